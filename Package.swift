@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One executable per ring stage, one small library for the frame contract and the
+// stage loop, and module maps for the C system libraries the design names.
+let package = Package(
+    name: "hoop",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "hoop-listen", targets: ["hoop-listen"]),
+        .executable(name: "hoop-auth", targets: ["hoop-auth"]),
+        .executable(name: "hoop-approve", targets: ["hoop-approve"]),
+        .executable(name: "hoop-connect", targets: ["hoop-connect"]),
+        .executable(name: "hoop-mask", targets: ["hoop-mask"]),
+        .executable(name: "hoop-record", targets: ["hoop-record"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "HoopFrames", dependencies: ["CJansson"]),
+        .executableTarget(name: "hoop-listen", dependencies: [
+            "HoopFrames",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "hoop-auth", dependencies: [
+            "HoopFrames", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "hoop-approve", dependencies: [
+            "HoopFrames", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "hoop-connect", dependencies: [
+            "HoopFrames", "CLibPQ", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "hoop-mask", dependencies: [
+            "HoopFrames", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "hoop-record", dependencies: [
+            "HoopFrames", "CSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "HoopFramesTests", dependencies: ["HoopFrames"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

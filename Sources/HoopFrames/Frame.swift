@@ -1,0 +1,222 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// One frame of the ring: a header (type, session, seq) and the rest of its fields.
+/// See docs/frames.md.
+public struct Frame: Equatable, Sendable {
+    public var type: String
+    public var session: String?
+    public var seq: Int64?
+    public var fields: [String: JSON]
+
+    public init(_ type: String, session: String? = nil, seq: Int64? = nil, _ fields: [String: JSON] = [:]) {
+        self.type = type
+        self.session = session
+        self.seq = seq
+        self.fields = fields
+    }
+
+    public subscript(key: String) -> JSON? {
+        get { fields[key] }
+        set { fields[key] = newValue }
+    }
+
+    public func stamped(by stage: String) -> Bool { fields["stamp:\(stage)"] == .bool(true) }
+
+    /// Decodes a frame line (without its newline).
+    public static func decode(_ line: UnsafeRawBufferPointer) throws -> Frame {
+        guard case .object(var object) = try JSON.parse(line) else {
+            throw JSONParseError(description: "not a JSON object")
+        }
+        guard case .string(let type)? = object.removeValue(forKey: "type") else {
+            throw JSONParseError(description: "no string \"type\"")
+        }
+        var session: String? = nil
+        if let s = object.removeValue(forKey: "session") {
+            guard case .string(let id) = s, FrameHeader.isValidSession(id) else {
+                throw JSONParseError(description: "invalid \"session\"")
+            }
+            session = id
+        }
+        var seq: Int64? = nil
+        if let n = object.removeValue(forKey: "seq") {
+            guard case .int(let i) = n, i >= 0 else { throw JSONParseError(description: "invalid \"seq\"") }
+            seq = i
+        }
+        return Frame(type, session: session, seq: seq, object)
+    }
+
+    public static func decode(_ line: [UInt8]) throws -> Frame {
+        try line.withUnsafeBytes { try decode($0) }
+    }
+
+    /// Encodes the frame as one line, newline included, header keys first.
+    public func encoded() -> [UInt8] {
+        var w = JSONWriter(reserving: 128)
+        w.raw("{\"type\":")
+        w.string(type)
+        if let session {
+            w.raw(",\"session\":")
+            w.string(session)
+        }
+        if let seq {
+            w.raw(",\"seq\":")
+            w.int(seq)
+        }
+        for key in fields.keys.sorted() {
+            w.bytes.append(UInt8(ascii: ","))
+            w.string(key)
+            w.bytes.append(UInt8(ascii: ":"))
+            w.value(fields[key]!)
+        }
+        w.raw("}\n")
+        return w.bytes
+    }
+}
+
+/// What a router reads from the front of a line without parsing the rest.
+public struct FrameHeader: Equatable {
+    public var type: String
+    public var session: String?
+    public var seq: Int64?
+
+    public static func isValidSession(_ s: String) -> Bool {
+        let u = s.utf8
+        guard (1...64).contains(u.count) else { return false }
+        return u.allSatisfy(isSessionByte)
+    }
+
+    static func isSessionByte(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+            || c == UInt8(ascii: "_") || c == UInt8(ascii: ".") || c == UInt8(ascii: ":") || c == UInt8(ascii: "-")
+    }
+
+    /// Reads `{"type":"T","session":"S","seq":N` from the start of a line written by
+    /// a hoop writer. Returns nil when the line does not start that way (the caller
+    /// then decodes the whole frame) — a fast path, never a validation.
+    public static func peek(_ line: UnsafeRawBufferPointer) -> FrameHeader? {
+        var i = 0
+        func expect(_ s: StaticString) -> Bool {
+            let n = s.utf8CodeUnitCount
+            guard i + n <= line.count else { return false }
+            let p = s.utf8Start
+            for k in 0..<n where line[i + k] != p[k] { return false }
+            i += n
+            return true
+        }
+        func token(_ valid: (UInt8) -> Bool) -> String? {
+            let start = i
+            while i < line.count, line[i] != UInt8(ascii: "\"") {
+                guard valid(line[i]), i - start < 64 else { return nil }
+                i += 1
+            }
+            guard i < line.count, i > start else { return nil }
+            defer { i += 1 }
+            return String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<i]), as: UTF8.self)
+        }
+        guard expect("{\"type\":\""), let type = token(isSessionByte) else { return nil }
+        var header = FrameHeader(type: type)
+        guard expect(",\"session\":\"") else { return header }
+        guard let session = token(isSessionByte) else { return nil }
+        header.session = session
+        guard expect(",\"seq\":") else { return header }
+        var n: Int64 = 0
+        let start = i
+        while i < line.count, line[i] >= 0x30, line[i] <= 0x39, i - start < 18 {
+            n = n * 10 + Int64(line[i] - 0x30)
+            i += 1
+        }
+        if i > start { header.seq = n }
+        return header
+    }
+
+    public init(type: String, session: String? = nil, seq: Int64? = nil) {
+        self.type = type
+        self.session = session
+        self.seq = seq
+    }
+
+    /// Best effort for a line that failed to parse: find `"session":"…"` and
+    /// `"seq":N` anywhere in the first 4 KiB so that the error goes to its session.
+    public static func salvage(_ line: UnsafeRawBufferPointer) -> (session: String?, seq: Int64?) {
+        let window = UnsafeRawBufferPointer(rebasing: line[0..<min(line.count, 4096)])
+        func find(_ needle: StaticString) -> Int? {
+            let n = needle.utf8CodeUnitCount
+            guard window.count >= n else { return nil }
+            let p = needle.utf8Start
+            outer: for start in 0...(window.count - n) {
+                for k in 0..<n where window[start + k] != p[k] { continue outer }
+                return start + n
+            }
+            return nil
+        }
+        var session: String? = nil
+        if var i = find("\"session\":\"") {
+            let start = i
+            while i < window.count, isSessionByte(window[i]), i - start < 64 { i += 1 }
+            if i < window.count, window[i] == UInt8(ascii: "\""), i > start {
+                session = String(decoding: UnsafeRawBufferPointer(rebasing: window[start..<i]), as: UTF8.self)
+            }
+        }
+        var seq: Int64? = nil
+        if var i = find("\"seq\":") {
+            var n: Int64 = 0
+            let start = i
+            while i < window.count, window[i] >= 0x30, window[i] <= 0x39, i - start < 18 {
+                n = n * 10 + Int64(window[i] - 0x30); i += 1
+            }
+            if i > start { seq = n }
+        }
+        return (session, seq)
+    }
+}
+
+extension Frame {
+    /// The error a stage writes in place of a line it could not read.
+    public static func stageError(stage: String, session: String?, seq: Int64?, code: String,
+                                  message: String, droppedBytes: Int? = nil) -> Frame {
+        var f = Frame("error", session: session, seq: seq, [
+            "stage": .string(stage), "code": .string(code), "message": .string(message),
+            "severity": .string("FATAL"), "fatal": .bool(true),
+        ])
+        if let droppedBytes { f["dropped_bytes"] = .int(Int64(droppedBytes)) }
+        return f
+    }
+}
+
+/// Adds `"stamp:STAGE":true` before the final `}` of an encoded line (newline
+/// excluded), leaving the rest byte for byte. See docs/frames.md, Stamps.
+public func appendStamp(_ stage: String, to line: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+    let key = "\"stamp:\(stage)\":true"
+    // Already stamped: pass unchanged. A forged stamp earlier in the ring is still
+    // a stamp; the ring's trust boundary is the pipe, not the frame.
+    if line.count > key.utf8.count + 1 && containsBytes(line, key) {
+        out.append(contentsOf: line)
+        out.append(0x0A)
+        return
+    }
+    var end = line.count
+    while end > 0, line[end - 1] == UInt8(ascii: " ") || line[end - 1] == UInt8(ascii: "\r") || line[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+    guard end > 0, line[end - 1] == UInt8(ascii: "}") else {
+        out.append(contentsOf: line); out.append(0x0A); return
+    }
+    let body = UnsafeRawBufferPointer(rebasing: line[0..<(end - 1)])
+    out.append(contentsOf: body)
+    // `{}` has no member to put a comma after.
+    var k = body.count
+    while k > 0, body[k - 1] == UInt8(ascii: " ") { k -= 1 }
+    if !(k > 0 && body[k - 1] == UInt8(ascii: "{")) { out.append(UInt8(ascii: ",")) }
+    out.append(contentsOf: key.utf8)
+    out.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
+}
+
+func containsBytes(_ hay: UnsafeRawBufferPointer, _ needle: String) -> Bool {
+    var needle = needle
+    return needle.withUTF8 { n in
+        guard let base = hay.baseAddress, hay.count >= n.count else { return false }
+        return memmem(base, hay.count, n.baseAddress, n.count) != nil
+    }
+}

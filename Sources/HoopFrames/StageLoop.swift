@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// A frame as read: its bytes (newline excluded) and its header. Only a stage that
+/// handles the frame pays for `decode()`.
+public struct RawFrame {
+    public let bytes: UnsafeRawBufferPointer
+    public let header: FrameHeader
+    public var type: String { header.type }
+    public var session: String? { header.session }
+    public func decode() throws -> Frame { try Frame.decode(bytes) }
+}
+
+/// The loop every filter stage shares: read lines, turn broken ones into error
+/// frames, hand the rest to the stage, write what it emits. Output is flushed once
+/// per read, after `beforeFlush` (hoop-record commits there).
+public final class StageLoop {
+    public let stage: String
+    public let out: FrameWriter
+    let reader: LineReader
+    var scratch: [UInt8] = []
+
+    public init(stage: String, input: Int32 = 0, output: Int32 = 1) {
+        self.stage = stage
+        out = FrameWriter(fd: output, stage: stage)
+        reader = LineReader(fd: input)
+        scratch.reserveCapacity(1 << 16)
+    }
+
+    /// Writes the frame unchanged.
+    public func pass(_ frame: RawFrame) {
+        scratch.removeAll(keepingCapacity: true)
+        scratch.append(contentsOf: frame.bytes)
+        scratch.append(0x0A)
+        out.enqueue(scratch)
+    }
+
+    /// Writes the frame with this stage's stamp added.
+    public func stamp(_ frame: RawFrame, as name: String) {
+        scratch.removeAll(keepingCapacity: true)
+        appendStamp(name, to: frame.bytes, into: &scratch)
+        out.enqueue(scratch)
+    }
+
+    public func emit(_ frame: Frame) { out.enqueue(frame) }
+
+    /// Runs until end of input; returns normally then (exit status 0).
+    public func run(beforeFlush: () throws -> Void = {}, _ handle: (RawFrame) throws -> Void) throws {
+        var more = true
+        while more {
+            more = try reader.readBatch { item in
+                switch item {
+                case .line(let bytes):
+                    try route(bytes, handle)
+                case .oversize(let prefix, let length):
+                    let (session, seq) = FrameHeader.salvage(prefix)
+                    logLine(stage, "refused a frame of \(length) bytes (limit \(maxFrameBytes))")
+                    emit(.stageError(stage: stage, session: session, seq: seq, code: "54000",
+                                     message: "frame too large", droppedBytes: length))
+                }
+            }
+            if !reader.hasBufferedLine {
+                try beforeFlush()
+                try out.flush()
+            }
+        }
+        try beforeFlush()
+        try out.flush()
+    }
+
+    func route(_ bytes: UnsafeRawBufferPointer, _ handle: (RawFrame) throws -> Void) throws {
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
+        guard FrameValidator.isValidObject(bytes) else {
+            return malformed(bytes, "not a well-formed JSON object")
+        }
+        if let header = FrameHeader.peek(bytes) {
+            return try handle(RawFrame(bytes: bytes, header: header))
+        }
+        // Keys in another order: read the header the slow way.
+        do {
+            let f = try Frame.decode(bytes)
+            try handle(RawFrame(bytes: bytes, header: FrameHeader(type: f.type, session: f.session, seq: f.seq)))
+        } catch let e as JSONParseError {
+            malformed(bytes, e.description)
+        }
+    }
+
+    func malformed(_ bytes: UnsafeRawBufferPointer, _ why: String) {
+        let (session, seq) = FrameHeader.salvage(bytes)
+        // The reason names the defect, never the content.
+        logLine(stage, "malformed frame of \(bytes.count) bytes" + (session.map { " for session \($0)" } ?? ""))
+        emit(.stageError(stage: stage, session: session, seq: seq, code: "08P01",
+                         message: "malformed frame: \(why)", droppedBytes: session == nil ? bytes.count : nil))
+    }
+}
+
+/// The frame types that travel from hoop-listen towards hoop-connect.
+public let requestTypes: Set<String> = [
+    "session_open", "query", "parse", "bind", "describe", "execute", "close", "sync", "flush", "cancel",
+]
+
+/// The frame types that travel from hoop-connect towards the client.
+public let responseTypes: Set<String> = [
+    "session_opened", "session_closed", "columns", "rows", "complete", "empty", "suspended",
+    "parse_complete", "bind_complete", "close_complete", "no_data", "parameters",
+    "parameter_status", "notice", "error", "ready", "notification",
+]
