@@ -216,7 +216,16 @@ public func appendStamp(_ stage: String, to line: UnsafeRawBufferPointer, into o
 func containsBytes(_ hay: UnsafeRawBufferPointer, _ needle: String) -> Bool {
     var needle = needle
     return needle.withUTF8 { n in
-        guard let base = hay.baseAddress, hay.count >= n.count else { return false }
-        return memmem(base, hay.count, n.baseAddress, n.count) != nil
+        guard let base = hay.baseAddress, hay.count >= n.count, n.count > 0 else { return false }
+        // memchr for the first byte, then compare: glibc's memmem is not exported without _GNU_SOURCE.
+        var i = 0
+        let last = hay.count - n.count
+        while i <= last {
+            guard let hit = memchr(base + i, Int32(n[0]), last - i + 1) else { return false }
+            i = UnsafeRawPointer(hit) - base
+            if memcmp(base + i, n.baseAddress!, n.count) == 0 { return true }
+            i += 1
+        }
+        return false
     }
 }

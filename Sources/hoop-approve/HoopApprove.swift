@@ -8,6 +8,9 @@ struct HoopApprove: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hoop-approve",
         abstract: "Ring stage: request approval (pass-through in this version).")
 
+    @Option(help: "The gateway configuration (JSON). Unused by this stage until its issue lands.")
+    var config: String?
+
     func run() throws {
         let loop = StageLoop(stage: "hoop-approve")
         try loop.run { frame in

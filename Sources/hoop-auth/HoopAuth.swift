@@ -9,6 +9,9 @@ struct HoopAuth: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hoop-auth",
         abstract: "Ring stage: session identity; strips credentials.")
 
+    @Option(help: "The gateway configuration (JSON). Unused by this stage until its issue lands.")
+    var config: String?
+
     func run() throws {
         let loop = StageLoop(stage: "hoop-auth")
         try loop.run { frame in

@@ -8,6 +8,9 @@ struct HoopMask: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hoop-mask",
         abstract: "Ring stage: PHI masking (pass-through in this version).")
 
+    @Option(help: "The gateway configuration (JSON). Unused by this stage until its issue lands.")
+    var config: String?
+
     func run() throws {
         let loop = StageLoop(stage: "hoop-mask")
         try loop.run { frame in
