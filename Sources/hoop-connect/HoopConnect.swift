@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import HoopFrames
+
+/// hoop-connect: runs approved requests upstream with the gateway's credentials
+/// (libpq, one connection per client session) and streams the results back as frames.
+/// The only stage that touches a database.
+@main
+struct HoopConnect: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "hoop-connect",
+        abstract: "Ring stage: executes requests upstream through libpq.")
+
+    @Option(help: "The gateway configuration (JSON) with its \"connections\".")
+    var config: String?
+
+    @Option(help: "Stamps a request needs before it runs (comma-separated).")
+    var require: String = "auth,approve"
+
+    @Option(help: "Row batches a session may have in flight before a credit comes back.")
+    var window: Int = 8
+
+    func run() throws {
+        let cfg = try GatewayConfig.load(config)
+        let upstreams = try Upstreams(cfg)
+        let loop = StageLoop(stage: "hoop-connect")
+        let sessions = SessionTable(out: loop.out, upstreams: upstreams, window: window,
+                                    required: require.split(separator: ",").map { String($0) })
+        try loop.run { frame in
+            guard let id = frame.session else { return loop.pass(frame) }
+            if requestTypes.contains(frame.type) || frame.type == "session_close" || frame.type == "credit" {
+                try sessions.route(frame, id: id, raw: Array(frame.bytes))
+            } else {
+                // A stage-made error ends its session here too (docs/frames.md, Errors).
+                if frame.type == "error", (try? frame.decode())?["fatal"] == .bool(true) { sessions.end(id) }
+                loop.pass(frame)
+            }
+        }
+        // End of input: the ring broke. No session outlives it.
+        sessions.endAll()
+    }
+}
+
+/// The configured upstream connections, by the name a client gives as its database.
+struct Upstreams {
+    struct Target { let conninfo: String; let password: String? }
+    let targets: [String: Target]
+
+    init(_ cfg: GatewayConfig) throws {
+        var t: [String: Target] = [:]
+        for (name, c) in cfg.json["connections"]?.object ?? [:] {
+            guard let conninfo = c["conninfo"]?.string else {
+                throw ConfigError("connection \(name): \"conninfo\" is required")
+            }
+            t[name] = Target(conninfo: conninfo, password: try cfg.secret(c["password"]))
+        }
+        targets = t
+    }
+}
+
+/// Sessions by id; the reader thread routes to them, each runs on its own thread.
+final class SessionTable: @unchecked Sendable {
+    let out: FrameWriter
+    let upstreams: Upstreams
+    let window: Int
+    let required: [String]
+    private var sessions: [String: UpstreamSession] = [:]
+    private let lock = NSLock()
+
+    init(out: FrameWriter, upstreams: Upstreams, window: Int, required: [String]) {
+        self.out = out; self.upstreams = upstreams; self.window = window; self.required = required
+    }
+
+    func route(_ raw: RawFrame, id: String, raw bytes: [UInt8]) throws {
+        let frame = try raw.decode()
+        switch frame.type {
+        case "credit":
+            lookup(id)?.addCredit(Int(frame["batches"]?.int ?? 1))
+            return
+        case "session_close":
+            out.enqueue(bytes + [0x0A])
+            end(id)
+            return
+        case "cancel":
+            out.enqueue(bytes + [0x0A])
+            lookup(id)?.cancelRunning()
+            return
+        default: break
+        }
+        // Fail closed: nothing runs that did not pass the required stages.
+        if let missing = required.first(where: { !frame.stamped(by: $0) }) {
+            logLine("hoop-connect", "session \(id): \(frame.type) frame without stamp:\(missing); session ended")
+            out.enqueue(bytes + [0x0A])
+            out.enqueue(Frame.stageError(stage: "hoop-connect", session: id, seq: frame.seq, code: "XX000",
+                                         message: "hoop: request did not pass the required stages"))
+            end(id)
+            return
+        }
+        if frame.type == "session_open" {
+            guard lookup(id) == nil else {
+                out.enqueue(Frame.stageError(stage: "hoop-connect", session: id, seq: 0, code: "08P01",
+                                             message: "hoop: session already open"))
+                return
+            }
+            let s = UpstreamSession(id: id, table: self)
+            lock.lock(); sessions[id] = s; lock.unlock()
+            s.submit(frame, raw: bytes)
+            s.start()
+            return
+        }
+        guard let s = lookup(id) else {
+            // A request for a session we do not hold (closed, or never opened): record it, answer nothing.
+            out.enqueue(bytes + [0x0A])
+            return
+        }
+        s.submit(frame, raw: bytes)
+    }
+
+    func lookup(_ id: String) -> UpstreamSession? {
+        lock.lock(); defer { lock.unlock() }
+        return sessions[id]
+    }
+
+    func end(_ id: String) { lookup(id)?.close() }
+
+    func finished(_ id: String) {
+        lock.lock(); sessions.removeValue(forKey: id); lock.unlock()
+    }
+
+    func endAll() {
+        lock.lock(); let all = Array(sessions.values); lock.unlock()
+        // Finish what was asked, for a few seconds at most; then cancel the rest.
+        all.forEach { $0.closeWhenIdle() }
+        if !waitForSessions(seconds: 5) {
+            lock.lock(); let left = Array(sessions.values); lock.unlock()
+            left.forEach { $0.close() }
+            _ = waitForSessions(seconds: 3)
+        }
+        try? out.flush()
+    }
+
+    private func waitForSessions(seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            lock.lock(); let n = sessions.count; lock.unlock()
+            if n == 0 { return true }
+            usleep(10_000)
+        }
+        return false
+    }
+}
