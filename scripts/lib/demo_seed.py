@@ -196,7 +196,7 @@ def sql():
                                "diagnosis_code", "note"], encounters) + "\n")
     w("CREATE INDEX encounters_patient_id ON encounters (patient_id);\n")
     w("CREATE INDEX patients_last_name ON patients (last_name);\n")
-    w("ANALYZE;\n")
+    w("ANALYZE providers, patients, encounters;\n")
 
 
 def scram(path):
