@@ -11,22 +11,24 @@ final class UpstreamSession: @unchecked Sendable {
     unowned let table: SessionTable
     var out: FrameWriter { table.out }
 
-    private let cond = NSCondition()
-    private var queue: [(Frame, [UInt8])] = []
-    private var closing = false
-    private var endWhenIdle = false
-    private var credits: Int
+    let cond = NSCondition()
+    var queue: [(Frame, [UInt8])] = []
+    var closing = false
+    var endWhenIdle = false
+    var credits: Int
 
-    private var conn: OpaquePointer?
-    private var cancelHandle: OpaquePointer?
-    private let cancelLock = NSLock()
+    var conn: OpaquePointer?
+    var cancelHandle: OpaquePointer?
+    let cancelLock = NSLock()
 
-    // Extended-protocol state (see docs/frames.md and the note on portals below).
-    private var prepared: Set<String> = []
-    private var portals: [String: Portal] = [:]
-    private var skipToSync = false
-    private var reported: [String: String] = [:]
-    private var seq: Int64 = 0
+    // Extended-protocol state: see ExtendedQuery.swift.
+    var prepared: Set<String> = []
+    var portals: [String: Portal] = [:]
+    var expected: [Expected] = []
+    var aborted = false
+    var inPipeline = false
+    var reported: [String: String] = [:]
+    var seq: Int64 = 0
 
     init(id: String, table: SessionTable) {
         self.id = id
@@ -67,9 +69,9 @@ final class UpstreamSession: @unchecked Sendable {
         _ = PQcancel(c, &buf, 256)
     }
 
-    private var isClosing: Bool { cond.lock(); defer { cond.unlock() }; return closing }
+    var isClosing: Bool { cond.lock(); defer { cond.unlock() }; return closing }
 
-    private func next() -> (Frame, [UInt8])? {
+    func next() -> (Frame, [UInt8])? {
         cond.lock(); defer { cond.unlock() }
         while queue.isEmpty && !closing && !endWhenIdle { cond.wait() }
         if closing || queue.isEmpty { return nil }
@@ -78,7 +80,7 @@ final class UpstreamSession: @unchecked Sendable {
 
     // MARK: the session thread
 
-    private func main() {
+    func main() {
         defer { finish() }
         guard let (open, raw) = next() else { return }
         emitRaw(raw)
@@ -86,16 +88,9 @@ final class UpstreamSession: @unchecked Sendable {
         while let (frame, raw) = next() {
             emitRaw(raw)
             seq = frame.seq ?? seq
-            if skipToSync && frame.type != "sync" { continue }
             switch frame.type {
             case "query": simpleQuery(frame["sql"]?.string ?? "")
-            case "parse": parse(frame)
-            case "bind": bind(frame)
-            case "describe": describe(frame)
-            case "execute": execute(frame)
-            case "close": closeObject(frame)
-            case "sync": sync()
-            case "flush": break   // every response is written as soon as it is made
+            case "parse", "bind", "describe", "execute", "close", "sync", "flush": extended(frame)
             default: break
             }
             try? out.flush()
@@ -106,7 +101,7 @@ final class UpstreamSession: @unchecked Sendable {
         }
     }
 
-    private func finish() {
+    func finish() {
         cancelLock.lock()
         if let c = cancelHandle { PQfreeCancel(c); cancelHandle = nil }
         cancelLock.unlock()
@@ -116,7 +111,7 @@ final class UpstreamSession: @unchecked Sendable {
         table.finished(id)
     }
 
-    private func connect(_ open: Frame) -> Bool {
+    func connect(_ open: Frame) -> Bool {
         let database = open["database"]?.string ?? ""
         guard let target = table.upstreams.targets[database] else {
             fatal(code: "3D000", "hoop: no connection named \"\(database)\" is configured")
@@ -163,7 +158,8 @@ final class UpstreamSession: @unchecked Sendable {
 
     // MARK: simple query
 
-    private func simpleQuery(_ sql: String) {
+    func simpleQuery(_ sql: String) {
+        leavePipeline()
         guard PQsendQuery(conn, sql) == 1 else { return connectionError() }
         PQsetSingleRowMode(conn)
         drainResults(describe: true, maxRows: 0, portal: nil)
@@ -171,22 +167,25 @@ final class UpstreamSession: @unchecked Sendable {
         emit(Frame("ready", session: id, seq: seq, ["status": .string(status)]))
     }
 
-    /// Reads every result of the request in flight. `describe` sends a columns frame
-    /// before the first row of each result (simple protocol); extended Execute does not.
-    /// With `maxRows`, stops after that many rows and keeps the rest in the portal.
+    enum Outcome { case done, failed, skipped }
+
+    /// Reads every result of the request in flight, up to libpq's NULL. `describe`
+    /// sends a columns frame before each result's rows (simple protocol); an extended
+    /// Execute does not. With `maxRows`, delivers that many rows, keeps the rest in
+    /// the portal and answers `suspended`.
     @discardableResult
-    private func drainResults(describe: Bool, maxRows: Int, portal: String?) -> Bool {
+    func drainResults(describe: Bool, maxRows: Int = 0, portal: String? = nil) -> Outcome {
         var batch = RowBatch(session: id, seq: seq)
         var described = false
         var delivered = 0
-        var ok = true
+        var outcome = Outcome.done
         while let res = PQgetResult(conn) {
             defer { PQclear(res) }
             switch PQresultStatus(res) {
             case PGRES_SINGLE_TUPLE:
                 if describe && !described { emit(columnsFrame(res)); described = true }
                 if let portal, maxRows > 0, delivered >= maxRows {
-                    portals[portal]?.pending.append(RowBatch.row(res))
+                    keep(RowBatch.row(res), in: portal)
                     continue
                 }
                 batch.append(res)
@@ -196,11 +195,13 @@ final class UpstreamSession: @unchecked Sendable {
                 if describe && !described { emit(columnsFrame(res)) }
                 sendRows(&batch)
                 described = false
+                let tag = String(cString: PQcmdStatus(res))
                 if let portal, maxRows > 0, delivered >= maxRows {
-                    portals[portal]?.pendingTag = String(cString: PQcmdStatus(res))
+                    portals[portal]?.tag = tag
                     emit(Frame("suspended", session: id, seq: seq))
                 } else {
-                    emit(Frame("complete", session: id, seq: seq, ["tag": .string(String(cString: PQcmdStatus(res)))]))
+                    if let portal { portals[portal]?.tag = tag; portals[portal]?.finished = true }
+                    emit(Frame("complete", session: id, seq: seq, ["tag": .string(tag)]))
                 }
                 delivered = 0
             case PGRES_COMMAND_OK:
@@ -208,6 +209,8 @@ final class UpstreamSession: @unchecked Sendable {
                 emit(Frame("complete", session: id, seq: seq, ["tag": .string(String(cString: PQcmdStatus(res)))]))
             case PGRES_EMPTY_QUERY:
                 emit(Frame("empty", session: id, seq: seq))
+            case PGRES_PIPELINE_ABORTED:
+                outcome = .skipped   // an earlier error: the server skips to Sync, and so do we
             case PGRES_COPY_IN:
                 // COPY streaming is issue 7; end it upstream so the connection stays usable.
                 _ = PQputCopyEnd(conn, "hoop: COPY FROM STDIN is not supported yet")
@@ -217,20 +220,27 @@ final class UpstreamSession: @unchecked Sendable {
                 emit(Frame("error", session: id, seq: seq, [
                     "severity": .string("ERROR"), "code": .string("0A000"),
                     "message": .string("hoop: COPY TO STDOUT is not supported yet")]))
-                ok = false
+                outcome = .failed
             default:
                 sendRows(&batch)
-                var f = diagnosticFields(res)
-                if f["code"] == nil { f["code"] = .string("08006"); f["severity"] = .string("ERROR") }
-                emit(Frame("error", session: id, seq: seq, f))
-                ok = false
+                emitError(res)
+                outcome = .failed
             }
         }
         sendRows(&batch)
-        return ok
+        return outcome
     }
 
-    private func sendRows(_ batch: inout RowBatch) {
+    func emitError(_ res: OpaquePointer?) {
+        var f = diagnosticFields(res)
+        if f["code"] == nil {
+            f["code"] = .string("08006"); f["severity"] = .string("ERROR")
+            f["message"] = .string("hoop: the upstream connection failed")
+        }
+        emit(Frame("error", session: id, seq: seq, f))
+    }
+
+    func sendRows(_ batch: inout RowBatch) {
         guard batch.count > 0 else { return }
         // Flow control: wait for a credit; meanwhile libpq is not read, so TCP holds the server.
         cond.lock()
@@ -242,138 +252,9 @@ final class UpstreamSession: @unchecked Sendable {
         batch.reset()
     }
 
-    // MARK: extended protocol
-    //
-    // Each message maps to a libpq call. Bind is kept here and sent with Execute
-    // (libpq has no Bind of its own). An Execute with a row limit delivers that many
-    // rows and keeps the rest of the result in the portal for the next Execute.
-    // Known difference from a direct server: each Execute commits on its own outside
-    // an explicit transaction (libpq syncs each call), where the server would group
-    // everything up to Sync into one implicit transaction.
-
-    struct Portal {
-        var statement: String
-        var params: [String?]
-        var started = false
-        var pending: [[UInt8]] = []
-        var pendingTag: String? = nil
-    }
-
-    private func parse(_ f: Frame) {
-        let name = f["name"]?.string ?? ""
-        let sql = f["sql"]?.string ?? ""
-        let types = (f["param_types"]?.array ?? []).map { Oid(truncatingIfNeeded: $0.int ?? 0) }
-        let res = PQprepare(conn, name, sql, Int32(types.count), types.isEmpty ? nil : types)
-        defer { PQclear(res) }
-        if PQresultStatus(res) == PGRES_COMMAND_OK {
-            prepared.insert(name)
-            emit(Frame("parse_complete", session: id, seq: seq))
-        } else {
-            extendedError(res)
-        }
-    }
-
-    private func bind(_ f: Frame) {
-        let statement = f["statement"]?.string ?? ""
-        guard prepared.contains(statement) else {
-            return extendedError(code: "26000", "prepared statement \"\(statement)\" does not exist")
-        }
-        let params: [String?] = (f["params"]?.array ?? []).map { $0.string }
-        portals[f["portal"]?.string ?? ""] = Portal(statement: statement, params: params)
-        emit(Frame("bind_complete", session: id, seq: seq))
-    }
-
-    private func describe(_ f: Frame) {
-        let name = f["name"]?.string ?? ""
-        let isPortal = f["kind"]?.string == "P"
-        let statement: String
-        if isPortal {
-            guard let p = portals[name] else { return extendedError(code: "34000", "portal \"\(name)\" does not exist") }
-            statement = p.statement
-        } else {
-            statement = name
-        }
-        let res = PQdescribePrepared(conn, statement)
-        defer { PQclear(res) }
-        guard let res, PQresultStatus(res) == PGRES_COMMAND_OK else { return extendedError(res) }
-        if !isPortal {
-            let types = (0..<PQnparams(res)).map { JSON.int(Int64(PQparamtype(res, $0))) }
-            emit(Frame("parameters", session: id, seq: seq, ["types": .array(types)]))
-        }
-        emit(PQnfields(res) > 0 ? columnsFrame(res) : Frame("no_data", session: id, seq: seq))
-    }
-
-    private func execute(_ f: Frame) {
-        let name = f["portal"]?.string ?? ""
-        let maxRows = Int(f["max_rows"]?.int ?? 0)
-        guard var portal = portals[name] else { return extendedError(code: "34000", "portal \"\(name)\" does not exist") }
-        if portal.started {
-            // Continue a suspended portal from what was kept.
-            var batch = RowBatch(session: id, seq: seq)
-            let take = maxRows > 0 ? min(maxRows, portal.pending.count) : portal.pending.count
-            for row in portal.pending.prefix(take) {
-                batch.appendEncoded(row)
-                if batch.isFull { sendRows(&batch) }
-            }
-            sendRows(&batch)
-            portal.pending.removeFirst(take)
-            portals[name] = portal
-            if maxRows > 0 && take == maxRows {
-                emit(Frame("suspended", session: id, seq: seq))
-            } else {
-                emit(Frame("complete", session: id, seq: seq, ["tag": .string(portal.pendingTag ?? "SELECT 0")]))
-            }
-            return
-        }
-        portal.started = true
-        portals[name] = portal
-        let ok = withOptionalCStrings(portal.params) { values in
-            PQsendQueryPrepared(conn, portal.statement, Int32(portal.params.count), values, nil, nil, 0)
-        }
-        guard ok == 1 else { return connectionError() }
-        PQsetSingleRowMode(conn)
-        if !drainResults(describe: false, maxRows: maxRows, portal: name) { skipToSync = true }
-    }
-
-    private func closeObject(_ f: Frame) {
-        let name = f["name"]?.string ?? ""
-        if f["kind"]?.string == "P" {
-            portals.removeValue(forKey: name)
-        } else if prepared.contains(name) {
-            prepared.remove(name)
-            if !name.isEmpty, let quoted = PQescapeIdentifier(conn, name, name.utf8.count) {
-                let res = PQexec(conn, "DEALLOCATE " + String(cString: quoted))
-                PQfreemem(quoted)
-                PQclear(res)
-            }
-        }
-        emit(Frame("close_complete", session: id, seq: seq))
-    }
-
-    private func sync() {
-        skipToSync = false
-        if status == "I" { portals.removeAll() }   // portals end with their transaction
-        reportParameterChanges()
-        emit(Frame("ready", session: id, seq: seq, ["status": .string(status)]))
-    }
-
-    private func extendedError(_ res: OpaquePointer?) {
-        var f = diagnosticFields(res)
-        if f["code"] == nil { f["code"] = .string("08006"); f["severity"] = .string("ERROR"); f["message"] = .string("hoop: upstream error") }
-        emit(Frame("error", session: id, seq: seq, f))
-        skipToSync = true
-    }
-
-    private func extendedError(code: String, _ message: String) {
-        emit(Frame("error", session: id, seq: seq, [
-            "severity": .string("ERROR"), "severity_nonlocalized": .string("ERROR"),
-            "code": .string(code), "message": .string(message)]))
-        skipToSync = true
-    }
-
     // MARK: helpers
 
-    private var status: String {
+    var status: String {
         switch PQtransactionStatus(conn) {
         case PQTRANS_INTRANS: return "T"
         case PQTRANS_INERROR: return "E"
@@ -382,7 +263,7 @@ final class UpstreamSession: @unchecked Sendable {
         }
     }
 
-    private func reportParameterChanges() {
+    func reportParameterChanges() {
         for name in reportedParameters {
             guard let v = PQparameterStatus(conn, name).map({ String(cString: $0) }), reported[name] != v else { continue }
             reported[name] = v
@@ -390,20 +271,20 @@ final class UpstreamSession: @unchecked Sendable {
         }
     }
 
-    private func connectionError() {
+    func connectionError() {
         let message = conn.map { String(cString: PQerrorMessage($0)) } ?? ""
         logLine("hoop-connect", "session \(id): upstream send failed: \(message.split(separator: "\n").first ?? "")")
         fatal(code: "08006", "hoop: the upstream connection failed")
     }
 
-    private func fatal(code: String, _ message: String) {
+    func fatal(code: String, _ message: String) {
         emit(Frame("error", session: id, seq: seq, [
             "severity": .string("FATAL"), "severity_nonlocalized": .string("FATAL"),
             "code": .string(code), "message": .string(message), "fatal": .bool(true)]))
         cond.lock(); closing = true; cond.unlock()
     }
 
-    private func columnsFrame(_ res: OpaquePointer) -> Frame {
+    func columnsFrame(_ res: OpaquePointer) -> Frame {
         let fields: [JSON] = (0..<PQnfields(res)).map { i in
             .object([
                 "name": .string(String(cString: PQfname(res, i))),
@@ -419,113 +300,6 @@ final class UpstreamSession: @unchecked Sendable {
     }
 
     func emit(_ f: Frame) { out.enqueue(f) }
-    private func emitRaw(_ raw: [UInt8]) { out.enqueue(raw + [0x0A]) }
+    func emitRaw(_ raw: [UInt8]) { out.enqueue(raw + [0x0A]) }
 }
 
-/// The server parameters a client is told about (ParameterStatus), at start and on change.
-let reportedParameters = [
-    "application_name", "client_encoding", "DateStyle", "default_transaction_read_only", "in_hot_standby",
-    "integer_datetimes", "IntervalStyle", "is_superuser", "server_encoding", "server_version",
-    "session_authorization", "standard_conforming_strings", "TimeZone",
-]
-
-/// Every field of an error or notice, by the names of docs/frames.md.
-func diagnosticFields(_ res: OpaquePointer?) -> [String: JSON] {
-    var f: [String: JSON] = [:]
-    for (code, name) in diagnosticCodes {
-        if let v = PQresultErrorField(res, Int32(code)) { f[name] = .string(String(cString: v)) }
-    }
-    return f
-}
-
-let diagnosticCodes: [(UInt8, String)] = [
-    (UInt8(ascii: "S"), "severity"), (UInt8(ascii: "V"), "severity_nonlocalized"), (UInt8(ascii: "C"), "code"),
-    (UInt8(ascii: "M"), "message"), (UInt8(ascii: "D"), "detail"), (UInt8(ascii: "H"), "hint"),
-    (UInt8(ascii: "P"), "position"), (UInt8(ascii: "p"), "internal_position"), (UInt8(ascii: "q"), "internal_query"),
-    (UInt8(ascii: "W"), "where"), (UInt8(ascii: "s"), "schema"), (UInt8(ascii: "t"), "table"),
-    (UInt8(ascii: "c"), "column"), (UInt8(ascii: "d"), "datatype"), (UInt8(ascii: "n"), "constraint"),
-    (UInt8(ascii: "F"), "file"), (UInt8(ascii: "L"), "line"), (UInt8(ascii: "R"), "routine"),
-]
-
-/// Builds a `rows` frame straight from libpq's values, without a JSON tree: this is
-/// the hot path of every large result.
-struct RowBatch {
-    static let maxRows = 1000
-    static let maxBytes = 256 * 1024
-    var w = JSONWriter(reserving: 64 * 1024)
-    var count = 0
-    let header: [UInt8]
-
-    init(session: String, seq: Int64) {
-        var h = JSONWriter()
-        h.raw("{\"type\":\"rows\",\"session\":")
-        h.string(session)
-        h.raw(",\"seq\":")
-        h.int(seq)
-        h.raw(",\"rows\":[")
-        header = h.bytes
-        reset()
-    }
-
-    var isFull: Bool { count >= Self.maxRows || w.bytes.count >= Self.maxBytes }
-
-    mutating func reset() {
-        w.bytes.removeAll(keepingCapacity: true)
-        w.bytes.append(contentsOf: header)
-        count = 0
-    }
-
-    /// One row of a single-row-mode result, encoded as a JSON array.
-    static func row(_ res: OpaquePointer) -> [UInt8] {
-        var w = JSONWriter(reserving: 256)
-        encode(res, into: &w)
-        return w.bytes
-    }
-
-    static func encode(_ res: OpaquePointer, into w: inout JSONWriter) {
-        w.bytes.append(UInt8(ascii: "["))
-        let n = PQnfields(res)
-        for i in 0..<n {
-            if i > 0 { w.bytes.append(UInt8(ascii: ",")) }
-            if PQgetisnull(res, 0, i) == 1 {
-                w.raw("null")
-            } else {
-                let len = Int(PQgetlength(res, 0, i))
-                PQgetvalue(res, 0, i).withMemoryRebound(to: UInt8.self, capacity: len) {
-                    w.escaped(UnsafeBufferPointer(start: $0, count: len))
-                }
-            }
-        }
-        w.bytes.append(UInt8(ascii: "]"))
-    }
-
-    mutating func append(_ res: OpaquePointer) {
-        if count > 0 { w.bytes.append(UInt8(ascii: ",")) }
-        Self.encode(res, into: &w)
-        count += 1
-    }
-
-    mutating func appendEncoded(_ row: [UInt8]) {
-        if count > 0 { w.bytes.append(UInt8(ascii: ",")) }
-        w.bytes.append(contentsOf: row)
-        count += 1
-    }
-
-    mutating func finish() -> [UInt8] {
-        w.raw("]}\n")
-        return w.bytes
-    }
-}
-
-func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
-    var pointers: [UnsafePointer<CChar>?] = strings.map { UnsafePointer(strdup($0)) }
-    pointers.append(nil)
-    defer { pointers.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
-}
-
-func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
-    let pointers: [UnsafePointer<CChar>?] = strings.map { $0.map { UnsafePointer(strdup($0)) } ?? nil }
-    defer { pointers.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
-    return pointers.withUnsafeBufferPointer { body(pointers.isEmpty ? nil : $0.baseAddress) }
-}

@@ -1,0 +1,255 @@
+import CLibPQ
+import Foundation
+import HoopFrames
+
+// The extended protocol through libpq's pipeline mode. Each client message is sent
+// upstream as it arrives and its answer is read back in order at Sync or Flush, so
+// that everything up to a Sync runs in one implicit transaction and an error skips
+// the rest up to Sync, as on a direct connection.
+//
+// libpq has no Bind of its own: a Bind is kept here and sent with its Execute (libpq
+// sends Bind+Describe+Execute together). libpq has no named portals and no row-limited
+// Execute: an Execute with a row limit delivers that many rows and keeps the rest of
+// its result in the portal, up to `portalBufferLimit`, for the next Execute.
+
+let portalBufferLimit = 64 << 20
+/// Sent-but-unread requests before we flush and read, so that neither side's
+/// buffers fill (libpq's warning about pipeline deadlocks).
+let maxUnreadRequests = 64
+
+extension UpstreamSession {
+    struct Portal {
+        var statement: String
+        var params: [String?]
+        var started = false
+        var finished = false
+        var pending: [[UInt8]] = []
+        var pendingBytes = 0
+        var tag = "SELECT 0"
+    }
+
+    /// What the server will answer, in order, and how to turn it into frames.
+    enum Expected {
+        case parse(name: String, seq: Int64)
+        case describe(portal: Bool, seq: Int64)
+        case execute(portal: String, maxRows: Int, seq: Int64)
+        case deallocate(seq: Int64)
+        case sync(seq: Int64)
+        /// Answered here, in its place among the server's answers.
+        case local(Frame)
+        /// An Execute of a suspended portal, served from what it kept.
+        case resume(portal: String, maxRows: Int, seq: Int64)
+    }
+
+    func extended(_ f: Frame) {
+        if !inPipeline {
+            guard PQenterPipelineMode(conn) == 1 else { return connectionError() }
+            inPipeline = true
+        }
+        switch f.type {
+        case "parse":
+            let name = f["name"]?.string ?? ""
+            let sql = f["sql"]?.string ?? ""
+            let types = (f["param_types"]?.array ?? []).map { Oid(truncatingIfNeeded: $0.int ?? 0) }
+            guard PQsendPrepare(conn, name, sql, Int32(types.count), types.isEmpty ? nil : types) == 1 else { return connectionError() }
+            prepared.insert(name)
+            expected.append(.parse(name: name, seq: seq))
+        case "bind":
+            // Checked by the server at Execute: a Bind to an unknown statement fails there.
+            let params: [String?] = (f["params"]?.array ?? []).map { $0.string }
+            portals[f["portal"]?.string ?? ""] = Portal(statement: f["statement"]?.string ?? "", params: params)
+            expected.append(.local(Frame("bind_complete", session: id, seq: seq)))
+        case "describe":
+            let name = f["name"]?.string ?? ""
+            let isPortal = f["kind"]?.string == "P"
+            let sent: Int32
+            if isPortal, let p = portals[name] {
+                sent = PQsendDescribePrepared(conn, p.statement)
+            } else if isPortal {
+                sent = PQsendDescribePortal(conn, name)   // the server says it does not exist
+            } else {
+                sent = PQsendDescribePrepared(conn, name)
+            }
+            guard sent == 1 else { return connectionError() }
+            expected.append(.describe(portal: isPortal, seq: seq))
+        case "execute":
+            let name = f["portal"]?.string ?? ""
+            let maxRows = Int(clamping: f["max_rows"]?.int ?? 0)
+            if let p = portals[name], p.started {
+                expected.append(.resume(portal: name, maxRows: maxRows, seq: seq))
+            } else if var p = portals[name] {
+                p.started = true
+                portals[name] = p
+                let sent = withOptionalCStrings(p.params) { values in
+                    PQsendQueryPrepared(conn, p.statement, Int32(p.params.count), values, nil, nil, 0)
+                }
+                guard sent == 1 else { return connectionError() }
+                expected.append(.execute(portal: name, maxRows: maxRows, seq: seq))
+            } else {
+                guard PQsendDescribePortal(conn, name) == 1 else { return connectionError() }
+                expected.append(.describe(portal: true, seq: seq))
+            }
+        case "close":
+            let name = f["name"]?.string ?? ""
+            if f["kind"]?.string == "S", !name.isEmpty, prepared.contains(name),
+               let quoted = PQescapeIdentifier(conn, name, name.utf8.count) {
+                let sql = "DEALLOCATE " + String(cString: quoted)
+                PQfreemem(quoted)
+                prepared.remove(name)
+                guard PQsendQueryParams(conn, sql, 0, nil, nil, nil, nil, 0) == 1 else { return connectionError() }
+                expected.append(.deallocate(seq: seq))
+            } else {
+                // Closing a portal, or something that does not exist, is not an error.
+                if f["kind"]?.string == "P" { portals.removeValue(forKey: name) }
+                expected.append(.local(Frame("close_complete", session: id, seq: seq)))
+            }
+        case "sync":
+            guard PQpipelineSync(conn) == 1 else { return connectionError() }
+            expected.append(.sync(seq: seq))
+            readExpected()
+        case "flush":
+            guard PQsendFlushRequest(conn) == 1, PQflush(conn) == 0 else { return connectionError() }
+            readExpected()
+        default:
+            break
+        }
+        if expected.count >= maxUnreadRequests {
+            guard PQsendFlushRequest(conn) == 1, PQflush(conn) == 0 else { return connectionError() }
+            readExpected()
+        }
+    }
+
+    /// Reads the answers to everything sent so far and turns them into frames.
+    func readExpected() {
+        let requestSeq = seq
+        defer { seq = requestSeq }
+        while !expected.isEmpty {
+            let e = expected.removeFirst()
+            switch e {
+            case .local(let frame):
+                if !aborted { emit(frame) }
+            case .parse(let name, let s):
+                seq = s
+                if answer() == .failed { prepared.remove(name) } else if !aborted { emit(Frame("parse_complete", session: id, seq: s)) }
+            case .deallocate(let s):
+                seq = s
+                if answer() == .done && !aborted { emit(Frame("close_complete", session: id, seq: s)) }
+            case .describe(let isPortal, let s):
+                seq = s
+                describeAnswer(portal: isPortal)
+            case .execute(let portal, let maxRows, let s):
+                seq = s
+                PQsetSingleRowMode(conn)   // in pipeline mode: per query, before its first result
+                if drainResults(describe: false, maxRows: maxRows, portal: portal) == .failed { aborted = true }
+            case .resume(let portal, let maxRows, let s):
+                seq = s
+                if !aborted { resume(portal, maxRows: maxRows) }
+            case .sync(let s):
+                seq = s
+                guard let res = PQgetResult(conn) else { return connectionError() }
+                let st = PQresultStatus(res)
+                PQclear(res)
+                guard st == PGRES_PIPELINE_SYNC else {
+                    logLine("hoop-connect", "session \(id): pipeline out of step (status \(st.rawValue))")
+                    return connectionError()
+                }
+                aborted = false
+                if status == "I" { portals.removeAll() }   // portals end with their transaction
+                reportParameterChanges()
+                emit(Frame("ready", session: id, seq: s, ["status": .string(status)]))
+            }
+        }
+    }
+
+    /// Reads one answer without rows (Parse, DEALLOCATE): done, failed or skipped.
+    private func answer() -> Outcome {
+        var outcome = Outcome.done
+        while let res = PQgetResult(conn) {
+            switch PQresultStatus(res) {
+            case PGRES_COMMAND_OK: break
+            case PGRES_PIPELINE_ABORTED: outcome = .skipped
+            default:
+                emitError(res)
+                aborted = true
+                outcome = .failed
+            }
+            PQclear(res)
+        }
+        return outcome
+    }
+
+    private func describeAnswer(portal: Bool) {
+        while let res = PQgetResult(conn) {
+            defer { PQclear(res) }
+            switch PQresultStatus(res) {
+            case PGRES_COMMAND_OK:
+                if !portal {
+                    let types = (0..<PQnparams(res)).map { JSON.int(Int64(PQparamtype(res, $0))) }
+                    emit(Frame("parameters", session: id, seq: seq, ["types": .array(types)]))
+                }
+                emit(PQnfields(res) > 0 ? columnsFrame(res) : Frame("no_data", session: id, seq: seq))
+            case PGRES_PIPELINE_ABORTED: break
+            default:
+                emitError(res)
+                aborted = true
+            }
+        }
+    }
+
+    private func resume(_ name: String, maxRows: Int) {
+        guard var p = portals[name] else { return }
+        var batch = RowBatch(session: id, seq: seq)
+        let take = maxRows > 0 ? min(maxRows, p.pending.count) : p.pending.count
+        for row in p.pending.prefix(take) {
+            batch.appendEncoded(row)
+            if batch.isFull { sendRows(&batch) }
+        }
+        sendRows(&batch)
+        p.pending.removeFirst(take)
+        p.pendingBytes = p.pending.reduce(0) { $0 + $1.count }
+        portals[name] = p
+        if maxRows > 0 && take == maxRows {   // as the server: a full batch is suspended
+            emit(Frame("suspended", session: id, seq: seq))
+        } else {
+            emit(Frame("complete", session: id, seq: seq, ["tag": .string(p.tag)]))
+        }
+    }
+
+    /// Keeps a row of a suspended portal for its next Execute, within the limit.
+    func keep(_ row: [UInt8], in portal: String) {
+        guard var p = portals[portal] else { return }
+        if p.pendingBytes + row.count > portalBufferLimit {
+            if !p.finished {
+                logLine("hoop-connect", "session \(id): suspended portal over \(portalBufferLimit) bytes; cancelling")
+                cancelRunning()
+                p.finished = true
+            }
+            portals[portal] = p
+            return
+        }
+        p.pending.append(row)
+        p.pendingBytes += row.count
+        portals[portal] = p
+    }
+
+    /// A simple Query after extended messages: finish the pipeline first.
+    func leavePipeline() {
+        guard inPipeline else { return }
+        if expected.isEmpty && PQexitPipelineMode(conn) == 1 { inPipeline = false; return }
+        if !expected.isEmpty {
+            if PQsendFlushRequest(conn) == 1, PQflush(conn) == 0 { readExpected() }
+        }
+        if PQpipelineStatus(conn) != PQ_PIPELINE_OFF {
+            if PQpipelineSync(conn) == 1 {
+                while let res = PQgetResult(conn) {
+                    let done = PQresultStatus(res) == PGRES_PIPELINE_SYNC
+                    PQclear(res)
+                    if done { break }
+                }
+            }
+            PQexitPipelineMode(conn)
+        }
+        inPipeline = false
+        aborted = false
+    }
+}

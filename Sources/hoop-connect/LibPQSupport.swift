@@ -1,0 +1,111 @@
+import CLibPQ
+import Foundation
+import HoopFrames
+
+/// The server parameters a client is told about (ParameterStatus), at start and on change.
+let reportedParameters = [
+    "application_name", "client_encoding", "DateStyle", "default_transaction_read_only", "in_hot_standby",
+    "integer_datetimes", "IntervalStyle", "is_superuser", "server_encoding", "server_version",
+    "session_authorization", "standard_conforming_strings", "TimeZone",
+]
+
+/// Every field of an error or notice, by the names of docs/frames.md.
+func diagnosticFields(_ res: OpaquePointer?) -> [String: JSON] {
+    var f: [String: JSON] = [:]
+    for (code, name) in diagnosticCodes {
+        if let v = PQresultErrorField(res, Int32(code)) { f[name] = .string(String(cString: v)) }
+    }
+    return f
+}
+
+let diagnosticCodes: [(UInt8, String)] = [
+    (UInt8(ascii: "S"), "severity"), (UInt8(ascii: "V"), "severity_nonlocalized"), (UInt8(ascii: "C"), "code"),
+    (UInt8(ascii: "M"), "message"), (UInt8(ascii: "D"), "detail"), (UInt8(ascii: "H"), "hint"),
+    (UInt8(ascii: "P"), "position"), (UInt8(ascii: "p"), "internal_position"), (UInt8(ascii: "q"), "internal_query"),
+    (UInt8(ascii: "W"), "where"), (UInt8(ascii: "s"), "schema"), (UInt8(ascii: "t"), "table"),
+    (UInt8(ascii: "c"), "column"), (UInt8(ascii: "d"), "datatype"), (UInt8(ascii: "n"), "constraint"),
+    (UInt8(ascii: "F"), "file"), (UInt8(ascii: "L"), "line"), (UInt8(ascii: "R"), "routine"),
+]
+
+/// Builds a `rows` frame straight from libpq's values, without a JSON tree: this is
+/// the hot path of every large result.
+struct RowBatch {
+    static let maxRows = 1000
+    static let maxBytes = 256 * 1024
+    var w = JSONWriter(reserving: 64 * 1024)
+    var count = 0
+    let header: [UInt8]
+
+    init(session: String, seq: Int64) {
+        var h = JSONWriter()
+        h.raw("{\"type\":\"rows\",\"session\":")
+        h.string(session)
+        h.raw(",\"seq\":")
+        h.int(seq)
+        h.raw(",\"rows\":[")
+        header = h.bytes
+        reset()
+    }
+
+    var isFull: Bool { count >= Self.maxRows || w.bytes.count >= Self.maxBytes }
+
+    mutating func reset() {
+        w.bytes.removeAll(keepingCapacity: true)
+        w.bytes.append(contentsOf: header)
+        count = 0
+    }
+
+    /// One row of a single-row-mode result, encoded as a JSON array.
+    static func row(_ res: OpaquePointer) -> [UInt8] {
+        var w = JSONWriter(reserving: 256)
+        encode(res, into: &w)
+        return w.bytes
+    }
+
+    static func encode(_ res: OpaquePointer, into w: inout JSONWriter) {
+        w.bytes.append(UInt8(ascii: "["))
+        let n = PQnfields(res)
+        for i in 0..<n {
+            if i > 0 { w.bytes.append(UInt8(ascii: ",")) }
+            if PQgetisnull(res, 0, i) == 1 {
+                w.raw("null")
+            } else {
+                let len = Int(PQgetlength(res, 0, i))
+                PQgetvalue(res, 0, i).withMemoryRebound(to: UInt8.self, capacity: len) {
+                    w.escaped(UnsafeBufferPointer(start: $0, count: len))
+                }
+            }
+        }
+        w.bytes.append(UInt8(ascii: "]"))
+    }
+
+    mutating func append(_ res: OpaquePointer) {
+        if count > 0 { w.bytes.append(UInt8(ascii: ",")) }
+        Self.encode(res, into: &w)
+        count += 1
+    }
+
+    mutating func appendEncoded(_ row: [UInt8]) {
+        if count > 0 { w.bytes.append(UInt8(ascii: ",")) }
+        w.bytes.append(contentsOf: row)
+        count += 1
+    }
+
+    mutating func finish() -> [UInt8] {
+        w.raw("]}\n")
+        return w.bytes
+    }
+}
+
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    var pointers: [UnsafePointer<CChar>?] = strings.map { UnsafePointer(strdup($0)) }
+    pointers.append(nil)
+    defer { pointers.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
+    let pointers: [UnsafePointer<CChar>?] = strings.map { $0.map { UnsafePointer(strdup($0)) } ?? nil }
+    defer { pointers.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
+    return pointers.withUnsafeBufferPointer { body(pointers.isEmpty ? nil : $0.baseAddress) }
+}
