@@ -95,8 +95,9 @@ public struct FrameHeader: Equatable {
     }
 
     /// Reads `{"type":"T","session":"S","seq":N` from the start of a line written by
-    /// a hoop writer. Returns nil when the line does not start that way (the caller
-    /// then decodes the whole frame) — a fast path, never a validation.
+    /// a hoop writer. Returns a header only when it is complete: the seq is followed by
+    /// `,` or `}`, or the frame ends right after the session. Anything else returns
+    /// nil and the caller decodes the whole frame — a fast path, never a validation.
     public static func peek(_ line: UnsafeRawBufferPointer) -> FrameHeader? {
         var i = 0
         func expect(_ s: StaticString) -> Bool {
@@ -107,30 +108,31 @@ public struct FrameHeader: Equatable {
             i += n
             return true
         }
-        func token(_ valid: (UInt8) -> Bool) -> String? {
+        func token() -> String? {
             let start = i
             while i < line.count, line[i] != UInt8(ascii: "\"") {
-                guard valid(line[i]), i - start < 64 else { return nil }
+                guard isSessionByte(line[i]), i - start < 64 else { return nil }
                 i += 1
             }
             guard i < line.count, i > start else { return nil }
             defer { i += 1 }
             return String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<i]), as: UTF8.self)
         }
-        guard expect("{\"type\":\""), let type = token(isSessionByte) else { return nil }
-        var header = FrameHeader(type: type)
-        guard expect(",\"session\":\"") else { return header }
-        guard let session = token(isSessionByte) else { return nil }
-        header.session = session
-        guard expect(",\"seq\":") else { return header }
-        var n: Int64 = 0
+        func endsHere() -> Bool { i < line.count && (line[i] == UInt8(ascii: "}") || line[i] == UInt8(ascii: ",")) }
+        guard expect("{\"type\":\""), let type = token() else { return nil }
+        if i < line.count, line[i] == UInt8(ascii: "}") { return FrameHeader(type: type) }
+        guard expect(",\"session\":\"") else { return nil }
+        guard let session = token() else { return nil }
+        if i < line.count, line[i] == UInt8(ascii: "}") { return FrameHeader(type: type, session: session) }
+        guard expect(",\"seq\":") else { return nil }
         let start = i
+        var n: Int64 = 0
         while i < line.count, line[i] >= 0x30, line[i] <= 0x39, i - start < 18 {
             n = n * 10 + Int64(line[i] - 0x30)
             i += 1
         }
-        if i > start { header.seq = n }
-        return header
+        guard i > start, endsHere(), !(line[start] == 0x30 && i - start > 1) else { return nil }
+        return FrameHeader(type: type, session: session, seq: n)
     }
 
     public init(type: String, session: String? = nil, seq: Int64? = nil) {
@@ -190,14 +192,20 @@ extension Frame {
 /// Adds `"stamp:STAGE":true` before the final `}` of an encoded line (newline
 /// excluded), leaving the rest byte for byte. See docs/frames.md, Stamps.
 public func appendStamp(_ stage: String, to line: UnsafeRawBufferPointer, into out: inout [UInt8]) {
-    let key = "\"stamp:\(stage)\":true"
-    // Already stamped: pass unchanged. A forged stamp earlier in the ring is still
-    // a stamp; the ring's trust boundary is the pipe, not the frame.
-    if line.count > key.utf8.count + 1 && containsBytes(line, key) {
-        out.append(contentsOf: line)
-        out.append(0x0A)
+    // A frame that names the stamp already (in any spelling or value), or that has
+    // escapes that could spell it, is decoded and re-encoded: appending would make a
+    // duplicate key, which readers refuse.
+    if containsBytes(line, "stamp:\(stage)\"") || containsBytes(line, "\\u") {
+        guard var frame = try? Frame.decode(line), frame["stamp:\(stage)"] != .bool(true) else {
+            // Stamped already, or not a frame at all: unchanged.
+            out.append(contentsOf: line); out.append(0x0A)
+            return
+        }
+        frame["stamp:\(stage)"] = .bool(true)
+        out.append(contentsOf: frame.encoded())
         return
     }
+    let key = "\"stamp:\(stage)\":true"
     var end = line.count
     while end > 0, line[end - 1] == UInt8(ascii: " ") || line[end - 1] == UInt8(ascii: "\r") || line[end - 1] == UInt8(ascii: "\t") { end -= 1 }
     guard end > 0, line[end - 1] == UInt8(ascii: "}") else {

@@ -1,8 +1,15 @@
+import Foundation
+
 /// Checks that a line is one well-formed JSON object (RFC 8259, UTF-8) without
 /// building anything. Pass-through stages run it on every frame so that a broken
 /// frame is stopped where it is first seen, at a fraction of a full parse's cost.
-/// Duplicate keys are left to the full parse of the stages that read the frame.
+/// It accepts exactly what the full parse (jansson) accepts, so a frame's verdict
+/// never depends on which path read it: duplicate keys, lone surrogates, integers
+/// outside 64 bits and numbers that overflow a double are all refused.
 public enum FrameValidator {
+    /// Nesting deeper than this is refused (docs/frames.md, Lines).
+    public static let maxDepth = 64
+
     public static func isValidObject(_ b: UnsafeRawBufferPointer) -> Bool {
         var i = 0
         skipSpace(b, &i)
@@ -12,21 +19,45 @@ public enum FrameValidator {
         return i == b.count
     }
 
+    /// Whether a key (the bytes between its quotes) repeats one of `keys`. A key with
+    /// an escape is compared after decoding, through jansson, which is rare and exact.
+    static func isDuplicate(_ b: UnsafeRawBufferPointer, _ key: Range<Int>, _ keys: [Range<Int>]) -> Bool {
+        let escaped = { (r: Range<Int>) in b[r].contains(UInt8(ascii: "\\")) }
+        for other in keys {
+            if escaped(key) || escaped(other) {
+                if decodedKey(b, key) == decodedKey(b, other) { return true }
+            } else if other.count == key.count && memcmp(b.baseAddress! + other.lowerBound, b.baseAddress! + key.lowerBound, key.count) == 0 {
+                return true
+            }
+        }
+        return false
+    }
+
+    static func decodedKey(_ b: UnsafeRawBufferPointer, _ r: Range<Int>) -> String? {
+        let quoted = UnsafeRawBufferPointer(rebasing: b[(r.lowerBound - 1)..<(r.upperBound + 1)])
+        return try? JSON.parse(quoted).string
+    }
+
     @inline(__always) static func skipSpace(_ b: UnsafeRawBufferPointer, _ i: inout Int) {
         while i < b.count, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x0A || b[i] == 0x0D { i += 1 }
     }
 
     static func value(_ b: UnsafeRawBufferPointer, _ i: inout Int, depth: Int) -> Bool {
-        guard depth < 64 else { return false }
+        guard depth < maxDepth else { return false }
         skipSpace(b, &i)
         guard i < b.count else { return false }
         switch b[i] {
         case UInt8(ascii: "{"):
             i += 1; skipSpace(b, &i)
             if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return true }
+            var keys: [Range<Int>] = []
             while true {
                 skipSpace(b, &i)
+                let keyStart = i + 1
                 guard i < b.count, b[i] == UInt8(ascii: "\""), string(b, &i) else { return false }
+                let key = keyStart..<(i - 1)
+                if !keys.isEmpty && isDuplicate(b, key, keys) { return false }
+                keys.append(key)
                 skipSpace(b, &i)
                 guard i < b.count, b[i] == UInt8(ascii: ":") else { return false }
                 i += 1
@@ -70,14 +101,27 @@ public enum FrameValidator {
             while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
             return i - s
         }
+        let start = i
         if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
         guard i < b.count else { return false }
+        let intStart = i
         if b[i] == UInt8(ascii: "0") { i += 1 } else if digits(&i) == 0 { return false }
-        if i < b.count, b[i] == UInt8(ascii: ".") { i += 1; guard digits(&i) > 0 else { return false } }
+        let intDigits = i - intStart
+        var isReal = false
+        if i < b.count, b[i] == UInt8(ascii: ".") { i += 1; isReal = true; guard digits(&i) > 0 else { return false } }
         if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
-            i += 1
+            i += 1; isReal = true
             if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
             guard digits(&i) > 0 else { return false }
+        }
+        if !isReal && intDigits >= 19 {
+            // jansson keeps integers in 64 bits and refuses the rest.
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
+            return Int64(text) != nil
+        }
+        if isReal && i - start > 15 {
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
+            return Double(text).map { $0.isFinite } ?? false
         }
         return true
     }
@@ -98,8 +142,16 @@ public enum FrameValidator {
                 case UInt8(ascii: "u"):
                     guard i + 6 <= b.count else { return false }
                     for k in 2..<6 where !isHex(b[i + k]) { return false }
+                    let unit = hexValue(b, i + 2)
                     // \u0000 would end a C string early in a reader; refuse it.
-                    if b[i + 2] == 0x30 && b[i + 3] == 0x30 && b[i + 4] == 0x30 && b[i + 5] == 0x30 { return false }
+                    if unit == 0 { return false }
+                    if (0xDC00...0xDFFF).contains(unit) { return false }          // a lone low surrogate
+                    if (0xD800...0xDBFF).contains(unit) {                         // must pair with a low one
+                        guard i + 12 <= b.count, b[i + 6] == UInt8(ascii: "\\"), b[i + 7] == UInt8(ascii: "u") else { return false }
+                        for k in 8..<12 where !isHex(b[i + k]) { return false }
+                        guard (0xDC00...0xDFFF).contains(hexValue(b, i + 8)) else { return false }
+                        i += 6
+                    }
                     i += 6
                 default: return false
                 }
@@ -125,6 +177,15 @@ public enum FrameValidator {
             i += n + 1
         }
         return false
+    }
+
+    static func hexValue(_ b: UnsafeRawBufferPointer, _ at: Int) -> Int {
+        var v = 0
+        for k in 0..<4 {
+            let c = b[at + k]
+            v = v * 16 + Int(c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10)
+        }
+        return v
     }
 
     @inline(__always) static func isHex(_ c: UInt8) -> Bool {
