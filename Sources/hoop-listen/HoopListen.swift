@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import HoopFrames
+import NIOCore
+import NIOPosix
+
+/// hoop-listen: the PostgreSQL front door. Speaks protocol 3.0 to clients, writes
+/// request frames on stdout, reads response frames on stdin (docs/frames.md).
+@main
+struct HoopListen: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "hoop-listen",
+        abstract: "Ring stage: the PostgreSQL front door (wire protocol 3.0 to frames and back).")
+
+    @Option(help: "The gateway configuration (JSON); its \"listen\" object gives host and port.")
+    var config: String?
+
+    @Option(help: "Address to listen on (overrides the configuration).")
+    var host: String?
+
+    @Option(help: "Port to listen on (overrides the configuration).")
+    var port: Int?
+
+    @Option(help: "Stamps a response frame must carry to reach a client, comma-separated.")
+    var require: String = "mask,record"
+
+    func run() throws {
+        let cfg = try GatewayConfig.load(config)
+        let listen = cfg.json["listen"]
+        let host = self.host ?? listen?["host"]?.string ?? "127.0.0.1"
+        let port = self.port ?? listen?["port"]?.int.map { Int(truncatingIfNeeded: $0) } ?? 6432
+        guard (0...65535).contains(port) else { throw ValidationError("port \(port) is out of range") }
+        let stamps = require.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if stamps.isEmpty {
+            logLine(RingLink.stage, "warning: --require is empty: responses are delivered without any stamp")
+        }
+        try Gateway(host: host, port: port, require: stamps).run()
+    }
+}
+
+/// The process: the client listener, the ring link, and the way down.
+final class Gateway: @unchecked Sendable {
+    let host: String
+    let port: Int
+    let registry = SessionRegistry()
+    let ring: RingLink
+    let env: ListenEnvironment
+    let group: MultiThreadedEventLoopGroup
+    var server: Channel?
+    private let downLock = NSLock()
+    private var goingDown = false
+    private var signalSources: [DispatchSourceSignal] = []
+
+    init(host: String, port: Int, require: [String]) {
+        self.host = host
+        self.port = port
+        ring = RingLink(registry: registry)
+        env = ListenEnvironment(ring: ring, registry: registry, require: require)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: min(2, max(1, System.coreCount)))
+    }
+
+    func run() throws -> Never {
+        let env = self.env
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 256 << 10, high: 1 << 20))
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PGFrontendDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(SessionHandler(env: env))
+                }
+            }
+        let server: Channel
+        do {
+            server = try bootstrap.bind(host: host, port: port).wait()
+        } catch {
+            logLine(RingLink.stage, "cannot listen on \(host):\(port): \(error)")
+            Foundation.exit(1)
+        }
+        self.server = server
+        let bound = server.localAddress?.port ?? port
+        logLine(RingLink.stage, "listening on \(host):\(bound)")
+
+        ring.onRingDown = { why in self.goDown(why) }
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { self.goDown(sig == SIGTERM ? "SIGTERM" : "SIGINT") }
+            source.resume()
+            signalSources.append(source)
+        }
+        ring.start()
+        while true { sleep(3600) }
+    }
+
+    /// The ring is breaking (end of stdin, stdout gone) or we were told to stop: every
+    /// client gets FATAL 57P01 and is closed, then the process exits 0, within 2 s.
+    func goDown(_ why: String) {
+        downLock.lock()
+        if goingDown { downLock.unlock(); return }
+        goingDown = true
+        downLock.unlock()
+        logLine(RingLink.stage, "\(why): closing \(registry.allConnections().count) client connection(s)")
+        server?.close(promise: nil)
+        let done = DispatchGroup()
+        for h in registry.allConnections() {
+            done.enter()
+            h.eventLoop.execute {
+                if let closed = h.handler.ringRestarting() {
+                    closed.whenComplete { _ in done.leave() }
+                } else {
+                    done.leave()
+                }
+            }
+        }
+        _ = done.wait(timeout: .now() + 1.5)
+        // session_close frames for the audit trail, if the ring still takes them.
+        ring.drain(seconds: 0.3)
+        Foundation.exit(0)
+    }
+}

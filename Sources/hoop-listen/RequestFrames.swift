@@ -1,0 +1,85 @@
+import HoopFrames
+
+// Client messages into request frames (docs/frames.md, Requests), and the session
+// frames hoop-listen writes.
+
+/// A request forwarded upstream, remembered until its last response has come back, so
+/// that replies made here (local errors) keep their place among the upstream's.
+enum RequestKind {
+    case query, parse, bind, describe, execute, close, sync
+
+    /// Whether a response frame of `type` is the last one this request gets.
+    func isAnsweredBy(_ type: String) -> Bool {
+        switch self {
+        case .query, .sync: return type == "ready"
+        case .parse: return type == "parse_complete" || type == "error"
+        case .bind: return type == "bind_complete" || type == "error"
+        case .describe: return type == "columns" || type == "no_data" || type == "error"
+        case .execute: return type == "complete" || type == "empty" || type == "suspended" || type == "error"
+        case .close: return type == "close_complete" || type == "error"
+        }
+    }
+
+    /// Extended-protocol messages: after an error the server skips to Sync.
+    var isExtended: Bool {
+        switch self {
+        case .query: return false
+        default: return true
+        }
+    }
+}
+
+extension ClientMessage {
+    /// The request frame's type and fields, and what answers it; nil for messages that
+    /// are not forwarded.
+    var request: (type: String, fields: [String: JSON], kind: RequestKind?)? {
+        switch self {
+        case .query(let sql):
+            return ("query", ["sql": .string(sql)], .query)
+        case .parse(let name, let sql, let types):
+            return ("parse", ["name": .string(name), "sql": .string(sql),
+                              "param_types": .array(types.map { .int(Int64($0)) })], .parse)
+        case .bind(let portal, let statement, let params, let paramFormats, let resultFormats):
+            return ("bind", ["portal": .string(portal), "statement": .string(statement),
+                             "params": .array(params.map { $0.map(JSON.string) ?? .null }),
+                             "param_formats": .array(paramFormats.map { .int(Int64($0)) }),
+                             "result_formats": .array(resultFormats.map { .int(Int64($0)) })], .bind)
+        case .describe(let kind, let name):
+            return ("describe", ["kind": .string(String(UnicodeScalar(kind))), "name": .string(name)], .describe)
+        case .execute(let portal, let maxRows):
+            return ("execute", ["portal": .string(portal), "max_rows": .int(Int64(max(0, maxRows)))], .execute)
+        case .close(let kind, let name):
+            return ("close", ["kind": .string(String(UnicodeScalar(kind))), "name": .string(name)], .close)
+        case .sync:
+            return ("sync", [:], .sync)
+        case .flush:
+            return ("flush", [:], nil)
+        case .password, .terminate, .copyData, .copyDone, .copyFail, .functionCall:
+            return nil
+        }
+    }
+}
+
+enum SessionFrames {
+    static func open(session: String, user: String, database: String, parameters: [(String, String)],
+                     credential: String, clientAddr: String, clientPort: Int) -> Frame {
+        var options: [String: JSON] = [:]
+        for (k, v) in parameters { options[k] = .string(v) }
+        let app = parameters.last(where: { $0.0 == "application_name" })?.1 ?? ""
+        return Frame("session_open", session: session, seq: 0, [
+            "user": .string(user), "database": .string(database), "options": .object(options),
+            "credential": .string(credential),
+            "client": .object(["addr": .string(clientAddr), "port": .int(Int64(clientPort))]),
+            "application_name": .string(app),
+        ])
+    }
+
+    static func close(session: String, reason: String) -> Frame {
+        Frame("session_close", session: session, ["reason": .string(reason)])
+    }
+
+    static func credit(session: String) -> [UInt8] {
+        // The exact form of docs/frames.md, Flow control.
+        Frame("credit", session: session, ["batches": .int(1)]).encoded()
+    }
+}

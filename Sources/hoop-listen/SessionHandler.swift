@@ -1,0 +1,580 @@
+import Foundation
+import HoopFrames
+import NIOCore
+
+/// What every session shares.
+final class ListenEnvironment: @unchecked Sendable {
+    let ring: RingLink
+    let registry: SessionRegistry
+    /// The stamps a response frame must carry to be delivered (`--require`).
+    let require: [String]
+    let openTimeout: TimeAmount = .seconds(30)
+    let startupTimeout: TimeAmount = .seconds(60)
+
+    init(ring: RingLink, registry: SessionRegistry, require: [String]) {
+        self.ring = ring
+        self.registry = registry
+        self.require = require
+    }
+}
+
+/// One client connection: the startup handshake, client messages into request frames,
+/// response frames into backend messages, flow control. All its state is touched on
+/// its channel's event loop only (the ring reader hops there with `receive`).
+final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = FrontendMessage
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum State { case startup, password, opening, ready, closing, closed }
+
+    let env: ListenEnvironment
+    var context: ChannelHandlerContext?
+    var state = State.startup
+    var timer: Scheduled<Void>?
+
+    // The session.
+    var sessionID: String?
+    var seq: Int64 = 0
+    var user = "", database = "", clientAddr = "", clientPort = 0
+    var parameters: [(String, String)] = []
+    var cancelKey: UInt64?
+    var txStatus = UInt8(ascii: "I")
+    var closeEmitted = false
+    var closeReason = "disconnect"
+
+    // Replies made here keep their place among the upstream's: a reply is held until
+    // every request forwarded before it has been answered.
+    struct LocalReply {
+        enum Kind { case error(code: String, message: String), ready }
+        let kind: Kind
+        /// The last request forwarded before it.
+        let after: Int64
+        /// Extended protocol: the first request of its Sync batch. An upstream error in
+        /// [batchStart, after] comes first and makes this one moot (the server skips
+        /// to Sync after its first error).
+        let batchStart: Int64?
+    }
+    var outstanding: [(seq: Int64, kind: RequestKind)] = []
+    var localReplies: [LocalReply] = []
+    var skipUntilSync = false
+    var batchStart: Int64 = 1
+    var copyRejected = false
+    /// Messages that arrived before ReadyForQuery.
+    var early: [(UInt8, ByteBuffer)] = []
+
+    // Flow control.
+    var readHeld = false
+    var waitingForRing = false
+
+    init(env: ListenEnvironment) { self.env = env }
+
+    // MARK: channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        env.registry.addConnection(SessionHandle(eventLoop: context.eventLoop, handler: self))
+        if let remote = context.channel.remoteAddress {
+            clientAddr = remote.ipAddress ?? "\(remote)"
+            clientPort = remote.port ?? 0
+        }
+        timer = context.eventLoop.scheduleTask(in: env.startupTimeout) { [weak self] in
+            guard let self, self.state == .startup || self.state == .password else { return }
+            self.closeReason = "startup_timeout"
+            self.closeNow()
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        if sessionID != nil && !closeEmitted {
+            emitClose(closeReason)
+        }
+        if let id = sessionID {
+            logLine(RingLink.stage, "session \(id) closed: \(closeReason)")
+        }
+        env.registry.remove(self, session: sessionID, cancelKey: cancelKey)
+        state = .closed
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // Socket errors (reset, broken pipe): the connection is gone. Never log content.
+        if state != .closed { closeNow() }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { resumeReading() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Reads are held while the client's socket is not taking our writes, or while the
+    /// ring's outbound queue is congested.
+    func read(context: ChannelHandlerContext) {
+        if mustHoldReads() {
+            readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    private func mustHoldReads() -> Bool {
+        guard let context else { return true }
+        if state == .opening || !context.channel.isWritable { return true }
+        if waitingForRing { return true }
+        if env.ring.whenDrained(on: context.eventLoop, { [weak self] in
+            guard let self else { return }
+            self.waitingForRing = false
+            self.resumeReading()
+        }) {
+            waitingForRing = true
+            return true
+        }
+        return false
+    }
+
+    private func resumeReading() {
+        guard readHeld, let context, !mustHoldReads() else { return }
+        readHeld = false
+        context.read()
+    }
+
+    // MARK: client messages
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = unwrapInboundIn(data)
+        switch state {
+        case .closing, .closed:
+            return
+        case .startup:
+            startupMessage(message)
+        case .password, .opening, .ready:
+            switch message {
+            case .message(let type, let body):
+                typedMessage(type: type, body: body)
+            case .violation(let v):
+                fatal(v.code, v.message, reason: "protocol_error")
+            default:
+                fatal(ProtocolViolation.invalidMessage.code, ProtocolViolation.invalidMessage.message, reason: "protocol_error")
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+        context.fireChannelReadComplete()
+    }
+
+    private func startupMessage(_ message: FrontendMessage) {
+        guard let context else { return }
+        switch message {
+        case .sslRequest, .gssEncRequest:
+            var b = context.channel.allocator.buffer(capacity: 1)
+            b.writeInteger(UInt8(ascii: "N"))
+            context.writeAndFlush(wrapOutboundOut(b), promise: nil)
+        case .cancel(let pid, let secret):
+            // Never answered; the socket just closes.
+            if let target = env.registry.lookupCancel(pid: pid, secret: secret) {
+                target.eventLoop.execute { target.handler.cancelRequested() }
+            }
+            closeReason = "cancel_request"
+            closeNow()
+        case .startup(let minor, let params):
+            startup(minor: minor, params: params)
+        case .message:
+            fatal("08P01", "invalid frontend message", reason: "protocol_error")
+        case .violation(let v):
+            fatal(v.code, v.message, reason: "protocol_error")
+        }
+    }
+
+    private func startup(minor: Int, params: [(String, String)]) {
+        guard let context else { return }
+        var values: [String: String] = [:]
+        for (k, v) in params { values[k] = v }
+        guard let user = values["user"], !user.isEmpty else {
+            return fatal("28000", "no PostgreSQL user name specified in startup packet", reason: "protocol_error")
+        }
+        self.user = user
+        let db = values["database"] ?? ""
+        database = db.isEmpty ? user : db
+        parameters = params
+        var b = context.channel.allocator.buffer(capacity: 64)
+        let unrecognized = params.map(\.0).filter { $0.hasPrefix("_pq_.") }
+        if minor > 0 || !unrecognized.isEmpty {
+            Backend.negotiateProtocolVersion(&b, unrecognized: unrecognized)
+        }
+        Backend.authenticationCleartextPassword(&b)
+        context.writeAndFlush(wrapOutboundOut(b), promise: nil)
+        state = .password
+    }
+
+    private func typedMessage(type: UInt8, body: ByteBuffer) {
+        // Sent ahead of ReadyForQuery: kept (reads are held meanwhile) and handled once
+        // the session is open, as the server would.
+        if state == .opening && type != UInt8(ascii: "X") {
+            guard early.count < 64 else { return fatal("08P01", "invalid frontend message", reason: "protocol_error") }
+            early.append((type, body))
+            return
+        }
+        // After an error in the extended protocol everything up to Sync is discarded
+        // unread, as the server does.
+        if state == .ready && skipUntilSync && type != UInt8(ascii: "S") && type != UInt8(ascii: "X") { return }
+        let message: ClientMessage
+        do {
+            message = try ClientMessage.parse(type: type, body: body)
+        } catch MessageProblem.invalidUTF8 where state == .ready {
+            return localError(for: type, code: "22021", message: "invalid byte sequence for encoding \"UTF8\"")
+        } catch MessageProblem.binaryFormat where state == .ready {
+            return localError(for: type, code: "0A000", message: "binary format is not supported yet")
+        } catch {
+            return fatal("08P01", "invalid message format", reason: "protocol_error")
+        }
+        switch state {
+        case .password:
+            guard case .password(let credential) = message else {
+                if case .terminate = message { closeReason = "terminate"; return closeNow() }
+                return fatal("08P01", "expected password response", reason: "protocol_error")
+            }
+            open(credential: credential)
+        case .opening:
+            if case .terminate = message {
+                closeReason = "terminate"
+                emitClose("terminate")
+                return closeNow()
+            }
+        case .ready:
+            forward(message)
+        default:
+            return
+        }
+    }
+
+    private func open(credential: String) {
+        guard let context else { return }
+        let id = env.registry.newSessionID()
+        sessionID = id
+        env.registry.register(session: id, SessionHandle(eventLoop: context.eventLoop, handler: self))
+        state = .opening
+        timer?.cancel()
+        timer = context.eventLoop.scheduleTask(in: env.openTimeout) { [weak self] in
+            guard let self, self.state == .opening else { return }
+            self.fatal("08006", "hoop: the gateway did not open the session in time", reason: "open_timeout")
+        }
+        logLine(RingLink.stage, "session \(id) open: user=\(user) database=\(database) client=\(clientAddr):\(clientPort)")
+        let frame = SessionFrames.open(session: id, user: user, database: database, parameters: parameters,
+                                       credential: credential, clientAddr: clientAddr, clientPort: clientPort)
+        let bytes = frame.encoded()
+        guard bytes.count - 1 <= maxFrameBytes else {
+            return fatal("54000", "message too large", reason: "protocol_error")
+        }
+        env.ring.send(bytes)
+        parameters = []
+    }
+
+    private func forward(_ message: ClientMessage) {
+        if case .terminate = message {
+            closeReason = "terminate"
+            emitClose("terminate")
+            return closeNow()
+        }
+        if skipUntilSync {
+            guard case .sync = message else { return }
+            skipUntilSync = false
+        }
+        switch message {
+        case .copyData:
+            if !copyRejected { copyRejected = true; localError(for: UInt8(ascii: "d"), code: "0A000", message: "COPY is not supported yet") }
+            return
+        case .copyDone, .copyFail:
+            if !copyRejected { localError(for: UInt8(ascii: "Q"), code: "0A000", message: "COPY is not supported yet") }
+            else { holdReply(.ready, batchStart: nil) }
+            copyRejected = false
+            return
+        case .functionCall:
+            return localError(for: UInt8(ascii: "F"), code: "0A000", message: "the function call protocol is not supported yet")
+        default:
+            break
+        }
+        guard let (type, fields, kind) = message.request else { return }
+        guard emitRequest(type, fields) else { return }
+        if let kind { outstanding.append((seq, kind)) }
+        if case .sync = message { batchStart = seq + 1 }
+        if case .query = message { batchStart = seq + 1 }
+    }
+
+    /// An error answered here rather than upstream: simple-protocol messages get
+    /// ErrorResponse then ReadyForQuery; extended ones ErrorResponse, then everything up
+    /// to Sync is skipped (the Sync still goes upstream, whose ReadyForQuery ends it).
+    private func localError(for type: UInt8, code: String, message: String) {
+        switch type {
+        case UInt8(ascii: "Q"), UInt8(ascii: "F"):
+            holdReply(.error(code: code, message: message), batchStart: nil)
+            holdReply(.ready, batchStart: nil)
+        case UInt8(ascii: "d"):
+            holdReply(.error(code: code, message: message), batchStart: nil)
+        default:
+            holdReply(.error(code: code, message: message), batchStart: batchStart)
+            skipUntilSync = true
+        }
+        context?.flush()
+    }
+
+    private func holdReply(_ kind: LocalReply.Kind, batchStart: Int64?) {
+        localReplies.append(LocalReply(kind: kind, after: seq, batchStart: batchStart))
+        deliverLocalReplies(before: nil)
+    }
+
+    /// Writes the held replies that are due: all of those made before request `seq`
+    /// when a response to it arrives, and any whose earlier requests are all answered.
+    private func deliverLocalReplies(before responseSeq: Int64?) {
+        guard let context else { return }
+        var b: ByteBuffer?
+        while let reply = localReplies.first {
+            let due: Bool
+            if let responseSeq, reply.after < responseSeq {
+                due = true
+            } else if let first = outstanding.first {
+                due = first.seq > reply.after
+            } else {
+                due = true
+            }
+            guard due else { break }
+            localReplies.removeFirst()
+            if b == nil { b = context.channel.allocator.buffer(capacity: 128) }
+            switch reply.kind {
+            case .error(let code, let message):
+                Backend.error(&b!, severity: "ERROR", code: code, message: message)
+            case .ready:
+                Backend.readyForQuery(&b!, status: txStatus)
+            }
+        }
+        if let b { context.write(wrapOutboundOut(b), promise: nil) }
+    }
+
+    /// Queues a request frame; false (and the session ends) when it is over the limit.
+    private func emitRequest(_ type: String, _ fields: [String: JSON]) -> Bool {
+        guard let id = sessionID else { return false }
+        seq += 1
+        let bytes = Frame(type, session: id, seq: seq, fields).encoded()
+        guard bytes.count - 1 <= maxFrameBytes else {
+            fatal("54000", "message too large", reason: "protocol_error")
+            return false
+        }
+        env.ring.send(bytes)
+        return true
+    }
+
+    private func emitClose(_ reason: String) {
+        guard let id = sessionID, !closeEmitted else { return }
+        closeEmitted = true
+        env.ring.send(SessionFrames.close(session: id, reason: reason))
+    }
+
+    /// A CancelRequest naming this session's BackendKeyData.
+    func cancelRequested() {
+        guard state == .ready || state == .opening else { return }
+        _ = emitRequest("cancel", [:])
+    }
+
+    // MARK: ending
+
+    /// Sends a FATAL ErrorResponse, tells the ring (when a session was opened), closes.
+    func fatal(_ code: String, _ message: String, reason: String, grace: TimeAmount = .seconds(2)) {
+        guard let context, state != .closing, state != .closed else { return }
+        var b = context.channel.allocator.buffer(capacity: 64 + message.utf8.count)
+        Backend.error(&b, severity: "FATAL", code: code, message: message)
+        finish(with: b, reason: reason, grace: grace)
+    }
+
+    /// Writes `last`, emits session_close, and closes once the write is done (or after
+    /// a grace period, for a client that does not read).
+    private func finish(with last: ByteBuffer, reason: String, grace: TimeAmount = .seconds(2)) {
+        guard let context, state != .closing, state != .closed else { return }
+        state = .closing
+        closeReason = reason
+        emitClose(reason)
+        timer?.cancel()
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(last)).whenComplete { _ in channel.close(promise: nil) }
+        timer = context.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
+    }
+
+    func closeNow() {
+        guard let context, state != .closed else { return }
+        if state != .closing { state = .closing }
+        context.close(promise: nil)
+    }
+
+    /// The ring is going down: every client learns it and is let go.
+    func ringRestarting() -> EventLoopFuture<Void>? {
+        guard let context, state != .closed else { return nil }
+        let closed = context.channel.closeFuture
+        if state == .closing { return closed }
+        fatal("57P01", "hoop: the ring is restarting", reason: "shutdown", grace: .milliseconds(900))
+        return closed
+    }
+
+    // MARK: response frames
+
+    /// Frames from the ring for this session, in order.
+    func receive(_ items: [RingItem]) {
+        guard let context else { return }
+        for item in items {
+            guard state == .opening || state == .ready else { break }
+            switch item {
+            case .broken(let code, let message):
+                logLine(RingLink.stage, "session \(sessionID ?? "-"): unreadable frame from the ring (\(code))")
+                fatal(code, "hoop: \(message)", reason: "protocol_error")
+            case .frame(let frame):
+                response(frame)
+            }
+        }
+        context.flush()
+    }
+
+    private func response(_ frame: Frame) {
+        guard let context else { return }
+        guard responseTypes.contains(frame.type) else {
+            logLine(RingLink.stage, "\(RingLink.loggable(frame.type)) frame for session \(sessionID ?? "-") ignored")
+            return
+        }
+        // Fail closed (DESIGN invariant 1): nothing of an unstamped frame goes out.
+        for stage in env.require where !frame.stamped(by: stage) {
+            logLine(RingLink.stage, "session \(sessionID ?? "-"): \(RingLink.loggable(frame.type)) frame without stamp:\(stage) refused")
+            return fatal("XX000", "hoop: a response did not pass the required stages", reason: "unstamped_response")
+        }
+        if state == .opening { return openingResponse(frame) }
+
+        let type = frame.type
+        if let s = frame.seq {
+            deliverLocalReplies(before: s)
+            if type == "error" {
+                localReplies.removeAll { r in
+                    guard let start = r.batchStart else { return false }
+                    return start <= s && s <= r.after
+                }
+            }
+        }
+
+        var b = context.channel.allocator.buffer(capacity: type == "rows" ? Backend.estimateRows(frame) : 64)
+        do {
+            switch type {
+            case "rows":
+                try Backend.dataRows(&b, frame)
+                let promise = context.eventLoop.makePromise(of: Void.self)
+                let ring = env.ring, id = sessionID ?? ""
+                promise.futureResult.whenSuccess { ring.send(SessionFrames.credit(session: id)) }
+                context.write(wrapOutboundOut(b), promise: promise)
+                settle(frame)
+                return
+            case "columns": try Backend.rowDescription(&b, frame)
+            case "complete": Backend.commandComplete(&b, tag: frame["tag"].flatMap(Backend.scalarText) ?? "")
+            case "empty": Backend.empty(&b, UInt8(ascii: "I"))
+            case "suspended": Backend.empty(&b, UInt8(ascii: "s"))
+            case "parse_complete": Backend.empty(&b, UInt8(ascii: "1"))
+            case "bind_complete": Backend.empty(&b, UInt8(ascii: "2"))
+            case "close_complete": Backend.empty(&b, UInt8(ascii: "3"))
+            case "no_data": Backend.empty(&b, UInt8(ascii: "n"))
+            case "parameters": try Backend.parameterDescription(&b, frame)
+            case "parameter_status":
+                Backend.parameterStatus(&b, name: frame["name"].flatMap(Backend.scalarText) ?? "",
+                                        value: frame["value"].flatMap(Backend.scalarText) ?? "")
+            case "notice": Backend.notice(&b, type: UInt8(ascii: "N"), fields: frame.fields, fatal: false)
+            case "notification": Backend.notification(&b, frame)
+            case "error":
+                let isFatal = frame["fatal"]?.bool == true
+                Backend.notice(&b, type: UInt8(ascii: "E"), fields: frame.fields, fatal: isFatal)
+                if isFatal { return finish(with: b, reason: "fatal_error") }
+            case "ready":
+                txStatus = Backend.status(frame["status"])
+                Backend.readyForQuery(&b, status: txStatus)
+            case "session_closed":
+                closeReason = "upstream_closed"
+                closeEmitted = true
+                return closeNow()
+            default:
+                return
+            }
+        } catch {
+            logLine(RingLink.stage, "session \(sessionID ?? "-"): \(RingLink.loggable(type)) frame of the wrong shape")
+            return fatal("08P01", "hoop: malformed response frame", reason: "protocol_error")
+        }
+        context.write(wrapOutboundOut(b), promise: nil)
+        settle(frame)
+    }
+
+    /// Marks the request a response finishes, and writes replies that were waiting on it.
+    private func settle(_ frame: Frame) {
+        let type = frame.type
+        guard let s = frame.seq else {
+            if type == "ready" {
+                outstanding.removeAll()
+                deliverLocalReplies(before: nil)
+            }
+            return
+        }
+        if type == "ready" {
+            // A ReadyForQuery ends everything up to its Sync or Query.
+            outstanding.removeAll { $0.seq <= s }
+        } else if let i = outstanding.firstIndex(where: { $0.seq == s }), outstanding[i].kind.isAnsweredBy(type) {
+            outstanding.remove(at: i)
+        }
+        deliverLocalReplies(before: nil)
+    }
+
+    /// Before `session_opened`: only the opening, errors, notices and parameters.
+    private func openingResponse(_ frame: Frame) {
+        guard let context, let id = sessionID else { return }
+        var b = context.channel.allocator.buffer(capacity: 256)
+        switch frame.type {
+        case "session_opened":
+            timer?.cancel()
+            timer = nil
+            Backend.authenticationOk(&b)
+            if let params = frame["parameters"]?.object {
+                for name in params.keys.sorted() {
+                    guard let value = params[name].flatMap(Backend.scalarText) else { continue }
+                    Backend.parameterStatus(&b, name: name, value: value)
+                }
+            }
+            let key = env.registry.newCancelKey(for: id)
+            cancelKey = SessionRegistry.key(key.pid, key.secret)
+            Backend.backendKeyData(&b, pid: key.pid, secret: key.secret)
+            txStatus = Backend.status(frame["status"])
+            Backend.readyForQuery(&b, status: txStatus)
+            state = .ready
+            context.write(wrapOutboundOut(b), promise: nil)
+            let pending = early
+            early = []
+            for (type, body) in pending where state == .ready { typedMessage(type: type, body: body) }
+            resumeReading()
+        case "error":
+            // Refused at the door (auth, policy, upstream): the client sees why; the
+            // session ends either way.
+            Backend.notice(&b, type: UInt8(ascii: "E"), fields: frame.fields, fatal: true)
+            finish(with: b, reason: "fatal_error")
+        case "notice":
+            Backend.notice(&b, type: UInt8(ascii: "N"), fields: frame.fields, fatal: false)
+            context.write(wrapOutboundOut(b), promise: nil)
+        case "parameter_status":
+            Backend.parameterStatus(&b, name: frame["name"].flatMap(Backend.scalarText) ?? "",
+                                    value: frame["value"].flatMap(Backend.scalarText) ?? "")
+            context.write(wrapOutboundOut(b), promise: nil)
+        case "session_closed":
+            closeReason = "upstream_closed"
+            closeEmitted = true
+            closeNow()
+        default:
+            logLine(RingLink.stage, "\(RingLink.loggable(frame.type)) frame for opening session \(id) ignored")
+        }
+    }
+}

@@ -1,0 +1,112 @@
+"""Fixtures for the end-to-end ring tests (tests/test_ring_*.py).
+
+- `ring`: one gateway for the whole session (scripts/hoop up -d ... down), with its
+  own HOOP_VAR, ports and PostgreSQL cluster.
+- `module_ring`: a ring of the module's own (tests that kill stages).
+- `ring_factory`: fresh rings made inside a test; each is brought down at its end.
+- `gw` / `direct`: psycopg connections through the gateway / straight to PostgreSQL
+  (as hoop_gateway, the role the gateway itself uses), `admin`: hoop_admin over the
+  private unix socket.
+
+When a test fails, the tail of every stage log of every ring that test used is
+attached to the report (stage logs carry no PHI by design).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from helpers.ring import Ring, RingError  # noqa: E402
+
+_active_rings: list[Ring] = []
+
+
+def _start(name: str) -> Ring:
+    ring = Ring(name)
+    _active_rings.append(ring)
+    try:
+        ring.up()
+    except RingError as e:
+        ring.down()
+        pytest.fail(f"could not start the ring ({ring.var}):\n{e}", pytrace=False)
+    return ring
+
+
+def _stop(ring: Ring, keep: bool) -> None:
+    ring.down()
+    if ring in _active_rings:
+        _active_rings.remove(ring)
+    if ring.down_leftovers:
+        sys.stderr.write(f"\n[hoop tests] after `scripts/hoop down` these were still running "
+                         f"and were killed: {ring.down_leftovers}\n")
+    if keep or os.environ.get("HOOP_TEST_KEEP"):
+        sys.stderr.write(f"\n[hoop tests] ring state kept in {ring.var}\n")
+    else:
+        ring.remove()
+
+
+@pytest.fixture(scope="session")
+def ring(request):
+    r = _start("main")
+    failed_before = request.session.testsfailed
+    yield r
+    _stop(r, keep=request.session.testsfailed > failed_before)
+
+
+@pytest.fixture(scope="module")
+def module_ring(request):
+    """A ring of the test module's own, for tests that break it on purpose."""
+    r = _start(request.module.__name__.rsplit(".", 1)[-1].replace("test_ring_", ""))
+    failed_before = request.session.testsfailed
+    yield r
+    _stop(r, keep=request.session.testsfailed > failed_before)
+
+
+@pytest.fixture
+def ring_factory(request):
+    made: list[Ring] = []
+
+    def make(name: str = "own") -> Ring:
+        r = _start(name)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        _stop(r, keep=request.node.rep_call.failed if hasattr(request.node, "rep_call") else False)
+
+
+@pytest.fixture
+def gw(ring):
+    conn = ring.connect("gateway")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def direct(ring):
+    conn = ring.connect("direct")
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def admin(ring):
+    conn = ring.admin()
+    yield conn
+    conn.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+    if rep.failed and _active_rings:
+        for r in list(_active_rings):
+            rep.sections.append((f"hoop stage logs ({r.name}, {r.var})", r.log_tail()))

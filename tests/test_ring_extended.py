@@ -1,0 +1,252 @@
+"""The extended query protocol, message by message, with a raw wire client
+(tests/helpers/pgwire.py): the same sequence goes to the gateway and directly to
+PostgreSQL (over TCP with SCRAM, as hoop_gateway), and the answers must be the same
+messages with the same contents. ParameterStatus messages are left out of the
+comparison (asynchronous, and the gateway reports its own set)."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from helpers.pgwire import (Bind, Close, Describe, Execute, Flush, Parse, PGWire, Query, Sync,
+                            startup_packet)
+
+
+def open_wire(ring, via, app="hoop-wire-test"):
+    if via == "gateway":
+        c = PGWire("127.0.0.1", ring.listen_port, timeout=30)
+        msgs = c.startup("agent", "clinic", ring.gateway_password, {"application_name": app})
+    else:
+        c = PGWire("127.0.0.1", ring.pg_port, timeout=30)
+        msgs = c.startup("hoop_gateway", "clinic", ring.pg_password, {"application_name": app})
+    return c, msgs
+
+
+def exchange(ring, batches):
+    """Sends each batch (a list of messages, ending with Sync or a Query) and reads up
+    to ReadyForQuery, on the gateway and directly. Returns (gateway, direct), one list
+    of messages per batch."""
+    out = {}
+    for via in ("gateway", "direct"):
+        c, _ = open_wire(ring, via)
+        try:
+            res = []
+            for batch in batches:
+                c.send(*batch)
+                res.append(c.read_until_ready(timeout=30))
+            out[via] = res
+        finally:
+            c.close()
+    return out["gateway"], out["direct"]
+
+
+def assert_same(ring, batches, sanity=None):
+    g, d = exchange(ring, batches)
+    if sanity:
+        assert sanity(d), f"test bug: direct answers unexpected: {d}"
+    for i, (gb, db) in enumerate(zip(g, d)):
+        assert [m[0] for m in gb] == [m[0] for m in db], f"batch {i}: message types differ"
+        assert gb == db, f"batch {i}: message contents differ"
+    return g
+
+
+def types(batch):
+    return "".join(m[0] for m in batch)
+
+
+def test_startup_through_gateway(ring):
+    c, msgs = open_wire(ring, "gateway", app="hoop-startup")
+    d, dmsgs = open_wire(ring, "direct", app="hoop-startup")
+    try:
+        auth = [v for t, v in msgs if t == "R"]
+        assert auth[0][0] == 3, f"gateway should ask for a cleartext password, asked {auth}"
+        assert auth[-1][0] == 0
+        assert msgs[-1] == ("Z", "I")
+        assert c.backend_key is not None, "no BackendKeyData: clients cannot cancel"
+        for name in ("server_version", "server_encoding", "client_encoding", "DateStyle", "IntervalStyle",
+                     "TimeZone", "integer_datetimes", "standard_conforming_strings", "application_name"):
+            assert c.parameters.get(name) == d.parameters.get(name), name
+    finally:
+        c.close()
+        d.close()
+
+
+def test_unnamed_statement_and_portal(ring):
+    assert_same(ring, [[Parse("", "select $1::int + 1 as x, $2::text as t, null::int as n, $2::varchar(5) as v",
+                              [0, 0]),
+                        Bind("", "", ["41", "hé🐘"]), Describe("P", ""), Execute("", 0), Sync()]],
+                sanity=lambda d: types(d[0]) == "12TDCZ")
+
+
+def test_named_statement_describe_close(ring):
+    assert_same(ring, [
+        [Parse("s1", "select $1::int as a, $2::varchar(10) as b, $3 || 'x' as c", [23, 0, 25]),
+         Describe("S", "s1"), Sync()],
+        [Bind("p", "s1", ["1", "x", None]), Describe("P", "p"), Execute("p", 0), Sync()],
+        [Bind("", "s1", ["2", "y", "z"]), Execute("", 0), Bind("", "s1", ["3", None, "w"]), Execute("", 0), Sync()],
+        [Close("S", "s1"), Sync()],
+        [Describe("S", "s1"), Sync()],                                      # 26000: it is gone
+        [Parse("s1", "select 'again'"), Bind("", "s1"), Execute(""), Sync()],
+        [Close("P", "nope"), Close("S", "nope"), Sync()],
+        [Describe("S", "nope"), Sync()],
+        [Describe("P", "nope"), Sync()],
+        [Sync()],
+    ], sanity=lambda d: types(d[0]) == "1tTZ" and d[4][0][1]["C"] == "26000")
+
+
+def test_parameter_type_inference(ring):
+    assert_same(ring, [[Parse("", "select $1 + 1, $2 = 'x', $3::numeric(10,2)"), Describe("S", ""), Sync()]],
+                sanity=lambda d: d[0][1] == ("t", [23, 25, 1700]))
+
+
+def test_execute_with_row_limits_and_portal_suspended(ring):
+    q = "select g, repeat('y', g) from generate_series(1, 10) g"
+    assert_same(ring, [
+        [Parse("s2", q), Bind("p1", "s2"), Bind("p2", "s2"),
+         Execute("p1", 3), Execute("p2", 4), Execute("p1", 3), Execute("p1", 0), Execute("p2", 0), Sync()],
+    ], sanity=lambda d: types(d[0]) == "122DDDsDDDDsDDDsDDDDCDDDDDDCZ")
+
+
+def test_row_limit_exactly_exhausts_portal(ring):
+    assert_same(ring, [
+        [Parse("", "select g from generate_series(1, 5) g"), Bind("", ""), Execute("", 5), Execute("", 5),
+         Execute("", 1), Sync()],
+    ], sanity=lambda d: types(d[0]) == "12DDDDDsCCZ")
+
+
+def test_suspended_portal_across_syncs_in_transaction(ring):
+    assert_same(ring, [
+        [Query("begin")],
+        [Parse("s3", "select g, md5(g::text) from generate_series(1, 25) g"), Bind("cur", "s3"),
+         Describe("P", "cur"), Execute("cur", 10), Sync()],
+        [Execute("cur", 10), Sync()],
+        [Execute("cur", 10), Sync()],
+        [Execute("cur", 10), Sync()],
+        [Query("commit")],
+        [Execute("cur", 10), Sync()],      # the portal ended with the transaction: 34000
+    ], sanity=lambda d: d[1][-1] == ("Z", "T") and d[6][0][1]["C"] == "34000")
+
+
+def test_describe_portal_without_rows(ring):
+    assert_same(ring, [
+        [Parse("", "do $$ begin end $$"), Bind("", ""), Describe("P", ""), Execute("", 0), Sync()],
+        [Parse("ins", "insert into pg_temp.nothing select 1 where false"), Sync()],
+        [Query("create temp table nothing(x int)")],
+        [Parse("ins2", "insert into nothing values ($1)"), Describe("S", "ins2"), Bind("", "ins2", ["7"]),
+         Describe("P", ""), Execute("", 0), Sync()],
+    ], sanity=lambda d: types(d[0]) == "12nCZ")
+
+
+def test_parse_error_skips_to_sync(ring):
+    assert_same(ring, [
+        [Parse("", "selec 1"), Bind("", ""), Describe("P", ""), Execute("", 0),
+         Parse("ok", "select 1"), Sync()],
+        [Describe("S", "ok"), Sync()],                 # "ok" was never parsed: 26000
+        [Parse("", "select 'recovered'"), Bind("", ""), Execute("", 0), Sync()],
+    ], sanity=lambda d: types(d[0]) == "EZ" and d[1][0][1]["C"] == "26000" and types(d[2]) == "12DCZ")
+
+
+def test_execute_error_mid_stream(ring):
+    assert_same(ring, [
+        [Parse("", "select 10 / (3 - g) from generate_series(1, 5) g"), Bind("", ""), Execute("", 0),
+         Parse("", "select 'skipped'"), Bind("", ""), Execute("", 0), Sync()],
+        [Parse("", "select 'next batch'"), Bind("", ""), Execute("", 0), Sync()],
+    ], sanity=lambda d: types(d[0]) == "12DDEZ")
+
+
+@pytest.mark.parametrize("case", ["invalid value", "parameter count", "unknown statement", "planning error"])
+def test_bind_errors(ring, case):
+    # PostgreSQL reports these at Bind: an ErrorResponse and no BindComplete.
+    bad = {
+        "invalid value": [Parse("", "select $1::int"), Bind("", "", ["abc"])],
+        "parameter count": [Parse("", "select $1::int"), Bind("", "", ["1", "2"])],
+        "unknown statement": [Bind("", "never_parsed")],
+        "planning error": [Parse("", "select 1/0"), Bind("", "")],   # constant folding runs at Bind
+    }[case]
+    assert_same(ring, [
+        bad + [Execute("", 0), Sync()],
+        [Parse("", "select 'fine'"), Bind("", ""), Execute("", 0), Sync()],
+    ], sanity=lambda d: types(d[0]).endswith("EZ") and "2" not in types(d[0]) and types(d[1]) == "12DCZ")
+
+
+def test_flush_delivers_without_sync(ring):
+    for via in ("gateway", "direct"):
+        c, _ = open_wire(ring, via)
+        try:
+            c.send(Parse("f", "select 1"), Flush())
+            assert c.read(timeout=10) == ("1", None), via
+            c.send(Bind("", "f"), Execute("", 0), Flush())
+            got = [c.read(timeout=10) for _ in range(3)]
+            assert got == [("2", None), ("D", [b"1"]), ("C", "SELECT 1")], via
+            c.expect_nothing(0.3)
+            c.send(Sync())
+            assert c.read_until_ready(timeout=10) == [("Z", "I")], via
+        finally:
+            c.close()
+
+
+def test_empty_queries(ring):
+    assert_same(ring, [
+        [Query("")], [Query(";")], [Query("-- comment only")],
+        [Parse("", ""), Bind("", ""), Describe("P", ""), Execute("", 0), Sync()],
+    ], sanity=lambda d: types(d[0]) == "IZ" and types(d[3]) == "12nIZ")
+
+
+def test_simple_protocol_multi_statement(ring):
+    assert_same(ring, [
+        [Query("select 1; select 2")],
+        [Query("select 1 as a; select 1/0; select 3")],
+        [Query("begin; select 1; commit")],
+        [Query("begin")], [Query("select 1/0")], [Query("select 1")], [Query("rollback")],
+        [Query("select 'end'")],
+    ], sanity=lambda d: types(d[0]) == "TDCTDCZ" and types(d[1]) == "TDCEZ"
+                        and d[3][-1] == ("Z", "T") and d[4][-1] == ("Z", "E") and d[6][-1] == ("Z", "I"))
+
+
+def test_mixed_simple_and_extended_in_transaction(ring):
+    assert_same(ring, [
+        [Query("begin")],
+        [Parse("", "select $1::int * 2"), Bind("", "", ["21"]), Execute("", 0), Sync()],
+        [Parse("", "select 1/(g - 1) from generate_series(1, 1) g"), Bind("", ""), Execute("", 0), Sync()],
+        [Parse("", "select 1"), Sync()],     # 25P02
+        [Query("rollback")],
+    ], sanity=lambda d: d[2][-1] == ("Z", "E") and d[3][0][1]["C"] == "25P02" and d[4][-1] == ("Z", "I"))
+
+
+def test_binary_result_format(ring):
+    assert_same(ring, [
+        [Parse("", "select 1::int4 as i, 'abc'::text as t, 2::int8 as b"), Bind("", "", [], [], [1]),
+         Describe("P", ""), Execute("", 0), Sync()],
+        [Parse("", "select 1::int4 as i, 'abc'::text as t"), Bind("", "", [], [], [0, 1]),
+         Describe("P", ""), Execute("", 0), Sync()],
+    ], sanity=lambda d: d[0][3] == ("D", [b"\0\0\0\1", b"abc", b"\0\0\0\0\0\0\0\2"]))
+
+
+def test_binary_parameter_format(ring):
+    assert_same(ring, [
+        [Parse("", "select $1::int4 + 1, $2::text, $3::bytea"),
+         Bind("", "", [struct.pack("!i", 41), "text param", b"\x00\xff\n"], [1, 0, 1]),
+         Execute("", 0), Sync()],
+    ], sanity=lambda d: d[0][2] == ("D", [b"42", b"text param", b"\\x00ff0a"]))
+
+
+def test_implicit_transaction_until_sync(ring):
+    # Everything up to Sync is one implicit transaction: the error rolls back the insert.
+    assert_same(ring, [
+        [Query("create temp table imp(x int)")],
+        [Parse("", "insert into imp values (1)"), Bind("", ""), Execute("", 0),
+         Parse("", "select 1/(g - 1) from generate_series(1, 1) g"), Bind("", ""), Execute("", 0), Sync()],
+        [Query("select count(*) from imp")],
+    ], sanity=lambda d: d[2][1] == ("D", [b"0"]))
+
+
+def test_unsupported_protocol_version_is_refused_cleanly(ring):
+    c = PGWire("127.0.0.1", ring.listen_port, timeout=10)
+    try:
+        c.send(startup_packet({"user": "agent", "database": "clinic"}, protocol=(2 << 16)))
+        msgs = c.read_until_closed(timeout=10)
+        assert msgs and msgs[0][0] == "E", f"expected an ErrorResponse before close, got {msgs}"
+    finally:
+        c.close(terminate=False)
