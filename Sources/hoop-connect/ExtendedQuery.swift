@@ -23,8 +23,10 @@ extension UpstreamSession {
         var params: [String?]
         var started = false
         var finished = false
-        var pending: [[UInt8]] = []
+        var pending: [[UInt8]] = []   // rows kept past a row limit
+        var next = 0                  // the first of them not yet delivered
         var pendingBytes = 0
+        var overflowed = false
         var tag = "SELECT 0"
     }
 
@@ -197,17 +199,17 @@ extension UpstreamSession {
     }
 
     private func resume(_ name: String, maxRows: Int) {
-        guard var p = portals[name] else { return }
+        guard let p = portals[name] else { return }
         var batch = RowBatch(session: id, seq: seq)
-        let take = maxRows > 0 ? min(maxRows, p.pending.count) : p.pending.count
-        for row in p.pending.prefix(take) {
+        let left = p.pending.count - p.next
+        let take = maxRows > 0 ? min(maxRows, left) : left
+        for row in p.pending[p.next..<(p.next + take)] {
             batch.appendEncoded(row)
             if batch.isFull { sendRows(&batch) }
         }
         sendRows(&batch)
-        p.pending.removeFirst(take)
-        p.pendingBytes = p.pending.reduce(0) { $0 + $1.count }
-        portals[name] = p
+        portals[name]?.next += take
+        if take == left { portals[name]?.pending = []; portals[name]?.next = 0 }
         if maxRows > 0 && take == maxRows {   // as the server: a full batch is suspended
             emit(Frame("suspended", session: id, seq: seq))
         } else {
@@ -217,19 +219,17 @@ extension UpstreamSession {
 
     /// Keeps a row of a suspended portal for its next Execute, within the limit.
     func keep(_ row: [UInt8], in portal: String) {
-        guard var p = portals[portal] else { return }
+        // Mutated in place: copying the portal out and back would copy its rows each time.
+        guard let p = portals[portal], !p.overflowed else { return }
         if p.pendingBytes + row.count > portalBufferLimit {
-            if !p.finished {
-                logLine("hoop-connect", "session \(id): suspended portal over \(portalBufferLimit) bytes; cancelling")
-                cancelRunning()
-                p.finished = true
-            }
-            portals[portal] = p
+            // Bounded memory wins: the query is cancelled and the client gets its error.
+            logLine("hoop-connect", "session \(id): suspended portal over \(portalBufferLimit) bytes; cancelling")
+            cancelRunning()
+            portals[portal]?.overflowed = true
             return
         }
-        p.pending.append(row)
-        p.pendingBytes += row.count
-        portals[portal] = p
+        portals[portal]?.pending.append(row)
+        portals[portal]?.pendingBytes += row.count
     }
 
     /// A simple Query after extended messages: finish the pipeline first.
