@@ -34,6 +34,12 @@ public final class LineReader {
     }
     deinit { buffer.deallocate() }
 
+    /// Whether the descriptor has bytes to read right now (never blocks).
+    public var inputReady: Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) > 0 && (p.revents & Int16(POLLIN)) != 0
+    }
+
     /// Whether a complete line is already buffered (no read needed).
     public var hasBufferedLine: Bool {
         guard end > start, !skipping else { return false }
@@ -138,6 +144,8 @@ public final class FrameWriter: @unchecked Sendable {
         lock.lock(); pending.append(contentsOf: bytes); lock.unlock()
     }
     public func enqueue(_ frame: Frame) { enqueue(frame.encoded()) }
+
+    public var pendingBytes: Int { lock.lock(); defer { lock.unlock() }; return pending.count }
 
     /// Writes everything queued. Throws when the reader has gone (the ring is broken).
     public func flush() throws {

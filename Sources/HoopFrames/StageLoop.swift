@@ -62,7 +62,10 @@ public final class StageLoop {
                                      message: "frame too large", droppedBytes: length))
                 }
             }
-            if !reader.hasBufferedLine {
+            // Flush only when no more input is waiting: under load, one write (and, in
+            // hoop-record, one commit) then covers many frames, and the next stage wakes
+            // once for all of them instead of once per frame.
+            if !reader.hasBufferedLine && (out.pendingBytes > (1 << 20) || !reader.inputReady) {
                 try beforeFlush()
                 try out.flush()
             }
