@@ -204,7 +204,13 @@ def test_kill_stage_during_load(module_ring, stage):
             time.sleep(0.2)
     finally:
         hung = load.finish()
+    with load.lock:
+        errors_after_kill = list(load.clean_errors)
+    print(f"\nkill {stage}: {sum(len(q) for q in load.received.values())} results checked over "
+          f"{len(load.received)} sessions; {len(errors_after_kill)} clean errors, e.g. {errors_after_kill[:3]}")
     assert not hung, f"client threads hung after hoop-{stage} was killed: {hung}"
+    # The ring restarted, so the sessions open at the kill were ended (57P01 or a disconnect).
+    assert errors_after_kill, "no client noticed the ring restart"
     assert not load.wrong, f"clients received wrong results: {load.wrong[:5]}"
     assert sum(1 for t in load.ok_after if t > recovered_at) >= 4, \
         f"sessions did not work again after the restart; errors: {load.clean_errors[-5:]}"

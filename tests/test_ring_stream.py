@@ -24,6 +24,7 @@ from helpers.ring import PSQL, RssSampler, clean_env
 GROWTH_BOUND_MB = 32      # per stage, peak VmRSS during the query minus VmRSS before it
 ABSOLUTE_BOUND_MB = 200   # per stage, peak VmRSS
 BIG = "select g, md5(g::text) from generate_series(1, 1000000) g"
+PAGE_TIMEOUT_S = 60       # a page of 1000 rows; PostgreSQL answers in milliseconds
 
 
 def psql_digest(ring, via, sql, timeout=600):
@@ -79,8 +80,8 @@ def test_million_rows_stream_with_bounded_memory(ring):
 def test_row_limited_portal_over_big_result_has_bounded_memory(ring):
     """A JDBC-style cursor (Execute with max_rows inside a transaction) over the same
     big result: fetching the first pages must not make a stage hold the rest."""
-    c = PGWire("127.0.0.1", ring.listen_port, timeout=120)
-    d = PGWire("127.0.0.1", ring.pg_port, timeout=120)
+    c = PGWire("127.0.0.1", ring.listen_port, timeout=PAGE_TIMEOUT_S)
+    d = PGWire("127.0.0.1", ring.pg_port, timeout=PAGE_TIMEOUT_S)
     c.startup("agent", "clinic", ring.gateway_password)
     d.startup("hoop_gateway", "clinic", ring.pg_password)
     sampler = RssSampler(ring.stage_pids(), interval=0.1)
@@ -90,12 +91,18 @@ def test_row_limited_portal_over_big_result_has_bounded_memory(ring):
         for name, conn in (("gateway", c), ("direct", d)):
             conn.send(Query("begin"))
             conn.read_until_ready()
-            conn.send(Parse("", BIG), Bind("big", ""), Execute("big", 1000), Sync())
-            first = conn.read_until_ready(timeout=120)
-            more = []
-            for _ in range(3):
-                conn.send(Execute("big", 1000), Sync())
-                more.append(conn.read_until_ready(timeout=120))
+            t0 = time.monotonic()
+            try:
+                conn.send(Parse("", BIG), Bind("big", ""), Execute("big", 1000), Sync())
+                first = conn.read_until_ready(timeout=PAGE_TIMEOUT_S)
+                more = []
+                for _ in range(3):
+                    conn.send(Execute("big", 1000), Sync())
+                    more.append(conn.read_until_ready(timeout=PAGE_TIMEOUT_S))
+            except TimeoutError:
+                pytest.fail(f"{name}: a page of 1000 rows did not arrive within {PAGE_TIMEOUT_S}s "
+                            f"(started {time.monotonic() - t0:.0f}s ago); stage (VmRSS before, peak) MB: "
+                            + str({n: (sampler.first_kb[n] // 1024, sampler.peak_kb[n] // 1024) for n in sampler.pids}))
             pages[name] = [first] + more
         time.sleep(1.0)   # let a stage that drains the rest in the background show it
     finally:

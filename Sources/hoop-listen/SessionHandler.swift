@@ -269,7 +269,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             guard let self, self.state == .opening else { return }
             self.fatal("08006", "hoop: the gateway did not open the session in time", reason: "open_timeout")
         }
-        logLine(RingLink.stage, "session \(id) open: user=\(user) database=\(database) client=\(clientAddr):\(clientPort)")
+        logLine(RingLink.stage, "session \(id) open: user=\(Self.printable(user)) database=\(Self.printable(database)) client=\(clientAddr):\(clientPort)")
         let frame = SessionFrames.open(session: id, user: user, database: database, parameters: parameters,
                                        credential: credential, clientAddr: clientAddr, clientPort: clientPort)
         let bytes = frame.encoded()
@@ -278,6 +278,13 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         }
         env.ring.send(bytes)
         parameters = []
+    }
+
+    /// A client-given name for a log line: no control characters (one line per event),
+    /// at most 64 characters.
+    static func printable(_ s: String) -> String {
+        let cut = s.unicodeScalars.prefix(64).map { $0.properties.generalCategory == .control ? "?" : String($0) }.joined()
+        return s.unicodeScalars.count > 64 ? cut + "…" : cut
     }
 
     private func forward(_ message: ClientMessage) {
