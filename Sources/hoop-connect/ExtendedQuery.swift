@@ -20,7 +20,7 @@ let maxUnreadRequests = 64
 extension UpstreamSession {
     struct Portal {
         var statement: String
-        var params: [String?]
+        var params: [BindParameter]
         var started = false
         var finished = false
         var pending: [[UInt8]] = []   // rows kept past a row limit
@@ -58,7 +58,7 @@ extension UpstreamSession {
             expected.append(.parse(name: name, seq: seq))
         case "bind":
             // Checked by the server at Execute: a Bind to an unknown statement fails there.
-            let params: [String?] = (f["params"]?.array ?? []).map { $0.string }
+            let params = (f["params"]?.array ?? []).map(BindParameter.init)
             portals[f["portal"]?.string ?? ""] = Portal(statement: f["statement"]?.string ?? "", params: params)
             expected.append(.local(Frame("bind_complete", session: id, seq: seq)))
         case "describe":
@@ -82,8 +82,8 @@ extension UpstreamSession {
             } else if var p = portals[name] {
                 p.started = true
                 portals[name] = p
-                let sent = withOptionalCStrings(p.params) { values in
-                    PQsendQueryPrepared(conn, p.statement, Int32(p.params.count), values, nil, nil, 0)
+                let sent = withBindParameters(p.params) { values, lengths, formats in
+                    PQsendQueryPrepared(conn, p.statement, Int32(p.params.count), values, lengths, formats, 0)
                 }
                 guard sent == 1 else { return connectionError() }
                 expected.append(.execute(portal: name, maxRows: maxRows, seq: seq))
@@ -213,7 +213,9 @@ extension UpstreamSession {
         if maxRows > 0 && take == maxRows {   // as the server: a full batch is suspended
             emit(Frame("suspended", session: id, seq: seq))
         } else {
-            emit(Frame("complete", session: id, seq: seq, ["tag": .string(p.tag)]))
+            // As the server: the tag counts the rows of this Execute only.
+            let tag = p.tag.hasPrefix("SELECT ") ? "SELECT \(take)" : p.tag
+            emit(Frame("complete", session: id, seq: seq, ["tag": .string(tag)]))
         }
     }
 

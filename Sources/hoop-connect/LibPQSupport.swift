@@ -104,8 +104,43 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<C
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
 
-func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> R) -> R {
-    let pointers: [UnsafePointer<CChar>?] = strings.map { $0.map { UnsafePointer(strdup($0)) } ?? nil }
+/// A Bind parameter as the frame carries it: text, binary (base64 in the frame), or null.
+enum BindParameter {
+    case null
+    case text(String)
+    case binary([UInt8])
+
+    init(_ json: JSON) {
+        switch json {
+        case .string(let s): self = .text(s)
+        case .object(let o):
+            if let b64 = o["base64"]?.string, let data = Data(base64Encoded: b64) { self = .binary(Array(data)) } else { self = .null }
+        default: self = .null
+        }
+    }
+}
+
+/// Lays parameters out as libpq's parallel arrays (values, lengths, formats).
+func withBindParameters<R>(_ params: [BindParameter],
+                           _ body: (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> R) -> R {
+    var lengths: [Int32] = []
+    var formats: [Int32] = []
+    let pointers: [UnsafePointer<CChar>?] = params.map { p in
+        switch p {
+        case .null:
+            lengths.append(0); formats.append(0); return nil
+        case .text(let s):
+            lengths.append(0); formats.append(0); return UnsafePointer(strdup(s))
+        case .binary(let bytes):
+            lengths.append(Int32(bytes.count)); formats.append(1)
+            let buf = malloc(max(1, bytes.count))!
+            bytes.withUnsafeBytes { raw in if let base = raw.baseAddress { memcpy(buf, base, raw.count) } }
+            return UnsafePointer(buf.assumingMemoryBound(to: CChar.self))
+        }
+    }
     defer { pointers.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
-    return pointers.withUnsafeBufferPointer { body(pointers.isEmpty ? nil : $0.baseAddress) }
+    guard !params.isEmpty else { return body(nil, nil, nil) }
+    return pointers.withUnsafeBufferPointer { v in
+        lengths.withUnsafeBufferPointer { l in formats.withUnsafeBufferPointer { f in body(v.baseAddress, l.baseAddress, f.baseAddress) } }
+    }
 }

@@ -41,7 +41,7 @@ extension ClientMessage {
                               "param_types": .array(types.map { .int(Int64($0)) })], .parse)
         case .bind(let portal, let statement, let params, let paramFormats, let resultFormats):
             return ("bind", ["portal": .string(portal), "statement": .string(statement),
-                             "params": .array(params.map { $0.map(JSON.string) ?? .null }),
+                             "params": .array(params),
                              "param_formats": .array(paramFormats.map { .int(Int64($0)) }),
                              "result_formats": .array(resultFormats.map { .int(Int64($0)) })], .bind)
         case .describe(let kind, let name):

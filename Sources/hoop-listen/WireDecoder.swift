@@ -1,3 +1,4 @@
+import Foundation
 import HoopFrames
 import NIOCore
 
@@ -189,7 +190,7 @@ enum ClientMessage {
     case password(String)
     case query(sql: String)
     case parse(name: String, sql: String, paramTypes: [UInt32])
-    case bind(portal: String, statement: String, params: [String?], paramFormats: [Int16], resultFormats: [Int16])
+    case bind(portal: String, statement: String, params: [JSON], paramFormats: [Int16], resultFormats: [Int16])
     case describe(kind: UInt8, name: String)
     case execute(portal: String, maxRows: Int32)
     case close(kind: UInt8, name: String)
@@ -264,23 +265,31 @@ extension ClientMessage {
             for _ in 0..<nFormats { formats.append(try int16()) }
             let nParams = try count(width: 4)
             guard nFormats == 0 || nFormats == 1 || nFormats == nParams else { throw MessageProblem.malformed }
-            var binary = formats.contains { $0 != 0 }
             var badText = false
-            var params: [String?] = []
+            // A parameter is text (a JSON string) or binary ({"base64": …}, passed to the
+            // server as it came); docs/frames.md, Requests.
+            var params: [JSON] = []
             params.reserveCapacity(nParams)
-            for _ in 0..<nParams {
+            for i in 0..<nParams {
                 let length = try int32()
-                if length == -1 { params.append(nil); continue }
+                if length == -1 { params.append(.null); continue }
                 guard length >= 0, let value = b.readSlice(length: Int(length)) else { throw MessageProblem.malformed }
-                if let text = value.validatedUTF8() { params.append(text) } else { params.append(nil); badText = true }
+                let format = formats.isEmpty ? 0 : formats[formats.count == 1 ? 0 : i]
+                guard format == 0 || format == 1 else { throw MessageProblem.malformed }
+                if format == 1 {
+                    params.append(.object(["base64": .string(Data(value.readableBytesView).base64EncodedString())]))
+                } else if let text = value.validatedUTF8() {
+                    params.append(.string(text))
+                } else {
+                    params.append(.null); badText = true
+                }
             }
             let nResults = try count(width: 2)
             var results: [Int16] = []
             results.reserveCapacity(nResults)
             for _ in 0..<nResults { results.append(try int16()) }
             try end()
-            if results.contains(where: { $0 != 0 }) { binary = true }
-            if binary { throw MessageProblem.binaryFormat }
+            if results.contains(where: { $0 != 0 }) { throw MessageProblem.binaryFormat }   // binary results: issue 7
             guard !badText, let portalText = portal.string, let statementText = statement.string else {
                 throw MessageProblem.invalidUTF8
             }
