@@ -163,6 +163,7 @@ final class UpstreamSession: @unchecked Sendable {
         guard PQsendQuery(conn, sql) == 1 else { return connectionError() }
         PQsetSingleRowMode(conn)
         drainResults(describe: true, maxRows: 0, portal: nil)
+        if status == "I" { portals.removeAll() }   // portals end with their transaction
         reportParameterChanges()
         emit(Frame("ready", session: id, seq: seq, ["status": .string(status)]))
     }
