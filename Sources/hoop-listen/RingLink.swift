@@ -5,6 +5,9 @@ import NIOCore
 /// What the ring hands a session, in order.
 enum RingItem {
     case frame(Frame)
+    /// A `rows` frame already turned into DataRow messages (RowsFrame); the frame
+    /// keeps its header and stamps.
+    case rows(Frame, ByteBuffer)
     /// A line for this session that could not be read (code, message: no content).
     case broken(code: String, message: String)
 }
@@ -26,6 +29,7 @@ final class RingLink: @unchecked Sendable {
 
     let writer = FrameWriter(fd: 1, stage: RingLink.stage)
     let registry: SessionRegistry
+    private let allocator = ByteBufferAllocator()
     private let cond = NSCondition()
     private var queue: [UInt8] = []
     private var spare: [UInt8] = []
@@ -160,6 +164,10 @@ final class RingLink: @unchecked Sendable {
         if let header = FrameHeader.peek(line), let session = header.session {
             if Self.ignored(header.type) { return }
             guard let h = target(session, type: header.type) else { return }
+            if header.type == "rows", let (frame, wire) = RowsFrame.decode(line, allocator: allocator) {
+                add(session, h, .rows(frame, wire))
+                return
+            }
             do {
                 add(session, h, .frame(try Frame.decode(line)))
             } catch {

@@ -443,12 +443,14 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
                 fatal(code, "hoop: \(message)", reason: "protocol_error")
             case .frame(let frame):
                 response(frame)
+            case .rows(let frame, let wire):
+                response(frame, wire: wire)
             }
         }
         context.flush()
     }
 
-    private func response(_ frame: Frame) {
+    private func response(_ frame: Frame, wire: ByteBuffer? = nil) {
         guard let context else { return }
         guard responseTypes.contains(frame.type) else {
             logLine(RingLink.stage, "\(RingLink.loggable(frame.type)) frame for session \(sessionID ?? "-") ignored")
@@ -472,11 +474,11 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             }
         }
 
-        var b = context.channel.allocator.buffer(capacity: type == "rows" ? Backend.estimateRows(frame) : 64)
+        var b = context.channel.allocator.buffer(capacity: type == "rows" && wire == nil ? Backend.estimateRows(frame) : 64)
         do {
             switch type {
             case "rows":
-                try Backend.dataRows(&b, frame)
+                if let wire { b = wire } else { try Backend.dataRows(&b, frame) }
                 let promise = context.eventLoop.makePromise(of: Void.self)
                 let ring = env.ring, id = sessionID ?? ""
                 promise.futureResult.whenSuccess { ring.send(SessionFrames.credit(session: id)) }
