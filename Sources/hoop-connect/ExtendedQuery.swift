@@ -9,8 +9,12 @@ import HoopFrames
 //
 // libpq has no Bind of its own: a Bind is kept here and sent with its Execute (libpq
 // sends Bind+Describe+Execute together). libpq has no named portals and no row-limited
-// Execute: an Execute with a row limit delivers that many rows and keeps the rest of
-// its result in the portal, up to `portalBufferLimit`, for the next Execute.
+// Execute, so a row-limited Execute of a query becomes a server-side cursor (DECLARE,
+// then FETCH n per Execute): the rest of the result stays in the server, as with a
+// portal. Outside a transaction block the cursor is WITH HOLD and closed at Sync,
+// where the server would drop the portal. Statements a cursor cannot run (DML with
+// RETURNING) deliver their first rows and keep the rest here, up to
+// `portalBufferLimit`, for the next Execute.
 
 let portalBufferLimit = 64 << 20
 /// Sent-but-unread requests before we flush and read, so that neither side's
@@ -28,6 +32,8 @@ extension UpstreamSession {
         var pendingBytes = 0
         var overflowed = false
         var tag = "SELECT 0"
+        var cursor: String? = nil     // the server-side cursor behind a row-limited portal
+        var holdCursor = false
     }
 
     /// What the server will answer, in order, and how to turn it into frames.
@@ -41,13 +47,14 @@ extension UpstreamSession {
         case local(Frame)
         /// An Execute of a suspended portal, served from what it kept.
         case resume(portal: String, maxRows: Int, seq: Int64)
+        /// DECLARE of a portal's cursor: answers nothing unless it fails.
+        case declare(seq: Int64)
+        /// FETCH from a portal's cursor: rows, then suspended or complete.
+        case fetch(portal: String, maxRows: Int, seq: Int64)
     }
 
     func extended(_ f: Frame) {
-        if !inPipeline {
-            guard PQenterPipelineMode(conn) == 1 else { return connectionError() }
-            inPipeline = true
-        }
+        guard enterPipeline() else { return connectionError() }
         switch f.type {
         case "parse":
             let name = f["name"]?.string ?? ""
@@ -55,6 +62,7 @@ extension UpstreamSession {
             let types = (f["param_types"]?.array ?? []).map { Oid(truncatingIfNeeded: $0.int ?? 0) }
             guard PQsendPrepare(conn, name, sql, Int32(types.count), types.isEmpty ? nil : types) == 1 else { return connectionError() }
             prepared.insert(name)
+            statements[name] = (sql, types)
             expected.append(.parse(name: name, seq: seq))
         case "bind":
             // Checked by the server at Execute: a Bind to an unknown statement fails there.
@@ -77,8 +85,25 @@ extension UpstreamSession {
         case "execute":
             let name = f["portal"]?.string ?? ""
             let maxRows = Int(clamping: f["max_rows"]?.int ?? 0)
-            if let p = portals[name], p.started {
+            if let p = portals[name], let cursor = p.cursor {
+                guard sendFetch(cursor, maxRows) else { return connectionError() }
+                expected.append(.fetch(portal: name, maxRows: maxRows, seq: seq))
+            } else if let p = portals[name], p.started {
                 expected.append(.resume(portal: name, maxRows: maxRows, seq: seq))
+            } else if var p = portals[name], maxRows > 0, let (sql, types) = statements[p.statement], isCursorable(sql) {
+                // A row-limited Execute: the portal becomes a cursor in the server.
+                cursorCount += 1
+                let cursor = "hoop_portal_\(cursorCount)"
+                let hold = lastStatus == "I"
+                p.started = true; p.cursor = cursor; p.holdCursor = hold
+                portals[name] = p
+                let declare = "DECLARE \(cursor) NO SCROLL CURSOR \(hold ? "WITH HOLD " : "")FOR " + sql
+                let sent = withBindParameters(p.params) { values, lengths, formats in
+                    PQsendQueryParams(conn, declare, Int32(p.params.count), types.isEmpty ? nil : types, values, lengths, formats, 0)
+                }
+                guard sent == 1, sendFetch(cursor, maxRows) else { return connectionError() }
+                expected.append(.declare(seq: seq))
+                expected.append(.fetch(portal: name, maxRows: maxRows, seq: seq))
             } else if var p = portals[name] {
                 p.started = true
                 portals[name] = p
@@ -102,8 +127,12 @@ extension UpstreamSession {
                 expected.append(.deallocate(seq: seq))
             } else {
                 // Closing a portal, or something that does not exist, is not an error.
-                if f["kind"]?.string == "P" { portals.removeValue(forKey: name) }
-                expected.append(.local(Frame("close_complete", session: id, seq: seq)))
+                if f["kind"]?.string == "P", let p = portals.removeValue(forKey: name), let cursor = p.cursor {
+                    guard PQsendQueryParams(conn, "CLOSE \(cursor)", 0, nil, nil, nil, nil, 0) == 1 else { return connectionError() }
+                    expected.append(.deallocate(seq: seq))
+                } else {
+                    expected.append(.local(Frame("close_complete", session: id, seq: seq)))
+                }
             }
         case "sync":
             guard PQpipelineSync(conn) == 1 else { return connectionError() }
@@ -146,6 +175,13 @@ extension UpstreamSession {
             case .resume(let portal, let maxRows, let s):
                 seq = s
                 if !aborted { resume(portal, maxRows: maxRows) }
+            case .declare(let s):
+                seq = s
+                _ = answer()
+            case .fetch(let portal, let maxRows, let s):
+                seq = s
+                PQsetSingleRowMode(conn)
+                fetchAnswer(portal, maxRows: maxRows)
             case .sync(let s):
                 seq = s
                 guard let res = PQgetResult(conn) else { return connectionError() }
@@ -156,9 +192,11 @@ extension UpstreamSession {
                     return connectionError()
                 }
                 aborted = false
-                if status == "I" { portals.removeAll() }   // portals end with their transaction
+                let now = status
+                if now == "I" { endPortals() }   // portals end with their transaction
                 reportParameterChanges()
-                emit(Frame("ready", session: id, seq: s, ["status": .string(status)]))
+                lastStatus = now
+                emit(Frame("ready", session: id, seq: s, ["status": .string(now)]))
             }
         }
     }
@@ -198,6 +236,51 @@ extension UpstreamSession {
         }
     }
 
+    private func sendFetch(_ cursor: String, _ maxRows: Int) -> Bool {
+        let fetch = maxRows > 0 ? "FETCH FORWARD \(maxRows) FROM \(cursor)" : "FETCH ALL FROM \(cursor)"
+        return PQsendQueryParams(conn, fetch, 0, nil, nil, nil, nil, 0) == 1
+    }
+
+    /// The rows of a FETCH, answered as the portal's Execute would be.
+    private func fetchAnswer(_ portal: String, maxRows: Int) {
+        var batch = RowBatch(session: id, seq: seq)
+        var delivered = 0
+        while let res = PQgetResult(conn) {
+            defer { PQclear(res) }
+            switch PQresultStatus(res) {
+            case PGRES_SINGLE_TUPLE:
+                batch.append(res)
+                delivered += 1
+                if batch.isFull { sendRows(&batch) }
+            case PGRES_TUPLES_OK:
+                sendRows(&batch)
+                if maxRows > 0 && delivered == maxRows {
+                    emit(Frame("suspended", session: id, seq: seq))
+                } else {
+                    emit(Frame("complete", session: id, seq: seq, ["tag": .string("SELECT \(delivered)")]))
+                }
+            case PGRES_PIPELINE_ABORTED: break
+            default:
+                sendRows(&batch)
+                emitError(res)
+                aborted = true
+            }
+        }
+        sendRows(&batch)
+    }
+
+    /// The transaction ended: its portals go, and so do the cursors held for them.
+    func endPortals() {
+        let held = portals.values.compactMap { $0.holdCursor ? $0.cursor : nil }
+        portals.removeAll()
+        guard !held.isEmpty else { return }
+        for cursor in held { _ = PQsendQueryParams(conn, "CLOSE \(cursor)", 0, nil, nil, nil, nil, 0) }
+        guard PQpipelineSync(conn) == 1 else { return }
+        // Each CLOSE's results end with NULL; the Sync's result has none after it.
+        for _ in held { while let res = PQgetResult(conn) { PQclear(res) } }
+        if let res = PQgetResult(conn) { PQclear(res) }
+    }
+
     private func resume(_ name: String, maxRows: Int) {
         guard let p = portals[name] else { return }
         var batch = RowBatch(session: id, seq: seq)
@@ -232,6 +315,32 @@ extension UpstreamSession {
         }
         portals[portal]?.pending.append(row)
         portals[portal]?.pendingBytes += row.count
+    }
+
+    /// Whether a cursor can run the statement: a query, not DML (DECLARE refuses DML,
+    /// also inside WITH, so WITH goes the other way).
+    func isCursorable(_ sql: String) -> Bool {
+        var rest = Substring(sql)
+        while true {
+            rest = rest.drop(while: { $0.isWhitespace || $0 == "(" })
+            if rest.hasPrefix("--") { rest = rest.drop(while: { $0 != "\n" }); continue }
+            if rest.hasPrefix("/*") {
+                guard let end = rest.range(of: "*/") else { return false }
+                rest = rest[end.upperBound...]; continue
+            }
+            break
+        }
+        let word = rest.prefix(while: { $0.isLetter }).lowercased()
+        return ["select", "values", "table"].contains(word)
+    }
+
+    @discardableResult
+    func enterPipeline() -> Bool {
+        if !inPipeline {
+            guard PQenterPipelineMode(conn) == 1 else { return false }
+            inPipeline = true
+        }
+        return true
     }
 
     /// A simple Query after extended messages: finish the pipeline first.

@@ -27,6 +27,9 @@ final class UpstreamSession: @unchecked Sendable {
     var expected: [Expected] = []
     var aborted = false
     var inPipeline = false
+    var statements: [String: (sql: String, types: [Oid])] = [:]
+    var cursorCount = 0
+    var lastStatus = "I"
     var reported: [String: String] = [:]
     var seq: Int64 = 0
 
@@ -163,9 +166,11 @@ final class UpstreamSession: @unchecked Sendable {
         guard PQsendQuery(conn, sql) == 1 else { return connectionError() }
         PQsetSingleRowMode(conn)
         drainResults(describe: true, maxRows: 0, portal: nil)
-        if status == "I" { portals.removeAll() }   // portals end with their transaction
+        let now = status
+        if now == "I" && !portals.isEmpty { enterPipeline(); endPortals(); leavePipeline() }   // portals end with their transaction
         reportParameterChanges()
-        emit(Frame("ready", session: id, seq: seq, ["status": .string(status)]))
+        lastStatus = now
+        emit(Frame("ready", session: id, seq: seq, ["status": .string(now)]))
     }
 
     enum Outcome { case done, failed, skipped }
