@@ -72,6 +72,8 @@ final class UpstreamSession: @unchecked Sendable {
         _ = PQcancel(c, &buf, 256)
     }
 
+    var hasQueuedRequests: Bool { cond.lock(); defer { cond.unlock() }; return !queue.isEmpty }
+
     var isClosing: Bool { cond.lock(); defer { cond.unlock() }; return closing }
 
     func next() -> (Frame, [UInt8])? {
@@ -96,7 +98,9 @@ final class UpstreamSession: @unchecked Sendable {
             case "parse", "bind", "describe", "execute", "close", "sync", "flush": extended(frame)
             default: break
             }
-            try? out.flush()
+            // One write for everything a burst of requests produced: the next stage
+            // then wakes once, not once per frame.
+            if !hasQueuedRequests { try? out.flush() }
             if PQstatus(conn) != CONNECTION_OK {
                 fatal(code: "08006", "hoop: the upstream connection was lost")
                 return
@@ -250,11 +254,16 @@ final class UpstreamSession: @unchecked Sendable {
         guard batch.count > 0 else { return }
         // Flow control: wait for a credit; meanwhile libpq is not read, so TCP holds the server.
         cond.lock()
+        if credits <= 0 {
+            cond.unlock()
+            try? out.flush()   // what is queued must reach the client before its credit can come back
+            cond.lock()
+        }
         while credits <= 0 && !closing { cond.wait() }
         credits -= 1
         cond.unlock()
         out.enqueue(batch.finish())
-        try? out.flush()
+        if out.pendingBytes >= RowBatch.maxBytes { try? out.flush() }
         batch.reset()
     }
 
