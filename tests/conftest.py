@@ -9,7 +9,8 @@
   private unix socket.
 
 When a test fails, the tail of every stage log of every ring that test used is
-attached to the report (stage logs carry no PHI by design).
+attached to the report (stage logs carry no PHI by design). HOOP_TEST_KEEP=1 keeps
+each ring's HOOP_VAR (cluster, audit store, logs) after the run.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def _start(name: str) -> Ring:
     try:
         ring.up()
     except RingError as e:
-        ring.down()
+        _stop(ring, keep=True)
         pytest.fail(f"could not start the ring ({ring.var}):\n{e}", pytrace=False)
     return ring
 
@@ -44,8 +45,11 @@ def _stop(ring: Ring, keep: bool) -> None:
     if ring.down_leftovers:
         sys.stderr.write(f"\n[hoop tests] after `scripts/hoop down` these were still running "
                          f"and were killed: {ring.down_leftovers}\n")
-    if keep or os.environ.get("HOOP_TEST_KEEP"):
-        sys.stderr.write(f"\n[hoop tests] ring state kept in {ring.var}\n")
+    # Each ring holds a PostgreSQL cluster and an audit store (100+ MB after the
+    # streaming tests): kept only on request. Failures already carry the log tails.
+    if os.environ.get("HOOP_TEST_KEEP"):
+        sys.stderr.write(f"\n[hoop tests] ring state kept in {ring.var}"
+                         f"{' (a test failed)' if keep else ''}\n")
     else:
         ring.remove()
 

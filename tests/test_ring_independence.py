@@ -5,19 +5,24 @@ far below the 5 s the slow session takes."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
-import psycopg
 
 from helpers.pgwire import PGWire, Query
+from helpers.ring import RssSampler
 
 SHORT_BOUND_S = 2.0
+STUCK_GROWTH_BOUND_MB = 64
 
 
 def test_ten_concurrent_sessions(ring, admin):
     marker = f"hoop_indep_{time.time_ns()}"
     errors: list[str] = []
+
+    sampler = RssSampler(ring.stage_pids(), interval=0.1)
+    sampler.start()
 
     # 1. a slow query
     def sleeper():
@@ -32,7 +37,7 @@ def test_ten_concurrent_sessions(ring, admin):
     # 2. a client that asks for a big result and never reads it
     stuck = PGWire("127.0.0.1", ring.listen_port, timeout=30)
     stuck.startup("agent", "clinic", ring.gateway_password, {"application_name": marker + "_stuck"})
-    stuck.sock.setsockopt(__import__("socket").SOL_SOCKET, __import__("socket").SO_RCVBUF, 4096)
+    stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stuck.send(Query(f"select g, md5(g::text), repeat('z', 200) from generate_series(1, 2000000) g -- {marker}"))
 
     # wait until both are running upstream, and give the stuck one time to fill its window
@@ -83,5 +88,11 @@ def test_ten_concurrent_sessions(ring, admin):
         stuck.sock.settimeout(10)
         t, _ = stuck.read(timeout=10)
         assert t in ("T", "D"), t
+        # the unread result (about 500 MB) stays upstream: no stage holds it
+        sampler.stop()
+        grown = {n: (sampler.peak_kb[n] - sampler.first_kb[n]) // 1024 for n in sampler.pids}
+        assert max(grown.values()) < STUCK_GROWTH_BOUND_MB, \
+            f"a stage buffered the unread result: VmRSS growth MB {grown} (bound {STUCK_GROWTH_BOUND_MB})"
     finally:
+        sampler.stop()
         stuck.abort()

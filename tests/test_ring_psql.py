@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
-
 
 def same(ring, *args, input=None, expect_in_stdout=None, expect_in_stderr=None, dsn_kw=None):
     d = ring.psql("direct", *args, input=input, dsn_kw=dsn_kw)
