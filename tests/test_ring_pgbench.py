@@ -21,9 +21,8 @@ def pgbench(ring, *args, timeout=180):
 
 @pytest.fixture(scope="module")
 def initialised(ring):
-    # Server-side data generation (G): pgbench's default client-side generation (g)
-    # streams COPY FROM STDIN, which hoop-connect does not support yet (issue 7).
-    r = pgbench(ring, "-i", "-s", "1", "-I", "dtGvp")
+    # The default initialisation: client-side generation streams COPY FROM STDIN.
+    r = pgbench(ring, "-i", "-s", "1")
     assert r.returncode == 0, f"pgbench -i through the gateway failed:\n{r.stdout}\n{r.stderr}"
     with ring.connect("direct") as d:
         assert d.execute("select count(*) from pgbench_accounts").fetchone() == (100000,)

@@ -16,6 +16,9 @@ final class UpstreamSession: @unchecked Sendable {
     var closing = false
     var endWhenIdle = false
     var credits: Int
+    /// A request read during COPY IN that does not belong to it: handled after.
+    var pushedBack: (Frame, [UInt8])? = nil
+    var requeued = false
 
     var conn: OpaquePointer?
     var cancelHandle: OpaquePointer?
@@ -78,6 +81,7 @@ final class UpstreamSession: @unchecked Sendable {
 
     func next() -> (Frame, [UInt8])? {
         cond.lock(); defer { cond.unlock() }
+        if let f = pushedBack { pushedBack = nil; return f }
         while queue.isEmpty && !closing && !endWhenIdle { cond.wait() }
         if closing || queue.isEmpty { return nil }
         return queue.removeFirst()
@@ -91,7 +95,8 @@ final class UpstreamSession: @unchecked Sendable {
         emitRaw(raw)
         guard connect(open) else { return }
         while let (frame, raw) = next() {
-            emitRaw(raw)
+            if !requeued { emitRaw(raw) }
+            requeued = false
             seq = frame.seq ?? seq
             switch frame.type {
             case "query": simpleQuery(frame["sql"]?.string ?? "")
@@ -222,15 +227,9 @@ final class UpstreamSession: @unchecked Sendable {
             case PGRES_PIPELINE_ABORTED:
                 outcome = .skipped   // an earlier error: the server skips to Sync, and so do we
             case PGRES_COPY_IN:
-                // COPY streaming is issue 7; end it upstream so the connection stays usable.
-                _ = PQputCopyEnd(conn, "hoop: COPY FROM STDIN is not supported yet")
+                copyIn(res)
             case PGRES_COPY_OUT:
-                var buf: UnsafeMutablePointer<CChar>? = nil
-                while PQgetCopyData(conn, &buf, 0) > 0 { PQfreemem(buf) }   // discarded, never delivered
-                emit(Frame("error", session: id, seq: seq, [
-                    "severity": .string("ERROR"), "code": .string("0A000"),
-                    "message": .string("hoop: COPY TO STDOUT is not supported yet")]))
-                outcome = .failed
+                copyOut(res)
             default:
                 sendRows(&batch)
                 emitError(res)
@@ -252,6 +251,12 @@ final class UpstreamSession: @unchecked Sendable {
 
     func sendRows(_ batch: inout RowBatch) {
         guard batch.count > 0 else { return }
+        send(batch.finish())
+        batch.reset()
+    }
+
+    /// Sends a frame that spends a credit (rows, COPY data).
+    func send(_ frame: [UInt8]) {
         // Flow control: wait for a credit; meanwhile libpq is not read, so TCP holds the server.
         cond.lock()
         if credits <= 0 {
@@ -262,9 +267,8 @@ final class UpstreamSession: @unchecked Sendable {
         while credits <= 0 && !closing { cond.wait() }
         credits -= 1
         cond.unlock()
-        out.enqueue(batch.finish())
+        out.enqueue(frame)
         if out.pendingBytes >= RowBatch.maxBytes { try? out.flush() }
-        batch.reset()
     }
 
     // MARK: helpers

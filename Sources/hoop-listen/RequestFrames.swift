@@ -54,7 +54,13 @@ extension ClientMessage {
             return ("sync", [:], .sync)
         case .flush:
             return ("flush", [:], nil)
-        case .password, .terminate, .copyData, .copyDone, .copyFail, .functionCall:
+        case .copyData(let data):
+            return ("copy_data", ["data": data], nil)
+        case .copyDone:
+            return ("copy_done", [:], nil)
+        case .copyFail(let message):
+            return ("copy_fail", ["message": .string(message)], nil)
+        case .password, .terminate, .functionCall:
             return nil
         }
     }

@@ -59,7 +59,8 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     var localReplies: [LocalReply] = []
     var skipUntilSync = false
     var batchStart: Int64 = 1
-    var copyRejected = false
+    var copyChunks: [JSON] = []
+    var copyBytes = 0
     /// Messages that arrived before ReadyForQuery.
     var early: [(UInt8, ByteBuffer)] = []
 
@@ -169,6 +170,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        flushCopyData()
         context.flush()
         context.fireChannelReadComplete()
     }
@@ -297,15 +299,16 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             guard case .sync = message else { return }
             skipUntilSync = false
         }
+        // COPY data is a stream: the CopyData of one read go as one frame (pgbench sends
+        // a message per row, which would otherwise be a frame per row).
+        if case .copyData(let data) = message {
+            copyChunks.append(data)
+            copyBytes += data.string?.utf8.count ?? data["base64"]?.string?.utf8.count ?? 0
+            if copyBytes >= 256 * 1024 { flushCopyData() }
+            return
+        }
+        flushCopyData()
         switch message {
-        case .copyData:
-            if !copyRejected { copyRejected = true; localError(for: UInt8(ascii: "d"), code: "0A000", message: "COPY is not supported yet") }
-            return
-        case .copyDone, .copyFail:
-            if !copyRejected { localError(for: UInt8(ascii: "Q"), code: "0A000", message: "COPY is not supported yet") }
-            else { holdReply(.ready, batchStart: nil) }
-            copyRejected = false
-            return
         case .functionCall:
             return localError(for: UInt8(ascii: "F"), code: "0A000", message: "the function call protocol is not supported yet")
         default:
@@ -368,6 +371,24 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     /// Queues a request frame; false (and the session ends) when it is over the limit.
+    private func flushCopyData() {
+        guard !copyChunks.isEmpty else { return }
+        let chunks = copyChunks
+        copyChunks = []; copyBytes = 0
+        let data: JSON
+        if let texts = Optional(chunks.compactMap { $0.string }), texts.count == chunks.count {
+            data = .string(texts.joined())
+        } else {
+            var all = Data()
+            for c in chunks {
+                if let t = c.string { all.append(contentsOf: Array(t.utf8)) }
+                else if let b = c["base64"]?.string, let d = Data(base64Encoded: b) { all.append(d) }
+            }
+            data = .object(["base64": .string(all.base64EncodedString())])
+        }
+        _ = emitRequest("copy_data", ["data": data])
+    }
+
     private func emitRequest(_ type: String, _ fields: [String: JSON]) -> Bool {
         guard let id = sessionID else { return false }
         seq += 1
@@ -485,6 +506,17 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
                 context.write(wrapOutboundOut(b), promise: promise)
                 settle(frame)
                 return
+            case "copy_out_data":
+                try Backend.copyData(&b, frame)
+                let promise = context.eventLoop.makePromise(of: Void.self)
+                let ring = env.ring, id = sessionID ?? ""
+                promise.futureResult.whenSuccess { ring.send(SessionFrames.credit(session: id)) }
+                context.write(wrapOutboundOut(b), promise: promise)
+                settle(frame)
+                return
+            case "copy_in_response": try Backend.copyResponse(&b, type: UInt8(ascii: "G"), frame)
+            case "copy_out_response": try Backend.copyResponse(&b, type: UInt8(ascii: "H"), frame)
+            case "copy_out_done": Backend.empty(&b, UInt8(ascii: "c"))
             case "columns": try Backend.rowDescription(&b, frame)
             case "complete": Backend.commandComplete(&b, tag: frame["tag"].flatMap(Backend.scalarText) ?? "")
             case "empty": Backend.empty(&b, UInt8(ascii: "I"))

@@ -197,7 +197,9 @@ enum ClientMessage {
     case sync
     case flush
     case terminate
-    case copyData, copyDone, copyFail
+    case copyData(JSON)
+    case copyDone
+    case copyFail(String)
     case functionCall
 }
 
@@ -309,9 +311,16 @@ extension ClientMessage {
         case UInt8(ascii: "S"): try end(); return .sync
         case UInt8(ascii: "H"): try end(); return .flush
         case UInt8(ascii: "X"): try end(); return .terminate
-        case UInt8(ascii: "d"): return .copyData
+        case UInt8(ascii: "d"):
+            // COPY data need not be split on characters: UTF-8 text travels as a string,
+            // anything else as base64.
+            let bytes = b.readableBytesView
+            if !bytes.contains(0), let text = String(validating: bytes, as: UTF8.self) {
+                return .copyData(.string(text))
+            }
+            return .copyData(.object(["base64": .string(Data(bytes).base64EncodedString())]))
         case UInt8(ascii: "c"): return .copyDone
-        case UInt8(ascii: "f"): return .copyFail
+        case UInt8(ascii: "f"): return .copyFail(b.readCString()?.string ?? "COPY failed")
         case UInt8(ascii: "F"): return .functionCall
         default:
             throw MessageProblem.malformed

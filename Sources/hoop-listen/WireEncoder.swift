@@ -1,3 +1,4 @@
+import Foundation
 import HoopFrames
 import NIOCore
 
@@ -176,6 +177,30 @@ enum Backend {
         var one = 7
         for v in first { one += 4 + (v.string?.utf8.count ?? 0) }
         return min(rows.count * one + 64, 1 << 24)
+    }
+
+    /// CopyInResponse ('G') or CopyOutResponse ('H').
+    static func copyResponse(_ b: inout ByteBuffer, type: UInt8, _ frame: Frame) throws {
+        guard let columns = frame["column_formats"]?.array else { throw FrameShapeError() }
+        b.writeMessage(type) { m in
+            m.writeInteger(Int8(truncatingIfNeeded: int(frame["format"]) ?? 0))
+            m.writeInteger(Int16(truncatingIfNeeded: columns.count))
+            for c in columns { m.writeInteger(Int16(truncatingIfNeeded: int(c) ?? 0)) }
+        }
+    }
+
+    /// One CopyData ('d') per element of a `copy_out_data` frame.
+    static func copyData(_ b: inout ByteBuffer, _ frame: Frame) throws {
+        guard let chunks = frame["data"]?.array else { throw FrameShapeError() }
+        for chunk in chunks {
+            switch chunk {
+            case .string(let s): b.writeMessage(UInt8(ascii: "d")) { $0.writeString(s) }
+            case .object(let o):
+                guard let b64 = o["base64"]?.string, let data = Data(base64Encoded: b64) else { throw FrameShapeError() }
+                b.writeMessage(UInt8(ascii: "d")) { $0.writeBytes(data) }
+            default: throw FrameShapeError()
+            }
+        }
     }
 
     static func commandComplete(_ b: inout ByteBuffer, tag: String) {

@@ -1,0 +1,104 @@
+import CLibPQ
+import Foundation
+import HoopFrames
+
+// COPY through the ring (simple query protocol; libpq has no COPY in pipeline mode).
+// FROM STDIN: the client's CopyData arrive as copy_data frames and go to the server
+// as they come. TO STDOUT: the server's rows go out in copy_out_data batches that
+// spend credits like rows, so a slow client holds the server back, not memory.
+
+extension UpstreamSession {
+    func copyIn(_ res: OpaquePointer) {
+        emit(Frame("copy_in_response", session: id, seq: seq, copyFormats(res)))
+        try? out.flush()
+        while true {
+            guard let (frame, raw) = next() else {
+                _ = PQputCopyEnd(conn, "hoop: the session ended during COPY")
+                return
+            }
+            switch frame.type {
+            case "copy_data":
+                emitRaw(raw)
+                let bytes: [UInt8]
+                switch frame["data"] {
+                case .string(let s)?: bytes = Array(s.utf8)
+                case .object(let o)?: bytes = o["base64"]?.string.flatMap { Data(base64Encoded: $0) }.map(Array.init) ?? []
+                default: bytes = []
+                }
+                let ok = bytes.withUnsafeBufferPointer { b in
+                    b.baseAddress.map { $0.withMemoryRebound(to: CChar.self, capacity: b.count) { PQputCopyData(conn, $0, Int32(b.count)) } } ?? 1
+                }
+                if ok != 1 { return }
+            case "copy_done":
+                emitRaw(raw)
+                _ = PQputCopyEnd(conn, nil)
+                return
+            case "copy_fail":
+                emitRaw(raw)
+                _ = PQputCopyEnd(conn, frame["message"]?.string ?? "COPY failed")
+                return
+            case "sync", "flush":
+                emitRaw(raw)   // the server ignores these during COPY IN
+            default:
+                // Anything else ends the COPY as the server would, then runs as usual.
+                _ = PQputCopyEnd(conn, "hoop: unexpected message during COPY FROM STDIN")
+                pushBack(frame, raw)
+                return
+            }
+        }
+    }
+
+    func copyOut(_ res: OpaquePointer) {
+        emit(Frame("copy_out_response", session: id, seq: seq, copyFormats(res)))
+        var w = JSONWriter(reserving: 64 * 1024)
+        var count = 0
+        func start() {
+            w.bytes.removeAll(keepingCapacity: true)
+            w.raw("{\"type\":\"copy_out_data\",\"session\":")
+            w.string(id)
+            w.raw(",\"seq\":")
+            w.int(seq)
+            w.raw(",\"data\":[")
+            count = 0
+        }
+        func finish() {
+            guard count > 0 else { return }
+            w.raw("]}\n")
+            send(w.bytes)
+            start()
+        }
+        start()
+        var buf: UnsafeMutablePointer<CChar>? = nil
+        while true {
+            let n = PQgetCopyData(conn, &buf, 0)
+            if n < 0 { break }   // -1: done; -2: failed, and PQgetResult says why
+            defer { PQfreemem(buf) }
+            if count > 0 { w.bytes.append(UInt8(ascii: ",")) }
+            buf!.withMemoryRebound(to: UInt8.self, capacity: Int(n)) { p in
+                let chunk = UnsafeBufferPointer(start: p, count: Int(n))
+                if !chunk.contains(0), String(validating: chunk, as: UTF8.self) != nil {
+                    w.escaped(chunk)
+                } else {
+                    w.raw("{\"base64\":")
+                    w.string(Data(chunk).base64EncodedString())
+                    w.raw("}")
+                }
+            }
+            count += 1
+            if count >= RowBatch.maxRows || w.bytes.count >= RowBatch.maxBytes { finish() }
+        }
+        finish()
+        emit(Frame("copy_out_done", session: id, seq: seq))
+    }
+
+    private func copyFormats(_ res: OpaquePointer) -> [String: JSON] {
+        ["format": .int(Int64(PQbinaryTuples(res))),
+         "column_formats": .array((0..<PQnfields(res)).map { .int(Int64(PQfformat(res, $0))) })]
+    }
+
+    private func pushBack(_ frame: Frame, _ raw: [UInt8]) {
+        emitRaw(raw)
+        pushedBack = (frame, raw)
+        requeued = true
+    }
+}

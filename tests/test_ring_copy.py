@@ -1,0 +1,105 @@
+"""COPY through the ring, compared with the same COPY run directly: TO STDOUT in text,
+CSV and binary, FROM STDIN with psql and psycopg, and a COPY that fails halfway
+leaving the session usable."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import uuid
+
+import pytest
+
+from helpers.ring import PSQL, clean_env
+
+ROWS = 100_000
+SOURCE = f"select g, md5(g::text), case when g % 7 = 0 then null else 'tab\tand \\ back' end from generate_series(1, {ROWS}) g"
+
+
+def copy_out(ring, via, options):
+    """The raw bytes psql writes for a COPY TO STDOUT."""
+    r = subprocess.run([PSQL, "-X", "-v", "ON_ERROR_STOP=1", "-d", ring.dsn(via),
+                        "-c", f"copy ({SOURCE}) to stdout {options}"],
+                       capture_output=True, timeout=180, env=clean_env(), stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    return r.stdout
+
+
+@pytest.mark.parametrize("options", ["", "with (format csv, header)", "with (format binary)"])
+def test_copy_to_stdout_equals_direct(ring, options):
+    gateway = copy_out(ring, "gateway", options)
+    direct = copy_out(ring, "direct", options)
+    assert len(gateway) > ROWS * 30
+    assert hashlib.sha256(gateway).hexdigest() == hashlib.sha256(direct).hexdigest()
+
+
+def test_copy_from_stdin_with_psql(ring):
+    table = "copy_in_" + uuid.uuid4().hex[:8]
+    null = "\\N"
+    data = "".join(f"{i}\tname {i}\t{null if i % 5 == 0 else 'é😀'}\n" for i in range(1, 20_001))
+    with ring.connect("direct") as d:
+        d.execute(f"create table {table} (id int primary key, name text, extra text)")
+    try:
+        r = subprocess.run([PSQL, "-X", "-v", "ON_ERROR_STOP=1", "-d", ring.dsn("gateway"),
+                            "-c", f"\\copy {table} from stdin"], input=data.encode(), capture_output=True,
+                           timeout=120, env=clean_env())
+        assert r.returncode == 0, r.stderr.decode(errors="replace")
+        assert r.stdout.decode().strip() == "COPY 20000"
+        with ring.connect("direct") as d:
+            got = d.execute(f"select count(*), count(extra), sum(id), md5(string_agg(name || coalesce(extra, '-'), ',' order by id)) from {table}").fetchone()
+            want = d.execute("select 20000::bigint, 16000::bigint, sum(i)::bigint, md5(string_agg('name ' || i || case when i % 5 = 0 then '-' else 'é😀' end, ',' order by i)) from generate_series(1, 20000) i").fetchone()
+        assert got == want
+    finally:
+        with ring.connect("direct") as d:
+            d.execute(f"drop table if exists {table}")
+
+
+def test_copy_from_stdin_with_psycopg_binary(ring):
+    table = "copy_bin_" + uuid.uuid4().hex[:8]
+    with ring.connect("direct") as d:
+        d.execute(f"create table {table} (id int, payload bytea)")
+    try:
+        rows = [(i, bytes([i % 256, 0, 255]) * 3) for i in range(5000)]
+        with ring.connect("gateway") as c, c.cursor() as cur:
+            with cur.copy(f"copy {table} (id, payload) from stdin with (format binary)") as cp:
+                cp.set_types(["int4", "bytea"])
+                for row in rows:
+                    cp.write_row(row)
+        with ring.connect("direct") as d:
+            got = d.execute(f"select id, payload from {table} order by id").fetchall()
+        assert got == rows
+    finally:
+        with ring.connect("direct") as d:
+            d.execute(f"drop table if exists {table}")
+
+
+def test_failed_copy_leaves_session_usable(ring):
+    table = "copy_bad_" + uuid.uuid4().hex[:8]
+    with ring.connect("direct") as d:
+        d.execute(f"create table {table} (id int)")
+    try:
+        script = f"\\copy {table} from stdin\n1\n2\nnot-a-number\n\\.\nselect 'still here', count(*) from {table};\n"
+        outs = {}
+        for via in ("gateway", "direct"):
+            r = subprocess.run([PSQL, "-X", "-A", "-t", "-d", ring.dsn(via)], input=script, capture_output=True,
+                               text=True, timeout=60, env=clean_env())
+            outs[via] = (r.stdout, r.stderr.replace(ring.dsn(via), ""))
+        assert outs["gateway"] == outs["direct"]
+        assert "still here|0" in outs["gateway"][0]
+        assert 'invalid input syntax for type integer: "not-a-number"' in outs["gateway"][1]
+    finally:
+        with ring.connect("direct") as d:
+            d.execute(f"drop table if exists {table}")
+
+
+def test_copy_is_in_the_audit_trail(ring):
+    app = "copy-audit-" + uuid.uuid4().hex[:8]
+    with ring.connect("gateway", application_name=app) as c, c.cursor() as cur:
+        with cur.copy("copy (select g from generate_series(1, 3) g) to stdout") as cp:
+            got = b"".join(bytes(b) for b in cp)
+    assert got == b"1\n2\n3\n"
+    [session] = ring.session_ids_for_app(app)
+    with ring.audit() as db:
+        types = [r[0] for r in db.execute("select type from frames where session = ? order by id", (session,))]
+    assert "copy_out_response" in types and "copy_out_data" in types and "copy_out_done" in types
+    assert types.index("query") < types.index("copy_out_response") < types.index("copy_out_data") < types.index("copy_out_done")
