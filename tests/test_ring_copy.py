@@ -4,6 +4,7 @@ leaving the session usable."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import subprocess
 import uuid
@@ -25,6 +26,19 @@ def copy_out(ring, via, options):
     return r.stdout
 
 
+@contextlib.contextmanager
+def scratch_table(ring, prefix, columns):
+    """A table made and dropped directly, so that only the COPY goes through the gateway."""
+    table = prefix + uuid.uuid4().hex[:8]
+    with ring.connect("direct") as d:
+        d.execute(f"create table {table} ({columns})")
+    try:
+        yield table
+    finally:
+        with ring.connect("direct") as d:
+            d.execute(f"drop table if exists {table}")
+
+
 @pytest.mark.parametrize("options", ["", "with (format csv, header)", "with (format binary)"])
 def test_copy_to_stdout_equals_direct(ring, options):
     gateway = copy_out(ring, "gateway", options)
@@ -34,12 +48,9 @@ def test_copy_to_stdout_equals_direct(ring, options):
 
 
 def test_copy_from_stdin_with_psql(ring):
-    table = "copy_in_" + uuid.uuid4().hex[:8]
     null = "\\N"
     data = "".join(f"{i}\tname {i}\t{null if i % 5 == 0 else 'é😀'}\n" for i in range(1, 20_001))
-    with ring.connect("direct") as d:
-        d.execute(f"create table {table} (id int primary key, name text, extra text)")
-    try:
+    with scratch_table(ring, "copy_in_", "id int primary key, name text, extra text") as table:
         r = subprocess.run([PSQL, "-X", "-v", "ON_ERROR_STOP=1", "-d", ring.dsn("gateway"),
                             "-c", f"\\copy {table} from stdin"], input=data.encode(), capture_output=True,
                            timeout=120, env=clean_env())
@@ -49,16 +60,10 @@ def test_copy_from_stdin_with_psql(ring):
             got = d.execute(f"select count(*), count(extra), sum(id), md5(string_agg(name || coalesce(extra, '-'), ',' order by id)) from {table}").fetchone()
             want = d.execute("select 20000::bigint, 16000::bigint, sum(i)::bigint, md5(string_agg('name ' || i || case when i % 5 = 0 then '-' else 'é😀' end, ',' order by i)) from generate_series(1, 20000) i").fetchone()
         assert got == want
-    finally:
-        with ring.connect("direct") as d:
-            d.execute(f"drop table if exists {table}")
 
 
 def test_copy_from_stdin_with_psycopg_binary(ring):
-    table = "copy_bin_" + uuid.uuid4().hex[:8]
-    with ring.connect("direct") as d:
-        d.execute(f"create table {table} (id int, payload bytea)")
-    try:
+    with scratch_table(ring, "copy_bin_", "id int, payload bytea") as table:
         rows = [(i, bytes([i % 256, 0, 255]) * 3) for i in range(5000)]
         with ring.connect("gateway") as c, c.cursor() as cur:
             with cur.copy(f"copy {table} (id, payload) from stdin with (format binary)") as cp:
@@ -68,16 +73,10 @@ def test_copy_from_stdin_with_psycopg_binary(ring):
         with ring.connect("direct") as d:
             got = d.execute(f"select id, payload from {table} order by id").fetchall()
         assert got == rows
-    finally:
-        with ring.connect("direct") as d:
-            d.execute(f"drop table if exists {table}")
 
 
 def test_failed_copy_leaves_session_usable(ring):
-    table = "copy_bad_" + uuid.uuid4().hex[:8]
-    with ring.connect("direct") as d:
-        d.execute(f"create table {table} (id int)")
-    try:
+    with scratch_table(ring, "copy_bad_", "id int") as table:
         script = f"\\copy {table} from stdin\n1\n2\nnot-a-number\n\\.\nselect 'still here', count(*) from {table};\n"
         outs = {}
         for via in ("gateway", "direct"):
@@ -87,9 +86,6 @@ def test_failed_copy_leaves_session_usable(ring):
         assert outs["gateway"] == outs["direct"]
         assert "still here|0" in outs["gateway"][0]
         assert 'invalid input syntax for type integer: "not-a-number"' in outs["gateway"][1]
-    finally:
-        with ring.connect("direct") as d:
-            d.execute(f"drop table if exists {table}")
 
 
 def test_copy_is_in_the_audit_trail(ring):

@@ -498,16 +498,9 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         var b = context.channel.allocator.buffer(capacity: type == "rows" && wire == nil ? Backend.estimateRows(frame) : 64)
         do {
             switch type {
-            case "rows":
-                if let wire { b = wire } else { try Backend.dataRows(&b, frame) }
-                let promise = context.eventLoop.makePromise(of: Void.self)
-                let ring = env.ring, id = sessionID ?? ""
-                promise.futureResult.whenSuccess { ring.send(SessionFrames.credit(session: id)) }
-                context.write(wrapOutboundOut(b), promise: promise)
-                settle(frame)
-                return
-            case "copy_out_data":
-                try Backend.copyData(&b, frame)
+            case "rows", "copy_out_data":
+                if let wire { b = wire } else if type == "rows" { try Backend.dataRows(&b, frame) } else { try Backend.copyData(&b, frame) }
+                // A batch spent a credit: it comes back once the client's socket took the batch.
                 let promise = context.eventLoop.makePromise(of: Void.self)
                 let ring = env.ring, id = sessionID ?? ""
                 promise.futureResult.whenSuccess { ring.send(SessionFrames.credit(session: id)) }
