@@ -1,0 +1,188 @@
+"""hoop-listen's side of the frame contract, with this test as the rest of the ring.
+
+hoop-listen is the ring's end: it reads responses and writes requests, so it is not a
+filter that scripts/conformance can check. This drives it directly: a real wire client
+on one side, frames written and read by the test on the other. It proves invariant 1
+at the delivering end (nothing unstamped reaches a client), that broken frames end
+only their own session, that the password leaves as the session's credential and
+nowhere else, and that the end of the ring's input ends every session cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import time
+
+import pytest
+
+from helpers.pgwire import PGWire, Query, ServerClosed, message, startup_packet, _cstr
+from helpers.ring import free_port, hoop_bin, port_open
+
+STAMPS = {"stamp:mask": True, "stamp:record": True}
+
+
+class Listen:
+    """hoop-listen with pipes for its stdin (responses) and stdout (requests)."""
+
+    def __init__(self, tmp_path):
+        self.port = free_port()
+        config = tmp_path / "hoop.json"
+        config.write_text(json.dumps({"listen": {"host": "127.0.0.1", "port": self.port}}))
+        self.stderr = open(tmp_path / "listen.log", "wb")
+        self.proc = subprocess.Popen([str(hoop_bin() / "hoop-listen"), "--config", str(config)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
+                                     env=dict(os.environ, HOOP_RUN=str(tmp_path)))
+        self.buf = b""
+        deadline = time.monotonic() + 15
+        while not port_open(self.port):
+            assert self.proc.poll() is None, "hoop-listen exited at start"
+            assert time.monotonic() < deadline, "hoop-listen did not listen"
+            time.sleep(0.05)
+
+    def frame(self, timeout=10.0):
+        """The next frame hoop-listen writes."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            assert left > 0, "no frame from hoop-listen"
+            r, _, _ = select.select([self.proc.stdout], [], [], left)
+            if r:
+                chunk = os.read(self.proc.stdout.fileno(), 1 << 16)
+                assert chunk, "hoop-listen closed its output"
+                self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def frame_of(self, type_, timeout=10.0):
+        while True:
+            f = self.frame(timeout)
+            if f["type"] == type_:
+                return f
+
+    def send(self, frame, raw: bytes | None = None):
+        self.proc.stdin.write(raw if raw is not None else (json.dumps(frame) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def open_session(self, password="s3cret-token-for-test"):
+        """A client through startup; returns (client, session id, session_open frame)."""
+        c = PGWire("127.0.0.1", self.port, timeout=10)
+        c.send(startup_packet({"user": "agent", "database": "clinic"}))
+        t, v = c.read()
+        assert (t, v[0]) == ("R", 3), "expected AuthenticationCleartextPassword"
+        c.send(message("p", _cstr(password)))
+        opened = self.frame_of("session_open")
+        sid = opened["session"]
+        self.send({"type": "session_opened", "session": sid, "seq": 0,
+                   "parameters": {"server_version": "15", "client_encoding": "UTF8"}, "status": "I", **STAMPS})
+        msgs = c.read_until_ready(timeout=10)
+        assert msgs[-1] == ("Z", "I")
+        return c, sid, opened
+
+    def answer_query(self, sid, seq, value, stamps=STAMPS):
+        cols = [{"name": "v", "table_oid": 0, "column": 0, "type_oid": 25, "type_size": -1, "type_mod": -1, "format": 0}]
+        for f in ({"type": "columns", "fields": cols}, {"type": "rows", "rows": [[value]]},
+                  {"type": "complete", "tag": "SELECT 1"}, {"type": "ready", "status": "I"}):
+            self.send({"type": f.pop("type"), "session": sid, "seq": seq, **f, **stamps})
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.stderr.close()
+
+
+@pytest.fixture
+def listen(tmp_path):
+    hl = Listen(tmp_path)
+    yield hl
+    hl.close()
+
+
+def test_a_stamped_answer_is_delivered_and_the_credential_travels_only_in_session_open(listen, tmp_path):
+    c, sid, opened = listen.open_session(password="s3cret-token-for-test")
+    assert opened["credential"] == "s3cret-token-for-test"
+    assert list(opened)[:3] == ["type", "session", "seq"]
+    c.send(Query("select 'x'"))
+    q = listen.frame_of("query")
+    assert (q["session"], q["sql"]) == (sid, "select 'x'")
+    assert "credential" not in q
+    listen.answer_query(sid, q["seq"], "hello")
+    msgs = c.read_until_ready(timeout=10)
+    assert [m[0] for m in msgs] == ["T", "D", "C", "Z"]
+    assert msgs[1][1] == [b"hello"]
+    credit = listen.frame_of("credit")
+    assert credit["session"] == sid
+    c.close()
+    assert "s3cret-token-for-test" not in (tmp_path / "listen.log").read_text()
+
+
+@pytest.mark.parametrize("missing", ["stamp:mask", "stamp:record"])
+def test_an_unstamped_answer_never_reaches_the_client(listen, missing):
+    c, sid, _ = listen.open_session()
+    other, other_sid, _ = listen.open_session()
+    c.send(Query("select 'x'"))
+    q = listen.frame_of("query")
+    stamps = {k: v for k, v in STAMPS.items() if k != missing}
+    listen.answer_query(sid, q["seq"], "UNMASKED-VALUE-123", stamps=stamps)
+    msgs = c.read_until_closed(timeout=10)
+    assert not any("UNMASKED-VALUE-123" in repr(m) for m in msgs)
+    assert [m[0] for m in msgs] == ["E"]
+    assert msgs[0][1]["S"] == "FATAL" and msgs[0][1]["C"] == "XX000"
+    assert listen.frame_of("session_close")["session"] == sid
+    # The other session goes on.
+    other.send(Query("select 'y'"))
+    q = listen.frame_of("query")
+    assert q["session"] == other_sid
+    listen.answer_query(other_sid, q["seq"], "fine")
+    assert other.read_until_ready(timeout=10)[1] == ("D", [b"fine"])
+
+
+@pytest.mark.parametrize("bad", [
+    b'{"type":"rows","session":"SID","seq":1,"rows":[["half"]\n',            # truncated
+    b'{"type":"rows","session":"SID","seq":1,"rows":[["a"]],"rows":[["b"]],"stamp:mask":true,"stamp:record":true}\n',  # duplicate key
+    b'{"type":"rows","session":"SID","seq":1,"rows":[[{"x":1}]],"stamp:mask":true,"stamp:record":true}\n',  # wrong shape
+    b'{"type":"rows","session":"SID","seq":1,"rows":[["\xff\xfe"]],"stamp:mask":true,"stamp:record":true}\n',  # not UTF-8
+])
+def test_a_broken_frame_ends_only_its_session(listen, bad):
+    c, sid, _ = listen.open_session()
+    other, other_sid, _ = listen.open_session()
+    c.send(Query("select 1"))
+    listen.frame_of("query")
+    listen.send(None, raw=bad.replace(b"SID", sid.encode()))
+    msgs = c.read_until_closed(timeout=10)
+    assert len(msgs) == 1 and msgs[0][0] == "E" and msgs[0][1]["S"] == "FATAL"
+    assert "half" not in repr(msgs) and "\\xff" not in repr(msgs)
+    other.send(Query("select 2"))
+    q = listen.frame_of("query")
+    assert q["session"] == other_sid
+    listen.answer_query(other_sid, q["seq"], "still")
+    assert other.read_until_ready(timeout=10)[1] == ("D", [b"still"])
+
+
+def test_end_of_the_rings_input_ends_every_session_cleanly(listen):
+    clients = [listen.open_session()[0] for _ in range(3)]
+    listen.proc.stdin.close()
+    for c in clients:
+        msgs = c.read_until_closed(timeout=10)
+        assert [m[0] for m in msgs] == ["E"]
+        assert msgs[0][1]["C"] == "57P01" and msgs[0][1]["S"] == "FATAL"
+    assert listen.proc.wait(timeout=10) == 0
+
+
+def test_a_session_that_never_opens_is_refused_with_the_upstream_error(listen):
+    c = PGWire("127.0.0.1", listen.port, timeout=10)
+    c.send(startup_packet({"user": "agent", "database": "nowhere"}))
+    c.read()
+    c.send(message("p", _cstr("pw")))
+    sid = listen.frame_of("session_open")["session"]
+    listen.send({"type": "error", "session": sid, "seq": 0, "severity": "FATAL", "code": "3D000",
+                 "message": 'hoop: no connection named "nowhere" is configured', "fatal": True, **STAMPS})
+    msgs = c.read_until_closed(timeout=10)
+    assert [m[0] for m in msgs] == ["E"]
+    assert msgs[0][1]["C"] == "3D000"
+    with pytest.raises((ServerClosed, ConnectionResetError, BrokenPipeError, OSError)):
+        c.send(Query("select 1"))
+        c.read(timeout=2)
