@@ -26,7 +26,9 @@ final class AuditStore {
             throw ConfigError("cannot open audit store \(path): \(message)")
         }
         // FULL: a commit is on disk before the frames it holds are forwarded.
-        try exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
+        // Larger pages: a group commit writes each dirty page to the WAL with its own
+        // write call, so fewer, larger pages cost fewer calls (takes effect on a new store).
+        try exec("PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
         try exec(Self.schema)
         guard sqlite3_prepare_v2(db, "INSERT INTO frames (recorded_at, session, seq, type, frame) VALUES (?, ?, ?, ?, ?)",
                                  -1, &insert, nil) == SQLITE_OK else {
