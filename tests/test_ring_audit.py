@@ -1,9 +1,12 @@
 """The audit trail a session leaves in $HOOP_VAR/audit.sqlite: its session_open
-(without the credential: the password the client used appears nowhere in the store
-nor in any log), its requests, and its results, in order."""
+(with the verified identity and without the credential: the token the client signed
+in with appears nowhere in the store nor in any log), its requests, and its results,
+in order."""
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 import uuid
 
@@ -27,11 +30,20 @@ def wait_for(fn, timeout=10):
     return fn()
 
 
+def claims_of(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
 def test_session_audit_trail(ring):
     app = "hoop-audit-" + uuid.uuid4().hex
-    password = "audit-secret-" + uuid.uuid4().hex
+    user = "auditor-" + uuid.uuid4().hex[:8] + "@example.org"
+    if ring.verifies:
+        password = ring.mint(user, "clinicians")     # a token of the development issuer
+    else:   # TRANSITIONAL: before hoop-auth verified, any password was accepted
+        password = "audit-secret-" + uuid.uuid4().hex
     simple_sql = "select 1 as a, 'x' as b, null::text as c"
-    with psycopg.connect(ring.gateway_dsn(application_name=app, password=password, user="auditor"),
+    with psycopg.connect(ring.gateway_dsn(application_name=app, password=password, user=user),
                          autocommit=True, connect_timeout=15) as conn:
         r1 = conn.execute(simple_sql).fetchall()
         # a text parameter (psycopg sends str in text format; binary ones are tested elsewhere)
@@ -54,17 +66,37 @@ def test_session_audit_trail(ring):
     assert "credential" not in open_, "the credential reached the audit store"
     assert open_.get("seq") == 0
     assert open_.get("stamp:auth") is True and open_.get("stamp:approve") is True, open_
-    assert isinstance(open_.get("identity"), dict) and open_["identity"].get("user") == "auditor", open_
+    identity = open_.get("identity")
+    assert isinstance(identity, dict) and identity.get("user") == user, open_
     assert open_.get("database") == "clinic"
+    if ring.verifies:
+        # docs/auth.md "Decisions are frames": the verified identity, no credential
+        claims = claims_of(password)
+        assert open_.get("decision") == "allowed", open_
+        assert identity.get("issuer") == claims["iss"], identity
+        assert identity.get("subject") == claims["sub"], identity
+        assert identity.get("email") == user, identity
+        assert identity.get("groups") == ["clinicians"], identity
+        assert identity.get("kind") == "person", identity
+        assert identity.get("token_expires_at") == claims["exp"], identity
+        assert isinstance(identity.get("session_ends_at"), int) and \
+            identity["session_ends_at"] <= claims["exp"], identity
+        assert not {"credential", "token", "password"} & set(identity), identity
 
-    # the password appears nowhere: not in any frame of any session, not in any log
+    # The credential appears nowhere: not in any frame of any session, not in any
+    # log; nor does a token's signature on its own (a partial leak).
+    needles = [password] + ([password.rsplit(".", 1)[1]] if ring.verifies else [])
     with ring.audit() as db:
-        hits = db.execute("SELECT count(*) FROM frames WHERE instr(CAST(frame AS TEXT), ?) > 0", (password,)).fetchone()[0]
         total = db.execute("SELECT count(*) FROM frames").fetchone()[0]
+        for needle in needles:
+            hits = db.execute("SELECT count(*) FROM frames WHERE instr(CAST(frame AS TEXT), ?) > 0",
+                              (needle,)).fetchone()[0]
+            assert hits == 0, f"the client's credential appears in {hits} audit frame(s)"
     assert total > 0
-    assert hits == 0, f"the client's password appears in {hits} audit frame(s)"
     for log in (ring.var / "log").glob("*.log"):
-        assert password not in log.read_text(errors="replace"), f"the client's password appears in {log}"
+        text = log.read_text(errors="replace")
+        for needle in needles:
+            assert needle not in text, f"the client's credential appears in {log}"
 
     # the columns of the frames table match the frames they hold
     for f in frames:

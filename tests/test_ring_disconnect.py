@@ -21,7 +21,7 @@ def wait_until(fn, timeout, interval=0.1):
 
 def gateway_wire(ring, app):
     c = PGWire("127.0.0.1", ring.listen_port, timeout=15)
-    c.startup("agent", "clinic", ring.gateway_password, {"application_name": app})
+    c.startup(ring.gateway_user, "clinic", ring.gateway_password, {"application_name": app})
     return c
 
 

@@ -18,7 +18,7 @@ from helpers.pgwire import (Bind, Close, Describe, Execute, Flush, Parse, PGWire
 def open_wire(ring, via, app="hoop-wire-test"):
     if via == "gateway":
         c = PGWire("127.0.0.1", ring.listen_port, timeout=30)
-        msgs = c.startup("agent", "clinic", ring.gateway_password, {"application_name": app})
+        msgs = c.startup(ring.gateway_user, "clinic", ring.gateway_password, {"application_name": app})
     else:
         c = PGWire("127.0.0.1", ring.pg_port, timeout=30)
         msgs = c.startup("hoop_gateway", "clinic", ring.pg_password, {"application_name": app})

@@ -23,12 +23,17 @@ CASES = 300
 TIME_BUDGET_S = 60
 
 
+# Who the fuzz sessions sign in as: set from the ring by the test (a real token once
+# hoop-auth verifies, so that "valid session" cases get past authentication).
+IDENTITY = {"user": "fuzz@example.org", "password": "fuzz-pw"}
+
+
 def valid_startup(rng):
-    return w.startup_packet({"user": "fuzz", "database": "clinic", "application_name": "hoop-fuzz"})
+    return w.startup_packet({"user": IDENTITY["user"], "database": "clinic", "application_name": "hoop-fuzz"})
 
 
 def password_msg():
-    return w.message("p", b"fuzz-pw\0")
+    return w.message("p", IDENTITY["password"].encode() + b"\0")
 
 
 def random_message(rng):
@@ -129,6 +134,7 @@ def run_case(port, desc, chunks):
 
 def test_fuzz_wire_input(ring):
     seed = int(os.environ.get("HOOP_FUZZ_SEED", "20261126"))
+    IDENTITY.update(user=ring.gateway_user, password=ring.gateway_password)
     rng = random.Random(seed)
     pids = ring.stage_pids()
     assert all(pid_alive(p) for p in pids.values())
@@ -214,7 +220,7 @@ def test_protocol_violation_ends_session_with_error(ring, case):
     for via in ("gateway", "direct"):
         if via == "gateway":
             c = w.PGWire("127.0.0.1", ring.listen_port, timeout=10)
-            c.startup("agent", "clinic", ring.gateway_password)
+            c.startup(ring.gateway_user, "clinic", ring.gateway_password)
         else:
             c = w.PGWire("127.0.0.1", ring.pg_port, timeout=10)
             c.startup("hoop_gateway", "clinic", ring.pg_password)

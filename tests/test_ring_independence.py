@@ -36,7 +36,7 @@ def test_ten_concurrent_sessions(ring, admin):
 
     # 2. a client that asks for a big result and never reads it
     stuck = PGWire("127.0.0.1", ring.listen_port, timeout=30)
-    stuck.startup("agent", "clinic", ring.gateway_password, {"application_name": marker + "_stuck"})
+    stuck.startup(ring.gateway_user, "clinic", ring.gateway_password, {"application_name": marker + "_stuck"})
     stuck.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stuck.send(Query(f"select g, md5(g::text), repeat('z', 200) from generate_series(1, 2000000) g -- {marker}"))
 

@@ -109,7 +109,7 @@ class Load:
                 time.sleep(0.2)
                 continue
             try:
-                c.startup("agent", "clinic", self.ring.gateway_password, {"application_name": app})
+                c.startup(self.ring.gateway_user, "clinic", self.ring.gateway_password, {"application_name": app})
                 for k in range(1, 6):
                     if self.stop.is_set():
                         break

@@ -13,7 +13,7 @@ from helpers.ring import PGBENCH, clean_env
 
 def pgbench(ring, *args, timeout=180):
     env = clean_env()
-    env.update(PGHOST="127.0.0.1", PGPORT=str(ring.listen_port), PGDATABASE="clinic", PGUSER="agent",
+    env.update(PGHOST="127.0.0.1", PGPORT=str(ring.listen_port), PGDATABASE="clinic", PGUSER=ring.gateway_user,
                PGPASSWORD=ring.gateway_password, PGSSLMODE="disable", PGAPPNAME="hoop-pgbench")
     return subprocess.run([PGBENCH, *args], env=env, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL)

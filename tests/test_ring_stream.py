@@ -98,7 +98,7 @@ def test_row_limited_portal_over_big_result_has_bounded_memory(ring, mode):
     Execute+Flush per page, Sync at the end."""
     c = PGWire("127.0.0.1", ring.listen_port, timeout=PAGE_TIMEOUT_S)
     d = PGWire("127.0.0.1", ring.pg_port, timeout=PAGE_TIMEOUT_S)
-    c.startup("agent", "clinic", ring.gateway_password)
+    c.startup(ring.gateway_user, "clinic", ring.gateway_password)
     d.startup("hoop_gateway", "clinic", ring.pg_password)
     sampler = RssSampler(ring.stage_pids(), interval=0.1)
     sampler.start()

@@ -109,8 +109,9 @@ public enum FrameValidator {
         let intDigits = i - intStart
         var isReal = false
         if i < b.count, b[i] == UInt8(ascii: ".") { i += 1; isReal = true; guard digits(&i) > 0 else { return false } }
+        var hasExponent = false
         if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
-            i += 1; isReal = true
+            i += 1; isReal = true; hasExponent = true
             if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
             guard digits(&i) > 0 else { return false }
         }
@@ -119,7 +120,7 @@ public enum FrameValidator {
             let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
             return Int64(text) != nil
         }
-        if isReal && i - start > 15 {
+        if isReal && (i - start > 15 || hasExponent) {
             let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
             return Double(text).map { $0.isFinite } ?? false
         }

@@ -12,6 +12,10 @@ public struct RawFrame {
     public var type: String { header.type }
     public var session: String? { header.session }
     public func decode() throws -> Frame { try Frame.decode(bytes) }
+    public init(bytes: UnsafeRawBufferPointer, header: FrameHeader) {
+        self.bytes = bytes
+        self.header = header
+    }
 }
 
 /// The loop every filter stage shares: read lines, turn broken ones into error
@@ -47,6 +51,14 @@ public final class StageLoop {
 
     public func emit(_ frame: Frame) { out.enqueue(frame) }
 
+    /// What the loop does with the error frames it makes itself (malformed and
+    /// oversize lines); hoop-record sets it so that those are recorded and stamped too.
+    public var ownFrame: ((Frame) throws -> Void)? = nil
+
+    func emitOwn(_ frame: Frame) throws {
+        if let ownFrame { try ownFrame(frame) } else { emit(frame) }
+    }
+
     /// Runs until end of input; returns normally then (exit status 0).
     public func run(beforeFlush: () throws -> Void = {}, _ handle: (RawFrame) throws -> Void) throws {
         var more = true
@@ -58,8 +70,8 @@ public final class StageLoop {
                 case .oversize(let prefix, let length):
                     let (session, seq) = FrameHeader.salvage(prefix)
                     logLine(stage, "refused a frame of \(length) bytes (limit \(maxFrameBytes))")
-                    emit(.stageError(stage: stage, session: session, seq: seq, code: "54000",
-                                     message: "frame too large", droppedBytes: length))
+                    try emitOwn(.stageError(stage: stage, session: session, seq: seq, code: "54000",
+                                            message: "frame too large", droppedBytes: length))
                 }
             }
             // Flush only when no more input is waiting: under load, one write (and, in
@@ -77,26 +89,28 @@ public final class StageLoop {
     func route(_ bytes: UnsafeRawBufferPointer, _ handle: (RawFrame) throws -> Void) throws {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
         guard FrameValidator.isValidObject(bytes) else {
-            return malformed(bytes, "not a well-formed JSON object")
+            return try malformed(bytes, "not a well-formed JSON object")
         }
-        if let header = FrameHeader.peek(bytes) {
-            return try handle(RawFrame(bytes: bytes, header: header))
-        }
-        // Keys in another order: read the header the slow way.
+        // A frame the stage cannot decode becomes an error frame, whichever path reads
+        // it: a stage never dies of what it reads.
         do {
+            if let header = FrameHeader.peek(bytes) {
+                return try handle(RawFrame(bytes: bytes, header: header))
+            }
+            // Keys in another order: read the header the slow way.
             let f = try Frame.decode(bytes)
             try handle(RawFrame(bytes: bytes, header: FrameHeader(type: f.type, session: f.session, seq: f.seq)))
         } catch let e as JSONParseError {
-            malformed(bytes, e.description)
+            try malformed(bytes, e.description)
         }
     }
 
-    func malformed(_ bytes: UnsafeRawBufferPointer, _ why: String) {
+    func malformed(_ bytes: UnsafeRawBufferPointer, _ why: String) throws {
         let (session, seq) = FrameHeader.salvage(bytes)
         // The reason names the defect, never the content.
         logLine(stage, "malformed frame of \(bytes.count) bytes" + (session.map { " for session \($0)" } ?? ""))
-        emit(.stageError(stage: stage, session: session, seq: seq, code: "08P01",
-                         message: "malformed frame: \(why)", droppedBytes: session == nil ? bytes.count : nil))
+        try emitOwn(.stageError(stage: stage, session: session, seq: seq, code: "08P01",
+                                message: "malformed frame: \(why)", droppedBytes: session == nil ? bytes.count : nil))
     }
 }
 

@@ -1,30 +1,51 @@
 import ArgumentParser
+import Foundation
 import HoopFrames
 
-/// hoop-auth: ties each session to an identity and strips every credential.
-/// Today it strips the client's credential and stamps request frames; verifying the
-/// OIDC token behind it is issue 3, so `identity.method` says `unverified`.
+/// hoop-auth: ties each session to a verified OIDC identity, for as long as the
+/// connection's policy allows, and strips every credential (docs/auth.md).
 @main
 struct HoopAuth: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hoop-auth",
-        abstract: "Ring stage: session identity; strips credentials.")
+        abstract: "Ring stage: OIDC identity and connection policy; strips credentials.",
+        subcommands: [Stage.self, DevIssuerCommand.self, TokenCommand.self], defaultSubcommand: Stage.self)
+}
 
-    @Option(help: "The gateway configuration (JSON). Unused by this stage until its issue lands.")
+struct Stage: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run as a ring stage (the default).")
+
+    @Option(help: "The gateway configuration (JSON) with its \"auth\" section.")
     var config: String?
 
     func run() throws {
+        let cfg = try GatewayConfig.load(config)
         let loop = StageLoop(stage: "hoop-auth")
+        let gate: SessionGate?
+        do {
+            gate = SessionGate(verifier: OIDCVerifier(try AuthConfig(cfg)), out: loop.out)
+            gate?.startClock()
+        } catch let e as ConfigError {
+            // Fail closed: without a usable auth section every session is refused.
+            logLine("hoop-auth", "\(e.description)")
+            gate = nil
+        }
         try loop.run { frame in
-            guard requestTypes.contains(frame.type) else { return loop.pass(frame) }
-            if frame.type == "session_open" {
-                var open = try frame.decode()
-                // No credential travels past this stage (DESIGN invariant 3).
-                open.fields.removeValue(forKey: "credential")
-                open["identity"] = .object(["user": open["user"] ?? .null, "method": .string("unverified")])
-                open["stamp:auth"] = .bool(true)
-                return loop.emit(open)
+            guard let id = frame.session, requestTypes.contains(frame.type) || frame.type == "session_close" else {
+                return loop.pass(frame)
             }
-            loop.stamp(frame, as: "auth")
+            switch frame.type {
+            case "session_open":
+                guard let gate else {
+                    return loop.emit(SessionGate.denialFrame(id, seq: 0, Denial(reason: "not_configured",
+                                                                                message: "authentication is not configured")))
+                }
+                try gate.open(frame)
+            case "session_close":
+                gate?.close(id)
+                loop.pass(frame)
+            default:
+                gate?.request(frame, id: id) { loop.stamp(frame, as: "auth") }
+            }
         }
     }
 }

@@ -16,7 +16,7 @@ import HoopFrames
 // RETURNING) deliver their first rows and keep the rest here, up to
 // `portalBufferLimit`, for the next Execute.
 
-let portalBufferLimit = 64 << 20
+let portalBufferLimit = 64 << 20   // per session, across its portals
 /// Sent-but-unread requests before we flush and read, so that neither side's
 /// buffers fill (libpq's warning about pipeline deadlocks).
 let maxUnreadRequests = 64
@@ -34,6 +34,9 @@ extension UpstreamSession {
         var tag = "SELECT 0"
         var cursor: String? = nil     // the server-side cursor behind a row-limited portal
         var holdCursor = false
+        /// The statement as it was when bound: a later Parse of the same (unnamed)
+        /// statement must not change what this portal runs.
+        var bound: (sql: String, types: [Oid])? = nil
     }
 
     /// What the server will answer, in order, and how to turn it into frames.
@@ -67,7 +70,10 @@ extension UpstreamSession {
         case "bind":
             // Checked by the server at Execute: a Bind to an unknown statement fails there.
             let params = (f["params"]?.array ?? []).map(BindParameter.init)
-            portals[f["portal"]?.string ?? ""] = Portal(statement: f["statement"]?.string ?? "", params: params)
+            let statement = f["statement"]?.string ?? ""
+            var portal = Portal(statement: statement, params: params)
+            portal.bound = statements[statement]
+            portals[f["portal"]?.string ?? ""] = portal
             expected.append(.local(Frame("bind_complete", session: id, seq: seq)))
         case "describe":
             let name = f["name"]?.string ?? ""
@@ -90,7 +96,7 @@ extension UpstreamSession {
                 expected.append(.fetch(portal: name, maxRows: maxRows, seq: seq))
             } else if let p = portals[name], p.started {
                 expected.append(.resume(portal: name, maxRows: maxRows, seq: seq))
-            } else if var p = portals[name], maxRows > 0, let (sql, types) = statements[p.statement], isCursorable(sql) {
+            } else if var p = portals[name], maxRows > 0, let (sql, types) = p.bound, isCursorable(sql) {
                 // A row-limited Execute: the portal becomes a cursor in the server.
                 cursorCount += 1
                 let cursor = "hoop_portal_\(cursorCount)"
@@ -106,6 +112,15 @@ extension UpstreamSession {
                 expected.append(.fetch(portal: name, maxRows: maxRows, seq: seq))
             } else if var p = portals[name] {
                 p.started = true
+                if let bound = p.bound, let now = statements[p.statement], now.sql != bound.sql || now.types != bound.types {
+                    // Re-parsed since the Bind: run what was bound, under a name of its own.
+                    cursorCount += 1
+                    p.statement = "hoop_bound_\(cursorCount)"
+                    guard PQsendPrepare(conn, p.statement, bound.sql, Int32(bound.types.count),
+                                        bound.types.isEmpty ? nil : bound.types) == 1 else { return connectionError() }
+                    expected.append(.declare(seq: seq))
+                    statements[p.statement] = bound
+                }
                 portals[name] = p
                 let sent = withBindParameters(p.params) { values, lengths, formats in
                     PQsendQueryPrepared(conn, p.statement, Int32(p.params.count), values, lengths, formats, 0)
@@ -286,12 +301,15 @@ extension UpstreamSession {
         var batch = RowBatch(session: id, seq: seq)
         let left = p.pending.count - p.next
         let take = maxRows > 0 ? min(maxRows, left) : left
+        var delivered = 0
         for row in p.pending[p.next..<(p.next + take)] {
             batch.appendEncoded(row)
+            delivered += row.count
             if batch.isFull { sendRows(&batch) }
         }
         sendRows(&batch)
         portals[name]?.next += take
+        portals[name]?.pendingBytes -= delivered
         if take == left { portals[name]?.pending = []; portals[name]?.next = 0 }
         if maxRows > 0 && take == maxRows {   // as the server: a full batch is suspended
             emit(Frame("suspended", session: id, seq: seq))
@@ -306,7 +324,9 @@ extension UpstreamSession {
     func keep(_ row: [UInt8], in portal: String) {
         // Mutated in place: copying the portal out and back would copy its rows each time.
         guard let p = portals[portal], !p.overflowed else { return }
-        if p.pendingBytes + row.count > portalBufferLimit {
+        // One budget for the whole session, however many portals it keeps.
+        let held = portals.values.reduce(0) { $0 + $1.pendingBytes }
+        if held + row.count > portalBufferLimit {
             // Bounded memory wins: the query is cancelled and the client gets its error.
             logLine("hoop-connect", "session \(id): suspended portal over \(portalBufferLimit) bytes; cancelling")
             cancelRunning()

@@ -31,8 +31,9 @@ struct HoopConnect: ParsableCommand {
                 try sessions.route(frame, id: id, raw: Array(frame.bytes))
             } else {
                 // A stage-made error ends its session here too (docs/frames.md, Errors).
-                if frame.type == "error", (try? frame.decode())?["fatal"] == .bool(true) { sessions.end(id) }
+                // Passed on before the session closes, so the client reads why it ended.
                 loop.pass(frame)
+                if frame.type == "error", (try? frame.decode())?["fatal"] == .bool(true) { sessions.end(id) }
             }
         }
         // End of input: the ring broke. No session outlives it.
@@ -80,19 +81,24 @@ final class SessionTable: @unchecked Sendable {
             out.enqueue(bytes + [0x0A])
             end(id)
             return
-        case "cancel":
-            out.enqueue(bytes + [0x0A])
-            lookup(id)?.cancelRunning()
-            return
         default: break
         }
         // Fail closed: nothing runs that did not pass the required stages.
         if let missing = required.first(where: { !frame.stamped(by: $0) }) {
-            logLine("hoop-connect", "session \(id): \(frame.type) frame without stamp:\(missing); session ended")
-            out.enqueue(bytes + [0x0A])
+            logLine("hoop-connect", "session \(id): a request frame without stamp:\(missing); session ended")
+            // Recorded as refused, but never with a credential: a ring without hoop-auth
+            // must not put the client's token in the audit trail.
+            var refused = frame
+            refused.fields.removeValue(forKey: "credential")
+            out.enqueue(refused)
             out.enqueue(Frame.stageError(stage: "hoop-connect", session: id, seq: frame.seq, code: "XX000",
                                          message: "hoop: request did not pass the required stages"))
             end(id)
+            return
+        }
+        if frame.type == "cancel" {
+            out.enqueue(bytes + [0x0A])
+            lookup(id)?.cancelRunning()
             return
         }
         if frame.type == "session_open" {
@@ -103,7 +109,7 @@ final class SessionTable: @unchecked Sendable {
             }
             let s = UpstreamSession(id: id, table: self)
             lock.lock(); sessions[id] = s; lock.unlock()
-            s.submit(frame, raw: bytes)
+            _ = s.submit(frame, raw: bytes)
             s.start()
             return
         }
@@ -112,7 +118,13 @@ final class SessionTable: @unchecked Sendable {
             out.enqueue(bytes + [0x0A])
             return
         }
-        s.submit(frame, raw: bytes)
+        if !s.submit(frame, raw: bytes) {
+            logLine("hoop-connect", "session \(id): more than \(UpstreamSession.maxQueuedBytes >> 20) MiB of requests waiting; session ended")
+            out.enqueue(bytes + [0x0A])
+            out.enqueue(Frame.stageError(stage: "hoop-connect", session: id, seq: frame.seq, code: "53400",
+                                         message: "hoop: too many requests waiting in this session"))
+            end(id)
+        }
     }
 
     func lookup(_ id: String) -> UpstreamSession? {

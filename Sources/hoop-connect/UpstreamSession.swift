@@ -16,6 +16,7 @@ final class UpstreamSession: @unchecked Sendable {
     var closing = false
     var endWhenIdle = false
     var credits: Int
+    var queuedBytes = 0
     /// A request read during COPY IN that does not belong to it: handled after.
     var pushedBack: (Frame, [UInt8])? = nil
     var requeued = false
@@ -49,12 +50,22 @@ final class UpstreamSession: @unchecked Sendable {
         t.start()
     }
 
-    func submit(_ frame: Frame, raw: [UInt8]) {
-        cond.lock(); queue.append((frame, raw)); cond.signal(); cond.unlock()
+    /// Requests waiting behind a slow one are bounded: past this many bytes the session
+    /// ends (53400), so one client cannot grow this process without limit.
+    static let maxQueuedBytes = 64 << 20
+
+    /// Queues a request; false when the session's queue is full (the caller ends it).
+    func submit(_ frame: Frame, raw: [UInt8]) -> Bool {
+        cond.lock(); defer { cond.unlock() }
+        guard queuedBytes + raw.count <= Self.maxQueuedBytes else { return false }
+        queue.append((frame, raw))
+        queuedBytes += raw.count
+        cond.signal()
+        return true
     }
 
     func addCredit(_ n: Int) {
-        cond.lock(); credits += max(0, n); cond.signal(); cond.unlock()
+        cond.lock(); credits = min(credits + max(0, n), 1 << 20); cond.signal(); cond.unlock()
     }
 
     /// Ends the session from another thread: stops whatever runs upstream.
@@ -84,7 +95,9 @@ final class UpstreamSession: @unchecked Sendable {
         if let f = pushedBack { pushedBack = nil; return f }
         while queue.isEmpty && !closing && !endWhenIdle { cond.wait() }
         if closing || queue.isEmpty { return nil }
-        return queue.removeFirst()
+        let item = queue.removeFirst()
+        queuedBytes -= item.1.count
+        return item
     }
 
     // MARK: the session thread
@@ -134,22 +147,15 @@ final class UpstreamSession: @unchecked Sendable {
         let options = open["options"]?.object ?? [:]
         if let app = options["application_name"]?.string { keys.append("application_name"); values.append(app) }
         keys.append("fallback_application_name"); values.append("hoop")
-        if let enc = options["client_encoding"]?.string { keys.append("client_encoding"); values.append(enc) }
-        // Other startup parameters (DateStyle, TimeZone, extra_float_digits...) become -c
-        // settings. The client's user, database and replication never reach upstream:
-        // the gateway's configuration decides who it connects as.
-        var settings: [String] = []
-        if let o = options["options"]?.string, !o.isEmpty { settings.append(o) }
-        for (k, v) in options.sorted(by: { $0.key < $1.key }) {
-            guard let v = v.string, !["user", "database", "options", "application_name", "client_encoding", "replication", "password"].contains(k),
-                  k.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else { continue }
-            settings.append("-c \(k)=" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: " ", with: "\\ "))
-        }
-        if !settings.isEmpty { keys.append("options"); values.append(settings.joined(separator: " ")) }
+        // Always UTF8 between gateway and server: frames are UTF-8 JSON, and the masking
+        // stage must read every value. The client is told UTF8 in its ParameterStatus.
+        keys.append("client_encoding"); values.append("UTF8")
+        let settings = clientSettings(options)
+        if !settings.isEmpty { keys.append("options"); values.append(settings) }
         conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
         guard let c = conn, PQstatus(c) == CONNECTION_OK else {
-            let reason = conn.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
-            logLine("hoop-connect", "session \(id): upstream connection \(database) failed: \(reason.split(separator: "\n").first ?? "")")
+            // libpq's message can quote the client's startup settings: log none of it.
+            logLine("hoop-connect", "session \(id): upstream connection failed (status \(conn.map { PQstatus($0).rawValue } ?? 0))")
             fatal(code: "08006", "hoop: could not connect to the upstream database \"\(database)\"")
             return false
         }
@@ -157,7 +163,9 @@ final class UpstreamSession: @unchecked Sendable {
         PQsetNoticeReceiver(c, { arg, res in
             guard let arg, let res else { return }
             let s = Unmanaged<UpstreamSession>.fromOpaque(arg).takeUnretainedValue()
-            s.emit(Frame("notice", session: s.id, seq: s.seq, diagnosticFields(res)))
+            // Notices spend credits like rows: a server raising millions of them to a
+            // client that does not read holds the server back, not this process's memory.
+            s.send(Frame("notice", session: s.id, seq: s.seq, diagnosticFields(res)).encoded())
         }, Unmanaged.passUnretained(self).toOpaque())
         var params: [String: JSON] = [:]
         for name in reportedParameters {

@@ -498,8 +498,11 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         var b = context.channel.allocator.buffer(capacity: type == "rows" && wire == nil ? Backend.estimateRows(frame) : 64)
         do {
             switch type {
-            case "rows", "copy_out_data":
-                if let wire { b = wire } else if type == "rows" { try Backend.dataRows(&b, frame) } else { try Backend.copyData(&b, frame) }
+            case "rows", "copy_out_data", "notice":
+                if let wire { b = wire }
+                else if type == "rows" { try Backend.dataRows(&b, frame) }
+                else if type == "notice" { Backend.notice(&b, type: UInt8(ascii: "N"), fields: frame.fields, fatal: false) }
+                else { try Backend.copyData(&b, frame) }
                 // A batch spent a credit: it comes back once the client's socket took the batch.
                 let promise = context.eventLoop.makePromise(of: Void.self)
                 let ring = env.ring, id = sessionID ?? ""
@@ -522,7 +525,6 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             case "parameter_status":
                 Backend.parameterStatus(&b, name: frame["name"].flatMap(Backend.scalarText) ?? "",
                                         value: frame["value"].flatMap(Backend.scalarText) ?? "")
-            case "notice": Backend.notice(&b, type: UInt8(ascii: "N"), fields: frame.fields, fatal: false)
             case "notification": Backend.notification(&b, frame)
             case "error":
                 let isFatal = frame["fatal"]?.bool == true
@@ -598,7 +600,10 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             finish(with: b, reason: "fatal_error")
         case "notice":
             Backend.notice(&b, type: UInt8(ascii: "N"), fields: frame.fields, fatal: false)
-            context.write(wrapOutboundOut(b), promise: nil)
+            let promise = context.eventLoop.makePromise(of: Void.self)   // a notice spent a credit
+            let ring = env.ring, id = sessionID ?? ""
+            promise.futureResult.whenSuccess { ring.send(SessionFrames.credit(session: id)) }
+            context.write(wrapOutboundOut(b), promise: promise)
         case "parameter_status":
             Backend.parameterStatus(&b, name: frame["name"].flatMap(Backend.scalarText) ?? "",
                                     value: frame["value"].flatMap(Backend.scalarText) ?? "")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,6 +27,28 @@ PGBENCH = "/usr/lib/postgresql/15/bin/pgbench"
 
 class RingError(Exception):
     pass
+
+
+# The identity the suite connects as (through the gateway) unless a test says otherwise,
+# and the group that the embedded default configuration's clinic connection allows.
+DEFAULT_USER = "agent@example.org"
+DEFAULT_GROUP = "clinicians"
+TOKEN_TTL = 3600
+
+
+def auth_mode_override() -> str | None:
+    """HOOP_TEST_AUTH=token|password forces how the suite signs in; unset: detect."""
+    v = os.environ.get("HOOP_TEST_AUTH", "").strip().lower()
+    if v in ("", "auto"):
+        return None
+    if v not in ("token", "password"):
+        raise RingError(f"HOOP_TEST_AUTH must be token, password or auto, not {v!r}")
+    return v
+
+
+def looks_like_jws(s: str) -> bool:
+    parts = s.split(".")
+    return len(parts) == 3 and all(parts) and all(re.fullmatch(r"[A-Za-z0-9_-]+", p) for p in parts)
 
 
 def hoop_bin() -> Path:
@@ -106,6 +129,9 @@ class Ring:
         self.pg_port = free_port()
         while self.pg_port == self.listen_port:
             self.pg_port = free_port()
+        self.issuer_port = free_port()
+        while self.issuer_port in (self.listen_port, self.pg_port):
+            self.issuer_port = free_port()
         self.bin = hoop_bin()
         self.run = self.var / "run"
         self.started = False
@@ -113,13 +139,20 @@ class Ring:
         self.up_output = ""
         self.down_output = ""
         self.down_leftovers: list[str] = []
-        self.gateway_password = "agent-pw-" + uuid.uuid4().hex
+        # Before hoop-auth verified tokens, any password would do: the fallback.
+        self.legacy_password = "agent-pw-" + uuid.uuid4().hex
+        self.gateway_user = DEFAULT_USER
+        self._auth_mode: str | None = auth_mode_override()
+        self._auth_probe = ""
+        self._tokens: dict[tuple, str] = {}
+        self._token_lock = threading.Lock()
 
     # --- lifecycle ------------------------------------------------------------------
     def env(self) -> dict[str, str]:
         env = clean_env()
         env.update(HOOP_VAR=str(self.var), HOOP_LISTEN_PORT=str(self.listen_port),
-                   HOOP_PG_PORT=str(self.pg_port), HOOP_SKIP_SETUP="1", HOOP_BIN=str(self.bin))
+                   HOOP_PG_PORT=str(self.pg_port), HOOP_ISSUER_PORT=str(self.issuer_port),
+                   HOOP_SKIP_SETUP="1", HOOP_BIN=str(self.bin))
         return env
 
     def hoop(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -217,6 +250,68 @@ class Ring:
             time.sleep(0.1)
         raise RingError(f"stages not all alive after {timeout}s: {last}\n{self.log_tail()}")
 
+    # --- identities -----------------------------------------------------------------
+    @property
+    def auth_mode(self) -> str:
+        """'token' when `scripts/hoop token` mints tokens for this ring (hoop-auth
+        verifies them), else 'password' (a build from before verification: any
+        password is accepted). HOOP_TEST_AUTH=token|password forces one.
+        TRANSITIONAL: the 'password' fallback goes once verification has landed."""
+        if self._auth_mode is None:
+            try:
+                r = self.hoop("token", DEFAULT_USER, DEFAULT_GROUP, "--ttl", str(TOKEN_TTL), timeout=60)
+                out = r.stdout.strip()
+                if r.returncode == 0 and looks_like_jws(out):
+                    self._auth_mode = "token"
+                    self._tokens[(DEFAULT_USER, (DEFAULT_GROUP,), False, TOKEN_TTL)] = out
+                else:
+                    self._auth_mode = "password"
+                    self._auth_probe = f"`scripts/hoop token` exited {r.returncode}: {(r.stderr or r.stdout)[-300:]}"
+            except subprocess.TimeoutExpired:
+                self._auth_mode = "password"
+                self._auth_probe = "`scripts/hoop token` timed out"
+        return self._auth_mode
+
+    @property
+    def verifies(self) -> bool:
+        return self.auth_mode == "token"
+
+    def mint(self, user: str, *groups: str, agent: bool = False, ttl: int = TOKEN_TTL) -> str:
+        """A fresh token from the ring's development issuer (`scripts/hoop token`),
+        never cached. Raises RingError when minting fails."""
+        args = ["token", user, *groups]
+        if agent:
+            args.append("--agent")
+        args += ["--ttl", str(ttl)]
+        r = self.hoop(*args, timeout=60)
+        out = r.stdout.strip()
+        if r.returncode != 0 or not looks_like_jws(out):
+            raise RingError(f"`scripts/hoop {' '.join(args)}` exited {r.returncode}, "
+                            f"stdout {out[:80]!r}…, stderr: {r.stderr[-500:]}")
+        return out
+
+    def token(self, user: str | None = None, *groups: str, agent: bool = False, ttl: int = TOKEN_TTL) -> str:
+        """A token for this identity, cached per ring (one `scripts/hoop token` per
+        identity): groups default to clinicians."""
+        user = user or self.gateway_user
+        key = (user, tuple(groups or (DEFAULT_GROUP,)), agent, ttl)
+        with self._token_lock:
+            if key not in self._tokens:
+                self._tokens[key] = self.mint(user, *key[1], agent=agent, ttl=ttl)
+            return self._tokens[key]
+
+    def credential(self, user: str | None = None) -> str:
+        """What a client gives as its password to sign in as `user`: a token of the
+        development issuer (group clinicians), or before verification the old password."""
+        if self.auth_mode == "token":
+            return self.token(user or self.gateway_user)
+        return self.legacy_password
+
+    @property
+    def gateway_password(self) -> str:
+        """The password of the suite's default identity (self.gateway_user)."""
+        return self.credential(self.gateway_user)
+
     # --- connections ----------------------------------------------------------------
     @property
     def pg_password(self) -> str:
@@ -226,10 +321,13 @@ class Ring:
     def pg_socket_dir(self) -> str:
         return str(self.var / "pg" / "run")
 
-    def gateway_dsn(self, application_name: str | None = None, user: str = "agent",
+    def gateway_dsn(self, application_name: str | None = None, user: str | None = None,
                     password: str | None = None, sslmode: str | None = "disable", **kw) -> str:
+        """Through the gateway as `user` (default self.gateway_user) with its
+        credential (a token), unless `password` is given."""
+        user = user or self.gateway_user
         return conninfo(host="127.0.0.1", port=self.listen_port, dbname="clinic", user=user,
-                        password=password or self.gateway_password, sslmode=sslmode,
+                        password=password if password is not None else self.credential(user), sslmode=sslmode,
                         gssencmode="disable", application_name=application_name, **kw)
 
     def direct_dsn(self, application_name: str | None = None, **kw) -> str:

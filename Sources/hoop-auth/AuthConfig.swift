@@ -1,0 +1,79 @@
+import Foundation
+import HoopFrames
+
+/// The `auth` section and the connections' `allow` rules (docs/auth.md).
+struct AuthConfig {
+    let issuer: String
+    let audience: String
+    let userClaim: String
+    let groupsClaim: String
+    let agentClaim: String?
+    let agentValues: [String]
+    let algorithms: Set<String>
+    let requiredClaims: [String]
+    let clockSkew: Double
+    let jwksMinRefresh: Double
+    let jwksMaxAge: Double
+    let policies: [String: [AllowRule]]
+
+    /// Algorithms hoop-auth never accepts, whatever the configuration says: the issuer's
+    /// keys are public, so a symmetric "signature" could be made by anyone.
+    static let forbidden: Set<String> = ["none", "HS256", "HS384", "HS512"]
+    static let supported: Set<String> = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]
+
+    init(_ cfg: GatewayConfig) throws {
+        guard let a = cfg.json["auth"] else { throw ConfigError("no \"auth\" section: every session is refused") }
+        guard let issuer = a["issuer"]?.string, let url = URL(string: issuer), let host = url.host,
+              url.scheme == "https" || (url.scheme == "http" && isLoopback(host)) else {
+            throw ConfigError("auth.issuer must be an https URL (http only on a loopback host)")
+        }
+        guard let audience = a["audience"]?.string, !audience.isEmpty else { throw ConfigError("auth.audience is required") }
+        self.issuer = issuer
+        self.audience = audience
+        userClaim = a["user_claim"]?.string ?? "email"
+        guard ["email", "preferred_username", "sub"].contains(userClaim) else {
+            throw ConfigError("auth.user_claim must be email, preferred_username or sub")
+        }
+        groupsClaim = a["groups_claim"]?.string ?? "groups"
+        agentClaim = a["agents"]?["claim"]?.string
+        agentValues = (a["agents"]?["values"]?.array ?? []).compactMap(\.string)
+        let algs = Set((a["algorithms"]?.array ?? [.string("RS256"), .string("ES256"), .string("EdDSA")]).compactMap(\.string))
+        if let bad = algs.first(where: { Self.forbidden.contains($0) || !Self.supported.contains($0) }) {
+            throw ConfigError("auth.algorithms: \(bad) is not allowed")
+        }
+        algorithms = algs
+        requiredClaims = (a["required_claims"]?.array ?? [.string("sub"), .string("exp")]).compactMap(\.string)
+        clockSkew = Double(a["clock_skew_seconds"]?.int ?? 30)
+        jwksMinRefresh = Double(a["jwks_min_refresh_seconds"]?.int ?? 30)
+        jwksMaxAge = Double(a["jwks_max_age_seconds"]?.int ?? 600)
+        var p: [String: [AllowRule]] = [:]
+        for (name, c) in cfg.json["connections"]?.object ?? [:] {
+            p[name] = (c["allow"]?.array ?? []).map(AllowRule.init)
+        }
+        policies = p
+    }
+}
+
+/// One `allow` rule of a connection.
+struct AllowRule {
+    let groups: Set<String>
+    let users: Set<String>
+    let kind: String?
+    let maxSession: Double
+
+    init(_ j: JSON) {
+        groups = Set((j["groups"]?.array ?? []).compactMap(\.string))
+        users = Set((j["users"]?.array ?? []).compactMap(\.string))
+        kind = j["kind"]?.string
+        maxSession = Double(j["max_session_seconds"]?.int ?? 3600)
+    }
+
+    func allows(_ id: Identity) -> Bool {
+        if let kind, kind != id.kind { return false }
+        return users.contains(id.user) || !groups.isDisjoint(with: id.groups)
+    }
+}
+
+func isLoopback(_ host: String) -> Bool {
+    host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+}

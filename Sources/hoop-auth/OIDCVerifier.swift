@@ -1,0 +1,189 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import HoopFrames
+import JWTKit
+
+/// Verifies OIDC tokens (docs/auth.md, "What is verified"): the JOSE work is jwt-kit's;
+/// the choices (which algorithms, which key, which claims, how stale keys may be) are ours.
+final class OIDCVerifier: Sendable {
+    let config: AuthConfig
+    let keys: IssuerKeys
+
+    init(_ config: AuthConfig) {
+        self.config = config
+        keys = IssuerKeys(config)
+    }
+
+    static let maxTokenBytes = 16 * 1024
+
+    /// The identity behind `token`, for a client that logged in as `user`.
+    func verify(token: String, user: String) async throws -> Identity {
+        guard token.utf8.count <= Self.maxTokenBytes else { throw Denial(reason: "malformed", message: "the token is too large") }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let headerBytes = base64URL(parts[0]), let payloadBytes = base64URL(parts[1]),
+              base64URL(parts[2]) != nil,
+              case .object(let header)? = try? JSON.parse(headerBytes),
+              case .object(let claims)? = try? JSON.parse(payloadBytes) else { throw Denial.malformed() }
+
+        // The algorithm first: `none` and HMAC never, whatever the token or the key says.
+        guard let alg = header["alg"]?.string, !AuthConfig.forbidden.contains(alg), config.algorithms.contains(alg) else {
+            throw Denial(reason: "algorithm", message: "the token's signature algorithm is not accepted")
+        }
+        guard let kid = header["kid"]?.string else { throw Denial(reason: "unknown_key", message: "the token names no signing key") }
+        let (collection, jwk) = try await keys.key(kid)
+        guard fits(jwk, alg) else { throw Denial(reason: "algorithm", message: "the token's algorithm does not match its key") }
+        do {
+            _ = try await collection.verify(token, as: AnyClaims.self)
+        } catch {
+            throw Denial(reason: "signature", message: "the token's signature is not valid")
+        }
+        return try check(claims, user: user)
+    }
+
+    /// Whether the key can make this algorithm's signatures (no RSA key for EdDSA, …).
+    func fits(_ jwk: JWK, _ alg: String) -> Bool {
+        if let keyAlg = jwk.algorithm?.rawValue, keyAlg != alg { return false }
+        switch jwk.keyType {
+        case .rsa: return alg.hasPrefix("RS") || alg.hasPrefix("PS")
+        case .ecdsa: return (alg == "ES256" && jwk.curve?.rawValue == "P-256") || (alg == "ES384" && jwk.curve?.rawValue == "P-384")
+        case .octetKeyPair: return alg == "EdDSA" && jwk.curve?.rawValue == "Ed25519"
+        default: return false
+        }
+    }
+
+    func check(_ claims: [String: JSON], user: String, now: Double = Date().timeIntervalSince1970) throws -> Identity {
+        let skew = config.clockSkew
+        for name in config.requiredClaims where claims[name] == nil || claims[name] == .null {
+            throw Denial(reason: "missing_claim", message: "the token has no \"\(name)\" claim")
+        }
+        guard claims["iss"]?.string == config.issuer else { throw Denial(reason: "issuer", message: "the token is from another issuer") }
+        let audiences: [String] = claims["aud"]?.string.map { [$0] } ?? (claims["aud"]?.array ?? []).compactMap(\.string)
+        guard audiences.contains(config.audience) else { throw Denial(reason: "audience", message: "the token is not meant for this gateway (audience)") }
+        guard let exp = number(claims["exp"]) else { throw Denial(reason: "missing_claim", message: "the token has no expiry") }
+        guard exp > now - skew else { throw Denial(reason: "expired", message: "the token has expired") }
+        if let nbf = number(claims["nbf"]), nbf > now + skew { throw Denial(reason: "not_yet_valid", message: "the token is not valid yet") }
+        if let iat = number(claims["iat"]), iat > now + skew { throw Denial(reason: "issued_in_future", message: "the token was issued in the future") }
+        guard let subject = claims["sub"]?.string else { throw Denial(reason: "missing_claim", message: "the token has no subject") }
+        guard let claimed = claims[config.userClaim]?.string, claimed == user else {
+            throw Denial(reason: "user_mismatch", message: "the user name does not match the token")
+        }
+        let groups: [String] = claims[config.groupsClaim]?.string.map { [$0] } ?? (claims[config.groupsClaim]?.array ?? []).compactMap(\.string)
+        var kind = "person"
+        if let c = config.agentClaim, let v = claims[c]?.string, config.agentValues.contains(v) { kind = "agent" }
+        return Identity(issuer: config.issuer, subject: subject, user: claimed, email: claims["email"]?.string,
+                        groups: groups, kind: kind, tokenExpiresAt: exp)
+    }
+
+    private func number(_ j: JSON?) -> Double? {
+        switch j {
+        case .int(let i)?: return Double(i)
+        case .double(let d)?: return d
+        default: return nil
+        }
+    }
+}
+
+/// jwt-kit checks the signature; the claims are checked by `OIDCVerifier.check`, which
+/// knows the clock skew and says which claim failed.
+struct AnyClaims: JWTPayload {
+    init(from decoder: Decoder) throws {}
+    func encode(to encoder: Encoder) throws {}
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
+}
+
+func base64URL(_ s: Substring) -> [UInt8]? {
+    guard !s.isEmpty, s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
+    var b = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+    while b.count % 4 != 0 { b += "=" }
+    return Data(base64Encoded: b).map(Array.init)
+}
+
+/// The issuer's signing keys: discovered, cached, refreshed on an unknown `kid` at
+/// most once per `jwks_min_refresh_seconds`, and kept while the issuer is unreachable.
+actor IssuerKeys {
+    let config: AuthConfig
+    private var collection = JWTKeyCollection()
+    private var jwks: [String: JWK] = [:]
+    private var fetchedAt: Double = 0
+    private var lastAttempt: Double = -.infinity
+
+    init(_ config: AuthConfig) { self.config = config }
+
+    func key(_ kid: String) async throws -> (JWTKeyCollection, JWK) {
+        let now = Date().timeIntervalSince1970
+        let stale = now - fetchedAt > config.jwksMaxAge
+        if (jwks[kid] == nil || stale) && now - lastAttempt >= config.jwksMinRefresh {
+            lastAttempt = now
+            await refresh()
+        }
+        if jwks.isEmpty { throw Denial(reason: "issuer_unavailable", message: "the identity provider cannot be reached", code: "08006") }
+        guard let jwk = jwks[kid] else { throw Denial(reason: "unknown_key", message: "the token's signing key is not the issuer's") }
+        return (collection, jwk)
+    }
+
+    /// Fetches discovery and the JWKS; on any failure keeps what it had.
+    private func refresh() async {
+        do {
+            let discovery = try await fetchJSON(config.issuer.trimmingSuffix("/") + "/.well-known/openid-configuration")
+            guard discovery["issuer"]?.string == config.issuer, let uri = discovery["jwks_uri"]?.string else {
+                return logLine("hoop-auth", "discovery document does not name this issuer or a jwks_uri; keys kept")
+            }
+            let set = try await fetchData(uri)
+            // Key by key: one key of a kind we do not take (symmetric, encryption) must not
+            // make the others unusable.
+            guard case .array(let entries)? = try set.withUnsafeBytes({ try JSON.parse($0) })["keys"] else {
+                return logLine("hoop-auth", "the issuer's JWKS has no \"keys\"; keys kept")
+            }
+            let fresh = JWTKeyCollection()
+            var byKid: [String: JWK] = [:]
+            for entry in entries {
+                guard entry["kty"]?.string != "oct", entry["use"]?.string ?? "sig" == "sig",
+                      let data = jsonData(entry), let jwk = try? JSONDecoder().decode(JWK.self, from: data),
+                      let kid = jwk.keyIdentifier?.string else { continue }
+                do { try await fresh.add(jwk: jwk); byKid[kid] = jwk } catch { continue }
+            }
+            guard !byKid.isEmpty else { return logLine("hoop-auth", "the issuer's JWKS has no usable key; keys kept") }
+            collection = fresh
+            jwks = byKid
+            fetchedAt = Date().timeIntervalSince1970
+            logLine("hoop-auth", "fetched \(byKid.count) signing keys from the issuer")
+        } catch {
+            logLine("hoop-auth", "could not refresh the issuer's keys (\(type(of: error))); \(jwks.count) cached keys kept")
+        }
+    }
+
+    private func fetchJSON(_ url: String) async throws -> JSON {
+        let data = try await fetchData(url)
+        return try data.withUnsafeBytes { try JSON.parse($0) }
+    }
+
+    private func fetchData(_ url: String) async throws -> Data {
+        guard let u = URL(string: url), let host = u.host, u.scheme == "https" || (u.scheme == "http" && isLoopback(host)) else {
+            throw ConfigError("refusing to fetch \(url): https only, http on loopback")
+        }
+        var request = URLRequest(url: u, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: 5)
+        request.httpMethod = "GET"
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Data, Error>) in
+            URLSession.shared.dataTask(with: request) { data, response, error in
+                if let error { return c.resume(throwing: error) }
+                guard let http = response as? HTTPURLResponse, http.statusCode == 200, let data, data.count < (1 << 20) else {
+                    return c.resume(throwing: ConfigError("HTTP fetch failed"))
+                }
+                c.resume(returning: data)
+            }.resume()
+        }
+    }
+}
+
+/// A JSON value as UTF-8 bytes (for Codable decoders).
+func jsonData(_ v: JSON) -> Data? {
+    var w = JSONWriter()
+    w.value(v)
+    return Data(w.bytes)
+}
+
+extension String {
+    func trimmingSuffix(_ s: String) -> String { hasSuffix(s) ? String(dropLast(s.count)) : self }
+}
