@@ -94,10 +94,14 @@ class MockIssuer:
             warnings.simplefilter("ignore")
             self.server = self._stack.enter_context(oidc_provider_mock.run_server_in_thread(port=self.port))
         self.port = self.server.server_port
-        with _kid_lock:
-            (_kid_off_ports.discard if self.kid_in_header else _kid_off_ports.add)(self.port)
+        self.set_kid_in_header(self.kid_in_header)
         self.client_id, self.client_secret = self.register_client()
         return self
+
+    def set_kid_in_header(self, on: bool) -> None:
+        self.kid_in_header = on
+        with _kid_lock:
+            (_kid_off_ports.discard if on else _kid_off_ports.add)(self.port)
 
     def stop(self) -> None:
         self._stack.close()
