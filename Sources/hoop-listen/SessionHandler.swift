@@ -325,6 +325,11 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// ErrorResponse then ReadyForQuery; extended ones ErrorResponse, then everything up
     /// to Sync is skipped (the Sync still goes upstream, whose ReadyForQuery ends it).
     private func localError(for type: UInt8, code: String, message: String) {
+        // The refusal goes round the ring too, so that the audit trail holds it.
+        if let id = sessionID {
+            env.ring.send(Frame("refused", session: id, seq: seq, [
+                "stage": .string(RingLink.stage), "code": .string(code), "message": .string(message)]).encoded())
+        }
         switch type {
         case UInt8(ascii: "Q"), UInt8(ascii: "F"):
             holdReply(.error(code: code, message: message), batchStart: nil)
