@@ -97,6 +97,19 @@ def test_auth_conforms(tmp_path):
     assert "PASS gate:" in out, out
 
 
+def test_auth_without_auth_section_is_a_closed_gate(tmp_path):
+    """docs/auth.md: without an `auth` section every session is refused
+    (not_configured), and requests of sessions never opened still get their fatal
+    error (no_session): nothing vanishes silently."""
+    binary = stage("hoop-auth")
+    if not auth_verifies(binary):
+        pytest.skip("TRANSITIONAL: this hoop-auth does not verify tokens")
+    config = tmp_path / "hoop.json"
+    config.write_text(json.dumps({"connections": {}}))
+    rc, out = conformance(binary, "--config", str(config), "--no-request-types", "--gate")
+    assert rc == 0, "hoop-auth without an auth section:\n%s" % failures(out)
+
+
 def auth_verifies(binary):
     """TRANSITIONAL: a hoop-auth that verifies tokens has the `token` subcommand."""
     probe = subprocess.run([binary, "token", "--help"], capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
@@ -111,10 +124,33 @@ def test_stage_conforms(name, options, expected):
 
 
 def test_record_conforms(tmp_path):
+    # hoop-record strips a credential that reached it (a backstop for a ring without
+    # hoop-auth), so it may rewrite session_open.
     command = "%s --store %s" % (stage("hoop-record"), tmp_path / "audit.sqlite")
-    rc, out = conformance(command)
+    rc, out = conformance(command, "--transforms", "session_open")
     assert rc == 0, "hoop-record breaks the frame contract:\n%s" % failures(out)
     assert stamps(out) == {"record": (0, 17)}, out
+
+
+def test_record_never_stores_a_credential(tmp_path):
+    """A session_open that still carries its credential (no hoop-auth in front): the
+    credential is neither stored nor passed on; the rest of the frame is."""
+    import sqlite3
+    store = tmp_path / "audit.sqlite"
+    secret = "record-backstop-secret-81f2"
+    lines = [json.dumps({"type": "session_open", "session": "b1", "seq": 0, "user": "u", "database": "d",
+                         "credential": secret, "application_name": "x"}, separators=(",", ":")),
+             '{"type":"query","session":"b1","seq":1,"sql":"select 1"}']
+    proc = subprocess.run([stage("hoop-record"), "--store", str(store)], input="\n".join(lines) + "\n",
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    out = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert [f["type"] for f in out] == ["session_open", "query"], out
+    assert "credential" not in out[0] and out[0]["user"] == "u" and out[0]["application_name"] == "x", out[0]
+    assert secret not in proc.stdout and secret not in proc.stderr
+    with sqlite3.connect(str(store)) as db:
+        stored = [r[0] for r in db.execute("SELECT CAST(frame AS TEXT) FROM frames ORDER BY id")]
+    assert len(stored) == 2 and not any(secret in f for f in stored), stored
 
 
 def test_connect_conforms(tmp_path):

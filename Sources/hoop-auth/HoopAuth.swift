@@ -44,7 +44,10 @@ struct Stage: ParsableCommand {
                 gate?.close(id)
                 loop.pass(frame)
             default:
-                gate?.request(frame, id: id) { loop.stamp(frame, as: "auth") }
+                guard let gate else {
+                    return loop.emit(SessionGate.denialFrame(id, seq: frame.header.seq, Denial(reason: "no_session", message: "no open session")))
+                }
+                gate.request(frame, id: id) { loop.stamp(frame, as: "auth") }
             }
         }
     }

@@ -31,8 +31,8 @@ final class OIDCVerifier: Sendable {
         guard let alg = header["alg"]?.string, !AuthConfig.forbidden.contains(alg), config.algorithms.contains(alg) else {
             throw Denial(reason: "algorithm", message: "the token's signature algorithm is not accepted")
         }
-        guard let kid = header["kid"]?.string else { throw Denial(reason: "unknown_key", message: "the token names no signing key") }
-        let (collection, jwk) = try await keys.key(kid)
+        // No `kid`: only an issuer with a single key that fits the algorithm is unambiguous.
+        let (collection, jwk) = try await keys.key(header["kid"]?.string, fitting: { self.fits($0, alg) })
         guard fits(jwk, alg) else { throw Denial(reason: "algorithm", message: "the token's algorithm does not match its key") }
         do {
             _ = try await collection.verify(token, as: AnyClaims.self)
@@ -62,7 +62,10 @@ final class OIDCVerifier: Sendable {
         let audiences: [String] = claims["aud"]?.string.map { [$0] } ?? (claims["aud"]?.array ?? []).compactMap(\.string)
         guard audiences.contains(config.audience) else { throw Denial(reason: "audience", message: "the token is not meant for this gateway (audience)") }
         guard let exp = number(claims["exp"]) else { throw Denial(reason: "missing_claim", message: "the token has no expiry") }
-        guard exp > now - skew else { throw Denial(reason: "expired", message: "the token has expired") }
+        // No skew on expiry: the session would end at `exp` anyway, so a token already
+        // past it opens nothing. (The skew is for `nbf` and `iat`, which a fast issuer
+        // clock can put slightly in our future.)
+        guard exp > now else { throw Denial(reason: "expired", message: "the token has expired") }
         if let nbf = number(claims["nbf"]), nbf > now + skew { throw Denial(reason: "not_yet_valid", message: "the token is not valid yet") }
         if let iat = number(claims["iat"]), iat > now + skew { throw Denial(reason: "issued_in_future", message: "the token was issued in the future") }
         guard let subject = claims["sub"]?.string else { throw Denial(reason: "missing_claim", message: "the token has no subject") }
@@ -111,15 +114,23 @@ actor IssuerKeys {
 
     init(_ config: AuthConfig) { self.config = config }
 
-    func key(_ kid: String) async throws -> (JWTKeyCollection, JWK) {
+    func key(_ kid: String?, fitting fits: (JWK) -> Bool) async throws -> (JWTKeyCollection, JWK) {
         let now = Date().timeIntervalSince1970
         let stale = now - fetchedAt > config.jwksMaxAge
-        if (jwks[kid] == nil || stale) && now - lastAttempt >= config.jwksMinRefresh {
+        let known = kid.map { jwks[$0] != nil } ?? !jwks.isEmpty
+        if (!known || stale) && now - lastAttempt >= config.jwksMinRefresh {
             lastAttempt = now
             await refresh()
         }
         if jwks.isEmpty { throw Denial(reason: "issuer_unavailable", message: "the identity provider cannot be reached", code: "08006") }
-        guard let jwk = jwks[kid] else { throw Denial(reason: "unknown_key", message: "the token's signing key is not the issuer's") }
+        if let kid {
+            guard let jwk = jwks[kid] else { throw Denial(reason: "unknown_key", message: "the token's signing key is not the issuer's") }
+            return (collection, jwk)
+        }
+        let candidates = jwks.values.filter(fits)
+        guard candidates.count == 1, let jwk = candidates.first else {
+            throw Denial(reason: "unknown_key", message: "the token names no signing key and the issuer has several")
+        }
         return (collection, jwk)
     }
 
@@ -166,13 +177,17 @@ actor IssuerKeys {
         var request = URLRequest(url: u, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: 5)
         request.httpMethod = "GET"
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Data, Error>) in
-            URLSession.shared.dataTask(with: request) { data, response, error in
+            let task = URLSession.shared.dataTask(with: request) { data, response, error in
                 if let error { return c.resume(throwing: error) }
                 guard let http = response as? HTTPURLResponse, http.statusCode == 200, let data, data.count < (1 << 20) else {
                     return c.resume(throwing: ConfigError("HTTP fetch failed"))
                 }
                 c.resume(returning: data)
-            }.resume()
+            }
+            task.resume()
+            // The request's own timeout is per read on Linux: an issuer that accepts and
+            // never answers would hold the session for a minute. Five seconds in all.
+            DispatchQueue.global().asyncAfter(deadline: .now() + 5) { [weak task] in task?.cancel() }
         }
     }
 }

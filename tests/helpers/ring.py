@@ -276,13 +276,16 @@ class Ring:
     def verifies(self) -> bool:
         return self.auth_mode == "token"
 
-    def mint(self, user: str, *groups: str, agent: bool = False, ttl: int = TOKEN_TTL) -> str:
+    def mint(self, user: str, *groups: str, agent: bool = False, ttl: int = TOKEN_TTL,
+             alg: str | None = None) -> str:
         """A fresh token from the ring's development issuer (`scripts/hoop token`),
         never cached. Raises RingError when minting fails."""
         args = ["token", user, *groups]
         if agent:
             args.append("--agent")
         args += ["--ttl", str(ttl)]
+        if alg:
+            args += ["--alg", alg]
         r = self.hoop(*args, timeout=60)
         out = r.stdout.strip()
         if r.returncode != 0 or not looks_like_jws(out):
