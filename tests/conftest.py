@@ -6,9 +6,8 @@
 - `ring_factory`: fresh rings made inside a test; each is brought down at its end.
 - Through the gateway every test signs in as `ring.gateway_user` (an email) with a
   token minted by `scripts/hoop token USER clinicians` (cached per identity and ring;
-  `ring.token()`, `ring.mint()`, `ring.credential()`). TRANSITIONAL: when that command
-  does not work (hoop-auth from before verification) the suite falls back to any
-  password; HOOP_TEST_AUTH=token|password forces one.
+  `ring.token()`, `ring.mint()`, `ring.credential()`); a ring whose default token
+  cannot be minted fails its fixture.
 - `gw` / `direct`: psycopg connections through the gateway / straight to PostgreSQL
   (as hoop_gateway, the role the gateway itself uses), `admin`: hoop_admin over the
   private unix socket.
@@ -32,9 +31,6 @@ from helpers.ring import Ring, RingError  # noqa: E402
 _active_rings: list[Ring] = []
 
 
-_auth_modes: dict[str, str] = {}
-
-
 def _start(name: str) -> Ring:
     ring = Ring(name)
     _active_rings.append(ring)
@@ -43,9 +39,11 @@ def _start(name: str) -> Ring:
     except RingError as e:
         _stop(ring, keep=True)
         pytest.fail(f"could not start the ring ({ring.var}):\n{e}", pytrace=False)
-    # TRANSITIONAL: say how the suite signed in (tokens, or the old any-password
-    # fallback for a hoop-auth that does not verify yet).
-    _auth_modes[name] = ring.auth_mode + (f" ({ring._auth_probe})" if ring._auth_probe else "")
+    try:
+        ring.token()    # the default identity's token: the suite signs in only with tokens
+    except RingError as e:
+        _stop(ring, keep=True)
+        pytest.fail(f"could not mint a token for the ring ({ring.var}):\n{e}", pytrace=False)
     return ring
 
 
@@ -115,14 +113,6 @@ def admin(ring):
     conn = ring.admin()
     yield conn
     conn.close()
-
-
-def pytest_terminal_summary(terminalreporter):
-    if _auth_modes:
-        modes = set(m.split(" ", 1)[0] for m in _auth_modes.values())
-        line = ("signed in with tokens of each ring's development issuer" if modes == {"token"} else
-                f"FALLBACK: some rings signed in with any password (hoop-auth did not verify): {_auth_modes}")
-        terminalreporter.write_line(f"[hoop tests] {line}")
 
 
 @pytest.hookimpl(hookwrapper=True)

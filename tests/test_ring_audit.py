@@ -38,10 +38,7 @@ def claims_of(token: str) -> dict:
 def test_session_audit_trail(ring):
     app = "hoop-audit-" + uuid.uuid4().hex
     user = "auditor-" + uuid.uuid4().hex[:8] + "@example.org"
-    if ring.verifies:
-        password = ring.mint(user, "clinicians")     # a token of the development issuer
-    else:   # TRANSITIONAL: before hoop-auth verified, any password was accepted
-        password = "audit-secret-" + uuid.uuid4().hex
+    password = ring.mint(user, "clinicians")     # a token of the development issuer
     simple_sql = "select 1 as a, 'x' as b, null::text as c"
     with psycopg.connect(ring.gateway_dsn(application_name=app, password=password, user=user),
                          autocommit=True, connect_timeout=15) as conn:
@@ -69,23 +66,22 @@ def test_session_audit_trail(ring):
     identity = open_.get("identity")
     assert isinstance(identity, dict) and identity.get("user") == user, open_
     assert open_.get("database") == "clinic"
-    if ring.verifies:
-        # docs/auth.md "Decisions are frames": the verified identity, no credential
-        claims = claims_of(password)
-        assert open_.get("decision") == "allowed", open_
-        assert identity.get("issuer") == claims["iss"], identity
-        assert identity.get("subject") == claims["sub"], identity
-        assert identity.get("email") == user, identity
-        assert identity.get("groups") == ["clinicians"], identity
-        assert identity.get("kind") == "person", identity
-        assert identity.get("token_expires_at") == claims["exp"], identity
-        assert isinstance(identity.get("session_ends_at"), int) and \
-            identity["session_ends_at"] <= claims["exp"], identity
-        assert not {"credential", "token", "password"} & set(identity), identity
+    # docs/auth.md "Decisions are frames": the verified identity, no credential
+    claims = claims_of(password)
+    assert open_.get("decision") == "allowed", open_
+    assert identity.get("issuer") == claims["iss"], identity
+    assert identity.get("subject") == claims["sub"], identity
+    assert identity.get("email") == user, identity
+    assert identity.get("groups") == ["clinicians"], identity
+    assert identity.get("kind") == "person", identity
+    assert identity.get("token_expires_at") == claims["exp"], identity
+    assert isinstance(identity.get("session_ends_at"), int) and \
+        identity["session_ends_at"] <= claims["exp"], identity
+    assert not {"credential", "token", "password"} & set(identity), identity
 
     # The credential appears nowhere: not in any frame of any session, not in any
     # log; nor does a token's signature on its own (a partial leak).
-    needles = [password] + ([password.rsplit(".", 1)[1]] if ring.verifies else [])
+    needles = [password, password.rsplit(".", 1)[1]]
     with ring.audit() as db:
         total = db.execute("SELECT count(*) FROM frames").fetchone()[0]
         for needle in needles:

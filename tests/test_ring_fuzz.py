@@ -23,8 +23,8 @@ CASES = 300
 TIME_BUDGET_S = 60
 
 
-# Who the fuzz sessions sign in as: set from the ring by the test (a real token once
-# hoop-auth verifies, so that "valid session" cases get past authentication).
+# Who the fuzz sessions sign in as: set from the ring by the test (a real token, so
+# that "valid session" cases get past authentication).
 IDENTITY = {"user": "fuzz@example.org", "password": "fuzz-pw"}
 
 

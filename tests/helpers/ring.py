@@ -15,7 +15,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,16 +33,6 @@ class RingError(Exception):
 DEFAULT_USER = "agent@example.org"
 DEFAULT_GROUP = "clinicians"
 TOKEN_TTL = 3600
-
-
-def auth_mode_override() -> str | None:
-    """HOOP_TEST_AUTH=token|password forces how the suite signs in; unset: detect."""
-    v = os.environ.get("HOOP_TEST_AUTH", "").strip().lower()
-    if v in ("", "auto"):
-        return None
-    if v not in ("token", "password"):
-        raise RingError(f"HOOP_TEST_AUTH must be token, password or auto, not {v!r}")
-    return v
 
 
 def looks_like_jws(s: str) -> bool:
@@ -139,11 +128,7 @@ class Ring:
         self.up_output = ""
         self.down_output = ""
         self.down_leftovers: list[str] = []
-        # Before hoop-auth verified tokens, any password would do: the fallback.
-        self.legacy_password = "agent-pw-" + uuid.uuid4().hex
         self.gateway_user = DEFAULT_USER
-        self._auth_mode: str | None = auth_mode_override()
-        self._auth_probe = ""
         self._tokens: dict[tuple, str] = {}
         self._token_lock = threading.Lock()
 
@@ -251,31 +236,6 @@ class Ring:
         raise RingError(f"stages not all alive after {timeout}s: {last}\n{self.log_tail()}")
 
     # --- identities -----------------------------------------------------------------
-    @property
-    def auth_mode(self) -> str:
-        """'token' when `scripts/hoop token` mints tokens for this ring (hoop-auth
-        verifies them), else 'password' (a build from before verification: any
-        password is accepted). HOOP_TEST_AUTH=token|password forces one.
-        TRANSITIONAL: the 'password' fallback goes once verification has landed."""
-        if self._auth_mode is None:
-            try:
-                r = self.hoop("token", DEFAULT_USER, DEFAULT_GROUP, "--ttl", str(TOKEN_TTL), timeout=60)
-                out = r.stdout.strip()
-                if r.returncode == 0 and looks_like_jws(out):
-                    self._auth_mode = "token"
-                    self._tokens[(DEFAULT_USER, (DEFAULT_GROUP,), False, TOKEN_TTL)] = out
-                else:
-                    self._auth_mode = "password"
-                    self._auth_probe = f"`scripts/hoop token` exited {r.returncode}: {(r.stderr or r.stdout)[-300:]}"
-            except subprocess.TimeoutExpired:
-                self._auth_mode = "password"
-                self._auth_probe = "`scripts/hoop token` timed out"
-        return self._auth_mode
-
-    @property
-    def verifies(self) -> bool:
-        return self.auth_mode == "token"
-
     def mint(self, user: str, *groups: str, agent: bool = False, ttl: int = TOKEN_TTL,
              alg: str | None = None) -> str:
         """A fresh token from the ring's development issuer (`scripts/hoop token`),
@@ -305,10 +265,8 @@ class Ring:
 
     def credential(self, user: str | None = None) -> str:
         """What a client gives as its password to sign in as `user`: a token of the
-        development issuer (group clinicians), or before verification the old password."""
-        if self.auth_mode == "token":
-            return self.token(user or self.gateway_user)
-        return self.legacy_password
+        development issuer (group clinicians)."""
+        return self.token(user or self.gateway_user)
 
     @property
     def gateway_password(self) -> str:
