@@ -50,5 +50,8 @@ struct Stage: ParsableCommand {
                 gate.request(frame, id: id) { loop.stamp(frame, as: "auth") }
             }
         }
+        // End of input: the decisions still being made are written before we exit.
+        gate?.waitForDecisions(seconds: 10)
+        try loop.out.flush()
     }
 }

@@ -14,8 +14,9 @@ final class SessionGate: @unchecked Sendable {
 
     let verifier: OIDCVerifier
     let out: FrameWriter
-    private let lock = NSLock()
+    private let lock = NSCondition()
     private var sessions: [String: State] = [:]
+    private var inFlight = 0
 
     init(verifier: OIDCVerifier, out: FrameWriter) {
         self.verifier = verifier
@@ -31,7 +32,7 @@ final class SessionGate: @unchecked Sendable {
         let token = frame.fields.removeValue(forKey: "credential")?.string ?? ""
         let user = frame["user"]?.string ?? ""
         let database = frame["database"]?.string ?? ""
-        lock.lock(); sessions[id] = .verifying(queued: []); lock.unlock()
+        lock.lock(); sessions[id] = .verifying(queued: []); inFlight += 1; lock.unlock()
         let verifier = self.verifier
         Task.detached { [self] in
             let decision: Result<(Identity, Double, String), Denial>
@@ -84,8 +85,17 @@ final class SessionGate: @unchecked Sendable {
 
     // MARK: decisions and the clock
 
+    /// At end of input: every decision still being made is written before the stage exits.
+    func waitForDecisions(seconds: Double) {
+        let deadline = Date(timeIntervalSinceNow: seconds)
+        lock.lock(); defer { lock.unlock() }
+        while inFlight > 0 { if !lock.wait(until: deadline) { return } }
+    }
+
     private func decided(_ id: String, _ open: Frame, _ decision: Result<(Identity, Double, String), Denial>) {
         lock.lock()
+        inFlight -= 1
+        lock.broadcast()
         guard case .verifying(let queued)? = sessions[id] else {
             sessions.removeValue(forKey: id)
             lock.unlock()
