@@ -35,7 +35,7 @@ import pytest
 from helpers.oidc import (CLINIC_ALLOW, MockIssuer, b64u, hmac_signed, hoop_auth_section, jws_parts,
                           public_pem, rs256, rsa_key, verifies_with, with_header, with_payload)
 from helpers.pgwire import PGWire, Query, ServerClosed, message, startup_packet
-from helpers.ring import PSQL, RingError, clean_env, conninfo, port_open
+from helpers.ring import PSQL, RingError, clean_env, conninfo, port_open, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -179,14 +179,6 @@ def psql_run(ring, user: str, password: str, app: str, sql: str):
                           capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
 
 
-def wait_for(fn, timeout: float, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(interval)
-    return fn()
 
 
 def log_barrier(ring, user: str, token: str) -> None:

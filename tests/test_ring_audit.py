@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import uuid
 
 import psycopg
 
-from helpers.ring import stage_names
+from helpers.ring import stage_names, wait_for
 
 REQUEST_TYPES = {"session_open", "query", "parse", "bind", "describe", "execute", "close", "sync", "flush", "cancel"}
 RESPONSE_TYPES = {"session_opened", "columns", "rows", "complete", "empty", "suspended", "parse_complete",
@@ -20,14 +19,6 @@ RESPONSE_TYPES = {"session_opened", "columns", "rows", "complete", "empty", "sus
                   "error", "ready"}
 
 
-def wait_for(fn, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.1)
-    return fn()
 
 
 def claims_of(token: str) -> dict:

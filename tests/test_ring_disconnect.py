@@ -7,16 +7,9 @@ import time
 import uuid
 
 from helpers.pgwire import PGWire, Query
+from helpers.ring import wait_for
 
 
-def wait_until(fn, timeout, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(interval)
-    return fn()
 
 
 def gateway_wire(ring, app):
@@ -35,21 +28,21 @@ def test_disconnect_mid_query_cancels_upstream(ring, admin):
     marker = "hoop_mid_" + uuid.uuid4().hex
     c = gateway_wire(ring, marker)
     c.send(Query(f"select pg_sleep(30) /* {marker} */"))
-    running = wait_until(lambda: [b for b in backends(admin, marker) if b[1] == "active"], 10)
+    running = wait_for(lambda: [b for b in backends(admin, marker) if b[1] == "active"], 10)
     assert running, "the pg_sleep(30) never started upstream"
     c.abort()
     t0 = time.monotonic()
-    gone = wait_until(lambda: not [b for b in backends(admin, marker) if b[1] == "active"], 5)
+    gone = wait_for(lambda: not [b for b in backends(admin, marker) if b[1] == "active"], 5)
     assert gone, f"pg_sleep(30) still running upstream {time.monotonic() - t0:.1f}s after the client left: " \
                  f"{backends(admin, marker)}"
-    closed = wait_until(lambda: not backends(admin, marker), 5)
+    closed = wait_for(lambda: not backends(admin, marker), 5)
     assert closed, f"the upstream session stayed open after the client left: {backends(admin, marker)}"
     # the gateway recorded the end of the session
     sessions = ring.session_ids_for_app(marker)
     assert len(sessions) == 1, sessions
     types = [f["type"] for f in ring.session_frames(sessions[0])]
     assert "session_close" in types, types
-    assert wait_until(lambda: "session_closed" in [f["type"] for f in ring.session_frames(sessions[0])], 5)
+    assert wait_for(lambda: "session_closed" in [f["type"] for f in ring.session_frames(sessions[0])], 5)
 
 
 def test_disconnect_with_fin_mid_query_cancels_upstream(ring, admin):
@@ -57,9 +50,9 @@ def test_disconnect_with_fin_mid_query_cancels_upstream(ring, admin):
     marker = "hoop_fin_" + uuid.uuid4().hex
     c = gateway_wire(ring, marker)
     c.send(Query(f"select pg_sleep(30) /* {marker} */"))
-    assert wait_until(lambda: [b for b in backends(admin, marker) if b[1] == "active"], 10)
+    assert wait_for(lambda: [b for b in backends(admin, marker) if b[1] == "active"], 10)
     c.close(terminate=False)
-    assert wait_until(lambda: not backends(admin, marker), 5), backends(admin, marker)
+    assert wait_for(lambda: not backends(admin, marker), 5), backends(admin, marker)
 
 
 def test_disconnect_inside_transaction_leaves_none_open(ring, admin, direct):
@@ -72,9 +65,9 @@ def test_disconnect_inside_transaction_leaves_none_open(ring, admin, direct):
     assert msgs[-1] == ("Z", "T"), msgs
     assert direct.execute("select pg_try_advisory_xact_lock(%s)", (lock_key,)).fetchone() == (False,)
     c.abort()
-    assert wait_until(lambda: not backends(admin, marker), 5), \
+    assert wait_for(lambda: not backends(admin, marker), 5), \
         f"the upstream session is still there: {backends(admin, marker)}"
-    assert wait_until(lambda: direct.execute("select pg_try_advisory_lock(%s)", (lock_key,)).fetchone()[0], 5), \
+    assert wait_for(lambda: direct.execute("select pg_try_advisory_lock(%s)", (lock_key,)).fetchone()[0], 5), \
         "the transaction's lock is still held upstream"
     direct.execute("select pg_advisory_unlock(%s)", (lock_key,))
     assert admin.execute("select count(*) from pg_stat_activity where state like 'idle in transaction%%' "
@@ -88,7 +81,7 @@ def test_terminate_closes_upstream(ring, admin):
     c.read_until_ready(timeout=10)
     assert backends(admin, marker)
     c.close(terminate=True)
-    assert wait_until(lambda: not backends(admin, marker), 5), backends(admin, marker)
+    assert wait_for(lambda: not backends(admin, marker), 5), backends(admin, marker)
 
 
 def test_many_abrupt_disconnects_leave_no_backends(ring, admin):
@@ -98,7 +91,7 @@ def test_many_abrupt_disconnects_leave_no_backends(ring, admin):
         c = gateway_wire(ring, marker)
         c.send(Query(f"select pg_sleep(20) /* {marker} */" if i % 2 else f"begin; select {i} /* {marker} */"))
         conns.append(c)
-    assert wait_until(lambda: len(backends(admin, marker)) == 20, 10), backends(admin, marker)
+    assert wait_for(lambda: len(backends(admin, marker)) == 20, 10), backends(admin, marker)
     for c in conns:
         c.abort()
-    assert wait_until(lambda: not backends(admin, marker), 8), backends(admin, marker)
+    assert wait_for(lambda: not backends(admin, marker), 8), backends(admin, marker)

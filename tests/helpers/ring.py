@@ -406,3 +406,14 @@ def md5_lines(lines) -> str:
         h.update(line if isinstance(line, bytes) else line.encode())
         h.update(b"\n")
     return h.hexdigest()
+
+
+def wait_for(fn, timeout: float = 10, interval: float = 0.1):
+    """fn() once it is truthy, polling until `timeout` seconds; else its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(interval)
+    return fn()
