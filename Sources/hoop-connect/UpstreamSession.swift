@@ -50,16 +50,18 @@ final class UpstreamSession: @unchecked Sendable {
         t.start()
     }
 
-    /// Requests waiting behind a slow one are bounded: past this many bytes the session
+    /// Requests waiting behind a slow one are bounded: past this much memory the session
     /// ends (53400), so one client cannot grow this process without limit.
     static let maxQueuedBytes = 64 << 20
 
     /// Queues a request; false when the session's queue is full (the caller ends it).
     func submit(_ frame: Frame, raw: [UInt8]) -> Bool {
         cond.lock(); defer { cond.unlock() }
-        guard queuedBytes + raw.count <= Self.maxQueuedBytes else { return false }
+        // A queued request is held twice (its line, for the audit trail, and decoded).
+        let cost = 2 * raw.count
+        guard queuedBytes + cost <= Self.maxQueuedBytes else { return false }
         queue.append((frame, raw))
-        queuedBytes += raw.count
+        queuedBytes += cost
         cond.signal()
         return true
     }
@@ -96,7 +98,7 @@ final class UpstreamSession: @unchecked Sendable {
         while queue.isEmpty && !closing && !endWhenIdle { cond.wait() }
         if closing || queue.isEmpty { return nil }
         let item = queue.removeFirst()
-        queuedBytes -= item.1.count
+        queuedBytes -= 2 * item.1.count
         return item
     }
 

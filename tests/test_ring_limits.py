@@ -1,0 +1,86 @@
+"""Limits that keep one client from hurting the gateway or stepping past its role:
+notices paced like rows, a bounded queue of waiting requests, and startup settings
+filtered before they reach the upstream connection."""
+
+from __future__ import annotations
+
+import time
+
+from helpers.pgwire import PGWire, Query
+from helpers.ring import RssSampler
+
+# A stage holding what the test pushes would exceed this (notices: ~100 MB of them;
+# requests: 80 MiB); a bounded one stays well under it.
+GROWTH_BOUND_MB = 48
+
+
+def growth_mb(sampler):
+    return {n: (sampler.peak_kb[n] - sampler.first_kb[n]) // 1024 for n in sampler.pids}
+
+
+def test_notices_to_a_client_that_does_not_read_are_paced(ring):
+    c = PGWire("127.0.0.1", ring.listen_port, timeout=30)
+    c.startup(ring.gateway_user, "clinic", ring.gateway_password)
+    sampler = RssSampler(ring.stage_pids(), interval=0.1)
+    sampler.start()
+    try:
+        # About 100 MB of notices; the client reads none of them for a while.
+        c.send(Query("do $$ begin for i in 1..100000 loop raise notice '%', repeat('n', 1000); end loop; end $$"))
+        time.sleep(6)
+        grown = growth_mb(sampler)
+        assert all(g < GROWTH_BOUND_MB for g in grown.values()), f"stage memory grew (MB): {grown}"
+        # Then it reads: every notice arrives, and the command completes.
+        notices = 0
+        while True:
+            t, _ = c.read(timeout=120)
+            if t == "N":
+                notices += 1
+            if t == "Z":
+                break
+        assert notices == 100000
+    finally:
+        sampler.stop()
+        c.close()
+
+
+def test_requests_waiting_behind_a_slow_one_are_bounded(ring):
+    c = PGWire("127.0.0.1", ring.listen_port, timeout=30)
+    c.startup(ring.gateway_user, "clinic", ring.gateway_password)
+    other = PGWire("127.0.0.1", ring.listen_port, timeout=30)
+    other.startup(ring.gateway_user, "clinic", ring.gateway_password)
+    sampler = RssSampler(ring.stage_pids(), interval=0.1)
+    sampler.start()
+    try:
+        c.send(Query("select pg_sleep(20)"))
+        big = Query("select '" + "x" * (1 << 20) + "'")
+        ended = None
+        for _ in range(80):          # 80 MiB of requests queued behind the sleep
+            try:
+                c.send(big)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        msgs = c.read_until_closed(timeout=60)
+        errors = [v for t, v in msgs if t == "E"]
+        ended = errors[-1] if errors else None
+        assert ended is not None and ended["S"] == "FATAL" and ended["C"] == "53400", msgs[-3:]
+        grown = growth_mb(sampler)
+        assert grown["connect"] < 64 + GROWTH_BOUND_MB, f"hoop-connect grew {grown['connect']} MB"
+        # Another session was not disturbed.
+        other.send(Query("select 'still here'"))
+        assert ("D", [b"still here"]) in other.read_until_ready(timeout=10)
+    finally:
+        sampler.stop()
+        c.abort()
+        other.close()
+
+
+def test_startup_settings_are_filtered(ring):
+    """Display and timing settings pass; settings that change what the gateway's role
+    may do (here: default_transaction_read_only, role) are dropped, whether given as
+    startup parameters or inside `options`."""
+    with ring.connect("gateway", options="-c statement_timeout=4321 -c default_transaction_read_only=on "
+                                         "-c role=pg_read_all_data -c work_mem=77MB") as c:
+        assert c.execute("show statement_timeout").fetchone() == ("4321ms",)
+        assert c.execute("show default_transaction_read_only").fetchone() == ("off",)
+        assert c.execute("select current_role").fetchone() == ("hoop_gateway",)
+        assert c.execute("show work_mem").fetchone() != ("77MB",)
