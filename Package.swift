@@ -25,6 +25,9 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "HoopFrames", dependencies: ["CJansson"]),
+        // PHI detectors and masking strategies: hoop-mask's job, kept in a library so
+        // that its precision and recall can be tested on their own.
+        .target(name: "HoopMasking", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "hoop-listen", dependencies: [
             "HoopFrames",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -48,12 +51,13 @@ let package = Package(
             "HoopFrames", "CLibPQ", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-mask", dependencies: [
-            "HoopFrames", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HoopFrames", "HoopMasking", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-record", dependencies: [
             "HoopFrames", "CSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "HoopFramesTests", dependencies: ["HoopFrames"]),
+        .testTarget(name: "HoopMaskingTests", dependencies: ["HoopMasking"]),
     ],
     swiftLanguageModes: [.v5]
 )
