@@ -45,6 +45,9 @@ struct HoopConnect: ParsableCommand {
 struct Upstreams {
     struct Target { let conninfo: String; let password: String? }
     let targets: [String: Target]
+    private let catalogs: [String: Catalog]
+
+    func catalog(for name: String) -> Catalog? { catalogs[name] }
 
     init(_ cfg: GatewayConfig) throws {
         var t: [String: Target] = [:]
@@ -55,6 +58,7 @@ struct Upstreams {
             t[name] = Target(conninfo: conninfo, password: try cfg.secret(c["password"]))
         }
         targets = t
+        catalogs = t.mapValues(Catalog.init)
     }
 }
 

@@ -16,6 +16,7 @@ final class UpstreamSession: @unchecked Sendable {
     var closing = false
     var endWhenIdle = false
     var credits: Int
+    var database = ""
     var queuedBytes = 0
     /// A request read during COPY IN that does not belong to it: handled after.
     var pushedBack: (Frame, [UInt8])? = nil
@@ -139,7 +140,7 @@ final class UpstreamSession: @unchecked Sendable {
     }
 
     func connect(_ open: Frame) -> Bool {
-        let database = open["database"]?.string ?? ""
+        database = open["database"]?.string ?? ""
         guard let target = table.upstreams.targets[database] else {
             fatal(code: "3D000", "hoop: no connection named \"\(database)\" is configured")
             return false
@@ -315,7 +316,7 @@ final class UpstreamSession: @unchecked Sendable {
 
     func columnsFrame(_ res: OpaquePointer) -> Frame {
         let fields: [JSON] = (0..<PQnfields(res)).map { i in
-            .object([
+            var f: [String: JSON] = [
                 "name": .string(String(cString: PQfname(res, i))),
                 "table_oid": .int(Int64(PQftable(res, i))),
                 "column": .int(Int64(PQftablecol(res, i))),
@@ -323,10 +324,19 @@ final class UpstreamSession: @unchecked Sendable {
                 "type_size": .int(Int64(PQfsize(res, i))),
                 "type_mod": .int(Int64(PQfmod(res, i))),
                 "format": .int(Int64(PQfformat(res, i))),
-            ])
+            ]
+            // Where the column comes from, by name, for hoop-mask's column rules.
+            if let source = catalog?.source(PQftable(res, i)) {
+                f["schema_name"] = .string(source.schema)
+                f["table_name"] = .string(source.table)
+                if let column = source.columns[Int(PQftablecol(res, i))] { f["column_name"] = .string(column) }
+            }
+            return .object(f)
         }
         return Frame("columns", session: id, seq: seq, ["fields": .array(fields)])
     }
+
+    var catalog: Catalog? { table.upstreams.catalog(for: database) }
 
     func emit(_ f: Frame) { out.enqueue(f) }
     func emitRaw(_ raw: [UInt8]) { out.enqueue(raw + [0x0A]) }
