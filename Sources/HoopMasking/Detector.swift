@@ -1,0 +1,40 @@
+/// A content detector: finds the spans of one or more entities in a UTF-8 value.
+/// Detectors are stateless and `Sendable`; they append to `spans` rather than return
+/// arrays so that a value costs one allocation for all of them.
+public protocol Detector: Sendable {
+    var entities: [Entity] { get }
+    func detect(_ text: [UInt8], into spans: inout [DetectedSpan])
+}
+
+public enum Detectors {
+    /// Every built-in detector with its defaults; `mrnPatterns` adds site-specific
+    /// MRN shapes (see MRNDetector).
+    public static func standard(mrnPatterns: [String] = MRNDetector.defaultPatterns) -> [Detector] {
+        [
+            SSNDetector(), PhoneDetector(), EmailDetector(), URLDetector(), IPDetector(),
+            CardDetector(), NPIDetector(), MRNDetector(patterns: mrnPatterns),
+            ContextIDDetector.healthPlan, ContextIDDetector.account, ContextIDDetector.licence,
+            ContextIDDetector.device, PayerIDDetector(), VINDetector(),
+            ZipDetector(), AddressDetector(), DateDetector(), AgeDetector(), NameDetector(),
+        ]
+    }
+
+    /// Overlapping spans resolved: higher priority first, then the longer span, then
+    /// the earlier one. An occupancy map keeps this linear in the text length.
+    public static func resolve(_ spans: [DetectedSpan], length: Int) -> [DetectedSpan] {
+        guard spans.count > 1 else { return spans }
+        let ordered = spans.sorted {
+            if $0.entity.priority != $1.entity.priority { return $0.entity.priority > $1.entity.priority }
+            if $0.length != $1.length { return $0.length > $1.length }
+            return $0.start < $1.start
+        }
+        var taken = [Bool](repeating: false, count: length)
+        var kept: [DetectedSpan] = []
+        for s in ordered where s.start >= 0 && s.end <= length && s.start < s.end {
+            if taken[s.start..<s.end].contains(true) { continue }
+            for k in s.start..<s.end { taken[k] = true }
+            kept.append(s)
+        }
+        return kept.sorted { $0.start < $1.start }
+    }
+}

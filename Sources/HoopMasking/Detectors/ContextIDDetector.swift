@@ -1,0 +1,62 @@
+/// Identifiers with no shape of their own (health plan member ids, account numbers,
+/// licence and certificate numbers, device serials): an alphanumeric token with digits
+/// that follows a context word, possibly after filler such as "number", "ID", "#", ":".
+public struct ContextIDDetector: Detector {
+    public let entity: Entity
+    public var entities: [Entity] { [entity] }
+    let contextWords: [[UInt8]]
+    static let filler: Set<UInt64> = Set(["id", "no", "num", "number", "nr", "is", "plan", "member", "policy",
+                                          "subscriber", "identifier", "on", "file", "card", "of", "the", "s", "n",
+                                          "group", "code", "serial", "sn", "udi", "ids", "nos"].map(Scan.hashLower))
+
+    public init(entity: Entity, contextWords: [String]) {
+        self.entity = entity
+        self.contextWords = Scan.words(contextWords)
+    }
+
+    public static let healthPlan = ContextIDDetector(entity: .healthPlan, contextWords: [
+        "insurance", "insurer", "member", "subscriber", "policy", "medicaid", "medicare", "payer",
+        "beneficiary", "mbi", "hicn", "coverage", "plan"])
+    public static let account = ContextIDDetector(entity: .account, contextWords: ["account", "acct", "acc", "billing"])
+    public static let licence = ContextIDDetector(entity: .licence, contextWords: [
+        "license", "licence", "lic", "dea", "certificate", "cert", "permit", "licensed"])
+    public static let device = ContextIDDetector(entity: .device, contextWords: [
+        "device", "serial", "implant", "pacemaker", "udi", "imei", "defibrillator", "pump", "sn"])
+
+    public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
+        let n = t.count
+        var i = 0
+        while i < n {
+            guard isAlpha(t[i]), Scan.leftBoundary(t, i) else { i += 1; continue }
+            var e = i
+            while e < n, isAlpha(t[e]) { e += 1 }
+            let isContext = contextWords.contains { w in w.count == e - i && Scan.wordAt(t, i, w) }
+            if isContext, let span = idAfter(t, e) {
+                spans.append(span); i = span.end; continue
+            }
+            i = e
+        }
+    }
+
+    /// The id after a context word: skip separators and up to three filler words.
+    func idAfter(_ t: [UInt8], _ from: Int) -> DetectedSpan? {
+        let n = t.count
+        var p = from, fillers = 0
+        while p < n {
+            let c = t[p]
+            if c == ch(" ") || c == ch(":") || c == ch("#") || c == ch("=") || c == ch("'") || c == ch("/") || c == ch(".") || c == ch("-") && !(p + 1 < n && isAlnum(t[p + 1]) && p > from) {
+                p += 1; continue
+            }
+            guard isAlnum(c) else { return nil }
+            var e = p, digitCount = 0
+            while e < n, isAlnum(t[e]) || t[e] == ch("-") && e + 1 < n && isAlnum(t[e + 1]) {
+                if isDigit(t[e]) { digitCount += 1 }
+                e += 1
+            }
+            if digitCount >= 3, e - p >= 5, e - p <= 24 { return DetectedSpan(entity, p, e) }
+            if digitCount == 0, fillers < 3, Self.filler.contains(Scan.hashLower(t, p, e)) { fillers += 1; p = e; continue }
+            return nil
+        }
+        return nil
+    }
+}

@@ -1,0 +1,62 @@
+/// IPv4 (four dotted octets 0-255) and IPv6 (hex groups; eight of them, or fewer with
+/// one "::"). Clock times such as 10:00:00 have neither eight groups nor "::", so they
+/// are not taken for IPv6.
+public struct IPDetector: Detector {
+    public var entities: [Entity] { [.ipAddress] }
+    public init() {}
+
+    static func ipv4(_ t: [UInt8], _ i: Int) -> Int? {
+        var p = i
+        for octet in 0..<4 {
+            let run = Scan.digitRun(t, p)
+            guard run >= 1, run <= 3, Scan.number(t, p, run) <= 255 else { return nil }
+            p += run
+            if octet < 3 { guard p < t.count, t[p] == ch(".") else { return nil }; p += 1 }
+        }
+        return Scan.numberEnd(t, p) ? p : nil
+    }
+
+    static func ipv6(_ t: [UInt8], _ i: Int) -> Int? {
+        var e = i
+        while e < t.count, isHex(t[e]) || t[e] == ch(":") || t[e] == ch(".") { e += 1 }
+        while e > i, t[e - 1] == ch("."), !(e - 2 >= i && t[e - 2] == ch(":")) { e -= 1 }
+        if e > i + 1, t[e - 1] == ch(":"), t[e - 2] != ch(":") { e -= 1 }
+        guard Scan.rightBoundary(t, e), e - i >= 3 else { return nil }
+        var colons = 0, doubles = 0, group = 0, groups = 0, hasHex = false
+        var k = i
+        while k < e {
+            if t[k] == ch(":") {
+                colons += 1
+                if k + 1 < e, t[k + 1] == ch(":") { doubles += 1 }
+                if group > 0 { groups += 1 }
+                group = 0
+            } else if t[k] == ch(".") {
+                group = 0   // embedded IPv4 tail; accepted loosely
+            } else {
+                group += 1; hasHex = true
+                if group > 4 { return nil }
+            }
+            k += 1
+        }
+        if group > 0 { groups += 1 }
+        guard hasHex, doubles <= 1, colons >= 2, colons <= 7 else { return nil }
+        if doubles == 0 && colons != 7 { return nil }
+        if doubles == 1 && groups < 1 { return nil }
+        return e
+    }
+
+    public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
+        let n = t.count
+        var i = 0
+        while i < n {
+            let c = t[i]
+            guard isHex(c) || c == ch(":"), i == 0 || !(Scan.isWordByte(t[i - 1]) || t[i - 1] == ch(":") || t[i - 1] == ch(".")) else {
+                i += 1; continue
+            }
+            if isDigit(c), let e = Self.ipv4(t, i) { spans.append(DetectedSpan(.ipAddress, i, e)); i = e; continue }
+            if let e = Self.ipv6(t, i) { spans.append(DetectedSpan(.ipAddress, i, e)); i = e; continue }
+            i += 1
+            while i < n, Scan.isWordByte(t[i]) { i += 1 }
+        }
+    }
+}

@@ -1,0 +1,26 @@
+/// National Provider Identifiers: ten digits starting 1 or 2 that pass the NPI check
+/// (Luhn over "80840" + the digits). One random ten-digit number in ten passes the
+/// check, and epoch seconds look just like NPIs, so a checksum match counts only after
+/// a context word or when the value is the NPI alone (a structured column).
+public struct NPIDetector: Detector {
+    public var entities: [Entity] { [.npi] }
+    static let context = Scan.words(["npi", "provider", "prescriber", "physician", "md", "dr"])
+    public init() {}
+
+    public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
+        let n = t.count
+        var i = 0
+        while i < n {
+            guard isDigit(t[i]), Scan.numberStart(t, i) else { i += 1; continue }
+            let run = Scan.digitRun(t, i)
+            if run == 10, t[i] == ch("1") || t[i] == ch("2"), Scan.numberEnd(t, i + 10),
+               Checksum.npi(t[i..<(i + 10)].map { $0 - 0x30 }) {
+                let alone = t[0..<i].allSatisfy(isSpace) && t[(i + 10)...].allSatisfy(isSpace)
+                if alone || Scan.contextBefore(t, i, Self.context, window: 40) {
+                    spans.append(DetectedSpan(.npi, i, i + 10))
+                }
+            }
+            i += run
+        }
+    }
+}

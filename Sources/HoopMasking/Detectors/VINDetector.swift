@@ -1,0 +1,23 @@
+/// Vehicle identification numbers: 17 characters from the VIN alphabet (no I, O, Q),
+/// with both letters and digits, whose 9th character is the ISO 3779 check digit.
+public struct VINDetector: Detector {
+    public var entities: [Entity] { [.vehicle] }
+    public init() {}
+
+    public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
+        let n = t.count
+        var i = 0
+        while i < n {
+            guard isAlnum(t[i]), Scan.leftBoundary(t, i) else { i += 1; continue }
+            var e = i
+            while e < n, Scan.isWordByte(t[e]) { e += 1 }
+            if e - i == 17 {
+                let s = t[i..<e]
+                if s.contains(where: isDigit), s.contains(where: isUpper), !s.contains(where: isLower), Checksum.vin(s) {
+                    spans.append(DetectedSpan(.vehicle, i, e))
+                }
+            }
+            i = e
+        }
+    }
+}

@@ -1,0 +1,95 @@
+/// What a value became and what was found in it: counts by entity (raw value, e.g.
+/// "SSN") or by column-rule label. Never the values themselves.
+public struct MaskResult: Sendable, Equatable {
+    /// The masked value; nil is SQL NULL.
+    public var value: String?
+    public var counts: [String: Int]
+    public var changed: Bool { !counts.isEmpty }
+}
+
+public enum MaskError: Error, Equatable {
+    /// A value of a type that has no known valid replacement: the stage fails closed.
+    case unsupportedType(UInt32)
+}
+
+/// Masks values by policy: a column rule if one matches, otherwise content detection
+/// on the value's text. One instance serves every value of a connection; it is
+/// immutable and Sendable.
+public struct Masker: Sendable {
+    public let policy: MaskPolicy
+    let detectors: [Detector]
+
+    public init(policy: MaskPolicy, detectors: [Detector]? = nil) {
+        self.policy = policy
+        let all = detectors ?? Detectors.standard(mrnPatterns: policy.mrnPatterns)
+        self.detectors = all.filter { !Set($0.entities).isDisjoint(with: policy.enabledEntities) }
+    }
+
+    /// Spans found in `text`, overlaps resolved.
+    public func detect(_ text: String) -> [DetectedSpan] { detect(Array(text.utf8)) }
+
+    func detect(_ bytes: [UInt8]) -> [DetectedSpan] {
+        var spans: [DetectedSpan] = []
+        for d in detectors { d.detect(bytes, into: &spans) }
+        spans.removeAll { !policy.enabledEntities.contains($0.entity) }
+        return Detectors.resolve(spans, length: bytes.count)
+    }
+
+    /// Masks one value. `typeOID` 0 or nil means text (error messages, COPY fields).
+    public func mask(_ value: String, table: String? = nil, column: String? = nil, typeOID: UInt32? = nil) throws -> MaskResult {
+        let oid = typeOID ?? 0
+        if let rule = policy.rule(table: table, column: column) {
+            if case .keep = rule.strategy { return MaskResult(value: value, counts: [:]) }
+            return MaskResult(value: try whole(value, oid: oid, strategy: rule.strategy, marker: "[REDACTED]"),
+                              counts: [rule.label: 1])
+        }
+        if PGType.isNumeric(oid) { return MaskResult(value: value, counts: [:]) }
+        let bytes = Array(value.utf8)
+        let spans = detect(bytes)
+        guard !spans.isEmpty else { return MaskResult(value: value, counts: [:]) }
+        var counts: [String: Int] = [:]
+        for s in spans { counts[s.entity.rawValue, default: 0] += 1 }
+        if !PGType.isTextLike(oid) {
+            // A date, a uuid, an inet... cannot hold a marker: replace the whole value,
+            // with the strategy of the strongest entity found in it.
+            let top = spans.max { $0.entity.priority < $1.entity.priority }!.entity
+            return MaskResult(value: try whole(value, oid: oid, strategy: policy.strategy(for: top), marker: top.marker),
+                              counts: counts)
+        }
+        return MaskResult(value: replace(bytes, spans), counts: counts)
+    }
+
+    /// Masks free text (error details, notices, COPY lines): content detection only.
+    public func maskText(_ text: String) -> MaskResult {
+        let bytes = Array(text.utf8)
+        let spans = detect(bytes)
+        guard !spans.isEmpty else { return MaskResult(value: text, counts: [:]) }
+        var counts: [String: Int] = [:]
+        for s in spans { counts[s.entity.rawValue, default: 0] += 1 }
+        return MaskResult(value: replace(bytes, spans), counts: counts)
+    }
+
+    func whole(_ value: String, oid: UInt32, strategy: MaskStrategy, marker: String) throws -> String? {
+        if PGType.isTextLike(oid) && oid != PGType.json && oid != PGType.jsonb {
+            if case .null = strategy { return nil }
+            return strategy.text(for: Array(value.utf8)[...], marker: marker)
+        }
+        guard let replaced = TypedReplacement.value(for: value, oid: oid, strategy: strategy) else {
+            throw MaskError.unsupportedType(oid)
+        }
+        return replaced
+    }
+
+    func replace(_ bytes: [UInt8], _ spans: [DetectedSpan]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count + spans.count * 8)
+        var pos = 0
+        for s in spans {
+            out.append(contentsOf: bytes[pos..<s.start])
+            out.append(contentsOf: policy.strategy(for: s.entity).text(for: bytes[s.start..<s.end], marker: s.entity.marker).utf8)
+            pos = s.end
+        }
+        out.append(contentsOf: bytes[pos...])
+        return String(decoding: out, as: UTF8.self)
+    }
+}

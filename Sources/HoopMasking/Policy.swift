@@ -1,0 +1,70 @@
+/// A masking policy (per connection, from the configuration): column rules first, then
+/// per-entity strategies for what content detection finds, then a default.
+public struct MaskPolicy: Sendable {
+    public var columnRules: [ColumnRule]
+    public var entityStrategies: [Entity: MaskStrategy]
+    public var defaultStrategy: MaskStrategy
+    /// Entities content detection looks for; all by default.
+    public var enabledEntities: Set<Entity>
+    public var mrnPatterns: [String]
+
+    public init(columnRules: [ColumnRule] = [], entityStrategies: [Entity: MaskStrategy] = [:],
+                defaultStrategy: MaskStrategy = .redact, enabledEntities: Set<Entity> = Set(Entity.allCases),
+                mrnPatterns: [String] = MRNDetector.defaultPatterns) {
+        self.columnRules = columnRules
+        self.entityStrategies = entityStrategies
+        self.defaultStrategy = defaultStrategy
+        self.enabledEntities = enabledEntities
+        self.mrnPatterns = mrnPatterns
+    }
+
+    public func strategy(for entity: Entity) -> MaskStrategy { entityStrategies[entity] ?? defaultStrategy }
+
+    /// The first rule whose table and column patterns both match.
+    public func rule(table: String?, column: String?) -> ColumnRule? {
+        columnRules.first { $0.matches(table: table, column: column) }
+    }
+}
+
+/// A column rule: glob patterns (`*`, `?`, case-insensitive) on the table and column
+/// names the `columns` frame reports. A result column with no known table (an
+/// expression, an alias) matches only a rule whose table pattern is `*`.
+public struct ColumnRule: Sendable {
+    public var table: String
+    public var column: String
+    public var strategy: MaskStrategy
+    /// The entity the column holds, for the counts in the masking frame; nil counts
+    /// the column under "COLUMN".
+    public var entity: Entity?
+
+    public init(table: String = "*", column: String, strategy: MaskStrategy, entity: Entity? = nil) {
+        self.table = table
+        self.column = column
+        self.strategy = strategy
+        self.entity = entity
+    }
+
+    public var label: String { entity?.rawValue ?? "COLUMN" }
+
+    public func matches(table t: String?, column c: String?) -> Bool {
+        guard let c, Glob.matches(column, c) else { return false }
+        guard let t else { return table == "*" }
+        return Glob.matches(table, t)
+    }
+}
+
+enum Glob {
+    /// Iterative glob match with single-star backtracking: linear-ish, never exponential.
+    static func matches(_ pattern: String, _ text: String) -> Bool {
+        let p = Array(pattern.lowercased().utf8), s = Array(text.lowercased().utf8)
+        var i = 0, j = 0, star = -1, mark = 0
+        while j < s.count {
+            if i < p.count, p[i] == ch("?") || p[i] == s[j] { i += 1; j += 1 }
+            else if i < p.count, p[i] == ch("*") { star = i; mark = j; i += 1 }
+            else if star >= 0 { i = star + 1; mark += 1; j = mark }
+            else { return false }
+        }
+        while i < p.count, p[i] == ch("*") { i += 1 }
+        return i == p.count
+    }
+}

@@ -1,0 +1,74 @@
+/// Replacement values that stay valid for a column's PostgreSQL type (text output
+/// format), so that a masked date still parses as a date in the client's driver.
+public enum PGType {
+    public static let bool: UInt32 = 16, bytea: UInt32 = 17, name: UInt32 = 19, int8: UInt32 = 20
+    public static let int2: UInt32 = 21, int4: UInt32 = 23, text: UInt32 = 25, oid: UInt32 = 26
+    public static let json: UInt32 = 114, xml: UInt32 = 142, float4: UInt32 = 700, float8: UInt32 = 701
+    public static let unknown: UInt32 = 705, money: UInt32 = 790, inet: UInt32 = 869, cidr: UInt32 = 650
+    public static let bpchar: UInt32 = 1042, varchar: UInt32 = 1043, date: UInt32 = 1082, time: UInt32 = 1083
+    public static let timestamp: UInt32 = 1114, timestamptz: UInt32 = 1184, interval: UInt32 = 1186
+    public static let timetz: UInt32 = 1266, numeric: UInt32 = 1700, uuid: UInt32 = 2950, jsonb: UInt32 = 3802
+    public static let citext: UInt32 = 0   // extension types have site-specific OIDs; treated as text
+
+    /// Types whose text form is free text: strategies write their text as it is.
+    /// Arrays and JSON are text-like too: markers contain no quotes or backslashes,
+    /// so replacing a span inside them keeps them well formed.
+    public static func isTextLike(_ oid: UInt32) -> Bool {
+        switch oid {
+        case text, varchar, bpchar, name, unknown, json, jsonb, xml, 0: return true
+        case 1000...1300 where ![date, time, timestamp, timestamptz, interval, timetz, bpchar, varchar].contains(oid):
+            return true   // array types (_text 1009, _varchar 1015, _int4 1007, ...)
+        default: return false
+        }
+    }
+
+    /// Numbers carry no context for content detection (a count, an epoch second):
+    /// only column rules mask them.
+    public static func isNumeric(_ type: UInt32) -> Bool {
+        [bool, int2, int4, int8, oid, float4, float8, numeric, money].contains(type)
+    }
+}
+
+public enum TypedReplacement {
+    /// The replacement for a whole value of type `oid` masked by `strategy`; nil when
+    /// the type is not known (the caller fails closed rather than guess).
+    public static func value(for original: String, oid: UInt32, strategy: MaskStrategy) -> String?? {
+        if case .null = strategy { return .some(nil) }
+        if case .keep = strategy { return .some(original) }
+        let bytes = Array(original.utf8)
+        let year = Scan.digits(bytes, 0, 4) ? String(decoding: bytes[0..<4], as: UTF8.self) : "1900"
+        let mac: [UInt8]? = { if case .hash(let key) = strategy { return key.mac(bytes, bytes: 16) } else { return nil } }()
+        func derived(_ modulo: UInt64) -> String {
+            guard let mac else { return "0" }
+            let v = mac.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            return String(v % modulo)
+        }
+        switch oid {
+        case PGType.date: return .some("\(year)-01-01")
+        case PGType.timestamp: return .some("\(year)-01-01 00:00:00")
+        case PGType.timestamptz: return .some("\(year)-01-01 00:00:00+00")
+        case PGType.time: return .some("00:00:00")
+        case PGType.timetz: return .some("00:00:00+00")
+        case PGType.interval: return .some("00:00:00")
+        case PGType.int2: return .some(derived(32_768))
+        case PGType.int4, PGType.oid: return .some(derived(2_147_483_648))
+        case PGType.int8, PGType.numeric: return .some(derived(9_223_372_036_854_775_808))
+        case PGType.float4, PGType.float8: return .some(derived(1_000_000_000))
+        case PGType.money: return .some("$0.00")
+        case PGType.bool: return .some("f")
+        case PGType.bytea: return .some("\\x")
+        case PGType.inet, PGType.cidr: return .some("0.0.0.0")
+        case PGType.uuid:
+            guard let mac else { return .some("00000000-0000-0000-0000-000000000000") }
+            let h = mac.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+            let c = Array(h)
+            return .some("\(String(c[0..<8]))-\(String(c[8..<12]))-\(String(c[12..<16]))-\(String(c[16..<20]))-\(String(c[20..<32]))")
+        case PGType.json, PGType.jsonb:
+            // A JSON string; partial could keep quotes or backslashes, so it redacts here.
+            if case .hash = strategy { return .some("\"" + strategy.text(for: bytes[...], marker: "") + "\"") }
+            return .some("\"[REDACTED]\"")
+        default:
+            return nil
+        }
+    }
+}

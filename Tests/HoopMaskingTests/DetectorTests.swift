@@ -1,0 +1,107 @@
+import XCTest
+@testable import HoopMasking
+
+/// Positives and negatives per detector. All values are synthetic.
+final class DetectorTests: XCTestCase {
+    func testSSN() {
+        XCTAssertEqual(found("SSN on file 912-34-5678.", .ssn), ["912-34-5678"])
+        XCTAssertEqual(found("ssn: 912345678", .ssn), ["912345678"])
+        XCTAssertEqual(found("social security 912 34 5678", .ssn), ["912 34 5678"])
+        XCTAssertEqual(found("id 000-12-3456 666-12-3456 912-00-3456 912-34-0000", .ssn), [])
+        XCTAssertEqual(found("order 912345678 shipped", .ssn), [])          // no context
+        XCTAssertEqual(found("ref 1912-34-5678", .ssn), [])
+    }
+
+    func testPhone() {
+        for p in ["(555) 010-1234", "555-010-1234", "555.010.1234", "+1 555 010 1234", "+1-555-010-1234", "1-800-555-0199"] {
+            XCTAssertEqual(found("call \(p) today", .phone), [p], p)
+        }
+        XCTAssertEqual(found("fax 5550101234", .phone), ["5550101234"])
+        XCTAssertEqual(found("phone 555-0123", .phone), ["555-0123"])
+        XCTAssertEqual(found("order 5550101234 and 2024-01-05 and 12-345-6789", .phone), [])
+    }
+
+    func testEmail() {
+        XCTAssertEqual(found("sent to ada.lovelace42@example.org.", .email), ["ada.lovelace42@example.org"])
+        XCTAssertEqual(found("a@b user@host @handle x@y.z", .email), [])
+    }
+
+    func testURLAndIP() {
+        XCTAssertEqual(found("see https://portal.example.org/p?id=9 now", .url), ["https://portal.example.org/p?id=9"])
+        XCTAssertEqual(found("visit www.example.com.", .url), ["www.example.com"])
+        XCTAssertEqual(found("from 192.168.10.200 and fe80::1ff:fe23:4567:890a", .ipAddress), ["192.168.10.200", "fe80::1ff:fe23:4567:890a"])
+        XCTAssertEqual(found("2001:0db8:85a3:0000:0000:8a2e:0370:7334", .ipAddress), ["2001:0db8:85a3:0000:0000:8a2e:0370:7334"])
+        XCTAssertEqual(found("at 10:00:00 version 1.2.3 and 300.1.1.1 and E11.9", .ipAddress), [])
+    }
+
+    func testCardAndNPI() {
+        XCTAssertEqual(found("card 4111 1111 1111 1111 exp", .cardNumber), ["4111 1111 1111 1111"])
+        XCTAssertEqual(found("card 5500-0000-0000-0004", .cardNumber), ["5500-0000-0000-0004"])
+        XCTAssertEqual(found("card 4111 1111 1111 1112", .cardNumber), [])    // Luhn fails
+        XCTAssertEqual(found("NPI 1234567893", .npi), ["1234567893"])
+        XCTAssertEqual(found("1234567893", .npi), ["1234567893"])             // a structured NPI value
+        XCTAssertEqual(found("NPI 1234567890", .npi), [])                     // check digit wrong
+        XCTAssertEqual(found("epoch 1234567893 seconds", .npi), [])          // no context
+    }
+
+    func testMRNAndContextIDs() {
+        XCTAssertEqual(found("(DOB 1950-01-02, MRN-12345678) seen", .mrn), ["MRN-12345678"])
+        XCTAssertEqual(found("MRN: 00482913", .mrn), ["00482913"])
+        let custom = Masker(policy: MaskPolicy(mrnPatterns: ["H##-####"]))
+        XCTAssertEqual(custom.detect("chart H12-3456 filed").map(\.entity), [.mrn])
+        XCTAssertEqual(found("Member ID: XJ44881923 verified", .healthPlan), ["XJ44881923"])
+        XCTAssertEqual(found("Insurance ABC123456789 verified", .healthPlan), ["ABC123456789"])
+        XCTAssertEqual(found("acct # 0048-2291-77", .account), ["0048-2291-77"])
+        XCTAssertEqual(found("DEA number AB1234563", .licence), ["AB1234563"])
+        XCTAssertEqual(found("pacemaker serial SN-88213-QX", .device), ["SN-88213-QX"])
+        XCTAssertEqual(entities("product SKU-4411 and PRD00123, 42 units, batch 7"), [])
+    }
+
+    func testVIN() {
+        XCTAssertEqual(found("vehicle 1M8GDM9AXKP042788 towed", .vehicle), ["1M8GDM9AXKP042788"])
+        XCTAssertEqual(found("vehicle 1M8GDM9A1KP042788 towed", .vehicle), [])   // check digit wrong
+    }
+
+    func testZipAndAddress() {
+        XCTAssertEqual(found("Lives at 4821 Cedar Ln, Salem, MA 01970; ok", .zipCode), ["01970"])
+        XCTAssertEqual(found("Lives at 4821 Cedar Ln, Salem, MA 01970; ok", .streetAddress), ["4821 Cedar Ln"])
+        XCTAssertEqual(found("zip 62704-1234", .zipCode), ["62704-1234"])
+        XCTAssertEqual(found("12 Old Mill Road, Apt 4B", .streetAddress), ["12 Old Mill Road, Apt 4B"])
+        XCTAssertEqual(found("sold 50000 units in 12 boxes", .zipCode) + found("take 2 tablets daily", .streetAddress), [])
+    }
+
+    func testDates() {
+        XCTAssertEqual(found("DOB: 1950-03-02", .date), ["1950-03-02"])
+        XCTAssertEqual(found("Follow-up with the clinic on 03/14/2026 for labs.", .date), ["03/14/2026"])
+        XCTAssertEqual(found("She was born March 5, 1931 in town", .date), ["March 5, 1931"])
+        XCTAssertEqual(found("admitted 5 Jan 2024", .date), ["5 Jan 2024"])
+        // Decided: a value that is only an event timestamp is not flagged by content.
+        XCTAssertEqual(found("2026-11-26 10:00:00", .date), [])
+        XCTAssertEqual(found("2026-11-26T10:00:00Z", .date), [])
+        XCTAssertEqual(found("2026-11-26 10:00:00+00", .date), [])
+        XCTAssertEqual(found("2026-13-45 is not a date in free text", .date), [])
+    }
+
+    func testAges() {
+        XCTAssertEqual(found("a 92-year-old woman", .age), ["92-year-old"])
+        XCTAssertEqual(found("age 93, stable", .age), ["93"])
+        XCTAssertEqual(found("95 y/o male", .age), ["95 y/o"])
+        XCTAssertEqual(found("a 45-year-old and age 89", .age), [])
+    }
+
+    func testNames() {
+        XCTAssertEqual(found("Follow-up with Michael Torres, MD on Friday.", .personName), ["Michael Torres"])
+        XCTAssertEqual(found("Mr./Ms. Quenwick denies other complaints.", .personName), ["Quenwick"])
+        XCTAssertEqual(found("patient Zorabel Ilvane was calm", .personName), ["Zorabel Ilvane"])
+        XCTAssertEqual(found("Name: Odrin Pelltree", .personName), ["Odrin Pelltree"])
+        XCTAssertEqual(found("Patient reached by phone to confirm symptoms.", .personName), [])
+        XCTAssertEqual(entities("Seen in Cardiology for essential hypertension."), [])
+    }
+
+    func testOrdinaryValuesAreNotFlagged() {
+        for v in ["2026-11-26 10:00:00", "550e8400-e29b-41d4-a716-446655440000", "E11.9", "S52.501A", "42",
+                  "1700000000", "Emergency", "PRD-00123", "3.14159", "v2.1.0", "order #123456", "12:30", "true"] {
+            XCTAssertEqual(entities(v), [], v)
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import XCTest
+@testable import HoopMasking
+
+final class MaskerTests: XCTestCase {
+    let key = HashKey("test-key-not-a-secret")
+
+    func testStrategies() {
+        let v = Array("912-34-5678".utf8)[...]
+        XCTAssertEqual(MaskStrategy.redact.text(for: v, marker: "[SSN]"), "[SSN]")
+        XCTAssertEqual(MaskStrategy.partial(keepLast: 4).text(for: v, marker: ""), "***-**-5678")
+        XCTAssertEqual(MaskStrategy.partial(keepLast: 2).text(for: Array("Zoë".utf8)[...], marker: ""), "Zo*")
+        XCTAssertEqual(MaskStrategy.keep.text(for: v, marker: ""), "912-34-5678")
+    }
+
+    func testHashIsDeterministicAndKeyed() {
+        let v = Array("912-34-5678".utf8)[...]
+        let a = MaskStrategy.hash(key: key).text(for: v, marker: "")
+        XCTAssertEqual(a, MaskStrategy.hash(key: HashKey("test-key-not-a-secret")).text(for: v, marker: ""))
+        XCTAssertTrue(a.hasPrefix("tok_") && a.count == 20, a)
+        XCTAssertNotEqual(a, MaskStrategy.hash(key: HashKey("other")).text(for: v, marker: ""))
+        XCTAssertNotEqual(a, MaskStrategy.hash(key: key).text(for: Array("912-34-5679".utf8)[...], marker: ""))
+        XCTAssertFalse(a.contains("5678"))
+    }
+
+    func testContentMaskingInText() throws {
+        let m = Masker(policy: MaskPolicy(entityStrategies: [.ssn: .partial(keepLast: 4), .email: .hash(key: key)]))
+        let r = try m.mask("SSN 912-34-5678, mail ada.lovelace42@example.org, call 555-010-1234")
+        XCTAssertTrue(r.value!.hasPrefix("SSN ***-**-5678, mail tok_"), r.value!)
+        XCTAssertTrue(r.value!.hasSuffix("call [PHONE]"), r.value!)
+        XCTAssertEqual(r.counts, ["SSN": 1, "EMAIL": 1, "PHONE": 1])
+        XCTAssertEqual(try m.mask("nothing here, 42 units").counts, [:])
+    }
+
+    func testColumnRulesAndGlobs() throws {
+        let m = Masker(policy: MaskPolicy(columnRules: [
+            ColumnRule(table: "patients", column: "ssn", strategy: .partial(keepLast: 4), entity: .ssn),
+            ColumnRule(table: "pat*", column: "*_name", strategy: .hash(key: key), entity: .personName),
+            ColumnRule(table: "*", column: "admitted_at", strategy: .keep),
+            ColumnRule(table: "*", column: "date_of_birth", strategy: .redact, entity: .date),
+            ColumnRule(column: "insurance_id", strategy: .null),
+        ]))
+        XCTAssertEqual(try m.mask("912-34-5678", table: "patients", column: "ssn", typeOID: PGType.text).value, "***-**-5678")
+        let a = try m.mask("Quenwick", table: "patients", column: "last_name", typeOID: PGType.text)
+        XCTAssertEqual(a.counts, ["PERSON_NAME": 1])
+        XCTAssertEqual(a.value, try m.mask("Quenwick", table: "PATIENTS", column: "first_name", typeOID: PGType.text).value)
+        XCTAssertEqual(try m.mask("2026-11-26 10:00:00+00", table: "encounters", column: "admitted_at", typeOID: PGType.timestamptz).value,
+                       "2026-11-26 10:00:00+00")
+        XCTAssertEqual(try m.mask("1950-03-02", table: "patients", column: "date_of_birth", typeOID: PGType.date).value, "1950-01-01")
+        XCTAssertNil(try m.mask("ABC123456789", table: nil, column: "insurance_id").value)
+        XCTAssertFalse(ColumnRule(table: "patients", column: "ssn", strategy: .redact).matches(table: nil, column: "ssn"))
+    }
+
+    func testTypePreservation() throws {
+        func typed(_ oid: UInt32, _ s: MaskStrategy = .redact, _ v: String = "1950-03-02") -> String? {
+            TypedReplacement.value(for: v, oid: oid, strategy: s)!
+        }
+        XCTAssertEqual(typed(PGType.date), "1950-01-01")
+        XCTAssertEqual(typed(PGType.timestamptz, .redact, "1950-03-02 10:00:00+00"), "1950-01-01 00:00:00+00")
+        XCTAssertEqual(typed(PGType.timestamp, .redact, "garbage"), "1900-01-01 00:00:00")
+        XCTAssertEqual(typed(PGType.int4), "0")
+        let h = typed(PGType.int2, .hash(key: key), "912345678")!
+        XCTAssertEqual(h, typed(PGType.int2, .hash(key: key), "912345678"))
+        XCTAssertTrue(Int16(h) != nil, h)
+        XCTAssertNotNil(Int64(typed(PGType.int8, .hash(key: key), "912345678")!))
+        XCTAssertNotNil(UUIDShape.valid(typed(PGType.uuid, .hash(key: key), "x")!))
+        XCTAssertEqual(typed(PGType.jsonb), "\"[REDACTED]\"")
+        XCTAssertNil(typed(PGType.date, .null))
+        XCTAssertNil(TypedReplacement.value(for: "x", oid: 600, strategy: .redact))   // point: unknown
+        // A non-text value with PHI found by content is replaced whole, validly typed.
+        XCTAssertEqual(try standardMasker.mask("DOB 1950-03-02", typeOID: PGType.varchar).value, "DOB [DATE]")
+        XCTAssertThrowsError(try Masker(policy: MaskPolicy(columnRules: [ColumnRule(column: "p", strategy: .redact)]))
+            .mask("(1,2)", column: "p", typeOID: 600))
+        // Numbers are left to column rules: an epoch second is not an NPI.
+        XCTAssertEqual(try standardMasker.mask("1234567893", typeOID: PGType.int8).value, "1234567893")
+    }
+}
+
+enum UUIDShape {
+    static func valid(_ s: String) -> Bool? {
+        let parts = s.split(separator: "-").map(\.count)
+        return parts == [8, 4, 4, 4, 12] ? true : nil
+    }
+}
