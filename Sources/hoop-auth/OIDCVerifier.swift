@@ -111,6 +111,7 @@ actor IssuerKeys {
     private var jwks: [String: JWK] = [:]
     private var fetchedAt: Double = 0
     private var lastAttempt: Double = -.infinity
+    private var refreshing: Task<Void, Never>? = nil
 
     init(_ config: AuthConfig) { self.config = config }
 
@@ -118,9 +119,16 @@ actor IssuerKeys {
         let now = Date().timeIntervalSince1970
         let stale = now - fetchedAt > config.jwksMaxAge
         let known = kid.map { jwks[$0] != nil } ?? !jwks.isEmpty
-        if (!known || stale) && now - lastAttempt >= config.jwksMinRefresh {
+        if let inFlight = refreshing {
+            // Another session is fetching the keys right now: wait for that fetch rather
+            // than judge this token on the keys from before it.
+            await inFlight.value
+        } else if (!known || stale) && now - lastAttempt >= config.jwksMinRefresh {
             lastAttempt = now
-            await refresh()
+            let task = Task { await self.refresh() }
+            refreshing = task
+            await task.value
+            refreshing = nil
         }
         if jwks.isEmpty { throw Denial(reason: "issuer_unavailable", message: "the identity provider cannot be reached", code: "08006") }
         if let kid {

@@ -1,20 +1,69 @@
 import ArgumentParser
 import HoopFrames
+import HoopMasking
 
-/// hoop-mask: redacts PHI in everything flowing back. Today it stamps every
-/// response; the detectors and policies are issue 4.
+/// hoop-mask: redacts PHI in everything that flows back to a client (docs/masking.md):
+/// rows by column rules and content detection, error and notice texts, COPY data.
+/// A response it cannot read or decide on is never passed on: its session gets an error.
 @main
 struct HoopMask: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hoop-mask",
-        abstract: "Ring stage: PHI masking (pass-through in this version).")
+        abstract: "Ring stage: PHI masking of every response.")
 
-    @Option(help: "The gateway configuration (JSON). Unused by this stage until its issue lands.")
+    @Option(help: "The gateway configuration (JSON), with each connection's \"masking\" policy.")
     var config: String?
 
     func run() throws {
+        let cfg = try GatewayConfig.load(config)
+        let policies = try MaskConfig.policies(cfg)
+        let masking = ResponseMasking(
+            maskers: policies.mapValues { LibraryMasker(masker: Masker(policy: $0)) },
+            fallback: LibraryMasker(masker: Masker(policy: MaskPolicy())))
         let loop = StageLoop(stage: "hoop-mask")
+        var refused: Set<String> = []
         try loop.run { frame in
-            if responseTypes.contains(frame.type) { loop.stamp(frame, as: "mask") } else { loop.pass(frame) }
+            if frame.type == "session_open", let id = frame.session {
+                // Forwarded by hoop-connect ahead of the session's responses: it names the connection.
+                masking.opened(session: id, database: (try? frame.decode())?["database"]?.string ?? "")
+                return loop.pass(frame)
+            }
+            guard responseTypes.contains(frame.type) else { return loop.pass(frame) }
+            if let id = frame.session, refused.contains(id) {
+                // The session was ended for a response it could not mask: nothing more of it passes.
+                if frame.type == "session_closed" { refused.remove(id); loop.stamp(frame, as: "mask") }
+                return
+            }
+            let decoded: Frame
+            do { decoded = try frame.decode() } catch {
+                refuse(frame, loop, "an unreadable response")
+                if let id = frame.session { refused.insert(id) }
+                return
+            }
+            do {
+                switch try masking.handle(decoded) {
+                case .pass: loop.stamp(frame, as: "mask")
+                case .replace(let frames):
+                    for var f in frames {
+                        if f.type != "masked" { f["stamp:mask"] = .bool(true) }
+                        loop.emit(f)
+                    }
+                }
+            } catch let e as MaskFailure {
+                refuse(frame, loop, e.why)
+                if let id = frame.session { refused.insert(id) }
+            } catch {
+                refuse(frame, loop, "a value it could not mask")
+                if let id = frame.session { refused.insert(id) }
+            }
         }
+    }
+
+    /// Fail closed: the frame's session ends with an error that carries none of it.
+    func refuse(_ frame: RawFrame, _ loop: StageLoop, _ why: String) {
+        logLine("hoop-mask", "session \(frame.session ?? "-"): \(why); the response was not passed")
+        var error = Frame.stageError(stage: "hoop-mask", session: frame.session, seq: frame.header.seq, code: "XX000",
+                                     message: "hoop: a response could not be masked (\(why))")
+        error["stamp:mask"] = .bool(true)
+        loop.emit(error)
     }
 }
