@@ -33,6 +33,8 @@ struct HoopMask: ParsableCommand {
                 if frame.type == "session_closed" { refused.remove(id); loop.stamp(frame, as: "mask") }
                 return
             }
+            // Types with nothing to mask (ready, complete, parse_complete...) are not decoded.
+            guard ResponseMasking.inspected.contains(frame.type) else { return loop.stamp(frame, as: "mask") }
             let decoded: Frame
             do { decoded = try frame.decode() } catch {
                 refuse(frame, loop, "an unreadable response")

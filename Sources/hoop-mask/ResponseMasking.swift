@@ -74,7 +74,7 @@ final class ResponseMasking {
             }
             var out = frame
             out["rows"] = .array(rows)
-            return .replace(summary(frame, counts) + [out])
+            return outcome(frame, out, counts)
         case "error", "notice":
             var out = frame
             var counts: [String: Int] = [:]
@@ -84,7 +84,7 @@ final class ResponseMasking {
                 counts.merge(c, uniquingKeysWith: +)
                 out[key] = .string(m ?? "")
             }
-            return .replace(summary(frame, counts) + [out])
+            return outcome(frame, out, counts)
         case "copy_out_data":
             var counts: [String: Int] = [:]
             let chunks: [JSON] = try (frame["data"]?.array ?? []).map { chunk in
@@ -96,7 +96,18 @@ final class ResponseMasking {
             }
             var out = frame
             out["data"] = .array(chunks)
-            return .replace(summary(frame, counts) + [out])
+            return outcome(frame, out, counts)
+        case "notification":
+            // A NOTIFY payload is whatever the application put in it.
+            var out = frame
+            var counts: [String: Int] = [:]
+            for key in ["channel", "payload"] {
+                guard let text = frame[key]?.string else { continue }
+                let (m, c) = try masker.mask(text, column: nil)
+                counts.merge(c, uniquingKeysWith: +)
+                out[key] = .string(m ?? "")
+            }
+            return outcome(frame, out, counts)
         case "session_closed":
             columns.removeValue(forKey: session)
             sessionMasker.removeValue(forKey: session)
@@ -106,14 +117,20 @@ final class ResponseMasking {
         }
     }
 
-    /// What was masked in a frame, for the audit trail: counts only.
-    private func summary(_ frame: Frame, _ counts: [String: Int]) -> [Frame] {
-        guard !counts.isEmpty else { return [] }
-        return [Frame("masked", session: frame.session, seq: frame.seq, [
+    /// Nothing found means nothing changed (the masker reports every change in its
+    /// counts): the frame then passes as it came, without a re-encode. Otherwise the
+    /// masked frame, after a summary for the audit trail (counts only).
+    private func outcome(_ frame: Frame, _ masked: Frame, _ counts: [String: Int]) -> Outcome {
+        guard !counts.isEmpty else { return .pass }
+        let summary = Frame("masked", session: frame.session, seq: frame.seq, [
             "frame": .string(frame.type),
             "counts": .object(counts.mapValues { .int(Int64($0)) }),
-        ])]
+        ])
+        return .replace([summary, masked])
     }
+
+    /// The response types whose content `handle` reads; the others pass without a decode.
+    static let inspected: Set<String> = ["columns", "rows", "error", "notice", "copy_out_data", "notification", "session_closed"]
 }
 
 struct MaskFailure: Error {
