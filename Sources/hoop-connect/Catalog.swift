@@ -44,7 +44,7 @@ final class Catalog: @unchecked Sendable {
             join pg_attribute a on a.attrelid = c.oid
             where c.oid = $1::oid and a.attnum > 0 and not a.attisdropped
             """
-        let res = withOptionalCStringsForCatalog(["\(oid)"]) { v in PQexecParams(conn, sql, 1, nil, v, nil, nil, 0) }
+        let res = withCStrings(["\(oid)"]) { v in PQexecParams(conn, sql, 1, nil, v, nil, nil, 0) }
         defer { PQclear(res) }
         guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) > 0 else { return nil }
         var columns: [Int: String] = [:]
@@ -54,8 +54,4 @@ final class Catalog: @unchecked Sendable {
         return Source(schema: String(cString: PQgetvalue(res, 0, 0)), table: String(cString: PQgetvalue(res, 0, 1)),
                       columns: columns)
     }
-}
-
-private func withOptionalCStringsForCatalog<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
-    withCStrings(strings, body)
 }

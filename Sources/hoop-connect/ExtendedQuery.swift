@@ -50,8 +50,9 @@ extension UpstreamSession {
         case local(Frame)
         /// An Execute of a suspended portal, served from what it kept.
         case resume(portal: String, maxRows: Int, seq: Int64)
-        /// DECLARE of a portal's cursor: answers nothing unless it fails.
-        case declare(seq: Int64)
+        /// A statement of the gateway's own (a portal's DECLARE, a private PREPARE):
+        /// answers nothing unless it fails.
+        case quiet(seq: Int64)
         /// FETCH from a portal's cursor: rows, then suspended or complete.
         case fetch(portal: String, maxRows: Int, seq: Int64)
     }
@@ -108,7 +109,7 @@ extension UpstreamSession {
                     PQsendQueryParams(conn, declare, Int32(p.params.count), types.isEmpty ? nil : types, values, lengths, formats, 0)
                 }
                 guard sent == 1, sendFetch(cursor, maxRows) else { return connectionError() }
-                expected.append(.declare(seq: seq))
+                expected.append(.quiet(seq: seq))
                 expected.append(.fetch(portal: name, maxRows: maxRows, seq: seq))
             } else if var p = portals[name] {
                 p.started = true
@@ -118,7 +119,7 @@ extension UpstreamSession {
                     p.statement = "hoop_bound_\(cursorCount)"
                     guard PQsendPrepare(conn, p.statement, bound.sql, Int32(bound.types.count),
                                         bound.types.isEmpty ? nil : bound.types) == 1 else { return connectionError() }
-                    expected.append(.declare(seq: seq))
+                    expected.append(.quiet(seq: seq))
                     statements[p.statement] = bound
                 }
                 portals[name] = p
@@ -190,7 +191,7 @@ extension UpstreamSession {
             case .resume(let portal, let maxRows, let s):
                 seq = s
                 if !aborted { resume(portal, maxRows: maxRows) }
-            case .declare(let s):
+            case .quiet(let s):
                 seq = s
                 _ = answer()
             case .fetch(let portal, let maxRows, let s):
