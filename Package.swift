@@ -24,7 +24,11 @@ let package = Package(
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CPgQuery", providers: [.apt(["libpg-query-dev"])]),
         .target(name: "HoopFrames", dependencies: ["CJansson"]),
+        // SQL through PostgreSQL's own parser (libpg_query): where a result column's
+        // value comes from (hoop-mask), what a statement does (hoop-approve).
+        .target(name: "HoopSQL", dependencies: ["HoopFrames", "CPgQuery"]),
         // PHI detectors and masking strategies: hoop-mask's job, kept in a library so
         // that its precision and recall can be tested on their own.
         .target(name: "HoopMasking", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -51,13 +55,14 @@ let package = Package(
             "HoopFrames", "CLibPQ", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-mask", dependencies: [
-            "HoopFrames", "HoopMasking", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HoopFrames", "HoopMasking", "HoopSQL", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-record", dependencies: [
             "HoopFrames", "CSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "HoopFramesTests", dependencies: ["HoopFrames"]),
         .testTarget(name: "HoopMaskingTests", dependencies: ["HoopMasking"]),
+        .testTarget(name: "HoopSQLTests", dependencies: ["HoopSQL"]),
     ],
     swiftLanguageModes: [.v5]
 )

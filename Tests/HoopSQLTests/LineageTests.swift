@@ -1,0 +1,114 @@
+import XCTest
+@testable import HoopSQL
+
+/// Where each result column's value comes from: the trace hoop-mask uses to mask a
+/// value whatever the query did to it (docs/masking.md, "Derived columns").
+final class LineageTests: XCTestCase {
+    func shape(_ sql: String, file: StaticString = #filePath, line: UInt = #line) throws -> Shape {
+        let all = try Lineage.analyze(sql)
+        XCTAssertEqual(all.count, 1, file: file, line: line)
+        guard case .rows(let s) = all[0] else { XCTFail("no rows for \(sql): \(all[0])", file: file, line: line); return .empty }
+        return s
+    }
+    func col(_ t: String, _ c: String) -> SourceColumn { SourceColumn(t, c) }
+    func values(_ s: Shape) -> [Set<SourceColumn>] {
+        (s.columns ?? []).map { if case .value(let v) = $0 { return v } else { return [] } }
+    }
+
+    func testConcatenationCastAliasAndFunctions() throws {
+        let s = try shape("select p.first_name || ' ' || last_name as n, date_of_birth::text, upper(ssn) x, count(*), 42 from patients p")
+        XCTAssertEqual(values(s), [
+            [col("patients", "first_name"), col("patients", "last_name")],
+            [col("patients", "date_of_birth")], [col("patients", "ssn")], [], []])
+    }
+
+    func testCountRevealsNothingButOtherAggregatesCarry() throws {
+        let s = try shape("select count(ssn), string_agg(last_name, ','), array_agg(mrn), max(phone) from patients")
+        XCTAssertEqual(values(s), [[], [col("patients", "last_name")], [col("patients", "mrn")], [col("patients", "phone")]])
+    }
+
+    func testWholeRowReferences() throws {
+        let s = try shape("select row_to_json(p), to_jsonb(e.*) from patients p join encounters e on e.patient_id = p.id")
+        // `p` alone may name a column p of either table, or the row p: all three.
+        XCTAssertEqual(values(s)[0], [col("patients", "*"), col("patients", "p"), col("encounters", "p")])
+                XCTAssertEqual(values(s)[1], [col("encounters", "*")])
+    }
+
+    func testSubqueryAndCTEAliasesAreFollowed() throws {
+        let s = try shape("""
+            with c as (select ssn as s, id from patients)
+            select x.n, c.s, c.id from (select first_name || last_name as n from patients) x, c
+            """)
+        XCTAssertEqual(values(s), [[col("patients", "first_name"), col("patients", "last_name")],
+                                   [col("patients", "ssn")], [col("patients", "id")]])
+    }
+
+    func testRenamedDerivedColumns() throws {
+        let s = try shape("select y from (select ssn, mrn from patients) t(x, y)")
+        XCTAssertEqual(values(s), [[col("patients", "mrn")]])
+    }
+
+    func testScalarSubqueryAndExists() throws {
+        let s = try shape("select (select max(ssn) from patients), exists(select 1 from patients where ssn = '1')")
+        XCTAssertEqual(values(s), [[col("patients", "ssn")], []])
+    }
+
+    func testStarsOverTablesAndDerivedTables() throws {
+        let s = try shape("select *, p.mrn || 'x' from patients p")
+        XCTAssertEqual(s.columns, [.tableStar("patients"), .value([col("patients", "mrn")])])
+        let d = try shape("select * from (select lower(email) from patients) q")
+        XCTAssertEqual(values(d), [[col("patients", "email")]])
+    }
+
+    func testSetOperationsTraceBothSides() throws {
+        let s = try shape("select first_name from patients union select name from providers")
+        XCTAssertEqual(values(s), [[col("patients", "first_name"), col("providers", "name")]])
+        let star = try shape("select * from patients union all select * from patients")
+        XCTAssertNil(star.columns)
+        XCTAssertTrue(star.all.contains(col("patients", "*")))
+    }
+
+    func testUnqualifiedColumnInAJoinIsTakenFromEveryTable() throws {
+        let s = try shape("select name from patients p join providers v on true")
+        XCTAssertEqual(values(s), [[col("patients", "name"), col("providers", "name")]])
+    }
+
+    func testReturningCursorsPrepareAndCopy() throws {
+        XCTAssertEqual(try Lineage.analyze("update patients set phone = '1' where id = 1 returning ssn"),
+                       [.rows(Shape([.value([col("patients", "ssn")])]))])
+        XCTAssertEqual(try Lineage.analyze("insert into patients (id) values (1)"), [.noRows])
+        XCTAssertEqual(try Lineage.analyze("declare c cursor for select ssn from patients; fetch 5 from c; move 1 in c"),
+                       [.declareCursor("c", Shape([.value([col("patients", "ssn")])])), .fetch("c"), .noRows])
+        XCTAssertEqual(try Lineage.analyze("prepare q as select mrn from patients; execute q"),
+                       [.prepare("q", Shape([.value([col("patients", "mrn")])])), .execute("q")])
+        guard case .copyOut(let shape, let format) = try Lineage.analyze("copy patients (ssn, mrn) to stdout with (format csv, header)")[0]
+        else { return XCTFail("not a copy out") }
+        XCTAssertEqual(values(shape), [[col("patients", "ssn")], [col("patients", "mrn")]])
+        XCTAssertEqual(format.kind, .csv)
+        XCTAssertEqual(format.delimiter, UInt8(ascii: ","))
+        XCTAssertTrue(format.header)
+        XCTAssertEqual(try Lineage.analyze("copy patients from stdin"), [.noRows])
+        guard case .copyOut(let whole, let text) = try Lineage.analyze("copy patients to stdout")[0] else { return XCTFail() }
+        XCTAssertEqual(whole.columns, [.tableStar("patients")])
+        XCTAssertEqual(text.kind, .text)
+        XCTAssertEqual(text.delimiter, 0x09)
+    }
+
+    func testValuesAndLateralFunctions() throws {
+        let s = try shape("select u from patients p, unnest(array[p.ssn, p.mrn]) u")
+        XCTAssertTrue(values(s)[0].isSuperset(of: [col("patients", "ssn"), col("patients", "mrn")]))
+        let v = try shape("values (1, 'a')")
+        XCTAssertEqual(values(v), [[], []])
+    }
+
+    func testCaseAndWindowExpressionsCarryTheirInputs() throws {
+        let s = try shape("select case when ssn like '9%' then last_name else 'x' end, lag(mrn) over (order by id) from patients")
+        XCTAssertEqual(values(s), [[col("patients", "ssn"), col("patients", "last_name")], [col("patients", "mrn")]])
+    }
+
+    func testSyntaxErrorsAreReportedWithoutTheText() {
+        XCTAssertThrowsError(try Lineage.analyze("select from where 900-12-3456")) { e in
+            XCTAssertFalse("\(e)".contains("3456"), "\(e)")
+        }
+    }
+}
