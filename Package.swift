@@ -52,7 +52,7 @@ let package = Package(
             "HoopFrames", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-connect", dependencies: [
-            "HoopFrames", "CLibPQ", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HoopFrames", "HoopSQL", "CLibPQ", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-mask", dependencies: [
             "HoopFrames", "HoopMasking", "HoopSQL", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -36,7 +36,7 @@ select 1 as one, 'two' as two, 3.50::numeric(5,2) as three, true, 1e100::float8,
        interval '1 day 2 hours', '{1,2,3}'::int[], row(1, 'a b');
 select count(*) from patients;
 select id from patients order by id limit 5;
-select count(*), min(admitted_at), max(admitted_at) from encounters;
+select count(*), min(department), max(diagnosis_code) from encounters;
 select g, g * g from generate_series(1, 50) g;
 """, expect_in_stdout="1|two|3.50|t|")
 

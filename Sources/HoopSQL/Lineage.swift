@@ -60,6 +60,7 @@ public struct CopyFormat: Equatable, Sendable {
     public var quote: UInt8 = 0x22
     public var escape: UInt8 = 0x22
     public var header = false
+    public init() {}
 }
 
 /// Traces each result column of a statement back to the table columns it is built

@@ -8,7 +8,9 @@ import HoopFrames
 /// server's catalog through one extra connection per upstream, shared by its sessions
 /// (the session's own connection is busy streaming the result), cached for a minute.
 final class Catalog: @unchecked Sendable {
-    struct Source { let schema: String; let table: String; let columns: [Int: String] }
+    struct Source { let schema: String; let table: String; let columns: [Int: String]
+        /// A view's definition: hoop-mask traces its columns to the tables under it.
+        var viewSQL: String? = nil }
 
     private let target: Upstreams.Target
     private let lock = NSLock()
@@ -30,16 +32,21 @@ final class Catalog: @unchecked Sendable {
         return s
     }
 
-    private func lookup(_ oid: UInt32) -> Source? {
+    private func connected() -> Bool {
         if conn == nil || PQstatus(conn) != CONNECTION_OK {
             if let conn { PQfinish(conn) }
             var keys = ["dbname", "application_name"], values = [target.conninfo, "hoop catalog"]
             if let pw = target.password { keys.append("password"); values.append(pw) }
             conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
-            guard PQstatus(conn) == CONNECTION_OK else { return nil }
         }
+        return PQstatus(conn) == CONNECTION_OK
+    }
+
+    private func lookup(_ oid: UInt32) -> Source? {
+        guard connected() else { return nil }
         let sql = """
-            select n.nspname, c.relname, a.attnum, a.attname
+            select n.nspname, c.relname, a.attnum, a.attname,
+                   case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             join pg_attribute a on a.attrelid = c.oid
             where c.oid = $1::oid and a.attnum > 0 and not a.attisdropped
@@ -52,6 +59,26 @@ final class Catalog: @unchecked Sendable {
             columns[Int(String(cString: PQgetvalue(res, r, 2))) ?? 0] = String(cString: PQgetvalue(res, r, 3))
         }
         return Source(schema: String(cString: PQgetvalue(res, 0, 0)), table: String(cString: PQgetvalue(res, 0, 1)),
-                      columns: columns)
+                      columns: columns, viewSQL: PQgetisnull(res, 0, 4) == 1 ? nil : String(cString: PQgetvalue(res, 0, 4)))
     }
+
+    /// A table's columns in order (name, type OID), found as the server would find
+    /// `schema.table` or `table` on the catalog connection's search path.
+    func columns(schema: String?, table: String) -> [(name: String, type: UInt32)]? {
+        lock.lock(); defer { lock.unlock() }
+        guard connected() else { return nil }
+        let sql = """
+            select a.attname, a.atttypid from pg_attribute a
+            where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum
+            """
+        let name = (schema.map { quoteIdent($0) + "." } ?? "") + quoteIdent(table)
+        let res = withCStrings([name]) { v in PQexecParams(conn, sql, 1, nil, v, nil, nil, 0) }
+        defer { PQclear(res) }
+        guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) > 0 else { return nil }
+        return (0..<PQntuples(res)).map { r in
+            (String(cString: PQgetvalue(res, r, 0)), UInt32(String(cString: PQgetvalue(res, r, 1))) ?? 0)
+        }
+    }
+
+    private func quoteIdent(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 }

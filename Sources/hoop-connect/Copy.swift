@@ -1,6 +1,7 @@
 import CLibPQ
 import Foundation
 import HoopFrames
+import HoopSQL
 
 // COPY through the ring (simple query protocol; libpq has no COPY in pipeline mode).
 // FROM STDIN: the client's CopyData arrive as copy_data frames and go to the server
@@ -49,7 +50,10 @@ extension UpstreamSession {
     }
 
     func copyOut(_ res: OpaquePointer) {
-        emit(Frame("copy_out_response", session: id, seq: seq, copyFormats(res)))
+        var response = copyFormats(res)
+        copyOutCount += 1
+        if let fields = copyOutColumns(number: copyOutCount, count: Int(PQnfields(res))) { response["fields"] = .array(fields) }
+        emit(Frame("copy_out_response", session: id, seq: seq, response))
         var w = JSONWriter(reserving: 64 * 1024)
         var count = 0
         func start() {
@@ -89,6 +93,21 @@ extension UpstreamSession {
         }
         finish()
         emit(Frame("copy_out_done", session: id, seq: seq))
+    }
+
+    /// `COPY table [(columns)] TO STDOUT` names no columns on the wire: the table's,
+    /// from the catalog, so that hoop-mask can mask each field by its column's rule
+    /// and keep it valid for its type. Nil for COPY (query), whose columns hoop-mask
+    /// traces from the query itself.
+    private func copyOutColumns(number: Int, count: Int) -> [JSON]? {
+        guard let sql = currentSQL, let statements = try? SQLParser.statements(sql) else { return nil }
+        let copies = statements.compactMap { $0["CopyStmt"] }.filter { $0["is_from"]?.bool != true }
+        guard number <= copies.count, let rel = copies[number - 1]["relation"], let table = rel["relname"]?.string,
+              let columns = catalog?.columns(schema: rel["schemaname"]?.string, table: table) else { return nil }
+        let named = (copies[number - 1]["attlist"]?.array ?? []).compactMap { $0["String"]?["sval"]?.string }
+        let chosen = named.isEmpty ? columns : named.compactMap { n in columns.first { $0.name == n } }
+        guard chosen.count == count else { return nil }
+        return chosen.map { .object(["table_name": .string(table), "column_name": .string($0.name), "type_oid": .int(Int64($0.type))]) }
     }
 
     private func copyFormats(_ res: OpaquePointer) -> [String: JSON] {

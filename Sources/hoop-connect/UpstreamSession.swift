@@ -21,6 +21,9 @@ final class UpstreamSession: @unchecked Sendable {
     /// A request read during COPY IN that does not belong to it: handled after.
     var pushedBack: (Frame, [UInt8])? = nil
     var requeued = false
+    /// The simple query running, and how many COPY TO results it has had (Copy.swift).
+    var currentSQL: String? = nil
+    var copyOutCount = 0
 
     var conn: OpaquePointer?
     var cancelHandle: OpaquePointer?
@@ -183,6 +186,8 @@ final class UpstreamSession: @unchecked Sendable {
 
     func simpleQuery(_ sql: String) {
         leavePipeline()
+        currentSQL = sql; copyOutCount = 0
+        defer { currentSQL = nil }
         guard PQsendQuery(conn, sql) == 1 else { return connectionError() }
         PQsetSingleRowMode(conn)
         drainResults(describe: true, maxRows: 0, portal: nil)
@@ -330,6 +335,7 @@ final class UpstreamSession: @unchecked Sendable {
                 f["schema_name"] = .string(source.schema)
                 f["table_name"] = .string(source.table)
                 if let column = source.columns[Int(PQftablecol(res, i))] { f["column_name"] = .string(column) }
+                if let view = source.viewSQL { f["view_sql"] = .string(view) }
             }
             return .object(f)
         }

@@ -17,14 +17,19 @@ struct HoopMask: ParsableCommand {
         let cfg = try GatewayConfig.load(config)
         let policies = try MaskConfig.policies(cfg)
         let masking = ResponseMasking(
-            maskers: policies.mapValues { LibraryMasker(masker: Masker(policy: $0)) },
-            fallback: LibraryMasker(masker: Masker(policy: MaskPolicy())))
+            maskers: policies.mapValues { Masker(policy: $0) },
+            fallback: Masker(policy: MaskPolicy()))
         let loop = StageLoop(stage: "hoop-mask")
         var refused: Set<String> = []
         try loop.run { frame in
             if frame.type == "session_open", let id = frame.session {
                 // Forwarded by hoop-connect ahead of the session's responses: it names the connection.
                 masking.opened(session: id, database: (try? frame.decode())?["database"]?.string ?? "")
+                return loop.pass(frame)
+            }
+            if ResponseMasking.tracked.contains(frame.type) {
+                // A request on its way to the audit trail: its SQL says what its results carry.
+                if let decoded = try? frame.decode() { masking.track(decoded) }
                 return loop.pass(frame)
             }
             guard responseTypes.contains(frame.type) else { return loop.pass(frame) }

@@ -40,12 +40,3 @@ enum MaskConfig {
         return out
     }
 }
-
-/// The library's masker behind the stage's interface.
-struct LibraryMasker: ValueMasker {
-    let masker: Masker
-    func mask(_ text: String, column: ColumnInfo?) throws -> (masked: String?, counts: [String: Int]) {
-        let r = try masker.mask(text, table: column?.table, column: column?.column, typeOID: column?.typeOID)
-        return (r.value, r.counts)
-    }
-}

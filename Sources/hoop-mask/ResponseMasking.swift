@@ -1,44 +1,221 @@
 import Foundation
 import HoopFrames
+import HoopMasking
+import HoopSQL
 
-/// Where a result column comes from (the `columns` frame), for column rules and for
-/// keeping a masked value valid for its type.
-struct ColumnInfo {
-    let table: String?
-    let column: String?
-    let typeOID: UInt32
+/// How one result column is masked: by the rule of the table column it is (its
+/// catalog origin), by the rule of the table columns it was derived from (lineage),
+/// or by content detection alone.
+struct ColumnPlan {
+    var table: String?
+    var column: String?
+    var typeOID: UInt32
+    /// For a value that is not a plain table column: the rule of what it was built from.
+    var derived: ColumnRule?
+    /// A view's column: the table columns under it (from the view's definition).
+    var underView: Set<SourceColumn>? = nil
 }
 
-/// Masks one text value: what it becomes (nil: SQL NULL) and what was found in it,
-/// as counts by entity or column rule. Never the values themselves.
-protocol ValueMasker {
-    /// Throws when it cannot decide (a type it cannot keep valid): the frame is not passed.
-    func mask(_ text: String, column: ColumnInfo?) throws -> (masked: String?, counts: [String: Int])
-}
-
-/// The frames that flow back, masked (docs/masking.md): rows by column and content,
-/// error and notice texts, COPY data. A frame it cannot read is never passed on.
+/// The frames that flow back, masked (docs/masking.md): rows by column rules, by
+/// lineage and by content, error and notice texts, COPY data field by field. A frame
+/// it cannot read is never passed on.
+///
+/// It reads the requests too (hoop-connect forwards each one ahead of its results):
+/// their SQL says which table columns each result column carries, whatever the query
+/// did to them (`first_name || ' ' || last_name`, `date_of_birth::text`, `row_to_json(p)`).
 final class ResponseMasking {
-    /// The masker of each session's connection (from the session_open that
-    /// hoop-connect forwards ahead of the session's responses).
-    let maskers: [String: ValueMasker]
-    let fallback: ValueMasker
-    private var sessionMasker: [String: ValueMasker] = [:]
-    private var columns: [String: [ColumnInfo]] = [:]
+    let maskers: [String: Masker]
+    let fallback: Masker
+    private var sessions: [String: SessionState] = [:]
 
-    init(maskers: [String: ValueMasker], fallback: ValueMasker) {
+    init(maskers: [String: Masker], fallback: Masker) {
         self.maskers = maskers
         self.fallback = fallback
     }
 
+    /// What a session's requests said about the results to come.
+    final class SessionState {
+        let masker: Masker
+        /// Extended protocol: statements and portals by name (nil: its SQL did not parse).
+        var statements: [String: StatementLineage?] = [:]
+        var portals: [String: StatementLineage?] = [:]
+        /// SQL-level DECLARE ... CURSOR and PREPARE, for FETCH and EXECUTE.
+        var cursors: [String: Shape] = [:]
+        var prepared: [String: Shape] = [:]
+        /// By request seq: what its results carry, and the plan once its columns are known.
+        var expected: [Int64: [StatementLineage?]] = [:]
+        var plans: [Int64: [ColumnPlan]] = [:]
+        /// Column plans from Describe, for an Execute that comes without one.
+        var describedPortal: [String: [ColumnPlan]] = [:]
+        var describedStatement: [String: [ColumnPlan]] = [:]
+        var portalStatement: [String: String] = [:]
+        var describeTarget: [Int64: (portal: Bool, name: String)] = [:]
+        var executePortal: [Int64: String] = [:]
+        /// COPY table TO STDOUT: its columns, named by hoop-connect from the catalog.
+        var copyPlans: [Int64: RowPlan] = [:]
+
+        init(masker: Masker) { self.masker = masker }
+    }
+
     func opened(session: String, database: String) {
-        sessionMasker[session] = maskers[database] ?? fallback
+        sessions[session] = SessionState(masker: maskers[database] ?? fallback)
+    }
+
+    func state(_ session: String) -> SessionState {
+        if let s = sessions[session] { return s }
+        // A session whose session_open this stage did not see (restarted mid-session):
+        // the strictest policy there is, every detector.
+        let s = SessionState(masker: fallback)
+        sessions[session] = s
+        return s
     }
 
     /// Error and notice fields that can carry data (a unique-violation detail prints the
     /// duplicate key); codes, severities and source locations cannot.
     static let textFields: Set<String> = ["message", "detail", "hint", "where", "internal_query", "schema",
                                           "table", "column", "datatype", "constraint"]
+
+    /// The request types whose SQL or names `track` reads.
+    static let tracked: Set<String> = ["query", "parse", "bind", "describe", "execute"]
+
+    /// Reads a request on its way past: what will its results carry?
+    func track(_ frame: Frame) {
+        guard let session = frame.session else { return }
+        let s = state(session)
+        let seq = frame.seq ?? -1
+        switch frame.type {
+        case "query":
+            s.expected[seq] = lineages(frame["sql"]?.string ?? "", s)
+        case "parse":
+            let all = lineages(frame["sql"]?.string ?? "", s)
+            s.statements[frame["name"]?.string ?? ""] = all.count == 1 ? all[0] : nil
+        case "bind":
+            let portal = frame["portal"]?.string ?? "", statement = frame["statement"]?.string ?? ""
+            s.portals[portal] = s.statements[statement] ?? nil
+            s.portalStatement[portal] = statement
+            s.describedPortal[portal] = nil
+        case "describe":
+            let name = frame["name"]?.string ?? ""
+            let portal = frame["kind"]?.string == "P"
+            s.expected[seq] = [(portal ? s.portals[name] : s.statements[name]) ?? nil]
+            s.describeTarget[seq] = (portal, name)
+        case "execute":
+            let portal = frame["portal"]?.string ?? ""
+            s.expected[seq] = [s.portals[portal] ?? nil]
+            s.executePortal[seq] = portal
+        default:
+            break
+        }
+    }
+
+    /// The lineage of each statement of `sql`; one nil when it does not parse (the
+    /// server will say why; anything it returns is then untraced).
+    func lineages(_ sql: String, _ s: SessionState) -> [StatementLineage?] {
+        guard let all = try? Lineage.analyze(sql) else { return [nil] }
+        for l in all {
+            switch l {
+            case .declareCursor(let name, let shape): s.cursors[name] = shape
+            case .prepare(let name, let shape): s.prepared[name] = shape
+            default: break
+            }
+        }
+        return all
+    }
+
+    /// The shape of the rows a statement returns; nil when it cannot be traced.
+    func shape(_ l: StatementLineage?, _ s: SessionState) -> Shape? {
+        switch l {
+        case .rows(let shape)?, .copyOut(let shape, _)?: return shape
+        case .fetch(let name)?: return s.cursors[name]
+        case .execute(let name)?: return s.prepared[name]
+        case .noRows?, .declareCursor?, .prepare?: return Shape(columns: [], all: [])
+        case nil: return nil
+        }
+    }
+
+    /// The shape for a request's results: its one statement's, or for several
+    /// statements in one query, every column may carry what any of them carries.
+    func shape(seq: Int64, _ s: SessionState) -> Shape? {
+        guard let all = s.expected[seq], !all.isEmpty else { return nil }
+        if all.count == 1 { return shape(all[0], s) }
+        var union: Set<SourceColumn> = []
+        for l in all {
+            guard let sh = shape(l, s) else { return nil }
+            union.formUnion(sh.all)
+        }
+        return Shape(columns: nil, all: union)
+    }
+
+    static let untraced = ColumnRule(table: "*", column: "*", strategy: .redact, entity: nil)
+
+    private var views: [String: Shape?] = [:]
+
+    /// The table columns under column `number` (1-based) of a view, from its definition;
+    /// nil when the definition cannot be traced.
+    func viewColumn(_ sql: String, _ number: Int) -> Set<SourceColumn>? {
+        if views[sql] == nil {
+            if views.count > 1024 { views.removeAll() }
+            let all = try? Lineage.analyze(sql)
+            if case .rows(let shape)? = all?.first, all?.count == 1 { views[sql] = .some(shape) } else { views[sql] = .some(nil) }
+        }
+        guard let shape = views[sql] ?? nil else { return nil }
+        if let cols = shape.columns, number >= 1, number <= cols.count, case .value(let s) = cols[number - 1],
+           !cols.contains(where: { if case .tableStar = $0 { return true } else { return false } }) {
+            return s
+        }
+        return shape.all
+    }
+
+    func rule(_ sources: Set<SourceColumn>, _ masker: Masker) -> ColumnRule? {
+        masker.policy.rule(derivedFrom: sources.map { (table: $0.table, column: $0.column) })
+    }
+
+    /// Lays the statement's traced columns over the result's columns. A column with a
+    /// catalog origin is a plain table column (its own rule applies); the others take
+    /// the rule of what they were built from. When the two cannot be laid side by side,
+    /// every column without an origin may carry anything the statement reads.
+    func plan(fields: [ColumnPlan], shape: Shape?, _ masker: Masker) -> [ColumnPlan] {
+        var fields = fields
+        for i in fields.indices {
+            // A view's column with no rule of its own: the rules of the columns under it.
+            guard let under = fields[i].underView, masker.policy.rule(table: fields[i].table, column: fields[i].column) == nil
+            else { continue }
+            fields[i].derived = under.contains(SourceColumn("?", "*")) ? Self.untraced : rule(under, masker)
+        }
+        guard let shape else {
+            // Untraced (SQL that did not parse here, CALL...): nothing passes in clear.
+            return fields.map { var f = $0; if f.table == nil { f.derived = Self.untraced }; return f }
+        }
+        var out = fields
+        if let columns = shape.columns, let laid = lay(columns, over: fields) {
+            for (i, sources) in laid.enumerated() where out[i].table == nil {
+                out[i].derived = rule(sources, masker)
+            }
+            return out
+        }
+        let any = rule(shape.all, masker)
+        for i in out.indices where out[i].table == nil { out[i].derived = any }
+        return out
+    }
+
+    /// Each result column's sources, or nil when the counts do not line up. A table's
+    /// `*` covers the run of result columns whose origin is that table.
+    func lay(_ columns: [OutputColumn], over fields: [ColumnPlan]) -> [Set<SourceColumn>]? {
+        var out: [Set<SourceColumn>] = []
+        var i = 0
+        for c in columns {
+            switch c {
+            case .value(let s):
+                guard i < fields.count else { return nil }
+                out.append(s); i += 1
+            case .tableStar(let t):
+                while i < fields.count, fields[i].table?.lowercased() == t.lowercased() {
+                    out.append([SourceColumn(t, fields[i].column ?? "*")]); i += 1
+                }
+            }
+        }
+        return i == fields.count ? out : nil
+    }
 
     enum Outcome {
         case pass                       // nothing in it to mask: stamp it as it is
@@ -47,16 +224,27 @@ final class ResponseMasking {
 
     func handle(_ frame: Frame) throws -> Outcome {
         guard let session = frame.session else { return .pass }
-        let masker = sessionMasker[session] ?? fallback
+        let s = state(session)
+        let masker = s.masker
+        let seq = frame.seq ?? -1
         switch frame.type {
         case "columns":
-            columns[session] = (frame["fields"]?.array ?? []).map {
-                ColumnInfo(table: $0["table_name"]?.string, column: $0["column_name"]?.string,
-                           typeOID: UInt32(truncatingIfNeeded: $0["type_oid"]?.int ?? 0))
+            let fields = (frame["fields"]?.array ?? []).map { f -> ColumnPlan in
+                var p = ColumnPlan(table: f["table_name"]?.string, column: f["column_name"]?.string,
+                                   typeOID: UInt32(truncatingIfNeeded: f["type_oid"]?.int ?? 0), derived: nil)
+                if let view = f["view_sql"]?.string {
+                    p.underView = viewColumn(view, Int(f["column"]?.int ?? 0)) ?? [SourceColumn("?", "*")]
+                }
+                return p
+            }
+            let p = plan(fields: fields, shape: shape(seq: seq, s), masker)
+            s.plans[seq] = p
+            if let (portal, name) = s.describeTarget[seq] {
+                if portal { s.describedPortal[name] = p } else { s.describedStatement[name] = p }
             }
             return .pass
         case "rows":
-            let cols = columns[session] ?? []
+            let cols = plan(forRowsOf: seq, s)
             var counts: [String: Int] = [:]
             guard let input = frame["rows"]?.array else { throw MaskFailure("a rows frame without rows") }
             let rows: [JSON] = try input.map { row in
@@ -65,9 +253,9 @@ final class ResponseMasking {
                     switch v {
                     case .null: return v
                     case .string(let text):
-                        let (m, c) = try masker.mask(text, column: i < cols.count ? cols[i] : nil)
-                        counts.merge(c, uniquingKeysWith: +)
-                        return m.map(JSON.string) ?? .null
+                        let r = try mask(text, cols[i], s)
+                        counts.merge(r.counts, uniquingKeysWith: +)
+                        return r.value.map(JSON.string) ?? .null
                     default: throw MaskFailure("a value it cannot read")
                     }
                 })
@@ -80,19 +268,35 @@ final class ResponseMasking {
             var counts: [String: Int] = [:]
             for key in Self.textFields {
                 guard let text = frame[key]?.string else { continue }
-                let (m, c) = try masker.mask(text, column: nil)
-                counts.merge(c, uniquingKeysWith: +)
-                out[key] = .string(m ?? "")
+                let r = masker.maskText(text)
+                counts.merge(r.counts, uniquingKeysWith: +)
+                out[key] = .string(r.value ?? "")
             }
             return outcome(frame, out, counts)
+        case "copy_out_response":
+            if let fields = frame["fields"]?.array {
+                s.copyPlans[seq] = RowPlan(columns: fields.map {
+                    ColumnPlan(table: $0["table_name"]?.string, column: $0["column_name"]?.string,
+                               typeOID: UInt32(truncatingIfNeeded: $0["type_oid"]?.int ?? 0), derived: nil)
+                })
+            } else {
+                s.copyPlans[seq] = nil
+            }
+            return .pass
         case "copy_out_data":
             var counts: [String: Int] = [:]
+            let (shape, format) = copyShape(seq, s)
+            let named = s.copyPlans[seq]
             let chunks: [JSON] = try (frame["data"]?.array ?? []).map { chunk in
                 // Binary COPY cannot be read for PHI: it is not passed (fail closed).
-                guard case .string(let text) = chunk else { throw MaskFailure("binary COPY data cannot be masked") }
-                let (m, c) = try masker.mask(text, column: nil)
-                counts.merge(c, uniquingKeysWith: +)
-                return .string(m ?? "")
+                guard case .string(let line) = chunk, format.kind != .binary else {
+                    throw MaskFailure("binary COPY data cannot be masked")
+                }
+                let r = try CopyLine.mask(line, format: format) { i, field in
+                    try self.mask(field, named?[i] ?? self.copyColumn(i, shape, masker), s)
+                }
+                counts.merge(r.counts, uniquingKeysWith: +)
+                return .string(r.value ?? "")
             }
             var out = frame
             out["data"] = .array(chunks)
@@ -103,18 +307,65 @@ final class ResponseMasking {
             var counts: [String: Int] = [:]
             for key in ["channel", "payload"] {
                 guard let text = frame[key]?.string else { continue }
-                let (m, c) = try masker.mask(text, column: nil)
-                counts.merge(c, uniquingKeysWith: +)
-                out[key] = .string(m ?? "")
+                let r = masker.maskText(text)
+                counts.merge(r.counts, uniquingKeysWith: +)
+                out[key] = .string(r.value ?? "")
             }
             return outcome(frame, out, counts)
+        case "ready":
+            // Everything asked before this point has been answered.
+            for k in s.expected.keys where k <= seq { s.expected[k] = nil }
+            for k in s.plans.keys where k <= seq { s.plans[k] = nil }
+            for k in s.describeTarget.keys where k <= seq { s.describeTarget[k] = nil }
+            for k in s.executePortal.keys where k <= seq { s.executePortal[k] = nil }
+            for k in s.copyPlans.keys where k <= seq { s.copyPlans[k] = nil }
+            return .pass
         case "session_closed":
-            columns.removeValue(forKey: session)
-            sessionMasker.removeValue(forKey: session)
+            sessions.removeValue(forKey: session)
             return .pass
         default:
             return .pass
         }
+    }
+
+    /// The plan for an Execute's rows: its own columns frame, else its portal's or
+    /// statement's Describe; without either, every value is masked by what the
+    /// statement reads (the result's columns cannot be told apart).
+    func plan(forRowsOf seq: Int64, _ s: SessionState) -> RowPlan {
+        if let p = s.plans[seq] { return RowPlan(columns: p) }
+        if let portal = s.executePortal[seq] {
+            if let p = s.describedPortal[portal] { return RowPlan(columns: p) }
+            if let st = s.portalStatement[portal], let p = s.describedStatement[st] {
+                return RowPlan(columns: plan(fields: p.map { var f = $0; f.derived = nil; return f }, shape: shape(seq: seq, s), s.masker))
+            }
+        }
+        let any = shape(seq: seq, s).map { rule($0.all, s.masker) } ?? Self.untraced
+        return RowPlan(columns: [], rest: ColumnPlan(table: nil, column: nil, typeOID: 0, derived: any))
+    }
+
+    func copyShape(_ seq: Int64, _ s: SessionState) -> (Shape?, CopyFormat) {
+        let all = s.expected[seq] ?? []
+        for l in all { if case .copyOut(_, let f)? = l { return (shape(seq: seq, s), f) } }
+        // COPY TO STDOUT that did not parse here: text format, untraced.
+        return (nil, CopyFormat())
+    }
+
+    /// A COPY field's column: COPY output carries no catalog origin, so every field
+    /// is masked by the rule of the table column it was traced to.
+    func copyColumn(_ i: Int, _ shape: Shape?, _ masker: Masker) -> ColumnPlan {
+        guard let shape else { return ColumnPlan(table: nil, column: nil, typeOID: 0, derived: Self.untraced) }
+        if let cols = shape.columns, !cols.contains(where: { if case .tableStar = $0 { return true } else { return false } }) {
+            guard i < cols.count, case .value(let sources) = cols[i] else {
+                return ColumnPlan(table: nil, column: nil, typeOID: 0, derived: Self.untraced)
+            }
+            return ColumnPlan(table: nil, column: nil, typeOID: 0, derived: rule(sources, masker))
+        }
+        return ColumnPlan(table: nil, column: nil, typeOID: 0, derived: rule(shape.all, masker))
+    }
+
+    func mask(_ text: String, _ column: ColumnPlan, _ s: SessionState) throws -> MaskResult {
+        if let rule = column.derived { return try s.masker.mask(text, rule: rule, typeOID: column.typeOID) }
+        return try s.masker.mask(text, table: column.table, column: column.column, typeOID: column.typeOID)
     }
 
     /// Nothing found means nothing changed (the masker reports every change in its
@@ -130,7 +381,15 @@ final class ResponseMasking {
     }
 
     /// The response types whose content `handle` reads; the others pass without a decode.
-    static let inspected: Set<String> = ["columns", "rows", "error", "notice", "copy_out_data", "notification", "session_closed"]
+    static let inspected: Set<String> = ["columns", "rows", "error", "notice", "copy_out_response", "copy_out_data", "notification",
+                                         "ready", "session_closed"]
+}
+
+/// The plans for a row's values; a value past the known columns is masked whole.
+struct RowPlan {
+    var columns: [ColumnPlan]
+    var rest = ColumnPlan(table: nil, column: nil, typeOID: 0, derived: ResponseMasking.untraced)
+    subscript(i: Int) -> ColumnPlan { i < columns.count ? columns[i] : rest }
 }
 
 struct MaskFailure: Error {

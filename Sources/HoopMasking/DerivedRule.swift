@@ -1,0 +1,41 @@
+/// Column rules for values a query derived from table columns: a cast, a concatenation,
+/// an aggregate, `row_to_json` (docs/masking.md, "Derived columns"). hoop-mask traces
+/// each result column to its table columns (HoopSQL's lineage) and masks the whole
+/// value by the rules of those columns.
+extension MaskPolicy {
+    /// The rule for a value built from `sources` (table, column; column "*" for a whole
+    /// row): nil when no rule covers any of them (content detection then decides).
+    /// One rule's strategy when all agree; otherwise `redact`, the one that reveals nothing.
+    public func rule(derivedFrom sources: some Sequence<(table: String, column: String)>) -> ColumnRule? {
+        var found: [ColumnRule] = []
+        for (t, c) in sources {
+            if c == "*" {
+                found += columnRules.filter { !$0.keeps && Glob.matches($0.table, t) }
+            } else if let r = rule(table: t, column: c), !r.keeps {
+                found.append(r)
+            }
+        }
+        guard let first = found.first else { return nil }
+        let entity = found.allSatisfy { $0.entity == first.entity } ? first.entity : nil
+        let strategy = found.allSatisfy { $0.strategy == first.strategy } ? first.strategy : .redact
+        return ColumnRule(table: "*", column: "*", strategy: strategy, entity: entity)
+    }
+}
+
+extension ColumnRule {
+    var keeps: Bool { if case .keep = strategy { return true } else { return false } }
+}
+
+extension Masker {
+    /// Masks a whole value by `rule`, keeping it valid for its type.
+    public func mask(_ value: String, rule: ColumnRule, typeOID: UInt32?) throws -> MaskResult {
+        if rule.keeps { return MaskResult(value: value, counts: [:]) }
+        return MaskResult(value: try whole(value, oid: typeOID ?? 0, strategy: rule.strategy, marker: "[REDACTED]"),
+                          counts: [rule.label: 1])
+    }
+}
+
+extension MaskResult {
+    /// For stages that assemble a result from masked parts (COPY lines).
+    public init(_ value: String?, counts: [String: Int]) { self.init(value: value, counts: counts) }
+}
