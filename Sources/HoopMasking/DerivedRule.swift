@@ -23,10 +23,18 @@ extension MaskPolicy {
 }
 
 extension ColumnRule {
-    var keeps: Bool { if case .keep = strategy { return true } else { return false } }
+    public var keeps: Bool { if case .keep = strategy { return true } else { return false } }
 }
 
 extension Masker {
+    /// True when content detection finds something in these UTF-8 bytes (the fast
+    /// path for values that hold nothing: the caller's reused buffer, no String).
+    public func detects(_ value: UnsafeRawBufferPointer, scratch: inout [UInt8]) -> Bool {
+        scratch.removeAll(keepingCapacity: true)
+        scratch.append(contentsOf: value)
+        return !detect(scratch).isEmpty
+    }
+
     /// Masks a whole value by `rule`, keeping it valid for its type.
     public func mask(_ value: String, rule: ColumnRule, typeOID: UInt32?) throws -> MaskResult {
         if rule.keeps { return MaskResult(value: value, counts: [:]) }
@@ -39,3 +47,4 @@ extension MaskResult {
     /// For stages that assemble a result from masked parts (COPY lines).
     public init(_ value: String?, counts: [String: Int]) { self.init(value: value, counts: counts) }
 }
+

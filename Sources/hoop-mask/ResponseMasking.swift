@@ -27,6 +27,7 @@ final class ResponseMasking {
     let maskers: [String: Masker]
     let fallback: Masker
     private var sessions: [String: SessionState] = [:]
+    private var scratch: [UInt8] = []
 
     init(maskers: [String: Masker], fallback: Masker) {
         self.maskers = maskers
@@ -325,6 +326,27 @@ final class ResponseMasking {
             return .pass
         default:
             return .pass
+        }
+    }
+
+    /// True when a rows frame holds nothing to mask, read from its bytes (RowsScan):
+    /// no value in a column a rule masks, and content detection finds nothing.
+    func rowsAreClean(_ frame: RawFrame) -> Bool {
+        guard let session = frame.session, let seq = frame.header.seq else { return false }
+        let s = state(session)
+        let plan = plan(forRowsOf: seq, s)
+        let policy = s.masker.policy
+        func ruled(_ c: ColumnPlan) -> Bool {
+            if let d = c.derived { return !d.keeps }
+            if let r = policy.rule(table: c.table, column: c.column) { return !r.keeps }
+            return false
+        }
+        let masked = plan.columns.map(ruled), restMasked = ruled(plan.rest)
+        let numeric = plan.columns.map { PGType.isNumeric($0.typeOID) }
+        return RowsScan.clean(frame.bytes) { i, value in
+            if i < masked.count ? masked[i] : restMasked { return true }
+            if i < numeric.count && numeric[i] { return false }
+            return s.masker.detects(value, scratch: &scratch)
         }
     }
 
