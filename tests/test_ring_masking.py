@@ -1,6 +1,8 @@
 """hoop-mask in the ring, on the seeded clinic data (docs/masking.md): identifier
 columns never come back in clear, error texts are masked too, and the audit trail
-records what was masked as counts. (The full leak suite of issue 4 is still to come.)"""
+records what was masked as counts; derived values (casts, concatenation, views, COPY,
+an Execute without a Describe) are masked by the rules of the columns they come from.
+The leak suite over every seeded identifier is tests/test_ring_leaks.py."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import psycopg
 import pytest
 
 from helpers.ring import wait_for
+from helpers.pgwire import Bind, Execute, Parse, PGWire, Sync, decode
 
 IDENTIFIERS = "mrn, ssn, first_name, last_name, phone, email, street, zip, insurance_id, date_of_birth"
 
@@ -56,3 +59,63 @@ def test_a_cast_date_of_birth_is_masked(ring):
     with ring.connect("gateway") as c:
         seen = {r[0] for r in c.execute("select date_of_birth::text from patients order by id limit 20")}
     assert not clear & seen
+
+
+def test_copy_of_a_table_masks_each_field_by_its_column(ring):
+    """COPY patients TO STDOUT: hoop-connect names the table's columns, hoop-mask masks
+    each field by its rule and keeps dates valid dates; CSV quoting survives masking."""
+    with ring.connect("direct") as d:
+        clear = d.execute("select id, ssn, date_of_birth::text, state from patients order by id limit 5").fetchall()
+    with ring.connect("gateway") as c:
+        with c.cursor().copy("copy (select id, ssn, state from patients order by id limit 5) to stdout with (format csv)") as cp:
+            csv_lines = b"".join(bytes(b) for b in cp).decode().splitlines()
+        with c.cursor().copy("copy patients (id, ssn, date_of_birth, state) to stdout") as cp:
+            text_lines = b"".join(bytes(b) for b in cp).decode().splitlines()
+    by_id = {str(r[0]): r for r in clear}
+    for line in csv_lines:
+        id_, ssn, state = line.split(",")
+        assert ssn == '"***-**-%s"' % by_id[id_][1][-4:], "CSV field not masked by its column rule"
+        assert state == by_id[id_][3]
+    seen = {line.split("\t")[0]: line.split("\t") for line in text_lines}
+    for id_, row in by_id.items():
+        if id_ not in seen:
+            continue
+        _, ssn, dob, state = seen[id_]
+        assert ssn.endswith(row[1][-4:]) and ssn != row[1]
+        # The column's type is known: a masked date of birth is still a date (1 January, same year).
+        assert dob == row[2][:4] + "-01-01" and state == row[3]
+    assert len(seen) == 5000
+
+
+def test_views_and_derived_values_are_masked_by_their_sources(ring):
+    with ring.connect("direct") as d:
+        names = {f"{a} {b}" for a, b in d.execute("select first_name, last_name from patients")}
+        d.execute("create or replace view masking_test_v as select first_name || ' ' || last_name as full_name, "
+                  "ssn as s, id from patients")
+        d.commit()
+    with ring.connect("gateway") as c:
+        rows = c.execute("select full_name, s, id from masking_test_v order by id limit 20").fetchall()
+        built = c.execute("select concat_ws(' ', first_name, last_name), upper(ssn) from patients limit 20").fetchall()
+    assert len(rows) == len(built) == 20
+    assert not names & {r[0] for r in rows} and not names & {r[0] for r in built}
+    assert all(r[0].startswith("tok_") and r[1].startswith("***-**-") for r in rows)
+    assert all(r[2] for r in rows), "the view's id column is not an identifier and passes"
+
+
+def test_execute_without_describe_is_masked(ring):
+    """A client may Execute a portal without describing it: the rows have no columns
+    frame of their own, and are masked by what the statement reads."""
+    with ring.connect("direct") as d:
+        ssns = {r[0] for r in d.execute("select ssn from patients order by id limit 5")}
+    c = PGWire("127.0.0.1", ring.listen_port, timeout=30)
+    c.startup(ring.gateway_user, "clinic", ring.gateway_password)
+    try:
+        c.send(Parse("", "select ssn, 'x' || last_name from patients order by id limit 5"), Bind("", ""), Execute(""), Sync())
+        msgs = c.read_until_ready(timeout=30)
+    finally:
+        c.close()
+    rows = [m[1] for m in msgs if m[0] == "D"]
+    assert len(rows) == 5
+    values = {v.decode() for r in rows for v in r}
+    assert not values & ssns
+    assert not any(v.startswith("x") for v in values), "a concatenated last name came back in clear"
