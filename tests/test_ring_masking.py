@@ -119,3 +119,25 @@ def test_execute_without_describe_is_masked(ring):
     values = {v.decode() for r in rows for v in r}
     assert not values & ssns
     assert not any(v.startswith("x") for v in values), "a concatenated last name came back in clear"
+
+
+@pytest.mark.parametrize("sql", [
+    "select first_name::int from patients order by id limit 1",
+    "select (last_name || '-' || city)::date from patients order by id limit 1",
+    "insert into patients (id, mrn, first_name, last_name, date_of_birth, ssn) "
+    "select 900000, mrn, 'x', 'y', date_of_birth, ssn from patients order by id limit 1",
+    "insert into encounters (id, patient_id, admitted_at, department, diagnosis_code, note) "
+    "select 900000, 99999999, now(), 'x', 'y', first_name from patients order by id limit 1",
+])
+def test_values_quoted_in_errors_are_redacted(ring, sql):
+    """A failed cast quotes the value, a violation prints the key or the row: row data,
+    redacted whole whatever content detection makes of it."""
+    with ring.connect("direct") as d:
+        row = d.execute("select first_name, last_name, city, mrn from patients order by id limit 1").fetchone()
+    with ring.connect("gateway") as c:
+        with pytest.raises(psycopg.Error) as e:
+            c.execute(sql)
+    diag = e.value.diag
+    text = " ".join(filter(None, [diag.message_primary, diag.message_detail, diag.message_hint, diag.context]))
+    assert not any(v in text for v in row), "an identifier came back in an error text"
+    assert "[REDACTED]" in text or "[" in text

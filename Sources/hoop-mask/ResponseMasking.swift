@@ -271,7 +271,9 @@ final class ResponseMasking {
                 guard let text = frame[key]?.string else { continue }
                 let r = masker.maskText(text)
                 counts.merge(r.counts, uniquingKeysWith: +)
-                out[key] = .string(r.value ?? "")
+                let (redacted, values) = ErrorValues.redact(r.value ?? "")
+                if values > 0 { counts["ERROR_VALUE", default: 0] += values }
+                out[key] = .string(redacted)
             }
             return outcome(frame, out, counts)
         case "copy_out_response":
