@@ -38,9 +38,12 @@ def test_identifier_columns_never_come_back_in_clear(ring):
     [session] = wait_for(lambda: ring.session_ids_for_app(app))
     with ring.audit() as db:
         rows = db.execute("select cast(frame as text) from frames where session = ? and type = 'masked'", (session,)).fetchall()
-    counts = json.loads(rows[0][0])["counts"]
+    summary = json.loads(rows[0][0])
+    counts = summary["counts"]
     assert counts.get("SSN", 0) >= 50 and counts.get("MRN", 0) >= 50, counts
     assert all(isinstance(n, int) for n in counts.values())
+    # ... and by result column: what the filter did to each.
+    assert summary["columns"]["ssn"] == {"SSN": 50} and summary["columns"]["mrn"] == {"MRN": 50}, summary["columns"]
     audit_text = "\n".join(r[0] for r in rows)
     assert not any(str(v) in audit_text for row in clear for v in row[:-1])
 

@@ -14,6 +14,20 @@ struct ColumnPlan {
     var derived: ColumnRule?
     /// A view's column: the table columns under it (from the view's definition).
     var underView: Set<SourceColumn>? = nil
+    /// The result column's name, for the per-column counts of the `masked` frame.
+    var name: String? = nil
+}
+
+/// What a frame's masking found: counts by entity (or rule label), overall and by
+/// result column. Never values.
+struct MaskCounts {
+    var total: [String: Int] = [:]
+    var byColumn: [String: [String: Int]] = [:]
+    mutating func add(_ counts: [String: Int], column: String? = nil) {
+        guard !counts.isEmpty else { return }
+        total.merge(counts, uniquingKeysWith: +)
+        if let column { byColumn[column, default: [:]].merge(counts, uniquingKeysWith: +) }
+    }
 }
 
 /// The frames that flow back, masked (docs/masking.md): rows by column rules, by
@@ -233,6 +247,7 @@ final class ResponseMasking {
             let fields = (frame["fields"]?.array ?? []).map { f -> ColumnPlan in
                 var p = ColumnPlan(table: f["table_name"]?.string, column: f["column_name"]?.string,
                                    typeOID: UInt32(truncatingIfNeeded: f["type_oid"]?.int ?? 0), derived: nil)
+                p.name = f["name"]?.string
                 if let view = f["view_sql"]?.string {
                     p.underView = viewColumn(view, Int(f["column"]?.int ?? 0)) ?? [SourceColumn("?", "*")]
                 }
@@ -246,7 +261,7 @@ final class ResponseMasking {
             return .pass
         case "rows":
             let cols = plan(forRowsOf: seq, s)
-            var counts: [String: Int] = [:]
+            var counts = MaskCounts()
             guard let input = frame["rows"]?.array else { throw MaskFailure("a rows frame without rows") }
             let rows: [JSON] = try input.map { row in
                 guard let values = row.array else { throw MaskFailure("a row that is not an array") }
@@ -255,7 +270,7 @@ final class ResponseMasking {
                     case .null: return v
                     case .string(let text):
                         let r = try mask(text, cols[i], s)
-                        counts.merge(r.counts, uniquingKeysWith: +)
+                        counts.add(r.counts, column: cols[i].name ?? "column \(i + 1)")
                         return r.value.map(JSON.string) ?? .null
                     default: throw MaskFailure("a value it cannot read")
                     }
@@ -280,14 +295,15 @@ final class ResponseMasking {
             if let fields = frame["fields"]?.array {
                 s.copyPlans[seq] = RowPlan(columns: fields.map {
                     ColumnPlan(table: $0["table_name"]?.string, column: $0["column_name"]?.string,
-                               typeOID: UInt32(truncatingIfNeeded: $0["type_oid"]?.int ?? 0), derived: nil)
+                               typeOID: UInt32(truncatingIfNeeded: $0["type_oid"]?.int ?? 0), derived: nil,
+                               name: $0["column_name"]?.string)
                 })
             } else {
                 s.copyPlans[seq] = nil
             }
             return .pass
         case "copy_out_data":
-            var counts: [String: Int] = [:]
+            var counts = MaskCounts()
             let (shape, format) = copyShape(seq, s)
             let named = s.copyPlans[seq]
             let chunks: [JSON] = try (frame["data"]?.array ?? []).map { chunk in
@@ -296,9 +312,10 @@ final class ResponseMasking {
                     throw MaskFailure("binary COPY data cannot be masked")
                 }
                 let r = try CopyLine.mask(line, format: format) { i, field in
-                    try self.mask(field, named?[i] ?? self.copyColumn(i, shape, masker), s)
+                    let m = try self.mask(field, named?[i] ?? self.copyColumn(i, shape, masker), s)
+                    counts.add(m.counts, column: named?[i].name ?? "field \(i + 1)")
+                    return m
                 }
-                counts.merge(r.counts, uniquingKeysWith: +)
                 return .string(r.value ?? "")
             }
             var out = frame
@@ -396,11 +413,18 @@ final class ResponseMasking {
     /// counts): the frame then passes as it came, without a re-encode. Otherwise the
     /// masked frame, after a summary for the audit trail (counts only).
     private func outcome(_ frame: Frame, _ masked: Frame, _ counts: [String: Int]) -> Outcome {
-        guard !counts.isEmpty else { return .pass }
-        let summary = Frame("masked", session: frame.session, seq: frame.seq, [
+        outcome(frame, masked, MaskCounts(total: counts))
+    }
+
+    private func outcome(_ frame: Frame, _ masked: Frame, _ counts: MaskCounts) -> Outcome {
+        guard !counts.total.isEmpty else { return .pass }
+        var summary = Frame("masked", session: frame.session, seq: frame.seq, [
             "frame": .string(frame.type),
-            "counts": .object(counts.mapValues { .int(Int64($0)) }),
+            "counts": .object(counts.total.mapValues { .int(Int64($0)) }),
         ])
+        if !counts.byColumn.isEmpty {
+            summary["columns"] = .object(counts.byColumn.mapValues { .object($0.mapValues { .int(Int64($0)) }) })
+        }
         return .replace([summary, masked])
     }
 
