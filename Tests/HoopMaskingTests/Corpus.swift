@@ -24,6 +24,56 @@ struct Corpus {
     mutating func first() -> String { int(2) == 0 ? pick(Self.commonFirst) : inventedName() }
     mutating func last() -> String { int(2) == 0 ? pick(Self.commonLast) : inventedName() }
 
+    // English-looking invented names, built from parts so that no list holds them
+    // ("Avery Abernathy", "Xen Vantongeren", "Quimby"); some parts are English words
+    // ("Gray", "Orchard") so that a name is not always a non-word.
+    static let givenHead = ["Av", "Xen", "Cla", "Bre", "Ol", "Ter", "Mav", "Ju", "Qui", "Ro", "Zel", "Ul"]
+    static let givenTail = ["ery", "a", "ra", "ton", "ric", "wen", "ina", "dell", "o", "isse"]
+    static let surHead = ["Aber", "Van", "Quim", "Har", "Oster", "Bel", "Tam", "Fen", "Cor", "Wex", "Dal", "Ingle"]
+    static let surTail = ["nathy", "tongeren", "by", "rowgate", "mond", "lacott", "berly", "wick", "son", "hurst", "thorpe", "sby"]
+    static let wordGiven = ["Gray", "Rose", "Dawn", "Hunter", "Grace"]
+    static let wordSurname = ["Orchard", "Fields", "Stone", "Marsh", "Gray", "Baker", "Young"]
+    mutating func newGiven() -> String { pick(Self.givenHead) + pick(Self.givenTail) }
+    mutating func newSurname() -> String { pick(Self.surHead) + pick(Self.surTail) }
+    /// A full name no list holds; one in five has an English-word given name.
+    mutating func newName() -> String { (int(5) == 0 ? pick(Self.wordGiven) : newGiven()) + " " + newSurname() }
+
+    static let cities: [(String, String)] = [("Springfield", "IL"), ("Salem", "MA"), ("Fairview", "OR"), ("Oak Hollow", "TX"),
+                                             ("Lake Carrow", "MN"), ("St. Louis", "MO"), ("Brookmere", "PA"), ("Dunmore Falls", "NY"),
+                                             ("Harlow", "MD"), ("Clearwater", "FL")]
+
+    /// Ordinary clinical text and values that must stay unflagged. Written with the
+    /// detector, so this checks known traps rather than sampling real notes; a few lines
+    /// carry capitalised terms on no list (Brilinta, Entresto, Keytruda, Dupixent) to keep
+    /// the known weakness visible in the figures.
+    static let negatives = [
+        "Blood pressure improved after medication adjustment.", "Continue current regimen and recheck labs in two weeks.",
+        "Referred to Internal Medicine for evaluation of anemia.", "Seen in Cardiology; echocardiogram ordered.",
+        "Denies chest pain, shortness of breath, or palpitations.", "Tolerating diet well. Ambulating without assistance.",
+        "Wound is clean, dry and intact.", "Discussed risks and benefits; consent signed.",
+        "Started Metformin 500 mg twice daily.", "Lisinopril was held for low blood pressure.", "Troponin negative times two.",
+        "Plan: MRI of the lumbar spine, Physical Therapy referral.", "Follow-up in Dermatology clinic next month.",
+        "History of Type 2 diabetes and hypertension.", "No known drug allergies.",
+        "Patient education provided regarding insulin use.", "Nursing notes reviewed. Vital signs stable.",
+        "Admitted to the Intensive Care Unit overnight.", "Results sent to the Emergency Department.",
+        "Scheduled for colonoscopy on Monday.", "Physical Therapy and Occupational Therapy consulted.",
+        "Reports mild nausea after meals.", "Foley catheter removed this morning.", "Parkinson's disease, stable on current therapy.",
+        "Spanish interpreter used for the visit.", "Medicare coverage verified.", "Chest X-ray shows no acute process.",
+        "Pain controlled with Tylenol as needed.", "Social Work consulted for discharge planning.", "Labs drawn; results pending.",
+        "Will return to clinic as needed.", "Grace period for the claim ends Friday.", "Afebrile overnight, Hemodynamically stable.",
+        "Echocardiogram showed normal ejection fraction.", "Creatinine is 1.2, stable from prior.",
+        "Hypertension: continue Amlodipine 5 mg daily.", "Assessment and Plan discussed with the team.",
+        "Bell's palsy resolving; Glasgow Coma Scale 15.", "Transferred to Oncology for chemotherapy.",
+        "Insulin sliding scale per protocol.", "Switched from Brilinta to Plavix.", "Entresto started at low dose.",
+        "Keytruda infusion tolerated well.", "Dupixent injections every two weeks.",
+        "Recommend Pulmonology follow-up in January.", "Morning labs: Hemoglobin 11.2, Potassium 4.1.",
+        "Transferred from Mercy General Hospital overnight.", "Follow-up at the Lakeshore Clinic in May.",
+    ]
+    static let negativeValues = ["Internal Medicine", "Cardiology", "Emergency Department", "Pending", "Discharged",
+                                 "Outpatient", "Hypertension", "Metformin", "Physical Therapy", "Type 2 Diabetes Mellitus",
+                                 "Active", "Inpatient Rehabilitation", "S52.501A", "550E8400-E29B-41D4-A716-446655440000",
+                                 "SKU-12345", "Medicare Part B", "Tuesday", "Completed", "Orthopedic Surgery", "None"]
+
     mutating func ssn() -> String { "\(900 + int(100))-\(String(format2: 1 + int(98)))-\(String(format4: 1 + int(9998)))" }
     mutating func phone() -> String {
         let a = "\(2 + int(8))\(digits(2))", x = "555", l = "01\(digits(2))"
@@ -92,7 +142,9 @@ struct Corpus {
                    ") was seen in Cardiology for chest pain."])
             c.add([c.pick(["Patient reached by phone at ", "Best contact number is ", "Daughter called from "]),
                    (Entity.phone, c.phone()), "; voicemail is fine."])
-            c.add(["Lives at ", (Entity.streetAddress, c.address()), ", Salem, MA ", (Entity.zipCode, c.zip()), "; transport arranged."])
+            let (city, st) = c.pick(Self.cities)
+            c.add(["Lives at ", (Entity.streetAddress, c.address()), ", ", (Entity.streetAddress, city), ", \(st) ",
+                   (Entity.zipCode, c.zip()), "; transport arranged."])
             c.add(["Insurance ", (Entity.healthPlan, c.plan()), " verified; SSN on file ", (Entity.ssn, c.ssn()), "."])
             c.add(["Follow-up with ", (Entity.personName, "\(c.first()) \(c.last())"), ", MD (NPI ", (Entity.npi, c.npi()),
                    ") on ", (Entity.date, c.date()), "."])
@@ -104,6 +156,31 @@ struct Corpus {
             c.add(["Pacemaker serial ", (Entity.device, "PM-\(c.digits(7))"), ", account ", (Entity.account, c.digits(10)),
                    ", licence no. ", (Entity.licence, "D\(c.digits(7))"), "."])
             c.add(["Event logged at 2026-11-26 10:00:00 with 12 items, order \(c.digits(6)), code E11.9, age 45."])
+
+            // Names no list holds, in every position.
+            let n = c.newName(), g = c.newGiven(), s = c.newSurname()
+            c.add([(Entity.personName, n)])                                                    // bare value
+            c.add([(Entity.personName, s)])                                                    // a last_name column
+            c.add([(Entity.personName, "\(s), \(g)")])                                         // "Last, First"
+            c.add([(Entity.personName, c.newName()), " was seen in clinic today for follow-up."])
+            c.add(["Spoke with ", (Entity.personName, c.newName()), " about the discharge plan."])
+            c.add(["Pharmacy called asking about ", (Entity.personName, c.newGiven()), "'s medication."])
+            c.add([(Entity.personName, c.newGiven()), "'s daughter will bring the insurance card."])
+            c.add([(Entity.personName, c.newGiven()), " will return on ", (Entity.date, c.date()), " for a wound check."])
+            c.add(["Mr./Ms. ", (Entity.personName, c.newSurname()), " denies fever or chills."])
+            c.add(["Results reviewed with ", (Entity.personName, "\(c.pick(Self.wordGiven)) \(c.pick(Self.wordSurname))"),
+                   ", MD, who agrees with the plan."])
+            c.add(["Consent witnessed by ", (Entity.personName, c.newName()), ", RN."])
+            c.add(["{\"id\":\(c.int(9999)),\"first_name\":\"", (Entity.personName, g), "\",\"last_name\":\"", (Entity.personName, s),
+                   "\",\"department\":\"Internal Medicine\",\"status\":\"Discharged\"}"])
+            // Cities: with a ZIP, without one, as an address line of its own.
+            let (city2, st2) = c.pick(Self.cities.filter { !["MD", "PA", "MA"].contains($0.1) })
+            c.add(["Moved to ", (Entity.streetAddress, city2), ", \(st2) last spring; new PCP pending."])
+            let (city3, st3) = c.pick(Self.cities)
+            c.add([(Entity.streetAddress, city3), ", \(st3) ", (Entity.zipCode, c.zip())])
+            // Ordinary text and values: nothing to find.
+            for _ in 0..<3 { c.add([c.pick(Self.negatives)]) }
+            c.add([c.pick(Self.negativeValues)])
         }
         return c
     }

@@ -27,8 +27,28 @@ final class PrecisionRecall: XCTestCase {
                 + [t + n, t, p, n].map { String($0).leftPad(6) }.joined()
                 + String(format: "%11.3f%8.3f", prec, rec))
         }
-        lines.append("\(corpus.docs.count) values, \(bytes) bytes, detection \(String(format: "%.1f", Double(bytes) / elapsed / 1e6)) MB/s (debug build)")
+        #if DEBUG
+        let build = "debug build"
+        #else
+        let build = "release build"
+        #endif
+        lines.append("\(corpus.docs.count) values, \(bytes) bytes, detection \(String(format: "%.1f", Double(bytes) / elapsed / 1e6)) MB/s (\(build))")
         print(lines.joined(separator: "\n"))
+        // MASK_EVAL_SHOW=ENTITY prints that entity's misses and false positives (distinct texts).
+        if let show = ProcessInfo.processInfo.environment["MASK_EVAL_SHOW"], let e = Entity(rawValue: show) {
+            var seen = Set<String>()
+            for (doc, spans) in zip(corpus.docs, found) {
+                let b = Array(doc.text.utf8)
+                for s in spans where s.entity == e && !doc.gold.contains(where: { overlap($0, s) }) {
+                    let line = "FP \(String(decoding: b[s.start..<s.end], as: UTF8.self)) | \(doc.text)"
+                    if seen.insert(line).inserted { print(line) }
+                }
+                for g in doc.gold where g.entity == e && !spans.contains(where: { overlap($0, g) }) {
+                    let line = "FN \(String(decoding: b[g.start..<g.end], as: UTF8.self)) | \(doc.text)"
+                    if seen.insert(line).inserted { print(line) }
+                }
+            }
+        }
         // Floors, so a regression fails the suite; the table is the real measure.
         for e in [Entity.ssn, .email, .mrn, .npi, .cardNumber, .phone] {
             XCTAssertGreaterThan(Double(tp[e] ?? 0) / Double((tp[e] ?? 0) + (fn[e] ?? 0)), 0.95, e.rawValue)

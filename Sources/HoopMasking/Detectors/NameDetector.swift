@@ -1,40 +1,140 @@
-/// Person names in text, by three rules on capitalised tokens:
-/// 1. a title (Mr., Mrs., Ms., Mx., Dr., Miss) or a context word (patient, name:, pt,
-///    son/daughter/wife/husband of ...) before it: the next one or two capitalised
+/// Person names in text. A token is a run of letters (ASCII or any non-ASCII byte, so
+/// "José" is one token; internal ' or - before a capital: O'Brien, Smith-Jones);
+/// "Titlecase" means a capital first letter and a lower-case letter after it. Rules:
+/// 1. a title (Mr., Mrs., Ms., Mx., Dr., Miss, `Mr./Ms.`) or a context word (patient,
+///    name:, pt, son/daughter/wife/... of) before it: the next one or two Titlecase
 ///    tokens are a name;
-/// 2. a token from the embedded given-name list, plus the capitalised token after it
-///    (the surname) if there is one;
-/// 3. a token from the embedded surname list.
-/// Lists only reach common names; rule 1 is what catches unusual ones. Recall on names
-/// outside the lists and without context is low, and docs/masking.md says so.
+/// 2. a token from the embedded given-name or surname list (NameLists);
+/// 3. a Titlecase token that is not a common English word (CommonWords: every
+///    lower-case entry of the wamerican dictionary) nor a listed clinical proper noun
+///    (ClinicalWords: months, drugs, eponyms, states, ...): a name when it sits inside a
+///    sentence; at the start of a sentence, a field or a value only when the next thing
+///    is evidence of a name — another Titlecase token, "'s", a verb (will, was, is,
+///    has, denies, ...), "(", ", MD", or the end of the field ("Abernathy" alone);
+/// 4. everyday-word given names (Grace, Dale, Ruby, ...: ClinicalWords.wordNames) only
+///    with strong evidence after them ("'s", a verb, "(", ", MD") or before another
+///    Titlecase token ("Grace Young");
+/// 5. a credential after a comma (", MD", ", RN", ", PhD", ...): the one to three
+///    Titlecase tokens before it, words or not ("Gray Orchard, MD").
+/// A span found by 2–4 grows over adjacent Titlecase tokens on both sides (single space,
+/// or ". " after an initial), up to four tokens, so "Gray Abernathy" is one name even
+/// though "gray" is a word; titles, context words, stop words and sentence-start verbs
+/// (Started, Spoke, ...) do not join.
+/// Misses, by design: names that are all English words with no evidence ("Grace Young"
+/// as a bare value), lower-case or ALL-CAPS names. False positives: capitalised terms
+/// absent from both word lists (an unlisted drug, brand or place) inside a sentence.
+/// Linear: one tokenisation pass, one FNV hash per token, set lookups; the word set is
+/// decoded once per process.
 public struct NameDetector: Detector {
     public var entities: [Entity] { [.personName] }
-    static let titles: Set<UInt64> = Set(["mr", "mrs", "ms", "mx", "dr", "miss", "prof"].map(Scan.hashLower))
-    static let contextWords: Set<UInt64> = Set(["patient", "pt", "name", "named", "son", "daughter", "wife", "husband",
-                                                "mother", "father", "spouse", "sister", "brother", "guardian", "caregiver",
-                                                "nurse", "physician", "provider", "contact", "attending"].map(Scan.hashLower))
+    static func hashes(_ s: String) -> Set<UInt64> {
+        Set(s.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Scan.hashLower(String($0)) })
+    }
+    static let titles = hashes("mr mrs ms mx dr miss prof")
+    static let contextWords = hashes("""
+        patient pt name named son daughter wife husband mother father spouse sister brother guardian
+        caregiver nurse physician provider contact attending
+        """)
     /// Capitalised words that are not names even when they follow a context word.
-    static let notNames: Set<UInt64> = Set(["the", "a", "an", "is", "was", "has", "and", "or", "of", "in", "on", "at",
-                                            "with", "for", "to", "by", "from", "he", "she", "they", "his", "her", "this",
-                                            "that", "who", "not", "no", "yes", "unknown", "none", "md", "do", "rn", "np",
-                                            "pa", "phd", "jr", "sr", "ii", "iii", "hospital", "clinic", "center",
-                                            "medical", "department", "emergency", "denies", "reports", "states",
-                                            "called", "seen", "record", "reached", "will", "has"].map(Scan.hashLower))
+    static let notNames = hashes("""
+        the a an is was has and or of in on at with for to by from he she they his her this that who not no
+        yes unknown none md do rn np pa phd jr sr ii iii hospital clinic center medical department emergency
+        denies reports states called seen record reached will has i we you it its our their my your
+        """)
+    /// Credentials after a name: "Gray Orchard, MD".
+    static let credentials = hashes("""
+        md do rn np pa phd dds dmd dpm pharmd fnp aprn cnm crna lpn lvn msw lcsw dnp facc facp facs mph
+        ot slp cna od
+        """)
+    /// Lower-case words after a sentence-start token that make it a subject, i.e. a name.
+    static let verbs = hashes("""
+        will was is has had says said reports reported denies denied states stated called calls returned
+        returns agrees agreed presents presented complains complained arrived arrives came comes went goes
+        lives lived died feels felt wants wanted would should can could did does who needs needed
+        requested requests declined declines refused refuses tolerated tolerates notes noted endorses
+        endorsed understands understood verbalized verbalizes ambulated walked remains remained appears
+        appeared underwent received receives takes took works worked brought visited spoke asked prefers
+        tested missed cancelled canceled completed continues continued tells told knows thinks lost fell
+        and
+        """)
+    /// Capitalised words that never join a name span (they start sentences or label things).
+    static let joinStop = notNames.union(titles).union(contextWords).union(credentials).union(hashes("""
+        dear hi hello thanks thank regards please note plan per today yesterday tomorrow tonight then
+        also but so if when after before since while as spoke met saw told asked paged
+        """))
+
+    /// CommonWords decoded (see that file for the encoding): 64-bit hashes of the lower-case words.
+    static let words: Set<UInt64> = {
+        var set = Set<UInt64>(minimumCapacity: 70_000)
+        var buf = [UInt8](repeating: 0, count: 256)
+        var len = 0, started = false
+        for c in CommonWords.frontCoded.utf8 {
+            if isUpper(c) {
+                if started { set.insert(Scan.hashLower(buf, 0, len)) }
+                len = Int(c - 0x41); started = true
+            } else if isLower(c), len < buf.count {
+                buf[len] = c; len += 1
+            }
+        }
+        if started { set.insert(Scan.hashLower(buf, 0, len)) }
+        return set
+    }()
+
     public init() {}
 
-    struct Token { let start: Int; let end: Int; let capital: Bool; let gapBefore: Int }
+    struct Token {
+        let start: Int, end: Int, hash: UInt64
+        /// Titlecase ("Quimby", "José") or a single capital (an initial).
+        let capital: Bool
+        /// Letters only up to a word boundary (not the "E" of "E29B").
+        let alpha: Bool
+        let gapBefore: Int
+    }
+
+    @inline(__always) static func letterStart(_ t: [UInt8], _ i: Int) -> Bool { isAlpha(t[i]) || t[i] >= 0xC0 }
+    @inline(__always) static func letter(_ c: UInt8) -> Bool { isAlpha(c) || c >= 0x80 }
+    /// Latin-1 capitals À–Þ in UTF-8 (C3 80–9E).
+    @inline(__always) static func upperAt(_ t: [UInt8], _ i: Int) -> Bool {
+        isUpper(t[i]) || t[i] == 0xC3 && i + 1 < t.count && t[i + 1] >= 0x80 && t[i + 1] <= 0x9E
+    }
+
+    /// Non-ASCII punctuation that ends a token: U+0080–U+00BF (C2 xx: no-break space,
+    /// «, ©) and U+2000–U+207F (E2 80/81 xx: ’ “ ” – — •).
+    @inline(__always) static func punctuationAt(_ t: [UInt8], _ i: Int) -> Bool {
+        t[i] == 0xC2 || t[i] == 0xE2 && i + 1 < t.count && (t[i + 1] == 0x80 || t[i + 1] == 0x81)
+    }
+    /// No letter or digit before `i` (a non-ASCII punctuation character counts as none).
+    @inline(__always) static func boundaryBefore(_ t: [UInt8], _ i: Int) -> Bool {
+        if i == 0 { return true }
+        let c = t[i - 1]
+        if c < 0x80 { return !(isAlnum(c) || c == ch("_")) }
+        return i >= 2 && t[i - 2] == 0xC2 || i >= 3 && punctuationAt(t, i - 3)
+    }
 
     static func tokens(_ t: [UInt8]) -> [Token] {
         var out: [Token] = []
         let n = t.count
         var i = 0, prevEnd = 0
         while i < n {
-            guard isAlpha(t[i]), Scan.leftBoundary(t, i) else { i += 1; continue }
+            guard letterStart(t, i), !punctuationAt(t, i), boundaryBefore(t, i) else { i += 1; continue }
             var e = i
-            // Letters, with internal apostrophes/hyphens before a capital (O'Brien, Smith-Jones).
-            while e < n, isAlpha(t[e]) || (t[e] == ch("'") || t[e] == ch("-")) && e + 1 < n && isUpper(t[e + 1]) { e += 1 }
-            let cap = isUpper(t[i]) && (e - i == 1 || t[(i + 1)..<e].contains(where: isLower))
-            out.append(Token(start: i, end: e, capital: cap, gapBefore: i - prevEnd))
+            var hasLower = false
+            var h: UInt64 = 0xcbf29ce484222325
+            while e < n {
+                let c = t[e]
+                if c >= 0x80, punctuationAt(t, e) { break }
+                if letter(c) {
+                    if isLower(c) || c >= 0x80 && e > i + 1 { hasLower = true }
+                } else if (c == ch("'") || c == ch("-")) && e + 1 < n && isUpper(t[e + 1]) {
+                } else { break }
+                h = (h ^ UInt64(lower(c))) &* 0x100000001b3
+                e += 1
+            }
+            let first = upperAt(t, i)
+            let width = t[i] >= 0x80 ? 2 : 1
+            let cap = first && (e - i == width || hasLower)
+            out.append(Token(start: i, end: e, hash: h, capital: cap,
+                             alpha: e >= n || !(isDigit(t[e]) || t[e] == ch("_")), gapBefore: i - prevEnd))
             prevEnd = e
             i = e
         }
@@ -43,41 +143,131 @@ public struct NameDetector: Detector {
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let toks = Self.tokens(t)
+        var floor = 0   // tokens before this index already belong to a span
         var k = 0
         while k < toks.count {
             let tok = toks[k]
-            let h = Scan.hashLower(t, tok.start, tok.end)
+            let h = tok.hash
             // Rule 1: title or context word, then capitalised tokens.
             // "Dr, Salem" is a street suffix before a city, not a title: a title is
             // followed by ".", " " or "/" (Mr./Ms.), never a comma.
             let after = tok.end < t.count ? t[tok.end] : 0
             if Self.titles.contains(h) && (after == ch(".") || after == ch(" ") || after == ch("/")) || Self.contextWords.contains(h) {
                 if let (start, end, next) = nameAfter(t, toks, k + 1) {
-                    spans.append(DetectedSpan(.personName, start, end)); k = next; continue
+                    spans.append(DetectedSpan(.personName, start, end)); k = next; floor = next; continue
                 }
             }
-            guard tok.capital, tok.end - tok.start >= 2 else { k += 1; continue }
-            if NameLists.firstSet.contains(h) {
-                var end = tok.end, next = k + 1
-                if next < toks.count, adjacent(t, toks, next), toks[next].capital,
-                   !Self.notNames.contains(Scan.hashLower(t, toks[next].start, toks[next].end)) {
-                    end = toks[next].end; next += 1
+            // Rule 5: ", MD" — the Titlecase tokens before it.
+            if Self.credentials.contains(h), isUpper(t[tok.start]), tok.start >= 2, t[tok.start - 1] == ch(" "),
+               t[tok.start - 2] == ch(","), k >= 1, k - 1 >= floor, toks[k - 1].end == tok.start - 2 {
+                var j = k - 1, count = 0
+                while j >= floor, count < 3, joinable(t, toks, j), j == k - 1 || tight(t, toks, j, j + 1) { j -= 1; count += 1 }
+                if count > 0 {
+                    spans.append(DetectedSpan(.personName, toks[j + 1].start, toks[k - 1].end))
+                    floor = k
                 }
-                spans.append(DetectedSpan(.personName, tok.start, end)); k = next; continue
+                k += 1; continue
             }
-            if NameLists.lastSet.contains(h) {
-                spans.append(DetectedSpan(.personName, tok.start, tok.end))
+            guard tok.capital, tok.alpha, tok.end - tok.start >= 2, k >= floor else { k += 1; continue }
+            if NameLists.firstSet.contains(h) || NameLists.lastSet.contains(h) || candidate(t, toks, k) {
+                let (a, b) = grow(t, toks, k, floor)
+                spans.append(DetectedSpan(.personName, toks[a].start, toks[b].end))
+                k = b + 1; floor = k; continue
             }
             k += 1
         }
     }
 
-    /// Token `k` follows token `k-1` with only a space (or ". " after an initial) between.
-    func adjacent(_ t: [UInt8], _ toks: [Token], _ k: Int) -> Bool {
-        let gap = toks[k].gapBefore
-        guard gap >= 1, gap <= 2 else { return false }
-        let s = toks[k].start
-        return t[s - 1] == ch(" ") && (gap == 1 || t[s - 2] == ch(".") || t[s - 2] == ch(","))
+    /// Rules 3 and 4 for the Titlecase token `k`.
+    func candidate(_ t: [UInt8], _ toks: [Token], _ k: Int) -> Bool {
+        let h = toks[k].hash
+        if Self.joinStop.contains(h) || ClinicalWords.set.contains(h) { return false }
+        if Self.words.contains(h) {
+            // An everyday-word given name: with strong evidence, or before a surname-like
+            // Titlecase token ("Grace Young"), as rule 2 does for listed given names.
+            guard ClinicalWords.wordNames.contains(h) else { return false }
+            return evidenceAfter(t, toks, k, strong: true)
+                || k + 1 < toks.count && tight(t, toks, k, k + 1) && toks[k + 1].end - toks[k + 1].start >= 2 && joinable(t, toks, k + 1)
+        }
+        return !clauseStart(t, toks[k].start) || evidenceAfter(t, toks, k, strong: false)
+    }
+
+    /// Token `k` starts a sentence, a line, a field or the value: only spaces, quotes,
+    /// bullets and opening brackets since the last ". ! ? : ; | = {" or line/tab.
+    /// "J. Quimby" (an initial before) is not a start.
+    func clauseStart(_ t: [UInt8], _ s: Int) -> Bool {
+        var p = s - 1
+        while p >= 0, t[p] == ch(" ") || t[p] == ch("\"") || t[p] == ch("'") || t[p] == ch("*") || t[p] == ch("-") { p -= 1 }
+        guard p >= 0 else { return true }
+        switch t[p] {
+        case ch("."):
+            return !(p >= 1 && isUpper(t[p - 1]) && (p < 2 || !Scan.isWordByte(t[p - 2])))
+        case ch("!"), ch("?"), ch(":"), ch(";"), ch("|"), ch("="), ch("{"), ch("["), ch("("), 0x0A, 0x0D, 0x09:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// What follows token `k` marks it as a name: "'s", ", MD", a verb, "(", and (not
+    /// strong) another Titlecase token or the end of the field.
+    func evidenceAfter(_ t: [UInt8], _ toks: [Token], _ k: Int, strong: Bool) -> Bool {
+        let n = t.count
+        let e = toks[k].end
+        if e >= n { return !strong }
+        // Possessive: 's or ’s.
+        if t[e] == ch("'"), e + 1 < n, t[e + 1] == ch("s"), Scan.rightBoundary(t, e + 2) { return true }
+        if t[e] == 0xE2, e + 3 < n, t[e + 1] == 0x80, t[e + 2] == 0x99, t[e + 3] == ch("s"), Scan.rightBoundary(t, e + 4) { return true }
+        if t[e] == ch(","), k + 1 < toks.count, toks[k + 1].start == e + 2, t[e + 1] == ch(" "),
+           Self.credentials.contains(toks[k + 1].hash), isUpper(t[toks[k + 1].start]) { return true }
+        var p = e
+        while p < n, t[p] == ch(" ") { p += 1 }
+        if p >= n { return !strong }
+        if t[p] == ch("(") && p > e { return true }
+        if k + 1 < toks.count, toks[k + 1].start == p {
+            let next = toks[k + 1]
+            if isLower(t[next.start]), Self.verbs.contains(next.hash) { return true }
+            if !strong, next.capital, tight(t, toks, k, k + 1) { return true }
+        }
+        if strong { return false }
+        // The end of a field: a value, a JSON string, a COPY column, a list item.
+        switch t[p] {
+        case ch("\""), 0x09, 0x0A, 0x0D, ch(","), ch("}"), ch("]"), ch(")"), ch("|"): return p == e || t[p] != ch(",")
+        default: return false
+        }
+    }
+
+    /// Token `b` follows token `a` with one space, or ". " after an initial.
+    @inline(__always) func tight(_ t: [UInt8], _ toks: [Token], _ a: Int, _ b: Int) -> Bool {
+        let gap = toks[b].start - toks[a].end
+        if gap == 1 { return t[toks[a].end] == ch(" ") }
+        return gap == 2 && toks[a].end - toks[a].start == 1 && t[toks[a].end] == ch(".") && t[toks[a].end + 1] == ch(" ")
+    }
+
+    /// Token `j` may be part of a name next to a found one: Titlecase or an initial, letters
+    /// only, not a stop word, not a sentence-start verb or adverb ("Started", "Recently").
+    func joinable(_ t: [UInt8], _ toks: [Token], _ j: Int) -> Bool {
+        let tok = toks[j]
+        guard tok.capital, tok.alpha, !Self.joinStop.contains(tok.hash), !ClinicalWords.set.contains(tok.hash) else { return false }
+        let len = tok.end - tok.start
+        if len == 1 { return true }
+        if Self.words.contains(tok.hash), clauseStart(t, tok.start) {
+            let e = tok.end
+            if len > 4, t[e - 2] == ch("e") && t[e - 1] == ch("d") || t[e - 2] == ch("l") && t[e - 1] == ch("y") { return false }
+            if len > 5, t[e - 3] == ch("i") && t[e - 2] == ch("n") && t[e - 1] == ch("g") { return false }
+        }
+        return true
+    }
+
+    /// The name span around token `k`: adjacent joinable tokens before and after it, four
+    /// tokens at most, never reaching back before `floor`. Returns token indices.
+    func grow(_ t: [UInt8], _ toks: [Token], _ k: Int, _ floor: Int) -> (Int, Int) {
+        var a = k, b = k
+        while b + 1 < toks.count, b - a < 3, tight(t, toks, b, b + 1), joinable(t, toks, b + 1) { b += 1 }
+        // A trailing initial is not part of the name ("Quimby A" is rare; "Quimby I" is a pronoun).
+        while b > k, toks[b].end - toks[b].start == 1 { b -= 1 }
+        while a - 1 >= floor, b - a < 3, tight(t, toks, a - 1, a), joinable(t, toks, a - 1) { a -= 1 }
+        return (a, b)
     }
 
     /// One or two capitalised, non-stopword tokens starting at `k` after a title or a
@@ -85,12 +275,12 @@ public struct NameDetector: Detector {
     func nameAfter(_ t: [UInt8], _ toks: [Token], _ k: Int) -> (Int, Int, Int)? {
         var k = k
         // "Mr./Ms. Smith": skip a second title.
-        if k < toks.count, Self.titles.contains(Scan.hashLower(t, toks[k].start, toks[k].end)), toks[k].gapBefore <= 2 { k += 1 }
+        if k < toks.count, Self.titles.contains(toks[k].hash), toks[k].gapBefore <= 2 { k += 1 }
         guard k < toks.count, toks[k].gapBefore <= 3, toks[k].capital,
-              !Self.notNames.contains(Scan.hashLower(t, toks[k].start, toks[k].end)) else { return nil }
+              !Self.notNames.contains(toks[k].hash) else { return nil }
         var end = toks[k].end, next = k + 1
-        if next < toks.count, adjacent(t, toks, next), toks[next].capital,
-           !Self.notNames.contains(Scan.hashLower(t, toks[next].start, toks[next].end)) {
+        while next < toks.count, next - k < 3, tight(t, toks, next - 1, next), toks[next].capital, toks[next].alpha,
+              !Self.joinStop.contains(toks[next].hash), !ClinicalWords.set.contains(toks[next].hash) {
             end = toks[next].end; next += 1
         }
         return (toks[k].start, end, next)
