@@ -24,6 +24,10 @@ final class NameAddressTests: XCTestCase {
         XCTAssertEqual(found(#"{"first_name":"Terwen","last_name":"Quimby","status":"Discharged"}"#, .personName),
                        ["Terwen", "Quimby"])
         XCTAssertEqual(found("1\tTerwen\tQuimby\tInternal Medicine", .personName), ["Terwen", "Quimby"])
+        // Names that are English words: by a person's details after them, or a possessive mid-sentence.
+        XCTAssertEqual(found("Umber Larkspur (DOB 1950-01-02) was seen.", .personName), ["Umber Larkspur"])
+        XCTAssertEqual(found("Daughter asked about Wren's medication.", .personName), ["Wren"])
+        XCTAssertEqual(found("Referred to Internal Medicine (IM) for review.", .personName), [])
     }
 
     func testOrdinaryTextIsNotAName() {

@@ -185,11 +185,39 @@ public struct NameDetector: Detector {
         if Self.words.contains(h) {
             // An everyday-word given name: with strong evidence, or before a surname-like
             // Titlecase token ("Grace Young"), as rule 2 does for listed given names.
+            // Any Titlecase word before "(DOB …" or "(born …" is a name ("Umber Larkspur
+            // (DOB …)"); so is one inside a sentence with a possessive after it
+            // ("asking about Umber's medication"): a common noun is not capitalised there.
+            // (Eponyms, "Parkinson's", are clinical words and never get here.)
+            if personDetailsAfter(t, toks, k) { return true }
+            if !clauseStart(t, toks[k].start), possessive(t, toks[k].end) { return true }
             guard ClinicalWords.wordNames.contains(h) else { return false }
             return evidenceAfter(t, toks, k, strong: true)
                 || k + 1 < toks.count && tight(t, toks, k, k + 1) && toks[k + 1].end - toks[k + 1].start >= 2 && joinable(t, toks, k + 1)
         }
         return !clauseStart(t, toks[k].start) || evidenceAfter(t, toks, k, strong: false)
+    }
+
+    /// "'s" (or "’s") at `e`.
+    func possessive(_ t: [UInt8], _ e: Int) -> Bool {
+        let n = t.count
+        if e + 1 < n, t[e] == ch("'"), t[e + 1] == ch("s"), Scan.rightBoundary(t, e + 2) { return true }
+        return e + 3 < n && t[e] == 0xE2 && t[e + 1] == 0x80 && t[e + 2] == 0x99 && t[e + 3] == ch("s") && Scan.rightBoundary(t, e + 4)
+    }
+
+    /// Token `k`, and up to two Titlecase tokens after it, then " (" and a word that
+    /// introduces a person's details: DOB, born, MRN, age, d.o.b.
+    func personDetailsAfter(_ t: [UInt8], _ toks: [Token], _ k: Int) -> Bool {
+        var j = k
+        while j + 1 < toks.count, j < k + 2, tight(t, toks, j, j + 1), toks[j + 1].capital { j += 1 }
+        var p = toks[j].end
+        guard p + 2 < t.count, t[p] == ch(" "), t[p + 1] == ch("(") else { return false }
+        p += 2
+        for word in ["dob", "d.o.b", "born", "mrn", "age "] {
+            let w = Array(word.utf8)
+            if p + w.count <= t.count, zip(t[p..<(p + w.count)], w).allSatisfy({ ($0 | 0x20) == $1 || $0 == $1 }) { return true }
+        }
+        return false
     }
 
     /// Token `k` starts a sentence, a line, a field or the value: only spaces, quotes,
