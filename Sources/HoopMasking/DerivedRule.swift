@@ -9,7 +9,10 @@ extension MaskPolicy {
     public func rule(derivedFrom sources: some Sequence<(table: String, column: String)>) -> ColumnRule? {
         var found: [ColumnRule] = []
         for (t, c) in sources {
-            if c == "*" {
+            if t == "*" {
+                // A JSON member or a column of any table named c.
+                found += columnRules.filter { !$0.keeps && Glob.matches($0.column, c) }
+            } else if c == "*" {
                 found += columnRules.filter { !$0.keeps && Glob.matches($0.table, t) }
             } else if let r = rule(table: t, column: c), !r.keeps {
                 found.append(r)

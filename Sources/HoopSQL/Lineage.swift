@@ -7,6 +7,10 @@ public struct SourceColumn: Hashable, Sendable, CustomStringConvertible {
     public let column: String
     public init(_ table: String, _ column: String) { self.table = table; self.column = column }
     public var description: String { "\(table).\(column)" }
+
+    /// What a function of the database's own returns: its body is not traced, so the
+    /// value may carry anything (hoop-mask masks it whole).
+    public static let untraced = SourceColumn("?", "*")
 }
 
 /// One result column as the statement writes it.
@@ -379,9 +383,21 @@ struct Analyzer {
         case .object(let o):
             if let ref = o["ColumnRef"] { return columnRef(ref["fields"]?.array ?? [], scopes) }
             if let f = o["FuncCall"] {
+                let name = (f["funcname"]?.array ?? []).compactMap(\.sval)
                 // count() reveals how many, not what.
-                if f["funcname"]?.array?.last?.sval == "count" { return [] }
-                return expression(f["args"] ?? .null, scopes)
+                if name == ["count"] || name == ["pg_catalog", "count"] { return [] }
+                var out = expression(f["args"] ?? .null, scopes)
+                let schema = name.count > 1 ? name[name.count - 2] : "pg_catalog"
+                if !["pg_catalog", "information_schema"].contains(schema) || !BuiltinFunctions.names.contains(Substring(name.last ?? "")) {
+                    out.insert(.untraced)
+                }
+                return out
+            }
+            if let op = o["A_Expr"], let name = op["name"]?.array?.last?.sval, ["->>", "->", "#>", "#>>"].contains(name) {
+                // doc->>'first_name': a JSON member named like a column carries what that column would.
+                var out = expression(op["lexpr"] ?? .null, scopes).union(expression(op["rexpr"] ?? .null, scopes))
+                if let key = op["rexpr"]?["A_Const"]?["sval"]?["sval"]?.string { out.insert(SourceColumn("*", key)) }
+                return out
             }
             if let link = o["SubLink"] {
                 let type = link["subLinkType"]?.string ?? ""

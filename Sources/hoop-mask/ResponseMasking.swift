@@ -182,7 +182,8 @@ final class ResponseMasking {
     }
 
     func rule(_ sources: Set<SourceColumn>, _ masker: Masker) -> ColumnRule? {
-        masker.policy.rule(derivedFrom: sources.map { (table: $0.table, column: $0.column) })
+        if sources.contains(.untraced) { return Self.untraced }
+        return masker.policy.rule(derivedFrom: sources.map { (table: $0.table, column: $0.column) })
     }
 
     /// Lays the statement's traced columns over the result's columns. A column with a
@@ -195,7 +196,7 @@ final class ResponseMasking {
             // A view's column with no rule of its own: the rules of the columns under it.
             guard let under = fields[i].underView, masker.policy.rule(table: fields[i].table, column: fields[i].column) == nil
             else { continue }
-            fields[i].derived = under.contains(SourceColumn("?", "*")) ? Self.untraced : rule(under, masker)
+            fields[i].derived = rule(under, masker)
         }
         guard let shape else {
             // Untraced (SQL that did not parse here, CALL...): nothing passes in clear.
@@ -249,7 +250,7 @@ final class ResponseMasking {
                                    typeOID: UInt32(truncatingIfNeeded: f["type_oid"]?.int ?? 0), derived: nil)
                 p.name = f["name"]?.string
                 if let view = f["view_sql"]?.string {
-                    p.underView = viewColumn(view, Int(f["column"]?.int ?? 0)) ?? [SourceColumn("?", "*")]
+                    p.underView = viewColumn(view, Int(f["column"]?.int ?? 0)) ?? [.untraced]
                 }
                 return p
             }
@@ -282,8 +283,16 @@ final class ResponseMasking {
         case "error", "notice":
             var out = frame
             var counts: [String: Int] = [:]
+            // RAISE in PL/pgSQL (a DO block, a function) writes whatever the code put in
+            // it: its texts are redacted whole, as an untraced value would be.
+            let raised = frame["where"]?.string?.contains("at RAISE") == true
             for key in Self.textFields {
                 guard let text = frame[key]?.string else { continue }
+                if raised, ["message", "detail", "hint"].contains(key) {
+                    out[key] = .string("[REDACTED]")
+                    counts["RAISE_TEXT", default: 0] += 1
+                    continue
+                }
                 let r = masker.maskText(text)
                 counts.merge(r.counts, uniquingKeysWith: +)
                 let (redacted, values) = ErrorValues.redact(r.value ?? "")
@@ -357,6 +366,7 @@ final class ResponseMasking {
         let policy = s.masker.policy
         func ruled(_ c: ColumnPlan) -> Bool {
             if let d = c.derived { return !d.keeps }
+            if c.typeOID == PGType.json || c.typeOID == PGType.jsonb { return true }   // members by name
             if let r = policy.rule(table: c.table, column: c.column) { return !r.keeps }
             return false
         }
@@ -406,6 +416,16 @@ final class ResponseMasking {
 
     func mask(_ text: String, _ column: ColumnPlan, _ s: SessionState) throws -> MaskResult {
         if let rule = column.derived { return try s.masker.mask(text, rule: rule, typeOID: column.typeOID) }
+        if column.typeOID == PGType.json || column.typeOID == PGType.jsonb,
+           s.masker.policy.rule(table: column.table, column: column.column) == nil {
+            // A document: its members by name first, then content detection on the rest.
+            let members = try JSONMembers.mask(text, s.masker) { key in
+                s.masker.policy.rule(derivedFrom: [(table: "*", column: key)])
+            }
+            var rest = try s.masker.mask(members.value ?? "", table: nil, column: nil, typeOID: column.typeOID)
+            rest.counts.merge(members.counts, uniquingKeysWith: +)
+            return rest
+        }
         return try s.masker.mask(text, table: column.table, column: column.column, typeOID: column.typeOID)
     }
 

@@ -27,6 +27,9 @@ final class NameAddressTests: XCTestCase {
         // Names that are English words: by a person's details after them, or a possessive mid-sentence.
         XCTAssertEqual(found("Umber Larkspur (DOB 1950-01-02) was seen.", .personName), ["Umber Larkspur"])
         XCTAssertEqual(found("Daughter asked about Wren's medication.", .personName), ["Wren"])
+        // A word found in a name is that name everywhere else in the value.
+        XCTAssertEqual(found("Umber Larkspur (DOB 1950-01-02) was seen. Umber will return Friday.", .personName),
+                       ["Umber Larkspur", "Umber"])
         XCTAssertEqual(found("Referred to Internal Medicine (IM) for review.", .personName), [])
     }
 

@@ -143,6 +143,32 @@ public struct NameDetector: Detector {
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let toks = Self.tokens(t)
+        let first = spans.count
+        findNames(t, toks, into: &spans)
+        repeatNames(t, toks, from: first, into: &spans)
+    }
+
+    /// A word found as (part of) a name is that name wherever else it appears in the
+    /// same value: "Umber Larkspur (DOB …) … Umber will return" — the second "Umber"
+    /// has no clue of its own.
+    func repeatNames(_ t: [UInt8], _ toks: [Token], from first: Int, into spans: inout [DetectedSpan]) {
+        guard spans.count > first else { return }
+        var names: Set<UInt64> = []
+        var inSpan = [Bool](repeating: false, count: toks.count)
+        var j = first
+        for (k, tok) in toks.enumerated() {
+            while j < spans.count, spans[j].end <= tok.start { j += 1 }
+            guard j < spans.count, tok.start >= spans[j].start, tok.end <= spans[j].end else { continue }
+            inSpan[k] = true
+            if tok.capital, tok.alpha, tok.end - tok.start >= 2, !Self.titles.contains(tok.hash),
+               !Self.contextWords.contains(tok.hash), !Self.credentials.contains(tok.hash) { names.insert(tok.hash) }
+        }
+        for (k, tok) in toks.enumerated() where !inSpan[k] && tok.capital && names.contains(tok.hash) {
+            spans.append(DetectedSpan(.personName, tok.start, tok.end))
+        }
+    }
+
+    func findNames(_ t: [UInt8], _ toks: [Token], into spans: inout [DetectedSpan]) {
         var floor = 0   // tokens before this index already belong to a span
         var k = 0
         while k < toks.count {
