@@ -92,9 +92,11 @@ def test_failed_copy_leaves_session_usable(ring):
             r = subprocess.run([PSQL, "-X", "-A", "-t", "-d", ring.dsn(via)], input=script, capture_output=True,
                                text=True, timeout=60, env=clean_env())
             outs[via] = (r.stdout, r.stderr.replace(ring.dsn(via), ""))
-        assert outs["gateway"] == outs["direct"]
+        assert outs["gateway"][0] == outs["direct"][0]
         assert "still here|0" in outs["gateway"][0]
-        assert 'invalid input syntax for type integer: "not-a-number"' in outs["gateway"][1]
+        assert 'invalid input syntax for type integer: "not-a-number"' in outs["direct"][1]
+        # The value the error quotes is row data: hoop-mask redacts it, in the message and the context.
+        assert outs["gateway"][1] == outs["direct"][1].replace('"not-a-number"', '"[REDACTED]"')
 
 
 def test_copy_is_in_the_audit_trail(ring):

@@ -19,6 +19,12 @@ enum ErrorValues {
            let open = out.firstIndex(of: "\""), let close = out.lastIndex(of: "\""), open < close {
             out.replaceSubrange(out.index(after: open)..<close, with: marker); n += 1
         }
+        // where: COPY t, line 3, column c: "value" (the input line's field)
+        if out.hasPrefix("COPY "), let col = out.range(of: ", column "),
+           let open = out.range(of: ": \"", range: col.upperBound..<out.endIndex), let close = out.lastIndex(of: "\""),
+           close >= open.upperBound {
+            out.replaceSubrange(open.upperBound..<close, with: marker); n += 1
+        }
         // detail: Key (columns)=(values) …, Failing row contains (values). Values may hold
         // parentheses of their own: everything to the last ")" goes.
         for lead in [")=(", "Failing row contains ("] {

@@ -31,6 +31,8 @@ final class NameAddressTests: XCTestCase {
         XCTAssertEqual(found("Umber Larkspur (DOB 1950-01-02) was seen. Umber will return Friday.", .personName),
                        ["Umber Larkspur", "Umber"])
         XCTAssertEqual(found("Referred to Internal Medicine (IM) for review.", .personName), [])
+        XCTAssertEqual(found("Hauptstr. STRAßE ICU", .personName), [])          // capitals in a row: not Titlecase
+        XCTAssertEqual(found("Seen by Dr. McDonald today.", .personName), ["McDonald"])
     }
 
     func testOrdinaryTextIsNotAName() {

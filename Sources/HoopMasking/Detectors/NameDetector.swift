@@ -119,12 +119,14 @@ public struct NameDetector: Detector {
             guard letterStart(t, i), !punctuationAt(t, i), boundaryBefore(t, i) else { i += 1; continue }
             var e = i
             var hasLower = false
+            var shouting = false   // two capitals in a row: "STRAßE", "ICU" are not Titlecase; "McDonald" is
             var h: UInt64 = 0xcbf29ce484222325
             while e < n {
                 let c = t[e]
                 if c >= 0x80, punctuationAt(t, e) { break }
                 if letter(c) {
                     if isLower(c) || c >= 0x80 && e > i + 1 { hasLower = true }
+                    if e > i, isUpper(c), isUpper(t[e - 1]) { shouting = true }
                 } else if (c == ch("'") || c == ch("-")) && e + 1 < n && isUpper(t[e + 1]) {
                 } else { break }
                 h = (h ^ UInt64(lower(c))) &* 0x100000001b3
@@ -132,7 +134,7 @@ public struct NameDetector: Detector {
             }
             let first = upperAt(t, i)
             let width = t[i] >= 0x80 ? 2 : 1
-            let cap = first && (e - i == width || hasLower)
+            let cap = first && (e - i == width || hasLower) && !shouting
             out.append(Token(start: i, end: e, hash: h, capital: cap,
                              alpha: e >= n || !(isDigit(t[e]) || t[e] == ch("_")), gapBefore: i - prevEnd))
             prevEnd = e
