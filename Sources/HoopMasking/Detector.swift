@@ -4,6 +4,14 @@
 public protocol Detector: Sendable {
     var entities: [Entity] { get }
     func detect(_ text: [UInt8], into spans: inout [DetectedSpan])
+    /// False only when `detect` cannot find anything in a value with this profile
+    /// (a necessary condition, e.g. "a digit run of 3 or 9 starting a word"), so the
+    /// value need not be scanned. The default, true, always scans.
+    func mayMatch(_ profile: ScanProfile) -> Bool
+}
+
+extension Detector {
+    public func mayMatch(_ profile: ScanProfile) -> Bool { true }
 }
 
 public enum Detectors {
@@ -17,6 +25,34 @@ public enum Detectors {
             ContextIDDetector.device, PayerIDDetector(), VINDetector(),
             ZipDetector(), AddressDetector(), DateDetector(), AgeDetector(), NameDetector(),
         ]
+    }
+
+    /// The detectors' raw spans in `text` (overlaps not resolved), each detector run
+    /// only if its prefilter allows. Nil when none could match: then not even a copy
+    /// of the text's bytes is made.
+    static func scan(_ detectors: [Detector], _ text: String) -> (bytes: [UInt8], spans: [DetectedSpan])? {
+        var text = text
+        let profile = text.withUTF8 { ScanProfile($0) }
+        var first = 0
+        while first < detectors.count, !detectors[first].mayMatch(profile) { first += 1 }
+        guard first < detectors.count else { return nil }
+        let bytes = Array(text.utf8)
+        var spans: [DetectedSpan] = []
+        detectors[first].detect(bytes, into: &spans)
+        for k in (first + 1)..<detectors.count where detectors[k].mayMatch(profile) {
+            detectors[k].detect(bytes, into: &spans)
+        }
+        return (bytes, spans)
+    }
+
+    /// The same on bytes.
+    static func scan(_ detectors: [Detector], _ bytes: [UInt8]) -> [DetectedSpan] {
+        let profile = ScanProfile(bytes)
+        var spans: [DetectedSpan] = []
+        for k in 0..<detectors.count where detectors[k].mayMatch(profile) {
+            detectors[k].detect(bytes, into: &spans)
+        }
+        return spans
     }
 
     /// Overlapping spans resolved: higher priority first, then the longer span, then

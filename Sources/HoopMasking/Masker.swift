@@ -26,13 +26,23 @@ public struct Masker: Sendable {
     }
 
     /// Spans found in `text`, overlaps resolved.
-    public func detect(_ text: String) -> [DetectedSpan] { detect(Array(text.utf8)) }
+    public func detect(_ text: String) -> [DetectedSpan] { find(text)?.spans ?? [] }
 
-    func detect(_ bytes: [UInt8]) -> [DetectedSpan] {
-        var spans: [DetectedSpan] = []
-        for d in detectors { d.detect(bytes, into: &spans) }
+    func detect(_ bytes: [UInt8]) -> [DetectedSpan] { resolved(Detectors.scan(detectors, bytes), bytes.count) }
+
+    func resolved(_ raw: [DetectedSpan], _ length: Int) -> [DetectedSpan] {
+        guard !raw.isEmpty else { return raw }
+        var spans = raw
         spans.removeAll { !policy.enabledEntities.contains($0.entity) }
-        return Detectors.resolve(spans, length: bytes.count)
+        return Detectors.resolve(spans, length: length)
+    }
+
+    /// The text's bytes and the spans found in it, overlaps resolved; nil when nothing
+    /// was found (a value no detector can match is not even copied: see ScanProfile).
+    func find(_ text: String) -> (bytes: [UInt8], spans: [DetectedSpan])? {
+        guard let (bytes, raw) = Detectors.scan(detectors, text), !raw.isEmpty else { return nil }
+        let spans = resolved(raw, bytes.count)
+        return spans.isEmpty ? nil : (bytes, spans)
     }
 
     /// Masks one value. `typeOID` 0 or nil means text (error messages, COPY fields).
@@ -44,9 +54,7 @@ public struct Masker: Sendable {
                               counts: [rule.label: 1])
         }
         if PGType.isNumeric(oid) { return MaskResult(value: value, counts: [:]) }
-        let bytes = Array(value.utf8)
-        let spans = detect(bytes)
-        guard !spans.isEmpty else { return MaskResult(value: value, counts: [:]) }
+        guard let (bytes, spans) = find(value) else { return MaskResult(value: value, counts: [:]) }
         var counts: [String: Int] = [:]
         for s in spans { counts[s.entity.rawValue, default: 0] += 1 }
         if !PGType.isTextLike(oid) {
@@ -61,9 +69,7 @@ public struct Masker: Sendable {
 
     /// Masks free text (error details, notices, COPY lines): content detection only.
     public func maskText(_ text: String) -> MaskResult {
-        let bytes = Array(text.utf8)
-        let spans = detect(bytes)
-        guard !spans.isEmpty else { return MaskResult(value: text, counts: [:]) }
+        guard let (bytes, spans) = find(text) else { return MaskResult(value: text, counts: [:]) }
         var counts: [String: Int] = [:]
         for s in spans { counts[s.entity.rawValue, default: 0] += 1 }
         return MaskResult(value: replace(bytes, spans), counts: counts)

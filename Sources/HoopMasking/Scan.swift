@@ -97,3 +97,128 @@ enum Scan {
         return hashLower(b, 0, b.count)
     }
 }
+
+/// What one pass over a value found, for the detectors' prefilters (`Detector.mayMatch`):
+/// which byte classes occur, and the digit runs that start a word. A detector that
+/// cannot match without one of these is skipped without scanning the value, so the
+/// common value (a hash, a count, a product code, a department name) costs one pass,
+/// not one per detector. Every field is a necessary condition read off the detectors'
+/// code, never a heuristic: skipping must not change what is found.
+public struct ScanProfile: Sendable {
+    public internal(set) var length = 0
+    /// Bit k (k capped at 63) set when a maximal digit run of length k starts at a left
+    /// word boundary (`Scan.leftBoundary`): where every number-shaped detector starts.
+    var runsL: UInt64 = 0
+    /// The same runs, when followed by a byte that is not a word byte (or the end): a
+    /// number that also ends there, or continues with a separator ('-', '.', '/', ' ').
+    var runsLR: UInt64 = 0
+    var digitCount = 0
+    /// The longest digit run anywhere (inside words too: ABC123456789).
+    var maxRun = 0
+    /// Letters that occur (bit 0 = a/A ... bit 25 = z/Z).
+    var letters: UInt32 = 0
+    /// First letters of the words (letters at a left word boundary), lower-cased, and
+    /// those of them written in upper case.
+    var initials: UInt32 = 0
+    var upperInitials: UInt32 = 0
+    var hasUpper = false
+    /// A byte of a non-ASCII character occurs (a capital such as "É" is one).
+    var nonASCII = false
+    /// A word (maximal run of word bytes) of exactly 17 bytes starting with a letter or digit.
+    var word17 = false
+    var atSigns = 0, colons = 0, dots = 0, slashes = 0
+    /// "::" occurs (IPv6 shorthand); "://" occurs (a URL scheme); a word starts "www.".
+    var doubleColon = false, schemeSeparator = false, www = false
+
+    @inline(__always) static func bit(_ c: UInt8) -> UInt32 { 1 << UInt32((c | 0x20) &- 0x61) }
+    /// The letter bits of `s` (lower-cased), e.g. `letters("mrc")`.
+    static func letters(_ s: String) -> UInt32 { s.utf8.reduce(0) { $0 | bit($1) } }
+    /// The bit of a digit run of length `k` in `runsL` / `runsLR`.
+    @inline(__always) static func run(_ k: Int) -> UInt64 { 1 << UInt64(k) }
+
+    public init(_ text: String) {
+        var s = text
+        self = s.withUTF8 { ScanProfile($0) }
+    }
+
+    public init(_ bytes: [UInt8]) {
+        self = bytes.withUnsafeBufferPointer { ScanProfile($0) }
+    }
+
+    public init(_ t: UnsafeBufferPointer<UInt8>) {
+        // Locals, stored once at the end: the loop stays in registers.
+        let n = t.count
+        var runsL: UInt64 = 0, runsLR: UInt64 = 0, digitCount = 0, maxRun = 0
+        var letters: UInt32 = 0, initials: UInt32 = 0, upperInitials: UInt32 = 0, upper: UInt32 = 0
+        var word17 = false, atSigns = 0, colons = 0, dots = 0, slashes = 0
+        var doubleColon = false, schemeSeparator = false, www = false
+        var high: UInt8 = 0
+        var i = 0
+        while i < n {
+            let c = t[i]
+            high |= c
+            guard Scan.isWordByte(c) else {
+                switch c {
+                case 0x40: atSigns &+= 1      // @
+                case 0x3A:                    // :
+                    colons &+= 1
+                    if i &+ 1 < n {
+                        let d = t[i &+ 1]
+                        if d == 0x3A { doubleColon = true }
+                        else if d == 0x2F && i &+ 2 < n && t[i &+ 2] == 0x2F { schemeSeparator = true }
+                    }
+                case 0x2E: dots &+= 1         // .
+                case 0x2F: slashes &+= 1      // /
+                default: break
+                }
+                i &+= 1
+                continue
+            }
+            // A word: i is at a left boundary; walk its bytes.
+            let ws = i
+            if isDigit(c) {
+                repeat { i &+= 1 } while i < n && isDigit(t[i])
+                let run = i &- ws
+                digitCount &+= run
+                if run > maxRun { maxRun = run }
+                let b: UInt64 = 1 << UInt64(truncatingIfNeeded: min(run, 63))
+                runsL |= b
+                if i == n || !Scan.isWordByte(t[i]) { runsLR |= b }
+            } else if isAlpha(c) {
+                let b = Self.bit(c)
+                letters |= b
+                initials |= b
+                if isUpper(c) { upperInitials |= b; upper = 1 }
+                if c | 0x20 == 0x77, i &+ 3 < n, t[i &+ 1] | 0x20 == 0x77, t[i &+ 2] | 0x20 == 0x77, t[i &+ 3] == 0x2E {
+                    www = true
+                }
+                i &+= 1
+            } else {
+                i &+= 1
+            }
+            while i < n {
+                let d = t[i]
+                high |= d
+                if isDigit(d) {
+                    let rs = i
+                    repeat { i &+= 1 } while i < n && isDigit(t[i])
+                    let run = i &- rs
+                    digitCount &+= run
+                    if run > maxRun { maxRun = run }
+                    continue
+                }
+                if d &- 0x41 < 26 { letters |= Self.bit(d); upper = 1 }
+                else if d &- 0x61 < 26 { letters |= Self.bit(d) }
+                else if d < 0x80 && d != 0x5F { break }   // not a word byte
+                i &+= 1
+            }
+            if i &- ws == 17 && isAlnum(c) { word17 = true }
+        }
+        self.length = n
+        self.runsL = runsL; self.runsLR = runsLR; self.digitCount = digitCount; self.maxRun = maxRun
+        self.letters = letters; self.initials = initials; self.upperInitials = upperInitials
+        self.hasUpper = upper != 0; self.word17 = word17; self.nonASCII = high >= 0x80
+        self.atSigns = atSigns; self.colons = colons; self.dots = dots; self.slashes = slashes
+        self.doubleColon = doubleColon; self.schemeSeparator = schemeSeparator; self.www = www
+    }
+}

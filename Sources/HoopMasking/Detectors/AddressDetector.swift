@@ -16,6 +16,9 @@ public struct AddressDetector: Detector {
     static let units: Set<UInt64> = Set(["apt", "apartment", "suite", "ste", "unit", "fl", "floor", "rm", "room"].map(Scan.hashLower))
     public init() {}
 
+    /// Nothing to find without a capital: streets and cities are capitalised words.
+    public func mayMatch(_ profile: ScanProfile) -> Bool { profile.hasUpper || profile.nonASCII }
+
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let n = t.count
         var i = 0

@@ -28,3 +28,13 @@ public struct AgeDetector: Detector {
         }
     }
 }
+
+extension AgeDetector {
+    /// A 2- or 3-digit run starting a word, followed by a separator, the end, or a "y"
+    /// ("93yo").
+    static let y = ScanProfile.letters("y")
+    public func mayMatch(_ p: ScanProfile) -> Bool {
+        let runs = p.letters & Self.y != 0 ? p.runsL : p.runsLR
+        return runs & (ScanProfile.run(2) | ScanProfile.run(3)) != 0
+    }
+}

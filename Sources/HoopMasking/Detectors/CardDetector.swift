@@ -32,3 +32,9 @@ public struct CardDetector: Detector {
         }
     }
 }
+
+extension CardDetector {
+    /// 13+ digits, the first group (3+ digits, or all 13-19) starting a word and ending
+    /// at a separator or the end.
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.digitCount >= 13 && p.runsLR >> 3 != 0 }
+}

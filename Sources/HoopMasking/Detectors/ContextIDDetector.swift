@@ -9,10 +9,20 @@ public struct ContextIDDetector: Detector {
                                           "subscriber", "identifier", "on", "file", "card", "of", "the", "s", "n",
                                           "group", "code", "serial", "sn", "udi", "ids", "nos"].map(Scan.hashLower))
 
+    /// First letters and lengths (bit k: a word of k letters) of the context words:
+    /// for `mayMatch`, and so that most words need no comparison.
+    let contextInitials: UInt32
+    let contextLengths: UInt64
+
     public init(entity: Entity, contextWords: [String]) {
         self.entity = entity
         self.contextWords = Scan.words(contextWords)
+        contextInitials = self.contextWords.reduce(0) { $0 | ($1.first.map { isAlpha($0) ? ScanProfile.bit($0) : 0 } ?? 0) }
+        contextLengths = self.contextWords.reduce(0) { $0 | ($1.count < 64 ? 1 << UInt64($1.count) : 0) }
     }
+
+    /// A context word starting a word, and an id with three digits or more.
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.digitCount >= 3 && p.initials & contextInitials != 0 }
 
     public static let healthPlan = ContextIDDetector(entity: .healthPlan, contextWords: [
         "insurance", "insurer", "member", "subscriber", "policy", "medicaid", "medicare", "payer",
@@ -30,7 +40,9 @@ public struct ContextIDDetector: Detector {
             guard isAlpha(t[i]), Scan.leftBoundary(t, i) else { i += 1; continue }
             var e = i
             while e < n, isAlpha(t[e]) { e += 1 }
-            let isContext = contextWords.contains { w in w.count == e - i && Scan.wordAt(t, i, w) }
+            let len = e - i
+            let isContext = len < 64 && contextLengths & (1 << UInt64(len)) != 0 && contextInitials & ScanProfile.bit(t[i]) != 0
+                && contextWords.contains { w in w.count == len && Scan.wordAt(t, i, w) }
             if isContext, let span = idAfter(t, e) {
                 spans.append(span); i = span.end; continue
             }

@@ -119,3 +119,13 @@ public struct DateDetector: Detector {
         return p
     }
 }
+
+extension DateDetector {
+    /// Numeric dates start with a run of 1, 2 or 4 digits starting a word and followed
+    /// by a separator; named ones with a capitalised month name.
+    static let monthInitials = ScanProfile.letters("jfmasond")
+    public func mayMatch(_ p: ScanProfile) -> Bool {
+        p.runsLR & (ScanProfile.run(1) | ScanProfile.run(2) | ScanProfile.run(4)) != 0
+            || p.upperInitials & Self.monthInitials != 0
+    }
+}

@@ -32,3 +32,7 @@ public struct EmailDetector: Detector {
         }
     }
 }
+
+extension EmailDetector {
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.atSigns > 0 }
+}

@@ -60,3 +60,12 @@ public struct IPDetector: Detector {
         }
     }
 }
+
+extension IPDetector {
+    /// IPv4: three dots and a first octet (1-3 digits) starting a word before a dot;
+    /// IPv6: seven colons, or "::".
+    public func mayMatch(_ p: ScanProfile) -> Bool {
+        p.colons >= 7 || p.doubleColon
+            || p.dots >= 3 && p.runsLR & (ScanProfile.run(1) | ScanProfile.run(2) | ScanProfile.run(3)) != 0
+    }
+}

@@ -9,8 +9,37 @@ public struct MRNDetector: Detector {
     let templates: [[UInt8]]
     static let context = Scan.words(["mrn", "medical record", "record", "chart", "mr#"])
 
+    /// For `mayMatch`: the first letters of templates that start with a literal letter,
+    /// and whether one starts with a digit (`#`, `*` or a literal digit) or any letter (`@`, `*`).
+    let templateInitials: UInt32
+    let templateStartsDigit: Bool
+    let templateStartsLetter: Bool
+    static let contextInitials = ScanProfile.letters("mrc")
+
     public init(patterns: [String] = MRNDetector.defaultPatterns) {
         templates = patterns.map { Array($0.utf8) }.filter { !$0.isEmpty }
+        var initials: UInt32 = 0, digit = false, letter = false
+        for tpl in templates {
+            let c = tpl[0]
+            if c == ch("#") || isDigit(c) { digit = true }
+            else if c == ch("@") { letter = true }
+            else if c == ch("*") { digit = true; letter = true }
+            else if isAlpha(c) { initials |= ScanProfile.bit(c) }
+            // A template starting with any other literal never matches: a match starts
+            // at a letter or digit.
+        }
+        templateInitials = initials
+        templateStartsDigit = digit
+        templateStartsLetter = letter
+    }
+
+    /// A template match starts a word with its first character; a context-led id needs
+    /// a context word (mrn, medical record, record, chart, mr#) and three digits.
+    public func mayMatch(_ p: ScanProfile) -> Bool {
+        p.initials & Self.contextInitials != 0 && p.digitCount >= 3
+            || p.initials & templateInitials != 0
+            || templateStartsDigit && p.runsL != 0
+            || templateStartsLetter && p.initials != 0
     }
 
     static func match(_ t: [UInt8], _ i: Int, _ tpl: [UInt8]) -> Bool {

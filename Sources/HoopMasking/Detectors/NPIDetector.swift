@@ -24,3 +24,7 @@ public struct NPIDetector: Detector {
         }
     }
 }
+
+extension NPIDetector {
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.runsLR & ScanProfile.run(10) != 0 }
+}

@@ -143,6 +143,9 @@ public struct NameDetector: Detector {
         return out
     }
 
+    /// Nothing to find without a capital: every name token is capitalised: an ASCII capital or a non-ASCII letter.
+    public func mayMatch(_ profile: ScanProfile) -> Bool { profile.hasUpper || profile.nonASCII }
+
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let toks = Self.tokens(t)
         let first = spans.count

@@ -21,3 +21,8 @@ public struct PayerIDDetector: Detector {
         }
     }
 }
+
+extension PayerIDDetector {
+    /// A word starting with a capital, and a run of 8+ digits (after the prefix).
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.upperInitials != 0 && p.maxRun >= 8 }
+}

@@ -60,3 +60,11 @@ public struct PhoneDetector: Detector {
         }
     }
 }
+
+extension PhoneDetector {
+    /// Every shape ends with a 4-digit group after a separator (a run of 4 starting a
+    /// word, ending the number); the bare forms are runs of 10 or 11.
+    public func mayMatch(_ p: ScanProfile) -> Bool {
+        p.runsLR & (ScanProfile.run(4) | ScanProfile.run(10) | ScanProfile.run(11)) != 0
+    }
+}

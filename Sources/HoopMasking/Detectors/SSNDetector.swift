@@ -32,3 +32,9 @@ public struct SSNDetector: Detector {
         }
     }
 }
+
+extension SSNDetector {
+    /// ddd-dd-dddd / ddd dd dddd start with a 3-digit run, the bare form is a 9-digit
+    /// run; both start a word and end at a separator or the end.
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.runsLR & (ScanProfile.run(3) | ScanProfile.run(9)) != 0 }
+}

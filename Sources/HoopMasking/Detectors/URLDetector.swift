@@ -26,3 +26,12 @@ public struct URLDetector: Detector {
         }
     }
 }
+
+extension URLDetector {
+    /// http(s):// and ftp:// need a word starting h or f and "://"; www. a word
+    /// starting "www.".
+    static let schemeInitials = ScanProfile.letters("hf")
+    public func mayMatch(_ p: ScanProfile) -> Bool {
+        p.initials & Self.schemeInitials != 0 && p.schemeSeparator || p.www
+    }
+}

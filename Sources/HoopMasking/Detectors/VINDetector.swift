@@ -21,3 +21,7 @@ public struct VINDetector: Detector {
         }
     }
 }
+
+extension VINDetector {
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.word17 && p.hasUpper && p.digitCount > 0 }
+}

@@ -35,3 +35,8 @@ public struct ZipDetector: Detector {
         }
     }
 }
+
+extension ZipDetector {
+    /// A 5-digit run starting a word, then "-dddd" or the end of the number.
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.runsLR & ScanProfile.run(5) != 0 }
+}
