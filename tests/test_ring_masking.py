@@ -77,8 +77,11 @@ def test_copy_of_a_table_masks_each_field_by_its_column(ring):
     with ring.connect("direct") as d:
         clear = d.execute("select id, ssn, date_of_birth::text, state from patients order by id limit 5").fetchall()
     with ring.connect("gateway") as c:
-        with c.cursor().copy("copy (select id, ssn, state from patients order by id limit 5) to stdout with (format csv)") as cp:
+        with c.cursor().copy("copy (select id, ssn, state from patients order by id limit 5) to stdout "
+                             "with (format csv, header)") as cp:
             csv_lines = b"".join(bytes(b) for b in cp).decode().splitlines()
+    assert csv_lines.pop(0) == "id,ssn,state", "the header names the columns"
+    with ring.connect("gateway") as c:
         with c.cursor().copy("copy patients (id, ssn, date_of_birth, state) to stdout") as cp:
             text_lines = b"".join(bytes(b) for b in cp).decode().splitlines()
     by_id = {str(r[0]): r for r in clear}

@@ -68,6 +68,8 @@ final class ResponseMasking {
         var executePortal: [Int64: String] = [:]
         /// COPY table TO STDOUT: its columns, named by hoop-connect from the catalog.
         var copyPlans: [Int64: RowPlan] = [:]
+        /// COPY ... WITH (HEADER) whose header line has not come yet: column names, not data.
+        var copyHeader: Set<Int64> = []
 
         init(masker: Masker) { self.masker = masker }
     }
@@ -301,6 +303,7 @@ final class ResponseMasking {
             }
             return outcome(frame, out, counts)
         case "copy_out_response":
+            if copyShape(seq, s).1.header { s.copyHeader.insert(seq) } else { s.copyHeader.remove(seq) }
             if let fields = frame["fields"]?.array {
                 s.copyPlans[seq] = RowPlan(columns: fields.map {
                     ColumnPlan(table: $0["table_name"]?.string, column: $0["column_name"]?.string,
@@ -319,6 +322,12 @@ final class ResponseMasking {
                 // Binary COPY cannot be read for PHI: it is not passed (fail closed).
                 guard case .string(let line) = chunk, format.kind != .binary else {
                     throw MaskFailure("binary COPY data cannot be masked")
+                }
+                if s.copyHeader.remove(seq) != nil {
+                    // The header line: column names (content detection only, as for any text).
+                    let r = masker.maskText(line)
+                    counts.add(r.counts)
+                    return .string(r.value ?? "")
                 }
                 let r = try CopyLine.mask(line, format: format) { i, field in
                     let m = try self.mask(field, named?[i] ?? self.copyColumn(i, shape, masker), s)
@@ -348,6 +357,7 @@ final class ResponseMasking {
             for k in s.describeTarget.keys where k <= seq { s.describeTarget[k] = nil }
             for k in s.executePortal.keys where k <= seq { s.executePortal[k] = nil }
             for k in s.copyPlans.keys where k <= seq { s.copyPlans[k] = nil }
+            s.copyHeader = s.copyHeader.filter { $0 > seq }
             return .pass
         case "session_closed":
             sessions.removeValue(forKey: session)
