@@ -347,6 +347,35 @@ QUERIES = [
     Q("warning_with_row_json",
       "do $$ begin raise warning '%', (select row_to_json(p) from patients p where id = 9) "
       "using detail = (select ssn || ' ' || mrn from patients where id = 9); end $$", mode="notice"),
+    # shapes a security review found the lineage trace missing (each leaked before its fix)
+    Q("ordered_set_aggregates",
+      "select mode() within group (order by last_name), percentile_disc(0.5) within group (order by date_of_birth) "
+      "from patients group by city order by city"),
+    Q("partial_rename_cte", "with c(x) as (select id, first_name || ' ' || last_name from patients) "
+      "select c.x, c.\"?column?\" from c order by x limit 200"),
+    Q("alias_reused_inside", "select (select 1 from (select 1 as a) s), s.a || '' from "
+      "(select last_name as a from patients order by id limit 200) s"),
+    Q("xmltable_in_from", "select t.v from (select * from patients order by id limit 100) p, "
+      "xmltable('/a' passing xmlelement(name a, p.last_name) columns v text path '.') t"),
+    # (an untraced function: its one value is masked whole, so psql prints fewer lines)
+    Q("query_to_xml", "select query_to_xml('select first_name, city from patients order by id limit 50', true, false, '')",
+      shape=False),
+    Q("star_then_same_table_columns", "select p.*, p.id, p.last_name || '' as n, p.* from patients p order by p.id limit 100"),
+    Q("star_over_using_join", "select * from (select first_name || ' ' || last_name as n, id from patients) s "
+      "join (select id, city from patients) c using (id) order by id limit 200"),
+    Q("json_path_and_functions", f"select doc #>> '{{first_name}}', jsonb_extract_path_text(doc, 'last_name'), "
+      f"doc['city'], (select string_agg(value, ',') from jsonb_each_text(doc)) from {SCHEMA}.patient_docs order by id"),
+    Q("insert_select_returning", ["create temp table scratch (a text)",
+      "insert into scratch select first_name || ' ' || last_name from patients where id <= 100 returning a"], tx=True),
+    Q("show_custom_setting", ["select count(set_config('my.v', (select string_agg(last_name, ',') from patients "
+      "where id <= 30), false))", "show my.v"]),
+    Q("planner_statistics", "select most_common_vals::text from pg_stats where tablename = 'patients'"),
+    Q("copy_numeric_delimiter", "copy (select id, first_name, city from patients order by id limit 100) "
+      "to stdout (format csv, delimiter 0)", mode="copy"),
+    Q("copy_header_zero", "copy (select first_name, city from patients order by id limit 100) "
+      "to stdout (format csv, header 0)", mode="copy"),
+    Q("error_json_token", "select lower(last_name)::json from patients order by id", mode="error"),
+    Q("error_regclass", "select lower(last_name)::regclass from patients order by id", mode="error"),
 ]
 
 

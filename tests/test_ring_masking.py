@@ -154,3 +154,14 @@ def test_values_quoted_in_errors_are_redacted(ring, sql):
     text = " ".join(filter(None, [diag.message_primary, diag.message_detail, diag.message_hint, diag.context]))
     assert not any(v in text for v in row), "an identifier came back in an error text"
     assert "[REDACTED]" in text or "[" in text
+
+
+def test_application_name_set_from_data_is_masked(ring):
+    """set_config('application_name', ...) makes the server report the value to the
+    client (ParameterStatus): it goes through content detection like any text."""
+    with ring.connect("direct") as d:
+        ssn = d.execute("select ssn from patients where id = 42").fetchone()[0]
+    with ring.connect("gateway") as c:
+        c.execute("select set_config('application_name', 'x ' || ssn, false) from patients where id = 42")
+        reported = c.info.parameter_status("application_name")
+    assert reported is not None and ssn not in reported and "[SSN]" in reported

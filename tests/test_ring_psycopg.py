@@ -204,7 +204,8 @@ FAILING = [
     "do $$ begin raise exception 'custom boom' using detail = 'd', hint = 'h', errcode = 'P0001', "
     "schema = 's', table = 't', column = 'c', constraint = 'k', datatype = 'dt'; end $$",
     "select (select 1 union select 2)",
-    "select jsonb_path_query('{}', 'strict $.a')",
+    # (jsonb_path_query's error quotes the document's key: an untraced function, redacted.)
+    "select (('{\"a\": 1}'::jsonb)['a'])::int / 0",
 ]
 
 

@@ -4,6 +4,19 @@
 /// Generated: select distinct proname from pg_proc where pronamespace in
 /// ('pg_catalog'::regnamespace, 'information_schema'::regnamespace).
 enum BuiltinFunctions {
+    /// Built-ins that run SQL given as text, read server state or files, or take a JSON
+    /// document apart without naming the member: what they return is not traced.
+    static let untraced: Set<String> = [
+        "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "table_to_xml", "table_to_xmlschema",
+        "table_to_xml_and_xmlschema", "cursor_to_xml", "cursor_to_xmlschema", "schema_to_xml", "schema_to_xmlschema",
+        "schema_to_xml_and_xmlschema", "database_to_xml", "database_to_xmlschema", "database_to_xml_and_xmlschema",
+        "ts_stat", "ts_rewrite", "current_setting", "pg_read_file", "pg_read_binary_file", "lo_get", "loread",
+        "pg_ls_dir", "pg_stat_file",
+    ]
+    static let untracedPrefixes = ["json_each", "jsonb_each", "json_populate", "jsonb_populate", "json_to_record",
+                                   "jsonb_to_record", "jsonb_path_query", "json_array_elements", "jsonb_array_elements",
+                                   "json_object_keys", "jsonb_object_keys"]
+
     static let names: Set<Substring> = Set(list.split(whereSeparator: { $0 == " " || $0 == "\n" }))
 
     static let list = """

@@ -88,8 +88,11 @@ public enum Lineage {
         case "InsertStmt", "UpdateStmt", "DeleteStmt":
             guard let returning = body["returningList"]?.array, !returning.isEmpty else { return .noRows }
             return .rows(a.modify(body, returning: returning))
-        case "ExplainStmt", "VariableShowStmt":
+        case "ExplainStmt":
             return .rows(Shape([.value([])]))
+        case "VariableShowStmt":
+            // A custom setting (SHOW my.v) holds whatever set_config put there.
+            return .rows(Shape([.value((body["name"]?.string ?? "").contains(".") ? [.untraced] : [])]))
         case "DeclareCursorStmt":
             return .declareCursor(body["portalname"]?.string ?? "", a.query(body["query"]))
         case "FetchStmt":
@@ -106,13 +109,35 @@ public enum Lineage {
             guard let rel = body["relation"]?["relname"]?.string else { return .noRows }
             let cols = (body["attlist"]?.array ?? []).compactMap(\.sval)
             return .copyOut(Shape(cols.isEmpty ? [.tableStar(rel)] : cols.map { .value([SourceColumn(rel, $0)]) }), format)
-        case "CreateTableAsStmt", "TransactionStmt", "VariableSetStmt":
+        case _ where noRows.contains(kind):
             return .noRows
         default:
-            // Anything else that returns rows (CALL with OUT parameters, utility
-            // commands) has no traced shape: hoop-mask treats its columns as untraced.
-            return .noRows
+            // Anything else that may return rows (CALL with OUT parameters, utility
+            // commands) has no traced shape: its columns are untraced.
+            return .rows(Shape(columns: nil, all: [.untraced]))
         }
+    }
+
+    /// Statements that never return rows.
+    static let noRows: Set<String> = [
+        "CreateTableAsStmt", "TransactionStmt", "VariableSetStmt", "CreateStmt", "AlterTableStmt", "DropStmt",
+        "IndexStmt", "ViewStmt", "CreateFunctionStmt", "DoStmt", "GrantStmt", "GrantRoleStmt", "TruncateStmt",
+        "CommentStmt", "RenameStmt", "CreateSchemaStmt", "CreateSeqStmt", "AlterSeqStmt", "ClosePortalStmt",
+        "DeallocateStmt", "DiscardStmt", "LockStmt", "VacuumStmt", "CreateRoleStmt", "AlterRoleStmt",
+        "DropRoleStmt", "CreateExtensionStmt", "CreateDomainStmt", "CompositeTypeStmt", "CreateEnumStmt",
+        "AlterFunctionStmt", "CreateTrigStmt", "RuleStmt", "NotifyStmt", "ListenStmt", "UnlistenStmt",
+        "CheckPointStmt", "ReindexStmt", "ClusterStmt", "RefreshMatViewStmt", "AlterOwnerStmt", "AlterObjectSchemaStmt",
+        "CreatePolicyStmt", "AlterPolicyStmt", "ConstraintsSetStmt", "LoadStmt", "AlterDefaultPrivilegesStmt",
+    ]
+
+    /// An option's value: a string, a number (`DELIMITER 0` parses as an integer), a boolean.
+    static func optionValue(_ arg: JSON?) -> String? {
+        guard let arg else { return nil }
+        if let s = arg.sval { return s }
+        if let i = arg["Integer"] { return String(i["ival"]?.int ?? 0) }
+        if let b = arg["Boolean"] { return b["boolval"]?.bool == true ? "true" : "false" }
+        if let f = arg["Float"]?["fval"]?.string { return f }
+        return nil
     }
 
     static func copyFormat(_ options: [JSON]) -> CopyFormat {
@@ -120,14 +145,15 @@ public enum Lineage {
         var escapeSet = false
         for o in options {
             guard let d = o["DefElem"], let name = d["defname"]?.string else { continue }
-            let arg = d["arg"]?.sval ?? d["arg"]?["Boolean"]?["boolval"].map { $0.bool == true ? "true" : "false" }
+            let arg = optionValue(d["arg"])
             switch name {
             case "format": f.kind = CopyFormat.Kind(rawValue: (arg ?? "text").lowercased()) ?? .binary
             case "delimiter": if let b = arg?.utf8.first { f.delimiter = b }
             case "quote": if let b = arg?.utf8.first { f.quote = b }
             case "escape": if let b = arg?.utf8.first { f.escape = b; escapeSet = true }
             case "header": f.header = d["arg"] == nil || !["false", "off", "0"].contains(arg?.lowercased() ?? "true")
-            default: break
+            case "force_quote", "force_not_null", "force_null", "null", "default", "encoding", "freeze": break
+            default: f.kind = .binary   // an option not understood here: the lines are not split (refused)
             }
         }
         if f.kind == .csv && !options.contains(where: { $0["DefElem"]?["defname"]?.string == "delimiter" }) { f.delimiter = 0x2C }
@@ -169,10 +195,23 @@ struct ScopeItem {
 }
 
 struct Analyzer {
+    static let statistics: Set<String> = ["pg_stats", "pg_stats_ext", "pg_stats_ext_exprs", "pg_statistic", "pg_statistic_ext_data"]
+    /// A `*` over a USING or NATURAL join lists the join columns first: not laid out.
+    var reorderingJoin = false
     /// CTEs visible at this point, innermost last.
     var ctes: [[String: Shape]] = []
     /// Derived tables' result column names, to resolve `s.x` to the one column x.
     var names: [String: [String: Set<SourceColumn>]] = [:]
+    /// Names given twice in one statement (an inner `s` and an outer `s`): their columns
+    /// are not resolved by name (any column of it may carry anything it reads).
+    var assigned: Set<String> = []
+    var ambiguous: Set<String> = []
+
+    mutating func setNames(_ key: String, _ map: [String: Set<SourceColumn>]?) {
+        if assigned.contains(key) { ambiguous.insert(key); names[key] = nil; return }
+        assigned.insert(key)
+        names[key] = map
+    }
 
     /// A query node (`{"SelectStmt": ...}` or a RETURNING statement) as a shape.
     mutating func query(_ node: JSON?) -> Shape {
@@ -197,8 +236,8 @@ struct Analyzer {
             }
             let renamed = (c["aliascolnames"]?.array ?? []).compactMap(\.sval)
             frame[name] = shape
-            if !renamed.isEmpty { names["cte:" + name] = named(shape, renamed) }
-            else { names["cte:" + name] = named(c["ctequery"], shape) }
+            if clause?["recursive"]?.bool == true { assigned.remove("cte:" + name) }
+            setNames("cte:" + name, renamed.isEmpty ? named(c["ctequery"], shape) : named(shape, renamed))
             ctes[ctes.count - 1] = frame
         }
     }
@@ -255,6 +294,15 @@ struct Analyzer {
         if s["withClause"] != nil { with(s["withClause"], outer: []) }
         var scope: [ScopeItem] = []
         if let rel = s["relation"] { from(.object(["RangeVar": rel]), outer: [], into: &scope) }
+        // RETURNING of the target table gives back what the write stored there:
+        // INSERT ... SELECT last_name ... RETURNING a carries last_name.
+        var stored = subquery(s["selectStmt"], outer: []).all
+        if s["selectStmt"] == nil {
+            for t in s["targetList"]?.array ?? [] { stored.formUnion(expression(t["ResTarget"]?["val"] ?? .null, [scope])) }
+        }
+        if !stored.isEmpty, let target = scope.first, case .table(let t) = target.relation {
+            scope[0] = ScopeItem(name: target.name, relation: .opaque(stored.union([SourceColumn(t, "*")])))
+        }
         for item in (s["fromClause"]?.array ?? []) + (s["usingClause"]?.array ?? []) { from(item, outer: [], into: &scope) }
         return targets(returning, [scope])
     }
@@ -268,7 +316,7 @@ struct Analyzer {
             if let fields = val["ColumnRef"]?["fields"]?.array, fields.last?["A_Star"] != nil {
                 let qualifier = fields.count >= 2 ? fields[fields.count - 2].sval : nil
                 let items = qualifier.map { q in lookup(q, scopes).map { [$0] } ?? [] } ?? (scopes.first ?? [])
-                if items.isEmpty { laidOut = false }
+                if items.isEmpty || qualifier == nil && reorderingJoin { laidOut = false }
                 for item in items {
                     switch item.relation {
                     case .table(let t): columns.append(.tableStar(t))
@@ -299,12 +347,14 @@ struct Analyzer {
         case "RangeVar":
             guard let rel = body["relname"]?.string else { return }
             let name = alias ?? rel
-            if body["schemaname"] == nil, let shape = cte(rel) {
+            if Self.statistics.contains(rel) {
+                // The planner's statistics hold sample values of every column.
+                scope.append(ScopeItem(name: name, relation: .opaque([.untraced])))
+            } else if body["schemaname"] == nil, let shape = cte(rel) {
                 scope.append(ScopeItem(name: name, relation: .derived(shape)))
-                names[name] = renamed.isEmpty ? names["cte:" + rel] : named(shape, renamed)
+                setNames(name, ambiguous.contains("cte:" + rel) ? nil : renamed.isEmpty ? names["cte:" + rel] : named(shape, renamed))
             } else if renamed.isEmpty {
                 scope.append(ScopeItem(name: name, relation: .table(rel)))
-                names[name] = nil
             } else {
                 // Renamed columns of a table cannot be matched to its own names here.
                 scope.append(ScopeItem(name: name, relation: .opaque([SourceColumn(rel, "*")])))
@@ -313,8 +363,9 @@ struct Analyzer {
             let shape = subquery(body["subquery"], outer: [scope] + outer)
             let name = alias ?? ""
             scope.append(ScopeItem(name: name, relation: .derived(shape)))
-            names[name] = renamed.isEmpty ? named(body["subquery"], shape) : named(shape, renamed)
+            setNames(name, renamed.isEmpty ? named(body["subquery"], shape) : named(shape, renamed))
         case "JoinExpr":
+            if body["usingClause"] != nil || body["isNatural"]?.bool == true { reorderingJoin = true }
             from(body["larg"] ?? .null, outer: outer, into: &scope)
             from(body["rarg"] ?? .null, outer: outer, into: &scope)
             if let alias {
@@ -330,7 +381,8 @@ struct Analyzer {
         default:
             // Anything else (TABLESAMPLE, XMLTABLE, JSON_TABLE...): every table in it, whole.
             let tables = relations(in: item)
-            scope.append(ScopeItem(name: alias ?? "", relation: .opaque(Set(tables.map { SourceColumn($0, "*") }))))
+            let read = expression(item, [scope] + outer)
+            scope.append(ScopeItem(name: alias ?? "", relation: .opaque(Set(tables.map { SourceColumn($0, "*") }).union(read).union([.untraced]))))
         }
     }
 
@@ -346,7 +398,9 @@ struct Analyzer {
     }
 
     func named(_ shape: Shape, _ renamed: [String]) -> [String: Set<SourceColumn>]? {
-        guard let cols = shape.columns, cols.count >= renamed.count else { return nil }
+        // A partial rename keeps the other columns' own names: not followed here (nil:
+        // any column of it may carry anything it reads).
+        guard let cols = shape.columns, cols.count == renamed.count else { return nil }
         var out: [String: Set<SourceColumn>] = [:]
         for (name, c) in zip(renamed, cols) {
             guard case .value(let s) = c else { return nil }
@@ -371,7 +425,7 @@ struct Analyzer {
     }
 
     func column(_ item: ScopeItem, _ c: String) -> Set<SourceColumn> {
-        if case .derived = item.relation, let n = names[item.name] { return n[c] ?? [] }
+        if case .derived = item.relation, !ambiguous.contains(item.name), let n = names[item.name] { return n[c] ?? [] }
         return item.column(c)
     }
 
@@ -386,17 +440,49 @@ struct Analyzer {
                 let name = (f["funcname"]?.array ?? []).compactMap(\.sval)
                 // count() reveals how many, not what.
                 if name == ["count"] || name == ["pg_catalog", "count"] { return [] }
-                var out = expression(f["args"] ?? .null, scopes)
+                // The value of an ordered-set aggregate comes from its ORDER BY
+                // (percentile_disc(0.5) WITHIN GROUP (ORDER BY ssn)).
+                var out = expression(f["args"] ?? .null, scopes).union(expression(f["agg_order"] ?? .null, scopes))
                 let schema = name.count > 1 ? name[name.count - 2] : "pg_catalog"
-                if !["pg_catalog", "information_schema"].contains(schema) || !BuiltinFunctions.names.contains(Substring(name.last ?? "")) {
+                let fn = name.last ?? ""
+                if !["pg_catalog", "information_schema"].contains(schema) || !BuiltinFunctions.names.contains(Substring(fn))
+                    || BuiltinFunctions.untraced.contains(fn) || BuiltinFunctions.untracedPrefixes.contains(where: fn.hasPrefix) {
                     out.insert(.untraced)
+                }
+                if ["json_extract_path", "json_extract_path_text", "jsonb_extract_path", "jsonb_extract_path_text"].contains(fn) {
+                    for a in (f["args"]?.array ?? []).dropFirst() {
+                        if let key = a["A_Const"]?["sval"]?["sval"]?.string { out.insert(SourceColumn("*", key)) } else { out.insert(.untraced) }
+                    }
                 }
                 return out
             }
             if let op = o["A_Expr"], let name = op["name"]?.array?.last?.sval, ["->>", "->", "#>", "#>>"].contains(name) {
                 // doc->>'first_name': a JSON member named like a column carries what that column would.
                 var out = expression(op["lexpr"] ?? .null, scopes).union(expression(op["rexpr"] ?? .null, scopes))
-                if let key = op["rexpr"]?["A_Const"]?["sval"]?["sval"]?.string { out.insert(SourceColumn("*", key)) }
+                if let key = op["rexpr"]?["A_Const"]?["sval"]?["sval"]?.string {
+                    if name.hasPrefix("#") {
+                        // A path, '{a,b}': every element may name a member.
+                        for k in key.trimmingCharacters(in: ["{", "}"]).split(separator: ",") {
+                            out.insert(SourceColumn("*", k.trimmingCharacters(in: [" ", "\""])))
+                        }
+                    } else {
+                        out.insert(SourceColumn("*", key))
+                    }
+                } else {
+                    out.insert(.untraced)   // a key computed at run time
+                }
+                return out
+            }
+            if let ind = o["A_Indirection"] {
+                // doc['last_name'], (p).ssn, arr[1]: what the base carries, and a named member's rules.
+                var out = expression(ind["arg"] ?? .null, scopes)
+                for i in ind["indirection"]?.array ?? [] {
+                    if let field = i.sval { out.insert(SourceColumn("*", field)) }
+                    if let idx = i["A_Indices"] {
+                        if let key = idx["uidx"]?["A_Const"]?["sval"]?["sval"]?.string { out.insert(SourceColumn("*", key)) }
+                        out.formUnion(expression(idx, scopes))
+                    }
+                }
                 return out
             }
             if let link = o["SubLink"] {

@@ -67,12 +67,16 @@ final class Catalog: @unchecked Sendable {
     func columns(schema: String?, table: String) -> [(name: String, type: UInt32)]? {
         lock.lock(); defer { lock.unlock() }
         guard connected() else { return nil }
+        // Without a schema, the session's search_path decides, and the catalog connection
+        // may not share it: only a name that one relation has is taken.
         let sql = """
             select a.attname, a.atttypid from pg_attribute a
-            where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum
+            where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped
+              and ($2 or (select count(*) from pg_class c where c.relname = $3 and c.relkind in ('r', 'p', 'v', 'm', 'f')) = 1)
+            order by a.attnum
             """
         let name = (schema.map { quoteIdent($0) + "." } ?? "") + quoteIdent(table)
-        let res = withCStrings([name]) { v in PQexecParams(conn, sql, 1, nil, v, nil, nil, 0) }
+        let res = withCStrings([name, schema == nil ? "false" : "true", table]) { v in PQexecParams(conn, sql, 3, nil, v, nil, nil, 0) }
         defer { PQclear(res) }
         guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) > 0 else { return nil }
         return (0..<PQntuples(res)).map { r in

@@ -34,4 +34,21 @@ enum ErrorValues {
         }
         return (out, n)
     }
+
+    /// Every double-quoted text redacted (for an error of a statement that reads ruled columns).
+    static func redactQuoted(_ text: String) -> (String, Int) {
+        var out = "", n = 0
+        var inside = false
+        for ch in text {
+            if ch == "\"" {
+                if inside { out += marker; n += 1 }
+                inside.toggle()
+                out.append(ch)
+            } else if !inside {
+                out.append(ch)
+            }
+        }
+        if inside { out += marker; n += 1 }
+        return (out, n)
+    }
 }

@@ -16,6 +16,8 @@ struct ColumnPlan {
     var underView: Set<SourceColumn>? = nil
     /// The result column's name, for the per-column counts of the `masked` frame.
     var name: String? = nil
+    /// Its number in its table (the RowDescription's column attribute number).
+    var number: Int = 0
 }
 
 /// What a frame's masking found: counts by entity (or rule label), overall and by
@@ -64,7 +66,10 @@ final class ResponseMasking {
         var describedPortal: [String: [ColumnPlan]] = [:]
         var describedStatement: [String: [ColumnPlan]] = [:]
         var portalStatement: [String: String] = [:]
-        var describeTarget: [Int64: (portal: Bool, name: String)] = [:]
+        var describeTarget: [Int64: (portal: Bool, name: String, generation: Int)] = [:]
+        /// Parse and Bind count up per name: a Describe answered after a newer Parse or
+        /// Bind of the same name describes something else and is not kept.
+        var generation: [String: Int] = [:]
         var executePortal: [Int64: String] = [:]
         /// COPY table TO STDOUT: its columns, named by hoop-connect from the catalog.
         var copyPlans: [Int64: RowPlan] = [:]
@@ -93,7 +98,7 @@ final class ResponseMasking {
                                           "table", "column", "datatype", "constraint"]
 
     /// The request types whose SQL or names `track` reads.
-    static let tracked: Set<String> = ["query", "parse", "bind", "describe", "execute"]
+    static let tracked: Set<String> = ["query", "parse", "bind", "describe", "execute", "close"]
 
     /// Reads a request on its way past: what will its results carry?
     func track(_ frame: Frame) {
@@ -104,18 +109,29 @@ final class ResponseMasking {
         case "query":
             s.expected[seq] = lineages(frame["sql"]?.string ?? "", s)
         case "parse":
+            let name = frame["name"]?.string ?? ""
             let all = lineages(frame["sql"]?.string ?? "", s)
-            s.statements[frame["name"]?.string ?? ""] = all.count == 1 ? all[0] : nil
+            // A named statement cannot be redefined without a Close: the server refuses
+            // it and keeps the old one, which this stage then no longer knows (untraced).
+            let redefined = !name.isEmpty && s.statements[name] != nil
+            s.statements[name] = all.count == 1 && !redefined ? all[0] : .some(nil)
+            s.describedStatement[name] = nil
+            s.generation[name, default: 0] += 1
         case "bind":
             let portal = frame["portal"]?.string ?? "", statement = frame["statement"]?.string ?? ""
             s.portals[portal] = s.statements[statement] ?? nil
             s.portalStatement[portal] = statement
             s.describedPortal[portal] = nil
+            s.generation["portal:" + portal, default: 0] += 1
+        case "close":
+            let name = frame["name"]?.string ?? ""
+            if frame["kind"]?.string == "S" { s.statements[name] = nil; s.describedStatement[name] = nil }
+            else { s.portals[name] = nil; s.describedPortal[name] = nil }
         case "describe":
             let name = frame["name"]?.string ?? ""
             let portal = frame["kind"]?.string == "P"
             s.expected[seq] = [(portal ? s.portals[name] : s.statements[name]) ?? nil]
-            s.describeTarget[seq] = (portal, name)
+            s.describeTarget[seq] = (portal, name, s.generation[(portal ? "portal:" : "") + name, default: 0])
         case "execute":
             let portal = frame["portal"]?.string ?? ""
             s.expected[seq] = [s.portals[portal] ?? nil]
@@ -130,9 +146,11 @@ final class ResponseMasking {
     func lineages(_ sql: String, _ s: SessionState) -> [StatementLineage?] {
         guard let all = try? Lineage.analyze(sql) else { return [nil] }
         for l in all {
+            // Redefining a name the server still holds fails there: the old one stays,
+            // unknown here (untraced). Names are forgotten when the transaction ends.
             switch l {
-            case .declareCursor(let name, let shape): s.cursors[name] = shape
-            case .prepare(let name, let shape): s.prepared[name] = shape
+            case .declareCursor(let name, let shape): s.cursors[name] = s.cursors[name] == nil ? shape : Shape(columns: nil, all: [.untraced])
+            case .prepare(let name, let shape): s.prepared[name] = s.prepared[name] == nil ? shape : Shape(columns: nil, all: [.untraced])
             default: break
             }
         }
@@ -227,7 +245,11 @@ final class ResponseMasking {
                 guard i < fields.count else { return nil }
                 out.append(s); i += 1
             case .tableStar(let t):
-                while i < fields.count, fields[i].table?.lowercased() == t.lowercased() {
+                // The table's columns in order: a run of its fields with rising numbers
+                // (`p.*, p.id` ends the run at p.id).
+                var last = 0
+                while i < fields.count, fields[i].table?.lowercased() == t.lowercased(), fields[i].number > last {
+                    last = fields[i].number
                     out.append([SourceColumn(t, fields[i].column ?? "*")]); i += 1
                 }
             }
@@ -251,14 +273,19 @@ final class ResponseMasking {
                 var p = ColumnPlan(table: f["table_name"]?.string, column: f["column_name"]?.string,
                                    typeOID: UInt32(truncatingIfNeeded: f["type_oid"]?.int ?? 0), derived: nil)
                 p.name = f["name"]?.string
+                p.number = Int(f["column"]?.int ?? 0)
                 if let view = f["view_sql"]?.string {
                     p.underView = viewColumn(view, Int(f["column"]?.int ?? 0)) ?? [.untraced]
+                } else if p.column == nil {
+                    // A whole row (`select p from patients p`) names its table but no column:
+                    // it is no table column, and takes the rules of everything in the row.
+                    p.table = nil
                 }
                 return p
             }
             let p = plan(fields: fields, shape: shape(seq: seq, s), masker)
             s.plans[seq] = p
-            if let (portal, name) = s.describeTarget[seq] {
+            if let (portal, name, gen) = s.describeTarget[seq], gen == s.generation[(portal ? "portal:" : "") + name, default: 0] {
                 if portal { s.describedPortal[name] = p } else { s.describedStatement[name] = p }
             }
             return .pass
@@ -288,8 +315,22 @@ final class ResponseMasking {
             // RAISE in PL/pgSQL (a DO block, a function) writes whatever the code put in
             // it: its texts are redacted whole, as an untraced value would be.
             let raised = frame["where"]?.string?.contains("at RAISE") == true
+            // An error of a statement that reads ruled columns may quote their values in
+            // any form ("Token "…" is invalid", "relation "…" does not exist", "JSON data,
+            // line 1: …"): every quoted text goes, and the context line whole.
+            // For a request not traced here (SQL that did not parse here, an unknown
+            // statement name), the errors that quote data: data exceptions (22) and
+            // integrity violations (23). The others quote the request.
+            let code = frame["code"]?.string ?? ""
+            let readsRuled = frame.type == "error"
+                && (shape(seq: seq, s).map { rule($0.all, masker) != nil } ?? (code.hasPrefix("22") || code.hasPrefix("23")))
             for key in Self.textFields {
                 guard let text = frame[key]?.string else { continue }
+                if readsRuled, key == "where" || key == "internal_query" {
+                    out[key] = .string("[REDACTED]")
+                    counts["ERROR_VALUE", default: 0] += 1
+                    continue
+                }
                 if raised, ["message", "detail", "hint"].contains(key) {
                     out[key] = .string("[REDACTED]")
                     counts["RAISE_TEXT", default: 0] += 1
@@ -297,7 +338,11 @@ final class ResponseMasking {
                 }
                 let r = masker.maskText(text)
                 counts.merge(r.counts, uniquingKeysWith: +)
-                let (redacted, values) = ErrorValues.redact(r.value ?? "")
+                var (redacted, values) = ErrorValues.redact(r.value ?? "")
+                if readsRuled {
+                    let (quoted, n) = ErrorValues.redactQuoted(redacted)
+                    redacted = quoted; values += n
+                }
                 if values > 0 { counts["ERROR_VALUE", default: 0] += values }
                 out[key] = .string(redacted)
             }
@@ -329,6 +374,14 @@ final class ResponseMasking {
                     counts.add(r.counts)
                     return .string(r.value ?? "")
                 }
+                if (s.expected[seq]?.count ?? 0) != 1 {
+                    // Several statements in one request: which COPY this is, and so its
+                    // format, is not known here. The line is masked whole.
+                    let body = line.hasSuffix("\n") ? String(line.dropLast()) : line
+                    let r = try masker.mask(body, rule: Self.untraced, typeOID: 25)
+                    counts.add(r.counts)
+                    return .string((r.value ?? "") + (line.hasSuffix("\n") ? "\n" : ""))
+                }
                 let r = try CopyLine.mask(line, format: format) { i, field in
                     let m = try self.mask(field, named?[i] ?? self.copyColumn(i, shape, masker), s)
                     counts.add(m.counts, column: named?[i].name ?? "field \(i + 1)")
@@ -339,6 +392,14 @@ final class ResponseMasking {
             var out = frame
             out["data"] = .array(chunks)
             return outcome(frame, out, counts)
+        case "parameter_status":
+            // application_name can be set by SQL (set_config) to anything; the other
+            // reported settings take values from the server's own vocabulary.
+            guard frame["name"]?.string == "application_name", let text = frame["value"]?.string else { return .pass }
+            let r = masker.maskText(text)
+            var out = frame
+            out["value"] = .string(r.value ?? "")
+            return outcome(frame, out, r.counts)
         case "notification":
             // A NOTIFY payload is whatever the application put in it.
             var out = frame
@@ -351,6 +412,9 @@ final class ResponseMasking {
             }
             return outcome(frame, out, counts)
         case "ready":
+            // Cursors end with their transaction (WITH HOLD ones too, here: a FETCH from
+            // a name no longer known is untraced, masked whole).
+            if frame["status"]?.string == "I" { s.cursors.removeAll() }
             // Everything asked before this point has been answered.
             for k in s.expected.keys where k <= seq { s.expected[k] = nil }
             for k in s.plans.keys where k <= seq { s.plans[k] = nil }
@@ -460,6 +524,7 @@ final class ResponseMasking {
 
     /// The response types whose content `handle` reads; the others pass without a decode.
     static let inspected: Set<String> = ["columns", "rows", "error", "notice", "copy_out_response", "copy_out_data", "notification",
+                                         "parameter_status",
                                          "ready", "session_closed"]
 }
 
