@@ -18,6 +18,18 @@ enum Scan {
     /// never starts or ends inside a multi-byte character.
     @inline(__always) static func isWordByte(_ c: UInt8) -> Bool { isAlnum(c) || c >= 0x80 || c == ch("_") }
 
+    /// Each number in `t` (a digit run at a word start): `match(start, run)` returns
+    /// where a span it found ends, and the scan goes on from there; nil goes on after the run.
+    @inline(__always) static func numbers(_ t: [UInt8], _ match: (_ start: Int, _ run: Int) -> Int?) {
+        let n = t.count
+        var i = 0
+        while i < n {
+            guard isDigit(t[i]), numberStart(t, i) else { i += 1; continue }
+            let run = digitRun(t, i)
+            i = match(i, run) ?? i + run
+        }
+    }
+
     @inline(__always) static func leftBoundary(_ t: [UInt8], _ i: Int) -> Bool {
         i == 0 || !isWordByte(t[i - 1])
     }

@@ -20,6 +20,9 @@ public enum OutputColumn: Equatable, Sendable {
     /// `*` or `t.*` over a table or view: as many result columns as it has, each named
     /// by the server's catalog in the `columns` frame.
     case tableStar(String)
+
+    /// The table columns of a `.value`; nil for a `*`.
+    public var sources: Set<SourceColumn>? { if case .value(let s) = self { return s } else { return nil } }
 }
 
 /// What a statement returns, column by column, traced back to table columns.
@@ -31,6 +34,13 @@ public struct Shape: Equatable, Sendable {
 
     public init(columns: [OutputColumn]?, all: Set<SourceColumn>) { self.columns = columns; self.all = all }
     static let empty = Shape(columns: [], all: [])
+
+    /// The columns, when none is a table's `*` (each then stands for one result column).
+    public var values: [Set<SourceColumn>]? {
+        guard let columns else { return nil }
+        let v = columns.compactMap(\.sources)
+        return v.count == columns.count ? v : nil
+    }
 
     init(_ columns: [OutputColumn]) {
         self.columns = columns
@@ -178,9 +188,7 @@ struct ScopeItem {
         case .table(let t): return [SourceColumn(t, c)]
         case .opaque(let s): return s
         case .derived(let shape):
-            // By name is not possible without the derived columns' names: any of them.
-            // Kept exact for the common case below (named outputs are resolved by
-            // the caller through `named`).
+            // Without its columns' names (Analyzer.names resolves those): any of them.
             return shape.all
         }
     }
@@ -260,15 +268,10 @@ struct Analyzer {
 
         if let op = s["op"]?.string, op != "SETOP_NONE" {
             let l = select(s["larg"] ?? .null, outer: outer), r = select(s["rarg"] ?? .null, outer: outer)
-            guard let lc = l.columns, let rc = r.columns, lc.count == rc.count,
-                  !lc.contains(where: { if case .tableStar = $0 { return true } else { return false } }),
-                  !rc.contains(where: { if case .tableStar = $0 { return true } else { return false } })
+            guard let lv = l.values, let rv = r.values, lv.count == rv.count
             else { return Shape(columns: nil, all: l.all.union(r.all)) }
             // A set operation's columns have no catalog origin: each is traced through both sides.
-            return Shape(zip(lc, rc).map { a, b in
-                guard case .value(let x) = a, case .value(let y) = b else { return .value([]) }
-                return .value(x.union(y))
-            })
+            return Shape(zip(lv, rv).map { .value($0.union($1)) })
         }
 
         if let rows = s["valuesLists"]?.array {

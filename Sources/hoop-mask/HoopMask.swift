@@ -30,6 +30,7 @@ struct HoopMask: ParsableCommand {
             if ResponseMasking.tracked.contains(frame.type) {
                 // A request on its way to the audit trail: its SQL says what its results carry.
                 if let decoded = try? frame.decode() { masking.track(decoded) }
+                else if let id = frame.session { masking.lost(session: id) }
                 return loop.pass(frame)
             }
             guard responseTypes.contains(frame.type) else { return loop.pass(frame) }

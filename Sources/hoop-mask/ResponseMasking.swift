@@ -20,6 +20,16 @@ struct ColumnPlan {
     var number: Int = 0
 }
 
+extension ColumnPlan {
+    /// A field of a `columns` frame, or of a `copy_out_response` (which names its
+    /// table's columns the same way, without a result name of its own).
+    init(field f: JSON) {
+        self.init(table: f["table_name"]?.string, column: f["column_name"]?.string,
+                  typeOID: UInt32(truncatingIfNeeded: f["type_oid"]?.int ?? 0), derived: nil,
+                  name: f["name"]?.string ?? f["column_name"]?.string, number: Int(f["column"]?.int ?? 0))
+    }
+}
+
 /// What a frame's masking found: counts by entity (or rule label), overall and by
 /// result column. Never values.
 struct MaskCounts {
@@ -141,6 +151,18 @@ final class ResponseMasking {
         }
     }
 
+    /// A request of the session could not be read: what it defined or replaced is
+    /// unknown, so every name the session had is untraced from now on.
+    func lost(session: String) {
+        let s = state(session)
+        for k in s.statements.keys { s.statements[k] = .some(nil) }
+        for k in s.portals.keys { s.portals[k] = .some(nil) }
+        for k in s.cursors.keys { s.cursors[k] = Shape(columns: nil, all: [.untraced]) }
+        for k in s.prepared.keys { s.prepared[k] = Shape(columns: nil, all: [.untraced]) }
+        s.describedStatement.removeAll()
+        s.describedPortal.removeAll()
+    }
+
     /// The lineage of each statement of `sql`; one nil when it does not parse (the
     /// server will say why; anything it returns is then untraced).
     func lineages(_ sql: String, _ s: SessionState) -> [StatementLineage?] {
@@ -194,10 +216,7 @@ final class ResponseMasking {
             if case .rows(let shape)? = all?.first, all?.count == 1 { views[sql] = .some(shape) } else { views[sql] = .some(nil) }
         }
         guard let shape = views[sql] ?? nil else { return nil }
-        if let cols = shape.columns, number >= 1, number <= cols.count, case .value(let s) = cols[number - 1],
-           !cols.contains(where: { if case .tableStar = $0 { return true } else { return false } }) {
-            return s
-        }
+        if let values = shape.values, number >= 1, number <= values.count { return values[number - 1] }
         return shape.all
     }
 
@@ -270,12 +289,9 @@ final class ResponseMasking {
         switch frame.type {
         case "columns":
             let fields = (frame["fields"]?.array ?? []).map { f -> ColumnPlan in
-                var p = ColumnPlan(table: f["table_name"]?.string, column: f["column_name"]?.string,
-                                   typeOID: UInt32(truncatingIfNeeded: f["type_oid"]?.int ?? 0), derived: nil)
-                p.name = f["name"]?.string
-                p.number = Int(f["column"]?.int ?? 0)
+                var p = ColumnPlan(field: f)
                 if let view = f["view_sql"]?.string {
-                    p.underView = viewColumn(view, Int(f["column"]?.int ?? 0)) ?? [.untraced]
+                    p.underView = viewColumn(view, p.number) ?? [.untraced]
                 } else if p.column == nil {
                     // A whole row (`select p from patients p`) names its table but no column:
                     // it is no table column, and takes the rules of everything in the row.
@@ -350,11 +366,7 @@ final class ResponseMasking {
         case "copy_out_response":
             if copyShape(seq, s).1.header { s.copyHeader.insert(seq) } else { s.copyHeader.remove(seq) }
             if let fields = frame["fields"]?.array {
-                s.copyPlans[seq] = RowPlan(columns: fields.map {
-                    ColumnPlan(table: $0["table_name"]?.string, column: $0["column_name"]?.string,
-                               typeOID: UInt32(truncatingIfNeeded: $0["type_oid"]?.int ?? 0), derived: nil,
-                               name: $0["column_name"]?.string)
-                })
+                s.copyPlans[seq] = RowPlan(columns: fields.map(ColumnPlan.init(field:)))
             } else {
                 s.copyPlans[seq] = nil
             }
@@ -362,7 +374,8 @@ final class ResponseMasking {
         case "copy_out_data":
             var counts = MaskCounts()
             let (shape, format) = copyShape(seq, s)
-            let named = s.copyPlans[seq]
+            // COPY table: named by hoop-connect; COPY (query): traced.
+            let fields = s.copyPlans[seq] ?? copyPlan(shape, masker)
             let chunks: [JSON] = try (frame["data"]?.array ?? []).map { chunk in
                 // Binary COPY cannot be read for PHI: it is not passed (fail closed).
                 guard case .string(let line) = chunk, format.kind != .binary else {
@@ -383,8 +396,8 @@ final class ResponseMasking {
                     return .string((r.value ?? "") + (line.hasSuffix("\n") ? "\n" : ""))
                 }
                 let r = try CopyLine.mask(line, format: format) { i, field in
-                    let m = try self.mask(field, named?[i] ?? self.copyColumn(i, shape, masker), s)
-                    counts.add(m.counts, column: named?[i].name ?? "field \(i + 1)")
+                    let m = try self.mask(field, fields[i], s)
+                    counts.add(m.counts, column: fields[i].name ?? "field \(i + 1)")
                     return m
                 }
                 return .string(r.value ?? "")
@@ -475,17 +488,13 @@ final class ResponseMasking {
         return (nil, CopyFormat())
     }
 
-    /// A COPY field's column: COPY output carries no catalog origin, so every field
-    /// is masked by the rule of the table column it was traced to.
-    func copyColumn(_ i: Int, _ shape: Shape?, _ masker: Masker) -> ColumnPlan {
-        guard let shape else { return ColumnPlan(table: nil, column: nil, typeOID: 0, derived: Self.untraced) }
-        if let cols = shape.columns, !cols.contains(where: { if case .tableStar = $0 { return true } else { return false } }) {
-            guard i < cols.count, case .value(let sources) = cols[i] else {
-                return ColumnPlan(table: nil, column: nil, typeOID: 0, derived: Self.untraced)
-            }
-            return ColumnPlan(table: nil, column: nil, typeOID: 0, derived: rule(sources, masker))
-        }
-        return ColumnPlan(table: nil, column: nil, typeOID: 0, derived: rule(shape.all, masker))
+    /// The columns of a COPY (query): COPY output carries no catalog origin, so every
+    /// field is masked by the rule of the table columns it was traced to.
+    func copyPlan(_ shape: Shape?, _ masker: Masker) -> RowPlan {
+        func plan(_ rule: ColumnRule?) -> ColumnPlan { ColumnPlan(table: nil, column: nil, typeOID: 0, derived: rule) }
+        guard let shape else { return RowPlan(columns: [], rest: plan(Self.untraced)) }
+        if let values = shape.values { return RowPlan(columns: values.map { plan(rule($0, masker)) }) }
+        return RowPlan(columns: [], rest: plan(rule(shape.all, masker)))
     }
 
     func mask(_ text: String, _ column: ColumnPlan, _ s: SessionState) throws -> MaskResult {

@@ -20,15 +20,10 @@ public struct AddressDetector: Detector {
     public func mayMatch(_ profile: ScanProfile) -> Bool { profile.hasUpper || profile.nonASCII }
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
-        let n = t.count
-        var i = 0
-        while i < n {
-            guard isDigit(t[i]), Scan.numberStart(t, i) else { i += 1; continue }
-            let run = Scan.digitRun(t, i)
-            if run <= 6, let e = match(t, i + run) {
-                spans.append(DetectedSpan(.streetAddress, i, e)); i = e; continue
-            }
-            i += run
+        Scan.numbers(t) { i, run in
+            guard run <= 6, let e = match(t, i + run) else { return nil }
+            spans.append(DetectedSpan(.streetAddress, i, e))
+            return e
         }
         cities(t, into: &spans)
     }

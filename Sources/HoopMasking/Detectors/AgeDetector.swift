@@ -9,22 +9,18 @@ public struct AgeDetector: Detector {
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let n = t.count
-        var i = 0
-        while i < n {
-            guard isDigit(t[i]), Scan.numberStart(t, i) else { i += 1; continue }
-            let run = Scan.digitRun(t, i)
-            if run == 2 || run == 3, case let v = Scan.number(t, i, run), v >= 90, v <= 129 {
-                let e = i + run
-                var end: Int? = nil
-                for w in Self.after where e + w.count <= n {
-                    var ok = true
-                    for k in 0..<w.count where lower(t[e + k]) != w[k] { ok = false; break }
-                    if ok, Scan.rightBoundary(t, e + w.count) || w.last == ch(".") { end = e + w.count; break }
-                }
-                if end == nil, Scan.rightBoundary(t, e), Scan.contextBefore(t, i, Self.before, window: 8) { end = e }
-                if let end { spans.append(DetectedSpan(.age, i, end)); i = end; continue }
+        Scan.numbers(t) { i, run in
+            guard run == 2 || run == 3, case let v = Scan.number(t, i, run), v >= 90, v <= 129 else { return nil }
+            let e = i + run
+            var end: Int? = nil
+            for w in Self.after where e + w.count <= n {
+                var ok = true
+                for k in 0..<w.count where lower(t[e + k]) != w[k] { ok = false; break }
+                if ok, Scan.rightBoundary(t, e + w.count) || w.last == ch(".") { end = e + w.count; break }
             }
-            i += run
+            if end == nil, Scan.rightBoundary(t, e), Scan.contextBefore(t, i, Self.before, window: 8) { end = e }
+            if let end { spans.append(DetectedSpan(.age, i, end)) }
+            return end
         }
     }
 }

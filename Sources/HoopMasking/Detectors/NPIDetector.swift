@@ -8,11 +8,7 @@ public struct NPIDetector: Detector {
     public init() {}
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
-        let n = t.count
-        var i = 0
-        while i < n {
-            guard isDigit(t[i]), Scan.numberStart(t, i) else { i += 1; continue }
-            let run = Scan.digitRun(t, i)
+        Scan.numbers(t) { i, run in
             if run == 10, t[i] == ch("1") || t[i] == ch("2"), Scan.numberEnd(t, i + 10),
                Checksum.npi(t[i..<(i + 10)].map { $0 - 0x30 }) {
                 let alone = t[0..<i].allSatisfy(isSpace) && t[(i + 10)...].allSatisfy(isSpace)
@@ -20,7 +16,7 @@ public struct NPIDetector: Detector {
                     spans.append(DetectedSpan(.npi, i, i + 10))
                 }
             }
-            i += run
+            return nil
         }
     }
 }

@@ -14,21 +14,19 @@ public struct SSNDetector: Detector {
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let n = t.count
-        var i = 0
-        while i < n {
-            guard isDigit(t[i]), Scan.numberStart(t, i) else { i += 1; continue }
-            let run = Scan.digitRun(t, i)
+        Scan.numbers(t) { i, run in
             if run == 3, i + 11 <= n, t[i + 3] == ch("-") || t[i + 3] == ch(" "), t[i + 6] == t[i + 3],
                Scan.digits(t, i + 4, 2), Scan.digits(t, i + 7, 4), Scan.numberEnd(t, i + 11),
                Self.valid(t, area: i, group: i + 4, serial: i + 7),
                t[i + 3] == ch("-") || Scan.contextBefore(t, i, Self.context) {
-                spans.append(DetectedSpan(.ssn, i, i + 11)); i += 11; continue
+                spans.append(DetectedSpan(.ssn, i, i + 11))
+                return i + 11
             }
             if run == 9, Scan.numberEnd(t, i + 9), Self.valid(t, area: i, group: i + 3, serial: i + 5),
                Scan.contextBefore(t, i, Self.context) {
                 spans.append(DetectedSpan(.ssn, i, i + 9))
             }
-            i += run
+            return nil
         }
     }
 }

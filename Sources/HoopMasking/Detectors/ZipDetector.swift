@@ -20,18 +20,13 @@ public struct ZipDetector: Detector {
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let n = t.count
-        var i = 0
-        while i < n {
-            guard isDigit(t[i]), Scan.numberStart(t, i) else { i += 1; continue }
-            let run = Scan.digitRun(t, i)
-            if run == 5 {
-                var e = i + 5
-                if e + 5 <= n, t[e] == ch("-"), Scan.digits(t, e + 1, 4) { e += 5 }
-                if Scan.numberEnd(t, e), Self.stateBefore(t, i) || Scan.contextBefore(t, i, Self.context, window: 16) {
-                    spans.append(DetectedSpan(.zipCode, i, e)); i = e; continue
-                }
-            }
-            i += run
+        Scan.numbers(t) { i, run in
+            guard run == 5 else { return nil }
+            var e = i + 5
+            if e + 5 <= n, t[e] == ch("-"), Scan.digits(t, e + 1, 4) { e += 5 }
+            guard Scan.numberEnd(t, e), Self.stateBefore(t, i) || Scan.contextBefore(t, i, Self.context, window: 16) else { return nil }
+            spans.append(DetectedSpan(.zipCode, i, e))
+            return e
         }
     }
 }
