@@ -29,6 +29,17 @@ let package = Package(
         // SQL through PostgreSQL's own parser (libpg_query): where a result column's
         // value comes from (hoop-mask), what a statement does (hoop-approve).
         .target(name: "HoopSQL", dependencies: ["HoopFrames", "CPgQuery"]),
+        // OIDC token verification: hoop-auth checks every session's token with it,
+        // hoop-approve every approver's.
+        .target(name: "HoopIdentity", dependencies: [
+            "HoopFrames", .product(name: "JWTKit", package: "jwt-kit"),
+        ]),
+        // The approval policy (rules over a statement's classification) and the store
+        // of held requests, decisions and access grants: hoop-approve's job, in a
+        // library so that the verdicts can be tested on their own.
+        .target(name: "HoopApproval", dependencies: [
+            "HoopFrames", "HoopSQL", "CSQLite", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // PHI detectors and masking strategies: hoop-mask's job, kept in a library so
         // that its precision and recall can be tested on their own.
         .target(name: "HoopMasking", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -39,7 +50,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-auth", dependencies: [
-            "HoopFrames",
+            "HoopFrames", "HoopIdentity",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -49,7 +60,8 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "hoop-approve", dependencies: [
-            "HoopFrames", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HoopFrames", "HoopSQL", "HoopIdentity", "HoopApproval",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-connect", dependencies: [
             "HoopFrames", "HoopSQL", "CLibPQ", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -63,6 +75,7 @@ let package = Package(
         .testTarget(name: "HoopFramesTests", dependencies: ["HoopFrames"]),
         .testTarget(name: "HoopMaskingTests", dependencies: ["HoopMasking"]),
         .testTarget(name: "HoopSQLTests", dependencies: ["HoopSQL"]),
+        .testTarget(name: "HoopApprovalTests", dependencies: ["HoopApproval", "HoopSQL", "HoopFrames"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -4,6 +4,9 @@
   own HOOP_VAR, ports and PostgreSQL cluster.
 - `module_ring`: a ring of the module's own (tests that kill stages).
 - `ring_factory`: fresh rings made inside a test; each is brought down at its end.
+- Rings run with OPEN_APPROVAL (helpers/ring.py): everything parseable is allowed, so
+  that the protocol, masking and audit suites see the server's answers;
+  test_ring_approve.py runs the embedded default rules.
 - Through the gateway every test signs in as `ring.gateway_user` (an email) with a
   token minted by `scripts/hoop token USER clinicians` (cached per identity and ring;
   `ring.token()`, `ring.mint()`, `ring.credential()`); a ring whose default token
@@ -26,16 +29,20 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from helpers.ring import Ring, RingError  # noqa: E402
+from helpers.ring import OPEN_APPROVAL, Ring, RingError  # noqa: E402
 
 _active_rings: list[Ring] = []
 
 
-def _start(name: str) -> Ring:
+def _start(name: str, approval: dict | None = OPEN_APPROVAL) -> Ring:
+    """A ring up and running; `approval` replaces the clinic connection's approval
+    section (None: the embedded default rules)."""
     ring = Ring(name)
     _active_rings.append(ring)
     try:
         ring.up()
+        if approval is not None:
+            ring.set_approval(approval)
     except RingError as e:
         _stop(ring, keep=True)
         pytest.fail(f"could not start the ring ({ring.var}):\n{e}", pytrace=False)
@@ -84,8 +91,8 @@ def module_ring(request):
 def ring_factory(request):
     made: list[Ring] = []
 
-    def make(name: str = "own") -> Ring:
-        r = _start(name)
+    def make(name: str = "own", approval: dict | None = OPEN_APPROVAL) -> Ring:
+        r = _start(name, approval)
         made.append(r)
         return r
 

@@ -1,20 +1,58 @@
 import ArgumentParser
+import Foundation
+import HoopApproval
 import HoopFrames
 
-/// hoop-approve: decides whether each request may run. Today it stamps every
-/// request; classification, guardrails and holds are issue 5.
+/// hoop-approve: judges every request by the connection's policy, holds the risky ones
+/// until named approvers grant them, and grants access just in time (docs/approval.md).
+/// Run without a subcommand it is the ring stage; the other subcommands are the
+/// approvers' tools.
 @main
 struct HoopApprove: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hoop-approve",
-        abstract: "Ring stage: request approval (pass-through in this version).")
+        abstract: "Ring stage: guardrails, approvals and just-in-time access; and the approvers' commands.",
+        subcommands: [Stage.self, ListCommand.self, ShowCommand.self, GrantCommand.self, DenyCommand.self,
+                      GrantsCommand.self, ClassifyCommand.self],
+        defaultSubcommand: Stage.self)
+}
 
-    @Option(help: "The gateway configuration (JSON). Unused by this stage until its issue lands.")
+struct Stage: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run as a ring stage (the default).")
+
+    @Option(help: "The gateway configuration (JSON): connections' \"approval\" sections, the \"approval\" store and webhook.")
     var config: String?
 
+    @Option(help: "Seconds between looks at the store for decisions, timeouts and grant windows.")
+    var tick: Double = 0.25
+
     func run() throws {
-        let loop = StageLoop(stage: "hoop-approve")
-        try loop.run { frame in
-            if requestTypes.contains(frame.type) { loop.stamp(frame, as: "approve") } else { loop.pass(frame) }
+        let loop = StageLoop(stage: ApprovalGate.stage)
+        let gate: ApprovalGate
+        do {
+            let cfg = try GatewayConfig.load(config)
+            let store = try ApprovalStore(path: ApprovalStore.path(cfg))
+            let notifier = try Notifier(cfg, store: store)
+            gate = ApprovalGate(policies: try Policies(cfg), store: store, out: loop.out, notifier: notifier)
+            notifier?.start()
+        } catch {
+            // Fail closed: without a policy nothing is judged, so nothing passes.
+            logLine(ApprovalGate.stage, "\(error): every session is refused")
+            try loop.run { frame in
+                guard let id = frame.session, frame.type == "session_open" else { return loop.pass(frame) }
+                loop.emit(ApprovalGate.sessionError(id, seq: 0, reason: "not_configured", code: "XX000",
+                                                    "hoop: the approval policy could not be loaded"))
+            }
+            return
         }
+        let clock = Thread {
+            while true {
+                Thread.sleep(forTimeInterval: tick)
+                gate.tick()
+            }
+        }
+        clock.name = "hoop-approve clock"
+        clock.start()
+        try loop.run { frame in try gate.handle(frame) }
+        gate.tick()
     }
 }

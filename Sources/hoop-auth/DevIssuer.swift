@@ -3,6 +3,7 @@ import Crypto
 import _CryptoExtras
 import Foundation
 import HoopFrames
+import HoopIdentity
 import JWTKit
 import NIOCore
 import NIOHTTP1

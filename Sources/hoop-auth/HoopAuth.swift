@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HoopFrames
+import HoopIdentity
 
 /// hoop-auth: ties each session to a verified OIDC identity, for as long as the
 /// connection's policy allows, and strips every credential (docs/auth.md).

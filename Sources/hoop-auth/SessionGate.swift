@@ -1,5 +1,6 @@
 import Foundation
 import HoopFrames
+import HoopIdentity
 
 /// Which sessions may pass, and until when (docs/auth.md). The frame loop asks it about
 /// every request; token checks run off the loop, so a slow issuer holds only the session

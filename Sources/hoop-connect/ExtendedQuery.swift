@@ -55,6 +55,10 @@ extension UpstreamSession {
         case quiet(seq: Int64)
         /// FETCH from a portal's cursor: rows, then suspended or complete.
         case fetch(portal: String, maxRows: Int, seq: Int64)
+        /// An Execute hoop-approve denied: a statement that fails in its place, so the
+        /// server skips to Sync and fails the transaction as for any error; the client
+        /// reads the denial instead of the stand-in's error.
+        case denied(Frame)
     }
 
     func extended(_ f: Frame) {
@@ -198,6 +202,15 @@ extension UpstreamSession {
                 seq = s
                 PQsetSingleRowMode(conn)
                 fetchAnswer(portal, maxRows: maxRows)
+            case .denied(let error):
+                seq = error.seq ?? seq
+                var failed = false
+                while let res = PQgetResult(conn) {
+                    if PQresultStatus(res) != PGRES_PIPELINE_ABORTED && PQresultStatus(res) != PGRES_TUPLES_OK { failed = true }
+                    PQclear(res)
+                }
+                // Skipped (the pipeline had already failed): the server would say nothing either.
+                if failed { emit(error); aborted = true }
             case .sync(let s):
                 seq = s
                 guard let res = PQgetResult(conn) else { return connectionError() }

@@ -27,12 +27,15 @@ struct HoopConnect: ParsableCommand {
                                     required: require.split(separator: ",").map { String($0) })
         try loop.run { frame in
             guard let id = frame.session else { return loop.pass(frame) }
-            if requestTypes.contains(frame.type) || frame.type == "session_close" || frame.type == "credit" {
+            if requestTypes.contains(frame.type) || frame.type == "session_close" || frame.type == "credit" || frame.type == "deny" {
                 try sessions.route(frame, id: id, raw: Array(frame.bytes))
             } else {
                 // A stage-made error ends its session here too (docs/frames.md, Errors).
                 // Passed on before the session closes, so the client reads why it ended.
                 loop.pass(frame)
+                // A notice made upstream of us (hoop-approve's "held") earns a credit when
+                // the client takes it, like ours: count it spent so the window stays the same.
+                if frame.type == "notice" { sessions.lookup(id)?.spendCredit() }
                 if frame.type == "error", (try? frame.decode())?["fatal"] == .bool(true) { sessions.end(id) }
             }
         }
@@ -84,6 +87,11 @@ final class SessionTable: @unchecked Sendable {
         case "session_close":
             out.enqueue(bytes + [0x0A])
             end(id)
+            return
+        case "deny":
+            // hoop-approve's refusal of a request: nothing of the client's runs, so no
+            // stamp is needed; answered in its place in the session's order.
+            if let s = lookup(id) { _ = s.submit(frame, raw: bytes) } else { out.enqueue(bytes + [0x0A]) }
             return
         default: break
         }

@@ -74,6 +74,11 @@ final class UpstreamSession: @unchecked Sendable {
         cond.lock(); credits = min(credits + max(0, n), 1 << 20); cond.signal(); cond.unlock()
     }
 
+    /// A credit-spending frame another stage made for this session passed us.
+    func spendCredit() {
+        cond.lock(); credits -= 1; cond.unlock()
+    }
+
     /// Ends the session from another thread: stops whatever runs upstream.
     func close() {
         cond.lock(); closing = true; cond.broadcast(); cond.unlock()
@@ -120,6 +125,7 @@ final class UpstreamSession: @unchecked Sendable {
             switch frame.type {
             case "query": simpleQuery(frame["sql"]?.string ?? "")
             case "parse", "bind", "describe", "execute", "close", "sync", "flush": extended(frame)
+            case "deny": denied(frame)
             default: break
             }
             // One write for everything a burst of requests produced: the next stage
@@ -197,6 +203,36 @@ final class UpstreamSession: @unchecked Sendable {
         lastStatus = now
         emit(Frame("ready", session: id, seq: seq, ["status": .string(now)]))
     }
+
+    /// A request hoop-approve denied: answered as the server answers a statement that
+    /// fails. In a transaction block the transaction fails too (a stand-in statement
+    /// that always fails runs in its place), so a client never commits around a
+    /// statement it believes failed.
+    func denied(_ deny: Frame) {
+        let error = Frame("error", session: id, seq: seq, [
+            "severity": .string("ERROR"), "severity_nonlocalized": .string("ERROR"),
+            "code": .string(deny["code"]?.string ?? "42501"),
+            "message": .string(deny["message"]?.string ?? "hoop: the request was denied"),
+        ])
+        if deny["request"]?.string != "query" {
+            // Extended protocol: in its place in the pipeline, up to the client's Sync.
+            guard enterPipeline(), PQsendQueryParams(conn, Self.standIn, 0, nil, nil, nil, nil, 0) == 1 else { return connectionError() }
+            expected.append(.denied(error))
+            return
+        }
+        leavePipeline()
+        if status == "T" {
+            guard PQsendQuery(conn, Self.standIn) == 1 else { return connectionError() }
+            while let res = PQgetResult(conn) { PQclear(res) }
+        }
+        emit(error)
+        reportParameterChanges()
+        lastStatus = status
+        emit(Frame("ready", session: id, seq: seq, ["status": .string(lastStatus)]))
+    }
+
+    /// Fails at once, touches nothing, quotes nothing: division by zero of two constants.
+    static let standIn = "SELECT 1/0 AS hoop_denied"
 
     enum Outcome { case done, failed, skipped }
 

@@ -200,6 +200,7 @@ final class RingLink: @unchecked Sendable {
     /// Request frames come round the ring for the audit trail; credits are ours.
     static func ignored(_ type: String) -> Bool {
         requestTypes.contains(type) || type == "session_close" || type == "credit" || type == "refused" || type == "masked"
+            || type == "hold" || type == "deny" || type == "approved" || type == "decision"
     }
 
     /// A frame type fit for a log line: types come from the ring, so only the

@@ -28,6 +28,20 @@ class RingError(Exception):
     pass
 
 
+# The approval rules of the rings that test the protocol, masking and the audit trail
+# (every suite but test_ring_approve.py): everything the parser can read is allowed,
+# hidden work included, and text it cannot read is denied with the parser's error, so
+# that those suites see the server's answers. test_ring_approve.py runs the embedded
+# default rules, unchanged.
+OPEN_APPROVAL = {
+    "rules": [
+        {"name": "test-suite-hidden", "action": "allow", "match": {"hidden": True}},
+        {"name": "test-suite-rest", "action": "allow"},
+    ],
+    "unparsed": "deny",
+}
+
+
 # The identity the suite connects as (through the gateway) unless a test says otherwise,
 # and the group that the embedded default configuration's clinic connection allows.
 DEFAULT_USER = "agent@example.org"
@@ -161,6 +175,27 @@ class Ring:
         if r.returncode != 0:
             raise RingError(f"`scripts/hoop up -d` exited {r.returncode}:\n{self.up_output}\n{self.log_tail()}")
         self.wait_port(60)
+
+    def config(self) -> dict:
+        return json.loads((self.var / "hoop.json").read_text())
+
+    def reconfigure(self, change) -> None:
+        """Applies change(config) to the gateway's configuration and restarts the ring."""
+        cfg = self.config()
+        change(cfg)
+        path = self.var / "hoop.json"
+        path.write_text(json.dumps(cfg, indent=2) + "\n")
+        before = self.stage_pids()
+        r = self.hoop("restart", timeout=120)
+        if r.returncode != 0:
+            raise RingError(f"`scripts/hoop restart` exited {r.returncode}:\n{r.stdout}{r.stderr}\n{self.log_tail()}")
+        self.wait_stages_alive(60, not_pids=before)
+        self.wait_port(60)
+
+    def set_approval(self, approval: dict, connection: str = "clinic") -> None:
+        def change(cfg):
+            cfg["connections"][connection]["approval"] = approval
+        self.reconfigure(change)
 
     def down(self) -> None:
         if not self.started:

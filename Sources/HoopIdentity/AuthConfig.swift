@@ -2,26 +2,26 @@ import Foundation
 import HoopFrames
 
 /// The `auth` section and the connections' `allow` rules (docs/auth.md).
-struct AuthConfig {
-    let issuer: String
-    let audience: String
-    let userClaim: String
-    let groupsClaim: String
-    let agentClaim: String?
-    let agentValues: [String]
-    let algorithms: Set<String>
-    let requiredClaims: [String]
-    let clockSkew: Double
-    let jwksMinRefresh: Double
-    let jwksMaxAge: Double
-    let policies: [String: [AllowRule]]
+public struct AuthConfig: Sendable {
+    public let issuer: String
+    public let audience: String
+    public let userClaim: String
+    public let groupsClaim: String
+    public let agentClaim: String?
+    public let agentValues: [String]
+    public let algorithms: Set<String>
+    public let requiredClaims: [String]
+    public let clockSkew: Double
+    public let jwksMinRefresh: Double
+    public let jwksMaxAge: Double
+    public let policies: [String: [AllowRule]]
 
     /// Algorithms hoop-auth never accepts, whatever the configuration says: the issuer's
     /// keys are public, so a symmetric "signature" could be made by anyone.
-    static let forbidden: Set<String> = ["none", "HS256", "HS384", "HS512"]
-    static let supported: Set<String> = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]
+    public static let forbidden: Set<String> = ["none", "HS256", "HS384", "HS512"]
+    public static let supported: Set<String> = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]
 
-    init(_ cfg: GatewayConfig) throws {
+    public init(_ cfg: GatewayConfig) throws {
         guard let a = cfg.json["auth"] else { throw ConfigError("no \"auth\" section: every session is refused") }
         guard let issuer = a["issuer"]?.string, let url = URL(string: issuer), let host = url.host,
               url.scheme == "https" || (url.scheme == "http" && isLoopback(host)) else {
@@ -55,25 +55,25 @@ struct AuthConfig {
 }
 
 /// One `allow` rule of a connection.
-struct AllowRule {
-    let groups: Set<String>
-    let users: Set<String>
-    let kind: String?
-    let maxSession: Double
+public struct AllowRule: Sendable {
+    public let groups: Set<String>
+    public let users: Set<String>
+    public let kind: String?
+    public let maxSession: Double
 
-    init(_ j: JSON) {
+    public init(_ j: JSON) {
         groups = Set((j["groups"]?.array ?? []).compactMap(\.string))
         users = Set((j["users"]?.array ?? []).compactMap(\.string))
         kind = j["kind"]?.string
         maxSession = Double(j["max_session_seconds"]?.int ?? 3600)
     }
 
-    func allows(_ id: Identity) -> Bool {
+    public func allows(_ id: Identity) -> Bool {
         if let kind, kind != id.kind { return false }
         return users.contains(id.user) || !groups.isDisjoint(with: id.groups)
     }
 }
 
-func isLoopback(_ host: String) -> Bool {
+public func isLoopback(_ host: String) -> Bool {
     host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
 }

@@ -7,11 +7,11 @@ import JWTKit
 
 /// Verifies OIDC tokens (docs/auth.md, "What is verified"): the JOSE work is jwt-kit's;
 /// the choices (which algorithms, which key, which claims, how stale keys may be) are ours.
-final class OIDCVerifier: Sendable {
-    let config: AuthConfig
+public final class OIDCVerifier: Sendable {
+    public let config: AuthConfig
     let keys: IssuerKeys
 
-    init(_ config: AuthConfig) {
+    public init(_ config: AuthConfig) {
         self.config = config
         keys = IssuerKeys(config)
     }
@@ -19,7 +19,7 @@ final class OIDCVerifier: Sendable {
     static let maxTokenBytes = 16 * 1024
 
     /// The identity behind `token`, for a client that logged in as `user`.
-    func verify(token: String, user: String) async throws -> Identity {
+    public func verify(token: String, user: String?) async throws -> Identity {
         guard token.utf8.count <= Self.maxTokenBytes else { throw Denial(reason: "malformed", message: "the token is too large") }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerBytes = base64URL(parts[0]), let payloadBytes = base64URL(parts[1]),
@@ -53,7 +53,7 @@ final class OIDCVerifier: Sendable {
         }
     }
 
-    func check(_ claims: [String: JSON], user: String, now: Double = Date().timeIntervalSince1970) throws -> Identity {
+    public func check(_ claims: [String: JSON], user: String?, now: Double = Date().timeIntervalSince1970) throws -> Identity {
         let skew = config.clockSkew
         for name in config.requiredClaims where claims[name] == nil || claims[name] == .null {
             throw Denial(reason: "missing_claim", message: "the token has no \"\(name)\" claim")
@@ -69,7 +69,7 @@ final class OIDCVerifier: Sendable {
         if let nbf = number(claims["nbf"]), nbf > now + skew { throw Denial(reason: "not_yet_valid", message: "the token is not valid yet") }
         if let iat = number(claims["iat"]), iat > now + skew { throw Denial(reason: "issued_in_future", message: "the token was issued in the future") }
         guard let subject = claims["sub"]?.string else { throw Denial(reason: "missing_claim", message: "the token has no subject") }
-        guard let claimed = claims[config.userClaim]?.string, claimed == user else {
+        guard let claimed = claims[config.userClaim]?.string, user == nil || claimed == user else {
             throw Denial(reason: "user_mismatch", message: "the user name does not match the token")
         }
         let groups: [String] = claims[config.groupsClaim]?.string.map { [$0] } ?? (claims[config.groupsClaim]?.array ?? []).compactMap(\.string)
@@ -96,7 +96,7 @@ struct AnyClaims: JWTPayload {
     func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
 
-func base64URL(_ s: Substring) -> [UInt8]? {
+public func base64URL(_ s: Substring) -> [UInt8]? {
     guard !s.isEmpty, s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
     var b = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
     while b.count % 4 != 0 { b += "=" }
@@ -201,12 +201,12 @@ actor IssuerKeys {
 }
 
 /// A JSON value as UTF-8 bytes (for Codable decoders).
-func jsonData(_ v: JSON) -> Data? {
+public func jsonData(_ v: JSON) -> Data? {
     var w = JSONWriter()
     w.value(v)
     return Data(w.bytes)
 }
 
 extension String {
-    func trimmingSuffix(_ s: String) -> String { hasSuffix(s) ? String(dropLast(s.count)) : self }
+    public func trimmingSuffix(_ s: String) -> String { hasSuffix(s) ? String(dropLast(s.count)) : self }
 }

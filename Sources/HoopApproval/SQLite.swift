@@ -1,0 +1,99 @@
+import CSQLite
+import Foundation
+import HoopFrames
+
+/// A thin SQLite connection: statements with bound values, rows as dictionaries.
+/// Small on purpose: the stores' SQL is the interesting part.
+public final class SQLiteDB: @unchecked Sendable {
+    private var db: OpaquePointer?
+    private let lock = NSRecursiveLock()
+
+    public enum Value: Equatable, Sendable {
+        case null, int(Int64), real(Double), text(String)
+        public var string: String? { if case .text(let s) = self { return s } else { return nil } }
+        public var int: Int64? {
+            switch self { case .int(let i): return i; case .real(let d): return Int64(d); default: return nil }
+        }
+        public var double: Double? {
+            switch self { case .real(let d): return d; case .int(let i): return Double(i); default: return nil }
+        }
+    }
+    public typealias Row = [String: Value]
+
+    public init(path: String) throws {
+        // Created private: the store holds statements as asked, which may quote PHI.
+        let existed = FileManager.default.fileExists(atPath: path)
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil) == SQLITE_OK else {
+            throw ConfigError("cannot open store \(path): \(message)")
+        }
+        if !existed { chmod(path, 0o600) }
+        try exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;")
+    }
+
+    deinit { sqlite3_close_v2(db) }
+
+    var message: String { db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory" }
+
+    public func exec(_ sql: String) throws {
+        lock.lock(); defer { lock.unlock() }
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw ConfigError("store: \(message)") }
+    }
+
+    /// Runs one statement; returns its rows.
+    @discardableResult
+    public func query(_ sql: String, _ values: [Value] = []) throws -> [Row] {
+        lock.lock(); defer { lock.unlock() }
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else { throw ConfigError("store: \(message)") }
+        defer { sqlite3_finalize(stmt) }
+        for (i, v) in values.enumerated() {
+            let n = Int32(i + 1)
+            switch v {
+            case .null: sqlite3_bind_null(stmt, n)
+            case .int(let x): sqlite3_bind_int64(stmt, n, x)
+            case .real(let x): sqlite3_bind_double(stmt, n, x)
+            case .text(let s): sqlite3_bind_text(stmt, n, s, -1, transient)
+            }
+        }
+        var rows: [Row] = []
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw ConfigError("store: \(message)") }
+            var row: Row = [:]
+            for c in 0..<sqlite3_column_count(stmt) {
+                let name = String(cString: sqlite3_column_name(stmt, c))
+                switch sqlite3_column_type(stmt, c) {
+                case SQLITE_INTEGER: row[name] = .int(sqlite3_column_int64(stmt, c))
+                case SQLITE_FLOAT: row[name] = .real(sqlite3_column_double(stmt, c))
+                case SQLITE_NULL: row[name] = .null
+                default: row[name] = .text(String(cString: sqlite3_column_text(stmt, c)))
+                }
+            }
+            rows.append(row)
+        }
+        return rows
+    }
+
+    /// Rows changed by the last statement of this connection.
+    public var changes: Int { lock.lock(); defer { lock.unlock() }; return Int(sqlite3_changes(db)) }
+
+    /// Runs `body` in one IMMEDIATE transaction (a writer at a time across processes).
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        lock.lock(); defer { lock.unlock() }
+        try exec("BEGIN IMMEDIATE")
+        do {
+            let r = try body()
+            try exec("COMMIT")
+            return r
+        } catch {
+            try? exec("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Changes whenever another connection commits: a cheap "anything new?" poll.
+    public var dataVersion: Int64 { (try? query("PRAGMA data_version").first?["data_version"]?.int) ?? 0 }
+}
+
+private let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)

@@ -1,0 +1,37 @@
+import Foundation
+import HoopFrames
+
+/// Who a verified token says the session is.
+public struct Identity: Sendable {
+    public let issuer: String
+    public let subject: String
+    public let user: String
+    public let email: String?
+    public let groups: [String]
+    public let kind: String          // "person" or "agent"
+    public let tokenExpiresAt: Double
+
+    public func json(sessionEndsAt: Double) -> JSON {
+        var o: [String: JSON] = [
+            "issuer": .string(issuer), "subject": .string(subject), "user": .string(user),
+            "groups": .array(groups.map(JSON.string)), "kind": .string(kind),
+            "token_expires_at": .int(Int64(tokenExpiresAt)), "session_ends_at": .int(Int64(sessionEndsAt)),
+        ]
+        if let email { o["email"] = .string(email) }
+        return .object(o)
+    }
+}
+
+/// Why a session was refused or ended: the `reason` of the decision frame and the
+/// words the client reads. Never the token.
+public struct Denial: Error {
+    public let reason: String
+    public let message: String
+    public var code = "28000"
+
+    public init(reason: String, message: String, code: String = "28000") {
+        self.reason = reason; self.message = message; self.code = code
+    }
+
+    public static func malformed() -> Denial { Denial(reason: "malformed", message: "the password is not a well-formed token") }
+}

@@ -1,0 +1,446 @@
+import CPgQuery
+import HoopFrames
+
+/// What kind of statement it is, for hoop-approve's policy.
+public enum StatementKind: String, Sendable, CaseIterable { case read, write, ddl, dcl, utility, transaction }
+
+/// Something a statement does that a policy may want to see on its own.
+public enum StatementFlag: String, Sendable, CaseIterable {
+    case alterSystem = "alter_system"            // ALTER SYSTEM
+    case copyProgram = "copy_program"            // COPY ... TO/FROM PROGRAM
+    case serverFile = "server_file"              // COPY to/from a server file; pg_read_file, lo_import/lo_export, pg_ls_dir...
+    case setRole = "set_role"                    // SET ROLE / RESET ROLE / SET LOCAL ROLE / set_config('role',...)
+    case setSessionAuthorization = "set_session_authorization"  // SET/RESET SESSION AUTHORIZATION, set_config('session_authorization',...)
+    case dynamicSQL = "dynamic_sql"              // DO, dblink*, query_to_xml family: SQL given as text
+    case userFunction = "user_function"          // a function that is not a PG15 built-in: its body is unseen
+    case loadLibrary = "load_library"            // LOAD
+    case adminFunction = "admin_function"        // pg_terminate_backend, pg_reload_conf..., set_config of a name computed at run time
+}
+
+/// One statement, classified from its parse tree alone (no catalog).
+public struct StatementClass: Equatable, Sendable {
+    public var kind: StatementKind
+    /// Upper-case, like the server's command tag ("SELECT", "CREATE TABLE AS", "DROP INDEX"...).
+    public var command: String
+    /// Relations read ("schema.table" when qualified; quoted names keep their case). CTE names are not tables.
+    public var tablesRead: Set<String> = []
+    /// Relations written: DML targets (also inside data-modifying CTEs), TRUNCATE, COPY FROM,
+    /// DDL targets (the table, index, view... the statement creates, alters or drops), CTAS / SELECT INTO.
+    public var tablesWritten: Set<String> = []
+    /// "table.column" for INSERT column lists, UPDATE SET and ON CONFLICT / MERGE targets;
+    /// "table.*" for an INSERT or COPY FROM without a column list.
+    public var columnsWritten: Set<String> = []
+    /// UPDATE/DELETE without WHERE (anywhere in the statement) or with a WHERE that is constant
+    /// true; TRUNCATE; MERGE ... ON true with a matched UPDATE/DELETE.
+    public var unboundedWrite = false
+    /// Whether the rows the statement reads out are bounded (see `Bounds` in ClassifyWalk.swift).
+    public var readsBounded = true
+    /// COPY ... TO, CREATE TABLE AS, SELECT INTO, CREATE MATERIALIZED VIEW (with data).
+    public var export = false
+    /// Why part of its effect cannot be seen from the text, human-readable.
+    public var hidden: [String] = []
+    public var flags: Set<StatementFlag> = []
+    /// PREPARE name / EXECUTE name / DEALLOCATE name.
+    public var preparedName: String?
+    /// For PREPARE: the classification of the prepared statement (one element).
+    public var preparedBody: [StatementClass] = []
+
+    public init(kind: StatementKind, command: String) {
+        self.kind = kind
+        self.command = command
+    }
+
+    /// {"kind","command","tables_read","tables_written","columns_written","unbounded_write",
+    /// "reads_bounded","export","hidden","flags"} (+ "prepared_name", "prepared_body" when set).
+    public func json() -> HoopFrames.JSON {
+        func sorted(_ s: Set<String>) -> HoopFrames.JSON { .array(s.sorted().map { .string($0) }) }
+        var o: [String: HoopFrames.JSON] = [
+            "kind": .string(kind.rawValue),
+            "command": .string(command),
+            "tables_read": sorted(tablesRead),
+            "tables_written": sorted(tablesWritten),
+            "columns_written": sorted(columnsWritten),
+            "unbounded_write": .bool(unboundedWrite),
+            "reads_bounded": .bool(readsBounded),
+            "export": .bool(export),
+            "hidden": .array(hidden.map { .string($0) }),
+            "flags": sorted(Set(flags.map(\.rawValue))),
+        ]
+        if let preparedName { o["prepared_name"] = .string(preparedName) }
+        if !preparedBody.isEmpty { o["prepared_body"] = .array(preparedBody.map { $0.json() }) }
+        return .object(o)
+    }
+}
+
+public struct Classification: Sendable {
+    public var statements: [StatementClass]
+    /// The parser's message when the text does not parse (statements then empty).
+    public var parseError: String?
+    public init(statements: [StatementClass], parseError: String? = nil) {
+        self.statements = statements
+        self.parseError = parseError
+    }
+}
+
+public struct ClassifyOptions: Sendable {
+    /// LIMIT / FETCH FIRST n counts as bounded only when n <= this.
+    public var maxBoundedLimit: Int = 1000
+    /// Extra key column names (besides "id" and names ending in "_id").
+    public var keyColumns: Set<String> = []
+    public init() {}
+}
+
+/// Classifies statements for hoop-approve over the server's own parse tree: what kind of
+/// statement, which tables it reads and writes, whether a write is unbounded, whether what
+/// it reads out is bounded, and what it does that the text does not show (DO blocks,
+/// prepared statements, functions whose bodies are not seen, server files, roles).
+public enum Classifier {
+    public static func classify(_ sql: String, options: ClassifyOptions = .init()) -> Classification {
+        let trees: [JSON]
+        do {
+            trees = try SQLParser.statements(sql)
+        } catch let e as SQLParseError {
+            return Classification(statements: [], parseError: e.message)
+        } catch {
+            return Classification(statements: [], parseError: "\(error)")
+        }
+        return Classification(statements: trees.map { classify(statement: $0, options: options) })
+    }
+
+    /// One statement's parse tree (an element of `SQLParser.statements`).
+    public static func classify(statement: JSON, options: ClassifyOptions = .init()) -> StatementClass {
+        guard let (kind, body) = statement.node else { return StatementClass(kind: .utility, command: "UNKNOWN") }
+        var w = ClassWalker(options: options)
+        var c = StatementClass(kind: .utility, command: "")
+        let bounds = Bounds(options: options)
+
+        switch kind {
+        case "SelectStmt":
+            if let into = body["intoClause"] {
+                c.kind = .ddl; c.command = "SELECT INTO"; c.export = into["skipData"]?.bool != true
+            } else {
+                c.kind = .read; c.command = "SELECT"
+            }
+            w.walk(statement)
+            c.readsBounded = bounds.statement(statement, [:])
+        case "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt":
+            c.kind = .write
+            c.command = String(kind.dropLast(4)).uppercased()
+            w.walk(statement)
+            c.readsBounded = bounds.statement(statement, [:])
+        case "CopyStmt":
+            c.command = "COPY"
+            let isFrom = body["is_from"]?.bool == true
+            let rel = ClassWalker.relationName(body["relation"])
+            if isFrom {
+                c.kind = .write
+                if let rel {
+                    w.c.tablesWritten.insert(rel)
+                    let cols = (body["attlist"]?.array ?? []).compactMap(\.sval)
+                    w.c.columnsWritten.formUnion(cols.isEmpty ? [rel + ".*"] : cols.map { rel + "." + $0 })
+                }
+            } else {
+                c.kind = .read
+                c.export = true
+                if let rel { w.c.tablesRead.insert(rel); c.readsBounded = false }
+                if let q = body["query"] { w.walk(q); c.readsBounded = bounds.statement(q, [:]) }
+            }
+            w.walk(body["whereClause"])
+            if body["is_program"]?.bool == true {
+                w.flag(.copyProgram, "COPY ... PROGRAM runs a command on the server", -1)
+            } else if body["filename"]?.string != nil {
+                w.flag(.serverFile, isFrom ? "COPY from a server file" : "COPY to a server file", -1)
+            }
+        case "CreateTableAsStmt":
+            let matview = body["objtype"]?.string == "OBJECT_MATVIEW"
+            c.kind = .ddl
+            c.command = matview ? "CREATE MATERIALIZED VIEW" : body["is_select_into"]?.bool == true ? "SELECT INTO" : "CREATE TABLE AS"
+            c.export = body["into"]?["skipData"]?.bool != true
+            if let rel = ClassWalker.relationName(body["into"]?["rel"]) { w.c.tablesWritten.insert(rel) }
+            w.walk(body["query"])
+            c.readsBounded = !c.export || bounds.statement(body["query"], [:])
+        case "ExplainStmt":
+            let inner = classify(statement: body["query"] ?? .null, options: options)
+            if Self.explainAnalyze(body["options"]?.array ?? []) {
+                var r = inner
+                r.command = "EXPLAIN"
+                return r
+            }
+            c.kind = .utility; c.command = "EXPLAIN"
+            c.tablesRead = inner.tablesRead
+            return c
+        case "DeclareCursorStmt":
+            var r = classify(statement: body["query"] ?? .null, options: options)
+            r.command = "DECLARE CURSOR"
+            if r.kind != .write { r.kind = .read }
+            return r
+        case "PrepareStmt":
+            c.kind = .utility; c.command = "PREPARE"
+            c.preparedName = body["name"]?.string
+            c.preparedBody = [classify(statement: body["query"] ?? .null, options: options)]
+            return c
+        case "ExecuteStmt":
+            c.kind = .utility; c.command = "EXECUTE"
+            c.preparedName = body["name"]?.string
+            w.walk(statement)
+        case "DeallocateStmt":
+            c.kind = .utility
+            c.preparedName = body["name"]?.string
+            c.command = c.preparedName == nil ? "DEALLOCATE ALL" : "DEALLOCATE"
+        case "DoStmt":
+            c.kind = .utility; c.command = "DO"
+            w.flag(.dynamicSQL, "DO block", -1)
+        case "CallStmt":
+            c.kind = .utility; c.command = "CALL"
+            let f = body["funccall"]?["FuncCall"] ?? body["funccall"]
+            let parts = (f?["funcname"]?.array ?? []).compactMap(\.sval)
+            w.hide("CALL of procedure \(parts.joined(separator: "."))", -1)
+            if !ClassWalker.isBuiltin(parts) { w.c.flags.insert(.userFunction) }
+            w.walk(f?["args"])
+        case "LoadStmt":
+            c.kind = .utility; c.command = "LOAD"
+            w.flag(.loadLibrary, "LOAD of a shared library", -1)
+        case "AlterSystemStmt":
+            c.kind = .utility; c.command = "ALTER SYSTEM"
+            w.c.flags.insert(.alterSystem)
+        case "VariableSetStmt":
+            let name = body["name"]?.string ?? ""
+            let reset = ["VAR_RESET", "VAR_RESET_ALL"].contains(body["kind"]?.string ?? "")
+            c.command = reset ? "RESET" : "SET"
+            c.kind = name.hasPrefix("TRANSACTION") ? .transaction : .utility
+            switch name.lowercased() {
+            case "role": w.c.flags.insert(.setRole)
+            case "session_authorization": w.c.flags.insert(.setSessionAuthorization)
+            default: break
+            }
+        case "VariableShowStmt":
+            c.kind = .read; c.command = "SHOW"
+        case "FetchStmt":
+            let move = body["ismove"]?.bool == true
+            c.kind = move ? .utility : .read
+            c.command = move ? "MOVE" : "FETCH"
+            c.readsBounded = move || (body["howMany"]?.int ?? 0) <= Int64(options.maxBoundedLimit)
+        case "TransactionStmt":
+            c.kind = .transaction
+            c.command = Self.transactionTags[body["kind"]?.string ?? ""] ?? "TRANSACTION"
+        case "ConstraintsSetStmt":
+            c.kind = .transaction; c.command = "SET CONSTRAINTS"
+        case "TruncateStmt":
+            c.kind = .write; c.command = "TRUNCATE"
+            for r in body["relations"]?.array ?? [] {
+                if let n = ClassWalker.relationName(r["RangeVar"]) { w.c.tablesWritten.insert(n) }
+            }
+            w.c.unboundedWrite = true
+        case "VacuumStmt":
+            c.kind = .utility; c.command = body["is_vacuumcmd"]?.bool == true ? "VACUUM" : "ANALYZE"
+        case "DiscardStmt":
+            c.kind = .utility
+            let t = (body["target"]?.string ?? "DISCARD_ALL").replacingOccurrences(of: "_", with: " ")
+            c.command = t == "DISCARD TEMP" ? "DISCARD TEMP" : t
+        case "ClosePortalStmt":
+            c.kind = .utility; c.command = body["portalname"] == nil ? "CLOSE CURSOR ALL" : "CLOSE CURSOR"
+        case _ where Self.plainUtility[kind] != nil:
+            c.kind = .utility; c.command = Self.plainUtility[kind]!
+        case _ where Self.dclTags[kind] != nil:
+            c.kind = .dcl; c.command = Self.dclTags[kind]!
+            if kind == "GrantStmt" || kind == "GrantRoleStmt" {
+                let grant = body["is_grant"]?.bool == true
+                c.command = kind == "GrantStmt" ? (grant ? "GRANT" : "REVOKE") : (grant ? "GRANT ROLE" : "REVOKE ROLE")
+            }
+        default:
+            c.kind = .ddl
+            c.command = Self.ddlCommand(kind, body)
+            if c.command == "ALTER ROLE" { c.kind = .dcl }
+            Self.ddlObjects(kind, body, &w)
+        }
+
+        // What the walk found.
+        c.tablesRead = w.c.tablesRead
+        c.tablesWritten.formUnion(w.c.tablesWritten)
+        c.columnsWritten = w.c.columnsWritten
+        c.unboundedWrite = w.c.unboundedWrite
+        c.flags.formUnion(w.c.flags)
+        c.hidden = w.orderedHidden()
+        // A data-modifying statement nested in a read (a CTE, a subquery, COPY (DELETE ...) TO).
+        if w.dml && c.kind == .read { c.kind = .write }
+        return c
+    }
+
+    static func explainAnalyze(_ options: [JSON]) -> Bool {
+        for o in options {
+            guard let d = o["DefElem"], d["defname"]?.string == "analyze" else { continue }
+            guard let v = Lineage.optionValue(d["arg"]) else { return true }
+            return !["false", "off", "0", "no"].contains(v.lowercased())
+        }
+        return false
+    }
+
+    static let transactionTags: [String: String] = [
+        "TRANS_STMT_BEGIN": "BEGIN", "TRANS_STMT_START": "START TRANSACTION", "TRANS_STMT_COMMIT": "COMMIT",
+        "TRANS_STMT_ROLLBACK": "ROLLBACK", "TRANS_STMT_SAVEPOINT": "SAVEPOINT", "TRANS_STMT_RELEASE": "RELEASE",
+        "TRANS_STMT_ROLLBACK_TO": "ROLLBACK", "TRANS_STMT_PREPARE": "PREPARE TRANSACTION",
+        "TRANS_STMT_COMMIT_PREPARED": "COMMIT PREPARED", "TRANS_STMT_ROLLBACK_PREPARED": "ROLLBACK PREPARED",
+    ]
+
+    static let plainUtility: [String: String] = [
+        "ListenStmt": "LISTEN", "NotifyStmt": "NOTIFY", "UnlistenStmt": "UNLISTEN", "CheckPointStmt": "CHECKPOINT",
+        "LockStmt": "LOCK TABLE", "ClusterStmt": "CLUSTER", "ReindexStmt": "REINDEX",
+    ]
+
+    static let dclTags: [String: String] = [
+        "GrantStmt": "GRANT", "GrantRoleStmt": "GRANT ROLE", "CreateRoleStmt": "CREATE ROLE", "AlterRoleStmt": "ALTER ROLE",
+        "AlterRoleSetStmt": "ALTER ROLE", "DropRoleStmt": "DROP ROLE", "AlterDefaultPrivilegesStmt": "ALTER DEFAULT PRIVILEGES",
+        "ReassignOwnedStmt": "REASSIGN OWNED", "DropOwnedStmt": "DROP OWNED", "SecLabelStmt": "SECURITY LABEL",
+    ]
+
+    /// Statements whose tag does not depend on an object type.
+    static let ddlTags: [String: String] = [
+        "CreateStmt": "CREATE TABLE", "CreateForeignTableStmt": "CREATE FOREIGN TABLE", "ViewStmt": "CREATE VIEW",
+        "IndexStmt": "CREATE INDEX", "CreateTrigStmt": "CREATE TRIGGER", "CreateEventTrigStmt": "CREATE EVENT TRIGGER",
+        "AlterEventTrigStmt": "ALTER EVENT TRIGGER", "CreatePLangStmt": "CREATE LANGUAGE", "CreateSchemaStmt": "CREATE SCHEMA",
+        "CreateExtensionStmt": "CREATE EXTENSION", "AlterExtensionStmt": "ALTER EXTENSION",
+        "AlterExtensionContentsStmt": "ALTER EXTENSION", "CreateSeqStmt": "CREATE SEQUENCE", "AlterSeqStmt": "ALTER SEQUENCE",
+        "CreateDomainStmt": "CREATE DOMAIN", "AlterDomainStmt": "ALTER DOMAIN", "CompositeTypeStmt": "CREATE TYPE",
+        "CreateEnumStmt": "CREATE TYPE", "CreateRangeStmt": "CREATE TYPE", "AlterEnumStmt": "ALTER TYPE",
+        "AlterTypeStmt": "ALTER TYPE", "CreatePolicyStmt": "CREATE POLICY", "AlterPolicyStmt": "ALTER POLICY",
+        "RuleStmt": "CREATE RULE", "CommentStmt": "COMMENT", "RefreshMatViewStmt": "REFRESH MATERIALIZED VIEW",
+        "CreatedbStmt": "CREATE DATABASE", "DropdbStmt": "DROP DATABASE", "AlterDatabaseStmt": "ALTER DATABASE",
+        "AlterDatabaseSetStmt": "ALTER DATABASE", "AlterDatabaseRefreshCollStmt": "ALTER DATABASE",
+        "CreateTableSpaceStmt": "CREATE TABLESPACE", "DropTableSpaceStmt": "DROP TABLESPACE",
+        "AlterTableSpaceOptionsStmt": "ALTER TABLESPACE", "CreateFdwStmt": "CREATE FOREIGN DATA WRAPPER",
+        "AlterFdwStmt": "ALTER FOREIGN DATA WRAPPER", "CreateForeignServerStmt": "CREATE SERVER",
+        "AlterForeignServerStmt": "ALTER SERVER", "CreateUserMappingStmt": "CREATE USER MAPPING",
+        "AlterUserMappingStmt": "ALTER USER MAPPING", "DropUserMappingStmt": "DROP USER MAPPING",
+        "ImportForeignSchemaStmt": "IMPORT FOREIGN SCHEMA", "CreateConversionStmt": "CREATE CONVERSION",
+        "CreateCastStmt": "CREATE CAST", "CreateOpClassStmt": "CREATE OPERATOR CLASS", "CreateOpFamilyStmt": "CREATE OPERATOR FAMILY",
+        "AlterOpFamilyStmt": "ALTER OPERATOR FAMILY", "AlterOperatorStmt": "ALTER OPERATOR",
+        "AlterTSDictionaryStmt": "ALTER TEXT SEARCH DICTIONARY", "AlterTSConfigurationStmt": "ALTER TEXT SEARCH CONFIGURATION",
+        "CreateAmStmt": "CREATE ACCESS METHOD", "CreateTransformStmt": "CREATE TRANSFORM",
+        "CreatePublicationStmt": "CREATE PUBLICATION", "AlterPublicationStmt": "ALTER PUBLICATION",
+        "CreateSubscriptionStmt": "CREATE SUBSCRIPTION", "AlterSubscriptionStmt": "ALTER SUBSCRIPTION",
+        "DropSubscriptionStmt": "DROP SUBSCRIPTION", "CreateStatsStmt": "CREATE STATISTICS", "AlterStatsStmt": "ALTER STATISTICS",
+        "AlterCollationStmt": "ALTER COLLATION",
+    ]
+
+    static let objectNames: [String: String] = [
+        "OBJECT_ACCESS_METHOD": "ACCESS METHOD", "OBJECT_AGGREGATE": "AGGREGATE", "OBJECT_CAST": "CAST",
+        "OBJECT_COLLATION": "COLLATION", "OBJECT_CONVERSION": "CONVERSION", "OBJECT_DATABASE": "DATABASE",
+        "OBJECT_DOMAIN": "DOMAIN", "OBJECT_DOMCONSTRAINT": "DOMAIN", "OBJECT_EVENT_TRIGGER": "EVENT TRIGGER",
+        "OBJECT_EXTENSION": "EXTENSION", "OBJECT_FDW": "FOREIGN DATA WRAPPER", "OBJECT_FOREIGN_SERVER": "SERVER",
+        "OBJECT_FOREIGN_TABLE": "FOREIGN TABLE", "OBJECT_FUNCTION": "FUNCTION", "OBJECT_INDEX": "INDEX",
+        "OBJECT_LANGUAGE": "LANGUAGE", "OBJECT_LARGEOBJECT": "LARGE OBJECT", "OBJECT_MATVIEW": "MATERIALIZED VIEW",
+        "OBJECT_OPCLASS": "OPERATOR CLASS", "OBJECT_OPERATOR": "OPERATOR", "OBJECT_OPFAMILY": "OPERATOR FAMILY",
+        "OBJECT_AMOP": "OPERATOR FAMILY", "OBJECT_AMPROC": "OPERATOR FAMILY", "OBJECT_POLICY": "POLICY",
+        "OBJECT_PROCEDURE": "PROCEDURE", "OBJECT_PUBLICATION": "PUBLICATION", "OBJECT_PUBLICATION_NAMESPACE": "PUBLICATION",
+        "OBJECT_PUBLICATION_REL": "PUBLICATION", "OBJECT_ROLE": "ROLE", "OBJECT_ROUTINE": "ROUTINE", "OBJECT_RULE": "RULE",
+        "OBJECT_SCHEMA": "SCHEMA", "OBJECT_SEQUENCE": "SEQUENCE", "OBJECT_SUBSCRIPTION": "SUBSCRIPTION",
+        "OBJECT_STATISTIC_EXT": "STATISTICS", "OBJECT_TABLE": "TABLE", "OBJECT_TABCONSTRAINT": "TABLE",
+        "OBJECT_COLUMN": "TABLE", "OBJECT_DEFAULT": "TABLE", "OBJECT_TABLESPACE": "TABLESPACE", "OBJECT_TRANSFORM": "TRANSFORM",
+        "OBJECT_TRIGGER": "TRIGGER", "OBJECT_TSCONFIGURATION": "TEXT SEARCH CONFIGURATION",
+        "OBJECT_TSDICTIONARY": "TEXT SEARCH DICTIONARY", "OBJECT_TSPARSER": "TEXT SEARCH PARSER",
+        "OBJECT_TSTEMPLATE": "TEXT SEARCH TEMPLATE", "OBJECT_TYPE": "TYPE", "OBJECT_ATTRIBUTE": "TYPE", "OBJECT_VIEW": "VIEW",
+        "OBJECT_USER_MAPPING": "USER MAPPING",
+    ]
+
+    /// Object types that are relations: a DROP / COMMENT of one names a table-like object.
+    static let relationObjects: Set<String> = [
+        "OBJECT_TABLE", "OBJECT_INDEX", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUENCE", "OBJECT_FOREIGN_TABLE",
+    ]
+    /// Objects that belong to a table (`DROP TRIGGER tr ON t`): their name list ends with the object's own name.
+    static let tableMembers: Set<String> = ["OBJECT_TRIGGER", "OBJECT_POLICY", "OBJECT_RULE", "OBJECT_COLUMN", "OBJECT_TABCONSTRAINT"]
+
+    static func object(_ type: String?) -> String { objectNames[type ?? ""] ?? "OBJECT" }
+
+    static func ddlCommand(_ kind: String, _ body: JSON) -> String {
+        if let tag = ddlTags[kind] { return tag }
+        switch kind {
+        case "AlterTableStmt", "AlterTableMoveAllStmt": return "ALTER " + object(body["objtype"]?.string)
+        case "DropStmt": return "DROP " + object(body["removeType"]?.string)
+        case "RenameStmt":
+            let t = body["renameType"]?.string
+            if t == "OBJECT_COLUMN" || t == "OBJECT_TABCONSTRAINT" { return "ALTER " + object(body["relationType"]?.string) }
+            return "ALTER " + object(t)
+        case "AlterObjectSchemaStmt", "AlterOwnerStmt", "AlterObjectDependsStmt": return "ALTER " + object(body["objectType"]?.string)
+        case "AlterFunctionStmt": return "ALTER " + object(body["objtype"]?.string)
+        case "DefineStmt": return "CREATE " + object(body["kind"]?.string)
+        case "CreateFunctionStmt": return body["is_procedure"]?.bool == true ? "CREATE PROCEDURE" : "CREATE FUNCTION"
+        default:
+            // A statement this table does not know: its node name, upper-cased.
+            return String(kind.hasSuffix("Stmt") ? kind.dropLast(4) : Substring(kind)).uppercased()
+        }
+    }
+
+    /// The objects a DDL statement creates, alters or drops (tables written), and a walk of its
+    /// expressions (defaults, checks, index expressions, view queries) for reads and functions.
+    static func ddlObjects(_ kind: String, _ body: JSON, _ w: inout ClassWalker) {
+        func write(_ rangeVar: JSON?) { if let n = ClassWalker.relationName(rangeVar) { w.c.tablesWritten.insert(n) } }
+        func listName(_ j: JSON?) -> [String] { (j?["List"]?["items"]?.array ?? j?.array ?? []).compactMap(\.sval) }
+        func walk(except keys: Set<String>) {
+            for (k, v) in (body.object ?? [:]).sorted(by: { $0.key < $1.key }) where !keys.contains(k) { w.walk(v) }
+        }
+        switch kind {
+        case "CreateStmt", "CreateForeignTableStmt":
+            let b = body["base"] ?? body
+            write(b["relation"])
+            for p in b["inhRelations"]?.array ?? [] { write(p["RangeVar"]) }
+            w.walk(b["tableElts"]); w.walk(b["partspec"])
+        case "AlterTableStmt", "CreateTrigStmt", "RuleStmt", "RefreshMatViewStmt", "ClusterStmt":
+            write(body["relation"])
+            walk(except: ["relation", "actions", "funcname"])
+        case "IndexStmt":
+            write(body["relation"])
+            if let n = body["idxname"]?.string {
+                let schema = body["relation"]?["schemaname"]?.string
+                w.c.tablesWritten.insert(schema.map { $0 + "." + n } ?? n)
+            }
+            w.walk(body["indexParams"]); w.walk(body["whereClause"])
+        case "ViewStmt":
+            write(body["view"])
+            w.walk(body["query"])
+        case "CreateSeqStmt", "AlterSeqStmt":
+            write(body["sequence"])
+        case "CreatePolicyStmt", "AlterPolicyStmt":
+            write(body["table"])
+            w.walk(body["qual"]); w.walk(body["with_check"])
+        case "DropStmt":
+            let type = body["removeType"]?.string ?? ""
+            for o in body["objects"]?.array ?? [] {
+                let parts = listName(o)
+                if relationObjects.contains(type), !parts.isEmpty { w.c.tablesWritten.insert(parts.joined(separator: ".")) }
+                if tableMembers.contains(type), parts.count > 1 { w.c.tablesWritten.insert(parts.dropLast().joined(separator: ".")) }
+            }
+        case "RenameStmt", "AlterObjectSchemaStmt", "AlterOwnerStmt":
+            write(body["relation"])
+        case "CommentStmt":
+            let type = body["objtype"]?.string ?? ""
+            let parts = listName(body["object"])
+            if relationObjects.contains(type), !parts.isEmpty { w.c.tablesWritten.insert(parts.joined(separator: ".")) }
+            if tableMembers.contains(type), parts.count > 1 { w.c.tablesWritten.insert(parts.dropLast().joined(separator: ".")) }
+        case "CreateSchemaStmt":
+            for e in body["schemaElts"]?.array ?? [] {
+                let inner = classify(statement: e, options: w.options)
+                w.c.tablesWritten.formUnion(inner.tablesWritten)
+                w.c.tablesRead.formUnion(inner.tablesRead)
+                w.c.flags.formUnion(inner.flags)
+                for h in inner.hidden { w.hide(h, -1) }
+            }
+        case "CreateFunctionStmt", "AlterFunctionStmt", "DefineStmt", "CreateEventTrigStmt", "CreateTransformStmt",
+             "CreateCastStmt", "CreateOpClassStmt", "CreateOpFamilyStmt", "AlterOpFamilyStmt", "CreatePLangStmt":
+            // Bodies and support functions are definitions, not run now.
+            break
+        default:
+            walk(except: [])
+        }
+    }
+}
+
+extension SQLParser {
+    /// The statement with its literals replaced by $1, $2 ... (libpg_query's pg_query_normalize);
+    /// nil when it does not parse.
+    public static func normalize(_ sql: String) -> String? {
+        let result = pg_query_normalize(sql)
+        defer { pg_query_free_normalize_result(result) }
+        guard result.error == nil, let q = result.normalized_query else { return nil }
+        return String(cString: q)
+    }
+}

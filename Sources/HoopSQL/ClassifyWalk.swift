@@ -1,0 +1,563 @@
+import HoopFrames
+
+/// Walks a statement's parse tree for what `Classifier` reports: the tables read (RangeVars
+/// that are not CTE names in scope), the DML anywhere in it (targets, columns, unbounded
+/// writes), and every function call (built-in or not, and the built-ins with effects the
+/// text does not show).
+struct ClassWalker {
+    let options: ClassifyOptions
+    var c = StatementClass(kind: .utility, command: "")
+    /// CTE names visible at this point, innermost last.
+    var ctes: [Set<String>] = []
+    /// A data-modifying statement was seen.
+    var dml = false
+    /// Hidden reasons with the parse location they come from (statement-level ones at -1).
+    var hiddenAt: [(Int, String)] = []
+
+    init(options: ClassifyOptions) { self.options = options }
+
+    mutating func hide(_ reason: String, _ location: Int) { hiddenAt.append((location, reason)) }
+    mutating func flag(_ f: StatementFlag, _ reason: String, _ location: Int) { c.flags.insert(f); hide(reason, location) }
+
+    /// The reasons in the order of the text, each once.
+    func orderedHidden() -> [String] {
+        var seen = Set<String>()
+        return hiddenAt.enumerated()
+            .sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }
+            .map(\.element.1)
+            .filter { seen.insert($0).inserted }
+    }
+
+    /// "schema.table" (or "catalog.schema.table") from a RangeVar body.
+    static func relationName(_ rv: JSON?) -> String? {
+        guard let rv, let rel = rv["relname"]?.string else { return nil }
+        return [rv["catalogname"]?.string, rv["schemaname"]?.string, rel].compactMap { $0 }.joined(separator: ".")
+    }
+
+    func isCTE(_ rv: JSON) -> Bool {
+        guard rv["schemaname"] == nil, let rel = rv["relname"]?.string else { return false }
+        return ctes.contains { $0.contains(rel) }
+    }
+
+    mutating func walk(_ j: JSON?) {
+        guard let j else { return }
+        switch j {
+        case .array(let a):
+            for x in a { walk(x) }
+        case .object(let o):
+            if o.count == 1, let (k, v) = o.first, k.first?.isUppercase == true, node(k, v) { return }
+            for (k, v) in o.sorted(by: { $0.key < $1.key }) where k != "location" { walk(v) }
+        default:
+            break
+        }
+    }
+
+    /// Nodes with their own handling; false: walk the body's fields.
+    mutating func node(_ kind: String, _ body: JSON) -> Bool {
+        switch kind {
+        case "RangeVar":
+            if !isCTE(body), let n = Self.relationName(body) { c.tablesRead.insert(n) }
+            return true
+        case "SelectStmt":
+            let pushed = with(body["withClause"])
+            defer { if pushed { ctes.removeLast() } }
+            if let n = Self.relationName(body["intoClause"]?["rel"]) { c.tablesWritten.insert(n) }
+            for (k, v) in (body.object ?? [:]).sorted(by: { $0.key < $1.key })
+            where !["withClause", "intoClause", "lockingClause"].contains(k) { walk(v) }
+            return true
+        case "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt":
+            modify(kind, body)
+            return true
+        case "FuncCall":
+            function(body)
+            walk(body["args"]); walk(body["agg_order"]); walk(body["agg_filter"]); walk(body["over"])
+            return true
+        case "ExecuteStmt":
+            hide("EXECUTE of prepared statement \(body["name"]?.string ?? "")", -1)
+            walk(body["params"])
+            return true
+        case "Constraint":
+            // CHECK / DEFAULT / generated expressions; a foreign key's table is not read.
+            walk(body["raw_expr"]); walk(body["where_clause"])
+            return true
+        case "ColumnRef", "A_Const", "ParamRef", "TypeName", "LockingClause", "CreateFunctionStmt":
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Pushes a WITH clause's names (walking each CTE's query first); true when pushed.
+    mutating func with(_ clause: JSON?) -> Bool {
+        guard let clause else { return false }
+        let list = (clause["ctes"]?.array ?? []).compactMap { $0["CommonTableExpr"] }
+        // A recursive WITH sees all its names; a plain one, the ones before each CTE.
+        ctes.append(clause["recursive"]?.bool == true ? Set(list.compactMap { $0["ctename"]?.string }) : [])
+        for cte in list {
+            walk(cte["ctequery"])
+            if let n = cte["ctename"]?.string { ctes[ctes.count - 1].insert(n) }
+        }
+        return true
+    }
+
+    mutating func modify(_ kind: String, _ s: JSON) {
+        dml = true
+        let pushed = with(s["withClause"])
+        defer { if pushed { ctes.removeLast() } }
+        let target = Self.relationName(s["relation"])
+        if let target { c.tablesWritten.insert(target) }
+        func columns(_ targets: [JSON]?) -> [String] {
+            (targets ?? []).compactMap { $0["ResTarget"]?["name"]?.string }
+        }
+        func wrote(_ cols: [String]) {
+            guard let target else { return }
+            for col in cols { c.columnsWritten.insert(target + "." + col) }
+        }
+        switch kind {
+        case "InsertStmt":
+            let cols = columns(s["cols"]?.array)
+            wrote(cols.isEmpty && s["selectStmt"] != nil ? ["*"] : cols)
+            wrote(columns(s["onConflictClause"]?["targetList"]?.array))
+        case "UpdateStmt":
+            wrote(columns(s["targetList"]?.array))
+            if Constants.unbounded(s["whereClause"]) { c.unboundedWrite = true }
+        case "DeleteStmt":
+            if Constants.unbounded(s["whereClause"]) { c.unboundedWrite = true }
+        default: // MergeStmt
+            var destructive = false
+            for w in s["mergeWhenClauses"]?.array ?? [] {
+                guard let m = w["MergeWhenClause"] else { continue }
+                let cmd = m["commandType"]?.string ?? ""
+                let cols = columns(m["targetList"]?.array)
+                wrote(cmd == "CMD_INSERT" && cols.isEmpty ? ["*"] : cols)
+                if m["matched"]?.bool == true, cmd == "CMD_UPDATE" || cmd == "CMD_DELETE", m["condition"] == nil { destructive = true }
+            }
+            if destructive && Constants.isTrue(s["joinCondition"]) { c.unboundedWrite = true }
+        }
+        for (k, v) in (s.object ?? [:]).sorted(by: { $0.key < $1.key }) where k != "relation" && k != "withClause" { walk(v) }
+    }
+
+    // MARK: functions
+
+    static func isBuiltin(_ parts: [String]) -> Bool {
+        guard let name = parts.last else { return false }
+        if parts.count > 1, !["pg_catalog", "information_schema"].contains(parts[parts.count - 2]) { return false }
+        return BuiltinFunctions.names.contains(Substring(name))
+    }
+
+    /// Built-ins (and well-known extension functions) that run SQL given as text.
+    static let runsSQL: Set<String> = [
+        "dblink", "dblink_exec", "dblink_open", "dblink_fetch", "dblink_send_query",
+        "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "cursor_to_xml", "cursor_to_xmlschema",
+        "table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema", "schema_to_xml", "schema_to_xmlschema",
+        "schema_to_xml_and_xmlschema", "database_to_xml", "database_to_xmlschema", "database_to_xml_and_xmlschema",
+        "ts_stat", "ts_rewrite",
+    ]
+    /// Functions that read or write files on the database server.
+    static let serverFiles: Set<String> = [
+        "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "lo_import", "lo_export",
+        "pg_file_write", "pg_file_rename", "pg_file_unlink", "pg_file_sync", "pg_logdir_ls", "pg_ls_logdir",
+        "pg_ls_waldir", "pg_ls_tmpdir", "pg_ls_archive_statusdir", "pg_ls_logicalsnapdir", "pg_ls_logicalmapdir",
+        "pg_ls_replslotdir",
+    ]
+    /// Administrative actions on the server or on other sessions.
+    static let admin: Set<String> = [
+        "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile", "pg_promote",
+        "pg_switch_wal", "pg_create_restore_point", "pg_backup_start", "pg_backup_stop", "pg_wal_replay_pause",
+        "pg_wal_replay_resume", "pg_create_physical_replication_slot", "pg_create_logical_replication_slot",
+        "pg_drop_replication_slot", "pg_log_backend_memory_contexts", "pg_stat_reset", "pg_stat_reset_shared",
+        "pg_stat_reset_single_table_counters", "pg_stat_reset_single_function_counters", "pg_stat_reset_slru",
+        "pg_stat_reset_replication_slot", "pg_import_system_collations",
+    ]
+
+    mutating func function(_ f: JSON) {
+        let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
+        guard let name = parts.last else { return }
+        let display = parts.joined(separator: ".")
+        let at = Int(f["location"]?.int ?? 0)
+        if !Self.isBuiltin(parts) { flag(.userFunction, "function \(display) is not a built-in", at) }
+        if Self.runsSQL.contains(name) { flag(.dynamicSQL, "function \(display) runs SQL", at) }
+        if Self.serverFiles.contains(name) { flag(.serverFile, "function \(display) reads or writes server files", at) }
+        if Self.admin.contains(name) { flag(.adminFunction, "function \(display) is an administrative action", at) }
+        if name == "set_config" {
+            switch Constants.value(f["args"]?.array?.first) {
+            case .string(let setting)?:
+                switch setting.lowercased() {
+                case "role": flag(.setRole, "function \(display) sets role", at)
+                case "session_authorization": flag(.setSessionAuthorization, "function \(display) sets session_authorization", at)
+                default: break
+                }
+            default:
+                flag(.adminFunction, "function \(display) sets a setting named at run time", at)
+            }
+        }
+    }
+}
+
+/// Constant expressions, as far as the parse tree shows them.
+enum Constants {
+    enum Value: Equatable { case null, bool(Bool), number(Double), string(String) }
+
+    static func value(_ e: JSON?) -> Value? {
+        guard let (kind, b) = e?.node else { return nil }
+        switch kind {
+        case "A_Const":
+            if b["isnull"]?.bool == true { return .null }
+            if let v = b["boolval"] { return .bool(v["boolval"]?.bool ?? false) }
+            // libpg_query leaves out an integer that is zero (or negative): still a number.
+            if let v = b["ival"] { return .number(Double(v["ival"]?.int ?? 0)) }
+            if let v = b["fval"]?["fval"]?.string { return Double(v).map { .number($0) } }
+            if let v = b["sval"] { return .string(v["sval"]?.string ?? "") }
+            if let v = b["bsval"] { return .string(v["bsval"]?.string ?? "") }
+            return nil
+        case "TypeCast":
+            guard let inner = value(b["arg"]) else { return nil }
+            let type = (b["typeName"]?["names"]?.array ?? []).last?.sval ?? ""
+            if type == "bool" || type == "boolean" {
+                switch inner {
+                case .string(let s):
+                    let t = s.trimmingCharacters(in: .whitespaces).lowercased()
+                    if ["t", "tr", "tru", "true", "y", "ye", "yes", "on", "1"].contains(t) { return .bool(true) }
+                    if ["f", "fa", "fal", "fals", "false", "n", "no", "of", "off", "0"].contains(t) { return .bool(false) }
+                    return nil
+                case .number(let n): return .bool(n != 0)
+                default: return inner
+                }
+            }
+            if ["int2", "int4", "int8", "numeric", "float4", "float8", "integer", "bigint", "smallint"].contains(type),
+               case .string(let s) = inner {
+                return Double(s.trimmingCharacters(in: .whitespaces)).map { .number($0) }
+            }
+            return inner
+        default:
+            return nil
+        }
+    }
+
+    /// A constant or a bind parameter ($n): what a key lookup compares with.
+    static func isConstOrParam(_ e: JSON?) -> Bool {
+        guard let (kind, b) = e?.node else { return false }
+        if kind == "ParamRef" { return true }
+        if kind == "TypeCast" { return isConstOrParam(b["arg"]) }
+        if let v = value(e) { return v != .null }
+        return false
+    }
+
+    /// An UPDATE/DELETE condition that does not bound the rows: none, or constant true.
+    /// `WHERE CURRENT OF c` is bounded (one row).
+    static func unbounded(_ whereClause: JSON?) -> Bool {
+        guard let whereClause else { return true }
+        return isTrue(whereClause)
+    }
+
+    static func stripped(_ j: JSON) -> JSON {
+        switch j {
+        case .object(let o): return .object(o.filter { $0.key != "location" }.mapValues(stripped))
+        case .array(let a): return .array(a.map(stripped))
+        default: return j
+        }
+    }
+
+    static func compare(_ op: String, _ l: Value, _ r: Value) -> Bool? {
+        var order: Int?   // -1, 0, 1
+        switch (l, r) {
+        case (.null, _), (_, .null): return nil
+        case (.number(let a), .number(let b)): order = a < b ? -1 : a == b ? 0 : 1
+        case (.string(let a), .string(let b)): order = a < b ? -1 : a == b ? 0 : 1
+        case (.number(let a), .string(let s)), (.string(let s), .number(let a)):
+            guard let b = Double(s.trimmingCharacters(in: .whitespaces)) else { return nil }
+            let (x, y) = { if case .number = l { return (a, b) } else { return (b, a) } }()
+            order = x < y ? -1 : x == y ? 0 : 1
+        case (.bool(let a), .bool(let b)): order = a == b ? 0 : (!a ? -1 : 1)
+        default: return nil
+        }
+        guard let o = order else { return nil }
+        switch op {
+        case "=": return o == 0
+        case "<>", "!=": return o != 0
+        case "<": return o < 0
+        case "<=": return o <= 0
+        case ">": return o > 0
+        case ">=": return o >= 0
+        default: return nil
+        }
+    }
+
+    /// Constant true: `true`, `'t'::bool`, `1 = 1`, `'a' = 'a'`, `x = x`, `true OR ...`, `NOT false`,
+    /// `NULL IS NULL`.
+    static func isTrue(_ e: JSON?) -> Bool { truth(e) == true }
+
+    static func truth(_ e: JSON?) -> Bool? {
+        guard let (kind, b) = e?.node else { return nil }
+        switch kind {
+        case "A_Const", "TypeCast":
+            if case .bool(let v)? = value(e) { return v }
+            return nil
+        case "BoolExpr":
+            let args = (b["args"]?.array ?? []).map(truth)
+            switch b["boolop"]?.string {
+            case "AND_EXPR":
+                if args.contains(false) { return false }
+                return args.isEmpty || args.contains(nil) ? nil : true
+            case "OR_EXPR":
+                if args.contains(true) { return true }
+                return args.isEmpty || args.contains(nil) ? nil : false
+            case "NOT_EXPR":
+                return args.first.flatMap { $0 }.map { !$0 }
+            default:
+                return nil
+            }
+        case "A_Expr":
+            let op = b["name"]?.array?.last?.sval ?? ""
+            switch b["kind"]?.string {
+            case "AEXPR_OP":
+                if let l = value(b["lexpr"]), let r = value(b["rexpr"]) { return compare(op, l, r) }
+                // x = x: true for every row where x is not null.
+                if ["=", "<=", ">="].contains(op), let l = b["lexpr"], let r = b["rexpr"], l["ColumnRef"] != nil,
+                   stripped(l) == stripped(r) { return true }
+                return nil
+            case "AEXPR_IN":
+                guard let l = value(b["lexpr"]) else { return nil }
+                let items = (b["rexpr"]?.array ?? b["rexpr"]?["List"]?["items"]?.array ?? []).map(value)
+                if items.contains(nil) { return nil }
+                let hit = items.contains { compare("=", l, $0!) == true }
+                return op == "=" ? hit : op == "<>" ? !hit : nil
+            default:
+                return nil
+            }
+        case "NullTest":
+            guard let v = value(b["arg"]) else { return nil }
+            let isNull = v == .null
+            return b["nulltesttype"]?.string == "IS_NOT_NULL" ? !isNull : isNull
+        case "BooleanTest":
+            let t = truth(b["arg"])
+            switch b["booltesttype"]?.string {
+            case "IS_TRUE": return t.map { $0 }
+            case "IS_NOT_FALSE": return t.map { $0 }
+            case "IS_FALSE", "IS_NOT_TRUE": return t.map { !$0 }
+            default: return nil
+            }
+        default:
+            return nil
+        }
+    }
+}
+
+/// Whether the rows a statement reads out are bounded. The rule, for a query (recursively):
+///
+/// - a SELECT with LIMIT / FETCH FIRST n (a constant, not WITH TIES) where n <= maxBoundedLimit
+///   is bounded; a set operation without one is bounded when every branch is; VALUES is bounded;
+/// - a SELECT without FROM is bounded (one row) unless its select list calls a set-returning or
+///   non-built-in function over something that reads a table (`unnest(array(select ...))`);
+/// - a SELECT whose select list has an aggregate (no window) and that has no GROUP BY is bounded;
+/// - otherwise every FROM item must be pinned: a subquery, or a CTE reference, whose own query
+///   is bounded; a function (or other item) that reads no table; or a table (or unbounded
+///   subquery/CTE) with a top-level WHERE conjunct `key = const|$n` or `key IN (consts)` on it,
+///   `key` being "id", a name ending in "_id" or one of `keyColumns` (qualified by the item's
+///   alias or name, or unqualified when the FROM clause has a single item). A join is pinned
+///   when each of its tables is: one patient's `id` does not bound their encounters.
+/// - INSERT ... SELECT is bounded as its SELECT; UPDATE/DELETE are bounded without RETURNING,
+///   or with a key equality on the target; MERGE is bounded (no RETURNING in PostgreSQL 15).
+///
+/// At the statement level: COPY table TO is unbounded, COPY (query) TO / CREATE TABLE AS /
+/// SELECT INTO / DECLARE CURSOR are bounded as their query, FETCH is bounded when its count is,
+/// EXPLAIN (without ANALYZE), CREATE VIEW and the rest read nothing out.
+struct Bounds {
+    let options: ClassifyOptions
+
+    func isKey(_ column: String) -> Bool {
+        column == "id" || column.hasSuffix("_id") || options.keyColumns.contains(column)
+            || options.keyColumns.contains { $0.lowercased() == column }
+    }
+
+    /// Any query node: `{"SelectStmt": ...}`, `{"InsertStmt": ...}`...
+    func statement(_ node: JSON?, _ ctes: [String: Bool]) -> Bool {
+        guard let (kind, s) = node?.node else { return true }
+        switch kind {
+        case "SelectStmt":
+            return select(s, ctes)
+        case "InsertStmt":
+            guard let source = s["selectStmt"] else { return true }
+            return statement(source, with(s["withClause"], ctes))
+        case "UpdateStmt", "DeleteStmt":
+            guard let returning = s["returningList"]?.array, !returning.isEmpty else { return true }
+            let target = s["relation"]
+            let names = [target?["alias"]?["aliasname"]?.string ?? target?["relname"]?.string ?? ""]
+            let pins = keyPins(s["whereClause"])
+            return pins.contains("") || pins.contains(names[0])
+        default:
+            return true
+        }
+    }
+
+    /// The CTEs of a WITH clause added to `ctes`, each with whether its query is bounded.
+    func with(_ clause: JSON?, _ ctes: [String: Bool]) -> [String: Bool] {
+        guard let clause else { return ctes }
+        var out = ctes
+        let list = (clause["ctes"]?.array ?? []).compactMap { $0["CommonTableExpr"] }
+        if clause["recursive"]?.bool == true {
+            for c in list { if let n = c["ctename"]?.string { out[n] = false } }
+        }
+        for c in list {
+            guard let n = c["ctename"]?.string else { continue }
+            out[n] = statement(c["ctequery"], out)
+        }
+        return out
+    }
+
+    func limited(_ s: JSON) -> Bool {
+        guard s["limitOption"]?.string == "LIMIT_OPTION_COUNT", case .number(let n)? = Constants.value(s["limitCount"]) else { return false }
+        return n <= Double(options.maxBoundedLimit)
+    }
+
+    func select(_ s: JSON, _ outer: [String: Bool]) -> Bool {
+        let ctes = with(s["withClause"], outer)
+        if limited(s) { return true }
+        if let op = s["op"]?.string, op != "SETOP_NONE" {
+            return select(s["larg"] ?? .null, ctes) && select(s["rarg"] ?? .null, ctes)
+        }
+        if s["valuesLists"] != nil { return true }
+        let targets = s["targetList"]?.array ?? []
+        let from = s["fromClause"]?.array ?? []
+        if from.isEmpty { return !expands(targets, ctes) }
+        if s["groupClause"] == nil, hasAggregate(targets), !expands(targets, ctes) { return true }
+
+        var items: [(names: Set<String>, pinned: Bool)] = []
+        for f in from { collect(f, ctes, &items) }
+        let pins = keyPins(s["whereClause"])
+        return items.allSatisfy { item in
+            item.pinned || !item.names.isDisjoint(with: pins) || (items.count == 1 && pins.contains(""))
+        }
+    }
+
+    /// FROM items, joins flattened: the names a column may be qualified by, and whether the
+    /// item is bounded on its own.
+    func collect(_ item: JSON, _ ctes: [String: Bool], _ out: inout [(names: Set<String>, pinned: Bool)]) {
+        guard let (kind, b) = item.node else { return }
+        let alias = b["alias"]?["aliasname"]?.string
+        switch kind {
+        case "RangeVar":
+            let rel = b["relname"]?.string ?? ""
+            let cte = b["schemaname"] == nil ? ctes[rel] : nil
+            out.append(([alias ?? rel], cte ?? false))
+        case "RangeSubselect":
+            out.append(([alias ?? ""], statement(b["subquery"], ctes)))
+        case "JoinExpr":
+            collect(b["larg"] ?? .null, ctes, &out)
+            collect(b["rarg"] ?? .null, ctes, &out)
+        case "RangeFunction":
+            let name = b["functions"]?.array?.first?.array?.first?["FuncCall"]?["funcname"]?.array?.last?.sval
+            out.append(([alias ?? name ?? ""], !touchesTables(b["functions"], ctes)))
+        case "RangeTableSample":
+            let rv = b["relation"]?["RangeVar"]
+            let name = rv?["alias"]?["aliasname"]?.string ?? rv?["relname"]?.string ?? ""
+            out.append(([name], false))
+        default:
+            out.append(([alias ?? ""], !touchesTables(item, ctes)))
+        }
+    }
+
+    /// The qualifiers ("" for none) of key columns a top-level WHERE conjunct pins to constants.
+    func keyPins(_ whereClause: JSON?) -> Set<String> {
+        var conjuncts: [JSON] = []
+        func flatten(_ e: JSON?) {
+            guard let e else { return }
+            if let b = e["BoolExpr"], b["boolop"]?.string == "AND_EXPR" {
+                for a in b["args"]?.array ?? [] { flatten(a) }
+            } else {
+                conjuncts.append(e)
+            }
+        }
+        flatten(whereClause)
+        var pins: Set<String> = []
+        func key(_ e: JSON?) -> String? {
+            guard let fields = e?["ColumnRef"]?["fields"]?.array else { return nil }
+            let names = fields.compactMap(\.sval)
+            guard names.count == fields.count, let col = names.last, isKey(col) else { return nil }
+            return names.count >= 2 ? names[names.count - 2] : ""
+        }
+        for c in conjuncts {
+            guard let a = c["A_Expr"], a["name"]?.array?.last?.sval == "=" else { continue }
+            switch a["kind"]?.string {
+            case "AEXPR_OP":
+                if let q = key(a["lexpr"]), Constants.isConstOrParam(a["rexpr"]) { pins.insert(q) }
+                if let q = key(a["rexpr"]), Constants.isConstOrParam(a["lexpr"]) { pins.insert(q) }
+            case "AEXPR_IN":
+                let items = a["rexpr"]?.array ?? a["rexpr"]?["List"]?["items"]?.array ?? []
+                if let q = key(a["lexpr"]), !items.isEmpty, items.allSatisfy(Constants.isConstOrParam) { pins.insert(q) }
+            default:
+                break
+            }
+        }
+        return pins
+    }
+
+    static let aggregates: Set<String> = [
+        "avg", "bit_and", "bit_or", "bit_xor", "bool_and", "bool_or", "count", "every", "max", "min", "sum",
+        "array_agg", "string_agg", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg", "xmlagg",
+        "range_agg", "range_intersect_agg", "corr", "covar_pop", "covar_samp", "regr_avgx", "regr_avgy", "regr_count",
+        "regr_intercept", "regr_r2", "regr_slope", "regr_sxx", "regr_sxy", "regr_syy", "stddev", "stddev_pop",
+        "stddev_samp", "variance", "var_pop", "var_samp", "mode", "percentile_cont", "percentile_disc",
+    ]
+
+    static let setReturning: Set<String> = [
+        "unnest", "generate_series", "generate_subscripts", "json_array_elements", "json_array_elements_text",
+        "jsonb_array_elements", "jsonb_array_elements_text", "json_each", "json_each_text", "jsonb_each",
+        "jsonb_each_text", "json_object_keys", "jsonb_object_keys", "regexp_matches", "regexp_split_to_table",
+        "string_to_table", "jsonb_path_query", "json_populate_recordset", "jsonb_populate_recordset",
+        "json_to_recordset", "jsonb_to_recordset", "pg_ls_dir", "ts_stat",
+    ]
+
+    /// Function calls of an expression, not looking into subqueries.
+    func calls(_ j: JSON, _ out: inout [JSON]) {
+        switch j {
+        case .array(let a): for x in a { calls(x, &out) }
+        case .object(let o):
+            if o["SubLink"] != nil { return }
+            if let f = o["FuncCall"] { out.append(f) }
+            for (k, v) in o where k != "location" { calls(v, &out) }
+        default: break
+        }
+    }
+
+    func hasAggregate(_ targets: [JSON]) -> Bool {
+        var fs: [JSON] = []
+        calls(.array(targets), &fs)
+        return fs.contains { f in
+            guard f["over"] == nil else { return false }
+            let name = (f["funcname"]?.array ?? []).last?.sval ?? ""
+            return Self.aggregates.contains(name) || f["agg_star"]?.bool == true || f["agg_within_group"]?.bool == true
+                || f["agg_distinct"]?.bool == true || f["agg_filter"] != nil || f["agg_order"] != nil
+        }
+    }
+
+    /// A select list that may turn one row into many, from tables: a set-returning (or unknown)
+    /// function over something that reads a table.
+    func expands(_ targets: [JSON], _ ctes: [String: Bool]) -> Bool {
+        var fs: [JSON] = []
+        calls(.array(targets), &fs)
+        return fs.contains { f in
+            let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
+            guard Self.setReturning.contains(parts.last ?? "") || !ClassWalker.isBuiltin(parts) else { return false }
+            return touchesTables(f["args"], ctes)
+        }
+    }
+
+    /// Whether a subtree reads a table (a CTE whose query is bounded does not count) or returns
+    /// rows from a data-modifying statement.
+    func touchesTables(_ j: JSON?, _ ctes: [String: Bool]) -> Bool {
+        guard let j else { return false }
+        switch j {
+        case .array(let a): return a.contains { touchesTables($0, ctes) }
+        case .object(let o):
+            if let rv = o["RangeVar"], o.count == 1 {
+                return !(rv["schemaname"] == nil && ctes[rv["relname"]?.string ?? ""] == true)
+            }
+            for k in ["InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"] {
+                if let s = o[k], let r = s["returningList"]?.array, !r.isEmpty { return true }
+            }
+            return o.contains { $0.key != "location" && touchesTables($0.value, ctes) }
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,421 @@
+import Foundation
+import HoopApproval
+import HoopFrames
+import HoopSQL
+
+/// The stage's state: per session, what it prepared and bound (to judge an Execute by
+/// its Parse text), the request it holds and the frames queued behind it, and its
+/// access grant. The frame loop and the decision clock share it under one lock; a held
+/// request holds only its own session (invariant 4).
+final class ApprovalGate: @unchecked Sendable {
+    static let stage = "hoop-approve"
+    /// Frames a session may queue behind a held request before it is ended.
+    static let maxQueuedBytes = 64 << 20
+
+    struct Judged {
+        let sql: String
+        let classification: Classification
+    }
+
+    struct Hold {
+        let requestID: String
+        let kind: HeldRequest.Kind
+        let bytes: [UInt8]
+        let type: String
+        let seq: Int64
+        let deadline: Double      // when this session stops waiting
+    }
+
+    final class Session {
+        let id: String
+        let connection: String
+        let policy: Policy
+        let requester: Requester
+        var justification: String?
+        var duration: Int?
+        var statements: [String: Judged] = [:]      // extended protocol: Parse name → text
+        var portals: [String: Judged] = [:]         // Bind: portal → the statement as bound
+        var prepared: [String: [StatementClass]] = [:]   // SQL PREPARE name → its statement
+        var held: Hold?
+        var queue: [[UInt8]] = []
+        var queuedBytes = 0
+        var grant: (id: String, until: Double)?
+        var ended = false
+
+        init(id: String, connection: String, policy: Policy, requester: Requester) {
+            self.id = id; self.connection = connection; self.policy = policy; self.requester = requester
+        }
+    }
+
+    let policies: Policies
+    let store: ApprovalStore
+    let out: FrameWriter
+    let notifier: Notifier?
+    private let lock = NSLock()
+    private var sessions: [String: Session] = [:]
+    private var cache: [String: Classification] = [:]
+
+    init(policies: Policies, store: ApprovalStore, out: FrameWriter, notifier: Notifier?) {
+        self.policies = policies; self.store = store; self.out = out; self.notifier = notifier
+    }
+
+    // MARK: the frame loop
+
+    func handle(_ raw: RawFrame) throws {
+        guard let id = raw.session else { return passRaw(raw.bytes) }
+        let type = raw.type
+        if type == "session_close" {
+            lock.lock(); closeSession(id); lock.unlock()
+            return passRaw(raw.bytes)
+        }
+        guard requestTypes.contains(type) else { return passRaw(raw.bytes) }
+        lock.lock(); defer { lock.unlock() }
+        if type == "session_open" { return try open(raw.decode(), bytes: Array(raw.bytes)) }
+        guard let s = sessions[id] else {
+            // Not opened through this stage (or already ended): nothing of it passes.
+            return out.enqueue(Self.sessionError(id, seq: raw.header.seq, reason: "no_session", code: "08003",
+                                                 "hoop: no open session"))
+        }
+        if s.ended { return }
+        if type == "cancel" {
+            // A cancel overtakes the queue: the held request is withdrawn at once.
+            cancelHold(s)
+            return stampPass(Array(raw.bytes))
+        }
+        if s.held != nil || !s.queue.isEmpty {
+            s.queue.append(Array(raw.bytes))
+            s.queuedBytes += raw.bytes.count
+            if s.queuedBytes > Self.maxQueuedBytes {
+                end(s, reason: "too_many_requests", code: "53400", "hoop: too many requests waiting behind a held request")
+            }
+            return
+        }
+        try evaluate(s, Array(raw.bytes), raw.decode())
+    }
+
+    /// Judges one request frame of a session that holds nothing.
+    private func evaluate(_ s: Session, _ bytes: [UInt8], _ f: Frame) throws {
+        switch f.type {
+        case "query":
+            let sql = f["sql"]?.string ?? ""
+            decide(s, bytes, f, Judged(sql: sql, classification: classify(sql, s)))
+        case "parse":
+            let sql = f["sql"]?.string ?? ""
+            s.statements[f["name"]?.string ?? ""] = Judged(sql: sql, classification: classify(sql, s))
+            stampPass(bytes)
+        case "bind":
+            let portal = f["portal"]?.string ?? ""
+            if let st = s.statements[f["statement"]?.string ?? ""] { s.portals[portal] = st } else { s.portals.removeValue(forKey: portal) }
+            stampPass(bytes)
+        case "execute":
+            // Judged by the text the portal was bound to. A portal we did not see bound
+            // is a SQL cursor (judged at its DECLARE) or does not exist (the server says so).
+            if let judged = s.portals[f["portal"]?.string ?? ""] { decide(s, bytes, f, judged) } else { stampPass(bytes) }
+        case "close":
+            let name = f["name"]?.string ?? ""
+            if f["kind"]?.string == "S" { s.statements.removeValue(forKey: name) } else { s.portals.removeValue(forKey: name) }
+            stampPass(bytes)
+        default:
+            stampPass(bytes)
+        }
+    }
+
+    private func classify(_ sql: String, _ s: Session) -> Classification {
+        var c: Classification
+        if let hit = cache[sql] { c = hit } else {
+            c = Classifier.classify(sql, options: s.policy.classifyOptions)
+            if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
+            cache[sql] = c
+        }
+        // EXECUTE of a statement this session PREPAREd in SQL is that statement.
+        c.statements = c.statements.flatMap { st -> [StatementClass] in
+            if st.command == "EXECUTE", let name = st.preparedName, let body = s.prepared[name] { return body }
+            return [st]
+        }
+        return c
+    }
+
+    /// Allow, deny or hold one request by the connection's policy.
+    private func decide(_ s: Session, _ bytes: [UInt8], _ f: Frame, _ judged: Judged) {
+        let v = s.policy.verdict(judged.classification, s.requester)
+        let seq = f.seq ?? 0
+        switch v.action {
+        case .allow:
+            learn(s, judged)
+            stampPass(bytes)
+        case .deny:
+            deny(s, seq: seq, request: f.type, reason: v.parseError == nil ? "policy" : "unparsed",
+                 rule: v.reasons.first?.rule, code: v.parseError == nil ? "42501" : "42601",
+                 "hoop: not allowed by policy: \(v.summary)", classification: judged.classification)
+        case .review:
+            if v.requireJustification && (s.justification ?? "").isEmpty {
+                return deny(s, seq: seq, request: f.type, reason: "no_justification", rule: v.reasons.first?.rule, code: "42501",
+                            "hoop: this request needs approval (\(v.summary)) and a justification: state why first, e.g. SET hoop.justification = 'ticket 123: …'",
+                            classification: judged.classification)
+            }
+            do {
+                let request: HeldRequest
+                if let earlier = try store.reusable(kind: .query, connection: s.connection, requester: s.requester, sql: judged.sql) {
+                    if earlier.state == .approved, try store.transition(earlier.id, from: .approved, to: .used) {
+                        // Approved while its first session was gone: it runs once, now.
+                        emitApproved(s, seq: seq, earlier, note: "approved earlier; run once by a new session")
+                        learn(s, judged)
+                        return stampPass(bytes)
+                    }
+                    request = earlier
+                } else {
+                    request = try store.create(kind: .query, connection: s.connection, session: s.id, seq: seq, requester: s.requester,
+                                               sql: judged.sql, normalized: SQLParser.normalize(judged.sql),
+                                               classification: classificationJSON(judged.classification, v), reasons: v.reasons.map(\.message),
+                                               justification: s.justification, durationSeconds: nil,
+                                               approvalsRequired: v.approvalsRequired, approverGroups: v.approverGroups.sorted(),
+                                               timeout: s.policy.holdTimeout)
+                    notifier?.wake()
+                }
+                hold(s, request, bytes: bytes, type: f.type, seq: seq, until: request.expiresAt,
+                     why: v.summary)
+            } catch {
+                // No store, no hold: fail closed.
+                logLine(Self.stage, "session \(s.id): the approval store failed (\(error)); request denied")
+                deny(s, seq: seq, request: f.type, reason: "store_unavailable", rule: nil, code: "42501",
+                     "hoop: this request needs approval, and the approval store is unavailable", classification: judged.classification)
+            }
+        }
+    }
+
+    /// What an allowed statement teaches about the session: PREPAREd names, a
+    /// justification or grant duration set in SQL.
+    private func learn(_ s: Session, _ judged: Judged) {
+        for st in judged.classification.statements {
+            if st.command == "PREPARE", let name = st.preparedName { s.prepared[name] = st.preparedBody }
+            if st.command == "DEALLOCATE" { if let name = st.preparedName { s.prepared.removeValue(forKey: name) } else { s.prepared.removeAll() } }
+        }
+        guard judged.sql.range(of: "hoop.", options: .caseInsensitive) != nil else { return }
+        for (name, value) in SessionSettings.set(in: judged.sql) {
+            if name == "hoop.justification" { s.justification = value }
+            if name == "hoop.duration", let v = value.flatMap({ Int($0) }) { s.duration = v }
+        }
+    }
+
+    // MARK: sessions
+
+    private func open(_ f: Frame, bytes: [UInt8]) throws {
+        guard let id = f.session else { return }
+        guard let requester = Requester(identity: f["identity"]), f.stamped(by: "auth") else {
+            // Fail closed: a session without a verified identity cannot be judged.
+            return out.enqueue(Self.sessionError(id, seq: 0, reason: "no_identity", code: "28000",
+                                                 "hoop: the session has no verified identity"))
+        }
+        let database = f["database"]?.string ?? ""
+        guard let policy = policies.byConnection[database] else {
+            return out.enqueue(Self.sessionError(id, seq: 0, reason: "no_connection", code: "3D000",
+                                                 "hoop: no connection named \"\(database)\" is configured"))
+        }
+        let s = Session(id: id, connection: database, policy: policy, requester: requester)
+        let settings = SessionSettings.startup(f["options"]?["options"]?.string ?? "")
+        s.justification = settings["hoop.justification"]
+        s.duration = settings["hoop.duration"].flatMap { Int($0) }
+        sessions[id] = s
+        guard policy.requireGrant else { return stampPass(bytes) }
+        do {
+            if let g = try store.liveGrant(connection: database, requester: requester) {
+                s.grant = (g.id, g.validUntil ?? 0)
+                emitApproved(s, seq: 0, g, note: "access grant in force")
+                return stampPass(bytes)
+            }
+            let request = try store.reusable(kind: .access, connection: database, requester: requester, sql: nil)
+                ?? store.create(kind: .access, connection: database, session: id, seq: 0, requester: requester, sql: nil,
+                                normalized: nil, classification: .object(["access": .string(database)]),
+                                reasons: ["access to \(database) needs a grant"], justification: s.justification,
+                                durationSeconds: Int(min(Double(s.duration ?? Int(policy.defaultGrant)), policy.maxGrant)),
+                                approvalsRequired: policy.approvalsRequired, approverGroups: policy.approverGroups.sorted(),
+                                timeout: policy.holdTimeout)
+            if request.state == .pending, request.session == id { notifier?.wake() }
+            hold(s, request, bytes: bytes, type: "session_open", seq: 0,
+                 until: min(request.expiresAt, Date().timeIntervalSince1970 + policy.accessWait), why: "access to \(database) needs a grant")
+        } catch {
+            logLine(Self.stage, "session \(id): the approval store failed (\(error)); access refused")
+            end(s, reason: "store_unavailable", code: "28000", "hoop: access needs a grant, and the approval store is unavailable")
+        }
+    }
+
+    private func closeSession(_ id: String) {
+        guard let s = sessions.removeValue(forKey: id) else { return }
+        // The client left: its held request is withdrawn unless another session waits on it.
+        if let h = s.held, h.kind == .query, !sessions.values.contains(where: { $0.held?.requestID == h.requestID }) {
+            _ = try? store.transition(h.requestID, from: .pending, to: .canceled)
+        }
+    }
+
+    private func cancelHold(_ s: Session) {
+        guard let h = s.held else { return }
+        if h.kind == .query { _ = try? store.transition(h.requestID, from: .pending, to: .canceled) }
+        s.held = nil
+        deny(s, seq: h.seq, request: h.type, reason: "canceled", rule: nil, code: "57014",
+             "hoop: canceling statement due to user request (request \(h.requestID) withdrawn)", classification: nil, requestID: h.requestID)
+        drain(s)
+    }
+
+    // MARK: holds and their outcomes
+
+    private func hold(_ s: Session, _ r: HeldRequest, bytes: [UInt8], type: String, seq: Int64, until: Double, why: String) {
+        s.held = Hold(requestID: r.id, kind: r.kind, bytes: bytes, type: type, seq: seq, deadline: until)
+        let wait = max(0, Int(until - Date().timeIntervalSince1970))
+        out.enqueue(Frame("hold", session: s.id, seq: seq, [
+            "stage": .string(Self.stage), "request_id": .string(r.id), "kind": .string(r.kind.rawValue),
+            "connection": .string(s.connection), "reasons": .array(r.reasons.map(JSON.string)),
+            "approvals_required": .int(Int64(r.approvalsRequired)), "expires_at": .int(Int64(r.expiresAt)),
+            "classification": r.classification,
+        ]))
+        let what = r.kind == .access ? "access to \(s.connection)" : "this request"
+        out.enqueue(Frame("notice", session: s.id, seq: seq, [
+            "severity": .string("NOTICE"), "severity_nonlocalized": .string("NOTICE"), "code": .string("00000"),
+            "message": .string("hoop: \(what) is held for approval as \(r.id) (\(why))"),
+            "hint": .string("An approver runs: hoop-approve grant \(r.id). This session waits up to \(wait) s."),
+        ]))
+        logLine(Self.stage, "session \(s.id): \(r.kind.rawValue) request \(r.id) held")
+    }
+
+    /// The decision clock: outcomes of held requests, timeouts, grant windows, and the
+    /// approvers' decisions written to the audit trail.
+    func tick(now: Double = Date().timeIntervalSince1970) {
+        lock.lock(); defer { lock.unlock() }
+        do {
+            _ = try store.expireDue(now: now)
+            for s in sessions.values where !s.ended {
+                if let h = s.held { try settle(s, h, now: now) }
+                if let g = s.grant {
+                    if g.until <= now {
+                        end(s, reason: "window_closed", code: "57P05", "hoop: the access grant \(g.id) has ended")
+                    } else if let r = try store.request(g.id), r.state != .approved {
+                        end(s, reason: "grant_revoked", code: "57P05", "hoop: the access grant \(g.id) was revoked")
+                    }
+                }
+            }
+            let fresh = try store.unannounced()
+            for d in fresh {
+                let r = try store.request(d.requestID)
+                var fields = d.json.object ?? [:]
+                fields["stage"] = .string(Self.stage)
+                if let r { fields["connection"] = .string(r.connection); fields["requester"] = r.requester.json }
+                out.enqueue(Frame("decision", session: r?.session, seq: r?.seq, fields))
+            }
+            try store.markAnnounced(fresh.map(\.number))
+        } catch {
+            logLine(Self.stage, "decision clock: the approval store failed (\(error))")
+        }
+        try? out.flush()
+    }
+
+    private func settle(_ s: Session, _ h: Hold, now: Double) throws {
+        guard let r = try store.request(h.requestID) else { return }
+        switch r.state {
+        case .pending:
+            guard now >= h.deadline else { return }
+            s.held = nil
+            if h.kind == .access {
+                // The session stops waiting; the request stays for an approver.
+                return end(s, reason: "access_pending", code: "28000",
+                           "hoop: access to \(s.connection) needs a grant; request \(r.id) is pending. Connect again once an approver has run: hoop-approve grant \(r.id)")
+            }
+            try store.transition(r.id, from: .pending, to: .expired, now: now)
+            deny(s, seq: h.seq, request: h.type, reason: "timeout", rule: nil, code: "42501",
+                 "hoop: request \(r.id) was not approved in time", classification: nil, requestID: r.id)
+        case .approved:
+            s.held = nil
+            if h.kind == .access {
+                s.grant = (r.id, r.validUntil ?? now)
+            } else if !(try store.transition(r.id, from: .approved, to: .used, now: now)) {
+                // Another session of the same identity ran it first: approvals are single-use.
+                return deny(s, seq: h.seq, request: h.type, reason: "used", rule: nil, code: "42501",
+                            "hoop: request \(r.id) was approved but has already run once", classification: nil, requestID: r.id)
+            }
+            emitApproved(s, seq: h.seq, r, note: nil)
+            stampPass(h.bytes)
+            if h.kind == .query, let judged = try? Frame.decode(h.bytes) {
+                if let sql = judged["sql"]?.string { learn(s, Judged(sql: sql, classification: classify(sql, s))) }
+            }
+        case .denied, .expired, .canceled, .used, .revoked:
+            s.held = nil
+            let last = try store.decisions(r.id).last(where: { $0.decision == .deny })
+            let why = r.state == .denied
+                ? "denied by \(last?.approver.user ?? "an approver")" + (last?.reason.map { ": \($0)" } ?? "")
+                : r.state == .expired ? "not approved in time" : "withdrawn"
+            if h.kind == .access {
+                return end(s, reason: r.state.rawValue, code: "28000", "hoop: access to \(s.connection) was \(why) (request \(r.id))")
+            }
+            deny(s, seq: h.seq, request: h.type, reason: r.state == .denied ? "approver" : r.state.rawValue, rule: nil, code: "42501",
+                 "hoop: request \(r.id) was \(why)", classification: nil, requestID: r.id)
+        }
+        drain(s)
+    }
+
+    /// Judges the frames queued behind a released hold, in order, until one is held.
+    private func drain(_ s: Session) {
+        while s.held == nil, !s.ended, !s.queue.isEmpty {
+            let bytes = s.queue.removeFirst()
+            s.queuedBytes -= bytes.count
+            guard let f = try? Frame.decode(bytes) else { continue }
+            if f.type == "cancel" { stampPass(bytes); continue }
+            try? evaluate(s, bytes, f)
+        }
+    }
+
+    // MARK: frames out
+
+    private func passRaw(_ bytes: UnsafeRawBufferPointer) {
+        var line = Array(bytes); line.append(0x0A)
+        out.enqueue(line)
+    }
+
+    private func stampPass(_ bytes: [UInt8]) {
+        var line: [UInt8] = []
+        line.reserveCapacity(bytes.count + 24)
+        bytes.withUnsafeBytes { appendStamp("approve", to: $0, into: &line) }
+        out.enqueue(line)
+    }
+
+    private func emitApproved(_ s: Session, seq: Int64, _ r: HeldRequest, note: String?) {
+        var fields: [String: JSON] = ["stage": .string(Self.stage), "request_id": .string(r.id), "kind": .string(r.kind.rawValue),
+                                      "decision": .string("approved")]
+        if let ds = try? store.decisions(r.id) { fields["decisions"] = .array(ds.map(\.json)) }
+        if let note { fields["note"] = .string(note) }
+        if let until = r.validUntil, r.kind == .access { fields["valid_until"] = .int(Int64(until)) }
+        out.enqueue(Frame("approved", session: s.id, seq: seq, fields))
+    }
+
+    /// A denied request: hoop-connect answers it as the server answers a failed
+    /// statement (docs/approval.md, "What the client sees").
+    private func deny(_ s: Session, seq: Int64, request: String, reason: String, rule: String?, code: String, _ message: String,
+                      classification: Classification?, requestID: String? = nil) {
+        var fields: [String: JSON] = ["stage": .string(Self.stage), "request": .string(request), "decision": .string("denied"),
+                                      "reason": .string(reason), "code": .string(code), "message": .string(message)]
+        if let rule { fields["rule"] = .string(rule) }
+        if let requestID { fields["request_id"] = .string(requestID) }
+        if let classification { fields["classification"] = .array(classification.statements.map { $0.json() }) }
+        out.enqueue(Frame("deny", session: s.id, seq: seq, fields))
+        logLine(Self.stage, "session \(s.id): request \(seq) denied (\(reason))")
+    }
+
+    /// Ends a session: a fatal error for it, and nothing of it passes after.
+    private func end(_ s: Session, reason: String, code: String, _ message: String) {
+        s.ended = true
+        s.queue.removeAll(); s.queuedBytes = 0; s.held = nil
+        out.enqueue(Self.sessionError(s.id, seq: nil, reason: reason, code: code, message))
+        logLine(Self.stage, "session \(s.id): ended (\(reason))")
+    }
+
+    static func sessionError(_ id: String, seq: Int64?, reason: String, code: String, _ message: String) -> Frame {
+        Frame("error", session: id, seq: seq, [
+            "stage": .string(stage), "decision": .string("denied"), "reason": .string(reason), "code": .string(code),
+            "severity": .string("FATAL"), "severity_nonlocalized": .string("FATAL"), "message": .string(message), "fatal": .bool(true),
+        ])
+    }
+
+    private func classificationJSON(_ c: Classification, _ v: Verdict) -> JSON {
+        var o: [String: JSON] = ["statements": .array(c.statements.map { $0.json() }),
+                                 "rules": .array(v.reasons.map { .string($0.rule) })]
+        if let e = v.parseError { o["parse_error"] = .string(e) }
+        return .object(o)
+    }
+}

@@ -1,0 +1,225 @@
+import ArgumentParser
+import Foundation
+import HoopApproval
+import HoopFrames
+import HoopIdentity
+import HoopSQL
+
+/// What every approver command needs: the configuration, the store, and the approver's
+/// own OIDC token, verified like a client's (the issuer, audience and keys of the
+/// configuration's `auth` section).
+struct ApproverOptions: ParsableArguments {
+    @Option(help: "The gateway configuration (default $HOOP_CONFIG, else var/hoop.json).")
+    var config: String?
+
+    @Option(help: "Your OIDC token (default: $HOOP_TOKEN, or --token-file).")
+    var token: String?
+
+    @Option(help: "A file holding your OIDC token.")
+    var tokenFile: String?
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func load() throws -> (GatewayConfig, ApprovalStore, Policies) {
+        let cfg = try GatewayConfig.load(config)
+        return (cfg, try ApprovalStore(path: ApprovalStore.path(cfg)), try Policies(cfg))
+    }
+
+    /// The approver, from their token; exits with a clear error when it does not verify.
+    func approver(_ cfg: GatewayConfig) throws -> Requester {
+        var raw = token ?? ProcessInfo.processInfo.environment["HOOP_TOKEN"]
+        if let f = tokenFile {
+            guard let d = FileManager.default.contents(atPath: f) else { throw Refused("cannot read \(f)") }
+            raw = String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let t = raw, !t.isEmpty else {
+            throw Refused("approvers prove who they are: give your OIDC token with --token, --token-file or $HOOP_TOKEN")
+        }
+        let verifier = OIDCVerifier(try AuthConfig(cfg))
+        let result = Blocking<Identity>()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do { result.value = .success(try await verifier.verify(token: t, user: nil)) } catch { result.value = .failure(error) }
+            done.signal()
+        }
+        done.wait()
+        switch result.value! {
+        case .success(let id):
+            return Requester(issuer: id.issuer, subject: id.subject, user: id.user, groups: id.groups, kind: id.kind)
+        case .failure(let e as Denial):
+            throw Refused("your token was refused: \(e.message)")
+        case .failure:
+            throw Refused("your token could not be verified")
+        }
+    }
+}
+
+final class Blocking<T>: @unchecked Sendable { var value: Result<T, Error>? }
+
+/// A refusal the approver reads in one line (exit status 1), without the usage text.
+struct Refused: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Pending requests you may decide.")
+    @OptionGroup var options: ApproverOptions
+    @Flag(help: "Every request, decided ones too (the latest 200).") var all = false
+
+    func run() throws {
+        let (cfg, store, policies) = try options.load()
+        let me = try options.approver(cfg)
+        let requests = try store.requests(state: all ? nil : .pending).filter { r in
+            r.requester.isSame(as: me) || policies.byConnection[r.connection]?.mayApprove(me, groups: r.groups) == true
+        }
+        if options.json { return print(JSON.array(requests.map { $0.summaryJSON }).encodedString) }
+        if requests.isEmpty { return print(all ? "no requests" : "no pending requests") }
+        let now = Date().timeIntervalSince1970
+        for r in requests {
+            let left = r.state == .pending ? "expires in \(Int(r.expiresAt - now)) s" : r.state.rawValue
+            print("\(r.id)  \(r.kind.rawValue)  \(r.connection)  \(r.requester.user) (\(r.requester.kind))  \(left)")
+            print("    \(r.reasons.joined(separator: "; "))")
+            if let n = r.normalized { print("    \(n.prefix(160))") }
+        }
+    }
+}
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show",
+        abstract: "One request in full: the statement, its classification, who asked and why, the decisions.")
+    @OptionGroup var options: ApproverOptions
+    @Argument(help: "The request id (r-…).") var id: String
+
+    func run() throws {
+        let (cfg, store, policies) = try options.load()
+        let me = try options.approver(cfg)
+        guard let r = try store.request(id) else { throw Refused("no request \(id)") }
+        guard r.requester.isSame(as: me) || policies.byConnection[r.connection]?.mayApprove(me, groups: r.groups) == true else {
+            throw Refused("\(me.user) may not see requests on \(r.connection)")
+        }
+        let decisions = try store.decisions(id)
+        if options.json {
+            var o = r.json.object ?? [:]
+            o["decisions"] = .array(decisions.map(\.json))
+            return print(JSON.object(o).encodedString)
+        }
+        let date = { (t: Double) in ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: t)) }
+        print("request      \(r.id) (\(r.kind.rawValue)), \(r.state.rawValue)")
+        print("connection   \(r.connection)")
+        print("asked by     \(r.requester.user) (\(r.requester.kind); groups \(r.requester.groups.joined(separator: ", ")))")
+        print("asked at     \(date(r.createdAt)); expires \(date(r.expiresAt))")
+        print("why held     \(r.reasons.joined(separator: "; "))")
+        print("justification \(r.justification ?? "(none given)")")
+        if let d = r.durationSeconds { print("duration     \(d) s asked") }
+        print("approvals    \(decisions.filter { $0.decision == .grant }.count) of \(r.approvalsRequired)"
+              + (r.approverGroups.isEmpty ? "" : " (approvers: \(r.approverGroups.joined(separator: ", ")))"))
+        if let sql = r.sql { print("statement\n\(sql)") }
+        print("classification\n\(r.classification.encodedString)")
+        for d in decisions {
+            print("decision     \(d.decision.rawValue) by \(d.approver.user) at \(date(d.at))" + (d.reason.map { ": \($0)" } ?? ""))
+        }
+    }
+}
+
+/// grant and deny share their checks (in ApprovalStore.decide) and their output.
+func decideCommand(_ options: ApproverOptions, _ id: String, _ kind: Decision.Kind, reason: String?, duration: Int?) throws {
+    let (cfg, store, policies) = try options.load()
+    let me = try options.approver(cfg)
+    let outcome = try store.decide(id, kind, by: me, reason: reason, durationSeconds: duration,
+                                   policy: { policies.byConnection[$0.connection] })
+    switch outcome {
+    case .refused(let why):
+        throw Refused(why)
+    case .recorded(let state, let approvals, let required):
+        if options.json {
+            return print(JSON.object(["id": .string(id), "state": .string(state.rawValue), "approvals": .int(Int64(approvals)),
+                                      "required": .int(Int64(required))]).encodedString)
+        }
+        switch state {
+        case .pending: print("\(id): your approval is recorded (\(approvals) of \(required)); it waits for more")
+        case .approved: print("\(id): approved")
+        case .revoked: print("\(id): revoked")
+        default: print("\(id): \(state.rawValue)")
+        }
+    }
+}
+
+struct GrantCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "grant", abstract: "Approve a held request or an access request.")
+    @OptionGroup var options: ApproverOptions
+    @Argument(help: "The request id (r-…).") var id: String
+    @Option(help: "Why (kept in the audit trail).") var reason: String?
+    @Option(help: "For an access request: seconds of access (at most the connection's max_grant_seconds).") var duration: Int?
+
+    func run() throws { try decideCommand(options, id, .grant, reason: reason, duration: duration) }
+}
+
+struct DenyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "deny", abstract: "Refuse a held request; the client gets the reason.")
+    @OptionGroup var options: ApproverOptions
+    @Argument(help: "The request id (r-…).") var id: String
+    @Option(help: "Why (the client reads it; kept in the audit trail).") var reason: String
+
+    func run() throws { try decideCommand(options, id, .deny, reason: reason, duration: nil) }
+}
+
+struct GrantsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "grants", abstract: "Live access grants; --revoke ends one and its sessions.")
+    @OptionGroup var options: ApproverOptions
+    @Option(help: "The grant (request id) to revoke.") var revoke: String?
+    @Option(help: "Why it is revoked.") var reason: String?
+
+    func run() throws {
+        if let revoke { return try decideCommand(options, revoke, .revoke, reason: reason, duration: nil) }
+        let (cfg, store, policies) = try options.load()
+        let me = try options.approver(cfg)
+        let grants = try store.grants().filter {
+            $0.requester.isSame(as: me) || policies.byConnection[$0.connection]?.mayApprove(me, groups: $0.groups) == true
+        }
+        if options.json { return print(JSON.array(grants.map { $0.summaryJSON }).encodedString) }
+        if grants.isEmpty { return print("no live grants") }
+        let now = Date().timeIntervalSince1970
+        for g in grants {
+            print("\(g.id)  \(g.connection)  \(g.requester.user) (\(g.requester.kind))  ends in \(Int((g.validUntil ?? now) - now)) s")
+        }
+    }
+}
+
+struct ClassifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "classify",
+        abstract: "How a statement is classified and judged by a connection's policy (no token needed; nothing is stored).")
+    @Option(help: "The gateway configuration.") var config: String?
+    @Option(help: "The connection whose policy judges it.") var connection = "clinic"
+    @Option(help: "Judge it as asked by this user.") var user = "someone@example.org"
+    @Option(parsing: .upToNextOption, help: "… in these groups.") var groups: [String] = []
+    @Flag(help: "… as an agent.") var agent = false
+    @Argument(help: "The SQL text.") var sql: String
+
+    func run() throws {
+        let policies = try Policies(try GatewayConfig.load(config))
+        guard let policy = policies.byConnection[connection] else { throw Refused("no connection named \(connection)") }
+        let who = Requester(issuer: "", subject: user, user: user, groups: groups, kind: agent ? "agent" : "person")
+        let c = Classifier.classify(sql, options: policy.classifyOptions)
+        let v = policy.verdict(c, who)
+        var o: [String: JSON] = ["verdict": .string(v.action.rawValue), "why": .string(v.summary),
+                                 "rules": .array(v.reasons.map { .string($0.rule) }),
+                                 "statements": .array(c.statements.map { $0.json() })]
+        if let e = c.parseError { o["parse_error"] = .string(e) }
+        if let n = SQLParser.normalize(sql) { o["normalized"] = .string(n) }
+        print(JSON.object(o).encodedString)
+    }
+}
+
+extension HeldRequest {
+    var groups: Set<String>? { approverGroups.isEmpty ? nil : Set(approverGroups) }
+
+    /// What a list shows: no full statement (it may quote PHI), only its normalised form.
+    var summaryJSON: JSON {
+        var o = json.object ?? [:]
+        o.removeValue(forKey: "sql")
+        o.removeValue(forKey: "justification")
+        return .object(o)
+    }
+}
