@@ -338,8 +338,10 @@ final class ApprovalGate: @unchecked Sendable {
         case .denied, .expired, .canceled, .used, .revoked:
             s.held = nil
             let last = try store.decisions(r.id).last(where: { $0.decision == .deny })
+            // The approver is named in the audit trail, not to the client: hoop-mask would
+            // take their email for PHI anyway.
             let why = r.state == .denied
-                ? "denied by \(last?.approver.user ?? "an approver")" + (last?.reason.map { ": \($0)" } ?? "")
+                ? "denied by an approver" + (last?.reason.map { ": \($0)" } ?? "")
                 : r.state == .expired ? "not approved in time" : "withdrawn"
             if h.kind == .access {
                 return end(s, reason: r.state.rawValue, code: "28000", "hoop: access to \(s.connection) was \(why) (request \(r.id))")
