@@ -384,7 +384,7 @@ public enum Classifier {
             write(b["relation"])
             for p in b["inhRelations"]?.array ?? [] { write(p["RangeVar"]) }
             w.walk(b["tableElts"]); w.walk(b["partspec"])
-        case "AlterTableStmt", "CreateTrigStmt", "RuleStmt", "RefreshMatViewStmt", "ClusterStmt":
+        case "AlterTableStmt", "CreateTrigStmt", "RuleStmt", "RefreshMatViewStmt":
             write(body["relation"])
             walk(except: ["relation", "actions", "funcname"])
         case "IndexStmt":

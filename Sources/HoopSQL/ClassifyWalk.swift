@@ -234,6 +234,13 @@ enum Constants {
         }
     }
 
+    /// A literal (possibly cast), not NULL.
+    static func isConst(_ e: JSON?) -> Bool {
+        guard let (kind, b) = e?.node else { return false }
+        if kind == "TypeCast" { return isConst(b["arg"]) }
+        return kind == "A_Const" && b["isnull"]?.bool != true
+    }
+
     /// A constant or a bind parameter ($n): what a key lookup compares with.
     static func isConstOrParam(_ e: JSON?) -> Bool {
         guard let (kind, b) = e?.node else { return false }
@@ -352,7 +359,8 @@ enum Constants {
 /// - a SELECT whose select list has an aggregate (no window) and that has no GROUP BY is bounded;
 /// - otherwise every FROM item must be pinned: a subquery, or a CTE reference, whose own query
 ///   is bounded; a function (or other item) that reads no table; or a table (or unbounded
-///   subquery/CTE) with a top-level WHERE conjunct `key = const|$n` or `key IN (consts)` on it,
+///   subquery/CTE) with a top-level WHERE conjunct `key = const|$n`, `key IN (consts)` or
+///   `key = ANY(constant array)` on it,
 ///   `key` being "id", a name ending in "_id" or one of `keyColumns` (qualified by the item's
 ///   alias or name, or unqualified when the FROM clause has a single item). A join is pinned
 ///   when each of its tables is: one patient's `id` does not bound their encounters.
@@ -395,8 +403,10 @@ struct Bounds {
         guard let clause else { return ctes }
         var out = ctes
         let list = (clause["ctes"]?.array ?? []).compactMap { $0["CommonTableExpr"] }
+        // A recursive CTE's reference to itself adds no table of its own: its query is bounded
+        // as its other terms are (a generated series is; a walk over a table is not).
         if clause["recursive"]?.bool == true {
-            for c in list { if let n = c["ctename"]?.string { out[n] = false } }
+            for c in list { if let n = c["ctename"]?.string { out[n] = true } }
         }
         for c in list {
             guard let n = c["ctename"]?.string else { continue }
@@ -485,6 +495,14 @@ struct Bounds {
             case "AEXPR_IN":
                 let items = a["rexpr"]?.array ?? a["rexpr"]?["List"]?["items"]?.array ?? []
                 if let q = key(a["lexpr"]), !items.isEmpty, items.allSatisfy(Constants.isConstOrParam) { pins.insert(q) }
+            case "AEXPR_OP_ANY":
+                // key = ANY(ARRAY[1, 2]) / ANY('{1,2}'): a constant array (a bound array, $1, may be any size).
+                let r = a["rexpr"]
+                let elements = r?["A_ArrayExpr"].map { $0["elements"]?.array ?? [] }
+                let literal = elements == nil && Constants.isConst(r)
+                if let q = key(a["lexpr"]), literal || elements.map({ !$0.isEmpty && $0.allSatisfy(Constants.isConstOrParam) }) == true {
+                    pins.insert(q)
+                }
             default:
                 break
             }

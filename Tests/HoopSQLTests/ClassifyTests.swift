@@ -1,0 +1,392 @@
+import XCTest
+import HoopFrames
+@testable import HoopSQL
+
+/// What hoop-approve sees of a statement: its kind and command, the tables it reads and
+/// writes, unbounded writes and reads, exports, and what the text does not show.
+/// All names and values are synthetic.
+final class ClassifyTests: XCTestCase {
+    struct Case {
+        let sql: String
+        let kind: StatementKind
+        let command: String
+        var read: Set<String> = []
+        var written: Set<String> = []
+        var unbounded = false
+        var bounded = true
+        var export = false
+        var flags: Set<StatementFlag> = []
+        var hidden = false
+        var columns: Set<String>?
+        let line: UInt
+    }
+
+    static func c(_ sql: String, _ kind: StatementKind, _ command: String, r: Set<String> = [], w: Set<String> = [],
+                  ub: Bool = false, rb: Bool = true, ex: Bool = false, f: Set<StatementFlag> = [], h: Bool = false,
+                  cols: Set<String>? = nil, line: UInt = #line) -> Case {
+        Case(sql: sql, kind: kind, command: command, read: r, written: w, unbounded: ub, bounded: rb, export: ex,
+             flags: f, hidden: h, columns: cols, line: line)
+    }
+
+    static let cases: [Case] = [
+        // Reads, and whether what they read out is bounded.
+        c("select 1", .read, "SELECT"),
+        c("SELECT * FROM patients", .read, "SELECT", r: ["patients"], rb: false),
+        c("select * from patients limit 10", .read, "SELECT", r: ["patients"]),
+        c("select * from patients limit 5000", .read, "SELECT", r: ["patients"], rb: false),
+        c("select * from patients order by id fetch first 3 rows only", .read, "SELECT", r: ["patients"]),
+        c("select * from patients limit $1", .read, "SELECT", r: ["patients"], rb: false),
+        c("select * from patients limit all", .read, "SELECT", r: ["patients"], rb: false),
+        c("select count(*) from patients", .read, "SELECT", r: ["patients"]),
+        c("select string_agg(last_name, ',') from patients", .read, "SELECT", r: ["patients"]),
+        c("select status, count(*) from patients group by status", .read, "SELECT", r: ["patients"], rb: false),
+        c("select count(*) over () from patients", .read, "SELECT", r: ["patients"], rb: false),
+        c("select * from patients where id = 5", .read, "SELECT", r: ["patients"]),
+        c("select * from patients p where p.id = $1", .read, "SELECT", r: ["patients"]),
+        c("select * from encounters where patient_id in (1, 2, 3)", .read, "SELECT", r: ["encounters"]),
+        c("select * from patients where id = any(array[1, 2]) and 1 = 1", .read, "SELECT", r: ["patients"]),
+        c("select * from patients where id = any($1)", .read, "SELECT", r: ["patients"], rb: false),
+        c("select * from patients where id = any($1::int[])", .read, "SELECT", r: ["patients"], rb: false),
+        c("select * from patients where id = any('{1,2}'::int[])", .read, "SELECT", r: ["patients"]),
+        c("select * from patients where last_name = 'Doe'", .read, "SELECT", r: ["patients"], rb: false),
+        c("select * from patients where id > 5", .read, "SELECT", r: ["patients"], rb: false),
+        c("select * from patients where id = 5 or true", .read, "SELECT", r: ["patients"], rb: false),
+        c("select * from patients where id = 5 and status = 'x'", .read, "SELECT", r: ["patients"]),
+        c("select * from patients p join encounters e on e.patient_id = p.id where p.id = 5", .read, "SELECT",
+          r: ["patients", "encounters"], rb: false),
+        c("select * from patients p join encounters e on e.patient_id = p.id where p.id = 5 and e.id = 9", .read, "SELECT",
+          r: ["patients", "encounters"]),
+        c("select * from (select * from patients limit 5) s", .read, "SELECT", r: ["patients"]),
+        c("with c as (select * from patients) select * from c", .read, "SELECT", r: ["patients"], rb: false),
+        c("with c as (select * from patients where id = 1) select * from c", .read, "SELECT", r: ["patients"]),
+        c("with patients as (select 1 as id) select * from patients", .read, "SELECT"),
+        c("with recursive r(n) as (select 1 union all select n + 1 from r where n < 5) select * from r", .read, "SELECT"),
+        c("select * from patients union all select * from archived_patients limit 10", .read, "SELECT",
+          r: ["patients", "archived_patients"]),
+        c("select * from patients where id = 1 union select * from archived_patients", .read, "SELECT",
+          r: ["patients", "archived_patients"], rb: false),
+        c("values (1), (2)", .read, "SELECT"),
+        c("table patients", .read, "SELECT", r: ["patients"], rb: false),
+        c("select * from \"Patients\" where id = 2", .read, "SELECT", r: ["Patients"]),
+        c("select * from clinic.patients where mrn_id = 'A1'", .read, "SELECT", r: ["clinic.patients"]),
+        c("select unnest(array(select ssn from patients))", .read, "SELECT", r: ["patients"], rb: false),
+        c("select (select count(*) from patients)", .read, "SELECT", r: ["patients"]),
+        c("select * from generate_series(1, 10) g", .read, "SELECT"),
+        c("select * from patients where id = (select max(id) from patients)", .read, "SELECT", r: ["patients"], rb: false),
+        c("select * from patients where id in (select patient_id from encounters)", .read, "SELECT",
+          r: ["patients", "encounters"], rb: false),
+        c("select * from patients tablesample system (1)", .read, "SELECT", r: ["patients"], rb: false),
+        c("/* drop table x */ select 1", .read, "SELECT"),
+        c("-- drop table x\nselect 1", .read, "SELECT"),
+        c("SeLeCt * FrOm Patients LiMiT 1", .read, "SELECT", r: ["patients"]),
+        c("select * from patients p where p.id = 1 for update of p", .read, "SELECT", r: ["patients"]),
+        c("show search_path", .read, "SHOW"),
+        c("select now(), upper('a'), pg_catalog.lower('B'), coalesce(null, 1), extract(year from now())", .read, "SELECT"),
+
+        // Functions: not built-in, or built-in with effects the text does not show.
+        c("select my_func()", .read, "SELECT", f: [.userFunction], h: true),
+        c("select myschema.now()", .read, "SELECT", f: [.userFunction], h: true),
+        c("select * from patients where id = my_func(1)", .read, "SELECT", r: ["patients"], rb: false, f: [.userFunction], h: true),
+        c("select * from patients where id in (select patient_id from encounters where audit_fn(id))", .read, "SELECT",
+          r: ["patients", "encounters"], rb: false, f: [.userFunction], h: true),
+        c("select lo_export(12345, '/tmp/out.bin')", .read, "SELECT", f: [.serverFile], h: true),
+        c("select pg_read_file('/etc/passwd')", .read, "SELECT", f: [.serverFile], h: true),
+        c("select * from pg_ls_dir('.')", .read, "SELECT", f: [.serverFile], h: true),
+        c("select dblink_exec('dbname=other', 'delete from patients')", .read, "SELECT", f: [.dynamicSQL, .userFunction], h: true),
+        c("select * from dblink('dbname=other', 'select ssn from patients') as t(ssn text)", .read, "SELECT",
+          f: [.dynamicSQL, .userFunction], h: true),
+        c("select query_to_xml('select * from patients', true, false, '')", .read, "SELECT", f: [.dynamicSQL], h: true),
+        c("select pg_terminate_backend(12345)", .read, "SELECT", f: [.adminFunction], h: true),
+        c("select pg_catalog.pg_reload_conf()", .read, "SELECT", f: [.adminFunction], h: true),
+        c("select set_config('role', 'admin', false)", .read, "SELECT", f: [.setRole], h: true),
+        c("select set_config('Session_Authorization', 'bob', false)", .read, "SELECT", f: [.setSessionAuthorization], h: true),
+        c("select set_config('search_path', 'public', false)", .read, "SELECT"),
+        c("select set_config(name, 'x', false) from settings_list", .read, "SELECT", r: ["settings_list"], rb: false,
+          f: [.adminFunction], h: true),
+
+        // Writes.
+        c("insert into patients (first_name, last_name) values ('Ann', 'Test')", .write, "INSERT", w: ["patients"],
+          cols: ["patients.first_name", "patients.last_name"]),
+        c("insert into archive select * from patients", .write, "INSERT", r: ["patients"], w: ["archive"], rb: false,
+          cols: ["archive.*"]),
+        c("insert into archive select * from patients where id = 3", .write, "INSERT", r: ["patients"], w: ["archive"]),
+        c("insert into t (a) values (my_default())", .write, "INSERT", w: ["t"], f: [.userFunction], h: true, cols: ["t.a"]),
+        c("insert into t values (1) on conflict (id) do update set b = excluded.b", .write, "INSERT", w: ["t"],
+          cols: ["t.*", "t.b"]),
+        c("update patients set ssn = null where id = 5", .write, "UPDATE", w: ["patients"], cols: ["patients.ssn"]),
+        c("update patients set x = 1 where true", .write, "UPDATE", w: ["patients"], ub: true),
+        c("update patients set x = 1", .write, "UPDATE", w: ["patients"], ub: true),
+        c("update patients set x = 1 where 1 = 1", .write, "UPDATE", w: ["patients"], ub: true),
+        c("update patients set x = 1 where x = x", .write, "UPDATE", w: ["patients"], ub: true),
+        c("update patients set x = 1 where 't'::boolean", .write, "UPDATE", w: ["patients"], ub: true),
+        c("update patients p set (a, b) = (1, 2) from staging s where p.id = s.id", .write, "UPDATE", r: ["staging"],
+          w: ["patients"], cols: ["patients.a", "patients.b"]),
+        c("delete from patients where 'a' = 'a'", .write, "DELETE", w: ["patients"], ub: true),
+        c("delete from patients where not false", .write, "DELETE", w: ["patients"], ub: true),
+        c("delete from patients where id = 5", .write, "DELETE", w: ["patients"]),
+        c("DeLeTe FrOm patients", .write, "DELETE", w: ["patients"], ub: true),
+        c("delete from patients where current of c", .write, "DELETE", w: ["patients"]),
+        c("delete from patients where last_name = 'x' returning *", .write, "DELETE", w: ["patients"], rb: false),
+        c("delete from patients where id = 1 returning *", .write, "DELETE", w: ["patients"]),
+        c("delete from \"Patients\" where id = 1", .write, "DELETE", w: ["Patients"]),
+        c("with d as (delete from patients returning *) select * from d", .write, "SELECT", w: ["patients"], ub: true, rb: false),
+        c("select * from (with x as (update patients set ssn = null returning id) select * from x) s", .write, "SELECT",
+          w: ["patients"], ub: true, rb: false),
+        c("with x as (select id from patients where id = 1) update encounters set note = 'n' where patient_id in (select id from x)",
+          .write, "UPDATE", r: ["patients"], w: ["encounters"], cols: ["encounters.note"]),
+        c("merge into patients p using staging s on p.id = s.id when matched then update set name = s.name "
+          + "when not matched then insert (id, name) values (s.id, s.name)", .write, "MERGE", r: ["staging"], w: ["patients"],
+          cols: ["patients.id", "patients.name"]),
+        c("merge into patients p using staging s on true when matched then delete", .write, "MERGE", r: ["staging"],
+          w: ["patients"], ub: true),
+        c("truncate patients, encounters", .write, "TRUNCATE", w: ["patients", "encounters"], ub: true),
+
+        // COPY.
+        c("copy patients to stdout", .read, "COPY", r: ["patients"], rb: false, ex: true),
+        c("copy (select * from patients where id = 1) to stdout with (format csv)", .read, "COPY", r: ["patients"], ex: true),
+        c("copy (select * from patients) to stdout", .read, "COPY", r: ["patients"], rb: false, ex: true),
+        c("copy patients to '/tmp/p.csv'", .read, "COPY", r: ["patients"], rb: false, ex: true, f: [.serverFile], h: true),
+        c("copy patients from '/tmp/p.csv'", .write, "COPY", w: ["patients"], f: [.serverFile], h: true, cols: ["patients.*"]),
+        c("copy patients to program 'gzip > /tmp/p.gz'", .read, "COPY", r: ["patients"], rb: false, ex: true,
+          f: [.copyProgram], h: true),
+        c("copy patients (id, ssn) from stdin", .write, "COPY", w: ["patients"], cols: ["patients.id", "patients.ssn"]),
+        c("copy (delete from patients returning *) to stdout", .write, "COPY", w: ["patients"], ub: true, rb: false, ex: true),
+
+        // DDL.
+        c("create table t (id int, created timestamptz default now())", .ddl, "CREATE TABLE", w: ["t"]),
+        c("create table t (id int default next_id())", .ddl, "CREATE TABLE", w: ["t"], f: [.userFunction], h: true),
+        c("create table copy_p as select * from patients", .ddl, "CREATE TABLE AS", r: ["patients"], w: ["copy_p"], rb: false, ex: true),
+        c("select * into copy_p from patients", .ddl, "SELECT INTO", r: ["patients"], w: ["copy_p"], rb: false, ex: true),
+        c("create materialized view mv as select * from patients", .ddl, "CREATE MATERIALIZED VIEW", r: ["patients"],
+          w: ["mv"], rb: false, ex: true),
+        c("create view v as select ssn from patients", .ddl, "CREATE VIEW", r: ["patients"], w: ["v"]),
+        c("drop table patients", .ddl, "DROP TABLE", w: ["patients"]),
+        c("drop table if exists a, clinic.b cascade", .ddl, "DROP TABLE", w: ["a", "clinic.b"]),
+        c("alter table patients add column note text", .ddl, "ALTER TABLE", w: ["patients"]),
+        c("alter table patients rename to people", .ddl, "ALTER TABLE", w: ["patients"]),
+        c("create index on patients (last_name)", .ddl, "CREATE INDEX", w: ["patients"]),
+        c("create index idx_p on patients (lower(last_name))", .ddl, "CREATE INDEX", w: ["patients", "idx_p"]),
+        c("drop index idx_p", .ddl, "DROP INDEX", w: ["idx_p"]),
+        c("create function f() returns int language sql as 'delete from patients; select 1'", .ddl, "CREATE FUNCTION"),
+        c("create or replace procedure p() language plpgsql as $$ begin delete from patients; end $$", .ddl, "CREATE PROCEDURE"),
+        c("create function g() returns int language sql return my_func()", .ddl, "CREATE FUNCTION"),
+        c("create extension dblink", .ddl, "CREATE EXTENSION"),
+        c("create trigger tr after insert on patients for each row execute function audit()", .ddl, "CREATE TRIGGER", w: ["patients"]),
+        c("drop trigger tr on patients", .ddl, "DROP TRIGGER", w: ["patients"]),
+        c("drop function f(int)", .ddl, "DROP FUNCTION"),
+        c("create schema clinic", .ddl, "CREATE SCHEMA"),
+        c("create policy p on patients using (true)", .ddl, "CREATE POLICY", w: ["patients"]),
+        c("comment on table patients is 'synthetic'", .ddl, "COMMENT", w: ["patients"]),
+        c("refresh materialized view mv", .ddl, "REFRESH MATERIALIZED VIEW", w: ["mv"]),
+        c("create sequence s", .ddl, "CREATE SEQUENCE", w: ["s"]),
+        c("create type mood as enum ('ok', 'sad')", .ddl, "CREATE TYPE"),
+
+        // DCL.
+        c("grant select on patients to analyst", .dcl, "GRANT"),
+        c("revoke all on patients from public", .dcl, "REVOKE"),
+        c("grant admin to alice", .dcl, "GRANT ROLE"),
+        c("create role analyst login password 'synthetic'", .dcl, "CREATE ROLE"),
+        c("create user bob", .dcl, "CREATE ROLE"),
+        c("alter role bob superuser", .dcl, "ALTER ROLE"),
+        c("alter role bob rename to rob", .dcl, "ALTER ROLE"),
+        c("drop role bob", .dcl, "DROP ROLE"),
+        c("alter default privileges grant select on tables to analyst", .dcl, "ALTER DEFAULT PRIVILEGES"),
+        c("reassign owned by a to b", .dcl, "REASSIGN OWNED"),
+        c("drop owned by a", .dcl, "DROP OWNED"),
+        c("security label on table patients is 'secret'", .dcl, "SECURITY LABEL"),
+
+        // Transactions.
+        c("begin", .transaction, "BEGIN"),
+        c("start transaction read only", .transaction, "START TRANSACTION"),
+        c("commit", .transaction, "COMMIT"),
+        c("end", .transaction, "COMMIT"),
+        c("rollback", .transaction, "ROLLBACK"),
+        c("savepoint s1", .transaction, "SAVEPOINT"),
+        c("release savepoint s1", .transaction, "RELEASE"),
+        c("rollback to savepoint s1", .transaction, "ROLLBACK"),
+        c("prepare transaction 'g1'", .transaction, "PREPARE TRANSACTION"),
+        c("commit prepared 'g1'", .transaction, "COMMIT PREPARED"),
+        c("rollback prepared 'g1'", .transaction, "ROLLBACK PREPARED"),
+        c("set transaction isolation level serializable", .transaction, "SET"),
+
+        // Utility.
+        c("set search_path to clinic", .utility, "SET"),
+        c("set role admin", .utility, "SET", f: [.setRole]),
+        c("reset role", .utility, "RESET", f: [.setRole]),
+        c("set local role admin", .utility, "SET", f: [.setRole]),
+        c("set role to default", .utility, "SET", f: [.setRole]),
+        c("set session authorization 'bob'", .utility, "SET", f: [.setSessionAuthorization]),
+        c("reset session authorization", .utility, "RESET", f: [.setSessionAuthorization]),
+        c("reset all", .utility, "RESET"),
+        c("discard all", .utility, "DISCARD ALL"),
+        c("listen ch", .utility, "LISTEN"),
+        c("notify ch, 'x'", .utility, "NOTIFY"),
+        c("unlisten *", .utility, "UNLISTEN"),
+        c("vacuum patients", .utility, "VACUUM"),
+        c("analyze patients", .utility, "ANALYZE"),
+        c("checkpoint", .utility, "CHECKPOINT"),
+        c("lock table patients in access exclusive mode", .utility, "LOCK TABLE"),
+        c("cluster patients using idx_p", .utility, "CLUSTER"),
+        c("reindex table patients", .utility, "REINDEX"),
+        c("load 'auto_explain'", .utility, "LOAD", f: [.loadLibrary], h: true),
+        c("alter system set log_statement = 'none'", .utility, "ALTER SYSTEM", f: [.alterSystem]),
+        c("do $$ begin delete from patients; end $$", .utility, "DO", f: [.dynamicSQL], h: true),
+        c("call archive_all()", .utility, "CALL", f: [.userFunction], h: true),
+        c("execute p1(5)", .utility, "EXECUTE", h: true),
+        c("deallocate p1", .utility, "DEALLOCATE"),
+        c("explain select * from patients", .utility, "EXPLAIN", r: ["patients"]),
+        c("explain delete from patients", .utility, "EXPLAIN"),
+        c("explain (analyze false) delete from patients", .utility, "EXPLAIN"),
+        c("explain analyze delete from patients", .write, "EXPLAIN", w: ["patients"], ub: true),
+        c("explain (analyze, buffers) select * from patients", .read, "EXPLAIN", r: ["patients"], rb: false),
+        c("explain analyze select my_func()", .read, "EXPLAIN", f: [.userFunction], h: true),
+        c("declare c cursor for select * from patients", .read, "DECLARE CURSOR", r: ["patients"], rb: false),
+        c("declare c cursor for select * from patients where id = 4", .read, "DECLARE CURSOR", r: ["patients"]),
+        c("fetch 10 from c", .read, "FETCH"),
+        c("fetch all from c", .read, "FETCH", rb: false),
+        c("move 5 in c", .utility, "MOVE"),
+        c("close c", .utility, "CLOSE CURSOR"),
+    ]
+
+    func testTable() {
+        XCTAssertGreaterThanOrEqual(Self.cases.count, 90)
+        for t in Self.cases {
+            let r = Classifier.classify(t.sql)
+            XCTAssertNil(r.parseError, t.sql, line: t.line)
+            guard r.statements.count == 1, let s = r.statements.first else {
+                XCTFail("\(t.sql): \(r.statements.count) statements", line: t.line); continue
+            }
+            let m = t.sql
+            XCTAssertEqual(s.kind, t.kind, m, line: t.line)
+            XCTAssertEqual(s.command, t.command, m, line: t.line)
+            XCTAssertEqual(s.tablesRead, t.read, m, line: t.line)
+            XCTAssertEqual(s.tablesWritten, t.written, m, line: t.line)
+            XCTAssertEqual(s.unboundedWrite, t.unbounded, "unbounded write: " + m, line: t.line)
+            XCTAssertEqual(s.readsBounded, t.bounded, "reads bounded: " + m, line: t.line)
+            XCTAssertEqual(s.export, t.export, "export: " + m, line: t.line)
+            XCTAssertEqual(s.flags, t.flags, m, line: t.line)
+            XCTAssertEqual(!s.hidden.isEmpty, t.hidden, "hidden \(s.hidden): " + m, line: t.line)
+            if let cols = t.columns { XCTAssertEqual(s.columnsWritten, cols, m, line: t.line) }
+        }
+    }
+
+    func testHiddenReasons() {
+        func hidden(_ sql: String) -> [String] { Classifier.classify(sql).statements.first?.hidden ?? ["<none>"] }
+        XCTAssertEqual(hidden("do $$ begin perform 1; end $$"), ["DO block"])
+        XCTAssertEqual(hidden("call archive_all(1)"), ["CALL of procedure archive_all"])
+        XCTAssertEqual(hidden("call clinic.archive_all()"), ["CALL of procedure clinic.archive_all"])
+        XCTAssertEqual(hidden("execute p1"), ["EXECUTE of prepared statement p1"])
+        XCTAssertEqual(hidden("select dblink_exec('dbname=x', 'truncate t')"),
+                       ["function dblink_exec is not a built-in", "function dblink_exec runs SQL"])
+        XCTAssertEqual(hidden("select my_func(), other_func(my_func())"),
+                       ["function my_func is not a built-in", "function other_func is not a built-in"])
+        XCTAssertEqual(hidden("select myschema.now()"), ["function myschema.now is not a built-in"])
+        XCTAssertEqual(hidden("select * from patients where id = 1"), [])
+    }
+
+    func testSeveralStatements() {
+        let r = Classifier.classify("SELECT 1; DROP TABLE patients")
+        XCTAssertNil(r.parseError)
+        XCTAssertEqual(r.statements.map(\.kind), [.read, .ddl])
+        XCTAssertEqual(r.statements.map(\.command), ["SELECT", "DROP TABLE"])
+        XCTAssertEqual(r.statements[1].tablesWritten, ["patients"])
+
+        let three = Classifier.classify("begin; delete from patients; commit;")
+        XCTAssertEqual(three.statements.map(\.command), ["BEGIN", "DELETE", "COMMIT"])
+        XCTAssertTrue(three.statements[1].unboundedWrite)
+    }
+
+    func testEmptyAndUnparseable() {
+        for sql in ["", "   ", "-- nothing\n", "/* nothing */", ";"] {
+            let r = Classifier.classify(sql)
+            XCTAssertNil(r.parseError, sql)
+            XCTAssertEqual(r.statements, [], sql)
+        }
+        for sql in ["selec 1", "select * from", "delete patients where", "select 'unterminated", "select 1_000",
+                    "select doc is json from t"] {   // the last two: PostgreSQL 16 syntax, not in 15
+            let r = Classifier.classify(sql)
+            XCTAssertNotNil(r.parseError, sql)
+            XCTAssertEqual(r.statements, [], sql)
+        }
+    }
+
+    func testNeverCrashes() {
+        // Every prefix of every statement in the table, and some noise.
+        var inputs = Self.cases.map(\.sql)
+        for sql in Self.cases.map(\.sql) {
+            var prefix = ""
+            for ch in sql { prefix.append(ch); inputs.append(prefix) }
+        }
+        inputs += ["\u{0}", "((((((((((", String(repeating: "(", count: 5000) + "1" + String(repeating: ")", count: 5000),
+                   "select " + String(repeating: "1+", count: 3000) + "1", "🙂", "select '\u{FFFF}'", "$$", "\\"]
+        for sql in inputs {
+            let r = Classifier.classify(sql)
+            XCTAssertTrue(r.parseError != nil || r.statements.count <= 2, sql)
+        }
+    }
+
+    func testPrepareAndExecute() {
+        let p = Classifier.classify("prepare p1 (int) as delete from patients where id = $1").statements[0]
+        XCTAssertEqual(p.kind, .utility)
+        XCTAssertEqual(p.command, "PREPARE")
+        XCTAssertEqual(p.preparedName, "p1")
+        XCTAssertEqual(p.preparedBody.count, 1)
+        XCTAssertEqual(p.preparedBody[0].kind, .write)
+        XCTAssertEqual(p.preparedBody[0].command, "DELETE")
+        XCTAssertEqual(p.preparedBody[0].tablesWritten, ["patients"])
+        XCTAssertFalse(p.preparedBody[0].unboundedWrite)
+        XCTAssertTrue(p.tablesWritten.isEmpty)
+
+        let all = Classifier.classify("prepare p2 as delete from patients").statements[0]
+        XCTAssertTrue(all.preparedBody[0].unboundedWrite)
+
+        let e = Classifier.classify("EXECUTE p1(5)").statements[0]
+        XCTAssertEqual(e.preparedName, "p1")
+        XCTAssertEqual(e.hidden, ["EXECUTE of prepared statement p1"])
+        XCTAssertEqual(e.preparedBody, [])
+
+        let d = Classifier.classify("deallocate prepare p1").statements[0]
+        XCTAssertEqual(d.preparedName, "p1")
+        XCTAssertNil(Classifier.classify("deallocate all").statements[0].preparedName)
+    }
+
+    func testOptions() {
+        var o = ClassifyOptions()
+        o.maxBoundedLimit = 10
+        XCTAssertFalse(Classifier.classify("select * from patients limit 50", options: o).statements[0].readsBounded)
+        XCTAssertTrue(Classifier.classify("select * from patients limit 10", options: o).statements[0].readsBounded)
+        XCTAssertFalse(Classifier.classify("select * from patients where mrn = 'A-1'").statements[0].readsBounded)
+        o.keyColumns = ["mrn"]
+        XCTAssertTrue(Classifier.classify("select * from patients where mrn = 'A-1'", options: o).statements[0].readsBounded)
+    }
+
+    func testJSON() {
+        let s = Classifier.classify("insert into b_tab (y, x) select * from z_tab, a_tab").statements[0]
+        guard case .object(let o) = s.json() else { return XCTFail("not an object") }
+        XCTAssertEqual(o["kind"], .string("write"))
+        XCTAssertEqual(o["command"], .string("INSERT"))
+        XCTAssertEqual(o["tables_read"], .array([.string("a_tab"), .string("z_tab")]))
+        XCTAssertEqual(o["tables_written"], .array([.string("b_tab")]))
+        XCTAssertEqual(o["columns_written"], .array([.string("b_tab.x"), .string("b_tab.y")]))
+        XCTAssertEqual(o["unbounded_write"], .bool(false))
+        XCTAssertEqual(o["reads_bounded"], .bool(false))
+        XCTAssertEqual(o["export"], .bool(false))
+        XCTAssertEqual(o["hidden"], .array([]))
+        XCTAssertEqual(o["flags"], .array([]))
+        XCTAssertNil(o["prepared_name"])
+
+        let f = Classifier.classify("select set_config('role', 'x', false), my_func()").statements[0].json()
+        XCTAssertEqual(f["flags"], .array([.string("set_role"), .string("user_function")]))
+        XCTAssertEqual(Classifier.classify("execute q").statements[0].json()["prepared_name"], .string("q"))
+    }
+
+    func testNormalize() {
+        let n = SQLParser.normalize("select * from patients where ssn = '123-45-6789' and id = 42")
+        XCTAssertNotNil(n)
+        XCTAssertTrue(n?.contains("$1") == true, n ?? "")
+        XCTAssertTrue(n?.contains("$2") == true, n ?? "")
+        XCTAssertFalse(n?.contains("123-45-6789") == true, n ?? "")
+        XCTAssertFalse(n?.contains("42") == true, n ?? "")
+        XCTAssertNil(SQLParser.normalize("selec 1"))
+    }
+}
