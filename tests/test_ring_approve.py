@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from conftest import _start, _stop
-from helpers.pgwire import Bind, Execute, Parse, PGWire, Sync
+from helpers.pgwire import Bind, Execute, Parse, PGWire, Query, Sync
 from helpers.ring import HOOP, PSQL, REPO, clean_env, wait_for
 
 AGENT = "agent@example.org"
@@ -241,6 +241,39 @@ def test_prepared_statement_is_judged_when_executed(aring):
         assert isinstance(h.error, psycopg.errors.InsufficientPrivilege)
     finally:
         h.close()
+
+
+def test_a_prepared_name_cannot_be_swapped_for_a_harmless_one(aring, adirect):
+    """A second PREPARE (or Parse) of a name the server refuses must not make the
+    stage judge the name by the harmless text; a protocol Bind of a SQL-prepared name
+    is judged by what it was prepared as."""
+    before = adirect.execute("select count(*) from encounters").fetchone()[0]
+    c = PGWire("127.0.0.1", aring.listen_port, timeout=30)
+    c.startup(AGENT, "clinic", aring.token(AGENT), {"application_name": "approve-swap"})
+    try:
+        c.send(Query("prepare swap as delete from encounters"))
+        assert [m[0] for m in c.read_until_ready()] == ["C", "Z"]
+        c.send(Query("prepare swap as select 1"))          # the server refuses: swap exists
+        assert [m[0] for m in c.read_until_ready()] == ["E", "Z"]
+        c.send(Bind("", "swap"), Execute("", 0), Sync())
+        held = c.read(timeout=15)
+        assert held[0] == "N" and "held for approval" in held[1]["M"], held
+        assert approve(aring, "deny", ID.search(held[1]["M"]).group(0), "--reason", "no").returncode == 0
+        assert [m[0] for m in c.read_until_ready(timeout=20)][-2:] == ["E", "Z"]
+        c.send(Parse("named", "delete from encounters"), Sync())
+        assert [m[0] for m in c.read_until_ready()] == ["1", "Z"]
+        c.send(Parse("named", "select 1"), Sync())          # refused: "named" exists
+        assert [m[0] for m in c.read_until_ready()] == ["E", "Z"]
+        c.send(Query("execute named"))
+        held = c.read(timeout=15)
+        assert held[0] == "N" and "held for approval" in held[1]["M"], held
+        rid = ID.search(held[1]["M"]).group(0)
+        assert "named was prepared as: delete from encounters" in show(aring, rid)["sql"]
+        assert approve(aring, "deny", rid, "--reason", "no").returncode == 0
+        assert [m[0] for m in c.read_until_ready(timeout=20)] == ["E", "Z"]
+    finally:
+        c.close()
+    assert adirect.execute("select count(*) from encounters").fetchone()[0] == before
 
 
 def test_cancel_withdraws_a_held_request(aring):

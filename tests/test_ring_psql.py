@@ -10,6 +10,7 @@ direct output makes sure the comparison is not between two empty strings.
 from __future__ import annotations
 
 import hashlib
+import re
 
 from helpers.redaction import redact
 
@@ -28,9 +29,16 @@ def same(ring, *args, input=None, expect_in_stdout=None, expect_in_stderr=None, 
             f"stdout differs; gateway stderr: {g.stderr[-2000:]}"
     else:
         assert g.stdout == d.stdout, f"stdout differs\n--- gateway stderr ---\n{g.stderr[-3000:]}"
-    assert g.stderr == redact_psql_stderr(d.stderr)
+    assert parser_line(g.stderr) == parser_line(redact_psql_stderr(d.stderr))
     assert g.returncode == d.returncode
     return g
+
+
+def parser_line(text: str) -> str:
+    """Known difference (README): a text the parser cannot read is refused by
+    hoop-approve with the parser's own error, whose LOCATION line is libpg_query's
+    copy of scan.l, not the server's."""
+    return re.sub(r"\b(scan\.l|gram\.y):\d+", r"\1:N", text)
 
 
 def redact_psql_stderr(text: str) -> str:

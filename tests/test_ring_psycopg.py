@@ -228,7 +228,12 @@ def test_error_fields_equal_direct(ring):
                 conn.execute(sql)
                 out.append((sql, "no error"))
             except psycopg.Error as e:
-                out.append((sql, {k: getattr(e.diag, k) for k in DIAG}))
+                d = {k: getattr(e.diag, k) for k in DIAG}
+                # Known difference (README): hoop-approve refuses a text its parser cannot
+                # read with the parser's error; libpg_query's scan.l line is its own.
+                if d["sqlstate"] == "42601" and d["source_file"] in ("scan.l", "gram.y"):
+                    d["source_line"] = "N"
+                out.append((sql, d))
             # the same through the extended protocol (a named prepared statement)
             try:
                 conn.execute(sql, prepare=True)

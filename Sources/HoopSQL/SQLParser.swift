@@ -18,6 +18,23 @@ public enum SQLParser {
     }
 }
 
+extension SQLParser {
+    /// The parser's error for a text it cannot read, as the server's ErrorResponse
+    /// fields (message, position, routine, file, line; SQLSTATE 42601); nil when it
+    /// parses. What a client sees when the gateway refuses such a text.
+    public static func syntaxError(_ sql: String) -> [String: String]? {
+        let result = pg_query_parse(sql)
+        defer { pg_query_free_parse_result(result) }
+        guard let e = result.error?.pointee else { return nil }
+        var f = ["code": "42601", "message": String(cString: e.message)]
+        if e.cursorpos > 0 { f["position"] = String(e.cursorpos) }
+        if let r = e.funcname { f["routine"] = String(cString: r) }
+        if let file = e.filename { f["file"] = String(cString: file) }
+        if e.lineno > 0 { f["line"] = String(e.lineno) }
+        return f
+    }
+}
+
 public struct SQLParseError: Error, CustomStringConvertible {
     public let message: String
     public let position: Int

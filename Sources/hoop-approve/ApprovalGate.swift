@@ -15,6 +15,14 @@ final class ApprovalGate: @unchecked Sendable {
     struct Judged {
         let sql: String
         let classification: Classification
+
+        /// Both texts, judged together (the strictest wins).
+        func merged(with other: Judged) -> Judged {
+            guard other.sql != sql else { return self }
+            return Judged(sql: sql + ";\n" + other.sql,
+                          classification: Classification(statements: classification.statements + other.classification.statements,
+                                                         parseError: classification.parseError ?? other.classification.parseError))
+        }
     }
 
     struct Hold {
@@ -35,7 +43,8 @@ final class ApprovalGate: @unchecked Sendable {
         var duration: Int?
         var statements: [String: Judged] = [:]      // extended protocol: Parse name → text
         var portals: [String: Judged] = [:]         // Bind: portal → the statement as bound
-        var prepared: [String: [StatementClass]] = [:]   // SQL PREPARE name → its statement
+        var prepared: [String: Judged] = [:]        // SQL PREPARE name → every statement it was given
+        var runningPortals: Set<String> = []        // portals whose Execute was let through
         var held: Hold?
         var queue: [[UInt8]] = []
         var queuedBytes = 0
@@ -98,41 +107,56 @@ final class ApprovalGate: @unchecked Sendable {
         switch f.type {
         case "query":
             let sql = f["sql"]?.string ?? ""
-            decide(s, bytes, f, Judged(sql: sql, classification: classify(sql, s)))
+            decide(s, bytes, f, judge(sql, s))
         case "parse":
             let sql = f["sql"]?.string ?? ""
-            s.statements[f["name"]?.string ?? ""] = Judged(sql: sql, classification: classify(sql, s))
+            let name = f["name"]?.string ?? ""
+            let judged = judge(sql, s)
+            // The unnamed statement is replaced by each Parse. A named one cannot be
+            // (the server refuses, or skips the Parse after an error): what a name
+            // runs is judged as the strictest of every text it was given.
+            s.statements[name] = name.isEmpty ? judged : s.statements[name].map { $0.merged(with: judged) } ?? judged
             stampPass(bytes)
         case "bind":
             let portal = f["portal"]?.string ?? ""
-            if let st = s.statements[f["statement"]?.string ?? ""] { s.portals[portal] = st } else { s.portals.removeValue(forKey: portal) }
+            let name = f["statement"]?.string ?? ""
+            // A statement PREPAREd in SQL can be bound too; one we never saw is hidden work.
+            s.runningPortals.remove(portal)
+            s.portals[portal] = s.statements[name] ?? s.prepared[name]
+                ?? Judged(sql: "", classification: Classification(statements: [.unknown(statement: name)]))
             stampPass(bytes)
         case "execute":
-            // Judged by the text the portal was bound to. A portal we did not see bound
-            // is a SQL cursor (judged at its DECLARE) or does not exist (the server says so).
-            if let judged = s.portals[f["portal"]?.string ?? ""] { decide(s, bytes, f, judged) } else { stampPass(bytes) }
+            // Judged by the text the portal was bound to; once let through, the rest of
+            // a row-limited portal follows without a second judgement. A portal we did
+            // not see bound is a SQL cursor (judged at its DECLARE) or does not exist
+            // (the server says so).
+            let portal = f["portal"]?.string ?? ""
+            if let judged = s.portals[portal], !s.runningPortals.contains(portal) { decide(s, bytes, f, judged) } else { stampPass(bytes) }
         case "close":
-            let name = f["name"]?.string ?? ""
-            if f["kind"]?.string == "S" { s.statements.removeValue(forKey: name) } else { s.portals.removeValue(forKey: name) }
+            // Statements are not forgotten on Close (see "parse"); portals are.
+            if f["kind"]?.string == "P" { let name = f["name"]?.string ?? ""; s.portals.removeValue(forKey: name); s.runningPortals.remove(name) }
             stampPass(bytes)
         default:
             stampPass(bytes)
         }
     }
 
-    private func classify(_ sql: String, _ s: Session) -> Classification {
+    /// A request's text, classified. EXECUTE of a statement this session prepared (in
+    /// SQL or by a Parse) is judged as that statement, and shown with it.
+    private func judge(_ sql: String, _ s: Session) -> Judged {
         var c: Classification
         if let hit = cache[sql] { c = hit } else {
             c = Classifier.classify(sql, options: s.policy.classifyOptions)
             if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
             cache[sql] = c
         }
-        // EXECUTE of a statement this session PREPAREd in SQL is that statement.
+        var shown = sql
         c.statements = c.statements.flatMap { st -> [StatementClass] in
-            if st.command == "EXECUTE", let name = st.preparedName, let body = s.prepared[name] { return body }
-            return [st]
+            guard st.command == "EXECUTE", let name = st.preparedName, let body = s.prepared[name] ?? s.statements[name] else { return [st] }
+            shown += "\n-- \(name) was prepared as: " + body.sql
+            return body.classification.statements
         }
-        return c
+        return Judged(sql: shown, classification: c)
     }
 
     /// Allow, deny or hold one request by the connection's policy.
@@ -142,10 +166,16 @@ final class ApprovalGate: @unchecked Sendable {
         switch v.action {
         case .allow:
             learn(s, judged)
+            if f.type == "execute" { s.runningPortals.insert(f["portal"]?.string ?? "") }
             stampPass(bytes)
+        case .deny where v.parseError != nil:
+            // Refused unread: the client gets the parser's own syntax error, as the
+            // server would have said it.
+            let fields = SQLParser.syntaxError(judged.sql) ?? ["code": "42601", "message": v.parseError ?? "syntax error"]
+            deny(s, seq: seq, request: f.type, reason: "unparsed", rule: "unparsed", code: "42601", fields["message"] ?? "",
+                 classification: nil, extra: fields)
         case .deny:
-            deny(s, seq: seq, request: f.type, reason: v.parseError == nil ? "policy" : "unparsed",
-                 rule: v.reasons.first?.rule, code: v.parseError == nil ? "42501" : "42601",
+            deny(s, seq: seq, request: f.type, reason: "policy", rule: v.reasons.first?.rule, code: "42501",
                  "hoop: not allowed by policy: \(v.summary)", classification: judged.classification)
         case .review:
             if v.requireJustification && (s.justification ?? "").isEmpty {
@@ -186,9 +216,13 @@ final class ApprovalGate: @unchecked Sendable {
     /// What an allowed statement teaches about the session: PREPAREd names, a
     /// justification or grant duration set in SQL.
     private func learn(_ s: Session, _ judged: Judged) {
-        for st in judged.classification.statements {
-            if st.command == "PREPARE", let name = st.preparedName { s.prepared[name] = st.preparedBody }
-            if st.command == "DEALLOCATE" { if let name = st.preparedName { s.prepared.removeValue(forKey: name) } else { s.prepared.removeAll() } }
+        // A name keeps every statement it was PREPAREd as: a PREPARE the server refuses
+        // (the name exists) must not make the old statement look like the new one, and a
+        // DEALLOCATE may fail too. Judging by all of them can only be stricter.
+        for st in judged.classification.statements where st.command == "PREPARE" {
+            guard let name = st.preparedName else { continue }
+            let body = Judged(sql: judged.sql, classification: Classification(statements: st.preparedBody))
+            s.prepared[name] = s.prepared[name].map { $0.merged(with: body) } ?? body
         }
         guard judged.sql.range(of: "hoop.", options: .caseInsensitive) != nil else { return }
         for (name, value) in SessionSettings.set(in: judged.sql) {
@@ -332,8 +366,9 @@ final class ApprovalGate: @unchecked Sendable {
             }
             emitApproved(s, seq: h.seq, r, note: nil)
             stampPass(h.bytes)
-            if h.kind == .query, let judged = try? Frame.decode(h.bytes) {
-                if let sql = judged["sql"]?.string { learn(s, Judged(sql: sql, classification: classify(sql, s))) }
+            if h.kind == .query, let f = try? Frame.decode(h.bytes) {
+                if let sql = f["sql"]?.string { learn(s, judge(sql, s)) }
+                if f.type == "execute" { s.runningPortals.insert(f["portal"]?.string ?? "") }
             }
         case .denied, .expired, .canceled, .used, .revoked:
             s.held = nil
@@ -389,9 +424,10 @@ final class ApprovalGate: @unchecked Sendable {
     /// A denied request: hoop-connect answers it as the server answers a failed
     /// statement (docs/approval.md, "What the client sees").
     private func deny(_ s: Session, seq: Int64, request: String, reason: String, rule: String?, code: String, _ message: String,
-                      classification: Classification?, requestID: String? = nil) {
+                      classification: Classification?, requestID: String? = nil, extra: [String: String] = [:]) {
         var fields: [String: JSON] = ["stage": .string(Self.stage), "request": .string(request), "decision": .string("denied"),
                                       "reason": .string(reason), "code": .string(code), "message": .string(message)]
+        if !extra.isEmpty { fields["error_fields"] = .object(extra.mapValues(JSON.string)) }
         if let rule { fields["rule"] = .string(rule) }
         if let requestID { fields["request_id"] = .string(requestID) }
         if let classification { fields["classification"] = .array(classification.statements.map { $0.json() }) }
@@ -419,5 +455,16 @@ final class ApprovalGate: @unchecked Sendable {
                                  "rules": .array(v.reasons.map { .string($0.rule) })]
         if let e = v.parseError { o["parse_error"] = .string(e) }
         return .object(o)
+    }
+}
+
+extension StatementClass {
+    /// A Bind of a statement this session never prepared: the server refuses it, or it
+    /// was prepared where we could not see; either way its effect is not visible here.
+    static func unknown(statement name: String) -> StatementClass {
+        var st = StatementClass(kind: .utility, command: "EXECUTE")
+        st.preparedName = name
+        st.hidden = ["statement \"\(name)\" was not prepared in this session"]
+        return st
     }
 }

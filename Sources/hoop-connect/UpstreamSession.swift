@@ -209,11 +209,14 @@ final class UpstreamSession: @unchecked Sendable {
     /// that always fails runs in its place), so a client never commits around a
     /// statement it believes failed.
     func denied(_ deny: Frame) {
-        let error = Frame("error", session: id, seq: seq, [
+        var fields: [String: JSON] = [
             "severity": .string("ERROR"), "severity_nonlocalized": .string("ERROR"),
             "code": .string(deny["code"]?.string ?? "42501"),
             "message": .string(deny["message"]?.string ?? "hoop: the request was denied"),
-        ])
+        ]
+        // A syntax error found by hoop-approve's parser carries the parser's fields.
+        for (k, v) in deny["error_fields"]?.object ?? [:] where ["position", "routine", "file", "line"].contains(k) { fields[k] = v }
+        let error = Frame("error", session: id, seq: seq, fields)
         if deny["request"]?.string != "query" {
             // Extended protocol: in its place in the pipeline, up to the client's Sync.
             guard enterPipeline(), PQsendQueryParams(conn, Self.standIn, 0, nil, nil, nil, nil, 0) == 1 else { return connectionError() }
