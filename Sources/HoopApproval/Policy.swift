@@ -316,7 +316,9 @@ public struct Policy: Sendable {
     /// The verdict on a request: every statement is judged; the strictest wins.
     public func verdict(_ c: Classification, _ who: Requester, at date: Date = Date()) -> Verdict {
         if let error = c.parseError {
-            let why = "the statement could not be parsed (\(error)): its effect cannot be seen"
+            // The parser's message may quote the text (a literal): it stays out of the
+            // reason, which notifications carry; the classification keeps it.
+            let why = "the statement could not be parsed: its effect cannot be seen"
             return Verdict(action: unparsed, reasons: [StatementVerdict(action: unparsed, rule: "unparsed", message: why)],
                            approvalsRequired: approvalsRequired, approverGroups: approverGroups,
                            requireJustification: false, parseError: error)

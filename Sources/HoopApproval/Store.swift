@@ -204,7 +204,10 @@ public final class ApprovalStore: @unchecked Sendable {
 
     /// Pending requests past their deadline become `expired`; returns them.
     public func expireDue(now: Double = Date().timeIntervalSince1970) throws -> [HeldRequest] {
-        try db.transaction {
+        // Read first: the clock asks several times a second, and a write transaction
+        // would take the store's lock from the approvers each time.
+        guard try db.query("SELECT 1 FROM requests WHERE state = 'pending' AND expires_at <= ? LIMIT 1", [.real(now)]).count > 0 else { return [] }
+        return try db.transaction {
             let due = try db.query("SELECT * FROM requests WHERE state = 'pending' AND expires_at <= ?", [.real(now)]).compactMap(Self.held)
             if !due.isEmpty {
                 try db.query("UPDATE requests SET state = 'expired', decided_at = ? WHERE state = 'pending' AND expires_at <= ?", [.real(now), .real(now)])

@@ -163,6 +163,14 @@ final class VerdictTests: XCTestCase {
         XCTAssertEqual(explicit.verdict(c, agent).action, .allow)
     }
 
+    func testReasonsNeverQuoteTheText() {
+        // Reasons travel to notifications: the parser's message ("at or near '…'") does not.
+        let v = verdict("select * from patients where ssn = '900-12-3456")
+        XCTAssertEqual(v.action, .review)
+        XCTAssertFalse(v.summary.contains("900-12-3456"), v.summary)
+        XCTAssertFalse(v.reasons.map(\.message).joined().contains("900"), v.summary)
+    }
+
     func testUnparsedCanBeDeniedButNeverAllowed() throws {
         let deny = try Policy(connection: .object(["approval": .object(["unparsed": .string("deny")])]), gateway: .object([:]))
         XCTAssertEqual(deny.verdict(Classifier.classify("selec 1"), agent).action, .deny)
