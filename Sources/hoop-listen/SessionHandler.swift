@@ -63,6 +63,10 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     var copyBytes = 0
     /// Messages that arrived before ReadyForQuery.
     var early: [(UInt8, ByteBuffer)] = []
+    /// Notices that came before the session opened (hoop-approve's "access is held"):
+    /// libpq reads nothing but authentication or an error before AuthenticationOk, so
+    /// they wait for it.
+    var openingNotices: [[String: JSON]] = []
 
     // Flow control.
     var readHeld = false
@@ -581,6 +585,8 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             timer?.cancel()
             timer = nil
             Backend.authenticationOk(&b)
+            for fields in openingNotices { Backend.notice(&b, type: UInt8(ascii: "N"), fields: fields, fatal: false) }
+            openingNotices = []
             if let params = frame["parameters"]?.object {
                 for name in params.keys.sorted() {
                     guard let value = params[name].flatMap(Backend.scalarText) else { continue }
@@ -604,11 +610,9 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             Backend.notice(&b, type: UInt8(ascii: "E"), fields: frame.fields, fatal: true)
             finish(with: b, reason: "fatal_error")
         case "notice":
-            Backend.notice(&b, type: UInt8(ascii: "N"), fields: frame.fields, fatal: false)
-            let promise = context.eventLoop.makePromise(of: Void.self)   // a notice spent a credit
-            let ring = env.ring, id = sessionID ?? ""
-            promise.futureResult.whenSuccess { ring.send(SessionFrames.credit(session: id)) }
-            context.write(wrapOutboundOut(b), promise: promise)
+            // Kept for after AuthenticationOk. Only a stage before hoop-connect makes one
+            // here (the upstream session is not open yet), and it spent no credit.
+            if openingNotices.count < 16 { openingNotices.append(frame.fields) }
         case "parameter_status":
             Backend.parameterStatus(&b, name: frame["name"].flatMap(Backend.scalarText) ?? "",
                                     value: frame["value"].flatMap(Backend.scalarText) ?? "")

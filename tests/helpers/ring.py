@@ -154,8 +154,11 @@ class Ring:
                    HOOP_SKIP_SETUP="1", HOOP_BIN=str(self.bin))
         return env
 
-    def hoop(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run([str(HOOP), *args], env=self.env(), cwd=REPO, capture_output=True,
+    def hoop(self, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """scripts/hoop with the ring's environment (plus `env`, e.g. HOOP_TOKEN)."""
+        full = self.env()
+        full.update(env or {})
+        return subprocess.run([str(HOOP), *args], env=full, cwd=REPO, capture_output=True,
                               text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
     def up(self, timeout: float = 300) -> None:
