@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from conftest import _start, _stop
-from helpers.pgwire import Bind, Execute, Parse, PGWire, Query, Sync
+from helpers.pgwire import Bind, Close, Execute, Parse, PGWire, Query, Sync
 from helpers.ring import HOOP, PSQL, REPO, clean_env, wait_for
 
 AGENT = "agent@example.org"
@@ -271,9 +271,47 @@ def test_a_prepared_name_cannot_be_swapped_for_a_harmless_one(aring, adirect):
         assert "named was prepared as: delete from encounters" in show(aring, rid)["sql"]
         assert approve(aring, "deny", rid, "--reason", "no").returncode == 0
         assert [m[0] for m in c.read_until_ready(timeout=20)] == ["E", "Z"]
+        # One namespace on the server for Parse and SQL PREPARE (security review).
+        c.send(Parse("shared", "select 1"), Close("S", "shared"), Sync())
+        assert [m[0] for m in c.read_until_ready()] == ["1", "3", "Z"]
+        c.send(Query("prepare shared as delete from encounters"))
+        assert [m[0] for m in c.read_until_ready()] == ["C", "Z"]
+        c.send(Bind("", "shared"), Execute("", 0), Sync())
+        held = c.read(timeout=15)
+        assert held[0] == "N" and "held for approval" in held[1]["M"], held
+        assert approve(aring, "deny", ID.search(held[1]["M"]).group(0), "--reason", "no").returncode == 0
+        assert [m[0] for m in c.read_until_ready(timeout=20)][-2:] == ["E", "Z"]
+        c.send(Query("prepare other as select 1; deallocate other"))
+        c.read_until_ready()
+        c.send(Parse("other", "update patients set phone = null"), Sync())
+        assert [m[0] for m in c.read_until_ready()] == ["1", "Z"]
+        c.send(Query("execute other"))
+        held = c.read(timeout=15)
+        assert held[0] == "N" and "held for approval" in held[1]["M"], held
+        assert approve(aring, "deny", ID.search(held[1]["M"]).group(0), "--reason", "no").returncode == 0
+        assert [m[0] for m in c.read_until_ready(timeout=20)] == ["E", "Z"]
     finally:
         c.close()
     assert adirect.execute("select count(*) from encounters").fetchone()[0] == before
+    assert adirect.execute("select count(*) from patients where phone is null").fetchone()[0] < 5000
+
+
+def test_an_approval_is_for_the_bound_values(aring):
+    """The approver sees the parameters bound to a held Execute; the same text with
+    other values is another request."""
+    c = PGWire("127.0.0.1", aring.listen_port, timeout=30)
+    c.startup(AGENT, "clinic", aring.token(AGENT), {"application_name": "approve-params"})
+    try:
+        c.send(Parse("", "delete from encounters where department = $1 or $2"), Bind("", "", ["Nowhere", "true"]),
+               Execute("", 0), Sync())
+        held = c.read(timeout=15)
+        assert held[0] == "N" and "held for approval" in held[1]["M"], held
+        rid = ID.search(held[1]["M"]).group(0)
+        assert '["Nowhere","true"]' in show(aring, rid)["sql"]
+        assert approve(aring, "deny", rid, "--reason", "no").returncode == 0
+        c.read_until_ready(timeout=20)
+    finally:
+        c.close()
 
 
 def test_cancel_withdraws_a_held_request(aring):

@@ -187,9 +187,15 @@ public struct Verdict: Sendable {
     public var action: Action
     public var reasons: [StatementVerdict]      // the statements that made it (all at `action`)
     public var approvalsRequired: Int
-    public var approverGroups: Set<String>
+    /// Who may approve: for each deciding rule that names approver groups, one set; a
+    /// request is approved only when every set is represented among its approvers.
+    /// Empty: the connection's approvers.
+    public var approverSets: [Set<String>]
     public var requireJustification: Bool
     public var parseError: String?
+
+    /// Every group named, for display.
+    public var approverGroups: Set<String> { approverSets.reduce(into: Set<String>()) { $0.formUnion($1) } }
 
     /// Words for the client and the approver: why, in one line.
     public var summary: String {
@@ -320,7 +326,7 @@ public struct Policy: Sendable {
             // reason, which notifications carry; the classification keeps it.
             let why = "the statement could not be parsed: its effect cannot be seen"
             return Verdict(action: unparsed, reasons: [StatementVerdict(action: unparsed, rule: "unparsed", message: why)],
-                           approvalsRequired: approvalsRequired, approverGroups: approverGroups,
+                           approvalsRequired: approvalsRequired, approverSets: [],
                            requireJustification: false, parseError: error)
         }
         var worst = Action.allow
@@ -332,16 +338,19 @@ public struct Policy: Sendable {
         }
         let deciding = judged.filter { $0.0.action == worst }
         let rules = deciding.compactMap(\.1)
+        var sets: [Set<String>] = []
+        for g in rules.compactMap(\.approverGroups) where !sets.contains(g) { sets.append(g) }
         return Verdict(action: worst, reasons: deciding.map(\.0),
-                       approvalsRequired: max(approvalsRequired, rules.compactMap(\.approvals).max() ?? 1),
-                       approverGroups: rules.compactMap(\.approverGroups).first ?? approverGroups,
+                       approvalsRequired: max(approvalsRequired, rules.compactMap(\.approvals).max() ?? 1, sets.count),
+                       approverSets: sets,
                        requireJustification: rules.contains { $0.requireJustification }, parseError: nil)
     }
 
-    /// Whether `who` may decide requests on this connection (groups of the rule that
-    /// held it, or the connection's approvers).
-    public func mayApprove(_ who: Requester, groups: Set<String>?) -> Bool {
-        approverUsers.contains(who.user.lowercased()) || !(groups ?? approverGroups).isDisjoint(with: who.groups)
+    /// Whether `who` may decide a request held with these approver sets (those of the
+    /// rules that held it; none: the connection's approvers, by group or by name).
+    public func mayApprove(_ who: Requester, sets: [Set<String>]) -> Bool {
+        if sets.isEmpty { return approverUsers.contains(who.user.lowercased()) || !approverGroups.isDisjoint(with: who.groups) }
+        return sets.contains { !$0.isDisjoint(with: who.groups) }
     }
 }
 

@@ -20,14 +20,17 @@ public final class SQLiteDB: @unchecked Sendable {
     }
     public typealias Row = [String: Value]
 
-    public init(path: String) throws {
-        // Created private: the store holds statements as asked, which may quote PHI.
-        let existed = FileManager.default.fileExists(atPath: path)
+    /// `busyTimeout`: how long a write waits for another process's (milliseconds).
+    public init(path: String, busyTimeout: Int = 10_000) throws {
+        // Private from the first byte (file, WAL and shared memory): the store holds
+        // statements as asked, which may quote PHI.
+        let old = umask(0o077)
+        defer { umask(old) }
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil) == SQLITE_OK else {
             throw ConfigError("cannot open store \(path): \(message)")
         }
-        if !existed { chmod(path, 0o600) }
-        try exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;")
+        chmod(path, 0o600)
+        try exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=\(busyTimeout); PRAGMA foreign_keys=ON;")
     }
 
     deinit { sqlite3_close_v2(db) }

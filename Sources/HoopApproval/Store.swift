@@ -21,7 +21,10 @@ public struct HeldRequest: Sendable {
     public var justification: String?
     public var durationSeconds: Int?
     public var approvalsRequired: Int
-    public var approverGroups: [String]
+    /// One set of groups per rule that held it; each must be among the approvers. Empty:
+    /// the connection's approvers.
+    public var approverSets: [[String]]
+    public var sets: [Set<String>] { approverSets.map(Set.init) }
     public var state: State
     public var createdAt: Double
     public var expiresAt: Double
@@ -32,7 +35,7 @@ public struct HeldRequest: Sendable {
         var o: [String: JSON] = [
             "id": .string(id), "kind": .string(kind.rawValue), "connection": .string(connection),
             "requester": requester.json, "classification": classification, "reasons": .array(reasons.map(JSON.string)),
-            "approvals_required": .int(Int64(approvalsRequired)), "approver_groups": .array(approverGroups.map(JSON.string)),
+            "approvals_required": .int(Int64(approvalsRequired)), "approver_groups": .array(approverSets.map { .array($0.map(JSON.string)) }),
             "state": .string(state.rawValue), "created_at": .int(Int64(createdAt)), "expires_at": .int(Int64(expiresAt)),
         ]
         if let session { o["session"] = .string(session) }
@@ -113,8 +116,10 @@ public final class ApprovalStore: @unchecked Sendable {
         CREATE INDEX IF NOT EXISTS decisions_by_request ON decisions (request_id);
         """
 
-    public init(path: String) throws {
-        db = try SQLiteDB(path: path)
+    /// The stage opens it with a short `busyTimeout`: a frame loop must not wait long
+    /// on an approver's write (it then fails closed); the approvers' commands wait longer.
+    public init(path: String, busyTimeout: Int = 10_000) throws {
+        db = try SQLiteDB(path: path, busyTimeout: busyTimeout)
         try db.exec(Self.schema)
     }
 
@@ -142,12 +147,12 @@ public final class ApprovalStore: @unchecked Sendable {
 
     public func create(kind: HeldRequest.Kind, connection: String, session: String?, seq: Int64?, requester: Requester,
                        sql: String?, normalized: String?, classification: JSON, reasons: [String], justification: String?,
-                       durationSeconds: Int?, approvalsRequired: Int, approverGroups: [String], timeout: Double,
+                       durationSeconds: Int?, approvalsRequired: Int, approverSets: [[String]], timeout: Double,
                        now: Double = Date().timeIntervalSince1970) throws -> HeldRequest {
         let r = HeldRequest(id: Self.newID(), kind: kind, connection: connection, session: session, seq: seq, requester: requester,
                             sql: sql, normalized: normalized, classification: classification, reasons: reasons,
                             justification: justification, durationSeconds: durationSeconds, approvalsRequired: approvalsRequired,
-                            approverGroups: approverGroups, state: .pending, createdAt: now, expiresAt: now + timeout)
+                            approverSets: approverSets, state: .pending, createdAt: now, expiresAt: now + timeout)
         try db.query("""
             INSERT INTO requests (id, kind, connection, session, seq, requester, requester_subject, sql, sql_sha256, normalized,
                 classification, reasons, justification, duration_seconds, approvals_required, approver_groups, state, created_at, expires_at)
@@ -158,7 +163,7 @@ public final class ApprovalStore: @unchecked Sendable {
                   normalized.map(SQLiteDB.Value.text) ?? .null, .text(classification.encodedString),
                   .text(JSON.array(reasons.map(JSON.string)).encodedString), justification.map(SQLiteDB.Value.text) ?? .null,
                   durationSeconds.map { .int(Int64($0)) } ?? .null, .int(Int64(approvalsRequired)),
-                  .text(JSON.array(approverGroups.map(JSON.string)).encodedString), .real(now), .real(r.expiresAt)])
+                  .text(JSON.array(approverSets.map { .array($0.map(JSON.string)) }).encodedString), .real(now), .real(r.expiresAt)])
         return r
     }
 
@@ -245,10 +250,9 @@ public final class ApprovalStore: @unchecked Sendable {
         try db.transaction {
             guard let r = try request(id) else { return .refused("no request \(id)") }
             guard let p = policy(r) else { return .refused("the connection \(r.connection) is no longer configured") }
-            let groups = r.approverGroups.isEmpty ? nil : Set(r.approverGroups)
             if kind == .revoke {
                 guard r.kind == .access, r.state == .approved else { return .refused("\(id) is not a live access grant") }
-                guard p.mayApprove(approver, groups: groups) else { return .refused("\(approver.user) may not decide requests on \(r.connection)") }
+                guard p.mayApprove(approver, sets: r.sets) else { return .refused("\(approver.user) may not decide requests on \(r.connection)") }
                 try insertDecision(id, kind, approver, reason, nil, now)
                 try transition(id, from: .approved, to: .revoked, validUntil: now, now: now)
                 return .recorded(state: .revoked, approvals: 0, required: r.approvalsRequired)
@@ -258,7 +262,7 @@ public final class ApprovalStore: @unchecked Sendable {
             let selfDecision = approver.isSame(as: r.requester)
             if kind == .grant && selfDecision { return .refused("nobody approves their own request") }
             // The requester may withdraw (deny) their own request; anyone else must be an approver.
-            guard selfDecision || p.mayApprove(approver, groups: groups) else {
+            guard selfDecision || p.mayApprove(approver, sets: r.sets) else {
                 return .refused("\(approver.user) may not decide requests on \(r.connection)")
             }
             let earlier = try decisions(id)
@@ -273,8 +277,13 @@ public final class ApprovalStore: @unchecked Sendable {
                 try transition(id, from: .pending, to: .denied, now: now)
                 return .recorded(state: .denied, approvals: earlier.count, required: r.approvalsRequired)
             }
-            let grants = earlier.filter { $0.decision == .grant }.count + 1
-            guard grants >= r.approvalsRequired else { return .recorded(state: .pending, approvals: grants, required: r.approvalsRequired) }
+            let granted = earlier.filter { $0.decision == .grant }.map(\.approver) + [approver]
+            let grants = granted.count
+            // Enough approvers, and among them one of each rule's approver groups.
+            let covered = r.sets.allSatisfy { set in granted.contains { !set.isDisjoint(with: $0.groups) } }
+            guard grants >= r.approvalsRequired, covered else {
+                return .recorded(state: .pending, approvals: grants, required: r.approvalsRequired)
+            }
             // An access grant lasts the shortest window asked by any approver.
             let window = r.kind == .access
                 ? Double((earlier.compactMap(\.durationSeconds) + [duration ?? Int(p.defaultGrant)]).min()!)
@@ -329,7 +338,8 @@ public final class ApprovalStore: @unchecked Sendable {
                            classification: json("classification"), reasons: (json("reasons").array ?? []).compactMap(\.string),
                            justification: r["justification"]?.string, durationSeconds: r["duration_seconds"]?.int.map(Int.init),
                            approvalsRequired: Int(r["approvals_required"]?.int ?? 1),
-                           approverGroups: (json("approver_groups").array ?? []).compactMap(\.string), state: state,
+                           approverSets: (json("approver_groups").array ?? []).map { ($0.array ?? [$0]).compactMap(\.string) },
+                           state: state,
                            createdAt: r["created_at"]?.double ?? 0, expiresAt: r["expires_at"]?.double ?? 0,
                            decidedAt: r["decided_at"]?.double, validUntil: r["valid_until"]?.double)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import CPgQuery
 import HoopFrames
 
@@ -128,6 +129,9 @@ public enum Classifier {
             c.command = String(kind.dropLast(4)).uppercased()
             w.walk(statement)
             c.readsBounded = bounds.statement(statement, [:])
+            // INSERT ... SELECT from a table copies rows into another table, where the
+            // masking rules of the source no longer apply: an export.
+            if kind == "InsertStmt", let source = body["selectStmt"], bounds.touchesTables(source, [:]) { c.export = true }
         case "CopyStmt":
             c.command = "COPY"
             let isFrom = body["is_from"]?.bool == true
@@ -211,6 +215,13 @@ public enum Classifier {
             switch name.lowercased() {
             case "role": w.c.flags.insert(.setRole)
             case "session_authorization": w.c.flags.insert(.setSessionAuthorization)
+            case "search_path":
+                let schemas = (body["args"]?.array ?? []).compactMap { Constants.value($0) }.compactMap { v -> String? in
+                    if case .string(let s) = v { return s } else { return nil }
+                }
+                if SearchPath.shadowsCatalog(schemas.joined(separator: ",")) {
+                    w.hide("search_path puts a schema before pg_catalog (its functions would shadow built-ins)", -1)
+                }
             default: break
             }
         case "VariableShowStmt":
@@ -442,5 +453,15 @@ extension SQLParser {
         defer { pg_query_free_normalize_result(result) }
         guard result.error == nil, let q = result.normalized_query else { return nil }
         return String(cString: q)
+    }
+}
+
+/// A search_path that names pg_catalog after another schema lets that schema's
+/// functions and operators take the place of the built-ins the classifier trusts.
+public enum SearchPath {
+    public static func shadowsCatalog(_ value: String) -> Bool {
+        let schemas = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased() }
+        guard let i = schemas.firstIndex(of: "pg_catalog") else { return false }
+        return i > 0
     }
 }

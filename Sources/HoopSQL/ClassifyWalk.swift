@@ -118,6 +118,12 @@ struct ClassWalker {
             let cols = columns(s["cols"]?.array)
             wrote(cols.isEmpty && s["selectStmt"] != nil ? ["*"] : cols)
             wrote(columns(s["onConflictClause"]?["targetList"]?.array))
+            // ON CONFLICT DO UPDATE rewrites existing rows: as many as the source has,
+            // which only a VALUES list or a LIMIT bounds.
+            if s["onConflictClause"]?["action"]?.string == "ONCONFLICT_UPDATE",
+               let source = s["selectStmt"]?["SelectStmt"], source["valuesLists"] == nil, source["limitCount"] == nil {
+                c.unboundedWrite = true
+            }
         case "UpdateStmt":
             wrote(columns(s["targetList"]?.array))
             if Constants.unbounded(s["whereClause"]) { c.unboundedWrite = true }
@@ -132,7 +138,10 @@ struct ClassWalker {
                 wrote(cmd == "CMD_INSERT" && cols.isEmpty ? ["*"] : cols)
                 if m["matched"]?.bool == true, cmd == "CMD_UPDATE" || cmd == "CMD_DELETE", m["condition"] == nil { destructive = true }
             }
-            if destructive && Constants.isTrue(s["joinCondition"]) { c.unboundedWrite = true }
+            // Rows matched from a whole table (or anything but a VALUES list) are as many as it has.
+            let source = s["sourceRelation"]?["RangeSubselect"]?["subquery"]?["SelectStmt"]
+            let listed = source?["valuesLists"] != nil || source?["limitCount"] != nil
+            if destructive && (Constants.isTrue(s["joinCondition"]) || !listed) { c.unboundedWrite = true }
         }
         for (k, v) in (s.object ?? [:]).sorted(by: { $0.key < $1.key }) where k != "relation" && k != "withClause" { walk(v) }
     }
@@ -189,6 +198,12 @@ struct ClassWalker {
                 }
             default:
                 flag(.adminFunction, "function \(display) sets a setting named at run time", at)
+            }
+            if case .string(let setting)? = Constants.value(f["args"]?.array?.first), setting.lowercased() == "search_path" {
+                switch Constants.value(f["args"]?.array?.dropFirst().first) {
+                case .string(let v)? where !SearchPath.shadowsCatalog(v): break
+                default: hide("function \(display) sets a search_path that may shadow built-ins", at)
+                }
             }
         }
     }
@@ -252,9 +267,32 @@ enum Constants {
 
     /// An UPDATE/DELETE condition that does not bound the rows: none, or constant true.
     /// `WHERE CURRENT OF c` is bounded (one row).
+    /// So is one that names no column (`WHERE $1`, `WHERE now() > '2000-01-01'`): it is the
+    /// same for every row.
+    /// An OR with such a branch (`WHERE id = $1 OR $2`) is as unbounded as the branch.
     static func unbounded(_ whereClause: JSON?) -> Bool {
         guard let whereClause else { return true }
-        return isTrue(whereClause)
+        return !bounds(whereClause)
+    }
+
+    static func bounds(_ e: JSON) -> Bool {
+        if e["CurrentOfExpr"] != nil { return true }
+        if let b = e["BoolExpr"], let args = b["args"]?.array {
+            switch b["boolop"]?.string {
+            case "AND_EXPR": return args.contains(where: bounds)
+            case "OR_EXPR": return args.allSatisfy(bounds)
+            default: return args.contains(where: mentionsColumn)
+            }
+        }
+        return mentionsColumn(e) && !isTrue(e)
+    }
+
+    static func mentionsColumn(_ j: JSON) -> Bool {
+        switch j {
+        case .array(let a): return a.contains(where: mentionsColumn)
+        case .object(let o): return o["ColumnRef"] != nil || o.values.contains(where: mentionsColumn)
+        default: return false
+        }
     }
 
     static func stripped(_ j: JSON) -> JSON {
@@ -538,15 +576,30 @@ struct Bounds {
         }
     }
 
+    /// Aggregates that gather their rows into one value (an array, a string, a
+    /// document): one row out, but every row's values in it.
+    static let collecting: Set<String> = [
+        "array_agg", "string_agg", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg", "xmlagg",
+        "range_agg", "range_intersect_agg",
+    ]
+
+    /// An aggregate in the select list bounds the read when every aggregate there
+    /// reduces its rows (count, sum, max, ...); one that collects them, or one of the
+    /// database's own, does not.
     func hasAggregate(_ targets: [JSON]) -> Bool {
         var fs: [JSON] = []
         calls(.array(targets), &fs)
-        return fs.contains { f in
-            guard f["over"] == nil else { return false }
-            let name = (f["funcname"]?.array ?? []).last?.sval ?? ""
-            return Self.aggregates.contains(name) || f["agg_star"]?.bool == true || f["agg_within_group"]?.bool == true
+        var found = false
+        for f in fs where f["over"] == nil {
+            let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
+            let name = parts.last ?? ""
+            let aggregate = Self.aggregates.contains(name) || f["agg_star"]?.bool == true || f["agg_within_group"]?.bool == true
                 || f["agg_distinct"]?.bool == true || f["agg_filter"] != nil || f["agg_order"] != nil
+            guard aggregate else { continue }
+            if Self.collecting.contains(name) || !ClassWalker.isBuiltin(parts) { return false }
+            found = true
         }
+        return found
     }
 
     /// A select list that may turn one row into many, from tables: a set-returning (or unknown)

@@ -41,9 +41,10 @@ final class ApprovalGate: @unchecked Sendable {
         let requester: Requester
         var justification: String?
         var duration: Int?
-        var statements: [String: Judged] = [:]      // extended protocol: Parse name → text
+        /// Prepared statements by name, however made (a Parse or SQL PREPARE: the server
+        /// keeps one namespace), each judged as the strictest of every text it was given.
+        var statements: [String: Judged] = [:]
         var portals: [String: Judged] = [:]         // Bind: portal → the statement as bound
-        var prepared: [String: Judged] = [:]        // SQL PREPARE name → every statement it was given
         var runningPortals: Set<String> = []        // portals whose Execute was let through
         var held: Hold?
         var queue: [[UInt8]] = []
@@ -122,8 +123,12 @@ final class ApprovalGate: @unchecked Sendable {
             let name = f["statement"]?.string ?? ""
             // A statement PREPAREd in SQL can be bound too; one we never saw is hidden work.
             s.runningPortals.remove(portal)
-            s.portals[portal] = s.statements[name] ?? s.prepared[name]
-                ?? Judged(sql: "", classification: Classification(statements: [.unknown(statement: name)]))
+            // A statement we never saw prepared is hidden work. The portal carries its
+            // parameters: an approval is for this text with these values.
+            let statement = s.statements[name] ?? Judged(sql: "", classification: Classification(statements: [.unknown(statement: name)]))
+            let params = f["params"].map { $0.encodedString } ?? "[]"
+            s.portals[portal] = params == "[]" ? statement
+                : Judged(sql: statement.sql + "\n-- bound parameters: " + params, classification: statement.classification)
             stampPass(bytes)
         case "execute":
             // Judged by the text the portal was bound to; once let through, the rest of
@@ -147,12 +152,15 @@ final class ApprovalGate: @unchecked Sendable {
         var c: Classification
         if let hit = cache[sql] { c = hit } else {
             c = Classifier.classify(sql, options: s.policy.classifyOptions)
-            if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
-            cache[sql] = c
+            // Only short texts, by count: a cache of big texts would hold their PHI and memory.
+            if sql.utf8.count <= 4096 {
+                if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
+                cache[sql] = c
+            }
         }
         var shown = sql
         c.statements = c.statements.flatMap { st -> [StatementClass] in
-            guard st.command == "EXECUTE", let name = st.preparedName, let body = s.prepared[name] ?? s.statements[name] else { return [st] }
+            guard st.command == "EXECUTE", let name = st.preparedName, let body = s.statements[name] else { return [st] }
             shown += "\n-- \(name) was prepared as: " + body.sql
             return body.classification.statements
         }
@@ -198,7 +206,7 @@ final class ApprovalGate: @unchecked Sendable {
                                                sql: judged.sql, normalized: SQLParser.normalize(judged.sql),
                                                classification: classificationJSON(judged.classification, v), reasons: v.reasons.map(\.message),
                                                justification: s.justification, durationSeconds: nil,
-                                               approvalsRequired: v.approvalsRequired, approverGroups: v.approverGroups.sorted(),
+                                               approvalsRequired: v.approvalsRequired, approverSets: v.approverSets.map { $0.sorted() },
                                                timeout: s.policy.holdTimeout)
                     notifier?.wake()
                 }
@@ -222,7 +230,7 @@ final class ApprovalGate: @unchecked Sendable {
         for st in judged.classification.statements where st.command == "PREPARE" {
             guard let name = st.preparedName else { continue }
             let body = Judged(sql: judged.sql, classification: Classification(statements: st.preparedBody))
-            s.prepared[name] = s.prepared[name].map { $0.merged(with: body) } ?? body
+            s.statements[name] = s.statements[name].map { $0.merged(with: body) } ?? body
         }
         guard judged.sql.range(of: "hoop.", options: .caseInsensitive) != nil else { return }
         for (name, value) in SessionSettings.set(in: judged.sql) {
@@ -247,6 +255,10 @@ final class ApprovalGate: @unchecked Sendable {
         }
         let s = Session(id: id, connection: database, policy: policy, requester: requester)
         let settings = SessionSettings.startup(f["options"]?["options"]?.string ?? "")
+        if let path = settings["search_path"] ?? f["options"]?["search_path"]?.string, SearchPath.shadowsCatalog(path) {
+            return out.enqueue(Self.sessionError(id, seq: 0, reason: "policy", code: "42501",
+                                                 "hoop: a search_path that puts a schema before pg_catalog is not allowed"))
+        }
         s.justification = settings["hoop.justification"]
         s.duration = settings["hoop.duration"].flatMap { Int($0) }
         sessions[id] = s
@@ -262,7 +274,7 @@ final class ApprovalGate: @unchecked Sendable {
                                 normalized: nil, classification: .object(["access": .string(database)]),
                                 reasons: ["access to \(database) needs a grant"], justification: s.justification,
                                 durationSeconds: Int(min(Double(s.duration ?? Int(policy.defaultGrant)), policy.maxGrant)),
-                                approvalsRequired: policy.approvalsRequired, approverGroups: policy.approverGroups.sorted(),
+                                approvalsRequired: policy.approvalsRequired, approverSets: [],
                                 timeout: policy.holdTimeout)
             if request.state == .pending, request.session == id { notifier?.wake() }
             hold(s, request, bytes: bytes, type: "session_open", seq: 0,
@@ -314,16 +326,17 @@ final class ApprovalGate: @unchecked Sendable {
     /// approvers' decisions written to the audit trail.
     func tick(now: Double = Date().timeIntervalSince1970) {
         lock.lock(); defer { lock.unlock() }
+        // Grant windows first, without the store: a store that is locked or broken must
+        // not keep a session open past its window.
+        for s in sessions.values where !s.ended {
+            if let g = s.grant, g.until <= now { end(s, reason: "window_closed", code: "57P05", "hoop: the access grant \(g.id) has ended") }
+        }
         do {
             _ = try store.expireDue(now: now)
             for s in sessions.values where !s.ended {
                 if let h = s.held { try settle(s, h, now: now) }
-                if let g = s.grant {
-                    if g.until <= now {
-                        end(s, reason: "window_closed", code: "57P05", "hoop: the access grant \(g.id) has ended")
-                    } else if let r = try store.request(g.id), r.state != .approved {
-                        end(s, reason: "grant_revoked", code: "57P05", "hoop: the access grant \(g.id) was revoked")
-                    }
+                if let g = s.grant, let r = try store.request(g.id), r.state != .approved {
+                    end(s, reason: "grant_revoked", code: "57P05", "hoop: the access grant \(g.id) was revoked")
                 }
             }
             let fresh = try store.unannounced()

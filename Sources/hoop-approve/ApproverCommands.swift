@@ -72,7 +72,7 @@ struct ListCommand: ParsableCommand {
         let (cfg, store, policies) = try options.load()
         let me = try options.approver(cfg)
         let requests = try store.requests(state: all ? nil : .pending).filter { r in
-            r.requester.isSame(as: me) || policies.byConnection[r.connection]?.mayApprove(me, groups: r.groups) == true
+            r.requester.isSame(as: me) || policies.byConnection[r.connection]?.mayApprove(me, sets: r.sets) == true
         }
         if options.json { return print(JSON.array(requests.map { $0.summaryJSON }).encodedString) }
         if requests.isEmpty { return print(all ? "no requests" : "no pending requests") }
@@ -96,7 +96,7 @@ struct ShowCommand: ParsableCommand {
         let (cfg, store, policies) = try options.load()
         let me = try options.approver(cfg)
         guard let r = try store.request(id) else { throw Refused("no request \(id)") }
-        guard r.requester.isSame(as: me) || policies.byConnection[r.connection]?.mayApprove(me, groups: r.groups) == true else {
+        guard r.requester.isSame(as: me) || policies.byConnection[r.connection]?.mayApprove(me, sets: r.sets) == true else {
             throw Refused("\(me.user) may not see requests on \(r.connection)")
         }
         let decisions = try store.decisions(id)
@@ -114,7 +114,7 @@ struct ShowCommand: ParsableCommand {
         print("justification \(r.justification ?? "(none given)")")
         if let d = r.durationSeconds { print("duration     \(d) s asked") }
         print("approvals    \(decisions.filter { $0.decision == .grant }.count) of \(r.approvalsRequired)"
-              + (r.approverGroups.isEmpty ? "" : " (approvers: \(r.approverGroups.joined(separator: ", ")))"))
+              + (r.approverSets.isEmpty ? "" : " (one approver from each of: \(r.approverSets.map { $0.joined(separator: " or ") }.joined(separator: "; ")))"))
         if let sql = r.sql { print("statement\n\(sql)") }
         print("classification\n\(r.classification.encodedString)")
         for d in decisions {
@@ -176,7 +176,7 @@ struct GrantsCommand: ParsableCommand {
         let (cfg, store, policies) = try options.load()
         let me = try options.approver(cfg)
         let grants = try store.grants().filter {
-            $0.requester.isSame(as: me) || policies.byConnection[$0.connection]?.mayApprove(me, groups: $0.groups) == true
+            $0.requester.isSame(as: me) || policies.byConnection[$0.connection]?.mayApprove(me, sets: $0.sets) == true
         }
         if options.json { return print(JSON.array(grants.map { $0.summaryJSON }).encodedString) }
         if grants.isEmpty { return print("no live grants") }
@@ -213,13 +213,13 @@ struct ClassifyCommand: ParsableCommand {
 }
 
 extension HeldRequest {
-    var groups: Set<String>? { approverGroups.isEmpty ? nil : Set(approverGroups) }
-
     /// What a list shows: no full statement (it may quote PHI), only its normalised form.
     var summaryJSON: JSON {
         var o = json.object ?? [:]
         o.removeValue(forKey: "sql")
         o.removeValue(forKey: "justification")
+        // The parser's message can quote the text.
+        if var c = o["classification"]?.object { c.removeValue(forKey: "parse_error"); o["classification"] = .object(c) }
         return .object(o)
     }
 }

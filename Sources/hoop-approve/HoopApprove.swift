@@ -30,7 +30,7 @@ struct Stage: ParsableCommand {
         let gate: ApprovalGate
         do {
             let cfg = try GatewayConfig.load(config)
-            let store = try ApprovalStore(path: ApprovalStore.path(cfg))
+            let store = try ApprovalStore(path: ApprovalStore.path(cfg), busyTimeout: 500)
             let notifier = try Notifier(cfg, store: store)
             gate = ApprovalGate(policies: try Policies(cfg), store: store, out: loop.out, notifier: notifier)
             notifier?.start()

@@ -57,7 +57,10 @@ final class Notifier: @unchecked Sendable {
     }
 
     func body(_ r: HeldRequest) -> JSON {
-        let statement = r.kind == .access ? nil : (r.normalized ?? "(the statement could not be parsed; shown to approvers only)")
+        // The normaliser leaves some literals in place (COMMENT ON ... IS '...', a DO
+        // body): a statement that still has a quoted string is not sent.
+        let clean = r.normalized.flatMap { n in n.contains("'") || n.contains("$$") ? nil : n }
+        let statement = r.kind == .access ? nil : (clean ?? "(not shown here: see hoop-approve show \(r.id))")
         let approve = "hoop-approve grant \(r.id)"
         if slack {
             var text = "*hoop*: \(r.requester.user) (\(r.requester.kind)) asks for \(r.kind == .access ? "access to" : "a request on") `\(r.connection)`: "

@@ -143,6 +143,7 @@ extension UpstreamSession {
                 let sql = "DEALLOCATE " + String(cString: quoted)
                 PQfreemem(quoted)
                 prepared.remove(name)
+                statements.removeValue(forKey: name)   // the name may be PREPAREd anew in SQL
                 guard PQsendQueryParams(conn, sql, 0, nil, nil, nil, nil, 0) == 1 else { return connectionError() }
                 expected.append(.deallocate(seq: seq))
             } else {

@@ -28,10 +28,10 @@ final class StoreTests: XCTestCase {
     }
 
     func held(_ store: ApprovalStore, by who: Requester? = nil, sql: String = "drop table notes", approvals: Int = 1,
-              timeout: Double = 300, kind: HeldRequest.Kind = .query) throws -> HeldRequest {
+              timeout: Double = 300, kind: HeldRequest.Kind = .query, sets: [[String]] = []) throws -> HeldRequest {
         try store.create(kind: kind, connection: "clinic", session: "s1", seq: 3, requester: who ?? agent, sql: kind == .query ? sql : nil,
                          normalized: nil, classification: .object([:]), reasons: ["changes the schema (DDL)"], justification: nil,
-                         durationSeconds: kind == .access ? 600 : nil, approvalsRequired: approvals, approverGroups: [], timeout: timeout)
+                         durationSeconds: kind == .access ? 600 : nil, approvalsRequired: approvals, approverSets: sets, timeout: timeout)
     }
 
     func testSelfApprovalIsRefusedAndAnotherApproverApproves() throws {
@@ -75,6 +75,24 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try store.request(r.id)?.state, .pending)
         XCTAssertEqual(try store.decide(r.id, .grant, by: bob, reason: nil, durationSeconds: nil, policy: { _ in p }),
                        .recorded(state: .approved, approvals: 2, required: 2))
+    }
+
+    func testEachRulesApproverGroupMustApprove() throws {
+        let store = try ApprovalStore(path: path)
+        let p = try policy()
+        // Held by two rules: one wants a dba, the other a privacy officer.
+        let r = try held(store, approvals: 2, sets: [["dba"], ["privacy"]])
+        let dba1 = Requester(issuer: "i", subject: "d1", user: "dba1@example.org", groups: ["dba"], kind: "person")
+        let dba2 = Requester(issuer: "i", subject: "d2", user: "dba2@example.org", groups: ["dba"], kind: "person")
+        let officer = Requester(issuer: "i", subject: "p1", user: "officer@example.org", groups: ["privacy"], kind: "person")
+        XCTAssertEqual(try store.decide(r.id, .grant, by: alice, reason: nil, durationSeconds: nil, policy: { _ in p }),
+                       .refused("alice@example.org may not decide requests on clinic"), "connection approvers do not stand in for the rules' groups")
+        XCTAssertEqual(try store.decide(r.id, .grant, by: dba1, reason: nil, durationSeconds: nil, policy: { _ in p }),
+                       .recorded(state: .pending, approvals: 1, required: 2))
+        XCTAssertEqual(try store.decide(r.id, .grant, by: dba2, reason: nil, durationSeconds: nil, policy: { _ in p }),
+                       .recorded(state: .pending, approvals: 2, required: 2), "two dbas are not a privacy officer")
+        XCTAssertEqual(try store.decide(r.id, .grant, by: officer, reason: nil, durationSeconds: nil, policy: { _ in p }),
+                       .recorded(state: .approved, approvals: 3, required: 2))
     }
 
     func testOneDenyDeniesAndDecidedRequestsStayDecided() throws {

@@ -38,7 +38,10 @@ final class ClassifyTests: XCTestCase {
         c("select * from patients limit $1", .read, "SELECT", r: ["patients"], rb: false),
         c("select * from patients limit all", .read, "SELECT", r: ["patients"], rb: false),
         c("select count(*) from patients", .read, "SELECT", r: ["patients"]),
-        c("select string_agg(last_name, ',') from patients", .read, "SELECT", r: ["patients"]),
+        // An aggregate that gathers every row into one value is a bulk read (security review).
+        c("select string_agg(last_name, ',') from patients", .read, "SELECT", r: ["patients"], rb: false),
+        c("select json_agg(p) from patients p", .read, "SELECT", r: ["patients"], rb: false),
+        c("select max(last_name), count(*) from patients", .read, "SELECT", r: ["patients"]),
         c("select status, count(*) from patients group by status", .read, "SELECT", r: ["patients"], rb: false),
         c("select count(*) over () from patients", .read, "SELECT", r: ["patients"], rb: false),
         c("select * from patients where id = 5", .read, "SELECT", r: ["patients"]),
@@ -107,9 +110,14 @@ final class ClassifyTests: XCTestCase {
         // Writes.
         c("insert into patients (first_name, last_name) values ('Ann', 'Test')", .write, "INSERT", w: ["patients"],
           cols: ["patients.first_name", "patients.last_name"]),
+        // INSERT ... SELECT from a table copies rows past the source's masking rules: an export.
         c("insert into archive select * from patients", .write, "INSERT", r: ["patients"], w: ["archive"], rb: false,
-          cols: ["archive.*"]),
-        c("insert into archive select * from patients where id = 3", .write, "INSERT", r: ["patients"], w: ["archive"]),
+          ex: true, cols: ["archive.*"]),
+        c("insert into archive select * from patients where id = 3", .write, "INSERT", r: ["patients"], w: ["archive"], ex: true),
+        c("insert into t (id) select generate_series(1, 9) on conflict (id) do update set b = 1", .write, "INSERT", w: ["t"],
+          ub: true, cols: ["t.id", "t.b"]),
+        c("delete from t where $1", .write, "DELETE", w: ["t"], ub: true),
+        c("delete from t where current of c", .write, "DELETE", w: ["t"]),
         c("insert into t (a) values (my_default())", .write, "INSERT", w: ["t"], f: [.userFunction], h: true, cols: ["t.a"]),
         c("insert into t values (1) on conflict (id) do update set b = excluded.b", .write, "INSERT", w: ["t"],
           cols: ["t.*", "t.b"]),
@@ -136,7 +144,7 @@ final class ClassifyTests: XCTestCase {
           .write, "UPDATE", r: ["patients"], w: ["encounters"], cols: ["encounters.note"]),
         c("merge into patients p using staging s on p.id = s.id when matched then update set name = s.name "
           + "when not matched then insert (id, name) values (s.id, s.name)", .write, "MERGE", r: ["staging"], w: ["patients"],
-          cols: ["patients.id", "patients.name"]),
+          ub: true, cols: ["patients.id", "patients.name"]),
         c("merge into patients p using staging s on true when matched then delete", .write, "MERGE", r: ["staging"],
           w: ["patients"], ub: true),
         c("truncate patients, encounters", .write, "TRUNCATE", w: ["patients", "encounters"], ub: true),
@@ -370,7 +378,7 @@ final class ClassifyTests: XCTestCase {
         XCTAssertEqual(o["columns_written"], .array([.string("b_tab.x"), .string("b_tab.y")]))
         XCTAssertEqual(o["unbounded_write"], .bool(false))
         XCTAssertEqual(o["reads_bounded"], .bool(false))
-        XCTAssertEqual(o["export"], .bool(false))
+        XCTAssertEqual(o["export"], .bool(true))
         XCTAssertEqual(o["hidden"], .array([]))
         XCTAssertEqual(o["flags"], .array([]))
         XCTAssertNil(o["prepared_name"])
