@@ -38,8 +38,10 @@ let package = Package(
         // of held requests, decisions and access grants: hoop-approve's job, in a
         // library so that the verdicts can be tested on their own.
         .target(name: "HoopApproval", dependencies: [
-            "HoopFrames", "HoopSQL", "CSQLite", .product(name: "Crypto", package: "swift-crypto"),
+            "HoopFrames", "HoopSQL", "HoopSQLite", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // A small SQLite connection (statements, bound values, rows) for the stores.
+        .target(name: "HoopSQLite", dependencies: ["HoopFrames", "CSQLite"]),
         // PHI detectors and masking strategies: hoop-mask's job, kept in a library so
         // that its precision and recall can be tested on their own.
         .target(name: "HoopMasking", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -70,7 +72,8 @@ let package = Package(
             "HoopFrames", "HoopMasking", "HoopSQL", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-record", dependencies: [
-            "HoopFrames", "CSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HoopFrames", "CSQLite", "HoopSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "HoopFramesTests", dependencies: ["HoopFrames"]),
         .testTarget(name: "HoopMaskingTests", dependencies: ["HoopMasking"]),

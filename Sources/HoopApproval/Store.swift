@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HoopFrames
+import HoopSQLite
 
 /// A held request: a statement waiting for (or given) approval, or an access request
 /// (just-in-time access to a connection).

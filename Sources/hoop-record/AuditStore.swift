@@ -1,13 +1,23 @@
 import CSQLite
+import Crypto
 import Foundation
 import HoopFrames
 
 /// The embedded audit store: one SQLite file in WAL mode, one row per frame, in the
-/// order hoop-record read them. Issue 6 adds the hash chain and the auditor's tools.
+/// order hoop-record read them, each row's SHA-256 chained to the one before, and
+/// signed checkpoints over the chain's head (docs/audit.md).
 final class AuditStore {
     private var db: OpaquePointer?
     private var insert: OpaquePointer?
     private var inTransaction = false
+    let signer: Curve25519.Signing.PrivateKey?
+
+    /// The chain's head: the last record's id and hash.
+    private(set) var lastID: Int64 = 0
+    private(set) var head = AuditChain.genesis
+    private var lastCheckpoint: (at: Double, id: Int64, signature: Data) = (0, 0, Data())
+    let checkpointEvery: Double
+    let checkpointFrames: Int64
 
     static let schema = """
         CREATE TABLE IF NOT EXISTS frames (
@@ -16,12 +26,29 @@ final class AuditStore {
             session     TEXT,
             seq         INTEGER,
             type        TEXT NOT NULL,
-            frame       BLOB NOT NULL       -- the line as received, byte for byte
+            frame       BLOB NOT NULL,      -- the line as received, byte for byte
+            hash        BLOB                -- SHA-256 of this record chained to the previous one's
         );
         CREATE INDEX IF NOT EXISTS frames_by_session ON frames (session, id);
+        CREATE TABLE IF NOT EXISTS checkpoints (
+            id            INTEGER PRIMARY KEY,
+            at            INTEGER NOT NULL,  -- microseconds since the Unix epoch
+            kind          TEXT NOT NULL,     -- start | interval | shutdown | prune
+            last_id       INTEGER NOT NULL,  -- the last record it covers
+            head          BLOB NOT NULL,     -- that record's hash (the chain's head)
+            pruned_through INTEGER,          -- prune: records up to this id were removed
+            previous      BLOB NOT NULL,     -- the previous checkpoint's signature
+            key_id        TEXT NOT NULL,     -- SHA-256 of the public key, hex (first 16)
+            signature     BLOB NOT NULL      -- Ed25519 over AuditChain.checkpointMessage
+        );
         """
 
-    init(path: String) throws {
+    init(path: String, signer: Curve25519.Signing.PrivateKey?, checkpointEvery: Double = 10, checkpointFrames: Int64 = 10_000) throws {
+        self.signer = signer
+        self.checkpointEvery = checkpointEvery
+        self.checkpointFrames = checkpointFrames
+        let old = umask(0o077)   // the store holds what clients received: private from the first byte
+        defer { umask(old) }
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil) == SQLITE_OK else {
             throw ConfigError("cannot open audit store \(path): \(message)")
         }
@@ -30,10 +57,17 @@ final class AuditStore {
         // write call, so fewer, larger pages cost fewer calls (takes effect on a new store).
         try exec("PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
         try exec(Self.schema)
-        guard sqlite3_prepare_v2(db, "INSERT INTO frames (recorded_at, session, seq, type, frame) VALUES (?, ?, ?, ?, ?)",
+        if try !hasColumn("frames", "hash") { try exec("ALTER TABLE frames ADD COLUMN hash BLOB") }   // a store from before the chain
+        guard sqlite3_prepare_v2(db, "INSERT INTO frames (id, recorded_at, session, seq, type, frame, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                  -1, &insert, nil) == SQLITE_OK else {
             throw ConfigError("cannot prepare insert: \(message)")
         }
+        try loadHead()
+        // A start checkpoint signs the head as found: records removed while the
+        // recorder was stopped then show between two checkpoints.
+        try exec("BEGIN IMMEDIATE")
+        try writeCheckpoint(kind: "start")
+        try exec("COMMIT")
     }
 
     deinit {
@@ -47,25 +81,141 @@ final class AuditStore {
         guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw ConfigError("audit store: \(message)") }
     }
 
+    private func hasColumn(_ table: String, _ column: String) throws -> Bool {
+        var st: OpaquePointer?
+        guard sqlite3_prepare_v2(db, "PRAGMA table_info(\(table))", -1, &st, nil) == SQLITE_OK else { throw ConfigError("audit store: \(message)") }
+        defer { sqlite3_finalize(st) }
+        while sqlite3_step(st) == SQLITE_ROW { if String(cString: sqlite3_column_text(st, 1)) == column { return true } }
+        return false
+    }
+
+    /// The last record and the last checkpoint, where the chain goes on from.
+    private func loadHead() throws {
+        var st: OpaquePointer?
+        sqlite3_prepare_v2(db, "SELECT id, hash FROM frames ORDER BY id DESC LIMIT 1", -1, &st, nil)
+        if sqlite3_step(st) == SQLITE_ROW {
+            lastID = sqlite3_column_int64(st, 0)
+            if let p = sqlite3_column_blob(st, 1) { head = Data(bytes: p, count: Int(sqlite3_column_bytes(st, 1))) }
+        }
+        sqlite3_finalize(st)
+        if lastID == 0 {
+            // Everything may have been pruned: the chain goes on from the last prune.
+            sqlite3_prepare_v2(db, "SELECT last_id, head FROM checkpoints WHERE kind = 'prune' ORDER BY id DESC LIMIT 1", -1, &st, nil)
+            if sqlite3_step(st) == SQLITE_ROW, let p = sqlite3_column_blob(st, 1) {
+                lastID = sqlite3_column_int64(st, 0)
+                head = Data(bytes: p, count: Int(sqlite3_column_bytes(st, 1)))
+            }
+            sqlite3_finalize(st)
+        }
+        sqlite3_prepare_v2(db, "SELECT at, last_id, signature FROM checkpoints ORDER BY id DESC LIMIT 1", -1, &st, nil)
+        if sqlite3_step(st) == SQLITE_ROW, let p = sqlite3_column_blob(st, 2) {
+            lastCheckpoint = (Double(sqlite3_column_int64(st, 0)) / 1e6, sqlite3_column_int64(st, 1),
+                              Data(bytes: p, count: Int(sqlite3_column_bytes(st, 2))))
+        }
+        sqlite3_finalize(st)
+    }
+
     func append(_ frame: RawFrame) throws {
         if !inTransaction { try exec("BEGIN IMMEDIATE"); inTransaction = true }
         let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
-        sqlite3_bind_int64(insert, 1, now)
-        if let s = frame.session { sqlite3_bind_text(insert, 2, s, -1, SQLITE_TRANSIENT) } else { sqlite3_bind_null(insert, 2) }
-        if let q = frame.header.seq { sqlite3_bind_int64(insert, 3, q) } else { sqlite3_bind_null(insert, 3) }
-        sqlite3_bind_text(insert, 4, frame.type, -1, SQLITE_TRANSIENT)
+        let id = lastID + 1
+        let hash = AuditChain.hash(previous: head, id: id, recordedAt: now, session: frame.session, seq: frame.header.seq,
+                                   type: frame.type, frame: frame.bytes)
+        sqlite3_bind_int64(insert, 1, id)
+        sqlite3_bind_int64(insert, 2, now)
+        if let s = frame.session { sqlite3_bind_text(insert, 3, s, -1, SQLITE_TRANSIENT) } else { sqlite3_bind_null(insert, 3) }
+        if let q = frame.header.seq { sqlite3_bind_int64(insert, 4, q) } else { sqlite3_bind_null(insert, 4) }
+        sqlite3_bind_text(insert, 5, frame.type, -1, SQLITE_TRANSIENT)
         // STATIC is safe: the row is stepped before the caller's buffer moves.
-        sqlite3_bind_blob(insert, 5, frame.bytes.baseAddress, Int32(frame.bytes.count), nil)
+        sqlite3_bind_blob(insert, 6, frame.bytes.baseAddress, Int32(frame.bytes.count), nil)
+        hash.withUnsafeBytes { _ = sqlite3_bind_blob(insert, 7, $0.baseAddress, 32, SQLITE_TRANSIENT) }
         defer { sqlite3_reset(insert) }
         guard sqlite3_step(insert) == SQLITE_DONE else { throw ConfigError("audit store append: \(message)") }
+        lastID = id
+        head = hash
     }
 
-    /// Group commit: every frame appended since the last commit becomes durable at once.
-    func commit() throws {
-        guard inTransaction else { return }
+    /// Group commit: every frame appended since the last commit becomes durable at once,
+    /// with a signed checkpoint when one is due.
+    func commit(final: Bool = false) throws {
+        let now = Date().timeIntervalSince1970
+        let due = final || (lastID != lastCheckpoint.id
+            && (now - lastCheckpoint.at >= checkpointEvery || lastID - lastCheckpoint.id >= checkpointFrames))
+        guard inTransaction || due else { return }
+        if !inTransaction { try exec("BEGIN IMMEDIATE") }
+        if due { try writeCheckpoint(kind: final ? "shutdown" : "interval") }
         inTransaction = false
         try exec("COMMIT")
+    }
+
+    private func writeCheckpoint(kind: String, prunedThrough: Int64? = nil) throws {
+        let at = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let keyID = signer.map { AuditChain.keyID($0.publicKey) } ?? "unsigned"
+        // The previous checkpoint as stored (a prune by another process may have come
+        // between): read inside this write transaction.
+        var prev: OpaquePointer?
+        sqlite3_prepare_v2(db, "SELECT signature FROM checkpoints ORDER BY id DESC LIMIT 1", -1, &prev, nil)
+        if sqlite3_step(prev) == SQLITE_ROW {
+            let n = Int(sqlite3_column_bytes(prev, 0))
+            lastCheckpoint.signature = n == 0 ? Data() : Data(bytes: sqlite3_column_blob(prev, 0), count: n)
+        }
+        sqlite3_finalize(prev)
+        let message = AuditChain.checkpointMessage(at: at, kind: kind, lastID: lastID, head: head, prunedThrough: prunedThrough,
+                                                   previous: lastCheckpoint.signature, keyID: keyID)
+        // Without a key the checkpoint is written unsigned, and verify says so.
+        let signature = (try? signer?.signature(for: message)) ?? Data()
+        var st: OpaquePointer?
+        sqlite3_prepare_v2(db, "INSERT INTO checkpoints (at, kind, last_id, head, pruned_through, previous, key_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           -1, &st, nil)
+        defer { sqlite3_finalize(st) }
+        sqlite3_bind_int64(st, 1, at)
+        sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT)
+        sqlite3_bind_int64(st, 3, lastID)
+        head.withUnsafeBytes { _ = sqlite3_bind_blob(st, 4, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT) }
+        if let prunedThrough { sqlite3_bind_int64(st, 5, prunedThrough) } else { sqlite3_bind_null(st, 5) }
+        lastCheckpoint.signature.withUnsafeBytes { _ = sqlite3_bind_blob(st, 6, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), SQLITE_TRANSIENT) }
+        sqlite3_bind_text(st, 7, keyID, -1, SQLITE_TRANSIENT)
+        signature.withUnsafeBytes { _ = sqlite3_bind_blob(st, 8, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), SQLITE_TRANSIENT) }
+        guard sqlite3_step(st) == SQLITE_DONE else { throw ConfigError("audit store checkpoint: \(message)") }
+        lastCheckpoint = (Double(at) / 1e6, lastID, signature)
     }
 }
 
 let SQLITE_TRANSIENT = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
+/// The chain's arithmetic, shared by the recorder and the verifier.
+enum AuditChain {
+    static let genesis = Data(count: 32)
+
+    /// SHA-256 over the previous hash and every column of the record, each length-
+    /// prefixed, so that no column can be changed or moved without the hash changing.
+    static func hash(previous: Data, id: Int64, recordedAt: Int64, session: String?, seq: Int64?, type: String,
+                     frame: UnsafeRawBufferPointer) -> Data {
+        var h = SHA256()
+        h.update(data: Data("hoop-audit-v1".utf8))
+        h.update(data: previous)
+        func int(_ v: Int64) { withUnsafeBytes(of: v.bigEndian) { h.update(bufferPointer: $0) } }
+        func bytes(_ b: UnsafeRawBufferPointer) { int(Int64(b.count)); h.update(bufferPointer: b) }
+        int(id); int(recordedAt)
+        var s = session ?? ""
+        int(session == nil ? -1 : 0); s.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
+        int(seq ?? Int64.min)
+        var t = type
+        t.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
+        bytes(frame)
+        return Data(h.finalize())
+    }
+
+    static func checkpointMessage(at: Int64, kind: String, lastID: Int64, head: Data, prunedThrough: Int64?, previous: Data,
+                                  keyID: String) -> Data {
+        var d = Data("hoop-checkpoint-v1".utf8)
+        func int(_ v: Int64) { withUnsafeBytes(of: v.bigEndian) { d.append(contentsOf: $0) } }
+        func bytes(_ b: Data) { int(Int64(b.count)); d.append(b) }
+        int(at); bytes(Data(kind.utf8)); int(lastID); bytes(head); int(prunedThrough ?? -1); bytes(previous); bytes(Data(keyID.utf8))
+        return d
+    }
+
+    static func keyID(_ key: Curve25519.Signing.PublicKey) -> String {
+        SHA256.hash(data: key.rawRepresentation).prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+}

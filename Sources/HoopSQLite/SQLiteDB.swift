@@ -3,14 +3,18 @@ import Foundation
 import HoopFrames
 
 /// A thin SQLite connection: statements with bound values, rows as dictionaries.
-/// Small on purpose: the stores' SQL is the interesting part.
+/// Small on purpose: the stores' SQL is the interesting part. (hoop-record's hot
+/// path keeps its own prepared insert; this serves its auditor's tools.)
 public final class SQLiteDB: @unchecked Sendable {
     private var db: OpaquePointer?
     private let lock = NSRecursiveLock()
 
     public enum Value: Equatable, Sendable {
-        case null, int(Int64), real(Double), text(String)
+        case null, int(Int64), real(Double), text(String), blob(Data)
         public var string: String? { if case .text(let s) = self { return s } else { return nil } }
+        public var data: Data? {
+            switch self { case .blob(let d): return d; case .text(let s): return Data(s.utf8); default: return nil }
+        }
         public var int: Int64? {
             switch self { case .int(let i): return i; case .real(let d): return Int64(d); default: return nil }
         }
@@ -56,6 +60,7 @@ public final class SQLiteDB: @unchecked Sendable {
             case .int(let x): sqlite3_bind_int64(stmt, n, x)
             case .real(let x): sqlite3_bind_double(stmt, n, x)
             case .text(let s): sqlite3_bind_text(stmt, n, s, -1, transient)
+            case .blob(let d): _ = d.withUnsafeBytes { sqlite3_bind_blob(stmt, n, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(d.count), transient) }
             }
         }
         var rows: [Row] = []
@@ -70,6 +75,9 @@ public final class SQLiteDB: @unchecked Sendable {
                 case SQLITE_INTEGER: row[name] = .int(sqlite3_column_int64(stmt, c))
                 case SQLITE_FLOAT: row[name] = .real(sqlite3_column_double(stmt, c))
                 case SQLITE_NULL: row[name] = .null
+                case SQLITE_BLOB:
+                    let n = Int(sqlite3_column_bytes(stmt, c))
+                    row[name] = .blob(n == 0 ? Data() : Data(bytes: sqlite3_column_blob(stmt, c), count: n))
                 default: row[name] = .text(String(cString: sqlite3_column_text(stmt, c)))
                 }
             }
