@@ -72,7 +72,7 @@ let package = Package(
             "HoopFrames", "HoopMasking", "HoopSQL", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-record", dependencies: [
-            "HoopFrames", "CSQLite", "HoopSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HoopFrames", "CSQLite", "CLibPQ", "HoopSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .testTarget(name: "HoopFramesTests", dependencies: ["HoopFrames"]),

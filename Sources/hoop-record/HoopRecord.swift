@@ -61,7 +61,13 @@ struct Stage: ParsableCommand {
             throw ExitCode(78)   // EX_CONFIG: a broken key is not silently ignored
         }
         if signer == nil { logLine("hoop-record", "no audit.signing_key: checkpoints are written unsigned (verify reports them)") }
-        let audit = try AuditStore(path: options.storePath(), signer: signer, checkpointEvery: checkpointSeconds)
+        // PostgreSQL when the configuration names one (several gateways, one trail), else SQLite.
+        let audit: AuditWriter
+        if options.store == nil, let cfg = options.gateway(), let conn = try PostgresAuditStore.connect(cfg) {
+            audit = try PostgresAuditStore(conn: conn, chain: PostgresAuditStore.chainName(cfg), signer: signer, checkpointEvery: checkpointSeconds)
+        } else {
+            audit = try AuditStore(path: options.storePath(), signer: signer, checkpointEvery: checkpointSeconds)
+        }
         let loop = StageLoop(stage: "hoop-record")
         // The commit runs before each flush, so nothing leaves unrecorded (invariant 2).
         // The loop's own error frames (lines it could not read) are recorded and stamped too.
@@ -74,7 +80,7 @@ struct Stage: ParsableCommand {
                 loop.stamp(f, as: "record")
             }
         }
-        try loop.run(beforeFlush: { try audit.commit() }) { frame in
+        try loop.run(beforeFlush: { try audit.commit(final: false) }) { frame in
             // A backstop: no credential is ever stored, even from a ring without hoop-auth.
             if frame.type == "session_open", var open = try? frame.decode(), open.fields.removeValue(forKey: "credential") != nil {
                 let bytes = open.encoded().dropLast()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLibPQ
 import Crypto
 import Foundation
 import HoopFrames
@@ -21,8 +22,35 @@ struct Problem {
 
 /// Checks a whole store: every record's hash against the chain, every checkpoint's
 /// signature, its place in the checkpoints' own chain, and the head it signed.
-struct Verifier {
+/// Where verify reads records and checkpoints from.
+protocol AuditReader {
+    func checkpointRows() throws -> [SQLiteDB.Row]
+    func frameRows(after: Int64, limit: Int) throws -> [SQLiteDB.Row]
+}
+
+struct SQLiteReader: AuditReader {
     let db: SQLiteDB
+    func checkpointRows() throws -> [SQLiteDB.Row] { try db.query("SELECT * FROM checkpoints ORDER BY id") }
+    func frameRows(after: Int64, limit: Int) throws -> [SQLiteDB.Row] {
+        try db.query("SELECT id, recorded_at, session, seq, type, frame, hash FROM frames WHERE id > ? ORDER BY id LIMIT ?",
+                     [.int(after), .int(Int64(limit))])
+    }
+}
+
+struct PostgresReader: AuditReader {
+    let conn: OpaquePointer
+    let chain: String
+    func checkpointRows() throws -> [SQLiteDB.Row] {
+        try PostgresAuditStore.query(conn, "SELECT * FROM hoop_audit_checkpoints WHERE chain = $1 ORDER BY id", [.text(chain)])
+    }
+    func frameRows(after: Int64, limit: Int) throws -> [SQLiteDB.Row] {
+        try PostgresAuditStore.query(conn, "SELECT id, recorded_at, session, seq, type, frame, hash FROM hoop_audit_frames WHERE chain = $1 AND id > $2 ORDER BY id LIMIT $3",
+                                     [.text(chain), .int(after), .int(Int64(limit))])
+    }
+}
+
+struct Verifier {
+    let reader: AuditReader
     let key: Curve25519.Signing.PublicKey?
 
     struct Checkpoint {
@@ -38,7 +66,7 @@ struct Verifier {
     }
 
     func checkpoints() throws -> [Checkpoint] {
-        try db.query("SELECT * FROM checkpoints ORDER BY id").map { r in
+        try reader.checkpointRows().map { r in
             Checkpoint(id: r["id"]?.int ?? 0, at: r["at"]?.int ?? 0, kind: r["kind"]?.string ?? "", lastID: r["last_id"]?.int ?? 0,
                        head: r["head"]?.data ?? Data(), prunedThrough: r["pruned_through"]?.int, previous: r["previous"]?.data ?? Data(),
                        keyID: r["key_id"]?.string ?? "", signature: r["signature"]?.data ?? Data())
@@ -83,8 +111,7 @@ struct Verifier {
         heads[0] = AuditChain.genesis
         var after: Int64 = 0
         while true {
-            let page = try db.query("SELECT id, recorded_at, session, seq, type, frame, hash FROM frames WHERE id > ? ORDER BY id LIMIT 5000",
-                                    [.int(after)])
+            let page = try reader.frameRows(after: after, limit: 5000)
             if page.isEmpty { break }
             for r in page {
                 let id = r["id"]?.int ?? 0
@@ -138,6 +165,8 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "The auditors' public key (a file, or 64 hex characters). Without it, the configured signing key's.")
     var key: String?
     @Flag(help: "Print JSON.") var json = false
+    @Option(help: "A PostgreSQL store: the chain (gateway) to verify (default: the configuration's audit.chain).")
+    var chain: String?
 
     func run() throws {
         var publicKey: Curve25519.Signing.PublicKey?
@@ -152,10 +181,15 @@ struct VerifyCommand: ParsableCommand {
             publicKey = signer.publicKey
             keySource = "the configured signing key"
         }
-        let path = options.storePath()
-        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no audit store at \(path)") }
-        let db = try SQLiteDB(path: path)
-        var report = try Verifier(db: db, key: publicKey).run()
+        var report: Verifier.Report
+        if options.store == nil, let cfg = options.gateway(), let conn = try PostgresAuditStore.connect(cfg) {
+            defer { PQfinish(conn) }
+            report = try Verifier(reader: PostgresReader(conn: conn, chain: chain ?? PostgresAuditStore.chainName(cfg)), key: publicKey).run()
+        } else {
+            let path = options.storePath()
+            guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no audit store at \(path)") }
+            report = try Verifier(reader: SQLiteReader(db: try SQLiteDB(path: path)), key: publicKey).run()
+        }
         if publicKey == nil {
             report.problems.append(Problem(kind: "no_key", record: nil, checkpoint: nil,
                                            detail: "no public key: checkpoint signatures were not checked (give --key)"))
@@ -186,6 +220,9 @@ struct PruneCommand: ParsableCommand {
 
     func run() throws {
         guard let signer = try options.signer() else { throw ValidationError("a prune is signed: configure audit.signing_key") }
+        if options.store == nil, options.gateway()?.json["audit"]?["postgres"] != nil {
+            throw ValidationError("prune works on the SQLite store; a PostgreSQL store is pruned by its own retention job (docs/audit.md)")
+        }
         let configured = options.gateway()?.json["audit"]?["retention_days"]?.int.map(Double.init)
         guard let days = olderThanDays ?? configured else { throw ValidationError("give --older-than-days or audit.retention_days") }
         if let configured, days < configured { throw ValidationError("the retention age is \(Int(configured)) days: nothing younger is pruned") }
