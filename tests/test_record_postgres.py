@@ -68,3 +68,17 @@ def test_two_gateways_share_one_postgresql_audit_trail(ring_factory):
                                                  "detail": "record 5 does not match its hash: it was changed, or records were reordered"}
     rc, report = verify(a)
     assert rc == 0, report
+    # A prune of a's chain (every record, under a signed checkpoint) still verifies.
+    r = subprocess.run([str(a.bin / "hoop-record"), "prune", "--older-than-days", "0", "--config", str(a.var / "hoop.json")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "retention age" in r.stderr, "a prune younger than audit.retention_days must be refused"
+    cfg = json.loads((a.var / "hoop.json").read_text())
+    cfg["audit"]["retention_days"] = 0
+    (a.var / "hoop-prune.json").write_text(json.dumps(cfg))
+    r = subprocess.run([str(a.bin / "hoop-record"), "prune", "--older-than-days", "0", "--config", str(a.var / "hoop-prune.json")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "under a signed prune checkpoint" in r.stdout, r.stdout + r.stderr
+    rc, report = verify(a)
+    assert rc == 0, report
+    with psycopg.connect(a.admin_dsn("hoop_audit"), autocommit=True) as db:
+        assert db.execute("select count(*) from hoop_audit_checkpoints where chain = 'gateway-a' and kind = 'prune'").fetchone() == (1,)

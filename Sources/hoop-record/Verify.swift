@@ -220,13 +220,15 @@ struct PruneCommand: ParsableCommand {
 
     func run() throws {
         guard let signer = try options.signer() else { throw ValidationError("a prune is signed: configure audit.signing_key") }
-        if options.store == nil, options.gateway()?.json["audit"]?["postgres"] != nil {
-            throw ValidationError("prune works on the SQLite store; a PostgreSQL store is pruned by its own retention job (docs/audit.md)")
-        }
+
         let configured = options.gateway()?.json["audit"]?["retention_days"]?.int.map(Double.init)
         guard let days = olderThanDays ?? configured else { throw ValidationError("give --older-than-days or audit.retention_days") }
         if let configured, days < configured { throw ValidationError("the retention age is \(Int(configured)) days: nothing younger is pruned") }
         let cutoff = Int64((Date().timeIntervalSince1970 - days * 86_400) * 1_000_000)
+        if options.store == nil, let cfg = options.gateway(), let conn = try PostgresAuditStore.connect(cfg) {
+            defer { PQfinish(conn) }
+            return try prunePostgres(conn, chain: PostgresAuditStore.chainName(cfg), cutoff: cutoff, signer: signer, days: days)
+        }
         let db = try SQLiteDB(path: options.storePath())
         let pruned: (Int64, Int)? = try db.transaction {
             guard let last = try db.query("SELECT id, hash FROM frames WHERE recorded_at < ? ORDER BY id DESC LIMIT 1", [.int(cutoff)]).first,
@@ -244,6 +246,34 @@ struct PruneCommand: ParsableCommand {
         }
         guard let (through, count) = pruned else { return print("nothing older than \(days) days") }
         print("pruned \(count) records through record \(through), under a signed prune checkpoint")
+    }
+
+    /// The same on a PostgreSQL store, for this gateway's chain.
+    func prunePostgres(_ conn: OpaquePointer, chain: String, cutoff: Int64, signer: Curve25519.Signing.PrivateKey, days: Double) throws {
+        func q(_ sql: String, _ p: [SQLiteDB.Value]) throws -> [SQLiteDB.Row] { try PostgresAuditStore.query(conn, sql, p) }
+        _ = try q("BEGIN", [])
+        do {
+            guard let last = try q("SELECT id, hash FROM hoop_audit_frames WHERE chain = $1 AND recorded_at < $2 ORDER BY id DESC LIMIT 1",
+                                   [.text(chain), .int(cutoff)]).first, let id = last["id"]?.int, let head = last["hash"]?.data else {
+                _ = try q("ROLLBACK", [])
+                return print("nothing older than \(days) days")
+            }
+            let prev = try q("SELECT signature FROM hoop_audit_checkpoints WHERE chain = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE",
+                             [.text(chain)]).first?["signature"]?.data ?? Data()
+            let at = Int64(Date().timeIntervalSince1970 * 1_000_000)
+            let keyID = AuditChain.keyID(signer.publicKey)
+            let signature = try signer.signature(for: AuditChain.checkpointMessage(at: at, kind: "prune", lastID: id, head: head,
+                                                                                   prunedThrough: id, previous: prev, keyID: keyID))
+            _ = try q("INSERT INTO hoop_audit_checkpoints (chain, at, kind, last_id, head, pruned_through, previous, key_id, signature) VALUES ($1, $2, 'prune', $3, $4, $3, $5, $6, $7)",
+                      [.text(chain), .int(at), .int(id), .blob(head), .blob(prev), .text(keyID), .blob(signature)])
+            let count = try q("SELECT count(*) AS n FROM hoop_audit_frames WHERE chain = $1 AND id <= $2", [.text(chain), .int(id)]).first?["n"]?.int ?? 0
+            _ = try q("DELETE FROM hoop_audit_frames WHERE chain = $1 AND id <= $2", [.text(chain), .int(id)])
+            _ = try q("COMMIT", [])
+            print("pruned \(count) records of chain \(chain) through record \(id), under a signed prune checkpoint")
+        } catch {
+            _ = try? q("ROLLBACK", [])
+            throw error
+        }
     }
 }
 
