@@ -1,6 +1,9 @@
 import ArgumentParser
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HoopFrames
 
 /// hoop-record: appends every frame to the audit store, durably and hash-chained,
@@ -69,9 +72,21 @@ struct Stage: ParsableCommand {
             audit = try AuditStore(path: options.storePath(), signer: signer, checkpointEvery: checkpointSeconds)
         }
         let loop = StageLoop(stage: "hoop-record")
+        // The supervisor stops the ring with SIGTERM: sign the head on the way out, so
+        // that nothing recorded is left outside a checkpoint while the gateway is down.
+        let guardLock = NSLock()
+        signal(SIGTERM, SIG_IGN)
+        let term = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        term.setEventHandler {
+            guardLock.lock()   // never released: the loop stops where it is
+            do { try audit.commit(final: true) } catch { logLine("hoop-record", "shutdown checkpoint failed: \(error)") }
+            Glibc.exit(0)
+        }
+        term.resume()
         // The commit runs before each flush, so nothing leaves unrecorded (invariant 2).
         // The loop's own error frames (lines it could not read) are recorded and stamped too.
         loop.ownFrame = { frame in
+            guardLock.lock(); defer { guardLock.unlock() }
             let bytes = frame.encoded().dropLast()
             try bytes.withUnsafeBytes { raw in
                 let header = FrameHeader(type: frame.type, session: frame.session, seq: frame.seq)
@@ -80,7 +95,8 @@ struct Stage: ParsableCommand {
                 loop.stamp(f, as: "record")
             }
         }
-        try loop.run(beforeFlush: { try audit.commit(final: false) }) { frame in
+        try loop.run(beforeFlush: { guardLock.lock(); defer { guardLock.unlock() }; try audit.commit(final: false) }) { frame in
+            guardLock.lock(); defer { guardLock.unlock() }
             // A backstop: no credential is ever stored, even from a ring without hoop-auth.
             if frame.type == "session_open", var open = try? frame.decode(), open.fields.removeValue(forKey: "credential") != nil {
                 let bytes = open.encoded().dropLast()
@@ -94,6 +110,7 @@ struct Stage: ParsableCommand {
             if responseTypes.contains(frame.type) { loop.stamp(frame, as: "record") } else { loop.pass(frame) }
         }
         // End of input: a shutdown checkpoint signs the head.
+        guardLock.lock()
         try audit.commit(final: true)
     }
 }

@@ -1,0 +1,130 @@
+"""The audit store's chain and checkpoints, from outside (Sources/hoop-record):
+copies of a store, `hoop-record verify`, and the chain's arithmetic re-implemented in
+Python so that tests can play an attacker who has write access to the store but not
+the signing key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import struct
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from helpers.ring import clean_env, hoop_bin
+
+GENESIS = bytes(32)
+
+
+def backup(src: Path | str, dst: Path | str) -> Path:
+    """A consistent copy of a (possibly live, WAL) store through SQLite's backup API."""
+    s = sqlite3.connect(str(src), timeout=30)
+    d = sqlite3.connect(str(dst))
+    try:
+        s.backup(d)
+    finally:
+        d.close()
+        s.close()
+    return Path(dst)
+
+
+def record_bin() -> str:
+    return str(hoop_bin() / "hoop-record")
+
+
+@dataclass
+class Verdict:
+    rc: int
+    report: dict | None
+    text: str
+
+    @property
+    def problems(self) -> list[dict]:
+        return (self.report or {}).get("problems", [])
+
+    def kinds(self) -> set[str]:
+        return {p["kind"] for p in self.problems}
+
+    def __str__(self) -> str:
+        return f"exit {self.rc}: {self.text.strip()[-2000:]}"
+
+
+def verify(store: Path | str, key: str, json_out: bool = True, timeout: float = 120) -> Verdict:
+    """`hoop-record verify --store STORE --key KEY [--json]` (KEY: a file or hex)."""
+    cmd = [record_bin(), "verify", "--store", str(store), "--key", str(key)]
+    if json_out:
+        cmd.append("--json")
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=clean_env(),
+                       stdin=subprocess.DEVNULL)
+    report = None
+    if json_out:
+        for line in r.stdout.splitlines():
+            if line.startswith("{"):
+                report = json.loads(line)
+    return Verdict(r.returncode, report, r.stdout + r.stderr)
+
+
+def i64(v: int) -> bytes:
+    return struct.pack(">q", v)
+
+
+def chain_hash(previous: bytes, id: int, recorded_at: int, session: str | None, seq: int | None,
+               type_: str, frame: bytes) -> bytes:
+    """AuditChain.hash: SHA-256 over the previous hash and every column, length-prefixed."""
+    h = hashlib.sha256()
+    h.update(b"hoop-audit-v1")
+    h.update(previous)
+
+    def blob(b: bytes):
+        h.update(i64(len(b)))
+        h.update(b)
+
+    h.update(i64(id))
+    h.update(i64(recorded_at))
+    h.update(i64(-1 if session is None else 0))
+    blob((session or "").encode())
+    h.update(i64(seq if seq is not None else -(2 ** 63)))
+    blob(type_.encode())
+    blob(frame)
+    return h.digest()
+
+
+def checkpoint_message(at: int, kind: str, last_id: int, head: bytes, pruned_through: int | None,
+                       previous: bytes, key_id: str) -> bytes:
+    """AuditChain.checkpointMessage: what a checkpoint's Ed25519 signature covers."""
+    def blob(b: bytes) -> bytes:
+        return i64(len(b)) + b
+    return (b"hoop-checkpoint-v1" + i64(at) + blob(kind.encode()) + i64(last_id) + blob(head)
+            + i64(pruned_through if pruned_through is not None else -1) + blob(previous) + blob(key_id.encode()))
+
+
+def key_id(public_raw: bytes) -> str:
+    return hashlib.sha256(public_raw).digest()[:8].hex()
+
+
+def rehash_from(db: sqlite3.Connection, first: int) -> int:
+    """Recomputes the stored hash of every record from id `first` on, each from the one
+    before (what an attacker without the signing key can do after editing a record).
+    Returns how many records were rewritten."""
+    prev = GENESIS
+    if first > 1:
+        row = db.execute("SELECT hash FROM frames WHERE id < ? ORDER BY id DESC LIMIT 1", (first,)).fetchone()
+        prev = bytes(row[0]) if row else GENESIS
+    n = 0
+    for rid, at, session, seq, type_, frame in db.execute(
+            "SELECT id, recorded_at, session, seq, type, frame FROM frames WHERE id >= ? ORDER BY id", (first,)).fetchall():
+        prev = chain_hash(prev, rid, at, session, seq, type_, bytes(frame))
+        db.execute("UPDATE frames SET hash = ? WHERE id = ?", (prev, rid))
+        n += 1
+    return n
+
+
+def checkpoints(store: Path | str) -> list[dict]:
+    db = sqlite3.connect(str(store))
+    db.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in db.execute("SELECT * FROM checkpoints ORDER BY id")]
+    finally:
+        db.close()
