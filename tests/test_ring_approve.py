@@ -185,6 +185,7 @@ def test_psql_held_write_is_denied_with_the_reason(aring, adirect):
     assert adirect.execute("select count(*) from encounters").fetchone()[0] == before
     deny = [f for f in audit_frames(aring, ["deny"]) if f.get("request_id") == rid]
     assert deny and deny[0]["reason"] == "approver"
+    assert deny[0]["sql"] == "delete from encounters", "a refused request's text belongs in the audit trail"
 
 
 def test_multi_statement_request_is_held_whole(aring, adirect):

@@ -31,6 +31,7 @@ final class ApprovalGate: @unchecked Sendable {
         let bytes: [UInt8]
         let type: String
         let seq: Int64
+        let sql: String?          // what was asked, for the audit trail of its outcome
         let deadline: Double      // when this session stops waiting
     }
 
@@ -181,15 +182,15 @@ final class ApprovalGate: @unchecked Sendable {
             // server would have said it.
             let fields = SQLParser.syntaxError(judged.sql) ?? ["code": "42601", "message": v.parseError ?? "syntax error"]
             deny(s, seq: seq, request: f.type, reason: "unparsed", rule: "unparsed", code: "42601", fields["message"] ?? "",
-                 classification: nil, extra: fields)
+                 classification: nil, extra: fields, sql: judged.sql)
         case .deny:
             deny(s, seq: seq, request: f.type, reason: "policy", rule: v.reasons.first?.rule, code: "42501",
-                 "hoop: not allowed by policy: \(v.summary)", classification: judged.classification)
+                 "hoop: not allowed by policy: \(v.summary)", classification: judged.classification, sql: judged.sql)
         case .review:
             if v.requireJustification && (s.justification ?? "").isEmpty {
                 return deny(s, seq: seq, request: f.type, reason: "no_justification", rule: v.reasons.first?.rule, code: "42501",
                             "hoop: this request needs approval (\(v.summary)) and a justification: state why first, e.g. SET hoop.justification = 'ticket 123: …'",
-                            classification: judged.classification)
+                            classification: judged.classification, sql: judged.sql)
             }
             do {
                 let request: HeldRequest
@@ -211,12 +212,12 @@ final class ApprovalGate: @unchecked Sendable {
                     notifier?.wake()
                 }
                 hold(s, request, bytes: bytes, type: f.type, seq: seq, until: request.expiresAt,
-                     why: v.summary)
+                     why: v.summary, sql: judged.sql)
             } catch {
                 // No store, no hold: fail closed.
                 logLine(Self.stage, "session \(s.id): the approval store failed (\(error)); request denied")
                 deny(s, seq: seq, request: f.type, reason: "store_unavailable", rule: nil, code: "42501",
-                     "hoop: this request needs approval, and the approval store is unavailable", classification: judged.classification)
+                     "hoop: this request needs approval, and the approval store is unavailable", classification: judged.classification, sql: judged.sql)
             }
         }
     }
@@ -298,21 +299,22 @@ final class ApprovalGate: @unchecked Sendable {
         if h.kind == .query { _ = try? store.transition(h.requestID, from: .pending, to: .canceled) }
         s.held = nil
         deny(s, seq: h.seq, request: h.type, reason: "canceled", rule: nil, code: "57014",
-             "hoop: canceling statement due to user request (request \(h.requestID) withdrawn)", classification: nil, requestID: h.requestID)
+             "hoop: canceling statement due to user request (request \(h.requestID) withdrawn)", classification: nil, requestID: h.requestID, sql: h.sql)
         drain(s)
     }
 
     // MARK: holds and their outcomes
 
-    private func hold(_ s: Session, _ r: HeldRequest, bytes: [UInt8], type: String, seq: Int64, until: Double, why: String) {
-        s.held = Hold(requestID: r.id, kind: r.kind, bytes: bytes, type: type, seq: seq, deadline: until)
+    private func hold(_ s: Session, _ r: HeldRequest, bytes: [UInt8], type: String, seq: Int64, until: Double, why: String,
+                      sql: String? = nil) {
+        s.held = Hold(requestID: r.id, kind: r.kind, bytes: bytes, type: type, seq: seq, sql: sql, deadline: until)
         let wait = max(0, Int(until - Date().timeIntervalSince1970))
         out.enqueue(Frame("hold", session: s.id, seq: seq, [
             "stage": .string(Self.stage), "request_id": .string(r.id), "kind": .string(r.kind.rawValue),
             "connection": .string(s.connection), "reasons": .array(r.reasons.map(JSON.string)),
             "approvals_required": .int(Int64(r.approvalsRequired)), "expires_at": .int(Int64(r.expiresAt)),
             "classification": r.classification,
-        ]))
+        ].merging(sql.map { ["sql": JSON.string($0)] } ?? [:]) { a, _ in a }))
         let what = r.kind == .access ? "access to \(s.connection)" : "this request"
         out.enqueue(Frame("notice", session: s.id, seq: seq, [
             "severity": .string("NOTICE"), "severity_nonlocalized": .string("NOTICE"), "code": .string("00000"),
@@ -367,7 +369,7 @@ final class ApprovalGate: @unchecked Sendable {
             }
             try store.transition(r.id, from: .pending, to: .expired, now: now)
             deny(s, seq: h.seq, request: h.type, reason: "timeout", rule: nil, code: "42501",
-                 "hoop: request \(r.id) was not approved in time", classification: nil, requestID: r.id)
+                 "hoop: request \(r.id) was not approved in time", classification: nil, requestID: r.id, sql: h.sql)
         case .approved:
             s.held = nil
             if h.kind == .access {
@@ -375,7 +377,7 @@ final class ApprovalGate: @unchecked Sendable {
             } else if !(try store.transition(r.id, from: .approved, to: .used, now: now)) {
                 // Another session of the same identity ran it first: approvals are single-use.
                 return deny(s, seq: h.seq, request: h.type, reason: "used", rule: nil, code: "42501",
-                            "hoop: request \(r.id) was approved but has already run once", classification: nil, requestID: r.id)
+                            "hoop: request \(r.id) was approved but has already run once", classification: nil, requestID: r.id, sql: h.sql)
             }
             emitApproved(s, seq: h.seq, r, note: nil)
             stampPass(h.bytes)
@@ -395,7 +397,7 @@ final class ApprovalGate: @unchecked Sendable {
                 return end(s, reason: r.state.rawValue, code: "28000", "hoop: access to \(s.connection) was \(why) (request \(r.id))")
             }
             deny(s, seq: h.seq, request: h.type, reason: r.state == .denied ? "approver" : r.state.rawValue, rule: nil, code: "42501",
-                 "hoop: request \(r.id) was \(why)", classification: nil, requestID: r.id)
+                 "hoop: request \(r.id) was \(why)", classification: nil, requestID: r.id, sql: h.sql)
         }
         drain(s)
     }
@@ -437,10 +439,13 @@ final class ApprovalGate: @unchecked Sendable {
     /// A denied request: hoop-connect answers it as the server answers a failed
     /// statement (docs/approval.md, "What the client sees").
     private func deny(_ s: Session, seq: Int64, request: String, reason: String, rule: String?, code: String, _ message: String,
-                      classification: Classification?, requestID: String? = nil, extra: [String: String] = [:]) {
+                      classification: Classification?, requestID: String? = nil, extra: [String: String] = [:], sql: String? = nil) {
         var fields: [String: JSON] = ["stage": .string(Self.stage), "request": .string(request), "decision": .string("denied"),
                                       "reason": .string(reason), "code": .string(code), "message": .string(message)]
         if !extra.isEmpty { fields["error_fields"] = .object(extra.mapValues(JSON.string)) }
+        // A refused request never reaches hoop-connect, which records requests: what was
+        // asked goes to the audit trail here.
+        if let sql { fields["sql"] = .string(sql) }
         if let rule { fields["rule"] = .string(rule) }
         if let requestID { fields["request_id"] = .string(requestID) }
         if let classification { fields["classification"] = .array(classification.statements.map { $0.json() }) }

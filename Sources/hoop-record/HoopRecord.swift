@@ -13,7 +13,8 @@ import HoopFrames
 struct HoopRecord: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hoop-record",
         abstract: "Ring stage: the audit trail; and the auditor's tools.",
-        subcommands: [Stage.self, VerifyCommand.self, PruneCommand.self, KeyCommand.self],
+        subcommands: [Stage.self, SessionsCommand.self, ShowCommand.self, ReplayCommand.self, ExportCommand.self,
+                      VerifyCommand.self, PruneCommand.self, KeyCommand.self],
         defaultSubcommand: Stage.self)
 }
 

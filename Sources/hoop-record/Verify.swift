@@ -23,12 +23,12 @@ struct Problem {
 /// Checks a whole store: every record's hash against the chain, every checkpoint's
 /// signature, its place in the checkpoints' own chain, and the head it signed.
 /// Where verify reads records and checkpoints from.
-protocol AuditReader {
+protocol ChainSource {
     func checkpointRows() throws -> [SQLiteDB.Row]
     func frameRows(after: Int64, limit: Int) throws -> [SQLiteDB.Row]
 }
 
-struct SQLiteReader: AuditReader {
+struct SQLiteReader: ChainSource {
     let db: SQLiteDB
     func checkpointRows() throws -> [SQLiteDB.Row] { try db.query("SELECT * FROM checkpoints ORDER BY id") }
     func frameRows(after: Int64, limit: Int) throws -> [SQLiteDB.Row] {
@@ -37,7 +37,7 @@ struct SQLiteReader: AuditReader {
     }
 }
 
-struct PostgresReader: AuditReader {
+struct PostgresReader: ChainSource {
     let conn: OpaquePointer
     let chain: String
     func checkpointRows() throws -> [SQLiteDB.Row] {
@@ -50,7 +50,7 @@ struct PostgresReader: AuditReader {
 }
 
 struct Verifier {
-    let reader: AuditReader
+    let reader: ChainSource
     let key: Curve25519.Signing.PublicKey?
 
     struct Checkpoint {
