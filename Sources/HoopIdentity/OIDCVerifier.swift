@@ -119,9 +119,12 @@ actor IssuerKeys {
         let now = Date().timeIntervalSince1970
         let stale = now - fetchedAt > config.jwksMaxAge
         let known = kid.map { jwks[$0] != nil } ?? !jwks.isEmpty
-        if let inFlight = refreshing {
-            // Another session is fetching the keys right now: wait for that fetch rather
-            // than judge this token on the keys from before it.
+        if let inFlight = refreshing, !known || stale {
+            // Another session is fetching the keys right now and ours are not enough (an
+            // unknown kid, or keys past their age): wait for that fetch rather than judge
+            // this token on the keys from before it. A token whose key is cached and
+            // fresh does not wait on someone else's fetch (a hanging issuer holds only
+            // the session that needs it).
             await inFlight.value
         } else if (!known || stale) && now - lastAttempt >= config.jwksMinRefresh {
             lastAttempt = now
