@@ -149,8 +149,6 @@ final class AuditStore {
     }
 
     private func writeCheckpoint(kind: String, prunedThrough: Int64? = nil) throws {
-        let at = Int64(Date().timeIntervalSince1970 * 1_000_000)
-        let keyID = signer.map { AuditChain.keyID($0.publicKey) } ?? "unsigned"
         // The previous checkpoint as stored (a prune by another process may have come
         // between): read inside this write transaction.
         var prev: OpaquePointer?
@@ -160,10 +158,8 @@ final class AuditStore {
             lastCheckpoint.signature = n == 0 ? Data() : Data(bytes: sqlite3_column_blob(prev, 0), count: n)
         }
         sqlite3_finalize(prev)
-        let message = AuditChain.checkpointMessage(at: at, kind: kind, lastID: lastID, head: head, prunedThrough: prunedThrough,
-                                                   previous: lastCheckpoint.signature, keyID: keyID)
-        // Without a key the checkpoint is written unsigned, and verify says so.
-        let signature = (try? signer?.signature(for: message)) ?? Data()
+        let (at, keyID, signature) = AuditChain.sign(kind: kind, lastID: lastID, head: head, prunedThrough: prunedThrough,
+                                                     previous: lastCheckpoint.signature, signer: signer)
         var st: OpaquePointer?
         sqlite3_prepare_v2(db, "INSERT INTO checkpoints (at, kind, last_id, head, pruned_through, previous, key_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            -1, &st, nil)
@@ -186,13 +182,14 @@ let SQLITE_TRANSIENT = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_
 /// The chain's arithmetic, shared by the recorder and the verifier.
 enum AuditChain {
     static let genesis = Data(count: 32)
+    static let recordDomain = Data("hoop-audit-v1".utf8)
 
     /// SHA-256 over the previous hash and every column of the record, each length-
     /// prefixed, so that no column can be changed or moved without the hash changing.
     static func hash(previous: Data, id: Int64, recordedAt: Int64, session: String?, seq: Int64?, type: String,
                      frame: UnsafeRawBufferPointer) -> Data {
         var h = SHA256()
-        h.update(data: Data("hoop-audit-v1".utf8))
+        h.update(data: recordDomain)
         h.update(data: previous)
         func int(_ v: Int64) { withUnsafeBytes(of: v.bigEndian) { h.update(bufferPointer: $0) } }
         func bytes(_ b: UnsafeRawBufferPointer) { int(Int64(b.count)); h.update(bufferPointer: b) }
@@ -213,6 +210,17 @@ enum AuditChain {
         func bytes(_ b: Data) { int(Int64(b.count)); d.append(b) }
         int(at); bytes(Data(kind.utf8)); int(lastID); bytes(head); int(prunedThrough ?? -1); bytes(previous); bytes(Data(keyID.utf8))
         return d
+    }
+
+    /// A checkpoint's time, key id and signature, made now. Without a key it is
+    /// unsigned (an empty signature), and verify says so.
+    static func sign(kind: String, lastID: Int64, head: Data, prunedThrough: Int64?, previous: Data,
+                     signer: Curve25519.Signing.PrivateKey?) -> (at: Int64, keyID: String, signature: Data) {
+        let at = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let keyID = signer.map { Self.keyID($0.publicKey) } ?? "unsigned"
+        let message = checkpointMessage(at: at, kind: kind, lastID: lastID, head: head, prunedThrough: prunedThrough,
+                                        previous: previous, keyID: keyID)
+        return (at, keyID, (try? signer?.signature(for: message)) ?? Data())
     }
 
     static func keyID(_ key: Curve25519.Signing.PublicKey) -> String {

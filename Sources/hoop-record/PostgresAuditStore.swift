@@ -102,14 +102,11 @@ final class PostgresAuditStore: AuditWriter {
     }
 
     private func writeCheckpoint(kind: String) throws {
-        let at = Int64(Date().timeIntervalSince1970 * 1_000_000)
-        let keyID = signer.map { AuditChain.keyID($0.publicKey) } ?? "unsigned"
         // Serialises with a prune of the same chain run elsewhere.
         let previous = try query("SELECT signature FROM hoop_audit_checkpoints WHERE chain = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE",
                                  [.text(chain)]).first?["signature"]?.data ?? Data()
-        let message = AuditChain.checkpointMessage(at: at, kind: kind, lastID: lastID, head: head, prunedThrough: nil,
-                                                   previous: previous, keyID: keyID)
-        let signature = (try? signer?.signature(for: message)) ?? Data()
+        let (at, keyID, signature) = AuditChain.sign(kind: kind, lastID: lastID, head: head, prunedThrough: nil,
+                                                     previous: previous, signer: signer)
         try query("INSERT INTO hoop_audit_checkpoints (chain, at, kind, last_id, head, pruned_through, previous, key_id, signature) VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8)",
                   [.text(chain), .int(at), .text(kind), .int(lastID), .blob(head), .blob(previous), .text(keyID), .blob(signature)])
         lastCheckpoint = (Double(at) / 1e6, lastID)

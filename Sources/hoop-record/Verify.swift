@@ -235,10 +235,8 @@ struct PruneCommand: ParsableCommand {
             guard let last = try db.query("SELECT id, hash FROM frames WHERE recorded_at < ? ORDER BY id DESC LIMIT 1", [.int(cutoff)]).first,
                   let id = last["id"]?.int, let head = last["hash"]?.data else { return nil }
             let prev = try db.query("SELECT signature FROM checkpoints ORDER BY id DESC LIMIT 1").first?["signature"]?.data ?? Data()
-            let at = Int64(Date().timeIntervalSince1970 * 1_000_000)
-            let keyID = AuditChain.keyID(signer.publicKey)
-            let message = AuditChain.checkpointMessage(at: at, kind: "prune", lastID: id, head: head, prunedThrough: id, previous: prev, keyID: keyID)
-            let signature = try signer.signature(for: message)
+            let (at, keyID, signature) = AuditChain.sign(kind: "prune", lastID: id, head: head, prunedThrough: id, previous: prev, signer: signer)
+            guard !signature.isEmpty else { throw ConfigError("the prune checkpoint could not be signed: nothing removed") }
             try db.query("INSERT INTO checkpoints (at, kind, last_id, head, pruned_through, previous, key_id, signature) VALUES (?, 'prune', ?, ?, ?, ?, ?, ?)",
                          [.int(at), .int(id), .blob(head), .int(id), .blob(prev), .text(keyID), .blob(signature)])
             let count = try db.query("SELECT count(*) AS n FROM frames WHERE id <= ?", [.int(id)]).first?["n"]?.int ?? 0
@@ -261,10 +259,8 @@ struct PruneCommand: ParsableCommand {
             }
             let prev = try q("SELECT signature FROM hoop_audit_checkpoints WHERE chain = $1 ORDER BY id DESC LIMIT 1 FOR UPDATE",
                              [.text(chain)]).first?["signature"]?.data ?? Data()
-            let at = Int64(Date().timeIntervalSince1970 * 1_000_000)
-            let keyID = AuditChain.keyID(signer.publicKey)
-            let signature = try signer.signature(for: AuditChain.checkpointMessage(at: at, kind: "prune", lastID: id, head: head,
-                                                                                   prunedThrough: id, previous: prev, keyID: keyID))
+            let (at, keyID, signature) = AuditChain.sign(kind: "prune", lastID: id, head: head, prunedThrough: id, previous: prev, signer: signer)
+            guard !signature.isEmpty else { throw ConfigError("the prune checkpoint could not be signed: nothing removed") }
             _ = try q("INSERT INTO hoop_audit_checkpoints (chain, at, kind, last_id, head, pruned_through, previous, key_id, signature) VALUES ($1, $2, 'prune', $3, $4, $3, $5, $6, $7)",
                       [.text(chain), .int(at), .int(id), .blob(head), .blob(prev), .text(keyID), .blob(signature)])
             let count = try q("SELECT count(*) AS n FROM hoop_audit_frames WHERE chain = $1 AND id <= $2", [.text(chain), .int(id)]).first?["n"]?.int ?? 0
