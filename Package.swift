@@ -45,8 +45,11 @@ let package = Package(
         // PHI detectors and masking strategies: hoop-mask's job, kept in a library so
         // that its precision and recall can be tested on their own.
         .target(name: "HoopMasking", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // PostgreSQL's binary formats of the common types, from their text output:
+        // hoop-listen sends binary columns to the clients that ask for them.
+        .target(name: "HoopBinary"),
         .executableTarget(name: "hoop-listen", dependencies: [
-            "HoopFrames",
+            "HoopFrames", "HoopBinary",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -78,6 +81,7 @@ let package = Package(
         .testTarget(name: "HoopFramesTests", dependencies: ["HoopFrames"]),
         .testTarget(name: "HoopMaskingTests", dependencies: ["HoopMasking"]),
         .testTarget(name: "HoopSQLTests", dependencies: ["HoopSQL"]),
+        .testTarget(name: "HoopBinaryTests", dependencies: ["HoopBinary"]),
         .testTarget(name: "HoopApprovalTests", dependencies: ["HoopApproval", "HoopSQL", "HoopFrames"]),
     ],
     swiftLanguageModes: [.v5]
