@@ -226,7 +226,6 @@ def test_mixed_simple_and_extended_in_transaction(ring):
     ], sanity=lambda d: d[2][-1] == ("Z", "E") and d[3][0][1]["C"] == "25P02" and d[4][-1] == ("Z", "I"))
 
 
-@pytest.mark.xfail(strict=True, reason="binary result columns are issue 7")
 def test_binary_result_format(ring):
     assert_same(ring, [
         [Parse("", "select 1::int4 as i, 'abc'::text as t, 2::int8 as b"), Bind("", "", [], [], [1]),

@@ -100,7 +100,6 @@ def test_binary_parameters(ring):
     assert g == d
 
 
-@pytest.mark.xfail(strict=True, reason="binary result columns are issue 7")
 def test_binary_results(ring):
     # A binary cursor asks for binary result columns (Bind result formats = 1).
     q = "select g, g::text, g * 1.5, now() - now(), null::int from generate_series(1, 100) g"

@@ -16,16 +16,22 @@ public enum PGType {
     public static func isTextLike(_ oid: UInt32) -> Bool {
         switch oid {
         case text, varchar, bpchar, name, unknown, json, jsonb, xml, 0: return true
-        case 1000...1300 where ![date, time, timestamp, timestamptz, interval, timetz, bpchar, varchar].contains(oid):
-            return true   // array types (_text 1009, _varchar 1015, _int4 1007, ...)
+        case 1000...1300 where ![date, time, timestamp, timestamptz, interval, timetz, bpchar, varchar].contains(oid)
+                               && !numericArrays.contains(oid) && !temporalArrays.contains(oid):
+            return true   // array types of text-like elements (_text 1009, _varchar 1015, _name 1003, ...)
         default: return false
         }
     }
 
+    /// Arrays of numbers and of dates and times: a marker in place of an element
+    /// would not be a valid array of their type, so they are typed, not text-like.
+    static let numericArrays: Set<UInt32> = [1000, 1005, 1007, 1016, 1028, 1021, 1022, 1231, 791]
+    static let temporalArrays: Set<UInt32> = [1182, 1183, 1115, 1185, 1187, 1270]
+
     /// Numbers carry no context for content detection (a count, an epoch second):
-    /// only column rules mask them.
+    /// only column rules mask them. Arrays of numbers likewise.
     public static func isNumeric(_ type: UInt32) -> Bool {
-        [bool, int2, int4, int8, oid, float4, float8, numeric, money].contains(type)
+        [bool, int2, int4, int8, oid, float4, float8, numeric, money].contains(type) || numericArrays.contains(type)
     }
 }
 

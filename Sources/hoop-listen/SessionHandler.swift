@@ -59,6 +59,9 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     var localReplies: [LocalReply] = []
     var skipUntilSync = false
     var batchStart: Int64 = 1
+    var resultFormats = ResultFormats()
+    /// After a refusal found in the answers, until ReadyForQuery.
+    var discardingAnswers = false
     var copyChunks: [JSON] = []
     var copyBytes = 0
     /// Messages that arrived before ReadyForQuery.
@@ -239,8 +242,8 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             message = try ClientMessage.parse(type: type, body: body)
         } catch MessageProblem.invalidUTF8 where state == .ready {
             return localError(for: type, code: "22021", message: "invalid byte sequence for encoding \"UTF8\"")
-        } catch MessageProblem.binaryFormat where state == .ready {
-            return localError(for: type, code: "0A000", message: "binary format is not supported yet")
+        } catch MessageProblem.unsupportedFormat(let code) where state == .ready {
+            return localError(for: type, code: "22023", message: "unsupported format code: \(code)")
         } catch {
             return fatal("08P01", "invalid message format", reason: "protocol_error")
         }
@@ -321,8 +324,36 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         guard let (type, fields, kind) = message.request else { return }
         guard emitRequest(type, fields) else { return }
         if let kind { outstanding.append((seq, kind)) }
+        trackFormats(message)
         if case .sync = message { batchStart = seq + 1 }
         if case .query = message { batchStart = seq + 1 }
+    }
+
+    /// What binary result columns the client asked for (BinaryResults.swift).
+    private func trackFormats(_ message: ClientMessage) {
+        switch message {
+        case .parse(let name, _, _): resultFormats.parsed(name)
+        case .bind(let portal, let statement, _, _, let formats): resultFormats.bound(portal: portal, statement: statement, formats: formats)
+        case .describe(let kind, let name): resultFormats.describing(seq: seq, kind: kind, name: name)
+        case .close(let kind, let name): resultFormats.closed(kind: kind, name: name)
+        case .execute(let portal, _): resultFormats.executing(seq: seq, portal: portal)
+        default: break
+        }
+    }
+
+    /// A refusal found in the answers (a binary column hoop cannot write): the client
+    /// gets the error, and the rest of the answers up to ReadyForQuery are dropped, as
+    /// the server skips to Sync after an error. What the server already ran, ran.
+    private func refuseAnswers(_ refusal: ResultFormats.Refusal, seq: Int64) {
+        guard let context, !discardingAnswers else { return }
+        if let id = sessionID {
+            env.ring.send(Frame("refused", session: id, seq: seq, [
+                "stage": .string(RingLink.stage), "code": .string(refusal.code), "message": .string(refusal.message)]).encoded())
+        }
+        discardingAnswers = true
+        var b = context.channel.allocator.buffer(capacity: 128)
+        Backend.error(&b, severity: "ERROR", code: refusal.code, message: refusal.message)
+        context.write(wrapOutboundOut(b), promise: nil)
     }
 
     /// An error answered here rather than upstream: simple-protocol messages get
@@ -504,6 +535,23 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             }
         }
 
+        if discardingAnswers && Self.skippedAfterError.contains(type) && frame["fatal"]?.bool != true {
+            if Self.creditSpending.contains(type) { env.ring.send(SessionFrames.credit(session: sessionID ?? "")) }
+            return settle(frame)
+        }
+        var frame = frame
+        var binaryRows: BinaryPlan?
+        do {
+            if type == "columns", let s = frame.seq { frame = try resultFormats.describe(frame, seq: s) }
+            if type == "rows", let s = frame.seq { binaryRows = try resultFormats.plan(forExecute: s) }
+        } catch let refusal as ResultFormats.Refusal {
+            refuseAnswers(refusal, seq: frame.seq ?? seq)
+            if Self.creditSpending.contains(type) { env.ring.send(SessionFrames.credit(session: sessionID ?? "")) }
+            return settle(frame)
+        } catch {
+            return fatal("08P01", "hoop: malformed response frame", reason: "protocol_error")
+        }
+
         var b = context.channel.allocator.buffer(capacity: type == "rows" && wire == nil ? Backend.estimateRows(frame) : 64)
         do {
             switch type {
@@ -512,6 +560,15 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
                 else if type == "rows" { try Backend.dataRows(&b, frame) }
                 else if type == "notice" { Backend.notice(&b, type: UInt8(ascii: "N"), fields: frame.fields, fatal: false) }
                 else { try Backend.copyData(&b, frame) }
+                if let binaryRows {
+                    do {
+                        b = try binaryRows.convert(b, allocator: context.channel.allocator)
+                    } catch let refusal as ResultFormats.Refusal {
+                        refuseAnswers(refusal, seq: frame.seq ?? seq)
+                        env.ring.send(SessionFrames.credit(session: sessionID ?? ""))
+                        return settle(frame)
+                    }
+                }
                 // A batch spent a credit: it comes back once the client's socket took the batch.
                 let promise = context.eventLoop.makePromise(of: Void.self)
                 let ring = env.ring, id = sessionID ?? ""
@@ -557,9 +614,22 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         settle(frame)
     }
 
+    /// The answers the server would not send after an error, up to ReadyForQuery.
+    static let skippedAfterError: Set<String> = [
+        "rows", "copy_out_data", "notice", "columns", "complete", "empty", "suspended", "parse_complete",
+        "bind_complete", "close_complete", "no_data", "parameters", "error", "copy_in_response",
+        "copy_out_response", "copy_out_done"]
+    /// The answers that spent a credit on their way: it goes back when they are written
+    /// (or dropped).
+    static let creditSpending: Set<String> = ["rows", "copy_out_data", "notice"]
+
     /// Marks the request a response finishes, and writes replies that were waiting on it.
     private func settle(_ frame: Frame) {
         let type = frame.type
+        if type == "ready" {
+            resultFormats.ready()
+            discardingAnswers = false
+        }
         guard let s = frame.seq else {
             if type == "ready" {
                 outstanding.removeAll()
@@ -572,6 +642,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             outstanding.removeAll { $0.seq <= s }
         } else if let i = outstanding.firstIndex(where: { $0.seq == s }), outstanding[i].kind.isAnsweredBy(type) {
             outstanding.remove(at: i)
+            resultFormats.answered(seq: s)
         }
         deliverLocalReplies(before: nil)
     }

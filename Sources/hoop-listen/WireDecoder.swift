@@ -209,8 +209,8 @@ enum MessageProblem: Error {
     case malformed
     /// A string or text parameter is not valid UTF-8 (or holds NUL): ERROR 22021.
     case invalidUTF8
-    /// A parameter or result in binary format: ERROR 0A000 until binary lands.
-    case binaryFormat
+    /// A result format code other than text (0) or binary (1): ERROR 22023.
+    case unsupportedFormat(Int16)
 }
 
 extension ClientMessage {
@@ -291,7 +291,7 @@ extension ClientMessage {
             results.reserveCapacity(nResults)
             for _ in 0..<nResults { results.append(try int16()) }
             try end()
-            if results.contains(where: { $0 != 0 }) { throw MessageProblem.binaryFormat }   // binary results: issue 7
+            if let odd = results.first(where: { $0 != 0 && $0 != 1 }) { throw MessageProblem.unsupportedFormat(odd) }
             guard !badText, let portalText = portal.string, let statementText = statement.string else {
                 throw MessageProblem.invalidUTF8
             }

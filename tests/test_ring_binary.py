@@ -1,0 +1,145 @@
+"""Binary result columns through the ring. hoop-connect reads text from the server and
+hoop-listen writes binary for the columns a Bind asked for: every value must arrive as
+the exact bytes the server sends in binary on a direct connection, masked values must
+stay valid values of their type, and what cannot be sent in binary gets the error a
+client can act on, with the session going on."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+
+import psycopg
+import pytest
+
+from helpers.pg_values import SETTINGS, VALUES
+from helpers.pgwire import Bind, Describe, Execute, Parse, Query, Sync
+from test_ring_extended import assert_same, exchange, open_wire, types
+
+BINARY = 1
+
+
+def fetch_raw(conn, sql: str, fmt: int):
+    res = conn.pgconn.exec_params(sql.encode(), [], result_format=fmt)
+    assert res.status == psycopg.pq.ExecStatus.TUPLES_OK, res.error_message
+    return [(res.ftype(c), res.fformat(c), res.get_value(0, c)) for c in range(res.nfields)]
+
+
+@pytest.mark.parametrize("setting", [s for s, _ in SETTINGS])
+def test_every_value_arrives_as_the_servers_binary(ring, setting):
+    """psycopg's exec_params (Parse, Bind with binary results, Describe portal, Execute):
+    type, format and bytes per value, through the ring and direct."""
+    values = dict(SETTINGS)[setting] or VALUES
+    with ring.connect("gateway") as gw, ring.connect("direct") as direct:
+        for c in (gw, direct):
+            c.execute(f"SET {setting}")
+        checked = 0
+        for expr in values:
+            sql = f"select {expr}"
+            assert fetch_raw(gw, sql, 0) == fetch_raw(direct, sql, 0), f"{setting}: {expr} in text"
+            want = fetch_raw(direct, sql, BINARY)
+            got = fetch_raw(gw, sql, BINARY)
+            assert got == want, f"{setting}: {expr}"
+            assert got[0][1] == BINARY
+            checked += 1
+        assert checked == len(values)
+
+
+def test_many_columns_and_rows_mixed_formats(ring):
+    """One Bind asks text for some columns and binary for others, over 5,000 rows in
+    several batches: the raw wire answers match the server's message for message."""
+    q = ("select g, g::text || 'x' as t, g * 1.5 as n, now()::date - g as d, "
+         "case when g % 7 = 0 then null else array[g, g + 1] end as a, g % 2 = 0 as even "
+         "from generate_series(1, 5000) g")
+    g = assert_same(ring, [[Parse("", q), Bind("", "", result_formats=[1, 0, 1, 1, 1, 0]), Describe("P", ""),
+                            Execute("", 0), Sync()]])
+    assert types(g[0]).count("D") == 5000
+
+
+def test_statement_described_first_then_bound_binary(ring):
+    """asyncpg's way: Parse + Describe statement, later Bind (all binary) + Execute with
+    no Describe of the portal; row-limited Execute resumes keep the formats."""
+    assert_same(ring, [
+        [Parse("s_bin", "select g, g::numeric / 3 as third, 'r' || g as label from generate_series(1, 10) g"),
+         Describe("S", "s_bin"), Sync()],
+        [Bind("p_bin", "s_bin", result_formats=[1]), Execute("p_bin", 4), Execute("p_bin", 4), Execute("p_bin", 0), Sync()],
+        [Bind("", "s_bin", result_formats=[0, 1, 0]), Execute("", 0), Sync()],
+    ], sanity=lambda d: types(d[1]) == "2DDDDsDDDDsDDCZ")
+
+
+def test_masked_columns_stay_valid_values_of_their_type(ring):
+    """patients' masked columns (hash tokens in text, a date redacted to its year) come
+    back in binary and load as their types; they equal the masked text answers."""
+    sql = ("select p.id, p.first_name, p.date_of_birth, p.ssn, p.mrn, e.admitted_at, e.note "
+           "from patients p join encounters e on e.patient_id = p.id order by e.id limit 50")
+    with ring.connect("gateway") as gw:
+        text_rows = gw.execute(sql).fetchall()
+        with gw.cursor(binary=True) as cur:
+            binary_rows = cur.execute(sql).fetchall()
+            assert all(d.type_code for d in cur.description)
+            raw = gw.pgconn.exec_params(sql.encode(), [], result_format=1)
+            assert all(raw.fformat(c) == 1 for c in range(raw.nfields))
+    assert len(binary_rows) == 50
+    assert binary_rows == text_rows
+    for row in binary_rows:
+        assert isinstance(row[2], datetime.date) and (row[2].month, row[2].day) == (1, 1), "date_of_birth is redacted to 1 January"
+        assert row[1].startswith("tok_"), "first_name is a hash token"
+    with ring.connect("direct") as direct:
+        real = direct.execute(sql).fetchall()
+    assert all(a[1] != b[1] for a, b in zip(binary_rows, real)), "no real first name came back"
+
+
+def test_binary_parameters_and_results_together(ring):
+    """psycopg binary cursor: binary parameters of every common type in, binary results
+    out, round-tripped unchanged."""
+    values = [True, 7, -2**40, 1.25, decimal.Decimal("-12.3400"), "tëxt", b"\x00\xffbytes",
+              uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), datetime.date(2024, 3, 5),
+              datetime.time(10, 11, 12, 5), datetime.datetime(2024, 3, 5, 10, 11, 12, 13),
+              datetime.datetime(2024, 3, 5, 10, 11, 12, tzinfo=datetime.timezone.utc),
+              datetime.timedelta(days=3, seconds=5, microseconds=7), [1, 2, None], ["a", "b c", None]]
+    sql = "select " + ", ".join(["%b"] * len(values))
+    with ring.connect("gateway") as gw, ring.connect("direct") as direct:
+        got = gw.cursor(binary=True).execute(sql, values).fetchone()
+        want = direct.cursor(binary=True).execute(sql, values).fetchone()
+    assert got == want
+    assert list(got) == values
+
+
+def test_refusals_keep_the_session(ring):
+    """What hoop cannot send in binary is refused with a clear error; the session goes
+    on (the server skips to Sync, so do we)."""
+    c, _ = open_wire(ring, "gateway", app="hoop-binary-refusals")
+    try:
+        # A type without a binary writer here (point): 0A000 naming the way out.
+        c.send(Parse("", "select point(1, 2) as p, 1 as one"), Bind("", "", result_formats=[1]),
+               Describe("P", ""), Execute("", 0), Sync())
+        got = c.read_until_ready(timeout=30)
+        assert types(got) == "12EZ", got
+        err = dict(got[2][1])
+        assert err["C"] == "0A000" and "binary" in err["M"]
+        # ...but that column in text and the rest in binary is fine.
+        c.send(Parse("", "select point(1, 2) as p, 1 as one"), Bind("", "", result_formats=[0, 1]),
+               Describe("P", ""), Execute("", 0), Sync())
+        got = c.read_until_ready(timeout=30)
+        assert types(got) == "12TDCZ", got
+        assert got[3][1] == [b"(1,2)", b"\x00\x00\x00\x01"]
+        # Result format counts must match the columns (the server's 08P01 wording).
+        c.send(Parse("", "select 1, 2, 3"), Bind("", "", result_formats=[1, 1]), Describe("P", ""), Execute("", 0), Sync())
+        got = c.read_until_ready(timeout=30)
+        assert types(got) == "12EZ" and dict(got[2][1])["C"] == "08P01", got
+        assert dict(got[2][1])["M"] == "bind message has 2 result formats but query has 3 columns"
+        # A format code that is neither text nor binary.
+        c.send(Parse("", "select 1"), Bind("", "", result_formats=[2]), Execute("", 0), Sync())
+        got = c.read_until_ready(timeout=30)
+        assert types(got) == "1EZ" and dict(got[1][1])["C"] == "22023", got
+        # Binary asked of a statement nobody described: refused, not guessed.
+        c.send(Parse("nd", "select 42"), Bind("", "nd", result_formats=[1]), Execute("", 0), Sync())
+        got = c.read_until_ready(timeout=30)
+        assert types(got) == "12EZ" and dict(got[2][1])["C"] == "0A000", got
+        # The session still works, in text and in binary.
+        c.send(Query("select 'still here'"))
+        got = c.read_until_ready(timeout=30)
+        assert [m for m in got if m[0] == "D"][0][1] == [b"still here"]
+    finally:
+        c.close()
