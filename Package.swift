@@ -45,8 +45,9 @@ let package = Package(
         // PHI detectors and masking strategies: hoop-mask's job, kept in a library so
         // that its precision and recall can be tested on their own.
         .target(name: "HoopMasking", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        // PostgreSQL's binary formats of the common types, from their text output:
-        // hoop-listen sends binary columns to the clients that ask for them.
+        // PostgreSQL's binary formats of the common types, to and from their text
+        // output: hoop-listen sends binary columns to the clients that ask for them,
+        // hoop-mask reads and rewrites binary COPY fields.
         .target(name: "HoopBinary"),
         .executableTarget(name: "hoop-listen", dependencies: [
             "HoopFrames", "HoopBinary",
@@ -72,7 +73,7 @@ let package = Package(
             "HoopFrames", "HoopSQL", "CLibPQ", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-mask", dependencies: [
-            "HoopFrames", "HoopMasking", "HoopSQL", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HoopFrames", "HoopBinary", "HoopMasking", "HoopSQL", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-record", dependencies: [
             "HoopFrames", "CSQLite", "CLibPQ", "HoopSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser"),

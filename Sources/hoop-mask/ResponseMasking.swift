@@ -85,6 +85,7 @@ final class ResponseMasking {
         var copyPlans: [Int64: RowPlan] = [:]
         /// COPY ... WITH (HEADER) whose header line has not come yet: column names, not data.
         var copyHeader: Set<Int64> = []
+        var copyBinary: [Int64: CopyBinary] = [:]
 
         init(masker: Masker) { self.masker = masker }
     }
@@ -364,6 +365,10 @@ final class ResponseMasking {
             }
             return outcome(frame, out, counts)
         case "copy_out_response":
+            // The format is read from the statement; the server's word must agree.
+            if (frame["format"]?.int == 1) != (copyShape(seq, s).1.kind == .binary) {
+                throw MaskFailure("COPY format differs from what its statement says")
+            }
             if copyShape(seq, s).1.header { s.copyHeader.insert(seq) } else { s.copyHeader.remove(seq) }
             if let fields = frame["fields"]?.array {
                 s.copyPlans[seq] = RowPlan(columns: fields.map(ColumnPlan.init(field:)))
@@ -376,6 +381,38 @@ final class ResponseMasking {
             let (shape, format) = copyShape(seq, s)
             // COPY table: named by hoop-connect; COPY (query): traced.
             let fields = s.copyPlans[seq] ?? copyPlan(shape, masker)
+            if format.kind == .binary {
+                // Binary fields are read by their column's type: only `COPY table`
+                // (typed by hoop-connect) in a request of one statement.
+                guard let typed = s.copyPlans[seq], (s.expected[seq]?.count ?? 0) == 1 else {
+                    throw MaskFailure("binary COPY of a query cannot be masked (its fields carry no type): use COPY table, or text or CSV")
+                }
+                // One chunk out per chunk in: a client reads a CopyData message as one
+                // tuple (the header comes with the first), as the server sends them.
+                var state = s.copyBinary[seq] ?? CopyBinary()
+                var chunks: [JSON] = []
+                for chunk in frame["data"]?.array ?? [] {
+                    let data: [UInt8]
+                    switch chunk {
+                    case .string(let t): data = Array(t.utf8)
+                    case .object(let o):
+                        guard let b = o["base64"]?.string, let d = Data(base64Encoded: b) else { throw MaskFailure("a COPY chunk of the wrong shape") }
+                        data = Array(d)
+                    default: throw MaskFailure("a COPY chunk of the wrong shape")
+                    }
+                    let masked = try state.mask(data, columns: typed.columns,
+                                                ruled: { s.masker.policy.rule(table: $0.table, column: $0.column) != nil || $0.derived != nil }) { i, field in
+                        let m = try self.mask(field, typed.columns[i], s)
+                        counts.add(m.counts, column: typed.columns[i].name ?? "field \(i + 1)")
+                        return m
+                    }
+                    if !masked.isEmpty { chunks.append(.object(["base64": .string(Data(masked).base64EncodedString())])) }
+                }
+                s.copyBinary[seq] = state
+                var out = frame
+                out["data"] = .array(chunks)
+                return outcome(frame, out, counts)
+            }
             let chunks: [JSON] = try (frame["data"]?.array ?? []).map { chunk in
                 // Binary COPY cannot be read for PHI: it is not passed (fail closed).
                 guard case .string(let line) = chunk, format.kind != .binary else {
@@ -434,6 +471,7 @@ final class ResponseMasking {
             for k in s.describeTarget.keys where k <= seq { s.describeTarget[k] = nil }
             for k in s.executePortal.keys where k <= seq { s.executePortal[k] = nil }
             for k in s.copyPlans.keys where k <= seq { s.copyPlans[k] = nil }
+            for k in s.copyBinary.keys where k <= seq { s.copyBinary[k] = nil }
             s.copyHeader = s.copyHeader.filter { $0 > seq }
             return .pass
         case "session_closed":

@@ -53,3 +53,39 @@ final class BinaryEncoderTests: XCTestCase {
         XCTAssertEqual(try encode(array, 1007).count, 20 + 10_000 * 8)
     }
 }
+
+final class BinaryDecoderTests: XCTestCase {
+    func bytes(_ hex: String) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = hex.startIndex
+        while i < hex.endIndex {
+            let j = hex.index(i, offsetBy: 2)
+            out.append(UInt8(hex[i..<j], radix: 16)!)
+            i = j
+        }
+        return out
+    }
+
+    /// The server's binary output reads back as its text output (timestamptz in UTC,
+    /// bytea in hex); arrays are not read (nil).
+    func testReadsTheServersBinaryOutputBackAsItsText() {
+        var checked = 0
+        for c in serverCases where c.setting == "TimeZone = 'UTC'" {
+            let text = BinaryDecoder.text(bytes(c.binary)[...], oid: c.oid)
+            if BinaryTypes.element(of: c.oid) != nil { XCTAssertNil(text); continue }
+            XCTAssertEqual(text, c.text, "type \(c.oid) binary \(c.binary)")
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 80)
+    }
+
+    func testRefusesMalformedBinary() {
+        XCTAssertNil(BinaryDecoder.text([0, 1, 2][...], oid: BinaryTypes.int4))
+        XCTAssertNil(BinaryDecoder.text([0, 1, 0, 0, 0][...], oid: BinaryTypes.int4))
+        XCTAssertNil(BinaryDecoder.text([0xff, 0xfe][...], oid: BinaryTypes.text))
+        XCTAssertNil(BinaryDecoder.text([2, 0x7b, 0x7d][...], oid: BinaryTypes.jsonb))
+        XCTAssertNil(BinaryDecoder.text([0, 1, 0, 0, 0, 0, 0, 0, 0x27, 0x10][...], oid: BinaryTypes.numeric))   // digit 10000
+        XCTAssertNil(BinaryDecoder.text([1, 2, 3][...], oid: BinaryTypes.uuid))
+        XCTAssertNil(BinaryDecoder.text([0, 0, 0, 1][...], oid: 600))
+    }
+}
