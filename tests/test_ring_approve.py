@@ -126,6 +126,32 @@ def test_guardrails_deny_at_once_and_fail_the_transaction(aring):
     assert denies and all(f["reason"] == "policy" and f["code"] == "42501" for f in denies)
 
 
+def test_same_shape_different_literals_are_judged_each(aring):
+    """hoop-approve shares one classification between texts of the same shape (their
+    literals replaced by $n) only when the literals changed nothing: a harmless text
+    first must not let a risky one of the same shape through."""
+    pairs = [
+        ("select set_config('application_name', 'x', false)", "select set_config('role', 'postgres', false)"),
+        ("select id from patients where id = 1", "select id from patients where id = 1 or 1 = 1 limit 100000"),
+        ("select id from patients limit 5", "select id from patients limit 100000"),
+        ("select pg_catalog.lower('a')", "select pg_catalog.pg_read_file('/etc/hostname')"),
+    ]
+    for harmless, risky in pairs:
+        c = PGWire("127.0.0.1", aring.listen_port, timeout=30)
+        c.startup(AGENT, "clinic", aring.token(AGENT), {"application_name": "approve-shapes"})
+        try:
+            for _ in range(3):
+                c.send(Query(harmless))      # cached by its shape where that is safe
+                assert [m[0] for m in c.read_until_ready()][-2:] == ["C", "Z"], harmless
+            c.send(Query(risky))
+            first = c.read(timeout=15)
+            denied = first[0] == "E" and first[1]["C"] == "42501"
+            held = first[0] == "N" and "held for approval" in first[1]["M"]
+            assert denied or held, (risky, first)
+        finally:
+            c.close()   # a held request is withdrawn with its session
+
+
 def test_held_ddl_waits_while_others_run_and_a_second_identity_grants_it(aring, adirect):
     h = Held(aring, "create table approve_ddl (id int primary key)")
     try:

@@ -1,6 +1,6 @@
 import CJansson
 
-/// A JSON value. Frames decode into this (through jansson) and encode from it
+/// A JSON value. Frames decode into this (through `JSONReader`) and encode from it
 /// (through `JSONWriter`, which keeps the header keys first).
 public enum JSON: Equatable, Sendable {
     case null
@@ -37,6 +37,17 @@ extension JSON {
     /// Parses one JSON text. Duplicate object keys are an error: two readers must
     /// never see two different frames in the same bytes.
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSON {
+        do {
+            return try JSONReader.parse(bytes)
+        } catch let f as JSONReader.Failure {
+            // Only the position: frames carry PHI.
+            throw JSONParseError(description: "invalid JSON at byte \(f.position)")
+        }
+    }
+
+    /// The same through jansson: the reference `JSONReader` is tested against, and
+    /// the baseline of `scripts/bench codecs`.
+    public static func parseWithJansson(_ bytes: UnsafeRawBufferPointer) throws -> JSON {
         var error = json_error_t()
         let flags = JSON_REJECT_DUPLICATES | JSON_DECODE_ANY
         guard let root = json_loadb(bytes.baseAddress?.assumingMemoryBound(to: CChar.self),

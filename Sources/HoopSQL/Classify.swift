@@ -73,7 +73,7 @@ public struct StatementClass: Equatable, Sendable {
     }
 }
 
-public struct Classification: Sendable {
+public struct Classification: Equatable, Sendable {
     public var statements: [StatementClass]
     /// The parser's message when the text does not parse (statements then empty).
     public var parseError: String?

@@ -54,6 +54,8 @@ final class ResponseMasking {
     let fallback: Masker
     private var sessions: [String: SessionState] = [:]
     private var scratch: [UInt8] = []
+    private var lineageCache: [String: [StatementLineage]] = [:]
+    private var lineageShapes: [String: [StatementLineage]] = [:]
 
     init(maskers: [String: Masker], fallback: Masker) {
         self.maskers = maskers
@@ -167,7 +169,7 @@ final class ResponseMasking {
     /// The lineage of each statement of `sql`; one nil when it does not parse (the
     /// server will say why; anything it returns is then untraced).
     func lineages(_ sql: String, _ s: SessionState) -> [StatementLineage?] {
-        guard let all = try? Lineage.analyze(sql) else { return [nil] }
+        guard let all = analyzed(sql) else { return [nil] }
         for l in all {
             // Redefining a name the server still holds fails there: the old one stays,
             // unknown here (untraced). Names are forgotten when the transaction ends.
@@ -176,6 +178,26 @@ final class ResponseMasking {
             case .prepare(let name, let shape): s.prepared[name] = s.prepared[name] == nil ? shape : Shape(columns: nil, all: [.untraced])
             default: break
             }
+        }
+        return all
+    }
+
+    /// A text's lineage, cached like hoop-approve's classifications: by the exact text
+    /// (short texts only), and by its shape (literals replaced by $n) when the shape
+    /// traces exactly as the text did, so that `WHERE aid = 42` and `WHERE aid = 43`
+    /// share one parse.
+    func analyzed(_ sql: String) -> [StatementLineage]? {
+        if let hit = lineageCache[sql] { return hit }
+        let short = sql.utf8.count <= 4096
+        let shape = short ? SQLParser.normalize(sql) : nil
+        if let shape, let hit = lineageShapes[shape] { return hit }
+        guard let all = try? Lineage.analyze(sql) else { return nil }
+        guard short else { return all }
+        if lineageCache.count >= 4096 { lineageCache.removeAll(keepingCapacity: true) }
+        lineageCache[sql] = all
+        if let shape, shape != sql, (try? Lineage.analyze(shape)) == all {
+            if lineageShapes.count >= 4096 { lineageShapes.removeAll(keepingCapacity: true) }
+            lineageShapes[shape] = all
         }
         return all
     }
