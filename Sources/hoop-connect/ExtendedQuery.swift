@@ -224,6 +224,7 @@ extension UpstreamSession {
                 aborted = false
                 let now = status
                 if now == "I" { endPortals() }   // portals end with their transaction
+                forwardNotifications()
                 reportParameterChanges()
                 lastStatus = now
                 emit(Frame("ready", session: id, seq: s, ["status": .string(now)]))
