@@ -23,7 +23,7 @@ import psycopg
 import pytest
 
 from helpers.pgwire import Bind, Execute, Parse, PGWire, Query, Sync
-from helpers.ring import PSQL, clean_env, wait_for
+from helpers.ring import PSQL, RssSampler, clean_env, wait_for
 
 BOTH = ("gateway", "direct")
 
@@ -340,6 +340,37 @@ def test_many_notifications_arrive_in_order(ring):
         # The session is still in step: a query answers after them.
         assert listener.execute("select 'after'").fetchone() == ("after",)
     assert got == [str(i) for i in range(1, n + 1)]
+
+
+def test_listener_that_does_not_read_holds_nothing_in_the_ring(ring):
+    """30 MB of notifications to a listener that reads none: flow control leaves them in
+    the server (TCP holds its backend), no stage grows, others go on; then they all
+    arrive, in order."""
+    chan = channel_name()
+    n, size = 30_000, 1000
+    c = wire(ring, "gateway")
+    try:
+        c.send(Query(f"listen {chan}"))
+        c.read_until_ready()
+        sampler = RssSampler(ring.stage_pids(), interval=0.1)
+        sampler.start()
+        with ring.connect("direct") as d:
+            d.execute("select pg_notify(%s, lpad(g::text, %s, 'x')) from generate_series(1, %s) g", (chan, size, n))
+        time.sleep(3)       # time for anything unbounded to pile up
+        with ring.connect("gateway") as other:
+            assert other.execute("select count(*) from providers").fetchone() == (150,)
+        got = []
+        while len(got) < n:
+            t, payload = c.read_raw(timeout=60)
+            assert t == "A", (t, payload[:200])
+            got.append(notification(payload)[2])
+        sampler.stop()
+    finally:
+        c.close()
+    assert got == [str(i).rjust(size, "x") for i in range(1, n + 1)]
+    report = {k: (sampler.first_kb[k] // 1024, sampler.peak_kb[k] // 1024) for k in sampler.pids}
+    for name, (before, peak) in report.items():
+        assert peak - before < 16, f"{name} grew from {before} MB to {peak} MB: {report}"
 
 
 def test_notification_payload_is_masked_and_recorded(ring):
