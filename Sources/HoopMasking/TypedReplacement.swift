@@ -23,10 +23,14 @@ public enum PGType {
     }
 
     /// Numbers carry no context for content detection (a count, an epoch second):
-    /// only column rules mask them.
+    /// only column rules mask them. Arrays of numbers neither (`{NaN,Infinity}` holds
+    /// no name).
     public static func isNumeric(_ type: UInt32) -> Bool {
-        [bool, int2, int4, int8, oid, float4, float8, numeric, money].contains(type)
+        [bool, int2, int4, int8, oid, float4, float8, numeric, money].contains(type) || numericArrays.contains(type)
     }
+
+    /// _bool, _int2, _int4, _int8, _oid, _float4, _float8, _numeric, _money.
+    static let numericArrays: Set<UInt32> = [1000, 1005, 1007, 1016, 1028, 1021, 1022, 1231, 791]
 }
 
 public enum TypedReplacement {
