@@ -133,10 +133,12 @@ def test_refusals_keep_the_session(ring):
         c.send(Parse("", "select 1"), Bind("", "", result_formats=[2]), Execute("", 0), Sync())
         got = c.read_until_ready(timeout=30)
         assert types(got) == "1EZ" and dict(got[1][1])["C"] == "22023", got
-        # Binary asked of a statement nobody described: refused, not guessed.
-        c.send(Parse("nd", "select 42"), Bind("", "nd", result_formats=[1]), Execute("", 0), Sync())
+        # Binary asked of a statement nobody described: the types come with the result
+        # (hoop-connect announces them to hoop-listen), not from a guess.
+        c.send(Parse("nd", "select 42, now()::date - now()::date as z"), Bind("", "nd", result_formats=[1]),
+               Execute("", 0), Sync())
         got = c.read_until_ready(timeout=30)
-        assert types(got) == "12EZ" and dict(got[2][1])["C"] == "0A000", got
+        assert types(got) == "12DCZ" and got[2][1] == [b"\x00\x00\x00\x2a", b"\x00\x00\x00\x00"], got
         # The session still works, in text and in binary.
         c.send(Query("select 'still here'"))
         got = c.read_until_ready(timeout=30)
@@ -206,3 +208,14 @@ def test_binary_copy_round_trip_of_a_million_rows(ring):
         assert direct.execute(checksum.format("bin_dst")).fetchone() == source_sum
         assert source_sum[0] == 1_000_000
         direct.execute("drop table bin_src, bin_dst")
+
+
+def test_pipelined_binds_of_one_portal_keep_their_own_formats(ring):
+    """psycopg's executemany(returning=True): Bind, Describe portal, Execute of the
+    unnamed portal again and again before one Sync; each Describe's answer arrives
+    after later Binds were sent, and must still say the formats of its own Bind."""
+    q = "select $1::int * 10 as x, $1::text as t"
+    batch = [Parse("", q, [23])]
+    for i, fmt in enumerate([[1], [0], [1, 0], [0, 1]]):
+        batch += [Bind("", "", [str(i)], [], fmt), Describe("P", ""), Execute("", 0)]
+    assert_same(ring, [batch + [Sync()]], sanity=lambda d: types(d[0]) == "1" + "2TDC" * 4 + "Z")

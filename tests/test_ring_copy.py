@@ -1,17 +1,19 @@
 """COPY through the ring, compared with the same COPY run directly: TO STDOUT in text,
 CSV and binary, FROM STDIN with psql and psycopg, and a COPY that fails halfway
-leaving the session usable."""
+leaving the session usable; a million rows out and back in (text, CSV) and in
+(binary), checksummed both ways, with every stage's memory bounded."""
 
 from __future__ import annotations
 
 import contextlib
+import decimal
 import hashlib
 import subprocess
 import uuid
 
 import pytest
 
-from helpers.ring import PSQL, clean_env
+from helpers.ring import PSQL, RssSampler, clean_env
 
 ROWS = 100_000
 SOURCE = f"select g, md5(g::text), case when g % 7 = 0 then null else 'tab\tand \\ back' end from generate_series(1, {ROWS}) g"
@@ -110,3 +112,93 @@ def test_copy_is_in_the_audit_trail(ring):
         types = [r[0] for r in db.execute("select type from frames where session = ? order by id", (session,))]
     assert "copy_out_response" in types and "copy_out_data" in types and "copy_out_done" in types
     assert types.index("query") < types.index("copy_out_response") < types.index("copy_out_data") < types.index("copy_out_done")
+
+
+# --- a million rows both ways, memory bounded -------------------------------------------
+
+MILLION = 1_000_000
+BIG_SOURCE = (f"select g, md5(g::text) as h, g * 0.5 as half, "
+              f"case when g % 7 = 0 then null else 'tab\tand \\ back, \"q\" é' end as note "
+              f"from generate_series(1, {MILLION}) g")
+BIG_COLUMNS = "g int primary key, h text, half numeric, note text"
+GROWTH_BOUND_MB = 32      # per stage: peak VmRSS during the COPY minus VmRSS before (as tests/test_ring_stream.py)
+
+
+def psql_copy(ring, via, sql, **popen):
+    return subprocess.Popen([PSQL, "-X", "-v", "ON_ERROR_STOP=1", "-d", ring.dsn(via), "-c", sql],
+                            env=clean_env(), **popen)
+
+
+def copy_out_md5(ring, via, sql):
+    p = psql_copy(ring, via, sql, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    h, size = hashlib.md5(), 0
+    for chunk in iter(lambda: p.stdout.read(1 << 20), b""):
+        h.update(chunk)
+        size += len(chunk)
+    err = p.stderr.read()
+    assert p.wait(60) == 0, err.decode(errors="replace")
+    return h.hexdigest(), size
+
+
+def assert_bounded(sampler, what):
+    report = {n: (sampler.first_kb[n] // 1024, sampler.peak_kb[n] // 1024) for n in sampler.pids}
+    print(f"{what}: stage (VmRSS before, peak) MB {report}")   # shown with -s or on failure
+    assert not sampler.vanished, f"stages died during {what}: {sampler.vanished}"
+    for name, (before, peak) in report.items():
+        assert peak - before < GROWTH_BOUND_MB, \
+            f"{name} grew from {before} MB to {peak} MB during {what} (bound {GROWTH_BOUND_MB} MB): {report}"
+
+
+@pytest.mark.parametrize("options", ["", "with (format csv)"], ids=["text", "csv"])
+def test_million_rows_round_trip(ring, options):
+    """COPY TO STDOUT through the ring piped into COPY FROM STDIN through the ring:
+    the bytes out equal a direct COPY's, and the table read back directly gives the
+    same bytes again."""
+    want, size = copy_out_md5(ring, "direct", f"copy ({BIG_SOURCE}) to stdout {options}")
+    assert size > MILLION * 50
+    with scratch_table(ring, "copy_big_", BIG_COLUMNS) as table:
+        sampler = RssSampler(ring.stage_pids(), interval=0.1)
+        sampler.start()
+        try:
+            out = psql_copy(ring, "gateway", f"copy ({BIG_SOURCE}) to stdout {options}",
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            into = psql_copy(ring, "gateway", f"copy {table} from stdin {options}",
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            h = hashlib.md5()
+            for chunk in iter(lambda: out.stdout.read(1 << 20), b""):
+                h.update(chunk)
+                into.stdin.write(chunk)
+            into.stdin.close()
+            assert out.wait(60) == 0, out.stderr.read().decode(errors="replace")
+            assert into.wait(300) == 0, into.stderr.read().decode(errors="replace")
+            assert into.stdout.read().decode().strip() == f"COPY {MILLION}"
+        finally:
+            sampler.stop()
+        assert h.hexdigest() == want, "COPY TO STDOUT through the ring differs from the direct one"
+        back, _ = copy_out_md5(ring, "direct", f"copy (select * from {table} order by g) to stdout {options}")
+        assert back == want, "what COPY FROM STDIN wrote through the ring differs from what was sent"
+    assert_bounded(sampler, f"a {MILLION}-row COPY out and in ({options or 'text'})")
+
+
+def test_million_rows_binary_copy_in(ring):
+    """Binary COPY FROM STDIN (psycopg's binary copy) of a million rows; read back
+    directly in text, byte for byte what the same rows give directly. (Binary COPY TO
+    STDOUT is refused by design: test_binary_copy_out_is_refused_because_it_cannot_be_masked.)"""
+    want, _ = copy_out_md5(ring, "direct", f"copy ({BIG_SOURCE}) to stdout")
+    with scratch_table(ring, "copy_big_bin_", BIG_COLUMNS) as table:
+        sampler = RssSampler(ring.stage_pids(), interval=0.1)
+        sampler.start()
+        try:
+            note = 'tab\tand \\ back, "q" é'
+            with ring.connect("gateway") as c, c.cursor() as cur:
+                with cur.copy(f"copy {table} from stdin with (format binary)") as cp:
+                    cp.set_types(["int4", "text", "numeric", "text"])
+                    for g in range(1, MILLION + 1):
+                        cp.write_row((g, hashlib.md5(str(g).encode()).hexdigest(), decimal.Decimal(g) * decimal.Decimal("0.5"),
+                                      None if g % 7 == 0 else note))
+                assert cur.rowcount == MILLION
+        finally:
+            sampler.stop()
+        back, _ = copy_out_md5(ring, "direct", f"copy (select * from {table} order by g) to stdout")
+        assert back == want
+    assert_bounded(sampler, f"a {MILLION}-row binary COPY in")

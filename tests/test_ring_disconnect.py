@@ -1,15 +1,19 @@
 """A client that goes away must not leave work behind upstream: a query in flight is
-cancelled and the upstream session closed; an open transaction is rolled back."""
+cancelled and the upstream session closed; an open transaction is rolled back. And
+the other way round: an upstream session that ends while its client is idle tells the
+client at once."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import uuid
 
+import pytest
+
 from helpers.pgwire import PGWire, Query
 from helpers.ring import wait_for
-
-
 
 
 def gateway_wire(ring, app):
@@ -95,3 +99,58 @@ def test_many_abrupt_disconnects_leave_no_backends(ring, admin):
     for c in conns:
         c.abort()
     assert wait_for(lambda: not backends(admin, marker), 8), backends(admin, marker)
+
+
+def test_killed_driver_inside_a_transaction_commits_nothing(ring, admin, direct):
+    """A psycopg process killed (SIGKILL) inside a transaction with a write pending:
+    the upstream session goes, nothing of the transaction commits, no lock stays."""
+    marker = "hoop_kill_" + uuid.uuid4().hex[:12]
+    direct.execute(f"create table {marker} (x int)")
+    try:
+        script = ("import psycopg, sys, time\n"
+                  "c = psycopg.connect(sys.argv[1], autocommit=False)\n"
+                  f"c.execute('insert into {marker} values (1)')\n"
+                  f"c.execute('lock table {marker} in exclusive mode')\n"
+                  "print('in transaction', flush=True)\n"
+                  "time.sleep(60)\n")
+        p = subprocess.Popen([sys.executable, "-c", script, ring.gateway_dsn(application_name=marker)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert p.stdout.readline().strip() == "in transaction", p.stderr.read() if p.poll() is not None else ""
+            assert admin.execute("select state from pg_stat_activity where application_name = %s",
+                                 (marker,)).fetchall() == [("idle in transaction",)]
+            p.kill()
+            p.wait(5)
+        finally:
+            p.kill()
+        assert wait_for(lambda: not admin.execute("select 1 from pg_stat_activity where application_name = %s",
+                                                  (marker,)).fetchone(), 5), "the upstream session stayed"
+        assert direct.execute(f"select count(*) from {marker}").fetchone() == (0,)
+        with direct.transaction():
+            direct.execute(f"lock table {marker} in exclusive mode nowait")   # no lock left behind
+    finally:
+        direct.execute(f"drop table {marker}")
+
+
+@pytest.mark.parametrize("via", ["gateway", "direct"])
+def test_upstream_terminated_while_idle_tells_the_client(ring, admin, via):
+    """pg_terminate_backend on an idle session: the server's FATAL reaches the client at
+    once, as it would directly, not at its next query."""
+    marker = "hoop_term_idle_" + uuid.uuid4().hex[:12]
+    if via == "gateway":
+        c = gateway_wire(ring, marker)
+    else:
+        c = PGWire("127.0.0.1", ring.pg_port, timeout=15)
+        c.startup("hoop_gateway", "clinic", ring.pg_password, {"application_name": marker})
+    try:
+        c.send(Query("select 1"))
+        c.read_until_ready(timeout=10)
+        [(pid,)] = admin.execute("select pid from pg_stat_activity where application_name = %s", (marker,)).fetchall()
+        assert admin.execute("select pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+        msgs = c.read_until_closed(timeout=5)
+    finally:
+        c.close(terminate=False)
+    errors = [v for t, v in msgs if t == "E"]
+    assert len(errors) == 1 and errors[0]["S"] == "FATAL" and errors[0]["C"] == "57P01", msgs
+    assert errors[0]["M"] == "terminating connection due to administrator command"
+    assert c.closed

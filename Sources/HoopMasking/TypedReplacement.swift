@@ -25,6 +25,7 @@ public enum PGType {
 
     /// Arrays of numbers and of dates and times: a marker in place of an element
     /// would not be a valid array of their type, so they are typed, not text-like.
+    /// _bool, _int2, _int4, _int8, _oid, _float4, _float8, _numeric, _money.
     static let numericArrays: Set<UInt32> = [1000, 1005, 1007, 1016, 1028, 1021, 1022, 1231, 791]
     static let temporalArrays: Set<UInt32> = [1182, 1183, 1115, 1185, 1187, 1270]
 

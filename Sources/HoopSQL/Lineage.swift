@@ -448,8 +448,12 @@ struct Analyzer {
                 var out = expression(f["args"] ?? .null, scopes).union(expression(f["agg_order"] ?? .null, scopes))
                 let schema = name.count > 1 ? name[name.count - 2] : "pg_catalog"
                 let fn = name.last ?? ""
-                if !["pg_catalog", "information_schema"].contains(schema) || !BuiltinFunctions.names.contains(Substring(fn))
-                    || BuiltinFunctions.untraced.contains(fn) || BuiltinFunctions.untracedPrefixes.contains(where: fn.hasPrefix) {
+                // current_setting('jit') of a built-in setting: the server's own vocabulary,
+                // as for SHOW jit; a custom one (my.v) holds whatever set_config put there.
+                let builtinSetting = fn == "current_setting" && schema == "pg_catalog"
+                    && (f["args"]?.array?.first?["A_Const"]?["sval"]?["sval"]?.string).map { !$0.contains(".") } == true
+                if !builtinSetting && (!["pg_catalog", "information_schema"].contains(schema) || !BuiltinFunctions.names.contains(Substring(fn))
+                    || BuiltinFunctions.untraced.contains(fn) || BuiltinFunctions.untracedPrefixes.contains(where: fn.hasPrefix)) {
                     out.insert(.untraced)
                 }
                 if ["json_extract_path", "json_extract_path_text", "jsonb_extract_path", "jsonb_extract_path_text"].contains(fn) {

@@ -33,6 +33,9 @@ extension UpstreamSession {
         var overflowed = false
         var tag = "SELECT 0"
         var cursor: String? = nil     // the server-side cursor behind a row-limited portal
+        /// The client asked for binary result columns: each Execute's rows come after a
+        /// `columns` frame `for: execute` (hoop-listen writes binary by those types).
+        var binaryResults = false
         var holdCursor = false
         /// The statement as it was when bound: a later Parse of the same (unnamed)
         /// statement must not change what this portal runs.
@@ -78,6 +81,7 @@ extension UpstreamSession {
             let statement = f["statement"]?.string ?? ""
             var portal = Portal(statement: statement, params: params)
             portal.bound = statements[statement]
+            portal.binaryResults = (f["result_formats"]?.array ?? []).contains { $0.int == 1 }
             portals[f["portal"]?.string ?? ""] = portal
             expected.append(.local(Frame("bind_complete", session: id, seq: seq)))
         case "describe":
@@ -192,7 +196,8 @@ extension UpstreamSession {
             case .execute(let portal, let maxRows, let s):
                 seq = s
                 PQsetSingleRowMode(conn)   // in pipeline mode: per query, before its first result
-                if drainResults(describe: false, maxRows: maxRows, portal: portal) == .failed { aborted = true }
+                let announce = portals[portal]?.binaryResults ?? false
+                if drainResults(describe: false, maxRows: maxRows, portal: portal, announce: announce) == .failed { aborted = true }
             case .resume(let portal, let maxRows, let s):
                 seq = s
                 if !aborted { resume(portal, maxRows: maxRows) }
@@ -224,6 +229,7 @@ extension UpstreamSession {
                 aborted = false
                 let now = status
                 if now == "I" { endPortals() }   // portals end with their transaction
+                forwardNotifications()
                 reportParameterChanges()
                 lastStatus = now
                 emit(Frame("ready", session: id, seq: s, ["status": .string(now)]))
@@ -275,8 +281,13 @@ extension UpstreamSession {
     private func fetchAnswer(_ portal: String, maxRows: Int) {
         var batch = RowBatch(session: id, seq: seq)
         var delivered = 0
+        var announced = !(portals[portal]?.binaryResults ?? false)
         while let res = PQgetResult(conn) {
             defer { PQclear(res) }
+            if !announced, PQresultStatus(res) == PGRES_SINGLE_TUPLE || PQresultStatus(res) == PGRES_TUPLES_OK {
+                emit(executeColumns(res))
+                announced = true
+            }
             switch PQresultStatus(res) {
             case PGRES_SINGLE_TUPLE:
                 batch.append(res)

@@ -41,11 +41,21 @@ final class UpstreamSession: @unchecked Sendable {
     var reported: [String: String] = [:]
     var seq: Int64 = 0
 
+    // Between requests: see Asynchronous.swift.
+    var wake: Int32 = -1, wakeWrite: Int32 = -1
+    var idleWatch = false
+    /// A FATAL error the server sent outside a query, just before it closed.
+    var lastFatal: [String: JSON]? = nil
+
     init(id: String, table: SessionTable) {
         self.id = id
         self.table = table
         credits = table.window
+        openWake()
     }
+
+    // Closed only here: another thread may ring it as long as it holds the session.
+    deinit { closeWake() }
 
     func start() {
         let t = Thread { [self] in self.main() }
@@ -67,11 +77,13 @@ final class UpstreamSession: @unchecked Sendable {
         queue.append((frame, raw))
         queuedBytes += cost
         cond.signal()
+        ringWake()
         return true
     }
 
     func addCredit(_ n: Int) {
         cond.lock(); credits = min(credits + max(0, n), 1 << 20); cond.signal(); cond.unlock()
+        ringWake()
     }
 
     /// A credit-spending frame another stage made for this session passed us.
@@ -82,12 +94,14 @@ final class UpstreamSession: @unchecked Sendable {
     /// Ends the session from another thread: stops whatever runs upstream.
     func close() {
         cond.lock(); closing = true; cond.broadcast(); cond.unlock()
+        ringWake()
         cancelRunning()
     }
 
     /// Ends the session once what it has queued is done (end of the ring's input).
     func closeWhenIdle() {
         cond.lock(); endWhenIdle = true; cond.broadcast(); cond.unlock()
+        ringWake()
     }
 
     func cancelRunning() {
@@ -101,10 +115,13 @@ final class UpstreamSession: @unchecked Sendable {
 
     var isClosing: Bool { cond.lock(); defer { cond.unlock() }; return closing }
 
-    func next() -> (Frame, [UInt8])? {
+    /// The next request; `watch`: meanwhile, pass on what the server sends unasked.
+    func next(watch: Bool = false) -> (Frame, [UInt8])? {
         cond.lock(); defer { cond.unlock() }
         if let f = pushedBack { pushedBack = nil; return f }
-        while queue.isEmpty && !closing && !endWhenIdle { cond.wait() }
+        idleWatch = watch
+        defer { idleWatch = false }
+        while queue.isEmpty && !closing && !endWhenIdle { waitIdle() }
         if closing || queue.isEmpty { return nil }
         let item = queue.removeFirst()
         queuedBytes -= 2 * item.1.count
@@ -118,7 +135,7 @@ final class UpstreamSession: @unchecked Sendable {
         guard let (open, raw) = next() else { return }
         emitRaw(raw)
         guard connect(open) else { return }
-        while let (frame, raw) = next() {
+        while let (frame, raw) = next(watch: true) {
             if !requeued { emitRaw(raw) }
             requeued = false
             seq = frame.seq ?? seq
@@ -131,10 +148,7 @@ final class UpstreamSession: @unchecked Sendable {
             // One write for everything a burst of requests produced: the next stage
             // then wakes once, not once per frame.
             if !hasQueuedRequests { try? out.flush() }
-            if PQstatus(conn) != CONNECTION_OK {
-                fatal(code: "08006", "hoop: the upstream connection was lost")
-                return
-            }
+            if PQstatus(conn) != CONNECTION_OK { return upstreamLost() }
         }
     }
 
@@ -175,9 +189,13 @@ final class UpstreamSession: @unchecked Sendable {
         PQsetNoticeReceiver(c, { arg, res in
             guard let arg, let res else { return }
             let s = Unmanaged<UpstreamSession>.fromOpaque(arg).takeUnretainedValue()
+            let fields = diagnosticFields(res)
+            // Outside a query libpq hands the server's errors here: a FATAL one comes
+            // just before the server closes, and is the client's error, not a notice.
+            if fields["severity_nonlocalized"]?.string == "FATAL" { s.lastFatal = fields; return }
             // Notices spend credits like rows: a server raising millions of them to a
             // client that does not read holds the server back, not this process's memory.
-            s.send(Frame("notice", session: s.id, seq: s.seq, diagnosticFields(res)).encoded())
+            s.send(Frame("notice", session: s.id, seq: s.seq, fields).encoded())
         }, Unmanaged.passUnretained(self).toOpaque())
         var params: [String: JSON] = [:]
         for name in reportedParameters {
@@ -199,6 +217,7 @@ final class UpstreamSession: @unchecked Sendable {
         drainResults(describe: true, maxRows: 0, portal: nil)
         let now = status
         if now == "I" && !portals.isEmpty { enterPipeline(); endPortals(); leavePipeline() }   // portals end with their transaction
+        forwardNotifications()
         reportParameterChanges()
         lastStatus = now
         emit(Frame("ready", session: id, seq: seq, ["status": .string(now)]))
@@ -229,6 +248,7 @@ final class UpstreamSession: @unchecked Sendable {
             while let res = PQgetResult(conn) { PQclear(res) }
         }
         emit(error)
+        forwardNotifications()
         reportParameterChanges()
         lastStatus = status
         emit(Frame("ready", session: id, seq: seq, ["status": .string(lastStatus)]))
@@ -244,7 +264,7 @@ final class UpstreamSession: @unchecked Sendable {
     /// Execute does not. With `maxRows`, delivers that many rows, keeps the rest in
     /// the portal and answers `suspended`.
     @discardableResult
-    func drainResults(describe: Bool, maxRows: Int = 0, portal: String? = nil) -> Outcome {
+    func drainResults(describe: Bool, maxRows: Int = 0, portal: String? = nil, announce: Bool = false) -> Outcome {
         var batch = RowBatch(session: id, seq: seq)
         var described = false
         var delivered = 0
@@ -254,6 +274,7 @@ final class UpstreamSession: @unchecked Sendable {
             switch PQresultStatus(res) {
             case PGRES_SINGLE_TUPLE:
                 if describe && !described { emit(columnsFrame(res)); described = true }
+                if announce && !described { emit(executeColumns(res)); described = true }
                 if let portal, maxRows > 0, delivered >= maxRows {
                     keep(RowBatch.row(res), in: portal)
                     continue
@@ -263,6 +284,7 @@ final class UpstreamSession: @unchecked Sendable {
                 if batch.isFull { sendRows(&batch) }
             case PGRES_TUPLES_OK:
                 if describe && !described { emit(columnsFrame(res)) }
+                if announce && !described { emit(executeColumns(res)) }
                 sendRows(&batch)
                 described = false
                 let tag = String(cString: PQcmdStatus(res))
@@ -379,6 +401,15 @@ final class UpstreamSession: @unchecked Sendable {
             return .object(f)
         }
         return Frame("columns", session: id, seq: seq, ["fields": .array(fields)])
+    }
+
+    /// The columns of an Execute's result for a client that asked for binary columns:
+    /// not a RowDescription (the client did not Describe), the types hoop-listen
+    /// converts by and hoop-mask masks by.
+    func executeColumns(_ res: OpaquePointer) -> Frame {
+        var f = columnsFrame(res)
+        f["for"] = .string("execute")
+        return f
     }
 
     var catalog: Catalog? { table.upstreams.catalog(for: database) }

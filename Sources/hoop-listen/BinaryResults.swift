@@ -31,9 +31,13 @@ struct ResultFormats {
     private var statementTypes: [String: (generation: Int, types: [UInt32])] = [:]
     private var portalTypes: [String: (generation: Int, types: [UInt32])] = [:]
     private var portals: [String: Portal] = [:]
-    /// Describe and Execute requests in flight, by sequence number.
-    private var describes: [Int64: (portal: Bool, name: String, generation: Int)] = [:]
+    /// Describe and Execute requests in flight, by sequence number. A Describe keeps
+    /// the portal as it was bound then: in a pipeline the next Bind of the same name
+    /// comes before the answer.
+    private var describes: [Int64: (name: String, generation: Int, portal: Portal?)] = [:]
     private var executes: [Int64: Portal] = [:]
+    /// The types hoop-connect announced for an Execute's result (`columns` `for: execute`).
+    private var executeTypes: [Int64: [UInt32]] = [:]
 
     mutating func parsed(_ name: String) {
         statementGeneration[name, default: 0] += 1
@@ -52,8 +56,12 @@ struct ResultFormats {
     }
 
     mutating func describing(seq: Int64, kind: UInt8, name: String) {
-        let portal = kind == UInt8(ascii: "P")
-        describes[seq] = (portal, name, portal ? portalGeneration[name, default: 0] : statementGeneration[name, default: 0])
+        if kind == UInt8(ascii: "P") {
+            describes[seq] = (name, portalGeneration[name, default: 0], portals[name] ?? Portal(
+                name: name, statement: "", statementGeneration: 0, generation: portalGeneration[name, default: 0], formats: []))
+        } else {
+            describes[seq] = (name, statementGeneration[name, default: 0], nil)
+        }
     }
 
     /// An Execute of a portal that wants binary columns; nothing is kept for the others.
@@ -65,6 +73,15 @@ struct ResultFormats {
     mutating func answered(seq: Int64) {
         describes[seq] = nil
         executes[seq] = nil
+        executeTypes[seq] = nil
+    }
+
+    /// hoop-connect's `columns` frame `for: execute`: the result's own types, kept for
+    /// this Execute and for later Executes of its portal (a suspended one resumes).
+    mutating func announced(_ frame: Frame, seq: Int64) {
+        let types = (frame["fields"]?.array ?? []).map { UInt32(truncatingIfNeeded: $0["type_oid"]?.int ?? 0) }
+        executeTypes[seq] = types
+        if let p = executes[seq] { portalTypes[p.name] = (p.generation, types) }
     }
 
     /// A ReadyForQuery: everything in flight has been answered. The unnamed portal is
@@ -72,6 +89,7 @@ struct ResultFormats {
     mutating func ready() {
         describes.removeAll()
         executes.removeAll()
+        executeTypes.removeAll()
     }
 
     /// The RowDescription answering Describe `seq`: its types are kept, and a portal's
@@ -79,11 +97,11 @@ struct ResultFormats {
     mutating func describe(_ frame: Frame, seq: Int64) throws -> Frame {
         guard let d = describes[seq], let fields = frame["fields"]?.array else { return frame }
         let types = fields.map { UInt32(truncatingIfNeeded: $0["type_oid"]?.int ?? 0) }
-        guard d.portal else {
-            if d.generation == statementGeneration[d.name, default: 0] { statementTypes[d.name] = (d.generation, types) }
+        // Answers come in order: a later generation's answer, when it comes, replaces this.
+        guard let p = d.portal else {
+            statementTypes[d.name] = (d.generation, types)
             return frame
         }
-        guard d.generation == portalGeneration[d.name, default: 0], let p = portals[d.name] else { return frame }
         portalTypes[d.name] = (d.generation, types)
         guard p.wantsBinary else { return frame }
         let binary = try Self.binaryColumns(p.formats, types: types)
@@ -100,7 +118,9 @@ struct ResultFormats {
     func plan(forExecute seq: Int64) throws -> BinaryPlan? {
         guard let p = executes[seq] else { return nil }
         let types: [UInt32]
-        if let t = portalTypes[p.name], t.generation == p.generation {
+        if let t = executeTypes[seq] {
+            types = t
+        } else if let t = portalTypes[p.name], t.generation == p.generation {
             types = t.types
         } else if let t = statementTypes[p.statement], t.generation == p.statementGeneration {
             types = t.types

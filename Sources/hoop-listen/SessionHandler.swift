@@ -539,6 +539,11 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             if Self.creditSpending.contains(type) { env.ring.send(SessionFrames.credit(session: sessionID ?? "")) }
             return settle(frame)
         }
+        if type == "columns", frame["for"]?.string == "execute" {
+            // Types for binary columns, not a RowDescription: the client did not Describe.
+            if let s = frame.seq { resultFormats.announced(frame, seq: s) }
+            return
+        }
         var frame = frame
         var binaryRows: BinaryPlan?
         do {
@@ -555,10 +560,11 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         var b = context.channel.allocator.buffer(capacity: type == "rows" && wire == nil ? Backend.estimateRows(frame) : 64)
         do {
             switch type {
-            case "rows", "copy_out_data", "notice":
+            case "rows", "copy_out_data", "notice", "notification":
                 if let wire { b = wire }
                 else if type == "rows" { try Backend.dataRows(&b, frame) }
                 else if type == "notice" { Backend.notice(&b, type: UInt8(ascii: "N"), fields: frame.fields, fatal: false) }
+                else if type == "notification" { Backend.notification(&b, ownPID(frame)) }
                 else { try Backend.copyData(&b, frame) }
                 if let binaryRows {
                     do {
@@ -591,7 +597,6 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             case "parameter_status":
                 Backend.parameterStatus(&b, name: frame["name"].flatMap(Backend.scalarText) ?? "",
                                         value: frame["value"].flatMap(Backend.scalarText) ?? "")
-            case "notification": Backend.notification(&b, frame)
             case "error":
                 let isFatal = frame["fatal"]?.bool == true
                 Backend.notice(&b, type: UInt8(ascii: "E"), fields: frame.fields, fatal: isFatal)
@@ -621,7 +626,16 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         "copy_out_response", "copy_out_done"]
     /// The answers that spent a credit on their way: it goes back when they are written
     /// (or dropped).
-    static let creditSpending: Set<String> = ["rows", "copy_out_data", "notice"]
+    static let creditSpending: Set<String> = ["rows", "copy_out_data", "notice", "notification"]
+
+    /// A notification this session sent names the pid of its BackendKeyData, as a
+    /// direct server's would (hoop-connect marks it `own`; other pids are the server's).
+    private func ownPID(_ frame: Frame) -> Frame {
+        guard frame["own"]?.bool == true, let key = cancelKey else { return frame }
+        var f = frame
+        f["pid"] = .int(Int64(Int32(bitPattern: UInt32(key >> 32))))
+        return f
+    }
 
     /// Marks the request a response finishes, and writes replies that were waiting on it.
     private func settle(_ frame: Frame) {

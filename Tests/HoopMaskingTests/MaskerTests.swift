@@ -72,6 +72,10 @@ final class MaskerTests: XCTestCase {
             .mask("(1,2)", column: "p", typeOID: 600))
         // Numbers are left to column rules: an epoch second is not an NPI.
         XCTAssertEqual(try standardMasker.mask("1234567893", typeOID: PGType.int8).value, "1234567893")
+        // So are arrays of numbers; an array of text is scanned.
+        XCTAssertEqual(try standardMasker.mask("{NaN,Infinity,NULL}", typeOID: 1022).value, "{NaN,Infinity,NULL}")
+        XCTAssertEqual(try standardMasker.mask("{NaN}", typeOID: 1231).value, "{NaN}")
+        XCTAssertNotEqual(try standardMasker.mask("{\"Avery Abernathy\"}", typeOID: 1009).value, "{\"Avery Abernathy\"}")
     }
 }
 

@@ -22,6 +22,17 @@ final class LineageTests: XCTestCase {
             [col("patients", "date_of_birth")], [col("patients", "ssn")], [], []])
     }
 
+    /// A built-in setting's value is the server's vocabulary (drivers read `jit`,
+    /// `transaction_isolation`); a custom one holds whatever set_config put there, and
+    /// a name computed at run time could be either.
+    func testBuiltinSettingsAreTracedCustomOnesAreNot() throws {
+        let s = try shape("select current_setting('jit'), pg_catalog.current_setting('TimeZone'), current_setting('my.v'), current_setting(name) from t")
+        XCTAssertEqual(values(s)[0], [])
+        XCTAssertEqual(values(s)[1], [])
+        XCTAssertTrue(values(s)[2].contains(.untraced))
+        XCTAssertTrue(values(s)[3].contains(.untraced))
+    }
+
     func testCountRevealsNothingButOtherAggregatesCarry() throws {
         let s = try shape("select count(ssn), string_agg(last_name, ','), array_agg(mrn), max(phone) from patients")
         XCTAssertEqual(values(s), [[], [col("patients", "last_name")], [col("patients", "mrn")], [col("patients", "phone")]])
