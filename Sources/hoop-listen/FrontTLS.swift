@@ -85,6 +85,21 @@ struct FrontTLS {
         }
     }
 
+    /// A failed handshake in a few words for the log: BoringSSL's reason codes
+    /// (WRONG_VERSION_NUMBER, …), which say what went wrong and carry no client bytes.
+    static func reason(_ error: BoringSSLError) -> String {
+        let text = String(describing: error)
+        var reasons: [String] = []
+        var rest = text[...]
+        while let r = rest.range(of: "OPENSSL_internal:") {
+            rest = rest[r.upperBound...]
+            let word = rest.prefix { $0.isASCII && ($0.isUppercase || $0.isNumber || $0 == "_") }
+            if !word.isEmpty && !reasons.contains(String(word)) { reasons.append(String(word)) }
+        }
+        if !reasons.isEmpty { return reasons.joined(separator: ", ") }
+        return String(text.prefix { $0 != "(" }.prefix(40))
+    }
+
     /// What a startup without TLS is told when it needed TLS: PostgreSQL's pg_hba
     /// wording ("…, no encryption"), SQLSTATE 28000.
     static func refusal(host: String, user: String, database: String) -> String {

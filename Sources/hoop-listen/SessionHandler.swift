@@ -127,7 +127,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         // A failed TLS handshake is worth a line: the library's reason (a protocol
         // fact such as WRONG_VERSION_NUMBER), never bytes the client sent.
         if case NIOSSLError.handshakeFailed(let why) = error {
-            logLine(RingLink.stage, "client \(clientAddr):\(clientPort): TLS handshake failed: \(Self.printable(String(describing: why)))")
+            logLine(RingLink.stage, "client \(clientAddr):\(clientPort): TLS handshake failed: \(FrontTLS.reason(why))")
         }
         if state != .closed { closeNow() }
     }

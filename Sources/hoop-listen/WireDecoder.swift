@@ -97,7 +97,7 @@ struct PGFrontendDecoder: ByteToMessageDecoder {
         switch code {
         case Self.sslRequestCode, Self.gssEncRequestCode:
             negotiations += 1
-            guard packet.readableBytes == 0, negotiations <= 2 else {
+            guard packet.readableBytes == 0, negotiations <= 3 else {   // SessionHandler allows each kind once
                 return fail(ProtocolViolation(code: "08P01", message: "invalid startup packet"), context: context, buffer: &buffer)
             }
             if code == Self.sslRequestCode && tlsOffered && buffer.readableBytes > 0 {
