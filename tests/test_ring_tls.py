@@ -22,6 +22,7 @@ import os
 import shutil
 import socket
 import ssl
+import stat
 import struct
 import subprocess
 import time
@@ -187,6 +188,20 @@ def upgraded(ring, pki: Path) -> ssl.SSLSocket:
 
 
 # --- the front door: clients ---------------------------------------------------------
+
+def test_the_embedded_default_makes_a_self_signed_pair(ring):
+    """scripts/hoop up's default: var/tls/server.crt and its key (0600), in the
+    configuration, and a client that trusts that certificate verifies the gateway."""
+    crt, key = ring.var / "tls" / "server.crt", ring.var / "secrets" / "tls-server.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert ring.config()["listen"]["tls"] == {"cert": "tls/server.crt", "key": "secrets/tls-server.key",
+                                              "require": "non_loopback"}
+    with psycopg.connect(conninfo(host="localhost", port=ring.listen_port, dbname="clinic", user=ring.gateway_user,
+                                  password=ring.credential(), sslmode="verify-full", sslrootcert=str(crt)),
+                         autocommit=True, connect_timeout=15) as c:
+        assert c.pgconn.ssl_in_use and c.execute("select 1").fetchone() == (1,)
+    assert "hoop is listening" in ring.up_output and "sslrootcert=" in ring.up_output
+
 
 def test_psycopg_require_and_verify_full_use_tls_and_masking_still_applies(tls_ring, pki):
     ring = tls_ring
