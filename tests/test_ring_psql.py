@@ -197,7 +197,8 @@ def test_describe_meta_commands(ring):
 
 
 def test_sslmode_prefer(ring):
-    # libpq's default: an SSLRequest first; a gateway without TLS answers 'N'.
+    # libpq's default: an SSLRequest first; the embedded default has a certificate and
+    # answers 'S' (docs/tls.md; test_ring_tls.py has the 'N' of a gateway without one).
     d = ring.psql("direct", "-c", "select 'tls?'", dsn_kw={})
     g = ring.psql("gateway", "-c", "select 'tls?'", dsn_kw={"sslmode": "prefer"})
     assert d.stdout == "tls?\n"

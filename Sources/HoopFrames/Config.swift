@@ -20,12 +20,17 @@ public struct GatewayConfig {
         }
     }
 
+    /// A path from the configuration: relative paths are relative to its folder.
+    public func file(_ file: String) -> String {
+        file.hasPrefix("/") ? file : (URL(fileURLWithPath: path).deletingLastPathComponent().path + "/" + file)
+    }
+
     /// Reads a secret by reference: `{"file": PATH}` or `{"env": NAME}`, never inline,
     /// so that the configuration file itself can be shown and versioned.
     public func secret(_ ref: JSON?) throws -> String? {
         guard let ref else { return nil }
         if let file = ref["file"]?.string {
-            let resolved = file.hasPrefix("/") ? file : (URL(fileURLWithPath: path).deletingLastPathComponent().path + "/" + file)
+            let resolved = self.file(file)
             guard let data = FileManager.default.contents(atPath: resolved) else {
                 throw ConfigError("cannot read secret file \(resolved)")
             }

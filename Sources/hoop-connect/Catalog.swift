@@ -35,8 +35,8 @@ final class Catalog: @unchecked Sendable {
     private func connected() -> Bool {
         if conn == nil || PQstatus(conn) != CONNECTION_OK {
             if let conn { PQfinish(conn) }
-            var keys = ["dbname", "application_name"], values = [target.conninfo, "hoop catalog"]
-            if let pw = target.password { keys.append("password"); values.append(pw) }
+            var (keys, values) = target.keywords()
+            keys.append("application_name"); values.append("hoop catalog")
             conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
         }
         return PQstatus(conn) == CONNECTION_OK

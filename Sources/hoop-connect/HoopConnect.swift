@@ -46,7 +46,20 @@ struct HoopConnect: ParsableCommand {
 
 /// The configured upstream connections, by the name a client gives as its database.
 struct Upstreams {
-    struct Target { let conninfo: String; let password: String? }
+    struct Target {
+        let conninfo: String
+        let password: String?
+        /// libpq TLS keywords from `tls` (UpstreamTLS), after the conninfo so they win.
+        var tls: [(String, String)] = []
+
+        /// libpq keywords and values: the conninfo (expanded), TLS, the password.
+        func keywords() -> (keys: [String], values: [String]) {
+            var keys = ["dbname"], values = [conninfo]
+            for (k, v) in tls { keys.append(k); values.append(v) }
+            if let password { keys.append("password"); values.append(password) }
+            return (keys, values)
+        }
+    }
     let targets: [String: Target]
     private let catalogs: [String: Catalog]
 
@@ -58,7 +71,8 @@ struct Upstreams {
             guard let conninfo = c["conninfo"]?.string else {
                 throw ConfigError("connection \(name): \"conninfo\" is required")
             }
-            t[name] = Target(conninfo: conninfo, password: try cfg.secret(c["password"]))
+            t[name] = Target(conninfo: conninfo, password: try cfg.secret(c["password"]),
+                             tls: try UpstreamTLS.keywords(c["tls"], name: name, cfg: cfg))
         }
         targets = t
         catalogs = t.mapValues(Catalog.init)

@@ -168,8 +168,7 @@ final class UpstreamSession: @unchecked Sendable {
             fatal(code: "3D000", "hoop: no connection named \"\(database)\" is configured")
             return false
         }
-        var keys = ["dbname"], values = [target.conninfo]
-        if let pw = target.password { keys.append("password"); values.append(pw) }
+        var (keys, values) = target.keywords()
         let options = open["options"]?.object ?? [:]
         if let app = options["application_name"]?.string { keys.append("application_name"); values.append(app) }
         keys.append("fallback_application_name"); values.append("hoop")
@@ -180,9 +179,12 @@ final class UpstreamSession: @unchecked Sendable {
         if !settings.isEmpty { keys.append("options"); values.append(settings) }
         conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
         guard let c = conn, PQstatus(c) == CONNECTION_OK else {
-            // libpq's message can quote the client's startup settings: log none of it.
-            logLine("hoop-connect", "session \(id): upstream connection failed (status \(conn.map { PQstatus($0).rawValue } ?? 0))")
-            fatal(code: "08006", "hoop: could not connect to the upstream database \"\(database)\"")
+            // libpq's message can quote the client's startup settings: log none of it,
+            // only a TLS reason in fixed words.
+            let why = conn.flatMap { PQerrorMessage($0) }.flatMap { UpstreamTLS.failure(String(cString: $0)) }
+            logLine("hoop-connect", "session \(id): upstream connection failed (status \(conn.map { PQstatus($0).rawValue } ?? 0))"
+                    + (why.map { ": \($0)" } ?? ""))
+            fatal(code: "08006", "hoop: could not connect to the upstream database \"\(database)\"" + (why.map { ": \($0)" } ?? ""))
             return false
         }
         cancelLock.lock(); cancelHandle = PQgetCancel(c); cancelLock.unlock()

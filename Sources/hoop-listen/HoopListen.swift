@@ -33,7 +33,19 @@ struct HoopListen: ParsableCommand {
         if stamps.isEmpty {
             logLine(RingLink.stage, "warning: --require is empty: responses are delivered without any stamp")
         }
-        try Gateway(host: host, port: port, require: stamps).run()
+        let tls: FrontTLS
+        do {
+            tls = try FrontTLS(cfg)
+        } catch {
+            logLine(RingLink.stage, "\(error)")
+            throw ExitCode(1)
+        }
+        if tls.context == nil && tls.require != .off {
+            logLine(RingLink.stage, tls.require == .all
+                ? "warning: listen.tls.require is all but no certificate is configured: every startup is refused"
+                : "warning: no TLS certificate configured (listen.tls): clients not on this host are refused")
+        }
+        try Gateway(host: host, port: port, require: stamps, tls: tls).run()
     }
 }
 
@@ -50,11 +62,11 @@ final class Gateway: @unchecked Sendable {
     private var goingDown = false
     private var signalSources: [DispatchSourceSignal] = []
 
-    init(host: String, port: Int, require: [String]) {
+    init(host: String, port: Int, require: [String], tls: FrontTLS) {
         self.host = host
         self.port = port
         ring = RingLink(registry: registry)
-        env = ListenEnvironment(ring: ring, registry: registry, require: require)
+        env = ListenEnvironment(ring: ring, registry: registry, require: require, tls: tls)
         group = MultiThreadedEventLoopGroup(numberOfThreads: min(2, max(1, System.coreCount)))
     }
 
@@ -67,7 +79,9 @@ final class Gateway: @unchecked Sendable {
             .childChannelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 256 << 10, high: 1 << 20))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PGFrontendDecoder()))
+                    var decoder = PGFrontendDecoder()
+                    decoder.tlsOffered = env.tls.context != nil
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
                     try channel.pipeline.syncOperations.addHandler(SessionHandler(env: env))
                 }
             }

@@ -68,14 +68,16 @@ extension ClientMessage {
 
 enum SessionFrames {
     static func open(session: String, user: String, database: String, parameters: [(String, String)],
-                     credential: String, clientAddr: String, clientPort: Int) -> Frame {
+                     credential: String, clientAddr: String, clientPort: Int, tls: String? = nil) -> Frame {
         var options: [String: JSON] = [:]
+        var client: [String: JSON] = ["addr": .string(clientAddr), "port": .int(Int64(clientPort))]
+        if let tls { client["tls"] = .string(tls) }   // the TLS version the client's connection uses
         for (k, v) in parameters { options[k] = .string(v) }
         let app = parameters.last(where: { $0.0 == "application_name" })?.1 ?? ""
         return Frame("session_open", session: session, seq: 0, [
             "user": .string(user), "database": .string(database), "options": .object(options),
             "credential": .string(credential),
-            "client": .object(["addr": .string(clientAddr), "port": .int(Int64(clientPort))]),
+            "client": .object(client),
             "application_name": .string(app),
         ])
     }

@@ -1,6 +1,8 @@
 import Foundation
 import HoopFrames
 import NIOCore
+import NIOSSL
+import NIOTLS
 
 /// What every session shares.
 final class ListenEnvironment: @unchecked Sendable {
@@ -8,13 +10,16 @@ final class ListenEnvironment: @unchecked Sendable {
     let registry: SessionRegistry
     /// The stamps a response frame must carry to be delivered (`--require`).
     let require: [String]
+    /// The front door's certificate and who must use it (docs/tls.md).
+    let tls: FrontTLS
     let openTimeout: TimeAmount = .seconds(30)
     let startupTimeout: TimeAmount = .seconds(60)
 
-    init(ring: RingLink, registry: SessionRegistry, require: [String]) {
+    init(ring: RingLink, registry: SessionRegistry, require: [String], tls: FrontTLS) {
         self.ring = ring
         self.registry = registry
         self.require = require
+        self.tls = tls
     }
 }
 
@@ -42,6 +47,12 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     var txStatus = UInt8(ascii: "I")
     var closeEmitted = false
     var closeReason = "disconnect"
+
+    // Encryption negotiation (docs/tls.md): each request kind once, as the server
+    // allows; `tlsVersion` is set once the handshake is done.
+    var sslRequested = false, gssRequested = false
+    var encrypted = false
+    var tlsVersion: String?
 
     // Replies made here keep their place among the upstream's: a reply is held until
     // every request forwarded before it has been answered.
@@ -116,7 +127,29 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // Socket errors (reset, broken pipe): the connection is gone. Never log content.
+        // A failed TLS handshake is worth a line: the library's reason (a protocol
+        // fact such as WRONG_VERSION_NUMBER), never bytes the client sent.
+        if case NIOSSLError.handshakeFailed(let why) = error {
+            logLine(RingLink.stage, "client \(clientAddr):\(clientPort): TLS handshake failed: \(FrontTLS.reason(why))")
+        }
         if state != .closed { closeNow() }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event,
+           let tls = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
+            tlsVersion = tls.tlsVersion.map(Self.name) ?? "TLS"
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    static func name(_ v: TLSVersion) -> String {
+        switch v {
+        case .tlsv1: return "TLSv1"
+        case .tlsv11: return "TLSv1.1"
+        case .tlsv12: return "TLSv1.2"
+        case .tlsv13: return "TLSv1.3"
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -185,7 +218,31 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     private func startupMessage(_ message: FrontendMessage) {
         guard let context else { return }
         switch message {
-        case .sslRequest, .gssEncRequest:
+        case .sslRequest:
+            // A second one, or one inside TLS, is no protocol request: the server's words.
+            if sslRequested { return fatal("0A000", "unsupported frontend protocol 1234.5679: server supports 3.0 to 3.0", reason: "protocol_error") }
+            sslRequested = true
+            var b = context.channel.allocator.buffer(capacity: 1)
+            guard let tls = env.tls.context else {
+                b.writeInteger(UInt8(ascii: "N"))
+                return context.writeAndFlush(wrapOutboundOut(b), promise: nil)
+            }
+            // 'S' leaves in clear; everything after it goes through TLS. The decoder
+            // has refused bytes that came with the request (they were not encrypted),
+            // and the handler is in place before the next read.
+            b.writeInteger(UInt8(ascii: "S"))
+            context.writeAndFlush(wrapOutboundOut(b), promise: nil)
+            do {
+                try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls), position: .first)
+                encrypted = true
+            } catch {
+                logLine(RingLink.stage, "client \(clientAddr):\(clientPort): cannot start TLS: \(error)")
+                closeNow()
+            }
+        case .gssEncRequest:
+            // Never offered; inside TLS, or asked twice, it is no protocol request.
+            if gssRequested || encrypted { return fatal("0A000", "unsupported frontend protocol 1234.5680: server supports 3.0 to 3.0", reason: "protocol_error") }
+            gssRequested = true
             var b = context.channel.allocator.buffer(capacity: 1)
             b.writeInteger(UInt8(ascii: "N"))
             context.writeAndFlush(wrapOutboundOut(b), promise: nil)
@@ -215,6 +272,12 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         self.user = user
         let db = values["database"] ?? ""
         database = db.isEmpty ? user : db
+        // Before the password is asked for: the password is a bearer token, and a
+        // client that must encrypt never gets to send it in clear.
+        if !encrypted && env.tls.mustEncrypt(context.channel.remoteAddress) {
+            logLine(RingLink.stage, "client \(clientAddr):\(clientPort): startup without TLS refused (listen.tls.require \(env.tls.require.rawValue))")
+            return fatal("28000", FrontTLS.refusal(host: clientAddr, user: user, database: database), reason: "tls_required")
+        }
         parameters = params
         var b = context.channel.allocator.buffer(capacity: 64)
         let unrecognized = params.map(\.0).filter { $0.hasPrefix("_pq_.") }
@@ -280,7 +343,8 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         }
         logLine(RingLink.stage, "session \(id) open: user=\(Self.printable(user)) database=\(Self.printable(database)) client=\(clientAddr):\(clientPort)")
         let frame = SessionFrames.open(session: id, user: user, database: database, parameters: parameters,
-                                       credential: credential, clientAddr: clientAddr, clientPort: clientPort)
+                                       credential: credential, clientAddr: clientAddr, clientPort: clientPort,
+                                       tls: tlsVersion)
         let bytes = frame.encoded()
         guard bytes.count - 1 <= maxFrameBytes else {
             return fatal("54000", "message too large", reason: "protocol_error")

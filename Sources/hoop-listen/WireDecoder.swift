@@ -46,6 +46,9 @@ struct PGFrontendDecoder: ByteToMessageDecoder {
     enum Phase { case startup, auth, messages, discarding }
     var phase = Phase.startup
     var negotiations = 0
+    /// An SSLRequest will be answered 'S' (docs/tls.md): bytes already here after it
+    /// came in clear and must not be read as if they had been encrypted.
+    var tlsOffered = false
     /// The largest body accepted after authentication: the frame limit less the frame's
     /// own envelope. The encoded frame is size-checked again (escaping can grow it).
     let messageLimit: Int
@@ -94,8 +97,12 @@ struct PGFrontendDecoder: ByteToMessageDecoder {
         switch code {
         case Self.sslRequestCode, Self.gssEncRequestCode:
             negotiations += 1
-            guard packet.readableBytes == 0, negotiations <= 2 else {
+            guard packet.readableBytes == 0, negotiations <= 3 else {   // SessionHandler allows each kind once
                 return fail(ProtocolViolation(code: "08P01", message: "invalid startup packet"), context: context, buffer: &buffer)
+            }
+            if code == Self.sslRequestCode && tlsOffered && buffer.readableBytes > 0 {
+                return fail(ProtocolViolation(code: "08P01", message: "received unencrypted data after SSL request"),
+                            context: context, buffer: &buffer)
             }
             context.fireChannelRead(wrapInboundOut(code == Self.sslRequestCode ? .sslRequest : .gssEncRequest))
             return .continue
