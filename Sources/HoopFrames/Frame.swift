@@ -124,6 +124,10 @@ public struct FrameHeader: Equatable {
         guard expect(",\"session\":\"") else { return nil }
         guard let session = token() else { return nil }
         if i < line.count, line[i] == UInt8(ascii: "}") { return FrameHeader(type: type, session: session) }
+        // A credit carries no seq by contract ({"type":"credit","session":…,"batches":n}):
+        // one goes round the ring per rows frame, so it must not take the slow path.
+        if type == "credit", line.count - i > 2, line[i] == UInt8(ascii: ","), line[i + 1] == UInt8(ascii: "\""),
+           line[i + 2] != UInt8(ascii: "s") { return FrameHeader(type: type, session: session) }
         guard expect(",\"seq\":") else { return nil }
         let start = i
         var n: Int64 = 0

@@ -93,8 +93,11 @@ final class FrameTests: XCTestCase {
     func testPeekGoodPrefixes() {
         XCTAssertEqual(peek(#"{"type":"rows","session":"s1","seq":4,"rows":[]}"#), FrameHeader(type: "rows", session: "s1", seq: 4))
         XCTAssertEqual(peek(#"{"type":"x"}"#), FrameHeader(type: "x"))
-        // A seq could follow the other key: not a complete header, so the caller decodes.
-        XCTAssertNil(peek(#"{"type":"credit","session":"s","batches":1}"#))
+        // A seq could follow the other key: not a complete header, so the caller decodes;
+        // except a credit, which has no seq by contract (one per rows frame: the hot path).
+        XCTAssertNil(peek(#"{"type":"complete","session":"s","tag":"x","seq":1}"#))
+        XCTAssertEqual(peek(#"{"type":"credit","session":"s","batches":1}"#), FrameHeader(type: "credit", session: "s"))
+        XCTAssertEqual(peek(#"{"type":"credit","session":"s","seq":1,"batches":1}"#), FrameHeader(type: "credit", session: "s", seq: 1))
         XCTAssertEqual(peek(#"{"type":"credit","session":"s"}"#), FrameHeader(type: "credit", session: "s"))
         XCTAssertEqual(peek(#"{"type":"q","session":"s","seq":0}"#), FrameHeader(type: "q", session: "s", seq: 0))
         XCTAssertEqual(peek(#"{"type":"q","session":"s","seq":123456789012345678}"#),
