@@ -20,19 +20,9 @@ import psycopg
 import pytest
 
 from helpers.redaction import redact_diag
+from helpers.ring import BOTH, run_both
 from psycopg import pq
 from psycopg.types.json import Jsonb
-
-BOTH = ("gateway", "direct")
-
-
-def run_both(ring, fn, **kw):
-    """fn(conn) -> value, once through the gateway and once directly."""
-    out = {}
-    for via in BOTH:
-        with ring.connect(via, **kw) as conn:
-            out[via] = fn(conn)
-    return out["gateway"], out["direct"]
 
 
 def statuses(conn, steps):

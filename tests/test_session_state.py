@@ -23,18 +23,8 @@ import psycopg
 import pytest
 
 from helpers.pgwire import Bind, Execute, Parse, PGWire, Query, Sync
-from helpers.ring import PSQL, RssSampler, clean_env, wait_for
+from helpers.ring import BOTH, PSQL, RssSampler, clean_env, run_both, wait_for
 
-BOTH = ("gateway", "direct")
-
-
-def run_both(ring, fn, **kw):
-    """fn(conn) -> value, once through the gateway and once directly."""
-    out = {}
-    for via in BOTH:
-        with ring.connect(via, **kw) as conn:
-            out[via] = fn(conn)
-    return out["gateway"], out["direct"]
 
 
 def wire(ring, via, app="hoop-state"):

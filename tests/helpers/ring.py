@@ -438,6 +438,18 @@ class RssSampler(threading.Thread):
         self.join(5)
 
 
+BOTH = ("gateway", "direct")
+
+
+def run_both(ring, fn, **kw):
+    """fn(conn) -> value, once through the gateway and once directly."""
+    out = {}
+    for via in BOTH:
+        with ring.connect(via, **kw) as conn:
+            out[via] = fn(conn)
+    return out["gateway"], out["direct"]
+
+
 def md5_lines(lines) -> str:
     h = hashlib.md5()
     for line in lines:
