@@ -86,8 +86,8 @@ enum SessionFrames {
         Frame("session_close", session: session, ["reason": .string(reason)])
     }
 
-    static func credit(session: String) -> [UInt8] {
+    static func credit(session: String, batches: Int = 1) -> [UInt8] {
         // The exact form of docs/frames.md, Flow control.
-        Frame("credit", session: session, ["batches": .int(1)]).encoded()
+        Frame("credit", session: session, ["batches": .int(Int64(batches))]).encoded()
     }
 }

@@ -83,6 +83,8 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     var openingNotices: [[String: JSON]] = []
 
     // Flow control.
+    var deferredCredits = 0
+    var creditTimer: Scheduled<Void>?
     var readHeld = false
     var waitingForRing = false
 
@@ -114,6 +116,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
+        creditTimer?.cancel()
         if sessionID != nil && !closeEmitted {
             emitClose(closeReason)
         }
@@ -493,8 +496,31 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         _ = emitRequest("copy_data", ["data": data])
     }
 
+    /// A batch the client's socket took gives its credit back. While a request is in
+    /// flight it goes at once (a stream needs it to go on); when the session is idle it
+    /// waits for the next request, to travel in the same write (a credit alone wakes
+    /// three stages), or for `creditDelay` at most (notifications spend credits while
+    /// nothing is asked).
+    func returnCredit() {
+        deferredCredits += 1
+        if !outstanding.isEmpty { return sendCredits() }
+        guard creditTimer == nil, let loop = context?.eventLoop else { return }
+        creditTimer = loop.scheduleTask(in: Self.creditDelay) { [weak self] in self?.sendCredits() }
+    }
+
+    static let creditDelay: TimeAmount = .milliseconds(2)
+
+    private func sendCredits() {
+        creditTimer?.cancel()
+        creditTimer = nil
+        guard deferredCredits > 0, let id = sessionID else { return }
+        env.ring.send(SessionFrames.credit(session: id, batches: deferredCredits))
+        deferredCredits = 0
+    }
+
     private func emitRequest(_ type: String, _ fields: [String: JSON]) -> Bool {
         guard let id = sessionID else { return false }
+        sendCredits()
         seq += 1
         let bytes = Frame(type, session: id, seq: seq, fields).encoded()
         guard bytes.count - 1 <= maxFrameBytes else {
@@ -600,7 +626,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         }
 
         if discardingAnswers && Self.skippedAfterError.contains(type) && frame["fatal"]?.bool != true {
-            if Self.creditSpending.contains(type) { env.ring.send(SessionFrames.credit(session: sessionID ?? "")) }
+            if Self.creditSpending.contains(type) { returnCredit() }
             return settle(frame)
         }
         if type == "columns", frame["for"]?.string == "execute" {
@@ -615,7 +641,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             if type == "rows", let s = frame.seq { binaryRows = try resultFormats.plan(forExecute: s) }
         } catch let refusal as ResultFormats.Refusal {
             refuseAnswers(refusal, seq: frame.seq ?? seq)
-            if Self.creditSpending.contains(type) { env.ring.send(SessionFrames.credit(session: sessionID ?? "")) }
+            if Self.creditSpending.contains(type) { returnCredit() }
             return settle(frame)
         } catch {
             return fatal("08P01", "hoop: malformed response frame", reason: "protocol_error")
@@ -635,14 +661,13 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
                         b = try binaryRows.convert(b, allocator: context.channel.allocator)
                     } catch let refusal as ResultFormats.Refusal {
                         refuseAnswers(refusal, seq: frame.seq ?? seq)
-                        env.ring.send(SessionFrames.credit(session: sessionID ?? ""))
+                        returnCredit()
                         return settle(frame)
                     }
                 }
                 // A batch spent a credit: it comes back once the client's socket took the batch.
                 let promise = context.eventLoop.makePromise(of: Void.self)
-                let ring = env.ring, id = sessionID ?? ""
-                promise.futureResult.whenSuccess { ring.send(SessionFrames.credit(session: id)) }
+                promise.futureResult.whenSuccess { [weak self] in self?.returnCredit() }
                 context.write(wrapOutboundOut(b), promise: promise)
                 settle(frame)
                 return
