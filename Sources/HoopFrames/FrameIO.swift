@@ -40,6 +40,12 @@ public final class LineReader {
         return poll(&p, 1, 0) > 0 && (p.revents & Int16(POLLIN)) != 0
     }
 
+    /// Waits until input is readable (or ends), `seconds` at most; false on timeout.
+    public func waitForInput(seconds: Double) -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, Int32(max(1, (seconds * 1000).rounded(.up)))) > 0
+    }
+
     /// Whether a complete line is already buffered (no read needed).
     public var hasBufferedLine: Bool {
         guard end > start, !skipping else { return false }

@@ -59,9 +59,13 @@ public final class StageLoop {
         if let ownFrame { try ownFrame(frame) } else { emit(frame) }
     }
 
-    /// Runs until end of input; returns normally then (exit status 0).
-    public func run(beforeFlush: () throws -> Void = {}, _ handle: (RawFrame) throws -> Void) throws {
+    /// Runs until end of input; returns normally then (exit status 0). `mayWait`, when
+    /// given and true, says that nothing written so far needs to go yet: the flush (and
+    /// `beforeFlush`) then waits for more input, `maxWait` seconds at most.
+    public func run(beforeFlush: () throws -> Void = {}, mayWait: (() -> Bool)? = nil, maxWait: Double = 0.005,
+                    _ handle: (RawFrame) throws -> Void) throws {
         var more = true
+        var waitingSince: Double? = nil
         while more {
             more = try reader.readBatch { item in
                 switch item {
@@ -78,6 +82,13 @@ public final class StageLoop {
             // hoop-record, one commit) then covers many frames, and the next stage wakes
             // once for all of them instead of once per frame.
             if !reader.hasBufferedLine && (out.pendingBytes > (1 << 20) || !reader.inputReady) {
+                if let mayWait, out.pendingBytes <= (1 << 20), mayWait() {
+                    let now = monotonicSeconds()
+                    let since = waitingSince ?? now
+                    waitingSince = since
+                    if maxWait - (now - since) > 0, reader.waitForInput(seconds: maxWait - (now - since)) { continue }
+                }
+                waitingSince = nil
                 try beforeFlush()
                 try out.flush()
             }
@@ -127,3 +138,9 @@ public let responseTypes: Set<String> = [
     "parameter_status", "notice", "error", "ready", "notification",
     "copy_in_response", "copy_out_response", "copy_out_data", "copy_out_done",
 ]
+
+func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}

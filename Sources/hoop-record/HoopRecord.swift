@@ -86,8 +86,10 @@ struct Stage: ParsableCommand {
         term.resume()
         // The commit runs before each flush, so nothing leaves unrecorded (invariant 2).
         // The loop's own error frames (lines it could not read) are recorded and stamped too.
+        var mustCommit = false   // a frame hoop-listen acts on waits for the next commit
         loop.ownFrame = { frame in
             guardLock.lock(); defer { guardLock.unlock() }
+            mustCommit = true
             let bytes = frame.encoded().dropLast()
             try bytes.withUnsafeBytes { raw in
                 let header = FrameHeader(type: frame.type, session: frame.session, seq: frame.seq)
@@ -96,8 +98,17 @@ struct Stage: ParsableCommand {
                 loop.stamp(f, as: "record")
             }
         }
-        try loop.run(beforeFlush: { guardLock.lock(); defer { guardLock.unlock() }; try audit.commit(final: false) }) { frame in
+        // Only what hoop-listen acts on (responses) must be durable before it goes on:
+        // requests were run by hoop-connect before they came here, and listen ignores
+        // them. While nothing but such frames waits, the commit waits too (5 ms at
+        // most) to share one fsync with the responses that follow.
+        try loop.run(beforeFlush: {
             guardLock.lock(); defer { guardLock.unlock() }
+            try audit.commit(final: false)
+            mustCommit = false
+        }, mayWait: { !mustCommit }) { frame in
+            guardLock.lock(); defer { guardLock.unlock() }
+            if responseTypes.contains(frame.type) || frame.type == "error" { mustCommit = true }
             // A backstop: no credential is ever stored, even from a ring without hoop-auth.
             if frame.type == "session_open", var open = try? frame.decode(), open.fields.removeValue(forKey: "credential") != nil {
                 let bytes = open.encoded().dropLast()
