@@ -219,3 +219,17 @@ def test_pipelined_binds_of_one_portal_keep_their_own_formats(ring):
     for i, fmt in enumerate([[1], [0], [1, 0], [0, 1]]):
         batch += [Bind("", "", [str(i)], [], fmt), Describe("P", ""), Execute("", 0)]
     assert_same(ring, [batch + [Sync()]], sanity=lambda d: types(d[0]) == "1" + "2TDC" * 4 + "Z")
+
+
+def test_binary_cursor_rows_are_refused_not_passed(ring):
+    """DECLARE … BINARY CURSOR makes the server send binary rows in the simple
+    protocol, which hoop-mask cannot read as text: refused with a clear error, the
+    session goes on, and no value of the table comes out."""
+    r = ring.psql("gateway", "-c", "BEGIN",
+                  "-c", "DECLARE c BINARY CURSOR FOR SELECT id, date_of_birth, first_name, ssn FROM patients ORDER BY id LIMIT 2",
+                  "-c", "FETCH ALL FROM c", "-c", "COMMIT", "-c", "select 'after' as w")
+    assert "BINARY cursor cannot be masked" in r.stderr, r.stderr
+    assert "after" in r.stdout, r.stdout
+    with ring.connect("direct") as direct:
+        names = [n for (n,) in direct.execute("select first_name from patients order by id limit 2").fetchall()]
+    assert not any(n in r.stdout for n in names), "a real first name came out of a binary cursor"

@@ -271,8 +271,24 @@ final class UpstreamSession: @unchecked Sendable {
         var described = false
         var delivered = 0
         var outcome = Outcome.done
+        var refusedBinary = false
         while let res = PQgetResult(conn) {
             defer { PQclear(res) }
+            if PQbinaryTuples(res) == 1, PQresultStatus(res) == PGRES_SINGLE_TUPLE || PQresultStatus(res) == PGRES_TUPLES_OK {
+                // FETCH from a BINARY cursor: values hoop-mask cannot read as text. Refused,
+                // never passed (binary columns come through the extended protocol instead).
+                if !refusedBinary {
+                    sendRows(&batch)
+                    emit(Frame("error", session: id, seq: seq, [
+                        "severity": .string("ERROR"), "severity_nonlocalized": .string("ERROR"), "code": .string("0A000"),
+                        "message": .string("hoop: rows of a BINARY cursor cannot be masked; declare the cursor without BINARY")]))
+                    refusedBinary = true
+                    outcome = .failed
+                }
+                continue
+            }
+            // After the refusal, as after an error: nothing more of this request.
+            if refusedBinary { continue }
             switch PQresultStatus(res) {
             case PGRES_SINGLE_TUPLE:
                 if describe && !described { emit(columnsFrame(res)); described = true }
