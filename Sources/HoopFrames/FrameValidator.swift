@@ -3,7 +3,7 @@ import Foundation
 /// Checks that a line is one well-formed JSON object (RFC 8259, UTF-8) without
 /// building anything. Pass-through stages run it on every frame so that a broken
 /// frame is stopped where it is first seen, at a fraction of a full parse's cost.
-/// It accepts exactly what the full parse (jansson) accepts, so a frame's verdict
+/// It accepts exactly what the full parse (JSONReader) accepts, so a frame's verdict
 /// never depends on which path read it: duplicate keys, lone surrogates, integers
 /// outside 64 bits and numbers that overflow a double are all refused.
 public enum FrameValidator {
@@ -20,7 +20,7 @@ public enum FrameValidator {
     }
 
     /// Whether a key (the bytes between its quotes) repeats one of `keys`. A key with
-    /// an escape is compared after decoding, through jansson, which is rare and exact.
+    /// an escape is compared after decoding, through the full parse, which is rare and exact.
     static func isDuplicate(_ b: UnsafeRawBufferPointer, _ key: Range<Int>, _ keys: [Range<Int>]) -> Bool {
         let escaped = { (r: Range<Int>) in b[r].contains(UInt8(ascii: "\\")) }
         for other in keys {
@@ -116,7 +116,7 @@ public enum FrameValidator {
             guard digits(&i) > 0 else { return false }
         }
         if !isReal && intDigits >= 19 {
-            // jansson keeps integers in 64 bits and refuses the rest.
+            // The full parse keeps integers in 64 bits and refuses the rest.
             let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<i]), as: UTF8.self)
             return Int64(text) != nil
         }

@@ -64,8 +64,7 @@ final class ApprovalGate: @unchecked Sendable {
     let notifier: Notifier?
     private let lock = NSLock()
     private var sessions: [String: Session] = [:]
-    private var cache: [String: Classification] = [:]
-    private var shapeCache: [String: Classification] = [:]
+    private let classifications = ShapeCache<Classification>()
 
     init(policies: Policies, store: ApprovalStore, out: FrameWriter, notifier: Notifier?) {
         self.policies = policies; self.store = store; self.out = out; self.notifier = notifier
@@ -161,29 +160,11 @@ final class ApprovalGate: @unchecked Sendable {
         return Judged(sql: shown, classification: c)
     }
 
-    /// A text's classification, cached two ways (short texts only, by count: a cache of
-    /// big texts would hold their PHI and memory). By the exact text; and by its shape
-    /// (libpg_query's normalisation: literals replaced by $n, so no PHI is kept), when
-    /// the shape classifies exactly as the text did: a literal then changed nothing
-    /// here, and a bind parameter in its place is judged as strictly as any literal
-    /// could be (Parse-time statements are judged that way). `WHERE aid = 42` and
-    /// `WHERE aid = 43` share one parse; `LIMIT 5` and `LIMIT $1` differ, so texts with
-    /// a LIMIT are classified each time.
+    /// A text's classification, cached by text and by shape (HoopSQL's ShapeCache),
+    /// per set of classify options.
     private func classification(_ sql: String, _ options: ClassifyOptions) -> Classification {
-        let scope = "\(options.maxBoundedLimit)|\(options.keyColumns.sorted().joined(separator: ","))\u{0}"
-        if let hit = cache[scope + sql] { return hit }
-        let short = sql.utf8.count <= 4096
-        let shape = short ? SQLParser.normalize(sql).map { scope + $0 } : nil
-        if let shape, let hit = shapeCache[shape] { return hit }
-        let c = Classifier.classify(sql, options: options)
-        guard short else { return c }
-        if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
-        cache[scope + sql] = c
-        if let shape, shape != scope + sql, Classifier.classify(String(shape.dropFirst(scope.count)), options: options) == c {
-            if shapeCache.count >= 4096 { shapeCache.removeAll(keepingCapacity: true) }
-            shapeCache[shape] = c
-        }
-        return c
+        let scope = "\(options.maxBoundedLimit)|\(options.keyColumns.sorted().joined(separator: ","))"
+        return classifications.value(sql, scope: scope) { Classifier.classify($0, options: options) }
     }
 
     /// Allow, deny or hold one request by the connection's policy.

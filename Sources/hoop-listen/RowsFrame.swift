@@ -4,7 +4,7 @@ import NIOCore
 /// The hot path of every large result: a `rows` frame straight to DataRow messages,
 /// without a JSON tree. It reads only the shape hoop-connect writes (header, `rows`,
 /// stamps); for anything else it returns nil and the frame takes the general path
-/// (jansson), which also reports what is malformed. The line has already passed
+/// (JSONReader), which also reports what is malformed. The line has already passed
 /// FrameValidator, so the JSON is well formed, UTF-8 and free of duplicate keys.
 enum RowsFrame {
     static func decode(_ line: UnsafeRawBufferPointer, allocator: ByteBufferAllocator) -> (Frame, ByteBuffer)? {

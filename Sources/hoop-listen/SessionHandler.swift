@@ -413,25 +413,25 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// the server skips to Sync after an error. What the server already ran, ran.
     private func refuseAnswers(_ refusal: ResultFormats.Refusal, seq: Int64) {
         guard let context, !discardingAnswers else { return }
-        if let id = sessionID {
-            env.ring.send(Frame("refused", session: id, seq: seq, [
-                "stage": .string(RingLink.stage), "code": .string(refusal.code), "message": .string(refusal.message)]).encoded())
-        }
+        recordRefusal(code: refusal.code, message: refusal.message, seq: seq)
         discardingAnswers = true
         var b = context.channel.allocator.buffer(capacity: 128)
         Backend.error(&b, severity: "ERROR", code: refusal.code, message: refusal.message)
         context.write(wrapOutboundOut(b), promise: nil)
     }
 
+    /// A refusal made here goes round the ring too, so that the audit trail holds it.
+    private func recordRefusal(code: String, message: String, seq: Int64) {
+        guard let id = sessionID else { return }
+        env.ring.send(Frame("refused", session: id, seq: seq, [
+            "stage": .string(RingLink.stage), "code": .string(code), "message": .string(message)]).encoded())
+    }
+
     /// An error answered here rather than upstream: simple-protocol messages get
     /// ErrorResponse then ReadyForQuery; extended ones ErrorResponse, then everything up
     /// to Sync is skipped (the Sync still goes upstream, whose ReadyForQuery ends it).
     private func localError(for type: UInt8, code: String, message: String) {
-        // The refusal goes round the ring too, so that the audit trail holds it.
-        if let id = sessionID {
-            env.ring.send(Frame("refused", session: id, seq: seq, [
-                "stage": .string(RingLink.stage), "code": .string(code), "message": .string(message)]).encoded())
-        }
+        recordRefusal(code: code, message: message, seq: seq)
         switch type {
         case UInt8(ascii: "Q"), UInt8(ascii: "F"):
             holdReply(.error(code: code, message: message), batchStart: nil)

@@ -54,8 +54,7 @@ final class ResponseMasking {
     let fallback: Masker
     private var sessions: [String: SessionState] = [:]
     private var scratch: [UInt8] = []
-    private var lineageCache: [String: [StatementLineage]] = [:]
-    private var lineageShapes: [String: [StatementLineage]] = [:]
+    private let lineageCache = ShapeCache<[StatementLineage]?>()
 
     init(maskers: [String: Masker], fallback: Masker) {
         self.maskers = maskers
@@ -182,24 +181,9 @@ final class ResponseMasking {
         return all
     }
 
-    /// A text's lineage, cached like hoop-approve's classifications: by the exact text
-    /// (short texts only), and by its shape (literals replaced by $n) when the shape
-    /// traces exactly as the text did, so that `WHERE aid = 42` and `WHERE aid = 43`
-    /// share one parse.
+    /// A text's lineage (nil: it does not parse), cached by text and by shape.
     func analyzed(_ sql: String) -> [StatementLineage]? {
-        if let hit = lineageCache[sql] { return hit }
-        let short = sql.utf8.count <= 4096
-        let shape = short ? SQLParser.normalize(sql) : nil
-        if let shape, let hit = lineageShapes[shape] { return hit }
-        guard let all = try? Lineage.analyze(sql) else { return nil }
-        guard short else { return all }
-        if lineageCache.count >= 4096 { lineageCache.removeAll(keepingCapacity: true) }
-        lineageCache[sql] = all
-        if let shape, shape != sql, (try? Lineage.analyze(shape)) == all {
-            if lineageShapes.count >= 4096 { lineageShapes.removeAll(keepingCapacity: true) }
-            lineageShapes[shape] = all
-        }
-        return all
+        lineageCache.value(sql) { try? Lineage.analyze($0) }
     }
 
     /// The shape of the rows a statement returns; nil when it cannot be traced.
@@ -401,8 +385,6 @@ final class ResponseMasking {
         case "copy_out_data":
             var counts = MaskCounts()
             let (shape, format) = copyShape(seq, s)
-            // COPY table: named by hoop-connect; COPY (query): traced.
-            let fields = s.copyPlans[seq] ?? copyPlan(shape, masker)
             if format.kind == .binary {
                 // Binary fields are read by their column's type: only `COPY table`
                 // (typed by hoop-connect) in a request of one statement.
@@ -435,6 +417,8 @@ final class ResponseMasking {
                 out["data"] = .array(chunks)
                 return outcome(frame, out, counts)
             }
+            // COPY table: named by hoop-connect; COPY (query): traced.
+            let fields = s.copyPlans[seq] ?? copyPlan(shape, masker)
             let chunks: [JSON] = try (frame["data"]?.array ?? []).map { chunk in
                 // Binary COPY cannot be read for PHI: it is not passed (fail closed).
                 guard case .string(let line) = chunk, format.kind != .binary else {
