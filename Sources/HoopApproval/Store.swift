@@ -353,11 +353,3 @@ public final class ApprovalStore: @unchecked Sendable {
     }
 }
 
-extension JSON {
-    /// One line of JSON, without the newline.
-    public var encodedString: String {
-        var w = JSONWriter()
-        w.value(self)
-        return String(decoding: w.bytes, as: UTF8.self)
-    }
-}

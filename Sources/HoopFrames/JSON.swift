@@ -175,3 +175,12 @@ public struct JSONWriter {
         }
     }
 }
+
+extension JSON {
+    /// One line of JSON, without the newline.
+    public var encodedString: String {
+        var w = JSONWriter()
+        w.value(self)
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+}

@@ -20,7 +20,7 @@ public enum Detectors {
     public static func standard(mrnPatterns: [String] = MRNDetector.defaultPatterns) -> [Detector] {
         [
             SSNDetector(), PhoneDetector(), EmailDetector(), URLDetector(), IPDetector(),
-            CardDetector(), NPIDetector(), MRNDetector(patterns: mrnPatterns),
+            CardDetector(), AccountNumberDetector(), NPIDetector(), MRNDetector(patterns: mrnPatterns),
             ContextIDDetector.healthPlan, ContextIDDetector.account, ContextIDDetector.licence,
             ContextIDDetector.device, PayerIDDetector(), VINDetector(),
             ZipDetector(), AddressDetector(), DateDetector(), AgeDetector(), NameDetector(),

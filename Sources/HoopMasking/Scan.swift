@@ -94,6 +94,35 @@ enum Scan {
         return false
     }
 
+    /// The bytes `start..<end` fill a field: only spaces lie between them and the edges
+    /// of the text or a field delimiter — JSON and CSV quotes, `,` `;` `|` tab and line
+    /// ends (CSV, HL7, logs), `=` and `:` before a value (`key=value`, `key: value`),
+    /// `^` (HL7 components), brackets and tags. One rule for every detector whose weak
+    /// shapes (bare digits, a date) count when they stand alone: a value that fills a
+    /// field is what a column holds, not a number inside prose.
+    static func fillsField(_ t: [UInt8], _ start: Int, _ end: Int) -> Bool {
+        var p = start - 1
+        while p >= 0, t[p] == ch(" ") { p -= 1 }
+        if p >= 0 {
+            switch t[p] {
+            case ch("\""), ch("'"), ch(","), ch(";"), ch("|"), 0x09, 0x0A, 0x0D, ch("="), ch(":"), ch("^"),
+                 ch("["), ch("{"), ch("("), ch(">"):
+                break
+            default: return false
+            }
+        }
+        var q = end
+        while q < t.count, t[q] == ch(" ") { q += 1 }
+        guard q < t.count else { return true }
+        switch t[q] {
+        case ch("\""), ch("'"), ch(","), ch(";"), ch("|"), 0x09, 0x0A, 0x0D, ch("&"), ch("^"), ch("]"), ch("}"),
+             ch(")"), ch("<"):
+            return true
+        default:
+            return false
+        }
+    }
+
     static func words(_ list: [String]) -> [[UInt8]] { list.map { Array($0.lowercased().utf8) } }
 
     /// FNV-1a of the lowercased bytes: name-list lookups without allocating a String

@@ -1,14 +1,22 @@
 import ArgumentParser
+import Foundation
 import HoopFrames
 import HoopMasking
 
 /// hoop-mask: redacts PHI in everything that flows back to a client (docs/masking.md):
 /// rows by column rules and content detection, error and notice texts, COPY data.
 /// A response it cannot read or decide on is never passed on: its session gets an error.
+/// Run without a subcommand it is the ring stage; `detect` shows what content detection
+/// finds in texts (scripts/mask-eval scores it).
 @main
 struct HoopMask: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hoop-mask",
-        abstract: "Ring stage: PHI masking of every response.")
+        abstract: "Ring stage: PHI masking of every response; and content detection on texts.",
+        subcommands: [Stage.self, DetectCommand.self], defaultSubcommand: Stage.self)
+}
+
+struct Stage: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run as a ring stage (the default).")
 
     @Option(help: "The gateway configuration (JSON), with each connection's \"masking\" policy.")
     var config: String?
@@ -76,4 +84,40 @@ struct HoopMask: ParsableCommand {
         error["stamp:mask"] = .bool(true)
         loop.emit(error)
     }
+}
+
+/// Content detection on texts, one per line: what the ring's detectors find, without a
+/// ring. Input: each line a JSON string (so a text may hold any byte). Output: per line
+/// a JSON array of [entity, start, end], UTF-8 byte offsets, overlaps resolved.
+struct DetectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "detect",
+        abstract: "Print the PHI spans content detection finds in each line of stdin (a JSON string).")
+
+    @Option(help: "The gateway configuration; its connection's policy picks entities and MRN shapes.")
+    var config: String?
+    @Option(help: "The connection whose masking policy applies (default: every detector).")
+    var connection: String?
+
+    func run() throws {
+        var policy = MaskPolicy()
+        if let connection {
+            guard let p = try MaskConfig.policies(try GatewayConfig.load(config))[connection] else {
+                throw ValidationError("no connection named \(connection)")
+            }
+            policy = p
+        }
+        let masker = Masker(policy: policy)
+        var out = FileHandle.standardOutput
+        while let line = readLine(strippingNewline: true) {
+            guard let text = (try? JSON.parse(line))?.string else {
+                throw ValidationError("each input line must be a JSON string")
+            }
+            let spans = masker.detect(text).map { JSON.array([.string($0.entity.rawValue), .int(Int64($0.start)), .int(Int64($0.end))]) }
+            print(JSON.array(spans).encodedString, to: &out)
+        }
+    }
+}
+
+extension FileHandle: @retroactive TextOutputStream {
+    public func write(_ string: String) { write(Data(string.utf8)) }
 }

@@ -1,6 +1,16 @@
-/// Street addresses: a house number, one to four capitalised words (or ordinals such
-/// as 5th), and a street suffix (St, Ave, Rd, Blvd, Ln, Dr, Ct, Way, ...), with an
-/// optional unit (Apt 4B, Suite 200, #12) after it.
+/// Street addresses, in the shapes of the US, the UK, Australia and Spanish-speaking
+/// countries, in Titlecase or capitals:
+/// - a house number (`12`, `12B`, `90/36`), one to four capitalised words (or ordinals
+///   such as 5th) and a street type (`StreetTypes`: the USPS suffixes and the British
+///   ones — St, Ave, Point, Shoals, Parade, Close, ...), with an optional unit after it
+///   (Apt 4B, Suite 200, #12) and before it (`Flat 24 586 Kevin Road`, `Studio 8, Leigh
+///   Fort`, `Unit 5/12 ...`);
+/// - a street type first (`Calle`, `Avenida`, `Privada`, `Eje vial`, ... : the road types
+///   of Mexico's and Spain's address standards), one to four capitalised words and a
+///   number, with the unit parts that follow (`Interior 683`, `Edif. 736 , Depto. 625`);
+/// - a house number and one to three capitalised words with no street type, when they
+///   fill a field (`Scan.fillsField`: `33 Farley Approach` as a value) or follow an
+///   address word (lives at, address, resides, domicilio, ...).
 /// Cities, labelled STREET_ADDRESS too (a city is a geographic subdivision smaller than
 /// a state, so Safe Harbor identifier 2 like the street; a separate entity would only
 /// split one identifier's counts): one to three Titlecase words right before ", ST"
@@ -9,11 +19,23 @@
 /// after them a ZIP must follow or a street address must come right before the city.
 public struct AddressDetector: Detector {
     public var entities: [Entity] { [.streetAddress] }
-    static let suffixes: Set<UInt64> = Set("""
-        st street ave avenue av rd road blvd boulevard ln lane dr drive ct court way pl place ter terrace
-        cir circle pkwy parkway hwy highway sq square trl trail loop row pike aly alley cres crescent
+    static let suffixes: Set<UInt64> = Set(StreetTypes.list.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        .map { Scan.hashLower(String($0)) })
+    static let units: Set<UInt64> = Set("""
+        apt apartment suite ste unit fl floor rm room flat studio level lvl shop lot bldg building
+        interior int edif edificio depto departamento dpto piso local casa lote mz manzana no num número numero
         """.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Scan.hashLower(String($0)) })
-    static let units: Set<UInt64> = Set(["apt", "apartment", "suite", "ste", "unit", "fl", "floor", "rm", "room"].map(Scan.hashLower))
+    /// Road types written before the name (Mexico's INEGI and Spain's INE road-type
+    /// catalogues), lower case; "eje" is followed by "vial".
+    static let leadingTypes: Set<UInt64> = Set("""
+        calle avenida av avda calzada camino carretera privada prolongación prolongacion andador callejón callejon
+        cerrada circuito circunvalación circunvalacion continuación continuacion corredor diagonal eje pasaje
+        peatonal periférico periferico retorno viaducto boulevard bulevar blvr paseo plaza ronda travesía travesia
+        glorieta rúa
+        """.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Scan.hashLower(String($0)) })
+    static let context = Scan.words(["address", "addr", "lives at", "living at", "resides at", "residing at",
+                                     "resides", "located at", "moved to", "home", "residence", "domicilio",
+                                     "dirección", "direccion", "street", "mailing"])
     public init() {}
 
     /// Nothing to find without a capital: streets and cities are capitalised words.
@@ -21,11 +43,117 @@ public struct AddressDetector: Detector {
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         Scan.numbers(t) { i, run in
-            guard run <= 6, let e = match(t, i + run) else { return nil }
-            spans.append(DetectedSpan(.streetAddress, i, e))
-            return e
+            guard run <= 6 else { return nil }
+            var e = i + run
+            // 90/36: a unit and the house number (Australia).
+            if e + 1 < t.count, t[e] == ch("/"), (1...6).contains(Scan.digitRun(t, e + 1)) { e += 1 + Scan.digitRun(t, e + 1) }
+            // 12B
+            if e < t.count, isUpper(t[e]), Scan.rightBoundary(t, e + 1) { e += 1 }
+            let start = unitBefore(t, i) ?? i
+            guard let end = match(t, e, start: start) else { return nil }
+            spans.append(DetectedSpan(.streetAddress, start, end))
+            return end
         }
+        leading(t, into: &spans)
         cities(t, into: &spans)
+    }
+
+    /// A unit before the house number at `i` ("Flat 24 586 ...", "Unit 5, 12 ...") or
+    /// naming the number itself ("Studio 8\nLeigh Fort"): where it starts.
+    func unitBefore(_ t: [UInt8], _ i: Int) -> Int? {
+        if let w = unitWord(t, endingAt: i) { return w }
+        var p = i - 1
+        guard p > 0, t[p] == ch(" ") || t[p] == 0x0A || t[p] == ch(",") else { return nil }
+        while p > 0, t[p - 1] == ch(" ") || t[p - 1] == ch(",") { p -= 1 }
+        let ne = p
+        while p > 0, isAlnum(t[p - 1]) { p -= 1 }
+        guard ne > p, Scan.digitRun(t, p) > 0 else { return nil }
+        return unitWord(t, endingAt: p)
+    }
+
+    /// "Flat " / "Apt. " right before `i`: where the unit word starts.
+    func unitWord(_ t: [UInt8], endingAt i: Int) -> Int? {
+        var q = i - 1
+        guard q > 0, t[q] == ch(" ") else { return nil }
+        if t[q - 1] == ch(".") { q -= 1 }
+        let we = q
+        while q > 0, isAlpha(t[q - 1]) { q -= 1 }
+        guard we > q, isUpper(t[q]), Self.units.contains(Scan.hashLower(t, q, we)), Scan.leftBoundary(t, q) else { return nil }
+        return q
+    }
+
+    /// A capitalised word (or an ordinal: 5th) from `w`: its end.
+    func capitalWord(_ t: [UInt8], _ w: Int) -> Int? {
+        var p = w
+        while p < t.count, isAlnum(t[p]) || t[p] >= 0x80 || t[p] == ch("'") && p + 1 < t.count && isAlpha(t[p + 1]) { p += 1 }
+        guard p > w, Scan.rightBoundary(t, p) || t[p] == ch(",") else { return nil }
+        return isUpper(t[w]) || t[w] == 0xC3 || isDigit(t[w]) && isAlpha(t[p - 1]) ? p : nil
+    }
+
+    /// After the house number: the street words and the street type, or words alone
+    /// where they fill a field or follow an address word; the end of the address.
+    func match(_ t: [UInt8], _ from: Int, start: Int) -> Int? {
+        let n = t.count
+        var p = from, words = 0, lastEnd = from
+        while words < 5 {
+            // Words follow a space; the first also a line end or ", " (UK: "Studio 8, Leigh Fort").
+            guard p < n, t[p] == ch(" ") || words == 0 && (t[p] == 0x0A || t[p] == ch(",") && p + 1 < n && t[p + 1] == ch(" ")) else { break }
+            let w = t[p] == ch(",") ? p + 2 : p + 1
+            guard let e = capitalWord(t, w) else { break }
+            if words >= 1, Self.suffixes.contains(Scan.hashLower(t, w, e)) {
+                var end = e
+                if end < n, t[end] == ch(".") { end += 1 }
+                return unit(t, end) ?? end
+            }
+            if Self.units.contains(Scan.hashLower(t, w, e)) { break }
+            words += 1; p = e; lastEnd = e
+        }
+        guard words >= 1, words <= 3 else { return nil }
+        let end = unit(t, lastEnd) ?? lastEnd
+        return Scan.fillsField(t, start, end) || Scan.contextBefore(t, start, Self.context) ? end : nil
+    }
+
+    /// "Calle Sur Montaño 374 068", "Eje vial Bahrein 598 Interior 386": a road type,
+    /// capitalised words, a number and its unit parts.
+    func leading(_ t: [UInt8], into spans: inout [DetectedSpan]) {
+        let n = t.count
+        var i = 0
+        while i < n {
+            guard isUpper(t[i]) || t[i] == 0xC3, Scan.leftBoundary(t, i) else { i += 1; continue }
+            var e = i
+            while e < n, isAlpha(t[e]) || t[e] >= 0x80 { e += 1 }
+            guard Self.leadingTypes.contains(Scan.hashLower(t, i, e)) else { i = max(e, i + 1); continue }
+            var p = e
+            if p < n, t[p] == ch(".") { p += 1 }
+            // "Eje vial", "Av. de los": lower-case joining words are part of the name.
+            var words = 0, number: Int? = nil
+            while p < n, t[p] == ch(" "), words < 6 {
+                let w = p + 1
+                if (1...6).contains(Scan.digitRun(t, w)), Scan.numberEnd(t, w + Scan.digitRun(t, w)) || w + Scan.digitRun(t, w) < n && isUpper(t[w + Scan.digitRun(t, w)]) {
+                    number = w + Scan.digitRun(t, w)
+                    if let u = number, u < n, isUpper(t[u]) { number = u + 1 }
+                    break
+                }
+                var q = w
+                while q < n, isAlpha(t[q]) || t[q] >= 0x80 { q += 1 }
+                guard q > w, Scan.rightBoundary(t, q) else { break }
+                let cap = isUpper(t[w]) || t[w] == 0xC3
+                guard cap || q - w <= 5 else { break }   // vial, de, la, los, del
+                words += 1; p = q
+            }
+            guard let num = number, words >= 1 else { i = e; continue }
+            var end = num
+            // Unit parts: " 068", " Interior 683", " Edif. 736 , Depto. 625".
+            for _ in 0..<3 {
+                if let u = unit(t, end) { end = u; continue }
+                if end + 1 < n, t[end] == ch(" "), (1...6).contains(Scan.digitRun(t, end + 1)), Scan.numberEnd(t, end + 1 + Scan.digitRun(t, end + 1)) {
+                    end = end + 1 + Scan.digitRun(t, end + 1); continue
+                }
+                break
+            }
+            spans.append(DetectedSpan(.streetAddress, i, end))
+            i = end
+        }
     }
 
     /// State codes that are also credentials after a name: MD, PA, MS, MA (medical
@@ -39,7 +167,7 @@ public struct AddressDetector: Detector {
         while i + 3 < n {
             // t[i] == "," then " " then two capitals as a whole word.
             guard t[i] == ch(","), t[i + 1] == ch(" "), isUpper(t[i + 2]), isUpper(t[i + 3]),
-                  Scan.rightBoundary(t, i + 4), isLower(t[i - 1]) || t[i - 1] >= 0x80 else { i += 1; continue }
+                  Scan.rightBoundary(t, i + 4), isAlpha(t[i - 1]) || t[i - 1] >= 0x80 else { i += 1; continue }
             let state = Scan.hashLower(t, i + 2, i + 4)
             guard ZipDetector.states.contains(state) else { i += 1; continue }
             // After the code: the end, punctuation, or a space (a ZIP, a word); not "-" or "'".
@@ -78,40 +206,19 @@ public struct AddressDetector: Detector {
         }
     }
 
-    /// A capital, then a lower-case letter (McAllen, Zürich).
+    /// A capital, then a lower-case letter (McAllen, Zürich), or capitals only (SPRINGFIELD).
     static func titlecase(_ t: [UInt8], _ a: Int, _ b: Int) -> Bool {
-        b - a >= 2 && isUpper(t[a]) && (isLower(t[a + 1]) || t[a + 1] >= 0x80)
-    }
-
-    /// After the house number: the street words and the suffix; the end of the address.
-    func match(_ t: [UInt8], _ from: Int) -> Int? {
-        let n = t.count
-        var p = from, words = 0
-        while words < 5 {
-            guard p < n, t[p] == ch(" ") else { return nil }
-            p += 1
-            let w = p
-            while p < n, isAlnum(t[p]) { p += 1 }
-            guard p > w, Scan.rightBoundary(t, p) else { return nil }
-            let capital = isUpper(t[w]) || isDigit(t[w]) && isAlpha(t[p - 1])
-            guard capital else { return nil }
-            if words >= 1, Self.suffixes.contains(Scan.hashLower(t, w, p)) {
-                var e = p
-                if e < n, t[e] == ch(".") { e += 1 }
-                return unit(t, e) ?? e
-            }
-            words += 1
-        }
-        return nil
+        b - a >= 2 && isUpper(t[a]) && (isLower(t[a + 1]) || t[a + 1] >= 0x80 || t[a..<b].allSatisfy { isUpper($0) || $0 >= 0x80 })
     }
 
     /// ", Apt 4B" / " Suite 200" / " #12" after the suffix, if present.
     func unit(_ t: [UInt8], _ from: Int) -> Int? {
         let n = t.count
         var p = from
+        while p < n, t[p] == ch(" ") { p += 1 }
         if p < n, t[p] == ch(",") { p += 1 }
-        guard p < n, t[p] == ch(" ") else { return nil }
-        p += 1
+        guard p > from, p < n, t[p] == ch(" ") || t[p - 1] == ch(" ") else { return nil }
+        if t[p] == ch(" ") { p += 1 }
         if p < n, t[p] == ch("#") {
             p += 1
         } else {

@@ -1,7 +1,7 @@
-/// Payment card numbers: 13-19 digits starting 3-6 (the issuer ranges of the major
-/// networks), contiguous or in groups of 3+ split by single spaces or dashes, passing
-/// Luhn. Luhn alone lets 1 in 10 random digit strings through; the prefix and the
-/// length cut that further.
+/// Payment card numbers of the major networks' current issuer ranges and lengths
+/// (`CardDetector.networks`), contiguous or in groups of 3+ split by single spaces or
+/// dashes, passing Luhn. Luhn alone lets 1 in 10 random digit strings through; the
+/// issuer range and its lengths cut that further.
 public struct CardDetector: Detector {
     public var entities: [Entity] { [.cardNumber] }
     public init() {}
@@ -24,7 +24,7 @@ public struct CardDetector: Detector {
             }
             // Card groupings are 4-4-4-4 or 4-6-5: an 8-digit group is a UUID or an id.
             if group < 3 || separated && max(widest, group) > 6 { ok = false }
-            if ok, digits.count >= 13, digits.count <= 19, digits[0] >= 3, digits[0] <= 6,
+            if ok, digits.count >= 12, digits.count <= 19, Self.issued(digits),
                Scan.numberEnd(t, p), Checksum.luhn(digits) {
                 spans.append(DetectedSpan(.cardNumber, i, p))
             }
@@ -34,7 +34,34 @@ public struct CardDetector: Detector {
 }
 
 extension CardDetector {
-    /// 13+ digits, the first group (3+ digits, or all 13-19) starting a word and ending
+    /// (lowest prefix, highest prefix, lengths): the networks' published issuer
+    /// identification ranges. Visa; Mastercard 51–55 and the 2-series 2221–2720;
+    /// American Express; Discover (6011, 644–649, 65, 622126–622925); JCB 3528–3589 and
+    /// its older 15-digit 1800 and 2131; Diners Club (300–305, 3095, 36, 38–39);
+    /// UnionPay 62 and 81; Maestro (50, 56–58, 6). Prefixes are compared on as many
+    /// leading digits as they have.
+    static let networks: [(low: Int, high: Int, lengths: ClosedRange<Int>)] = [
+        (4, 4, 13...19),
+        (51, 55, 16...16), (2221, 2720, 16...16),
+        (34, 34, 15...15), (37, 37, 15...15),
+        (6011, 6011, 16...19), (644, 649, 16...19), (65, 65, 16...19), (622126, 622925, 16...19),
+        (3528, 3589, 16...19), (1800, 1800, 15...15), (2131, 2131, 15...15),
+        (300, 305, 14...19), (3095, 3095, 14...19), (36, 36, 14...19), (38, 39, 14...19),
+        (62, 62, 16...19), (81, 81, 16...19),
+        (50, 50, 12...19), (56, 58, 12...19), (6, 6, 12...19),
+    ]
+
+    /// The digits fall in a network's range and have one of its lengths.
+    static func issued(_ d: [UInt8]) -> Bool {
+        networks.contains { net in
+            guard net.lengths.contains(d.count) else { return false }
+            let width = String(net.low).count
+            let prefix = d.prefix(width).reduce(0) { $0 * 10 + Int($1) }
+            return prefix >= net.low && prefix <= net.high
+        }
+    }
+
+    /// 12+ digits, the first group (3+ digits, or all 12-19) starting a word and ending
     /// at a separator or the end.
-    public func mayMatch(_ p: ScanProfile) -> Bool { p.digitCount >= 13 && p.runsLR >> 3 != 0 }
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.digitCount >= 12 && p.runsLR >> 3 != 0 }
 }

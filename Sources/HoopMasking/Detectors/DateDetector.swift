@@ -1,12 +1,15 @@
-/// Dates tied to a person. Shapes: 2024-03-05 (with an optional time), 03/05/2024,
-/// 3/5/24, 03-05-2024, March 5, 2024, Mar 5 2024, 5 March 2024.
+/// Dates tied to a person. Shapes: 2024-03-05 (with an optional time), 03/05/2024 and
+/// 05/03/2024 (either order), 3/5/24, 03-05-2024, 05.03.2024, 19800305 (HL7, in a field
+/// only), March 5, 2024, Mar 5 2024, 5 March 2024 — month names in any case.
 ///
 /// The policy (docs/masking.md): a date is flagged when a context word (DOB, born,
-/// admitted, discharged, died, seen, visit, ...) precedes it, or when it sits in free
-/// text (a value with two or more words of three letters or more: a note, a message,
-/// a JSON row). A value that is only a date or timestamp, such as an event-time column
-/// "2026-11-26 10:00:00", is not flagged by content: whether a date column is a
-/// person's is a column rule's decision, which knows the column.
+/// admitted, discharged, died, seen, visit, ...) precedes it; when it sits in free text
+/// (its field — the value, a JSON string, a tab- or bar-separated field — has two or
+/// more words of three letters or more: a note, a message); or when a date without a
+/// time of day fills a field (`Scan.fillsField`: a date of birth as a value, a CSV or
+/// JSON field). A timestamp with a time of day that fills a field ("2026-11-26
+/// 10:00:00", an event-time column) is not flagged by content: whether it is a person's
+/// is a column rule's decision, or the lineage's.
 public struct DateDetector: Detector {
     public var entities: [Entity] { [.date] }
     static let context = Scan.words(["dob", "d.o.b", "born", "birth", "birthday", "birthdate", "admitted", "admission",
@@ -20,26 +23,32 @@ public struct DateDetector: Detector {
     ].map { (Array($0.0.utf8), $0.1) }
     public init() {}
 
-    /// Free text: at least two alphabetic words of three letters or more.
-    static func isFreeText(_ t: [UInt8]) -> Bool {
+    /// Free text: the field around `start..<end` (up to a quote, tab, line end or `|`)
+    /// holds at least two alphabetic words of three letters or more besides the date.
+    static func isFreeText(_ t: [UInt8], _ start: Int, _ end: Int) -> Bool {
+        @inline(__always) func edge(_ c: UInt8) -> Bool { c == ch("\"") || c == 0x09 || c == 0x0A || c == 0x0D || c == ch("|") }
+        var a = start, b = end
+        while a > 0, !edge(t[a - 1]) { a -= 1 }
+        while b < t.count, !edge(t[b]) { b += 1 }
         var words = 0, run = 0
-        for c in t {
-            if isAlpha(c) { run += 1 } else { if run >= 3 { words += 1; if words >= 2 { return true } }; run = 0 }
+        for k in a..<b {
+            if k >= start && k < end { run = 0; continue }
+            if isAlpha(t[k]) || t[k] >= 0x80 { run += 1 } else { if run >= 3 { words += 1; if words >= 2 { return true } }; run = 0 }
         }
         return words + (run >= 3 ? 1 : 0) >= 2
     }
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let n = t.count
-        var free: Bool? = nil   // computed only if a date shape is found
         var i = 0
         while i < n {
             let c = t[i]
             guard isAlnum(c), Scan.leftBoundary(t, i) && (!isDigit(c) || Scan.numberStart(t, i)) else { i += 1; continue }
-            let end = isDigit(c) ? numeric(t, i) : named(t, i)
-            if let end {
-                if free == nil { free = Self.isFreeText(t) }
-                if free! || Scan.contextBefore(t, i, Self.context, window: 40) {
+            if let (dateEnd, end) = isDigit(c) ? numeric(t, i) : named(t, i).map({ ($0, $0) }) {
+                let field = Scan.fillsField(t, i, end)
+                let compact = dateEnd - i == 8 && Scan.digitRun(t, i) == 8
+                if compact ? field && end == dateEnd
+                    : field && end == dateEnd || Self.isFreeText(t, i, end) || Scan.contextBefore(t, i, Self.context, window: 40) {
                     spans.append(DetectedSpan(.date, i, end))
                 }
                 i = end; continue
@@ -49,41 +58,53 @@ public struct DateDetector: Detector {
         }
     }
 
+    /// Day and month in either order (03/05 is 5 March in the US, 3 May elsewhere).
+    static func validDayMonth(_ a: Int, _ b: Int) -> Bool { validDay(a, b) || validDay(b, a) }
+
     static func validDay(_ m: Int, _ d: Int) -> Bool { m >= 1 && m <= 12 && d >= 1 && d <= 31 }
 
-    /// ISO and US numeric dates; the end offset if one starts at `i`.
-    func numeric(_ t: [UInt8], _ i: Int) -> Int? {
+    /// Numeric dates: where the date ends and where it ends with its time of day, if one
+    /// starts at `i`.
+    func numeric(_ t: [UInt8], _ i: Int) -> (Int, Int)? {
         let n = t.count
         let run = Scan.digitRun(t, i)
-        if run == 4, i + 10 <= n, t[i + 4] == ch("-") || t[i + 4] == ch("/"), t[i + 7] == t[i + 4],
+        if run == 4, i + 10 <= n, t[i + 4] == ch("-") || t[i + 4] == ch("/") || t[i + 4] == ch("."), t[i + 7] == t[i + 4],
            Scan.digits(t, i + 5, 2), Scan.digits(t, i + 8, 2) {
             let y = Scan.number(t, i, 4)
             guard y >= 1800, y <= 2199, Self.validDay(Scan.number(t, i + 5, 2), Scan.number(t, i + 8, 2)) else { return nil }
-            var e = i + 10
-            if Scan.digitRun(t, e) > 0 { return nil }
-            e = time(t, e) ?? e
-            return Scan.rightBoundary(t, e) ? e : nil
+            let d = i + 10
+            if Scan.digitRun(t, d) > 0 { return nil }
+            let e = time(t, d) ?? d
+            return Scan.rightBoundary(t, e) ? (d, e) : nil
         }
-        if run == 1 || run == 2, i + run < n, t[i + run] == ch("/") || t[i + run] == ch("-") {
+        if run == 8, Scan.numberEnd(t, i + 8) {
+            // YYYYMMDD, as HL7 and X12 write a date of birth.
+            let y = Scan.number(t, i, 4)
+            guard y >= 1800, y <= 2199, Self.validDay(Scan.number(t, i + 4, 2), Scan.number(t, i + 6, 2)) else { return nil }
+            return (i + 8, i + 8)
+        }
+        if run == 1 || run == 2, i + run < n, t[i + run] == ch("/") || t[i + run] == ch("-") || t[i + run] == ch(".") {
             let sep = t[i + run], p = i + run + 1, r2 = Scan.digitRun(t, p)
             guard r2 == 1 || r2 == 2, p + r2 < n, t[p + r2] == sep else { return nil }
             let q = p + r2 + 1, r3 = Scan.digitRun(t, q)
-            guard r3 == 4 || r3 == 2 && sep == ch("/"), Scan.numberEnd(t, q + r3) else { return nil }
-            guard Self.validDay(Scan.number(t, i, run), Scan.number(t, p, r2)) else { return nil }
-            return q + r3
+            guard r3 == 4 || r3 == 2 && sep == ch("/"), Scan.numberEnd(t, q + r3) || sep != ch(".") && Scan.rightBoundary(t, q + r3) else { return nil }
+            guard r3 == 2 || (1800...2199).contains(Scan.number(t, q, 4)),
+                  Self.validDayMonth(Scan.number(t, i, run), Scan.number(t, p, r2)) else { return nil }
+            let e = time(t, q + r3) ?? q + r3
+            return (q + r3, e)
         }
         // "5 March 2024"
         if run == 1 || run == 2, i + run + 1 < n, t[i + run] == ch(" "), let (m, e) = month(t, i + run + 1),
            Self.validDay(m, Scan.number(t, i, run)), e + 5 <= n, t[e] == ch(" "), Scan.digits(t, e + 1, 4),
            Scan.numberEnd(t, e + 5) {
-            return e + 5
+            return (e + 5, e + 5)
         }
         return nil
     }
 
     /// "March 5, 2024", "Mar. 5 2024".
     func named(_ t: [UInt8], _ i: Int) -> Int? {
-        guard isUpper(t[i]), let (m, e0) = month(t, i) else { return nil }
+        guard let (m, e0) = month(t, i) else { return nil }
         var p = e0
         if p < t.count, t[p] == ch(".") { p += 1 }
         guard p < t.count, t[p] == ch(" ") else { return nil }
@@ -121,11 +142,9 @@ public struct DateDetector: Detector {
 }
 
 extension DateDetector {
-    /// Numeric dates start with a run of 1, 2 or 4 digits starting a word and followed
-    /// by a separator; named ones with a capitalised month name.
-    static let monthInitials = ScanProfile.letters("jfmasond")
+    /// Every shape has a number of 1, 2, 4 or 8 digits that starts a word and ends at a
+    /// separator (a named date's day or year too).
     public func mayMatch(_ p: ScanProfile) -> Bool {
-        p.runsLR & (ScanProfile.run(1) | ScanProfile.run(2) | ScanProfile.run(4)) != 0
-            || p.upperInitials & Self.monthInitials != 0
+        p.runsLR & (ScanProfile.run(1) | ScanProfile.run(2) | ScanProfile.run(4) | ScanProfile.run(8)) != 0
     }
 }

@@ -20,8 +20,14 @@
 /// or ". " after an initial), up to four tokens, so "Gray Abernathy" is one name even
 /// though "gray" is a word; titles, context words, stop words and sentence-start verbs
 /// (Started, Spoke, ...) do not join.
+/// Case: an ALL-CAPS token (HL7, X12 and CSV feeds store names so) is read as if it
+/// were Titlecase when the whole value has no lower-case letter, when it stands next to
+/// another ALL-CAPS token ("Spoke with MARIA LOPEZ"), or when it is on the name lists;
+/// so `upper()` of a name brings nothing back. In a value with no capital at all, a
+/// listed name and the tokens next to it that are no English word are a name ("maria
+/// ortiz-vela"); other lower-case names are beyond a rule-based detector.
 /// Misses, by design: names that are all English words with no evidence ("Grace Young"
-/// as a bare value), lower-case or ALL-CAPS names. False positives: capitalised terms
+/// as a bare value), lower-case names off the lists. False positives: capitalised terms
 /// absent from both word lists (an unlisted drug, brand or place) inside a sentence.
 /// Linear: one tokenisation pass, one FNV hash per token, set lookups; the word set is
 /// decoded once per process.
@@ -84,8 +90,11 @@ public struct NameDetector: Detector {
 
     struct Token {
         let start: Int, end: Int, hash: UInt64
-        /// Titlecase ("Quimby", "José") or a single capital (an initial).
-        let capital: Bool
+        /// Titlecase ("Quimby", "José") or a single capital (an initial), or read as one
+        /// (an ALL-CAPS or lower-case token by the case rule above).
+        var capital: Bool
+        /// Letters all capitals, two or more ("LOPEZ"); letters all lower case.
+        let shouted: Bool, lowered: Bool
         /// Letters only up to a word boundary (not the "E" of "E29B").
         let alpha: Bool
         let gapBefore: Int
@@ -136,15 +145,43 @@ public struct NameDetector: Detector {
             let width = t[i] >= 0x80 ? 2 : 1
             let cap = first && (e - i == width || hasLower) && !shouting
             out.append(Token(start: i, end: e, hash: h, capital: cap,
+                             shouted: first && shouting && !t[i..<e].contains(where: isLower),
+                             lowered: isLower(t[i]) && !shouting && !(t[i..<e].contains(where: isUpper)),
                              alpha: e >= n || !(isDigit(t[e]) || t[e] == ch("_")), gapBefore: i - prevEnd))
             prevEnd = e
             i = e
         }
+        readCase(t, &out)
         return out
     }
 
-    /// Nothing to find without a capital: every name token is capitalised: an ASCII capital or a non-ASCII letter.
-    public func mayMatch(_ profile: ScanProfile) -> Bool { profile.hasUpper || profile.nonASCII }
+    /// The case rule: which ALL-CAPS and lower-case tokens are read as Titlecase.
+    static func readCase(_ t: [UInt8], _ toks: inout [Token]) {
+        let noLower = !t.contains(where: isLower), noUpper = !t.contains(where: isUpper)
+        @inline(__always) func listed(_ k: Int) -> Bool { NameLists.firstSet.contains(toks[k].hash) || NameLists.lastSet.contains(toks[k].hash) }
+        @inline(__always) func near(_ k: Int, _ j: Int) -> Bool {
+            j >= 0 && j < toks.count && toks[max(j, k)].gapBefore == 1 && t[toks[min(j, k)].end] == ch(" ")
+        }
+        if noUpper {
+            // Lower case: a listed name, and the non-word tokens next to it.
+            var named = toks.indices.map { toks[$0].lowered && listed($0) }
+            for k in toks.indices where named[k] {
+                for j in [k - 1, k + 1] where near(k, j) && toks[j].lowered && toks[j].end - toks[j].start >= 2
+                    && !Self.words.contains(toks[j].hash) && !ClinicalWords.set.contains(toks[j].hash) { named[j] = true }
+            }
+            for k in toks.indices where named[k] { toks[k].capital = true }
+            return
+        }
+        let shouted = toks.map(\.shouted)
+        for k in toks.indices where shouted[k] {
+            if noLower || listed(k) || (near(k, k - 1) && shouted[k - 1]) || (near(k, k + 1) && shouted[k + 1]) {
+                toks[k].capital = true
+            }
+        }
+    }
+
+    /// Nothing to find without a letter (a lower-case value can hold a listed name).
+    public func mayMatch(_ profile: ScanProfile) -> Bool { profile.letters != 0 || profile.nonASCII }
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let toks = Self.tokens(t)
@@ -291,15 +328,17 @@ public struct NameDetector: Detector {
         if strong { return false }
         // The end of a field: a value, a JSON string, a COPY column, a list item.
         switch t[p] {
-        case ch("\""), 0x09, 0x0A, 0x0D, ch(","), ch("}"), ch("]"), ch(")"), ch("|"): return p == e || t[p] != ch(",")
+        case ch("\""), 0x09, 0x0A, 0x0D, ch(","), ch("}"), ch("]"), ch(")"), ch("|"), ch("^"), ch(";"):
+            return p == e || t[p] != ch(",")
         default: return false
         }
     }
 
-    /// Token `b` follows token `a` with one space, or ". " after an initial.
+    /// Token `b` follows token `a` with one space (or `^`, HL7's component separator:
+    /// `LOPEZ^MARIA`), or ". " after an initial.
     @inline(__always) func tight(_ t: [UInt8], _ toks: [Token], _ a: Int, _ b: Int) -> Bool {
         let gap = toks[b].start - toks[a].end
-        if gap == 1 { return t[toks[a].end] == ch(" ") }
+        if gap == 1 { return t[toks[a].end] == ch(" ") || t[toks[a].end] == ch("^") }
         return gap == 2 && toks[a].end - toks[a].start == 1 && t[toks[a].end] == ch(".") && t[toks[a].end + 1] == ch(" ")
     }
 

@@ -1,70 +1,145 @@
-/// US phone and fax numbers (NANP): (555) 010-1234, 555-010-1234, 555.010.1234,
-/// 555 010 1234, +1 / 1- prefixes; ten bare digits or ddd-dddd only after a context
-/// word (phone, fax, call, ...) since bare digit runs are mostly not phone numbers.
+/// Telephone and fax numbers as people write them, in the US and abroad. A number is
+/// read as digit groups split by single separators (space, `-`, `.`) and parentheses,
+/// with an optional extension (`x123`, `ext. 45`); the longest run of groups that
+/// makes one of these shapes is the number:
+/// - international: `+` and 8–15 digits in any grouping (E.164: `+12175550134`,
+///   `+1-217-555-0134`, `+44 (0)20 7946 0958`, `+61 2 9876 5432`), or `00` / `011` and a
+///   country code with 10–17 digits;
+/// - North American: `ddd ddd dddd` in any of its separators, `(ddd) ddd-dddd`, with an
+///   optional `1` trunk;
+/// - national with a trunk `0` (UK, Australia, Mexico, most of Europe): 10–11 digits in
+///   two or more groups, the first starting `0` (`020 7946 0958`, `(0113) 496 0123`,
+///   `0412 345 678`, `(02) 9876 5432`);
+/// - weak shapes, only after a context word (phone, tel, fax, ...) or when the number
+///   fills a field (`Scan.fillsField`): ten bare digits in NANP form (area code and
+///   exchange starting 2–9), eleven with a leading 1, 10–11 bare digits starting `0`
+///   and a non-zero, `dddd dddd` (Australian local numbers); plus any ten or eleven bare
+///   digits, and `ddd-dddd`, after a context word only.
+/// Bare runs of eight digits are not phone numbers (order numbers look the same).
 public struct PhoneDetector: Detector {
     public var entities: [Entity] { [.phone] }
     static let context = Scan.words(["phone", "tel", "telephone", "fax", "cell", "mobile", "call", "called",
-                                     "contact", "pager", "number", "ph", "reached", "text", "voicemail"])
+                                     "contact", "pager", "number", "ph", "reached", "text", "voicemail",
+                                     "mob", "tlf", "telefono", "teléfono", "celular", "móvil", "whatsapp"])
     public init() {}
+
+    struct Group { var start: Int, end: Int, digits: Int, paren: Bool }
 
     @inline(__always) static func isSep(_ c: UInt8) -> Bool { c == ch("-") || c == ch(".") || c == ch(" ") }
 
-    /// End of a separated phone number starting at `i`, if there is one.
-    static func match(_ t: [UInt8], _ i: Int) -> Int? {
+    /// The digit groups of a number starting at `i` (a digit, `+` or `(`): at most 8.
+    static func groups(_ t: [UInt8], _ i: Int) -> (plus: Bool, groups: [Group]) {
         let n = t.count
-        var p = i
-        if t[p] == ch("+") {
-            guard p + 1 < n, t[p + 1] == ch("1") else { return nil }
-            p += 2
-            if p < n, isSep(t[p]) { p += 1 }
-        } else if t[p] == ch("1"), p + 2 < n, t[p + 1] == ch("-") || t[p + 1] == ch(" "),
-                  t[p + 2] == ch("(") || Scan.digits(t, p + 2, 3) && p + 5 < n && isSep(t[p + 5]) && Scan.digits(t, p + 6, 3) {
-            p += 2
+        var p = i, plus = false
+        var out: [Group] = []
+        if t[p] == ch("+") { plus = true; p += 1; if p < n, t[p] == ch(" ") { p += 1 } }
+        while p < n, out.count < 8 {
+            var paren = false
+            var q = p
+            if t[q] == ch("(") { paren = true; q += 1 }
+            let run = Scan.digitRun(t, q)
+            guard run > 0, run <= 12 else { break }
+            var e = q + run
+            if paren { guard e < n, t[e] == ch(")") else { break }; e += 1 }
+            out.append(Group(start: p, end: e, digits: run, paren: paren))
+            // The next group: after one separator, or right after a ")", or "(" right after digits ("+44(0)20").
+            var s = e
+            if s < n, isSep(t[s]) { s += 1 } else if !(paren || s < n && t[s] == ch("(")) { break }
+            guard s < n, isDigit(t[s]) || t[s] == ch("(") && s + 1 < n && isDigit(t[s + 1]) else { break }
+            p = s
         }
-        guard p < n else { return nil }
-        if t[p] == ch("(") {
-            guard Scan.digits(t, p + 1, 3), p + 4 < n, t[p + 4] == ch(")") else { return nil }
-            p += 5
-            if p < n, t[p] == ch(" ") || t[p] == ch("-") { p += 1 }
-        } else {
-            guard Scan.digits(t, p, 3), p + 3 < n, isSep(t[p + 3]) else { return nil }
-            p += 4
-        }
-        guard Scan.digits(t, p, 3), p + 3 < n, isSep(t[p + 3]), Scan.digits(t, p + 4, 4) else { return nil }
-        p += 8
-        return Scan.numberEnd(t, p) ? p : nil
+        return (plus, out)
     }
+
+    /// An extension after the number ending at `e`: " x123", "x123", " ext. 45", " extension 4".
+    static func extensionEnd(_ t: [UInt8], _ e: Int) -> Int? {
+        let n = t.count
+        var p = e
+        if p < n, t[p] == ch(" ") { p += 1 }
+        guard p < n, lower(t[p]) == ch("x") || lower(t[p]) == ch("e") else { return nil }
+        if lower(t[p]) == ch("x") { p += 1 } else {
+            var w = p
+            while w < n, isAlpha(t[w]) { w += 1 }
+            let word = t[p..<w].map(lower)
+            guard word == Array("ext".utf8) || word == Array("extension".utf8) else { return nil }
+            p = w
+            if p < n, t[p] == ch(".") { p += 1 }
+        }
+        if p < n, t[p] == ch(" ") || t[p] == ch(":") { p += 1 }
+        let run = Scan.digitRun(t, p)
+        guard run >= 1, run <= 6, Scan.numberEnd(t, p + run) else { return nil }
+        return p + run
+    }
+
+    enum Strength { case strong, weak, contextOnly }
+
+    /// The shape of the first `g` groups, if they make a number.
+    static func shape(_ t: [UInt8], plus: Bool, _ gs: ArraySlice<Group>) -> Strength? {
+        let digits = gs.reduce(0) { $0 + $1.digits }
+        let first = gs.first!
+        let lead = t[first.paren ? first.start + 1 : first.start]
+        if plus { return digits >= 8 && digits <= 15 && (gs.count > 1 || digits >= 10) ? .strong : nil }
+        if gs.count == 1 {
+            // Bare digits.
+            let s = first.start
+            if digits == 10, nanp(t, s) { return .weak }
+            if digits == 11, lead == ch("1"), nanp(t, s + 1) { return .weak }
+            if digits == 10 || digits == 11, lead == ch("0"), t[s + 1] != ch("0") { return .weak }
+            if digits == 10 || digits == 11 && lead == ch("1") { return .contextOnly }
+            return nil
+        }
+        let sizes = gs.map(\.digits)
+        // North American: [1] ddd ddd dddd, only the area code in parentheses.
+        let body = sizes.first == 1 && lead == ch("1") && !first.paren ? gs.dropFirst() : gs
+        if body.map(\.digits) == [3, 3, 4], !body.dropFirst().contains(where: \.paren) { return .strong }
+        // International prefix: 00 (or 011) and a country code.
+        let prefix = t[first.start..<first.end]
+        if !first.paren, digits >= 10, digits <= 17,
+           prefix.starts(with: [ch("0"), ch("0")]) || prefix.elementsEqual("011".utf8) { return .strong }
+        // National with a trunk 0.
+        if lead == ch("0"), digits == 10 || digits == 11, sizes.allSatisfy({ $0 >= 2 }) { return .strong }
+        if sizes == [4, 4] { return .weak }
+        if sizes == [3, 4], !first.paren { return .contextOnly }
+        return nil
+    }
+
+    /// Ten digits at `i` in North American form: area code and exchange start 2–9.
+    static func nanp(_ t: [UInt8], _ i: Int) -> Bool { t[i] >= ch("2") && t[i + 3] >= ch("2") }
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let n = t.count
         var i = 0
         while i < n {
             let c = t[i]
-            guard isDigit(c) || c == ch("(") || c == ch("+"), c != ch("(") && c != ch("+") ? Scan.numberStart(t, i) : (i == 0 || !isAlnum(t[i - 1])) else {
+            guard isDigit(c) ? Scan.numberStart(t, i) : (c == ch("(") || c == ch("+")) && (i == 0 || !isAlnum(t[i - 1]) && t[i - 1] != ch("+")) else {
                 i += 1; continue
             }
-            if let end = Self.match(t, i) {
+            let (plus, gs) = Self.groups(t, i)
+            guard !gs.isEmpty else { i += 1; continue }
+            var matched: Int? = nil
+            for g in stride(from: gs.count, through: 1, by: -1) {
+                let last = gs[g - 1]
+                guard let strength = Self.shape(t, plus: plus, gs[0..<g]) else { continue }
+                let ext = Self.extensionEnd(t, last.end)
+                guard ext != nil || Scan.numberEnd(t, last.end) || last.paren else { continue }
+                let end = ext ?? last.end
+                let ok: Bool
+                switch strength {
+                case .strong: ok = true
+                case .weak: ok = Scan.fillsField(t, i, end) || Scan.contextBefore(t, i, Self.context)
+                case .contextOnly: ok = Scan.contextBefore(t, i, Self.context)
+                }
+                if ok { matched = end; break }
+            }
+            if let end = matched {
                 spans.append(DetectedSpan(.phone, i, end)); i = end; continue
             }
-            if isDigit(c) {
-                let run = Scan.digitRun(t, i)
-                if run == 10 || run == 11 && c == ch("1") || run == 3 && i + 8 <= n && t[i + 3] == ch("-") && Scan.digits(t, i + 4, 4),
-                   Scan.contextBefore(t, i, Self.context) {
-                    let end = run >= 10 ? i + run : i + 8
-                    if Scan.numberEnd(t, end) { spans.append(DetectedSpan(.phone, i, end)); i = end; continue }
-                }
-                i += run
-            } else {
-                i += 1
-            }
+            i = max(gs[0].end, i + 1)
         }
     }
 }
 
 extension PhoneDetector {
-    /// Every shape ends with a 4-digit group after a separator (a run of 4 starting a
-    /// word, ending the number); the bare forms are runs of 10 or 11.
-    public func mayMatch(_ p: ScanProfile) -> Bool {
-        p.runsLR & (ScanProfile.run(4) | ScanProfile.run(10) | ScanProfile.run(11)) != 0
-    }
+    /// Every shape has seven digits or more.
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.digitCount >= 7 }
 }
