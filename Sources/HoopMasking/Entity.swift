@@ -31,8 +31,9 @@ public enum Entity: String, CaseIterable, Sendable, Codable {
         case .email: return 85
         case .url, .mrn: return 80
         case .ipAddress: return 75
+        case .account: return 72   // an IBAN's print form holds phone-shaped groups
         case .phone: return 70
-        case .healthPlan, .account, .licence, .device: return 60
+        case .healthPlan, .licence, .device: return 60
         case .age: return 55
         case .date: return 50
         case .streetAddress: return 45

@@ -129,8 +129,18 @@ enum Scan {
     /// or Array per token.
     static func hashLower(_ t: [UInt8], _ i: Int, _ j: Int) -> UInt64 {
         var h: UInt64 = 0xcbf29ce484222325
-        for k in i..<j { h = (h ^ UInt64(lower(t[k]))) &* 0x100000001b3 }
+        for k in i..<j { h = (h ^ UInt64(folded(t, k))) &* 0x100000001b3 }
         return h
+    }
+
+    /// The byte at `k` in lower case: ASCII, and the Latin-1 capitals À–Þ (UTF-8 C3 80–9E,
+    /// whose second byte is 0x20 below the small letter's), so "PROLONGACIÓN" and
+    /// "Prolongación" hash alike.
+    @inline(__always) static func folded(_ t: [UInt8], _ k: Int) -> UInt8 {
+        let c = t[k]
+        if c < 0x80 { return lower(c) }
+        if c >= 0x80, c <= 0x9E, c != 0x97, k > 0, t[k - 1] == 0xC3 { return c + 0x20 }
+        return c
     }
 
     static func hashLower(_ s: String) -> UInt64 {

@@ -28,7 +28,7 @@ public struct AddressDetector: Detector {
     /// Road types written before the name (Mexico's INEGI and Spain's INE road-type
     /// catalogues), lower case; "eje" is followed by "vial".
     static let leadingTypes: Set<UInt64> = Set("""
-        calle avenida av avda calzada camino carretera privada prolongación prolongacion andador callejón callejon
+        calle avenida av avda ampliación ampliacion calzada camino carretera privada prolongación prolongacion andador callejón callejon
         cerrada circuito circunvalación circunvalacion continuación continuacion corredor diagonal eje pasaje
         peatonal periférico periferico retorno viaducto boulevard bulevar blvr paseo plaza ronda travesía travesia
         glorieta rúa
@@ -47,8 +47,8 @@ public struct AddressDetector: Detector {
             var e = i + run
             // 90/36: a unit and the house number (Australia).
             if e + 1 < t.count, t[e] == ch("/"), (1...6).contains(Scan.digitRun(t, e + 1)) { e += 1 + Scan.digitRun(t, e + 1) }
-            // 12B
-            if e < t.count, isUpper(t[e]), Scan.rightBoundary(t, e + 1) { e += 1 }
+            // 12B, 69o
+            if e < t.count, isAlpha(t[e]), Scan.rightBoundary(t, e + 1) { e += 1 }
             let start = unitBefore(t, i) ?? i
             guard let end = match(t, e, start: start) else { return nil }
             spans.append(DetectedSpan(.streetAddress, start, end))
@@ -97,8 +97,11 @@ public struct AddressDetector: Detector {
         var p = from, words = 0, lastEnd = from
         while words < 5 {
             // Words follow a space; the first also a line end or ", " (UK: "Studio 8, Leigh Fort").
-            guard p < n, t[p] == ch(" ") || words == 0 && (t[p] == 0x0A || t[p] == ch(",") && p + 1 < n && t[p + 1] == ch(" ")) else { break }
-            let w = t[p] == ch(",") ? p + 2 : p + 1
+            // A line end may be JSON's escaped one ("Flat 5\\nFisher Port" in a JSON string).
+            guard p < n else { break }
+            let escapedLine = t[p] == ch("\\") && p + 1 < n && t[p + 1] == ch("n")
+            guard p < n, t[p] == ch(" ") || words == 0 && (t[p] == 0x0A || escapedLine || t[p] == ch(",") && p + 1 < n && t[p + 1] == ch(" ")) else { break }
+            let w = t[p] == ch(",") || escapedLine ? p + 2 : p + 1
             guard let e = capitalWord(t, w) else { break }
             if words >= 1, Self.suffixes.contains(Scan.hashLower(t, w, e)) {
                 var end = e
@@ -127,7 +130,7 @@ public struct AddressDetector: Detector {
             if p < n, t[p] == ch(".") { p += 1 }
             // "Eje vial", "Av. de los": lower-case joining words are part of the name.
             var words = 0, number: Int? = nil
-            while p < n, t[p] == ch(" "), words < 6 {
+            while p < n, t[p] == ch(" "), words < 8 {
                 let w = p + 1
                 if (1...6).contains(Scan.digitRun(t, w)), Scan.numberEnd(t, w + Scan.digitRun(t, w)) || w + Scan.digitRun(t, w) < n && isUpper(t[w + Scan.digitRun(t, w)]) {
                     number = w + Scan.digitRun(t, w)

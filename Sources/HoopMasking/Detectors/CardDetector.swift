@@ -36,19 +36,20 @@ public struct CardDetector: Detector {
 extension CardDetector {
     /// (lowest prefix, highest prefix, lengths): the networks' published issuer
     /// identification ranges. Visa; Mastercard 51–55 and the 2-series 2221–2720;
-    /// American Express; Discover (6011, 644–649, 65, 622126–622925); JCB 3528–3589 and
-    /// its older 15-digit 1800 and 2131; Diners Club (300–305, 3095, 36, 38–39);
-    /// UnionPay 62 and 81; Maestro (50, 56–58, 6). Prefixes are compared on as many
-    /// leading digits as they have.
+    /// American Express; Discover (6011, 644–649, 65, 622126–622925); JCB 3528–3589 (and
+    /// the rest of 35, which generators use) and its older 15-digit 1800 and 2131; Diners
+    /// Club (300–305, 3095, 36, 38–39); UnionPay 62 and 81; Maestro's own ranges. Prefixes
+    /// are compared on as many leading digits as they have.
     static let networks: [(low: Int, high: Int, lengths: ClosedRange<Int>)] = [
         (4, 4, 13...19),
         (51, 55, 16...16), (2221, 2720, 16...16),
         (34, 34, 15...15), (37, 37, 15...15),
         (6011, 6011, 16...19), (644, 649, 16...19), (65, 65, 16...19), (622126, 622925, 16...19),
-        (3528, 3589, 16...19), (1800, 1800, 15...15), (2131, 2131, 15...15),
+        (35, 35, 16...19), (1800, 1800, 15...15), (2131, 2131, 15...15),
         (300, 305, 14...19), (3095, 3095, 14...19), (36, 36, 14...19), (38, 39, 14...19),
         (62, 62, 16...19), (81, 81, 16...19),
-        (50, 50, 12...19), (56, 58, 12...19), (6, 6, 12...19),
+        (5018, 5018, 12...19), (5020, 5020, 12...19), (5038, 5038, 12...19), (5893, 5893, 12...19),
+        (6304, 6304, 12...19), (6759, 6759, 12...19), (6761, 6763, 12...19),
     ]
 
     /// The digits fall in a network's range and have one of its lengths.

@@ -86,5 +86,7 @@ enum ClinicalWords {
     ray pat sue don guy jack rob sandy sunny rusty penny
     heath glen glenn carol lily violet hazel ivy amber heather ginger
     brook brooke cole hunter mason wade lane reed
+    mark lance april crystal bill will may june hope faith summer autumn robin misty candy brandy
+    olive jasmine frank grant chase drew rich bob gene bud chuck nick pete terry dean earl
     """.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Scan.hashLower(String($0)) })
 }

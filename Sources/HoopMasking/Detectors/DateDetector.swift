@@ -5,7 +5,8 @@
 /// The policy (docs/masking.md): a date is flagged when a context word (DOB, born,
 /// admitted, discharged, died, seen, visit, ...) precedes it; when it sits in free text
 /// (its field — the value, a JSON string, a tab- or bar-separated field — has two or
-/// more words of three letters or more: a note, a message); or when a date without a
+/// more words of three letters or more: a note, a message) — unless it carries a
+/// machine's time of day (`T`, seconds: a log line's timestamp); or when a date without a
 /// time of day fills a field (`Scan.fillsField`: a date of birth as a value, a CSV or
 /// JSON field). A timestamp with a time of day that fills a field ("2026-11-26
 /// 10:00:00", an event-time column) is not flagged by content: whether it is a person's
@@ -48,7 +49,8 @@ public struct DateDetector: Detector {
                 let field = Scan.fillsField(t, i, end)
                 let compact = dateEnd - i == 8 && Scan.digitRun(t, i) == 8
                 if compact ? field && end == dateEnd
-                    : field && end == dateEnd || Self.isFreeText(t, i, end) || Scan.contextBefore(t, i, Self.context, window: 40) {
+                    : field && end == dateEnd || !Self.machineTime(t, dateEnd, end) && Self.isFreeText(t, i, end)
+                        || Scan.contextBefore(t, i, Self.context, window: 40) {
                     spans.append(DetectedSpan(.date, i, end))
                 }
                 i = end; continue
@@ -56,6 +58,14 @@ public struct DateDetector: Detector {
             i += 1
             while i < n, Scan.isWordByte(t[i]) { i += 1 }
         }
+    }
+
+    /// The time after a date is a machine's: with a `T`, seconds or a fraction
+    /// (`2024-03-05T10:22:31.5`), as logs and event columns write it. Free text does not
+    /// make such a timestamp a person's date; a context word still does.
+    static func machineTime(_ t: [UInt8], _ dateEnd: Int, _ end: Int) -> Bool {
+        guard end > dateEnd else { return false }
+        return t[dateEnd] == ch("T") || end - dateEnd > 6
     }
 
     /// Day and month in either order (03/05 is 5 March in the US, 3 May elsewhere).

@@ -36,7 +36,7 @@ public struct NameDetector: Detector {
     static func hashes(_ s: String) -> Set<UInt64> {
         Set(s.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Scan.hashLower(String($0)) })
     }
-    static let titles = hashes("mr mrs ms mx dr miss prof")
+    static let titles = hashes("mr mrs ms mx dr miss prof dra sr sra srta srita lic ing mtro mtra")
     static let contextWords = hashes("""
         patient pt name named son daughter wife husband mother father spouse sister brother guardian
         caregiver nurse physician provider contact attending
@@ -138,7 +138,7 @@ public struct NameDetector: Detector {
                     if e > i, isUpper(c), isUpper(t[e - 1]) { shouting = true }
                 } else if (c == ch("'") || c == ch("-")) && e + 1 < n && isUpper(t[e + 1]) {
                 } else { break }
-                h = (h ^ UInt64(lower(c))) &* 0x100000001b3
+                h = (h ^ UInt64(Scan.folded(t, e))) &* 0x100000001b3
                 e += 1
             }
             let first = upperAt(t, i)
@@ -163,8 +163,8 @@ public struct NameDetector: Detector {
             j >= 0 && j < toks.count && toks[max(j, k)].gapBefore == 1 && t[toks[min(j, k)].end] == ch(" ")
         }
         if noUpper {
-            // Lower case: a listed name, and the non-word tokens next to it.
-            var named = toks.indices.map { toks[$0].lowered && listed($0) }
+            // Lower case: a listed name that is no English word, and the non-word tokens next to it.
+            var named = toks.indices.map { toks[$0].lowered && listed($0) && !Self.words.contains(toks[$0].hash) }
             for k in toks.indices where named[k] {
                 for j in [k - 1, k + 1] where near(k, j) && toks[j].lowered && toks[j].end - toks[j].start >= 2
                     && !Self.words.contains(toks[j].hash) && !ClinicalWords.set.contains(toks[j].hash) { named[j] = true }
@@ -174,7 +174,9 @@ public struct NameDetector: Detector {
         }
         let shouted = toks.map(\.shouted)
         for k in toks.indices where shouted[k] {
-            if noLower || listed(k) || (near(k, k - 1) && shouted[k - 1]) || (near(k, k + 1) && shouted[k + 1]) {
+            // Two capitals alone are a code or a state ("KR", "IL") unless listed.
+            let long = toks[k].end - toks[k].start > 2
+            if listed(k) || long && (noLower || (near(k, k - 1) && shouted[k - 1]) || (near(k, k + 1) && shouted[k + 1])) {
                 toks[k].capital = true
             }
         }
@@ -221,8 +223,11 @@ public struct NameDetector: Detector {
             // followed by ".", " " or "/" (Mr./Ms.), never a comma.
             let after = tok.end < t.count ? t[tok.end] : 0
             if Self.titles.contains(h) && (after == ch(".") || after == ch(" ") || after == ch("/")) || Self.contextWords.contains(h) {
-                if let (start, end, next) = nameAfter(t, toks, k + 1) {
-                    spans.append(DetectedSpan(.personName, start, end)); k = next; floor = next; continue
+                if let (_, end, next) = nameAfter(t, toks, k + 1) {
+                    // The title is part of what names the person ("Dr Abbie Cook").
+                    let start = Self.titles.contains(h) ? tok.start : toks[k + 1].start
+                    let (e, n) = suffixAfter(t, toks, next, end)
+                    spans.append(DetectedSpan(.personName, start, e)); k = n; floor = n; continue
                 }
             }
             // Rule 5: ", MD" — the Titlecase tokens before it.
@@ -239,12 +244,36 @@ public struct NameDetector: Detector {
             guard tok.capital, tok.alpha, tok.end - tok.start >= 2, k >= floor else { k += 1; continue }
             if NameLists.firstSet.contains(h) || NameLists.lastSet.contains(h) || candidate(t, toks, k) {
                 let (a, b) = grow(t, toks, k, floor)
-                spans.append(DetectedSpan(.personName, toks[a].start, toks[b].end))
-                k = b + 1; floor = k; continue
+                // A title right before it ("Mr Declan Ahmed"), a suffix or credential after it.
+                let start = a >= 1 && a - 1 >= floor && Self.titles.contains(toks[a - 1].hash) && titleGap(t, toks[a - 1].end, toks[a].start)
+                    ? toks[a - 1].start : toks[a].start
+                let (e, n) = suffixAfter(t, toks, b + 1, toks[b].end)
+                spans.append(DetectedSpan(.personName, start, e))
+                k = n; floor = k; continue
             }
             k += 1
         }
     }
+
+    /// "Dr " / "Mrs. " / "Srita. ": what separates a title from the name.
+    func titleGap(_ t: [UInt8], _ e: Int, _ s: Int) -> Bool {
+        s - e == 1 && t[e] == ch(" ") || s - e == 2 && t[e] == ch(".") && t[e + 1] == ch(" ")
+    }
+
+    /// A generational suffix or credential after a name ending at token `k - 1` (offset
+    /// `end`): " Jr.", " III", " MD", ", PhD". The span's end and the next token.
+    func suffixAfter(_ t: [UInt8], _ toks: [Token], _ k: Int, _ end: Int) -> (Int, Int) {
+        guard k < toks.count else { return (end, k) }
+        let tok = toks[k], gap = tok.start - end
+        guard gap == 1 && t[end] == ch(" ") || gap == 2 && t[end] == ch(",") && t[end + 1] == ch(" "),
+              Self.suffixes.contains(tok.hash) && (tok.capital || tok.shouted || isUpper(t[tok.start])) else { return (end, k) }
+        var e = tok.end
+        if e < t.count, t[e] == ch(".") { e += 1 }
+        return (e, k + 1)
+    }
+    static let suffixes = credentials.union(hashes("jr sr ii iii iv v esq dvm dc"))
+    /// Lower-case particles inside a name: "María del Carmen Nieves", "de la Rosa", "van der Berg".
+    static let particles = hashes("de del la las los y da das do dos di van von der den le du")
 
     /// Rules 3 and 4 for the Titlecase token `k`.
     func candidate(_ t: [UInt8], _ toks: [Token], _ k: Int) -> Bool {
@@ -357,14 +386,37 @@ public struct NameDetector: Detector {
         return true
     }
 
+    /// A clinical word ("Wells", "Rico") joins a name right after a listed given name, or
+    /// when a name token follows it ("Inés Rico Sanabria").
+    func joinableWord(_ t: [UInt8], _ toks: [Token], _ b: Int, _ j: Int) -> Bool {
+        let tok = toks[j]
+        // A particle between two name tokens ("de la Rosa"): the next token decides.
+        if Self.particles.contains(tok.hash), tok.lowered || tok.shouted || tok.capital, j + 1 < toks.count, tight(t, toks, j, j + 1) {
+            return joinable(t, toks, j + 1) || joinableWord(t, toks, j, j + 1)
+        }
+        guard tok.capital, tok.alpha, tok.end - tok.start >= 2, !Self.joinStop.contains(tok.hash) else { return false }
+        if NameLists.firstSet.contains(toks[b].hash) { return true }
+        return j + 1 < toks.count && tight(t, toks, j, j + 1) && joinable(t, toks, j + 1)
+    }
+
+    /// A clinical word that starts a clause right before a found name is its given name
+    /// ("Georgia Cunningham", "April Moreno").
+    func leadingWord(_ t: [UInt8], _ toks: [Token], _ j: Int) -> Bool {
+        let tok = toks[j]
+        return tok.capital && tok.alpha && tok.end - tok.start >= 3 && !Self.joinStop.contains(tok.hash)
+            && ClinicalWords.set.contains(tok.hash) && clauseStart(t, tok.start)
+    }
+
     /// The name span around token `k`: adjacent joinable tokens before and after it, four
     /// tokens at most, never reaching back before `floor`. Returns token indices.
     func grow(_ t: [UInt8], _ toks: [Token], _ k: Int, _ floor: Int) -> (Int, Int) {
         var a = k, b = k
-        while b + 1 < toks.count, b - a < 3, tight(t, toks, b, b + 1), joinable(t, toks, b + 1) { b += 1 }
+        while b + 1 < toks.count, b - a < 5, tight(t, toks, b, b + 1),
+              joinable(t, toks, b + 1) || joinableWord(t, toks, b, b + 1) { b += 1 }
         // A trailing initial is not part of the name ("Quimby A" is rare; "Quimby I" is a pronoun).
         while b > k, toks[b].end - toks[b].start == 1 { b -= 1 }
-        while a - 1 >= floor, b - a < 3, tight(t, toks, a - 1, a), joinable(t, toks, a - 1) { a -= 1 }
+        while a - 1 >= floor, b - a < 3, tight(t, toks, a - 1, a),
+              joinable(t, toks, a - 1) || leadingWord(t, toks, a - 1) { a -= 1 }
         return (a, b)
     }
 

@@ -10,11 +10,13 @@
 /// - national with a trunk `0` (UK, Australia, Mexico, most of Europe): 10–11 digits in
 ///   two or more groups, the first starting `0` (`020 7946 0958`, `(0113) 496 0123`,
 ///   `0412 345 678`, `(02) 9876 5432`);
+/// - bare digits: ten in NANP form (area code and exchange starting 2–9), or 10–11
+///   starting `0` and a non-zero (a trunk prefix; zero-padded ids start `00`);
 /// - weak shapes, only after a context word (phone, tel, fax, ...) or when the number
-///   fills a field (`Scan.fillsField`): ten bare digits in NANP form (area code and
-///   exchange starting 2–9), eleven with a leading 1, 10–11 bare digits starting `0`
-///   and a non-zero, `dddd dddd` (Australian local numbers); plus any ten or eleven bare
-///   digits, and `ddd-dddd`, after a context word only.
+///   fills a field (`Scan.fillsField`): eleven bare digits with a leading 1 and NANP,
+///   `dddd dddd` (Australian local numbers); plus any ten or eleven bare digits, and
+///   `ddd-dddd`, after a context word only. Epoch seconds (ten digits starting 1) are
+///   not NANP numbers.
 /// Bare runs of eight digits are not phone numbers (order numbers look the same).
 public struct PhoneDetector: Detector {
     public var entities: [Entity] { [.phone] }
@@ -82,9 +84,9 @@ public struct PhoneDetector: Detector {
         if gs.count == 1 {
             // Bare digits.
             let s = first.start
-            if digits == 10, nanp(t, s) { return .weak }
+            if digits == 10, nanp(t, s) { return .strong }
             if digits == 11, lead == ch("1"), nanp(t, s + 1) { return .weak }
-            if digits == 10 || digits == 11, lead == ch("0"), t[s + 1] != ch("0") { return .weak }
+            if digits == 10 || digits == 11, lead == ch("0"), t[s + 1] != ch("0") { return .strong }
             if digits == 10 || digits == 11 && lead == ch("1") { return .contextOnly }
             return nil
         }
