@@ -39,14 +39,17 @@ public struct Masker: Sendable {
 
     /// The text's bytes and the spans found in it, overlaps resolved; nil when nothing
     /// was found (a value no detector can match is not even copied: see ScanProfile).
-    func find(_ text: String) -> (bytes: [UInt8], spans: [DetectedSpan])? {
+    func find(_ text: String, ignoring: Set<Entity> = []) -> (bytes: [UInt8], spans: [DetectedSpan])? {
         guard let (bytes, raw) = Detectors.scan(detectors, text), !raw.isEmpty else { return nil }
-        let spans = resolved(raw, bytes.count)
+        let spans = resolved(ignoring.isEmpty ? raw : raw.filter { !ignoring.contains($0.entity) }, bytes.count)
         return spans.isEmpty ? nil : (bytes, spans)
     }
 
     /// Masks one value. `typeOID` 0 or nil means text (error messages, COPY fields).
-    public func mask(_ value: String, table: String? = nil, column: String? = nil, typeOID: UInt32? = nil) throws -> MaskResult {
+    /// `ignoring`: entities content detection leaves alone in this value (dates of a
+    /// column whose lineage proves it reads no person's data).
+    public func mask(_ value: String, table: String? = nil, column: String? = nil, typeOID: UInt32? = nil,
+                     ignoring: Set<Entity> = []) throws -> MaskResult {
         let oid = typeOID ?? 0
         if let rule = policy.rule(table: table, column: column) {
             if case .keep = rule.strategy { return MaskResult(value: value, counts: [:]) }
@@ -54,7 +57,7 @@ public struct Masker: Sendable {
                               counts: [rule.label: 1])
         }
         if PGType.isNumeric(oid) { return MaskResult(value: value, counts: [:]) }
-        guard let (bytes, spans) = find(value) else { return MaskResult(value: value, counts: [:]) }
+        guard let (bytes, spans) = find(value, ignoring: ignoring) else { return MaskResult(value: value, counts: [:]) }
         var counts: [String: Int] = [:]
         for s in spans { counts[s.entity.rawValue, default: 0] += 1 }
         if !PGType.isTextLike(oid) {

@@ -18,6 +18,10 @@ struct ColumnPlan {
     var name: String? = nil
     /// Its number in its table (the RowDescription's column attribute number).
     var number: Int = 0
+    /// The lineage proves it reads no person's data: built only from constants,
+    /// PostgreSQL's own functions (`now()`, `current_date`) and columns the policy keeps.
+    /// Its dates stay readable; every other detector still runs.
+    var readsNothing = false
 }
 
 extension ColumnPlan {
@@ -252,6 +256,7 @@ final class ResponseMasking {
         if let columns = shape.columns, let laid = lay(columns, over: fields) {
             for (i, sources) in laid.enumerated() where out[i].table == nil {
                 out[i].derived = rule(sources, masker)
+                out[i].readsNothing = sources.allSatisfy { $0 != .untraced && masker.policy.rule(table: $0.table, column: $0.column)?.keeps == true }
             }
             return out
         }
@@ -553,7 +558,8 @@ final class ResponseMasking {
             rest.counts.merge(members.counts, uniquingKeysWith: +)
             return rest
         }
-        return try s.masker.mask(text, table: column.table, column: column.column, typeOID: column.typeOID)
+        return try s.masker.mask(text, table: column.table, column: column.column, typeOID: column.typeOID,
+                                 ignoring: column.readsNothing ? [.date] : [])
     }
 
     /// Nothing found means nothing changed (the masker reports every change in its

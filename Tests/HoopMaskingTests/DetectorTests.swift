@@ -90,8 +90,8 @@ final class DetectorTests: XCTestCase {
     }
 
     func testNames() {
-        XCTAssertEqual(found("Follow-up with Michael Torres, MD on Friday.", .personName), ["Michael Torres"])
-        XCTAssertEqual(found("Mr./Ms. Quenwick denies other complaints.", .personName), ["Quenwick"])
+        XCTAssertEqual(found("Follow-up with Michael Torres, MD on Friday.", .personName), ["Michael Torres, MD"])
+        XCTAssertEqual(found("Mr./Ms. Quenwick denies other complaints.", .personName), ["Mr./Ms. Quenwick"])
         XCTAssertEqual(found("patient Zorabel Ilvane was calm", .personName), ["Zorabel Ilvane"])
         XCTAssertEqual(found("Name: Odrin Pelltree", .personName), ["Odrin Pelltree"])
         XCTAssertEqual(found("Patient reached by phone to confirm symptoms.", .personName), [])

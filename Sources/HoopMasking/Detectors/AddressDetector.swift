@@ -104,6 +104,9 @@ public struct AddressDetector: Detector {
             let w = t[p] == ch(",") || escapedLine ? p + 2 : p + 1
             guard let e = capitalWord(t, w) else { break }
             if words >= 1, Self.suffixes.contains(Scan.hashLower(t, w, e)) {
+                // "Old Mill Road", "Forest Park Drive": a street type followed by another ends there.
+                var e = e
+                while e + 1 < n, t[e] == ch(" "), let e2 = capitalWord(t, e + 1), Self.suffixes.contains(Scan.hashLower(t, e + 1, e2)) { e = e2 }
                 var end = e
                 if end < n, t[end] == ch(".") { end += 1 }
                 return unit(t, end) ?? end

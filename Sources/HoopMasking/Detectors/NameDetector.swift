@@ -172,13 +172,23 @@ public struct NameDetector: Detector {
             for k in toks.indices where named[k] { toks[k].capital = true }
             return
         }
-        let shouted = toks.map(\.shouted)
-        for k in toks.indices where shouted[k] {
+        // In mixed text, a run of ALL-CAPS tokens is a name's only when none of it is a
+        // clinical word or acronym ("STRAßE ICU", "COPD GOLD" are not).
+        let shouted = toks.indices.map { toks[$0].shouted && !(noLower ? false : ClinicalWords.set.contains(toks[$0].hash)) }
+        var runClean = [Bool](repeating: false, count: toks.count)
+        var a = 0
+        while a < toks.count {
+            guard toks[a].shouted else { a += 1; continue }
+            var b = a
+            while b + 1 < toks.count, toks[b + 1].shouted, near(b, b + 1) { b += 1 }
+            let clean = (a...b).allSatisfy { shouted[$0] }
+            for k in a...b { runClean[k] = clean && b > a }
+            a = b + 1
+        }
+        for k in toks.indices where toks[k].shouted {
             // Two capitals alone are a code or a state ("KR", "IL") unless listed.
             let long = toks[k].end - toks[k].start > 2
-            if listed(k) || long && (noLower || (near(k, k - 1) && shouted[k - 1]) || (near(k, k + 1) && shouted[k + 1])) {
-                toks[k].capital = true
-            }
+            if listed(k) || long && (noLower || runClean[k]) { toks[k].capital = true }
         }
     }
 
@@ -268,10 +278,12 @@ public struct NameDetector: Detector {
         guard gap == 1 && t[end] == ch(" ") || gap == 2 && t[end] == ch(",") && t[end + 1] == ch(" "),
               Self.suffixes.contains(tok.hash) && (tok.capital || tok.shouted || isUpper(t[tok.start])) else { return (end, k) }
         var e = tok.end
-        if e < t.count, t[e] == ch(".") { e += 1 }
+        // "Jr." and "Sr." are abbreviations; after "MD" a period ends the sentence.
+        if e < t.count, t[e] == ch("."), Self.abbreviated.contains(tok.hash) { e += 1 }
         return (e, k + 1)
     }
     static let suffixes = credentials.union(hashes("jr sr ii iii iv v esq dvm dc"))
+    static let abbreviated = hashes("jr sr esq")
     /// Lower-case particles inside a name: "María del Carmen Nieves", "de la Rosa", "van der Berg".
     static let particles = hashes("de del la las los y da das do dos di van von der den le du")
 
