@@ -189,8 +189,23 @@ def check_masked(via_gateway, direct, dob_type=datetime.date):
         assert names.setdefault(d[2], g[2]) == g[2]
 
 
+# hoop-mask masks a date that fills a column of a table no rule covers (a date of
+# birth looks the same as an invoice date): the policy marks this table's dates and
+# times safe, as a site would for its event-time columns, so the matrix compares the
+# drivers and not the masking. tests/test_ring_legacy_feed.py and test_ring_masking.py
+# prove the other side.
+SAFE_DATES = [{"table": "drv_*", "column": c, "strategy": "keep"}
+              for c in ("d", "tm", "ts", "tz", "iv", "a_d", "a_tm", "a_ts", "a_tz", "a_iv", "day", "made")]
+
+
 @pytest.fixture(scope="module")
 def types_table(ring):
+    def keep_dates(add):
+        def change(cfg):
+            rules = cfg["connections"]["clinic"]["masking"]["columns"]
+            rules[:] = [r for r in rules if r.get("table") != "drv_*"] + (SAFE_DATES if add else [])
+        ring.reconfigure(change)
+    keep_dates(True)
     with ring.connect("direct") as d:
         d.execute("drop table if exists drv_types")
         d.execute(TYPES_DDL)
@@ -198,6 +213,7 @@ def types_table(ring):
     yield "drv_types"
     with ring.connect("direct") as d:
         d.execute("drop table if exists drv_types")
+    keep_dates(False)
 
 
 def both(ring, fn):

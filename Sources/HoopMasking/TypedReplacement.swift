@@ -74,6 +74,9 @@ public enum TypedReplacement {
             // A JSON string; partial could keep quotes or backslashes, so it redacts here.
             if case .hash = strategy { return .some("\"" + strategy.text(for: bytes[...], marker: "") + "\"") }
             return .some("\"[REDACTED]\"")
+        case let o where PGType.temporalArrays.contains(o) || PGType.numericArrays.contains(o):
+            // An array of dates or numbers: the empty array is valid and says nothing.
+            return .some("{}")
         default:
             return nil
         }

@@ -1,10 +1,9 @@
 /// Bank account numbers that carry their own check digits, so they need no context word:
 /// - IBAN: a country code, two check digits and the BBAN, contiguous
 ///   (`GB29NWBK60161331926819`) or printed in groups of four (`GB29 NWBK 6016 …`), in
-///   any case; the ISO 13616 mod-97 check must give 1. The country's length and
-///   character classes come from the SWIFT registry (IBANCountries); a number of another
-///   length (an unlisted country, a generator's variant) counts on the mod-97 check
-///   alone, which one random string in 97 passes;
+///   any case; the ISO 13616 mod-97 check must give 1, and the country's length and
+///   character classes are the SWIFT registry's (IBANCountries). Without the registry,
+///   one hex digest in 2,000 would pass (two letters, two digits, mod-97 by chance);
 /// - US ABA routing numbers: nine digits with the 3-7-1 check and a Federal Reserve
 ///   prefix (00–12, 21–32, 61–72, 80), after a context word (routing, ABA, RTN,
 ///   transit) or filling a field (`Scan.fillsField`): about 4 % of random nine-digit
@@ -55,8 +54,8 @@ public struct AccountNumberDetector: Detector {
         }
     }
 
-    /// Where the IBAN in `chars` (with each character's end offset) ends: the registry
-    /// length first, then any length of 15–34 that passes mod-97 and ends a word.
+    /// Where the IBAN in `chars` (with each character's end offset) ends: at its
+    /// country's registry length, with the registry's character classes.
     static func ibanEnd(_ t: [UInt8], _ chars: [UInt8], _ ends: [Int]) -> Int? {
         guard chars.count >= 15 else { return nil }
         let country = String(decoding: chars[0..<2].map { isLower($0) ? $0 - 0x20 : $0 }, as: UTF8.self)
@@ -68,7 +67,6 @@ public struct AccountNumberDetector: Detector {
                k == ch("n") ? isDigit(c) : k == ch("a") ? isAlpha(c) : isAlnum(c) }) {
             return ends[bban.utf8.count + 3]
         }
-        for len in stride(from: chars.count, through: 15, by: -1) where fits(len) { return ends[len - 1] }
         return nil
     }
 

@@ -21,8 +21,9 @@
 /// though "gray" is a word; titles, context words, stop words and sentence-start verbs
 /// (Started, Spoke, ...) do not join.
 /// Case: an ALL-CAPS token (HL7, X12 and CSV feeds store names so) is read as if it
-/// were Titlecase when the whole value has no lower-case letter, when it stands next to
-/// another ALL-CAPS token ("Spoke with MARIA LOPEZ"), or when it is on the name lists;
+/// were Titlecase when it stands next to another ALL-CAPS token ("MARIA LOPEZ",
+/// "QUIMBY^UMBER", "Spoke with MARIA LOPEZ": in mixed text only when no token of the
+/// run is a clinical word or acronym), or when it is on the name lists;
 /// so `upper()` of a name brings nothing back. In a value with no capital at all, a
 /// listed name and the tokens next to it that are no English word are a name ("maria
 /// ortiz-vela"); other lower-case names are beyond a rule-based detector.
@@ -186,9 +187,10 @@ public struct NameDetector: Detector {
             a = b + 1
         }
         for k in toks.indices where toks[k].shouted {
-            // Two capitals alone are a code or a state ("KR", "IL") unless listed.
+            // Two capitals are a code or a state ("KR", "IL"), and one ALL-CAPS word on its
+            // own a code or a status ("HOSP", "STRAßE"), unless listed.
             let long = toks[k].end - toks[k].start > 2
-            if listed(k) || long && (noLower || runClean[k]) { toks[k].capital = true }
+            if listed(k) || long && runClean[k] { toks[k].capital = true }
         }
     }
 
