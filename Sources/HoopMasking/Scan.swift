@@ -31,7 +31,20 @@ enum Scan {
     }
 
     @inline(__always) static func leftBoundary(_ t: [UInt8], _ i: Int) -> Bool {
-        i == 0 || !isWordByte(t[i - 1])
+        i == 0 || !isWordByte(t[i - 1]) || escapedControl(t, i)
+    }
+
+    /// A JSON or C escape of a line end or tab (`\n`, `\r`, `\t`) ends right before `i`:
+    /// a value after an escaped line break (a CSV line inside a JSON string) starts a
+    /// word, as it would after the real character.
+    @inline(__always) static func escapedControl(_ t: [UInt8], _ i: Int) -> Bool {
+        guard i >= 2, t[i - 2] == ch("\\") else { return false }
+        let c = t[i - 1]
+        guard c == ch("n") || c == ch("r") || c == ch("t") else { return false }
+        // "\\n" is an escaped backslash and a letter n.
+        var k = i - 2, slashes = 0
+        while k >= 0, t[k] == ch("\\") { slashes += 1; k -= 1 }
+        return slashes % 2 == 1
     }
 
     @inline(__always) static func rightBoundary(_ t: [UInt8], _ j: Int) -> Bool {
@@ -96,18 +109,22 @@ enum Scan {
 
     /// The bytes `start..<end` fill a field: only spaces lie between them and the edges
     /// of the text or a field delimiter — JSON and CSV quotes, `,` `;` `|` tab and line
-    /// ends (CSV, HL7, logs), `=` and `:` before a value (`key=value`, `key: value`),
+    /// ends (CSV, HL7, logs) and their JSON escapes, `=` and `:` after a key before a
+    /// value (`key=value`, `dob: 03/05/1980`; not a time's `15:30:00`),
     /// `^` (HL7 components), brackets and tags. One rule for every detector whose weak
     /// shapes (bare digits, a date) count when they stand alone: a value that fills a
     /// field is what a column holds, not a number inside prose.
     static func fillsField(_ t: [UInt8], _ start: Int, _ end: Int) -> Bool {
         var p = start - 1
         while p >= 0, t[p] == ch(" ") { p -= 1 }
-        if p >= 0 {
+        if p >= 0, !escapedControl(t, p + 1) {
             switch t[p] {
-            case ch("\""), ch("'"), ch(","), ch(";"), ch("|"), 0x09, 0x0A, 0x0D, ch("="), ch(":"), ch("^"),
+            case ch("\""), ch("'"), ch(","), ch(";"), ch("|"), 0x09, 0x0A, 0x0D, ch("="), ch("^"),
                  ch("["), ch("{"), ch("("), ch(">"):
                 break
+            case ch(":"):
+                // `key: value`, not the minutes of a time (15:30:00).
+                guard p > 0, isAlpha(t[p - 1]) || t[p - 1] == ch("\"") else { return false }
             default: return false
             }
         }
@@ -220,6 +237,8 @@ public struct ScanProfile: Sendable {
                     }
                 case 0x2E: dots &+= 1         // .
                 case 0x2F: slashes &+= 1      // /
+                case 0x5C:                    // \n, \r, \t: an escaped control ends a word (Scan.escapedControl)
+                    if i &+ 1 < n, t[i &+ 1] == 0x6E || t[i &+ 1] == 0x72 || t[i &+ 1] == 0x74 { i &+= 2; continue }
                 default: break
                 }
                 i &+= 1

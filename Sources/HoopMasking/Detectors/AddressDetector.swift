@@ -171,14 +171,18 @@ public struct AddressDetector: Detector {
         let n = t.count
         var i = 1
         while i + 3 < n {
-            // t[i] == "," then " " then two capitals as a whole word.
-            guard t[i] == ch(","), t[i + 1] == ch(" "), isUpper(t[i + 2]), isUpper(t[i + 3]),
-                  Scan.rightBoundary(t, i + 4), isAlpha(t[i - 1]) || t[i - 1] >= 0x80 else { i += 1; continue }
-            let state = Scan.hashLower(t, i + 2, i + 4)
+            // ", " then two capitals as a whole word; or HL7's "^" (CITY^ST^ZIP).
+            let hl7 = t[i] == ch("^")
+            guard hl7 || t[i] == ch(",") && t[i + 1] == ch(" ") else { i += 1; continue }
+            let s = hl7 ? i + 1 : i + 2
+            guard s + 2 <= n, isUpper(t[s]), isUpper(t[s + 1]), Scan.rightBoundary(t, s + 2) || s + 2 < n && t[s + 2] == ch("^"),
+                  isAlpha(t[i - 1]) || t[i - 1] >= 0x80 else { i += 1; continue }
+            let state = Scan.hashLower(t, s, s + 2)
             guard ZipDetector.states.contains(state) else { i += 1; continue }
             // After the code: the end, punctuation, or a space (a ZIP, a word); not "-" or "'".
-            if i + 4 < n, !(t[i + 4] == ch(" ") || t[i + 4] == ch(",") || t[i + 4] == ch(".") || t[i + 4] == ch(";")
-                            || t[i + 4] == ch(")") || t[i + 4] == ch("\"") || t[i + 4] == 0x0A || t[i + 4] == 0x09) {
+            let a = s + 2
+            if a < n, !(t[a] == ch(" ") || t[a] == ch(",") || t[a] == ch(".") || t[a] == ch(";") || t[a] == ch("^")
+                        || t[a] == ch(")") || t[a] == ch("\"") || t[a] == 0x0A || t[a] == 0x09) {
                 i += 1; continue
             }
             // The city: up to three Titlecase words ending at i, single spaces between.
@@ -200,15 +204,15 @@ public struct AddressDetector: Detector {
             }
             guard start >= 0 else { i += 1; continue }
             if Self.ambiguousStates.contains(state) {
-                var z = i + 4
-                while z < n, t[z] == ch(" ") { z += 1 }
-                let zip = z > i + 4 && Scan.digitRun(t, z) == 5
+                var z = a
+                while z < n, t[z] == ch(" ") || t[z] == ch("^") { z += 1 }
+                let zip = z > a && Scan.digitRun(t, z) == 5
                 let street = start >= 2 && t[start - 1] == ch(" ") && t[start - 2] == ch(",")
                     && spans.contains { $0.entity == .streetAddress && $0.end == start - 2 }
                 guard zip || street else { i += 1; continue }
             }
             spans.append(DetectedSpan(.streetAddress, start, i))
-            i += 4
+            i = a
         }
     }
 

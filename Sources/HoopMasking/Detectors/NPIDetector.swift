@@ -1,7 +1,8 @@
 /// National Provider Identifiers: ten digits starting 1 or 2 that pass the NPI check
 /// (Luhn over "80840" + the digits). One random ten-digit number in ten passes the
 /// check, and epoch seconds look just like NPIs, so a checksum match counts only after
-/// a context word or when the value is the NPI alone (a structured column).
+/// a context word or when the number fills a field (`Scan.fillsField`: a structured
+/// column, a CSV or JSON field).
 public struct NPIDetector: Detector {
     public var entities: [Entity] { [.npi] }
     static let context = Scan.words(["npi", "provider", "prescriber", "physician", "md", "dr"])
@@ -11,8 +12,7 @@ public struct NPIDetector: Detector {
         Scan.numbers(t) { i, run in
             if run == 10, t[i] == ch("1") || t[i] == ch("2"), Scan.numberEnd(t, i + 10),
                Checksum.npi(t[i..<(i + 10)].map { $0 - 0x30 }) {
-                let alone = t[0..<i].allSatisfy(isSpace) && t[(i + 10)...].allSatisfy(isSpace)
-                if alone || Scan.contextBefore(t, i, Self.context, window: 40) {
+                if Scan.fillsField(t, i, i + 10) || Scan.contextBefore(t, i, Self.context, window: 40) {
                     spans.append(DetectedSpan(.npi, i, i + 10))
                 }
             }

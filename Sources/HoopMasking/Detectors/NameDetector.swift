@@ -115,7 +115,7 @@ public struct NameDetector: Detector {
     }
     /// No letter or digit before `i` (a non-ASCII punctuation character counts as none).
     @inline(__always) static func boundaryBefore(_ t: [UInt8], _ i: Int) -> Bool {
-        if i == 0 { return true }
+        if i == 0 || Scan.escapedControl(t, i) { return true }
         let c = t[i - 1]
         if c < 0x80 { return !(isAlnum(c) || c == ch("_")) }
         return i >= 2 && t[i - 2] == 0xC2 || i >= 3 && punctuationAt(t, i - 3)
@@ -126,7 +126,7 @@ public struct NameDetector: Detector {
         let n = t.count
         var i = 0, prevEnd = 0
         while i < n {
-            guard letterStart(t, i), !punctuationAt(t, i), boundaryBefore(t, i) else { i += 1; continue }
+            guard letterStart(t, i), !punctuationAt(t, i), boundaryBefore(t, i), !Scan.escapedControl(t, i + 1) else { i += 1; continue }
             var e = i
             var hasLower = false
             var shouting = false   // two capitals in a row: "STRAßE", "ICU" are not Titlecase; "McDonald" is
@@ -161,7 +161,8 @@ public struct NameDetector: Detector {
         let noLower = !t.contains(where: isLower), noUpper = !t.contains(where: isUpper)
         @inline(__always) func listed(_ k: Int) -> Bool { NameLists.firstSet.contains(toks[k].hash) || NameLists.lastSet.contains(toks[k].hash) }
         @inline(__always) func near(_ k: Int, _ j: Int) -> Bool {
-            j >= 0 && j < toks.count && toks[max(j, k)].gapBefore == 1 && t[toks[min(j, k)].end] == ch(" ")
+            j >= 0 && j < toks.count && toks[max(j, k)].gapBefore == 1
+                && (t[toks[min(j, k)].end] == ch(" ") || t[toks[min(j, k)].end] == ch("^"))
         }
         if noUpper {
             // Lower case: a listed name that is no English word, and the non-word tokens next to it.

@@ -12,9 +12,12 @@
 ///   `0412 345 678`, `(02) 9876 5432`);
 /// - bare digits: ten in NANP form (area code and exchange starting 2–9), or 10–11
 ///   starting `0` and a non-zero (a trunk prefix; zero-padded ids start `00`);
+/// - two groups of four split by a space or a dash, as the whole number (local numbers
+///   in Australia, Singapore, Hong Kong: `9876 5432`);
 /// - weak shapes, only after a context word (phone, tel, fax, ...) or when the number
 ///   fills a field (`Scan.fillsField`): eleven bare digits with a leading 1 and NANP,
-///   `dddd dddd` (Australian local numbers); plus any ten or eleven bare digits, and
+///   `dddd.dddd`, 11–17 bare digits starting `00` and a country code; plus any ten or
+///   eleven bare digits, and
 ///   `ddd-dddd`, after a context word only. Epoch seconds (ten digits starting 1) are
 ///   not NANP numbers.
 /// Bare runs of eight digits are not phone numbers (order numbers look the same).
@@ -87,6 +90,8 @@ public struct PhoneDetector: Detector {
             if digits == 10, nanp(t, s) { return .strong }
             if digits == 11, lead == ch("1"), nanp(t, s + 1) { return .weak }
             if digits == 10 || digits == 11, lead == ch("0"), t[s + 1] != ch("0") { return .strong }
+            // 00 and a country code, unseparated: in a field or after a context word.
+            if digits >= 11, digits <= 17, lead == ch("0"), t[s + 1] == ch("0"), t[s + 2] != ch("0") { return .weak }
             if digits == 10 || digits == 11 && lead == ch("1") { return .contextOnly }
             return nil
         }
@@ -96,11 +101,21 @@ public struct PhoneDetector: Detector {
         if body.map(\.digits) == [3, 3, 4], !body.dropFirst().contains(where: \.paren) { return .strong }
         // International prefix: 00 (or 011) and a country code.
         let prefix = t[first.start..<first.end]
-        if !first.paren, digits >= 10, digits <= 17,
+        // 00 + a country code + a national number of 7+ digits: 12 or more in all (a date
+        // such as 0044-03-15 has fewer).
+        if !first.paren, digits >= 12, digits <= 17,
            prefix.starts(with: [ch("0"), ch("0")]) || prefix.elementsEqual("011".utf8) { return .strong }
         // National with a trunk 0.
-        if lead == ch("0"), digits == 10 || digits == 11, sizes.allSatisfy({ $0 >= 2 }) { return .strong }
-        if sizes == [4, 4] { return .weak }
+        // The groups are of 2+ digits, the last of 3+ (a subscriber number, not a date's day).
+        let second = t[(first.paren ? first.start + 1 : first.start) + 1]
+        if lead == ch("0"), second != ch("0"), digits == 10 || digits == 11, sizes.allSatisfy({ $0 >= 2 }), sizes.last! >= 3 {
+            return .strong
+        }
+        // Two groups of four (a local number in Australia, Singapore, Hong Kong): split by
+        // a space or a dash and standing as the whole run; with a dot it may be a decimal.
+        if sizes == [4, 4], !first.paren {
+            return t[first.end] == ch(".") ? .weak : .strong
+        }
         if sizes == [3, 4], !first.paren { return .contextOnly }
         return nil
     }
@@ -121,7 +136,10 @@ public struct PhoneDetector: Detector {
             var matched: Int? = nil
             for g in stride(from: gs.count, through: 1, by: -1) {
                 let last = gs[g - 1]
-                guard let strength = Self.shape(t, plus: plus, gs[0..<g]) else { continue }
+                guard var strength = Self.shape(t, plus: plus, gs[0..<g]) else { continue }
+                // A shorter run cut from a longer one (the first groups of a card number)
+                // counts only as a weak shape.
+                if g < gs.count, strength == .strong, !plus, gs[0..<g].map(\.digits) == [4, 4] { strength = .weak }
                 let ext = Self.extensionEnd(t, last.end)
                 guard ext != nil || Scan.numberEnd(t, last.end) || last.paren else { continue }
                 let end = ext ?? last.end
@@ -133,7 +151,10 @@ public struct PhoneDetector: Detector {
                 }
                 if ok { matched = end; break }
             }
-            if let end = matched {
+            // A number chained to letters or digits by `-` or `.` is a piece of a longer
+            // token (a UUID's groups, a version, a part number), not a phone number.
+            if let end = matched, !(i >= 2 && (t[i - 1] == ch("-") || t[i - 1] == ch(".")) && isAlnum(t[i - 2])),
+               !(end + 1 < n && (t[end] == ch("-") || t[end] == ch(".")) && isAlnum(t[end + 1])) {
                 spans.append(DetectedSpan(.phone, i, end)); i = end; continue
             }
             i = max(gs[0].end, i + 1)

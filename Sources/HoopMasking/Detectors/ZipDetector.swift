@@ -1,4 +1,5 @@
-/// ZIP codes: five digits or ZIP+4, only after a state abbreviation ("Salem, MA 01970")
+/// ZIP codes: five digits or ZIP+4, only after a state abbreviation ("Salem, MA 01970",
+/// HL7's "SPRINGFIELD^IL^62701")
 /// or a context word (ZIP, postal). Bare five-digit numbers are counts and ids far
 /// more often than ZIPs.
 public struct ZipDetector: Detector {
@@ -13,7 +14,8 @@ public struct ZipDetector: Detector {
     /// A state code (two capitals, a word of its own) right before `i`, past spaces.
     static func stateBefore(_ t: [UInt8], _ i: Int) -> Bool {
         var p = i
-        while p > 0, t[p - 1] == ch(" ") || t[p - 1] == ch(",") { p -= 1 }
+        // Spaces and commas ("Salem, MA 01970"), or HL7's component separator ("^IL^62701").
+        while p > 0, t[p - 1] == ch(" ") || t[p - 1] == ch(",") || t[p - 1] == ch("^") { p -= 1 }
         guard p < i, p >= 2, isUpper(t[p - 1]), isUpper(t[p - 2]), Scan.leftBoundary(t, p - 2) else { return false }
         return states.contains(Scan.hashLower(t, p - 2, p))
     }
