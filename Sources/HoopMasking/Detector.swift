@@ -20,7 +20,7 @@ public enum Detectors {
     public static func standard(mrnPatterns: [String] = MRNDetector.defaultPatterns) -> [Detector] {
         [
             SSNDetector(), PhoneDetector(), EmailDetector(), URLDetector(), IPDetector(),
-            CardDetector(), AccountNumberDetector(), NPIDetector(), MRNDetector(patterns: mrnPatterns),
+            CardDetector(), AccountNumberDetector(), NPIDetector(), HL7Detector(), MRNDetector(patterns: mrnPatterns),
             ContextIDDetector.healthPlan, ContextIDDetector.account, ContextIDDetector.licence,
             ContextIDDetector.device, PayerIDDetector(), VINDetector(),
             ZipDetector(), AddressDetector(), DateDetector(), AgeDetector(), NameDetector(),
@@ -56,8 +56,11 @@ public enum Detectors {
     }
 
     /// Overlapping spans resolved: higher priority first, then the longer span, then
-    /// the earlier one. An occupancy map keeps this linear in the text length.
-    public static func resolve(_ spans: [DetectedSpan], length: Int) -> [DetectedSpan] {
+    /// the earlier one. A span that overlaps one already kept keeps the parts of it
+    /// that are still free and hold a letter or digit (an HL7 address field with a
+    /// phone-shaped number inside is masked whole, as a phone and an address).
+    /// An occupancy map keeps this linear in the text length.
+    public static func resolve(_ spans: [DetectedSpan], length: Int, text: [UInt8]? = nil) -> [DetectedSpan] {
         guard spans.count > 1 else { return spans }
         let ordered = spans.sorted {
             if $0.entity.priority != $1.entity.priority { return $0.entity.priority > $1.entity.priority }
@@ -67,9 +70,24 @@ public enum Detectors {
         var taken = [Bool](repeating: false, count: length)
         var kept: [DetectedSpan] = []
         for s in ordered where s.start >= 0 && s.end <= length && s.start < s.end {
-            if taken[s.start..<s.end].contains(true) { continue }
-            for k in s.start..<s.end { taken[k] = true }
-            kept.append(s)
+            if !taken[s.start..<s.end].contains(true) {
+                for k in s.start..<s.end { taken[k] = true }
+                kept.append(s)
+                continue
+            }
+            guard let text else { continue }
+            // The free runs of an overlapped span.
+            var k = s.start
+            while k < s.end {
+                guard !taken[k] else { k += 1; continue }
+                var e = k
+                while e < s.end, !taken[e] { e += 1 }
+                if text[k..<e].contains(where: { isAlnum($0) || $0 >= 0x80 }) {
+                    for j in k..<e { taken[j] = true }
+                    kept.append(DetectedSpan(s.entity, k, e))
+                }
+                k = e
+            }
         }
         return kept.sorted { $0.start < $1.start }
     }

@@ -28,20 +28,22 @@ public struct Masker: Sendable {
     /// Spans found in `text`, overlaps resolved.
     public func detect(_ text: String) -> [DetectedSpan] { find(text)?.spans ?? [] }
 
-    func detect(_ bytes: [UInt8]) -> [DetectedSpan] { resolved(Detectors.scan(detectors, bytes), bytes.count) }
+    func detect(_ bytes: [UInt8]) -> [DetectedSpan] { resolved(Detectors.scan(detectors, bytes), bytes) }
 
-    func resolved(_ raw: [DetectedSpan], _ length: Int) -> [DetectedSpan] {
+    func resolved(_ raw: [DetectedSpan], _ bytes: [UInt8]) -> [DetectedSpan] {
         guard !raw.isEmpty else { return raw }
         var spans = raw
         spans.removeAll { !policy.enabledEntities.contains($0.entity) }
-        return Detectors.resolve(spans, length: length)
+        let kept = Detectors.resolve(spans, length: bytes.count, text: bytes)
+        let repeats = policy.enabledEntities.contains(.personName) ? NameDetector.repeated(bytes, kept) : []
+        return repeats.isEmpty ? kept : (kept + repeats).sorted { $0.start < $1.start }
     }
 
     /// The text's bytes and the spans found in it, overlaps resolved; nil when nothing
     /// was found (a value no detector can match is not even copied: see ScanProfile).
     func find(_ text: String, ignoring: Set<Entity> = []) -> (bytes: [UInt8], spans: [DetectedSpan])? {
         guard let (bytes, raw) = Detectors.scan(detectors, text), !raw.isEmpty else { return nil }
-        let spans = resolved(ignoring.isEmpty ? raw : raw.filter { !ignoring.contains($0.entity) }, bytes.count)
+        let spans = resolved(ignoring.isEmpty ? raw : raw.filter { !ignoring.contains($0.entity) }, bytes)
         return spans.isEmpty ? nil : (bytes, spans)
     }
 

@@ -111,7 +111,8 @@ enum Scan {
     /// of the text or a field delimiter — JSON and CSV quotes, `,` `;` `|` tab and line
     /// ends (CSV, HL7, logs) and their JSON escapes, `=` and `:` after a key before a
     /// value (`key=value`, `dob: 03/05/1980`; not a time's `15:30:00`),
-    /// `^` (HL7 components), brackets and tags. One rule for every detector whose weak
+    /// `^` (HL7 components), brackets and tags, " / " between list items, a sentence's
+    /// closing period on the right. One rule for every detector whose weak
     /// shapes (bare digits, a date) count when they stand alone: a value that fills a
     /// field is what a column holds, not a number inside prose.
     static func fillsField(_ t: [UInt8], _ start: Int, _ end: Int) -> Bool {
@@ -125,6 +126,9 @@ enum Scan {
             case ch(":"):
                 // `key: value`, not the minutes of a time (15:30:00).
                 guard p > 0, isAlpha(t[p - 1]) || t[p - 1] == ch("\"") else { return false }
+            case ch("/"):
+                // A list written "a / b / c", not a date's or a path's slash.
+                guard p > 0, t[p - 1] == ch(" "), p + 1 < start else { return false }
             default: return false
             }
         }
@@ -135,6 +139,13 @@ enum Scan {
         case ch("\""), ch("'"), ch(","), ch(";"), ch("|"), 0x09, 0x0A, 0x0D, ch("&"), ch("^"), ch("]"), ch("}"),
              ch(")"), ch("<"):
             return true
+        case ch("/"):
+            return q > end && q + 1 < t.count && t[q + 1] == ch(" ")
+        case ch("."):
+            // The end of a sentence or a list: ". " or the end of the text.
+            return q + 1 == t.count || t[q + 1] == ch(" ") || t[q + 1] == 0x0A
+        case ch("\\"):
+            return escapedControl(t, q + 2)
         default:
             return false
         }
@@ -194,7 +205,7 @@ public struct ScanProfile: Sendable {
     var nonASCII = false
     /// A word (maximal run of word bytes) of exactly 17 bytes starting with a letter or digit.
     var word17 = false
-    var atSigns = 0, colons = 0, dots = 0, slashes = 0
+    var atSigns = 0, colons = 0, dots = 0, slashes = 0, bars = 0
     /// "::" occurs (IPv6 shorthand); "://" occurs (a URL scheme); a word starts "www.".
     var doubleColon = false, schemeSeparator = false, www = false
 
@@ -218,7 +229,7 @@ public struct ScanProfile: Sendable {
         let n = t.count
         var runsL: UInt64 = 0, runsLR: UInt64 = 0, digitCount = 0, maxRun = 0
         var letters: UInt32 = 0, initials: UInt32 = 0, upperInitials: UInt32 = 0, upper: UInt32 = 0
-        var word17 = false, atSigns = 0, colons = 0, dots = 0, slashes = 0
+        var word17 = false, atSigns = 0, colons = 0, dots = 0, slashes = 0, bars = 0
         var doubleColon = false, schemeSeparator = false, www = false
         var high: UInt8 = 0
         var i = 0
@@ -237,6 +248,7 @@ public struct ScanProfile: Sendable {
                     }
                 case 0x2E: dots &+= 1         // .
                 case 0x2F: slashes &+= 1      // /
+                case 0x7C: bars &+= 1         // |
                 case 0x5C:                    // \n, \r, \t: an escaped control ends a word (Scan.escapedControl)
                     if i &+ 1 < n, t[i &+ 1] == 0x6E || t[i &+ 1] == 0x72 || t[i &+ 1] == 0x74 { i &+= 2; continue }
                 default: break
@@ -288,7 +300,7 @@ public struct ScanProfile: Sendable {
         self.runsL = runsL; self.runsLR = runsLR; self.digitCount = digitCount; self.maxRun = maxRun
         self.letters = letters; self.initials = initials; self.upperInitials = upperInitials
         self.hasUpper = upper != 0; self.word17 = word17; self.nonASCII = high >= 0x80
-        self.atSigns = atSigns; self.colons = colons; self.dots = dots; self.slashes = slashes
+        self.atSigns = atSigns; self.colons = colons; self.dots = dots; self.slashes = slashes; self.bars = bars
         self.doubleColon = doubleColon; self.schemeSeparator = schemeSeparator; self.www = www
     }
 }

@@ -91,8 +91,31 @@ final class ResponseMasking {
         /// COPY ... WITH (HEADER) whose header line has not come yet: column names, not data.
         var copyHeader: Set<Int64> = []
         var copyBinary: [Int64: CopyBinary] = [:]
+        /// By request seq and column: what the content-detected columns' values look like
+        /// (NameColumnProfile: a column of names masks its undetected short values).
+        var nameProfiles: [Int64: [Int: NameColumnProfile]] = [:]
 
         init(masker: Masker) { self.masker = masker }
+
+        /// Profiles the content-detected text columns with these values, while unsettled.
+        func profile(_ seq: Int64, _ cols: RowPlan, _ values: [(Int, String)]) {
+            var profiles = nameProfiles[seq] ?? [:]
+            for (i, v) in values where contentDetected(cols[i]) && !(profiles[i]?.isSettled ?? false) {
+                profiles[i, default: NameColumnProfile()].add(v, masker)
+            }
+            nameProfiles[seq] = profiles
+        }
+
+        func isNameColumn(_ seq: Int64, _ i: Int) -> Bool { nameProfiles[seq]?[i]?.isNameColumn ?? false }
+        func profiling(_ seq: Int64, _ cols: RowPlan, _ count: Int) -> Bool {
+            (0..<count).contains { contentDetected(cols[$0]) && !(nameProfiles[seq]?[$0]?.isSettled ?? false) }
+        }
+
+        /// A text column no rule masks: content detection decides its values.
+        func contentDetected(_ c: ColumnPlan) -> Bool {
+            c.derived == nil && (PGType.isTextLike(c.typeOID) && c.typeOID != PGType.json && c.typeOID != PGType.jsonb)
+                && masker.policy.rule(table: c.table, column: c.column) == nil
+        }
     }
 
     func opened(session: String, database: String) {
@@ -321,13 +344,19 @@ final class ResponseMasking {
             let cols = plan(forRowsOf: seq, s)
             var counts = MaskCounts()
             guard let input = frame["rows"]?.array else { throw MaskFailure("a rows frame without rows") }
+            if let width = input.first?.array?.count, s.profiling(seq, cols, width) {
+                s.profile(seq, cols, input.flatMap { row in
+                    (row.array ?? []).enumerated().compactMap { i, v in v.string.map { (i, $0) } }
+                })
+            }
             let rows: [JSON] = try input.map { row in
                 guard let values = row.array else { throw MaskFailure("a row that is not an array") }
                 return .array(try values.enumerated().map { i, v in
                     switch v {
                     case .null: return v
                     case .string(let text):
-                        let r = try mask(text, cols[i], s)
+                        var r = try mask(text, cols[i], s)
+                        if s.isNameColumn(seq, i) { r = s.masker.maskAsName(text, result: r) }
                         counts.add(r.counts, column: cols[i].name ?? "column \(i + 1)")
                         return r.value.map(JSON.string) ?? .null
                     default: throw MaskFailure("a value it cannot read")
@@ -424,6 +453,16 @@ final class ResponseMasking {
             }
             // COPY table: named by hoop-connect; COPY (query): traced.
             let fields = s.copyPlans[seq] ?? copyPlan(shape, masker)
+            if (s.expected[seq]?.count ?? 0) == 1, s.profiling(seq, fields, fields.columns.count) {
+                // The frame's lines profile the columns first (the header line is no data).
+                for (k, chunk) in (frame["data"]?.array ?? []).enumerated() {
+                    guard case .string(let line) = chunk, !(k == 0 && s.copyHeader.contains(seq)) else { continue }
+                    _ = try CopyLine.mask(line, format: format) { i, field in
+                        s.profile(seq, fields, [(i, field)])
+                        return MaskResult(field, counts: [:])
+                    }
+                }
+            }
             let chunks: [JSON] = try (frame["data"]?.array ?? []).map { chunk in
                 // Binary COPY cannot be read for PHI: it is not passed (fail closed).
                 guard case .string(let line) = chunk, format.kind != .binary else {
@@ -444,7 +483,8 @@ final class ResponseMasking {
                     return .string((r.value ?? "") + (line.hasSuffix("\n") ? "\n" : ""))
                 }
                 let r = try CopyLine.mask(line, format: format) { i, field in
-                    let m = try self.mask(field, fields[i], s)
+                    var m = try self.mask(field, fields[i], s)
+                    if s.isNameColumn(seq, i) { m = s.masker.maskAsName(field, result: m) }
                     counts.add(m.counts, column: fields[i].name ?? "field \(i + 1)")
                     return m
                 }
@@ -483,6 +523,7 @@ final class ResponseMasking {
             for k in s.executePortal.keys where k <= seq { s.executePortal[k] = nil }
             for k in s.copyPlans.keys where k <= seq { s.copyPlans[k] = nil }
             for k in s.copyBinary.keys where k <= seq { s.copyBinary[k] = nil }
+            for k in s.nameProfiles.keys where k <= seq { s.nameProfiles[k] = nil }
             s.copyHeader = s.copyHeader.filter { $0 > seq }
             return .pass
         case "session_closed":
@@ -506,6 +547,8 @@ final class ResponseMasking {
             if let r = policy.rule(table: c.table, column: c.column) { return !r.keeps }
             return false
         }
+        // A name column masks values content detection does not find.
+        if s.nameProfiles[seq]?.values.contains(where: \.isNameColumn) == true { return false }
         let masked = plan.columns.map(ruled), restMasked = ruled(plan.rest)
         let numeric = plan.columns.map { PGType.isNumeric($0.typeOID) }
         return RowsScan.clean(frame.bytes) { i, value in

@@ -38,8 +38,11 @@ public struct AddressDetector: Detector {
                                      "dirección", "direccion", "street", "mailing"])
     public init() {}
 
-    /// Nothing to find without a capital: streets and cities are capitalised words.
-    public func mayMatch(_ profile: ScanProfile) -> Bool { profile.hasUpper || profile.nonASCII }
+    /// Streets and cities are capitalised words, or a house number and words in a
+    /// value with no capital.
+    public func mayMatch(_ profile: ScanProfile) -> Bool {
+        profile.hasUpper || profile.nonASCII || profile.digitCount > 0 && profile.letters != 0
+    }
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         Scan.numbers(t) { i, run in
@@ -82,18 +85,21 @@ public struct AddressDetector: Detector {
         return q
     }
 
-    /// A capitalised word (or an ordinal: 5th) from `w`: its end.
-    func capitalWord(_ t: [UInt8], _ w: Int) -> Int? {
+    /// A capitalised word (or an ordinal: 5th) from `w`: its end. In a value with no
+    /// capital at all (`lower(address)`), any word.
+    func capitalWord(_ t: [UInt8], _ w: Int, lowered: Bool = false) -> Int? {
         var p = w
         while p < t.count, isAlnum(t[p]) || t[p] >= 0x80 || t[p] == ch("'") && p + 1 < t.count && isAlpha(t[p + 1]) { p += 1 }
         guard p > w, Scan.rightBoundary(t, p) || t[p] == ch(",") else { return nil }
-        return isUpper(t[w]) || t[w] == 0xC3 || isDigit(t[w]) && isAlpha(t[p - 1]) ? p : nil
+        return isUpper(t[w]) || t[w] == 0xC3 || lowered && isAlpha(t[w]) || isDigit(t[w]) && isAlpha(t[p - 1]) ? p : nil
     }
 
     /// After the house number: the street words and the street type, or words alone
     /// where they fill a field or follow an address word; the end of the address.
     func match(_ t: [UInt8], _ from: Int, start: Int) -> Int? {
         let n = t.count
+        // Lower case (a value with no capital): only with a street type, never by its field.
+        let lowered = !t.contains(where: isUpper)
         var p = from, words = 0, lastEnd = from
         while words < 5 {
             // Words follow a space; the first also a line end or ", " (UK: "Studio 8, Leigh Fort").
@@ -102,11 +108,11 @@ public struct AddressDetector: Detector {
             let escapedLine = t[p] == ch("\\") && p + 1 < n && t[p + 1] == ch("n")
             guard p < n, t[p] == ch(" ") || words == 0 && (t[p] == 0x0A || escapedLine || t[p] == ch(",") && p + 1 < n && t[p + 1] == ch(" ")) else { break }
             let w = t[p] == ch(",") || escapedLine ? p + 2 : p + 1
-            guard let e = capitalWord(t, w) else { break }
+            guard let e = capitalWord(t, w, lowered: lowered) else { break }
             if words >= 1, Self.suffixes.contains(Scan.hashLower(t, w, e)) {
                 // "Old Mill Road", "Forest Park Drive": a street type followed by another ends there.
                 var e = e
-                while e + 1 < n, t[e] == ch(" "), let e2 = capitalWord(t, e + 1), Self.suffixes.contains(Scan.hashLower(t, e + 1, e2)) { e = e2 }
+                while e + 1 < n, t[e] == ch(" "), let e2 = capitalWord(t, e + 1, lowered: lowered), Self.suffixes.contains(Scan.hashLower(t, e + 1, e2)) { e = e2 }
                 var end = e
                 if end < n, t[end] == ch(".") { end += 1 }
                 return unit(t, end) ?? end
@@ -114,7 +120,7 @@ public struct AddressDetector: Detector {
             if Self.units.contains(Scan.hashLower(t, w, e)) { break }
             words += 1; p = e; lastEnd = e
         }
-        guard words >= 1, words <= 3 else { return nil }
+        guard words >= 1, words <= 3, !lowered else { return nil }
         let end = unit(t, lastEnd) ?? lastEnd
         return Scan.fillsField(t, start, end) || Scan.contextBefore(t, start, Self.context) ? end : nil
     }

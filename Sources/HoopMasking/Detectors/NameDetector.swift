@@ -117,7 +117,8 @@ public struct NameDetector: Detector {
     @inline(__always) static func boundaryBefore(_ t: [UInt8], _ i: Int) -> Bool {
         if i == 0 || Scan.escapedControl(t, i) { return true }
         let c = t[i - 1]
-        if c < 0x80 { return !(isAlnum(c) || c == ch("_")) }
+        // "_" joins the words of an identifier ("pid_name", "patient_name"): each is a token.
+        if c < 0x80 { return !isAlnum(c) }
         return i >= 2 && t[i - 2] == 0xC2 || i >= 3 && punctuationAt(t, i - 3)
     }
 
@@ -199,29 +200,31 @@ public struct NameDetector: Detector {
     public func mayMatch(_ profile: ScanProfile) -> Bool { profile.letters != 0 || profile.nonASCII }
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
-        let toks = Self.tokens(t)
-        let first = spans.count
-        findNames(t, toks, into: &spans)
-        repeatNames(t, toks, from: first, into: &spans)
+        findNames(t, Self.tokens(t), into: &spans)
     }
 
-    /// A word found as (part of) a name is that name wherever else it appears in the
-    /// same value: "Umber Larkspur (DOB …) … Umber will return" — the second "Umber"
-    /// has no clue of its own.
-    func repeatNames(_ t: [UInt8], _ toks: [Token], from first: Int, into spans: inout [DetectedSpan]) {
-        guard spans.count > first else { return }
+    /// A word found as (part of) a name, by any detector (an HL7 name field too), is that
+    /// name wherever else it appears capitalised in the same value: "Umber Larkspur (DOB
+    /// …) … Umber will return" — the second "Umber" has no clue of its own. Runs on the
+    /// resolved spans (Masker), so that every source of names counts.
+    static func repeated(_ t: [UInt8], _ spans: [DetectedSpan]) -> [DetectedSpan] {
+        guard spans.contains(where: { $0.entity == .personName }) else { return [] }
+        let toks = tokens(t)
         var names: Set<UInt64> = []
-        var inSpan = [Bool](repeating: false, count: toks.count)
-        var j = first
+        var covered = [Bool](repeating: false, count: toks.count)
+        var j = 0
+        let ordered = spans.sorted { $0.start < $1.start }
         for (k, tok) in toks.enumerated() {
-            while j < spans.count, spans[j].end <= tok.start { j += 1 }
-            guard j < spans.count, tok.start >= spans[j].start, tok.end <= spans[j].end else { continue }
-            inSpan[k] = true
-            if tok.capital, tok.alpha, tok.end - tok.start >= 2, !Self.titles.contains(tok.hash),
-               !Self.contextWords.contains(tok.hash), !Self.credentials.contains(tok.hash) { names.insert(tok.hash) }
+            while j < ordered.count, ordered[j].end <= tok.start { j += 1 }
+            guard j < ordered.count, tok.start >= ordered[j].start, tok.start < ordered[j].end else { continue }
+            covered[k] = true
+            if ordered[j].entity == .personName, tok.alpha, tok.end - tok.start >= 2, upperAt(t, tok.start),
+               !titles.contains(tok.hash), !contextWords.contains(tok.hash), !suffixes.contains(tok.hash),
+               !particles.contains(tok.hash) { names.insert(tok.hash) }
         }
-        for (k, tok) in toks.enumerated() where !inSpan[k] && tok.capital && names.contains(tok.hash) {
-            spans.append(DetectedSpan(.personName, tok.start, tok.end))
+        return toks.indices.compactMap { k in
+            let tok = toks[k]
+            return !covered[k] && upperAt(t, tok.start) && names.contains(tok.hash) ? DetectedSpan(.personName, tok.start, tok.end) : nil
         }
     }
 
@@ -280,6 +283,10 @@ public struct NameDetector: Detector {
         let tok = toks[k], gap = tok.start - end
         guard gap == 1 && t[end] == ch(" ") || gap == 2 && t[end] == ch(",") && t[end + 1] == ch(" "),
               Self.suffixes.contains(tok.hash) && (tok.capital || tok.shouted || isUpper(t[tok.start])) else { return (end, k) }
+        // "Harlow, MD 96848": a state code before a ZIP, not a credential.
+        var z = tok.end
+        while z < t.count, t[z] == ch(" ") { z += 1 }
+        if z > tok.end, z < t.count, isDigit(t[z]) { return (end, k) }
         var e = tok.end
         // "Jr." and "Sr." are abbreviations; after "MD" a period ends the sentence.
         if e < t.count, t[e] == ch("."), Self.abbreviated.contains(tok.hash) { e += 1 }
