@@ -9,7 +9,7 @@ final class SafetyTests: XCTestCase {
 
     func testRandomStrings() throws {
         var rng = Rng(s: 42)
-        let alphabet = Array("0123456789-./:@ ()+#,abcXYZ MRN-SSN Dr. é日\u{0}\t\n".unicodeScalars)
+        let alphabet = Array("0123456789-./:@ ()+#,abcXYZ MRN-SSN Dr. é日\u{0}\t\n|^\\nPID|GB29Calle ".unicodeScalars)
         for _ in 0..<3000 {
             let len = Int(rng.next() % 120)
             var s = String.UnicodeScalarView()
@@ -30,7 +30,11 @@ final class SafetyTests: XCTestCase {
         let cases = [String(repeating: "1", count: 200_000), String(repeating: "1-", count: 100_000),
                      String(repeating: "a@", count: 100_000), String(repeating: "Mr. ", count: 50_000),
                      String(repeating: ":", count: 200_000), String(repeating: "Ab ", count: 70_000),
-                     String(repeating: "4111 ", count: 40_000), String(repeating: "www.", count: 50_000)]
+                     String(repeating: "4111 ", count: 40_000), String(repeating: "www.", count: 50_000),
+                     String(repeating: "PID|", count: 50_000), String(repeating: "\\n1", count: 70_000),
+                     String(repeating: "+1 ", count: 70_000), String(repeating: "GB29 ", count: 40_000),
+                     String(repeating: "Calle A ", count: 25_000), String(repeating: "MARIA ", count: 30_000),
+                     String(repeating: "12 Oak St ^", count: 20_000)]
         for text in cases {
             let start = Date()
             _ = try standardMasker.mask(text)

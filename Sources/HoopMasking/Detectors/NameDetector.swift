@@ -222,10 +222,20 @@ public struct NameDetector: Detector {
                !titles.contains(tok.hash), !contextWords.contains(tok.hash), !suffixes.contains(tok.hash),
                !particles.contains(tok.hash) { names.insert(tok.hash) }
         }
-        return toks.indices.compactMap { k in
-            let tok = toks[k]
-            return !covered[k] && upperAt(t, tok.start) && names.contains(tok.hash) ? DetectedSpan(.personName, tok.start, tok.end) : nil
+        // Each repeat grows over the free name-like tokens next to it ("SAWYER LARKSPUR").
+        let d = NameDetector()
+        var out: [DetectedSpan] = []
+        var k = 0
+        while k < toks.count {
+            guard !covered[k], upperAt(t, toks[k].start), names.contains(toks[k].hash) else { k += 1; continue }
+            var a = k, b = k
+            while a - 1 >= 0, !covered[a - 1], b - a < 3, d.tight(t, toks, a - 1, a), d.joinable(t, toks, a - 1) { a -= 1 }
+            while b + 1 < toks.count, !covered[b + 1], b - a < 3, d.tight(t, toks, b, b + 1), d.joinable(t, toks, b + 1) { b += 1 }
+            for j in a...b { covered[j] = true }
+            out.append(DetectedSpan(.personName, toks[a].start, toks[b].end))
+            k = b + 1
         }
+        return out
     }
 
     func findNames(_ t: [UInt8], _ toks: [Token], into spans: inout [DetectedSpan]) {
@@ -437,8 +447,13 @@ public struct NameDetector: Detector {
               joinable(t, toks, b + 1) || joinableWord(t, toks, b, b + 1) { b += 1 }
         // A trailing initial is not part of the name ("Quimby A" is rare; "Quimby I" is a pronoun).
         while b > k, toks[b].end - toks[b].start == 1 { b -= 1 }
-        while a - 1 >= floor, b - a < 3, tight(t, toks, a - 1, a),
-              joinable(t, toks, a - 1) || leadingWord(t, toks, a - 1) { a -= 1 }
+        while a - 1 >= floor, b - a < 5, tight(t, toks, a - 1, a) {
+            if joinable(t, toks, a - 1) || leadingWord(t, toks, a - 1) { a -= 1; continue }
+            // A particle with a name token before it ("María del Carmen").
+            if Self.particles.contains(toks[a - 1].hash), a - 2 >= floor, tight(t, toks, a - 2, a - 1),
+               joinable(t, toks, a - 2) || leadingWord(t, toks, a - 2) { a -= 2; continue }
+            break
+        }
         return (a, b)
     }
 

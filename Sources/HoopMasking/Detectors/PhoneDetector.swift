@@ -153,11 +153,15 @@ public struct PhoneDetector: Detector {
             }
             // A number chained to letters or digits by `-` or `.` is a piece of a longer
             // token (a UUID's groups, a version, a part number), not a phone number.
+            // A time's `:` after it (2562047788:00:00, an interval) likewise.
             if let end = matched, !(i >= 2 && (t[i - 1] == ch("-") || t[i - 1] == ch(".")) && isAlnum(t[i - 2])),
-               !(end + 1 < n && (t[end] == ch("-") || t[end] == ch(".")) && isAlnum(t[end + 1])) {
+               !(end + 1 < n && (t[end] == ch("-") || t[end] == ch(".")) && isAlnum(t[end + 1])),
+               !(end + 1 < n && t[end] == ch(":") && isDigit(t[end + 1])) {
                 spans.append(DetectedSpan(.phone, i, end)); i = end; continue
             }
-            i = max(gs[0].end, i + 1)
+            // A chain of four-digit groups (a card number that failed its check) is passed
+            // whole: its last groups are no local number.
+            i = gs.count >= 3 && gs.allSatisfy({ $0.digits == 4 && !$0.paren }) ? gs.last!.end : max(gs[0].end, i + 1)
         }
     }
 }
