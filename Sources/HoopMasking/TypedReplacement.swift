@@ -29,6 +29,11 @@ public enum PGType {
     static let numericArrays: Set<UInt32> = [1000, 1005, 1007, 1016, 1028, 1021, 1022, 1231, 791]
     static let temporalArrays: Set<UInt32> = [1182, 1183, 1115, 1185, 1187, 1270]
 
+    /// Dates, times and intervals, and arrays of them.
+    public static func isTemporal(_ oid: UInt32) -> Bool {
+        [date, time, timestamp, timestamptz, interval, timetz].contains(oid) || temporalArrays.contains(oid)
+    }
+
     /// Numbers carry no context for content detection (a count, an epoch second):
     /// only column rules mask them. Arrays of numbers likewise.
     public static func isNumeric(_ type: UInt32) -> Bool {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import HoopFrames
 import HoopMasking
 
@@ -107,17 +106,12 @@ struct DetectCommand: ParsableCommand {
             policy = p
         }
         let masker = Masker(policy: policy)
-        var out = FileHandle.standardOutput
         while let line = readLine(strippingNewline: true) {
             guard let text = (try? JSON.parse(line))?.string else {
                 throw ValidationError("each input line must be a JSON string")
             }
             let spans = masker.detect(text).map { JSON.array([.string($0.entity.rawValue), .int(Int64($0.start)), .int(Int64($0.end))]) }
-            print(JSON.array(spans).encodedString, to: &out)
+            print(JSON.array(spans).encodedString)
         }
     }
-}
-
-extension FileHandle: @retroactive TextOutputStream {
-    public func write(_ string: String) { write(Data(string.utf8)) }
 }

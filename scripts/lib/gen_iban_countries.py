@@ -13,6 +13,9 @@ import sys
 
 import stdnum
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from generated import write_or_check  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "Sources/HoopMasking/Detectors/IBANCountries.swift")
 
@@ -50,10 +53,4 @@ def render(table):
 
 if __name__ == "__main__":
     text = render(structures())
-    if "--check" in sys.argv:
-        same = os.path.exists(OUT) and open(OUT, encoding="utf-8").read() == text
-        print("IBANCountries.swift is %s" % ("up to date" if same else "out of date"))
-        sys.exit(0 if same else 1)
-    with open(OUT, "w", encoding="utf-8") as f:
-        f.write(text)
-    print("wrote %s (%d countries)" % (OUT, text.count('": "')))
+    write_or_check(OUT, text, "%d countries" % text.count('": "'))

@@ -14,6 +14,9 @@ import sys
 import pyap.source_GB.data as gb
 import usaddress
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from generated import write_or_check  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "Sources/HoopMasking/Detectors/StreetTypes.swift")
 
@@ -52,10 +55,4 @@ def render(words):
 
 if __name__ == "__main__":
     text = render(types())
-    if "--check" in sys.argv:
-        same = os.path.exists(OUT) and open(OUT, encoding="utf-8").read() == text
-        print("StreetTypes.swift is %s" % ("up to date" if same else "out of date"))
-        sys.exit(0 if same else 1)
-    with open(OUT, "w", encoding="utf-8") as f:
-        f.write(text)
-    print("wrote %s (%d types)" % (OUT, len(types())))
+    write_or_check(OUT, text, "%d types" % len(types()))
