@@ -205,6 +205,11 @@ public struct ScanProfile: Sendable {
     var nonASCII = false
     /// A word (maximal run of word bytes) of exactly 17 bytes starting with a letter or digit.
     var word17 = false
+    /// Words (maximal runs of word bytes) of two or more letters and no digit or `_`: a
+    /// lower-case name or street word is one; a hex digest's words are not.
+    var alphaWords = 0
+    /// A word starts with two letters and two digits (an IBAN's country and check digits).
+    var ibanStart = false
     var atSigns = 0, colons = 0, dots = 0, slashes = 0, bars = 0
     /// "::" occurs (IPv6 shorthand); "://" occurs (a URL scheme); a word starts "www.".
     var doubleColon = false, schemeSeparator = false, www = false
@@ -230,6 +235,7 @@ public struct ScanProfile: Sendable {
         var runsL: UInt64 = 0, runsLR: UInt64 = 0, digitCount = 0, maxRun = 0
         var letters: UInt32 = 0, initials: UInt32 = 0, upperInitials: UInt32 = 0, upper: UInt32 = 0
         var word17 = false, atSigns = 0, colons = 0, dots = 0, slashes = 0, bars = 0
+        var alphaWords = 0, ibanStart = false
         var doubleColon = false, schemeSeparator = false, www = false
         var high: UInt8 = 0
         var i = 0
@@ -267,6 +273,7 @@ public struct ScanProfile: Sendable {
                 runsL |= b
                 if i == n || !Scan.isWordByte(t[i]) { runsLR |= b }
             } else if isAlpha(c) {
+                if !ibanStart, i &+ 3 < n, isAlpha(t[i &+ 1]), isDigit(t[i &+ 2]), isDigit(t[i &+ 3]) { ibanStart = true }
                 let b = Self.bit(c)
                 letters |= b
                 initials |= b
@@ -295,11 +302,13 @@ public struct ScanProfile: Sendable {
                 i &+= 1
             }
             if i &- ws == 17 && isAlnum(c) { word17 = true }
+            if i &- ws >= 2, !isDigit(c), !t[ws..<i].contains(where: { isDigit($0) || $0 == 0x5F }) { alphaWords &+= 1 }
         }
         self.length = n
         self.runsL = runsL; self.runsLR = runsLR; self.digitCount = digitCount; self.maxRun = maxRun
         self.letters = letters; self.initials = initials; self.upperInitials = upperInitials
         self.hasUpper = upper != 0; self.word17 = word17; self.nonASCII = high >= 0x80
+        self.alphaWords = alphaWords; self.ibanStart = ibanStart
         self.atSigns = atSigns; self.colons = colons; self.dots = dots; self.slashes = slashes; self.bars = bars
         self.doubleColon = doubleColon; self.schemeSeparator = schemeSeparator; self.www = www
     }

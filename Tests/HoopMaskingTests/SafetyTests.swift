@@ -42,3 +42,41 @@ final class SafetyTests: XCTestCase {
         }
     }
 }
+
+/// The detectors' prefilters (`Detector.mayMatch` on a `ScanProfile`) are necessary
+/// conditions: skipping a detector must never change what is found. Every text below is
+/// scanned with the prefilters and with every detector run, and the findings compared.
+final class PrefilterTests: XCTestCase {
+    func unfiltered(_ text: String) -> [DetectedSpan] {
+        let bytes = Array(text.utf8)
+        var spans: [DetectedSpan] = []
+        for d in Detectors.standard() { d.detect(bytes, into: &spans) }
+        return spans.sorted { ($0.start, $0.end, $0.entity.rawValue) < ($1.start, $1.end, $1.entity.rawValue) }
+    }
+
+    func filtered(_ text: String) -> [DetectedSpan] {
+        (Detectors.scan(Detectors.standard(), text)?.spans ?? [])
+            .sorted { ($0.start, $0.end, $0.entity.rawValue) < ($1.start, $1.end, $1.entity.rawValue) }
+    }
+
+    func testPrefiltersNeverChangeFindings() {
+        var texts = Corpus.generate().docs.map(\.text)
+        texts += ["+12175550134", "9876 5432", "gb29nwbk60161331926819", "GB29 NWBK 6016 1331 9268 19", "routing 021000021",
+                  "4410 willow ave apt 3", "jennifer quenwick", "pid|1||x||orchard^olive^||19300805", #"a\n2125550134"#,
+                  "PID|1||MRN^^^H||QUIMBY^UMBER^||19800305|F|||12 OAK ST^^SPRINGFIELD^IL^62701||(217)555-0134",
+                  "(0113)4960123", "+44(0)1174960038", "c4ca4238a0b923820dcc509a6f75849b", "march 5, 1980", "19800305"]
+        var rng = SafetyTests.Rng(s: 7)
+        let alphabet = Array("0123456789-./:@ ()+#,|^\\nabcgbXYZPID MRN Calle Dr. é\t\n".unicodeScalars)
+        for _ in 0..<4000 {
+            var s = String.UnicodeScalarView()
+            for _ in 0..<Int(rng.next() % 60) { s.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
+            texts.append(String(s))
+        }
+        var differ = 0
+        for t in texts where filtered(t) != unfiltered(t) {
+            differ += 1
+            if differ <= 5 { XCTFail("prefilters change the findings in \(t.debugDescription)") }
+        }
+        XCTAssertEqual(differ, 0)
+    }
+}

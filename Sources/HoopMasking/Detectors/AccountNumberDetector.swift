@@ -83,7 +83,7 @@ public struct AccountNumberDetector: Detector {
 }
 
 extension AccountNumberDetector {
-    /// An IBAN has 15+ characters, two of them its check digits; a routing number is a
-    /// run of nine.
-    public func mayMatch(_ p: ScanProfile) -> Bool { p.runsLR & ScanProfile.run(9) != 0 || p.length >= 15 && p.digitCount >= 2 }
+    /// An IBAN has 15+ characters and starts a word with two letters and two digits; a
+    /// routing number is a run of nine.
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.runsLR & ScanProfile.run(9) != 0 || p.ibanStart && p.length >= 15 }
 }

@@ -41,7 +41,7 @@ public struct AddressDetector: Detector {
     /// Streets and cities are capitalised words, or a house number and words in a
     /// value with no capital.
     public func mayMatch(_ profile: ScanProfile) -> Bool {
-        profile.hasUpper || profile.nonASCII || profile.digitCount > 0 && profile.letters != 0
+        profile.hasUpper || profile.nonASCII || profile.alphaWords >= 2 && profile.runsLR != 0
     }
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {

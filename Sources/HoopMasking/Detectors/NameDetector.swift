@@ -196,8 +196,8 @@ public struct NameDetector: Detector {
         }
     }
 
-    /// Nothing to find without a letter (a lower-case value can hold a listed name).
-    public func mayMatch(_ profile: ScanProfile) -> Bool { profile.letters != 0 || profile.nonASCII }
+    /// A capital, a non-ASCII letter, or (a lower-case value's listed name) a word of letters.
+    public func mayMatch(_ profile: ScanProfile) -> Bool { profile.hasUpper || profile.nonASCII || profile.alphaWords > 0 }
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         findNames(t, Self.tokens(t), into: &spans)

@@ -167,6 +167,7 @@ public struct PhoneDetector: Detector {
 }
 
 extension PhoneDetector {
-    /// Every shape has seven digits or more.
-    public func mayMatch(_ p: ScanProfile) -> Bool { p.digitCount >= 7 }
+    /// Every shape has seven digits or more, and its first group ends at a separator,
+    /// a `)` or the end: a number that starts and ends a word.
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.digitCount >= 7 && p.runsLR != 0 }
 }
