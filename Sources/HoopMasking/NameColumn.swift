@@ -5,6 +5,7 @@
 /// its values is. The profile is read off the values as they pass (the first rows of a
 /// result decide it), never off the column's name.
 public struct NameColumnProfile: Sendable {
+    public private(set) var values = 0
     public private(set) var shortValues = 0
     public private(set) var names = 0
 
@@ -12,16 +13,19 @@ public struct NameColumnProfile: Sendable {
 
     /// Enough short values seen to call it a name column.
     public static let quorum = 20
-    /// After this many the profile stops changing (the cost of reading it is bounded).
+    /// After this many values (short or not) the profile stops changing: the cost of
+    /// reading it is bounded, and a column of hashes or numbers is settled at once.
     public static let settled = 60
 
     public var isNameColumn: Bool { shortValues >= Self.quorum && names * 5 >= shortValues * 3 }
-    public var isSettled: Bool { shortValues >= Self.settled }
+    public var isSettled: Bool { values >= Self.settled }
 
     /// Counts a value: a short one (a name's shape) and whether content detection finds
     /// it to be a name throughout.
     public mutating func add(_ value: String, _ masker: Masker) {
-        guard !isSettled, Self.isShort(value) else { return }
+        guard !isSettled else { return }
+        values += 1
+        guard Self.isShort(value) else { return }
         shortValues += 1
         let bytes = Array(value.utf8)
         let spans = masker.detect(bytes)
@@ -57,10 +61,10 @@ public struct NameColumnProfile: Sendable {
 }
 
 extension Masker {
-    /// A short value of a name column that content detection left alone: masked whole
-    /// as a person's name.
+    /// A short value of a name column: masked whole as a person's name, whatever content
+    /// detection found in it ("KETTERING, OLIVE" with only KETTERING found).
     public func maskAsName(_ value: String, result: MaskResult) -> MaskResult {
-        guard result.counts.isEmpty, NameColumnProfile.isShort(value) else { return result }
+        guard NameColumnProfile.isShort(value) else { return result }
         let text = policy.strategy(for: .personName).text(for: Array(value.utf8)[...], marker: Entity.personName.marker)
         return MaskResult(value: text, counts: [Entity.personName.rawValue: 1])
     }

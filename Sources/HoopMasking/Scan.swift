@@ -31,13 +31,51 @@ enum Scan {
     }
 
     @inline(__always) static func leftBoundary(_ t: [UInt8], _ i: Int) -> Bool {
-        i == 0 || !isWordByte(t[i - 1]) || escapedControl(t, i)
+        i == 0 || !isWordByte(t[i - 1]) || escapedControl(t, i) || unicodeBreak(t, before: i)
+    }
+
+    /// A Unicode space or punctuation mark (U+2000–U+206F: dashes, thin spaces, quotes;
+    /// U+00A0 no-break space) starts at `j` / ends right before `i`: a boundary, as its
+    /// ASCII kin would be, though its bytes are not ASCII.
+    @inline(__always) static func unicodeBreak(_ t: [UInt8], at j: Int) -> Bool {
+        j + 1 < t.count && (t[j] == 0xE2 && t[j + 1] == 0x80 || t[j] == 0xC2 && t[j + 1] == 0xA0)
+    }
+    @inline(__always) static func unicodeBreak(_ t: [UInt8], before i: Int) -> Bool {
+        i >= 3 && t[i - 3] == 0xE2 && t[i - 2] == 0x80 || i >= 2 && t[i - 2] == 0xC2 && t[i - 1] == 0xA0
+    }
+
+    /// The length of a separator between two digit groups at `p`, if one is there: one of
+    /// space, `-`, `.`, `/`, or two spaces, or one of `-./` between single spaces
+    /// (`415 - 555 - 0132`), or a Unicode dash or space (U+2010–2015, no-break space,
+    /// thin and narrow no-break space). One rule for every detector that reads grouped
+    /// digits (phones, cards, IBANs in print).
+    static func separator(_ t: [UInt8], _ p: Int, dot: Bool = true, slash: Bool = true) -> Int? {
+        let n = t.count
+        guard p < n else { return nil }
+        @inline(__always) func mark(_ c: UInt8) -> Bool { c == ch("-") || dot && c == ch(".") || slash && c == ch("/") }
+        let c = t[p]
+        if c == ch(" ") {
+            if p + 1 < n, t[p + 1] == ch(" ") { return 2 }
+            if p + 2 < n, mark(t[p + 1]), t[p + 2] == ch(" ") { return 3 }
+            return 1
+        }
+        if mark(c) { return 1 }
+        if c == 0xC2, p + 1 < n, t[p + 1] == 0xA0 { return 2 }
+        if c == 0xE2, p + 2 < n, t[p + 1] == 0x80, (0x90...0x95).contains(t[p + 2]) || t[p + 2] == 0x89 || t[p + 2] == 0xAF { return 3 }
+        return nil
     }
 
     /// A JSON or C escape of a line end or tab (`\n`, `\r`, `\t`) ends right before `i`:
     /// a value after an escaped line break (a CSV line inside a JSON string) starts a
     /// word, as it would after the real character.
     @inline(__always) static func escapedControl(_ t: [UInt8], _ i: Int) -> Bool {
+        guard i <= t.count else { return false }
+        // "\u003c" (Go and .NET write < > & so): an escaped character is a boundary.
+        if i >= 6, t[i - 6] == ch("\\"), t[i - 5] == ch("u"), isHex(t[i - 4]), isHex(t[i - 3]), isHex(t[i - 2]), isHex(t[i - 1]) {
+            var k = i - 6, slashes = 0
+            while k >= 0, t[k] == ch("\\") { slashes += 1; k -= 1 }
+            if slashes % 2 == 1 { return true }
+        }
         guard i >= 2, t[i - 2] == ch("\\") else { return false }
         let c = t[i - 1]
         guard c == ch("n") || c == ch("r") || c == ch("t") else { return false }
@@ -48,7 +86,7 @@ enum Scan {
     }
 
     @inline(__always) static func rightBoundary(_ t: [UInt8], _ j: Int) -> Bool {
-        j >= t.count || !isWordByte(t[j])
+        j >= t.count || !isWordByte(t[j]) || unicodeBreak(t, at: j)
     }
 
     /// A number starts here: not inside a word, and not the tail of a longer number
@@ -124,8 +162,8 @@ enum Scan {
                  ch("["), ch("{"), ch("("), ch(">"):
                 break
             case ch(":"):
-                // `key: value`, not the minutes of a time (15:30:00).
-                guard p > 0, isAlpha(t[p - 1]) || t[p - 1] == ch("\"") else { return false }
+                // `key: value` or `1: value`, not the minutes of a time (15:30:00).
+                guard p > 0, isAlpha(t[p - 1]) || t[p - 1] == ch("\"") || p + 1 < start && t[p + 1] == ch(" ") else { return false }
             case ch("/"):
                 // A list written "a / b / c", not a date's or a path's slash.
                 guard p > 0, t[p - 1] == ch(" "), p + 1 < start else { return false }
@@ -145,7 +183,7 @@ enum Scan {
             // The end of a sentence or a list: ". " or the end of the text.
             return q + 1 == t.count || t[q + 1] == ch(" ") || t[q + 1] == 0x0A
         case ch("\\"):
-            return escapedControl(t, q + 2)
+            return q + 2 <= t.count && escapedControl(t, q + 2)
         default:
             return false
         }
@@ -242,6 +280,10 @@ public struct ScanProfile: Sendable {
         while i < n {
             let c = t[i]
             high |= c
+            if c == 0xE2 || c == 0xC2, i &+ 1 < n, c == 0xE2 && t[i &+ 1] == 0x80 || c == 0xC2 && t[i &+ 1] == 0xA0 {
+                i &+= c == 0xE2 ? 3 : 2   // Scan.unicodeBreak: not a word byte
+                continue
+            }
             guard Scan.isWordByte(c) else {
                 switch c {
                 case 0x40: atSigns &+= 1      // @
@@ -255,8 +297,11 @@ public struct ScanProfile: Sendable {
                 case 0x2E: dots &+= 1         // .
                 case 0x2F: slashes &+= 1      // /
                 case 0x7C: bars &+= 1         // |
-                case 0x5C:                    // \n, \r, \t: an escaped control ends a word (Scan.escapedControl)
+                case 0x5C:                    // \n, \r, \t, \uXXXX: an escape ends a word (Scan.escapedControl)
                     if i &+ 1 < n, t[i &+ 1] == 0x6E || t[i &+ 1] == 0x72 || t[i &+ 1] == 0x74 { i &+= 2; continue }
+                    if i &+ 5 < n, t[i &+ 1] == 0x75, isHex(t[i &+ 2]), isHex(t[i &+ 3]), isHex(t[i &+ 4]), isHex(t[i &+ 5]) {
+                        i &+= 6; continue
+                    }
                 default: break
                 }
                 i &+= 1
@@ -299,6 +344,7 @@ public struct ScanProfile: Sendable {
                 if d &- 0x41 < 26 { letters |= Self.bit(d); upper = 1 }
                 else if d &- 0x61 < 26 { letters |= Self.bit(d) }
                 else if d < 0x80 && d != 0x5F { break }   // not a word byte
+                else if (d == 0xE2 || d == 0xC2) && i &+ 1 < n && (d == 0xE2 && t[i &+ 1] == 0x80 || d == 0xC2 && t[i &+ 1] == 0xA0) { break }
                 i &+= 1
             }
             if i &- ws == 17 && isAlnum(c) { word17 = true }

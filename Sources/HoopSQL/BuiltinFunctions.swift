@@ -15,7 +15,10 @@ enum BuiltinFunctions {
     ]
     static let untracedPrefixes = ["json_each", "jsonb_each", "json_populate", "jsonb_populate", "json_to_record",
                                    "jsonb_to_record", "jsonb_path_query", "json_array_elements", "jsonb_array_elements",
-                                   "json_object_keys", "jsonb_object_keys"]
+                                   "json_object_keys", "jsonb_object_keys",
+                                   // Server state other sessions wrote: their queries, settings, locks.
+                                   "pg_stat_get_", "pg_read_", "pg_ls_", "lo_", "pg_current_logfile",
+                                   "current_query", "pg_listening_channels", "pg_notification"]
 
     static let names: Set<Substring> = Set(list.split(whereSeparator: { $0 == " " || $0 == "\n" }))
 

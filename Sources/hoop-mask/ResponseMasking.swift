@@ -547,8 +547,10 @@ final class ResponseMasking {
             if let r = policy.rule(table: c.table, column: c.column) { return !r.keeps }
             return false
         }
-        // A name column masks values content detection does not find.
+        // A name column masks values content detection does not find, and a column not
+        // yet profiled must be read (its first rows decide whether it is one).
         if s.nameProfiles[seq]?.values.contains(where: \.isNameColumn) == true { return false }
+        if let width = plan.columns.count > 0 ? plan.columns.count : nil, s.profiling(seq, plan, width) { return false }
         let masked = plan.columns.map(ruled), restMasked = ruled(plan.rest)
         let numeric = plan.columns.map { PGType.isNumeric($0.typeOID) }
         return RowsScan.clean(frame.bytes) { i, value in
@@ -601,11 +603,10 @@ final class ResponseMasking {
             rest.counts.merge(members.counts, uniquingKeysWith: +)
             return rest
         }
-        // A date the lineage proves is no person's: a value of a date or time type, or a
-        // text with no letter in it (`current_date::text`); a built-in that reads the
-        // server's files or large objects returns text with words, whose dates stay masked.
-        let provenDate = column.readsNothing
-            && (PGType.isTemporal(column.typeOID) || !text.utf8.contains { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A || $0 >= 0x80 })
+        // A date the lineage proves is no person's, in a value of a date or time type
+        // (`now()`, `current_date`, `generate_series` of dates): text can be built from
+        // anything the server holds (another session's query), so its dates stay masked.
+        let provenDate = column.readsNothing && PGType.isTemporal(column.typeOID)
         return try s.masker.mask(text, table: column.table, column: column.column, typeOID: column.typeOID,
                                  ignoring: provenDate ? [.date] : [])
     }

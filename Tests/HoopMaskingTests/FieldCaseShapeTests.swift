@@ -148,4 +148,39 @@ final class FieldCaseShapeTests: XCTestCase {
         for v in (0..<25).map({ ["Cardiology", "Internal Medicine", "Pediatrics", "Emergency"][$0 % 4] }) { departments.add(v, standardMasker) }
         XCTAssertFalse(departments.isNameColumn)
     }
+
+    /// Each family an outside review found (synthetic values), one case or more each.
+    func testReviewFindings() {
+        // JSON escapes before dates, phones and after names; \uXXXX escapes.
+        XCTAssertEqual(found(#"KETTERING ELENA\n08/05/1930"#, .date), ["08/05/1930"])
+        XCTAssertEqual(found(#"dob\t03/05/1980"#, .date), ["03/05/1980"])
+        XCTAssertEqual(found(#"a\n+442079460958"#, .phone), ["+442079460958"])
+        XCTAssertEqual(found(#"\u003cdob\u003e1980-03-05\u003c/dob\u003e"#, .date), ["1980-03-05"])
+        XCTAssertEqual(found(#"\u003e4111111111111111"#, .cardNumber), ["4111111111111111"])
+        // ALL CAPS: Last, First; a title before one word.
+        XCTAssertEqual(found("UNDERHILL, FELIX", .personName), ["UNDERHILL", "FELIX"])
+        XCTAssertEqual(found("Mr. KETTERING", .personName), ["Mr. KETTERING"])
+        // Cards next to other numbers.
+        XCTAssertEqual(found("121 2559127940118807", .cardNumber), ["2559127940118807"])
+        XCTAssertEqual(found("4111 1111 1111 1111 0425", .cardNumber), ["4111 1111 1111 1111"])
+        XCTAssertEqual(found("5555-5555-5555-4444-123", .cardNumber), ["5555-5555-5555-4444"])
+        // HL7: separators defined in MSH, the null "".
+        let msh = "MSH#^~\\&#A\rPID#1##X##ORCHARD^OLIVE##19800305#F"
+        XCTAssertEqual(found(msh, .date), ["19800305"])
+        XCTAssertEqual(found(msh, .personName), ["ORCHARD^OLIVE"])
+        XCTAssertEqual(found(#"PID|1||X|""|ORCHARD^OLIVE||19800305|F|||A||5550101234|||||ACCT99|123456789"#, .ssn), ["123456789"])
+        // Phones: separators, French pairs, long 00 numbers, Unicode dashes and spaces.
+        for p in ["415/555-0132", "415 - 555 - 0132", "(415) 555 - 0132", "020  7946  0278", "01 42 68 53 00",
+                  "00442079460958", "415\u{2013}555\u{2013}0132", "415\u{00A0}555\u{00A0}0132"] {
+            XCTAssertEqual(found("tel \(p) ok", .phone), [p], p)
+        }
+        // Separators elsewhere: cards, IBANs.
+        XCTAssertEqual(found("4111.1111.1111.1111", .cardNumber), ["4111.1111.1111.1111"])
+        XCTAssertEqual(found("GB29-NWBK-6016-1331-9268-19", .account), ["GB29-NWBK-6016-1331-9268-19"])
+        // Dates: to_char's padded month, DD-Mon-YYYY, single-digit ISO, a cast to a timestamp, "1: date".
+        for d in ["August    05, 1930", "05-Aug-1930", "1980-3-5", "1930-08-05T00:00:00", "1930-08-05 00:00:00+00"] {
+            XCTAssertEqual(found(d, .date), [d], d)
+        }
+        XCTAssertEqual(found("1: 08/05/1930", .date), ["08/05/1930"])
+    }
 }

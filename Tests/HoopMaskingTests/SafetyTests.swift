@@ -19,6 +19,10 @@ final class SafetyTests: XCTestCase {
             for span in standardMasker.detect(text) { XCTAssertTrue(span.start < span.end && span.end <= text.utf8.count) }
             XCTAssertNotNil(r.value)
         }
+        // A backslash as the last byte after every shape the field rule reads (it crashed once).
+        for s in ["1980-03-05\\", "03/05/1980 \\", "19800305\\", "021000021\\", "14155550132\\", "12 Gray\\", "\\", "a\\u00"] {
+            XCTAssertNotNil(try standardMasker.mask(s).value, s)
+        }
         // Random bytes, including invalid UTF-8 (decoded with replacement characters).
         for _ in 0..<500 {
             let bytes = (0..<Int(rng.next() % 200)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
@@ -34,7 +38,8 @@ final class SafetyTests: XCTestCase {
                      String(repeating: "PID|", count: 50_000), String(repeating: "\\n1", count: 70_000),
                      String(repeating: "+1 ", count: 70_000), String(repeating: "GB29 ", count: 40_000),
                      String(repeating: "Calle A ", count: 25_000), String(repeating: "MARIA ", count: 30_000),
-                     String(repeating: "12 Oak St ^", count: 20_000)]
+                     String(repeating: "12 Oak St ^", count: 20_000), String(repeating: "1980-03-05 ", count: 40_000),
+                     String(repeating: "DOB March 5, 2024 ", count: 20_000), String(repeating: "1 ", count: 100_000)]
         for text in cases {
             let start = Date()
             _ = try standardMasker.mask(text)
@@ -64,9 +69,10 @@ final class PrefilterTests: XCTestCase {
         texts += ["+12175550134", "9876 5432", "gb29nwbk60161331926819", "GB29 NWBK 6016 1331 9268 19", "routing 021000021",
                   "4410 willow ave apt 3", "jennifer quenwick", "pid|1||x||orchard^olive^||19300805", #"a\n2125550134"#,
                   "PID|1||MRN^^^H||QUIMBY^UMBER^||19800305|F|||12 OAK ST^^SPRINGFIELD^IL^62701||(217)555-0134",
-                  "(0113)4960123", "+44(0)1174960038", "c4ca4238a0b923820dcc509a6f75849b", "march 5, 1980", "19800305"]
+                  "(0113)4960123", "+44(0)1174960038", "c4ca4238a0b923820dcc509a6f75849b", "march 5, 1980", "19800305",
+                  "415–555–0132", "4111\u{00A0}1111\u{00A0}1111\u{00A0}1111", #"\u003cdob\u003e1980-03-05"#]
         var rng = SafetyTests.Rng(s: 7)
-        let alphabet = Array("0123456789-./:@ ()+#,|^\\nabcgbXYZPID MRN Calle Dr. é\t\n".unicodeScalars)
+        let alphabet = Array("0123456789-./:@ ()+#,|^\\nabcgbXYZPID MRN Calle Dr. é\t\n–\u{00A0}\u{2009}’".unicodeScalars)
         for _ in 0..<4000 {
             var s = String.UnicodeScalarView()
             for _ in 0..<Int(rng.next() % 60) { s.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }

@@ -43,14 +43,14 @@ public struct AccountNumberDetector: Detector {
             var p = i, group = 0
             while p < n, chars.count < 34 {
                 if isAlnum(t[p]) { chars.append(t[p]); group += 1; p += 1; ends.append(p); continue }
-                if t[p] == ch(" "), group == 4, p + 1 < n, isAlnum(t[p + 1]) { group = 0; p += 1; continue }
+                if group == 4, let sep = Scan.separator(t, p, slash: false), p + sep < n, isAlnum(t[p + sep]) { group = 0; p += sep; continue }
                 break
             }
             if let end = Self.ibanEnd(t, chars, ends) {
                 spans.append(DetectedSpan(.account, i, end)); i = end; continue
             }
             i += 1
-            while i < n, Scan.isWordByte(t[i]) { i += 1 }
+            while i < n, Scan.isWordByte(t[i]), !Scan.escapedControl(t, i) { i += 1 }
         }
     }
 

@@ -6,29 +6,54 @@ public struct CardDetector: Detector {
     public var entities: [Entity] { [.cardNumber] }
     public init() {}
 
+    /// The digit groups of a chain from `i`: runs split by a separator (`Scan.separator`).
+    static func chain(_ t: [UInt8], _ i: Int) -> [(start: Int, end: Int)] {
+        let n = t.count
+        var out: [(start: Int, end: Int)] = []
+        var p = i
+        while p < n, out.count < 12 {
+            let run = Scan.digitRun(t, p)
+            guard run > 0 else { break }
+            out.append((p, p + run))
+            p += run
+            guard let sep = Scan.separator(t, p, slash: false), p + sep < n, isDigit(t[p + sep]) else { break }
+            p += sep
+        }
+        return out
+    }
+
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let n = t.count
         var i = 0
         var digits: [UInt8] = []
-        digits.reserveCapacity(20)
+        digits.reserveCapacity(24)
         while i < n {
             guard isDigit(t[i]), Scan.numberStart(t, i) else { i += 1; continue }
-            digits.removeAll(keepingCapacity: true)
-            var p = i, group = 0, ok = true, separated = false, widest = 0
-            while p < n {
-                if isDigit(t[p]) { digits.append(t[p] - 0x30); group += 1; p += 1; continue }
-                if (t[p] == ch(" ") || t[p] == ch("-")), p + 1 < n, isDigit(t[p + 1]), group >= 3, digits.count < 19 {
-                    widest = max(widest, group); group = 0; separated = true; p += 1; continue
+            let groups = Self.chain(t, i)
+            // Any run of whole groups may be the card: a number next to it ("121 4111 1111
+            // 1111 1111", "4111-1111-1111-1111-123") must not hide it. Longest first.
+            var found: (Int, Int)? = nil
+            search: for first in groups.indices {
+                for last in stride(from: groups.count - 1, through: first, by: -1) {
+                    let part = groups[first...last]
+                    let count = part.reduce(0) { $0 + $1.end - $1.start }
+                    guard count >= 12, count <= 19 else { continue }
+                    let sizes = part.map { $0.end - $0.start }
+                    // Card groupings are 4-4-4-4 or 4-6-5: groups of 3-6 digits (an 8-digit group is a UUID or an id).
+                    guard sizes.count == 1 || sizes.allSatisfy({ $0 >= 3 && $0 <= 6 }) else { continue }
+                    let s = part.first!.start, e = part.last!.end
+                    guard first == 0 ? Scan.numberStart(t, s) : true, Scan.numberEnd(t, e) || last < groups.count - 1 else { continue }
+                    digits.removeAll(keepingCapacity: true)
+                    for k in s..<e where isDigit(t[k]) { digits.append(t[k] - 0x30) }
+                    if Self.issued(digits), Checksum.luhn(digits) { found = (s, e); break search }
                 }
-                break
             }
-            // Card groupings are 4-4-4-4 or 4-6-5: an 8-digit group is a UUID or an id.
-            if group < 3 || separated && max(widest, group) > 6 { ok = false }
-            if ok, digits.count >= 12, digits.count <= 19, Self.issued(digits),
-               Scan.numberEnd(t, p), Checksum.luhn(digits) {
-                spans.append(DetectedSpan(.cardNumber, i, p))
+            if let (s, e) = found {
+                spans.append(DetectedSpan(.cardNumber, s, e))
+                i = e
+            } else {
+                i = max(groups.last?.end ?? i + 1, i + 1)
             }
-            i = max(p, i + 1)
         }
     }
 }

@@ -24,39 +24,52 @@ public struct DateDetector: Detector {
     ].map { (Array($0.0.utf8), $0.1) }
     public init() {}
 
-    /// Free text: the field around `start..<end` (up to a quote, tab, line end or `|`)
-    /// holds at least two alphabetic words of three letters or more besides the date.
-    static func isFreeText(_ t: [UInt8], _ start: Int, _ end: Int) -> Bool {
+    /// The field around a date (up to a quote, tab, line end or `|`) and its words of
+    /// three letters or more: computed once per field, so a value of many dates is
+    /// read in linear time.
+    struct Field { var start = 0, end = -1, words = 0 }
+
+    /// Free text: the date's field holds at least two alphabetic words of three letters
+    /// or more besides the date (a named date's month is one of its words).
+    static func isFreeText(_ t: [UInt8], _ start: Int, _ end: Int, _ field: inout Field) -> Bool {
         @inline(__always) func edge(_ c: UInt8) -> Bool { c == ch("\"") || c == 0x09 || c == 0x0A || c == 0x0D || c == ch("|") }
-        var a = start, b = end
-        while a > 0, !edge(t[a - 1]) { a -= 1 }
-        while b < t.count, !edge(t[b]) { b += 1 }
+        if !(start >= field.start && end <= field.end) {
+            var a = start, b = end
+            while a > 0, !edge(t[a - 1]) { a -= 1 }
+            while b < t.count, !edge(t[b]) { b += 1 }
+            field = Field(start: a, end: b, words: words(t, a, b))
+        }
+        return field.words - words(t, start, end) >= 2
+    }
+
+    static func words(_ t: [UInt8], _ a: Int, _ b: Int) -> Int {
         var words = 0, run = 0
         for k in a..<b {
-            if k >= start && k < end { run = 0; continue }
-            if isAlpha(t[k]) || t[k] >= 0x80 { run += 1 } else { if run >= 3 { words += 1; if words >= 2 { return true } }; run = 0 }
+            if isAlpha(t[k]) || t[k] >= 0x80 { run += 1 } else { if run >= 3 { words += 1 }; run = 0 }
         }
-        return words + (run >= 3 ? 1 : 0) >= 2
+        return words + (run >= 3 ? 1 : 0)
     }
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let n = t.count
         var i = 0
+        var field = Field()
         while i < n {
             let c = t[i]
             guard isAlnum(c), Scan.leftBoundary(t, i) && (!isDigit(c) || Scan.numberStart(t, i)) else { i += 1; continue }
             if let (dateEnd, end) = isDigit(c) ? numeric(t, i) : named(t, i).map({ ($0, $0) }) {
-                let field = Scan.fillsField(t, i, end)
+                let fills = Scan.fillsField(t, i, end)
                 let compact = dateEnd - i == 8 && Scan.digitRun(t, i) == 8
-                if compact ? field && end == dateEnd
-                    : field && end == dateEnd || !Self.machineTime(t, dateEnd, end) && Self.isFreeText(t, i, end)
+                if compact ? fills && end == dateEnd
+                    : fills && (end == dateEnd || Self.midnight(t, dateEnd, end))
+                        || !Self.machineTime(t, dateEnd, end) && Self.isFreeText(t, i, end, &field)
                         || Scan.contextBefore(t, i, Self.context, window: 40) {
                     spans.append(DetectedSpan(.date, i, end))
                 }
                 i = end; continue
             }
             i += 1
-            while i < n, Scan.isWordByte(t[i]) { i += 1 }
+            while i < n, Scan.isWordByte(t[i]), !Scan.escapedControl(t, i) { i += 1 }
         }
     }
 
@@ -66,6 +79,14 @@ public struct DateDetector: Detector {
     static func machineTime(_ t: [UInt8], _ dateEnd: Int, _ end: Int) -> Bool {
         guard end > dateEnd else { return false }
         return t[dateEnd] == ch("T") || end - dateEnd > 6
+    }
+
+    /// A time of day that is midnight to the second (`T00:00:00`, ` 00:00:00+00`): a date
+    /// cast to a timestamp, filling a field as the date would.
+    static func midnight(_ t: [UInt8], _ dateEnd: Int, _ end: Int) -> Bool {
+        guard end - dateEnd >= 9 else { return false }
+        let time = t[(dateEnd + 1)..<min(end, dateEnd + 9)]
+        return time.elementsEqual("00:00:00".utf8) && t[(dateEnd + 9)..<end].allSatisfy { !isDigit($0) || $0 == ch("0") }
     }
 
     /// Day and month in either order (03/05 is 5 March in the US, 3 May elsewhere).
@@ -78,12 +99,15 @@ public struct DateDetector: Detector {
     func numeric(_ t: [UInt8], _ i: Int) -> (Int, Int)? {
         let n = t.count
         let run = Scan.digitRun(t, i)
-        if run == 4, i + 10 <= n, t[i + 4] == ch("-") || t[i + 4] == ch("/") || t[i + 4] == ch("."), t[i + 7] == t[i + 4],
-           Scan.digits(t, i + 5, 2), Scan.digits(t, i + 8, 2) {
+        if run == 4, i + 8 <= n, t[i + 4] == ch("-") || t[i + 4] == ch("/") || t[i + 4] == ch(".") {
+            // 2024-03-05, and 1980-3-5 as some writers leave it.
+            let sep = t[i + 4], m = Scan.digitRun(t, i + 5)
+            guard m == 1 || m == 2, i + 5 + m < n, t[i + 5 + m] == sep else { return nil }
+            let dStart = i + 6 + m, dd = Scan.digitRun(t, dStart)
+            guard dd == 1 || dd == 2 else { return nil }
             let y = Scan.number(t, i, 4)
-            guard y >= 1800, y <= 2199, Self.validDay(Scan.number(t, i + 5, 2), Scan.number(t, i + 8, 2)) else { return nil }
-            let d = i + 10
-            if Scan.digitRun(t, d) > 0 { return nil }
+            guard y >= 1800, y <= 2199, Self.validDay(Scan.number(t, i + 5, m), Scan.number(t, dStart, dd)) else { return nil }
+            let d = dStart + dd
             let e = time(t, d) ?? d
             return Scan.rightBoundary(t, e) ? (d, e) : nil
         }
@@ -92,6 +116,12 @@ public struct DateDetector: Detector {
             let y = Scan.number(t, i, 4)
             guard y >= 1800, y <= 2199, Self.validDay(Scan.number(t, i + 4, 2), Scan.number(t, i + 6, 2)) else { return nil }
             return (i + 8, i + 8)
+        }
+        // "05-Aug-1930" (Oracle's and to_char's DD-Mon-YYYY)
+        if run == 1 || run == 2, i + run + 1 < n, t[i + run] == ch("-"), let (m, e) = month(t, i + run + 1),
+           Self.validDay(m, Scan.number(t, i, run)), e + 5 <= n, t[e] == ch("-"), Scan.digits(t, e + 1, 4),
+           Scan.numberEnd(t, e + 5) {
+            return (e + 5, e + 5)
         }
         if run == 1 || run == 2, i + run < n, t[i + run] == ch("/") || t[i + run] == ch("-") || t[i + run] == ch(".") {
             let sep = t[i + run], p = i + run + 1, r2 = Scan.digitRun(t, p)
@@ -118,7 +148,8 @@ public struct DateDetector: Detector {
         var p = e0
         if p < t.count, t[p] == ch(".") { p += 1 }
         guard p < t.count, t[p] == ch(" ") else { return nil }
-        p += 1
+        // to_char pads a month name to nine characters: "August    05, 1930".
+        while p < t.count, p - e0 <= 10, t[p] == ch(" ") { p += 1 }
         let r = Scan.digitRun(t, p)
         guard r == 1 || r == 2, Self.validDay(m, Scan.number(t, p, r)) else { return nil }
         p += r

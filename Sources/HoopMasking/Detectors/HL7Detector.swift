@@ -22,24 +22,39 @@ public struct HL7Detector: Detector {
         "IN1": [16: .personName, 18: .date, 19: .streetAddress, 36: .healthPlan, 49: .healthPlan],
     ]
 
-    /// "PID|", "NK1|", "GT1|", "IN1|": a segment name's letter and at least a field.
-    public func mayMatch(_ p: ScanProfile) -> Bool { p.bars >= 2 && p.letters != 0 }
+    /// Segments are split by `|`, or by the separator an `MSH` segment defines.
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.letters != 0 && p.length >= 8 && (p.bars >= 2 || p.initials & Self.msh != 0) }
+    static let msh = ScanProfile.letters("m")
+
+    /// The field separator: the character after `MSH` (MSH-1 defines it), `|` without one.
+    static func separator(_ t: [UInt8]) -> UInt8 {
+        var i = 0
+        while i + 4 <= t.count {
+            if lower(t[i]) == ch("m"), lower(t[i + 1]) == ch("s"), lower(t[i + 2]) == ch("h"), Scan.leftBoundary(t, i),
+               !isAlnum(t[i + 3]), t[i + 3] != ch(" ") { return t[i + 3] }
+            i += 1
+        }
+        return ch("|")
+    }
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let n = t.count
+        let bar = Self.separator(t)
         var i = 0
         while i + 4 <= n {
             // Segment names in either case: `lower(raw_segment)` keeps the structure.
-            guard t[i + 3] == ch("|"), isAlpha(t[i]), Scan.leftBoundary(t, i),
+            guard t[i + 3] == bar, isAlpha(t[i]), Scan.leftBoundary(t, i),
                   let fields = Self.segments[String(decoding: t[i..<(i + 3)].map { isLower($0) ? $0 - 0x20 : $0 }, as: UTF8.self)]
             else { i += 1; continue }
             // Walk the fields of this segment.
             var p = i + 4, field = 1, start = p
             while true {
-                let end = p >= n || t[p] == ch("|") || Self.segmentEnd(t, p)
+                // HL7's null, `""`, is a field's content, not the end of a JSON string.
+                if p + 1 < n, t[p] == ch("\""), t[p + 1] == ch("\""), p == start { p += 2; continue }
+                let end = p >= n || t[p] == bar || Self.segmentEnd(t, p)
                 if end {
                     if let entity = fields[field], p > start { spans.append(DetectedSpan(entity, start, p)) }
-                    if p >= n || t[p] != ch("|") { break }
+                    if p >= n || t[p] != bar { break }
                     field += 1; p += 1; start = p
                     continue
                 }

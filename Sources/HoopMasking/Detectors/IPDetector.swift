@@ -56,7 +56,7 @@ public struct IPDetector: Detector {
             if isDigit(c), let e = Self.ipv4(t, i) { spans.append(DetectedSpan(.ipAddress, i, e)); i = e; continue }
             if let e = Self.ipv6(t, i) { spans.append(DetectedSpan(.ipAddress, i, e)); i = e; continue }
             i += 1
-            while i < n, Scan.isWordByte(t[i]) { i += 1 }
+            while i < n, Scan.isWordByte(t[i]), !Scan.escapedControl(t, i) { i += 1 }
         }
     }
 }

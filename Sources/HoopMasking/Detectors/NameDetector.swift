@@ -162,8 +162,10 @@ public struct NameDetector: Detector {
         let noLower = !t.contains(where: isLower), noUpper = !t.contains(where: isUpper)
         @inline(__always) func listed(_ k: Int) -> Bool { NameLists.firstSet.contains(toks[k].hash) || NameLists.lastSet.contains(toks[k].hash) }
         @inline(__always) func near(_ k: Int, _ j: Int) -> Bool {
-            j >= 0 && j < toks.count && toks[max(j, k)].gapBefore == 1
-                && (t[toks[min(j, k)].end] == ch(" ") || t[toks[min(j, k)].end] == ch("^"))
+            guard j >= 0, j < toks.count else { return false }
+            let a = toks[min(j, k)], gap = toks[max(j, k)].gapBefore
+            // One space or `^`, or ", " ("UNDERHILL, FELIX").
+            return gap == 1 && (t[a.end] == ch(" ") || t[a.end] == ch("^")) || gap == 2 && t[a.end] == ch(",") && t[a.end + 1] == ch(" ")
         }
         if noUpper {
             // Lower case: a listed name that is no English word, and the non-word tokens next to it.
@@ -463,10 +465,11 @@ public struct NameDetector: Detector {
         var k = k
         // "Mr./Ms. Smith": skip a second title.
         if k < toks.count, Self.titles.contains(toks[k].hash), toks[k].gapBefore <= 2 { k += 1 }
-        guard k < toks.count, toks[k].gapBefore <= 3, toks[k].capital,
+        // After a title or context word an ALL-CAPS word is as good as a Titlecase one ("Mr. KETTERING").
+        guard k < toks.count, toks[k].gapBefore <= 3, toks[k].capital || toks[k].shouted,
               !Self.notNames.contains(toks[k].hash) else { return nil }
         var end = toks[k].end, next = k + 1
-        while next < toks.count, next - k < 3, tight(t, toks, next - 1, next), toks[next].capital, toks[next].alpha,
+        while next < toks.count, next - k < 3, tight(t, toks, next - 1, next), toks[next].capital || toks[next].shouted, toks[next].alpha,
               !Self.joinStop.contains(toks[next].hash), !ClinicalWords.set.contains(toks[next].hash) {
             end = toks[next].end; next += 1
         }

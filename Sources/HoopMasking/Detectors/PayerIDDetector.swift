@@ -17,7 +17,7 @@ public struct PayerIDDetector: Detector {
                 spans.append(DetectedSpan(.healthPlan, i, p + run))
             }
             i = p + run
-            while i < n, Scan.isWordByte(t[i]) { i += 1 }
+            while i < n, Scan.isWordByte(t[i]), !Scan.escapedControl(t, i) { i += 1 }
         }
     }
 }

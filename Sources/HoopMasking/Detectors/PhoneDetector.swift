@@ -30,7 +30,6 @@ public struct PhoneDetector: Detector {
 
     struct Group { var start: Int, end: Int, digits: Int, paren: Bool }
 
-    @inline(__always) static func isSep(_ c: UInt8) -> Bool { c == ch("-") || c == ch(".") || c == ch(" ") }
 
     /// The digit groups of a number starting at `i` (a digit, `+` or `(`): at most 8.
     static func groups(_ t: [UInt8], _ i: Int) -> (plus: Bool, groups: [Group]) {
@@ -43,13 +42,13 @@ public struct PhoneDetector: Detector {
             var q = p
             if t[q] == ch("(") { paren = true; q += 1 }
             let run = Scan.digitRun(t, q)
-            guard run > 0, run <= 12 else { break }
+            guard run > 0, run <= 17 else { break }
             var e = q + run
             if paren { guard e < n, t[e] == ch(")") else { break }; e += 1 }
             out.append(Group(start: p, end: e, digits: run, paren: paren))
             // The next group: after one separator, or right after a ")", or "(" right after digits ("+44(0)20").
             var s = e
-            if s < n, isSep(t[s]) { s += 1 } else if !(paren || s < n && t[s] == ch("(")) { break }
+            if let sep = Scan.separator(t, s) { s += sep } else if !(paren || s < n && t[s] == ch("(")) { break }
             guard s < n, isDigit(t[s]) || t[s] == ch("(") && s + 1 < n && isDigit(t[s + 1]) else { break }
             p = s
         }
@@ -111,6 +110,8 @@ public struct PhoneDetector: Detector {
         if lead == ch("0"), second != ch("0"), digits == 10 || digits == 11, sizes.allSatisfy({ $0 >= 2 }), sizes.last! >= 3 {
             return .strong
         }
+        // France and others: 0 and four pairs (`01 42 68 53 00`).
+        if lead == ch("0"), second != ch("0"), sizes == [2, 2, 2, 2, 2] { return .strong }
         // Two groups of four (a local number in Australia, Singapore, Hong Kong): split by
         // a space or a dash and standing as the whole run; with a dot it may be a decimal.
         if sizes == [4, 4], !first.paren {
@@ -128,7 +129,8 @@ public struct PhoneDetector: Detector {
         var i = 0
         while i < n {
             let c = t[i]
-            guard isDigit(c) ? Scan.numberStart(t, i) : (c == ch("(") || c == ch("+")) && (i == 0 || !isAlnum(t[i - 1]) && t[i - 1] != ch("+")) else {
+            guard isDigit(c) ? Scan.numberStart(t, i)
+                    : (c == ch("(") || c == ch("+")) && (i == 0 || !isAlnum(t[i - 1]) && t[i - 1] != ch("+") || Scan.escapedControl(t, i)) else {
                 i += 1; continue
             }
             let (plus, gs) = Self.groups(t, i)
