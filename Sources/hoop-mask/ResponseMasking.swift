@@ -550,7 +550,7 @@ final class ResponseMasking {
         // A name column masks values content detection does not find, and a column not
         // yet profiled must be read (its first rows decide whether it is one).
         if s.nameProfiles[seq]?.values.contains(where: \.isNameColumn) == true { return false }
-        if let width = plan.columns.count > 0 ? plan.columns.count : nil, s.profiling(seq, plan, width) { return false }
+        if !plan.columns.isEmpty, s.profiling(seq, plan, plan.columns.count) { return false }
         let masked = plan.columns.map(ruled), restMasked = ruled(plan.rest)
         let numeric = plan.columns.map { PGType.isNumeric($0.typeOID) }
         return RowsScan.clean(frame.bytes) { i, value in
