@@ -137,12 +137,14 @@ class Gen:
 
     def place(self, family: str, shape: str, items: list[tuple[str, bool]], where: str | None = None,
               contexts: list[str] | None = None, pre: list[str] | None = None, tx: bool = False,
-              mode: str = "rows") -> Case:
+              mode: str = "rows", srf: bool = False) -> Case:
         """Puts select-list items (sql, tainted) over `patients p` into one of the
         clauses/contexts of the grammar; the items may use the alias p."""
         where = where or self.rows()
         ctxs = contexts or ["plain", "plain", "subquery", "cte", "lateral", "scalar", "union", "order_by",
                             "where", "join", "copy", "explain", "json", "array", "window", "agg"]
+        if srf:     # a set-returning function: not in WHERE, ORDER BY, aggregates, windows
+            ctxs = [c for c in ctxs if c in ("plain", "subquery", "cte", "union", "copy", "explain", "lateral", "json", "array")] or ["plain"]
         ctx = self.pick(ctxs)
         exprs = [e for e, _ in items]
         taint = [i for i, (_, t) in enumerate(items) if t]
@@ -174,8 +176,7 @@ class Gen:
         elif ctx == "where":
             stmt = f"select {cols} from patients p where {where} and ({exprs[0]}) is not null order by p.id"
         elif ctx == "join":
-            stmt = (f"select {', '.join(e.replace('p.', 'q.') + f' as c{i}' for i, e in enumerate(exprs))} "
-                    f"from encounters e join patients q on q.id = e.patient_id "
+            stmt = (f"select {cols} from encounters e join patients p on p.id = e.patient_id "
                     f"where {where.replace('p.id', 'e.id')} order by e.id")
         elif ctx == "copy":
             stmt = f"copy (select {cols} from patients p where {where} order by p.id) to stdout"
@@ -189,11 +190,11 @@ class Gen:
         elif ctx == "json":
             stmt = (f"select json_build_object({', '.join(f''''c{i}', {e}''' for i, e in enumerate(exprs))}) "
                     f"from patients p where {where} order by p.id")
-            taint = []    # one column; its members are compared by the value scan
+            taint = [0] if len(taint) == len(exprs) else []   # one column: equal only if nothing was masked
         elif ctx == "array":
             stmt = (f"select array[{', '.join(f'({e})::text' for e in exprs)}] as c "
                     f"from patients p where {where} order by p.id")
-            taint = []
+            taint = [0] if len(taint) == len(exprs) else []
         elif ctx == "window":
             w = self.pick(["lag({e}, 0)", "first_value({e})", "last_value({e})", "nth_value({e}, 1)"])
             stmt = (f"select {', '.join(w.format(e=e) + ' over (partition by p.id order by p.id) as c' + str(i) for i, e in enumerate(exprs))} "
@@ -207,7 +208,10 @@ class Gen:
 
     # --- families ---------------------------------------------------------------------------
     def fragments(self) -> Case:
-        col = self.pick(TEXT_COLS + ["date_of_birth"])
+        # Mostly the column whose rule keeps part of a value (partial): its pieces are
+        # what the family is about; redacted and hashed columns now and then (a piece
+        # of a hashed one is a codebook's business).
+        col = "ssn" if self.chance(0.6) else self.pick(TEXT_COLS + ["date_of_birth"])
         x = col_text(col)
         r = self.rng.randint
         kind = self.pick(["substr", "left", "right", "split_part", "regexp_substr", "regexp_match",
@@ -243,7 +247,7 @@ class Gen:
             "string_to_array": f"(string_to_array({x}, '{self.pick(['-', ' ', '@'])}'))[{r(1, 3)}]",
             "overlay": f"overlay({x} placing '' from {r(3, 6)} for 40)",
         }[kind]
-        return self.place("fragments", f"{kind}({col})", [(e, True)])
+        return self.place("fragments", f"{kind}({col})", [(e, True)], srf=kind == "regexp_matches")
 
     def sizes(self) -> Case:
         col = self.pick(TEXT_COLS)
@@ -251,12 +255,39 @@ class Gen:
         r = self.rng.randint
         kind = self.pick(["length", "octet_length", "bit_length", "ascii", "position", "strpos", "get_byte",
                           "chr_ascii", "digit_value", "count_distinct", "count_series", "regexp_count",
-                          "array_length", "codes_row", "codes_row", "chr_row", "digits_number", "bytes_row"])
+                          "array_length", "codes_row", "chr_row", "digits_number", "bytes_row", "position_row",
+                          "count_codes_row", "count_digits_row", "count_codes_row", "count_digits_row",
+                          "count_whole", "count_matches", "count_distinct"])
+        if kind in ("count_codes_row", "count_digits_row", "position_row"):
+            # count(*) of a set as large as a character's code (or a digit's value), or
+            # a digit's position in '0123456789': one number a column, the row spells it.
+            if kind == "count_codes_row":
+                f, n, src = "(select count(*) from generate_series(1, ascii(substr({x}, {i}, 1))))", 14, col
+            else:
+                src = self.pick(list(DIGIT_FORMS))
+                x = digits(src)
+                n = DIGIT_FORMS[src][1]
+                f = ("(select count(*) from generate_series(1, ascii(substr({x}, {i}, 1)) - 48))"
+                     if kind == "count_digits_row" else "strpos('0123456789', substr({x}, {i}, 1)) - 1")
+            items = [(f.format(x=x, i=i), True) for i in range(1, n + 1)]
+            return self.place("sizes", f"{kind}({src})", items,
+                              contexts=["plain", "subquery", "cte", "lateral", "copy", "union", "json", "array"])
+        if kind == "count_whole":
+            dc = self.pick(["zip", "zip", "ssn", "mrn", "insurance_id"])
+            d = digits(dc)
+            part = f"{d}::int" if dc == "zip" else f"substr({d}, {r(1, 4)}, 5)::int"
+            return Case("sizes", f"count(series as large as {dc})",
+                        [f"select p.id, (select count(*) from generate_series(1, {part})) as c1 "
+                         f"from patients p where {self.rows(maxn=3)} order by p.id"], tainted=[1])
+        if kind == "count_matches":
+            ch = self.pick(list("0123456789aeiou"))
+            return self.place("sizes", f"count(regexp_matches({col}))",
+                              [(f"(select count(*) from regexp_matches({x}, '{ch}', 'g'))", True)])
         if kind in ("codes_row", "chr_row", "bytes_row"):
             # One number (or character) per position, one column each: the row spells it.
             n = 12
             f = {"codes_row": "ascii(substr({x}, {i}, 1))",
-                 "chr_row": "chr(ascii(substr({x}, {i}, 1)) + 0)",
+                 "chr_row": "chr(nullif(ascii(substr({x}, {i}, 1)), 0) + 0)",
                  "bytes_row": "get_byte(convert_to(rpad({x}, 12), 'UTF8'), {i0})"}[kind]
             items = [(f.format(x=x, i=i, i0=i - 1), True) for i in range(1, n + 1)]
             return self.place("sizes", f"{kind}({col})", items,
@@ -285,7 +316,7 @@ class Gen:
             "position": f"position('{self.pick(list('0123456789aeiou-@ '))}' in {x})",
             "strpos": f"strpos({x}, '{self.pick(list('0123456789aeiou'))}')",
             "get_byte": f"get_byte(convert_to({x}, 'UTF8'), {i - 1})",
-            "chr_ascii": f"chr(ascii(substr({x}, {i}, 1)) + 0)",
+            "chr_ascii": f"chr(nullif(ascii(substr({x}, {i}, 1)), 0) + 0)",
             "digit_value": f"ascii(substr({x}, {i}, 1)) - 48",
             "regexp_count": f"regexp_count({x}, '[{self.pick(['0-4', '5-9', 'a-m', 'aeiou'])}]')",
             "array_length": f"array_length(string_to_array({x}, NULL), 1)",
@@ -347,17 +378,18 @@ class Gen:
                          f"join (select chr(g) ch from generate_series(32, 126) g) c on c.ch = substr(p.{col}, i, 1) "
                          f"where {w} group by p.id order by p.id"], tainted=[1])
         # date_join: calendar days equal to a date of birth
-        out = self.pick(["to_char(d, 'YYYYMMDD')::int", "d::date", "to_char(d, 'MM/DD/YYYY')", "(d::date - date '1900-01-01')"])
-        return Case("predicates", f"calendar join(date_of_birth) -> {out.split('(')[0] or out}",
-                    [f"select {out} as c0 from generate_series(date '1930-01-01', date '2021-12-31', interval '1 day') d "
-                     f"join patients p on p.date_of_birth = d::date where {w} order by p.id"], tainted=[0])
+        out = self.pick(["to_char(c.d, 'YYYYMMDD')::int", "c.d", "to_char(c.d, 'MM/DD/YYYY')", "c.d::text",
+                         "encode(convert_to(c.d::text, 'UTF8'), 'hex')"])
+        return Case("predicates", f"calendar join(date_of_birth) -> {out}",
+                    [f"select {out} as c0 from (select date '1930-01-01' + g as d from generate_series(0, 33000) g) c "
+                     f"join patients p on p.date_of_birth = c.d where {w} order by p.id"], tainted=[0])
 
     def codebooks(self) -> Case:
         col = self.pick(HASHED_COLS + ["name"])
         table, a = ("providers", "v") if col == "name" else ("patients", "p")
         x = f"{a}.{col}"
         fn = self.pick(["text", "text", "ascii", "upper"])
-        alphabet = "generate_series(48, 57)" if col == "mrn" else "generate_series(32, 126)"
+        alphabet = "generate_series(32, 126)"
         pair = {"text": f"substr({x}, 1, 0) || chr(d.g)",
                 "upper": f"upper(substr({x}, 1, 0) || chr(d.g))",
                 "ascii": f"ascii(substr({x}, 1, 0) || chr(d.g))"}[fn]
@@ -367,9 +399,8 @@ class Gen:
                 "ascii": "ascii(substr({x}, {i}, 1))"}[fn]
         if fn == "upper":
             book = book.replace("chr(d.g) as plain", "upper(chr(d.g)) as plain")
-        n = 12 if col != "mrn" else 12
-        start = 5 if col == "mrn" and self.chance(0.5) else 1
-        items = [frag.format(x=x, i=i) for i in range(start, n + 1)]
+        n = 12
+        items = [frag.format(x=x, i=i) for i in range(1, n + 1)]
         k = self.rng.randint(1, 140 if table == "providers" else N_PATIENTS - 10)
         ctx = self.pick(["plain", "subquery", "cte", "lateral"])
         cols = ", ".join(f"{e} as c{i}" for i, e in enumerate(items))
@@ -393,8 +424,12 @@ class Gen:
         n = f"lower(p.{nc})"
         kind = self.pick(["chr", "make_date", "get_byte", "set_byte", "xml_content", "xml_document", "xml_name",
                           "json", "cast_int", "array_literal", "dyn_notice", "dyn_error", "unique", "check",
-                          "convert_from", "make_timestamp", "xml_content", "chr", "make_date"])
-        src = dc if kind in ("chr", "make_date", "get_byte", "set_byte", "array_literal", "unique", "make_timestamp") else nc
+                          "convert_from", "make_timestamp", "xml_content", "chr", "make_date", "guc_value", "guc_name"])
+        if kind in ("chr", "make_timestamp") and dc == "zip":   # a ZIP is a valid code point and year
+            dc = self.pick(["ssn", "mrn", "insurance_id"])
+            d = digits(dc)
+        guc = self.pick(["statement_timeout", "work_mem", "DateStyle", "TimeZone", "client_encoding"])
+        gv = self.pick([n, d + " || 'x'"])
         e = {
             "chr": f"chr({d}::int)",
             "make_date": f"make_date(2000, {d}::int, 1)",
@@ -407,10 +442,14 @@ class Gen:
             "json": f"('[' || {n} || ']')::json",
             "cast_int": f"({self.pick([n, d + ' || ' + repr('x')])})::int",
             "array_literal": f"('{{' || {d} || ',}}')::int[]",
+            "guc_value": f"set_config('{guc}', {gv}, false)",
+            "guc_name": f"set_config('{self.pick(['x.', 'hoop.', ''])}' || {n}, 'v', false)",
             "convert_from": f"convert_from('\\xf0'::bytea || convert_to(substr({self.pick([n, d])}, {r(1, 4)}, 3), 'UTF8'), 'UTF8')",
         }.get(kind)
+        src = dc if e and d in e else nc
         if kind in ("dyn_notice", "dyn_error"):
             v = self.pick([n, f"'t' || {d}"])
+            src = dc if d in v else nc
             body = ("execute format('drop table if exists %I', v)" if kind == "dyn_notice"
                     else self.pick(["execute format('select * from %I', v)", "execute format('select %L::int', v)",
                                     "perform set_config(v, 'x', false)", "perform nextval(v)"]))
@@ -423,7 +462,7 @@ class Gen:
             if kind == "unique":
                 return Case("errors", f"unique violation ({dc})",
                             ["create temp table fz (k text primary key)",
-                             f"insert into fz select {d} from patients p where p.id in ({k}, {k})",
+                             f"insert into fz select {d} from patients p where p.id = {k}",
                              f"insert into fz select {d} from patients p where p.id = {k}"], mode="error", tx=True)
             return Case("errors", f"check violation ({nc})",
                         ["create temp table fz (k text check (k like '#%'))",
@@ -437,7 +476,7 @@ class Gen:
         elif clause == "join":
             sql = f"select e.id from encounters e join patients p on p.id = e.patient_id and ({e}) is not null where {w}"
         elif clause == "order_by":
-            sql = f"select p.id from patients p where {w} order by {e}"
+            sql = f"select p.id from patients p where {w} order by ({e})::text"
         elif clause == "cte":
             sql = f"with t as materialized (select {e} as v from patients p where {w}) select count(*) from t"
         elif clause == "subquery":
@@ -464,7 +503,7 @@ class Gen:
                               f"select encode(convert_to(current_setting('{name}'), 'UTF8'), 'hex')"])
             setter = self.pick([f"select count(set_config('{name}', {x}, false)) from patients p where {w}",
                                 f"select set_config('{name}', {x}, false) is null from patients p where {w}"])
-            return Case("server_state", f"set_config(custom, {col} {enc}) then {read.split('(')[0].split(' ')[0]} {read.split(' ')[1].split('(')[0]}",
+            return Case("server_state", f"set_config(custom, {col} {enc}) then {read.replace(name, 'NAME')[:45]}",
                         [setter, read], tainted=[0])
         if kind == "app_name":
             col = self.pick(TEXT_COLS)
@@ -480,10 +519,10 @@ class Gen:
                         tainted=[0])
         if kind == "numeric_setting":
             gname = self.pick(["statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout",
-                               "work_mem", "temp_file_limit"])
+                               "work_mem", "maintenance_work_mem"])
             read = self.pick([f"show {gname}", f"select setting from pg_settings where name = '{gname}'",
                               f"select current_setting('{gname}')", f"select setting::bigint + 0 from pg_settings where name = '{gname}'"])
-            src = d if dc != "ssn" else f"substr({d}, 1, 9)"
+            src = f"({d})::bigint::text"      # no leading zero (read as octal, refused)
             return Case("server_state", f"{gname} := {dc} digits then {read[:30]}",
                         [f"select count(set_config('{gname}', {src}, false)) from patients p where {w}", read], tainted=[0])
         if kind in ("advisory", "advisory2"):
@@ -492,7 +531,7 @@ class Gen:
             else:
                 lock = f"pg_advisory_lock(substr({d}, 1, 4)::int, substr({d}, 5)::int)"
             read = self.pick(["select classid, objid, objsubid from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()",
-                              "select objid::text from pg_locks where locktype = 'advisory'",
+                              "select objid::text from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()",
                               "select (classid::bigint << 32) + objid::bigint from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()"])
             return Case("server_state", f"{kind} lock key := {dc} then pg_locks",
                         [f"select count({lock}) from patients p where {w}", read], tainted=[0])
@@ -570,10 +609,9 @@ class Gen:
                 "convert_from(convert_to({x}, 'UTF8'), 'UTF8')", "{x}::varchar(40)", "{x}::bpchar", "({x})::name::text",
                 "{x} collate \"C\"", "(select {x})", "coalesce({x}, 'n')", "nullif({x}, '')", "case when true then {x} end",
                 "greatest({x}, '')", "(select string_agg(t, '') from unnest(array[{x}]) t)",
-                "(select jsonb_agg({x}))::text", "row({x}, 1)::text", "array[{x}]::text",
+                "(select jsonb_agg(t) from (select {x}) s(t))::text", "row({x}, 1)::text", "array[{x}]::text",
                 "(select v from jsonb_array_elements_text(jsonb_build_array({x})) v)",
                 "split_part({x} || '|', '|', 1)", "regexp_replace({x}, '^', '#')",
-                "string_agg({x}, ',') over (partition by p.id)", "lag({x}, 0) over (order by p.id)",
             ])
             x = f.format(x=x)
         return self.place("grammar", f"chain({col})", [(x, True)])
