@@ -315,7 +315,7 @@ class Gen:
             "ascii": f"ascii(substr({x}, {i}, 1))",
             "position": f"position('{self.pick(list('0123456789aeiou-@ '))}' in {x})",
             "strpos": f"strpos({x}, '{self.pick(list('0123456789aeiou'))}')",
-            "get_byte": f"get_byte(convert_to({x}, 'UTF8'), {i - 1})",
+            "get_byte": f"get_byte(convert_to(rpad({x}, 12), 'UTF8'), {i - 1})",
             "chr_ascii": f"chr(nullif(ascii(substr({x}, {i}, 1)), 0) + 0)",
             "digit_value": f"ascii(substr({x}, {i}, 1)) - 48",
             "regexp_count": f"regexp_count({x}, '[{self.pick(['0-4', '5-9', 'a-m', 'aeiou'])}]')",
