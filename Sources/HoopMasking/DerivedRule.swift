@@ -7,16 +7,30 @@ extension MaskPolicy {
     /// row): nil when no rule covers any of them (content detection then decides).
     /// One rule's strategy when all agree; otherwise `redact`, the one that reveals nothing.
     public func rule(derivedFrom sources: some Sequence<(table: String, column: String)>) -> ColumnRule? {
+        rule(derivedFrom: sources.map { (table: $0.table, column: $0.column, whole: true) })
+    }
+
+    /// The same for sources that may be pieces of a value (`whole` false: `substr(ssn,
+    /// 1, 3)`, `length(ssn)`): a strategy that keeps part of a value, or hashes it,
+    /// applies to whole values only. A piece under such a rule is redacted: its last
+    /// digits would be other digits of the value, and the hash of one character a
+    /// codebook's entry.
+    public func rule(derivedFrom sources: some Sequence<(table: String, column: String, whole: Bool)>) -> ColumnRule? {
         var found: [ColumnRule] = []
-        for (t, c) in sources {
+        for (t, c, whole) in sources {
+            var matched: [ColumnRule]
             if t == "*" {
                 // A JSON member or a column of any table named c.
-                found += columnRules.filter { !$0.keeps && Glob.matches($0.column, c) }
+                matched = columnRules.filter { !$0.keeps && Glob.matches($0.column, c) }
             } else if c == "*" {
-                found += columnRules.filter { !$0.keeps && Glob.matches($0.table, t) }
+                matched = columnRules.filter { !$0.keeps && Glob.matches($0.table, t) }
             } else if let r = rule(table: t, column: c), !r.keeps {
-                found.append(r)
+                matched = [r]
+            } else {
+                matched = []
             }
+            if !whole { matched = matched.map { $0.forPieces } }
+            found += matched
         }
         guard let first = found.first else { return nil }
         let entity = found.allSatisfy { $0.entity == first.entity } ? first.entity : nil
@@ -27,6 +41,15 @@ extension MaskPolicy {
 
 extension ColumnRule {
     public var keeps: Bool { if case .keep = strategy { return true } else { return false } }
+
+    /// This rule for a piece of its column's value: only strategies that reveal nothing
+    /// of the value stay (redact, null).
+    var forPieces: ColumnRule {
+        switch strategy {
+        case .redact, .null, .keep: return self
+        case .partial, .hash: return ColumnRule(table: table, column: column, strategy: .redact, entity: entity)
+        }
+    }
 }
 
 extension Masker {

@@ -10,8 +10,8 @@ enum BuiltinFunctions {
         "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "table_to_xml", "table_to_xmlschema",
         "table_to_xml_and_xmlschema", "cursor_to_xml", "cursor_to_xmlschema", "schema_to_xml", "schema_to_xmlschema",
         "schema_to_xml_and_xmlschema", "database_to_xml", "database_to_xmlschema", "database_to_xml_and_xmlschema",
-        "ts_stat", "ts_rewrite", "current_setting", "pg_read_file", "pg_read_binary_file", "lo_get", "loread",
-        "pg_ls_dir", "pg_stat_file",
+        "ts_stat", "ts_rewrite", "pg_read_file", "pg_read_binary_file", "lo_get", "loread",
+        "pg_ls_dir", "pg_stat_file", "pg_lock_status", "pg_blocking_pids", "pg_safe_snapshot_blocking_pids",
     ]
     static let untracedPrefixes = ["json_each", "jsonb_each", "json_populate", "jsonb_populate", "json_to_record",
                                    "jsonb_to_record", "jsonb_path_query", "json_array_elements", "jsonb_array_elements",

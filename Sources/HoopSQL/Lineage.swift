@@ -1,16 +1,37 @@
 import HoopFrames
 
 /// A table column a result value may carry. `column` "*" is the whole row
-/// (`row_to_json(p)`, `p.*` inside an expression).
+/// (`row_to_json(p)`, `p.*` inside an expression). `whole` is false for a piece or a
+/// function of the value (`substr(ssn, 1, 3)`, `length(ssn)`, `md5(left(mrn, 1))`): a
+/// strategy that keeps part of a value or hashes it applies to whole values only
+/// (MaskPolicy.rule(derivedFrom:) redacts the others).
 public struct SourceColumn: Hashable, Sendable, CustomStringConvertible {
     public let table: String
     public let column: String
-    public init(_ table: String, _ column: String) { self.table = table; self.column = column }
-    public var description: String { "\(table).\(column)" }
+    public let whole: Bool
+    public init(_ table: String, _ column: String, whole: Bool = true) { self.table = table; self.column = column; self.whole = whole }
+    public var description: String { "\(table).\(column)" + (whole ? "" : "(piece)") }
 
     /// What a function of the database's own returns: its body is not traced, so the
     /// value may carry anything (hoop-mask masks it whole).
     public static let untraced = SourceColumn("?", "*")
+    /// What server state holds (settings, sequences, catalog names): whatever this
+    /// gateway's sessions parked there (hoop-mask resolves it, `parks`).
+    public static let serverState = SourceColumn("?", "state")
+    /// What a relation the catalog cannot see holds (a temporary or uncommitted table or
+    /// sequence of the session): whatever the gateway's sessions wrote (hoop-mask).
+    public static let written = SourceColumn("?", "written")
+
+    /// A value computed from this one: no longer the whole value.
+    public var piece: SourceColumn { whole && table != "?" ? SourceColumn(table, column, whole: false) : self }
+    /// A reference to a name in a FROM clause, not a table column: lives only inside
+    /// the analysis (Analyzer.identity), to link the columns a predicate relates.
+    var isIdentity: Bool { table.hasPrefix("~") }
+}
+
+extension Set where Element == SourceColumn {
+    var pieces: Set<SourceColumn> { Set(map(\.piece)) }
+    var withoutIdentities: Set<SourceColumn> { filter { !$0.isIdentity } }
 }
 
 /// One result column as the statement writes it.
@@ -31,6 +52,17 @@ public enum OutputColumn: Equatable, Sendable {
 public struct Shape: Equatable, Sendable {
     public var columns: [OutputColumn]?
     public var all: Set<SourceColumn>
+    /// What the number of its rows carries (for a `count` over it).
+    public var rows: Set<SourceColumn> = []
+    /// By table (lower case) and column ("*": every column): what a column of that
+    /// table's `*` carries besides itself, from conditions that relate it to other values.
+    public var starTaint: [String: [String: Set<SourceColumn>]] = [:]
+
+    /// What column `column` of table `table`'s `*` carries besides itself.
+    public func carried(_ table: String, _ column: String) -> Set<SourceColumn> {
+        guard let t = starTaint[table.lowercased()] else { return [] }
+        return (t[column] ?? []).union(t["*"] ?? [])
+    }
 
     public init(columns: [OutputColumn]?, all: Set<SourceColumn>) { self.columns = columns; self.all = all }
     static let empty = Shape(columns: [], all: [])
@@ -84,48 +116,26 @@ public struct CopyFormat: Equatable, Sendable {
 /// join is taken from every table in scope): a masking decision may then mask more
 /// than it needs to, never less.
 public enum Lineage {
-    public static func analyze(_ sql: String) throws -> [StatementLineage] {
-        try SQLParser.statements(sql).map(statement)
+    public static func analyze(_ sql: String, shadowing: Set<String> = []) throws -> [StatementLineage] {
+        try trace(sql, shadowing: shadowing).map(\.lineage)
     }
 
-    public static func statement(_ stmt: JSON) -> StatementLineage {
-        guard let (kind, body) = stmt.node else { return .noRows }
+    /// Each statement's lineage, with what it reads anywhere and what it writes to
+    /// server state (hoop-mask: errors, parked values, shadowed names).
+    public static func trace(_ sql: String, shadowing: Set<String> = []) throws -> [Traced] {
+        try SQLParser.statements(sql).map { trace($0, shadowing: shadowing) }
+    }
+
+    public static func statement(_ stmt: JSON) -> StatementLineage { trace(stmt).lineage }
+
+    public static func trace(_ stmt: JSON, shadowing: Set<String> = []) -> Traced {
         var a = Analyzer()
-        switch kind {
-        case "SelectStmt":
-            if body["intoClause"] != nil { return .noRows }
-            return .rows(a.select(body, outer: []))
-        case "InsertStmt", "UpdateStmt", "DeleteStmt":
-            guard let returning = body["returningList"]?.array, !returning.isEmpty else { return .noRows }
-            return .rows(a.modify(body, returning: returning))
-        case "ExplainStmt":
-            return .rows(Shape([.value([])]))
-        case "VariableShowStmt":
-            // A custom setting (SHOW my.v) holds whatever set_config put there.
-            return .rows(Shape([.value((body["name"]?.string ?? "").contains(".") ? [.untraced] : [])]))
-        case "DeclareCursorStmt":
-            return .declareCursor(body["portalname"]?.string ?? "", a.query(body["query"]))
-        case "FetchStmt":
-            return body["ismove"]?.bool == true ? .noRows : .fetch(body["portalname"]?.string ?? "")
-        case "PrepareStmt":
-            guard case .rows(let shape) = statement(body["query"] ?? .null) else { return .prepare(body["name"]?.string ?? "", .empty) }
-            return .prepare(body["name"]?.string ?? "", shape)
-        case "ExecuteStmt":
-            return .execute(body["name"]?.string ?? "")
-        case "CopyStmt":
-            if body["is_from"]?.bool == true { return .noRows }
-            let format = copyFormat(body["options"]?.array ?? [])
-            if let q = body["query"] { return .copyOut(a.query(q), format) }
-            guard let rel = body["relation"]?["relname"]?.string else { return .noRows }
-            let cols = (body["attlist"]?.array ?? []).compactMap(\.sval)
-            return .copyOut(Shape(cols.isEmpty ? [.tableStar(rel)] : cols.map { .value([SourceColumn(rel, $0)]) }), format)
-        case _ where noRows.contains(kind):
-            return .noRows
-        default:
-            // Anything else that may return rows (CALL with OUT parameters, utility
-            // commands) has no traced shape: its columns are untraced.
-            return .rows(Shape(columns: nil, all: [.untraced]))
-        }
+        a.shadowing = shadowing
+        let lineage = a.statement(stmt)
+        let kind = stmt.node?.kind ?? ""
+        let writes = ["InsertStmt", "UpdateStmt", "CreateTableAsStmt", "MergeStmt"].contains(kind)
+            || (kind == "SelectStmt" && stmt["SelectStmt"]?["intoClause"] != nil)
+        return Traced(lineage: lineage, reads: a.readLog.withoutIdentities, parks: a.parks, writes: writes, defines: definedNames(stmt))
     }
 
     /// Statements that never return rows.
@@ -173,6 +183,51 @@ public enum Lineage {
 }
 
 /// A name in a FROM clause and what its columns carry.
+/// One statement's trace for hoop-mask.
+public struct Traced: Equatable, Sendable {
+    public var lineage: StatementLineage
+    /// Every table column the statement reads anywhere (select list, WHERE, JOIN,
+    /// ORDER BY, function arguments, sub-selects, what EXPLAIN ANALYZE runs): an error
+    /// or notice it raises may print any of them.
+    public var reads: Set<SourceColumn>
+    /// It writes values into server state (set_config, setval, pg_notify, advisory
+    /// locks) or runs code whose writes are not traced (DO, CALL, a function of the
+    /// database's own): what it reads may come back through SHOW, current_setting,
+    /// the catalog (hoop-mask's parked sources).
+    public var parks: Bool
+    /// It writes rows (INSERT, UPDATE, CREATE TABLE AS, SELECT INTO, MERGE): what it
+    /// reads may come back from the table it wrote.
+    public var writes: Bool = false
+    /// Names of the functions, aggregates and operators it defines, which may shadow a
+    /// built-in; nil when it runs code that may define any (DO, CALL, CREATE EXTENSION).
+    public var defines: Set<String>?
+}
+
+extension Lineage {
+    /// What a statement adds to the names that may not be the built-ins they look like.
+    static func definedNames(_ stmt: JSON) -> Set<String>? {
+        guard let (kind, body) = stmt.node else { return [] }
+        switch kind {
+        case "DoStmt", "CallStmt", "CreateExtensionStmt", "AlterExtensionStmt", "AlterExtensionContentsStmt":
+            return nil
+        case "CreateFunctionStmt":
+            return Set([body["funcname"]?.array?.last?.sval].compactMap { $0 })
+        case "DefineStmt":
+            return Set([body["defnames"]?.array?.last?.sval].compactMap { $0 })
+        case "RenameStmt":
+            return Set([body["newname"]?.string].compactMap { $0 })
+        case "AlterObjectSchemaStmt":
+            // A function or operator moved to another schema keeps its name.
+            let obj = body["object"]
+            let name = obj?["ObjectWithArgs"]?["objname"]?.array?.last?.sval ?? obj?["List"]?["items"]?.array?.last?.sval
+            return Set([name].compactMap { $0 })
+        default:
+            return []
+        }
+    }
+}
+
+/// A name in a FROM clause and what its columns carry.
 struct ScopeItem {
     enum Relation {
         case table(String)
@@ -182,6 +237,11 @@ struct ScopeItem {
     }
     let name: String
     let relation: Relation
+    /// Its number in the statement: predicates link its columns by it (Analyzer.identity).
+    var id = 0
+    /// What the number of its rows carries: a function in FROM, a derived table built
+    /// from a value (`generate_series(1, ascii(ssn))`, `regexp_matches(ssn, '1', 'g')`).
+    var rows: Set<SourceColumn> = []
 
     func column(_ c: String) -> Set<SourceColumn> {
         switch relation {
@@ -200,6 +260,8 @@ struct ScopeItem {
         case .derived(let shape): return shape.all
         }
     }
+
+    var isTable: Bool { if case .table = relation { return true } else { return false } }
 }
 
 struct Analyzer {
@@ -214,11 +276,73 @@ struct Analyzer {
     /// are not resolved by name (any column of it may carry anything it reads).
     var assigned: Set<String> = []
     var ambiguous: Set<String> = []
+    /// Function and operator names that may not be the built-ins they look like: the
+    /// database defines one of that name outside pg_catalog (hoop-connect reads the
+    /// catalog). "*": not known, no name is trusted.
+    var shadowing: Set<String> = []
+    /// Every column (and FROM item column) read so far, anywhere in the statement.
+    var readLog: Set<SourceColumn> = []
+    var parks = false
+    var items = 0
+    /// JOIN ... ON conditions of the select being read, innermost select last.
+    var quals: [[JSON]] = []
+    /// What `count` carries in the select being read, innermost last.
+    var counted: [Set<SourceColumn>] = []
+    /// The table columns each FROM item column named so far stands for.
+    var identitySources: [SourceColumn: Set<SourceColumn>] = [:]
 
-    mutating func setNames(_ key: String, _ map: [String: Set<SourceColumn>]?) {
-        if assigned.contains(key) { ambiguous.insert(key); names[key] = nil; return }
-        assigned.insert(key)
-        names[key] = map
+    mutating func statement(_ stmt: JSON) -> StatementLineage {
+        guard let (kind, body) = stmt.node else { return .noRows }
+        switch kind {
+        case "SelectStmt":
+            let shape = select(body, outer: [])
+            return body["intoClause"] != nil ? .noRows : .rows(shape)
+        case "InsertStmt", "UpdateStmt", "DeleteStmt":
+            let returning = body["returningList"]?.array ?? []
+            let shape = modify(body, returning: returning)
+            return returning.isEmpty ? .noRows : .rows(shape)
+        case "ExplainStmt":
+            // The plan names columns and constants, not values; what the statement
+            // reads still counts for its errors (EXPLAIN ANALYZE runs it).
+            _ = statement(body["query"] ?? .null)
+            return .rows(Shape([.value([])]))
+        case "CreateTableAsStmt":
+            _ = statement(body["query"] ?? .null)
+            return .noRows
+        case "VariableShowStmt":
+            // A setting holds whatever set_config put there (hoop-mask: parked values).
+            readLog.insert(.serverState)
+            return .rows(Shape([.value([.serverState])]))
+        case "DeclareCursorStmt":
+            return .declareCursor(body["portalname"]?.string ?? "", query(body["query"]))
+        case "FetchStmt":
+            return body["ismove"]?.bool == true ? .noRows : .fetch(body["portalname"]?.string ?? "")
+        case "PrepareStmt":
+            guard case .rows(let shape) = statement(body["query"] ?? .null) else { return .prepare(body["name"]?.string ?? "", .empty) }
+            return .prepare(body["name"]?.string ?? "", shape)
+        case "ExecuteStmt":
+            _ = expression(body["params"] ?? .null, [])
+            return .execute(body["name"]?.string ?? "")
+        case "CopyStmt":
+            if body["is_from"]?.bool == true { return .noRows }
+            let format = Lineage.copyFormat(body["options"]?.array ?? [])
+            if let q = body["query"] { return .copyOut(query(q), format) }
+            guard let rel = body["relation"]?["relname"]?.string else { return .noRows }
+            let cols = (body["attlist"]?.array ?? []).compactMap(\.sval)
+            readLog.formUnion(cols.isEmpty ? [SourceColumn(rel, "*")] : cols.map { SourceColumn(rel, $0) })
+            return .copyOut(Shape(cols.isEmpty ? [.tableStar(rel)] : cols.map { .value([SourceColumn(rel, $0)]) }), format)
+        case "DoStmt":
+            // Code whose reads and writes are not traced.
+            readLog.insert(.untraced); parks = true
+            return .noRows
+        case _ where Lineage.noRows.contains(kind):
+            return .noRows
+        default:
+            // Anything else that may return rows (CALL with OUT parameters, utility
+            // commands) has no traced shape: its columns are untraced.
+            readLog.insert(.untraced); parks = true
+            return .rows(Shape(columns: nil, all: [.untraced]))
+        }
     }
 
     /// A query node (`{"SelectStmt": ...}` or a RETURNING statement) as a shape.
@@ -250,6 +374,12 @@ struct Analyzer {
         }
     }
 
+    mutating func setNames(_ key: String, _ map: [String: Set<SourceColumn>]?) {
+        if assigned.contains(key) { ambiguous.insert(key); names[key] = nil; return }
+        assigned.insert(key)
+        names[key] = map
+    }
+
     mutating func subquery(_ node: JSON?, outer: [[ScopeItem]]) -> Shape {
         guard let (kind, body) = node?.node else { return .empty }
         if kind == "SelectStmt" { return select(body, outer: outer) }
@@ -268,10 +398,14 @@ struct Analyzer {
 
         if let op = s["op"]?.string, op != "SETOP_NONE" {
             let l = select(s["larg"] ?? .null, outer: outer), r = select(s["rarg"] ?? .null, outer: outer)
+            // A set operation's row count: both sides', and which rows are equal (UNION, INTERSECT, EXCEPT).
+            let rows = l.rows.union(r.rows).union(op == "SETOP_UNION" && s["all"]?.bool == true ? [] : l.all.union(r.all).pieces)
             guard let lv = l.values, let rv = r.values, lv.count == rv.count
-            else { return Shape(columns: nil, all: l.all.union(r.all)) }
+            else { var shape = Shape(columns: nil, all: l.all.union(r.all)); shape.rows = rows; return shape }
             // A set operation's columns have no catalog origin: each is traced through both sides.
-            return Shape(zip(lv, rv).map { .value($0.union($1)) })
+            var shape = Shape(zip(lv, rv).map { .value($0.union($1)) })
+            shape.rows = rows
+            return shape
         }
 
         if let rows = s["valuesLists"]?.array {
@@ -279,15 +413,90 @@ struct Analyzer {
             for row in rows {
                 for (i, e) in (row["List"]?["items"]?.array ?? []).enumerated() {
                     if i == columns.count { columns.append([]) }
-                    columns[i].formUnion(expression(e, outer))
+                    columns[i].formUnion(expression(e, outer).withoutIdentities)
                 }
             }
             return Shape(columns.map { .value($0) })
         }
 
         var scope: [ScopeItem] = []
+        quals.append([])
         for item in s["fromClause"]?.array ?? [] { from(item, outer: outer, into: &scope) }
-        return targets(s["targetList"]?.array ?? [], [scope] + outer)
+        let scopes = [scope] + outer
+        let joins = quals.removeLast()
+
+        // The predicates: each AND-ed condition of WHERE, JOIN ... ON and HAVING, with
+        // everything it reads (its sub-selects too). A column it relates to a value
+        // carries that value (`g = ascii(ssn)`: g is ascii(ssn) on every row returned).
+        var conditions: [Set<SourceColumn>] = []
+        for clause in joins + [s["whereClause"], s["havingClause"]].compactMap({ $0 }) {
+            for c in conjuncts(clause) { conditions.append(reads(c, scopes)) }
+        }
+        // How many rows come back carries what makes rows: functions in FROM, derived
+        // tables built from values, and conditions that relate two FROM items or a
+        // FROM item that is no table (`g <= ascii(p.ssn)`). A condition on one table's
+        // own columns (`ssn like '1%'`) answers yes or no per row: a side channel that
+        // masking cannot close (docs/masking.md).
+        var rows = scope.reduce(into: Set<SourceColumn>()) { $0.formUnion($1.rows) }
+        let tables = Set(scope.filter(\.isTable).map { Self.itemKey($0.id) })
+        for c in conditions {
+            let linked = Set(c.filter(\.isIdentity).map(\.table))
+            if linked.count > 1 || !linked.isSubset(of: tables) { rows.formUnion(c.withoutIdentities.pieces) }
+        }
+        var grouping: Set<SourceColumn> = []
+        for key in ["groupClause", "distinctClause"] { grouping.formUnion(reads(s[key] ?? .null, scopes).withoutIdentities.pieces) }
+        for key in ["sortClause", "windowClause", "limitCount", "limitOffset"] { _ = reads(s[key] ?? .null, scopes) }
+
+        counted.append(rows)
+        var shape = targets(s["targetList"]?.array ?? [], scopes, conditions: conditions)
+        counted.removeLast()
+        // A derived table's row count also carries its grouping and what its set-returning
+        // functions were given (`select regexp_split_to_table(ssn, '')`).
+        // SELECT DISTINCT: how many different values the select list has.
+        if s["distinctClause"] != nil { grouping.formUnion(shape.all.pieces) }
+        shape.rows = rows.union(grouping).union(setReturning(s["targetList"], scopes))
+        return shape
+    }
+
+    /// The AND-ed parts of a condition.
+    func conjuncts(_ e: JSON) -> [JSON] {
+        if let b = e["BoolExpr"], b["boolop"]?.string == "AND_EXPR" { return (b["args"]?.array ?? []).flatMap(conjuncts) }
+        return [e]
+    }
+
+    /// Everything an expression reads, with the FROM items' columns it names.
+    mutating func reads(_ e: JSON, _ scopes: [[ScopeItem]]) -> Set<SourceColumn> {
+        let before = readLog
+        readLog = []
+        _ = expression(e, scopes)
+        let r = readLog
+        readLog = before.union(r)
+        return r
+    }
+
+    static let setReturningPrefixes = ["generate_series", "generate_subscripts", "unnest", "regexp_matches", "regexp_split_to_table",
+                                       "string_to_table", "json_array_elements", "jsonb_array_elements", "json_each", "jsonb_each",
+                                       "json_object_keys", "jsonb_object_keys", "jsonb_path_query", "json_to_recordset",
+                                       "jsonb_to_recordset", "json_populate_recordset", "jsonb_populate_recordset", "ts_stat"]
+
+    /// What the set-returning functions of a select list were given.
+    mutating func setReturning(_ targets: JSON?, _ scopes: [[ScopeItem]]) -> Set<SourceColumn> {
+        var out: Set<SourceColumn> = []
+        func walk(_ e: JSON, _ a: inout Analyzer) {
+            switch e {
+            case .array(let xs): for x in xs { walk(x, &a) }
+            case .object(let o):
+                if o["SubLink"] != nil || o["SelectStmt"] != nil { return }
+                if let f = o["FuncCall"], let fn = f["funcname"]?.array?.last?.sval,
+                   Self.setReturningPrefixes.contains(where: fn.hasPrefix) {
+                    out.formUnion(a.reads(f["args"] ?? .null, scopes).withoutIdentities.pieces)
+                }
+                for (k, v) in o where k != "location" { walk(v, &a) }
+            default: break
+            }
+        }
+        walk(targets ?? .null, &self)
+        return out
     }
 
     /// INSERT/UPDATE/DELETE ... RETURNING: the target table and the FROM/USING items.
@@ -301,19 +510,27 @@ struct Analyzer {
         // INSERT ... SELECT last_name ... RETURNING a carries last_name.
         var stored = subquery(s["selectStmt"], outer: []).all
         if s["selectStmt"] == nil {
-            for t in s["targetList"]?.array ?? [] { stored.formUnion(expression(t["ResTarget"]?["val"] ?? .null, [scope])) }
+            for t in s["targetList"]?.array ?? [] { stored.formUnion(expression(t["ResTarget"]?["val"] ?? .null, [scope]).withoutIdentities) }
         }
         if !stored.isEmpty, let target = scope.first, case .table(let t) = target.relation {
-            scope[0] = ScopeItem(name: target.name, relation: .opaque(stored.union([SourceColumn(t, "*")])))
+            scope[0] = ScopeItem(name: target.name, relation: .opaque(stored.union([SourceColumn(t, "*")])), id: target.id)
         }
+        quals.append([])
         for item in (s["fromClause"]?.array ?? []) + (s["usingClause"]?.array ?? []) { from(item, outer: [], into: &scope) }
-        return targets(returning, [scope])
+        let joins = quals.removeLast()
+        var conditions: [Set<SourceColumn>] = []
+        for clause in joins + [s["whereClause"]].compactMap({ $0 }) {
+            for c in conjuncts(clause) { conditions.append(reads(c, [scope])) }
+        }
+        return targets(returning, [scope], conditions: conditions)
     }
 
-    mutating func targets(_ list: [JSON], _ scopes: [[ScopeItem]]) -> Shape {
+    mutating func targets(_ list: [JSON], _ scopes: [[ScopeItem]], conditions: [Set<SourceColumn>] = []) -> Shape {
         var columns: [OutputColumn] = []
         var laidOut = true
         var all: Set<SourceColumn> = []
+        // Each table `*` and the conditions that name its columns.
+        var starTaint: [String: [String: Set<SourceColumn>]] = [:]
         for t in list {
             guard let val = t["ResTarget"]?["val"] else { continue }
             if let fields = val["ColumnRef"]?["fields"]?.array, fields.last?["A_Star"] != nil {
@@ -321,25 +538,78 @@ struct Analyzer {
                 let items = qualifier.map { q in lookup(q, scopes).map { [$0] } ?? [] } ?? (scopes.first ?? [])
                 if items.isEmpty || qualifier == nil && reorderingJoin { laidOut = false }
                 for item in items {
+                    readLog.formUnion(item.wholeRow)
+                    let carried = linked([Self.identity(item, "*")], conditions).withoutIdentities
                     switch item.relation {
-                    case .table(let t): columns.append(.tableStar(t))
+                    case .table(let t):
+                        columns.append(.tableStar(t))
+                        // Each column a condition names carries what that condition relates it to.
+                        let named = Set(conditions.flatMap { $0.filter { $0.table == Self.itemKey(item.id) } })
+                        for id in named {
+                            let c = linked([id], conditions).withoutIdentities
+                            if !c.isEmpty { starTaint[t.lowercased(), default: [:]][id.column, default: []].formUnion(c) }
+                        }
                     case .derived(let shape):
-                        if let c = shape.columns { columns += c } else { laidOut = false }
+                        if let c = shape.columns {
+                            columns += c.map { c in
+                                guard case .value(let s) = c, !carried.isEmpty else { return c }
+                                return .value(s.union(carried))
+                            }
+                        } else { laidOut = false }
                         all.formUnion(shape.all)
                     case .opaque(let s): laidOut = false; all.formUnion(s)
                     }
-                    all.formUnion(item.wholeRow)
+                    all.formUnion(item.wholeRow); all.formUnion(carried)
                 }
             } else {
-                let sources = expression(val, scopes)
+                let sources = linked(expression(val, scopes), conditions).withoutIdentities
                 columns.append(.value(sources))
                 all.formUnion(sources)
             }
         }
         var shape = Shape(columns)
         shape.all.formUnion(all)
+        shape.starTaint = starTaint
         if !laidOut { shape.columns = nil }
         return shape
+    }
+
+    /// A value with what the conditions relating its columns carry, to a fixed point
+    /// (`a.x = b.y and b.y = ssn`: x carries ssn). What a condition carries is taken as
+    /// a piece of its values (the column equals some function of them), less what the
+    /// column itself holds (`where ssn like '9%'` adds nothing to ssn).
+    func linked(_ sources: Set<SourceColumn>, _ conditions: [Set<SourceColumn>]) -> Set<SourceColumn> {
+        guard !conditions.isEmpty else { return sources }
+        var out = sources
+        var used = Set<Int>()
+        var changed = true
+        while changed {
+            changed = false
+            let ids = out.filter(\.isIdentity)
+            guard !ids.isEmpty else { break }
+            for (i, c) in conditions.enumerated() where !used.contains(i) {
+                let hit = c.contains { x in
+                    x.isIdentity && ids.contains { $0.table == x.table && ($0.column == x.column || x.column == "*" || $0.column == "*") }
+                }
+                guard hit else { continue }
+                used.insert(i)
+                let own = Set(ids.flatMap { identitySources[$0] ?? [] }.map { "\($0.table.lowercased()).\($0.column.lowercased())" })
+                out.formUnion(c.filter(\.isIdentity))
+                out.formUnion(c.withoutIdentities.pieces.filter { !own.contains("\($0.table.lowercased()).\($0.column.lowercased())") })
+                changed = true
+            }
+        }
+        return out
+    }
+
+    static func itemKey(_ id: Int) -> String { "~\(id)" }
+    static func identity(_ item: ScopeItem, _ column: String) -> SourceColumn { SourceColumn(itemKey(item.id), column) }
+
+    mutating func append(_ item: ScopeItem, to scope: inout [ScopeItem]) {
+        var item = item
+        items += 1
+        item.id = items
+        scope.append(item)
     }
 
     mutating func from(_ item: JSON, outer: [[ScopeItem]], into scope: inout [ScopeItem]) {
@@ -350,44 +620,65 @@ struct Analyzer {
         case "RangeVar":
             guard let rel = body["relname"]?.string else { return }
             let name = alias ?? rel
-            if Self.statistics.contains(rel) {
-                // The planner's statistics hold sample values of every column.
-                scope.append(ScopeItem(name: name, relation: .opaque([.untraced])))
-            } else if body["schemaname"] == nil, let shape = cte(rel) {
-                scope.append(ScopeItem(name: name, relation: .derived(shape)))
+            let schema = body["schemaname"]?.string
+            if let state = Self.serverRelation(rel, schema: schema) {
+                append(ScopeItem(name: name, relation: .opaque([state])), to: &scope)
+            } else if schema == nil, let shape = cte(rel) {
+                append(ScopeItem(name: name, relation: .derived(shape), rows: shape.rows), to: &scope)
                 setNames(name, ambiguous.contains("cte:" + rel) ? nil : renamed.isEmpty ? names["cte:" + rel] : named(shape, renamed))
             } else if renamed.isEmpty {
-                scope.append(ScopeItem(name: name, relation: .table(rel)))
+                append(ScopeItem(name: name, relation: .table(rel)), to: &scope)
             } else {
                 // Renamed columns of a table cannot be matched to its own names here.
-                scope.append(ScopeItem(name: name, relation: .opaque([SourceColumn(rel, "*")])))
+                append(ScopeItem(name: name, relation: .opaque([SourceColumn(rel, "*")])), to: &scope)
             }
         case "RangeSubselect":
             let shape = subquery(body["subquery"], outer: [scope] + outer)
             let name = alias ?? ""
-            scope.append(ScopeItem(name: name, relation: .derived(shape)))
+            append(ScopeItem(name: name, relation: .derived(shape), rows: shape.rows), to: &scope)
             setNames(name, renamed.isEmpty ? named(body["subquery"], shape) : named(shape, renamed))
         case "JoinExpr":
             if body["usingClause"] != nil || body["isNatural"]?.bool == true { reorderingJoin = true }
             from(body["larg"] ?? .null, outer: outer, into: &scope)
             from(body["rarg"] ?? .null, outer: outer, into: &scope)
+            if let q = body["quals"], !quals.isEmpty { quals[quals.count - 1].append(q) }
             if let alias {
                 let all = scope.reduce(into: Set<SourceColumn>()) { $0.formUnion($1.wholeRow) }
-                scope.append(ScopeItem(name: alias, relation: .opaque(all)))
+                append(ScopeItem(name: alias, relation: .opaque(all)), to: &scope)
             }
         case "RangeFunction":
             // A function in FROM (unnest, json_to_recordset, a set-returning function):
-            // its columns may carry whatever its arguments carry.
-            let sources = expression(body["functions"] ?? .null, [scope] + outer)
+            // its columns, and how many rows it makes, carry whatever its arguments carry.
+            let sources = expression(body["functions"] ?? .null, [scope] + outer).withoutIdentities
             let name = alias ?? (body["functions"]?.array?.first?.array?.first?["FuncCall"]?["funcname"]?.array?.last?.sval ?? "")
-            scope.append(ScopeItem(name: name, relation: .opaque(sources)))
+            append(ScopeItem(name: name, relation: .opaque(sources), rows: sources.pieces), to: &scope)
         default:
             // Anything else (TABLESAMPLE, XMLTABLE, JSON_TABLE...): every table in it, whole.
             let tables = relations(in: item)
-            let read = expression(item, [scope] + outer)
-            scope.append(ScopeItem(name: alias ?? "", relation: .opaque(Set(tables.map { SourceColumn($0, "*") }).union(read).union([.untraced]))))
+            let read = expression(item, [scope] + outer).withoutIdentities
+            let all = Set(tables.map { SourceColumn($0, "*") }).union(read).union([.untraced])
+            append(ScopeItem(name: alias ?? "", relation: .opaque(all), rows: all), to: &scope)
         }
     }
+
+    /// Relations whose rows are server state, not table data: other sessions' queries,
+    /// settings and locks (untraced), statistics' sample values (untraced), and the
+    /// catalog's names and sequences (what this gateway's sessions parked there).
+    static func serverRelation(_ rel: String, schema: String?) -> SourceColumn? {
+        let system = schema == nil || schema == "pg_catalog" || schema == "information_schema"
+        guard system else { return nil }
+        if statistics.contains(rel) || otherSessions.contains(rel) || rel.hasPrefix("pg_stat_progress_") { return .untraced }
+        if schema != nil || rel.hasPrefix("pg_") { return .serverState }
+        return nil
+    }
+
+    /// Views of what every session on the server is doing (their queries, application
+    /// names, lock keys), sessions that need not come through this gateway.
+    static let otherSessions: Set<String> = [
+        "pg_stat_activity", "pg_locks", "pg_stat_statements", "pg_stat_statements_info", "pg_prepared_xacts",
+        "pg_stat_replication", "pg_stat_wal_receiver", "pg_stat_subscription", "pg_replication_slots",
+        "pg_stat_ssl", "pg_stat_gssapi", "pg_backend_memory_contexts", "pg_prepared_statements", "pg_cursors",
+    ]
 
     /// Result column names of a derived table, when its select list names them.
     func named(_ node: JSON?, _ shape: Shape) -> [String: Set<SourceColumn>]? {
@@ -432,41 +723,71 @@ struct Analyzer {
         return item.column(c)
     }
 
-    /// The table columns an expression's value may carry.
+    /// Node kinds whose value is one of their inputs' whole values (or all of them side
+    /// by side); any other node computes something from them: a piece.
+    static let wholeNodes: Set<String> = [
+        "ColumnRef", "CollateClause", "CoalesceExpr", "MinMaxExpr", "CaseExpr", "CaseWhen", "A_ArrayExpr", "RowExpr",
+        "ResTarget", "List", "SortBy", "NamedArgExpr", "ParamRef", "A_Const",
+    ]
+    /// Functions whose value is one of their inputs' whole values, or them side by side.
+    static let wholeFunctions: Set<String> = [
+        "min", "max", "first_value", "last_value", "nth_value", "lag", "lead", "any_value", "mode", "percentile_disc",
+        "concat", "concat_ws", "string_agg", "array_agg", "textcat", "coalesce", "unnest",
+    ]
+    /// Built-ins that write their arguments into server state.
+    static let parkingFunctions: Set<String> = [
+        "set_config", "setval", "nextval", "pg_notify", "lo_from_bytea", "lo_put", "lo_import", "lo_create",
+    ]
+    /// Built-ins whose value is server state: a setting, a sequence, a catalog name.
+    static let stateFunctions: Set<String> = [
+        "current_setting", "pg_show_all_settings", "pg_settings_get_flags", "currval", "lastval", "pg_sequence_last_value",
+        "pg_sequence_parameters", "current_schema", "current_schemas", "current_user", "session_user", "current_database",
+        "current_catalog", "obj_description", "col_description", "shobj_description", "format_type", "to_regclass",
+        "to_regtype", "to_regproc", "to_regprocedure", "to_regoper", "to_regoperator", "to_regnamespace", "to_regrole",
+        "to_regcollation", "to_regtypemod", "pg_describe_object", "pg_identify_object", "pg_identify_object_as_address",
+        "pg_get_userbyid", "getpgusername",
+    ]
+
+    /// The table columns an expression's value may carry, and the FROM items' columns
+    /// it names (identities, for the conditions that relate them).
     mutating func expression(_ e: JSON, _ scopes: [[ScopeItem]]) -> Set<SourceColumn> {
         switch e {
         case .array(let items):
             return items.reduce(into: []) { $0.formUnion(expression($1, scopes)) }
         case .object(let o):
-            if let ref = o["ColumnRef"] { return columnRef(ref["fields"]?.array ?? [], scopes) }
-            if let f = o["FuncCall"] {
-                let name = (f["funcname"]?.array ?? []).compactMap(\.sval)
-                // count() reveals how many, not what.
-                if name == ["count"] || name == ["pg_catalog", "count"] { return [] }
-                // The value of an ordered-set aggregate comes from its ORDER BY
-                // (percentile_disc(0.5) WITHIN GROUP (ORDER BY ssn)).
-                var out = expression(f["args"] ?? .null, scopes).union(expression(f["agg_order"] ?? .null, scopes))
-                let schema = name.count > 1 ? name[name.count - 2] : "pg_catalog"
-                let fn = name.last ?? ""
-                // current_setting('jit') of a built-in setting: the server's own vocabulary,
-                // as for SHOW jit; a custom one (my.v) holds whatever set_config put there.
-                let builtinSetting = fn == "current_setting" && schema == "pg_catalog"
-                    && (f["args"]?.array?.first?["A_Const"]?["sval"]?["sval"]?.string).map { !$0.contains(".") } == true
-                if !builtinSetting && (!["pg_catalog", "information_schema"].contains(schema) || !BuiltinFunctions.names.contains(Substring(fn))
-                    || BuiltinFunctions.untraced.contains(fn) || BuiltinFunctions.untracedPrefixes.contains(where: fn.hasPrefix)) {
-                    out.insert(.untraced)
-                }
-                if ["json_extract_path", "json_extract_path_text", "jsonb_extract_path", "jsonb_extract_path_text"].contains(fn) {
-                    for a in (f["args"]?.array ?? []).dropFirst() {
-                        if let key = a["A_Const"]?["sval"]?["sval"]?.string { out.insert(SourceColumn("*", key)) } else { out.insert(.untraced) }
-                    }
-                }
+            guard o.count == 1, let (kind, body) = o.first, kind.first?.isUppercase == true else {
+                var out: Set<SourceColumn> = []
+                for (k, v) in o where k != "location" { out.formUnion(expression(v, scopes)) }
                 return out
             }
-            if let op = o["A_Expr"], let name = op["name"]?.array?.last?.sval, ["->>", "->", "#>", "#>>"].contains(name) {
+            return node(kind, body, scopes)
+        default:
+            return []
+        }
+    }
+
+    mutating func node(_ kind: String, _ body: JSON, _ scopes: [[ScopeItem]]) -> Set<SourceColumn> {
+        switch kind {
+        case "ColumnRef":
+            let r = columnRef(body["fields"]?.array ?? [], scopes)
+            readLog.formUnion(r)
+            return r
+        case "FuncCall":
+            return function(body, scopes)
+        case "NullTest":
+            // `x is null`: on the short list of what carries nothing of x.
+            _ = reads(body, scopes)
+            return []
+        case "A_Expr":
+            let op = (body["name"]?.array ?? []).compactMap(\.sval)
+            var out = fields(body, scopes)
+            // An operator of another schema, or one the database defines with a built-in's
+            // name, is the database's own code.
+            if op.count > 1 ? op[0] != "pg_catalog" : op.first.map(isShadowed) == true { out.insert(.untraced); parks = true }
+            if let name = op.last, ["->>", "->", "#>", "#>>"].contains(name) {
                 // doc->>'first_name': a JSON member named like a column carries what that column would.
-                var out = expression(op["lexpr"] ?? .null, scopes).union(expression(op["rexpr"] ?? .null, scopes))
-                if let key = op["rexpr"]?["A_Const"]?["sval"]?["sval"]?.string {
+                out = out.pieces
+                if let key = body["rexpr"]?["A_Const"]?["sval"]?["sval"]?.string {
                     if name.hasPrefix("#") {
                         // A path, '{a,b}': every element may name a member.
                         for k in key.trimmingCharacters(in: ["{", "}"]).split(separator: ",") {
@@ -480,50 +801,119 @@ struct Analyzer {
                 }
                 return out
             }
-            if let ind = o["A_Indirection"] {
-                // doc['last_name'], (p).ssn, arr[1]: what the base carries, and a named member's rules.
-                var out = expression(ind["arg"] ?? .null, scopes)
-                for i in ind["indirection"]?.array ?? [] {
-                    if let field = i.sval { out.insert(SourceColumn("*", field)) }
-                    if let idx = i["A_Indices"] {
-                        if let key = idx["uidx"]?["A_Const"]?["sval"]?["sval"]?.string { out.insert(SourceColumn("*", key)) }
-                        out.formUnion(expression(idx, scopes))
-                    }
+            let kind = body["kind"]?.string ?? ""
+            return kind == "AEXPR_NULLIF" || (kind == "AEXPR_OP" && op == ["||"]) ? out : out.pieces
+        case "A_Indirection":
+            // doc['last_name'], (p).ssn, arr[1]: a piece of the base, and a named member's rules.
+            var out = expression(body["arg"] ?? .null, scopes).pieces
+            for i in body["indirection"]?.array ?? [] {
+                if let field = i.sval { out.insert(SourceColumn("*", field)) }
+                if let idx = i["A_Indices"] {
+                    if let key = idx["uidx"]?["A_Const"]?["sval"]?["sval"]?.string { out.insert(SourceColumn("*", key)) }
+                    out.formUnion(expression(idx, scopes).pieces)
                 }
-                return out
             }
-            if let link = o["SubLink"] {
-                let type = link["subLinkType"]?.string ?? ""
-                // EXISTS / IN / ANY / ALL yield a boolean; the others yield the subquery's value.
-                let shape = subquery(link["subselect"], outer: scopes)
-                return ["EXISTS_SUBLINK", "ANY_SUBLINK", "ALL_SUBLINK"].contains(type) ? [] : shape.all
-            }
-            if o["SelectStmt"] != nil { return subquery(e, outer: scopes).all }
-            var out: Set<SourceColumn> = []
-            for (k, v) in o where k != "location" { out.formUnion(expression(v, scopes)) }
             return out
+        case "TypeCast":
+            // A cast to a length (char(3), varchar(4), numeric(2)) keeps a piece; casts to
+            // reg* types turn numbers into catalog names.
+            let out = expression(body["arg"] ?? .null, scopes)
+            let type = (body["typeName"]?["names"]?.array ?? []).compactMap(\.sval).last ?? ""
+            if type.hasPrefix("reg") { readLog.insert(.serverState); return out.pieces.union([.serverState]) }
+            return body["typeName"]?["typmods"] == nil ? out : out.pieces
+        case "SubLink":
+            let type = body["subLinkType"]?.string ?? ""
+            _ = reads(body["testexpr"] ?? .null, scopes)
+            // EXISTS / IN / ANY / ALL yield a boolean; the others yield the subquery's value.
+            let shape = subquery(body["subselect"], outer: scopes)
+            return ["EXISTS_SUBLINK", "ANY_SUBLINK", "ALL_SUBLINK"].contains(type) ? [] : shape.all
+        case "SelectStmt":
+            return subquery(.object([kind: body]), outer: scopes).all
+        case "SQLValueFunction":
+            // CURRENT_USER, CURRENT_SCHEMA...: names from the catalog and settings.
+            let op = body["op"]?.string ?? ""
+            guard ["USER", "ROLE", "SCHEMA", "CATALOG"].contains(where: op.hasSuffix) else { return [] }
+            readLog.insert(.serverState)
+            return [.serverState]
         default:
-            return []
+            let out = fields(body, scopes)
+            return Self.wholeNodes.contains(kind) ? out : out.pieces
         }
     }
 
-    func columnRef(_ fields: [JSON], _ scopes: [[ScopeItem]]) -> Set<SourceColumn> {
+    mutating func fields(_ body: JSON, _ scopes: [[ScopeItem]]) -> Set<SourceColumn> {
+        guard case .object(let o) = body else { return expression(body, scopes) }
+        var out: Set<SourceColumn> = []
+        for (k, v) in o where k != "location" { out.formUnion(expression(v, scopes)) }
+        return out
+    }
+
+    func isShadowed(_ name: String) -> Bool { shadowing.contains(name) || shadowing.contains("*") }
+
+    mutating func function(_ f: JSON, _ scopes: [[ScopeItem]]) -> Set<SourceColumn> {
+        let name = (f["funcname"]?.array ?? []).compactMap(\.sval)
+        let schema = name.count > 1 ? name[name.count - 2] : "pg_catalog"
+        let fn = name.last ?? ""
+        let builtin = ["pg_catalog", "information_schema"].contains(schema) && BuiltinFunctions.names.contains(Substring(fn))
+            && !(name.count == 1 && isShadowed(fn))
+        var args = expression(f["args"] ?? .null, scopes)
+        // The value of an ordered-set aggregate comes from its ORDER BY
+        // (percentile_disc(0.5) WITHIN GROUP (ORDER BY ssn)).
+        args.formUnion(expression(f["agg_order"] ?? .null, scopes))
+        _ = reads(f["agg_filter"] ?? .null, scopes)
+        _ = reads(f["over"] ?? .null, scopes)
+        if !builtin {
+            // The database's own code: its value may carry anything, and it may write anything.
+            parks = true
+            return args.pieces.union([.untraced])
+        }
+        if Self.parkingFunctions.contains(fn) || fn.hasPrefix("pg_advisory") || fn.hasPrefix("pg_try_advisory") { parks = true }
+        if fn == "count" {
+            // count of rows carries what makes the rows (a function in FROM, a set built
+            // from a value); count(DISTINCT x) also how many different x there are.
+            let rows = counted.last ?? []
+            return f["agg_distinct"]?.bool == true ? rows.union(args.pieces) : rows
+        }
+        var out = Self.wholeFunctions.contains(fn) ? args : args.pieces
+        if Self.stateFunctions.contains(fn) { out.insert(.serverState); readLog.insert(.serverState) }
+        if BuiltinFunctions.untraced.contains(fn) || BuiltinFunctions.untracedPrefixes.contains(where: fn.hasPrefix) {
+            out.insert(.untraced); readLog.insert(.untraced)
+        }
+        if ["json_extract_path", "json_extract_path_text", "jsonb_extract_path", "jsonb_extract_path_text"].contains(fn) {
+            for a in (f["args"]?.array ?? []).dropFirst() {
+                if let key = a["A_Const"]?["sval"]?["sval"]?.string { out.insert(SourceColumn("*", key)) } else { out.insert(.untraced) }
+            }
+        }
+        return out
+    }
+
+    /// A column reference: the table columns it may carry, and the FROM item column it
+    /// names (an identity).
+    mutating func columnRef(_ fields: [JSON], _ scopes: [[ScopeItem]]) -> Set<SourceColumn> {
+        let r = resolve(fields, scopes)
+        for id in r.filter(\.isIdentity) where identitySources[id] == nil {
+            identitySources[id] = r.withoutIdentities
+        }
+        return r
+    }
+
+    func resolve(_ fields: [JSON], _ scopes: [[ScopeItem]]) -> Set<SourceColumn> {
         let names = fields.compactMap(\.sval)
         let star = fields.last?["A_Star"] != nil
         if star {
-            if let q = names.last, let item = lookup(q, scopes) { return item.wholeRow }
-            return (scopes.first ?? []).reduce(into: []) { $0.formUnion($1.wholeRow) }
+            if let q = names.last, let item = lookup(q, scopes) { return item.wholeRow.union([Self.identity(item, "*")]) }
+            return (scopes.first ?? []).reduce(into: []) { $0.formUnion($1.wholeRow); $0.insert(Self.identity($1, "*")) }
         }
         guard let c = names.last else { return [] }
         if names.count >= 2 {
             let q = names[names.count - 2]
-            if let item = lookup(q, scopes) { return column(item, c) }
+            if let item = lookup(q, scopes) { return column(item, c).union([Self.identity(item, c)]) }
             // `(p).x`, a schema-qualified name, or a composite field: any table in scope.
         }
         var out: Set<SourceColumn> = []
-        for scope in scopes { for item in scope { out.formUnion(column(item, c)) } }
+        for scope in scopes { for item in scope { out.formUnion(column(item, c)); out.insert(Self.identity(item, c)) } }
         // A bare name may also be a whole row (`row_to_json(p)`).
-        if names.count == 1, let item = lookup(c, scopes) { out.formUnion(item.wholeRow) }
+        if names.count == 1, let item = lookup(c, scopes) { out.formUnion(item.wholeRow); out.insert(Self.identity(item, "*")) }
         return out
     }
 

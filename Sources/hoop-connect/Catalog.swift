@@ -10,7 +10,9 @@ import HoopFrames
 final class Catalog: @unchecked Sendable {
     struct Source { let schema: String; let table: String; let columns: [Int: String]
         /// A view's definition: hoop-mask traces its columns to the tables under it.
-        var viewSQL: String? = nil }
+        var viewSQL: String? = nil
+        /// pg_class.relkind: "S" for a sequence, whose values are server state.
+        var kind: String = "r" }
 
     private let target: Upstreams.Target
     private let lock = NSLock()
@@ -46,7 +48,7 @@ final class Catalog: @unchecked Sendable {
         guard connected() else { return nil }
         let sql = """
             select n.nspname, c.relname, a.attnum, a.attname,
-                   case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end
+                   case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end, c.relkind::text
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             join pg_attribute a on a.attrelid = c.oid
             where c.oid = $1::oid and a.attnum > 0 and not a.attisdropped
@@ -59,7 +61,29 @@ final class Catalog: @unchecked Sendable {
             columns[Int(String(cString: PQgetvalue(res, r, 2))) ?? 0] = String(cString: PQgetvalue(res, r, 3))
         }
         return Source(schema: String(cString: PQgetvalue(res, 0, 0)), table: String(cString: PQgetvalue(res, 0, 1)),
-                      columns: columns, viewSQL: PQgetisnull(res, 0, 4) == 1 ? nil : String(cString: PQgetvalue(res, 0, 4)))
+                      columns: columns, viewSQL: PQgetisnull(res, 0, 4) == 1 ? nil : String(cString: PQgetvalue(res, 0, 4)),
+                      kind: String(cString: PQgetvalue(res, 0, 5)))
+    }
+
+    /// Names a call or an operator may resolve to code of the database's own although
+    /// they look like a built-in: functions defined outside pg_catalog with a built-in
+    /// function's name (`public.upper(int)` wins over `pg_catalog.upper(text)` for an
+    /// integer argument, whatever the search_path), and every operator defined outside
+    /// pg_catalog. Read fresh for each session: a function created a minute ago counts.
+    func shadowing() -> [String] {
+        lock.lock(); defer { lock.unlock() }
+        guard connected() else { return ["*"] }
+        let sql = """
+            select distinct p.proname::text from pg_proc p
+            where p.pronamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+              and exists (select 1 from pg_proc b where b.pronamespace = 'pg_catalog'::regnamespace and b.proname = p.proname)
+            union
+            select distinct o.oprname::text from pg_operator o where o.oprnamespace <> 'pg_catalog'::regnamespace
+            """
+        let res = PQexec(conn, sql)
+        defer { PQclear(res) }
+        guard PQresultStatus(res) == PGRES_TUPLES_OK else { return ["*"] }
+        return (0..<PQntuples(res)).map { String(cString: PQgetvalue(res, $0, 0)) }
     }
 
     /// A table's columns in order (name, type OID), found as the server would find

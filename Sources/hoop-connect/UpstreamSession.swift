@@ -203,7 +203,11 @@ final class UpstreamSession: @unchecked Sendable {
         for name in reportedParameters {
             if let v = PQparameterStatus(c, name) { params[name] = .string(String(cString: v)); reported[name] = String(cString: v) }
         }
-        emit(Frame("session_opened", session: id, seq: 0, ["parameters": .object(params), "status": .string(status)]))
+        // The catalog facts hoop-mask's lineage needs: names that may not be the built-ins
+        // they look like ("*" when the catalog cannot say).
+        let shadowing = catalog?.shadowing() ?? ["*"]
+        emit(Frame("session_opened", session: id, seq: 0, ["parameters": .object(params), "status": .string(status),
+                                                             "shadowing": .array(shadowing.map(JSON.string))]))
         try? out.flush()
         return true
     }
@@ -415,6 +419,7 @@ final class UpstreamSession: @unchecked Sendable {
                 f["table_name"] = .string(source.table)
                 if let column = source.columns[Int(PQftablecol(res, i))] { f["column_name"] = .string(column) }
                 if let view = source.viewSQL { f["view_sql"] = .string(view) }
+                if source.kind == "S" { f["sequence"] = .bool(true) }
             }
             return .object(f)
         }

@@ -58,7 +58,20 @@ final class ResponseMasking {
     let fallback: Masker
     private var sessions: [String: SessionState] = [:]
     private var scratch: [UInt8] = []
-    private let lineageCache = ShapeCache<[StatementLineage]?>()
+    private let lineageCache = ShapeCache<[Traced]?>()
+    /// What this gateway's sessions wrote into server state (settings, sequences,
+    /// notifications, catalog names): what SHOW, current_setting and the catalog then
+    /// return may carry it (SourceColumn.serverState). For the stage's life: a value
+    /// parked by one session can be read by another.
+    private(set) var parked: Set<SourceColumn> = []
+    /// What they wrote into tables (SourceColumn.written): the rows of a relation the
+    /// catalog cannot name (a temporary table of the session) may carry it.
+    private(set) var written: Set<SourceColumn> = []
+    /// Function and operator names the database defines outside pg_catalog with a
+    /// built-in's name (hoop-connect's `session_opened`), and those defined since;
+    /// "*" after code that may define any (DO, CALL, CREATE EXTENSION), until the next
+    /// session's catalog facts.
+    private(set) var shadowing: Set<String> = []
 
     init(maskers: [String: Masker], fallback: Masker) {
         self.maskers = maskers
@@ -69,13 +82,13 @@ final class ResponseMasking {
     final class SessionState {
         let masker: Masker
         /// Extended protocol: statements and portals by name (nil: its SQL did not parse).
-        var statements: [String: StatementLineage?] = [:]
-        var portals: [String: StatementLineage?] = [:]
+        var statements: [String: Traced?] = [:]
+        var portals: [String: Traced?] = [:]
         /// SQL-level DECLARE ... CURSOR and PREPARE, for FETCH and EXECUTE.
         var cursors: [String: Shape] = [:]
         var prepared: [String: Shape] = [:]
         /// By request seq: what its results carry, and the plan once its columns are known.
-        var expected: [Int64: [StatementLineage?]] = [:]
+        var expected: [Int64: [Traced?]] = [:]
         var plans: [Int64: [ColumnPlan]] = [:]
         /// Column plans from Describe, for an Execute that comes without one.
         var describedPortal: [String: [ColumnPlan]] = [:]
@@ -194,12 +207,15 @@ final class ResponseMasking {
 
     /// The lineage of each statement of `sql`; one nil when it does not parse (the
     /// server will say why; anything it returns is then untraced).
-    func lineages(_ sql: String, _ s: SessionState) -> [StatementLineage?] {
+    func lineages(_ sql: String, _ s: SessionState) -> [Traced?] {
         guard let all = analyzed(sql) else { return [nil] }
-        for l in all {
+        for t in all {
+            if t.parks { parked.formUnion(t.reads) }
+            if t.parks || t.writes { written.formUnion(t.reads) }
+            if let names = t.defines { shadowing.formUnion(names) } else { shadowing.insert("*") }
             // Redefining a name the server still holds fails there: the old one stays,
             // unknown here (untraced). Names are forgotten when the transaction ends.
-            switch l {
+            switch t.lineage {
             case .declareCursor(let name, let shape): s.cursors[name] = s.cursors[name] == nil ? shape : Shape(columns: nil, all: [.untraced])
             case .prepare(let name, let shape): s.prepared[name] = s.prepared[name] == nil ? shape : Shape(columns: nil, all: [.untraced])
             default: break
@@ -209,13 +225,20 @@ final class ResponseMasking {
     }
 
     /// A text's lineage (nil: it does not parse), cached by text and by shape.
-    func analyzed(_ sql: String) -> [StatementLineage]? {
-        lineageCache.value(sql) { try? Lineage.analyze($0) }
+    func analyzed(_ sql: String) -> [Traced]? {
+        let shadowing = self.shadowing
+        return lineageCache.value(sql, scope: shadowing.sorted().joined(separator: ",")) { try? Lineage.trace($0, shadowing: shadowing) }
+    }
+
+    /// The catalog facts of a new session (hoop-connect): names that may shadow built-ins.
+    func catalogFacts(_ frame: Frame) {
+        guard let names = frame["shadowing"]?.array else { return }
+        shadowing = Set(names.compactMap(\.string))
     }
 
     /// The shape of the rows a statement returns; nil when it cannot be traced.
-    func shape(_ l: StatementLineage?, _ s: SessionState) -> Shape? {
-        switch l {
+    func shape(_ l: Traced?, _ s: SessionState) -> Shape? {
+        switch l?.lineage {
         case .rows(let shape)?, .copyOut(let shape, _)?: return shape
         case .fetch(let name)?: return s.cursors[name]
         case .execute(let name)?: return s.prepared[name]
@@ -237,6 +260,19 @@ final class ResponseMasking {
         return Shape(columns: nil, all: union)
     }
 
+    /// Everything a request's statements read anywhere, and what their rows carry;
+    /// nil when one of them is not traced here.
+    func reads(seq: Int64, _ s: SessionState) -> Set<SourceColumn>? {
+        guard let all = s.expected[seq], !all.isEmpty else { return nil }
+        var out: Set<SourceColumn> = []
+        for t in all {
+            guard let t, let shape = shape(t, s) else { return nil }
+            out.formUnion(t.reads)
+            out.formUnion(shape.all)
+        }
+        return out
+    }
+
     static let untraced = ColumnRule(table: "*", column: "*", strategy: .redact, entity: nil)
 
     private var views: [String: Shape?] = [:]
@@ -255,8 +291,11 @@ final class ResponseMasking {
     }
 
     func rule(_ sources: Set<SourceColumn>, _ masker: Masker) -> ColumnRule? {
+        var sources = sources
+        if sources.remove(.serverState) != nil { sources.formUnion(parked) }
+        if sources.remove(.written) != nil { sources.formUnion(written); sources.formUnion(parked) }
         if sources.contains(.untraced) { return Self.untraced }
-        return masker.policy.rule(derivedFrom: sources.map { (table: $0.table, column: $0.column) })
+        return masker.policy.rule(derivedFrom: sources.map { (table: $0.table, column: $0.column, whole: $0.whole) })
     }
 
     /// Lays the statement's traced columns over the result's columns. A column with a
@@ -276,21 +315,37 @@ final class ResponseMasking {
             return fields.map { var f = $0; if f.table == nil { f.derived = Self.untraced }; return f }
         }
         var out = fields
-        if let columns = shape.columns, let laid = lay(columns, over: fields) {
-            for (i, sources) in laid.enumerated() where out[i].table == nil {
+        if let columns = shape.columns, let laid = lay(columns, over: fields, shape) {
+            for (i, sources) in laid.enumerated() {
+                if let table = out[i].table {
+                    // A table column that a condition relates to other values carries them
+                    // (`join generate_series(...) g on g = ascii(ssn)`): the rule of both.
+                    let own = SourceColumn(table, out[i].column ?? "*")
+                    let extra = sources.filter { $0.table.lowercased() != own.table.lowercased() || $0.column.lowercased() != own.column.lowercased() || !$0.whole }
+                    if !extra.isEmpty, let r = rule(extra.union([own]), masker) { out[i].derived = r }
+                    continue
+                }
+                let sources = sources.union(out[i].underView ?? [])
                 out[i].derived = rule(sources, masker)
                 out[i].readsNothing = sources.allSatisfy { $0 != .untraced && masker.policy.rule(table: $0.table, column: $0.column)?.keeps == true }
             }
             return out
         }
         let any = rule(shape.all, masker)
-        for i in out.indices where out[i].table == nil { out[i].derived = any }
+        for i in out.indices {
+            guard let table = out[i].table else {
+                out[i].derived = out[i].underView.map { rule(shape.all.union($0), masker) } ?? any
+                continue
+            }
+            let carried = shape.carried(table, out[i].column ?? "*")
+            if !carried.isEmpty, let r = rule(carried.union([SourceColumn(table, out[i].column ?? "*")]), masker) { out[i].derived = r }
+        }
         return out
     }
 
     /// Each result column's sources, or nil when the counts do not line up. A table's
     /// `*` covers the run of result columns whose origin is that table.
-    func lay(_ columns: [OutputColumn], over fields: [ColumnPlan]) -> [Set<SourceColumn>]? {
+    func lay(_ columns: [OutputColumn], over fields: [ColumnPlan], _ shape: Shape? = nil) -> [Set<SourceColumn>]? {
         var out: [Set<SourceColumn>] = []
         var i = 0
         for c in columns {
@@ -304,7 +359,8 @@ final class ResponseMasking {
                 var last = 0
                 while i < fields.count, fields[i].table?.lowercased() == t.lowercased(), fields[i].number > last {
                     last = fields[i].number
-                    out.append([SourceColumn(t, fields[i].column ?? "*")]); i += 1
+                    let c = fields[i].column ?? "*"
+                    out.append(Set([SourceColumn(t, c)]).union(shape?.carried(t, c) ?? [])); i += 1
                 }
             }
         }
@@ -325,7 +381,14 @@ final class ResponseMasking {
         case "columns":
             let fields = (frame["fields"]?.array ?? []).map { f -> ColumnPlan in
                 var p = ColumnPlan(field: f)
-                if let view = f["view_sql"]?.string {
+                if f["sequence"]?.bool == true {
+                    // A sequence's values are server state: setval may have parked a value there.
+                    p.underView = [.serverState]
+                } else if p.table == nil, (f["table_oid"]?.int ?? 0) != 0 {
+                    // A table the catalog cannot see: the session's own temporary or
+                    // uncommitted one, holding what the session wrote.
+                    p.underView = [.written]
+                } else if let view = f["view_sql"]?.string {
                     p.underView = viewColumn(view, p.number) ?? [.untraced]
                 } else if p.column == nil {
                     // A whole row (`select p from patients p`) names its table but no column:
@@ -372,15 +435,17 @@ final class ResponseMasking {
             // RAISE in PL/pgSQL (a DO block, a function) writes whatever the code put in
             // it: its texts are redacted whole, as an untraced value would be.
             let raised = frame["where"]?.string?.contains("at RAISE") == true
-            // An error of a statement that reads ruled columns may quote their values in
-            // any form ("Token "…" is invalid", "relation "…" does not exist", "JSON data,
-            // line 1: …"): every quoted text goes, and the context line whole.
+            // An error or notice of a statement that reads ruled columns anywhere (its
+            // select list, WHERE, JOIN, ORDER BY, a function's argument, what EXPLAIN
+            // ANALYZE runs) may print their values in any form, quoted or not ("Token
+            // "…" is invalid", "index 4821 out of valid range", "JSON data, line 1: …"):
+            // the data-bearing parts of every text go (ErrorValues.redactData), the
+            // context lines whole; the SQLSTATE and the message's words stay.
             // For a request not traced here (SQL that did not parse here, an unknown
             // statement name), the errors that quote data: data exceptions (22) and
             // integrity violations (23). The others quote the request.
             let code = frame["code"]?.string ?? ""
-            let readsRuled = frame.type == "error"
-                && (shape(seq: seq, s).map { rule($0.all, masker) != nil } ?? (code.hasPrefix("22") || code.hasPrefix("23")))
+            let readsRuled = reads(seq: seq, s).map { rule($0, masker) != nil } ?? (code.hasPrefix("22") || code.hasPrefix("23"))
             for key in Self.textFields {
                 guard let text = frame[key]?.string else { continue }
                 if readsRuled, key == "where" || key == "internal_query" {
@@ -397,8 +462,8 @@ final class ResponseMasking {
                 counts.merge(r.counts, uniquingKeysWith: +)
                 var (redacted, values) = ErrorValues.redact(r.value ?? "")
                 if readsRuled {
-                    let (quoted, n) = ErrorValues.redactQuoted(redacted)
-                    redacted = quoted; values += n
+                    let (data, n) = ErrorValues.redactData(redacted)
+                    redacted = data; values += n
                 }
                 if values > 0 { counts["ERROR_VALUE", default: 0] += values }
                 out[key] = .string(redacted)
@@ -497,7 +562,8 @@ final class ResponseMasking {
             // application_name can be set by SQL (set_config) to anything; the other
             // reported settings take values from the server's own vocabulary.
             guard frame["name"]?.string == "application_name", let text = frame["value"]?.string else { return .pass }
-            let r = masker.maskText(text)
+            // What the gateway's sessions parked in server state may be in it.
+            let r = try rule([.serverState], masker).map { try masker.mask(text, rule: $0, typeOID: 25) } ?? masker.maskText(text)
             var out = frame
             out["value"] = .string(r.value ?? "")
             return outcome(frame, out, r.counts)
@@ -505,9 +571,11 @@ final class ResponseMasking {
             // A NOTIFY payload is whatever the application put in it.
             var out = frame
             var counts: [String: Int] = [:]
+            let parkedRule = rule([.serverState], masker)
             for key in ["channel", "payload"] {
                 guard let text = frame[key]?.string else { continue }
-                let r = masker.maskText(text)
+                // pg_notify(channel, payload) may have been given values read from tables.
+                let r = try parkedRule.map { try masker.mask(text, rule: $0, typeOID: 25) } ?? masker.maskText(text)
                 counts.merge(r.counts, uniquingKeysWith: +)
                 out[key] = .string(r.value ?? "")
             }
@@ -528,6 +596,9 @@ final class ResponseMasking {
             return .pass
         case "session_closed":
             sessions.removeValue(forKey: session)
+            return .pass
+        case "session_opened":
+            catalogFacts(frame)
             return .pass
         default:
             return .pass
@@ -577,7 +648,7 @@ final class ResponseMasking {
 
     func copyShape(_ seq: Int64, _ s: SessionState) -> (Shape?, CopyFormat) {
         let all = s.expected[seq] ?? []
-        for l in all { if case .copyOut(_, let f)? = l { return (shape(seq: seq, s), f) } }
+        for l in all { if case .copyOut(_, let f)? = l?.lineage { return (shape(seq: seq, s), f) } }
         // COPY TO STDOUT that did not parse here: text format, untraced.
         return (nil, CopyFormat())
     }
@@ -632,7 +703,7 @@ final class ResponseMasking {
 
     /// The response types whose content `handle` reads; the others pass without a decode.
     static let inspected: Set<String> = ["columns", "rows", "error", "notice", "copy_out_response", "copy_out_data", "notification",
-                                         "parameter_status",
+                                         "parameter_status", "session_opened",
                                          "ready", "session_closed"]
 }
 

@@ -1,0 +1,99 @@
+import XCTest
+@testable import HoopSQL
+
+/// The shapes that carry a value without naming it (issue 14): pieces, sizes and
+/// character codes, predicates, server state, shadowed built-ins. Each is a family,
+/// tested by more than one member; scripts/mask-fuzz generates many more.
+final class LeakShapeTests: XCTestCase {
+    func values(_ sql: String, shadowing: Set<String> = [], file: StaticString = #filePath, line: UInt = #line) throws -> [Set<SourceColumn>] {
+        let all = try Lineage.analyze(sql, shadowing: shadowing)
+        guard case .rows(let s)? = all.last else { XCTFail("no rows: \(all)", file: file, line: line); return [] }
+        return (s.columns ?? []).map { if case .value(let v) = $0 { return v } else { return [] } }
+    }
+    let ssn = SourceColumn("patients", "ssn"), ssnPiece = SourceColumn("patients", "ssn", whole: false)
+
+    func testAPieceOfAValueIsNoWholeValue() throws {
+        for e in ["substr(ssn, 1, 3)", "left(ssn, 2)", "right(ssn, 4)", "split_part(ssn, '-', 2)", "(regexp_match(ssn, '^..'))[1]",
+                  "regexp_replace(ssn, '-', '')", "md5(left(ssn, 1))", "reverse(ssn)", "length(ssn)", "ascii(ssn)",
+                  "ssn::char(3)", "ssn::varchar(4)", "overlay(ssn placing '' from 4)", "upper(substr(ssn, 1, 0) || chr(65))",
+                  "get_byte(convert_to(ssn, 'UTF8'), 0)", "position('5' in ssn)", "(string_to_array(ssn, '-'))[1]"] {
+            XCTAssertEqual(try values("select \(e) from patients"), [[ssnPiece]], e)
+        }
+        // Whole values: the column, a cast without a length, a value chosen among whole ones.
+        for e in ["ssn", "ssn::text", "coalesce(ssn, 'x')", "max(ssn)", "lag(ssn) over ()", "(select ssn)", "ssn || ''",
+                  "case when true then ssn end", "nullif(ssn, '')"] {
+            XCTAssertEqual(try values("select \(e) from patients"), [[ssn]], e)
+        }
+    }
+
+    func testCountCarriesWhatMakesTheRows() throws {
+        XCTAssertEqual(try values("select count(*) from patients"), [[]])
+        // One yes-or-no per row, about one table's own columns: a side channel, not carried.
+        XCTAssertEqual(try values("select count(*) from patients where ssn like '9%'"), [[]])
+        for q in ["select (select count(*) from generate_series(1, ascii(p.ssn))) from patients p",
+                  "select (select count(*) from regexp_matches(p.ssn, '1', 'g')) from patients p",
+                  "select count(distinct substr(ssn, g, 1)) from patients, generate_series(1, 11) g",
+                  "select count(*) from patients p, generate_series(1, 999) g where p.id = 1 and g <= ascii(p.ssn)",
+                  "select count(*) from (select regexp_split_to_table(ssn, '') c from patients) s where c = '1'",
+                  "select count(*) from (select distinct left(ssn, 1) from patients) s"] {
+            XCTAssertTrue(try values(q)[0].contains(ssnPiece), q)
+        }
+    }
+
+    func testAColumnEqualToAValueCarriesIt() throws {
+        for q in ["select g from patients p join generate_series(0, 99999) g on g = substr(p.ssn, 1, 5)::int",
+                  "select (select g from generate_series(0, 999) g where g = ascii(p.ssn)) from patients p",
+                  "select g from generate_series(0, 999) g where exists (select 1 from patients p where ascii(p.ssn) = g)",
+                  "select g from generate_series(0, 999) g where g in (select ascii(ssn) from patients)",
+                  "select l.code from lookup l join patients p on l.code = left(p.ssn, 3)",
+                  "select a.x from lookup a join lookup b on a.x = b.y join patients p on b.y = p.ssn"] {
+            XCTAssertTrue(try values(q)[0].contains(ssnPiece), q)
+        }
+        // A column constrained by constants, or by itself, carries nothing more.
+        XCTAssertEqual(try values("select ssn from patients where ssn like '9%' and id = 4"), [[ssn]])
+        XCTAssertFalse(try values("select p.id from patients p join encounters e on e.patient_id = p.id where p.ssn = '1'")[0]
+            .contains { $0.column == "ssn" })
+        // A table's `*`: the columns a condition names carry what it relates them to.
+        let all = try Lineage.analyze("select l.* from lookup l join patients p on l.code = left(p.ssn, 3)")
+        guard case .rows(let s) = all[0] else { return XCTFail() }
+        XCTAssertTrue(s.carried("lookup", "code").contains(ssnPiece))
+        XCTAssertEqual(s.carried("lookup", "label"), [])
+    }
+
+    func testEverythingAStatementReadsIsKnownForItsErrors() throws {
+        for q in ["select p.id from patients p where ssn::int > 0", "select 1 from patients order by chr(ascii(ssn) * 100000)",
+                  "explain analyze select id from patients where make_date(2000, substr(ssn, 1, 2)::int, 1) is null",
+                  "create table t as select id from patients where ssn::int > 0",
+                  "select e.id from encounters e join patients p on p.id = e.patient_id and xmlparse(document ssn) is null",
+                  "with t as (select ssn::int v from patients) select count(*) from t"] {
+            XCTAssertTrue(try Lineage.trace(q).last!.reads.contains { $0.table == "patients" && $0.column == "ssn" }, q)
+        }
+        XCTAssertTrue(try Lineage.trace("do $$ begin perform 1; end $$")[0].reads.contains(.untraced))
+    }
+
+    func testWritesToServerStateAreKnown() throws {
+        for q in ["select set_config('application_name', ssn, false) from patients", "select pg_advisory_lock(ascii(ssn)) from patients",
+                  "select setval('s', length(ssn)) from patients", "select pg_notify('c', ssn) from patients",
+                  "do $$ begin perform 1; end $$", "select my_function(ssn) from patients"] {
+            XCTAssertTrue(try Lineage.trace(q)[0].parks, q)
+        }
+        XCTAssertFalse(try Lineage.trace("select upper(ssn) from patients")[0].parks)
+        XCTAssertTrue(try Lineage.trace("insert into t select ssn from patients")[0].writes)
+        XCTAssertTrue(try Lineage.trace("select ssn into t from patients")[0].writes)
+    }
+
+    func testANameTheDatabaseRedefinesIsNotTheBuiltIn() throws {
+        XCTAssertFalse(try values("select upper(p.id) from patients p")[0].contains(.untraced))
+        XCTAssertTrue(try values("select upper(p.id) from patients p", shadowing: ["upper"])[0].contains(.untraced))
+        XCTAssertTrue(try values("select p.id + 0 from patients p", shadowing: ["+"])[0].contains(.untraced))
+        XCTAssertTrue(try values("select p.id operator(s.+) 0 from patients p")[0].contains(.untraced))
+        XCTAssertTrue(try values("select s.upper(p.id) from patients p")[0].contains(.untraced))
+        XCTAssertTrue(try values("select lower(p.mrn) from patients p", shadowing: ["*"])[0].contains(.untraced))
+        XCTAssertEqual(try Lineage.trace("create function public.upper(int) returns int as 'select 1' language sql")[0].defines, ["upper"])
+        XCTAssertEqual(try Lineage.trace("create operator s.+ (leftarg = int, rightarg = int, function = f)")[0].defines, ["+"])
+        XCTAssertEqual(try Lineage.trace("alter function f(int) rename to lower")[0].defines, ["lower"])
+        XCTAssertNil(try Lineage.trace("do $$ begin perform 1; end $$")[0].defines)
+        XCTAssertNil(try Lineage.trace("create extension citext")[0].defines)
+        XCTAssertEqual(try Lineage.trace("select 1")[0].defines, [])
+    }
+}
