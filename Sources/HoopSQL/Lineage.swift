@@ -445,7 +445,26 @@ struct Analyzer {
         }
         var grouping: Set<SourceColumn> = []
         for key in ["groupClause", "distinctClause"] { grouping.formUnion(reads(s[key] ?? .null, scopes).withoutIdentities.pieces) }
-        for key in ["sortClause", "windowClause", "limitCount", "limitOffset"] { _ = reads(s[key] ?? .null, scopes) }
+        for key in ["windowClause", "limitCount", "limitOffset"] { _ = reads(s[key] ?? .null, scopes) }
+        // ORDER BY with LIMIT, OFFSET or DISTINCT ON chooses rows as a condition does
+        // (`order by abs(g - ascii(ssn)) limit 1` returns g = ascii(ssn)).
+        let choosing = s["limitCount"] != nil || s["limitOffset"] != nil || s["distinctClause"]?.array?.contains { $0 != .object([:]) } == true
+        for key in ["sortClause", "distinctClause"] {
+            for k in s[key]?.array ?? [] {
+                let r = reads(k, scopes)
+                if choosing { conditions.append(r) }
+            }
+        }
+        // A condition on a computed column of a derived table (`where s.r = 1` over
+        // `rank() over (order by abs(g - ascii(ssn))) r`) chooses among its rows: every
+        // column of it carries what that column was computed from.
+        for item in scope where !item.isTable {
+            let key = Self.itemKey(item.id)
+            for c in conditions where c.contains(where: { $0.table == key }) {
+                let computed = c.filter { $0.table == key }.flatMap { identitySources[$0] ?? [] }.filter { !$0.whole }
+                if !computed.isEmpty { conditions.append(Set(computed).union([SourceColumn(key, "*")])) }
+            }
+        }
 
         counted.append(rows)
         var shape = targets(s["targetList"]?.array ?? [], scopes, conditions: conditions)
@@ -734,6 +753,15 @@ struct Analyzer {
         "min", "max", "first_value", "last_value", "nth_value", "lag", "lead", "any_value", "mode", "percentile_disc",
         "concat", "concat_ws", "string_agg", "array_agg", "textcat", "coalesce", "unnest",
     ]
+    /// Aggregates (pg_proc's prokind 'a' among the built-ins, the ones in use).
+    static let aggregates: Set<String> = [
+        "count", "sum", "avg", "min", "max", "string_agg", "array_agg", "json_agg", "jsonb_agg", "json_object_agg",
+        "jsonb_object_agg", "xmlagg", "bool_and", "bool_or", "every", "bit_and", "bit_or", "bit_xor", "stddev", "stddev_pop",
+        "stddev_samp", "variance", "var_pop", "var_samp", "corr", "covar_pop", "covar_samp", "regr_avgx", "regr_avgy",
+        "regr_count", "regr_intercept", "regr_r2", "regr_slope", "regr_sxx", "regr_sxy", "regr_syy", "mode",
+        "percentile_cont", "percentile_disc", "rank", "dense_rank", "percent_rank", "cume_dist", "range_agg",
+        "range_intersect_agg", "any_value", "json_agg_strict", "jsonb_agg_strict", "json_objectagg", "json_arrayagg",
+    ]
     /// Built-ins that write their arguments into server state.
     static let parkingFunctions: Set<String> = [
         "set_config", "setval", "nextval", "pg_notify", "lo_from_bytea", "lo_put", "lo_import", "lo_create",
@@ -861,20 +889,23 @@ struct Analyzer {
         // (percentile_disc(0.5) WITHIN GROUP (ORDER BY ssn)).
         args.formUnion(expression(f["agg_order"] ?? .null, scopes))
         _ = reads(f["agg_filter"] ?? .null, scopes)
-        _ = reads(f["over"] ?? .null, scopes)
+        let window = reads(f["over"] ?? .null, scopes).withoutIdentities.pieces
         if !builtin {
             // The database's own code: its value may carry anything, and it may write anything.
             parks = true
             return args.pieces.union([.untraced])
         }
         if Self.parkingFunctions.contains(fn) || fn.hasPrefix("pg_advisory") || fn.hasPrefix("pg_try_advisory") { parks = true }
+        // An aggregate or window function's value carries what makes the rows it is
+        // computed over (a function in FROM, a set built from a value: `sum(1) from
+        // generate_series(1, ascii(ssn))`), and its window's order and partition.
+        let aggregate = Self.aggregates.contains(fn) || f["over"] != nil || f["agg_star"]?.bool == true
+        let context = aggregate ? (counted.last ?? []).union(window) : []
         if fn == "count" {
-            // count of rows carries what makes the rows (a function in FROM, a set built
-            // from a value); count(DISTINCT x) also how many different x there are.
-            let rows = counted.last ?? []
-            return f["agg_distinct"]?.bool == true ? rows.union(args.pieces) : rows
+            // count(DISTINCT x) also carries how many different x there are.
+            return f["agg_distinct"]?.bool == true ? context.union(args.pieces) : context
         }
-        var out = Self.wholeFunctions.contains(fn) ? args : args.pieces
+        var out = (Self.wholeFunctions.contains(fn) ? args : args.pieces).union(context)
         if Self.stateFunctions.contains(fn) { out.insert(.serverState); readLog.insert(.serverState) }
         if BuiltinFunctions.untraced.contains(fn) || BuiltinFunctions.untracedPrefixes.contains(where: fn.hasPrefix) {
             out.insert(.untraced); readLog.insert(.untraced)

@@ -30,7 +30,9 @@ final class Catalog: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if let (s, at) = cache[oid], Date().timeIntervalSince(at) < Self.maxAge { return s }
         let s = lookup(oid)
-        cache[oid] = (s, Date())
+        // Not found: a temporary table, or one created in a transaction not yet
+        // committed, which this connection will see once it is: asked again next time.
+        if s != nil { cache[oid] = (s, Date()) }
         return s
     }
 

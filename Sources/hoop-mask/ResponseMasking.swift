@@ -327,7 +327,11 @@ final class ResponseMasking {
                 }
                 let sources = sources.union(out[i].underView ?? [])
                 out[i].derived = rule(sources, masker)
-                out[i].readsNothing = sources.allSatisfy { $0 != .untraced && masker.policy.rule(table: $0.table, column: $0.column)?.keeps == true }
+                // What the session parked or wrote counts only when a rule covers it.
+                let parkedRule = sources.contains { $0 == .serverState || $0 == .written } ? rule(sources.filter { $0.table == "?" }, masker) : nil
+                out[i].readsNothing = parkedRule == nil && sources.allSatisfy {
+                    $0 == .serverState || $0 == .written || ($0 != .untraced && masker.policy.rule(table: $0.table, column: $0.column)?.keeps == true)
+                }
             }
             return out
         }

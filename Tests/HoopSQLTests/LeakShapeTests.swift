@@ -49,6 +49,17 @@ final class LeakShapeTests: XCTestCase {
                   "select a.x from lookup a join lookup b on a.x = b.y join patients p on b.y = p.ssn"] {
             XCTAssertTrue(try values(q)[0].contains(ssnPiece), q)
         }
+        // Rows chosen by an order (ORDER BY ... LIMIT, DISTINCT ON) or by a rank computed
+        // in a derived table; a sum of constants over rows made from a value.
+        for q in ["select g from generate_series(0, 999) g, patients p where p.id = 1 order by abs(g - ascii(p.ssn)) limit 1",
+                  "select distinct on (true) g from generate_series(0, 999) g, patients p order by true, abs(g - ascii(p.ssn))",
+                  "select s.g from (select g, rank() over (order by abs(g - ascii(p.ssn))) r from generate_series(0, 999) g, patients p) s where s.r = 1",
+                  "with s as (select g, row_number() over (order by abs(g - length(p.ssn))) r from generate_series(0, 99) g, patients p) select g from s where r = 1",
+                  "select (select sum(1) from generate_series(1, ascii(p.ssn))) from patients p",
+                  "select (select max(g) from generate_series(1, 999) g where g <= ascii(p.ssn)) from patients p"] {
+            XCTAssertTrue(try values(q)[0].contains(ssnPiece), q)
+        }
+        XCTAssertEqual(try values("select id from patients order by ssn limit 5"), [[SourceColumn("patients", "id")]])
         // A column constrained by constants, or by itself, carries nothing more.
         XCTAssertEqual(try values("select ssn from patients where ssn like '9%' and id = 4"), [[ssn]])
         XCTAssertFalse(try values("select p.id from patients p join encounters e on e.patient_id = p.id where p.ssn = '1'")[0]

@@ -119,7 +119,7 @@ final class LineageTests: XCTestCase {
 
     func testCaseAndWindowExpressionsCarryTheirInputs() throws {
         let s = try shape("select case when ssn like '9%' then last_name else 'x' end, lag(mrn) over (order by id) from patients")
-        XCTAssertEqual(values(s), [[piece("patients", "ssn"), col("patients", "last_name")], [col("patients", "mrn")]])
+        XCTAssertEqual(values(s), [[piece("patients", "ssn"), col("patients", "last_name")], [col("patients", "mrn"), piece("patients", "id")]])
     }
 
     func testSyntaxErrorsAreReportedWithoutTheText() {

@@ -257,7 +257,7 @@ class Gen:
                           "chr_ascii", "digit_value", "count_distinct", "count_series", "regexp_count",
                           "array_length", "codes_row", "chr_row", "digits_number", "bytes_row", "position_row",
                           "count_codes_row", "count_digits_row", "count_codes_row", "count_digits_row",
-                          "count_whole", "count_matches", "count_distinct"])
+                          "count_whole", "count_matches", "count_distinct", "sum_ones"])
         if kind in ("count_codes_row", "count_digits_row", "position_row"):
             # count(*) of a set as large as a character's code (or a digit's value), or
             # a digit's position in '0123456789': one number a column, the row spells it.
@@ -279,6 +279,14 @@ class Gen:
             return Case("sizes", f"count(series as large as {dc})",
                         [f"select p.id, (select count(*) from generate_series(1, {part})) as c1 "
                          f"from patients p where {self.rows(maxn=3)} order by p.id"], tainted=[1])
+        if kind == "sum_ones":
+            # An aggregate of constants over a set as large as a value.
+            dc = self.pick(["zip", "ssn", "mrn"])
+            d = digits(dc)
+            agg = self.pick(["sum(1)", "max(1) * count(*)", "array_length(array_agg(1), 1)", "sum(g.g * 0 + 1)"])
+            return Case("sizes", f"{agg.split('(')[0]} over series of {dc}",
+                        [f"select (select {agg} from generate_series(1, substr({d}, {r(1, 3)}, 4)::int) g) as c0 "
+                         f"from patients p where {self.rows(maxn=4)} order by p.id"], tainted=[0])
         if kind == "count_matches":
             ch = self.pick(list("0123456789aeiou"))
             return self.place("sizes", f"count(regexp_matches({col}))",
@@ -325,7 +333,8 @@ class Gen:
 
     def predicates(self) -> Case:
         kind = self.pick(["lateral_alias", "where_equal", "series_join", "digit_join", "char_join",
-                          "correlated", "exists", "in_list", "date_join", "digit_join", "char_join"])
+                          "correlated", "exists", "in_list", "date_join", "digit_join", "char_join",
+                          "order_limit", "rank_derived", "having", "distinct_on"])
         r = self.rng.randint
         w = self.rows(maxn=5)
         if kind == "lateral_alias":
@@ -340,6 +349,27 @@ class Gen:
             return Case("predicates", f"where a.v = (select {col})",
                         [f"select a.v from (select {col} v from patients) a "
                          f"where a.v = (select {col} from patients where id = {k})"], tainted=[0])
+        if kind in ("order_limit", "rank_derived", "having", "distinct_on"):
+            # Rows chosen by an order, a rank computed in a derived table or CTE, or HAVING:
+            # the chosen g is the value.
+            dc = self.pick(INT_DIGIT_COLS)
+            d = digits(dc)
+            off = r(1, DIGIT_FORMS[dc][1] - 4)
+            num = f"substr({d}, {off}, 4)::int" if dc != "zip" else f"{d}::int"
+            k = r(1, N_PATIENTS)
+            v = f"(select {num} from patients p where p.id = {k})"
+            if kind == "order_limit":
+                sql = f"select g from generate_series(0, 99999) g order by abs(g - {v}) limit 1"
+            elif kind == "distinct_on":
+                sql = f"select distinct on (true) g from generate_series(0, 99999) g order by true, abs(g - {v})"
+            elif kind == "having":
+                sql = f"select g from generate_series(0, 99999) g group by g having g = {v}"
+            else:
+                win = self.pick(["rank()", "row_number()", "dense_rank()"])
+                inner = f"select g, {win} over (order by abs(g - {v})) r from generate_series(0, 99999) g"
+                sql = self.pick([f"select s.g from ({inner}) s where s.r = 1",
+                                 f"with s as ({inner}) select g from s where r = 1"])
+            return Case("predicates", f"{kind}({dc} digits)", [sql], tainted=[0])
         if kind in ("series_join", "correlated", "exists", "in_list"):
             dc = self.pick(INT_DIGIT_COLS)
             d = digits(dc)

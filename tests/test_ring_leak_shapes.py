@@ -1,0 +1,175 @@
+"""Regression probes for issue 14: shapes that carry a ruled value without naming it.
+
+One or more probes per family that scripts/mask-fuzz found leaking before the fix
+(pieces under partial and hash, sizes and character codes, predicates, codebooks,
+errors, server state, shadowed built-ins). Each runs directly (as hoop_gateway) and
+through the gateway in both protocols (psycopg: extended; psql: simple), in a ring of
+its own (a value parked in server state stays parked for the stage's life).
+
+The direct run is the ground truth: it must return the value (or an error that prints
+it), so a probe that carries nothing cannot pass. Through the gateway the value must
+not come back in any form the direct run shows it in; an error keeps its SQLSTATE.
+Failure messages name the probe, never the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import psycopg
+import pytest
+
+P = 7   # a patient of the seeded demo database
+SSN_DIGITS = "replace(p.ssn, '-', '')"
+
+# (name, statements before, probe): the probe's first column carries the value.
+ROWS = [
+    ("piece under partial", [], f"select substr(p.ssn, 1, 5) from patients p where p.id = {P}"),
+    ("piece of a piece under partial", [], f"select right(left(p.ssn, 6), 2) from patients p where p.id = {P}"),
+    ("reversed under partial", [], f"select reverse(p.ssn) from patients p where p.id = {P}"),
+    ("codebook: hash of one character", [], f"select upper(substr(p.last_name, 2, 1)) from patients p where p.id = {P}"),
+    ("codebook: md5 of a piece", [], f"select md5(left(p.first_name, 1)) from patients p where p.id = {P}"),
+    ("character code", [], f"select ascii(substr(p.last_name, 1, 1)) from patients p where p.id = {P}"),
+    ("count over a series as large as a value", [],
+     f"select (select count(*) from generate_series(1, substr({SSN_DIGITS}, 1, 4)::int)) from patients p where p.id = {P}"),
+    ("sum of constants over a series", [],
+     f"select (select sum(1) from generate_series(1, substr({SSN_DIGITS}, 2, 4)::int)) from patients p where p.id = {P}"),
+    ("join on a value", [],
+     f"select g from patients p join generate_series(0, 99999) g on g = substr({SSN_DIGITS}, 1, 5)::int where p.id = {P}"),
+    ("correlated sub-select", [],
+     f"select g from generate_series(0, 99999) g where exists (select 1 from patients p where p.id = {P} "
+     f"and substr({SSN_DIGITS}, 3, 5)::int = g)"),
+    ("order by and limit", [],
+     f"select g from generate_series(0, 9999) g order by abs(g - (select substr({SSN_DIGITS}, 1, 4)::int "
+     f"from patients p where p.id = {P})) limit 1"),
+    ("rank in a derived table", [],
+     f"select s.g from (select g, rank() over (order by abs(g - (select substr({SSN_DIGITS}, 5, 4)::int "
+     f"from patients p where p.id = {P}))) r from generate_series(0, 9999) g) s where s.r = 1"),
+    ("setting parked then shown",
+     [f"select count(set_config('application_name', encode(convert_to(p.last_name, 'UTF8'), 'hex'), false)) "
+      f"from patients p where p.id = {P}"], "show application_name"),
+    ("custom setting parked then read",
+     [f"select set_config('probe.v', {SSN_DIGITS}, false) is null from patients p where p.id = {P}"],
+     "select current_setting('probe.v')"),
+    ("setting in pg_settings",
+     [f"select count(set_config('work_mem', (substr({SSN_DIGITS}, 1, 5)::int + 64)::text, false)) from patients p where p.id = {P}"],
+     "select setting from pg_settings where name = 'work_mem'"),
+    ("advisory lock key",
+     [f"select count(pg_advisory_lock(substr({SSN_DIGITS}, 1, 8)::bigint)) from patients p where p.id = {P}"],
+     "select objid from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()"),
+]
+
+# (name, probe): the error (or notice) the probe raises directly prints the value.
+ERRORS = [
+    ("number in a range error", f"select chr({SSN_DIGITS}::int) from patients p where p.id = {P}"),
+    ("date out of range in WHERE",
+     f"select p.id from patients p where p.id = {P} and make_date(2000, substr({SSN_DIGITS}, 1, 4)::int, 1) is null"),
+    ("index in ORDER BY", f"select p.id from patients p where p.id = {P} order by get_byte('\\x00'::bytea, substr({SSN_DIGITS}, 2, 5)::int)"),
+    ("XML detail", f"select xmlparse(document lower(p.last_name)) from patients p where p.id = {P}"),
+    ("relation named from data", f"select lower(p.last_name)::regclass from patients p where p.id = {P}"),
+    ("EXPLAIN ANALYZE", f"explain analyze select chr({SSN_DIGITS}::int) from patients p where p.id = {P}"),
+]
+
+
+def h(v) -> str:
+    return hashlib.sha256(str(v).encode()).hexdigest()[:10]
+
+
+def rows_of(conn, pre: list[str], sql: str):
+    for s in pre:
+        conn.execute(s)
+    return [tuple(str(v) for v in r) for r in conn.execute(sql).fetchall()]
+
+
+def error_of(conn, sql: str) -> tuple[str, str]:
+    try:
+        conn.execute(sql).fetchall()
+    except psycopg.Error as e:
+        d = e.diag
+        return e.sqlstate or "", " ".join(str(x) for x in (d.message_primary, d.message_detail, d.message_hint, d.context) if x)
+    return "", ""
+
+
+@pytest.fixture(scope="module")
+def shapes_ring(module_ring):
+    return module_ring
+
+
+@pytest.mark.parametrize("name,pre,probe", ROWS, ids=[r[0] for r in ROWS])
+def test_value_does_not_come_back(shapes_ring, name, pre, probe):
+    with shapes_ring.connect("direct") as d:
+        want = rows_of(d, pre, probe)
+    assert want and want[0][0] not in ("", "None"), f"{name}: the direct run returned nothing (not a probe)"
+    value = want[0][0]
+    with shapes_ring.connect("gateway") as g:
+        got = rows_of(g, pre, probe)
+    assert len(got) == len(want), f"{name}: {len(got)} rows through the gateway, {len(want)} directly"
+    assert not found(value, [c for r in got for c in r]), f"{name}: the value came back (extended) sha256 {h(value)}"
+    script = "".join(s + ";\n" for s in pre + [probe])
+    out = shapes_ring.psql("gateway", input=script)
+    assert not found(value, (out.stdout + out.stderr).splitlines()), f"{name}: the value came back (simple) sha256 {h(value)}"
+
+
+def found(value: str, cells: list[str]) -> bool:
+    """The value as a whole cell, or (3 characters or more) inside one, markers aside."""
+    cells = [c.replace("[REDACTED]", " ") for c in cells]
+    return any(c.strip() == value or (len(value) >= 3 and value in c) for c in cells)
+
+
+@pytest.mark.parametrize("name,probe", ERRORS, ids=[e[0] for e in ERRORS])
+def test_error_keeps_its_code_not_the_value(shapes_ring, name, probe):
+    with shapes_ring.connect("direct") as d:
+        code, text = error_of(d, probe)
+    assert code, f"{name}: no error directly (not a probe)"
+    with shapes_ring.connect("direct") as d:
+        value = rows_of(d, [], probe.replace("chr(", "(").replace("xmlparse(document ", "(").replace("::regclass", "")
+                        .replace("explain analyze ", "")) if "make_date" not in probe and "get_byte" not in probe else None
+    with shapes_ring.connect("gateway") as g:
+        gcode, gtext = error_of(g, probe)
+    assert gcode == code, f"{name}: SQLSTATE {gcode} through the gateway, {code} directly"
+    assert gtext, f"{name}: no message through the gateway"
+    # Every run of 3+ digits and every word of 4+ letters the direct error has and the
+    # statement does not: the data it printed. None may come back.
+    import re
+    printed = {w for w in re.findall(r"[0-9]{3,}|[A-Za-z]{4,}", text) if w.lower() not in probe.lower()}
+    if value:
+        printed |= {value[0][0]} if value[0][0] in text else set()
+    assert printed, f"{name}: the direct error prints no data (not a probe)"
+    leaked = [w for w in printed if w in gtext and w not in ("REDACTED",)]
+    # The message's own words are in both: only what the statement's data made counts.
+    with shapes_ring.connect("direct") as d:
+        _, other = error_of(d, probe.replace(f"p.id = {P}", f"p.id = {P + 1}"))
+    leaked = [w for w in leaked if w not in other]
+    assert not leaked, f"{name}: {len(leaked)} data word(s) came back: sha256 {[h(w) for w in leaked]}"
+
+
+def test_a_function_named_like_a_built_in_is_not_trusted(shapes_ring):
+    """public.upper(int) wins over pg_catalog.upper(text) for an integer argument,
+    whatever the search_path: hoop-connect's catalog facts name it, and the lineage
+    treats the call as the database's own code."""
+    with shapes_ring.connect("direct") as d:
+        d.execute("create or replace function public.upper(int) returns bigint language sql stable as "
+                  "$$ select replace(ssn, '-', '')::bigint from public.patients where id = $1 $$")
+    try:
+        with shapes_ring.connect("direct") as d:
+            want = rows_of(d, [], f"select upper(p.id) from patients p where p.id = {P}")
+        assert want[0][0].isdigit() and len(want[0][0]) >= 8
+        with shapes_ring.connect("gateway") as g:   # a new session: fresh catalog facts
+            got = rows_of(g, [], f"select upper(p.id) from patients p where p.id = {P}")
+        assert want[0][0] not in str(got), f"shadowed upper: the value came back sha256 {h(want[0][0])}"
+        out = shapes_ring.psql("gateway", "-c", f"select upper(p.id) + 0 from patients p where p.id = {P}")
+        assert want[0][0] not in out.stdout
+    finally:
+        with shapes_ring.connect("direct") as d:
+            d.execute("drop function if exists public.upper(int)")
+
+
+def test_whole_values_keep_their_strategy(shapes_ring):
+    """Not over-masking: a whole ruled value keeps its rule (partial shows the last
+    four), a condition on a column with constants adds nothing, and a plain table
+    column next to a PHI condition stays readable."""
+    with shapes_ring.connect("gateway") as g:
+        ssn = g.execute(f"select ssn from patients where id = {P} and ssn like '%-%'").fetchone()[0]
+        assert ssn.startswith("***") and ssn[-4:].isdigit()
+        ident = g.execute(f"select p.id from patients p where p.ssn like '%' and p.id = {P}").fetchone()[0]
+        assert ident == P
