@@ -15,9 +15,12 @@ public struct SourceColumn: Hashable, Sendable, CustomStringConvertible {
     /// What a function of the database's own returns: its body is not traced, so the
     /// value may carry anything (hoop-mask masks it whole).
     public static let untraced = SourceColumn("?", "*")
-    /// What server state holds (settings, sequences, catalog names): whatever this
-    /// gateway's sessions parked there (hoop-mask resolves it, `parks`).
-    public static let serverState = SourceColumn("?", "state")
+    /// What a session's settings hold (SHOW, current_setting, pg_settings): whatever
+    /// its statements parked there (hoop-mask resolves it, `Traced.parks`).
+    public static let setting = SourceColumn("?", "setting")
+    /// What the catalog and sequences hold (object names, `currval`): whatever this
+    /// gateway's sessions parked there.
+    public static let catalog = SourceColumn("?", "catalog")
     /// What a relation the catalog cannot see holds (a temporary or uncommitted table or
     /// sequence of the session): whatever the gateway's sessions wrote (hoop-mask).
     public static let written = SourceColumn("?", "written")
@@ -30,7 +33,7 @@ public struct SourceColumn: Hashable, Sendable, CustomStringConvertible {
 }
 
 extension Set where Element == SourceColumn {
-    var pieces: Set<SourceColumn> { Set(map(\.piece)) }
+    public var pieces: Set<SourceColumn> { Set(map(\.piece)) }
     var withoutIdentities: Set<SourceColumn> { filter { !$0.isIdentity } }
 }
 
@@ -135,7 +138,8 @@ public enum Lineage {
         let kind = stmt.node?.kind ?? ""
         let writes = ["InsertStmt", "UpdateStmt", "CreateTableAsStmt", "MergeStmt"].contains(kind)
             || (kind == "SelectStmt" && stmt["SelectStmt"]?["intoClause"] != nil)
-        return Traced(lineage: lineage, reads: a.readLog.withoutIdentities, parks: a.parks, writes: writes, defines: definedNames(stmt))
+        return Traced(lineage: lineage, reads: a.readLog.withoutIdentities, parks: a.parks, channels: a.channels, writes: writes,
+                      defines: definedNames(stmt))
     }
 
     /// Statements that never return rows.
@@ -190,17 +194,28 @@ public struct Traced: Equatable, Sendable {
     /// ORDER BY, function arguments, sub-selects, what EXPLAIN ANALYZE runs): an error
     /// or notice it raises may print any of them.
     public var reads: Set<SourceColumn>
-    /// It writes values into server state (set_config, setval, pg_notify, advisory
-    /// locks) or runs code whose writes are not traced (DO, CALL, a function of the
-    /// database's own): what it reads may come back through SHOW, current_setting,
-    /// the catalog (hoop-mask's parked sources).
-    public var parks: Bool
+    /// Where it writes values into server state: its session's settings (set_config,
+    /// and code that may call it: DO, CALL, a function of the database's own), the
+    /// catalog and sequences (setval, large objects), notifications (pg_notify, on
+    /// `channels`). What it reads may come back from there (hoop-mask). What code the
+    /// parser cannot see into writes elsewhere is hoop-approve's to review (`hidden`).
+    public var parks: Parks
+    /// The channels its pg_notify calls name; "*" for one computed at run time.
+    public var channels: Set<String> = []
     /// It writes rows (INSERT, UPDATE, CREATE TABLE AS, SELECT INTO, MERGE): what it
     /// reads may come back from the table it wrote.
     public var writes: Bool = false
     /// Names of the functions, aggregates and operators it defines, which may shadow a
     /// built-in; nil when it runs code that may define any (DO, CALL, CREATE EXTENSION).
     public var defines: Set<String>?
+}
+
+public struct Parks: OptionSet, Hashable, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public static let settings = Parks(rawValue: 1)
+    public static let catalog = Parks(rawValue: 2)
+    public static let notify = Parks(rawValue: 4)
 }
 
 extension Lineage {
@@ -282,10 +297,13 @@ struct Analyzer {
     var shadowing: Set<String> = []
     /// Every column (and FROM item column) read so far, anywhere in the statement.
     var readLog: Set<SourceColumn> = []
-    var parks = false
+    var parks: Parks = []
+    var channels: Set<String> = []
     var items = 0
     /// JOIN ... ON conditions of the select being read, innermost select last.
     var quals: [[JSON]] = []
+    /// Conditions LATERAL sub-selects put on the select being read.
+    var lateral: [[Set<SourceColumn>]] = []
     /// What `count` carries in the select being read, innermost last.
     var counted: [Set<SourceColumn>] = []
     /// The table columns each FROM item column named so far stands for.
@@ -311,8 +329,8 @@ struct Analyzer {
             return .noRows
         case "VariableShowStmt":
             // A setting holds whatever set_config put there (hoop-mask: parked values).
-            readLog.insert(.serverState)
-            return .rows(Shape([.value([.serverState])]))
+            readLog.insert(.setting)
+            return .rows(Shape([.value([.setting])]))
         case "DeclareCursorStmt":
             return .declareCursor(body["portalname"]?.string ?? "", query(body["query"]))
         case "FetchStmt":
@@ -333,14 +351,14 @@ struct Analyzer {
             return .copyOut(Shape(cols.isEmpty ? [.tableStar(rel)] : cols.map { .value([SourceColumn(rel, $0)]) }), format)
         case "DoStmt":
             // Code whose reads and writes are not traced.
-            readLog.insert(.untraced); parks = true
+            readLog.insert(.untraced); parks.insert(.settings)
             return .noRows
         case _ where Lineage.noRows.contains(kind):
             return .noRows
         default:
             // Anything else that may return rows (CALL with OUT parameters, utility
             // commands) has no traced shape: its columns are untraced.
-            readLog.insert(.untraced); parks = true
+            readLog.insert(.untraced); parks.insert(.settings)
             return .rows(Shape(columns: nil, all: [.untraced]))
         }
     }
@@ -421,6 +439,7 @@ struct Analyzer {
 
         var scope: [ScopeItem] = []
         quals.append([])
+        lateral.append([])
         for item in s["fromClause"]?.array ?? [] { from(item, outer: outer, into: &scope) }
         let scopes = [scope] + outer
         let joins = quals.removeLast()
@@ -432,6 +451,7 @@ struct Analyzer {
         for clause in joins + [s["whereClause"], s["havingClause"]].compactMap({ $0 }) {
             for c in conjuncts(clause) { conditions.append(reads(c, scopes)) }
         }
+        conditions += lateral.removeLast()
         // How many rows come back carries what makes rows: functions in FROM, derived
         // tables built from values, and conditions that relate two FROM items or a
         // FROM item that is no table (`g <= ascii(p.ssn)`). A condition on one table's
@@ -652,7 +672,16 @@ struct Analyzer {
                 append(ScopeItem(name: name, relation: .opaque([SourceColumn(rel, "*")])), to: &scope)
             }
         case "RangeSubselect":
+            let before = readLog
+            readLog = []
             let shape = subquery(body["subquery"], outer: [scope] + outer)
+            let inner = readLog
+            readLog = before.union(inner)
+            // LATERAL: its rows are chosen per row of the items before it, as a condition
+            // would (`generate_series(0, 999) g, lateral (select 1 ... where ascii(ssn) = g)`).
+            let enclosing = Set(([scope] + outer).flatMap { $0.map { Self.itemKey($0.id) } })
+            let correlated = inner.filter { $0.isIdentity && enclosing.contains($0.table) }
+            if !correlated.isEmpty, !shape.rows.isEmpty, !lateral.isEmpty { lateral[lateral.count - 1].append(shape.rows.union(correlated)) }
             let name = alias ?? ""
             append(ScopeItem(name: name, relation: .derived(shape), rows: shape.rows), to: &scope)
             setNames(name, renamed.isEmpty ? named(body["subquery"], shape) : named(shape, renamed))
@@ -687,7 +716,8 @@ struct Analyzer {
         let system = schema == nil || schema == "pg_catalog" || schema == "information_schema"
         guard system else { return nil }
         if statistics.contains(rel) || otherSessions.contains(rel) || rel.hasPrefix("pg_stat_progress_") { return .untraced }
-        if schema != nil || rel.hasPrefix("pg_") { return .serverState }
+        if ["pg_settings", "pg_file_settings", "pg_db_role_setting"].contains(rel) { return .setting }
+        if schema != nil || rel.hasPrefix("pg_") { return .catalog }
         return nil
     }
 
@@ -763,18 +793,21 @@ struct Analyzer {
         "range_intersect_agg", "any_value", "json_agg_strict", "jsonb_agg_strict", "json_objectagg", "json_arrayagg",
     ]
     /// Built-ins that write their arguments into server state.
-    static let parkingFunctions: Set<String> = [
-        "set_config", "setval", "nextval", "pg_notify", "lo_from_bytea", "lo_put", "lo_import", "lo_create",
+    static let parkingFunctions: [String: Parks] = [
+        "set_config": .settings, "setval": .catalog, "nextval": .catalog, "pg_notify": .notify,
+        "lo_from_bytea": .catalog, "lo_put": .catalog, "lo_import": .catalog, "lo_create": .catalog,
     ]
     /// Built-ins whose value is server state: a setting, a sequence, a catalog name.
-    static let stateFunctions: Set<String> = [
-        "current_setting", "pg_show_all_settings", "pg_settings_get_flags", "currval", "lastval", "pg_sequence_last_value",
-        "pg_sequence_parameters", "current_schema", "current_schemas", "current_user", "session_user", "current_database",
-        "current_catalog", "obj_description", "col_description", "shobj_description", "format_type", "to_regclass",
-        "to_regtype", "to_regproc", "to_regprocedure", "to_regoper", "to_regoperator", "to_regnamespace", "to_regrole",
-        "to_regcollation", "to_regtypemod", "pg_describe_object", "pg_identify_object", "pg_identify_object_as_address",
-        "pg_get_userbyid", "getpgusername",
-    ]
+    static let stateFunctions: [String: SourceColumn] = {
+        var m: [String: SourceColumn] = [:]
+        for f in ["current_setting", "pg_show_all_settings", "pg_settings_get_flags", "current_schema", "current_schemas"] { m[f] = .setting }
+        for f in ["currval", "lastval", "pg_sequence_last_value", "pg_sequence_parameters", "current_user", "session_user",
+                  "current_database", "current_catalog", "obj_description", "col_description", "shobj_description", "format_type",
+                  "to_regclass", "to_regtype", "to_regproc", "to_regprocedure", "to_regoper", "to_regoperator", "to_regnamespace",
+                  "to_regrole", "to_regcollation", "to_regtypemod", "pg_describe_object", "pg_identify_object",
+                  "pg_identify_object_as_address", "pg_get_userbyid", "getpgusername"] { m[f] = .catalog }
+        return m
+    }()
 
     /// The table columns an expression's value may carry, and the FROM items' columns
     /// it names (identities, for the conditions that relate them).
@@ -811,7 +844,7 @@ struct Analyzer {
             var out = fields(body, scopes)
             // An operator of another schema, or one the database defines with a built-in's
             // name, is the database's own code.
-            if op.count > 1 ? op[0] != "pg_catalog" : op.first.map(isShadowed) == true { out.insert(.untraced); parks = true }
+            if op.count > 1 ? op[0] != "pg_catalog" : op.first.map(isShadowed) == true { out.insert(.untraced); parks.insert(.settings) }
             if let name = op.last, ["->>", "->", "#>", "#>>"].contains(name) {
                 // doc->>'first_name': a JSON member named like a column carries what that column would.
                 out = out.pieces
@@ -847,22 +880,28 @@ struct Analyzer {
             // reg* types turn numbers into catalog names.
             let out = expression(body["arg"] ?? .null, scopes)
             let type = (body["typeName"]?["names"]?.array ?? []).compactMap(\.sval).last ?? ""
-            if type.hasPrefix("reg") { readLog.insert(.serverState); return out.pieces.union([.serverState]) }
+            if type.hasPrefix("reg") { readLog.insert(.catalog); return out.pieces.union([.catalog]) }
             return body["typeName"]?["typmods"] == nil ? out : out.pieces
         case "SubLink":
             let type = body["subLinkType"]?.string ?? ""
-            _ = reads(body["testexpr"] ?? .null, scopes)
-            // EXISTS / IN / ANY / ALL yield a boolean; the others yield the subquery's value.
+            let test = expression(body["testexpr"] ?? .null, scopes)
+            // A sub-select's value, and whether it has rows at all, carry what chooses its
+            // rows (`exists (select 1 from patients p where ascii(p.ssn) = g)` is true for
+            // one g). EXISTS yields nothing else; IN / ANY / ALL compare with its values.
             let shape = subquery(body["subselect"], outer: scopes)
-            return ["EXISTS_SUBLINK", "ANY_SUBLINK", "ALL_SUBLINK"].contains(type) ? [] : shape.all
+            switch type {
+            case "EXISTS_SUBLINK": return shape.rows
+            case "ANY_SUBLINK", "ALL_SUBLINK", "ROWCOMPARE_SUBLINK": return test.union(shape.all).union(shape.rows).pieces
+            default: return shape.all.union(shape.rows)
+            }
         case "SelectStmt":
             return subquery(.object([kind: body]), outer: scopes).all
         case "SQLValueFunction":
             // CURRENT_USER, CURRENT_SCHEMA...: names from the catalog and settings.
             let op = body["op"]?.string ?? ""
             guard ["USER", "ROLE", "SCHEMA", "CATALOG"].contains(where: op.hasSuffix) else { return [] }
-            readLog.insert(.serverState)
-            return [.serverState]
+            readLog.insert(.catalog)
+            return [.catalog]
         default:
             let out = fields(body, scopes)
             return Self.wholeNodes.contains(kind) ? out : out.pieces
@@ -891,11 +930,12 @@ struct Analyzer {
         _ = reads(f["agg_filter"] ?? .null, scopes)
         let window = reads(f["over"] ?? .null, scopes).withoutIdentities.pieces
         if !builtin {
-            // The database's own code: its value may carry anything, and it may write anything.
-            parks = true
+            // The database's own code: its value may carry anything, and it may set anything.
+            parks.insert(.settings)
             return args.pieces.union([.untraced])
         }
-        if Self.parkingFunctions.contains(fn) || fn.hasPrefix("pg_advisory") || fn.hasPrefix("pg_try_advisory") { parks = true }
+        if let kind = Self.parkingFunctions[fn] { parks.insert(kind) }
+        if fn == "pg_notify" { channels.insert(f["args"]?.array?.first?["A_Const"]?["sval"]?["sval"]?.string ?? "*") }
         // An aggregate or window function's value carries what makes the rows it is
         // computed over (a function in FROM, a set built from a value: `sum(1) from
         // generate_series(1, ascii(ssn))`), and its window's order and partition.
@@ -906,7 +946,7 @@ struct Analyzer {
             return f["agg_distinct"]?.bool == true ? context.union(args.pieces) : context
         }
         var out = (Self.wholeFunctions.contains(fn) ? args : args.pieces).union(context)
-        if Self.stateFunctions.contains(fn) { out.insert(.serverState); readLog.insert(.serverState) }
+        if let state = Self.stateFunctions[fn] { out.insert(state); readLog.insert(state) }
         if BuiltinFunctions.untraced.contains(fn) || BuiltinFunctions.untracedPrefixes.contains(where: fn.hasPrefix) {
             out.insert(.untraced); readLog.insert(.untraced)
         }

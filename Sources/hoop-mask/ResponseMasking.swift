@@ -59,11 +59,12 @@ final class ResponseMasking {
     private var sessions: [String: SessionState] = [:]
     private var scratch: [UInt8] = []
     private let lineageCache = ShapeCache<[Traced]?>()
-    /// What this gateway's sessions wrote into server state (settings, sequences,
-    /// notifications, catalog names): what SHOW, current_setting and the catalog then
-    /// return may carry it (SourceColumn.serverState). For the stage's life: a value
-    /// parked by one session can be read by another.
-    private(set) var parked: Set<SourceColumn> = []
+    /// What this gateway's sessions wrote into state every session can read (catalog
+    /// names, sequences: SourceColumn.catalog) and into notifications, for the stage's
+    /// life. Settings are each session's own (SessionState.parkedSettings).
+    private(set) var parkedCatalog: Set<SourceColumn> = []
+    /// By channel ("*": one computed at run time): what pg_notify was given.
+    private(set) var notified: [String: Set<SourceColumn>] = [:]
     /// What they wrote into tables (SourceColumn.written): the rows of a relation the
     /// catalog cannot name (a temporary table of the session) may carry it.
     private(set) var written: Set<SourceColumn> = []
@@ -107,6 +108,11 @@ final class ResponseMasking {
         /// By request seq and column: what the content-detected columns' values look like
         /// (NameColumnProfile: a column of names masks its undetected short values).
         var nameProfiles: [Int64: [Int: NameColumnProfile]] = [:]
+
+        /// What its statements parked in its settings (set_config, functions of the
+        /// database's own): SHOW, current_setting, pg_settings and application_name's
+        /// ParameterStatus carry it (SourceColumn.setting).
+        var parkedSettings: Set<SourceColumn> = []
 
         init(masker: Masker) { self.masker = masker }
 
@@ -210,8 +216,12 @@ final class ResponseMasking {
     func lineages(_ sql: String, _ s: SessionState) -> [Traced?] {
         guard let all = analyzed(sql) else { return [nil] }
         for t in all {
-            if t.parks { parked.formUnion(t.reads) }
-            if t.parks || t.writes { written.formUnion(t.reads) }
+            // A parked value is whatever the statement computed from what it read: pieces.
+            let parked = t.reads.pieces
+            if t.parks.contains(.settings) { s.parkedSettings.formUnion(parked) }
+            if t.parks.contains(.catalog) { parkedCatalog.formUnion(parked) }
+            if t.parks.contains(.notify) { for c in t.channels { notified[c, default: []].formUnion(parked) } }
+            if t.writes { written.formUnion(parked) }
             if let names = t.defines { shadowing.formUnion(names) } else { shadowing.insert("*") }
             // Redefining a name the server still holds fails there: the old one stays,
             // unknown here (untraced). Names are forgotten when the transaction ends.
@@ -290,25 +300,29 @@ final class ResponseMasking {
         return shape.all
     }
 
-    func rule(_ sources: Set<SourceColumn>, _ masker: Masker) -> ColumnRule? {
+    func rule(_ sources: Set<SourceColumn>, _ s: SessionState) -> ColumnRule? {
         var sources = sources
-        if sources.remove(.serverState) != nil { sources.formUnion(parked) }
-        if sources.remove(.written) != nil { sources.formUnion(written); sources.formUnion(parked) }
+        // Server state takes the rules of what was parked there: the session's own
+        // settings, the catalog and sequences any session may read, what it wrote.
+        if sources.remove(.setting) != nil { sources.formUnion(s.parkedSettings) }
+        if sources.remove(.catalog) != nil { sources.formUnion(parkedCatalog) }
+        if sources.remove(.written) != nil { sources.formUnion(written); sources.formUnion(parkedCatalog) }
         if sources.contains(.untraced) { return Self.untraced }
-        return masker.policy.rule(derivedFrom: sources.map { (table: $0.table, column: $0.column, whole: $0.whole) })
+        return s.masker.policy.rule(derivedFrom: sources.map { (table: $0.table, column: $0.column, whole: $0.whole) })
     }
 
     /// Lays the statement's traced columns over the result's columns. A column with a
     /// catalog origin is a plain table column (its own rule applies); the others take
     /// the rule of what they were built from. When the two cannot be laid side by side,
     /// every column without an origin may carry anything the statement reads.
-    func plan(fields: [ColumnPlan], shape: Shape?, _ masker: Masker) -> [ColumnPlan] {
+    func plan(fields: [ColumnPlan], shape: Shape?, _ s: SessionState) -> [ColumnPlan] {
+        let masker = s.masker
         var fields = fields
         for i in fields.indices {
             // A view's column with no rule of its own: the rules of the columns under it.
             guard let under = fields[i].underView, masker.policy.rule(table: fields[i].table, column: fields[i].column) == nil
             else { continue }
-            fields[i].derived = rule(under, masker)
+            fields[i].derived = rule(under, s)
         }
         guard let shape else {
             // Untraced (SQL that did not parse here, CALL...): nothing passes in clear.
@@ -322,27 +336,27 @@ final class ResponseMasking {
                     // (`join generate_series(...) g on g = ascii(ssn)`): the rule of both.
                     let own = SourceColumn(table, out[i].column ?? "*")
                     let extra = sources.filter { $0.table.lowercased() != own.table.lowercased() || $0.column.lowercased() != own.column.lowercased() || !$0.whole }
-                    if !extra.isEmpty, let r = rule(extra.union([own]), masker) { out[i].derived = r }
+                    if !extra.isEmpty, let r = rule(extra.union([own]), s) { out[i].derived = r }
                     continue
                 }
                 let sources = sources.union(out[i].underView ?? [])
-                out[i].derived = rule(sources, masker)
+                out[i].derived = rule(sources, s)
                 // What the session parked or wrote counts only when a rule covers it.
-                let parkedRule = sources.contains { $0 == .serverState || $0 == .written } ? rule(sources.filter { $0.table == "?" }, masker) : nil
-                out[i].readsNothing = parkedRule == nil && sources.allSatisfy {
-                    $0 == .serverState || $0 == .written || ($0 != .untraced && masker.policy.rule(table: $0.table, column: $0.column)?.keeps == true)
+                let state = sources.filter { $0.table == "?" && $0 != .untraced }
+                out[i].readsNothing = (state.isEmpty || rule(state, s) == nil) && sources.allSatisfy {
+                    state.contains($0) || ($0 != .untraced && masker.policy.rule(table: $0.table, column: $0.column)?.keeps == true)
                 }
             }
             return out
         }
-        let any = rule(shape.all, masker)
+        let any = rule(shape.all, s)
         for i in out.indices {
             guard let table = out[i].table else {
-                out[i].derived = out[i].underView.map { rule(shape.all.union($0), masker) } ?? any
+                out[i].derived = out[i].underView.map { rule(shape.all.union($0), s) } ?? any
                 continue
             }
             let carried = shape.carried(table, out[i].column ?? "*")
-            if !carried.isEmpty, let r = rule(carried.union([SourceColumn(table, out[i].column ?? "*")]), masker) { out[i].derived = r }
+            if !carried.isEmpty, let r = rule(carried.union([SourceColumn(table, out[i].column ?? "*")]), s) { out[i].derived = r }
         }
         return out
     }
@@ -387,7 +401,7 @@ final class ResponseMasking {
                 var p = ColumnPlan(field: f)
                 if f["sequence"]?.bool == true {
                     // A sequence's values are server state: setval may have parked a value there.
-                    p.underView = [.serverState]
+                    p.underView = [.catalog]
                 } else if p.table == nil, (f["table_oid"]?.int ?? 0) != 0 {
                     // A table the catalog cannot see: the session's own temporary or
                     // uncommitted one, holding what the session wrote.
@@ -401,7 +415,7 @@ final class ResponseMasking {
                 }
                 return p
             }
-            let p = plan(fields: fields, shape: shape(seq: seq, s), masker)
+            let p = plan(fields: fields, shape: shape(seq: seq, s), s)
             s.plans[seq] = p
             if let (portal, name, gen) = s.describeTarget[seq], gen == s.generation[(portal ? "portal:" : "") + name, default: 0] {
                 if portal { s.describedPortal[name] = p } else { s.describedStatement[name] = p }
@@ -448,10 +462,15 @@ final class ResponseMasking {
             // For a request not traced here (SQL that did not parse here, an unknown
             // statement name), the errors that quote data: data exceptions (22) and
             // integrity violations (23). The others quote the request.
+            // The server names the source line of every error it raises; the gateway's own
+            // errors ("hoop: ...") name none and quote no data.
             let code = frame["code"]?.string ?? ""
-            let readsRuled = reads(seq: seq, s).map { rule($0, masker) != nil } ?? (code.hasPrefix("22") || code.hasPrefix("23"))
+            let fromServer = frame["routine"] != nil || frame["file"] != nil
+            let readsRuled = fromServer && (reads(seq: seq, s).map { rule($0, s) != nil } ?? (code.hasPrefix("22") || code.hasPrefix("23")))
             for key in Self.textFields {
                 guard let text = frame[key]?.string else { continue }
+                // A PL/pgSQL call stack names code and line numbers, not data.
+                if raised, key == "where", text.split(separator: "\n").allSatisfy({ $0.hasPrefix("PL/pgSQL function ") }) { continue }
                 if readsRuled, key == "where" || key == "internal_query" {
                     out[key] = .string("[REDACTED]")
                     counts["ERROR_VALUE", default: 0] += 1
@@ -521,7 +540,7 @@ final class ResponseMasking {
                 return outcome(frame, out, counts)
             }
             // COPY table: named by hoop-connect; COPY (query): traced.
-            let fields = s.copyPlans[seq] ?? copyPlan(shape, masker)
+            let fields = s.copyPlans[seq] ?? copyPlan(shape, s)
             if (s.expected[seq]?.count ?? 0) == 1, s.profiling(seq, fields, fields.columns.count) {
                 // The frame's lines profile the columns first (the header line is no data).
                 for (k, chunk) in (frame["data"]?.array ?? []).enumerated() {
@@ -566,8 +585,8 @@ final class ResponseMasking {
             // application_name can be set by SQL (set_config) to anything; the other
             // reported settings take values from the server's own vocabulary.
             guard frame["name"]?.string == "application_name", let text = frame["value"]?.string else { return .pass }
-            // What the gateway's sessions parked in server state may be in it.
-            let r = try rule([.serverState], masker).map { try masker.mask(text, rule: $0, typeOID: 25) } ?? masker.maskText(text)
+            // What the session parked in its settings may be in it.
+            let r = try rule([.setting], s).map { try masker.mask(text, rule: $0, typeOID: 25) } ?? masker.maskText(text)
             var out = frame
             out["value"] = .string(r.value ?? "")
             return outcome(frame, out, r.counts)
@@ -575,7 +594,8 @@ final class ResponseMasking {
             // A NOTIFY payload is whatever the application put in it.
             var out = frame
             var counts: [String: Int] = [:]
-            let parkedRule = rule([.serverState], masker)
+            let given = (notified[frame["channel"]?.string ?? ""] ?? []).union(notified["*"] ?? [])
+            let parkedRule = given.isEmpty ? nil : rule(given, s)
             for key in ["channel", "payload"] {
                 guard let text = frame[key]?.string else { continue }
                 // pg_notify(channel, payload) may have been given values read from tables.
@@ -643,10 +663,10 @@ final class ResponseMasking {
         if let portal = s.executePortal[seq] {
             if let p = s.describedPortal[portal] { return RowPlan(columns: p) }
             if let st = s.portalStatement[portal], let p = s.describedStatement[st] {
-                return RowPlan(columns: plan(fields: p.map { var f = $0; f.derived = nil; return f }, shape: shape(seq: seq, s), s.masker))
+                return RowPlan(columns: plan(fields: p.map { var f = $0; f.derived = nil; return f }, shape: shape(seq: seq, s), s))
             }
         }
-        let any = shape(seq: seq, s).map { rule($0.all, s.masker) } ?? Self.untraced
+        let any = shape(seq: seq, s).map { rule($0.all, s) } ?? Self.untraced
         return RowPlan(columns: [], rest: ColumnPlan(table: nil, column: nil, typeOID: 0, derived: any))
     }
 
@@ -659,11 +679,11 @@ final class ResponseMasking {
 
     /// The columns of a COPY (query): COPY output carries no catalog origin, so every
     /// field is masked by the rule of the table columns it was traced to.
-    func copyPlan(_ shape: Shape?, _ masker: Masker) -> RowPlan {
+    func copyPlan(_ shape: Shape?, _ s: SessionState) -> RowPlan {
         func plan(_ rule: ColumnRule?) -> ColumnPlan { ColumnPlan(table: nil, column: nil, typeOID: 0, derived: rule) }
         guard let shape else { return RowPlan(columns: [], rest: plan(Self.untraced)) }
-        if let values = shape.values { return RowPlan(columns: values.map { plan(rule($0, masker)) }) }
-        return RowPlan(columns: [], rest: plan(rule(shape.all, masker)))
+        if let values = shape.values { return RowPlan(columns: values.map { plan(rule($0, s)) }) }
+        return RowPlan(columns: [], rest: plan(rule(shape.all, s)))
     }
 
     func mask(_ text: String, _ column: ColumnPlan, _ s: SessionState) throws -> MaskResult {

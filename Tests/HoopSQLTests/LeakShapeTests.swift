@@ -60,6 +60,15 @@ final class LeakShapeTests: XCTestCase {
             XCTAssertTrue(try values(q)[0].contains(ssnPiece), q)
         }
         XCTAssertEqual(try values("select id from patients order by ssn limit 5"), [[SourceColumn("patients", "id")]])
+        // A flag or a LATERAL sub-select whose rows a value chooses, per row of g.
+        for q in ["select exists (select 1 from patients p where p.id = 7 and ascii(p.ssn) = g) from generate_series(0, 999) g",
+                  "select g in (select ascii(ssn) from patients) from generate_series(0, 999) g",
+                  "select (select 1 from patients p where p.id = 7 and ascii(p.ssn) = g) from generate_series(0, 999) g",
+                  "select g from generate_series(0, 999) g, lateral (select 1 from patients p where p.id = 7 and ascii(p.ssn) = g) x",
+                  "select g from generate_series(0, 999) g cross join lateral (select 1 from patients p where ascii(p.ssn) = g limit 1) x"] {
+            XCTAssertTrue(try values(q)[0].contains(ssnPiece), q)
+        }
+        XCTAssertEqual(try values("select exists (select 1 from patients where ssn = '1')"), [[]])
         // A column constrained by constants, or by itself, carries nothing more.
         XCTAssertEqual(try values("select ssn from patients where ssn like '9%' and id = 4"), [[ssn]])
         XCTAssertFalse(try values("select p.id from patients p join encounters e on e.patient_id = p.id where p.ssn = '1'")[0]
@@ -83,12 +92,14 @@ final class LeakShapeTests: XCTestCase {
     }
 
     func testWritesToServerStateAreKnown() throws {
-        for q in ["select set_config('application_name', ssn, false) from patients", "select pg_advisory_lock(ascii(ssn)) from patients",
-                  "select setval('s', length(ssn)) from patients", "select pg_notify('c', ssn) from patients",
-                  "do $$ begin perform 1; end $$", "select my_function(ssn) from patients"] {
-            XCTAssertTrue(try Lineage.trace(q)[0].parks, q)
-        }
-        XCTAssertFalse(try Lineage.trace("select upper(ssn) from patients")[0].parks)
+        let cases: [(String, Parks)] = [
+            ("select set_config('application_name', ssn, false) from patients", .settings),
+            ("select setval('s', length(ssn)) from patients", .catalog), ("select pg_notify('c', ssn) from patients", .notify),
+            ("do $$ begin perform 1; end $$", .settings), ("select my_function(ssn) from patients", .settings),
+            ("call my_procedure(1)", .settings)]
+        for (q, parks) in cases { XCTAssertEqual(try Lineage.trace(q)[0].parks, parks, q) }
+        XCTAssertEqual(try Lineage.trace("select upper(ssn) from patients")[0].parks, [])
+        XCTAssertEqual(try Lineage.trace("select pg_notify('c', ssn), pg_notify(ssn, 'x') from patients")[0].channels, ["c", "*"])
         XCTAssertTrue(try Lineage.trace("insert into t select ssn from patients")[0].writes)
         XCTAssertTrue(try Lineage.trace("select ssn into t from patients")[0].writes)
     }

@@ -29,10 +29,11 @@ final class LineageTests: XCTestCase {
     /// read `jit` on a fresh session).
     func testSettingsAreServerState() throws {
         let s = try shape("select current_setting('jit'), pg_catalog.current_setting('TimeZone'), current_setting('my.v'), current_setting(name) from t")
-        for v in values(s) { XCTAssertTrue(v.contains(.serverState), "\(v)") }
-        XCTAssertEqual(try Lineage.analyze("show application_name"), [.rows(Shape([.value([.serverState])]))])
-        XCTAssertEqual(values(try shape("select setting from pg_settings")), [[.serverState]])
-        XCTAssertEqual(values(try shape("select relname from pg_catalog.pg_class")), [[.serverState]])
+        for v in values(s) { XCTAssertTrue(v.contains(.setting), "\(v)") }
+        XCTAssertEqual(try Lineage.analyze("show application_name"), [.rows(Shape([.value([.setting])]))])
+        XCTAssertEqual(values(try shape("select setting from pg_settings")), [[.setting]])
+        XCTAssertEqual(values(try shape("select relname from pg_catalog.pg_class")), [[.catalog]])
+        XCTAssertEqual(values(try shape("select currval('s'), 'x'::regclass")), [[.catalog], [.catalog]])
         XCTAssertEqual(values(try shape("select query from pg_stat_activity")), [[.untraced]])
         XCTAssertEqual(values(try shape("select objid from pg_locks")), [[.untraced]])
     }

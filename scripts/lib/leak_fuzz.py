@@ -116,6 +116,14 @@ class Gen:
     def one(self, a: str = "p") -> str:
         return f"{a}.id = {self.rng.randint(1, N_PATIENTS)}"
 
+    def digit_number(self, width: int) -> tuple[str, str]:
+        """A column with digits, and `width` of its digits as a number (a whole ZIP)."""
+        dc = self.pick(INT_DIGIT_COLS)
+        if dc == "zip" and width >= 4:
+            return dc, f"{digits(dc)}::int"
+        off = self.rng.randint(1, DIGIT_FORMS[dc][1] - width + 1)
+        return dc, f"substr({digits(dc)}, {off}, {width})::int"
+
     def encode(self, x: str, kind: str = "any") -> tuple[str, str]:
         """An encoding of a text expression that the checker can read back."""
         opts = ["raw", "lower", "upper", "digits", "nosep", "reverse", "hex", "base64", "codes", "spaced"]
@@ -334,7 +342,7 @@ class Gen:
     def predicates(self) -> Case:
         kind = self.pick(["lateral_alias", "where_equal", "series_join", "digit_join", "char_join",
                           "correlated", "exists", "in_list", "date_join", "digit_join", "char_join",
-                          "order_limit", "rank_derived", "having", "distinct_on"])
+                          "order_limit", "rank_derived", "having", "distinct_on", "flag", "lateral_filter"])
         r = self.rng.randint
         w = self.rows(maxn=5)
         if kind == "lateral_alias":
@@ -349,13 +357,26 @@ class Gen:
             return Case("predicates", f"where a.v = (select {col})",
                         [f"select a.v from (select {col} v from patients) a "
                          f"where a.v = (select {col} from patients where id = {k})"], tainted=[0])
+        if kind in ("flag", "lateral_filter"):
+            # One row per candidate g, and a flag (or a LATERAL sub-select's rows) that
+            # the value chooses: the row where it is set is the value.
+            dc, num = self.digit_number(3)
+            k = r(1, N_PATIENTS)
+            cond = f"p.id = {k} and {num} = g"
+            if kind == "flag":
+                f = self.pick([f"exists (select 1 from patients p where {cond})",
+                               f"(select 1 from patients p where {cond})",
+                               f"g in (select {num} from patients p where p.id = {k})"])
+                sql = f"select g, coalesce(({f})::text, '-') as f from generate_series(0, 999) g order by g"
+                return Case("predicates", f"flag per candidate({dc} digits)", [sql], tainted=[1])
+            j = self.pick(["cross join lateral", ", lateral"])
+            sql = (f"select g from generate_series(0, 999) g {j} (select 1 from patients p where {cond}"
+                   f"{self.pick(['', ' limit 1'])}) x order by g")
+            return Case("predicates", f"lateral filter({dc} digits)", [sql], tainted=[0])
         if kind in ("order_limit", "rank_derived", "having", "distinct_on"):
             # Rows chosen by an order, a rank computed in a derived table or CTE, or HAVING:
             # the chosen g is the value.
-            dc = self.pick(INT_DIGIT_COLS)
-            d = digits(dc)
-            off = r(1, DIGIT_FORMS[dc][1] - 4)
-            num = f"substr({d}, {off}, 4)::int" if dc != "zip" else f"{d}::int"
+            dc, num = self.digit_number(4)
             k = r(1, N_PATIENTS)
             v = f"(select {num} from patients p where p.id = {k})"
             if kind == "order_limit":
@@ -371,10 +392,7 @@ class Gen:
                                  f"with s as ({inner}) select g from s where r = 1"])
             return Case("predicates", f"{kind}({dc} digits)", [sql], tainted=[0])
         if kind in ("series_join", "correlated", "exists", "in_list"):
-            dc = self.pick(INT_DIGIT_COLS)
-            d = digits(dc)
-            off = r(1, DIGIT_FORMS[dc][1] - 4)
-            num = f"substr({d}, {off}, 5)::int" if dc != "zip" else f"{d}::int"
+            dc, num = self.digit_number(5)
             if kind == "series_join":
                 sql = f"select g from patients p join generate_series(0, 99999) g on g = {num} where {w} order by p.id"
             elif kind == "correlated":
