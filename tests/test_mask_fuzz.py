@@ -31,6 +31,7 @@ def test_bounded_fuzz_run_finds_no_leak(tmp_path):
     for name, f in families.items():
         assert f["probes"] >= COUNT // len(families) - 1, f"{name}: {f['probes']} probes"
         assert f["direct_without_phi"] <= f["probes"] // 4, f"{name}: {f['direct_without_phi']} probes carry nothing directly"
+        assert f["direct_errors_outside_error_family"] <= f["probes"] // 50, f"{name}: {f['direct_errors_outside_error_family']} probes fail directly"
     leaking = {name: f["leaking"] for name, f in families.items() if f["leaking"]}
     assert not leaking, f"leaks by family: {leaking}\n{summary}"
     assert run.returncode == 0, summary

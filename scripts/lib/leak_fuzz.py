@@ -382,7 +382,7 @@ class Gen:
             if kind == "order_limit":
                 sql = f"select g from generate_series(0, 99999) g order by abs(g - {v}) limit 1"
             elif kind == "distinct_on":
-                sql = f"select distinct on (true) g from generate_series(0, 99999) g order by true, abs(g - {v})"
+                sql = f"select distinct on (g >= 0) g from generate_series(0, 99999) g order by g >= 0, abs(g - {v})"
             elif kind == "having":
                 sql = f"select g from generate_series(0, 99999) g group by g having g = {v}"
             else:
