@@ -194,10 +194,11 @@ public struct Traced: Equatable, Sendable {
     /// ORDER BY, function arguments, sub-selects, what EXPLAIN ANALYZE runs): an error
     /// or notice it raises may print any of them.
     public var reads: Set<SourceColumn>
-    /// Where it writes values into server state: its session's settings (set_config,
-    /// and code that may call it: DO, CALL, a function of the database's own), the
-    /// catalog and sequences (setval, large objects), notifications (pg_notify, on
-    /// `channels`). What it reads may come back from there (hoop-mask). What code the
+    /// Where it writes values into server state: its session's settings (set_config),
+    /// the catalog and sequences (setval, large objects), notifications (pg_notify, on
+    /// `channels`); code the parser cannot see into (DO, CALL, a function of the
+    /// database's own) its session's settings and what that session reads of the
+    /// catalog. What it reads may come back from there (hoop-mask). What code the
     /// parser cannot see into writes elsewhere is hoop-approve's to review (`hidden`).
     public var parks: Parks
     /// The channels its pg_notify calls name; "*" for one computed at run time.
@@ -216,6 +217,9 @@ public struct Parks: OptionSet, Hashable, Sendable {
     public static let settings = Parks(rawValue: 1)
     public static let catalog = Parks(rawValue: 2)
     public static let notify = Parks(rawValue: 4)
+    /// Code the parser cannot see into (DO, CALL, a function of the database's own):
+    /// its session's settings, and the catalog names that session reads.
+    public static let code = Parks(rawValue: 8)
 }
 
 extension Lineage {
@@ -351,14 +355,14 @@ struct Analyzer {
             return .copyOut(Shape(cols.isEmpty ? [.tableStar(rel)] : cols.map { .value([SourceColumn(rel, $0)]) }), format)
         case "DoStmt":
             // Code whose reads and writes are not traced.
-            readLog.insert(.untraced); parks.insert(.settings)
+            readLog.insert(.untraced); parks.insert(.code)
             return .noRows
         case _ where Lineage.noRows.contains(kind):
             return .noRows
         default:
             // Anything else that may return rows (CALL with OUT parameters, utility
             // commands) has no traced shape: its columns are untraced.
-            readLog.insert(.untraced); parks.insert(.settings)
+            readLog.insert(.untraced); parks.insert(.code)
             return .rows(Shape(columns: nil, all: [.untraced]))
         }
     }
@@ -844,7 +848,7 @@ struct Analyzer {
             var out = fields(body, scopes)
             // An operator of another schema, or one the database defines with a built-in's
             // name, is the database's own code.
-            if op.count > 1 ? op[0] != "pg_catalog" : op.first.map(isShadowed) == true { out.insert(.untraced); parks.insert(.settings) }
+            if op.count > 1 ? op[0] != "pg_catalog" : op.first.map(isShadowed) == true { out.insert(.untraced); parks.insert(.code) }
             if let name = op.last, ["->>", "->", "#>", "#>>"].contains(name) {
                 // doc->>'first_name': a JSON member named like a column carries what that column would.
                 out = out.pieces
@@ -927,11 +931,11 @@ struct Analyzer {
         // The value of an ordered-set aggregate comes from its ORDER BY
         // (percentile_disc(0.5) WITHIN GROUP (ORDER BY ssn)).
         args.formUnion(expression(f["agg_order"] ?? .null, scopes))
-        _ = reads(f["agg_filter"] ?? .null, scopes)
-        let window = reads(f["over"] ?? .null, scopes).withoutIdentities.pieces
+        // FILTER (WHERE ...) chooses the rows it aggregates, OVER (...) orders them.
+        let window = reads(.array([f["agg_filter"] ?? .null, f["over"] ?? .null]), scopes).withoutIdentities.pieces
         if !builtin {
             // The database's own code: its value may carry anything, and it may set anything.
-            parks.insert(.settings)
+            parks.insert(.code)
             return args.pieces.union([.untraced])
         }
         if let kind = Self.parkingFunctions[fn] { parks.insert(kind) }

@@ -113,6 +113,9 @@ final class ResponseMasking {
         /// database's own): SHOW, current_setting, pg_settings and application_name's
         /// ParameterStatus carry it (SourceColumn.setting).
         var parkedSettings: Set<SourceColumn> = []
+        /// What code the parser cannot see into read in this session (DO, CALL, a
+        /// function of the database's own): it may have named objects after it.
+        var parkedByCode: Set<SourceColumn> = []
 
         init(masker: Masker) { self.masker = masker }
 
@@ -218,7 +221,8 @@ final class ResponseMasking {
         for t in all {
             // A parked value is whatever the statement computed from what it read: pieces.
             let parked = t.reads.pieces
-            if t.parks.contains(.settings) { s.parkedSettings.formUnion(parked) }
+            if !t.parks.isDisjoint(with: [.settings, .code]) { s.parkedSettings.formUnion(parked) }
+            if t.parks.contains(.code) { s.parkedByCode.formUnion(parked) }
             if t.parks.contains(.catalog) { parkedCatalog.formUnion(parked) }
             if t.parks.contains(.notify) { for c in t.channels { notified[c, default: []].formUnion(parked) } }
             if t.writes { written.formUnion(parked) }
@@ -305,7 +309,7 @@ final class ResponseMasking {
         // Server state takes the rules of what was parked there: the session's own
         // settings, the catalog and sequences any session may read, what it wrote.
         if sources.remove(.setting) != nil { sources.formUnion(s.parkedSettings) }
-        if sources.remove(.catalog) != nil { sources.formUnion(parkedCatalog) }
+        if sources.remove(.catalog) != nil { sources.formUnion(parkedCatalog); sources.formUnion(s.parkedByCode) }
         if sources.remove(.written) != nil { sources.formUnion(written); sources.formUnion(parkedCatalog) }
         if sources.contains(.untraced) { return Self.untraced }
         return s.masker.policy.rule(derivedFrom: sources.map { (table: $0.table, column: $0.column, whole: $0.whole) })

@@ -56,7 +56,10 @@ final class LeakShapeTests: XCTestCase {
                   "select s.g from (select g, rank() over (order by abs(g - ascii(p.ssn))) r from generate_series(0, 999) g, patients p) s where s.r = 1",
                   "with s as (select g, row_number() over (order by abs(g - length(p.ssn))) r from generate_series(0, 99) g, patients p) select g from s where r = 1",
                   "select (select sum(1) from generate_series(1, ascii(p.ssn))) from patients p",
-                  "select (select max(g) from generate_series(1, 999) g where g <= ascii(p.ssn)) from patients p"] {
+                  "select (select max(g) from generate_series(1, 999) g where g <= ascii(p.ssn)) from patients p",
+                  "select max(g) filter (where g = ascii(p.ssn)) from generate_series(0, 999) g, patients p where p.id = 7",
+                  "select case when g = ascii(p.ssn) then g end from generate_series(0, 999) g, patients p",
+                  "select v.x from (values (1), (2)) v(x) where v.x = (select ascii(ssn) from patients where id = 7)"] {
             XCTAssertTrue(try values(q)[0].contains(ssnPiece), q)
         }
         XCTAssertEqual(try values("select id from patients order by ssn limit 5"), [[SourceColumn("patients", "id")]])
@@ -95,8 +98,8 @@ final class LeakShapeTests: XCTestCase {
         let cases: [(String, Parks)] = [
             ("select set_config('application_name', ssn, false) from patients", .settings),
             ("select setval('s', length(ssn)) from patients", .catalog), ("select pg_notify('c', ssn) from patients", .notify),
-            ("do $$ begin perform 1; end $$", .settings), ("select my_function(ssn) from patients", .settings),
-            ("call my_procedure(1)", .settings)]
+            ("do $$ begin perform 1; end $$", .code), ("select my_function(ssn) from patients", .code),
+            ("call my_procedure(1)", .code)]
         for (q, parks) in cases { XCTAssertEqual(try Lineage.trace(q)[0].parks, parks, q) }
         XCTAssertEqual(try Lineage.trace("select upper(ssn) from patients")[0].parks, [])
         XCTAssertEqual(try Lineage.trace("select pg_notify('c', ssn), pg_notify(ssn, 'x') from patients")[0].channels, ["c", "*"])
