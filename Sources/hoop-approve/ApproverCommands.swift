@@ -195,12 +195,29 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "Judge it as asked by this user.") var user = "someone@example.org"
     @Option(parsing: .upToNextOption, help: "… in these groups.") var groups: [String] = []
     @Flag(help: "… as an agent.") var agent = false
-    @Argument(help: "The SQL text.") var sql: String
+    @Flag(help: "Read one JSON string (a SQL text) per line on stdin; write one verdict per line (for oracles and corpora).")
+    var stdin = false
+    @Argument(help: "The SQL text.") var sql: String?
 
     func run() throws {
         let policies = try Policies(try GatewayConfig.load(config))
         guard let policy = policies.byConnection[connection] else { throw Refused("no connection named \(connection)") }
         let who = Requester(issuer: "", subject: user, user: user, groups: groups, kind: agent ? "agent" : "person")
+        guard stdin else {
+            guard let sql else { throw Refused("a SQL text, or --stdin") }
+            print(judge(sql, policy, who).encodedString)
+            return
+        }
+        while let line = readLine() {
+            guard let text = (try? JSON.parse(line))?.string else {
+                print(JSON.object(["error": .string("a line that is not a JSON string")]).encodedString)
+                continue
+            }
+            print(judge(text, policy, who).encodedString)
+        }
+    }
+
+    func judge(_ sql: String, _ policy: Policy, _ who: Requester) -> JSON {
         let c = Classifier.classify(sql, options: policy.classifyOptions)
         let v = policy.verdict(c, who)
         var o: [String: JSON] = ["verdict": .string(v.action.rawValue), "why": .string(v.summary),
@@ -208,7 +225,7 @@ struct ClassifyCommand: ParsableCommand {
                                  "statements": .array(c.statements.map { $0.json() })]
         if let e = c.parseError { o["parse_error"] = .string(e) }
         if let n = SQLParser.normalize(sql) { o["normalized"] = .string(n) }
-        print(JSON.object(o).encodedString)
+        return .object(o)
     }
 }
 
