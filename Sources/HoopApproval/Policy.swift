@@ -237,6 +237,8 @@ public struct Policy: Sendable {
         rule("review-ddl", "review", ["kind": ["ddl"]], "changes the schema (DDL)"),
         rule("review-dcl", "review", ["kind": ["dcl"]], "changes privileges or roles (DCL)"),
         rule("review-unbounded-write", "review", ["unbounded_write": true], "writes without a WHERE clause"),
+        rule("review-exclusive-lock", "review", ["flags": ["exclusive_lock"]],
+             "locks or rewrites a table exclusively (LOCK, CLUSTER, VACUUM FULL, REINDEX, SET TABLESPACE): every session using it waits"),
         rule("review-export", "review", ["export": true], "exports data (COPY TO, CREATE TABLE AS, SELECT INTO)"),
         rule("review-phi-bulk-read", "review", ["phi": true, "unbounded_read": true],
              "reads a PHI table without a LIMIT or a key filter"),

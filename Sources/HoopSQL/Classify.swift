@@ -16,6 +16,7 @@ public enum StatementFlag: String, Sendable, CaseIterable {
     case userFunction = "user_function"          // a function that is not a PG15 built-in: its body is unseen
     case loadLibrary = "load_library"            // LOAD
     case adminFunction = "admin_function"        // pg_terminate_backend, pg_reload_conf..., set_config of a name computed at run time
+    case exclusiveLock = "exclusive_lock"        // LOCK (SHARE and stronger), CLUSTER, VACUUM FULL, REINDEX, SET TABLESPACE, REFRESH MATERIALIZED VIEW: stalls every session using the table
 }
 
 /// One statement, classified from its parse tree alone (no catalog).
@@ -132,6 +133,16 @@ public enum Classifier {
             // INSERT ... SELECT from a table copies rows into another table, where the
             // masking rules of the source no longer apply: an export.
             if kind == "InsertStmt", let source = body["selectStmt"], bounds.touchesTables(source, [:]) { c.export = true }
+            // So do an UPDATE whose new values come from other tables (FROM, a sub-select,
+            // `string_agg`) and a MERGE from a table: whichever table they write.
+            if kind == "UpdateStmt", Self.copiesValues(body["targetList"], from: body["fromClause"], bounds) { c.export = true }
+            if kind == "MergeStmt" {
+                let values = (body["mergeWhenClauses"]?.array ?? []).flatMap { w -> [JSON] in
+                    guard let m = w["MergeWhenClause"] else { return [] }
+                    return [m["targetList"] ?? .null, m["values"] ?? .null]
+                }
+                if Self.copiesValues(.array(values), from: body["sourceRelation"], bounds) { c.export = true }
+            }
         case "CopyStmt":
             c.command = "COPY"
             let isFrom = body["is_from"]?.bool == true
@@ -244,6 +255,10 @@ public enum Classifier {
             w.c.unboundedWrite = true
         case "VacuumStmt":
             c.kind = .utility; c.command = body["is_vacuumcmd"]?.bool == true ? "VACUUM" : "ANALYZE"
+            if c.command == "VACUUM", option(body["options"]?.array ?? [], "full") {
+                w.c.flags.insert(.exclusiveLock)
+            }
+            w.walk(body["rels"])
         case "DiscardStmt":
             c.kind = .utility
             let t = (body["target"]?.string ?? "DISCARD_ALL").replacingOccurrences(of: "_", with: " ")
@@ -252,6 +267,17 @@ public enum Classifier {
             c.kind = .utility; c.command = body["portalname"] == nil ? "CLOSE CURSOR ALL" : "CLOSE CURSOR"
         case _ where Self.plainUtility[kind] != nil:
             c.kind = .utility; c.command = Self.plainUtility[kind]!
+            switch kind {
+            case "LockStmt":
+                // LOCK's default is ACCESS EXCLUSIVE (8); SHARE (5) and stronger block writers.
+                let mode = body["mode"]?.int ?? 8
+                if mode >= 4 { w.c.flags.insert(.exclusiveLock) }
+            case "ClusterStmt":
+                w.c.flags.insert(.exclusiveLock)
+            case "ReindexStmt":
+                if !option(body["params"]?.array ?? [], "concurrently") { w.c.flags.insert(.exclusiveLock) }
+            default: break
+            }
         case _ where Self.dclTags[kind] != nil:
             c.kind = .dcl; c.command = Self.dclTags[kind]!
             if kind == "GrantStmt" || kind == "GrantRoleStmt" {
@@ -263,6 +289,7 @@ public enum Classifier {
             c.command = Self.ddlCommand(kind, body)
             if c.command == "ALTER ROLE" { c.kind = .dcl }
             Self.ddlObjects(kind, body, &w)
+            if Self.rewrites(kind, body) { w.c.flags.insert(.exclusiveLock) }
         }
 
         // What the walk found.
@@ -277,13 +304,40 @@ public enum Classifier {
         return c
     }
 
-    static func explainAnalyze(_ options: [JSON]) -> Bool {
+    static func explainAnalyze(_ options: [JSON]) -> Bool { option(options, "analyze") }
+
+    /// Written values that come from tables: a sub-select that reads one, or a column of
+    /// a FROM / USING source that reads one.
+    static func copiesValues(_ values: JSON?, from source: JSON?, _ bounds: Bounds) -> Bool {
+        if bounds.touchesTables(values, [:]) { return true }
+        return bounds.touchesTables(source, [:]) && Constants.mentionsColumn(values ?? .null)
+    }
+
+    /// A boolean option of an option list (EXPLAIN, VACUUM, ...) as the server reads it:
+    /// the last mention wins (`explain (analyze false, analyze true)` runs the statement);
+    /// a name without a value is true.
+    static func option(_ options: [JSON], _ name: String) -> Bool {
+        var on = false
         for o in options {
-            guard let d = o["DefElem"], d["defname"]?.string == "analyze" else { continue }
-            guard let v = Lineage.optionValue(d["arg"]) else { return true }
-            return !["false", "off", "0", "no"].contains(v.lowercased())
+            guard let d = o["DefElem"], d["defname"]?.string?.lowercased() == name else { continue }
+            on = Lineage.optionValue(d["arg"]).map { !["false", "off", "0", "no"].contains($0.lowercased()) } ?? true
         }
-        return false
+        return on
+    }
+
+    /// DDL that rewrites a table or holds it exclusively for as long as it runs: moving it
+    /// to another tablespace, changing a column's type, REFRESH MATERIALIZED VIEW without
+    /// CONCURRENTLY.
+    static func rewrites(_ kind: String, _ body: JSON) -> Bool {
+        switch kind {
+        case "AlterTableMoveAllStmt": return true
+        case "RefreshMatViewStmt": return body["concurrent"]?.bool != true
+        case "AlterTableStmt":
+            let rewriting: Set<String> = ["AT_SetTableSpace", "AT_AlterColumnType", "AT_SetLogged", "AT_SetUnLogged",
+                                          "AT_ClusterOn", "AT_SetAccessMethod"]
+            return (body["cmds"]?.array ?? []).contains { rewriting.contains($0["AlterTableCmd"]?["subtype"]?.string ?? "") }
+        default: return false
+        }
     }
 
     static let transactionTags: [String: String] = [

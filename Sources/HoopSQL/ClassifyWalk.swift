@@ -136,12 +136,19 @@ struct ClassWalker {
                 let cmd = m["commandType"]?.string ?? ""
                 let cols = columns(m["targetList"]?.array)
                 wrote(cmd == "CMD_INSERT" && cols.isEmpty ? ["*"] : cols)
-                if m["matched"]?.bool == true, cmd == "CMD_UPDATE" || cmd == "CMD_DELETE", m["condition"] == nil { destructive = true }
+                // `WHEN MATCHED AND condition`: a condition chooses among the matched rows,
+                // it bounds nothing.
+                if m["matched"]?.bool == true, cmd == "CMD_UPDATE" || cmd == "CMD_DELETE" { destructive = true }
             }
-            // Rows matched from a whole table (or anything but a VALUES list) are as many as it has.
+            // Only a join to a key of the target bounds the rows matched: a key pinned to a
+            // constant, or a key equated with a column of a VALUES list (or LIMITed source).
             let source = s["sourceRelation"]?["RangeSubselect"]?["subquery"]?["SelectStmt"]
-            let listed = source?["valuesLists"] != nil || source?["limitCount"] != nil
-            if destructive && (Constants.isTrue(s["joinCondition"]) || !listed) { c.unboundedWrite = true }
+            let listed = source?["valuesLists"] != nil || Bounds(options: options).limited(source ?? .null)
+            let targetName = s["relation"]?["alias"]?["aliasname"]?.string ?? s["relation"]?["relname"]?.string ?? ""
+            let bounds = Bounds(options: options)
+            let pinned = bounds.keyPins(s["joinCondition"]).contains(targetName)
+            let joinedToKey = listed && bounds.keyJoins(s["joinCondition"]).contains(targetName)
+            if destructive && !(pinned || joinedToKey) { c.unboundedWrite = true }
         }
         for (k, v) in (s.object ?? [:]).sorted(by: { $0.key < $1.key }) where k != "relation" && k != "withClause" { walk(v) }
     }
@@ -467,6 +474,10 @@ struct Bounds {
         if s["valuesLists"] != nil { return true }
         let targets = s["targetList"]?.array ?? []
         let from = s["fromClause"]?.array ?? []
+        // A sub-select whose values come back (`(select string_agg(note, ',') from
+        // encounters)`, `array(select ssn from patients)`) is a read of its own tables,
+        // judged where it stands, in a FROM-less SELECT as anywhere.
+        if !returnedSubselects(.array(targets)).allSatisfy({ statement($0, ctes) }) { return false }
         if from.isEmpty { return !expands(targets, ctes) }
         if s["groupClause"] == nil, hasAggregate(targets), !expands(targets, ctes) { return true }
 
@@ -505,6 +516,23 @@ struct Bounds {
         }
     }
 
+    /// The qualifiers of key columns a top-level conjunct equates with another column
+    /// (`t.id = v.id`): a join on a key.
+    func keyJoins(_ condition: JSON?) -> Set<String> {
+        var out: Set<String> = []
+        var stack = [condition ?? .null]
+        while let e = stack.popLast() {
+            if let b = e["BoolExpr"], b["boolop"]?.string == "AND_EXPR" { stack += b["args"]?.array ?? []; continue }
+            guard let a = e["A_Expr"], a["kind"]?.string == "AEXPR_OP", a["name"]?.array?.last?.sval == "=",
+                  a["lexpr"]?["ColumnRef"] != nil, a["rexpr"]?["ColumnRef"] != nil else { continue }
+            for side in [a["lexpr"], a["rexpr"]] {
+                let names = (side?["ColumnRef"]?["fields"]?.array ?? []).compactMap(\.sval)
+                if names.count >= 2, let col = names.last, isKey(col) { out.insert(names[names.count - 2]) }
+            }
+        }
+        return out
+    }
+
     /// The qualifiers ("" for none) of key columns a top-level WHERE conjunct pins to constants.
     func keyPins(_ whereClause: JSON?) -> Set<String> {
         var conjuncts: [JSON] = []
@@ -524,23 +552,36 @@ struct Bounds {
             guard names.count == fields.count, let col = names.last, isKey(col) else { return nil }
             return names.count >= 2 ? names[names.count - 2] : ""
         }
+        // A key filter bounds as many rows as it names: no more than a LIMIT may
+        // (`maxBoundedLimit`), whatever its form (a list, an array, a range).
+        let cap = options.maxBoundedLimit
         for c in conjuncts {
-            guard let a = c["A_Expr"], a["name"]?.array?.last?.sval == "=" else { continue }
+            guard let a = c["A_Expr"] else { continue }
+            let op = a["name"]?.array?.last?.sval
             switch a["kind"]?.string {
-            case "AEXPR_OP":
+            case "AEXPR_OP" where op == "=":
                 if let q = key(a["lexpr"]), Constants.isConstOrParam(a["rexpr"]) { pins.insert(q) }
                 if let q = key(a["rexpr"]), Constants.isConstOrParam(a["lexpr"]) { pins.insert(q) }
-            case "AEXPR_IN":
+            case "AEXPR_IN" where op == "=":
                 let items = a["rexpr"]?.array ?? a["rexpr"]?["List"]?["items"]?.array ?? []
-                if let q = key(a["lexpr"]), !items.isEmpty, items.allSatisfy(Constants.isConstOrParam) { pins.insert(q) }
-            case "AEXPR_OP_ANY":
+                if let q = key(a["lexpr"]), !items.isEmpty, items.count <= cap, items.allSatisfy(Constants.isConstOrParam) { pins.insert(q) }
+            case "AEXPR_OP_ANY" where op == "=":
                 // key = ANY(ARRAY[1, 2]) / ANY('{1,2}'): a constant array (a bound array, $1, may be any size).
                 let r = a["rexpr"]
                 let elements = r?["A_ArrayExpr"].map { $0["elements"]?.array ?? [] }
-                let literal = elements == nil && Constants.isConst(r)
-                if let q = key(a["lexpr"]), literal || elements.map({ !$0.isEmpty && $0.allSatisfy(Constants.isConstOrParam) }) == true {
-                    pins.insert(q)
+                var count = elements?.count ?? 0
+                var literal = r
+                while let cast = literal?["TypeCast"] { literal = cast["arg"] }
+                if elements == nil, let text = literal?["A_Const"]?["sval"]?["sval"]?.string {
+                    count = text.split(separator: ",").count
                 }
+                let constant = elements.map { $0.allSatisfy(Constants.isConstOrParam) } ?? Constants.isConst(r)
+                if let q = key(a["lexpr"]), constant, count > 0, count <= cap { pins.insert(q) }
+            case "AEXPR_BETWEEN":
+                // key BETWEEN 10 AND 20: as many keys as the range holds.
+                let bounds = a["rexpr"]?.array ?? a["rexpr"]?["List"]?["items"]?.array ?? []
+                if let q = key(a["lexpr"]), bounds.count == 2, case .number(let lo)? = Constants.value(bounds[0]),
+                   case .number(let hi)? = Constants.value(bounds[1]), hi - lo < Double(cap) { pins.insert(q) }
             default:
                 break
             }
@@ -563,6 +604,23 @@ struct Bounds {
         "string_to_table", "jsonb_path_query", "json_populate_recordset", "jsonb_populate_recordset",
         "json_to_recordset", "jsonb_to_recordset", "pg_ls_dir", "ts_stat",
     ]
+
+    /// The sub-selects of an expression whose values it returns (scalar and ARRAY
+    /// sub-selects; EXISTS, IN and ANY yield only a boolean), not looking into them.
+    func returnedSubselects(_ j: JSON) -> [JSON] {
+        switch j {
+        case .array(let a): return a.flatMap(returnedSubselects)
+        case .object(let o):
+            if let link = o["SubLink"] {
+                let type = link["subLinkType"]?.string ?? ""
+                let own = ["EXPR_SUBLINK", "ARRAY_SUBLINK", "MULTIEXPR_SUBLINK"].contains(type) ? [link["subselect"] ?? .null] : []
+                return own + returnedSubselects(link["testexpr"] ?? .null)
+            }
+            if o["SelectStmt"] != nil { return [] }
+            return o.filter { $0.key != "location" }.values.flatMap(returnedSubselects)
+        default: return []
+        }
+    }
 
     /// Function calls of an expression, not looking into subqueries.
     func calls(_ j: JSON, _ out: inout [JSON]) {
