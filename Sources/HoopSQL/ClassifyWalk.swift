@@ -251,6 +251,15 @@ enum Constants {
                 return Double(s.trimmingCharacters(in: .whitespaces)).map { .number($0) }
             }
             return inner
+        case "A_Expr" where b["kind"]?.string == "AEXPR_OP":
+            // Arithmetic on numbers (`100 + 20`): as the server folds it.
+            guard case .number(let l)? = value(b["lexpr"]), case .number(let r)? = value(b["rexpr"]) else { return nil }
+            switch b["name"]?.array?.last?.sval {
+            case "+": return .number(l + r)
+            case "-": return .number(l - r)
+            case "*": return .number(l * r)
+            default: return nil
+            }
         default:
             return nil
         }
