@@ -1,0 +1,91 @@
+"""Issue 15's families through the ring with the embedded default rules, in both
+protocols (psycopg: extended; psql: simple): each statement is held, an approver denies
+it, and the upstream, looked at directly, shows that nothing happened (rows still
+there, the table's file not rewritten, no value copied, no lock taken). The SQL is
+synthetic; the checks read the database, not the messages."""
+
+from __future__ import annotations
+
+import subprocess
+
+import psycopg
+import pytest
+
+from helpers.ring import PSQL, clean_env, wait_for
+from test_ring_approve import AGENT, Held, approve, pending
+
+
+@pytest.fixture(scope="module")
+def bring(request):
+    from conftest import _start, _stop
+    r = _start("bypasses", approval=None)
+    failed_before = request.session.testsfailed
+    yield r
+    _stop(r, keep=request.session.testsfailed > failed_before)
+
+
+def state(ring) -> dict:
+    """What the checks compare: row counts, a value, the table's file, exclusive locks."""
+    with ring.connect("direct") as d:
+        return {
+            "encounters": d.execute("select count(*) from encounters").fetchone()[0],
+            "provider_1": d.execute("select name from providers where id = 1").fetchone()[0],
+            "file": d.execute("select pg_relation_filenode('encounters')").fetchone()[0],
+            "locks": d.execute("select count(*) from pg_locks l join pg_class c on c.oid = l.relation "
+                               "where c.relname = 'encounters' and l.mode = 'AccessExclusiveLock'").fetchone()[0],
+        }
+
+
+# (family, statement): each must be held by the default rules.
+CASES = [
+    ("repeated option: the last ANALYZE runs", "explain (analyze false, analyze true) delete from encounters"),
+    ("MERGE: a WHEN condition bounds nothing",
+     "merge into encounters e using (select 1 as x) s on true when matched and e.id > 0 then delete"),
+    ("MERGE: values from a query over PHI", "merge into providers v using (select string_agg(last_name, ',') as n from patients) s "
+     "on v.id = 1 when matched then update set name = s.n"),
+    ("UPDATE: values from a query over PHI",
+     "update providers set name = (select string_agg(ssn, ',') from patients) where id = 1"),
+    ("exclusive lock: VACUUM FULL", "vacuum (full) encounters"),
+    ("exclusive lock: LOCK TABLE", "begin; lock table encounters; select pg_sleep(2); commit"),
+    ("exclusive lock: CLUSTER", "cluster encounters using encounters_pkey"),
+]
+READS = [
+    ("a FROM-less sub-select", "select (select string_agg(ssn, ',') from patients)"),
+    ("array(sub-select)", "select array(select last_name from patients)"),
+    ("a key list over the cap", "select * from patients where id = any('{" + ",".join(map(str, range(1, 2002))) + "}'::int[])"),
+]
+
+
+def deny_new(ring, before: set[str]) -> str:
+    new = wait_for(lambda: [x for x in pending(ring) if x["id"] not in before], 15)
+    assert new, "the statement was not held"
+    rid = new[0]["id"]
+    assert approve(ring, "deny", rid, "--reason", "not now").returncode == 0
+    return rid
+
+
+@pytest.mark.parametrize("family,sql", CASES + READS, ids=[c[0] for c in CASES + READS])
+def test_held_in_both_protocols_and_nothing_happened(bring, family, sql):
+    before = state(bring)
+    # Extended protocol (psycopg).
+    h = Held(bring, sql.split("; ")[1] if sql.startswith("begin;") else sql)
+    try:
+        h.request_id()
+        assert approve(bring, "deny", h.request_id(), "--reason", "not now").returncode == 0
+        h.finish()
+        assert isinstance(h.error, psycopg.Error) and h.result is None, f"{family}: not refused ({h.result})"
+    finally:
+        h.close()
+    assert state(bring) == before, f"{family}: the upstream changed (extended)"
+    # Simple protocol (psql).
+    ids = {x["id"] for x in pending(bring)}
+    p = subprocess.Popen([PSQL, "-X", "-A", "-t", "-d", bring.gateway_dsn(user=AGENT), "-c", sql],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+    try:
+        rid = deny_new(bring, ids)
+        out, err = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    assert f"request {rid} was denied" in err, f"{family}: {err[-300:]}"
+    assert "tok_" not in out and "," not in out.strip(), f"{family}: rows came back (simple)"
+    assert state(bring) == before, f"{family}: the upstream changed (simple)"
