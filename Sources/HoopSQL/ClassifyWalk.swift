@@ -476,17 +476,20 @@ struct Bounds {
 
     func select(_ s: JSON, _ outer: [String: Bool]) -> Bool {
         let ctes = with(s["withClause"], outer)
-        if limited(s) { return true }
-        if let op = s["op"]?.string, op != "SETOP_NONE" {
-            return select(s["larg"] ?? .null, ctes) && select(s["rarg"] ?? .null, ctes)
-        }
-        if s["valuesLists"] != nil { return true }
         let targets = s["targetList"]?.array ?? []
         let from = s["fromClause"]?.array ?? []
         // A sub-select whose values come back (`(select string_agg(note, ',') from
         // encounters)`, `array(select ssn from patients)`) is a read of its own tables,
-        // judged where it stands, in a FROM-less SELECT as anywhere.
+        // judged where it stands, in a FROM-less SELECT as anywhere, under a LIMIT too:
+        // one row of it may hold every row of its table.
         if !returnedSubselects(.array(targets)).allSatisfy({ statement($0, ctes) }) { return false }
+        // So may one row of an aggregate that gathers rows over a window (`string_agg(ssn,
+        // ',') over () ... limit 1`): LIMIT does not bound what the window read.
+        if limited(s) && !gathersOverWindow(targets) { return true }
+        if let op = s["op"]?.string, op != "SETOP_NONE" {
+            return select(s["larg"] ?? .null, ctes) && select(s["rarg"] ?? .null, ctes)
+        }
+        if s["valuesLists"] != nil { return true }
         if from.isEmpty { return !expands(targets, ctes) }
         if s["groupClause"] == nil, hasAggregate(targets), !expands(targets, ctes) { return true }
 
@@ -649,6 +652,17 @@ struct Bounds {
         "array_agg", "string_agg", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg", "xmlagg",
         "range_agg", "range_intersect_agg",
     ]
+
+    /// A window function that gathers its window's rows into one value (or one of the
+    /// database's own) in the select list.
+    func gathersOverWindow(_ targets: [JSON]) -> Bool {
+        var fs: [JSON] = []
+        calls(.array(targets), &fs)
+        return fs.contains { f in
+            let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
+            return f["over"] != nil && (Self.collecting.contains(parts.last ?? "") || !ClassWalker.isBuiltin(parts))
+        }
+    }
 
     /// An aggregate in the select list bounds the read when every aggregate there
     /// reduces its rows (count, sum, max, ...); one that collects them, or one of the

@@ -65,6 +65,10 @@ final class ClassifyTests: XCTestCase {
         c("select p.id, (select count(*) from encounters e where e.patient_id = p.id) from patients p where p.id = 1", .read,
           "SELECT", r: ["patients", "encounters"]),
         c("select exists (select 1 from patients where ssn = '1')", .read, "SELECT", r: ["patients"]),
+        c("select (select string_agg(ssn, ',') from patients) from providers limit 1", .read, "SELECT",
+          r: ["patients", "providers"], rb: false),
+        c("select string_agg(ssn, ',') over () from patients limit 1", .read, "SELECT", r: ["patients"], rb: false),
+        c("select id, row_number() over () from patients limit 10", .read, "SELECT", r: ["patients"]),
         // The server takes an option list's last word.
         c("explain (analyze false, analyze true) delete from patients", .write, "EXPLAIN", w: ["patients"], ub: true),
         c("explain (analyze, analyze off) delete from patients", .utility, "EXPLAIN"),
