@@ -485,7 +485,7 @@ struct Bounds {
         if !returnedSubselects(.array(targets)).allSatisfy({ statement($0, ctes) }) { return false }
         // So may one row of an aggregate that gathers rows over a window (`string_agg(ssn,
         // ',') over () ... limit 1`): LIMIT does not bound what the window read.
-        if limited(s) && !gathersOverWindow(targets) { return true }
+        if limited(s) && !gathersOverWindow(targets) && !from.contains(where: { gathers($0, s["withClause"], ctes) }) { return true }
         if let op = s["op"]?.string, op != "SETOP_NONE" {
             return select(s["larg"] ?? .null, ctes) && select(s["rarg"] ?? .null, ctes)
         }
@@ -652,6 +652,40 @@ struct Bounds {
         "array_agg", "string_agg", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg", "xmlagg",
         "range_agg", "range_intersect_agg",
     ]
+
+    /// A FROM item one row of which may hold many rows of a table: a derived table or
+    /// CTE, not bounded on its own, whose select list gathers rows into one value
+    /// (`(select string_agg(ssn, ',') from patients) s`).
+    func gathers(_ item: JSON, _ with: JSON?, _ ctes: [String: Bool]) -> Bool {
+        guard let (kind, b) = item.node else { return false }
+        switch kind {
+        case "JoinExpr":
+            return gathers(b["larg"] ?? .null, with, ctes) || gathers(b["rarg"] ?? .null, with, ctes)
+        case "RangeSubselect":
+            return gathering(b["subquery"], ctes)
+        case "RangeVar":
+            guard b["schemaname"] == nil, let rel = b["relname"]?.string, ctes[rel] == false else { return false }
+            let cte = (with?["ctes"]?.array ?? []).compactMap { $0["CommonTableExpr"] }.first { $0["ctename"]?.string == rel }
+            return cte.map { gathering($0["ctequery"], ctes) } ?? true
+        default:
+            return false
+        }
+    }
+
+    func gathering(_ query: JSON?, _ ctes: [String: Bool]) -> Bool {
+        guard let s = query?["SelectStmt"], !statement(query, ctes) else { return false }
+        if let op = s["op"]?.string, op != "SETOP_NONE" {
+            return gathering(.object(["SelectStmt": s["larg"] ?? .null]), ctes) || gathering(.object(["SelectStmt": s["rarg"] ?? .null]), ctes)
+        }
+        let targets = s["targetList"]?.array ?? []
+        var fs: [JSON] = []
+        calls(.array(targets), &fs)
+        let collects = fs.contains { f in
+            let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
+            return Self.collecting.contains(parts.last ?? "") || !ClassWalker.isBuiltin(parts)
+        }
+        return collects || (s["fromClause"]?.array ?? []).contains { gathers($0, s["withClause"], ctes) }
+    }
 
     /// A window function that gathers its window's rows into one value (or one of the
     /// database's own) in the select list.

@@ -69,6 +69,10 @@ final class ClassifyTests: XCTestCase {
           r: ["patients", "providers"], rb: false),
         c("select string_agg(ssn, ',') over () from patients limit 1", .read, "SELECT", r: ["patients"], rb: false),
         c("select id, row_number() over () from patients limit 10", .read, "SELECT", r: ["patients"]),
+        c("select * from (select string_agg(ssn, ',') from patients) s limit 1", .read, "SELECT", r: ["patients"], rb: false),
+        c("with x as (select json_agg(p) from patients p) select * from x limit 1", .read, "SELECT", r: ["patients"], rb: false),
+        c("with x as (select id from patients) select * from x limit 5", .read, "SELECT", r: ["patients"]),
+        c("select * from (select id, ssn from patients) s limit 5", .read, "SELECT", r: ["patients"]),
         // The server takes an option list's last word.
         c("explain (analyze false, analyze true) delete from patients", .write, "EXPLAIN", w: ["patients"], ub: true),
         c("explain (analyze, analyze off) delete from patients", .utility, "EXPLAIN"),
