@@ -12,8 +12,7 @@ any seed.
   that drifted into statements that do nothing would otherwise pass).
 - `ordinary` (what normal work does) must be allowed at once (>= 99 %) and never
   disagree.
-- options, merge, nested_reads and locks must not disagree: the classifier is being
-  fixed for them in parallel, so those are xfail (strict=False) for now.
+- options, merge, nested_reads and locks (issue 15's families) must not disagree.
 - hidden (issue 11: user functions, operators, domains, triggers, rules, views over
   functions) is reported, never asserted.
 """
@@ -31,7 +30,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SEED, COUNT = 15, 360
 FAMILIES = {"options", "merge", "nested_reads", "locks", "hidden", "ordinary"}
-BEING_FIXED = ["options", "merge", "nested_reads", "locks"]
+CLOSED = ["options", "merge", "nested_reads", "locks"]
 
 
 @pytest.fixture(scope="module")
@@ -115,10 +114,7 @@ def test_ordinary_work_is_allowed_at_once(oracle_run):
     assert o["disagreements"] == 0, f"ordinary: {o['by_kind']}\n{_summary(run)}"
 
 
-@pytest.mark.parametrize("family", [
-    pytest.param(f, marks=pytest.mark.xfail(strict=False, reason=(
-        "issue 15: the classifier is being fixed for this family in parallel; the oracle still finds "
-        "disagreements (see the run's summary)"))) for f in BEING_FIXED])
+@pytest.mark.parametrize("family", CLOSED)
 def test_no_disagreement(oracle_run, family):
     rep, run, _elapsed = oracle_run
     f = rep["families"][family]

@@ -275,7 +275,9 @@ public enum Classifier {
             case "ClusterStmt":
                 w.c.flags.insert(.exclusiveLock)
             case "ReindexStmt":
-                if !option(body["params"]?.array ?? [], "concurrently") { w.c.flags.insert(.exclusiveLock) }
+                // Without CONCURRENTLY it blocks writes; with it, it still rebuilds every
+                // index of the table: maintenance, for review either way.
+                w.c.flags.insert(.exclusiveLock)
             default: break
             }
         case _ where Self.dclTags[kind] != nil:

@@ -485,11 +485,11 @@ struct Bounds {
         if !returnedSubselects(.array(targets)).allSatisfy({ statement($0, ctes) }) { return false }
         // So may one row of an aggregate that gathers rows over a window (`string_agg(ssn,
         // ',') over () ... limit 1`): LIMIT does not bound what the window read.
-        if limited(s) && !gathersOverWindow(targets) && !from.contains(where: { gathers($0, s["withClause"], ctes) }) { return true }
+        if limited(s) && !gathersRows(targets) && !from.contains(where: { gathers($0, s["withClause"], ctes) }) { return true }
         if let op = s["op"]?.string, op != "SETOP_NONE" {
             return select(s["larg"] ?? .null, ctes) && select(s["rarg"] ?? .null, ctes)
         }
-        if s["valuesLists"] != nil { return true }
+        if let rows = s["valuesLists"] { return returnedSubselects(rows).allSatisfy { statement($0, ctes) } }
         if from.isEmpty { return !expands(targets, ctes) }
         if s["groupClause"] == nil, hasAggregate(targets), !expands(targets, ctes) { return true }
 
@@ -687,14 +687,15 @@ struct Bounds {
         return collects || (s["fromClause"]?.array ?? []).contains { gathers($0, s["withClause"], ctes) }
     }
 
-    /// A window function that gathers its window's rows into one value (or one of the
-    /// database's own) in the select list.
-    func gathersOverWindow(_ targets: [JSON]) -> Bool {
+    /// An aggregate (or window function) in the select list that gathers rows into one
+    /// value, or a function of the database's own: one row of the result may hold every
+    /// row read, so a LIMIT bounds nothing.
+    func gathersRows(_ targets: [JSON]) -> Bool {
         var fs: [JSON] = []
         calls(.array(targets), &fs)
         return fs.contains { f in
             let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
-            return f["over"] != nil && (Self.collecting.contains(parts.last ?? "") || !ClassWalker.isBuiltin(parts))
+            return Self.collecting.contains(parts.last ?? "") || !ClassWalker.isBuiltin(parts)
         }
     }
 

@@ -70,6 +70,10 @@ final class ClassifyTests: XCTestCase {
         c("select string_agg(ssn, ',') over () from patients limit 1", .read, "SELECT", r: ["patients"], rb: false),
         c("select id, row_number() over () from patients limit 10", .read, "SELECT", r: ["patients"]),
         c("select * from (select string_agg(ssn, ',') from patients) s limit 1", .read, "SELECT", r: ["patients"], rb: false),
+        c("select string_agg(ssn, ',') from patients limit 1", .read, "SELECT", r: ["patients"], rb: false),
+        c("select (array_agg(email))[1:5000] from patients limit 1", .read, "SELECT", r: ["patients"], rb: false),
+        c("values ((select string_agg(ssn, ',') from patients))", .read, "SELECT", r: ["patients"], rb: false),
+        c("select count(*) from patients limit 1", .read, "SELECT", r: ["patients"]),
         c("with x as (select json_agg(p) from patients p) select * from x limit 1", .read, "SELECT", r: ["patients"], rb: false),
         c("with x as (select id from patients) select * from x limit 5", .read, "SELECT", r: ["patients"]),
         c("select * from (select id, ssn from patients) s limit 5", .read, "SELECT", r: ["patients"]),
@@ -187,7 +191,7 @@ final class ClassifyTests: XCTestCase {
         c("update notes n set body = p.ssn from patients p where n.id = 1 and p.id = 2", .write, "UPDATE",
           r: ["patients"], w: ["notes"], ex: true, cols: ["notes.body"]),
         c("insert into notes (body) values ((select string_agg(ssn, ',') from patients))", .write, "INSERT",
-          r: ["patients"], w: ["notes"], ex: true, cols: ["notes.body"]),
+          r: ["patients"], w: ["notes"], rb: false, ex: true, cols: ["notes.body"]),
         c("truncate patients, encounters", .write, "TRUNCATE", w: ["patients", "encounters"], ub: true),
 
         // COPY.
@@ -280,7 +284,7 @@ final class ClassifyTests: XCTestCase {
         c("lock table patients in access share mode", .utility, "LOCK TABLE"),
         c("cluster patients using idx_p", .utility, "CLUSTER", f: [.exclusiveLock]),
         c("reindex table patients", .utility, "REINDEX", f: [.exclusiveLock]),
-        c("reindex (concurrently) table patients", .utility, "REINDEX"),
+        c("reindex (concurrently) table patients", .utility, "REINDEX", f: [.exclusiveLock]),
         c("vacuum (full, analyze) patients", .utility, "VACUUM", f: [.exclusiveLock]),
         c("vacuum (full true, full false) patients", .utility, "VACUUM"),
         c("vacuum (full false, full) patients", .utility, "VACUUM", f: [.exclusiveLock]),
