@@ -80,6 +80,13 @@ struct ClassWalker {
             // CHECK / DEFAULT / generated expressions; a foreign key's table is not read.
             walk(body["raw_expr"]); walk(body["where_clause"])
             return true
+        case "A_Expr":
+            // OPERATOR(schema.op) of a schema other than pg_catalog: the database's own code.
+            let op = (body["name"]?.array ?? []).compactMap(\.sval)
+            if op.count > 1, op[op.count - 2] != "pg_catalog" {
+                flag(.userFunction, "operator \(op.joined(separator: ".")) is not a built-in", Int(body["location"]?.int ?? 0))
+            }
+            return false
         case "ColumnRef", "A_Const", "ParamRef", "TypeName", "LockingClause", "CreateFunctionStmt":
             return true
         default:

@@ -65,6 +65,8 @@ final class ClassifyTests: XCTestCase {
         c("select p.id, (select count(*) from encounters e where e.patient_id = p.id) from patients p where p.id = 1", .read,
           "SELECT", r: ["patients", "encounters"]),
         c("select exists (select 1 from patients where ssn = '1')", .read, "SELECT", r: ["patients"]),
+        c("select 1 operator(s.===) 2", .read, "SELECT", f: [.userFunction], h: true),
+        c("select 1 operator(pg_catalog.+) 2", .read, "SELECT"),
         c("select (select string_agg(ssn, ',') from patients) from providers limit 1", .read, "SELECT",
           r: ["patients", "providers"], rb: false),
         c("select string_agg(ssn, ',') over () from patients limit 1", .read, "SELECT", r: ["patients"], rb: false),
