@@ -193,23 +193,14 @@ class Entities:
         out = {"patients": set(), "providers": set(), "encounters": set()}
         if not text:
             return out
-        for k in ("mrn", "ins"):
+        # (pattern, how the index spells it, table, index)
+        for k, norm, table, index in (("mrn", str.upper, "patients", self.patient), ("ins", str.upper, "patients", self.patient),
+                                      ("ssn", str, "patients", self.patient), ("email", str.lower, "patients", self.patient),
+                                      ("npi", str, "providers", self.provider)):
             for m in self.RX[k].finditer(text):
-                v = self.patient.get(m.group(0).upper())
+                v = index.get(norm(m.group(0)))
                 if v:
-                    out["patients"].add(v)
-        for m in self.RX["ssn"].finditer(text):
-            v = self.patient.get(m.group(0))
-            if v:
-                out["patients"].add(v)
-        for m in self.RX["email"].finditer(text):
-            v = self.patient.get(m.group(0).lower())
-            if v:
-                out["patients"].add(v)
-        for m in self.RX["npi"].finditer(text):
-            v = self.provider.get(m.group(0))
-            if v:
-                out["providers"].add(v)
+                    out[table].add(v)
         for m in self.RX["enc"].finditer(text):
             key = (m.group(2).upper(), m.group(4), m.group(3))
             if key in self.encounter:
