@@ -89,3 +89,29 @@ def test_held_in_both_protocols_and_nothing_happened(bring, family, sql):
     assert f"request {rid} was denied" in err, f"{family}: {err[-300:]}"
     assert "tok_" not in out and "," not in out.strip(), f"{family}: rows came back (simple)"
     assert state(bring) == before, f"{family}: the upstream changed (simple)"
+
+
+def test_lexer_settings_keep_the_gateways_values(bring):
+    """A session cannot change how the server reads SQL text (issue 16): at start-up
+    (options) it is refused; a SET or set_config is denied, in both protocols, and the
+    server's setting, read directly on that session, is still the gateway's."""
+    env = clean_env()
+    env["PGOPTIONS"] = "-c standard_conforming_strings=off"
+    r = subprocess.run([PSQL, "-X", "-A", "-t", "-d", bring.gateway_dsn(user=AGENT), "-c", "select 1"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode != 0 and "standard_conforming_strings keeps the gateway's value" in r.stderr, r.stderr[-300:]
+    for sql in ["set standard_conforming_strings = off", "select set_config('standard_conforming_strings', 'off', false)",
+                "set names 'SJIS'", "set backslash_quote = on"]:
+        with psycopg.connect(bring.gateway_dsn(user=AGENT), autocommit=True) as c:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                c.execute(sql)
+            assert c.execute("show standard_conforming_strings").fetchone()[0] == "on"
+            assert c.execute("show client_encoding").fetchone()[0] == "UTF8"
+            assert c.execute("show backslash_quote").fetchone()[0] == "safe_encoding"
+    # Simple protocol: the request with the SET is refused whole; nothing after it ran.
+    before = state(bring)
+    r = subprocess.run([PSQL, "-X", "-A", "-t", "-d", bring.gateway_dsn(user=AGENT), "-c",
+                        "set standard_conforming_strings = off; delete from encounters where note = 'a\\' or true --'"],
+                       capture_output=True, text=True, env=clean_env(), timeout=60)
+    assert "standard_conforming_strings" in r.stderr, r.stderr[-300:]
+    assert state(bring) == before

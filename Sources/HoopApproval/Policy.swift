@@ -231,6 +231,8 @@ public struct Policy: Sendable {
         rule("no-role-change", "deny", ["flags": ["set_role", "set_session_authorization"]],
              "changing role or session authorisation is not allowed: the gateway chooses the role"),
         rule("no-load", "deny", ["flags": ["load_library"]], "LOAD of a server library is not allowed"),
+        rule("no-lexer-change", "deny", ["flags": ["lexer_setting"]],
+             "standard_conforming_strings, backslash_quote and client_encoding keep the gateway's values: they change how SQL text is read"),
         rule("review-server-files", "review", ["flags": ["server_file"]], "reads or writes files on the database server"),
         rule("review-admin-functions", "review", ["flags": ["admin_function"]], "calls a server administration function"),
         rule("review-hidden", "review", ["hidden": true], "its effect cannot be seen from the statement"),

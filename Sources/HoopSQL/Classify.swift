@@ -16,6 +16,7 @@ public enum StatementFlag: String, Sendable, CaseIterable {
     case userFunction = "user_function"          // a function that is not a PG15 built-in: its body is unseen
     case loadLibrary = "load_library"            // LOAD
     case adminFunction = "admin_function"        // pg_terminate_backend, pg_reload_conf..., set_config of a name computed at run time
+    case lexerSetting = "lexer_setting"          // SET / set_config of standard_conforming_strings, backslash_quote, client_encoding to another value: changes how the server reads SQL text
     case exclusiveLock = "exclusive_lock"        // LOCK (SHARE and stronger), CLUSTER, VACUUM FULL, REINDEX, SET TABLESPACE, REFRESH MATERIALIZED VIEW: stalls every session using the table
 }
 
@@ -223,6 +224,13 @@ public enum Classifier {
             let reset = ["VAR_RESET", "VAR_RESET_ALL"].contains(body["kind"]?.string ?? "")
             c.command = reset ? "RESET" : "SET"
             c.kind = name.hasPrefix("TRANSACTION") ? .transaction : .utility
+            // SET of a setting the lexer reads to any other value than the gateway's (TO
+            // DEFAULT too: the server's default is not known here); RESET returns to the
+            // session's start, which hoop-approve checked.
+            if !reset, LexerSettings.names.contains(name.lowercased()),
+               !((body["args"]?.array ?? []).first.flatMap { Constants.value($0) }.map { LexerSettings.safe(name, $0) } ?? false) {
+                w.c.flags.insert(.lexerSetting)
+            }
             switch name.lowercased() {
             case "role": w.c.flags.insert(.setRole)
             case "session_authorization": w.c.flags.insert(.setSessionAuthorization)
@@ -509,6 +517,38 @@ extension SQLParser {
         defer { pg_query_free_normalize_result(result) }
         guard result.error == nil, let q = result.normalized_query else { return nil }
         return String(cString: q)
+    }
+}
+
+/// Settings that change how PostgreSQL's lexer reads SQL text: hoop-approve parses with
+/// the server's defaults (standard_conforming_strings on, backslash_quote
+/// safe_encoding, UTF-8), so a session that changes them could hide a second statement
+/// or a wider WHERE inside what the gateway reads as a string literal (issue 16).
+public enum LexerSettings {
+    public static let names: Set<String> = ["standard_conforming_strings", "backslash_quote", "client_encoding"]
+
+    /// True when `value` keeps the text read as the gateway reads it (or `name` is
+    /// another setting).
+    public static func safe(_ name: String, _ value: Constants.Value) -> Bool {
+        let text: String
+        switch value {
+        case .string(let s): text = s
+        case .bool(let b): text = b ? "on" : "off"
+        case .number(let n): text = n == 1 ? "on" : n == 0 ? "off" : String(n)
+        case .null: return false
+        }
+        return safe(name, text)
+    }
+
+    public static func safe(_ name: String, _ text: String) -> Bool {
+        // asyncpg sends client_encoding='utf-8' at start-up, quotes included.
+        let v = text.trimmingCharacters(in: CharacterSet(charactersIn: " \t'\"")).lowercased()
+        switch name.lowercased() {
+        case "standard_conforming_strings": return ["on", "true", "yes", "1", "t", "y"].contains(v)
+        case "backslash_quote": return v == "safe_encoding"
+        case "client_encoding": return ["utf8", "utf-8", "unicode"].contains(v)
+        default: return true
+        }
     }
 }
 

@@ -213,6 +213,10 @@ struct ClassWalker {
             default:
                 flag(.adminFunction, "function \(display) sets a setting named at run time", at)
             }
+            if case .string(let setting)? = Constants.value(f["args"]?.array?.first), LexerSettings.names.contains(setting.lowercased()),
+               !(Constants.value(f["args"]?.array?.dropFirst().first).map { LexerSettings.safe(setting, $0) } ?? false) {
+                flag(.lexerSetting, "function \(display) changes how the server reads SQL text (\(setting.lowercased()))", at)
+            }
             if case .string(let setting)? = Constants.value(f["args"]?.array?.first), setting.lowercased() == "search_path" {
                 switch Constants.value(f["args"]?.array?.dropFirst().first) {
                 case .string(let v)? where !SearchPath.shadowsCatalog(v): break
@@ -224,8 +228,8 @@ struct ClassWalker {
 }
 
 /// Constant expressions, as far as the parse tree shows them.
-enum Constants {
-    enum Value: Equatable { case null, bool(Bool), number(Double), string(String) }
+public enum Constants {
+    public enum Value: Equatable, Sendable { case null, bool(Bool), number(Double), string(String) }
 
     static func value(_ e: JSON?) -> Value? {
         guard let (kind, b) = e?.node else { return nil }

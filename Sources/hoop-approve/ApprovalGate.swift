@@ -259,6 +259,12 @@ final class ApprovalGate: @unchecked Sendable {
             return out.enqueue(Self.sessionError(id, seq: 0, reason: "policy", code: "42501",
                                                  "hoop: a search_path that puts a schema before pg_catalog is not allowed"))
         }
+        for name in LexerSettings.names {
+            if let v = settings[name] ?? f["options"]?[name]?.string, !LexerSettings.safe(name, v) {
+                return out.enqueue(Self.sessionError(id, seq: 0, reason: "policy", code: "42501",
+                                                     "hoop: \(name) keeps the gateway's value (it changes how SQL text is read)"))
+            }
+        }
         s.justification = settings["hoop.justification"]
         s.duration = settings["hoop.duration"].flatMap { Int($0) }
         sessions[id] = s
