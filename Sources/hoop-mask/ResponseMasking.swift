@@ -147,8 +147,11 @@ final class ResponseMasking {
     func state(_ session: String) -> SessionState {
         if let s = sessions[session] { return s }
         // A session whose session_open this stage did not see (restarted mid-session):
-        // the strictest policy there is, every detector.
+        // the strictest policy there is, every detector; what it parked in its settings
+        // or through code before is not known here: untraced.
         let s = SessionState(masker: fallback)
+        s.parkedSettings = [.untraced]
+        s.parkedByCode = [.untraced]
         sessions[session] = s
         return s
     }
