@@ -115,3 +115,19 @@ def test_lexer_settings_keep_the_gateways_values(bring):
                        capture_output=True, text=True, env=clean_env(), timeout=60)
     assert "standard_conforming_strings" in r.stderr, r.stderr[-300:]
     assert state(bring) == before
+
+
+def test_a_server_default_that_changes_the_lexer_refuses_the_session(bring):
+    """A role default of standard_conforming_strings = off, set directly on the database,
+    is reported when the session opens: hoop-connect refuses the session."""
+    with bring.admin() as a:
+        a.execute("alter role hoop_gateway set standard_conforming_strings = off")
+    try:
+        r = subprocess.run([PSQL, "-X", "-A", "-t", "-d", bring.gateway_dsn(user=AGENT), "-c", "select 1"],
+                           capture_output=True, text=True, env=clean_env(), timeout=60)
+        assert r.returncode != 0 and "standard_conforming_strings off" in r.stderr, r.stderr[-300:]
+    finally:
+        with bring.admin() as a:
+            a.execute("alter role hoop_gateway reset standard_conforming_strings")
+    with psycopg.connect(bring.gateway_dsn(user=AGENT), autocommit=True) as c:
+        assert c.execute("select 1").fetchone() == (1,)

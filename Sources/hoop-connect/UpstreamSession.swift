@@ -203,6 +203,13 @@ final class UpstreamSession: @unchecked Sendable {
         for name in reportedParameters {
             if let v = PQparameterStatus(c, name) { params[name] = .string(String(cString: v)); reported[name] = String(cString: v) }
         }
+        // hoop-approve parses SQL as the server does with standard_conforming_strings on:
+        // a database or role default that turns it off would make the two readings differ.
+        if params["standard_conforming_strings"]?.string != "on" {
+            fatal(code: "42501", "hoop: the server reads SQL text with standard_conforming_strings off "
+                  + "(a database or role default): the gateway refuses the session")
+            return false
+        }
         // The catalog facts hoop-mask's lineage needs: names that may not be the built-ins
         // they look like ("*" when the catalog cannot say).
         let shadowing = catalog?.shadowing() ?? ["*"]
