@@ -517,10 +517,6 @@ struct Analyzer {
         return r
     }
 
-    static let setReturningPrefixes = ["generate_series", "generate_subscripts", "unnest", "regexp_matches", "regexp_split_to_table",
-                                       "string_to_table", "json_array_elements", "jsonb_array_elements", "json_each", "jsonb_each",
-                                       "json_object_keys", "jsonb_object_keys", "jsonb_path_query", "json_to_recordset",
-                                       "jsonb_to_recordset", "json_populate_recordset", "jsonb_populate_recordset", "ts_stat"]
 
     /// What the set-returning functions of a select list were given.
     mutating func setReturning(_ targets: JSON?, _ scopes: [[ScopeItem]]) -> Set<SourceColumn> {
@@ -531,7 +527,7 @@ struct Analyzer {
             case .object(let o):
                 if o["SubLink"] != nil || o["SelectStmt"] != nil { return }
                 if let f = o["FuncCall"], let fn = f["funcname"]?.array?.last?.sval,
-                   Self.setReturningPrefixes.contains(where: fn.hasPrefix) {
+                   Bounds.setReturning.contains(fn) {
                     out.formUnion(a.reads(f["args"] ?? .null, scopes).withoutIdentities.pieces)
                 }
                 for (k, v) in o where k != "location" { walk(v, &a) }
@@ -787,15 +783,12 @@ struct Analyzer {
         "min", "max", "first_value", "last_value", "nth_value", "lag", "lead", "any_value", "mode", "percentile_disc",
         "concat", "concat_ws", "string_agg", "array_agg", "textcat", "coalesce", "unnest",
     ]
-    /// Aggregates (pg_proc's prokind 'a' among the built-ins, the ones in use).
-    static let aggregates: Set<String> = [
-        "count", "sum", "avg", "min", "max", "string_agg", "array_agg", "json_agg", "jsonb_agg", "json_object_agg",
-        "jsonb_object_agg", "xmlagg", "bool_and", "bool_or", "every", "bit_and", "bit_or", "bit_xor", "stddev", "stddev_pop",
-        "stddev_samp", "variance", "var_pop", "var_samp", "corr", "covar_pop", "covar_samp", "regr_avgx", "regr_avgy",
-        "regr_count", "regr_intercept", "regr_r2", "regr_slope", "regr_sxx", "regr_sxy", "regr_syy", "mode",
-        "percentile_cont", "percentile_disc", "rank", "dense_rank", "percent_rank", "cume_dist", "range_agg",
-        "range_intersect_agg", "any_value", "json_agg_strict", "jsonb_agg_strict", "json_objectagg", "json_arrayagg",
-    ]
+    /// Aggregates and window functions: the classifier's aggregates, and those only a
+    /// window or a newer server has (counting more is safe here: they carry their rows).
+    static let aggregates = Bounds.aggregates.union([
+        "rank", "dense_rank", "percent_rank", "cume_dist", "any_value", "json_agg_strict", "jsonb_agg_strict",
+        "json_objectagg", "json_arrayagg",
+    ])
     /// Built-ins that write their arguments into server state.
     static let parkingFunctions: [String: Parks] = [
         "set_config": .settings, "setval": .catalog, "nextval": .catalog, "pg_notify": .notify,
