@@ -41,6 +41,9 @@ let package = Package(
         .target(name: "HoopApproval", dependencies: [
             "HoopFrames", "HoopSQL", "HoopSQLite", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // A blocking libpq connection for a stage's own fixed queries (hoop-approve's
+        // catalog reads) and the C-string helper every libpq caller needs.
+        .target(name: "HoopPostgres", dependencies: ["CLibPQ"]),
         // A small SQLite connection (statements, bound values, rows) for the stores.
         .target(name: "HoopSQLite", dependencies: ["HoopFrames", "CSQLite"]),
         // PHI detectors and masking strategies: hoop-mask's job, kept in a library so
@@ -69,11 +72,11 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "hoop-approve", dependencies: [
-            "HoopFrames", "HoopSQL", "HoopIdentity", "HoopApproval",
+            "HoopFrames", "HoopSQL", "HoopIdentity", "HoopApproval", "HoopPostgres",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-connect", dependencies: [
-            "HoopFrames", "HoopSQL", "CLibPQ", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HoopFrames", "HoopSQL", "CLibPQ", "HoopPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-mask", dependencies: [
             "HoopFrames", "HoopBinary", "HoopMasking", "HoopSQL", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -47,6 +47,21 @@ public struct StatementClass: Equatable, Sendable {
     public var preparedName: String?
     /// For PREPARE: the classification of the prepared statement (one element).
     public var preparedBody: [StatementClass] = []
+    /// What the database's catalog decides (CatalogFacts): built-in function names called
+    /// without a schema (a function of the database's own with that name may be chosen),
+    /// operators named without a schema, and the types values are cast to ("schema.type"
+    /// or "type"; not pg_catalog's).
+    public var functionsCalled: Set<String> = []
+    public var operatorsUsed: Set<String> = []
+    public var typesCast: Set<String> = []
+    /// For EXPLAIN without ANALYZE: the tables the statement would write, whose defaults
+    /// and rules the planner folds (nothing is written).
+    public var writesPlanned: Set<String> = []
+    /// Whether the catalog's facts decide part of its effect: it names a relation, a
+    /// function, an operator or a type.
+    public var needsCatalog: Bool {
+        !(tablesRead.isEmpty && tablesWritten.isEmpty && writesPlanned.isEmpty && functionsCalled.isEmpty && operatorsUsed.isEmpty && typesCast.isEmpty)
+    }
 
     public init(kind: StatementKind, command: String) {
         self.kind = kind
@@ -182,8 +197,18 @@ public enum Classifier {
                 r.command = "EXPLAIN"
                 return r
             }
+            // Planning runs code: the planner folds immutable and stable functions on
+            // constants, views' and rules' included. What the statement would run of the
+            // database's own code is judged as if it ran; its writes, bounds and built-in
+            // effects (volatile, never run by the planner) are not.
             c.kind = .utility; c.command = "EXPLAIN"
             c.tablesRead = inner.tablesRead
+            c.writesPlanned = inner.tablesWritten
+            c.hidden = inner.hidden
+            c.flags = inner.flags.intersection([.userFunction])
+            c.functionsCalled = inner.functionsCalled
+            c.operatorsUsed = inner.operatorsUsed
+            c.typesCast = inner.typesCast
             return c
         case "DeclareCursorStmt":
             var r = classify(statement: body["query"] ?? .null, options: options)
@@ -308,6 +333,9 @@ public enum Classifier {
         c.columnsWritten = w.c.columnsWritten
         c.unboundedWrite = w.c.unboundedWrite
         c.flags.formUnion(w.c.flags)
+        c.functionsCalled = w.c.functionsCalled
+        c.operatorsUsed = w.c.operatorsUsed
+        c.typesCast = w.c.typesCast
         c.hidden = w.orderedHidden()
         // A data-modifying statement nested in a read (a CTE, a subquery, COPY (DELETE ...) TO).
         if w.dml && c.kind == .read { c.kind = .write }

@@ -81,12 +81,31 @@ struct ClassWalker {
             walk(body["raw_expr"]); walk(body["where_clause"])
             return true
         case "A_Expr":
-            // OPERATOR(schema.op) of a schema other than pg_catalog: the database's own code.
-            let op = (body["name"]?.array ?? []).compactMap(\.sval)
-            if op.count > 1, op[op.count - 2] != "pg_catalog" {
-                flag(.userFunction, "operator \(op.joined(separator: ".")) is not a built-in", Int(body["location"]?.int ?? 0))
-            }
+            // BETWEEN compares with >= and <= (NOT BETWEEN with < and >); the other kinds
+            // name their operator (IN and NULLIF "=", LIKE "~~"...).
+            let kind = body["kind"]?.string ?? ""
+            usesOperator(kind.contains("BETWEEN") ? [[">="], ["<="], ["<"], [">"]]
+                     : [(body["name"]?.array ?? []).compactMap(\.sval)], Int(body["location"]?.int ?? 0))
             return false
+        case "SubLink":
+            // `x < ALL (SELECT ...)`: an operator too; `x IN (SELECT ...)` names none: "=".
+            let op = (body["operName"]?.array ?? []).compactMap(\.sval)
+            usesOperator([op.isEmpty && body["subLinkType"]?.string == "ANY_SUBLINK" ? ["="] : op], Int(body["location"]?.int ?? 0))
+            return false
+        case "SortBy":
+            // ORDER BY x USING op.
+            usesOperator([(body["useOp"]?.array ?? []).compactMap(\.sval)], Int(body["location"]?.int ?? 0))
+            return false
+        case "CaseExpr" where body["arg"] != nil:
+            // CASE x WHEN v: x = v.
+            usesOperator([["="]], Int(body["location"]?.int ?? 0))
+            return false
+        case "TypeCast":
+            // A cast to a type runs its input function and, for a domain, its checks.
+            let names = (body["typeName"]?["names"]?.array ?? []).compactMap(\.sval)
+            if !names.isEmpty, names.first != "pg_catalog" { c.typesCast.insert(names.joined(separator: ".")) }
+            walk(body["arg"])
+            return true
         case "ColumnRef", "A_Const", "ParamRef", "TypeName", "LockingClause", "CreateFunctionStmt":
             return true
         default:
@@ -193,12 +212,26 @@ struct ClassWalker {
         "pg_stat_reset_replication_slot", "pg_import_system_collations",
     ]
 
+    /// An operator: OPERATOR(schema.op) of a schema other than pg_catalog is the
+    /// database's own code; one without a schema is the catalog's to tell (CatalogFacts).
+    mutating func usesOperator(_ names: [[String]], _ at: Int) {
+        for op in names where !op.isEmpty {
+            if op.count == 1 { c.operatorsUsed.insert(op[0]); continue }
+            if op[op.count - 2] != "pg_catalog" {
+                flag(.userFunction, "operator \(op.joined(separator: ".")) is not a built-in", at)
+            }
+        }
+    }
+
     mutating func function(_ f: JSON) {
         let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
         guard let name = parts.last else { return }
         let display = parts.joined(separator: ".")
         let at = Int(f["location"]?.int ?? 0)
         if !Self.isBuiltin(parts) { flag(.userFunction, "function \(display) is not a built-in", at) }
+        // A built-in's name without a schema: an overload of the database's own with
+        // other argument types may be the one the server chooses.
+        else if parts.count == 1 { c.functionsCalled.insert(name) }
         if Self.runsSQL.contains(name) { flag(.dynamicSQL, "function \(display) runs SQL", at) }
         if Self.serverFiles.contains(name) { flag(.serverFile, "function \(display) reads or writes server files", at) }
         if Self.admin.contains(name) { flag(.adminFunction, "function \(display) is an administrative action", at) }

@@ -66,8 +66,10 @@ final class ApprovalGate: @unchecked Sendable {
     private var sessions: [String: Session] = [:]
     private let classifications = ShapeCache<Classification>()
 
-    init(policies: Policies, store: ApprovalStore, out: FrameWriter, notifier: Notifier?) {
-        self.policies = policies; self.store = store; self.out = out; self.notifier = notifier
+    let catalogs: CatalogWatches
+
+    init(policies: Policies, catalogs: CatalogWatches, store: ApprovalStore, out: FrameWriter, notifier: Notifier?) {
+        self.policies = policies; self.catalogs = catalogs; self.store = store; self.out = out; self.notifier = notifier
     }
 
     // MARK: the frame loop
@@ -168,7 +170,10 @@ final class ApprovalGate: @unchecked Sendable {
     }
 
     /// Allow, deny or hold one request by the connection's policy.
-    private func decide(_ s: Session, _ bytes: [UInt8], _ f: Frame, _ judged: Judged) {
+    private func decide(_ s: Session, _ bytes: [UInt8], _ f: Frame, _ parsed: Judged) {
+        // The catalog's facts as they are now, not when the text was parsed: a trigger
+        // added since a Parse counts at its Execute.
+        let judged = Judged(sql: parsed.sql, classification: catalogs.judged(parsed.classification, connection: s.connection))
         let v = s.policy.verdict(judged.classification, s.requester)
         let seq = f.seq ?? 0
         switch v.action {

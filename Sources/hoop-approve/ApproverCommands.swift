@@ -200,12 +200,16 @@ struct ClassifyCommand: ParsableCommand {
     @Argument(help: "The SQL text.") var sql: String?
 
     func run() throws {
-        let policies = try Policies(try GatewayConfig.load(config))
+        let cfg = try GatewayConfig.load(config)
+        let policies = try Policies(cfg)
         guard let policy = policies.byConnection[connection] else { throw Refused("no connection named \(connection)") }
+        // Judged with the catalog's facts, read once, as the stage would.
+        let catalogs = try CatalogWatches(cfg)
+        catalogs.byConnection[connection]?.refresh()
         let who = Requester(issuer: "", subject: user, user: user, groups: groups, kind: agent ? "agent" : "person")
         guard stdin else {
             guard let sql else { throw Refused("a SQL text, or --stdin") }
-            print(judge(sql, policy, who).encodedString)
+            print(judge(sql, policy, who, catalogs).encodedString)
             return
         }
         while let line = readLine() {
@@ -213,12 +217,12 @@ struct ClassifyCommand: ParsableCommand {
                 print(JSON.object(["error": .string("a line that is not a JSON string")]).encodedString)
                 continue
             }
-            print(judge(text, policy, who).encodedString)
+            print(judge(text, policy, who, catalogs).encodedString)
         }
     }
 
-    func judge(_ sql: String, _ policy: Policy, _ who: Requester) -> JSON {
-        let c = Classifier.classify(sql, options: policy.classifyOptions)
+    func judge(_ sql: String, _ policy: Policy, _ who: Requester, _ catalogs: CatalogWatches) -> JSON {
+        let c = catalogs.judged(Classifier.classify(sql, options: policy.classifyOptions), connection: connection)
         let v = policy.verdict(c, who)
         var o: [String: JSON] = ["verdict": .string(v.action.rawValue), "why": .string(v.summary),
                                  "rules": .array(v.reasons.map { .string($0.rule) }),

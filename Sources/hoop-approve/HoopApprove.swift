@@ -32,8 +32,10 @@ struct Stage: ParsableCommand {
             let cfg = try GatewayConfig.load(config)
             let store = try ApprovalStore(path: ApprovalStore.path(cfg), busyTimeout: 500)
             let notifier = try Notifier(cfg, store: store)
-            gate = ApprovalGate(policies: try Policies(cfg), store: store, out: loop.out, notifier: notifier)
+            let catalogs = try CatalogWatches(cfg)
+            gate = ApprovalGate(policies: try Policies(cfg), catalogs: catalogs, store: store, out: loop.out, notifier: notifier)
             notifier?.start()
+            for watch in catalogs.byConnection.values { watch.start() }
         } catch {
             // Fail closed: without a policy nothing is judged, so nothing passes.
             logLine(ApprovalGate.stage, "\(error): every session is refused")

@@ -1,6 +1,7 @@
 import CLibPQ
 import Foundation
 import HoopFrames
+import HoopPostgres
 
 /// Names for the columns of a result: the `columns` frame carries each source column's
 /// schema, table and column name, so that hoop-mask's column rules can match them.

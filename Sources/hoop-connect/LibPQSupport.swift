@@ -1,6 +1,7 @@
 import CLibPQ
 import Foundation
 import HoopFrames
+import HoopPostgres
 
 /// The server parameters a client is told about (ParameterStatus), at start and on change.
 let reportedParameters = [
@@ -95,13 +96,6 @@ struct RowBatch {
         w.raw("]}\n")
         return w.bytes
     }
-}
-
-func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
-    var pointers: [UnsafePointer<CChar>?] = strings.map { UnsafePointer(strdup($0)) }
-    pointers.append(nil)
-    defer { pointers.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
 
 /// A Bind parameter as the frame carries it: text, binary (base64 in the frame), or null.

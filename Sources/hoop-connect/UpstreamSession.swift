@@ -1,6 +1,7 @@
 import CLibPQ
 import Foundation
 import HoopFrames
+import HoopPostgres
 
 /// One client session's upstream connection, on its own thread: blocking libpq calls
 /// there never hold up another session (DESIGN invariant 4). Requests are handled in

@@ -1,0 +1,115 @@
+/// What only the database's catalog can tell about a statement: which of the names it
+/// uses run the database's own code (issue 16). hoop-approve reads the facts through a
+/// catalog role (hoop-approve's CatalogWatch) and adds what they say to a statement's
+/// hidden work; the classifier records what to look up (`StatementClass.functionsCalled`,
+/// `operatorsUsed`, `typesCast`, the tables it reads and writes).
+///
+/// Relations and types are known by "schema.name" and by their bare name; a bare name
+/// stands for every schema's object of that name (the session's search_path, not known
+/// here, chooses one), so its reasons are the union's.
+public struct CatalogFacts: Equatable, Sendable {
+    /// Names of functions outside pg_catalog and information_schema: a call of a built-in's
+    /// name without a schema may resolve to one of them (other argument types, or a
+    /// search_path that puts their schema first).
+    public var functionNames: Set<String> = []
+    /// Names of operators outside pg_catalog.
+    public var operatorNames: Set<String> = []
+    /// Types whose values run the database's own code when made (a domain's check, an
+    /// input function, a cast): why.
+    public var types: [String: String] = [:]
+    /// Relations whose reading runs it (a view calling its functions or volatile ones, a
+    /// row security policy): why.
+    public var reads: [String: String] = [:]
+    /// Relations whose writing runs it (a trigger, a rule, a default, check, generated
+    /// column or index expression, a column of such a type, a cascade or a partition or
+    /// view base that does): why.
+    public var writes: [String: String] = [:]
+
+    public init() {}
+
+    /// The reasons the facts add to one statement, in a fixed order.
+    public func hiddenWork(_ s: StatementClass) -> [String] {
+        var why: [String] = []
+        for f in s.functionsCalled.sorted() where functionNames.contains(f) {
+            why.append("function \(f): the database has a function of its own with that name, which the server may choose")
+        }
+        for o in s.operatorsUsed.sorted() where operatorNames.contains(o) {
+            why.append("operator \(o): the database has an operator of its own with that name")
+        }
+        for t in s.typesCast.sorted() { if let r = types[t] { why.append("a cast to \(t): \(r)") } }
+        for t in s.tablesRead.sorted() { if let r = reads[t] { why.append("reading \(t): \(r)") } }
+        // EXPLAIN plans the write: the planner folds what its defaults and rules call.
+        for t in (s.kind == .write ? s.tablesWritten : s.writesPlanned).sorted() {
+            if let r = writes[t] { why.append("writing \(t): \(r)") }
+        }
+        return why
+    }
+
+    /// Every statement's hidden work, with what the facts add.
+    public func apply(_ c: Classification) -> Classification {
+        var c = c
+        for i in c.statements.indices {
+            for r in hiddenWork(c.statements[i]) where !c.statements[i].hidden.contains(r) { c.statements[i].hidden.append(r) }
+        }
+        return c
+    }
+
+    /// Without the facts, a statement that needs them is hidden work: held, never allowed.
+    public static func unknown(_ c: Classification, because why: String) -> Classification {
+        var c = c
+        for i in c.statements.indices where c.statements[i].needsCatalog {
+            c.statements[i].hidden.append("the database's catalog is needed to judge it: \(why)")
+        }
+        return c
+    }
+}
+
+extension CatalogFacts {
+    /// One node of the catalog's graph: a relation or a type, by OID.
+    public struct Node: Hashable, Sendable {
+        public enum Kind: String, Sendable { case relation = "rel", type }
+        public let kind: Kind
+        public let oid: UInt32
+        public init(_ kind: Kind, _ oid: UInt32) { self.kind = kind; self.oid = oid }
+    }
+
+    /// Builds the facts from the rows of the catalog queries: names of nodes, the code
+    /// each node runs itself (`reads`, `writes`: why), and what passes it on (`readFlows`,
+    /// `writeFlows`: from a node to the nodes that run its code too: a view of a
+    /// relation, a table cascaded to, a partition, a domain over a type, a table with a
+    /// column of it).
+    public static func build(functionNames: Set<String>, operatorNames: Set<String>,
+                             names: [Node: (schema: String, name: String)],
+                             reads: [Node: String], writes: [Node: String],
+                             readFlows: [Node: [Node]], writeFlows: [Node: [Node]]) -> CatalogFacts {
+        var f = CatalogFacts()
+        f.functionNames = functionNames
+        f.operatorNames = operatorNames
+        func label(_ n: Node) -> String { names[n].map { $0.schema + "." + $0.name } ?? "\(n.kind.rawValue) \(n.oid)" }
+        for (node, why) in propagate(reads, readFlows, label) where node.kind == .relation {
+            f.record(&f.reads, names[node], why)
+        }
+        for (node, why) in propagate(writes, writeFlows, label) {
+            if node.kind == .type { f.record(&f.types, names[node], why) } else { f.record(&f.writes, names[node], why) }
+        }
+        return f
+    }
+
+    private func record(_ map: inout [String: String], _ name: (schema: String, name: String)?, _ why: String) {
+        guard let name else { return }
+        for key in [name.schema + "." + name.name, name.name] where map[key] == nil { map[key] = why }
+    }
+
+    /// Every node reached from one that runs code, with the first reason that reached it.
+    static func propagate(_ seeds: [Node: String], _ flows: [Node: [Node]], _ label: (Node) -> String) -> [Node: String] {
+        var out = seeds
+        var queue = seeds.keys.sorted { ($0.kind.rawValue, $0.oid) < ($1.kind.rawValue, $1.oid) }
+        while let n = queue.popLast() {
+            for next in flows[n] ?? [] where out[next] == nil {
+                out[next] = "through \(label(n)), " + out[n]!
+                queue.append(next)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+import HoopFrames
+import HoopPostgres
+import HoopSQL
+
+/// The catalog facts of one connection's database (HoopSQL's CatalogFacts), read
+/// through its catalog role (`connections.NAME.catalog`: a role that can read the
+/// catalog and nothing else; docs/approval.md). Only the fixed queries below run on it,
+/// in read-only transactions, never a client's statement.
+///
+/// A thread looks at a signature of the catalogs involved every `revalidate_seconds`
+/// (each catalog's row count and newest xmin: a CREATE, ALTER or DROP changes one) and
+/// reads the facts again when it changed; DDL committed on the database, through this
+/// gateway or not, is seen within that interval plus one read. Facts not confirmed for
+/// `max_age_seconds` (the database unreachable, the role refused) are unknown: a
+/// statement that needs them is held, never allowed.
+final class CatalogWatch: @unchecked Sendable {
+    enum State { case known(CatalogFacts), unknown(String) }
+
+    let connection: String
+    let revalidate: TimeInterval
+    let maxAge: TimeInterval
+    private let db: PostgresConnection
+    private let lock = NSLock()
+    private var facts: CatalogFacts?
+    private var signature: String?
+    private var confirmedAt: TimeInterval = 0
+    private var problem = "has not been read yet"
+
+    init(connection: String, _ c: JSON, cfg: GatewayConfig) throws {
+        guard let conninfo = c["conninfo"]?.string else {
+            throw ConfigError("connection \(connection): catalog \"conninfo\" is required")
+        }
+        self.connection = connection
+        func seconds(_ key: String) -> Double? {
+            switch c[key] { case .int(let i)?: return Double(i); case .double(let d)?: return d; default: return nil }
+        }
+        revalidate = max(0.1, seconds("revalidate_seconds") ?? 1)
+        maxAge = seconds("max_age_seconds") ?? max(10, 3 * revalidate)
+        var keywords = [("application_name", "hoop catalog"), ("connect_timeout", "5"),
+                        // Read-only, bounded, and names resolved in pg_catalog only.
+                        ("options", "-c default_transaction_read_only=on -c statement_timeout=10000 -c search_path=pg_catalog")]
+        if let password = try cfg.secret(c["password"]) { keywords.append(("password", password)) }
+        db = PostgresConnection(conninfo: conninfo, keywords: keywords)
+    }
+
+    /// What is known now.
+    var state: State {
+        lock.lock(); defer { lock.unlock() }
+        if let facts, Date().timeIntervalSince1970 - confirmedAt <= maxAge { return .known(facts) }
+        return .unknown(facts == nil ? "the catalog \(problem)" : "the catalog's facts are older than \(Int(maxAge)) s (\(problem))")
+    }
+
+    /// Reads once now (so that a stage starts with the facts), then keeps them fresh.
+    func start() {
+        refresh()
+        let t = Thread { [self] in
+            while true {
+                Thread.sleep(forTimeInterval: revalidate)
+                refresh()
+            }
+        }
+        t.name = "hoop-approve catalog \(connection)"
+        t.start()
+    }
+
+    /// One look: the signature, and the facts again when it changed.
+    func refresh() {
+        do {
+            let sig = try db.rows(Self.signatureQuery).first?.first ?? nil
+            lock.lock(); let same = sig != nil && sig == signature && facts != nil; lock.unlock()
+            let fresh = same ? nil : try read()
+            lock.lock()
+            if let fresh { facts = fresh; signature = sig }
+            confirmedAt = Date().timeIntervalSince1970
+            problem = ""
+            lock.unlock()
+        } catch {
+            lock.lock()
+            let first = problem.isEmpty || facts == nil && problem == "has not been read yet"
+            // libpq's message names the host and the role, never the password.
+            problem = "could not be read: \(error)"
+            lock.unlock()
+            if first { logLine(ApprovalGate.stage, "connection \(connection): the catalog \(problem)") }
+        }
+    }
+
+    private func read() throws -> CatalogFacts {
+        func oid(_ s: String?) -> UInt32 { UInt32(s ?? "") ?? 0 }
+        func node(_ kind: String?, _ o: String?) -> CatalogFacts.Node { .init(kind == "type" ? .type : .relation, oid(o)) }
+        var functions = Set<String>(), operators = Set<String>()
+        for r in try db.rows(Self.namesQuery) {
+            if r[0] == "f" { functions.insert(r[1] ?? "") } else { operators.insert(r[1] ?? "") }
+        }
+        var names: [CatalogFacts.Node: (schema: String, name: String)] = [:]
+        for r in try db.rows(Self.nodesQuery) { names[node(r[0], r[1])] = (r[2] ?? "", r[3] ?? "") }
+        var reads: [CatalogFacts.Node: String] = [:], writes: [CatalogFacts.Node: String] = [:]
+        for r in try db.rows(Self.codeQuery) {
+            let n = node(r[1], r[2])
+            if r[0] == "r" { if reads[n] == nil { reads[n] = r[3] ?? "" } } else if writes[n] == nil { writes[n] = r[3] ?? "" }
+        }
+        var readFlows: [CatalogFacts.Node: [CatalogFacts.Node]] = [:], writeFlows = readFlows
+        for r in try db.rows(Self.flowsQuery) {
+            let from = node(r[1], r[2]), to = node(r[3], r[4])
+            if r[0] == "r" { readFlows[from, default: []].append(to) } else { writeFlows[from, default: []].append(to) }
+        }
+        return CatalogFacts.build(functionNames: functions, operatorNames: operators, names: names,
+                                  reads: reads, writes: writes, readFlows: readFlows, writeFlows: writeFlows)
+    }
+
+    // MARK: the fixed queries
+
+    static let system = "('pg_catalog', 'information_schema')"
+
+    /// Row count and newest xmin of every catalog the facts come from.
+    static let signatureQuery = "select " + [
+        "pg_class", "pg_attribute", "pg_proc", "pg_operator", "pg_type", "pg_trigger", "pg_rewrite", "pg_attrdef",
+        "pg_constraint", "pg_index", "pg_policy", "pg_inherits", "pg_cast", "pg_namespace", "pg_depend",
+    ].map { "(select count(*)::text || '/' || coalesce(max(xmin::text::bigint), 0)::text from pg_catalog.\($0))" }
+        .joined(separator: " || ' ' || ")
+
+    /// Names of the database's own functions (f) and operators (o).
+    static let namesQuery = """
+        select distinct 'f', p.proname::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+         where n.nspname not in \(system)
+        union
+        select distinct 'o', o.oprname::text from pg_operator o join pg_namespace n on n.oid = o.oprnamespace
+         where n.nspname not in \(system)
+        """
+
+    /// The database's own relations and types, by OID.
+    static let nodesQuery = """
+        select 'rel', c.oid, n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where c.relkind in ('r', 'p', 'v', 'm', 'f') and n.nspname not in \(system)
+        union all
+        select 'type', t.oid, n.nspname, t.typname from pg_type t join pg_namespace n on n.oid = t.typnamespace
+         where n.nspname not in \(system)
+        """
+
+    /// What runs code itself: (r: on reading, w: on writing or, for a type, on making a
+    /// value of it; rel or type; OID; why).
+    static let codeQuery = """
+        with fn as (
+          select p.oid, n.nspname || '.' || p.proname as name, n.nspname not in \(system) as own, p.provolatile = 'v' as volatile
+            from pg_proc p join pg_namespace n on n.oid = p.pronamespace),
+        calls as (
+          select d.classid, d.objid, fn.name, fn.own, fn.volatile
+            from pg_depend d join fn on d.refclassid = 'pg_proc'::regclass and fn.oid = d.refobjid)
+        select 'w', 'rel', t.tgrelid, 'trigger ' || t.tgname || ' runs ' || t.tgfoid::regproc::text
+          from pg_trigger t where not t.tgisinternal
+        union all
+        select 'w', 'rel', r.ev_class, 'rule ' || r.rulename || ' runs statements of its own'
+          from pg_rewrite r where r.rulename <> '_RETURN'
+        union all
+        select 'w', 'rel', a.adrelid, 'a column default or generated column calls ' || c.name
+          from calls c join pg_attrdef a on c.classid = 'pg_attrdef'::regclass and a.oid = c.objid where c.own
+        union all
+        select 'w', case when k.contypid <> 0 then 'type' else 'rel' end, case when k.contypid <> 0 then k.contypid else k.conrelid end,
+               'constraint ' || k.conname || ' calls ' || c.name
+          from calls c join pg_constraint k on c.classid = 'pg_constraint'::regclass and k.oid = c.objid where c.own
+        union all
+        select 'w', 'rel', i.indrelid, 'index ' || i.indexrelid::regclass::text || ' calls ' || c.name
+          from calls c join pg_index i on c.classid = 'pg_class'::regclass and i.indexrelid = c.objid where c.own
+        union all
+        select 'r', 'rel', r.ev_class, 'its definition calls ' || c.name
+          from calls c join pg_rewrite r on c.classid = 'pg_rewrite'::regclass and r.oid = c.objid
+          join pg_class v on v.oid = r.ev_class
+         where r.rulename = '_RETURN' and v.relkind = 'v' and (c.own or c.volatile)
+        union all
+        select g.g, 'rel', p.polrelid, 'row security policy ' || p.polname || ' calls ' || c.name
+          from calls c join pg_policy p on c.classid = 'pg_policy'::regclass and p.oid = c.objid
+          cross join (values ('r'), ('w')) g(g) where c.own
+        union all
+        select 'w', 'type', t.oid, 'its input function ' || fn.name || ' is the database''s own'
+          from pg_type t join fn on fn.oid in (t.typinput, t.typreceive) where fn.own
+        union all
+        select 'w', 'type', k.casttarget, 'a cast to it calls ' || fn.name
+          from pg_cast k join fn on fn.oid = k.castfunc where fn.own
+        """
+
+    /// What passes code on: (r or w; from kind, OID; to kind, OID).
+    static let flowsQuery = """
+        select 'w', 'rel', k.confrelid, 'rel', k.conrelid from pg_constraint k
+         where k.contype = 'f' and (k.confdeltype in ('c', 'n', 'd') or k.confupdtype in ('c', 'n', 'd'))
+        union all
+        select 'w', 'rel', i.inhparent, 'rel', i.inhrelid from pg_inherits i
+        union all
+        select distinct g.g, 'rel', d.refobjid, 'rel', r.ev_class
+          from pg_depend d join pg_rewrite r on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid
+          join pg_class v on v.oid = r.ev_class cross join (values ('r'), ('w')) g(g)
+         where d.refclassid = 'pg_class'::regclass and d.refobjid <> r.ev_class and r.rulename = '_RETURN' and v.relkind = 'v'
+        union all
+        select 'w', 'type', t.typbasetype, 'type', t.oid from pg_type t join pg_namespace n on n.oid = t.typnamespace
+         where t.typtype = 'd' and n.nspname not in \(system)
+        union all
+        select 'w', 'type', t.oid, 'type', t.typarray from pg_type t join pg_namespace n on n.oid = t.typnamespace
+         where t.typarray <> 0 and n.nspname not in \(system)
+        union all
+        select 'w', 'type', a.atttypid, x.kind, case x.kind when 'rel' then c.oid else c.reltype end
+          from pg_attribute a join pg_class c on c.oid = a.attrelid
+          join pg_type t on t.oid = a.atttypid join pg_namespace n on n.oid = t.typnamespace
+          cross join (values ('rel'), ('type')) x(kind)
+         where a.attnum > 0 and not a.attisdropped and n.nspname not in \(system)
+        """
+}
+
+/// Every connection's watch, by connection name; a connection without a `catalog`
+/// has none (its statements that need facts are held).
+struct CatalogWatches {
+    let byConnection: [String: CatalogWatch]
+
+    init(_ cfg: GatewayConfig) throws {
+        var w: [String: CatalogWatch] = [:]
+        for (name, c) in cfg.json["connections"]?.object ?? [:] {
+            if let catalog = c["catalog"] { w[name] = try CatalogWatch(connection: name, catalog, cfg: cfg) }
+        }
+        byConnection = w
+    }
+
+    /// A classification with what the connection's catalog says about it.
+    func judged(_ c: Classification, connection: String) -> Classification {
+        guard let watch = byConnection[connection] else {
+            return CatalogFacts.unknown(c, because: "connection \(connection) names no catalog role")
+        }
+        switch watch.state {
+        case .known(let facts): return facts.apply(c)
+        case .unknown(let why): return CatalogFacts.unknown(c, because: why)
+        }
+    }
+}

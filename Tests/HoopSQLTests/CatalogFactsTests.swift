@@ -1,0 +1,78 @@
+import XCTest
+@testable import HoopSQL
+
+/// What the classifier records for the catalog to decide (issue 16), and what the facts
+/// make of it.
+final class CatalogFactsTests: XCTestCase {
+    func one(_ sql: String) -> StatementClass { Classifier.classify(sql).statements[0] }
+
+    func testTheClassifierRecordsWhatTheCatalogDecides() {
+        XCTAssertEqual(one("select lower('A'), count(*) from t").functionsCalled, ["lower", "count"])
+        XCTAssertEqual(one("select pg_catalog.lower('A')").functionsCalled, [], "a qualified built-in is the built-in")
+        XCTAssertTrue(one("select s.f(1)").functionsCalled.isEmpty, "another schema's function is hidden work already")
+        XCTAssertEqual(one("select 1 ## 2").operatorsUsed, ["##"])
+        XCTAssertEqual(one("select 1 operator(pg_catalog.+) 2").operatorsUsed, [])
+        XCTAssertEqual(one("select * from t where a between 1 and 2").operatorsUsed, [">=", "<=", "<", ">"])
+        XCTAssertEqual(one("select * from t where a in (select b from u)").operatorsUsed, ["="])
+        XCTAssertEqual(one("select * from t where a like 'x%'").operatorsUsed, ["~~"])
+        XCTAssertEqual(one("select case a when 1 then 2 end from t").operatorsUsed, ["="])
+        XCTAssertEqual(one("select * from t order by a using <<<").operatorsUsed, ["<<<"])
+        XCTAssertEqual(one("select 'x'::s.checked, 'y'::checked2, 1::int, '{}'::jsonb").typesCast, ["s.checked", "checked2", "jsonb"])
+        XCTAssertEqual(one("select cast('y' as s.d[])").typesCast, ["s.d"])
+        XCTAssertFalse(one("select 1").needsCatalog)
+        XCTAssertFalse(one("begin").needsCatalog)
+        XCTAssertTrue(one("select now()").needsCatalog)
+    }
+
+    func testExplainCarriesWhatPlanningWouldRun() {
+        let e = one("explain select s.wipe(1)")
+        XCTAssertEqual(e.command, "EXPLAIN")
+        XCTAssertFalse(e.hidden.isEmpty, "planning folds immutable functions: the user function is hidden work")
+        XCTAssertTrue(e.flags.contains(.userFunction))
+        let w = one("explain insert into items values (1)")
+        XCTAssertEqual(w.tablesWritten, [], "EXPLAIN writes nothing")
+        XCTAssertEqual(w.writesPlanned, ["items"])
+        XCTAssertEqual(one("explain (analyze false) select 1 ## 2").operatorsUsed, ["##"])
+    }
+
+    func facts() -> CatalogFacts {
+        typealias N = CatalogFacts.Node
+        let names: [N: (schema: String, name: String)] = [
+            N(.relation, 1): ("app", "items"), N(.relation, 2): ("app", "item_view"), N(.relation, 3): ("app", "parent"),
+            N(.relation, 4): ("app", "child"), N(.relation, 5): ("app", "plain"), N(.type, 10): ("app", "checked"),
+            N(.type, 11): ("app", "checked2"), N(.relation, 6): ("app", "typed"), N(.relation, 7): ("app", "fn_view"),
+        ]
+        return CatalogFacts.build(
+            functionNames: ["lower", "touch"], operatorNames: ["##"], names: names,
+            reads: [N(.relation, 7): "its definition calls app.touch"],
+            writes: [N(.relation, 1): "trigger t runs app.trg", N(.relation, 4): "rule r runs statements of its own",
+                     N(.type, 10): "constraint c calls app.check"],
+            readFlows: [N(.relation, 7): [N(.relation, 2)]],
+            writeFlows: [N(.relation, 1): [N(.relation, 2)], N(.relation, 4): [N(.relation, 3)],
+                         N(.type, 10): [N(.type, 11)], N(.type, 11): [N(.relation, 6)]])
+    }
+
+    func testFactsNameTheCodeAStatementWouldRun() {
+        let f = facts()
+        func why(_ sql: String) -> [String] { f.hiddenWork(one(sql)) }
+        XCTAssertEqual(why("select lower(1)").count, 1, "a function of the database's own has a built-in's name")
+        XCTAssertEqual(why("select upper('a')"), [])
+        XCTAssertEqual(why("select 1 ## 2").count, 1)
+        XCTAssertEqual(why("insert into items values (1)").first, "writing items: trigger t runs app.trg")
+        XCTAssertEqual(why("update app.items set v = 1 where id = 1").count, 1, "qualified names too")
+        XCTAssertEqual(why("select * from items where id = 1"), [], "a trigger does not fire on reads")
+        XCTAssertEqual(why("insert into item_view values (1)").first, "writing item_view: through app.items, trigger t runs app.trg")
+        XCTAssertEqual(why("delete from parent where id = 1").count, 1, "a cascade to a table with a rule")
+        XCTAssertEqual(why("insert into typed values ('x')").count, 1, "a column of a domain over a checked domain")
+        XCTAssertEqual(why("select 'x'::app.checked2").count, 1)
+        XCTAssertEqual(why("select * from item_view").count, 1, "a view of a view that calls a function")
+        XCTAssertEqual(why("insert into plain values (1)"), [])
+        XCTAssertEqual(why("explain insert into items values (1)").count, 1, "EXPLAIN plans the write")
+        XCTAssertEqual(why("explain select * from fn_view").count, 1)
+    }
+
+    func testWithoutFactsAStatementThatNeedsThemIsHidden() {
+        let c = CatalogFacts.unknown(Classifier.classify("select 1; select * from t; begin"), because: "the catalog could not be read")
+        XCTAssertEqual(c.statements.map { $0.hidden.isEmpty }, [true, false, true])
+    }
+}
