@@ -1,0 +1,203 @@
+"""Issue 16: hidden work that only the database's catalog shows, judged through the
+catalog role, in both protocols, with the embedded default rules. Each object below is
+made directly on the database (as the gateway's own role would have), and runs a
+function that deletes rows of `catalog_victims`; a statement that would run it is held,
+an approver denies it, and the upstream, looked at directly, still has every row.
+Before each case, its premise is checked directly: the statement really deletes when
+run without the gateway (on a copy of the rows, inside a rolled-back transaction)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import psycopg
+import pytest
+
+from helpers.ring import PSQL, clean_env, hoop_bin, wait_for
+from test_ring_approve import AGENT, Held, approve, pending
+
+VICTIMS = 50
+
+SETUP = f"""
+create table catalog_victims (id int primary key);
+insert into catalog_victims select generate_series(1, {VICTIMS});
+create function public.wipe() returns int language plpgsql as $$
+  begin delete from public.catalog_victims; return 1; end $$;
+-- A built-in's name with other argument types: `upper(5)` is this one, and IMMUTABLE,
+-- so that the planner calls it on a constant (EXPLAIN); IMMUTABLE is not checked in
+-- what it calls.
+create function public.upper(integer) returns text language plpgsql immutable as $$
+  begin perform public.wipe(); return 'x'; end $$;
+create function public.wipe_eq(int, int) returns boolean language plpgsql as $$
+  begin delete from public.catalog_victims; return $1 = $2; end $$;
+create operator public.=== (leftarg = int, rightarg = int, function = public.wipe_eq);
+create function public.wipe_check(text) returns boolean language plpgsql as $$
+  begin delete from public.catalog_victims; return true; end $$;
+create domain public.wiping_text as text check (public.wipe_check(value));
+create view public.wiping_view as select public.wipe() as n;
+create table public.triggered (id int primary key, v text);
+create function public.wipe_trg() returns trigger language plpgsql as $$
+  begin delete from public.catalog_victims; return new; end $$;
+create trigger wipe_trg before insert or update on public.triggered for each row execute function public.wipe_trg();
+create table public.ruled (id int primary key, v text);
+create rule wipe_rule as on insert to public.ruled do also delete from public.catalog_victims;
+create table public.defaulted (id int primary key, v int default public.wipe());
+"""
+
+# (family, statement): each would delete every victim, and must be held.
+CASES = [
+    ("a built-in's name shadowed by an overload", "select upper(5)"),
+    ("EXPLAIN: planning calls an immutable function", "explain select upper(5)"),
+    ("an operator of the database's own, unqualified", "select 1 === 1"),
+    ("a cast to a domain whose check deletes", "select 'x'::wiping_text"),
+    ("a view that calls a deleting function", "select * from wiping_view"),
+    ("a trigger on the table written", "insert into triggered values (1, 'x')"),
+    ("a rule on the table written", "insert into ruled values (1, 'x')"),
+    ("a default that calls a deleting function", "insert into defaulted (id) values (1)"),
+]
+
+
+@pytest.fixture(scope="module")
+def cring(request):
+    from conftest import _start, _stop
+    r = _start("catalog", approval=None)
+    failed_before = request.session.testsfailed
+    with r.connect("direct") as d:
+        d.execute(SETUP)
+    time.sleep(3)       # the revalidation interval (1 s) and a read
+    yield r
+    _stop(r, keep=request.session.testsfailed > failed_before)
+
+
+def victims(ring) -> int:
+    with ring.connect("direct") as d:
+        return d.execute("select count(*) from catalog_victims").fetchone()[0]
+
+
+def deny_new(ring, before: set[str]) -> str:
+    new = wait_for(lambda: [x for x in pending(ring) if x["id"] not in before], 15)
+    assert new, "the statement was not held"
+    rid = new[0]["id"]
+    assert approve(ring, "deny", rid, "--reason", "not now").returncode == 0
+    return rid
+
+
+@pytest.mark.parametrize("family,sql", CASES, ids=[c[0] for c in CASES])
+def test_hidden_work_the_catalog_shows_is_held(cring, family, sql):
+    # The premise: run directly, the statement deletes the victims.
+    with psycopg.connect(cring.direct_dsn()) as d:
+        d.execute(sql)
+        assert d.execute("select count(*) from catalog_victims").fetchone()[0] == 0, f"{family}: the premise does not hold"
+        d.rollback()
+    assert victims(cring) == VICTIMS
+    # Extended protocol (psycopg): held, denied, nothing ran.
+    h = Held(cring, sql)
+    try:
+        rid = h.request_id()
+        assert approve(cring, "deny", rid, "--reason", "not now").returncode == 0
+        h.finish()
+        assert isinstance(h.error, psycopg.Error) and h.result is None, f"{family}: not refused ({h.result})"
+    finally:
+        h.close()
+    assert victims(cring) == VICTIMS, f"{family}: rows were deleted (extended)"
+    # Simple protocol (psql).
+    ids = {x["id"] for x in pending(cring)}
+    p = subprocess.Popen([PSQL, "-X", "-A", "-t", "-d", cring.gateway_dsn(user=AGENT), "-c", sql],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+    try:
+        rid = deny_new(cring, ids)
+        out, err = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    assert f"request {rid} was denied" in err, f"{family}: {err[-300:]}"
+    assert victims(cring) == VICTIMS, f"{family}: rows were deleted (simple)"
+
+
+def test_the_hold_says_what_the_catalog_showed(cring):
+    held = Held(cring, "insert into triggered values (2, 'y')")
+    try:
+        rid = held.request_id()
+        r = approve(cring, "show", rid, "--json")
+        shown = json.loads(r.stdout)
+        hidden = [h for s in shown["classification"]["statements"] for h in s["hidden"]]
+        assert any("trigger wipe_trg runs public.wipe_trg" in h for h in hidden), hidden
+        assert approve(cring, "deny", rid, "--reason", "not now").returncode == 0
+        held.finish()
+    finally:
+        held.close()
+
+
+def test_ddl_made_directly_is_seen_after_the_revalidation_window(cring):
+    """A table without code is written at once; a trigger added directly on the database
+    (not through the gateway) holds the next write within seconds; dropped, it does not."""
+    with cring.connect("direct") as d:
+        d.execute("create table public.later (id int primary key)")
+    time.sleep(3)
+    with psycopg.connect(cring.gateway_dsn(user=AGENT), autocommit=True) as c:
+        c.execute("insert into later values (1)")
+    with cring.connect("direct") as d:
+        d.execute("create trigger later_trg before insert on public.later for each row execute function public.wipe_trg()")
+    time.sleep(3)
+    h = Held(cring, "insert into later values (2)")
+    try:
+        rid = h.request_id()
+        assert approve(cring, "deny", rid, "--reason", "not now").returncode == 0
+        h.finish()
+    finally:
+        h.close()
+    assert victims(cring) == VICTIMS
+    with cring.connect("direct") as d:
+        d.execute("drop trigger later_trg on public.later")
+    time.sleep(3)
+    with psycopg.connect(cring.gateway_dsn(user=AGENT), autocommit=True) as c:
+        c.execute("insert into later values (3)")
+    with cring.connect("direct") as d:
+        assert d.execute("select count(*) from later").fetchone()[0] == 2
+
+
+def test_the_catalog_role_reads_the_catalog_and_nothing_else(cring):
+    """hoop_catalog logs in and reads pg_catalog; it cannot read a table, call a
+    function of the database's own or write (its sessions are read-only)."""
+    with open(cring.var / "secrets" / "clinic-catalog.password") as f:
+        password = f.read().strip()
+    dsn = psycopg.conninfo.make_conninfo(host="127.0.0.1", port=cring.pg_port, dbname="clinic", user="hoop_catalog",
+                                         password=password, sslmode="disable")
+    with psycopg.connect(dsn, autocommit=True) as c:
+        assert c.execute("select count(*) from pg_class").fetchone()[0] > 0
+        for sql in ["select * from patients limit 1", "select * from catalog_victims limit 1"]:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                c.execute(sql)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            c.execute("create temp table t (a int)")
+        # A function of the database's own: PUBLIC may execute it, but what it does
+        # needs privileges the role lacks, and the transaction is read-only.
+        with pytest.raises(psycopg.Error):
+            c.execute("select public.wipe()")
+    assert victims(cring) == VICTIMS
+
+
+def test_without_the_catalog_a_statement_that_needs_it_is_held(cring, tmp_path):
+    """`hoop-approve classify` with a catalog role it cannot reach: a statement that
+    names a table, a function, an operator or a type is held (review), one that names
+    none is allowed."""
+    cfg = json.loads((cring.var / "hoop.json").read_text())
+    cfg["connections"]["clinic"]["catalog"]["conninfo"] = "host=127.0.0.1 port=1 dbname=clinic user=hoop_catalog"
+    # Relative paths resolve from the configuration's folder.
+    (cring.var / "unreachable.json").write_text(json.dumps(cfg))
+
+    def verdict(sql):
+        r = subprocess.run([str(hoop_bin() / "hoop-approve"), "classify", "--config", str(cring.var / "unreachable.json"), sql],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    for sql in ["select * from patients where id = 1", "select now()", "select 1 + 1", "select 'x'::wiping_text"]:
+        v = verdict(sql)
+        assert v["verdict"] == "review", (sql, v)
+        assert any("catalog is needed" in h for s in v["statements"] for h in s["hidden"]), v
+    assert verdict("select 1")["verdict"] == "allow"
+    del cfg["connections"]["clinic"]["catalog"]
+    (cring.var / "unreachable.json").write_text(json.dumps(cfg))
+    assert verdict("select * from patients where id = 1")["verdict"] == "review"
