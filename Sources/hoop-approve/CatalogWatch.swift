@@ -178,12 +178,15 @@ final class CatalogWatch: @unchecked Sendable {
           from pg_cast k join fn on fn.oid = k.castfunc where fn.own
         """
 
-    /// What passes code on: (r or w; from kind, OID; to kind, OID).
+    /// What passes code on: (r or w; from kind, OID; to kind, OID): from what runs it to
+    /// what runs it too (a table cascaded to → the table whose writes cascade; a
+    /// partition or child → its parent; a view's relation → the view; a type → a domain
+    /// over it, its array, a table or composite type with a column of it).
     static let flowsQuery = """
-        select 'w', 'rel', k.confrelid, 'rel', k.conrelid from pg_constraint k
+        select 'w', 'rel', k.conrelid, 'rel', k.confrelid from pg_constraint k
          where k.contype = 'f' and (k.confdeltype in ('c', 'n', 'd') or k.confupdtype in ('c', 'n', 'd'))
         union all
-        select 'w', 'rel', i.inhparent, 'rel', i.inhrelid from pg_inherits i
+        select 'w', 'rel', i.inhrelid, 'rel', i.inhparent from pg_inherits i
         union all
         select distinct g.g, 'rel', d.refobjid, 'rel', r.ev_class
           from pg_depend d join pg_rewrite r on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid

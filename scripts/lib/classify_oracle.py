@@ -119,10 +119,20 @@ class Target:
 
 # --- the classifier -----------------------------------------------------------------------
 
-def classify(target: Target, texts: list[str], timeout: float = 900) -> list[dict]:
-    """`hoop-approve classify --stdin` over every text: one verdict per text."""
+def classify(target: Target, texts: list[str], timeout: float = 900, catalog_db: str | None = None) -> list[dict]:
+    """`hoop-approve classify --stdin` over every text: one verdict per text. With
+    `catalog_db`, the catalog role reads that database's catalog (the template, with the
+    scratch schema) instead of clinic's: the facts of the database the cases run on."""
     exe = target.bin / "hoop-approve"
-    args = [str(exe), "classify", "--stdin", "--config", str(target.config), "--connection", "clinic"]
+    config = target.config
+    if catalog_db:
+        cfg = json.loads(target.config.read_text())
+        cat = cfg["connections"]["clinic"]["catalog"]
+        cat["conninfo"] = re.sub(r"dbname=\S+", f"dbname={catalog_db}", cat["conninfo"])
+        # Next to the gateway's configuration: its relative secret paths resolve there.
+        config = target.config.with_name(f"oracle-{catalog_db}.json")
+        config.write_text(json.dumps(cfg))
+    args = [str(exe), "classify", "--stdin", "--config", str(config), "--connection", "clinic"]
     p = subprocess.run(args, input="".join(json.dumps(t) + "\n" for t in texts), capture_output=True,
                        text=True, timeout=timeout)
     lines = [ln for ln in p.stdout.splitlines() if ln.strip()]
@@ -248,8 +258,14 @@ def _retry(fn, what: str, tries: int = 20):
 def prepare_template(target: Target, name: str) -> Template:
     with target.admin() as a:
         a.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        _retry(lambda: a.execute(f'CREATE DATABASE "{name}" TEMPLATE clinic OWNER hoop_gateway'),
-               "clinic is in use")
+
+        def copy():
+            # The ring's catalog role keeps a connection to clinic (hoop-approve's facts):
+            # ended just before the copy, it comes back at its next look.
+            a.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = 'clinic' AND application_name = 'hoop catalog'")
+            a.execute(f'CREATE DATABASE "{name}" TEMPLATE clinic OWNER hoop_gateway')
+        _retry(copy, "clinic is in use")
     with target.gateway(name) as g:
         g.execute(classify_corpus.SCRATCH_SETUP)
     with target.admin(name) as a:
@@ -591,7 +607,9 @@ def compare(case, verdict: dict, obs: Observed) -> list[str]:
         out.append("bulk_phi")
     if (obs.functions or obs.fn_log) and not flagged_hidden:
         out.append("unflagged_function")
-    if obs.ddl and "ddl" not in kinds:
+    # DDL run by the database's own code is what "hidden" says: its effect cannot be
+    # seen from the statement (and the statement is held for it).
+    if obs.ddl and "ddl" not in kinds and not (flagged_hidden and not allowed):
         out.append("ddl_not_ddl")
     if allowed and obs.locks:
         out.append("lock")
