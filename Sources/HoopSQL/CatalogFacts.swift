@@ -27,29 +27,32 @@ public struct CatalogFacts: Equatable, Sendable {
 
     public init() {}
 
-    /// The reasons the facts add to one statement, in a fixed order.
+    /// The reasons the facts add to one statement, in a fixed order. On the hot path
+    /// of every statement: nothing is allocated unless a fact applies.
     public func hiddenWork(_ s: StatementClass) -> [String] {
         var why: [String] = []
-        for f in s.functionsCalled.sorted() where functionNames.contains(f) {
+        for f in s.functionsCalled where functionNames.contains(f) {
             why.append("function \(f): the database has a function of its own with that name, which the server may choose")
         }
-        for o in s.operatorsUsed.sorted() where operatorNames.contains(o) {
+        for o in s.operatorsUsed where operatorNames.contains(o) {
             why.append("operator \(o): the database has an operator of its own with that name")
         }
-        for t in s.typesCast.sorted() { if let r = types[t] { why.append("a cast to \(t): \(r)") } }
-        for t in s.tablesRead.sorted() { if let r = reads[t] { why.append("reading \(t): \(r)") } }
+        if !types.isEmpty { for t in s.typesCast { if let r = types[t] { why.append("a cast to \(t): \(r)") } } }
+        if !reads.isEmpty { for t in s.tablesRead { if let r = reads[t] { why.append("reading \(t): \(r)") } } }
         // EXPLAIN plans the write: the planner folds what its defaults and rules call.
-        for t in (s.kind == .write ? s.tablesWritten : s.writesPlanned).sorted() {
-            if let r = writes[t] { why.append("writing \(t): \(r)") }
+        if !writes.isEmpty {
+            for t in s.kind == .write ? s.tablesWritten : s.writesPlanned { if let r = writes[t] { why.append("writing \(t): \(r)") } }
         }
-        return why
+        return why.count > 1 ? why.sorted() : why
     }
 
     /// Every statement's hidden work, with what the facts add.
     public func apply(_ c: Classification) -> Classification {
         var c = c
         for i in c.statements.indices {
-            for r in hiddenWork(c.statements[i]) where !c.statements[i].hidden.contains(r) { c.statements[i].hidden.append(r) }
+            let why = hiddenWork(c.statements[i])
+            if why.isEmpty { continue }
+            for r in why where !c.statements[i].hidden.contains(r) { c.statements[i].hidden.append(r) }
         }
         return c
     }
