@@ -98,6 +98,37 @@ class Held:
         self.conn.close()
 
 
+def deny_new(ring, before: set[str]) -> str:
+    """Denies the request held since `before` (the ids pending then); its id."""
+    new = wait_for(lambda: [x for x in pending(ring) if x["id"] not in before], 15)
+    assert new, "the statement was not held"
+    rid = new[0]["id"]
+    assert approve(ring, "deny", rid, "--reason", "not now").returncode == 0
+    return rid
+
+
+def denied_in_both_protocols(ring, sql: str, what: str, extended_sql: str | None = None) -> str:
+    """`sql` held, then denied by an approver, in the extended protocol (psycopg; or
+    `extended_sql`) and the simple one (psql): refused both times. psql's output."""
+    h = Held(ring, extended_sql or sql)
+    try:
+        assert approve(ring, "deny", h.request_id(), "--reason", "not now").returncode == 0
+        h.finish()
+        assert isinstance(h.error, psycopg.Error) and h.result is None, f"{what}: not refused ({h.result})"
+    finally:
+        h.close()
+    ids = {x["id"] for x in pending(ring)}
+    p = subprocess.Popen([PSQL, "-X", "-A", "-t", "-d", ring.gateway_dsn(user=AGENT), "-c", sql],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+    try:
+        rid = deny_new(ring, ids)
+        out, err = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    assert f"request {rid} was denied" in err, f"{what}: {err[-300:]}"
+    return out
+
+
 def audit_frames(ring, types) -> list[dict]:
     with ring.audit() as db:
         rows = db.execute(f"SELECT CAST(frame AS TEXT) FROM frames WHERE type IN ({','.join('?' * len(types))}) ORDER BY id",

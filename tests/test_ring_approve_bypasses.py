@@ -11,8 +11,8 @@ import subprocess
 import psycopg
 import pytest
 
-from helpers.ring import PSQL, clean_env, wait_for
-from test_ring_approve import AGENT, Held, approve, pending
+from helpers.ring import PSQL, clean_env
+from test_ring_approve import AGENT, denied_in_both_protocols
 
 
 @pytest.fixture(scope="module")
@@ -56,39 +56,12 @@ READS = [
 ]
 
 
-def deny_new(ring, before: set[str]) -> str:
-    new = wait_for(lambda: [x for x in pending(ring) if x["id"] not in before], 15)
-    assert new, "the statement was not held"
-    rid = new[0]["id"]
-    assert approve(ring, "deny", rid, "--reason", "not now").returncode == 0
-    return rid
-
-
 @pytest.mark.parametrize("family,sql", CASES + READS, ids=[c[0] for c in CASES + READS])
 def test_held_in_both_protocols_and_nothing_happened(bring, family, sql):
     before = state(bring)
-    # Extended protocol (psycopg).
-    h = Held(bring, sql.split("; ")[1] if sql.startswith("begin;") else sql)
-    try:
-        h.request_id()
-        assert approve(bring, "deny", h.request_id(), "--reason", "not now").returncode == 0
-        h.finish()
-        assert isinstance(h.error, psycopg.Error) and h.result is None, f"{family}: not refused ({h.result})"
-    finally:
-        h.close()
-    assert state(bring) == before, f"{family}: the upstream changed (extended)"
-    # Simple protocol (psql).
-    ids = {x["id"] for x in pending(bring)}
-    p = subprocess.Popen([PSQL, "-X", "-A", "-t", "-d", bring.gateway_dsn(user=AGENT), "-c", sql],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
-    try:
-        rid = deny_new(bring, ids)
-        out, err = p.communicate(timeout=30)
-    finally:
-        p.kill()
-    assert f"request {rid} was denied" in err, f"{family}: {err[-300:]}"
+    out = denied_in_both_protocols(bring, sql, family, extended_sql=sql.split("; ")[1] if sql.startswith("begin;") else None)
     assert "tok_" not in out and "," not in out.strip(), f"{family}: rows came back (simple)"
-    assert state(bring) == before, f"{family}: the upstream changed (simple)"
+    assert state(bring) == before, f"{family}: the upstream changed"
 
 
 def test_lexer_settings_keep_the_gateways_values(bring):
