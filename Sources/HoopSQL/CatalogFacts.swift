@@ -27,6 +27,9 @@ public struct CatalogFacts: Equatable, Sendable {
 
     public init() {}
 
+    /// In `writesPlanned`: every table (ANALYZE without a list).
+    public static let everyRelation = "*"
+
     /// The reasons the facts add to one statement, in a fixed order. On the hot path
     /// of every statement: nothing is allocated unless a fact applies.
     public func hiddenWork(_ s: StatementClass) -> [String] {
@@ -42,6 +45,9 @@ public struct CatalogFacts: Equatable, Sendable {
         // EXPLAIN plans the write: the planner folds what its defaults and rules call.
         if !writes.isEmpty {
             for t in s.kind == .write ? s.tablesWritten : s.writesPlanned { if let r = writes[t] { why.append("writing \(t): \(r)") } }
+            if s.writesPlanned.contains(Self.everyRelation), let (t, r) = writes.min(by: { $0.key < $1.key }) {
+                why.append("every table: \(t): \(r)")
+            }
         }
         return why.count > 1 ? why.sorted() : why
     }
@@ -89,7 +95,10 @@ extension CatalogFacts {
         f.functionNames = functionNames
         f.operatorNames = operatorNames
         func label(_ n: Node) -> String { names[n].map { $0.schema + "." + $0.name } ?? "\(n.kind.rawValue) \(n.oid)" }
-        for (node, why) in propagate(reads, readFlows, label) where node.kind == .relation {
+        // A type's code runs wherever a value of it is made: on reading too (a view that
+        // casts to a checked domain).
+        let typeCode = writes.filter { $0.key.kind == .type }
+        for (node, why) in propagate(reads.merging(typeCode) { a, _ in a }, readFlows, label) where node.kind == .relation {
             f.record(&f.reads, names[node], why)
         }
         for (node, why) in propagate(writes, writeFlows, label) {

@@ -54,8 +54,9 @@ public struct StatementClass: Equatable, Sendable {
     public var functionsCalled: Set<String> = []
     public var operatorsUsed: Set<String> = []
     public var typesCast: Set<String> = []
-    /// For EXPLAIN without ANALYZE: the tables the statement would write, whose defaults
-    /// and rules the planner folds (nothing is written).
+    /// Tables whose write-time code runs though nothing is written: for EXPLAIN without
+    /// ANALYZE, what the planner folds of their defaults and rules; for ANALYZE, their
+    /// index expressions (`CatalogFacts.everyRelation`: every table).
     public var writesPlanned: Set<String> = []
     /// Whether the catalog's facts decide part of its effect: it names a relation, a
     /// function, an operator or a type.
@@ -292,6 +293,12 @@ public enum Classifier {
                 w.c.flags.insert(.exclusiveLock)
             }
             w.walk(body["rels"])
+            // ANALYZE computes index expressions and statistics on expressions: the
+            // tables' code runs as if written (every table's when none is named).
+            if c.command == "ANALYZE" || option(body["options"]?.array ?? [], "analyze") {
+                let named = (body["rels"]?.array ?? []).compactMap { ClassWalker.relationName($0["VacuumRelation"]?["relation"]) }
+                c.writesPlanned = named.isEmpty ? [CatalogFacts.everyRelation] : Set(named)
+            }
         case "DiscardStmt":
             c.kind = .utility
             let t = (body["target"]?.string ?? "DISCARD_ALL").replacingOccurrences(of: "_", with: " ")

@@ -137,52 +137,68 @@ final class CatalogWatch: @unchecked Sendable {
          where n.nspname not in \(system)
         """
 
-    /// What runs code itself: (r: on reading, w: on writing or, for a type, on making a
-    /// value of it; rel or type; OID; why).
-    static let codeQuery = """
+    /// The functions each dependent object calls, directly or through an operator; the
+    /// relation each belongs to and when it runs (r: on reading, w: on writing). Shared
+    /// by the two queries below.
+    static let partsAndCalls = """
         with fn as (
           select p.oid, n.nspname || '.' || p.proname as name, n.nspname not in \(system) as own, p.provolatile = 'v' as volatile
             from pg_proc p join pg_namespace n on n.oid = p.pronamespace),
         calls as (
           select d.classid, d.objid, fn.name, fn.own, fn.volatile
-            from pg_depend d join fn on d.refclassid = 'pg_proc'::regclass and fn.oid = d.refobjid)
+            from pg_depend d join fn on d.refclassid = 'pg_proc'::regclass and fn.oid = d.refobjid
+          union all
+          select d.classid, d.objid, fn.name, fn.own, fn.volatile
+            from pg_depend d join pg_operator o on d.refclassid = 'pg_operator'::regclass and o.oid = d.refobjid
+            join fn on fn.oid = o.oprcode),
+        parts(classid, objid, rel, g, what) as (
+          select 'pg_attrdef'::regclass, a.oid, a.adrelid, 'w', 'a column default or generated column' from pg_attrdef a
+          union all
+          select 'pg_constraint'::regclass, k.oid, k.conrelid, 'w', 'constraint ' || k.conname from pg_constraint k where k.conrelid <> 0
+          union all
+          select 'pg_class'::regclass, i.indexrelid, i.indrelid, 'w', 'index ' || i.indexrelid::regclass::text from pg_index i
+          union all
+          select 'pg_rewrite'::regclass, r.oid, r.ev_class, 'r', 'its definition' from pg_rewrite r
+            join pg_class v on v.oid = r.ev_class where r.rulename = '_RETURN' and v.relkind = 'v'
+          union all
+          select 'pg_policy'::regclass, p.oid, p.polrelid, g.g, 'row security policy ' || p.polname from pg_policy p
+            cross join (values ('r'), ('w')) g(g))
+        """
+
+    /// What runs code itself: (r: on reading, w: on writing or, for a type, on making a
+    /// value of it; rel or type; OID; why).
+    static let codeQuery = partsAndCalls + """
+        select p.g, 'rel', p.rel, p.what || ' calls ' || c.name
+          from parts p join calls c on c.classid = p.classid and c.objid = p.objid
+         where c.own or (p.g = 'r' and c.volatile)
+        union all
         select 'w', 'rel', t.tgrelid, 'trigger ' || t.tgname || ' runs ' || t.tgfoid::regproc::text
           from pg_trigger t where not t.tgisinternal
         union all
         select 'w', 'rel', r.ev_class, 'rule ' || r.rulename || ' runs statements of its own'
           from pg_rewrite r where r.rulename <> '_RETURN'
         union all
-        select 'w', 'rel', a.adrelid, 'a column default or generated column calls ' || c.name
-          from calls c join pg_attrdef a on c.classid = 'pg_attrdef'::regclass and a.oid = c.objid where c.own
-        union all
-        select 'w', case when k.contypid <> 0 then 'type' else 'rel' end, case when k.contypid <> 0 then k.contypid else k.conrelid end,
-               'constraint ' || k.conname || ' calls ' || c.name
-          from calls c join pg_constraint k on c.classid = 'pg_constraint'::regclass and k.oid = c.objid where c.own
-        union all
-        select 'w', 'rel', i.indrelid, 'index ' || i.indexrelid::regclass::text || ' calls ' || c.name
-          from calls c join pg_index i on c.classid = 'pg_class'::regclass and i.indexrelid = c.objid where c.own
-        union all
-        select 'r', 'rel', r.ev_class, 'its definition calls ' || c.name
-          from calls c join pg_rewrite r on c.classid = 'pg_rewrite'::regclass and r.oid = c.objid
-          join pg_class v on v.oid = r.ev_class
-         where r.rulename = '_RETURN' and v.relkind = 'v' and (c.own or c.volatile)
-        union all
-        select g.g, 'rel', p.polrelid, 'row security policy ' || p.polname || ' calls ' || c.name
-          from calls c join pg_policy p on c.classid = 'pg_policy'::regclass and p.oid = c.objid
-          cross join (values ('r'), ('w')) g(g) where c.own
+        select 'w', 'type', k.contypid, 'constraint ' || k.conname || ' calls ' || c.name
+          from calls c join pg_constraint k on c.classid = 'pg_constraint'::regclass and k.oid = c.objid
+         where k.contypid <> 0 and c.own
         union all
         select 'w', 'type', t.oid, 'its input function ' || fn.name || ' is the database''s own'
           from pg_type t join fn on fn.oid in (t.typinput, t.typreceive) where fn.own
         union all
         select 'w', 'type', k.casttarget, 'a cast to it calls ' || fn.name
           from pg_cast k join fn on fn.oid = k.castfunc where fn.own
+        union all
+        select 'r', 'rel', a.attrelid, 'column ' || a.attname || ' is of a type whose cast calls ' || fn.name
+          from pg_attribute a join pg_cast k on k.castsource = a.atttypid join fn on fn.oid = k.castfunc
+         where fn.own and a.attnum > 0 and not a.attisdropped
         """
 
     /// What passes code on: (r or w; from kind, OID; to kind, OID): from what runs it to
     /// what runs it too (a table cascaded to → the table whose writes cascade; a
     /// partition or child → its parent; a view's relation → the view; a type → a domain
-    /// over it, its array, a table or composite type with a column of it).
-    static let flowsQuery = """
+    /// over it, its array, a table or composite type with a column of it, a relation
+    /// whose default, check, index, view definition or policy makes a value of it).
+    static let flowsQuery = partsAndCalls + """
         select 'w', 'rel', k.conrelid, 'rel', k.confrelid from pg_constraint k
          where k.contype = 'f' and (k.confdeltype in ('c', 'n', 'd') or k.confupdtype in ('c', 'n', 'd'))
         union all
@@ -192,6 +208,10 @@ final class CatalogWatch: @unchecked Sendable {
           from pg_depend d join pg_rewrite r on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid
           join pg_class v on v.oid = r.ev_class cross join (values ('r'), ('w')) g(g)
          where d.refclassid = 'pg_class'::regclass and d.refobjid <> r.ev_class and r.rulename = '_RETURN' and v.relkind = 'v'
+        union all
+        select distinct p.g, 'type', d.refobjid, 'rel', p.rel
+          from pg_depend d join parts p on p.classid = d.classid and p.objid = d.objid
+         where d.refclassid = 'pg_type'::regclass
         union all
         select 'w', 'type', t.typbasetype, 'type', t.oid from pg_type t join pg_namespace n on n.oid = t.typnamespace
          where t.typtype = 'd' and n.nspname not in \(system)

@@ -69,6 +69,21 @@ final class CatalogFactsTests: XCTestCase {
         XCTAssertEqual(why("insert into plain values (1)"), [])
         XCTAssertEqual(why("explain insert into items values (1)").count, 1, "EXPLAIN plans the write")
         XCTAssertEqual(why("explain select * from fn_view").count, 1)
+        XCTAssertEqual(why("analyze items").count, 1, "ANALYZE computes index expressions")
+        XCTAssertEqual(why("vacuum (analyze) app.items").count, 1)
+        XCTAssertEqual(why("vacuum items"), [], "a plain VACUUM computes none")
+        XCTAssertEqual(why("analyze").count, 1, "every table")
+        XCTAssertEqual(CatalogFacts().hiddenWork(one("analyze")), [], "no table runs code")
+    }
+
+    func testATypesCodeRunsWhereverAValueIsMade() {
+        typealias N = CatalogFacts.Node
+        // A view whose definition casts to a checked domain: reading it runs the check.
+        let f = CatalogFacts.build(functionNames: [], operatorNames: [],
+                                   names: [N(.type, 1): ("app", "checked"), N(.relation, 2): ("app", "casting_view")],
+                                   reads: [:], writes: [N(.type, 1): "constraint c calls app.check"],
+                                   readFlows: [N(.type, 1): [N(.relation, 2)]], writeFlows: [:])
+        XCTAssertEqual(f.hiddenWork(one("select * from casting_view")), ["reading casting_view: through app.checked, constraint c calls app.check"])
     }
 
     func testWithoutFactsAStatementThatNeedsThemIsHidden() {

@@ -147,6 +147,12 @@ CREATE OPERATOR public.#~# (LEFTARG = integer, RIGHTARG = integer, FUNCTION = {S
 CREATE DOMAIN {S}.checked_again AS {S}.checked_text;
 CREATE TABLE {S}.indexed (id integer PRIMARY KEY, v text);
 CREATE INDEX indexed_f ON {S}.indexed ({S}.idx_f(v));
+INSERT INTO {S}.indexed SELECT g, 'i' || g FROM generate_series(1, 50) g;
+-- Code reached through an operator or a type rather than a function's name.
+CREATE VIEW {S}.op_view AS SELECT id, v FROM {S}.items WHERE id #~# id;
+CREATE VIEW {S}.cast_view AS SELECT id, v::{S}.checked_text AS v FROM {S}.items;
+CREATE TABLE {S}.op_checked (id integer PRIMARY KEY CHECK (id #~# id));
+CREATE TABLE {S}.cast_default (id integer PRIMARY KEY, v text DEFAULT 'd'::{S}.checked_text);
 CREATE TABLE {S}.constrained (id integer PRIMARY KEY, v text CHECK ({S}.check_v(v)));
 CREATE TABLE {S}.policed (id integer PRIMARY KEY, v text);
 INSERT INTO {S}.policed SELECT g, 'p' || g FROM generate_series(1, 20) g;
@@ -628,7 +634,7 @@ class Gen:
 
     def hidden(self) -> Case:
         r = self.r
-        k = r.randint(1, 25)
+        k = r.randint(1, 28)
         pid = self.pid()
         if k == 1:
             return Case(0, "hidden", "user function in the select list", f"select {S}.touch({pid})")
@@ -699,6 +705,15 @@ class Gen:
         if k == 24:
             return Case(0, "hidden", "writable view over a table with a trigger",
                         f"insert into {S}.items_view values ({1000 + n}, 'x')")
+        if k == 26:
+            return Case(0, "hidden", "ANALYZE computes an index expression",
+                        r.choice([f"analyze {S}.indexed", f"vacuum (analyze) {S}.indexed"]))
+        if k == 27:
+            return Case(0, "hidden", "view through an operator or a cast",
+                        r.choice([f"select * from {S}.op_view where id = {r.randint(1, 200)}", f"select * from {S}.cast_view limit 3"]))
+        if k == 28:
+            return Case(0, "hidden", "check or default through an operator or a cast",
+                        r.choice([f"insert into {S}.op_checked values ({n})", f"insert into {S}.cast_default (id) values ({n})"]))
         return Case(0, "hidden", "domain over a domain with a check",
                     r.choice([f"select 'x'::{S}.checked_again", f"select array['x', 'y']::{S}.checked_text[]",
                               f"insert into {S}.domained values ({n}, 'x'::{S}.checked_again)"]))
