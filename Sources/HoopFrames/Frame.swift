@@ -126,7 +126,7 @@ public struct FrameHeader: Equatable {
         if i < line.count, line[i] == UInt8(ascii: "}") { return FrameHeader(type: type, session: session) }
         // A credit carries no seq by contract ({"type":"credit","session":…,"batches":n}):
         // one goes round the ring per rows frame, so it must not take the slow path.
-        if type == "credit", line.count - i > 2, line[i] == UInt8(ascii: ","), line[i + 1] == UInt8(ascii: "\""),
+        if type == FrameType.credit, line.count - i > 2, line[i] == UInt8(ascii: ","), line[i + 1] == UInt8(ascii: "\""),
            line[i + 2] != UInt8(ascii: "s") { return FrameHeader(type: type, session: session) }
         guard expect(",\"seq\":") else { return nil }
         let start = i
@@ -181,15 +181,33 @@ public struct FrameHeader: Equatable {
 }
 
 extension Frame {
+    /// An error frame with the server's own fields (docs/frames.md, Errors and notices).
+    public static func error(session: String?, seq: Int64?, fields: [String: JSON]) -> Frame {
+        Frame(FrameType.error, session: session, seq: seq, fields)
+    }
+
+    /// An error frame of the gateway's own: what a client shows (severity, code,
+    /// message), `fatal` when it ends the session, and, when a stage refused rather
+    /// than the server, which stage, its decision and the reason's key.
+    public static func error(session: String?, seq: Int64?, code: String, message: String, fatal: Bool = false,
+                             stage: String? = nil, decision: String? = nil, reason: String? = nil,
+                             extra: [String: JSON] = [:]) -> Frame {
+        let severity = JSON.string(fatal ? "FATAL" : "ERROR")
+        var f: [String: JSON] = ["severity": severity, "severity_nonlocalized": severity,
+                                 "code": .string(code), "message": .string(message)]
+        if fatal { f["fatal"] = .bool(true) }
+        if let stage { f["stage"] = .string(stage) }
+        if let decision { f["decision"] = .string(decision) }
+        if let reason { f["reason"] = .string(reason) }
+        for (k, v) in extra where f[k] == nil { f[k] = v }
+        return error(session: session, seq: seq, fields: f)
+    }
+
     /// The error a stage writes in place of a line it could not read.
     public static func stageError(stage: String, session: String?, seq: Int64?, code: String,
                                   message: String, droppedBytes: Int? = nil) -> Frame {
-        var f = Frame("error", session: session, seq: seq, [
-            "stage": .string(stage), "code": .string(code), "message": .string(message),
-            "severity": .string("FATAL"), "fatal": .bool(true),
-        ])
-        if let droppedBytes { f["dropped_bytes"] = .int(Int64(droppedBytes)) }
-        return f
+        error(session: session, seq: seq, code: code, message: message, fatal: true, stage: stage,
+              extra: droppedBytes.map { ["dropped_bytes": .int(Int64($0))] } ?? [:])
     }
 }
 

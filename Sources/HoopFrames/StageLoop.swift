@@ -125,20 +125,6 @@ public final class StageLoop {
     }
 }
 
-/// The frame types that travel from hoop-listen towards hoop-connect.
-public let requestTypes: Set<String> = [
-    "session_open", "query", "parse", "bind", "describe", "execute", "close", "sync", "flush", "cancel",
-    "copy_data", "copy_done", "copy_fail",
-]
-
-/// The frame types that travel from hoop-connect towards the client.
-public let responseTypes: Set<String> = [
-    "session_opened", "session_closed", "columns", "rows", "complete", "empty", "suspended",
-    "parse_complete", "bind_complete", "close_complete", "no_data", "parameters",
-    "parameter_status", "notice", "error", "ready", "notification",
-    "copy_in_response", "copy_out_response", "copy_out_data", "copy_out_done",
-]
-
 func monotonicSeconds() -> Double {
     var t = timespec()
     clock_gettime(CLOCK_MONOTONIC, &t)

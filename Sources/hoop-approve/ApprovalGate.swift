@@ -77,20 +77,20 @@ final class ApprovalGate: @unchecked Sendable {
     func handle(_ raw: RawFrame) throws {
         guard let id = raw.session else { return passRaw(raw.bytes) }
         let type = raw.type
-        if type == "session_close" {
+        if type == FrameType.sessionClose {
             lock.lock(); closeSession(id); lock.unlock()
             return passRaw(raw.bytes)
         }
-        guard requestTypes.contains(type) else { return passRaw(raw.bytes) }
+        guard FrameType.requests.contains(type) else { return passRaw(raw.bytes) }
         lock.lock(); defer { lock.unlock() }
-        if type == "session_open" { return try open(raw.decode(), bytes: Array(raw.bytes)) }
+        if type == FrameType.sessionOpen { return try open(raw.decode(), bytes: Array(raw.bytes)) }
         guard let s = sessions[id] else {
             // Not opened through this stage (or already ended): nothing of it passes.
             return out.enqueue(Self.sessionError(id, seq: raw.header.seq, reason: "no_session", code: "08003",
                                                  "hoop: no open session"))
         }
         if s.ended { return }
-        if type == "cancel" {
+        if type == FrameType.cancel {
             // A cancel overtakes the queue: the held request is withdrawn at once.
             cancelHold(s)
             return stampPass(Array(raw.bytes))
@@ -109,10 +109,10 @@ final class ApprovalGate: @unchecked Sendable {
     /// Judges one request frame of a session that holds nothing.
     private func evaluate(_ s: Session, _ bytes: [UInt8], _ f: Frame) throws {
         switch f.type {
-        case "query":
+        case FrameType.query:
             let sql = f["sql"]?.string ?? ""
             decide(s, bytes, f, judge(sql, s))
-        case "parse":
+        case FrameType.parse:
             let sql = f["sql"]?.string ?? ""
             let name = f["name"]?.string ?? ""
             let judged = judge(sql, s)
@@ -121,7 +121,7 @@ final class ApprovalGate: @unchecked Sendable {
             // runs is judged as the strictest of every text it was given.
             s.statements[name] = name.isEmpty ? judged : s.statements[name].map { $0.merged(with: judged) } ?? judged
             stampPass(bytes)
-        case "bind":
+        case FrameType.bind:
             let portal = f["portal"]?.string ?? ""
             let name = f["statement"]?.string ?? ""
             // A statement PREPAREd in SQL can be bound too; one we never saw is hidden work.
@@ -133,14 +133,14 @@ final class ApprovalGate: @unchecked Sendable {
             s.portals[portal] = params == "[]" ? statement
                 : Judged(sql: statement.sql + "\n-- bound parameters: " + params, classification: statement.classification)
             stampPass(bytes)
-        case "execute":
+        case FrameType.execute:
             // Judged by the text the portal was bound to; once let through, the rest of
             // a row-limited portal follows without a second judgement. A portal we did
             // not see bound is a SQL cursor (judged at its DECLARE) or does not exist
             // (the server says so).
             let portal = f["portal"]?.string ?? ""
             if let judged = s.portals[portal], !s.runningPortals.contains(portal) { decide(s, bytes, f, judged) } else { stampPass(bytes) }
-        case "close":
+        case FrameType.close:
             // Statements are not forgotten on Close (see "parse"); portals are.
             if f["kind"]?.string == "P" { let name = f["name"]?.string ?? ""; s.portals.removeValue(forKey: name); s.runningPortals.remove(name) }
             stampPass(bytes)
@@ -179,7 +179,7 @@ final class ApprovalGate: @unchecked Sendable {
         switch v.action {
         case .allow:
             learn(s, judged)
-            if f.type == "execute" { s.runningPortals.insert(f["portal"]?.string ?? "") }
+            if f.type == FrameType.execute { s.runningPortals.insert(f["portal"]?.string ?? "") }
             stampPass(bytes)
         case .deny where v.parseError != nil:
             // Refused unread: the client gets the parser's own syntax error, as the
@@ -288,7 +288,7 @@ final class ApprovalGate: @unchecked Sendable {
                                 approvalsRequired: policy.approvalsRequired, approverSets: [],
                                 timeout: policy.holdTimeout)
             if request.state == .pending, request.session == id { notifier?.wake() }
-            hold(s, request, bytes: bytes, type: "session_open", seq: 0,
+            hold(s, request, bytes: bytes, type: FrameType.sessionOpen, seq: 0,
                  until: min(request.expiresAt, Date().timeIntervalSince1970 + policy.accessWait), why: "access to \(database) needs a grant")
         } catch {
             logLine(Self.stage, "session \(id): the approval store failed (\(error)); access refused")
@@ -319,14 +319,14 @@ final class ApprovalGate: @unchecked Sendable {
                       sql: String? = nil) {
         s.held = Hold(requestID: r.id, kind: r.kind, bytes: bytes, type: type, seq: seq, sql: sql, deadline: until)
         let wait = max(0, Int(until - Date().timeIntervalSince1970))
-        out.enqueue(Frame("hold", session: s.id, seq: seq, [
+        out.enqueue(Frame(FrameType.hold, session: s.id, seq: seq, [
             "stage": .string(Self.stage), "request_id": .string(r.id), "kind": .string(r.kind.rawValue),
             "connection": .string(s.connection), "reasons": .array(r.reasons.map(JSON.string)),
             "approvals_required": .int(Int64(r.approvalsRequired)), "expires_at": .int(Int64(r.expiresAt)),
             "classification": r.classification,
         ].merging(sql.map { ["sql": JSON.string($0)] } ?? [:]) { a, _ in a }))
         let what = r.kind == .access ? "access to \(s.connection)" : "this request"
-        out.enqueue(Frame("notice", session: s.id, seq: seq, [
+        out.enqueue(Frame(FrameType.notice, session: s.id, seq: seq, [
             "severity": .string("NOTICE"), "severity_nonlocalized": .string("NOTICE"), "code": .string("00000"),
             "message": .string("hoop: \(what) is held for approval as \(r.id) (\(why))"),
             "hint": .string("An approver runs: hoop-approve grant \(r.id). This session waits up to \(wait) s."),
@@ -357,7 +357,7 @@ final class ApprovalGate: @unchecked Sendable {
                 var fields = d.json.object ?? [:]
                 fields["stage"] = .string(Self.stage)
                 if let r { fields["connection"] = .string(r.connection); fields["requester"] = r.requester.json }
-                out.enqueue(Frame("decision", session: r?.session, seq: r?.seq, fields))
+                out.enqueue(Frame(FrameType.decision, session: r?.session, seq: r?.seq, fields))
             }
             try store.markAnnounced(fresh.map(\.number))
         } catch {
@@ -393,7 +393,7 @@ final class ApprovalGate: @unchecked Sendable {
             stampPass(h.bytes)
             if h.kind == .query, let f = try? Frame.decode(h.bytes) {
                 if let sql = f["sql"]?.string { learn(s, judge(sql, s)) }
-                if f.type == "execute" { s.runningPortals.insert(f["portal"]?.string ?? "") }
+                if f.type == FrameType.execute { s.runningPortals.insert(f["portal"]?.string ?? "") }
             }
         case .denied, .expired, .canceled, .used, .revoked:
             s.held = nil
@@ -418,7 +418,7 @@ final class ApprovalGate: @unchecked Sendable {
             let bytes = s.queue.removeFirst()
             s.queuedBytes -= bytes.count
             guard let f = try? Frame.decode(bytes) else { continue }
-            if f.type == "cancel" { stampPass(bytes); continue }
+            if f.type == FrameType.cancel { stampPass(bytes); continue }
             try? evaluate(s, bytes, f)
         }
     }
@@ -443,7 +443,7 @@ final class ApprovalGate: @unchecked Sendable {
         if let ds = try? store.decisions(r.id) { fields["decisions"] = .array(ds.map(\.json)) }
         if let note { fields["note"] = .string(note) }
         if let until = r.validUntil, r.kind == .access { fields["valid_until"] = .int(Int64(until)) }
-        out.enqueue(Frame("approved", session: s.id, seq: seq, fields))
+        out.enqueue(Frame(FrameType.approved, session: s.id, seq: seq, fields))
     }
 
     /// A denied request: hoop-connect answers it as the server answers a failed
@@ -459,7 +459,7 @@ final class ApprovalGate: @unchecked Sendable {
         if let rule { fields["rule"] = .string(rule) }
         if let requestID { fields["request_id"] = .string(requestID) }
         if let classification { fields["classification"] = .array(classification.statements.map { $0.json() }) }
-        out.enqueue(Frame("deny", session: s.id, seq: seq, fields))
+        out.enqueue(Frame(FrameType.deny, session: s.id, seq: seq, fields))
         logLine(Self.stage, "session \(s.id): request \(seq) denied (\(reason))")
     }
 
@@ -472,10 +472,7 @@ final class ApprovalGate: @unchecked Sendable {
     }
 
     static func sessionError(_ id: String, seq: Int64?, reason: String, code: String, _ message: String) -> Frame {
-        Frame("error", session: id, seq: seq, [
-            "stage": .string(stage), "decision": .string("denied"), "reason": .string(reason), "code": .string(code),
-            "severity": .string("FATAL"), "severity_nonlocalized": .string("FATAL"), "message": .string(message), "fatal": .bool(true),
-        ])
+        .error(session: id, seq: seq, code: code, message: message, fatal: true, stage: stage, decision: "denied", reason: reason)
     }
 
     private func classificationJSON(_ c: Classification, _ v: Verdict) -> JSON {

@@ -40,7 +40,7 @@ struct Stage: ParsableCommand {
             // Fail closed: without a policy nothing is judged, so nothing passes.
             logLine(ApprovalGate.stage, "\(error): every session is refused")
             try loop.run { frame in
-                guard let id = frame.session, frame.type == "session_open" else { return loop.pass(frame) }
+                guard let id = frame.session, frame.type == FrameType.sessionOpen else { return loop.pass(frame) }
                 loop.emit(ApprovalGate.sessionError(id, seq: 0, reason: "not_configured", code: "XX000",
                                                     "hoop: the approval policy could not be loaded"))
             }

@@ -31,17 +31,17 @@ struct Stage: ParsableCommand {
             gate = nil
         }
         try loop.run { frame in
-            guard let id = frame.session, requestTypes.contains(frame.type) || frame.type == "session_close" else {
+            guard let id = frame.session, FrameType.requests.contains(frame.type) || frame.type == FrameType.sessionClose else {
                 return loop.pass(frame)
             }
             switch frame.type {
-            case "session_open":
+            case FrameType.sessionOpen:
                 guard let gate else {
                     return loop.emit(SessionGate.denialFrame(id, seq: 0, Denial(reason: "not_configured",
                                                                                 message: "authentication is not configured")))
                 }
                 try gate.open(frame)
-            case "session_close":
+            case FrameType.sessionClose:
                 gate?.close(id)
                 loop.pass(frame)
             default:

@@ -150,10 +150,7 @@ final class SessionGate: @unchecked Sendable {
     }
 
     static func denialFrame(_ id: String, seq: Int64?, _ d: Denial) -> Frame {
-        Frame("error", session: id, seq: seq, [
-            "stage": .string("hoop-auth"), "decision": .string("denied"), "reason": .string(d.reason),
-            "code": .string(d.code), "severity": .string("FATAL"), "severity_nonlocalized": .string("FATAL"),
-            "message": .string("hoop: " + d.message), "fatal": .bool(true),
-        ])
+        .error(session: id, seq: seq, code: d.code, message: "hoop: " + d.message, fatal: true,
+               stage: "hoop-auth", decision: "denied", reason: d.reason)
     }
 }

@@ -81,7 +81,7 @@ extension UpstreamSession {
             // upstream pid: hoop-listen puts its own in a notification the session sent.
             if pid == PQbackendPID(conn) { fields["own"] = .bool(true) }
             PQfreemem(n)
-            send(Frame("notification", session: id, seq: seq, fields).encoded())
+            send(Frame(FrameType.notification, session: id, seq: seq, fields).encoded())
         }
     }
 
@@ -90,7 +90,7 @@ extension UpstreamSession {
     func upstreamLost() {
         if var f = lastFatal {
             f["fatal"] = .bool(true)
-            emit(Frame("error", session: id, seq: seq, f))
+            emit(.error(session: id, seq: seq, fields: f))
             cond.lock(); closing = true; cond.unlock()
         } else {
             fatal(code: "08006", "hoop: the upstream connection was lost")

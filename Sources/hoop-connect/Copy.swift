@@ -10,7 +10,7 @@ import HoopSQL
 
 extension UpstreamSession {
     func copyIn(_ res: OpaquePointer) {
-        emit(Frame("copy_in_response", session: id, seq: seq, copyFormats(res)))
+        emit(Frame(FrameType.copyInResponse, session: id, seq: seq, copyFormats(res)))
         try? out.flush()
         while true {
             guard let (frame, raw) = next() else {
@@ -18,7 +18,7 @@ extension UpstreamSession {
                 return
             }
             switch frame.type {
-            case "copy_data":
+            case FrameType.copyData:
                 emitRaw(raw)
                 let bytes: [UInt8]
                 switch frame["data"] {
@@ -30,15 +30,15 @@ extension UpstreamSession {
                     b.baseAddress.map { $0.withMemoryRebound(to: CChar.self, capacity: b.count) { PQputCopyData(conn, $0, Int32(b.count)) } } ?? 1
                 }
                 if ok != 1 { return }
-            case "copy_done":
+            case FrameType.copyDone:
                 emitRaw(raw)
                 _ = PQputCopyEnd(conn, nil)
                 return
-            case "copy_fail":
+            case FrameType.copyFail:
                 emitRaw(raw)
                 _ = PQputCopyEnd(conn, frame["message"]?.string ?? "COPY failed")
                 return
-            case "sync", "flush":
+            case FrameType.sync, FrameType.flush:
                 emitRaw(raw)   // the server ignores these during COPY IN
             default:
                 // Anything else ends the COPY as the server would, then runs as usual.
@@ -53,7 +53,7 @@ extension UpstreamSession {
         var response = copyFormats(res)
         copyOutCount += 1
         if let fields = copyOutColumns(number: copyOutCount, count: Int(PQnfields(res))) { response["fields"] = .array(fields) }
-        emit(Frame("copy_out_response", session: id, seq: seq, response))
+        emit(Frame(FrameType.copyOutResponse, session: id, seq: seq, response))
         var w = JSONWriter(reserving: 64 * 1024)
         var count = 0
         func start() {
@@ -92,7 +92,7 @@ extension UpstreamSession {
             if count >= RowBatch.maxRows || w.bytes.count >= RowBatch.maxBytes { finish() }
         }
         finish()
-        emit(Frame("copy_out_done", session: id, seq: seq))
+        emit(Frame(FrameType.copyOutDone, session: id, seq: seq))
     }
 
     /// `COPY table [(columns)] TO STDOUT` names no columns on the wire: the table's,

@@ -67,7 +67,7 @@ extension UpstreamSession {
     func extended(_ f: Frame) {
         guard enterPipeline() else { return connectionError() }
         switch f.type {
-        case "parse":
+        case FrameType.parse:
             let name = f["name"]?.string ?? ""
             let sql = f["sql"]?.string ?? ""
             let types = (f["param_types"]?.array ?? []).map { Oid(truncatingIfNeeded: $0.int ?? 0) }
@@ -75,7 +75,7 @@ extension UpstreamSession {
             prepared.insert(name)
             statements[name] = (sql, types)
             expected.append(.parse(name: name, seq: seq))
-        case "bind":
+        case FrameType.bind:
             // Checked by the server at Execute: a Bind to an unknown statement fails there.
             let params = (f["params"]?.array ?? []).map(BindParameter.init)
             let statement = f["statement"]?.string ?? ""
@@ -83,8 +83,8 @@ extension UpstreamSession {
             portal.bound = statements[statement]
             portal.binaryResults = (f["result_formats"]?.array ?? []).contains { $0.int == 1 }
             portals[f["portal"]?.string ?? ""] = portal
-            expected.append(.local(Frame("bind_complete", session: id, seq: seq)))
-        case "describe":
+            expected.append(.local(Frame(FrameType.bindComplete, session: id, seq: seq)))
+        case FrameType.describe:
             let name = f["name"]?.string ?? ""
             let isPortal = f["kind"]?.string == "P"
             let sent: Int32
@@ -97,7 +97,7 @@ extension UpstreamSession {
             }
             guard sent == 1 else { return connectionError() }
             expected.append(.describe(portal: isPortal, seq: seq))
-        case "execute":
+        case FrameType.execute:
             let name = f["portal"]?.string ?? ""
             let maxRows = Int(clamping: f["max_rows"]?.int ?? 0)
             if let p = portals[name], let cursor = p.cursor {
@@ -140,7 +140,7 @@ extension UpstreamSession {
                 guard PQsendDescribePortal(conn, name) == 1 else { return connectionError() }
                 expected.append(.describe(portal: true, seq: seq))
             }
-        case "close":
+        case FrameType.close:
             let name = f["name"]?.string ?? ""
             if f["kind"]?.string == "S", !name.isEmpty, prepared.contains(name),
                let quoted = PQescapeIdentifier(conn, name, name.utf8.count) {
@@ -156,14 +156,14 @@ extension UpstreamSession {
                     guard PQsendQueryParams(conn, "CLOSE \(cursor)", 0, nil, nil, nil, nil, 0) == 1 else { return connectionError() }
                     expected.append(.deallocate(seq: seq))
                 } else {
-                    expected.append(.local(Frame("close_complete", session: id, seq: seq)))
+                    expected.append(.local(Frame(FrameType.closeComplete, session: id, seq: seq)))
                 }
             }
-        case "sync":
+        case FrameType.sync:
             guard PQpipelineSync(conn) == 1 else { return connectionError() }
             expected.append(.sync(seq: seq))
             readExpected()
-        case "flush":
+        case FrameType.flush:
             guard PQsendFlushRequest(conn) == 1, PQflush(conn) == 0 else { return connectionError() }
             readExpected()
         default:
@@ -186,10 +186,10 @@ extension UpstreamSession {
                 if !aborted { emit(frame) }
             case .parse(let name, let s):
                 seq = s
-                if answer() == .failed { prepared.remove(name) } else if !aborted { emit(Frame("parse_complete", session: id, seq: s)) }
+                if answer() == .failed { prepared.remove(name) } else if !aborted { emit(Frame(FrameType.parseComplete, session: id, seq: s)) }
             case .deallocate(let s):
                 seq = s
-                if answer() == .done && !aborted { emit(Frame("close_complete", session: id, seq: s)) }
+                if answer() == .done && !aborted { emit(Frame(FrameType.closeComplete, session: id, seq: s)) }
             case .describe(let isPortal, let s):
                 seq = s
                 describeAnswer(portal: isPortal)
@@ -232,7 +232,7 @@ extension UpstreamSession {
                 forwardNotifications()
                 reportParameterChanges()
                 lastStatus = now
-                emit(Frame("ready", session: id, seq: s, ["status": .string(now)]))
+                emit(Frame(FrameType.ready, session: id, seq: s, ["status": .string(now)]))
             }
         }
     }
@@ -261,9 +261,9 @@ extension UpstreamSession {
             case PGRES_COMMAND_OK:
                 if !portal {
                     let types = (0..<PQnparams(res)).map { JSON.int(Int64(PQparamtype(res, $0))) }
-                    emit(Frame("parameters", session: id, seq: seq, ["types": .array(types)]))
+                    emit(Frame(FrameType.parameters, session: id, seq: seq, ["types": .array(types)]))
                 }
-                emit(PQnfields(res) > 0 ? columnsFrame(res) : Frame("no_data", session: id, seq: seq))
+                emit(PQnfields(res) > 0 ? columnsFrame(res) : Frame(FrameType.noData, session: id, seq: seq))
             case PGRES_PIPELINE_ABORTED: break
             default:
                 emitError(res)
@@ -296,9 +296,9 @@ extension UpstreamSession {
             case PGRES_TUPLES_OK:
                 sendRows(&batch)
                 if maxRows > 0 && delivered == maxRows {
-                    emit(Frame("suspended", session: id, seq: seq))
+                    emit(Frame(FrameType.suspended, session: id, seq: seq))
                 } else {
-                    emit(Frame("complete", session: id, seq: seq, ["tag": .string("SELECT \(delivered)")]))
+                    emit(Frame(FrameType.complete, session: id, seq: seq, ["tag": .string("SELECT \(delivered)")]))
                 }
             case PGRES_PIPELINE_ABORTED: break
             default:
@@ -338,11 +338,11 @@ extension UpstreamSession {
         portals[name]?.pendingBytes -= delivered
         if take == left { portals[name]?.pending = []; portals[name]?.next = 0 }
         if maxRows > 0 && take == maxRows {   // as the server: a full batch is suspended
-            emit(Frame("suspended", session: id, seq: seq))
+            emit(Frame(FrameType.suspended, session: id, seq: seq))
         } else {
             // As the server: the tag counts the rows of this Execute only.
             let tag = p.tag.hasPrefix("SELECT ") ? "SELECT \(take)" : p.tag
-            emit(Frame("complete", session: id, seq: seq, ["tag": .string(tag)]))
+            emit(Frame(FrameType.complete, session: id, seq: seq, ["tag": .string(tag)]))
         }
     }
 

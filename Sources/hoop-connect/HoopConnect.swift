@@ -27,7 +27,7 @@ struct HoopConnect: ParsableCommand {
                                     required: require.split(separator: ",").map { String($0) })
         try loop.run { frame in
             guard let id = frame.session else { return loop.pass(frame) }
-            if requestTypes.contains(frame.type) || frame.type == "session_close" || frame.type == "credit" || frame.type == "deny" {
+            if FrameType.requests.contains(frame.type) || frame.type == FrameType.sessionClose || frame.type == FrameType.credit || frame.type == FrameType.deny {
                 try sessions.route(frame, id: id, raw: Array(frame.bytes))
             } else {
                 // A stage-made error ends its session here too (docs/frames.md, Errors).
@@ -35,8 +35,8 @@ struct HoopConnect: ParsableCommand {
                 loop.pass(frame)
                 // A notice made upstream of us (hoop-approve's "held") earns a credit when
                 // the client takes it, like ours: count it spent so the window stays the same.
-                if frame.type == "notice" { sessions.lookup(id)?.spendCredit() }
-                if frame.type == "error", (try? frame.decode())?["fatal"] == .bool(true) { sessions.end(id) }
+                if frame.type == FrameType.notice { sessions.lookup(id)?.spendCredit() }
+                if frame.type == FrameType.error, (try? frame.decode())?["fatal"] == .bool(true) { sessions.end(id) }
             }
         }
         // End of input: the ring broke. No session outlives it.
@@ -95,14 +95,14 @@ final class SessionTable: @unchecked Sendable {
     func route(_ raw: RawFrame, id: String, raw bytes: [UInt8]) throws {
         let frame = try raw.decode()
         switch frame.type {
-        case "credit":
+        case FrameType.credit:
             lookup(id)?.addCredit(Int(frame["batches"]?.int ?? 1))
             return
-        case "session_close":
+        case FrameType.sessionClose:
             out.enqueue(bytes + [0x0A])
             end(id)
             return
-        case "deny":
+        case FrameType.deny:
             // hoop-approve's refusal of a request: nothing of the client's runs, so no
             // stamp is needed; answered in its place in the session's order.
             if let s = lookup(id) { _ = s.submit(frame, raw: bytes) } else { out.enqueue(bytes + [0x0A]) }
@@ -122,12 +122,12 @@ final class SessionTable: @unchecked Sendable {
             end(id)
             return
         }
-        if frame.type == "cancel" {
+        if frame.type == FrameType.cancel {
             out.enqueue(bytes + [0x0A])
             lookup(id)?.cancelRunning()
             return
         }
-        if frame.type == "session_open" {
+        if frame.type == FrameType.sessionOpen {
             guard lookup(id) == nil else {
                 out.enqueue(Frame.stageError(stage: "hoop-connect", session: id, seq: 0, code: "08P01",
                                              message: "hoop: session already open"))

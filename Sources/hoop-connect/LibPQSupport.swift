@@ -13,20 +13,12 @@ let reportedParameters = [
 /// Every field of an error or notice, by the names of docs/frames.md.
 func diagnosticFields(_ res: OpaquePointer?) -> [String: JSON] {
     var f: [String: JSON] = [:]
-    for (code, name) in diagnosticCodes {
+    for (name, code) in errorFieldCodes {
         if let v = PQresultErrorField(res, Int32(code)) { f[name] = .string(String(cString: v)) }
     }
     return f
 }
 
-let diagnosticCodes: [(UInt8, String)] = [
-    (UInt8(ascii: "S"), "severity"), (UInt8(ascii: "V"), "severity_nonlocalized"), (UInt8(ascii: "C"), "code"),
-    (UInt8(ascii: "M"), "message"), (UInt8(ascii: "D"), "detail"), (UInt8(ascii: "H"), "hint"),
-    (UInt8(ascii: "P"), "position"), (UInt8(ascii: "p"), "internal_position"), (UInt8(ascii: "q"), "internal_query"),
-    (UInt8(ascii: "W"), "where"), (UInt8(ascii: "s"), "schema"), (UInt8(ascii: "t"), "table"),
-    (UInt8(ascii: "c"), "column"), (UInt8(ascii: "d"), "datatype"), (UInt8(ascii: "n"), "constraint"),
-    (UInt8(ascii: "F"), "file"), (UInt8(ascii: "L"), "line"), (UInt8(ascii: "R"), "routine"),
-]
 
 /// Builds a `rows` frame straight from libpq's values, without a JSON tree: this is
 /// the hot path of every large result.

@@ -141,9 +141,9 @@ final class UpstreamSession: @unchecked Sendable {
             requeued = false
             seq = frame.seq ?? seq
             switch frame.type {
-            case "query": simpleQuery(frame["sql"]?.string ?? "")
-            case "parse", "bind", "describe", "execute", "close", "sync", "flush": extended(frame)
-            case "deny": denied(frame)
+            case FrameType.query: simpleQuery(frame["sql"]?.string ?? "")
+            case FrameType.parse, FrameType.bind, FrameType.describe, FrameType.execute, FrameType.close, FrameType.sync, FrameType.flush: extended(frame)
+            case FrameType.deny: denied(frame)
             default: break
             }
             // One write for everything a burst of requests produced: the next stage
@@ -158,7 +158,7 @@ final class UpstreamSession: @unchecked Sendable {
         if let c = cancelHandle { PQfreeCancel(c); cancelHandle = nil }
         cancelLock.unlock()
         if let c = conn { PQfinish(c); conn = nil }   // an open transaction rolls back upstream
-        emit(Frame("session_closed", session: id, seq: seq))
+        emit(Frame(FrameType.sessionClosed, session: id, seq: seq))
         try? out.flush()
         table.finished(id)
     }
@@ -198,7 +198,7 @@ final class UpstreamSession: @unchecked Sendable {
             if fields["severity_nonlocalized"]?.string == "FATAL" { s.lastFatal = fields; return }
             // Notices spend credits like rows: a server raising millions of them to a
             // client that does not read holds the server back, not this process's memory.
-            s.send(Frame("notice", session: s.id, seq: s.seq, fields).encoded())
+            s.send(Frame(FrameType.notice, session: s.id, seq: s.seq, fields).encoded())
         }, Unmanaged.passUnretained(self).toOpaque())
         var params: [String: JSON] = [:]
         for name in reportedParameters {
@@ -214,7 +214,7 @@ final class UpstreamSession: @unchecked Sendable {
         // The catalog facts hoop-mask's lineage needs: names that may not be the built-ins
         // they look like ("*" when the catalog cannot say).
         let shadowing = catalog?.shadowing() ?? ["*"]
-        emit(Frame("session_opened", session: id, seq: 0, ["parameters": .object(params), "status": .string(status),
+        emit(Frame(FrameType.sessionOpened, session: id, seq: 0, ["parameters": .object(params), "status": .string(status),
                                                              "shadowing": .array(shadowing.map(JSON.string))]))
         try? out.flush()
         return true
@@ -234,7 +234,7 @@ final class UpstreamSession: @unchecked Sendable {
         forwardNotifications()
         reportParameterChanges()
         lastStatus = now
-        emit(Frame("ready", session: id, seq: seq, ["status": .string(now)]))
+        emit(Frame(FrameType.ready, session: id, seq: seq, ["status": .string(now)]))
     }
 
     /// A request hoop-approve denied: answered as the server answers a statement that
@@ -242,15 +242,11 @@ final class UpstreamSession: @unchecked Sendable {
     /// that always fails runs in its place), so a client never commits around a
     /// statement it believes failed.
     func denied(_ deny: Frame) {
-        var fields: [String: JSON] = [
-            "severity": .string("ERROR"), "severity_nonlocalized": .string("ERROR"),
-            "code": .string(deny["code"]?.string ?? "42501"),
-            "message": .string(deny["message"]?.string ?? "hoop: the request was denied"),
-        ]
         // A syntax error found by hoop-approve's parser carries the parser's fields.
-        for (k, v) in deny["error_fields"]?.object ?? [:] where ["position", "routine", "file", "line"].contains(k) { fields[k] = v }
-        let error = Frame("error", session: id, seq: seq, fields)
-        if deny["request"]?.string != "query" {
+        let parser = (deny["error_fields"]?.object ?? [:]).filter { ["position", "routine", "file", "line"].contains($0.key) }
+        let error = Frame.error(session: id, seq: seq, code: deny["code"]?.string ?? "42501",
+                                message: deny["message"]?.string ?? "hoop: the request was denied", extra: parser)
+        if deny["request"]?.string != FrameType.query {
             // Extended protocol: in its place in the pipeline, up to the client's Sync.
             guard enterPipeline(), PQsendQueryParams(conn, Self.standIn, 0, nil, nil, nil, nil, 0) == 1 else { return connectionError() }
             expected.append(.denied(error))
@@ -265,7 +261,7 @@ final class UpstreamSession: @unchecked Sendable {
         forwardNotifications()
         reportParameterChanges()
         lastStatus = status
-        emit(Frame("ready", session: id, seq: seq, ["status": .string(lastStatus)]))
+        emit(Frame(FrameType.ready, session: id, seq: seq, ["status": .string(lastStatus)]))
     }
 
     /// Fails at once, touches nothing, quotes nothing: division by zero of two constants.
@@ -291,9 +287,8 @@ final class UpstreamSession: @unchecked Sendable {
                 // never passed (binary columns come through the extended protocol instead).
                 if !refusedBinary {
                     sendRows(&batch)
-                    emit(Frame("error", session: id, seq: seq, [
-                        "severity": .string("ERROR"), "severity_nonlocalized": .string("ERROR"), "code": .string("0A000"),
-                        "message": .string("hoop: rows of a BINARY cursor cannot be masked; declare the cursor without BINARY")]))
+                    emit(.error(session: id, seq: seq, code: "0A000",
+                                message: "hoop: rows of a BINARY cursor cannot be masked; declare the cursor without BINARY"))
                     refusedBinary = true
                     outcome = .failed
                 }
@@ -320,17 +315,17 @@ final class UpstreamSession: @unchecked Sendable {
                 let tag = String(cString: PQcmdStatus(res))
                 if let portal, maxRows > 0, delivered >= maxRows {
                     portals[portal]?.tag = tag
-                    emit(Frame("suspended", session: id, seq: seq))
+                    emit(Frame(FrameType.suspended, session: id, seq: seq))
                 } else {
                     if let portal { portals[portal]?.tag = tag; portals[portal]?.finished = true }
-                    emit(Frame("complete", session: id, seq: seq, ["tag": .string(tag)]))
+                    emit(Frame(FrameType.complete, session: id, seq: seq, ["tag": .string(tag)]))
                 }
                 delivered = 0
             case PGRES_COMMAND_OK:
                 sendRows(&batch)
-                emit(Frame("complete", session: id, seq: seq, ["tag": .string(String(cString: PQcmdStatus(res)))]))
+                emit(Frame(FrameType.complete, session: id, seq: seq, ["tag": .string(String(cString: PQcmdStatus(res)))]))
             case PGRES_EMPTY_QUERY:
-                emit(Frame("empty", session: id, seq: seq))
+                emit(Frame(FrameType.empty, session: id, seq: seq))
             case PGRES_PIPELINE_ABORTED:
                 outcome = .skipped   // an earlier error: the server skips to Sync, and so do we
             case PGRES_COPY_IN:
@@ -353,7 +348,7 @@ final class UpstreamSession: @unchecked Sendable {
             f["code"] = .string("08006"); f["severity"] = .string("ERROR")
             f["message"] = .string("hoop: the upstream connection failed")
         }
-        emit(Frame("error", session: id, seq: seq, f))
+        emit(.error(session: id, seq: seq, fields: f))
     }
 
     func sendRows(_ batch: inout RowBatch) {
@@ -393,7 +388,7 @@ final class UpstreamSession: @unchecked Sendable {
         for name in reportedParameters {
             guard let v = PQparameterStatus(conn, name).map({ String(cString: $0) }), reported[name] != v else { continue }
             reported[name] = v
-            emit(Frame("parameter_status", session: id, seq: seq, ["name": .string(name), "value": .string(v)]))
+            emit(Frame(FrameType.parameterStatus, session: id, seq: seq, ["name": .string(name), "value": .string(v)]))
         }
     }
 
@@ -404,9 +399,7 @@ final class UpstreamSession: @unchecked Sendable {
     }
 
     func fatal(code: String, _ message: String) {
-        emit(Frame("error", session: id, seq: seq, [
-            "severity": .string("FATAL"), "severity_nonlocalized": .string("FATAL"),
-            "code": .string(code), "message": .string(message), "fatal": .bool(true)]))
+        emit(.error(session: id, seq: seq, code: code, message: message, fatal: true))
         cond.lock(); closing = true; cond.unlock()
     }
 
@@ -431,7 +424,7 @@ final class UpstreamSession: @unchecked Sendable {
             }
             return .object(f)
         }
-        return Frame("columns", session: id, seq: seq, ["fields": .array(fields)])
+        return Frame(FrameType.columns, session: id, seq: seq, ["fields": .array(fields)])
     }
 
     /// The columns of an Execute's result for a client that asked for binary columns:

@@ -11,12 +11,12 @@ enum RequestKind {
     /// Whether a response frame of `type` is the last one this request gets.
     func isAnsweredBy(_ type: String) -> Bool {
         switch self {
-        case .query, .sync: return type == "ready"
-        case .parse: return type == "parse_complete" || type == "error"
-        case .bind: return type == "bind_complete" || type == "error"
-        case .describe: return type == "columns" || type == "no_data" || type == "error"
-        case .execute: return type == "complete" || type == "empty" || type == "suspended" || type == "error"
-        case .close: return type == "close_complete" || type == "error"
+        case .query, .sync: return type == FrameType.ready
+        case .parse: return type == FrameType.parseComplete || type == FrameType.error
+        case .bind: return type == FrameType.bindComplete || type == FrameType.error
+        case .describe: return type == FrameType.columns || type == FrameType.noData || type == FrameType.error
+        case .execute: return type == FrameType.complete || type == FrameType.empty || type == FrameType.suspended || type == FrameType.error
+        case .close: return type == FrameType.closeComplete || type == FrameType.error
         }
     }
 
@@ -35,31 +35,31 @@ extension ClientMessage {
     var request: (type: String, fields: [String: JSON], kind: RequestKind?)? {
         switch self {
         case .query(let sql):
-            return ("query", ["sql": .string(sql)], .query)
+            return (FrameType.query, ["sql": .string(sql)], .query)
         case .parse(let name, let sql, let types):
-            return ("parse", ["name": .string(name), "sql": .string(sql),
+            return (FrameType.parse, ["name": .string(name), "sql": .string(sql),
                               "param_types": .array(types.map { .int(Int64($0)) })], .parse)
         case .bind(let portal, let statement, let params, let paramFormats, let resultFormats):
-            return ("bind", ["portal": .string(portal), "statement": .string(statement),
+            return (FrameType.bind, ["portal": .string(portal), "statement": .string(statement),
                              "params": .array(params),
                              "param_formats": .array(paramFormats.map { .int(Int64($0)) }),
                              "result_formats": .array(resultFormats.map { .int(Int64($0)) })], .bind)
         case .describe(let kind, let name):
-            return ("describe", ["kind": .string(String(UnicodeScalar(kind))), "name": .string(name)], .describe)
+            return (FrameType.describe, ["kind": .string(String(UnicodeScalar(kind))), "name": .string(name)], .describe)
         case .execute(let portal, let maxRows):
-            return ("execute", ["portal": .string(portal), "max_rows": .int(Int64(max(0, maxRows)))], .execute)
+            return (FrameType.execute, ["portal": .string(portal), "max_rows": .int(Int64(max(0, maxRows)))], .execute)
         case .close(let kind, let name):
-            return ("close", ["kind": .string(String(UnicodeScalar(kind))), "name": .string(name)], .close)
+            return (FrameType.close, ["kind": .string(String(UnicodeScalar(kind))), "name": .string(name)], .close)
         case .sync:
-            return ("sync", [:], .sync)
+            return (FrameType.sync, [:], .sync)
         case .flush:
-            return ("flush", [:], nil)
+            return (FrameType.flush, [:], nil)
         case .copyData(let data):
-            return ("copy_data", ["data": data], nil)
+            return (FrameType.copyData, ["data": data], nil)
         case .copyDone:
-            return ("copy_done", [:], nil)
+            return (FrameType.copyDone, [:], nil)
         case .copyFail(let message):
-            return ("copy_fail", ["message": .string(message)], nil)
+            return (FrameType.copyFail, ["message": .string(message)], nil)
         case .password, .terminate, .functionCall:
             return nil
         }
@@ -74,7 +74,7 @@ enum SessionFrames {
         if let tls { client["tls"] = .string(tls) }   // the TLS version the client's connection uses
         for (k, v) in parameters { options[k] = .string(v) }
         let app = parameters.last(where: { $0.0 == "application_name" })?.1 ?? ""
-        return Frame("session_open", session: session, seq: 0, [
+        return Frame(FrameType.sessionOpen, session: session, seq: 0, [
             "user": .string(user), "database": .string(database), "options": .object(options),
             "credential": .string(credential),
             "client": .object(client),
@@ -83,11 +83,11 @@ enum SessionFrames {
     }
 
     static func close(session: String, reason: String) -> Frame {
-        Frame("session_close", session: session, ["reason": .string(reason)])
+        Frame(FrameType.sessionClose, session: session, ["reason": .string(reason)])
     }
 
     static func credit(session: String, batches: Int = 1) -> [UInt8] {
         // The exact form of docs/frames.md, Flow control.
-        Frame("credit", session: session, ["batches": .int(Int64(batches))]).encoded()
+        Frame(FrameType.credit, session: session, ["batches": .int(Int64(batches))]).encoded()
     }
 }

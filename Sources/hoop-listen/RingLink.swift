@@ -164,7 +164,7 @@ final class RingLink: @unchecked Sendable {
         if let header = FrameHeader.peek(line), let session = header.session {
             if Self.ignored(header.type) { return }
             guard let h = target(session, type: header.type) else { return }
-            if header.type == "rows", let (frame, wire) = RowsFrame.decode(line, allocator: allocator) {
+            if header.type == FrameType.rows, let (frame, wire) = RowsFrame.decode(line, allocator: allocator) {
                 add(session, h, .rows(frame, wire))
                 return
             }
@@ -199,8 +199,8 @@ final class RingLink: @unchecked Sendable {
 
     /// Request frames come round the ring for the audit trail; credits are ours.
     static func ignored(_ type: String) -> Bool {
-        requestTypes.contains(type) || type == "session_close" || type == "credit" || type == "refused" || type == "masked"
-            || type == "hold" || type == "deny" || type == "approved" || type == "decision"
+        FrameType.requests.contains(type) || type == FrameType.sessionClose || type == FrameType.credit || type == FrameType.refused || type == FrameType.masked
+            || type == FrameType.hold || type == FrameType.deny || type == FrameType.approved || type == FrameType.decision
     }
 
     /// A frame type fit for a log line: types come from the ring, so only the

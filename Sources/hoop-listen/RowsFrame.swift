@@ -10,7 +10,7 @@ enum RowsFrame {
     static func decode(_ line: UnsafeRawBufferPointer, allocator: ByteBufferAllocator) -> (Frame, ByteBuffer)? {
         guard FrameValidator.isValidObject(line) else { return nil }
         var p = Parser(b: line)
-        var frame = Frame("rows")
+        var frame = Frame(FrameType.rows)
         var out = allocator.buffer(capacity: line.count + line.count / 4)
         var sawRows = false, sawType = false
         guard p.eat(UInt8(ascii: "{")) else { return nil }
@@ -19,7 +19,7 @@ enum RowsFrame {
             guard p.eat(UInt8(ascii: ":")) else { return nil }
             switch key {
             case "type":
-                guard p.plainString() == "rows" else { return nil }
+                guard p.plainString() == FrameType.rows else { return nil }
                 sawType = true
             case "session":
                 guard let s = p.plainString(), FrameHeader.isValidSession(s) else { return nil }

@@ -423,7 +423,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// A refusal made here goes round the ring too, so that the audit trail holds it.
     private func recordRefusal(code: String, message: String, seq: Int64) {
         guard let id = sessionID else { return }
-        env.ring.send(Frame("refused", session: id, seq: seq, [
+        env.ring.send(Frame(FrameType.refused, session: id, seq: seq, [
             "stage": .string(RingLink.stage), "code": .string(code), "message": .string(message)]).encoded())
     }
 
@@ -493,7 +493,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             }
             data = .object(["base64": .string(all.base64EncodedString())])
         }
-        _ = emitRequest("copy_data", ["data": data])
+        _ = emitRequest(FrameType.copyData, ["data": data])
     }
 
     /// A batch the client's socket took gives its credit back. While a request is in
@@ -540,7 +540,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// A CancelRequest naming this session's BackendKeyData.
     func cancelRequested() {
         guard state == .ready || state == .opening else { return }
-        _ = emitRequest("cancel", [:])
+        _ = emitRequest(FrameType.cancel, [:])
     }
 
     // MARK: ending
@@ -603,7 +603,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     private func response(_ frame: Frame, wire: ByteBuffer? = nil) {
         guard let context else { return }
-        guard responseTypes.contains(frame.type) else {
+        guard FrameType.responses.contains(frame.type) else {
             logLine(RingLink.stage, "\(RingLink.loggable(frame.type)) frame for session \(sessionID ?? "-") ignored")
             return
         }
@@ -617,7 +617,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         let type = frame.type
         if let s = frame.seq {
             deliverLocalReplies(before: s)
-            if type == "error" {
+            if type == FrameType.error {
                 localReplies.removeAll { r in
                     guard let start = r.batchStart else { return false }
                     return start <= s && s <= r.after
@@ -629,7 +629,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             if Self.creditSpending.contains(type) { returnCredit() }
             return settle(frame)
         }
-        if type == "columns", frame["for"]?.string == "execute" {
+        if type == FrameType.columns, frame["for"]?.string == "execute" {
             // Types for binary columns, not a RowDescription: the client did not Describe.
             if let s = frame.seq { resultFormats.announced(frame, seq: s) }
             return
@@ -637,8 +637,8 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         var frame = frame
         var binaryRows: BinaryPlan?
         do {
-            if type == "columns", let s = frame.seq { frame = try resultFormats.describe(frame, seq: s) }
-            if type == "rows", let s = frame.seq { binaryRows = try resultFormats.plan(forExecute: s) }
+            if type == FrameType.columns, let s = frame.seq { frame = try resultFormats.describe(frame, seq: s) }
+            if type == FrameType.rows, let s = frame.seq { binaryRows = try resultFormats.plan(forExecute: s) }
         } catch let refusal as ResultFormats.Refusal {
             refuseAnswers(refusal, seq: frame.seq ?? seq)
             if Self.creditSpending.contains(type) { returnCredit() }
@@ -647,14 +647,14 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             return fatal("08P01", "hoop: malformed response frame", reason: "protocol_error")
         }
 
-        var b = context.channel.allocator.buffer(capacity: type == "rows" && wire == nil ? Backend.estimateRows(frame) : 64)
+        var b = context.channel.allocator.buffer(capacity: type == FrameType.rows && wire == nil ? Backend.estimateRows(frame) : 64)
         do {
             switch type {
-            case "rows", "copy_out_data", "notice", "notification":
+            case FrameType.rows, FrameType.copyOutData, FrameType.notice, FrameType.notification:
                 if let wire { b = wire }
-                else if type == "rows" { try Backend.dataRows(&b, frame) }
-                else if type == "notice" { Backend.notice(&b, type: UInt8(ascii: "N"), fields: frame.fields, fatal: false) }
-                else if type == "notification" { Backend.notification(&b, ownPID(frame)) }
+                else if type == FrameType.rows { try Backend.dataRows(&b, frame) }
+                else if type == FrameType.notice { Backend.notice(&b, type: UInt8(ascii: "N"), fields: frame.fields, fatal: false) }
+                else if type == FrameType.notification { Backend.notification(&b, ownPID(frame)) }
                 else { try Backend.copyData(&b, frame) }
                 if let binaryRows {
                     do {
@@ -671,29 +671,29 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
                 context.write(wrapOutboundOut(b), promise: promise)
                 settle(frame)
                 return
-            case "copy_in_response": try Backend.copyResponse(&b, type: UInt8(ascii: "G"), frame)
-            case "copy_out_response": try Backend.copyResponse(&b, type: UInt8(ascii: "H"), frame)
-            case "copy_out_done": Backend.empty(&b, UInt8(ascii: "c"))
-            case "columns": try Backend.rowDescription(&b, frame)
-            case "complete": Backend.commandComplete(&b, tag: frame["tag"].flatMap(Backend.scalarText) ?? "")
-            case "empty": Backend.empty(&b, UInt8(ascii: "I"))
-            case "suspended": Backend.empty(&b, UInt8(ascii: "s"))
-            case "parse_complete": Backend.empty(&b, UInt8(ascii: "1"))
-            case "bind_complete": Backend.empty(&b, UInt8(ascii: "2"))
-            case "close_complete": Backend.empty(&b, UInt8(ascii: "3"))
-            case "no_data": Backend.empty(&b, UInt8(ascii: "n"))
-            case "parameters": try Backend.parameterDescription(&b, frame)
-            case "parameter_status":
+            case FrameType.copyInResponse: try Backend.copyResponse(&b, type: UInt8(ascii: "G"), frame)
+            case FrameType.copyOutResponse: try Backend.copyResponse(&b, type: UInt8(ascii: "H"), frame)
+            case FrameType.copyOutDone: Backend.empty(&b, UInt8(ascii: "c"))
+            case FrameType.columns: try Backend.rowDescription(&b, frame)
+            case FrameType.complete: Backend.commandComplete(&b, tag: frame["tag"].flatMap(Backend.scalarText) ?? "")
+            case FrameType.empty: Backend.empty(&b, UInt8(ascii: "I"))
+            case FrameType.suspended: Backend.empty(&b, UInt8(ascii: "s"))
+            case FrameType.parseComplete: Backend.empty(&b, UInt8(ascii: "1"))
+            case FrameType.bindComplete: Backend.empty(&b, UInt8(ascii: "2"))
+            case FrameType.closeComplete: Backend.empty(&b, UInt8(ascii: "3"))
+            case FrameType.noData: Backend.empty(&b, UInt8(ascii: "n"))
+            case FrameType.parameters: try Backend.parameterDescription(&b, frame)
+            case FrameType.parameterStatus:
                 Backend.parameterStatus(&b, name: frame["name"].flatMap(Backend.scalarText) ?? "",
                                         value: frame["value"].flatMap(Backend.scalarText) ?? "")
-            case "error":
+            case FrameType.error:
                 let isFatal = frame["fatal"]?.bool == true
                 Backend.notice(&b, type: UInt8(ascii: "E"), fields: frame.fields, fatal: isFatal)
                 if isFatal { return finish(with: b, reason: "fatal_error") }
-            case "ready":
+            case FrameType.ready:
                 txStatus = Backend.status(frame["status"])
                 Backend.readyForQuery(&b, status: txStatus)
-            case "session_closed":
+            case FrameType.sessionClosed:
                 closeReason = "upstream_closed"
                 closeEmitted = true
                 return closeNow()
@@ -710,12 +710,12 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     /// The answers the server would not send after an error, up to ReadyForQuery.
     static let skippedAfterError: Set<String> = [
-        "rows", "copy_out_data", "notice", "columns", "complete", "empty", "suspended", "parse_complete",
-        "bind_complete", "close_complete", "no_data", "parameters", "error", "copy_in_response",
-        "copy_out_response", "copy_out_done"]
+        FrameType.rows, FrameType.copyOutData, FrameType.notice, FrameType.columns, FrameType.complete, FrameType.empty, FrameType.suspended, FrameType.parseComplete,
+        FrameType.bindComplete, FrameType.closeComplete, FrameType.noData, FrameType.parameters, FrameType.error, FrameType.copyInResponse,
+        FrameType.copyOutResponse, FrameType.copyOutDone]
     /// The answers that spent a credit on their way: it goes back when they are written
     /// (or dropped).
-    static let creditSpending: Set<String> = ["rows", "copy_out_data", "notice", "notification"]
+    static let creditSpending: Set<String> = [FrameType.rows, FrameType.copyOutData, FrameType.notice, FrameType.notification]
 
     /// A notification this session sent names the pid of its BackendKeyData, as a
     /// direct server's would (hoop-connect marks it `own`; other pids are the server's).
@@ -729,18 +729,18 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     /// Marks the request a response finishes, and writes replies that were waiting on it.
     private func settle(_ frame: Frame) {
         let type = frame.type
-        if type == "ready" {
+        if type == FrameType.ready {
             resultFormats.ready()
             discardingAnswers = false
         }
         guard let s = frame.seq else {
-            if type == "ready" {
+            if type == FrameType.ready {
                 outstanding.removeAll()
                 deliverLocalReplies(before: nil)
             }
             return
         }
-        if type == "ready" {
+        if type == FrameType.ready {
             // A ReadyForQuery ends everything up to its Sync or Query.
             outstanding.removeAll { $0.seq <= s }
         } else if let i = outstanding.firstIndex(where: { $0.seq == s }), outstanding[i].kind.isAnsweredBy(type) {
@@ -755,7 +755,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         guard let context, let id = sessionID else { return }
         var b = context.channel.allocator.buffer(capacity: 256)
         switch frame.type {
-        case "session_opened":
+        case FrameType.sessionOpened:
             timer?.cancel()
             timer = nil
             Backend.authenticationOk(&b)
@@ -778,20 +778,20 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             early = []
             for (type, body) in pending where state == .ready { typedMessage(type: type, body: body) }
             resumeReading()
-        case "error":
+        case FrameType.error:
             // Refused at the door (auth, policy, upstream): the client sees why; the
             // session ends either way.
             Backend.notice(&b, type: UInt8(ascii: "E"), fields: frame.fields, fatal: true)
             finish(with: b, reason: "fatal_error")
-        case "notice":
+        case FrameType.notice:
             // Kept for after AuthenticationOk. Only a stage before hoop-connect makes one
             // here (the upstream session is not open yet), and it spent no credit.
             if openingNotices.count < 16 { openingNotices.append(frame.fields) }
-        case "parameter_status":
+        case FrameType.parameterStatus:
             Backend.parameterStatus(&b, name: frame["name"].flatMap(Backend.scalarText) ?? "",
                                     value: frame["value"].flatMap(Backend.scalarText) ?? "")
             context.write(wrapOutboundOut(b), promise: nil)
-        case "session_closed":
+        case FrameType.sessionClosed:
             closeReason = "upstream_closed"
             closeEmitted = true
             closeNow()

@@ -33,16 +33,6 @@ extension ByteBuffer {
     }
 }
 
-/// The ErrorResponse / NoticeResponse field codes, by the frame's field names.
-let noticeFieldCodes: [(name: String, code: UInt8)] = [
-    ("severity", UInt8(ascii: "S")), ("severity_nonlocalized", UInt8(ascii: "V")), ("code", UInt8(ascii: "C")),
-    ("message", UInt8(ascii: "M")), ("detail", UInt8(ascii: "D")), ("hint", UInt8(ascii: "H")),
-    ("position", UInt8(ascii: "P")), ("internal_position", UInt8(ascii: "p")), ("internal_query", UInt8(ascii: "q")),
-    ("where", UInt8(ascii: "W")), ("schema", UInt8(ascii: "s")), ("table", UInt8(ascii: "t")),
-    ("column", UInt8(ascii: "c")), ("datatype", UInt8(ascii: "d")), ("constraint", UInt8(ascii: "n")),
-    ("file", UInt8(ascii: "F")), ("line", UInt8(ascii: "L")), ("routine", UInt8(ascii: "R")),
-]
-
 enum Backend {
     static func authenticationOk(_ b: inout ByteBuffer) {
         b.writeMessage(UInt8(ascii: "R")) { $0.writeInteger(Int32(0)) }
@@ -96,7 +86,7 @@ enum Backend {
     static func notice(_ b: inout ByteBuffer, type: UInt8, fields: [String: JSON], fatal: Bool) {
         let defaultSeverity = type == UInt8(ascii: "E") ? "ERROR" : "NOTICE"
         b.writeMessage(type) { m in
-            for (name, code) in noticeFieldCodes {
+            for (name, code) in errorFieldCodes {
                 var value = fields[name].flatMap(scalarText)
                 switch name {
                 case "severity", "severity_nonlocalized":

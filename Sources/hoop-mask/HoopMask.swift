@@ -29,7 +29,7 @@ struct Stage: ParsableCommand {
         let loop = StageLoop(stage: "hoop-mask")
         var refused: Set<String> = []
         try loop.run { frame in
-            if frame.type == "session_open", let id = frame.session {
+            if frame.type == FrameType.sessionOpen, let id = frame.session {
                 // Forwarded by hoop-connect ahead of the session's responses: it names the connection.
                 masking.opened(session: id, database: (try? frame.decode())?["database"]?.string ?? "")
                 return loop.pass(frame)
@@ -40,16 +40,16 @@ struct Stage: ParsableCommand {
                 else if let id = frame.session { masking.lost(session: id) }
                 return loop.pass(frame)
             }
-            guard responseTypes.contains(frame.type) else { return loop.pass(frame) }
+            guard FrameType.responses.contains(frame.type) else { return loop.pass(frame) }
             if let id = frame.session, refused.contains(id) {
                 // The session was ended for a response it could not mask: nothing more of it passes.
-                if frame.type == "session_closed" { refused.remove(id); loop.stamp(frame, as: "mask") }
+                if frame.type == FrameType.sessionClosed { refused.remove(id); loop.stamp(frame, as: "mask") }
                 return
             }
             // Types with nothing to mask (ready, complete, parse_complete...) are not decoded.
             guard ResponseMasking.inspected.contains(frame.type) else { return loop.stamp(frame, as: "mask") }
             // Most rows hold nothing to mask: read from the bytes, they pass as they came.
-            if frame.type == "rows", masking.rowsAreClean(frame) { return loop.stamp(frame, as: "mask") }
+            if frame.type == FrameType.rows, masking.rowsAreClean(frame) { return loop.stamp(frame, as: "mask") }
             let decoded: Frame
             do { decoded = try frame.decode() } catch {
                 refuse(frame, loop, "an unreadable response")
@@ -61,7 +61,7 @@ struct Stage: ParsableCommand {
                 case .pass: loop.stamp(frame, as: "mask")
                 case .replace(let frames):
                     for var f in frames {
-                        if f.type != "masked" { f["stamp:mask"] = .bool(true) }
+                        if f.type != FrameType.masked { f["stamp:mask"] = .bool(true) }
                         loop.emit(f)
                     }
                 }

@@ -162,7 +162,7 @@ final class ResponseMasking {
                                           "table", "column", "datatype", "constraint"]
 
     /// The request types whose SQL or names `track` reads.
-    static let tracked: Set<String> = ["query", "parse", "bind", "describe", "execute", "close"]
+    static let tracked: Set<String> = [FrameType.query, FrameType.parse, FrameType.bind, FrameType.describe, FrameType.execute, FrameType.close]
 
     /// Reads a request on its way past: what will its results carry?
     func track(_ frame: Frame) {
@@ -170,9 +170,9 @@ final class ResponseMasking {
         let s = state(session)
         let seq = frame.seq ?? -1
         switch frame.type {
-        case "query":
+        case FrameType.query:
             s.expected[seq] = lineages(frame["sql"]?.string ?? "", s)
-        case "parse":
+        case FrameType.parse:
             let name = frame["name"]?.string ?? ""
             let all = lineages(frame["sql"]?.string ?? "", s)
             // A named statement cannot be redefined without a Close: the server refuses
@@ -181,22 +181,22 @@ final class ResponseMasking {
             s.statements[name] = all.count == 1 && !redefined ? all[0] : .some(nil)
             s.describedStatement[name] = nil
             s.generation[name, default: 0] += 1
-        case "bind":
+        case FrameType.bind:
             let portal = frame["portal"]?.string ?? "", statement = frame["statement"]?.string ?? ""
             s.portals[portal] = s.statements[statement] ?? nil
             s.portalStatement[portal] = statement
             s.describedPortal[portal] = nil
             s.generation["portal:" + portal, default: 0] += 1
-        case "close":
+        case FrameType.close:
             let name = frame["name"]?.string ?? ""
             if frame["kind"]?.string == "S" { s.statements[name] = nil; s.describedStatement[name] = nil }
             else { s.portals[name] = nil; s.describedPortal[name] = nil }
-        case "describe":
+        case FrameType.describe:
             let name = frame["name"]?.string ?? ""
             let portal = frame["kind"]?.string == "P"
             s.expected[seq] = [(portal ? s.portals[name] : s.statements[name]) ?? nil]
             s.describeTarget[seq] = (portal, name, s.generation[(portal ? "portal:" : "") + name, default: 0])
-        case "execute":
+        case FrameType.execute:
             let portal = frame["portal"]?.string ?? ""
             s.expected[seq] = [s.portals[portal] ?? nil]
             s.executePortal[seq] = portal
@@ -403,7 +403,7 @@ final class ResponseMasking {
         let masker = s.masker
         let seq = frame.seq ?? -1
         switch frame.type {
-        case "columns":
+        case FrameType.columns:
             let fields = (frame["fields"]?.array ?? []).map { f -> ColumnPlan in
                 var p = ColumnPlan(field: f)
                 if f["sequence"]?.bool == true {
@@ -428,7 +428,7 @@ final class ResponseMasking {
                 if portal { s.describedPortal[name] = p } else { s.describedStatement[name] = p }
             }
             return .pass
-        case "rows":
+        case FrameType.rows:
             let cols = plan(forRowsOf: seq, s)
             var counts = MaskCounts()
             guard let input = frame["rows"]?.array else { throw MaskFailure("a rows frame without rows") }
@@ -454,7 +454,7 @@ final class ResponseMasking {
             var out = frame
             out["rows"] = .array(rows)
             return outcome(frame, out, counts)
-        case "error", "notice":
+        case FrameType.error, FrameType.notice:
             var out = frame
             var counts: [String: Int] = [:]
             // RAISE in PL/pgSQL (a DO block, a function) writes whatever the code put in
@@ -499,7 +499,7 @@ final class ResponseMasking {
                 out[key] = .string(redacted)
             }
             return outcome(frame, out, counts)
-        case "copy_out_response":
+        case FrameType.copyOutResponse:
             // The format is read from the statement; the server's word must agree.
             if (frame["format"]?.int == 1) != (copyShape(seq, s).1.kind == .binary) {
                 throw MaskFailure("COPY format differs from what its statement says")
@@ -511,7 +511,7 @@ final class ResponseMasking {
                 s.copyPlans[seq] = nil
             }
             return .pass
-        case "copy_out_data":
+        case FrameType.copyOutData:
             var counts = MaskCounts()
             let (shape, format) = copyShape(seq, s)
             if format.kind == .binary {
@@ -588,7 +588,7 @@ final class ResponseMasking {
             var out = frame
             out["data"] = .array(chunks)
             return outcome(frame, out, counts)
-        case "parameter_status":
+        case FrameType.parameterStatus:
             // application_name can be set by SQL (set_config) to anything; the other
             // reported settings take values from the server's own vocabulary.
             guard frame["name"]?.string == "application_name", let text = frame["value"]?.string else { return .pass }
@@ -597,7 +597,7 @@ final class ResponseMasking {
             var out = frame
             out["value"] = .string(r.value ?? "")
             return outcome(frame, out, r.counts)
-        case "notification":
+        case FrameType.notification:
             // A NOTIFY payload is whatever the application put in it.
             var out = frame
             var counts: [String: Int] = [:]
@@ -611,7 +611,7 @@ final class ResponseMasking {
                 out[key] = .string(r.value ?? "")
             }
             return outcome(frame, out, counts)
-        case "ready":
+        case FrameType.ready:
             // Cursors end with their transaction (WITH HOLD ones too, here: a FETCH from
             // a name no longer known is untraced, masked whole).
             if frame["status"]?.string == "I" { s.cursors.removeAll() }
@@ -625,10 +625,10 @@ final class ResponseMasking {
             for k in s.nameProfiles.keys where k <= seq { s.nameProfiles[k] = nil }
             s.copyHeader = s.copyHeader.filter { $0 > seq }
             return .pass
-        case "session_closed":
+        case FrameType.sessionClosed:
             sessions.removeValue(forKey: session)
             return .pass
-        case "session_opened":
+        case FrameType.sessionOpened:
             catalogFacts(frame)
             return .pass
         default:
@@ -722,7 +722,7 @@ final class ResponseMasking {
 
     private func outcome(_ frame: Frame, _ masked: Frame, _ counts: MaskCounts) -> Outcome {
         guard !counts.total.isEmpty else { return .pass }
-        var summary = Frame("masked", session: frame.session, seq: frame.seq, [
+        var summary = Frame(FrameType.masked, session: frame.session, seq: frame.seq, [
             "frame": .string(frame.type),
             "counts": .object(counts.total.mapValues { .int(Int64($0)) }),
         ])
@@ -733,9 +733,9 @@ final class ResponseMasking {
     }
 
     /// The response types whose content `handle` reads; the others pass without a decode.
-    static let inspected: Set<String> = ["columns", "rows", "error", "notice", "copy_out_response", "copy_out_data", "notification",
-                                         "parameter_status", "session_opened",
-                                         "ready", "session_closed"]
+    static let inspected: Set<String> = [FrameType.columns, FrameType.rows, FrameType.error, FrameType.notice, FrameType.copyOutResponse, FrameType.copyOutData, FrameType.notification,
+                                         FrameType.parameterStatus, FrameType.sessionOpened,
+                                         FrameType.ready, FrameType.sessionClosed]
 }
 
 /// The plans for a row's values; a value past the known columns is masked whole.

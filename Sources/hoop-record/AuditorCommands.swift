@@ -231,7 +231,7 @@ struct SessionFacts {
 
     init(id: String) { self.id = id }
 
-    static let detailTypes = ["session_open", "error", "session_close", "decision"]
+    static let detailTypes = [FrameType.sessionOpen, FrameType.error, FrameType.sessionClose, FrameType.decision]
 
     mutating func absorb(_ r: StoredFrame, decoded: Frame?) {
         if frames == 0 { firstID = r.id; started = r.recordedAt }
@@ -239,24 +239,24 @@ struct SessionFacts {
         started = min(started, r.recordedAt)
         ended = max(ended, r.recordedAt)
         switch r.type {
-        case "query", "execute", "hold", "deny", "refused":
+        case FrameType.query, FrameType.execute, FrameType.hold, FrameType.deny, FrameType.refused:
             // A request's frames come together (the requests behind a held one wait).
             if let s = r.seq, s > 0, s != lastRequestSeq { requests += 1; lastRequestSeq = s }
         default: break
         }
         switch r.type {
-        case "hold": holds += 1
-        case "deny", "refused": denials += 1
-        case "session_opened": opened = true
-        case "session_closed": closed = true
-        case "session_open":
+        case FrameType.hold: holds += 1
+        case FrameType.deny, FrameType.refused: denials += 1
+        case FrameType.sessionOpened: opened = true
+        case FrameType.sessionClosed: closed = true
+        case FrameType.sessionOpen:
             if open == nil, var f = decoded {
                 f["options"] = nil   // the startup parameters: not needed here
                 open = f
             }
-        case "session_close": if closeReason == nil { closeReason = decoded?["reason"]?.string ?? "" }
-        case "decision": if requester == nil { requester = decoded?["requester"] }
-        case "error":
+        case FrameType.sessionClose: if closeReason == nil { closeReason = decoded?["reason"]?.string ?? "" }
+        case FrameType.decision: if requester == nil { requester = decoded?["requester"] }
+        case FrameType.error:
             if fatal == nil, let f = decoded, Self.isFatal(f) { fatal = f }
         default: break
         }
@@ -496,35 +496,35 @@ final class RequestTracker {
         let known = seq.flatMap { bySeq[$0] }.flatMap { store[$0] == nil ? nil : $0 }
         let i: Int
         switch f.type {
-        case "session_open", "session_opened", "session_close", "session_closed", "parameter_status", "credit":
+        case FrameType.sessionOpen, FrameType.sessionOpened, FrameType.sessionClose, FrameType.sessionClosed, FrameType.parameterStatus, FrameType.credit:
             return nil
-        case "query":
+        case FrameType.query:
             i = known ?? new(seq, at: at)
             current = nil
             self[i].kind = "query"
             if self[i].sql == nil { self[i].sql = f["sql"]?.string }
-        case "parse", "bind", "describe", "close", "flush", "execute", "sync":
+        case FrameType.parse, FrameType.bind, FrameType.describe, FrameType.close, FrameType.flush, FrameType.execute, FrameType.sync:
             if let known { i = known }
-            else if let c = current, f.type == "sync" || !self[c].executed { i = c; link(seq, c) }
-            else if f.type == "sync", store[lastIndex] != nil { i = lastIndex; link(seq, i) }
+            else if let c = current, f.type == FrameType.sync || !self[c].executed { i = c; link(seq, c) }
+            else if f.type == FrameType.sync, store[lastIndex] != nil { i = lastIndex; link(seq, i) }
             else { i = new(seq, at: at) }
             if self[i].kind == "unknown" { self[i].kind = "extended" }
             extended(f, i)
-            current = f.type == "sync" ? nil : i
-        case "copy_data", "copy_done", "copy_fail", "cancel":
+            current = f.type == FrameType.sync ? nil : i
+        case FrameType.copyData, FrameType.copyDone, FrameType.copyFail, FrameType.cancel:
             if let known { i = known } else if store[lastIndex] != nil { i = lastIndex; link(seq, i) } else { i = new(seq, at: at) }
-            if f.type == "cancel" { self[i].cancel = true }
-            if f.type == "copy_data" { self[i].copyInBytes += Int64(Self.dataBytes(f["data"])) }
-        case "hold", "approved", "deny", "decision", "refused":
+            if f.type == FrameType.cancel { self[i].cancel = true }
+            if f.type == FrameType.copyData { self[i].copyInBytes += Int64(Self.dataBytes(f["data"])) }
+        case FrameType.hold, FrameType.approved, FrameType.deny, FrameType.decision, FrameType.refused:
             guard let s = seq, s > 0 else { return nil }   // access to the connection: the session's
             if let known { i = known }
-            else if let c = current, !self[c].executed, f.type != "decision" { i = c; link(s, c) }
+            else if let c = current, !self[c].executed, f.type != FrameType.decision { i = c; link(s, c) }
             else { i = new(s, at: at) }
             switch f.type {
-            case "hold": self[i].hold = f; self[i].holdAt = at
-            case "approved": self[i].approved = f
-            case "deny": self[i].deny = f
-            case "refused": self[i].refused = f
+            case FrameType.hold: self[i].hold = f; self[i].holdAt = at
+            case FrameType.approved: self[i].approved = f
+            case FrameType.deny: self[i].deny = f
+            case FrameType.refused: self[i].refused = f
             default: self[i].decisions.append(f)
             }
         default:
@@ -538,12 +538,12 @@ final class RequestTracker {
 
     private func extended(_ f: Frame, _ i: Int) {
         switch f.type {
-        case "parse":
+        case FrameType.parse:
             let name = f["name"]?.string ?? ""
             let sql = f["sql"]?.string ?? ""
             statements[name] = (sql, f["param_types"]?.array?.compactMap(\.int) ?? [])
             if !self[i].executed { self[i].sql = sql; self[i].statement = name }
-        case "bind":
+        case FrameType.bind:
             let name = f["statement"]?.string ?? ""
             let portal = f["portal"]?.string ?? ""
             let st = statements[name]
@@ -557,7 +557,7 @@ final class RequestTracker {
                 self[i].portal = portal
                 self[i].params = params
             }
-        case "execute":
+        case FrameType.execute:
             let portal = f["portal"]?.string ?? ""
             self[i].executed = true
             self[i].portal = portal
@@ -566,7 +566,7 @@ final class RequestTracker {
                 self[i].statement = p.statement
                 self[i].params = p.params
             }
-        case "close":
+        case FrameType.close:
             if f["kind"]?.string == "P" { portals.removeValue(forKey: f["name"]?.string ?? "") }
         default: break
         }
@@ -652,10 +652,10 @@ struct ShowCommand: ParsableCommand {
             let f = rec.decode()
             facts.absorb(rec, decoded: f)
             guard let f else { return true }
-            if f.type == "session_opened" { serverVersion = f["parameters"]?["server_version"]?.string }
+            if f.type == FrameType.sessionOpened { serverVersion = f["parameters"]?["server_version"]?.string }
             guard let i = tracker.attribute(f, at: rec.recordedAt) else {
                 switch f.type {
-                case "hold", "approved", "deny", "decision", "error", "notice", "refused": sessionEvents.append((rec.recordedAt, f))
+                case FrameType.hold, FrameType.approved, FrameType.deny, FrameType.decision, FrameType.error, FrameType.notice, FrameType.refused: sessionEvents.append((rec.recordedAt, f))
                 default: break
                 }
                 return true
@@ -686,25 +686,25 @@ struct ShowCommand: ParsableCommand {
 
     static func absorbResult(_ r: inout AuditRequest, _ f: Frame) {
         switch f.type {
-        case "masked":
+        case FrameType.masked:
             r.maskedFrames += 1
             for (k, v) in f["counts"]?.object ?? [:] { r.maskedCounts[k, default: 0] += v.int ?? 0 }
             for (col, counts) in f["columns"]?.object ?? [:] {
                 for (k, v) in counts.object ?? [:] { r.maskedColumns[col, default: [:]][k, default: 0] += v.int ?? 0 }
             }
-        case "columns":
+        case FrameType.columns:
             r.results.append(.init(columns: (f["fields"]?.array ?? []).map { $0["name"]?.string ?? "?" }))
             r.resultOpen = true
-        case "rows":
+        case FrameType.rows:
             if !r.resultOpen { r.results.append(.init()); r.resultOpen = true }
             r.results[r.results.count - 1].rows += Int64(f["rows"]?.array?.count ?? 0)
-        case "complete":
+        case FrameType.complete:
             if !r.resultOpen { r.results.append(.init()) }
             r.results[r.results.count - 1].tag = f["tag"]?.string
             r.resultOpen = false
-        case "error": r.errors.append(f); r.resultOpen = false
-        case "notice": r.notices += 1
-        case "copy_out_data":
+        case FrameType.error: r.errors.append(f); r.resultOpen = false
+        case FrameType.notice: r.notices += 1
+        case FrameType.copyOutData:
             let data = f["data"]?.array ?? []
             r.copyOutMessages += Int64(data.count)
             r.copyOutBytes += Int64(RequestTracker.dataBytes(f["data"]))
@@ -824,14 +824,14 @@ struct ShowCommand: ParsableCommand {
 
     static func eventLine(_ f: Frame) -> String {
         switch f.type {
-        case "hold": return "access held as \(f["request_id"]?.text ?? "?"): " + (f["reasons"]?.array?.compactMap(\.string).joined(separator: "; ") ?? "")
-        case "approved": return "access approved (\(f["request_id"]?.text ?? "?")) by "
+        case FrameType.hold: return "access held as \(f["request_id"]?.text ?? "?"): " + (f["reasons"]?.array?.compactMap(\.string).joined(separator: "; ") ?? "")
+        case FrameType.approved: return "access approved (\(f["request_id"]?.text ?? "?")) by "
             + (f["decisions"]?.array ?? []).map { who($0["approver"]) }.joined(separator: ", ")
-        case "decision": return "decision \(f["decision"]?.text ?? "?") on \(f["request_id"]?.text ?? "?") by \(who(f["approver"]))"
+        case FrameType.decision: return "decision \(f["decision"]?.text ?? "?") on \(f["request_id"]?.text ?? "?") by \(who(f["approver"]))"
             + (f["reason"]?.string.map { ": \"\($0)\"" } ?? "")
-        case "error": return "\(f["severity"]?.text ?? "ERROR") \(f["code"]?.text ?? ""): \(f["message"]?.text ?? "")"
+        case FrameType.error: return "\(f["severity"]?.text ?? "ERROR") \(f["code"]?.text ?? ""): \(f["message"]?.text ?? "")"
             + (f["stage"]?.string.map { " (\($0)" + (f["reason"]?.string.map { ": \($0)" } ?? "") + ")" } ?? "")
-        case "notice": return "NOTICE: \(f["message"]?.text ?? "")"
+        case FrameType.notice: return "NOTICE: \(f["message"]?.text ?? "")"
         default: return "\(f.type): \(f["message"]?.text ?? f["reason"]?.text ?? "")"
         }
     }

@@ -108,9 +108,9 @@ struct Stage: ParsableCommand {
             mustCommit = false
         }, mayWait: { !mustCommit }) { frame in
             guardLock.lock(); defer { guardLock.unlock() }
-            if responseTypes.contains(frame.type) || frame.type == "error" { mustCommit = true }
+            if FrameType.responses.contains(frame.type) || frame.type == FrameType.error { mustCommit = true }
             // A backstop: no credential is ever stored, even from a ring without hoop-auth.
-            if frame.type == "session_open", var open = try? frame.decode(), open.fields.removeValue(forKey: "credential") != nil {
+            if frame.type == FrameType.sessionOpen, var open = try? frame.decode(), open.fields.removeValue(forKey: "credential") != nil {
                 let bytes = open.encoded().dropLast()
                 return try bytes.withUnsafeBytes { raw in
                     let f = RawFrame(bytes: raw, header: frame.header)
@@ -119,7 +119,7 @@ struct Stage: ParsableCommand {
                 }
             }
             try audit.append(frame)
-            if responseTypes.contains(frame.type) { loop.stamp(frame, as: "record") } else { loop.pass(frame) }
+            if FrameType.responses.contains(frame.type) { loop.stamp(frame, as: "record") } else { loop.pass(frame) }
         }
         // End of input: a shutdown checkpoint signs the head.
         guardLock.lock()

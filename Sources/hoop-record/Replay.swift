@@ -130,7 +130,7 @@ final class Player {
     }
 
     private func message(_ f: Frame, at: Int64) {
-        let sev = f["severity"]?.string ?? (f.type == "error" ? "ERROR" : "NOTICE")
+        let sev = f["severity"]?.string ?? (f.type == FrameType.error ? "ERROR" : "NOTICE")
         if json {
             event(f.type, at: at, [("severity", .string(sev)), ("code", f["code"]), ("message", f["message"]), ("detail", f["detail"]),
                                    ("hint", f["hint"]), ("fatal", f["fatal"])])
@@ -147,7 +147,7 @@ final class Player {
         let at = rec.recordedAt
         let i = tracker.attribute(f, at: at)
         switch f.type {
-        case "session_open":
+        case FrameType.sessionOpen:
             let db = f["database"]?.string ?? ""
             prompt = db + "=> "
             pace(at)
@@ -162,14 +162,14 @@ final class Player {
                 out.line("-- session \(session): \(user)" + (id?["kind"]?.string.map { " (\($0))" } ?? "")
                          + " to \(db) from \(client)" + (app.isEmpty ? "" : ", application \(app)") + ", \(AuditTime.human(at))")
             }
-        case "query", "execute":
+        case FrameType.query, FrameType.execute:
             guard let i else { return }
             pace(at)
             announce(i, at: at)
-        case "columns":
+        case FrameType.columns:
             guard let i else { return }
             tracker[i].pendingColumns = (f["fields"]?.array ?? []).map { $0["name"]?.string ?? "?" }
-        case "rows":
+        case FrameType.rows:
             pace(at)
             if let i { announce(i, at: at) }
             headerIfPending(i, at: at)
@@ -177,41 +177,41 @@ final class Player {
             for row in f["rows"]?.array ?? [] {
                 out.line((row.array ?? []).map { $0.isNull ? "" : $0.text }.joined(separator: "|"))
             }
-        case "complete":
+        case FrameType.complete:
             pace(at)
             if let i { announce(i, at: at) }
             headerIfPending(i, at: at)
             if json { event("complete", at: at, [("tag", f["tag"])]) } else { out.line(f["tag"]?.text ?? "") }
-        case "empty":
+        case FrameType.empty:
             pace(at)
             if let i { announce(i, at: at) }
             if json { event("empty", at: at, []) } else { out.line("-- (empty query)") }
-        case "suspended":
+        case FrameType.suspended:
             pace(at)
             if json { event("suspended", at: at, []) } else { out.line("-- (portal suspended: the client may fetch more)") }
-        case "refused":
+        case FrameType.refused:
             // hoop-listen answered the client itself, with this error.
             pace(at)
             if let i { announce(i, at: at) }
             var e = f
-            e.type = "error"
+            e.type = FrameType.error
             e["severity"] = .string("ERROR")
             message(e, at: at)
-        case "notice", "error":
+        case FrameType.notice, FrameType.error:
             pace(at)
-            if let i { announce(i, at: at); if f.type == "error" { tracker[i].pendingColumns = nil } }
+            if let i { announce(i, at: at); if f.type == FrameType.error { tracker[i].pendingColumns = nil } }
             message(f, at: at)
-        case "copy_in_response":
+        case FrameType.copyInResponse:
             pace(at)
             if let i { announce(i, at: at) }
             if json { event("copy_in", at: at, []) } else { out.line("-- (COPY FROM STDIN: the client sends its data)") }
-        case "copy_done", "copy_fail":
+        case FrameType.copyDone, FrameType.copyFail:
             pace(at)
             let bytes = i.map { tracker[$0].copyInBytes } ?? 0
-            let failed = f.type == "copy_fail" ? f["message"]?.text : nil
+            let failed = f.type == FrameType.copyFail ? f["message"]?.text : nil
             if json { event("copy_in_done", at: at, [("bytes", .int(bytes)), ("failed", failed.map(JSON.string))]) }
             else { out.line("-- (the client sent \(bytes) bytes of COPY data" + (failed.map { ", then failed the COPY: \($0))" } ?? ")")) }
-        case "copy_out_data":
+        case FrameType.copyOutData:
             pace(at)
             if let i { announce(i, at: at) }
             if json { event("copy_out", at: at, [("data", f["data"])]); return }
@@ -219,7 +219,7 @@ final class Player {
                 if let s = item.string { out.write(s); if !s.hasSuffix("\n") { out.write("\n") } }
                 else { out.line("-- (\(RequestTracker.dataBytes(item)) bytes of binary COPY data)") }
             }
-        case "session_close":
+        case FrameType.sessionClose:
             pace(at)
             let reason = f["reason"]?.text ?? ""
             if json { event("session_close", at: at, [("reason", .string(reason))]) }

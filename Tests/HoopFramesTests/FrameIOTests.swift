@@ -130,7 +130,7 @@ final class StageLoopTests: XCTestCase {
             #"{"type":"rows","session":"s","seq":1,"rows":[["1"]]}"#,
         ].joined(separator: "\n") + "\n"
         let out = try runStage(bytes(input)) { loop, frame in
-            if requestTypes.contains(frame.type) { loop.stamp(frame, as: "test") } else { loop.pass(frame) }
+            if FrameType.requests.contains(frame.type) { loop.stamp(frame, as: "test") } else { loop.pass(frame) }
         }
         XCTAssertEqual(out, [
             #"{"type":"query","session":"s","seq":1,"sql":"x","stamp:test":true}"#,
@@ -199,13 +199,13 @@ final class StageLoopTests: XCTestCase {
     }
 
     func testRequestAndResponseTypesAreDisjoint() {
-        XCTAssertTrue(requestTypes.isDisjoint(with: responseTypes))
+        XCTAssertTrue(FrameType.requests.isDisjoint(with: FrameType.responses))
         // docs/frames.md, Requests and Responses.
-        XCTAssertEqual(requestTypes, ["session_open", "query", "parse", "bind", "describe", "execute", "close", "sync",
+        XCTAssertEqual(FrameType.requests, ["session_open", "query", "parse", "bind", "describe", "execute", "close", "sync",
                                       "flush", "cancel", "copy_data", "copy_done", "copy_fail"])
-        XCTAssertTrue(responseTypes.isSuperset(of: ["rows", "copy_out_data", "ready", "session_closed"]))
-        XCTAssertTrue(responseTypes.contains("error"))
-        XCTAssertFalse(requestTypes.contains("credit") || responseTypes.contains("credit"))
+        XCTAssertTrue(FrameType.responses.isSuperset(of: ["rows", "copy_out_data", "ready", "session_closed"]))
+        XCTAssertTrue(FrameType.responses.contains("error"))
+        XCTAssertFalse(FrameType.requests.contains("credit") || FrameType.responses.contains("credit"))
     }
 }
 
