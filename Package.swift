@@ -26,10 +26,14 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CPgQuery", providers: [.apt(["libpg-query-dev"])]),
-        .target(name: "HoopFrames", dependencies: ["CJansson"]),
+        // JSON values, the one-pass reader and the writer: for anything that reads or
+        // writes JSON without being a stage (the SQL, approval and identity libraries).
+        .target(name: "HoopJSON"),
+        // The frame contract: frame types, frames, the stage loop, the configuration.
+        .target(name: "HoopFrames", dependencies: ["HoopJSON"]),
         // SQL through PostgreSQL's own parser (libpg_query): where a result column's
         // value comes from (hoop-mask), what a statement does (hoop-approve).
-        .target(name: "HoopSQL", dependencies: ["HoopFrames", "CPgQuery"]),
+        .target(name: "HoopSQL", dependencies: ["HoopJSON", "CPgQuery"]),
         // OIDC token verification: hoop-auth checks every session's token with it,
         // hoop-approve every approver's.
         .target(name: "HoopIdentity", dependencies: [
@@ -85,7 +89,8 @@ let package = Package(
             "HoopFrames", "CSQLite", "CLibPQ", "HoopSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "HoopFramesTests", dependencies: ["HoopFrames"]),
+        // jansson only here and in `scripts/bench codecs`: the reference the reader is tested against.
+        .testTarget(name: "HoopFramesTests", dependencies: ["HoopFrames", "HoopJSON", "CJansson"]),
         .testTarget(name: "HoopMaskingTests", dependencies: ["HoopMasking"]),
         .testTarget(name: "HoopSQLTests", dependencies: ["HoopSQL"]),
         .testTarget(name: "HoopBinaryTests", dependencies: ["HoopBinary"]),

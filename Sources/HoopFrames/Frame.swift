@@ -1,3 +1,4 @@
+@_exported import HoopJSON
 #if canImport(Glibc)
 import Glibc
 #else

@@ -1,5 +1,5 @@
 import Foundation
-import HoopFrames
+import HoopJSON
 
 /// Who a verified token says the session is.
 public struct Identity: Sendable {

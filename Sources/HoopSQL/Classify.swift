@@ -1,6 +1,6 @@
 import Foundation
 import CPgQuery
-import HoopFrames
+import HoopJSON
 
 /// What kind of statement it is, for hoop-approve's policy.
 public enum StatementKind: String, Sendable, CaseIterable { case read, write, ddl, dcl, utility, transaction }
@@ -71,9 +71,9 @@ public struct StatementClass: Equatable, Sendable {
 
     /// {"kind","command","tables_read","tables_written","columns_written","unbounded_write",
     /// "reads_bounded","export","hidden","flags"} (+ "prepared_name", "prepared_body" when set).
-    public func json() -> HoopFrames.JSON {
-        func sorted(_ s: Set<String>) -> HoopFrames.JSON { .array(s.sorted().map { .string($0) }) }
-        var o: [String: HoopFrames.JSON] = [
+    public func json() -> HoopJSON.JSON {
+        func sorted(_ s: Set<String>) -> HoopJSON.JSON { .array(s.sorted().map { .string($0) }) }
+        var o: [String: HoopJSON.JSON] = [
             "kind": .string(kind.rawValue),
             "command": .string(command),
             "tables_read": sorted(tablesRead),

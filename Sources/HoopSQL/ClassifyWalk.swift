@@ -1,4 +1,4 @@
-import HoopFrames
+import HoopJSON
 
 /// Walks a statement's parse tree for what `Classifier` reports: the tables read (RangeVars
 /// that are not CTE names in scope), the DML anywhere in it (targets, columns, unbounded

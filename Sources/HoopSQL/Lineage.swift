@@ -1,4 +1,4 @@
-import HoopFrames
+import HoopJSON
 
 /// A table column a result value may carry. `column` "*" is the whole row
 /// (`row_to_json(p)`, `p.*` inside an expression). `whole` is false for a piece or a

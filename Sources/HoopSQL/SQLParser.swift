@@ -1,5 +1,5 @@
 import CPgQuery
-import HoopFrames
+import HoopJSON
 
 /// PostgreSQL's own parser (libpg_query, the server's grammar as a library): SQL text
 /// to the server's parse tree, as JSON. Writing a SQL parser is not hoop's job.
