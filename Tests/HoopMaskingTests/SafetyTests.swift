@@ -30,59 +30,27 @@ final class SafetyTests: XCTestCase {
         }
     }
 
+    /// Linear, not quadratic: masking four times the text takes well under sixteen
+    /// times as long. A ratio of the best of two runs each, not a wall-clock limit,
+    /// so that a loaded machine does not fail it.
     func testLongPathologicalStringsAreLinear() throws {
-        let cases = [String(repeating: "1", count: 200_000), String(repeating: "1-", count: 100_000),
-                     String(repeating: "a@", count: 100_000), String(repeating: "Mr. ", count: 50_000),
-                     String(repeating: ":", count: 200_000), String(repeating: "Ab ", count: 70_000),
-                     String(repeating: "4111 ", count: 40_000), String(repeating: "www.", count: 50_000),
-                     String(repeating: "PID|", count: 50_000), String(repeating: "\\n1", count: 70_000),
-                     String(repeating: "+1 ", count: 70_000), String(repeating: "GB29 ", count: 40_000),
-                     String(repeating: "Calle A ", count: 25_000), String(repeating: "MARIA ", count: 30_000),
-                     String(repeating: "12 Oak St ^", count: 20_000), String(repeating: "1980-03-05 ", count: 40_000),
-                     String(repeating: "DOB March 5, 2024 ", count: 20_000), String(repeating: "1 ", count: 100_000)]
-        for text in cases {
-            let start = Date()
-            _ = try standardMasker.mask(text)
-            XCTAssertLessThan(Date().timeIntervalSince(start), 3.0, String(text.prefix(8)))
+        let units: [(String, Int)] = [("1", 25000), ("1-", 12500), ("a@", 12500), ("Mr. ", 6250), (":", 25000),
+                                      ("Ab ", 8750), ("4111 ", 5000), ("www.", 6250), ("PID|", 6250), ("\\n1", 8750),
+                                      ("+1 ", 8750), ("GB29 ", 5000), ("Calle A ", 3125), ("MARIA ", 3750),
+                                      ("12 Oak St ^", 2500), ("1980-03-05 ", 5000), ("DOB March 5, 2024 ", 2500), ("1 ", 12500)]
+        func best(_ text: String) throws -> Double {
+            var t = Double.infinity
+            for _ in 0..<2 {
+                let start = Date()
+                _ = try standardMasker.mask(text)
+                t = min(t, Date().timeIntervalSince(start))
+            }
+            return max(t, 1e-4)
         }
-    }
-}
-
-/// The detectors' prefilters (`Detector.mayMatch` on a `ScanProfile`) are necessary
-/// conditions: skipping a detector must never change what is found. Every text below is
-/// scanned with the prefilters and with every detector run, and the findings compared.
-final class PrefilterTests: XCTestCase {
-    func unfiltered(_ text: String) -> [DetectedSpan] {
-        let bytes = Array(text.utf8)
-        var spans: [DetectedSpan] = []
-        for d in Detectors.standard() { d.detect(bytes, into: &spans) }
-        return spans.sorted { ($0.start, $0.end, $0.entity.rawValue) < ($1.start, $1.end, $1.entity.rawValue) }
-    }
-
-    func filtered(_ text: String) -> [DetectedSpan] {
-        (Detectors.scan(Detectors.standard(), text)?.spans ?? [])
-            .sorted { ($0.start, $0.end, $0.entity.rawValue) < ($1.start, $1.end, $1.entity.rawValue) }
-    }
-
-    func testPrefiltersNeverChangeFindings() {
-        var texts = Corpus.generate().docs.map(\.text)
-        texts += ["+12175550134", "9876 5432", "gb29nwbk60161331926819", "GB29 NWBK 6016 1331 9268 19", "routing 021000021",
-                  "4410 willow ave apt 3", "jennifer quenwick", "pid|1||x||orchard^olive^||19300805", #"a\n2125550134"#,
-                  "PID|1||MRN^^^H||QUIMBY^UMBER^||19800305|F|||12 OAK ST^^SPRINGFIELD^IL^62701||(217)555-0134",
-                  "(0113)4960123", "+44(0)1174960038", "c4ca4238a0b923820dcc509a6f75849b", "march 5, 1980", "19800305",
-                  "415–555–0132", "4111\u{00A0}1111\u{00A0}1111\u{00A0}1111", #"\u003cdob\u003e1980-03-05"#]
-        var rng = SafetyTests.Rng(s: 7)
-        let alphabet = Array("0123456789-./:@ ()+#,|^\\nabcgbXYZPID MRN Calle Dr. é\t\n–\u{00A0}\u{2009}’".unicodeScalars)
-        for _ in 0..<4000 {
-            var s = String.UnicodeScalarView()
-            for _ in 0..<Int(rng.next() % 60) { s.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
-            texts.append(String(s))
+        for (unit, n) in units {
+            let small = try best(String(repeating: unit, count: n))
+            let large = try best(String(repeating: unit, count: 4 * n))
+            XCTAssertLessThan(large / small, 10, "\(unit): \(small) s for \(n), \(large) s for \(4 * n)")
         }
-        var differ = 0
-        for t in texts where filtered(t) != unfiltered(t) {
-            differ += 1
-            if differ <= 5 { XCTFail("prefilters change the findings in \(t.debugDescription)") }
-        }
-        XCTAssertEqual(differ, 0)
     }
 }
