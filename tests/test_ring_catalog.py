@@ -100,6 +100,96 @@ def held_and_denied(ring, sql: str) -> str:
         h.close()
 
 
+# Code reached without naming it (an outside review's families): each object logs into
+# reached_log when its code runs. (setup, statement): the statement must be held, and,
+# run directly, must really run the code.
+REACHED_SETUP = """
+create table reached_log (fn text);
+create function public.reached(tag text) returns boolean language plpgsql as $$
+  begin insert into public.reached_log values (tag); return true; end $$;
+create function public.reached_int(i int) returns int language plpgsql immutable as $$
+  begin perform public.reached('int'); return i; end $$;
+create type public.comp as (a int);
+create function public.comp_text(c public.comp) returns text language plpgsql as $$
+  begin perform public.reached('comp_text'); return c.a::text; end $$;
+create cast (public.comp as text) with function public.comp_text(public.comp) as implicit;
+create table public.widgets (id int primary key, name text);
+insert into public.widgets values (1, 'a');
+create function public.widgets_text(w public.widgets) returns text language plpgsql as $$
+  begin perform public.reached('widgets_text'); return w.name; end $$;
+create cast (public.widgets as text) with function public.widgets_text(public.widgets) as implicit;
+create function public.chk(v int) returns boolean language plpgsql as $$
+  begin perform public.reached('chk'); return true; end $$;
+create domain public.dpos as int check (public.chk(value));
+create table public.vbase (id int primary key, x int);
+insert into public.vbase values (1, 1), (2, 2);
+create view public.vview as select id, x from public.vbase where public.reached('vview');
+create table public.pt (id int primary key);
+insert into public.pt values (1);
+alter table public.pt enable row level security;
+alter table public.pt force row level security;
+create policy pt_p on public.pt using (exists (select 1 from public.vview v where v.id = pt.id));
+create function public.deflog() returns int language plpgsql as $$ begin perform public.reached('deflog'); return 1; end $$;
+create domain public.ddef as int default public.deflog();
+create table public.ddt (id int primary key, v public.ddef);
+create table public.pkt (id int, x int) partition by range (public.reached_int(x));
+create table public.pkt_1 partition of public.pkt for values from (0) to (1000000);
+create table public.stab (id int primary key, x int);
+insert into public.stab select g, g from generate_series(1, 50) g;
+create statistics stab_s on (public.reached_int(x)) from public.stab;
+create table public.brintab (id int, x int);
+create index brintab_b on public.brintab using brin ((public.reached_int(x))) with (pages_per_range = 1);
+create type public.comp2 as (a int);
+create function public.comp2_eq(a public.comp2, b public.comp2) returns boolean language plpgsql immutable as $$
+  begin perform public.reached('comp2_eq'); return a.a = b.a; end $$;
+create operator public.= (leftarg = public.comp2, rightarg = public.comp2, function = public.comp2_eq);
+create table public.ka (k public.comp2);
+create table public.kb (k public.comp2);
+insert into public.ka values (row(1)); insert into public.kb values (row(1));
+"""
+REACHED = [
+    ("a cast from a table's row type", "select length(w) from widgets w where id = 1"),
+    ("a cast from a type of the database's own", "select upper(row(1)::comp)"),
+    ("a column definition list of a checked domain", "select * from jsonb_to_record('{\"a\": 8}') as x(a dpos)"),
+    ("XMLTABLE's column of a checked domain", "select * from xmltable('/r' passing xml '<r><a>10</a></r>' columns a dpos path 'a')"),
+    ("writing through a view runs its definition", "update vview set x = 10 where id = 1"),
+    ("a policy that reads a view", "select * from pt where id = 1"),
+    ("a domain's default", "insert into ddt (id) values (1)"),
+    ("a partition key expression", "insert into pkt values (1, 1)"),
+    ("a statistics expression", "analyze stab"),
+    ("VACUUM summarises BRIN ranges", "vacuum brintab"),
+    ("JOIN USING picks the database's own =", "select count(*) from ka join kb using (k)"),
+]
+
+
+@pytest.fixture(scope="module")
+def reached(cring):
+    with cring.connect("direct") as d:
+        d.execute(REACHED_SETUP)
+        d.execute("insert into public.brintab select g, g from generate_series(1, 2000) g")
+    time.sleep(3)
+    return cring
+
+
+def classify(ring, sql):
+    r = subprocess.run([str(hoop_bin() / "hoop-approve"), "classify", "--config", str(ring.var / "hoop.json"), sql],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("family,sql", REACHED, ids=[c[0] for c in REACHED])
+def test_code_reached_without_naming_it_is_held(reached, family, sql):
+    # The premise: run directly, the code runs (counted in reached_log).
+    with psycopg.connect(reached.direct_dsn(), autocommit=True) as d:
+        before = d.execute("select count(*) from reached_log").fetchone()[0]
+        d.execute(sql)
+        assert d.execute("select count(*) from reached_log").fetchone()[0] > before, f"{family}: the premise does not hold"
+    v = classify(reached, sql)
+    assert v["verdict"] == "review", f"{family}: {v['verdict']} ({v['statements'][0]['hidden']})"
+    assert v["statements"][0]["hidden"], v
+
+
 def test_the_hold_says_what_the_catalog_showed(cring):
     rid = held_and_denied(cring, "insert into triggered values (2, 'y')")
     shown = json.loads(approve(cring, "show", rid, "--json").stdout)
@@ -173,3 +263,34 @@ def test_without_the_catalog_a_statement_that_needs_it_is_held(cring, tmp_path):
     del cfg["connections"]["clinic"]["catalog"]
     (cring.var / "unreachable.json").write_text(json.dumps(cfg))
     assert verdict("select * from patients where id = 1")["verdict"] == "review"
+
+
+def test_parameters_made_as_a_checked_domain_are_held(reached):
+    """A parameter's declared type is a value made at Bind or EXECUTE: SQL PREPARE with a
+    checked domain, and a protocol Parse that names the domain's OID, are held; the
+    check did not run."""
+    from helpers.pgwire import Bind, Execute, Parse, PGWire, Sync
+    from test_ring_approve import ID
+    with reached.connect("direct") as d:
+        oid = d.execute("select 'public.dpos'::regtype::oid").fetchone()[0]
+        before = d.execute("select count(*) from reached_log").fetchone()[0]
+    held = Held(reached, "execute pp(5)", setup=["prepare pp(dpos) as select $1"])
+    try:
+        rid = held.request_id()
+        assert approve(reached, "deny", rid, "--reason", "not now").returncode == 0
+        held.finish()
+    finally:
+        held.close()
+    c = PGWire("127.0.0.1", reached.listen_port, timeout=30)
+    c.startup(AGENT, "clinic", reached.token(AGENT), {"application_name": "catalog-params"})
+    try:
+        c.send(Parse("", "select $1", [oid]), Bind("", "", ["6"]), Execute("", 0), Sync())
+        msgs = []
+        while not any(m[0] == "N" and "held for approval" in m[1].get("M", "") for m in msgs):
+            msgs.append(c.read(timeout=15))
+        rid = ID.search(msgs[-1][1]["M"]).group(0)
+        assert approve(reached, "deny", rid, "--reason", "not now").returncode == 0
+    finally:
+        c.close()
+    with reached.connect("direct") as d:
+        assert d.execute("select count(*) from reached_log").fetchone()[0] == before

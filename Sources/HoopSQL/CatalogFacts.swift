@@ -44,7 +44,9 @@ public struct CatalogFacts: Equatable, Sendable {
         if !reads.isEmpty { for t in s.tablesRead { if let r = reads[t] { why.append("reading \(t): \(r)") } } }
         // EXPLAIN plans the write: the planner folds what its defaults and rules call.
         if !writes.isEmpty {
-            for t in s.kind == .write ? s.tablesWritten : s.writesPlanned { if let r = writes[t] { why.append("writing \(t): \(r)") } }
+            for t in s.kind == .write ? s.tablesWritten.union(s.writesPlanned) : s.writesPlanned {
+                if let r = writes[t] { why.append("writing \(t): \(r)") }
+            }
             if s.writesPlanned.contains(Self.everyRelation), let (t, r) = writes.min(by: { $0.key < $1.key }) {
                 why.append("every table: \(t): \(r)")
             }
@@ -97,12 +99,18 @@ extension CatalogFacts {
         func label(_ n: Node) -> String { names[n].map { $0.schema + "." + $0.name } ?? "\(n.kind.rawValue) \(n.oid)" }
         // A type's code runs wherever a value of it is made: on reading too (a view that
         // casts to a checked domain).
-        let typeCode = writes.filter { $0.key.kind == .type }
+        let typeCode = propagate(writes.filter { $0.key.kind == .type }, writeFlows, label).filter { $0.key.kind == .type }
         for (node, why) in propagate(reads.merging(typeCode) { a, _ in a }, readFlows, label) where node.kind == .relation {
             f.record(&f.reads, names[node], why)
         }
         for (node, why) in propagate(writes, writeFlows, label) {
-            if node.kind == .type { f.record(&f.types, names[node], why) } else { f.record(&f.writes, names[node], why) }
+            if node.kind == .type {
+                f.record(&f.types, names[node], why)
+                // By OID too: a Parse names its parameters' types by OID.
+                if f.types["#\(node.oid)"] == nil { f.types["#\(node.oid)"] = why }
+            } else {
+                f.record(&f.writes, names[node], why)
+            }
         }
         return f
     }

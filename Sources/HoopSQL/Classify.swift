@@ -219,7 +219,12 @@ public enum Classifier {
         case "PrepareStmt":
             c.kind = .utility; c.command = "PREPARE"
             c.preparedName = body["name"]?.string
-            c.preparedBody = [classify(statement: body["query"] ?? .null, options: options)]
+            var prepared = classify(statement: body["query"] ?? .null, options: options)
+            // Its parameters are made as their types when EXECUTE gives them.
+            var types = ClassWalker(options: options)
+            types.walk(body["argtypes"])
+            prepared.typesCast.formUnion(types.c.typesCast)
+            c.preparedBody = [prepared]
             return c
         case "ExecuteStmt":
             c.kind = .utility; c.command = "EXECUTE"
@@ -293,12 +298,11 @@ public enum Classifier {
                 w.c.flags.insert(.exclusiveLock)
             }
             w.walk(body["rels"])
-            // ANALYZE computes index expressions and statistics on expressions: the
-            // tables' code runs as if written (every table's when none is named).
-            if c.command == "ANALYZE" || option(body["options"]?.array ?? [], "analyze") {
-                let named = (body["rels"]?.array ?? []).compactMap { ClassWalker.relationName($0["VacuumRelation"]?["relation"]) }
-                c.writesPlanned = named.isEmpty ? [CatalogFacts.everyRelation] : Set(named)
-            }
+            // ANALYZE computes index expressions and statistics on expressions, VACUUM
+            // summarises BRIN ranges: the tables' code runs as if written (every
+            // table's when none is named).
+            let named = (body["rels"]?.array ?? []).compactMap { ClassWalker.relationName($0["VacuumRelation"]?["relation"]) }
+            c.writesPlanned = named.isEmpty ? [CatalogFacts.everyRelation] : Set(named)
         case "DiscardStmt":
             c.kind = .utility
             let t = (body["target"]?.string ?? "DISCARD_ALL").replacingOccurrences(of: "_", with: " ")
@@ -314,10 +318,12 @@ public enum Classifier {
                 if mode >= 4 { w.c.flags.insert(.exclusiveLock) }
             case "ClusterStmt":
                 w.c.flags.insert(.exclusiveLock)
+                c.writesPlanned = Set([ClassWalker.relationName(body["relation"]) ?? CatalogFacts.everyRelation])
             case "ReindexStmt":
                 // Without CONCURRENTLY it blocks writes; with it, it still rebuilds every
                 // index of the table: maintenance, for review either way.
                 w.c.flags.insert(.exclusiveLock)
+                c.writesPlanned = Set([ClassWalker.relationName(body["relation"]) ?? CatalogFacts.everyRelation])
             default: break
             }
         case _ where Self.dclTags[kind] != nil:
@@ -332,6 +338,11 @@ public enum Classifier {
             if c.command == "ALTER ROLE" { c.kind = .dcl }
             Self.ddlObjects(kind, body, &w)
             if Self.rewrites(kind, body) { w.c.flags.insert(.exclusiveLock) }
+            // REFRESH runs the materialized view's definition; CREATE INDEX computes its
+            // expressions over the table (with the table's other code, as a write).
+            if kind == "RefreshMatViewStmt" || kind == "IndexStmt", let rel = ClassWalker.relationName(body["relation"]) {
+                c.writesPlanned.insert(rel)
+            }
         }
 
         // What the walk found.
@@ -343,6 +354,7 @@ public enum Classifier {
         c.functionsCalled = w.c.functionsCalled
         c.operatorsUsed = w.c.operatorsUsed
         c.typesCast = w.c.typesCast
+        c.writesPlanned.formUnion(w.c.writesPlanned)
         c.hidden = w.orderedHidden()
         // A data-modifying statement nested in a read (a CTE, a subquery, COPY (DELETE ...) TO).
         if w.dml && c.kind == .read { c.kind = .write }

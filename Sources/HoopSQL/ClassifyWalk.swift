@@ -46,6 +46,9 @@ struct ClassWalker {
             for x in a { walk(x) }
         case .object(let o):
             if o.count == 1, let (k, v) = o.first, k.first?.isUppercase == true, node(k, v) { return }
+            // A type named in a cast, a column definition, XMLTABLE or XMLSERIALIZE (an
+            // unwrapped TypeName under the key typeName).
+            if let t = o["typeName"], t["names"] != nil { _ = node("TypeName", t) }
             for (k, v) in o.sorted(by: { $0.key < $1.key }) where k != "location" { walk(v) }
         default:
             break
@@ -62,6 +65,12 @@ struct ClassWalker {
             let pushed = with(body["withClause"])
             defer { if pushed { ctes.removeLast() } }
             if let n = Self.relationName(body["intoClause"]?["rel"]) { c.tablesWritten.insert(n) }
+            // GROUP BY, DISTINCT, ORDER BY, UNION / INTERSECT / EXCEPT and windows compare
+            // with the type's own operators though the text names none.
+            if ["groupClause", "distinctClause", "sortClause", "windowClause"].contains(where: { body[$0] != nil })
+                || (body["op"]?.string ?? "SETOP_NONE") != "SETOP_NONE" {
+                usesOperator(Self.implicitComparisons, Int(body["location"]?.int ?? 0))
+            }
             for (k, v) in (body.object ?? [:]).sorted(by: { $0.key < $1.key })
             where !["withClause", "intoClause", "lockingClause"].contains(k) { walk(v) }
             return true
@@ -100,13 +109,18 @@ struct ClassWalker {
             // CASE x WHEN v: x = v.
             usesOperator([["="]], Int(body["location"]?.int ?? 0))
             return false
-        case "TypeCast":
-            // A cast to a type runs its input function and, for a domain, its checks.
-            let names = (body["typeName"]?["names"]?.array ?? []).compactMap(\.sval)
+        case "TypeName":
+            // A value made as a type (a cast, a column definition list, XMLTABLE's and
+            // XMLSERIALIZE's types, PREPARE's parameters) runs its input function and, for
+            // a domain, its checks.
+            let names = (body["names"]?.array ?? []).compactMap(\.sval)
             if !names.isEmpty, names.first != "pg_catalog" { c.typesCast.insert(names.joined(separator: ".")) }
-            walk(body["arg"])
             return true
-        case "ColumnRef", "A_Const", "ParamRef", "TypeName", "LockingClause", "CreateFunctionStmt":
+        case "JoinExpr" where body["usingClause"] != nil || body["isNatural"]?.bool == true:
+            // USING and NATURAL compare with "=" though the text names none.
+            usesOperator([["="]], 0)
+            return false
+        case "ColumnRef", "A_Const", "ParamRef", "LockingClause", "CreateFunctionStmt":
             return true
         default:
             return false
@@ -212,6 +226,18 @@ struct ClassWalker {
         "pg_stat_reset_replication_slot", "pg_import_system_collations",
     ]
 
+    static let implicitComparisons = [["="], ["<"], [">"]]
+
+    /// Built-ins that change data though a SELECT calls them: sequences and large
+    /// objects. The statement is a write.
+    static let writingBuiltins: Set<String> = [
+        "nextval", "setval", "lo_unlink", "lo_put", "lo_truncate", "lo_truncate64", "lo_create", "lo_creat",
+        "lo_from_bytea", "lowrite", "lo_write",
+    ]
+    /// Built-ins that maintain an index, computing its expressions.
+    static let indexMaintenance: Set<String> = ["brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range",
+                                                "gin_clean_pending_list"]
+
     /// An operator: OPERATOR(schema.op) of a schema other than pg_catalog is the
     /// database's own code; one without a schema is the catalog's to tell (CatalogFacts).
     mutating func usesOperator(_ names: [[String]], _ at: Int) {
@@ -233,6 +259,8 @@ struct ClassWalker {
         // other argument types may be the one the server chooses.
         else if parts.count == 1 { c.functionsCalled.insert(name) }
         if Self.runsSQL.contains(name) { flag(.dynamicSQL, "function \(display) runs SQL", at) }
+        if Self.writingBuiltins.contains(name) { dml = true }
+        if Self.indexMaintenance.contains(name) { c.writesPlanned.insert(CatalogFacts.everyRelation) }
         if Self.serverFiles.contains(name) { flag(.serverFile, "function \(display) reads or writes server files", at) }
         if Self.admin.contains(name) { flag(.adminFunction, "function \(display) is an administrative action", at) }
         if name == "set_config" {

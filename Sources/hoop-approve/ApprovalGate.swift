@@ -115,7 +115,15 @@ final class ApprovalGate: @unchecked Sendable {
         case FrameType.parse:
             let sql = f["sql"]?.string ?? ""
             let name = f["name"]?.string ?? ""
-            let judged = judge(sql, s)
+            var judged = judge(sql, s)
+            // Parameters declared with a type (by OID) are made as that type at Bind: a
+            // domain's check, a type's input function (CatalogFacts knows types by "#OID").
+            let declared = (f["param_types"]?.array ?? []).compactMap(\.int).filter { $0 != 0 }.map { "#\($0)" }
+            if !declared.isEmpty {
+                var c = judged.classification
+                for i in c.statements.indices { c.statements[i].typesCast.formUnion(declared) }
+                judged = Judged(sql: judged.sql, classification: c)
+            }
             // The unnamed statement is replaced by each Parse. A named one cannot be
             // (the server refuses, or skips the Parse after an error): what a name
             // runs is judged as the strictest of every text it was given.

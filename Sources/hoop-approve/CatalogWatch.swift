@@ -115,7 +115,8 @@ final class CatalogWatch: @unchecked Sendable {
     /// Row count and newest xmin of every catalog the facts come from.
     static let signatureQuery = "select " + [
         "pg_class", "pg_attribute", "pg_proc", "pg_operator", "pg_type", "pg_trigger", "pg_rewrite", "pg_attrdef",
-        "pg_constraint", "pg_index", "pg_policy", "pg_inherits", "pg_cast", "pg_namespace", "pg_depend",
+        "pg_constraint", "pg_index", "pg_policy", "pg_inherits", "pg_cast", "pg_namespace", "pg_depend", "pg_range",
+        "pg_statistic_ext",
     ].map { "(select count(*)::text || '/' || coalesce(max(xmin::text::bigint), 0)::text from pg_catalog.\($0))" }
         .joined(separator: " || ' ' || ")
 
@@ -158,8 +159,15 @@ final class CatalogWatch: @unchecked Sendable {
           union all
           select 'pg_class'::regclass, i.indexrelid, i.indrelid, 'w', 'index ' || i.indexrelid::regclass::text from pg_index i
           union all
-          select 'pg_rewrite'::regclass, r.oid, r.ev_class, 'r', 'its definition' from pg_rewrite r
-            join pg_class v on v.oid = r.ev_class where r.rulename = '_RETURN' and v.relkind = 'v'
+          select 'pg_class'::regclass, c.oid, c.oid, 'w', 'its partition key' from pg_class c where c.relkind in ('r', 'p')
+          union all
+          select 'pg_statistic_ext'::regclass, x.oid, x.stxrelid, 'w', 'statistics ' || x.stxname from pg_statistic_ext x
+          union all
+          -- A view's definition runs when it is read and when it is written through; a
+          -- materialized view's when it is refreshed.
+          select 'pg_rewrite'::regclass, r.oid, r.ev_class, g.g, 'its definition' from pg_rewrite r
+            join pg_class v on v.oid = r.ev_class cross join (values ('r'), ('w')) g(g)
+           where r.rulename = '_RETURN' and (v.relkind = 'v' or v.relkind = 'm' and g.g = 'w')
           union all
           select 'pg_policy'::regclass, p.oid, p.polrelid, g.g, 'row security policy ' || p.polname from pg_policy p
             cross join (values ('r'), ('w')) g(g))
@@ -182,15 +190,14 @@ final class CatalogWatch: @unchecked Sendable {
           from calls c join pg_constraint k on c.classid = 'pg_constraint'::regclass and k.oid = c.objid
          where k.contypid <> 0 and c.own
         union all
-        select 'w', 'type', t.oid, 'its input function ' || fn.name || ' is the database''s own'
-          from pg_type t join fn on fn.oid in (t.typinput, t.typreceive) where fn.own
+        -- A type's own functions: input, output, receive, send, a domain's default, a
+        -- range's canonical and subtype_diff...
+        select 'w', 'type', c.objid, 'its function ' || c.name || ' is the database''s own'
+          from calls c where c.classid = 'pg_type'::regclass and c.own
         union all
-        select 'w', 'type', k.casttarget, 'a cast to it calls ' || fn.name
-          from pg_cast k join fn on fn.oid = k.castfunc where fn.own
-        union all
-        select 'r', 'rel', a.attrelid, 'column ' || a.attname || ' is of a type whose cast calls ' || fn.name
-          from pg_attribute a join pg_cast k on k.castsource = a.atttypid join fn on fn.oid = k.castfunc
-         where fn.own and a.attnum > 0 and not a.attisdropped
+        select 'w', 'type', x.t, 'a cast ' || x.dir || ' it calls ' || fn.name
+          from pg_cast k join fn on fn.oid = k.castfunc
+          cross join lateral (values (k.casttarget, 'to'), (k.castsource, 'from')) x(t, dir) where fn.own
         """
 
     /// What passes code on: (r or w; from kind, OID; to kind, OID): from what runs it to
@@ -209,9 +216,20 @@ final class CatalogWatch: @unchecked Sendable {
           join pg_class v on v.oid = r.ev_class cross join (values ('r'), ('w')) g(g)
          where d.refclassid = 'pg_class'::regclass and d.refobjid <> r.ev_class and r.rulename = '_RETURN' and v.relkind = 'v'
         union all
+        select distinct p.g, 'rel', d.refobjid, 'rel', p.rel
+          from pg_depend d join parts p on p.classid = d.classid and p.objid = d.objid
+         where p.classid = 'pg_policy'::regclass and d.refclassid = 'pg_class'::regclass and d.refobjid <> p.rel
+        union all
         select distinct p.g, 'type', d.refobjid, 'rel', p.rel
           from pg_depend d join parts p on p.classid = d.classid and p.objid = d.objid
          where d.refclassid = 'pg_type'::regclass
+        union all
+        select 'w', 'type', r.rngsubtype, 'type', r.rngtypid from pg_range r
+        union all
+        select 'w', 'type', r.rngtypid, 'type', r.rngmultitypid from pg_range r
+        union all
+        select g.g, 'type', c.reltype, 'rel', c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          cross join (values ('r'), ('w')) g(g) where c.reltype <> 0 and n.nspname not in \(system)
         union all
         select 'w', 'type', t.typbasetype, 'type', t.oid from pg_type t join pg_namespace n on n.oid = t.typnamespace
          where t.typtype = 'd' and n.nspname not in \(system)
@@ -219,10 +237,10 @@ final class CatalogWatch: @unchecked Sendable {
         select 'w', 'type', t.oid, 'type', t.typarray from pg_type t join pg_namespace n on n.oid = t.typnamespace
          where t.typarray <> 0 and n.nspname not in \(system)
         union all
-        select 'w', 'type', a.atttypid, x.kind, case x.kind when 'rel' then c.oid else c.reltype end
+        select g.g, 'type', a.atttypid, x.kind, case x.kind when 'rel' then c.oid else c.reltype end
           from pg_attribute a join pg_class c on c.oid = a.attrelid
           join pg_type t on t.oid = a.atttypid join pg_namespace n on n.oid = t.typnamespace
-          cross join (values ('rel'), ('type')) x(kind)
+          cross join (values ('rel'), ('type')) x(kind) cross join (values ('r'), ('w')) g(g)
          where a.attnum > 0 and not a.attisdropped and n.nspname not in \(system)
         """
 }
