@@ -153,6 +153,14 @@ CREATE VIEW {S}.op_view AS SELECT id, v FROM {S}.items WHERE id #~# id;
 CREATE VIEW {S}.cast_view AS SELECT id, v::{S}.checked_text AS v FROM {S}.items;
 CREATE TABLE {S}.op_checked (id integer PRIMARY KEY CHECK (id #~# id));
 CREATE TABLE {S}.cast_default (id integer PRIMARY KEY, v text DEFAULT 'd'::{S}.checked_text);
+-- Code reached without naming it: a view written through, a cast from a type.
+CREATE TABLE {S}.plain_items (id integer PRIMARY KEY, v text);
+INSERT INTO {S}.plain_items SELECT g, 'p' || g FROM generate_series(1, 50) g;
+CREATE VIEW {S}.filtered_items AS SELECT id, v FROM {S}.plain_items WHERE {S}.check_v(v);
+CREATE TYPE {S}.comp AS (a integer);
+CREATE FUNCTION {S}.comp_text(c {S}.comp) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO {S}.fn_log (fn) VALUES ('comp_text'); RETURN c.a::text; END $$;
+CREATE CAST ({S}.comp AS text) WITH FUNCTION {S}.comp_text({S}.comp) AS IMPLICIT;
 CREATE TABLE {S}.constrained (id integer PRIMARY KEY, v text CHECK ({S}.check_v(v)));
 CREATE TABLE {S}.policed (id integer PRIMARY KEY, v text);
 INSERT INTO {S}.policed SELECT g, 'p' || g FROM generate_series(1, 20) g;
@@ -634,7 +642,7 @@ class Gen:
 
     def hidden(self) -> Case:
         r = self.r
-        k = r.randint(1, 28)
+        k = r.randint(1, 31)
         pid = self.pid()
         if k == 1:
             return Case(0, "hidden", "user function in the select list", f"select {S}.touch({pid})")
@@ -714,6 +722,16 @@ class Gen:
         if k == 28:
             return Case(0, "hidden", "check or default through an operator or a cast",
                         r.choice([f"insert into {S}.op_checked values ({n})", f"insert into {S}.cast_default (id) values ({n})"]))
+        if k == 29:
+            return Case(0, "hidden", "writing through a view that calls a function",
+                        r.choice([f"update {S}.filtered_items set v = 'z' where id = {r.randint(1, 50)}",
+                                  f"delete from {S}.filtered_items where id = {r.randint(1, 50)}"]))
+        if k == 30:
+            return Case(0, "hidden", "a cast from a type of the database's own",
+                        r.choice([f"select upper(row({pid})::{S}.comp)", f"select length(row({pid})::{S}.comp)"]))
+        if k == 31:
+            return Case(0, "hidden", "a column definition list of a checked domain",
+                        "select * from jsonb_to_record('{\"a\": \"x\"}') as x(a " + S + ".checked_text)")
         return Case(0, "hidden", "domain over a domain with a check",
                     r.choice([f"select 'x'::{S}.checked_again", f"select array['x', 'y']::{S}.checked_text[]",
                               f"insert into {S}.domained values ({n}, 'x'::{S}.checked_again)"]))
