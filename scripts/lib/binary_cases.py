@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "integration"))
 from helpers.pg_values import SETTINGS, VALUES  # noqa: E402
 
 

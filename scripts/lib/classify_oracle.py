@@ -3,7 +3,7 @@ statement, next to what `hoop-approve classify` said about it.
 
 scripts/classify-fuzz drives it; this module holds the pieces:
 
-- Target: the cluster (a ring's, tests/helpers/ring.py) and the gateway configuration
+- Target: the cluster (a ring's, integration/helpers/ring.py) and the gateway configuration
   whose approval rules are judged.
 - prepare_template(): a template database, a copy of clinic plus the corpus's scratch
   schema (classify_corpus.SCRATCH_SETUP, made as hoop_gateway) and oracle_meta (made as

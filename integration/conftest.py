@@ -1,4 +1,4 @@
-"""Fixtures for the end-to-end ring tests (tests/test_ring_*.py).
+"""Fixtures for the end-to-end ring tests (integration/test_ring_*.py).
 
 - `ring`: one gateway for the whole session (scripts/hoop up -d ... down), with its
   own HOOP_VAR, ports and PostgreSQL cluster.

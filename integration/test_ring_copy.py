@@ -121,7 +121,7 @@ BIG_SOURCE = (f"select g, md5(g::text) as h, g * 0.5 as half, "
               f"case when g % 7 = 0 then null else 'tab\tand \\ back, \"q\" é' end as note "
               f"from generate_series(1, {MILLION}) g")
 BIG_COLUMNS = "g int primary key, h text, half numeric, note text"
-GROWTH_BOUND_MB = 32      # per stage: peak VmRSS during the COPY minus VmRSS before (as tests/test_ring_stream.py)
+GROWTH_BOUND_MB = 32      # per stage: peak VmRSS during the COPY minus VmRSS before (as integration/test_ring_stream.py)
 
 
 def psql_copy(ring, via, sql, **popen):

@@ -1,7 +1,7 @@
 """Running one leak probe through psql and psycopg and scanning what came back: the
 query record (`Q`), the capture of one run (`Capture`), the two clients' runners, and
 the report of identifiers found in clear, named by kind and a short hash, never by
-value. Shared by tests/test_ring_leaks.py and tests/test_ring_legacy_feed.py; the
+value. Shared by integration/test_ring_leaks.py and integration/test_ring_legacy_feed.py; the
 identifier sets (the scanners) are theirs."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 columns never come back in clear, error texts are masked too, and the audit trail
 records what was masked as counts; derived values (casts, concatenation, views, COPY,
 an Execute without a Describe) are masked by the rules of the columns they come from.
-The leak suite over every seeded identifier is tests/test_ring_leaks.py."""
+The leak suite over every seeded identifier is integration/test_ring_leaks.py."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ Upstream: hoop-connect's libpq with `connections.NAME.tls` (sslmode, sslrootcert
 proved from the server's own pg_stat_ssl.
 
 The certificates are a throwaway CA made here with openssl; a non-loopback client runs
-in a network namespace of the test's own (tests/helpers/netns.py).
+in a network namespace of the test's own (integration/helpers/netns.py).
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ their transaction; ParameterStatus after SET (psycopg's view and the raw wire);
 LISTEN/NOTIFY delivered to an idle listener and to one inside a query, with the
 payload masked like any text; and cancel from psql (SIGINT), psycopg (`conn.cancel()`
 on an extended-protocol query) and asyncpg (a timeout). psycopg's `cancel_safe()` is
-tests/test_ring_psycopg.py::test_cancel_request; a client that leaves inside a
-transaction is tests/test_ring_disconnect.py."""
+integration/test_ring_psycopg.py::test_cancel_request; a client that leaves inside a
+transaction is integration/test_ring_disconnect.py."""
 
 from __future__ import annotations
 

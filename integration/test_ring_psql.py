@@ -3,7 +3,7 @@
 Every test runs `psql -X -A -t -v ON_ERROR_STOP=0` twice, through the gateway and
 directly (as hoop_gateway, the role the gateway connects as), and asserts the exit
 status, standard output and standard error are identical (error texts after the redaction
-hoop-mask documents, tests/helpers/redaction.py); a sanity check on the
+hoop-mask documents, integration/helpers/redaction.py); a sanity check on the
 direct output makes sure the comparison is not between two empty strings.
 """
 
@@ -42,7 +42,7 @@ def parser_line(text: str) -> str:
 
 
 def redact_psql_stderr(text: str) -> str:
-    """psql's error lines as hoop-mask leaves them (tests/helpers/redaction.py): the
+    """psql's error lines as hoop-mask leaves them (integration/helpers/redaction.py): the
     lines of a message raised by PL/pgSQL, values quoted by the server."""
     blocks, cur = [], []
     for line in text.splitlines(keepends=True):

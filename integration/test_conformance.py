@@ -98,7 +98,7 @@ def test_approve_conforms(tmp_path):
     """hoop-approve judges only sessions hoop-auth verified (docs/approval.md): a
     session_open without an identity and the requests of sessions it never opened get
     fatal errors, so it is checked as a gate; its judging is tested through the ring
-    (tests/test_ring_approve.py)."""
+    (integration/test_ring_approve.py)."""
     config = tmp_path / "hoop.json"
     config.write_text(json.dumps({
         "connections": {"app": {"conninfo": "host=127.0.0.1 port=1 dbname=app user=nobody"}},

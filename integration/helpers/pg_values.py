@@ -1,7 +1,7 @@
 """Synthetic values of the types hoop sends in binary, as SQL expressions, and the
 session settings under which some of them print differently. Used by
 scripts/lib/binary_cases.py (the Swift unit tests' server cases) and by
-tests/test_ring_binary.py (the ring against the server)."""
+integration/test_ring_binary.py (the ring against the server)."""
 
 # Each expression is one value.
 VALUES = [

@@ -2,7 +2,7 @@
 
 Issuers:
 - MOCK: oidc-provider-mock (PyPI), run in this process on 127.0.0.1, RS256, tokens
-  from its authorization-code flow (tests/helpers/oidc.py). Claims a user carries
+  from its authorization-code flow (integration/helpers/oidc.py). Claims a user carries
   (`exp`, `nbf`, `iat`, `iss`, `aud`, groups, padding) go into the id token the mock
   itself signs, so expired, not-yet-valid, wrong-issuer and wrong-audience tokens
   carry a genuine signature. The module's ring gets an `auth` section pointing at it

@@ -1,5 +1,5 @@
 """The extended query protocol, message by message, with a raw wire client
-(tests/helpers/pgwire.py): the same sequence goes to the gateway and directly to
+(integration/helpers/pgwire.py): the same sequence goes to the gateway and directly to
 PostgreSQL (over TCP with SCRAM, as hoop_gateway), and the answers must be the same
 messages with the same contents. ParameterStatus messages are left out of the
 comparison (asynchronous, and the gateway reports its own set), and so are the

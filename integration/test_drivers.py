@@ -13,13 +13,13 @@ the policy says instead (MASKED: patients.ssn partial, first_name a hash token,
 date_of_birth 1 January of its year).
 
 Drivers: psql; pgbench (custom script, simple/extended/prepared; the built-in
-select-only run is tests/test_ring_pgbench.py); psycopg 3 text and binary; asyncpg;
+select-only run is integration/test_ring_pgbench.py); psycopg 3 text and binary; asyncpg;
 psycopg2; SQLAlchemy Core and ORM (psycopg driver); Alembic migrations, with the
 test rings' open approval rules and with the embedded default rules (DDL held, then
 granted by an approver).
 
 psycopg binary and asyncpg ask for binary result columns, which hoop-listen writes from
-the text the ring carries (tests/test_ring_binary.py). Every driver test takes an
+the text the ring carries (integration/test_ring_binary.py). Every driver test takes an
 `sslmode` from SSL_MODES.
 """
 
@@ -50,7 +50,7 @@ from conftest import _start, _stop
 from helpers.ring import PGBENCH, PSQL, clean_env, wait_for
 
 # Every driver test runs in clear and over TLS to the gateway (the ring's embedded
-# self-signed pair; certificate checks with verify-full are tests/test_ring_tls.py's).
+# self-signed pair; certificate checks with verify-full are integration/test_ring_tls.py's).
 SSL_MODES = ["disable", "require"]
 
 
@@ -192,7 +192,7 @@ def check_masked(via_gateway, direct, dob_type=datetime.date):
 # hoop-mask masks a date that fills a column of a table no rule covers (a date of
 # birth looks the same as an invoice date): the policy marks this table's dates and
 # times safe, as a site would for its event-time columns, so the matrix compares the
-# drivers and not the masking. tests/test_ring_legacy_feed.py and test_ring_masking.py
+# drivers and not the masking. integration/test_ring_legacy_feed.py and test_ring_masking.py
 # prove the other side.
 SAFE_DATES = [{"table": "drv_*", "column": c, "strategy": "keep"}
               for c in ("d", "tm", "ts", "tz", "iv", "a_d", "a_tm", "a_ts", "a_tz", "a_iv", "day", "made")]
