@@ -114,8 +114,6 @@ final class UpstreamSession: @unchecked Sendable {
 
     var hasQueuedRequests: Bool { cond.lock(); defer { cond.unlock() }; return !queue.isEmpty }
 
-    var isClosing: Bool { cond.lock(); defer { cond.unlock() }; return closing }
-
     /// The next request; `watch`: meanwhile, pass on what the server sends unasked.
     func next(watch: Bool = false) -> (Frame, [UInt8])? {
         cond.lock(); defer { cond.unlock() }

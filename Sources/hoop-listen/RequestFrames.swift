@@ -19,14 +19,6 @@ enum RequestKind {
         case .close: return type == FrameType.closeComplete || type == FrameType.error
         }
     }
-
-    /// Extended-protocol messages: after an error the server skips to Sync.
-    var isExtended: Bool {
-        switch self {
-        case .query: return false
-        default: return true
-        }
-    }
 }
 
 extension ClientMessage {

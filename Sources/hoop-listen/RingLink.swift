@@ -69,11 +69,6 @@ final class RingLink: @unchecked Sendable {
         cond.unlock()
     }
 
-    var isCongested: Bool {
-        cond.lock(); defer { cond.unlock() }
-        return backlog > Self.highWater
-    }
-
     /// Runs `body` on `loop` once the backlog is below the low-water mark. Returns false
     /// (and keeps nothing) when the ring is not congested now.
     func whenDrained(on loop: EventLoop, _ body: @escaping () -> Void) -> Bool {
