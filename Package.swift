@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "hoop-listen", targets: ["hoop-listen"]),
         .executable(name: "hoop-auth", targets: ["hoop-auth"]),
         .executable(name: "hoop-approve", targets: ["hoop-approve"]),
+        .executable(name: "hoop-dev-issuer", targets: ["hoop-dev-issuer"]),
         .executable(name: "hoop-connect", targets: ["hoop-connect"]),
         .executable(name: "hoop-mask", targets: ["hoop-mask"]),
         .executable(name: "hoop-record", targets: ["hoop-record"]),
@@ -66,6 +67,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-auth", dependencies: [
+            "HoopFrames", "HoopIdentity",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The development OIDC issuer: a tool beside the ring, not a stage of it.
+        .executableTarget(name: "hoop-dev-issuer", dependencies: [
             "HoopFrames", "HoopIdentity",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "JWTKit", package: "jwt-kit"),

@@ -9,7 +9,7 @@ import HoopIdentity
 struct HoopAuth: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hoop-auth",
         abstract: "Ring stage: OIDC identity and connection policy; strips credentials.",
-        subcommands: [Stage.self, DevIssuerCommand.self, TokenCommand.self], defaultSubcommand: Stage.self)
+        subcommands: [Stage.self], defaultSubcommand: Stage.self)
 }
 
 struct Stage: ParsableCommand {

@@ -14,9 +14,18 @@ import NIOPosix
 // public halves (discovery and JWKS, loopback HTTP), `token` signs tokens with them.
 // Minting is a local command on purpose: only who can read the key files can mint.
 
-/// `hoop-auth dev-issuer`: serves the discovery document and the JWKS until SIGTERM/SIGINT.
+/// hoop-dev-issuer: the development OIDC issuer, a program of its own (not a stage):
+/// `serve` (the default) answers discovery and JWKS on loopback, `token` mints a token.
+@main
+struct HoopDevIssuer: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "hoop-dev-issuer",
+        abstract: "Development only: a local OIDC issuer for hoop-auth (docs/auth.md).",
+        subcommands: [DevIssuerCommand.self, TokenCommand.self], defaultSubcommand: DevIssuerCommand.self)
+}
+
+/// `hoop-dev-issuer serve`: serves the discovery document and the JWKS until SIGTERM/SIGINT.
 struct DevIssuerCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "dev-issuer",
+    static let configuration = CommandConfiguration(commandName: "serve",
         abstract: "Development only: serve the development issuer's discovery document and JWKS on loopback.")
 
     @Option(help: "The gateway configuration (JSON); default $HOOP_CONFIG or var/hoop.json.")
@@ -28,7 +37,7 @@ struct DevIssuerCommand: ParsableCommand {
     }
 }
 
-/// `hoop-auth token USER [GROUP...]`: prints one signed token on stdout.
+/// `hoop-dev-issuer token USER [GROUP...]`: prints one signed token on stdout.
 struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "token",
         abstract: "Development only: mint a token from the development issuer for a named identity.")
@@ -292,7 +301,7 @@ enum DevIssuer {
             }
         let channel: Channel
         do { channel = try bootstrap.bind(host: "127.0.0.1", port: settings.port).wait() } catch {
-            log("hoop-auth dev-issuer: cannot listen on 127.0.0.1:\(settings.port): \(error)")
+            log("hoop-dev-issuer: cannot listen on 127.0.0.1:\(settings.port): \(error)")
             throw ExitCode.failure
         }
 
@@ -303,11 +312,11 @@ enum DevIssuer {
             source.resume()
             return source
         }
-        log("hoop-auth dev-issuer: FOR DEVELOPMENT ONLY: issuer \(settings.issuer) serving discovery and JWKS "
+        log("hoop-dev-issuer: FOR DEVELOPMENT ONLY: issuer \(settings.issuer) serving discovery and JWKS "
             + "on 127.0.0.1:\(settings.port) (keys \(keys.edKid) EdDSA, \(keys.rsaKid) RS256 in \(settings.keyDir))")
         try channel.closeFuture.wait()
         signals.forEach { $0.cancel() }
-        log("hoop-auth dev-issuer: stopped")
+        log("hoop-dev-issuer: stopped")
     }
 
     private static func log(_ line: String) {
