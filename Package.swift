@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "hoop-connect", targets: ["hoop-connect"]),
         .executable(name: "hoop-mask", targets: ["hoop-mask"]),
         .executable(name: "hoop-record", targets: ["hoop-record"]),
+        .executable(name: "hoop-audit", targets: ["hoop-audit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -91,8 +92,19 @@ let package = Package(
         .executableTarget(name: "hoop-mask", dependencies: [
             "HoopFrames", "HoopBinary", "HoopMasking", "HoopSQL", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "hoop-record", dependencies: [
+        // The audit store (SQLite or PostgreSQL), its hash chain and signed checkpoints,
+        // and their verification: written by hoop-record, read by hoop-audit.
+        .target(name: "HoopAudit", dependencies: [
             "HoopFrames", "CSQLite", "CLibPQ", "HoopSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .executableTarget(name: "hoop-record", dependencies: [
+            "HoopFrames", "HoopAudit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The auditors' tools: a program of its own, not a stage.
+        .executableTarget(name: "hoop-audit", dependencies: [
+            "HoopFrames", "HoopAudit", "HoopSQLite", "CLibPQ", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // jansson only here and in `scripts/bench codecs`: the reference the reader is tested against.
@@ -100,6 +112,7 @@ let package = Package(
         .testTarget(name: "HoopMaskingTests", dependencies: ["HoopMasking"]),
         .testTarget(name: "HoopSQLTests", dependencies: ["HoopSQL"]),
         .testTarget(name: "HoopBinaryTests", dependencies: ["HoopBinary"]),
+        .testTarget(name: "HoopAuditTests", dependencies: ["HoopAudit", "HoopSQLite", "HoopFrames"]),
         .testTarget(name: "HoopApprovalTests", dependencies: ["HoopApproval", "HoopSQL", "HoopFrames"]),
     ],
     swiftLanguageModes: [.v5]

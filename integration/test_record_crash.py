@@ -1,7 +1,7 @@
 """Crash tests of the audit store (Sources/hoop-record/AuditStore.swift): SIGKILL
 hoop-record, and separately every stage of the ring at once, while 8 concurrent
 sessions run small queries, each result carrying a unique marker. The supervisor
-brings the ring back and the clients reconnect. Afterwards `hoop-record verify` passes
+brings the ring back and the clients reconnect. Afterwards `hoop-audit verify` passes
 on the store (the chain and every signed checkpoint whole, a start checkpoint over the
 head the killed recorder left), and every result that a client actually received is
 in the store: the rows frame holding exactly the row the client got, and the complete

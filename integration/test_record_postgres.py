@@ -29,7 +29,7 @@ def use_shared_store(ring, host_ring, chain):
 
 
 def verify(ring, *extra):
-    r = subprocess.run([str(ring.bin / "hoop-record"), "verify", "--config", str(ring.var / "hoop.json"),
+    r = subprocess.run([str(ring.bin / "hoop-audit"), "verify", "--config", str(ring.var / "hoop.json"),
                         "--key", str(ring.var / "audit-signing.pub"), "--json", *extra],
                        capture_output=True, text=True, timeout=120)
     return r.returncode, json.loads(r.stdout) if r.stdout.strip() else {"stderr": r.stderr}
@@ -69,13 +69,13 @@ def test_two_gateways_share_one_postgresql_audit_trail(ring_factory):
     rc, report = verify(a)
     assert rc == 0, report
     # A prune of a's chain (every record, under a signed checkpoint) still verifies.
-    r = subprocess.run([str(a.bin / "hoop-record"), "prune", "--older-than-days", "0", "--config", str(a.var / "hoop.json")],
+    r = subprocess.run([str(a.bin / "hoop-audit"), "prune", "--older-than-days", "0", "--config", str(a.var / "hoop.json")],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "retention age" in r.stderr, "a prune younger than audit.retention_days must be refused"
     cfg = json.loads((a.var / "hoop.json").read_text())
     cfg["audit"]["retention_days"] = 0
     (a.var / "hoop-prune.json").write_text(json.dumps(cfg))
-    r = subprocess.run([str(a.bin / "hoop-record"), "prune", "--older-than-days", "0", "--config", str(a.var / "hoop-prune.json")],
+    r = subprocess.run([str(a.bin / "hoop-audit"), "prune", "--older-than-days", "0", "--config", str(a.var / "hoop-prune.json")],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "under a signed prune checkpoint" in r.stdout, r.stdout + r.stderr
     rc, report = verify(a)

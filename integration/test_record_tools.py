@@ -1,4 +1,4 @@
-"""The auditor's tools (hoop-record sessions, show, replay, export) over the audit store
+"""The auditor's tools (hoop-audit sessions, show, replay, export) over the audit store
 of a real ring: sessions run through the gateway with psql and psycopg (simple and
 extended protocol, an error, a notice, a masked column, COPY out, a statement held and
 approved, one denied by policy, a refused sign-in, a session ended by the server), then
@@ -50,7 +50,7 @@ PSQL_SCRIPT = [
 
 def tool(ring, *args, timeout=120):
     """HOOP_BIN/hoop-record ARGS --store the ring's audit store."""
-    return subprocess.run([str(ring.bin / "hoop-record"), *args, "--store", str(ring.audit_path)],
+    return subprocess.run([str(ring.bin / "hoop-audit"), *args, "--store", str(ring.audit_path)],
                           capture_output=True, text=True, timeout=timeout, env=clean_env(), stdin=subprocess.DEVNULL)
 
 
@@ -466,5 +466,20 @@ def test_no_token_or_password_in_any_output(tring):
 
 def test_help_says_what_the_output_holds(tring):
     for cmd in ("sessions", "show", "replay", "export"):
-        r = subprocess.run([str(tring.bin / "hoop-record"), cmd, "--help"], capture_output=True, text=True, timeout=30)
+        r = subprocess.run([str(tring.bin / "hoop-audit"), cmd, "--help"], capture_output=True, text=True, timeout=30)
         assert r.returncode == 0 and "PHI" in r.stdout, (cmd, r.stdout)
+
+
+def test_the_audit_tool_finds_the_gateway_as_scripts_hoop_does(tring):
+    """`scripts/hoop audit verify`, no options: hoop-audit finds the configuration, the
+    store and the auditors' published key ($HOOP_VAR/audit-signing.pub) itself, and says
+    which key it checked with; the stage binary no longer carries the auditors' tools."""
+    r = tring.hoop("audit", "verify", "--json", timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    assert report["records"] > 0 and report["problems"] == [], report
+    assert report["key"].endswith("audit-signing.pub"), report
+    r = tring.hoop("audit", "sessions", "--json", timeout=120)
+    assert r.returncode == 0 and json.loads(r.stdout), r.stderr
+    r = subprocess.run([str(tring.bin / "hoop-record"), "verify"], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0

@@ -2,7 +2,7 @@
 Verify). One ring of the module's own carries real sessions (psycopg's extended
 protocol, psql's simple one, an error), is restarted twice (start checkpoints) and
 kept busy for over ten seconds in between (an interval checkpoint). Each case then
-tampers with its own copy of that store and runs `hoop-record verify --json` with the
+tampers with its own copy of that store and runs `hoop-audit verify --json` with the
 auditors' public key (var/audit-signing.pub): verify must exit 1 and its problems must
 name the right kind and the right record or checkpoint. The untouched copy verifies,
 and so does a copy pruned under a signed prune checkpoint."""
@@ -21,7 +21,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from helpers.audit import (GENESIS, backup, chain_hash, checkpoint_message, checkpoints, key_id, record_bin,
+from helpers.audit import (GENESIS, audit_bin, backup, chain_hash, checkpoint_message, checkpoints, key_id, record_bin,
                            rehash_from, verify)
 from helpers.ring import RingError, clean_env
 
@@ -349,7 +349,7 @@ def test_a_checkpoint_deleted(baseline, copy):
 
 
 def test_verified_with_a_foreign_key(baseline, copy, tmp_path):
-    r = subprocess.run([record_bin(), "key", "--generate", str(tmp_path / "other.key")], capture_output=True,
+    r = subprocess.run([audit_bin(), "key", "--generate", str(tmp_path / "other.key")], capture_output=True,
                        text=True, env=clean_env(), timeout=60)
     assert r.returncode == 0 and len(r.stdout.strip()) == 64, r.stdout + r.stderr
     assert oct((tmp_path / "other.key").stat().st_mode & 0o777) == "0o600"
@@ -388,7 +388,7 @@ def test_everything_resigned_with_another_key(baseline, copy):
 # --- prune ------------------------------------------------------------------------------
 
 def prune(copy: Path, config: Path, days: float) -> subprocess.CompletedProcess:
-    return subprocess.run([record_bin(), "prune", "--older-than-days", repr(days), "--config", str(config),
+    return subprocess.run([audit_bin(), "prune", "--older-than-days", repr(days), "--config", str(config),
                            "--store", str(copy)], capture_output=True, text=True, env=clean_env(), timeout=120)
 
 

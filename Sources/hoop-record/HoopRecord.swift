@@ -4,50 +4,18 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import HoopAudit
 import HoopFrames
 
 /// hoop-record: appends every frame to the audit store, durably and hash-chained,
 /// before passing it on; stamps responses so hoop-listen knows they were recorded.
-/// Its other subcommands are the auditor's tools (docs/audit.md).
+/// The auditors' tools are a program of their own: hoop-audit (docs/audit.md).
 @main
 struct HoopRecord: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hoop-record",
-        abstract: "Ring stage: the audit trail; and the auditor's tools.",
-        subcommands: [Stage.self, SessionsCommand.self, ShowCommand.self, ReplayCommand.self, ExportCommand.self,
-                      VerifyCommand.self, PruneCommand.self, KeyCommand.self],
+        abstract: "Ring stage: the audit trail.",
+        subcommands: [Stage.self],
         defaultSubcommand: Stage.self)
-}
-
-/// Where the store is and how checkpoints are signed, for every subcommand.
-struct StoreOptions: ParsableArguments {
-    @Option(help: "The SQLite audit store (default: the configuration's audit.sqlite, else $HOOP_VAR/audit.sqlite).")
-    var store: String?
-
-    @Option(help: "The gateway configuration (its \"audit\" section: store, signing_key, retention_days).")
-    var config: String?
-
-    func gateway() -> GatewayConfig? {
-        guard config != nil || ProcessInfo.processInfo.environment["HOOP_CONFIG"] != nil else { return nil }
-        return try? GatewayConfig.load(config)
-    }
-
-    func storePath() -> String {
-        if let store { return store }
-        if let cfg = gateway(), let p = cfg.json["audit"]?["sqlite"]?.string {
-            return p.hasPrefix("/") ? p : URL(fileURLWithPath: cfg.path).deletingLastPathComponent().path + "/" + p
-        }
-        return (ProcessInfo.processInfo.environment["HOOP_VAR"] ?? "var") + "/audit.sqlite"
-    }
-
-    /// The checkpoint signing key (`audit.signing_key`: a secret reference to 32 bytes
-    /// in hex, an Ed25519 seed); nil when none is configured.
-    func signer() throws -> Curve25519.Signing.PrivateKey? {
-        guard let cfg = gateway(), let ref = cfg.json["audit"]?["signing_key"] else { return nil }
-        guard let hex = try cfg.secret(ref), let seed = Data(hex: hex), seed.count == 32 else {
-            throw ConfigError("audit.signing_key must hold 32 bytes in hex (an Ed25519 seed)")
-        }
-        return try Curve25519.Signing.PrivateKey(rawRepresentation: seed)
-    }
 }
 
 struct Stage: ParsableCommand {
@@ -125,43 +93,4 @@ struct Stage: ParsableCommand {
         guardLock.lock()
         try audit.commit(final: true)
     }
-}
-
-struct KeyCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "key",
-        abstract: "Print the public key of the configured signing key (hex), for auditors; --generate FILE makes a new signing key.")
-    @OptionGroup var options: StoreOptions
-    @Option(help: "Write a new signing key (hex seed, mode 0600) to this file and print its public key.")
-    var generate: String?
-
-    func run() throws {
-        if let path = generate {
-            let key = Curve25519.Signing.PrivateKey()
-            let old = umask(0o077)
-            defer { umask(old) }
-            guard FileManager.default.createFile(atPath: path, contents: Data((key.rawRepresentation.hex + "\n").utf8)) else {
-                throw ConfigError("cannot write \(path)")
-            }
-            return print(key.publicKey.rawRepresentation.hex)
-        }
-        guard let key = try options.signer() else { throw ConfigError("no audit.signing_key in the configuration") }
-        print(key.publicKey.rawRepresentation.hex)
-    }
-}
-
-extension Data {
-    init?(hex: String) {
-        let chars = Array(hex.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
-        guard chars.count % 2 == 0 else { return nil }
-        var out = Data(capacity: chars.count / 2)
-        var i = 0
-        while i < chars.count {
-            guard let v = UInt8(String(decoding: chars[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
-            out.append(v)
-            i += 2
-        }
-        self = out
-    }
-
-    var hex: String { map { String(format: "%02x", $0) }.joined() }
 }

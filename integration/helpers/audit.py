@@ -1,5 +1,5 @@
 """The audit store's chain and checkpoints, from outside (Sources/hoop-record):
-copies of a store, `hoop-record verify`, and the chain's arithmetic re-implemented in
+copies of a store, `hoop-audit verify`, and the chain's arithmetic re-implemented in
 Python so that tests can play an attacker who has write access to the store but not
 the signing key."""
 
@@ -34,6 +34,11 @@ def record_bin() -> str:
     return str(hoop_bin() / "hoop-record")
 
 
+def audit_bin() -> str:
+    """The auditors' tools (verify, prune, key, sessions, show, replay, export)."""
+    return str(hoop_bin() / "hoop-audit")
+
+
 @dataclass
 class Verdict:
     rc: int
@@ -52,8 +57,8 @@ class Verdict:
 
 
 def verify(store: Path | str, key: str, json_out: bool = True, timeout: float = 120) -> Verdict:
-    """`hoop-record verify --store STORE --key KEY [--json]` (KEY: a file or hex)."""
-    cmd = [record_bin(), "verify", "--store", str(store), "--key", str(key)]
+    """`hoop-audit verify --store STORE --key KEY [--json]` (KEY: a file or hex)."""
+    cmd = [audit_bin(), "verify", "--store", str(store), "--key", str(key)]
     if json_out:
         cmd.append("--json")
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=clean_env(),

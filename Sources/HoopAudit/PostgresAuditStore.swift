@@ -5,7 +5,7 @@ import HoopFrames
 import HoopSQLite
 
 /// What the stage writes to: the embedded SQLite store, or PostgreSQL.
-protocol AuditWriter: AnyObject {
+public protocol AuditWriter: AnyObject {
     func append(_ frame: RawFrame) throws
     func commit(final: Bool) throws
 }
@@ -16,17 +16,17 @@ extension AuditStore: AuditWriter {}
 /// several gateways share one: the same records and checkpoints as the SQLite store,
 /// each gateway on a chain of its own (`audit.chain`, one writer per chain), in the
 /// tables hoop_audit_frames and hoop_audit_checkpoints.
-final class PostgresAuditStore: AuditWriter {
-    let conn: OpaquePointer
-    let chain: String
-    let signer: Curve25519.Signing.PrivateKey?
-    let checkpointEvery: Double
+public final class PostgresAuditStore: AuditWriter {
+    public let conn: OpaquePointer
+    public let chain: String
+    public let signer: Curve25519.Signing.PrivateKey?
+    public let checkpointEvery: Double
     private var inTransaction = false
     private var lastID: Int64 = 0
     private var head = AuditChain.genesis
     private var lastCheckpoint: (at: Double, id: Int64) = (0, 0)
 
-    static let schema = """
+    public static let schema = """
         CREATE TABLE IF NOT EXISTS hoop_audit_frames (
             chain text NOT NULL, id bigint NOT NULL, recorded_at bigint NOT NULL, session text, seq bigint,
             type text NOT NULL, frame bytea NOT NULL, hash bytea NOT NULL, PRIMARY KEY (chain, id));
@@ -38,7 +38,7 @@ final class PostgresAuditStore: AuditWriter {
         """
 
     /// Opens the connection named by `audit.postgres` ({"conninfo": …, "password": {…}}).
-    static func connect(_ cfg: GatewayConfig) throws -> OpaquePointer? {
+    public static func connect(_ cfg: GatewayConfig) throws -> OpaquePointer? {
         guard let pg = cfg.json["audit"]?["postgres"] else { return nil }
         guard let conninfo = pg["conninfo"]?.string else { throw ConfigError("audit.postgres.conninfo is required") }
         var keys = ["dbname", "fallback_application_name"], values = [conninfo, "hoop-record"]
@@ -51,11 +51,11 @@ final class PostgresAuditStore: AuditWriter {
         return conn
     }
 
-    static func chainName(_ cfg: GatewayConfig) -> String {
+    public static func chainName(_ cfg: GatewayConfig) -> String {
         cfg.json["audit"]?["chain"]?.string ?? (ProcessInfo.processInfo.hostName + ":" + (ProcessInfo.processInfo.environment["HOOP_VAR"] ?? "var"))
     }
 
-    init(conn: OpaquePointer, chain: String, signer: Curve25519.Signing.PrivateKey?, checkpointEvery: Double) throws {
+    public init(conn: OpaquePointer, chain: String, signer: Curve25519.Signing.PrivateKey?, checkpointEvery: Double) throws {
         self.conn = conn
         self.chain = chain
         self.signer = signer
@@ -77,7 +77,7 @@ final class PostgresAuditStore: AuditWriter {
 
     deinit { PQfinish(conn) }
 
-    func append(_ frame: RawFrame) throws {
+    public func append(_ frame: RawFrame) throws {
         if !inTransaction { try exec("BEGIN"); inTransaction = true }
         let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
         let id = lastID + 1
@@ -90,7 +90,7 @@ final class PostgresAuditStore: AuditWriter {
         head = hash
     }
 
-    func commit(final: Bool) throws {
+    public func commit(final: Bool) throws {
         let now = Date().timeIntervalSince1970
         let due = final || (lastID != lastCheckpoint.id && now - lastCheckpoint.at >= checkpointEvery)
         guard inTransaction || due else { return }
@@ -114,7 +114,7 @@ final class PostgresAuditStore: AuditWriter {
 
     // MARK: libpq
 
-    func exec(_ sql: String) throws {
+    public func exec(_ sql: String) throws {
         let res = PQexec(conn, sql)
         defer { PQclear(res) }
         let st = PQresultStatus(res)
@@ -124,11 +124,11 @@ final class PostgresAuditStore: AuditWriter {
     /// One statement with text and binary (bytea) parameters; rows with the columns
     /// decoded by type (int8 → int, bytea → blob, else text).
     @discardableResult
-    func query(_ sql: String, _ params: [SQLiteDB.Value]) throws -> [SQLiteDB.Row] {
+    public func query(_ sql: String, _ params: [SQLiteDB.Value]) throws -> [SQLiteDB.Row] {
         try Self.query(conn, sql, params)
     }
 
-    static func query(_ conn: OpaquePointer, _ sql: String, _ params: [SQLiteDB.Value]) throws -> [SQLiteDB.Row] {
+    public static func query(_ conn: OpaquePointer, _ sql: String, _ params: [SQLiteDB.Value]) throws -> [SQLiteDB.Row] {
         var buffers: [Data?] = params.map { v in
             switch v {
             case .null: return nil
@@ -167,7 +167,7 @@ final class PostgresAuditStore: AuditWriter {
         return rows
     }
 
-    static func error(_ res: OpaquePointer?) -> String {
+    public static func error(_ res: OpaquePointer?) -> String {
         // The SQLSTATE and the primary message only: never a value from the data.
         let code = PQresultErrorField(res, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? "?"
         return "SQLSTATE \(code)"
@@ -188,8 +188,8 @@ private func withPointers<R>(_ buffers: inout [Data?], _ body: ([UnsafePointer<C
     return body(pinned.map { $0.map { UnsafePointer($0) } })
 }
 
-extension Array where Element == String {
-    func withCStrings<R>(_ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+public extension Array where Element == String {
+    public func withCStrings<R>(_ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
         let c = map { strdup($0) } + [nil]
         defer { c.forEach { free($0) } }
         return c.map { $0.map { UnsafePointer($0) } }.withUnsafeBufferPointer { body($0.baseAddress!) }

@@ -6,20 +6,20 @@ import HoopFrames
 /// The embedded audit store: one SQLite file in WAL mode, one row per frame, in the
 /// order hoop-record read them, each row's SHA-256 chained to the one before, and
 /// signed checkpoints over the chain's head (docs/audit.md).
-final class AuditStore {
+public final class AuditStore {
     private var db: OpaquePointer?
     private var insert: OpaquePointer?
     private var inTransaction = false
-    let signer: Curve25519.Signing.PrivateKey?
+    public let signer: Curve25519.Signing.PrivateKey?
 
     /// The chain's head: the last record's id and hash.
     private(set) var lastID: Int64 = 0
     private(set) var head = AuditChain.genesis
     private var lastCheckpoint: (at: Double, id: Int64, signature: Data) = (0, 0, Data())
-    let checkpointEvery: Double
-    let checkpointFrames: Int64
+    public let checkpointEvery: Double
+    public let checkpointFrames: Int64
 
-    static let schema = """
+    public static let schema = """
         CREATE TABLE IF NOT EXISTS frames (
             id          INTEGER PRIMARY KEY,
             recorded_at INTEGER NOT NULL,   -- microseconds since the Unix epoch
@@ -43,7 +43,7 @@ final class AuditStore {
         );
         """
 
-    init(path: String, signer: Curve25519.Signing.PrivateKey?, checkpointEvery: Double = 10, checkpointFrames: Int64 = 10_000) throws {
+    public init(path: String, signer: Curve25519.Signing.PrivateKey?, checkpointEvery: Double = 10, checkpointFrames: Int64 = 10_000) throws {
         self.signer = signer
         self.checkpointEvery = checkpointEvery
         self.checkpointFrames = checkpointFrames
@@ -75,9 +75,9 @@ final class AuditStore {
         sqlite3_close_v2(db)
     }
 
-    var message: String { db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory" }
+    public var message: String { db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory" }
 
-    func exec(_ sql: String) throws {
+    public func exec(_ sql: String) throws {
         guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw ConfigError("audit store: \(message)") }
     }
 
@@ -115,7 +115,7 @@ final class AuditStore {
         sqlite3_finalize(st)
     }
 
-    func append(_ frame: RawFrame) throws {
+    public func append(_ frame: RawFrame) throws {
         if !inTransaction { try exec("BEGIN IMMEDIATE"); inTransaction = true }
         let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
         let id = lastID + 1
@@ -137,7 +137,7 @@ final class AuditStore {
 
     /// Group commit: every frame appended since the last commit becomes durable at once,
     /// with a signed checkpoint when one is due.
-    func commit(final: Bool = false) throws {
+    public func commit(final: Bool = false) throws {
         let now = Date().timeIntervalSince1970
         let due = final || (lastID != lastCheckpoint.id
             && (now - lastCheckpoint.at >= checkpointEvery || lastID - lastCheckpoint.id >= checkpointFrames))
@@ -177,16 +177,16 @@ final class AuditStore {
     }
 }
 
-let SQLITE_TRANSIENT = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+public let SQLITE_TRANSIENT = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
 /// The chain's arithmetic, shared by the recorder and the verifier.
-enum AuditChain {
-    static let genesis = Data(count: 32)
-    static let recordDomain = Data("hoop-audit-v1".utf8)
+public enum AuditChain {
+    public static let genesis = Data(count: 32)
+    public static let recordDomain = Data("hoop-audit-v1".utf8)
 
     /// SHA-256 over the previous hash and every column of the record, each length-
     /// prefixed, so that no column can be changed or moved without the hash changing.
-    static func hash(previous: Data, id: Int64, recordedAt: Int64, session: String?, seq: Int64?, type: String,
+    public static func hash(previous: Data, id: Int64, recordedAt: Int64, session: String?, seq: Int64?, type: String,
                      frame: UnsafeRawBufferPointer) -> Data {
         var h = SHA256()
         h.update(data: recordDomain)
@@ -203,7 +203,7 @@ enum AuditChain {
         return Data(h.finalize())
     }
 
-    static func checkpointMessage(at: Int64, kind: String, lastID: Int64, head: Data, prunedThrough: Int64?, previous: Data,
+    public static func checkpointMessage(at: Int64, kind: String, lastID: Int64, head: Data, prunedThrough: Int64?, previous: Data,
                                   keyID: String) -> Data {
         var d = Data("hoop-checkpoint-v1".utf8)
         func int(_ v: Int64) { withUnsafeBytes(of: v.bigEndian) { d.append(contentsOf: $0) } }
@@ -214,7 +214,7 @@ enum AuditChain {
 
     /// A checkpoint's time, key id and signature, made now. Without a key it is
     /// unsigned (an empty signature), and verify says so.
-    static func sign(kind: String, lastID: Int64, head: Data, prunedThrough: Int64?, previous: Data,
+    public static func sign(kind: String, lastID: Int64, head: Data, prunedThrough: Int64?, previous: Data,
                      signer: Curve25519.Signing.PrivateKey?) -> (at: Int64, keyID: String, signature: Data) {
         let at = Int64(Date().timeIntervalSince1970 * 1_000_000)
         let keyID = signer.map { Self.keyID($0.publicKey) } ?? "unsigned"
@@ -223,7 +223,7 @@ enum AuditChain {
         return (at, keyID, (try? signer?.signature(for: message)) ?? Data())
     }
 
-    static func keyID(_ key: Curve25519.Signing.PublicKey) -> String {
+    public static func keyID(_ key: Curve25519.Signing.PublicKey) -> String {
         SHA256.hash(data: key.rawRepresentation).prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HoopAudit
 import HoopFrames
 import HoopSQLite
 

@@ -1,0 +1,166 @@
+import ArgumentParser
+import CLibPQ
+import Crypto
+import Foundation
+import HoopFrames
+import HoopSQLite
+
+/// One thing wrong with a store, and where.
+public struct Problem {
+    public init(kind: String, record: Int64?, checkpoint: Int64? = nil, detail: String) {
+        self.kind = kind; self.record = record; self.checkpoint = checkpoint; self.detail = detail
+    }
+    public let kind: String      // missing, altered, truncated, checkpoint_signature, checkpoint_head, checkpoint_chain, …
+    public let record: Int64?
+    public var checkpoint: Int64? = nil
+    public let detail: String
+
+    public var json: JSON {
+        var o: [String: JSON] = ["kind": .string(kind), "detail": .string(detail)]
+        if let record { o["record"] = .int(record) }
+        if let checkpoint { o["checkpoint"] = .int(checkpoint) }
+        return .object(o)
+    }
+}
+
+/// Checks a whole store: every record's hash against the chain, every checkpoint's
+/// signature, its place in the checkpoints' own chain, and the head it signed.
+/// Where verify reads records and checkpoints from.
+public protocol ChainSource {
+    func checkpointRows() throws -> [SQLiteDB.Row]
+    func frameRows(after: Int64, limit: Int) throws -> [SQLiteDB.Row]
+}
+
+public struct SQLiteReader: ChainSource {
+    public init(db: SQLiteDB) { self.db = db }
+    public let db: SQLiteDB
+    public func checkpointRows() throws -> [SQLiteDB.Row] { try db.query("SELECT * FROM checkpoints ORDER BY id") }
+    public func frameRows(after: Int64, limit: Int) throws -> [SQLiteDB.Row] {
+        try db.query("SELECT id, recorded_at, session, seq, type, frame, hash FROM frames WHERE id > ? ORDER BY id LIMIT ?",
+                     [.int(after), .int(Int64(limit))])
+    }
+}
+
+public struct PostgresReader: ChainSource {
+    public init(conn: OpaquePointer, chain: String) { self.conn = conn; self.chain = chain }
+    public let conn: OpaquePointer
+    public let chain: String
+    public func checkpointRows() throws -> [SQLiteDB.Row] {
+        try PostgresAuditStore.query(conn, "SELECT * FROM hoop_audit_checkpoints WHERE chain = $1 ORDER BY id", [.text(chain)])
+    }
+    public func frameRows(after: Int64, limit: Int) throws -> [SQLiteDB.Row] {
+        try PostgresAuditStore.query(conn, "SELECT id, recorded_at, session, seq, type, frame, hash FROM hoop_audit_frames WHERE chain = $1 AND id > $2 ORDER BY id LIMIT $3",
+                                     [.text(chain), .int(after), .int(Int64(limit))])
+    }
+}
+
+public struct Verifier {
+    public init(reader: ChainSource, key: Curve25519.Signing.PublicKey?) { self.reader = reader; self.key = key }
+    public let reader: ChainSource
+    public let key: Curve25519.Signing.PublicKey?
+
+    public struct Checkpoint {
+        public let id: Int64, at: Int64, kind: String, lastID: Int64, head: Data, prunedThrough: Int64?, previous: Data, keyID: String, signature: Data
+    }
+
+    public struct Report {
+        public var records = 0
+        public var checkpoints = 0
+        public var lastID: Int64 = 0
+        public var unsignedTail: Int64 = 0
+        public var problems: [Problem] = []
+    }
+
+    public func checkpoints() throws -> [Checkpoint] {
+        try reader.checkpointRows().map { r in
+            Checkpoint(id: r["id"]?.int ?? 0, at: r["at"]?.int ?? 0, kind: r["kind"]?.string ?? "", lastID: r["last_id"]?.int ?? 0,
+                       head: r["head"]?.data ?? Data(), prunedThrough: r["pruned_through"]?.int, previous: r["previous"]?.data ?? Data(),
+                       keyID: r["key_id"]?.string ?? "", signature: r["signature"]?.data ?? Data())
+        }
+    }
+
+    public func run() throws -> Report {
+        var report = Report()
+        let cps = try checkpoints()
+        report.checkpoints = cps.count
+        // The checkpoints' own chain and signatures first: a prune is trusted only signed.
+        var previous = Data()
+        var lastCovered: Int64 = 0
+        for cp in cps {
+            if cp.previous != previous {
+                report.problems.append(Problem(kind: "checkpoint_chain", record: nil, checkpoint: cp.id,
+                    detail: "checkpoint \(cp.id) does not follow the one before it: a checkpoint was removed, replaced or reordered"))
+            }
+            previous = cp.signature
+            if let key {
+                let message = AuditChain.checkpointMessage(at: cp.at, kind: cp.kind, lastID: cp.lastID, head: cp.head,
+                                                           prunedThrough: cp.prunedThrough, previous: cp.previous, keyID: cp.keyID)
+                if cp.signature.isEmpty || !key.isValidSignature(cp.signature, for: message) {
+                    report.problems.append(Problem(kind: "checkpoint_signature", record: cp.lastID, checkpoint: cp.id,
+                        detail: cp.signature.isEmpty ? "checkpoint \(cp.id) is not signed"
+                                                     : "checkpoint \(cp.id) (\(cp.kind), through record \(cp.lastID)): the signature is not valid for this key"))
+                }
+            }
+            // A prune names the last record it removed: older than what came before, by design.
+            if cp.kind != "prune" && cp.lastID < lastCovered {
+                report.problems.append(Problem(kind: "checkpoint_order", record: cp.lastID, checkpoint: cp.id,
+                    detail: "checkpoint \(cp.id) covers up to record \(cp.lastID), less than an earlier one (\(lastCovered)): records were removed between them"))
+            }
+            lastCovered = max(lastCovered, cp.lastID)
+        }
+        // Where the chain starts: after the last signed prune, or at the beginning.
+        let prune = cps.last { $0.kind == "prune" }
+        var expected = (prune?.prunedThrough ?? 0) + 1
+        var chain = prune?.head ?? AuditChain.genesis
+        var heads: [Int64: Data] = [:]
+        let wanted = Set(cps.map(\.lastID))
+        if let prune { heads[prune.lastID] = prune.head }
+        heads[0] = AuditChain.genesis
+        var after: Int64 = 0
+        while true {
+            let page = try reader.frameRows(after: after, limit: 5000)
+            if page.isEmpty { break }
+            for r in page {
+                let id = r["id"]?.int ?? 0
+                after = id
+                report.records += 1
+                if id < expected {
+                    // Before the last prune: kept by accident, outside the chain.
+                    continue
+                }
+                if id > expected {
+                    report.problems.append(Problem(kind: "missing", record: expected,
+                        detail: id - expected == 1 ? "record \(expected) is missing (deleted)" : "records \(expected) to \(id - 1) are missing (deleted)"))
+                }
+                let stored = r["hash"]?.data
+                let frame = r["frame"]?.data ?? Data()
+                let computed = frame.withUnsafeBytes {
+                    AuditChain.hash(previous: chain, id: id, recordedAt: r["recorded_at"]?.int ?? 0, session: r["session"]?.string,
+                                    seq: r["seq"]?.int, type: r["type"]?.string ?? "", frame: $0)
+                }
+                if stored != computed && id == expected {
+                    report.problems.append(Problem(kind: "altered", record: id,
+                        detail: stored == nil ? "record \(id) has no hash" : "record \(id) does not match its hash: it was changed, or records were reordered"))
+                }
+                // Go on from what is stored, so that every later defect is found where it is.
+                chain = stored ?? computed
+                if wanted.contains(id) { heads[id] = chain }
+                expected = id + 1
+            }
+        }
+        report.lastID = expected - 1
+        for cp in cps where cp.kind != "prune" || cp.id == prune?.id {
+            if cp.lastID > report.lastID {
+                report.problems.append(Problem(kind: "truncated", record: report.lastID + 1, checkpoint: cp.id,
+                    detail: "checkpoint \(cp.id) covers records up to \(cp.lastID), the store ends at \(report.lastID): records \(report.lastID + 1) to \(cp.lastID) were removed"))
+            } else if let pruned = prune?.prunedThrough, cp.lastID < pruned {
+                continue   // its records were pruned, under a signed prune checkpoint
+            } else if let h = heads[cp.lastID], h != cp.head {
+                report.problems.append(Problem(kind: "checkpoint_head", record: cp.lastID, checkpoint: cp.id,
+                    detail: "checkpoint \(cp.id) signed a different head for record \(cp.lastID): records up to it were changed"))
+            }
+        }
+        report.unsignedTail = max(0, report.lastID - (cps.map(\.lastID).max() ?? 0))
+        return report
+    }
+}
