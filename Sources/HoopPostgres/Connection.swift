@@ -41,6 +41,18 @@ public final class PostgresConnection {
         }
     }
 
+    /// A statement that returns no rows (BEGIN, COMMIT…).
+    public func execute(_ sql: String) throws {
+        try connect()
+        let res = PQexec(conn, sql)
+        defer { PQclear(res) }
+        guard PQresultStatus(res) == PGRES_COMMAND_OK else {
+            let message = String(cString: PQresultErrorMessage(res)).trimmingCharacters(in: .whitespacesAndNewlines)
+            if PQstatus(conn) != CONNECTION_OK { close() }
+            throw PostgresError(message.isEmpty ? Self.message(conn) : message)
+        }
+    }
+
     /// The rows of one fixed query (text values, NULL as nil).
     public func rows(_ sql: String) throws -> [[String?]] {
         try connect()

@@ -67,9 +67,22 @@ final class CatalogWatch: @unchecked Sendable {
     /// One look: the signature, and the facts again when it changed.
     func refresh() {
         do {
-            let sig = try db.rows(Self.signatureQuery).first?.first ?? nil
+            var sig = try db.rows(Self.signatureQuery).first?.first ?? nil
             lock.lock(); let same = sig != nil && sig == signature && facts != nil; lock.unlock()
-            let fresh = same ? nil : try read()
+            var fresh: CatalogFacts?
+            if !same {
+                // One snapshot for the signature and every fact: a DDL committed while they
+                // are read is in all of them or in none (and then seen at the next look).
+                try db.execute("begin isolation level repeatable read read only")
+                do {
+                    sig = try db.rows(Self.signatureQuery).first?.first ?? nil
+                    fresh = try read()
+                    try db.execute("commit")
+                } catch {
+                    try? db.execute("rollback")
+                    throw error
+                }
+            }
             lock.lock()
             if let fresh { facts = fresh; signature = sig }
             confirmedAt = Date().timeIntervalSince1970

@@ -22,7 +22,7 @@ final class UpstreamSession: @unchecked Sendable {
     /// A request read during COPY IN that does not belong to it: handled after.
     var pushedBack: (Frame, [UInt8])? = nil
     var requeued = false
-    /// The simple query running, and how many COPY TO results it has had (Copy.swift).
+    /// The simple query running, and how many COPY TO results it has had (UpstreamSession+Copy.swift).
     var currentSQL: String? = nil
     var copyOutCount = 0
 
@@ -30,7 +30,7 @@ final class UpstreamSession: @unchecked Sendable {
     var cancelHandle: OpaquePointer?
     let cancelLock = NSLock()
 
-    // Extended-protocol state: see ExtendedQuery.swift.
+    // Extended-protocol state: see UpstreamSession+Extended.swift.
     var prepared: Set<String> = []
     var portals: [String: Portal] = [:]
     var expected: [Expected] = []
@@ -42,7 +42,7 @@ final class UpstreamSession: @unchecked Sendable {
     var reported: [String: String] = [:]
     var seq: Int64 = 0
 
-    // Between requests: see Asynchronous.swift.
+    // Between requests: see UpstreamSession+Unasked.swift.
     var wake: Int32 = -1, wakeWrite: Int32 = -1
     var idleWatch = false
     /// A FATAL error the server sent outside a query, just before it closed.

@@ -1,3 +1,5 @@
+// libpq results, errors and parameters as frame values: row batches straight from
+// libpq's buffers, error fields by name, Bind parameters.
 import CLibPQ
 import Foundation
 import HoopFrames
