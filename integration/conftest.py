@@ -78,6 +78,18 @@ def ring(request):
     _stop(r, keep=request.session.testsfailed > failed_before)
 
 
+def default_rules_ring(name: str):
+    """A module fixture: a ring of the module's own with the embedded default approval
+    rules (no "rules" key), kept on failure."""
+    @pytest.fixture(scope="module")
+    def fixture(request):
+        r = _start(name, approval=None)
+        failed_before = request.session.testsfailed
+        yield r
+        _stop(r, keep=request.session.testsfailed > failed_before)
+    return fixture
+
+
 @pytest.fixture(scope="module")
 def module_ring(request):
     """A ring of the test module's own, for tests that break it on purpose."""

@@ -18,18 +18,12 @@ import random
 import subprocess
 import uuid
 
-import pytest
 
+from conftest import default_rules_ring
 from helpers.ring import hoop_bin
 from test_drivers import SCRIPT
 
-@pytest.fixture(scope="module")
-def bring(request):
-    from conftest import _start, _stop
-    r = _start("overholding", approval=None)
-    failed_before = request.session.testsfailed
-    yield r
-    _stop(r, keep=request.session.testsfailed > failed_before)
+bring = default_rules_ring("overholding")
 
 
 def literal(v) -> str:

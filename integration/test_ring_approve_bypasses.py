@@ -11,17 +11,12 @@ import subprocess
 import psycopg
 import pytest
 
+from conftest import default_rules_ring
 from helpers.ring import PSQL, clean_env
 from test_ring_approve import AGENT, denied_in_both_protocols
 
 
-@pytest.fixture(scope="module")
-def bring(request):
-    from conftest import _start, _stop
-    r = _start("bypasses", approval=None)
-    failed_before = request.session.testsfailed
-    yield r
-    _stop(r, keep=request.session.testsfailed > failed_before)
+bring = default_rules_ring("bypasses")
 
 
 def state(ring) -> dict:
