@@ -95,7 +95,7 @@ let package = Package(
         // The audit store (SQLite or PostgreSQL), its hash chain and signed checkpoints,
         // and their verification: written by hoop-record, read by hoop-audit.
         .target(name: "HoopAudit", dependencies: [
-            "HoopFrames", "CSQLite", "CLibPQ", "HoopSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HoopFrames", "CSQLite", "CLibPQ", "HoopPostgres", "HoopSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "hoop-record", dependencies: [

@@ -2,6 +2,7 @@ import CLibPQ
 import Crypto
 import Foundation
 import HoopFrames
+import HoopPostgres
 import HoopSQLite
 
 /// What the stage writes to: the embedded SQLite store, or PostgreSQL.
@@ -43,7 +44,7 @@ public final class PostgresAuditStore: AuditWriter {
         guard let conninfo = pg["conninfo"]?.string else { throw ConfigError("audit.postgres.conninfo is required") }
         var keys = ["dbname", "fallback_application_name"], values = [conninfo, "hoop-record"]
         if let pw = try cfg.secret(pg["password"]) { keys.append("password"); values.append(pw) }
-        let conn = keys.withCStrings { k in values.withCStrings { v in PQconnectdbParams(k, v, 1) } }
+        let conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
         guard let conn, PQstatus(conn) == CONNECTION_OK else {
             if let conn { PQfinish(conn) }
             throw ConfigError("cannot connect to the PostgreSQL audit store")   // libpq's message may quote the conninfo
@@ -186,12 +187,4 @@ private func withPointers<R>(_ buffers: inout [Data?], _ body: ([UnsafePointer<C
     }
     defer { pinned.forEach { $0?.deallocate() } }
     return body(pinned.map { $0.map { UnsafePointer($0) } })
-}
-
-public extension Array where Element == String {
-    public func withCStrings<R>(_ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
-        let c = map { strdup($0) } + [nil]
-        defer { c.forEach { free($0) } }
-        return c.map { $0.map { UnsafePointer($0) } }.withUnsafeBufferPointer { body($0.baseAddress!) }
-    }
 }

@@ -44,7 +44,7 @@ public struct StoreOptions: ParsableArguments {
 }
 
 public extension Data {
-    public init?(hex: String) {
+    init?(hex: String) {
         let chars = Array(hex.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
         guard chars.count % 2 == 0 else { return nil }
         var out = Data(capacity: chars.count / 2)
@@ -57,5 +57,5 @@ public extension Data {
         self = out
     }
 
-    public var hex: String { map { String(format: "%02x", $0) }.joined() }
+    var hex: String { map { String(format: "%02x", $0) }.joined() }
 }

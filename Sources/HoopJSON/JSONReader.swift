@@ -151,60 +151,20 @@ struct JSONReader {
             guard c >= 0x20 else { throw fail() }
             i += 1
         }
-        guard i < b.count else { throw fail() }
-        var out = [UInt8](UnsafeRawBufferPointer(rebasing: b[start..<i]))
+        // Escapes: find the closing quote, then undo them (JSONString.unescape).
         while i < b.count {
             let c = b[i]
-            if c == UInt8(ascii: "\"") {
-                i += 1
-                guard let s = String(validating: out, as: UTF8.self) else { throw Failure(position: start) }
-                return s
-            }
+            if c == UInt8(ascii: "\"") { break }
             guard c >= 0x20 else { throw fail() }
-            if c != UInt8(ascii: "\\") { out.append(c); i += 1; continue }
-            guard i + 1 < b.count else { throw fail() }
-            let e = b[i + 1]
-            i += 2
-            switch e {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"):
-                var scalar = try hex4()
-                if (0xD800...0xDBFF).contains(scalar) {
-                    guard b.count - i >= 6, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") else { throw fail() }
-                    i += 2
-                    let low = try hex4()
-                    guard (0xDC00...0xDFFF).contains(low) else { throw fail() }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                } else if (0xDC00...0xDFFF).contains(scalar) {
-                    throw fail()
-                }
-                guard scalar != 0, let u = Unicode.Scalar(scalar) else { throw fail() }
-                out.append(contentsOf: Array(String(Character(u)).utf8))
-            default:
-                throw fail()
-            }
+            i += c == UInt8(ascii: "\\") ? 2 : 1
         }
-        throw fail()
-    }
-
-    mutating func hex4() throws -> UInt32 {
-        guard b.count - i >= 4 else { throw fail() }
-        var v: UInt32 = 0
-        for k in 0..<4 {
-            let c = b[i + k]
-            switch c {
-            case 0x30...0x39: v = v << 4 | UInt32(c - 0x30)
-            case 0x41...0x46: v = v << 4 | UInt32(c - 0x41 + 10)
-            case 0x61...0x66: v = v << 4 | UInt32(c - 0x61 + 10)
-            default: throw fail()
-            }
-        }
-        i += 4
-        return v
+        guard i < b.count else { throw fail() }
+        let raw = UnsafeRawBufferPointer(rebasing: b[start..<i])
+        i += 1
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count)
+        guard JSONString.unescape(raw, { out.append(contentsOf: $0) }),
+              let s = String(validating: out, as: UTF8.self) else { throw Failure(position: start) }
+        return s
     }
 }

@@ -1,4 +1,4 @@
-// libpq results, errors and parameters as frame values: row batches straight from
+// libpq results, errors and parameters as frame values: rows straight from
 // libpq's buffers, error fields by name, Bind parameters.
 import CLibPQ
 import Foundation
@@ -22,74 +22,26 @@ func diagnosticFields(_ res: OpaquePointer?) -> [String: JSON] {
 }
 
 
-/// Builds a `rows` frame straight from libpq's values, without a JSON tree: this is
-/// the hot path of every large result.
-struct RowBatch {
-    static let maxRows = 1000
-    static let maxBytes = 256 * 1024
-    var w = JSONWriter(reserving: 64 * 1024)
-    var count = 0
-    let header: [UInt8]
-
-    init(session: String, seq: Int64) {
-        var h = JSONWriter()
-        h.raw("{\"type\":\"rows\",\"session\":")
-        h.string(session)
-        h.raw(",\"seq\":")
-        h.int(seq)
-        h.raw(",\"rows\":[")
-        header = h.bytes
-        reset()
-    }
-
-    var isFull: Bool { count >= Self.maxRows || w.bytes.count >= Self.maxBytes }
-
-    mutating func reset() {
-        w.bytes.removeAll(keepingCapacity: true)
-        w.bytes.append(contentsOf: header)
-        count = 0
-    }
-
-    /// One row of a single-row-mode result, encoded as a JSON array.
-    static func row(_ res: OpaquePointer) -> [UInt8] {
-        var w = JSONWriter(reserving: 256)
-        encode(res, into: &w)
-        return w.bytes
-    }
-
-    static func encode(_ res: OpaquePointer, into w: inout JSONWriter) {
-        w.bytes.append(UInt8(ascii: "["))
-        let n = PQnfields(res)
-        for i in 0..<n {
-            if i > 0 { w.bytes.append(UInt8(ascii: ",")) }
-            if PQgetisnull(res, 0, i) == 1 {
-                w.raw("null")
-            } else {
-                let len = Int(PQgetlength(res, 0, i))
-                PQgetvalue(res, 0, i).withMemoryRebound(to: UInt8.self, capacity: len) {
-                    w.escaped(UnsafeBufferPointer(start: $0, count: len))
-                }
-            }
-        }
-        w.bytes.append(UInt8(ascii: "]"))
-    }
-
+extension RowsWriter {
+    /// The one row of a single-row-mode result, straight from libpq's buffers: this is
+    /// the hot path of every large result.
     mutating func append(_ res: OpaquePointer) {
-        if count > 0 { w.bytes.append(UInt8(ascii: ",")) }
-        Self.encode(res, into: &w)
-        count += 1
+        append(Int(PQnfields(res))) { libpqValue(res, $0) }
     }
 
-    mutating func appendEncoded(_ row: [UInt8]) {
-        if count > 0 { w.bytes.append(UInt8(ascii: ",")) }
-        w.bytes.append(contentsOf: row)
-        count += 1
-    }
-
-    mutating func finish() -> [UInt8] {
-        w.raw("]}\n")
+    /// The row encoded on its own, for a portal that keeps it past a suspended Execute.
+    static func encoded(_ res: OpaquePointer) -> [UInt8] {
+        var w = JSONWriter(reserving: 256)
+        w.row(Int(PQnfields(res))) { libpqValue(res, $0) }
         return w.bytes
     }
+}
+
+/// Column `i` of a single-row result's one row; nil for null.
+private func libpqValue(_ res: OpaquePointer, _ i: Int) -> UnsafeBufferPointer<UInt8>? {
+    guard PQgetisnull(res, 0, Int32(i)) == 0 else { return nil }
+    let len = Int(PQgetlength(res, 0, Int32(i)))
+    return UnsafeBufferPointer(start: UnsafeRawPointer(PQgetvalue(res, 0, Int32(i))).assumingMemoryBound(to: UInt8.self), count: len)
 }
 
 /// A Bind parameter as the frame carries it: text, binary (base64 in the frame), or null.

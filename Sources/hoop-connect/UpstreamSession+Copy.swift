@@ -58,10 +58,7 @@ extension UpstreamSession {
         var count = 0
         func start() {
             w.bytes.removeAll(keepingCapacity: true)
-            w.raw("{\"type\":\"copy_out_data\",\"session\":")
-            w.string(id)
-            w.raw(",\"seq\":")
-            w.int(seq)
+            w.frameStart(FrameType.copyOutData, session: id, seq: seq)
             w.raw(",\"data\":[")
             count = 0
         }
@@ -89,7 +86,7 @@ extension UpstreamSession {
                 }
             }
             count += 1
-            if count >= RowBatch.maxRows || w.bytes.count >= RowBatch.maxBytes { finish() }
+            if count >= Rows.maxRows || w.bytes.count >= Rows.maxBytes { finish() }
         }
         finish()
         emit(Frame(FrameType.copyOutDone, session: id, seq: seq))

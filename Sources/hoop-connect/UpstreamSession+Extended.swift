@@ -279,7 +279,7 @@ extension UpstreamSession {
 
     /// The rows of a FETCH, answered as the portal's Execute would be.
     private func fetchAnswer(_ portal: String, maxRows: Int) {
-        var batch = RowBatch(session: id, seq: seq)
+        var batch = RowsWriter(session: id, seq: seq)
         var delivered = 0
         var announced = !(portals[portal]?.binaryResults ?? false)
         while let res = PQgetResult(conn) {
@@ -324,12 +324,12 @@ extension UpstreamSession {
 
     private func resume(_ name: String, maxRows: Int) {
         guard let p = portals[name] else { return }
-        var batch = RowBatch(session: id, seq: seq)
+        var batch = RowsWriter(session: id, seq: seq)
         let left = p.pending.count - p.next
         let take = maxRows > 0 ? min(maxRows, left) : left
         var delivered = 0
         for row in p.pending[p.next..<(p.next + take)] {
-            batch.appendEncoded(row)
+            batch.append(encoded: row)
             delivered += row.count
             if batch.isFull { sendRows(&batch) }
         }

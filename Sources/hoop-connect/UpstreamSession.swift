@@ -273,7 +273,7 @@ final class UpstreamSession: @unchecked Sendable {
     /// the portal and answers `suspended`.
     @discardableResult
     func drainResults(describe: Bool, maxRows: Int = 0, portal: String? = nil, announce: Bool = false) -> Outcome {
-        var batch = RowBatch(session: id, seq: seq)
+        var batch = RowsWriter(session: id, seq: seq)
         var described = false
         var delivered = 0
         var outcome = Outcome.done
@@ -299,7 +299,7 @@ final class UpstreamSession: @unchecked Sendable {
                 if describe && !described { emit(columnsFrame(res)); described = true }
                 if announce && !described { emit(executeColumns(res)); described = true }
                 if let portal, maxRows > 0, delivered >= maxRows {
-                    keep(RowBatch.row(res), in: portal)
+                    keep(RowsWriter.encoded(res), in: portal)
                     continue
                 }
                 batch.append(res)
@@ -349,7 +349,7 @@ final class UpstreamSession: @unchecked Sendable {
         emit(.error(session: id, seq: seq, fields: f))
     }
 
-    func sendRows(_ batch: inout RowBatch) {
+    func sendRows(_ batch: inout RowsWriter) {
         guard batch.count > 0 else { return }
         send(batch.finish())
         batch.reset()
@@ -368,7 +368,7 @@ final class UpstreamSession: @unchecked Sendable {
         credits -= 1
         cond.unlock()
         out.enqueue(frame)
-        if out.pendingBytes >= RowBatch.maxBytes { try? out.flush() }
+        if out.pendingBytes >= Rows.maxBytes { try? out.flush() }
     }
 
     // MARK: helpers

@@ -159,10 +159,7 @@ final class RingLink: @unchecked Sendable {
         if let header = FrameHeader.peek(line), let session = header.session {
             if Self.ignored(header.type) { return }
             guard let h = target(session, type: header.type) else { return }
-            if header.type == FrameType.rows, let (frame, wire) = RowsFrame.decode(line, allocator: allocator) {
-                add(session, h, .rows(frame, wire))
-                return
-            }
+            if header.type == FrameType.rows { return addRows(line, session, h, add) }
             do {
                 add(session, h, .frame(try Frame.decode(line)))
             } catch {
@@ -189,7 +186,19 @@ final class RingLink: @unchecked Sendable {
             return
         }
         guard let h = target(session, type: frame.type) else { return }
+        if frame.type == FrameType.rows { return addRows(line, session, h, add) }
         add(session, h, .frame(frame))
+    }
+
+    /// Rows go to the client only as the rows codec reads them.
+    private func addRows(_ line: UnsafeRawBufferPointer, _ session: String, _ h: SessionHandle,
+                         _ add: (String, SessionHandle, RingItem) -> Void) {
+        if let (frame, wire) = RowsFrame.decode(line, allocator: allocator) {
+            add(session, h, .rows(frame, wire))
+        } else {
+            logLine(Self.stage, "malformed rows frame of \(line.count) bytes for session \(session)")
+            add(session, h, .broken(code: "08P01", message: "malformed frame"))
+        }
     }
 
     /// Request frames come round the ring for the audit trail; credits are ours.

@@ -647,12 +647,12 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
             return fatal("08P01", "hoop: malformed response frame", reason: "protocol_error")
         }
 
-        var b = context.channel.allocator.buffer(capacity: type == FrameType.rows && wire == nil ? Backend.estimateRows(frame) : 64)
+        var b = context.channel.allocator.buffer(capacity: 64)
         do {
             switch type {
             case FrameType.rows, FrameType.copyOutData, FrameType.notice, FrameType.notification:
                 if let wire { b = wire }
-                else if type == FrameType.rows { try Backend.dataRows(&b, frame) }
+                else if type == FrameType.rows { throw FrameShapeError() }   // rows come through RowsFrame
                 else if type == FrameType.notice { Backend.notice(&b, type: UInt8(ascii: "N"), fields: frame.fields, fatal: false) }
                 else if type == FrameType.notification { Backend.notification(&b, ownPID(frame)) }
                 else { try Backend.copyData(&b, frame) }

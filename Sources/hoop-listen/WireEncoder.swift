@@ -137,38 +137,6 @@ enum Backend {
         }
     }
 
-    /// One DataRow per row of a `rows` frame, all into one buffer.
-    static func dataRows(_ b: inout ByteBuffer, _ frame: Frame) throws {
-        guard let rows = frame["rows"]?.array else { throw FrameShapeError() }
-        for row in rows {
-            guard case .array(let values) = row, values.count <= Int(Int16.max) else { throw FrameShapeError() }
-            try b.writeMessage(UInt8(ascii: "D")) { m in
-                m.writeInteger(Int16(truncatingIfNeeded: values.count))
-                for v in values {
-                    switch v {
-                    case .null:
-                        m.writeInteger(Int32(-1))
-                    case .string(let s):
-                        m.writeInteger(Int32(truncatingIfNeeded: s.utf8.count))
-                        m.writeString(s)
-                    default:
-                        guard let s = scalarText(v) else { throw FrameShapeError() }
-                        m.writeInteger(Int32(truncatingIfNeeded: s.utf8.count))
-                        m.writeString(s)
-                    }
-                }
-            }
-        }
-    }
-
-    /// A rough size for a `rows` frame's DataRows, to allocate once.
-    static func estimateRows(_ frame: Frame) -> Int {
-        guard let rows = frame["rows"]?.array, let first = rows.first?.array else { return 256 }
-        var one = 7
-        for v in first { one += 4 + (v.string?.utf8.count ?? 0) }
-        return min(rows.count * one + 64, 1 << 24)
-    }
-
     /// CopyInResponse ('G') or CopyOutResponse ('H').
     static func copyResponse(_ b: inout ByteBuffer, type: UInt8, _ frame: Frame) throws {
         guard let columns = frame["column_formats"]?.array else { throw FrameShapeError() }

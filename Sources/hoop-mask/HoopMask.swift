@@ -49,7 +49,18 @@ struct Stage: ParsableCommand {
             // Types with nothing to mask (ready, complete, parse_complete...) are not decoded.
             guard ResponseMasking.inspected.contains(frame.type) else { return loop.stamp(frame, as: "mask") }
             // Most rows hold nothing to mask: read from the bytes, they pass as they came.
-            if frame.type == FrameType.rows, masking.rowsAreClean(frame) { return loop.stamp(frame, as: "mask") }
+            if frame.type == FrameType.rows {
+                if masking.rowsAreClean(frame) { return loop.stamp(frame, as: "mask") }
+                do {
+                    guard let (summary, line) = try masking.maskRows(frame) else { return loop.stamp(frame, as: "mask") }
+                    loop.emit(summary)
+                    loop.out.enqueue(line)
+                } catch {
+                    refuse(frame, loop, (error as? MaskFailure)?.why ?? "a value it could not mask")
+                    if let id = frame.session { refused.insert(id) }
+                }
+                return
+            }
             let decoded: Frame
             do { decoded = try frame.decode() } catch {
                 refuse(frame, loop, "an unreadable response")

@@ -428,32 +428,6 @@ final class ResponseMasking {
                 if portal { s.describedPortal[name] = p } else { s.describedStatement[name] = p }
             }
             return .pass
-        case FrameType.rows:
-            let cols = plan(forRowsOf: seq, s)
-            var counts = MaskCounts()
-            guard let input = frame["rows"]?.array else { throw MaskFailure("a rows frame without rows") }
-            if let width = input.first?.array?.count, s.profiling(seq, cols, width) {
-                s.profile(seq, cols, input.flatMap { row in
-                    (row.array ?? []).enumerated().compactMap { i, v in v.string.map { (i, $0) } }
-                })
-            }
-            let rows: [JSON] = try input.map { row in
-                guard let values = row.array else { throw MaskFailure("a row that is not an array") }
-                return .array(try values.enumerated().map { i, v in
-                    switch v {
-                    case .null: return v
-                    case .string(let text):
-                        var r = try mask(text, cols[i], s)
-                        if s.isNameColumn(seq, i) { r = s.masker.maskAsName(text, result: r) }
-                        counts.add(r.counts, column: cols[i].name ?? "column \(i + 1)")
-                        return r.value.map(JSON.string) ?? .null
-                    default: throw MaskFailure("a value it cannot read")
-                    }
-                })
-            }
-            var out = frame
-            out["rows"] = .array(rows)
-            return outcome(frame, out, counts)
         case FrameType.error, FrameType.notice:
             var out = frame
             var counts: [String: Int] = [:]
@@ -636,7 +610,36 @@ final class ResponseMasking {
         }
     }
 
-    /// True when a rows frame holds nothing to mask, read from its bytes (RowsScan):
+    /// A rows frame the clean read could not pass, read and rewritten with the rows
+    /// codec: nil when nothing was masked (it then passes as it came), else the audit
+    /// summary and the masked frame's line. A key the codec does not know is not
+    /// carried across: nothing unread passes this stage.
+    func maskRows(_ frame: RawFrame) throws -> (summary: Frame, line: [UInt8])? {
+        guard let (header, input) = RowsReader.values(frame.bytes), let session = header.session, let seq = header.seq
+        else { throw MaskFailure("a rows frame it cannot read") }
+        let s = state(session)
+        let cols = plan(forRowsOf: seq, s)
+        var counts = MaskCounts()
+        if let width = input.first?.count, s.profiling(seq, cols, width) {
+            s.profile(seq, cols, input.flatMap { row in row.enumerated().compactMap { i, v in v.map { (i, $0) } } })
+        }
+        let rows: [[String?]] = try input.map { values in
+            try values.enumerated().map { i, v in
+                guard let text = v else { return nil }
+                var r = try mask(text, cols[i], s)
+                if s.isNameColumn(seq, i) { r = s.masker.maskAsName(text, result: r) }
+                counts.add(r.counts, column: cols[i].name ?? "column \(i + 1)")
+                return r.value
+            }
+        }
+        guard !counts.total.isEmpty else { return nil }
+        var w = RowsWriter(session: session, seq: seq)
+        for row in rows { w.append(row) }
+        let stamps = header.stamps.filter(\.value).keys.filter { $0 != "mask" }.sorted() + ["mask"]
+        return (summary(FrameType.rows, session: session, seq: seq, counts), w.finish(stamps: stamps))
+    }
+
+    /// True when a rows frame holds nothing to mask, read from its bytes (the rows codec):
     /// no value in a column a rule masks, and content detection finds nothing.
     func rowsAreClean(_ frame: RawFrame) -> Bool {
         guard let session = frame.session, let seq = frame.header.seq else { return false }
@@ -655,10 +658,25 @@ final class ResponseMasking {
         if !plan.columns.isEmpty, s.profiling(seq, plan, plan.columns.count) { return false }
         let masked = plan.columns.map(ruled), restMasked = ruled(plan.rest)
         let numeric = plan.columns.map { PGType.isNumeric($0.typeOID) }
-        return RowsScan.clean(frame.bytes) { i, value in
-            if i < masked.count ? masked[i] : restMasked { return true }
-            if i < numeric.count && numeric[i] { return false }
-            return s.masker.detects(value, scratch: &scratch)
+        var scan = CleanScan(masked: masked, restMasked: restMasked, numeric: numeric, masker: s.masker, scratch: scratch)
+        defer { scratch = scan.scratch }
+        return RowsReader.read(frame.bytes, &scan) != nil
+    }
+
+    /// Stops at the first value that may need masking: one in a masked column, one with
+    /// escapes (its bytes are not its text), or one content detection flags.
+    struct CleanScan: RowsVisitor {
+        let masked: [Bool], restMasked: Bool, numeric: [Bool]
+        let masker: Masker
+        var scratch: [UInt8]
+
+        mutating func beginRow() -> Bool { true }
+        mutating func null(_ column: Int) -> Bool { true }
+        mutating func endRow(columns: Int) -> Bool { true }
+        mutating func value(_ i: Int, _ bytes: UnsafeRawBufferPointer, escaped: Bool) -> Bool {
+            if escaped || (i < masked.count ? masked[i] : restMasked) { return false }
+            if i < numeric.count && numeric[i] { return true }
+            return !masker.detects(bytes, scratch: &scratch)
         }
     }
 
@@ -722,14 +740,19 @@ final class ResponseMasking {
 
     private func outcome(_ frame: Frame, _ masked: Frame, _ counts: MaskCounts) -> Outcome {
         guard !counts.total.isEmpty else { return .pass }
-        var summary = Frame(FrameType.masked, session: frame.session, seq: frame.seq, [
-            "frame": .string(frame.type),
+        return .replace([summary(frame.type, session: frame.session, seq: frame.seq, counts), masked])
+    }
+
+    /// What was masked in a frame, for the audit trail: counts only.
+    private func summary(_ type: String, session: String?, seq: Int64?, _ counts: MaskCounts) -> Frame {
+        var summary = Frame(FrameType.masked, session: session, seq: seq, [
+            "frame": .string(type),
             "counts": .object(counts.total.mapValues { .int(Int64($0)) }),
         ])
         if !counts.byColumn.isEmpty {
             summary["columns"] = .object(counts.byColumn.mapValues { .object($0.mapValues { .int(Int64($0)) }) })
         }
-        return .replace([summary, masked])
+        return summary
     }
 
     /// The response types whose content `handle` reads; the others pass without a decode.
