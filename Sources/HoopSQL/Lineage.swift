@@ -98,6 +98,9 @@ public enum StatementLineage: Equatable, Sendable {
     /// SQL-level PREPARE name AS ...; EXECUTE name returns its rows.
     case prepare(String, Shape)
     case execute(String)
+    /// DEALLOCATE name (nil: ALL), CLOSE name (nil: ALL): names end.
+    case deallocate(String?)
+    case closeCursor(String?)
     /// COPY ... TO STDOUT: its lines, field by field.
     case copyOut(Shape, CopyFormat)
 }
@@ -337,6 +340,10 @@ struct Analyzer {
             return .rows(Shape([.value([.setting])]))
         case "DeclareCursorStmt":
             return .declareCursor(body["portalname"]?.string ?? "", query(body["query"]))
+        case "DeallocateStmt":
+            return .deallocate(body["name"]?.string)
+        case "ClosePortalStmt":
+            return .closeCursor(body["portalname"]?.string)
         case "FetchStmt":
             return body["ismove"]?.bool == true ? .noRows : .fetch(body["portalname"]?.string ?? "")
         case "PrepareStmt":

@@ -42,10 +42,11 @@ final class ApprovalGate: @unchecked Sendable {
         let requester: Requester
         var justification: String?
         var duration: Int?
-        /// Prepared statements by name, however made (a Parse or SQL PREPARE: the server
-        /// keeps one namespace), each judged as the strictest of every text it was given.
-        var statements: [String: Judged] = [:]
-        var portals: [String: Judged] = [:]         // Bind: portal → the statement as bound
+        /// Statements (Parse, SQL PREPARE) and portals (Bind: the statement as bound,
+        /// with its parameters) by name. A name given twice is judged as the strictest
+        /// of both texts: the server may have refused either, or skipped a Close after
+        /// an error, which this stage cannot see.
+        var names = StatementBook<Judged, Judged>(mergeStatements: { $0.merged(with: $1) }, mergePortals: { $0.merged(with: $1) })
         var runningPortals: Set<String> = []        // portals whose Execute was let through
         var held: Hold?
         var queue: [[UInt8]] = []
@@ -124,10 +125,7 @@ final class ApprovalGate: @unchecked Sendable {
                 for i in c.statements.indices { c.statements[i].typesCast.formUnion(declared) }
                 judged = Judged(sql: judged.sql, classification: c)
             }
-            // The unnamed statement is replaced by each Parse. A named one cannot be
-            // (the server refuses, or skips the Parse after an error): what a name
-            // runs is judged as the strictest of every text it was given.
-            s.statements[name] = name.isEmpty ? judged : s.statements[name].map { $0.merged(with: judged) } ?? judged
+            s.names.parse(name, judged)
             stampPass(bytes)
         case FrameType.bind:
             let portal = f["portal"]?.string ?? ""
@@ -136,10 +134,12 @@ final class ApprovalGate: @unchecked Sendable {
             s.runningPortals.remove(portal)
             // A statement we never saw prepared is hidden work. The portal carries its
             // parameters: an approval is for this text with these values.
-            let statement = s.statements[name] ?? Judged(sql: "", classification: Classification(statements: [.unknown(statement: name)]))
             let params = f["params"].map { $0.encodedString } ?? "[]"
-            s.portals[portal] = params == "[]" ? statement
-                : Judged(sql: statement.sql + "\n-- bound parameters: " + params, classification: statement.classification)
+            s.names.bind(portal, statement: name) { st in
+                let statement = st ?? Judged(sql: "", classification: Classification(statements: [.unknown(statement: name)]))
+                return params == "[]" ? statement
+                    : Judged(sql: statement.sql + "\n-- bound parameters: " + params, classification: statement.classification)
+            }
             stampPass(bytes)
         case FrameType.execute:
             // Judged by the text the portal was bound to; once let through, the rest of
@@ -147,10 +147,11 @@ final class ApprovalGate: @unchecked Sendable {
             // not see bound is a SQL cursor (judged at its DECLARE) or does not exist
             // (the server says so).
             let portal = f["portal"]?.string ?? ""
-            if let judged = s.portals[portal], !s.runningPortals.contains(portal) { decide(s, bytes, f, judged) } else { stampPass(bytes) }
+            if let judged = s.names[portal: portal], !s.runningPortals.contains(portal) { decide(s, bytes, f, judged) } else { stampPass(bytes) }
         case FrameType.close:
-            // Statements are not forgotten on Close (see "parse"); portals are.
-            if f["kind"]?.string == "P" { let name = f["name"]?.string ?? ""; s.portals.removeValue(forKey: name); s.runningPortals.remove(name) }
+            // Statements are not forgotten on Close: after an error the server skips it,
+            // and the old text stays under the name. Portals are.
+            if f["kind"]?.string == "P" { let name = f["name"]?.string ?? ""; s.names.closePortal(name); s.runningPortals.remove(name) }
             stampPass(bytes)
         default:
             stampPass(bytes)
@@ -163,7 +164,7 @@ final class ApprovalGate: @unchecked Sendable {
         var c = classification(sql, s.policy.classifyOptions)
         var shown = sql
         c.statements = c.statements.flatMap { st -> [StatementClass] in
-            guard st.command == "EXECUTE", let name = st.preparedName, let body = s.statements[name] else { return [st] }
+            guard st.command == "EXECUTE", let name = st.preparedName, let body = s.names[statement: name] else { return [st] }
             shown += "\n-- \(name) was prepared as: " + body.sql
             return body.classification.statements
         }
@@ -243,7 +244,7 @@ final class ApprovalGate: @unchecked Sendable {
         for st in judged.classification.statements where st.command == "PREPARE" {
             guard let name = st.preparedName else { continue }
             let body = Judged(sql: judged.sql, classification: Classification(statements: st.preparedBody))
-            s.statements[name] = s.statements[name].map { $0.merged(with: body) } ?? body
+            s.names.parse(name, body)
         }
         guard judged.sql.range(of: "hoop.", options: .caseInsensitive) != nil else { return }
         for (name, value) in SessionSettings.set(in: judged.sql) {

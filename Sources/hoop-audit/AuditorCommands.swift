@@ -456,8 +456,14 @@ final class RequestTracker {
     private var count = 0
     private var bySeq: [Int64: Int] = [:]
     private var current: Int?                           // the open extended-protocol exchange
-    private var statements: [String: (sql: String, types: [Int64])] = [:]
-    private var portals: [String: (sql: String?, statement: String, params: [String])] = [:]
+    struct Prepared { var sql: String; var types: [Int64] }
+    struct Bound { var sql: String?; var statement: String; var params: [String] }
+    /// The session's statements and portals (StatementBook). A name given again keeps
+    /// what the server kept (the first), and says what the second would have been.
+    private var names = StatementBook<Prepared, Bound>(
+        mergeStatements: { old, new in Prepared(sql: old.sql + "\n-- the name was given again, refused by the server unless the first failed: " + new.sql,
+                                                types: old.types) },
+        mergePortals: { old, _ in old })
     /// How many of the latest requests are kept (nil: all). Replay keeps a few, so that a
     /// session of a million statements replays in flat memory.
     var keep: Int?
@@ -542,16 +548,16 @@ final class RequestTracker {
         case FrameType.parse:
             let name = f["name"]?.string ?? ""
             let sql = f["sql"]?.string ?? ""
-            statements[name] = (sql, f["param_types"]?.array?.compactMap(\.int) ?? [])
+            names.parse(name, Prepared(sql: sql, types: f["param_types"]?.array?.compactMap(\.int) ?? []))
             if !self[i].executed { self[i].sql = sql; self[i].statement = name }
         case FrameType.bind:
             let name = f["statement"]?.string ?? ""
             let portal = f["portal"]?.string ?? ""
-            let st = statements[name]
+            let st = names[statement: name]
             let params = (f["params"]?.array ?? []).enumerated().map { n, p in
                 Self.literal(p, type: st.flatMap { n < $0.types.count ? $0.types[n] : nil })
             }
-            portals[portal] = (st?.sql, name, params)
+            names.bind(portal, statement: name) { Bound(sql: $0?.sql, statement: name, params: params) }
             if !self[i].executed {
                 self[i].sql = st?.sql ?? self[i].sql
                 self[i].statement = name
@@ -562,13 +568,14 @@ final class RequestTracker {
             let portal = f["portal"]?.string ?? ""
             self[i].executed = true
             self[i].portal = portal
-            if let p = portals[portal] {
+            if let p = names[portal: portal] {
                 self[i].sql = p.sql ?? self[i].sql
                 self[i].statement = p.statement
                 self[i].params = p.params
             }
         case FrameType.close:
-            if f["kind"]?.string == "P" { portals.removeValue(forKey: f["name"]?.string ?? "") }
+            let name = f["name"]?.string ?? ""
+            if f["kind"]?.string == "P" { names.closePortal(name) } else { names.closeStatement(name) }
         default: break
         }
     }

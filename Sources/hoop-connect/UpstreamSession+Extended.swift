@@ -22,6 +22,12 @@ let portalBufferLimit = 64 << 20   // per session, across its portals
 let maxUnreadRequests = 64
 
 extension UpstreamSession {
+    /// A statement's text and parameter types, as a Parse gave them.
+    struct BoundStatement: Equatable {
+        let sql: String
+        let types: [Oid]
+    }
+
     struct Portal {
         var statement: String
         var params: [BindParameter]
@@ -39,12 +45,13 @@ extension UpstreamSession {
         var holdCursor = false
         /// The statement as it was when bound: a later Parse of the same (unnamed)
         /// statement must not change what this portal runs.
-        var bound: (sql: String, types: [Oid])? = nil
+        var bound: BoundStatement? = nil
     }
 
     /// What the server will answer, in order, and how to turn it into frames.
     enum Expected {
-        case parse(name: String, seq: Int64)
+        /// `made`: the name was free; if the server does not make it, it stays free.
+        case parse(name: String, made: Bool, seq: Int64)
         case describe(portal: Bool, seq: Int64)
         case execute(portal: String, maxRows: Int, seq: Int64)
         case deallocate(seq: Int64)
@@ -72,23 +79,31 @@ extension UpstreamSession {
             let sql = f["sql"]?.string ?? ""
             let types = (f["param_types"]?.array ?? []).map { Oid(truncatingIfNeeded: $0.int ?? 0) }
             guard PQsendPrepare(conn, name, sql, Int32(types.count), types.isEmpty ? nil : types) == 1 else { return connectionError() }
-            prepared.insert(name)
-            statements[name] = (sql, types)
-            expected.append(.parse(name: name, seq: seq))
+            let made = names.parse(name, BoundStatement(sql: sql, types: types)) != .taken
+            expected.append(.parse(name: name, made: made, seq: seq))
         case FrameType.bind:
             // Checked by the server at Execute: a Bind to an unknown statement fails there.
             let params = (f["params"]?.array ?? []).map(BindParameter.init)
             let statement = f["statement"]?.string ?? ""
-            var portal = Portal(statement: statement, params: params)
-            portal.bound = statements[statement]
-            portal.binaryResults = (f["result_formats"]?.array ?? []).contains { $0.int == 1 }
-            portals[f["portal"]?.string ?? ""] = portal
-            expected.append(.local(Frame(FrameType.bindComplete, session: id, seq: seq)))
+            let name = f["portal"]?.string ?? ""
+            let definition = names.bind(name, statement: statement) { snapshot in
+                var portal = Portal(statement: statement, params: params)
+                portal.bound = snapshot
+                portal.binaryResults = (f["result_formats"]?.array ?? []).contains { $0.int == 1 }
+                return portal
+            }
+            if definition == .taken {
+                // As the server answers a Bind into a named portal that is still open.
+                let error = Frame.error(session: id, seq: seq, code: "42P03", message: "cursor \"\(name)\" already exists")
+                guard failInPipeline(error) else { return connectionError() }
+            } else {
+                expected.append(.local(Frame(FrameType.bindComplete, session: id, seq: seq)))
+            }
         case FrameType.describe:
             let name = f["name"]?.string ?? ""
             let isPortal = f["kind"]?.string == "P"
             let sent: Int32
-            if isPortal, let p = portals[name] {
+            if isPortal, let p = names[portal: name] {
                 sent = PQsendDescribePrepared(conn, p.statement)
             } else if isPortal {
                 sent = PQsendDescribePortal(conn, name)   // the server says it does not exist
@@ -100,18 +115,19 @@ extension UpstreamSession {
         case FrameType.execute:
             let name = f["portal"]?.string ?? ""
             let maxRows = Int(clamping: f["max_rows"]?.int ?? 0)
-            if let p = portals[name], let cursor = p.cursor {
+            if let p = names[portal: name], let cursor = p.cursor {
                 guard sendFetch(cursor, maxRows) else { return connectionError() }
                 expected.append(.fetch(portal: name, maxRows: maxRows, seq: seq))
-            } else if let p = portals[name], p.started {
+            } else if let p = names[portal: name], p.started {
                 expected.append(.resume(portal: name, maxRows: maxRows, seq: seq))
-            } else if var p = portals[name], maxRows > 0, let (sql, types) = p.bound, isCursorable(sql) {
+            } else if var p = names[portal: name], maxRows > 0, let bound = p.bound, isCursorable(bound.sql) {
+                let (sql, types) = (bound.sql, bound.types)
                 // A row-limited Execute: the portal becomes a cursor in the server.
                 cursorCount += 1
                 let cursor = "hoop_portal_\(cursorCount)"
                 let hold = lastStatus == "I"
                 p.started = true; p.cursor = cursor; p.holdCursor = hold
-                portals[name] = p
+                names[portal: name] = p
                 let declare = "DECLARE \(cursor) NO SCROLL CURSOR \(hold ? "WITH HOLD " : "")FOR " + sql
                 let sent = withBindParameters(p.params) { values, lengths, formats in
                     PQsendQueryParams(conn, declare, Int32(p.params.count), types.isEmpty ? nil : types, values, lengths, formats, 0)
@@ -119,18 +135,18 @@ extension UpstreamSession {
                 guard sent == 1, sendFetch(cursor, maxRows) else { return connectionError() }
                 expected.append(.quiet(seq: seq))
                 expected.append(.fetch(portal: name, maxRows: maxRows, seq: seq))
-            } else if var p = portals[name] {
+            } else if var p = names[portal: name] {
                 p.started = true
-                if let bound = p.bound, let now = statements[p.statement], now.sql != bound.sql || now.types != bound.types {
+                if let bound = p.bound, let now = names[statement: p.statement], now != bound {
                     // Re-parsed since the Bind: run what was bound, under a name of its own.
                     cursorCount += 1
                     p.statement = "hoop_bound_\(cursorCount)"
                     guard PQsendPrepare(conn, p.statement, bound.sql, Int32(bound.types.count),
                                         bound.types.isEmpty ? nil : bound.types) == 1 else { return connectionError() }
                     expected.append(.quiet(seq: seq))
-                    statements[p.statement] = bound
+                    names.parse(p.statement, bound)
                 }
-                portals[name] = p
+                names[portal: name] = p
                 let sent = withBindParameters(p.params) { values, lengths, formats in
                     PQsendQueryPrepared(conn, p.statement, Int32(p.params.count), values, lengths, formats, 0)
                 }
@@ -142,17 +158,18 @@ extension UpstreamSession {
             }
         case FrameType.close:
             let name = f["name"]?.string ?? ""
-            if f["kind"]?.string == "S", !name.isEmpty, prepared.contains(name),
+            if f["kind"]?.string == "S", !name.isEmpty, names.statements[name] != nil,
                let quoted = PQescapeIdentifier(conn, name, name.utf8.count) {
                 let sql = "DEALLOCATE " + String(cString: quoted)
                 PQfreemem(quoted)
-                prepared.remove(name)
-                statements.removeValue(forKey: name)   // the name may be PREPAREd anew in SQL
+                names.closeStatement(name)   // the name may be PREPAREd anew in SQL
                 guard PQsendQueryParams(conn, sql, 0, nil, nil, nil, nil, 0) == 1 else { return connectionError() }
                 expected.append(.deallocate(seq: seq))
             } else {
                 // Closing a portal, or something that does not exist, is not an error.
-                if f["kind"]?.string == "P", let p = portals.removeValue(forKey: name), let cursor = p.cursor {
+                let closed = f["kind"]?.string == "P" ? names[portal: name] : nil
+                if closed != nil { names.closePortal(name) }
+                if let cursor = closed?.cursor {
                     guard PQsendQueryParams(conn, "CLOSE \(cursor)", 0, nil, nil, nil, nil, 0) == 1 else { return connectionError() }
                     expected.append(.deallocate(seq: seq))
                 } else {
@@ -184,9 +201,11 @@ extension UpstreamSession {
             switch e {
             case .local(let frame):
                 if !aborted { emit(frame) }
-            case .parse(let name, let s):
+            case .parse(let name, let made, let s):
                 seq = s
-                if answer() == .failed { prepared.remove(name) } else if !aborted { emit(Frame(FrameType.parseComplete, session: id, seq: s)) }
+                let outcome = answer()
+                if outcome != .done, made { names.closeStatement(name) }
+                if outcome == .done, !aborted { emit(Frame(FrameType.parseComplete, session: id, seq: s)) }
             case .deallocate(let s):
                 seq = s
                 if answer() == .done && !aborted { emit(Frame(FrameType.closeComplete, session: id, seq: s)) }
@@ -196,7 +215,7 @@ extension UpstreamSession {
             case .execute(let portal, let maxRows, let s):
                 seq = s
                 PQsetSingleRowMode(conn)   // in pipeline mode: per query, before its first result
-                let announce = portals[portal]?.binaryResults ?? false
+                let announce = names[portal: portal]?.binaryResults ?? false
                 if drainResults(describe: false, maxRows: maxRows, portal: portal, announce: announce) == .failed { aborted = true }
             case .resume(let portal, let maxRows, let s):
                 seq = s
@@ -281,7 +300,7 @@ extension UpstreamSession {
     private func fetchAnswer(_ portal: String, maxRows: Int) {
         var batch = RowsWriter(session: id, seq: seq)
         var delivered = 0
-        var announced = !(portals[portal]?.binaryResults ?? false)
+        var announced = !(names[portal: portal]?.binaryResults ?? false)
         while let res = PQgetResult(conn) {
             defer { PQclear(res) }
             if !announced, PQresultStatus(res) == PGRES_SINGLE_TUPLE || PQresultStatus(res) == PGRES_TUPLES_OK {
@@ -312,8 +331,8 @@ extension UpstreamSession {
 
     /// The transaction ended: its portals go, and so do the cursors held for them.
     func endPortals() {
-        let held = portals.values.compactMap { $0.holdCursor ? $0.cursor : nil }
-        portals.removeAll()
+        let held = names.portals.values.compactMap { $0.value.holdCursor ? $0.value.cursor : nil }
+        names.endTransaction()
         guard !held.isEmpty else { return }
         for cursor in held { _ = PQsendQueryParams(conn, "CLOSE \(cursor)", 0, nil, nil, nil, nil, 0) }
         guard PQpipelineSync(conn) == 1 else { return }
@@ -323,7 +342,7 @@ extension UpstreamSession {
     }
 
     private func resume(_ name: String, maxRows: Int) {
-        guard let p = portals[name] else { return }
+        guard let p = names[portal: name] else { return }
         var batch = RowsWriter(session: id, seq: seq)
         let left = p.pending.count - p.next
         let take = maxRows > 0 ? min(maxRows, left) : left
@@ -334,9 +353,9 @@ extension UpstreamSession {
             if batch.isFull { sendRows(&batch) }
         }
         sendRows(&batch)
-        portals[name]?.next += take
-        portals[name]?.pendingBytes -= delivered
-        if take == left { portals[name]?.pending = []; portals[name]?.next = 0 }
+        names[portal: name]?.next += take
+        names[portal: name]?.pendingBytes -= delivered
+        if take == left { names[portal: name]?.pending = []; names[portal: name]?.next = 0 }
         if maxRows > 0 && take == maxRows {   // as the server: a full batch is suspended
             emit(Frame(FrameType.suspended, session: id, seq: seq))
         } else {
@@ -349,18 +368,18 @@ extension UpstreamSession {
     /// Keeps a row of a suspended portal for its next Execute, within the limit.
     func keep(_ row: [UInt8], in portal: String) {
         // Mutated in place: copying the portal out and back would copy its rows each time.
-        guard let p = portals[portal], !p.overflowed else { return }
+        guard let p = names[portal: portal], !p.overflowed else { return }
         // One budget for the whole session, however many portals it keeps.
-        let held = portals.values.reduce(0) { $0 + $1.pendingBytes }
+        let held = names.portals.values.reduce(0) { $0 + $1.value.pendingBytes }
         if held + row.count > portalBufferLimit {
             // Bounded memory wins: the query is cancelled and the client gets its error.
             logLine("hoop-connect", "session \(id): suspended portal over \(portalBufferLimit) bytes; cancelling")
             cancelRunning()
-            portals[portal]?.overflowed = true
+            names[portal: portal]?.overflowed = true
             return
         }
-        portals[portal]?.pending.append(row)
-        portals[portal]?.pendingBytes += row.count
+        names[portal: portal]?.pending.append(row)
+        names[portal: portal]?.pendingBytes += row.count
     }
 
     /// Whether a cursor can run the statement: a query, not DML (DECLARE refuses DML,

@@ -31,12 +31,13 @@ final class UpstreamSession: @unchecked Sendable {
     let cancelLock = NSLock()
 
     // Extended-protocol state: see UpstreamSession+Extended.swift.
-    var prepared: Set<String> = []
-    var portals: [String: Portal] = [:]
+    /// Statements and portals by name. The server keeps the statements; portals are
+    /// kept here (see UpstreamSession+Extended.swift). A second definition of a taken
+    /// name leaves the first: the server refuses it.
+    var names = StatementBook<BoundStatement, Portal>(mergeStatements: { old, _ in old }, mergePortals: { old, _ in old })
     var expected: [Expected] = []
     var aborted = false
     var inPipeline = false
-    var statements: [String: (sql: String, types: [Oid])] = [:]
     var cursorCount = 0
     var lastStatus = "I"
     var reported: [String: String] = [:]
@@ -228,7 +229,7 @@ final class UpstreamSession: @unchecked Sendable {
         PQsetSingleRowMode(conn)
         drainResults(describe: true, maxRows: 0, portal: nil)
         let now = status
-        if now == "I" && !portals.isEmpty { enterPipeline(); endPortals(); leavePipeline() }   // portals end with their transaction
+        if now == "I" && !names.portals.isEmpty { enterPipeline(); endPortals(); leavePipeline() }   // portals end with their transaction
         forwardNotifications()
         reportParameterChanges()
         lastStatus = now
@@ -246,8 +247,7 @@ final class UpstreamSession: @unchecked Sendable {
                                 message: deny["message"]?.string ?? "hoop: the request was denied", extra: parser)
         if deny["request"]?.string != FrameType.query {
             // Extended protocol: in its place in the pipeline, up to the client's Sync.
-            guard enterPipeline(), PQsendQueryParams(conn, Self.standIn, 0, nil, nil, nil, nil, 0) == 1 else { return connectionError() }
-            expected.append(.denied(error))
+            guard enterPipeline(), failInPipeline(error) else { return connectionError() }
             return
         }
         leavePipeline()
@@ -260,6 +260,15 @@ final class UpstreamSession: @unchecked Sendable {
         reportParameterChanges()
         lastStatus = status
         emit(Frame(FrameType.ready, session: id, seq: seq, ["status": .string(lastStatus)]))
+    }
+
+    /// Answers `error` in its place in the pipeline: a stand-in statement that fails
+    /// runs there, so the server skips to Sync and fails the transaction as for any
+    /// error, and the client reads `error` instead of the stand-in's.
+    func failInPipeline(_ error: Frame) -> Bool {
+        guard PQsendQueryParams(conn, Self.standIn, 0, nil, nil, nil, nil, 0) == 1 else { return false }
+        expected.append(.denied(error))
+        return true
     }
 
     /// Fails at once, touches nothing, quotes nothing: division by zero of two constants.
@@ -312,10 +321,10 @@ final class UpstreamSession: @unchecked Sendable {
                 described = false
                 let tag = String(cString: PQcmdStatus(res))
                 if let portal, maxRows > 0, delivered >= maxRows {
-                    portals[portal]?.tag = tag
+                    names[portal: portal]?.tag = tag
                     emit(Frame(FrameType.suspended, session: id, seq: seq))
                 } else {
-                    if let portal { portals[portal]?.tag = tag; portals[portal]?.finished = true }
+                    if let portal { names[portal: portal]?.tag = tag; names[portal: portal]?.finished = true }
                     emit(Frame(FrameType.complete, session: id, seq: seq, ["tag": .string(tag)]))
                 }
                 delivered = 0

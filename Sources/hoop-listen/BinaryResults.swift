@@ -10,12 +10,10 @@ import NIOCore
 
 /// A client's result formats, tracked through its Parse, Bind, Describe and Execute.
 struct ResultFormats {
+    /// A portal's result formats, and the types of its columns once described.
     struct Portal {
-        let name: String
-        let statement: String
-        let statementGeneration: Int
-        let generation: Int
         let formats: [Int16]
+        var types: [UInt32]? = nil
         var wantsBinary: Bool { formats.contains(1) }
     }
     /// A refusal made while the answers come back.
@@ -23,50 +21,44 @@ struct ResultFormats {
         let code: String
         let message: String
     }
+    typealias Bound = StatementBook<[UInt32]?, Portal>.Bound
 
-    /// Parse and Bind of a name make a new statement or portal under it: column types
-    /// are kept by name and generation, so that an old answer never describes a new one.
-    private var statementGeneration: [String: Int] = [:]
-    private var portalGeneration: [String: Int] = [:]
-    private var statementTypes: [String: (generation: Int, types: [UInt32])] = [:]
-    private var portalTypes: [String: (generation: Int, types: [UInt32])] = [:]
-    private var portals: [String: Portal] = [:]
+    /// Statements with the column types a Describe told; portals with their formats.
+    /// A name given twice keeps the first formats (the server refuses the second Bind)
+    /// and forgets its types.
+    private var names = StatementBook<[UInt32]?, Portal>(mergeStatements: { _, _ in nil },
+                                                          mergePortals: { old, _ in Portal(formats: old.formats) })
     /// Describe and Execute requests in flight, by sequence number. A Describe keeps
     /// the portal as it was bound then: in a pipeline the next Bind of the same name
     /// comes before the answer.
-    private var describes: [Int64: (name: String, generation: Int, portal: Portal?)] = [:]
-    private var executes: [Int64: Portal] = [:]
+    private var describes: [Int64: (name: String, generation: Int, portal: (name: String, Bound)?)] = [:]
+    private var executes: [Int64: (name: String, Bound)] = [:]
     /// The types hoop-connect announced for an Execute's result (`columns` `for: execute`).
     private var executeTypes: [Int64: [UInt32]] = [:]
 
     mutating func parsed(_ name: String) {
-        statementGeneration[name, default: 0] += 1
-        statementTypes[name] = nil
+        names.parse(name, nil)
     }
 
     mutating func bound(portal: String, statement: String, formats: [Int16]) {
-        portalGeneration[portal, default: 0] += 1
-        portalTypes[portal] = nil
-        portals[portal] = Portal(name: portal, statement: statement, statementGeneration: statementGeneration[statement, default: 0],
-                                 generation: portalGeneration[portal]!, formats: formats)
+        names.bind(portal, statement: statement) { _ in Portal(formats: formats) }
     }
 
     mutating func closed(kind: UInt8, name: String) {
-        if kind == UInt8(ascii: "S") { parsed(name) } else { portals[name] = nil; portalTypes[name] = nil }
+        if kind == UInt8(ascii: "S") { names.closeStatement(name) } else { names.closePortal(name) }
     }
 
     mutating func describing(seq: Int64, kind: UInt8, name: String) {
         if kind == UInt8(ascii: "P") {
-            describes[seq] = (name, portalGeneration[name, default: 0], portals[name] ?? Portal(
-                name: name, statement: "", statementGeneration: 0, generation: portalGeneration[name, default: 0], formats: []))
+            describes[seq] = (name, names.generation(portal: name), names.portals[name].map { (name, $0) })
         } else {
-            describes[seq] = (name, statementGeneration[name, default: 0], nil)
+            describes[seq] = (name, names.generation(statement: name), nil)
         }
     }
 
     /// An Execute of a portal that wants binary columns; nothing is kept for the others.
     mutating func executing(seq: Int64, portal: String) {
-        if let p = portals[portal], p.wantsBinary { executes[seq] = p }
+        if let p = names.portals[portal], p.value.wantsBinary { executes[seq] = (portal, p) }
     }
 
     /// A request's last answer came: forget it.
@@ -81,15 +73,16 @@ struct ResultFormats {
     mutating func announced(_ frame: Frame, seq: Int64) {
         let types = (frame["fields"]?.array ?? []).map { UInt32(truncatingIfNeeded: $0["type_oid"]?.int ?? 0) }
         executeTypes[seq] = types
-        if let p = executes[seq] { portalTypes[p.name] = (p.generation, types) }
+        if let (name, p) = executes[seq], names.generation(portal: name) == p.generation { names[portal: name]?.types = types }
     }
 
-    /// A ReadyForQuery: everything in flight has been answered. The unnamed portal is
-    /// gone at the end of a transaction; named ones are kept for their Close.
-    mutating func ready() {
+    /// A ReadyForQuery: everything in flight has been answered, and at the end of a
+    /// transaction its portals are gone.
+    mutating func ready(status: String?) {
         describes.removeAll()
         executes.removeAll()
         executeTypes.removeAll()
+        if status == "I" { names.endTransaction() }
     }
 
     /// The RowDescription answering Describe `seq`: its types are kept, and a portal's
@@ -98,13 +91,13 @@ struct ResultFormats {
         guard let d = describes[seq], let fields = frame["fields"]?.array else { return frame }
         let types = fields.map { UInt32(truncatingIfNeeded: $0["type_oid"]?.int ?? 0) }
         // Answers come in order: a later generation's answer, when it comes, replaces this.
-        guard let p = d.portal else {
-            statementTypes[d.name] = (d.generation, types)
+        guard let (name, p) = d.portal else {
+            if names.generation(statement: d.name) == d.generation { names[statement: d.name] = .some(types) }
             return frame
         }
-        portalTypes[d.name] = (d.generation, types)
-        guard p.wantsBinary else { return frame }
-        let binary = try Self.binaryColumns(p.formats, types: types)
+        if names.generation(portal: name) == p.generation { names[portal: name]?.types = types }
+        guard p.value.wantsBinary else { return frame }
+        let binary = try Self.binaryColumns(p.value.formats, types: types)
         var described = frame
         described["fields"] = .array(zip(fields, binary).map { field, isBinary in
             guard case .object(var o) = field else { return field }
@@ -116,18 +109,18 @@ struct ResultFormats {
 
     /// How to send the rows of Execute `seq`: nil when they go as text.
     func plan(forExecute seq: Int64) throws -> BinaryPlan? {
-        guard let p = executes[seq] else { return nil }
+        guard let (name, p) = executes[seq] else { return nil }
         let types: [UInt32]
         if let t = executeTypes[seq] {
             types = t
-        } else if let t = portalTypes[p.name], t.generation == p.generation {
-            types = t.types
-        } else if let t = statementTypes[p.statement], t.generation == p.statementGeneration {
-            types = t.types
+        } else if let now = names.portals[name], now.generation == p.generation, let t = now.value.types {
+            types = t
+        } else if let t = names.statements[p.statement], t.generation == p.statementGeneration, let described = t.value {
+            types = described
         } else {
             throw Refusal(code: "0A000", message: "hoop: binary result columns need the statement or portal described first")
         }
-        return BinaryPlan(types: types, binary: try Self.binaryColumns(p.formats, types: types))
+        return BinaryPlan(types: types, binary: try Self.binaryColumns(p.value.formats, types: types))
     }
 
     /// Which columns go in binary: one format for all, or one per column, as the

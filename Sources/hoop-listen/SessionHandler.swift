@@ -730,7 +730,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     private func settle(_ frame: Frame) {
         let type = frame.type
         if type == FrameType.ready {
-            resultFormats.ready()
+            resultFormats.ready(status: frame["status"]?.string)
             discardingAnswers = false
         }
         guard let s = frame.seq else {

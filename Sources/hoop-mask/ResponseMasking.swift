@@ -79,26 +79,44 @@ final class ResponseMasking {
         self.fallback = fallback
     }
 
+    /// What a statement or portal name yields: its lineage (nil: untraced), the
+    /// columns a Describe told, and the request that defined it.
+    struct Named {
+        var traced: Traced?
+        var described: [ColumnPlan]? = nil
+        var definedAt: Int64 = -1
+        /// A name given again while taken: untraced until the answer says. If that
+        /// request fails, the server kept what the name had before (`earlier`); if it
+        /// succeeds, the earlier one had failed and the name is the new one (`later`).
+        var earlier: Earlier? = nil
+        var later: Earlier? = nil
+        static let untraced = Named(traced: nil)
+
+        static func givenAgain(_ old: Named, _ new: Named) -> Named {
+            var n = Named.untraced
+            n.definedAt = new.definedAt
+            n.earlier = Earlier(named: old)
+            n.later = Earlier(named: new)
+            return n
+        }
+    }
+
+    final class Earlier {
+        let named: Named
+        init(named: Named) { self.named = named }
+    }
+
     /// What a session's requests said about the results to come.
     final class SessionState {
         let masker: Masker
-        /// Extended protocol: statements and portals by name (nil: its SQL did not parse).
-        var statements: [String: Traced?] = [:]
-        var portals: [String: Traced?] = [:]
-        /// SQL-level DECLARE ... CURSOR and PREPARE, for FETCH and EXECUTE.
-        var cursors: [String: Shape] = [:]
-        var prepared: [String: Shape] = [:]
+        /// Statements and portals by name (StatementBook): Parse and SQL PREPARE,
+        /// Bind and SQL DECLARE. A name given twice, or one a failed request may have
+        /// left as it was, is untraced (`failed`).
+        var names = StatementBook<Named, Named>(mergeStatements: Named.givenAgain, mergePortals: Named.givenAgain)
         /// By request seq: what its results carry, and the plan once its columns are known.
         var expected: [Int64: [Traced?]] = [:]
         var plans: [Int64: [ColumnPlan]] = [:]
-        /// Column plans from Describe, for an Execute that comes without one.
-        var describedPortal: [String: [ColumnPlan]] = [:]
-        var describedStatement: [String: [ColumnPlan]] = [:]
-        var portalStatement: [String: String] = [:]
         var describeTarget: [Int64: (portal: Bool, name: String, generation: Int)] = [:]
-        /// Parse and Bind count up per name: a Describe answered after a newer Parse or
-        /// Bind of the same name describes something else and is not kept.
-        var generation: [String: Int] = [:]
         var executePortal: [Int64: String] = [:]
         /// COPY table TO STDOUT: its columns, named by hoop-connect from the catalog.
         var copyPlans: [Int64: RowPlan] = [:]
@@ -171,55 +189,62 @@ final class ResponseMasking {
         let seq = frame.seq ?? -1
         switch frame.type {
         case FrameType.query:
-            s.expected[seq] = lineages(frame["sql"]?.string ?? "", s)
+            s.expected[seq] = lineages(frame["sql"]?.string ?? "", s, seq: seq)
         case FrameType.parse:
-            let name = frame["name"]?.string ?? ""
-            let all = lineages(frame["sql"]?.string ?? "", s)
-            // A named statement cannot be redefined without a Close: the server refuses
-            // it and keeps the old one, which this stage then no longer knows (untraced).
-            let redefined = !name.isEmpty && s.statements[name] != nil
-            s.statements[name] = all.count == 1 && !redefined ? all[0] : .some(nil)
-            s.describedStatement[name] = nil
-            s.generation[name, default: 0] += 1
+            let all = lineages(frame["sql"]?.string ?? "", s, seq: seq)
+            s.names.parse(frame["name"]?.string ?? "", Named(traced: all.count == 1 ? all[0] : nil, definedAt: seq))
         case FrameType.bind:
-            let portal = frame["portal"]?.string ?? "", statement = frame["statement"]?.string ?? ""
-            s.portals[portal] = s.statements[statement] ?? nil
-            s.portalStatement[portal] = statement
-            s.describedPortal[portal] = nil
-            s.generation["portal:" + portal, default: 0] += 1
+            s.names.bind(frame["portal"]?.string ?? "", statement: frame["statement"]?.string ?? "") { st in
+                Named(traced: st?.traced, definedAt: seq)
+            }
         case FrameType.close:
             let name = frame["name"]?.string ?? ""
-            if frame["kind"]?.string == "S" { s.statements[name] = nil; s.describedStatement[name] = nil }
-            else { s.portals[name] = nil; s.describedPortal[name] = nil }
+            if frame["kind"]?.string == "S" { s.names.closeStatement(name) } else { s.names.closePortal(name) }
         case FrameType.describe:
             let name = frame["name"]?.string ?? ""
             let portal = frame["kind"]?.string == "P"
-            s.expected[seq] = [(portal ? s.portals[name] : s.statements[name]) ?? nil]
-            s.describeTarget[seq] = (portal, name, s.generation[(portal ? "portal:" : "") + name, default: 0])
+            s.expected[seq] = [portal ? s.names[portal: name]?.traced : s.names[statement: name]?.traced]
+            s.describeTarget[seq] = (portal, name, portal ? s.names.generation(portal: name) : s.names.generation(statement: name))
         case FrameType.execute:
             let portal = frame["portal"]?.string ?? ""
-            s.expected[seq] = [s.portals[portal] ?? nil]
+            s.expected[seq] = [s.names[portal: portal]?.traced]
             s.executePortal[seq] = portal
         default:
             break
         }
     }
 
+    /// A Parse or Bind `seq` succeeded: a name it gave again is the new one.
+    func succeeded(session: String, seq: Int64) {
+        let s = state(session)
+        let now = { (n: inout Named) in if n.definedAt == seq, let later = n.later { n = later.named } }
+        s.names.update(statements: now, portals: now)
+    }
+
+    /// An error answered request `seq`: the server skipped what came after it up to
+    /// the Sync, and refused it. What the names defined or closed from there on mean
+    /// is unknown (a Close skipped keeps the old statement, which a later Parse of the
+    /// name cannot replace), and so is what requests already read after it return.
+    func failed(session: String, seq: Int64) {
+        let s = state(session)
+        let after = { (n: inout Named) in
+            guard n.definedAt >= seq else { return }
+            if n.definedAt == seq, let earlier = n.earlier { n = earlier.named } else { n = .untraced }
+        }
+        s.names.update(statements: after, portals: after)
+        for k in s.expected.keys where k > seq { s.expected[k] = [nil] }
+    }
+
     /// A request of the session could not be read: what it defined or replaced is
     /// unknown, so every name the session had is untraced from now on.
     func lost(session: String) {
         let s = state(session)
-        for k in s.statements.keys { s.statements[k] = .some(nil) }
-        for k in s.portals.keys { s.portals[k] = .some(nil) }
-        for k in s.cursors.keys { s.cursors[k] = Shape(columns: nil, all: [.untraced]) }
-        for k in s.prepared.keys { s.prepared[k] = Shape(columns: nil, all: [.untraced]) }
-        s.describedStatement.removeAll()
-        s.describedPortal.removeAll()
+        s.names.update(statements: { $0 = .untraced }, portals: { $0 = .untraced })
     }
 
     /// The lineage of each statement of `sql`; one nil when it does not parse (the
     /// server will say why; anything it returns is then untraced).
-    func lineages(_ sql: String, _ s: SessionState) -> [Traced?] {
+    func lineages(_ sql: String, _ s: SessionState, seq: Int64) -> [Traced?] {
         guard let all = analyzed(sql) else { return [nil] }
         for t in all {
             // A parked value is whatever the statement computed from what it read: pieces.
@@ -230,11 +255,22 @@ final class ResponseMasking {
             if t.parks.contains(.notify) { for c in t.channels { notified[c, default: []].formUnion(parked) } }
             if t.writes { written.formUnion(parked) }
             if let names = t.defines { shadowing.formUnion(names) } else { shadowing.insert("*") }
-            // Redefining a name the server still holds fails there: the old one stays,
-            // unknown here (untraced). Names are forgotten when the transaction ends.
+            // SQL PREPARE and DECLARE share the protocol's names: what they yield is
+            // their body's rows.
+            var body = t
             switch t.lineage {
-            case .declareCursor(let name, let shape): s.cursors[name] = s.cursors[name] == nil ? shape : Shape(columns: nil, all: [.untraced])
-            case .prepare(let name, let shape): s.prepared[name] = s.prepared[name] == nil ? shape : Shape(columns: nil, all: [.untraced])
+            case .declareCursor(let name, let shape):
+                body.lineage = .rows(shape)
+                // WITH HOLD or not, a cursor is forgotten here when its transaction ends: a
+                // FETCH from a name no longer known is untraced, masked whole.
+                s.names.declare(name, Named(traced: body, definedAt: seq), hold: false)
+            case .prepare(let name, let shape):
+                body.lineage = .rows(shape)
+                s.names.parse(name, Named(traced: body, definedAt: seq))
+            case .deallocate(let name):
+                if let name { s.names.closeStatement(name) } else { s.names.closeAllStatements() }
+            case .closeCursor(let name):
+                if let name { s.names.closePortal(name) } else { s.names.closeAllPortals() }
             default: break
             }
         }
@@ -257,9 +293,9 @@ final class ResponseMasking {
     func shape(_ l: Traced?, _ s: SessionState) -> Shape? {
         switch l?.lineage {
         case .rows(let shape)?, .copyOut(let shape, _)?: return shape
-        case .fetch(let name)?: return s.cursors[name]
-        case .execute(let name)?: return s.prepared[name]
-        case .noRows?, .declareCursor?, .prepare?: return Shape(columns: [], all: [])
+        case .fetch(let name)?: return s.names[portal: name].map { shape($0.traced, s) } ?? nil
+        case .execute(let name)?: return s.names[statement: name].map { shape($0.traced, s) } ?? nil
+        case .noRows?, .declareCursor?, .prepare?, .deallocate?, .closeCursor?: return Shape(columns: [], all: [])
         case nil: return nil
         }
     }
@@ -424,11 +460,13 @@ final class ResponseMasking {
             }
             let p = plan(fields: fields, shape: shape(seq: seq, s), s)
             s.plans[seq] = p
-            if let (portal, name, gen) = s.describeTarget[seq], gen == s.generation[(portal ? "portal:" : "") + name, default: 0] {
-                if portal { s.describedPortal[name] = p } else { s.describedStatement[name] = p }
+            if let (portal, name, gen) = s.describeTarget[seq] {
+                if portal, gen == s.names.generation(portal: name) { s.names[portal: name]?.described = p }
+                if !portal, gen == s.names.generation(statement: name) { s.names[statement: name]?.described = p }
             }
             return .pass
         case FrameType.error, FrameType.notice:
+            if frame.type == FrameType.error { failed(session: session, seq: seq) }
             var out = frame
             var counts: [String: Int] = [:]
             // RAISE in PL/pgSQL (a DO block, a function) writes whatever the code put in
@@ -586,9 +624,7 @@ final class ResponseMasking {
             }
             return outcome(frame, out, counts)
         case FrameType.ready:
-            // Cursors end with their transaction (WITH HOLD ones too, here: a FETCH from
-            // a name no longer known is untraced, masked whole).
-            if frame["status"]?.string == "I" { s.cursors.removeAll() }
+            if frame["status"]?.string == "I" { s.names.endTransaction() }
             // Everything asked before this point has been answered.
             for k in s.expected.keys where k <= seq { s.expected[k] = nil }
             for k in s.plans.keys where k <= seq { s.plans[k] = nil }
@@ -604,6 +640,9 @@ final class ResponseMasking {
             return .pass
         case FrameType.sessionOpened:
             catalogFacts(frame)
+            return .pass
+        case FrameType.parseComplete, FrameType.bindComplete:
+            succeeded(session: session, seq: seq)
             return .pass
         default:
             return .pass
@@ -685,9 +724,9 @@ final class ResponseMasking {
     /// statement reads (the result's columns cannot be told apart).
     func plan(forRowsOf seq: Int64, _ s: SessionState) -> RowPlan {
         if let p = s.plans[seq] { return RowPlan(columns: p) }
-        if let portal = s.executePortal[seq] {
-            if let p = s.describedPortal[portal] { return RowPlan(columns: p) }
-            if let st = s.portalStatement[portal], let p = s.describedStatement[st] {
+        if let portal = s.executePortal[seq], let bound = s.names.portals[portal] {
+            if let p = bound.value.described { return RowPlan(columns: p) }
+            if let p = s.names[statement: bound.statement]?.described {
                 return RowPlan(columns: plan(fields: p.map { var f = $0; f.derived = nil; return f }, shape: shape(seq: seq, s), s))
             }
         }
@@ -757,7 +796,7 @@ final class ResponseMasking {
 
     /// The response types whose content `handle` reads; the others pass without a decode.
     static let inspected: Set<String> = [FrameType.columns, FrameType.rows, FrameType.error, FrameType.notice, FrameType.copyOutResponse, FrameType.copyOutData, FrameType.notification,
-                                         FrameType.parameterStatus, FrameType.sessionOpened,
+                                         FrameType.parameterStatus, FrameType.sessionOpened, FrameType.parseComplete, FrameType.bindComplete,
                                          FrameType.ready, FrameType.sessionClosed]
 }
 
