@@ -113,6 +113,8 @@ let package = Package(
         .testTarget(name: "HoopSQLTests", dependencies: ["HoopSQL"]),
         .testTarget(name: "HoopBinaryTests", dependencies: ["HoopBinary"]),
         .testTarget(name: "HoopAuditTests", dependencies: ["HoopAudit", "HoopSQLite", "HoopFrames"]),
+        // hoop-listen's pure parts (its ordering and credit state machine).
+        .testTarget(name: "HoopListenTests", dependencies: ["hoop-listen", "HoopFrames"]),
         .testTarget(name: "HoopApprovalTests", dependencies: ["HoopApproval", "HoopSQL", "HoopFrames"]),
     ],
     swiftLanguageModes: [.v5]
