@@ -33,6 +33,10 @@ let package = Package(
         .target(name: "HoopJSON"),
         // The frame contract: frame types, frames, the stage loop, the configuration.
         .target(name: "HoopFrames", dependencies: ["HoopJSON"]),
+        // What every program's command line shares (--config).
+        .target(name: "HoopCommand", dependencies: [
+            "HoopFrames", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // SQL through PostgreSQL's own parser (libpg_query): where a result column's
         // value comes from (hoop-mask), what a statement does (hoop-approve).
         .target(name: "HoopSQL", dependencies: ["HoopJSON", "CPgQuery"]),
@@ -60,7 +64,7 @@ let package = Package(
         // hoop-mask reads and rewrites binary COPY fields.
         .target(name: "HoopBinary"),
         .executableTarget(name: "hoop-listen", dependencies: [
-            "HoopFrames", "HoopBinary",
+            "HoopFrames", "HoopCommand", "HoopBinary",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -68,12 +72,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-auth", dependencies: [
-            "HoopFrames", "HoopIdentity",
+            "HoopFrames", "HoopCommand", "HoopIdentity",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The development OIDC issuer: a tool beside the ring, not a stage of it.
         .executableTarget(name: "hoop-dev-issuer", dependencies: [
-            "HoopFrames", "HoopIdentity",
+            "HoopFrames", "HoopCommand", "HoopIdentity",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "JWTKit", package: "jwt-kit"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -83,19 +87,19 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "hoop-approve", dependencies: [
-            "HoopFrames", "HoopSQL", "HoopIdentity", "HoopApproval", "HoopPostgres",
+            "HoopFrames", "HoopCommand", "HoopSQL", "HoopIdentity", "HoopApproval", "HoopPostgres",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-connect", dependencies: [
-            "HoopFrames", "HoopSQL", "CLibPQ", "HoopPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HoopFrames", "HoopCommand", "HoopSQL", "CLibPQ", "HoopPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-mask", dependencies: [
-            "HoopFrames", "HoopBinary", "HoopMasking", "HoopSQL", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HoopFrames", "HoopCommand", "HoopBinary", "HoopMasking", "HoopSQL", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The audit store (SQLite or PostgreSQL), its hash chain and signed checkpoints,
         // and their verification: written by hoop-record, read by hoop-audit.
         .target(name: "HoopAudit", dependencies: [
-            "HoopFrames", "CSQLite", "CLibPQ", "HoopPostgres", "HoopSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HoopFrames", "HoopCommand", "CSQLite", "CLibPQ", "HoopPostgres", "HoopSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "hoop-record", dependencies: [

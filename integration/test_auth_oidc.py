@@ -80,10 +80,7 @@ def configure(ring, auth: dict, allow: list) -> None:
     config["auth"] = auth
     config["connections"]["clinic"]["allow"] = allow
     path.write_text(json.dumps(config, indent=2) + "\n")
-    r = ring.hoop("restart", timeout=120)
-    assert r.returncode == 0, f"scripts/hoop restart: {r.stdout}{r.stderr}\n{ring.log_tail()}"
-    ring.wait_port(60)
-    ring.wait_stages_alive(30)
+    ring.restart()
 
 
 def enable_log_connections(ring) -> None:

@@ -14,21 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from helpers.ring import hoop_bin
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFORMANCE = ROOT / "scripts" / "conformance"
 TIMEOUT = 300
 
 
-def find_bin():
-    if os.environ.get("HOOP_BIN"):
-        return Path(os.environ["HOOP_BIN"])
-    release = ROOT / ".build" / "release"
-    if (release / "hoop-auth").exists():
-        return release
-    return ROOT / ".build" / "debug"
-
-
-BIN = find_bin()
+BIN = hoop_bin()
 
 
 def conformance(command, *options):

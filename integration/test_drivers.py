@@ -46,8 +46,8 @@ from sqlalchemy.dialects import postgresql as pg
 # At module level: the ORM reads the models' annotations by name here.
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload
 
-from conftest import _start, _stop
-from helpers.ring import PGBENCH, PSQL, clean_env, wait_for
+from conftest import default_rules_ring
+from helpers.ring import PGBENCH, PSQL, clean_env, pgbench_processed, wait_for
 
 # Every driver test runs in clear and over TLS to the gateway (the ring's embedded
 # self-signed pair; certificate checks with verify-full are integration/test_ring_tls.py's).
@@ -268,12 +268,7 @@ def test_pgbench_custom_script(ring, types_table, sslmode, mode, tmp_path):
                PGPASSWORD=ring.gateway_password, PGSSLMODE=sslmode, PGAPPNAME="hoop-drivers-pgbench")
     r = subprocess.run([PGBENCH, "-n", "-T", "3", "-c", "2", "-j", "1", "-M", mode, "-f", str(script)],
                        env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    out = r.stdout + r.stderr
-    assert r.returncode == 0, out
-    processed = re.search(r"number of transactions actually processed: (\d+)", out)
-    failed = re.search(r"number of failed transactions: (\d+)", out)
-    assert processed and int(processed.group(1)) > 10, out
-    assert failed and int(failed.group(1)) == 0, out
+    assert pgbench_processed(r) > 10, r.stdout + r.stderr
     assert "error" not in r.stderr.lower(), r.stderr
 
 
@@ -706,17 +701,12 @@ def test_alembic_migration(ring, sslmode, tmp_path):
 APPROVER = "bob@example.org"
 
 
-@pytest.fixture(scope="module")
-def default_rules_ring(request):
-    """A ring with the embedded default configuration: DDL is held for an approver."""
-    r = _start("drivers-approve", approval=None)
-    failed_before = request.session.testsfailed
-    yield r
-    _stop(r, keep=request.session.testsfailed > failed_before)
+# A ring with the embedded default configuration: DDL is held for an approver.
+drivers_approve_ring = default_rules_ring("drivers-approve")
 
 
-def test_alembic_ddl_is_held_until_granted(default_rules_ring, sslmode, tmp_path):
-    ring = default_rules_ring
+def test_alembic_ddl_is_held_until_granted(drivers_approve_ring, sslmode, tmp_path):
+    ring = drivers_approve_ring
     suffix = uuid.uuid4().hex[:6]
     table, version_table = f"drv_held_{suffix}", f"drv_held_version_{suffix}"
     project = alembic_project(tmp_path, table)

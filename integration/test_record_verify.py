@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from helpers.audit import (GENESIS, audit_bin, backup, chain_hash, checkpoint_message, checkpoints, key_id, record_bin,
                            rehash_from, verify)
-from helpers.ring import RingError, clean_env
+from helpers.ring import clean_env
 
 
 @dataclass
@@ -56,15 +56,6 @@ def settle(ring, quiet: float = 0.6, timeout: float = 10) -> int:
     return last
 
 
-def restart(ring) -> None:
-    before = ring.stage_pids()
-    r = ring.hoop("restart", timeout=120)
-    if r.returncode != 0:
-        raise RingError(f"`scripts/hoop restart` exited {r.returncode}:\n{r.stdout}{r.stderr}")
-    ring.wait_stages_alive(60, not_pids=before)
-    ring.wait_port(60)
-
-
 def sessions(ring, tag: str, count: int, queries: int, markers: list[str]) -> None:
     for s in range(count):
         with ring.connect("gateway", application_name=f"verify-{tag}-{s}") as conn:
@@ -87,7 +78,7 @@ def baseline(module_ring, tmp_path_factory) -> Baseline:
     r = ring.psql("gateway", input="select 'mk-psql-1' as marker;\nselect 1/0;\nselect count(*) from patients;\n")
     assert "mk-psql-1" in r.stdout and "division by zero" in r.stderr, r.stdout + r.stderr
     b.heads_before_restart.append(settle(ring))
-    restart(ring)
+    ring.restart()
     # A gap with no record in it: a prune's cut-off that falls between the two batches.
     time.sleep(1.2)
     b.gap = time.time()
@@ -105,7 +96,7 @@ def baseline(module_ring, tmp_path_factory) -> Baseline:
             time.sleep(0.25)
     sessions(ring, "c", 2, 10, b.markers)
     b.heads_before_restart.append(settle(ring))
-    restart(ring)
+    ring.restart()
     settle(ring)
     backup(ring.audit_path, b.path)
     return b

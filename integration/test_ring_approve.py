@@ -17,7 +17,7 @@ import time
 import psycopg
 import pytest
 
-from conftest import _start, _stop
+from conftest import default_rules_ring
 from helpers.pgwire import Bind, Close, Execute, Parse, PGWire, Query, Sync
 from helpers.ring import HOOP, PSQL, REPO, clean_env, wait_for
 
@@ -26,13 +26,8 @@ APPROVER = "bob@example.org"
 ID = re.compile(r"\br-[a-z0-9]{10}\b")
 
 
-@pytest.fixture(scope="module")
-def aring(request):
-    """A ring with the embedded default configuration, approval rules included."""
-    r = _start("approve", approval=None)
-    failed_before = request.session.testsfailed
-    yield r
-    _stop(r, keep=request.session.testsfailed > failed_before)
+# A ring with the embedded default configuration, approval rules included.
+aring = default_rules_ring("approve")
 
 
 @pytest.fixture

@@ -117,10 +117,7 @@ public final class AuditStore {
 
     public func append(_ frame: RawFrame) throws {
         if !inTransaction { try exec("BEGIN IMMEDIATE"); inTransaction = true }
-        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
-        let id = lastID + 1
-        let hash = AuditChain.hash(previous: head, id: id, recordedAt: now, session: frame.session, seq: frame.header.seq,
-                                   type: frame.type, frame: frame.bytes)
+        let (id, now, hash) = AuditChain.next(after: head, lastID: lastID, frame)
         sqlite3_bind_int64(insert, 1, id)
         sqlite3_bind_int64(insert, 2, now)
         if let s = frame.session { sqlite3_bind_text(insert, 3, s, -1, SQLITE_TRANSIENT) } else { sqlite3_bind_null(insert, 3) }
@@ -183,6 +180,14 @@ public let SQLITE_TRANSIENT = unsafeBitCast(OpaquePointer(bitPattern: -1), to: s
 public enum AuditChain {
     public static let genesis = Data(count: 32)
     public static let recordDomain = Data("hoop-audit-v1".utf8)
+
+    /// The next record of the chain for `frame`: its id, time (µs) and hash.
+    public static func next(after head: Data, lastID: Int64, _ frame: RawFrame) -> (id: Int64, recordedAt: Int64, hash: Data) {
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let id = lastID + 1
+        return (id, now, hash(previous: head, id: id, recordedAt: now, session: frame.session, seq: frame.header.seq,
+                              type: frame.type, frame: frame.bytes))
+    }
 
     /// SHA-256 over the previous hash and every column of the record, each length-
     /// prefixed, so that no column can be changed or moved without the hash changing.

@@ -80,10 +80,7 @@ public final class PostgresAuditStore: AuditWriter {
 
     public func append(_ frame: RawFrame) throws {
         if !inTransaction { try exec("BEGIN"); inTransaction = true }
-        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
-        let id = lastID + 1
-        let hash = AuditChain.hash(previous: head, id: id, recordedAt: now, session: frame.session, seq: frame.header.seq,
-                                   type: frame.type, frame: frame.bytes)
+        let (id, now, hash) = AuditChain.next(after: head, lastID: lastID, frame)
         try query("INSERT INTO hoop_audit_frames (chain, id, recorded_at, session, seq, type, frame, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                   [.text(chain), .int(id), .int(now), frame.session.map(SQLiteDB.Value.text) ?? .null,
                    frame.header.seq.map(SQLiteDB.Value.int) ?? .null, .text(frame.type), .blob(Data(frame.bytes)), .blob(hash)])

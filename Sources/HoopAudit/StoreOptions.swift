@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import HoopCommand
 import HoopFrames
 
 /// Where the store is and how checkpoints are signed, for every subcommand.
@@ -10,13 +11,12 @@ public struct StoreOptions: ParsableArguments {
     @Option(help: "The SQLite audit store (default: the configuration's audit.sqlite, else $HOOP_VAR/audit.sqlite).")
     public var store: String?
 
-    @Option(help: "The gateway configuration (its \"audit\" section: store, signing_key, retention_days).")
-    public var config: String?
+    @OptionGroup public var config: ConfigOption
 
     /// The configuration: --config, else $HOOP_CONFIG, else $HOOP_VAR/hoop.json (default
     /// var/hoop.json) when it exists, as scripts/hoop finds it.
     public func gateway() -> GatewayConfig? {
-        if config != nil || ProcessInfo.processInfo.environment["HOOP_CONFIG"] != nil { return try? GatewayConfig.load(config) }
+        if config.path != nil || ProcessInfo.processInfo.environment["HOOP_CONFIG"] != nil { return try? config.load() }
         let fallback = Self.varFolder + "/hoop.json"
         return FileManager.default.fileExists(atPath: fallback) ? try? GatewayConfig.load(fallback) : nil
     }

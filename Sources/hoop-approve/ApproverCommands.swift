@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HoopApproval
+import HoopCommand
 import HoopFrames
 import HoopIdentity
 import HoopSQL
@@ -9,8 +10,7 @@ import HoopSQL
 /// own OIDC token, verified like a client's (the issuer, audience and keys of the
 /// configuration's `auth` section).
 struct ApproverOptions: ParsableArguments {
-    @Option(help: "The gateway configuration (default $HOOP_CONFIG, else var/hoop.json).")
-    var config: String?
+    @OptionGroup var config: ConfigOption
 
     @Option(help: "Your OIDC token (default: $HOOP_TOKEN, or --token-file).")
     var token: String?
@@ -22,7 +22,7 @@ struct ApproverOptions: ParsableArguments {
     var json = false
 
     func load() throws -> (GatewayConfig, ApprovalStore, Policies) {
-        let cfg = try GatewayConfig.load(config)
+        let cfg = try config.load()
         return (cfg, try ApprovalStore(path: ApprovalStore.path(cfg)), try Policies(cfg))
     }
 
@@ -190,7 +190,7 @@ struct GrantsCommand: ParsableCommand {
 struct ClassifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "classify",
         abstract: "How a statement is classified and judged by a connection's policy (no token needed; nothing is stored).")
-    @Option(help: "The gateway configuration.") var config: String?
+    @OptionGroup var config: ConfigOption
     @Option(help: "The connection whose policy judges it.") var connection = "clinic"
     @Option(help: "Judge it as asked by this user.") var user = "someone@example.org"
     @Option(parsing: .upToNextOption, help: "… in these groups.") var groups: [String] = []
@@ -200,7 +200,7 @@ struct ClassifyCommand: ParsableCommand {
     @Argument(help: "The SQL text.") var sql: String?
 
     func run() throws {
-        let cfg = try GatewayConfig.load(config)
+        let cfg = try config.load()
         let policies = try Policies(cfg)
         guard let policy = policies.byConnection[connection] else { throw Refused("no connection named \(connection)") }
         // Judged with the catalog's facts, read once, as the stage would.

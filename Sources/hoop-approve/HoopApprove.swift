@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HoopApproval
+import HoopCommand
 import HoopFrames
 
 /// hoop-approve: judges every request by the connection's policy, holds the risky ones
@@ -19,8 +20,7 @@ struct HoopApprove: ParsableCommand {
 struct Stage: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run as a ring stage (the default).")
 
-    @Option(help: "The gateway configuration (JSON): connections' \"approval\" sections, the \"approval\" store and webhook.")
-    var config: String?
+    @OptionGroup var config: ConfigOption
 
     @Option(help: "Seconds between looks at the store for decisions, timeouts and grant windows.")
     var tick: Double = 0.25
@@ -29,7 +29,7 @@ struct Stage: ParsableCommand {
         let loop = StageLoop(stage: ApprovalGate.stage)
         let gate: ApprovalGate
         do {
-            let cfg = try GatewayConfig.load(config)
+            let cfg = try config.load()
             let store = try ApprovalStore(path: ApprovalStore.path(cfg), busyTimeout: 500)
             let notifier = try Notifier(cfg, store: store)
             let catalogs = try CatalogWatches(cfg)

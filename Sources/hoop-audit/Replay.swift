@@ -111,7 +111,7 @@ final class Player {
             }
         }
         if json {
-            event("query", at: at, [("seq", r.seqs.min().map(JSON.int)), ("sql", r.sql.map(JSON.string)),
+            event(FrameType.query, at: at, [("seq", r.seqs.min().map(JSON.int)), ("sql", r.sql.map(JSON.string)),
                                     ("params", r.params.map { .array($0.map(JSON.string)) }),
                                     ("note", r.sql == nil ? .string("the request's text is not in the audit store: it was refused before it reached the server") : nil)])
             return
@@ -127,7 +127,7 @@ final class Player {
     private func headerIfPending(_ i: Int?, at: Int64) {
         guard let i, let cols = tracker[i].pendingColumns else { return }
         tracker[i].pendingColumns = nil
-        if json { event("columns", at: at, [("names", .array(cols.map(JSON.string)))]) } else { out.line(cols.joined(separator: "|")) }
+        if json { event(FrameType.columns, at: at, [("names", .array(cols.map(JSON.string)))]) } else { out.line(cols.joined(separator: "|")) }
     }
 
     private func message(_ f: Frame, at: Int64) {
@@ -157,7 +157,7 @@ final class Player {
             let client = f["client"].flatMap { c in c["addr"]?.string.map { a in c["port"]?.int.map { "\(a):\($0)" } ?? a } } ?? "?"
             let app = f["application_name"]?.string ?? ""
             if json {
-                event("session_open", at: at, [("session", .string(session)), ("user", .string(user)), ("kind", id?["kind"]),
+                event(FrameType.sessionOpen, at: at, [("session", .string(session)), ("user", .string(user)), ("kind", id?["kind"]),
                                                ("connection", .string(db)), ("client", f["client"]), ("application_name", .string(app))])
             } else {
                 out.line("-- session \(session): \(user)" + (id?["kind"]?.string.map { " (\($0))" } ?? "")
@@ -174,7 +174,7 @@ final class Player {
             pace(at)
             if let i { announce(i, at: at) }
             headerIfPending(i, at: at)
-            if json { event("rows", at: at, [("rows", f["rows"])]); return }
+            if json { event(FrameType.rows, at: at, [("rows", f["rows"])]); return }
             for row in f["rows"]?.array ?? [] {
                 out.line((row.array ?? []).map { $0.isNull ? "" : $0.text }.joined(separator: "|"))
             }
@@ -182,14 +182,14 @@ final class Player {
             pace(at)
             if let i { announce(i, at: at) }
             headerIfPending(i, at: at)
-            if json { event("complete", at: at, [("tag", f["tag"])]) } else { out.line(f["tag"]?.text ?? "") }
+            if json { event(FrameType.complete, at: at, [("tag", f["tag"])]) } else { out.line(f["tag"]?.text ?? "") }
         case FrameType.empty:
             pace(at)
             if let i { announce(i, at: at) }
-            if json { event("empty", at: at, []) } else { out.line("-- (empty query)") }
+            if json { event(FrameType.empty, at: at, []) } else { out.line("-- (empty query)") }
         case FrameType.suspended:
             pace(at)
-            if json { event("suspended", at: at, []) } else { out.line("-- (portal suspended: the client may fetch more)") }
+            if json { event(FrameType.suspended, at: at, []) } else { out.line("-- (portal suspended: the client may fetch more)") }
         case FrameType.refused:
             // hoop-listen answered the client itself, with this error.
             pace(at)
@@ -223,7 +223,7 @@ final class Player {
         case FrameType.sessionClose:
             pace(at)
             let reason = f["reason"]?.text ?? ""
-            if json { event("session_close", at: at, [("reason", .string(reason))]) }
+            if json { event(FrameType.sessionClose, at: at, [("reason", .string(reason))]) }
             else { out.line("-- session closed (\(reason)), \(AuditTime.human(at))") }
         default:
             break

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HoopCommand
 import HoopFrames
 import HoopIdentity
 
@@ -15,11 +16,10 @@ struct HoopAuth: ParsableCommand {
 struct Stage: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run as a ring stage (the default).")
 
-    @Option(help: "The gateway configuration (JSON) with its \"auth\" section.")
-    var config: String?
+    @OptionGroup var config: ConfigOption
 
     func run() throws {
-        let cfg = try GatewayConfig.load(config)
+        let cfg = try config.load()
         let loop = StageLoop(stage: "hoop-auth")
         let gate: SessionGate?
         do {

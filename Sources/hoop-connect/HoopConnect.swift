@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HoopCommand
 import HoopFrames
 
 /// hoop-connect: runs approved requests upstream with the gateway's credentials
@@ -10,8 +11,7 @@ struct HoopConnect: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hoop-connect",
         abstract: "Ring stage: executes requests upstream through libpq.")
 
-    @Option(help: "The gateway configuration (JSON) with its \"connections\".")
-    var config: String?
+    @OptionGroup var config: ConfigOption
 
     @Option(help: "Stamps a request needs before it runs (comma-separated).")
     var require: String = "auth,approve"
@@ -20,7 +20,7 @@ struct HoopConnect: ParsableCommand {
     var window: Int = 8
 
     func run() throws {
-        let cfg = try GatewayConfig.load(config)
+        let cfg = try config.load()
         let upstreams = try Upstreams(cfg)
         let loop = StageLoop(stage: "hoop-connect")
         let sessions = SessionTable(out: loop.out, upstreams: upstreams, window: window,

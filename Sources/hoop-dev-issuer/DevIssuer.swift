@@ -2,6 +2,7 @@ import ArgumentParser
 import Crypto
 import _CryptoExtras
 import Foundation
+import HoopCommand
 import HoopFrames
 import HoopIdentity
 import JWTKit
@@ -28,11 +29,10 @@ struct DevIssuerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve",
         abstract: "Development only: serve the development issuer's discovery document and JWKS on loopback.")
 
-    @Option(help: "The gateway configuration (JSON); default $HOOP_CONFIG or var/hoop.json.")
-    var config: String?
+    @OptionGroup var config: ConfigOption
 
     func run() throws {
-        let (settings, keys) = try DevIssuer.prepare(config: config, command: "dev-issuer")
+        let (settings, keys) = try DevIssuer.prepare(config: config.path, command: "dev-issuer")
         try DevIssuer.serve(settings: settings, keys: keys)
     }
 }
@@ -42,8 +42,7 @@ struct TokenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "token",
         abstract: "Development only: mint a token from the development issuer for a named identity.")
 
-    @Option(help: "The gateway configuration (JSON); default $HOOP_CONFIG or var/hoop.json.")
-    var config: String?
+    @OptionGroup var config: ConfigOption
 
     @Flag(help: "Mark the identity as an agent (the configuration's auth.agents claim).")
     var agent = false
@@ -66,7 +65,7 @@ struct TokenCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (s, keys) = try DevIssuer.prepare(config: config, command: "token")
+        let (s, keys) = try DevIssuer.prepare(config: config.path, command: "token")
         let now = Int(Date().timeIntervalSince1970)
         var claims: [String: DevIssuer.Claim] = [
             "iss": .string(s.issuer), "aud": .string(s.audience),

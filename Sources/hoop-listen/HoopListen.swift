@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HoopCommand
 import HoopFrames
 import NIOCore
 import NIOPosix
@@ -11,8 +12,7 @@ struct HoopListen: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hoop-listen",
         abstract: "Ring stage: the PostgreSQL front door (wire protocol 3.0 to frames and back).")
 
-    @Option(help: "The gateway configuration (JSON); its \"listen\" object gives host and port.")
-    var config: String?
+    @OptionGroup var config: ConfigOption
 
     @Option(help: "Address to listen on (overrides the configuration).")
     var host: String?
@@ -24,7 +24,7 @@ struct HoopListen: ParsableCommand {
     var require: String = "mask,record"
 
     func run() throws {
-        let cfg = try GatewayConfig.load(config)
+        let cfg = try config.load()
         let listen = cfg.json["listen"]
         let host = self.host ?? listen?["host"]?.string ?? "127.0.0.1"
         let port = self.port ?? listen?["port"]?.int.map { Int(truncatingIfNeeded: $0) } ?? 6432

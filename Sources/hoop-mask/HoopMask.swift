@@ -1,4 +1,5 @@
 import ArgumentParser
+import HoopCommand
 import HoopFrames
 import HoopMasking
 
@@ -17,11 +18,10 @@ struct HoopMask: ParsableCommand {
 struct Stage: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run as a ring stage (the default).")
 
-    @Option(help: "The gateway configuration (JSON), with each connection's \"masking\" policy.")
-    var config: String?
+    @OptionGroup var config: ConfigOption
 
     func run() throws {
-        let cfg = try GatewayConfig.load(config)
+        let cfg = try config.load()
         let policies = try MaskConfig.policies(cfg)
         let masking = ResponseMasking(
             maskers: policies.mapValues { Masker(policy: $0) },
@@ -103,15 +103,14 @@ struct DetectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "detect",
         abstract: "Print the PHI spans content detection finds in each line of stdin (a JSON string).")
 
-    @Option(help: "The gateway configuration; its connection's policy picks entities and MRN shapes.")
-    var config: String?
+    @OptionGroup var config: ConfigOption
     @Option(help: "The connection whose masking policy applies (default: every detector).")
     var connection: String?
 
     func run() throws {
         var policy = MaskPolicy()
         if let connection {
-            guard let p = try MaskConfig.policies(try GatewayConfig.load(config))[connection] else {
+            guard let p = try MaskConfig.policies(try config.load())[connection] else {
                 throw ValidationError("no connection named \(connection)")
             }
             policy = p

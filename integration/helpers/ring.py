@@ -188,6 +188,10 @@ class Ring:
         change(cfg)
         path = self.var / "hoop.json"
         path.write_text(json.dumps(cfg, indent=2) + "\n")
+        self.restart()
+
+    def restart(self) -> None:
+        """`scripts/hoop restart`, until every stage is a new process and the port answers."""
         before = self.stage_pids()
         r = self.hoop("restart", timeout=120)
         if r.returncode != 0:
@@ -467,3 +471,13 @@ def wait_for(fn, timeout: float = 10, interval: float = 0.1):
             return v
         time.sleep(interval)
     return fn()
+
+
+def pgbench_processed(r: subprocess.CompletedProcess) -> int:
+    """The transactions a pgbench run processed; it must have exited 0 with no failed one."""
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    processed = re.search(r"number of transactions actually processed: (\d+)", out)
+    failed = re.search(r"number of failed transactions: (\d+)", out)
+    assert processed and failed and int(failed.group(1)) == 0, out
+    return int(processed.group(1))
