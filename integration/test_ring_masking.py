@@ -171,3 +171,30 @@ def test_application_name_set_from_data_is_masked(ring):
         c.execute("select set_config('application_name', 'plain-app', false)")
         assert c.info.parameter_status("application_name") == "plain-app"
         assert c.execute("show application_name").fetchone()[0] == "plain-app"
+
+
+def _mask_stage(ring, frames: list[dict]) -> list[dict]:
+    """hoop-mask on its own, with the ring's configuration: frames in, frames out."""
+    import subprocess
+    from helpers.ring import hoop_bin
+    lines = "".join(json.dumps(f) + "\n" for f in frames)
+    r = subprocess.run([str(hoop_bin() / "hoop-mask"), "--config", str(ring.var / "hoop.json")],
+                       input=lines, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return [json.loads(line) for line in r.stdout.splitlines()]
+
+
+def test_a_rows_frame_with_a_key_the_codec_does_not_know_never_passes(ring):
+    # A stage swapped in ahead of hoop-mask could put anything beside the rows: the
+    # clean read passes a frame as it came, so a key it has not read ends the session.
+    sid = "s-rowskey-1"
+    opened = {"type": "session_open", "session": sid, "seq": 0, "database": "clinic"}
+    queries = [{"type": "query", "session": sid, "seq": n, "sql": "select 'x' as v"} for n in (1, 2)]
+    plain = {"type": "rows", "session": sid, "seq": 1, "rows": [["x"]]}
+    extra = {"type": "rows", "session": sid, "seq": 2, "rows": [["x"]], "note": "123-45-6789"}
+    out = _mask_stage(ring, [opened, queries[0], plain, queries[1], extra])
+    rows = [f for f in out if f["type"] == "rows"]
+    assert len(rows) == 1 and rows[0]["rows"] == [["x"]] and rows[0].get("stamp:mask") is True
+    assert "123-45-6789" not in json.dumps(out)
+    errors = [f for f in out if f["type"] == "error"]
+    assert errors and errors[0]["session"] == sid and errors[0]["seq"] == 2 and errors[0]["code"] == "XX000"

@@ -122,8 +122,7 @@ public struct RowsHeader: Equatable {
 /// (its type, a session id, a sequence number, rows of strings and nulls, stamps),
 /// not the JSON grammar again. Nil for anything else; the caller then takes its
 /// general path, which reports what is wrong. A key it does not know makes it nil
-/// too: hoop-mask then rewrites the frame with the rows codec, so nothing unread
-/// passes it.
+/// too: it could carry anything, and hoop-mask passes nothing it has not read.
 public enum RowsReader {
     @inlinable public static func read<V: RowsVisitor>(_ line: UnsafeRawBufferPointer, _ visitor: inout V) -> RowsHeader? {
         var c = JSONCursor(line)

@@ -651,8 +651,8 @@ final class ResponseMasking {
 
     /// A rows frame the clean read could not pass, read and rewritten with the rows
     /// codec: nil when nothing was masked (it then passes as it came), else the audit
-    /// summary and the masked frame's line. A key the codec does not know is not
-    /// carried across: nothing unread passes this stage.
+    /// summary and the masked frame's line. A frame the codec cannot read (a key it
+    /// does not know included) is refused: nothing unread passes this stage.
     func maskRows(_ frame: RawFrame) throws -> (summary: Frame, line: [UInt8])? {
         guard let (header, input) = RowsReader.values(frame.bytes), let session = header.session, let seq = header.seq
         else { throw MaskFailure("a rows frame it cannot read") }
