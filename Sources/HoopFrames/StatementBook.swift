@@ -138,7 +138,12 @@ public struct StatementBook<Statement, Portal> {
 
     /// The transaction ended (ReadyForQuery 'I', or a Sync outside a transaction block).
     public mutating func endTransaction() {
-        portals = portals.filter { $0.value.cursor && $0.value.hold }
+        // Most transactions end with no cursor held: no new dictionary for them.
+        if portals.values.contains(where: { $0.cursor && $0.hold }) {
+            portals = portals.filter { $0.value.cursor && $0.value.hold }
+        } else if !portals.isEmpty {
+            portals.removeAll(keepingCapacity: true)
+        }
     }
 
     /// A statement's or portal's payload, changed in place by what the stage learns

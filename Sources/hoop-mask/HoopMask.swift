@@ -46,6 +46,11 @@ struct Stage: ParsableCommand {
                 if frame.type == FrameType.sessionClosed { refused.remove(id); loop.stamp(frame, as: "mask") }
                 return
             }
+            // A Parse or Bind that gave a taken name again succeeded: read from the header.
+            if frame.type == FrameType.parseComplete || frame.type == FrameType.bindComplete,
+               let id = frame.session, let seq = frame.header.seq {
+                masking.succeeded(session: id, seq: seq)
+            }
             // Types with nothing to mask (ready, complete, parse_complete...) are not decoded.
             guard ResponseMasking.inspected.contains(frame.type) else { return loop.stamp(frame, as: "mask") }
             // Most rows hold nothing to mask: read from the bytes, they pass as they came.

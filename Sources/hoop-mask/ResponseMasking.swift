@@ -113,6 +113,8 @@ final class ResponseMasking {
         /// Bind and SQL DECLARE. A name given twice, or one a failed request may have
         /// left as it was, is untraced (`failed`).
         var names = StatementBook<Named, Named>(mergeStatements: Named.givenAgain, mergePortals: Named.givenAgain)
+        /// The Parse and Bind requests that gave a taken name again, until answered.
+        var givenAgain: Set<Int64> = []
         /// By request seq: what its results carry, and the plan once its columns are known.
         var expected: [Int64: [Traced?]] = [:]
         var plans: [Int64: [ColumnPlan]] = [:]
@@ -192,11 +194,14 @@ final class ResponseMasking {
             s.expected[seq] = lineages(frame["sql"]?.string ?? "", s, seq: seq)
         case FrameType.parse:
             let all = lineages(frame["sql"]?.string ?? "", s, seq: seq)
-            s.names.parse(frame["name"]?.string ?? "", Named(traced: all.count == 1 ? all[0] : nil, definedAt: seq))
+            if s.names.parse(frame["name"]?.string ?? "", Named(traced: all.count == 1 ? all[0] : nil, definedAt: seq)) == .taken {
+                s.givenAgain.insert(seq)
+            }
         case FrameType.bind:
-            s.names.bind(frame["portal"]?.string ?? "", statement: frame["statement"]?.string ?? "") { st in
+            let definition = s.names.bind(frame["portal"]?.string ?? "", statement: frame["statement"]?.string ?? "") { st in
                 Named(traced: st?.traced, definedAt: seq)
             }
+            if definition == .taken { s.givenAgain.insert(seq) }
         case FrameType.close:
             let name = frame["name"]?.string ?? ""
             if frame["kind"]?.string == "S" { s.names.closeStatement(name) } else { s.names.closePortal(name) }
@@ -216,7 +221,7 @@ final class ResponseMasking {
 
     /// A Parse or Bind `seq` succeeded: a name it gave again is the new one.
     func succeeded(session: String, seq: Int64) {
-        let s = state(session)
+        guard let s = sessions[session], s.givenAgain.remove(seq) != nil else { return }
         let now = { (n: inout Named) in if n.definedAt == seq, let later = n.later { n = later.named } }
         s.names.update(statements: now, portals: now)
     }
@@ -227,6 +232,7 @@ final class ResponseMasking {
     /// name cannot replace), and so is what requests already read after it return.
     func failed(session: String, seq: Int64) {
         let s = state(session)
+        s.givenAgain = s.givenAgain.filter { $0 < seq }
         let after = { (n: inout Named) in
             guard n.definedAt >= seq else { return }
             if n.definedAt == seq, let earlier = n.earlier { n = earlier.named } else { n = .untraced }
@@ -641,9 +647,6 @@ final class ResponseMasking {
         case FrameType.sessionOpened:
             catalogFacts(frame)
             return .pass
-        case FrameType.parseComplete, FrameType.bindComplete:
-            succeeded(session: session, seq: seq)
-            return .pass
         default:
             return .pass
         }
@@ -796,7 +799,7 @@ final class ResponseMasking {
 
     /// The response types whose content `handle` reads; the others pass without a decode.
     static let inspected: Set<String> = [FrameType.columns, FrameType.rows, FrameType.error, FrameType.notice, FrameType.copyOutResponse, FrameType.copyOutData, FrameType.notification,
-                                         FrameType.parameterStatus, FrameType.sessionOpened, FrameType.parseComplete, FrameType.bindComplete,
+                                         FrameType.parameterStatus, FrameType.sessionOpened,
                                          FrameType.ready, FrameType.sessionClosed]
 }
 
