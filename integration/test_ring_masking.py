@@ -198,3 +198,95 @@ def test_a_rows_frame_with_a_key_the_codec_does_not_know_never_passes(ring):
     assert "123-45-6789" not in json.dumps(out)
     errors = [f for f in out if f["type"] == "error"]
     assert errors and errors[0]["session"] == sid and errors[0]["seq"] == 2 and errors[0]["code"] == "XX000"
+
+
+# Naming tricks against hoop-mask's book of statements and portals (StatementBook): each
+# makes a name mean one thing to the server and, unless the book follows the server's
+# rules, another to hoop-mask. The value is an SSN turned into letters, which content
+# detection cannot see: only the lineage masks it. Each sequence runs directly too, so
+# that the test knows the value really comes back there.
+
+HIDDEN = "translate(ssn, '0123456789', 'abcdefghij')"
+SENSITIVE = f"select {HIDDEN} as t from patients order by id limit 3"
+
+
+def _wire(ring, via):
+    from helpers.pgwire import PGWire
+    if via == "gateway":
+        c = PGWire("127.0.0.1", ring.listen_port, timeout=30)
+        c.startup(ring.gateway_user, "clinic", ring.gateway_password, {"application_name": "hoop-names"})
+    else:
+        c = PGWire("127.0.0.1", ring.pg_port, timeout=30)
+        c.startup("hoop_gateway", "clinic", ring.pg_password, {"application_name": "hoop-names"})
+    return c
+
+
+def _values(batches):
+    return {v.decode() for batch in batches for t, row in batch if t == "D" for v in row if v is not None}
+
+
+def _both(ring, steps):
+    """Runs `steps` (lists of messages; each ends with Sync, Query or Flush) on the
+    gateway and directly; returns the DataRow values of each."""
+    from helpers.pgwire import Flush
+    out = {}
+    for via in ("gateway", "direct"):
+        c = _wire(ring, via)
+        try:
+            got = []
+            for batch in steps:
+                c.send(*batch)
+                if batch[-1] == Flush():
+                    got.append([c.read(timeout=30) for _ in range(1)])   # the error of the flushed request
+                else:
+                    got.append(c.read_until_ready(timeout=30))
+            out[via] = got
+        finally:
+            c.close()
+    return out["gateway"], out["direct"]
+
+
+def _secrets(ring):
+    with ring.connect("direct") as d:
+        return {r[0] for r in d.execute(SENSITIVE).fetchall()}
+
+
+@pytest.mark.parametrize("case", ["prepare inside a parse", "prepare before an error in one query",
+                                  "discard all", "close skipped after an error", "portal of a re-parsed statement"])
+def test_naming_tricks_do_not_unmask(ring, case):
+    from helpers.pgwire import Close, Describe, Flush, Query
+    steps = {
+        # PREPARE in a Parse's text runs at its Execute, if ever; its parse_complete says nothing of x.
+        "prepare inside a parse": [
+            [Query(f"prepare x1 as {SENSITIVE}")],
+            [Parse("y1", "select * from no_such_table"), Sync()],
+            [Parse("y1", "prepare x1 as select 'hello'::text"), Sync()],
+            [Query("execute x1")]],
+        # PREPARE is not transactional: it stays although a later statement of its Query fails.
+        "prepare before an error in one query": [
+            [Parse("", "prepare x2 as select 'hello'::text"), Sync()],
+            [Query(f"prepare x2 as {SENSITIVE}; select 1/0")],
+            [Query("execute x2")]],
+        "discard all": [
+            [Query("prepare x3 as select 'hello'::text")],
+            [Query("discard all")],
+            [Query(f"prepare x3 as {SENSITIVE}")],
+            [Query("execute x3")]],
+        # After an error the server skips up to Sync: the Close and the Parse never happen.
+        "close skipped after an error": [
+            [Parse("x4", SENSITIVE), Sync()],
+            [Parse("", "selec"), Flush()],
+            [Close("S", "x4"), Parse("x4", "select 'hello'::text"), Sync()],
+            [Bind("", "x4"), Execute("", 0), Sync()]],
+        # The portal runs what was bound, whatever the unnamed statement's Describe says later.
+        "portal of a re-parsed statement": [
+            [Query("begin")],
+            [Parse("", f"select {HIDDEN} as t, 1 as one from patients order by id limit 3"), Bind("p5", ""),
+             Parse("", "select 'x'::text as note, 1 as one"), Describe("S", ""), Describe("P", "p5"),
+             Execute("p5", 0), Sync()],
+            [Query("commit")]],
+    }[case]
+    secrets = _secrets(ring)
+    gateway, direct = _both(ring, steps)
+    assert secrets & _values(direct), f"test bug: the sequence does not return the value directly: {direct}"
+    assert not secrets & _values(gateway), "a value traced to patients.ssn came back in clear"

@@ -98,9 +98,10 @@ public enum StatementLineage: Equatable, Sendable {
     /// SQL-level PREPARE name AS ...; EXECUTE name returns its rows.
     case prepare(String, Shape)
     case execute(String)
-    /// DEALLOCATE name (nil: ALL), CLOSE name (nil: ALL): names end.
+    /// DEALLOCATE name (nil: ALL), CLOSE name (nil: ALL), DISCARD ALL: names end.
     case deallocate(String?)
     case closeCursor(String?)
+    case discardAll
     /// COPY ... TO STDOUT: its lines, field by field.
     case copyOut(Shape, CopyFormat)
 }
@@ -344,6 +345,8 @@ struct Analyzer {
             return .deallocate(body["name"]?.string)
         case "ClosePortalStmt":
             return .closeCursor(body["portalname"]?.string)
+        case "DiscardStmt":
+            return (body["target"]?.string ?? "DISCARD_ALL") == "DISCARD_ALL" ? .discardAll : .noRows
         case "FetchStmt":
             return body["ismove"]?.bool == true ? .noRows : .fetch(body["portalname"]?.string ?? "")
         case "PrepareStmt":

@@ -103,7 +103,10 @@ extension UpstreamSession {
             let name = f["name"]?.string ?? ""
             let isPortal = f["kind"]?.string == "P"
             let sent: Int32
-            if isPortal, let p = names[portal: name] {
+            if isPortal, var p = names[portal: name] {
+                // The statement as bound, not one parsed under its name since.
+                guard pinBound(&p) else { return connectionError() }
+                names[portal: name] = p
                 sent = PQsendDescribePrepared(conn, p.statement)
             } else if isPortal {
                 sent = PQsendDescribePortal(conn, name)   // the server says it does not exist
@@ -137,15 +140,7 @@ extension UpstreamSession {
                 expected.append(.fetch(portal: name, maxRows: maxRows, seq: seq))
             } else if var p = names[portal: name] {
                 p.started = true
-                if let bound = p.bound, let now = names[statement: p.statement], now != bound {
-                    // Re-parsed since the Bind: run what was bound, under a name of its own.
-                    cursorCount += 1
-                    p.statement = "hoop_bound_\(cursorCount)"
-                    guard PQsendPrepare(conn, p.statement, bound.sql, Int32(bound.types.count),
-                                        bound.types.isEmpty ? nil : bound.types) == 1 else { return connectionError() }
-                    expected.append(.quiet(seq: seq))
-                    names.parse(p.statement, bound)
-                }
+                guard pinBound(&p) else { return connectionError() }
                 names[portal: name] = p
                 let sent = withBindParameters(p.params) { values, lengths, formats in
                     PQsendQueryPrepared(conn, p.statement, Int32(p.params.count), values, lengths, formats, 0)
@@ -327,6 +322,20 @@ extension UpstreamSession {
             }
         }
         sendRows(&batch)
+    }
+
+    /// A portal runs what was bound: if its statement was parsed again or closed since
+    /// the Bind, the bound text is prepared under a name of its own first. False when
+    /// libpq refused to send.
+    func pinBound(_ p: inout Portal) -> Bool {
+        guard let bound = p.bound, names[statement: p.statement] != bound else { return true }
+        cursorCount += 1
+        p.statement = "hoop_bound_\(cursorCount)"
+        guard PQsendPrepare(conn, p.statement, bound.sql, Int32(bound.types.count),
+                            bound.types.isEmpty ? nil : bound.types) == 1 else { return false }
+        expected.append(.quiet(seq: seq))
+        names.parse(p.statement, bound)
+        return true
     }
 
     /// The transaction ended: its portals go, and so do the cursors held for them.

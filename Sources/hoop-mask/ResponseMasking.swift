@@ -90,6 +90,9 @@ final class ResponseMasking {
         /// succeeds, the earlier one had failed and the name is the new one (`later`).
         var earlier: Earlier? = nil
         var later: Earlier? = nil
+        /// What its text does to the session's names when it runs (a Parse of
+        /// `PREPARE x AS …`): applied at Execute, not at Parse.
+        var effects: [NameEffect] = []
         static let untraced = Named(traced: nil)
 
         static func givenAgain(_ old: Named, _ new: Named) -> Named {
@@ -99,6 +102,16 @@ final class ResponseMasking {
             n.later = Earlier(named: new)
             return n
         }
+    }
+
+    /// A statement that makes or ends names (SQL PREPARE, DECLARE, DEALLOCATE, CLOSE,
+    /// DISCARD ALL), with what a made name yields.
+    enum NameEffect {
+        case prepare(String, Traced)
+        case declare(String, Traced)
+        case deallocate(String?)
+        case closeCursor(String?)
+        case discardAll
     }
 
     final class Earlier {
@@ -115,6 +128,8 @@ final class ResponseMasking {
         var names = StatementBook<Named, Named>(mergeStatements: Named.givenAgain, mergePortals: Named.givenAgain)
         /// The Parse and Bind requests that gave a taken name again, until answered.
         var givenAgain: Set<Int64> = []
+        /// An error came: requests read until the next ReadyForQuery were skipped.
+        var skippingToReady = false
         /// By request seq: what its results carry, and the plan once its columns are known.
         var expected: [Int64: [Traced?]] = [:]
         var plans: [Int64: [ColumnPlan]] = [:]
@@ -189,17 +204,22 @@ final class ResponseMasking {
         guard let session = frame.session else { return }
         let s = state(session)
         let seq = frame.seq ?? -1
+        if s.skippingToReady { return skipped(frame, s, seq: seq) }
         switch frame.type {
         case FrameType.query:
-            s.expected[seq] = lineages(frame["sql"]?.string ?? "", s, seq: seq)
+            let all = lineages(frame["sql"]?.string ?? "", s)
+            apply(effects(all), s, seq: seq)
+            s.expected[seq] = all
         case FrameType.parse:
-            let all = lineages(frame["sql"]?.string ?? "", s, seq: seq)
-            if s.names.parse(frame["name"]?.string ?? "", Named(traced: all.count == 1 ? all[0] : nil, definedAt: seq)) == .taken {
-                s.givenAgain.insert(seq)
-            }
+            let all = lineages(frame["sql"]?.string ?? "", s)
+            var named = Named(traced: all.count == 1 ? all[0] : nil, definedAt: seq)
+            named.effects = effects(all)
+            if s.names.parse(frame["name"]?.string ?? "", named) == .taken { s.givenAgain.insert(seq) }
         case FrameType.bind:
             let definition = s.names.bind(frame["portal"]?.string ?? "", statement: frame["statement"]?.string ?? "") { st in
-                Named(traced: st?.traced, definedAt: seq)
+                var named = Named(traced: st?.traced, definedAt: seq)
+                named.effects = st?.effects ?? []
+                return named
             }
             if definition == .taken { s.givenAgain.insert(seq) }
         case FrameType.close:
@@ -212,10 +232,98 @@ final class ResponseMasking {
             s.describeTarget[seq] = (portal, name, portal ? s.names.generation(portal: name) : s.names.generation(statement: name))
         case FrameType.execute:
             let portal = frame["portal"]?.string ?? ""
-            s.expected[seq] = [s.names[portal: portal]?.traced]
+            let bound = s.names[portal: portal]
+            s.expected[seq] = [bound?.traced]
             s.executePortal[seq] = portal
+            if let effects = bound?.effects, !effects.isEmpty {
+                apply(effects, s, seq: seq)
+                s.names[portal: portal]?.effects = []
+            }
         default:
             break
+        }
+    }
+
+    /// A request read between an error and the ReadyForQuery that ends it: the server
+    /// skipped it (it skips everything up to Sync after an error). Nothing it names is
+    /// known to hold what the book says any more: those names are untraced.
+    func skipped(_ frame: Frame, _ s: SessionState, seq: Int64) {
+        s.expected[seq] = [nil]
+        switch frame.type {
+        case FrameType.query, FrameType.parse:
+            let all = lineages(frame["sql"]?.string ?? "", s)
+            untrace(effects(all), s)
+            if frame.type == FrameType.parse, let name = frame["name"]?.string, s.names.statements[name] != nil {
+                s.names[statement: name] = .untraced
+            }
+        case FrameType.bind:
+            if let name = frame["portal"]?.string, s.names.portals[name] != nil { s.names[portal: name] = .untraced }
+        case FrameType.close:
+            let name = frame["name"]?.string ?? ""
+            if frame["kind"]?.string == "S" { s.names[statement: name] = .untraced } else { s.names[portal: name] = .untraced }
+        default:
+            break
+        }
+    }
+
+    /// The names statements make or end, in order.
+    func effects(_ all: [Traced?]) -> [NameEffect] {
+        all.compactMap { t -> NameEffect? in
+            guard let t else { return nil }
+            // What PREPARE and DECLARE make yields their body's rows.
+            var body = t
+            switch t.lineage {
+            case .declareCursor(let name, let shape): body.lineage = .rows(shape); return .declare(name, body)
+            case .prepare(let name, let shape): body.lineage = .rows(shape); return .prepare(name, body)
+            case .deallocate(let name): return .deallocate(name)
+            case .closeCursor(let name): return .closeCursor(name)
+            case .discardAll: return .discardAll
+            default: return nil
+            }
+        }
+    }
+
+    /// Statements that run now (a Query, an Execute) make and end names. A name made
+    /// while taken is refused by the server (the old one stays) unless the old one had
+    /// failed: untraced. If the request fails, `failed` untraces what it made: in a
+    /// Query of several statements, those before the error ran.
+    func apply(_ effects: [NameEffect], _ s: SessionState, seq: Int64) {
+        for e in effects {
+            switch e {
+            case .declare(let name, let body):
+                // WITH HOLD or not, a cursor is forgotten here when its transaction ends: a
+                // FETCH from a name no longer known is untraced, masked whole.
+                if s.names.declare(name, Named(traced: body, definedAt: seq), hold: false) == .taken {
+                    s.names[portal: name] = Named(traced: nil, definedAt: seq)
+                }
+            case .prepare(let name, let body):
+                if s.names.parse(name, Named(traced: body, definedAt: seq)) == .taken {
+                    s.names[statement: name] = Named(traced: nil, definedAt: seq)
+                }
+            case .deallocate(let name):
+                if let name { s.names.closeStatement(name) } else { s.names.closeAllStatements() }
+            case .closeCursor(let name):
+                if let name { s.names.closePortal(name) } else { s.names.closeAllPortals() }
+            case .discardAll:
+                s.names.closeAllStatements()
+                s.names.closeAllPortals()
+            }
+        }
+    }
+
+    /// Statements that may or may not have run: every name they touch is untraced.
+    func untrace(_ effects: [NameEffect], _ s: SessionState) {
+        for e in effects {
+            switch e {
+            case .declare(let name, _), .closeCursor(let name?):
+                if s.names.portals[name] == nil { s.names.declare(name, .untraced, hold: false) }
+                s.names[portal: name] = .untraced
+            case .prepare(let name, _), .deallocate(let name?):
+                if s.names.statements[name] == nil { s.names.parse(name, .untraced) }
+                s.names[statement: name] = .untraced
+            case .deallocate(nil), .closeCursor(nil), .discardAll:
+                s.names.update(statements: { $0 = .untraced }, portals: { $0 = .untraced })
+            }
         }
     }
 
@@ -232,6 +340,7 @@ final class ResponseMasking {
     /// name cannot replace), and so is what requests already read after it return.
     func failed(session: String, seq: Int64) {
         let s = state(session)
+        s.skippingToReady = true
         s.givenAgain = s.givenAgain.filter { $0 < seq }
         let after = { (n: inout Named) in
             guard n.definedAt >= seq else { return }
@@ -250,7 +359,7 @@ final class ResponseMasking {
 
     /// The lineage of each statement of `sql`; one nil when it does not parse (the
     /// server will say why; anything it returns is then untraced).
-    func lineages(_ sql: String, _ s: SessionState, seq: Int64) -> [Traced?] {
+    func lineages(_ sql: String, _ s: SessionState) -> [Traced?] {
         guard let all = analyzed(sql) else { return [nil] }
         for t in all {
             // A parked value is whatever the statement computed from what it read: pieces.
@@ -261,24 +370,6 @@ final class ResponseMasking {
             if t.parks.contains(.notify) { for c in t.channels { notified[c, default: []].formUnion(parked) } }
             if t.writes { written.formUnion(parked) }
             if let names = t.defines { shadowing.formUnion(names) } else { shadowing.insert("*") }
-            // SQL PREPARE and DECLARE share the protocol's names: what they yield is
-            // their body's rows.
-            var body = t
-            switch t.lineage {
-            case .declareCursor(let name, let shape):
-                body.lineage = .rows(shape)
-                // WITH HOLD or not, a cursor is forgotten here when its transaction ends: a
-                // FETCH from a name no longer known is untraced, masked whole.
-                s.names.declare(name, Named(traced: body, definedAt: seq), hold: false)
-            case .prepare(let name, let shape):
-                body.lineage = .rows(shape)
-                s.names.parse(name, Named(traced: body, definedAt: seq))
-            case .deallocate(let name):
-                if let name { s.names.closeStatement(name) } else { s.names.closeAllStatements() }
-            case .closeCursor(let name):
-                if let name { s.names.closePortal(name) } else { s.names.closeAllPortals() }
-            default: break
-            }
         }
         return all
     }
@@ -301,7 +392,7 @@ final class ResponseMasking {
         case .rows(let shape)?, .copyOut(let shape, _)?: return shape
         case .fetch(let name)?: return s.names[portal: name].map { shape($0.traced, s) } ?? nil
         case .execute(let name)?: return s.names[statement: name].map { shape($0.traced, s) } ?? nil
-        case .noRows?, .declareCursor?, .prepare?, .deallocate?, .closeCursor?: return Shape(columns: [], all: [])
+        case .noRows?, .declareCursor?, .prepare?, .deallocate?, .closeCursor?, .discardAll?: return Shape(columns: [], all: [])
         case nil: return nil
         }
     }
@@ -630,6 +721,7 @@ final class ResponseMasking {
             }
             return outcome(frame, out, counts)
         case FrameType.ready:
+            s.skippingToReady = false
             if frame["status"]?.string == "I" { s.names.endTransaction() }
             // Everything asked before this point has been answered.
             for k in s.expected.keys where k <= seq { s.expected[k] = nil }
@@ -729,7 +821,9 @@ final class ResponseMasking {
         if let p = s.plans[seq] { return RowPlan(columns: p) }
         if let portal = s.executePortal[seq], let bound = s.names.portals[portal] {
             if let p = bound.value.described { return RowPlan(columns: p) }
-            if let p = s.names[statement: bound.statement]?.described {
+            // The statement's Describe, if it describes the statement this portal was
+            // bound to (the unnamed one may have been parsed again since).
+            if let st = s.names.statements[bound.statement], st.generation == bound.statementGeneration, let p = st.value.described {
                 return RowPlan(columns: plan(fields: p.map { var f = $0; f.derived = nil; return f }, shape: shape(seq: seq, s), s))
             }
         }
