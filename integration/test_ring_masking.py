@@ -14,6 +14,7 @@ import pytest
 
 from helpers.ring import wait_for
 from helpers.pgwire import Bind, Execute, Parse, PGWire, Sync, decode
+from test_ring_extended import open_wire
 
 IDENTIFIERS = "mrn, ssn, first_name, last_name, phone, email, street, zip, insurance_id, date_of_birth"
 
@@ -210,17 +211,6 @@ HIDDEN = "translate(ssn, '0123456789', 'abcdefghij')"
 SENSITIVE = f"select {HIDDEN} as t from patients order by id limit 3"
 
 
-def _wire(ring, via):
-    from helpers.pgwire import PGWire
-    if via == "gateway":
-        c = PGWire("127.0.0.1", ring.listen_port, timeout=30)
-        c.startup(ring.gateway_user, "clinic", ring.gateway_password, {"application_name": "hoop-names"})
-    else:
-        c = PGWire("127.0.0.1", ring.pg_port, timeout=30)
-        c.startup("hoop_gateway", "clinic", ring.pg_password, {"application_name": "hoop-names"})
-    return c
-
-
 def _values(batches):
     return {v.decode() for batch in batches for t, row in batch if t == "D" for v in row if v is not None}
 
@@ -231,13 +221,13 @@ def _both(ring, steps):
     from helpers.pgwire import Flush
     out = {}
     for via in ("gateway", "direct"):
-        c = _wire(ring, via)
+        c, _ = open_wire(ring, via, app="hoop-names")
         try:
             got = []
             for batch in steps:
                 c.send(*batch)
                 if batch[-1] == Flush():
-                    got.append([c.read(timeout=30) for _ in range(1)])   # the error of the flushed request
+                    got.append([c.read(timeout=30)])   # the error of the flushed request
                 else:
                     got.append(c.read_until_ready(timeout=30))
             out[via] = got
