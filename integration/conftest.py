@@ -34,10 +34,13 @@ from helpers.ring import OPEN_APPROVAL, Ring, RingError  # noqa: E402
 _active_rings: list[Ring] = []
 
 
-def _start(name: str, approval: dict | None = OPEN_APPROVAL) -> Ring:
+def _start(name: str, approval: dict | None = OPEN_APPROVAL, stages: str | None = None) -> Ring:
     """A ring up and running; `approval` replaces the clinic connection's approval
-    section (None: the embedded default rules)."""
+    section (None: the embedded default rules); `stages`, a stage list of its own."""
     ring = Ring(name)
+    if stages is not None:
+        ring.stages = ring.var / "ring.conf"
+        ring.stages.write_text(stages)
     _active_rings.append(ring)
     try:
         ring.up()

@@ -1,7 +1,8 @@
 """hoop-listen's side of the frame contract, with this test as the rest of the ring.
 
-hoop-listen is the ring's end: it reads responses and writes requests, so it is not a
-filter that scripts/conformance can check. This drives it directly: a real wire client
+hoop-listen is a door: it writes its clients' requests, delivers and ends its own
+sessions' frames, and passes every other frame on (docs/frames.md, "Doors, upstreams
+and kinds"). This drives it directly: a real wire client
 on one side, frames written and read by the test on the other. It proves invariant 1
 at the delivering end (nothing unstamped reaches a client), that broken frames end
 only their own session, that the password leaves as the session's credential and
@@ -42,19 +43,23 @@ class Listen:
             assert time.monotonic() < deadline, "hoop-listen did not listen"
             time.sleep(0.05)
 
-    def frame(self, timeout=10.0):
-        """The next frame hoop-listen writes."""
+    def raw_line(self, timeout=10.0) -> bytes:
+        """The next line hoop-listen writes, as bytes, newline included."""
         deadline = time.monotonic() + timeout
         while b"\n" not in self.buf:
             left = deadline - time.monotonic()
-            assert left > 0, "no frame from hoop-listen"
+            assert left > 0, "no line from hoop-listen"
             r, _, _ = select.select([self.proc.stdout], [], [], left)
             if r:
                 chunk = os.read(self.proc.stdout.fileno(), 1 << 16)
                 assert chunk, "hoop-listen closed its output"
                 self.buf += chunk
         line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
+        return line + b"\n"
+
+    def frame(self, timeout=10.0):
+        """The next frame hoop-listen writes."""
+        return json.loads(self.raw_line(timeout))
 
     def frame_of(self, type_, timeout=10.0):
         while True:
@@ -186,3 +191,28 @@ def test_a_session_that_never_opens_is_refused_with_the_upstream_error(listen):
     with pytest.raises((ServerClosed, ConnectionResetError, BrokenPipeError, OSError)):
         c.send(Query("select 1"))
         c.read(timeout=2)
+
+
+def test_its_sessions_carry_its_prefix_and_other_doors_frames_pass_byte_for_byte(listen):
+    # docs/frames.md, "Doors, upstreams and kinds": a door owns the sessions whose id
+    # begins with its prefix (hoop-listen: "pg:"), delivers and ends their frames, and
+    # passes every other frame on untouched, in order.
+    c, sid, opened = listen.open_session()
+    assert sid.startswith("pg:") and opened["connection"] == "clinic"
+    foreign = [
+        b'{"type":"result","session":"aws:x1","seq":3,"status":200,"body":"not for pg","stamp:mask":true}\n',
+        b'{"type":"call", "session":"t9:y2","seq":1,"action":"List","z":[1, 2]}\n',   # spacing kept
+        b'{"type":"error","code":"XX000","message":"a ring-level error","stamp:record":true}\n',
+        b'{"seq":4,"type":"rows","session":"aws:x1","rows":[["a"]]}\n',            # keys in another order
+    ]
+    for line in foreign:
+        listen.send(None, raw=line)
+    got = [listen.raw_line() for _ in foreign]
+    assert got == foreign
+    # Its own request coming round, and a credit of its own, end here; the client sees nothing.
+    listen.send({"type": "query", "session": sid, "seq": 1, "sql": "select 1", "stamp:record": True})
+    listen.send({"type": "credit", "session": sid, "batches": 1, "stamp:record": True})
+    marker = b'{"type":"notice","session":"t9:z3","seq":1,"message":"after"}\n'
+    listen.send(None, raw=marker)
+    assert listen.raw_line() == marker, "hoop-listen passed on a frame of its own session"
+    c.expect_nothing(0.3)

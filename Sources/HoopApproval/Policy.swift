@@ -361,9 +361,14 @@ public struct Policy: Sendable {
 /// Every connection's policy, from the configuration file.
 public struct Policies: Sendable {
     public let byConnection: [String: Policy]
+    /// Each connection's kind; nil for a kind the gateway does not know (refused).
+    public let kinds: [String: ConnectionKind?]
 
     public init(_ cfg: GatewayConfig) throws {
         var p: [String: Policy] = [:]
+        kinds = (cfg.json["connections"]?.object ?? [:]).mapValues { c in
+            ConnectionKind(rawValue: c["kind"]?.string ?? ConnectionKind.postgres.rawValue)
+        }
         for (name, c) in cfg.json["connections"]?.object ?? [:] {
             do { p[name] = try Policy(connection: c, gateway: cfg.json) } catch let e as ConfigError {
                 throw ConfigError("connection \(name): \(e.description)")

@@ -215,10 +215,11 @@ extension Frame {
 /// Adds `"stamp:STAGE":true` before the final `}` of an encoded line (newline
 /// excluded), leaving the rest byte for byte. See docs/frames.md, Stamps.
 public func appendStamp(_ stage: String, to line: UnsafeRawBufferPointer, into out: inout [UInt8]) {
-    // A frame that names the stamp already (in any spelling or value), or that has
-    // escapes that could spell it, is decoded and re-encoded: appending would make a
-    // duplicate key, which readers refuse.
-    if containsBytes(line, "stamp:\(stage)\"") || containsBytes(line, "\\u") {
+    // A frame that names the stamp already (in any spelling or value), or whose keys
+    // spell it with escapes, is decoded and re-encoded: appending would make a
+    // duplicate key, which readers refuse. Escapes in values leave the bytes alone.
+    if containsBytes(line, "stamp:\(stage)\"")
+        || (containsBytes(line, "\\u") && mayHaveEscapedKey(line, "stamp:\(stage)")) {
         guard var frame = try? Frame.decode(line), frame["stamp:\(stage)"] != .bool(true) else {
             // Stamped already, or not a frame at all: unchanged.
             out.append(contentsOf: line); out.append(0x0A)
@@ -242,6 +243,76 @@ public func appendStamp(_ stage: String, to line: UnsafeRawBufferPointer, into o
     if !(k > 0 && body[k - 1] == UInt8(ascii: "{")) { out.append(UInt8(ascii: ",")) }
     out.append(contentsOf: key.utf8)
     out.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
+}
+
+/// True when a top-level key of `line` is written with escapes and reads as `key`,
+/// or when the line cannot be read that far (the caller then decodes it).
+func mayHaveEscapedKey(_ line: UnsafeRawBufferPointer, _ key: String) -> Bool {
+    var found = false
+    let read = topLevelMembers(line) { k, escaped, _ in
+        guard escaped else { return true }
+        var text: [UInt8] = []
+        guard JSONString.unescape(k, { text.append(contentsOf: $0) }) else { found = true; return false }
+        if text.elementsEqual(key.utf8) { found = true; return false }
+        return true
+    }
+    return found || !read
+}
+
+/// True when `line` has the top-level member `"stamp:NAME":true`, spelled plainly
+/// (a nested object's member of that name does not count).
+func hasTopLevelStamp(_ line: UnsafeRawBufferPointer, _ name: String) -> Bool {
+    let key = "stamp:" + name
+    guard containsBytes(line, "\"\(key)\":true") else { return false }
+    var found = false
+    _ = topLevelMembers(line) { k, escaped, c in
+        guard !escaped, k.elementsEqual(key.utf8) else { return true }
+        var probe = c
+        found = probe.boolean() == true
+        return false
+    }
+    return found
+}
+
+/// Walks the top-level members of an object line: `visit(key, escaped, cursor at the
+/// value)` returns false to stop. False when the line is not read to its end.
+func topLevelMembers(_ line: UnsafeRawBufferPointer,
+                     _ visit: (UnsafeRawBufferPointer, Bool, JSONCursor) -> Bool) -> Bool {
+    var c = JSONCursor(line)
+    guard c.take(UInt8(ascii: "{")) else { return false }
+    if c.take(UInt8(ascii: "}")) { return true }
+    repeat {
+        guard let (k, escaped) = c.stringBytes(), c.take(UInt8(ascii: ":")) else { return false }
+        guard visit(k, escaped, c) else { return true }
+        guard skipValue(&c) else { return false }
+    } while c.take(UInt8(ascii: ","))
+    return c.take(UInt8(ascii: "}"))
+}
+
+/// Steps over one JSON value of a validated line.
+private func skipValue(_ c: inout JSONCursor) -> Bool {
+    var depth = 0
+    repeat {
+        guard let b = c.peek() else { return false }
+        switch b {
+        case UInt8(ascii: "\""):
+            guard c.stringBytes() != nil else { return false }
+        case UInt8(ascii: "["), UInt8(ascii: "{"):
+            depth += 1; c.i += 1
+        case UInt8(ascii: "]"), UInt8(ascii: "}"):
+            guard depth > 0 else { return false }
+            depth -= 1; c.i += 1
+        case UInt8(ascii: ","), UInt8(ascii: ":"):
+            guard depth > 0 else { return false }
+            c.i += 1
+        default:
+            // A number or a word, up to the next delimiter.
+            let start = c.i
+            while c.i < c.bytes.count, !",:[]{}\" \t\r\n".utf8.contains(c.bytes[c.i]) { c.i += 1 }
+            guard c.i > start else { return false }
+        }
+    } while depth > 0
+    return true
 }
 
 func containsBytes(_ hay: UnsafeRawBufferPointer, _ needle: String) -> Bool {

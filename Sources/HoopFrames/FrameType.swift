@@ -20,6 +20,9 @@ public enum FrameType {
     public static let copyData = "copy_data"
     public static let copyDone = "copy_done"
     public static let copyFail = "copy_fail"
+    /// An API call (kind `aws`; the MCP door's tool calls later): `action`, `target`,
+    /// `access` (the IAM access level), `params`, `detached`.
+    public static let call = "call"
 
     // Responses: from an upstream towards the door.
     public static let columns = "columns"
@@ -41,6 +44,8 @@ public enum FrameType {
     public static let copyOutResponse = "copy_out_response"
     public static let copyOutData = "copy_out_data"
     public static let copyOutDone = "copy_out_done"
+    /// An API call's answer: `status`, `body` (text).
+    public static let result = "result"
 
     // Decisions: a deciding stage's answer in place of, or beside, a request.
     public static let deny = "deny"
@@ -55,14 +60,14 @@ public enum FrameType {
 
     /// The frame types that travel from a door towards an upstream.
     public static let requests: Set<String> = [
-        sessionOpen, query, parse, bind, describe, execute, close, sync, flush, cancel, copyData, copyDone, copyFail,
+        sessionOpen, query, parse, bind, describe, execute, close, sync, flush, cancel, copyData, copyDone, copyFail, call,
     ]
 
     /// The frame types that travel from an upstream towards the door.
     public static let responses: Set<String> = [
         sessionOpened, sessionClosed, columns, rows, complete, empty, suspended, parseComplete, bindComplete,
         closeComplete, noData, parameters, parameterStatus, notice, error, ready, notification,
-        copyInResponse, copyOutResponse, copyOutData, copyOutDone,
+        result, copyInResponse, copyOutResponse, copyOutData, copyOutDone,
     ]
 }
 

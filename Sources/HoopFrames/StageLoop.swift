@@ -97,8 +97,19 @@ public final class StageLoop {
         try out.flush()
     }
 
+    /// Set in the first stage after the doors (hoop-auth): a frame that has been round
+    /// once (Ring.hasBeenRound) is dropped with a log line, since no door claimed it.
+    public var endsRounds = false
+
     func route(_ bytes: UnsafeRawBufferPointer, _ handle: (RawFrame) throws -> Void) throws {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
+        if endsRounds && Ring.hasBeenRound(bytes) {
+            let header = FrameHeader.peek(bytes)
+            let (session, _) = FrameHeader.salvage(bytes)
+            logLine(stage, "dropped a \(header.map { Ring.loggable($0.type) } ?? "") frame that has been round"
+                    + (session.map { " (session \($0): no door claimed it)" } ?? " (ring-level)"))
+            return
+        }
         guard FrameValidator.isValidObject(bytes) else {
             return try malformed(bytes, "not a well-formed JSON object")
         }

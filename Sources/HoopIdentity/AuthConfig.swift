@@ -15,6 +15,8 @@ public struct AuthConfig: Sendable {
     public let jwksMinRefresh: Double
     public let jwksMaxAge: Double
     public let policies: [String: [AllowRule]]
+    /// Each connection's kind; nil for a kind the gateway does not know (refused).
+    public let kinds: [String: ConnectionKind?]
 
     /// Algorithms hoop-auth never accepts, whatever the configuration says: the issuer's
     /// keys are public, so a symmetric "signature" could be made by anyone.
@@ -47,10 +49,13 @@ public struct AuthConfig: Sendable {
         jwksMinRefresh = Double(a["jwks_min_refresh_seconds"]?.int ?? 30)
         jwksMaxAge = Double(a["jwks_max_age_seconds"]?.int ?? 600)
         var p: [String: [AllowRule]] = [:]
+        var k: [String: ConnectionKind?] = [:]
         for (name, c) in cfg.json["connections"]?.object ?? [:] {
             p[name] = (c["allow"]?.array ?? []).map(AllowRule.init)
+            k[name] = ConnectionKind.of(name, in: cfg)
         }
         policies = p
+        kinds = k
     }
 }
 

@@ -40,6 +40,7 @@ final class ApprovalGate: @unchecked Sendable {
         let connection: String
         let policy: Policy
         let requester: Requester
+        var kind = ConnectionKind.postgres
         var justification: String?
         var duration: Int?
         /// Statements (Parse, SQL PREPARE) and portals (Bind: the statement as bound,
@@ -109,6 +110,7 @@ final class ApprovalGate: @unchecked Sendable {
 
     /// Judges one request frame of a session that holds nothing.
     private func evaluate(_ s: Session, _ bytes: [UInt8], _ f: Frame) throws {
+        if s.kind != .postgres { return evaluateCall(s, bytes, f) }
         switch f.type {
         case FrameType.query:
             let sql = f["sql"]?.string ?? ""
@@ -205,33 +207,74 @@ final class ApprovalGate: @unchecked Sendable {
                             "hoop: this request needs approval (\(v.summary)) and a justification: state why first, e.g. SET hoop.justification = 'ticket 123: …'",
                             classification: judged.classification, sql: judged.sql)
             }
-            do {
-                let request: HeldRequest
-                if let earlier = try store.reusable(kind: .query, connection: s.connection, requester: s.requester, sql: judged.sql) {
-                    if earlier.state == .approved, try store.transition(earlier.id, from: .approved, to: .used) {
-                        // Approved while its first session was gone: it runs once, now.
-                        emitApproved(s, seq: seq, earlier, note: "approved earlier; run once by a new session")
-                        learn(s, judged)
-                        return stampPass(bytes)
-                    }
-                    request = earlier
-                } else {
-                    request = try store.create(kind: .query, connection: s.connection, session: s.id, seq: seq, requester: s.requester,
-                                               sql: judged.sql, normalized: SQLParser.normalize(judged.sql),
-                                               classification: classificationJSON(judged.classification, v), reasons: v.reasons.map(\.message),
-                                               justification: s.justification, durationSeconds: nil,
-                                               approvalsRequired: v.approvalsRequired, approverSets: v.approverSets.map { $0.sorted() },
-                                               timeout: s.policy.holdTimeout)
-                    notifier?.wake()
+            review(s, bytes, f, seq: seq, sql: judged.sql, normalized: SQLParser.normalize(judged.sql),
+                   classification: classificationJSON(judged.classification, v), reasons: v.reasons.map(\.message),
+                   why: v.summary, approvalsRequired: v.approvalsRequired, approverSets: v.approverSets.map { $0.sorted() },
+                   ran: { self.learn(s, judged) }, denied: judged.classification)
+        }
+    }
+
+    /// A request of an API connection (kind `aws`): a `call` frame, judged by the IAM
+    /// access level its door read for the action (docs/frames.md). Reading and listing
+    /// pass; writes, tagging and permission changes are held. Any other request type in
+    /// such a session, or a call without an access level, is refused: fail closed.
+    private func evaluateCall(_ s: Session, _ bytes: [UInt8], _ f: Frame) {
+        let seq = f.seq ?? 0
+        guard f.type == FrameType.call else {
+            if f.type == FrameType.cancel { return stampPass(bytes) }
+            return deny(s, seq: seq, request: f.type, reason: "wrong_kind", rule: nil, code: "42501",
+                        "hoop: a \(Ring.loggable(f.type)) request has no place in a \(s.kind.rawValue) session", classification: nil)
+        }
+        let action = f["action"]?.string ?? ""
+        let access = f["access"]?.string ?? ""
+        // What the call does, with its parameters: the fingerprint an approval is for.
+        let fingerprint = "call \(action) \(f["target"]?.string ?? "") " + (f["params"] ?? .object([:])).encodedString
+        switch access {
+        case "List", "Read":
+            stampPass(bytes)
+        case "Write", "Tagging", "Permissions management":
+            let why = "\(action) is a \(access.lowercased()) action"
+            review(s, bytes, f, seq: seq, sql: fingerprint, normalized: nil,
+                   classification: .object(["action": .string(action), "access": .string(access)]), reasons: [why],
+                   why: why, approvalsRequired: 1, approverSets: [], ran: {}, denied: nil)
+        default:
+            deny(s, seq: seq, request: f.type, reason: "unclassified", rule: nil, code: "42501",
+                 "hoop: the call \(action) has no known access level", classification: nil, sql: fingerprint)
+        }
+    }
+
+    /// A request the policy holds for an approver. An approval still valid for the same
+    /// request of the same identity (a ticket) lets it run once, now; otherwise it is
+    /// held: the session waits (attached), or the request is answered at once and the
+    /// hold outlives it (detached: a door whose clients cannot wait marks its requests).
+    private func review(_ s: Session, _ bytes: [UInt8], _ f: Frame, seq: Int64, sql: String, normalized: String?,
+                        classification: JSON, reasons: [String], why: String, approvalsRequired: Int, approverSets: [[String]],
+                        ran: () -> Void, denied: Classification?) {
+        do {
+            let request: HeldRequest
+            if let earlier = try store.reusable(kind: .query, connection: s.connection, requester: s.requester, sql: sql) {
+                if earlier.state == .approved, try store.transition(earlier.id, from: .approved, to: .used) {
+                    // Approved while no session waited on it: it runs once, now.
+                    emitApproved(s, seq: seq, earlier, note: "approved earlier; run once by a new request")
+                    ran()
+                    return stampPass(bytes)
                 }
-                hold(s, request, bytes: bytes, type: f.type, seq: seq, until: request.expiresAt,
-                     why: v.summary, sql: judged.sql)
-            } catch {
-                // No store, no hold: fail closed.
-                logLine(Self.stage, "session \(s.id): the approval store failed (\(error)); request denied")
-                deny(s, seq: seq, request: f.type, reason: "store_unavailable", rule: nil, code: "42501",
-                     "hoop: this request needs approval, and the approval store is unavailable", classification: judged.classification, sql: judged.sql)
+                request = earlier
+            } else {
+                request = try store.create(kind: .query, connection: s.connection, session: s.id, seq: seq, requester: s.requester,
+                                           sql: sql, normalized: normalized, classification: classification, reasons: reasons,
+                                           justification: s.justification, durationSeconds: nil,
+                                           approvalsRequired: approvalsRequired, approverSets: approverSets,
+                                           timeout: s.policy.holdTimeout)
+                notifier?.wake()
             }
+            if f["detached"]?.bool == true { return detach(s, request, seq: seq, type: f.type, why: why, sql: sql) }
+            hold(s, request, bytes: bytes, type: f.type, seq: seq, until: request.expiresAt, why: why, sql: sql)
+        } catch {
+            // No store, no hold: fail closed.
+            logLine(Self.stage, "session \(s.id): the approval store failed (\(error)); request denied")
+            deny(s, seq: seq, request: f.type, reason: "store_unavailable", rule: nil, code: "42501",
+                 "hoop: this request needs approval, and the approval store is unavailable", classification: denied, sql: sql)
         }
     }
 
@@ -262,12 +305,18 @@ final class ApprovalGate: @unchecked Sendable {
             return out.enqueue(Self.sessionError(id, seq: 0, reason: "no_identity", code: "28000",
                                                  "hoop: the session has no verified identity"))
         }
-        let database = f["database"]?.string ?? ""
+        let database = f["connection"]?.string ?? f["database"]?.string ?? ""
         guard let policy = policies.byConnection[database] else {
             return out.enqueue(Self.sessionError(id, seq: 0, reason: "no_connection", code: "3D000",
                                                  "hoop: no connection named \"\(database)\" is configured"))
         }
+        guard let kind = policies.kinds[database] ?? nil else {
+            // Fail closed: requests of a kind this stage cannot judge never pass.
+            return out.enqueue(Self.sessionError(id, seq: 0, reason: "unknown_kind", code: "42501",
+                                                 "hoop: the connection \"\(database)\" is of a kind this gateway does not know"))
+        }
         let s = Session(id: id, connection: database, policy: policy, requester: requester)
+        s.kind = kind
         let settings = SessionSettings.startup(f["options"]?["options"]?.string ?? "")
         if let path = settings["search_path"] ?? f["options"]?["search_path"]?.string, SearchPath.shadowsCatalog(path) {
             return out.enqueue(Self.sessionError(id, seq: 0, reason: "policy", code: "42501",
@@ -328,12 +377,7 @@ final class ApprovalGate: @unchecked Sendable {
                       sql: String? = nil) {
         s.held = Hold(requestID: r.id, kind: r.kind, bytes: bytes, type: type, seq: seq, sql: sql, deadline: until)
         let wait = max(0, Int(until - Date().timeIntervalSince1970))
-        out.enqueue(Frame(FrameType.hold, session: s.id, seq: seq, [
-            "stage": .string(Self.stage), "request_id": .string(r.id), "kind": .string(r.kind.rawValue),
-            "connection": .string(s.connection), "reasons": .array(r.reasons.map(JSON.string)),
-            "approvals_required": .int(Int64(r.approvalsRequired)), "expires_at": .int(Int64(r.expiresAt)),
-            "classification": r.classification,
-        ].merging(sql.map { ["sql": JSON.string($0)] } ?? [:]) { a, _ in a }))
+        out.enqueue(holdFrame(s, r, seq: seq, sql: sql, detached: false))
         let what = r.kind == .access ? "access to \(s.connection)" : "this request"
         out.enqueue(Frame(FrameType.notice, session: s.id, seq: seq, [
             "severity": .string("NOTICE"), "severity_nonlocalized": .string("NOTICE"), "code": .string("00000"),
@@ -341,6 +385,31 @@ final class ApprovalGate: @unchecked Sendable {
             "hint": .string("An approver runs: hoop-approve grant \(r.id). This session waits up to \(wait) s."),
         ]))
         logLine(Self.stage, "session \(s.id): \(r.kind.rawValue) request \(r.id) held")
+    }
+
+    /// The `hold` decision, for the audit trail (and the approvers' notifications).
+    private func holdFrame(_ s: Session, _ r: HeldRequest, seq: Int64, sql: String?, detached: Bool) -> Frame {
+        var f = Frame(FrameType.hold, session: s.id, seq: seq, [
+            "stage": .string(Self.stage), "request_id": .string(r.id), "kind": .string(r.kind.rawValue),
+            "connection": .string(s.connection), "reasons": .array(r.reasons.map(JSON.string)),
+            "approvals_required": .int(Int64(r.approvalsRequired)), "expires_at": .int(Int64(r.expiresAt)),
+            "classification": r.classification,
+        ])
+        if let sql { f["sql"] = .string(sql) }
+        if detached { f["detached"] = .bool(true) }
+        return f
+    }
+
+    /// A detached hold: the request is answered at once (a `deny` with reason `held`,
+    /// naming the request and the approver's command) and the session goes on. The held
+    /// request stays in the store; once approved, the same identity sending the same
+    /// request within the approval's validity runs it once (`reusable`, then `used`).
+    private func detach(_ s: Session, _ r: HeldRequest, seq: Int64, type: String, why: String, sql: String) {
+        out.enqueue(holdFrame(s, r, seq: seq, sql: sql, detached: true))
+        logLine(Self.stage, "session \(s.id): request \(r.id) held (detached)")
+        deny(s, seq: seq, request: type, reason: "held", rule: nil, code: "42501",
+             "hoop: this request is held for approval as \(r.id) (\(why)); once an approver runs `hoop-approve grant \(r.id)`, send the same request again: it runs once",
+             classification: nil, requestID: r.id, sql: sql)
     }
 
     /// The decision clock: outcomes of held requests, timeouts, grant windows, and the

@@ -21,6 +21,8 @@ struct Stage: ParsableCommand {
     func run() throws {
         let cfg = try config.load()
         let loop = StageLoop(stage: "hoop-auth")
+        // The first stage after the doors: what has been round once ends here.
+        loop.endsRounds = true
         let gate: SessionGate?
         do {
             gate = SessionGate(verifier: OIDCVerifier(try AuthConfig(cfg)), out: loop.out)

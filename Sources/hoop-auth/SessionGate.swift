@@ -32,7 +32,8 @@ final class SessionGate: @unchecked Sendable {
         guard let id = frame.session else { return }
         let token = frame.fields.removeValue(forKey: "credential")?.string ?? ""
         let user = frame["user"]?.string ?? ""
-        let database = frame["database"]?.string ?? ""
+        // The connection the session is for (a PostgreSQL door names it as the database too).
+        let database = frame["connection"]?.string ?? frame["database"]?.string ?? ""
         lock.lock(); sessions[id] = .verifying(queued: []); inFlight += 1; lock.unlock()
         let verifier = self.verifier
         Task.detached { [self] in
@@ -52,6 +53,10 @@ final class SessionGate: @unchecked Sendable {
     /// The policy: the first rule of the connection that allows the identity decides
     /// how long the session may last; the token's expiry ends it sooner.
     static func admit(_ id: Identity, to database: String, _ config: AuthConfig) -> Result<(Identity, Double, String), Denial> {
+        if case .some(.none) = config.kinds[database] {
+            // Fail closed: a connection of a kind this gateway cannot judge.
+            return .failure(Denial(reason: "unknown_kind", message: "the connection \"\(database)\" is of a kind this gateway does not know"))
+        }
         guard let rule = config.policies[database]?.first(where: { $0.allows(id) }) else {
             return .failure(Denial(reason: "not_allowed", message: "\(id.user) may not use the connection \"\(database)\""))
         }

@@ -25,8 +25,20 @@ struct HoopConnect: ParsableCommand {
         let loop = StageLoop(stage: "hoop-connect")
         let sessions = SessionTable(out: loop.out, upstreams: upstreams, window: window,
                                     required: require.split(separator: ",").map { String($0) })
+        // Sessions of connections of another kind: another upstream's, passed untouched.
+        var foreign: Set<String> = []
         try loop.run { frame in
             guard let id = frame.session else { return loop.pass(frame) }
+            if foreign.contains(id) {
+                if frame.type == FrameType.sessionClose || frame.type == FrameType.sessionClosed { foreign.remove(id) }
+                return loop.pass(frame)
+            }
+            if frame.type == FrameType.sessionOpen, let open = try? frame.decode(),
+               let connection = open["connection"]?.string ?? open["database"]?.string,
+               let kind = cfg.json["connections"]?[connection]?["kind"]?.string, kind != ConnectionKind.postgres.rawValue {
+                foreign.insert(id)
+                return loop.pass(frame)
+            }
             if FrameType.requests.contains(frame.type) || frame.type == FrameType.sessionClose || frame.type == FrameType.credit || frame.type == FrameType.deny {
                 try sessions.route(frame, id: id, raw: Array(frame.bytes))
             } else {
@@ -68,6 +80,8 @@ struct Upstreams {
     init(_ cfg: GatewayConfig) throws {
         var t: [String: Target] = [:]
         for (name, c) in cfg.json["connections"]?.object ?? [:] {
+            // Only PostgreSQL connections are ours; another kind is another upstream's.
+            if let kind = c["kind"]?.string, kind != ConnectionKind.postgres.rawValue { continue }
             guard let conninfo = c["conninfo"]?.string else {
                 throw ConfigError("connection \(name): \"conninfo\" is required")
             }

@@ -163,7 +163,7 @@ final class UpstreamSession: @unchecked Sendable {
     }
 
     func connect(_ open: Frame) -> Bool {
-        database = open["database"]?.string ?? ""
+        database = open["connection"]?.string ?? open["database"]?.string ?? ""
         guard let target = table.upstreams.targets[database] else {
             fatal(code: "3D000", "hoop: no connection named \"\(database)\" is configured")
             return false

@@ -67,7 +67,7 @@ enum SessionFrames {
         for (k, v) in parameters { options[k] = .string(v) }
         let app = parameters.last(where: { $0.0 == "application_name" })?.1 ?? ""
         return Frame(FrameType.sessionOpen, session: session, seq: 0, [
-            "user": .string(user), "database": .string(database), "options": .object(options),
+            "user": .string(user), "database": .string(database), "connection": .string(database), "options": .object(options),
             "credential": .string(credential),
             "client": .object(client),
             "application_name": .string(app),

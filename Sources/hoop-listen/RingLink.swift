@@ -139,6 +139,9 @@ final class RingLink: @unchecked Sendable {
                             + (session.map { " for session \($0)" } ?? ""))
                     if let session, let h = registry.lookup(session) {
                         add(session, h, .broken(code: "54000", message: "frame too large"))
+                    } else if let session, !registry.owns(session) {
+                        // Another door's: it cannot have the frame, but it learns why its session ends.
+                        send(Frame.stageError(stage: Self.stage, session: session, seq: nil, code: "54000", message: "frame too large"))
                     }
                 }
             }
@@ -157,6 +160,7 @@ final class RingLink: @unchecked Sendable {
         // Fast path: the header says what the frame is and whose it is, so frames that
         // are not ours (requests coming round, credits, dead sessions) are never parsed.
         if let header = FrameHeader.peek(line), let session = header.session {
+            guard registry.owns(session) else { return pass(line) }
             if Self.ignored(header.type) { return }
             guard let h = target(session, type: header.type) else { return }
             if header.type == FrameType.rows { return addRows(line, session, h, add) }
@@ -173,21 +177,27 @@ final class RingLink: @unchecked Sendable {
             frame = try Frame.decode(line)
         } catch {
             let (session, _) = FrameHeader.salvage(line)
-            logLine(Self.stage, "malformed frame of \(line.count) bytes" + (session.map { " for session \($0)" } ?? ""))
-            if let session, let h = registry.lookup(session) {
+            guard let session, registry.owns(session) else { return pass(line) }   // the stage after the doors reads it
+            logLine(Self.stage, "malformed frame of \(line.count) bytes for session \(session)")
+            if let h = registry.lookup(session) {
                 add(session, h, .broken(code: "08P01", message: "malformed frame"))
             }
             return
         }
+        // Ring-level frames and other doors' sessions pass on: the first stage after the
+        // doors ends what has been round.
+        guard let session = frame.session, registry.owns(session) else { return pass(line) }
         if Self.ignored(frame.type) { return }
-        guard let session = frame.session else {
-            let code = frame["code"]?.string.map { " code \(Self.loggable($0))" } ?? ""
-            logLine(Self.stage, "ring-level \(Self.loggable(frame.type)) frame\(code) ignored")
-            return
-        }
         guard let h = target(session, type: frame.type) else { return }
         if frame.type == FrameType.rows { return addRows(line, session, h, add) }
         add(session, h, .frame(frame))
+    }
+
+    /// A frame this door does not own, on to the next stage byte for byte.
+    private func pass(_ line: UnsafeRawBufferPointer) {
+        var bytes = [UInt8](line)
+        bytes.append(0x0A)
+        send(bytes)
     }
 
     /// Rows go to the client only as the rows codec reads them.
@@ -207,13 +217,7 @@ final class RingLink: @unchecked Sendable {
             || type == FrameType.hold || type == FrameType.deny || type == FrameType.approved || type == FrameType.decision
     }
 
-    /// A frame type fit for a log line: types come from the ring, so only the
-    /// characters of a session id, and at most 32 of them.
-    static func loggable(_ type: String) -> String {
-        String(type.prefix(32).map { c -> Character in
-            c.isASCII && (c.isLetter || c.isNumber || "_.:-".contains(c)) ? c : "?"
-        })
-    }
+    static func loggable(_ type: String) -> String { Ring.loggable(type) }
 
     private func target(_ session: String, type: String) -> SessionHandle? {
         if let h = registry.lookup(session) { return h }

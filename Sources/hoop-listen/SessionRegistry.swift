@@ -1,4 +1,5 @@
 import Foundation
+import HoopFrames
 import NIOCore
 
 /// A session's handler and the event loop it lives on: everything that touches the
@@ -20,12 +21,16 @@ final class SessionRegistry: @unchecked Sendable {
     private var recentlyClosed: Set<String> = []
     private var recentOrder: [String] = []
     private var counter: UInt64 = 0
-    /// Random per process, so that ids stay unique across restarts.
+    /// The door's prefix (Ring.postgresDoor: every id this door makes begins with it),
+    /// then a random part per process, so that ids stay unique across restarts.
     private let prefix: String = {
         var g = SystemRandomNumberGenerator()
         let hex = String(g.next() & 0xFFFF_FFFF_FFFF, radix: 16)
-        return "s" + String(repeating: "0", count: 12 - hex.count) + hex
+        return Ring.postgresDoor + "s" + String(repeating: "0", count: 12 - hex.count) + hex
     }()
+
+    /// True for a session this door made (whether or not it is still open).
+    func owns(_ session: String) -> Bool { session.hasPrefix(Ring.postgresDoor) }
 
     func newSessionID() -> String {
         lock.lock(); defer { lock.unlock() }

@@ -31,7 +31,7 @@ struct Stage: ParsableCommand {
         try loop.run { frame in
             if frame.type == FrameType.sessionOpen, let id = frame.session {
                 // Forwarded by hoop-connect ahead of the session's responses: it names the connection.
-                masking.opened(session: id, database: (try? frame.decode())?["database"]?.string ?? "")
+                masking.opened(session: id, database: (try? frame.decode()).flatMap { $0["connection"]?.string ?? $0["database"]?.string } ?? "")
                 return loop.pass(frame)
             }
             if ResponseMasking.tracked.contains(frame.type) {

@@ -739,6 +739,17 @@ final class ResponseMasking {
         case FrameType.sessionOpened:
             catalogFacts(frame)
             return .pass
+        case FrameType.result:
+            // An API call's answer: no column traces it here yet, so content detection
+            // reads the whole body.
+            guard let body = frame["body"]?.string else {
+                if frame["body"] == nil || frame["body"] == .null { return .pass }
+                throw MaskFailure("a result body that is not text")
+            }
+            let r = masker.maskText(body)
+            var out = frame
+            out["body"] = .string(r.value ?? "")
+            return outcome(frame, out, r.counts)
         default:
             return .pass
         }
@@ -893,7 +904,7 @@ final class ResponseMasking {
 
     /// The response types whose content `handle` reads; the others pass without a decode.
     static let inspected: Set<String> = [FrameType.columns, FrameType.rows, FrameType.error, FrameType.notice, FrameType.copyOutResponse, FrameType.copyOutData, FrameType.notification,
-                                         FrameType.parameterStatus, FrameType.sessionOpened,
+                                         FrameType.parameterStatus, FrameType.sessionOpened, FrameType.result,
                                          FrameType.ready, FrameType.sessionClosed]
 }
 

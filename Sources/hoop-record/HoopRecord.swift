@@ -8,7 +8,8 @@ import HoopAudit
 import HoopFrames
 
 /// hoop-record: appends every frame to the audit store, durably and hash-chained,
-/// before passing it on; stamps responses so hoop-listen knows they were recorded.
+/// before passing it on; stamps every frame (`stamp:record`): hoop-listen delivers only
+/// recorded responses, and the first stage after the doors drops what has been round.
 /// The auditors' tools are a program of their own: hoop-audit (docs/audit.md).
 @main
 struct HoopRecord: ParsableCommand {
@@ -83,11 +84,13 @@ struct Stage: ParsableCommand {
                 return try bytes.withUnsafeBytes { raw in
                     let f = RawFrame(bytes: raw, header: frame.header)
                     try audit.append(f)
-                    loop.pass(f)
+                    loop.stamp(f, as: "record")
                 }
             }
             try audit.append(frame)
-            if FrameType.responses.contains(frame.type) { loop.stamp(frame, as: "record") } else { loop.pass(frame) }
+            // Every frame: hoop-listen delivers only recorded responses, and the first
+            // stage after the doors knows by this stamp a frame that has been round.
+            loop.stamp(frame, as: "record")
         }
         // End of input: a shutdown checkpoint signs the head.
         guardLock.lock()

@@ -143,6 +143,7 @@ class Ring:
         self.down_output = ""
         self.down_leftovers: list[str] = []
         self.gateway_user = DEFAULT_USER
+        self.stages: Path | None = None      # a stage list of the test's own (HOOP_STAGES)
         self._tokens: dict[tuple, str] = {}
         self._token_lock = threading.Lock()
 
@@ -152,6 +153,8 @@ class Ring:
         env.update(HOOP_VAR=str(self.var), HOOP_LISTEN_PORT=str(self.listen_port),
                    HOOP_PG_PORT=str(self.pg_port), HOOP_ISSUER_PORT=str(self.issuer_port),
                    HOOP_SKIP_SETUP="1", HOOP_BIN=str(self.bin))
+        if self.stages:
+            env["HOOP_STAGES"] = str(self.stages)
         return env
 
     def hoop(self, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
