@@ -20,6 +20,8 @@ import socket
 import sys
 import threading
 
+from frame_pipe import batches, may_name, write_all
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -33,32 +35,36 @@ def main() -> None:
     delivered: dict[str, list] = {}
     refused: dict[str, list] = {}
 
-    def write(line: bytes) -> None:
+    def write(data: bytes) -> None:
         with out_lock:
-            sys.stdout.buffer.write(line)
-            sys.stdout.buffer.flush()
+            write_all(1, data)
+
+    own = ('"' + args.prefix).encode()
 
     def reader() -> None:
-        for line in sys.stdin.buffer:
-            if not line.endswith(b"\n"):
-                line += b"\n"
-            if not line.strip():
-                continue
-            try:
-                frame = json.loads(line)
-            except ValueError:
-                write(line)                       # not ours to judge: the next stage reads it
-                continue
-            sid = frame.get("session") if isinstance(frame, dict) else None
-            if not isinstance(sid, str) or not sid.startswith(args.prefix):
-                write(line)                       # another door's, or ring-level
-                continue
-            if frame.get("type") in REQUESTS:
-                continue                          # our own request come round: its round ends here
-            with cond:
-                ok = all(frame.get("stamp:" + s) is True for s in required)
-                (delivered if ok else refused).setdefault(sid, []).append(frame)
-                cond.notify_all()
+        for lines in batches():
+            passed = []
+            for line in lines:
+                if not may_name(line, [own]):
+                    passed.append(line)           # cannot be ours: bytes as they came
+                    continue
+                try:
+                    frame = json.loads(line)
+                except ValueError:
+                    passed.append(line)           # not ours to judge: the next stage reads it
+                    continue
+                sid = frame.get("session") if isinstance(frame, dict) else None
+                if not isinstance(sid, str) or not sid.startswith(args.prefix):
+                    passed.append(line)           # another door's, or ring-level
+                    continue
+                if frame.get("type") in REQUESTS:
+                    continue                      # our own request come round: its round ends here
+                with cond:
+                    ok = all(frame.get("stamp:" + s) is True for s in required)
+                    (delivered if ok else refused).setdefault(sid, []).append(frame)
+                    cond.notify_all()
+            if passed:
+                write(b"".join(passed))
         os._exit(0)                               # end of input: the ring is going down
 
     def serve(conn: socket.socket) -> None:

@@ -11,7 +11,8 @@ here. A request without the stamps is refused with an error: it never runs.
 """
 import argparse
 import json
-import sys
+
+from frame_pipe import batches, may_name, write_all
 
 
 def main() -> None:
@@ -26,60 +27,60 @@ def main() -> None:
     ours_kind = {name for name, c in connections.items() if c.get("kind", "postgres") == args.kind}
     required = [s for s in args.require.split(",") if s]
     sessions: set[str] = set()
-    out = sys.stdout.buffer
+    out: list[bytes] = []
 
     def emit(frame: dict) -> None:
-        out.write(json.dumps(frame, separators=(",", ":")).encode() + b"\n")
+        out.append(json.dumps(frame, separators=(",", ":")).encode() + b"\n")
 
-    for line in sys.stdin.buffer:
-        if not line.endswith(b"\n"):
-            line += b"\n"
-        if not line.strip():
-            continue
-        try:
-            f = json.loads(line)
-        except ValueError:
-            out.write(line)
-            out.flush()
-            continue
-        sid, kind = f.get("session"), f.get("type")
-        if kind == "session_open" and isinstance(sid, str):
-            if f.get("connection", f.get("database")) in ours_kind:
-                sessions.add(sid)
-        if sid not in sessions:
-            out.write(line)                          # not ours: untouched
-            out.flush()
-            continue
-        seq = f.get("seq")
-        if kind == "credit":
-            continue
-        stamped = all(f.get("stamp:" + s) is True for s in required)
-        if kind in ("session_open", "call") and not stamped:
-            out.write(line)
-            emit({"type": "error", "session": sid, "seq": seq, "code": "XX000", "severity": "ERROR", "fatal": True,
-                  "message": "test upstream: request did not pass the required stages"})
-            sessions.discard(sid)
-        elif kind == "session_open":
-            out.write(line)
-            emit({"type": "session_opened", "session": sid, "seq": 0, "parameters": {}, "status": "I"})
-        elif kind == "call":
-            out.write(line)
-            with open(args.runs_file, "a") as runs:
-                runs.write(json.dumps({"session": sid, "seq": seq, "action": f.get("action"),
-                                       "params": f.get("params")}) + "\n")
-            body = "ran %s %s" % (f.get("action"), json.dumps(f.get("params", {}), sort_keys=True))
-            emit({"type": "result", "session": sid, "seq": seq, "status": 200, "body": body})
-        elif kind == "deny":
-            out.write(line)
-            emit({"type": "error", "session": sid, "seq": seq, "code": f.get("code", "42501"), "severity": "ERROR",
-                  "message": f.get("message", "denied"), "request_id": f.get("request_id")})
-        elif kind == "session_close":
-            out.write(line)
-            emit({"type": "session_closed", "session": sid, "seq": seq})
-            sessions.discard(sid)
-        else:
-            out.write(line)
-        out.flush()
+    for lines in batches():
+        for line in lines:
+            handle(line, sessions, ours_kind, required, out, emit, args.runs_file)
+        if out:
+            write_all(1, b"".join(out))
+            out.clear()
+
+
+def handle(line, sessions, ours_kind, required, out, emit, runs_file) -> None:
+    # Only a session_open can start a session of ours; any other frame can be ours only
+    # when its bytes name one of our sessions.
+    if not may_name(line, [b'"session_open"'] + [('"' + s + '"').encode() for s in sessions]):
+        out.append(line)
+        return
+    try:
+        f = json.loads(line)
+    except ValueError:
+        out.append(line)
+        return
+    sid, kind = f.get("session"), f.get("type")
+    if kind == "session_open" and isinstance(sid, str):
+        if f.get("connection", f.get("database")) in ours_kind:
+            sessions.add(sid)
+    if sid not in sessions:
+        out.append(line)                             # not ours: untouched
+        return
+    seq = f.get("seq")
+    if kind == "credit":
+        return
+    out.append(line)                                 # our request goes on towards the record
+    stamped = all(f.get("stamp:" + s) is True for s in required)
+    if kind in ("session_open", "call") and not stamped:
+        emit({"type": "error", "session": sid, "seq": seq, "code": "XX000", "severity": "ERROR", "fatal": True,
+              "message": "test upstream: request did not pass the required stages"})
+        sessions.discard(sid)
+    elif kind == "session_open":
+        emit({"type": "session_opened", "session": sid, "seq": 0, "parameters": {}, "status": "I"})
+    elif kind == "call":
+        with open(runs_file, "a") as runs:
+            runs.write(json.dumps({"session": sid, "seq": seq, "action": f.get("action"),
+                                   "params": f.get("params")}) + "\n")
+        body = "ran %s %s" % (f.get("action"), json.dumps(f.get("params", {}), sort_keys=True))
+        emit({"type": "result", "session": sid, "seq": seq, "status": 200, "body": body})
+    elif kind == "deny":
+        emit({"type": "error", "session": sid, "seq": seq, "code": f.get("code", "42501"), "severity": "ERROR",
+              "message": f.get("message", "denied"), "request_id": f.get("request_id")})
+    elif kind == "session_close":
+        emit({"type": "session_closed", "session": sid, "seq": seq})
+        sessions.discard(sid)
 
 
 if __name__ == "__main__":
