@@ -15,6 +15,8 @@ let package = Package(
         .executable(name: "hoop-mask", targets: ["hoop-mask"]),
         .executable(name: "hoop-record", targets: ["hoop-record"]),
         .executable(name: "hoop-audit", targets: ["hoop-audit"]),
+        .executable(name: "hoop-listen-aws", targets: ["hoop-listen-aws"]),
+        .executable(name: "hoop-connect-aws", targets: ["hoop-connect-aws"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -22,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
@@ -58,7 +61,7 @@ let package = Package(
         .target(name: "HoopSQLite", dependencies: ["HoopFrames", "CSQLite"]),
         // PHI detectors and masking strategies: hoop-mask's job, kept in a library so
         // that its precision and recall can be tested on their own.
-        .target(name: "HoopMasking", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "HoopMasking", dependencies: ["HoopJSON", .product(name: "Crypto", package: "swift-crypto")]),
         // PostgreSQL's binary formats of the common types, to and from their text
         // output: hoop-listen sends binary columns to the clients that ask for them,
         // hoop-mask reads and rewrites binary COPY fields.
@@ -72,7 +75,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-auth", dependencies: [
-            "HoopFrames", "HoopCommand", "HoopIdentity",
+            "HoopFrames", "HoopCommand", "HoopIdentity", "HoopAWS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The development OIDC issuer: a tool beside the ring, not a stage of it.
@@ -95,6 +98,22 @@ let package = Package(
         ]),
         .executableTarget(name: "hoop-mask", dependencies: [
             "HoopFrames", "HoopCommand", "HoopBinary", "HoopMasking", "HoopSQL", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // AWS: SigV4 (verifying and signing), the gateway's temporary credentials, the
+        // generated operation table, calls' parameters: the AWS door's and upstream's job.
+        .target(name: "HoopAWS", dependencies: ["HoopJSON", .product(name: "Crypto", package: "swift-crypto")]),
+        .executableTarget(name: "hoop-listen-aws", dependencies: [
+            "HoopFrames", "HoopCommand", "HoopAWS",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "hoop-connect-aws", dependencies: [
+            "HoopFrames", "HoopCommand", "HoopAWS",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The audit store (SQLite or PostgreSQL), its hash chain and signed checkpoints,
         // and their verification: written by hoop-record, read by hoop-audit.
@@ -120,6 +139,7 @@ let package = Package(
         // hoop-listen's pure parts (its ordering and credit state machine).
         .testTarget(name: "HoopListenTests", dependencies: ["hoop-listen", "HoopFrames"]),
         .testTarget(name: "HoopApprovalTests", dependencies: ["HoopApproval", "HoopSQL", "HoopFrames"]),
+        .testTarget(name: "HoopAWSTests", dependencies: ["HoopAWS", "HoopJSON"]),
     ],
     swiftLanguageModes: [.v5]
 )

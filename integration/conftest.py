@@ -34,10 +34,11 @@ from helpers.ring import OPEN_APPROVAL, Ring, RingError  # noqa: E402
 _active_rings: list[Ring] = []
 
 
-def _start(name: str, approval: dict | None = OPEN_APPROVAL, stages: str | None = None) -> Ring:
+def _start(name: str, approval: dict | None = OPEN_APPROVAL, stages: str | None = None, aws: bool = False) -> Ring:
     """A ring up and running; `approval` replaces the clinic connection's approval
-    section (None: the embedded default rules); `stages`, a stage list of its own."""
-    ring = Ring(name)
+    section (None: the embedded default rules); `stages`, a stage list of its own;
+    `aws`, the embedded AWS stand-in started too."""
+    ring = Ring(name, aws=aws)
     if stages is not None:
         ring.stages = ring.var / "ring.conf"
         ring.stages.write_text(stages)

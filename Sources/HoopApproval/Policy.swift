@@ -222,6 +222,10 @@ public struct Policy: Sendable {
     public var maxGrant: Double
     public var defaultGrant: Double
     public var accessWait: Double
+    /// API calls (kind `aws`): `by_access_level` (List and Read pass, other levels are
+    /// held, unknown ones denied) or `allow_all` (every call of an allowed identity runs:
+    /// the embedded default's AWS stand-in until its rules exist, docs/aws.md).
+    public var calls: String
 
     /// The rules a connection gets when its configuration names none: the defaults
     /// for a database that holds PHI (docs/approval.md, "Default rules").
@@ -288,6 +292,10 @@ public struct Policy: Sendable {
         maxGrant = Double(access["max_grant_seconds"]?.int ?? 3600)
         defaultGrant = min(maxGrant, Double(access["default_grant_seconds"]?.int ?? 900))
         accessWait = Double(access["wait_seconds"]?.int ?? 60)
+        calls = a["calls"]?.string ?? "by_access_level"
+        guard ["by_access_level", "allow_all"].contains(calls) else {
+            throw ConfigError("approval.calls must be by_access_level or allow_all")
+        }
     }
 
     /// A table name as written (maybe schema-qualified) is one of `set` when its last

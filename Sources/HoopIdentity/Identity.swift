@@ -11,6 +11,11 @@ public struct Identity: Sendable {
     public let kind: String          // "person" or "agent"
     public let tokenExpiresAt: Double
 
+    public init(issuer: String, subject: String, user: String, email: String?, groups: [String], kind: String, tokenExpiresAt: Double) {
+        self.issuer = issuer; self.subject = subject; self.user = user; self.email = email
+        self.groups = groups; self.kind = kind; self.tokenExpiresAt = tokenExpiresAt
+    }
+
     public func json(sessionEndsAt: Double) -> JSON {
         var o: [String: JSON] = [
             "issuer": .string(issuer), "subject": .string(subject), "user": .string(user),

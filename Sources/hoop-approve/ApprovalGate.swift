@@ -225,6 +225,7 @@ final class ApprovalGate: @unchecked Sendable {
             return deny(s, seq: seq, request: f.type, reason: "wrong_kind", rule: nil, code: "42501",
                         "hoop: a \(Ring.loggable(f.type)) request has no place in a \(s.kind.rawValue) session", classification: nil)
         }
+        if s.policy.calls == "allow_all" { return stampPass(bytes) }
         let action = f["action"]?.string ?? ""
         let access = f["access"]?.string ?? ""
         // What the call does, with its parameters: the fingerprint an approval is for.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HoopCommand
 import HoopFrames
+import HoopAWS
 import HoopIdentity
 
 /// hoop-auth: ties each session to a verified OIDC identity, for as long as the
@@ -25,11 +26,14 @@ struct Stage: ParsableCommand {
         loop.endsRounds = true
         let gate: SessionGate?
         do {
-            gate = SessionGate(verifier: OIDCVerifier(try AuthConfig(cfg)), out: loop.out)
+            // The AWS door's session tokens are the gateway's own statement of an identity
+            // it verified before: checked with the gateway key (docs/aws.md).
+            let awsKey = try cfg.json["aws_door"]?["key_file"]?.string.map { try GatewayKey(file: cfg.file($0)) }
+            gate = SessionGate(verifier: OIDCVerifier(try AuthConfig(cfg)), awsKey: awsKey, out: loop.out)
             gate?.startClock()
-        } catch let e as ConfigError {
+        } catch {
             // Fail closed: without a usable auth section every session is refused.
-            logLine("hoop-auth", "\(e.description)")
+            logLine("hoop-auth", "\(error)")
             gate = nil
         }
         try loop.run { frame in

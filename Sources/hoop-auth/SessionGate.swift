@@ -1,4 +1,5 @@
 import Foundation
+import HoopAWS
 import HoopFrames
 import HoopIdentity
 
@@ -14,13 +15,15 @@ final class SessionGate: @unchecked Sendable {
     }
 
     let verifier: OIDCVerifier
+    let awsKey: GatewayKey?
     let out: FrameWriter
     private let lock = NSCondition()
     private var sessions: [String: State] = [:]
     private var inFlight = 0
 
-    init(verifier: OIDCVerifier, out: FrameWriter) {
+    init(verifier: OIDCVerifier, awsKey: GatewayKey? = nil, out: FrameWriter) {
         self.verifier = verifier
+        self.awsKey = awsKey
         self.out = out
     }
 
@@ -31,15 +34,19 @@ final class SessionGate: @unchecked Sendable {
         var frame = try raw.decode()
         guard let id = frame.session else { return }
         let token = frame.fields.removeValue(forKey: "credential")?.string ?? ""
-        let user = frame["user"]?.string ?? ""
+        // A door that does not know the user name (the AWS door's token exchange) sends none.
+        let user = frame["user"]?.string
         // The connection the session is for (a PostgreSQL door names it as the database too).
         let database = frame["connection"]?.string ?? frame["database"]?.string ?? ""
         lock.lock(); sessions[id] = .verifying(queued: []); inFlight += 1; lock.unlock()
         let verifier = self.verifier
+        let awsKey = self.awsKey
         Task.detached { [self] in
             let decision: Result<(Identity, Double, String), Denial>
             do {
-                let identity = try await verifier.verify(token: token, user: user)
+                let identity = token.hasPrefix(GatewayKey.tokenPrefix)
+                    ? try Self.sessionToken(token, awsKey, connection: database, user: user, verifier.config)
+                    : try await verifier.verify(token: token, user: user)
                 decision = Self.admit(identity, to: database, verifier.config)
             } catch let d as Denial {
                 decision = .failure(d)
@@ -48,6 +55,20 @@ final class SessionGate: @unchecked Sendable {
             }
             self.decided(id, frame, decision)
         }
+    }
+
+    /// An AWS door session token: signed by this gateway's key, unexpired, for this
+    /// connection and user. The allow rules are applied again by `admit`.
+    static func sessionToken(_ token: String, _ key: GatewayKey?, connection: String, user: String?, _ config: AuthConfig) throws -> Identity {
+        guard let key, let c = key.verify(token: token) else {
+            throw Denial(reason: "signature", message: "the session token is not this gateway's")
+        }
+        guard c.expires > Date().timeIntervalSince1970 else { throw Denial(reason: "expired", message: "the session token has expired") }
+        guard c.connection == connection, user == nil || user == c.user, c.issuer == config.issuer else {
+            throw Denial(reason: "user_mismatch", message: "the session token is for another connection or user")
+        }
+        return Identity(issuer: c.issuer, subject: c.subject, user: c.user, email: nil, groups: c.groups, kind: c.kind,
+                        tokenExpiresAt: c.expires)
     }
 
     /// The policy: the first rule of the connection that allows the identity decides

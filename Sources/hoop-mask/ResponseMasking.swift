@@ -741,14 +741,17 @@ final class ResponseMasking {
             return .pass
         case FrameType.result:
             // An API call's answer: no column traces it here yet, so content detection
-            // reads the whole body.
+            // reads the whole body: JSON values, XML text, or all of a text body.
             guard let body = frame["body"]?.string else {
                 if frame["body"] == nil || frame["body"] == .null { return .pass }
                 throw MaskFailure("a result body that is not text")
             }
-            let r = masker.maskText(body)
+            let r = masker.maskDocument(body, contentType: frame["headers"]?["content-type"]?.string)
             var out = frame
             out["body"] = .string(r.value ?? "")
+            // The door then recomputes or drops what described the original bytes
+            // (lengths, checksums): an SDK checks them.
+            if r.value != body { out["body_masked"] = .bool(true) }
             return outcome(frame, out, r.counts)
         default:
             return .pass

@@ -123,7 +123,7 @@ def conninfo(**kw) -> str:
 class Ring:
     """One gateway: its own HOOP_VAR, ports, PostgreSQL cluster and stages."""
 
-    def __init__(self, name: str = "ring"):
+    def __init__(self, name: str = "ring", aws: bool = False):
         # Short path: the PostgreSQL unix socket lives below it (107-byte sun_path).
         self.var = Path(tempfile.mkdtemp(prefix=f"hoop-{name}-", dir="/tmp"))
         os.chmod(self.var, 0o755)   # the cluster runs as `postgres` when we are root
@@ -135,6 +135,16 @@ class Ring:
         self.issuer_port = free_port()
         while self.issuer_port in (self.listen_port, self.pg_port):
             self.issuer_port = free_port()
+        taken = {self.listen_port, self.pg_port, self.issuer_port}
+        self.aws_port = free_port()
+        while self.aws_port in taken:
+            self.aws_port = free_port()
+        taken.add(self.aws_port)
+        self.moto_port = free_port()
+        while self.moto_port in taken:
+            self.moto_port = free_port()
+        # The AWS stand-in (moto) starts only for the rings that use it: it takes seconds.
+        self.aws = aws
         self.bin = hoop_bin()
         self.run = self.var / "run"
         self.started = False
@@ -152,7 +162,8 @@ class Ring:
         env = clean_env()
         env.update(HOOP_VAR=str(self.var), HOOP_LISTEN_PORT=str(self.listen_port),
                    HOOP_PG_PORT=str(self.pg_port), HOOP_ISSUER_PORT=str(self.issuer_port),
-                   HOOP_SKIP_SETUP="1", HOOP_BIN=str(self.bin))
+                   HOOP_SKIP_SETUP="1", HOOP_BIN=str(self.bin), HOOP_AWS_PORT=str(self.aws_port),
+                   HOOP_MOTO_PORT=str(self.moto_port), HOOP_AWS_STANDIN="1" if self.aws else "0")
         if self.stages:
             env["HOOP_STAGES"] = str(self.stages)
         return env

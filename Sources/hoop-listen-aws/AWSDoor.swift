@@ -1,0 +1,239 @@
+import Crypto
+import Foundation
+import HoopAWS
+import HoopFrames
+import NIOCore
+
+/// An HTTP request as the door received it.
+struct DoorRequest {
+    var method: String
+    var uri: String
+    var headers: [(String, String)]
+    var body: [UInt8]
+    var client: (addr: String, port: Int, tls: String?)
+}
+
+/// An HTTP answer.
+struct DoorResponse {
+    var status: Int
+    var headers: [(String, String)]
+    var body: [UInt8]
+    /// The upstream's Content-Length, for a HEAD answer.
+    var declaredLength: String? = nil
+}
+
+/// The AWS door's one job (docs/aws.md): STS in the door, every call's signature
+/// checked before anything else, each call one `call` frame on its key's ring session,
+/// each `result` back as the service's HTTP answer.
+final class AWSDoor: @unchecked Sendable {
+    let verifier: SigV4Verifier
+    let key: GatewayKey
+    let operations: Operations
+    let ring: RingSessions
+    static let maxBody = 12 << 20
+
+    init(key: GatewayKey, operations: Operations, ring: RingSessions) {
+        self.key = key
+        verifier = SigV4Verifier(key: key)
+        self.operations = operations
+        self.ring = ring
+    }
+
+    func handle(_ req: DoorRequest, on loop: EventLoop) -> EventLoopFuture<DoorResponse> {
+        let parts = req.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let signed = SigV4.Request(method: req.method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "",
+                                   headers: req.headers, body: req.body)
+        let form = formPairs(req)
+        let requestId = UUID().uuidString.lowercased()
+        // STS's web-identity exchange is the one unsigned call: the token is its credential.
+        if signed.header("authorization") == nil, !signed.query.contains("X-Amz-Signature"),
+           (form + SigV4.queryPairs(signed.query)).first(where: { $0.0 == "Action" })?.1 == "AssumeRoleWithWebIdentity" {
+            return assumeRoleWithWebIdentity(form + SigV4.queryPairs(signed.query), req, requestId, on: loop)
+        }
+        let verified: SigV4Verifier.Verified
+        let identified: Operations.Identified
+        var request = signed
+        do {
+            verified = try verifier.verify(signed)
+            if verified.payloadHash == SigV4Verifier.Streaming.unsignedTrailer {
+                try AWSChunked.decode(&request)
+            }
+            identified = try operations.identify(request, signingName: verified.scope.service, form: form)
+            if identified.service.signingName == "sts" && identified.operation.name != "GetCallerIdentity" {
+                throw AWSError("AccessDenied", 403, "hoop answers only AssumeRoleWithWebIdentity and GetCallerIdentity of STS")
+            }
+        } catch let e as AWSError {
+            return loop.makeSucceededFuture(errorResponse(e, proto: protocolGuess(signed), requestId))
+        } catch {
+            return loop.makeSucceededFuture(errorResponse(AWSError("InternalFailure", 500, "hoop: \(error)"), proto: "query", requestId))
+        }
+        let claims = verified.claims
+        let proto = identified.service.proto
+        let sessionFuture = ring.session(forKey: claims.accessKeyId, on: loop) { id in
+            Frame(FrameType.sessionOpen, session: id, seq: 0, [
+                "connection": .string(claims.connection), "user": .string(claims.user),
+                "credential": .string(verified.token), "client": self.client(req),
+                "application_name": .string(userAgentProduct(signed.header("user-agent"))),
+            ])
+        }
+        return sessionFuture.flatMap { id in
+            self.ring.call(id, { seq in self.callFrame(id, seq, request, verified, identified, form) }, on: loop)
+        }.map { result in
+            self.httpResponse(result, proto: proto, requestId)
+        }.recover { error in
+            self.errorResponse(error as? AWSError ?? AWSError("InternalFailure", 500, "hoop: \(error)"), proto: proto, requestId)
+        }
+    }
+
+    // MARK: STS
+
+    func assumeRoleWithWebIdentity(_ params: [(String, String)], _ req: DoorRequest, _ requestId: String,
+                                   on loop: EventLoop) -> EventLoopFuture<DoorResponse> {
+        func p(_ n: String) -> String? { params.first { $0.0 == n }?.1 }
+        // SDKs send the token file as read, trailing newline and all.
+        guard let roleArn = p("RoleArn"), let token = p("WebIdentityToken")?.trimmingCharacters(in: .whitespacesAndNewlines),
+              let sessionName = p("RoleSessionName") else {
+            return loop.makeSucceededFuture(errorResponse(AWSError("MissingParameter", 400,
+                "AssumeRoleWithWebIdentity needs RoleArn, RoleSessionName and WebIdentityToken"), proto: "query", requestId))
+        }
+        let duration = Double(p("DurationSeconds") ?? "3600") ?? 3600
+        guard (900...43200).contains(duration) else {
+            return loop.makeSucceededFuture(errorResponse(AWSError("ValidationError", 400,
+                "DurationSeconds must be between 900 and 43200"), proto: "query", requestId))
+        }
+        // The role's last path element names the hoop connection.
+        let connection = String(roleArn.split(separator: "/").last ?? "")
+        let id = ring.newSessionId()
+        let open = Frame(FrameType.sessionOpen, session: id, seq: 0, [
+            "connection": .string(connection), "credential": .string(token), "client": client(req),
+            "application_name": .string("sts:AssumeRoleWithWebIdentity"),
+        ])
+        return ring.open(id, open, on: loop).map { opened in
+            self.ring.close(id)
+            let identity = opened["identity"]
+            let now = Date().timeIntervalSince1970
+            let ends = [Double(identity?["session_ends_at"]?.int ?? 0), Double(identity?["token_expires_at"]?.int ?? 0), now + duration]
+                .filter { $0 > 0 }.min() ?? now
+            let claims = GatewayKey.Claims(accessKeyId: GatewayKey.newAccessKeyId(), issuer: identity?["issuer"]?.string ?? "",
+                                           subject: identity?["subject"]?.string ?? "", user: identity?["user"]?.string ?? "",
+                                           groups: (identity?["groups"]?.array ?? []).compactMap(\.string),
+                                           kind: identity?["kind"]?.string ?? "person", connection: connection,
+                                           expires: ends.rounded(.down), issued: now.rounded(.down))
+            logLine(RingSessions.stage, "session \(id): temporary credentials \(claims.accessKeyId) for \(claims.user) on \(connection) until \(Int(claims.expires))")
+            return self.stsCredentials(claims, roleArn: roleArn, sessionName: sessionName, requestId)
+        }.recover { error in
+            var e = error as? AWSError ?? AWSError("InternalFailure", 500, "\(error)")
+            if e.code == "InvalidClientTokenId" || e.code == "ExpiredToken" { e = AWSError("InvalidIdentityToken", 400, e.message) }
+            if e.code == "InternalFailure" && e.message.contains("hoop-auth") { e.code = "AccessDenied"; e.status = 403 }
+            return self.errorResponse(e, proto: "query", requestId)
+        }
+    }
+
+    func stsCredentials(_ c: GatewayKey.Claims, roleArn: String, sessionName: String, _ requestId: String) -> DoorResponse {
+        let expiration = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: c.expires))
+        let assumed = "arn:aws:sts::000000000000:assumed-role/\(c.connection)/\(sessionName)"
+        let body = """
+        <AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+          <AssumeRoleWithWebIdentityResult>
+            <SubjectFromWebIdentityToken>\(xml(c.subject))</SubjectFromWebIdentityToken>
+            <Audience>hoop</Audience>
+            <AssumedRoleUser><Arn>\(xml(assumed))</Arn><AssumedRoleId>AROAHOOP:\(xml(sessionName))</AssumedRoleId></AssumedRoleUser>
+            <Credentials>
+              <AccessKeyId>\(c.accessKeyId)</AccessKeyId>
+              <SecretAccessKey>\(key.secret(for: c.accessKeyId))</SecretAccessKey>
+              <SessionToken>\(key.sessionToken(c))</SessionToken>
+              <Expiration>\(expiration)</Expiration>
+            </Credentials>
+            <Provider>\(xml(c.issuer))</Provider>
+          </AssumeRoleWithWebIdentityResult>
+          <ResponseMetadata><RequestId>\(requestId)</RequestId></ResponseMetadata>
+        </AssumeRoleWithWebIdentityResponse>
+        """
+        return DoorResponse(status: 200, headers: [("Content-Type", "text/xml"), ("x-amzn-RequestId", requestId)], body: Array(body.utf8))
+    }
+
+    // MARK: frames
+
+    func callFrame(_ id: String, _ seq: Int64, _ r: SigV4.Request, _ v: SigV4Verifier.Verified,
+                   _ op: Operations.Identified, _ form: [(String, String)]) -> Frame {
+        let params = CallParams.decode(r, op, form: form)
+        var headers: [String: JSON] = [:]
+        // Only what the client signed travels: an unsigned header is nobody's word.
+        for name in v.signedHeaders where !["host", "authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"].contains(name) {
+            let values = r.headers.filter { $0.0 == name }.map(\.1)
+            if !values.isEmpty { headers[name] = .string(values.joined(separator: ",")) }
+        }
+        for (name, value) in r.headers where name.hasPrefix("x-amz-checksum-") && headers[name] == nil {
+            headers[name] = .string(value)   // moved from an aws-chunked trailer by AWSChunked
+        }
+        var f: [String: JSON] = [
+            "service": .string(op.service.name), "signing_name": .string(op.service.signingName),
+            "action": .string(op.operation.name), "iam_action": .string(op.operation.iamAction),
+            "access": .string(op.operation.access), "protocol": .string(op.service.proto),
+            "region": .string(v.scope.region), "params": .object(params),
+            "resources": .object(CallParams.resources(params)), "target": .string(CallParams.target(op, params)),
+            "method": .string(r.method), "path": .string(r.path), "query": .string(r.query),
+            "headers": .object(headers), "detached": .bool(true),
+        ]
+        if !r.body.isEmpty {
+            if let text = String(validating: r.body, as: UTF8.self) { f["body"] = .string(text) }
+            else { f["body_base64"] = .string(Data(r.body).base64EncodedString()) }
+        }
+        return Frame(FrameType.call, session: id, seq: seq, f)
+    }
+
+    /// The `result` frame as the service's HTTP answer. What described the bytes before
+    /// hoop-mask changed them (length, CRC32, checksums) is recomputed or dropped.
+    func httpResponse(_ f: Frame, proto: String, _ requestId: String) -> DoorResponse {
+        var body: [UInt8]
+        if let text = f["body"]?.string { body = Array(text.utf8) }
+        else if let b64 = f["body_base64"]?.string, let d = Data(base64Encoded: b64) { body = Array(d) }
+        else { body = [] }
+        let masked = f["body_masked"]?.bool == true
+        var headers: [(String, String)] = []
+        for (name, value) in f["headers"]?.object ?? [:] {
+            guard let v = value.string, name != "content-length", name != "transfer-encoding", name != "connection" else { continue }
+            if masked && (name == "content-md5" || name.hasPrefix("x-amz-checksum-") || name == "x-amz-crc32") { continue }
+            headers.append((name, v))
+        }
+        if masked, f["headers"]?["x-amz-crc32"] != nil { headers.append(("x-amz-crc32", String(CRC32.checksum(body)))) }
+        if !headers.contains(where: { $0.0 == "x-amzn-requestid" || $0.0 == "x-amz-request-id" }) {
+            headers.append(("x-amzn-RequestId", requestId))
+        }
+        return DoorResponse(status: Int(f["status"]?.int ?? 200), headers: headers, body: body,
+                            declaredLength: f["headers"]?["content-length"]?.string)
+    }
+
+    func errorResponse(_ e: AWSError, proto: String, _ requestId: String) -> DoorResponse {
+        let (type, body) = e.render(protocol: proto, requestId: requestId)
+        var headers = [("Content-Type", type), ("x-amzn-RequestId", requestId)]
+        if proto == "json" || proto == "rest-json" { headers.append(("x-amzn-ErrorType", e.code)) }
+        return DoorResponse(status: e.status, headers: headers, body: Array(body.utf8))
+    }
+
+    /// The error format before the operation is known: by what the request looks like.
+    func protocolGuess(_ r: SigV4.Request) -> String {
+        if r.header("x-amz-target") != nil { return "json" }
+        if let scope = r.header("authorization")?.split(separator: "/").dropFirst(3).first, scope == "s3" { return "rest-xml" }
+        if r.query.contains("X-Amz-Credential") && r.query.contains("%2Fs3%2F") { return "rest-xml" }
+        return "query"
+    }
+
+    func formPairs(_ r: DoorRequest) -> [(String, String)] {
+        guard r.method == "POST",
+              r.headers.first(where: { $0.0 == "content-type" })?.1.hasPrefix("application/x-www-form-urlencoded") == true,
+              let text = String(validating: r.body, as: UTF8.self) else { return [] }
+        // Forms encode a space as `+`.
+        return SigV4.queryPairs(text.replacingOccurrences(of: "+", with: "%20"))
+    }
+
+    func client(_ r: DoorRequest) -> JSON {
+        var c: [String: JSON] = ["addr": .string(r.client.addr), "port": .int(Int64(r.client.port))]
+        if let tls = r.client.tls { c["tls"] = .string(tls) }
+        return .object(c)
+    }
+}
+
+func userAgentProduct(_ ua: String?) -> String {
+    String((ua ?? "").split(separator: " ").first?.prefix(64) ?? "")
+}

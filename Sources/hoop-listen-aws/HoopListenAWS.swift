@@ -1,0 +1,155 @@
+import ArgumentParser
+import Foundation
+import HoopAWS
+import HoopCommand
+import HoopFrames
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// hoop-listen-aws: the AWS door. The AWS CLI and SDKs reach it with standard settings
+/// (docs/aws.md); each call becomes one `call` frame, each `result` the service's answer.
+@main
+struct HoopListenAWS: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "hoop-listen-aws",
+        abstract: "Ring stage: the AWS door (AWS API calls over HTTPS to frames and back).")
+
+    @OptionGroup var config: ConfigOption
+
+    @Option(help: "Address to listen on (overrides aws_door.host).")
+    var host: String?
+
+    @Option(help: "Port to listen on (overrides aws_door.port).")
+    var port: Int?
+
+    @Option(help: "Stamps a response frame must carry to reach a client, comma-separated.")
+    var require: String = "mask,record"
+
+    func run() throws {
+        let cfg = try config.load()
+        let stamps0 = require.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard let door = cfg.json["aws_door"] else {
+            // No AWS door configured: the line stays in the ring and passes every frame on.
+            logLine(RingSessions.stage, "no aws_door section in the configuration: passing the ring's frames only")
+            let ring = RingSessions(require: stamps0)
+            let done = DispatchSemaphore(value: 0)
+            ring.onRingDown = { _ in done.signal() }
+            ring.startReading()
+            done.wait()
+            return
+        }
+        let host = self.host ?? door["host"]?.string ?? "127.0.0.1"
+        let port = self.port ?? door["port"]?.int.map { Int(truncatingIfNeeded: $0) } ?? 6445
+        guard (0...65535).contains(port) else { throw ValidationError("port \(port) is out of range") }
+        let stamps = stamps0
+        let key: GatewayKey, operations: Operations
+        do {
+            guard let keyFile = door["key_file"]?.string else { throw ConfigError("aws_door.key_file is not set") }
+            key = try GatewayKey(file: cfg.file(keyFile))
+            operations = try Operations(file: cfg.file(door["operations_file"]?.string ?? "generated/aws-operations.json"))
+        } catch {
+            logLine(RingSessions.stage, "\(error)")
+            throw ExitCode(1)
+        }
+        // HTTPS with the front door's certificate; without one, plain HTTP serves this host only.
+        var tls: NIOSSLContext? = nil
+        let tlsConfig = cfg.json["listen"]?["tls"]
+        if let cert = tlsConfig?["cert"]?.string, let keyPath = tlsConfig?["key"]?.string {
+            let chain = try NIOSSLCertificate.fromPEMFile(cfg.file(cert))
+            var c = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
+                                                             privateKey: .privateKey(try NIOSSLPrivateKey(file: cfg.file(keyPath), format: .pem)))
+            c.minimumTLSVersion = .tlsv12
+            tls = try NIOSSLContext(configuration: c)
+        }
+        let plainOnLoopback = door["plain_http_on_loopback"]?.bool == true
+        let ring = RingSessions(require: stamps)
+        let doorLogic = AWSDoor(key: key, operations: operations, ring: ring)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let peer = channel.remoteAddress
+                    let loopback = peer?.ipAddress.map { $0 == "127.0.0.1" || $0 == "::1" || $0.hasPrefix("::ffff:127.") } ?? false
+                    let encrypted = tls != nil && !(plainOnLoopback && loopback)
+                    if let tls, encrypted {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    } else if !loopback {
+                        // Keys and tokens must not cross a network in clear.
+                        throw ConfigError("plain HTTP from \(peer?.ipAddress ?? "?") refused: only this host may use plain HTTP")
+                    }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(
+                        DoorHTTPHandler(door: doorLogic, client: (peer?.ipAddress ?? "", peer?.port ?? 0, encrypted ? "TLS" : nil)))
+                }
+            }
+        let channel: Channel
+        do { channel = try bootstrap.bind(host: host, port: port).wait() } catch {
+            logLine(RingSessions.stage, "cannot listen on \(host):\(port): \(error)")
+            throw ExitCode(1)
+        }
+        ring.onRingDown = { _ in channel.close(promise: nil) }
+        ring.startReading()
+        logLine(RingSessions.stage, "listening on \(host):\(channel.localAddress?.port ?? port) (\(tls == nil ? "HTTP, this host only" : "HTTPS")); operations: \(operations.source)")
+        if let portFile = door["port_file"]?.string {
+            try? "\(channel.localAddress?.port ?? port)\n".write(toFile: cfg.file(portFile), atomically: true, encoding: .utf8)
+        }
+        try channel.closeFuture.wait()
+        try? group.syncShutdownGracefully()
+    }
+}
+
+/// One HTTP connection: a whole request (bounded), the door's answer, keep-alive.
+final class DoorHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    let door: AWSDoor
+    let client: (String, Int, String?)
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var tooLarge = false
+
+    init(door: AWSDoor, client: (String, Int, String?)) { self.door = door; self.client = client }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h; body = []; tooLarge = false
+        case .body(var buf):
+            if body.count + buf.readableBytes > AWSDoor.maxBody { tooLarge = true; return }
+            if let bytes = buf.readBytes(length: buf.readableBytes) { body.append(contentsOf: bytes) }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            let keepAlive = head.isKeepAlive
+            let respond: (DoorResponse) -> Void = { [self] r in write(context, head, r, keepAlive: keepAlive) }
+            if tooLarge {
+                let e = AWSError("EntityTooLarge", 413, "hoop accepts request bodies of at most \(AWSDoor.maxBody >> 20) MiB; use multipart uploads with smaller parts")
+                return respond(door.errorResponse(e, proto: "rest-xml", UUID().uuidString.lowercased()))
+            }
+            let req = DoorRequest(method: head.method.rawValue, uri: head.uri,
+                                  headers: head.headers.map { ($0.name.lowercased(), $0.value) }, body: body,
+                                  client: (client.0, client.1, client.2))
+            body = []
+            let loop = context.eventLoop
+            door.handle(req, on: loop).whenSuccess { r in loop.execute { respond(r) } }
+        }
+    }
+
+    private func write(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ r: DoorResponse, keepAlive: Bool) {
+        var headers = HTTPHeaders(r.headers)
+        // A HEAD answer states the length of what a GET would return.
+        headers.replaceOrAdd(name: "Content-Length", value: head.method == .HEAD ? (r.declaredLength ?? "0") : "\(r.body.count)")
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .init(statusCode: r.status), headers: headers))), promise: nil)
+        if head.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: r.body)))), promise: nil)
+        }
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
+}

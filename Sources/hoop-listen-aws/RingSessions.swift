@@ -1,0 +1,240 @@
+import Foundation
+import HoopAWS
+import HoopFrames
+import NIOCore
+
+/// hoop-listen-aws's two ends of the ring (docs/frames.md, "Doors, upstreams and kinds").
+/// Out: frames of its own sessions, written whole by any event loop. In: one thread
+/// reads the ring; frames of sessions with this door's prefix end here (responses
+/// complete the waiting call, requests coming round end), every other line is passed
+/// on byte for byte.
+///
+/// One ring session per temporary access key: opened at its first call with the session
+/// token as the credential (hoop-auth checks it), reused by the calls that follow; a
+/// fatal error ends it and the next call opens another.
+final class RingSessions: @unchecked Sendable {
+    static let stage = "hoop-listen-aws"
+    let writer = FrameWriter(fd: 1, stage: RingSessions.stage)
+    let require: [String]
+    private let lock = NSLock()
+    private var counter = 0
+    private let prefix: String
+    /// Access key id → its session id.
+    private var byKey: [String: String] = [:]
+    private var opening: [String: [EventLoopPromise<String>]] = [:]
+    private var pending: [String: [Int64: EventLoopPromise<Frame>]] = [:]
+    private var nextSeq: [String: Int64] = [:]
+    /// The identity hoop-auth put on a session's `session_open` (read as it comes round).
+    private var identities: [String: JSON] = [:]
+
+    init(require: [String]) {
+        self.require = require
+        prefix = Ring.awsDoor + "s" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+    }
+
+    func newSessionId() -> String {
+        lock.lock(); defer { lock.unlock() }
+        counter += 1
+        return "\(prefix)-\(counter)"
+    }
+
+    func send(_ frame: Frame) {
+        writer.enqueue(frame)
+        do { try writer.flush() } catch { ringDown("the ring's output is closed") }
+    }
+
+    // MARK: sessions and calls
+
+    /// Opens a session and completes with its `session_opened` frame (with the identity
+    /// hoop-auth attached as `identity`), or fails with the denial.
+    func open(_ id: String, _ open: Frame, on loop: EventLoop) -> EventLoopFuture<Frame> {
+        let p = loop.makePromise(of: Frame.self)
+        lock.lock(); pending[id, default: [:]][0] = p; nextSeq[id] = 1; lock.unlock()
+        send(open)
+        return p.futureResult
+    }
+
+    /// The session for an access key: the open one, or a new one opened with `makeOpen`.
+    func session(forKey key: String, on loop: EventLoop, makeOpen: @escaping (String) -> Frame) -> EventLoopFuture<String> {
+        lock.lock()
+        if let id = byKey[key] {
+            if var waiters = opening[id] {
+                let p = loop.makePromise(of: String.self)
+                waiters.append(p); opening[id] = waiters
+                lock.unlock()
+                return p.futureResult
+            }
+            lock.unlock()
+            return loop.makeSucceededFuture(id)
+        }
+        counter += 1
+        let id = "\(prefix)-\(counter)"
+        byKey[key] = id
+        opening[id] = []
+        lock.unlock()
+        return open(id, makeOpen(id), on: loop).map { _ in id }.flatMapErrorThrowing { error in
+            self.forget(id)
+            throw error
+        }.always { result in
+            self.lock.lock()
+            let waiters = self.opening.removeValue(forKey: id) ?? []
+            self.lock.unlock()
+            for w in waiters {
+                switch result {
+                case .success(let id): w.succeed(id)
+                case .failure(let e): w.fail(e)
+                }
+            }
+        }
+    }
+
+    /// Sends a request frame of an open session and completes with its answer.
+    func call(_ id: String, _ make: (Int64) -> Frame, on loop: EventLoop) -> EventLoopFuture<Frame> {
+        let p = loop.makePromise(of: Frame.self)
+        lock.lock()
+        let seq = nextSeq[id] ?? 1
+        nextSeq[id] = seq + 1
+        pending[id, default: [:]][seq] = p
+        lock.unlock()
+        send(make(seq))
+        return p.futureResult
+    }
+
+    func close(_ id: String) {
+        send(Frame(FrameType.sessionClose, session: id, seq: nil, ["reason": .string("done")]))
+        forget(id)
+    }
+
+    func identity(of id: String) -> JSON? {
+        lock.lock(); defer { lock.unlock() }
+        return identities[id]
+    }
+
+    private func forget(_ id: String) {
+        lock.lock()
+        if let key = byKey.first(where: { $0.value == id })?.key { byKey.removeValue(forKey: key) }
+        let waiting = pending.removeValue(forKey: id) ?? [:]
+        nextSeq.removeValue(forKey: id)
+        lock.unlock()
+        for p in waiting.values { p.fail(AWSError("InternalFailure", 500, "hoop: the session ended")) }
+    }
+
+    // MARK: in
+
+    func startReading() {
+        let t = Thread { [self] in readLoop() }
+        t.name = "hoop-listen-aws ring in"
+        t.start()
+    }
+
+    private func readLoop() {
+        let reader = LineReader(fd: 0)
+        var more = true
+        while more {
+            more = reader.readBatch { item in
+                switch item {
+                case .line(let bytes):
+                    route(bytes)
+                case .oversize(let head, let length):
+                    let (session, seq) = FrameHeader.salvage(head)
+                    if let session, session.hasPrefix(prefix) {
+                        fail(session, seq: seq, AWSError("InternalFailure", 500, "hoop: a response was too large for the ring"), fatal: true)
+                    } else {
+                        writer.enqueue(Frame.stageError(stage: Self.stage, session: session, seq: seq, code: "54000",
+                                                        message: "frame too large", droppedBytes: length))
+                    }
+                }
+            }
+            do { try writer.flush() } catch { ringDown("the ring's output is closed"); return }
+        }
+        ringDown("end of input")
+    }
+
+    private func route(_ bytes: UnsafeRawBufferPointer) {
+        let header = FrameHeader.peek(bytes)
+        let session = header?.session ?? FrameHeader.salvage(bytes).session
+        guard let session, session.hasPrefix(prefix) else {
+            // Another door's session, a ring-level frame, a line we cannot read that names
+            // no session of ours: the next stage's, byte for byte.
+            writer.enqueue(bytes)
+            writer.enqueue([0x0A])
+            return
+        }
+        guard let frame = try? Frame.decode(bytes) else {
+            return fail(session, seq: header?.seq, AWSError("InternalFailure", 500, "hoop: a broken frame for this call"), fatal: true)
+        }
+        if FrameType.requests.contains(frame.type) || frame.type == FrameType.credit || frame.type == FrameType.sessionClose {
+            // Our own request come round: its round ends here. The session_open tells
+            // who hoop-auth found.
+            if frame.type == FrameType.sessionOpen, let identity = frame["identity"] {
+                lock.lock(); identities[session] = identity; lock.unlock()
+            }
+            return
+        }
+        // The audit's own frames (hold, masked, decision, …) are for the record, not the client.
+        guard [FrameType.sessionOpened, FrameType.result, FrameType.error, FrameType.sessionClosed].contains(frame.type) else { return }
+        // Invariant 1: nothing reaches a client without every required stamp.
+        if let missing = require.first(where: { !frame.stamped(by: $0) }) {
+            logLine(Self.stage, "session \(session): a \(Ring.loggable(frame.type)) frame without stamp:\(missing) was not delivered")
+            return fail(session, seq: frame.seq, AWSError("InternalFailure", 500, "hoop: a response did not pass the required stages"), fatal: true)
+        }
+        switch frame.type {
+        case FrameType.sessionOpened:
+            var f = frame
+            lock.lock(); f["identity"] = identities[session]; lock.unlock()
+            complete(session, seq: 0, .success(f))
+        case FrameType.result:
+            complete(session, seq: frame.seq ?? -1, .success(frame))
+        case FrameType.error:
+            fail(session, seq: frame.seq, Self.awsError(frame), fatal: frame["fatal"]?.bool == true)
+        case FrameType.sessionClosed:
+            forget(session)
+            lock.lock(); identities.removeValue(forKey: session); lock.unlock()
+        default:
+            break
+        }
+    }
+
+    private func complete(_ session: String, seq: Int64, _ r: Result<Frame, Error>) {
+        lock.lock()
+        let p = pending[session]?.removeValue(forKey: seq)
+        lock.unlock()
+        switch r {
+        case .success(let f): p?.succeed(f)
+        case .failure(let e): p?.fail(e)
+        }
+    }
+
+    private func fail(_ session: String, seq: Int64?, _ error: AWSError, fatal: Bool) {
+        if let seq { complete(session, seq: seq, .failure(error)) }
+        if fatal || seq == nil {
+            lock.lock()
+            let waiting = pending[session] ?? [:]
+            pending[session] = [:]
+            lock.unlock()
+            for p in waiting.values { p.fail(error) }
+            forget(session)
+        }
+    }
+
+    /// A ring error frame in AWS's words: denials and holds are the service's AccessDenied.
+    static func awsError(_ f: Frame) -> AWSError {
+        let message = f["message"]?.string ?? "hoop: the call failed"
+        switch f["reason"]?.string {
+        case "token_expired"?, "expired"?: return AWSError.expiredToken()
+        case "signature"?, "malformed"?, "issuer"?, "audience"?: return AWSError.invalidToken(message)
+        default: break
+        }
+        if f["decision"]?.string == "denied" || f["stage"]?.string == "hoop-approve" || f["code"]?.string == "42501" {
+            return AWSError("AccessDenied", 403, message)
+        }
+        return AWSError("InternalFailure", 500, message)
+    }
+
+    var onRingDown: ((String) -> Void)?
+
+    private func ringDown(_ why: String) {
+        logLine(Self.stage, "ring down (\(why)): stopping")
+        onRingDown?(why)
+    }
+}
