@@ -65,17 +65,22 @@ extension Masker {
                 var j = i
                 var quote: Unicode.Scalar? = nil
                 var valueStart = 0
+                var attributeName = ""
                 while j < s.count {
                     let c = s[j]
                     if let q = quote {
                         if c == q {
-                            out += masked(String(String.UnicodeScalarView(s[valueStart..<j])))
+                            // A namespace is the document's vocabulary, not data.
+                            let value = String(String.UnicodeScalarView(s[valueStart..<j]))
+                            out += attributeName.hasPrefix("xmlns") ? value : masked(value)
                             out.unicodeScalars.append(c)
                             quote = nil
                         }
                     } else {
                         out.unicodeScalars.append(c)
                         if c == "\"" || c == "'" { quote = c; valueStart = j + 1 }
+                        else if c == " " || c == "\t" || c == "\n" { attributeName = "" }
+                        else if c != "=" { attributeName.unicodeScalars.append(c) }
                         if c == ">" { break }
                     }
                     j += 1

@@ -240,7 +240,7 @@ struct SessionFacts {
         started = min(started, r.recordedAt)
         ended = max(ended, r.recordedAt)
         switch r.type {
-        case FrameType.query, FrameType.execute, FrameType.hold, FrameType.deny, FrameType.refused:
+        case FrameType.query, FrameType.execute, FrameType.call, FrameType.hold, FrameType.deny, FrameType.refused:
             // A request's frames come together (the requests behind a held one wait).
             if let s = r.seq, s > 0, s != lastRequestSeq { requests += 1; lastRequestSeq = s }
         default: break
@@ -510,6 +510,17 @@ final class RequestTracker {
             current = nil
             self[i].kind = "query"
             if self[i].sql == nil { self[i].sql = f["sql"]?.string }
+        case FrameType.call:
+            // An API call (docs/aws.md): its IAM action, what it names, its parameters.
+            i = known ?? new(seq, at: at)
+            current = nil
+            self[i].kind = "call"
+            if self[i].sql == nil {
+                let action = f["iam_action"]?.string ?? f["action"]?.string ?? "?"
+                self[i].sql = "\(action) (\(f["access"]?.string ?? "no access level")) \(f["target"]?.string ?? "")"
+                    + " \(f["method"]?.string ?? "") \(f["path"]?.string ?? "")" + ((f["query"]?.string).map { $0.isEmpty ? "" : "?" + $0 } ?? "")
+                    + "\nparams " + (f["params"] ?? .object([:])).encodedString
+            }
         case FrameType.parse, FrameType.bind, FrameType.describe, FrameType.close, FrameType.flush, FrameType.execute, FrameType.sync:
             if let known { i = known }
             else if let c = current, f.type == FrameType.sync || !self[c].executed { i = c; link(seq, c) }
@@ -711,6 +722,12 @@ struct ShowCommand: ParsableCommand {
             r.results[r.results.count - 1].tag = f["tag"]?.string
             r.resultOpen = false
         case FrameType.error: r.errors.append(f); r.resultOpen = false
+        case FrameType.result:
+            // An API call's answer: its status and the AWS request id (to join with CloudTrail).
+            var res = AuditRequest.ResultSet()
+            res.tag = "HTTP \(f["status"]?.int ?? 0)" + ((f["request_id"]?.string).map { ", request id \($0)" } ?? "")
+                + ", \((f["body"]?.string?.utf8.count ?? 0) + (f["body_base64"]?.string?.utf8.count ?? 0) * 3 / 4) bytes"
+            r.results.append(res)
         case FrameType.notice: r.notices += 1
         case FrameType.copyOutData:
             let data = f["data"]?.array ?? []
@@ -757,6 +774,7 @@ struct ShowCommand: ParsableCommand {
         let pad = "            "
         switch r.kind {
         case "query": out.line("  query     " + indent(r.sql ?? "", pad))
+        case "call": out.line("  call      " + indent(r.sql ?? "", pad))
         case "extended":
             out.line("  " + (r.executed ? "execute   " : "statement ") + indent(r.sql ?? "(statement \"\(r.statement ?? "")\" not prepared in the recorded session)", pad))
             if let name = r.statement, !name.isEmpty { out.line("  statement \(name)") }

@@ -149,7 +149,7 @@ final class Player {
         let i = tracker.attribute(f, at: at)
         switch f.type {
         case FrameType.sessionOpen:
-            let db = f["database"]?.string ?? ""
+            let db = f["connection"]?.string ?? f["database"]?.string ?? ""
             prompt = db + "=> "
             pace(at)
             let id = f["identity"]
@@ -163,10 +163,18 @@ final class Player {
                 out.line("-- session \(session): \(user)" + (id?["kind"]?.string.map { " (\($0))" } ?? "")
                          + " to \(db) from \(client)" + (app.isEmpty ? "" : ", application \(app)") + ", \(AuditTime.human(at))")
             }
-        case FrameType.query, FrameType.execute:
+        case FrameType.query, FrameType.execute, FrameType.call:
             guard let i else { return }
             pace(at)
             announce(i, at: at)
+        case FrameType.result:
+            // An API call's answer, as the client received it (masked).
+            pace(at)
+            if let i { announce(i, at: at) }
+            if json { event(FrameType.result, at: at, [("status", f["status"]), ("request_id", f["request_id"]), ("body", f["body"])]); return }
+            out.line("-- HTTP \(f["status"]?.int ?? 0)" + ((f["request_id"]?.string).map { ", request id \($0)" } ?? ""))
+            if let body = f["body"]?.string { out.line(body) }
+            else if let b = f["body_base64"]?.string { out.line("-- (\(b.utf8.count * 3 / 4) bytes of binary body)") }
         case FrameType.columns:
             guard let i else { return }
             tracker[i].pendingColumns = (f["fields"]?.array ?? []).map { $0["name"]?.string ?? "?" }
