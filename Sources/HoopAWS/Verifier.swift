@@ -31,9 +31,12 @@ public struct SigV4Verifier: Sendable {
         if q("X-Amz-Algorithm") != nil || q("X-Amz-Signature") != nil {
             return try verifyPresigned(r, q, now: now)
         }
+        if q("AWSAccessKeyId") != nil || q("Signature") != nil {
+            throw AWSError("AccessDenied", 403, "hoop accepts only Signature Version 4 (AWS4-HMAC-SHA256); presign with signature_version = s3v4")
+        }
         guard let auth = r.header("authorization") else { throw AWSError.missingAuthentication() }
         guard auth.hasPrefix(SigV4.algorithm + " ") else {
-            throw AWSError("IncompleteSignature", 400, "Only AWS4-HMAC-SHA256 signatures are accepted")
+            throw AWSError("IncompleteSignature", 400, "hoop accepts only Signature Version 4 (AWS4-HMAC-SHA256)")
         }
         var fields: [String: String] = [:]
         for part in auth.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {

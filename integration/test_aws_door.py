@@ -1,0 +1,303 @@
+"""The AWS door (docs/aws.md): the real aws CLI and boto3, given no key at all, only the
+settings `scripts/hoop aws-env` prints, through the whole ring against the stand-in
+(moto's server). Hostile requests are refused with nothing forwarded: the stand-in's own
+state is checked behind the gateway's back."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import sqlite3
+import time
+import uuid
+
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
+import botocore.exceptions
+import httpx
+import pytest
+
+from conftest import _start, _stop
+from helpers import aws
+
+
+@pytest.fixture(scope="module")
+def aws_ring(request):
+    r = _start("aws", aws=True)
+    failed_before = request.session.testsfailed
+    yield r
+    _stop(r, keep=request.session.testsfailed > failed_before)
+
+
+@pytest.fixture(scope="module")
+def env(aws_ring):
+    """The settings aws-env prints, in force in this process for the module (boto3)."""
+    e = aws.aws_env(aws_ring)
+    with aws.Environment(e):
+        yield e
+
+
+@pytest.fixture(scope="module")
+def creds(env):
+    """Temporary credentials from the door's STS, as boto3 got them."""
+    return aws.credentials(env)
+
+
+def cli_json(env, *args):
+    r = aws.aws_cli(env, *args, "--output", "json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout) if r.stdout.strip() else None
+
+
+# --- the SDKs, unchanged ------------------------------------------------------------------
+
+def test_the_clients_hold_no_key(env):
+    assert not any(k in env for k in aws.KEY_VARS)
+    assert set(env) >= {"AWS_ENDPOINT_URL", "AWS_CA_BUNDLE", "AWS_REGION", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"}
+
+
+def test_sts_exchange_gives_gateway_only_keys_and_caller_identity_names_the_hoop_user(env, creds, aws_ring):
+    assert creds.access_key.startswith("ASIA") and creds.token.startswith("hoop1.")
+    me = cli_json(env, "sts", "get-caller-identity")
+    assert me["Arn"].startswith("arn:aws:sts::000000000000:assumed-role/aws/")
+    assert me["Account"] == "000000000000"
+    # boto3 too, from the same settings
+    assert aws.client(env, "sts").get_caller_identity()["UserId"].startswith("AROAHOOP:")
+
+
+def test_s3_list_and_a_20_mb_multipart_round_trip(env, aws_ring, tmp_path):
+    listing = aws.aws_cli(env, "s3", "ls", "s3://clinic-exports/", "--recursive")
+    assert listing.returncode == 0, listing.stderr
+    assert "exports/patients.csv" in listing.stdout and "notes/visit 0001.txt" in listing.stdout
+    data = os.urandom(20 * 1024 * 1024)
+    src, back = tmp_path / "up.bin", tmp_path / "back.bin"
+    src.write_bytes(data)
+    up = aws.aws_cli(env, "s3", "cp", str(src), "s3://clinic-exports/uploads/20mb.bin", "--only-show-errors")
+    assert up.returncode == 0, up.stderr
+    # The stand-in holds exactly the bytes (checked directly), and they come back byte for byte.
+    held = aws.standin(aws_ring, "s3").get_object(Bucket="clinic-exports", Key="uploads/20mb.bin")["Body"].read()
+    assert hashlib.sha256(held).digest() == hashlib.sha256(data).digest()
+    down = aws.aws_cli(env, "s3", "cp", "s3://clinic-exports/uploads/20mb.bin", str(back), "--only-show-errors")
+    assert down.returncode == 0, down.stderr
+    assert back.read_bytes() == data
+
+
+def test_s3_put_and_get_with_boto3_and_an_awkward_key(env, aws_ring):
+    s3 = aws.client(env, "s3")
+    key = "uploads/ünïcode dir/a+b=c&d ~(1).txt"
+    s3.put_object(Bucket="clinic-exports", Key=key, Body=b"synthetic body 42\n")
+    assert aws.standin(aws_ring, "s3").get_object(Bucket="clinic-exports", Key=key)["Body"].read() == b"synthetic body 42\n"
+    assert s3.get_object(Bucket="clinic-exports", Key=key)["Body"].read() == b"synthetic body 42\n"
+    head = s3.head_object(Bucket="clinic-exports", Key=key)
+    assert head["ContentLength"] == len(b"synthetic body 42\n")
+
+
+def test_dynamodb_put_get_query_scan(env, aws_ring):
+    item = {"mrn": {"S": "TEST-0001"}, "note": {"S": "synthetic"}}
+    r = aws.aws_cli(env, "dynamodb", "put-item", "--table-name", "Patients", "--item", json.dumps(item))
+    assert r.returncode == 0, r.stderr
+    assert aws.standin(aws_ring, "dynamodb").get_item(TableName="Patients", Key={"mrn": {"S": "TEST-0001"}})["Item"]["note"]["S"] == "synthetic"
+    got = cli_json(env, "dynamodb", "get-item", "--table-name", "Patients", "--key", json.dumps({"mrn": {"S": "TEST-0001"}}))
+    assert got["Item"]["note"]["S"] == "synthetic"
+    q = cli_json(env, "dynamodb", "query", "--table-name", "Patients", "--key-condition-expression", "mrn = :m",
+                 "--expression-attribute-values", json.dumps({":m": {"S": "TEST-0001"}}))
+    assert q["Count"] == 1
+    ddb = aws.client(env, "dynamodb")
+    scan = ddb.scan(TableName="Patients")      # the SDK checks X-Amz-Crc32 of what it receives
+    assert scan["Count"] == aws.seeded(aws_ring)["patients"] + 1
+
+
+def test_lambda_logs_ec2(env, aws_ring):
+    out = aws.client(env, "lambda").invoke(FunctionName="patient-lookup", Payload=b'{"mrn": "TEST-0002"}')
+    assert out["StatusCode"] == 200 and json.loads(out["Payload"].read())["mrn"] == "TEST-0002"
+    events = cli_json(env, "logs", "filter-log-events", "--log-group-name", "/clinic/notes")
+    assert len(events["events"]) == 10
+    ids = cli_json(env, "ec2", "describe-instances", "--query", "Reservations[].Instances[].InstanceId")
+    assert sorted(ids) == sorted(aws.seeded(aws_ring)["instances"])
+
+
+def test_every_call_is_in_the_audit_trail_with_its_identity(env, aws_ring):
+    marker = f"audit-{uuid.uuid4().hex[:8]}"
+    aws.client(env, "dynamodb").get_item(TableName="Patients", Key={"mrn": {"S": marker}})
+    db = sqlite3.connect(aws_ring.var / "audit.sqlite")
+    rows = [json.loads(f) for (f,) in db.execute("SELECT frame FROM frames WHERE type = 'call'")]
+    mine = [f for f in rows if marker in json.dumps(f.get("params"))]
+    assert len(mine) == 1
+    call = mine[0]
+    assert call["iam_action"] == "dynamodb:GetItem" and call["access"] == "Read" and call["stamp:auth"] and call["stamp:approve"]
+    opened = [json.loads(f) for (f,) in db.execute("SELECT frame FROM frames WHERE type = 'session_open' AND session = ?",
+                                                   (call["session"],))]
+    assert opened and opened[0]["identity"]["user"] == "dev@example.org"
+    assert "credential" not in opened[0]
+    results = [json.loads(f) for (f,) in db.execute("SELECT frame FROM frames WHERE type = 'result' AND session = ? AND seq = ?",
+                                                    (call["session"], call["seq"]))]
+    assert results and results[0]["status"] == 200 and results[0].get("request_id")
+    shown = aws_ring.hoop("audit", "show", call["session"])
+    assert shown.returncode == 0 and "dynamodb:GetItem" in shown.stdout and "HTTP 200" in shown.stdout
+
+
+def test_keys_keep_working_after_a_restart(creds, aws_ring, env):
+    ddb = keyed_client(env, creds, "dynamodb")
+    assert ddb.describe_table(TableName="Patients")["Table"]["TableName"] == "Patients"
+    aws_ring.restart()
+    assert ddb.describe_table(TableName="Patients")["Table"]["TableName"] == "Patients"
+
+
+def keyed_client(env, creds, service, secret=None, token=None):
+    """A client that signs with given keys (no STS): what an attacker holding them does."""
+    import boto3
+    import botocore.config
+    return boto3.client(service, endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1", verify=env["AWS_CA_BUNDLE"],
+                        aws_access_key_id=creds.access_key, aws_secret_access_key=secret or creds.secret_key,
+                        aws_session_token=token or creds.token, config=botocore.config.Config(retries={"max_attempts": 1}))
+
+
+# --- hostile: refused, nothing forwarded ----------------------------------------------------
+
+def absent(aws_ring, mrn):
+    return "Item" not in aws.standin(aws_ring, "dynamodb").get_item(TableName="Patients", Key={"mrn": {"S": mrn}})
+
+
+def signed_put(env, creds, mrn, secret=None, token=None, when=None, tamper=None):
+    """A PutItem signed by botocore's own signer, sent raw; returns the HTTP answer."""
+    body = json.dumps({"TableName": "Patients", "Item": {"mrn": {"S": mrn}}})
+    req = botocore.awsrequest.AWSRequest(method="POST", url=env["AWS_ENDPOINT_URL"] + "/", data=body, headers={
+        "X-Amz-Target": "DynamoDB_20120810.PutItem", "Content-Type": "application/x-amz-json-1.0"})
+    c = botocore.credentials.Credentials(creds.access_key, secret or creds.secret_key, token or creds.token)
+    signer = botocore.auth.SigV4Auth(c, "dynamodb", "us-east-1")
+    if when is not None:
+        from unittest import mock
+        with mock.patch("botocore.auth.get_current_datetime", return_value=when):
+            signer.add_auth(req)
+    else:
+        signer.add_auth(req)
+    headers = dict(req.headers.items())
+    if tamper:
+        body, headers = tamper(body, headers)
+    return httpx.post(req.url, content=body, headers=headers, verify=env["AWS_CA_BUNDLE"], timeout=30)
+
+
+def error_code(r):
+    try:
+        return r.json().get("__type")
+    except ValueError:
+        return r.text
+
+
+def forge_token(key: bytes, claims: dict) -> str:
+    """A session token in the documented form (docs/aws.md), signed with `key`."""
+    b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    payload = b64(json.dumps(claims, separators=(",", ":")).encode())
+    sig = hmac.new(key, b"hoop-aws-token\n" + payload.encode(), hashlib.sha256).digest()
+    return "hoop1." + payload + "." + b64(sig)
+
+
+def test_a_genuine_signed_put_is_accepted(env, creds, aws_ring):
+    r = signed_put(env, creds, "GENUINE-1")
+    assert r.status_code == 200, r.text
+    assert not absent(aws_ring, "GENUINE-1")
+
+
+@pytest.mark.parametrize("case", ["forged_signature", "another_secret", "altered_body", "no_signature", "old_request",
+                                  "another_gateway_key", "altered_token"])
+def test_hostile_requests_are_refused_and_nothing_is_forwarded(case, env, creds, aws_ring):
+    import datetime
+    mrn = f"HOSTILE-{case}"
+    expected = {"forged_signature": "SignatureDoesNotMatch", "another_secret": "SignatureDoesNotMatch",
+                "altered_body": "SignatureDoesNotMatch", "no_signature": "MissingAuthenticationToken",
+                "old_request": "RequestExpired", "another_gateway_key": "InvalidClientTokenId",
+                "altered_token": "InvalidClientTokenId"}[case]
+    if case == "forged_signature":
+        def tamper(body, h):
+            h["Authorization"] = h["Authorization"][:-8] + "00000000"
+            return body, h
+        r = signed_put(env, creds, mrn, tamper=tamper)
+    elif case == "another_secret":
+        r = signed_put(env, creds, mrn, secret=base64.b64encode(os.urandom(30)).decode())
+    elif case == "altered_body":
+        r = signed_put(env, creds, "HOSTILE-decoy", tamper=lambda body, h: (body.replace("HOSTILE-decoy", mrn), h))
+    elif case == "no_signature":
+        r = signed_put(env, creds, mrn, tamper=lambda body, h: (body, {k: v for k, v in h.items() if k.lower() != "authorization"}))
+    elif case == "old_request":
+        r = signed_put(env, creds, mrn, when=datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(minutes=6))
+    elif case == "another_gateway_key":
+        claims = {"akid": creds.access_key, "iss": "x", "sub": "x", "user": "dev@example.org", "groups": ["clinicians"],
+                  "kind": "person", "conn": "aws", "exp": int(time.time()) + 600, "iat": int(time.time())}
+        r = signed_put(env, creds, mrn, token=forge_token(os.urandom(32), claims))
+    else:
+        r = signed_put(env, creds, mrn, token=creds.token[:-3] + ("AAA" if not creds.token.endswith("AAA") else "BBB"))
+    assert r.status_code in (400, 403), r.text
+    assert error_code(r) == expected, r.text
+    assert absent(aws_ring, mrn)
+    assert absent(aws_ring, "HOSTILE-decoy")
+
+
+def test_an_expired_credential_is_refused(aws_ring, env, tmp_path):
+    # Credentials never outlive the token they were exchanged for.
+    token_file = tmp_path / "short.token"
+    token_file.write_text(aws_ring.mint("dev@example.org", "clinicians", ttl=4))
+    short_env = dict(env, AWS_WEB_IDENTITY_TOKEN_FILE=str(token_file))
+    creds = aws.credentials(short_env)
+    time.sleep(5)
+    r = signed_put(env, creds, "HOSTILE-expired")
+    assert r.status_code == 400 and error_code(r) == "ExpiredToken", r.text
+    assert absent(aws_ring, "HOSTILE-expired")
+
+
+def test_a_presigned_url_works_within_its_expiry_and_not_after(env, aws_ring):
+    s3 = aws.client(env, "s3")
+    s3.put_object(Bucket="clinic-exports", Key="uploads/presigned.txt", Body=b"synthetic presigned\n")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "clinic-exports", "Key": "uploads/presigned.txt"}, ExpiresIn=3)
+    ok = httpx.get(url, verify=env["AWS_CA_BUNDLE"], timeout=30)
+    assert ok.status_code == 200 and ok.content == b"synthetic presigned\n"
+    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": "clinic-exports", "Key": "uploads/late.txt"}, ExpiresIn=2)
+    time.sleep(4)
+    late = httpx.get(url, verify=env["AWS_CA_BUNDLE"], timeout=30)
+    assert late.status_code == 403 and "<Code>AccessDenied</Code>" in late.text
+    late_put = httpx.put(put_url, content=b"should not land", verify=env["AWS_CA_BUNDLE"], timeout=30)
+    assert late_put.status_code == 403
+    with pytest.raises(botocore.exceptions.ClientError):
+        aws.standin(aws_ring, "s3").head_object(Bucket="clinic-exports", Key="uploads/late.txt")
+
+
+def test_an_identity_the_connection_does_not_allow_gets_no_keys(aws_ring):
+    outsider = aws.aws_env(aws_ring, "visitor@example.org", "visitors")
+    r = aws.aws_cli(outsider, "dynamodb", "put-item", "--table-name", "Patients", "--item", json.dumps({"mrn": {"S": "HOSTILE-outsider"}}))
+    assert r.returncode != 0 and "AssumeRoleWithWebIdentity" in r.stderr and "AccessDenied" in r.stderr, r.stderr
+    assert absent(aws_ring, "HOSTILE-outsider")
+
+
+def test_an_unsigned_call_is_refused(env, aws_ring):
+    r = httpx.post(env["AWS_ENDPOINT_URL"] + "/", verify=env["AWS_CA_BUNDLE"], timeout=30,
+                   content=json.dumps({"TableName": "Patients", "Item": {"mrn": {"S": "HOSTILE-unsigned"}}}),
+                   headers={"X-Amz-Target": "DynamoDB_20120810.PutItem", "Content-Type": "application/x-amz-json-1.0"})
+    assert r.status_code == 403 and error_code(r) == "MissingAuthenticationToken"
+    assert absent(aws_ring, "HOSTILE-unsigned")
+
+
+# --- secrets stay with the gateway ---------------------------------------------------------
+
+def test_gateway_secrets_appear_in_no_frame_log_or_response(env, creds, aws_ring):
+    cfg = aws_ring.config()
+    secrets = {
+        "stand-in key id": (aws_ring.var / cfg["connections"]["aws"]["access_key_id_file"]).read_text().strip(),
+        "stand-in secret": (aws_ring.var / cfg["connections"]["aws"]["secret_access_key_file"]).read_text().strip(),
+        "gateway key": aws.gateway_key(aws_ring).read_text().strip(),
+        "derived secret": creds.secret_key,
+        "OIDC token": open(env["AWS_WEB_IDENTITY_TOKEN_FILE"]).read().strip(),
+    }
+    # Some traffic of every kind first.
+    aws.client(env, "s3").list_objects_v2(Bucket="clinic-exports")
+    got = aws.client(env, "dynamodb").get_item(TableName="Patients", Key={"mrn": {"S": "GENUINE-1"}})
+    places = {"audit store": (aws_ring.var / "audit.sqlite").read_bytes(),
+              "response": json.dumps(got, default=str).encode()}
+    for f in (aws_ring.var / "log").glob("*.log"):
+        places[f"log {f.name}"] = f.read_bytes()
+    for wal in aws_ring.var.glob("audit.sqlite-*"):
+        places[wal.name] = wal.read_bytes()
+    for name, value in secrets.items():
+        for place, data in places.items():
+            assert value.encode() not in data, f"the {name} appears in the {place}"
