@@ -301,3 +301,26 @@ def test_gateway_secrets_appear_in_no_frame_log_or_response(env, creds, aws_ring
     for name, value in secrets.items():
         for place, data in places.items():
             assert value.encode() not in data, f"the {name} appears in the {place}"
+
+
+def test_credential_process_gives_the_same_kind_of_keys(env, aws_ring):
+    # For SDKs that do not send STS calls to AWS_ENDPOINT_URL: no web-identity settings at all.
+    process_env = {k: v for k, v in env.items() if k not in ("AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN")}
+    process_env["AWS_PROFILE"] = "hoop-process"
+    me = cli_json(process_env, "sts", "get-caller-identity")
+    assert me["Arn"].startswith("arn:aws:sts::000000000000:assumed-role/aws/")
+    got = cli_json(process_env, "dynamodb", "get-item", "--table-name", "Patients", "--key", json.dumps({"mrn": {"S": "GENUINE-1"}}))
+    assert got["Item"]["mrn"]["S"] == "GENUINE-1"
+
+
+def test_a_role_is_assumed_per_identity_when_configured(aws_ring, env):
+    # connections.NAME.role_arn: calls are signed with the role's keys, assumed with the
+    # hoop user as RoleSessionName and SourceIdentity (CloudTrail names the person).
+    role = aws.standin(aws_ring, "iam").get_role(RoleName="patient-lookup-role")["Role"]["Arn"]
+    aws_ring.reconfigure(lambda c: c["connections"]["aws"].__setitem__("role_arn", role))
+    try:
+        assert aws.client(env, "dynamodb").describe_table(TableName="Patients")["Table"]["TableName"] == "Patients"
+        log = (aws_ring.var / "log" / "connect-aws.log").read_text()
+        assert "assumed its role for one identity" in log
+    finally:
+        aws_ring.reconfigure(lambda c: c["connections"]["aws"].pop("role_arn"))

@@ -42,6 +42,9 @@ struct AWSUpstream: Sendable {
     let accessKeyId: String
     let secretAccessKey: String
     let sessionToken: String?
+    /// A role to assume for each identity (RoleSessionName and SourceIdentity: the hoop
+    /// user), so that CloudTrail names the person or agent; nil: the keys themselves sign.
+    let roleArn: String?
 
     static func all(_ cfg: GatewayConfig) throws -> [String: AWSUpstream] {
         var out: [String: AWSUpstream] = [:]
@@ -65,7 +68,8 @@ struct AWSUpstream: Sendable {
                 throw ConfigError("connections.\(name): an aws connection needs access_key_id and secret_access_key (by _file or _env)")
             }
             out[name] = AWSUpstream(name: name, region: c["region"]?.string ?? "us-east-1", endpoint: c["endpoint"]?.string,
-                                    accessKeyId: akid, secretAccessKey: sk, sessionToken: try secret("session_token"))
+                                    accessKeyId: akid, secretAccessKey: sk, sessionToken: try secret("session_token"),
+                                    roleArn: c["role_arn"]?.string)
         }
         return out
     }
@@ -160,7 +164,7 @@ final class AWSUpstreamStage: @unchecked Sendable {
         lock.lock(); running += 1; lock.unlock()
         Task {
             let frame: Frame
-            do { frame = try await send(call, upstream) } catch {
+            do { frame = try await send(call, upstream, identity: identity) } catch {
                 logLine(Self.stage, "session \(id): call \(seq) failed upstream: \(type(of: error))")
                 frame = .error(session: id, seq: seq, code: "08006",
                                message: "hoop: the AWS endpoint could not be reached (\(upstream.name))")
@@ -175,7 +179,51 @@ final class AWSUpstreamStage: @unchecked Sendable {
         try? loop.out.flush()
     }
 
-    func send(_ call: Frame, _ upstream: AWSUpstream) async throws -> Frame {
+    /// Role credentials per (connection, user), renewed five minutes before they expire.
+    struct RoleKeys { let accessKeyId: String, secret: String, token: String, expires: Double }
+    private var roleKeys: [String: RoleKeys] = [:]
+
+    /// The keys a call is signed with: the connection's own, or its role assumed for the user.
+    func signingKeys(_ upstream: AWSUpstream, user: String) async throws -> (String, String, String?) {
+        guard let role = upstream.roleArn else { return (upstream.accessKeyId, upstream.secretAccessKey, upstream.sessionToken) }
+        let cacheKey = upstream.name + "\n" + user
+        let now = Date().timeIntervalSince1970
+        if let k = lock.withLock({ roleKeys[cacheKey] }), k.expires - 300 > now { return (k.accessKeyId, k.secret, k.token) }
+        // STS's own rules for both names: [\w+=,.@-], 2 to 64 characters.
+        let name = String(String(user.unicodeScalars.map { c -> Character in
+            CharacterSet(charactersIn: "+=,.@-_").contains(c) || CharacterSet.alphanumerics.contains(c) && c.isASCII ? Character(c) : "_"
+        }).prefix(64)).padding(toLength: max(2, min(64, user.count)), withPad: "_", startingAt: 0)
+        let form = "Action=AssumeRole&Version=2011-06-15&RoleArn=\(SigV4.uriEncode(role, keepSlash: false))"
+            + "&RoleSessionName=\(SigV4.uriEncode(name, keepSlash: false))&SourceIdentity=\(SigV4.uriEncode(name, keepSlash: false))"
+            + "&DurationSeconds=3600"
+        let base = upstream.url(endpointPrefix: "sts", region: upstream.region)
+        guard let url = URL(string: base), let host = url.host else { throw ConfigError("bad endpoint \(base)") }
+        let hostHeader = url.port.map { "\(host):\($0)" } ?? host
+        var r = SigV4.Request(method: "POST", path: "/", query: "", headers: [("host", hostHeader),
+                              ("content-type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8))
+        SigV4.sign(&r, accessKey: upstream.accessKeyId, secret: upstream.secretAccessKey, sessionToken: upstream.sessionToken,
+                   region: upstream.region, service: "sts")
+        var req = HTTPClientRequest(url: "\(url.scheme ?? "https")://\(hostHeader)/")
+        req.method = .POST
+        req.headers = HTTPHeaders(r.headers)
+        req.body = .bytes(ByteBuffer(bytes: r.body))
+        let response = try await http.execute(req, timeout: .seconds(30))
+        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        func element(_ name: String) -> String? {
+            guard let a = text.range(of: "<\(name)>"), let b = text.range(of: "</\(name)>", range: a.upperBound..<text.endIndex) else { return nil }
+            return String(text[a.upperBound..<b.lowerBound])
+        }
+        guard response.status == .ok, let akid = element("AccessKeyId"), let secret = element("SecretAccessKey"),
+              let token = element("SessionToken") else {
+            throw ConfigError("connections.\(upstream.name): AssumeRole of \(role) failed (HTTP \(response.status.code))")
+        }
+        let expires = element("Expiration").flatMap { ISO8601DateFormatter().date(from: $0)?.timeIntervalSince1970 } ?? now + 900
+        lock.withLock { roleKeys[cacheKey] = RoleKeys(accessKeyId: akid, secret: secret, token: token, expires: expires) }
+        logLine(Self.stage, "connection \(upstream.name): assumed its role for one identity until \(Int(expires))")
+        return (akid, secret, token)
+    }
+
+    func send(_ call: Frame, _ upstream: AWSUpstream, identity: JSON) async throws -> Frame {
         let region = call["region"]?.string ?? upstream.region
         let service = call["signing_name"]?.string ?? ""
         let base = upstream.url(endpointPrefix: service, region: region)
@@ -189,8 +237,8 @@ final class AWSUpstreamStage: @unchecked Sendable {
         let path = call["path"]?.string ?? "/"
         let query = call["query"]?.string ?? ""
         var r = SigV4.Request(method: call["method"]?.string ?? "POST", path: path, query: query, headers: headers, body: body)
-        SigV4.sign(&r, accessKey: upstream.accessKeyId, secret: upstream.secretAccessKey, sessionToken: upstream.sessionToken,
-                   region: region, service: service)
+        let (akid, secret, token) = try await signingKeys(upstream, user: identity["user"]?.string ?? "hoop")
+        SigV4.sign(&r, accessKey: akid, secret: secret, sessionToken: token, region: region, service: service)
         let basePath = baseURL.path == "/" ? "" : baseURL.path
         var req = HTTPClientRequest(url: "\(baseURL.scheme ?? "https")://\(hostHeader)\(basePath)\(path)" + (query.isEmpty ? "" : "?" + query))
         req.method = HTTPMethod(rawValue: r.method)
