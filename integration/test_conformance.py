@@ -188,6 +188,34 @@ def test_listen_is_a_door(tmp_path):
     assert "PASS door:" in out, out
 
 
+def test_the_aws_door_is_a_door(tmp_path):
+    from helpers.ring import free_port
+    key = tmp_path / "gateway.key"
+    key.write_bytes(os.urandom(32))
+    config = tmp_path / "hoop.json"
+    config.write_text(json.dumps({"aws_door": {"host": "127.0.0.1", "port": free_port(), "key_file": str(key),
+                                               "operations_file": str(ROOT / "generated/aws-operations.json")}}))
+    rc, out = conformance(stage("hoop-listen-aws"), "--config", str(config), "--door", "aws:")
+    assert rc == 0, "hoop-listen-aws breaks the door contract:\n%s" % failures(out)
+    assert "PASS door:" in out, out
+
+
+def test_the_aws_door_without_its_section_passes_the_ring(tmp_path):
+    config = tmp_path / "hoop.json"
+    config.write_text(json.dumps({}))
+    rc, out = conformance(stage("hoop-listen-aws"), "--config", str(config), "--door", "aws:")
+    assert rc == 0, failures(out)
+
+
+def test_connect_aws_passes_sessions_of_another_kind(tmp_path):
+    config = tmp_path / "hoop.json"
+    config.write_text(json.dumps({"connections": {"clinic": {"conninfo": "host=127.0.0.1"}}}))
+    rc, out = conformance(stage("hoop-connect-aws"), "--config", str(config), "--no-request-types",
+                          "--upstream-passes", "clinic")
+    assert rc == 0, "hoop-connect-aws acts on another kind's session:\n%s" % failures(out)
+    assert "PASS upstream:" in out, out
+
+
 def test_the_test_door_is_a_door_and_cat_is_not(tmp_path):
     door = "%s %s --prefix t1: --port-file %s" % (sys.executable, ROOT / "integration/helpers/door_stage.py",
                                                   tmp_path / "port")

@@ -137,7 +137,7 @@ final class RingSessions: @unchecked Sendable {
                     route(bytes)
                 case .oversize(let head, let length):
                     let (session, seq) = FrameHeader.salvage(head)
-                    if let session, session.hasPrefix(prefix) {
+                    if let session, session.hasPrefix(Ring.awsDoor) {
                         fail(session, seq: seq, AWSError("InternalFailure", 500, "hoop: a response was too large for the ring"), fatal: true)
                     } else {
                         writer.enqueue(Frame.stageError(stage: Self.stage, session: session, seq: seq, code: "54000",
@@ -153,7 +153,8 @@ final class RingSessions: @unchecked Sendable {
     private func route(_ bytes: UnsafeRawBufferPointer) {
         let header = FrameHeader.peek(bytes)
         let session = header?.session ?? FrameHeader.salvage(bytes).session
-        guard let session, session.hasPrefix(prefix) else {
+        // Every session of the door's prefix is this door's, an earlier run's too: its frames end here.
+        guard let session, session.hasPrefix(Ring.awsDoor) else {
             // Another door's session, a ring-level frame, a line we cannot read that names
             // no session of ours: the next stage's, byte for byte.
             writer.enqueue(bytes)
