@@ -107,11 +107,23 @@ public final class Operations: Sendable {
                     if present { score += 2 } else { ok = false }
                 }
                 guard ok else { continue }
-                if best == nil || score > best!.score { best = (score, Identified(service: s, operation: op, labels: labels)) }
+                let candidate = Identified(service: s, operation: op, labels: labels)
+                if best == nil || score > best!.score || (score == best!.score && Self.rank(op) > Self.rank(best!.1.operation)) {
+                    best = (score, candidate)
+                }
             }
         }
         if let best { return best.1 }
         throw AWSError("UnknownOperationException", 400, "hoop does not know the operation \(r.method) \(r.path) of \(signingName)")
+    }
+
+    /// Between operations a request matches equally well: one with a known access level
+    /// first, then the more powerful level (a policy then errs towards holding), then by
+    /// name, so that the choice never depends on the table's order.
+    static func rank(_ op: Operation) -> (Int, Int, String) {
+        let levels = ["List": 1, "Read": 2, "Tagging": 3, "Write": 4, "Permissions management": 5]
+        let level = levels[op.access] ?? 0
+        return (level > 0 ? 1 : 0, level, op.name)
     }
 
     /// Matches a path against a URI template; the labels decoded. `{Key+}` takes the rest.

@@ -35,7 +35,8 @@ extension Masker {
         }
     }
 
-    /// Text between tags and quoted attribute values; markup, comments and names as they are.
+    /// Text between tags, in comments and CDATA, and quoted attribute values; element and
+    /// attribute names and namespaces as they are.
     func maskXML(_ body: String) -> MaskResult {
         var out = ""
         out.reserveCapacity(body.utf8.count)
@@ -54,7 +55,14 @@ extension Masker {
         }
         while i < s.count {
             if s[i] == "<" {
-                // Comments, CDATA and declarations: CDATA's content is text; the rest is markup.
+                // CDATA and comments carry text too; declarations and names are markup.
+                if starts("<!--", at: i) {
+                    var j = i + 4
+                    while j < s.count && !starts("-->", at: j) { j += 1 }
+                    out += "<!--" + masked(String(String.UnicodeScalarView(s[(i + 4)..<min(j, s.count)]))) + "-->"
+                    i = j + 3
+                    continue
+                }
                 if starts("<![CDATA[", at: i) {
                     var j = i + 9
                     while j < s.count && !starts("]]>", at: j) { j += 1 }

@@ -24,12 +24,11 @@ struct HoopConnectAWS: ParsableCommand {
     func run() throws {
         let cfg = try config.load()
         let stamps = require.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        let upstreams: [String: AWSUpstream]
-        do { upstreams = try AWSUpstream.all(cfg) } catch {
-            logLine(AWSUpstreamStage.stage, "\(error)")
-            throw ExitCode(1)
-        }
-        let stage = AWSUpstreamStage(upstreams: upstreams, require: stamps)
+        // A connection that cannot be used (a key file missing, …) refuses its sessions;
+        // the others, and the rest of the ring, go on.
+        let (upstreams, broken) = AWSUpstream.all(cfg)
+        for (name, why) in broken { logLine(AWSUpstreamStage.stage, "\(why): its sessions are refused") }
+        let stage = AWSUpstreamStage(upstreams: upstreams, broken: broken, require: stamps)
         try stage.run()
     }
 }
@@ -46,9 +45,11 @@ struct AWSUpstream: Sendable {
     /// user), so that CloudTrail names the person or agent; nil: the keys themselves sign.
     let roleArn: String?
 
-    static func all(_ cfg: GatewayConfig) throws -> [String: AWSUpstream] {
-        var out: [String: AWSUpstream] = [:]
+    /// The usable connections of kind `aws`, and why each other one is not.
+    static func all(_ cfg: GatewayConfig) -> ([String: AWSUpstream], [String: String]) {
+        var out: [String: AWSUpstream] = [:], broken: [String: String] = [:]
         for (name, c) in cfg.json["connections"]?.object ?? [:] where c["kind"]?.string == "aws" {
+          do {
             func secret(_ field: String) throws -> String? {
                 if let file = c[field + "_file"]?.string {
                     guard let text = try? String(contentsOfFile: cfg.file(file), encoding: .utf8) else {
@@ -70,8 +71,11 @@ struct AWSUpstream: Sendable {
             out[name] = AWSUpstream(name: name, region: c["region"]?.string ?? "us-east-1", endpoint: c["endpoint"]?.string,
                                     accessKeyId: akid, secretAccessKey: sk, sessionToken: try secret("session_token"),
                                     roleArn: c["role_arn"]?.string)
+          } catch {
+            broken[name] = "\(error)"
+          }
         }
-        return out
+        return (out, broken)
     }
 
     /// The service's regional endpoint, or the configured override (the local stand-in).
@@ -83,6 +87,7 @@ struct AWSUpstream: Sendable {
 final class AWSUpstreamStage: @unchecked Sendable {
     static let stage = "hoop-connect-aws"
     let upstreams: [String: AWSUpstream]
+    let broken: [String: String]
     let require: [String]
     let loop: StageLoop
     let http = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -94,8 +99,9 @@ final class AWSUpstreamStage: @unchecked Sendable {
     /// Response headers a client may need; hop-by-hop ones and the upstream's own are dropped.
     static let dropped: Set<String> = ["connection", "keep-alive", "transfer-encoding", "date", "server"]
 
-    init(upstreams: [String: AWSUpstream], require: [String]) {
+    init(upstreams: [String: AWSUpstream], broken: [String: String], require: [String]) {
         self.upstreams = upstreams
+        self.broken = broken
         self.require = require
         loop = StageLoop(stage: Self.stage)
     }
@@ -116,6 +122,11 @@ final class AWSUpstreamStage: @unchecked Sendable {
         if raw.type == FrameType.sessionOpen {
             let f = try raw.decode()
             let name = f["connection"]?.string ?? f["database"]?.string ?? ""
+            if broken[name] != nil {
+                loop.pass(raw)
+                return loop.emit(.error(session: id, seq: 0, code: "08006",
+                                        message: "hoop: the connection \"\(name)\" is not usable (see hoop-connect-aws's log)", fatal: true))
+            }
             guard let upstream = upstreams[name] else { return loop.pass(raw) }   // another kind's
             loop.pass(raw)
             guard require.allSatisfy({ f.stamped(by: $0) }) else { return refuse(id, seq: 0) }

@@ -31,6 +31,10 @@ final class AWSDoor: @unchecked Sendable {
     let operations: Operations
     let ring: RingSessions
     static let maxBody = 12 << 20
+    /// Calls under way at once: with each body up to maxBody, this bounds the door's memory.
+    static let maxInFlight = 64
+    private let inFlightLock = NSLock()
+    private var inFlight = 0
 
     init(key: GatewayKey, operations: Operations, ring: RingSessions) {
         self.key = key
@@ -40,6 +44,20 @@ final class AWSDoor: @unchecked Sendable {
     }
 
     func handle(_ req: DoorRequest, on loop: EventLoop) -> EventLoopFuture<DoorResponse> {
+        let admitted = inFlightLock.withLock { () -> Bool in
+            guard inFlight < Self.maxInFlight else { return false }
+            inFlight += 1
+            return true
+        }
+        guard admitted else {
+            // The SDKs retry this one with backoff.
+            return loop.makeSucceededFuture(errorResponse(AWSError("SlowDown", 503, "hoop: too many calls under way; retry"),
+                                                          proto: "rest-xml", UUID().uuidString.lowercased()))
+        }
+        return answer(req, on: loop).always { _ in self.inFlightLock.withLock { self.inFlight -= 1 } }
+    }
+
+    private func answer(_ req: DoorRequest, on loop: EventLoop) -> EventLoopFuture<DoorResponse> {
         let parts = req.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let signed = SigV4.Request(method: req.method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "",
                                    headers: req.headers, body: req.body)

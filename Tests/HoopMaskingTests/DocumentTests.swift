@@ -1,0 +1,37 @@
+import XCTest
+@testable import HoopMasking
+
+/// API answers keep their structure when masked: values are read, names never.
+final class DocumentTests: XCTestCase {
+    let m = Masker(policy: MaskPolicy())
+    let ssn = "123-45-6789"
+    let email = "pat.doe@example.org"
+
+    func testJSONValuesAreMaskedKeysAreNot() throws {
+        let body = #"{"Item":{"ssn":{"S":"\#(ssn)"},"email":{"S":"\#(email)"},"n":{"N":"3"}}}"#
+        let r = m.maskDocument(body, contentType: "application/x-amz-json-1.0")
+        let out = try XCTUnwrap(r.value)
+        XCTAssertFalse(out.contains(ssn) || out.contains(email), out)
+        XCTAssertTrue(out.contains(#""ssn":{"S":"#) && out.contains(#""N":"3""#), out)
+        XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(out.utf8)))
+    }
+
+    func testXMLTextCommentsCDATAAndAttributesAreMaskedNamesAndNamespacesAreNot() throws {
+        let body = """
+        <?xml version="1.0"?><ListResult xmlns="https://s3.amazonaws.com/doc/2006-03-01/"><Key owner="\(email)">notes/\(ssn).txt</Key>\
+        <!-- copied from \(email) --><Note><![CDATA[SSN \(ssn)]]></Note></ListResult>
+        """
+        let out = try XCTUnwrap(m.maskDocument(body, contentType: "application/xml").value)
+        XCTAssertFalse(out.contains(ssn) || out.contains(email), out)
+        XCTAssertTrue(out.contains(#"<ListResult xmlns="https://s3.amazonaws.com/doc/2006-03-01/">"#), out)
+        XCTAssertTrue(out.contains("<Key owner=\"") && out.contains("</Key>") && out.contains("<!--") && out.contains("<![CDATA["), out)
+    }
+
+    func testAnythingElseIsMaskedAsText() throws {
+        let out = try XCTUnwrap(m.maskDocument("mrn,ssn\n1,\(ssn)\n", contentType: "text/csv").value)
+        XCTAssertFalse(out.contains(ssn))
+        // A body that says JSON but is not: masked whole as text, never passed.
+        let broken = try XCTUnwrap(m.maskDocument("{\"ssn\": \"\(ssn)\"", contentType: "application/json").value)
+        XCTAssertFalse(broken.contains(ssn))
+    }
+}
