@@ -101,11 +101,6 @@ public final class StageLoop {
     /// once (Ring.hasBeenRound) is dropped with a log line, since no door claimed it.
     public var endsRounds = false
 
-    /// A stage that only passes other sessions' frames on (an upstream of another kind)
-    /// says which by their header: those are passed from their bytes, unvalidated (the
-    /// next stage that acts on them validates them).
-    public var passesUnread: ((FrameHeader) -> Bool)? = nil
-
     func route(_ bytes: UnsafeRawBufferPointer, _ handle: (RawFrame) throws -> Void) throws {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
         if endsRounds && Ring.hasBeenRound(bytes) {
@@ -114,12 +109,6 @@ public final class StageLoop {
             logLine(stage, "dropped a \(header.map { Ring.loggable($0.type) } ?? "") frame that has been round"
                     + (session.map { " (session \($0): no door claimed it)" } ?? " (ring-level)"))
             return
-        }
-        if let passesUnread, let header = FrameHeader.peek(bytes), passesUnread(header) {
-            scratch.removeAll(keepingCapacity: true)
-            scratch.append(contentsOf: bytes)
-            scratch.append(0x0A)
-            return out.enqueue(scratch)
         }
         guard FrameValidator.isValidObject(bytes) else {
             return try malformed(bytes, "not a well-formed JSON object")

@@ -107,12 +107,6 @@ final class AWSUpstreamStage: @unchecked Sendable {
     }
 
     func run() throws {
-        // Frames of sessions that are not ours pass from their bytes: a session becomes
-        // ours only at its session_open, which is always read.
-        loop.passesUnread = { [self] h in
-            guard h.type != FrameType.sessionOpen, let id = h.session else { return false }
-            return ours(id) == nil
-        }
         try loop.run { raw in try handle(raw) }
         // End of input: the calls under way finish and are written before the stage exits.
         let deadline = Date(timeIntervalSinceNow: 30)
