@@ -82,16 +82,20 @@ def ring(request):
     _stop(r, keep=request.session.testsfailed > failed_before)
 
 
-def default_rules_ring(name: str):
-    """A module fixture: a ring of the module's own with the embedded default approval
-    rules (no "rules" key), kept on failure."""
+def ring_fixture(name: str, **start):
+    """A module fixture: a ring of the module's own (`start`: _start's options), kept on failure."""
     @pytest.fixture(scope="module")
     def fixture(request):
-        r = _start(name, approval=None)
+        r = _start(name, **start)
         failed_before = request.session.testsfailed
         yield r
         _stop(r, keep=request.session.testsfailed > failed_before)
     return fixture
+
+
+def default_rules_ring(name: str):
+    """A module fixture: a ring with the embedded default approval rules (no "rules" key)."""
+    return ring_fixture(name, approval=None)
 
 
 @pytest.fixture(scope="module")

@@ -20,16 +20,12 @@ import botocore.exceptions
 import httpx
 import pytest
 
-from conftest import _start, _stop
+from conftest import ring_fixture
 from helpers import aws
 
 
-@pytest.fixture(scope="module")
-def aws_ring(request):
-    r = _start("aws", aws=True)
-    failed_before = request.session.testsfailed
-    yield r
-    _stop(r, keep=request.session.testsfailed > failed_before)
+# A ring of the module's own with the AWS stand-in.
+aws_ring = ring_fixture("aws", aws=True)
 
 
 @pytest.fixture(scope="module")

@@ -17,19 +17,15 @@ import botocore.credentials
 import httpx
 import pytest
 
-from conftest import _start, _stop
+from conftest import ring_fixture
 from helpers import aws
 
 SIGNATURE_ERRORS = ("SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken", "AccessDenied",
                     "InvalidClientTokenId", "XAmzContentSHA256Mismatch", "RequestExpired", "AuthorizationQueryParametersError")
 
 
-@pytest.fixture(scope="module")
-def aws_ring(request):
-    r = _start("awssig", aws=True)
-    failed_before = request.session.testsfailed
-    yield r
-    _stop(r, keep=request.session.testsfailed > failed_before)
+# A ring of the module's own with the AWS stand-in.
+aws_ring = ring_fixture("awssig", aws=True)
 
 
 @pytest.fixture(scope="module")

@@ -56,18 +56,12 @@ extension Masker {
         while i < s.count {
             if s[i] == "<" {
                 // CDATA and comments carry text too; declarations and names are markup.
-                if starts("<!--", at: i) {
-                    var j = i + 4
-                    while j < s.count && !starts("-->", at: j) { j += 1 }
-                    out += "<!--" + masked(String(String.UnicodeScalarView(s[(i + 4)..<min(j, s.count)]))) + "-->"
-                    i = j + 3
-                    continue
-                }
-                if starts("<![CDATA[", at: i) {
-                    var j = i + 9
-                    while j < s.count && !starts("]]>", at: j) { j += 1 }
-                    out += "<![CDATA[" + masked(String(String.UnicodeScalarView(s[(i + 9)..<min(j, s.count)]))) + "]]>"
-                    i = j + 3
+                if let (open, close) = [("<!--", "-->"), ("<![CDATA[", "]]>")].first(where: { starts($0.0, at: i) }) {
+                    let from = i + open.unicodeScalars.count
+                    var j = from
+                    while j < s.count && !starts(close, at: j) { j += 1 }
+                    out += open + masked(String(String.UnicodeScalarView(s[from..<min(j, s.count)]))) + close
+                    i = j + close.unicodeScalars.count
                     continue
                 }
                 var j = i

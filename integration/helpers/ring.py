@@ -77,9 +77,10 @@ def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
         return False
 
 
-def stage_names() -> list[str]:
+def stage_names(stage_list: Path | None = None) -> list[str]:
+    """The stages of a stage list (default etc/ring.conf), in order."""
     names = []
-    for line in RING_CONF.read_text().splitlines():
+    for line in (stage_list or RING_CONF).read_text().splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             names.append(line.split()[0])
@@ -270,10 +271,11 @@ class Ring:
 
     def stage_pids(self) -> dict[str, int]:
         pids = self.all_pids()
-        missing = [s for s in stage_names() if s not in pids]
+        names = stage_names(self.stages)
+        missing = [s for s in names if s not in pids]
         if missing:
             raise RingError(f"no pid file for stage(s) {missing} in {self.run} (have {sorted(pids)})")
-        return {s: pids[s] for s in stage_names()}
+        return {s: pids[s] for s in names}
 
     def wait_stages_alive(self, timeout: float, not_pids: dict[str, int] | None = None) -> dict[str, int]:
         """Waits until every stage has a live pid (different from not_pids' where given)."""
