@@ -46,6 +46,9 @@ public enum FrameType {
     public static let copyOutDone = "copy_out_done"
     /// An API call's answer: `status`, `body` (text).
     public static let result = "result"
+    /// A streamed answer's pieces, after a `result` with `"chunked": true`, and its end.
+    public static let resultData = "result_data"
+    public static let resultEnd = "result_end"
 
     // Decisions: a deciding stage's answer in place of, or beside, a request.
     public static let deny = "deny"
@@ -67,7 +70,7 @@ public enum FrameType {
     public static let responses: Set<String> = [
         sessionOpened, sessionClosed, columns, rows, complete, empty, suspended, parseComplete, bindComplete,
         closeComplete, noData, parameters, parameterStatus, notice, error, ready, notification,
-        result, copyInResponse, copyOutResponse, copyOutData, copyOutDone,
+        result, resultData, resultEnd, copyInResponse, copyOutResponse, copyOutData, copyOutDone,
     ]
 }
 

@@ -95,6 +95,14 @@ final class AWSUpstreamStage: @unchecked Sendable {
     /// Our sessions: id → (connection, identity).
     private var sessions: [String: (AWSUpstream, JSON)] = [:]
     private var running = 0
+    /// Streamed answers under way, by session and seq: the door's credits open them.
+    private var gates: [String: CreditGate] = [:]
+    /// An answer is sent whole up to this size when it must be read whole to be masked
+    /// (JSON, XML) or says it is small; otherwise in pieces of `chunkBytes`, at most
+    /// `window` pieces ahead of the door's credits.
+    static let wholeUpTo = 1 << 20
+    static let chunkBytes = 256 << 10
+    static let window = 8
     static let maxResponse = 12 << 20
     /// Response headers a client may need; hop-by-hop ones and the upstream's own are dropped.
     static let dropped: Set<String> = ["connection", "keep-alive", "transfer-encoding", "date", "server"]
@@ -137,6 +145,11 @@ final class AWSUpstreamStage: @unchecked Sendable {
         guard let (upstream, identity) = ours(id) else { return loop.pass(raw) }
         switch raw.type {
         case FrameType.credit:
+            // The door wrote pieces of a streamed answer to its client: send more.
+            if let f = try? raw.decode(), let seq = f.seq {
+                let n = Int(f["chunks"]?.int ?? 1)
+                lock.withLock { gates[id + "\n" + String(seq)] }?.grant(n)
+            }
             return
         case FrameType.call:
             let f = try raw.decode()
@@ -256,7 +269,6 @@ final class AWSUpstreamStage: @unchecked Sendable {
         req.headers = HTTPHeaders(r.headers)
         if !body.isEmpty || ["PUT", "POST"].contains(r.method) { req.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await http.execute(req, timeout: .seconds(120))
-        let bytes = try await response.body.collect(upTo: Self.maxResponse)
         var out: [String: JSON] = ["status": .int(Int64(response.status.code))]
         var hs: [String: JSON] = [:]
         for h in response.headers where !Self.dropped.contains(h.name.lowercased()) {
@@ -265,12 +277,92 @@ final class AWSUpstreamStage: @unchecked Sendable {
         }
         out["headers"] = .object(hs)
         if let rid = hs["x-amzn-requestid"] ?? hs["x-amz-request-id"] { out["request_id"] = rid }
-        let data = Array(bytes.readableBytesView)
-        if !data.isEmpty {
-            if let text = String(validating: data, as: UTF8.self) { out["body"] = .string(text) }
-            else { out["body_base64"] = .string(Data(data).base64EncodedString()) }
+        let type = hs["content-type"]?.string?.lowercased() ?? ""
+        let declared = hs["content-length"]?.string.flatMap { Int($0) }
+        let structured = type.contains("json") || type.contains("xml")
+        if structured || (declared.map { $0 <= Self.wholeUpTo } ?? false) || call["method"]?.string == "HEAD" {
+            let bytes: ByteBuffer
+            do { bytes = try await response.body.collect(upTo: Self.maxResponse) } catch {
+                // JSON and XML are masked as documents: one that cannot be held whole is refused.
+                return .error(session: call.session, seq: call.seq, code: "54000",
+                              message: "hoop: the answer is too large to be masked as a document (\(Self.maxResponse >> 20) MiB at most)")
+            }
+            let data = Array(bytes.readableBytesView)
+            if !data.isEmpty {
+                if let text = String(validating: data, as: UTF8.self) { out["body"] = .string(text) }
+                else if Self.isText(type) { return Self.unreadable(call) }
+                else { out["body_base64"] = .string(Data(data).base64EncodedString()) }
+            }
+            return Frame(FrameType.result, session: call.session, seq: call.seq, out)
         }
-        return Frame(FrameType.result, session: call.session, seq: call.seq, out)
+        // Streamed: the head now, then pieces as the door's credits allow. Text is cut at a
+        // line's end so that hoop-mask reads whole lines; other bytes travel as base64.
+        let text = type.isEmpty || Self.isText(type)
+        out["chunked"] = .bool(true)
+        out["text"] = .bool(text)
+        let id = call.session ?? "", seq = call.seq ?? 0
+        let gate = CreditGate(window: Self.window)
+        lock.withLock { gates[id + "\n" + String(seq)] = gate }
+        defer { lock.withLock { _ = gates.removeValue(forKey: id + "\n" + String(seq)) } }
+        finish(Frame(FrameType.result, session: call.session, seq: call.seq, out))
+        var pending: [UInt8] = []
+        func piece(_ bytes: ArraySlice<UInt8>) async throws {
+            try await gate.take()
+            var f: [String: JSON] = [:]
+            if text {
+                // Text that is not UTF-8 cannot be read for PHI: never passed as bytes.
+                guard let s = String(validating: bytes, as: UTF8.self) else { throw ConfigError("not UTF-8") }
+                f["body"] = .string(s)
+            } else {
+                f["body_base64"] = .string(Data(bytes).base64EncodedString())
+            }
+            finish(Frame(FrameType.resultData, session: call.session, seq: call.seq, f))
+        }
+        for try await buffer in response.body {
+            pending.append(contentsOf: buffer.readableBytesView)
+            while pending.count >= Self.chunkBytes {
+                var cut = Self.chunkBytes
+                if text, let nl = pending[..<cut].lastIndex(of: 0x0A) { cut = nl + 1 }
+                else if text { while cut > 0 && pending[cut] & 0xC0 == 0x80 { cut -= 1 } }   // a whole character
+                try await piece(pending[..<cut])
+                pending.removeFirst(cut)
+            }
+        }
+        if !pending.isEmpty { try await piece(pending[...]) }
+        return Frame(FrameType.resultEnd, session: call.session, seq: call.seq)
+    }
+
+    /// Content that hoop-mask reads as text (a body that says so must be UTF-8).
+    static func isText(_ type: String) -> Bool {
+        type.hasPrefix("text/") || type.contains("json") || type.contains("xml") || type.contains("csv")
+    }
+
+    static func unreadable(_ call: Frame) -> Frame {
+        .error(session: call.session, seq: call.seq, code: "22021",
+               message: "hoop: the answer says it is text but is not UTF-8: it cannot be masked, so it is not delivered")
+    }
+
+    /// How many pieces of a streamed answer may travel ahead of the door's credits. A
+    /// door that grants nothing for two minutes (its client went away) ends the stream.
+    final class CreditGate: @unchecked Sendable {
+        private let lock = NSLock()
+        private var available: Int
+        init(window: Int) { available = window }
+
+        func grant(_ n: Int) { lock.withLock { available += max(0, n) } }
+
+        func take() async throws {
+            let deadline = Date(timeIntervalSinceNow: 120)
+            while true {
+                if lock.withLock({ () -> Bool in
+                    guard available > 0 else { return false }
+                    available -= 1
+                    return true
+                }) { return }
+                guard Date() < deadline else { throw ConfigError("no credit from the door for 120 s") }
+                try await Task.sleep(nanoseconds: 2_000_000)
+            }
+        }
     }
 
     static func callerIdentity(_ connection: String, _ identity: JSON, seq: Int64, session: String) -> Frame {

@@ -18,8 +18,12 @@ struct DoorResponse {
     var status: Int
     var headers: [(String, String)]
     var body: [UInt8]
-    /// The upstream's Content-Length, for a HEAD answer.
+    /// The upstream's Content-Length, for a HEAD answer or a streamed answer of bytes.
     var declaredLength: String? = nil
+    /// A streamed answer's pieces, after these headers.
+    var stream: AnswerStream? = nil
+    /// Whether the stream's pieces keep the upstream's length (bytes hoop-mask does not change).
+    var streamKeepsLength = false
 }
 
 /// The AWS door's one job (docs/aws.md): STS in the door, every call's signature
@@ -207,7 +211,10 @@ final class AWSDoor: @unchecked Sendable {
         if let text = f["body"]?.string { body = Array(text.utf8) }
         else if let b64 = f["body_base64"]?.string, let d = Data(base64Encoded: b64) { body = Array(d) }
         else { body = [] }
-        let masked = f["body_masked"]?.bool == true
+        let stream = f.session.flatMap { s in f.seq.flatMap { ring.stream(session: s, seq: $0) } }
+        let keepsLength = stream != nil && f["text"]?.bool == false
+        // A streamed text answer may be masked piece by piece: what described its bytes goes.
+        let masked = f["body_masked"]?.bool == true || (stream != nil && !keepsLength)
         var headers: [(String, String)] = []
         for (name, value) in f["headers"]?.object ?? [:] {
             guard let v = value.string, name != "content-length", name != "transfer-encoding", name != "connection" else { continue }
@@ -218,8 +225,9 @@ final class AWSDoor: @unchecked Sendable {
         if !headers.contains(where: { $0.0 == "x-amzn-requestid" || $0.0 == "x-amz-request-id" }) {
             headers.append(("x-amzn-RequestId", requestId))
         }
+        if stream != nil && !keepsLength { headers.removeAll { $0.0 == "etag" } }
         return DoorResponse(status: Int(f["status"]?.int ?? 200), headers: headers, body: body,
-                            declaredLength: f["headers"]?["content-length"]?.string)
+                            declaredLength: f["headers"]?["content-length"]?.string, stream: stream, streamKeepsLength: keepsLength)
     }
 
     func errorResponse(_ e: AWSError, proto: String, _ requestId: String) -> DoorResponse {

@@ -7,6 +7,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import HoopJSON
 
 /// hoop-listen-aws: the AWS door. The AWS CLI and SDKs reach it with standard settings
 /// (docs/aws.md); each call becomes one `call` frame, each `result` the service's answer.
@@ -139,6 +140,7 @@ final class DoorHTTPHandler: ChannelInboundHandler {
     }
 
     private func write(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ r: DoorResponse, keepAlive: Bool) {
+        if let stream = r.stream { return writeStream(context, head, r, stream, keepAlive: keepAlive) }
         var headers = HTTPHeaders(r.headers)
         // A HEAD answer states the length of what a GET would return.
         headers.replaceOrAdd(name: "Content-Length", value: head.method == .HEAD ? (r.declaredLength ?? "0") : "\(r.body.count)")
@@ -149,6 +151,36 @@ final class DoorHTTPHandler: ChannelInboundHandler {
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
+    }
+
+    /// A streamed answer: the head, then each piece as it comes, a credit back to the
+    /// upstream once a piece is written; a failed stream closes the connection (the client
+    /// sees a cut answer, never a wrong one).
+    private func writeStream(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ r: DoorResponse,
+                             _ stream: AnswerStream, keepAlive: Bool) {
+        var headers = HTTPHeaders(r.headers)
+        headers.remove(name: "Content-Length")
+        if r.streamKeepsLength, let n = r.declaredLength { headers.add(name: "Content-Length", value: n) }
+        else { headers.add(name: "Transfer-Encoding", value: "chunked") }
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .init(statusCode: r.status), headers: headers))), promise: nil)
+        let loop = context.eventLoop
+        let ring = door.ring
+        stream.start { [self] frame in
+            loop.execute {
+                guard let frame else { context.close(promise: nil); return }
+                if frame.type == FrameType.resultEnd {
+                    let done = context.writeAndFlush(self.wrapOutboundOut(.end(nil)))
+                    if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
+                    return
+                }
+                var bytes: [UInt8] = []
+                if let text = frame["body"]?.string { bytes = Array(text.utf8) }
+                else if let b64 = frame["body_base64"]?.string, let d = Data(base64Encoded: b64) { bytes = Array(d) }
+                context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))))
+                    .whenSuccess { ring.credit(session: stream.session, seq: stream.seq, 1) }
+            }
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }

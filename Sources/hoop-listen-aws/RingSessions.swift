@@ -26,6 +26,8 @@ final class RingSessions: @unchecked Sendable {
     private var nextSeq: [String: Int64] = [:]
     /// The identity hoop-auth put on a session's `session_open` (read as it comes round).
     private var identities: [String: JSON] = [:]
+    /// Streamed answers under way (after a `result` with `"chunked": true`), by session and seq.
+    private var streams: [String: [Int64: AnswerStream]] = [:]
 
     init(require: [String]) {
         self.require = require
@@ -173,7 +175,8 @@ final class RingSessions: @unchecked Sendable {
             return
         }
         // The audit's own frames (hold, masked, decision, …) are for the record, not the client.
-        guard [FrameType.sessionOpened, FrameType.result, FrameType.error, FrameType.sessionClosed].contains(frame.type) else { return }
+        guard [FrameType.sessionOpened, FrameType.result, FrameType.resultData, FrameType.resultEnd, FrameType.error,
+               FrameType.sessionClosed].contains(frame.type) else { return }
         // Invariant 1: nothing reaches a client without every required stamp.
         if let missing = require.first(where: { !frame.stamped(by: $0) }) {
             logLine(Self.stage, "session \(session): a \(Ring.loggable(frame.type)) frame without stamp:\(missing) was not delivered")
@@ -185,7 +188,20 @@ final class RingSessions: @unchecked Sendable {
             lock.lock(); f["identity"] = identities[session]; lock.unlock()
             complete(session, seq: 0, .success(f))
         case FrameType.result:
+            if frame["chunked"]?.bool == true, let seq = frame.seq {
+                let stream = AnswerStream(session: session, seq: seq, ring: self)
+                lock.lock(); streams[session, default: [:]][seq] = stream; lock.unlock()
+                var f = frame
+                f.fields.removeValue(forKey: "chunked")
+                return complete(session, seq: seq, .success(f), stream: stream)
+            }
             complete(session, seq: frame.seq ?? -1, .success(frame))
+        case FrameType.resultData, FrameType.resultEnd:
+            lock.lock(); let stream = frame.seq.flatMap { streams[session]?[$0] }; lock.unlock()
+            stream?.deliver(frame)
+            if frame.type == FrameType.resultEnd, let seq = frame.seq {
+                lock.lock(); streams[session]?.removeValue(forKey: seq); lock.unlock()
+            }
         case FrameType.error:
             fail(session, seq: frame.seq, Self.awsError(frame), fatal: frame["fatal"]?.bool == true)
         case FrameType.sessionClosed:
@@ -196,9 +212,13 @@ final class RingSessions: @unchecked Sendable {
         }
     }
 
-    private func complete(_ session: String, seq: Int64, _ r: Result<Frame, Error>) {
+    /// Streams handed out with their head, until the door takes them (`stream(for:)`).
+    private var heads: [String: AnswerStream] = [:]
+
+    private func complete(_ session: String, seq: Int64, _ r: Result<Frame, Error>, stream: AnswerStream? = nil) {
         lock.lock()
         let p = pending[session]?.removeValue(forKey: seq)
+        if let stream { heads[session + "\n" + String(seq)] = stream }
         lock.unlock()
         switch r {
         case .success(let f): p?.succeed(f)
@@ -206,14 +226,31 @@ final class RingSessions: @unchecked Sendable {
         }
     }
 
+    /// The stream that follows a head `result` of `session`'s call `seq`, once.
+    func stream(session: String, seq: Int64) -> AnswerStream? {
+        lock.lock(); defer { lock.unlock() }
+        return heads.removeValue(forKey: session + "\n" + String(seq))
+    }
+
+    /// Tells the upstream that `n` pieces were written to the client.
+    func credit(session: String, seq: Int64, _ n: Int) {
+        send(Frame(FrameType.credit, session: session, seq: seq, ["chunks": .int(Int64(n))]))
+    }
+
     private func fail(_ session: String, seq: Int64?, _ error: AWSError, fatal: Bool) {
-        if let seq { complete(session, seq: seq, .failure(error)) }
+        if let seq {
+            lock.lock(); let stream = streams[session]?.removeValue(forKey: seq); lock.unlock()
+            stream?.deliver(nil)
+            complete(session, seq: seq, .failure(error))
+        }
         if fatal || seq == nil {
             lock.lock()
             let waiting = pending[session] ?? [:]
             pending[session] = [:]
+            let open = streams.removeValue(forKey: session) ?? [:]
             lock.unlock()
             for p in waiting.values { p.fail(error) }
+            for s in open.values { s.deliver(nil) }
             forget(session)
         }
     }
@@ -237,5 +274,38 @@ final class RingSessions: @unchecked Sendable {
     private func ringDown(_ why: String) {
         logLine(Self.stage, "ring down (\(why)): stopping")
         onRingDown?(why)
+    }
+}
+
+/// The pieces of one streamed answer, from the ring's reader to the client's event loop.
+/// Pieces that come before the door is ready wait here (the upstream's credit window
+/// bounds them); nil is the end of a failed stream.
+final class AnswerStream: @unchecked Sendable {
+    let session: String, seq: Int64
+    weak var ring: RingSessions?
+    private let lock = NSLock()
+    private var early: [Frame?] = []
+    private var sink: ((Frame?) -> Void)?
+
+    init(session: String, seq: Int64, ring: RingSessions) { self.session = session; self.seq = seq; self.ring = ring }
+
+    func deliver(_ frame: Frame?) {
+        lock.lock()
+        guard let sink else { early.append(frame); lock.unlock(); return }
+        lock.unlock()
+        sink(frame)
+    }
+
+    /// `body` gets each piece (`result_data`), the end (`result_end`), or nil (failed), in
+    /// order: what came early is replayed first, and the sink is set only once none is left.
+    func start(_ body: @escaping (Frame?) -> Void) {
+        while true {
+            lock.lock()
+            if early.isEmpty { sink = body; lock.unlock(); return }
+            let before = early
+            early = []
+            lock.unlock()
+            for f in before { body(f) }
+        }
     }
 }

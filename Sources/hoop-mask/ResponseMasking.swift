@@ -753,6 +753,13 @@ final class ResponseMasking {
             // (lengths, checksums): an SDK checks them.
             if r.value != body { out["body_masked"] = .bool(true) }
             return outcome(frame, out, r.counts)
+        case FrameType.resultData:
+            // A piece of a streamed answer, cut at a line's end by the upstream: read as text.
+            guard let body = frame["body"]?.string else { return .pass }   // bytes that are not text
+            let r = masker.maskText(body)
+            var out = frame
+            out["body"] = .string(r.value ?? "")
+            return outcome(frame, out, r.counts)
         default:
             return .pass
         }
@@ -907,7 +914,7 @@ final class ResponseMasking {
 
     /// The response types whose content `handle` reads; the others pass without a decode.
     static let inspected: Set<String> = [FrameType.columns, FrameType.rows, FrameType.error, FrameType.notice, FrameType.copyOutResponse, FrameType.copyOutData, FrameType.notification,
-                                         FrameType.parameterStatus, FrameType.sessionOpened, FrameType.result,
+                                         FrameType.parameterStatus, FrameType.sessionOpened, FrameType.result, FrameType.resultData,
                                          FrameType.ready, FrameType.sessionClosed]
 }
 
