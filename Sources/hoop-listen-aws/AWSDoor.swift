@@ -35,10 +35,12 @@ final class AWSDoor: @unchecked Sendable {
     let operations: Operations
     let ring: RingSessions
     static let maxBody = 12 << 20
-    /// Calls under way at once: with each body up to maxBody, this bounds the door's memory.
+    /// Calls under way at once, and their request bodies' bytes together: the door's memory.
     static let maxInFlight = 64
+    static let maxInFlightBytes = 64 << 20
     private let inFlightLock = NSLock()
     private var inFlight = 0
+    private var inFlightBytes = 0
 
     init(key: GatewayKey, operations: Operations, ring: RingSessions) {
         self.key = key
@@ -55,11 +57,25 @@ final class AWSDoor: @unchecked Sendable {
         }
         guard admitted else {
             // The SDKs retry this one with backoff.
-            return loop.makeSucceededFuture(errorResponse(AWSError("SlowDown", 503, "hoop: too many calls under way; retry"),
+            return loop.makeSucceededFuture(errorResponse(Self.slowDown(),
                                                           proto: "rest-xml", UUID().uuidString.lowercased()))
         }
         return answer(req, on: loop).always { _ in self.inFlightLock.withLock { self.inFlight -= 1 } }
     }
+
+    /// Request bodies are counted as they are read, on every connection together; a
+    /// connection whose body would pass the bound gets SlowDown instead of more memory.
+    func reserve(_ bytes: Int) -> Bool {
+        inFlightLock.withLock {
+            guard inFlightBytes + bytes <= Self.maxInFlightBytes else { return false }
+            inFlightBytes += bytes
+            return true
+        }
+    }
+
+    func release(_ bytes: Int) { inFlightLock.withLock { inFlightBytes -= bytes } }
+
+    static func slowDown() -> AWSError { AWSError("SlowDown", 503, "hoop: too many calls under way; retry") }
 
     private func answer(_ req: DoorRequest, on loop: EventLoop) -> EventLoopFuture<DoorResponse> {
         let parts = req.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)

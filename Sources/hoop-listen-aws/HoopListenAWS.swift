@@ -111,15 +111,21 @@ final class DoorHTTPHandler: ChannelInboundHandler {
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var tooLarge = false
+    private var tooBusy = false
+    /// Bytes of this request's body counted against the door's bound.
+    private var reserved = 0
 
     init(door: AWSDoor, client: (String, Int, String?)) { self.door = door; self.client = client }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let h):
-            head = h; body = []; tooLarge = false
+            head = h; body = []; tooLarge = false; tooBusy = false
         case .body(var buf):
-            if body.count + buf.readableBytes > AWSDoor.maxBody { tooLarge = true; return }
+            if tooLarge || tooBusy { return }
+            if body.count + buf.readableBytes > AWSDoor.maxBody { tooLarge = true; releaseBody(); return }
+            guard door.reserve(buf.readableBytes) else { tooBusy = true; releaseBody(); return }
+            reserved += buf.readableBytes
             if let bytes = buf.readBytes(length: buf.readableBytes) { body.append(contentsOf: bytes) }
         case .end:
             guard let head else { return }
@@ -130,12 +136,18 @@ final class DoorHTTPHandler: ChannelInboundHandler {
                 let e = AWSError("EntityTooLarge", 413, "hoop accepts request bodies of at most \(AWSDoor.maxBody >> 20) MiB; use multipart uploads with smaller parts")
                 return respond(door.errorResponse(e, proto: "rest-xml", UUID().uuidString.lowercased()))
             }
+            if tooBusy { return respond(door.errorResponse(AWSDoor.slowDown(), proto: "rest-xml", UUID().uuidString.lowercased())) }
             let req = DoorRequest(method: head.method.rawValue, uri: head.uri,
                                   headers: head.headers.map { ($0.name.lowercased(), $0.value) }, body: body,
                                   client: (client.0, client.1, client.2))
             body = []
             let loop = context.eventLoop
-            door.handle(req, on: loop).whenSuccess { r in loop.execute { respond(r) } }
+            let held = reserved
+            reserved = 0
+            door.handle(req, on: loop).whenSuccess { [door] r in
+                door.release(held)
+                loop.execute { respond(r) }
+            }
         }
     }
 
@@ -183,5 +195,16 @@ final class DoorHTTPHandler: ChannelInboundHandler {
         }
     }
 
+    private func releaseBody() {
+        door.release(reserved)
+        reserved = 0
+        body = []
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        releaseBody()   // a client gone mid-body gives its bytes back
+        context.fireChannelInactive()
+    }
 }
