@@ -45,6 +45,9 @@ public struct AddressDetector: Detector {
     }
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
+        // Lower case (a value with no capital), once per value: asked at every number, a
+        // scan of the whole value each time made long texts quadratic.
+        let lowered = !t.contains(where: isUpper)
         Scan.numbers(t) { i, run in
             guard run <= 6 else { return nil }
             var e = i + run
@@ -53,7 +56,7 @@ public struct AddressDetector: Detector {
             // 12B, 69o
             if e < t.count, isAlpha(t[e]), Scan.rightBoundary(t, e + 1) { e += 1 }
             let start = unitBefore(t, i) ?? i
-            guard let end = match(t, e, start: start) else { return nil }
+            guard let end = match(t, e, start: start, lowered: lowered) else { return nil }
             spans.append(DetectedSpan(.streetAddress, start, end))
             return end
         }
@@ -96,10 +99,9 @@ public struct AddressDetector: Detector {
 
     /// After the house number: the street words and the street type, or words alone
     /// where they fill a field or follow an address word; the end of the address.
-    func match(_ t: [UInt8], _ from: Int, start: Int) -> Int? {
+    func match(_ t: [UInt8], _ from: Int, start: Int, lowered: Bool) -> Int? {
         let n = t.count
         // Lower case (a value with no capital): only with a street type, never by its field.
-        let lowered = !t.contains(where: isUpper)
         var p = from, words = 0, lastEnd = from
         while words < 5 {
             // Words follow a space; the first also a line end or ", " (UK: "Studio 8, Leigh Fort").
