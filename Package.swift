@@ -92,6 +92,7 @@ let package = Package(
         .executableTarget(name: "hoop-approve", dependencies: [
             "HoopFrames", "HoopCommand", "HoopSQL", "HoopIdentity", "HoopApproval", "HoopPostgres",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "hoop-connect", dependencies: [
             "HoopFrames", "HoopCommand", "HoopSQL", "CLibPQ", "HoopPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -7,7 +7,6 @@ import HoopJSON
 public enum CallParams {
     public static func decode(_ r: SigV4.Request, _ op: Operations.Identified, form: [(String, String)]) -> [String: JSON] {
         var out: [String: JSON] = [:]
-        for (k, v) in op.labels { out[k] = .string(v) }
         switch op.service.proto {
         case "json", "rest-json":
             if !r.body.isEmpty, case .object(let o)? = try? JSON.parse(r.body) {
@@ -20,6 +19,8 @@ public enum CallParams {
         default:
             break
         }
+        // The URI's labels are what the service acts on: they win over body members of the same name.
+        for (k, v) in op.labels { out[k] = .string(v) }
         if op.service.proto.hasPrefix("rest") {
             for (k, v) in SigV4.queryPairs(r.query) where !k.hasPrefix("X-Amz-") && out[k] == nil { out[k] = .string(v) }
             if let source = r.header("x-amz-copy-source") { out["CopySource"] = .string(SigV4.percentDecode(Substring(source)) ?? source) }
@@ -79,7 +80,7 @@ public enum AWSChunked {
         while true {
             let head = try line()
             let sizeText = head.split(separator: ";").first.map(String.init) ?? ""
-            guard let size = Int(sizeText, radix: 16), size >= 0, i + size <= b.count else { throw bad }
+            guard let size = Int(sizeText, radix: 16), size >= 0, size <= b.count - i else { throw bad }
             if size == 0 { break }
             out.append(contentsOf: b[i..<(i + size)])
             i += size

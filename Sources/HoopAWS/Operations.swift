@@ -93,10 +93,14 @@ public final class Operations: Sendable {
         }
         // REST: the method, the URI template, the fixed query and the required members.
         let segments = r.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { $0 }
+        let present = Set(query.map(\.0))
         var best: (score: Int, Identified)? = nil
+        // The query names that select an operation, of every operation of this method and path.
+        var selecting: [(Operation, Set<String>)] = []
         for s in candidates where s.proto == "rest-json" || s.proto == "rest-xml" {
             for op in s.operations.values where op.method == r.method {
                 guard let labels = match(op.pathTemplate, segments) else { continue }
+                selecting.append((op, Set(op.fixedQuery.map(\.0) + op.required.filter { $0.0 == "querystring" }.map(\.1))))
                 var score = op.pathTemplate.filter { !$0.hasPrefix("{") }.count * 4 + op.pathTemplate.count
                 var ok = true
                 for (name, value) in op.fixedQuery {
@@ -113,7 +117,17 @@ public final class Operations: Sendable {
                 }
             }
         }
-        if let best { return best.1 }
+        if let best {
+            // A query name that selects another operation of the same method and path (S3:
+            // `?restore` beside `?select`) could be read one way here and another upstream.
+            let own = selecting.first { $0.0.name == best.1.operation.name }?.1 ?? []
+            let others = selecting.filter { $0.0.name != best.1.operation.name }.reduce(into: Set<String>()) { $0.formUnion($1.1) }
+            let extra = present.intersection(others).subtracting(own)
+            guard extra.isEmpty else {
+                throw AWSError("InvalidRequest", 400, "hoop: the query names another operation's parameter (\(extra.sorted().joined(separator: ", ")))")
+            }
+            return best.1
+        }
         throw AWSError("UnknownOperationException", 400, "hoop does not know the operation \(r.method) \(r.path) of \(signingName)")
     }
 

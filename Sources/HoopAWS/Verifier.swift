@@ -95,7 +95,24 @@ public struct SigV4Verifier: Sendable {
         guard parts.count == 5, parts[4] == "aws4_request", parts[1].count == 8, !parts[2].isEmpty, !parts[3].isEmpty else {
             throw AWSError("IncompleteSignature", 400, "The credential must be ACCESS_KEY/yyyymmdd/region/service/aws4_request")
         }
+        // The region and service become part of the upstream's host name: only their own
+        // shapes pass ("us-east-1", "s3"), never a character that could name another host.
+        guard Self.isRegion(parts[2]), parts[3].utf8.allSatisfy({ Self.isNameByte($0) }), parts[1].allSatisfy(\.isNumber) else {
+            throw AWSError("IncompleteSignature", 400, "The credential scope's date, region or service is malformed")
+        }
         return (parts[0], SigV4.Scope(date: parts[1], region: parts[2], service: parts[3]))
+    }
+
+    /// An AWS region's shape: lower-case words and a number, joined by `-` ("us-east-1",
+    /// "us-gov-west-1", "ap-southeast-4").
+    public static func isRegion(_ r: String) -> Bool {
+        let parts = r.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 3, r.utf8.count <= 32, let last = parts.last, !last.isEmpty, last.allSatisfy({ $0.isASCII && $0.isNumber }) else { return false }
+        return parts.dropLast().allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isLowercase } }
+    }
+
+    static func isNameByte(_ b: UInt8) -> Bool {
+        (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2D
     }
 
     func checkDate(_ amzDate: String, scope: SigV4.Scope, now: Double, window: Double) throws {
@@ -130,6 +147,10 @@ public struct SigV4Verifier: Sendable {
         }
         switch declared {
         case SigV4.unsignedPayload, Streaming.unsignedTrailer:
+            // Only S3 lets a body go unsigned; for any other service the body is the call.
+            guard service == "s3" || service == "s3-object-lambda" else {
+                throw AWSError("IncompleteSignature", 400, "\(declared) is accepted for S3 only: sign the body")
+            }
             return declared
         case _ where declared.hasPrefix("STREAMING-"):
             throw AWSError("NotImplemented", 501,

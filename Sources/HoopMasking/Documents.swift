@@ -36,64 +36,83 @@ extension Masker {
     }
 
     /// Text between tags, in comments and CDATA, and quoted attribute values; element and
-    /// attribute names and namespaces as they are.
+    /// attribute names and namespaces as they are. Only a body that reads as XML is read
+    /// this way (tags of names and `name="value"` attributes, the declaration only first):
+    /// anything else is masked whole as text, so that no text can pass as markup.
     func maskXML(_ body: String) -> MaskResult {
+        let s = Array(body.unicodeScalars)
         var out = ""
         out.reserveCapacity(body.utf8.count)
         var counts: [String: Int] = [:]
-        let s = Array(body.unicodeScalars)
-        var i = 0
-        func masked(_ text: String) -> String {
+        func masked(_ a: Int, _ b: Int) -> String {
+            let text = String(String.UnicodeScalarView(s[a..<b]))
             guard !text.isEmpty else { return text }
             let r = maskText(text)
             for (k, n) in r.counts { counts[k, default: 0] += n }
             return r.counts.isEmpty ? text : (r.value ?? "")
         }
         func starts(_ p: String, at k: Int) -> Bool {
-            let ps = Array(p.unicodeScalars)
-            return k + ps.count <= s.count && Array(s[k..<(k + ps.count)]) == ps
+            var k = k
+            for c in p.unicodeScalars { guard k < s.count, s[k] == c else { return false }; k += 1 }
+            return true
+        }
+        func isNameStart(_ c: Unicode.Scalar) -> Bool { c.properties.isAlphabetic || c == "_" || c == ":" }
+        func isName(_ c: Unicode.Scalar) -> Bool { isNameStart(c) || c.properties.numericType != nil || c == "-" || c == "." }
+        func isSpace(_ c: Unicode.Scalar) -> Bool { c == " " || c == "\t" || c == "\n" || c == "\r" }
+        var i = 0
+        if starts("<?xml", at: 0) {
+            // The declaration: names and quoted values only, copied as they are.
+            guard let end = (0..<s.count).first(where: { starts("?>", at: $0) }) else { return maskText(body) }
+            out += String(String.UnicodeScalarView(s[0..<(end + 2)]))
+            i = end + 2
         }
         while i < s.count {
-            if s[i] == "<" {
-                // CDATA and comments carry text too; declarations and names are markup.
-                if let (open, close) = [("<!--", "-->"), ("<![CDATA[", "]]>")].first(where: { starts($0.0, at: i) }) {
-                    let from = i + open.unicodeScalars.count
-                    var j = from
-                    while j < s.count && !starts(close, at: j) { j += 1 }
-                    out += open + masked(String(String.UnicodeScalarView(s[from..<min(j, s.count)]))) + close
-                    i = j + close.unicodeScalars.count
-                    continue
-                }
-                var j = i
-                var quote: Unicode.Scalar? = nil
-                var valueStart = 0
-                var attributeName = ""
-                while j < s.count {
-                    let c = s[j]
-                    if let q = quote {
-                        if c == q {
-                            // A namespace is the document's vocabulary, not data.
-                            let value = String(String.UnicodeScalarView(s[valueStart..<j]))
-                            out += attributeName.hasPrefix("xmlns") ? value : masked(value)
-                            out.unicodeScalars.append(c)
-                            quote = nil
-                        }
-                    } else {
-                        out.unicodeScalars.append(c)
-                        if c == "\"" || c == "'" { quote = c; valueStart = j + 1 }
-                        else if c == " " || c == "\t" || c == "\n" { attributeName = "" }
-                        else if c != "=" { attributeName.unicodeScalars.append(c) }
-                        if c == ">" { break }
-                    }
-                    j += 1
-                }
-                i = j + 1
-            } else {
+            guard s[i] == "<" else {
                 var j = i
                 while j < s.count && s[j] != "<" { j += 1 }
-                out += masked(String(String.UnicodeScalarView(s[i..<j])))
+                out += masked(i, j)
                 i = j
+                continue
             }
+            if let (open, close) = [("<!--", "-->"), ("<![CDATA[", "]]>")].first(where: { starts($0.0, at: i) }) {
+                let from = i + open.unicodeScalars.count
+                var j = from
+                while j < s.count && !starts(close, at: j) { j += 1 }
+                guard j < s.count else { return maskText(body) }
+                out += open + masked(from, j) + close
+                i = j + close.unicodeScalars.count
+                continue
+            }
+            // A tag: `</name>`, or `<name` then attributes `name="value"`, then `>` or `/>`.
+            var j = i + 1
+            let closing = j < s.count && s[j] == "/"
+            if closing { j += 1 }
+            guard j < s.count, isNameStart(s[j]) else { return maskText(body) }
+            while j < s.count && isName(s[j]) { j += 1 }
+            out += String(String.UnicodeScalarView(s[i..<j]))
+            while true {
+                let ws = j
+                while j < s.count && isSpace(s[j]) { j += 1 }
+                out += String(String.UnicodeScalarView(s[ws..<j]))
+                guard j < s.count else { return maskText(body) }
+                if s[j] == ">" { out += ">"; j += 1; break }
+                if !closing, s[j] == "/", j + 1 < s.count, s[j + 1] == ">" { out += "/>"; j += 2; break }
+                guard !closing, j > ws, isNameStart(s[j]) else { return maskText(body) }
+                let nameStart = j
+                while j < s.count && isName(s[j]) { j += 1 }
+                let name = String(String.UnicodeScalarView(s[nameStart..<j]))
+                guard j + 1 < s.count, s[j] == "=", s[j + 1] == "\"" || s[j + 1] == "'" else { return maskText(body) }
+                let quote = s[j + 1]
+                let valueStart = j + 2
+                var k = valueStart
+                while k < s.count && s[k] != quote { k += 1 }
+                guard k < s.count else { return maskText(body) }
+                // A namespace is the document's vocabulary, not data.
+                let value = name.hasPrefix("xmlns") ? String(String.UnicodeScalarView(s[valueStart..<k])) : masked(valueStart, k)
+                out += name + "=" + String(quote) + value + String(quote)
+                j = k + 1
+            }
+            i = j
         }
         return counts.isEmpty ? MaskResult(value: body, counts: [:]) : MaskResult(value: out, counts: counts)
     }

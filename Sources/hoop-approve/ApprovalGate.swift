@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HoopApproval
 import HoopFrames
@@ -228,8 +229,14 @@ final class ApprovalGate: @unchecked Sendable {
         if s.policy.calls == "allow_all" { return stampPass(bytes) }
         let action = f["action"]?.string ?? ""
         let access = f["access"]?.string ?? ""
-        // What the call does, with its parameters: the fingerprint an approval is for.
+        // What runs upstream, all of it: the fingerprint an approval is for. The method, the
+        // path, the query and the headers as the upstream gets them, and the body's digest,
+        // so that an approval of one call never runs another with the same parameters.
+        let bodyText = f["body"]?.string ?? f["body_base64"]?.string ?? ""
         let fingerprint = "call \(action) \(f["target"]?.string ?? "") " + (f["params"] ?? .object([:])).encodedString
+            + "\n\(f["method"]?.string ?? "") \(f["path"]?.string ?? "")?\(f["query"]?.string ?? "")"
+            + " headers " + (f["headers"] ?? .object([:])).encodedString
+            + " body sha256:" + SHA256.hash(data: Array(bodyText.utf8)).map { String(format: "%02x", $0) }.joined()
         switch access {
         case "List", "Read":
             stampPass(bytes)

@@ -104,8 +104,6 @@ final class AWSUpstreamStage: @unchecked Sendable {
     static let chunkBytes = 256 << 10
     static let window = 8
     static let maxResponse = 12 << 20
-    /// Response headers a client may need; hop-by-hop ones and the upstream's own are dropped.
-    static let dropped: Set<String> = ["connection", "keep-alive", "transfer-encoding", "date", "server"]
 
     init(upstreams: [String: AWSUpstream], broken: [String: String], require: [String]) {
         self.upstreams = upstreams
@@ -251,7 +249,10 @@ final class AWSUpstreamStage: @unchecked Sendable {
         let region = call["region"]?.string ?? upstream.region
         let service = call["signing_name"]?.string ?? ""
         let base = upstream.url(endpointPrefix: service, region: region)
-        guard let baseURL = URL(string: base), let host = baseURL.host else { throw ConfigError("bad endpoint \(base)") }
+        // The region and service come from the client's signature (checked for their shapes by
+        // the door): the host they make must still be the service's own, or the override.
+        guard let baseURL = URL(string: base), let host = baseURL.host,
+              upstream.endpoint != nil || host == "\(service).\(region).amazonaws.com" else { throw ConfigError("bad endpoint \(base)") }
         let hostHeader = baseURL.port.map { "\(host):\($0)" } ?? host
         var body: [UInt8] = []
         if let text = call["body"]?.string { body = Array(text.utf8) }
@@ -271,7 +272,7 @@ final class AWSUpstreamStage: @unchecked Sendable {
         let response = try await http.execute(req, timeout: .seconds(120))
         var out: [String: JSON] = ["status": .int(Int64(response.status.code))]
         var hs: [String: JSON] = [:]
-        for h in response.headers where !Self.dropped.contains(h.name.lowercased()) {
+        for h in response.headers where Self.forwarded(h.name.lowercased()) {
             let name = h.name.lowercased()
             hs[name] = .string(hs[name]?.string.map { $0 + "," + h.value } ?? h.value)
         }
@@ -290,14 +291,18 @@ final class AWSUpstreamStage: @unchecked Sendable {
             let data = Array(bytes.readableBytesView)
             if !data.isEmpty {
                 if let text = String(validating: data, as: UTF8.self) { out["body"] = .string(text) }
-                else if Self.isText(type) { return Self.unreadable(call) }
+                else if Self.isText(type) || Self.looksLikeText(data[...]) { return Self.unreadable(call) }
                 else { out["body_base64"] = .string(Data(data).base64EncodedString()) }
             }
             return Frame(FrameType.result, session: call.session, seq: call.seq, out)
         }
-        // Streamed: the head now, then pieces as the door's credits allow. Text is cut at a
-        // line's end so that hoop-mask reads whole lines; other bytes travel as base64.
-        let text = type.isEmpty || Self.isText(type)
+        // Streamed: the head, then pieces as the door's credits allow. Text is cut at a line's
+        // end so that hoop-mask reads whole lines; other bytes travel as base64. What is text
+        // is decided by the type and by the first 64 KiB themselves: a type is only a label.
+        var pending: [UInt8] = []
+        var incoming = response.body.makeAsyncIterator()
+        while pending.count < 64 << 10, let buffer = try await incoming.next() { pending.append(contentsOf: buffer.readableBytesView) }
+        let text = type.isEmpty || Self.isText(type) || Self.looksLikeText(pending.prefix(64 << 10))
         out["chunked"] = .bool(true)
         out["text"] = .bool(text)
         let id = call.session ?? "", seq = call.seq ?? 0
@@ -305,7 +310,6 @@ final class AWSUpstreamStage: @unchecked Sendable {
         lock.withLock { gates[id + "\n" + String(seq)] = gate }
         defer { lock.withLock { _ = gates.removeValue(forKey: id + "\n" + String(seq)) } }
         finish(Frame(FrameType.result, session: call.session, seq: call.seq, out))
-        var pending: [UInt8] = []
         func piece(_ bytes: ArraySlice<UInt8>) async throws {
             try await gate.take()
             var f: [String: JSON] = [:]
@@ -318,8 +322,9 @@ final class AWSUpstreamStage: @unchecked Sendable {
             }
             finish(Frame(FrameType.resultData, session: call.session, seq: call.seq, f))
         }
-        for try await buffer in response.body {
-            pending.append(contentsOf: buffer.readableBytesView)
+        var more = true
+        while more {
+            if let buffer = try await incoming.next() { pending.append(contentsOf: buffer.readableBytesView) } else { more = false }
             while pending.count >= Self.chunkBytes {
                 var cut = Self.chunkBytes
                 if text, let nl = pending[..<cut].lastIndex(of: 0x0A) { cut = nl + 1 }
@@ -331,6 +336,42 @@ final class AWSUpstreamStage: @unchecked Sendable {
         if !pending.isEmpty { try await piece(pending[...]) }
         return Frame(FrameType.resultEnd, session: call.session, seq: call.seq)
     }
+
+    /// Bytes that read as text (UTF-8, no control characters but white space) once a piece
+    /// of a character at either end is set aside: a range that starts inside a character
+    /// must not make a text look like bytes.
+    static func looksLikeText(_ b: ArraySlice<UInt8>) -> Bool {
+        var s = b.startIndex, e = b.endIndex
+        var k = 0
+        while s < e, k < 3, b[s] & 0xC0 == 0x80 { s += 1; k += 1 }
+        guard s < e else { return false }
+        for cut in 0...3 where e - cut > s {
+            let part = b[s..<(e - cut)]
+            if String(validating: part, as: UTF8.self) != nil {
+                return part.allSatisfy { $0 >= 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0x0C }
+            }
+        }
+        return false
+    }
+
+    /// Response headers a client may get: the protocol's own, never an upstream's others.
+    /// Headers that can carry data (object metadata, a file name, Lambda's log tail) go on
+    /// to hoop-mask, which masks their values.
+    static func forwarded(_ name: String) -> Bool {
+        if name.hasPrefix("x-amz-meta-") || name.hasPrefix("x-amz-checksum-") || name.hasPrefix("x-amz-server-side-encryption")
+            || name.hasPrefix("x-amz-object-lock-") { return true }
+        return forwardedHeaders.contains(name)
+    }
+
+    static let forwardedHeaders: Set<String> = [
+        "content-type", "content-length", "content-range", "content-encoding", "content-language", "content-disposition",
+        "content-md5", "cache-control", "expires", "etag", "last-modified", "accept-ranges", "location",
+        "x-amzn-requestid", "x-amz-request-id", "x-amz-id-2", "x-amzn-errortype", "x-amzn-error-message", "x-amz-crc32",
+        "x-amz-version-id", "x-amz-delete-marker", "x-amz-storage-class", "x-amz-expiration", "x-amz-restore",
+        "x-amz-mp-parts-count", "x-amz-tagging-count", "x-amz-replication-status", "x-amz-bucket-region",
+        "x-amz-website-redirect-location", "x-amz-request-charged", "x-amz-missing-meta", "x-amz-copy-source-version-id",
+        "x-amz-executed-version", "x-amz-function-error", "x-amz-log-result", "x-amz-abort-date", "x-amz-abort-rule-id",
+    ]
 
     /// Content that hoop-mask reads as text (a body that says so must be UTF-8).
     static func isText(_ type: String) -> Bool {

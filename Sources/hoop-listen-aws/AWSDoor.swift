@@ -81,20 +81,36 @@ final class AWSDoor: @unchecked Sendable {
         let parts = req.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let signed = SigV4.Request(method: req.method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "",
                                    headers: req.headers, body: req.body)
-        let form = formPairs(req)
         let requestId = UUID().uuidString.lowercased()
         // STS's web-identity exchange is the one unsigned call: the token is its credential.
+        let unsignedForm = formPairs(signed)
         if signed.header("authorization") == nil, !signed.query.contains("X-Amz-Signature"),
-           (form + SigV4.queryPairs(signed.query)).first(where: { $0.0 == "Action" })?.1 == "AssumeRoleWithWebIdentity" {
-            return assumeRoleWithWebIdentity(form + SigV4.queryPairs(signed.query), req, requestId, on: loop)
+           (unsignedForm + SigV4.queryPairs(signed.query)).first(where: { $0.0 == "Action" })?.1 == "AssumeRoleWithWebIdentity" {
+            return assumeRoleWithWebIdentity(unsignedForm + SigV4.queryPairs(signed.query), req, requestId, on: loop)
         }
         let verified: SigV4Verifier.Verified
         let identified: Operations.Identified
         var request = signed
+        let form: [(String, String)]
         do {
             verified = try verifier.verify(signed)
+            // From here on only what the client signed exists: the operation is identified,
+            // and its parameters read, from the same headers that travel on.
+            request.headers = signed.headers.filter { verified.signedHeaders.contains($0.0) }
             if verified.payloadHash == SigV4Verifier.Streaming.unsignedTrailer {
                 try AWSChunked.decode(&request)
+            }
+            // The presigned form's own parameters (its signature, the session token) do not travel.
+            if verified.presigned {
+                request.query = SigV4.queryPairs(request.query).isEmpty ? "" : request.query.split(separator: "&")
+                    .filter { !(SigV4.percentDecode($0.split(separator: "=", maxSplits: 1).first ?? "") ?? "").hasPrefix("X-Amz-") }
+                    .joined(separator: "&")
+            }
+            form = formPairs(request)
+            try Self.oneOperationNamed(request, form)
+            // What the answer is (text or bytes) decides how it is masked: the caller may not relabel it.
+            if SigV4.queryPairs(request.query).contains(where: { ["response-content-type", "response-content-encoding"].contains($0.0.lowercased()) }) {
+                throw AWSError("AccessDenied", 403, "hoop does not let a call change the answer's content type or encoding")
             }
             identified = try operations.identify(request, signingName: verified.scope.service, form: form)
             if identified.service.signingName == "sts" && identified.operation.name != "GetCallerIdentity" {
@@ -134,6 +150,12 @@ final class AWSDoor: @unchecked Sendable {
             return loop.makeSucceededFuture(errorResponse(AWSError("MissingParameter", 400,
                 "AssumeRoleWithWebIdentity needs RoleArn, RoleSessionName and WebIdentityToken"), proto: "query", requestId))
         }
+        // The exchange is for an OIDC token: a session token of this gateway is a credential
+        // already, never something to trade for new keys.
+        guard !token.hasPrefix(GatewayKey.tokenPrefix) else {
+            return loop.makeSucceededFuture(errorResponse(AWSError("InvalidIdentityToken", 400,
+                "the web identity token must be an OIDC token"), proto: "query", requestId))
+        }
         let duration = Double(p("DurationSeconds") ?? "3600") ?? 3600
         guard (900...43200).contains(duration) else {
             return loop.makeSucceededFuture(errorResponse(AWSError("ValidationError", 400,
@@ -157,7 +179,7 @@ final class AWSDoor: @unchecked Sendable {
                                            groups: (identity?["groups"]?.array ?? []).compactMap(\.string),
                                            kind: identity?["kind"]?.string ?? "person", connection: connection,
                                            expires: ends.rounded(.down), issued: now.rounded(.down))
-            logLine(RingSessions.stage, "session \(id): temporary credentials \(claims.accessKeyId) for \(claims.user) on \(connection) until \(Int(claims.expires))")
+            logLine(RingSessions.stage, "session \(id): temporary credentials \(claims.accessKeyId) on \(connection) until \(Int(claims.expires))")
             return self.stsCredentials(claims, roleArn: roleArn, sessionName: sessionName, requestId)
         }.recover { error in
             var e = error as? AWSError ?? AWSError("InternalFailure", 500, "\(error)")
@@ -261,9 +283,18 @@ final class AWSDoor: @unchecked Sendable {
         return "query"
     }
 
-    func formPairs(_ r: DoorRequest) -> [(String, String)] {
-        guard r.method == "POST",
-              r.headers.first(where: { $0.0 == "content-type" })?.1.hasPrefix("application/x-www-form-urlencoded") == true,
+    /// A call names its operation once: an `Action` in the query and the form, two of them,
+    /// or an `Action` beside an `X-Amz-Target`, could be read one way here and another upstream.
+    static func oneOperationNamed(_ r: SigV4.Request, _ form: [(String, String)]) throws {
+        let actions = (form + SigV4.queryPairs(r.query)).filter { $0.0 == "Action" }.count
+        let targets = r.headers.filter { $0.0 == "x-amz-target" }.count
+        guard actions + targets <= 1 else {
+            throw AWSError("InvalidParameterCombination", 400, "hoop: a call must name its operation once (one Action, or one X-Amz-Target)")
+        }
+    }
+
+    func formPairs(_ r: SigV4.Request) -> [(String, String)] {
+        guard r.method == "POST", r.header("content-type")?.hasPrefix("application/x-www-form-urlencoded") == true,
               let text = String(validating: r.body, as: UTF8.self) else { return [] }
         // Forms encode a space as `+`.
         return SigV4.queryPairs(text.replacingOccurrences(of: "+", with: "%20"))

@@ -117,6 +117,7 @@ final class RingSessions: @unchecked Sendable {
         if let key = byKey.first(where: { $0.value == id })?.key { byKey.removeValue(forKey: key) }
         let waiting = pending.removeValue(forKey: id) ?? [:]
         nextSeq.removeValue(forKey: id)
+        identities.removeValue(forKey: id)
         lock.unlock()
         for p in waiting.values { p.fail(AWSError("InternalFailure", 500, "hoop: the session ended")) }
     }

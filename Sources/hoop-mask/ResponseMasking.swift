@@ -742,17 +742,41 @@ final class ResponseMasking {
         case FrameType.result:
             // An API call's answer: no column traces it here yet, so content detection
             // reads the whole body: JSON values, XML text, or all of a text body.
+            var out = frame
+            var counts: [String: Int] = [:]
+            // Headers that carry data: object metadata, a file name, Lambda's log tail (base64).
+            if case .object(var headers)? = frame["headers"] {
+                for (name, value) in headers {
+                    guard let v = value.string else { continue }
+                    if name.hasPrefix("x-amz-meta-") || name == "content-disposition" {
+                        let r = masker.maskText(v)
+                        if !r.counts.isEmpty { headers[name] = .string(r.value ?? ""); counts.merge(r.counts, uniquingKeysWith: +) }
+                    } else if name == "x-amz-log-result" {
+                        guard let d = Data(base64Encoded: v), let text = String(data: d, encoding: .utf8) else {
+                            headers.removeValue(forKey: name)   // unreadable: not passed (and counted, so the change is kept)
+                            counts["UNREADABLE", default: 0] += 1
+                            continue
+                        }
+                        let r = masker.maskText(text)
+                        if !r.counts.isEmpty {
+                            headers[name] = .string(Data((r.value ?? "").utf8).base64EncodedString())
+                            counts.merge(r.counts, uniquingKeysWith: +)
+                        }
+                    }
+                }
+                out["headers"] = .object(headers)
+            }
             guard let body = frame["body"]?.string else {
-                if frame["body"] == nil || frame["body"] == .null { return .pass }
+                if frame["body"] == nil || frame["body"] == .null { return outcome(frame, out, counts) }
                 throw MaskFailure("a result body that is not text")
             }
             let r = masker.maskDocument(body, contentType: frame["headers"]?["content-type"]?.string)
-            var out = frame
             out["body"] = .string(r.value ?? "")
             // The door then recomputes or drops what described the original bytes
             // (lengths, checksums): an SDK checks them.
             if r.value != body { out["body_masked"] = .bool(true) }
-            return outcome(frame, out, r.counts)
+            counts.merge(r.counts, uniquingKeysWith: +)
+            return outcome(frame, out, counts)
         case FrameType.resultData:
             // A piece of a streamed answer, cut at a line's end by the upstream: read as text.
             guard let body = frame["body"]?.string else { return .pass }   // bytes that are not text

@@ -55,3 +55,26 @@ final class OperationsTests: XCTestCase {
         }
     }
 }
+
+extension OperationsTests {
+    /// A query name that selects another operation of the same method and path is refused:
+    /// the call could be read as one operation here and run as another upstream.
+    func testQueryNamesOfAnotherOperationAreRefused() throws {
+        for query in ["select&select-type=2&restore", "select&select-type=2&uploadId=x", "select&select-type=2&uploads"] {
+            XCTAssertThrowsError(try identify("POST", "/b/k", query, service: "s3"), query) { e in
+                XCTAssertEqual((e as? AWSError)?.code, "InvalidRequest")
+            }
+        }
+        XCTAssertEqual(try identify("PUT", "/b/k", "partNumber=1&uploadId=u", service: "s3").operation.name, "UploadPart")
+        XCTAssertEqual(try identify("PUT", "/b", "tagging", service: "s3").operation.name, "PutBucketTagging")
+        XCTAssertEqual(try identify("GET", "/b/k", "versionId=v&partNumber=1", service: "s3").operation.name, "GetObject")
+    }
+
+    func testRegionsAndServicesHaveTheirShapes() {
+        XCTAssertTrue(SigV4Verifier.isRegion("us-east-1"))
+        XCTAssertTrue(SigV4Verifier.isRegion("us-gov-west-1"))
+        XCTAssertFalse(SigV4Verifier.isRegion("x@evil.example?"))
+        XCTAssertFalse(SigV4Verifier.isRegion("us-east-1.evil"))
+        XCTAssertFalse(SigV4Verifier.isRegion("useast1"))
+    }
+}

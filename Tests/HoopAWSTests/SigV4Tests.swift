@@ -92,3 +92,10 @@ final class SigV4Tests: XCTestCase {
         XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF43926)
     }
 }
+
+extension SigV4Tests {
+    func testAnAwsChunkedSizeNearIntMaxIsRefusedNotATrap() {
+        var r = SigV4.Request(method: "PUT", path: "/b/k", query: "", headers: [], body: Array("7fffffffffffffff\r\nab".utf8))
+        XCTAssertThrowsError(try AWSChunked.decode(&r))
+    }
+}

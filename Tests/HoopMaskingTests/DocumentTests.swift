@@ -35,3 +35,14 @@ final class DocumentTests: XCTestCase {
         XCTAssertFalse(broken.contains(ssn))
     }
 }
+
+extension DocumentTests {
+    /// Text that only looks like markup is not markup: a body that does not read as XML
+    /// is masked whole.
+    func testTextThatLooksLikeTagsIsNotCopiedAsMarkup() throws {
+        for body in ["<note>HbA1c <7%, SSN \(ssn)</note>", "<patient \(ssn)>", "<a>unclosed \(ssn)", "<?xml version=\"1.0\"?><a x=\(ssn)/>"] {
+            let out = try XCTUnwrap(m.maskDocument(body, contentType: "text/xml").value)
+            XCTAssertFalse(out.contains(ssn), out)
+        }
+    }
+}

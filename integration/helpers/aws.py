@@ -82,6 +82,20 @@ def seeded(ring: Ring) -> dict:
     return json.loads((ring.var / "aws" / "seeded.json").read_text())
 
 
+def wait_door(ring: Ring, timeout: float = 60) -> None:
+    """After a restart: the AWS door accepts connections again."""
+    import socket
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", ring.aws_port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"the AWS door does not accept connections on {ring.aws_port} after {timeout}s")
+
+
 def door_url(ring: Ring) -> str:
     return f"https://localhost:{ring.aws_port}"
 
