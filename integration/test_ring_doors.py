@@ -106,9 +106,9 @@ def open_session(ring, door="door1", prefix="t1:"):
     return d, sid
 
 
-def call(d, sid, seq, action, access, params=None, detached=False):
+def call(d, sid, seq, action, access, params=None, detached=False, **request):
     frame = {"type": "call", "session": sid, "seq": seq, "action": action, "target": "test", "access": access,
-             "params": params or {}}
+             "params": params or {}, **request}
     if detached:
         frame["detached"] = True
     d.send(frame)
@@ -176,6 +176,25 @@ def test_a_detached_hold_answers_at_once_and_its_ticket_runs_once(dring):
     assert again["type"] == "error" and again["request_id"] != rid
     assert len(runs(dring, "PutThing")) == 1
     # The same call by another session of the same identity, and a different call, are not the ticket either.
+
+
+def test_a_ticket_is_for_what_runs_not_only_its_parameters(dring):
+    # An approval of one call never runs another that has the same parameters but another
+    # path, header or body (Lambda Invoke of function A approved, B sent).
+    d, sid = open_session(dring)
+    params = {"FunctionName": f"a-{time.time()}"}
+    a = dict(method="POST", path="/2015-03-31/functions/A/invocations", headers={"content-type": "application/json"},
+             body='{"x":1}')
+    held = call(d, sid, 1, "InvokeThing", "Write", params, detached=True, **a)
+    assert approve(dring, "grant", held["request_id"]).returncode == 0
+    for seq, change in enumerate([{"path": "/2015-03-31/functions/B/invocations"}, {"body": '{"x":2}'},
+                                  {"headers": {"content-type": "application/json", "x-amz-acl": "public-read"}},
+                                  {"method": "PUT"}, {"query": "Qualifier=2"}], start=2):
+        other = call(d, sid, seq, "InvokeThing", "Write", params, detached=True, **dict(a, **change))
+        assert other["type"] == "error" and other["request_id"] != held["request_id"], (change, other)
+    assert not runs(dring, "InvokeThing")
+    assert call(d, sid, 9, "InvokeThing", "Write", params, detached=True, **a)["type"] == "result"
+    assert len(runs(dring, "InvokeThing")) == 1
 
 
 def test_an_expired_ticket_is_refused(dring):
