@@ -374,13 +374,17 @@ def test_text_that_is_not_utf8_is_not_delivered(env, aws_ring):
 
 # --- what the security review found (each once a way around the door) ---------------------
 
-def raw_signed(env, creds, service, method, path, query="", headers=None, body=b"", region="us-east-1", after=None):
-    """A request signed by botocore (SigV4Auth), then changed by `after(headers)` without
-    signing again, sent raw."""
+def raw_signed(env, creds, service, method, path, query="", headers=None, body=b"", region="us-east-1", after=None,
+               payload=None):
+    """A request signed by botocore (SigV4Auth; `payload`: the payload hash to sign instead
+    of the body's), then changed by `after(headers)` without signing again, sent raw."""
     url = env["AWS_ENDPOINT_URL"] + path + ("?" + query if query else "")
     req = botocore.awsrequest.AWSRequest(method=method, url=url, data=body, headers=headers or {})
     c = botocore.credentials.Credentials(creds.access_key, creds.secret_key, creds.token)
-    (botocore.auth.S3SigV4Auth if service == "s3" else botocore.auth.SigV4Auth)(c, service, region).add_auth(req)
+    signer = (botocore.auth.S3SigV4Auth if service == "s3" else botocore.auth.SigV4Auth)(c, service, region)
+    if payload:
+        signer.payload = lambda request: payload
+    signer.add_auth(req)
     h = dict(req.headers.items())
     if after:
         after(h)
@@ -467,3 +471,45 @@ def test_a_presigned_urls_token_does_not_reach_the_audit_store(env, creds, aws_r
 def urllib_quote(s):
     import urllib.parse
     return urllib.parse.quote(s, safe="")
+
+
+def test_a_large_single_put_streams_with_bounded_memory(env, aws_ring, tmp_path):
+    # Above what travels in one frame (12 MiB): the body streams in pieces as the upstream
+    # takes them; the trailer's checksum is checked over the decoded bytes.
+    data = os.urandom(30 * 1024 * 1024)
+    aws.client(env, "s3").put_object(Bucket="clinic-exports", Key="big/single-put.bin", Body=data)
+    held = aws.standin(aws_ring, "s3").get_object(Bucket="clinic-exports", Key="big/single-put.bin")["Body"].read()
+    assert hashlib.sha256(held).digest() == hashlib.sha256(data).digest()
+    # The CLI too, told not to use multipart below 64 MB.
+    cfg = tmp_path / "config"
+    cfg.write_text(open(env["AWS_CONFIG_FILE"]).read().replace("addressing_style = path",
+                                                               "addressing_style = path\n    multipart_threshold = 64MB"))
+    src = tmp_path / "cli.bin"
+    src.write_bytes(data[:25 * 1024 * 1024])
+    r = aws.aws_cli(dict(env, AWS_CONFIG_FILE=str(cfg)), "s3", "cp", str(src), "s3://clinic-exports/big/cli-put.bin", "--only-show-errors")
+    assert r.returncode == 0, r.stderr
+    held = aws.standin(aws_ring, "s3").get_object(Bucket="clinic-exports", Key="big/cli-put.bin")["Body"].read()
+    assert held == data[:25 * 1024 * 1024]
+    for stage in ("listen-aws", "connect-aws"):
+        assert peak_mb(aws_ring, stage) < 150, f"{stage} peaked at {peak_mb(aws_ring, stage):.0f} MB"
+    db = sqlite3.connect(aws_ring.var / "audit.sqlite")
+    assert db.execute("SELECT count(*) FROM frames WHERE type = 'call_data'").fetchone()[0] >= 100
+
+
+def test_a_streamed_upload_whose_checksum_is_wrong_is_not_stored(env, creds, aws_ring):
+    import zlib
+    body = os.urandom(13 * 1024 * 1024)
+    wrong = base64.b64encode((zlib.crc32(body) ^ 1).to_bytes(4, "big")).decode()
+    chunked = b"".join(b"%x\r\n" % len(body[i:i + 65536]) + body[i:i + 65536] + b"\r\n" for i in range(0, len(body), 65536))
+    chunked += b"0\r\nx-amz-checksum-crc32:" + wrong.encode() + b"\r\n\r\n"
+    r = raw_signed(env, creds, "s3", "PUT", "/clinic-exports/big/wrong-sum.bin", headers={
+        "Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": str(len(body)),
+        "X-Amz-Trailer": "x-amz-checksum-crc32", "Content-Length": str(len(chunked))}, body=chunked,
+        payload="STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    assert r.status_code >= 400 and "EntityTooLarge" not in r.text, r.text
+    with pytest.raises(botocore.exceptions.ClientError):
+        aws.standin(aws_ring, "s3").head_object(Bucket="clinic-exports", Key="big/wrong-sum.bin")
+    # It was streamed, and the door said abort at its end.
+    db = sqlite3.connect(aws_ring.var / "audit.sqlite")
+    aborts = [f for (f,) in db.execute("SELECT frame FROM frames WHERE type = 'call_data'") if b'"abort"' in bytes(f)]
+    assert aborts

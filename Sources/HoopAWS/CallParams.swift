@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HoopJSON
 
@@ -115,9 +116,110 @@ public enum CRC32 {
         return c
     }
 
-    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
+    /// CRC-32C (Castagnoli), as S3's `x-amz-checksum-crc32c`.
+    static let tableC: [UInt32] = (0..<256).map { n -> UInt32 in
+        var c = UInt32(n)
+        for _ in 0..<8 { c = (c & 1) != 0 ? 0x82F6_3B78 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 { update(0xFFFF_FFFF, bytes, table: table) ^ 0xFFFF_FFFF }
+
+    static func update(_ crc: UInt32, _ bytes: [UInt8], table: [UInt32]) -> UInt32 {
+        var c = crc
         for b in bytes { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        return c ^ 0xFFFF_FFFF
+        return c
+    }
+}
+
+/// `aws-chunked` decoded as it arrives, for a streamed upload: bytes in, the object's
+/// bytes out; the trailer's headers at the end. Sizes are bounded by what is left to come.
+public struct AWSChunkedDecoder: Sendable {
+    enum State { case size, data(Int), dataEnd, trailers, done }
+    var state = State.size
+    var line: [UInt8] = []
+    public private(set) var trailers: [(String, String)] = []
+    public init() {}
+
+    static let bad = AWSError("IncompleteBody", 400, "The aws-chunked body is malformed")
+
+    public mutating func push(_ bytes: [UInt8]) throws -> [UInt8] {
+        var out: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            switch state {
+            case .size, .trailers, .dataEnd:
+                let b = bytes[i]; i += 1
+                line.append(b)
+                guard line.count <= 4096 else { throw Self.bad }
+                guard line.count >= 2, line[line.count - 2] == 0x0D, b == 0x0A else { continue }
+                let text = String(decoding: line.dropLast(2), as: UTF8.self)
+                line = []
+                switch state {
+                case .dataEnd:
+                    guard text.isEmpty else { throw Self.bad }
+                    state = .size
+                case .size:
+                    guard let size = Int(text.split(separator: ";").first.map(String.init) ?? "", radix: 16), size >= 0,
+                          size <= 1 << 30 else { throw Self.bad }
+                    state = size == 0 ? .trailers : .data(size)
+                default:
+                    if text.isEmpty { state = .done; continue }
+                    let kv = text.split(separator: ":", maxSplits: 1)
+                    guard kv.count == 2 else { throw Self.bad }
+                    trailers.append((kv[0].lowercased().trimmingCharacters(in: .whitespaces), kv[1].trimmingCharacters(in: .whitespaces)))
+                }
+            case .data(let left):
+                let n = min(left, bytes.count - i)
+                out.append(contentsOf: bytes[i..<(i + n)])
+                i += n
+                state = left - n == 0 ? .dataEnd : .data(left - n)
+            case .done:
+                throw Self.bad   // bytes after the end
+            }
+        }
+        return out
+    }
+
+    /// The body ended: it must have ended where aws-chunked says it does (a missing final
+    /// empty line after the trailers is tolerated, as the SDKs' servers do).
+    public func finish() throws {
+        switch state {
+        case .done: return
+        case .trailers where line.isEmpty: return
+        default: throw Self.bad
+        }
+    }
+}
+
+/// The checksums an upload's trailer may state (base64 of the digest, as S3 writes them).
+public enum UploadChecksum {
+    public static let supported: Set<String> = ["x-amz-checksum-crc32", "x-amz-checksum-crc32c", "x-amz-checksum-sha1", "x-amz-checksum-sha256"]
+
+    public struct Running: Sendable {
+        public let name: String
+        var crc: UInt32 = 0xFFFF_FFFF
+        var sha1 = Insecure.SHA1()
+        var sha256 = SHA256()
+        public init(name: String) { self.name = name }
+
+        public mutating func update(_ bytes: [UInt8]) {
+            switch name {
+            case "x-amz-checksum-crc32": crc = CRC32.update(crc, bytes, table: CRC32.table)
+            case "x-amz-checksum-crc32c": crc = CRC32.update(crc, bytes, table: CRC32.tableC)
+            case "x-amz-checksum-sha1": sha1.update(data: bytes)
+            default: sha256.update(data: bytes)
+            }
+        }
+
+        public func base64() -> String {
+            switch name {
+            case "x-amz-checksum-crc32", "x-amz-checksum-crc32c":
+                let v = crc ^ 0xFFFF_FFFF
+                return Data([UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]).base64EncodedString()
+            case "x-amz-checksum-sha1": return Data(sha1.finalize()).base64EncodedString()
+            default: return Data(sha256.finalize()).base64EncodedString()
+            }
+        }
     }
 }

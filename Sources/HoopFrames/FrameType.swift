@@ -23,6 +23,9 @@ public enum FrameType {
     /// An API call (kind `aws`; the MCP door's tool calls later): `action`, `target`,
     /// `access` (the IAM access level), `params`, `detached`.
     public static let call = "call"
+    /// A streamed request body's pieces, after a `call` with `"body_streamed": true`:
+    /// `body_base64`, then one with `end` (or `abort`).
+    public static let callData = "call_data"
 
     // Responses: from an upstream towards the door.
     public static let columns = "columns"
@@ -58,12 +61,15 @@ public enum FrameType {
     public static let refused = "refused"
     public static let masked = "masked"
 
-    // Control: flow credit travels back from the door to the upstream.
+    // Control: flow credit travels back from the door to the upstream, and for a streamed
+    // request body from the upstream to the door.
     public static let credit = "credit"
+    public static let callCredit = "call_credit"
 
     /// The frame types that travel from a door towards an upstream.
     public static let requests: Set<String> = [
         sessionOpen, query, parse, bind, describe, execute, close, sync, flush, cancel, copyData, copyDone, copyFail, call,
+        callData,
     ]
 
     /// The frame types that travel from an upstream towards the door.

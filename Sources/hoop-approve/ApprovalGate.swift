@@ -55,6 +55,8 @@ final class ApprovalGate: @unchecked Sendable {
         var queuedBytes = 0
         var grant: (id: String, until: Double)?
         var ended = false
+        /// Calls let through whose body streams after them (`call_data` of these seqs passes).
+        var streamedCalls: Set<Int64> = []
 
         init(id: String, connection: String, policy: Policy, requester: Requester) {
             self.id = id; self.connection = connection; self.policy = policy; self.requester = requester
@@ -223,10 +225,22 @@ final class ApprovalGate: @unchecked Sendable {
         let seq = f.seq ?? 0
         guard f.type == FrameType.call else {
             if f.type == FrameType.cancel { return stampPass(bytes) }
+            // A streamed body goes where its call went: on with a call let through, nowhere
+            // with a held, denied or unknown one.
+            if f.type == FrameType.callData {
+                guard s.streamedCalls.contains(seq) else { return }
+                if f["end"]?.bool == true || f["abort"]?.bool == true { s.streamedCalls.remove(seq) }
+                return stampPass(bytes)
+            }
             return deny(s, seq: seq, request: f.type, reason: "wrong_kind", rule: nil, code: "42501",
                         "hoop: a \(Ring.loggable(f.type)) request has no place in a \(s.kind.rawValue) session", classification: nil)
         }
-        if s.policy.calls == "allow_all" { return stampPass(bytes) }
+        let streamed = f["body_streamed"]?.bool == true
+        let pass = { [self] in
+            if streamed { s.streamedCalls.insert(seq) }
+            stampPass(bytes)
+        }
+        if s.policy.calls == "allow_all" { return pass() }
         let action = f["action"]?.string ?? ""
         let access = f["access"]?.string ?? ""
         // What runs upstream, all of it: the fingerprint an approval is for. The method, the
@@ -239,12 +253,12 @@ final class ApprovalGate: @unchecked Sendable {
             + " body sha256:" + SHA256.hash(data: Array(bodyText.utf8)).map { String(format: "%02x", $0) }.joined()
         switch access {
         case "List", "Read":
-            stampPass(bytes)
+            pass()
         case "Write", "Tagging", "Permissions management":
             let why = "\(action) is a \(access.lowercased()) action"
             review(s, bytes, f, seq: seq, sql: fingerprint, normalized: nil,
                    classification: .object(["action": .string(action), "access": .string(access)]), reasons: [why],
-                   why: why, approvalsRequired: 1, approverSets: [], ran: {}, denied: nil)
+                   why: why, approvalsRequired: 1, approverSets: [], ran: { if streamed { s.streamedCalls.insert(seq) } }, denied: nil)
         default:
             deny(s, seq: seq, request: f.type, reason: "unclassified", rule: nil, code: "42501",
                  "hoop: the call \(action) has no known access level", classification: nil, sql: fingerprint)

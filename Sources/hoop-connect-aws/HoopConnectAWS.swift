@@ -97,6 +97,8 @@ final class AWSUpstreamStage: @unchecked Sendable {
     private var running = 0
     /// Streamed answers under way, by session and seq: the door's credits open them.
     private var gates: [String: CreditGate] = [:]
+    /// Streamed request bodies under way, by session and seq.
+    private var uploads: [String: Upload] = [:]
     /// An answer is sent whole up to this size when it must be read whole to be masked
     /// (JSON, XML) or says it is small; otherwise in pieces of `chunkBytes`, at most
     /// `window` pieces ahead of the door's credits.
@@ -153,7 +155,32 @@ final class AWSUpstreamStage: @unchecked Sendable {
             let f = try raw.decode()
             loop.pass(raw)
             guard require.allSatisfy({ f.stamped(by: $0) }) else { return refuse(id, seq: f.seq ?? 0) }
+            if f["body_streamed"]?.bool == true {
+                let upload = Upload(session: id, seq: f.seq ?? 0) { [self] in
+                    finish(Frame(FrameType.callCredit, session: id, seq: f.seq, ["chunks": .int(1)]))
+                }
+                lock.withLock { uploads[id + "\n" + String(f.seq ?? 0)] = upload }
+                return execute(f, upstream, identity, upload: upload)
+            }
             execute(f, upstream, identity)
+        case FrameType.callData:
+            let f = try raw.decode()
+            loop.pass(raw)
+            let key = id + "\n" + String(f.seq ?? -1)
+            guard let upload = lock.withLock({ uploads[key] }) else { return }
+            // Unstamped data never reaches the target: the upload ends, failed.
+            guard require.allSatisfy({ f.stamped(by: $0) }) else {
+                lock.withLock { _ = uploads.removeValue(forKey: key) }
+                return upload.abort()
+            }
+            if let b64 = f["body_base64"]?.string, let d = Data(base64Encoded: b64) { upload.yield(Array(d)) }
+            if f["abort"]?.bool == true {
+                lock.withLock { _ = uploads.removeValue(forKey: key) }
+                upload.abort()
+            } else if f["end"]?.bool == true {
+                lock.withLock { _ = uploads.removeValue(forKey: key) }
+                upload.finish()
+            }
         case FrameType.deny:
             let f = try raw.decode()
             loop.pass(raw)
@@ -164,7 +191,14 @@ final class AWSUpstreamStage: @unchecked Sendable {
             loop.emit(Frame.error(session: id, seq: f.seq, fields: fields))
         case FrameType.sessionClose:
             loop.pass(raw)
-            lock.lock(); sessions.removeValue(forKey: id); lock.unlock()
+            // Uploads of the session that never ended are abandoned: nothing half is stored.
+            let open = lock.withLock { () -> [Upload] in
+                let mine = uploads.filter { $0.key.hasPrefix(id + "\n") }
+                for k in mine.keys { uploads.removeValue(forKey: k) }
+                return Array(mine.values)
+            }
+            open.forEach { $0.abort() }
+            lock.withLock { _ = sessions.removeValue(forKey: id) }
             loop.emit(Frame(FrameType.sessionClosed, session: id, seq: raw.header.seq))
         default:
             loop.pass(raw)
@@ -177,7 +211,7 @@ final class AWSUpstreamStage: @unchecked Sendable {
         loop.emit(.error(session: id, seq: seq, code: "XX000", message: "hoop: request did not pass the required stages", fatal: true))
     }
 
-    private func execute(_ call: Frame, _ upstream: AWSUpstream, _ identity: JSON) {
+    private func execute(_ call: Frame, _ upstream: AWSUpstream, _ identity: JSON, upload: Upload? = nil) {
         let id = call.session ?? "", seq = call.seq ?? 0
         if call["signing_name"]?.string == "sts" {
             // STS is the gateway's own: the caller is the hoop identity, never the gateway's role.
@@ -186,7 +220,7 @@ final class AWSUpstreamStage: @unchecked Sendable {
         lock.lock(); running += 1; lock.unlock()
         Task {
             let frame: Frame
-            do { frame = try await send(call, upstream, identity: identity) } catch {
+            do { frame = try await send(call, upstream, identity: identity, upload: upload) } catch {
                 logLine(Self.stage, "session \(id): call \(seq) failed upstream: \(type(of: error))")
                 frame = .error(session: id, seq: seq, code: "08006",
                                message: "hoop: the AWS endpoint could not be reached (\(upstream.name))")
@@ -245,7 +279,7 @@ final class AWSUpstreamStage: @unchecked Sendable {
         return (akid, secret, token)
     }
 
-    func send(_ call: Frame, _ upstream: AWSUpstream, identity: JSON) async throws -> Frame {
+    func send(_ call: Frame, _ upstream: AWSUpstream, identity: JSON, upload: Upload? = nil) async throws -> Frame {
         let region = call["region"]?.string ?? upstream.region
         let service = call["signing_name"]?.string ?? ""
         let base = upstream.url(endpointPrefix: service, region: region)
@@ -263,12 +297,20 @@ final class AWSUpstreamStage: @unchecked Sendable {
         let query = call["query"]?.string ?? ""
         var r = SigV4.Request(method: call["method"]?.string ?? "POST", path: path, query: query, headers: headers, body: body)
         let (akid, secret, token) = try await signingKeys(upstream, user: identity["user"]?.string ?? "hoop")
-        SigV4.sign(&r, accessKey: akid, secret: secret, sessionToken: token, region: region, service: service)
+        // A streamed body is not in hand to hash: S3 takes it unsigned, with its length.
+        let length = call["decoded_length"]?.int.map(Int.init)
+        if upload != nil, let length { r.setHeader("content-length", String(length)) }
+        SigV4.sign(&r, accessKey: akid, secret: secret, sessionToken: token, region: region, service: service,
+                   payloadHash: upload != nil ? SigV4.unsignedPayload : nil)
         let basePath = baseURL.path == "/" ? "" : baseURL.path
         var req = HTTPClientRequest(url: "\(baseURL.scheme ?? "https")://\(hostHeader)\(basePath)\(path)" + (query.isEmpty ? "" : "?" + query))
         req.method = HTTPMethod(rawValue: r.method)
         req.headers = HTTPHeaders(r.headers)
-        if !body.isEmpty || ["PUT", "POST"].contains(r.method) { req.body = .bytes(ByteBuffer(bytes: body)) }
+        if let upload, let length {
+            req.body = .stream(upload.sequence, length: .known(Int64(length)))
+        } else if !body.isEmpty || ["PUT", "POST"].contains(r.method) {
+            req.body = .bytes(ByteBuffer(bytes: body))
+        }
         let response = try await http.execute(req, timeout: .seconds(120))
         var out: [String: JSON] = ["status": .int(Int64(response.status.code))]
         var hs: [String: JSON] = [:]
@@ -372,6 +414,42 @@ final class AWSUpstreamStage: @unchecked Sendable {
         "x-amz-website-redirect-location", "x-amz-request-charged", "x-amz-missing-meta", "x-amz-copy-source-version-id",
         "x-amz-executed-version", "x-amz-function-error", "x-amz-log-result", "x-amz-abort-date", "x-amz-abort-rule-id",
     ]
+
+    /// A streamed request body: the pieces the door sends, handed to the HTTP client as it
+    /// asks for them; each one taken is a credit back to the door.
+    final class Upload: @unchecked Sendable {
+        let session: String, seq: Int64
+        private let continuation: AsyncThrowingStream<ByteBuffer, Error>.Continuation
+        let sequence: Pieces
+
+        init(session: String, seq: Int64, credit: @escaping @Sendable () -> Void) {
+            self.session = session; self.seq = seq
+            var c: AsyncThrowingStream<ByteBuffer, Error>.Continuation!
+            let stream = AsyncThrowingStream<ByteBuffer, Error> { c = $0 }
+            continuation = c
+            sequence = Pieces(stream: stream, credit: credit)
+        }
+
+        func yield(_ bytes: [UInt8]) { continuation.yield(ByteBuffer(bytes: bytes)) }
+        func finish() { continuation.finish() }
+        func abort() { continuation.finish(throwing: ConfigError("the upload was abandoned")) }
+
+        struct Pieces: AsyncSequence, Sendable {
+            typealias Element = ByteBuffer
+            let stream: AsyncThrowingStream<ByteBuffer, Error>
+            let credit: @Sendable () -> Void
+            struct AsyncIterator: AsyncIteratorProtocol {
+                var inner: AsyncThrowingStream<ByteBuffer, Error>.AsyncIterator
+                let credit: @Sendable () -> Void
+                mutating func next() async throws -> ByteBuffer? {
+                    let piece = try await inner.next()
+                    if piece != nil { credit() }
+                    return piece
+                }
+            }
+            func makeAsyncIterator() -> AsyncIterator { AsyncIterator(inner: stream.makeAsyncIterator(), credit: credit) }
+        }
+    }
 
     /// Content that hoop-mask reads as text (a body that says so must be UTF-8).
     static func isText(_ type: String) -> Bool {

@@ -63,6 +63,51 @@ final class AWSDoor: @unchecked Sendable {
         return answer(req, on: loop).always { _ in self.inFlightLock.withLock { self.inFlight -= 1 } }
     }
 
+    enum UploadPlan { case none, refuse(DoorResponse), stream(Upload) }
+
+    /// At a request's head: a body too large to travel whole, that the client did not sign,
+    /// of an S3 PutObject or UploadPart, streams (Upload). Anything else is read whole.
+    func uploadPlan(_ req: DoorRequest) -> UploadPlan {
+        func h(_ n: String) -> String? { req.headers.first { $0.0 == n }?.1 }
+        let hash = h("x-amz-content-sha256") ?? ""
+        let chunked = hash == SigV4Verifier.Streaming.unsignedTrailer
+        guard req.method == "PUT", hash == SigV4.unsignedPayload || chunked,
+              let length = Int((chunked ? h("x-amz-decoded-content-length") : nil) ?? h("content-length") ?? ""),
+              length > Self.maxBody else { return .none }
+        let requestId = UUID().uuidString.lowercased()
+        let parts = req.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        var request = SigV4.Request(method: req.method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "",
+                                    headers: req.headers, body: [])
+        do {
+            let verified = try verifier.verify(request)
+            request.headers = req.headers.filter { verified.signedHeaders.contains($0.0) }
+            // The upstream gets the object's bytes and their length, not aws-chunked.
+            request.headers.removeAll { ["content-length", "x-amz-decoded-content-length", "x-amz-trailer"].contains($0.0) }
+            if let enc = request.header("content-encoding") {
+                let rest = enc.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0 != "aws-chunked" }
+                request.headers.removeAll { $0.0 == "content-encoding" }
+                if !rest.isEmpty { request.headers.append(("content-encoding", rest.joined(separator: ","))) }
+            }
+            if verified.presigned {
+                throw AWSError("EntityTooLarge", 413, "hoop streams large uploads signed in the header form only")
+            }
+            let identified = try operations.identify(request, signingName: verified.scope.service, form: [])
+            guard identified.service.signingName == "s3", ["PutObject", "UploadPart"].contains(identified.operation.name) else {
+                throw AWSError("EntityTooLarge", 413, "hoop streams large bodies of S3 PutObject and UploadPart only")
+            }
+            let trailer = chunked ? h("x-amz-trailer")?.lowercased() : nil
+            if let trailer, !UploadChecksum.supported.contains(trailer) {
+                throw AWSError("NotImplemented", 501, "hoop checks upload trailers of CRC32, CRC32C, SHA-1 or SHA-256, not \(trailer)")
+            }
+            return .stream(Upload(door: self, request: request, verified: verified, identified: identified, length: length,
+                                  chunked: chunked, trailer: trailer))
+        } catch let e as AWSError {
+            return .refuse(errorResponse(e, proto: "rest-xml", requestId))
+        } catch {
+            return .refuse(errorResponse(AWSError("InternalFailure", 500, "hoop: \(error)"), proto: "rest-xml", requestId))
+        }
+    }
+
     /// Request bodies are counted as they are read, on every connection together; a
     /// connection whose body would pass the bound gets SlowDown instead of more memory.
     func reserve(_ bytes: Int) -> Bool {

@@ -112,6 +112,9 @@ final class DoorHTTPHandler: ChannelInboundHandler {
     private var body: [UInt8] = []
     private var tooLarge = false
     private var tooBusy = false
+    /// A streamed upload under way on this connection, or its refusal.
+    private var upload: Upload?
+    private var refusal: DoorResponse?
     /// Bytes of this request's body counted against the door's bound.
     private var reserved = 0
 
@@ -120,9 +123,41 @@ final class DoorHTTPHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let h):
-            head = h; body = []; tooLarge = false; tooBusy = false
+            head = h; body = []; tooLarge = false; tooBusy = false; upload = nil; refusal = nil
+            let atHead = DoorRequest(method: h.method.rawValue, uri: h.uri, headers: h.headers.map { ($0.name.lowercased(), $0.value) },
+                                     body: [], client: (client.0, client.1, client.2))
+            switch door.uploadPlan(atHead) {
+            case .none: break
+            case .refuse(let r): refusal = r
+            case .stream(let up):
+                upload = up
+                let channel = context.channel, loop = context.eventLoop
+                // Read the client only as fast as the upstream takes the pieces.
+                up.reading = { on in
+                    loop.execute {
+                        channel.setOption(ChannelOptions.autoRead, value: on).whenComplete { _ in if on { channel.read() } }
+                    }
+                }
+                channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+                let keepAlive = h.isKeepAlive
+                let requestId = UUID().uuidString.lowercased()
+                up.start(door.client(atHead), on: loop).map { [door] f in door.httpResponse(f, proto: "rest-xml", requestId) }
+                    .recover { [door] e in door.errorResponse(e as? AWSError ?? AWSError("InternalFailure", 500, "hoop: \(e)"), proto: "rest-xml", requestId) }
+                    .whenSuccess { [self] r in
+                        loop.execute {
+                            // An answer before the whole body came (a refusal): the rest is not read.
+                            let done = self.upload == nil
+                            self.write(context, h, r, keepAlive: keepAlive && done)
+                            if !done { self.upload = nil; context.close(promise: nil) }
+                        }
+                    }
+            }
         case .body(var buf):
-            if tooLarge || tooBusy { return }
+            if let upload {
+                if let bytes = buf.readBytes(length: buf.readableBytes) { upload.feed(bytes) }
+                return
+            }
+            if refusal != nil || tooLarge || tooBusy { return }
             if body.count + buf.readableBytes > AWSDoor.maxBody { tooLarge = true; releaseBody(); return }
             guard door.reserve(buf.readableBytes) else { tooBusy = true; releaseBody(); return }
             reserved += buf.readableBytes
@@ -130,6 +165,12 @@ final class DoorHTTPHandler: ChannelInboundHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            if let up = upload {
+                upload = nil   // the answer is written when the upstream has it
+                up.end()
+                return
+            }
+            if let r = refusal { refusal = nil; return write(context, head, r, keepAlive: head.isKeepAlive) }
             let keepAlive = head.isKeepAlive
             let respond: (DoorResponse) -> Void = { [self] r in write(context, head, r, keepAlive: keepAlive) }
             if tooLarge {
@@ -204,6 +245,8 @@ final class DoorHTTPHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
 
     func channelInactive(context: ChannelHandlerContext) {
+        upload?.fail()   // a client gone mid-upload: the upstream request fails, nothing is stored
+        upload = nil
         releaseBody()   // a client gone mid-body gives its bytes back
         context.fireChannelInactive()
     }

@@ -28,6 +28,16 @@ final class RingSessions: @unchecked Sendable {
     private var identities: [String: JSON] = [:]
     /// Streamed answers under way (after a `result` with `"chunked": true`), by session and seq.
     private var streams: [String: [Int64: AnswerStream]] = [:]
+    /// Streamed uploads under way: the upstream's credits for their pieces.
+    private var callCredits: [String: (Int) -> Void] = [:]
+
+    func onCallCredit(session: String, seq: Int64, _ body: @escaping (Int) -> Void) {
+        lock.withLock { callCredits[session + "\n" + String(seq)] = body }
+    }
+
+    func dropCallCredit(session: String, seq: Int64) {
+        lock.withLock { _ = callCredits.removeValue(forKey: session + "\n" + String(seq)) }
+    }
 
     init(require: [String]) {
         self.require = require
@@ -173,6 +183,12 @@ final class RingSessions: @unchecked Sendable {
             if frame.type == FrameType.sessionOpen, let identity = frame["identity"] {
                 lock.lock(); identities[session] = identity; lock.unlock()
             }
+            return
+        }
+        if frame.type == FrameType.callCredit {
+            // Control, not content: the upstream took pieces of an upload.
+            let body = lock.withLock { callCredits[session + "\n" + String(frame.seq ?? -1)] }
+            body?(Int(frame["chunks"]?.int ?? 1))
             return
         }
         // The audit's own frames (hold, masked, decision, …) are for the record, not the client.

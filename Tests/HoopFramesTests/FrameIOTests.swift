@@ -202,7 +202,7 @@ final class StageLoopTests: XCTestCase {
         XCTAssertTrue(FrameType.requests.isDisjoint(with: FrameType.responses))
         // docs/frames.md, Requests and Responses.
         XCTAssertEqual(FrameType.requests, ["session_open", "query", "parse", "bind", "describe", "execute", "close", "sync",
-                                      "flush", "cancel", "copy_data", "copy_done", "copy_fail", "call"])
+                                      "flush", "cancel", "copy_data", "copy_done", "copy_fail", "call", "call_data"])
         XCTAssertTrue(FrameType.responses.isSuperset(of: ["rows", "copy_out_data", "ready", "session_closed"]))
         XCTAssertTrue(FrameType.responses.contains("error"))
         XCTAssertFalse(FrameType.requests.contains("credit") || FrameType.responses.contains("credit"))
