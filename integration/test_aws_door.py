@@ -133,6 +133,12 @@ def test_every_call_is_in_the_audit_trail_with_its_identity(env, aws_ring):
     assert results and results[0]["status"] == 200 and results[0].get("request_id")
     shown = aws_ring.hoop("audit", "show", call["session"])
     assert shown.returncode == 0 and "dynamodb:GetItem" in shown.stdout and "HTTP 200" in shown.stdout
+    replayed = aws_ring.hoop("audit", "replay", call["session"])
+    assert replayed.returncode == 0 and "dynamodb:GetItem" in replayed.stdout and results[0]["request_id"] in replayed.stdout
+    exported = aws_ring.hoop("audit", "export", "--session", call["session"])
+    assert exported.returncode == 0
+    types = [json.loads(line)["type"] for line in exported.stdout.splitlines()]
+    assert "call" in types and "result" in types
 
 
 def test_keys_keep_working_after_a_restart(creds, aws_ring, env):
