@@ -1,4 +1,5 @@
 import Foundation
+import HoopJSON
 
 /// An error as the AWS service itself would word it (code, HTTP status, message),
 /// rendered in the calling protocol's own format so that the SDKs parse it.
@@ -29,7 +30,7 @@ public struct AWSError: Error, Sendable, Equatable {
     public func render(protocol proto: String, requestId: String) -> (contentType: String, body: String) {
         switch proto {
         case "json", "rest-json":
-            let body = "{\"__type\":\(jsonString(code)),\"message\":\(jsonString(message))}"
+            let body = JSON.object(["__type": .string(code), "message": .string(message)]).encodedString
             return ("application/x-amz-json-1.1", body)
         case "ec2":
             return ("text/xml", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>\(xml(code))</Code>"
@@ -58,18 +59,4 @@ public func xml(_ s: String) -> String {
         }
     }
     return out
-}
-
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for c in s.unicodeScalars {
-        switch c {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case _ where c.value < 0x20: out += String(format: "\\u%04x", c.value)
-        default: out.unicodeScalars.append(c)
-        }
-    }
-    return out + "\""
 }
