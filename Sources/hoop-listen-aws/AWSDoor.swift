@@ -176,7 +176,7 @@ final class AWSDoor: @unchecked Sendable {
             ])
         }
         return sessionFuture.flatMap { id in
-            self.ring.call(id, { seq in self.callFrame(id, seq, request, verified, identified, form) }, on: loop)
+            self.ring.call(id, { seq in self.callFrame(id, seq, request, verified, identified, form, client: self.client(req)) }, on: loop)
         }.map { result in
             self.httpResponse(result, proto: proto, requestId)
         }.recover { error in
@@ -260,7 +260,7 @@ final class AWSDoor: @unchecked Sendable {
     // MARK: frames
 
     func callFrame(_ id: String, _ seq: Int64, _ r: SigV4.Request, _ v: SigV4Verifier.Verified,
-                   _ op: Operations.Identified, _ form: [(String, String)]) -> Frame {
+                   _ op: Operations.Identified, _ form: [(String, String)], client: JSON) -> Frame {
         let params = CallParams.decode(r, op, form: form)
         var headers: [String: JSON] = [:]
         // Only what the client signed travels: an unsigned header is nobody's word.
@@ -279,6 +279,8 @@ final class AWSDoor: @unchecked Sendable {
             "resources": .object(CallParams.resources(params)), "target": .string(CallParams.target(op, params)),
             "method": .string(r.method), "path": .string(r.path), "query": .string(r.query),
             "headers": .object(headers), "detached": .bool(true),
+            // The session is the access key's, reused across connections: each call says where it came from.
+            "client": client,
         ]
         if !r.body.isEmpty {
             if let text = String(validating: r.body, as: UTF8.self) { f["body"] = .string(text) }

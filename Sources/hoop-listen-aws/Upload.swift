@@ -52,7 +52,7 @@ final class Upload: @unchecked Sendable {
             ])
         }.flatMap { id in
             let answer = ring.call(id, { seq in
-                var f = self.door.callFrame(id, seq, self.request, self.verified, self.identified, [])
+                var f = self.door.callFrame(id, seq, self.request, self.verified, self.identified, [], client: client)
                 f["body_streamed"] = .bool(true)
                 f["decoded_length"] = .int(Int64(self.length))
                 self.lock.withLock { self.session = id; self.seq = seq }
