@@ -440,7 +440,7 @@ def test_the_answer_cannot_be_relabelled_as_bytes(env, aws_ring):
     # Text stored as bytes is still read as text: masked, or refused where it is not UTF-8.
     seeded_ssn = "123-45-6789"
     aws.standin(aws_ring, "s3").put_object(Bucket="clinic-exports", Key="big/as-bytes.bin",
-                                           Body=(f"patient ssn {seeded_ssn}\n" * 80000).encode(),
+                                           Body=(f"\x1b[0mpatient ssn {seeded_ssn}\n" * 80000).encode(),
                                            ContentType="application/octet-stream")
     body = s3.get_object(Bucket="clinic-exports", Key="big/as-bytes.bin")["Body"].read()
     assert seeded_ssn.encode() not in body and len(body) > 1 << 20
@@ -519,3 +519,14 @@ def test_a_streamed_upload_whose_checksum_is_wrong_is_not_stored(env, creds, aws
     db = sqlite3.connect(aws_ring.var / "audit.sqlite")
     aborts = [f for (f,) in db.execute("SELECT frame FROM frames WHERE type = 'call_data'") if b'"abort"' in bytes(f)]
     assert aborts
+
+
+def test_a_text_line_too_long_to_mask_as_it_streams_is_not_delivered(env, aws_ring):
+    line = ("synthetic " * 40000) + "123-45-6789"      # one 400 KB line: no safe place to cut
+    aws.standin(aws_ring, "s3").put_object(Bucket="clinic-exports", Key="big/one-line.txt",
+                                           Body=(line + "\n").encode() * 4, ContentType="text/plain")
+    try:
+        body = aws.client(env, "s3").get_object(Bucket="clinic-exports", Key="big/one-line.txt")["Body"].read()
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+        return      # cut off: refused
+    pytest.fail(f"a {len(body)}-byte answer was delivered" + (" with the SSN in it" if b"123-45-6789" in body else ""))

@@ -117,3 +117,19 @@ extension Masker {
         return counts.isEmpty ? MaskResult(value: body, counts: [:]) : MaskResult(value: out, counts: counts)
     }
 }
+
+extension Masker {
+    /// Masks `text`, a piece of a longer text, reading the end of the piece before it
+    /// (`context`) too: a label there ("SSN:") still names a value here. Only `text`'s
+    /// part is returned; a span that begins in the context is masked from the piece's start.
+    public func maskText(_ text: String, context: String) -> MaskResult {
+        guard !context.isEmpty else { return maskText(text) }
+        let lead = context.utf8.count
+        guard let (bytes, spans) = find(context + text) else { return MaskResult(value: text, counts: [:]) }
+        let mine = spans.filter { $0.end > lead }.map { DetectedSpan($0.entity, max($0.start, lead) - lead, $0.end - lead) }
+        guard !mine.isEmpty else { return MaskResult(value: text, counts: [:]) }
+        var counts: [String: Int] = [:]
+        for s in mine { counts[s.entity.rawValue, default: 0] += 1 }
+        return MaskResult(value: replace(Array(bytes[lead...]), mine), counts: counts)
+    }
+}

@@ -250,7 +250,9 @@ final class ApprovalGate: @unchecked Sendable {
         let fingerprint = "call \(action) \(f["target"]?.string ?? "") " + (f["params"] ?? .object([:])).encodedString
             + "\n\(f["method"]?.string ?? "") \(f["path"]?.string ?? "")?\(f["query"]?.string ?? "")"
             + " headers " + (f["headers"] ?? .object([:])).encodedString
-            + " body sha256:" + SHA256.hash(data: Array(bodyText.utf8)).map { String(format: "%02x", $0) }.joined()
+            + (f["body_streamed"]?.bool == true
+                ? " body streamed, \(f["decoded_length"]?.int ?? -1) bytes (not in hand when judged)"
+                : " body sha256:" + SHA256.hash(data: Array(bodyText.utf8)).map { String(format: "%02x", $0) }.joined())
         switch access {
         case "List", "Read":
             pass()

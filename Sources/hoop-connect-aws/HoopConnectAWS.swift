@@ -226,6 +226,11 @@ final class AWSUpstreamStage: @unchecked Sendable {
                                message: "hoop: the AWS endpoint could not be reached (\(upstream.name))")
             }
             finish(frame)
+            if let upload {
+                // Whatever became of it, the upload is over: no piece is kept for it.
+                upload.abort()
+                lock.withLock { _ = uploads.removeValue(forKey: id + "\n" + String(seq)) }
+            }
             lock.withLock { running -= 1 }
         }
     }
@@ -311,7 +316,8 @@ final class AWSUpstreamStage: @unchecked Sendable {
         } else if !body.isEmpty || ["PUT", "POST"].contains(r.method) {
             req.body = .bytes(ByteBuffer(bytes: body))
         }
-        let response = try await http.execute(req, timeout: .seconds(120))
+        // A streamed upload's answer comes only after its whole body: its wait is the upload's.
+        let response = try await http.execute(req, timeout: upload != nil ? .hours(2) : .seconds(120))
         var out: [String: JSON] = ["status": .int(Int64(response.status.code))]
         var hs: [String: JSON] = [:]
         for h in response.headers where Self.forwarded(h.name.lowercased()) {
@@ -369,8 +375,14 @@ final class AWSUpstreamStage: @unchecked Sendable {
             if let buffer = try await incoming.next() { pending.append(contentsOf: buffer.readableBytesView) } else { more = false }
             while pending.count >= Self.chunkBytes {
                 var cut = Self.chunkBytes
-                if text, let nl = pending[..<cut].lastIndex(of: 0x0A) { cut = nl + 1 }
-                else if text { while cut > 0 && pending[cut] & 0xC0 == 0x80 { cut -= 1 } }   // a whole character
+                if text {
+                    // Text is cut at a line's end only: a value is never split between two pieces.
+                    // A line longer than a piece cannot be masked piece by piece: refused.
+                    guard let nl = pending[..<cut].lastIndex(where: { $0 == 0x0A || $0 == 0x0D }) else {
+                        throw ConfigError("a line of text longer than \(Self.chunkBytes >> 10) KiB cannot be masked as it streams")
+                    }
+                    cut = nl + 1
+                }
                 try await piece(pending[..<cut])
                 pending.removeFirst(cut)
             }
@@ -379,7 +391,7 @@ final class AWSUpstreamStage: @unchecked Sendable {
         return Frame(FrameType.resultEnd, session: call.session, seq: call.seq)
     }
 
-    /// Bytes that read as text (UTF-8, no control characters but white space) once a piece
+    /// Bytes that read as text (UTF-8) once a piece
     /// of a character at either end is set aside: a range that starts inside a character
     /// must not make a text look like bytes.
     static func looksLikeText(_ b: ArraySlice<UInt8>) -> Bool {
@@ -387,11 +399,9 @@ final class AWSUpstreamStage: @unchecked Sendable {
         var k = 0
         while s < e, k < 3, b[s] & 0xC0 == 0x80 { s += 1; k += 1 }
         guard s < e else { return false }
+        // The same rule as a whole answer's: UTF-8 is text, whatever control characters it holds.
         for cut in 0...3 where e - cut > s {
-            let part = b[s..<(e - cut)]
-            if String(validating: part, as: UTF8.self) != nil {
-                return part.allSatisfy { $0 >= 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0x0C }
-            }
+            if String(validating: b[s..<(e - cut)], as: UTF8.self) != nil { return true }
         }
         return false
     }

@@ -147,8 +147,10 @@ final class DoorHTTPHandler: ChannelInboundHandler {
                         loop.execute {
                             // An answer before the whole body came (a refusal): the rest is not read.
                             let done = self.upload == nil
+                            // The upload is over either way: the client is read again.
+                            _ = context.channel.setOption(ChannelOptions.autoRead, value: true)
                             self.write(context, h, r, keepAlive: keepAlive && done)
-                            if !done { self.upload = nil; context.close(promise: nil) }
+                            if !done { self.upload?.fail(); self.upload = nil; context.close(promise: nil) }
                         }
                     }
             }

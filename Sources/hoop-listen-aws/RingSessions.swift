@@ -170,8 +170,10 @@ final class RingSessions: @unchecked Sendable {
         guard let session, session.hasPrefix(Ring.awsDoor) else {
             // Another door's session, a ring-level frame, a line we cannot read that names
             // no session of ours: the next stage's, byte for byte.
-            writer.enqueue(bytes)
-            writer.enqueue([0x0A])
+            // One enqueue: an event loop's frame must never land between a line and its newline.
+            var line = [UInt8](bytes)
+            line.append(0x0A)
+            writer.enqueue(line)
             return
         }
         guard let frame = try? Frame.decode(bytes) else {

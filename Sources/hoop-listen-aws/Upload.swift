@@ -71,9 +71,12 @@ final class Upload: @unchecked Sendable {
         do {
             let decoded = try decoder.map { d -> [UInt8] in var d = d; let out = try d.push(bytes); decoder = d; return out } ?? bytes
             checksum?.update(decoded)
-            lock.lock()
-            pending.append(contentsOf: decoded)
-            lock.unlock()
+            let over = lock.withLock { () -> Bool in
+                pending.append(contentsOf: decoded)
+                return sent + pending.count > length
+            }
+            // More than the declared length: never forwarded, whatever the trailer says.
+            if over { return fail() }
             try flushPieces(final: false)
         } catch {
             fail()
@@ -103,14 +106,15 @@ final class Upload: @unchecked Sendable {
     /// The client went away, or its body could not be read: the upload ends, failed.
     func fail() {
         guard lock.withLock({ () -> Bool in defer { failed = true }; return !failed }) else { return }
-        send(["abort": .bool(true)])
+        send(["abort": .bool(true)])   // before the call is sent: callSent says it
     }
 
     private func flushPieces(final: Bool) throws {
         while true {
             lock.lock()
-            // Short of the end, a byte is always kept back (see `end`).
-            guard session != nil, pending.count > Self.pieceBytes || (final && !pending.isEmpty) else { lock.unlock(); return }
+            // Short of the end, the declared length's last byte is always kept back (see `end`).
+            guard session != nil, !failed,
+                  (pending.count >= Self.pieceBytes && sent + Self.pieceBytes < length) || (final && !pending.isEmpty) else { lock.unlock(); return }
             let n = min(Self.pieceBytes, pending.count)
             let piece = Array(pending[..<n])
             pending.removeFirst(n)
@@ -131,8 +135,10 @@ final class Upload: @unchecked Sendable {
         if resume { reading?(true) }
     }
 
-    /// Once the call is sent, pieces read before it go too.
+    /// Once the call is sent, pieces read before it go too, or the abort of a client that
+    /// went away before.
     func callSent() {
+        if lock.withLock({ failed }) { return send(["abort": .bool(true)]) }
         try? flushPieces(final: false)
     }
 

@@ -57,6 +57,8 @@ final class ResponseMasking {
     let maskers: [String: Masker]
     let fallback: Masker
     private var sessions: [String: SessionState] = [:]
+    /// The last characters of each streamed answer's previous text piece: context for the next.
+    private var pieceTails: [String: String] = [:]
     private var scratch: [UInt8] = []
     private let lineageCache = ShapeCache<[Traced]?>()
     /// What this gateway's sessions wrote into state every session can read (catalog
@@ -735,6 +737,10 @@ final class ResponseMasking {
             return .pass
         case FrameType.sessionClosed:
             sessions.removeValue(forKey: session)
+            pieceTails = pieceTails.filter { !$0.key.hasPrefix(session + "\n") }
+            return .pass
+        case FrameType.resultEnd:
+            pieceTails.removeValue(forKey: session + "\n" + String(frame.seq ?? -1))
             return .pass
         case FrameType.sessionOpened:
             catalogFacts(frame)
@@ -778,9 +784,12 @@ final class ResponseMasking {
             counts.merge(r.counts, uniquingKeysWith: +)
             return outcome(frame, out, counts)
         case FrameType.resultData:
-            // A piece of a streamed answer, cut at a line's end by the upstream: read as text.
+            // A piece of a streamed answer, cut at a line's end by the upstream: read as text,
+            // with the end of the piece before it as context (a label on the line before).
             guard let body = frame["body"]?.string else { return .pass }   // bytes that are not text
-            let r = masker.maskText(body)
+            let key = session + "\n" + String(frame.seq ?? -1)
+            let r = masker.maskText(body, context: pieceTails[key] ?? "")
+            pieceTails[key] = String(body.unicodeScalars.suffix(64).map(Character.init))
             var out = frame
             out["body"] = .string(r.value ?? "")
             return outcome(frame, out, r.counts)
@@ -938,7 +947,7 @@ final class ResponseMasking {
 
     /// The response types whose content `handle` reads; the others pass without a decode.
     static let inspected: Set<String> = [FrameType.columns, FrameType.rows, FrameType.error, FrameType.notice, FrameType.copyOutResponse, FrameType.copyOutData, FrameType.notification,
-                                         FrameType.parameterStatus, FrameType.sessionOpened, FrameType.result, FrameType.resultData,
+                                         FrameType.parameterStatus, FrameType.sessionOpened, FrameType.result, FrameType.resultData, FrameType.resultEnd,
                                          FrameType.ready, FrameType.sessionClosed]
 }
 

@@ -46,3 +46,16 @@ extension DocumentTests {
         }
     }
 }
+
+extension DocumentTests {
+    /// A streamed text's pieces are read with the end of the piece before: the label stays.
+    func testAPieceIsReadWithTheEndOfThePieceBefore() throws {
+        let alone = m.maskText("123456789 was given\n")
+        let withLabel = m.maskText("123456789 was given\n", context: "patient record 7\nSSN:\n")
+        XCTAssertFalse(try XCTUnwrap(withLabel.value).contains("123456789"), withLabel.value ?? "")
+        XCTAssertTrue(try XCTUnwrap(withLabel.value).hasSuffix(" was given\n"))
+        _ = alone
+        // Nothing of the context comes back.
+        XCTAssertFalse(try XCTUnwrap(m.maskText("plain words\n", context: "\(ssn)\n").value).contains(ssn))
+    }
+}
