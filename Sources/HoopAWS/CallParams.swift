@@ -44,6 +44,27 @@ public enum CallParams {
             let listed = params.filter { $0.key.hasPrefix(name + ".") }.sorted { $0.key < $1.key }.map(\.value)
             if !listed.isEmpty { out[name] = .array(listed) }
         }
+        // Members that name several: DynamoDB's batches by table (their keys), transactions
+        // (a table in each item), PartiQL statements; Logs' lists of log groups.
+        var tables: [JSON] = []
+        if let t = out["TableName"] { tables.append(t) }
+        if let batch = params["RequestItems"]?.object { tables += batch.keys.sorted().map(JSON.string) }
+        for item in params["TransactItems"]?.array ?? [] {
+            for (_, part) in item.object ?? [:] { if let t = part["TableName"] { tables.append(t) } }
+        }
+        if tables.count > 1 || (tables.count == 1 && out["TableName"] == nil) { out["TableName"] = .array(tables) }
+        var statements: [JSON] = params["Statement"].map { [$0] } ?? []
+        for list in ["Statements", "TransactStatements"] {
+            statements += (params[list]?.array ?? []).compactMap { $0["Statement"] }
+        }
+        if !statements.isEmpty { out["Statement"] = .array(statements) }
+        for list in ["logGroupNames", "logGroupIdentifiers"] {
+            if let v = params[list] { out[list] = v }
+            else {
+                let listed = params.filter { $0.key.hasPrefix(list + ".") }.sorted { $0.key < $1.key }.map(\.value)
+                if !listed.isEmpty { out[list] = .array(listed) }
+            }
+        }
         return out
     }
 
