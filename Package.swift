@@ -52,7 +52,7 @@ let package = Package(
         // of held requests, decisions and access grants: hoop-approve's job, in a
         // library so that the verdicts can be tested on their own.
         .target(name: "HoopApproval", dependencies: [
-            "HoopFrames", "HoopSQL", "HoopSQLite", .product(name: "Crypto", package: "swift-crypto"),
+            "HoopFrames", "HoopSQL", "HoopSQLite", "HoopMasking", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // A blocking libpq connection for a stage's own fixed queries (hoop-approve's
         // catalog reads) and the C-string helper every libpq caller needs.
@@ -90,7 +90,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "hoop-approve", dependencies: [
-            "HoopFrames", "HoopCommand", "HoopSQL", "HoopIdentity", "HoopApproval", "HoopPostgres",
+            "HoopFrames", "HoopCommand", "HoopSQL", "HoopIdentity", "HoopApproval", "HoopPostgres", "HoopMasking", "HoopAWS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(name: "HoopAuditTests", dependencies: ["HoopAudit", "HoopSQLite", "HoopFrames"]),
         // hoop-listen's pure parts (its ordering and credit state machine).
         .testTarget(name: "HoopListenTests", dependencies: ["hoop-listen", "HoopFrames"]),
-        .testTarget(name: "HoopApprovalTests", dependencies: ["HoopApproval", "HoopSQL", "HoopFrames"]),
+        .testTarget(name: "HoopApprovalTests", dependencies: ["HoopApproval", "HoopSQL", "HoopFrames", "HoopMasking"]),
         .testTarget(name: "HoopAWSTests", dependencies: ["HoopAWS", "HoopJSON"]),
     ],
     swiftLanguageModes: [.v5]

@@ -29,15 +29,17 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from helpers.ring import OPEN_APPROVAL, Ring, RingError  # noqa: E402
+from helpers.ring import OPEN_APPROVAL, OPEN_CALLS, Ring, RingError  # noqa: E402
 
 _active_rings: list[Ring] = []
 
 
-def _start(name: str, approval: dict | None = OPEN_APPROVAL, stages: str | None = None, aws: bool = False) -> Ring:
+def _start(name: str, approval: dict | None = OPEN_APPROVAL, stages: str | None = None, aws: bool = False,
+           aws_approval: dict | None = OPEN_CALLS) -> Ring:
     """A ring up and running; `approval` replaces the clinic connection's approval
     section (None: the embedded default rules); `stages`, a stage list of its own;
-    `aws`, the embedded AWS stand-in started too."""
+    `aws`, the embedded AWS stand-in started too, its connection's approval replaced by
+    `aws_approval` (None: the default call rules)."""
     ring = Ring(name, aws=aws)
     if stages is not None:
         ring.stages = ring.var / "ring.conf"
@@ -45,8 +47,14 @@ def _start(name: str, approval: dict | None = OPEN_APPROVAL, stages: str | None 
     _active_rings.append(ring)
     try:
         ring.up()
+        changes = {}
         if approval is not None:
-            ring.set_approval(approval)
+            changes["clinic"] = approval
+        if aws and aws_approval is not None:
+            changes["aws"] = aws_approval
+        if changes:
+            first = next(iter(changes))
+            ring.set_approval(changes.pop(first), first, **changes)
     except RingError as e:
         _stop(ring, keep=True)
         pytest.fail(f"could not start the ring ({ring.var}):\n{e}", pytrace=False)

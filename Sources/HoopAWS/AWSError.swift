@@ -30,7 +30,9 @@ public struct AWSError: Error, Sendable, Equatable {
     public func render(protocol proto: String, requestId: String) -> (contentType: String, body: String) {
         switch proto {
         case "json", "rest-json":
-            let body = JSON.object(["__type": .string(code), "message": .string(message)]).encodedString
+            // The JSON services spell a refusal AccessDeniedException.
+            let type = code == "AccessDenied" ? "AccessDeniedException" : code
+            let body = JSON.object(["__type": .string(type), "message": .string(message)]).encodedString
             return ("application/x-amz-json-1.1", body)
         case "ec2":
             return ("text/xml", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>\(xml(code))</Code>"

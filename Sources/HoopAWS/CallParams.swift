@@ -82,6 +82,48 @@ public enum CallParams {
     }
 }
 
+/// DynamoDB's PartiQL operations (ExecuteStatement, BatchExecuteStatement,
+/// ExecuteTransaction) are one IAM action each in the tables (`dynamodb:PartiQLSelect`), but a
+/// statement may insert, update or delete: IAM decides by the statement's verb, and so does
+/// hoop. The strictest statement of a batch decides; a statement whose verb is not read
+/// has no known access level (denied).
+public enum PartiQL {
+    public static let operations: Set<String> = ["ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"]
+
+    public static func access(_ params: [String: JSON]) -> (iamAction: String, access: String) {
+        var statements = params["Statement"].map { [$0] } ?? []
+        for list in ["Statements", "TransactStatements"] { statements += (params[list]?.array ?? []).compactMap { $0["Statement"] } }
+        guard !statements.isEmpty else { return ("dynamodb:PartiQLSelect", "") }
+        var worst = ("dynamodb:PartiQLSelect", "Read")
+        for s in statements {
+            switch verb(s.string ?? "") {
+            case "SELECT", "EXISTS": continue
+            case "INSERT": worst = ("dynamodb:PartiQLInsert", "Write")
+            case "UPDATE": worst = ("dynamodb:PartiQLUpdate", "Write")
+            case "DELETE": worst = ("dynamodb:PartiQLDelete", "Write")
+            default: return ("dynamodb:PartiQL", "")
+            }
+        }
+        return worst
+    }
+
+    /// The statement's first word, upper-cased, after white space and comments; "" when it
+    /// does not start with a word.
+    static func verb(_ text: String) -> String {
+        var s = Substring(text)
+        while true {
+            s = s.drop(while: { $0.isWhitespace })
+            if s.hasPrefix("--") { s = s.drop(while: { $0 != "\n" }); continue }
+            if s.hasPrefix("/*") {
+                guard let end = s.range(of: "*/") else { return "" }
+                s = s[end.upperBound...]; continue
+            }
+            break
+        }
+        return String(s.prefix(while: { $0.isLetter })).uppercased()
+    }
+}
+
 /// `aws-chunked` uploads (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`): the body is decoded to the
 /// object's bytes, the trailer's checksum becomes a header, and the headers that
 /// described the chunked form go, so that the upstream can sign the plain request.

@@ -14,6 +14,10 @@ public final class Operations: Sendable {
         let required: [(String, String)]
         public let iamAction: String
         public let access: String
+        /// Pagination input tokens (member and wire names): which page, not what is asked.
+        public let paging: [String]
+        /// Idempotency tokens the SDKs fill in per call (ClientToken).
+        public let idempotency: [String]
     }
 
     public struct Service: Sendable {
@@ -58,7 +62,9 @@ public final class Operations: Sendable {
                     }
                     ops[name] = Operation(name: name, method: o["method"]?.string ?? "POST",
                                           pathTemplate: parts[0].split(separator: "/"), fixedQuery: fixed, required: required,
-                                          iamAction: o["iam"]?.string ?? "", access: o["access"]?.string ?? "")
+                                          iamAction: o["iam"]?.string ?? "", access: o["access"]?.string ?? "",
+                                          paging: (o["paging"]?.array ?? []).compactMap(\.string),
+                                          idempotency: (o["idempotency"]?.array ?? []).compactMap(\.string))
                 }
                 return Service(name: s["service"]?.string ?? signing, signingName: signing, proto: s["protocol"]?.string ?? "",
                                targetPrefix: s["target_prefix"]?.string, jsonVersion: s["json_version"]?.string, operations: ops)
@@ -70,14 +76,21 @@ public final class Operations: Sendable {
 
     public func services(signingName: String) -> [Service] { bySigningName[signingName] ?? [] }
 
+    /// Every signing name the table knows.
+    public var signingNames: [String] { bySigningName.keys.sorted() }
+
     /// Which operation `r` is, for the signing name of its credential scope.
     public func identify(_ r: SigV4.Request, signingName: String, form: [(String, String)]) throws -> Identified {
         let candidates = services(signingName: signingName)
         guard !candidates.isEmpty else { throw AWSError("UnknownService", 400, "hoop does not know the service \"\(signingName)\"") }
         if let target = r.header("x-amz-target") {
-            let parts = target.split(separator: ".", maxSplits: 1)
-            for s in candidates where parts.count == 2 && s.targetPrefix == String(parts[0]) {
-                if let op = s.operations[String(parts[1])] { return Identified(service: s, operation: op, labels: [:]) }
+            // PREFIX.Operation; a prefix may hold dots itself (CloudTrail's
+            // com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101), an operation never.
+            if let dot = target.lastIndex(of: ".") {
+                let prefix = String(target[..<dot]), name = String(target[target.index(after: dot)...])
+                for s in candidates where s.targetPrefix == prefix {
+                    if let op = s.operations[name] { return Identified(service: s, operation: op, labels: [:]) }
+                }
             }
             throw AWSError("UnknownOperationException", 400, "hoop does not know the operation \(target)")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import HoopFrames
+import HoopMasking
 import HoopSQL
 
 /// What the policy says about a request (docs/approval.md).
@@ -62,15 +63,23 @@ public struct Rule: Sendable {
     var identityKind: String? = nil
     var hours: (from: Int, to: Int)? = nil      // minutes after midnight, [from, to)
     var days: Set<Int>? = nil                     // 1 = Sunday … 7 = Saturday (Calendar's weekday)
+    // for API calls (CallRules.swift)
+    var actions: [String]? = nil                  // globs on the IAM action or service:Operation
+    var accessLevels: Set<String>? = nil          // lower-case IAM access levels
+    var resources: [ResourceSelector]? = nil
+    var params: [(name: String, test: ParamTest)]? = nil
+    var passesRole: Bool? = nil
     // for `review`
     public var approvals: Int? = nil
     public var approverGroups: Set<String>? = nil
     public var requireJustification = false
 
-    static let conditionKeys: Set<String> = ["kind", "command", "tables", "phi", "unbounded_write", "unbounded_read",
-                                             "export", "hidden", "flags", "users", "groups", "identity_kind", "hours", "days"]
+    /// Conditions of every kind of connection, of statements (SQL), of API calls.
+    static let sharedKeys: Set<String> = ["phi", "users", "groups", "identity_kind", "hours", "days"]
+    static let statementKeys: Set<String> = ["kind", "command", "tables", "unbounded_write", "unbounded_read", "export", "hidden", "flags"]
+    static let callKeys: Set<String> = ["actions", "access", "resources", "params", "passes_role"]
 
-    public init(_ j: JSON, index: Int) throws {
+    public init(_ j: JSON, index: Int, for connectionKind: ConnectionKind = .postgres) throws {
         name = j["name"]?.string ?? "rule \(index + 1)"
         guard let a = j["action"]?.string, let action = Action(rawValue: a) else {
             throw ConfigError("approval rule \"\(name)\": \"action\" must be allow, review or deny")
@@ -79,9 +88,11 @@ public struct Rule: Sendable {
         message = j["message"]?.string
         let m = j["match"] ?? .object([:])
         guard let conditions = m.object else { throw ConfigError("approval rule \"\(name)\": \"match\" must be an object") }
-        if let unknown = conditions.keys.first(where: { !Self.conditionKeys.contains($0) }) {
-            // A misspelt condition would silently widen the rule: refuse it.
-            throw ConfigError("approval rule \"\(name)\": unknown condition \"\(unknown)\"")
+        let known = Self.sharedKeys.union(connectionKind == .postgres ? Self.statementKeys : Self.callKeys)
+        if let unknown = conditions.keys.first(where: { !known.contains($0) }) {
+            // A misspelt condition, or one of the other kind of connection, would silently
+            // widen the rule: refuse it.
+            throw ConfigError("approval rule \"\(name)\": unknown condition \"\(unknown)\" for a \(connectionKind.rawValue) connection")
         }
         func strings(_ key: String, lower: Bool = true) throws -> Set<String>? {
             guard let v = m[key] else { return nil }
@@ -125,6 +136,7 @@ public struct Rule: Sendable {
                 return v
             })
         }
+        if connectionKind != .postgres { try readCallConditions(m) }
         approvals = j["approvals"]?.int.map(Int.init)
         if let n = approvals, n < 1 || n > 10 { throw ConfigError("approval rule \"\(name)\": \"approvals\" must be 1 to 10") }
         approverGroups = (j["approver_groups"]?.array).map { Set($0.compactMap(\.string)) }
@@ -159,6 +171,11 @@ public struct Rule: Sendable {
         if let export, s.export != export { return false }
         if let hidden, s.hidden.isEmpty == hidden { return false }
         if let flags, flags.isDisjoint(with: s.flags.map(\.rawValue)) { return false }
+        return matchesIdentityAndTime(who, at: time)
+    }
+
+    /// The conditions on who asks and when, shared by statements and calls.
+    func matchesIdentityAndTime(_ who: Requester, at time: DateComponents) -> Bool {
         if let users, !users.contains(who.user.lowercased()) { return false }
         if let groups, groups.isDisjoint(with: who.groups) { return false }
         if let identityKind, identityKind != who.kind { return false }
@@ -209,6 +226,9 @@ public struct Verdict: Sendable {
 public struct Policy: Sendable {
     public var rules: [Rule]
     public var phiTables: Set<String>
+    /// API resources the masking policy names (`masking.resources`): the `phi` condition of calls.
+    public var phiResources: [ResourceSelector]
+    public var kind: ConnectionKind
     public var classifyOptions: ClassifyOptions
     public var unparsed: Action
     public var approverGroups: Set<String>
@@ -222,10 +242,6 @@ public struct Policy: Sendable {
     public var maxGrant: Double
     public var defaultGrant: Double
     public var accessWait: Double
-    /// API calls (kind `aws`): `by_access_level` (List and Read pass, other levels are
-    /// held, unknown ones denied) or `allow_all` (every call of an allowed identity runs:
-    /// the embedded default's AWS stand-in until its rules exist, docs/aws.md).
-    public var calls: String
 
     /// The rules a connection gets when its configuration names none: the defaults
     /// for a database that holds PHI (docs/approval.md, "Default rules").
@@ -263,8 +279,15 @@ public struct Policy: Sendable {
     /// (for the masking rules' tables and the `approval` section).
     public init(connection c: JSON, gateway: JSON) throws {
         let a = c["approval"] ?? .object([:])
-        rules = try (a["rules"] ?? Self.defaultRules).array.map { list in try list.enumerated().map { try Rule($1, index: $0) } }
+        let kind = ConnectionKind(rawValue: c["kind"]?.string ?? ConnectionKind.postgres.rawValue) ?? .postgres
+        self.kind = kind
+        let defaults = kind == .postgres ? Self.defaultRules : Self.defaultCallRules
+        rules = try (a["rules"] ?? defaults).array.map { list in try list.enumerated().map { try Rule($1, index: $0, for: kind) } }
             ?? { throw ConfigError("approval.rules must be a list") }()
+        phiResources = try (c["masking"]?["resources"]?.array ?? []).enumerated().map { i, r in
+            do { return try ResourceSelector(r, what: "masking.resources[\(i)]") }
+            catch let e as SelectorError { throw ConfigError(e.description) }
+        }
         // PHI tables: the tables the masking rules name, and those listed here.
         var phi = Set((a["phi_tables"]?.array ?? []).compactMap { $0.string?.lowercased() })
         for r in c["masking"]?["columns"]?.array ?? [] { if let t = r["table"]?.string { phi.insert(t.lowercased()) } }
@@ -292,9 +315,8 @@ public struct Policy: Sendable {
         maxGrant = Double(access["max_grant_seconds"]?.int ?? 3600)
         defaultGrant = min(maxGrant, Double(access["default_grant_seconds"]?.int ?? 900))
         accessWait = Double(access["wait_seconds"]?.int ?? 60)
-        calls = a["calls"]?.string ?? "by_access_level"
-        guard ["by_access_level", "allow_all"].contains(calls) else {
-            throw ConfigError("approval.calls must be by_access_level or allow_all")
+        if a["calls"] != nil {
+            throw ConfigError("approval.calls is gone: API calls are judged by approval.rules (docs/approval.md, \"Rules for API calls\")")
         }
     }
 

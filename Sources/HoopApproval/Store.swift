@@ -198,6 +198,18 @@ public final class ApprovalStore: @unchecked Sendable {
         return rows.first.flatMap(Self.held)
     }
 
+    /// A ticket already used for this request, still within its validity: a further page
+    /// of an approved listing runs under it (docs/approval.md, "Rules for API calls").
+    public func usedTicket(kind: HeldRequest.Kind, connection: String, requester: Requester, sql: String,
+                           now: Double = Date().timeIntervalSince1970) throws -> HeldRequest? {
+        let rows = try db.query("""
+            SELECT * FROM requests WHERE kind = ? AND connection = ? AND requester_subject = ? AND sql_sha256 = ?
+              AND state = 'used' AND valid_until > ?
+            ORDER BY decided_at DESC LIMIT 1
+            """, [.text(kind.rawValue), .text(connection), .text(Self.subjectKey(requester)), .text(Self.sha256(sql)), .real(now)])
+        return rows.first.flatMap(Self.held)
+    }
+
     /// Moves a request from one state to another; false when it was no longer in `from`
     /// (another process decided first).
     @discardableResult

@@ -53,9 +53,9 @@ public struct ColumnRule: Sendable {
     }
 }
 
-enum Glob {
+public enum Glob {
     /// Iterative glob match with single-star backtracking: linear-ish, never exponential.
-    static func matches(_ pattern: String, _ text: String) -> Bool {
+    public static func matches(_ pattern: String, _ text: String) -> Bool {
         let p = Array(pattern.lowercased().utf8), s = Array(text.lowercased().utf8)
         var i = 0, j = 0, star = -1, mark = 0
         while j < s.count {

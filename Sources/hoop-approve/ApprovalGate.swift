@@ -217,10 +217,9 @@ final class ApprovalGate: @unchecked Sendable {
         }
     }
 
-    /// A request of an API connection (kind `aws`): a `call` frame, judged by the IAM
-    /// access level its door read for the action (docs/frames.md). Reading and listing
-    /// pass; writes, tagging and permission changes are held. Any other request type in
-    /// such a session, or a call without an access level, is refused: fail closed.
+    /// A request of an API connection (kind `aws`): a `call` frame, judged by the
+    /// connection's call rules (docs/approval.md, "Rules for API calls"). Any other
+    /// request type in such a session is refused: fail closed.
     private func evaluateCall(_ s: Session, _ bytes: [UInt8], _ f: Frame) {
         let seq = f.seq ?? 0
         guard f.type == FrameType.call else {
@@ -236,34 +235,34 @@ final class ApprovalGate: @unchecked Sendable {
                         "hoop: a \(Ring.loggable(f.type)) request has no place in a \(s.kind.rawValue) session", classification: nil)
         }
         let streamed = f["body_streamed"]?.bool == true
-        let pass = { [self] in
+        let call = JSON.object(f.fields)
+        let facts = CallFacts(call)
+        let v = s.policy.verdict(call: facts, s.requester)
+        let judged = JSON.object(["action": .string(facts.serviceOperation), "iam_action": .string(facts.iamAction),
+                                  "access": .string(facts.access), "target": f["target"] ?? .null,
+                                  "verdict": .string(v.action.rawValue), "rules": .array(v.reasons.map { .string($0.rule) })])
+        switch v.action {
+        case .allow:
             if streamed { s.streamedCalls.insert(seq) }
             stampPass(bytes)
-        }
-        if s.policy.calls == "allow_all" { return pass() }
-        let action = f["action"]?.string ?? ""
-        let access = f["access"]?.string ?? ""
-        // What runs upstream, all of it: the fingerprint an approval is for. The method, the
-        // path, the query and the headers as the upstream gets them, and the body's digest,
-        // so that an approval of one call never runs another with the same parameters.
-        let bodyText = f["body"]?.string ?? f["body_base64"]?.string ?? ""
-        let fingerprint = "call \(action) \(f["target"]?.string ?? "") " + (f["params"] ?? .object([:])).encodedString
-            + "\n\(f["method"]?.string ?? "") \(f["path"]?.string ?? "")?\(f["query"]?.string ?? "")"
-            + " headers " + (f["headers"] ?? .object([:])).encodedString
-            + (f["body_streamed"]?.bool == true
-                ? " body streamed, \(f["decoded_length"]?.int ?? -1) bytes (not in hand when judged)"
-                : " body sha256:" + SHA256.hash(data: Array(bodyText.utf8)).map { String(format: "%02x", $0) }.joined())
-        switch access {
-        case "List", "Read":
-            pass()
-        case "Write", "Tagging", "Permissions management":
-            let why = "\(action) is a \(access.lowercased()) action"
-            review(s, bytes, f, seq: seq, sql: fingerprint, normalized: nil,
-                   classification: .object(["action": .string(action), "access": .string(access)]), reasons: [why],
-                   why: why, approvalsRequired: 1, approverSets: [], ran: { if streamed { s.streamedCalls.insert(seq) } }, denied: nil)
-        default:
-            deny(s, seq: seq, request: f.type, reason: "unclassified", rule: nil, code: "42501",
-                 "hoop: the call \(action) has no known access level", classification: nil, sql: fingerprint)
+        case .review:
+            // The approval is for what runs (CallFingerprint): the approver reads the call,
+            // and the ticket is matched by the whole text, fingerprint included.
+            let text = CallFingerprint.readable(call)
+            if facts.isLaterPage, let ticket = try? store.usedTicket(kind: .query, connection: s.connection, requester: s.requester, sql: text) {
+                // A further page of a listing approved and run once: the approval covers its pages.
+                emitApproved(s, seq: seq, ticket, note: "a further page of the call approved as \(ticket.id)")
+                if streamed { s.streamedCalls.insert(seq) }
+                return stampPass(bytes)
+            }
+            review(s, bytes, f, seq: seq, sql: text, normalized: CallFingerprint.summary(call),
+                   classification: judged, reasons: v.reasons.map(\.message), why: v.summary,
+                   approvalsRequired: v.approvalsRequired, approverSets: v.approverSets.map { $0.sorted() },
+                   ran: { if streamed { s.streamedCalls.insert(seq) } }, denied: nil)
+        case .deny:
+            deny(s, seq: seq, request: f.type, reason: "policy", rule: v.reasons.first?.rule, code: "42501",
+                 "hoop: \(facts.serviceOperation) is not allowed: \(v.summary)", classification: nil,
+                 sql: CallFingerprint.readable(call), callJudgement: judged)
         }
     }
 
@@ -551,7 +550,8 @@ final class ApprovalGate: @unchecked Sendable {
     /// A denied request: hoop-connect answers it as the server answers a failed
     /// statement (docs/approval.md, "What the client sees").
     private func deny(_ s: Session, seq: Int64, request: String, reason: String, rule: String?, code: String, _ message: String,
-                      classification: Classification?, requestID: String? = nil, extra: [String: String] = [:], sql: String? = nil) {
+                      classification: Classification?, requestID: String? = nil, extra: [String: String] = [:], sql: String? = nil,
+                      callJudgement: JSON? = nil) {
         var fields: [String: JSON] = ["stage": .string(Self.stage), "request": .string(request), "decision": .string("denied"),
                                       "reason": .string(reason), "code": .string(code), "message": .string(message)]
         if !extra.isEmpty { fields["error_fields"] = .object(extra.mapValues(JSON.string)) }
@@ -561,6 +561,7 @@ final class ApprovalGate: @unchecked Sendable {
         if let rule { fields["rule"] = .string(rule) }
         if let requestID { fields["request_id"] = .string(requestID) }
         if let classification { fields["classification"] = .array(classification.statements.map { $0.json() }) }
+        if let callJudgement { fields["classification"] = callJudgement }
         out.enqueue(Frame(FrameType.deny, session: s.id, seq: seq, fields))
         logLine(Self.stage, "session \(s.id): request \(seq) denied (\(reason))")
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HoopAWS
 import HoopApproval
 import HoopCommand
 import HoopFrames
@@ -242,5 +243,59 @@ extension HeldRequest {
         // The parser's message can quote the text.
         if var c = o["classification"]?.object { c.removeValue(forKey: "parse_error"); o["classification"] = .object(c) }
         return .object(o)
+    }
+}
+
+/// How API calls are judged by a connection's call rules: the differential check of the
+/// rules (docs/approval.md, "Rules for API calls"). With `--table`, every operation of the
+/// named services in the generated operation table, with no parameters; with `--stdin`,
+/// one `call` object (as a door writes it) per line.
+struct CallsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "calls",
+        abstract: "How API calls are judged by a connection's call rules (nothing is stored).")
+    @OptionGroup var config: ConfigOption
+    @Option(help: "The connection whose rules judge them.") var connection = "aws"
+    @Option(help: "Judge them as asked by this user.") var user = "someone@example.org"
+    @Option(parsing: .upToNextOption, help: "… in these groups.") var groups: [String] = []
+    @Flag(help: "… as an agent.") var agent = false
+    @Option(help: "The generated operation table (default: the aws_door's operations_file).") var table: String?
+    @Option(parsing: .upToNextOption, help: "Signing names of the services to list (default: all).") var services: [String] = []
+    @Flag(help: "Read one call object per line on stdin; write one verdict per line.") var stdin = false
+
+    func run() throws {
+        let cfg = try config.load()
+        guard let policy = try Policies(cfg).byConnection[connection] else { throw Refused("no connection named \(connection)") }
+        guard policy.kind != .postgres else { throw Refused("\(connection) is a PostgreSQL connection: use `classify`") }
+        let who = Requester(issuer: "", subject: user, user: user, groups: groups, kind: agent ? "agent" : "person")
+        func judge(_ call: JSON) -> JSON {
+            let facts = CallFacts(call)
+            let v = policy.verdict(call: facts, who)
+            return .object(["service": .string(facts.service), "operation": .string(facts.operation),
+                            "iam_action": .string(facts.iamAction), "access": .string(facts.access),
+                            "verdict": .string(v.action.rawValue), "rule": .string(v.reasons.first?.rule ?? ""),
+                            "why": .string(v.summary)])
+        }
+        if stdin {
+            while let line = readLine() {
+                guard let call = try? JSON.parse(line), call.object != nil else {
+                    print(JSON.object(["error": .string("a line that is not a JSON object")]).encodedString)
+                    continue
+                }
+                print(judge(call).encodedString)
+            }
+            return
+        }
+        guard let file = table ?? cfg.json["aws_door"]?["operations_file"]?.string else {
+            throw Refused("no operation table: --table FILE, or aws_door.operations_file")
+        }
+        let ops = try Operations(file: file)
+        for name in services.isEmpty ? ops.signingNames : services {
+            for service in ops.services(signingName: name) {
+                for op in service.operations.values.sorted(by: { $0.name < $1.name }) {
+                    print(judge(.object(["signing_name": .string(name), "action": .string(op.name),
+                                         "iam_action": .string(op.iamAction), "access": .string(op.access)])).encodedString)
+                }
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ struct HoopApprove: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hoop-approve",
         abstract: "Ring stage: guardrails, approvals and just-in-time access; and the approvers' commands.",
         subcommands: [Stage.self, ListCommand.self, ShowCommand.self, GrantCommand.self, DenyCommand.self,
-                      GrantsCommand.self, ClassifyCommand.self],
+                      GrantsCommand.self, ClassifyCommand.self, CallsCommand.self],
         defaultSubcommand: Stage.self)
 }
 

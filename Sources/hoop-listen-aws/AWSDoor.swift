@@ -271,10 +271,14 @@ final class AWSDoor: @unchecked Sendable {
         for (name, value) in r.headers where name.hasPrefix("x-amz-checksum-") && headers[name] == nil {
             headers[name] = .string(value)   // moved from an aws-chunked trailer by AWSChunked
         }
+        var iamAction = op.operation.iamAction, access = op.operation.access
+        if op.service.signingName == "dynamodb" && PartiQL.operations.contains(op.operation.name) {
+            (iamAction, access) = PartiQL.access(params)
+        }
         var f: [String: JSON] = [
             "service": .string(op.service.name), "signing_name": .string(op.service.signingName),
-            "action": .string(op.operation.name), "iam_action": .string(op.operation.iamAction),
-            "access": .string(op.operation.access), "protocol": .string(op.service.proto),
+            "action": .string(op.operation.name), "iam_action": .string(iamAction),
+            "access": .string(access), "protocol": .string(op.service.proto),
             "region": .string(v.scope.region), "params": .object(params),
             "resources": .object(CallParams.resources(params)), "target": .string(CallParams.target(op, params)),
             "method": .string(r.method), "path": .string(r.path), "query": .string(r.query),
@@ -282,6 +286,8 @@ final class AWSDoor: @unchecked Sendable {
             // The session is the access key's, reused across connections: each call says where it came from.
             "client": client,
         ]
+        if !op.operation.paging.isEmpty { f["paging"] = .array(op.operation.paging.map(JSON.string)) }
+        if !op.operation.idempotency.isEmpty { f["idempotency"] = .array(op.operation.idempotency.map(JSON.string)) }
         if !r.body.isEmpty {
             if let text = String(validating: r.body, as: UTF8.self) { f["body"] = .string(text) }
             else { f["body_base64"] = .string(Data(r.body).base64EncodedString()) }

@@ -41,6 +41,15 @@ OPEN_APPROVAL = {
     "unparsed": "deny",
 }
 
+# The AWS connection's counterpart: every call of an allowed identity runs, whatever its
+# access level (a rule that names actions also lets calls of unknown level through), so
+# that the door, masking and audit suites see the stand-in's answers;
+# test_aws_policy.py runs the default call rules.
+OPEN_CALLS = {
+    "rules": [{"name": "test-suite-calls", "action": "allow", "match": {"actions": "*"}}],
+    "approvers": {"groups": ["approvers"]},
+}
+
 
 # The identity the suite connects as (through the gateway) unless a test says otherwise,
 # and the group that the embedded default configuration's clinic connection allows.
@@ -214,9 +223,12 @@ class Ring:
         self.wait_stages_alive(60, not_pids=before)
         self.wait_port(60)
 
-    def set_approval(self, approval: dict, connection: str = "clinic") -> None:
+    def set_approval(self, approval: dict, connection: str = "clinic", **others: dict) -> None:
+        """Replaces a connection's approval section (`others`: more connections' by name), one restart."""
         def change(cfg):
             cfg["connections"][connection]["approval"] = approval
+            for name, a in others.items():
+                cfg["connections"][name]["approval"] = a
         self.reconfigure(change)
 
     def down(self) -> None:

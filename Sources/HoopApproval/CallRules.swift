@@ -1,0 +1,357 @@
+import Crypto
+import Foundation
+import HoopFrames
+import HoopMasking
+
+/// A `params` condition on one parameter of a call: `null` (absent), `true` (present),
+/// a string (a glob on its text), a number (equal), `{"above": N}` / `{"below": N}`.
+enum ParamTest: Sendable {
+    case absent, present, glob(String), equals(Double), above(Double), below(Double)
+
+    init(_ v: JSON, rule: String, param: String) throws {
+        switch v {
+        case .null: self = .absent
+        case .bool(true): self = .present
+        case .string(let g): self = .glob(g)
+        default:
+            if let n = CallFacts.number(v) { self = .equals(n); return }
+            if let n = v["above"].flatMap(CallFacts.number) { self = .above(n); return }
+            if let n = v["below"].flatMap(CallFacts.number) { self = .below(n); return }
+            throw ConfigError("approval rule \"\(rule)\": params.\(param) must be null, true, a string, a number, {\"above\": N} or {\"below\": N}")
+        }
+    }
+
+    func holds(_ value: JSON?) -> Bool {
+        switch self {
+        case .absent: return value == nil || value == .null
+        case .present: return value != nil && value != .null
+        case .glob(let g): return value.map { Glob.matches(g, CallFacts.text($0)) } ?? false
+        case .equals(let n): return value.flatMap(CallFacts.number) == n
+        case .above(let n): return value.flatMap(CallFacts.number).map { $0 > n } ?? false
+        case .below(let n): return value.flatMap(CallFacts.number).map { $0 < n } ?? false
+        }
+    }
+}
+
+/// What a `call` frame says, as the rules read it (docs/frames.md, "API calls").
+public struct CallFacts: Sendable {
+    public var service: String          // the signing name: s3, dynamodb, …
+    public var operation: String        // the API's name: CopyObject
+    public var iamAction: String        // s3:PutObject
+    public var access: String           // List, Read, Write, Tagging, Permissions management; "" unknown
+    public var params: [String: JSON]
+    public var resources: CallResources
+    /// Parameters that only say which page of a listing (botocore's paginators' input tokens).
+    public var paging: Set<String>
+    /// Idempotency tokens the SDKs make per call (ClientToken): not what the call does.
+    public var idempotency: Set<String>
+
+    public init(_ f: JSON) {
+        service = f["signing_name"]?.string ?? f["service"]?.string ?? ""
+        operation = f["action"]?.string ?? ""
+        iamAction = f["iam_action"]?.string ?? ""
+        access = f["access"]?.string ?? ""
+        params = f["params"]?.object ?? [:]
+        resources = CallResources(service: service, resources: f["resources"])
+        paging = Set((f["paging"]?.array ?? []).compactMap(\.string))
+        idempotency = Set((f["idempotency"]?.array ?? []).compactMap(\.string))
+    }
+
+    /// A page after the first of a listing: it carries a pagination token.
+    public var isLaterPage: Bool {
+        paging.contains { name in
+            guard let v = params[name] else { return false }
+            return v != .null && v != .string("") && v != .object([:])
+        }
+    }
+
+    /// `s3:CopyObject`: the operation as rules may name it beside its IAM action.
+    public var serviceOperation: String { "\(service):\(operation)" }
+
+    /// A call that hands a role to a service (what IAM's `iam:PassRole` guards): any
+    /// parameter, at any depth, naming a role or an instance profile, in a call that is
+    /// not IAM's or STS's own (there a role is what the call acts on).
+    public var passesRole: Bool {
+        guard service != "iam" && service != "sts" else { return false }
+        func names(_ key: String) -> Bool {
+            let k = key.lowercased()
+            return k == "role" || k.hasSuffix("rolearn") || k.hasSuffix("role") || k.contains("instanceprofile")
+                || k.hasSuffix("rolename")
+        }
+        func walk(_ o: [String: JSON]) -> Bool {
+            for (k, v) in o {
+                // Query protocols flatten members: "IamInstanceProfile.Arn", "Roles.member.1".
+                if k.split(separator: ".").contains(where: { names(String($0)) }), v != .null { return true }
+                if let inner = v.object, walk(inner) { return true }
+                for item in v.array ?? [] { if let inner = item.object, walk(inner) { return true } }
+            }
+            return false
+        }
+        return walk(params)
+    }
+
+    static func text(_ v: JSON) -> String {
+        switch v {
+        case .string(let s): return s
+        case .bool(let b): return b ? "true" : "false"
+        default: return v.encodedString
+        }
+    }
+
+    static func number(_ v: JSON) -> Double? {
+        switch v {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        case .string(let t): return Double(t)
+        default: return nil
+        }
+    }
+
+    /// A parameter by name, `a.b` for a member of a member; a query protocol's flattened
+    /// name (`Filter.1.Name`) is found as given.
+    func param(_ path: String) -> JSON? {
+        if let v = params[path] { return v }
+        var v: JSON? = .object(params)
+        for part in path.split(separator: ".") { v = v?[String(part)] }
+        return v
+    }
+
+    /// The parameters a rule's name glob covers, present ones only.
+    func params(matching glob: String) -> [JSON] {
+        if !glob.contains("*") && !glob.contains("?") { return param(glob).map { [$0] } ?? [] }
+        return params.filter { Glob.matches(glob, $0.key) }.map(\.value)
+    }
+}
+
+extension Rule {
+    mutating func readCallConditions(_ m: JSON) throws {
+        func strings(_ key: String) throws -> [String]? {
+            guard let v = m[key] else { return nil }
+            let list = v.string.map { [$0] } ?? (v.array ?? []).compactMap(\.string)
+            guard !list.isEmpty else { throw ConfigError("approval rule \"\(name)\": \"\(key)\" must be a string or a list of strings") }
+            return list
+        }
+        actions = try strings("actions")
+        if let a = try strings("access") {
+            let levels: Set<String> = ["list", "read", "write", "tagging", "permissions management", "unknown"]
+            accessLevels = Set(a.map { $0.lowercased() })
+            if let bad = accessLevels?.first(where: { !levels.contains($0) }) {
+                throw ConfigError("approval rule \"\(name)\": unknown access level \"\(bad)\" (List, Read, Write, Tagging, Permissions management, unknown)")
+            }
+        }
+        if let r = m["resources"] {
+            let list = r.array ?? [r]
+            resources = try list.enumerated().map { i, j in
+                do { return try ResourceSelector(j, what: "approval rule \"\(name)\": resources[\(i)]") }
+                catch let e as SelectorError { throw ConfigError(e.description) }
+            }
+        }
+        if let p = m["params"] {
+            guard let o = p.object else { throw ConfigError("approval rule \"\(name)\": \"params\" must be an object") }
+            params = try o.keys.sorted().map { k in (k, try ParamTest(o[k]!, rule: name, param: k)) }
+        }
+        if let v = m["passes_role"] {
+            guard let b = v.bool else { throw ConfigError("approval rule \"\(name)\": \"passes_role\" must be true or false") }
+            passesRole = b
+        }
+    }
+
+    /// Whether every condition holds for this call, asked by this identity, now.
+    func matches(_ c: CallFacts, _ who: Requester, phiResources: [ResourceSelector], at time: DateComponents) -> Bool {
+        if let actions, !actions.contains(where: { Glob.matches($0, c.iamAction) || Glob.matches($0, c.serviceOperation) }) { return false }
+        if let accessLevels, !accessLevels.contains(c.access.isEmpty ? "unknown" : c.access.lowercased()) { return false }
+        if let resources, !resources.contains(where: { $0.matches(c.resources) }) { return false }
+        if let phi, phiResources.contains(where: { $0.matches(c.resources) }) != phi { return false }
+        if let params {
+            for (name, test) in params {
+                let values = c.params(matching: name)
+                // `null`: none of them present; otherwise one of them holds.
+                if case .absent = test { if !values.allSatisfy({ test.holds($0) }) { return false }; continue }
+                if !values.contains(where: { test.holds($0) }) { return false }
+            }
+        }
+        if let passesRole, c.passesRole != passesRole { return false }
+        return matchesIdentityAndTime(who, at: time)
+    }
+}
+
+extension Policy {
+    /// The rules an API connection gets when its configuration names none: the defaults
+    /// for an account that holds PHI (docs/approval.md, "Rules for API calls"). The first
+    /// that matches decides; a call no rule matches is denied.
+    public static let defaultCallRules: JSON = .array([
+        callRule("no-permissions-management", "deny", ["access": ["Permissions management"]],
+                 "changes permissions (IAM policies, keys, roles, resource policies, ACLs, grants): not allowed through the gateway"),
+        callRule("no-pass-role", "deny", ["passes_role": true],
+                 "hands a role to a service (iam:PassRole): not allowed through the gateway"),
+        callRule("no-privilege-escalation", "deny", ["actions": ["iam:*", "sts:*", "sso:*", "identitystore:*", "organizations:*",
+                                                                  "cognito-idp:Admin*"],
+                                                      "access": ["Write", "Tagging", "unknown"]],
+                 "changes identities, their credentials or the organisation: not allowed through the gateway"),
+        callRule("no-resource-exposure", "deny", ["actions": [
+            "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketAcl", "s3:PutObjectAcl", "s3:PutBucketPublicAccessBlock",
+            "s3:PutAccountPublicAccessBlock", "s3:PutBucketOwnershipControls", "s3:PutAccessPointPolicy",
+            "ec2:ModifySnapshotAttribute", "ec2:ModifyImageAttribute", "ec2:ModifyFpgaImageAttribute", "ebs:*Attribute",
+            "rds:ModifyDBSnapshotAttribute", "rds:ModifyDBClusterSnapshotAttribute",
+            "lambda:AddPermission", "lambda:AddLayerVersionPermission", "lambda:CreateFunctionUrlConfig", "lambda:UpdateFunctionUrlConfig",
+            "kms:PutKeyPolicy", "kms:CreateGrant", "secretsmanager:PutResourcePolicy", "ecr:SetRepositoryPolicy",
+            "sns:AddPermission", "sqs:AddPermission", "glacier:SetVaultAccessPolicy", "backup:PutBackupVaultAccessPolicy"]],
+                 "exposes a resource beyond the account (policies, ACLs, public access, sharing)"),
+        callRule("no-credential-exposure", "deny", ["actions": [
+            "secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue", "ec2:GetPasswordData", "sts:GetSessionToken",
+            "sts:GetFederationToken", "ecr:GetAuthorizationToken", "redshift:GetClusterCredentials*", "codeartifact:GetAuthorizationToken"]],
+                 "reveals credentials or secrets"),
+        callRule("no-decrypted-parameters", "deny", ["actions": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath",
+                                                                  "ssm:GetParameterHistory"],
+                                                      "params": ["WithDecryption": "true"]],
+                 "reveals decrypted parameters"),
+        callRule("no-audit-weakening", "deny", ["actions": [
+            "cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:UpdateTrail", "cloudtrail:PutEventSelectors",
+            "cloudtrail:DeleteEventDataStore", "logs:DeleteLogGroup", "logs:DeleteLogStream", "logs:PutRetentionPolicy",
+            "logs:DeleteSubscriptionFilter", "logs:DeleteDataProtectionPolicy", "kms:DisableKey", "kms:ScheduleKeyDeletion",
+            "kms:DisableKeyRotation", "guardduty:Delete*", "guardduty:Disassociate*", "guardduty:UpdateDetector",
+            "guardduty:StopMonitoringMembers", "config:StopConfigurationRecorder", "config:DeleteConfigurationRecorder",
+            "config:DeleteDeliveryChannel", "securityhub:Disable*", "access-analyzer:DeleteAnalyzer", "ec2:DeleteFlowLogs",
+            "s3:PutBucketLogging", "macie2:Disable*", "inspector2:Disable"]],
+                 "weakens the audit (trails, logs, keys, detectors, recorders)"),
+        callRule("review-bulk-export", "review", ["actions": [
+            "dynamodb:ExportTableToPointInTime", "dynamodb:CreateBackup", "dynamodb:ImportTable", "rds:CreateDBSnapshot",
+            "rds:CreateDBClusterSnapshot", "rds:StartExportTask", "rds:CopyDB*Snapshot", "ec2:CreateSnapshot", "ec2:CreateSnapshots",
+            "ec2:CreateImage", "ec2:CopySnapshot", "ec2:CopyImage", "ec2:CreateStoreImageTask", "logs:CreateExportTask",
+            "s3:CreateJob", "s3:PutReplicationConfiguration", "s3:PutBucketInventoryConfiguration", "athena:StartQueryExecution",
+            "backup:StartBackupJob", "backup:StartCopyJob"]],
+                 "exports data in bulk"),
+        callRule("review-phi-copy", "review", ["actions": ["s3:CopyObject", "s3:UploadPartCopy"], "phi": true],
+                 "copies an object of a PHI bucket"),
+        callRule("review-phi-scan", "review", ["actions": ["dynamodb:Scan"], "phi": true, "params": ["Limit": NSNull()]],
+                 "scans a PHI table without a Limit"),
+        callRule("review-phi-large-scan", "review", ["actions": ["dynamodb:Scan"], "phi": true, "params": ["Limit": ["above": 1000]]],
+                 "scans a PHI table more than 1000 items at a time"),
+        callRule("review-phi-partiql", "review", ["actions": ["dynamodb:ExecuteStatement", "dynamodb:BatchExecuteStatement",
+                                                              "dynamodb:ExecuteTransaction"], "phi": true, "params": ["Limit": NSNull()]],
+                 "runs a PartiQL statement on a PHI table without a Limit"),
+        callRule("review-destructive", "review", ["actions": [
+            "*:Delete*", "*:Terminate*", "*:Remove*", "*:Purge*", "dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive",
+            "rds:ModifyDB*", "rds:Stop*", "rds:Reboot*", "ec2:StopInstances", "ec2:ModifyInstanceAttribute", "s3:PutLifecycleConfiguration",
+            "s3:PutBucketLifecycle*", "s3:PutBucketVersioning"]],
+                 "deletes or changes the shape of a resource"),
+        callRule("review-compute", "review", ["actions": [
+            "ec2:RunInstances", "ec2:StartInstances", "ec2:RequestSpotInstances", "ec2:CreateFleet", "lambda:CreateFunction",
+            "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:PublishVersion", "lambda:InvokeFunction",
+            "ecs:ExecuteCommand", "ecs:RunTask", "ecs:StartTask", "ecs:UpdateService", "ecs:RegisterTaskDefinition",
+            "ssm:SendCommand", "ssm:StartSession", "ssm:StartAutomationExecution", "batch:SubmitJob", "glue:StartJobRun",
+            "states:StartExecution", "codebuild:StartBuild", "sagemaker:Create*Job"]],
+                 "launches compute or changes code"),
+        callRule("review-tagging", "review", ["access": ["Tagging"]],
+                 "changes tags (tags decide tag-based access)"),
+        callRule("review-writes", "review", ["access": ["Write"]], "writes"),
+        callRule("allow-list", "allow", ["access": ["List"]], "lists"),
+        callRule("allow-read", "allow", ["access": ["Read"]], "reads (answers masked)"),
+    ])
+
+    private static func callRule(_ name: String, _ action: String, _ match: [String: Any], _ message: String) -> JSON {
+        func json(_ v: Any) -> JSON {
+            switch v {
+            case let b as Bool: return .bool(b)
+            case let s as String: return .string(s)
+            case let n as Int: return .int(Int64(n))
+            case is NSNull: return .null
+            case let l as [String]: return .array(l.map(JSON.string))
+            case let o as [String: Any]: return .object(o.mapValues(json))
+            default: return .null
+            }
+        }
+        return .object(["name": .string(name), "action": .string(action), "match": json(match), "message": .string(message)])
+    }
+
+    /// The verdict on one API call: the first rule that matches; none, denied. A call whose
+    /// access level is unknown is allowed only by a rule that names its action.
+    public func verdict(call c: CallFacts, _ who: Requester, at date: Date = Date()) -> Verdict {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = timeZone
+        let time = cal.dateComponents([.hour, .minute, .weekday], from: date)
+        func verdict(_ action: Action, _ rule: String, _ message: String, _ r: Rule?) -> Verdict {
+            Verdict(action: action, reasons: [StatementVerdict(action: action, rule: rule, message: message, statement: nil)],
+                    approvalsRequired: max(approvalsRequired, r?.approvals ?? 1, r?.approverGroups == nil ? 0 : 1),
+                    approverSets: r?.approverGroups.map { [$0] } ?? [],
+                    requireJustification: r?.requireJustification ?? false, parseError: nil)
+        }
+        for rule in rules where rule.matches(c, who, phiResources: phiResources, at: time) {
+            if rule.action == .allow && c.access.isEmpty && rule.actions == nil {
+                return verdict(.deny, "unknown-access", "\(c.iamAction.isEmpty ? c.serviceOperation : c.iamAction) has no known access level", nil)
+            }
+            return verdict(rule.action, rule.name, rule.describes, rule)
+        }
+        return verdict(.deny, "no-rule", "no rule allows \(c.iamAction.isEmpty ? c.serviceOperation : c.iamAction)", nil)
+    }
+}
+
+/// What an approval of a call is for, and what an approver reads.
+public enum CallFingerprint {
+    /// Per-attempt headers and the body's length (the body's digest covers it) are not
+    /// what the call does: a retry or a repeat differs there.
+    static let unfingerprinted: Set<String> = ["content-length", "amz-sdk-invocation-id", "amz-sdk-request", "x-amz-user-agent", "user-agent"]
+
+    /// Everything that runs upstream — the operation, its parameters, the method, path,
+    /// query, signed headers and the body's SHA-256 — less the pagination tokens, so that
+    /// an approval of a listing covers its pages.
+    public static func of(_ f: JSON) -> String {
+        let facts = CallFacts(f)
+        let left = facts.paging.union(facts.idempotency)
+        var params = facts.params
+        for p in left { params.removeValue(forKey: p) }
+        let query = (f["query"]?.string ?? "").split(separator: "&").filter { pair in
+            let name = pair.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
+            return !left.contains(percentDecoded(name))
+        }.joined(separator: "&")
+        var headers = f["headers"]?.object ?? [:]
+        for h in unfingerprinted { headers.removeValue(forKey: h) }
+        let body: String
+        if f["body_streamed"]?.bool == true {
+            body = "streamed, \(f["decoded_length"]?.int ?? -1) bytes (not in hand when judged)"
+        } else {
+            var text = f["body"]?.string ?? f["body_base64"]?.string ?? ""
+            // A JSON body that carries a page's token: its members less the token, in one order.
+            if !left.isEmpty, let doc = try? JSON.parse(text), case .object(var o) = doc {
+                for p in left { o.removeValue(forKey: p) }
+                text = JSON.object(o).encodedString
+            } else if !left.isEmpty, (headers["content-type"]?.string ?? "").contains("x-www-form-urlencoded") {
+                text = text.split(separator: "&").filter { pair in
+                    !left.contains(percentDecoded(pair.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""))
+                }.joined(separator: "&")
+            }
+            body = "sha256:" + SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        }
+        let whole = "\(facts.iamAction) \(facts.serviceOperation) " + JSON.object(params).encodedString
+            + "\n\(f["method"]?.string ?? "") \(f["path"]?.string ?? "")?\(query) headers " + JSON.object(headers).encodedString
+            + " body " + body
+        return SHA256.hash(data: Array(whole.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// What an approver reads in `hoop-approve show`, ending with the fingerprint (the
+    /// text a ticket is matched by): the operation, what it acts on, its parameters one by
+    /// one (long values cut), the HTTP request.
+    public static func readable(_ f: JSON) -> String {
+        let facts = CallFacts(f)
+        var lines = ["\(facts.serviceOperation) (IAM \(facts.iamAction.isEmpty ? "unknown" : facts.iamAction), "
+                     + "\(facts.access.isEmpty ? "unknown access level" : facts.access)) on \(f["target"]?.string ?? facts.service)"]
+        for k in facts.params.keys.sorted() where !facts.paging.contains(k) && !facts.idempotency.contains(k) {
+            var v = CallFacts.text(facts.params[k]!)
+            if v.count > 200 { v = String(v.prefix(200)) + "… (\(v.count) characters)" }
+            lines.append("  \(k): \(v)")
+        }
+        if !facts.paging.isEmpty { lines.append("  (any page: \(facts.paging.sorted().joined(separator: ", ")) left out)") }
+        lines.append("request: \(f["method"]?.string ?? "") \(f["path"]?.string ?? "")")
+        lines.append("fingerprint: sha256:\(of(f))")
+        return lines.joined(separator: "\n")
+    }
+
+    /// One line for `hoop-approve list`.
+    public static func summary(_ f: JSON) -> String {
+        let facts = CallFacts(f)
+        return "\(facts.serviceOperation) on \(f["target"]?.string ?? facts.service)"
+    }
+}
+
+/// A query's or a form's name as the service reads it.
+private func percentDecoded(_ s: String) -> String { s.removingPercentEncoding ?? s }

@@ -1,0 +1,340 @@
+"""AWS calls judged by the default call rules (docs/approval.md, "Rules for API calls"),
+with the real aws CLI and boto3 through the whole ring against the stand-in: held calls
+answer at once with the hold's id and reach nothing until an approver grants them, then
+run once; denied calls never reach the stand-in (its state is checked behind the
+gateway's back); lists and reads run at once. The differential check prints, for every
+operation of the stand-in's services, the rule that decides it."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+import uuid
+
+import boto3
+import botocore.exceptions
+import pytest
+
+from conftest import ring_fixture
+from helpers import aws
+from helpers.ring import REPO
+from test_ring_approve import APPROVER, approve
+
+# The default call rules on the AWS connection; the bucket, table and function of the seed
+# (and this module's scratch table) are PHI by the masking policy's resources.
+PHI_RESOURCES = [{"bucket": "clinic-exports"}, {"table": "Patients*"}, {"function": "patient-lookup"},
+                 {"log_group": "/clinic/*"}]
+
+policy_ring = ring_fixture("awspolicy", aws=True, aws_approval=None)
+
+
+@pytest.fixture(scope="module")
+def ring(policy_ring):
+    def change(cfg):
+        masking = cfg["connections"]["aws"].setdefault("masking", {})
+        have = masking.setdefault("resources", [])
+        for r in PHI_RESOURCES:
+            if r not in have:
+                have.append(r)
+    policy_ring.reconfigure(change)
+    aws.wait_door(policy_ring)
+    return policy_ring
+
+
+@pytest.fixture(scope="module")
+def env(ring):
+    e = aws.aws_env(ring, "agent@example.org", "agents", agent=True)
+    with aws.Environment(e):
+        yield e
+
+
+HOLD = re.compile(r"held for approval as (r-[0-9a-z-]+)")
+
+
+def held_id(error: botocore.exceptions.ClientError) -> str:
+    """The hold id from a held call's error; the error is one the SDK did not retry."""
+    e = error.response["Error"]
+    assert e["Code"] in ("AccessDenied", "AccessDeniedException"), e
+    assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert error.response["ResponseMetadata"].get("RetryAttempts", 0) == 0
+    m = HOLD.search(e["Message"])
+    assert m, e["Message"]
+    assert f"hoop-approve grant {m.group(1)}" in e["Message"]
+    return m.group(1)
+
+
+def hold_of(call) -> str:
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        call()
+    return held_id(e.value)
+
+
+def denied(call) -> str:
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        call()
+    err = e.value.response["Error"]
+    assert err["Code"] in ("AccessDenied", "AccessDeniedException"), err
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert "not allowed" in err["Message"] and "held for approval" not in err["Message"], err["Message"]
+    return err["Message"]
+
+
+def grant(ring, rid):
+    r = approve(ring, "grant", rid)
+    assert r.returncode == 0, r.stderr
+
+
+# --- lists and reads -------------------------------------------------------------------
+
+def test_lists_and_describes_run_at_once(env, ring):
+    assert "clinic-exports" in [b["Name"] for b in aws.client(env, "s3").list_buckets()["Buckets"]]
+    assert "Patients" in aws.client(env, "dynamodb").list_tables()["TableNames"]
+    assert aws.client(env, "dynamodb").describe_table(TableName="Patients")["Table"]["TableName"] == "Patients"
+    r = aws.aws_cli(env, "ec2", "describe-instances", "--output", "json")
+    assert r.returncode == 0, r.stderr
+    assert len([i for res in json.loads(r.stdout)["Reservations"] for i in res["Instances"]]) >= 3
+
+
+def test_a_bounded_read_of_a_phi_table_runs(env, ring):
+    items = aws.client(env, "dynamodb").scan(TableName="Patients", Limit=5)["Items"]
+    assert 0 < len(items) <= 5
+
+
+# --- held: the hold id at once, nothing runs, an approver grants, it runs once ----------------
+
+def instances(ring) -> int:
+    out = aws.standin(ring, "ec2").describe_instances()
+    return sum(len(r["Instances"]) for r in out["Reservations"])
+
+
+def test_a_held_run_instances_runs_once_after_approval(env, ring):
+    ec2 = aws.client(env, "ec2")
+    image = aws.standin(ring, "ec2").describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    before = instances(ring)
+    run = lambda: ec2.run_instances(ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1)
+    rid = hold_of(run)
+    assert instances(ring) == before, "a held RunInstances reached the stand-in"
+    grant(ring, rid)
+    assert len(run()["Instances"]) == 1
+    assert instances(ring) == before + 1
+    third = hold_of(run)
+    assert third != rid
+    assert instances(ring) == before + 1
+
+
+def test_a_held_delete_table_runs_once_after_approval(env, ring):
+    name = f"scratch-{uuid.uuid4().hex[:8]}"
+    direct = aws.standin(ring, "dynamodb")
+    direct.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    ddb = aws.client(env, "dynamodb")
+    delete = lambda: ddb.delete_table(TableName=name)
+    rid = hold_of(delete)
+    assert name in direct.list_tables()["TableNames"], "a held DeleteTable reached the stand-in"
+    grant(ring, rid)
+    delete()
+    assert name not in direct.list_tables()["TableNames"]
+    assert hold_of(delete) != rid
+
+
+def test_a_copy_out_of_the_phi_bucket_is_held_with_the_cli(env, ring):
+    direct = aws.standin(ring, "s3")
+    target = f"scratch-{uuid.uuid4().hex[:8]}"
+    direct.create_bucket(Bucket=target)
+    args = ("s3", "cp", "s3://clinic-exports/exports/patients.csv", f"s3://{target}/copy.csv")
+    first = aws.aws_cli(env, *args)
+    assert first.returncode != 0
+    m = HOLD.search(first.stderr)
+    assert m and "AccessDenied" in first.stderr, first.stderr
+    assert direct.list_objects_v2(Bucket=target).get("KeyCount", 0) == 0, "a held copy reached the stand-in"
+    grant(ring, m.group(1))
+    again = aws.aws_cli(env, *args)
+    assert again.returncode == 0, again.stderr
+    assert direct.list_objects_v2(Bucket=target)["KeyCount"] == 1
+    direct.delete_object(Bucket=target, Key="copy.csv")
+    third = aws.aws_cli(env, *args)
+    assert third.returncode != 0 and HOLD.search(third.stderr) and HOLD.search(third.stderr).group(1) != m.group(1)
+    assert direct.list_objects_v2(Bucket=target).get("KeyCount", 0) == 0
+
+
+def test_a_partiql_write_is_held_though_its_operation_reads(env, ring):
+    # ExecuteStatement is one IAM action in the tables (PartiQLSelect, Read); an INSERT is a write.
+    ddb = aws.client(env, "dynamodb")
+    mrn = f"MRN-T{uuid.uuid4().hex[:6]}"
+    stmt = f"INSERT INTO \"Patients\" VALUE {{'mrn': '{mrn}', 'note': 'scratch'}}"
+    hold_of(lambda: ddb.execute_statement(Statement=stmt))
+    assert "Item" not in aws.standin(ring, "dynamodb").get_item(TableName="Patients", Key={"mrn": {"S": mrn}})
+    # A statement hidden behind a comment is still read by its verb.
+    hold_of(lambda: ddb.execute_statement(Statement="/* select */ DELETE FROM \"Patients\" WHERE mrn = 'x'"))
+
+
+def test_an_approved_scan_covers_its_pages(env, ring):
+    # A scratch PHI table (Patients*) of 12 items, read 5 at a time: the rules hold scans of
+    # PHI tables above 1000 items a page; here a rule of the test holds every scan of it.
+    name = f"PatientsScratch{uuid.uuid4().hex[:6]}"
+    direct = aws.standin(ring, "dynamodb")
+    direct.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    for i in range(12):
+        direct.put_item(TableName=name, Item={"k": {"S": f"item-{i:02d}"}})
+    ddb = aws.client(env, "dynamodb")
+    scan = lambda **kw: ddb.scan(TableName=name, **kw)
+    rid = hold_of(lambda: scan())   # no Limit: held
+    grant(ring, rid)
+    # The same call, paged by the SDK with the table's own tokens: the approval covers its pages.
+    pages = list(ddb.get_paginator("scan").paginate(TableName=name))
+    assert sum(len(p["Items"]) for p in pages) == 12
+    # moto pages by size: at least the first page ran under the ticket; a repeat from the start is held again.
+    assert hold_of(lambda: scan()) != rid
+
+
+def test_pages_after_the_first_run_under_the_used_ticket(env, ring):
+    name = f"PatientsPaged{uuid.uuid4().hex[:6]}"
+    direct = aws.standin(ring, "dynamodb")
+    direct.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    for i in range(1200):
+        direct.put_item(TableName=name, Item={"k": {"S": f"item-{i:04d}"}})
+    ddb = aws.client(env, "dynamodb")
+    paged = lambda: list(ddb.get_paginator("scan").paginate(TableName=name, PaginationConfig={"PageSize": 1100}))
+    rid = hold_of(paged)     # Limit 1100 > 1000 on a PHI table: held
+    grant(ring, rid)
+    pages = paged()
+    assert len(pages) == 2 and sum(len(p["Items"]) for p in pages) == 1200
+    # A page token alone, without a ticket used for the same call, runs nothing.
+    start = pages[0]["LastEvaluatedKey"]
+    other = f"PatientsOther{uuid.uuid4().hex[:6]}"
+    direct.create_table(TableName=other, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    hold_of(lambda: ddb.scan(TableName=other, Limit=1100, ExclusiveStartKey=start))
+    # And the approved listing from its start again: held again.
+    assert hold_of(paged) != rid
+
+
+# --- denied: never reach the stand-in --------------------------------------------------
+
+def test_iam_create_access_key_is_denied(env, ring):
+    iam = aws.standin(ring, "iam")
+    user = f"svc-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=user)
+    denied(lambda: aws.client(env, "iam").create_access_key(UserName=user))
+    r = aws.aws_cli(env, "iam", "create-access-key", "--user-name", user)
+    assert r.returncode != 0 and "AccessDenied" in r.stderr, r.stderr
+    assert iam.list_access_keys(UserName=user)["AccessKeyMetadata"] == []
+
+
+def test_cloudtrail_stop_logging_is_denied(env, ring):
+    s3, trail = aws.standin(ring, "s3"), aws.standin(ring, "cloudtrail")
+    bucket, name = f"trail-{uuid.uuid4().hex[:8]}", f"trail-{uuid.uuid4().hex[:6]}"
+    s3.create_bucket(Bucket=bucket)
+    trail.create_trail(Name=name, S3BucketName=bucket)
+    trail.start_logging(Name=name)
+    denied(lambda: aws.client(env, "cloudtrail").stop_logging(Name=name))
+    assert trail.get_trail_status(Name=name)["IsLogging"] is True
+
+
+def test_put_bucket_policy_is_denied(env, ring):
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                                                                  "Resource": "arn:aws:s3:::clinic-exports/*"}]})
+    r = aws.aws_cli(env, "s3api", "put-bucket-policy", "--bucket", "clinic-exports", "--policy", policy)
+    assert r.returncode != 0 and "AccessDenied" in r.stderr, r.stderr
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        aws.standin(ring, "s3").get_bucket_policy(Bucket="clinic-exports")
+    assert e.value.response["Error"]["Code"] == "NoSuchBucketPolicy"
+
+
+def test_secrets_and_role_passing_are_denied(env, ring):
+    denied(lambda: aws.client(env, "secretsmanager").get_secret_value(SecretId="clinic/db-admin"))
+    image = aws.standin(ring, "ec2").describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    before = instances(ring)
+    denied(lambda: aws.client(env, "ec2").run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                                                        IamInstanceProfile={"Name": "admin"}))
+    assert instances(ring) == before
+
+
+# --- the audit trail and the approvers' view ----------------------------------------------
+
+def test_the_audit_trail_shows_held_denied_and_approved_calls_with_their_approvers(env, ring):
+    ddb = aws.client(env, "dynamodb")
+    name = f"scratch-{uuid.uuid4().hex[:8]}"
+    aws.standin(ring, "dynamodb").create_table(
+        TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    rid = hold_of(lambda: ddb.delete_table(TableName=name))
+    # The approver reads the call: the operation, its IAM action and level, what it acts on.
+    shown = approve(ring, "show", rid)
+    assert shown.returncode == 0, shown.stderr
+    assert "dynamodb:DeleteTable (IAM dynamodb:DeleteTable, Write)" in shown.stdout and f"TableName: {name}" in shown.stdout
+    assert "fingerprint: sha256:" in shown.stdout
+    listed = approve(ring, "list")
+    assert f"dynamodb:DeleteTable on dynamodb:TableName/{name}" in listed.stdout, listed.stdout
+    grant(ring, rid)
+    ddb.delete_table(TableName=name)
+    denied(lambda: aws.client(env, "iam").create_access_key(UserName="nobody"))
+    # The approver's decision reaches the trail on the decision clock's next tick.
+    deadline = time.monotonic() + 20
+    while True:
+        with ring.audit() as db:
+            frames = [json.loads(r["f"]) for r in db.execute(
+                "SELECT CAST(frame AS TEXT) AS f FROM frames WHERE type IN ('hold', 'approved', 'decision', 'deny') ORDER BY id")]
+        if any(f["type"] == "decision" and f.get("request_id") == rid for f in frames) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    hold = [f for f in frames if f["type"] == "hold" and f.get("request_id") == rid]
+    assert hold and hold[0]["detached"] is True and hold[0]["classification"]["action"] == "dynamodb:DeleteTable"
+    decision = [f for f in frames if f["type"] == "decision" and f.get("request_id") == rid]
+    assert decision and decision[0]["approver"]["user"] == APPROVER, decision
+    ran = [f for f in frames if f["type"] == "approved" and f.get("request_id") == rid]
+    assert ran, "the run of the ticket is not linked to its hold"
+    deny = [f for f in frames if f["type"] == "deny" and f.get("reason") == "policy"
+            and (f.get("classification") or {}).get("iam_action") == "iam:CreateAccessKey"]
+    assert deny and deny[-1]["rule"] == "no-permissions-management"
+    # hoop-audit shows them in the session's story.
+    out = ring.hoop("audit", "show", hold[0]["session"])
+    assert out.returncode == 0, out.stderr
+    assert rid in out.stdout and APPROVER in out.stdout, out.stdout
+
+
+# --- the differential check of the rules -------------------------------------------------------
+
+def standin_services() -> list[str]:
+    """The services moto's server answers, by botocore's signing names."""
+    from moto.backends import list_of_moto_modules
+    session = boto3.Session()
+    names = set()
+    botocore_names = set(session.get_available_services())
+    for module in list_of_moto_modules():
+        name = module.replace("_", "-")
+        for candidate in (name, module, {"awslambda": "lambda", "ec2instanceconnect": "ec2-instance-connect",
+                                         "cognitoidp": "cognito-idp", "cognitoidentity": "cognito-identity",
+                                         "elbv2": "elbv2", "s3control": "s3control"}.get(module, "")):
+            if candidate in botocore_names:
+                model = session._session.get_service_model(candidate)
+                names.add(model.metadata.get("signingName") or model.metadata["endpointPrefix"])
+                break
+    return sorted(names)
+
+
+def test_no_write_permissions_or_tagging_operation_is_allowed_by_the_default_rules(ring, tmp_path):
+    services = standin_services()
+    assert {"s3", "dynamodb", "lambda", "logs", "ec2", "iam", "kms", "cloudtrail", "secretsmanager"} <= set(services)
+    r = subprocess.run([os.path.join(os.environ.get("HOOP_BIN", str(REPO / ".build/release")), "hoop-approve"), "calls", "--config", str(ring.var / "hoop.json"),
+                        "--connection", "aws", "--user", "agent@example.org", "--groups", "agents", "--agent",
+                        "--services", *services], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert r.returncode == 0, r.stderr
+    verdicts = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(verdicts) > 3000
+    # The table, printed: each operation, its access level, the rule that decides it.
+    report = tmp_path / "aws-rules.txt"
+    report.write_text("".join(f"{v['service']:<22} {v['operation']:<48} {v['access'] or '(unknown)':<24} "
+                              f"{v['verdict']:<7} {v['rule']}\n" for v in verdicts))
+    print(f"\nthe default call rules over {len(verdicts)} operations of {len(services)} services: {report}")
+    allowed = [v for v in verdicts if v["verdict"] == "allow"]
+    assert not [v for v in allowed if v["access"] not in ("List", "Read")], \
+        [f"{v['service']}:{v['operation']}" for v in allowed if v["access"] not in ("List", "Read")][:20]
+    # Every level is decided by a rule written for it, and unknown operations never pass.
+    assert all(v["verdict"] == "deny" for v in verdicts if v["access"] == "Permissions management")
+    assert all(v["verdict"] != "allow" for v in verdicts if v["access"] == "")
+    assert {v["verdict"] for v in verdicts if v["access"] in ("Write", "Tagging")} <= {"review", "deny"}
