@@ -1,0 +1,133 @@
+import Foundation
+import XCTest
+@testable import HoopApproval
+import HoopFrames
+
+/// The default call rules (docs/approval.md, "Rules for API calls") judging calls as a
+/// door writes them, and what an approval of a call is for (its fingerprint).
+final class CallRuleTests: XCTestCase {
+    static let awsConnection: JSON = .object([
+        "kind": .string("aws"),
+        "masking": .object(["resources": .array([
+            .object(["bucket": .string("clinic-*")]), .object(["table": .string("Patients")]),
+            .object(["function": .string("patient-lookup")]), .object(["secret": .string("clinic/*")]),
+        ])]),
+    ])
+    let policy = try! Policy(connection: awsConnection, gateway: .object([:]))
+    let agent = Requester(issuer: "https://idp.test", subject: "a1", user: "agent@example.org", groups: ["agents"], kind: "agent")
+
+    func call(_ service: String, _ op: String, _ iam: String, _ access: String, _ params: [String: JSON] = [:],
+              resources: [String: JSON]? = nil, extra: [String: JSON] = [:]) -> JSON {
+        var o: [String: JSON] = ["signing_name": .string(service), "action": .string(op), "iam_action": .string(iam),
+                                 "access": .string(access), "params": .object(params), "resources": .object(resources ?? params)]
+        for (k, v) in extra { o[k] = v }
+        return .object(o)
+    }
+
+    func verdict(_ c: JSON) -> Verdict { policy.verdict(call: CallFacts(c), agent) }
+
+    func testTheDefaultRulesByLevelAndByName() {
+        let table: [(JSON, Action, String)] = [
+            (call("s3", "ListBuckets", "s3:ListAllMyBuckets", "List"), .allow, "allow-list"),
+            (call("s3", "GetObject", "s3:GetObject", "Read", ["Bucket": "clinic-exports", "Key": "a.csv"]), .allow, "allow-read"),
+            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients", "Limit": .int(50)]), .allow, "allow-read"),
+            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients"]), .review, "review-phi-scan"),
+            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients", "Limit": .int(5000)]), .review, "review-phi-large-scan"),
+            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Other"]), .allow, "allow-read"),
+            // A table named by its ARN is the same table.
+            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "arn:aws:dynamodb:us-east-1:1:table/Patients"]),
+             .review, "review-phi-scan"),
+            (call("iam", "CreateAccessKey", "iam:CreateAccessKey", "Permissions management", ["UserName": "u"]), .deny, "no-permissions-management"),
+            (call("iam", "CreateUser", "iam:CreateUser", "Write", ["UserName": "u"]), .deny, "no-privilege-escalation"),
+            (call("iam", "ListUsers", "iam:ListUsers", "List"), .allow, "allow-list"),
+            (call("s3", "PutBucketPolicy", "s3:PutBucketPolicy", "Permissions management", ["Bucket": "b"]), .deny, "no-permissions-management"),
+            (call("ec2", "ModifyImageAttribute", "ec2:ModifyImageAttribute", "Write"), .deny, "no-resource-exposure"),
+            (call("secretsmanager", "GetSecretValue", "secretsmanager:GetSecretValue", "Read", ["SecretId": "x"]), .deny, "no-credential-exposure"),
+            (call("ssm", "GetParameter", "ssm:GetParameter", "Read", ["Name": "p", "WithDecryption": .bool(true)]), .deny, "no-decrypted-parameters"),
+            (call("ssm", "GetParameter", "ssm:GetParameter", "Read", ["Name": "p"]), .allow, "allow-read"),
+            (call("cloudtrail", "StopLogging", "cloudtrail:StopLogging", "Write", ["Name": "t"]), .deny, "no-audit-weakening"),
+            (call("kms", "ScheduleKeyDeletion", "kms:ScheduleKeyDeletion", "Write", ["KeyId": "k"]), .deny, "no-audit-weakening"),
+            (call("dynamodb", "ExportTableToPointInTime", "dynamodb:ExportTableToPointInTime", "Write"), .review, "review-bulk-export"),
+            (call("s3", "CopyObject", "s3:PutObject", "Write", ["Bucket": "scratch", "Key": "k", "CopySource": "clinic-exports/a.csv"]),
+             .review, "review-phi-copy"),
+            (call("dynamodb", "DeleteTable", "dynamodb:DeleteTable", "Write", ["TableName": "t"]), .review, "review-destructive"),
+            (call("ec2", "RunInstances", "ec2:RunInstances", "Write", ["ImageId": "ami-1"]), .review, "review-compute"),
+            (call("lambda", "Invoke", "lambda:InvokeFunction", "Write", ["FunctionName": "f"]), .review, "review-compute"),
+            (call("dynamodb", "TagResource", "dynamodb:TagResource", "Tagging"), .review, "review-tagging"),
+            (call("dynamodb", "PutItem", "dynamodb:PutItem", "Write", ["TableName": "t"]), .review, "review-writes"),
+            (call("foo", "DoSomething", "foo:DoSomething", ""), .deny, "no-rule"),
+        ]
+        for (c, action, rule) in table {
+            let v = verdict(c)
+            XCTAssertEqual(v.action, action, "\(c["action"]!.string!): \(v.summary)")
+            XCTAssertEqual(v.reasons.first?.rule, rule, c["action"]!.string!)
+        }
+    }
+
+    func testAPassedRoleIsFoundAtAnyDepthAndInFlattenedNames() {
+        XCTAssertEqual(verdict(call("ec2", "RunInstances", "ec2:RunInstances", "Write", ["IamInstanceProfile.Name": "admin"])).reasons.first?.rule, "no-pass-role")
+        XCTAssertEqual(verdict(call("lambda", "CreateFunction", "lambda:CreateFunction", "Write",
+                                    ["FunctionName": "f", "Role": "arn:aws:iam::1:role/admin"])).action, .deny)
+        XCTAssertEqual(verdict(call("ecs", "RunTask", "ecs:RunTask", "Write",
+                                    ["overrides": .object(["taskRoleArn": "arn:aws:iam::1:role/x"])])).reasons.first?.rule, "no-pass-role")
+        XCTAssertEqual(verdict(call("glue", "CreateJob", "glue:CreateJob", "Write",
+                                    ["Roles": .array([.object(["RoleArn": "r"])])])).action, .deny)
+    }
+
+    func testAnAllowRuleWithoutActionsNeverPassesAnOperationOfUnknownLevel() throws {
+        let open = try Policy(connection: .object(["kind": "aws", "approval": .object(["rules": .array([
+            .object(["name": "all", "action": "allow"])])])]), gateway: .object([:]))
+        XCTAssertEqual(open.verdict(call: CallFacts(call("foo", "Do", "foo:Do", "")), agent).action, .deny)
+        XCTAssertEqual(open.verdict(call: CallFacts(call("foo", "Do", "foo:Do", "Write")), agent).action, .allow)
+        let named = try Policy(connection: .object(["kind": "aws", "approval": .object(["rules": .array([
+            .object(["name": "foo", "action": "allow", "match": .object(["actions": "foo:Do"])])])])]), gateway: .object([:]))
+        XCTAssertEqual(named.verdict(call: CallFacts(call("foo", "Do", "foo:Do", "")), agent).action, .allow)
+        XCTAssertEqual(named.verdict(call: CallFacts(call("foo", "Other", "foo:Other", "Read")), agent).action, .deny, "no rule: denied")
+    }
+
+    func testConditionsOfTheOtherKindAndMisspeltOnesAreRefused() {
+        func rules(_ kind: String, _ match: JSON) throws -> Policy {
+            try Policy(connection: .object(["kind": .string(kind), "approval": .object(["rules": .array([
+                .object(["name": "r", "action": "allow", "match": match])])])]), gateway: .object([:]))
+        }
+        XCTAssertThrowsError(try rules("aws", .object(["tables": "patients"])))
+        XCTAssertThrowsError(try rules("postgres", .object(["actions": "s3:*"])))
+        XCTAssertThrowsError(try rules("aws", .object(["access": "Writes"])))
+        XCTAssertThrowsError(try rules("aws", .object(["resources": .object(["bucket": "a", "table": "b"])])))
+        XCTAssertThrowsError(try rules("aws", .object(["params": .object(["Limit": .object(["more": .int(3)])])])))
+        XCTAssertThrowsError(try Policy(connection: .object(["kind": "aws", "approval": .object(["calls": "allow_all"])]), gateway: .object([:])))
+        XCTAssertNoThrow(try rules("aws", .object(["actions": .array(["s3:Get*"]), "access": "Read", "params": .object(["Limit": .null]),
+                                                     "resources": .array([.object(["bucket": "b", "key": "k/*"])])])))
+    }
+
+    func testAFingerprintLeavesOutPagesIdempotencyTokensAndPerAttemptHeaders() {
+        func scan(_ params: [String: JSON], headers: [String: JSON] = [:], body: String? = nil) -> JSON {
+            call("dynamodb", "Scan", "dynamodb:Scan", "Read", params, extra: [
+                "paging": .array(["ExclusiveStartKey"]), "idempotency": .array(["ClientToken"]), "method": "POST", "path": "/",
+                "query": "", "headers": .object(headers),
+                "body": .string(body ?? JSON.object(params).encodedString)])
+        }
+        let first = scan(["TableName": "Patients"], headers: ["amz-sdk-invocation-id": "1", "content-length": "24"])
+        let page = scan(["TableName": "Patients", "ExclusiveStartKey": .object(["mrn": .object(["S": "MRN-2"])])],
+                        headers: ["amz-sdk-invocation-id": "2", "content-length": "70"])
+        XCTAssertEqual(CallFingerprint.of(first), CallFingerprint.of(page))
+        XCTAssertTrue(CallFacts(page).isLaterPage)
+        XCTAssertFalse(CallFacts(first).isLaterPage)
+        XCTAssertEqual(CallFingerprint.of(scan(["TableName": "Patients", "ClientToken": "a"])),
+                       CallFingerprint.of(scan(["TableName": "Patients", "ClientToken": "b"])))
+        // What the call does is in it: another table, another filter, another header, another body.
+        XCTAssertNotEqual(CallFingerprint.of(first), CallFingerprint.of(scan(["TableName": "Other"])))
+        XCTAssertNotEqual(CallFingerprint.of(first), CallFingerprint.of(scan(["TableName": "Patients", "FilterExpression": "a"])))
+        XCTAssertNotEqual(CallFingerprint.of(first), CallFingerprint.of(scan(["TableName": "Patients"], headers: ["x-amz-acl": "public-read"])))
+        XCTAssertNotEqual(CallFingerprint.of(scan(["TableName": "Patients"], body: "{\"TableName\":\"Patients\"}")),
+                          CallFingerprint.of(scan(["TableName": "Patients"], body: "{\"TableName\":\"Patients\",\"Segment\":1}")))
+        // The approver reads the call, without the page's token.
+        let text = CallFingerprint.readable(page)
+        XCTAssertTrue(text.contains("dynamodb:Scan (IAM dynamodb:Scan, Read)") && text.contains("TableName: Patients"), text)
+        XCTAssertFalse(text.contains("MRN-2"), text)
+    }
+}
+
+extension JSON: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+}
