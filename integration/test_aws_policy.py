@@ -14,6 +14,7 @@ import time
 import uuid
 
 import boto3
+import botocore.config
 import botocore.exceptions
 import pytest
 
@@ -211,6 +212,36 @@ def test_pages_after_the_first_run_under_the_used_ticket(env, ring):
     hold_of(lambda: ddb.scan(TableName=other, Limit=1100, ExclusiveStartKey=start))
     # And the approved listing from its start again: held again.
     assert hold_of(paged) != rid
+
+
+def test_a_held_call_is_not_retried_by_the_sdks_in_any_protocol(env, ring):
+    # The SDKs' own retry settings (standard mode, 5 attempts): a hold is answered with a
+    # code they do not retry, in each protocol's format, and makes one hold only.
+    config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 5})
+    session = boto3.Session()
+    name = f"scratch-{uuid.uuid4().hex[:8]}"
+    aws.standin(ring, "s3").create_bucket(Bucket=name)
+    topic = aws.standin(ring, "sns").create_topic(Name=name)["TopicArn"]
+    calls = {
+        "json": lambda: session.client("dynamodb", config=config).put_item(TableName="Patients", Item={"mrn": {"S": "MRN-RETRY"}}),
+        "rest-json": lambda: session.client("lambda", config=config).invoke(FunctionName="patient-lookup", Payload=b"{}"),
+        "rest-xml": lambda: session.client("s3", config=config).delete_bucket(Bucket=name),
+        "ec2": lambda: session.client("ec2", config=config).create_tags(Resources=["i-00000000"], Tags=[{"Key": "a", "Value": "b"}]),
+        "query": lambda: session.client("sns", config=config).publish(TopicArn=topic, Message="hello"),
+    }
+    for proto, call in calls.items():
+        before = len(pending_requests(ring))
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            call()
+        assert e.value.response["ResponseMetadata"].get("RetryAttempts", 0) == 0, proto
+        held_id(e.value)
+        assert len(pending_requests(ring)) == before + 1, f"{proto}: a retry made another hold"
+
+
+def pending_requests(ring) -> list:
+    r = approve(ring, "list", "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
 
 
 # --- denied: never reach the stand-in --------------------------------------------------
