@@ -51,6 +51,11 @@ def env(ring):
         yield e
 
 
+@pytest.fixture(scope="module")
+def creds(env):
+    return aws.credentials(env)
+
+
 HOLD = re.compile(r"held for approval as (r-[0-9a-z-]+)")
 
 
@@ -283,6 +288,30 @@ def test_secrets_and_role_passing_are_denied(env, ring):
     denied(lambda: aws.client(env, "ec2").run_instances(ImageId=image, MinCount=1, MaxCount=1,
                                                         IamInstanceProfile={"Name": "admin"}))
     assert instances(ring) == before
+
+
+def test_headers_that_grant_access_are_judged_as_what_they_do(env, ring):
+    # x-amz-acl on a PutObject needs s3:PutObjectAcl in IAM: denied, not held as a write.
+    s3 = aws.client(env, "s3")
+    key = f"scratch/{uuid.uuid4().hex[:8]}.txt"
+    denied(lambda: s3.put_object(Bucket="clinic-exports", Key=key, Body=b"x", ACL="public-read"))
+    denied(lambda: s3.put_object(Bucket="clinic-exports", Key=key, Body=b"x", GrantRead='id="abc"'))
+    with pytest.raises(botocore.exceptions.ClientError):
+        aws.standin(ring, "s3").head_object(Bucket="clinic-exports", Key=key)
+
+
+def test_a_body_the_door_cannot_read_is_refused(env, ring, creds):
+    # Duplicate members: a rule reading the one and a service reading the other must never
+    # disagree, so the call is refused before any rule (here: a decrypted parameter).
+    import botocore.auth
+    import botocore.awsrequest
+    import httpx
+    body = b'{"Name":"/prod/db","WithDecryption":true,"WithDecryption":true}'
+    req = botocore.awsrequest.AWSRequest(method="POST", url=aws.door_url(ring) + "/", data=body, headers={
+        "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonSSM.GetParameter"})
+    botocore.auth.SigV4Auth(creds, "ssm", "us-east-1").add_auth(req)
+    r = httpx.post(req.url, content=body, headers=dict(req.headers), verify=aws.ca(ring))
+    assert r.status_code == 400 and "SerializationException" in r.text, r.text
 
 
 # --- the audit trail and the approvers' view ----------------------------------------------

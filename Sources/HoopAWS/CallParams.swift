@@ -6,15 +6,34 @@ import HoopJSON
 /// the JSON body of the JSON protocols, the form or query of the query protocols, the URI
 /// labels and query of the REST ones; and the resources they name.
 public enum CallParams {
-    public static func decode(_ r: SigV4.Request, _ op: Operations.Identified, form: [(String, String)]) -> [String: JSON] {
+    /// Fails when the request is not in its protocol's one plain form: a parameter the
+    /// door cannot read may still be read by the service, and a rule that never saw it
+    /// must not be the one that decides (a body that is not one JSON object, duplicate
+    /// members, a form beside a query, a name given twice).
+    public static func decode(_ r: SigV4.Request, _ op: Operations.Identified, form: [(String, String)]) throws -> [String: JSON] {
+        func refuse(_ why: String) -> AWSError { AWSError("SerializationException", 400, "hoop: \(why)") }
         var out: [String: JSON] = [:]
+        let query = SigV4.queryPairs(r.query)
         switch op.service.proto {
         case "json", "rest-json":
-            if !r.body.isEmpty, case .object(let o)? = try? JSON.parse(r.body) {
+            if !r.body.isEmpty {
+                guard case .object(let o)? = try? JSON.parse(r.body) else {
+                    throw refuse("the request body is not one JSON object hoop can read (each member once, UTF-8)")
+                }
                 for (k, v) in o { out[k] = v }
             }
+            if op.service.proto == "json" && !query.isEmpty {
+                throw refuse("a call of the JSON protocol carries its parameters in its body, not in a query")
+            }
         case "query", "ec2":
-            for (k, v) in form + SigV4.queryPairs(r.query) where k != "Action" && k != "Version" && !k.hasPrefix("X-Amz-") {
+            if !r.body.isEmpty && form.isEmpty {
+                throw refuse("the request body is not a form hoop can read (application/x-www-form-urlencoded, UTF-8)")
+            }
+            if !form.isEmpty && query.contains(where: { $0.0 != "Action" && $0.0 != "Version" }) {
+                throw refuse("the call's parameters come in a form and in a query: one place only")
+            }
+            for (k, v) in form + query where k != "Action" && k != "Version" && !k.hasPrefix("X-Amz-") {
+                guard out[k] == nil else { throw refuse("the parameter \(k) is given twice") }
                 out[k] = .string(v)
             }
         default:
@@ -23,9 +42,19 @@ public enum CallParams {
         // The URI's labels are what the service acts on: they win over body members of the same name.
         for (k, v) in op.labels { out[k] = .string(v) }
         if op.service.proto.hasPrefix("rest") {
-            for (k, v) in SigV4.queryPairs(r.query) where !k.hasPrefix("X-Amz-") && out[k] == nil { out[k] = .string(v) }
+            for (k, v) in query where !k.hasPrefix("X-Amz-") && out[k] == nil { out[k] = .string(v) }
             if let source = r.header("x-amz-copy-source") { out["CopySource"] = .string(SigV4.percentDecode(Substring(source)) ?? source) }
         }
+        // Members the client sends as headers (an ACL, grants, tags, object lock, metadata).
+        var prefixed: [String: [String: JSON]] = [:]
+        for (name, value) in r.headers {
+            if let member = op.operation.headerMembers[name] {
+                if out[member] == nil { out[member] = .string(value) }
+            } else if let (prefix, member) = op.operation.headerMembers.first(where: { $0.key.hasSuffix("*") && name.hasPrefix($0.key.dropLast()) }) {
+                prefixed[member, default: [:]][String(name.dropFirst(prefix.count - 1))] = .string(value)
+            }
+        }
+        for (member, map) in prefixed where out[member] == nil { out[member] = .object(map) }
         return out
     }
 
@@ -58,6 +87,7 @@ public enum CallParams {
             statements += (params[list]?.array ?? []).compactMap { $0["Statement"] }
         }
         if !statements.isEmpty { out["Statement"] = .array(statements) }
+        if let q = params["queryString"] { out["queryString"] = q }
         for list in ["logGroupNames", "logGroupIdentifiers"] {
             if let v = params[list] { out[list] = v }
             else {

@@ -18,6 +18,10 @@ public final class Operations: Sendable {
         public let paging: [String]
         /// Idempotency tokens the SDKs fill in per call (ClientToken).
         public let idempotency: [String]
+        /// Input members sent as headers, by lower-case header name (`x-amz-meta-*`: a prefix).
+        public let headerMembers: [String: String]
+        /// Its answer carries credentials or secrets (botocore's sensitive members).
+        public let revealsSecrets: Bool
     }
 
     public struct Service: Sendable {
@@ -64,7 +68,9 @@ public final class Operations: Sendable {
                                           pathTemplate: parts[0].split(separator: "/"), fixedQuery: fixed, required: required,
                                           iamAction: o["iam"]?.string ?? "", access: o["access"]?.string ?? "",
                                           paging: (o["paging"]?.array ?? []).compactMap(\.string),
-                                          idempotency: (o["idempotency"]?.array ?? []).compactMap(\.string))
+                                          idempotency: (o["idempotency"]?.array ?? []).compactMap(\.string),
+                                          headerMembers: (o["headers"]?.object ?? [:]).compactMapValues(\.string),
+                                          revealsSecrets: o["reveals_secrets"]?.bool ?? false)
                 }
                 return Service(name: s["service"]?.string ?? signing, signingName: signing, proto: s["protocol"]?.string ?? "",
                                targetPrefix: s["target_prefix"]?.string, jsonVersion: s["json_version"]?.string, operations: ops)
@@ -168,7 +174,9 @@ public final class Operations: Sendable {
             }
             guard i < segs.count else { return nil }
             if t.hasPrefix("{") && t.hasSuffix("}") {
-                guard let v = SigV4.percentDecode(segs[i]), !v.isEmpty else { return nil }
+                // One segment is one label: an encoded slash or a dot segment would be read as
+                // one name here and as a path by a server that decodes first.
+                guard let v = SigV4.percentDecode(segs[i]), !v.isEmpty, !v.contains("/"), v != ".", v != ".." else { return nil }
                 labels[String(t.dropFirst().dropLast())] = v
             } else if t != segs[i] {
                 return nil

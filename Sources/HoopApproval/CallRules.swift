@@ -45,6 +45,9 @@ public struct CallFacts: Sendable {
     public var paging: Set<String>
     /// Idempotency tokens the SDKs make per call (ClientToken): not what the call does.
     public var idempotency: Set<String>
+    /// Its answer carries credentials or secrets (the door's table, from botocore's sensitive members).
+    public var revealsSecrets: Bool
+    public var region: String
 
     public init(_ f: JSON) {
         service = f["signing_name"]?.string ?? f["service"]?.string ?? ""
@@ -55,6 +58,8 @@ public struct CallFacts: Sendable {
         resources = CallResources(service: service, resources: f["resources"])
         paging = Set((f["paging"]?.array ?? []).compactMap(\.string))
         idempotency = Set((f["idempotency"]?.array ?? []).compactMap(\.string))
+        revealsSecrets = f["reveals_secrets"]?.bool ?? false
+        region = f["region"]?.string ?? ""
     }
 
     /// A page after the first of a listing: it carries a pagination token.
@@ -76,18 +81,46 @@ public struct CallFacts: Sendable {
         func names(_ key: String) -> Bool {
             let k = key.lowercased()
             return k == "role" || k.hasSuffix("rolearn") || k.hasSuffix("role") || k.contains("instanceprofile")
-                || k.hasSuffix("rolename")
+                || k.hasSuffix("rolename") || k == "credentials"
         }
-        func walk(_ o: [String: JSON]) -> Bool {
-            for (k, v) in o {
-                // Query protocols flatten members: "IamInstanceProfile.Arn", "Roles.member.1".
-                if k.split(separator: ".").contains(where: { names(String($0)) }), v != .null { return true }
-                if let inner = v.object, walk(inner) { return true }
-                for item in v.array ?? [] { if let inner = item.object, walk(inner) { return true } }
+        // A role's ARN as a value, wherever it is (a map entry of SNS's attributes, an
+        // API Gateway integration's credentials).
+        func isRoleARN(_ v: JSON) -> Bool {
+            guard let t = v.string?.lowercased(), t.hasPrefix("arn:") else { return false }
+            return t.contains(":role/") || t.contains(":instance-profile/")
+        }
+        return Self.any(params) { key, value in
+            // Query protocols flatten members: "IamInstanceProfile.Arn", "Roles.member.1".
+            (key.split(separator: ".").contains(where: { names(String($0)) }) && value != .null) || isRoleARN(value)
+        }
+    }
+
+    /// A call that writes a resource policy (who else may use the resource): a member, at
+    /// any depth, named as a policy document — `Policy`, `PolicyDocument`, `AccessPolicies`,
+    /// SQS and SNS attributes' `Policy` entries (a map key, or a query form's
+    /// `Attributes.entry.N.key=Policy`) — in a call that is not a read.
+    public var setsPolicy: Bool {
+        let policyNames: Set<String> = ["policy", "policydocument", "policytext", "resourcepolicy", "accesspolicies", "accesspolicy",
+                                        "keypolicy", "bucketpolicy", "queuepolicy", "topicpolicy", "trustpolicy", "assumerolepolicydocument"]
+        guard access != "List" && access != "Read" else { return false }
+        return Self.any(params) { key, value in
+            let last = key.split(separator: ".").last.map { $0.lowercased() } ?? ""
+            if policyNames.contains(last) && value != .null { return true }
+            return key.lowercased().hasSuffix(".key") && policyNames.contains((value.string ?? "").lowercased())
+        }
+    }
+
+    /// Whether `test` holds for some member, at any depth, of `o` (its name and value).
+    static func any(_ o: [String: JSON], _ test: (String, JSON) -> Bool) -> Bool {
+        for (k, v) in o {
+            if test(k, v) { return true }
+            if let inner = v.object, any(inner, test) { return true }
+            for item in v.array ?? [] {
+                if test(k, item) { return true }
+                if let inner = item.object, any(inner, test) { return true }
             }
-            return false
         }
-        return walk(params)
+        return false
     }
 
     static func text(_ v: JSON) -> String {
@@ -150,10 +183,14 @@ extension Rule {
             guard let o = p.object else { throw ConfigError("approval rule \"\(name)\": \"params\" must be an object") }
             params = try o.keys.sorted().map { k in (k, try ParamTest(o[k]!, rule: name, param: k)) }
         }
-        if let v = m["passes_role"] {
-            guard let b = v.bool else { throw ConfigError("approval rule \"\(name)\": \"passes_role\" must be true or false") }
-            passesRole = b
+        func flag(_ key: String) throws -> Bool? {
+            guard let v = m[key] else { return nil }
+            guard let b = v.bool else { throw ConfigError("approval rule \"\(name)\": \"\(key)\" must be true or false") }
+            return b
         }
+        passesRole = try flag("passes_role")
+        setsPolicy = try flag("sets_policy")
+        revealsSecrets = try flag("reveals_secrets")
     }
 
     /// Whether every condition holds for this call, asked by this identity, now.
@@ -171,6 +208,8 @@ extension Rule {
             }
         }
         if let passesRole, c.passesRole != passesRole { return false }
+        if let setsPolicy, c.setsPolicy != setsPolicy { return false }
+        if let revealsSecrets, c.revealsSecrets != revealsSecrets { return false }
         return matchesIdentityAndTime(who, at: time)
     }
 }
@@ -184,6 +223,16 @@ extension Policy {
                  "changes permissions (IAM policies, keys, roles, resource policies, ACLs, grants): not allowed through the gateway"),
         callRule("no-pass-role", "deny", ["passes_role": true],
                  "hands a role to a service (iam:PassRole): not allowed through the gateway"),
+        callRule("no-resource-policies", "deny", ["sets_policy": true],
+                 "writes a resource policy (who else may use the resource): not allowed through the gateway"),
+        // S3 writes whose headers grant access or bypass a lock need more than s3:PutObject
+        // in IAM (s3:PutObjectAcl, s3:BypassGovernanceRetention): judged as those.
+        callRule("no-public-acl", "deny", ["params": ["ACL": "public-*"]], "makes a resource public (a canned ACL)"),
+        callRule("no-authenticated-acl", "deny", ["params": ["ACL": "authenticated-read"]], "opens a resource to every AWS account (a canned ACL)"),
+        callRule("no-acl-grants", "deny", ["params": ["Grant*": true]], "grants access to other accounts (ACL grants)"),
+        callRule("no-lock-bypass", "deny", ["params": ["BypassGovernanceRetention": "true"]], "bypasses an object lock's retention"),
+        callRule("no-secret-answers", "deny", ["reveals_secrets": true],
+                 "its answer carries credentials or secrets (keys, tokens, passwords, private keys, user data, environment variables)"),
         callRule("no-privilege-escalation", "deny", ["actions": ["iam:*", "sts:*", "sso:*", "identitystore:*", "organizations:*",
                                                                   "cognito-idp:Admin*"],
                                                       "access": ["Write", "Tagging", "unknown"]],
@@ -199,7 +248,12 @@ extension Policy {
                  "exposes a resource beyond the account (policies, ACLs, public access, sharing)"),
         callRule("no-credential-exposure", "deny", ["actions": [
             "secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue", "ec2:GetPasswordData", "sts:GetSessionToken",
-            "sts:GetFederationToken", "ecr:GetAuthorizationToken", "redshift:GetClusterCredentials*", "codeartifact:GetAuthorizationToken"]],
+            "sts:GetFederationToken", "ecr:GetAuthorizationToken", "redshift:GetClusterCredentials*", "codeartifact:GetAuthorizationToken",
+            "redshift-serverless:GetCredentials", "redshift:GetIdentityCenterAuthToken", "connect:GetFederationToken",
+            "glue:GetConnection", "glue:GetConnections", "ec2:DescribeInstanceAttribute",
+            // Presigned URLs signed with the gateway's own keys, fetched outside the gateway.
+            "lambda:GetFunction", "lambda:GetLayerVersion", "ecr:GetDownloadUrlForLayer", "elasticbeanstalk:RetrieveEnvironmentInfo",
+            "kinesisanalytics:CreateApplicationPresignedUrl", "auditmanager:GetEvidenceFileUploadUrl", "s3:CreateSession"]],
                  "reveals credentials or secrets"),
         callRule("no-decrypted-parameters", "deny", ["actions": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath",
                                                                   "ssm:GetParameterHistory"],
@@ -223,13 +277,10 @@ extension Policy {
                  "exports data in bulk"),
         callRule("review-phi-copy", "review", ["actions": ["s3:CopyObject", "s3:UploadPartCopy"], "phi": true],
                  "copies an object of a PHI bucket"),
-        callRule("review-phi-scan", "review", ["actions": ["dynamodb:Scan"], "phi": true, "params": ["Limit": NSNull()]],
-                 "scans a PHI table without a Limit"),
-        callRule("review-phi-large-scan", "review", ["actions": ["dynamodb:Scan"], "phi": true, "params": ["Limit": ["above": 1000]]],
-                 "scans a PHI table more than 1000 items at a time"),
-        callRule("review-phi-partiql", "review", ["actions": ["dynamodb:ExecuteStatement", "dynamodb:BatchExecuteStatement",
-                                                              "dynamodb:ExecuteTransaction"], "phi": true, "params": ["Limit": NSNull()]],
-                 "runs a PartiQL statement on a PHI table without a Limit"),
+        callRule("review-phi-bulk-read", "review", ["actions": bulkReads, "phi": true, "params": ["Limit": NSNull()]],
+                 "reads a PHI table without a Limit (a scan, or a PartiQL statement)"),
+        callRule("review-phi-large-read", "review", ["actions": bulkReads, "phi": true, "params": ["Limit": ["above": 1000]]],
+                 "reads a PHI table more than 1000 items at a time"),
         callRule("review-destructive", "review", ["actions": [
             "*:Delete*", "*:Terminate*", "*:Remove*", "*:Purge*", "dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive",
             "rds:ModifyDB*", "rds:Stop*", "rds:Reboot*", "ec2:StopInstances", "ec2:ModifyInstanceAttribute", "s3:PutLifecycleConfiguration",
@@ -245,9 +296,23 @@ extension Policy {
         callRule("review-tagging", "review", ["access": ["Tagging"]],
                  "changes tags (tags decide tag-based access)"),
         callRule("review-writes", "review", ["access": ["Write"]], "writes"),
+        callRule("allow-partiql-select", "allow", ["actions": ["dynamodb:PartiQLSelect"], "access": ["Read"]],
+                 "reads with PartiQL (answers masked)"),
+        // Reads by IAM's level that act: start jobs and queries, take messages off a queue,
+        // make instances upload logs, copy or export.
+        callRule("review-acting-reads", "review", ["actions": [
+            "*:Start*", "*:Request*", "*:Receive*", "*:Send*", "*:Run*", "*:Invoke*", "*:Execute*", "*:Create*", "*:Put*",
+            "*:Update*", "*:Delete*", "*:Stop*", "*:Cancel*", "*:Reset*", "*:Restore*", "*:Export*", "*:Import*", "*:Copy*",
+            "*:Modify*", "*:Set*", "*:Enable*", "*:Disable*", "*:Attach*", "*:Detach*", "*:Associate*", "*:Disassociate*"],
+                                                     "access": ["Read", "List"]],
+                 "a read that acts (starts, sends, receives, copies or exports)"),
         callRule("allow-list", "allow", ["access": ["List"]], "lists"),
         callRule("allow-read", "allow", ["access": ["Read"]], "reads (answers masked)"),
     ])
+
+    /// Reads that may take a whole table: scans and PartiQL statements (a SELECT's IAM
+    /// action is `dynamodb:PartiQLSelect`; its operation `dynamodb:ExecuteStatement`).
+    static let bulkReads = ["dynamodb:Scan", "dynamodb:ExecuteStatement", "dynamodb:BatchExecuteStatement", "dynamodb:ExecuteTransaction"]
 
     private static func callRule(_ name: String, _ action: String, _ match: [String: Any], _ message: String) -> JSON {
         func json(_ v: Any) -> JSON {
@@ -322,7 +387,7 @@ public enum CallFingerprint {
             }
             body = "sha256:" + SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
         }
-        let whole = "\(facts.iamAction) \(facts.serviceOperation) " + JSON.object(params).encodedString
+        let whole = "\(facts.iamAction) \(facts.serviceOperation) in \(facts.region) " + JSON.object(params).encodedString
             + "\n\(f["method"]?.string ?? "") \(f["path"]?.string ?? "")?\(query) headers " + JSON.object(headers).encodedString
             + " body " + body
         return SHA256.hash(data: Array(whole.utf8)).map { String(format: "%02x", $0) }.joined()
@@ -333,15 +398,31 @@ public enum CallFingerprint {
     /// one (long values cut), the HTTP request.
     public static func readable(_ f: JSON) -> String {
         let facts = CallFacts(f)
+        let left = facts.paging.union(facts.idempotency)
         var lines = ["\(facts.serviceOperation) (IAM \(facts.iamAction.isEmpty ? "unknown" : facts.iamAction), "
-                     + "\(facts.access.isEmpty ? "unknown access level" : facts.access)) on \(f["target"]?.string ?? facts.service)"]
-        for k in facts.params.keys.sorted() where !facts.paging.contains(k) && !facts.idempotency.contains(k) {
-            var v = CallFacts.text(facts.params[k]!)
-            if v.count > 200 { v = String(v.prefix(200)) + "… (\(v.count) characters)" }
-            lines.append("  \(k): \(v)")
+                     + "\(facts.access.isEmpty ? "unknown access level" : facts.access)) on \(f["target"]?.string ?? facts.service)"
+                     + " in \(facts.region.isEmpty ? "?" : facts.region)"]
+        // Everything the fingerprint covers is shown, in full: what is approved is what is read.
+        for k in facts.params.keys.sorted() where !left.contains(k) {
+            lines.append("  \(k): \(CallFacts.text(facts.params[k]!))")
         }
-        if !facts.paging.isEmpty { lines.append("  (any page: \(facts.paging.sorted().joined(separator: ", ")) left out)") }
-        lines.append("request: \(f["method"]?.string ?? "") \(f["path"]?.string ?? "")")
+        if !left.isEmpty { lines.append("  (left out, any value: \(left.sorted().joined(separator: ", ")))") }
+        lines.append("request: \(f["method"]?.string ?? "") \(f["path"]?.string ?? "")"
+                     + ((f["query"]?.string).map { $0.isEmpty ? "" : "?" + $0 } ?? ""))
+        for (name, value) in (f["headers"]?.object ?? [:]).sorted(by: { $0.key < $1.key }) where !unfingerprinted.contains(name) {
+            lines.append("  \(name): \(CallFacts.text(value))")
+        }
+        // A body the parameters do not already show (XML documents, text); bytes by digest.
+        let proto = f["protocol"]?.string ?? ""
+        if f["body_streamed"]?.bool == true {
+            lines.append("body: streamed, \(f["decoded_length"]?.int ?? -1) bytes")
+        } else if proto != "json" && proto != "rest-json" && proto != "query" && proto != "ec2" {
+            if let text = f["body"]?.string, !text.isEmpty {
+                lines.append(text.utf8.count <= 1 << 20 ? "body:\n\(text)" : "body: \(text.utf8.count) bytes of text")
+            } else if let b = f["body_base64"]?.string {
+                lines.append("body: bytes (\(b.count * 3 / 4) bytes, base64)")
+            }
+        }
         lines.append("fingerprint: sha256:\(of(f))")
         return lines.joined(separator: "\n")
     }

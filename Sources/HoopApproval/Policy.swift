@@ -69,6 +69,8 @@ public struct Rule: Sendable {
     var resources: [ResourceSelector]? = nil
     var params: [(name: String, test: ParamTest)]? = nil
     var passesRole: Bool? = nil
+    var setsPolicy: Bool? = nil
+    var revealsSecrets: Bool? = nil
     // for `review`
     public var approvals: Int? = nil
     public var approverGroups: Set<String>? = nil
@@ -77,7 +79,7 @@ public struct Rule: Sendable {
     /// Conditions of every kind of connection, of statements (SQL), of API calls.
     static let sharedKeys: Set<String> = ["phi", "users", "groups", "identity_kind", "hours", "days"]
     static let statementKeys: Set<String> = ["kind", "command", "tables", "unbounded_write", "unbounded_read", "export", "hidden", "flags"]
-    static let callKeys: Set<String> = ["actions", "access", "resources", "params", "passes_role"]
+    static let callKeys: Set<String> = ["actions", "access", "resources", "params", "passes_role", "sets_policy", "reveals_secrets"]
 
     public init(_ j: JSON, index: Int, for connectionKind: ConnectionKind = .postgres) throws {
         name = j["name"]?.string ?? "rule \(index + 1)"

@@ -14,12 +14,14 @@ public struct CallResources: Sendable, Equatable {
     public var secrets: [String] = []
     /// PartiQL statements: the tables they name are read from their words.
     public var statements: [String] = []
+    /// Logs Insights query texts: the log groups they name are read from their words.
+    public var logQueries: [String] = []
     /// The service's signing name (`s3`, `dynamodb`, …).
     public var service: String
 
     public static func == (a: CallResources, b: CallResources) -> Bool {
         a.service == b.service && a.tables == b.tables && a.functions == b.functions && a.logGroups == b.logGroups
-            && a.secrets == b.secrets && a.statements == b.statements
+            && a.secrets == b.secrets && a.statements == b.statements && a.logQueries == b.logQueries
             && a.objects.map { "\($0.bucket)/\($0.key ?? "")" } == b.objects.map { "\($0.bucket)/\($0.key ?? "")" }
     }
 
@@ -48,11 +50,14 @@ public struct CallResources: Sendable, Equatable {
         logGroups = strings("logGroupName") + strings("logGroupIdentifier") + strings("logGroupNames") + strings("logGroupIdentifiers")
         secrets = strings("SecretId")
         statements = strings("Statement")
+        // A Logs Insights query may name its log groups in its text (SOURCE, SQL, PPL).
+        logQueries = strings("queryString")
     }
 
     /// Nothing named: a call on the service as a whole (ListTables, ListBuckets).
     public var isEmpty: Bool {
         objects.isEmpty && tables.isEmpty && functions.isEmpty && logGroups.isEmpty && secrets.isEmpty && statements.isEmpty
+            && logQueries.isEmpty
     }
 }
 
@@ -95,7 +100,7 @@ public struct ResourceSelector: Sendable {
         if let service { return Glob.matches(service, r.service) }
         if let bucket {
             return r.objects.contains { o in
-                guard Self.name(o.bucket, bucket, arnMarker: nil) else { return false }
+                guard Self.name(o.bucket, bucket, arnMarker: nil) || Self.isAlias(o.bucket) else { return false }
                 // A bucket-level call (a listing) touches every key of the bucket.
                 guard let key, let k = o.key else { return true }
                 return Glob.matches(key, k)
@@ -107,7 +112,13 @@ public struct ResourceSelector: Sendable {
             return r.statements.contains { Self.words(of: $0).contains { Glob.matches(table, $0) } }
         }
         if let function { return r.functions.contains { Self.name($0, function, arnMarker: ":function:") } }
-        if let logGroup { return r.logGroups.contains { Self.name($0, logGroup, arnMarker: ":log-group:") } }
+        if let logGroup {
+            if r.logGroups.contains(where: { Self.name($0, logGroup, arnMarker: ":log-group:") }) { return true }
+            // A query that names no log group in its parameters names them in its text, maybe
+            // by a prefix (`SOURCE logGroups(namePrefix: …)`): it may read any of them.
+            if r.logGroups.isEmpty && !r.logQueries.isEmpty { return true }
+            return r.logQueries.contains { Self.words(of: $0, keeping: "/#-_.").contains { Glob.matches(logGroup, $0) } }
+        }
         if let secret { return r.secrets.contains { Self.name($0, secret, arnMarker: ":secret:") } }
         return false
     }
@@ -116,9 +127,14 @@ public struct ResourceSelector: Sendable {
     /// is one the pattern covers.
     static func name(_ given: String, _ pattern: String, arnMarker: String?) -> Bool {
         if Glob.matches(pattern, given) { return true }
-        guard given.hasPrefix("arn:") || given.contains(":") else { return false }
+        guard given.contains(":") else { return false }
         guard let arnMarker, let r = given.range(of: arnMarker) else {
-            return given.hasPrefix("arn:")     // an ARN of an unknown shape: fail closed
+            // A function's `NAME:qualifier`; any other name with a colon is of a shape not
+            // read here (an ARN, an alias): fail closed.
+            if arnMarker == ":function:", !given.hasPrefix("arn:"), let colon = given.firstIndex(of: ":") {
+                return Glob.matches(pattern, String(given[..<colon]))
+            }
+            return true
         }
         var rest = Substring(given[r.upperBound...])
         switch arnMarker {
@@ -133,12 +149,18 @@ public struct ResourceSelector: Sendable {
         return Glob.matches(pattern, String(rest))
     }
 
-    /// The words of a PartiQL statement that may be a table's name: runs of the
-    /// characters a DynamoDB table name may hold, unquoted.
-    static func words(of statement: String) -> [String] {
+    /// An S3 access point alias (`NAME-…-s3alias`) or Object Lambda alias (`…--ol-s3`)
+    /// stands for a bucket not named: it may be any of them.
+    static func isAlias(_ bucket: String) -> Bool { bucket.hasSuffix("-s3alias") || bucket.hasSuffix("--ol-s3") }
+
+    /// The words of a query text that may be a resource's name: runs of letters, digits and
+    /// the characters in `keeping`, unquoted. A PartiQL statement's table is a word
+    /// (`Patients.byEmail`, an index, is two: `Patients` and `byEmail`).
+    static func words(of statement: String, keeping: String = "_-") -> [String] {
         var out: [String] = [], word = ""
+        let kept = Set(keeping.unicodeScalars)
         for c in statement.unicodeScalars {
-            if c.properties.isAlphabetic || c.properties.numericType != nil || c == "_" || c == "-" || c == "." {
+            if c.properties.isAlphabetic || c.properties.numericType != nil || kept.contains(c) {
                 word.unicodeScalars.append(c)
             } else if !word.isEmpty { out.append(word); word = "" }
         }

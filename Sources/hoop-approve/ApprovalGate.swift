@@ -249,8 +249,10 @@ final class ApprovalGate: @unchecked Sendable {
             // The approval is for what runs (CallFingerprint): the approver reads the call,
             // and the ticket is matched by the whole text, fingerprint included.
             let text = CallFingerprint.readable(call)
-            if facts.isLaterPage, let ticket = try? store.usedTicket(kind: .query, connection: s.connection, requester: s.requester, sql: text) {
-                // A further page of a listing approved and run once: the approval covers its pages.
+            if facts.isLaterPage, let ticket = try? store.usedTicket(kind: .query, connection: s.connection, requester: s.requester, sql: text),
+               pageIsNew(ticket.id, facts) {
+                // A further page of a listing approved and run once: the approval covers its
+                // pages, each page once (a token sent again would run the listing again).
                 emitApproved(s, seq: seq, ticket, note: "a further page of the call approved as \(ticket.id)")
                 if streamed { s.streamedCalls.insert(seq) }
                 return stampPass(bytes)
@@ -264,6 +266,21 @@ final class ApprovalGate: @unchecked Sendable {
                  "hoop: \(facts.serviceOperation) is not allowed: \(v.summary)", classification: nil,
                  sql: CallFingerprint.readable(call), callJudgement: judged)
         }
+    }
+
+    /// The pages run under each used ticket, by their tokens' digest; at most
+    /// `maxPagesPerTicket` (then held again). In memory: after a restart a page runs
+    /// only under a ticket still valid, and may run once more.
+    private var pagesRun: [String: Set<String>] = [:]
+    static let maxPagesPerTicket = 10_000
+
+    private func pageIsNew(_ ticket: String, _ facts: CallFacts) -> Bool {
+        let tokens = JSON.object(facts.params.filter { facts.paging.contains($0.key) }).encodedString
+        let digest = SHA256.hash(data: Array(tokens.utf8)).map { String(format: "%02x", $0) }.joined()
+        var seen = pagesRun[ticket] ?? []
+        guard seen.count < Self.maxPagesPerTicket, seen.insert(digest).inserted else { return false }
+        pagesRun[ticket] = seen
+        return true
     }
 
     /// A request the policy holds for an approver. An approval still valid for the same

@@ -99,7 +99,8 @@ final class AWSDoor: @unchecked Sendable {
             if let trailer, !UploadChecksum.supported.contains(trailer) {
                 throw AWSError("NotImplemented", 501, "hoop checks upload trailers of CRC32, CRC32C, SHA-1 or SHA-256, not \(trailer)")
             }
-            return .stream(Upload(door: self, request: request, verified: verified, identified: identified, length: length,
+            let params = try CallParams.decode(request, identified, form: [])
+            return .stream(Upload(door: self, request: request, verified: verified, identified: identified, params: params, length: length,
                                   chunked: chunked, trailer: trailer))
         } catch let e as AWSError {
             return .refuse(errorResponse(e, proto: "rest-xml", requestId))
@@ -137,6 +138,7 @@ final class AWSDoor: @unchecked Sendable {
         let identified: Operations.Identified
         var request = signed
         let form: [(String, String)]
+        let params: [String: JSON]
         do {
             verified = try verifier.verify(signed)
             // From here on only what the client signed exists: the operation is identified,
@@ -161,6 +163,7 @@ final class AWSDoor: @unchecked Sendable {
             if identified.service.signingName == "sts" && identified.operation.name != "GetCallerIdentity" {
                 throw AWSError("AccessDenied", 403, "hoop answers only AssumeRoleWithWebIdentity and GetCallerIdentity of STS")
             }
+            params = try CallParams.decode(request, identified, form: form)
         } catch let e as AWSError {
             return loop.makeSucceededFuture(errorResponse(e, proto: protocolGuess(signed), requestId))
         } catch {
@@ -176,7 +179,7 @@ final class AWSDoor: @unchecked Sendable {
             ])
         }
         return sessionFuture.flatMap { id in
-            self.ring.call(id, { seq in self.callFrame(id, seq, request, verified, identified, form, client: self.client(req)) }, on: loop)
+            self.ring.call(id, { seq in self.callFrame(id, seq, request, verified, identified, params, client: self.client(req)) }, on: loop)
         }.map { result in
             self.httpResponse(result, proto: proto, requestId)
         }.recover { error in
@@ -260,8 +263,7 @@ final class AWSDoor: @unchecked Sendable {
     // MARK: frames
 
     func callFrame(_ id: String, _ seq: Int64, _ r: SigV4.Request, _ v: SigV4Verifier.Verified,
-                   _ op: Operations.Identified, _ form: [(String, String)], client: JSON) -> Frame {
-        let params = CallParams.decode(r, op, form: form)
+                   _ op: Operations.Identified, _ params: [String: JSON], client: JSON) -> Frame {
         var headers: [String: JSON] = [:]
         // Only what the client signed travels: an unsigned header is nobody's word.
         for name in v.signedHeaders where !["host", "authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"].contains(name) {
@@ -288,6 +290,7 @@ final class AWSDoor: @unchecked Sendable {
         ]
         if !op.operation.paging.isEmpty { f["paging"] = .array(op.operation.paging.map(JSON.string)) }
         if !op.operation.idempotency.isEmpty { f["idempotency"] = .array(op.operation.idempotency.map(JSON.string)) }
+        if op.operation.revealsSecrets { f["reveals_secrets"] = .bool(true) }
         if !r.body.isEmpty {
             if let text = String(validating: r.body, as: UTF8.self) { f["body"] = .string(text) }
             else { f["body_base64"] = .string(Data(r.body).base64EncodedString()) }
@@ -347,7 +350,7 @@ final class AWSDoor: @unchecked Sendable {
     }
 
     func formPairs(_ r: SigV4.Request) -> [(String, String)] {
-        guard r.method == "POST", r.header("content-type")?.hasPrefix("application/x-www-form-urlencoded") == true,
+        guard r.method == "POST", r.header("content-type")?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true,
               let text = String(validating: r.body, as: UTF8.self) else { return [] }
         // Forms encode a space as `+`.
         return SigV4.queryPairs(text.replacingOccurrences(of: "+", with: "%20"))

@@ -18,6 +18,7 @@ final class Upload: @unchecked Sendable {
     let request: SigV4.Request
     let verified: SigV4Verifier.Verified
     let identified: Operations.Identified
+    let params: [String: JSON]
     let length: Int
     var decoder: AWSChunkedDecoder?
     var checksum: UploadChecksum.Running?
@@ -34,8 +35,8 @@ final class Upload: @unchecked Sendable {
     var reading: ((Bool) -> Void)?
 
     init(door: AWSDoor, request: SigV4.Request, verified: SigV4Verifier.Verified, identified: Operations.Identified,
-         length: Int, chunked: Bool, trailer: String?) {
-        self.door = door; self.request = request; self.verified = verified; self.identified = identified
+         params: [String: JSON], length: Int, chunked: Bool, trailer: String?) {
+        self.door = door; self.request = request; self.verified = verified; self.identified = identified; self.params = params
         self.length = length
         decoder = chunked ? AWSChunkedDecoder() : nil
         checksum = trailer.map { UploadChecksum.Running(name: $0) }
@@ -52,7 +53,7 @@ final class Upload: @unchecked Sendable {
             ])
         }.flatMap { id in
             let answer = ring.call(id, { seq in
-                var f = self.door.callFrame(id, seq, self.request, self.verified, self.identified, [], client: client)
+                var f = self.door.callFrame(id, seq, self.request, self.verified, self.identified, self.params, client: client)
                 f["body_streamed"] = .bool(true)
                 f["decoded_length"] = .int(Int64(self.length))
                 self.lock.withLock { self.session = id; self.seq = seq }

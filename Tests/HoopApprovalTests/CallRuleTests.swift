@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 @testable import HoopApproval
 import HoopFrames
+import HoopMasking
 
 /// The default call rules (docs/approval.md, "Rules for API calls") judging calls as a
 /// door writes them, and what an approval of a call is for (its fingerprint).
@@ -31,12 +32,12 @@ final class CallRuleTests: XCTestCase {
             (call("s3", "ListBuckets", "s3:ListAllMyBuckets", "List"), .allow, "allow-list"),
             (call("s3", "GetObject", "s3:GetObject", "Read", ["Bucket": "clinic-exports", "Key": "a.csv"]), .allow, "allow-read"),
             (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients", "Limit": .int(50)]), .allow, "allow-read"),
-            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients"]), .review, "review-phi-scan"),
-            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients", "Limit": .int(5000)]), .review, "review-phi-large-scan"),
+            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients"]), .review, "review-phi-bulk-read"),
+            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients", "Limit": .int(5000)]), .review, "review-phi-large-read"),
             (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Other"]), .allow, "allow-read"),
             // A table named by its ARN is the same table.
             (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "arn:aws:dynamodb:us-east-1:1:table/Patients"]),
-             .review, "review-phi-scan"),
+             .review, "review-phi-bulk-read"),
             (call("iam", "CreateAccessKey", "iam:CreateAccessKey", "Permissions management", ["UserName": "u"]), .deny, "no-permissions-management"),
             (call("iam", "CreateUser", "iam:CreateUser", "Write", ["UserName": "u"]), .deny, "no-privilege-escalation"),
             (call("iam", "ListUsers", "iam:ListUsers", "List"), .allow, "allow-list"),
@@ -74,6 +75,59 @@ final class CallRuleTests: XCTestCase {
                                     ["Roles": .array([.object(["RoleArn": "r"])])])).action, .deny)
     }
 
+    func testWhatAReviewFoundIsJudgedByItsEffect() {
+        let table: [(JSON, Action, String)] = [
+            // A role handed over as a map entry's value (SNS attributes in the query form).
+            (call("sns", "SetTopicAttributes", "sns:SetTopicAttributes", "Write",
+                  ["Attributes.entry.1.key": "LambdaSuccessFeedbackRoleArn", "Attributes.entry.1.value": "arn:aws:iam::1:role/admin"]),
+             .deny, "no-pass-role"),
+            // Resource policies written by calls IAM levels Write.
+            (call("sqs", "CreateQueue", "sqs:CreateQueue", "Write", ["QueueName": "q", "Attributes": .object(["Policy": "{}"])]),
+             .deny, "no-resource-policies"),
+            (call("sns", "CreateTopic", "sns:CreateTopic", "Write", ["Name": "t", "Attributes.entry.1.key": "Policy",
+                                                                    "Attributes.entry.1.value": "{}"]), .deny, "no-resource-policies"),
+            (call("kms", "CreateKey", "kms:CreateKey", "Write", ["Policy": "{}"]), .deny, "no-resource-policies"),
+            (call("sqs", "CreateQueue", "sqs:CreateQueue", "Write", ["QueueName": "q", "Attributes": .object(["RedrivePolicy": "{}"])]),
+             .review, "review-writes"),
+            // Headers that need more than s3:PutObject in IAM (decoded by the door into params).
+            (call("s3", "CopyObject", "s3:PutObject", "Write", ["Bucket": "b", "Key": "k", "CopySource": "x/y", "ACL": "public-read"]),
+             .deny, "no-public-acl"),
+            (call("s3", "PutObject", "s3:PutObject", "Write", ["Bucket": "b", "Key": "k", "GrantRead": "id=abc"]), .deny, "no-acl-grants"),
+            (call("s3", "DeleteObject", "s3:DeleteObject", "Write", ["Bucket": "b", "Key": "k", "BypassGovernanceRetention": "true"]),
+             .deny, "no-lock-bypass"),
+            (call("s3", "PutObject", "s3:PutObject", "Write", ["Bucket": "b", "Key": "k", "ACL": "bucket-owner-full-control"]),
+             .review, "review-writes"),
+            // Answers that carry credentials, whatever the level.
+            (call("ssm", "GetAccessToken", "ssm:GetAccessToken", "Read", extra: ["reveals_secrets": .bool(true)]), .deny, "no-secret-answers"),
+            (call("lambda", "ListFunctions", "lambda:ListFunctions", "List", extra: ["reveals_secrets": .bool(true)]), .deny, "no-secret-answers"),
+            // Reads that act.
+            (call("sqs", "ReceiveMessage", "sqs:ReceiveMessage", "Read", ["QueueUrl": "q"]), .review, "review-acting-reads"),
+            (call("logs", "StartQuery", "logs:StartQuery", "Read", ["queryString": "fields @message"]), .review, "review-acting-reads"),
+            (call("dynamodb", "ExecuteStatement", "dynamodb:PartiQLSelect", "Read", ["Statement": "SELECT * FROM Other WHERE k = 1"]),
+             .allow, "allow-partiql-select"),
+            (call("dynamodb", "ExecuteStatement", "dynamodb:PartiQLSelect", "Read", ["Statement": "SELECT * FROM Patients.byEmail",
+                                                                                    "Limit": .int(100000)]),
+             .review, "review-phi-large-read"),
+            // Names in forms the reader cannot reduce are PHI (fail closed); a qualifier is read off.
+            (call("s3", "CopyObject", "s3:PutObject", "Write", ["Bucket": "b", "Key": "k", "CopySource": "ap-1234-s3alias/a.csv"]),
+             .review, "review-phi-copy"),
+            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients:odd"]), .review, "review-phi-bulk-read"),
+        ]
+        for (c, action, rule) in table {
+            let v = verdict(c)
+            XCTAssertEqual(v.action, action, "\(c["action"]!.string!): \(v.summary)")
+            XCTAssertEqual(v.reasons.first?.rule, rule, c["action"]!.string!)
+        }
+        let phi = policy.phiResources
+        func touches(_ service: String, _ resources: [String: JSON]) -> Bool {
+            phi.contains { $0.matches(CallResources(service: service, resources: .object(resources))) }
+        }
+        XCTAssertTrue(touches("lambda", ["FunctionName": "patient-lookup:prod"]))
+        XCTAssertTrue(touches("lambda", ["FunctionName": "123456789012:function:patient-lookup"]))
+        XCTAssertFalse(touches("lambda", ["FunctionName": "other-fn:prod"]))
+        XCTAssertTrue(touches("secretsmanager", ["SecretId": "arn:aws:secretsmanager:us-east-1:1:secret:clinic/db-AbCdEf"]))
+    }
+
     func testAnAllowRuleWithoutActionsNeverPassesAnOperationOfUnknownLevel() throws {
         let open = try Policy(connection: .object(["kind": "aws", "approval": .object(["rules": .array([
             .object(["name": "all", "action": "allow"])])])]), gateway: .object([:]))
@@ -104,6 +158,7 @@ final class CallRuleTests: XCTestCase {
         func scan(_ params: [String: JSON], headers: [String: JSON] = [:], body: String? = nil) -> JSON {
             call("dynamodb", "Scan", "dynamodb:Scan", "Read", params, extra: [
                 "paging": .array(["ExclusiveStartKey"]), "idempotency": .array(["ClientToken"]), "method": "POST", "path": "/",
+                "protocol": "json", "region": "us-east-1",
                 "query": "", "headers": .object(headers),
                 "body": .string(body ?? JSON.object(params).encodedString)])
         }
@@ -121,6 +176,10 @@ final class CallRuleTests: XCTestCase {
         XCTAssertNotEqual(CallFingerprint.of(first), CallFingerprint.of(scan(["TableName": "Patients"], headers: ["x-amz-acl": "public-read"])))
         XCTAssertNotEqual(CallFingerprint.of(scan(["TableName": "Patients"], body: "{\"TableName\":\"Patients\"}")),
                           CallFingerprint.of(scan(["TableName": "Patients"], body: "{\"TableName\":\"Patients\",\"Segment\":1}")))
+        // The region is what runs too: the same call in another region is another call.
+        var elsewhere = first.object!
+        elsewhere["region"] = "us-west-2"
+        XCTAssertNotEqual(CallFingerprint.of(first), CallFingerprint.of(.object(elsewhere)))
         // The approver reads the call, without the page's token.
         let text = CallFingerprint.readable(page)
         XCTAssertTrue(text.contains("dynamodb:Scan (IAM dynamodb:Scan, Read)") && text.contains("TableName: Patients"), text)
