@@ -94,14 +94,16 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // HoopAWS: RDS IAM database tokens for connections with `aws_auth`.
         .executableTarget(name: "hoop-connect", dependencies: [
-            "HoopFrames", "HoopCommand", "HoopSQL", "CLibPQ", "HoopPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HoopFrames", "HoopCommand", "HoopSQL", "CLibPQ", "HoopPostgres", "HoopAWS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-mask", dependencies: [
             "HoopFrames", "HoopCommand", "HoopBinary", "HoopMasking", "HoopSQL", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        // AWS: SigV4 (verifying and signing), the gateway's temporary credentials, the
-        // generated operation table, calls' parameters: the AWS door's and upstream's job.
+        // AWS: SigV4 (verifying, signing, presigning), the gateway's keys and temporary
+        // credentials, the generated operation table, calls' parameters: the AWS door's and
+        // upstream's job; and RDS IAM database tokens, hoop-connect's.
         .target(name: "HoopAWS", dependencies: ["HoopJSON", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "hoop-listen-aws", dependencies: [
             "HoopFrames", "HoopCommand", "HoopAWS",
