@@ -188,7 +188,7 @@ final class UpstreamSession: @unchecked Sendable {
         conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
         guard let c = conn, PQstatus(c) == CONNECTION_OK else {
             // libpq's message can quote the client's startup settings: log none of it,
-            // only a TLS reason in fixed words.
+            // only a TLS reason, or a refused IAM token, in fixed words.
             let libpqMessage = conn.flatMap { PQerrorMessage($0) }.map { String(cString: $0) } ?? ""
             let why = UpstreamTLS.failure(libpqMessage) ?? (target.iamAuth != nil ? RDSIAMAuth.failure(libpqMessage) : nil)
             logLine("hoop-connect", "session \(id): upstream connection failed (status \(conn.map { PQstatus($0).rawValue } ?? 0))"
