@@ -290,7 +290,8 @@ def rds(ring, tmp_path_factory):
     keys = random_keys(rng, temporary=False)
     wrong = dict(keys, secret=random_keys(rng, temporary=False)["secret"])
     secrets_dir = ring.var / "secrets"
-    for name, value in [("rds-iam.akid", keys["akid"]), ("rds-iam.secret", keys["secret"]), ("rds-wrong.secret", wrong["secret"])]:
+    for name, value in [("rds-iam.akid", keys["akid"]), ("rds-iam.secret", keys["secret"]), ("rds-wrong.secret", wrong["secret"]),
+                        ("rds-rotated.secret", keys["secret"])]:
         (secrets_dir / name).write_text(value + "\n")
         os.chmod(secrets_dir / name, 0o600)
     with ring.admin() as admin:
@@ -309,6 +310,7 @@ def rds(ring, tmp_path_factory):
                     "secret_access_key_file": "secrets/rds-iam.secret"}
         cfg["connections"]["rds-keys"] = aws_keys
         cfg["connections"]["rds-wrong-keys"] = dict(aws_keys, secret_access_key_file="secrets/rds-wrong.secret")
+        cfg["connections"]["rds-rotated-keys"] = dict(aws_keys, secret_access_key_file="secrets/rds-rotated.secret")
 
         def pg(aws_auth):
             return {"conninfo": f"host={RDS_HOST} hostaddr=127.0.0.1 port={standin.port} dbname=clinic user={IAM_USER}",
@@ -318,6 +320,7 @@ def rds(ring, tmp_path_factory):
         cfg["connections"]["clinic_rds"] = pg({"connection": "rds-keys"})
         cfg["connections"]["clinic_rds_region"] = pg({"connection": "rds-keys", "region": "us-west-2"})
         cfg["connections"]["clinic_rds_keys"] = pg({"connection": "rds-wrong-keys"})
+        cfg["connections"]["clinic_rds_rotated"] = pg({"connection": "rds-rotated-keys"})
     ring.reconfigure(change)
     yield {"standin": standin, "keys": keys, "wrong": wrong, "work": work}
     standin.close()
@@ -351,7 +354,7 @@ def test_no_password_or_key_on_the_agents_side_or_in_the_configuration(ring, rds
     assert keys["secret"] not in agent and keys["akid"] not in agent
     cfg_text = (ring.var / "hoop.json").read_text()
     cfg = json.loads(cfg_text)
-    for name in ("clinic_rds", "clinic_rds_region", "clinic_rds_keys"):
+    for name in ("clinic_rds", "clinic_rds_region", "clinic_rds_keys", "clinic_rds_rotated"):
         assert "password" not in cfg["connections"][name]
         assert "password" not in cfg["connections"][name]["conninfo"]
     assert keys["secret"] not in cfg_text and keys["akid"] not in cfg_text
@@ -393,6 +396,24 @@ def test_a_wrong_region_or_wrong_keys_fail_clearly_and_nothing_runs(ring, rds, d
         ran = db.execute(f"SELECT count(*) FROM frames WHERE type IN ('query', 'rows', 'columns') "
                          f"AND session IN ({','.join('?' * len(opens))})", opens).fetchone()[0]
     assert ran == 0
+
+
+def test_keys_are_read_for_each_token(ring, rds):
+    """A key file that is gone fails that connection (its own words, nothing sent to the
+    server); written again, with no restart, the next connection signs in with it."""
+    standin, secret_file = rds["standin"], ring.var / "secrets" / "rds-rotated.secret"
+    secret_file.unlink()
+    before = len(standin.verdicts())
+    with pytest.raises(psycopg.OperationalError) as e:
+        with psycopg.connect(dsn(ring, "clinic_rds_rotated"), autocommit=True, connect_timeout=20) as conn:
+            conn.execute("select 1")
+    assert "its IAM token could not be made" in str(e.value), str(e.value)
+    assert not [v for v in standin.verdicts()[before:] if v["app"] != "hoop catalog"]
+    assert "rds-rotated.secret" in (ring.var / "log" / "connect.log").read_text()
+    secret_file.write_text(rds["keys"]["secret"] + "\n")
+    os.chmod(secret_file, 0o600)
+    with psycopg.connect(dsn(ring, "clinic_rds_rotated"), autocommit=True, connect_timeout=20) as conn:
+        assert conn.execute("select current_user").fetchone()[0] == IAM_USER
 
 
 def test_no_token_or_key_in_frames_or_logs(ring, rds):
@@ -443,6 +464,9 @@ GOOD = {"conninfo": f"host={RDS_HOST} port=5432 dbname=clinic user={IAM_USER} ss
     ({"aws_auth": {"connection": "nothing"}}, "is not a connection of kind aws"),
     ({"aws_auth": {"connection": "keys", "region": "Mars"}}, "is not an AWS region"),
     ({"aws_auth": {"connection": "keys", "user": "someone_else"}}, "is not the conninfo's user"),
+    ({"aws_auth": {"connection": "keys", "regoin": "us-east-2"}}, "aws_auth.regoin is not a setting"),
+    ({"aws_auth": "keys"}, "aws_auth must be an object"),
+    ({"conninfo": GOOD["conninfo"].replace(f" user={IAM_USER}", "")}, "needs the database user"),
 ])
 def test_configuration_mistakes_are_refused_with_a_clear_error(tmp_path, change, expected):
     err = _connect_config_error(tmp_path, dict(GOOD, **change))

@@ -27,7 +27,11 @@ struct RDSIAMAuth {
     static func configure(_ spec: JSON, name: String, connection c: JSON, tls: [(String, String)],
                           cfg: GatewayConfig) throws -> RDSIAMAuth {
         func fail(_ why: String) -> ConfigError { ConfigError("connection \(name): \(why)") }
-        guard spec.object != nil else { throw fail("aws_auth must be an object: {\"connection\": AWS_CONNECTION, \"region\", \"user\"}") }
+        guard let settings = spec.object else { throw fail("aws_auth must be an object: {\"connection\": AWS_CONNECTION, \"region\", \"user\"}") }
+        // A misspelt key would quietly sign for the wrong region or user: refused.
+        if let unknown = settings.keys.sorted().first(where: { !["connection", "region", "user"].contains($0) }) {
+            throw fail("aws_auth.\(unknown) is not a setting (connection, region, user)")
+        }
         if c["password"] != nil {
             throw fail("\"password\" and \"aws_auth\" are both given: an IAM token is the password, remove \"password\"")
         }
