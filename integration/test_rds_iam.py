@@ -376,15 +376,15 @@ def test_two_connections_seconds_apart_each_get_a_fresh_token(ring, rds):
     assert dates[1] > dates[0], dates
 
 
-@pytest.mark.parametrize("database", ["clinic_rds_region", "clinic_rds_keys"])
-def test_a_wrong_region_or_wrong_keys_fail_clearly_and_nothing_runs(ring, rds, database):
+@pytest.mark.parametrize("database,named", [("clinic_rds_region", "region us-west-2"), ("clinic_rds_keys", '"rds-wrong-keys"')])
+def test_a_wrong_region_or_wrong_keys_fail_clearly_and_nothing_runs(ring, rds, database, named):
     standin = rds["standin"]
     before = len(standin.verdicts())
     with pytest.raises(psycopg.OperationalError) as e:
         with psycopg.connect(dsn(ring, database), autocommit=True, connect_timeout=20) as conn:
             conn.execute("select 1")
     message = str(e.value)
-    assert "refused the IAM token" in message and database in message, message
+    assert "refused the IAM token" in message and database in message and named in message, message
     mine = standin.verdicts()[before:]
     assert mine and not any(v["ok"] for v in mine), [v["why"] for v in mine]
     assert {v["why"] for v in mine} == {"signature mismatch"}

@@ -77,9 +77,9 @@ struct RDSIAMAuth {
         }
         let region = spec["region"]?.string ?? aws["region"]?.string ?? "us-east-1"
         guard SigV4Verifier.isRegion(region) else { throw fail("aws_auth.region \"\(region)\" is not an AWS region") }
-        // Read now, so that a missing key is a configuration error at start; read again
-        // for each token, so that rotated keys are used.
-        // Key files resolved against the configuration's folder once, here.
+        // The keys are read now, so that a missing one is a configuration error at start,
+        // and again for each token, so that rotated keys are used (key files resolved
+        // against the configuration's folder once, here).
         var keyFiles = aws.object ?? [:]
         for (k, v) in keyFiles where k.hasSuffix("_file") { if let f = v.string { keyFiles[k] = .string(cfg.file(f)) } }
         let keySettings = JSON.object(keyFiles)
@@ -92,11 +92,12 @@ struct RDSIAMAuth {
     }
 
     /// Why the server refused the connection, in fixed words (libpq's message quotes the
-    /// user; it never holds the password).
-    static func failure(_ libpqMessage: String) -> String? {
+    /// user; it never holds the password) and the settings to check, never a key.
+    func failure(_ libpqMessage: String) -> String? {
         guard libpqMessage.contains("authentication failed") else { return nil }
-        return "the server refused the IAM token (check aws_auth's region and the aws connection's keys, "
-            + "that the keys may rds-db:connect as this user, and that the user is granted rds_iam)"
+        return "the server refused the IAM token for user \"\(tokens.user)\" signed for region \(tokens.region) with the keys of "
+            + "\"\(awsConnection)\" (check aws_auth's region and those keys, that they may rds-db:connect as this user, "
+            + "and that the user is granted rds_iam)"
     }
 
     /// The conninfo's settings as libpq reads them (key=value or a URI), without the

@@ -190,7 +190,7 @@ final class UpstreamSession: @unchecked Sendable {
             // libpq's message can quote the client's startup settings: log none of it,
             // only a TLS reason, or a refused IAM token, in fixed words.
             let libpqMessage = conn.flatMap { PQerrorMessage($0) }.map { String(cString: $0) } ?? ""
-            let why = UpstreamTLS.failure(libpqMessage) ?? (target.iamAuth != nil ? RDSIAMAuth.failure(libpqMessage) : nil)
+            let why = UpstreamTLS.failure(libpqMessage) ?? target.iamAuth?.failure(libpqMessage)
             logLine("hoop-connect", "session \(id): upstream connection failed (status \(conn.map { PQstatus($0).rawValue } ?? 0))"
                     + (why.map { ": \($0)" } ?? ""))
             fatal(code: "08006", "hoop: could not connect to the upstream database \"\(database)\"" + (why.map { ": \($0)" } ?? ""))
