@@ -55,8 +55,9 @@ let package = Package(
             "HoopFrames", "HoopSQL", "HoopSQLite", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // A blocking libpq connection for a stage's own fixed queries (hoop-approve's
-        // catalog reads) and the C-string helper every libpq caller needs.
-        .target(name: "HoopPostgres", dependencies: ["CLibPQ"]),
+        // catalog reads), the C-string helper every libpq caller needs, and `aws_auth`
+        // (RDS IAM tokens as the password) for every libpq connection of the gateway.
+        .target(name: "HoopPostgres", dependencies: ["CLibPQ", "HoopFrames", "HoopAWS", "HoopJSON"]),
         // A small SQLite connection (statements, bound values, rows) for the stores.
         .target(name: "HoopSQLite", dependencies: ["HoopFrames", "CSQLite"]),
         // PHI detectors and masking strategies: hoop-mask's job, kept in a library so

@@ -56,6 +56,7 @@ ring = ring_fixture("rds")
 RDS_HOST = "clinic.cluster-c1hoop0test.eu-west-1.rds.amazonaws.com"
 REGION = "eu-west-1"
 IAM_USER = "hoop_iam"
+CATALOG_IAM_USER = "hoop_catalog_iam"
 SSL_REQUEST = 80877103
 GSSENC_REQUEST = 80877104
 
@@ -301,6 +302,10 @@ def rds(ring, tmp_path_factory):
         admin.execute(f"CREATE ROLE {IAM_USER} LOGIN IN ROLE rds_iam")   # no password
         admin.execute(f"GRANT CONNECT ON DATABASE clinic TO {IAM_USER}")
         admin.execute(f"GRANT SELECT ON patients, encounters TO {IAM_USER}")
+        # hoop-approve's catalog role, also signed in with a token.
+        admin.execute(f"DROP ROLE IF EXISTS {CATALOG_IAM_USER}")
+        admin.execute(f"CREATE ROLE {CATALOG_IAM_USER} LOGIN IN ROLE rds_iam")
+        admin.execute(f"GRANT CONNECT ON DATABASE clinic TO {CATALOG_IAM_USER}")
     standin = RDSStandIn(work / "rds.crt", work / "rds.key", keys,
                          pg_socket=f"{ring.pg_socket_dir}/.s.PGSQL.{ring.pg_port}")
 
@@ -318,6 +323,10 @@ def rds(ring, tmp_path_factory):
                     "aws_auth": aws_auth, "allow": clinic["allow"], "approval": OPEN_APPROVAL,
                     "masking": clinic.get("masking", {})}
         cfg["connections"]["clinic_rds"] = pg({"connection": "rds-keys"})
+        cfg["connections"]["clinic_rds"]["catalog"] = {
+            "conninfo": f"host={RDS_HOST} hostaddr=127.0.0.1 port={standin.port} dbname=clinic user={CATALOG_IAM_USER} "
+                        f"sslmode=verify-full sslrootcert={work / 'rds.crt'}",
+            "aws_auth": {"connection": "rds-keys"}, "revalidate_seconds": 1}
         cfg["connections"]["clinic_rds_region"] = pg({"connection": "rds-keys", "region": "us-west-2"})
         cfg["connections"]["clinic_rds_keys"] = pg({"connection": "rds-wrong-keys"})
         cfg["connections"]["clinic_rds_rotated"] = pg({"connection": "rds-rotated-keys"})
@@ -342,10 +351,19 @@ def test_a_query_runs_through_hoop_on_an_iam_token(ring, rds):
         pytest.fail(f"{e}; the stand-in's verdicts: {[(v['why'], v['app']) for v in rds['standin'].verdicts()[before:]]}")
     assert who[0] == IAM_USER and who[1] > 0, who
     assert len(rows) == 5
-    mine = rds["standin"].verdicts()[before:]
+    mine = [v for v in rds["standin"].verdicts()[before:] if v["user"] != CATALOG_IAM_USER]
     assert mine and all(v["ok"] for v in mine), [(v["why"], v["app"]) for v in mine]
     assert {v["user"] for v in mine} == {IAM_USER}
     assert rds["standin"].plaintext_passwords == 0
+
+
+def test_hoop_approves_catalog_role_signs_in_with_a_token_too(ring, rds):
+    """connections.NAME.catalog.aws_auth: hoop-approve reads the catalog through its own
+    role, signed in with a token of its own; the facts are known (nothing in its log
+    says the catalog could not be read)."""
+    verdicts = [v for v in rds["standin"].verdicts() if v["user"] == CATALOG_IAM_USER]
+    assert verdicts and all(v["ok"] for v in verdicts), [v["why"] for v in verdicts]
+    assert "clinic_rds: the catalog could not be read" not in (ring.var / "log" / "approve.log").read_text()
 
 
 def test_no_password_or_key_on_the_agents_side_or_in_the_configuration(ring, rds):
@@ -357,6 +375,7 @@ def test_no_password_or_key_on_the_agents_side_or_in_the_configuration(ring, rds
     for name in ("clinic_rds", "clinic_rds_region", "clinic_rds_keys", "clinic_rds_rotated"):
         assert "password" not in cfg["connections"][name]
         assert "password" not in cfg["connections"][name]["conninfo"]
+    assert "password" not in cfg["connections"]["clinic_rds"]["catalog"]
     assert keys["secret"] not in cfg_text and keys["akid"] not in cfg_text
 
 
@@ -369,7 +388,7 @@ def test_two_connections_seconds_apart_each_get_a_fresh_token(ring, rds):
         before = len(standin.verdicts())
         with psycopg.connect(dsn(ring, "clinic_rds"), autocommit=True, connect_timeout=20) as conn:
             assert conn.execute("select count(*) from encounters").fetchone()[0] > 0
-        session = [v for v in standin.verdicts()[before:] if v["app"] != "hoop catalog"]
+        session = [v for v in standin.verdicts()[before:] if v["app"] != "hoop catalog" and v["user"] == IAM_USER]
         assert session and all(v["ok"] for v in session), [v["why"] for v in session]
         dates.append(session[-1]["date"])
     # Each upstream connection signs its own token: the second is dated at its own time.
@@ -385,7 +404,7 @@ def test_a_wrong_region_or_wrong_keys_fail_clearly_and_nothing_runs(ring, rds, d
             conn.execute("select 1")
     message = str(e.value)
     assert "refused the IAM token" in message and database in message and named in message, message
-    mine = standin.verdicts()[before:]
+    mine = [v for v in standin.verdicts()[before:] if v["user"] == IAM_USER]
     assert mine and not any(v["ok"] for v in mine), [v["why"] for v in mine]
     assert {v["why"] for v in mine} == {"signature mismatch"}
     # Nothing ran: no query of this session is in the audit trail.
@@ -408,7 +427,7 @@ def test_keys_are_read_for_each_token(ring, rds):
         with psycopg.connect(dsn(ring, "clinic_rds_rotated"), autocommit=True, connect_timeout=20) as conn:
             conn.execute("select 1")
     assert "its IAM token could not be made" in str(e.value), str(e.value)
-    assert not [v for v in standin.verdicts()[before:] if v["app"] != "hoop catalog"]
+    assert not [v for v in standin.verdicts()[before:] if v["app"] != "hoop catalog" and v["user"] == IAM_USER]
     assert "rds-rotated.secret" in (ring.var / "log" / "connect.log").read_text()
     secret_file.write_text(rds["keys"]["secret"] + "\n")
     os.chmod(secret_file, 0o600)
@@ -472,6 +491,20 @@ def test_configuration_mistakes_are_refused_with_a_clear_error(tmp_path, change,
     err = _connect_config_error(tmp_path, dict(GOOD, **change))
     assert expected in err and "connection db" in err, err
     assert "hunter2" not in err
+
+
+def test_a_catalog_with_a_password_beside_aws_auth_is_refused(tmp_path):
+    (tmp_path / "akid").write_text("AKIAEXAMPLEEXAMPLE00\n")
+    (tmp_path / "secret").write_text("SECRETSECRETSECRETSECRET\n")
+    catalog = {"conninfo": f"host={RDS_HOST} dbname=clinic user=cat sslmode=prefer", "aws_auth": {"connection": "keys"}}
+    cfg = {"connections": {"keys": {"kind": "aws", "access_key_id_file": "akid", "secret_access_key_file": "secret"},
+                           "db": {"conninfo": "host=x dbname=clinic", "catalog": catalog}},
+           "approval": {"store": {"sqlite": "approvals.sqlite"}}}
+    (tmp_path / "hoop.json").write_text(json.dumps(cfg))
+    # hoop-approve keeps running on a configuration error, and refuses every session.
+    r = subprocess.run([str(hoop_bin() / "hoop-approve"), "--config", str(tmp_path / "hoop.json")], input="",
+                       capture_output=True, text=True, timeout=30)
+    assert "connection db (catalog): aws_auth sends an IAM token" in r.stderr and "every session is refused" in r.stderr, r.stderr
 
 
 def test_an_aws_connection_with_role_arn_is_refused(tmp_path):

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HoopCommand
 import HoopFrames
+import HoopPostgres
 
 /// hoop-connect: runs approved requests upstream with the gateway's credentials
 /// (libpq, one connection per client session) and streams the results back as frames.

@@ -2,29 +2,33 @@ import CLibPQ
 import Foundation
 import HoopAWS
 import HoopFrames
+import HoopJSON
 
-/// `connections.NAME.aws_auth` (docs/aws.md, "PostgreSQL on RDS without a password"): the
-/// database password is an RDS IAM authentication token, made from the keys of an `aws`
-/// connection for each upstream connection, so that no database password is held by
-/// the gateway's configuration or known to any client.
-struct RDSIAMAuth {
+/// `connections.NAME.aws_auth` and `connections.NAME.catalog.aws_auth` (docs/aws.md,
+/// "PostgreSQL on RDS without a password"): the database password is an RDS IAM
+/// authentication token, made from the keys of an `aws` connection for each connection
+/// to the database (hoop-connect's sessions and catalog reads, hoop-approve's catalog
+/// role), so that no database password is held by the gateway's configuration or known
+/// to any client.
+public struct RDSIAMAuth: Sendable {
     /// What the token is for, and what libpq is told to connect to: the same host, port
     /// and user, so that a default from libpq's environment (PGPORT, PGUSER) cannot make
     /// it connect somewhere the token does not name.
-    let tokens: RDSAuthTokenSource
+    public let tokens: RDSAuthTokenSource
     /// The aws connection whose keys sign the tokens (for messages).
-    let awsConnection: String
+    public let awsConnection: String
 
     static let tlsModes: Set<String> = ["require", "verify-ca", "verify-full"]
 
     /// libpq keywords that override the conninfo's, then the password: a token dated now.
-    func keywords() throws -> [(String, String)] {
+    public func keywords() throws -> [(String, String)] {
         [("host", tokens.host), ("port", String(tokens.port)), ("user", tokens.user), ("password", try tokens.token())]
     }
 
-    /// Reads and checks `aws_auth` of the postgres connection `name`; every mistake is a
-    /// configuration error that names the setting (and no secret).
-    static func configure(_ spec: JSON, name: String, connection c: JSON, tls: [(String, String)],
+    /// Reads and checks `aws_auth` of the postgres connection (or catalog section) `c`,
+    /// named `name` in messages; `tls`: libpq TLS keywords that override the conninfo's.
+    /// Every mistake is a configuration error that names the setting (and no secret).
+    public static func configure(_ spec: JSON, name: String, connection c: JSON, tls: [(String, String)],
                           cfg: GatewayConfig) throws -> RDSIAMAuth {
         func fail(_ why: String) -> ConfigError { ConfigError("connection \(name): \(why)") }
         guard let settings = spec.object else { throw fail("aws_auth must be an object: {\"connection\": AWS_CONNECTION, \"region\", \"user\"}") }
@@ -93,7 +97,7 @@ struct RDSIAMAuth {
 
     /// Why the server refused the connection, in fixed words (libpq's message quotes the
     /// user; it never holds the password) and the settings to check, never a key.
-    func failure(_ libpqMessage: String) -> String? {
+    public func failure(_ libpqMessage: String) -> String? {
         guard libpqMessage.contains("authentication failed") else { return nil }
         return "the server refused the IAM token for user \"\(tokens.user)\" signed for region \(tokens.region) with the keys of "
             + "\"\(awsConnection)\" (check aws_auth's region and those keys, that they may rds-db:connect as this user, "
@@ -103,7 +107,7 @@ struct RDSIAMAuth {
     /// The conninfo's settings as libpq reads them (key=value or a URI), without the
     /// defaults of libpq's environment. A conninfo libpq cannot read is refused in fixed
     /// words: libpq's message would quote it.
-    static func parse(_ conninfo: String, name: String) throws -> [String: String] {
+    public static func parse(_ conninfo: String, name: String) throws -> [String: String] {
         var err: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(conninfo, &err) else {
             if let err { PQfreemem(err) }
