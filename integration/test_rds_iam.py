@@ -369,14 +369,17 @@ def test_hoop_approves_catalog_role_signs_in_with_a_token_too(ring, rds):
 def test_no_password_or_key_on_the_agents_side_or_in_the_configuration(ring, rds):
     keys = rds["keys"]
     agent = dsn(ring, "clinic_rds")
-    assert keys["secret"] not in agent and keys["akid"] not in agent
+    # Booleans first: a failing assertion must not print the key it found.
+    key_in_dsn = keys["secret"] in agent or keys["akid"] in agent
+    assert not key_in_dsn, "an AWS key is in the agent's connection string"
     cfg_text = (ring.var / "hoop.json").read_text()
     cfg = json.loads(cfg_text)
     for name in ("clinic_rds", "clinic_rds_region", "clinic_rds_keys", "clinic_rds_rotated"):
         assert "password" not in cfg["connections"][name]
         assert "password" not in cfg["connections"][name]["conninfo"]
     assert "password" not in cfg["connections"]["clinic_rds"]["catalog"]
-    assert keys["secret"] not in cfg_text and keys["akid"] not in cfg_text
+    key_in_config = keys["secret"] in cfg_text or keys["akid"] in cfg_text
+    assert not key_in_config, "an AWS key is inline in the gateway's configuration"
 
 
 def test_two_connections_seconds_apart_each_get_a_fresh_token(ring, rds):
@@ -465,7 +468,8 @@ def _connect_config_error(tmp_path: Path, connection: dict, aws: dict | None = N
     r = subprocess.run([str(hoop_bin() / "hoop-connect"), "--config", str(path)], input="", capture_output=True,
                        text=True, timeout=30)
     assert r.returncode != 0, f"hoop-connect accepted {connection}"
-    assert "SECRETSECRET" not in r.stderr + r.stdout
+    secret_printed = "SECRETSECRET" in r.stderr + r.stdout
+    assert not secret_printed, "hoop-connect printed the secret key"
     return r.stderr
 
 
