@@ -55,8 +55,9 @@ let package = Package(
             "HoopFrames", "HoopSQL", "HoopSQLite", "HoopMasking", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // A blocking libpq connection for a stage's own fixed queries (hoop-approve's
-        // catalog reads) and the C-string helper every libpq caller needs.
-        .target(name: "HoopPostgres", dependencies: ["CLibPQ"]),
+        // catalog reads), the C-string helper every libpq caller needs, and `aws_auth`
+        // (RDS IAM tokens as the password) for every libpq connection of the gateway.
+        .target(name: "HoopPostgres", dependencies: ["CLibPQ", "HoopFrames", "HoopAWS", "HoopJSON"]),
         // A small SQLite connection (statements, bound values, rows) for the stores.
         .target(name: "HoopSQLite", dependencies: ["HoopFrames", "CSQLite"]),
         // PHI detectors and masking strategies: hoop-mask's job, kept in a library so
@@ -94,14 +95,16 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // HoopAWS: RDS IAM database tokens for connections with `aws_auth`.
         .executableTarget(name: "hoop-connect", dependencies: [
-            "HoopFrames", "HoopCommand", "HoopSQL", "CLibPQ", "HoopPostgres", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HoopFrames", "HoopCommand", "HoopSQL", "CLibPQ", "HoopPostgres", "HoopAWS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hoop-mask", dependencies: [
             "HoopFrames", "HoopCommand", "HoopBinary", "HoopMasking", "HoopSQL", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        // AWS: SigV4 (verifying and signing), the gateway's temporary credentials, the
-        // generated operation table, calls' parameters: the AWS door's and upstream's job.
+        // AWS: SigV4 (verifying, signing, presigning), the gateway's keys and temporary
+        // credentials, the generated operation table, calls' parameters: the AWS door's and
+        // upstream's job; and RDS IAM database tokens, hoop-connect's.
         .target(name: "HoopAWS", dependencies: ["HoopJSON", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "hoop-listen-aws", dependencies: [
             "HoopFrames", "HoopCommand", "HoopAWS",

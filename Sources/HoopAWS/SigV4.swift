@@ -106,6 +106,28 @@ public enum SigV4 {
         r.setHeader("authorization", "\(algorithm) Credential=\(accessKey)/\(scope.text), SignedHeaders=\(signed.joined(separator: ";")), Signature=\(sig)")
     }
 
+    /// Presigns `r` in the query form, as botocore's SigV4QueryAuth does, and returns the
+    /// query as it travels: the request's own query (already encoded), then
+    /// X-Amz-Algorithm, -Credential, -Date, -Expires, -SignedHeaders and, for temporary
+    /// credentials, -Security-Token (in that order, not sorted: byte-for-byte what the
+    /// SDKs make), then X-Amz-Signature. The signed headers are the request's own (`host`
+    /// at least); the payload is the body's hash (empty for a GET).
+    public static func presignedQuery(_ r: Request, accessKey: String, secret: String, sessionToken: String?,
+                                      region: String, service: String, date: Date, expires: Int) -> String {
+        let amzDate = amzDateFormat(date)
+        let scope = Scope(date: String(amzDate.prefix(8)), region: region, service: service)
+        let signed = Set(r.headers.map(\.0)).filter(shouldSign).sorted()
+        var auth = [("X-Amz-Algorithm", algorithm), ("X-Amz-Credential", "\(accessKey)/\(scope.text)"), ("X-Amz-Date", amzDate),
+                    ("X-Amz-Expires", String(expires)), ("X-Amz-SignedHeaders", signed.joined(separator: ";"))]
+        if let sessionToken { auth.append(("X-Amz-Security-Token", sessionToken)) }
+        var presigned = r
+        presigned.query = (r.query.isEmpty ? "" : r.query + "&")
+            + auth.map { "\($0.0)=\(uriEncode($0.1, keepSlash: false))" }.joined(separator: "&")
+        let canonical = canonicalRequest(presigned, service: service, signed: signed, payloadHash: hex(SHA256.hash(data: r.body)))
+        let sig = signature(secret: secret, scope: scope, stringToSign: stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
+        return presigned.query + "&X-Amz-Signature=" + sig
+    }
+
     /// Headers a signer covers: host, content-type, content-md5 and every x-amz-* one
     /// (not the ones proxies rewrite, like user-agent or connection).
     static func shouldSign(_ name: String) -> Bool {

@@ -15,11 +15,14 @@ public final class PostgresConnection {
     private var conn: OpaquePointer?
     private let keys: [String]
     private let values: [String]
+    /// Keywords made again for each connection attempt, after the others (an IAM token).
+    private let renewed: (() throws -> [(String, String)])?
 
     /// `conninfo` is expanded (libpq's dbname expansion); the other keywords follow it and win.
-    public init(conninfo: String, keywords: [(String, String)]) {
+    public init(conninfo: String, keywords: [(String, String)], renewed: (() throws -> [(String, String)])? = nil) {
         keys = ["dbname"] + keywords.map(\.0)
         values = [conninfo] + keywords.map(\.1)
+        self.renewed = renewed
     }
 
     deinit { close() }
@@ -33,7 +36,8 @@ public final class PostgresConnection {
     public func connect() throws {
         if let conn, PQstatus(conn) == CONNECTION_OK { return }
         close()
-        conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
+        let fresh = try renewed?() ?? []
+        conn = withCStrings(keys + fresh.map(\.0)) { k in withCStrings(values + fresh.map(\.1)) { v in PQconnectdbParams(k, v, 1) } }
         guard PQstatus(conn) == CONNECTION_OK else {
             let message = Self.message(conn)
             close()

@@ -40,8 +40,14 @@ final class CatalogWatch: @unchecked Sendable {
         var keywords = [("application_name", "hoop catalog"), ("connect_timeout", "5"),
                         // Read-only, bounded, and names resolved in pg_catalog only.
                         ("options", "-c default_transaction_read_only=on -c statement_timeout=10000 -c search_path=pg_catalog")]
-        if let password = try cfg.secret(c["password"]) { keywords.append(("password", password)) }
-        db = PostgresConnection(conninfo: conninfo, keywords: keywords)
+        var renewed: (() throws -> [(String, String)])? = nil
+        if let spec = c["aws_auth"] {
+            // An RDS IAM token for each connection, as hoop-connect's (docs/aws.md).
+            renewed = try RDSIAMAuth.configure(spec, name: "\(connection) (catalog)", connection: c, tls: [], cfg: cfg).keywords
+        } else if let password = try cfg.secret(c["password"]) {
+            keywords.append(("password", password))
+        }
+        db = PostgresConnection(conninfo: conninfo, keywords: keywords, renewed: renewed)
     }
 
     /// What is known now.

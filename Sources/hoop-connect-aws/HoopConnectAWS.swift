@@ -38,9 +38,8 @@ struct AWSUpstream: Sendable {
     let name: String
     let region: String
     let endpoint: String?
-    let accessKeyId: String
-    let secretAccessKey: String
-    let sessionToken: String?
+    /// The gateway's own keys (HoopAWS's loader, shared with hoop-connect's RDS tokens).
+    let credentials: AWSCredentials
     /// A role to assume for each identity (RoleSessionName and SourceIdentity: the hoop
     /// user), so that CloudTrail names the person or agent; nil: the keys themselves sign.
     let roleArn: String?
@@ -50,27 +49,9 @@ struct AWSUpstream: Sendable {
         var out: [String: AWSUpstream] = [:], broken: [String: String] = [:]
         for (name, c) in cfg.json["connections"]?.object ?? [:] where c["kind"]?.string == "aws" {
           do {
-            func secret(_ field: String) throws -> String? {
-                if let file = c[field + "_file"]?.string {
-                    guard let text = try? String(contentsOfFile: cfg.file(file), encoding: .utf8) else {
-                        throw ConfigError("connections.\(name).\(field)_file: cannot read \(cfg.file(file))")
-                    }
-                    return text.trimmingCharacters(in: .whitespacesAndNewlines)
-                }
-                if let env = c[field + "_env"]?.string {
-                    guard let v = ProcessInfo.processInfo.environment[env] else {
-                        throw ConfigError("connections.\(name).\(field)_env: \(env) is not set")
-                    }
-                    return v
-                }
-                return nil
-            }
-            guard let akid = try secret("access_key_id"), let sk = try secret("secret_access_key") else {
-                throw ConfigError("connections.\(name): an aws connection needs access_key_id and secret_access_key (by _file or _env)")
-            }
+            let credentials = try AWSCredentials.load(connection: c, name: name, path: cfg.file)
             out[name] = AWSUpstream(name: name, region: c["region"]?.string ?? "us-east-1", endpoint: c["endpoint"]?.string,
-                                    accessKeyId: akid, secretAccessKey: sk, sessionToken: try secret("session_token"),
-                                    roleArn: c["role_arn"]?.string)
+                                    credentials: credentials, roleArn: c["role_arn"]?.string)
           } catch {
             broken[name] = "\(error)"
           }
@@ -246,7 +227,8 @@ final class AWSUpstreamStage: @unchecked Sendable {
 
     /// The keys a call is signed with: the connection's own, or its role assumed for the user.
     func signingKeys(_ upstream: AWSUpstream, user: String) async throws -> (String, String, String?) {
-        guard let role = upstream.roleArn else { return (upstream.accessKeyId, upstream.secretAccessKey, upstream.sessionToken) }
+        let keys = upstream.credentials
+        guard let role = upstream.roleArn else { return (keys.accessKeyId, keys.secretAccessKey, keys.sessionToken) }
         let cacheKey = upstream.name + "\n" + user
         let now = Date().timeIntervalSince1970
         if let k = lock.withLock({ roleKeys[cacheKey] }), k.expires - 300 > now { return (k.accessKeyId, k.secret, k.token) }
@@ -262,7 +244,7 @@ final class AWSUpstreamStage: @unchecked Sendable {
         let hostHeader = url.port.map { "\(host):\($0)" } ?? host
         var r = SigV4.Request(method: "POST", path: "/", query: "", headers: [("host", hostHeader),
                               ("content-type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8))
-        SigV4.sign(&r, accessKey: upstream.accessKeyId, secret: upstream.secretAccessKey, sessionToken: upstream.sessionToken,
+        SigV4.sign(&r, accessKey: keys.accessKeyId, secret: keys.secretAccessKey, sessionToken: keys.sessionToken,
                    region: upstream.region, service: "sts")
         var req = HTTPClientRequest(url: "\(url.scheme ?? "https")://\(hostHeader)/")
         req.method = .POST

@@ -40,7 +40,8 @@ final class Catalog: @unchecked Sendable {
     private func connected() -> Bool {
         if conn == nil || PQstatus(conn) != CONNECTION_OK {
             if let conn { PQfinish(conn) }
-            var (keys, values) = target.keywords()
+            // No password (an IAM token whose keys cannot be read): no catalog connection.
+            guard var (keys, values) = try? target.keywords() else { conn = nil; return false }
             keys.append("application_name"); values.append("hoop catalog")
             conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HoopCommand
 import HoopFrames
+import HoopPostgres
 
 /// hoop-connect: runs approved requests upstream with the gateway's credentials
 /// (libpq, one connection per client session) and streams the results back as frames.
@@ -9,7 +10,12 @@ import HoopFrames
 @main
 struct HoopConnect: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hoop-connect",
-        abstract: "Ring stage: executes requests upstream through libpq.")
+        abstract: "Ring stage: executes requests upstream through libpq.",
+        subcommands: [Stage.self, RDSTokenCommand.self], defaultSubcommand: Stage.self)
+}
+
+struct Stage: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run as a ring stage (the default).")
 
     @OptionGroup var config: ConfigOption
 
@@ -63,12 +69,16 @@ struct Upstreams {
         let password: String?
         /// libpq TLS keywords from `tls` (UpstreamTLS), after the conninfo so they win.
         var tls: [(String, String)] = []
+        /// RDS IAM authentication (`aws_auth`) instead of a password.
+        var iamAuth: RDSIAMAuth? = nil
 
-        /// libpq keywords and values: the conninfo (expanded), TLS, the password.
-        func keywords() -> (keys: [String], values: [String]) {
+        /// libpq keywords and values: the conninfo (expanded), TLS, the password (or a
+        /// fresh IAM token, whose making can fail: keys that cannot be read).
+        func keywords() throws -> (keys: [String], values: [String]) {
             var keys = ["dbname"], values = [conninfo]
             for (k, v) in tls { keys.append(k); values.append(v) }
             if let password { keys.append("password"); values.append(password) }
+            for (k, v) in try iamAuth?.keywords() ?? [] { keys.append(k); values.append(v) }
             return (keys, values)
         }
     }
@@ -85,8 +95,13 @@ struct Upstreams {
             guard let conninfo = c["conninfo"]?.string else {
                 throw ConfigError("connection \(name): \"conninfo\" is required")
             }
-            t[name] = Target(conninfo: conninfo, password: try cfg.secret(c["password"]),
-                             tls: try UpstreamTLS.keywords(c["tls"], name: name, cfg: cfg))
+            let tls = try UpstreamTLS.keywords(c["tls"], name: name, cfg: cfg)
+            if let spec = c["aws_auth"] {
+                t[name] = Target(conninfo: conninfo, password: nil, tls: tls,
+                                 iamAuth: try RDSIAMAuth.configure(spec, name: name, connection: c, tls: tls, cfg: cfg))
+            } else {
+                t[name] = Target(conninfo: conninfo, password: try cfg.secret(c["password"]), tls: tls)
+            }
         }
         targets = t
         catalogs = t.mapValues(Catalog.init)

@@ -168,7 +168,15 @@ final class UpstreamSession: @unchecked Sendable {
             fatal(code: "3D000", "hoop: no connection named \"\(database)\" is configured")
             return false
         }
-        var (keys, values) = target.keywords()
+        let keywords: (keys: [String], values: [String])
+        do { keywords = try target.keywords() } catch {
+            // The IAM token's keys cannot be read now (a file gone): the message names the
+            // setting and the file, never a key.
+            logLine("hoop-connect", "session \(id): no IAM token for \"\(database)\": \(error)")
+            fatal(code: "08006", "hoop: could not connect to the upstream database \"\(database)\": its IAM token could not be made (see hoop-connect's log)")
+            return false
+        }
+        var (keys, values) = keywords
         let options = open["options"]?.object ?? [:]
         if let app = options["application_name"]?.string { keys.append("application_name"); values.append(app) }
         keys.append("fallback_application_name"); values.append("hoop")
@@ -180,8 +188,9 @@ final class UpstreamSession: @unchecked Sendable {
         conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
         guard let c = conn, PQstatus(c) == CONNECTION_OK else {
             // libpq's message can quote the client's startup settings: log none of it,
-            // only a TLS reason in fixed words.
-            let why = conn.flatMap { PQerrorMessage($0) }.flatMap { UpstreamTLS.failure(String(cString: $0)) }
+            // only a TLS reason, or a refused IAM token, in fixed words.
+            let libpqMessage = conn.flatMap { PQerrorMessage($0) }.map { String(cString: $0) } ?? ""
+            let why = UpstreamTLS.failure(libpqMessage) ?? target.iamAuth?.failure(libpqMessage)
             logLine("hoop-connect", "session \(id): upstream connection failed (status \(conn.map { PQstatus($0).rawValue } ?? 0))"
                     + (why.map { ": \($0)" } ?? ""))
             fatal(code: "08006", "hoop: could not connect to the upstream database \"\(database)\"" + (why.map { ": \($0)" } ?? ""))
