@@ -318,7 +318,8 @@ final class AWSUpstreamStage: @unchecked Sendable {
         }
         // A streamed upload's answer comes only after its whole body: its wait is the upload's.
         let response = try await http.execute(req, timeout: upload != nil ? .hours(2) : .seconds(120))
-        var out: [String: JSON] = ["status": .int(Int64(response.status.code))]
+        // The call's context travels on its answer: hoop-mask never sees the call frame.
+        var out: [String: JSON] = ["status": .int(Int64(response.status.code)), "call": Self.context(of: call)]
         var hs: [String: JSON] = [:]
         for h in response.headers where Self.forwarded(h.name.lowercased()) {
             let name = h.name.lowercased()
@@ -389,6 +390,21 @@ final class AWSUpstreamStage: @unchecked Sendable {
         }
         if !pending.isEmpty { try await piece(pending[...]) }
         return Frame(FrameType.resultEnd, session: call.session, seq: call.seq)
+    }
+
+    /// What hoop-mask needs to know of the call an answer is for (docs/frames.md, "API
+    /// calls"): its service (the signing name), operation, the resources it named, and
+    /// whether it asked for a part of an object (a `range` header, a `partNumber`).
+    static func context(of call: Frame) -> JSON {
+        var c: [String: JSON] = [
+            "service": call["signing_name"] ?? .string(""), "action": call["action"] ?? .string(""),
+            "iam_action": call["iam_action"] ?? .string(""), "resources": call["resources"] ?? .object([:]),
+        ]
+        let query = SigV4.queryPairs(call["query"]?.string ?? "")
+        if call["headers"]?["range"] != nil || query.contains(where: { $0.0.lowercased() == "partnumber" }) {
+            c["range"] = .bool(true)
+        }
+        return .object(c)
     }
 
     /// Bytes that read as text (UTF-8) once a piece

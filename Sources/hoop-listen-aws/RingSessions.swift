@@ -282,7 +282,9 @@ final class RingSessions: @unchecked Sendable {
         case "signature"?, "malformed"?, "issuer"?, "audience"?: return AWSError.invalidToken(message)
         default: break
         }
-        if f["decision"]?.string == "denied" || f["stage"]?.string == "hoop-approve" || f["code"]?.string == "42501" {
+        // hoop-mask's refusals too (an answer it cannot mask): a 4xx, which no SDK retries.
+        if f["decision"]?.string == "denied" || f["stage"]?.string == "hoop-approve" || f["stage"]?.string == "hoop-mask"
+            || f["code"]?.string == "42501" {
             return AWSError("AccessDenied", 403, message)
         }
         return AWSError("InternalFailure", 500, message)
