@@ -118,7 +118,12 @@ public struct ResourceSelector: Sendable {
         if Glob.matches(pattern, given) { return true }
         guard given.hasPrefix("arn:") || given.contains(":") else { return false }
         guard let arnMarker, let r = given.range(of: arnMarker) else {
-            return given.hasPrefix("arn:")     // an ARN of an unknown shape: fail closed
+            // A function's or log group's name with a qualifier (`NAME:PROD`, `NAME:*`).
+            if !given.hasPrefix("arn:"), arnMarker == ":function:" || arnMarker == ":log-group:" {
+                return Glob.matches(pattern, String(given.split(separator: ":", maxSplits: 1).first ?? ""))
+            }
+            // An ARN of an unknown shape, or a name of a shape its kind does not have: fail closed.
+            return true
         }
         var rest = Substring(given[r.upperBound...])
         switch arnMarker {

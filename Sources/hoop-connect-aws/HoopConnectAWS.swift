@@ -484,7 +484,8 @@ final class AWSUpstreamStage: @unchecked Sendable {
 
     static func unreadable(_ call: Frame) -> Frame {
         .error(session: call.session, seq: call.seq, code: "22021",
-               message: "hoop: the answer says it is text but is not UTF-8: it cannot be masked, so it is not delivered")
+               message: "hoop: the answer says it is text but is not UTF-8: it cannot be masked, so it is not delivered",
+               stage: stage, reason: "unmaskable")
     }
 
     /// How many pieces of a streamed answer may travel ahead of the door's credits. A

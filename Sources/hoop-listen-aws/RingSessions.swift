@@ -280,6 +280,8 @@ final class RingSessions: @unchecked Sendable {
         switch f["reason"]?.string {
         case "token_expired"?, "expired"?: return AWSError.expiredToken()
         case "signature"?, "malformed"?, "issuer"?, "audience"?: return AWSError.invalidToken(message)
+        // An answer the gateway cannot read for PHI (hoop-mask, hoop-connect-aws): refused, not failed.
+        case "unmaskable"?: return AWSError("AccessDenied", 403, message)
         default: break
         }
         // hoop-mask's refusals too (an answer it cannot mask): a 4xx, which no SDK retries.
