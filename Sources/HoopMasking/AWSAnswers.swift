@@ -131,14 +131,27 @@ extension MaskPolicy {
     /// The field rules of every resource rule that matches the call, in the policy's order.
     public func fieldRules(for call: AWSCallContext?) -> [FieldRule] {
         guard let call else { return [] }
-        return resourceRules.filter { $0.selector.matches(call.resources) }.flatMap(\.fields)
+        return resourceRules.filter { covers($0.selector, call) }.flatMap(\.fields)
+    }
+
+    /// A rule covers a call that names its resource; and a call that names nothing but
+    /// reads what an earlier call chose (Logs Insights' GetQueryResults, DynamoDB Streams'
+    /// GetRecords): every rule of that service's kind, since it may be any of them.
+    func covers(_ selector: ResourceSelector, _ call: AWSCallContext) -> Bool {
+        if selector.matches(call.resources) { return true }
+        guard call.resources.isEmpty else { return false }
+        switch call.service {
+        case "logs": return selector.logGroup != nil
+        case "dynamodb": return selector.table != nil
+        default: return false
+        }
     }
 
     /// Whether the call touches a resource the policy names (PHI): its binary answers
     /// and ranged reads cannot be masked, so they are refused.
     public func namesPHI(_ call: AWSCallContext?) -> Bool {
         guard let call else { return false }
-        return resourceRules.contains { $0.selector.matches(call.resources) }
+        return resourceRules.contains { covers($0.selector, call) }
     }
 }
 

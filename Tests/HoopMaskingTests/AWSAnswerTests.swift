@@ -103,8 +103,9 @@ final class AWSAnswerTests: XCTestCase {
     func testLogsInsightsValuesByTheirFieldAndJSONEvents() throws {
         let m = try policy(ResourceSelector(logGroup: "/clinic/*"), [("patient", .redact, .personName), ("ssn", .redact, .ssn)])
         let insights = #"{"results":[[{"field":"patient","value":"Alma Stone"},{"field":"@message","value":"ok"}]],"status":"Complete"}"#
+        // GetQueryResults names only its query: every log group rule applies.
         let r = try m.maskAWSAnswer(insights, contentType: "application/x-amz-json-1.1",
-                                    call: call("logs", "GetQueryResults", #"{"logGroupName":"/clinic/notes"}"#))
+                                    call: call("logs", "GetQueryResults", #"{}"#))
         XCTAssertEqual(try parsed(r)["results"]?.array?.first?.array?.first?["value"], .string("[REDACTED]"))
         let events = #"{"events":[{"message":"{\"ssn\":\"000000001\",\"ok\":1}","timestamp":1}]}"#
         let e = try m.maskAWSAnswer(events, contentType: "application/x-amz-json-1.1",
@@ -136,7 +137,7 @@ final class AWSAnswerTests: XCTestCase {
         XCTAssertTrue(out.hasPrefix("id,name,ssn,note\r\n"))
         XCTAssertTrue(out.contains("1,\"[REDACTED]\",***-**-6789,\"line one\nmail [EMAIL]\"\r\n"), out)
         XCTAssertTrue(out.contains("\r\n[REDACTED]\r\n"), "a record of the wrong width goes whole")
-        XCTAssertTrue(out.contains("3,[REDACTED],*,\"say \"\"hi\"\"\"\r\n"), out)
+        XCTAssertTrue(out.contains("3,[REDACTED],y,\"say \"\"hi\"\"\"\r\n"), out)
         XCTAssertFalse(out.contains(ssn) || out.contains(email) || out.contains("Alma"))
         XCTAssertEqual(r.counts["SSN"], 2)
         XCTAssertEqual(r.counts["FIELD"], 1)
