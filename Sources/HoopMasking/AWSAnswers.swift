@@ -352,11 +352,6 @@ struct FieldWalk {
                     out[k] = dynamo && Self.isAttributeValue(m) ? wholeAttribute(m, r) : whole(m, r)
                 } else if dynamo && Self.isAttributeValue(m) {
                     out[k] = try attribute(m, path: here)
-                } else if logs, k == "message", case .string(let text) = m, let inner = embeddedJSON(text) {
-                    // A log event that is a JSON document: its members by name too.
-                    let before = counts
-                    let masked = try value(inner, path: [])
-                    out[k] = counts == before ? m : .string(masked.encodedString)
                 } else {
                     out[k] = try value(m, path: here)
                 }
@@ -365,6 +360,13 @@ struct FieldWalk {
         case .array(let a):
             return .array(try a.enumerated().map { try value($1, path: path + [.index($0)]) })
         case .string(let s):
+            if let inner = embeddedJSON(s) {
+                // A document in a string (a log event, an API Gateway body in a Lambda
+                // payload): its members by name too, from its own root.
+                let before = counts
+                let masked = try value(inner, path: [])
+                return counts == before ? v : .string(masked.encodedString)
+            }
             let r = masker.maskText(s)
             counts.merge(r.counts, uniquingKeysWith: +)
             return r.changed ? .string(r.value ?? "") : v
@@ -374,7 +376,7 @@ struct FieldWalk {
     }
 
     func embeddedJSON(_ text: String) -> JSON? {
-        guard text.first == "{" else { return nil }
+        guard let first = text.first(where: { !$0.isWhitespace }), first == "{" || first == "[" else { return nil }
         return try? JSON.parse(text)
     }
 

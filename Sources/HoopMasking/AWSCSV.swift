@@ -89,14 +89,14 @@ extension Masker {
             guard let names = header?.names else {
                 // The header: column names, not data; content detection still reads it (a
                 // CSV without a header line would have its first record here).
-                header = CSVHeader(names: record.fields)
+                header = CSVHeader(names: record.fields.map(Self.columnName))
                 var fields: [String] = [], any = false
                 for f in record.fields {
                     let r = maskText(f)
                     if r.changed { any = true; counts.merge(r.counts, uniquingKeysWith: +) }
                     fields.append(r.value ?? "")
                 }
-                if any { header = CSVHeader(names: fields); changed = true; out.append(contentsOf: Self.csvLine(fields, record.quoted).unicodeScalars) }
+                if any { header = CSVHeader(names: fields.map(Self.columnName)); changed = true; out.append(contentsOf: Self.csvLine(fields, record.quoted).unicodeScalars) }
                 else { out.append(contentsOf: record.raw) }
                 out.append(contentsOf: record.ending.unicodeScalars)
                 continue
@@ -127,6 +127,12 @@ extension Masker {
             out.append(contentsOf: record.ending.unicodeScalars)
         }
         return changed ? MaskResult(value: String(out), counts: counts) : MaskResult(value: text, counts: [:])
+    }
+
+    /// A header field as a column name: without a byte-order mark or the spaces around it
+    /// (`\u{FEFF}ssn`, ` ssn` are the column `ssn`).
+    static func columnName(_ field: String) -> String {
+        field.unicodeScalars.filter { $0 != "\u{FEFF}" }.map(String.init).joined().trimmingCharacters(in: .whitespaces)
     }
 
     static func csvLine(_ fields: [String], _ quoted: [Bool]) -> String {

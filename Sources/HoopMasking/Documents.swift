@@ -49,15 +49,22 @@ extension Masker {
         func masked(_ a: Int, _ b: Int, name: String? = nil) -> String {
             let text = String(String.UnicodeScalarView(s[a..<b]))
             guard !text.isEmpty else { return text }
-            if !rules.isEmpty, let name = name ?? elements.last,
-               let rule = rules.rule(name, (name == elements.last ? elements : elements + [name]).map { PathKey.member($0) }),
-               !rule.keeps, !text.allSatisfy(\.isWhitespace) {
+            if !rules.isEmpty, let rule = xmlRule(name), !rule.keeps, !text.allSatisfy(\.isWhitespace) {
                 counts[rule.label, default: 0] += 1
                 return rule.strategy.text(for: Array(text.utf8)[...], marker: "[REDACTED]")
             }
             let r = maskText(text)
             for (k, n) in r.counts { counts[k, default: 0] += n }
             return r.counts.isEmpty ? text : (r.value ?? "")
+        }
+        /// The rule of an attribute (`name`), else of the innermost open element a rule names:
+        /// a ruled element is masked whole, whatever elements it holds.
+        func xmlRule(_ attribute: String?) -> FieldRule? {
+            if let attribute { return rules.rule(attribute, (elements + [attribute]).map { PathKey.member($0) }) }
+            for k in stride(from: elements.count - 1, through: 0, by: -1) {
+                if let r = rules.rule(elements[k], elements[...k].map { PathKey.member($0) }) { return r }
+            }
+            return nil
         }
         func starts(_ p: String, at k: Int) -> Bool {
             var k = k

@@ -154,6 +154,20 @@ final class AWSAnswerTests: XCTestCase {
         XCTAssertThrowsError(try m.maskAWSPiece("3,\"open\n", format: .csv, call: c, header: &header, context: ""))
     }
 
+    func testACSVHeaderWithAByteOrderMarkOrSpacesNamesItsColumns() throws {
+        let m = try policy(ResourceSelector(bucket: "b"), [("ssn", .redact, .ssn)])
+        let r = try m.maskAWSAnswer("\u{FEFF}ssn, id\nx,1\n", contentType: "text/csv", call: call("s3", "GetObject", #"{"Bucket":"b","Key":"a.csv"}"#))
+        XCTAssertEqual(r.value, "\u{FEFF}ssn, id\n[REDACTED],1\n")
+    }
+
+    func testADocumentInAStringIsReadByItsMembers() throws {
+        let m = try policy(ResourceSelector(function: "f"), [("ssn", .redact, .ssn)])
+        let body = #"{"statusCode":200,"body":"{\"ssn\":\"x\",\"n\":1}"}"#
+        let r = try m.maskAWSAnswer(body, contentType: "application/json", call: call("lambda", "Invoke", #"{"FunctionName":"f"}"#))
+        let inner = try JSON.parse(XCTUnwrap(try parsed(r)["body"]?.string))
+        XCTAssertEqual(inner["ssn"], .string("[REDACTED]"))
+    }
+
     func testNDJSONLineByLine() throws {
         let m = try policy(ResourceSelector(bucket: "b"), [("ssn", .redact, .ssn)])
         let body = "{\"ssn\":\"1\",\"a\":1}\n{\"b\":\"\(email)\"}\nnot json \(ssn)\n"
@@ -177,9 +191,10 @@ final class AWSAnswerTests: XCTestCase {
 
     func testXMLElementRules() throws {
         let m = try policy(ResourceSelector(bucket: "b"), [("Owner*", .redact, nil)])
-        let body = "<R><OwnerName>Alma</OwnerName><Key>k</Key></R>"
+        let body = "<R><OwnerName>Alma</OwnerName><Key>k</Key><Owners><v>Ben</v></Owners></R>"
         let r = try m.maskAWSAnswer(body, contentType: "application/xml", call: call("s3", "ListObjectsV2", #"{"Bucket":"b"}"#))
-        XCTAssertEqual(r.value, "<R><OwnerName>[REDACTED]</OwnerName><Key>k</Key></R>")
+        XCTAssertEqual(r.value, "<R><OwnerName>[REDACTED]</OwnerName><Key>k</Key><Owners><v>[REDACTED]</v></Owners></R>",
+                       "a ruled element is masked whatever elements it holds")
     }
 
     // MARK: ResourceSelector
