@@ -162,7 +162,9 @@ def test_s3_checksums_and_etag_of_a_masked_body_are_accepted(env, aws_ring, peop
 def test_a_large_csv_streams_masked_and_counted(env, aws_ring, people):
     header = ",".join(people[0]) + "\n"
     rows = "".join(",".join(f'"{v}"' if "," in v else v for v in p.values()) + "\n" for p in people)
-    repeat = (3 << 20) // len(rows.encode()) + 1
+    # Over the CLI's default multipart threshold (8 MB): it would read it in ranges, which
+    # are refused, without the threshold aws-env's config file raises.
+    repeat = (9 << 20) // len(rows.encode()) + 1
     body = (header + rows * repeat).encode()
     aws.standin(aws_ring, "s3").put_object(Bucket=BUCKET, Key="exports/big.csv", Body=body, ContentType="text/csv")
     s3, got = sdk("s3")
@@ -176,6 +178,7 @@ def test_a_large_csv_streams_masked_and_counted(env, aws_ring, people):
     counts = masked_counts(aws_ring, r["ResponseMetadata"]["RequestId"])
     assert counts.get("SSN", 0) >= len(people) * repeat, counts
     # The CLI, with aws-env's settings, reads it whole (no ranged GET) and masked.
+    assert "multipart_threshold = 5GB" in Path(env["AWS_CONFIG_FILE"]).read_text()
     cli = aws.aws_cli(env, "s3", "cp", "s3://clinic-exports/exports/big.csv", "-")
     assert cli.returncode == 0, cli.stderr[-500:]
     assert_clean(cli.stdout, people, "the CLI's copy of a large CSV")
@@ -263,6 +266,17 @@ def test_dynamodb_reads_are_masked_and_still_deserialize(env, aws_ring, people):
     assert_clean(cli.stdout, people, "the CLI's scan")
 
 
+def test_a_number_that_is_phi_comes_back_as_a_masked_string(env, aws_ring, people):
+    digits = people[4]["ssn"].replace("-", "")
+    aws.standin(aws_ring, "dynamodb").put_item(TableName="Patients", Item={
+        "mrn": {"S": "NUM-1"}, "ssn": {"N": digits}, "contact": {"M": {"email": {"S": people[4]["email"]}}}})
+    ddb, got = sdk("dynamodb")
+    item = ddb.get_item(TableName="Patients", Key={"mrn": {"S": "NUM-1"}})["Item"]
+    assert list(item["ssn"]) == ["S"] and item["ssn"]["S"].endswith(digits[-4:])
+    TypeDeserializer().deserialize(item["contact"])
+    assert_clean(got.all, people, "GetItem of an item with a numeric SSN")
+
+
 # --- Lambda, Logs, Secrets Manager ----------------------------------------------------------------
 
 def test_lambda_invoke_payload_and_log_tail(env, aws_ring, people):
@@ -321,3 +335,52 @@ def test_confusing_shapes(env, aws_ring, people):
         assert_clean(r["Body"].read(), people, "GetObject of a confusing object")
     s3.list_objects_v2(Bucket=BUCKET, Prefix="exports/")
     assert_clean(got.all, people, "the confusing objects' answers")
+
+
+# --- the stage on its own: shapes the stand-in does not make ----------------------------------
+
+def test_the_stage_refuses_event_streams_and_binary_pieces_of_phi_and_masks_a_streamed_csv(aws_ring, people):
+    import subprocess
+    from helpers.ring import hoop_bin
+    p = people[5]
+    sid = "aws:s-stage-1"
+    phi = {"service": "s3", "action": "GetObject", "iam_action": "s3:GetObject",
+           "resources": {"Bucket": BUCKET, "Key": "exports/x.csv"}}
+    public = {"service": "s3", "action": "GetObject", "iam_action": "s3:GetObject",
+              "resources": {"Bucket": PUBLIC, "Key": "x"}}
+    secret = base64.b64encode(f"SSN {p['ssn']}".encode() + b"\xff").decode()
+    frames = [
+        {"type": "session_open", "session": sid, "seq": 0, "connection": "aws"},
+        # an event stream, of a bucket the policy does not name: refused all the same
+        {"type": "result", "session": sid, "seq": 1, "status": 200, "call": public,
+         "headers": {"content-type": "application/vnd.amazon.eventstream"}, "body_base64": secret},
+        # bytes of the PHI bucket, streamed: refused at the head, its pieces and end dropped
+        {"type": "result", "session": sid, "seq": 2, "status": 200, "call": phi, "chunked": True, "text": False,
+         "headers": {"content-type": "application/octet-stream"}},
+        {"type": "result_data", "session": sid, "seq": 2, "body_base64": secret},
+        {"type": "result_end", "session": sid, "seq": 2},
+        # a streamed CSV: the header in the first piece names the columns of the next
+        {"type": "result", "session": sid, "seq": 3, "status": 200, "call": phi, "chunked": True, "text": True,
+         "headers": {"content-type": "text/csv"}},
+        {"type": "result_data", "session": sid, "seq": 3, "body": "id,ssn,first_name\n"},
+        {"type": "result_data", "session": sid, "seq": 3, "body": f"1,{p['ssn'].replace('-', '')},{p['first_name']}\n"},
+        {"type": "result_end", "session": sid, "seq": 3},
+        # a ranged text read of a bucket the policy does not name: a part cannot be masked
+        {"type": "result", "session": sid, "seq": 4, "status": 206, "call": {**public, "range": True},
+         "headers": {"content-type": "text/plain", "content-range": "bytes 0-9/100"}, "body": "0123456789"},
+    ]
+    r = subprocess.run([str(hoop_bin() / "hoop-mask"), "--config", str(aws_ring.var / "hoop.json")],
+                       input="".join(json.dumps(f) + "\n" for f in frames), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = [json.loads(line) for line in r.stdout.splitlines()]
+    assert_clean(r.stdout, people, "hoop-mask's output")
+    assert p["first_name"] not in r.stdout, "a first name of the seed appeared in a streamed CSV"
+    by_seq = lambda n: [f for f in out if f.get("seq") == n and f["type"] != "masked"]
+    for n in (1, 2, 4):
+        assert [f["type"] for f in by_seq(n)] == ["error"], f"call {n}: {[f['type'] for f in by_seq(n)]}"
+        assert by_seq(n)[0]["reason"] == "unmaskable" and not by_seq(n)[0].get("fatal") and by_seq(n)[0]["stamp:mask"]
+    pieces = [f for f in by_seq(3) if f["type"] == "result_data"]
+    assert pieces[0]["body"] == "id,ssn,first_name\n"
+    assert pieces[1]["body"].startswith("1,*****") and ",tok_" in pieces[1]["body"]
+    counts = [f["counts"] for f in out if f["type"] == "masked" and f["seq"] == 3]
+    assert counts and counts[-1].get("SSN") == 1 and counts[-1].get("PERSON_NAME") == 1, counts
