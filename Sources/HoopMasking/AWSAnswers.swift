@@ -209,9 +209,21 @@ extension Masker {
     /// the policy, content detection on the rest. Secrets Manager's secret values are
     /// never shown. `csv` keeps a streamed CSV's header between pieces.
     public func maskAWSAnswer(_ body: String, contentType: String?, call: AWSCallContext?) throws -> MaskResult {
+        // A byte-order mark is no part of the document: read what follows, and keep it.
+        if body.unicodeScalars.first == "\u{FEFF}" {
+            var r = try maskAWSAnswer(String(body.unicodeScalars.dropFirst()), contentType: contentType, call: call)
+            r.value = r.value.map { "\u{FEFF}" + $0 }
+            return r
+        }
         let rules = FieldRules(policy.fieldRules(for: call))
         var walk = FieldWalk(masker: self, rules: rules, call: call)
         let format = AnswerFormat.of(body, contentType: contentType, key: call?.objectKey)
+        let head = body.first(where: { !$0.isWhitespace })
+        if !rules.isEmpty, head == "{" || head == "[", format != .json, format != .ndjson {
+            // It reads like JSON and is not (a duplicate member, a cut document): its
+            // members could not be told apart, and content detection alone would read it.
+            throw AnswerRefusal("an answer that looks like JSON cannot be read as JSON")
+        }
         switch format {
         case .json:
             guard let doc = try? JSON.parse(body) else {

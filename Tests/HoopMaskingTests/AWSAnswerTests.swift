@@ -189,6 +189,14 @@ final class AWSAnswerTests: XCTestCase {
         XCTAssertEqual(c.value, "id,ssn\n1,[REDACTED]\n2,[REDACTED]\n")
     }
 
+    func testJSONThatCannotBeReadIsRefusedAndAByteOrderMarkHidesNothing() throws {
+        let m = try policy(ResourceSelector(bucket: "b"), [("first_name", .redact, .personName)])
+        let c = call("s3", "GetObject", #"{"Bucket":"b","Key":"a.txt"}"#)
+        XCTAssertThrowsError(try m.maskAWSAnswer(#"{"first_name":"Alma","first_name":"Ben"}"#, contentType: "text/plain", call: c))
+        let r = try m.maskAWSAnswer("\u{FEFF}{\"first_name\":\"Alma\"}", contentType: "text/plain", call: c)
+        XCTAssertEqual(r.value, "\u{FEFF}{\"first_name\":\"[REDACTED]\"}")
+    }
+
     func testXMLElementRules() throws {
         let m = try policy(ResourceSelector(bucket: "b"), [("Owner*", .redact, nil)])
         let body = "<R><OwnerName>Alma</OwnerName><Key>k</Key><Owners><v>Ben</v></Owners></R>"
