@@ -239,6 +239,13 @@ def test_unmaskable_answers_are_refused_with_nothing_in_clear(env, aws_ring, peo
     assert s3.head_object(Bucket=BUCKET, Key="exports/patients.csv")["ResponseMetadata"]["HTTPStatusCode"] == 200
     refusals = [f for f in audit_frames(aws_ring, "error") if f.get("reason") == "unmaskable"]
     assert len(refusals) >= 5 and all(not f.get("fatal") for f in refusals)
+    # The refused stream was cancelled (the door's credit says so): its upstream stopped it
+    # at once, rather than after two minutes without credit, and sent no error of its own.
+    big = [f for f in refusals if "binary" in f["message"]][-1]
+    later = [f for f in audit_frames(aws_ring, "error") if f["session"] == big["session"] and f.get("seq") == big["seq"]]
+    assert len(later) == 1
+    log = (aws_ring.var / "log" / "connect-aws.log").read_text()
+    assert f"session {big['session']}: call {big['seq']}: its answer was refused on the way; the stream stops" in log
 
 
 # --- DynamoDB -------------------------------------------------------------------------------

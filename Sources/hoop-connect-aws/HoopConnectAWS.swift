@@ -148,7 +148,9 @@ final class AWSUpstreamStage: @unchecked Sendable {
             // The door wrote pieces of a streamed answer to its client: send more.
             if let f = try? raw.decode(), let seq = f.seq {
                 let n = Int(f["chunks"]?.int ?? 1)
-                lock.withLock { gates[id + "\n" + String(seq)] }?.grant(n)
+                let gate = lock.withLock { gates[id + "\n" + String(seq)] }
+                // The door no longer wants the answer (hoop-mask refused it): the stream ends here.
+                if f["cancel"]?.bool == true { gate?.cancel() } else { gate?.grant(n) }
             }
             return
         case FrameType.call:
@@ -219,13 +221,16 @@ final class AWSUpstreamStage: @unchecked Sendable {
         }
         lock.lock(); running += 1; lock.unlock()
         Task {
-            let frame: Frame
-            do { frame = try await send(call, upstream, identity: identity, upload: upload) } catch {
+            let frame: Frame?
+            do { frame = try await send(call, upstream, identity: identity, upload: upload) } catch is CreditGate.Cancelled {
+                logLine(Self.stage, "session \(id): call \(seq): its answer was refused on the way; the stream stops")
+                frame = nil   // nothing more goes for it
+            } catch {
                 logLine(Self.stage, "session \(id): call \(seq) failed upstream: \(type(of: error))")
                 frame = .error(session: id, seq: seq, code: "08006",
                                message: "hoop: the AWS endpoint could not be reached (\(upstream.name))")
             }
-            finish(frame)
+            if let frame { finish(frame) }
             if let upload {
                 // Whatever became of it, the upload is over: no piece is kept for it.
                 upload.abort()
@@ -495,11 +500,16 @@ final class AWSUpstreamStage: @unchecked Sendable {
         private var available: Int
         init(window: Int) { available = window }
 
+        private var cancelled = false
+        struct Cancelled: Error {}
+
         func grant(_ n: Int) { lock.withLock { available += max(0, n) } }
+        func cancel() { lock.withLock { cancelled = true } }
 
         func take() async throws {
             let deadline = Date(timeIntervalSinceNow: 120)
             while true {
+                if lock.withLock({ cancelled }) { throw Cancelled() }
                 if lock.withLock({ () -> Bool in
                     guard available > 0 else { return false }
                     available -= 1

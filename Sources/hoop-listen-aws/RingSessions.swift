@@ -222,6 +222,10 @@ final class RingSessions: @unchecked Sendable {
                 lock.lock(); streams[session]?.removeValue(forKey: seq); lock.unlock()
             }
         case FrameType.error:
+            if frame["reason"]?.string == "unmaskable", frame["fatal"]?.bool != true, let seq = frame.seq {
+                // A refused answer may be a stream under way: its upstream stops sending it.
+                send(Frame(FrameType.credit, session: session, seq: seq, ["chunks": .int(0), "cancel": .bool(true)]))
+            }
             fail(session, seq: frame.seq, Self.awsError(frame), fatal: frame["fatal"]?.bool == true)
         case FrameType.sessionClosed:
             forget(session)
