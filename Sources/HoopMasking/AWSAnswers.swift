@@ -417,18 +417,23 @@ struct FieldWalk {
     /// (their members are attributes too). A number or a binary that content detection
     /// flags is no longer a number or a binary: it is written back as a string (set).
     mutating func attribute(_ v: JSON, path: [PathKey]) throws -> JSON {
-        guard let (type, inner) = v.object?.first else { return v }
+        guard let (type, inner) = v.object?.first else { return try value(v, path: path) }
         func text(_ s: String) -> String? { type.hasPrefix("B") ? Data(base64Encoded: s).flatMap { String(data: $0, encoding: .utf8) } : s }
         switch type {
         case "S", "SS": return .object([type: try value(inner, path: path + [.member(type)])])
         case "N", "B":
-            guard let s = inner.string, let t = text(s) else { return v }
+            // Not of its type's shape (an item whose one attribute is named "N"): read as any JSON.
+            guard let s = inner.string else { return try value(v, path: path) }
+            guard let t = text(s) else { return v }   // bytes that are not text: no detector reads them
             let r = masker.maskText(t)
             guard r.changed else { return v }
             counts.merge(r.counts, uniquingKeysWith: +)
             return .object(["S": .string(r.value ?? "")])
         case "NS", "BS":
-            let items = (inner.array ?? []).compactMap(\.string).map { text($0) }
+            guard let strings = inner.array?.compactMap(\.string), strings.count == inner.array?.count else {
+                return try value(v, path: path)
+            }
+            let items = strings.map { text($0) }
             var changed = false, out: [JSON] = []
             for t in items {
                 guard let t else { out.append(.string("[REDACTED]")); changed = true; continue }
@@ -438,7 +443,7 @@ struct FieldWalk {
             }
             return changed ? .object(["SS": .array(out)]) : v
         case "M":
-            guard case .object(let members) = inner else { return v }
+            guard case .object(let members) = inner else { return try value(v, path: path) }
             var out: [String: JSON] = [:]
             for (k, m) in members {
                 let here = path + [.member(k)]
@@ -447,12 +452,12 @@ struct FieldWalk {
             }
             return .object(["M": .object(out)])
         case "L":
-            guard case .array(let items) = inner else { return v }
+            guard case .array(let items) = inner else { return try value(v, path: path) }
             return .object(["L": .array(try items.enumerated().map { i, m in
                 Self.isAttributeValue(m) ? try attribute(m, path: path + [.index(i)]) : try value(m, path: path + [.index(i)])
             })])
         default:
-            return v
+            return try value(v, path: path)   // BOOL, NULL: nothing to detect; anything else read as JSON
         }
     }
 

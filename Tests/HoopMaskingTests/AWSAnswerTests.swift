@@ -89,6 +89,13 @@ final class AWSAnswerTests: XCTestCase {
         XCTAssertEqual(r.counts["SSN"], 3)
     }
 
+    func testAnItemWhoseOneAttributeIsNamedLikeATypeIsStillRead() throws {
+        let m = Masker(policy: MaskPolicy())
+        let body = #"{"Item":{"N":{"S":"mail \#(email)"}}}"#
+        let r = try m.maskAWSAnswer(body, contentType: "application/x-amz-json-1.0", call: call("dynamodb", "GetItem", #"{"TableName":"T"}"#))
+        XCTAssertFalse(try XCTUnwrap(r.value).contains(email))
+    }
+
     func testSecretsAreNeverShown() throws {
         let m = Masker(policy: MaskPolicy())
         let body = #"{"Name":"db","SecretString":"{\"password\":\"hunter2\"}","SecretBinary":"AAEC"}"#
