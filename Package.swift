@@ -108,6 +108,7 @@ let package = Package(
         .target(name: "HoopAWS", dependencies: ["HoopJSON", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "hoop-listen-aws", dependencies: [
             "HoopFrames", "HoopCommand", "HoopAWS",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

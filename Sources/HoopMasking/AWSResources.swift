@@ -129,11 +129,11 @@ public struct ResourceSelector: Sendable {
         if Glob.matches(pattern, given) { return true }
         guard given.contains(":") else { return false }
         guard let arnMarker, let r = given.range(of: arnMarker) else {
-            // A function's `NAME:qualifier`; any other name with a colon is of a shape not
-            // read here (an ARN, an alias): fail closed.
-            if arnMarker == ":function:", !given.hasPrefix("arn:"), let colon = given.firstIndex(of: ":") {
-                return Glob.matches(pattern, String(given[..<colon]))
+            // A function's or log group's name with a qualifier (`NAME:PROD`, `NAME:*`).
+            if !given.hasPrefix("arn:"), arnMarker == ":function:" || arnMarker == ":log-group:" {
+                return Glob.matches(pattern, String(given.split(separator: ":", maxSplits: 1).first ?? ""))
             }
+            // An ARN of an unknown shape, or a name of a shape its kind does not have: fail closed.
             return true
         }
         var rest = Substring(given[r.upperBound...])

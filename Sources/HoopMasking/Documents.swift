@@ -39,17 +39,32 @@ extension Masker {
     /// attribute names and namespaces as they are. Only a body that reads as XML is read
     /// this way (tags of names and `name="value"` attributes, the declaration only first):
     /// anything else is masked whole as text, so that no text can pass as markup.
-    func maskXML(_ body: String) -> MaskResult {
+    /// `rules`: field rules by element (or attribute) name: such a text is masked whole.
+    func maskXML(_ body: String, rules: FieldRules = FieldRules([])) -> MaskResult {
         let s = Array(body.unicodeScalars)
         var out = ""
         out.reserveCapacity(body.utf8.count)
         var counts: [String: Int] = [:]
-        func masked(_ a: Int, _ b: Int) -> String {
+        var elements: [String] = []   // the elements the text is in
+        func masked(_ a: Int, _ b: Int, name: String? = nil) -> String {
             let text = String(String.UnicodeScalarView(s[a..<b]))
             guard !text.isEmpty else { return text }
+            if !rules.isEmpty, let rule = xmlRule(name), !rule.keeps, !text.allSatisfy(\.isWhitespace) {
+                counts[rule.label, default: 0] += 1
+                return rule.strategy.text(for: Array(text.utf8)[...], marker: "[REDACTED]")
+            }
             let r = maskText(text)
             for (k, n) in r.counts { counts[k, default: 0] += n }
             return r.counts.isEmpty ? text : (r.value ?? "")
+        }
+        /// The rule of an attribute (`name`), else of the innermost open element a rule names:
+        /// a ruled element is masked whole, whatever elements it holds.
+        func xmlRule(_ attribute: String?) -> FieldRule? {
+            if let attribute { return rules.rule(attribute, (elements + [attribute]).map { PathKey.member($0) }) }
+            for k in stride(from: elements.count - 1, through: 0, by: -1) {
+                if let r = rules.rule(elements[k], elements[...k].map { PathKey.member($0) }) { return r }
+            }
+            return nil
         }
         func starts(_ p: String, at k: Int) -> Bool {
             var k = k
@@ -88,14 +103,20 @@ extension Masker {
             let closing = j < s.count && s[j] == "/"
             if closing { j += 1 }
             guard j < s.count, isNameStart(s[j]) else { return maskText(body) }
+            let elementStart = j
             while j < s.count && isName(s[j]) { j += 1 }
+            let element = String(String.UnicodeScalarView(s[elementStart..<j]))
             out += String(String.UnicodeScalarView(s[i..<j]))
             while true {
                 let ws = j
                 while j < s.count && isSpace(s[j]) { j += 1 }
                 out += String(String.UnicodeScalarView(s[ws..<j]))
                 guard j < s.count else { return maskText(body) }
-                if s[j] == ">" { out += ">"; j += 1; break }
+                if s[j] == ">" {
+                    out += ">"; j += 1
+                    if closing { if elements.last == element { elements.removeLast() } } else { elements.append(element) }
+                    break
+                }
                 if !closing, s[j] == "/", j + 1 < s.count, s[j + 1] == ">" { out += "/>"; j += 2; break }
                 guard !closing, j > ws, isNameStart(s[j]) else { return maskText(body) }
                 let nameStart = j
@@ -108,7 +129,7 @@ extension Masker {
                 while k < s.count && s[k] != quote { k += 1 }
                 guard k < s.count else { return maskText(body) }
                 // A namespace is the document's vocabulary, not data.
-                let value = name.hasPrefix("xmlns") ? String(String.UnicodeScalarView(s[valueStart..<k])) : masked(valueStart, k)
+                let value = name.hasPrefix("xmlns") ? String(String.UnicodeScalarView(s[valueStart..<k])) : masked(valueStart, k, name: name)
                 out += name + "=" + String(quote) + value + String(quote)
                 j = k + 1
             }

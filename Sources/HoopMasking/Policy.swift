@@ -7,6 +7,9 @@ public struct MaskPolicy: Sendable {
     /// Entities content detection looks for; all by default.
     public var enabledEntities: Set<Entity>
     public var mrnPatterns: [String]
+    /// An AWS connection's `resources`: what its calls name that is PHI, and the field
+    /// rules of their answers (AWSAnswers.swift).
+    public var resourceRules: [ResourceRule] = []
 
     public init(columnRules: [ColumnRule] = [], entityStrategies: [Entity: MaskStrategy] = [:],
                 defaultStrategy: MaskStrategy = .redact, enabledEntities: Set<Entity> = Set(Entity.allCases),

@@ -129,7 +129,9 @@ final class AWSUpstreamStage: @unchecked Sendable {
             // The door wrote pieces of a streamed answer to its client: send more.
             if let f = try? raw.decode(), let seq = f.seq {
                 let n = Int(f["chunks"]?.int ?? 1)
-                lock.withLock { gates[id + "\n" + String(seq)] }?.grant(n)
+                let gate = lock.withLock { gates[id + "\n" + String(seq)] }
+                // The door no longer wants the answer (hoop-mask refused it): the stream ends here.
+                if f["cancel"]?.bool == true { gate?.cancel() } else { gate?.grant(n) }
             }
             return
         case FrameType.call:
@@ -200,13 +202,16 @@ final class AWSUpstreamStage: @unchecked Sendable {
         }
         lock.lock(); running += 1; lock.unlock()
         Task {
-            let frame: Frame
-            do { frame = try await send(call, upstream, identity: identity, upload: upload) } catch {
+            let frame: Frame?
+            do { frame = try await send(call, upstream, identity: identity, upload: upload) } catch is CreditGate.Cancelled {
+                logLine(Self.stage, "session \(id): call \(seq): its answer was refused on the way; the stream stops")
+                frame = nil   // nothing more goes for it
+            } catch {
                 logLine(Self.stage, "session \(id): call \(seq) failed upstream: \(type(of: error))")
                 frame = .error(session: id, seq: seq, code: "08006",
                                message: "hoop: the AWS endpoint could not be reached (\(upstream.name))")
             }
-            finish(frame)
+            if let frame { finish(frame) }
             if let upload {
                 // Whatever became of it, the upload is over: no piece is kept for it.
                 upload.abort()
@@ -300,7 +305,8 @@ final class AWSUpstreamStage: @unchecked Sendable {
         }
         // A streamed upload's answer comes only after its whole body: its wait is the upload's.
         let response = try await http.execute(req, timeout: upload != nil ? .hours(2) : .seconds(120))
-        var out: [String: JSON] = ["status": .int(Int64(response.status.code))]
+        // The call's context travels on its answer: hoop-mask never sees the call frame.
+        var out: [String: JSON] = ["status": .int(Int64(response.status.code)), "call": Self.context(of: call)]
         var hs: [String: JSON] = [:]
         for h in response.headers where Self.forwarded(h.name.lowercased()) {
             let name = h.name.lowercased()
@@ -371,6 +377,21 @@ final class AWSUpstreamStage: @unchecked Sendable {
         }
         if !pending.isEmpty { try await piece(pending[...]) }
         return Frame(FrameType.resultEnd, session: call.session, seq: call.seq)
+    }
+
+    /// What hoop-mask needs to know of the call an answer is for (docs/frames.md, "API
+    /// calls"): its service (the signing name), operation, the resources it named, and
+    /// whether it asked for a part of an object (a `range` header, a `partNumber`).
+    static func context(of call: Frame) -> JSON {
+        var c: [String: JSON] = [
+            "service": call["signing_name"] ?? .string(""), "action": call["action"] ?? .string(""),
+            "iam_action": call["iam_action"] ?? .string(""), "resources": call["resources"] ?? .object([:]),
+        ]
+        let query = SigV4.queryPairs(call["query"]?.string ?? "")
+        if call["headers"]?["range"] != nil || query.contains(where: { $0.0.lowercased() == "partnumber" }) {
+            c["range"] = .bool(true)
+        }
+        return .object(c)
     }
 
     /// Bytes that read as text (UTF-8) once a piece
@@ -450,7 +471,8 @@ final class AWSUpstreamStage: @unchecked Sendable {
 
     static func unreadable(_ call: Frame) -> Frame {
         .error(session: call.session, seq: call.seq, code: "22021",
-               message: "hoop: the answer says it is text but is not UTF-8: it cannot be masked, so it is not delivered")
+               message: "hoop: the answer says it is text but is not UTF-8: it cannot be masked, so it is not delivered",
+               stage: stage, reason: "unmaskable")
     }
 
     /// How many pieces of a streamed answer may travel ahead of the door's credits. A
@@ -460,11 +482,16 @@ final class AWSUpstreamStage: @unchecked Sendable {
         private var available: Int
         init(window: Int) { available = window }
 
+        private var cancelled = false
+        struct Cancelled: Error {}
+
         func grant(_ n: Int) { lock.withLock { available += max(0, n) } }
+        func cancel() { lock.withLock { cancelled = true } }
 
         func take() async throws {
             let deadline = Date(timeIntervalSinceNow: 120)
             while true {
+                if lock.withLock({ cancelled }) { throw Cancelled() }
                 if lock.withLock({ () -> Bool in
                     guard available > 0 else { return false }
                     available -= 1

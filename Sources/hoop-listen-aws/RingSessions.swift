@@ -222,6 +222,10 @@ final class RingSessions: @unchecked Sendable {
                 lock.lock(); streams[session]?.removeValue(forKey: seq); lock.unlock()
             }
         case FrameType.error:
+            if frame["reason"]?.string == "unmaskable", frame["fatal"]?.bool != true, let seq = frame.seq {
+                // A refused answer may be a stream under way: its upstream stops sending it.
+                send(Frame(FrameType.credit, session: session, seq: seq, ["chunks": .int(0), "cancel": .bool(true)]))
+            }
             fail(session, seq: frame.seq, Self.awsError(frame), fatal: frame["fatal"]?.bool == true)
         case FrameType.sessionClosed:
             forget(session)
@@ -280,9 +284,13 @@ final class RingSessions: @unchecked Sendable {
         switch f["reason"]?.string {
         case "token_expired"?, "expired"?: return AWSError.expiredToken()
         case "signature"?, "malformed"?, "issuer"?, "audience"?: return AWSError.invalidToken(message)
+        // An answer the gateway cannot read for PHI (hoop-mask, hoop-connect-aws): refused, not failed.
+        case "unmaskable"?: return AWSError("AccessDenied", 403, message)
         default: break
         }
-        if f["decision"]?.string == "denied" || f["stage"]?.string == "hoop-approve" || f["code"]?.string == "42501" {
+        // hoop-mask's refusals too (an answer it cannot mask): a 4xx, which no SDK retries.
+        if f["decision"]?.string == "denied" || f["stage"]?.string == "hoop-approve" || f["stage"]?.string == "hoop-mask"
+            || f["code"]?.string == "42501" {
             return AWSError("AccessDenied", 403, message)
         }
         return AWSError("InternalFailure", 500, message)

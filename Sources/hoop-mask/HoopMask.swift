@@ -81,6 +81,9 @@ struct Stage: ParsableCommand {
                         loop.emit(f)
                     }
                 }
+            } catch let r as CallRefusal {
+                // Policy, not a fault: this call is refused, the session goes on.
+                refuseCall(frame, loop, r.why)
             } catch let e as MaskFailure {
                 refuse(frame, loop, e.why)
                 if let id = frame.session { refused.insert(id) }
@@ -96,6 +99,18 @@ struct Stage: ParsableCommand {
         logLine("hoop-mask", "session \(frame.session ?? "-"): \(why); the response was not passed")
         var error = Frame.stageError(stage: "hoop-mask", session: frame.session, seq: frame.header.seq, code: "XX000",
                                      message: "hoop: a response could not be masked (\(why))")
+        error["stamp:mask"] = .bool(true)
+        loop.emit(error)
+    }
+
+    /// One AWS call's answer refused (it cannot be masked): an error the door answers
+    /// with AccessDenied (403, which no SDK retries), carrying none of the answer.
+    func refuseCall(_ frame: RawFrame, _ loop: StageLoop, _ why: String) {
+        logLine("hoop-mask", "session \(frame.session ?? "-"): call \(frame.header.seq ?? -1) refused: \(why)")
+        var error = Frame.error(session: frame.session ?? "", seq: frame.header.seq, fields: [
+            "stage": .string("hoop-mask"), "code": .string("42501"), "severity": .string("ERROR"),
+            "reason": .string("unmaskable"), "message": .string("hoop: the answer was not delivered: \(why)"),
+        ])
         error["stamp:mask"] = .bool(true)
         loop.emit(error)
     }

@@ -35,6 +35,22 @@ enum MaskConfig {
             }
             var policy = MaskPolicy(columnRules: rules, entityStrategies: entities, defaultStrategy: try strategy(m["default"]?.string))
             if let patterns = m["mrn_patterns"]?.array?.compactMap(\.string), !patterns.isEmpty { policy.mrnPatterns = patterns }
+            // An AWS connection's PHI resources and their field rules (hoop-approve reads the same list).
+            policy.resourceRules = try (m["resources"]?.array ?? []).enumerated().map { n, r in
+                let what = "connections.\(name).masking.resources[\(n)]"
+                let selector = try ResourceSelector(r, what: what)
+                let fields = try (r["fields"]?.array ?? []).map { f in
+                    guard let field = f["field"]?.string else { throw ConfigError("\(what).fields: each needs a \"field\"") }
+                    var entity: Entity? = nil
+                    if let e = f["entity"]?.string {
+                        guard let known = Entity(rawValue: e) else { throw ConfigError("\(what): unknown entity \(e)") }
+                        entity = known
+                    }
+                    do { return try FieldRule(field: field, strategy: try strategy(f["strategy"]?.string), entity: entity) }
+                    catch let e as SelectorError { throw ConfigError("\(what): \(e)") }
+                }
+                return ResourceRule(selector: selector, fields: fields)
+            }
             out[name] = policy
         }
         return out

@@ -57,8 +57,10 @@ final class ResponseMasking {
     let maskers: [String: Masker]
     let fallback: Masker
     private var sessions: [String: SessionState] = [:]
-    /// The last characters of each streamed answer's previous text piece: context for the next.
-    private var pieceTails: [String: String] = [:]
+    /// Streamed AWS answers under way, by session and seq: their call, format and CSV header.
+    var streams: [String: AnswerStream] = [:]
+    /// AWS calls whose answer was refused (by session and seq): the rest of it is dropped.
+    var refusedCalls: Set<String> = []
     private var scratch: [UInt8] = []
     private let lineageCache = ShapeCache<[Traced]?>()
     /// What this gateway's sessions wrote into state every session can read (catalog
@@ -737,62 +739,22 @@ final class ResponseMasking {
             return .pass
         case FrameType.sessionClosed:
             sessions.removeValue(forKey: session)
-            pieceTails = pieceTails.filter { !$0.key.hasPrefix(session + "\n") }
+            streams = streams.filter { !$0.key.hasPrefix(session + "\n") }
+            refusedCalls = refusedCalls.filter { !$0.hasPrefix(session + "\n") }
             return .pass
         case FrameType.resultEnd:
-            pieceTails.removeValue(forKey: session + "\n" + String(frame.seq ?? -1))
+            let key = session + "\n" + String(frame.seq ?? -1)
+            streams.removeValue(forKey: key)
+            // The end of a refused answer is not the client's: its refusal was.
+            if refusedCalls.remove(key) != nil { return .replace([]) }
             return .pass
         case FrameType.sessionOpened:
             catalogFacts(frame)
             return .pass
         case FrameType.result:
-            // An API call's answer: no column traces it here yet, so content detection
-            // reads the whole body: JSON values, XML text, or all of a text body.
-            var out = frame
-            var counts: [String: Int] = [:]
-            // Headers that carry data: object metadata, a file name, Lambda's log tail (base64).
-            if case .object(var headers)? = frame["headers"] {
-                for (name, value) in headers {
-                    guard let v = value.string else { continue }
-                    if name.hasPrefix("x-amz-meta-") || name == "content-disposition" {
-                        let r = masker.maskText(v)
-                        if !r.counts.isEmpty { headers[name] = .string(r.value ?? ""); counts.merge(r.counts, uniquingKeysWith: +) }
-                    } else if name == "x-amz-log-result" {
-                        guard let d = Data(base64Encoded: v), let text = String(data: d, encoding: .utf8) else {
-                            headers.removeValue(forKey: name)   // unreadable: not passed (and counted, so the change is kept)
-                            counts["UNREADABLE", default: 0] += 1
-                            continue
-                        }
-                        let r = masker.maskText(text)
-                        if !r.counts.isEmpty {
-                            headers[name] = .string(Data((r.value ?? "").utf8).base64EncodedString())
-                            counts.merge(r.counts, uniquingKeysWith: +)
-                        }
-                    }
-                }
-                out["headers"] = .object(headers)
-            }
-            guard let body = frame["body"]?.string else {
-                if frame["body"] == nil || frame["body"] == .null { return outcome(frame, out, counts) }
-                throw MaskFailure("a result body that is not text")
-            }
-            let r = masker.maskDocument(body, contentType: frame["headers"]?["content-type"]?.string)
-            out["body"] = .string(r.value ?? "")
-            // The door then recomputes or drops what described the original bytes
-            // (lengths, checksums): an SDK checks them.
-            if r.value != body { out["body_masked"] = .bool(true) }
-            counts.merge(r.counts, uniquingKeysWith: +)
-            return outcome(frame, out, counts)
+            return try maskAnswer(frame, masker)
         case FrameType.resultData:
-            // A piece of a streamed answer, cut at a line's end by the upstream: read as text,
-            // with the end of the piece before it as context (a label on the line before).
-            guard let body = frame["body"]?.string else { return .pass }   // bytes that are not text
-            let key = session + "\n" + String(frame.seq ?? -1)
-            let r = masker.maskText(body, context: pieceTails[key] ?? "")
-            pieceTails[key] = String(body.unicodeScalars.suffix(64).map(Character.init))
-            var out = frame
-            out["body"] = .string(r.value ?? "")
-            return outcome(frame, out, r.counts)
+            return try maskPiece(frame, masker)
         default:
             return .pass
         }
@@ -924,7 +886,7 @@ final class ResponseMasking {
     /// Nothing found means nothing changed (the masker reports every change in its
     /// counts): the frame then passes as it came, without a re-encode. Otherwise the
     /// masked frame, after a summary for the audit trail (counts only).
-    private func outcome(_ frame: Frame, _ masked: Frame, _ counts: [String: Int]) -> Outcome {
+    func outcome(_ frame: Frame, _ masked: Frame, _ counts: [String: Int]) -> Outcome {
         outcome(frame, masked, MaskCounts(total: counts))
     }
 

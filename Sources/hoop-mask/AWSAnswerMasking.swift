@@ -1,0 +1,127 @@
+import Foundation
+import HoopFrames
+import HoopMasking
+
+/// An AWS answer this stage will not deliver, for a reason of policy (not a fault): the
+/// call gets an AccessDenied naming why, the session goes on.
+struct CallRefusal: Error {
+    let why: String
+    init(_ why: String) { self.why = why }
+}
+
+/// A streamed AWS answer under way.
+struct AnswerStream {
+    var call: AWSCallContext?
+    var contentType: String?
+    /// Decided by the head and the first piece.
+    var format: AnswerFormat? = nil
+    var header: CSVHeader? = nil
+    /// The end of the previous text piece: context for the next (a label on the line before).
+    var tail = ""
+}
+
+/// AWS answers (`result`, `result_data`): masked by the call they answer (its `call`
+/// object, put there by hoop-connect-aws) with the connection's resource rules, and
+/// content detection. The reading itself is HoopMasking's (AWSAnswers.swift).
+extension ResponseMasking {
+    func maskAnswer(_ frame: Frame, _ masker: Masker) throws -> Outcome {
+        let call = frame["call"].map(AWSCallContext.init)
+        let key = (frame.session ?? "") + "\n" + String(frame.seq ?? -1)
+        do { try refuseUnmaskable(frame, call, masker) } catch let r as CallRefusal {
+            if frame["chunked"]?.bool == true { refusedCalls.insert(key) }
+            throw r
+        }
+        var out = frame
+        var counts = maskHeaders(frame, &out, masker)
+        if frame["chunked"]?.bool == true {
+            streams[key] = AnswerStream(call: call, contentType: frame["headers"]?["content-type"]?.string)
+            return outcome(frame, out, counts)
+        }
+        guard let body = frame["body"]?.string else {
+            if frame["body"] == nil || frame["body"] == .null { return outcome(frame, out, counts) }
+            throw MaskFailure("a result body that is not text")
+        }
+        let r: MaskResult
+        do { r = try masker.maskAWSAnswer(body, contentType: frame["headers"]?["content-type"]?.string, call: call) }
+        catch let e as AnswerRefusal { throw CallRefusal(e.description) }
+        // The door then recomputes or drops what described the original bytes (length,
+        // checksums, ETag): an SDK checks them.
+        if r.value != body {
+            out["body"] = .string(r.value ?? "")
+            out["body_masked"] = .bool(true)
+        }
+        counts.merge(r.counts, uniquingKeysWith: +)
+        return outcome(frame, out, counts)
+    }
+
+    /// A piece of a streamed answer, cut at a line's end by the upstream.
+    func maskPiece(_ frame: Frame, _ masker: Masker) throws -> Outcome {
+        let key = (frame.session ?? "") + "\n" + String(frame.seq ?? -1)
+        if refusedCalls.contains(key) { return .replace([]) }
+        guard let body = frame["body"]?.string else { return .pass }   // bytes of a non-PHI answer (refused at its head otherwise)
+        var s = streams[key] ?? AnswerStream()
+        let format = s.format ?? AnswerFormat.ofStream(firstPiece: body, contentType: s.contentType, key: s.call?.objectKey)
+        s.format = format
+        let r: MaskResult
+        do { r = try masker.maskAWSPiece(body, format: format, call: s.call, header: &s.header, context: s.tail) }
+        catch let e as AnswerRefusal { throw MaskFailure(e.description) }   // mid-answer: the stream ends cut
+        s.tail = String(body.unicodeScalars.suffix(64).map(Character.init))
+        streams[key] = s
+        var out = frame
+        out["body"] = .string(r.value ?? "")
+        return outcome(frame, out, r.counts)
+    }
+
+    /// What cannot be masked is refused whole: an event stream (its frames are binary
+    /// messages), S3 Select (the same), bytes of a resource the policy names, and a part
+    /// of an answer that would be masked (its masked length is not the part's).
+    func refuseUnmaskable(_ frame: Frame, _ call: AWSCallContext?, _ masker: Masker) throws {
+        let headers = frame["headers"]
+        let type = headers?["content-type"]?.string?.lowercased() ?? ""
+        let status = frame["status"]?.int ?? 200
+        guard (200..<300).contains(status) else { return }   // an error of the service: masked as a document
+        if type.contains("vnd.amazon.eventstream") {
+            throw CallRefusal("an event stream cannot be masked")
+        }
+        if call?.action == "SelectObjectContent" {
+            throw CallRefusal("S3 Select answers in an event stream, which cannot be masked")
+        }
+        let chunked = frame["chunked"]?.bool == true
+        let text = chunked ? frame["text"]?.bool == true : frame["body"]?.string != nil
+        let bytes = chunked ? !text : frame["body_base64"]?.string != nil
+        let phi = masker.policy.namesPHI(call)
+        if bytes && phi {
+            throw CallRefusal("a binary answer of a resource the masking policy names cannot be masked")
+        }
+        let ranged = call?.range == true || status == 206 || headers?["content-range"] != nil
+        if ranged && (text || phi) {
+            throw CallRefusal("a part of an answer that is masked cannot be read: read the object whole")
+        }
+    }
+
+    /// Headers that carry data: object metadata, a file name, Lambda's log tail (base64).
+    func maskHeaders(_ frame: Frame, _ out: inout Frame, _ masker: Masker) -> [String: Int] {
+        guard case .object(var headers)? = frame["headers"] else { return [:] }
+        var counts: [String: Int] = [:]
+        for (name, value) in headers {
+            guard let v = value.string else { continue }
+            if name.hasPrefix("x-amz-meta-") || name == "content-disposition" {
+                let r = masker.maskText(v)
+                if !r.counts.isEmpty { headers[name] = .string(r.value ?? ""); counts.merge(r.counts, uniquingKeysWith: +) }
+            } else if name == "x-amz-log-result" {
+                guard let d = Data(base64Encoded: v), let text = String(data: d, encoding: .utf8) else {
+                    headers.removeValue(forKey: name)   // unreadable: not passed (and counted, so the change is kept)
+                    counts["UNREADABLE", default: 0] += 1
+                    continue
+                }
+                let r = masker.maskText(text)
+                if !r.counts.isEmpty {
+                    headers[name] = .string(Data((r.value ?? "").utf8).base64EncodedString())
+                    counts.merge(r.counts, uniquingKeysWith: +)
+                }
+            }
+        }
+        out["headers"] = .object(headers)
+        return counts
+    }
+}

@@ -1,0 +1,246 @@
+import Foundation
+import XCTest
+import HoopJSON
+@testable import HoopMasking
+
+/// AWS answers masked by the call they answer: field rules of the resources the policy
+/// names, content detection on the rest, and what a call names read once (ResourceSelector).
+final class AWSAnswerTests: XCTestCase {
+    let ssn = "123-45-6789"
+    let email = "pat.doe@example.org"
+
+    func policy(_ selector: ResourceSelector, _ fields: [(String, MaskStrategy, Entity?)]) throws -> Masker {
+        var p = MaskPolicy()
+        p.resourceRules = [ResourceRule(selector: selector, fields: try fields.map { try FieldRule(field: $0.0, strategy: $0.1, entity: $0.2) })]
+        return Masker(policy: p)
+    }
+
+    func call(_ service: String, _ action: String, _ resources: String) -> AWSCallContext {
+        AWSCallContext(service: service, action: action, resources: try! JSON.parse(resources))
+    }
+
+    func parsed(_ r: MaskResult) throws -> JSON { try JSON.parse(XCTUnwrap(r.value)) }
+
+    // MARK: JSON members and paths
+
+    func testMemberNamesMatchAtAnyDepthAndEscapedSpellingsAreTheSameName() throws {
+        let m = try policy(ResourceSelector(function: "patient-*"), [("ssn", .redact, .ssn), ("dob", .redact, .date)])
+        let body = #"{"patient":{"s\u0073n":987654321,"dob":"1950-01-02","notes":["call \#(email)"]},"count":3}"#
+        let r = try m.maskAWSAnswer(body, contentType: "application/json", call: call("lambda", "Invoke", #"{"FunctionName":"patient-lookup"}"#))
+        let out = try parsed(r)
+        XCTAssertEqual(out["patient"]?["ssn"], .string("[REDACTED]"), "a number that is PHI is masked by its rule")
+        XCTAssertEqual(out["patient"]?["dob"], .string("[REDACTED]"))
+        XCTAssertFalse(try XCTUnwrap(r.value).contains(email))
+        XCTAssertEqual(out["count"], .int(3))
+        XCTAssertEqual(r.counts["SSN"], 1)
+        XCTAssertEqual(r.counts["DATE"], 1)
+        XCTAssertEqual(r.counts["EMAIL"], 1)
+    }
+
+    func testJSONPathsMatchOnlyWhereTheyPoint() throws {
+        let m = try policy(ResourceSelector(bucket: "b"), [("$.items[*].name", .hash(key: HashKey("k")), .personName), ("$.meta.*", .redact, nil)])
+        let body = #"{"items":[{"name":"Alma Stone"},{"name":"Ben Ray"}],"name":"catalogue","meta":{"a":"x","b":"y"}}"#
+        let r = try m.maskAWSAnswer(body, contentType: "application/json", call: call("s3", "GetObject", #"{"Bucket":"b","Key":"k.json"}"#))
+        let out = try parsed(r)
+        XCTAssertTrue(out["items"]?.array?.allSatisfy { $0["name"]?.string?.hasPrefix("tok_") == true } ?? false)
+        XCTAssertEqual(out["name"], .string("catalogue"), "a path does not match elsewhere")
+        XCTAssertEqual(out["meta"]?["a"], .string("[REDACTED]"))
+        XCTAssertEqual(r.counts["PERSON_NAME"], 2)
+        XCTAssertEqual(r.counts["FIELD"], 2)
+    }
+
+    func testRulesOfAnotherResourceDoNotApply() throws {
+        let m = try policy(ResourceSelector(bucket: "phi-*"), [("ssn", .redact, .ssn)])
+        let body = #"{"ssn":"not a number"}"#
+        let r = try m.maskAWSAnswer(body, contentType: "application/json", call: call("s3", "GetObject", #"{"Bucket":"public","Key":"a.json"}"#))
+        XCTAssertEqual(r.value, body)
+        XCTAssertTrue(r.counts.isEmpty)
+    }
+
+    func testAnswerThatSaysJSONButIsNotIsRefusedWhenRulesApply() throws {
+        let m = try policy(ResourceSelector(bucket: "b"), [("ssn", .redact, .ssn)])
+        XCTAssertThrowsError(try m.maskAWSAnswer(#"{"ssn": "1", "ssn": "2"}"#, contentType: "application/json",
+                                                 call: call("s3", "GetObject", #"{"Bucket":"b","Key":"x"}"#)))
+    }
+
+    // MARK: DynamoDB
+
+    func testDynamoDBAttributesAreMaskedWholeAsStringsWhateverTheirType() throws {
+        let m = try policy(ResourceSelector(table: "Patients"), [("ssn", .redact, .ssn), ("dob", .null, .date),
+                                                                  ("contacts", .redact, nil), ("visits", .partial(keepLast: 2), nil)])
+        let body = #"""
+        {"Items":[{"mrn":{"S":"A1"},"ssn":{"N":"123456789"},"dob":{"S":"1950-02-03"},
+          "contacts":{"M":{"email":{"S":"x@example.org"}}},"visits":{"NS":["1","22"]},
+          "profile":{"M":{"ssn":{"S":"\#(ssn)"},"nested":{"L":[{"M":{"ssn":{"BOOL":true}}}]}}},
+          "count":{"N":"4"},"blob":{"B":"\#(Data("mail \(email)".utf8).base64EncodedString())"}}],"Count":1}
+        """#
+        let r = try m.maskAWSAnswer(body, contentType: "application/x-amz-json-1.0", call: call("dynamodb", "Scan", #"{"TableName":"Patients"}"#))
+        let item = try XCTUnwrap(try parsed(r)["Items"]?.array?.first)
+        XCTAssertEqual(item["ssn"], .object(["S": .string("[REDACTED]")]))
+        XCTAssertEqual(item["dob"], .object(["NULL": .bool(true)]))
+        XCTAssertEqual(item["contacts"], .object(["S": .string("[REDACTED]")]))
+        XCTAssertNotNil(item["visits"]?["S"]?.string, "a number set becomes a string")
+        XCTAssertEqual(item["profile"]?["M"]?["ssn"], .object(["S": .string("[REDACTED]")]), "nested maps: their attributes by name")
+        XCTAssertEqual(item["profile"]?["M"]?["nested"]?["L"]?.array?.first?["M"]?["ssn"], .object(["S": .string("[REDACTED]")]))
+        XCTAssertEqual(item["count"], .object(["N": .string("4")]))
+        XCTAssertEqual(item["mrn"], .object(["S": .string("A1")]))
+        XCTAssertNotNil(item["blob"]?["S"]?.string, "a binary that holds an email becomes a masked string")
+        XCTAssertFalse(try XCTUnwrap(r.value).contains(ssn))
+        XCTAssertEqual(r.counts["SSN"], 3)
+    }
+
+    func testAnItemWhoseOneAttributeIsNamedLikeATypeIsStillRead() throws {
+        let m = Masker(policy: MaskPolicy())
+        let body = #"{"Item":{"N":{"S":"mail \#(email)"}}}"#
+        let r = try m.maskAWSAnswer(body, contentType: "application/x-amz-json-1.0", call: call("dynamodb", "GetItem", #"{"TableName":"T"}"#))
+        XCTAssertFalse(try XCTUnwrap(r.value).contains(email))
+    }
+
+    func testSecretsAreNeverShown() throws {
+        let m = Masker(policy: MaskPolicy())
+        let body = #"{"Name":"db","SecretString":"{\"password\":\"hunter2\"}","SecretBinary":"AAEC"}"#
+        let r = try m.maskAWSAnswer(body, contentType: "application/x-amz-json-1.1",
+                                    call: call("secretsmanager", "GetSecretValue", #"{"SecretId":"db"}"#))
+        let out = try parsed(r)
+        XCTAssertEqual(out["SecretString"], .string("[REDACTED]"))
+        XCTAssertEqual(out["SecretBinary"].flatMap(\.string).flatMap { Data(base64Encoded: $0) }, Data("[REDACTED]".utf8))
+        XCTAssertEqual(r.counts["SECRET"], 2)
+    }
+
+    func testLogsInsightsValuesByTheirFieldAndJSONEvents() throws {
+        let m = try policy(ResourceSelector(logGroup: "/clinic/*"), [("patient", .redact, .personName), ("ssn", .redact, .ssn)])
+        let insights = #"{"results":[[{"field":"patient","value":"Alma Stone"},{"field":"@message","value":"ok"}]],"status":"Complete"}"#
+        // GetQueryResults names only its query: every log group rule applies.
+        let r = try m.maskAWSAnswer(insights, contentType: "application/x-amz-json-1.1",
+                                    call: call("logs", "GetQueryResults", #"{}"#))
+        XCTAssertEqual(try parsed(r)["results"]?.array?.first?.array?.first?["value"], .string("[REDACTED]"))
+        let events = #"{"events":[{"message":"{\"ssn\":\"000000001\",\"ok\":1}","timestamp":1}]}"#
+        let e = try m.maskAWSAnswer(events, contentType: "application/x-amz-json-1.1",
+                                    call: call("logs", "FilterLogEvents", #"{"logGroupName":"/clinic/notes"}"#))
+        let message = try XCTUnwrap(try parsed(e)["events"]?.array?.first?["message"]?.string)
+        XCTAssertEqual(try JSON.parse(message)["ssn"], .string("[REDACTED]"))
+    }
+
+    func testAthenaColumnsAndTheHeaderRow() throws {
+        let m = try policy(ResourceSelector(service: "athena"), [("ssn", .redact, .ssn)])
+        let body = #"""
+        {"ResultSet":{"ResultSetMetadata":{"ColumnInfo":[{"Name":"id"},{"Name":"ssn"}]},
+         "Rows":[{"Data":[{"VarCharValue":"id"},{"VarCharValue":"ssn"}]},{"Data":[{"VarCharValue":"7"},{"VarCharValue":"000000001"}]}]}}
+        """#
+        let r = try m.maskAWSAnswer(body, contentType: "application/x-amz-json-1.1", call: call("athena", "GetQueryResults", "{}"))
+        let rows = try XCTUnwrap(try parsed(r)["ResultSet"]?["Rows"]?.array)
+        XCTAssertEqual(rows[0]["Data"]?.array?[1]["VarCharValue"], .string("ssn"))
+        XCTAssertEqual(rows[1]["Data"]?.array?[1]["VarCharValue"], .string("[REDACTED]"))
+        XCTAssertEqual(rows[1]["Data"]?.array?[0]["VarCharValue"], .string("7"))
+    }
+
+    // MARK: CSV and NDJSON
+
+    func testCSVColumnsQuotedNewlinesAndBrokenRecords() throws {
+        let m = try policy(ResourceSelector(bucket: "b"), [("ssn", .partial(keepLast: 4), .ssn), ("name", .redact, .personName)])
+        let body = "id,name,ssn,note\r\n1,\"Stone, Alma\",\(ssn),\"line one\nmail \(email)\"\r\n2,Ben,000-00-0000\r\n3,x,y,\"say \"\"hi\"\"\"\r\n"
+        let r = try m.maskAWSAnswer(body, contentType: "text/csv", call: call("s3", "GetObject", #"{"Bucket":"b","Key":"p.csv"}"#))
+        let out = try XCTUnwrap(r.value)
+        XCTAssertTrue(out.hasPrefix("id,name,ssn,note\r\n"))
+        XCTAssertTrue(out.contains("1,\"[REDACTED]\",***-**-6789,\"line one\nmail [EMAIL]\"\r\n"), out)
+        XCTAssertTrue(out.contains("\r\n[REDACTED]\r\n"), "a record of the wrong width goes whole")
+        XCTAssertTrue(out.contains("3,[REDACTED],y,\"say \"\"hi\"\"\"\r\n"), out)
+        XCTAssertFalse(out.contains(ssn) || out.contains(email) || out.contains("Alma"))
+        XCTAssertEqual(r.counts["SSN"], 2)
+        XCTAssertEqual(r.counts["FIELD"], 1)
+    }
+
+    func testStreamedCSVKeepsItsHeaderAndRefusesARecordAcrossPieces() throws {
+        let m = try policy(ResourceSelector(bucket: "b"), [("ssn", .redact, .ssn)])
+        let c = call("s3", "GetObject", #"{"Bucket":"b","Key":"big.csv"}"#)
+        var header: CSVHeader? = nil
+        let first = try m.maskAWSPiece("id,ssn\n1,000000001\n", format: .csv, call: c, header: &header, context: "")
+        XCTAssertEqual(first.value, "id,ssn\n1,[REDACTED]\n")
+        let second = try m.maskAWSPiece("2,000000002\n", format: .csv, call: c, header: &header, context: "")
+        XCTAssertEqual(second.value, "2,[REDACTED]\n")
+        XCTAssertThrowsError(try m.maskAWSPiece("3,\"open\n", format: .csv, call: c, header: &header, context: ""))
+    }
+
+    func testACSVHeaderWithAByteOrderMarkOrSpacesNamesItsColumns() throws {
+        let m = try policy(ResourceSelector(bucket: "b"), [("ssn", .redact, .ssn)])
+        let r = try m.maskAWSAnswer("\u{FEFF}ssn, id\nx,1\n", contentType: "text/csv", call: call("s3", "GetObject", #"{"Bucket":"b","Key":"a.csv"}"#))
+        XCTAssertEqual(r.value, "\u{FEFF}ssn, id\n[REDACTED],1\n")
+    }
+
+    func testADocumentInAStringIsReadByItsMembers() throws {
+        let m = try policy(ResourceSelector(function: "f"), [("ssn", .redact, .ssn)])
+        let body = #"{"statusCode":200,"body":"{\"ssn\":\"x\",\"n\":1}"}"#
+        let r = try m.maskAWSAnswer(body, contentType: "application/json", call: call("lambda", "Invoke", #"{"FunctionName":"f"}"#))
+        let inner = try JSON.parse(XCTUnwrap(try parsed(r)["body"]?.string))
+        XCTAssertEqual(inner["ssn"], .string("[REDACTED]"))
+    }
+
+    func testNDJSONLineByLine() throws {
+        let m = try policy(ResourceSelector(bucket: "b"), [("ssn", .redact, .ssn)])
+        let body = "{\"ssn\":\"1\",\"a\":1}\n{\"b\":\"\(email)\"}\nnot json \(ssn)\n"
+        let r = try m.maskAWSAnswer(body, contentType: "application/x-ndjson", call: call("s3", "GetObject", #"{"Bucket":"b","Key":"x"}"#))
+        let lines = try XCTUnwrap(r.value).split(separator: "\n")
+        XCTAssertEqual(lines.count, 3)
+        XCTAssertEqual(try JSON.parse(String(lines[0]))["ssn"], .string("[REDACTED]"))
+        XCTAssertFalse(lines[1].contains(email))
+        XCTAssertEqual(lines[2], "[REDACTED]")
+    }
+
+    func testFormatIsReadFromTheBytesNotTheLabel() throws {
+        // JSON served as CSV, with a key that says CSV: still read as JSON, members by name.
+        let m = try policy(ResourceSelector(bucket: "b"), [("ssn", .redact, .ssn)])
+        let r = try m.maskAWSAnswer(#"{"ssn":"x"}"#, contentType: "text/csv", call: call("s3", "GetObject", #"{"Bucket":"b","Key":"a.csv"}"#))
+        XCTAssertEqual(try parsed(r)["ssn"], .string("[REDACTED]"))
+        // CSV served as text/plain: its header still gives the columns.
+        let c = try m.maskAWSAnswer("id,ssn\n1,x\n2,y\n", contentType: "text/plain", call: call("s3", "GetObject", #"{"Bucket":"b","Key":"a.txt"}"#))
+        XCTAssertEqual(c.value, "id,ssn\n1,[REDACTED]\n2,[REDACTED]\n")
+    }
+
+    func testJSONThatCannotBeReadIsRefusedAndAByteOrderMarkHidesNothing() throws {
+        let m = try policy(ResourceSelector(bucket: "b"), [("first_name", .redact, .personName)])
+        let c = call("s3", "GetObject", #"{"Bucket":"b","Key":"a.txt"}"#)
+        XCTAssertThrowsError(try m.maskAWSAnswer(#"{"first_name":"Alma","first_name":"Ben"}"#, contentType: "text/plain", call: c))
+        let r = try m.maskAWSAnswer("\u{FEFF}{\"first_name\":\"Alma\"}", contentType: "text/plain", call: c)
+        XCTAssertEqual(r.value, "\u{FEFF}{\"first_name\":\"[REDACTED]\"}")
+    }
+
+    func testXMLElementRules() throws {
+        let m = try policy(ResourceSelector(bucket: "b"), [("Owner*", .redact, nil)])
+        let body = "<R><OwnerName>Alma</OwnerName><Key>k</Key><Owners><v>Ben</v></Owners></R>"
+        let r = try m.maskAWSAnswer(body, contentType: "application/xml", call: call("s3", "ListObjectsV2", #"{"Bucket":"b"}"#))
+        XCTAssertEqual(r.value, "<R><OwnerName>[REDACTED]</OwnerName><Key>k</Key><Owners><v>[REDACTED]</v></Owners></R>",
+                       "a ruled element is masked whatever elements it holds")
+    }
+
+    // MARK: ResourceSelector
+
+    func testSelectorReadsARNsPartiQLBucketLevelCallsAndFailsClosedOnUnknownARNs() throws {
+        let table = ResourceSelector(table: "Patients")
+        XCTAssertTrue(table.matches(CallResources(service: "dynamodb", resources: try JSON.parse(
+            #"{"TableName":"arn:aws:dynamodb:us-east-1:000000000000:table/Patients/index/byName"}"#))))
+        XCTAssertTrue(table.matches(CallResources(service: "dynamodb", resources: try JSON.parse(
+            #"{"Statement":"SELECT * FROM \"Patients\" WHERE mrn = ?"}"#))))
+        XCTAssertFalse(table.matches(CallResources(service: "dynamodb", resources: try JSON.parse(#"{"TableName":"Visits"}"#))))
+        let fn = ResourceSelector(function: "patient-lookup")
+        XCTAssertTrue(fn.matches(CallResources(service: "lambda", resources: try JSON.parse(
+            #"{"FunctionName":"arn:aws:lambda:us-east-1:000000000000:function:patient-lookup:PROD"}"#))))
+        XCTAssertTrue(fn.matches(CallResources(service: "lambda", resources: try JSON.parse(#"{"FunctionName":"patient-lookup:PROD"}"#))),
+                      "a name with a qualifier is the function's")
+        XCTAssertTrue(fn.matches(CallResources(service: "lambda", resources: try JSON.parse(
+            #"{"FunctionName":"000000000000:function:patient-lookup"}"#))), "a partial ARN")
+        XCTAssertFalse(fn.matches(CallResources(service: "lambda", resources: try JSON.parse(#"{"FunctionName":"other:PROD"}"#))))
+        let secret = ResourceSelector(secret: "clinic/*")
+        XCTAssertTrue(secret.matches(CallResources(service: "secretsmanager", resources: try JSON.parse(
+            #"{"SecretId":"arn:aws:secretsmanager:us-east-1:000000000000:secret:clinic/db-admin-AbCdEf"}"#))))
+        let bucket = ResourceSelector(bucket: "clinic-exports", key: "exports/*")
+        XCTAssertTrue(bucket.matches(CallResources(service: "s3", resources: try JSON.parse(#"{"Bucket":"clinic-exports"}"#))),
+                      "a bucket-level call (a listing) touches every key")
+        XCTAssertFalse(bucket.matches(CallResources(service: "s3", resources: try JSON.parse(#"{"Bucket":"clinic-exports","Key":"notes/a.txt"}"#))))
+        XCTAssertTrue(ResourceSelector(bucket: "clinic-exports").matches(CallResources(service: "s3", resources: try JSON.parse(
+            #"{"Bucket":"arn:aws:s3:us-east-1:000000000000:accesspoint/ap1"}"#))), "an access point ARN may be any bucket")
+        XCTAssertTrue(ResourceSelector(logGroup: "/clinic/notes").matches(CallResources(service: "logs", resources: try JSON.parse(
+            #"{"logGroupIdentifier":"arn:aws:logs:us-east-1:000000000000:log-group:/clinic/notes:*"}"#))))
+        XCTAssertThrowsError(try ResourceSelector(try JSON.parse(#"{"bucket":"a","table":"b"}"#), what: "rule"))
+        XCTAssertThrowsError(try ResourceSelector(try JSON.parse(#"{"key":"a"}"#), what: "rule"))
+    }
+}
