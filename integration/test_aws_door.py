@@ -28,12 +28,7 @@ from helpers import aws
 aws_ring = ring_fixture("aws", aws=True)
 
 
-@pytest.fixture(scope="module")
-def env(aws_ring):
-    """The settings aws-env prints, in force in this process for the module (boto3)."""
-    e = aws.aws_env(aws_ring)
-    with aws.Environment(e):
-        yield e
+env = aws.settings_fixture("aws_ring")
 
 
 @pytest.fixture(scope="module")

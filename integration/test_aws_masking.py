@@ -34,11 +34,7 @@ BUCKET = "clinic-exports"
 PUBLIC = "hoop-public-data"
 
 
-@pytest.fixture(scope="module")
-def env(aws_ring):
-    e = aws.aws_env(aws_ring)
-    with aws.Environment(e):
-        yield e
+env = aws.settings_fixture("aws_ring")
 
 
 @pytest.fixture(scope="module")

@@ -44,11 +44,7 @@ def ring(policy_ring):
     return policy_ring
 
 
-@pytest.fixture(scope="module")
-def env(ring):
-    e = aws.aws_env(ring, "agent@example.org", "agents", agent=True)
-    with aws.Environment(e):
-        yield e
+env = aws.settings_fixture("ring", "agent@example.org", "agents", agent=True)
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +81,15 @@ def denied(call) -> str:
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     assert "not allowed" in err["Message"] and "held for approval" not in err["Message"], err["Message"]
     return err["Message"]
+
+
+def scratch_table(ring, name: str, items: int = 0) -> None:
+    """A table made in the stand-in directly (behind the gateway's back), `items` items of key k."""
+    direct = aws.standin(ring, "dynamodb")
+    direct.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    for i in range(items):
+        direct.put_item(TableName=name, Item={"k": {"S": f"item-{i:04d}"}})
 
 
 def grant(ring, rid):
@@ -133,8 +138,7 @@ def test_a_held_run_instances_runs_once_after_approval(env, ring):
 def test_a_held_delete_table_runs_once_after_approval(env, ring):
     name = f"scratch-{uuid.uuid4().hex[:8]}"
     direct = aws.standin(ring, "dynamodb")
-    direct.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    scratch_table(ring, name)
     ddb = aws.client(env, "dynamodb")
     delete = lambda: ddb.delete_table(TableName=name)
     rid = hold_of(delete)
@@ -177,14 +181,9 @@ def test_a_partiql_write_is_held_though_its_operation_reads(env, ring):
 
 
 def test_an_approved_scan_covers_its_pages(env, ring):
-    # A scratch PHI table (Patients*) of 12 items, read 5 at a time: the rules hold scans of
-    # PHI tables above 1000 items a page; here a rule of the test holds every scan of it.
+    # A scratch PHI table (Patients*) of 12 items: a scan without a Limit is held.
     name = f"PatientsScratch{uuid.uuid4().hex[:6]}"
-    direct = aws.standin(ring, "dynamodb")
-    direct.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-    for i in range(12):
-        direct.put_item(TableName=name, Item={"k": {"S": f"item-{i:02d}"}})
+    scratch_table(ring, name, items=12)
     ddb = aws.client(env, "dynamodb")
     scan = lambda **kw: ddb.scan(TableName=name, **kw)
     rid = hold_of(lambda: scan())   # no Limit: held
@@ -198,22 +197,19 @@ def test_an_approved_scan_covers_its_pages(env, ring):
 
 def test_pages_after_the_first_run_under_the_used_ticket(env, ring):
     name = f"PatientsPaged{uuid.uuid4().hex[:6]}"
-    direct = aws.standin(ring, "dynamodb")
-    direct.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-    for i in range(1200):
-        direct.put_item(TableName=name, Item={"k": {"S": f"item-{i:04d}"}})
+    scratch_table(ring, name, items=1200)
     ddb = aws.client(env, "dynamodb")
     paged = lambda: list(ddb.get_paginator("scan").paginate(TableName=name, PaginationConfig={"PageSize": 1100}))
     rid = hold_of(paged)     # Limit 1100 > 1000 on a PHI table: held
     grant(ring, rid)
     pages = paged()
     assert len(pages) == 2 and sum(len(p["Items"]) for p in pages) == 1200
+    # Each page once: the second page's token sent again is held, not run again.
+    hold_of(lambda: ddb.scan(TableName=name, Limit=1100, ExclusiveStartKey=pages[0]["LastEvaluatedKey"]))
     # A page token alone, without a ticket used for the same call, runs nothing.
     start = pages[0]["LastEvaluatedKey"]
     other = f"PatientsOther{uuid.uuid4().hex[:6]}"
-    direct.create_table(TableName=other, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    scratch_table(ring, other)
     hold_of(lambda: ddb.scan(TableName=other, Limit=1100, ExclusiveStartKey=start))
     # And the approved listing from its start again: held again.
     assert hold_of(paged) != rid
@@ -319,9 +315,7 @@ def test_a_body_the_door_cannot_read_is_refused(env, ring, creds):
 def test_the_audit_trail_shows_held_denied_and_approved_calls_with_their_approvers(env, ring):
     ddb = aws.client(env, "dynamodb")
     name = f"scratch-{uuid.uuid4().hex[:8]}"
-    aws.standin(ring, "dynamodb").create_table(
-        TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    scratch_table(ring, name)
     rid = hold_of(lambda: ddb.delete_table(TableName=name))
     # The approver reads the call: the operation, its IAM action and level, what it acts on.
     shown = approve(ring, "show", rid)

@@ -188,14 +188,21 @@ struct GrantsCommand: ParsableCommand {
     }
 }
 
+/// Who asks, for `classify` and `calls`: a request is judged as this identity's.
+struct AskerOptions: ParsableArguments {
+    @Option(help: "Judge it as asked by this user.") var user = "someone@example.org"
+    @Option(parsing: .upToNextOption, help: "… in these groups.") var groups: [String] = []
+    @Flag(help: "… as an agent.") var agent = false
+
+    var requester: Requester { Requester(issuer: "", subject: user, user: user, groups: groups, kind: agent ? "agent" : "person") }
+}
+
 struct ClassifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "classify",
         abstract: "How a statement is classified and judged by a connection's policy (no token needed; nothing is stored).")
     @OptionGroup var config: ConfigOption
     @Option(help: "The connection whose policy judges it.") var connection = "clinic"
-    @Option(help: "Judge it as asked by this user.") var user = "someone@example.org"
-    @Option(parsing: .upToNextOption, help: "… in these groups.") var groups: [String] = []
-    @Flag(help: "… as an agent.") var agent = false
+    @OptionGroup var asker: AskerOptions
     @Flag(help: "Read one JSON string (a SQL text) per line on stdin; write one verdict per line (for oracles and corpora).")
     var stdin = false
     @Argument(help: "The SQL text.") var sql: String?
@@ -207,7 +214,7 @@ struct ClassifyCommand: ParsableCommand {
         // Judged with the catalog's facts, read once, as the stage would.
         let catalogs = try CatalogWatches(cfg)
         catalogs.byConnection[connection]?.refresh()
-        let who = Requester(issuer: "", subject: user, user: user, groups: groups, kind: agent ? "agent" : "person")
+        let who = asker.requester
         guard stdin else {
             guard let sql else { throw Refused("a SQL text, or --stdin") }
             print(judge(sql, policy, who, catalogs).encodedString)
@@ -255,9 +262,7 @@ struct CallsCommand: ParsableCommand {
         abstract: "How API calls are judged by a connection's call rules (nothing is stored).")
     @OptionGroup var config: ConfigOption
     @Option(help: "The connection whose rules judge them.") var connection = "aws"
-    @Option(help: "Judge them as asked by this user.") var user = "someone@example.org"
-    @Option(parsing: .upToNextOption, help: "… in these groups.") var groups: [String] = []
-    @Flag(help: "… as an agent.") var agent = false
+    @OptionGroup var asker: AskerOptions
     @Option(help: "The generated operation table (default: the aws_door's operations_file).") var table: String?
     @Option(parsing: .upToNextOption, help: "Signing names of the services to list (default: all).") var services: [String] = []
     @Flag(help: "Read one call object per line on stdin; write one verdict per line.") var stdin = false
@@ -266,7 +271,7 @@ struct CallsCommand: ParsableCommand {
         let cfg = try config.load()
         guard let policy = try Policies(cfg).byConnection[connection] else { throw Refused("no connection named \(connection)") }
         guard policy.kind != .postgres else { throw Refused("\(connection) is a PostgreSQL connection: use `classify`") }
-        let who = Requester(issuer: "", subject: user, user: user, groups: groups, kind: agent ? "agent" : "person")
+        let who = asker.requester
         func judge(_ call: JSON) -> JSON {
             let facts = CallFacts(call)
             let v = policy.verdict(call: facts, who)

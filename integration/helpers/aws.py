@@ -11,6 +11,7 @@ from pathlib import Path
 
 import boto3
 import botocore.config
+import pytest
 
 from .ring import Ring
 
@@ -32,6 +33,17 @@ def aws_env(ring: Ring, user: str = "dev@example.org", *groups: str, agent: bool
     # No ~/.aws of the machine's, and none shared between identities (the CLI caches keys there).
     env["HOME"] = str(ring.var / "aws-home" / user)
     return env
+
+
+def settings_fixture(ring_name: str, user: str = "dev@example.org", *groups: str, agent: bool = False):
+    """A module fixture: the settings aws-env prints for `user`, against the ring of the
+    fixture `ring_name`, in force in this process for the module (boto3 reads them)."""
+    @pytest.fixture(scope="module")
+    def fixture(request):
+        e = aws_env(request.getfixturevalue(ring_name), user, *groups, agent=agent)
+        with Environment(e):
+            yield e
+    return fixture
 
 
 def aws_cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
