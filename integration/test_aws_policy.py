@@ -392,3 +392,7 @@ def test_no_write_permissions_or_tagging_operation_is_allowed_by_the_default_rul
     assert all(v["verdict"] == "deny" for v in verdicts if v["access"] == "Permissions management")
     assert all(v["verdict"] != "allow" for v in verdicts if v["access"] == "")
     assert {v["verdict"] for v in verdicts if v["access"] in ("Write", "Tagging")} <= {"review", "deny"}
+    # Answers that carry credentials (generated from botocore's sensitive members) never pass.
+    secret = [v for v in verdicts if v["reveals_secrets"]]
+    assert len(secret) > 100 and all(v["verdict"] == "deny" for v in secret)
+    assert {"ssm:GetAccessToken", "lambda:ListFunctions", "ec2:GetPasswordData"} <= {f"{v['service']}:{v['operation']}" for v in secret}

@@ -277,6 +277,7 @@ struct CallsCommand: ParsableCommand {
             let v = policy.verdict(call: facts, who)
             return .object(["service": .string(facts.service), "operation": .string(facts.operation),
                             "iam_action": .string(facts.iamAction), "access": .string(facts.access),
+                            "reveals_secrets": .bool(facts.revealsSecrets),
                             "verdict": .string(v.action.rawValue), "rule": .string(v.reasons.first?.rule ?? ""),
                             "why": .string(v.summary)])
         }
@@ -297,8 +298,10 @@ struct CallsCommand: ParsableCommand {
         for name in services.isEmpty ? ops.signingNames : services {
             for service in ops.services(signingName: name) {
                 for op in service.operations.values.sorted(by: { $0.name < $1.name }) {
+                    // As the door writes the call, less what only a request has (its parameters).
                     print(judge(.object(["signing_name": .string(name), "action": .string(op.name),
-                                         "iam_action": .string(op.iamAction), "access": .string(op.access)])).encodedString)
+                                         "iam_action": .string(op.iamAction), "access": .string(op.access),
+                                         "reveals_secrets": .bool(op.revealsSecrets)])).encodedString)
                 }
             }
         }
