@@ -387,3 +387,32 @@ def test_the_stage_refuses_event_streams_and_binary_pieces_of_phi_and_masks_a_st
     assert pieces[1]["body"].startswith("1,*****") and ",tok_" in pieces[1]["body"]
     counts = [f["counts"] for f in out if f["type"] == "masked" and f["seq"] == 3]
     assert counts and counts[-1].get("SSN") == 1 and counts[-1].get("PERSON_NAME") == 1, counts
+
+
+# --- from a review: what field rules could not read, digests, metadata by name ----------------
+
+def test_a_large_document_of_a_phi_bucket_that_cannot_be_read_in_pieces_never_passes_in_clear(env, aws_ring, people):
+    # Over 1 MiB, stored with S3's default type: it streams, and a JSON document cannot be
+    # read piece by piece for its members: nothing of it may pass as content-detected text.
+    doc = json.dumps([{"first_name": p["first_name"], "last_name": p["last_name"], "mrn": p["mrn"], "pad": "x" * 2000}
+                      for p in people] * 40, indent=1)
+    assert len(doc) > 1 << 20, "the document is too small to stream"
+    aws.standin(aws_ring, "s3").put_object(Bucket=BUCKET, Key="exports/all.bin", Body=doc.encode())
+    s3, got = sdk("s3")
+    received = b""
+    with pytest.raises(Exception):
+        received = s3.get_object(Bucket=BUCKET, Key="exports/all.bin")["Body"].read()
+    assert_clean(received + got.all, people, "a streamed JSON document of the PHI bucket")
+
+
+def test_a_phi_objects_digests_are_not_passed_and_metadata_follows_its_field_rule(env, aws_ring, people):
+    p = people[0]
+    direct = aws.standin(aws_ring, "s3")
+    direct.put_object(Bucket=BUCKET, Key="exports/one.txt", Body=p["ssn"].encode(), ChecksumAlgorithm="SHA256",
+                      Metadata={"mrn": p["mrn"]})
+    s3, got = sdk("s3")
+    head = s3.head_object(Bucket=BUCKET, Key="exports/one.txt", ChecksumMode="ENABLED")
+    headers = head["ResponseMetadata"]["HTTPHeaders"]
+    assert "etag" not in headers and not any(k.startswith("x-amz-checksum-") for k in headers), headers
+    assert head["Metadata"]["mrn"] != p["mrn"]
+    assert_clean(got.all, people, "HeadObject of a PHI object")

@@ -281,6 +281,14 @@ extension Policy {
                  "reads a PHI table without a Limit (a scan, or a PartiQL statement)"),
         callRule("review-phi-large-read", "review", ["actions": bulkReads, "phi": true, "params": ["Limit": ["above": 1000]]],
                  "reads a PHI table more than 1000 items at a time"),
+        // A filter on a PHI table or log group is an oracle on the values masking hides: a
+        // count of the items whose SSN begins with 385 needs no SSN in the answer.
+        callRule("review-phi-filter", "review", ["actions": ["dynamodb:Scan", "dynamodb:Query"], "phi": true,
+                                                 "params": ["*Filter*": true]],
+                 "filters a PHI table (a filter answers questions about the values masking hides)"),
+        callRule("review-phi-log-filter", "review", ["actions": ["logs:FilterLogEvents"], "phi": true,
+                                                     "params": ["filterPattern": true]],
+                 "filters a PHI log group by a pattern"),
         callRule("review-destructive", "review", ["actions": [
             "*:Delete*", "*:Terminate*", "*:Remove*", "*:Purge*", "dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive",
             "rds:ModifyDB*", "rds:Stop*", "rds:Reboot*", "ec2:StopInstances", "ec2:ModifyInstanceAttribute", "s3:PutLifecycleConfiguration",

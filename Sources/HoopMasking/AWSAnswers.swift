@@ -241,7 +241,13 @@ extension Masker {
             var header: CSVHeader? = nil
             return try maskCSV(body, rules: rules, header: &header, final: true)
         case .xml:
-            return maskXML(body, rules: rules)
+            guard let r = readXML(body, rules: rules) else {
+                // Not XML as this reader knows it (a processing instruction, a DOCTYPE, an
+                // unquoted attribute): its element names cannot be told apart.
+                if !rules.isEmpty { throw AnswerRefusal("an answer that looks like XML cannot be read as XML") }
+                return maskText(body)
+            }
+            return r
         case .text:
             return maskText(body)
         }
@@ -314,8 +320,14 @@ struct FieldWalk {
     var dynamo: Bool { call?.service == "dynamodb" }
     var logs: Bool { call?.service == "logs" }
 
+    /// Whether the document is data someone wrote (an S3 object, a Lambda payload, a
+    /// document inside a string) rather than the service's own structure.
+    var payload: Bool
+
     init(masker: Masker, rules: FieldRules, call: AWSCallContext?) {
         self.masker = masker; self.rules = rules; self.call = call
+        payload = (call?.service == "s3" && call?.action == "GetObject") || (call?.service == "lambda" && (call?.action ?? "").hasPrefix("Invoke"))
+            || call == nil
     }
 
     mutating func document(_ doc: JSON) throws -> JSON {
@@ -374,12 +386,22 @@ struct FieldWalk {
         case .string(let s):
             if let inner = embeddedJSON(s) {
                 // A document in a string (a log event, an API Gateway body in a Lambda
-                // payload): its members by name too, from its own root.
-                let before = counts
+                // payload): its members by name too, from its own root, numbers included.
+                let before = counts, wasPayload = payload
+                payload = true
+                defer { payload = wasPayload }
                 let masked = try value(inner, path: [])
                 return counts == before ? v : .string(masked.encodedString)
             }
             let r = masker.maskText(s)
+            counts.merge(r.counts, uniquingKeysWith: +)
+            return r.changed ? .string(r.value ?? "") : v
+        case .int, .double:
+            // A number in a document someone wrote (an object, a function's payload) may be
+            // a phone number or a date: read as the text it is. Not in the service's own
+            // structures, whose numbers are counts and times the SDK parses.
+            guard payload else { return v }
+            let r = masker.maskText(v.encodedString)
             counts.merge(r.counts, uniquingKeysWith: +)
             return r.changed ? .string(r.value ?? "") : v
         default:
@@ -503,5 +525,24 @@ struct FieldWalk {
         }
         o["Rows"] = .array(out)
         return .object(o)
+    }
+}
+
+extension Masker {
+    /// An object metadata header's value (`x-amz-meta-NAME`): by the field rule for NAME
+    /// where the call names a resource of the policy, else by content detection. A value
+    /// in RFC 2047's encoded words (how S3 returns metadata that is not ASCII) cannot be
+    /// read here: of a resource the policy names, it is masked whole.
+    public func maskMetadata(_ name: String, _ value: String, call: AWSCallContext?) -> MaskResult {
+        let rules = FieldRules(policy.fieldRules(for: call))
+        var walk = FieldWalk(masker: self, rules: rules, call: call)
+        if let r = rules.rule(name, [.member(name)]) {
+            let masked = walk.whole(.string(value), r)
+            return masked == .string(value) ? MaskResult(value: value, counts: [:]) : MaskResult(value: masked.string ?? "", counts: walk.counts)
+        }
+        if value.contains("=?"), policy.namesPHI(call) {
+            return MaskResult(value: "[REDACTED]", counts: ["UNREADABLE": 1])
+        }
+        return maskText(value)
     }
 }

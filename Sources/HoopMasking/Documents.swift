@@ -41,6 +41,12 @@ extension Masker {
     /// anything else is masked whole as text, so that no text can pass as markup.
     /// `rules`: field rules by element (or attribute) name: such a text is masked whole.
     func maskXML(_ body: String, rules: FieldRules = FieldRules([])) -> MaskResult {
+        readXML(body, rules: rules) ?? maskText(body)
+    }
+
+    /// The XML reading of `maskXML`; nil when the body does not read as XML (then it is
+    /// text: masked whole by content detection, or refused where field rules apply).
+    func readXML(_ body: String, rules: FieldRules) -> MaskResult? {
         let s = Array(body.unicodeScalars)
         var out = ""
         out.reserveCapacity(body.utf8.count)
@@ -77,7 +83,7 @@ extension Masker {
         var i = 0
         if starts("<?xml", at: 0) {
             // The declaration: names and quoted values only, copied as they are.
-            guard let end = (0..<s.count).first(where: { starts("?>", at: $0) }) else { return maskText(body) }
+            guard let end = (0..<s.count).first(where: { starts("?>", at: $0) }) else { return nil }
             out += String(String.UnicodeScalarView(s[0..<(end + 2)]))
             i = end + 2
         }
@@ -93,7 +99,7 @@ extension Masker {
                 let from = i + open.unicodeScalars.count
                 var j = from
                 while j < s.count && !starts(close, at: j) { j += 1 }
-                guard j < s.count else { return maskText(body) }
+                guard j < s.count else { return nil }
                 out += open + masked(from, j) + close
                 i = j + close.unicodeScalars.count
                 continue
@@ -102,7 +108,7 @@ extension Masker {
             var j = i + 1
             let closing = j < s.count && s[j] == "/"
             if closing { j += 1 }
-            guard j < s.count, isNameStart(s[j]) else { return maskText(body) }
+            guard j < s.count, isNameStart(s[j]) else { return nil }
             let elementStart = j
             while j < s.count && isName(s[j]) { j += 1 }
             let element = String(String.UnicodeScalarView(s[elementStart..<j]))
@@ -111,23 +117,23 @@ extension Masker {
                 let ws = j
                 while j < s.count && isSpace(s[j]) { j += 1 }
                 out += String(String.UnicodeScalarView(s[ws..<j]))
-                guard j < s.count else { return maskText(body) }
+                guard j < s.count else { return nil }
                 if s[j] == ">" {
                     out += ">"; j += 1
                     if closing { if elements.last == element { elements.removeLast() } } else { elements.append(element) }
                     break
                 }
                 if !closing, s[j] == "/", j + 1 < s.count, s[j + 1] == ">" { out += "/>"; j += 2; break }
-                guard !closing, j > ws, isNameStart(s[j]) else { return maskText(body) }
+                guard !closing, j > ws, isNameStart(s[j]) else { return nil }
                 let nameStart = j
                 while j < s.count && isName(s[j]) { j += 1 }
                 let name = String(String.UnicodeScalarView(s[nameStart..<j]))
-                guard j + 1 < s.count, s[j] == "=", s[j + 1] == "\"" || s[j + 1] == "'" else { return maskText(body) }
+                guard j + 1 < s.count, s[j] == "=", s[j + 1] == "\"" || s[j + 1] == "'" else { return nil }
                 let quote = s[j + 1]
                 let valueStart = j + 2
                 var k = valueStart
                 while k < s.count && s[k] != quote { k += 1 }
-                guard k < s.count else { return maskText(body) }
+                guard k < s.count else { return nil }
                 // A namespace is the document's vocabulary, not data.
                 let value = name.hasPrefix("xmlns") ? String(String.UnicodeScalarView(s[valueStart..<k])) : masked(valueStart, k, name: name)
                 out += name + "=" + String(quote) + value + String(quote)

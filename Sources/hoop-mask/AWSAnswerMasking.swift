@@ -32,7 +32,7 @@ extension ResponseMasking {
             throw r
         }
         var out = frame
-        var counts = maskHeaders(frame, &out, masker)
+        var counts = maskHeaders(frame, &out, masker, call: call)
         if frame["chunked"]?.bool == true {
             streams[key] = AnswerStream(call: call, contentType: frame["headers"]?["content-type"]?.string)
             return outcome(frame, out, counts)
@@ -61,6 +61,13 @@ extension ResponseMasking {
         guard let body = frame["body"]?.string else { return .pass }   // bytes of a non-PHI answer (refused at its head otherwise)
         var s = streams[key] ?? AnswerStream()
         let format = s.format ?? AnswerFormat.ofStream(firstPiece: body, contentType: s.contentType, key: s.call?.objectKey)
+        if s.format == nil, format == .text, !masker.policy.fieldRules(for: s.call).isEmpty,
+           let head = body.first(where: { !$0.isWhitespace && $0 != "\u{FEFF}" }), "{[<".contains(head) {
+            // A document (JSON, XML) in pieces cannot be read for its names, and field rules
+            // apply to it: content detection alone would read it. Refused, as a whole one is.
+            refusedCalls.insert(key)
+            throw MaskFailure("a structured answer too large to read whole cannot be masked by its fields")
+        }
         s.format = format
         let r: MaskResult
         do { r = try masker.maskAWSPiece(body, format: format, call: s.call, header: &s.header, context: s.tail) }
@@ -79,7 +86,8 @@ extension ResponseMasking {
         let headers = frame["headers"]
         let type = headers?["content-type"]?.string?.lowercased() ?? ""
         let status = frame["status"]?.int ?? 200
-        guard (200..<300).contains(status) else { return }   // an error of the service: masked as a document
+        // Whatever the status: an error's body may be the object's bytes (S3 Object Lambda's
+        // WriteGetObjectResponse chooses it).
         if type.contains("vnd.amazon.eventstream") {
             throw CallRefusal("an event stream cannot be masked")
         }
@@ -100,12 +108,26 @@ extension ResponseMasking {
     }
 
     /// Headers that carry data: object metadata, a file name, Lambda's log tail (base64).
-    func maskHeaders(_ frame: Frame, _ out: inout Frame, _ masker: Masker) -> [String: Int] {
+    /// Of a resource the policy names, the digests of the original bytes (ETag, Content-MD5,
+    /// checksums) are not passed: for a small object (one SSN, one birth date) they are an
+    /// oracle. The door recomputes the ETag of a masked body from what it sends.
+    func maskHeaders(_ frame: Frame, _ out: inout Frame, _ masker: Masker, call: AWSCallContext?) -> [String: Int] {
         guard case .object(var headers)? = frame["headers"] else { return [:] }
         var counts: [String: Int] = [:]
+        if masker.policy.namesPHI(call) {
+            for name in headers.keys where name == "etag" || name == "content-md5" || name.hasPrefix("x-amz-checksum-") {
+                headers.removeValue(forKey: name)
+                counts["DIGEST", default: 0] += 1
+            }
+        }
         for (name, value) in headers {
             guard let v = value.string else { continue }
-            if name.hasPrefix("x-amz-meta-") || name == "content-disposition" {
+            if name.hasPrefix("x-amz-meta-") {
+                let r = masker.maskMetadata(String(name.dropFirst("x-amz-meta-".count)), v, call: call)
+                if !r.counts.isEmpty { headers[name] = .string(r.value ?? ""); counts.merge(r.counts, uniquingKeysWith: +) }
+            } else if ["content-disposition", "content-language", "cache-control", "expires",
+                       "x-amz-website-redirect-location", "location", "x-amzn-error-message"].contains(name) {
+                // Free text an uploader chose (or the service's message about it).
                 let r = masker.maskText(v)
                 if !r.counts.isEmpty { headers[name] = .string(r.value ?? ""); counts.merge(r.counts, uniquingKeysWith: +) }
             } else if name == "x-amz-log-result" {

@@ -97,6 +97,13 @@ final class CallRuleTests: XCTestCase {
              .deny, "no-lock-bypass"),
             (call("s3", "PutObject", "s3:PutObject", "Write", ["Bucket": "b", "Key": "k", "ACL": "bucket-owner-full-control"]),
              .review, "review-writes"),
+            // A filter on a PHI table is an oracle on its masked values.
+            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients", "Limit": .int(10), "Select": "COUNT",
+                                                              "FilterExpression": "begins_with(ssn, :p)"]), .review, "review-phi-filter"),
+            (call("dynamodb", "Query", "dynamodb:Query", "Read", ["TableName": "Patients", "QueryFilter": .object([:])]),
+             .review, "review-phi-filter"),
+            (call("dynamodb", "Query", "dynamodb:Query", "Read", ["TableName": "Patients", "KeyConditionExpression": "mrn = :m"]),
+             .allow, "allow-read"),
             // Answers that carry credentials, whatever the level.
             (call("ssm", "GetAccessToken", "ssm:GetAccessToken", "Read", extra: ["reveals_secrets": .bool(true)]), .deny, "no-secret-answers"),
             (call("lambda", "ListFunctions", "lambda:ListFunctions", "List", extra: ["reveals_secrets": .bool(true)]), .deny, "no-secret-answers"),

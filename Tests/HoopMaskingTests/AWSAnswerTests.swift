@@ -63,6 +63,37 @@ final class AWSAnswerTests: XCTestCase {
                                                  call: call("s3", "GetObject", #"{"Bucket":"b","Key":"x"}"#)))
     }
 
+    func testXMLThisReaderCannotReadIsRefusedWhenRulesApply() throws {
+        // A processing instruction (every C-CDA document has a stylesheet one): the element
+        // names could not be told apart, and content detection alone would read it.
+        let m = try policy(ResourceSelector(bucket: "b"), [("mrn", .redact, .mrn)])
+        let cda = #"<?xml version="1.0"?><?xml-stylesheet type="text/xsl" href="cda.xsl"?><doc><mrn>A0700000</mrn></doc>"#
+        XCTAssertThrowsError(try m.maskAWSAnswer(cda, contentType: "application/xml", call: call("s3", "GetObject", #"{"Bucket":"b","Key":"x.xml"}"#)))
+        // Without rules it is text, masked by content detection.
+        XCTAssertNoThrow(try Masker(policy: MaskPolicy()).maskAWSAnswer(cda, contentType: "application/xml",
+                                                                        call: call("s3", "GetObject", #"{"Bucket":"b","Key":"x.xml"}"#)))
+    }
+
+    func testNumbersInADocumentSomeoneWroteAreReadButNotTheServicesOwn() throws {
+        let m = Masker(policy: MaskPolicy())
+        let object = try parsed(m.maskAWSAnswer(#"{"contact": 2175550134, "visits": 3}"#, contentType: "application/json",
+                                                 call: call("s3", "GetObject", #"{"Bucket":"b","Key":"x.json"}"#)))
+        XCTAssertNotEqual(object["contact"], .int(2175550134), "a phone number written as a JSON number passed")
+        XCTAssertEqual(object["visits"], .int(3))
+        // DescribeTable's creation time is the service's: the SDK parses it as a number.
+        let table = #"{"Table": {"CreationDateTime": 1733300000.123, "ItemCount": 2175550134}}"#
+        XCTAssertEqual(try m.maskAWSAnswer(table, contentType: "application/x-amz-json-1.0",
+                                           call: call("dynamodb", "DescribeTable", #"{"TableName":"Patients"}"#)).value, table)
+    }
+
+    func testMetadataHeadersByTheirRuleAndEncodedWordsOfAPHIResource() throws {
+        let m = try policy(ResourceSelector(bucket: "b"), [("mrn", .redact, .mrn)])
+        let c = call("s3", "HeadObject", #"{"Bucket":"b","Key":"x"}"#)
+        XCTAssertEqual(m.maskMetadata("mrn", "A0700000", call: c).value, "[REDACTED]")
+        XCTAssertEqual(m.maskMetadata("note", "=?UTF-8?B?Sm9zw6k=?=", call: c).value, "[REDACTED]")
+        XCTAssertEqual(m.maskMetadata("batch", "7", call: c).value, "7")
+    }
+
     // MARK: DynamoDB
 
     func testDynamoDBAttributesAreMaskedWholeAsStringsWhateverTheirType() throws {
