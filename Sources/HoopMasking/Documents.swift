@@ -59,16 +59,23 @@ extension Masker {
                 counts[rule.label, default: 0] += 1
                 return rule.strategy.text(for: Array(text.utf8)[...], marker: "[REDACTED]")
             }
-            let r = maskText(text)
+            // Read as the client will: character references decoded (`385&#45;89&#45;7453` is
+            // an SSN); what is masked is written back escaped.
+            let decoded = Self.xmlUnescaped(text)
+            let r = maskText(decoded)
             for (k, n) in r.counts { counts[k, default: 0] += n }
-            return r.counts.isEmpty ? text : (r.value ?? "")
+            if r.counts.isEmpty { return text }
+            return decoded == text ? (r.value ?? "") : Self.xmlEscaped(r.value ?? "")
         }
         /// The rule of an attribute (`name`), else of the innermost open element a rule names:
         /// a ruled element is masked whole, whatever elements it holds.
         func xmlRule(_ attribute: String?) -> FieldRule? {
-            if let attribute { return rules.rule(attribute, (elements + [attribute]).map { PathKey.member($0) }) }
-            for k in stride(from: elements.count - 1, through: 0, by: -1) {
-                if let r = rules.rule(elements[k], elements[...k].map { PathKey.member($0) }) { return r }
+            // By local names: `<p:mrn>` is an `mrn`, whatever its namespace's prefix.
+            func local(_ n: String) -> String { n.split(separator: ":").last.map(String.init) ?? n }
+            let path = elements.map(local)
+            if let attribute { return rules.rule(local(attribute), (path + [local(attribute)]).map { PathKey.member($0) }) }
+            for k in stride(from: path.count - 1, through: 0, by: -1) {
+                if let r = rules.rule(path[k], path[...k].map { PathKey.member($0) }) { return r }
             }
             return nil
         }
@@ -158,5 +165,48 @@ extension Masker {
         var counts: [String: Int] = [:]
         for s in mine { counts[s.entity.rawValue, default: 0] += 1 }
         return MaskResult(value: replace(Array(bytes[lead...]), mine), counts: counts)
+    }
+}
+
+extension Masker {
+    /// XML's predefined entities and character references, decoded; anything else as it is.
+    static func xmlUnescaped(_ text: String) -> String {
+        guard text.contains("&") else { return text }
+        var out = "", rest = Substring(text)
+        while let amp = rest.firstIndex(of: "&") {
+            out += rest[..<amp]
+            let after = rest[rest.index(after: amp)...]
+            guard let semi = after.prefix(12).firstIndex(of: ";") else { out += "&"; rest = after; continue }
+            let name = after[..<semi]
+            var scalar: Unicode.Scalar?
+            switch name {
+            case "lt": scalar = "<"
+            case "gt": scalar = ">"
+            case "amp": scalar = "&"
+            case "quot": scalar = "\""
+            case "apos": scalar = "'"
+            default:
+                if name.hasPrefix("#x") || name.hasPrefix("#X") { scalar = UInt32(name.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init) }
+                else if name.hasPrefix("#") { scalar = UInt32(name.dropFirst()).flatMap(Unicode.Scalar.init) }
+            }
+            if let scalar { out.unicodeScalars.append(scalar); rest = after[after.index(after: semi)...] }
+            else { out += "&"; rest = after }
+        }
+        return out + rest
+    }
+
+    static func xmlEscaped(_ text: String) -> String {
+        var out = ""
+        for c in text.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
     }
 }

@@ -74,6 +74,16 @@ final class AWSAnswerTests: XCTestCase {
                                                                         call: call("s3", "GetObject", #"{"Bucket":"b","Key":"x.xml"}"#)))
     }
 
+    func testXMLIsReadAsTheClientReadsIt() throws {
+        let m = try policy(ResourceSelector(bucket: "b"), [("mrn", .redact, .mrn)])
+        let c = call("s3", "GetObject", #"{"Bucket":"b","Key":"x.xml"}"#)
+        let referenced = try XCTUnwrap(m.maskAWSAnswer("<doc><note>SSN 385&#45;89&#45;7453</note></doc>", contentType: "application/xml", call: c).value)
+        XCTAssertFalse(referenced.contains("7453"), referenced)
+        let prefixed = try XCTUnwrap(m.maskAWSAnswer(#"<p:doc xmlns:p="urn:x"><p:mrn>A0700000</p:mrn></p:doc>"#, contentType: "application/xml", call: c).value)
+        XCTAssertFalse(prefixed.contains("A0700000"), prefixed)
+        XCTAssertEqual(try m.maskAWSAnswer("<doc>a &amp; b</doc>", contentType: "application/xml", call: c).value, "<doc>a &amp; b</doc>")
+    }
+
     func testNumbersInADocumentSomeoneWroteAreReadButNotTheServicesOwn() throws {
         let m = Masker(policy: MaskPolicy())
         let object = try parsed(m.maskAWSAnswer(#"{"contact": 2175550134, "visits": 3}"#, contentType: "application/json",
