@@ -186,6 +186,18 @@ public enum AnswerFormat: Sendable, Equatable {
         return .text
     }
 
+    /// At least two of the first lines hold the same number (one or more) of tabs,
+    /// semicolons or bars, and no comma: a table, delimited otherwise than CSV.
+    public static func isOtherwiseDelimited(_ body: String) -> Bool {
+        let lines = body.prefix(64 << 10).split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).prefix(5)
+        guard lines.count >= 2 else { return false }
+        for d: Character in ["\t", ";", "|"] {
+            let counts = lines.map { $0.filter { $0 == d }.count }
+            if counts[0] > 0, counts.allSatisfy({ $0 == counts[0] }), !lines[lines.startIndex].contains(",") { return true }
+        }
+        return false
+    }
+
     static func isNDJSON(_ body: String) -> Bool {
         let lines = body.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).filter { !$0.allSatisfy(\.isWhitespace) }
         guard !lines.isEmpty else { return false }
@@ -223,6 +235,11 @@ extension Masker {
             // It reads like JSON and is not (a duplicate member, a cut document): its
             // members could not be told apart, and content detection alone would read it.
             throw AnswerRefusal("an answer that looks like JSON cannot be read as JSON")
+        }
+        if !rules.isEmpty, format == .csv || format == .text, AnswerFormat.isOtherwiseDelimited(body) {
+            // A table of tabs, semicolons or bars: read as CSV it is one column, whose names
+            // no rule would find; content detection alone would read it.
+            throw AnswerRefusal("a table delimited otherwise than by commas cannot be read by its columns")
         }
         switch format {
         case .json:

@@ -61,10 +61,12 @@ extension ResponseMasking {
         guard let body = frame["body"]?.string else { return .pass }   // bytes of a non-PHI answer (refused at its head otherwise)
         var s = streams[key] ?? AnswerStream()
         let format = s.format ?? AnswerFormat.ofStream(firstPiece: body, contentType: s.contentType, key: s.call?.objectKey)
-        if s.format == nil, format == .text, !masker.policy.fieldRules(for: s.call).isEmpty,
-           let head = body.first(where: { !$0.isWhitespace && $0 != "\u{FEFF}" }), "{[<".contains(head) {
-            // A document (JSON, XML) in pieces cannot be read for its names, and field rules
-            // apply to it: content detection alone would read it. Refused, as a whole one is.
+        if s.format == nil, format == .text || format == .csv, !masker.policy.fieldRules(for: s.call).isEmpty,
+           (body.first(where: { !$0.isWhitespace && $0 != "\u{FEFF}" }).map { "{[<".contains($0) } ?? false)
+            || AnswerFormat.isOtherwiseDelimited(body) {
+            // A document (JSON, XML) in pieces, or a table delimited otherwise than CSV, cannot
+            // be read for its names, and field rules apply to it: content detection alone
+            // would read it. Refused, as a whole one is.
             refusedCalls.insert(key)
             throw MaskFailure("a structured answer too large to read whole cannot be masked by its fields")
         }

@@ -74,6 +74,15 @@ final class AWSAnswerTests: XCTestCase {
                                                                         call: call("s3", "GetObject", #"{"Bucket":"b","Key":"x.xml"}"#)))
     }
 
+    func testATableDelimitedOtherwiseIsRefusedWhereRulesApply() throws {
+        let m = try policy(ResourceSelector(bucket: "b"), [("mrn", .redact, .mrn)])
+        let c = call("s3", "GetObject", #"{"Bucket":"b","Key":"x.tsv"}"#)
+        XCTAssertThrowsError(try m.maskAWSAnswer("name\tmrn\nPat\tA0700000\nLee\tA0700001\n", contentType: "text/tab-separated-values", call: c))
+        XCTAssertThrowsError(try m.maskAWSAnswer("name;mrn\nPat;A0700000\nLee;A0700001\n", contentType: "text/plain", call: c))
+        // Prose with a semicolon now and then is text.
+        XCTAssertNoThrow(try m.maskAWSAnswer("Seen today; well.\nNo change, fine.\n", contentType: "text/plain", call: c))
+    }
+
     func testXMLIsReadAsTheClientReadsIt() throws {
         let m = try policy(ResourceSelector(bucket: "b"), [("mrn", .redact, .mrn)])
         let c = call("s3", "GetObject", #"{"Bucket":"b","Key":"x.xml"}"#)
