@@ -266,7 +266,7 @@ extension Masker {
             }
             return r
         case .text:
-            return maskText(body)
+            return maskRuledText(body, rules: rules)
         }
     }
 
@@ -280,7 +280,7 @@ extension Masker {
         case .ndjson:
             var walk = FieldWalk(masker: self, rules: rules, call: call)
             return try maskNDJSON(piece, walk: &walk)
-        default: return maskText(piece, context: context)
+        default: return maskRuledText(piece, rules: rules, context: context)
         }
     }
 
@@ -318,9 +318,11 @@ extension Masker {
 }
 
 /// The field rules that apply to one answer: the first that matches a name or path wins.
-public struct FieldRules: Sendable {
+public struct FieldRules: @unchecked Sendable {   // the regex is only read
     let all: [FieldRule]
-    public init(_ all: [FieldRule]) { self.all = all }
+    /// `NAME: value` pairs of free text, for the rules by name (maskPairs); made once per answer.
+    let pairs: NSRegularExpression?
+    public init(_ all: [FieldRule]) { self.all = all; pairs = Self.pairPattern(all) }
     public var isEmpty: Bool { all.isEmpty }
     func rule(_ name: String, _ path: [PathKey]) -> FieldRule? { all.first { $0.matches(name: name, path: path) } }
 }
@@ -410,7 +412,7 @@ struct FieldWalk {
                 let masked = try value(inner, path: [])
                 return counts == before ? v : .string(masked.encodedString)
             }
-            let r = masker.maskText(s)
+            let r = masker.maskRuledText(s, rules: rules)
             counts.merge(r.counts, uniquingKeysWith: +)
             return r.changed ? .string(r.value ?? "") : v
         case .int, .double:
@@ -561,5 +563,65 @@ extension Masker {
             return MaskResult(value: "[REDACTED]", counts: ["UNREADABLE": 1])
         }
         return maskText(value)
+    }
+}
+
+extension FieldRules {
+    /// `NAME: value`, `NAME=value`, `"NAME": value` in free text (a log line, a text
+    /// object, YAML, a Lambda log's JSON after its prefix): the value of a field a rule
+    /// names, masked by that rule, before the detectors read the rest. Rules by name
+    /// only (paths need a document).
+    static func pairPattern(_ all: [FieldRule]) -> NSRegularExpression? {
+        let names: [String] = all.compactMap { r in
+            guard !r.keeps, case .name(let glob) = r.pattern else { return nil }
+            var out = ""
+            for c in glob {
+                switch c {
+                case "*": out += "[A-Za-z0-9_.-]*"
+                case "?": out += "[A-Za-z0-9_.-]"
+                default: out += NSRegularExpression.escapedPattern(for: String(c))
+                }
+            }
+            return out
+        }
+        guard !names.isEmpty else { return nil }
+        let pattern = #"(?<![A-Za-z0-9_])("# + names.joined(separator: "|")
+            + #")["']?[ \t]*[:=][ \t]*("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,;&|}\]<>"']+)"#
+        return try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive])
+    }
+
+    /// The text with every ruled pair's value masked; the counts by rule.
+    func maskPairs(_ text: String, _ counts: inout [String: Int]) -> String {
+        guard let re = pairs else { return text }
+        let ns = text as NSString
+        var out = "", last = 0
+        for m in re.matches(in: text, range: NSRange(location: 0, length: ns.length)) {
+            let name = ns.substring(with: m.range(at: 1))
+            guard let rule = rule(name, [.member(name)]), !rule.keeps else { continue }
+            var value = m.range(at: 2)
+            let raw = ns.substring(with: value)
+            if raw.count >= 2, raw.first == "\"" || raw.first == "'", raw.last == raw.first {
+                value = NSRange(location: value.location + 1, length: value.length - 2)   // the quotes stay
+            }
+            guard value.length > 0 else { continue }
+            out += ns.substring(with: NSRange(location: last, length: value.location - last))
+            let v = ns.substring(with: value)
+            if case .null = rule.strategy { out += "[REDACTED]" } else { out += rule.strategy.text(for: Array(v.utf8)[...], marker: "[REDACTED]") }
+            counts[rule.label, default: 0] += 1
+            last = value.location + value.length
+        }
+        guard last > 0 else { return text }
+        return out + ns.substring(from: last)
+    }
+}
+
+extension Masker {
+    /// Free text of an answer field rules apply to: ruled pairs first, then the detectors.
+    func maskRuledText(_ text: String, rules: FieldRules, context: String = "") -> MaskResult {
+        var counts: [String: Int] = [:]
+        let paired = rules.isEmpty ? text : rules.maskPairs(text, &counts)
+        let r = context.isEmpty ? maskText(paired) : maskText(paired, context: context)
+        counts.merge(r.counts, uniquingKeysWith: +)
+        return counts.isEmpty ? MaskResult(value: text, counts: [:]) : MaskResult(value: r.value ?? paired, counts: counts)
     }
 }

@@ -74,6 +74,23 @@ final class AWSAnswerTests: XCTestCase {
                                                                         call: call("s3", "GetObject", #"{"Bucket":"b","Key":"x.xml"}"#)))
     }
 
+    func testRuledNamesInFreeTextMaskTheirValues() throws {
+        let m = try policy(ResourceSelector(logGroup: "/clinic/*"), [("mrn", .redact, .mrn), ("zip*", .redact, .zipCode)])
+        let c = call("logs", "FilterLogEvents", #"{"logGroupName":"/clinic/notes"}"#)
+        let events = #"{"events": [{"message": "2026-12-04T10:00:00Z\tabc\tINFO\tpatient mrn=A0700000 zip_code: '67271' seen"}]}"#
+        let out = try XCTUnwrap(m.maskAWSAnswer(events, contentType: "application/x-amz-json-1.1", call: c).value)
+        XCTAssertFalse(out.contains("A0700000") || out.contains("67271"), out)
+        XCTAssertTrue(out.contains("seen") && out.contains("INFO"), out)
+        // A name no detector knows as a label: only the rule finds its value.
+        let yaml = "patient:\n  room: 7B12\n  visits: 3\n"
+        let other = try policy(ResourceSelector(logGroup: "/clinic/*"), [("room", .redact, nil)])
+        let s3 = call("s3", "GetObject", #"{"Bucket":"b","Key":"p.yaml"}"#)
+        XCTAssertEqual(try other.maskAWSAnswer(yaml, contentType: "text/yaml", call: s3).value, yaml, "rules of another resource do not apply")
+        let own = try XCTUnwrap(policy(ResourceSelector(bucket: "b"), [("room", .redact, nil)]).maskAWSAnswer(yaml, contentType: "text/yaml", call: s3).value)
+        XCTAssertFalse(own.contains("7B12"), own)
+        XCTAssertTrue(own.contains("visits: 3"), own)
+    }
+
     func testATableDelimitedOtherwiseIsRefusedWhereRulesApply() throws {
         let m = try policy(ResourceSelector(bucket: "b"), [("mrn", .redact, .mrn)])
         let c = call("s3", "GetObject", #"{"Bucket":"b","Key":"x.tsv"}"#)
