@@ -250,7 +250,7 @@ final class ApprovalGate: @unchecked Sendable {
             // and the ticket is matched by the whole text, fingerprint included.
             let text = CallFingerprint.readable(call)
             if facts.isLaterPage, let ticket = try? store.usedTicket(kind: .query, connection: s.connection, requester: s.requester, sql: text),
-               pageIsNew(ticket.id, facts) {
+               pageIsNew(ticket, facts) {
                 // A further page of a listing approved and run once: the approval covers its
                 // pages, each page once (a token sent again would run the listing again).
                 emitApproved(s, seq: seq, ticket, note: "a further page of the call approved as \(ticket.id)")
@@ -271,15 +271,17 @@ final class ApprovalGate: @unchecked Sendable {
     /// The pages run under each used ticket, by their tokens' digest; at most
     /// `maxPagesPerTicket` (then held again). In memory: after a restart a page runs
     /// only under a ticket still valid, and may run once more.
-    private var pagesRun: [String: Set<String>] = [:]
+    private var pagesRun: [String: (until: Double, pages: Set<String>)] = [:]
     static let maxPagesPerTicket = 10_000
 
-    private func pageIsNew(_ ticket: String, _ facts: CallFacts) -> Bool {
+    private func pageIsNew(_ ticket: HeldRequest, _ facts: CallFacts) -> Bool {
+        let now = Date().timeIntervalSince1970
+        pagesRun = pagesRun.filter { $0.value.until > now }     // tickets past their validity run nothing more
         let tokens = JSON.object(facts.params.filter { facts.paging.contains($0.key) }).encodedString
         let digest = SHA256.hash(data: Array(tokens.utf8)).map { String(format: "%02x", $0) }.joined()
-        var seen = pagesRun[ticket] ?? []
-        guard seen.count < Self.maxPagesPerTicket, seen.insert(digest).inserted else { return false }
-        pagesRun[ticket] = seen
+        var seen = pagesRun[ticket.id] ?? (ticket.validUntil ?? now, [])
+        guard seen.pages.count < Self.maxPagesPerTicket, seen.pages.insert(digest).inserted else { return false }
+        pagesRun[ticket.id] = seen
         return true
     }
 
