@@ -100,6 +100,7 @@ def grant(ring, rid):
 # --- lists and reads -------------------------------------------------------------------
 
 def test_lists_and_describes_run_at_once(env, ring):
+    assert aws.client(env, "sts").get_caller_identity()["Arn"].startswith("arn:aws:sts::")
     assert "clinic-exports" in [b["Name"] for b in aws.client(env, "s3").list_buckets()["Buckets"]]
     assert "Patients" in aws.client(env, "dynamodb").list_tables()["TableNames"]
     assert aws.client(env, "dynamodb").describe_table(TableName="Patients")["Table"]["TableName"] == "Patients"
