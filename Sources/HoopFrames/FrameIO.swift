@@ -56,38 +56,63 @@ public final class LineReader {
     /// at end of input. The pointer passed to `body` is valid only during the call.
     public func readBatch(_ body: (Item) throws -> Void) rethrows -> Bool {
         if !hasBufferedLine {
-            if start > 0 && start == end { start = 0; end = 0 }
-            if end == buffer.count {
-                if start > 0 {
-                    memmove(buffer.baseAddress!, buffer.baseAddress! + start, end - start)
-                    end -= start; start = 0
-                } else if buffer.count < limit + 1 {
-                    let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: min(buffer.count * 2, limit + 1), alignment: 16)
-                    bigger.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: end)
-                    buffer.deallocate()
-                    buffer = bigger
-                }
-            }
+            makeRoom()
             let n = read(fd, buffer.baseAddress! + end, buffer.count - end)
             if n < 0 {
                 if errno == EINTR { return true }
-                atEOF = true
-            } else if n == 0 {
-                atEOF = true
-            } else {
+            } else if n > 0 {
                 end += n
+                try splitLines(body)
+                return true
             }
-            if atEOF {
-                // A last line without its newline is still a line (and still checked).
-                if end > start && !skipping {
-                    try body(.line(UnsafeRawBufferPointer(start: buffer.baseAddress! + start, count: end - start)))
-                } else if skipping {
-                    try finishSkip(body)
-                }
-                start = 0; end = 0
-                return false
-            }
+            try finish(body)
+            return false
         }
+        try splitLines(body)
+        return true
+    }
+
+    /// The same lines from bytes someone else read (an event loop's pipe channel): calls
+    /// `body` for every line they complete. `finish` at end of input.
+    public func feed(_ bytes: UnsafeRawBufferPointer, _ body: (Item) throws -> Void) rethrows {
+        var offset = 0
+        while offset < bytes.count {
+            makeRoom()
+            let n = min(bytes.count - offset, buffer.count - end)
+            (buffer.baseAddress! + end).copyMemory(from: bytes.baseAddress! + offset, byteCount: n)
+            end += n; offset += n
+            try splitLines(body)
+        }
+    }
+
+    /// End of input: a last line without its newline is still a line (and still checked).
+    public func finish(_ body: (Item) throws -> Void) rethrows {
+        atEOF = true
+        if end > start && !skipping {
+            try body(.line(UnsafeRawBufferPointer(start: buffer.baseAddress! + start, count: end - start)))
+        } else if skipping {
+            try finishSkip(body)
+        }
+        start = 0; end = 0
+    }
+
+    /// Space after `end`: the buffer compacted, or grown up to one line over the limit.
+    private func makeRoom() {
+        if start > 0 && start == end { start = 0; end = 0 }
+        guard end == buffer.count else { return }
+        if start > 0 {
+            memmove(buffer.baseAddress!, buffer.baseAddress! + start, end - start)
+            end -= start; start = 0
+        } else if buffer.count < limit + 1 {
+            let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: min(buffer.count * 2, limit + 1), alignment: 16)
+            bigger.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: end)
+            buffer.deallocate()
+            buffer = bigger
+        }
+    }
+
+    /// Every complete line buffered; a partial one longer than the limit starts a skip.
+    private func splitLines(_ body: (Item) throws -> Void) rethrows {
         while start < end {
             let base = buffer.baseAddress! + start
             if let nl = memchr(base, 0x0A, end - start) {
@@ -115,7 +140,6 @@ public final class LineReader {
                 break
             }
         }
-        return true
     }
 
     func finishSkip(_ body: (Item) throws -> Void) rethrows {
@@ -195,8 +219,10 @@ public final class Tap: @unchecked Sendable {
         if let run = ProcessInfo.processInfo.environment["HOOP_RUN"] { path = run + "/tap/" + stage } else { path = nil }
     }
 
-    public func copy(_ bytes: [UInt8]) {
-        guard let path else { return }
+    public func copy(_ bytes: [UInt8]) { bytes.withUnsafeBytes { copy($0) } }
+
+    public func copy(_ bytes: UnsafeRawBufferPointer) {
+        guard let path, bytes.count > 0 else { return }
         if fd < 0 {
             let now = time(nil)
             guard now != lastCheck else { return }
@@ -204,7 +230,7 @@ public final class Tap: @unchecked Sendable {
             fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)   // ENXIO while nobody reads
             if fd < 0 { return }
         }
-        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress!, $0.count) }
+        let n = Glibc.write(fd, bytes.baseAddress!, bytes.count)
         if n < 0 && errno != EAGAIN { close(fd); fd = -1 }      // reader gone; a full pipe just drops
     }
 }

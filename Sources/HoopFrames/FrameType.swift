@@ -62,9 +62,12 @@ public enum FrameType {
     public static let masked = "masked"
 
     // Control: flow credit travels back from the door to the upstream, and for a streamed
-    // request body from the upstream to the door.
+    // request body (an upload, COPY FROM STDIN) from the upstream to the door.
     public static let credit = "credit"
     public static let callCredit = "call_credit"
+    /// COPY FROM STDIN's `copy_data` frames the upstream has handed to the server
+    /// (`frames`): the door reads its client only a window of them ahead.
+    public static let copyCredit = "copy_credit"
 
     /// The frame types that travel from a door towards an upstream.
     public static let requests: Set<String> = [

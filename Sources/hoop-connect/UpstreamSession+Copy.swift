@@ -5,7 +5,8 @@ import HoopSQL
 
 // COPY through the ring (simple query protocol; libpq has no COPY in pipeline mode).
 // FROM STDIN: the client's CopyData arrive as copy_data frames and go to the server
-// as they come. TO STDOUT: the server's rows go out in copy_out_data batches that
+// as they come; each one taken earns the door a copy_credit, so that the door reads its
+// client only a window ahead of the server and no stage queues a whole upload. TO STDOUT: the server's rows go out in copy_out_data batches that
 // spend credits like rows, so a slow client holds the server back, not memory.
 
 extension UpstreamSession {
@@ -13,6 +14,8 @@ extension UpstreamSession {
         emit(Frame(FrameType.copyInResponse, session: id, seq: seq, copyFormats(res)))
         try? out.flush()
         while true {
+            // The credits must reach the door before we wait for what they let it read.
+            if !hasQueuedRequests { try? out.flush() }
             guard let (frame, raw) = next() else {
                 _ = PQputCopyEnd(conn, "hoop: the session ended during COPY")
                 return
@@ -29,6 +32,7 @@ extension UpstreamSession {
                 let ok = bytes.withUnsafeBufferPointer { b in
                     b.baseAddress.map { $0.withMemoryRebound(to: CChar.self, capacity: b.count) { PQputCopyData(conn, $0, Int32(b.count)) } } ?? 1
                 }
+                creditCopyData(frame.seq)
                 if ok != 1 { return }
             case FrameType.copyDone:
                 emitRaw(raw)
@@ -110,6 +114,11 @@ extension UpstreamSession {
     private func copyFormats(_ res: OpaquePointer) -> [String: JSON] {
         ["format": .int(Int64(PQbinaryTuples(res))),
          "column_formats": .array((0..<PQnfields(res)).map { .int(Int64(PQfformat(res, $0))) })]
+    }
+
+    /// A copy_data frame was taken (sent to the server, or dropped outside a COPY).
+    func creditCopyData(_ seq: Int64?) {
+        emit(Frame(FrameType.copyCredit, session: id, seq: seq ?? self.seq, ["frames": .int(1)]))
     }
 
     private func pushBack(_ frame: Frame, _ raw: [UInt8]) {

@@ -143,6 +143,8 @@ final class UpstreamSession: @unchecked Sendable {
             case FrameType.query: simpleQuery(frame["sql"]?.string ?? "")
             case FrameType.parse, FrameType.bind, FrameType.describe, FrameType.execute, FrameType.close, FrameType.sync, FrameType.flush: extended(frame)
             case FrameType.deny: denied(frame)
+            // Outside a COPY (one that failed): ignored, as the server does; credited all the same.
+            case FrameType.copyData: creditCopyData(frame.seq)
             default: break
             }
             // One write for everything a burst of requests produced: the next stage

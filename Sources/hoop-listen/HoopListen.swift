@@ -65,9 +65,12 @@ final class Gateway: @unchecked Sendable {
     init(host: String, port: Int, require: [String], tls: FrontTLS) {
         self.host = host
         self.port = port
-        ring = RingLink(registry: registry)
+        // One event loop for every client and the ring: nothing on the hot path changes
+        // threads (the stage's work per frame is small; the ring's other stages and the
+        // server use the other cores).
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        ring = RingLink(registry: registry, loop: group.next())
         env = ListenEnvironment(ring: ring, registry: registry, require: require, tls: tls)
-        group = MultiThreadedEventLoopGroup(numberOfThreads: min(2, max(1, System.coreCount)))
     }
 
     func run() throws -> Never {
@@ -96,7 +99,8 @@ final class Gateway: @unchecked Sendable {
         let bound = server.localAddress?.port ?? port
         logLine(RingLink.stage, "listening on \(host):\(bound)")
 
-        ring.onRingDown = { why in self.goDown(why) }
+        // Off the loop: going down waits for the sessions, which need the loop.
+        ring.onRingDown = { why in DispatchQueue.global().async { self.goDown(why) } }
         for sig in [SIGTERM, SIGINT] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
@@ -104,7 +108,12 @@ final class Gateway: @unchecked Sendable {
             source.resume()
             signalSources.append(source)
         }
-        ring.start()
+        do {
+            try ring.start()
+        } catch {
+            logLine(RingLink.stage, "cannot open the ring on stdin and stdout (pipes or sockets): \(error)")
+            Foundation.exit(1)
+        }
         while true { sleep(3600) }
     }
 

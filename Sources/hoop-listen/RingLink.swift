@@ -1,6 +1,7 @@
 import Foundation
 import HoopFrames
 import NIOCore
+import NIOPosix
 
 /// What the ring hands a session, in order.
 enum RingItem {
@@ -12,47 +13,60 @@ enum RingItem {
     case broken(code: String, message: String)
 }
 
-/// hoop-listen's two ends of the ring.
+/// hoop-listen's two ends of the ring, on the one event loop its client sessions run
+/// on: a frame from the ring reaches its session, and a request reaches the ring, with
+/// no thread hand-off.
 ///
-/// Out (stdout): event loops queue encoded frames without blocking; one writer thread
-/// writes them through the stage's FrameWriter (blocking writes, tap copies). When the
-/// queue grows past a high-water mark, sessions stop reading from their clients until
-/// it drains, so a stalled ring bounds memory instead of growing it.
+/// Out (stdout): what sessions send in one turn of the loop is written at its end in
+/// one write, however many sessions wrote. Past a high-water mark of unwritten bytes,
+/// sessions stop reading from their clients until it drains, so a stalled ring bounds
+/// memory instead of growing it.
 ///
-/// In (stdin): one reader thread that blocks on nothing but read(): it decodes each
-/// frame and hands it to its session's event loop, so the ring can never deadlock on
-/// hoop-listen.
-final class RingLink: @unchecked Sendable {
+/// In (stdin): read whenever it is readable, never held back, so the ring can never
+/// deadlock on hoop-listen; the frames of one read go to each session together.
+final class RingLink: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
     static let stage = "hoop-listen"
     static let highWater = 8 << 20
     static let lowWater = 1 << 20
 
-    let writer = FrameWriter(fd: 1, stage: RingLink.stage)
     let registry: SessionRegistry
+    let loop: EventLoop
     private let allocator = ByteBufferAllocator()
-    private let cond = NSCondition()
-    private var queue: [UInt8] = []
-    private var spare: [UInt8] = []
-    private var backlog = 0
+    private let tap = Tap(stage: RingLink.stage)
+    private var channel: Channel?
+    /// Frames sent in this turn of the loop, written at its end.
+    private var outgoing: ByteBuffer
+    private var flushScheduled = false
     private var broken = false
-    private var drainWaiters: [(EventLoop, () -> Void)] = []
+    private var down = false
+    private var drainWaiters: [() -> Void] = []
+    private let lines = LineReader(fd: -1)
+    /// The frames of one read, by session in order of arrival.
+    private var batch: [String: (SessionHandle, [RingItem])] = [:]
+    private var order: [String] = []
 
-    /// Called once, from a ring thread, when stdin ends or stdout breaks.
+    /// Called once, on the loop, when stdin ends or stdout breaks.
     var onRingDown: ((String) -> Void)?
 
-    init(registry: SessionRegistry) {
+    init(registry: SessionRegistry, loop: EventLoop) {
         self.registry = registry
-        queue.reserveCapacity(1 << 16)
-        spare.reserveCapacity(1 << 16)
+        self.loop = loop
+        outgoing = allocator.buffer(capacity: 1 << 16)
     }
 
-    func start() {
-        let w = Thread { [self] in writerLoop() }
-        w.name = "hoop-listen ring out"
-        w.start()
-        let r = Thread { [self] in readerLoop() }
-        r.name = "hoop-listen ring in"
-        r.start()
+    /// Opens the ring's ends (stdin, stdout: pipes or sockets) on the loop.
+    func start() throws {
+        let link = self
+        channel = try NIOPipeBootstrap(group: loop)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.writeBufferWaterMark, value: .init(low: Self.lowWater, high: Self.highWater))
+            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 1 << 16, maximum: 1 << 20))
+            .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(link) } }
+            .takingOwnershipOfDescriptors(input: 0, output: 1).wait()
+        loop.execute { link.scheduleFlush() }   // what sessions sent before the ring was open
     }
 
     // MARK: out
@@ -60,99 +74,125 @@ final class RingLink: @unchecked Sendable {
     func send(_ frame: Frame) { send(frame.encoded()) }
 
     func send(_ bytes: [UInt8]) {
-        cond.lock()
-        if !broken {
-            queue.append(contentsOf: bytes)
-            backlog += bytes.count
-            cond.signal()
-        }
-        cond.unlock()
+        guard loop.inEventLoop else { return loop.execute { self.send(bytes) } }
+        guard !broken else { return }
+        outgoing.writeBytes(bytes)
+        scheduleFlush()
     }
 
-    /// Runs `body` on `loop` once the backlog is below the low-water mark. Returns false
-    /// (and keeps nothing) when the ring is not congested now.
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        // Runs after the loop has handled every ready socket of this turn.
+        loop.execute { self.flushOut(promise: nil) }
+    }
+
+    private func flushOut(promise: EventLoopPromise<Void>?) {
+        flushScheduled = false
+        guard let channel, !broken else { promise?.succeed(()); return }
+        outgoing.withUnsafeReadableBytes { tap.copy($0) }
+        let chunk = outgoing
+        outgoing = allocator.buffer(capacity: 1 << 16)
+        guard chunk.readableBytes > 0 || promise != nil else { return }
+        channel.writeAndFlush(wrapOutboundOut(chunk), promise: promise)
+    }
+
+    /// True (and `body` kept, to run on the loop once the backlog is below the low-water
+    /// mark) while the ring is congested; false (nothing kept) when it is not.
     func whenDrained(on loop: EventLoop, _ body: @escaping () -> Void) -> Bool {
-        cond.lock(); defer { cond.unlock() }
-        guard backlog > Self.highWater else { return false }
-        drainWaiters.append((loop, body))
+        guard !broken, outgoing.readableBytes > Self.highWater || !(channel?.isWritable ?? true) else { return false }
+        drainWaiters.append(body)
         return true
     }
 
-    /// Waits until everything queued is written, at most `seconds`.
-    func drain(seconds: Double) {
-        let deadline = Date(timeIntervalSinceNow: seconds)
-        cond.lock(); defer { cond.unlock() }
-        while backlog > 0 && !broken {
-            if !cond.wait(until: deadline) { return }
-        }
+    private func runDrainWaiters() {
+        let waiters = drainWaiters
+        drainWaiters = []
+        waiters.forEach { $0() }
     }
 
-    private func writerLoop() {
-        while true {
-            cond.lock()
-            while queue.isEmpty { cond.wait() }
-            swap(&queue, &spare)
-            cond.unlock()
-            do {
-                try writer.write(spare)
-            } catch {
-                cond.lock()
-                broken = true
-                queue.removeAll(); backlog = 0
-                let waiters = drainWaiters; drainWaiters = []
-                cond.broadcast()
-                cond.unlock()
-                for (loop, body) in waiters { loop.execute(body) }
-                onRingDown?("stdout is closed")
-                return
-            }
-            cond.lock()
-            backlog -= spare.count
-            spare.removeAll(keepingCapacity: spare.capacity <= (4 << 20))
-            var waiters: [(EventLoop, () -> Void)] = []
-            if backlog <= Self.lowWater { waiters = drainWaiters; drainWaiters = [] }
-            cond.broadcast()
-            cond.unlock()
-            for (loop, body) in waiters { loop.execute(body) }
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { runDrainWaiters() }
+    }
+
+    /// Waits until everything sent is written, at most `seconds` (from another thread).
+    func drain(seconds: Double) {
+        let done = DispatchSemaphore(value: 0)
+        loop.execute {
+            let promise = self.loop.makePromise(of: Void.self)
+            promise.futureResult.whenComplete { _ in done.signal() }
+            self.flushOut(promise: promise)
         }
+        _ = done.wait(timeout: .now() + seconds)
+    }
+
+    private func ringDown(_ why: String) {
+        guard !down else { return }
+        down = true
+        onRingDown?(why)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // stdout gone (EPIPE): nothing more can be recorded; sessions are let go.
+        broken = true
+        outgoing.clear()
+        runDrainWaiters()
+        ringDown("stdout is closed")
+        context.close(promise: nil)
     }
 
     // MARK: in
 
-    private func readerLoop() {
-        let reader = LineReader(fd: 0)
-        // Frames of one read, grouped by session in order: one hop to each event loop.
-        var batch: [String: (SessionHandle, [RingItem])] = [:]
-        var order: [String] = []
-        func add(_ id: String, _ h: SessionHandle, _ item: RingItem) {
-            if batch[id] == nil { batch[id] = (h, [item]); order.append(id) } else { batch[id]!.1.append(item) }
-        }
-        var more = true
-        while more {
-            more = reader.readBatch { item in
-                switch item {
-                case .line(let bytes):
-                    route(bytes, add)
-                case .oversize(let prefix, let length):
-                    let (session, _) = FrameHeader.salvage(prefix)
-                    logLine(Self.stage, "refused a frame of \(length) bytes (limit \(maxFrameBytes))"
-                            + (session.map { " for session \($0)" } ?? ""))
-                    if let session, let h = registry.lookup(session) {
-                        add(session, h, .broken(code: "54000", message: "frame too large"))
-                    } else if let session, !registry.owns(session) {
-                        // Another door's: it cannot have the frame, but it learns why its session ends.
-                        send(Frame.stageError(stage: Self.stage, session: session, seq: nil, code: "54000", message: "frame too large"))
-                    }
-                }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        buffer.withUnsafeReadableBytes { bytes in lines.feed(bytes) { handle($0) } }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) { deliver() }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case ChannelEvent.inputClosed = event else { return context.fireUserInboundEventTriggered(event) }
+        lines.finish { handle($0) }
+        deliver()
+        ringDown("end of input")
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        broken = true
+        runDrainWaiters()
+        ringDown("end of input")
+    }
+
+    private func handle(_ item: LineReader.Item) {
+        switch item {
+        case .line(let bytes):
+            route(bytes, add)
+        case .oversize(let prefix, let length):
+            let (session, _) = FrameHeader.salvage(prefix)
+            logLine(Self.stage, "refused a frame of \(length) bytes (limit \(maxFrameBytes))"
+                    + (session.map { " for session \($0)" } ?? ""))
+            if let session, let h = registry.lookup(session) {
+                add(session, h, .broken(code: "54000", message: "frame too large"))
+            } else if let session, !registry.owns(session) {
+                // Another door's: it cannot have the frame, but it learns why its session ends.
+                send(Frame.stageError(stage: Self.stage, session: session, seq: nil, code: "54000", message: "frame too large"))
             }
-            for id in order {
-                guard let (h, items) = batch[id] else { continue }
-                h.eventLoop.execute { h.handler.receive(items) }
-            }
-            batch.removeAll(keepingCapacity: true)
-            order.removeAll(keepingCapacity: true)
         }
-        onRingDown?("end of input")
+    }
+
+    private func add(_ id: String, _ h: SessionHandle, _ item: RingItem) {
+        if batch[id] == nil { batch[id] = (h, [item]); order.append(id) } else { batch[id]!.1.append(item) }
+    }
+
+    /// Hands each session the frames of this read (one client write each).
+    private func deliver() {
+        let ids = order, items = batch
+        order.removeAll(keepingCapacity: true)
+        batch.removeAll(keepingCapacity: true)
+        for id in ids {
+            guard let (h, frames) = items[id] else { continue }
+            if h.eventLoop.inEventLoop { h.handler.receive(frames) } else { h.eventLoop.execute { h.handler.receive(frames) } }
+        }
     }
 
     private func route(_ line: UnsafeRawBufferPointer, _ add: (String, SessionHandle, RingItem) -> Void) {

@@ -153,7 +153,7 @@ extension SessionHandler {
             }
             data = .object(["base64": .string(all.base64EncodedString())])
         }
-        _ = emitRequest(FrameType.copyData, ["data": data])
+        if emitRequest(FrameType.copyData, ["data": data]) { copyInFlight += 1 }
     }
 
     /// A batch the client's socket took gives its credit back (SessionOrder says when).

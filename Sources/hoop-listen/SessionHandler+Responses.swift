@@ -14,6 +14,8 @@ extension SessionHandler {
             case .broken(let code, let message):
                 logLine(RingLink.stage, "session \(sessionID ?? "-"): unreadable frame from the ring (\(code))")
                 fatal(code, "hoop: \(message)", reason: "protocol_error")
+            case .frame(let frame) where frame.type == FrameType.copyCredit:
+                copyCredited(frame["frames"]?.int ?? 1)
             case .frame(let frame):
                 response(frame)
             case .rows(let frame, let wire):
@@ -142,9 +144,19 @@ extension SessionHandler {
         return f
     }
 
+    /// hoop-connect handed COPY data to the server: the client may send more.
+    func copyCredited(_ frames: Int64) {
+        copyInFlight = max(0, copyInFlight - Int(clamping: max(0, frames)))
+        resumeReading()
+    }
+
     /// Marks the request a response finishes, and writes replies that were waiting on it.
     func settle(_ frame: Frame) {
-        if frame.type == FrameType.ready { resultFormats.ready(status: frame["status"]?.string) }
+        if frame.type == FrameType.ready {
+            resultFormats.ready(status: frame["status"]?.string)
+            // Every COPY is over: no credit is owed any more.
+            if copyInFlight > 0 { copyCredited(Int64(copyInFlight)) }
+        }
         let (answered, due) = order.settled(type: frame.type, seq: frame.seq)
         if let answered { resultFormats.answered(seq: answered) }
         write(due)

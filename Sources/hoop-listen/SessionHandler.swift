@@ -27,7 +27,7 @@ final class ListenEnvironment: @unchecked Sendable {
 /// handshake and TLS (SessionHandler+Startup), client messages into request frames
 /// (+Requests), response frames into backend messages (+Responses); the ordering and
 /// credit rules are a value of their own (SessionOrder). All its state is touched on
-/// its channel's event loop only (the ring reader hops there with `receive`).
+/// its channel's event loop only (the ring link calls `receive` there).
 final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundIn = FrontendMessage
     typealias OutboundIn = ByteBuffer
@@ -71,6 +71,9 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     var creditTimer: Scheduled<Void>?
     var readHeld = false
     var waitingForRing = false
+    /// copy_data frames hoop-connect has not yet handed to the server (copy_credit).
+    var copyInFlight = 0
+    static let copyWindow = 8
 
     init(env: ListenEnvironment) { self.env = env }
 
@@ -144,8 +147,9 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         context.fireChannelWritabilityChanged()
     }
 
-    /// Reads are held while the client's socket is not taking our writes, or while the
-    /// ring's outbound queue is congested.
+    /// Reads are held while the client's socket is not taking our writes, while the
+    /// ring's outbound queue is congested, or while a window of COPY data is on its way
+    /// to the server (a COPY FROM STDIN goes at the server's pace, held nowhere).
     func read(context: ChannelHandlerContext) {
         if mustHoldReads() {
             readHeld = true
@@ -157,7 +161,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
     func mustHoldReads() -> Bool {
         guard let context else { return true }
         if state == .opening || !context.channel.isWritable { return true }
-        if waitingForRing { return true }
+        if waitingForRing || copyInFlight >= Self.copyWindow { return true }
         if env.ring.whenDrained(on: context.eventLoop, { [weak self] in
             guard let self else { return }
             self.waitingForRing = false

@@ -10,8 +10,8 @@ struct SessionHandle {
 }
 
 /// Every client connection, the sessions by id (once `session_open` is sent) and by
-/// their BackendKeyData (for CancelRequest). Shared by the event loops and the ring
-/// reader thread; a lock guards it and is never held while calling out.
+/// their BackendKeyData (for CancelRequest). Used on the event loop and by the way
+/// down (another thread); a lock guards it and is never held while calling out.
 final class SessionRegistry: @unchecked Sendable {
     private let lock = NSLock()
     private var connections: [ObjectIdentifier: SessionHandle] = [:]

@@ -77,7 +77,8 @@ struct Stage: ParsableCommand {
             mustCommit = false
         }, mayWait: { !mustCommit }) { frame in
             guardLock.lock(); defer { guardLock.unlock() }
-            if FrameType.responses.contains(frame.type) || frame.type == FrameType.error { mustCommit = true }
+            // A copy_credit needs no durability but lets a client go on: it goes at once too.
+            if FrameType.responses.contains(frame.type) || frame.type == FrameType.error || frame.type == FrameType.copyCredit { mustCommit = true }
             // A backstop: no credential is ever stored, even from a ring without hoop-auth.
             if frame.type == FrameType.sessionOpen, var open = try? frame.decode(), open.fields.removeValue(forKey: "credential") != nil {
                 let bytes = open.encoded().dropLast()

@@ -13,7 +13,34 @@ final class LineReaderTests: XCTestCase {
         let done = feed(pipe, chunks, pause: pause)
         let items = readItems(LineReader(fd: pipe.read, limit: limit))
         done.wait()
+        // The same bytes handed over in the same pieces (an event loop's reads) make the same lines.
+        XCTAssertEqual(fedItems(chunks, limit: limit), items, "feed differs from read")
         return items
+    }
+
+    func fedItems(_ chunks: [[UInt8]], limit: Int) -> [ReadItem] {
+        let reader = LineReader(fd: -1, limit: limit)
+        var items: [ReadItem] = []
+        func take(_ item: LineReader.Item) {
+            switch item {
+            case .line(let b): items.append(.line(Array(b)))
+            case .oversize(let p, let n): items.append(.oversize(prefix: Array(p), length: n))
+            }
+        }
+        for c in chunks { c.withUnsafeBytes { reader.feed($0, take) } }
+        reader.finish(take)
+        return items
+    }
+
+    func testFeedInOnePieceOrByteByByte() {
+        let input = bytes("a\nbb\n") + [UInt8](repeating: 0x61, count: 300) + bytes("\nc\nlast")
+        let want: [ReadItem] = [.line(bytes("a")), .line(bytes("bb")), .oversize(prefix: [UInt8](repeating: 0x61, count: 300), length: 300),
+                                .line(bytes("c")), .line(bytes("last"))]
+        XCTAssertEqual(fedItems([input], limit: 100), want)
+        // Byte by byte the skip starts one byte past the limit: its prefix is what was there.
+        var bytewise = want
+        bytewise[2] = .oversize(prefix: [UInt8](repeating: 0x61, count: 101), length: 300)
+        XCTAssertEqual(fedItems(input.map { [$0] }, limit: 100), bytewise)
     }
 
     func testEmptyInput() {
