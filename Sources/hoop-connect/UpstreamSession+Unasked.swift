@@ -44,6 +44,7 @@ extension UpstreamSession {
     func waitIdle() {
         guard watchesUpstream, let c = conn, PQsocket(c) >= 0 else { cond.wait(); return }
         let sock = PQsocket(c)
+        polling = true
         cond.unlock()
         var fds = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: sock, events: Int16(POLLIN), revents: 0)]
@@ -54,6 +55,7 @@ extension UpstreamSession {
         }
         if n > 0 && fds[1].revents != 0 { readIdle() }
         cond.lock()
+        polling = false
     }
 
     /// The upstream socket is readable while no request runs.

@@ -46,6 +46,8 @@ final class UpstreamSession: @unchecked Sendable {
     // Between requests: see UpstreamSession+Unasked.swift.
     var wake: Int32 = -1, wakeWrite: Int32 = -1
     var idleWatch = false
+    /// The thread waits in poll (not on `cond`): a request must ring the pipe (under `cond`).
+    var polling = false
     /// A FATAL error the server sent outside a query, just before it closed.
     var lastFatal: [String: JSON]? = nil
 
@@ -79,13 +81,14 @@ final class UpstreamSession: @unchecked Sendable {
         queue.append((frame, raw))
         queuedBytes += cost
         cond.signal()
-        ringWake()
+        if polling { ringWake() }
         return true
     }
 
+    /// A thread waiting for credits waits on `cond`, never in poll (waitIdle watches the
+    /// server only while it has credits): the signal is enough.
     func addCredit(_ n: Int) {
         cond.lock(); credits = min(credits + max(0, n), 1 << 20); cond.signal(); cond.unlock()
-        ringWake()
     }
 
     /// A credit-spending frame another stage made for this session passed us.
