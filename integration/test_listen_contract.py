@@ -216,3 +216,45 @@ def test_its_sessions_carry_its_prefix_and_other_doors_frames_pass_byte_for_byte
     listen.send(None, raw=marker)
     assert listen.raw_line() == marker, "hoop-listen passed on a frame of its own session"
     c.expect_nothing(0.3)
+
+
+def test_copy_in_is_read_a_window_of_frames_ahead_of_the_upstream(listen):
+    # docs/frames.md, "Flow control": during COPY FROM STDIN hoop-listen has at most 8
+    # copy_data frames on their way until copy_credit frames say the upstream took them;
+    # a client faster than the server is held in TCP, not queued in the ring.
+    import threading
+    c, sid, _ = listen.open_session()
+    c.send(Query("copy t from stdin"))
+    q = listen.frame_of("query")
+    listen.send({"type": "copy_in_response", "session": sid, "seq": q["seq"], "format": 0,
+                 "column_formats": [0], **STAMPS})
+    assert c.read(timeout=10)[0] == "G"
+    chunk = b"x" * (64 << 10) + b"\n"
+    total = 160   # 10 MiB: more than the socket buffers hold
+    writer = threading.Thread(target=lambda: c.send(*[message("d", chunk) for _ in range(total)], message("c")), daemon=True)
+    writer.start()
+
+    def frames_until_quiet(quiet=0.3):
+        got = []
+        while True:
+            try:
+                f = listen.frame(timeout=quiet)
+            except AssertionError:
+                return got
+            got.append(f)
+
+    received, rounds = 0, 0
+    while True:
+        got = frames_until_quiet()
+        data = [f for f in got if f["type"] == "copy_data"]
+        assert len(data) <= 8, f"{len(data)} copy_data frames without a credit for them"
+        received += sum(len(f["data"]) for f in data)
+        if any(f["type"] == "copy_done" for f in got):
+            break
+        assert data, "hoop-listen stopped reading with no copy_data frame on its way"
+        rounds += 1
+        for f in data:
+            listen.send({"type": "copy_credit", "session": sid, "seq": f["seq"], "frames": 1, "stamp:record": True})
+    writer.join(10)
+    assert received == total * len(chunk)
+    assert rounds > 1, "the whole upload came without waiting for a credit"
