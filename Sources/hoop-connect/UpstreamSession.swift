@@ -425,6 +425,9 @@ final class UpstreamSession: @unchecked Sendable {
     }
 
     func columnsFrame(_ res: OpaquePointer) -> Frame {
+        // Where each column comes from, by name, for hoop-mask's column rules: every table
+        // of the result checked against the catalog at once.
+        let sources = catalog?.sources((0..<PQnfields(res)).map { PQftable(res, $0) }) ?? [:]
         let fields: [JSON] = (0..<PQnfields(res)).map { i in
             var f: [String: JSON] = [
                 "name": .string(String(cString: PQfname(res, i))),
@@ -435,8 +438,7 @@ final class UpstreamSession: @unchecked Sendable {
                 "type_mod": .int(Int64(PQfmod(res, i))),
                 "format": .int(Int64(PQfformat(res, i))),
             ]
-            // Where the column comes from, by name, for hoop-mask's column rules.
-            if let source = catalog?.source(PQftable(res, i)) {
+            if let source = sources[PQftable(res, i)] {
                 f["schema_name"] = .string(source.schema)
                 f["table_name"] = .string(source.table)
                 if let column = source.columns[Int(PQftablecol(res, i))] { f["column_name"] = .string(column) }

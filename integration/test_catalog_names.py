@@ -1,0 +1,81 @@
+"""The names that drive masking are never older than the result they name.
+
+hoop-connect names each result column's table and column from the catalog (the
+`columns` frame), and hoop-mask's column rules match those names. The names are
+cached, but a cached table is used only while its catalog rows (pg_class, pg_namespace,
+pg_attribute, pg_rewrite) are the versions it was read from (their xmin): a rename, a
+move or a replaced view, made directly on the database and not through the gateway,
+counts for the very next result (docs/masking.md, "Names from the catalog").
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+# No detector reads this value: only a column rule (patients.mrn: hash) masks it.
+VALUE = "QX-4417-ZZ"
+
+
+@pytest.fixture
+def schema(admin):
+    name = "catalog_" + uuid.uuid4().hex[:8]
+    admin.execute(f"create schema {name}")
+    admin.execute(f"grant usage on schema {name} to hoop_gateway")
+    admin.execute(f"alter default privileges in schema {name} grant select on tables to hoop_gateway")
+    yield name
+    admin.execute(f"drop schema {name} cascade")
+
+
+def value(gw, sql):
+    return gw.execute(sql).fetchone()[0]
+
+
+def test_the_value_is_in_clear_where_no_rule_names_its_column(gw, admin, schema):
+    # The premise of the tests below: the value is found by the column rule alone.
+    admin.execute(f"create table {schema}.patients (id int, memo text, mrn text)")
+    admin.execute(f"insert into {schema}.patients values (1, '{VALUE}', '{VALUE}')")
+    assert value(gw, f"select memo from {schema}.patients") == VALUE
+    masked = value(gw, f"select mrn from {schema}.patients")
+    assert masked and masked != VALUE and VALUE not in masked
+
+
+def test_a_column_renamed_on_the_database_takes_its_new_rule_at_once(gw, admin, schema):
+    admin.execute(f"create table {schema}.patients (id int, memo text)")
+    admin.execute(f"insert into {schema}.patients values (1, '{VALUE}')")
+    assert value(gw, f"select memo from {schema}.patients") == VALUE   # named, and cached
+    admin.execute(f"alter table {schema}.patients rename column memo to mrn")
+    for sql in (f"select mrn from {schema}.patients", f"select * from {schema}.patients",
+                f"select mrn as x from {schema}.patients"):
+        row = gw.execute(sql).fetchone()
+        assert VALUE not in repr(row), sql
+
+
+def test_a_table_renamed_on_the_database_takes_its_new_rules_at_once(gw, admin, schema):
+    admin.execute(f"create table {schema}.intake (id int, mrn text)")
+    admin.execute(f"insert into {schema}.intake values (1, '{VALUE}')")
+    assert value(gw, f"select mrn from {schema}.intake") == VALUE      # no rule for intake
+    admin.execute(f"alter table {schema}.intake rename to patients")
+    assert VALUE not in repr(gw.execute(f"select mrn from {schema}.patients").fetchone())
+    # Moved to another schema and renamed back: read again each time.
+    admin.execute(f"create schema {schema}_b")
+    try:
+        admin.execute(f"grant usage on schema {schema}_b to hoop_gateway")
+        admin.execute(f"alter table {schema}.patients rename to intake")
+        assert value(gw, f"select mrn from {schema}.intake") == VALUE
+        admin.execute(f"alter table {schema}.intake set schema {schema}_b")
+        admin.execute(f"alter table {schema}_b.intake rename to patients")
+        assert VALUE not in repr(gw.execute(f"select mrn from {schema}_b.patients").fetchone())
+    finally:
+        admin.execute(f"drop schema {schema}_b cascade")
+
+
+def test_a_view_replaced_on_the_database_is_traced_anew(gw, admin, schema):
+    admin.execute(f"create table {schema}.patients (id int, mrn text, memo text)")
+    admin.execute(f"insert into {schema}.patients values (1, '{VALUE}', 'plain words')")
+    admin.execute(f"create view {schema}.summary as select memo as a from {schema}.patients")
+    assert value(gw, f"select a from {schema}.summary") == "plain words"
+    admin.execute(f"create or replace view {schema}.summary as select mrn as a from {schema}.patients")
+    got = value(gw, f"select a from {schema}.summary")
+    assert got != VALUE and VALUE not in got
