@@ -79,3 +79,27 @@ def test_a_view_replaced_on_the_database_is_traced_anew(gw, admin, schema):
     admin.execute(f"create or replace view {schema}.summary as select mrn as a from {schema}.patients")
     got = value(gw, f"select a from {schema}.summary")
     assert got != VALUE and VALUE not in got
+
+
+def test_functions_the_database_defines_cannot_freeze_the_versions(gw, admin, direct, schema):
+    # An exact-type concat_ws (or string_agg) in public would win over the built-ins on a
+    # default search_path and could answer the same version whatever changed: the catalog
+    # connections resolve names in pg_catalog only.
+    shadows = ["create function public.concat_ws(text, text, text, text, text) returns text "
+               "language sql as $$ select 'frozen' $$",
+               "create function public.concat_ws(text, text, text, text) returns text "
+               "language sql as $$ select 'frozen' $$"]
+    for sql in shadows:
+        admin.execute(sql)
+    try:
+        admin.execute(f"create table {schema}.patients (id int, memo text)")
+        admin.execute(f"insert into {schema}.patients values (1, '{VALUE}')")
+        assert value(gw, f"select memo from {schema}.patients") == VALUE
+        assert direct.execute("select concat_ws('/', 'a'::text, 'b'::text, 'c'::text, 'd'::text)").fetchone()[0] \
+            == "frozen", "the shadowing function is not what a default search_path calls"
+        admin.execute(f"alter table {schema}.patients rename column memo to mrn")
+        for sql in (f"select * from {schema}.patients", f"select mrn from {schema}.patients"):
+            assert VALUE not in repr(gw.execute(sql).fetchone()), sql
+    finally:
+        admin.execute("drop function if exists public.concat_ws(text, text, text, text, text)")
+        admin.execute("drop function if exists public.concat_ws(text, text, text, text)")

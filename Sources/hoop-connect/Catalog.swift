@@ -81,6 +81,10 @@ final class Catalog: @unchecked Sendable {
             // No password (an IAM token whose keys cannot be read): no catalog connection.
             guard var (keys, values) = try? target.keywords() else { slot.conn = nil; return nil }
             keys.append("application_name"); values.append("hoop catalog")
+            // Names resolved in pg_catalog only: a function or operator the database
+            // defines elsewhere (an exact-type `concat_ws` wins over the built-in's
+            // VARIADIC "any") could otherwise make every version look unchanged.
+            keys.append("options"); values.append("-c search_path=pg_catalog")
             slot.conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
         }
         guard let conn = slot.conn, PQstatus(conn) == CONNECTION_OK else { return nil }
@@ -151,11 +155,13 @@ final class Catalog: @unchecked Sendable {
     func columns(schema: String?, table: String) -> [(name: String, type: UInt32)]? {
         withConnection { conn -> [(name: String, type: UInt32)]? in
         // Without a schema, the session's search_path decides, and the catalog connection
-        // may not share it: only a name that one relation has is taken.
+        // does not share it: only a name that one relation has is taken.
         let sql = """
             select a.attname, a.atttypid from pg_attribute a
-            where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped
-              and ($2 or (select count(*) from pg_class c where c.relname = $3 and c.relkind in ('r', 'p', 'v', 'm', 'f')) = 1)
+            where a.attrelid = case when $2 then to_regclass($1) else
+                  (select min(c.oid) from pg_class c where c.relname = $3 and c.relkind in ('r', 'p', 'v', 'm', 'f')
+                   having count(*) = 1) end
+              and a.attnum > 0 and not a.attisdropped
             order by a.attnum
             """
         let name = (schema.map { quoteIdent($0) + "." } ?? "") + quoteIdent(table)
