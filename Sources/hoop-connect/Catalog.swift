@@ -86,17 +86,21 @@ final class Catalog: @unchecked Sendable {
             // VARIADIC "any") could otherwise make every version look unchanged.
             keys.append("options"); values.append("-c search_path=pg_catalog")
             slot.conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
+            // Planned once per connection: it runs with every result. Should it fail, the
+            // check fails and the names are read again (never taken unchecked).
+            if PQstatus(slot.conn) == CONNECTION_OK { PQclear(PQprepare(slot.conn, "hoop_versions", Self.versionsQuery, 1, nil)) }
         }
         guard let conn = slot.conn, PQstatus(conn) == CONNECTION_OK else { return nil }
         return body(conn)
     }
 
     /// The versions of these tables now; nil when the catalog cannot say.
+    static let versionsQuery = "select c.oid::int8, \(versionSQL) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        + "where c.oid = any($1::oid[])"
+
     private func versions(_ oids: [UInt32], _ conn: OpaquePointer) -> [UInt32: String]? {
-        let sql = "select c.oid::int8, \(Self.versionSQL) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-            + "where c.oid = any($1::oid[])"
         let list = "{" + oids.map(String.init).joined(separator: ",") + "}"
-        let res = withCStrings([list]) { v in PQexecParams(conn, sql, 1, nil, v, nil, nil, 0) }
+        let res = withCStrings([list]) { v in PQexecPrepared(conn, "hoop_versions", 1, v, nil, nil, 0) }
         defer { PQclear(res) }
         guard PQresultStatus(res) == PGRES_TUPLES_OK else { return nil }
         var out: [UInt32: String] = [:]
