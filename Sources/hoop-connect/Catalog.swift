@@ -140,41 +140,40 @@ final class Catalog: @unchecked Sendable {
     /// pg_catalog. Read fresh for each session: a function created a minute ago counts.
     func shadowing() -> [String] {
         withConnection { conn -> [String] in
-        let sql = """
-            select distinct p.proname::text from pg_proc p
-            where p.pronamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
-              and exists (select 1 from pg_proc b where b.pronamespace = 'pg_catalog'::regnamespace and b.proname = p.proname)
-            union
-            select distinct o.oprname::text from pg_operator o where o.oprnamespace <> 'pg_catalog'::regnamespace
-            """
-        let res = PQexec(conn, sql)
-        defer { PQclear(res) }
-        guard PQresultStatus(res) == PGRES_TUPLES_OK else { return ["*"] }
-        return (0..<PQntuples(res)).map { String(cString: PQgetvalue(res, $0, 0)) }
+            let sql = """
+                select distinct p.proname::text from pg_proc p
+                where p.pronamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+                  and exists (select 1 from pg_proc b where b.pronamespace = 'pg_catalog'::regnamespace and b.proname = p.proname)
+                union
+                select distinct o.oprname::text from pg_operator o where o.oprnamespace <> 'pg_catalog'::regnamespace
+                """
+            let res = PQexec(conn, sql)
+            defer { PQclear(res) }
+            guard PQresultStatus(res) == PGRES_TUPLES_OK else { return ["*"] }
+            return (0..<PQntuples(res)).map { String(cString: PQgetvalue(res, $0, 0)) }
         } ?? ["*"]
     }
 
-    /// A table's columns in order (name, type OID), found as the server would find
-    /// `schema.table` or `table` on the catalog connection's search path.
+    /// A table's columns in order (name, type OID): `schema.table`, or a `table` name
+    /// that one relation alone has (the session's search_path, which decides which one
+    /// the server took, is not the catalog connection's).
     func columns(schema: String?, table: String) -> [(name: String, type: UInt32)]? {
         withConnection { conn -> [(name: String, type: UInt32)]? in
-        // Without a schema, the session's search_path decides, and the catalog connection
-        // does not share it: only a name that one relation has is taken.
-        let sql = """
-            select a.attname, a.atttypid from pg_attribute a
-            where a.attrelid = case when $2 then to_regclass($1) else
-                  (select min(c.oid) from pg_class c where c.relname = $3 and c.relkind in ('r', 'p', 'v', 'm', 'f')
-                   having count(*) = 1) end
-              and a.attnum > 0 and not a.attisdropped
-            order by a.attnum
-            """
-        let name = (schema.map { quoteIdent($0) + "." } ?? "") + quoteIdent(table)
-        let res = withCStrings([name, schema == nil ? "false" : "true", table]) { v in PQexecParams(conn, sql, 3, nil, v, nil, nil, 0) }
-        defer { PQclear(res) }
-        guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) > 0 else { return nil }
-        return (0..<PQntuples(res)).map { r in
-            (String(cString: PQgetvalue(res, r, 0)), UInt32(String(cString: PQgetvalue(res, r, 1))) ?? 0)
-        }
+            let sql = """
+                select a.attname, a.atttypid from pg_attribute a
+                where a.attrelid = case when $2 then to_regclass($1) else
+                      (select min(c.oid) from pg_class c where c.relname = $3 and c.relkind in ('r', 'p', 'v', 'm', 'f')
+                       having count(*) = 1) end
+                  and a.attnum > 0 and not a.attisdropped
+                order by a.attnum
+                """
+            let name = (schema.map { quoteIdent($0) + "." } ?? "") + quoteIdent(table)
+            let res = withCStrings([name, schema == nil ? "false" : "true", table]) { v in PQexecParams(conn, sql, 3, nil, v, nil, nil, 0) }
+            defer { PQclear(res) }
+            guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) > 0 else { return nil }
+            return (0..<PQntuples(res)).map { r in
+                (String(cString: PQgetvalue(res, r, 0)), UInt32(String(cString: PQgetvalue(res, r, 1))) ?? 0)
+            }
         } ?? nil
     }
 

@@ -5,17 +5,16 @@ import HoopSQL
 
 // COPY through the ring (simple query protocol; libpq has no COPY in pipeline mode).
 // FROM STDIN: the client's CopyData arrive as copy_data frames and go to the server
-// as they come; each one taken earns the door a copy_credit, so that the door reads its
-// client only a window ahead of the server and no stage queues a whole upload. TO STDOUT: the server's rows go out in copy_out_data batches that
-// spend credits like rows, so a slow client holds the server back, not memory.
+// as they come; each one taken earns the door a copy_credit at once, so that the door
+// reads its client only a window ahead of the server and no stage queues an upload.
+// TO STDOUT: the server's rows go out in copy_out_data batches that spend credits
+// like rows, so a slow client holds the server back, not memory.
 
 extension UpstreamSession {
     func copyIn(_ res: OpaquePointer) {
         emit(Frame(FrameType.copyInResponse, session: id, seq: seq, copyFormats(res)))
         try? out.flush()
         while true {
-            // The credits must reach the door before we wait for what they let it read.
-            if !hasQueuedRequests { try? out.flush() }
             guard let (frame, raw) = next() else {
                 _ = PQputCopyEnd(conn, "hoop: the session ended during COPY")
                 return
@@ -116,9 +115,12 @@ extension UpstreamSession {
          "column_formats": .array((0..<PQnfields(res)).map { .int(Int64(PQfformat(res, $0))) })]
     }
 
-    /// A copy_data frame was taken (sent to the server, or dropped outside a COPY).
+    /// A copy_data frame was taken (sent to the server, or dropped outside a COPY). The
+    /// credit goes at once: the door waits for it, with the next frames, while the
+    /// server takes this one (a write per frame of up to 256 KiB).
     func creditCopyData(_ seq: Int64?) {
         emit(Frame(FrameType.copyCredit, session: id, seq: seq ?? self.seq, ["frames": .int(1)]))
+        try? out.flush()
     }
 
     private func pushBack(_ frame: Frame, _ raw: [UInt8]) {
