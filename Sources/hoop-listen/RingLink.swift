@@ -60,13 +60,17 @@ final class RingLink: ChannelInboundHandler, @unchecked Sendable {
     /// Opens the ring's ends (stdin, stdout: pipes or sockets) on the loop.
     func start() throws {
         let link = self
-        channel = try NIOPipeBootstrap(group: loop)
+        _ = try NIOPipeBootstrap(group: loop)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.writeBufferWaterMark, value: .init(low: Self.lowWater, high: Self.highWater))
             .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 4096, initial: 1 << 16, maximum: 1 << 20))
             .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(link) } }
             .takingOwnershipOfDescriptors(input: 0, output: 1).wait()
-        loop.execute { link.scheduleFlush() }   // what sessions sent before the ring was open
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        channel = context.channel
+        scheduleFlush()   // what sessions sent before the ring was open
     }
 
     // MARK: out
