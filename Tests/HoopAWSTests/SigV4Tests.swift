@@ -69,7 +69,12 @@ final class SigV4Tests: XCTestCase {
         let (_, _, token) = credentials()
         XCTAssertNotNil(key.verify(token: token))
         XCTAssertNil(key.verify(token: token + "x"))
-        XCTAssertNil(key.verify(token: String(token.dropLast()) + (token.last == "A" ? "B" : "A")))
+        // A character inside the token: the last one can carry only padding bits, which
+        // decode the same whatever they are.
+        var tampered = Array(token)
+        let i = tampered.count / 2
+        tampered[i] = tampered[i] == "A" ? "B" : "A"
+        XCTAssertNil(key.verify(token: String(tampered)))
     }
 
     func testAwsChunkedBodiesAreDecodedAndTheTrailerKept() throws {
