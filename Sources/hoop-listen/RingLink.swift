@@ -103,9 +103,9 @@ final class RingLink: ChannelInboundHandler, @unchecked Sendable {
 
     /// True (and `body` kept, to run on the loop once the backlog is below the low-water
     /// mark) while the ring is congested; false (nothing kept) when it is not.
-    func whenDrained(on loop: EventLoop, _ body: @escaping () -> Void) -> Bool {
+    func whenDrained(_ body: @escaping () -> Void) -> Bool {
         // Sessions and the ring share one loop (Gateway): its state is the loop's alone.
-        self.loop.preconditionInEventLoop()
+        loop.preconditionInEventLoop()
         guard !broken, outgoing.readableBytes > Self.highWater || !(channel?.isWritable ?? true) else { return false }
         drainWaiters.append(body)
         return true

@@ -162,7 +162,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         guard let context else { return true }
         if state == .opening || !context.channel.isWritable { return true }
         if waitingForRing || copyInFlight >= Self.copyWindow { return true }
-        if env.ring.whenDrained(on: context.eventLoop, { [weak self] in
+        if env.ring.whenDrained({ [weak self] in
             guard let self else { return }
             self.waitingForRing = false
             self.resumeReading()
