@@ -382,6 +382,22 @@ def test_cancel_withdraws_a_held_request(aring):
         h.close()
 
 
+def test_a_client_that_leaves_withdraws_its_held_request(aring):
+    """The client's connection ends while its statement is held: the request is withdrawn
+    (a ring restart, below, keeps it pending instead)."""
+    c = PGWire("127.0.0.1", aring.listen_port, timeout=30)
+    c.startup(AGENT, "clinic", aring.token(AGENT), {"application_name": "approve-leaves"})
+    try:
+        c.send(Query("truncate encounters"))
+        held = c.read(timeout=15)
+        assert held[0] == "N" and "held for approval" in held[1]["M"], held
+        rid = ID.search(held[1]["M"]).group(0)
+    finally:
+        c.close(terminate=False)   # the socket just closes
+    assert wait_for(lambda: show(aring, rid)["state"] == "canceled", 15), show(aring, rid)
+    assert not pending(aring, id=rid)
+
+
 def test_restart_of_the_ring_keeps_a_pending_request(aring, adirect):
     sql = "create index approve_restart_idx on encounters (department)"
     h = Held(aring, sql)

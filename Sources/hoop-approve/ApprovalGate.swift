@@ -83,7 +83,10 @@ final class ApprovalGate: @unchecked Sendable {
         guard let id = raw.session else { return passRaw(raw.bytes) }
         let type = raw.type
         if type == FrameType.sessionClose {
-            lock.lock(); closeSession(id); lock.unlock()
+            // A ring going down ("shutdown") keeps the held request pending: the approver can
+            // still grant it, and the client's repeat after the restart runs it.
+            let withdraw = (try? raw.decode())?["reason"]?.string != "shutdown"
+            lock.lock(); closeSession(id, withdraw: withdraw); lock.unlock()
             return passRaw(raw.bytes)
         }
         guard FrameType.requests.contains(type) else { return passRaw(raw.bytes) }
@@ -396,10 +399,10 @@ final class ApprovalGate: @unchecked Sendable {
         }
     }
 
-    private func closeSession(_ id: String) {
+    private func closeSession(_ id: String, withdraw: Bool) {
         guard let s = sessions.removeValue(forKey: id) else { return }
         // The client left: its held request is withdrawn unless another session waits on it.
-        if let h = s.held, h.kind == .query, !sessions.values.contains(where: { $0.held?.requestID == h.requestID }) {
+        if withdraw, let h = s.held, h.kind == .query, !sessions.values.contains(where: { $0.held?.requestID == h.requestID }) {
             _ = try? store.transition(h.requestID, from: .pending, to: .canceled)
         }
     }
