@@ -103,3 +103,40 @@ def test_functions_the_database_defines_cannot_freeze_the_versions(gw, admin, di
     finally:
         admin.execute("drop function if exists public.concat_ws(text, text, text, text, text)")
         admin.execute("drop function if exists public.concat_ws(text, text, text, text)")
+
+
+def test_concurrent_results_share_no_check_older_than_themselves(ring, admin, schema):
+    """Sessions querying at once share the catalog checks; a result that starts after a
+    rename commits is never named by a check that started before it."""
+    import threading
+    import time
+
+    admin.execute(f"create table {schema}.patients (id int, memo text)")
+    admin.execute(f"insert into {schema}.patients values (1, '{VALUE}')")
+    renamed_at: list[float] = []
+    leaks: list[str] = []
+    stop = threading.Event()
+
+    def worker():
+        conn = ring.connect("gateway")
+        try:
+            while not stop.is_set():
+                sent = time.monotonic()
+                row = conn.execute(f"select * from {schema}.patients").fetchone()
+                if renamed_at and sent > renamed_at[0] and VALUE in repr(row):
+                    leaks.append(repr(row))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)                     # names cached, checks shared under load
+    admin.execute(f"alter table {schema}.patients rename column memo to mrn")
+    renamed_at.append(time.monotonic())
+    time.sleep(1.5)
+    stop.set()
+    for t in threads:
+        t.join(20)
+    assert not leaks, f"{len(leaks)} results after the rename carried the value in clear"
+    assert VALUE not in repr(ring.connect("gateway").execute(f"select * from {schema}.patients").fetchone())

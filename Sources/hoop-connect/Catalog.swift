@@ -11,17 +11,32 @@ import HoopPostgres
 ///
 /// Names are cached, but a cached name is used only while the catalog rows it comes
 /// from are the very rows it was read from: each row's `xmin` (the transaction that
-/// wrote this version of it) in pg_class, pg_namespace, pg_attribute and pg_rewrite
-/// makes a table's version, and a rename, a schema move, a column dropped or altered, a
-/// view replaced, committed through this gateway or directly on the database, writes a
-/// new version of one of them. One query checks every table of a result; a table whose
-/// version moved is read again. A cached name is never older than the result it names.
+/// wrote this version of it) in pg_class, pg_namespace, pg_rewrite (views) and the
+/// result's own pg_attribute rows. A rename, a schema move, a column dropped or
+/// altered, a view replaced, committed through this gateway or directly on the
+/// database, writes a new version of one of them; a table whose version moved is read
+/// again. A cached name is never older than the result it names: the check that
+/// vouches for it starts after the result is in. Concurrent results share a check
+/// (one in flight per upstream; those that arrive while it runs go in the next one),
+/// as group commit shares an fsync.
 final class Catalog: @unchecked Sendable {
     struct Source { let schema: String; let table: String; let columns: [Int: String]
         /// A view's definition: hoop-mask traces its columns to the tables under it.
         var viewSQL: String? = nil
         /// pg_class.relkind: "S" for a sequence, whose values are server state.
         var kind: String = "r" }
+
+    /// Where a table's names come from, as versions of catalog rows: `relation` is the
+    /// xmin of its pg_class and pg_namespace rows (and a view's pg_rewrite rows),
+    /// `columns` the xmin of each column's pg_attribute row by number.
+    struct Version: Equatable {
+        var relation: String
+        var columns: [Int: String]
+        /// True when `now` vouches for these columns of this version.
+        func holds(in now: Version, for wanted: Set<Int>) -> Bool {
+            now.relation == relation && wanted.allSatisfy { columns[$0] != nil && now.columns[$0] == columns[$0] }
+        }
+    }
 
     /// One catalog connection; sessions take whichever is free.
     private final class Slot {
@@ -30,34 +45,52 @@ final class Catalog: @unchecked Sendable {
         deinit { if let conn { PQfinish(conn) } }
     }
 
+    /// A check of table versions: the tables and columns results asked about before it
+    /// started, and what the catalog said.
+    private final class Check {
+        var wanted: [UInt32: Set<Int>] = [:]
+        var now: [UInt32: Version]?
+        var done = false
+    }
+
     private let target: Upstreams.Target
     private let slots = (0..<3).map { _ in Slot() }
     private let cacheLock = NSLock()
-    private var cache: [UInt32: (source: Source, version: String)] = [:]
+    private var cache: [UInt32: (source: Source, version: Version)] = [:]
     static let maxCached = 10_000
+    private let checks = NSCondition()
+    private var collecting = Check()
+    private var checking = false
 
     init(_ target: Upstreams.Target) { self.target = target }
 
-    /// A table's version: the xmin of every catalog row its names come from.
-    static let versionSQL = """
-        concat_ws('/', c.xmin::text, n.xmin::text,
-            (select string_agg(a.attnum::text || ':' || a.xmin::text, ',' order by a.attnum)
-             from pg_attribute a where a.attrelid = c.oid and a.attnum > 0),
-            (select string_agg(r.xmin::text, ',' order by r.oid) from pg_rewrite r where r.ev_class = c.oid))
+    /// A table's relation version: the xmin of its pg_class, pg_namespace and (for a
+    /// view) pg_rewrite rows.
+    static let relationVersionSQL = """
+        c.xmin::text || '/' || n.xmin::text || coalesce('/' || case when c.relkind in ('v', 'm') then
+            (select string_agg(r.xmin::text, ',' order by r.oid) from pg_rewrite r where r.ev_class = c.oid) end, '')
         """
 
-    /// The sources of a result's tables by OID, each as the catalog has it now (absent:
-    /// an expression, or a table the catalog does not show).
-    func sources(_ oids: [UInt32]) -> [UInt32: Source] {
-        let wanted = Set(oids.filter { $0 != 0 })
+    /// The sources of a result's columns (table OID, column number) by table, each as
+    /// the catalog has it now (absent: an expression, or a table the catalog does not show).
+    func sources(_ columns: [(table: UInt32, column: Int)]) -> [UInt32: Source] {
+        var wanted: [UInt32: Set<Int>] = [:]
+        for c in columns where c.table != 0 {
+            // A system column (ctid: negative) has no name of its own to vouch for.
+            wanted[c.table, default: []].formUnion(c.column > 0 ? [c.column] : [])
+        }
         guard !wanted.isEmpty else { return [:] }
-        return withConnection { conn in
-            cacheLock.lock(); let cached = wanted.compactMap { oid in cache[oid].map { (oid, $0) } }; cacheLock.unlock()
-            var found: [UInt32: Source] = [:]
-            if !cached.isEmpty, let now = versions(cached.map(\.0), conn) {
-                for (oid, entry) in cached where now[oid] == entry.version { found[oid] = entry.source }
+        cacheLock.lock(); let cached = wanted.compactMap { oid, _ in cache[oid].map { (oid, $0) } }; cacheLock.unlock()
+        var found: [UInt32: Source] = [:]
+        if !cached.isEmpty, let now = versionsNow(Dictionary(uniqueKeysWithValues: cached.map { ($0.0, wanted[$0.0]!) })) {
+            for (oid, entry) in cached {
+                if let v = now[oid], entry.version.holds(in: v, for: wanted[oid]!) { found[oid] = entry.source }
             }
-            for oid in wanted where found[oid] == nil {
+        }
+        let missing = wanted.keys.filter { found[$0] == nil }
+        guard !missing.isEmpty else { return found }
+        withConnection { conn in
+            for oid in missing {
                 // Not found: a temporary table, or one created in a transaction not yet
                 // committed, which this connection will see once it is: asked again next time.
                 guard let (source, version) = lookup(oid, conn) else { continue }
@@ -67,8 +100,29 @@ final class Catalog: @unchecked Sendable {
                 cache[oid] = (source, version)
                 cacheLock.unlock()
             }
-            return found
-        } ?? [:]
+        }
+        return found
+    }
+
+    /// The catalog's versions of these tables' columns, from a check that started after
+    /// this call: the one being collected joins the next free turn (nil: no answer).
+    private func versionsNow(_ wanted: [UInt32: Set<Int>]) -> [UInt32: Version]? {
+        checks.lock(); defer { checks.unlock() }
+        let mine = collecting
+        for (oid, columns) in wanted { mine.wanted[oid, default: []].formUnion(columns) }
+        while !mine.done {
+            if !checking, collecting === mine {
+                checking = true; collecting = Check()
+                checks.unlock()
+                let now = withConnection { versions(mine.wanted, $0) } ?? nil
+                checks.lock()
+                mine.now = now; mine.done = true; checking = false
+                checks.broadcast()
+            } else {
+                checks.wait()
+            }
+        }
+        return mine.now
     }
 
     /// Runs `body` on a free catalog connection (connecting it when needed); nil when
@@ -82,40 +136,53 @@ final class Catalog: @unchecked Sendable {
             guard var (keys, values) = try? target.keywords() else { slot.conn = nil; return nil }
             keys.append("application_name"); values.append("hoop catalog")
             // Names resolved in pg_catalog only: a function or operator the database
-            // defines elsewhere (an exact-type `concat_ws` wins over the built-in's
-            // VARIADIC "any") could otherwise make every version look unchanged.
-            keys.append("options"); values.append("-c search_path=pg_catalog")
+            // defines elsewhere (an exact-type `||` or `string_agg`) could otherwise make
+            // every version look unchanged.
+            // One plan for the check, made once: with an array parameter the planner would
+            // otherwise plan it anew at every run (a custom plan), which cost ten times the run.
+            keys.append("options"); values.append("-c search_path=pg_catalog -c plan_cache_mode=force_generic_plan")
             slot.conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
-            // Planned once per connection: it runs with every result. Should it fail, the
+            // Planned once per connection: it runs with every check. Should it fail, the
             // check fails and the names are read again (never taken unchecked).
-            if PQstatus(slot.conn) == CONNECTION_OK { PQclear(PQprepare(slot.conn, "hoop_versions", Self.versionsQuery, 1, nil)) }
+            if PQstatus(slot.conn) == CONNECTION_OK { PQclear(PQprepare(slot.conn, "hoop_versions", Self.versionsQuery, 2, nil)) }
         }
         guard let conn = slot.conn, PQstatus(conn) == CONNECTION_OK else { return nil }
         return body(conn)
     }
 
-    /// The versions of these tables now; nil when the catalog cannot say.
-    static let versionsQuery = "select c.oid::int8, \(versionSQL) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-        + "where c.oid = any($1::oid[])"
+    /// The versions of these tables and of these column numbers (of any of them) now.
+    static let versionsQuery = """
+        select c.oid::int8, \(relationVersionSQL),
+               (select string_agg(a.attnum::text || ':' || a.xmin::text, ',') from pg_attribute a
+                where a.attrelid = c.oid and a.attnum = any($2::int2[]))
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where c.oid = any($1::oid[])
+        """
 
-    private func versions(_ oids: [UInt32], _ conn: OpaquePointer) -> [UInt32: String]? {
-        let list = "{" + oids.map(String.init).joined(separator: ",") + "}"
-        let res = withCStrings([list]) { v in PQexecPrepared(conn, "hoop_versions", 1, v, nil, nil, 0) }
+    private func versions(_ wanted: [UInt32: Set<Int>], _ conn: OpaquePointer) -> [UInt32: Version]? {
+        let oids = "{" + wanted.keys.map(String.init).joined(separator: ",") + "}"
+        let columns = "{" + Set(wanted.values.joined()).filter { $0 > 0 && $0 <= Int(Int16.max) }.map(String.init).joined(separator: ",") + "}"
+        let res = withCStrings([oids, columns]) { v in PQexecPrepared(conn, "hoop_versions", 2, v, nil, nil, 0) }
         defer { PQclear(res) }
         guard PQresultStatus(res) == PGRES_TUPLES_OK else { return nil }
-        var out: [UInt32: String] = [:]
+        var out: [UInt32: Version] = [:]
         for r in 0..<PQntuples(res) {
-            out[UInt32(String(cString: PQgetvalue(res, r, 0))) ?? 0] = String(cString: PQgetvalue(res, r, 1))
+            var columns: [Int: String] = [:]
+            for pair in String(cString: PQgetvalue(res, r, 2)).split(separator: ",") {
+                let p = pair.split(separator: ":")
+                if p.count == 2, let n = Int(p[0]) { columns[n] = String(p[1]) }
+            }
+            out[UInt32(String(cString: PQgetvalue(res, r, 0))) ?? 0] = Version(relation: String(cString: PQgetvalue(res, r, 1)), columns: columns)
         }
         return out
     }
 
     /// A table's names and version, read in one snapshot.
-    private func lookup(_ oid: UInt32, _ conn: OpaquePointer) -> (Source, String)? {
+    private func lookup(_ oid: UInt32, _ conn: OpaquePointer) -> (Source, Version)? {
         let sql = """
             select n.nspname, c.relname, a.attnum, a.attname,
                    case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end, c.relkind::text,
-                   \(Self.versionSQL)
+                   \(Self.relationVersionSQL), a.xmin::text
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             join pg_attribute a on a.attrelid = c.oid
             where c.oid = $1::oid and a.attnum > 0 and not a.attisdropped
@@ -124,13 +191,16 @@ final class Catalog: @unchecked Sendable {
         defer { PQclear(res) }
         guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) > 0 else { return nil }
         var columns: [Int: String] = [:]
+        var versions: [Int: String] = [:]
         for r in 0..<PQntuples(res) {
-            columns[Int(String(cString: PQgetvalue(res, r, 2))) ?? 0] = String(cString: PQgetvalue(res, r, 3))
+            let n = Int(String(cString: PQgetvalue(res, r, 2))) ?? 0
+            columns[n] = String(cString: PQgetvalue(res, r, 3))
+            versions[n] = String(cString: PQgetvalue(res, r, 7))
         }
         let source = Source(schema: String(cString: PQgetvalue(res, 0, 0)), table: String(cString: PQgetvalue(res, 0, 1)),
                             columns: columns, viewSQL: PQgetisnull(res, 0, 4) == 1 ? nil : String(cString: PQgetvalue(res, 0, 4)),
                             kind: String(cString: PQgetvalue(res, 0, 5)))
-        return (source, String(cString: PQgetvalue(res, 0, 6)))
+        return (source, Version(relation: String(cString: PQgetvalue(res, 0, 6)), columns: versions))
     }
 
     /// Names a call or an operator may resolve to code of the database's own although

@@ -427,7 +427,7 @@ final class UpstreamSession: @unchecked Sendable {
     func columnsFrame(_ res: OpaquePointer) -> Frame {
         // Where each column comes from, by name, for hoop-mask's column rules: every table
         // of the result checked against the catalog at once.
-        let sources = catalog?.sources((0..<PQnfields(res)).map { PQftable(res, $0) }) ?? [:]
+        let sources = catalog?.sources((0..<PQnfields(res)).map { (PQftable(res, $0), Int(PQftablecol(res, $0))) }) ?? [:]
         let fields: [JSON] = (0..<PQnfields(res)).map { i in
             var f: [String: JSON] = [
                 "name": .string(String(cString: PQfname(res, i))),
