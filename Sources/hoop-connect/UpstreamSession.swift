@@ -13,7 +13,8 @@ final class UpstreamSession: @unchecked Sendable {
     var out: FrameWriter { table.out }
 
     let cond = NSCondition()
-    var queue: [(Frame, [UInt8])] = []
+    /// A slice: taking the first request is O(1) however many a client has pipelined.
+    var queue: ArraySlice<(Frame, [UInt8])> = []
     var closing = false
     var endWhenIdle = false
     var credits: Int
@@ -127,6 +128,7 @@ final class UpstreamSession: @unchecked Sendable {
         while queue.isEmpty && !closing && !endWhenIdle { waitIdle() }
         if closing || queue.isEmpty { return nil }
         let item = queue.removeFirst()
+        if queue.isEmpty { queue = [] }   // lets go of the storage of the ones taken
         queuedBytes -= 2 * item.1.count
         return item
     }
