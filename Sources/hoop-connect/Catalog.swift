@@ -24,7 +24,9 @@ final class Catalog: @unchecked Sendable {
         /// A view's definition: hoop-mask traces its columns to the tables under it.
         var viewSQL: String? = nil
         /// pg_class.relkind: "S" for a sequence, whose values are server state.
-        var kind: String = "r" }
+        var kind: String = "r"
+        /// A view over views: the table columns under them (Catalog.columnsUnderViews).
+        var underViews: [(table: String, column: String)] = [] }
 
     /// Where a table's names come from, as versions of catalog rows: `relation` is the
     /// xmin of its pg_class and pg_namespace rows (and a view's pg_rewrite rows),
@@ -64,12 +66,54 @@ final class Catalog: @unchecked Sendable {
 
     init(_ target: Upstreams.Target) { self.target = target }
 
-    /// A table's relation version: the xmin of its pg_class, pg_namespace and (for a
-    /// view) pg_rewrite rows.
+    /// A table's relation version: the xmin of its pg_class and pg_namespace rows; for a
+    /// view, of the pg_rewrite rows of it and of every view under it, and of everything
+    /// their definitions name (pg_depend: the relations, their schemas and the columns
+    /// they read). A view's rule refers to those by number, and its definition's text,
+    /// which hoop-mask traces, reads their names as they are now: a column renamed
+    /// under a view, or a view under it replaced, changes no row of the view itself.
     static let relationVersionSQL = """
         c.xmin::text || '/' || n.xmin::text || coalesce('/' || case when c.relkind in ('v', 'm') then
-            (select string_agg(r.xmin::text, ',' order by r.oid) from pg_rewrite r where r.ev_class = c.oid) end, '')
+            (\(viewChain("c.oid"))
+             select string_agg(r.xmin::text || ':' || dc.xmin::text || '.' || dn.xmin::text || coalesce('.' || da.xmin::text, ''), ','
+                               order by r.oid, d.refobjid, d.refobjsubid)
+             from chain join pg_rewrite r on r.ev_class = chain.view
+             join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid and d.refclassid = 'pg_class'::regclass
+             join pg_class dc on dc.oid = d.refobjid join pg_namespace dn on dn.oid = dc.relnamespace
+             left join pg_attribute da on d.refobjsubid > 0 and da.attrelid = d.refobjid and da.attnum = d.refobjsubid) end, '')
         """
+
+    /// `chain(view)`: the view `root` and every view or materialized view under it.
+    static func viewChain(_ root: String) -> String {
+        """
+        with recursive chain(view) as (
+            select \(root)
+            union
+            select d.refobjid from chain join pg_rewrite r on r.ev_class = chain.view
+            join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid and d.refclassid = 'pg_class'::regclass
+            join pg_class dc on dc.oid = d.refobjid
+            where dc.relkind in ('v', 'm') and d.refobjid <> chain.view)
+        """
+    }
+
+    /// The table columns under a view that reads another view: hoop-mask traces a view's
+    /// columns through its own definition only, so the columns of the views under it
+    /// take the rules of every table column those read (empty: no view under it).
+    private func columnsUnderViews(_ oid: UInt32, _ conn: OpaquePointer) -> [(table: String, column: String)]? {
+        let sql = Self.viewChain("$1::oid") + """
+            select distinct dc.relname::text, da.attname::text
+            from chain join pg_rewrite r on r.ev_class = chain.view
+            join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid and d.refclassid = 'pg_class'::regclass
+            join pg_class dc on dc.oid = d.refobjid
+            join pg_attribute da on da.attrelid = d.refobjid and da.attnum = d.refobjsubid
+            where d.refobjsubid > 0 and dc.relkind not in ('v', 'm')
+              and exists (select 1 from chain where chain.view <> $1::oid)
+            """
+        let res = withCStrings(["\(oid)"]) { v in PQexecParams(conn, sql, 1, nil, v, nil, nil, 0) }
+        defer { PQclear(res) }
+        guard PQresultStatus(res) == PGRES_TUPLES_OK else { return nil }
+        return (0..<PQntuples(res)).map { (String(cString: PQgetvalue(res, $0, 0)), String(cString: PQgetvalue(res, $0, 1))) }
+    }
 
     /// The sources of a result's columns (table OID, column number) by table, each as
     /// the catalog has it now (absent: an expression, or a table the catalog does not show).
@@ -197,10 +241,16 @@ final class Catalog: @unchecked Sendable {
             columns[n] = String(cString: PQgetvalue(res, r, 3))
             versions[n] = String(cString: PQgetvalue(res, r, 7))
         }
-        let source = Source(schema: String(cString: PQgetvalue(res, 0, 0)), table: String(cString: PQgetvalue(res, 0, 1)),
+        var source = Source(schema: String(cString: PQgetvalue(res, 0, 0)), table: String(cString: PQgetvalue(res, 0, 1)),
                             columns: columns, viewSQL: PQgetisnull(res, 0, 4) == 1 ? nil : String(cString: PQgetvalue(res, 0, 4)),
                             kind: String(cString: PQgetvalue(res, 0, 5)))
-        return (source, Version(relation: String(cString: PQgetvalue(res, 0, 6)), columns: versions))
+        let version = Version(relation: String(cString: PQgetvalue(res, 0, 6)), columns: versions)
+        if source.viewSQL != nil {
+            // Read after the version: a view changed in between reads as changed next time.
+            guard let under = columnsUnderViews(oid, conn) else { return nil }
+            source.underViews = under
+        }
+        return (source, version)
     }
 
     /// Names a call or an operator may resolve to code of the database's own although

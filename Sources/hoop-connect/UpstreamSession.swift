@@ -445,6 +445,9 @@ final class UpstreamSession: @unchecked Sendable {
                 f["table_name"] = .string(source.table)
                 if let column = source.columns[Int(PQftablecol(res, i))] { f["column_name"] = .string(column) }
                 if let view = source.viewSQL { f["view_sql"] = .string(view) }
+                if !source.underViews.isEmpty {
+                    f["view_reads"] = .array(source.underViews.map { .object(["table_name": .string($0.table), "column_name": .string($0.column)]) })
+                }
                 if source.kind == "S" { f["sequence"] = .bool(true) }
             }
             return .object(f)

@@ -552,6 +552,12 @@ final class ResponseMasking {
                     p.underView = [.written]
                 } else if let view = f["view_sql"]?.string {
                     p.underView = viewColumn(view, p.number) ?? [.untraced]
+                    // A view over views: its definition names views, whose columns carry
+                    // what the table columns under them hold (which of them, unknown).
+                    for read in f["view_reads"]?.array ?? [] {
+                        guard let t = read["table_name"]?.string, let c = read["column_name"]?.string else { p.underView = [.untraced]; break }
+                        p.underView?.insert(SourceColumn(t, c, whole: false))
+                    }
                 } else if p.column == nil {
                     // A whole row (`select p from patients p`) names its table but no column:
                     // it is no table column, and takes the rules of everything in the row.
