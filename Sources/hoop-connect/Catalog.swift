@@ -26,7 +26,7 @@ final class Catalog: @unchecked Sendable {
         /// pg_class.relkind: "S" for a sequence, whose values are server state.
         var kind: String = "r"
         /// A view over views: the table columns under them (Catalog.columnsUnderViews).
-        var underViews: [(table: String, column: String)] = [] }
+        var underViews: [(table: String?, column: String)] = [] }
 
     /// Where a table's names come from, as versions of catalog rows: `relation` is the
     /// xmin of its pg_class and pg_namespace rows (and a view's pg_rewrite rows),
@@ -58,8 +58,12 @@ final class Catalog: @unchecked Sendable {
     private let target: Upstreams.Target
     private let slots = (0..<3).map { _ in Slot() }
     private let cacheLock = NSLock()
-    private var cache: [UInt32: (source: Source, version: Version)] = [:]
+    private var cache: [UInt32: (source: Source, version: Version, readAt: Double)] = [:]
     static let maxCached = 10_000
+    /// xmin is 32 bits: after 2^32 transactions a catalog row could be written again
+    /// under its old xmin. An entry is read again after this many seconds, far less than
+    /// any server needs to spend 2^32 transaction ids.
+    static let maxAge: Double = 600
     private let checks = NSCondition()
     private var collecting = Check()
     private var checking = false
@@ -98,21 +102,27 @@ final class Catalog: @unchecked Sendable {
 
     /// The table columns under a view that reads another view: hoop-mask traces a view's
     /// columns through its own definition only, so the columns of the views under it
-    /// take the rules of every table column those read (empty: no view under it).
-    private func columnsUnderViews(_ oid: UInt32, _ conn: OpaquePointer) -> [(table: String, column: String)]? {
+    /// take the rules of every table column those read (empty: no view under it). A
+    /// whole row of a table read under them counts as all its columns (`*`); a function
+    /// or operator of the database's own called under them, as untraced (nil table).
+    private func columnsUnderViews(_ oid: UInt32, _ conn: OpaquePointer) -> [(table: String?, column: String)]? {
         let sql = Self.viewChain("$1::oid") + """
-            select distinct dc.relname::text, da.attname::text
+            select distinct case when d.refclassid = 'pg_class'::regclass then dc.relname::text end,
+                   case when d.refobjsubid > 0 then da.attname::text else '*' end
             from chain join pg_rewrite r on r.ev_class = chain.view
-            join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid and d.refclassid = 'pg_class'::regclass
-            join pg_class dc on dc.oid = d.refobjid
-            join pg_attribute da on da.attrelid = d.refobjid and da.attnum = d.refobjsubid
-            where d.refobjsubid > 0 and dc.relkind not in ('v', 'm')
+            join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid
+            left join pg_class dc on d.refclassid = 'pg_class'::regclass and dc.oid = d.refobjid
+            left join pg_attribute da on d.refclassid = 'pg_class'::regclass and da.attrelid = d.refobjid and da.attnum = d.refobjsubid
+            where ((d.refclassid = 'pg_class'::regclass and dc.relkind not in ('v', 'm') and d.refobjid <> r.ev_class)
+                   or (d.refclassid in ('pg_proc'::regclass, 'pg_operator'::regclass) and chain.view <> $1::oid))
               and exists (select 1 from chain where chain.view <> $1::oid)
             """
         let res = withCStrings(["\(oid)"]) { v in PQexecParams(conn, sql, 1, nil, v, nil, nil, 0) }
         defer { PQclear(res) }
         guard PQresultStatus(res) == PGRES_TUPLES_OK else { return nil }
-        return (0..<PQntuples(res)).map { (String(cString: PQgetvalue(res, $0, 0)), String(cString: PQgetvalue(res, $0, 1))) }
+        return (0..<PQntuples(res)).map {
+            (PQgetisnull(res, $0, 0) == 1 ? nil : String(cString: PQgetvalue(res, $0, 0)), String(cString: PQgetvalue(res, $0, 1)))
+        }
     }
 
     /// The sources of a result's columns (table OID, column number) by table, each as
@@ -124,11 +134,14 @@ final class Catalog: @unchecked Sendable {
             wanted[c.table, default: []].formUnion(c.column > 0 ? [c.column] : [])
         }
         guard !wanted.isEmpty else { return [:] }
-        cacheLock.lock(); let cached = wanted.compactMap { oid, _ in cache[oid].map { (oid, $0) } }; cacheLock.unlock()
+        let now = monotonicSeconds()
+        cacheLock.lock()
+        let cached = wanted.compactMap { oid, _ in cache[oid].flatMap { now - $0.readAt < Self.maxAge ? (oid, $0) : nil } }
+        cacheLock.unlock()
         var found: [UInt32: Source] = [:]
-        if !cached.isEmpty, let now = versionsNow(Dictionary(uniqueKeysWithValues: cached.map { ($0.0, wanted[$0.0]!) })) {
+        if !cached.isEmpty, let current = versionsNow(Dictionary(uniqueKeysWithValues: cached.map { ($0.0, wanted[$0.0]!) })) {
             for (oid, entry) in cached {
-                if let v = now[oid], entry.version.holds(in: v, for: wanted[oid]!) { found[oid] = entry.source }
+                if let v = current[oid], entry.version.holds(in: v, for: wanted[oid]!) { found[oid] = entry.source }
             }
         }
         let missing = wanted.keys.filter { found[$0] == nil }
@@ -141,7 +154,7 @@ final class Catalog: @unchecked Sendable {
                 found[oid] = source
                 cacheLock.lock()
                 if cache.count >= Self.maxCached { cache.removeAll() }
-                cache[oid] = (source, version)
+                cache[oid] = (source, version, now)
                 cacheLock.unlock()
             }
         }
@@ -184,7 +197,10 @@ final class Catalog: @unchecked Sendable {
             // every version look unchanged.
             // One plan for the check, made once: with an array parameter the planner would
             // otherwise plan it anew at every run (a custom plan), which cost ten times the run.
-            keys.append("options"); values.append("-c search_path=pg_catalog -c plan_cache_mode=force_generic_plan")
+            // No timeout a role or database default sets may cancel a check: a check that
+            // fails leaves the result's columns untraced (masked whole), never named stale.
+            keys.append("options"); values.append("-c search_path=pg_catalog -c plan_cache_mode=force_generic_plan "
+                + "-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0")
             slot.conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
             // Planned once per connection: it runs with every check. Should it fail, the
             // check fails and the names are read again (never taken unchecked).

@@ -446,7 +446,10 @@ final class UpstreamSession: @unchecked Sendable {
                 if let column = source.columns[Int(PQftablecol(res, i))] { f["column_name"] = .string(column) }
                 if let view = source.viewSQL { f["view_sql"] = .string(view) }
                 if !source.underViews.isEmpty {
-                    f["view_reads"] = .array(source.underViews.map { .object(["table_name": .string($0.table), "column_name": .string($0.column)]) })
+                    // A read without a table (a function of the database's own): untraced.
+                    f["view_reads"] = .array(source.underViews.map { r in
+                        .object(r.table.map { ["table_name": .string($0), "column_name": .string(r.column)] } ?? ["untraced": .bool(true)])
+                    })
                 }
                 if source.kind == "S" { f["sequence"] = .bool(true) }
             }

@@ -547,9 +547,10 @@ final class ResponseMasking {
                     // A sequence's values are server state: setval may have parked a value there.
                     p.underView = [.catalog]
                 } else if p.table == nil, (f["table_oid"]?.int ?? 0) != 0 {
-                    // A table the catalog cannot see: the session's own temporary or
-                    // uncommitted one, holding what the session wrote.
-                    p.underView = [.written]
+                    // A table the catalog could not name: one made in the session's open
+                    // transaction, one dropped since the result, or a catalog that could not
+                    // be read. Nothing says what it holds: masked whole.
+                    p.underView = [.untraced]
                 } else if let view = f["view_sql"]?.string {
                     p.underView = viewColumn(view, p.number) ?? [.untraced]
                     // A view over views: its definition names views, whose columns carry
