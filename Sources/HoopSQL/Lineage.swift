@@ -142,9 +142,16 @@ public enum Lineage {
         let kind = stmt.node?.kind ?? ""
         let writes = ["InsertStmt", "UpdateStmt", "CreateTableAsStmt", "MergeStmt"].contains(kind)
             || (kind == "SelectStmt" && stmt["SelectStmt"]?["intoClause"] != nil)
+        let defines = definedNames(stmt)
         return Traced(lineage: lineage, reads: a.readLog.withoutIdentities, parks: a.parks, channels: a.channels, writes: writes,
-                      defines: definedNames(stmt))
+                      defines: defines, renames: renaming.contains(kind) || a.parks.contains(.code) || defines == nil)
     }
+
+    /// Statements that change an existing relation's names or a view's definition.
+    static let renaming: Set<String> = [
+        "RenameStmt", "AlterTableStmt", "ViewStmt", "AlterObjectSchemaStmt", "RuleStmt", "DropStmt", "CreateSchemaStmt",
+        "CompositeTypeStmt", "AlterCompositeTypeStmt", "RefreshMatViewStmt",
+    ]
 
     /// Statements that never return rows.
     static let noRows: Set<String> = [
@@ -213,6 +220,11 @@ public struct Traced: Equatable, Sendable {
     /// Names of the functions, aggregates and operators it defines, which may shadow a
     /// built-in; nil when it runs code that may define any (DO, CALL, CREATE EXTENSION).
     public var defines: Set<String>?
+    /// It may change what an existing relation's names are, or what a view reads (a
+    /// rename, ALTER TABLE, CREATE OR REPLACE VIEW, a schema move, a rule; or code the
+    /// parser cannot see into): until its transaction ends, only its own session sees
+    /// that, and names read from the catalog by another connection may be older.
+    public var renames: Bool = false
 }
 
 public struct Parks: OptionSet, Hashable, Sendable {

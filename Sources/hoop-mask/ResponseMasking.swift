@@ -155,6 +155,10 @@ final class ResponseMasking {
         /// What code the parser cannot see into read in this session (DO, CALL, a
         /// function of the database's own): it may have named objects after it.
         var parkedByCode: Set<SourceColumn> = []
+        /// A statement of its open transaction may have renamed or redefined relations
+        /// (Traced.renames): the catalog's names, read by another connection, may be
+        /// older than what this session sees, until the transaction ends.
+        var namesUnsure = false
 
         init(masker: Masker) { self.masker = masker }
 
@@ -374,6 +378,7 @@ final class ResponseMasking {
             if t.parks.contains(.notify) { for c in t.channels { notified[c, default: []].formUnion(parked) } }
             if t.writes { written.formUnion(parked) }
             if let names = t.defines { shadowing.formUnion(names) } else { shadowing.insert("*") }
+            if t.renames { s.namesUnsure = true }
         }
         return all
     }
@@ -543,7 +548,10 @@ final class ResponseMasking {
         case FrameType.columns:
             let fields = (frame["fields"]?.array ?? []).map { f -> ColumnPlan in
                 var p = ColumnPlan(field: f)
-                if f["sequence"]?.bool == true {
+                if s.namesUnsure, p.table != nil || f["view_sql"] != nil {
+                    // Names the session's own open transaction may have changed: masked whole.
+                    p.table = nil; p.column = nil; p.underView = [.untraced]
+                } else if f["sequence"]?.bool == true {
                     // A sequence's values are server state: setval may have parked a value there.
                     p.underView = [.catalog]
                 } else if p.table == nil, (f["table_oid"]?.int ?? 0) != 0 {
@@ -625,7 +633,7 @@ final class ResponseMasking {
                 throw MaskFailure("COPY format differs from what its statement says")
             }
             if copyShape(seq, s).1.header { s.copyHeader.insert(seq) } else { s.copyHeader.remove(seq) }
-            if let fields = frame["fields"]?.array {
+            if let fields = frame["fields"]?.array, !s.namesUnsure {
                 s.copyPlans[seq] = RowPlan(columns: fields.map(ColumnPlan.init(field:)))
             } else {
                 s.copyPlans[seq] = nil
@@ -733,7 +741,7 @@ final class ResponseMasking {
             return outcome(frame, out, counts)
         case FrameType.ready:
             s.skippingToReady = false
-            if frame["status"]?.string == "I" { s.names.endTransaction() }
+            if frame["status"]?.string == "I" { s.names.endTransaction(); s.namesUnsure = false }
             // Everything asked before this point has been answered.
             for k in s.expected.keys where k <= seq { s.expected[k] = nil }
             for k in s.plans.keys where k <= seq { s.plans[k] = nil }
