@@ -144,8 +144,15 @@ public enum Lineage {
             || (kind == "SelectStmt" && stmt["SelectStmt"]?["intoClause"] != nil)
         let defines = definedNames(stmt)
         return Traced(lineage: lineage, reads: a.readLog.withoutIdentities, parks: a.parks, channels: a.channels, writes: writes,
-                      defines: defines, renames: renaming.contains(kind) || a.parks.contains(.code) || defines == nil)
+                      defines: defines, renames: renaming.contains(kind) || a.parks.contains(.code) || defines == nil,
+                      creates: creating.contains(kind) || writes && kind == "SelectStmt" || a.parks.contains(.code) || defines == nil)
     }
+
+    /// Statements that make relations.
+    static let creating: Set<String> = [
+        "CreateStmt", "CreateTableAsStmt", "ViewStmt", "CreateSchemaStmt", "CreateSeqStmt", "CompositeTypeStmt",
+        "CreateForeignTableStmt",
+    ]
 
     /// Statements that change an existing relation's names or a view's definition.
     static let renaming: Set<String> = [
@@ -225,6 +232,10 @@ public struct Traced: Equatable, Sendable {
     /// parser cannot see into): until its transaction ends, only its own session sees
     /// that, and names read from the catalog by another connection may be older.
     public var renames: Bool = false
+    /// It may make relations (CREATE TABLE, CREATE TABLE AS, SELECT INTO, a view, or code
+    /// the parser cannot see into): until its transaction ends, the catalog connections
+    /// cannot see them, and they hold what the session wrote.
+    public var creates: Bool = false
 }
 
 public struct Parks: OptionSet, Hashable, Sendable {

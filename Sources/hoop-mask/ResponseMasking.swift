@@ -159,6 +159,9 @@ final class ResponseMasking {
         /// (Traced.renames): the catalog's names, read by another connection, may be
         /// older than what this session sees, until the transaction ends.
         var namesUnsure = false
+        /// A statement of its open transaction may have made relations (Traced.creates),
+        /// which the catalog connections cannot see until it ends.
+        var madeRelations = false
 
         init(masker: Masker) { self.masker = masker }
 
@@ -379,6 +382,7 @@ final class ResponseMasking {
             if t.writes { written.formUnion(parked) }
             if let names = t.defines { shadowing.formUnion(names) } else { shadowing.insert("*") }
             if t.renames { s.namesUnsure = true }
+            if t.creates { s.madeRelations = true }
         }
         return all
     }
@@ -555,10 +559,11 @@ final class ResponseMasking {
                     // A sequence's values are server state: setval may have parked a value there.
                     p.underView = [.catalog]
                 } else if p.table == nil, (f["table_oid"]?.int ?? 0) != 0 {
-                    // A table the catalog could not name: one made in the session's open
-                    // transaction, one dropped since the result, or a catalog that could not
-                    // be read. Nothing says what it holds: masked whole.
-                    p.underView = [.untraced]
+                    // A table the catalog could not name. Made in the session's open
+                    // transaction, it holds what the session wrote; otherwise (dropped since
+                    // the result, a catalog that could not be read) nothing says what it
+                    // holds: masked whole.
+                    p.underView = s.madeRelations ? [.written] : [.untraced]
                 } else if let view = f["view_sql"]?.string {
                     p.underView = viewColumn(view, p.number) ?? [.untraced]
                     // A view over views: its definition names views, whose columns carry
@@ -741,7 +746,7 @@ final class ResponseMasking {
             return outcome(frame, out, counts)
         case FrameType.ready:
             s.skippingToReady = false
-            if frame["status"]?.string == "I" { s.names.endTransaction(); s.namesUnsure = false }
+            if frame["status"]?.string == "I" { s.names.endTransaction(); s.namesUnsure = false; s.madeRelations = false }
             // Everything asked before this point has been answered.
             for k in s.expected.keys where k <= seq { s.expected[k] = nil }
             for k in s.plans.keys where k <= seq { s.plans[k] = nil }
