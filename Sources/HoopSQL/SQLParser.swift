@@ -51,3 +51,24 @@ extension JSON {
     /// The `sval` of a `{"String": {"sval": ...}}` node.
     var sval: String? { self["String"]?["sval"]?.string }
 }
+
+extension SQLParser {
+    /// The relation names a text's statements name (every RangeVar's `relname`, a
+    /// CTE's name included): hoop-connect looks them up among the catalog's views.
+    /// Nil when the text does not parse here.
+    public static func relationNames(_ sql: String) -> Set<String>? {
+        guard let statements = try? statements(sql) else { return nil }
+        var names: Set<String> = []
+        func walk(_ node: JSON) {
+            switch node {
+            case .array(let a): a.forEach(walk)
+            case .object(let o):
+                if let r = o["RangeVar"]?["relname"]?.string { names.insert(r) }
+                o.values.forEach(walk)
+            default: break
+            }
+        }
+        statements.forEach(walk)
+        return names
+    }
+}

@@ -204,7 +204,10 @@ final class Catalog: @unchecked Sendable {
             slot.conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
             // Planned once per connection: it runs with every check. Should it fail, the
             // check fails and the names are read again (never taken unchecked).
-            if PQstatus(slot.conn) == CONNECTION_OK { PQclear(PQprepare(slot.conn, "hoop_versions", Self.versionsQuery, 2, nil)) }
+            if PQstatus(slot.conn) == CONNECTION_OK {
+                PQclear(PQprepare(slot.conn, "hoop_versions", Self.versionsQuery, 2, nil))
+                PQclear(PQprepare(slot.conn, "hoop_views", Self.viewsQuery, 1, nil))
+            }
         }
         guard let conn = slot.conn, PQstatus(conn) == CONNECTION_OK else { return nil }
         return body(conn)
@@ -235,6 +238,46 @@ final class Catalog: @unchecked Sendable {
             out[UInt32(String(cString: PQgetvalue(res, r, 0))) ?? 0] = Version(relation: String(cString: PQgetvalue(res, r, 1)), columns: columns)
         }
         return out
+    }
+
+    /// The views and materialized views of these names, in every schema (a bare name in
+    /// a statement may be any of them: the session's search_path chooses), and their columns.
+    static let viewsQuery = """
+        select c.oid::int8, (select string_agg(a.attnum::text, ',') from pg_attribute a
+                             where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped)
+        from pg_class c where c.relkind in ('v', 'm') and c.relname = any($1::text[])
+        """
+
+    /// The views named `names` as the catalog has them now (checked as a result's tables
+    /// are); nil when the catalog cannot say.
+    func views(named names: Set<String>) -> [Source]? {
+        guard !names.isEmpty else { return [] }
+        let array = "{" + names.map(Self.arrayElement).joined(separator: ",") + "}"
+        let found = withConnection { conn -> [(oid: UInt32, columns: [Int])]? in
+            let res = withCStrings([array]) { v in PQexecPrepared(conn, "hoop_views", 1, v, nil, nil, 0) }
+            defer { PQclear(res) }
+            guard PQresultStatus(res) == PGRES_TUPLES_OK else { return nil }
+            return (0..<PQntuples(res)).map { r in
+                (UInt32(String(cString: PQgetvalue(res, r, 0))) ?? 0,
+                 String(cString: PQgetvalue(res, r, 1)).split(separator: ",").compactMap { Int($0) })
+            }
+        } ?? nil
+        guard let found else { return nil }
+        let named = sources(found.flatMap { v in v.columns.map { (table: v.oid, column: $0) } })
+        var out: [Source] = []
+        for v in found {
+            // Gone since the names were read: dropped after this result, which it made no
+            // part of then. A view read without all its columns' names is not known.
+            guard let source = named[v.oid] else { continue }
+            guard v.columns.allSatisfy({ source.columns[$0] != nil }) else { return nil }
+            out.append(source)
+        }
+        return out
+    }
+
+    /// An element of a text array literal, quoted whatever it holds.
+    static func arrayElement(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
     /// A table's names and version, read in one snapshot.

@@ -80,6 +80,8 @@ extension UpstreamSession {
             let types = (f["param_types"]?.array ?? []).map { Oid(truncatingIfNeeded: $0.int ?? 0) }
             guard PQsendPrepare(conn, name, sql, Int32(types.count), types.isEmpty ? nil : types) == 1 else { return connectionError() }
             let made = names.parse(name, BoundStatement(sql: sql, types: types)) != .taken
+            pipelineSQL.append(sql)
+            noteDefinitions(sql)
             expected.append(.parse(name: name, made: made, seq: seq))
         case FrameType.bind:
             // Checked by the server at Execute: a Bind to an unknown statement fails there.
@@ -157,12 +159,15 @@ extension UpstreamSession {
                let quoted = PQescapeIdentifier(conn, name, name.utf8.count) {
                 let sql = "DEALLOCATE " + String(cString: quoted)
                 PQfreemem(quoted)
+                // Answers read after the Close may still come from it.
+                if let closed = names.statements[name] { pipelineSQL.append(closed.value.sql) }
                 names.closeStatement(name)   // the name may be PREPAREd anew in SQL
                 guard PQsendQueryParams(conn, sql, 0, nil, nil, nil, nil, 0) == 1 else { return connectionError() }
                 expected.append(.deallocate(seq: seq))
             } else {
                 // Closing a portal, or something that does not exist, is not an error.
                 let closed = f["kind"]?.string == "P" ? names[portal: name] : nil
+                if let sql = closed?.bound?.sql { pipelineSQL.append(sql) }
                 if closed != nil { names.closePortal(name) }
                 if let cursor = closed?.cursor {
                     guard PQsendQueryParams(conn, "CLOSE \(cursor)", 0, nil, nil, nil, nil, 0) == 1 else { return connectionError() }
@@ -190,7 +195,7 @@ extension UpstreamSession {
     /// Reads the answers to everything sent so far and turns them into frames.
     func readExpected() {
         let requestSeq = seq
-        defer { seq = requestSeq }
+        defer { seq = requestSeq; pipelineSQL.removeAll() }
         while !expected.isEmpty {
             let e = expected.removeFirst()
             switch e {
@@ -295,10 +300,11 @@ extension UpstreamSession {
     private func fetchAnswer(_ portal: String, maxRows: Int) {
         var batch = RowsWriter(session: id, seq: seq)
         var delivered = 0
-        var announced = !(names[portal: portal]?.binaryResults ?? false)
+        let binary = names[portal: portal]?.binaryResults ?? false
+        var announced = false
         while let res = PQgetResult(conn) {
             defer { PQclear(res) }
-            if !announced, PQresultStatus(res) == PGRES_SINGLE_TUPLE || PQresultStatus(res) == PGRES_TUPLES_OK {
+            if !announced, binary || Self.hasExpression(res), PQresultStatus(res) == PGRES_SINGLE_TUPLE || PQresultStatus(res) == PGRES_TUPLES_OK {
                 emit(executeColumns(res))
                 announced = true
             }

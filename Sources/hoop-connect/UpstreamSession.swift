@@ -26,6 +26,11 @@ final class UpstreamSession: @unchecked Sendable {
     /// The simple query running, and how many COPY TO results it has had (UpstreamSession+Copy.swift).
     var currentSQL: String? = nil
     var copyOutCount = 0
+    /// Texts a later result may come from (UpstreamSession+Views.swift): the session's
+    /// DECLAREs and PREPAREs, and the texts of the pipeline being read.
+    var definingSQL: [String] = []
+    var definitionsOverflowed = false
+    var pipelineSQL: [String] = []
 
     var conn: OpaquePointer?
     var cancelHandle: OpaquePointer?
@@ -241,6 +246,7 @@ final class UpstreamSession: @unchecked Sendable {
         leavePipeline()
         currentSQL = sql; copyOutCount = 0
         defer { currentSQL = nil }
+        noteDefinitions(sql)
         guard PQsendQuery(conn, sql) == 1 else { return connectionError() }
         PQsetSingleRowMode(conn)
         drainResults(describe: true, maxRows: 0, portal: nil)
@@ -322,7 +328,7 @@ final class UpstreamSession: @unchecked Sendable {
             switch PQresultStatus(res) {
             case PGRES_SINGLE_TUPLE:
                 if describe && !described { emit(columnsFrame(res)); described = true }
-                if announce && !described { emit(executeColumns(res)); described = true }
+                if (announce || Self.hasExpression(res)) && !described { emit(executeColumns(res)); described = true }
                 if let portal, maxRows > 0, delivered >= maxRows {
                     keep(RowsWriter.encoded(res), in: portal)
                     continue
@@ -332,7 +338,7 @@ final class UpstreamSession: @unchecked Sendable {
                 if batch.isFull { sendRows(&batch) }
             case PGRES_TUPLES_OK:
                 if describe && !described { emit(columnsFrame(res)) }
-                if announce && !described { emit(executeColumns(res)) }
+                if (announce || Self.hasExpression(res)) && !described { emit(executeColumns(res)) }
                 sendRows(&batch)
                 described = false
                 let tag = String(cString: PQcmdStatus(res))
@@ -445,22 +451,20 @@ final class UpstreamSession: @unchecked Sendable {
                 f["table_name"] = .string(source.table)
                 if let column = source.columns[Int(PQftablecol(res, i))] { f["column_name"] = .string(column) }
                 if let view = source.viewSQL { f["view_sql"] = .string(view) }
-                if !source.underViews.isEmpty {
-                    // A read without a table (a function of the database's own): untraced.
-                    f["view_reads"] = .array(source.underViews.map { r in
-                        .object(r.table.map { ["table_name": .string($0), "column_name": .string(r.column)] } ?? ["untraced": .bool(true)])
-                    })
-                }
+                if !source.underViews.isEmpty { f["view_reads"] = Self.viewReads(source) }
                 if source.kind == "S" { f["sequence"] = .bool(true) }
             }
             return .object(f)
         }
-        return Frame(FrameType.columns, session: id, seq: seq, ["fields": .array(fields)])
+        var body: [String: JSON] = ["fields": .array(fields)]
+        if Self.hasExpression(res) { body.merge(viewsOfStatement()) { $1 } }
+        return Frame(FrameType.columns, session: id, seq: seq, body)
     }
 
-    /// The columns of an Execute's result for a client that asked for binary columns:
-    /// not a RowDescription (the client did not Describe), the types hoop-listen
-    /// converts by and hoop-mask masks by.
+    /// The columns of an Execute's result for a client that asked for binary columns,
+    /// or of a result with an expression column: not a RowDescription (the client did
+    /// not Describe), the types hoop-listen converts by and hoop-mask masks by, and
+    /// the views an expression may read.
     func executeColumns(_ res: OpaquePointer) -> Frame {
         var f = columnsFrame(res)
         f["for"] = .string("execute")

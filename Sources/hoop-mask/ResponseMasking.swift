@@ -162,6 +162,11 @@ final class ResponseMasking {
         /// A statement of its open transaction may have made relations (Traced.creates),
         /// which the catalog connections cannot see until it ends.
         var madeRelations = false
+        /// Views the session's statements may read, by name (lower case) and column
+        /// (`*`: any), with the table columns under each (the columns frames' `views`).
+        /// Kept for the session: a name once a view still takes its rules, so a result
+        /// without a columns frame of its own (an Execute) cannot lose them.
+        var viewSources: [String: [String: Set<SourceColumn>]] = [:]
 
         init(masker: Masker) { self.masker = masker }
 
@@ -453,8 +458,44 @@ final class ResponseMasking {
         return shape.all
     }
 
+    /// A view's columns in the columns frame's `views`, as the table columns under them:
+    /// its definition traced (viewColumn), and the columns under the views it reads.
+    func learnViews(_ views: [JSON], _ s: SessionState) {
+        guard !views.isEmpty else { return }
+        if s.viewSources.count > 1024 { s.viewSources.removeAll() }
+        for v in views {
+            guard let name = v["table_name"]?.string else { continue }
+            let reads = Set((v["view_reads"]?.array ?? []).map { r -> SourceColumn in
+                guard let t = r["table_name"]?.string, let c = r["column_name"]?.string else { return .untraced }
+                return SourceColumn(t, c, whole: false)
+            })
+            var columns = s.viewSources[name.lowercased()] ?? [:]
+            for c in v["columns"]?.array ?? [] {
+                guard let number = c["column"]?.int, let column = c["column_name"]?.string else { continue }
+                let under = (v["view_sql"]?.string.flatMap { viewColumn($0, Int(number)) } ?? [.untraced]).union(reads)
+                columns[column.lowercased(), default: []].formUnion(under)
+                columns["*", default: []].formUnion(under)
+            }
+            s.viewSources[name.lowercased()] = columns
+        }
+    }
+
+    /// Sources that name a view's column, with the table columns under it: the statement
+    /// reads the view by name, and the rules are the tables'.
+    func throughViews(_ sources: Set<SourceColumn>, _ s: SessionState) -> Set<SourceColumn> {
+        guard !s.viewSources.isEmpty else { return sources }
+        var out = sources
+        for source in sources where source.table != "?" {
+            guard let view = s.viewSources[source.table.lowercased()] else { continue }
+            for under in view[source.column == "*" ? "*" : source.column.lowercased()] ?? [] {
+                out.insert(source.whole ? under : under.piece)
+            }
+        }
+        return out
+    }
+
     func rule(_ sources: Set<SourceColumn>, _ s: SessionState) -> ColumnRule? {
-        var sources = sources
+        var sources = throughViews(sources, s)
         // Server state takes the rules of what was parked there: the session's own
         // settings, the catalog and sequences any session may read, what it wrote.
         if sources.remove(.setting) != nil { sources.formUnion(s.parkedSettings) }
@@ -550,6 +591,8 @@ final class ResponseMasking {
         let seq = frame.seq ?? -1
         switch frame.type {
         case FrameType.columns:
+            learnViews(frame["views"]?.array ?? [], s)
+            let viewsUnknown = frame["views_unknown"]?.bool == true
             let fields = (frame["fields"]?.array ?? []).map { f -> ColumnPlan in
                 var p = ColumnPlan(field: f)
                 if s.namesUnsure, p.table != nil || f["view_sql"] != nil {
@@ -577,6 +620,9 @@ final class ResponseMasking {
                     // it is no table column, and takes the rules of everything in the row.
                     p.table = nil
                 }
+                // An expression whose statement's views could not be read: it may carry
+                // what any view holds.
+                if viewsUnknown, p.table == nil { p.underView = (p.underView ?? []).union([.untraced]) }
                 return p
             }
             let p = plan(fields: fields, shape: shape(seq: seq, s), s)

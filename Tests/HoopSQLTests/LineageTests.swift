@@ -128,4 +128,20 @@ final class LineageTests: XCTestCase {
             XCTAssertFalse("\(e)".contains("3456"), "\(e)")
         }
     }
+
+    /// The relation names hoop-connect looks up among the catalog's views: every one a
+    /// text names, in subqueries, CTEs, joins, cursors and PREPARE; nil for a text that
+    /// does not parse.
+    func testRelationNamesOfATextCoverEveryPlaceARelationIsNamed() {
+        let cases: [(String, Set<String>)] = [
+            ("select upper(a) from s.v1", ["v1"]),
+            ("select (select a from v1 limit 1), x.b from t x join \"Mixed\" m on true", ["v1", "t", "Mixed"]),
+            ("with c as (select a from v2) select lower(c.a) from c", ["v2", "c"]),
+            ("declare k cursor for select a || 'x' from v3; prepare p as select 1 from v4", ["v3", "v4"]),
+            ("select now()", []),
+        ]
+        for (sql, names) in cases { XCTAssertEqual(SQLParser.relationNames(sql), names, sql) }
+        XCTAssertNil(SQLParser.relationNames("select from where"))
+    }
 }
+

@@ -1,0 +1,91 @@
+import CLibPQ
+import Foundation
+import HoopFrames
+import HoopSQL
+
+// An expression over a view's column (`select upper(a) from v`, `a || 'x'`, a scalar
+// sub-select) has no table in the RowDescription: hoop-mask traces it through the
+// statement to `v.a`, a view's column, which carries what the table columns under the
+// view hold. So a result with such a column says which views its statement may read
+// (`views` in the columns frame): every view or materialized view, in any schema, named
+// like a relation the session's statements name (the statement itself, and what a
+// FETCH or EXECUTE runs: its cursor's or prepared statement's text), read from the
+// catalog after the result, as the tables' names are. docs/masking.md, "Views".
+
+extension UpstreamSession {
+    /// A text that defines what a later FETCH or EXECUTE returns (DECLARE, PREPARE):
+    /// kept for the session's life, up to `maxDefinitions` texts.
+    func noteDefinitions(_ sql: String) {
+        guard sql.range(of: "declare", options: .caseInsensitive) != nil || sql.range(of: "prepare", options: .caseInsensitive) != nil,
+              !definingSQL.contains(sql) else { return }
+        if definingSQL.count >= Self.maxDefinitions { definitionsOverflowed = true } else { definingSQL.append(sql) }
+    }
+
+    static let maxDefinitions = 256
+
+    /// The relation names the session's statements that may have made this result name;
+    /// nil when they cannot be told (a text that does not parse here, too many texts).
+    func relationNamesInPlay() -> Set<String>? {
+        if definitionsOverflowed { return nil }
+        var texts = definingSQL + pipelineSQL
+        if let currentSQL { texts.append(currentSQL) }
+        texts += names.statements.values.map(\.value.sql)
+        texts += names.portals.values.compactMap { $0.value.bound?.sql }
+        var out: Set<String> = []
+        for text in texts {
+            guard let names = RelationNames.shared.of(text) else { return nil }
+            out.formUnion(names)
+        }
+        return out
+    }
+
+    /// True when a column of the result has no table: an expression hoop-mask traces.
+    static func hasExpression(_ res: OpaquePointer) -> Bool {
+        (0..<PQnfields(res)).contains { PQftable(res, $0) == 0 }
+    }
+
+    /// The `views` (or `views_unknown`) of a result with an expression column.
+    func viewsOfStatement() -> [String: JSON] {
+        guard let names = relationNamesInPlay(), let catalog, let views = catalog.views(named: names) else {
+            return ["views_unknown": .bool(true)]
+        }
+        if views.isEmpty { return [:] }
+        return ["views": .array(views.map { v in
+            var o: [String: JSON] = [
+                "schema_name": .string(v.schema), "table_name": .string(v.table),
+                "columns": .array(v.columns.sorted { $0.key < $1.key }.map { .object(["column": .int(Int64($0.key)), "column_name": .string($0.value)]) }),
+            ]
+            if let sql = v.viewSQL { o["view_sql"] = .string(sql) }
+            if !v.underViews.isEmpty { o["view_reads"] = Self.viewReads(v) }
+            return .object(o)
+        })]
+    }
+
+    /// The table columns under a view's inner views, for hoop-mask; a read without a
+    /// table (a function of the database's own) is untraced.
+    static func viewReads(_ source: Catalog.Source) -> JSON {
+        .array(source.underViews.map { r in
+            .object(r.table.map { ["table_name": .string($0), "column_name": .string(r.column)] } ?? ["untraced": .bool(true)])
+        })
+    }
+}
+
+/// Relation names by SQL text, shared by the sessions: each text is parsed once.
+final class RelationNames: @unchecked Sendable {
+    static let shared = RelationNames()
+    private let lock = NSLock()
+    private var names: [String: Set<String>?] = [:]
+    static let maxTexts = 4096
+
+    func of(_ sql: String) -> Set<String>? {
+        lock.lock()
+        if let known = names[sql] { lock.unlock(); return known }
+        lock.unlock()
+        let found = SQLParser.relationNames(sql)
+        lock.lock()
+        if names.count >= Self.maxTexts { names.removeAll() }
+        names[sql] = .some(found)
+        lock.unlock()
+        return found
+    }
+}
