@@ -373,3 +373,18 @@ def test_an_expression_over_a_view_on_the_wire(ring, admin, schema):
         rows = [v for t, v in answers if t == "D"]
         assert rows, answers
         assert VALUE not in repr(rows), [t for t, _ in answers]
+
+
+def test_an_expression_over_a_view_in_copy_and_in_errors(gw, admin, schema):
+    views(admin, schema)
+    for sql in (f"copy (select upper(a) from {schema}.v1) to stdout",
+                f"copy (select b || ';' from {schema}.v2) to stdout with (format csv)"):
+        with gw.cursor() as cur:
+            with cur.copy(sql) as copy:
+                data = b"".join(bytes(chunk) for chunk in copy)
+        assert data and VALUE.encode() not in data, (sql, data)
+    import psycopg
+    # An error that quotes the value (invalid input for the cast).
+    with pytest.raises(psycopg.Error) as e:
+        gw.execute(f"select (a || '')::int from {schema}.v1")
+    assert VALUE not in str(e.value) and VALUE not in repr(e.value.diag.message_primary), str(e.value)

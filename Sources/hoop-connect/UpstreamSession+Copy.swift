@@ -55,7 +55,12 @@ extension UpstreamSession {
     func copyOut(_ res: OpaquePointer) {
         var response = copyFormats(res)
         copyOutCount += 1
-        if let fields = copyOutColumns(number: copyOutCount, count: Int(PQnfields(res))) { response["fields"] = .array(fields) }
+        if let fields = copyOutColumns(number: copyOutCount, count: Int(PQnfields(res))) {
+            response["fields"] = .array(fields)
+        } else {
+            // COPY (query): traced by hoop-mask from the query, whose views it must know.
+            response.merge(viewsOfStatement()) { $1 }
+        }
         emit(Frame(FrameType.copyOutResponse, session: id, seq: seq, response))
         var w = JSONWriter(reserving: 64 * 1024)
         var count = 0

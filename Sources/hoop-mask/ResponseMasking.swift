@@ -684,8 +684,12 @@ final class ResponseMasking {
                 throw MaskFailure("COPY format differs from what its statement says")
             }
             if copyShape(seq, s).1.header { s.copyHeader.insert(seq) } else { s.copyHeader.remove(seq) }
+            learnViews(frame["views"]?.array ?? [], s)
             if let fields = frame["fields"]?.array, !s.namesUnsure {
                 s.copyPlans[seq] = RowPlan(columns: fields.map(ColumnPlan.init(field:)))
+            } else if frame["views_unknown"]?.bool == true {
+                // COPY (query) whose views could not be read: every field masked whole.
+                s.copyPlans[seq] = RowPlan(columns: [], rest: ColumnPlan(table: nil, column: nil, typeOID: 0, derived: Self.untraced))
             } else {
                 s.copyPlans[seq] = nil
             }
