@@ -9,6 +9,9 @@ import HoopFrames
 public final class AuditStore {
     private var db: OpaquePointer?
     private var insert: OpaquePointer?
+    /// BEGIN IMMEDIATE and COMMIT, prepared once: they run with every group commit.
+    private var begin: OpaquePointer?
+    private var commitStatement: OpaquePointer?
     private var inTransaction = false
     public let signer: Curve25519.Signing.PrivateKey?
 
@@ -62,6 +65,10 @@ public final class AuditStore {
                                  -1, &insert, nil) == SQLITE_OK else {
             throw ConfigError("cannot prepare insert: \(message)")
         }
+        guard sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin, nil) == SQLITE_OK,
+              sqlite3_prepare_v2(db, "COMMIT", -1, &commitStatement, nil) == SQLITE_OK else {
+            throw ConfigError("cannot prepare BEGIN and COMMIT: \(message)")
+        }
         try loadHead()
         // A start checkpoint signs the head as found: records removed while the
         // recorder was stopped then show between two checkpoints.
@@ -72,6 +79,8 @@ public final class AuditStore {
 
     deinit {
         sqlite3_finalize(insert)
+        sqlite3_finalize(begin)
+        sqlite3_finalize(commitStatement)
         sqlite3_close_v2(db)
     }
 
@@ -79,6 +88,12 @@ public final class AuditStore {
 
     public func exec(_ sql: String) throws {
         guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw ConfigError("audit store: \(message)") }
+    }
+
+    /// Runs a prepared statement that returns no rows (BEGIN, COMMIT).
+    private func run(_ statement: OpaquePointer?) throws {
+        defer { sqlite3_reset(statement) }
+        guard sqlite3_step(statement) == SQLITE_DONE else { throw ConfigError("audit store: \(message)") }
     }
 
     private func hasColumn(_ table: String, _ column: String) throws -> Bool {
@@ -116,7 +131,7 @@ public final class AuditStore {
     }
 
     public func append(_ frame: RawFrame) throws {
-        if !inTransaction { try exec("BEGIN IMMEDIATE"); inTransaction = true }
+        if !inTransaction { try run(begin); inTransaction = true }
         let (id, now, hash) = AuditChain.next(after: head, lastID: lastID, frame)
         sqlite3_bind_int64(insert, 1, id)
         sqlite3_bind_int64(insert, 2, now)
@@ -139,10 +154,10 @@ public final class AuditStore {
         let due = final || (lastID != lastCheckpoint.id
             && (now - lastCheckpoint.at >= checkpointEvery || lastID - lastCheckpoint.id >= checkpointFrames))
         guard inTransaction || due else { return }
-        if !inTransaction { try exec("BEGIN IMMEDIATE") }
+        if !inTransaction { try run(begin) }
         if due { try writeCheckpoint(kind: final ? "shutdown" : "interval") }
         inTransaction = false
-        try exec("COMMIT")
+        try run(commitStatement)
     }
 
     private func writeCheckpoint(kind: String, prunedThrough: Int64? = nil) throws {
