@@ -26,7 +26,9 @@ final class Catalog: @unchecked Sendable {
         /// pg_class.relkind: "S" for a sequence, whose values are server state.
         var kind: String = "r"
         /// A view over views: the table columns under them (Catalog.columnsUnderViews).
-        var underViews: [(table: String?, column: String)] = [] }
+        var underViews: [(table: String?, column: String)] = []
+        /// A temporary relation (a session's own): it holds what the session wrote.
+        var temporary = false }
 
     /// Where a table's names come from, as versions of catalog rows: `relation` is the
     /// xmin of its pg_class and pg_namespace rows (and a view's pg_rewrite rows),
@@ -240,26 +242,34 @@ final class Catalog: @unchecked Sendable {
         return out
     }
 
-    /// The views and materialized views of these names, in every schema (a bare name in
-    /// a statement may be any of them: the session's search_path chooses), and their columns.
+    /// The relations of these names, in every schema (a bare name in a statement may be
+    /// any of them: the session's search_path chooses): for each name, the views,
+    /// materialized views and temporary relations, with their columns, or no row at all
+    /// (oid null) when no relation has it.
     static let viewsQuery = """
-        select c.oid::int8, (select string_agg(a.attnum::text, ',') from pg_attribute a
-                             where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped)
-        from pg_class c where c.relkind in ('v', 'm') and c.relname = any($1::text[])
+        select w.name, c.oid::int8, (select string_agg(a.attnum::text, ',') from pg_attribute a
+                                    where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped)
+        from unnest($1::text[]) w(name)
+        left join pg_class c on c.relname = w.name and (c.relkind in ('v', 'm') or c.relpersistence = 't')
+        where c.oid is not null or not exists (select 1 from pg_class o where o.relname = w.name)
         """
 
-    /// The views named `names` as the catalog has them now (checked as a result's tables
-    /// are); nil when the catalog cannot say.
-    func views(named names: Set<String>) -> [Source]? {
-        guard !names.isEmpty else { return [] }
+    /// What the relations named `names` may hold beyond their own columns' rules, as the
+    /// catalog has them now (checked as a result's tables are): the views and temporary
+    /// relations of those names, and the names no relation has (`unseen`: one made in
+    /// the session's open transaction, or dropped since). Nil when the catalog cannot say.
+    func views(named names: Set<String>) -> (views: [Source], unseen: [String])? {
+        guard !names.isEmpty else { return ([], []) }
         let array = "{" + names.map(Self.arrayElement).joined(separator: ",") + "}"
+        var unseen: [String] = []
         let found = withConnection { conn -> [(oid: UInt32, columns: [Int])]? in
             let res = withCStrings([array]) { v in PQexecPrepared(conn, "hoop_views", 1, v, nil, nil, 0) }
             defer { PQclear(res) }
             guard PQresultStatus(res) == PGRES_TUPLES_OK else { return nil }
-            return (0..<PQntuples(res)).map { r in
-                (UInt32(String(cString: PQgetvalue(res, r, 0))) ?? 0,
-                 String(cString: PQgetvalue(res, r, 1)).split(separator: ",").compactMap { Int($0) })
+            return (0..<PQntuples(res)).compactMap { r in
+                if PQgetisnull(res, r, 1) == 1 { unseen.append(String(cString: PQgetvalue(res, r, 0))); return nil }
+                return (UInt32(String(cString: PQgetvalue(res, r, 1))) ?? 0,
+                        String(cString: PQgetvalue(res, r, 2)).split(separator: ",").compactMap { Int($0) })
             }
         } ?? nil
         guard let found else { return nil }
@@ -272,7 +282,7 @@ final class Catalog: @unchecked Sendable {
             guard v.columns.allSatisfy({ source.columns[$0] != nil }) else { return nil }
             out.append(source)
         }
-        return out
+        return (out, unseen)
     }
 
     /// An element of a text array literal, quoted whatever it holds.
@@ -285,7 +295,7 @@ final class Catalog: @unchecked Sendable {
         let sql = """
             select n.nspname, c.relname, a.attnum, a.attname,
                    case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end, c.relkind::text,
-                   \(Self.relationVersionSQL), a.xmin::text
+                   \(Self.relationVersionSQL), a.xmin::text, c.relpersistence = 't'
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             join pg_attribute a on a.attrelid = c.oid
             where c.oid = $1::oid and a.attnum > 0 and not a.attisdropped
@@ -302,7 +312,7 @@ final class Catalog: @unchecked Sendable {
         }
         var source = Source(schema: String(cString: PQgetvalue(res, 0, 0)), table: String(cString: PQgetvalue(res, 0, 1)),
                             columns: columns, viewSQL: PQgetisnull(res, 0, 4) == 1 ? nil : String(cString: PQgetvalue(res, 0, 4)),
-                            kind: String(cString: PQgetvalue(res, 0, 5)))
+                            kind: String(cString: PQgetvalue(res, 0, 5)), temporary: String(cString: PQgetvalue(res, 0, 8)) == "t")
         let version = Version(relation: String(cString: PQgetvalue(res, 0, 6)), columns: versions)
         if source.viewSQL != nil {
             // Read after the version: a view changed in between reads as changed next time.
@@ -333,13 +343,13 @@ final class Catalog: @unchecked Sendable {
         } ?? ["*"]
     }
 
-    /// A table's columns in order (name, type OID): `schema.table`, or a `table` name
-    /// that one relation alone has (the session's search_path, which decides which one
-    /// the server took, is not the catalog connection's).
-    func columns(schema: String?, table: String) -> [(name: String, type: UInt32)]? {
-        withConnection { conn -> [(name: String, type: UInt32)]? in
+    /// A table's columns in order (name, type OID, whether the table is temporary):
+    /// `schema.table`, or a `table` name that one relation alone has (the session's
+    /// search_path, which decides which one the server took, is not the catalog connection's).
+    func columns(schema: String?, table: String) -> [(name: String, type: UInt32, temporary: Bool)]? {
+        withConnection { conn -> [(name: String, type: UInt32, temporary: Bool)]? in
             let sql = """
-                select a.attname, a.atttypid from pg_attribute a
+                select a.attname, a.atttypid, c.relpersistence = 't' from pg_attribute a join pg_class c on c.oid = a.attrelid
                 where a.attrelid = case when $2 then to_regclass($1) else
                       (select min(c.oid) from pg_class c where c.relname = $3 and c.relkind in ('r', 'p', 'v', 'm', 'f')
                        having count(*) = 1) end
@@ -351,7 +361,8 @@ final class Catalog: @unchecked Sendable {
             defer { PQclear(res) }
             guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) > 0 else { return nil }
             return (0..<PQntuples(res)).map { r in
-                (String(cString: PQgetvalue(res, r, 0)), UInt32(String(cString: PQgetvalue(res, r, 1))) ?? 0)
+                (String(cString: PQgetvalue(res, r, 0)), UInt32(String(cString: PQgetvalue(res, r, 1))) ?? 0,
+                 String(cString: PQgetvalue(res, r, 2)) == "t")
             }
         } ?? nil
     }

@@ -112,7 +112,11 @@ extension UpstreamSession {
         let named = (copies[number - 1]["attlist"]?.array ?? []).compactMap { $0["String"]?["sval"]?.string }
         let chosen = named.isEmpty ? columns : named.compactMap { n in columns.first { $0.name == n } }
         guard chosen.count == count else { return nil }
-        return chosen.map { .object(["table_name": .string(table), "column_name": .string($0.name), "type_oid": .int(Int64($0.type))]) }
+        return chosen.map { c in
+            var f: [String: JSON] = ["table_name": .string(table), "column_name": .string(c.name), "type_oid": .int(Int64(c.type))]
+            if c.temporary { f["temporary"] = .bool(true) }
+            return .object(f)
+        }
     }
 
     private func copyFormats(_ res: OpaquePointer) -> [String: JSON] {

@@ -44,21 +44,26 @@ extension UpstreamSession {
         (0..<PQnfields(res)).contains { PQftable(res, $0) == 0 }
     }
 
-    /// The `views` (or `views_unknown`) of a result with an expression column.
+    /// The `views` and `unseen` (or `views_unknown`) of a result with an expression column.
     func viewsOfStatement() -> [String: JSON] {
-        guard let names = relationNamesInPlay(), let catalog, let views = catalog.views(named: names) else {
+        guard let names = relationNamesInPlay(), let catalog, let (views, unseen) = catalog.views(named: names) else {
             return ["views_unknown": .bool(true)]
         }
-        if views.isEmpty { return [:] }
-        return ["views": .array(views.map { v in
-            var o: [String: JSON] = [
-                "schema_name": .string(v.schema), "table_name": .string(v.table),
-                "columns": .array(v.columns.sorted { $0.key < $1.key }.map { .object(["column": .int(Int64($0.key)), "column_name": .string($0.value)]) }),
-            ]
-            if let sql = v.viewSQL { o["view_sql"] = .string(sql) }
-            if !v.underViews.isEmpty { o["view_reads"] = Self.viewReads(v) }
-            return .object(o)
-        })]
+        var out: [String: JSON] = [:]
+        if !unseen.isEmpty { out["unseen"] = .array(unseen.sorted().map(JSON.string)) }
+        if !views.isEmpty {
+            out["views"] = .array(views.map { v in
+                var o: [String: JSON] = [
+                    "schema_name": .string(v.schema), "table_name": .string(v.table),
+                    "columns": .array(v.columns.sorted { $0.key < $1.key }.map { .object(["column": .int(Int64($0.key)), "column_name": .string($0.value)]) }),
+                ]
+                if let sql = v.viewSQL { o["view_sql"] = .string(sql) }
+                if !v.underViews.isEmpty { o["view_reads"] = Self.viewReads(v) }
+                if v.temporary { o["temporary"] = .bool(true) }
+                return .object(o)
+            })
+        }
+        return out
     }
 
     /// The table columns under a view's inner views, for hoop-mask; a read without a

@@ -453,6 +453,7 @@ final class UpstreamSession: @unchecked Sendable {
                 if let view = source.viewSQL { f["view_sql"] = .string(view) }
                 if !source.underViews.isEmpty { f["view_reads"] = Self.viewReads(source) }
                 if source.kind == "S" { f["sequence"] = .bool(true) }
+                if source.temporary { f["temporary"] = .bool(true) }
             }
             return .object(f)
         }

@@ -31,6 +31,10 @@ extension ColumnPlan {
         self.init(table: f["table_name"]?.string, column: f["column_name"]?.string,
                   typeOID: UInt32(truncatingIfNeeded: f["type_oid"]?.int ?? 0), derived: nil,
                   name: f["name"]?.string ?? f["column_name"]?.string, number: Int(f["column"]?.int ?? 0))
+        if f["temporary"]?.bool == true, f["view_sql"] == nil {
+            // A temporary table holds what the session wrote into it, whatever its names.
+            table = nil; column = nil; underView = [.written]
+        }
     }
 }
 
@@ -167,6 +171,9 @@ final class ResponseMasking {
         /// Kept for the session: a name once a view still takes its rules, so a result
         /// without a columns frame of its own (an Execute) cannot lose them.
         var viewSources: [String: [String: Set<SourceColumn>]] = [:]
+        /// Names the last result's statement reads that no relation has in the catalog
+        /// (made in the open transaction, or dropped since): what they hold is not known.
+        var unseen: Set<String> = []
 
         init(masker: Masker) { self.masker = masker }
 
@@ -460,19 +467,26 @@ final class ResponseMasking {
 
     /// A view's columns in the columns frame's `views`, as the table columns under them:
     /// its definition traced (viewColumn), and the columns under the views it reads.
-    func learnViews(_ views: [JSON], _ s: SessionState) {
+    /// A temporary table's columns hold what the session wrote (`.written`), and so may
+    /// a temporary view's. `unseen` counts for this result only: a relation made in the
+    /// open transaction is a plain table once it commits.
+    func learnViews(_ frame: Frame, _ s: SessionState) {
+        s.unseen = Set((frame["unseen"]?.array ?? []).compactMap { $0.string?.lowercased() })
+        let views = frame["views"]?.array ?? []
         guard !views.isEmpty else { return }
         if s.viewSources.count > 1024 { s.viewSources.removeAll() }
         for v in views {
             guard let name = v["table_name"]?.string else { continue }
-            let reads = Set((v["view_reads"]?.array ?? []).map { r -> SourceColumn in
+            var reads = Set((v["view_reads"]?.array ?? []).map { r -> SourceColumn in
                 guard let t = r["table_name"]?.string, let c = r["column_name"]?.string else { return .untraced }
                 return SourceColumn(t, c, whole: false)
             })
+            if v["temporary"]?.bool == true { reads.insert(.written) }
             var columns = s.viewSources[name.lowercased()] ?? [:]
             for c in v["columns"]?.array ?? [] {
                 guard let number = c["column"]?.int, let column = c["column_name"]?.string else { continue }
-                let under = (v["view_sql"]?.string.flatMap { viewColumn($0, Int(number)) } ?? [.untraced]).union(reads)
+                let traced = v["view_sql"] == nil ? [] : v["view_sql"]?.string.flatMap { viewColumn($0, Int(number)) } ?? [.untraced]
+                let under = traced.union(reads)
                 columns[column.lowercased(), default: []].formUnion(under)
                 columns["*", default: []].formUnion(under)
             }
@@ -483,9 +497,10 @@ final class ResponseMasking {
     /// Sources that name a view's column, with the table columns under it: the statement
     /// reads the view by name, and the rules are the tables'.
     func throughViews(_ sources: Set<SourceColumn>, _ s: SessionState) -> Set<SourceColumn> {
-        guard !s.viewSources.isEmpty else { return sources }
+        guard !s.viewSources.isEmpty || !s.unseen.isEmpty else { return sources }
         var out = sources
         for source in sources where source.table != "?" {
+            if s.unseen.contains(source.table.lowercased()) { out.insert(.untraced); continue }
             guard let view = s.viewSources[source.table.lowercased()] else { continue }
             for under in view[source.column == "*" ? "*" : source.column.lowercased()] ?? [] {
                 out.insert(source.whole ? under : under.piece)
@@ -591,7 +606,7 @@ final class ResponseMasking {
         let seq = frame.seq ?? -1
         switch frame.type {
         case FrameType.columns:
-            learnViews(frame["views"]?.array ?? [], s)
+            learnViews(frame, s)
             let viewsUnknown = frame["views_unknown"]?.bool == true
             let fields = (frame["fields"]?.array ?? []).map { f -> ColumnPlan in
                 var p = ColumnPlan(field: f)
@@ -601,7 +616,7 @@ final class ResponseMasking {
                 } else if f["sequence"]?.bool == true {
                     // A sequence's values are server state: setval may have parked a value there.
                     p.underView = [.catalog]
-                } else if p.table == nil, (f["table_oid"]?.int ?? 0) != 0 {
+                } else if p.table == nil, p.underView == nil, (f["table_oid"]?.int ?? 0) != 0 {
                     // A table the catalog could not name. Made in the session's open
                     // transaction, it holds what the session wrote; otherwise (dropped since
                     // the result, a catalog that could not be read) nothing says what it
@@ -609,6 +624,8 @@ final class ResponseMasking {
                     p.underView = s.madeRelations ? [.written] : [.untraced]
                 } else if let view = f["view_sql"]?.string {
                     p.underView = viewColumn(view, p.number) ?? [.untraced]
+                    // A temporary view may read temporary tables (a view over one is temporary).
+                    if f["temporary"]?.bool == true { p.underView?.insert(.written) }
                     // A view over views: its definition names views, whose columns carry
                     // what the table columns under them hold (which of them, unknown).
                     for read in f["view_reads"]?.array ?? [] {
@@ -684,9 +701,13 @@ final class ResponseMasking {
                 throw MaskFailure("COPY format differs from what its statement says")
             }
             if copyShape(seq, s).1.header { s.copyHeader.insert(seq) } else { s.copyHeader.remove(seq) }
-            learnViews(frame["views"]?.array ?? [], s)
+            learnViews(frame, s)
             if let fields = frame["fields"]?.array, !s.namesUnsure {
-                s.copyPlans[seq] = RowPlan(columns: fields.map(ColumnPlan.init(field:)))
+                s.copyPlans[seq] = RowPlan(columns: fields.map { f in
+                    var p = ColumnPlan(field: f)
+                    if let under = p.underView { p.derived = rule(under, s) }   // a temporary table's
+                    return p
+                })
             } else if frame["views_unknown"]?.bool == true {
                 // COPY (query) whose views could not be read: every field masked whole.
                 s.copyPlans[seq] = RowPlan(columns: [], rest: ColumnPlan(table: nil, column: nil, typeOID: 0, derived: Self.untraced))
