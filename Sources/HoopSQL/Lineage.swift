@@ -140,12 +140,37 @@ public enum Lineage {
         a.shadowing = shadowing
         let lineage = a.statement(stmt)
         let kind = stmt.node?.kind ?? ""
+        let targets = writeTargets(stmt)
+        // A data-modifying CTE (`with w as (insert ... returning ...) select ...`) writes too.
         let writes = ["InsertStmt", "UpdateStmt", "CreateTableAsStmt", "MergeStmt"].contains(kind)
-            || (kind == "SelectStmt" && stmt["SelectStmt"]?["intoClause"] != nil)
+            || (kind == "SelectStmt" && stmt["SelectStmt"]?["intoClause"] != nil) || !targets.isEmpty
         let defines = definedNames(stmt)
+        let opaque = a.parks.contains(.code) || defines == nil
         return Traced(lineage: lineage, reads: a.readLog.withoutIdentities, parks: a.parks, channels: a.channels, writes: writes,
-                      defines: defines, renames: renaming.contains(kind) || a.parks.contains(.code) || defines == nil,
-                      creates: creating.contains(kind) || writes && kind == "SelectStmt" || a.parks.contains(.code) || defines == nil)
+                      writesInto: targets, defines: defines, renames: renaming.contains(kind) || opaque,
+                      creates: creating.contains(kind) || writes && kind == "SelectStmt" || opaque)
+    }
+
+    /// The relations a statement writes rows into, anywhere in it (a CTE's INSERT
+    /// included): INSERT, UPDATE and MERGE targets, CREATE TABLE AS and SELECT INTO.
+    static func writeTargets(_ node: JSON) -> Set<String> {
+        var out: Set<String> = []
+        func walk(_ n: JSON) {
+            switch n {
+            case .array(let a): a.forEach(walk)
+            case .object(let o):
+                for k in ["InsertStmt", "UpdateStmt", "MergeStmt"] {
+                    if let r = o[k]?["relation"]?["relname"]?.string { out.insert(r) }
+                }
+                if let r = o["IntoClause"]?["rel"]?["relname"]?.string { out.insert(r) }
+                if let r = o["intoClause"]?["rel"]?["relname"]?.string { out.insert(r) }
+                if let r = o["into"]?["rel"]?["relname"]?.string { out.insert(r) }
+                o.values.forEach(walk)
+            default: break
+            }
+        }
+        walk(node)
+        return out
     }
 
     /// Statements that make relations.
@@ -224,6 +249,8 @@ public struct Traced: Equatable, Sendable {
     /// It writes rows (INSERT, UPDATE, CREATE TABLE AS, SELECT INTO, MERGE): what it
     /// reads may come back from the table it wrote.
     public var writes: Bool = false
+    /// The relations it writes rows into, by name (`writeTargets`).
+    public var writesInto: Set<String> = []
     /// Names of the functions, aggregates and operators it defines, which may shadow a
     /// built-in; nil when it runs code that may define any (DO, CALL, CREATE EXTENSION).
     public var defines: Set<String>?

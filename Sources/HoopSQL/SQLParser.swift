@@ -54,21 +54,22 @@ extension JSON {
 
 extension SQLParser {
     /// The relation names a text's statements name (every RangeVar's `relname`, a
-    /// CTE's name included): hoop-connect looks them up among the catalog's views.
-    /// Nil when the text does not parse here.
-    public static func relationNames(_ sql: String) -> Set<String>? {
+    /// CTE's name included), and the names its WITH clauses give CTEs: hoop-connect
+    /// looks the first up among the catalog's views. Nil when the text does not parse here.
+    public static func relationNames(_ sql: String) -> (relations: Set<String>, ctes: Set<String>)? {
         guard let statements = try? statements(sql) else { return nil }
-        var names: Set<String> = []
+        var names: Set<String> = [], ctes: Set<String> = []
         func walk(_ node: JSON) {
             switch node {
             case .array(let a): a.forEach(walk)
             case .object(let o):
                 if let r = o["RangeVar"]?["relname"]?.string { names.insert(r) }
+                if let c = o["CommonTableExpr"]?["ctename"]?.string { ctes.insert(c) }
                 o.values.forEach(walk)
             default: break
             }
         }
         statements.forEach(walk)
-        return names
+        return (names, ctes)
     }
 }

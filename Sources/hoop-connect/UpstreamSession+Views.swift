@@ -25,18 +25,19 @@ extension UpstreamSession {
 
     /// The relation names the session's statements that may have made this result name;
     /// nil when they cannot be told (a text that does not parse here, too many texts).
-    func relationNamesInPlay() -> Set<String>? {
+    func relationNamesInPlay() -> (relations: Set<String>, ctes: Set<String>)? {
         if definitionsOverflowed { return nil }
         var texts = definingSQL + pipelineSQL
         if let currentSQL { texts.append(currentSQL) }
         texts += names.statements.values.map(\.value.sql)
         texts += names.portals.values.compactMap { $0.value.bound?.sql }
-        var out: Set<String> = []
+        var relations: Set<String> = [], ctes: Set<String> = []
         for text in texts {
             guard let names = RelationNames.shared.of(text) else { return nil }
-            out.formUnion(names)
+            relations.formUnion(names.relations)
+            ctes.formUnion(names.ctes)
         }
-        return out
+        return (relations, ctes)
     }
 
     /// True when a column of the result has no table: an expression hoop-mask traces.
@@ -46,9 +47,13 @@ extension UpstreamSession {
 
     /// The `views` and `unseen` (or `views_unknown`) of a result with an expression column.
     func viewsOfStatement() -> [String: JSON] {
-        guard let names = relationNamesInPlay(), let catalog, let (views, unseen) = catalog.views(named: names) else {
+        guard let names = relationNamesInPlay(), let catalog, case (let views, var unseen)?  = catalog.views(named: names.relations) else {
             return ["views_unknown": .bool(true)]
         }
+        // A CTE's name is no relation's (a recursive CTE's self-reference is traced by
+        // its name). Residual: a relation made in the open transaction under a name a CTE
+        // of the same texts also has.
+        unseen.removeAll { names.ctes.contains($0) }
         var out: [String: JSON] = [:]
         if !unseen.isEmpty { out["unseen"] = .array(unseen.sorted().map(JSON.string)) }
         if !views.isEmpty {
@@ -79,10 +84,10 @@ extension UpstreamSession {
 final class RelationNames: @unchecked Sendable {
     static let shared = RelationNames()
     private let lock = NSLock()
-    private var names: [String: Set<String>?] = [:]
+    private var names: [String: (relations: Set<String>, ctes: Set<String>)?] = [:]
     static let maxTexts = 4096
 
-    func of(_ sql: String) -> Set<String>? {
+    func of(_ sql: String) -> (relations: Set<String>, ctes: Set<String>)? {
         lock.lock()
         if let known = names[sql] { lock.unlock(); return known }
         lock.unlock()

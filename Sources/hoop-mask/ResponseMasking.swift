@@ -33,9 +33,17 @@ extension ColumnPlan {
                   name: f["name"]?.string ?? f["column_name"]?.string, number: Int(f["column"]?.int ?? 0))
         if f["temporary"]?.bool == true, f["view_sql"] == nil {
             // A temporary table holds what the session wrote into it, whatever its names.
-            table = nil; column = nil; underView = [.written]
+            underView = [.temporary(table ?? "*")]
+            table = nil; column = nil
         }
     }
+}
+
+extension SourceColumn {
+    /// What the session wrote into its temporary relation `name` ("*": any of them),
+    /// resolved by ResponseMasking.rule: temporary relations are the session's own.
+    static func temporary(_ name: String) -> SourceColumn { SourceColumn("?", "temporary:" + name.lowercased()) }
+    var temporaryRelation: String? { table == "?" && column.hasPrefix("temporary:") ? String(column.dropFirst(10)) : nil }
 }
 
 /// What a frame's masking found: counts by entity (or rule label), overall and by
@@ -174,6 +182,12 @@ final class ResponseMasking {
         /// Names the last result's statement reads that no relation has in the catalog
         /// (made in the open transaction, or dropped since): what they hold is not known.
         var unseen: Set<String> = []
+        /// What its statements wrote into each relation, by name (lower case): a
+        /// temporary table of the session holds what it was written.
+        var writtenInto: [String: Set<SourceColumn>] = [:]
+        /// It ran code the parser cannot see into, which may have written anything into
+        /// its temporary tables.
+        var ranCode = false
 
         init(masker: Masker) { self.masker = masker }
 
@@ -392,6 +406,8 @@ final class ResponseMasking {
             if t.parks.contains(.catalog) { parkedCatalog.formUnion(parked) }
             if t.parks.contains(.notify) { for c in t.channels { notified[c, default: []].formUnion(parked) } }
             if t.writes { written.formUnion(parked) }
+            for target in t.writesInto { s.writtenInto[target.lowercased(), default: []].formUnion(parked) }
+            if t.parks.contains(.code) || t.defines == nil { s.ranCode = true }
             if let names = t.defines { shadowing.formUnion(names) } else { shadowing.insert("*") }
             if t.renames { s.namesUnsure = true }
             if t.creates { s.madeRelations = true }
@@ -481,7 +497,9 @@ final class ResponseMasking {
                 guard let t = r["table_name"]?.string, let c = r["column_name"]?.string else { return .untraced }
                 return SourceColumn(t, c, whole: false)
             })
-            if v["temporary"]?.bool == true { reads.insert(.written) }
+            // A temporary table holds what the session wrote into it; a temporary view may
+            // read any of them.
+            if v["temporary"]?.bool == true { reads.insert(.temporary(v["view_sql"] == nil ? name : "*")) }
             var columns = s.viewSources[name.lowercased()] ?? [:]
             for c in v["columns"]?.array ?? [] {
                 guard let number = c["column"]?.int, let column = c["column_name"]?.string else { continue }
@@ -511,6 +529,12 @@ final class ResponseMasking {
 
     func rule(_ sources: Set<SourceColumn>, _ s: SessionState) -> ColumnRule? {
         var sources = throughViews(sources, s)
+        for marker in sources where marker.temporaryRelation != nil {
+            sources.remove(marker)
+            let name = marker.temporaryRelation!
+            if name == "*" { s.writtenInto.values.forEach { sources.formUnion($0) } } else { sources.formUnion(s.writtenInto[name] ?? []) }
+            if s.ranCode { sources.insert(.untraced) }
+        }
         // Server state takes the rules of what was parked there: the session's own
         // settings, the catalog and sequences any session may read, what it wrote.
         if sources.remove(.setting) != nil { sources.formUnion(s.parkedSettings) }
@@ -625,7 +649,7 @@ final class ResponseMasking {
                 } else if let view = f["view_sql"]?.string {
                     p.underView = viewColumn(view, p.number) ?? [.untraced]
                     // A temporary view may read temporary tables (a view over one is temporary).
-                    if f["temporary"]?.bool == true { p.underView?.insert(.written) }
+                    if f["temporary"]?.bool == true { p.underView?.insert(.temporary("*")) }
                     // A view over views: its definition names views, whose columns carry
                     // what the table columns under them hold (which of them, unknown).
                     for read in f["view_reads"]?.array ?? [] {

@@ -140,7 +140,8 @@ final class LineageTests: XCTestCase {
             ("declare k cursor for select a || 'x' from v3; prepare p as select 1 from v4", ["v3", "v4"]),
             ("select now()", []),
         ]
-        for (sql, names) in cases { XCTAssertEqual(SQLParser.relationNames(sql), names, sql) }
+        for (sql, names) in cases { XCTAssertEqual(SQLParser.relationNames(sql)?.relations, names, sql) }
+        XCTAssertEqual(SQLParser.relationNames("with recursive c as (select 1 union all select 1 from c) select * from c")?.ctes, ["c"])
         XCTAssertNil(SQLParser.relationNames("select from where"))
     }
 }
