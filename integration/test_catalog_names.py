@@ -459,3 +459,72 @@ def test_an_expression_over_a_relation_made_in_the_open_transaction_is_masked_wh
         assert conn.execute(f"select upper(a) from {schema}.plain").fetchone()[0] == VALUE.upper()
     finally:
         conn.close()
+
+
+# What a temporary table holds, however it was filled (a security review's cases):
+# each script's last statement must not return the value in clear.
+TEMPORARY_FILLS = {
+    "ctas from a view": ["create temp table tt as select a from {s}.v1", "select a from tt"],
+    "ctas from a view, the view learned first": ["select upper(a) from {s}.v1",
+                                                 "create temp table tt as select a from {s}.v1", "select a from tt"],
+    "select into from a view": ["select a into temp tt from {s}.v1", "select upper(a) from tt"],
+    "ctas of a view over views": ["create temp table tt as select * from {s}.v2", "select b from tt"],
+    "ctas as table": ["create temp table tt as table {s}.v1", "select a from tt"],
+    "update from a view": ["create temp table tt (a text, id int)", "insert into tt values ('x', 1)",
+                           "update tt set a = v1.a from {s}.v1 where v1.id = tt.id", "select a from tt"],
+    "from another temporary table": ["create temp table t1 as select mrn as a from {s}.patients",
+                                     "create temp table t2 as select a from t1", "select a from t2"],
+    "insert from another temporary table": ["create temp table t1 as select mrn as a from {s}.patients",
+                                            "create temp table t2 (a text)", "insert into t2 select * from t1", "select a from t2"],
+    "through a temporary view": ["create temp table tt (a text)", "create temp view tv as select a from tt",
+                                 "insert into tv select mrn from {s}.patients", "select a from tt"],
+    "into a child": ["create temp table par (a text)", "create temp table ch () inherits (par)",
+                     "insert into ch select mrn from {s}.patients", "select a from par"],
+    "into a partition": ["create temp table pp (a text) partition by list (a)", "create temp table pp1 partition of pp default",
+                         "insert into pp select mrn from {s}.patients", "select a from pp1"],
+    "renamed": ["create temp table tt as select mrn as a from {s}.patients", "alter table tt rename to tt2", "select a from tt2"],
+    "by a trigger": ["create temp table src (a text)", "create temp table dst (a text)",
+                     "create function pg_temp.f() returns trigger language plpgsql as $$ begin insert into dst values (new.a); return new; end $$",
+                     "create trigger tg before insert on src for each row execute function pg_temp.f()",
+                     "insert into src select mrn from {s}.patients", "select a from dst"],
+    "by a rule": ["create temp table src (a text)", "create temp table dst (a text)",
+                  "create rule r as on insert to src do also insert into dst values (new.a)",
+                  "insert into src select mrn from {s}.patients", "select a from dst"],
+    "as execute": ["prepare p as select mrn as a from {s}.patients", "create temp table tt as execute p", "select a from tt"],
+    "data-modifying cte": ["create temp table tt (a text)",
+                           "with w as (insert into tt select mrn from {s}.patients returning a) select 1", "select a from tt"],
+}
+
+
+@pytest.mark.parametrize("fill", list(TEMPORARY_FILLS))
+def test_a_temporary_table_holds_what_was_written_into_it_however(ring, admin, schema, fill):
+    views(admin, schema)
+    admin.execute(f"grant create on schema {schema} to hoop_gateway")
+    got = run_script(ring, [sql.format(s=schema) for sql in TEMPORARY_FILLS[fill]])
+    assert got and VALUE not in repr(got), (fill, got)
+
+
+def test_a_cte_name_of_an_earlier_prepare_does_not_hide_a_relation_made_since(ring, admin, schema):
+    views(admin, schema)
+    admin.execute(f"grant create on schema {schema} to hoop_gateway")
+    conn = ring.connect("gateway")
+    try:
+        conn.execute("prepare q as with zz as (select 1 as a) select a from zz")
+        with conn.transaction():
+            conn.execute(f"create view {schema}.zz as select mrn as a from {schema}.patients")
+            got = conn.execute(f"select upper(a) from {schema}.zz").fetchone()
+            assert got and VALUE not in repr(got), got
+    finally:
+        conn.close()
+
+
+def test_a_scratch_table_of_literals_stays_readable(ring, admin, schema):
+    # What the session wrote from literals and parameters holds no one's column.
+    conn = ring.connect("gateway")
+    try:
+        conn.execute("create temp table scratch (id int, t text)")
+        conn.execute("insert into scratch values (%s, %s), (2, 'two')", (1, "one"))
+        conn.execute("update scratch set t = t || '!' where id = 1")
+        assert conn.execute("select id, t, upper(t) from scratch order by id").fetchall() == [(1, "one!", "ONE!"), (2, "two", "TWO")]
+    finally:
+        conn.close()

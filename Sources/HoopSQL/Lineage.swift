@@ -140,25 +140,30 @@ public enum Lineage {
         a.shadowing = shadowing
         let lineage = a.statement(stmt)
         let kind = stmt.node?.kind ?? ""
-        let targets = writeTargets(stmt)
+        let (targets, fromExecute) = writeTargets(stmt)
         // A data-modifying CTE (`with w as (insert ... returning ...) select ...`) writes too.
         let writes = ["InsertStmt", "UpdateStmt", "CreateTableAsStmt", "MergeStmt"].contains(kind)
             || (kind == "SelectStmt" && stmt["SelectStmt"]?["intoClause"] != nil) || !targets.isEmpty
         let defines = definedNames(stmt)
         let opaque = a.parks.contains(.code) || defines == nil
         return Traced(lineage: lineage, reads: a.readLog.withoutIdentities, parks: a.parks, channels: a.channels, writes: writes,
-                      writesInto: targets, defines: defines, renames: renaming.contains(kind) || opaque,
+                      writesInto: targets, writesUnseen: fromExecute || installing.contains(kind),
+                      defines: defines, renames: renaming.contains(kind) || opaque,
                       creates: creating.contains(kind) || writes && kind == "SelectStmt" || opaque)
     }
 
     /// The relations a statement writes rows into, anywhere in it (a CTE's INSERT
     /// included): INSERT, UPDATE and MERGE targets, CREATE TABLE AS and SELECT INTO.
-    static func writeTargets(_ node: JSON) -> Set<String> {
+    /// Also whether it writes what an EXECUTE returns (`CREATE TABLE AS EXECUTE`), which
+    /// its own reads do not show.
+    static func writeTargets(_ node: JSON) -> (Set<String>, Bool) {
         var out: Set<String> = []
+        var execute = false
         func walk(_ n: JSON) {
             switch n {
             case .array(let a): a.forEach(walk)
             case .object(let o):
+                if o["ExecuteStmt"] != nil { execute = true }
                 for k in ["InsertStmt", "UpdateStmt", "MergeStmt"] {
                     if let r = o[k]?["relation"]?["relname"]?.string { out.insert(r) }
                 }
@@ -170,8 +175,12 @@ public enum Lineage {
             }
         }
         walk(node)
-        return out
+        return (out, execute && !out.isEmpty)
     }
+
+    /// Statements that make the server run code when rows are written (a trigger, a
+    /// rule): what it writes, and where, the statements that write do not show.
+    static let installing: Set<String> = ["CreateTrigStmt", "RuleStmt", "CreateEventTrigStmt"]
 
     /// Statements that make relations.
     static let creating: Set<String> = [
@@ -251,6 +260,9 @@ public struct Traced: Equatable, Sendable {
     public var writes: Bool = false
     /// The relations it writes rows into, by name (`writeTargets`).
     public var writesInto: Set<String> = []
+    /// It writes what its reads do not show (CREATE TABLE AS EXECUTE), or makes later
+    /// writes run code (a trigger, a rule).
+    public var writesUnseen: Bool = false
     /// Names of the functions, aggregates and operators it defines, which may shadow a
     /// built-in; nil when it runs code that may define any (DO, CALL, CREATE EXTENSION).
     public var defines: Set<String>?
@@ -605,6 +617,10 @@ struct Analyzer {
         if s["withClause"] != nil { with(s["withClause"], outer: []) }
         var scope: [ScopeItem] = []
         if let rel = s["relation"] { from(.object(["RangeVar": rel]), outer: [], into: &scope) }
+        // UPDATE ... SET a = v.a FROM v: the SET expressions read the FROM items too.
+        quals.append([])
+        for item in (s["fromClause"]?.array ?? []) + (s["usingClause"]?.array ?? []) { from(item, outer: [], into: &scope) }
+        let joins = quals.removeLast()
         // RETURNING of the target table gives back what the write stored there:
         // INSERT ... SELECT last_name ... RETURNING a carries last_name.
         var stored = subquery(s["selectStmt"], outer: []).all
@@ -614,9 +630,6 @@ struct Analyzer {
         if !stored.isEmpty, let target = scope.first, case .table(let t) = target.relation {
             scope[0] = ScopeItem(name: target.name, relation: .opaque(stored.union([SourceColumn(t, "*")])), id: target.id)
         }
-        quals.append([])
-        for item in (s["fromClause"]?.array ?? []) + (s["usingClause"]?.array ?? []) { from(item, outer: [], into: &scope) }
-        let joins = quals.removeLast()
         var conditions: [Set<SourceColumn>] = []
         for clause in joins + [s["whereClause"]].compactMap({ $0 }) {
             for c in conjuncts(clause) { conditions.append(reads(c, [scope])) }

@@ -57,6 +57,8 @@ extension UpstreamSession {
         copyOutCount += 1
         if let fields = copyOutColumns(number: copyOutCount, count: Int(PQnfields(res))) {
             response["fields"] = .array(fields)
+            // A temporary table's: what the session wrote into it, through the views it read.
+            if fields.contains(where: { $0["temporary"] == .bool(true) }) { response.merge(viewsOfStatement()) { $1 } }
         } else {
             // COPY (query): traced by hoop-mask from the query, whose views it must know.
             response.merge(viewsOfStatement()) { $1 }

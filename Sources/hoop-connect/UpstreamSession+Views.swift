@@ -15,27 +15,53 @@ import HoopSQL
 extension UpstreamSession {
     /// A text that defines what a later FETCH or EXECUTE returns (DECLARE, PREPARE):
     /// kept for the session's life, up to `maxDefinitions` texts.
+    /// A text that writes rows (what a temporary table then holds may come from the
+    /// views it reads): its relation names are kept for the session's life, read when a
+    /// result needs them or once `maxDefinitions` texts wait.
     func noteDefinitions(_ sql: String) {
-        guard sql.range(of: "declare", options: .caseInsensitive) != nil || sql.range(of: "prepare", options: .caseInsensitive) != nil,
-              !definingSQL.contains(sql) else { return }
-        if definingSQL.count >= Self.maxDefinitions { definitionsOverflowed = true } else { definingSQL.append(sql) }
+        func has(_ word: String) -> Bool { sql.range(of: word, options: .caseInsensitive) != nil }
+        if has("declare") || has("prepare"), !definingSQL.contains(sql) {
+            if definingSQL.count >= Self.maxDefinitions { definitionsOverflowed = true } else { definingSQL.append(sql) }
+        }
+        if has("into") || has("update") || has("create") || has("merge") {
+            writingSQL.append(sql)
+            if writingSQL.count >= Self.maxDefinitions { absorbWritingSQL() }
+        }
     }
 
     static let maxDefinitions = 256
+    static let maxWrittenNames = 4096
+
+    /// The relation names of the writing texts, into `namesWritten`.
+    func absorbWritingSQL() {
+        for text in writingSQL {
+            guard let names = RelationNames.shared.of(text) else { definitionsOverflowed = true; continue }
+            namesWritten.formUnion(names.relations)
+        }
+        writingSQL.removeAll()
+        if namesWritten.count > Self.maxWrittenNames { definitionsOverflowed = true; namesWritten.removeAll() }
+    }
 
     /// The relation names the session's statements that may have made this result name;
     /// nil when they cannot be told (a text that does not parse here, too many texts).
+    /// `ctes`: the CTE names of the texts the result itself may come from (not of the
+    /// session's earlier definitions, which must not hide a relation made since).
     func relationNamesInPlay() -> (relations: Set<String>, ctes: Set<String>)? {
+        absorbWritingSQL()
         if definitionsOverflowed { return nil }
-        var texts = definingSQL + pipelineSQL
+        var texts = pipelineSQL
         if let currentSQL { texts.append(currentSQL) }
         texts += names.statements.values.map(\.value.sql)
         texts += names.portals.values.compactMap { $0.value.bound?.sql }
-        var relations: Set<String> = [], ctes: Set<String> = []
+        var relations = namesWritten, ctes: Set<String> = []
         for text in texts {
             guard let names = RelationNames.shared.of(text) else { return nil }
             relations.formUnion(names.relations)
             ctes.formUnion(names.ctes)
+        }
+        for text in definingSQL {
+            guard let names = RelationNames.shared.of(text) else { return nil }
+            relations.formUnion(names.relations)
         }
         return (relations, ctes)
     }

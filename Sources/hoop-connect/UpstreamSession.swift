@@ -31,6 +31,9 @@ final class UpstreamSession: @unchecked Sendable {
     var definingSQL: [String] = []
     var definitionsOverflowed = false
     var pipelineSQL: [String] = []
+    /// Texts that wrote rows, not yet read for names, and the names of those read.
+    var writingSQL: [String] = []
+    var namesWritten: Set<String> = []
 
     var conn: OpaquePointer?
     var cancelHandle: OpaquePointer?
@@ -458,7 +461,13 @@ final class UpstreamSession: @unchecked Sendable {
             return .object(f)
         }
         var body: [String: JSON] = ["fields": .array(fields)]
-        if Self.hasExpression(res) { body.merge(viewsOfStatement()) { $1 } }
+        // An expression, a temporary table (what the session wrote into it) or a table the
+        // catalog cannot name is traced through the views the session's texts name.
+        let traced = (0..<PQnfields(res)).contains { i in
+            let oid = PQftable(res, i)
+            return oid == 0 || sources[oid] == nil || sources[oid]?.temporary == true
+        }
+        if traced { body.merge(viewsOfStatement()) { $1 } }
         return Frame(FrameType.columns, session: id, seq: seq, body)
     }
 

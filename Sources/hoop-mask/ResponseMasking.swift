@@ -407,7 +407,7 @@ final class ResponseMasking {
             if t.parks.contains(.notify) { for c in t.channels { notified[c, default: []].formUnion(parked) } }
             if t.writes { written.formUnion(parked) }
             for target in t.writesInto { s.writtenInto[target.lowercased(), default: []].formUnion(parked) }
-            if t.parks.contains(.code) || t.defines == nil { s.ranCode = true }
+            if t.parks.contains(.code) || t.defines == nil || t.writesUnseen { s.ranCode = true }
             if let names = t.defines { shadowing.formUnion(names) } else { shadowing.insert("*") }
             if t.renames { s.namesUnsure = true }
             if t.creates { s.madeRelations = true }
@@ -518,7 +518,12 @@ final class ResponseMasking {
         guard !s.viewSources.isEmpty || !s.unseen.isEmpty else { return sources }
         var out = sources
         for source in sources where source.table != "?" {
-            if s.unseen.contains(source.table.lowercased()) { out.insert(.untraced); continue }
+            if s.unseen.contains(source.table.lowercased()) {
+                // No relation has the name now: one the session wrote into (made in its open
+                // transaction, or dropped since) holds what it wrote; any other, anything.
+                out.insert(s.writtenInto[source.table.lowercased()] != nil ? .temporary(source.table) : .untraced)
+                continue
+            }
             guard let view = s.viewSources[source.table.lowercased()] else { continue }
             for under in view[source.column == "*" ? "*" : source.column.lowercased()] ?? [] {
                 out.insert(source.whole ? under : under.piece)
@@ -528,18 +533,28 @@ final class ResponseMasking {
     }
 
     func rule(_ sources: Set<SourceColumn>, _ s: SessionState) -> ColumnRule? {
-        var sources = throughViews(sources, s)
-        for marker in sources where marker.temporaryRelation != nil {
-            sources.remove(marker)
-            let name = marker.temporaryRelation!
-            if name == "*" { s.writtenInto.values.forEach { sources.formUnion($0) } } else { sources.formUnion(s.writtenInto[name] ?? []) }
-            if s.ranCode { sources.insert(.untraced) }
+        // Server state, views and temporary tables stand for what is under them, which
+        // may again be any of these (a temporary table filled from a view, or from another
+        // temporary table): resolved until nothing changes.
+        var sources = sources
+        for _ in 0..<8 {
+            let before = sources
+            sources = throughViews(sources, s)
+            // A temporary relation holds what the session wrote (into any relation: rows
+            // written through a view, into a child or a partition, or before a rename land
+            // elsewhere than the name written); after code it cannot see, anything.
+            for marker in sources where marker.temporaryRelation != nil {
+                sources.remove(marker)
+                s.writtenInto.values.forEach { sources.formUnion($0) }
+                if s.ranCode { sources.insert(.untraced) }
+            }
+            // Server state takes the rules of what was parked there: the session's own
+            // settings, the catalog and sequences any session may read, what it wrote.
+            if sources.remove(.setting) != nil { sources.formUnion(s.parkedSettings) }
+            if sources.remove(.catalog) != nil { sources.formUnion(parkedCatalog); sources.formUnion(s.parkedByCode) }
+            if sources.remove(.written) != nil { sources.formUnion(written); sources.formUnion(parkedCatalog) }
+            if sources == before { break }
         }
-        // Server state takes the rules of what was parked there: the session's own
-        // settings, the catalog and sequences any session may read, what it wrote.
-        if sources.remove(.setting) != nil { sources.formUnion(s.parkedSettings) }
-        if sources.remove(.catalog) != nil { sources.formUnion(parkedCatalog); sources.formUnion(s.parkedByCode) }
-        if sources.remove(.written) != nil { sources.formUnion(written); sources.formUnion(parkedCatalog) }
         if sources.contains(.untraced) { return Self.untraced }
         return s.masker.policy.rule(derivedFrom: sources.map { (table: $0.table, column: $0.column, whole: $0.whole) })
     }
