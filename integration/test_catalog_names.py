@@ -493,6 +493,18 @@ TEMPORARY_FILLS = {
     "as execute": ["prepare p as select mrn as a from {s}.patients", "create temp table tt as execute p", "select a from tt"],
     "data-modifying cte": ["create temp table tt (a text)",
                            "with w as (insert into tt select mrn from {s}.patients returning a) select 1", "select a from tt"],
+    # A second review's cases: what the writing statement does not show, or names differently later.
+    "a default of the database's code": ["create function pg_temp.f() returns text language sql as $$ select mrn from {s}.patients limit 1 $$",
+                                         "create temp table tt (a text default pg_temp.f())", "insert into tt default values", "select a from tt"],
+    "a default from a setting": ["select set_config('my.x', mrn, false) from {s}.patients limit 1",
+                                 "create temp table tt (a text default current_setting('my.x'))", "insert into tt default values", "select a from tt"],
+    "a default set later": ["create function pg_temp.f() returns text language sql as $$ select mrn from {s}.patients limit 1 $$",
+                            "create temp table tt (a text)", "alter table tt alter column a set default pg_temp.f()",
+                            "insert into tt default values", "select a from tt"],
+    "through a view dropped since": ["create temp view memo_view as select mrn as a from {s}.patients",
+                                     "create temp table tt as select a from memo_view", "drop view memo_view", "select a from tt"],
+    "under a name an index has": ["begin", "create temp table patients_id_idx as select mrn as x from {s}.patients",
+                                  "select x || '' from patients_id_idx"],
 }
 
 
@@ -500,6 +512,8 @@ TEMPORARY_FILLS = {
 def test_a_temporary_table_holds_what_was_written_into_it_however(ring, admin, schema, fill):
     views(admin, schema)
     admin.execute(f"grant create on schema {schema} to hoop_gateway")
+    admin.execute(f"create index patients_id_idx on {schema}.patients (id)")
+    admin.execute(f"set search_path = {schema}, public")
     got = run_script(ring, [sql.format(s=schema) for sql in TEMPORARY_FILLS[fill]])
     assert got and VALUE not in repr(got), (fill, got)
 
@@ -526,5 +540,43 @@ def test_a_scratch_table_of_literals_stays_readable(ring, admin, schema):
         conn.execute("insert into scratch values (%s, %s), (2, 'two')", (1, "one"))
         conn.execute("update scratch set t = t || '!' where id = 1")
         assert conn.execute("select id, t, upper(t) from scratch order by id").fetchall() == [(1, "one!", "ONE!"), (2, "two", "TWO")]
+    finally:
+        conn.close()
+
+
+def test_a_temporary_table_read_by_an_execute_the_client_never_described(ring, admin, schema):
+    from helpers.pgwire import Bind, Execute, Parse, Query, Sync
+    views(admin, schema)
+    from helpers.pgwire import PGWire
+    c = PGWire("127.0.0.1", ring.listen_port, timeout=30)
+    try:
+        c.startup(ring.gateway_user, "clinic", ring.gateway_password, {"application_name": "hoop-views"})
+        c.send(Query(f"create temp table tt as select mrn as a from {schema}.patients"))
+        c.read_until_ready(timeout=30)
+        for msgs in ([Parse("", "select a from tt"), Bind("", ""), Execute(""), Sync()],
+                     [Parse("", "select a from tt"), Bind("", ""), Execute("", 1), Sync()]):
+            c.send(*msgs)
+            answers = c.read_until_ready(timeout=30)
+            rows = [v for t, v in answers if t == "D"]
+            assert rows and VALUE not in repr(rows), [t for t, _ in answers]
+    finally:
+        c.close()
+
+
+def test_texts_that_do_not_parse_or_many_cursors_leave_expressions_readable(ring, admin, schema):
+    # Names of the session's texts are kept as names: a typo, or psql's FETCH_COUNT
+    # cursor per query, does not leave later expressions masked whole.
+    import psycopg
+    views(admin, schema)
+    conn = ring.connect("gateway")
+    try:
+        with pytest.raises(psycopg.Error):
+            conn.execute("insert into nowhere valuez (1)")
+        with conn.transaction():
+            for i in range(300):
+                conn.execute(f"declare c{i} cursor for select {i} as n")
+        assert conn.execute(f"select upper(a) from {schema}.memo_view").fetchone()[0] == VALUE.upper()
+        got = conn.execute(f"select upper(a) from {schema}.v1").fetchone()[0]
+        assert VALUE not in got
     finally:
         conn.close()

@@ -147,7 +147,7 @@ public enum Lineage {
         let defines = definedNames(stmt)
         let opaque = a.parks.contains(.code) || defines == nil
         return Traced(lineage: lineage, reads: a.readLog.withoutIdentities, parks: a.parks, channels: a.channels, writes: writes,
-                      writesInto: targets, writesUnseen: fromExecute || installing.contains(kind),
+                      writesInto: targets, writesUnseen: fromExecute || installing.contains(kind) || computesDefaults(stmt, shadowing),
                       defines: defines, renames: renaming.contains(kind) || opaque,
                       creates: creating.contains(kind) || writes && kind == "SelectStmt" || opaque)
     }
@@ -181,6 +181,33 @@ public enum Lineage {
     /// Statements that make the server run code when rows are written (a trigger, a
     /// rule): what it writes, and where, the statements that write do not show.
     static let installing: Set<String> = ["CreateTrigStmt", "RuleStmt", "CreateEventTrigStmt"]
+
+    /// A column default or generated expression (CREATE TABLE, ALTER TABLE, a domain)
+    /// that reads anything or runs the database's own code: an INSERT that fires it
+    /// writes what it computes, which the INSERT does not show. Constants and built-ins
+    /// of nothing (`now()`, `gen_random_uuid()`) are fine.
+    static func computesDefaults(_ stmt: JSON, _ shadowing: Set<String>) -> Bool {
+        guard let kind = stmt.node?.kind, ["CreateStmt", "AlterTableStmt", "CreateDomainStmt"].contains(kind) else { return false }
+        var expressions: [JSON] = []
+        func walk(_ n: JSON) {
+            switch n {
+            case .array(let a): a.forEach(walk)
+            case .object(let o):
+                if let c = o["Constraint"], ["CONSTR_DEFAULT", "CONSTR_GENERATED"].contains(c["contype"]?.string ?? ""),
+                   let e = c["raw_expr"] { expressions.append(e) }
+                if let cmd = o["AlterTableCmd"], cmd["subtype"]?.string == "AT_ColumnDefault", let e = cmd["def"] { expressions.append(e) }
+                o.values.forEach(walk)
+            default: break
+            }
+        }
+        walk(stmt)
+        for e in expressions {
+            var a = Analyzer()
+            a.shadowing = shadowing
+            if !a.expression(e, []).withoutIdentities.isEmpty || !a.parks.isEmpty || !a.readLog.isEmpty { return true }
+        }
+        return false
+    }
 
     /// Statements that make relations.
     static let creating: Set<String> = [

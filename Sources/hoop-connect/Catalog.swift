@@ -245,12 +245,14 @@ final class Catalog: @unchecked Sendable {
     /// The relations of these names, in every schema (a bare name in a statement may be
     /// any of them: the session's search_path chooses): for each name, the views,
     /// materialized views and temporary relations, with their columns, or no row at all
-    /// (oid null) when no relation has it.
+    /// (oid null) when no relation has it. The system's own views are not looked up: the
+    /// lineage reads them as the catalog (SourceColumn.catalog).
     static let viewsQuery = """
         select w.name, c.oid::int8, (select string_agg(a.attnum::text, ',') from pg_attribute a
                                     where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped)
         from unnest($1::text[]) w(name)
         left join pg_class c on c.relname = w.name and (c.relkind in ('v', 'm') or c.relpersistence = 't')
+              and c.relnamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
         where c.oid is not null or not exists (select 1 from pg_class o where o.relname = w.name)
         """
 

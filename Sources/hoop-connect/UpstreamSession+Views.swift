@@ -13,55 +13,45 @@ import HoopSQL
 // catalog after the result, as the tables' names are. docs/masking.md, "Views".
 
 extension UpstreamSession {
-    /// A text that defines what a later FETCH or EXECUTE returns (DECLARE, PREPARE):
-    /// kept for the session's life, up to `maxDefinitions` texts.
-    /// A text that writes rows (what a temporary table then holds may come from the
-    /// views it reads): its relation names are kept for the session's life, read when a
-    /// result needs them or once `maxDefinitions` texts wait.
+    /// A text that defines what a later FETCH or EXECUTE returns (DECLARE, PREPARE), or
+    /// writes rows (what a temporary table then holds may come from the views it read):
+    /// its relation names count for the session's life. Texts are read for names when a
+    /// result needs them, or once `maxPending` wait; one that does not parse defined and
+    /// wrote nothing (the server refuses it too).
     func noteDefinitions(_ sql: String) {
         func has(_ word: String) -> Bool { sql.range(of: word, options: .caseInsensitive) != nil }
-        if has("declare") || has("prepare"), !definingSQL.contains(sql) {
-            if definingSQL.count >= Self.maxDefinitions { definitionsOverflowed = true } else { definingSQL.append(sql) }
-        }
-        if has("into") || has("update") || has("create") || has("merge") {
-            writingSQL.append(sql)
-            if writingSQL.count >= Self.maxDefinitions { absorbWritingSQL() }
-        }
+        guard has("declare") || has("prepare") || has("into") || has("update") || has("create") || has("merge") else { return }
+        pendingSQL.append(sql)
+        if pendingSQL.count >= Self.maxPending { absorbPendingSQL() }
     }
 
-    static let maxDefinitions = 256
-    static let maxWrittenNames = 4096
+    static let maxPending = 256
+    static let maxNotedNames = 4096
 
-    /// The relation names of the writing texts, into `namesWritten`.
-    func absorbWritingSQL() {
-        for text in writingSQL {
-            guard let names = RelationNames.shared.of(text) else { definitionsOverflowed = true; continue }
-            namesWritten.formUnion(names.relations)
-        }
-        writingSQL.removeAll()
-        if namesWritten.count > Self.maxWrittenNames { definitionsOverflowed = true; namesWritten.removeAll() }
+    /// The relation names of the pending texts, into `notedNames`; past `maxNotedNames`
+    /// names the session's are no longer known (every result then says `views_unknown`).
+    func absorbPendingSQL() {
+        for text in pendingSQL { if let names = RelationNames.shared.of(text) { notedNames.formUnion(names.relations) } }
+        pendingSQL.removeAll()
+        if notedNames.count > Self.maxNotedNames { notedNamesOverflowed = true; notedNames.removeAll() }
     }
 
-    /// The relation names the session's statements that may have made this result name;
-    /// nil when they cannot be told (a text that does not parse here, too many texts).
-    /// `ctes`: the CTE names of the texts the result itself may come from (not of the
-    /// session's earlier definitions, which must not hide a relation made since).
+    /// The relation names the session's texts that may have made this result name;
+    /// nil when they cannot be told. `ctes`: the CTE names of the texts the result itself
+    /// may come from (not of the session's earlier ones, which must not hide a relation
+    /// made since).
     func relationNamesInPlay() -> (relations: Set<String>, ctes: Set<String>)? {
-        absorbWritingSQL()
-        if definitionsOverflowed { return nil }
+        absorbPendingSQL()
+        if notedNamesOverflowed { return nil }
         var texts = pipelineSQL
         if let currentSQL { texts.append(currentSQL) }
         texts += names.statements.values.map(\.value.sql)
         texts += names.portals.values.compactMap { $0.value.bound?.sql }
-        var relations = namesWritten, ctes: Set<String> = []
+        var relations = notedNames, ctes: Set<String> = []
         for text in texts {
             guard let names = RelationNames.shared.of(text) else { return nil }
             relations.formUnion(names.relations)
             ctes.formUnion(names.ctes)
-        }
-        for text in definingSQL {
-            guard let names = RelationNames.shared.of(text) else { return nil }
-            relations.formUnion(names.relations)
         }
         return (relations, ctes)
     }

@@ -26,14 +26,13 @@ final class UpstreamSession: @unchecked Sendable {
     /// The simple query running, and how many COPY TO results it has had (UpstreamSession+Copy.swift).
     var currentSQL: String? = nil
     var copyOutCount = 0
-    /// Texts a later result may come from (UpstreamSession+Views.swift): the session's
-    /// DECLAREs and PREPAREs, and the texts of the pipeline being read.
-    var definingSQL: [String] = []
-    var definitionsOverflowed = false
+    /// Relation names a later result may come from (UpstreamSession+Views.swift): of the
+    /// session's DECLAREs, PREPAREs and writes (`pendingSQL` not read yet), and the texts
+    /// of the pipeline being read.
+    var pendingSQL: [String] = []
+    var notedNames: Set<String> = []
+    var notedNamesOverflowed = false
     var pipelineSQL: [String] = []
-    /// Texts that wrote rows, not yet read for names, and the names of those read.
-    var writingSQL: [String] = []
-    var namesWritten: Set<String> = []
 
     var conn: OpaquePointer?
     var cancelHandle: OpaquePointer?

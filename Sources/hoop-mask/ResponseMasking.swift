@@ -44,6 +44,9 @@ extension SourceColumn {
     /// resolved by ResponseMasking.rule: temporary relations are the session's own.
     static func temporary(_ name: String) -> SourceColumn { SourceColumn("?", "temporary:" + name.lowercased()) }
     var temporaryRelation: String? { table == "?" && column.hasPrefix("temporary:") ? String(column.dropFirst(10)) : nil }
+    /// What the session wrote into the relation `name`, by that name (a permanent one).
+    static func writtenInto(_ name: String) -> SourceColumn { SourceColumn("?", "into:" + name.lowercased()) }
+    var writtenRelation: String? { table == "?" && column.hasPrefix("into:") ? String(column.dropFirst(5)) : nil }
 }
 
 /// What a frame's masking found: counts by entity (or rule label), overall and by
@@ -179,8 +182,9 @@ final class ResponseMasking {
         /// Kept for the session: a name once a view still takes its rules, so a result
         /// without a columns frame of its own (an Execute) cannot lose them.
         var viewSources: [String: [String: Set<SourceColumn>]] = [:]
-        /// Names the last result's statement reads that no relation has in the catalog
-        /// (made in the open transaction, or dropped since): what they hold is not known.
+        /// Names results of the open transaction read that no relation has in the catalog
+        /// (made in the transaction, or dropped since): what they hold is not known. Kept
+        /// until the transaction ends (a plan made with them may serve a later Execute).
         var unseen: Set<String> = []
         /// What its statements wrote into each relation, by name (lower case): a
         /// temporary table of the session holds what it was written.
@@ -408,6 +412,11 @@ final class ResponseMasking {
             if t.writes { written.formUnion(parked) }
             for target in t.writesInto { s.writtenInto[target.lowercased(), default: []].formUnion(parked) }
             if t.parks.contains(.code) || t.defines == nil || t.writesUnseen { s.ranCode = true }
+            // What was written from a relation the session did not write itself may have
+            // come through a view of that name, now dropped or replaced: unknown since.
+            if t.renames, s.writtenInto.values.contains(where: { $0.contains { $0.table != "?" && s.writtenInto[$0.table.lowercased()] == nil } }) {
+                s.ranCode = true
+            }
             if let names = t.defines { shadowing.formUnion(names) } else { shadowing.insert("*") }
             if t.renames { s.namesUnsure = true }
             if t.creates { s.madeRelations = true }
@@ -483,11 +492,11 @@ final class ResponseMasking {
 
     /// A view's columns in the columns frame's `views`, as the table columns under them:
     /// its definition traced (viewColumn), and the columns under the views it reads.
-    /// A temporary table's columns hold what the session wrote (`.written`), and so may
-    /// a temporary view's. `unseen` counts for this result only: a relation made in the
-    /// open transaction is a plain table once it commits.
+    /// A temporary table's columns hold what the session wrote, and so may a temporary
+    /// view's. `unseen` counts until the transaction ends: a relation made in it is a
+    /// plain table once it commits.
     func learnViews(_ frame: Frame, _ s: SessionState) {
-        s.unseen = Set((frame["unseen"]?.array ?? []).compactMap { $0.string?.lowercased() })
+        s.unseen.formUnion((frame["unseen"]?.array ?? []).compactMap { $0.string?.lowercased() })
         let views = frame["views"]?.array ?? []
         guard !views.isEmpty else { return }
         if s.viewSources.count > 1024 { s.viewSources.removeAll() }
@@ -512,10 +521,21 @@ final class ResponseMasking {
         }
     }
 
+    /// A column of a relation the session wrote into from other columns: its own rules
+    /// and what was written there (a table made in the open transaction under a name
+    /// another relation has, or one filled from ruled columns).
+    func writtenBySession(_ p: ColumnPlan, _ s: SessionState) -> ColumnPlan {
+        guard let t = p.table, let w = s.writtenInto[t.lowercased()], !w.isEmpty else { return p }
+        var p = p
+        p.underView = (p.underView ?? []).union([SourceColumn(t, p.column ?? "*"), .writtenInto(t)])
+        p.table = nil; p.column = nil
+        return p
+    }
+
     /// Sources that name a view's column, with the table columns under it: the statement
     /// reads the view by name, and the rules are the tables'.
     func throughViews(_ sources: Set<SourceColumn>, _ s: SessionState) -> Set<SourceColumn> {
-        guard !s.viewSources.isEmpty || !s.unseen.isEmpty else { return sources }
+        guard !s.viewSources.isEmpty || !s.unseen.isEmpty || !s.writtenInto.isEmpty else { return sources }
         var out = sources
         for source in sources where source.table != "?" {
             if s.unseen.contains(source.table.lowercased()) {
@@ -524,6 +544,8 @@ final class ResponseMasking {
                 out.insert(s.writtenInto[source.table.lowercased()] != nil ? .temporary(source.table) : .untraced)
                 continue
             }
+            // A relation the session wrote into holds what it wrote there, too.
+            if let w = s.writtenInto[source.table.lowercased()], !w.isEmpty { out.insert(.writtenInto(source.table)) }
             guard let view = s.viewSources[source.table.lowercased()] else { continue }
             for under in view[source.column == "*" ? "*" : source.column.lowercased()] ?? [] {
                 out.insert(source.whole ? under : under.piece)
@@ -537,23 +559,39 @@ final class ResponseMasking {
         // may again be any of these (a temporary table filled from a view, or from another
         // temporary table): resolved until nothing changes.
         var sources = sources
+        var expanded: Set<SourceColumn> = []   // markers already replaced: once is enough
+        func expand(_ marker: SourceColumn, _ under: () -> Set<SourceColumn>) {
+            guard sources.remove(marker) != nil, expanded.insert(marker).inserted else { return }
+            // What was parked may hold the marker itself (a setting set from a setting).
+            sources.formUnion(under().subtracting(expanded))
+        }
         for _ in 0..<8 {
             let before = sources
             sources = throughViews(sources, s)
-            // A temporary relation holds what the session wrote (into any relation: rows
-            // written through a view, into a child or a partition, or before a rename land
-            // elsewhere than the name written); after code it cannot see, anything.
-            for marker in sources where marker.temporaryRelation != nil {
-                sources.remove(marker)
-                s.writtenInto.values.forEach { sources.formUnion($0) }
-                if s.ranCode { sources.insert(.untraced) }
+            for marker in sources where marker.table == "?" {
+                if marker.temporaryRelation != nil {
+                    // A temporary relation holds what the session wrote (into any relation:
+                    // rows written through a view, into a child or a partition, or before a
+                    // rename land elsewhere than the name written); after code it cannot
+                    // see, anything.
+                    expand(marker) { s.writtenInto.values.reduce(into: s.ranCode ? [.untraced] : []) { $0.formUnion($1) } }
+                } else if let name = marker.writtenRelation {
+                    expand(marker) { s.writtenInto[name] ?? [] }
+                } else if marker == .setting {
+                    // Server state takes the rules of what was parked there: the session's
+                    // own settings, the catalog and sequences any session may read, what it wrote.
+                    expand(marker) { s.parkedSettings }
+                } else if marker == .catalog {
+                    expand(marker) { parkedCatalog.union(s.parkedByCode) }
+                } else if marker == .written {
+                    expand(marker) { written.union(parkedCatalog) }
+                }
             }
-            // Server state takes the rules of what was parked there: the session's own
-            // settings, the catalog and sequences any session may read, what it wrote.
-            if sources.remove(.setting) != nil { sources.formUnion(s.parkedSettings) }
-            if sources.remove(.catalog) != nil { sources.formUnion(parkedCatalog); sources.formUnion(s.parkedByCode) }
-            if sources.remove(.written) != nil { sources.formUnion(written); sources.formUnion(parkedCatalog) }
             if sources == before { break }
+        }
+        // Not resolved in as many rounds: unknown.
+        if sources.contains(where: { $0.temporaryRelation != nil || $0.writtenRelation != nil || $0 == .setting || $0 == .catalog || $0 == .written }) {
+            return Self.untraced
         }
         if sources.contains(.untraced) { return Self.untraced }
         return s.masker.policy.rule(derivedFrom: sources.map { (table: $0.table, column: $0.column, whole: $0.whole) })
@@ -679,7 +717,7 @@ final class ResponseMasking {
                 // An expression whose statement's views could not be read: it may carry
                 // what any view holds.
                 if viewsUnknown, p.table == nil { p.underView = (p.underView ?? []).union([.untraced]) }
-                return p
+                return writtenBySession(p, s)
             }
             let p = plan(fields: fields, shape: shape(seq: seq, s), s)
             s.plans[seq] = p
@@ -741,15 +779,15 @@ final class ResponseMasking {
             }
             if copyShape(seq, s).1.header { s.copyHeader.insert(seq) } else { s.copyHeader.remove(seq) }
             learnViews(frame, s)
-            if let fields = frame["fields"]?.array, !s.namesUnsure {
+            if frame["views_unknown"]?.bool == true {
+                // Views that could not be read: every field masked whole.
+                s.copyPlans[seq] = RowPlan(columns: [], rest: ColumnPlan(table: nil, column: nil, typeOID: 0, derived: Self.untraced))
+            } else if let fields = frame["fields"]?.array, !s.namesUnsure {
                 s.copyPlans[seq] = RowPlan(columns: fields.map { f in
-                    var p = ColumnPlan(field: f)
-                    if let under = p.underView { p.derived = rule(under, s) }   // a temporary table's
+                    var p = writtenBySession(ColumnPlan(field: f), s)
+                    if let under = p.underView { p.derived = rule(under, s) }   // a temporary table's, or one written
                     return p
                 })
-            } else if frame["views_unknown"]?.bool == true {
-                // COPY (query) whose views could not be read: every field masked whole.
-                s.copyPlans[seq] = RowPlan(columns: [], rest: ColumnPlan(table: nil, column: nil, typeOID: 0, derived: Self.untraced))
             } else {
                 s.copyPlans[seq] = nil
             }
@@ -856,7 +894,7 @@ final class ResponseMasking {
             return outcome(frame, out, counts)
         case FrameType.ready:
             s.skippingToReady = false
-            if frame["status"]?.string == "I" { s.names.endTransaction(); s.namesUnsure = false; s.madeRelations = false }
+            if frame["status"]?.string == "I" { s.names.endTransaction(); s.namesUnsure = false; s.madeRelations = false; s.unseen = [] }
             // Everything asked before this point has been answered.
             for k in s.expected.keys where k <= seq { s.expected[k] = nil }
             for k in s.plans.keys where k <= seq { s.plans[k] = nil }
