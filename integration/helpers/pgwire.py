@@ -212,7 +212,12 @@ class PGWire:
             self.sock.settimeout(left)
         else:
             self.sock.settimeout(self.timeout)
-        chunk = self.sock.recv(1 << 16)
+        try:
+            chunk = self.sock.recv(1 << 16)
+        except ConnectionResetError:
+            # Closed with a reset (a close with unread client bytes in its buffer): closed all the same.
+            self.closed = True
+            raise
         if not chunk:
             self.closed = True
             raise ServerClosed("server closed the connection")
