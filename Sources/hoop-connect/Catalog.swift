@@ -278,10 +278,9 @@ final class Catalog: @unchecked Sendable {
         let named = sources(found.flatMap { v in v.columns.map { (table: v.oid, column: $0) } })
         var out: [Source] = []
         for v in found {
-            // Gone since the names were read: dropped after this result, which it made no
-            // part of then. A view read without all its columns' names is not known.
-            guard let source = named[v.oid] else { continue }
-            guard v.columns.allSatisfy({ source.columns[$0] != nil }) else { return nil }
+            // A view found but not read (dropped in between, a lookup that failed), or read
+            // without all its columns' names, is not known: the caller masks whole.
+            guard let source = named[v.oid], v.columns.allSatisfy({ source.columns[$0] != nil }) else { return nil }
             out.append(source)
         }
         return (out, unseen)

@@ -10,7 +10,9 @@ import HoopSQL
 // (`views` in the columns frame): every view or materialized view, in any schema, named
 // like a relation the session's statements name (the statement itself, and what a
 // FETCH or EXECUTE runs: its cursor's or prepared statement's text), read from the
-// catalog after the result, as the tables' names are. docs/masking.md, "Views".
+// catalog after the result, as the tables' names are. The same goes for a temporary
+// table's columns (what the session wrote into it, through the views it read) and for
+// a table the catalog cannot name. docs/masking.md, "Names from the catalog".
 
 extension UpstreamSession {
     /// A text that defines what a later FETCH or EXECUTE returns (DECLARE, PREPARE), or
@@ -61,7 +63,8 @@ extension UpstreamSession {
         (0..<PQnfields(res)).contains { PQftable(res, $0) == 0 }
     }
 
-    /// The `views` and `unseen` (or `views_unknown`) of a result with an expression column.
+    /// The `views` and `unseen` (or `views_unknown`) of a result hoop-mask traces through
+    /// the session's texts (columnsFrame, copyOut say which).
     func viewsOfStatement() -> [String: JSON] {
         guard let names = relationNamesInPlay(), let catalog, case (let views, var unseen)?  = catalog.views(named: names.relations) else {
             return ["views_unknown": .bool(true)]

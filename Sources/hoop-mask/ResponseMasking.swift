@@ -512,8 +512,9 @@ final class ResponseMasking {
             var columns = s.viewSources[name.lowercased()] ?? [:]
             for c in v["columns"]?.array ?? [] {
                 guard let number = c["column"]?.int, let column = c["column_name"]?.string else { continue }
-                let traced = v["view_sql"] == nil ? [] : v["view_sql"]?.string.flatMap { viewColumn($0, Int(number)) } ?? [.untraced]
-                let under = traced.union(reads)
+                // A view's definition, traced (one that cannot be: untraced); a temporary table has none.
+                var under = reads
+                if let sql = v["view_sql"] { under.formUnion(sql.string.flatMap { viewColumn($0, Int(number)) } ?? [.untraced]) }
                 columns[column.lowercased(), default: []].formUnion(under)
                 columns["*", default: []].formUnion(under)
             }
