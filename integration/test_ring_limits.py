@@ -4,9 +4,10 @@ filtered before they reach the upstream connection."""
 
 from __future__ import annotations
 
+import threading
 import time
 
-from helpers.pgwire import PGWire, Query
+from helpers.pgwire import PGWire, Query, message
 from helpers.ring import RssSampler
 
 # A stage holding what the test pushes would exceed this (notices: ~100 MB of them;
@@ -84,3 +85,63 @@ def test_startup_settings_are_filtered(ring):
         assert c.execute("show default_transaction_read_only").fetchone() == ("off",)
         assert c.execute("select current_role").fetchone() == ("hoop_gateway",)
         assert c.execute("show work_mem").fetchone() != ("77MB",)
+
+
+def test_notices_raised_during_copy_from_stdin_are_paced(ring):
+    """A trigger raises a notice per row of a COPY FROM STDIN to a client that sends its
+    rows but reads nothing for a while: the notices wait in the server (credits), not in
+    a stage. The rows are more than the sockets hold, so hoop-connect's writes wait, and
+    meanwhile it reads what the server sends (libpq's rule against deadlock): the notices
+    libpq parsed then must go, paced by credits, before it takes the next CopyData."""
+    table = "copy_notices_" + str(int(time.time() * 1000))
+    with ring.connect("direct") as d:
+        d.execute(f"create table {table} (id int, pad text)")
+        d.execute(f"create function {table}_f() returns trigger language plpgsql as "
+                  f"$$ begin raise notice '%', repeat('n', 1000); return new; end $$")
+        d.execute(f"create trigger {table}_t before insert on {table} for each row execute function {table}_f()")
+        d.execute(f"grant insert on {table} to hoop_gateway")
+    rows = 200_000
+    c = PGWire("127.0.0.1", ring.listen_port, timeout=30)
+    c.startup(ring.gateway_user, "clinic", ring.gateway_password)
+    sampler = RssSampler(ring.stage_pids(), interval=0.1)
+    sampler.start()
+    sent = threading.Event()
+
+    def send_rows():
+        # The door reads this client only a window ahead of the server: sends block.
+        try:
+            c.send(Query(f"copy {table} from stdin"))
+            data = "".join(f"{i}\t{'p' * 200}\n" for i in range(rows)).encode()
+            for off in range(0, len(data), 64 * 1024):
+                c.send(message("d", data[off:off + 64 * 1024]))
+            c.send(message("c"))
+            sent.set()
+        except OSError:
+            pass
+
+    writer = threading.Thread(target=send_rows, daemon=True)
+    try:
+        writer.start()
+        time.sleep(6)
+        grown = growth_mb(sampler)
+        assert all(g < GROWTH_BOUND_MB for g in grown.values()), f"stage memory grew (MB): {grown}"
+        notices, tags = 0, []
+        while True:
+            t, v = c.read(timeout=120)
+            if t == "N":
+                notices += 1
+            elif t == "C":
+                tags.append(v)
+            elif t == "E":
+                raise AssertionError(f"error: {v}")
+            elif t == "Z":
+                break
+        assert sent.is_set()
+        assert notices == rows
+        assert tags and str(tags[-1]).startswith(f"COPY {rows}")
+    finally:
+        sampler.stop()
+        c.close()
+        with ring.connect("direct") as d:
+            d.execute(f"drop table if exists {table}")
+            d.execute(f"drop function if exists {table}_f()")

@@ -67,17 +67,7 @@ public final class StageLoop {
         var more = true
         var waitingSince: Double? = nil
         while more {
-            more = try reader.readBatch { item in
-                switch item {
-                case .line(let bytes):
-                    try route(bytes, handle)
-                case .oversize(let prefix, let length):
-                    let (session, seq) = FrameHeader.salvage(prefix)
-                    logLine(stage, "refused a frame of \(length) bytes (limit \(maxFrameBytes))")
-                    try emitOwn(.stageError(stage: stage, session: session, seq: seq, code: "54000",
-                                            message: "frame too large", droppedBytes: length))
-                }
-            }
+            more = try readOnce(handle)
             // Flush only when no more input is waiting: under load, one write (and, in
             // hoop-record, one commit) then covers many frames, and the next stage wakes
             // once for all of them instead of once per frame.
@@ -95,6 +85,23 @@ public final class StageLoop {
         }
         try beforeFlush()
         try out.flush()
+    }
+
+    /// One read of the input (it blocks unless input is ready): every line it completes
+    /// handed to the stage, nothing flushed. False at end of input. For a stage that runs
+    /// its own event loop and reads when its poll says so.
+    public func readOnce(_ handle: (RawFrame) throws -> Void) throws -> Bool {
+        try reader.readBatch { item in
+            switch item {
+            case .line(let bytes):
+                try route(bytes, handle)
+            case .oversize(let prefix, let length):
+                let (session, seq) = FrameHeader.salvage(prefix)
+                logLine(stage, "refused a frame of \(length) bytes (limit \(maxFrameBytes))")
+                try emitOwn(.stageError(stage: stage, session: session, seq: seq, code: "54000",
+                                        message: "frame too large", droppedBytes: length))
+            }
+        }
     }
 
     /// Set in the first stage after the doors (hoop-auth): a frame that has been round

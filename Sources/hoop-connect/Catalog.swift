@@ -18,8 +18,9 @@ import HoopPostgres
 /// again. A cached name is never older than the result it names: the check that
 /// vouches for it starts after the result is in. Concurrent results share a check
 /// (one in flight per upstream; those that arrive while it runs go in the next one),
-/// as group commit shares an fsync.
-final class Catalog: @unchecked Sendable {
+/// as group commit shares an fsync. Its connections run on the stage's event loop, as
+/// the sessions' do: a session waiting for the catalog suspends only its own task.
+final class Catalog {
     struct Source { let schema: String; let table: String; let columns: [Int: String]
         /// A view's definition: hoop-mask traces its columns to the tables under it.
         var viewSQL: String? = nil
@@ -44,33 +45,35 @@ final class Catalog: @unchecked Sendable {
 
     /// One catalog connection; sessions take whichever is free.
     private final class Slot {
-        let lock = NSLock()
+        var busy = false
         var conn: OpaquePointer?
         deinit { if let conn { PQfinish(conn) } }
     }
 
     /// A check of table versions: the tables and columns results asked about before it
-    /// started, and what the catalog said.
+    /// started, what the catalog said, and the tasks waiting for it.
     private final class Check {
         var wanted: [UInt32: Set<Int>] = [:]
         var now: [UInt32: Version]?
         var done = false
+        var waiting: [UnsafeContinuation<Void, Never>] = []
     }
 
     private let target: Upstreams.Target
+    private let loop: EventLoop
     private let slots = (0..<3).map { _ in Slot() }
-    private let cacheLock = NSLock()
+    /// Tasks waiting for a free connection, in order.
+    private var slotWaiting: [UnsafeContinuation<Void, Never>] = []
     private var cache: [UInt32: (source: Source, version: Version, readAt: Double)] = [:]
     static let maxCached = 10_000
     /// xmin is 32 bits: after 2^32 transactions a catalog row could be written again
     /// under its old xmin. An entry is read again after this many seconds, far less than
     /// any server needs to spend 2^32 transaction ids.
     static let maxAge: Double = 600
-    private let checks = NSCondition()
     private var collecting = Check()
     private var checking = false
 
-    init(_ target: Upstreams.Target) { self.target = target }
+    init(_ target: Upstreams.Target, loop: EventLoop) { self.target = target; self.loop = loop }
 
     /// A table's relation version: the xmin of its pg_class and pg_namespace rows; for a
     /// view, of the pg_rewrite rows of it and of every view under it, and of everything
@@ -107,7 +110,7 @@ final class Catalog: @unchecked Sendable {
     /// take the rules of every table column those read (empty: no view under it). A
     /// whole row of a table read under them counts as all its columns (`*`); a function
     /// or operator of the database's own called under them, as untraced (nil table).
-    private func columnsUnderViews(_ oid: UInt32, _ conn: OpaquePointer) -> [(table: String?, column: String)]? {
+    private func columnsUnderViews(_ oid: UInt32, _ conn: OpaquePointer) async -> [(table: String?, column: String)]? {
         let sql = Self.viewChain("$1::oid") + """
             select distinct case when d.refclassid = 'pg_class'::regclass then dc.relname::text end,
                    case when d.refobjsubid > 0 then da.attname::text else '*' end
@@ -119,7 +122,7 @@ final class Catalog: @unchecked Sendable {
                    or (d.refclassid in ('pg_proc'::regclass, 'pg_operator'::regclass) and chain.view <> $1::oid))
               and exists (select 1 from chain where chain.view <> $1::oid)
             """
-        let res = withCStrings(["\(oid)"]) { v in PQexecParams(conn, sql, 1, nil, v, nil, nil, 0) }
+        let res = await loop.lastResult(conn, sent: withCStrings(["\(oid)"]) { v in PQsendQueryParams(conn, sql, 1, nil, v, nil, nil, 0) })
         defer { PQclear(res) }
         guard PQresultStatus(res) == PGRES_TUPLES_OK else { return nil }
         return (0..<PQntuples(res)).map {
@@ -129,7 +132,7 @@ final class Catalog: @unchecked Sendable {
 
     /// The sources of a result's columns (table OID, column number) by table, each as
     /// the catalog has it now (absent: an expression, or a table the catalog does not show).
-    func sources(_ columns: [(table: UInt32, column: Int)]) -> [UInt32: Source] {
+    func sources(_ columns: [(table: UInt32, column: Int)]) async -> [UInt32: Source] {
         var wanted: [UInt32: Set<Int>] = [:]
         for c in columns where c.table != 0 {
             // A system column (ctid: negative) has no name of its own to vouch for.
@@ -137,27 +140,23 @@ final class Catalog: @unchecked Sendable {
         }
         guard !wanted.isEmpty else { return [:] }
         let now = monotonicSeconds()
-        cacheLock.lock()
         let cached = wanted.compactMap { oid, _ in cache[oid].flatMap { now - $0.readAt < Self.maxAge ? (oid, $0) : nil } }
-        cacheLock.unlock()
         var found: [UInt32: Source] = [:]
-        if !cached.isEmpty, let current = versionsNow(Dictionary(uniqueKeysWithValues: cached.map { ($0.0, wanted[$0.0]!) })) {
+        if !cached.isEmpty, let current = await versionsNow(Dictionary(uniqueKeysWithValues: cached.map { ($0.0, wanted[$0.0]!) })) {
             for (oid, entry) in cached {
                 if let v = current[oid], entry.version.holds(in: v, for: wanted[oid]!) { found[oid] = entry.source }
             }
         }
         let missing = wanted.keys.filter { found[$0] == nil }
         guard !missing.isEmpty else { return found }
-        withConnection { conn in
+        await withConnection { conn in
             for oid in missing {
                 // Not found: a temporary table, or one created in a transaction not yet
                 // committed, which this connection will see once it is: asked again next time.
-                guard let (source, version) = lookup(oid, conn) else { continue }
+                guard let (source, version) = await lookup(oid, conn) else { continue }
                 found[oid] = source
-                cacheLock.lock()
                 if cache.count >= Self.maxCached { cache.removeAll() }
                 cache[oid] = (source, version, now)
-                cacheLock.unlock()
             }
         }
         return found
@@ -165,20 +164,19 @@ final class Catalog: @unchecked Sendable {
 
     /// The catalog's versions of these tables' columns, from a check that started after
     /// this call: the one being collected joins the next free turn (nil: no answer).
-    private func versionsNow(_ wanted: [UInt32: Set<Int>]) -> [UInt32: Version]? {
-        checks.lock(); defer { checks.unlock() }
+    private func versionsNow(_ wanted: [UInt32: Set<Int>]) async -> [UInt32: Version]? {
         let mine = collecting
         for (oid, columns) in wanted { mine.wanted[oid, default: []].formUnion(columns) }
         while !mine.done {
             if !checking, collecting === mine {
                 checking = true; collecting = Check()
-                checks.unlock()
-                let now = withConnection { versions(mine.wanted, $0) } ?? nil
-                checks.lock()
+                let now = await withConnection { await versions(mine.wanted, $0) } ?? nil
                 mine.now = now; mine.done = true; checking = false
-                checks.broadcast()
+                mine.waiting.forEach { $0.resume() }
+                // The results that came while it ran: one of them starts the next check.
+                if !collecting.waiting.isEmpty { collecting.waiting.removeFirst().resume() }
             } else {
-                checks.wait()
+                await withUnsafeContinuation { mine.waiting.append($0) }
             }
         }
         return mine.now
@@ -186,9 +184,18 @@ final class Catalog: @unchecked Sendable {
 
     /// Runs `body` on a free catalog connection (connecting it when needed); nil when
     /// none can be had.
-    private func withConnection<T>(_ body: (OpaquePointer) -> T) -> T? {
-        let slot = slots.first { $0.lock.try() } ?? { let s = slots[Int.random(in: 0..<slots.count)]; s.lock.lock(); return s }()
-        defer { slot.lock.unlock() }
+    private func withConnection<T>(_ body: (OpaquePointer) async -> T) async -> T? {
+        var free = slots.first { !$0.busy }
+        while free == nil {
+            await withUnsafeContinuation { slotWaiting.append($0) }
+            free = slots.first { !$0.busy }
+        }
+        let slot = free!
+        slot.busy = true
+        defer {
+            slot.busy = false
+            if !slotWaiting.isEmpty { slotWaiting.removeFirst().resume() }
+        }
         if slot.conn == nil || PQstatus(slot.conn) != CONNECTION_OK {
             if let conn = slot.conn { PQfinish(conn) }
             // No password (an IAM token whose keys cannot be read): no catalog connection.
@@ -203,16 +210,16 @@ final class Catalog: @unchecked Sendable {
             // fails leaves the result's columns untraced (masked whole), never named stale.
             keys.append("options"); values.append("-c search_path=pg_catalog -c plan_cache_mode=force_generic_plan "
                 + "-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0")
-            slot.conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
+            slot.conn = await loop.connect(keys, values)
             // Planned once per connection: it runs with every check. Should it fail, the
             // check fails and the names are read again (never taken unchecked).
-            if PQstatus(slot.conn) == CONNECTION_OK {
-                PQclear(PQprepare(slot.conn, "hoop_versions", Self.versionsQuery, 2, nil))
-                PQclear(PQprepare(slot.conn, "hoop_views", Self.viewsQuery, 1, nil))
+            if let conn = slot.conn, PQstatus(conn) == CONNECTION_OK {
+                PQclear(await loop.lastResult(conn, sent: PQsendPrepare(conn, "hoop_versions", Self.versionsQuery, 2, nil)))
+                PQclear(await loop.lastResult(conn, sent: PQsendPrepare(conn, "hoop_views", Self.viewsQuery, 1, nil)))
             }
         }
         guard let conn = slot.conn, PQstatus(conn) == CONNECTION_OK else { return nil }
-        return body(conn)
+        return await body(conn)
     }
 
     /// The versions of these tables and of these column numbers (of any of them) now.
@@ -224,10 +231,10 @@ final class Catalog: @unchecked Sendable {
         where c.oid = any($1::oid[])
         """
 
-    private func versions(_ wanted: [UInt32: Set<Int>], _ conn: OpaquePointer) -> [UInt32: Version]? {
+    private func versions(_ wanted: [UInt32: Set<Int>], _ conn: OpaquePointer) async -> [UInt32: Version]? {
         let oids = "{" + wanted.keys.map(String.init).joined(separator: ",") + "}"
         let columns = "{" + Set(wanted.values.joined()).filter { $0 > 0 && $0 <= Int(Int16.max) }.map(String.init).joined(separator: ",") + "}"
-        let res = withCStrings([oids, columns]) { v in PQexecPrepared(conn, "hoop_versions", 2, v, nil, nil, 0) }
+        let res = await loop.lastResult(conn, sent: withCStrings([oids, columns]) { v in PQsendQueryPrepared(conn, "hoop_versions", 2, v, nil, nil, 0) })
         defer { PQclear(res) }
         guard PQresultStatus(res) == PGRES_TUPLES_OK else { return nil }
         var out: [UInt32: Version] = [:]
@@ -260,12 +267,12 @@ final class Catalog: @unchecked Sendable {
     /// catalog has them now (checked as a result's tables are): the views and temporary
     /// relations of those names, and the names no relation has (`unseen`: one made in
     /// the session's open transaction, or dropped since). Nil when the catalog cannot say.
-    func views(named names: Set<String>) -> (views: [Source], unseen: [String])? {
+    func views(named names: Set<String>) async -> (views: [Source], unseen: [String])? {
         guard !names.isEmpty else { return ([], []) }
         let array = "{" + names.map(Self.arrayElement).joined(separator: ",") + "}"
         var unseen: [String] = []
-        let found = withConnection { conn -> [(oid: UInt32, columns: [Int])]? in
-            let res = withCStrings([array]) { v in PQexecPrepared(conn, "hoop_views", 1, v, nil, nil, 0) }
+        let found = await withConnection { conn -> [(oid: UInt32, columns: [Int])]? in
+            let res = await loop.lastResult(conn, sent: withCStrings([array]) { v in PQsendQueryPrepared(conn, "hoop_views", 1, v, nil, nil, 0) })
             defer { PQclear(res) }
             guard PQresultStatus(res) == PGRES_TUPLES_OK else { return nil }
             return (0..<PQntuples(res)).compactMap { r in
@@ -275,7 +282,7 @@ final class Catalog: @unchecked Sendable {
             }
         } ?? nil
         guard let found else { return nil }
-        let named = sources(found.flatMap { v in v.columns.map { (table: v.oid, column: $0) } })
+        let named = await sources(found.flatMap { v in v.columns.map { (table: v.oid, column: $0) } })
         var out: [Source] = []
         for v in found {
             // A view found but not read (dropped in between, a lookup that failed), or read
@@ -292,7 +299,7 @@ final class Catalog: @unchecked Sendable {
     }
 
     /// A table's names and version, read in one snapshot.
-    private func lookup(_ oid: UInt32, _ conn: OpaquePointer) -> (Source, Version)? {
+    private func lookup(_ oid: UInt32, _ conn: OpaquePointer) async -> (Source, Version)? {
         let sql = """
             select n.nspname, c.relname, a.attnum, a.attname,
                    case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end, c.relkind::text,
@@ -301,7 +308,7 @@ final class Catalog: @unchecked Sendable {
             join pg_attribute a on a.attrelid = c.oid
             where c.oid = $1::oid and a.attnum > 0 and not a.attisdropped
             """
-        let res = withCStrings(["\(oid)"]) { v in PQexecParams(conn, sql, 1, nil, v, nil, nil, 0) }
+        let res = await loop.lastResult(conn, sent: withCStrings(["\(oid)"]) { v in PQsendQueryParams(conn, sql, 1, nil, v, nil, nil, 0) })
         defer { PQclear(res) }
         guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) > 0 else { return nil }
         var columns: [Int: String] = [:]
@@ -317,7 +324,7 @@ final class Catalog: @unchecked Sendable {
         let version = Version(relation: String(cString: PQgetvalue(res, 0, 6)), columns: versions)
         if source.viewSQL != nil {
             // Read after the version: a view changed in between reads as changed next time.
-            guard let under = columnsUnderViews(oid, conn) else { return nil }
+            guard let under = await columnsUnderViews(oid, conn) else { return nil }
             source.underViews = under
         }
         return (source, version)
@@ -328,8 +335,8 @@ final class Catalog: @unchecked Sendable {
     /// function's name (`public.upper(int)` wins over `pg_catalog.upper(text)` for an
     /// integer argument, whatever the search_path), and every operator defined outside
     /// pg_catalog. Read fresh for each session: a function created a minute ago counts.
-    func shadowing() -> [String] {
-        withConnection { conn -> [String] in
+    func shadowing() async -> [String] {
+        await withConnection { conn -> [String] in
             let sql = """
                 select distinct p.proname::text from pg_proc p
                 where p.pronamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
@@ -337,7 +344,7 @@ final class Catalog: @unchecked Sendable {
                 union
                 select distinct o.oprname::text from pg_operator o where o.oprnamespace <> 'pg_catalog'::regnamespace
                 """
-            let res = PQexec(conn, sql)
+            let res = await loop.lastResult(conn, sent: PQsendQuery(conn, sql))
             defer { PQclear(res) }
             guard PQresultStatus(res) == PGRES_TUPLES_OK else { return ["*"] }
             return (0..<PQntuples(res)).map { String(cString: PQgetvalue(res, $0, 0)) }
@@ -347,8 +354,8 @@ final class Catalog: @unchecked Sendable {
     /// A table's columns in order (name, type OID, whether the table is temporary):
     /// `schema.table`, or a `table` name that one relation alone has (the session's
     /// search_path, which decides which one the server took, is not the catalog connection's).
-    func columns(schema: String?, table: String) -> [(name: String, type: UInt32, temporary: Bool)]? {
-        withConnection { conn -> [(name: String, type: UInt32, temporary: Bool)]? in
+    func columns(schema: String?, table: String) async -> [(name: String, type: UInt32, temporary: Bool)]? {
+        await withConnection { conn -> [(name: String, type: UInt32, temporary: Bool)]? in
             let sql = """
                 select a.attname, a.atttypid, c.relpersistence = 't' from pg_attribute a join pg_class c on c.oid = a.attrelid
                 where a.attrelid = case when $2 then to_regclass($1) else
@@ -358,7 +365,7 @@ final class Catalog: @unchecked Sendable {
                 order by a.attnum
                 """
             let name = (schema.map { quoteIdent($0) + "." } ?? "") + quoteIdent(table)
-            let res = withCStrings([name, schema == nil ? "false" : "true", table]) { v in PQexecParams(conn, sql, 3, nil, v, nil, nil, 0) }
+            let res = await loop.lastResult(conn, sent: withCStrings([name, schema == nil ? "false" : "true", table]) { v in PQsendQueryParams(conn, sql, 3, nil, v, nil, nil, 0) })
             defer { PQclear(res) }
             guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) > 0 else { return nil }
             return (0..<PQntuples(res)).map { r in

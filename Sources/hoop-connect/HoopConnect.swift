@@ -27,13 +27,14 @@ struct Stage: ParsableCommand {
 
     func run() throws {
         let cfg = try config.load()
-        let upstreams = try Upstreams(cfg)
+        let events = EventLoop()
+        let upstreams = try Upstreams(cfg, loop: events)
         let loop = StageLoop(stage: "hoop-connect")
-        let sessions = SessionTable(out: loop.out, upstreams: upstreams, window: window,
+        let sessions = SessionTable(out: loop.out, loop: events, upstreams: upstreams, window: window,
                                     required: require.split(separator: ",").map { String($0) })
         // Sessions of connections of another kind: another upstream's, passed untouched.
         var foreign: Set<String> = []
-        try loop.run { frame in
+        func handle(_ frame: RawFrame) throws {
             guard let id = frame.session else { return loop.pass(frame) }
             if foreign.contains(id) {
                 if frame.type == FrameType.sessionClose || frame.type == FrameType.sessionClosed { foreign.remove(id) }
@@ -57,8 +58,24 @@ struct Stage: ParsableCommand {
                 if frame.type == FrameType.error, (try? frame.decode())?["fatal"] == .bool(true) { sessions.end(id) }
             }
         }
-        // End of input: the ring broke. No session outlives it.
-        sessions.endAll()
+        // End of input: the ring broke. No session outlives it: each finishes what it was
+        // asked, for a few seconds at most; then what is left is cancelled.
+        var reading = true
+        var deadline: Double? = nil
+        var cancelled = false
+        try events.run(input: { reading ? 0 : -1 }, inputReady: {
+            reading = try loop.readOnce(handle)
+            if !reading { sessions.endAllWhenIdle(); deadline = monotonicSeconds() + 5 }
+        }, idle: { try loop.out.flush() }, timeout: { deadline.map { $0 - monotonicSeconds() } }, proceed: {
+            guard !reading else { return true }
+            if sessions.isEmpty { return false }
+            guard let d = deadline, monotonicSeconds() >= d else { return true }
+            if cancelled { return false }
+            cancelled = true
+            sessions.endAll()
+            deadline = monotonicSeconds() + 3
+            return true
+        })
     }
 }
 
@@ -87,7 +104,7 @@ struct Upstreams {
 
     func catalog(for name: String) -> Catalog? { catalogs[name] }
 
-    init(_ cfg: GatewayConfig) throws {
+    init(_ cfg: GatewayConfig, loop: EventLoop) throws {
         var t: [String: Target] = [:]
         for (name, c) in cfg.json["connections"]?.object ?? [:] {
             // Only PostgreSQL connections are ours; another kind is another upstream's.
@@ -104,21 +121,22 @@ struct Upstreams {
             }
         }
         targets = t
-        catalogs = t.mapValues(Catalog.init)
+        catalogs = t.mapValues { Catalog($0, loop: loop) }
     }
 }
 
-/// Sessions by id; the reader thread routes to them, each runs on its own thread.
-final class SessionTable: @unchecked Sendable {
+/// Sessions by id, on the event loop: the ring's input is routed to them, each runs as
+/// a task of the loop.
+final class SessionTable {
     let out: FrameWriter
+    let loop: EventLoop
     let upstreams: Upstreams
     let window: Int
     let required: [String]
     private var sessions: [String: UpstreamSession] = [:]
-    private let lock = NSLock()
 
-    init(out: FrameWriter, upstreams: Upstreams, window: Int, required: [String]) {
-        self.out = out; self.upstreams = upstreams; self.window = window; self.required = required
+    init(out: FrameWriter, loop: EventLoop, upstreams: Upstreams, window: Int, required: [String]) {
+        self.out = out; self.loop = loop; self.upstreams = upstreams; self.window = window; self.required = required
     }
 
     func route(_ raw: RawFrame, id: String, raw bytes: [UInt8]) throws {
@@ -163,9 +181,9 @@ final class SessionTable: @unchecked Sendable {
                 return
             }
             let s = UpstreamSession(id: id, table: self)
-            lock.lock(); sessions[id] = s; lock.unlock()
+            sessions[id] = s
             _ = s.submit(frame, raw: bytes)
-            s.start()
+            loop.spawn { await s.main() }
             return
         }
         guard let s = lookup(id) else {
@@ -182,36 +200,15 @@ final class SessionTable: @unchecked Sendable {
         }
     }
 
-    func lookup(_ id: String) -> UpstreamSession? {
-        lock.lock(); defer { lock.unlock() }
-        return sessions[id]
-    }
+    func lookup(_ id: String) -> UpstreamSession? { sessions[id] }
 
     func end(_ id: String) { lookup(id)?.close() }
 
-    func finished(_ id: String) {
-        lock.lock(); sessions.removeValue(forKey: id); lock.unlock()
-    }
+    func finished(_ id: String) { sessions.removeValue(forKey: id) }
 
-    func endAll() {
-        lock.lock(); let all = Array(sessions.values); lock.unlock()
-        // Finish what was asked, for a few seconds at most; then cancel the rest.
-        all.forEach { $0.closeWhenIdle() }
-        if !waitForSessions(seconds: 5) {
-            lock.lock(); let left = Array(sessions.values); lock.unlock()
-            left.forEach { $0.close() }
-            _ = waitForSessions(seconds: 3)
-        }
-        try? out.flush()
-    }
+    var isEmpty: Bool { sessions.isEmpty }
 
-    private func waitForSessions(seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            lock.lock(); let n = sessions.count; lock.unlock()
-            if n == 0 { return true }
-            usleep(10_000)
-        }
-        return false
-    }
+    func endAllWhenIdle() { sessions.values.forEach { $0.closeWhenIdle() } }
+
+    func endAll() { sessions.values.forEach { $0.close() } }
 }

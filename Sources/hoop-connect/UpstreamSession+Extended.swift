@@ -20,6 +20,10 @@ let portalBufferLimit = 64 << 20   // per session, across its portals
 /// Sent-but-unread requests before we flush and read, so that neither side's
 /// buffers fill (libpq's warning about pipeline deadlocks).
 let maxUnreadRequests = 64
+/// Bytes of requests given to libpq since its output was last sent whole: past this,
+/// sent before the next is taken. libpq in non-blocking mode keeps what the socket does
+/// not take, so the session's bounded queue would otherwise move into libpq's buffer.
+let maxUnsentBytes = 256 << 10
 
 extension UpstreamSession {
     /// A statement's text and parameter types, as a Parse gave them.
@@ -71,7 +75,7 @@ extension UpstreamSession {
         case denied(Frame)
     }
 
-    func extended(_ f: Frame) {
+    func extended(_ f: Frame, size: Int) async {
         guard enterPipeline() else { return connectionError() }
         switch f.type {
         case FrameType.parse:
@@ -179,21 +183,26 @@ extension UpstreamSession {
         case FrameType.sync:
             guard PQpipelineSync(conn) == 1 else { return connectionError() }
             expected.append(.sync(seq: seq))
-            readExpected()
+            await readExpected()
         case FrameType.flush:
-            guard PQsendFlushRequest(conn) == 1, PQflush(conn) == 0 else { return connectionError() }
-            readExpected()
+            guard PQsendFlushRequest(conn) == 1, await loop.flush(conn) else { return connectionError() }
+            await readExpected()
         default:
             break
         }
         if expected.count >= maxUnreadRequests {
-            guard PQsendFlushRequest(conn) == 1, PQflush(conn) == 0 else { return connectionError() }
-            readExpected()
+            guard PQsendFlushRequest(conn) == 1, await loop.flush(conn) else { return connectionError() }
+            await readExpected()
+        }
+        unsentBytes = expected.isEmpty ? 0 : unsentBytes + size
+        if unsentBytes >= maxUnsentBytes {
+            guard await loop.flush(conn) else { return connectionError() }
+            unsentBytes = 0
         }
     }
 
     /// Reads the answers to everything sent so far and turns them into frames.
-    func readExpected() {
+    func readExpected() async {
         let requestSeq = seq
         defer { seq = requestSeq; pipelineSQL.removeAll() }
         while !expected.isEmpty {
@@ -203,34 +212,34 @@ extension UpstreamSession {
                 if !aborted { emit(frame) }
             case .parse(let name, let made, let s):
                 seq = s
-                let outcome = answer()
+                let outcome = await answer()
                 if outcome != .done, made { names.closeStatement(name) }
                 if outcome == .done, !aborted { emit(Frame(FrameType.parseComplete, session: id, seq: s)) }
             case .deallocate(let s):
                 seq = s
-                if answer() == .done && !aborted { emit(Frame(FrameType.closeComplete, session: id, seq: s)) }
+                if await answer() == .done && !aborted { emit(Frame(FrameType.closeComplete, session: id, seq: s)) }
             case .describe(let isPortal, let s):
                 seq = s
-                describeAnswer(portal: isPortal)
+                await describeAnswer(portal: isPortal)
             case .execute(let portal, let maxRows, let s):
                 seq = s
                 PQsetSingleRowMode(conn)   // in pipeline mode: per query, before its first result
                 let announce = names[portal: portal]?.binaryResults ?? false
-                if drainResults(describe: false, maxRows: maxRows, portal: portal, announce: announce) == .failed { aborted = true }
+                if await drainResults(describe: false, maxRows: maxRows, portal: portal, announce: announce) == .failed { aborted = true }
             case .resume(let portal, let maxRows, let s):
                 seq = s
-                if !aborted { resume(portal, maxRows: maxRows) }
+                if !aborted { await resume(portal, maxRows: maxRows) }
             case .quiet(let s):
                 seq = s
-                _ = answer()
+                _ = await answer()
             case .fetch(let portal, let maxRows, let s):
                 seq = s
                 PQsetSingleRowMode(conn)
-                fetchAnswer(portal, maxRows: maxRows)
+                await fetchAnswer(portal, maxRows: maxRows)
             case .denied(let error):
                 seq = error.seq ?? seq
                 var failed = false
-                while let res = PQgetResult(conn) {
+                while let res = await result() {
                     if PQresultStatus(res) != PGRES_PIPELINE_ABORTED && PQresultStatus(res) != PGRES_TUPLES_OK { failed = true }
                     PQclear(res)
                 }
@@ -238,7 +247,7 @@ extension UpstreamSession {
                 if failed { emit(error); aborted = true }
             case .sync(let s):
                 seq = s
-                guard let res = PQgetResult(conn) else { return connectionError() }
+                guard let res = await result() else { return connectionError() }
                 let st = PQresultStatus(res)
                 PQclear(res)
                 guard st == PGRES_PIPELINE_SYNC else {
@@ -247,8 +256,8 @@ extension UpstreamSession {
                 }
                 aborted = false
                 let now = status
-                if now == "I" { endPortals() }   // portals end with their transaction
-                forwardNotifications()
+                if now == "I" { await endPortals() }   // portals end with their transaction
+                await forwardNotifications()
                 reportParameterChanges()
                 lastStatus = now
                 emit(Frame(FrameType.ready, session: id, seq: s, ["status": .string(now)]))
@@ -257,9 +266,9 @@ extension UpstreamSession {
     }
 
     /// Reads one answer without rows (Parse, DEALLOCATE): done, failed or skipped.
-    private func answer() -> Outcome {
+    private func answer() async -> Outcome {
         var outcome = Outcome.done
-        while let res = PQgetResult(conn) {
+        while let res = await result() {
             switch PQresultStatus(res) {
             case PGRES_COMMAND_OK: break
             case PGRES_PIPELINE_ABORTED: outcome = .skipped
@@ -273,8 +282,8 @@ extension UpstreamSession {
         return outcome
     }
 
-    private func describeAnswer(portal: Bool) {
-        while let res = PQgetResult(conn) {
+    private func describeAnswer(portal: Bool) async {
+        while let res = await result() {
             defer { PQclear(res) }
             switch PQresultStatus(res) {
             case PGRES_COMMAND_OK:
@@ -282,7 +291,7 @@ extension UpstreamSession {
                     let types = (0..<PQnparams(res)).map { JSON.int(Int64(PQparamtype(res, $0))) }
                     emit(Frame(FrameType.parameters, session: id, seq: seq, ["types": .array(types)]))
                 }
-                emit(PQnfields(res) > 0 ? columnsFrame(res) : Frame(FrameType.noData, session: id, seq: seq))
+                emit(PQnfields(res) > 0 ? await columnsFrame(res) : Frame(FrameType.noData, session: id, seq: seq))
             case PGRES_PIPELINE_ABORTED: break
             default:
                 emitError(res)
@@ -297,24 +306,24 @@ extension UpstreamSession {
     }
 
     /// The rows of a FETCH, answered as the portal's Execute would be.
-    private func fetchAnswer(_ portal: String, maxRows: Int) {
+    private func fetchAnswer(_ portal: String, maxRows: Int) async {
         var batch = RowsWriter(session: id, seq: seq)
         var delivered = 0
         let binary = names[portal: portal]?.binaryResults ?? false
         var announced = false
-        while let res = PQgetResult(conn) {
+        while let res = await result() {
             defer { PQclear(res) }
             if !announced, binary || Self.hasExpression(res), PQresultStatus(res) == PGRES_SINGLE_TUPLE || PQresultStatus(res) == PGRES_TUPLES_OK {
-                emit(executeColumns(res))
+                emit(await executeColumns(res))
                 announced = true
             }
             switch PQresultStatus(res) {
             case PGRES_SINGLE_TUPLE:
                 batch.append(res)
                 delivered += 1
-                if batch.isFull { sendRows(&batch) }
+                if batch.isFull { await sendRows(&batch) }
             case PGRES_TUPLES_OK:
-                sendRows(&batch)
+                await sendRows(&batch)
                 if maxRows > 0 && delivered == maxRows {
                     emit(Frame(FrameType.suspended, session: id, seq: seq))
                 } else {
@@ -322,12 +331,12 @@ extension UpstreamSession {
                 }
             case PGRES_PIPELINE_ABORTED: break
             default:
-                sendRows(&batch)
+                await sendRows(&batch)
                 emitError(res)
                 aborted = true
             }
         }
-        sendRows(&batch)
+        await sendRows(&batch)
     }
 
     /// A portal runs what was bound: if its statement was parsed again or closed since
@@ -345,18 +354,18 @@ extension UpstreamSession {
     }
 
     /// The transaction ended: its portals go, and so do the cursors held for them.
-    func endPortals() {
+    func endPortals() async {
         let held = names.portals.values.compactMap { $0.value.holdCursor ? $0.value.cursor : nil }
         names.endTransaction()
         guard !held.isEmpty else { return }
         for cursor in held { _ = PQsendQueryParams(conn, "CLOSE \(cursor)", 0, nil, nil, nil, nil, 0) }
         guard PQpipelineSync(conn) == 1 else { return }
         // Each CLOSE's results end with NULL; the Sync's result has none after it.
-        for _ in held { while let res = PQgetResult(conn) { PQclear(res) } }
-        if let res = PQgetResult(conn) { PQclear(res) }
+        for _ in held { while let res = await result() { PQclear(res) } }
+        if let res = await result() { PQclear(res) }
     }
 
-    private func resume(_ name: String, maxRows: Int) {
+    private func resume(_ name: String, maxRows: Int) async {
         guard let p = names[portal: name] else { return }
         var batch = RowsWriter(session: id, seq: seq)
         let left = p.pending.count - p.next
@@ -365,9 +374,9 @@ extension UpstreamSession {
         for row in p.pending[p.next..<(p.next + take)] {
             batch.append(encoded: row)
             delivered += row.count
-            if batch.isFull { sendRows(&batch) }
+            if batch.isFull { await sendRows(&batch) }
         }
-        sendRows(&batch)
+        await sendRows(&batch)
         names[portal: name]?.next += take
         names[portal: name]?.pendingBytes -= delivered
         if take == left { names[portal: name]?.pending = []; names[portal: name]?.next = 0 }
@@ -424,15 +433,15 @@ extension UpstreamSession {
     }
 
     /// A simple Query after extended messages: finish the pipeline first.
-    func leavePipeline() {
+    func leavePipeline() async {
         guard inPipeline else { return }
         if expected.isEmpty && PQexitPipelineMode(conn) == 1 { inPipeline = false; return }
         if !expected.isEmpty {
-            if PQsendFlushRequest(conn) == 1, PQflush(conn) == 0 { readExpected() }
+            if PQsendFlushRequest(conn) == 1, await loop.flush(conn) { await readExpected() }
         }
         if PQpipelineStatus(conn) != PQ_PIPELINE_OFF {
             if PQpipelineSync(conn) == 1 {
-                while let res = PQgetResult(conn) {
+                while let res = await result() {
                     let done = PQresultStatus(res) == PGRES_PIPELINE_SYNC
                     PQclear(res)
                     if done { break }

@@ -4,74 +4,41 @@ import Glibc
 import HoopFrames
 
 // What a server sends outside any request: LISTEN/NOTIFY notifications, a FATAL error
-// before it closes the connection (pg_terminate_backend, shutdown). An idle session's
-// thread waits on its request queue and its upstream socket together (poll, with an
-// pipe that a request, a credit or a close rings), so that a notification reaches
-// the client when it arrives, as on a direct connection, not with the next request.
+// before it closes the connection (pg_terminate_backend, shutdown). An idle session
+// waits for a request and for its upstream socket together (the loop watches the
+// socket while the task is parked), so that a notification reaches the client when it
+// arrives, as on a direct connection, not with the next request.
 
 extension UpstreamSession {
-    func openWake() {
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { return }   // without it, an idle session reads nothing unasked
-        for fd in fds {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        }
-        wake = fds[0]; wakeWrite = fds[1]
-    }
-
-    func closeWake() {
-        if wake >= 0 { Glibc.close(wake); wake = -1 }
-        if wakeWrite >= 0 { Glibc.close(wakeWrite); wakeWrite = -1 }
-    }
-
-    /// Wakes the session thread if it waits in poll (called with or without `cond`).
-    /// A full pipe is fine: the thread has a wake-up pending already.
-    func ringWake() {
-        guard wakeWrite >= 0 else { return }
-        var one: UInt8 = 1
-        _ = Glibc.write(wakeWrite, &one, 1)
-    }
-
     /// Whether an idle wait also reads the upstream socket: only between requests
     /// (not in COPY, not with pipeline answers unread) and with a credit to spend, so
     /// that a client that does not read holds the server back.
     var watchesUpstream: Bool {
-        idleWatch && wake >= 0 && conn != nil && expected.isEmpty && credits > 0
+        idleWatch && conn != nil && expected.isEmpty && credits > 0
     }
 
-    /// One idle wait, called with `cond` locked and the queue empty; returns with it locked.
-    func waitIdle() {
-        guard watchesUpstream, let c = conn, PQsocket(c) >= 0 else { cond.wait(); return }
-        let sock = PQsocket(c)
-        polling = true
-        cond.unlock()
-        var fds = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: sock, events: Int16(POLLIN), revents: 0)]
-        let n = poll(&fds, 2, -1)
-        if n > 0 && fds[0].revents != 0 {
-            var drain = [UInt8](repeating: 0, count: 64)
-            while Glibc.read(wake, &drain, drain.count) > 0 {}
-        }
-        if n > 0 && fds[1].revents != 0 { readIdle() }
-        cond.lock()
-        polling = false
+    /// One idle wait, with the queue empty.
+    func waitIdle() async {
+        guard watchesUpstream, let c = conn, PQsocket(c) >= 0 else { _ = await park(); return }
+        if EventLoop.tlsPending(c) { return await readIdle() }
+        if await park(watching: PQsocket(c)) != 0 { await readIdle() }
     }
 
     /// The upstream socket is readable while no request runs.
-    func readIdle() {
+    func readIdle() async {
         guard PQconsumeInput(conn) == 1, PQstatus(conn) == CONNECTION_OK else {
-            upstreamLost()
+            await upstreamLost()
             return
         }
-        forwardNotifications()
+        _ = PQisBusy(conn)   // parses what came: notices reach the receiver, notifications the queue
+        await sendNotices()
+        await forwardNotifications()
         reportParameterChanges()
-        try? out.flush()
     }
 
     /// Every notification libpq has collected, as `notification` frames (they spend a
     /// credit, like notices: a busy channel is paced by the client's reading).
-    func forwardNotifications() {
+    func forwardNotifications() async {
         while let n = PQnotifies(conn) {
             let pid = n.pointee.be_pid
             var fields: [String: JSON] = [
@@ -83,20 +50,23 @@ extension UpstreamSession {
             // upstream pid: hoop-listen puts its own in a notification the session sent.
             if pid == PQbackendPID(conn) { fields["own"] = .bool(true) }
             PQfreemem(n)
-            send(Frame(FrameType.notification, session: id, seq: seq, fields).encoded())
+            await send(Frame(FrameType.notification, session: id, seq: seq, fields).encoded())
         }
     }
 
     /// The connection is gone: the client gets the server's own FATAL when it sent one
     /// (libpq hands an error outside a query to the notice receiver), else ours.
-    func upstreamLost() {
+    func upstreamLost() async {
+        // The notices the server sent before it went come first (credits permitting; a
+        // closing session waits for none).
+        _ = PQisBusy(conn)
+        await sendNotices()
         if var f = lastFatal {
             f["fatal"] = .bool(true)
             emit(.error(session: id, seq: seq, fields: f))
-            cond.lock(); closing = true; cond.unlock()
+            closing = true
         } else {
             fatal(code: "08006", "hoop: the upstream connection was lost")
         }
-        try? out.flush()
     }
 }

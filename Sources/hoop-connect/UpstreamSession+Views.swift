@@ -21,11 +21,32 @@ extension UpstreamSession {
     /// result needs them, or once `maxPending` wait; one that does not parse defined and
     /// wrote nothing (the server refuses it too).
     func noteDefinitions(_ sql: String) {
-        func has(_ word: String) -> Bool { sql.range(of: word, options: .caseInsensitive) != nil }
-        guard has("declare") || has("prepare") || has("into") || has("update") || has("create") || has("merge") else { return }
+        guard Self.mayDefine(sql) else { return }
         pendingSQL.append(sql)
         if pendingSQL.count >= Self.maxPending { absorbPendingSQL() }
     }
+
+    /// Whether the text holds a word of a statement that defines or writes (any case,
+    /// anywhere: a false yes only costs a parse). One pass over the bytes, on every
+    /// request; SQL's keywords are ASCII, as the server reads them.
+    static func mayDefine(_ sql: String) -> Bool {
+        var sql = sql
+        return sql.withUTF8 { b in
+            for i in b.indices {
+                let c = b[i] | 0x20   // ASCII letters to lower case; no other byte becomes a letter
+                guard let words = definingWords[c] else { continue }
+                for w in words where i + w.count <= b.count {
+                    var k = 1
+                    while k < w.count && (b[i + k] | 0x20) == w[k] { k += 1 }
+                    if k == w.count { return true }
+                }
+            }
+            return false
+        }
+    }
+
+    private static let definingWords: [UInt8: [[UInt8]]] = Dictionary(grouping:
+        ["declare", "prepare", "into", "update", "create", "merge"].map { Array($0.utf8) }, by: { $0[0] })
 
     static let maxPending = 256
     static let maxNotedNames = 4096
@@ -65,8 +86,8 @@ extension UpstreamSession {
 
     /// The `views` and `unseen` (or `views_unknown`) of a result hoop-mask traces through
     /// the session's texts (columnsFrame, copyOut say which).
-    func viewsOfStatement() -> [String: JSON] {
-        guard let names = relationNamesInPlay(), let catalog, case (let views, var unseen)?  = catalog.views(named: names.relations) else {
+    func viewsOfStatement() async -> [String: JSON] {
+        guard let names = relationNamesInPlay(), let catalog, case (let views, var unseen)?  = await catalog.views(named: names.relations) else {
             return ["views_unknown": .bool(true)]
         }
         // A CTE's name is no relation's (a recursive CTE's self-reference is traced by

@@ -1,18 +1,23 @@
 import CLibPQ
 import Foundation
+import Glibc
 import HoopFrames
 import HoopPostgres
 
-/// One client session's upstream connection, on its own thread: blocking libpq calls
-/// there never hold up another session (DESIGN invariant 4). Requests are handled in
-/// arrival order (invariant 5); each is forwarded for the audit trail before its
-/// responses.
-final class UpstreamSession: @unchecked Sendable {
+/// One client session's upstream connection, a task on the stage's event loop: libpq
+/// runs in non-blocking mode and each wait suspends the task only, so a slow query or
+/// a client that does not read never holds up another session (DESIGN invariant 4).
+/// Requests are handled in arrival order (invariant 5); each is forwarded for the
+/// audit trail before its responses.
+final class UpstreamSession {
     let id: String
     unowned let table: SessionTable
     var out: FrameWriter { table.out }
+    var loop: EventLoop { table.loop }
 
-    let cond = NSCondition()
+    /// The task waits for a request, a credit or a close here (and, idle, for its socket).
+    var parked: UnsafeContinuation<Int16, Never>? = nil
+    var parkedSocket: Int32? = nil
     /// A slice: taking the first request is O(1) however many a client has pipelined.
     var queue: ArraySlice<(Frame, [UInt8])> = []
     var closing = false
@@ -35,8 +40,11 @@ final class UpstreamSession: @unchecked Sendable {
     var pipelineSQL: [String] = []
 
     var conn: OpaquePointer?
-    var cancelHandle: OpaquePointer?
-    let cancelLock = NSLock()
+    var cancelHandle: CancelHandle?
+    /// A cancel request is on its way to the server (cancelRunning).
+    var cancelling = false
+    /// Notices libpq handed its receiver, sent (spending credits) once the call returns.
+    var notices: [[UInt8]] = []
 
     // Extended-protocol state: see UpstreamSession+Extended.swift.
     /// Statements and portals by name. The server keeps the statements; portals are
@@ -46,16 +54,14 @@ final class UpstreamSession: @unchecked Sendable {
     var expected: [Expected] = []
     var aborted = false
     var inPipeline = false
+    var unsentBytes = 0
     var cursorCount = 0
     var lastStatus = "I"
     var reported: [String: String] = [:]
     var seq: Int64 = 0
 
     // Between requests: see UpstreamSession+Unasked.swift.
-    var wake: Int32 = -1, wakeWrite: Int32 = -1
     var idleWatch = false
-    /// The thread waits in poll (not on `cond`): a request must ring the pipe (under `cond`).
-    var polling = false
     /// A FATAL error the server sent outside a query, just before it closed.
     var lastFatal: [String: JSON]? = nil
 
@@ -63,17 +69,6 @@ final class UpstreamSession: @unchecked Sendable {
         self.id = id
         self.table = table
         credits = table.window
-        openWake()
-    }
-
-    // Closed only here: another thread may ring it as long as it holds the session.
-    deinit { closeWake() }
-
-    func start() {
-        let t = Thread { [self] in self.main() }
-        t.name = "session \(id)"
-        t.stackSize = 1 << 20
-        t.start()
     }
 
     /// Requests waiting behind a slow one are bounded: past this much memory the session
@@ -82,57 +77,79 @@ final class UpstreamSession: @unchecked Sendable {
 
     /// Queues a request; false when the session's queue is full (the caller ends it).
     func submit(_ frame: Frame, raw: [UInt8]) -> Bool {
-        cond.lock(); defer { cond.unlock() }
         // A queued request is held twice (its line, for the audit trail, and decoded).
         let cost = 2 * raw.count
         guard queuedBytes + cost <= Self.maxQueuedBytes else { return false }
         queue.append((frame, raw))
         queuedBytes += cost
-        cond.signal()
-        if polling { ringWake() }
+        poke()
         return true
     }
 
-    /// A thread waiting for credits waits on `cond`, never in poll (waitIdle watches the
-    /// server only while it has credits): the signal is enough.
     func addCredit(_ n: Int) {
-        cond.lock(); credits = min(credits + max(0, n), 1 << 20); cond.signal(); cond.unlock()
+        credits = min(credits + max(0, n), 1 << 20)
+        poke()
     }
 
     /// A credit-spending frame another stage made for this session passed us.
-    func spendCredit() {
-        cond.lock(); credits -= 1; cond.unlock()
-    }
+    func spendCredit() { credits -= 1 }
 
-    /// Ends the session from another thread: stops whatever runs upstream.
+    /// Ends the session: stops whatever runs upstream.
     func close() {
-        cond.lock(); closing = true; cond.broadcast(); cond.unlock()
-        ringWake()
+        closing = true
+        poke()
         cancelRunning()
     }
 
     /// Ends the session once what it has queued is done (end of the ring's input).
     func closeWhenIdle() {
-        cond.lock(); endWhenIdle = true; cond.broadcast(); cond.unlock()
-        ringWake()
+        endWhenIdle = true
+        poke()
     }
 
+    /// Asks the server to cancel what runs; PQcancel connects and waits, so on a thread
+    /// of its own, never the loop's. Until the server has the request, the session takes
+    /// no next request (a late cancel must not stop the statement after), and a second
+    /// cancel meanwhile is the same one.
     func cancelRunning() {
-        cancelLock.lock(); defer { cancelLock.unlock() }
-        guard let c = cancelHandle else { return }
-        var buf = [CChar](repeating: 0, count: 256)
-        _ = PQcancel(c, &buf, 256)
+        guard let handle = cancelHandle, !cancelling else { return }
+        cancelling = true
+        Thread.detachNewThread { [loop] in
+            handle.cancel()
+            loop.spawn { [self] in cancelling = false; poke() }
+        }
     }
 
-    var hasQueuedRequests: Bool { cond.lock(); defer { cond.unlock() }; return !queue.isEmpty }
+    /// Suspends the task until it is poked (a request, a credit, a close) or, with
+    /// `socket`, the server sends something; the socket's events (0: poked).
+    func park(watching socket: Int32? = nil) async -> Int16 {
+        await withUnsafeContinuation { c in
+            parked = c
+            if let socket {
+                parkedSocket = socket
+                loop.watch(socket, Int16(POLLIN)) { [unowned self] ready in self.unpark(ready) }
+            }
+        }
+    }
+
+    private func unpark(_ ready: Int16) {
+        guard let c = parked else { return }
+        parked = nil
+        if let socket = parkedSocket {
+            parkedSocket = nil
+            if ready == 0 { loop.unwatch(socket) }   // a watch that fired is gone already
+        }
+        c.resume(returning: ready)
+    }
+
+    func poke() { unpark(0) }
 
     /// The next request; `watch`: meanwhile, pass on what the server sends unasked.
-    func next(watch: Bool = false) -> (Frame, [UInt8])? {
-        cond.lock(); defer { cond.unlock() }
+    func next(watch: Bool = false) async -> (Frame, [UInt8])? {
         if let f = pushedBack { pushedBack = nil; return f }
         idleWatch = watch
         defer { idleWatch = false }
-        while queue.isEmpty && !closing && !endWhenIdle { waitIdle() }
+        while (queue.isEmpty || cancelling) && !closing && !endWhenIdle { await waitIdle() }
         if closing || queue.isEmpty { return nil }
         let item = queue.removeFirst()
         if queue.isEmpty { queue = [] }   // lets go of the storage of the ones taken
@@ -140,43 +157,38 @@ final class UpstreamSession: @unchecked Sendable {
         return item
     }
 
-    // MARK: the session thread
+    // MARK: the session's task
 
-    func main() {
-        defer { finish() }
-        guard let (open, raw) = next() else { return }
+    func main() async {
+        guard let (open, raw) = await next() else { return finish() }
         emitRaw(raw)
-        guard connect(open) else { return }
-        while let (frame, raw) = next(watch: true) {
+        guard await connect(open) else { return finish() }
+        while let (frame, raw) = await next(watch: true) {
             if !requeued { emitRaw(raw) }
             requeued = false
             seq = frame.seq ?? seq
             switch frame.type {
-            case FrameType.query: simpleQuery(frame["sql"]?.string ?? "")
-            case FrameType.parse, FrameType.bind, FrameType.describe, FrameType.execute, FrameType.close, FrameType.sync, FrameType.flush: extended(frame)
-            case FrameType.deny: denied(frame)
+            case FrameType.query: await simpleQuery(frame["sql"]?.string ?? "")
+            case FrameType.parse, FrameType.bind, FrameType.describe, FrameType.execute, FrameType.close, FrameType.sync, FrameType.flush: await extended(frame, size: raw.count)
+            case FrameType.deny: await denied(frame)
             // Outside a COPY (one that failed): ignored, as the server does; credited all the same.
             case FrameType.copyData: creditCopyData(frame.seq)
             default: break
             }
-            // One write for everything a burst of requests produced: the next stage
-            // then wakes once, not once per frame.
-            if !hasQueuedRequests { try? out.flush() }
-            if PQstatus(conn) != CONNECTION_OK { return upstreamLost() }
+            if PQstatus(conn) != CONNECTION_OK { await upstreamLost(); break }
         }
+        finish()
     }
 
     func finish() {
-        cancelLock.lock()
-        if let c = cancelHandle { PQfreeCancel(c); cancelHandle = nil }
-        cancelLock.unlock()
+        cancelHandle = nil
+        if let socket = parkedSocket { loop.unwatch(socket); parkedSocket = nil }
         if let c = conn { PQfinish(c); conn = nil }   // an open transaction rolls back upstream
         emit(Frame(FrameType.sessionClosed, session: id, seq: seq))
-        try? out.flush()
         table.finished(id)
     }
 
-    func connect(_ open: Frame) -> Bool {
+    func connect(_ open: Frame) async -> Bool {
         database = open["connection"]?.string ?? open["database"]?.string ?? ""
         guard let target = table.upstreams.targets[database] else {
             fatal(code: "3D000", "hoop: no connection named \"\(database)\" is configured")
@@ -199,7 +211,7 @@ final class UpstreamSession: @unchecked Sendable {
         keys.append("client_encoding"); values.append("UTF8")
         let settings = clientSettings(options)
         if !settings.isEmpty { keys.append("options"); values.append(settings) }
-        conn = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
+        conn = await loop.connect(keys, values)
         guard let c = conn, PQstatus(c) == CONNECTION_OK else {
             // libpq's message can quote the client's startup settings: log none of it,
             // only a TLS reason, or a refused IAM token, in fixed words.
@@ -210,7 +222,7 @@ final class UpstreamSession: @unchecked Sendable {
             fatal(code: "08006", "hoop: could not connect to the upstream database \"\(database)\"" + (why.map { ": \($0)" } ?? ""))
             return false
         }
-        cancelLock.lock(); cancelHandle = PQgetCancel(c); cancelLock.unlock()
+        cancelHandle = CancelHandle(c)
         PQsetNoticeReceiver(c, { arg, res in
             guard let arg, let res else { return }
             let s = Unmanaged<UpstreamSession>.fromOpaque(arg).takeUnretainedValue()
@@ -218,9 +230,10 @@ final class UpstreamSession: @unchecked Sendable {
             // Outside a query libpq hands the server's errors here: a FATAL one comes
             // just before the server closes, and is the client's error, not a notice.
             if fields["severity_nonlocalized"]?.string == "FATAL" { s.lastFatal = fields; return }
-            // Notices spend credits like rows: a server raising millions of them to a
-            // client that does not read holds the server back, not this process's memory.
-            s.send(Frame(FrameType.notice, session: s.id, seq: s.seq, fields).encoded())
+            // Sent once libpq's call returns (sendNotices): they spend credits like rows, so
+            // that a server raising millions of them to a client that does not read is held
+            // back, not this process's memory (libpq parses one buffer per call).
+            s.notices.append(Frame(FrameType.notice, session: s.id, seq: s.seq, fields).encoded())
         }, Unmanaged.passUnretained(self).toOpaque())
         var params: [String: JSON] = [:]
         for name in reportedParameters {
@@ -235,26 +248,25 @@ final class UpstreamSession: @unchecked Sendable {
         }
         // The catalog facts hoop-mask's lineage needs: names that may not be the built-ins
         // they look like ("*" when the catalog cannot say).
-        let shadowing = catalog?.shadowing() ?? ["*"]
+        let shadowing = await catalog?.shadowing() ?? ["*"]
         emit(Frame(FrameType.sessionOpened, session: id, seq: 0, ["parameters": .object(params), "status": .string(status),
                                                              "shadowing": .array(shadowing.map(JSON.string))]))
-        try? out.flush()
         return true
     }
 
     // MARK: simple query
 
-    func simpleQuery(_ sql: String) {
-        leavePipeline()
+    func simpleQuery(_ sql: String) async {
+        await leavePipeline()
         currentSQL = sql; copyOutCount = 0
         defer { currentSQL = nil }
         noteDefinitions(sql)
         guard PQsendQuery(conn, sql) == 1 else { return connectionError() }
         PQsetSingleRowMode(conn)
-        drainResults(describe: true, maxRows: 0, portal: nil)
+        await drainResults(describe: true, maxRows: 0, portal: nil)
         let now = status
-        if now == "I" && !names.portals.isEmpty { enterPipeline(); endPortals(); leavePipeline() }   // portals end with their transaction
-        forwardNotifications()
+        if now == "I" && !names.portals.isEmpty { enterPipeline(); await endPortals(); await leavePipeline() }   // portals end with their transaction
+        await forwardNotifications()
         reportParameterChanges()
         lastStatus = now
         emit(Frame(FrameType.ready, session: id, seq: seq, ["status": .string(now)]))
@@ -264,7 +276,7 @@ final class UpstreamSession: @unchecked Sendable {
     /// fails. In a transaction block the transaction fails too (a stand-in statement
     /// that always fails runs in its place), so a client never commits around a
     /// statement it believes failed.
-    func denied(_ deny: Frame) {
+    func denied(_ deny: Frame) async {
         // A syntax error found by hoop-approve's parser carries the parser's fields.
         let parser = (deny["error_fields"]?.object ?? [:]).filter { ["position", "routine", "file", "line"].contains($0.key) }
         let error = Frame.error(session: id, seq: seq, code: deny["code"]?.string ?? "42501",
@@ -274,13 +286,13 @@ final class UpstreamSession: @unchecked Sendable {
             guard enterPipeline(), failInPipeline(error) else { return connectionError() }
             return
         }
-        leavePipeline()
+        await leavePipeline()
         if status == "T" {
             guard PQsendQuery(conn, Self.standIn) == 1 else { return connectionError() }
-            while let res = PQgetResult(conn) { PQclear(res) }
+            while let res = await result() { PQclear(res) }
         }
         emit(error)
-        forwardNotifications()
+        await forwardNotifications()
         reportParameterChanges()
         lastStatus = status
         emit(Frame(FrameType.ready, session: id, seq: seq, ["status": .string(lastStatus)]))
@@ -305,19 +317,19 @@ final class UpstreamSession: @unchecked Sendable {
     /// Execute does not. With `maxRows`, delivers that many rows, keeps the rest in
     /// the portal and answers `suspended`.
     @discardableResult
-    func drainResults(describe: Bool, maxRows: Int = 0, portal: String? = nil, announce: Bool = false) -> Outcome {
+    func drainResults(describe: Bool, maxRows: Int = 0, portal: String? = nil, announce: Bool = false) async -> Outcome {
         var batch = RowsWriter(session: id, seq: seq)
         var described = false
         var delivered = 0
         var outcome = Outcome.done
         var refusedBinary = false
-        while let res = PQgetResult(conn) {
+        while let res = await result() {
             defer { PQclear(res) }
             if PQbinaryTuples(res) == 1, PQresultStatus(res) == PGRES_SINGLE_TUPLE || PQresultStatus(res) == PGRES_TUPLES_OK {
                 // FETCH from a BINARY cursor: values hoop-mask cannot read as text. Refused,
                 // never passed (binary columns come through the extended protocol instead).
                 if !refusedBinary {
-                    sendRows(&batch)
+                    await sendRows(&batch)
                     emit(.error(session: id, seq: seq, code: "0A000",
                                 message: "hoop: rows of a BINARY cursor cannot be masked; declare the cursor without BINARY"))
                     refusedBinary = true
@@ -329,19 +341,19 @@ final class UpstreamSession: @unchecked Sendable {
             if refusedBinary { continue }
             switch PQresultStatus(res) {
             case PGRES_SINGLE_TUPLE:
-                if describe && !described { emit(columnsFrame(res)); described = true }
-                if (announce || Self.hasExpression(res)) && !described { emit(executeColumns(res)); described = true }
+                if describe && !described { emit(await columnsFrame(res)); described = true }
+                if (announce || Self.hasExpression(res)) && !described { emit(await executeColumns(res)); described = true }
                 if let portal, maxRows > 0, delivered >= maxRows {
                     keep(RowsWriter.encoded(res), in: portal)
                     continue
                 }
                 batch.append(res)
                 delivered += 1
-                if batch.isFull { sendRows(&batch) }
+                if batch.isFull { await sendRows(&batch) }
             case PGRES_TUPLES_OK:
-                if describe && !described { emit(columnsFrame(res)) }
-                if (announce || Self.hasExpression(res)) && !described { emit(executeColumns(res)) }
-                sendRows(&batch)
+                if describe && !described { emit(await columnsFrame(res)) }
+                if (announce || Self.hasExpression(res)) && !described { emit(await executeColumns(res)) }
+                await sendRows(&batch)
                 described = false
                 let tag = String(cString: PQcmdStatus(res))
                 if let portal, maxRows > 0, delivered >= maxRows {
@@ -353,23 +365,23 @@ final class UpstreamSession: @unchecked Sendable {
                 }
                 delivered = 0
             case PGRES_COMMAND_OK:
-                sendRows(&batch)
+                await sendRows(&batch)
                 emit(Frame(FrameType.complete, session: id, seq: seq, ["tag": .string(String(cString: PQcmdStatus(res)))]))
             case PGRES_EMPTY_QUERY:
                 emit(Frame(FrameType.empty, session: id, seq: seq))
             case PGRES_PIPELINE_ABORTED:
                 outcome = .skipped   // an earlier error: the server skips to Sync, and so do we
             case PGRES_COPY_IN:
-                copyIn(res)
+                await copyIn(res)
             case PGRES_COPY_OUT:
-                copyOut(res)
+                await copyOut(res)
             default:
-                sendRows(&batch)
+                await sendRows(&batch)
                 emitError(res)
                 outcome = .failed
             }
         }
-        sendRows(&batch)
+        await sendRows(&batch)
         return outcome
     }
 
@@ -382,26 +394,38 @@ final class UpstreamSession: @unchecked Sendable {
         emit(.error(session: id, seq: seq, fields: f))
     }
 
-    func sendRows(_ batch: inout RowsWriter) {
+    func sendRows(_ batch: inout RowsWriter) async {
         guard batch.count > 0 else { return }
-        send(batch.finish())
+        await send(batch.finish())
         batch.reset()
     }
 
     /// Sends a frame that spends a credit (rows, COPY data).
-    func send(_ frame: [UInt8]) {
-        // Flow control: wait for a credit; meanwhile libpq is not read, so TCP holds the server.
-        cond.lock()
-        if credits <= 0 {
-            cond.unlock()
-            try? out.flush()   // what is queued must reach the client before its credit can come back
-            cond.lock()
-        }
-        while credits <= 0 && !closing { cond.wait() }
+    func send(_ frame: [UInt8]) async {
+        // Flow control: wait for a credit; meanwhile libpq is not read, so TCP holds the
+        // server. (The loop writes what is queued before it sleeps: the client gets it,
+        // and its credit can come back.)
+        while credits <= 0 && !closing { _ = await park() }
         credits -= 1
-        cond.unlock()
         out.enqueue(frame)
         if out.pendingBytes >= Rows.maxBytes { try? out.flush() }
+    }
+
+    /// The next result of the request in flight (PQgetResult, waiting on the loop), after
+    /// the notices libpq collected on the way.
+    func result() async -> OpaquePointer? {
+        // The notices libpq parsed so far go before each wait, credits permitting: a
+        // statement that raises notices without end is paced by the client, not held here.
+        let res = await loop.result(conn) { await sendNotices() }
+        await sendNotices()
+        return res
+    }
+
+    func sendNotices() async {
+        while !notices.isEmpty {
+            let n = notices.removeFirst()
+            await send(n)
+        }
     }
 
     // MARK: helpers
@@ -431,13 +455,13 @@ final class UpstreamSession: @unchecked Sendable {
 
     func fatal(code: String, _ message: String) {
         emit(.error(session: id, seq: seq, code: code, message: message, fatal: true))
-        cond.lock(); closing = true; cond.unlock()
+        closing = true
     }
 
-    func columnsFrame(_ res: OpaquePointer) -> Frame {
+    func columnsFrame(_ res: OpaquePointer) async -> Frame {
         // Where each column comes from, by name, for hoop-mask's column rules: every table
         // of the result checked against the catalog at once.
-        let sources = catalog?.sources((0..<PQnfields(res)).map { (PQftable(res, $0), Int(PQftablecol(res, $0))) }) ?? [:]
+        let sources = await catalog?.sources((0..<PQnfields(res)).map { (PQftable(res, $0), Int(PQftablecol(res, $0))) }) ?? [:]
         let fields: [JSON] = (0..<PQnfields(res)).map { i in
             var f: [String: JSON] = [
                 "name": .string(String(cString: PQfname(res, i))),
@@ -466,7 +490,7 @@ final class UpstreamSession: @unchecked Sendable {
             let oid = PQftable(res, i)
             return oid == 0 || sources[oid] == nil || sources[oid]?.temporary == true
         }
-        if traced { body.merge(viewsOfStatement()) { $1 } }
+        if traced { body.merge(await viewsOfStatement()) { $1 } }
         return Frame(FrameType.columns, session: id, seq: seq, body)
     }
 
@@ -474,8 +498,8 @@ final class UpstreamSession: @unchecked Sendable {
     /// or of a result with an expression column: not a RowDescription (the client did
     /// not Describe), the types hoop-listen converts by and hoop-mask masks by, and
     /// the views an expression may read.
-    func executeColumns(_ res: OpaquePointer) -> Frame {
-        var f = columnsFrame(res)
+    func executeColumns(_ res: OpaquePointer) async -> Frame {
+        var f = await columnsFrame(res)
         f["for"] = .string("execute")
         return f
     }
@@ -486,3 +510,16 @@ final class UpstreamSession: @unchecked Sendable {
     func emitRaw(_ raw: [UInt8]) { out.enqueue(raw + [0x0A]) }
 }
 
+
+/// A connection's cancel key, freed when the last holder lets go: a cancel runs on a
+/// thread of its own and may outlive the session.
+final class CancelHandle: @unchecked Sendable {
+    private let handle: OpaquePointer?
+    init(_ conn: OpaquePointer) { handle = PQgetCancel(conn) }
+    deinit { if let handle { PQfreeCancel(handle) } }
+    func cancel() {
+        guard let handle else { return }
+        var buf = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(handle, &buf, 256)
+    }
+}
