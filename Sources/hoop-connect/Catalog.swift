@@ -210,6 +210,11 @@ final class Catalog {
             // fails leaves the result's columns untraced (masked whole), never named stale.
             keys.append("options"); values.append("-c search_path=pg_catalog -c plan_cache_mode=force_generic_plan "
                 + "-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0")
+            // Every session's results wait for a check: a connection the network lost
+            // without a word (no FIN, no RST) must fail within seconds, not hang them all
+            // (the check then fails: masked whole; the next one connects anew).
+            for (k, v) in [("keepalives", "1"), ("keepalives_idle", "10"), ("keepalives_interval", "5"),
+                           ("keepalives_count", "3"), ("tcp_user_timeout", "30000")] { keys.append(k); values.append(v) }
             slot.conn = await loop.connect(keys, values)
             // Planned once per connection: it runs with every check. Should it fail, the
             // check fails and the names are read again (never taken unchecked).
