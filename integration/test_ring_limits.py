@@ -145,3 +145,59 @@ def test_notices_raised_during_copy_from_stdin_are_paced(ring):
         with ring.connect("direct") as d:
             d.execute(f"drop table if exists {table}")
             d.execute(f"drop function if exists {table}_f()")
+
+
+def test_copy_from_stdin_to_a_server_that_stops_reading_is_bounded(ring):
+    """The server stops reading in the middle of a COPY FROM STDIN (a trigger sleeps on
+    one row) while the client has much more to send: the upload waits in the client and
+    the sockets, not in a stage. hoop-connect runs libpq in non-blocking mode, where
+    libpq takes data it cannot send into a buffer that grows: each CopyData is sent whole
+    before its frame is credited."""
+    table = "copy_stall_" + str(int(time.time() * 1000))
+    with ring.connect("direct") as d:
+        d.execute(f"create table {table} (id int, pad text)")
+        d.execute(f"create function {table}_f() returns trigger language plpgsql as "
+                  f"$$ begin if new.id = 1000 then perform pg_sleep(8); end if; return new; end $$")
+        d.execute(f"create trigger {table}_t before insert on {table} for each row execute function {table}_f()")
+        d.execute(f"grant insert on {table} to hoop_gateway")
+    rows = 400_000   # about 200 MB
+    c = PGWire("127.0.0.1", ring.listen_port, timeout=60)
+    c.startup(ring.gateway_user, "clinic", ring.gateway_password)
+    sampler = RssSampler(ring.stage_pids(), interval=0.1)
+    sampler.start()
+    sent = threading.Event()
+
+    def send_rows():
+        try:
+            c.send(Query(f"copy {table} from stdin"))
+            pad = "p" * 500
+            for start in range(0, rows, 2000):
+                c.send(message("d", "".join(f"{i}\t{pad}\n" for i in range(start, start + 2000)).encode()))
+            c.send(message("c"))
+            sent.set()
+        except OSError:
+            pass
+
+    writer = threading.Thread(target=send_rows, daemon=True)
+    try:
+        writer.start()
+        time.sleep(6)   # the trigger sleeps 8 s once the first thousand rows are in
+        grown = growth_mb(sampler)
+        assert all(g < GROWTH_BOUND_MB for g in grown.values()), f"stage memory grew (MB): {grown}"
+        tags = []
+        while True:
+            t, v = c.read(timeout=120)
+            if t == "C":
+                tags.append(v)
+            elif t == "E":
+                raise AssertionError(f"error: {v}")
+            elif t == "Z":
+                break
+        assert sent.is_set()
+        assert tags and str(tags[-1]).startswith(f"COPY {rows}")
+    finally:
+        sampler.stop()
+        c.close()
+        with ring.connect("direct") as d:
+            d.execute(f"drop table if exists {table}")
+            d.execute(f"drop function if exists {table}_f()")
