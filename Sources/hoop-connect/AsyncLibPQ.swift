@@ -24,14 +24,21 @@ extension EventLoop {
     }
 
     /// Sends everything libpq holds for the server; false when the connection failed.
-    /// While the server's input is full, its output is read meanwhile (libpq's advice).
-    func flush(_ conn: OpaquePointer?) async -> Bool {
+    /// While the server's input is full, its output is read meanwhile (libpq's advice, or
+    /// both sides wait for each other), parsed, and `meanwhile` runs: what the server sent
+    /// (a trigger's notices for every row of a COPY) goes out paced by the client's
+    /// credits, so that it waits in the server, not in libpq's input buffer.
+    func flush(_ conn: OpaquePointer?, meanwhile: () async -> Void = {}) async -> Bool {
         while true {
             switch PQflush(conn) {
             case 0: return true
             case 1:
                 let ready = await wait(PQsocket(conn), Int16(POLLIN | POLLOUT))
-                if ready & Int16(POLLIN | POLLERR | POLLHUP) != 0, PQconsumeInput(conn) == 0 { return false }
+                if ready & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
+                    guard PQconsumeInput(conn) == 1 else { return false }
+                    _ = PQisBusy(conn)   // parses: notices reach the receiver
+                    await meanwhile()
+                }
             default: return false
             }
         }
@@ -41,7 +48,7 @@ extension EventLoop {
     /// instead of in libpq; `meanwhile` runs before each wait (what libpq parsed so far
     /// can go out).
     func result(_ conn: OpaquePointer?, meanwhile: () async -> Void = {}) async -> OpaquePointer? {
-        if await flush(conn) {
+        if await flush(conn, meanwhile: meanwhile) {
             while PQisBusy(conn) == 1 {
                 await meanwhile()
                 guard await input(conn) else { break }   // PQgetResult answers the failure

@@ -62,7 +62,7 @@ extension UpstreamSession {
                 b.baseAddress.map { $0.withMemoryRebound(to: CChar.self, capacity: b.count) { PQputCopyData(conn, $0, Int32(b.count)) } } ?? 1
             }
             if r < 0 { return false }
-            guard await loop.flush(conn) else { return false }
+            guard await flushUpstream() else { return false }
             if r == 1 { return true }
         }
     }
@@ -71,9 +71,9 @@ extension UpstreamSession {
     private func copyEnd(_ failure: String?) async -> Bool {
         while true {
             let r = PQputCopyEnd(conn, failure)
-            if r == 1 { return await loop.flush(conn) }
+            if r == 1 { return await flushUpstream() }
             if r < 0 { return false }
-            guard await loop.flush(conn) else { return false }
+            guard await flushUpstream() else { return false }
         }
     }
 

@@ -185,18 +185,18 @@ extension UpstreamSession {
             expected.append(.sync(seq: seq))
             await readExpected()
         case FrameType.flush:
-            guard PQsendFlushRequest(conn) == 1, await loop.flush(conn) else { return connectionError() }
+            guard PQsendFlushRequest(conn) == 1, await flushUpstream() else { return connectionError() }
             await readExpected()
         default:
             break
         }
         if expected.count >= maxUnreadRequests {
-            guard PQsendFlushRequest(conn) == 1, await loop.flush(conn) else { return connectionError() }
+            guard PQsendFlushRequest(conn) == 1, await flushUpstream() else { return connectionError() }
             await readExpected()
         }
         unsentBytes = expected.isEmpty ? 0 : unsentBytes + size
         if unsentBytes >= maxUnsentBytes {
-            guard await loop.flush(conn) else { return connectionError() }
+            guard await flushUpstream() else { return connectionError() }
             unsentBytes = 0
         }
     }
@@ -437,7 +437,7 @@ extension UpstreamSession {
         guard inPipeline else { return }
         if expected.isEmpty && PQexitPipelineMode(conn) == 1 { inPipeline = false; return }
         if !expected.isEmpty {
-            if PQsendFlushRequest(conn) == 1, await loop.flush(conn) { await readExpected() }
+            if PQsendFlushRequest(conn) == 1, await flushUpstream() { await readExpected() }
         }
         if PQpipelineStatus(conn) != PQ_PIPELINE_OFF {
             if PQpipelineSync(conn) == 1 {

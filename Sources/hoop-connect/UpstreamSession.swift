@@ -421,6 +421,12 @@ final class UpstreamSession {
         return res
     }
 
+    /// Sends what libpq holds for the server; the notices it reads meanwhile go out,
+    /// credits permitting (EventLoop.flush). False when the connection failed.
+    func flushUpstream() async -> Bool {
+        await loop.flush(conn) { await sendNotices() }
+    }
+
     func sendNotices() async {
         while !notices.isEmpty {
             let n = notices.removeFirst()
