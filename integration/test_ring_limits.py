@@ -87,80 +87,18 @@ def test_startup_settings_are_filtered(ring):
         assert c.execute("show work_mem").fetchone() != ("77MB",)
 
 
-def test_notices_raised_during_copy_from_stdin_are_paced(ring):
-    """A trigger raises a notice per row of a COPY FROM STDIN to a client that sends its
-    rows but reads nothing for a while: the notices wait in the server (credits), not in
-    a stage. The rows are more than the sockets hold, so hoop-connect's writes wait, and
-    meanwhile it reads what the server sends (libpq's rule against deadlock): the notices
-    libpq parsed then must go, paced by credits, before it takes the next CopyData."""
-    table = "copy_notices_" + str(int(time.time() * 1000))
+def copy_in_with_trigger(ring, name, trigger_body, rows, pad):
+    """COPY FROM STDIN of `rows` rows (an id and `pad` bytes) into a table whose row
+    trigger runs `trigger_body`, by a client that sends everything (from a thread: the
+    door reads it only a window ahead of the server) and reads nothing for 6 s. Returns
+    the stages' growth over those 6 s, then, read to the end: the notices, the last
+    command tag, whether every row was sent."""
+    table = name + str(int(time.time() * 1000))
     with ring.connect("direct") as d:
         d.execute(f"create table {table} (id int, pad text)")
-        d.execute(f"create function {table}_f() returns trigger language plpgsql as "
-                  f"$$ begin raise notice '%', repeat('n', 1000); return new; end $$")
+        d.execute(f"create function {table}_f() returns trigger language plpgsql as $$ begin {trigger_body} return new; end $$")
         d.execute(f"create trigger {table}_t before insert on {table} for each row execute function {table}_f()")
         d.execute(f"grant insert on {table} to hoop_gateway")
-    rows = 200_000
-    c = PGWire("127.0.0.1", ring.listen_port, timeout=30)
-    c.startup(ring.gateway_user, "clinic", ring.gateway_password)
-    sampler = RssSampler(ring.stage_pids(), interval=0.1)
-    sampler.start()
-    sent = threading.Event()
-
-    def send_rows():
-        # The door reads this client only a window ahead of the server: sends block.
-        try:
-            c.send(Query(f"copy {table} from stdin"))
-            data = "".join(f"{i}\t{'p' * 200}\n" for i in range(rows)).encode()
-            for off in range(0, len(data), 64 * 1024):
-                c.send(message("d", data[off:off + 64 * 1024]))
-            c.send(message("c"))
-            sent.set()
-        except OSError:
-            pass
-
-    writer = threading.Thread(target=send_rows, daemon=True)
-    try:
-        writer.start()
-        time.sleep(6)
-        grown = growth_mb(sampler)
-        assert all(g < GROWTH_BOUND_MB for g in grown.values()), f"stage memory grew (MB): {grown}"
-        notices, tags = 0, []
-        while True:
-            t, v = c.read(timeout=120)
-            if t == "N":
-                notices += 1
-            elif t == "C":
-                tags.append(v)
-            elif t == "E":
-                raise AssertionError(f"error: {v}")
-            elif t == "Z":
-                break
-        assert sent.is_set()
-        assert notices == rows
-        assert tags and str(tags[-1]).startswith(f"COPY {rows}")
-    finally:
-        sampler.stop()
-        c.close()
-        with ring.connect("direct") as d:
-            d.execute(f"drop table if exists {table}")
-            d.execute(f"drop function if exists {table}_f()")
-
-
-def test_copy_from_stdin_to_a_server_that_stops_reading_is_bounded(ring):
-    """The server stops reading in the middle of a COPY FROM STDIN (a trigger sleeps on
-    one row) while the client has much more to send: the upload waits in the client and
-    the sockets, not in a stage. hoop-connect runs libpq in non-blocking mode, where
-    libpq takes data it cannot send into a buffer that grows: each CopyData is sent whole
-    before its frame is credited."""
-    table = "copy_stall_" + str(int(time.time() * 1000))
-    with ring.connect("direct") as d:
-        d.execute(f"create table {table} (id int, pad text)")
-        d.execute(f"create function {table}_f() returns trigger language plpgsql as "
-                  f"$$ begin if new.id = 1000 then perform pg_sleep(8); end if; return new; end $$")
-        d.execute(f"create trigger {table}_t before insert on {table} for each row execute function {table}_f()")
-        d.execute(f"grant insert on {table} to hoop_gateway")
-    rows = 400_000   # about 200 MB
     c = PGWire("127.0.0.1", ring.listen_port, timeout=60)
     c.startup(ring.gateway_user, "clinic", ring.gateway_password)
     sampler = RssSampler(ring.stage_pids(), interval=0.1)
@@ -170,34 +108,58 @@ def test_copy_from_stdin_to_a_server_that_stops_reading_is_bounded(ring):
     def send_rows():
         try:
             c.send(Query(f"copy {table} from stdin"))
-            pad = "p" * 500
-            for start in range(0, rows, 2000):
-                c.send(message("d", "".join(f"{i}\t{pad}\n" for i in range(start, start + 2000)).encode()))
+            for first in range(0, rows, 2000):
+                c.send(message("d", "".join(f"{i}\t{'p' * pad}\n" for i in range(first, min(rows, first + 2000))).encode()))
             c.send(message("c"))
             sent.set()
         except OSError:
             pass
 
-    writer = threading.Thread(target=send_rows, daemon=True)
     try:
-        writer.start()
-        time.sleep(6)   # the trigger sleeps 8 s once the first thousand rows are in
+        threading.Thread(target=send_rows, daemon=True).start()
+        time.sleep(6)
         grown = growth_mb(sampler)
-        assert all(g < GROWTH_BOUND_MB for g in grown.values()), f"stage memory grew (MB): {grown}"
-        tags = []
+        notices, tag = 0, None
         while True:
             t, v = c.read(timeout=120)
-            if t == "C":
-                tags.append(v)
+            if t == "N":
+                notices += 1
+            elif t == "C":
+                tag = str(v)
             elif t == "E":
                 raise AssertionError(f"error: {v}")
             elif t == "Z":
                 break
-        assert sent.is_set()
-        assert tags and str(tags[-1]).startswith(f"COPY {rows}")
+        return grown, notices, tag, sent.is_set()
     finally:
         sampler.stop()
         c.close()
         with ring.connect("direct") as d:
             d.execute(f"drop table if exists {table}")
             d.execute(f"drop function if exists {table}_f()")
+
+
+def test_notices_raised_during_copy_from_stdin_are_paced(ring):
+    """A trigger raises a notice per row of a COPY FROM STDIN to a client that sends its
+    rows but reads nothing for a while: the notices wait in the server (credits), not in
+    a stage. The rows are more than the sockets hold, so hoop-connect's writes wait, and
+    meanwhile it reads what the server sends (libpq's rule against deadlock): the notices
+    libpq parsed then must go, paced by credits, before it takes the next CopyData."""
+    rows = 200_000
+    grown, notices, tag, sent = copy_in_with_trigger(ring, "copy_notices_", "raise notice '%', repeat('n', 1000);", rows, 200)
+    assert all(g < GROWTH_BOUND_MB for g in grown.values()), f"stage memory grew (MB): {grown}"
+    assert sent and notices == rows
+    assert tag and tag.startswith(f"COPY {rows}")
+
+
+def test_copy_from_stdin_to_a_server_that_stops_reading_is_bounded(ring):
+    """The server stops reading in the middle of a COPY FROM STDIN (a trigger sleeps 8 s
+    once the first thousand rows are in) while the client has much more to send: the
+    upload waits in the client and the sockets, not in a stage. hoop-connect runs libpq
+    in non-blocking mode, where libpq takes data it cannot send into a buffer that grows:
+    each CopyData is sent whole before its frame is credited."""
+    rows = 400_000   # about 200 MB
+    grown, _, tag, sent = copy_in_with_trigger(ring, "copy_stall_", "if new.id = 1000 then perform pg_sleep(8); end if;", rows, 500)
+    assert all(g < GROWTH_BOUND_MB for g in grown.values()), f"stage memory grew (MB): {grown}"
+    assert sent
+    assert tag and tag.startswith(f"COPY {rows}")
