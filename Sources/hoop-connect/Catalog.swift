@@ -29,7 +29,9 @@ final class Catalog {
         /// A view over views: the table columns under them (Catalog.columnsUnderViews).
         var underViews: [(table: String?, column: String)] = []
         /// A temporary relation (a session's own): it holds what the session wrote.
-        var temporary = false }
+        var temporary = false
+        /// A view or materialized view: its version covers the views and columns under it.
+        var isView: Bool { kind == "v" || kind == "m" } }
 
     /// Where a table's names come from, as versions of catalog rows: `relation` is the
     /// xmin of its pg_class and pg_namespace rows (and a view's pg_rewrite rows),
@@ -54,6 +56,8 @@ final class Catalog {
     /// started, what the catalog said, and the tasks waiting for it.
     private final class Check {
         var wanted: [UInt32: Set<Int>] = [:]
+        /// The wanted tables read as views (or materialized views) when cached.
+        var views: Set<UInt32> = []
         var now: [UInt32: Version]?
         var done = false
         var waiting: [UnsafeContinuation<Void, Never>] = []
@@ -81,8 +85,8 @@ final class Catalog {
     /// they read). A view's rule refers to those by number, and its definition's text,
     /// which hoop-mask traces, reads their names as they are now: a column renamed
     /// under a view, or a view under it replaced, changes no row of the view itself.
-    static let relationVersionSQL = """
-        c.xmin::text || '/' || n.xmin::text || coalesce('/' || case when c.relkind in ('v', 'm') then
+    static let relationVersionSQL = tableVersionSQL + """
+         || coalesce('/' || case when c.relkind in ('v', 'm') then
             (\(viewChain("c.oid"))
              select string_agg(r.xmin::text || ':' || dc.xmin::text || '.' || dn.xmin::text || coalesce('.' || da.xmin::text, ''), ','
                                order by r.oid, d.refobjid, d.refobjsubid)
@@ -91,6 +95,13 @@ final class Catalog {
              join pg_class dc on dc.oid = d.refobjid join pg_namespace dn on dn.oid = dc.relnamespace
              left join pg_attribute da on d.refobjsubid > 0 and da.attrelid = d.refobjid and da.attnum = d.refobjsubid) end, '')
         """
+
+    /// The relation version of anything but a view: the part of `relationVersionSQL`
+    /// a table's check needs. A view's own check costs twice a table's on the server
+    /// (planning and starting its view chain's joins, even when the case skips them), and
+    /// a table turned into a view (a `_RETURN` rule) writes a new pg_class row: its
+    /// version moves and it is read again, as a view.
+    static let tableVersionSQL = "c.xmin::text || '/' || n.xmin::text"
 
     /// `chain(view)`: the view `root` and every view or materialized view under it.
     static func viewChain(_ root: String) -> String {
@@ -142,7 +153,8 @@ final class Catalog {
         let now = monotonicSeconds()
         let cached = wanted.compactMap { oid, _ in cache[oid].flatMap { now - $0.readAt < Self.maxAge ? (oid, $0) : nil } }
         var found: [UInt32: Source] = [:]
-        if !cached.isEmpty, let current = await versionsNow(Dictionary(uniqueKeysWithValues: cached.map { ($0.0, wanted[$0.0]!) })) {
+        if !cached.isEmpty, let current = await versionsNow(Dictionary(uniqueKeysWithValues: cached.map { ($0.0, wanted[$0.0]!) }),
+                                                             views: Set(cached.filter { $0.1.source.isView }.map(\.0))) {
             for (oid, entry) in cached {
                 if let v = current[oid], entry.version.holds(in: v, for: wanted[oid]!) { found[oid] = entry.source }
             }
@@ -164,13 +176,14 @@ final class Catalog {
 
     /// The catalog's versions of these tables' columns, from a check that started after
     /// this call: the one being collected joins the next free turn (nil: no answer).
-    private func versionsNow(_ wanted: [UInt32: Set<Int>]) async -> [UInt32: Version]? {
+    private func versionsNow(_ wanted: [UInt32: Set<Int>], views: Set<UInt32>) async -> [UInt32: Version]? {
         let mine = collecting
         for (oid, columns) in wanted { mine.wanted[oid, default: []].formUnion(columns) }
+        mine.views.formUnion(views)
         while !mine.done {
             if !checking, collecting === mine {
                 checking = true; collecting = Check()
-                let now = await withConnection { await versions(mine.wanted, $0) } ?? nil
+                let now = await withConnection { await versions(mine.wanted, views: mine.views, $0) } ?? nil
                 mine.now = now; mine.done = true; checking = false
                 mine.waiting.forEach { $0.resume() }
                 // The results that came while it ran: one of them starts the next check.
@@ -208,8 +221,12 @@ final class Catalog {
             // otherwise plan it anew at every run (a custom plan), which cost ten times the run.
             // No timeout a role or database default sets may cancel a check: a check that
             // fails leaves the result's columns untraced (masked whole), never named stale.
+            // But a lock is waited for one second at most: reading a view's definition locks
+            // the view and what it reads, and a session whose open transaction altered them
+            // would otherwise wait for its names while they wait for its lock, for ever
+            // (the names are then not read: masked whole, asked again next time).
             keys.append("options"); values.append("-c search_path=pg_catalog -c plan_cache_mode=force_generic_plan "
-                + "-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0")
+                + "-c statement_timeout=0 -c lock_timeout=1000 -c idle_in_transaction_session_timeout=0")
             // Every session's results wait for a check: a connection the network lost
             // without a word (no FIN, no RST) must fail within seconds, not hang them all
             // (the check then fails: masked whole; the next one connects anew).
@@ -219,7 +236,8 @@ final class Catalog {
             // Planned once per connection: it runs with every check. Should it fail, the
             // check fails and the names are read again (never taken unchecked).
             if let conn = slot.conn, PQstatus(conn) == CONNECTION_OK {
-                PQclear(await loop.lastResult(conn, sent: PQsendPrepare(conn, "hoop_versions", Self.versionsQuery, 2, nil)))
+                PQclear(await loop.lastResult(conn, sent: PQsendPrepare(conn, "hoop_versions", Self.versionsQuery(views: false), 2, nil)))
+                PQclear(await loop.lastResult(conn, sent: PQsendPrepare(conn, "hoop_view_versions", Self.versionsQuery(views: true), 2, nil)))
                 PQclear(await loop.lastResult(conn, sent: PQsendPrepare(conn, "hoop_views", Self.viewsQuery, 1, nil)))
             }
         }
@@ -227,19 +245,35 @@ final class Catalog {
         return await body(conn)
     }
 
-    /// The versions of these tables and of these column numbers (of any of them) now.
-    static let versionsQuery = """
-        select c.oid::int8, \(relationVersionSQL),
+    /// The versions of these tables and of these column numbers (of any of them) now;
+    /// `views`: as a view's version (relationVersionSQL), else as a table's.
+    static func versionsQuery(views: Bool) -> String {
+        """
+        select c.oid::int8, \(views ? relationVersionSQL : tableVersionSQL),
                (select string_agg(a.attnum::text || ':' || a.xmin::text, ',') from pg_attribute a
                 where a.attrelid = c.oid and a.attnum = any($2::int2[]))
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where c.oid = any($1::oid[])
         """
+    }
 
-    private func versions(_ wanted: [UInt32: Set<Int>], _ conn: OpaquePointer) async -> [UInt32: Version]? {
+    /// The versions now of the tables `wanted`, those in `views` as views: one query for
+    /// each kind there is (nil: no answer).
+    private func versions(_ wanted: [UInt32: Set<Int>], views: Set<UInt32>, _ conn: OpaquePointer) async -> [UInt32: Version]? {
+        var out: [UInt32: Version] = [:]
+        for (statement, asViews) in [("hoop_versions", false), ("hoop_view_versions", true)] {
+            let these = wanted.filter { views.contains($0.key) == asViews }
+            guard !these.isEmpty else { continue }
+            guard let found = await versions(these, statement, conn) else { return nil }
+            out.merge(found) { a, _ in a }
+        }
+        return out
+    }
+
+    private func versions(_ wanted: [UInt32: Set<Int>], _ statement: String, _ conn: OpaquePointer) async -> [UInt32: Version]? {
         let oids = "{" + wanted.keys.map(String.init).joined(separator: ",") + "}"
         let columns = "{" + Set(wanted.values.joined()).filter { $0 > 0 && $0 <= Int(Int16.max) }.map(String.init).joined(separator: ",") + "}"
-        let res = await loop.lastResult(conn, sent: withCStrings([oids, columns]) { v in PQsendQueryPrepared(conn, "hoop_versions", 2, v, nil, nil, 0) })
+        let res = await loop.lastResult(conn, sent: withCStrings([oids, columns]) { v in PQsendQueryPrepared(conn, statement, 2, v, nil, nil, 0) })
         defer { PQclear(res) }
         guard PQresultStatus(res) == PGRES_TUPLES_OK else { return nil }
         var out: [UInt32: Version] = [:]
