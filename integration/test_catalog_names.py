@@ -304,17 +304,23 @@ def test_a_view_the_sessions_own_transaction_locks_is_masked_whole_not_waited_fo
     admin.execute(f"insert into {schema}.patients values (1, '{VALUE}', 'plain words')")
     admin.execute(f"create view {schema}.fresh as select memo as a, mrn from {schema}.patients")
     admin.execute(f"grant create on schema {schema} to hoop_gateway")
-    admin.execute(f"alter view {schema}.fresh owner to hoop_gateway")
-    script = (f"begin;\nalter view {schema}.fresh rename column a to b;\nselect b, mrn from {schema}.fresh;\n"
-              f"rollback;\nselect a from {schema}.fresh;\n")
-    try:
-        out = ring.psql("gateway", input=script, timeout=30)
-    finally:   # a session left holding the lock would hold the schema's drop too
-        admin.execute(f"select pg_terminate_backend(pid) from pg_locks "
-                      f"where relation = '{schema}.fresh'::regclass and pid <> pg_backend_pid()")
-    assert out.returncode == 0, out.stderr
-    assert VALUE not in out.stdout
-    assert out.stdout.splitlines()[-1] == "plain words"   # read, once unlocked
+    admin.execute(f"create view {schema}.fresh2 as select memo as a, mrn from {schema}.patients")
+    for relation in ("fresh", "fresh2", "patients"):
+        admin.execute(f"alter table {schema}.{relation} owner to hoop_gateway")
+    # The view itself locked, or a table under it (reading the definition locks both).
+    for view, lock in (("fresh", f"alter view {schema}.fresh rename column a to b"),
+                       ("fresh2", f"alter table {schema}.patients add column extra int")):
+        read = "b" if view == "fresh" else "a"
+        script = (f"begin;\n{lock};\nselect {read}, mrn from {schema}.{view};\n"
+                  f"rollback;\nselect a from {schema}.{view};\n")
+        try:
+            out = ring.psql("gateway", input=script, timeout=30)
+        finally:   # a session left holding the lock would hold the schema's drop too
+            admin.execute(f"select pg_terminate_backend(pid) from pg_locks where relation in "
+                          f"('{schema}.{view}'::regclass, '{schema}.patients'::regclass) and pid <> pg_backend_pid()")
+        assert out.returncode == 0, (view, out.stderr)
+        assert VALUE not in out.stdout, view
+        assert out.stdout.splitlines()[-1] == "plain words", view   # read, once unlocked
 
 
 def views(admin, schema):
