@@ -382,11 +382,17 @@ class Ring:
 
     def psql(self, via: str, *args: str, input: str | None = None, timeout: float = 120,
              dsn_kw: dict | None = None) -> subprocess.CompletedProcess:
-        """psql -X -A -t -v ON_ERROR_STOP=0 through the gateway or directly."""
-        return subprocess.run([PSQL, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=0", "-d",
-                               self.dsn(via, **(dsn_kw or {})), *args],
+        """psql -X -A -t -v ON_ERROR_STOP=0 through the gateway or directly. The password
+        (a token, the database's) goes in the environment: a command line shows in a
+        failed test's output."""
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
+        params = conninfo_to_dict(self.dsn(via, **(dsn_kw or {})))
+        env = clean_env()
+        if "password" in params:
+            env["PGPASSWORD"] = str(params.pop("password"))
+        return subprocess.run([PSQL, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=0", "-d", make_conninfo(**params), *args],
                               input=input, capture_output=True, text=True, timeout=timeout,
-                              env=clean_env(), stdin=None if input is not None else subprocess.DEVNULL)
+                              env=env, stdin=None if input is not None else subprocess.DEVNULL)
 
     # --- audit store ----------------------------------------------------------------
     @property
