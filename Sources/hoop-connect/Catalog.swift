@@ -233,12 +233,18 @@ final class Catalog {
             for (k, v) in [("keepalives", "1"), ("keepalives_idle", "10"), ("keepalives_interval", "5"),
                            ("keepalives_count", "3"), ("tcp_user_timeout", "30000")] { keys.append(k); values.append(v) }
             slot.conn = await loop.connect(keys, values)
-            // Planned once per connection: it runs with every check. Should it fail, the
-            // check fails and the names are read again (never taken unchecked).
+            // Planned once per connection: they run with every check. One that fails to
+            // prepare (a lock on the catalog held past lock_timeout) would fail every check
+            // of this connection: it is dropped, and the next turn connects anew.
             if let conn = slot.conn, PQstatus(conn) == CONNECTION_OK {
-                PQclear(await loop.lastResult(conn, sent: PQsendPrepare(conn, "hoop_versions", Self.versionsQuery(views: false), 2, nil)))
-                PQclear(await loop.lastResult(conn, sent: PQsendPrepare(conn, "hoop_view_versions", Self.versionsQuery(views: true), 2, nil)))
-                PQclear(await loop.lastResult(conn, sent: PQsendPrepare(conn, "hoop_views", Self.viewsQuery, 1, nil)))
+                for (name, sql, params) in [("hoop_versions", Self.versionsQuery(views: false), 2),
+                                            ("hoop_view_versions", Self.versionsQuery(views: true), 2),
+                                            ("hoop_views", Self.viewsQuery, 1)] {
+                    let res = await loop.lastResult(conn, sent: PQsendPrepare(conn, name, sql, Int32(params), nil))
+                    let prepared = PQresultStatus(res) == PGRES_COMMAND_OK
+                    PQclear(res)
+                    guard prepared else { PQfinish(conn); slot.conn = nil; return nil }
+                }
             }
         }
         guard let conn = slot.conn, PQstatus(conn) == CONNECTION_OK else { return nil }
