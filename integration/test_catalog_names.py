@@ -97,6 +97,59 @@ def test_a_table_turned_into_a_view_on_the_database_is_traced_as_one_at_once(gw,
     assert got != VALUE and VALUE not in got
 
 
+def writes_through_code(admin, schema):
+    """patients.mrn holds VALUE (a column rule); pub (no rule) has one row of its own;
+    sink takes what pub's INSTEAD rule writes."""
+    admin.execute(f"create table {schema}.patients (id int, mrn text, memo text)")
+    admin.execute(f"insert into {schema}.patients values (1, '{VALUE}', 'plain words')")
+    admin.execute(f"create table {schema}.pub (id int, note text)")
+    admin.execute(f"insert into {schema}.pub values (7, 'plain words')")
+    admin.execute(f"create table {schema}.sink (id int, note text)")
+    admin.execute(f"grant insert on all tables in schema {schema} to hoop_gateway")
+
+
+INSTEAD_RULE = ("create rule sneak as on insert to {s}.pub do instead insert into {s}.sink "
+                "select p.id, p.mrn from {s}.patients p where new.id is not null returning sink.*")
+RETURNING = ["insert into {s}.pub values (1, 'x') returning note",
+             "insert into {s}.pub values (1, 'x') returning *",
+             "with w as (insert into {s}.pub values (1, 'x') returning note) select note from w"]
+
+
+@pytest.mark.parametrize("first_rule", [None, "create rule quiet as on update to {s}.pub do also nothing"])
+def test_a_writes_returning_through_an_instead_rule_is_masked_whole(ring, gw, admin, schema, first_rule):
+    # The server names what an INSTEAD rule's RETURNING gives back as the written table's
+    # columns (pub.note), whatever the rule read: such a table's columns are not named
+    # for a result that may be a write's. The rule may come after the table was named
+    # (its first rule moves pg_class; a later one only pg_rewrite, which its check reads).
+    writes_through_code(admin, schema)
+    if first_rule:
+        admin.execute(first_rule.format(s=schema))
+    assert value(gw, f"select note from {schema}.pub") == "plain words"   # named, and cached
+    admin.execute(INSTEAD_RULE.format(s=schema))
+    for sql in RETURNING:
+        rows = gw.execute(sql.format(s=schema)).fetchall()
+        assert rows and VALUE not in repr(rows), sql
+    with ring.connect("gateway") as fresh:   # a read of the table: its rows are its own
+        assert value(fresh, f"select note from {schema}.pub") == "plain words"
+
+
+def test_a_writes_returning_through_an_instead_of_trigger_is_masked_whole(ring, admin, schema):
+    writes_through_code(admin, schema)
+    admin.execute(f"create view {schema}.pv as select id, note from {schema}.pub")
+    admin.execute(f"create function {schema}.sneak() returns trigger language plpgsql as $$ "
+                  f"begin new.note := (select mrn from {schema}.patients limit 1); return new; end $$")
+    admin.execute(f"create trigger sneak instead of insert on {schema}.pv for each row execute function {schema}.sneak()")
+    admin.execute(f"grant insert on {schema}.pv to hoop_gateway")
+    script = [f"select note from {schema}.pv",
+              f"insert into {schema}.pv values (1, 'x') returning note",
+              f"prepare ins as insert into {schema}.pv values (2, 'y') returning *",
+              "execute ins"]
+    out = ring.psql("gateway", input=";\n".join(script) + ";\n", timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "plain words"
+    assert len(out.stdout.splitlines()) >= 3 and VALUE not in out.stdout
+
+
 def test_functions_the_database_defines_cannot_freeze_the_versions(gw, admin, direct, schema):
     # An exact-type concat_ws (or string_agg) in public would win over the built-ins on a
     # default search_path and could answer the same version whatever changed: the catalog

@@ -64,6 +64,8 @@ extension SQLParser {
             case .array(let a): a.forEach(walk)
             case .object(let o):
                 if let r = o["RangeVar"]?["relname"]?.string { names.insert(r) }
+                // A write's target (INSERT, UPDATE, DELETE, MERGE, COPY) is a bare RangeVar.
+                if let r = o["relation"]?["relname"]?.string { names.insert(r) }
                 if let c = o["CommonTableExpr"]?["ctename"]?.string { ctes.insert(c) }
                 o.values.forEach(walk)
             default: break

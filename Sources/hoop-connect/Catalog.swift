@@ -30,8 +30,13 @@ final class Catalog {
         var underViews: [(table: String?, column: String)] = []
         /// A temporary relation (a session's own): it holds what the session wrote.
         var temporary = false
-        /// A view or materialized view: its version covers the views and columns under it.
-        var isView: Bool { kind == "v" || kind == "m" } }
+        /// Rules or triggers of its own (pg_class.relhasrules, relhastriggers), or a view:
+        /// its version covers them (`relationVersionSQL`), checked whole.
+        var checkedWhole = false
+        /// An INSTEAD rule or INSTEAD OF trigger on a write (INSERT, UPDATE, DELETE): what
+        /// a write's RETURNING gives back under its column names is whatever that code
+        /// returned (another table's values), not what the columns hold.
+        var writesRewritten = false }
 
     /// Where a table's names come from, as versions of catalog rows: `relation` is the
     /// xmin of its pg_class and pg_namespace rows (and a view's pg_rewrite rows),
@@ -56,8 +61,8 @@ final class Catalog {
     /// started, what the catalog said, and the tasks waiting for it.
     private final class Check {
         var wanted: [UInt32: Set<Int>] = [:]
-        /// The wanted tables read as views (or materialized views) when cached.
-        var views: Set<UInt32> = []
+        /// The wanted tables checked whole (Source.checkedWhole).
+        var whole: Set<UInt32> = []
         var now: [UInt32: Version]?
         var done = false
         var waiting: [UnsafeContinuation<Void, Never>] = []
@@ -94,13 +99,17 @@ final class Catalog {
              join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid and d.refclassid = 'pg_class'::regclass
              join pg_class dc on dc.oid = d.refobjid join pg_namespace dn on dn.oid = dc.relnamespace
              left join pg_attribute da on d.refobjsubid > 0 and da.attrelid = d.refobjid and da.attnum = d.refobjsubid) end, '')
+        || coalesce('/r' || (select string_agg(r.xmin::text, ',' order by r.oid) from pg_rewrite r where r.ev_class = c.oid), '')
+        || coalesce('/t' || (select string_agg(t.xmin::text, ',' order by t.oid) from pg_trigger t where t.tgrelid = c.oid), '')
         """
 
-    /// The relation version of anything but a view: the part of `relationVersionSQL`
-    /// a table's check needs. A view's own check costs twice a table's on the server
-    /// (planning and starting its view chain's joins, even when the case skips them), and
-    /// a table turned into a view (a `_RETURN` rule) writes a new pg_class row: its
-    /// version moves and it is read again, as a view.
+    /// The relation version of a table without rules or triggers: the part of
+    /// `relationVersionSQL` its check needs (the rest is empty for it). A view's check
+    /// costs twice a table's on the server (planning and starting its view chain's joins,
+    /// even when the case skips them). A table's first rule or trigger (a `_RETURN` rule
+    /// that turns it into a view included) sets relhasrules or relhastriggers, which
+    /// writes a new pg_class row: its version moves and it is read again, then checked
+    /// whole (later rules and triggers leave pg_class as it is).
     static let tableVersionSQL = "c.xmin::text || '/' || n.xmin::text"
 
     /// `chain(view)`: the view `root` and every view or materialized view under it.
@@ -154,7 +163,7 @@ final class Catalog {
         let cached = wanted.compactMap { oid, _ in cache[oid].flatMap { now - $0.readAt < Self.maxAge ? (oid, $0) : nil } }
         var found: [UInt32: Source] = [:]
         if !cached.isEmpty, let current = await versionsNow(Dictionary(uniqueKeysWithValues: cached.map { ($0.0, wanted[$0.0]!) }),
-                                                             views: Set(cached.filter { $0.1.source.isView }.map(\.0))) {
+                                                             whole: Set(cached.filter { $0.1.source.checkedWhole }.map(\.0))) {
             for (oid, entry) in cached {
                 if let v = current[oid], entry.version.holds(in: v, for: wanted[oid]!) { found[oid] = entry.source }
             }
@@ -176,14 +185,14 @@ final class Catalog {
 
     /// The catalog's versions of these tables' columns, from a check that started after
     /// this call: the one being collected joins the next free turn (nil: no answer).
-    private func versionsNow(_ wanted: [UInt32: Set<Int>], views: Set<UInt32>) async -> [UInt32: Version]? {
+    private func versionsNow(_ wanted: [UInt32: Set<Int>], whole: Set<UInt32>) async -> [UInt32: Version]? {
         let mine = collecting
         for (oid, columns) in wanted { mine.wanted[oid, default: []].formUnion(columns) }
-        mine.views.formUnion(views)
+        mine.whole.formUnion(whole)
         while !mine.done {
             if !checking, collecting === mine {
                 checking = true; collecting = Check()
-                let now = await withConnection { await versions(mine.wanted, views: mine.views, $0) } ?? nil
+                let now = await withConnection { await versions(mine.wanted, whole: mine.whole, $0) } ?? nil
                 mine.now = now; mine.done = true; checking = false
                 mine.waiting.forEach { $0.resume() }
                 // The results that came while it ran: one of them starts the next check.
@@ -237,9 +246,9 @@ final class Catalog {
             // prepare (a lock on the catalog held past lock_timeout) would fail every check
             // of this connection: it is dropped, and the next turn connects anew.
             if let conn = slot.conn, PQstatus(conn) == CONNECTION_OK {
-                for (name, sql, params) in [("hoop_versions", Self.versionsQuery(views: false), 2),
-                                            ("hoop_view_versions", Self.versionsQuery(views: true), 2),
-                                            ("hoop_views", Self.viewsQuery, 1)] {
+                for (name, sql, params) in [("hoop_versions", Self.versionsQuery(whole: false), 2),
+                                            ("hoop_versions_whole", Self.versionsQuery(whole: true), 2),
+                                            ("hoop_views", Self.viewsQuery, 2)] {
                     let res = await loop.lastResult(conn, sent: PQsendPrepare(conn, name, sql, Int32(params), nil))
                     let prepared = PQresultStatus(res) == PGRES_COMMAND_OK
                     PQclear(res)
@@ -252,10 +261,11 @@ final class Catalog {
     }
 
     /// The versions of these tables and of these column numbers (of any of them) now;
-    /// `views`: as a view's version (relationVersionSQL), else as a table's.
-    static func versionsQuery(views: Bool) -> String {
+    /// `whole`: as relationVersionSQL has them (a view's chain, rules, triggers), else as
+    /// a table's without any (tableVersionSQL).
+    static func versionsQuery(whole: Bool) -> String {
         """
-        select c.oid::int8, \(views ? relationVersionSQL : tableVersionSQL),
+        select c.oid::int8, \(whole ? relationVersionSQL : tableVersionSQL),
                (select string_agg(a.attnum::text || ':' || a.xmin::text, ',') from pg_attribute a
                 where a.attrelid = c.oid and a.attnum = any($2::int2[]))
         from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -263,12 +273,12 @@ final class Catalog {
         """
     }
 
-    /// The versions now of the tables `wanted`, those in `views` as views: one query for
-    /// each kind there is (nil: no answer).
-    private func versions(_ wanted: [UInt32: Set<Int>], views: Set<UInt32>, _ conn: OpaquePointer) async -> [UInt32: Version]? {
+    /// The versions now of the tables `wanted`, those in `whole` checked whole: one query
+    /// for each kind there is (nil: no answer).
+    private func versions(_ wanted: [UInt32: Set<Int>], whole: Set<UInt32>, _ conn: OpaquePointer) async -> [UInt32: Version]? {
         var out: [UInt32: Version] = [:]
-        for (statement, asViews) in [("hoop_versions", false), ("hoop_view_versions", true)] {
-            let these = wanted.filter { views.contains($0.key) == asViews }
+        for (statement, asWhole) in [("hoop_versions", false), ("hoop_versions_whole", true)] {
+            let these = wanted.filter { whole.contains($0.key) == asWhole }
             guard !these.isEmpty else { continue }
             guard let found = await versions(these, statement, conn) else { return nil }
             out.merge(found) { a, _ in a }
@@ -303,21 +313,30 @@ final class Catalog {
         select w.name, c.oid::int8, (select string_agg(a.attnum::text, ',') from pg_attribute a
                                     where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped)
         from unnest($1::text[]) w(name)
-        left join pg_class c on c.relname = w.name and (c.relkind in ('v', 'm') or c.relpersistence = 't')
+        left join pg_class c on c.relname = w.name and (c.relkind in ('v', 'm') or c.relpersistence = 't'
+                                                        or ($2::bool and \(writesRewrittenSQL)))
               and c.relnamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
         where c.oid is not null or not exists (select 1 from pg_class o where o.relname = w.name)
+        """
+
+    /// Whether the relation `c` has an INSTEAD rule or an INSTEAD OF trigger on a write
+    /// (Source.writesRewritten; tgtype's bit 64 is INSTEAD).
+    static let writesRewrittenSQL = """
+        (exists (select 1 from pg_rewrite r where r.ev_class = c.oid and r.ev_type <> '1' and r.is_instead)
+         or exists (select 1 from pg_trigger t where t.tgrelid = c.oid and (t.tgtype & 64) <> 0))
         """
 
     /// What the relations named `names` may hold beyond their own columns' rules, as the
     /// catalog has them now (checked as a result's tables are): the views and temporary
     /// relations of those names, and the names no relation has (`unseen`: one made in
-    /// the session's open transaction, or dropped since). Nil when the catalog cannot say.
-    func views(named names: Set<String>) async -> (views: [Source], unseen: [String])? {
+    /// the session's open transaction, or dropped since); with `writes`, the relations
+    /// whose writes code rewrites too (Source.writesRewritten). Nil when the catalog cannot say.
+    func views(named names: Set<String>, writes: Bool) async -> (views: [Source], unseen: [String])? {
         guard !names.isEmpty else { return ([], []) }
         let array = "{" + names.map(Self.arrayElement).joined(separator: ",") + "}"
         var unseen: [String] = []
         let found = await withConnection { conn -> [(oid: UInt32, columns: [Int])]? in
-            let res = await loop.lastResult(conn, sent: withCStrings([array]) { v in PQsendQueryPrepared(conn, "hoop_views", 1, v, nil, nil, 0) })
+            let res = await loop.lastResult(conn, sent: withCStrings([array, writes ? "true" : "false"]) { v in PQsendQueryPrepared(conn, "hoop_views", 2, v, nil, nil, 0) })
             defer { PQclear(res) }
             guard PQresultStatus(res) == PGRES_TUPLES_OK else { return nil }
             return (0..<PQntuples(res)).compactMap { r in
@@ -348,7 +367,8 @@ final class Catalog {
         let sql = """
             select n.nspname, c.relname, a.attnum, a.attname,
                    case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end, c.relkind::text,
-                   \(Self.relationVersionSQL), a.xmin::text, c.relpersistence = 't'
+                   \(Self.relationVersionSQL), a.xmin::text, c.relpersistence = 't',
+                   c.relkind in ('v', 'm') or c.relhasrules or c.relhastriggers, \(Self.writesRewrittenSQL)
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             join pg_attribute a on a.attrelid = c.oid
             where c.oid = $1::oid and a.attnum > 0 and not a.attisdropped
@@ -365,7 +385,9 @@ final class Catalog {
         }
         var source = Source(schema: String(cString: PQgetvalue(res, 0, 0)), table: String(cString: PQgetvalue(res, 0, 1)),
                             columns: columns, viewSQL: PQgetisnull(res, 0, 4) == 1 ? nil : String(cString: PQgetvalue(res, 0, 4)),
-                            kind: String(cString: PQgetvalue(res, 0, 5)), temporary: String(cString: PQgetvalue(res, 0, 8)) == "t")
+                            kind: String(cString: PQgetvalue(res, 0, 5)), temporary: String(cString: PQgetvalue(res, 0, 8)) == "t",
+                            checkedWhole: String(cString: PQgetvalue(res, 0, 9)) == "t",
+                            writesRewritten: String(cString: PQgetvalue(res, 0, 10)) == "t")
         let version = Version(relation: String(cString: PQgetvalue(res, 0, 6)), columns: versions)
         if source.viewSQL != nil {
             // Read after the version: a view changed in between reads as changed next time.

@@ -22,6 +22,8 @@ extension UpstreamSession {
     /// wrote nothing (the server refuses it too).
     func noteDefinitions(_ sql: String) {
         guard Self.mayDefine(sql) else { return }
+        // A PREPARE of a write: its EXECUTE's text names no write.
+        if !notedWrites, Self.mayWrite(sql) { notedWrites = true }
         pendingSQL.append(sql)
         if pendingSQL.count >= Self.maxPending { absorbPendingSQL() }
     }
@@ -29,24 +31,40 @@ extension UpstreamSession {
     /// Whether the text holds a word of a statement that defines or writes (any case,
     /// anywhere: a false yes only costs a parse). One pass over the bytes, on every
     /// request; SQL's keywords are ASCII, as the server reads them.
-    static func mayDefine(_ sql: String) -> Bool {
+    static func mayDefine(_ sql: String) -> Bool { mentions(sql, definingWords, wholeWords: false) }
+
+    /// Whether the text holds the word of a write (INSERT, UPDATE, DELETE, MERGE) as a
+    /// word of its own (`updated_at` is none): a false yes only masks a result whole.
+    static func mayWrite(_ sql: String) -> Bool { mentions(sql, writingWords, wholeWords: true) }
+
+    /// One pass over the bytes: whether any of `words` (by first byte) is in the text,
+    /// in any case, or only where no identifier character touches it.
+    private static func mentions(_ sql: String, _ table: [UInt8: [[UInt8]]], wholeWords: Bool) -> Bool {
         var sql = sql
         return sql.withUTF8 { b in
+            func identifier(_ i: Int) -> Bool {
+                guard i >= 0, i < b.count else { return false }
+                let c = b[i] | 0x20
+                return (c >= 0x61 && c <= 0x7A) || (b[i] >= 0x30 && b[i] <= 0x39) || b[i] == 0x5F || b[i] == 0x24 || b[i] >= 0x80
+            }
             for i in b.indices {
                 let c = b[i] | 0x20   // ASCII letters to lower case; no other byte becomes a letter
-                guard let words = definingWords[c] else { continue }
+                guard let words = table[c] else { continue }
                 for w in words where i + w.count <= b.count {
                     var k = 1
                     while k < w.count && (b[i + k] | 0x20) == w[k] { k += 1 }
-                    if k == w.count { return true }
+                    if k == w.count && (!wholeWords || (!identifier(i - 1) && !identifier(i + w.count))) { return true }
                 }
             }
             return false
         }
     }
 
-    private static let definingWords: [UInt8: [[UInt8]]] = Dictionary(grouping:
-        ["declare", "prepare", "into", "update", "create", "merge"].map { Array($0.utf8) }, by: { $0[0] })
+    private static func firstBytes(_ words: [String]) -> [UInt8: [[UInt8]]] {
+        Dictionary(grouping: words.map { Array($0.utf8) }, by: { $0[0] })
+    }
+    private static let definingWords = firstBytes(["declare", "prepare", "into", "update", "create", "merge"])
+    private static let writingWords = firstBytes(["insert", "update", "delete", "merge"])
 
     static let maxPending = 256
     static let maxNotedNames = 4096
@@ -66,18 +84,28 @@ extension UpstreamSession {
     func relationNamesInPlay() -> (relations: Set<String>, ctes: Set<String>)? {
         absorbPendingSQL()
         if notedNamesOverflowed { return nil }
-        var texts = pipelineSQL
-        if let currentSQL { texts.append(currentSQL) }
-        texts += names.statements.values.map(\.value.sql)
-        texts += names.portals.values.compactMap { $0.value.bound?.sql }
         var relations = notedNames, ctes: Set<String> = []
-        for text in texts {
+        for text in textsInPlay() {
             guard let names = RelationNames.shared.of(text) else { return nil }
             relations.formUnion(names.relations)
             ctes.formUnion(names.ctes)
         }
         return (relations, ctes)
     }
+
+    /// The texts a result may come from: the statement, the pipeline's, and the session's
+    /// prepared statements' and portals' (an EXECUTE or Bind names no text of its own).
+    func textsInPlay() -> [String] {
+        var texts = pipelineSQL
+        if let currentSQL { texts.append(currentSQL) }
+        texts += names.statements.values.map(\.value.sql)
+        texts += names.portals.values.compactMap { $0.value.bound?.sql }
+        return texts
+    }
+
+    /// Whether the result may be a write's RETURNING (its texts, or a PREPARE the session
+    /// made, name a write).
+    func mayReturnWrites() -> Bool { notedWrites || textsInPlay().contains(where: Self.mayWrite) }
 
     /// True when a column of the result has no table: an expression hoop-mask traces.
     static func hasExpression(_ res: OpaquePointer) -> Bool {
@@ -87,7 +115,9 @@ extension UpstreamSession {
     /// The `views` and `unseen` (or `views_unknown`) of a result hoop-mask traces through
     /// the session's texts (columnsFrame, copyOut say which).
     func viewsOfStatement() async -> [String: JSON] {
-        guard let names = relationNamesInPlay(), let catalog, case (let views, var unseen)?  = await catalog.views(named: names.relations) else {
+        let writes = mayReturnWrites()
+        guard let names = relationNamesInPlay(), let catalog,
+              case (let views, var unseen)? = await catalog.views(named: names.relations, writes: writes) else {
             return ["views_unknown": .bool(true)]
         }
         // A CTE's name is no relation's (a recursive CTE's self-reference is traced by
@@ -103,7 +133,10 @@ extension UpstreamSession {
                     "columns": .array(v.columns.sorted { $0.key < $1.key }.map { .object(["column": .int(Int64($0.key)), "column_name": .string($0.value)]) }),
                 ]
                 if let sql = v.viewSQL { o["view_sql"] = .string(sql) }
-                if !v.underViews.isEmpty { o["view_reads"] = Self.viewReads(v) }
+                var reads = v.underViews.isEmpty ? [] : Self.viewReads(v).array ?? []
+                // A write's RETURNING through an INSTEAD rule or trigger: anything.
+                if writes, v.writesRewritten { reads.append(.object(["untraced": .bool(true)])) }
+                if !reads.isEmpty { o["view_reads"] = .array(reads) }
                 if v.temporary { o["temporary"] = .bool(true) }
                 return .object(o)
             })

@@ -37,6 +37,8 @@ final class UpstreamSession {
     var pendingSQL: [String] = []
     var notedNames: Set<String> = []
     var notedNamesOverflowed = false
+    /// A PREPARE of a write was seen: any EXECUTE may return what a write's rules return.
+    var notedWrites = false
     var pipelineSQL: [String] = []
 
     var conn: OpaquePointer?
@@ -467,7 +469,13 @@ final class UpstreamSession {
     func columnsFrame(_ res: OpaquePointer) async -> Frame {
         // Where each column comes from, by name, for hoop-mask's column rules: every table
         // of the result checked against the catalog at once.
-        let sources = await catalog?.sources((0..<PQnfields(res)).map { (PQftable(res, $0), Int(PQftablecol(res, $0))) }) ?? [:]
+        var sources = await catalog?.sources((0..<PQnfields(res)).map { (PQftable(res, $0), Int(PQftablecol(res, $0))) }) ?? [:]
+        // A write's RETURNING through an INSTEAD rule or INSTEAD OF trigger gives back what
+        // that code returned under the table's column names: not named, so masked whole
+        // (a table the catalog could not name) when the result may be a write's.
+        if sources.values.contains(where: \.writesRewritten), mayReturnWrites() {
+            sources = sources.filter { !$0.value.writesRewritten }
+        }
         let fields: [JSON] = (0..<PQnfields(res)).map { i in
             var f: [String: JSON] = [
                 "name": .string(String(cString: PQfname(res, i))),

@@ -97,4 +97,17 @@ final class DefiningTextTests: XCTestCase {
             XCTAssertFalse(UpstreamSession.mayDefine(sql), sql)
         }
     }
+
+    /// Writes count as words of their own: a column `updated_at` names none.
+    func testWritesAreWholeWordsInAnyCase() {
+        for sql in ["INSERT into t values (1)", "with w as (Delete from t returning *) select * from w", "update\tt set a = 1",
+                    "merge into t using s on true when matched then delete", "prepare p as insert into t values ($1)",
+                    "select 1;update t set a=1", "(delete from t)"] {
+            XCTAssertTrue(UpstreamSession.mayWrite(sql), sql)
+        }
+        for sql in ["select updated_at, deleted, inserted_by, merged$ from t", "select x_update from t", "select 'ü'||'insertü'",
+                    "select 1 from insertions", "", "updat"] {
+            XCTAssertFalse(UpstreamSession.mayWrite(sql), sql)
+        }
+    }
 }

@@ -139,6 +139,10 @@ final class LineageTests: XCTestCase {
             ("with c as (select a from v2) select lower(c.a) from c", ["v2", "c"]),
             ("declare k cursor for select a || 'x' from v3; prepare p as select 1 from v4", ["v3", "v4"]),
             ("select now()", []),
+            // A write's target: its RETURNING may carry what its rules return.
+            ("with w as (insert into s.pub values (1) returning a) select a from w", ["pub", "w"]),
+            ("update t1 set a = 1 from t2 returning t1.a; delete from t3 returning *", ["t1", "t2", "t3"]),
+            ("merge into t4 using t5 on true when matched then delete", ["t4", "t5"]),
         ]
         for (sql, names) in cases { XCTAssertEqual(SQLParser.relationNames(sql)?.relations, names, sql) }
         XCTAssertEqual(SQLParser.relationNames("with recursive c as (select 1 union all select 1 from c) select * from c")?.ctes, ["c"])
