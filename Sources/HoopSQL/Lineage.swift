@@ -149,7 +149,9 @@ public enum Lineage {
         return Traced(lineage: lineage, reads: a.readLog.withoutIdentities, parks: a.parks, channels: a.channels, writes: writes,
                       writesInto: targets, writesUnseen: fromExecute || installing.contains(kind) || computesDefaults(stmt, shadowing),
                       defines: defines, renames: renaming.contains(kind) || opaque,
-                      creates: creating.contains(kind) || writes && kind == "SelectStmt" || opaque)
+                      // SELECT INTO makes a table; a SELECT over a data-modifying CTE makes none (a
+                      // nameless table column of its result is not one the session made).
+                      creates: creating.contains(kind) || (kind == "SelectStmt" && stmt["SelectStmt"]?["intoClause"] != nil) || opaque)
     }
 
     /// The relations a statement writes rows into, anywhere in it (a CTE's INSERT

@@ -129,6 +129,17 @@ final class LineageTests: XCTestCase {
         }
     }
 
+    /// Which statements may make relations (a nameless table column of their result may
+    /// be one, holding what the session wrote): SELECT INTO does, a SELECT over a
+    /// data-modifying CTE does not (its result's table columns are the written table's).
+    func testStatementsThatMakeRelations() throws {
+        XCTAssertTrue(try Lineage.trace("select 1 as a into t")[0].creates)
+        XCTAssertTrue(try Lineage.trace("create table t as select 1")[0].creates)
+        XCTAssertFalse(try Lineage.trace("with w as (insert into t values (1) returning a) select a from w")[0].creates)
+        XCTAssertTrue(try Lineage.trace("with w as (insert into t values (1) returning a) select a from w")[0].writes)
+        XCTAssertFalse(try Lineage.trace("insert into t values (1) returning a")[0].creates)
+    }
+
     /// The relation names hoop-connect looks up among the catalog's views: every one a
     /// text names, in subqueries, CTEs, joins, cursors and PREPARE; nil for a text that
     /// does not parse.
