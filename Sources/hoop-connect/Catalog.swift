@@ -36,7 +36,15 @@ final class Catalog {
         /// An INSTEAD rule or INSTEAD OF trigger on a write (INSERT, UPDATE, DELETE): what
         /// a write's RETURNING gives back under its column names is whatever that code
         /// returned (another table's values), not what the columns hold.
-        var writesRewritten = false }
+        var writesRewritten = false
+        /// A partition or an inheritance child: its rows are its ancestors' rows too (a
+        /// ruled table's partition read by its own name), so its columns take their rules.
+        /// As a view's definition for hoop-mask: each ancestor's columns of the same names,
+        /// at this relation's column numbers (Catalog.ancestorsSQL).
+        var ancestorsSQL: String? = nil
+        /// What hoop-mask traces this relation's columns through: a view's definition, or
+        /// a partition's or child's ancestors.
+        var tracedSQL: String? { viewSQL ?? ancestorsSQL } }
 
     /// Where a table's names come from, as versions of catalog rows: `relation` is the
     /// xmin of its pg_class and pg_namespace rows (and a view's pg_rewrite rows),
@@ -101,7 +109,24 @@ final class Catalog {
              left join pg_attribute da on d.refobjsubid > 0 and da.attrelid = d.refobjid and da.attnum = d.refobjsubid) end, '')
         || coalesce('/r' || (select string_agg(r.xmin::text, ',' order by r.oid) from pg_rewrite r where r.ev_class = c.oid), '')
         || coalesce('/t' || (select string_agg(t.xmin::text, ',' order by t.oid) from pg_trigger t where t.tgrelid = c.oid), '')
+        || coalesce('/a' || (\(ancestorChain("c.oid"))
+                             select string_agg(anc.link::text || ':' || pc.xmin::text || '.' || pn.xmin::text, ',' order by pc.oid, anc.link::text)
+                             from anc join pg_class pc on pc.oid = anc.parent join pg_namespace pn on pn.oid = pc.relnamespace), '')
         """
+
+    /// `anc(parent, link)`: every ancestor of `root` (partitioned tables above a partition,
+    /// parents of an inheritance child), with the xmin of the pg_inherits row that links it.
+    static func ancestorChain(_ root: String) -> String {
+        """
+        with recursive anc(parent, link, child) as (
+            select i.inhparent, i.xmin, i.inhrelid from pg_inherits i where i.inhrelid = \(root)
+            union
+            select i.inhparent, i.xmin, i.inhrelid from pg_inherits i join anc on i.inhrelid = anc.parent)
+        """
+    }
+
+    /// Whether the relation `c` is a partition or an inheritance child.
+    static let isChildSQL = "(c.relispartition or exists (select 1 from pg_inherits i where i.inhrelid = c.oid))"
 
     /// The relation version of a table without rules or triggers: the part of
     /// `relationVersionSQL` its check needs (the rest is empty for it). A view's check
@@ -313,7 +338,7 @@ final class Catalog {
         select w.name, c.oid::int8, (select string_agg(a.attnum::text, ',') from pg_attribute a
                                     where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped)
         from unnest($1::text[]) w(name)
-        left join pg_class c on c.relname = w.name and (c.relkind in ('v', 'm') or c.relpersistence = 't'
+        left join pg_class c on c.relname = w.name and (c.relkind in ('v', 'm') or c.relpersistence = 't' or \(isChildSQL)
                                                         or ($2::bool and \(writesRewrittenSQL)))
               and c.relnamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
         where c.oid is not null or not exists (select 1 from pg_class o where o.relname = w.name)
@@ -368,7 +393,8 @@ final class Catalog {
             select n.nspname, c.relname, a.attnum, a.attname,
                    case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end, c.relkind::text,
                    \(Self.relationVersionSQL), a.xmin::text, c.relpersistence = 't',
-                   c.relkind in ('v', 'm') or c.relhasrules or c.relhastriggers, \(Self.writesRewrittenSQL)
+                   c.relkind in ('v', 'm') or c.relhasrules or c.relhastriggers or \(Self.isChildSQL), \(Self.writesRewrittenSQL),
+                   \(Self.isChildSQL)
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             join pg_attribute a on a.attrelid = c.oid
             where c.oid = $1::oid and a.attnum > 0 and not a.attisdropped
@@ -387,14 +413,38 @@ final class Catalog {
                             columns: columns, viewSQL: PQgetisnull(res, 0, 4) == 1 ? nil : String(cString: PQgetvalue(res, 0, 4)),
                             kind: String(cString: PQgetvalue(res, 0, 5)), temporary: String(cString: PQgetvalue(res, 0, 8)) == "t",
                             checkedWhole: String(cString: PQgetvalue(res, 0, 9)) == "t",
-                            writesRewritten: String(cString: PQgetvalue(res, 0, 10)) == "t")
+                            // A view: a write through it reaches the relations under it, and
+                            // their rules and triggers (an automatically updatable view over one).
+                            writesRewritten: String(cString: PQgetvalue(res, 0, 10)) == "t" || String(cString: PQgetvalue(res, 0, 5)) == "v")
         let version = Version(relation: String(cString: PQgetvalue(res, 0, 6)), columns: versions)
+        if String(cString: PQgetvalue(res, 0, 11)) == "t" {
+            // Read after the version: ancestors changed in between read as changed next time.
+            guard let sql = await ancestorsSQL(oid, columns: columns, conn) else { return nil }
+            source.ancestorsSQL = sql
+        }
         if source.viewSQL != nil {
             // Read after the version: a view changed in between reads as changed next time.
             guard let under = await columnsUnderViews(oid, conn) else { return nil }
             source.underViews = under
         }
         return (source, version)
+    }
+
+    /// A partition's or child's columns as its ancestors' of the same names, for hoop-mask
+    /// to trace as a view: one `select` per ancestor, the columns at this relation's
+    /// column numbers (a dropped column's number holds a null), joined by `union all`.
+    private func ancestorsSQL(_ oid: UInt32, columns: [Int: String], _ conn: OpaquePointer) async -> String? {
+        let sql = Self.ancestorChain("$1::oid") + """
+            select distinct n.nspname, pc.relname from anc join pg_class pc on pc.oid = anc.parent
+            join pg_namespace n on n.oid = pc.relnamespace
+            """
+        let res = await loop.lastResult(conn, sent: withCStrings(["\(oid)"]) { v in PQsendQueryParams(conn, sql, 1, nil, v, nil, nil, 0) })
+        defer { PQclear(res) }
+        guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) > 0, let last = columns.keys.max() else { return nil }
+        let list = (1...last).map { columns[$0].map { "a." + quoteIdent($0) } ?? "null" }.joined(separator: ", ")
+        return (0..<PQntuples(res)).map { r in
+            "select \(list) from \(quoteIdent(String(cString: PQgetvalue(res, r, 0)))).\(quoteIdent(String(cString: PQgetvalue(res, r, 1)))) a"
+        }.joined(separator: " union all ")
     }
 
     /// Names a call or an operator may resolve to code of the database's own although

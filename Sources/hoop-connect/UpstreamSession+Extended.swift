@@ -56,7 +56,7 @@ extension UpstreamSession {
     enum Expected {
         /// `made`: the name was free; if the server does not make it, it stays free.
         case parse(name: String, made: Bool, seq: Int64)
-        case describe(portal: Bool, seq: Int64)
+        case describe(portal: Bool, sql: String?, seq: Int64)
         case execute(portal: String, maxRows: Int, seq: Int64)
         case deallocate(seq: Int64)
         case sync(seq: Int64)
@@ -109,18 +109,21 @@ extension UpstreamSession {
             let name = f["name"]?.string ?? ""
             let isPortal = f["kind"]?.string == "P"
             let sent: Int32
+            var sql: String? = nil
             if isPortal, var p = names[portal: name] {
                 // The statement as bound, not one parsed under its name since.
                 guard pinBound(&p) else { return connectionError() }
                 names[portal: name] = p
+                sql = p.bound?.sql
                 sent = PQsendDescribePrepared(conn, p.statement)
             } else if isPortal {
                 sent = PQsendDescribePortal(conn, name)   // the server says it does not exist
             } else {
+                sql = names.statements[name]?.value.sql
                 sent = PQsendDescribePrepared(conn, name)
             }
             guard sent == 1 else { return connectionError() }
-            expected.append(.describe(portal: isPortal, seq: seq))
+            expected.append(.describe(portal: isPortal, sql: sql, seq: seq))
         case FrameType.execute:
             let name = f["portal"]?.string ?? ""
             let maxRows = Int(clamping: f["max_rows"]?.int ?? 0)
@@ -155,7 +158,7 @@ extension UpstreamSession {
                 expected.append(.execute(portal: name, maxRows: maxRows, seq: seq))
             } else {
                 guard PQsendDescribePortal(conn, name) == 1 else { return connectionError() }
-                expected.append(.describe(portal: true, seq: seq))
+                expected.append(.describe(portal: true, sql: nil, seq: seq))
             }
         case FrameType.close:
             let name = f["name"]?.string ?? ""
@@ -218,11 +221,15 @@ extension UpstreamSession {
             case .deallocate(let s):
                 seq = s
                 if await answer() == .done && !aborted { emit(Frame(FrameType.closeComplete, session: id, seq: s)) }
-            case .describe(let isPortal, let s):
+            case .describe(let isPortal, let sql, let s):
                 seq = s
+                resultSQL = sql
+                defer { resultSQL = nil }
                 await describeAnswer(portal: isPortal)
             case .execute(let portal, let maxRows, let s):
                 seq = s
+                resultSQL = names[portal: portal]?.bound?.sql
+                defer { resultSQL = nil }
                 PQsetSingleRowMode(conn)   // in pipeline mode: per query, before its first result
                 let announce = names[portal: portal]?.binaryResults ?? false
                 if await drainResults(describe: false, maxRows: maxRows, portal: portal, announce: announce) == .failed { aborted = true }
@@ -234,6 +241,8 @@ extension UpstreamSession {
                 _ = await answer()
             case .fetch(let portal, let maxRows, let s):
                 seq = s
+                resultSQL = names[portal: portal]?.bound?.sql
+                defer { resultSQL = nil }
                 PQsetSingleRowMode(conn)
                 await fetchAnswer(portal, maxRows: maxRows)
             case .denied(let error):

@@ -23,7 +23,7 @@ extension UpstreamSession {
     func noteDefinitions(_ sql: String) {
         guard Self.mayDefine(sql) else { return }
         // A PREPARE of a write: its EXECUTE's text names no write.
-        if !notedWrites, Self.mayWrite(sql) { notedWrites = true }
+        if !notedWrites, Self.mentions(sql, Self.preparingWord, wholeWords: true), Self.mayWrite(sql) { notedWrites = true }
         pendingSQL.append(sql)
         if pendingSQL.count >= Self.maxPending { absorbPendingSQL() }
     }
@@ -65,6 +65,7 @@ extension UpstreamSession {
     }
     private static let definingWords = firstBytes(["declare", "prepare", "into", "update", "create", "merge"])
     private static let writingWords = firstBytes(["insert", "update", "delete", "merge"])
+    private static let preparingWord = firstBytes(["prepare"])
 
     static let maxPending = 256
     static let maxNotedNames = 4096
@@ -103,9 +104,13 @@ extension UpstreamSession {
         return texts
     }
 
-    /// Whether the result may be a write's RETURNING (its texts, or a PREPARE the session
-    /// made, name a write).
-    func mayReturnWrites() -> Bool { notedWrites || textsInPlay().contains(where: Self.mayWrite) }
+    /// Whether the result may be a write's RETURNING: the texts it comes from (the
+    /// statement, the pipeline's, the portal's or statement's being read) name a write,
+    /// or the session prepared one with PREPARE (its EXECUTE names none). Not the
+    /// session's other prepared statements: a driver keeps its INSERTs prepared.
+    func mayReturnWrites() -> Bool {
+        notedWrites || ([currentSQL, resultSQL].compactMap { $0 } + pipelineSQL).contains(where: Self.mayWrite)
+    }
 
     /// True when a column of the result has no table: an expression hoop-mask traces.
     static func hasExpression(_ res: OpaquePointer) -> Bool {
@@ -132,7 +137,7 @@ extension UpstreamSession {
                     "schema_name": .string(v.schema), "table_name": .string(v.table),
                     "columns": .array(v.columns.sorted { $0.key < $1.key }.map { .object(["column": .int(Int64($0.key)), "column_name": .string($0.value)]) }),
                 ]
-                if let sql = v.viewSQL { o["view_sql"] = .string(sql) }
+                if let sql = v.tracedSQL { o["view_sql"] = .string(sql) }
                 var reads = v.underViews.isEmpty ? [] : Self.viewReads(v).array ?? []
                 // A write's RETURNING through an INSTEAD rule or trigger: anything.
                 if writes, v.writesRewritten { reads.append(.object(["untraced": .bool(true)])) }

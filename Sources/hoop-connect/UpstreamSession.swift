@@ -30,6 +30,9 @@ final class UpstreamSession {
     var requeued = false
     /// The simple query running, and how many COPY TO results it has had (UpstreamSession+Copy.swift).
     var currentSQL: String? = nil
+    /// The text of the statement whose answer the extended protocol is reading (the
+    /// portal's or statement's), for what only that text decides (mayReturnWrites).
+    var resultSQL: String? = nil
     var copyOutCount = 0
     /// Relation names a later result may come from (UpstreamSession+Views.swift): of the
     /// session's DECLAREs, PREPAREs and writes (`pendingSQL` not read yet), and the texts
@@ -490,7 +493,7 @@ final class UpstreamSession {
                 f["schema_name"] = .string(source.schema)
                 f["table_name"] = .string(source.table)
                 if let column = source.columns[Int(PQftablecol(res, i))] { f["column_name"] = .string(column) }
-                if let view = source.viewSQL { f["view_sql"] = .string(view) }
+                if let view = source.tracedSQL { f["view_sql"] = .string(view) }
                 if !source.underViews.isEmpty { f["view_reads"] = Self.viewReads(source) }
                 if source.kind == "S" { f["sequence"] = .bool(true) }
                 if source.temporary { f["temporary"] = .bool(true) }
