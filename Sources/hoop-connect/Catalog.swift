@@ -30,8 +30,9 @@ final class Catalog {
         var underViews: [(table: String?, column: String)] = []
         /// A temporary relation (a session's own): it holds what the session wrote.
         var temporary = false
-        /// Rules or triggers of its own (pg_class.relhasrules, relhastriggers), or a view:
-        /// its version covers them (`relationVersionSQL`), checked whole.
+        /// A view, a table with rules or triggers (pg_class.relhasrules, relhastriggers), a
+        /// partition or child: its version covers what is under or above it
+        /// (`relationVersionSQL`), checked whole.
         var checkedWhole = false
         /// An INSTEAD rule or INSTEAD OF trigger on a write (INSERT, UPDATE, DELETE): what
         /// a write's RETURNING gives back under its column names is whatever that code
@@ -114,8 +115,9 @@ final class Catalog {
                              from anc join pg_class pc on pc.oid = anc.parent join pg_namespace pn on pn.oid = pc.relnamespace), '')
         """
 
-    /// `anc(parent, link)`: every ancestor of `root` (partitioned tables above a partition,
-    /// parents of an inheritance child), with the xmin of the pg_inherits row that links it.
+    /// `anc(parent, link, child)`: every ancestor of `root` (partitioned tables above a
+    /// partition, parents of an inheritance child), with the xmin of the pg_inherits row
+    /// that links it to `child`.
     static func ancestorChain(_ root: String) -> String {
         """
         with recursive anc(parent, link, child) as (
@@ -134,7 +136,9 @@ final class Catalog {
     /// even when the case skips them). A table's first rule or trigger (a `_RETURN` rule
     /// that turns it into a view included) sets relhasrules or relhastriggers, which
     /// writes a new pg_class row: its version moves and it is read again, then checked
-    /// whole (later rules and triggers leave pg_class as it is).
+    /// whole (later rules and triggers leave pg_class as it is). A table attached as a
+    /// partition writes its pg_class row anew too; one made a child by INHERIT, the
+    /// pg_attribute rows of the columns it shares (the only ones its ancestors' rules name).
     static let tableVersionSQL = "c.xmin::text || '/' || n.xmin::text"
 
     /// `chain(view)`: the view `root` and every view or materialized view under it.
