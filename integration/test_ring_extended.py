@@ -323,3 +323,31 @@ def test_close_of_a_statement_prepared_in_sql(ring):
         [Close("S", "in_sql"), Sync()],
         [Query("execute in_sql")],                                             # 26000 at the server
     ], sanity=lambda d: d[2][0][1]["C"] == "26000")
+
+
+def test_a_close_skipped_by_a_failed_pipeline_leaves_the_statement(ring):
+    # The server skips everything after an error up to Sync, a Close included: the
+    # statement stays, and a later Bind of it runs it.
+    assert_same(ring, [
+        [Parse("kept", "select 'still here' as v"), Sync()],
+        [Parse("", "select 1/g from generate_series(0, 0) g"), Bind("", ""), Execute("", 0), Close("S", "kept"),
+         Sync()],
+        [Bind("", "kept"), Execute("", 0), Sync()],
+        [Close("S", "kept"), Parse("kept", "select 'made again' as v"), Bind("", "kept"), Execute("", 0), Sync()],
+    ], sanity=lambda d: d[1][-2][1]["C"] == "22012" and ("D", [b"still here"]) in d[2]
+               and ("D", [b"made again"]) in d[3])
+
+
+def test_a_close_in_an_aborted_transaction_closes(ring):
+    # Close is a protocol message, not a command: it works in an aborted transaction,
+    # and the statement is gone after the rollback.
+    assert_same(ring, [
+        [Parse("gone", "select 'closed' as v"), Sync()],
+        [Query("begin")],
+        [Query("select 1/0")],
+        [Close("S", "gone"), Sync()],
+        [Query("rollback")],
+        [Describe("S", "gone"), Sync()],                                     # 26000
+        [Parse("gone", "select 'parsed again' as v"), Bind("", "gone"), Execute("", 0), Sync()],
+    ], sanity=lambda d: types(d[3]) == "3Z" and d[5][0][1]["C"] == "26000"
+               and ("D", [b"parsed again"]) in d[6])

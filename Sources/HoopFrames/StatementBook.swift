@@ -10,6 +10,8 @@
 ///   The unnamed portal is replaced by the next Bind; a named one must be closed
 ///   first (the server answers 42P03).
 /// - Close names a statement or a portal; closing what does not exist is no error.
+///   Close is a protocol message, not a command: it works in a failed transaction, but
+///   after an error in its own pipeline the server skips it like the rest up to Sync.
 /// - The end of a transaction ends every portal made by Bind and every cursor not
 ///   declared WITH HOLD.
 ///
@@ -119,6 +121,12 @@ public struct StatementBook<Statement, Portal> {
     /// Close 'S' (or DEALLOCATE name): the statement goes; portals bound to it stay.
     public mutating func closeStatement(_ name: String) {
         statements[name] = nil
+    }
+
+    /// Puts back what a statement's name held before a Parse or Close the server did
+    /// not carry out (a stage that reads the answers undoes them, last first).
+    public mutating func restore(statement name: String, _ entry: Named<Statement>?) {
+        statements[name] = entry
     }
 
     /// Close 'P' (or SQL CLOSE name).

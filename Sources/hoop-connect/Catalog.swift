@@ -180,14 +180,17 @@ final class Catalog {
     }
 
     /// The sources of a result's columns (table OID, column number) by table, each as
-    /// the catalog has it now (absent: an expression, or a table the catalog does not show).
-    func sources(_ columns: [(table: UInt32, column: Int)]) async -> [UInt32: Source] {
+    /// the catalog has it now (absent: an expression, or a table the catalog does not
+    /// show: made in a transaction not yet committed, or dropped since), and the tables
+    /// whose catalog rows could not be read (a lock waited on too long, a failed query):
+    /// nothing says what those hold.
+    func sources(_ columns: [(table: UInt32, column: Int)]) async -> (named: [UInt32: Source], unread: Set<UInt32>) {
         var wanted: [UInt32: Set<Int>] = [:]
         for c in columns where c.table != 0 {
             // A system column (ctid: negative) has no name of its own to vouch for.
             wanted[c.table, default: []].formUnion(c.column > 0 ? [c.column] : [])
         }
-        guard !wanted.isEmpty else { return [:] }
+        guard !wanted.isEmpty else { return ([:], []) }
         let now = monotonicSeconds()
         let cached = wanted.compactMap { oid, _ in cache[oid].flatMap { now - $0.readAt < Self.maxAge ? (oid, $0) : nil } }
         var found: [UInt32: Source] = [:]
@@ -198,18 +201,26 @@ final class Catalog {
             }
         }
         let missing = wanted.keys.filter { found[$0] == nil }
-        guard !missing.isEmpty else { return found }
+        guard !missing.isEmpty else { return (found, []) }
+        var unread = Set(missing)
         await withConnection { conn in
             for oid in missing {
-                // Not found: a temporary table, or one created in a transaction not yet
-                // committed, which this connection will see once it is: asked again next time.
-                guard let (source, version) = await lookup(oid, conn) else { continue }
-                found[oid] = source
-                if cache.count >= Self.maxCached { cache.removeAll() }
-                cache[oid] = (source, version, now)
+                switch await lookup(oid, conn) {
+                case .found(let source, let version):
+                    found[oid] = source
+                    unread.remove(oid)
+                    if cache.count >= Self.maxCached { cache.removeAll() }
+                    cache[oid] = (source, version, now)
+                case .absent:
+                    // A table created in a transaction not yet committed, which this
+                    // connection will see once it is (asked again next time), or dropped.
+                    unread.remove(oid)
+                case .failed:
+                    break
+                }
             }
         }
-        return found
+        return (found, unread)
     }
 
     /// The catalog's versions of these tables' columns, from a check that started after
@@ -380,7 +391,7 @@ final class Catalog {
         for v in found {
             // A view found but not read (dropped in between, a lookup that failed), or read
             // without all its columns' names, is not known: the caller masks whole.
-            guard let source = named[v.oid], v.columns.allSatisfy({ source.columns[$0] != nil }) else { return nil }
+            guard let source = named.named[v.oid], v.columns.allSatisfy({ source.columns[$0] != nil }) else { return nil }
             out.append(source)
         }
         return (out, unseen)
@@ -392,7 +403,9 @@ final class Catalog {
     }
 
     /// A table's names and version, read in one snapshot.
-    private func lookup(_ oid: UInt32, _ conn: OpaquePointer) async -> (Source, Version)? {
+    enum Lookup { case found(Source, Version), absent, failed }
+
+    private func lookup(_ oid: UInt32, _ conn: OpaquePointer) async -> Lookup {
         let sql = """
             select n.nspname, c.relname, a.attnum, a.attname,
                    case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end, c.relkind::text,
@@ -405,7 +418,8 @@ final class Catalog {
             """
         let res = await loop.lastResult(conn, sent: withCStrings(["\(oid)"]) { v in PQsendQueryParams(conn, sql, 1, nil, v, nil, nil, 0) })
         defer { PQclear(res) }
-        guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) > 0 else { return nil }
+        guard PQresultStatus(res) == PGRES_TUPLES_OK else { return .failed }
+        guard PQntuples(res) > 0 else { return .absent }
         var columns: [Int: String] = [:]
         var versions: [Int: String] = [:]
         for r in 0..<PQntuples(res) {
@@ -423,15 +437,15 @@ final class Catalog {
         let version = Version(relation: String(cString: PQgetvalue(res, 0, 6)), columns: versions)
         if String(cString: PQgetvalue(res, 0, 11)) == "t" {
             // Read after the version: ancestors changed in between read as changed next time.
-            guard let sql = await ancestorsSQL(oid, columns: columns, conn) else { return nil }
+            guard let sql = await ancestorsSQL(oid, columns: columns, conn) else { return .failed }
             source.ancestorsSQL = sql
         }
         if source.viewSQL != nil {
             // Read after the version: a view changed in between reads as changed next time.
-            guard let under = await columnsUnderViews(oid, conn) else { return nil }
+            guard let under = await columnsUnderViews(oid, conn) else { return .failed }
             source.underViews = under
         }
-        return (source, version)
+        return .found(source, version)
     }
 
     /// A partition's or child's columns as its ancestors' of the same names, for hoop-mask

@@ -55,10 +55,15 @@ extension UpstreamSession {
     /// What the server will answer, in order, and how to turn it into frames.
     enum Expected {
         /// `made`: the name was free; if the server does not make it, it stays free.
-        case parse(name: String, made: Bool, seq: Int64)
+        /// `before`: what the name held, put back if the server does not make it.
+        case parse(name: String, before: StatementBook<BoundStatement, Portal>.Named<BoundStatement>?, seq: Int64)
         case describe(portal: Bool, sql: String?, seq: Int64)
         case execute(portal: String, maxRows: Int, seq: Int64)
-        case deallocate(seq: Int64)
+        /// DEALLOCATE or CLOSE of a cursor; `closed`: the statement the book let go,
+        /// put back if the server skips it.
+        case deallocate(seq: Int64, closed: (name: String, before: StatementBook<BoundStatement, Portal>.Named<BoundStatement>)? = nil)
+        /// A Close 'S' in a failed transaction: answered here, deallocated at its end.
+        case closeLater(name: String, before: StatementBook<BoundStatement, Portal>.Named<BoundStatement>, seq: Int64)
         case sync(seq: Int64)
         /// Answered here, in its place among the server's answers.
         case local(Frame)
@@ -83,10 +88,11 @@ extension UpstreamSession {
             let sql = f["sql"]?.string ?? ""
             let types = (f["param_types"]?.array ?? []).map { Oid(truncatingIfNeeded: $0.int ?? 0) }
             guard PQsendPrepare(conn, name, sql, Int32(types.count), types.isEmpty ? nil : types) == 1 else { return connectionError() }
-            let made = names.parse(name, BoundStatement(sql: sql, types: types)) != .taken
+            let before = names.statements[name]
+            names.parse(name, BoundStatement(sql: sql, types: types))
             pipelineSQL.append(sql)
             noteDefinitions(sql)
-            expected.append(.parse(name: name, made: made, seq: seq))
+            expected.append(.parse(name: name, before: before, seq: seq))
         case FrameType.bind:
             // Checked by the server at Execute: a Bind to an unknown statement fails there.
             let params = (f["params"]?.array ?? []).map(BindParameter.init)
@@ -162,15 +168,16 @@ extension UpstreamSession {
             }
         case FrameType.close:
             let name = f["name"]?.string ?? ""
-            if f["kind"]?.string == "S", !name.isEmpty, names.statements[name] != nil,
-               let quoted = PQescapeIdentifier(conn, name, name.utf8.count) {
-                let sql = "DEALLOCATE " + String(cString: quoted)
-                PQfreemem(quoted)
+            if f["kind"]?.string == "S", !name.isEmpty, let closed = names.statements[name] {
                 // Answers read after the Close may still come from it.
-                if let closed = names.statements[name] { pipelineSQL.append(closed.value.sql) }
+                pipelineSQL.append(closed.value.sql)
                 names.closeStatement(name)   // the name may be PREPAREd anew in SQL
-                guard PQsendQueryParams(conn, sql, 0, nil, nil, nil, nil, 0) == 1 else { return connectionError() }
-                expected.append(.deallocate(seq: seq))
+                if lastStatus == "E" {
+                    expected.append(.closeLater(name: name, before: closed, seq: seq))
+                } else {
+                    guard sendDeallocate(name) else { return connectionError() }
+                    expected.append(.deallocate(seq: seq, closed: (name, closed)))
+                }
             } else {
                 // Closing a portal, or something that does not exist, is not an error.
                 let closed = f["kind"]?.string == "P" ? names[portal: name] : nil
@@ -213,14 +220,23 @@ extension UpstreamSession {
             switch e {
             case .local(let frame):
                 if !aborted { emit(frame) }
-            case .parse(let name, let made, let s):
+            case .parse(let name, let before, let s):
                 seq = s
                 let outcome = await answer()
-                if outcome != .done, made { names.closeStatement(name) }
+                if outcome != .done { undoAtSync.append((name, before)) }
                 if outcome == .done, !aborted { emit(Frame(FrameType.parseComplete, session: id, seq: s)) }
-            case .deallocate(let s):
+            case .deallocate(let s, let closed):
                 seq = s
-                if await answer() == .done && !aborted { emit(Frame(FrameType.closeComplete, session: id, seq: s)) }
+                let outcome = await answer()
+                if outcome == .done && !aborted { emit(Frame(FrameType.closeComplete, session: id, seq: s)) }
+                if outcome == .skipped, let closed { undoAtSync.append((closed.name, closed.before)) }
+            case .closeLater(let name, let before, let s):
+                if aborted {
+                    undoAtSync.append((name, before))
+                } else {
+                    deallocateLater.append(name)
+                    emit(Frame(FrameType.closeComplete, session: id, seq: s))
+                }
             case .describe(let isPortal, let sql, let s):
                 seq = s
                 resultSQL = sql
@@ -264,8 +280,10 @@ extension UpstreamSession {
                     return connectionError()
                 }
                 aborted = false
+                settleNames()
                 let now = status
                 if now == "I" { await endPortals() }   // portals end with their transaction
+                if now != "E" { await deallocateClosed() }
                 await forwardNotifications()
                 reportParameterChanges()
                 lastStatus = now
@@ -460,5 +478,36 @@ extension UpstreamSession {
         }
         inPipeline = false
         aborted = false
+        settleNames()
+    }
+
+    /// The pipeline is over: the names whose Parse or Close did not happen get back what
+    /// they held, last change first.
+    func settleNames() {
+        for (name, before) in undoAtSync.reversed() { names.restore(statement: name, before) }
+        undoAtSync.removeAll()
+    }
+
+    func sendDeallocate(_ name: String) -> Bool {
+        guard let quoted = PQescapeIdentifier(conn, name, name.utf8.count) else { return false }
+        defer { PQfreemem(quoted) }
+        return PQsendQueryParams(conn, "DEALLOCATE " + String(cString: quoted), 0, nil, nil, nil, nil, 0) == 1
+    }
+
+    /// Deallocates what the client closed while its transaction had failed, in a
+    /// pipeline of its own (in pipeline mode, between the client's pipelines). A name
+    /// the server no longer has fails alone there.
+    func deallocateClosed() async {
+        guard !deallocateLater.isEmpty else { return }
+        let closing = deallocateLater
+        deallocateLater = []
+        var sent = 0
+        for name in closing where names.statements[name] == nil {
+            guard sendDeallocate(name) else { break }
+            sent += 1
+        }
+        guard sent > 0, PQpipelineSync(conn) == 1 else { return }
+        for _ in 0..<sent { while let res = await result() { PQclear(res) } }
+        if let res = await result() { PQclear(res) }
     }
 }

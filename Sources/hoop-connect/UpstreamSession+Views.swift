@@ -24,6 +24,8 @@ extension UpstreamSession {
         guard Self.mayDefine(sql) else { return }
         // A PREPARE of a write: its EXECUTE's text names no write.
         if !notedWrites, Self.mentions(sql, Self.preparingWord, wholeWords: true), Self.mayWrite(sql) { notedWrites = true }
+        if !notedHeldCursors, Self.mentions(sql, Self.holdingWord, wholeWords: true),
+           Self.mentions(sql, Self.declaringWord, wholeWords: true) { notedHeldCursors = true }
         pendingSQL.append(sql)
         if pendingSQL.count >= Self.maxPending { absorbPendingSQL() }
     }
@@ -66,6 +68,9 @@ extension UpstreamSession {
     private static let definingWords = firstBytes(["declare", "prepare", "into", "update", "create", "merge"])
     private static let writingWords = firstBytes(["insert", "update", "delete", "merge"])
     private static let preparingWord = firstBytes(["prepare"])
+    private static let holdingWord = firstBytes(["hold"])
+    private static let declaringWord = firstBytes(["declare"])
+    private static let fetchingWord = firstBytes(["fetch"])
 
     static let maxPending = 256
     static let maxNotedNames = 4096
@@ -110,6 +115,14 @@ extension UpstreamSession {
     /// session's other prepared statements: a driver keeps its INSERTs prepared.
     func mayReturnWrites() -> Bool {
         notedWrites || ([currentSQL, resultSQL].compactMap { $0 } + pipelineSQL).contains(where: Self.mayWrite)
+    }
+
+    /// Whether the result may be a FETCH from a cursor declared WITH HOLD (the session
+    /// declared one, and the texts the result comes from say FETCH). The views such a
+    /// cursor read were locked against replacement only while its transaction lasted:
+    /// their columns are not named from today's definitions (masked whole).
+    func fetchingHeld() -> Bool {
+        notedHeldCursors && ([currentSQL, resultSQL].compactMap { $0 } + pipelineSQL).contains { Self.mentions($0, Self.fetchingWord, wholeWords: true) }
     }
 
     /// True when a column of the result has no table: an expression hoop-mask traces.

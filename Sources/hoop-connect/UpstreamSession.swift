@@ -42,6 +42,9 @@ final class UpstreamSession {
     var notedNamesOverflowed = false
     /// A PREPARE of a write was seen: any EXECUTE may return what a write's rules return.
     var notedWrites = false
+    /// A DECLARE ... WITH HOLD was seen: such a cursor outlives its transaction, and with
+    /// it the lock that kept the views it reads from being replaced (`fetchingHeld`).
+    var notedHeldCursors = false
     var pipelineSQL: [String] = []
 
     var conn: OpaquePointer?
@@ -56,6 +59,15 @@ final class UpstreamSession {
     /// kept here (see UpstreamSession+Extended.swift). A second definition of a taken
     /// name leaves the first: the server refuses it.
     var names = StatementBook<BoundStatement, Portal>(mergeStatements: { old, _ in old }, mergePortals: { old, _ in old })
+    /// What a Parse or a Close 'S' of the pipeline found under its name, for each whose
+    /// answer said it did not happen (refused, or skipped after an error): put back at
+    /// Sync, last first, so that the book stays the server's (a Close then a Parse of one
+    /// name, both skipped, leave the first statement).
+    var undoAtSync: [(name: String, before: StatementBook<BoundStatement, Portal>.Named<BoundStatement>?)] = []
+    /// Statements the client closed while its transaction had failed: the server's Close
+    /// works there, hoop-connect's DEALLOCATE does not. Deallocated once the transaction
+    /// has ended, before the client hears it is ready.
+    var deallocateLater: [String] = []
     var expected: [Expected] = []
     var aborted = false
     var inPipeline = false
@@ -271,6 +283,7 @@ final class UpstreamSession {
         await drainResults(describe: true, maxRows: 0, portal: nil)
         let now = status
         if now == "I" && !names.portals.isEmpty { enterPipeline(); await endPortals(); await leavePipeline() }   // portals end with their transaction
+        if now != "E" && !deallocateLater.isEmpty { enterPipeline(); await deallocateClosed(); await leavePipeline() }
         await forwardNotifications()
         reportParameterChanges()
         lastStatus = now
@@ -472,12 +485,19 @@ final class UpstreamSession {
     func columnsFrame(_ res: OpaquePointer) async -> Frame {
         // Where each column comes from, by name, for hoop-mask's column rules: every table
         // of the result checked against the catalog at once.
-        var sources = await catalog?.sources((0..<PQnfields(res)).map { (PQftable(res, $0), Int(PQftablecol(res, $0))) }) ?? [:]
+        let columns = (0..<PQnfields(res)).map { (table: PQftable(res, $0), column: Int(PQftablecol(res, $0))) }
+        var (sources, unread) = await catalog?.sources(columns) ?? ([:], Set(columns.map(\.table).filter { $0 != 0 }))
         // A write's RETURNING through an INSTEAD rule or INSTEAD OF trigger gives back what
-        // that code returned under the table's column names: not named, so masked whole
-        // (a table the catalog could not name) when the result may be a write's.
+        // that code returned under the table's column names: not named, and marked
+        // `unread` (masked whole) when the result may be a write's.
         if sources.values.contains(where: \.writesRewritten), mayReturnWrites() {
-            sources = sources.filter { !$0.value.writesRewritten }
+            for (oid, source) in sources where source.writesRewritten { sources[oid] = nil; unread.insert(oid) }
+        }
+        // A FETCH from a cursor kept past its transaction: a view it reads may have been
+        // replaced since its rows were made, and its definition now names other columns.
+        let fetchingHeld = fetchingHeld()
+        if fetchingHeld {
+            for (oid, source) in sources where source.tracedSQL != nil { sources[oid] = nil; unread.insert(oid) }
         }
         let fields: [JSON] = (0..<PQnfields(res)).map { i in
             var f: [String: JSON] = [
@@ -489,7 +509,11 @@ final class UpstreamSession {
                 "type_mod": .int(Int64(PQfmod(res, i))),
                 "format": .int(Int64(PQfformat(res, i))),
             ]
-            if let source = sources[PQftable(res, i)] {
+            if unread.contains(PQftable(res, i)) {
+                // Not "a table the catalog does not show" (made in the open transaction,
+                // whose rows are what the session wrote): nothing says what it holds.
+                f["unread"] = .bool(true)
+            } else if let source = sources[PQftable(res, i)] {
                 f["schema_name"] = .string(source.schema)
                 f["table_name"] = .string(source.table)
                 if let column = source.columns[Int(PQftablecol(res, i))] { f["column_name"] = .string(column) }
@@ -507,7 +531,7 @@ final class UpstreamSession {
             let oid = PQftable(res, i)
             return oid == 0 || sources[oid] == nil || sources[oid]?.temporary == true
         }
-        if traced { body.merge(await viewsOfStatement()) { $1 } }
+        if traced { body.merge(fetchingHeld ? ["views_unknown": .bool(true)] : await viewsOfStatement()) { $1 } }
         return Frame(FrameType.columns, session: id, seq: seq, body)
     }
 

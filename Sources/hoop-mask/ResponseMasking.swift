@@ -31,7 +31,11 @@ extension ColumnPlan {
         self.init(table: f["table_name"]?.string, column: f["column_name"]?.string,
                   typeOID: UInt32(truncatingIfNeeded: f["type_oid"]?.int ?? 0), derived: nil,
                   name: f["name"]?.string ?? f["column_name"]?.string, number: Int(f["column"]?.int ?? 0))
-        if f["temporary"]?.bool == true, f["view_sql"] == nil {
+        if f["unread"]?.bool == true {
+            // hoop-connect could not read its table's names, or withheld them: untraced.
+            underView = [.untraced]
+            table = nil; column = nil
+        } else if f["temporary"]?.bool == true, f["view_sql"] == nil {
             // A temporary table holds what the session wrote into it, whatever its names.
             underView = [.temporary(table ?? "*")]
             table = nil; column = nil
@@ -147,6 +151,9 @@ final class ResponseMasking {
         var names = StatementBook<Named, Named>(mergeStatements: Named.givenAgain, mergePortals: Named.givenAgain)
         /// The Parse and Bind requests that gave a taken name again, until answered.
         var givenAgain: Set<Int64> = []
+        /// Close 'S' requests, by seq, with the statement each let go: an error before
+        /// one makes the server skip it, and the statement stays (`failed`).
+        var closed: [Int64: (name: String, before: StatementBook<Named, Named>.Named<Named>)] = [:]
         /// An error came: requests read until the next ReadyForQuery were skipped.
         var skippingToReady = false
         /// By request seq: what its results carry, and the plan once its columns are known.
@@ -265,7 +272,12 @@ final class ResponseMasking {
             if definition == .taken { s.givenAgain.insert(seq) }
         case FrameType.close:
             let name = frame["name"]?.string ?? ""
-            if frame["kind"]?.string == "S" { s.names.closeStatement(name) } else { s.names.closePortal(name) }
+            if frame["kind"]?.string == "S" {
+                if let before = s.names.statements[name] { s.closed[seq] = (name, before) }
+                s.names.closeStatement(name)
+            } else {
+                s.names.closePortal(name)
+            }
         case FrameType.describe:
             let name = frame["name"]?.string ?? ""
             let portal = frame["kind"]?.string == "P"
@@ -387,6 +399,12 @@ final class ResponseMasking {
             guard n.definedAt >= seq else { return }
             if n.definedAt == seq, let earlier = n.earlier { n = earlier.named } else { n = .untraced }
         }
+        // A Close skipped leaves the statement as it was, whatever was parsed under its
+        // name after it; one the skipped requests had defined is then untraced as above.
+        for k in s.closed.keys.sorted(by: >) where k > seq {
+            s.names.restore(statement: s.closed[k]!.name, s.closed[k]!.before)
+        }
+        s.closed = s.closed.filter { $0.key < seq }
         s.names.update(statements: after, portals: after)
         for k in s.expected.keys where k > seq { s.expected[k] = [nil] }
     }
@@ -902,6 +920,7 @@ final class ResponseMasking {
             for k in s.describeTarget.keys where k <= seq { s.describeTarget[k] = nil }
             for k in s.executePortal.keys where k <= seq { s.executePortal[k] = nil }
             for k in s.copyPlans.keys where k <= seq { s.copyPlans[k] = nil }
+            for k in s.closed.keys where k <= seq { s.closed[k] = nil }
             for k in s.copyBinary.keys where k <= seq { s.copyBinary[k] = nil }
             for k in s.nameProfiles.keys where k <= seq { s.nameProfiles[k] = nil }
             s.copyHeader = s.copyHeader.filter { $0 > seq }

@@ -123,4 +123,18 @@ final class StatementBookTests: XCTestCase {
         XCTAssertEqual(b[statement: "s"], "unknown")
         XCTAssertEqual(b[portal: "p"], "unknown")
     }
+
+    func testAStageUndoesWhatTheServerSkippedLastFirst() {
+        // A Close and a Parse of one name in a pipeline whose earlier request fails: the
+        // server skips both and keeps the first statement.
+        var b = book()
+        b.parse("s", "select 'first'")
+        let beforeClose = b.statements["s"]
+        b.closeStatement("s")
+        let beforeParse = b.statements["s"]
+        XCTAssertEqual(b.parse("s", "select 'second'"), .made)
+        for (name, before) in [("s", beforeClose), ("s", beforeParse)].reversed() { b.restore(statement: name, before) }
+        XCTAssertEqual(b[statement: "s"], "select 'first'")
+        XCTAssertEqual(b.generation(statement: "s"), beforeClose?.generation)
+    }
 }
