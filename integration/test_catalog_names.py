@@ -177,6 +177,17 @@ def test_a_column_hoop_connect_could_not_read_is_masked_whole_after_the_session_
     assert VALUE not in out.stdout
 
 
+def test_a_writes_returning_copied_out_through_an_instead_rule_is_masked_whole(ring, admin, schema):
+    writes_through_code(admin, schema)
+    admin.execute(INSTEAD_RULE.format(s=schema))
+    with ring.connect("gateway") as c:
+        for sql in RETURNING:
+            inner = sql.format(s=schema)
+            with c.cursor().copy(f"copy ({inner}) to stdout") as copy:
+                out = b"".join(bytes(b) for b in copy)
+            assert out and VALUE.encode() not in out, inner
+
+
 def test_a_drivers_prepared_insert_leaves_its_later_reads_of_views_named(ring, admin, schema):
     # Only the texts a result comes from decide whether it may be a write's: a driver
     # keeps its INSERT prepared for the session's life, and its reads stay readable.
@@ -529,6 +540,50 @@ def test_a_cursor_held_past_its_transaction_is_not_named_by_a_view_replaced_sinc
         assert rows and VALUE not in repr(rows)
         c.execute("close c")
         assert c.execute(f"select a from {schema}.held").fetchone()[0] == "plain words"
+
+
+def test_a_view_replaced_between_a_result_and_its_check_is_masked_whole(ring, admin, schema):
+    # A result's rows were made by the view as it was; its names are read after. A view
+    # replaced in between would name the old rows by the new definition: a view whose
+    # version moved since it was last read is masked whole for that result, and named
+    # from the new definition from the next one on. The window is made wide: three
+    # sessions hold locks that keep the three catalog connections waiting (a lookup of a
+    # view over a table the session locked waits for the lock, one second at most), so
+    # the result's check waits for a free one while the view is replaced.
+    import threading
+    import time
+    admin.execute(f"create table {schema}.patients (id int, mrn text, memo text)")
+    admin.execute(f"insert into {schema}.patients values (1, '{VALUE}', 'plain words')")
+    admin.execute(f"create view {schema}.swapped as select mrn as a from {schema}.patients")
+    for i in range(3):
+        admin.execute(f"create table {schema}.held_{i} (a text)")
+        admin.execute(f"create view {schema}.busy_{i} as select a from {schema}.held_{i}")
+        admin.execute(f"grant select, update on {schema}.held_{i}, {schema}.busy_{i} to hoop_gateway")
+    with ring.connect("gateway") as c:   # read once: named and cached
+        assert VALUE not in repr(c.execute(f"select a from {schema}.swapped").fetchall())
+
+    def occupy(i):
+        with ring.connect("gateway", autocommit=False) as b:
+            b.execute(f"lock table {schema}.held_{i} in access exclusive mode")
+            b.execute(f"select a from {schema}.busy_{i}").fetchall()   # its lookup waits for our own lock
+            b.rollback()
+
+    def replace():
+        time.sleep(0.6)
+        admin.execute(f"create or replace view {schema}.swapped as select memo as a from {schema}.patients")
+
+    with ring.connect("gateway") as c:   # opened first: a session's start reads the catalog too
+        threads = [threading.Thread(target=occupy, args=(i,)) for i in range(3)] + [threading.Thread(target=replace)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        rows = c.execute(f"select a from {schema}.swapped").fetchall()   # made now, named after the replace
+        for t in threads:
+            t.join()
+    assert rows and VALUE not in repr(rows)
+    with ring.connect("gateway") as c:   # the new definition: masked at most once more, then its own rules
+        c.execute(f"select a from {schema}.swapped").fetchall()
+        assert c.execute(f"select a from {schema}.swapped").fetchone()[0] == "plain words"
 
 
 def views(admin, schema):

@@ -8,6 +8,8 @@ public enum PGType {
     public static let bpchar: UInt32 = 1042, varchar: UInt32 = 1043, date: UInt32 = 1082, time: UInt32 = 1083
     public static let timestamp: UInt32 = 1114, timestamptz: UInt32 = 1184, interval: UInt32 = 1186
     public static let timetz: UInt32 = 1266, numeric: UInt32 = 1700, uuid: UInt32 = 2950, jsonb: UInt32 = 3802
+    /// A function that returns nothing (`pg_sleep`, `pg_notify`): its one value is empty.
+    public static let void: UInt32 = 2278
     public static let citext: UInt32 = 0   // extension types have site-specific OIDs; treated as text
 
     /// Types whose text form is free text: strategies write their text as it is.
@@ -68,6 +70,7 @@ public enum TypedReplacement {
         case PGType.float4, PGType.float8: return .some(derived(1_000_000_000))
         case PGType.money: return .some("$0.00")
         case PGType.bool: return .some("f")
+        case PGType.void: return .some("")
         case PGType.bytea: return .some("\\x")
         case PGType.inet, PGType.cidr: return .some("0.0.0.0")
         case PGType.uuid:

@@ -194,10 +194,14 @@ final class Catalog {
         let now = monotonicSeconds()
         let cached = wanted.compactMap { oid, _ in cache[oid].flatMap { now - $0.readAt < Self.maxAge ? (oid, $0) : nil } }
         var found: [UInt32: Source] = [:]
+        // Views whose version moved since they were read: the result's rows may come from
+        // the definition before (replaced after the rows were made, before this check).
+        var changedViews: Set<UInt32> = []
         if !cached.isEmpty, let current = await versionsNow(Dictionary(uniqueKeysWithValues: cached.map { ($0.0, wanted[$0.0]!) }),
                                                              whole: Set(cached.filter { $0.1.source.checkedWhole }.map(\.0))) {
             for (oid, entry) in cached {
                 if let v = current[oid], entry.version.holds(in: v, for: wanted[oid]!) { found[oid] = entry.source }
+                else if entry.source.viewSQL != nil, current[oid] != nil { changedViews.insert(oid) }
             }
         }
         let missing = wanted.keys.filter { found[$0] == nil }
@@ -208,18 +212,20 @@ final class Catalog {
                 switch await lookup(oid, conn) {
                 case .found(let source, let version):
                     found[oid] = source
-                    unread.remove(oid)
+                    if !changedViews.contains(oid) { unread.remove(oid) }
                     if cache.count >= Self.maxCached { cache.removeAll() }
                     cache[oid] = (source, version, now)
                 case .absent:
                     // A table created in a transaction not yet committed, which this
                     // connection will see once it is (asked again next time), or dropped.
-                    unread.remove(oid)
+                    if !changedViews.contains(oid) { unread.remove(oid) }
                 case .failed:
                     break
                 }
             }
         }
+        // Read anew and cached for the next result; this one's columns are not named.
+        for oid in changedViews { found[oid] = nil }
         return (found, unread)
     }
 
