@@ -351,3 +351,29 @@ def test_a_close_in_an_aborted_transaction_closes(ring):
         [Parse("gone", "select 'parsed again' as v"), Bind("", "gone"), Execute("", 0), Sync()],
     ], sanity=lambda d: types(d[3]) == "3Z" and d[5][0][1]["C"] == "26000"
                and ("D", [b"parsed again"]) in d[6])
+
+
+def test_a_close_in_a_failed_transaction_counts_after_a_rollback_in_the_same_pipeline(ring):
+    for after in ([Parse("s1", "select 'new' as v"), Bind("", "s1"), Execute("", 0)],
+                  [Bind("", "s1"), Execute("", 0)]):                          # 26000: closed
+        assert_same(ring, [
+            [Parse("s1", "select 'old' as v"), Sync()],
+            [Query("begin")],
+            [Query("select 1/0")],
+            [Close("S", "s1"), Parse("", "rollback"), Bind("", ""), Execute("", 0), *after[:-2],
+             Describe("S", "s1"), Sync()],
+        ], sanity=lambda d: types(d[3])[:1] == "3")
+
+
+def test_closes_in_a_failed_transaction_are_each_carried_out(ring):
+    # One of them names a statement SQL DEALLOCATE already took: the others still go.
+    assert_same(ring, [
+        [Parse("a", "select 'a' as v"), Parse("b", "select 'b' as v"), Sync()],
+        [Query("begin")],
+        [Query("deallocate a")],
+        [Query("select 1/0")],
+        [Close("S", "a"), Close("S", "b"), Sync()],
+        [Query("rollback")],
+        [Parse("b", "select 'b again' as v"), Bind("", "b"), Execute("", 0), Sync()],
+    ], sanity=lambda d: ("D", [b"b again"]) in d[6])
+

@@ -315,6 +315,9 @@ private func skipValue(_ c: inout JSONCursor) -> Bool {
     return true
 }
 
+/// Whether a line holds these bytes anywhere: a cheap filter before a decode.
+public func lineContains(_ line: UnsafeRawBufferPointer, _ needle: String) -> Bool { containsBytes(line, needle) }
+
 func containsBytes(_ hay: UnsafeRawBufferPointer, _ needle: String) -> Bool {
     var needle = needle
     return needle.withUTF8 { n in

@@ -87,6 +87,7 @@ extension UpstreamSession {
             let name = f["name"]?.string ?? ""
             let sql = f["sql"]?.string ?? ""
             let types = (f["param_types"]?.array ?? []).map { Oid(truncatingIfNeeded: $0.int ?? 0) }
+            guard deallocateIfClosed(name) else { return connectionError() }
             guard PQsendPrepare(conn, name, sql, Int32(types.count), types.isEmpty ? nil : types) == 1 else { return connectionError() }
             let before = names.statements[name]
             names.parse(name, BoundStatement(sql: sql, types: types))
@@ -126,6 +127,7 @@ extension UpstreamSession {
                 sent = PQsendDescribePortal(conn, name)   // the server says it does not exist
             } else {
                 sql = names.statements[name]?.value.sql
+                guard deallocateIfClosed(name) else { return connectionError() }
                 sent = PQsendDescribePrepared(conn, name)
             }
             guard sent == 1 else { return connectionError() }
@@ -155,7 +157,7 @@ extension UpstreamSession {
                 expected.append(.fetch(portal: name, maxRows: maxRows, seq: seq))
             } else if var p = names[portal: name] {
                 p.started = true
-                guard pinBound(&p) else { return connectionError() }
+                guard pinBound(&p), deallocateIfClosed(p.statement) else { return connectionError() }
                 names[portal: name] = p
                 let sent = withBindParameters(p.params) { values, lengths, formats in
                     PQsendQueryPrepared(conn, p.statement, Int32(p.params.count), values, lengths, formats, 0)
@@ -173,6 +175,7 @@ extension UpstreamSession {
                 pipelineSQL.append(closed.value.sql)
                 names.closeStatement(name)   // the name may be PREPAREd anew in SQL
                 if lastStatus == "E" {
+                    deallocateLater.append(name)
                     expected.append(.closeLater(name: name, before: closed, seq: seq))
                 } else {
                     guard sendDeallocate(name) else { return connectionError() }
@@ -232,9 +235,10 @@ extension UpstreamSession {
                 if outcome == .skipped, let closed { undoAtSync.append((closed.name, closed.before)) }
             case .closeLater(let name, let before, let s):
                 if aborted {
+                    // Skipped: the statement stays.
                     undoAtSync.append((name, before))
+                    if let i = deallocateLater.lastIndex(of: name) { deallocateLater.remove(at: i) }
                 } else {
-                    deallocateLater.append(name)
                     emit(Frame(FrameType.closeComplete, session: id, seq: s))
                 }
             case .describe(let isPortal, let sql, let s):
@@ -494,20 +498,35 @@ extension UpstreamSession {
         return PQsendQueryParams(conn, "DEALLOCATE " + String(cString: quoted), 0, nil, nil, nil, nil, 0) == 1
     }
 
-    /// Deallocates what the client closed while its transaction had failed, in a
-    /// pipeline of its own (in pipeline mode, between the client's pipelines). A name
-    /// the server no longer has fails alone there.
+    /// Before a request that names a statement the client closed while its transaction
+    /// had failed: a ROLLBACK earlier in the pipeline may have ended that transaction, and
+    /// the server must not find the old statement under the name. If the transaction is
+    /// still failed, the DEALLOCATE fails as the request would have (its error answers it).
+    func deallocateIfClosed(_ name: String) -> Bool {
+        guard deallocateLater.contains(name), !deallocatedInPipeline.contains(name) else { return true }
+        deallocatedInPipeline.insert(name)
+        guard sendDeallocate(name) else { return false }
+        expected.append(.quiet(seq: seq))
+        return true
+    }
+
+    /// Deallocates what the client closed while its transaction had failed, each in a
+    /// pipeline of its own (in pipeline mode, between the client's pipelines): a name the
+    /// server no longer has (deallocated in the pipeline, or in SQL) fails alone there.
     func deallocateClosed() async {
+        deallocatedInPipeline.removeAll()
         guard !deallocateLater.isEmpty else { return }
         let closing = deallocateLater
         deallocateLater = []
         var sent = 0
         for name in closing where names.statements[name] == nil {
-            guard sendDeallocate(name) else { break }
+            guard sendDeallocate(name), PQpipelineSync(conn) == 1 else { break }
             sent += 1
         }
-        guard sent > 0, PQpipelineSync(conn) == 1 else { return }
-        for _ in 0..<sent { while let res = await result() { PQclear(res) } }
-        if let res = await result() { PQclear(res) }
+        // Each DEALLOCATE's results end with NULL; its Sync's result has none after it.
+        for _ in 0..<sent {
+            while let res = await result() { PQclear(res) }
+            if let res = await result() { PQclear(res) }
+        }
     }
 }

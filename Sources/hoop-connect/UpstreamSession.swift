@@ -68,6 +68,8 @@ final class UpstreamSession {
     /// works there, hoop-connect's DEALLOCATE does not. Deallocated once the transaction
     /// has ended, before the client hears it is ready.
     var deallocateLater: [String] = []
+    /// Of those, the ones a DEALLOCATE was sent for in the pipeline under way.
+    var deallocatedInPipeline: Set<String> = []
     var expected: [Expected] = []
     var aborted = false
     var inPipeline = false

@@ -51,6 +51,7 @@ struct Stage: ParsableCommand {
                let id = frame.session, let seq = frame.header.seq {
                 masking.succeeded(session: id, seq: seq)
             }
+            if frame.type == FrameType.complete, let id = frame.session { masking.completed(session: id, frame) }
             // Types with nothing to mask (ready, complete, parse_complete...) are not decoded.
             guard ResponseMasking.inspected.contains(frame.type) else { return loop.stamp(frame, as: "mask") }
             // Most rows hold nothing to mask: read from the bytes, they pass as they came.

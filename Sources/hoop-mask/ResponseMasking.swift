@@ -409,6 +409,19 @@ final class ResponseMasking {
         for k in s.expected.keys where k > seq { s.expected[k] = [nil] }
     }
 
+    /// A statement completed: a COMMIT or ROLLBACK run inside a pipeline (or a Query of
+    /// several statements) ends the transaction's portals there, before any ready, as the
+    /// server does; a later Execute of one is then untraced. (ROLLBACK TO SAVEPOINT has the
+    /// tag ROLLBACK too: its portals are taken as ended, masked whole if used again.)
+    func completed(session: String, _ frame: RawFrame) {
+        guard let s = sessions[session], !s.names.portals.isEmpty,
+              Self.transactionEndTags.contains(where: { lineContains(frame.bytes, $0) }),
+              let tag = (try? frame.decode())?["tag"]?.string,
+              tag == "COMMIT" || tag == "ROLLBACK" || tag == "PREPARE TRANSACTION" else { return }
+        s.names.endTransaction()
+    }
+    static let transactionEndTags = ["\"COMMIT\"", "\"ROLLBACK\"", "\"PREPARE TRANSACTION\""]
+
     /// A request of the session could not be read: what it defined or replaced is
     /// unknown, so every name the session had is untraced from now on.
     func lost(session: String) {
@@ -630,8 +643,11 @@ final class ResponseMasking {
             fields[i].derived = rule(under, s)
         }
         guard let shape else {
-            // Untraced (SQL that did not parse here, CALL...): nothing passes in clear.
-            return fields.map { var f = $0; if f.table == nil { f.derived = Self.untraced }; return f }
+            // Untraced (SQL that did not parse here, CALL, a FETCH from a cursor this stage
+            // does not know): nothing passes in clear. A view's columns neither: such a
+            // cursor may have outlived its transaction (WITH HOLD, declared by code), and
+            // the view the definition of its rows' time, read now, no longer has.
+            return fields.map { var f = $0; if f.table == nil || f.underView != nil { f.derived = Self.untraced }; return f }
         }
         var out = fields
         if let columns = shape.columns, let laid = lay(columns, over: fields, shape) {
