@@ -154,3 +154,23 @@ def test_upstream_terminated_while_idle_tells_the_client(ring, admin, via):
     assert len(errors) == 1 and errors[0]["S"] == "FATAL" and errors[0]["C"] == "57P01", msgs
     assert errors[0]["M"] == "terminating connection due to administrator command"
     assert c.closed
+
+
+def test_upstream_sessions_probe_a_server_that_goes_silent(ring, admin):
+    # A server the network loses without a FIN or RST would hold a session and its
+    # client for ever: hoop-connect's connection to it sends TCP keepalives (the kernel
+    # shows their timer on the socket) and gives up on unacknowledged data.
+    with ring.connect("gateway", application_name="hoop-keepalive") as c:
+        c.execute("select 1")
+        port = admin.execute("select client_port from pg_stat_activity where application_name = 'hoop-keepalive'"
+                             " and pid <> pg_backend_pid()").fetchone()[0]
+        out = subprocess.run(["ss", "-tno", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        # libpq turns keepalives on by default, after two hours of silence (the kernel's
+        # default): the first probe must come within a minute.
+        import re
+        timer = re.search(r"timer:\(keepalive,(?:(\d+)min)?(?:(\d+)(?:\.\d+)?sec)?(?:(\d+)ms)?", out.stdout)
+        assert timer, out.stdout
+        minutes, seconds = int(timer.group(1) or 0), int(timer.group(2) or 0)
+        assert minutes * 60 + seconds <= 60, out.stdout

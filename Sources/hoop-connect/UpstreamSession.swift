@@ -221,7 +221,11 @@ final class UpstreamSession {
             fatal(code: "08006", "hoop: could not connect to the upstream database \"\(database)\": its IAM token could not be made (see hoop-connect's log)")
             return false
         }
-        var (keys, values) = keywords
+        // A server the network lost without a word (no FIN, no RST) must end the session
+        // within a minute, not hold it and its client for ever. Before the target's own
+        // keywords: a keepalive setting in its conninfo wins.
+        var (keys, values) = (["keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout"]
+                              + keywords.keys, ["1", "30", "10", "3", "60000"] + keywords.values)
         let options = open["options"]?.object ?? [:]
         if let app = options["application_name"]?.string { keys.append("application_name"); values.append(app) }
         keys.append("fallback_application_name"); values.append("hoop")
