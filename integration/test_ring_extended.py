@@ -377,3 +377,13 @@ def test_closes_in_a_failed_transaction_are_each_carried_out(ring):
         [Parse("b", "select 'b again' as v"), Bind("", "b"), Execute("", 0), Sync()],
     ], sanity=lambda d: ("D", [b"b again"]) in d[6])
 
+
+
+def test_a_portal_is_described_as_bound(ring):
+    # Its columns are those of the statement as it was bound, not of one parsed since.
+    assert_same(ring, [
+        [Query("begin")],
+        [Parse("", "select 'bound'::text as v, 1 as n"), Bind("kept", ""), Parse("", "select 2 as other"),
+         Describe("P", "kept"), Execute("kept", 0), Sync()],
+        [Query("commit")],
+    ], sanity=lambda d: [m for m in d[1] if m[0] == "T"][0][1][0]["name"] == "v")
