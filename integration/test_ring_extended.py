@@ -387,3 +387,14 @@ def test_a_portal_is_described_as_bound(ring):
          Describe("P", "kept"), Execute("kept", 0), Sync()],
         [Query("commit")],
     ], sanity=lambda d: [m for m in d[1] if m[0] == "T"][0][1][0]["name"] == "v")
+
+
+@pytest.mark.parametrize("ending", ["deallocate gone", "deallocate all", "discard all"])
+def test_a_statement_ended_in_sql_is_closed_quietly_by_the_protocol(ring, ending):
+    # Closing a name the server no longer has is no error.
+    assert_same(ring, [
+        [Parse("gone", "select 'first' as v"), Sync()],
+        [Query(ending)],
+        [Close("S", "gone"), Sync()],
+        [Parse("gone", "select 'again' as v"), Bind("", "gone"), Execute("", 0), Sync()],
+    ], sanity=lambda d: types(d[2]) == "3Z" and ("D", [b"again"]) in d[3])

@@ -253,6 +253,7 @@ extension UpstreamSession {
                 PQsetSingleRowMode(conn)   // in pipeline mode: per query, before its first result
                 let announce = names[portal: portal]?.binaryResults ?? false
                 if await drainResults(describe: false, maxRows: maxRows, portal: portal, announce: announce) == .failed { aborted = true }
+                else if let sql = resultSQL { followEndedNames(sql) }
             case .resume(let portal, let maxRows, let s):
                 seq = s
                 if !aborted { await resume(portal, maxRows: maxRows) }

@@ -68,6 +68,7 @@ extension UpstreamSession {
     private static let definingWords = firstBytes(["declare", "prepare", "into", "update", "create", "merge"])
     private static let writingWords = firstBytes(["insert", "update", "delete", "merge"])
     private static let preparingWord = firstBytes(["prepare"])
+    private static let endingWords = firstBytes(["deallocate", "discard"])
     private static let holdingWord = firstBytes(["hold"])
     private static let declaringWord = firstBytes(["declare"])
     private static let fetchingWord = firstBytes(["fetch"])
@@ -115,6 +116,21 @@ extension UpstreamSession {
     /// session's other prepared statements: a driver keeps its INSERTs prepared.
     func mayReturnWrites() -> Bool {
         notedWrites || ([currentSQL, resultSQL].compactMap { $0 } + pipelineSQL).contains(where: Self.mayWrite)
+    }
+
+    /// A text that ran without error: its SQL DEALLOCATE and DISCARD ALL end statements
+    /// the book holds (a protocol Close of one would send a DEALLOCATE the server refuses
+    /// with 26000, where its own Close of a name it no longer has is no error).
+    func followEndedNames(_ sql: String) {
+        guard Self.mentions(sql, Self.endingWords, wholeWords: true), let all = try? Lineage.trace(sql) else { return }
+        for t in all {
+            switch t.lineage {
+            case .deallocate(let name?): names.closeStatement(name)
+            case .deallocate(nil): names.closeAllStatements()
+            case .discardAll: names.closeAllStatements(); names.closeAllPortals()
+            default: break
+            }
+        }
     }
 
     /// Whether the result may be a FETCH from a cursor declared WITH HOLD (the session

@@ -286,7 +286,7 @@ final class UpstreamSession {
         noteDefinitions(sql)
         guard PQsendQuery(conn, sql) == 1 else { return connectionError() }
         PQsetSingleRowMode(conn)
-        await drainResults(describe: true, maxRows: 0, portal: nil)
+        if await drainResults(describe: true, maxRows: 0, portal: nil) == .done { followEndedNames(sql) }
         let now = status
         if now == "I" && !names.portals.isEmpty { enterPipeline(); await endPortals(); await leavePipeline() }   // portals end with their transaction
         if now != "E" && !deallocateLater.isEmpty { enterPipeline(); await deallocateClosed(); await leavePipeline() }
