@@ -21,6 +21,7 @@ import pytest
 
 P = 7   # a patient of the seeded demo database
 SSN_DIGITS = "replace(p.ssn, '-', '')"
+LETTERS = "translate(p.ssn, '0123456789-', 'ABCDEFGHIJX')"
 
 # (name, statements before, probe): the probe's first column carries the value.
 ROWS = [
@@ -45,6 +46,28 @@ ROWS = [
     ("rank in a derived table", [],
      f"select s.g from (select g, rank() over (order by abs(g - (select substr({SSN_DIGITS}, 5, 4)::int "
      f"from patients p where p.id = {P}))) r from generate_series(0, 9999) g) s where s.r = 1"),
+    # The value as letters (no detector reads them): only lineage can mask these.
+    ("on conflict do update returning", ["create temp table probe_t (id int primary key, note text)",
+                                         "insert into probe_t values (1, 'x')"],
+     f"insert into probe_t values (1, 'x') on conflict (id) do update set note = (select {LETTERS} "
+     f"from patients p where p.id = {P}) returning note"),
+    ("on conflict do update, then read", ["create temp table probe_u (id int primary key, note text)",
+                                          "insert into probe_u values (1, 'x')",
+                                          f"insert into probe_u values (1, 'x') on conflict (id) do update set note = "
+                                          f"(select {LETTERS} from patients p where p.id = {P})"],
+     "select note from probe_u"),
+    ("named window's order", [],
+     f"select string_agg(chr(c), '' order by i) from (select distinct i, first_value(g) over w as c "
+     f"from generate_series(1, 11) i, generate_series(65, 90) g window w as (partition by i order by "
+     f"abs(g - ascii(substr((select {LETTERS} from patients p where p.id = {P}), i, 1))))) s"),
+    ("order of a derived table read by distinct on", [],
+     f"select string_agg(chr(g), '' order by i) from (select distinct on (i) i, g from (select i, g "
+     f"from generate_series(1, 11) i, generate_series(65, 90) g order by i, "
+     f"abs(g - ascii(substr((select {LETTERS} from patients p where p.id = {P}), i, 1)))) x) y"),
+    ("order by position and by name", [],
+     f"select string_agg(chr(g), '' order by i) from (select distinct on (i) i, g from (select i, g, "
+     f"abs(g - ascii(substr((select {LETTERS} from patients p where p.id = {P}), i, 1))) as k "
+     f"from generate_series(1, 11) i, generate_series(65, 90) g order by 1, k) x) y"),
     ("setting parked then shown",
      [f"select count(set_config('application_name', encode(convert_to(p.last_name, 'UTF8'), 'hex'), false)) "
       f"from patients p where p.id = {P}"], "show application_name"),
@@ -177,3 +200,19 @@ def test_whole_values_keep_their_strategy(shapes_ring):
         assert ssn.startswith("***") and ssn[-4:].isdigit()
         ident = g.execute(f"select p.id from patients p where p.ssn like '%' and p.id = {P}").fetchone()[0]
         assert ident == P
+
+
+def test_a_setting_parked_in_the_time_zone_is_not_reported(shapes_ring):
+    # The server reports TimeZone to the client (ParameterStatus) after set_config: a
+    # bracketed POSIX zone name holds letters and digits of a ruled value.
+    probe = (f"select set_config('TimeZone', '<' || {SSN_DIGITS} || 'x>5', false) is null "
+             f"from patients p where p.id = {P}")
+    with shapes_ring.connect("direct") as d:
+        d.execute(probe).fetchall()
+        value = d.info.parameter_status("TimeZone")
+    assert value and value.startswith("<"), "the direct run reported no such zone (not a probe)"
+    with shapes_ring.connect("gateway") as g:
+        g.execute(probe).fetchall()
+        got = g.info.parameter_status("TimeZone") or ""
+    assert value not in got and value[1:-3] not in got, f"the zone came back: sha256 {h(value)}"
+

@@ -405,6 +405,26 @@ struct Analyzer {
     var lateral: [[Set<SourceColumn>]] = []
     /// What `count` carries in the select being read, innermost last.
     var counted: [Set<SourceColumn>] = []
+    /// An ORDER BY or DISTINCT ON item as what it sorts by: a number is the select list's
+    /// column at that place, a bare name one of its columns' names (`order by 2`,
+    /// `order by k` for `... as k`), as the server reads them; the item itself otherwise
+    /// (and as well: a name may be an input column too).
+    static func named(_ item: JSON, by targets: [JSON]) -> JSON {
+        let node = item["SortBy"]?["node"] ?? item
+        if let c = node["A_Const"], let ival = c["ival"] {
+            let n = Int(ival["ival"]?.int ?? 0)
+            if n >= 1, n <= targets.count { return .array([item, targets[n - 1]["ResTarget"]?["val"] ?? .null]) }
+            return item
+        }
+        if let fields = node["ColumnRef"]?["fields"]?.array, fields.count == 1, let name = fields[0].sval {
+            let named = targets.filter { $0["ResTarget"]?["name"]?.string == name }.map { $0["ResTarget"]?["val"] ?? .null }
+            if !named.isEmpty { return .array([item] + named) }
+        }
+        return item
+    }
+
+    /// What the named windows of the selects being read order and partition by.
+    var namedWindows: [Set<SourceColumn>] = []
     /// The table columns each FROM item column named so far stands for.
     var identitySources: [SourceColumn: Set<SourceColumn>] = [:]
 
@@ -570,15 +590,17 @@ struct Analyzer {
         }
         var grouping: Set<SourceColumn> = []
         for key in ["groupClause", "distinctClause"] { grouping.formUnion(reads(s[key] ?? .null, scopes).withoutIdentities.pieces) }
-        for key in ["windowClause", "limitCount", "limitOffset"] { _ = reads(s[key] ?? .null, scopes) }
-        // ORDER BY with LIMIT, OFFSET or DISTINCT ON chooses rows as a condition does
-        // (`order by abs(g - ascii(ssn)) limit 1` returns g = ascii(ssn)).
-        let choosing = s["limitCount"] != nil || s["limitOffset"] != nil || s["distinctClause"]?.array?.contains { $0 != .object([:]) } == true
+        for key in ["limitCount", "limitOffset"] { _ = reads(s[key] ?? .null, scopes) }
+        // A named window (`OVER w` with `WINDOW w AS (...)`) orders and partitions the rows of
+        // the functions that use it, as one written inline does.
+        namedWindows.append(reads(s["windowClause"] ?? .null, scopes).withoutIdentities.pieces)
+        defer { namedWindows.removeLast() }
+        // ORDER BY chooses rows as a condition does, with or without a LIMIT: a row's place
+        // is what its sort key made it (`order by abs(g - ascii(ssn))` puts g = ascii(ssn)
+        // first, whoever reads the first row: an outer DISTINCT ON or aggregate, a FETCH, the
+        // client). Only the columns the key relates to a value carry it. DISTINCT ON too.
         for key in ["sortClause", "distinctClause"] {
-            for k in s[key]?.array ?? [] {
-                let r = reads(k, scopes)
-                if choosing { conditions.append(r) }
-            }
+            for k in s[key]?.array ?? [] { conditions.append(reads(Self.named(k, by: s["targetList"]?.array ?? []), scopes)) }
         }
         // A condition on a computed column of a derived table (`where s.r = 1` over
         // `rank() over (order by abs(g - ascii(ssn))) r`) chooses among its rows: every
@@ -656,11 +678,17 @@ struct Analyzer {
         if s["selectStmt"] == nil {
             for t in s["targetList"]?.array ?? [] { stored.formUnion(expression(t["ResTarget"]?["val"] ?? .null, [scope]).withoutIdentities) }
         }
+        // INSERT ... ON CONFLICT DO UPDATE SET a = v: what the SET stores (read from the row
+        // there, from EXCLUDED, from a sub-select) is stored too, and its WHERE chooses rows.
+        let conflict = s["onConflictClause"]
+        for t in conflict?["targetList"]?.array ?? [] {
+            stored.formUnion(expression(t["ResTarget"]?["val"] ?? .null, [scope]).withoutIdentities)
+        }
         if !stored.isEmpty, let target = scope.first, case .table(let t) = target.relation {
             scope[0] = ScopeItem(name: target.name, relation: .opaque(stored.union([SourceColumn(t, "*")])), id: target.id)
         }
         var conditions: [Set<SourceColumn>] = []
-        for clause in joins + [s["whereClause"]].compactMap({ $0 }) {
+        for clause in joins + [s["whereClause"], conflict?["whereClause"]].compactMap({ $0 }) {
             for c in conjuncts(clause) { conditions.append(reads(c, [scope])) }
         }
         return targets(returning, [scope], conditions: conditions)
@@ -1027,7 +1055,8 @@ struct Analyzer {
         // (percentile_disc(0.5) WITHIN GROUP (ORDER BY ssn)).
         args.formUnion(expression(f["agg_order"] ?? .null, scopes))
         // FILTER (WHERE ...) chooses the rows it aggregates, OVER (...) orders them.
-        let window = reads(.array([f["agg_filter"] ?? .null, f["over"] ?? .null]), scopes).withoutIdentities.pieces
+        var window = reads(.array([f["agg_filter"] ?? .null, f["over"] ?? .null]), scopes).withoutIdentities.pieces
+        if f["over"] != nil { window.formUnion(namedWindows.last ?? []) }
         if !builtin {
             // The database's own code: its value may carry anything, and it may set anything.
             parks.insert(.code)

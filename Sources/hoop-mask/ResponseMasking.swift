@@ -905,11 +905,14 @@ final class ResponseMasking {
             out["data"] = .array(chunks)
             return outcome(frame, out, counts)
         case FrameType.parameterStatus:
-            // application_name can be set by SQL (set_config) to anything; the other
-            // reported settings take values from the server's own vocabulary.
-            guard frame["name"]?.string == "application_name", let text = frame["value"]?.string else { return .pass }
-            // What the session parked in its settings may be in it.
-            let r = try rule([.setting], s).map { try masker.mask(text, rule: $0, typeOID: 25) } ?? masker.maskText(text)
+            guard let text = frame["value"]?.string else { return .pass }
+            // What the session parked in its settings (set_config) may be in any reported
+            // setting: application_name takes anything, TimeZone a bracketed POSIX name of
+            // letters and digits (`<QX4417ZZ>5`). Without anything parked, the others are the
+            // server's own vocabulary, and a driver reads them (TimeZone for timestamptz).
+            let parked = try rule([.setting], s)
+            guard parked != nil || frame["name"]?.string == "application_name" else { return .pass }
+            let r = try parked.map { try masker.mask(text, rule: $0, typeOID: 25) } ?? masker.maskText(text)
             var out = frame
             out["value"] = .string(r.value ?? "")
             return outcome(frame, out, r.counts)

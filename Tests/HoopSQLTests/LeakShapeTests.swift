@@ -121,4 +121,27 @@ final class LeakShapeTests: XCTestCase {
         XCTAssertNil(try Lineage.trace("create extension citext")[0].defines)
         XCTAssertEqual(try Lineage.trace("select 1")[0].defines, [])
     }
+
+    func testAnOrderCarriesItsKeyWithoutALimitToo() throws {
+        // Whoever reads the first rows (an outer DISTINCT ON, an aggregate, a FETCH, the
+        // client) reads what the key made them: the columns the key relates to a value.
+        for q in ["select i, g from generate_series(1, 9) i, generate_series(0, 999) g, patients p order by i, abs(g - ascii(substr(p.ssn, i, 1)))",
+                  "select i, g, abs(g - ascii(substr(p.ssn, i, 1))) k from generate_series(1, 9) i, generate_series(0, 999) g, patients p order by 1, k",
+                  "select i, g, abs(g - ascii(substr(p.ssn, i, 1))) from generate_series(1, 9) i, generate_series(0, 999) g, patients p order by 1, 3",
+                  "select distinct on (i) i, g from (select i, g from generate_series(1, 9) i, generate_series(0, 999) g, patients p order by i, abs(g - ascii(substr(p.ssn, i, 1)))) x"] {
+            XCTAssertTrue(try values(q)[1].contains(ssnPiece), q)
+        }
+        // A key that names no other column leaves the others alone.
+        XCTAssertEqual(try values("select id from patients order by ssn"), [[SourceColumn("patients", "id")]])
+    }
+
+    func testANamedWindowOrdersLikeOneWrittenInline() throws {
+        let q = "select first_value(g) over w from generate_series(0, 999) g, patients p window w as (order by abs(g - ascii(p.ssn)))"
+        XCTAssertTrue(try values(q)[0].contains(ssnPiece), q)
+    }
+
+    func testOnConflictDoUpdateStoresWhatItsSetReads() throws {
+        let q = "insert into t values (1, 'x') on conflict (id) do update set note = (select ssn from patients where id = 1) returning note"
+        XCTAssertTrue(try values(q)[0].contains(where: { $0.table == "patients" && $0.column == "ssn" }), q)
+    }
 }
