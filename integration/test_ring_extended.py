@@ -365,6 +365,18 @@ def test_a_close_in_a_failed_transaction_counts_after_a_rollback_in_the_same_pip
         ], sanity=lambda d: types(d[3])[:1] == "3")
 
 
+def test_a_close_in_a_failed_transaction_counts_after_a_later_failed_pipeline(ring):
+    assert_same(ring, [
+        [Parse("gone", "select 'first' as v"), Sync()],
+        [Query("begin")],
+        [Query("select 1/0")],
+        [Close("S", "gone"), Sync()],
+        [Parse("gone", "select 'second' as v"), Sync()],                   # 25P02: still failed
+        [Query("rollback")],
+        [Parse("gone", "select 'third' as v"), Bind("", "gone"), Execute("", 0), Sync()],
+    ], sanity=lambda d: d[4][0][1]["C"] == "25P02" and ("D", [b"third"]) in d[6])
+
+
 def test_closes_in_a_failed_transaction_are_each_carried_out(ring):
     # One of them names a statement SQL DEALLOCATE already took: the others still go.
     assert_same(ring, [

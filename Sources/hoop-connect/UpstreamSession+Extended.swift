@@ -54,7 +54,6 @@ extension UpstreamSession {
 
     /// What the server will answer, in order, and how to turn it into frames.
     enum Expected {
-        /// `made`: the name was free; if the server does not make it, it stays free.
         /// `before`: what the name held, put back if the server does not make it.
         case parse(name: String, before: StatementBook<BoundStatement, Portal>.Named<BoundStatement>?, seq: Int64)
         case describe(portal: Bool, sql: String?, seq: Int64)
@@ -491,6 +490,7 @@ extension UpstreamSession {
     func settleNames() {
         for (name, before) in undoAtSync.reversed() { names.restore(statement: name, before) }
         undoAtSync.removeAll()
+        deallocatedInPipeline.removeAll()
     }
 
     func sendDeallocate(_ name: String) -> Bool {
@@ -515,7 +515,6 @@ extension UpstreamSession {
     /// pipeline of its own (in pipeline mode, between the client's pipelines): a name the
     /// server no longer has (deallocated in the pipeline, or in SQL) fails alone there.
     func deallocateClosed() async {
-        deallocatedInPipeline.removeAll()
         guard !deallocateLater.isEmpty else { return }
         let closing = deallocateLater
         deallocateLater = []

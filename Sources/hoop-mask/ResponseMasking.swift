@@ -405,6 +405,12 @@ final class ResponseMasking {
             s.names.restore(statement: s.closed[k]!.name, s.closed[k]!.before)
         }
         s.closed = s.closed.filter { $0.key < seq }
+        // A name that was free before a definition the server refused or skipped is free
+        // again (a later Parse of it makes it anew, not "given again"); the unnamed ones
+        // and names given again are what `after` says.
+        for (name, n) in s.names.statements where !name.isEmpty && n.value.definedAt >= seq && n.value.earlier == nil {
+            s.names.restore(statement: name, nil)
+        }
         s.names.update(statements: after, portals: after)
         for k in s.expected.keys where k > seq { s.expected[k] = [nil] }
     }
@@ -646,7 +652,7 @@ final class ResponseMasking {
             // Untraced (SQL that did not parse here, CALL, a FETCH from a cursor this stage
             // does not know): nothing passes in clear. A view's columns neither: such a
             // cursor may have outlived its transaction (WITH HOLD, declared by code), and
-            // the view the definition of its rows' time, read now, no longer has.
+            // the view, read now, may no longer have the definition its rows were made by.
             return fields.map { var f = $0; if f.table == nil || f.underView != nil { f.derived = Self.untraced }; return f }
         }
         var out = fields
