@@ -405,24 +405,6 @@ struct Analyzer {
     var lateral: [[Set<SourceColumn>]] = []
     /// What `count` carries in the select being read, innermost last.
     var counted: [Set<SourceColumn>] = []
-    /// An ORDER BY or DISTINCT ON item as what it sorts by: a number is the select list's
-    /// column at that place, a bare name one of its columns' names (`order by 2`,
-    /// `order by k` for `... as k`), as the server reads them; the item itself otherwise
-    /// (and as well: a name may be an input column too).
-    static func named(_ item: JSON, by targets: [JSON]) -> JSON {
-        let node = item["SortBy"]?["node"] ?? item
-        if let c = node["A_Const"], let ival = c["ival"] {
-            let n = Int(ival["ival"]?.int ?? 0)
-            if n >= 1, n <= targets.count { return .array([item, targets[n - 1]["ResTarget"]?["val"] ?? .null]) }
-            return item
-        }
-        if let fields = node["ColumnRef"]?["fields"]?.array, fields.count == 1, let name = fields[0].sval {
-            let named = targets.filter { $0["ResTarget"]?["name"]?.string == name }.map { $0["ResTarget"]?["val"] ?? .null }
-            if !named.isEmpty { return .array([item] + named) }
-        }
-        return item
-    }
-
     /// What the named windows of the selects being read order and partition by.
     var namedWindows: [Set<SourceColumn>] = []
     /// The table columns each FROM item column named so far stands for.
@@ -589,7 +571,10 @@ struct Analyzer {
             if linked.count > 1 || !linked.isSubset(of: tables) { rows.formUnion(c.withoutIdentities.pieces) }
         }
         var grouping: Set<SourceColumn> = []
-        for key in ["groupClause", "distinctClause"] { grouping.formUnion(reads(s[key] ?? .null, scopes).withoutIdentities.pieces) }
+        let targetList = s["targetList"]?.array ?? []
+        for key in ["groupClause", "distinctClause"] {
+            for k in s[key]?.array ?? [] { grouping.formUnion(reads(Self.named(k, by: targetList), scopes).withoutIdentities.pieces) }
+        }
         for key in ["limitCount", "limitOffset"] { _ = reads(s[key] ?? .null, scopes) }
         // A named window (`OVER w` with `WINDOW w AS (...)`) orders and partitions the rows of
         // the functions that use it, as one written inline does.
@@ -600,7 +585,7 @@ struct Analyzer {
         // first, whoever reads the first row: an outer DISTINCT ON or aggregate, a FETCH, the
         // client). Only the columns the key relates to a value carry it. DISTINCT ON too.
         for key in ["sortClause", "distinctClause"] {
-            for k in s[key]?.array ?? [] { conditions.append(reads(Self.named(k, by: s["targetList"]?.array ?? []), scopes)) }
+            for k in s[key]?.array ?? [] { conditions.append(reads(Self.named(k, by: targetList), scopes)) }
         }
         // A condition on a computed column of a derived table (`where s.r = 1` over
         // `rank() over (order by abs(g - ascii(ssn))) r`) chooses among its rows: every
@@ -622,6 +607,24 @@ struct Analyzer {
         if s["distinctClause"] != nil { grouping.formUnion(shape.all.pieces) }
         shape.rows = rows.union(grouping).union(setReturning(s["targetList"], scopes))
         return shape
+    }
+
+    /// An ORDER BY, DISTINCT ON or GROUP BY item as what it sorts or groups by: a number
+    /// is the select list's column at that place, a bare name one of its columns' names
+    /// (`order by 2`, `group by k` for `... as k`), as the server reads them; the item
+    /// itself otherwise (and as well: a name may be an input column too).
+    static func named(_ item: JSON, by targets: [JSON]) -> JSON {
+        let node = item["SortBy"]?["node"] ?? item
+        if let c = node["A_Const"], let ival = c["ival"] {
+            let n = Int(ival["ival"]?.int ?? 0)
+            if n >= 1, n <= targets.count { return .array([item, targets[n - 1]["ResTarget"]?["val"] ?? .null]) }
+            return item
+        }
+        if let fields = node["ColumnRef"]?["fields"]?.array, fields.count == 1, let name = fields[0].sval {
+            let named = targets.filter { $0["ResTarget"]?["name"]?.string == name }.map { $0["ResTarget"]?["val"] ?? .null }
+            if !named.isEmpty { return .array([item] + named) }
+        }
+        return item
     }
 
     /// The AND-ed parts of a condition.

@@ -131,6 +131,11 @@ final class LeakShapeTests: XCTestCase {
                   "select distinct on (i) i, g from (select i, g from generate_series(1, 9) i, generate_series(0, 999) g, patients p order by i, abs(g - ascii(substr(p.ssn, i, 1)))) x"] {
             XCTAssertTrue(try values(q)[1].contains(ssnPiece), q)
         }
+        // GROUP BY by place or by name too: the number of groups carries the key.
+        for q in ["select count(*) from (select ascii(p.ssn) from patients p group by 1) s",
+                  "select count(*) from (select ascii(p.ssn) a from patients p group by a) s"] {
+            XCTAssertTrue(try values(q)[0].contains(ssnPiece), q)
+        }
         // A key that names no other column leaves the others alone.
         XCTAssertEqual(try values("select id from patients order by ssn"), [[SourceColumn("patients", "id")]])
     }
