@@ -174,6 +174,9 @@ final class ResponseMasking {
         /// database's own): SHOW, current_setting, pg_settings and application_name's
         /// ParameterStatus carry it (SourceColumn.setting).
         var parkedSettings: Set<SourceColumn> = []
+        /// A statement this stage saw may have set a setting (set_config, code): a reported
+        /// setting (ParameterStatus) may then carry what it read.
+        var setSettings = false
         /// What code the parser cannot see into read in this session (DO, CALL, a
         /// function of the database's own): it may have named objects after it.
         var parkedByCode: Set<SourceColumn> = []
@@ -442,7 +445,7 @@ final class ResponseMasking {
         for t in all {
             // A parked value is whatever the statement computed from what it read: pieces.
             let parked = t.reads.pieces
-            if !t.parks.isDisjoint(with: [.settings, .code]) { s.parkedSettings.formUnion(parked) }
+            if !t.parks.isDisjoint(with: [.settings, .code]) { s.parkedSettings.formUnion(parked); s.setSettings = true }
             if t.parks.contains(.code) { s.parkedByCode.formUnion(parked) }
             if t.parks.contains(.catalog) { parkedCatalog.formUnion(parked) }
             if t.parks.contains(.notify) { for c in t.channels { notified[c, default: []].formUnion(parked) } }
@@ -913,12 +916,12 @@ final class ResponseMasking {
         case FrameType.parameterStatus:
             guard let text = frame["value"]?.string else { return .pass }
             // What the session parked in its settings (set_config) may be in any reported
-            // setting: application_name takes anything, TimeZone a bracketed POSIX name of
-            // letters and digits (`<QX4417ZZ>5`). Without anything parked, the others are the
-            // server's own vocabulary, and a driver reads them (TimeZone for timestamptz).
-            let parked = try rule([.setting], s)
-            guard parked != nil || frame["name"]?.string == "application_name" else { return .pass }
-            let r = try parked.map { try masker.mask(text, rule: $0, typeOID: 25) } ?? masker.maskText(text)
+            // setting once a statement set one: application_name takes anything, TimeZone a
+            // bracketed POSIX name of letters and digits (`<QX4417ZZ>5`). Otherwise the
+            // others are the server's own vocabulary, and a driver reads them (TimeZone for
+            // timestamptz).
+            guard s.setSettings || frame["name"]?.string == "application_name" else { return .pass }
+            let r = try rule([.setting], s).map { try masker.mask(text, rule: $0, typeOID: 25) } ?? masker.maskText(text)
             var out = frame
             out["value"] = .string(r.value ?? "")
             return outcome(frame, out, r.counts)
