@@ -410,3 +410,45 @@ def test_a_statement_ended_in_sql_is_closed_quietly_by_the_protocol(ring, ending
         [Close("S", "gone"), Sync()],
         [Parse("gone", "select 'again' as v"), Bind("", "gone"), Execute("", 0), Sync()],
     ], sanity=lambda d: types(d[2]) == "3Z" and ("D", [b"again"]) in d[3])
+
+
+SERIES = "select g from generate_series(1, 5) g"
+
+
+@pytest.mark.parametrize("ending", ["commit", "rollback", "end", "abort"])
+def test_a_portal_ends_at_a_commit_inside_its_pipeline(ring, ending):
+    # Outside a transaction block the portal's rows come from a cursor of hoop-connect's
+    # own, held past commits: after a COMMIT or ROLLBACK in the pipeline the server has no
+    # such portal (34000), and the rest of the pipeline is skipped.
+    assert_same(ring, [
+        [Parse("s", SERIES), Bind("p", "s"), Execute("p", 1), Parse("e", ending), Bind("", "e"), Execute("", 0),
+         Execute("p", 1), Parse("", "select 'skipped' as v"), Bind("", ""), Execute("", 0), Sync()],
+        [Execute("p", 1), Sync()],
+    ], sanity=lambda d: [m[1]["C"] for m in d[0] if m[0] == "E"] == ["34000"] and ("D", [b"skipped"]) not in d[0])
+
+
+def test_a_portal_ends_at_a_commit_inside_its_pipeline_in_a_transaction_block(ring):
+    assert_same(ring, [
+        [Query("begin")],
+        [Parse("s", SERIES), Bind("p", "s"), Execute("p", 1), Parse("c", "commit"), Bind("", "c"), Execute("", 0),
+         Describe("P", "p"), Execute("p", 1), Sync()],
+    ], sanity=lambda d: [m[1]["C"] for m in d[1] if m[0] == "E"] == ["34000"])
+
+
+def test_a_portal_name_is_free_again_after_a_commit_inside_its_pipeline(ring):
+    assert_same(ring, [
+        [Parse("s", SERIES), Bind("p", "s"), Execute("p", 2), Parse("c", "commit"), Bind("", "c"), Execute("", 0),
+         Bind("p", "s"), Execute("p", 0), Sync()],
+        [Bind("p", "s"), Execute("p", 1), Sync()],
+    ], sanity=lambda d: not any(m[0] == "E" for b in d for m in b) and types(d[0]).count("D") == 7)
+
+
+def test_a_portal_outlives_a_rollback_to_a_savepoint_after_it(ring):
+    assert_same(ring, [
+        [Query("begin")],
+        [Parse("s", SERIES), Bind("p", "s"), Execute("p", 1), Sync()],
+        [Query("savepoint a")],
+        [Parse("r", "rollback to savepoint a"), Bind("", "r"), Execute("", 0), Execute("p", 1), Sync()],
+        [Execute("p", 1), Sync()],     # its tag is ROLLBACK: read as the end of the transaction, masked whole
+        [Query("commit")],
+    ], sanity=lambda d: ("D", [b"2"]) in d[3] and ("D", [b"3"]) in d[4])

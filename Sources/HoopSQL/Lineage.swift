@@ -102,6 +102,9 @@ public enum StatementLineage: Equatable, Sendable {
     case deallocate(String?)
     case closeCursor(String?)
     case discardAll
+    /// COMMIT, ROLLBACK (not to a savepoint), PREPARE TRANSACTION: the transaction ends,
+    /// and with it every protocol portal.
+    case endTransaction
     /// COPY ... TO STDOUT: its lines, field by field.
     case copyOut(Shape, CopyFormat)
 }
@@ -456,6 +459,8 @@ struct Analyzer {
             let cols = (body["attlist"]?.array ?? []).compactMap(\.sval)
             readLog.formUnion(cols.isEmpty ? [SourceColumn(rel, "*")] : cols.map { SourceColumn(rel, $0) })
             return .copyOut(Shape(cols.isEmpty ? [.tableStar(rel)] : cols.map { .value([SourceColumn(rel, $0)]) }), format)
+        case "TransactionStmt" where ["TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE"].contains(body["kind"]?.string ?? ""):
+            return .endTransaction
         case "DoStmt":
             // Code whose reads and writes are not traced.
             readLog.insert(.untraced); parks.insert(.code)

@@ -1,6 +1,7 @@
 import CLibPQ
 import Foundation
 import HoopFrames
+import HoopSQL
 
 // The extended protocol through libpq's pipeline mode. Each client message is sent
 // upstream as it arrives and its answer is read back in order at Sync or Flush, so
@@ -98,6 +99,7 @@ extension UpstreamSession {
             let params = (f["params"]?.array ?? []).map(BindParameter.init)
             let statement = f["statement"]?.string ?? ""
             let name = f["portal"]?.string ?? ""
+            if names.portals[name] != nil, livePortal(name) == nil { dropEndedPortal(name) }
             let definition = names.bind(name, statement: statement) { snapshot in
                 var portal = Portal(statement: statement, params: params)
                 portal.bound = snapshot
@@ -116,7 +118,7 @@ extension UpstreamSession {
             let isPortal = f["kind"]?.string == "P"
             let sent: Int32
             var sql: String? = nil
-            if isPortal, var p = names[portal: name] {
+            if isPortal, var p = livePortal(name) {
                 // The statement as bound, not one parsed under its name since.
                 guard pinBound(&p) else { return connectionError() }
                 names[portal: name] = p
@@ -134,12 +136,12 @@ extension UpstreamSession {
         case FrameType.execute:
             let name = f["portal"]?.string ?? ""
             let maxRows = Int(clamping: f["max_rows"]?.int ?? 0)
-            if let p = names[portal: name], let cursor = p.cursor {
+            if let p = livePortal(name), let cursor = p.cursor {
                 guard sendFetch(cursor, maxRows) else { return connectionError() }
                 expected.append(.fetch(portal: name, maxRows: maxRows, seq: seq))
-            } else if let p = names[portal: name], p.started {
+            } else if let p = livePortal(name), p.started {
                 expected.append(.resume(portal: name, maxRows: maxRows, seq: seq))
-            } else if var p = names[portal: name], maxRows > 0, let bound = p.bound, isCursorable(bound.sql) {
+            } else if var p = livePortal(name), maxRows > 0, let bound = p.bound, isCursorable(bound.sql) {
                 let (sql, types) = (bound.sql, bound.types)
                 // A row-limited Execute: the portal becomes a cursor in the server.
                 cursorCount += 1
@@ -154,7 +156,7 @@ extension UpstreamSession {
                 guard sent == 1, sendFetch(cursor, maxRows) else { return connectionError() }
                 expected.append(.quiet(seq: seq))
                 expected.append(.fetch(portal: name, maxRows: maxRows, seq: seq))
-            } else if var p = names[portal: name] {
+            } else if var p = livePortal(name) {
                 p.started = true
                 guard pinBound(&p), deallocateIfClosed(p.statement) else { return connectionError() }
                 names[portal: name] = p
@@ -163,6 +165,9 @@ extension UpstreamSession {
                 }
                 guard sent == 1 else { return connectionError() }
                 expected.append(.execute(portal: name, maxRows: maxRows, seq: seq))
+                if let sql = p.bound?.sql, endsTransaction(sql) {
+                    portalsEndedAt = names.portals.values.map(\.generation).max() ?? portalsEndedAt
+                }
             } else {
                 guard PQsendDescribePortal(conn, name) == 1 else { return connectionError() }
                 expected.append(.describe(portal: true, sql: nil, seq: seq))
@@ -182,6 +187,7 @@ extension UpstreamSession {
                 }
             } else {
                 // Closing a portal, or something that does not exist, is not an error.
+                if f["kind"]?.string == "P", names.portals[name] != nil, livePortal(name) == nil { dropEndedPortal(name) }
                 let closed = f["kind"]?.string == "P" ? names[portal: name] : nil
                 if let sql = closed?.bound?.sql { pipelineSQL.append(sql) }
                 if closed != nil { names.closePortal(name) }
@@ -285,6 +291,7 @@ extension UpstreamSession {
                 }
                 aborted = false
                 settleNames()
+                for (name, _) in names.portals where livePortal(name) == nil { dropEndedPortal(name) }
                 let now = status
                 if now == "I" { await endPortals() }   // portals end with their transaction
                 if now != "E" { await deallocateClosed() }
@@ -384,16 +391,41 @@ extension UpstreamSession {
         return true
     }
 
-    /// The transaction ended: its portals go, and so do the cursors held for them.
+    /// The transaction ended: its portals go, and so do the cursors held for them and
+    /// for portals a COMMIT or ROLLBACK in a pipeline ended. Each CLOSE has a Sync of
+    /// its own: a cursor a ROLLBACK dropped is no longer there, and its CLOSE's error
+    /// (read here, never the client's) must not skip the next.
     func endPortals() async {
-        let held = names.portals.values.compactMap { $0.value.holdCursor ? $0.value.cursor : nil }
+        let held = names.portals.values.compactMap { $0.value.holdCursor ? $0.value.cursor : nil } + endedCursors
         names.endTransaction()
-        guard !held.isEmpty else { return }
-        for cursor in held { _ = PQsendQueryParams(conn, "CLOSE \(cursor)", 0, nil, nil, nil, nil, 0) }
-        guard PQpipelineSync(conn) == 1 else { return }
-        // Each CLOSE's results end with NULL; the Sync's result has none after it.
-        for _ in held { while let res = await result() { PQclear(res) } }
-        if let res = await result() { PQclear(res) }
+        endedCursors = []
+        for cursor in held {
+            guard PQsendQueryParams(conn, "CLOSE \(cursor)", 0, nil, nil, nil, nil, 0) == 1, PQpipelineSync(conn) == 1 else { return }
+            // The CLOSE's results end with NULL; the Sync's result has none after it.
+            while let res = await result() { PQclear(res) }
+            if let res = await result() { PQclear(res) }
+        }
+    }
+
+    /// A portal the server dropped with its transaction at a COMMIT or ROLLBACK sent in
+    /// this pipeline (`portalsEndedAt`): nil, as for a name never bound.
+    func livePortal(_ name: String) -> Portal? {
+        guard let p = names.portals[name], p.generation > portalsEndedAt else { return nil }
+        return p.value
+    }
+
+    /// Takes such a portal out of the book; a cursor held for it is closed once the
+    /// session is outside a transaction block (endPortals).
+    func dropEndedPortal(_ name: String) {
+        if let p = names[portal: name], p.holdCursor, let cursor = p.cursor { endedCursors.append(cursor) }
+        names.closePortal(name)
+    }
+
+    /// Whether the statement ends the transaction (COMMIT, ROLLBACK not to a savepoint,
+    /// PREPARE TRANSACTION) and with it every portal.
+    func endsTransaction(_ sql: String) -> Bool {
+        guard Self.mentions(sql, Self.transactionEndingWords, wholeWords: true), let all = try? Lineage.trace(sql) else { return false }
+        return all.contains { $0.lineage == .endTransaction }
     }
 
     private func resume(_ name: String, maxRows: Int) async {

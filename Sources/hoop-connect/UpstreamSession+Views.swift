@@ -41,7 +41,7 @@ extension UpstreamSession {
 
     /// One pass over the bytes: whether any of `words` (by first byte) is in the text,
     /// in any case, or only where no identifier character touches it.
-    private static func mentions(_ sql: String, _ table: [UInt8: [[UInt8]]], wholeWords: Bool) -> Bool {
+    static func mentions(_ sql: String, _ table: [UInt8: [[UInt8]]], wholeWords: Bool) -> Bool {
         var sql = sql
         return sql.withUTF8 { b in
             func identifier(_ i: Int) -> Bool {
@@ -69,6 +69,7 @@ extension UpstreamSession {
     private static let writingWords = firstBytes(["insert", "update", "delete", "merge"])
     private static let preparingWord = firstBytes(["prepare"])
     private static let endingWords = firstBytes(["deallocate", "discard"])
+    static let transactionEndingWords = firstBytes(["commit", "rollback", "end", "abort", "prepare"])
     private static let holdingWord = firstBytes(["hold"])
     private static let declaringWord = firstBytes(["declare"])
     private static let fetchingWord = firstBytes(["fetch"])

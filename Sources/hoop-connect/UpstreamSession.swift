@@ -75,6 +75,11 @@ final class UpstreamSession {
     var inPipeline = false
     var unsentBytes = 0
     var cursorCount = 0
+    /// Portals of this generation or older were ended by a COMMIT or ROLLBACK sent in the
+    /// pipeline under way (livePortal); the server has none of them any more.
+    var portalsEndedAt = 0
+    /// Cursors hoop-connect held for such portals, closed once outside a transaction block.
+    var endedCursors: [String] = []
     var lastStatus = "I"
     var reported: [String: String] = [:]
     var seq: Int64 = 0
@@ -288,7 +293,7 @@ final class UpstreamSession {
         PQsetSingleRowMode(conn)
         if await drainResults(describe: true, maxRows: 0, portal: nil) == .done { followEndedNames(sql) }
         let now = status
-        if now == "I" && !names.portals.isEmpty { enterPipeline(); await endPortals(); await leavePipeline() }   // portals end with their transaction
+        if now == "I" && !(names.portals.isEmpty && endedCursors.isEmpty) { enterPipeline(); await endPortals(); await leavePipeline() }   // portals end with their transaction
         if now != "E" && !deallocateLater.isEmpty { enterPipeline(); await deallocateClosed(); await leavePipeline() }
         await forwardNotifications()
         reportParameterChanges()

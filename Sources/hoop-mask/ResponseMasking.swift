@@ -295,6 +295,11 @@ final class ResponseMasking {
                 apply(effects, s, seq: seq)
                 s.names[portal: portal]?.effects = []
             }
+            // A COMMIT or ROLLBACK ends the transaction's portals where it runs: a Bind of
+            // one of their names later in the pipeline makes a new portal (the server has
+            // none of that name any more), and an Execute of one is untraced. The
+            // Executes before it were read already (`expected`).
+            if bound?.traced?.lineage == .endTransaction { s.names.endTransaction() }
         default:
             break
         }
@@ -420,13 +425,16 @@ final class ResponseMasking {
 
     /// A statement completed: a COMMIT or ROLLBACK run inside a pipeline (or a Query of
     /// several statements) ends the transaction's portals there, before any ready, as the
-    /// server does; a later Execute of one is then untraced. (ROLLBACK TO SAVEPOINT has the
-    /// tag ROLLBACK too: its portals are taken as ended, masked whole if used again.)
+    /// server does; a later Execute of one is then untraced.
     func completed(session: String, _ frame: RawFrame) {
         guard let s = sessions[session], !s.names.portals.isEmpty,
               Self.transactionEndTags.contains(where: { lineContains(frame.bytes, $0) }),
               let tag = (try? frame.decode())?["tag"]?.string,
               tag == "COMMIT" || tag == "ROLLBACK" || tag == "PREPARE TRANSACTION" else { return }
+        // ROLLBACK TO SAVEPOINT has the tag ROLLBACK too: statements read as none that
+        // ends the transaction leave the portals (one not read: ended, fail closed).
+        if let seq = frame.header.seq, let all = s.expected[seq], !all.isEmpty,
+           all.allSatisfy({ $0 != nil && $0?.lineage != .endTransaction }) { return }
         s.names.endTransaction()
     }
     static let transactionEndTags = ["\"COMMIT\"", "\"ROLLBACK\"", "\"PREPARE TRANSACTION\""]
@@ -482,7 +490,7 @@ final class ResponseMasking {
         case .rows(let shape)?, .copyOut(let shape, _)?: return shape
         case .fetch(let name)?: return s.names[portal: name].map { shape($0.traced, s) } ?? nil
         case .execute(let name)?: return s.names[statement: name].map { shape($0.traced, s) } ?? nil
-        case .noRows?, .declareCursor?, .prepare?, .deallocate?, .closeCursor?, .discardAll?: return Shape(columns: [], all: [])
+        case .noRows?, .declareCursor?, .prepare?, .deallocate?, .closeCursor?, .discardAll?, .endTransaction?: return Shape(columns: [], all: [])
         case nil: return nil
         }
     }

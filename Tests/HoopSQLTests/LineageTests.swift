@@ -159,5 +159,18 @@ final class LineageTests: XCTestCase {
         XCTAssertEqual(SQLParser.relationNames("with recursive c as (select 1 union all select 1 from c) select * from c")?.ctes, ["c"])
         XCTAssertNil(SQLParser.relationNames("select from where"))
     }
+
+    /// The statements that end a transaction, and with it every protocol portal; a
+    /// ROLLBACK to a savepoint and the two-phase commands of another transaction do not.
+    func testStatementsThatEndTheTransaction() throws {
+        for sql in ["commit", "COMMIT AND CHAIN", "end work", "rollback", "abort", "rollback transaction",
+                    "prepare transaction 'x'"] {
+            XCTAssertEqual(try Lineage.trace(sql).first?.lineage, .endTransaction, sql)
+        }
+        for sql in ["rollback to savepoint a", "rollback work to a", "begin", "savepoint a", "release a",
+                    "commit prepared 'x'", "rollback prepared 'x'", "prepare p as select 1", "select 'commit'"] {
+            XCTAssertNotEqual(try Lineage.trace(sql).first?.lineage, .endTransaction, sql)
+        }
+    }
 }
 
