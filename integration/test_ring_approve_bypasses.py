@@ -99,3 +99,55 @@ def test_a_server_default_that_changes_the_lexer_refuses_the_session(bring):
             a.execute("alter role hoop_gateway reset standard_conforming_strings")
     with psycopg.connect(bring.gateway_dsn(user=AGENT), autocommit=True) as c:
         assert c.execute("select 1").fetchone() == (1,)
+
+
+def first_answer(c):
+    """The first message past BindComplete: a hold's notice, a denial, or what ran."""
+    while (m := c.read(timeout=15))[0] == "2":
+        pass
+    return m
+
+
+@pytest.mark.parametrize("risky", ["create table unnamed_swap (x int)", "delete from encounters", "set role hoop_gateway"])
+def test_the_unnamed_statement_a_skipped_parse_leaves_is_judged(bring, risky):
+    # A Parse of the unnamed statement after an error in its pipeline is skipped by the
+    # server: the old text stays and runs at the next Bind. hoop-approve judged the new
+    # one ("select 1"); it now judges the name as both texts.
+    from helpers.pgwire import Bind, Execute, Parse, PGWire, Sync
+    before = state(bring)
+    c = PGWire("127.0.0.1", bring.listen_port, timeout=30)
+    try:
+        c.startup(AGENT, "clinic", bring.token(AGENT), {"application_name": "unnamed-swap"})
+        c.send(Parse("", risky), Sync())
+        assert [m[0] for m in c.read_until_ready()] == ["1", "Z"]
+        c.send(Parse("boom", "select 1/0"), Bind("", "boom"), Execute("", 0), Parse("", "select 1"), Sync())
+        assert "E" in [m[0] for m in c.read_until_ready()]
+        c.send(Bind("", ""), Execute("", 0), Sync())
+        first = first_answer(c)
+    finally:
+        c.close()
+    held = first[0] == "N" and "held for approval" in first[1].get("M", "")
+    denied = first[0] == "E" and first[1].get("C") == "42501" and first[1].get("M", "").startswith("hoop:")
+    assert held or denied, f"{risky!r} ran: {first}"
+    with bring.connect("direct") as d:
+        assert d.execute("select to_regclass('unnamed_swap') is null").fetchone()[0]
+    assert state(bring) == before
+
+
+def test_a_name_given_text_after_text_stays_bounded_and_held(bring):
+    # Each Parse after an error may be skipped: the name is judged as every text it was
+    # given, up to a bound past which it is hidden work (held), never allowed.
+    from helpers.pgwire import Bind, Execute, Parse, PGWire, Sync
+    c = PGWire("127.0.0.1", bring.listen_port, timeout=30)
+    try:
+        c.startup(AGENT, "clinic", bring.token(AGENT), {"application_name": "unnamed-many"})
+        c.send(Parse("", "select 0"), Sync())
+        c.read_until_ready()
+        c.send(Parse("boom", "select 1/0"), Bind("", "boom"), Execute("", 0),
+               *[Parse("", f"select 1 from scratch_{i} where id = 1") for i in range(1, 200)], Sync())
+        assert "E" in [m[0] for m in c.read_until_ready()]
+        c.send(Bind("", ""), Execute("", 0), Sync())
+        first = first_answer(c)
+    finally:
+        c.close()
+    assert first[0] == "N" and "held for approval" in first[1].get("M", ""), first

@@ -17,13 +17,26 @@ final class ApprovalGate: @unchecked Sendable {
         let sql: String
         let classification: Classification
 
-        /// Both texts, judged together (the strictest wins).
+        /// Both texts, judged together (the strictest wins). Statements judged alike are
+        /// kept once; past `maxMerged` kinds, or a text past `maxMergedText`, the name's
+        /// content is not known any more (hidden work, held): a client giving a name text
+        /// after text must not grow this stage without bound.
         func merged(with other: Judged) -> Judged {
             guard other.sql != sql else { return self }
-            return Judged(sql: sql + ";\n" + other.sql,
-                          classification: Classification(statements: classification.statements + other.classification.statements,
-                                                         parseError: classification.parseError ?? other.classification.parseError))
+            var statements = classification.statements
+            for st in other.classification.statements where !statements.contains(st) { statements.append(st) }
+            var text = sql + ";\n" + other.sql
+            if statements.count > Self.maxMerged || text.utf8.count > Self.maxMergedText {
+                var unknown = StatementClass(kind: .utility, command: "EXECUTE")
+                unknown.hidden = ["a statement name given more than \(Self.maxMerged) texts in a pipeline that may have failed"]
+                statements = Array(statements.prefix(Self.maxMerged - 1)) + [unknown]
+                text = String(text.prefix(Self.maxMergedText))
+            }
+            return Judged(sql: text, classification: Classification(statements: statements,
+                                                                    parseError: classification.parseError ?? other.classification.parseError))
         }
+        static let maxMerged = 64
+        static let maxMergedText = 256 << 10
     }
 
     struct Hold {
@@ -50,6 +63,9 @@ final class ApprovalGate: @unchecked Sendable {
         /// an error, which this stage cannot see.
         var names = StatementBook<Judged, Judged>(mergeStatements: { $0.merged(with: $1) }, mergePortals: { $0.merged(with: $1) })
         var runningPortals: Set<String> = []        // portals whose Execute was let through
+        /// An extended-protocol request came since the last Sync: one of them may fail,
+        /// and the server then skips the rest of the pipeline (a Parse too).
+        var inPipeline = false
         var held: Hold?
         var queue: [[UInt8]] = []
         var queuedBytes = 0
@@ -117,6 +133,7 @@ final class ApprovalGate: @unchecked Sendable {
     /// Judges one request frame of a session that holds nothing.
     private func evaluate(_ s: Session, _ bytes: [UInt8], _ f: Frame) throws {
         if s.kind != .postgres { return evaluateCall(s, bytes, f) }
+        defer { s.inPipeline = ![FrameType.sync, FrameType.query].contains(f.type) }
         switch f.type {
         case FrameType.query:
             let sql = f["sql"]?.string ?? ""
@@ -133,7 +150,15 @@ final class ApprovalGate: @unchecked Sendable {
                 for i in c.statements.indices { c.statements[i].typesCast.formUnion(declared) }
                 judged = Judged(sql: judged.sql, classification: c)
             }
-            s.names.parse(name, judged)
+            // The unnamed statement is replaced by a Parse, unless the server skips it after
+            // an error earlier in its pipeline: then the old text stays and runs at the
+            // next Bind (hoop-connect follows the server). Judged as both, as a name given
+            // twice is, unless the Parse opens its pipeline.
+            if name.isEmpty, s.inPipeline, let old = s.names.statements[name]?.value {
+                s.names.parse(name, old.merged(with: judged))
+            } else {
+                s.names.parse(name, judged)
+            }
             stampPass(bytes)
         case FrameType.bind:
             let portal = f["portal"]?.string ?? ""

@@ -118,7 +118,10 @@ extension UpstreamSession {
             let isPortal = f["kind"]?.string == "P"
             let sent: Int32
             var sql: String? = nil
-            if isPortal, var p = livePortal(name) {
+            if isPortal, let p = livePortal(name), p.bound == nil, unnamedClosed(p.statement) {
+                guard failInPipeline(Self.noUnnamedStatement(id, seq)) else { return connectionError() }
+                return
+            } else if isPortal, var p = livePortal(name) {
                 // The statement as bound, not one parsed under its name since.
                 guard pinBound(&p) else { return connectionError() }
                 names[portal: name] = p
@@ -126,6 +129,9 @@ extension UpstreamSession {
                 sent = PQsendDescribePrepared(conn, p.statement)
             } else if isPortal {
                 sent = PQsendDescribePortal(conn, name)   // the server says it does not exist
+            } else if unnamedClosed(name) {
+                guard failInPipeline(Self.noUnnamedStatement(id, seq)) else { return connectionError() }
+                return
             } else {
                 sql = names.statements[name]?.value.sql
                 guard deallocateIfClosed(name) else { return connectionError() }
@@ -156,6 +162,8 @@ extension UpstreamSession {
                 guard sent == 1, sendFetch(cursor, maxRows) else { return connectionError() }
                 expected.append(.quiet(seq: seq))
                 expected.append(.fetch(portal: name, maxRows: maxRows, seq: seq))
+            } else if let p = livePortal(name), p.bound == nil, unnamedClosed(p.statement) {
+                guard failInPipeline(Self.noUnnamedStatement(id, seq)) else { return connectionError() }
             } else if var p = livePortal(name) {
                 p.started = true
                 guard pinBound(&p), deallocateIfClosed(p.statement) else { return connectionError() }
@@ -185,6 +193,13 @@ extension UpstreamSession {
                     guard sendDeallocate(name) else { return connectionError() }
                     expected.append(.deallocate(seq: seq, closed: (name, closed)))
                 }
+            } else if f["kind"]?.string == "S", name.isEmpty, let closed = names.statements[name] {
+                // libpq 15 cannot close the unnamed statement, and DEALLOCATE cannot name it:
+                // the server keeps it until the next Parse replaces it, but hoop-connect
+                // answers a later use as the server would (unnamedClosed).
+                pipelineSQL.append(closed.value.sql)
+                names.closeStatement(name)
+                expected.append(.local(Frame(FrameType.closeComplete, session: id, seq: seq)))
             } else {
                 // Closing a portal, or something that does not exist, is not an error.
                 if f["kind"]?.string == "P", names.portals[name] != nil, livePortal(name) == nil { dropEndedPortal(name) }
@@ -405,6 +420,15 @@ extension UpstreamSession {
             while let res = await result() { PQclear(res) }
             if let res = await result() { PQclear(res) }
         }
+    }
+
+    /// Whether `statement` is the unnamed statement after the client closed it (the
+    /// server, which hoop-connect could not close it in, still has it).
+    func unnamedClosed(_ statement: String) -> Bool { statement.isEmpty && names.statements[""] == nil }
+
+    /// The server's error for a use of the unnamed statement when there is none.
+    static func noUnnamedStatement(_ session: String, _ seq: Int64) -> Frame {
+        Frame.error(session: session, seq: seq, code: "26000", message: "unnamed prepared statement does not exist")
     }
 
     /// A portal the server dropped with its transaction at a COMMIT or ROLLBACK sent in
