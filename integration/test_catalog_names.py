@@ -931,3 +931,29 @@ def test_texts_that_do_not_parse_or_many_cursors_leave_expressions_readable(ring
         assert VALUE not in got
     finally:
         conn.close()
+
+
+def test_a_view_read_by_an_execute_never_described_is_traced(ring, admin, schema):
+    # Without a Describe hoop-mask had no columns frame for the rows: the view's column
+    # was taken for a column of a table without rules, in clear. hoop-connect now sends
+    # one before the rows of a portal the client described neither itself nor its statement.
+    from helpers.pgwire import Bind, Describe, Execute, Parse, PGWire, Sync
+    admin.execute(f"create table {schema}.patients (id int, mrn text)")
+    admin.execute(f"insert into {schema}.patients values (1, '{VALUE}'), (2, '{VALUE}')")
+    admin.execute(f"create view {schema}.undescribed as select mrn as a from {schema}.patients")
+    c = PGWire("127.0.0.1", ring.listen_port, timeout=30)
+    c.startup(ring.gateway_user, "clinic", ring.gateway_password, {"application_name": "hoop-undescribed"})
+    try:
+        sql = f"select a from {schema}.undescribed"
+        answers = []
+        for batch in ([Parse("", sql), Bind("", ""), Execute("", 0), Sync()],                  # plain
+                      [Parse("", sql), Bind("p", ""), Execute("p", 1), Execute("p", 0), Sync()],  # row-limited: a cursor
+                      [Parse("s", sql), Describe("S", "s"), Sync()],
+                      [Bind("", "s"), Execute("", 0), Sync()]):                                  # the statement described
+            c.send(*batch)
+            answers.append(c.read_until_ready(timeout=30))
+    finally:
+        c.close()
+    rows = [m for a in answers for m in a if m[0] == "D"]
+    assert len(rows) == 6, f"{len(rows)} rows"
+    assert VALUE not in repr(answers)

@@ -77,6 +77,13 @@ ROWS = [
     ("setting in pg_settings",
      [f"select count(set_config('work_mem', (substr({SSN_DIGITS}, 1, 5)::int + 64)::text, false)) from patients p where p.id = {P}"],
      "select setting from pg_settings where name = 'work_mem'"),
+    ("sequence parked by setval, read by nextval",
+     ["create temp sequence probe_sq", f"select setval('probe_sq', {SSN_DIGITS}::bigint, false) is null from patients p where p.id = {P}"],
+     "select nextval('probe_sq')"),
+    ("serial column's default, returned",
+     ["create temp table probe_serial (id bigserial, v text)",
+      f"select setval(pg_get_serial_sequence('probe_serial', 'id'), {SSN_DIGITS}::bigint, false) is null from patients p where p.id = {P}"],
+     "insert into probe_serial (v) values ('x') returning id"),
     ("advisory lock key",
      [f"select count(pg_advisory_lock(substr({SSN_DIGITS}, 1, 8)::bigint)) from patients p where p.id = {P}"],
      "select objid from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()"),
@@ -92,6 +99,35 @@ ERRORS = [
     ("relation named from data", f"select lower(p.last_name)::regclass from patients p where p.id = {P}"),
     ("EXPLAIN ANALYZE", f"explain analyze select chr({SSN_DIGITS}::int) from patients p where p.id = {P}"),
 ]
+
+# (name, probe, the value it prints): errors that print the value unquoted, as a name.
+NAMED_ERRORS = [
+    # Dynamic SQL made of a value: "function <value>() does not exist", "column p.<value> ...".
+    ("function named from data in dynamic SQL",
+     f"select query_to_xml('select ' || lower(p.first_name) || '_' || lower(p.last_name) || '()', true, false, '') "
+     f"from patients p where p.id = {P}", "lower(p.first_name) || '_' || lower(p.last_name)"),
+    ("column named from data in dynamic SQL",
+     f"select query_to_xml('select p.' || lower(p.last_name) || ' from patients p', true, false, '') from patients p where p.id = {P}",
+     "lower(p.last_name)"),
+    ("text search query made of data",
+     f"select ts_stat('select ' || translate(p.ssn, '0123456789-', 'abcdefghijx') || '()') from patients p where p.id = {P}",
+     "translate(p.ssn, '0123456789-', 'abcdefghijx')"),
+    ("ASSERT's message",
+     f"do $$declare v text; begin select lower(p.last_name) into v from patients p where p.id = {P}; assert false, v; end$$",
+     "lower(p.last_name)"),
+]
+
+
+@pytest.mark.parametrize("name,probe,value_sql", NAMED_ERRORS, ids=[e[0] for e in NAMED_ERRORS])
+def test_an_error_naming_a_value_unquoted_does_not_give_it(shapes_ring, name, probe, value_sql):
+    with shapes_ring.connect("direct") as d:
+        value = rows_of(d, [], f"select {value_sql} from patients p where p.id = {P}")[0][0]
+        code, text = error_of(d, probe)
+    assert code and value in text, f"{name}: the direct error does not print the value (not a probe)"
+    with shapes_ring.connect("gateway") as g:
+        gcode, gtext = error_of(g, probe)
+    assert gcode == code, f"{name}: SQLSTATE {gcode} through the gateway, {code} directly"
+    assert value not in gtext, f"{name}: the value came back: sha256 {h(value)}"
 
 
 def h(v) -> str:
@@ -216,3 +252,69 @@ def test_a_setting_parked_in_the_time_zone_is_not_reported(shapes_ring):
         got = g.info.parameter_status("TimeZone") or ""
     assert value not in got and value[1:-3] not in got, f"the zone came back: sha256 {h(value)}"
 
+
+
+def diag_of(conn, sql: str, notices: list | None = None):
+    try:
+        conn.execute(sql).fetchall()
+    except psycopg.Error as e:
+        return e
+    return None
+
+
+def test_a_place_in_a_text_made_of_data_is_not_given(shapes_ring):
+    # internal_position: a number the made text's length chose (the SSN's first digits).
+    sql = (f"select query_to_xml(lpad(')', substr({SSN_DIGITS}, 1, 5)::int), true, false, '') "
+           f"from patients p where p.id = {P}")
+    with shapes_ring.connect("direct") as d:
+        value = rows_of(d, [], f"select substr({SSN_DIGITS}, 1, 5)::int from patients p where p.id = {P}")[0][0]
+        assert diag_of(d, sql).diag.internal_position == value, "not a probe"
+    with shapes_ring.connect("gateway") as g:
+        e = diag_of(g, sql)
+    assert e is not None and e.sqlstate == "42601"
+    assert e.diag.internal_position != value, f"internal_position is the value: sha256 {h(value)}"
+
+
+RAISES = ["create function pg_temp.probe_notices(t text) returns int language plpgsql as $$begin "
+          "for i in 0..(length(t) / 5) loop raise notice 'n' using errcode = rpad(substr(t, i * 5 + 1, 5), 5, 'X'); end loop; "
+          "return 1; end$$",
+          "create function pg_temp.probe_raise(t text) returns int language plpgsql as $$begin "
+          "raise exception 'x' using errcode = substr(t, 1, 5), column = t, table = t, constraint = t, datatype = t, schema = t; "
+          "end$$"]
+
+
+def test_what_a_raise_is_given_does_not_come_back_in_any_field(shapes_ring):
+    # The SQLSTATE RAISE is given (notices and errors) and its object-name fields.
+    probe = f"select pg_temp.probe_raise(upper(p.last_name) || {LETTERS}) from patients p where p.id = {P}"
+    seen = {}
+    for via in ("direct", "gateway"):
+        with shapes_ring.connect(via) as c:
+            codes: list = []
+            c.add_notice_handler(lambda n: codes.append(n.sqlstate or ""))
+            for f in RAISES:
+                c.execute(f)
+            c.execute(probe.replace("probe_raise", "probe_notices")).fetchall()
+            e = diag_of(c, probe)
+            assert e is not None, "not a probe"
+            d = e.diag
+            seen[via] = ("".join(codes).upper(), e.sqlstate or "",
+                         [d.column_name, d.table_name, d.constraint_name, d.datatype_name, d.schema_name])
+    value = rows_of(shapes_ring.connect("direct"), [], f"select upper(p.last_name) || {LETTERS} from patients p where p.id = {P}")[0][0]
+    probe_ok = seen["direct"][0].startswith(value[:10].upper()) and value in seen["direct"][2]
+    assert probe_ok and seen["direct"][1].upper() == value[:5].upper(), "not a probe"
+    codes, code, fields = seen["gateway"]
+    assert value[:10].upper() not in codes, f"the notices' SQLSTATEs spell the value: sha256 {h(value)}"
+    assert code.upper() != value[:5].upper() and code == "P0001"
+    assert not any(f and (value in f or value[:5] in f) for f in fields), f"an object-name field carries the value: sha256 {h(value)}"
+
+
+def test_explain_does_not_show_a_function_folded_to_its_value(shapes_ring):
+    fn = ("create function pg_temp.probe_k() returns text immutable language sql as "
+          f"$$ select translate(ssn, '0123456789-', 'ABCDEFGHIJX') from public.patients where id = {P} $$")
+    plan = "explain (verbose, costs off) select pg_temp.probe_k()"
+    with shapes_ring.connect("direct") as d:
+        value = rows_of(d, [], f"select {LETTERS} from patients p where p.id = {P}")[0][0]
+        assert any(value in r[0] for r in rows_of(d, [fn], plan)), "not a probe"
+    with shapes_ring.connect("gateway") as g:
+        rows = rows_of(g, [fn], plan)
+    assert rows and not any(value in r[0] for r in rows), f"EXPLAIN printed the function's value: sha256 {h(value)}"

@@ -421,13 +421,16 @@ struct Analyzer {
             return body["intoClause"] != nil ? .noRows : .rows(shape)
         case "InsertStmt", "UpdateStmt", "DeleteStmt":
             let returning = body["returningList"]?.array ?? []
-            let shape = modify(body, returning: returning)
+            let shape = modify(body, returning: returning, inserts: kind == "InsertStmt")
             return returning.isEmpty ? .noRows : .rows(shape)
         case "ExplainStmt":
             // The plan names columns and constants, not values; what the statement
-            // reads still counts for its errors (EXPLAIN ANALYZE runs it).
+            // reads still counts for its errors (EXPLAIN ANALYZE runs it). But the planner
+            // folds a call of constants to its value: a function of the database's own,
+            // a setting, a sequence give theirs (`Output: '<value>'::text`).
+            let before = readLog
             _ = statement(body["query"] ?? .null)
-            return .rows(Shape([.value([])]))
+            return .rows(Shape([.value(readLog.subtracting(before).filter { $0.table == "?" })]))
         case "CreateTableAsStmt":
             _ = statement(body["query"] ?? .null)
             return .noRows
@@ -480,7 +483,7 @@ struct Analyzer {
         guard let (kind, body) = node?.node else { return .empty }
         switch kind {
         case "SelectStmt": return select(body, outer: [])
-        case "InsertStmt", "UpdateStmt", "DeleteStmt": return modify(body, returning: body["returningList"]?.array ?? [])
+        case "InsertStmt", "UpdateStmt", "DeleteStmt": return modify(body, returning: body["returningList"]?.array ?? [], inserts: kind == "InsertStmt")
         default: return .empty
         }
     }
@@ -670,7 +673,7 @@ struct Analyzer {
     }
 
     /// INSERT/UPDATE/DELETE ... RETURNING: the target table and the FROM/USING items.
-    mutating func modify(_ s: JSON, returning: [JSON]) -> Shape {
+    mutating func modify(_ s: JSON, returning: [JSON], inserts: Bool) -> Shape {
         let depth = ctes.count
         defer { ctes.removeLast(ctes.count - depth) }
         if s["withClause"] != nil { with(s["withClause"], outer: []) }
@@ -685,6 +688,12 @@ struct Analyzer {
         var stored = subquery(s["selectStmt"], outer: []).all
         if s["selectStmt"] == nil {
             for t in s["targetList"]?.array ?? [] { stored.formUnion(expression(t["ResTarget"]?["val"] ?? .null, [scope]).withoutIdentities) }
+        }
+        // A column's default, which an INSERT stores in every column it does not give and
+        // SET col = DEFAULT stores too, is the catalog's code: a sequence's nextval gives
+        // back whatever a setval parked there.
+        if inserts || (s["targetList"]?.array ?? []).contains(where: { $0["ResTarget"]?["val"]?["SetToDefault"] != nil }) {
+            stored.insert(.catalog); readLog.insert(.catalog)
         }
         // INSERT ... ON CONFLICT DO UPDATE SET a = v: what the SET stores (read from the row
         // there, from EXCLUDED, from a sub-select) is stored too, and its WHERE chooses rows.
@@ -940,7 +949,7 @@ struct Analyzer {
                   "current_database", "current_catalog", "obj_description", "col_description", "shobj_description", "format_type",
                   "to_regclass", "to_regtype", "to_regproc", "to_regprocedure", "to_regoper", "to_regoperator", "to_regnamespace",
                   "to_regrole", "to_regcollation", "to_regtypemod", "pg_describe_object", "pg_identify_object",
-                  "pg_identify_object_as_address", "pg_get_userbyid", "getpgusername"] { m[f] = .catalog }
+                  "pg_identify_object_as_address", "pg_get_userbyid", "getpgusername", "nextval"] { m[f] = .catalog }
         return m
     }()
 
@@ -1067,7 +1076,7 @@ struct Analyzer {
         if f["over"] != nil { window.formUnion(namedWindows.last ?? []) }
         if !builtin {
             // The database's own code: its value may carry anything, and it may set anything.
-            parks.insert(.code)
+            parks.insert(.code); readLog.insert(.untraced)
             return args.pieces.union([.untraced])
         }
         if let kind = Self.parkingFunctions[fn] { parks.insert(kind) }

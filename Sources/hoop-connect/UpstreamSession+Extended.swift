@@ -47,6 +47,11 @@ extension UpstreamSession {
         /// The client asked for binary result columns: each Execute's rows come after a
         /// `columns` frame `for: execute` (hoop-listen writes binary by those types).
         var binaryResults = false
+        /// The client described the portal, or the statement it was bound to: hoop-mask
+        /// has that Describe's columns frame for its rows. Otherwise its Execute sends one
+        /// (`for: execute`): without the catalog's names, a view's column read by a client
+        /// that does not Describe would be taken for a table's without a rule.
+        var described = false
         var holdCursor = false
         /// The statement as it was when bound: a later Parse of the same (unnamed)
         /// statement must not change what this portal runs.
@@ -100,10 +105,12 @@ extension UpstreamSession {
             let statement = f["statement"]?.string ?? ""
             let name = f["portal"]?.string ?? ""
             if names.portals[name] != nil, livePortal(name) == nil { dropEndedPortal(name) }
+            let statementDescribed = describedStatements[statement] == names.generation(statement: statement)
             let definition = names.bind(name, statement: statement) { snapshot in
                 var portal = Portal(statement: statement, params: params)
                 portal.bound = snapshot
                 portal.binaryResults = (f["result_formats"]?.array ?? []).contains { $0.int == 1 }
+                portal.described = snapshot != nil && statementDescribed
                 return portal
             }
             if definition == .taken {
@@ -124,6 +131,7 @@ extension UpstreamSession {
             } else if isPortal, var p = livePortal(name) {
                 // The statement as bound, not one parsed under its name since.
                 guard pinBound(&p) else { return connectionError() }
+                p.described = true
                 names[portal: name] = p
                 sql = p.bound?.sql
                 sent = PQsendDescribePrepared(conn, p.statement)
@@ -134,6 +142,7 @@ extension UpstreamSession {
                 return
             } else {
                 sql = names.statements[name]?.value.sql
+                if sql != nil { describedStatements[name] = names.generation(statement: name) }
                 guard deallocateIfClosed(name) else { return connectionError() }
                 sent = PQsendDescribePrepared(conn, name)
             }
@@ -271,7 +280,7 @@ extension UpstreamSession {
                 resultSQL = names[portal: portal]?.bound?.sql
                 defer { resultSQL = nil }
                 PQsetSingleRowMode(conn)   // in pipeline mode: per query, before its first result
-                let announce = names[portal: portal]?.binaryResults ?? false
+                let announce = names[portal: portal].map { $0.binaryResults || !$0.described } ?? false
                 if await drainResults(describe: false, maxRows: maxRows, portal: portal, announce: announce) == .failed { aborted = true }
                 else if let sql = resultSQL { followEndedNames(sql) }
             case .resume(let portal, let maxRows, let s):
@@ -362,11 +371,11 @@ extension UpstreamSession {
     private func fetchAnswer(_ portal: String, maxRows: Int) async {
         var batch = RowsWriter(session: id, seq: seq)
         var delivered = 0
-        let binary = names[portal: portal]?.binaryResults ?? false
+        let announce = names[portal: portal].map { $0.binaryResults || !$0.described } ?? false
         var announced = false
         while let res = await result() {
             defer { PQclear(res) }
-            if !announced, binary || Self.hasExpression(res), PQresultStatus(res) == PGRES_SINGLE_TUPLE || PQresultStatus(res) == PGRES_TUPLES_OK {
+            if !announced, announce || Self.hasExpression(res), PQresultStatus(res) == PGRES_SINGLE_TUPLE || PQresultStatus(res) == PGRES_TUPLES_OK {
                 emit(await executeColumns(res))
                 announced = true
             }

@@ -161,6 +161,14 @@ final class ResponseMasking {
         var plans: [Int64: [ColumnPlan]] = [:]
         var describeTarget: [Int64: (portal: Bool, name: String, generation: Int)] = [:]
         var executePortal: [Int64: String] = [:]
+        /// Portals of this generation or older end at a COMMIT or ROLLBACK whose Execute
+        /// passed (the server drops them there): a later request that names one of them
+        /// in the pipeline finds none. They leave the book when it completes.
+        var portalsEndedAt = 0
+        func livePortal(_ name: String) -> Named? {
+            guard let b = names.portals[name], b.generation > portalsEndedAt else { return nil }
+            return b.value
+        }
         /// COPY table TO STDOUT: its columns, named by hoop-connect from the catalog.
         var copyPlans: [Int64: RowPlan] = [:]
         /// COPY ... WITH (HEADER) whose header line has not come yet: column names, not data.
@@ -267,7 +275,9 @@ final class ResponseMasking {
             named.effects = effects(all)
             if s.names.parse(frame["name"]?.string ?? "", named) == .taken { s.givenAgain.insert(seq) }
         case FrameType.bind:
-            let definition = s.names.bind(frame["portal"]?.string ?? "", statement: frame["statement"]?.string ?? "") { st in
+            let portal = frame["portal"]?.string ?? ""
+            if s.names.portals[portal] != nil, s.livePortal(portal) == nil { s.names.closePortal(portal) }
+            let definition = s.names.bind(portal, statement: frame["statement"]?.string ?? "") { st in
                 var named = Named(traced: st?.traced, definedAt: seq)
                 named.effects = st?.effects ?? []
                 return named
@@ -284,11 +294,11 @@ final class ResponseMasking {
         case FrameType.describe:
             let name = frame["name"]?.string ?? ""
             let portal = frame["kind"]?.string == "P"
-            s.expected[seq] = [portal ? s.names[portal: name]?.traced : s.names[statement: name]?.traced]
+            s.expected[seq] = [portal ? s.livePortal(name)?.traced : s.names[statement: name]?.traced]
             s.describeTarget[seq] = (portal, name, portal ? s.names.generation(portal: name) : s.names.generation(statement: name))
         case FrameType.execute:
             let portal = frame["portal"]?.string ?? ""
-            let bound = s.names[portal: portal]
+            let bound = s.livePortal(portal)
             s.expected[seq] = [bound?.traced]
             s.executePortal[seq] = portal
             if let effects = bound?.effects, !effects.isEmpty {
@@ -297,9 +307,11 @@ final class ResponseMasking {
             }
             // A COMMIT or ROLLBACK ends the transaction's portals where it runs: a Bind of
             // one of their names later in the pipeline makes a new portal (the server has
-            // none of that name any more), and an Execute of one is untraced. The
-            // Executes before it were read already (`expected`).
-            if bound?.traced?.lineage == .endTransaction { s.names.endTransaction() }
+            // none of that name any more), and an Execute of one is untraced. The answers
+            // before it still find theirs (a Describe's columns) until it completes.
+            if bound?.traced?.lineage == .endTransaction {
+                s.portalsEndedAt = s.names.portals.values.map(\.generation).max() ?? s.portalsEndedAt
+            }
         default:
             break
         }
@@ -435,7 +447,13 @@ final class ResponseMasking {
         // ends the transaction leave the portals (one not read: ended, fail closed).
         if let seq = frame.header.seq, let all = s.expected[seq], !all.isEmpty,
            all.allSatisfy({ $0 != nil && $0?.lineage != .endTransaction }) { return }
-        s.names.endTransaction()
+        if let seq = frame.header.seq, s.executePortal[seq] != nil, s.expected[seq]?.contains(where: { $0?.lineage == .endTransaction }) == true {
+            // An Execute's: the portals bound before it (marked as its request passed); those
+            // bound after it in the pipeline are the new transaction's.
+            for (name, b) in s.names.portals where b.generation <= s.portalsEndedAt && !(b.cursor && b.hold) { s.names.closePortal(name) }
+        } else {
+            s.names.endTransaction()
+        }
     }
     static let transactionEndTags = ["\"COMMIT\"", "\"ROLLBACK\"", "\"PREPARE TRANSACTION\""]
 
@@ -782,9 +800,10 @@ final class ResponseMasking {
             if frame.type == FrameType.error { failed(session: session, seq: seq) }
             var out = frame
             var counts: [String: Int] = [:]
-            // RAISE in PL/pgSQL (a DO block, a function) writes whatever the code put in
-            // it: its texts are redacted whole, as an untraced value would be.
-            let raised = frame["where"]?.string?.contains("at RAISE") == true
+            // RAISE and ASSERT in PL/pgSQL (a DO block, a function) write whatever the code
+            // put in them, in every field (the object names, the SQLSTATE too): redacted
+            // whole, as an untraced value would be.
+            let raised = ["at RAISE", "at ASSERT"].contains { frame["where"]?.string?.contains($0) == true }
             // An error or notice of a statement that reads ruled columns anywhere (its
             // select list, WHERE, JOIN, ORDER BY, a function's argument, what EXPLAIN
             // ANALYZE runs) may print their values in any form, quoted or not ("Token
@@ -799,6 +818,27 @@ final class ResponseMasking {
             let code = frame["code"]?.string ?? ""
             let fromServer = frame["routine"] != nil || frame["file"] != nil
             let readsRuled = fromServer && (reads(seq: seq, s).map { rule($0, s) != nil } ?? (code.hasPrefix("22") || code.hasPrefix("23")))
+            // An error in a query text made at run time (dynamic SQL: query_to_xml, EXECUTE
+            // in code; the server then quotes it as internal_query) names whatever the text
+            // was made of, unquoted ("function <value>() does not exist"): with ruled
+            // reads, its texts go whole, and so does the place in it (a number the text's
+            // length chose).
+            let builtText = readsRuled && frame["internal_query"] != nil
+            if builtText || raised, frame["internal_position"] != nil {
+                out["internal_position"] = nil
+                counts["ERROR_VALUE", default: 0] += 1
+            }
+            if raised, readsRuled, frame["where"]?.string?.contains("at RAISE") == true {
+                // RAISE's SQLSTATE is the code's to choose: it may spell a value five
+                // characters at a time (ASSERT's is always P0004).
+                // RAISE's own defaults (P0001 for an exception, 01000 for a warning, 00000
+                // below) carry nothing and stay.
+                let severity = frame["severity_nonlocalized"]?.string ?? frame["severity"]?.string ?? ""
+                if !["P0001", "01000", "00000"].contains(code) {
+                    out["code"] = .string(frame.type == FrameType.error ? "P0001" : severity == "WARNING" ? "01000" : "00000")
+                }
+                if out["code"] != frame["code"] { counts["RAISE_TEXT", default: 0] += 1 }
+            }
             for key in Self.textFields {
                 guard let text = frame[key]?.string else { continue }
                 // A PL/pgSQL call stack names code and line numbers, not data.
@@ -808,7 +848,7 @@ final class ResponseMasking {
                     counts["ERROR_VALUE", default: 0] += 1
                     continue
                 }
-                if raised, ["message", "detail", "hint"].contains(key) {
+                if raised || builtText && ["message", "detail", "hint"].contains(key) {
                     out[key] = .string("[REDACTED]")
                     counts["RAISE_TEXT", default: 0] += 1
                     continue

@@ -33,7 +33,10 @@ def redact(text: str | None, raised: bool = False, field: str = "message") -> st
 
 
 def redact_diag(d: dict) -> dict:
-    """A psycopg diagnostics dict (message_primary, message_detail, message_hint, context...)."""
-    raised = "at RAISE" in (d.get("context") or "")
+    """A psycopg diagnostics dict (message_primary, message_detail, message_hint, context...).
+    What RAISE and ASSERT are given goes whole: the texts and the object names."""
+    raised = any(w in (d.get("context") or "") for w in ("at RAISE", "at ASSERT"))
     names = {"message_primary": "message", "message_detail": "detail", "message_hint": "hint", "context": "where"}
-    return {k: redact(v, raised, names[k]) if k in names else v for k, v in d.items()}
+    objects = ("schema_name", "table_name", "column_name", "datatype_name", "constraint_name")
+    return {k: redact(v, raised, names[k]) if k in names else MARK if raised and k in objects and v is not None else v
+            for k, v in d.items()}
