@@ -280,6 +280,26 @@ def test_extended_protocol_is_judged_at_execute(aring, adirect):
         c.close()
 
 
+def test_a_statement_after_an_approved_one_in_its_pipeline_is_judged_as_itself(aring, adirect):
+    # The unnamed statement parsed again later in the pipeline is the new text for the
+    # pipeline's own Executes (if the Parse were skipped, so would they be).
+    adirect.execute("create table if not exists approve_pipe (x int)")
+    adirect.execute("insert into approve_pipe values (1), (2)")
+    c = PGWire("127.0.0.1", aring.listen_port, timeout=30)
+    c.startup(AGENT, "clinic", aring.token(AGENT), {"application_name": "approve-pipe"})
+    try:
+        c.send(Parse("", "delete from approve_pipe"), Bind("", ""), Execute("", 0),
+               Parse("", "select 'after'"), Bind("", ""), Execute("", 0), Sync())
+        first = c.read(timeout=15)
+        assert first[0] == "N" and "held for approval" in first[1]["M"], first
+        assert approve(aring, "grant", ID.search(first[1]["M"]).group(0)).returncode == 0
+        msgs = c.read_until_ready(timeout=20)
+        assert [m[0] for m in msgs] == ["1", "2", "C", "1", "2", "D", "C", "Z"], msgs
+    finally:
+        c.close()
+        adirect.execute("drop table if exists approve_pipe")
+
+
 def test_prepared_statement_is_judged_when_executed(aring):
     with psycopg.connect(aring.gateway_dsn(user=AGENT), autocommit=True) as c:
         c.execute("prepare wipe as delete from encounters")     # runs nothing

@@ -161,14 +161,16 @@ struct ClassWalker {
             // ON CONFLICT DO UPDATE rewrites existing rows: as many as the source has,
             // which only a VALUES list or a LIMIT bounds.
             if s["onConflictClause"]?["action"]?.string == "ONCONFLICT_UPDATE",
-               let source = s["selectStmt"]?["SelectStmt"], source["valuesLists"] == nil, source["limitCount"] == nil {
+               let source = s["selectStmt"]?["SelectStmt"], source["valuesLists"] == nil, !Bounds(options: options).limited(source) {
                 c.unboundedWrite = true
             }
         case "UpdateStmt":
             wrote(columns(s["targetList"]?.array))
-            if Constants.unbounded(s["whereClause"]) { c.unboundedWrite = true }
+            let bounds = Bounds(options: options)
+            if !bounds.pinsRows(s["whereClause"], of: s["relation"], ctes: bounds.with(s["withClause"], [:])) { c.unboundedWrite = true }
         case "DeleteStmt":
-            if Constants.unbounded(s["whereClause"]) { c.unboundedWrite = true }
+            let bounds = Bounds(options: options)
+            if !bounds.pinsRows(s["whereClause"], of: s["relation"], ctes: bounds.with(s["withClause"], [:])) { c.unboundedWrite = true }
         default: // MergeStmt
             var destructive = false
             for w in s["mergeWhenClauses"]?.array ?? [] {
@@ -511,10 +513,15 @@ struct Bounds {
         case "SelectStmt":
             return select(s, ctes)
         case "InsertStmt":
+            // A sub-select RETURNING gives back is a read of its own (once per row written).
+            let ctes = with(s["withClause"], ctes)
+            let returning = returnedSubselects(s["returningList"] ?? .null)
+            guard returning.allSatisfy({ statement($0, ctes) }) else { return false }
             guard let source = s["selectStmt"] else { return true }
-            return statement(source, with(s["withClause"], ctes))
+            return statement(source, ctes)
         case "UpdateStmt", "DeleteStmt":
             guard let returning = s["returningList"]?.array, !returning.isEmpty else { return true }
+            guard returnedSubselects(.array(returning)).allSatisfy({ statement($0, with(s["withClause"], ctes)) }) else { return false }
             let target = s["relation"]
             let names = [target?["alias"]?["aliasname"]?.string ?? target?["relname"]?.string ?? ""]
             let pins = keyPins(s["whereClause"])
@@ -589,8 +596,14 @@ struct Bounds {
             collect(b["larg"] ?? .null, ctes, &out)
             collect(b["rarg"] ?? .null, ctes, &out)
         case "RangeFunction":
-            let name = b["functions"]?.array?.first?.array?.first?["FuncCall"]?["funcname"]?.array?.last?.sval
-            out.append(([alias ?? name ?? ""], !touchesTables(b["functions"], ctes)))
+            var calls: [JSON] = []
+            self.calls(b["functions"] ?? .null, &calls)
+            let call = calls.first
+            let name = call?["funcname"]?.array?.last?.sval
+            // A series reads no table, but a sub-select beside it runs once per row it
+            // yields (`select (select max(ssn) from patients where id = g) from
+            // generate_series(1, 20000) g`): as bounded as its length.
+            out.append(([alias ?? name ?? ""], !touchesTables(b["functions"], ctes) && seriesBounded(call)))
         case "RangeTableSample":
             let rv = b["relation"]?["RangeVar"]
             let name = rv?["alias"]?["aliasname"]?.string ?? rv?["relname"]?.string ?? ""
@@ -598,6 +611,19 @@ struct Bounds {
         default:
             out.append(([alias ?? ""], !touchesTables(item, ctes)))
         }
+    }
+
+    /// Whether a function in FROM yields at most `maxBoundedLimit` rows, as far as its call
+    /// says: `generate_series` of constant bounds; any other function as before (one that
+    /// reads no table).
+    func seriesBounded(_ call: JSON?) -> Bool {
+        guard let call, call["funcname"]?.array?.last?.sval == "generate_series" else { return true }
+        let args = (call["args"]?.array ?? []).map { Constants.value($0) }
+        guard args.count >= 2, case .number(let from)? = args[0], case .number(let to)? = args[1] else { return false }
+        var step = 1.0
+        if args.count > 2 { guard case .number(let s)? = args[2], s != 0 else { return false }; step = s }
+        let count = ((to - from) / step).rounded(.down) + 1
+        return count <= Double(options.maxBoundedLimit)
     }
 
     /// The qualifiers of key columns a top-level conjunct equates with another column
@@ -617,8 +643,39 @@ struct Bounds {
         return out
     }
 
-    /// The qualifiers ("" for none) of key columns a top-level WHERE conjunct pins to constants.
-    func keyPins(_ whereClause: JSON?) -> Set<String> {
+    /// Whether an UPDATE's or DELETE's condition names the rows it writes: `WHERE CURRENT
+    /// OF` (one row), or a top-level conjunct that pins a column of the target (or an
+    /// unqualified one) to constants or parameters, `col = c`, `col IN (...)`, `col =
+    /// ANY(constant array)`, of at most `maxBoundedLimit` values, or `col IN (a bounded
+    /// query)`; an OR whose every branch does. A condition that merely names a column
+    /// (`id > 0`, `id is not null`, `id in (select id from t)`, `ctid is not null`, a
+    /// range) may hold for every row.
+    func pinsRows(_ whereClause: JSON?, of relation: JSON?, ctes: [String: Bool]) -> Bool {
+        guard let e = whereClause else { return false }
+        if e["CurrentOfExpr"] != nil { return true }
+        if let b = e["BoolExpr"], let args = b["args"]?.array {
+            switch b["boolop"]?.string {
+            case "AND_EXPR": return args.contains { pinsRows($0, of: relation, ctes: ctes) }
+            case "OR_EXPR": return args.allSatisfy { pinsRows($0, of: relation, ctes: ctes) }
+            default: return false
+            }
+        }
+        let target = relation?["alias"]?["aliasname"]?.string ?? relation?["relname"]?.string ?? ""
+        func ofTarget(_ column: JSON?) -> Bool {
+            guard let fields = column?["ColumnRef"]?["fields"]?.array, fields.allSatisfy({ $0.sval != nil }) else { return false }
+            return fields.count == 1 || fields[fields.count - 2].sval == target
+        }
+        if let link = e["SubLink"], link["subLinkType"]?.string == "ANY_SUBLINK", ofTarget(link["testexpr"]),
+           (link["operName"]?.array?.last?.sval ?? "=") == "=" {
+            return statement(link["subselect"], ctes)
+        }
+        let pins = keyPins(e, anyColumn: true)
+        return pins.contains("") || pins.contains(target)
+    }
+
+    /// The qualifiers ("" for none) of key columns (`anyColumn`: of any column) a top-level
+    /// WHERE conjunct pins to constants.
+    func keyPins(_ whereClause: JSON?, anyColumn: Bool = false) -> Set<String> {
         var conjuncts: [JSON] = []
         func flatten(_ e: JSON?) {
             guard let e else { return }
@@ -633,7 +690,7 @@ struct Bounds {
         func key(_ e: JSON?) -> String? {
             guard let fields = e?["ColumnRef"]?["fields"]?.array else { return nil }
             let names = fields.compactMap(\.sval)
-            guard names.count == fields.count, let col = names.last, isKey(col) else { return nil }
+            guard names.count == fields.count, let col = names.last, anyColumn || isKey(col) else { return nil }
             return names.count >= 2 ? names[names.count - 2] : ""
         }
         // A key filter bounds as many rows as it names: no more than a LIMIT may

@@ -66,6 +66,14 @@ final class ApprovalGate: @unchecked Sendable {
         /// An extended-protocol request came since the last Sync: one of them may fail,
         /// and the server then skips the rest of the pipeline (a Parse too).
         var inPipeline = false
+        /// What the unnamed statement held before each Parse of it after the first request
+        /// of the pipeline: if an error skips that Parse, it still holds one of these after
+        /// the Sync (the pipeline's own Executes are skipped with it). Judged as all of them
+        /// from the Sync on.
+        var unnamedBefore: [Judged] = []
+        /// This stage denied a request of the pipeline: the server skips the rest up to Sync
+        /// (hoop-connect fails the pipeline in its place), so no Execute in it runs.
+        var skippingToSync = false
         var held: Hold?
         var queue: [[UInt8]] = []
         var queuedBytes = 0
@@ -133,7 +141,15 @@ final class ApprovalGate: @unchecked Sendable {
     /// Judges one request frame of a session that holds nothing.
     private func evaluate(_ s: Session, _ bytes: [UInt8], _ f: Frame) throws {
         if s.kind != .postgres { return evaluateCall(s, bytes, f) }
-        defer { s.inPipeline = ![FrameType.sync, FrameType.query].contains(f.type) }
+        let endsPipeline = [FrameType.sync, FrameType.query].contains(f.type)
+        defer {
+            s.inPipeline = !endsPipeline
+            if endsPipeline { endPipeline(s) }
+        }
+        // Its Executes run nothing (the server skips them, and hoop-connect serves no kept
+        // rows after an error); what the pipeline defines is still recorded, as the
+        // strictest reading (hoop-connect keeps a Bind it made before the Sync).
+        if s.skippingToSync && f.type == FrameType.execute { return stampPass(bytes) }
         switch f.type {
         case FrameType.query:
             let sql = f["sql"]?.string ?? ""
@@ -151,14 +167,10 @@ final class ApprovalGate: @unchecked Sendable {
                 judged = Judged(sql: judged.sql, classification: c)
             }
             // The unnamed statement is replaced by a Parse, unless the server skips it after
-            // an error earlier in its pipeline: then the old text stays and runs at the
-            // next Bind (hoop-connect follows the server). Judged as both, as a name given
-            // twice is, unless the Parse opens its pipeline.
-            if name.isEmpty, s.inPipeline, let old = s.names.statements[name]?.value {
-                s.names.parse(name, old.merged(with: judged))
-            } else {
-                s.names.parse(name, judged)
-            }
+            // an error earlier in its pipeline: then the old text stays and runs at a Bind
+            // after the Sync (hoop-connect follows the server).
+            if name.isEmpty, s.inPipeline, let old = s.names.statements[name]?.value { s.unnamedBefore.append(old) }
+            s.names.parse(name, judged)
             stampPass(bytes)
         case FrameType.bind:
             let portal = f["portal"]?.string ?? ""
@@ -189,6 +201,16 @@ final class ApprovalGate: @unchecked Sendable {
         default:
             stampPass(bytes)
         }
+    }
+
+    /// A pipeline ended (Sync, or a Query, before which hoop-connect ends it): the unnamed
+    /// statement is any text a Parse of it may have left, judged as all of them (the
+    /// strictest wins), as a name given twice is.
+    private func endPipeline(_ s: Session) {
+        s.skippingToSync = false
+        guard !s.unnamedBefore.isEmpty, let now = s.names.statements[""]?.value else { s.unnamedBefore = []; return }
+        s.names.parse("", s.unnamedBefore.reduce(now) { $0.merged(with: $1) })
+        s.unnamedBefore = []
     }
 
     /// A request's text, classified. EXECUTE of a statement this session prepared (in
@@ -611,6 +633,7 @@ final class ApprovalGate: @unchecked Sendable {
         if let callJudgement { fields["classification"] = callJudgement }
         out.enqueue(Frame(FrameType.deny, session: s.id, seq: seq, fields))
         logLine(Self.stage, "session \(s.id): request \(seq) denied (\(reason))")
+        if s.kind == .postgres && request != FrameType.query { s.skippingToSync = true }
     }
 
     /// Ends a session: a fatal error for it, and nothing of it passes after.
