@@ -43,10 +43,16 @@ CASES = [
     ("exclusive lock: VACUUM FULL", "vacuum (full) encounters"),
     ("exclusive lock: LOCK TABLE", "begin; lock table encounters; select pg_sleep(2); commit"),
     ("exclusive lock: CLUSTER", "cluster encounters using encounters_pkey"),
+    ("a condition that names a column but holds for every row", "delete from encounters where id > 0"),
+    ("a key IN the table itself", "update encounters set note = 'x' where id in (select id from encounters)"),
+    ("RETURNING a sub-select over PHI",
+     "update providers set name = name where id = 1 returning (select string_agg(ssn, ',') from patients)"),
 ]
 READS = [
     ("a FROM-less sub-select", "select (select string_agg(ssn, ',') from patients)"),
     ("array(sub-select)", "select array(select last_name from patients)"),
+    ("a sub-select beside a long series",
+     "select (select max(ssn) from patients p where p.id = g) from generate_series(1, 5000) g"),
     ("a key list over the cap", "select * from patients where id = any('{" + ",".join(map(str, range(1, 2002))) + "}'::int[])"),
 ]
 
