@@ -608,12 +608,11 @@ def test_a_portal_kept_past_a_commit_in_its_pipeline_is_not_named_by_a_view_repl
     # A row-limited Execute outside a transaction block runs as hoop-connect's own cursor
     # WITH HOLD; a COMMIT later in the same pipeline ends the portal for the server's
     # rules, and hoop-mask forgets it there: what it still returns is masked whole.
-    from helpers.pgwire import Bind, Describe, Execute, Parse, PGWire, Sync
+    from helpers.pgwire import Bind, Describe, Execute, Parse, Sync
     admin.execute(f"create table {schema}.patients (id int, mrn text, memo text)")
     admin.execute(f"insert into {schema}.patients values (1, '{VALUE}', 'plain words'), (2, '{VALUE}', 'plain words')")
     admin.execute(f"create view {schema}.held as select mrn as a from {schema}.patients")
-    c = PGWire("127.0.0.1", ring.listen_port, timeout=30)
-    c.startup(ring.gateway_user, "clinic", ring.gateway_password, {"application_name": "hoop-held-portal"})
+    c = gateway_wire(ring, "hoop-held-portal")
     try:
         c.send(Parse("", f"select a from {schema}.held"), Bind("P", ""), Describe("P", "P"), Execute("P", 1),
                Parse("", "commit"), Bind("", ""), Execute("", 0), Parse("", "begin"), Bind("", ""), Execute("", 0), Sync())
@@ -699,11 +698,17 @@ def test_an_expression_over_a_view_through_cursors_and_prepared_statements(ring,
         conn.close()
 
 
-def wire_rows(ring, *msgs):
+def gateway_wire(ring, app="hoop-views"):
+    """A raw protocol client signed in through the gateway."""
     from helpers.pgwire import PGWire
     c = PGWire("127.0.0.1", ring.listen_port, timeout=30)
+    c.startup(ring.gateway_user, "clinic", ring.gateway_password, {"application_name": app})
+    return c
+
+
+def wire_rows(ring, *msgs):
+    c = gateway_wire(ring)
     try:
-        c.startup(ring.gateway_user, "clinic", ring.gateway_password, {"application_name": "hoop-views"})
         c.send(*msgs)
         return c.read_until_ready(timeout=30)
     finally:
@@ -898,10 +903,8 @@ def test_a_scratch_table_of_literals_stays_readable(ring, admin, schema):
 def test_a_temporary_table_read_by_an_execute_the_client_never_described(ring, admin, schema):
     from helpers.pgwire import Bind, Execute, Parse, Query, Sync
     views(admin, schema)
-    from helpers.pgwire import PGWire
-    c = PGWire("127.0.0.1", ring.listen_port, timeout=30)
+    c = gateway_wire(ring)
     try:
-        c.startup(ring.gateway_user, "clinic", ring.gateway_password, {"application_name": "hoop-views"})
         c.send(Query(f"create temp table tt as select mrn as a from {schema}.patients"))
         c.read_until_ready(timeout=30)
         for msgs in ([Parse("", "select a from tt"), Bind("", ""), Execute(""), Sync()],
@@ -937,12 +940,11 @@ def test_a_view_read_by_an_execute_never_described_is_traced(ring, admin, schema
     # Without a Describe hoop-mask had no columns frame for the rows: the view's column
     # was taken for a column of a table without rules, in clear. hoop-connect now sends
     # one before the rows of a portal the client described neither itself nor its statement.
-    from helpers.pgwire import Bind, Describe, Execute, Parse, PGWire, Sync
+    from helpers.pgwire import Bind, Describe, Execute, Parse, Sync
     admin.execute(f"create table {schema}.patients (id int, mrn text)")
     admin.execute(f"insert into {schema}.patients values (1, '{VALUE}'), (2, '{VALUE}')")
     admin.execute(f"create view {schema}.undescribed as select mrn as a from {schema}.patients")
-    c = PGWire("127.0.0.1", ring.listen_port, timeout=30)
-    c.startup(ring.gateway_user, "clinic", ring.gateway_password, {"application_name": "hoop-undescribed"})
+    c = gateway_wire(ring, "hoop-undescribed")
     try:
         sql = f"select a from {schema}.undescribed"
         answers = []
