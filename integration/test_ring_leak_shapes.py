@@ -318,3 +318,26 @@ def test_explain_does_not_show_a_function_folded_to_its_value(shapes_ring):
     with shapes_ring.connect("gateway") as g:
         rows = rows_of(g, [fn], plan)
     assert rows and not any(value in r[0] for r in rows), f"EXPLAIN printed the function's value: sha256 {h(value)}"
+
+
+def test_a_definition_code_wrote_a_value_into_is_not_given_by_oid(shapes_ring):
+    # Code (a DO block) writes a value into a function's body; its definition read back by
+    # OID (no reg* cast names the catalog) is catalog state that took it. Last in the
+    # module: the value stays parked for the stage's life.
+    value = rows_of(shapes_ring.connect("direct"), [], f"select {LETTERS} from patients p where p.id = {P}")[0][0]
+    try:
+        with shapes_ring.connect("gateway") as a:
+            a.execute(f"do $$declare v text; begin select {LETTERS} into v from patients p where p.id = {P}; "
+                      "execute format('create function public.probe_def() returns text language sql as %L', "
+                      "'select ' || quote_literal(v)); end$$")
+        probe = ("select string_agg(pg_get_functiondef(f.oid), '') from pg_proc f where f.proname = 'probe_def'")
+        with shapes_ring.connect("direct") as d:
+            shown = value in (d.execute(probe).fetchone()[0] or "")
+            assert shown, "not a probe"
+        with shapes_ring.connect("gateway") as b:
+            got = b.execute(probe).fetchone()[0] or ""
+        leaked = value in got
+        assert not leaked, f"pg_get_functiondef(oid) gave the value: sha256 {h(value)}"
+    finally:
+        with shapes_ring.connect("direct") as d:
+            d.execute("drop function if exists public.probe_def()")

@@ -138,19 +138,26 @@ public enum PartiQL {
     }
 
     /// The statement's first word, upper-cased, after white space and comments; "" when it
-    /// does not start with a word.
+    /// does not start with a word, or when the word depends on where a `--` comment ends
+    /// (at a carriage return, or only at a line feed): a reader that disagrees with
+    /// DynamoDB's must not see a SELECT where it runs a DELETE.
     static func verb(_ text: String) -> String {
-        var s = Substring(text)
+        let atAnyBreak = verb(text, lineEnds: ["\n", "\r"])
+        return atAnyBreak == verb(text, lineEnds: ["\n"]) ? atAnyBreak : ""
+    }
+
+    private static func verb(_ text: String, lineEnds: Set<Unicode.Scalar>) -> String {
+        var s = Substring.UnicodeScalarView(text.unicodeScalars)
         while true {
-            s = s.drop(while: { $0.isWhitespace })
-            if s.hasPrefix("--") { s = s.drop(while: { $0 != "\n" }); continue }
-            if s.hasPrefix("/*") {
-                guard let end = s.range(of: "*/") else { return "" }
-                s = s[end.upperBound...]; continue
+            s = s.drop(while: { $0.properties.isWhitespace })
+            if s.starts(with: "--".unicodeScalars) { s = s.drop(while: { !lineEnds.contains($0) }); continue }
+            if s.starts(with: "/*".unicodeScalars) {
+                guard let end = String(s).range(of: "*/") else { return "" }
+                s = Substring(String(s)[end.upperBound...]).unicodeScalars; continue
             }
             break
         }
-        return String(s.prefix(while: { $0.isLetter })).uppercased()
+        return String(String.UnicodeScalarView(s.prefix(while: { $0.properties.isAlphabetic }))).uppercased()
     }
 }
 

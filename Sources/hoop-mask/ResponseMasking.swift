@@ -86,6 +86,9 @@ final class ResponseMasking {
     /// names, sequences: SourceColumn.catalog) and into notifications, for the stage's
     /// life. Settings are each session's own (SessionState.parkedSettings).
     private(set) var parkedCatalog: Set<SourceColumn> = []
+    /// What code of any session read (SourceColumn.definition): code can write it into a
+    /// definition every session reads.
+    private(set) var parkedByAnyCode: Set<SourceColumn> = []
     /// By channel ("*": one computed at run time): what pg_notify was given.
     private(set) var notified: [String: Set<SourceColumn>] = [:]
     /// What they wrote into tables (SourceColumn.written): the rows of a relation the
@@ -472,7 +475,7 @@ final class ResponseMasking {
             // A parked value is whatever the statement computed from what it read: pieces.
             let parked = t.reads.pieces
             if !t.parks.isDisjoint(with: [.settings, .code]) { s.parkedSettings.formUnion(parked); s.setSettings = true }
-            if t.parks.contains(.code) { s.parkedByCode.formUnion(parked) }
+            if t.parks.contains(.code) { s.parkedByCode.formUnion(parked); parkedByAnyCode.formUnion(parked) }
             if t.parks.contains(.catalog) { parkedCatalog.formUnion(parked) }
             if t.parks.contains(.notify) { for c in t.channels { notified[c, default: []].formUnion(parked) } }
             if t.writes { written.formUnion(parked) }
@@ -650,6 +653,8 @@ final class ResponseMasking {
                     expand(marker) { s.parkedSettings }
                 } else if marker == .catalog {
                     expand(marker) { parkedCatalog.union(s.parkedByCode) }
+                } else if marker == .definition {
+                    expand(marker) { parkedCatalog.union(parkedByAnyCode) }
                 } else if marker == .written {
                     expand(marker) { written.union(parkedCatalog) }
                 }
@@ -657,7 +662,7 @@ final class ResponseMasking {
             if sources == before { break }
         }
         // Not resolved in as many rounds: unknown.
-        if sources.contains(where: { $0.temporaryRelation != nil || $0.writtenRelation != nil || $0 == .setting || $0 == .catalog || $0 == .written }) {
+        if sources.contains(where: { $0.temporaryRelation != nil || $0.writtenRelation != nil || $0 == .setting || $0 == .catalog || $0 == .definition || $0 == .written }) {
             return Self.untraced
         }
         if sources.contains(.untraced) { return Self.untraced }

@@ -30,4 +30,13 @@ final class PartiQLTests: XCTestCase {
         XCTAssertEqual(access("UPSERT INTO t VALUE {}"), "")
         XCTAssertEqual(PartiQL.access([:]).access, "")
     }
+
+    /// A comment's end read two ways (a carriage return ends it, or only a line feed): a
+    /// verb that depends on it is not known.
+    func testAVerbThatDependsOnWhereACommentEndsIsNotKnown() {
+        XCTAssertEqual(access("-- x\rDELETE FROM t WHERE k = 1 --\nSELECT * FROM t"), "")
+        XCTAssertEqual(access("-- x\r\nDELETE FROM t WHERE k = 1"), "Write")
+        XCTAssertEqual(access("-- x\r\nSELECT * FROM t"), "Read")
+        XCTAssertEqual(access("-- x\rSELECT * FROM t\nSELECT 1"), "Read")
+    }
 }
