@@ -21,9 +21,9 @@ public struct SourceColumn: Hashable, Sendable, CustomStringConvertible {
     /// What the catalog and sequences hold (object names, `currval`): whatever this
     /// gateway's sessions parked there.
     public static let catalog = SourceColumn("?", "catalog")
-    /// What the catalog's definitions hold (a function's body, a view's or a constraint's
-    /// text, read by `pg_get_functiondef` and its kind): whatever code of any session wrote
-    /// into them.
+    /// What the catalog's definitions hold whole (a function's body, a view's or a rule's
+    /// text, read by `pg_get_functiondef`, `pg_get_viewdef`): whatever code of any session
+    /// wrote into them.
     public static let definition = SourceColumn("?", "definition")
     /// What a relation the catalog cannot see holds (a temporary or uncommitted table or
     /// sequence of the session): whatever the gateway's sessions wrote (hoop-mask).
@@ -954,12 +954,11 @@ struct Analyzer {
                   "to_regclass", "to_regtype", "to_regproc", "to_regprocedure", "to_regoper", "to_regoperator", "to_regnamespace",
                   "to_regrole", "to_regcollation", "to_regtypemod", "pg_describe_object", "pg_identify_object",
                   "pg_identify_object_as_address", "pg_get_userbyid", "getpgusername", "nextval"] { m[f] = .catalog }
-        // Definitions the catalog holds, by OID or by name as text (code may have written a
-        // value into a function's body, a view, a constraint, a default).
-        for f in ["pg_get_functiondef", "pg_get_function_arguments", "pg_get_function_identity_arguments",
-                  "pg_get_function_result", "pg_get_function_sqlbody", "pg_get_viewdef", "pg_get_constraintdef",
-                  "pg_get_indexdef", "pg_get_triggerdef", "pg_get_ruledef", "pg_get_expr", "pg_get_statisticsobjdef",
-                  "pg_get_partkeydef", "pg_get_partition_constraintdef"] { m[f] = .definition }
+        // Definitions the catalog holds whole, by OID or by name as text: code may have
+        // written a value into a function's body, a view or a rule. (Those psql's `\d` shows
+        // beside a table, its indexes', constraints', defaults' and triggers', are not
+        // marked: a DO block anywhere would mask them all.)
+        for f in ["pg_get_functiondef", "pg_get_function_sqlbody", "pg_get_viewdef", "pg_get_ruledef"] { m[f] = .definition }
         return m
     }()
 
