@@ -809,11 +809,7 @@ struct Bounds {
         let targets = s["targetList"]?.array ?? []
         var fs: [JSON] = []
         calls(.array(targets), &fs)
-        let collects = fs.contains { f in
-            let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
-            return Self.collecting.contains(parts.last ?? "") || !ClassWalker.isBuiltin(parts)
-        }
-        return collects || (s["fromClause"]?.array ?? []).contains { gathers($0, s["withClause"], ctes) }
+        return fs.contains(where: collects) || (s["fromClause"]?.array ?? []).contains { gathers($0, s["withClause"], ctes) }
     }
 
     /// An aggregate (or window function) in the select list that gathers rows into one
@@ -822,10 +818,19 @@ struct Bounds {
     func gathersRows(_ targets: [JSON]) -> Bool {
         var fs: [JSON] = []
         calls(.array(targets), &fs)
-        return fs.contains { f in
-            let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
-            return Self.collecting.contains(parts.last ?? "") || !ClassWalker.isBuiltin(parts)
+        return fs.contains(where: collects)
+    }
+
+    /// A call that may gather many rows into one value: an aggregate that collects
+    /// (`array_agg`...), a percentile given anything but one constant fraction (an array
+    /// of fractions returns as many of the rows' values), a function of the database's own.
+    func collects(_ f: JSON) -> Bool {
+        let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
+        let name = parts.last ?? ""
+        if ["percentile_disc", "percentile_cont"].contains(name) {
+            guard case .number? = Constants.value((f["args"]?.array ?? []).first) else { return true }
         }
+        return Self.collecting.contains(name) || !ClassWalker.isBuiltin(parts)
     }
 
     /// An aggregate in the select list bounds the read when every aggregate there
@@ -841,7 +846,7 @@ struct Bounds {
             let aggregate = Self.aggregates.contains(name) || f["agg_star"]?.bool == true || f["agg_within_group"]?.bool == true
                 || f["agg_distinct"]?.bool == true || f["agg_filter"] != nil || f["agg_order"] != nil
             guard aggregate else { continue }
-            if Self.collecting.contains(name) || !ClassWalker.isBuiltin(parts) { return false }
+            if collects(f) { return false }
             found = true
         }
         return found

@@ -195,6 +195,7 @@ extension UpstreamSession {
                 // Answers read after the Close may still come from it.
                 pipelineSQL.append(closed.value.sql)
                 names.closeStatement(name)   // the name may be PREPAREd anew in SQL
+                describedStatements[name] = nil
                 if lastStatus == "E" {
                     deallocateLater.append(name)
                     expected.append(.closeLater(name: name, before: closed, seq: seq))

@@ -123,6 +123,10 @@ final class ClassifyTests: XCTestCase {
           .read, "SELECT", r: ["patients"], rb: false),
         c("select (select max(ssn) from patients p where p.id = g) from generate_series(1, 20) g", .read, "SELECT",
           r: ["patients"]),
+        // A percentile of an array of fractions gives back as many of the rows' values.
+        c("select percentile_disc(array[0, 0.5, 1]) within group (order by ssn) from patients", .read, "SELECT",
+          r: ["patients"], rb: false),
+        c("select percentile_disc(0.5) within group (order by id) from patients", .read, "SELECT", r: ["patients"]),
         // What RETURNING gives back from a sub-select is a read of its own.
         c("update encounters set note = note where id = 1 returning (select string_agg(ssn, ',') from patients)", .write,
           "UPDATE", r: ["patients"], w: ["encounters"], rb: false, cols: ["encounters.note"]),
