@@ -959,3 +959,28 @@ def test_a_view_read_by_an_execute_never_described_is_traced(ring, admin, schema
     rows = [m for a in answers for m in a if m[0] == "D"]
     assert len(rows) == 6, f"{len(rows)} rows"
     assert VALUE not in repr(answers)
+
+
+def test_a_view_read_after_a_describe_the_server_skipped_is_traced(ring, admin, schema):
+    # A Describe skipped after an error answers nothing: hoop-mask has no columns for the
+    # statement, so its Execute must send them (it was taken as described when sent).
+    from helpers.pgwire import Bind, Describe, Execute, Parse, Query, Sync
+    admin.execute(f"create table {schema}.patients (id int, mrn text)")
+    admin.execute(f"insert into {schema}.patients values (1, '{VALUE}')")
+    admin.execute(f"create view {schema}.skipped as select mrn as a from {schema}.patients")
+    c = gateway_wire(ring, "hoop-skipped-describe")
+    try:
+        answers = []
+        for batch in ([Parse("s", f"select a from {schema}.skipped"), Sync()],
+                      [Parse("x", "select no_such_column"), Describe("S", "s"), Sync()],
+                      [Bind("", "s"), Execute("", 0), Sync()],
+                      [Query("begin")], [Query("savepoint a")],
+                      [Bind("p", "s"), Parse("y", "select no_such_column"), Describe("P", "p"), Sync()],
+                      [Query("rollback to savepoint a")],
+                      [Execute("p", 0), Sync()], [Query("commit")]):
+            c.send(*batch)
+            answers.append(c.read_until_ready(timeout=30))
+    finally:
+        c.close()
+    assert "E" in [m[0] for m in answers[1]] and len([m for m in answers[2] if m[0] == "D"]) == 1
+    assert VALUE not in repr(answers)

@@ -157,3 +157,39 @@ def test_a_name_given_text_after_text_stays_bounded_and_held(bring):
     finally:
         c.close()
     assert first[0] == "N" and "held for approval" in first[1].get("M", ""), first
+
+
+@pytest.mark.parametrize("case", ["unnamed closed, then parsed after the Bind", "unnamed Parse that failed",
+                                  "named closed, then parsed after the Bind"])
+def test_a_portal_bound_to_no_statement_runs_nothing_parsed_after_it(bring, case):
+    # The server refuses a Bind to a statement it does not have (26000). hoop-connect binds
+    # locally: a portal bound to nothing ran whatever a later Parse put under the name,
+    # judged by hoop-approve as what its book held at the Bind.
+    from helpers.pgwire import Bind, Close, Execute, Parse, PGWire, Sync
+    risky = "delete from encounters"
+    batches = {
+        "unnamed closed, then parsed after the Bind": [
+            [Parse("", "select 1"), Sync()],
+            [Close("S", ""), Bind("", ""), Parse("", risky), Execute("", 0), Sync()]],
+        "unnamed Parse that failed": [
+            [Parse("", risky), Sync()],
+            [Parse("", "select no_such_column"), Sync()],
+            [Bind("", ""), Parse("", "select 1"), Execute("", 0), Sync()]],
+        "named closed, then parsed after the Bind": [
+            [Parse("s1", "select 1"), Sync()],
+            [Close("S", "s1"), Bind("p", "s1"), Parse("s1", risky), Execute("p", 0), Sync()]],
+    }[case]
+    before = state(bring)
+    c = PGWire("127.0.0.1", bring.listen_port, timeout=30)
+    try:
+        c.startup(AGENT, "clinic", bring.token(AGENT), {"application_name": "bound-to-nothing"})
+        for b in batches[:-1]:
+            c.send(*b)
+            c.read_until_ready(timeout=30)
+        c.send(*batches[-1])
+        last = c.read_until_ready(timeout=30)
+    finally:
+        c.close()
+    assert not any(m[0] == "C" and str(m[1]).startswith("DELETE") for m in last), f"{case}: the delete ran"
+    assert [m[1]["C"] for m in last if m[0] == "E"] == ["26000"], f"{case}: {last}"
+    assert state(bring) == before

@@ -167,10 +167,12 @@ struct ClassWalker {
         case "UpdateStmt":
             wrote(columns(s["targetList"]?.array))
             let bounds = Bounds(options: options)
-            if !bounds.pinsRows(s["whereClause"], of: s["relation"], ctes: bounds.with(s["withClause"], [:])) { c.unboundedWrite = true }
+            if !bounds.pinsRows(s["whereClause"], of: s["relation"], others: !(s["fromClause"]?.array ?? []).isEmpty,
+                                ctes: bounds.with(s["withClause"], [:])) { c.unboundedWrite = true }
         case "DeleteStmt":
             let bounds = Bounds(options: options)
-            if !bounds.pinsRows(s["whereClause"], of: s["relation"], ctes: bounds.with(s["withClause"], [:])) { c.unboundedWrite = true }
+            if !bounds.pinsRows(s["whereClause"], of: s["relation"], others: !(s["usingClause"]?.array ?? []).isEmpty,
+                                ctes: bounds.with(s["withClause"], [:])) { c.unboundedWrite = true }
         default: // MergeStmt
             var destructive = false
             for w in s["mergeWhenClauses"]?.array ?? [] {
@@ -650,27 +652,29 @@ struct Bounds {
     /// query)`; an OR whose every branch does. A condition that merely names a column
     /// (`id > 0`, `id is not null`, `id in (select id from t)`, `ctid is not null`, a
     /// range) may hold for every row.
-    func pinsRows(_ whereClause: JSON?, of relation: JSON?, ctes: [String: Bool]) -> Bool {
+    func pinsRows(_ whereClause: JSON?, of relation: JSON?, others: Bool, ctes: [String: Bool]) -> Bool {
         guard let e = whereClause else { return false }
         if e["CurrentOfExpr"] != nil { return true }
         if let b = e["BoolExpr"], let args = b["args"]?.array {
             switch b["boolop"]?.string {
-            case "AND_EXPR": return args.contains { pinsRows($0, of: relation, ctes: ctes) }
-            case "OR_EXPR": return args.allSatisfy { pinsRows($0, of: relation, ctes: ctes) }
+            case "AND_EXPR": return args.contains { pinsRows($0, of: relation, others: others, ctes: ctes) }
+            case "OR_EXPR": return args.allSatisfy { pinsRows($0, of: relation, others: others, ctes: ctes) }
             default: return false
             }
         }
         let target = relation?["alias"]?["aliasname"]?.string ?? relation?["relname"]?.string ?? ""
+        // With other relations in FROM or USING, an unqualified column may be theirs
+        // (`update t set ... from (values (1)) v(k) where k = 1`).
         func ofTarget(_ column: JSON?) -> Bool {
             guard let fields = column?["ColumnRef"]?["fields"]?.array, fields.allSatisfy({ $0.sval != nil }) else { return false }
-            return fields.count == 1 || fields[fields.count - 2].sval == target
+            return fields.count == 1 ? !others : fields[fields.count - 2].sval == target
         }
         if let link = e["SubLink"], link["subLinkType"]?.string == "ANY_SUBLINK", ofTarget(link["testexpr"]),
            (link["operName"]?.array?.last?.sval ?? "=") == "=" {
             return statement(link["subselect"], ctes)
         }
         let pins = keyPins(e, anyColumn: true)
-        return pins.contains("") || pins.contains(target)
+        return pins.contains(target) || !others && pins.contains("")
     }
 
     /// The qualifiers ("" for none) of key columns (`anyColumn`: of any column) a top-level

@@ -47,10 +47,10 @@ extension UpstreamSession {
         /// The client asked for binary result columns: each Execute's rows come after a
         /// `columns` frame `for: execute` (hoop-listen writes binary by those types).
         var binaryResults = false
-        /// The client described the portal, or the statement it was bound to: hoop-mask
-        /// has that Describe's columns frame for its rows. Otherwise its Execute sends one
-        /// (`for: execute`): without the catalog's names, a view's column read by a client
-        /// that does not Describe would be taken for a table's without a rule.
+        /// The server answered a Describe of the portal: hoop-mask has its columns for the
+        /// rows. Without it (or one of its statement: `described(_:_:)`) its Execute sends
+        /// a columns frame (`for: execute`): without the catalog's names, a view's column
+        /// read by a client that does not Describe would be taken for a table's without a rule.
         var described = false
         var holdCursor = false
         /// The statement as it was when bound: a later Parse of the same (unnamed)
@@ -62,7 +62,8 @@ extension UpstreamSession {
     enum Expected {
         /// `before`: what the name held, put back if the server does not make it.
         case parse(name: String, before: StatementBook<BoundStatement, Portal>.Named<BoundStatement>?, seq: Int64)
-        case describe(portal: Bool, sql: String?, seq: Int64)
+        /// `name` and its book `generation` when sent: a Describe answered marks it described.
+        case describe(portal: Bool, name: String, generation: Int, sql: String?, seq: Int64)
         case execute(portal: String, maxRows: Int, seq: Int64)
         /// DEALLOCATE or CLOSE of a cursor; `closed`: the statement the book let go,
         /// put back if the server skips it.
@@ -105,12 +106,10 @@ extension UpstreamSession {
             let statement = f["statement"]?.string ?? ""
             let name = f["portal"]?.string ?? ""
             if names.portals[name] != nil, livePortal(name) == nil { dropEndedPortal(name) }
-            let statementDescribed = describedStatements[statement] == names.generation(statement: statement)
             let definition = names.bind(name, statement: statement) { snapshot in
                 var portal = Portal(statement: statement, params: params)
                 portal.bound = snapshot
                 portal.binaryResults = (f["result_formats"]?.array ?? []).contains { $0.int == 1 }
-                portal.described = snapshot != nil && statementDescribed
                 return portal
             }
             if definition == .taken {
@@ -125,29 +124,28 @@ extension UpstreamSession {
             let isPortal = f["kind"]?.string == "P"
             let sent: Int32
             var sql: String? = nil
-            if isPortal, let p = livePortal(name), p.bound == nil, unnamedClosed(p.statement) {
-                guard failInPipeline(Self.noUnnamedStatement(id, seq)) else { return connectionError() }
+            if isPortal, let p = livePortal(name), boundToNothing(p) {
+                guard failInPipeline(Self.noStatement(p.statement, id, seq)) else { return connectionError() }
                 return
             } else if isPortal, var p = livePortal(name) {
                 // The statement as bound, not one parsed under its name since.
                 guard pinBound(&p) else { return connectionError() }
-                p.described = true
                 names[portal: name] = p
                 sql = p.bound?.sql
                 sent = PQsendDescribePrepared(conn, p.statement)
             } else if isPortal {
                 sent = PQsendDescribePortal(conn, name)   // the server says it does not exist
             } else if unnamedClosed(name) {
-                guard failInPipeline(Self.noUnnamedStatement(id, seq)) else { return connectionError() }
+                guard failInPipeline(Self.noStatement(name, id, seq)) else { return connectionError() }
                 return
             } else {
                 sql = names.statements[name]?.value.sql
-                if sql != nil { describedStatements[name] = names.generation(statement: name) }
                 guard deallocateIfClosed(name) else { return connectionError() }
                 sent = PQsendDescribePrepared(conn, name)
             }
             guard sent == 1 else { return connectionError() }
-            expected.append(.describe(portal: isPortal, sql: sql, seq: seq))
+            expected.append(.describe(portal: isPortal, name: name, generation: isPortal ? names.generation(portal: name) : names.generation(statement: name),
+                                      sql: sql, seq: seq))
         case FrameType.execute:
             let name = f["portal"]?.string ?? ""
             let maxRows = Int(clamping: f["max_rows"]?.int ?? 0)
@@ -171,8 +169,8 @@ extension UpstreamSession {
                 guard sent == 1, sendFetch(cursor, maxRows) else { return connectionError() }
                 expected.append(.quiet(seq: seq))
                 expected.append(.fetch(portal: name, maxRows: maxRows, seq: seq))
-            } else if let p = livePortal(name), p.bound == nil, unnamedClosed(p.statement) {
-                guard failInPipeline(Self.noUnnamedStatement(id, seq)) else { return connectionError() }
+            } else if let p = livePortal(name), boundToNothing(p) {
+                guard failInPipeline(Self.noStatement(p.statement, id, seq)) else { return connectionError() }
             } else if var p = livePortal(name) {
                 p.started = true
                 guard pinBound(&p), deallocateIfClosed(p.statement) else { return connectionError() }
@@ -187,7 +185,7 @@ extension UpstreamSession {
                 }
             } else {
                 guard PQsendDescribePortal(conn, name) == 1 else { return connectionError() }
-                expected.append(.describe(portal: true, sql: nil, seq: seq))
+                expected.append(.describe(portal: true, name: name, generation: 0, sql: nil, seq: seq))
             }
         case FrameType.close:
             let name = f["name"]?.string ?? ""
@@ -256,7 +254,10 @@ extension UpstreamSession {
             case .parse(let name, let before, let s):
                 seq = s
                 let outcome = await answer()
-                if outcome != .done { undoAtSync.append((name, before)) }
+                // A Parse skipped after an error leaves the name as it was; one that failed
+                // leaves a named statement as it was (the name was taken) but no unnamed one:
+                // the server drops it before it parses the new text.
+                if outcome != .done { undoAtSync.append((name, outcome == .failed && name.isEmpty ? nil : before)) }
                 if outcome == .done, !aborted { emit(Frame(FrameType.parseComplete, session: id, seq: s)) }
             case .deallocate(let s, let closed):
                 seq = s
@@ -271,17 +272,21 @@ extension UpstreamSession {
                 } else {
                     emit(Frame(FrameType.closeComplete, session: id, seq: s))
                 }
-            case .describe(let isPortal, let sql, let s):
+            case .describe(let isPortal, let name, let generation, let sql, let s):
                 seq = s
                 resultSQL = sql
                 defer { resultSQL = nil }
-                await describeAnswer(portal: isPortal)
+                // Described only once the server answered: hoop-mask then has its columns.
+                if await describeAnswer(portal: isPortal) {
+                    if !isPortal { describedStatements[name] = generation }
+                    else if names.generation(portal: name) == generation { names[portal: name]?.described = true }
+                }
             case .execute(let portal, let maxRows, let s):
                 seq = s
                 resultSQL = names[portal: portal]?.bound?.sql
                 defer { resultSQL = nil }
                 PQsetSingleRowMode(conn)   // in pipeline mode: per query, before its first result
-                let announce = names[portal: portal].map { $0.binaryResults || !$0.described } ?? false
+                let announce = names[portal: portal].map { $0.binaryResults || !described(portal, $0) } ?? false
                 if await drainResults(describe: false, maxRows: maxRows, portal: portal, announce: announce) == .failed { aborted = true }
                 else if let sql = resultSQL { followEndedNames(sql) }
             case .resume(let portal, let maxRows, let s):
@@ -345,11 +350,14 @@ extension UpstreamSession {
         return outcome
     }
 
-    private func describeAnswer(portal: Bool) async {
+    /// True when the server described it (a columns or noData frame went out).
+    private func describeAnswer(portal: Bool) async -> Bool {
+        var described = false
         while let res = await result() {
             defer { PQclear(res) }
             switch PQresultStatus(res) {
             case PGRES_COMMAND_OK:
+                described = true
                 if !portal {
                     let types = (0..<PQnparams(res)).map { JSON.int(Int64(PQparamtype(res, $0))) }
                     emit(Frame(FrameType.parameters, session: id, seq: seq, ["types": .array(types)]))
@@ -361,6 +369,15 @@ extension UpstreamSession {
                 aborted = true
             }
         }
+        return described
+    }
+
+    /// Whether hoop-mask has a Describe's columns for this portal's rows: the portal's, or
+    /// its statement's as it was when bound.
+    func described(_ name: String, _ p: Portal) -> Bool {
+        guard !p.described else { return true }
+        guard let bound = names.portals[name] else { return false }
+        return describedStatements[bound.statement] == bound.statementGeneration
     }
 
     private func sendFetch(_ cursor: String, _ maxRows: Int) -> Bool {
@@ -372,7 +389,7 @@ extension UpstreamSession {
     private func fetchAnswer(_ portal: String, maxRows: Int) async {
         var batch = RowsWriter(session: id, seq: seq)
         var delivered = 0
-        let announce = names[portal: portal].map { $0.binaryResults || !$0.described } ?? false
+        let announce = names[portal: portal].map { $0.binaryResults || !described(portal, $0) } ?? false
         var announced = false
         while let res = await result() {
             defer { PQclear(res) }
@@ -436,9 +453,19 @@ extension UpstreamSession {
     /// server, which hoop-connect could not close it in, still has it).
     func unnamedClosed(_ statement: String) -> Bool { statement.isEmpty && names.statements[""] == nil }
 
-    /// The server's error for a use of the unnamed statement when there is none.
-    static func noUnnamedStatement(_ session: String, _ seq: Int64) -> Frame {
-        Frame.error(session: session, seq: seq, code: "26000", message: "unnamed prepared statement does not exist")
+    /// A portal bound when its statement was not in the book: the server would have
+    /// refused that Bind (26000), unless the name was PREPAREd in SQL (which the book does
+    /// not hold). The unnamed statement is always in the book when the server has it; a
+    /// named one in it now was parsed after the Bind. Either way, running the name now
+    /// would run a text nobody bound (and hoop-approve did not judge for this portal).
+    func boundToNothing(_ p: Portal) -> Bool {
+        p.bound == nil && (p.statement.isEmpty || names.statements[p.statement] != nil)
+    }
+
+    /// The server's error for a use of a statement it does not have.
+    static func noStatement(_ name: String, _ session: String, _ seq: Int64) -> Frame {
+        Frame.error(session: session, seq: seq, code: "26000",
+                    message: name.isEmpty ? "unnamed prepared statement does not exist" : "prepared statement \"\(name)\" does not exist")
     }
 
     /// A portal the server dropped with its transaction at a COMMIT or ROLLBACK sent in

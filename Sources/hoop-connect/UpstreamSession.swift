@@ -78,7 +78,8 @@ final class UpstreamSession {
     /// Portals of this generation or older were ended by a COMMIT or ROLLBACK sent in the
     /// pipeline under way (livePortal); the server has none of them any more.
     var portalsEndedAt = 0
-    /// Statements the client described, by name: the book's generation of the one described.
+    /// Statements the server described for the client, by name: the book's generation of
+    /// the one described.
     var describedStatements: [String: Int] = [:]
     /// Cursors hoop-connect held for such portals, closed once outside a transaction block.
     var endedCursors: [String] = []

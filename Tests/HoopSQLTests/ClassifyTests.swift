@@ -199,6 +199,11 @@ final class ClassifyTests: XCTestCase {
         c("delete from encounters where coalesce(id, 1) = coalesce(id, 1)", .write, "DELETE", w: ["encounters"], ub: true),
         c("delete from encounters e using patients p where e.patient_id = p.id", .write, "DELETE", r: ["patients"],
           w: ["encounters"], ub: true),
+        // With another relation in FROM or USING an unqualified column may be its.
+        c("update patients set ssn = null from (values (1)) v(k) where k = 1", .write, "UPDATE", w: ["patients"], ub: true,
+          cols: ["patients.ssn"]),
+        c("delete from patients using (select 1 k) s where k = 1", .write, "DELETE", w: ["patients"], ub: true),
+        c("delete from patients p using (select 1 k) s where p.id = 1 and s.k = 1", .write, "DELETE", w: ["patients"]),
         // Pinned: by any column's value, a list, an OR of pins, a bounded sub-select.
         c("update pgbench_accounts set abalance = 1 where aid = 5", .write, "UPDATE", w: ["pgbench_accounts"],
           cols: ["pgbench_accounts.abalance"]),
