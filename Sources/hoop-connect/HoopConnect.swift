@@ -66,7 +66,11 @@ struct Stage: ParsableCommand {
         try events.run(input: { reading ? 0 : -1 }, inputReady: {
             reading = try loop.readOnce(handle)
             if !reading { sessions.endAllWhenIdle(); deadline = monotonicSeconds() + 5 }
-        }, idle: { try loop.out.flush() }, timeout: { deadline.map { $0 - monotonicSeconds() } }, proceed: {
+        }, idle: { try sessions.flush() }, timeout: {
+            let end = deadline.map { $0 - monotonicSeconds() }
+            guard let hold = sessions.holdTimeout else { return end }
+            return min(end ?? hold, hold)
+        }, proceed: {
             guard !reading else { return true }
             if sessions.isEmpty { return false }
             guard let d = deadline, monotonicSeconds() >= d else { return true }
@@ -76,6 +80,7 @@ struct Stage: ParsableCommand {
             deadline = monotonicSeconds() + 3
             return true
         })
+        try sessions.flushNow()   // requests held for their answers (SessionTable.forward)
     }
 }
 
@@ -198,6 +203,39 @@ final class SessionTable {
                                          message: "hoop: too many requests waiting in this session"))
             end(id)
         }
+    }
+
+    /// A request forwarded for the audit trail waits, briefly, to go out in one write
+    /// with its answer: the stages after this one then wake once per answer, not twice,
+    /// and hoop-record makes both durable in one commit. Only while nothing but such
+    /// requests is queued (each session's order stays as written), and for `requestHold`
+    /// seconds at most: a slow statement's request is recorded while it runs.
+    static let requestHold = 0.002
+    private var heldBytes = 0
+    private var heldSince: Double? = nil
+
+    /// Queues a client's frame, forwarded for the audit trail before its answers.
+    func forward(_ raw: [UInt8]) {
+        let onlyHeld = out.pendingBytes == heldBytes
+        out.enqueue(raw + [0x0A])
+        guard onlyHeld else { return }
+        heldBytes += raw.count + 1
+        if heldSince == nil { heldSince = monotonicSeconds() }
+    }
+
+    /// Seconds until held requests must be written (nil: none held).
+    var holdTimeout: Double? { heldSince.map { max(0, $0 + Self.requestHold - monotonicSeconds()) } }
+
+    /// The loop's write, once per wake-up: skipped while only young requests are queued.
+    func flush() throws {
+        if heldBytes > 0, out.pendingBytes == heldBytes, let since = heldSince,
+           monotonicSeconds() - since < Self.requestHold { return }
+        try flushNow()
+    }
+
+    func flushNow() throws {
+        heldBytes = 0; heldSince = nil
+        try out.flush()
     }
 
     func lookup(_ id: String) -> UpstreamSession? { sessions[id] }

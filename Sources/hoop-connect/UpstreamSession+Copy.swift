@@ -164,7 +164,7 @@ extension UpstreamSession {
         emit(Frame(FrameType.copyCredit, session: id, seq: seq ?? self.seq, ["frames": .int(1)]))
         // Written now, not when the loop next sleeps: the task may take the whole window
         // of queued frames first, and the door would wait for all their credits at once.
-        try? out.flush()
+        try? table.flushNow()
     }
 
     private func pushBack(_ frame: Frame, _ raw: [UInt8]) {

@@ -440,7 +440,7 @@ final class UpstreamSession {
         while credits <= 0 && !closing { _ = await park() }
         credits -= 1
         out.enqueue(frame)
-        if out.pendingBytes >= Rows.maxBytes { try? out.flush() }
+        if out.pendingBytes >= Rows.maxBytes { try? table.flushNow() }
     }
 
     /// The next result of the request in flight (PQgetResult, waiting on the loop), after
@@ -562,7 +562,8 @@ final class UpstreamSession {
     var catalog: Catalog? { table.upstreams.catalog(for: database) }
 
     func emit(_ f: Frame) { out.enqueue(f) }
-    func emitRaw(_ raw: [UInt8]) { out.enqueue(raw + [0x0A]) }
+    /// A client's frame, forwarded for the audit trail (SessionTable.forward).
+    func emitRaw(_ raw: [UInt8]) { table.forward(raw) }
 }
 
 
