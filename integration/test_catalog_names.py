@@ -987,3 +987,44 @@ def test_a_view_read_after_a_describe_the_server_skipped_is_traced(ring, admin, 
         c.close()
     assert "E" in [m[0] for m in answers[1]] and len([m for m in answers[2] if m[0] == "D"]) == 2
     assert VALUE not in repr(answers)
+
+
+def error_text(conn, sql):
+    """The SQLSTATE and every text field of the error `sql` raises."""
+    try:
+        conn.execute(sql).fetchall()
+    except Exception as e:   # psycopg.Error
+        d = e.diag
+        return e.sqlstate, " ".join(str(x) for x in (d.message_primary, d.message_detail, d.message_hint, d.context) if x)
+    pytest.fail(f"no error: {sql}")
+
+
+def test_an_error_through_a_view_or_a_child_is_redacted_as_through_the_table(gw, admin, direct, schema):
+    # An error may print what the statement read, unquoted ("requested character too large
+    # for encoding: <value>"); one that reads a ruled column is redacted. Read through a
+    # view or a child table of patients (the statement names no ruled table) it was printed
+    # whole: the views come with the error, as with a result's expression column.
+    digits = "5123987"
+    admin.execute(f"create table {schema}.patients (id int, mrn text, memo text)")
+    admin.execute(f"insert into {schema}.patients values (1, '{digits}', 'plain words')")
+    admin.execute(f"create view {schema}.card as select id, mrn from {schema}.patients")
+    admin.execute(f"create view {schema}.made as select chr((select mrn from only {schema}.patients where id = 1)::int) as x")
+    admin.execute(f"create table {schema}.kin () inherits ({schema}.patients)")
+    admin.execute(f"insert into {schema}.kin select * from only {schema}.patients")
+    admin.execute(f"grant select on all tables in schema {schema} to hoop_gateway")
+    probes = [f"select chr(mrn::int) from {schema}.card where id = 1",
+              f"select id from {schema}.card where id = 1 and chr(mrn::int) is null",
+              f"select (select chr(mrn::int) from {schema}.card where id = 1)",
+              f"select chr(mrn::int) from {schema}.kin where id = 1",
+              f"select * from {schema}.made",
+              f"select chr(mrn::int) from {schema}.patients where id = 1"]   # the table itself, as before
+    for sql in probes:
+        code, text = error_text(direct, sql)
+        assert digits in text, sql   # the premise: the server prints the value
+        gcode, gtext = error_text(gw, sql)
+        assert gcode == code and digits not in gtext, sql
+    # An unruled column's error through the same view keeps its text.
+    admin.execute(f"create view {schema}.plain as select id, memo from {schema}.patients")
+    admin.execute(f"grant select on {schema}.plain to hoop_gateway")
+    code, text = error_text(gw, f"select chr(id + 5000000) from {schema}.plain")
+    assert code == "54000" and "5000001" in text

@@ -254,6 +254,42 @@ def test_a_setting_parked_in_the_time_zone_is_not_reported(shapes_ring):
 
 
 
+ZONE = f"translate(substr({SSN_DIGITS}, 1, 6), '0123456789', 'abcdefghij')"
+# (name, the statement that parks a ruled value in a setting, a probe that shows the
+# setting without naming it, SQL for what the probe shows of the value; None: its whole
+# output, which then must not come back as it is).
+SETTING_ECHOES = [
+    ("random() after setseed", f"select setseed(substr({SSN_DIGITS}, 1, 4)::int / 10000.0) from patients p where p.id = {P}",
+     "select random()::text", None),
+    ("a plan's cost", f"select set_config('cpu_tuple_cost', {SSN_DIGITS}, false) from patients p where p.id = {P}",
+     "explain select 1", f"select {SSN_DIGITS} from patients p where p.id = {P}"),
+    ("explain's settings", f"select set_config('from_collapse_limit', substr({SSN_DIGITS}, 1, 6), false) "
+     f"from patients p where p.id = {P}", "explain (settings) select 1",
+     f"select substr({SSN_DIGITS}, 1, 6)::int::text from patients p where p.id = {P}"),
+    ("a time zone's name", f"select set_config('TimeZone', '<' || {ZONE} || '>5', false) from patients p where p.id = {P}",
+     "select to_char(now(), 'TZ')", f"select upper({ZONE}) from patients p where p.id = {P}"),
+    ("timeofday", f"select set_config('TimeZone', '<' || {ZONE} || '>5', false) from patients p where p.id = {P}",
+     "select timeofday()", f"select upper({ZONE}) from patients p where p.id = {P}"),
+]
+
+
+@pytest.mark.parametrize("name,park,probe,needle", SETTING_ECHOES, ids=[e[0] for e in SETTING_ECHOES])
+def test_a_ruled_value_parked_in_a_setting_does_not_come_back_through_what_shows_it(shapes_ring, name, park, probe, needle):
+    # SHOW and current_setting were masked; the server shows a setting in more ways than
+    # a lineage names (a plan's costs, a zone's name, the seeded random numbers): once the
+    # session parked a ruled value in a setting, what it computes carries the value's rule.
+    def shown(conn):
+        conn.execute(park).fetchall()
+        return " ".join(str(v) for r in conn.execute(probe).fetchall() for v in r)
+    with shapes_ring.connect("direct") as d:
+        value = d.execute(needle).fetchone()[0] if needle else shown(d)
+        direct = shown(d) if needle else value
+    assert value and value in direct, f"{name}: the direct run does not show the value (not a probe)"
+    with shapes_ring.connect("gateway") as g:
+        got = shown(g)
+    assert value not in got, f"{name}: the value came back, sha256 {h(value)}"
+
+
 def diag_of(conn, sql: str, notices: list | None = None):
     try:
         conn.execute(sql).fetchall()

@@ -92,6 +92,37 @@ public struct Shape: Equatable, Sendable {
     }
 }
 
+extension Shape {
+    /// The same shape with every computed column (and `all`) carrying `extra` too; a
+    /// table's `*` holds the table's values.
+    func carrying(_ extra: SourceColumn) -> Shape {
+        var s = self
+        s.columns = columns?.map { if case .value(let v) = $0 { return .value(v.union([extra])) } else { return $0 } }
+        s.all.insert(extra)
+        return s
+    }
+}
+
+extension Traced {
+    /// The statement run in a session whose settings hold values it read before: what
+    /// the server computes may show a setting in more ways than any lineage names
+    /// (EXPLAIN's costs and settings, a time zone's name in to_char or timeofday, a
+    /// DateStyle's output, random() after setseed), so each value it computes, and
+    /// each error it raises, carries the settings too (hoop-mask).
+    public func readingSettings() -> Traced {
+        var t = self
+        t.reads.insert(.setting)
+        switch lineage {
+        case .rows(let shape): t.lineage = .rows(shape.carrying(.setting))
+        case .declareCursor(let name, let shape): t.lineage = .declareCursor(name, shape.carrying(.setting))
+        case .prepare(let name, let shape): t.lineage = .prepare(name, shape.carrying(.setting))
+        case .copyOut(let shape, let format): t.lineage = .copyOut(shape.carrying(.setting), format)
+        default: break
+        }
+        return t
+    }
+}
+
 /// What a statement does with rows, for hoop-mask.
 public enum StatementLineage: Equatable, Sendable {
     case noRows
@@ -943,12 +974,15 @@ struct Analyzer {
     /// Built-ins that write their arguments into server state.
     static let parkingFunctions: [String: Parks] = [
         "set_config": .settings, "setval": .catalog, "nextval": .catalog, "pg_notify": .notify,
+        // The seed of the session's random numbers: two random() values give it back whole.
+        "setseed": .settings,
         "lo_from_bytea": .catalog, "lo_put": .catalog, "lo_import": .catalog, "lo_create": .catalog,
     ]
     /// Built-ins whose value is server state: a setting, a sequence, a catalog name.
     static let stateFunctions: [String: SourceColumn] = {
         var m: [String: SourceColumn] = [:]
-        for f in ["current_setting", "pg_show_all_settings", "pg_settings_get_flags", "current_schema", "current_schemas"] { m[f] = .setting }
+        for f in ["current_setting", "pg_show_all_settings", "pg_settings_get_flags", "current_schema", "current_schemas",
+                  "random", "random_normal"] { m[f] = .setting }
         for f in ["currval", "lastval", "pg_sequence_last_value", "pg_sequence_parameters", "current_user", "session_user",
                   "current_database", "current_catalog", "obj_description", "col_description", "shobj_description", "format_type",
                   "to_regclass", "to_regtype", "to_regproc", "to_regprocedure", "to_regoper", "to_regoperator", "to_regnamespace",

@@ -341,7 +341,7 @@ extension UpstreamSession {
             case PGRES_COMMAND_OK: break
             case PGRES_PIPELINE_ABORTED: outcome = .skipped
             default:
-                emitError(res)
+                await emitError(res)
                 aborted = true
                 outcome = .failed
             }
@@ -365,7 +365,7 @@ extension UpstreamSession {
                 emit(PQnfields(res) > 0 ? await columnsFrame(res) : Frame(FrameType.noData, session: id, seq: seq))
             case PGRES_PIPELINE_ABORTED: break
             default:
-                emitError(res)
+                await emitError(res)
                 aborted = true
             }
         }
@@ -412,7 +412,7 @@ extension UpstreamSession {
             case PGRES_PIPELINE_ABORTED: break
             default:
                 await sendRows(&batch)
-                emitError(res)
+                await emitError(res)
                 aborted = true
             }
         }

@@ -409,7 +409,7 @@ final class UpstreamSession {
                 await copyOut(res)
             default:
                 await sendRows(&batch)
-                emitError(res)
+                await emitError(res)
                 outcome = .failed
             }
         }
@@ -417,11 +417,16 @@ final class UpstreamSession {
         return outcome
     }
 
-    func emitError(_ res: OpaquePointer?) {
+    func emitError(_ res: OpaquePointer?) async {
         var f = diagnosticFields(res)
         if f["code"] == nil {
             f["code"] = .string("08006"); f["severity"] = .string("ERROR")
             f["message"] = .string("hoop: the upstream connection failed")
+        } else {
+            // The server's error may quote what the statement read, through a view or a
+            // child table it names as well as through a table: hoop-mask traces the
+            // statement through them as it does an expression's column (and drops these).
+            f.merge(await viewsOfStatement()) { own, _ in own }
         }
         emit(.error(session: id, seq: seq, fields: f))
     }

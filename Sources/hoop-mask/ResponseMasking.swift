@@ -188,6 +188,8 @@ final class ResponseMasking {
         /// A statement this stage saw may have set a setting (set_config, code): a reported
         /// setting (ParameterStatus) may then carry what it read.
         var setSettings = false
+        /// A statement this stage saw parked a ruled value in the settings.
+        var settingsRuled = false
         /// What code the parser cannot see into read in this session (DO, CALL, a
         /// function of the database's own): it may have named objects after it.
         var parkedByCode: Set<SourceColumn> = []
@@ -471,10 +473,16 @@ final class ResponseMasking {
     /// server will say why; anything it returns is then untraced).
     func lineages(_ sql: String, _ s: SessionState) -> [Traced?] {
         guard let all = analyzed(sql) else { return [nil] }
+        // Once the session's settings hold a ruled value, what it computes may show them
+        // (Traced.readingSettings): from the next statement on.
+        let readingSettings = s.settingsRuled
         for t in all {
             // A parked value is whatever the statement computed from what it read: pieces.
             let parked = t.reads.pieces
-            if !t.parks.isDisjoint(with: [.settings, .code]) { s.parkedSettings.formUnion(parked); s.setSettings = true }
+            if !t.parks.isDisjoint(with: [.settings, .code]) {
+                s.parkedSettings.formUnion(parked); s.setSettings = true
+                if !s.settingsRuled, t.parks.contains(.settings), rule(parked, s) != nil { s.settingsRuled = true }
+            }
             if t.parks.contains(.code) { s.parkedByCode.formUnion(parked); parkedByAnyCode.formUnion(parked) }
             if t.parks.contains(.catalog) { parkedCatalog.formUnion(parked) }
             if t.parks.contains(.notify) { for c in t.channels { notified[c, default: []].formUnion(parked) } }
@@ -490,7 +498,7 @@ final class ResponseMasking {
             if t.renames { s.namesUnsure = true }
             if t.creates { s.madeRelations = true }
         }
-        return all
+        return readingSettings ? all.map { $0.readingSettings() } : all
     }
 
     /// A text's lineage (nil: it does not parse), cached by text and by shape.
@@ -822,7 +830,17 @@ final class ResponseMasking {
             // errors ("hoop: ...") name none and quote no data.
             let code = frame["code"]?.string ?? ""
             let fromServer = frame["routine"] != nil || frame["file"] != nil
-            let readsRuled = fromServer && (reads(seq: seq, s).map { rule($0, s) != nil } ?? (code.hasPrefix("22") || code.hasPrefix("23")))
+            // The views and child tables the statement names, as hoop-connect read them for
+            // this error: what the statement read through them is read (when they could
+            // not be read: anything). For this stage only. Not its `unseen` names: a name
+            // no relation has is most often why it failed ("relation ... does not exist").
+            var views = frame
+            views["unseen"] = nil
+            learnViews(views, s)
+            let viewsUnknown = frame["views_unknown"]?.bool == true
+            for key in ["views", "unseen", "views_unknown"] { out[key] = nil }
+            let readsRuled = fromServer && (reads(seq: seq, s).map { viewsUnknown || rule($0, s) != nil }
+                                            ?? (code.hasPrefix("22") || code.hasPrefix("23")))
             // An error in a query text made at run time (dynamic SQL: query_to_xml, EXECUTE
             // in code; the server then quotes it as internal_query) names whatever the text
             // was made of, unquoted ("function <value>() does not exist"): with ruled
