@@ -311,6 +311,42 @@ def test_a_body_the_door_cannot_read_is_refused(env, ring, creds):
     assert r.status_code == 400 and "SerializationException" in r.text, r.text
 
 
+def signed_json(ring, creds, service, target, doc):
+    """A JSON call signed by botocore and sent as it is: (status, text)."""
+    import botocore.auth
+    import botocore.awsrequest
+    import httpx
+    body = json.dumps(doc).encode()
+    req = botocore.awsrequest.AWSRequest(method="POST", url=aws.door_url(ring) + "/", data=body, headers={
+        "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.0" if service == "dynamodb" else "application/x-amz-json-1.1"})
+    botocore.auth.SigV4Auth(creds, service, "us-east-1").add_auth(req)
+    r = httpx.post(req.url, content=body, headers=dict(req.headers), verify=aws.ca(ring), timeout=30)
+    return r.status_code, r.text
+
+
+def test_a_json_body_that_also_reads_as_a_form_names_nothing_upstream(env, ring, creds):
+    # moto (the stand-in) parses any body as a query string too and prefers its pairs: an
+    # `&Action=...&` inside a JSON string ran DeleteTable inside an allowed DescribeTable,
+    # and `&WithDecryption=true&` decrypted a parameter no rule saw asked for. The door
+    # writes `&` and `;` in a JSON body as JSON escapes: the same JSON, no form.
+    d = aws.standin(ring, "dynamodb")
+    name = "Smuggle" + uuid.uuid4().hex[:6]
+    d.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                   AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    status, text = signed_json(ring, creds, "dynamodb", "DynamoDB_20120810.DescribeTable",
+                               {"TableName": name, "Note": "&Action=DeleteTable&"})
+    assert name in d.list_tables()["TableNames"], f"DeleteTable ran ({status})"
+    ssm = aws.standin(ring, "ssm")
+    pname = "/smuggle/" + uuid.uuid4().hex[:6]
+    secret = "s3cr3t-" + uuid.uuid4().hex[:6]
+    ssm.put_parameter(Name=pname, Value=secret, Type="SecureString")
+    status, text = signed_json(ring, creds, "ssm", "AmazonSSM.GetParameter", {"Name": pname, "Pad": "&WithDecryption=true&"})
+    assert status == 200 and json.loads(text)["Parameter"]["Value"] != secret, f"the parameter came back decrypted ({status})"
+    # A JSON string holding both bytes still means what it says.
+    status, text = signed_json(ring, creds, "logs", "Logs_20140328.DescribeLogGroups", {"logGroupNamePrefix": "/none&x=1;y"})
+    assert status == 200 and json.loads(text)["logGroups"] == [], text
+
+
 # --- the audit trail and the approvers' view ----------------------------------------------
 
 def test_the_audit_trail_shows_held_denied_and_approved_calls_with_their_approvers(env, ring):

@@ -291,11 +291,35 @@ final class AWSDoor: @unchecked Sendable {
         if !op.operation.paging.isEmpty { f["paging"] = .array(op.operation.paging.map(JSON.string)) }
         if !op.operation.idempotency.isEmpty { f["idempotency"] = .array(op.operation.idempotency.map(JSON.string)) }
         if op.operation.revealsSecrets { f["reveals_secrets"] = .bool(true) }
-        if !r.body.isEmpty {
-            if let text = String(validating: r.body, as: UTF8.self) { f["body"] = .string(text) }
-            else { f["body_base64"] = .string(Data(r.body).base64EncodedString()) }
+        var body = r.body
+        if ["json", "rest-json"].contains(op.service.proto), body.contains(where: { $0 == 0x26 || $0 == 0x3B }) {
+            body = Self.readableOneWay(body)
+            if headers["content-length"] != nil { headers["content-length"] = .string(String(body.count)); f["headers"] = .object(headers) }
+        }
+        if !body.isEmpty {
+            if let text = String(validating: body, as: UTF8.self) { f["body"] = .string(text) }
+            else { f["body_base64"] = .string(Data(body).base64EncodedString()) }
         }
         return Frame(FrameType.call, session: id, seq: seq, f)
+    }
+
+    /// A JSON body (CallParams read it: one JSON object) with every `&` and `;` written
+    /// as a JSON escape: the same JSON, and no longer a form too. A service that reads a
+    /// body both ways (moto's stand-in parses any body as a query string, and prefers its
+    /// pairs) would otherwise take `{"TableName": "t", "Note": "&Action=DeleteTable&"}` as
+    /// DeleteTable, or a member the door never read. In valid JSON these bytes occur only
+    /// inside strings, where the escape means the same character.
+    static func readableOneWay(_ body: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count + 16)
+        for b in body {
+            switch b {
+            case 0x26: out.append(contentsOf: Array("\\u0026".utf8))
+            case 0x3B: out.append(contentsOf: Array("\\u003b".utf8))
+            default: out.append(b)
+            }
+        }
+        return out
     }
 
     /// The `result` frame as the service's HTTP answer. What described the bytes before
