@@ -347,6 +347,29 @@ def test_a_json_body_that_also_reads_as_a_form_names_nothing_upstream(env, ring,
     assert status == 200 and json.loads(text)["logGroups"] == [], text
 
 
+def test_the_standins_own_api_is_not_reached_through_the_door(env, ring, creds):
+    # moto's server answers /moto-api/... itself, whatever the service: to the door a
+    # POST /moto-api/reset?select is an S3 SelectObjectContent (a read) of a bucket
+    # "moto-api", and it wiped the stand-in; /moto-api/recorder/... hands out other
+    # clients' calls. hoop-connect-aws forwards no such path to an endpoint override.
+    import botocore.auth
+    import botocore.awsrequest
+    import httpx
+
+    def signed(method, path, query="", body=b""):
+        url = aws.door_url(ring) + path + ("?" + query if query else "")
+        req = botocore.awsrequest.AWSRequest(method=method, url=url, data=body)
+        botocore.auth.S3SigV4Auth(creds, "s3", "us-east-1").add_auth(req)
+        return httpx.request(method, url, content=body, headers=dict(req.headers), verify=aws.ca(ring), timeout=30)
+
+    standin = aws.standin(ring, "s3")
+    for path in ("/moto-api/reset", "/%6Doto-api/reset", "//MOTO-API/reset"):
+        r = signed("POST", path, "select&select-type=2", b"<SelectObjectContentRequest/>")
+        assert r.status_code >= 400, (path, r.status_code)
+        assert "clinic-exports" in [b["Name"] for b in standin.list_buckets()["Buckets"]], path
+    assert signed("GET", "/moto-api/").status_code >= 400
+
+
 # --- the audit trail and the approvers' view ----------------------------------------------
 
 def test_the_audit_trail_shows_held_denied_and_approved_calls_with_their_approvers(env, ring):

@@ -200,6 +200,11 @@ final class AWSUpstreamStage: @unchecked Sendable {
             // STS is the gateway's own: the caller is the hoop identity, never the gateway's role.
             return finish(Self.callerIdentity(upstream.name, identity, seq: seq, session: id))
         }
+        if upstream.endpoint != nil, Self.standInsOwn(call["path"]?.string ?? "/") {
+            logLine(Self.stage, "session \(id): call \(seq): a path of the stand-in's own API; refused")
+            return finish(.error(session: id, seq: seq, code: "42501",
+                                 message: "hoop: /moto-api is the AWS stand-in's own API (reset, recordings of every client's calls), not AWS's"))
+        }
         lock.lock(); running += 1; lock.unlock()
         Task {
             let frame: Frame?
@@ -219,6 +224,15 @@ final class AWSUpstreamStage: @unchecked Sendable {
             }
             lock.withLock { running -= 1 }
         }
+    }
+
+    /// A path the stand-in (moto's server, behind an `endpoint`) answers itself, whatever
+    /// the service: `/moto-api/...` resets it, or records and hands out other clients'
+    /// calls. To the door it is an S3 bucket of that name. Read as the stand-in routes it:
+    /// escapes decoded, empty segments skipped, any case.
+    static func standInsOwn(_ path: String) -> Bool {
+        let decoded = path.removingPercentEncoding ?? path
+        return decoded.split(separator: "/", omittingEmptySubsequences: true).first?.lowercased() == "moto-api"
     }
 
     private func finish(_ f: Frame) {
