@@ -13,6 +13,7 @@ import base64
 import csv
 import io
 import json
+import urllib.parse
 import sqlite3
 import sys
 from pathlib import Path
@@ -139,6 +140,25 @@ def test_s3_listing_and_head_with_metadata(env, aws_ring, people):
     assert head["ContentLength"] == len(b"no data\n")
     s3.head_object(Bucket=BUCKET, Key="exports/patients.csv")
     assert_clean(got.all, people, "ListObjectsV2 and HeadObject answers")
+
+
+def test_percent_encoded_phi_is_masked_in_keys_and_text(env, aws_ring, people):
+    # botocore lists keys with `encoding-type=url` and decodes them: the detectors read
+    # `Jane%20Doe%20...%40example.org` cut up by escapes, and the SDK handed back the keys
+    # in clear. A log line's URL-encoded query the same. Percent-encoded text is read
+    # decoded too, and masked where it was encoded.
+    p = people[6]
+    key = f"exports/notes/{p['ssn']} {p['email']}.txt"
+    line = "GET /find?q=" + urllib.parse.quote(json.dumps({"ssn": p["ssn"], "email": p["email"]})) + " 200\n"
+    standin = aws.standin(aws_ring, "s3")
+    standin.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    standin.put_object(Bucket=BUCKET, Key="exports/access.log", Body=line.encode())
+    s3 = aws.client(env, "s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="exports/notes/")["Contents"]]
+    versions = [v["Key"] for v in s3.list_object_versions(Bucket=BUCKET, Prefix="exports/notes/").get("Versions", [])]
+    assert len(keys) == 1 and not any(p["ssn"] in k or p["email"] in k for k in keys + versions)
+    body = urllib.parse.unquote(s3.get_object(Bucket=BUCKET, Key="exports/access.log")["Body"].read().decode())
+    assert body.startswith("GET /find?q=") and p["ssn"] not in body and p["email"] not in body
 
 
 def test_s3_checksums_and_etag_of_a_masked_body_are_accepted(env, aws_ring, people):

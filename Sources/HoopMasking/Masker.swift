@@ -42,9 +42,44 @@ public struct Masker: Sendable {
     /// The text's bytes and the spans found in it, overlaps resolved; nil when nothing
     /// was found (a value no detector can match is not even copied: see ScanProfile).
     func find(_ text: String, ignoring: Set<Entity> = []) -> (bytes: [UInt8], spans: [DetectedSpan])? {
-        guard let (bytes, raw) = Detectors.scan(detectors, text), !raw.isEmpty else { return nil }
+        var found = Detectors.scan(detectors, text)
+        if text.utf8.contains(0x25), let (decoded, origin) = Self.percentDecoded(Array(text.utf8)) {
+            // Read decoded too; what is found there is masked where it was encoded.
+            let mapped = Detectors.scan(detectors, decoded).map { DetectedSpan($0.entity, origin[$0.start], origin[$0.end]) }
+            if !mapped.isEmpty { found = (found?.bytes ?? Array(text.utf8), (found?.spans ?? []) + mapped) }
+        }
+        guard let (bytes, raw) = found, !raw.isEmpty else { return nil }
         let spans = resolved(ignoring.isEmpty ? raw : raw.filter { !ignoring.contains($0.entity) }, bytes)
         return spans.isEmpty ? nil : (bytes, spans)
+    }
+
+    /// Text with percent escapes (a URL's query in a log line, S3 keys listed with
+    /// `encoding-type=url`, which the SDKs ask for) decoded, `+` as a space: a value cut
+    /// up by escapes (`Jane%20Doe%40example.org`) is no value to a detector. `origin[i]`
+    /// is where decoded byte i came from (`origin[decoded.count]`: the end). Nil when
+    /// nothing is escaped.
+    static func percentDecoded(_ bytes: [UInt8]) -> (decoded: [UInt8], origin: [Int])? {
+        func hex(_ b: UInt8) -> UInt8? {
+            switch b {
+            case 0x30...0x39: return b - 0x30
+            case 0x41...0x46: return b - 0x37
+            case 0x61...0x66: return b - 0x57
+            default: return nil
+            }
+        }
+        var decoded: [UInt8] = [], origin: [Int] = []
+        decoded.reserveCapacity(bytes.count); origin.reserveCapacity(bytes.count + 1)
+        var i = 0, escaped = false
+        while i < bytes.count {
+            origin.append(i)
+            if bytes[i] == 0x25, i + 2 < bytes.count, let h = hex(bytes[i + 1]), let l = hex(bytes[i + 2]) {
+                decoded.append(h << 4 | l); i += 3; escaped = true
+            } else {
+                decoded.append(bytes[i] == 0x2B ? 0x20 : bytes[i]); i += 1
+            }
+        }
+        origin.append(bytes.count)
+        return escaped ? (decoded, origin) : nil
     }
 
     /// Masks one value. `typeOID` 0 or nil means text (error messages, COPY fields).

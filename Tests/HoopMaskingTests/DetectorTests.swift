@@ -105,3 +105,21 @@ final class DetectorTests: XCTestCase {
         }
     }
 }
+
+/// Percent-encoded text is read decoded too, and masked where it was encoded.
+final class PercentEncodedTests: XCTestCase {
+    func testValuesCutUpByEscapesAreFoundWhereTheyWereEncoded() {
+        XCTAssertEqual(found("GET /find?ssn=912%2D34%2D5678&x=1", .ssn), ["912%2D34%2D5678"])
+        XCTAssertEqual(found("exports/jane.doe%40example.org/a.csv", .email), ["jane.doe%40example.org"])
+        XCTAssertEqual(found("q=%7B%22ssn%22%3A%22912-34-5678%22%7D", .ssn), ["912-34-5678"])
+        let masked = standardMasker.maskText("exports/912%2D34%2D5678%20jane.doe%40example.org/a.csv").value ?? ""
+        XCTAssertFalse(masked.contains("5678") || masked.contains("jane.doe"), masked)
+        XCTAssertTrue(masked.hasPrefix("exports/") && masked.hasSuffix(".csv"), masked)
+        // Nothing escaped, nothing decoded: `+` and a stray `%` stay as they are.
+        XCTAssertEqual(standardMasker.maskText("50% of 2+2").value, "50% of 2+2")
+        XCTAssertEqual(Masker.percentDecoded(Array("a%zz+b".utf8))?.decoded, nil)
+        let (decoded, origin) = Masker.percentDecoded(Array("a%20b+c".utf8))!
+        XCTAssertEqual(String(decoding: decoded, as: UTF8.self), "a b c")
+        XCTAssertEqual(origin, [0, 1, 4, 5, 6, 7])
+    }
+}
