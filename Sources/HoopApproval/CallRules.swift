@@ -25,6 +25,11 @@ enum ParamTest: Sendable {
         switch self {
         case .absent: return value == nil || value == .null
         case .present: return value != nil && value != .null
+        case .glob(let g) where g.lowercased() == "true":
+            // A flag a service may read loosely (moto takes any truthy value: 1, "yes",
+            // [true], even "false"): anything but false itself holds.
+            guard let value, value != .null else { return false }
+            return value != .bool(false)
         case .glob(let g): return value.map { Glob.matches(g, CallFacts.text($0)) } ?? false
         case .equals(let n): return value.flatMap(CallFacts.number) == n
         case .above(let n): return value.flatMap(CallFacts.number).map { $0 > n } ?? false

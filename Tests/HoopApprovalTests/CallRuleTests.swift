@@ -46,6 +46,11 @@ final class CallRuleTests: XCTestCase {
             (call("secretsmanager", "GetSecretValue", "secretsmanager:GetSecretValue", "Read", ["SecretId": "x"]), .deny, "no-credential-exposure"),
             (call("ssm", "GetParameter", "ssm:GetParameter", "Read", ["Name": "p", "WithDecryption": .bool(true)]), .deny, "no-decrypted-parameters"),
             (call("ssm", "GetParameter", "ssm:GetParameter", "Read", ["Name": "p"]), .allow, "allow-read"),
+            (call("ssm", "GetParameter", "ssm:GetParameter", "Read", ["Name": "p", "WithDecryption": .bool(false)]), .allow, "allow-read"),
+            // A flag given loosely is read as a loose service reads it (moto: any truthy value).
+            (call("ssm", "GetParameter", "ssm:GetParameter", "Read", ["Name": "p", "WithDecryption": .int(1)]), .deny, "no-decrypted-parameters"),
+            (call("ssm", "GetParameter", "ssm:GetParameter", "Read", ["Name": "p", "WithDecryption": "yes"]), .deny, "no-decrypted-parameters"),
+            (call("ssm", "GetParameters", "ssm:GetParameters", "Read", ["Names": .array([.string("p")]), "WithDecryption": .array([.bool(true)])]), .deny, "no-decrypted-parameters"),
             (call("cloudtrail", "StopLogging", "cloudtrail:StopLogging", "Write", ["Name": "t"]), .deny, "no-audit-weakening"),
             (call("kms", "ScheduleKeyDeletion", "kms:ScheduleKeyDeletion", "Write", ["KeyId": "k"]), .deny, "no-audit-weakening"),
             (call("dynamodb", "ExportTableToPointInTime", "dynamodb:ExportTableToPointInTime", "Write"), .review, "review-bulk-export"),
