@@ -22,6 +22,12 @@ public final class Operations: Sendable {
         public let headerMembers: [String: String]
         /// Its answer carries credentials or secrets (botocore's sensitive members).
         public let revealsSecrets: Bool
+
+        func revealingSecrets() -> Operation {
+            Operation(name: name, method: method, pathTemplate: pathTemplate, fixedQuery: fixedQuery, required: required,
+                      iamAction: iamAction, access: access, paging: paging, idempotency: idempotency,
+                      headerMembers: headerMembers, revealsSecrets: true)
+        }
     }
 
     public struct Service: Sendable {
@@ -76,6 +82,11 @@ public final class Operations: Sendable {
                                targetPrefix: s["target_prefix"]?.string, jsonVersion: s["json_version"]?.string, operations: ops)
             }
         }
+        // Several services under one signing name (rds: DocumentDB's, Neptune's and RDS's
+        // models, one API): the one named like it is the API's own, and read first.
+        for (signing, list) in by {
+            by[signing] = list.filter { $0.name == signing } + list.filter { $0.name != signing }
+        }
         bySigningName = by
         source = root["generated_from"]?.encodedString ?? ""
     }
@@ -106,7 +117,11 @@ public final class Operations: Sendable {
         let query = SigV4.queryPairs(r.query)
         if let action = (form + query).first(where: { $0.0 == "Action" })?.1 {
             for s in candidates where s.proto == "query" || s.proto == "ec2" {
-                if let op = s.operations[action] { return Identified(service: s, operation: op, labels: [:]) }
+                if let op = s.operations[action] {
+                    // Another model of the same API may know its answer holds secrets.
+                    let secret = candidates.contains { $0.operations[action]?.revealsSecrets == true }
+                    return Identified(service: s, operation: secret ? op.revealingSecrets() : op, labels: [:])
+                }
             }
             throw AWSError("InvalidAction", 400, "hoop does not know the action \(action) of \(signingName)")
         }

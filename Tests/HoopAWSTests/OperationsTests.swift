@@ -45,6 +45,14 @@ final class OperationsTests: XCTestCase {
         XCTAssertEqual(invoke.labels["FunctionName"], "patient-lookup")
     }
 
+    func testAnAPIWithSeveralModelsIsReadByItsOwn() throws {
+        // rds signs DocumentDB's, Neptune's and RDS's calls alike: RDS's model is the API's.
+        let describe = try identify("POST", "/", form: [("Action", "DescribeDBInstances")], service: "rds")
+        XCTAssertEqual(describe.service.name, "rds")
+        let models = try ops().services(signingName: "rds")
+        XCTAssertEqual(describe.operation.revealsSecrets, models.contains { $0.operations["DescribeDBInstances"]?.revealsSecrets == true })
+    }
+
     func testUnknownsAreRefusedNotGuessed() throws {
         XCTAssertThrowsError(try identify("POST", "/", headers: [("x-amz-target", "DynamoDB_20120810.NoSuchThing")], service: "dynamodb"))
         XCTAssertThrowsError(try identify("POST", "/", form: [("Action", "NoSuchAction")], service: "ec2"))
