@@ -596,7 +596,29 @@ final class ResponseMasking {
                 columns["*", default: []].formUnion(under)
             }
             s.viewSources[name.lowercased()] = columns
+            resolveParked(view: name.lowercased(), columns)
         }
+    }
+
+    /// What a session parked from a view's columns is what the columns under it hold:
+    /// another session that reads it back has not learnt the view (a sequence set from
+    /// a view of patients' SSNs, read by a session that never read the view).
+    func resolveParked(view: String, _ columns: [String: Set<SourceColumn>]) {
+        func resolved(_ set: Set<SourceColumn>) -> Set<SourceColumn> {
+            var out = set
+            for c in set where c.table.lowercased() == view {
+                let under = c.column == "*" ? columns.values.reduce(into: Set<SourceColumn>()) { $0.formUnion($1) }
+                                            : columns[c.column.lowercased()] ?? columns["*"] ?? [.untraced]
+                out.formUnion(c.whole ? under : under.pieces)
+            }
+            return out
+        }
+        guard (parkedCatalog.union(parkedByAnyCode).union(written).union(notified.values.flatMap { $0 }))
+                .contains(where: { $0.table.lowercased() == view }) else { return }
+        parkedCatalog = resolved(parkedCatalog)
+        parkedByAnyCode = resolved(parkedByAnyCode)
+        written = resolved(written)
+        notified = notified.mapValues(resolved)
     }
 
     /// A column of a relation the session wrote into from other columns: its own rules
