@@ -250,6 +250,32 @@ def test_a_function_named_like_a_built_in_is_not_trusted(shapes_ring):
             d.execute("drop function if exists public.upper(int)")
 
 
+def test_a_cast_the_database_defined_is_not_trusted(shapes_ring):
+    """A cast WITH FUNCTION runs that function and names none: `x::a_type::text` over a
+    type of the database's own looked like a cast of constants. hoop-connect's catalog
+    facts name the types of the database's own casts; a cast to one is untraced code."""
+    with shapes_ring.connect("direct") as d:
+        d.execute("create type public.shapes_ref as (kind text, id int)")
+        d.execute("create function public.shapes_ref_text(public.shapes_ref) returns text language sql stable as "
+                  f"$$ select {LETTERS} from public.patients p where p.id = ($1).id $$")
+        d.execute("create cast (public.shapes_ref as text) with function public.shapes_ref_text(public.shapes_ref)")
+    try:
+        probe = f"select row('patient', {P})::public.shapes_ref::text"
+        with shapes_ring.connect("direct") as d:
+            value = d.execute(f"select {LETTERS} from patients p where p.id = {P}").fetchone()[0]
+            shown = d.execute(probe).fetchone()[0] == value
+        assert shown, "not a probe"
+        with shapes_ring.connect("gateway") as g:   # a new session: fresh catalog facts
+            got = str(g.execute(probe).fetchone()[0])
+            plain = g.execute("select 42::text, 'a'::varchar").fetchone()   # built-in casts stay traced
+        leaked = value in got
+        assert not leaked, f"the cast's function gave the value: sha256 {h(value)}"
+        assert plain == ("42", "a")
+    finally:
+        with shapes_ring.connect("direct") as d:
+            d.execute("drop type public.shapes_ref cascade")
+
+
 def test_whole_values_keep_their_strategy(shapes_ring):
     """Not over-masking: a whole ruled value keeps its rule (partial shows the last
     four), a condition on a column with constants adds nothing, and a plain table
@@ -314,6 +340,31 @@ def test_a_ruled_value_parked_in_a_setting_does_not_come_back_through_what_shows
         got = shown(g)
     leaked = value in got
     assert not leaked, f"{name}: the value came back, sha256 {h(value)}"
+
+
+def test_a_setting_set_by_a_views_code_or_an_update_of_pg_settings_is_parked(shapes_ring):
+    # Neither statement names set_config: a view's column calls it whenever the view is
+    # read (`select count(*)` from it), and pg_settings' rule calls it on UPDATE.
+    with shapes_ring.connect("direct") as d:
+        d.execute(f"create view public.shapes_setter as select set_config('shapes.v', {LETTERS}, false) as x "
+                  f"from patients p where p.id = {P}")
+        letters = d.execute(f"select {LETTERS} from patients p where p.id = {P}").fetchone()[0]
+        digits = d.execute(f"select {SSN_DIGITS} from patients p where p.id = {P}").fetchone()[0]
+    cases = [(["select count(*) from public.shapes_setter"], "select current_setting('shapes.v')", letters),
+             ([f"update pg_settings set setting = (select {SSN_DIGITS} from patients p where p.id = {P}) "
+               "where name = 'lock_timeout'"], "show lock_timeout", digits)]
+    try:
+        for stmts, read, value in cases:
+            for via in ("direct", "gateway"):
+                with shapes_ring.connect(via) as c:
+                    for sql in stmts:
+                        c.execute(sql)
+                    got = " ".join(str(v) for r in c.execute(read).fetchall() for v in r)
+                shown = value in got
+                assert shown == (via == "direct"), f"{read} through {via}: the value {'not ' if via == 'direct' else ''}shown"
+    finally:
+        with shapes_ring.connect("direct") as d:
+            d.execute("drop view public.shapes_setter")
 
 
 def diag_of(conn, sql: str, notices: list | None = None):

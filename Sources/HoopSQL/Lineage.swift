@@ -1068,6 +1068,8 @@ struct Analyzer {
             let out = expression(body["arg"] ?? .null, scopes)
             let type = (body["typeName"]?["names"]?.array ?? []).compactMap(\.sval).last ?? ""
             if type.hasPrefix("reg") { readLog.insert(.catalog); return out.pieces.union([.catalog]) }
+            // A cast the database defined runs its function: what that reads is not traced.
+            if shadowing.contains("::" + type.lowercased()) { readLog.insert(.untraced); return out.union([.untraced]) }
             return body["typeName"]?["typmods"] == nil ? out : out.pieces
         case "SubLink":
             let type = body["subLinkType"]?.string ?? ""

@@ -472,8 +472,10 @@ final class Catalog {
     }
 
     /// Names a call or an operator may resolve to code of the database's own although
-    /// they look like a built-in: functions defined outside pg_catalog with a built-in
-    /// function's name (`public.upper(int)` wins over `pg_catalog.upper(text)` for an
+    /// they look like a built-in, and casts the database defined (`::type` for each type
+    /// of its own that such a cast converts from or to: the cast runs its function; not
+    /// the built-in types, which an extension's casts would make untraced everywhere): functions
+    /// defined outside pg_catalog with a built-in function's name (`public.upper(int)` wins over `pg_catalog.upper(text)` for an
     /// integer argument, whatever the search_path), and every operator defined outside
     /// pg_catalog. Read fresh for each session: a function created a minute ago counts.
     func shadowing() async -> [String] {
@@ -484,6 +486,9 @@ final class Catalog {
                   and exists (select 1 from pg_proc b where b.pronamespace = 'pg_catalog'::regnamespace and b.proname = p.proname)
                 union
                 select distinct o.oprname::text from pg_operator o where o.oprnamespace <> 'pg_catalog'::regnamespace
+                union
+                select distinct '::' || lower(t.typname::text) from pg_cast c join pg_type t on t.oid in (c.castsource, c.casttarget)
+                where c.oid >= 16384 and t.typnamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
                 """
             let res = await loop.lastResult(conn, sent: PQsendQuery(conn, sql))
             defer { PQclear(res) }

@@ -479,13 +479,9 @@ final class ResponseMasking {
         for t in all {
             // A parked value is whatever the statement computed from what it read: pieces.
             let parked = t.reads.pieces
-            if !t.parks.isDisjoint(with: [.settings, .code]) {
-                s.parkedSettings.formUnion(parked); s.setSettings = true
-                if !s.settingsRuled, t.parks.contains(.settings), rule(parked, s) != nil { s.settingsRuled = true }
-            }
-            if t.parks.contains(.code) { s.parkedByCode.formUnion(parked); parkedByAnyCode.formUnion(parked) }
-            if t.parks.contains(.catalog) { parkedCatalog.formUnion(parked) }
-            if t.parks.contains(.notify) { for c in t.channels { notified[c, default: []].formUnion(parked) } }
+            // An UPDATE of pg_settings sets settings (its rule calls set_config).
+            let settingsTable = t.writesInto.contains { ["pg_settings", "pg_catalog.pg_settings"].contains($0.lowercased()) }
+            park(settingsTable ? t.parks.union(.settings) : t.parks, parked, channels: t.channels, s)
             if t.writes { written.formUnion(parked) }
             for target in t.writesInto { s.writtenInto[target.lowercased(), default: []].formUnion(parked) }
             if t.parks.contains(.code) || t.defines == nil || t.writesUnseen { s.ranCode = true }
@@ -499,6 +495,18 @@ final class ResponseMasking {
             if t.creates { s.madeRelations = true }
         }
         return readingSettings ? all.map { $0.readingSettings() } : all
+    }
+
+    /// What a statement (or a view's definition it reads) wrote into server state: the
+    /// session's settings, the catalog and sequences, notifications, code's reach.
+    func park(_ parks: Parks, _ parked: Set<SourceColumn>, channels: Set<String>, _ s: SessionState) {
+        if !parks.isDisjoint(with: [.settings, .code]) {
+            s.parkedSettings.formUnion(parked); s.setSettings = true
+            if !s.settingsRuled, parks.contains(.settings), rule(parked, s) != nil { s.settingsRuled = true }
+        }
+        if parks.contains(.code) { s.parkedByCode.formUnion(parked); parkedByAnyCode.formUnion(parked) }
+        if parks.contains(.catalog) { parkedCatalog.formUnion(parked) }
+        if parks.contains(.notify) { for c in channels { notified[c, default: []].formUnion(parked) } }
     }
 
     /// A text's lineage (nil: it does not parse), cached by text and by shape.
@@ -597,6 +605,12 @@ final class ResponseMasking {
             }
             s.viewSources[name.lowercased()] = columns
             resolveParked(view: name.lowercased(), columns)
+            // A view whose definition calls set_config, setval or pg_notify parks what it
+            // read whenever it is read (`select count(*) from v` names no parking function).
+            for t in v["view_sql"]?.string.flatMap(analyzed) ?? [] {
+                let parks = t.parks.intersection([.settings, .catalog, .notify])
+                if !parks.isEmpty { park(parks, t.reads.pieces, channels: t.channels, s) }
+            }
         }
     }
 
