@@ -472,12 +472,13 @@ final class Catalog {
     }
 
     /// Names a call or an operator may resolve to code of the database's own although
-    /// they look like a built-in, and casts the database defined (`::type` for each type
-    /// of its own that such a cast converts from or to: the cast runs its function; not
-    /// the built-in types, which an extension's casts would make untraced everywhere): functions
-    /// defined outside pg_catalog with a built-in function's name (`public.upper(int)` wins over `pg_catalog.upper(text)` for an
+    /// they look like a built-in: functions defined outside pg_catalog with a built-in
+    /// function's name (`public.upper(int)` wins over `pg_catalog.upper(text)` for an
     /// integer argument, whatever the search_path), and every operator defined outside
-    /// pg_catalog. Read fresh for each session: a function created a minute ago counts.
+    /// pg_catalog; and `::type` for each type outside pg_catalog that a cast the database
+    /// defined converts from or to (the cast runs its function; not the built-in types,
+    /// which an extension's casts would make untraced everywhere). Read fresh for each
+    /// session: a function created a minute ago counts.
     func shadowing() async -> [String] {
         await withConnection { conn -> [String] in
             let sql = """

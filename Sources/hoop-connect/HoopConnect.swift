@@ -205,36 +205,40 @@ final class SessionTable {
         }
     }
 
-    /// A request forwarded for the audit trail waits, briefly, to go out in one write
-    /// with its answer: the stages after this one then wake once per answer, not twice,
-    /// and hoop-record makes both durable in one commit. Only while nothing but such
-    /// requests is queued (each session's order stays as written), and for `requestHold`
-    /// seconds at most: a slow statement's request is recorded while it runs.
+    /// Once a request is forwarded for the audit trail, what the stage writes waits,
+    /// briefly, to go out in one write with the answer: until an answer is complete (a
+    /// `ready`, or a session's end), `holdBytes` are queued, or `requestHold` seconds
+    /// pass. The stages after this one then wake once per answer, not once per piece of
+    /// it, and hoop-record makes a request and its answer durable in one commit. A slow
+    /// statement's request is recorded while it runs; frames queued with no request
+    /// pending go at once; a session that waits for a credit writes first (UpstreamSession.send).
     static let requestHold = 0.002
-    private var heldBytes = 0
+    static let holdBytes = 64 << 10
     private var heldSince: Double? = nil
+    private var answered = false
 
     /// Queues a client's frame, forwarded for the audit trail before its answers.
     func forward(_ raw: [UInt8]) {
-        let onlyHeld = out.pendingBytes == heldBytes
         out.enqueue(raw + [0x0A])
-        guard onlyHeld else { return }
-        heldBytes += raw.count + 1
         if heldSince == nil { heldSince = monotonicSeconds() }
     }
 
-    /// Seconds until held requests must be written (nil: none held).
+    /// An answer is complete: the next write need not wait.
+    func answerComplete() { answered = true }
+
+    /// Seconds until what is held must be written (nil: nothing held).
     var holdTimeout: Double? { heldSince.map { max(0, $0 + Self.requestHold - monotonicSeconds()) } }
 
-    /// The loop's write, once per wake-up: skipped while only young requests are queued.
+    /// The loop's write, once per wake-up: skipped while a young request's answer is
+    /// not complete.
     func flush() throws {
-        if heldBytes > 0, out.pendingBytes == heldBytes, let since = heldSince,
-           monotonicSeconds() - since < Self.requestHold { return }
+        if !answered, let since = heldSince, monotonicSeconds() - since < Self.requestHold,
+           out.pendingBytes < Self.holdBytes { return }
         try flushNow()
     }
 
     func flushNow() throws {
-        heldBytes = 0; heldSince = nil
+        heldSince = nil; answered = false
         try out.flush()
     }
 

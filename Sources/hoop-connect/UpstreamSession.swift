@@ -440,8 +440,9 @@ final class UpstreamSession {
     /// Sends a frame that spends a credit (rows, COPY data).
     func send(_ frame: [UInt8]) async {
         // Flow control: wait for a credit; meanwhile libpq is not read, so TCP holds the
-        // server. (The loop writes what is queued before it sleeps: the client gets it,
-        // and its credit can come back.)
+        // server. What is queued is written first: the client gets it, and its credit can
+        // come back (SessionTable.flush would hold it a while).
+        if credits <= 0 { try? table.flushNow() }
         while credits <= 0 && !closing { _ = await park() }
         credits -= 1
         out.enqueue(frame)
@@ -566,7 +567,10 @@ final class UpstreamSession {
 
     var catalog: Catalog? { table.upstreams.catalog(for: database) }
 
-    func emit(_ f: Frame) { out.enqueue(f) }
+    func emit(_ f: Frame) {
+        out.enqueue(f)
+        if f.type == FrameType.ready || f.type == FrameType.sessionClosed { table.answerComplete() }
+    }
     /// A client's frame, forwarded for the audit trail (SessionTable.forward).
     func emitRaw(_ raw: [UInt8]) { table.forward(raw) }
 }
