@@ -33,6 +33,12 @@ extension EventLoop {
             switch PQflush(conn) {
             case 0: return true
             case 1:
+                // libpq reads what the server sends while it cannot send (its rule against
+                // deadlock: a COPY's trigger raising notices) into a buffer that nothing
+                // else bounds: parsed now, its notices go out paced by credits (`meanwhile`
+                // waits for them), and libpq is not flushed, nor read, meanwhile.
+                _ = PQisBusy(conn)
+                await meanwhile()
                 let ready = await wait(PQsocket(conn), Int16(POLLIN | POLLOUT))
                 if ready & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
                     guard PQconsumeInput(conn) == 1 else { return false }

@@ -254,6 +254,12 @@ final class UpstreamSession {
             return false
         }
         cancelHandle = CancelHandle(c)
+        // libpq reads whatever the socket holds into a buffer it grows to fit (while it
+        // cannot send, too: a COPY whose trigger raises notices), and a kernel that tunes
+        // receive buffers up to 32 MB let this stage hold that much per session. A fixed
+        // 1 MiB (the kernel doubles it) bounds each read; the server waits on TCP instead.
+        var receive: Int32 = 1 << 20
+        _ = setsockopt(PQsocket(c), SOL_SOCKET, SO_RCVBUF, &receive, socklen_t(MemoryLayout<Int32>.size))
         PQsetNoticeReceiver(c, { arg, res in
             guard let arg, let res else { return }
             let s = Unmanaged<UpstreamSession>.fromOpaque(arg).takeUnretainedValue()
