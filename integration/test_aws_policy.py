@@ -370,6 +370,24 @@ def test_the_standins_own_api_is_not_reached_through_the_door(env, ring, creds):
     assert signed("GET", "/moto-api/").status_code >= 400
 
 
+def test_no_aws_keys_for_a_connection_of_another_kind(env, ring):
+    # The role's last path element names the connection: `.../hoop/clinic` (PostgreSQL) got
+    # keys whose calls no upstream answered, each holding a door slot until it timed out.
+    import urllib.parse
+    import httpx
+    token = open(env["AWS_WEB_IDENTITY_TOKEN_FILE"]).read().strip()
+    for connection, issued in (("clinic", False), ("no-such-connection", False), ("aws", True)):
+        body = urllib.parse.urlencode({"Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15",
+                                       "RoleArn": f"arn:aws:iam::000000000000:role/hoop/{connection}",
+                                       "RoleSessionName": "x", "WebIdentityToken": token})
+        r = httpx.post(aws.door_url(ring) + "/", content=body, verify=aws.ca(ring), timeout=30,
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+        got_keys = "<Credentials>" in r.text
+        assert got_keys == issued, (connection, r.status_code)
+        if not issued:
+            assert r.status_code == 403 and "AccessDenied" in r.text, (connection, r.status_code)
+
+
 # --- the audit trail and the approvers' view ----------------------------------------------
 
 def test_the_audit_trail_shows_held_denied_and_approved_calls_with_their_approvers(env, ring):

@@ -42,11 +42,16 @@ final class AWSDoor: @unchecked Sendable {
     private var inFlight = 0
     private var inFlightBytes = 0
 
-    init(key: GatewayKey, operations: Operations, ring: RingSessions) {
+    /// The configured connections of kind `aws`: keys for another kind's (a PostgreSQL
+    /// connection) would make calls no upstream answers, each holding a slot until it times out.
+    let awsConnections: Set<String>
+
+    init(key: GatewayKey, operations: Operations, ring: RingSessions, awsConnections: Set<String>) {
         self.key = key
         verifier = SigV4Verifier(key: key)
         self.operations = operations
         self.ring = ring
+        self.awsConnections = awsConnections
     }
 
     func handle(_ req: DoorRequest, on loop: EventLoop) -> EventLoopFuture<DoorResponse> {
@@ -141,6 +146,9 @@ final class AWSDoor: @unchecked Sendable {
         let params: [String: JSON]
         do {
             verified = try verifier.verify(signed)
+            guard awsConnections.contains(verified.claims.connection) else {
+                throw AWSError("AccessDenied", 403, "hoop: these keys are for a connection that is not an AWS one")
+            }
             // From here on only what the client signed exists: the operation is identified,
             // and its parameters read, from the same headers that travel on.
             request.headers = signed.headers.filter { verified.signedHeaders.contains($0.0) }
@@ -211,6 +219,10 @@ final class AWSDoor: @unchecked Sendable {
         }
         // The role's last path element names the hoop connection.
         let connection = String(roleArn.split(separator: "/").last ?? "")
+        guard awsConnections.contains(connection) else {
+            return loop.makeSucceededFuture(errorResponse(AWSError("AccessDenied", 403,
+                "no AWS connection is named \"\(connection)\" (the role's last path element)"), proto: "query", requestId))
+        }
         let id = ring.newSessionId()
         let open = Frame(FrameType.sessionOpen, session: id, seq: 0, [
             "connection": .string(connection), "credential": .string(token), "client": client(req),

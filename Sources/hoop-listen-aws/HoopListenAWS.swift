@@ -65,7 +65,8 @@ struct HoopListenAWS: ParsableCommand {
         }
         let plainOnLoopback = door["plain_http_on_loopback"]?.bool == true
         let ring = RingSessions(require: stamps)
-        let doorLogic = AWSDoor(key: key, operations: operations, ring: ring)
+        let awsConnections = Set((cfg.json["connections"]?.object ?? [:]).keys.filter { ConnectionKind.of($0, in: cfg) == .aws })
+        let doorLogic = AWSDoor(key: key, operations: operations, ring: ring, awsConnections: awsConnections)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
