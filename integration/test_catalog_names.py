@@ -278,6 +278,43 @@ def test_a_partition_or_child_read_by_its_own_name_takes_its_ancestors_rules(gw,
     assert VALUE not in repr(gw.execute(f"select mrn from {schema}.loose").fetchall())
 
 
+
+def test_a_parent_read_by_its_own_name_takes_its_descendants_rules(gw, admin, schema):
+    # The other way round: a parent's scan gives its children's rows, so a ruled table
+    # made a child of another (by INHERIT, or as a partition) is read through the parent
+    # under the parent's names. The parent's columns take the rules of its descendants'
+    # columns of the same names, at any depth, directly and in expressions; a child added
+    # later, also to a parent that had children already, counts for the very next result.
+    admin.execute(f"create table {schema}.people (id int, mrn text, memo text)")
+    admin.execute(f"create table {schema}.older () inherits ({schema}.people)")
+    admin.execute(f"create table {schema}.patients (id int, mrn text, memo text)")
+    admin.execute(f"insert into {schema}.patients values (1, '{VALUE}', 'plain words')")
+    admin.execute(f"insert into {schema}.people values (2, '{VALUE}', 'plain words')")
+    admin.execute(f"create table {schema}.registry (id int, mrn text, memo text) partition by range (id)")
+    admin.execute(f"create table {schema}.reg_mid partition of {schema}.registry for values from (0) to (100) partition by range (id)")
+    admin.execute(f"grant select on all tables in schema {schema} to hoop_gateway")
+    reads = [f"select mrn from {schema}.people", f"select * from {schema}.people",
+             f"select upper(mrn), memo from {schema}.people", f"select mrn || '' from {schema}.people where id > 0",
+             f"select mrn from only {schema}.people where id = 2"]
+    # No rule names people: its own rows' mrn is readable before patients is its child.
+    assert value(gw, f"select mrn from {schema}.people where id = 2") == VALUE
+    admin.execute(f"alter table {schema}.patients inherit {schema}.older")
+    for sql in reads:
+        rows = gw.execute(sql).fetchall()
+        assert rows and VALUE not in repr(rows), sql
+    assert value(gw, f"select memo from {schema}.people where id = 1") == "plain words"   # an unruled column stays readable
+    admin.execute(f"alter table {schema}.patients no inherit {schema}.older")
+    assert value(gw, f"select mrn from {schema}.people where id = 2") == VALUE
+    # A partition named patients two levels down, attached after the parent was read.
+    assert gw.execute(f"select mrn from {schema}.registry").fetchall() == []
+    admin.execute(f"alter table {schema}.patients rename to patients_held")
+    admin.execute(f"create table {schema}.patients partition of {schema}.reg_mid for values from (0) to (100)")
+    admin.execute(f"insert into {schema}.registry values (5, '{VALUE}', 'plain words')")
+    admin.execute(f"grant select on {schema}.patients to hoop_gateway")
+    for sql in (f"select mrn from {schema}.registry", f"select lower(mrn) from {schema}.reg_mid"):
+        rows = gw.execute(sql).fetchall()
+        assert rows and VALUE not in repr(rows), sql
+
 def test_functions_the_database_defines_cannot_freeze_the_versions(gw, admin, direct, schema):
     # An exact-type concat_ws (or string_agg) in public would win over the built-ins on a
     # default search_path and could answer the same version whatever changed: the catalog

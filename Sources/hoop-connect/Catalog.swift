@@ -38,14 +38,16 @@ final class Catalog {
         /// a write's RETURNING gives back under its column names is whatever that code
         /// returned (another table's values), not what the columns hold.
         var writesRewritten = false
-        /// A partition or an inheritance child: its rows are its ancestors' rows too (a
-        /// ruled table's partition read by its own name), so its columns take their rules.
-        /// As a view's definition for hoop-mask: each ancestor's columns of the same names,
-        /// at this relation's column numbers (Catalog.ancestorsSQL).
-        var ancestorsSQL: String? = nil
+        /// A partition or an inheritance child, or a parent: a child's rows are its
+        /// ancestors' rows too (a ruled table's partition read by its own name), and a
+        /// parent's scan gives its descendants' rows (a ruled table made a child of
+        /// another, read through the parent), so its columns take their rules. As a view's
+        /// definition for hoop-mask: each relative's columns of the same names, at this
+        /// relation's column numbers (Catalog.relativesSQL).
+        var relativesSQL: String? = nil
         /// What hoop-mask traces this relation's columns through: a view's definition, or
-        /// a partition's or child's ancestors.
-        var tracedSQL: String? { viewSQL ?? ancestorsSQL } }
+        /// a partition's, child's or parent's relatives.
+        var tracedSQL: String? { viewSQL ?? relativesSQL } }
 
     /// Where a table's names come from, as versions of catalog rows: `relation` is the
     /// xmin of its pg_class and pg_namespace rows (and a view's pg_rewrite rows),
@@ -113,6 +115,9 @@ final class Catalog {
         || coalesce('/a' || (\(ancestorChain("c.oid"))
                              select string_agg(anc.link::text || ':' || pc.xmin::text || '.' || pn.xmin::text, ',' order by pc.oid, anc.link::text)
                              from anc join pg_class pc on pc.oid = anc.parent join pg_namespace pn on pn.oid = pc.relnamespace), '')
+        || coalesce('/d' || (\(descendantChain("c.oid"))
+                             select string_agg(dsc.link::text || ':' || pc.xmin::text || '.' || pn.xmin::text, ',' order by pc.oid, dsc.link::text)
+                             from dsc join pg_class pc on pc.oid = dsc.child join pg_namespace pn on pn.oid = pc.relnamespace), '')
         """
 
     /// `anc(parent, link, child)`: every ancestor of `root` (partitioned tables above a
@@ -127,8 +132,23 @@ final class Catalog {
         """
     }
 
+    /// `dsc(child, link)`: every descendant of `root` (partitions, inheritance children,
+    /// theirs), with the xmin of the pg_inherits row that links it to its parent.
+    static func descendantChain(_ root: String) -> String {
+        """
+        with recursive dsc(child, link) as (
+            select i.inhrelid, i.xmin from pg_inherits i where i.inhparent = \(root)
+            union
+            select i.inhrelid, i.xmin from pg_inherits i join dsc on i.inhparent = dsc.child)
+        """
+    }
+
     /// Whether the relation `c` is a partition or an inheritance child.
     static let isChildSQL = "(c.relispartition or exists (select 1 from pg_inherits i where i.inhrelid = c.oid))"
+
+    /// Whether the relation `c` is a partition, an inheritance child or a parent
+    /// (relhassubclass: set by its first child, cleared lazily, so at worst it says yes).
+    static let hasRelativesSQL = "(c.relhassubclass or \(isChildSQL))"
 
     /// The relation version of a table without rules or triggers: the part of
     /// `relationVersionSQL` its check needs (the rest is empty for it). A view's check
@@ -359,7 +379,7 @@ final class Catalog {
         select w.name, c.oid::int8, (select string_agg(a.attnum::text, ',') from pg_attribute a
                                     where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped)
         from unnest($1::text[]) w(name)
-        left join pg_class c on c.relname = w.name and (c.relkind in ('v', 'm') or c.relpersistence = 't' or \(isChildSQL)
+        left join pg_class c on c.relname = w.name and (c.relkind in ('v', 'm') or c.relpersistence = 't' or \(hasRelativesSQL)
                                                         or ($2::bool and \(writesRewrittenSQL)))
               and c.relnamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
         where c.oid is not null or not exists (select 1 from pg_class o where o.relname = w.name)
@@ -416,8 +436,8 @@ final class Catalog {
             select n.nspname, c.relname, a.attnum, a.attname,
                    case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end, c.relkind::text,
                    \(Self.relationVersionSQL), a.xmin::text, c.relpersistence = 't',
-                   c.relkind in ('v', 'm') or c.relhasrules or c.relhastriggers or \(Self.isChildSQL), \(Self.writesRewrittenSQL),
-                   \(Self.isChildSQL)
+                   c.relkind in ('v', 'm') or c.relhasrules or c.relhastriggers or \(Self.hasRelativesSQL), \(Self.writesRewrittenSQL),
+                   \(Self.hasRelativesSQL)
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             join pg_attribute a on a.attrelid = c.oid
             where c.oid = $1::oid and a.attnum > 0 and not a.attisdropped
@@ -442,9 +462,10 @@ final class Catalog {
                             writesRewritten: String(cString: PQgetvalue(res, 0, 10)) == "t" || String(cString: PQgetvalue(res, 0, 5)) == "v")
         let version = Version(relation: String(cString: PQgetvalue(res, 0, 6)), columns: versions)
         if String(cString: PQgetvalue(res, 0, 11)) == "t" {
-            // Read after the version: ancestors changed in between read as changed next time.
-            guard let sql = await ancestorsSQL(oid, columns: columns, conn) else { return .failed }
-            source.ancestorsSQL = sql
+            // Read after the version: relatives changed in between read as changed next time.
+            // A parent whose children are gone (relhassubclass is cleared lazily) has none.
+            guard let sql = await relativesSQL(oid, columns: columns, conn) else { return .failed }
+            source.relativesSQL = sql.isEmpty ? nil : sql
         }
         if source.viewSQL != nil {
             // Read after the version: a view changed in between reads as changed next time.
@@ -454,17 +475,24 @@ final class Catalog {
         return .found(source, version)
     }
 
-    /// A partition's or child's columns as its ancestors' of the same names, for hoop-mask
-    /// to trace as a view: one `select` per ancestor, the columns at this relation's
-    /// column numbers (a dropped column's number holds a null), joined by `union all`.
-    private func ancestorsSQL(_ oid: UInt32, columns: [Int: String], _ conn: OpaquePointer) async -> String? {
-        let sql = Self.ancestorChain("$1::oid") + """
-            select distinct n.nspname, pc.relname from anc join pg_class pc on pc.oid = anc.parent
-            join pg_namespace n on n.oid = pc.relnamespace
+    /// A partition's, child's or parent's columns as its ancestors' and descendants' of
+    /// the same names, for hoop-mask to trace as a view: one `select` per relative, the
+    /// columns at this relation's column numbers (a dropped column's number holds a
+    /// null), joined by `union all`; empty when it has none (nil: not read).
+    private func relativesSQL(_ oid: UInt32, columns: [Int: String], _ conn: OpaquePointer) async -> String? {
+        let sql = """
+            with recursive anc(parent) as (
+                select i.inhparent from pg_inherits i where i.inhrelid = $1::oid
+                union select i.inhparent from pg_inherits i join anc on i.inhrelid = anc.parent),
+            dsc(child) as (
+                select i.inhrelid from pg_inherits i where i.inhparent = $1::oid
+                union select i.inhrelid from pg_inherits i join dsc on i.inhparent = dsc.child)
+            select distinct n.nspname, pc.relname from pg_class pc join pg_namespace n on n.oid = pc.relnamespace
+            where pc.oid in (select parent from anc union select child from dsc)
             """
         let res = await loop.lastResult(conn, sent: withCStrings(["\(oid)"]) { v in PQsendQueryParams(conn, sql, 1, nil, v, nil, nil, 0) })
         defer { PQclear(res) }
-        guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) > 0, let last = columns.keys.max() else { return nil }
+        guard PQresultStatus(res) == PGRES_TUPLES_OK, let last = columns.keys.max() else { return nil }
         let list = (1...last).map { columns[$0].map { "a." + quoteIdent($0) } ?? "null" }.joined(separator: ", ")
         return (0..<PQntuples(res)).map { r in
             "select \(list) from \(quoteIdent(String(cString: PQgetvalue(res, r, 0)))).\(quoteIdent(String(cString: PQgetvalue(res, r, 1)))) a"
