@@ -474,3 +474,21 @@ def test_no_write_permissions_or_tagging_operation_is_allowed_by_the_default_rul
     secret = [v for v in verdicts if v["reveals_secrets"]]
     assert len(secret) > 100 and all(v["verdict"] == "deny" for v in secret)
     assert {"ssm:GetAccessToken", "lambda:ListFunctions", "ec2:GetPasswordData"} <= {f"{v['service']}:{v['operation']}" for v in secret}
+
+
+def test_answers_with_a_credential_by_its_name_never_pass(ring):
+    # botocore marks some credentials sensitive and not others: a member whose own name is
+    # a credential's (a secret access key, an authorization token, an embed or presigned
+    # URL signed with the gateway's keys, a Credentials structure) reveals secrets too,
+    # whatever the flag; NextToken, ChangeToken or a role ARN named `credentials` do not.
+    r = subprocess.run([os.path.join(os.environ.get("HOOP_BIN", str(REPO / ".build/release")), "hoop-approve"), "calls",
+                        "--config", str(ring.var / "hoop.json"), "--connection", "aws", "--user", "agent@example.org",
+                        "--groups", "agents", "--agent", "--services", "ecr-public", "lakeformation", "quicksight", "route53",
+                        "apigateway"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert r.returncode == 0, r.stderr
+    verdicts = {f"{v['service']}:{v['operation']}": v for v in map(json.loads, r.stdout.splitlines())}
+    for op in ("ecr-public:GetAuthorizationToken", "lakeformation:GetTemporaryGlueTableCredentials",
+               "lakeformation:GetTemporaryDataLocationCredentials", "quicksight:GenerateEmbedUrlForRegisteredUser"):
+        assert verdicts[op]["reveals_secrets"] and verdicts[op]["verdict"] == "deny", op
+    for op in ("route53:GetChange", "route53:ListHostedZones", "apigateway:GetIntegration"):
+        assert not verdicts[op]["reveals_secrets"], op
