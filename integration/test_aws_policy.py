@@ -492,3 +492,15 @@ def test_answers_with_a_credential_by_its_name_never_pass(ring):
         assert verdicts[op]["reveals_secrets"] and verdicts[op]["verdict"] == "deny", op
     for op in ("route53:GetChange", "route53:ListHostedZones", "apigateway:GetIntegration"):
         assert not verdicts[op]["reveals_secrets"], op
+
+
+def test_a_limit_the_service_reads_as_none_and_a_partiql_where_are_held(env, ring, creds):
+    # Scan's Limit bounds a read of a PHI table only as a number from 1 to 1000: the
+    # stand-in reads -1 and 0 as no limit (the SDKs never send them; a hand-made call does).
+    for limit in (-1, 0, "all"):
+        status, text = signed_json(ring, creds, "dynamodb", "DynamoDB_20120810.Scan", {"TableName": "Patients", "Limit": limit})
+        assert status != 200 and "held for approval" in text and "Items" not in text, f"Limit {limit!r}: {status}"
+    # A WHERE on a PHI table is a filter: with Limit 1 it still answers whether any SSN
+    # begins with a guess, as a Scan's FilterExpression would (held alike).
+    ddb = aws.client(env, "dynamodb")
+    hold_of(lambda: ddb.execute_statement(Statement="SELECT mrn FROM \"Patients\" WHERE begins_with(ssn, '3')", Limit=1))

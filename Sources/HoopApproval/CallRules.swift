@@ -4,9 +4,11 @@ import HoopFrames
 import HoopMasking
 
 /// A `params` condition on one parameter of a call: `null` (absent), `true` (present),
-/// a string (a glob on its text), a number (equal), `{"above": N}` / `{"below": N}`.
+/// a string (a glob on its text), a number (equal), `{"above": N}` / `{"below": N}`,
+/// `{"outside": [LO, HI]}`. A value a bound cannot read as a number (`"all"`, `[5]`)
+/// is outside every bound: a rule that holds large values holds what it cannot read.
 enum ParamTest: Sendable {
-    case absent, present, glob(String), equals(Double), above(Double), below(Double)
+    case absent, present, glob(String), equals(Double), above(Double), below(Double), outside(Double, Double)
 
     init(_ v: JSON, rule: String, param: String) throws {
         switch v {
@@ -17,7 +19,10 @@ enum ParamTest: Sendable {
             if let n = CallFacts.number(v) { self = .equals(n); return }
             if let n = v["above"].flatMap(CallFacts.number) { self = .above(n); return }
             if let n = v["below"].flatMap(CallFacts.number) { self = .below(n); return }
-            throw ConfigError("approval rule \"\(rule)\": params.\(param) must be null, true, a string, a number, {\"above\": N} or {\"below\": N}")
+            if let r = v["outside"]?.array, r.count == 2, let lo = CallFacts.number(r[0]), let hi = CallFacts.number(r[1]), lo <= hi {
+                self = .outside(lo, hi); return
+            }
+            throw ConfigError("approval rule \"\(rule)\": params.\(param) must be null, true, a string, a number, {\"above\": N}, {\"below\": N} or {\"outside\": [LO, HI]}")
         }
     }
 
@@ -32,9 +37,17 @@ enum ParamTest: Sendable {
             return value != .bool(false)
         case .glob(let g): return value.map { Glob.matches(g, CallFacts.text($0)) } ?? false
         case .equals(let n): return value.flatMap(CallFacts.number) == n
-        case .above(let n): return value.flatMap(CallFacts.number).map { $0 > n } ?? false
-        case .below(let n): return value.flatMap(CallFacts.number).map { $0 < n } ?? false
+        case .above(let n): return bound(value) { $0 > n }
+        case .below(let n): return bound(value) { $0 < n }
+        case .outside(let lo, let hi): return bound(value) { $0 < lo || $0 > hi }
         }
+    }
+
+    /// A present value against a bound: what is not a finite number holds.
+    private func bound(_ value: JSON?, _ test: (Double) -> Bool) -> Bool {
+        guard let value, value != .null else { return false }
+        guard let n = CallFacts.number(value), n.isFinite else { return true }
+        return test(n)
     }
 }
 
@@ -284,13 +297,17 @@ extension Policy {
                  "copies an object of a PHI bucket"),
         callRule("review-phi-bulk-read", "review", ["actions": bulkReads, "phi": true, "params": ["Limit": NSNull()]],
                  "reads a PHI table without a Limit (a scan, or a PartiQL statement)"),
-        callRule("review-phi-large-read", "review", ["actions": bulkReads, "phi": true, "params": ["Limit": ["above": 1000]]],
-                 "reads a PHI table more than 1000 items at a time"),
+        // A Limit a service may read as none (-1 and 0 on the stand-in) is no bound.
+        callRule("review-phi-large-read", "review", ["actions": bulkReads, "phi": true, "params": ["Limit": ["outside": [1, 1000]]]],
+                 "reads a PHI table more than 1000 items at a time (or with a Limit that is not a number from 1 to 1000)"),
         // A filter on a PHI table or log group is an oracle on the values masking hides: a
         // count of the items whose SSN begins with 385 needs no SSN in the answer.
         callRule("review-phi-filter", "review", ["actions": ["dynamodb:Scan", "dynamodb:Query"], "phi": true,
                                                  "params": ["*Filter*": true]],
                  "filters a PHI table (a filter answers questions about the values masking hides)"),
+        callRule("review-phi-partiql-filter", "review", ["actions": ["dynamodb:ExecuteStatement"], "phi": true,
+                                                         "params": ["Statement": "*where*"]],
+                 "filters a PHI table in PartiQL (a WHERE answers questions about the values masking hides)"),
         callRule("review-phi-log-filter", "review", ["actions": ["logs:FilterLogEvents"], "phi": true,
                                                      "params": ["filterPattern": true]],
                  "filters a PHI log group by a pattern"),
@@ -335,6 +352,7 @@ extension Policy {
             case let n as Int: return .int(Int64(n))
             case is NSNull: return .null
             case let l as [String]: return .array(l.map(JSON.string))
+            case let l as [Any]: return .array(l.map(json))
             case let o as [String: Any]: return .object(o.mapValues(json))
             default: return .null
             }

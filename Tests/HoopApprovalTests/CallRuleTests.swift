@@ -34,6 +34,12 @@ final class CallRuleTests: XCTestCase {
             (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients", "Limit": .int(50)]), .allow, "allow-read"),
             (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients"]), .review, "review-phi-bulk-read"),
             (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients", "Limit": .int(5000)]), .review, "review-phi-large-read"),
+            // A Limit the service may read as none, or that no bound can read, is no bound.
+            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients", "Limit": .int(-1)]), .review, "review-phi-large-read"),
+            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients", "Limit": .int(0)]), .review, "review-phi-large-read"),
+            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients", "Limit": "all"]), .review, "review-phi-large-read"),
+            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients", "Limit": .array([.int(5)])]), .review, "review-phi-large-read"),
+            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients", "Limit": "1000"]), .allow, "allow-read"),
             (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Other"]), .allow, "allow-read"),
             // A table named by its ARN is the same table.
             (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "arn:aws:dynamodb:us-east-1:1:table/Patients"]),
@@ -120,6 +126,10 @@ final class CallRuleTests: XCTestCase {
             (call("dynamodb", "ExecuteStatement", "dynamodb:PartiQLSelect", "Read", ["Statement": "SELECT * FROM Patients.byEmail",
                                                                                     "Limit": .int(100000)]),
              .review, "review-phi-large-read"),
+            // A WHERE on a PHI table is a filter too (the oracle of a Scan's FilterExpression).
+            (call("dynamodb", "ExecuteStatement", "dynamodb:PartiQLSelect", "Read",
+                  ["Statement": "SELECT mrn FROM \"Patients\"\nWhere begins_with(ssn, '385')", "Limit": .int(1)]),
+             .review, "review-phi-partiql-filter"),
             // Names in forms the reader cannot reduce are PHI (fail closed); a qualifier is read off.
             (call("s3", "CopyObject", "s3:PutObject", "Write", ["Bucket": "b", "Key": "k", "CopySource": "ap-1234-s3alias/a.csv"]),
              .review, "review-phi-copy"),
