@@ -436,3 +436,20 @@ def test_a_phi_objects_digests_are_not_passed_and_metadata_follows_its_field_rul
     assert "etag" not in headers and not any(k.startswith("x-amz-checksum-") for k in headers), headers
     assert head["Metadata"]["mrn"] != p["mrn"]
     assert_clean(got.all, people, "HeadObject of a PHI object")
+
+
+def test_error_codes_reach_the_sdks_as_the_service_wrote_them(env):
+    # The SDKs' retries, waiters and callers branch on an error's code: a CamelCase code
+    # (NoSuchKey, ResourceNotFoundException) was read as a person's name and came back
+    # as [PERSON_NAME].
+    s3 = aws.client(env, "s3")
+    for bucket, code in ((BUCKET, "NoSuchKey"), ("no-such-bucket-here", "NoSuchBucket")):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            s3.get_object(Bucket=bucket, Key="no-such-object.csv")
+        assert e.value.response["Error"]["Code"] == code, bucket
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        aws.client(env, "dynamodb").describe_table(TableName="NoSuchTableHere")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        aws.client(env, "logs").get_log_events(logGroupName="/clinic/none", logStreamName="x")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -48,6 +48,22 @@ final class NameAddressTests: XCTestCase {
         }
     }
 
+    func testCamelCaseIdentifiersOfEnglishWordsAreNotNames() {
+        // Every API answer holds them (error codes, enums, policy names): a lone Titlecase
+        // token is a name by rule 3, so each was masked to [PERSON_NAME] before.
+        for s in ["NoSuchKey", "ResourceNotFoundException", "<Code>NoSuchBucket</Code>", "AdministratorAccess",
+                  "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException", "DBInstanceNotFound",
+                  #"{"__type":"ThrottlingException","message":"Rate exceeded"}"#, "The call failed: AccessDenied."] {
+            XCTAssertEqual(found(s, .personName), [], s)
+        }
+        // Names glued or with a capital inside stay names: every hump listed, a hump that is
+        // no word, or after a title whatever its humps.
+        XCTAssertEqual(found("JohnSmith", .personName), ["JohnSmith"])
+        XCTAssertEqual(found("Patient DeShawn Vantongeren was seen.", .personName), ["DeShawn Vantongeren"])
+        XCTAssertEqual(found("Seen by Dr. VanDyke today.", .personName), ["Dr. VanDyke"])
+        XCTAssertEqual(found("LaToya", .personName), ["LaToya"])
+    }
+
     func testNonWordTermsInsideASentenceAreFlagged() {
         // The known cost of rule 3: a capitalised term on no list inside a sentence is
         // taken for a name. Kept as a test so a change in this trade-off is deliberate.

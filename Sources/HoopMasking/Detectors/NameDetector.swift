@@ -157,6 +157,32 @@ public struct NameDetector: Detector {
         return out
     }
 
+    /// An identifier in CamelCase ("NoSuchKey", "AccessDeniedException", "DBInstanceNotFound",
+    /// "AdministratorAccess": the codes, enums and names of every API answer): ASCII
+    /// letters whose humps (a capital after a lower-case letter starts one; a run of
+    /// capitals is an acronym) are each an English word or an acronym. Not Titlecase, so
+    /// no name by rule 3; unless every hump is a listed name ("JohnSmith": john and smith
+    /// are words too), or a hump is no word ("McDonald", "DeShawn", "LaToya"). Rules 3
+    /// and 4 only: after a title or a context word it is a name ("Dr. VanDyke").
+    static func identifier(_ t: [UInt8], _ i: Int, _ e: Int) -> Bool {
+        guard e - i >= 4, !t[i..<e].contains(where: { !isAlpha($0) }) else { return false }
+        var humps: [(Int, Int)] = []
+        var a = i
+        for p in (i + 1)..<e where isUpper(t[p]) && (isLower(t[p - 1]) || p + 1 < e && isLower(t[p + 1]) && isUpper(t[p - 1])) {
+            humps.append((a, p)); a = p
+        }
+        humps.append((a, e))
+        guard humps.count >= 2 else { return false }
+        var allListed = true
+        for (a, b) in humps {
+            if !t[a..<b].contains(where: isLower) { allListed = false; continue }   // an acronym
+            let h = Scan.hashLower(t, a, b)
+            guard b - a >= 2, words.contains(h) else { return false }
+            if !(NameLists.firstSet.contains(h) || NameLists.lastSet.contains(h)) { allListed = false }
+        }
+        return !allListed
+    }
+
     /// The case rule: which ALL-CAPS and lower-case tokens are read as Titlecase.
     static func readCase(_ t: [UInt8], _ toks: inout [Token]) {
         let noLower = !t.contains(where: isLower), noUpper = !t.contains(where: isUpper)
@@ -312,7 +338,7 @@ public struct NameDetector: Detector {
     /// Rules 3 and 4 for the Titlecase token `k`.
     func candidate(_ t: [UInt8], _ toks: [Token], _ k: Int) -> Bool {
         let h = toks[k].hash
-        if Self.joinStop.contains(h) || ClinicalWords.set.contains(h) { return false }
+        if Self.joinStop.contains(h) || ClinicalWords.set.contains(h) || Self.identifier(t, toks[k].start, toks[k].end) { return false }
         if Self.words.contains(h) {
             // An everyday-word given name: with strong evidence, or before a surname-like
             // Titlecase token ("Grace Young"), as rule 2 does for listed given names.
