@@ -7,6 +7,7 @@ operation of the stand-in's services, the rule that decides it."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import os
 import re
 import subprocess
@@ -504,3 +505,38 @@ def test_a_limit_the_service_reads_as_none_and_a_partiql_where_are_held(env, rin
     # begins with a guess, as a Scan's FilterExpression would (held alike).
     ddb = aws.client(env, "dynamodb")
     hold_of(lambda: ddb.execute_statement(Statement="SELECT mrn FROM \"Patients\" WHERE begins_with(ssn, '3')", Limit=1))
+
+
+def test_headers_the_operation_does_not_read_are_not_forwarded(env, ring):
+    # moto reads a REST call's headers as its parameters when it has no query or body, an
+    # `Action` or `X-Amz-Target` first: a signed `Action: DeleteFunctionConcurrency` on an
+    # allowed GetFunctionConcurrency ran the delete (and the audit trail said the read).
+    # The door forwards only the operation's own header members and the protocol's.
+    import io
+    import zipfile
+    lam = aws.standin(ring, "lambda")
+    name = "scratch-" + uuid.uuid4().hex[:6]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("handler.py", "def handler(e, c):\n    return 1\n")
+    role = aws.standin(ring, "iam").create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="handler.handler", Code={"ZipFile": code.getvalue()})
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=3)
+    for header, value in (("Action", "DeleteFunctionConcurrency"), ("X-Amz-Target", "AWSLambda.DeleteFunctionConcurrency")):
+        c = aws.client(env, "lambda")
+        c.meta.events.register_first("before-sign.lambda.GetFunctionConcurrency",
+                                     lambda request, **_: request.headers.__setitem__(header, value))
+        try:
+            assert c.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions") == 3, header
+        except botocore.exceptions.ClientError as e:   # or refused: a target no REST operation has
+            assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400, header
+        assert lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions") == 3, \
+            f"DeleteFunctionConcurrency ran under GetFunctionConcurrency ({header})"
+    # What was recorded is what was forwarded: no such header in the call frame.
+    db = sqlite3.connect(ring.var / "audit.sqlite")
+    try:
+        frames = [json.loads(f) for (f,) in db.execute("SELECT frame FROM frames WHERE type = 'call' ORDER BY id DESC LIMIT 1")]
+    finally:
+        db.close()
+    assert all(f["action"] == "GetFunctionConcurrency" and not {"action", "x-amz-target"} & set(f["headers"]) for f in frames)
+    lam.delete_function(FunctionName=name)

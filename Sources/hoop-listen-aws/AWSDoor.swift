@@ -277,8 +277,12 @@ final class AWSDoor: @unchecked Sendable {
     func callFrame(_ id: String, _ seq: Int64, _ r: SigV4.Request, _ v: SigV4Verifier.Verified,
                    _ op: Operations.Identified, _ params: [String: JSON], client: JSON) -> Frame {
         var headers: [String: JSON] = [:]
-        // Only what the client signed travels: an unsigned header is nobody's word.
-        for name in v.signedHeaders where !["host", "authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"].contains(name) {
+        // Only what the client signed travels: an unsigned header is nobody's word. And only
+        // what the operation's model reads: a service may take any other header for a
+        // parameter (moto reads a REST call's headers as its parameters when it has no query
+        // or body, an `Action` or `X-Amz-Target` header first: `Action: DeleteFunction`
+        // signed on a GetAlias ran DeleteFunction).
+        for name in v.signedHeaders where Self.forwardable(name, op) {
             let values = r.headers.filter { $0.0 == name }.map(\.1)
             if !values.isEmpty { headers[name] = .string(values.joined(separator: ",")) }
         }
@@ -313,6 +317,17 @@ final class AWSDoor: @unchecked Sendable {
             else { f["body_base64"] = .string(Data(body).base64EncodedString()) }
         }
         return Frame(FrameType.call, session: id, seq: seq, f)
+    }
+
+    /// A header the identified operation reads: one of its header members (botocore's
+    /// `location: header(s)`), or one of the protocol's own (the body's type, length,
+    /// digest and encoding, checksums; the JSON protocol's target, which named the operation).
+    static func forwardable(_ name: String, _ op: Operations.Identified) -> Bool {
+        if ["content-type", "content-length", "content-md5", "content-encoding", "x-amz-sdk-checksum-algorithm",
+            "x-amz-trailer", "x-amz-decoded-content-length"].contains(name) || name.hasPrefix("x-amz-checksum-") { return true }
+        if name == "x-amz-target" { return op.service.proto == "json" }
+        return op.operation.headerMembers[name] != nil
+            || op.operation.headerMembers.keys.contains { $0.hasSuffix("*") && name.hasPrefix($0.dropLast()) }
     }
 
     /// A JSON body (CallParams read it: one JSON object) with every `&` and `;` written
