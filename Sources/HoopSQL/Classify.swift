@@ -266,10 +266,16 @@ public enum Classifier {
             case "role": w.c.flags.insert(.setRole)
             case "session_authorization": w.c.flags.insert(.setSessionAuthorization)
             case "search_path":
-                let schemas = (body["args"]?.array ?? []).compactMap { Constants.value($0) }.compactMap { v -> String? in
-                    if case .string(let s) = v { return s } else { return nil }
+                let schemas = (body["args"]?.array ?? []).map { Constants.value($0) }.map { v -> String? in
+                    if case .string(let s)? = v { return s } else { return nil }
                 }
-                if SearchPath.shadowsCatalog(schemas.joined(separator: ",")) {
+                // A value not written out (a parameter: the shape `set search_path = $1, $2`
+                // ShapeCache would keep for every text of that form) may be any schema: held,
+                // for a reason no written text has, so that no text shares the shape's verdict
+                // (the shape is then never cached: each text is judged by its own schemas).
+                if schemas.contains(nil) {
+                    w.hide("search_path from a parameter: its schemas are not known", -1)
+                } else if SearchPath.shadowsCatalog(schemas.compactMap { $0 }.joined(separator: ",")) {
                     w.hide("search_path puts a schema before pg_catalog (its functions would shadow built-ins)", -1)
                 }
             default: break

@@ -73,6 +73,10 @@ struct ClassWalker {
             }
             for (k, v) in (body.object ?? [:]).sorted(by: { $0.key < $1.key })
             where !["withClause", "intoClause", "lockingClause"].contains(k) { walk(v) }
+            // FOR UPDATE / SHARE locks every row the select reads, whatever comes back
+            // (`select count(*) from (select id from t for update) s` locks the table's rows
+            // under one row out): as LOCK ... SHARE does, unless its rows are bounded.
+            if body["lockingClause"] != nil, !Bounds(options: options).select(body, [:]) { c.flags.insert(.exclusiveLock) }
             return true
         case "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt":
             modify(kind, body)
@@ -159,20 +163,22 @@ struct ClassWalker {
             wrote(cols.isEmpty && s["selectStmt"] != nil ? ["*"] : cols)
             wrote(columns(s["onConflictClause"]?["targetList"]?.array))
             // ON CONFLICT DO UPDATE rewrites existing rows: as many as the source has,
-            // which only a VALUES list or a LIMIT bounds.
+            // which only a bounded VALUES list or a LIMIT bounds (a set-returning call in
+            // a VALUES row makes it many rows: `values (generate_series(1, 30000), ...)`).
+            let bounds = Bounds(options: options)
             if s["onConflictClause"]?["action"]?.string == "ONCONFLICT_UPDATE",
-               let source = s["selectStmt"]?["SelectStmt"], source["valuesLists"] == nil, !Bounds(options: options).limited(source) {
+               let source = s["selectStmt"]?["SelectStmt"], !bounds.valuesBounded(source), !bounds.limited(source) {
                 c.unboundedWrite = true
             }
         case "UpdateStmt":
             wrote(columns(s["targetList"]?.array))
             let bounds = Bounds(options: options)
             if !bounds.pinsRows(s["whereClause"], of: s["relation"], others: !(s["fromClause"]?.array ?? []).isEmpty,
-                                ctes: bounds.with(s["withClause"], [:])) { c.unboundedWrite = true }
+                                ctes: bounds.with(s["withClause"], [:]), with: s["withClause"]) { c.unboundedWrite = true }
         case "DeleteStmt":
             let bounds = Bounds(options: options)
             if !bounds.pinsRows(s["whereClause"], of: s["relation"], others: !(s["usingClause"]?.array ?? []).isEmpty,
-                                ctes: bounds.with(s["withClause"], [:])) { c.unboundedWrite = true }
+                                ctes: bounds.with(s["withClause"], [:]), with: s["withClause"]) { c.unboundedWrite = true }
         default: // MergeStmt
             var destructive = false
             for w in s["mergeWhenClauses"]?.array ?? [] {
@@ -185,13 +191,16 @@ struct ClassWalker {
                 if m["matched"]?.bool == true, cmd == "CMD_UPDATE" || cmd == "CMD_DELETE" { destructive = true }
             }
             // Only a join to a key of the target bounds the rows matched: a key pinned to a
-            // constant, or a key equated with a column of a VALUES list (or LIMITed source).
-            let source = s["sourceRelation"]?["RangeSubselect"]?["subquery"]?["SelectStmt"]
-            let listed = source?["valuesLists"] != nil || Bounds(options: options).limited(source ?? .null)
-            let targetName = s["relation"]?["alias"]?["aliasname"]?.string ?? s["relation"]?["relname"]?.string ?? ""
+            // constant, or a key equated with a column of a bounded VALUES list (or LIMITed
+            // source), named by the source's alias (`on e.id = e.id` holds for every row).
             let bounds = Bounds(options: options)
+            let sourceItem = s["sourceRelation"]?["RangeSubselect"]
+            let source = sourceItem?["subquery"]?["SelectStmt"]
+            let listed = source.map { bounds.valuesBounded($0) || bounds.limited($0) } ?? false
+            let targetName = s["relation"]?["alias"]?["aliasname"]?.string ?? s["relation"]?["relname"]?.string ?? ""
             let pinned = bounds.keyPins(s["joinCondition"]).contains(targetName)
-            let joinedToKey = listed && bounds.keyJoins(s["joinCondition"]).contains(targetName)
+            let joinedToKey = listed && bounds.joinsKey(s["joinCondition"], target: targetName,
+                                                        source: sourceItem?["alias"]?["aliasname"]?.string)
             if destructive && !(pinned || joinedToKey) { c.unboundedWrite = true }
         }
         for (k, v) in (s.object ?? [:]).sorted(by: { $0.key < $1.key }) where k != "relation" && k != "withClause" { walk(v) }
@@ -502,6 +511,13 @@ public enum Constants {
 /// EXPLAIN (without ANALYZE), CREATE VIEW and the rest read nothing out.
 struct Bounds {
     let options: ClassifyOptions
+    /// A query inside another (a sub-select, a LATERAL item): a column it names without a
+    /// qualifier may be the enclosing query's (`lateral (select * from patients where
+    /// zzz_id = 1)` when patients has no zzz_id: a constant, true for every row).
+    var nested = false
+
+    /// The same rules for a query inside this one.
+    var inner: Bounds { Bounds(options: options, nested: true) }
 
     func isKey(_ column: String) -> Bool {
         column == "id" || column.hasSuffix("_id") || options.keyColumns.contains(column)
@@ -563,22 +579,22 @@ struct Bounds {
         // encounters)`, `array(select ssn from patients)`) is a read of its own tables,
         // judged where it stands, in a FROM-less SELECT as anywhere, under a LIMIT too:
         // one row of it may hold every row of its table.
-        if !returnedSubselects(.array(targets)).allSatisfy({ statement($0, ctes) }) { return false }
+        if !returnedSubselects(.array(targets)).allSatisfy({ inner.statement($0, ctes) }) { return false }
         // So may one row of an aggregate that gathers rows over a window (`string_agg(ssn,
         // ',') over () ... limit 1`): LIMIT does not bound what the window read.
         if limited(s) && !gathersRows(targets) && !from.contains(where: { gathers($0, s["withClause"], ctes) }) { return true }
         if let op = s["op"]?.string, op != "SETOP_NONE" {
             return select(s["larg"] ?? .null, ctes) && select(s["rarg"] ?? .null, ctes)
         }
-        if let rows = s["valuesLists"] { return returnedSubselects(rows).allSatisfy { statement($0, ctes) } }
+        if s["valuesLists"] != nil { return valuesBounded(s) && returnedSubselects(s["valuesLists"]!).allSatisfy { inner.statement($0, ctes) } }
         if from.isEmpty { return !expands(targets, ctes) }
-        if s["groupClause"] == nil, hasAggregate(targets), !expands(targets, ctes) { return true }
-
         var items: [(names: Set<String>, pinned: Bool)] = []
         for f in from { collect(f, ctes, &items) }
+        let own = items.reduce(into: Set<String>()) { $0.formUnion($1.names) }
+        if s["groupClause"] == nil, hasAggregate(targets, own: own), !expands(targets, ctes) { return true }
         let pins = keyPins(s["whereClause"])
         return items.allSatisfy { item in
-            item.pinned || !item.names.isDisjoint(with: pins) || (items.count == 1 && pins.contains(""))
+            item.pinned || !item.names.isDisjoint(with: pins) || (items.count == 1 && pins.contains("") && !nested)
         }
     }
 
@@ -593,7 +609,8 @@ struct Bounds {
             let cte = b["schemaname"] == nil ? ctes[rel] : nil
             out.append(([alias ?? rel], cte ?? false))
         case "RangeSubselect":
-            out.append(([alias ?? ""], statement(b["subquery"], ctes)))
+            // LATERAL: it may name this query's other items, unqualified too.
+            out.append(([alias ?? ""], (nested || b["lateral"]?.bool == true ? inner : self).statement(b["subquery"], ctes)))
         case "JoinExpr":
             collect(b["larg"] ?? .null, ctes, &out)
             collect(b["rarg"] ?? .null, ctes, &out)
@@ -628,37 +645,42 @@ struct Bounds {
         return count <= Double(options.maxBoundedLimit)
     }
 
-    /// The qualifiers of key columns a top-level conjunct equates with another column
-    /// (`t.id = v.id`): a join on a key.
-    func keyJoins(_ condition: JSON?) -> Set<String> {
-        var out: Set<String> = []
+    /// Whether a top-level conjunct equates a key column of `target` with a column of
+    /// `source` (`t.id = v.id`), both named by their qualifiers: a join on a key. A
+    /// column compared with the target's own (`e.id = e.id`), or one without a qualifier
+    /// (which may be the target's), pins nothing.
+    func joinsKey(_ condition: JSON?, target: String, source: String?) -> Bool {
+        guard let source, source != target else { return false }
         var stack = [condition ?? .null]
         while let e = stack.popLast() {
             if let b = e["BoolExpr"], b["boolop"]?.string == "AND_EXPR" { stack += b["args"]?.array ?? []; continue }
-            guard let a = e["A_Expr"], a["kind"]?.string == "AEXPR_OP", a["name"]?.array?.last?.sval == "=",
-                  a["lexpr"]?["ColumnRef"] != nil, a["rexpr"]?["ColumnRef"] != nil else { continue }
-            for side in [a["lexpr"], a["rexpr"]] {
-                let names = (side?["ColumnRef"]?["fields"]?.array ?? []).compactMap(\.sval)
-                if names.count >= 2, let col = names.last, isKey(col) { out.insert(names[names.count - 2]) }
+            guard let a = e["A_Expr"], a["kind"]?.string == "AEXPR_OP", a["name"]?.array?.last?.sval == "=" else { continue }
+            let sides = [a["lexpr"], a["rexpr"]].map { side -> [String] in
+                let fields = side?["ColumnRef"]?["fields"]?.array ?? []
+                let names = fields.compactMap(\.sval)
+                return names.count == fields.count ? names : []
             }
+            guard sides.allSatisfy({ $0.count >= 2 }) else { continue }
+            for (t, o) in [(sides[0], sides[1]), (sides[1], sides[0])]
+            where t[t.count - 2] == target && isKey(t.last!) && o[o.count - 2] == source { return true }
         }
-        return out
+        return false
     }
 
     /// Whether an UPDATE's or DELETE's condition names the rows it writes: `WHERE CURRENT
     /// OF` (one row), or a top-level conjunct that pins a column of the target (or an
     /// unqualified one) to constants or parameters, `col = c`, `col IN (...)`, `col =
     /// ANY(constant array)`, of at most `maxBoundedLimit` values, or `col IN (a bounded
-    /// query)`; an OR whose every branch does. A condition that merely names a column
+    /// query that names no column of the statement: selfContained)`; an OR whose every branch does. A condition that merely names a column
     /// (`id > 0`, `id is not null`, `id in (select id from t)`, `ctid is not null`, a
     /// range) may hold for every row.
-    func pinsRows(_ whereClause: JSON?, of relation: JSON?, others: Bool, ctes: [String: Bool]) -> Bool {
+    func pinsRows(_ whereClause: JSON?, of relation: JSON?, others: Bool, ctes: [String: Bool], with: JSON? = nil) -> Bool {
         guard let e = whereClause else { return false }
         if e["CurrentOfExpr"] != nil { return true }
         if let b = e["BoolExpr"], let args = b["args"]?.array {
             switch b["boolop"]?.string {
-            case "AND_EXPR": return args.contains { pinsRows($0, of: relation, others: others, ctes: ctes) }
-            case "OR_EXPR": return args.allSatisfy { pinsRows($0, of: relation, others: others, ctes: ctes) }
+            case "AND_EXPR": return args.contains { pinsRows($0, of: relation, others: others, ctes: ctes, with: with) }
+            case "OR_EXPR": return args.allSatisfy { pinsRows($0, of: relation, others: others, ctes: ctes, with: with) }
             default: return false
             }
         }
@@ -669,9 +691,12 @@ struct Bounds {
             guard let fields = column?["ColumnRef"]?["fields"]?.array, fields.allSatisfy({ $0.sval != nil }) else { return false }
             return fields.count == 1 ? !others : fields[fields.count - 2].sval == target
         }
+        // `col IN (select ...)`: values that do not depend on the row written (no column of
+        // an enclosing query: `id in (select id)` is every row), and few enough.
         if let link = e["SubLink"], link["subLinkType"]?.string == "ANY_SUBLINK", ofTarget(link["testexpr"]),
            (link["operName"]?.array?.last?.sval ?? "=") == "=" {
-            return statement(link["subselect"], ctes)
+            return selfContained(link["subselect"], target: relation?["relname"]?.string, others: others, cteColumns: Self.cteColumns(with))
+                && statement(link["subselect"], ctes)   // it names nothing outside itself: judged as a query of its own
         }
         let pins = keyPins(e, anyColumn: true)
         return pins.contains(target) || !others && pins.contains("")
@@ -839,8 +864,12 @@ struct Bounds {
 
     /// An aggregate in the select list bounds the read when every aggregate there
     /// reduces its rows (count, sum, max, ...); one that collects them, or one of the
-    /// database's own, does not.
-    func hasAggregate(_ targets: [JSON]) -> Bool {
+    /// database's own, does not. In a nested query an aggregate is this level's only when
+    /// its arguments name a column of it by a qualifier of `own` (or none, or `*`): one
+    /// whose columns are all an enclosing query's is that query's aggregate
+    /// (`array(select max(v.z) || p.ssn from patients p)` returns every row), and an
+    /// unqualified column may be either.
+    func hasAggregate(_ targets: [JSON], own: Set<String> = []) -> Bool {
         var fs: [JSON] = []
         calls(.array(targets), &fs)
         var found = false
@@ -851,21 +880,126 @@ struct Bounds {
                 || f["agg_distinct"]?.bool == true || f["agg_filter"] != nil || f["agg_order"] != nil
             guard aggregate else { continue }
             if collects(f) { return false }
+            if nested, f["agg_star"]?.bool != true {
+                var refs: [[String]] = []
+                columnRefs(.array([f["args"] ?? .null, f["agg_filter"] ?? .null]), &refs)
+                if !refs.isEmpty, !refs.contains(where: { $0.count >= 2 && own.contains($0[$0.count - 2]) }) { continue }
+            }
             found = true
         }
         return found
     }
 
-    /// A select list that may turn one row into many, from tables: a set-returning (or unknown)
-    /// function over something that reads a table.
+    /// A select list (or VALUES rows) that may turn one row into many: a set-returning (or
+    /// unknown) function, unless `generate_series` of constant bounds within the cap or
+    /// another over constants only (`unnest('{1,2}'::int[])`); over a column, a parameter
+    /// (an array of any size), an aggregate or a table it yields any number of rows
+    /// (`generate_series(1, 1000000)`, `generate_series(min(id), max(id))`).
     func expands(_ targets: [JSON], _ ctes: [String: Bool]) -> Bool {
         var fs: [JSON] = []
         calls(.array(targets), &fs)
         return fs.contains { f in
             let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
             guard Self.setReturning.contains(parts.last ?? "") || !ClassWalker.isBuiltin(parts) else { return false }
-            return touchesTables(f["args"], ctes)
+            if parts.last == "generate_series", ClassWalker.isBuiltin(parts) { return !seriesBounded(f) }
+            return !(f["args"]?.array ?? []).allSatisfy(Self.constant)
         }
+    }
+
+    /// A constant expression: literals, casts of them, ARRAY[...] of them.
+    static func constant(_ e: JSON) -> Bool {
+        guard let (kind, b) = e.node else { return false }
+        switch kind {
+        case "A_Const": return true
+        case "TypeCast": return constant(b["arg"] ?? .null)
+        case "A_ArrayExpr": return (b["elements"]?.array ?? []).allSatisfy(constant)
+        default: return false
+        }
+    }
+
+    /// A VALUES list of at most `maxBoundedLimit` rows, none made many by a set-returning call.
+    func valuesBounded(_ s: JSON) -> Bool {
+        guard let rows = s["valuesLists"]?.array else { return false }
+        return rows.count <= options.maxBoundedLimit && !expands(rows, [:])
+    }
+
+    /// Column references of an expression, as their names (`*` for a star), not looking
+    /// into sub-selects.
+    func columnRefs(_ j: JSON, _ out: inout [[String]]) {
+        switch j {
+        case .array(let a): for x in a { columnRefs(x, &out) }
+        case .object(let o):
+            if o["SubLink"] != nil { return }
+            if let c = o["ColumnRef"] { out.append((c["fields"]?.array ?? []).map { $0.sval ?? "*" }); return }
+            for (k, v) in o where k != "location" { columnRefs(v, &out) }
+        default: break
+        }
+    }
+
+    /// A query that names no column of an enclosing one: every column it names is
+    /// qualified by a relation, sub-select, function or CTE it defines itself, or is a
+    /// column it names (an alias it gives, `(values (1), (2)) v(k)`, a sub-select's or a
+    /// CTE's output), or `*`; or, unqualified, a column of its one FROM item when that is
+    /// the written table itself (`target`, and no other relation in the statement: a name
+    /// the statement resolves there resolves there inside too). Without the catalog an
+    /// unqualified name could be the enclosing query's (`id in (select id from pg_class
+    /// limit 1)` compares each row's id with itself).
+    func selfContained(_ query: JSON?, target: String?, others: Bool, cteColumns: [String: Set<String>]) -> Bool {
+        var defined: Set<String> = [], aliases: Set<String> = []
+        var anyUnqualified = false
+        let from = query?["SelectStmt"]?["fromClause"]?.array ?? []
+        if from.count == 1, let r = from[0]["RangeVar"], r["schemaname"] == nil, let name = r["relname"]?.string {
+            // A CTE of the statement read by name: its outputs are columns it names.
+            if let columns = cteColumns[name] { aliases.formUnion(columns) }
+            else if name == target, !others { anyUnqualified = true }
+        }
+        var refs: [[String]] = []
+        func visit(_ j: JSON) {
+            switch j {
+            case .array(let a): a.forEach(visit)
+            case .object(let o):
+                if let c = o["ColumnRef"] { refs.append((c["fields"]?.array ?? []).map { $0.sval ?? "*" }); return }
+                if let r = o["RangeVar"] { defined.insert(r["alias"]?["aliasname"]?.string ?? r["relname"]?.string ?? "") }
+                if let q = o["RangeSubselect"]?["subquery"] { aliases.formUnion(Self.outputNames(q)) }
+                if let c = o["CommonTableExpr"] { aliases.formUnion(Self.outputNames(c["ctequery"])) }
+                for k in ["RangeSubselect", "RangeFunction"] {
+                    if let alias = o[k]?["alias"] {
+                        // A function's alias names its column too (`unnest(...) k`).
+                        if let n = alias["aliasname"]?.string { defined.insert(n); if k == "RangeFunction" { aliases.insert(n) } }
+                        for c in alias["colnames"]?.array ?? [] { if let n = c.sval { aliases.insert(n) } }
+                    }
+                }
+                if let c = o["CommonTableExpr"], let n = c["ctename"]?.string { defined.insert(n) }
+                for (k, v) in o where k != "location" { visit(v) }
+            default: break
+            }
+        }
+        visit(query ?? .null)
+        return refs.allSatisfy { r in
+            r.last == "*" && r.count == 1 || (r.count >= 2 ? defined.contains(r[r.count - 2]) : anyUnqualified || aliases.contains(r[0]))
+        }
+    }
+
+    /// The column names a query gives its rows (its select list's names, a set
+    /// operation's first branch's).
+    static func outputNames(_ query: JSON?) -> Set<String> {
+        guard let s = query?["SelectStmt"] else { return [] }
+        if let op = s["op"]?.string, op != "SETOP_NONE" { return outputNames(.object(["SelectStmt": s["larg"] ?? .null])) }
+        return Set((s["targetList"]?.array ?? []).compactMap { t -> String? in
+            let r = t["ResTarget"]
+            return r?["name"]?.string ?? r?["val"]?["ColumnRef"]?["fields"]?.array?.last?.sval
+        })
+    }
+
+    /// The output names of a WITH clause's CTEs, by CTE.
+    static func cteColumns(_ with: JSON?) -> [String: Set<String>] {
+        var out: [String: Set<String>] = [:]
+        for c in (with?["ctes"]?.array ?? []).compactMap({ $0["CommonTableExpr"] }) {
+            guard let n = c["ctename"]?.string else { continue }
+            let named = (c["aliascolnames"]?.array ?? []).compactMap(\.sval)
+            out[n] = named.isEmpty ? outputNames(c["ctequery"]) : Set(named)
+        }
+        return out
     }
 
     /// Whether a subtree reads a table (a CTE whose query is bounded does not count) or returns

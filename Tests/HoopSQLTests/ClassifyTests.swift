@@ -121,7 +121,19 @@ final class ClassifyTests: XCTestCase {
           r: ["patients"], rb: false),
         c("select x.* from generate_series(1, 5000) g cross join lateral (select max(ssn) as s from patients where id = g) x",
           .read, "SELECT", r: ["patients"], rb: false),
+        c("select (select max(p.ssn) from patients p where p.id = g) from generate_series(1, 20) g", .read, "SELECT",
+          r: ["patients"]),
+        // In a sub-query a column may be the enclosing query's: an aggregate whose columns
+        // are not named as this level's, or an unqualified key filter, bounds nothing.
         c("select (select max(ssn) from patients p where p.id = g) from generate_series(1, 20) g", .read, "SELECT",
+          r: ["patients"], rb: false),
+        c("select unnest(array(select max(v.z)::text || p.ssn from patients p)) from (select 1 as z) v", .read, "SELECT",
+          r: ["patients"], rb: false),
+        c("select x.* from (select 1 as zzz_id) v cross join lateral (select * from patients where zzz_id = 1) x", .read, "SELECT",
+          r: ["patients"], rb: false),
+        c("select unnest(array(select ssn from patients where zzz_id = 1)) from (select 1 as zzz_id) v", .read, "SELECT",
+          r: ["patients"], rb: false),
+        c("select x.* from (select 1 as k) v cross join lateral (select * from patients p where p.id = 1) x", .read, "SELECT",
           r: ["patients"]),
         // A percentile of an array of fractions gives back as many of the rows' values.
         c("select percentile_disc(array[0, 0.5, 1]) within group (order by ssn) from patients", .read, "SELECT",
@@ -211,6 +223,27 @@ final class ClassifyTests: XCTestCase {
         c("delete from encounters where id = 1 or id = 2", .write, "DELETE", w: ["encounters"]),
         c("delete from encounters where id in (select id from encounters where id = 3)", .write, "DELETE", r: ["encounters"],
           w: ["encounters"]),
+        // A sub-select pins only values that do not depend on the row (no column of the
+        // statement: `(select id)` is the row's own), and only as many as the cap.
+        c("delete from encounters where id in (select id)", .write, "DELETE", w: ["encounters"], ub: true),
+        c("delete from encounters where id = any(select id)", .write, "DELETE", w: ["encounters"], ub: true),
+        c("delete from encounters where id in (select id from pg_class limit 1)", .write, "DELETE", r: ["pg_class"],
+          w: ["encounters"], ub: true),
+        c("delete from encounters e where id in (select e.id from encounters limit 1)", .write, "DELETE", r: ["encounters"],
+          w: ["encounters"], ub: true),
+        c("delete from encounters where id in (select generate_series(1, 1000000))", .write, "DELETE", w: ["encounters"], ub: true),
+        c("delete from encounters where id in (select generate_series(min(id), max(id)) from encounters)", .write, "DELETE",
+          r: ["encounters"], w: ["encounters"], ub: true),
+        c("delete from encounters where id in (select generate_series(1, 10))", .write, "DELETE", w: ["encounters"]),
+        c("delete from encounters where id in (select k from (values (1), (2)) v(k))", .write, "DELETE", w: ["encounters"]),
+        // A MERGE joined to its target's own key, or an upsert from a VALUES row that a
+        // set-returning call makes many, bounds nothing.
+        c("merge into encounters e using (values (1)) v(x) on e.id = e.id when matched then delete", .write, "MERGE",
+          w: ["encounters"], ub: true),
+        c("merge into encounters e using (values (1)) v(x) on e.id = v.x when matched then delete", .write, "MERGE",
+          w: ["encounters"]),
+        c("insert into encounters (id, note) values (generate_series(1, 30000), 'n') on conflict (id) do update set note = excluded.note",
+          .write, "INSERT", w: ["encounters"], ub: true, rb: false, cols: ["encounters.id", "encounters.note"]),
         c("delete from patients where 'a' = 'a'", .write, "DELETE", w: ["patients"], ub: true),
         c("delete from patients where not false", .write, "DELETE", w: ["patients"], ub: true),
         c("delete from patients where id = 5", .write, "DELETE", w: ["patients"]),
@@ -318,6 +351,8 @@ final class ClassifyTests: XCTestCase {
 
         // Utility.
         c("set search_path to clinic", .utility, "SET"),
+        // The shape a cache keeps for every text of this form: any schema, pg_catalog's shadow too.
+        c("set search_path = $1, $2", .utility, "SET", h: true),
         c("set role admin", .utility, "SET", f: [.setRole]),
         c("reset role", .utility, "RESET", f: [.setRole]),
         c("set local role admin", .utility, "SET", f: [.setRole]),
@@ -333,6 +368,10 @@ final class ClassifyTests: XCTestCase {
         c("analyze patients", .utility, "ANALYZE"),
         c("checkpoint", .utility, "CHECKPOINT"),
         c("lock table patients in access exclusive mode", .utility, "LOCK TABLE", f: [.exclusiveLock]),
+        // FOR UPDATE locks every row it reads, whatever comes back.
+        c("select count(*) from (select id from encounters for update) s", .read, "SELECT", r: ["encounters"], f: [.exclusiveLock]),
+        c("select * from encounters where id = 5 for update", .read, "SELECT", r: ["encounters"]),
+        c("select * from encounters for share limit 10", .read, "SELECT", r: ["encounters"]),
         c("lock table patients", .utility, "LOCK TABLE", f: [.exclusiveLock]),
         c("lock table patients in access share mode", .utility, "LOCK TABLE"),
         c("cluster patients using idx_p", .utility, "CLUSTER", f: [.exclusiveLock]),

@@ -81,4 +81,18 @@ final class ShapeCacheTests: XCTestCase {
         XCTAssertEqual(cache.value("select x from a limit 6", classify), "select x from a limit 6")
         XCTAssertEqual(computed, 4)
     }
+
+    func testACachedShapeNeverGivesATextAnotherVerdict() {
+        // Texts whose verdict hangs on a literal's value, in every order: what the cache
+        // gives is what the text alone gives (a harmless search_path cached its shape as
+        // allowed, and the next one that shadowed pg_catalog was allowed by it).
+        let texts = ["set search_path = public, information_schema", "set search_path = information_schema, pg_catalog",
+                     "set search_path = pg_toast, pg_catalog", "set search_path = clinic, public"]
+        for order in [texts, texts.reversed(), [texts[1], texts[0], texts[2], texts[3]]] {
+            let cache = ShapeCache<Classification>()
+            for sql in order + order {
+                XCTAssertEqual(cache.value(sql) { Classifier.classify($0) }, Classifier.classify(sql), sql)
+            }
+        }
+    }
 }

@@ -1,0 +1,251 @@
+"""Bounds that hold against what an attacker who knows PostgreSQL writes (embedded
+default rules, a PHI database, an agent): a write pinned by a sub-select that depends on
+the row, a MERGE joined to its own key, an upsert from a set-returning VALUES row, a
+read bounded by an enclosing query's column, row locks on every row, a search_path
+let through by the classification cache.
+
+Each test sends one statement (or a short sequence) through the ring as an agent
+identity and asserts that hoop-approve held it (then an approver denies it) or denied
+it. While the defect exists the statement runs: the test fails, and its message says
+what the database (looked at directly, as hoop_gateway or hoop_admin) shows it did.
+Only counts and booleans are printed, never a value of a row.
+
+Writes that do run are undone after each test from a copy the admin makes at start.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import psycopg
+import pytest
+
+from conftest import default_rules_ring
+from helpers.ring import wait_for
+from test_ring_approve import approve
+
+AGENT = "agent@example.org"
+ID = re.compile(r"\br-[a-z0-9]{10}\b")
+
+ring = default_rules_ring("approve-bounds")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def backup(ring):
+    with ring.admin() as a:
+        a.execute("create schema if not exists bounds_bak")
+        a.execute("drop table if exists bounds_bak.encounters")
+        a.execute("create table bounds_bak.encounters as select * from public.encounters")
+    yield
+    with ring.admin() as a:
+        a.execute("drop schema bounds_bak cascade")
+
+
+def fingerprint(ring) -> tuple[int, str]:
+    """Row count and a digest of encounters, read directly (never printed)."""
+    with ring.connect("direct") as d:
+        return d.execute("select count(*), md5(coalesce(string_agg(e::text, '|' order by id), '')) from encounters e").fetchone()
+
+
+@pytest.fixture(autouse=True)
+def restore(ring):
+    yield
+    with ring.admin() as a:
+        same = a.execute("select (select count(*) from encounters) = (select count(*) from bounds_bak.encounters) and "
+                         "not exists (select * from bounds_bak.encounters except select * from encounters)").fetchone()[0]
+        if not same:
+            with a.transaction():
+                a.execute("delete from public.encounters")
+                a.execute("insert into public.encounters select * from bounds_bak.encounters")
+
+
+def agent_dsn(ring) -> str:
+    return ring.gateway_dsn(user=AGENT, password=ring.token(AGENT, "agents", agent=True))
+
+
+class Outcome:
+    def __init__(self):
+        self.held_id: str | None = None
+        self.denied = False
+        self.ran = False
+        self.rows: int | None = None
+        self.status: str | None = None
+        self.error: str | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self.held_id is not None or self.denied
+
+
+def send(ring, sql: str, setup=(), autocommit=True, keep=False, wait=20.0):
+    """Runs `sql` through the gateway as an agent, after `setup` (each must run). Returns
+    (Outcome, connection or None): a hold is denied by an approver at once. With `keep`
+    the connection stays open (its transaction too) for the caller to close."""
+    conn = psycopg.connect(agent_dsn(ring), autocommit=autocommit, connect_timeout=15)
+    notices: list[str] = []
+    conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+    for s in setup:
+        conn.execute(s)
+    out = Outcome()
+    done = threading.Event()
+
+    def run():
+        try:
+            cur = conn.execute(sql)
+            out.status = cur.statusmessage
+            if cur.description is not None:
+                out.rows = len(cur.fetchall())
+            out.ran = True
+        except psycopg.Error as e:
+            out.error = f"{type(e).__name__}: {(e.diag.message_primary or '')[:120]}"
+            if e.sqlstate == "42501" and "hoop: not allowed by policy" in (e.diag.message_primary or ""):
+                out.denied = True
+        finally:
+            done.set()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and not done.is_set():
+        m = next((m for n in notices if (m := ID.search(n))), None)
+        if m:
+            out.held_id = m.group(0)
+            approve(ring, "deny", out.held_id, "--reason", "not now")
+            done.wait(30)
+            break
+        time.sleep(0.05)
+    if not keep:
+        conn.close()
+        return out, None
+    return out, conn
+
+
+def describe(out: Outcome) -> str:
+    return f"ran={out.ran} status={out.status} rows={out.rows} error={out.error}"
+
+
+def test_control_plain_unbounded_delete_is_held(ring):
+    """The harness sees a hold: the plain form of what the findings disguise."""
+    before = fingerprint(ring)
+    out, _ = send(ring, "delete from encounters where id > 0")
+    assert out.held_id is not None and not out.ran, describe(out)
+    assert fingerprint(ring) == before
+
+
+# --- 1. writes pinned by a correlated or set-returning "bounded" sub-select ------------
+
+@pytest.mark.parametrize("sql", [
+    "delete from encounters where id in (select id)",
+    "delete from encounters where id = any(select id)",
+    "update encounters set note = 'probe' where id in (select id)",
+    "delete from encounters where id in (select generate_series(1, 1000000))",
+    "delete from encounters where id in (select generate_series(min(id), max(id)) from encounters)",
+    "with d as (delete from encounters where id in (select id) returning 1) select count(*) from d",
+], ids=["in-correlated", "any-correlated", "update-in-correlated", "in-srf-constant", "in-srf-over-aggregates",
+        "cte-delete-in-correlated"])
+def test_write_pinned_by_subselect_is_held(ring, sql):
+    before = fingerprint(ring)
+    out, _ = send(ring, sql)
+    after = fingerprint(ring)
+    assert out.stopped, (f"an unbounded write ran without a hold: {describe(out)}; "
+                         f"encounters directly: {before[0]} rows before, {after[0]} after, changed={before != after}")
+    assert after == before
+
+
+# --- 2. MERGE whose join equates the target's key with itself -------------------------
+
+@pytest.mark.parametrize("sql", [
+    "merge into encounters e using (values (1)) v(x) on e.id = e.id when matched then delete",
+    "merge into encounters e using (values (1)) v(x) on e.id = e.id when matched then update set note = 'probe'",
+    "merge into encounters e using (select 1 as x limit 1) v on e.patient_id = e.patient_id when matched then delete",
+], ids=["delete", "update", "limited-source"])
+def test_merge_self_join_on_key_is_held(ring, sql):
+    before = fingerprint(ring)
+    out, _ = send(ring, sql)
+    after = fingerprint(ring)
+    assert out.stopped, (f"MERGE over every row ran without a hold: {describe(out)}; "
+                         f"encounters directly: {before[0]} rows before, {after[0]} after, changed={before != after}")
+    assert after == before
+
+
+# --- 3. INSERT ... VALUES (set-returning function) ... ON CONFLICT DO UPDATE ----------
+
+def test_upsert_from_a_set_returning_values_row_is_held(ring):
+    sql = ("insert into encounters (id, patient_id, admitted_at, department, diagnosis_code, note) "
+           "values (generate_series(1, 30000), 1, now(), 'probe', 'probe', 'probe') "
+           "on conflict (id) do update set note = excluded.note")
+    out, _ = send(ring, sql)
+    with ring.admin() as a:   # the admin reads the copy made at start
+        total, rewritten = a.execute(
+            "select count(*), count(*) filter (where e.note = 'probe') from bounds_bak.encounters b "
+            "join public.encounters e using (id)").fetchone()
+    assert out.stopped, (f"an upsert that rewrote existing rows ran without a hold: {describe(out)}; "
+                         f"directly: {rewritten} of the {total} encounters that existed before were rewritten")
+    assert rewritten == 0
+
+
+# --- 4. PHI read "bounded" by a column of an outer query ------------------------------
+
+@pytest.mark.parametrize("sql", [
+    "select x.* from (select 1 as zzz_id) v cross join lateral (select * from patients where zzz_id = 1) x",
+    "select unnest(array(select ssn from patients where zzz_id = 1)) from (select 1 as zzz_id) v",
+    "select unnest(array(select max(v.z)::text || p.ssn from patients p)) from (select 1 as z) v",
+], ids=["lateral-outer-key", "array-outer-key", "array-outer-aggregate"])
+def test_phi_read_bounded_by_an_outer_column_is_held(ring, sql):
+    with ring.connect("direct") as d:
+        total = d.execute("select count(*) from patients").fetchone()[0]
+    out, _ = send(ring, sql)
+    assert out.stopped, (f"an unbounded read of a PHI table ran without a hold: {describe(out)}; "
+                         f"rows returned == every patient ({total}): {out.rows == total}")
+
+
+# --- 5. every row of a PHI table locked FOR UPDATE under an aggregate -----------------
+
+def test_row_locks_on_every_row_are_held(ring):
+    out, conn = send(ring, "select count(*) from (select id from encounters for update) s", autocommit=False, keep=True)
+    try:
+        blocked = None
+        if out.ran:
+            with ring.connect("direct") as d:
+                d.execute("set lock_timeout = '500ms'")
+                try:
+                    d.execute("update encounters set note = note where id = (select max(id) from encounters)")
+                    blocked = False
+                except psycopg.errors.LockNotAvailable:
+                    blocked = True
+    finally:
+        conn.rollback()
+        conn.close()
+    assert out.stopped, (f"row locks on every encounter were taken without a hold: {describe(out)}; "
+                         f"a writer on another connection was blocked: {blocked}")
+
+
+# --- 6. search_path that shadows pg_catalog, let through by the shape cache ------------
+
+def test_search_path_before_pg_catalog_is_held_after_a_harmless_one(ring):
+    # Alone, it is held (the classifier sees the shadowing).
+    alone, _ = send(ring, "set search_path = pg_toast, pg_catalog")
+    assert alone.stopped, describe(alone)
+    # Any session sets a harmless search_path of two names: the shape `set search_path =
+    # $1, $2` is cached as allowed.
+    ok, _ = send(ring, "set search_path = public, information_schema")
+    assert ok.ran, describe(ok)
+    out, conn = send(ring, "set search_path = information_schema, pg_catalog", keep=True)
+    try:
+        shown = conn.execute("show search_path").fetchone()[0] if out.ran else None
+    finally:
+        conn.close()
+    assert out.stopped, (f"a search_path before pg_catalog was set without a hold: {describe(out)}; "
+                         f"the session's search_path now puts information_schema first: "
+                         f"{shown is not None and shown.startswith('information_schema')}")
+
+
+def test_writes_pinned_by_what_does_not_depend_on_the_row_run(ring):
+    """The bounded forms still run at once: a sub-select of constants, a keyed MERGE."""
+    for sql in ["delete from encounters where id in (select k from (values (-1), (-2)) v(k))",
+                "delete from encounters where id in (select id from encounters where id = -1)",
+                "merge into encounters e using (values (-1)) v(x) on e.id = v.x when matched then delete"]:
+        out, _ = send(ring, sql)
+        assert out.ran and not out.stopped, (sql, describe(out))
