@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import urllib.parse
+import uuid
 import sqlite3
 import sys
 from pathlib import Path
@@ -453,3 +454,24 @@ def test_error_codes_reach_the_sdks_as_the_service_wrote_them(env):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         aws.client(env, "logs").get_log_events(logGroupName="/clinic/none", logStreamName="x")
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_every_header_an_uploader_chose_is_read_for_phi(env, aws_ring):
+    # Content-Type's parameters (a MIME `name=` is a file name) and Content-Encoding are
+    # the uploader's text as much as Content-Disposition is: every header but the
+    # service's own values goes through content detection, in any bucket.
+    ssn, name = "536-22-8145", "Jonathan Pemberton"      # synthetic
+    direct = aws.standin(aws_ring, "s3")
+    direct.put_object(Bucket=BUCKET, Key="headers/ct.txt", Body=b"nothing here\n",
+                      ContentType=f'text/plain; name="{name} {ssn}.txt"', ContentEncoding=f"x-{name}-{ssn}")
+    other = "headers-" + uuid.uuid4().hex[:6]   # a bucket no rule names: content detection alone
+    direct.create_bucket(Bucket=other)
+    direct.put_object(Bucket=other, Key="a.pdf", Body=b"%PDF-1.4 x", ContentType=f'application/pdf; name="{name} {ssn}.pdf"')
+    s3 = aws.client(env, "s3")
+    for bucket, key in ((BUCKET, "headers/ct.txt"), (other, "a.pdf")):
+        head = s3.head_object(Bucket=bucket, Key=key)["ResponseMetadata"]["HTTPHeaders"]
+        got = s3.get_object(Bucket=bucket, Key=key)
+        got["Body"].read()
+        seen = json.dumps(head) + json.dumps(got["ResponseMetadata"]["HTTPHeaders"])
+        assert ssn not in seen and name not in seen, f"an SSN or a name in a header came back unmasked ({bucket})"
+        assert head.get("content-length") and (head.get("etag") or bucket == BUCKET)   # the service's own values pass

@@ -109,6 +109,18 @@ extension ResponseMasking {
         }
     }
 
+    /// Headers the service writes itself, of its own values (lengths, digests, dates, ids,
+    /// codes, states): passed as they are. Every other header is read for PHI.
+    static let serviceHeaders: Set<String> = [
+        "content-length", "content-range", "content-md5", "etag", "last-modified", "accept-ranges",
+        "x-amzn-requestid", "x-amz-request-id", "x-amz-id-2", "x-amzn-errortype", "x-amz-crc32", "x-amz-version-id",
+        "x-amz-delete-marker", "x-amz-storage-class", "x-amz-mp-parts-count", "x-amz-tagging-count",
+        "x-amz-replication-status", "x-amz-bucket-region", "x-amz-request-charged", "x-amz-missing-meta",
+        "x-amz-executed-version", "x-amz-function-error", "x-amz-abort-date", "x-amz-server-side-encryption",
+        "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption-bucket-key-enabled",
+        "x-amz-server-side-encryption-customer-algorithm", "x-amz-server-side-encryption-customer-key-md5",
+    ]
+
     /// Headers that carry data: object metadata, a file name, Lambda's log tail (base64).
     /// Of a resource the policy names, the digests of the original bytes (ETag, Content-MD5,
     /// checksums) are not passed: for a small object (one SSN, one birth date) they are an
@@ -127,11 +139,6 @@ extension ResponseMasking {
             if name.hasPrefix("x-amz-meta-") {
                 let r = masker.maskMetadata(String(name.dropFirst("x-amz-meta-".count)), v, call: call)
                 if !r.counts.isEmpty { headers[name] = .string(r.value ?? ""); counts.merge(r.counts, uniquingKeysWith: +) }
-            } else if ["content-disposition", "content-language", "cache-control", "expires",
-                       "x-amz-website-redirect-location", "location", "x-amzn-error-message"].contains(name) {
-                // Free text an uploader chose (or the service's message about it).
-                let r = masker.maskText(v)
-                if !r.counts.isEmpty { headers[name] = .string(r.value ?? ""); counts.merge(r.counts, uniquingKeysWith: +) }
             } else if name == "x-amz-log-result" {
                 guard let d = Data(base64Encoded: v), let text = String(data: d, encoding: .utf8) else {
                     headers.removeValue(forKey: name)   // unreadable: not passed (and counted, so the change is kept)
@@ -143,6 +150,12 @@ extension ResponseMasking {
                     headers[name] = .string(Data((r.value ?? "").utf8).base64EncodedString())
                     counts.merge(r.counts, uniquingKeysWith: +)
                 }
+            } else if !Self.serviceHeaders.contains(name), !name.hasPrefix("x-amz-checksum-"), !name.hasPrefix("x-amz-object-lock-") {
+                // Text an uploader may have chosen, whatever the header: a content type's
+                // parameters (`text/plain; name="..."`), an encoding, a disposition's file
+                // name, a lifecycle rule's id, the service's message about it.
+                let r = masker.maskText(v)
+                if !r.counts.isEmpty { headers[name] = .string(r.value ?? ""); counts.merge(r.counts, uniquingKeysWith: +) }
             }
         }
         out["headers"] = .object(headers)
