@@ -475,3 +475,25 @@ def test_every_header_an_uploader_chose_is_read_for_phi(env, aws_ring):
         seen = json.dumps(head) + json.dumps(got["ResponseMetadata"]["HTTPHeaders"])
         assert ssn not in seen and name not in seen, f"an SSN or a name in a header came back unmasked ({bucket})"
         assert head.get("content-length") and (head.get("etag") or bucket == BUCKET)   # the service's own values pass
+
+
+def test_digests_of_a_phi_resource_are_no_oracle(env, aws_ring):
+    # A small object's MD5 (its ETag in a listing) or checksum gives its one SSN back by
+    # trying every SSN: of a resource the policy names, the service's digests are
+    # redacted in its answers as in its headers; of any other, they pass.
+    import hashlib
+    ssn = "536-22-8145"   # synthetic
+    direct = aws.standin(aws_ring, "s3")
+    direct.put_object(Bucket=BUCKET, Key="digests/one.txt", Body=ssn.encode(), ChecksumAlgorithm="SHA256")
+    other = "digests-" + uuid.uuid4().hex[:6]
+    direct.create_bucket(Bucket=other)
+    direct.put_object(Bucket=other, Key="one.txt", Body=ssn.encode())
+    md5 = hashlib.md5(ssn.encode()).hexdigest()
+    sha = base64.b64encode(hashlib.sha256(ssn.encode()).digest()).decode()
+    s3 = aws.client(env, "s3")
+    listing = s3.list_objects_v2(Bucket=BUCKET, Prefix="digests/")
+    assert listing["KeyCount"] == 1 and md5 not in json.dumps(listing, default=str), "an object's MD5 in a PHI bucket's listing"
+    attrs = s3.get_object_attributes(Bucket=BUCKET, Key="digests/one.txt", ObjectAttributes=["ETag", "Checksum", "ObjectSize"])
+    seen = json.dumps(attrs, default=str)
+    assert md5 not in seen and sha not in seen and attrs["ObjectSize"] == len(ssn), "a digest in GetObjectAttributes"
+    assert md5 in json.dumps(s3.list_objects_v2(Bucket=other), default=str)   # a bucket no rule names: as it is

@@ -229,6 +229,7 @@ extension Masker {
         }
         let rules = FieldRules(policy.fieldRules(for: call))
         var walk = FieldWalk(masker: self, rules: rules, call: call)
+        walk.digests = policy.namesPHI(call)
         let format = AnswerFormat.of(body, contentType: contentType, key: call?.objectKey)
         let head = body.first(where: { !$0.isWhitespace })
         if !rules.isEmpty, head == "{" || head == "[", format != .json, format != .ndjson {
@@ -258,7 +259,7 @@ extension Masker {
             var header: CSVHeader? = nil
             return try maskCSV(body, rules: rules, header: &header, final: true)
         case .xml:
-            guard let r = readXML(body, rules: rules) else {
+            guard let r = readXML(body, rules: rules, digests: policy.namesPHI(call) && !walk.payload) else {
                 // Not XML as this reader knows it (a processing instruction, a DOCTYPE, an
                 // unquoted attribute): its element names cannot be told apart.
                 if !rules.isEmpty { throw AnswerRefusal("an answer that looks like XML cannot be read as XML") }
@@ -343,6 +344,19 @@ struct FieldWalk {
     /// document inside a string) rather than the service's own structure.
     var payload: Bool
 
+    /// Of a resource the policy names: the service's digests of its data (an object's
+    /// ETag in a listing, GetObjectAttributes' checksums) are an oracle, as the headers
+    /// are (ResponseMasking.maskHeaders): a small object's MD5 gives its one SSN back
+    /// by trying them all. Redacted wherever the service's structure has them.
+    var digests = false
+
+    /// A member or element that holds a digest of the data: ETag, Content-MD5, Checksum*.
+    static func isDigest(_ name: String) -> Bool {
+        let n = name.lowercased().replacingOccurrences(of: "-", with: "")
+        if n == "etag" || n == "contentmd5" || n == "md5" || n == "checksum" { return true }
+        return n.hasPrefix("checksum") && ["crc", "sha", "md5", "xxhash"].contains { n.dropFirst(8).hasPrefix($0) }
+    }
+
     init(masker: Masker, rules: FieldRules, call: AWSCallContext?) {
         self.masker = masker; self.rules = rules; self.call = call
         payload = (call?.service == "s3" && call?.action == "GetObject") || (call?.service == "lambda" && (call?.action ?? "").hasPrefix("Invoke"))
@@ -391,7 +405,9 @@ struct FieldWalk {
             var out: [String: JSON] = [:]
             for (k, m) in o {
                 let here = path + [.member(k)]
-                if let r = rules.rule(k, here) {
+                if digests, !payload, m.string != nil, Self.isDigest(k) {
+                    out[k] = .string("[REDACTED]"); counts["DIGEST", default: 0] += 1
+                } else if let r = rules.rule(k, here) {
                     out[k] = dynamo && Self.isAttributeValue(m) ? wholeAttribute(m, r) : whole(m, r)
                 } else if dynamo && Self.isAttributeValue(m) {
                     out[k] = try attribute(m, path: here)

@@ -41,12 +41,13 @@ extension Masker {
     /// anything else is masked whole as text, so that no text can pass as markup.
     /// `rules`: field rules by element (or attribute) name: such a text is masked whole.
     func maskXML(_ body: String, rules: FieldRules = FieldRules([])) -> MaskResult {
-        readXML(body, rules: rules) ?? maskText(body)
+        readXML(body, rules: rules, digests: false) ?? maskText(body)
     }
 
     /// The XML reading of `maskXML`; nil when the body does not read as XML (then it is
     /// text: masked whole by content detection, or refused where field rules apply).
-    func readXML(_ body: String, rules: FieldRules) -> MaskResult? {
+    /// `digests`: the service's digests of a resource the policy names are redacted (FieldWalk.digests).
+    func readXML(_ body: String, rules: FieldRules, digests: Bool) -> MaskResult? {
         let s = Array(body.unicodeScalars)
         var out = ""
         out.reserveCapacity(body.utf8.count)
@@ -55,6 +56,11 @@ extension Masker {
         func masked(_ a: Int, _ b: Int, name: String? = nil) -> String {
             let text = String(String.UnicodeScalarView(s[a..<b]))
             guard !text.isEmpty else { return text }
+            if digests, name == nil, let e = elements.last, FieldWalk.isDigest(e.split(separator: ":").last.map(String.init) ?? e),
+               !text.allSatisfy(\.isWhitespace) {
+                counts["DIGEST", default: 0] += 1
+                return "[REDACTED]"
+            }
             if !rules.isEmpty, let rule = xmlRule(name), !rule.keeps, !text.allSatisfy(\.isWhitespace) {
                 counts[rule.label, default: 0] += 1
                 return rule.strategy.text(for: Array(text.utf8)[...], marker: "[REDACTED]")
