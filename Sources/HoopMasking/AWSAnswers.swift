@@ -428,6 +428,16 @@ struct FieldWalk {
                 let masked = try value(inner, path: [])
                 return counts == before ? v : .string(masked.encodedString)
             }
+            if let text = Self.base64Text(s) {
+                // Bytes a service sends as base64 (a Kinesis record's Data, an SQS body an
+                // application encoded, a blob member): read as the text they are, and
+                // written back as base64 where something was masked.
+                let r = masker.maskText(text)
+                if r.changed {
+                    counts.merge(r.counts, uniquingKeysWith: +)
+                    return .string(Data((r.value ?? "").utf8).base64EncodedString())
+                }
+            }
             let r = masker.maskRuledText(s, rules: rules)
             counts.merge(r.counts, uniquingKeysWith: +)
             return r.changed ? .string(r.value ?? "") : v
@@ -442,6 +452,18 @@ struct FieldWalk {
         default:
             return v
         }
+    }
+
+    /// The text a base64 string holds: standard base64 of at least 12 characters (padded
+    /// to a multiple of 4) whose bytes are UTF-8 of printable characters (tabs and line
+    /// breaks too). Nil otherwise: a word or an id that merely uses the alphabet decodes
+    /// to bytes that are not such text.
+    static func base64Text(_ s: String) -> String? {
+        let u = s.utf8
+        guard u.count >= 12, u.count % 4 == 0, u.allSatisfy({ isAlnum($0) || $0 == 0x2B || $0 == 0x2F || $0 == 0x3D }),
+              let data = Data(base64Encoded: s), let text = String(data: data, encoding: .utf8) else { return nil }
+        guard text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F || $0 == "\n" || $0 == "\r" || $0 == "\t" }) else { return nil }
+        return text
     }
 
     func embeddedJSON(_ text: String) -> JSON? {
