@@ -514,3 +514,25 @@ def test_base64_data_is_read_as_the_text_it_holds(env, aws_ring):
     assert len(records) == 1
     data = records[0]["Data"].decode()
     assert ssn not in data and name not in data and "called back" in data, "a record's base64 Data came back unmasked"
+
+
+def test_member_names_are_read_as_text_too(env, aws_ring):
+    # A document keyed by patient (`{"Jonathan Pemberton": {...}}`), a DynamoDB attribute
+    # or map key: a member's name is text someone wrote, read as a value is.
+    ssn, name = "536-22-8145", "Jonathan Pemberton"      # synthetic
+    bucket = "names-" + uuid.uuid4().hex[:6]
+    direct = aws.standin(aws_ring, "s3")
+    direct.create_bucket(Bucket=bucket)
+    direct.put_object(Bucket=bucket, Key="by-patient.json", ContentType="application/json",
+                      Body=json.dumps({name: {"ssn-on-file": ssn, "visits": 3}, "Maria Gonzalez": {"visits": 1}}).encode())
+    body = aws.client(env, "s3").get_object(Bucket=bucket, Key="by-patient.json")["Body"].read().decode()
+    doc = json.loads(body)
+    assert name not in body and "Maria Gonzalez" not in body and ssn not in body and len(doc) == 2, \
+        "a name as a member's name came back unmasked"
+    ddb = aws.standin(aws_ring, "dynamodb")
+    table = "Names" + uuid.uuid4().hex[:6]
+    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    ddb.put_item(TableName=table, Item={"k": {"S": "1"}, "contacts": {"M": {name: {"S": "son"}}}, f"ssn {ssn}": {"S": "x"}})
+    item = json.dumps(aws.client(env, "dynamodb").get_item(TableName=table, Key={"k": {"S": "1"}})["Item"])
+    assert name not in item and ssn not in item and "son" in item, "a name as an attribute or map key came back unmasked"

@@ -405,14 +405,15 @@ struct FieldWalk {
             var out: [String: JSON] = [:]
             for (k, m) in o {
                 let here = path + [.member(k)]
+                let name = key(k, in: out)
                 if digests, !payload, m.string != nil, Self.isDigest(k) {
-                    out[k] = .string("[REDACTED]"); counts["DIGEST", default: 0] += 1
+                    out[name] = .string("[REDACTED]"); counts["DIGEST", default: 0] += 1
                 } else if let r = rules.rule(k, here) {
-                    out[k] = dynamo && Self.isAttributeValue(m) ? wholeAttribute(m, r) : whole(m, r)
+                    out[name] = dynamo && Self.isAttributeValue(m) ? wholeAttribute(m, r) : whole(m, r)
                 } else if dynamo && Self.isAttributeValue(m) {
-                    out[k] = try attribute(m, path: here)
+                    out[name] = try attribute(m, path: here)
                 } else {
-                    out[k] = try value(m, path: here)
+                    out[name] = try value(m, path: here)
                 }
             }
             return .object(out)
@@ -452,6 +453,19 @@ struct FieldWalk {
         default:
             return v
         }
+    }
+
+    /// A member's name is text someone may have written too (a map keyed by patient name,
+    /// a tag, a DynamoDB attribute or map key): read by content detection like a value,
+    /// and, where masked, kept apart from the names already written (`[PERSON_NAME] 2`).
+    mutating func key(_ k: String, in out: [String: JSON]) -> String {
+        let r = masker.maskText(k)
+        guard r.changed, var name = r.value else { return k }
+        counts.merge(r.counts, uniquingKeysWith: +)
+        var n = 2
+        let base = name
+        while out[name] != nil { name = "\(base) \(n)"; n += 1 }
+        return name
     }
 
     /// The text a base64 string holds: standard base64 of at least 12 characters (padded
@@ -526,8 +540,9 @@ struct FieldWalk {
             var out: [String: JSON] = [:]
             for (k, m) in members {
                 let here = path + [.member(k)]
-                if let r = rules.rule(k, here) { out[k] = Self.isAttributeValue(m) ? wholeAttribute(m, r) : whole(m, r) }
-                else { out[k] = Self.isAttributeValue(m) ? try attribute(m, path: here) : try value(m, path: here) }
+                let name = key(k, in: out)
+                if let r = rules.rule(k, here) { out[name] = Self.isAttributeValue(m) ? wholeAttribute(m, r) : whole(m, r) }
+                else { out[name] = Self.isAttributeValue(m) ? try attribute(m, path: here) : try value(m, path: here) }
             }
             return .object(["M": .object(out)])
         case "L":
