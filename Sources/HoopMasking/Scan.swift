@@ -124,11 +124,13 @@ enum Scan {
     }
 
     /// Case-insensitive match of a lowercase ASCII word at `i`, as a whole word.
-    static func wordAt(_ t: [UInt8], _ i: Int, _ w: [UInt8]) -> Bool {
-        guard i + w.count <= t.count, leftBoundary(t, i) else { return false }
+    /// With `camel`, a camelCase key's words count as words (`postalCode`, `homePhone`,
+    /// `ssnNumber`): a capital after a lower-case letter starts one and ends the one before.
+    static func wordAt(_ t: [UInt8], _ i: Int, _ w: [UInt8], camel: Bool = false) -> Bool {
+        guard i + w.count <= t.count, leftBoundary(t, i) || camel && i > 0 && isUpper(t[i]) && isLower(t[i - 1]) else { return false }
         for k in 0..<w.count where lower(t[i + k]) != w[k] { return false }
         let j = i + w.count
-        return j >= t.count || !isAlpha(t[j])
+        return j >= t.count || !isAlpha(t[j]) || camel && isUpper(t[j]) && isLower(t[j - 1])
     }
 
     /// One of `words` occurs in the `window` bytes before `i`. Context words are what
@@ -138,7 +140,7 @@ enum Scan {
         var p = from
         while p < i {
             if isAlpha(t[p]) || t[p] == ch("#") {
-                for w in words where p + w.count <= i && lower(t[p]) == w[0] && wordAt(t, p, w) { return true }
+                for w in words where p + w.count <= i && lower(t[p]) == w[0] && wordAt(t, p, w, camel: true) { return true }
             }
             p += 1
         }
@@ -316,7 +318,9 @@ public struct ScanProfile: Sendable {
                 if run > maxRun { maxRun = run }
                 let b: UInt64 = 1 << UInt64(truncatingIfNeeded: min(run, 63))
                 runsL |= b
-                if i == n || !Scan.isWordByte(t[i]) { runsLR |= b }
+                // A Unicode dash or space ends a number as its ASCII kin does (Scan.unicodeBreak).
+                if i == n || !Scan.isWordByte(t[i])
+                    || i &+ 1 < n && (t[i] == 0xE2 && t[i &+ 1] == 0x80 || t[i] == 0xC2 && t[i &+ 1] == 0xA0) { runsLR |= b }
             } else if isAlpha(c) {
                 if !ibanStart, i &+ 3 < n, isAlpha(t[i &+ 1]), isDigit(t[i &+ 2]), isDigit(t[i &+ 3]) { ibanStart = true }
                 let b = Self.bit(c)

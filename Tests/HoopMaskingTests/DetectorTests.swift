@@ -10,6 +10,14 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(found("id 000-12-3456 666-12-3456 912-00-3456 912-34-0000", .ssn), [])
         XCTAssertEqual(found("order 912345678 shipped", .ssn), [])          // no context
         XCTAssertEqual(found("ref 1912-34-5678", .ssn), [])
+        // Any dash anywhere; a dot or a space after a context word or filling a field; the
+        // same separator both times.
+        XCTAssertEqual(found("Patient SSN 787\u{2013}36\u{2013}7987 confirmed", .ssn), ["787\u{2013}36\u{2013}7987"])
+        XCTAssertEqual(found("Social security number 204.82.7060 on file", .ssn), ["204.82.7060"])
+        XCTAssertEqual(found(#"{"ssn": "204.82.7060"}"#, .ssn), ["204.82.7060"])
+        XCTAssertEqual(found("version 204.82.7060 released", .ssn), [])
+        XCTAssertEqual(found("ssn 204-82.7060", .ssn), [])
+        XCTAssertEqual(found("Patient SSN 787-36-7987 confirmed", .personName), [])   // a label, not a name
     }
 
     func testPhone() {

@@ -48,6 +48,16 @@ final class NameAddressTests: XCTestCase {
         }
     }
 
+    func testNamesWithADigitRunAsSyntheticRecordsWriteThem() {
+        // Synthea writes every name with digits after it.
+        XCTAssertEqual(found("Staci563 Lanphear986", .personName), ["Staci563 Lanphear986"])
+        XCTAssertEqual(found(#"{"given": ["Staci563"], "family": "Lanphear986"}"#, .personName), ["Staci563", "Lanphear986"])
+        XCTAssertEqual(found("Patient Staci563 Lanphear986 was seen today.", .personName), ["Staci563 Lanphear986"])
+        for s in ["Room101 is free", "Python3 script", "Version 2 of Windows10", "Started Tylenol500 today.", "E11.9", "S52.501A"] {
+            XCTAssertEqual(found(s, .personName), [], s)
+        }
+    }
+
     func testCamelCaseIdentifiersOfEnglishWordsAreNotNames() {
         // Every API answer holds them (error codes, enums, policy names): a lone Titlecase
         // token is a name by rule 3, so each was masked to [PERSON_NAME] before.

@@ -47,6 +47,7 @@ public struct NameDetector: Detector {
         the a an is was has and or of in on at with for to by from he she they his her this that who not no
         yes unknown none md do rn np pa phd jr sr ii iii hospital clinic center medical department emergency
         denies reports states called seen record reached will has i we you it its our their my your
+        ssn mrn dob id dl mbi npi phone email address zip
         """)
     /// Credentials after a name: "Gray Orchard, MD".
     static let credentials = hashes("""
@@ -146,12 +147,22 @@ public struct NameDetector: Detector {
             let first = upperAt(t, i)
             let width = t[i] >= 0x80 ? 2 : 1
             let cap = first && (e - i == width || hasLower) && !shouting
-            out.append(Token(start: i, end: e, hash: h, capital: cap,
+            var end = e
+            var alpha = e >= n || !(isDigit(t[e]) || t[e] == ch("_"))
+            // Synthetic records write every name with a digit run after it (Synthea's
+            // "Staci563 Lanphear986"): a Titlecase run of letters, then one to four digits
+            // and a word's end, is the name it carries, digits included in its span.
+            if !alpha, cap, hasLower, isDigit(t[e]) {
+                var d = e
+                while d < n, isDigit(t[d]), d - e <= 4 { d += 1 }
+                if d - e <= 4, d >= n || !(Scan.isWordByte(t[d]) || t[d] >= 0x80) { end = d; alpha = true }
+            }
+            out.append(Token(start: i, end: end, hash: h, capital: cap,
                              shouted: first && shouting && !t[i..<e].contains(where: isLower),
                              lowered: isLower(t[i]) && !shouting && !(t[i..<e].contains(where: isUpper)),
-                             alpha: e >= n || !(isDigit(t[e]) || t[e] == ch("_")), gapBefore: i - prevEnd))
-            prevEnd = e
-            i = e
+                             alpha: alpha, gapBefore: i - prevEnd))
+            prevEnd = end
+            i = end
         }
         readCase(t, &out)
         return out
