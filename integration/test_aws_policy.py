@@ -17,6 +17,7 @@ import uuid
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.session
 import pytest
 
 from conftest import ring_fixture
@@ -485,14 +486,25 @@ def test_answers_with_a_credential_by_its_name_never_pass(ring):
     r = subprocess.run([os.path.join(os.environ.get("HOOP_BIN", str(REPO / ".build/release")), "hoop-approve"), "calls",
                         "--config", str(ring.var / "hoop.json"), "--connection", "aws", "--user", "agent@example.org",
                         "--groups", "agents", "--agent", "--services", "ecr-public", "lakeformation", "quicksight", "route53",
-                        "apigateway"], capture_output=True, text=True, cwd=REPO, timeout=120)
+                        "apigateway", "codebuild", "batch", "kms", "appsync", "ec2"], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert r.returncode == 0, r.stderr
     verdicts = {f"{v['service']}:{v['operation']}": v for v in map(json.loads, r.stdout.splitlines())}
+    # Also: environment variables (where deployments keep passwords: CodeBuild, Batch), a
+    # key's plaintext (KMS), a sensitive member under an operation named for a key or a
+    # secret's word on its path (a VPN's sample configuration holds its pre-shared keys).
     for op in ("ecr-public:GetAuthorizationToken", "lakeformation:GetTemporaryGlueTableCredentials",
-               "lakeformation:GetTemporaryDataLocationCredentials", "quicksight:GenerateEmbedUrlForRegisteredUser"):
+               "lakeformation:GetTemporaryDataLocationCredentials", "quicksight:GenerateEmbedUrlForRegisteredUser",
+               "codebuild:BatchGetProjects", "batch:DescribeJobDefinitions", "kms:Decrypt", "kms:GenerateDataKey",
+               "appsync:GetGraphqlApiEnvironmentVariables", "ec2:GetVpnConnectionDeviceSampleConfiguration"):
         assert verdicts[op]["reveals_secrets"] and verdicts[op]["verdict"] == "deny", op
-    for op in ("route53:GetChange", "route53:ListHostedZones", "apigateway:GetIntegration"):
+    for op in ("route53:GetChange", "route53:ListHostedZones", "apigateway:GetIntegration", "codebuild:ListProjects",
+               "kms:DescribeKey", "ec2:DescribeInstances"):
         assert not verdicts[op]["reveals_secrets"], op
+    # The table names each model by its service (a loop over header members once wrote
+    # their wire names there: lambda's was x-amz-tenant-id).
+    table = json.loads((REPO / "generated/aws-operations.json").read_text())
+    assert all(m["service"] in botocore.session.get_session().get_available_services()
+               for models in table["services"].values() for m in models)
 
 
 def test_a_limit_the_service_reads_as_none_and_a_partiql_where_are_held(env, ring, creds):
