@@ -119,11 +119,19 @@ public struct CallFacts: Sendable {
     /// `Attributes.entry.N.key=Policy`) — in a call that is not a read.
     public var setsPolicy: Bool {
         let policyNames: Set<String> = ["policy", "policydocument", "policytext", "resourcepolicy", "accesspolicies", "accesspolicy",
-                                        "keypolicy", "bucketpolicy", "queuepolicy", "topicpolicy", "trustpolicy", "assumerolepolicydocument"]
+                                        "keypolicy", "bucketpolicy", "queuepolicy", "topicpolicy", "trustpolicy", "assumerolepolicydocument",
+                                        "policyinjson"]
+        // Who else may use it, named as a principal or an account to share with
+        // (serverlessrepo's Statements[].Principals, appstream's SharedAccountId, RAM's principals).
+        let grantees: Set<String> = ["principal", "principals", "sharedaccountid", "sharedaccountids", "accountids", "targetaccountid",
+                                     "targetaccountids", "grantee", "granteeprincipal", "sharewith", "sharedwith"]
         guard access != "List" && access != "Read" else { return false }
         return Self.any(params) { key, value in
             let last = key.split(separator: ".").last.map { $0.lowercased() } ?? ""
-            if policyNames.contains(last) && value != .null { return true }
+            if value != .null, policyNames.contains(last) || grantees.contains(last) { return true }
+            // A policy document by any name ending so (deliveryDestinationPolicy).
+            if value != .null, last.hasSuffix("policy") || last.hasSuffix("policydocument"), value.string?.contains("Statement") == true
+                || value.object?["Statement"] != nil { return true }
             return key.lowercased().hasSuffix(".key") && policyNames.contains((value.string ?? "").lowercased())
         }
     }
@@ -183,6 +191,7 @@ extension Rule {
             return list
         }
         actions = try strings("actions")
+        exceptActions = try strings("except_actions")
         if let a = try strings("access") {
             let levels: Set<String> = ["list", "read", "write", "tagging", "permissions management", "unknown"]
             accessLevels = Set(a.map { $0.lowercased() })
@@ -214,6 +223,9 @@ extension Rule {
     /// Whether every condition holds for this call, asked by this identity, now.
     func matches(_ c: CallFacts, _ who: Requester, phiResources: [ResourceSelector], at time: DateComponents) -> Bool {
         if let actions, !actions.contains(where: { Glob.matches($0, c.iamAction) || Glob.matches($0, c.serviceOperation) }) { return false }
+        if let exceptActions, exceptActions.contains(where: { Glob.matches($0, c.iamAction) || Glob.matches($0, c.serviceOperation) }) {
+            return false
+        }
         if let accessLevels, !accessLevels.contains(c.access.isEmpty ? "unknown" : c.access.lowercased()) { return false }
         if let resources, !resources.contains(where: { $0.matches(c.resources) }) { return false }
         if let phi, phiResources.contains(where: { $0.matches(c.resources) }) != phi { return false }
@@ -284,8 +296,21 @@ extension Policy {
             "kms:DisableKeyRotation", "guardduty:Delete*", "guardduty:Disassociate*", "guardduty:UpdateDetector",
             "guardduty:StopMonitoringMembers", "config:StopConfigurationRecorder", "config:DeleteConfigurationRecorder",
             "config:DeleteDeliveryChannel", "securityhub:Disable*", "access-analyzer:DeleteAnalyzer", "ec2:DeleteFlowLogs",
-            "s3:PutBucketLogging", "macie2:Disable*", "inspector2:Disable"]],
+            "s3:PutBucketLogging", "macie2:Disable*", "inspector2:Disable", "logs:Delete*", "logs:DisassociateKmsKey",
+            "logs:PutDataProtectionPolicy", "logs:PutAccountPolicy", "logs:DeleteAccountPolicy", "cloudwatch:Disable*",
+            "cloudwatch:Delete*", "cloudwatch:SetAlarmState", "cloudwatch:PutAlarmMuteRule", "events:DisableRule", "events:DeleteRule",
+            "events:RemoveTargets", "logs:PutSubscriptionFilter", "logs:PutTransformer", "logs:PutLogGroupDeletionProtection",
+            "kms:DeleteImportedKeyMaterial", "kms:DisconnectCustomKeyStore", "kms:DeleteCustomKeyStore"]],
                  "weakens the audit (trails, logs, keys, detectors, recorders)"),
+        // The services that watch the account: any change of theirs (a GuardDuty filter that
+        // archives every finding, Security Hub standards disabled in a batch) may blind them.
+        callRule("no-security-service-changes", "deny", ["actions": [
+            "cloudtrail:*", "cloudtrail-data:*", "config:*", "guardduty:*", "securityhub:*", "access-analyzer:*", "macie2:*",
+            "inspector2:*", "detective:*", "securitylake:*"],
+                                                       "except_actions": ["cloudtrail:StartQuery", "cloudtrail:CancelQuery",
+                                                                          "cloudtrail:GenerateQuery"],
+                                                       "access": ["Write", "Tagging", "unknown"]],
+                 "changes a service that watches the account (trails, recorders, detectors, findings): not allowed through the gateway"),
         callRule("review-bulk-export", "review", ["actions": [
             "dynamodb:ExportTableToPointInTime", "dynamodb:CreateBackup", "dynamodb:ImportTable", "rds:CreateDBSnapshot",
             "rds:CreateDBClusterSnapshot", "rds:StartExportTask", "rds:CopyDB*Snapshot", "ec2:CreateSnapshot", "ec2:CreateSnapshots",
@@ -336,9 +361,21 @@ extension Policy {
             "*:Modify*", "*:Set*", "*:Enable*", "*:Disable*", "*:Attach*", "*:Detach*", "*:Associate*", "*:Disassociate*"],
                                                      "access": ["Read", "List"]],
                  "a read that acts (starts, sends, receives, copies or exports)"),
+        // IAM's level says Read of calls that test, chat, deliver or otherwise act
+        // (dms:TestConnection connected out; iot:TestInvokeAuthorizer ran an authorizer):
+        // a read passes at once only when its name is a reading verb.
+        callRule("review-reads-that-may-act", "review", ["access": ["Read", "List"], "except_actions": readingVerbs],
+                 "a read whose name is no reading verb (it may act: test, chat, deliver, …)"),
         callRule("allow-list", "allow", ["access": ["List"]], "lists"),
         callRule("allow-read", "allow", ["access": ["Read"]], "reads (answers masked)"),
     ])
+
+    /// Operation names that only read: Get, List, Describe and their kin (also of a batch,
+    /// and an administrator's: BatchGet, AdminList).
+    static let readingVerbs = ["Get", "List", "Describe", "Head", "Lookup", "Search", "Query", "Scan", "Filter", "View", "Read",
+                               "Preview", "Estimate", "Validate", "Simulate", "Count", "Download", "Verify", "Retrieve", "Select",
+                               "Fetch", "Check", "Discover", "Evaluate", "Decode", "Is", "Resolve"]
+        .flatMap { verb in ["", "Batch", "Admin"].map { "*:" + $0 + verb + "*" } }
 
     /// Reads that may take a whole table: scans and PartiQL statements (a SELECT's IAM
     /// action is `dynamodb:PartiQLSelect`; its operation `dynamodb:ExecuteStatement`).

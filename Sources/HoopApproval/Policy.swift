@@ -65,6 +65,7 @@ public struct Rule: Sendable {
     var days: Set<Int>? = nil                     // 1 = Sunday … 7 = Saturday (Calendar's weekday)
     // for API calls (CallRules.swift)
     var actions: [String]? = nil                  // globs on the IAM action or service:Operation
+    var exceptActions: [String]? = nil            // the same, that the rule does not cover
     var accessLevels: Set<String>? = nil          // lower-case IAM access levels
     var resources: [ResourceSelector]? = nil
     var params: [(name: String, test: ParamTest)]? = nil
@@ -79,7 +80,8 @@ public struct Rule: Sendable {
     /// Conditions of every kind of connection, of statements (SQL), of API calls.
     static let sharedKeys: Set<String> = ["phi", "users", "groups", "identity_kind", "hours", "days"]
     static let statementKeys: Set<String> = ["kind", "command", "tables", "unbounded_write", "unbounded_read", "export", "hidden", "flags"]
-    static let callKeys: Set<String> = ["actions", "access", "resources", "params", "passes_role", "sets_policy", "reveals_secrets"]
+    static let callKeys: Set<String> = ["actions", "except_actions", "access", "resources", "params", "passes_role", "sets_policy",
+                                        "reveals_secrets"]
 
     public init(_ j: JSON, index: Int, for connectionKind: ConnectionKind = .postgres) throws {
         name = j["name"]?.string ?? "rule \(index + 1)"

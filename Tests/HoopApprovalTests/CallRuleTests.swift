@@ -118,8 +118,20 @@ final class CallRuleTests: XCTestCase {
             // Answers that carry credentials, whatever the level.
             (call("ssm", "GetAccessToken", "ssm:GetAccessToken", "Read", extra: ["reveals_secrets": .bool(true)]), .deny, "no-secret-answers"),
             (call("lambda", "ListFunctions", "lambda:ListFunctions", "List", extra: ["reveals_secrets": .bool(true)]), .deny, "no-secret-answers"),
-            // Reads that act.
+            // Reads that act; a read passes at once only under a reading verb.
             (call("sqs", "ReceiveMessage", "sqs:ReceiveMessage", "Read", ["QueueUrl": "q"]), .review, "review-acting-reads"),
+            (call("dms", "TestConnection", "dms:TestConnection", "Read", ["EndpointArn": "e"]), .review, "review-reads-that-may-act"),
+            (call("ecr", "BatchCheckLayerAvailability", "ecr:BatchCheckLayerAvailability", "Read"), .allow, "allow-read"),
+            (call("cognito-idp", "AdminGetUser", "cognito-idp:AdminGetUser", "Read"), .allow, "allow-read"),
+            // A watching service's changes, whatever their verb; grants by other names.
+            (call("guardduty", "CreateFilter", "guardduty:CreateFilter", "Write", ["DetectorId": "d"]), .deny, "no-security-service-changes"),
+            (call("cloudtrail", "StartQuery", "cloudtrail:StartQuery", "Write"), .review, "review-writes"),   // CloudTrail Lake queries: held, not denied
+            (call("appstream", "UpdateImagePermissions", "appstream:UpdateImagePermissions", "Write",
+                  ["Name": "img", "SharedAccountId": "111122223333"]), .deny, "no-resource-policies"),
+            (call("logs", "PutDeliveryDestinationPolicy", "logs:PutDeliveryDestinationPolicy", "Write",
+                  ["deliveryDestinationPolicy": "{\"Statement\": []}"]), .deny, "no-resource-policies"),
+            (call("efs", "PutLifecycleConfiguration", "elasticfilesystem:PutLifecycleConfiguration", "Write",
+                  ["LifecyclePolicies": .array([.object(["TransitionToIA": "AFTER_30_DAYS"])])]), .review, "review-writes"),
             (call("logs", "StartQuery", "logs:StartQuery", "Read", ["queryString": "fields @message"]), .review, "review-acting-reads"),
             (call("dynamodb", "ExecuteStatement", "dynamodb:PartiQLSelect", "Read", ["Statement": "SELECT * FROM Other WHERE k = 1"]),
              .allow, "allow-partiql-select"),
