@@ -83,6 +83,21 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(found("Follow-up with the clinic on 03/14/2026 for labs.", .date), ["03/14/2026"])
         XCTAssertEqual(found("She was born March 5, 1931 in town", .date), ["March 5, 1931"])
         XCTAssertEqual(found("admitted 5 Jan 2024", .date), ["5 Jan 2024"])
+        // Shapes other generators and exports write: DDMONYYYY, an ordinal with "of", a
+        // month name with dashes, and (after a context word or alone in a field) a date
+        // missing its day or its year, or a two-digit year after dashes.
+        XCTAssertEqual(found("DOB: 12JUN1929", .date), ["12JUN1929"])
+        XCTAssertEqual(found("DOB 16th of December 1949", .date), ["16th of December 1949"])
+        XCTAssertEqual(found("DOB Mar-20-1942", .date), ["Mar-20-1942"])
+        XCTAssertEqual(found("born November 1957", .date), ["November 1957"])
+        XCTAssertEqual(found("DOB 02/1958", .date), ["02/1958"])
+        XCTAssertEqual(found("seen on 6/23 for f/u", .date), ["6/23"])
+        XCTAssertEqual(found("DOB 03-17-13", .date), ["03-17-13"])
+        XCTAssertEqual(found("Patient DOB 19950517.", .date), ["19950517"])
+        for s in ["version 2/3 of the plan", "ratio 6/23 was fine", "build released November 2024 to users", "score 10-12-13",
+                  "Order 12JUN1929X"] {
+            XCTAssertEqual(found(s, .date), [], s)
+        }
         // Decided: a value that is only an event timestamp is not flagged by content.
         XCTAssertEqual(found("2026-11-26 10:00:00", .date), [])
         XCTAssertEqual(found("2026-11-26T10:00:00Z", .date), [])

@@ -58,6 +58,12 @@ final class NameAddressTests: XCTestCase {
         }
     }
 
+    func testARegistersLastCommaFirst() {
+        XCTAssertEqual(found("Busby, Jane", .personName), ["Busby, Jane"])
+        XCTAssertEqual(found("Patient: Quimby, Linda (DOB 1950-01-02)", .personName).joined(separator: "|"), "Quimby|Linda")
+        XCTAssertEqual(found("Yesterday, Jane went home", .personName), ["Jane"])
+    }
+
     func testCamelCaseIdentifiersOfEnglishWordsAreNotNames() {
         // Every API answer holds them (error codes, enums, policy names): a lone Titlecase
         // token is a name by rule 3, so each was masked to [PERSON_NAME] before.

@@ -60,12 +60,19 @@ public struct DateDetector: Detector {
             if let (dateEnd, end) = isDigit(c) ? numeric(t, i) : named(t, i).map({ ($0, $0) }) {
                 let fills = Scan.fillsField(t, i, end)
                 let compact = dateEnd - i == 8 && Scan.digitRun(t, i) == 8
-                if compact ? fills && end == dateEnd
+                if compact ? fills && end == dateEnd || Scan.contextBefore(t, i, Self.context, window: 40)
                     : fills && (end == dateEnd || Self.midnight(t, dateEnd, end))
                         || !Self.machineTime(t, dateEnd, end) && Self.isFreeText(t, i, end, &field)
                         || Scan.contextBefore(t, i, Self.context, window: 40) {
                     spans.append(DetectedSpan(.date, i, end))
                 }
+                i = end; continue
+            }
+            // A date without its day or its year (`November 1957`, `02/1958`, `6/23`,
+            // `03-17-13`) is still a person's under Safe Harbor, but as often a version, a
+            // ratio or a score: only after a context word or filling a field.
+            if let end = partial(t, i), Scan.contextBefore(t, i, Self.context, window: 40) || Scan.fillsField(t, i, end) {
+                spans.append(DetectedSpan(.date, i, end))
                 i = end; continue
             }
             i += 1
@@ -133,18 +140,63 @@ public struct DateDetector: Detector {
             let e = time(t, q + r3) ?? q + r3
             return (q + r3, e)
         }
-        // "5 March 2024"
-        if run == 1 || run == 2, i + run + 1 < n, t[i + run] == ch(" "), let (m, e) = month(t, i + run + 1),
-           Self.validDay(m, Scan.number(t, i, run)), e + 5 <= n, t[e] == ch(" "), Scan.digits(t, e + 1, 4),
-           Scan.numberEnd(t, e + 5) {
-            return (e + 5, e + 5)
+        // "5 March 2024", "16th of December 1949", "16th December 1949"
+        if run == 1 || run == 2 {
+            var p = i + run
+            if p + 2 <= n, Self.ordinal(t, p) { p += 2 }
+            if p + 4 <= n, t[p] == ch(" "), t[(p + 1)..<(p + 3)].map(lower) == Array("of".utf8), t[p + 3] == ch(" ") { p += 3 }
+            if p + 1 < n, t[p] == ch(" "), let (m, e) = month(t, p + 1), Self.validDay(m, Scan.number(t, i, run)), e + 5 <= n,
+               t[e] == ch(" ") || t[e] == ch(","), case let y = t[e] == ch(",") && e + 1 < n && t[e + 1] == ch(" ") ? e + 2 : e + 1,
+               Scan.digits(t, y, 4), Scan.numberEnd(t, y + 4) {
+                return (y + 4, y + 4)
+            }
         }
+        // "12JUN1929" (DDMONYYYY, as VA and Oracle exports write it)
+        if run == 1 || run == 2, let (m, e) = month(t, i + run, joined: true), Self.validDay(m, Scan.number(t, i, run)),
+           Scan.digits(t, e, 4), Scan.numberEnd(t, e + 4), (1800...2199).contains(Scan.number(t, e, 4)) {
+            return (e + 4, e + 4)
+        }
+        return nil
+    }
+
+    /// "st", "nd", "rd", "th" at `p`.
+    static func ordinal(_ t: [UInt8], _ p: Int) -> Bool {
+        ["st", "nd", "rd", "th"].contains(where: { Array($0.utf8) == t[p..<(p + 2)].map(lower) })
+    }
+
+    /// A date missing its day or its year, or with a two-digit year after a dash: where
+    /// it ends, if one starts at `i` ("November 1957", "Nov. 1957", "02/1958", "6/23",
+    /// "03-17-13").
+    func partial(_ t: [UInt8], _ i: Int) -> Int? {
+        let n = t.count
+        if let (_, e0) = month(t, i) {
+            var p = e0
+            if p < n, t[p] == ch(".") { p += 1 }
+            if p < n, t[p] == ch(","), p + 1 < n { p += 1 }
+            guard p < n, t[p] == ch(" "), Scan.digits(t, p + 1, 4), Scan.numberEnd(t, p + 5),
+                  (1800...2199).contains(Scan.number(t, p + 1, 4)) else { return nil }
+            return p + 5
+        }
+        guard isDigit(t[i]) else { return nil }
+        let run = Scan.digitRun(t, i)
+        guard run == 1 || run == 2, i + run + 1 < n, t[i + run] == ch("/") || t[i + run] == ch("-") else { return nil }
+        let sep = t[i + run], p = i + run + 1, r2 = Scan.digitRun(t, p), a = Scan.number(t, i, run)
+        if r2 == 4, Scan.numberEnd(t, p + 4), a >= 1, a <= 12, (1800...2199).contains(Scan.number(t, p, 4)) { return p + 4 }
+        if sep == ch("/"), r2 == 1 || r2 == 2, Scan.numberEnd(t, p + r2), Self.validDayMonth(a, Scan.number(t, p, r2)) { return p + r2 }
+        if sep == ch("-"), r2 == 1 || r2 == 2, p + r2 + 3 <= n, t[p + r2] == ch("-"), Scan.digitRun(t, p + r2 + 1) == 2,
+           Scan.numberEnd(t, p + r2 + 3), Self.validDayMonth(a, Scan.number(t, p, r2)) { return p + r2 + 3 }
         return nil
     }
 
     /// "March 5, 2024", "Mar. 5 2024".
     func named(_ t: [UInt8], _ i: Int) -> Int? {
         guard let (m, e0) = month(t, i) else { return nil }
+        // "Mar-20-1942", "Mar/20/1942"
+        if e0 < t.count, t[e0] == ch("-") || t[e0] == ch("/"), case let sep = t[e0], case let r = Scan.digitRun(t, e0 + 1),
+           r == 1 || r == 2, Self.validDay(m, Scan.number(t, e0 + 1, r)), e0 + r + 6 <= t.count, t[e0 + 1 + r] == sep,
+           Scan.digits(t, e0 + 2 + r, 4), Scan.numberEnd(t, e0 + 6 + r) {
+            return e0 + 6 + r
+        }
         var p = e0
         if p < t.count, t[p] == ch(".") { p += 1 }
         guard p < t.count, t[p] == ch(" ") else { return nil }
@@ -159,8 +211,14 @@ public struct DateDetector: Detector {
         return p + 5
     }
 
-    /// A month name as a whole word at `i`: the month and the end offset.
-    func month(_ t: [UInt8], _ i: Int) -> (Int, Int)? {
+    /// A month name as a whole word at `i`: the month and the end offset. `joined`: right
+    /// after a day's digits and before the year's (`12JUN1929`), no boundary before it.
+    func month(_ t: [UInt8], _ i: Int, joined: Bool = false) -> (Int, Int)? {
+        if joined {
+            for (name, m) in Self.months where i + name.count < t.count && isDigit(t[i + name.count])
+                && zip(t[i..<(i + name.count)], name).allSatisfy({ lower($0) == $1 }) { return (m, i + name.count) }
+            return nil
+        }
         for (name, m) in Self.months where Scan.wordAt(t, i, name) { return (m, i + name.count) }
         return nil
     }
@@ -184,8 +242,10 @@ public struct DateDetector: Detector {
 
 extension DateDetector {
     /// Every shape has a number of 1, 2, 4 or 8 digits that starts a word and ends at a
-    /// separator (a named date's day or year too).
+    /// separator (a named date's day or year too), or a day's that runs into its month
+    /// (`12JUN1929`).
     public func mayMatch(_ p: ScanProfile) -> Bool {
         p.runsLR & (ScanProfile.run(1) | ScanProfile.run(2) | ScanProfile.run(4) | ScanProfile.run(8)) != 0
+            || p.runsL & (ScanProfile.run(1) | ScanProfile.run(2)) != 0
     }
 }

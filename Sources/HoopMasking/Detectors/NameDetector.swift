@@ -239,7 +239,34 @@ public struct NameDetector: Detector {
     public func mayMatch(_ profile: ScanProfile) -> Bool { profile.hasUpper || profile.nonASCII || profile.alphaWords > 0 }
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
-        findNames(t, Self.tokens(t), into: &spans)
+        let toks = Self.tokens(t)
+        let before = spans.count
+        findNames(t, toks, into: &spans)
+        surnamesBeforeComma(t, toks, &spans, from: before)
+    }
+
+    /// "Busby, Jane", "KARLE, MATTHEW": a register's `Last, First`. A name found right
+    /// after ", " takes the Titlecase (or ALL-CAPS) token before the comma as its
+    /// surname, when that token starts its field or clause, is no clinical word unless a
+    /// listed surname, and the name ends its field (or a `;`, `(` or an initial follows):
+    /// "Yesterday, Jane went home" is a clause. ("Cardiology, Jane" is taken for a name.)
+    func surnamesBeforeComma(_ t: [UInt8], _ toks: [Token], _ spans: inout [DetectedSpan], from: Int) {
+        guard spans.count > from else { return }
+        var index: [Int: Int] = [:]
+        for (k, tok) in toks.enumerated() { index[tok.start] = k }
+        for s in from..<spans.count where spans[s].entity == .personName {
+            guard let k = index[spans[s].start], k >= 1, toks[k].gapBefore == 2 else { continue }
+            let j = k - 1, prev = toks[j]
+            guard t[prev.end] == ch(","), t[prev.end + 1] == ch(" "), prev.alpha, prev.end - prev.start >= 2,
+                  prev.capital || prev.shouted || isUpper(t[prev.start]) && !t[prev.start..<prev.end].contains(where: isLower),
+                  !Self.joinStop.contains(prev.hash), !ClinicalWords.set.contains(prev.hash) || NameLists.lastSet.contains(prev.hash),
+                  clauseStart(t, prev.start), !spans.contains(where: { $0.entity == .personName && $0.end == prev.end }) else { continue }
+            var e = spans[s].end
+            while e < t.count, t[e] == ch(" ") { e += 1 }
+            let initialAfter = e + 1 < t.count && isUpper(t[e]) && (e + 1 == t.count || !Scan.isWordByte(t[e + 1]))
+            guard e >= t.count || Scan.fillsField(t, spans[s].start, spans[s].end) || [ch(";"), ch("(")].contains(t[e]) || initialAfter else { continue }
+            spans[s] = DetectedSpan(.personName, prev.start, initialAfter ? e + 1 : spans[s].end)
+        }
     }
 
     /// A word found as (part of) a name, by any detector (an HL7 name field too), is that
