@@ -134,7 +134,7 @@ def test_control_plain_unbounded_delete_is_held(ring):
     assert fingerprint(ring) == before
 
 
-# --- 1. writes pinned by a correlated or set-returning "bounded" sub-select ------------
+# --- writes pinned by a correlated or set-returning "bounded" sub-select ------------
 
 @pytest.mark.parametrize("sql", [
     "delete from encounters where id in (select id)",
@@ -146,15 +146,19 @@ def test_control_plain_unbounded_delete_is_held(ring):
 ], ids=["in-correlated", "any-correlated", "update-in-correlated", "in-srf-constant", "in-srf-over-aggregates",
         "cte-delete-in-correlated"])
 def test_write_pinned_by_subselect_is_held(ring, sql):
+    assert_held_and_unchanged(ring, sql, "an unbounded write")
+
+
+def assert_held_and_unchanged(ring, sql, what):
     before = fingerprint(ring)
     out, _ = send(ring, sql)
     after = fingerprint(ring)
-    assert out.stopped, (f"an unbounded write ran without a hold: {describe(out)}; "
+    assert out.stopped, (f"{what} ran without a hold: {describe(out)}; "
                          f"encounters directly: {before[0]} rows before, {after[0]} after, changed={before != after}")
     assert after == before
 
 
-# --- 2. MERGE whose join equates the target's key with itself -------------------------
+# --- MERGE whose join equates the target's key with itself -------------------------
 
 @pytest.mark.parametrize("sql", [
     "merge into encounters e using (values (1)) v(x) on e.id = e.id when matched then delete",
@@ -162,15 +166,10 @@ def test_write_pinned_by_subselect_is_held(ring, sql):
     "merge into encounters e using (select 1 as x limit 1) v on e.patient_id = e.patient_id when matched then delete",
 ], ids=["delete", "update", "limited-source"])
 def test_merge_self_join_on_key_is_held(ring, sql):
-    before = fingerprint(ring)
-    out, _ = send(ring, sql)
-    after = fingerprint(ring)
-    assert out.stopped, (f"MERGE over every row ran without a hold: {describe(out)}; "
-                         f"encounters directly: {before[0]} rows before, {after[0]} after, changed={before != after}")
-    assert after == before
+    assert_held_and_unchanged(ring, sql, "MERGE over every row")
 
 
-# --- 3. INSERT ... VALUES (set-returning function) ... ON CONFLICT DO UPDATE ----------
+# --- INSERT ... VALUES (set-returning function) ... ON CONFLICT DO UPDATE ----------
 
 def test_upsert_from_a_set_returning_values_row_is_held(ring):
     sql = ("insert into encounters (id, patient_id, admitted_at, department, diagnosis_code, note) "
@@ -186,7 +185,7 @@ def test_upsert_from_a_set_returning_values_row_is_held(ring):
     assert rewritten == 0
 
 
-# --- 4. PHI read "bounded" by a column of an outer query ------------------------------
+# --- PHI read "bounded" by a column of an outer query ------------------------------
 
 @pytest.mark.parametrize("sql", [
     "select x.* from (select 1 as zzz_id) v cross join lateral (select * from patients where zzz_id = 1) x",
@@ -201,7 +200,7 @@ def test_phi_read_bounded_by_an_outer_column_is_held(ring, sql):
                          f"rows returned == every patient ({total}): {out.rows == total}")
 
 
-# --- 5. every row of a PHI table locked FOR UPDATE under an aggregate -----------------
+# --- every row of a PHI table locked FOR UPDATE under an aggregate -----------------
 
 def test_row_locks_on_every_row_are_held(ring):
     out, conn = send(ring, "select count(*) from (select id from encounters for update) s", autocommit=False, keep=True)
@@ -222,7 +221,7 @@ def test_row_locks_on_every_row_are_held(ring):
                          f"a writer on another connection was blocked: {blocked}")
 
 
-# --- 6. search_path that shadows pg_catalog, let through by the shape cache ------------
+# --- search_path that shadows pg_catalog, let through by the shape cache ------------
 
 def test_search_path_before_pg_catalog_is_held_after_a_harmless_one(ring):
     # Alone, it is held (the classifier sees the shadowing).

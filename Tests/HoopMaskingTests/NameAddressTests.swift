@@ -86,6 +86,26 @@ final class NameAddressTests: XCTestCase {
         XCTAssertEqual(found("Switched from Plavix to Brilinta.", .personName), ["Brilinta"])
     }
 
+    func testASurnameAfterAnInitial() {
+        XCTAssertEqual(found("Spoke with P. White by phone", .personName), ["P. White"])
+        XCTAssertEqual(found("Seen today with H. Osgood for follow-up", .personName), ["H. Osgood"])
+        XCTAssertTrue(found("Richard Y. Swan", .personName).joined(separator: " ").contains("Swan"))
+        for s in ["Vitamin D. Levels were normal.", "Results for Group A. Results were fine."] {
+            XCTAssertEqual(found(s, .personName), [], s)
+        }
+    }
+
+    func testBoxesWithNoStreet() {
+        XCTAssertEqual(found("Mail to PO Box 1234, Springfield, IL 62701", .streetAddress), ["PO Box 1234", "Springfield"])
+        XCTAssertEqual(found("P.O. Box 12", .streetAddress), ["P.O. Box 12"])
+        XCTAssertEqual(found("post office box 7", .streetAddress), ["post office box 7"])
+        XCTAssertEqual(found("RR 2 Box 15", .streetAddress), ["RR 2 Box 15"])
+        XCTAssertEqual(found("Rural Route 3, Box 40", .streetAddress), ["Rural Route 3, Box 40"])
+        for s in ["the box held 12 vials", "Dropbox 12", "po boxes ordered"] {
+            XCTAssertEqual(found(s, .streetAddress), [], s)
+        }
+    }
+
     func testCities() {
         XCTAssertEqual(found("Lives at 123 Maple St, Springfield, IL 62701", .streetAddress), ["123 Maple St", "Springfield"])
         XCTAssertEqual(found("Lives at 123 Maple St, Springfield, IL 62701", .zipCode), ["62701"])

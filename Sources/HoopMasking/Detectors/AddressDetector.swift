@@ -11,6 +11,7 @@
 /// - a house number and one to three capitalised words with no street type, when they
 ///   fill a field (`Scan.fillsField`: `33 Farley Approach` as a value) or follow an
 ///   address word (lives at, address, resides, domicilio, ...).
+/// - a post office box or a rural route's box (`PO Box 1234`, `RR 2 Box 15`).
 /// Cities, labelled STREET_ADDRESS too (a city is a geographic subdivision smaller than
 /// a state, so Safe Harbor identifier 2 like the street; a separate entity would only
 /// split one identifier's counts): one to three Titlecase words right before ", ST"
@@ -62,6 +63,37 @@ public struct AddressDetector: Detector {
         }
         leading(t, into: &spans)
         cities(t, into: &spans)
+        boxes(t, into: &spans)
+    }
+
+    /// A post office box or a rural route's box, an address with no street: `PO Box 1234`,
+    /// `P.O. Box 12`, `Post Office Box 7`, `RR 2 Box 15`, `Rural Route 3, Box 40`, any case.
+    func boxes(_ t: [UInt8], into spans: inout [DetectedSpan]) {
+        let n = t.count
+        @inline(__always) func word(_ p: Int, _ w: String) -> Int? {
+            let b = Array(w.utf8)
+            guard p + b.count <= n, zip(t[p..<(p + b.count)], b).allSatisfy({ lower($0) == $1 }),
+                  p + b.count == n || !isAlpha(t[p + b.count]) else { return nil }
+            return p + b.count
+        }
+        @inline(__always) func gap(_ p: Int) -> Int { var q = p; while q < n, t[q] == ch(" ") || t[q] == ch(".") || t[q] == ch(",") { q += 1 }; return q }
+        @inline(__always) func number(_ p: Int) -> Int? {
+            let r = Scan.digitRun(t, p)
+            return (1...6).contains(r) && Scan.rightBoundary(t, p + r) ? p + r : nil
+        }
+        var i = 0
+        while i < n {
+            guard isAlpha(t[i]), Scan.leftBoundary(t, i) else { i += 1; continue }
+            var box: Int? = nil
+            if let e = word(i, "p"), let o = word(gap(e), "o") { box = word(gap(o), "box") }
+            else if let e = word(i, "po") ?? word(i, "post office") { box = word(gap(e), "box") }
+            else if let e = word(i, "rr") ?? word(i, "rural route"), let r = number(gap(e)), let b = word(gap(r), "box") { box = b }
+            if let b = box, let end = number(gap(b)) {
+                spans.append(DetectedSpan(.streetAddress, i, end))
+                i = end; continue
+            }
+            i += 1
+        }
     }
 
     /// A unit before the house number at `i` ("Flat 24 586 ...", "Unit 5, 12 ...") or

@@ -243,6 +243,25 @@ public struct NameDetector: Detector {
         let before = spans.count
         findNames(t, toks, into: &spans)
         surnamesBeforeComma(t, toks, &spans, from: before)
+        afterInitials(t, toks, &spans, from: before)
+    }
+
+    /// "P. White", "H. Osgood", "Richard Y. Swan": an initial (one capital and ". ") is
+    /// evidence that the Titlecase token after it is a surname, even a clinical eponym or
+    /// an English word ("option B. Next" is taken for one); not when the initial ends a Titlecase term
+    /// ("Vitamin D. Levels", "Group A. Results": the token before it is no listed given
+    /// name), nor before a title, context or stop word.
+    func afterInitials(_ t: [UInt8], _ toks: [Token], _ spans: inout [DetectedSpan], from: Int) {
+        guard toks.count >= 2 else { return }
+        for k in 0..<(toks.count - 1) {
+            let initial = toks[k], next = toks[k + 1]
+            guard initial.end - initial.start == 1, isUpper(t[initial.start]), initial.end + 1 < t.count, t[initial.end] == ch("."),
+                  next.gapBefore == 2, t[initial.end + 1] == ch(" "), next.alpha, next.end - next.start >= 2, next.capital,
+                  !Self.joinStop.contains(next.hash) else { continue }
+            if k >= 1, toks[k - 1].capital, toks[k - 1].end + 1 == initial.start, !NameLists.firstSet.contains(toks[k - 1].hash) { continue }
+            guard !spans[from...].contains(where: { $0.entity == .personName && $0.start <= next.start && $0.end >= next.end }) else { continue }
+            spans.append(DetectedSpan(.personName, initial.start, next.end))
+        }
     }
 
     /// "Busby, Jane", "KARLE, MATTHEW": a register's `Last, First`. A name found right
