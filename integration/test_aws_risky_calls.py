@@ -42,7 +42,7 @@ def planted() -> str:
     return "planted-" + secrets.token_hex(12)
 
 
-# --- answers that carry credentials, allowed today ------------------------------------
+# --- answers that carry credentials: denied ----------------------------------------------
 
 def test_codebuild_project_environment_variables_are_not_revealed(env, ring):
     secret = planted()
@@ -55,7 +55,7 @@ def test_codebuild_project_environment_variables_are_not_revealed(env, ring):
                      "environmentVariables": [{"name": "DB_PASSWORD", "value": secret, "type": "PLAINTEXT"}]})
     how, text = outcome(lambda: aws.client(env, "codebuild").batch_get_projects(names=[name]))
     leaked = secret in text
-    assert not leaked, "codebuild:BatchGetProjects (allow-read) answered the project's DB_PASSWORD in clear"
+    assert not leaked, "codebuild:BatchGetProjects answered the project's DB_PASSWORD in clear"
     assert how == "denied", how
 
 
@@ -67,24 +67,24 @@ def test_batch_job_definition_environment_is_not_revealed(env, ring):
                              "environment": [{"name": "API_TOKEN", "value": secret}]})
     how, text = outcome(lambda: aws.client(env, "batch").describe_job_definitions(jobDefinitionName=jd["jobDefinitionName"]))
     leaked = secret in text
-    assert not leaked, "batch:DescribeJobDefinitions (allow-read) answered the container's API_TOKEN in clear"
+    assert not leaked, "batch:DescribeJobDefinitions answered the container's API_TOKEN in clear"
     assert how == "denied", how
 
 
 
 def test_kms_decrypt_is_denied_like_a_decrypted_parameter(env, ring):
-    # ssm:GetParameter WithDecryption is denied (no-decrypted-parameters); kms:Decrypt of
-    # the same kind of ciphertext is only held, and an approver sees a blob.
+    # As ssm:GetParameter WithDecryption is (no-decrypted-parameters): an approver of a
+    # kms:Decrypt would see only a blob.
     direct = aws.standin(ring, "kms")
     key = direct.create_key()["KeyMetadata"]["KeyId"]
     blob = direct.encrypt(KeyId=key, Plaintext=planted().encode())["CiphertextBlob"]
     how, _ = outcome(lambda: aws.client(env, "kms").decrypt(CiphertextBlob=blob))
-    assert how == "denied", f"kms:Decrypt was {how} (review-writes), not denied"
+    assert how == "denied", f"kms:Decrypt was {how}, not denied"
     how, _ = outcome(lambda: aws.client(env, "kms").generate_data_key(KeyId=key, KeySpec="AES_256"))
     assert how == "denied", f"kms:GenerateDataKey (a plaintext data key) was {how}, not denied"
 
 
-# --- a read that acts, allowed today ----------------------------------------------------
+# --- a read that acts: held ---------------------------------------------------------------
 
 def test_dms_test_connection_does_not_run_unheld(env, ring):
     direct = aws.standin(ring, "dms")
@@ -97,10 +97,10 @@ def test_dms_test_connection_does_not_run_unheld(env, ring):
     how, _ = outcome(lambda: aws.client(env, "dms").test_connection(ReplicationInstanceArn=ri, EndpointArn=ep))
     after = len(direct.describe_connections().get("Connections", []))
     assert how in ("held", "denied") and after == before, \
-        f"dms:TestConnection (Read, allow-read) was {how}; the stand-in's connection tests went {before} -> {after}"
+        f"dms:TestConnection (IAM: Read) was {how}; the stand-in's connection tests went {before} -> {after}"
 
 
-# --- audit weakening, held where the documented intent denies -------------------------------
+# --- audit weakening: denied ---------------------------------------------------------------
 
 def test_a_guardduty_auto_archive_filter_is_denied(env, ring):
     direct = aws.standin(ring, "guardduty")
@@ -133,4 +133,4 @@ def test_deleting_a_cis_metric_filter_is_denied(env, ring):
                              metricTransformations=[{"metricName": "RootLogin", "metricNamespace": "CIS", "metricValue": "1"}])
     how, _ = outcome(lambda: aws.client(env, "logs").delete_metric_filter(logGroupName=group, filterName="root-login"))
     assert len(direct.describe_metric_filters(logGroupName=group)["metricFilters"]) == 1
-    assert how == "denied", f"logs:DeleteMetricFilter was {how} (review-destructive), not denied"
+    assert how == "denied", f"logs:DeleteMetricFilter was {how}, not denied"
