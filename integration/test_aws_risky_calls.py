@@ -72,6 +72,16 @@ def test_batch_job_definition_environment_is_not_revealed(env, ring):
 
 
 
+def test_appsync_api_keys_are_not_revealed(env, ring):
+    direct = aws.standin(ring, "appsync")
+    api = direct.create_graphql_api(name="probe" + secrets.token_hex(3), authenticationType="API_KEY")["graphqlApi"]["apiId"]
+    key = direct.create_api_key(apiId=api)["apiKey"]["id"]   # an AppSync API key's id is the key itself
+    how, text = outcome(lambda: aws.client(env, "appsync").list_api_keys(apiId=api))
+    leaked = key in text
+    assert not leaked, "appsync:ListApiKeys answered the API key (its id is the x-api-key value)"
+    assert how == "denied", how
+
+
 def test_kms_decrypt_is_denied_like_a_decrypted_parameter(env, ring):
     # As ssm:GetParameter WithDecryption is (no-decrypted-parameters): an approver of a
     # kms:Decrypt would see only a blob.

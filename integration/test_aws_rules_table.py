@@ -2,9 +2,7 @@
 services, not only the stand-in's), as an agent's calls: answers that carry credentials,
 plaintext keys and bearer URLs denied; "reads" that run code or act held; changes that
 weaken the audit, and grants to other principals or accounts, denied. A failure lists the
-misjudged operations (names only). Known and left (docs/approval.md): appsync's
-ListApiKeys (an API key's id is the key), CreateApiKey and workmail's
-AssumeImpersonationRole are only held."""
+misjudged operations (names only)."""
 from __future__ import annotations
 
 import json
@@ -63,7 +61,7 @@ SECRET_READS = [
     "batch:DescribeJobDefinitions", "batch:DescribeJobs",                # container environment
     "sagemaker:DescribeTrainingJob", "sagemaker:DescribeModel",          # Environment maps
     "apprunner:DescribeService",                                         # RuntimeEnvironmentVariables (botocore: sensitive map values)
-    "appsync:GetGraphqlApiEnvironmentVariables",                        # environment variables
+    "appsync:GetGraphqlApiEnvironmentVariables", "appsync:ListApiKeys",  # env vars; an AppSync API key's id is the key
     "lightsail:GetContainerServices", "devicefarm:GetProject", "codepipeline:GetPipeline",
     "ivs:GetStreamKey", "ivs:BatchGetStreamKey",                         # the stream key (sensitive `value`)
     "geo:DescribeKey",                                                   # an Amazon Location API key (sensitive `Key`)
@@ -84,9 +82,9 @@ SECRET_READS = [
 # value, a private key, an impersonation token, a bearer URL.
 SECRET_WRITES = [
     "kms:Decrypt", "kms:GenerateDataKey", "payment-cryptography:DecryptData",
-    "lightsail:DownloadDefaultKeyPair", "lightsail:CreateKeyPair",
+    "lightsail:DownloadDefaultKeyPair", "lightsail:CreateKeyPair", "workmail:AssumeImpersonationRole",
     "devicefarm:CreateTestGridUrl", "grafana:CreateWorkspaceApiKey", "ivs:CreateStreamKey", "geo:CreateKey",
-    "codebuild:StartSandboxConnection",
+    "appsync:CreateApiKey", "codebuild:StartSandboxConnection",
 ]
 
 # "Reads" by IAM's level that run code or act on the outside: held.

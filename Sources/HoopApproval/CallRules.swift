@@ -283,7 +283,10 @@ extension Policy {
             "glue:GetConnection", "glue:GetConnections", "ec2:DescribeInstanceAttribute",
             // Presigned URLs signed with the gateway's own keys, fetched outside the gateway.
             "lambda:GetFunction", "lambda:GetLayerVersion", "ecr:GetDownloadUrlForLayer", "elasticbeanstalk:RetrieveEnvironmentInfo",
-            "kinesisanalytics:CreateApplicationPresignedUrl", "auditmanager:GetEvidenceFileUploadUrl", "s3:CreateSession"]],
+            "kinesisanalytics:CreateApplicationPresignedUrl", "auditmanager:GetEvidenceFileUploadUrl", "s3:CreateSession",
+            // The key or token itself under a name no model marks: an AppSync API key's id is
+            // the key; WorkMail's impersonation token acts as any mailbox.
+            "appsync:ListApiKeys", "appsync:CreateApiKey", "appsync:UpdateApiKey", "workmail:AssumeImpersonationRole"]],
                  "reveals credentials or secrets"),
         callRule("no-decrypted-parameters", "deny", ["actions": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath",
                                                                   "ssm:GetParameterHistory"],

@@ -118,6 +118,7 @@ final class CallRuleTests: XCTestCase {
             // Answers that carry credentials, whatever the level.
             (call("ssm", "GetAccessToken", "ssm:GetAccessToken", "Read", extra: ["reveals_secrets": .bool(true)]), .deny, "no-secret-answers"),
             (call("lambda", "ListFunctions", "lambda:ListFunctions", "List", extra: ["reveals_secrets": .bool(true)]), .deny, "no-secret-answers"),
+            (call("appsync", "ListApiKeys", "appsync:ListApiKeys", "List", ["apiId": "a"]), .deny, "no-credential-exposure"),
             // Reads that act; a read passes at once only under a reading verb.
             (call("sqs", "ReceiveMessage", "sqs:ReceiveMessage", "Read", ["QueueUrl": "q"]), .review, "review-acting-reads"),
             (call("dms", "TestConnection", "dms:TestConnection", "Read", ["EndpointArn": "e"]), .review, "review-reads-that-may-act"),
