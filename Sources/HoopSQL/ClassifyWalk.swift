@@ -695,7 +695,7 @@ struct Bounds {
         // an enclosing query: `id in (select id)` is every row), and few enough.
         if let link = e["SubLink"], link["subLinkType"]?.string == "ANY_SUBLINK", ofTarget(link["testexpr"]),
            (link["operName"]?.array?.last?.sval ?? "=") == "=" {
-            return selfContained(link["subselect"], target: relation?["relname"]?.string, others: others, cteColumns: Self.cteColumns(with))
+            return selfContained(link["subselect"], target: relation?["RangeVar"] ?? relation, others: others, cteColumns: Self.cteColumns(with))
                 && statement(link["subselect"], ctes)   // it names nothing outside itself: judged as a query of its own
         }
         let pins = keyPins(e, anyColumn: true)
@@ -944,14 +944,16 @@ struct Bounds {
     /// the statement resolves there resolves there inside too). Without the catalog an
     /// unqualified name could be the enclosing query's (`id in (select id from pg_class
     /// limit 1)` compares each row's id with itself).
-    func selfContained(_ query: JSON?, target: String?, others: Bool, cteColumns: [String: Set<String>]) -> Bool {
+    func selfContained(_ query: JSON?, target: JSON?, others: Bool, cteColumns: [String: Set<String>]) -> Bool {
         var defined: Set<String> = [], aliases: Set<String> = []
         var anyUnqualified = false
         let from = query?["SelectStmt"]?["fromClause"]?.array ?? []
-        if from.count == 1, let r = from[0]["RangeVar"], r["schemaname"] == nil, let name = r["relname"]?.string {
+        if from.count == 1, let r = from[0]["RangeVar"], let name = r["relname"]?.string {
             // A CTE of the statement read by name: its outputs are columns it names.
-            if let columns = cteColumns[name] { aliases.formUnion(columns) }
-            else if name == target, !others { anyUnqualified = true }
+            if r["schemaname"] == nil, let columns = cteColumns[name] { aliases.formUnion(columns) }
+            // The written table named the same way (`public.t` and a bare `t` may be two
+            // tables: another schema's, or a temporary one, without the column).
+            else if name == target?["relname"]?.string, r["schemaname"] == target?["schemaname"], !others { anyUnqualified = true }
         }
         var refs: [[String]] = []
         func visit(_ j: JSON) {

@@ -235,6 +235,10 @@ final class ClassifyTests: XCTestCase {
         c("delete from encounters where id in (select generate_series(min(id), max(id)) from encounters)", .write, "DELETE",
           r: ["encounters"], w: ["encounters"], ub: true),
         c("delete from encounters where id in (select generate_series(1, 10))", .write, "DELETE", w: ["encounters"]),
+        c("delete from public.encounters where id in (select id from encounters limit 1)", .write, "DELETE", r: ["encounters"],
+          w: ["public.encounters"], ub: true),
+        c("delete from public.encounters where id in (select id from public.encounters where id = 3)", .write, "DELETE",
+          r: ["public.encounters"], w: ["public.encounters"]),
         c("delete from encounters where id in (select k from (values (1), (2)) v(k))", .write, "DELETE", w: ["encounters"]),
         // A MERGE joined to its target's own key, or an upsert from a VALUES row that a
         // set-returning call makes many, bounds nothing.
