@@ -226,7 +226,7 @@ def test_psql_held_write_is_denied_with_the_reason(aring, adirect):
         held = wait_for(lambda: [x for x in pending(aring) if x.get("normalized") == "delete from encounters"], 15)
         assert held, "the unbounded delete was not held"
         rid = held[0]["id"]
-        assert held[0]["reasons"] == ["writes without a WHERE clause"]
+        assert held[0]["reasons"] == ["writes whose WHERE clause does not pin them to a few rows"]
         r = approve(aring, "deny", rid, "--reason", "not during clinic hours")
         assert r.returncode == 0, r.stderr
         out, err = p.communicate(timeout=20)
@@ -308,7 +308,7 @@ def test_prepared_statement_is_judged_when_executed(aring):
     h = Held(aring, "execute wipe", setup=["prepare wipe as delete from encounters"])
     try:
         rid = h.request_id()
-        assert show(aring, rid)["reasons"] == ["writes without a WHERE clause"]
+        assert show(aring, rid)["reasons"] == ["writes whose WHERE clause does not pin them to a few rows"]
         approve(aring, "deny", rid, "--reason", "no")
         h.finish()
         assert isinstance(h.error, psycopg.errors.InsufficientPrivilege)

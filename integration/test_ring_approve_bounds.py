@@ -2,7 +2,7 @@
 default rules, a PHI database, an agent): a write pinned by a sub-select that depends on
 the row, a MERGE joined to its own key, an upsert from a set-returning VALUES row, a
 read bounded by an enclosing query's column, row locks on every row, a search_path
-let through by the classification cache.
+let through by the classification cache, a write pinned by a column that is no key.
 
 Each test sends one statement (or a short sequence) through the ring as an agent
 identity and asserts that hoop-approve held it (then an approver denies it) or denied
@@ -15,7 +15,9 @@ Writes that do run are undone after each test from a copy the admin makes at sta
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import threading
 import time
 
@@ -23,7 +25,7 @@ import psycopg
 import pytest
 
 from conftest import default_rules_ring
-from helpers.ring import wait_for
+from helpers.ring import hoop_bin, wait_for
 from test_ring_approve import approve
 
 AGENT = "agent@example.org"
@@ -258,3 +260,64 @@ def test_the_feeds_free_text_tables_are_phi_tables(ring):
         assert out.stopped and not out.ran, (table, describe(out))
         out, _ = send(ring, f"select count(*) from {table}")
         assert out.ran, (table, describe(out))
+
+
+# --- writes pinned by a column that is no key ----------------------------------------
+
+@pytest.mark.parametrize("sql", [
+    "delete from encounters where department = 'Cardiology'",
+    "update encounters set note = 'probe' where department in ('Cardiology', 'Oncology')",
+    "delete from encounters where diagnosis_code = any('{E11.9,I10}') and note is not null",
+], ids=["delete-by-department", "update-by-departments", "delete-by-codes"])
+def test_write_pinned_by_a_column_that_is_no_key_is_held(ring, sql):
+    """A value of a column that is no key may name every row (every Cardiology encounter)."""
+    assert_held_and_unchanged(ring, sql, "a write pinned by a column that is no key")
+
+
+def test_write_pinned_by_a_unique_column_runs(ring):
+    """patients.mrn is UNIQUE in the catalog: one MRN names one row at most."""
+    out, _ = send(ring, "update patients set city = city where mrn = 'no-such-mrn'")
+    assert out.ran and not out.stopped, describe(out)
+
+
+def test_only_a_unique_key_the_catalog_vouches_for_bounds_a_write(ring):
+    """The catalog query behind it, against the real catalog: a unique index bounds a
+    write that pins all its columns; a deferrable, partial or expression index, or one on
+    a parent whose children share the name's rows, does not; nor does half a key."""
+    with ring.admin() as a:
+        a.execute("drop table if exists keys_probe, keys_kid, keys_parent, other_schema_probe.keys_probe cascade")
+        a.execute("create table keys_probe (k int, code text, region text, part text, late text, kid text, expr text)")
+        a.execute("create unique index on keys_probe (code)")
+        a.execute("create unique index on keys_probe (region, part)")
+        a.execute("alter table keys_probe add constraint keys_probe_late unique (late) deferrable")
+        a.execute("create unique index on keys_probe (kid) where k > 0")
+        a.execute("create unique index on keys_probe (lower(expr))")
+        a.execute("create table keys_parent (code text unique)")
+        a.execute("create table keys_kid () inherits (keys_parent)")
+        a.execute("create schema if not exists other_schema_probe")
+        a.execute("create table other_schema_probe.keys_probe (code text)")
+    cases = {
+        "delete from public.keys_probe where code = 'x'": False,
+        "delete from public.keys_probe where region = 'n' and part = $1": False,
+        "delete from public.keys_probe where region = 'n'": True,
+        "delete from public.keys_probe where late = 'x'": True,
+        "delete from public.keys_probe where kid = 'x'": True,
+        "delete from public.keys_probe where expr = 'x'": True,
+        "delete from public.keys_probe where code between 'a' and 'b'": True,
+        "delete from keys_probe where code = 'x'": True,          # other_schema_probe.keys_probe has no key
+        "delete from other_schema_probe.keys_probe where code = 'x'": True,
+        "delete from keys_parent where code = 'x'": True,          # its child's rows are not under its index
+        "delete from keys_kid where code = 'x'": True,
+    }
+    try:
+        statements = list(cases)
+        run = subprocess.run([str(hoop_bin() / "hoop-approve"), "classify", "--stdin", "--config", str(ring.var / "hoop.json")],
+                             input="".join(json.dumps(s) + "\n" for s in statements), capture_output=True, text=True,
+                             timeout=120)
+        assert run.returncode == 0, run.stderr[-2000:]
+        got = {s: json.loads(line)["statements"][0]["unbounded_write"] for s, line in zip(statements, run.stdout.splitlines())}
+        assert got == cases
+    finally:
+        with ring.admin() as a:
+            a.execute("drop table if exists keys_probe, keys_kid, keys_parent cascade")
+            a.execute("drop schema if exists other_schema_probe cascade")

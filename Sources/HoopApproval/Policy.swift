@@ -262,7 +262,7 @@ public struct Policy: Sendable {
         rule("review-hidden", "review", ["hidden": true], "its effect cannot be seen from the statement"),
         rule("review-ddl", "review", ["kind": ["ddl"]], "changes the schema (DDL)"),
         rule("review-dcl", "review", ["kind": ["dcl"]], "changes privileges or roles (DCL)"),
-        rule("review-unbounded-write", "review", ["unbounded_write": true], "writes without a WHERE clause"),
+        rule("review-unbounded-write", "review", ["unbounded_write": true], "writes whose WHERE clause does not pin them to a few rows"),
         rule("review-exclusive-lock", "review", ["flags": ["exclusive_lock"]],
              "locks or rewrites a table exclusively (LOCK, CLUSTER, VACUUM FULL, REINDEX, SET TABLESPACE): every session using it waits"),
         rule("review-export", "review", ["export": true], "exports data (COPY TO, CREATE TABLE AS, SELECT INTO)"),

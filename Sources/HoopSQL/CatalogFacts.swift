@@ -24,8 +24,20 @@ public struct CatalogFacts: Equatable, Sendable {
     /// column or index expression, a column of such a type, a cascade or a partition or
     /// view base that does): why.
     public var writes: [String: String] = [:]
+    /// The unique keys of tables, each a set of column names: a unique index of plain
+    /// columns, valid, checked at once (not deferrable), without a predicate, on a table
+    /// with no inheritance children (a parent's index does not cover its children's rows;
+    /// a partitioned table's does, as it holds the partition key). By "schema.name", and
+    /// by bare name the keys every relation of that name has (any may be the one meant).
+    public var uniqueKeys: [String: [Set<String>]] = [:]
 
     public init() {}
+
+    /// Whether `columns` of `relation` hold one of its unique keys: a WHERE that pins them
+    /// to constants names one row per value.
+    public func holdsUniqueKey(_ relation: String, _ columns: Set<String>) -> Bool {
+        uniqueKeys[relation]?.contains { !$0.isEmpty && $0.isSubset(of: columns) } ?? false
+    }
 
     /// In `writesPlanned`: every table (ANALYZE without a list).
     public static let everyRelation = "*"
@@ -58,6 +70,13 @@ public struct CatalogFacts: Equatable, Sendable {
     public func apply(_ c: Classification) -> Classification {
         var c = c
         for i in c.statements.indices {
+            // A write whose text pins only columns with no key's name: bounded when they
+            // hold a unique key of each table it writes that way.
+            let st = c.statements[i]
+            if st.unboundedWrite, !st.unboundedAnyway, !st.pinnedColumns.isEmpty,
+               st.pinnedColumns.allSatisfy({ holdsUniqueKey($0.relation, $0.columns) }) {
+                c.statements[i].unboundedWrite = false
+            }
             let why = hiddenWork(c.statements[i])
             if why.isEmpty { continue }
             for r in why where !c.statements[i].hidden.contains(r) { c.statements[i].hidden.append(r) }
@@ -92,10 +111,19 @@ extension CatalogFacts {
     public static func build(functionNames: Set<String>, operatorNames: Set<String>,
                              names: [Node: (schema: String, name: String)],
                              reads: [Node: String], writes: [Node: String],
-                             readFlows: [Node: [Node]], writeFlows: [Node: [Node]]) -> CatalogFacts {
+                             readFlows: [Node: [Node]], writeFlows: [Node: [Node]],
+                             uniqueKeys: [Node: [Set<String>]] = [:]) -> CatalogFacts {
         var f = CatalogFacts()
         f.functionNames = functionNames
         f.operatorNames = operatorNames
+        // By bare name, only the keys that every relation of that name has (and so for
+        // two relations one text names: a relation whose own name has a dot).
+        for (node, name) in names where node.kind == .relation {
+            let keys = uniqueKeys[node] ?? []
+            for label in [name.schema + "." + name.name, name.name] {
+                f.uniqueKeys[label] = f.uniqueKeys[label].map { $0.filter(keys.contains) } ?? keys
+            }
+        }
         func label(_ n: Node) -> String { names[n].map { $0.schema + "." + $0.name } ?? "\(n.kind.rawValue) \(n.oid)" }
         // A type's code runs wherever a value of it is made: on reading too (a view that
         // casts to a checked domain).

@@ -20,6 +20,14 @@ public enum StatementFlag: String, Sendable, CaseIterable {
     case exclusiveLock = "exclusive_lock"        // LOCK (SHARE and stronger), CLUSTER, VACUUM FULL, REINDEX, SET TABLESPACE, REFRESH MATERIALIZED VIEW: stalls every session using the table
 }
 
+/// Columns of a written relation ("schema.table" or "table", as in tablesWritten) that a
+/// WHERE clause pins to constants.
+public struct PinnedColumns: Hashable, Sendable {
+    public var relation: String
+    public var columns: Set<String>
+    public init(relation: String, columns: Set<String>) { self.relation = relation; self.columns = columns }
+}
+
 /// One statement, classified from its parse tree alone (no catalog).
 public struct StatementClass: Equatable, Sendable {
     public var kind: StatementKind
@@ -36,6 +44,14 @@ public struct StatementClass: Equatable, Sendable {
     /// UPDATE/DELETE without WHERE (anywhere in the statement) or with a WHERE that is constant
     /// true; TRUNCATE; MERGE ... ON true with a matched UPDATE/DELETE.
     public var unboundedWrite = false
+    /// UPDATEs and DELETEs unbounded by their text alone though their WHERE pins columns of
+    /// the target to constants, none of them a key by name (`where mrn = $1`, `where
+    /// status = 'open'`): bounded when the catalog says those columns hold one of the
+    /// table's unique keys (CatalogFacts.uniqueKeys), unless `unboundedAnyway`.
+    public var pinnedColumns: [PinnedColumns] = []
+    /// Unbounded whatever the catalog says: a write that pins nothing, TRUNCATE, an upsert
+    /// or a MERGE that nothing bounds.
+    public var unboundedAnyway = false
     /// Whether the rows the statement reads out are bounded (see `Bounds` in ClassifyWalk.swift).
     public var readsBounded = true
     /// COPY ... TO, CREATE TABLE AS, SELECT INTO, CREATE MATERIALIZED VIEW (with data).
@@ -297,7 +313,7 @@ public enum Classifier {
             for r in body["relations"]?.array ?? [] {
                 if let n = ClassWalker.relationName(r["RangeVar"]) { w.c.tablesWritten.insert(n) }
             }
-            w.c.unboundedWrite = true
+            w.c.unboundedWrite = true; w.c.unboundedAnyway = true
         case "VacuumStmt":
             c.kind = .utility; c.command = body["is_vacuumcmd"]?.bool == true ? "VACUUM" : "ANALYZE"
             if c.command == "VACUUM", option(body["options"]?.array ?? [], "full") {
@@ -356,6 +372,8 @@ public enum Classifier {
         c.tablesWritten.formUnion(w.c.tablesWritten)
         c.columnsWritten = w.c.columnsWritten
         c.unboundedWrite = w.c.unboundedWrite
+        c.pinnedColumns = w.c.pinnedColumns
+        c.unboundedAnyway = w.c.unboundedAnyway
         c.flags.formUnion(w.c.flags)
         c.functionsCalled = w.c.functionsCalled
         c.operatorsUsed = w.c.operatorsUsed

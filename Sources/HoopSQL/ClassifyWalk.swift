@@ -168,17 +168,20 @@ struct ClassWalker {
             let bounds = Bounds(options: options)
             if s["onConflictClause"]?["action"]?.string == "ONCONFLICT_UPDATE",
                let source = s["selectStmt"]?["SelectStmt"], !bounds.valuesBounded(source), !bounds.limited(source) {
-                c.unboundedWrite = true
+                c.unboundedWrite = true; c.unboundedAnyway = true
             }
-        case "UpdateStmt":
-            wrote(columns(s["targetList"]?.array))
+        case "UpdateStmt", "DeleteStmt":
+            if kind == "UpdateStmt" { wrote(columns(s["targetList"]?.array)) }
             let bounds = Bounds(options: options)
-            if !bounds.pinsRows(s["whereClause"], of: s["relation"], others: !(s["fromClause"]?.array ?? []).isEmpty,
-                                ctes: bounds.with(s["withClause"], [:]), with: s["withClause"]) { c.unboundedWrite = true }
-        case "DeleteStmt":
-            let bounds = Bounds(options: options)
-            if !bounds.pinsRows(s["whereClause"], of: s["relation"], others: !(s["usingClause"]?.array ?? []).isEmpty,
-                                ctes: bounds.with(s["withClause"], [:]), with: s["withClause"]) { c.unboundedWrite = true }
+            let others = !(s[kind == "UpdateStmt" ? "fromClause" : "usingClause"]?.array ?? []).isEmpty
+            if !bounds.pinsRows(s["whereClause"], of: s["relation"], others: others,
+                                ctes: bounds.with(s["withClause"], [:]), with: s["withClause"]) {
+                c.unboundedWrite = true
+                // Columns pinned that are no key by name: the catalog may know them for one.
+                let pinned = bounds.pinnedColumns(s["whereClause"], of: s["relation"], others: others)
+                if let target, !pinned.isEmpty { c.pinnedColumns.append(PinnedColumns(relation: target, columns: pinned)) }
+                else { c.unboundedAnyway = true }
+            }
         default: // MergeStmt
             var destructive = false
             for w in s["mergeWhenClauses"]?.array ?? [] {
@@ -201,7 +204,7 @@ struct ClassWalker {
             let pinned = bounds.keyPins(s["joinCondition"]).contains(targetName)
             let joinedToKey = listed && bounds.joinsKey(s["joinCondition"], target: targetName,
                                                         source: sourceItem?["alias"]?["aliasname"]?.string)
-            if destructive && !(pinned || joinedToKey) { c.unboundedWrite = true }
+            if destructive && !(pinned || joinedToKey) { c.unboundedWrite = true; c.unboundedAnyway = true }
         }
         for (k, v) in (s.object ?? [:]).sorted(by: { $0.key < $1.key }) where k != "relation" && k != "withClause" { walk(v) }
     }
@@ -698,13 +701,28 @@ struct Bounds {
             return selfContained(link["subselect"], target: relation?["RangeVar"] ?? relation, others: others, cteColumns: Self.cteColumns(with))
                 && statement(link["subselect"], ctes)   // it names nothing outside itself: judged as a query of its own
         }
-        let pins = keyPins(e, anyColumn: true)
+        let pins = keyPins(e)
         return pins.contains(target) || !others && pins.contains("")
     }
 
-    /// The qualifiers ("" for none) of key columns (`anyColumn`: of any column) a top-level
-    /// WHERE conjunct pins to constants.
-    func keyPins(_ whereClause: JSON?, anyColumn: Bool = false) -> Set<String> {
+    /// The columns of the written relation (qualified by its alias or name, or unqualified
+    /// without other relations) that top-level WHERE conjuncts pin to constants by
+    /// equality (`=`, `IN`, `= ANY`; a range of a unique column may hold any number of
+    /// rows): bounded if they hold a unique key, which only the catalog knows.
+    func pinnedColumns(_ whereClause: JSON?, of relation: JSON?, others: Bool) -> Set<String> {
+        let target = relation?["alias"]?["aliasname"]?.string ?? relation?["relname"]?.string ?? ""
+        let pins = columnPins(whereClause, ranges: false)
+        return pins[target, default: []].union(others ? [] : pins["", default: []])
+    }
+
+    /// The qualifiers ("" for none) of key columns a top-level WHERE conjunct pins to constants.
+    func keyPins(_ whereClause: JSON?) -> Set<String> {
+        Set(columnPins(whereClause, ranges: true).filter { $0.value.contains(where: isKey) }.keys)
+    }
+
+    /// The columns, by qualifier ("" for none), that top-level WHERE conjuncts pin to
+    /// constants; `ranges`: a constant range (`BETWEEN`) pins too.
+    func columnPins(_ whereClause: JSON?, ranges: Bool) -> [String: Set<String>] {
         var conjuncts: [JSON] = []
         func flatten(_ e: JSON?) {
             guard let e else { return }
@@ -715,12 +733,12 @@ struct Bounds {
             }
         }
         flatten(whereClause)
-        var pins: Set<String> = []
-        func key(_ e: JSON?) -> String? {
+        var pins: [String: Set<String>] = [:]
+        func key(_ e: JSON?) -> (qualifier: String, column: String)? {
             guard let fields = e?["ColumnRef"]?["fields"]?.array else { return nil }
             let names = fields.compactMap(\.sval)
-            guard names.count == fields.count, let col = names.last, anyColumn || isKey(col) else { return nil }
-            return names.count >= 2 ? names[names.count - 2] : ""
+            guard names.count == fields.count, let col = names.last else { return nil }
+            return (names.count >= 2 ? names[names.count - 2] : "", col)
         }
         // A key filter bounds as many rows as it names: no more than a LIMIT may
         // (`maxBoundedLimit`), whatever its form (a list, an array, a range).
@@ -730,11 +748,11 @@ struct Bounds {
             let op = a["name"]?.array?.last?.sval
             switch a["kind"]?.string {
             case "AEXPR_OP" where op == "=":
-                if let q = key(a["lexpr"]), Constants.isConstOrParam(a["rexpr"]) { pins.insert(q) }
-                if let q = key(a["rexpr"]), Constants.isConstOrParam(a["lexpr"]) { pins.insert(q) }
+                if let q = key(a["lexpr"]), Constants.isConstOrParam(a["rexpr"]) { pins[q.qualifier, default: []].insert(q.column) }
+                if let q = key(a["rexpr"]), Constants.isConstOrParam(a["lexpr"]) { pins[q.qualifier, default: []].insert(q.column) }
             case "AEXPR_IN" where op == "=":
                 let items = a["rexpr"]?.array ?? a["rexpr"]?["List"]?["items"]?.array ?? []
-                if let q = key(a["lexpr"]), !items.isEmpty, items.count <= cap, items.allSatisfy(Constants.isConstOrParam) { pins.insert(q) }
+                if let q = key(a["lexpr"]), !items.isEmpty, items.count <= cap, items.allSatisfy(Constants.isConstOrParam) { pins[q.qualifier, default: []].insert(q.column) }
             case "AEXPR_OP_ANY" where op == "=":
                 // key = ANY(ARRAY[1, 2]) / ANY('{1,2}'): a constant array (a bound array, $1, may be any size).
                 let r = a["rexpr"]
@@ -746,12 +764,12 @@ struct Bounds {
                     count = text.split(separator: ",").count
                 }
                 let constant = elements.map { $0.allSatisfy(Constants.isConstOrParam) } ?? Constants.isConst(r)
-                if let q = key(a["lexpr"]), constant, count > 0, count <= cap { pins.insert(q) }
-            case "AEXPR_BETWEEN":
+                if let q = key(a["lexpr"]), constant, count > 0, count <= cap { pins[q.qualifier, default: []].insert(q.column) }
+            case "AEXPR_BETWEEN" where ranges:
                 // key BETWEEN 10 AND 20: as many keys as the range holds.
                 let bounds = a["rexpr"]?.array ?? a["rexpr"]?["List"]?["items"]?.array ?? []
                 if let q = key(a["lexpr"]), bounds.count == 2, case .number(let lo)? = Constants.value(bounds[0]),
-                   case .number(let hi)? = Constants.value(bounds[1]), hi - lo < Double(cap) { pins.insert(q) }
+                   case .number(let hi)? = Constants.value(bounds[1]), hi - lo < Double(cap) { pins[q.qualifier, default: []].insert(q.column) }
             default:
                 break
             }

@@ -123,8 +123,15 @@ final class CatalogWatch: @unchecked Sendable {
             let from = node(r[1], r[2]), to = node(r[3], r[4])
             if r[0] == "r" { readFlows[from, default: []].append(to) } else { writeFlows[from, default: []].append(to) }
         }
+        var keyColumns: [String: (table: CatalogFacts.Node, columns: Set<String>)] = [:]
+        for r in try db.rows(Self.uniqueKeysQuery) {
+            keyColumns[r[0] ?? "", default: (node("rel", r[1]), [])].columns.insert(r[2] ?? "")
+        }
+        var uniqueKeys: [CatalogFacts.Node: [Set<String>]] = [:]
+        for (table, columns) in keyColumns.values { uniqueKeys[table, default: []].append(columns) }
         return CatalogFacts.build(functionNames: functions, operatorNames: operators, names: names,
-                                  reads: reads, writes: writes, readFlows: readFlows, writeFlows: writeFlows)
+                                  reads: reads, writes: writes, readFlows: readFlows, writeFlows: writeFlows,
+                                  uniqueKeys: uniqueKeys)
     }
 
     // MARK: the fixed queries
@@ -155,6 +162,22 @@ final class CatalogWatch: @unchecked Sendable {
         union all
         select 'type', t.oid, n.nspname, t.typname from pg_type t join pg_namespace n on n.oid = t.typnamespace
          where n.nspname not in \(system)
+        """
+
+    /// The columns of every unique key that bounds a write pinning them (CatalogFacts.uniqueKeys):
+    /// (index OID, table OID, column name). An index whose uniqueness may not hold for the
+    /// rows a statement sees is none: deferrable (checked at commit), not yet valid (being
+    /// built concurrently), partial, on an expression, or on a table with inheritance
+    /// children (relhassubclass: cleared lazily, so at worst it says yes).
+    static let uniqueKeysQuery = """
+        select i.indexrelid, c.oid, a.attname::text
+          from pg_index i join pg_class c on c.oid = i.indrelid
+          join pg_namespace n on n.oid = c.relnamespace
+          cross join unnest(i.indkey) k(attnum)
+          join pg_attribute a on a.attrelid = c.oid and a.attnum = k.attnum
+         where i.indisunique and i.indisvalid and i.indimmediate and i.indpred is null and i.indexprs is null
+           and (c.relkind = 'p' or c.relkind = 'r' and not c.relhassubclass)
+           and n.nspname not in \(system)
         """
 
     /// The functions each dependent object calls, directly or through an operator; the

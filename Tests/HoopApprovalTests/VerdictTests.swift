@@ -76,7 +76,9 @@ final class VerdictTests: XCTestCase {
         ("delete from encounters where $1", .review, "review-unbounded-write"),
         ("delete from encounters where department = $1 or $2", .review, "review-unbounded-write"),
         ("update patients set phone = null where id = 1 or true", .review, "review-unbounded-write"),
-        ("delete from encounters where department = 'ER' and $1", .allow, nil),
+        ("delete from encounters where id = 3 and $1", .allow, nil),
+        // a column that is no key may name every row (the catalog's unique keys may bound it)
+        ("delete from encounters where department = 'ER' and $1", .review, "review-unbounded-write"),
         ("update patients set phone = null where now() > '2000-01-01'", .review, "review-unbounded-write"),
         ("insert into patients (id) select generate_series(1, 1000) on conflict (id) do update set phone = null", .review, "review-unbounded-write"),
         ("insert into patients (id, mrn) values (1, 'x') on conflict (id) do update set mrn = excluded.mrn", .allow, nil),

@@ -101,4 +101,36 @@ final class CatalogFactsTests: XCTestCase {
         let c = CatalogFacts.unknown(Classifier.classify("select 1; select * from t; begin"), because: "the catalog could not be read")
         XCTAssertEqual(c.statements.map { $0.hidden.isEmpty }, [true, false, true])
     }
+
+    /// A write that pins columns no key's name says is bounded only by a unique key the
+    /// catalog knows: all its columns pinned, on the very table written (by bare name, a
+    /// key every relation of that name has).
+    func testUniqueKeysBoundWritesThatPinThem() {
+        let t = CatalogFacts.Node(.relation, 1), u = CatalogFacts.Node(.relation, 2), other = CatalogFacts.Node(.relation, 3)
+        let facts = CatalogFacts.build(functionNames: [], operatorNames: [],
+                                       names: [t: ("public", "accounts"), u: ("public", "visits"), other: ("audit", "visits")],
+                                       reads: [:], writes: [:], readFlows: [:], writeFlows: [:],
+                                       uniqueKeys: [t: [["aid"], ["region", "code"]], u: [["code"]]])
+        func unbounded(_ sql: String) -> Bool { facts.apply(Classifier.classify(sql)).statements[0].unboundedWrite }
+        XCTAssertFalse(unbounded("update accounts set abalance = 1 where aid = 5"))
+        XCTAssertFalse(unbounded("update public.accounts set abalance = 1 where aid = $1 and abalance > 0"))
+        XCTAssertFalse(unbounded("delete from accounts a where a.aid in (1, 2, 3)"))
+        XCTAssertFalse(unbounded("delete from accounts where region = 'n' and code = 'x'"))
+        XCTAssertTrue(unbounded("delete from accounts where code = 'x'"), "half of a composite key")
+        XCTAssertTrue(unbounded("delete from accounts where aid between 1 and 5"), "a range of a unique column: any number of values")
+        XCTAssertTrue(unbounded("delete from accounts where abalance = 0"), "not a key")
+        XCTAssertTrue(unbounded("delete from accounts a using visits v where v.aid = 5"), "another relation's column")
+        XCTAssertTrue(unbounded("delete from accounts where aid = 5 or abalance = 0"))
+        XCTAssertTrue(unbounded("delete from visits where code = 'x'"), "audit.visits has no such key: a bare name may be it")
+        XCTAssertFalse(unbounded("delete from public.visits where code = 'x'"))
+        XCTAssertTrue(unbounded("delete from audit.visits where code = 'x'"))
+        XCTAssertTrue(unbounded("delete from elsewhere where aid = 5"), "a table the catalog does not show")
+        XCTAssertTrue(unbounded("with d as (delete from accounts where aid = 1) delete from accounts where abalance = 0"),
+                      "every write of the statement must be bounded")
+        XCTAssertTrue(unbounded("with d as (delete from accounts where aid = 1) delete from accounts"))
+        XCTAssertFalse(unbounded("with d as (delete from accounts where aid = 1) delete from public.accounts where aid = 2"))
+        XCTAssertTrue(unbounded("truncate accounts"))
+        XCTAssertTrue(CatalogFacts.unknown(Classifier.classify("delete from accounts where aid = 5"), because: "down")
+            .statements[0].unboundedWrite, "without the catalog it stays unbounded (held)")
+    }
 }

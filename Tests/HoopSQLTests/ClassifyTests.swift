@@ -216,10 +216,15 @@ final class ClassifyTests: XCTestCase {
           cols: ["patients.ssn"]),
         c("delete from patients using (select 1 k) s where k = 1", .write, "DELETE", w: ["patients"], ub: true),
         c("delete from patients p using (select 1 k) s where p.id = 1 and s.k = 1", .write, "DELETE", w: ["patients"]),
-        // Pinned: by any column's value, a list, an OR of pins, a bounded sub-select.
-        c("update pgbench_accounts set abalance = 1 where aid = 5", .write, "UPDATE", w: ["pgbench_accounts"],
+        // Pinned: by a key's value, a list, an OR of pins, a bounded sub-select. Another
+        // column's value may name every row: only the catalog's unique keys bound it
+        // (CatalogFactsTests).
+        c("update pgbench_accounts set abalance = 1 where aid = 5", .write, "UPDATE", w: ["pgbench_accounts"], ub: true,
           cols: ["pgbench_accounts.abalance"]),
-        c("delete from encounters where status in ('a', 'b') and note is null", .write, "DELETE", w: ["encounters"]),
+        c("delete from encounters where status in ('a', 'b') and note is null", .write, "DELETE", w: ["encounters"], ub: true),
+        c("update patients set city = 'x' where state = 'CA'", .write, "UPDATE", w: ["patients"], ub: true,
+          cols: ["patients.city"]),
+        c("delete from encounters where patient_id = 5 and status = 'open'", .write, "DELETE", w: ["encounters"]),
         c("delete from encounters where id = 1 or id = 2", .write, "DELETE", w: ["encounters"]),
         c("delete from encounters where id in (select id from encounters where id = 3)", .write, "DELETE", r: ["encounters"],
           w: ["encounters"]),
@@ -253,7 +258,7 @@ final class ClassifyTests: XCTestCase {
         c("delete from patients where id = 5", .write, "DELETE", w: ["patients"]),
         c("DeLeTe FrOm patients", .write, "DELETE", w: ["patients"], ub: true),
         c("delete from patients where current of c", .write, "DELETE", w: ["patients"]),
-        c("delete from patients where last_name = 'x' returning *", .write, "DELETE", w: ["patients"], rb: false),
+        c("delete from patients where last_name = 'x' returning *", .write, "DELETE", w: ["patients"], ub: true, rb: false),
         c("delete from patients where id = 1 returning *", .write, "DELETE", w: ["patients"]),
         c("delete from \"Patients\" where id = 1", .write, "DELETE", w: ["Patients"]),
         c("with d as (delete from patients returning *) select * from d", .write, "SELECT", w: ["patients"], ub: true, rb: false),
