@@ -12,6 +12,13 @@ public enum ErrorValues {
                                 "value \"", "malformed array literal", "malformed record literal", "invalid value \"",
                                 "time zone displacement out of range", "invalid hexadecimal"]
 
+    /// Errors that only name what the client wrote, never a value a statement computed:
+    /// a statement or portal name unknown or taken (26, 34, 42P03, 42P05), a syntax
+    /// error (it quotes the request's text), a transaction's state (25), the connection (08).
+    public static func namesOnly(_ code: String) -> Bool {
+        ["26", "34", "25", "08"].contains { code.hasPrefix($0) } || ["42601", "42P03", "42P05"].contains(code)
+    }
+
     /// The text with its quoted values redacted, and how many were.
     public static func redact(_ text: String) -> (String, Int) {
         var out = text, n = 0

@@ -173,6 +173,14 @@ public enum Lineage {
 
     public static func statement(_ stmt: JSON) -> StatementLineage { trace(stmt).lineage }
 
+    /// What the extended protocol's Sync runs: the commit of an implicit transaction,
+    /// which runs each WITH HOLD cursor declared in it to its end (no rows of its own).
+    public static let commitOfSync: Traced = {
+        var t = Traced(lineage: .noRows, reads: [], parks: [])
+        t.runsStored = [.heldCursors]
+        return t
+    }()
+
     public static func trace(_ stmt: JSON, shadowing: Set<String> = []) -> Traced {
         var a = Analyzer()
         a.shadowing = shadowing
@@ -184,12 +192,14 @@ public enum Lineage {
             || (kind == "SelectStmt" && stmt["SelectStmt"]?["intoClause"] != nil) || !targets.isEmpty
         let defines = definedNames(stmt)
         let opaque = a.parks.contains(.code) || defines == nil
-        return Traced(lineage: lineage, reads: a.readLog.withoutIdentities, parks: a.parks, channels: a.channels, writes: writes,
+        var t = Traced(lineage: lineage, reads: a.readLog.withoutIdentities, parks: a.parks, channels: a.channels, writes: writes,
                       writesInto: targets, writesUnseen: fromExecute || installing.contains(kind) || computesDefaults(stmt, shadowing),
                       defines: defines, renames: renaming.contains(kind) || opaque,
                       // SELECT INTO makes a table; a SELECT over a data-modifying CTE makes none (a
                       // nameless table column of its result is not one the session made).
                       creates: creating.contains(kind) || (kind == "SelectStmt" && stmt["SelectStmt"]?["intoClause"] != nil) || opaque)
+        t.runsStored = a.stored
+        return t
     }
 
     /// The relations a statement writes rows into, anywhere in it (a CTE's INSERT
@@ -273,6 +283,23 @@ public enum Lineage {
         "CreatePolicyStmt", "AlterPolicyStmt", "ConstraintsSetStmt", "LoadStmt", "AlterDefaultPrivilegesStmt",
     ]
 
+    /// The relations whose rows a DDL or maintenance statement computes over, by name
+    /// (nil: every table, or names it cannot tell).
+    static func relationsComputedOver(_ kind: String, _ body: JSON) -> Set<String>? {
+        switch kind {
+        case "VacuumStmt":
+            let rels = (body["rels"]?.array ?? []).compactMap { $0["VacuumRelation"]?["relation"]?["relname"]?.string }
+            return rels.isEmpty ? nil : Set(rels)
+        case "ReindexStmt":
+            // REINDEX INDEX names an index, SCHEMA or DATABASE many tables.
+            guard body["kind"]?.string == "REINDEX_OBJECT_TABLE", let r = body["relation"]?["relname"]?.string else { return nil }
+            return [r]
+        default:
+            guard let r = body["relation"]?["relname"]?.string else { return nil }
+            return [r]
+        }
+    }
+
     /// An option's value: a string, a number (`DELIMITER 0` parses as an integer), a boolean.
     static func optionValue(_ arg: JSON?) -> String? {
         guard let arg else { return nil }
@@ -342,6 +369,19 @@ public struct Traced: Equatable, Sendable {
     /// the parser cannot see into): until its transaction ends, the catalog connections
     /// cannot see them, and they hold what the session wrote.
     public var creates: Bool = false
+    /// Queries stored earlier that it runs, whose reads its own text does not show: a
+    /// cursor's (FETCH, MOVE), a prepared statement's (EXECUTE, inside EXPLAIN ANALYZE or
+    /// CREATE TABLE AS too), the WITH HOLD cursors' that COMMIT runs to their end. An
+    /// error it raises may print what those read (hoop-mask).
+    public var runsStored: Set<StoredQuery> = []
+}
+
+/// A query a statement runs that was stored by an earlier one (Traced.runsStored).
+public enum StoredQuery: Hashable, Sendable {
+    case cursor(String)
+    case prepared(String)
+    /// Every WITH HOLD cursor open in the session.
+    case heldCursors
 }
 
 public struct Parks: OptionSet, Hashable, Sendable {
@@ -436,6 +476,8 @@ struct Analyzer {
     var readLog: Set<SourceColumn> = []
     var parks: Parks = []
     var channels: Set<String> = []
+    /// Queries stored earlier that the statement runs (Traced.runsStored).
+    var stored: Set<StoredQuery> = []
     var items = 0
     /// JOIN ... ON conditions of the select being read, innermost select last.
     var quals: [[JSON]] = []
@@ -482,12 +524,15 @@ struct Analyzer {
         case "DiscardStmt":
             return (body["target"]?.string ?? "DISCARD_ALL") == "DISCARD_ALL" ? .discardAll : .noRows
         case "FetchStmt":
+            // MOVE runs the cursor's query as FETCH does, and may fail as it would.
+            stored.insert(.cursor(body["portalname"]?.string ?? ""))
             return body["ismove"]?.bool == true ? .noRows : .fetch(body["portalname"]?.string ?? "")
         case "PrepareStmt":
             guard case .rows(let shape) = statement(body["query"] ?? .null) else { return .prepare(body["name"]?.string ?? "", .empty) }
             return .prepare(body["name"]?.string ?? "", shape)
         case "ExecuteStmt":
             _ = expression(body["params"] ?? .null, [])
+            stored.insert(.prepared(body["name"]?.string ?? ""))
             return .execute(body["name"]?.string ?? "")
         case "CopyStmt":
             if body["is_from"]?.bool == true { return .noRows }
@@ -498,7 +543,16 @@ struct Analyzer {
             readLog.formUnion(cols.isEmpty ? [SourceColumn(rel, "*")] : cols.map { SourceColumn(rel, $0) })
             return .copyOut(Shape(cols.isEmpty ? [.tableStar(rel)] : cols.map { .value([SourceColumn(rel, $0)]) }), format)
         case "TransactionStmt" where ["TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE"].contains(body["kind"]?.string ?? ""):
+            // A commit runs each WITH HOLD cursor declared in the transaction to its end.
+            if body["kind"]?.string != "TRANS_STMT_ROLLBACK" { stored.insert(.heldCursors) }
             return .endTransaction
+        case "IndexStmt", "AlterTableStmt", "RefreshMatViewStmt", "ClusterStmt", "ReindexStmt", "VacuumStmt":
+            // Computed over every row of the relations they name (an index's expressions, a
+            // column's USING, a constraint checked, a materialized view's query): an error
+            // may print any of their values. VACUUM or ANALYZE of every table: anything.
+            let named = Lineage.relationsComputedOver(kind, body)
+            if let named { readLog.formUnion(named.map { SourceColumn($0, "*") }) } else { readLog.insert(.untraced) }
+            return .noRows
         case "DoStmt":
             // Code whose reads and writes are not traced.
             readLog.insert(.untraced); parks.insert(.code)

@@ -312,9 +312,26 @@ extension UpstreamSession {
                 if failed { emit(error); aborted = true }
             case .sync(let s):
                 seq = s
-                guard let res = await result() else { return connectionError() }
-                let st = PQresultStatus(res)
-                PQclear(res)
+                // An error of the commit that Sync makes (a deferred constraint, a WITH HOLD
+                // cursor's query run to its end) comes before Sync's own answer: it is this
+                // Sync's error, as the server sends it to a client (then a NULL, then Sync's).
+                var st = PGRES_FATAL_ERROR
+                var committedError = false
+                while true {
+                    guard let res = await result() else {
+                        if committedError { committedError = false; continue }
+                        return connectionError()
+                    }
+                    st = PQresultStatus(res)
+                    if st == PGRES_FATAL_ERROR, !committedError {
+                        await emitError(res)
+                        committedError = true
+                        PQclear(res)
+                        continue
+                    }
+                    PQclear(res)
+                    break
+                }
                 guard st == PGRES_PIPELINE_SYNC else {
                     logLine("hoop-connect", "session \(id): pipeline out of step (status \(st.rawValue))")
                     return connectionError()

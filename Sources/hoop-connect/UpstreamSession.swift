@@ -498,8 +498,12 @@ final class UpstreamSession {
     }
 
     func connectionError() {
+        // libpq's own words (a lost connection) say what failed; a server's error may
+        // quote values (stage logs carry none): only its severity.
         let message = conn.map { String(cString: PQerrorMessage($0)) } ?? ""
-        logLine("hoop-connect", "session \(id): upstream send failed: \(message.split(separator: "\n").first ?? "")")
+        let line = message.split(separator: "\n").first.map(String.init) ?? ""
+        let severity = ["ERROR:", "FATAL:", "PANIC:", "WARNING:", "NOTICE:"].first { line.hasPrefix($0) }
+        logLine("hoop-connect", "session \(id): upstream send failed: \(severity.map { "the server's \($0.dropLast()) (not logged)" } ?? line)")
         fatal(code: "08006", "hoop: the upstream connection failed")
     }
 

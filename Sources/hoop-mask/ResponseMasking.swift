@@ -261,7 +261,8 @@ final class ResponseMasking {
                                           "table", "column", "datatype", "constraint"]
 
     /// The request types whose SQL or names `track` reads.
-    static let tracked: Set<String> = [FrameType.query, FrameType.parse, FrameType.bind, FrameType.describe, FrameType.execute, FrameType.close]
+    static let tracked: Set<String> = [FrameType.query, FrameType.parse, FrameType.bind, FrameType.describe, FrameType.execute, FrameType.close,
+                                       FrameType.sync]
 
     /// Reads a request on its way past: what will its results carry?
     func track(_ frame: Frame) {
@@ -296,6 +297,10 @@ final class ResponseMasking {
             } else {
                 s.names.closePortal(name)
             }
+        case FrameType.sync:
+            // Sync commits an implicit transaction: a WITH HOLD cursor declared in it runs
+            // to its end there, and its error is Sync's.
+            s.expected[seq] = [Lineage.commitOfSync]
         case FrameType.describe:
             let name = frame["name"]?.string ?? ""
             let portal = frame["kind"]?.string == "P"
@@ -551,9 +556,33 @@ final class ResponseMasking {
         guard let all = s.expected[seq], !all.isEmpty else { return nil }
         var out: Set<SourceColumn> = []
         for t in all {
-            guard let t, let shape = shape(t, s) else { return nil }
+            guard let t, let shape = shape(t, s), let stored = storedReads(t, s) else { return nil }
             out.formUnion(t.reads)
             out.formUnion(shape.all)
+            out.formUnion(stored)
+        }
+        return out
+    }
+
+    /// What the stored queries a statement runs read anywhere (Traced.runsStored: a
+    /// cursor's for FETCH and MOVE, a prepared statement's for EXECUTE, every cursor's
+    /// for COMMIT); nil when one of them is not known here.
+    func storedReads(_ t: Traced, _ s: SessionState, depth: Int = 0) -> Set<SourceColumn>? {
+        var out: Set<SourceColumn> = []
+        for query in t.runsStored {
+            let named: [Named?]
+            switch query {
+            case .cursor(let name): named = [s.names.portals[name]?.value]
+            case .prepared(let name): named = [s.names[statement: name]]
+            case .heldCursors: named = s.names.portals.values.filter(\.cursor).map(\.value)
+            }
+            for n in named {
+                guard depth < 8, let stored = n?.traced, let shape = shape(stored, s),
+                      let deeper = storedReads(stored, s, depth: depth + 1) else { return nil }
+                out.formUnion(stored.reads)
+                out.formUnion(shape.all)
+                out.formUnion(deeper)
+            }
         }
         return out
     }
@@ -859,9 +888,7 @@ final class ResponseMasking {
             // "…" is invalid", "index 4821 out of valid range", "JSON data, line 1: …"):
             // the data-bearing parts of every text go (ErrorValues.redactData), the
             // context lines whole; the SQLSTATE and the message's words stay.
-            // For a request not traced here (SQL that did not parse here, an unknown
-            // statement name), the errors that quote data: data exceptions (22) and
-            // integrity violations (23). The others quote the request.
+            // For a request not traced here, see below.
             // The server names the source line of every error it raises; the gateway's own
             // errors ("hoop: ...") name none and quote no data.
             let code = frame["code"]?.string ?? ""
@@ -875,8 +902,14 @@ final class ResponseMasking {
             learnViews(views, s)
             let viewsUnknown = frame["views_unknown"]?.bool == true
             for key in ["views", "unseen", "views_unknown"] { out[key] = nil }
+            // A request that ran what is not traced here (a FETCH from a cursor code
+            // declared, a statement that did not parse here) may have computed anything:
+            // every server error's data goes, but for the errors that only name what the
+            // client wrote (ErrorValues.namesOnly). One that ran nothing (Parse, Bind,
+            // Close) can only quote its own text, or a value it was given to convert.
+            let ran = s.expected[seq] != nil
             let readsRuled = fromServer && (reads(seq: seq, s).map { viewsUnknown || rule($0, s) != nil }
-                                            ?? (code.hasPrefix("22") || code.hasPrefix("23")))
+                                            ?? (ran ? !ErrorValues.namesOnly(code) : code.hasPrefix("22") || code.hasPrefix("23")))
             // An error in a query text made at run time (dynamic SQL: query_to_xml, EXECUTE
             // in code; the server then quotes it as internal_query) names whatever the text
             // was made of, unquoted ("function <value>() does not exist"): with ruled

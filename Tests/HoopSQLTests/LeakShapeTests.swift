@@ -149,4 +149,25 @@ final class LeakShapeTests: XCTestCase {
         let q = "insert into t values (1, 'x') on conflict (id) do update set note = (select ssn from patients where id = 1) returning note"
         XCTAssertTrue(try values(q)[0].contains(where: { $0.table == "patients" && $0.column == "ssn" }), q)
     }
+
+    /// Statements that run a query stored earlier say which (hoop-mask reads their errors
+    /// as reading what it reads); DDL computed over a table's rows reads the whole table.
+    func testWhatRunsAStoredQueryOrComputesOverATableSaysSo() throws {
+        func t(_ q: String) throws -> Traced { try Lineage.trace(q)[0] }
+        XCTAssertEqual(try t("move all in c").runsStored, [.cursor("c")])
+        XCTAssertEqual(try t("fetch 5 from c").runsStored, [.cursor("c")])
+        XCTAssertEqual(try t("execute p(1)").runsStored, [.prepared("p")])
+        XCTAssertEqual(try t("explain analyze execute p").runsStored, [.prepared("p")])
+        XCTAssertEqual(try t("create temp table x as execute p").runsStored, [.prepared("p")])
+        for q in ["commit", "end", "commit and chain", "prepare transaction 'x'"] { XCTAssertEqual(try t(q).runsStored, [.heldCursors], q) }
+        XCTAssertEqual(try t("rollback").runsStored, [])
+        XCTAssertEqual(try t("select 1").runsStored, [])
+        for (q, table) in [("create index on t3 (lower(d))", "t3"), ("alter table t4 alter column s type int using s::int", "t4"),
+                           ("refresh materialized view mv", "mv"), ("cluster patients using p_pkey", "patients"),
+                           ("reindex table patients", "patients"), ("vacuum (analyze) patients", "patients"),
+                           ("analyze patients", "patients")] {
+            XCTAssertTrue(try t(q).reads.contains(SourceColumn(table, "*")), q)
+        }
+        for q in ["vacuum", "analyze", "reindex database clinic", "cluster"] { XCTAssertTrue(try t(q).reads.contains(.untraced), q) }
+    }
 }
