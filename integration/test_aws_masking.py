@@ -536,3 +536,17 @@ def test_member_names_are_read_as_text_too(env, aws_ring):
     ddb.put_item(TableName=table, Item={"k": {"S": "1"}, "contacts": {"M": {name: {"S": "son"}}}, f"ssn {ssn}": {"S": "x"}})
     item = json.dumps(aws.client(env, "dynamodb").get_item(TableName=table, Key={"k": {"S": "1"}})["Item"])
     assert name not in item and ssn not in item and "son" in item, "a name as an attribute or map key came back unmasked"
+
+
+def test_the_services_member_names_reach_the_sdks_unchanged(env, aws_ring):
+    # Member names were read like values: `FunctionArn`, `QueueUrls` and `KeyMetadata`
+    # came back as [PERSON_NAME], and the SDKs found no such member.
+    conf = aws.client(env, "lambda").get_function(FunctionName="patient-lookup")["Configuration"]
+    assert {"FunctionName", "FunctionArn", "Runtime"} <= set(conf), sorted(conf)
+    queue = "names-" + uuid.uuid4().hex[:6]
+    aws.standin(aws_ring, "sqs").create_queue(QueueName=queue)
+    urls = aws.client(env, "sqs").list_queues(QueueNamePrefix=queue)
+    assert len(urls.get("QueueUrls", [])) == 1, sorted(urls)
+    key = aws.standin(aws_ring, "kms").create_key()["KeyMetadata"]["KeyId"]
+    meta = aws.client(env, "kms").describe_key(KeyId=key)
+    assert meta.get("KeyMetadata", {}).get("KeyId") == key, sorted(meta)

@@ -393,7 +393,11 @@ struct FieldWalk {
         }
     }
 
-    mutating func value(_ v: JSON, path: [PathKey]) throws -> JSON {
+    /// `context`: the member name a string is the value of, in what someone wrote (a
+    /// document, a DynamoDB item): a label there (`"postalCode": `, `"family": `) names
+    /// the value as it would in the document's text. The service's own members name none
+    /// (a `FunctionName` holds no person's name).
+    mutating func value(_ v: JSON, path: [PathKey], context: String = "") throws -> JSON {
         switch v {
         case .object(let o):
             if logs, let field = o["field"]?.string, let val = o["value"], o.count == 2 {
@@ -405,7 +409,7 @@ struct FieldWalk {
             var out: [String: JSON] = [:]
             for (k, m) in o {
                 let here = path + [.member(k)]
-                let name = key(k, in: out)
+                let name = payload || dynamo && Self.isAttributeValue(m) || !Self.isIdentifier(k) ? key(k, in: out) : k
                 if digests, !payload, m.string != nil, Self.isDigest(k) {
                     out[name] = .string("[REDACTED]"); counts["DIGEST", default: 0] += 1
                 } else if let r = rules.rule(k, here) {
@@ -413,12 +417,12 @@ struct FieldWalk {
                 } else if dynamo && Self.isAttributeValue(m) {
                     out[name] = try attribute(m, path: here)
                 } else {
-                    out[name] = try value(m, path: here)
+                    out[name] = try value(m, path: here, context: payload ? Self.label(k) : "")
                 }
             }
             return .object(out)
         case .array(let a):
-            return .array(try a.enumerated().map { try value($1, path: path + [.index($0)]) })
+            return .array(try a.enumerated().map { try value($1, path: path + [.index($0)], context: context) })
         case .string(let s):
             if let inner = embeddedJSON(s) {
                 // A document in a string (a log event, an API Gateway body in a Lambda
@@ -439,7 +443,7 @@ struct FieldWalk {
                     return .string(Data((r.value ?? "").utf8).base64EncodedString())
                 }
             }
-            let r = masker.maskRuledText(s, rules: rules)
+            let r = masker.maskRuledText(s, rules: rules, context: context)
             counts.merge(r.counts, uniquingKeysWith: +)
             return r.changed ? .string(r.value ?? "") : v
         case .int, .double:
@@ -453,6 +457,25 @@ struct FieldWalk {
         default:
             return v
         }
+    }
+
+    /// `"name": "`: a member's name as the text before its value.
+    static func label(_ name: String?) -> String { name.map { "\"\($0)\": \"" } ?? "" }
+
+    /// The name of the DynamoDB attribute (or map member) at `path`.
+    func attributeName(_ path: [PathKey]) -> String? {
+        if case .member(let k)? = path.last { return k }
+        return nil
+    }
+
+    /// A name in the service's own structure: letters and digits from a letter on
+    /// ("FunctionArn", "QueueUrls", "KeyMetadata"). The model's members are all such; a
+    /// map's key someone wrote that is one names a field, not a person. Its content is not
+    /// read (renamed, an SDK would not find the member): what someone wrote as a key with
+    /// a space, a comma or a digit run after punctuation is.
+    static func isIdentifier(_ k: String) -> Bool {
+        guard let first = k.utf8.first, isAlpha(first) else { return false }
+        return k.utf8.allSatisfy { isAlnum($0) }
     }
 
     /// A member's name is text someone may have written too (a map keyed by patient name,
@@ -513,12 +536,12 @@ struct FieldWalk {
         guard let (type, inner) = v.object?.first else { return try value(v, path: path) }
         func text(_ s: String) -> String? { type.hasPrefix("B") ? Data(base64Encoded: s).flatMap { String(data: $0, encoding: .utf8) } : s }
         switch type {
-        case "S", "SS": return .object([type: try value(inner, path: path + [.member(type)])])
+        case "S", "SS": return .object([type: try value(inner, path: path + [.member(type)], context: Self.label(attributeName(path)))])
         case "N", "B":
             // Not of its type's shape (an item whose one attribute is named "N"): read as any JSON.
             guard let s = inner.string else { return try value(v, path: path) }
             guard let t = text(s) else { return v }   // bytes that are not text: no detector reads them
-            let r = masker.maskText(t)
+            let r = masker.maskText(t, context: Self.label(attributeName(path)))
             guard r.changed else { return v }
             counts.merge(r.counts, uniquingKeysWith: +)
             return .object(["S": .string(r.value ?? "")])

@@ -22,7 +22,7 @@ public enum Detectors {
             SSNDetector(), PhoneDetector(), EmailDetector(), URLDetector(), IPDetector(),
             CardDetector(), AccountNumberDetector(), NPIDetector(), HL7Detector(), MRNDetector(patterns: mrnPatterns),
             ContextIDDetector.healthPlan, ContextIDDetector.account, ContextIDDetector.licence,
-            ContextIDDetector.device, PayerIDDetector(), VINDetector(),
+            ContextIDDetector.device, ContextIDDetector.labelled, RegistryIDDetector(), PayerIDDetector(), VINDetector(),
             ZipDetector(), AddressDetector(), DateDetector(), AgeDetector(), NameDetector(),
         ]
     }

@@ -15,8 +15,10 @@
 
 enum Scan {
     /// Bytes that continue a word. Non-ASCII bytes count as word bytes so that a span
-    /// never starts or ends inside a multi-byte character.
-    @inline(__always) static func isWordByte(_ c: UInt8) -> Bool { isAlnum(c) || c >= 0x80 || c == ch("_") }
+    /// never starts or ends inside a multi-byte character. `_` does not: it joins the
+    /// parts of file names, keys and log fields (`ssn_<SSN>.txt`, `Last_First_<date of
+    /// birth>.pdf`), each of which is read as a word of its own.
+    @inline(__always) static func isWordByte(_ c: UInt8) -> Bool { isAlnum(c) || c >= 0x80 }
 
     /// Each number in `t` (a digit run at a word start): `match(start, run)` returns
     /// where a span it found ends, and the scan goes on from there; nil goes on after the run.
@@ -347,12 +349,12 @@ public struct ScanProfile: Sendable {
                 }
                 if d &- 0x41 < 26 { letters |= Self.bit(d); upper = 1 }
                 else if d &- 0x61 < 26 { letters |= Self.bit(d) }
-                else if d < 0x80 && d != 0x5F { break }   // not a word byte
+                else if d < 0x80 { break }   // not a word byte (Scan.isWordByte: `_` ends a word too)
                 else if (d == 0xE2 || d == 0xC2) && i &+ 1 < n && (d == 0xE2 && t[i &+ 1] == 0x80 || d == 0xC2 && t[i &+ 1] == 0xA0) { break }
                 i &+= 1
             }
             if i &- ws == 17 && isAlnum(c) { word17 = true }
-            if i &- ws >= 2, !isDigit(c), !t[ws..<i].contains(where: { isDigit($0) || $0 == 0x5F }) { alphaWords &+= 1 }
+            if i &- ws >= 2, !isDigit(c), !t[ws..<i].contains(where: isDigit) { alphaWords &+= 1 }
         }
         self.length = n
         self.runsL = runsL; self.runsLR = runsLR; self.digitCount = digitCount; self.maxRun = maxRun

@@ -110,6 +110,44 @@ final class AWSAnswerTests: XCTestCase {
         XCTAssertEqual(try m.maskAWSAnswer("<doc>a &amp; b</doc>", contentType: "application/xml", call: c).value, "<doc>a &amp; b</doc>")
     }
 
+    /// The service's own members keep their names ("FunctionArn", "QueueUrls" read as
+    /// names renamed them, and an SDK found no such member); a key someone wrote with a
+    /// space, and any key of a document someone wrote or of a DynamoDB item, is read.
+    func testTheServicesMemberNamesStayAndKeysSomeoneWroteAreRead() throws {
+        let m = Masker(policy: MaskPolicy())
+        let function = #"{"Configuration": {"FunctionName": "intake", "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:intake", "KeyMetadata": {"Arn": "x"}}, "QueueUrls": []}"#
+        XCTAssertEqual(try m.maskAWSAnswer(function, contentType: "application/json",
+                                           call: call("lambda", "GetFunction", #"{"FunctionName":"intake"}"#)).value, function)
+        let tags = try parsed(m.maskAWSAnswer(#"{"Tags": {"Grace Hill": "owner"}}"#, contentType: "application/json",
+                                              call: call("lambda", "ListTags", #"{"Resource":"r"}"#)))
+        XCTAssertNil(tags["Tags"]?["Grace Hill"], "a key with a name in it, in the service's structure")
+        let object = try parsed(m.maskAWSAnswer(#"{"Lanphear986": {"visits": 3}}"#, contentType: "application/json",
+                                                call: call("s3", "GetObject", #"{"Bucket":"b","Key":"x.json"}"#)))
+        XCTAssertNil(object["Lanphear986"], "a document someone wrote: every key is read")
+    }
+
+    /// In a document someone wrote and in a DynamoDB item, a value is read after its
+    /// member's name, as the document's text has it: a ZIP code, a unit, a surname that is
+    /// an English word are PHI by their label.
+    func testAValueSomeoneWroteIsReadAfterItsMembersName() throws {
+        let m = Masker(policy: MaskPolicy())
+        let doc = #"{"postalCode": "62704", "line2": "Apt 4B", "family": "Hill"}"#
+        let object = try parsed(m.maskAWSAnswer(doc, contentType: "application/json",
+                                                call: call("s3", "GetObject", #"{"Bucket":"b","Key":"x.json"}"#)))
+        XCTAssertNotEqual(object["postalCode"], .string("62704"))
+        XCTAssertNotEqual(object["family"], .string("Hill"))
+        let item = #"{"Item": {"zip": {"S": "62704-1234"}, "surname": {"S": "Hill"}, "visits": {"N": "3"}}}"#
+        let got = try parsed(m.maskAWSAnswer(item, contentType: "application/x-amz-json-1.0",
+                                             call: call("dynamodb", "GetItem", #"{"TableName":"Patients"}"#)))
+        XCTAssertNotEqual(got["Item"]?["zip"]?["S"], .string("62704-1234"))
+        XCTAssertNotEqual(got["Item"]?["surname"]?["S"], .string("Hill"))
+        XCTAssertEqual(got["Item"]?["visits"], .object(["N": .string("3")]))
+        // The service's own members name nothing: a function called like a word stays.
+        let conf = #"{"FunctionName": "Hill", "Description": "Apt 4B"}"#
+        XCTAssertEqual(try m.maskAWSAnswer(conf, contentType: "application/json",
+                                           call: call("lambda", "GetFunctionConfiguration", #"{"FunctionName":"Hill"}"#)).value, conf)
+    }
+
     func testNumbersInADocumentSomeoneWroteAreReadButNotTheServicesOwn() throws {
         let m = Masker(policy: MaskPolicy())
         let object = try parsed(m.maskAWSAnswer(#"{"contact": 2175550134, "visits": 3}"#, contentType: "application/json",

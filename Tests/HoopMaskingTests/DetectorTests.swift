@@ -94,8 +94,9 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(found("seen on 6/23 for f/u", .date), ["6/23"])
         XCTAssertEqual(found("DOB 03-17-13", .date), ["03-17-13"])
         XCTAssertEqual(found("Patient DOB 19950517.", .date), ["19950517"])
-        for s in ["version 2/3 of the plan", "ratio 6/23 was fine", "build released November 2024 to users", "score 10-12-13",
-                  "Order 12JUN1929X"] {
+        // (A month and a year in prose is taken for a person's date, a release's too:
+        // testMonthAndYearInProse.)
+        for s in ["version 2/3 of the plan", "ratio 6/23 was fine", "score 10-12-13", "Order 12JUN1929X"] {
             XCTAssertEqual(found(s, .date), [], s)
         }
         // Decided: a value that is only an event timestamp is not flagged by content.
@@ -144,5 +145,65 @@ final class PercentEncodedTests: XCTestCase {
         let (decoded, origin) = Masker.percentDecoded(Array("a%20b+c".utf8))!
         XCTAssertEqual(String(decoding: decoded, as: UTF8.self), "a b c")
         XCTAssertEqual(origin, [0, 1, 4, 5, 6, 7])
+    }
+
+    /// `_` joins the parts of file names, keys and log fields: each part is read as a word.
+    func testUnderscoreJoinsAreWordBoundaries() {
+        XCTAssertEqual(found("ssn_234-56-7890.txt", .ssn), ["234-56-7890"])
+        let key = "s3://scans/patients/Maria_Garcia_1931-04-12.pdf"
+        XCTAssertEqual(found(key, .date), ["1931-04-12"])
+        XCTAssertEqual(found(key, .personName), ["Maria", "Garcia"])
+        XCTAssertEqual(entities("First_Name,Last_Name,DOB"), [], "a header's label words")
+        XCTAssertEqual(entities("Patient_Name"), [])
+    }
+
+    /// A measure written like a Synthea name ("SpO2", "FiO2": a capital inside) is none;
+    /// a name key is read as PostgreSQL's jsonb prints it (`": "`), and FHIR's HumanName
+    /// keys name their values, as keys only.
+    func testMeasuresAndNameKeys() {
+        XCTAssertEqual(entities("Vitals: BP 128/76, SpO2 97% RA, FiO2 21%, PaO2 88"), [])
+        XCTAssertEqual(found("Staci563 Lanphear986", .personName), ["Staci563 Lanphear986"])
+        XCTAssertEqual(found(#"{"last_name": "Hill", "first_name": "Grace"}"#, .personName), ["Hill", "Grace"])
+        XCTAssertEqual(found(#"{"family": "Hill", "given": ["Grace"]}"#, .personName), ["Hill", "Grace"])
+        XCTAssertEqual(found(#"{"lastName":"Hill"}"#, .personName), ["Hill"])
+        XCTAssertEqual(entities("was given Lasix; family history: Diabetes"), [])
+    }
+
+    /// Ages over 89 as emergency notes write them, and none of a temperature.
+    func testAgesWithTheirSexOrUnit() {
+        XCTAssertEqual(found("92F with CHF exacerbation.", .age), ["92F"])
+        XCTAssertEqual(found("92 YOF with hip fracture", .age), ["92 YOF"])
+        XCTAssertEqual(found("a 93-yr-old man", .age), ["93-yr-old"])
+        XCTAssertEqual(found("Age/Sex: 93/F", .age), ["93"])
+        XCTAssertEqual(found(#"{"ageInYears": 93}"#, .age), ["93"])
+        XCTAssertEqual(found(#"{"patient_age": 93}"#, .age), ["93"])
+        XCTAssertEqual(found("febrile to 102F overnight; Temp: 101F", .age), [])
+        XCTAssertEqual(found("BP 120/80, HR 92, RR 18", .age), [])
+    }
+
+    /// A label that names a record's number ("Patient ID:", "FIN:", "DL:"), and the
+    /// registries' own shapes: an MBI with or without its dashes, a DEA number whose
+    /// check digit holds.
+    func testLabelledAndRegistryIdentifiers() {
+        XCTAssertEqual(found("Patient ID: 123456789", .mrn), ["123456789"])
+        XCTAssertEqual(found("FIN: 9000123456; Encounter #: 9000405696", .mrn), ["9000123456", "9000405696"])
+        XCTAssertEqual(found("DL: D1234567", .mrn), ["D1234567"])
+        XCTAssertEqual(found("Med Rec #: A4456721", .mrn), ["A4456721"])
+        XCTAssertEqual(entities("patient 12345 was seen; visit 3 of 10"), [], "a common noun without a label")
+        XCTAssertEqual(found("1EG4-TE5-MK73", .healthPlan), ["1EG4-TE5-MK73"])
+        XCTAssertEqual(found("MBI on file 1EG4TE5MK73.", .healthPlan), ["1EG4TE5MK73"])
+        XCTAssertEqual(found("1SG4-TE5-MK73", .healthPlan), [], "S is no MBI letter")
+        XCTAssertEqual(found("AB1234563", .licence), ["AB1234563"])
+        XCTAssertEqual(found("AB1234564", .licence), [], "its check digit does not hold")
+    }
+
+    /// A month and a year in a note's prose is when something happened to the person; a
+    /// day and a month alone needs its context word.
+    func testMonthAndYearInProse() {
+        XCTAssertEqual(found("Last mammogram Sept 2023.", .date), ["Sept 2023"])
+        XCTAssertEqual(found("s/p CABG 3/2019", .date), ["3/2019"])
+        XCTAssertEqual(found("F/u on 3/18.", .date), ["3/18"])
+        XCTAssertEqual(found("ratio 3/18 of tests passed", .date), [])
+        XCTAssertEqual(found("Windows Server 2019 install", .date), [])
     }
 }

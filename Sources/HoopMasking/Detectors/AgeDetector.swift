@@ -1,10 +1,17 @@
 /// Ages over 89 (Safe Harbor keeps ages up to 89): "92-year-old", "92 years old",
-/// "93 y/o", "93yo", "age 93", "aged 95". Ages 90-129 only; younger ages are not PHI.
+/// "93 y/o", "93yo", "93-yr-old", "92 YOF", "age 93", "aged 95", "Age/Sex: 93/F", a key
+/// naming an age (`"ageInYears": 93`); at a clause's start, an age with its sex ("92F
+/// with CHF": after a temperature's label, "102F" is none). Ages 90-129 only; younger
+/// ages are not PHI.
 public struct AgeDetector: Detector {
     public var entities: [Entity] { [.age] }
     static let before = Scan.words(["age", "aged", "ages"])
     static let after = Scan.words(["-year-old", " year old", " years old", "-years-old", " year-old", " yo", "yo",
-                                   " y/o", "-yo", " y.o.", " yrs old", " years of age", "-year old"])
+                                   " y/o", "-yo", " y.o.", " yrs old", " years of age", "-year old",
+                                   "-yr-old", " yr old", "-yr old", " yrs", " years", " yof", " yom", "yof", "yom",
+                                   " yo f", " yo m", " y", "y"])
+    /// An age's sex right after it ("92F", "93 M"), counted at a clause's start only.
+    static let sex = Scan.words(["f", "m", " f", " m"])
     public init() {}
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
@@ -18,7 +25,12 @@ public struct AgeDetector: Detector {
                 for k in 0..<w.count where lower(t[e + k]) != w[k] { ok = false; break }
                 if ok, Scan.rightBoundary(t, e + w.count) || w.last == ch(".") { end = e + w.count; break }
             }
-            if end == nil, Scan.rightBoundary(t, e), Scan.contextBefore(t, i, Self.before, window: 8) { end = e }
+            if end == nil, Self.clauseStart(t, i) {
+                for w in Self.sex where e + w.count <= n && zip(t[e..<(e + w.count)], w).allSatisfy({ lower($0) == $1 })
+                    && Scan.rightBoundary(t, e + w.count) { end = e + w.count; break }
+            }
+            if end == nil, Scan.rightBoundary(t, e) || e < n && t[e] == ch("/"),
+               Scan.contextBefore(t, i, Self.before, window: 14) { end = e }
             if let end { spans.append(DetectedSpan(.age, i, end)) }
             return end
         }
@@ -26,9 +38,25 @@ public struct AgeDetector: Detector {
 }
 
 extension AgeDetector {
-    /// A 2- or 3-digit run starting a word, followed by a separator, the end, or a "y"
-    /// ("93yo").
-    static let y = ScanProfile.letters("y")
+    /// Nothing but spaces and quotes since the text's start, a sentence's end, a line or a field.
+    static func clauseStart(_ t: [UInt8], _ i: Int) -> Bool {
+        var p = i - 1
+        while p >= 0, t[p] == ch(" ") || t[p] == ch("\"") { p -= 1 }
+        guard p >= 0 else { return true }
+        return [ch("."), ch(":"), ch(";"), ch("|"), ch(","), 0x0A, 0x0D, 0x09].contains(t[p]) && !(t[p] == ch(":") && Self.temperatureLabel(t, p))
+    }
+
+    /// "Temp:", "T:", "Tmax:" before a colon: what follows is a temperature.
+    static func temperatureLabel(_ t: [UInt8], _ colon: Int) -> Bool {
+        var a = colon
+        while a > 0, isAlpha(t[a - 1]) { a -= 1 }
+        let word = String(decoding: t[a..<colon], as: UTF8.self).lowercased()
+        return ["t", "temp", "tmax", "temperature", "tc", "tf"].contains(word)
+    }
+
+    /// A 2- or 3-digit run starting a word, followed by a separator, the end, or a "y",
+    /// "f" or "m" ("93yo", "92F").
+    static let y = ScanProfile.letters("yfm")
     public func mayMatch(_ p: ScanProfile) -> Bool {
         let runs = p.letters & Self.y != 0 ? p.runsL : p.runsLR
         return runs & (ScanProfile.run(2) | ScanProfile.run(3)) != 0

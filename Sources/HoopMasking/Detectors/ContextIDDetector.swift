@@ -5,17 +5,24 @@ public struct ContextIDDetector: Detector {
     public let entity: Entity
     public var entities: [Entity] { [entity] }
     let contextWords: [[UInt8]]
+    /// The context word is a common noun ("patient", "visit"): only a label that says an
+    /// id follows (`ID`, `#`, `No.`, `Number`, a colon) makes the next token one.
+    let needsMarker: Bool
     static let filler: Set<UInt64> = Set(["id", "no", "num", "number", "nr", "is", "plan", "member", "policy",
                                           "subscriber", "identifier", "on", "file", "card", "of", "the", "s", "n",
                                           "group", "code", "serial", "sn", "udi", "ids", "nos"].map(Scan.hashLower))
+
+    /// Filler words that say an id follows.
+    static let markers: Set<UInt64> = Set(["id", "no", "num", "number", "nr", "identifier", "ids", "nos"].map(Scan.hashLower))
 
     /// First letters and lengths (bit k: a word of k letters) of the context words:
     /// for `mayMatch`, and so that most words need no comparison.
     let contextInitials: UInt32
     let contextLengths: UInt64
 
-    public init(entity: Entity, contextWords: [String]) {
+    public init(entity: Entity, contextWords: [String], needsMarker: Bool = false) {
         self.entity = entity
+        self.needsMarker = needsMarker
         self.contextWords = Scan.words(contextWords)
         contextInitials = self.contextWords.reduce(0) { $0 | ($1.first.map { isAlpha($0) ? ScanProfile.bit($0) : 0 } ?? 0) }
         contextLengths = self.contextWords.reduce(0) { $0 | ($1.count < 64 ? 1 << UInt64($1.count) : 0) }
@@ -30,6 +37,14 @@ public struct ContextIDDetector: Detector {
     public static let account = ContextIDDetector(entity: .account, contextWords: ["account", "acct", "acc", "billing"])
     public static let licence = ContextIDDetector(entity: .licence, contextWords: [
         "license", "licence", "lic", "dea", "certificate", "cert", "permit", "licensed"])
+    /// Any other record's number a label names ("Patient ID: ", "FIN: ", "Encounter #",
+    /// "Accession No.", "DL: ", "Passport #"): a unique identifying number (Safe Harbor's
+    /// eighteenth kind), read as a record number.
+    public static let labelled = ContextIDDetector(entity: .mrn, contextWords: [
+        "patient", "pt", "encounter", "visit", "chart", "record", "accession", "fin", "csn", "har", "specimen",
+        "admission", "case", "claim", "episode", "enrollee", "person", "client", "resident", "employee", "dl",
+        "passport", "driver", "drivers", "rx", "prescription", "lab", "requisition", "mpi", "empi", "pid", "rec"],
+        needsMarker: true)
     public static let device = ContextIDDetector(entity: .device, contextWords: [
         "device", "serial", "implant", "pacemaker", "udi", "imei", "defibrillator", "pump", "sn"])
 
@@ -54,9 +69,11 @@ public struct ContextIDDetector: Detector {
     func idAfter(_ t: [UInt8], _ from: Int) -> DetectedSpan? {
         let n = t.count
         var p = from, fillers = 0
+        var marked = !needsMarker
         while p < n {
             let c = t[p]
             if c == ch(" ") || c == ch(":") || c == ch("#") || c == ch("=") || c == ch("'") || c == ch("/") || c == ch(".") || c == ch("-") && !(p + 1 < n && isAlnum(t[p + 1]) && p > from) {
+                if c == ch(":") || c == ch("#") || c == ch("=") { marked = true }
                 p += 1; continue
             }
             guard isAlnum(c) else { return nil }
@@ -65,8 +82,11 @@ public struct ContextIDDetector: Detector {
                 if isDigit(t[e]) { digitCount += 1 }
                 e += 1
             }
-            if digitCount >= 3, e - p >= 5, e - p <= 24 { return DetectedSpan(entity, p, e) }
-            if digitCount == 0, fillers < 3, Self.filler.contains(Scan.hashLower(t, p, e)) { fillers += 1; p = e; continue }
+            if digitCount >= 3, e - p >= 5, e - p <= 24 { return marked ? DetectedSpan(entity, p, e) : nil }
+            if digitCount == 0, fillers < 3, Self.filler.contains(Scan.hashLower(t, p, e)) {
+                if Self.markers.contains(Scan.hashLower(t, p, e)) { marked = true }
+                fillers += 1; p = e; continue
+            }
             return nil
         }
         return nil

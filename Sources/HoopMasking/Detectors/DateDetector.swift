@@ -15,7 +15,8 @@ public struct DateDetector: Detector {
     public var entities: [Entity] { [.date] }
     static let context = Scan.words(["dob", "d.o.b", "born", "birth", "birthday", "birthdate", "admitted", "admission",
                                      "admit", "discharged", "discharge", "died", "death", "deceased", "expired", "seen",
-                                     "visit", "visited", "appointment", "surgery", "procedure", "dod", "doa"])
+                                     "visit", "visited", "appointment", "surgery", "procedure", "dod", "doa", "lmp", "edd",
+                                     "onset", "diagnosed", "s/p", "f/u"])
     static let months: [(name: [UInt8], month: Int)] = [
         ("january", 1), ("february", 2), ("march", 3), ("april", 4), ("may", 5), ("june", 6), ("july", 7),
         ("august", 8), ("september", 9), ("october", 10), ("november", 11), ("december", 12),
@@ -70,14 +71,23 @@ public struct DateDetector: Detector {
             }
             // A date without its day or its year (`November 1957`, `02/1958`, `6/23`,
             // `03-17-13`) is still a person's under Safe Harbor, but as often a version, a
-            // ratio or a score: only after a context word or filling a field.
-            if let end = partial(t, i), Scan.contextBefore(t, i, Self.context, window: 40) || Scan.fillsField(t, i, end) {
+            // ratio or a score: only after a context word or filling a field; or in free
+            // text when it has a month and a year (`Sept 2023`, `3/2019`), as a note writes
+            // when something happened.
+            if let end = partial(t, i), Scan.contextBefore(t, i, Self.context, window: 40) || Scan.fillsField(t, i, end)
+                || Self.monthAndYear(t, i, end) && Self.isFreeText(t, i, end, &field) {
                 spans.append(DetectedSpan(.date, i, end))
                 i = end; continue
             }
             i += 1
             while i < n, Scan.isWordByte(t[i]), !Scan.escapedControl(t, i) { i += 1 }
         }
+    }
+
+    /// A partial date of a month and a four-digit year: "Sept 2023", "3/2019".
+    static func monthAndYear(_ t: [UInt8], _ i: Int, _ end: Int) -> Bool {
+        end - i >= 6 && Scan.digits(t, end - 4, 4) && !(end - 5 >= i && isDigit(t[end - 5]))
+            && (isAlpha(t[i]) || t[end - 5] == ch("/"))
     }
 
     /// The time after a date is a machine's: with a `T`, seconds or a fraction

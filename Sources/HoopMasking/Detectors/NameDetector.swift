@@ -40,14 +40,18 @@ public struct NameDetector: Detector {
     static let titles = hashes("mr mrs ms mx dr miss prof dra sr sra srta srita lic ing mtro mtra")
     static let contextWords = hashes("""
         patient pt name named son daughter wife husband mother father spouse sister brother guardian
-        caregiver nurse physician provider contact attending
+        caregiver nurse physician provider contact attending surname lastname firstname fullname middlename
+        givenname familyname
         """)
+    /// Keys whose value is a name (FHIR's HumanName: `"family": "Hill"`, `"given":
+    /// ["Grace"]): context only as a key, not in prose ("family history", "given Lasix").
+    static let keyContextWords = hashes("family given")
     /// Capitalised words that are not names even when they follow a context word.
     static let notNames = hashes("""
         the a an is was has and or of in on at with for to by from he she they his her this that who not no
         yes unknown none md do rn np pa phd jr sr ii iii hospital clinic center medical department emergency
         denies reports states called seen record reached will has i we you it its our their my your
-        ssn mrn dob id dl mbi npi phone email address zip
+        ssn mrn dob id dl mbi npi phone email address zip name names first last middle full given family surname med rec
         """)
     /// Credentials after a name: "Gray Orchard, MD".
     static let credentials = hashes("""
@@ -148,11 +152,15 @@ public struct NameDetector: Detector {
             let width = t[i] >= 0x80 ? 2 : 1
             let cap = first && (e - i == width || hasLower) && !shouting
             var end = e
-            var alpha = e >= n || !(isDigit(t[e]) || t[e] == ch("_"))
+            // A lower-case part of a snake_case identifier ("drv_chan_8c79", "pid_name") is
+            // no name; Titlecase parts are read ("Maria_Garcia_1931-04-12.pdf").
+            let snake = !first && (i > 0 && t[i - 1] == ch("_") || e < n && t[e] == ch("_"))
+            var alpha = (e >= n || !isDigit(t[e])) && !snake
             // Synthetic records write every name with a digit run after it (Synthea's
-            // "Staci563 Lanphear986"): a Titlecase run of letters, then one to four digits
-            // and a word's end, is the name it carries, digits included in its span.
-            if !alpha, cap, hasLower, isDigit(t[e]) {
+            // "Staci563 Lanphear986"): a Titlecase run of letters (no capital inside it:
+            // "SpO2", "FiO2" are measures), then one to four digits and a word's end, is
+            // the name it carries, digits included in its span.
+            if !alpha, cap, hasLower, e < n, isDigit(t[e]), !t[(i + 1)..<e].contains(where: isUpper) {
                 var d = e
                 while d < n, isDigit(t[d]), d - e <= 4 { d += 1 }
                 if d - e <= 4, d >= n || !(Scan.isWordByte(t[d]) || t[d] >= 0x80) { end = d; alpha = true }
@@ -333,7 +341,8 @@ public struct NameDetector: Detector {
             // "Dr, Salem" is a street suffix before a city, not a title: a title is
             // followed by ".", " " or "/" (Mr./Ms.), never a comma.
             let after = tok.end < t.count ? t[tok.end] : 0
-            if Self.titles.contains(h) && (after == ch(".") || after == ch(" ") || after == ch("/")) || Self.contextWords.contains(h) {
+            let keyed = Self.keyContextWords.contains(h) && k + 1 < toks.count && Self.keySeparator(t, tok.end, toks[k + 1].start)
+            if Self.titles.contains(h) && (after == ch(".") || after == ch(" ") || after == ch("/")) || Self.contextWords.contains(h) || keyed {
                 if let (_, end, next) = nameAfter(t, toks, k + 1) {
                     // The title is part of what names the person ("Dr Abbie Cook").
                     let start = Self.titles.contains(h) ? tok.start : toks[k + 1].start
@@ -542,6 +551,13 @@ public struct NameDetector: Detector {
         return (a, b)
     }
 
+    /// What separates a key from its value, as JSON printers and configuration files write
+    /// it (`": "`, `" : "`, `" = "`): quotes, a colon or an equals sign, spaces.
+    static func keySeparator(_ t: [UInt8], _ a: Int, _ b: Int) -> Bool {
+        b - a <= 6 && a < b && t[a..<b].allSatisfy { $0 == ch(" ") || $0 == ch("\"") || $0 == ch(":") || $0 == ch("=") || $0 == ch("[") }
+            && t[a..<b].contains { $0 == ch(":") || $0 == ch("=") }
+    }
+
     /// One or two capitalised, non-stopword tokens starting at `k` after a title or a
     /// context word (which may be followed by ".", ":", "/" or a second title).
     func nameAfter(_ t: [UInt8], _ toks: [Token], _ k: Int) -> (Int, Int, Int)? {
@@ -549,7 +565,8 @@ public struct NameDetector: Detector {
         // "Mr./Ms. Smith": skip a second title.
         if k < toks.count, Self.titles.contains(toks[k].hash), toks[k].gapBefore <= 2 { k += 1 }
         // After a title or context word an ALL-CAPS word is as good as a Titlecase one ("Mr. KETTERING").
-        guard k < toks.count, toks[k].gapBefore <= 3, toks[k].capital || toks[k].shouted,
+        guard k < toks.count, toks[k].gapBefore <= 3 || Self.keySeparator(t, toks[k].start - toks[k].gapBefore, toks[k].start),
+              toks[k].capital || toks[k].shouted,
               !Self.notNames.contains(toks[k].hash) else { return nil }
         var end = toks[k].end, next = k + 1
         while next < toks.count, next - k < 3, tight(t, toks, next - 1, next), toks[next].capital || toks[next].shouted, toks[next].alpha,
