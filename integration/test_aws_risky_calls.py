@@ -1,5 +1,6 @@
 """Risky calls end to end through the door, against the stand-in: an agent's call whose
-answer carries a credential is denied, an acting read is at least held, a change that
+answer carries a credential is denied (environment variables are read with their values
+redacted), an acting read is at least held, a change that
 weakens the audit is denied, and the stand-in's state, read behind the gateway's back,
 shows that nothing ran. No test prints a secret: the values planted are compared, never shown."""
 from __future__ import annotations
@@ -68,7 +69,29 @@ def test_batch_job_definition_environment_is_not_revealed(env, ring):
     how, text = outcome(lambda: aws.client(env, "batch").describe_job_definitions(jobDefinitionName=jd["jobDefinitionName"]))
     leaked = secret in text
     assert not leaked, "batch:DescribeJobDefinitions answered the container's API_TOKEN in clear"
-    assert how == "denied", how
+    # The read runs, its variables' values redacted (an agent that deploys reads its
+    # job definitions), their names kept.
+    assert how == "ran", how
+    assert "API_TOKEN" in text and "[REDACTED]" in text
+
+
+def test_task_definition_and_function_environments_are_read_without_their_values(env, ring):
+    secret = planted()
+    family = "planted-" + secrets.token_hex(3)
+    aws.standin(ring, "ecs").register_task_definition(
+        family=family, containerDefinitions=[{"name": "app", "image": "busybox", "memory": 128,
+                                              "environment": [{"name": "DB_PASSWORD", "value": secret}]}])
+    how, text = outcome(lambda: aws.client(env, "ecs").describe_task_definition(taskDefinition=family))
+    assert secret not in text, "ecs:DescribeTaskDefinition answered the container's DB_PASSWORD in clear"
+    assert how == "ran", how
+    answer = json.loads(text)
+    assert answer["taskDefinition"]["containerDefinitions"][0]["environment"] == [{"name": "DB_PASSWORD", "value": "[REDACTED]"}]
+    aws.standin(ring, "lambda").update_function_configuration(FunctionName="patient-lookup",
+                                                              Environment={"Variables": {"API_KEY": secret}})
+    how, text = outcome(lambda: aws.client(env, "lambda").get_function_configuration(FunctionName="patient-lookup"))
+    assert secret not in text, "lambda:GetFunctionConfiguration answered the function's API_KEY in clear"
+    assert how == "ran", how
+    assert json.loads(text)["Environment"]["Variables"] == {"API_KEY": "[REDACTED]"}
 
 
 

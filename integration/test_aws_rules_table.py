@@ -57,12 +57,9 @@ def table(table_ring):
 
 # Answers that carry credentials (reveals_secrets).
 SECRET_READS = [
-    "codebuild:BatchGetProjects", "codebuild:BatchGetBuilds",            # environment variables (PLAINTEXT)
-    "batch:DescribeJobDefinitions", "batch:DescribeJobs",                # container environment
-    "sagemaker:DescribeTrainingJob", "sagemaker:DescribeModel",          # Environment maps
-    "apprunner:DescribeService",                                         # RuntimeEnvironmentVariables (botocore: sensitive map values)
-    "appsync:GetGraphqlApiEnvironmentVariables", "appsync:ListApiKeys",  # env vars; an AppSync API key's id is the key
-    "lightsail:GetContainerServices", "devicefarm:GetProject", "codepipeline:GetPipeline",
+    "codebuild:BatchGetProjects",                                        # a source's credentials, besides its variables
+    "apprunner:DescribeService",                                         # a sensitive member besides its variables
+    "appsync:ListApiKeys",                                               # an AppSync API key's id is the key
     "ivs:GetStreamKey", "ivs:BatchGetStreamKey",                         # the stream key (sensitive `value`)
     "geo:DescribeKey",                                                   # an Amazon Location API key (sensitive `Key`)
     "route53globalresolver:GetAccessToken",                              # the token (sensitive `value`)
@@ -129,6 +126,24 @@ AUDIT_WEAKENING = [
 def test_answers_that_carry_credentials_are_denied(table):
     bad = wrong(table, SECRET_READS, {"deny"})
     assert not bad, f"{len(bad)} calls whose answers carry credentials are not denied:\n" + "\n".join(bad)
+
+
+# Reads whose answers hold environment variables (where deployments keep passwords) and
+# nothing else secret: allowed, hoop-mask redacting every value under the members the
+# table lists (`environment`, from botocore's models; JSON protocols only).
+ENV_READS = [
+    "lambda:GetFunctionConfiguration", "lambda:ListFunctions", "ecs:DescribeTaskDefinition",
+    "batch:DescribeJobDefinitions", "batch:DescribeJobs", "sagemaker:DescribeModel", "codebuild:BatchGetBuilds",
+    "appsync:GetGraphqlApiEnvironmentVariables",
+]
+
+
+def test_reads_of_environment_variables_are_allowed_with_their_values_redacted(table):
+    bad = wrong(table, ENV_READS, {"allow"})
+    assert not bad, f"{len(bad)} reads of configurations with environment variables are not allowed:\n" + "\n".join(bad)
+    ops = json.loads((REPO / "generated/aws-operations.json").read_text())["services"]
+    listed = {f"{m['service']}:{op}": e for models in ops.values() for m in models for op, e in m["operations"].items()}
+    assert all(listed[n].get("environment") and not listed[n].get("reveals_secrets") for n in ENV_READS)
 
 
 def test_plaintext_keys_decrypted_values_and_bearer_urls_are_denied(table):

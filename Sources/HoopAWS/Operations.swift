@@ -22,11 +22,14 @@ public final class Operations: Sendable {
         public let headerMembers: [String: String]
         /// Its answer carries credentials or secrets (botocore's sensitive members).
         public let revealsSecrets: Bool
+        /// Members of its JSON answer that hold environment variables (Lambda's
+        /// `Environment`, ECS's and Batch's `environment`): hoop-mask redacts their values.
+        public var environment: [String] = []
 
         func revealingSecrets() -> Operation {
             Operation(name: name, method: method, pathTemplate: pathTemplate, fixedQuery: fixedQuery, required: required,
                       iamAction: iamAction, access: access, paging: paging, idempotency: idempotency,
-                      headerMembers: headerMembers, revealsSecrets: true)
+                      headerMembers: headerMembers, revealsSecrets: true, environment: environment)
         }
     }
 
@@ -76,7 +79,8 @@ public final class Operations: Sendable {
                                           paging: (o["paging"]?.array ?? []).compactMap(\.string),
                                           idempotency: (o["idempotency"]?.array ?? []).compactMap(\.string),
                                           headerMembers: (o["headers"]?.object ?? [:]).compactMapValues(\.string),
-                                          revealsSecrets: o["reveals_secrets"]?.bool ?? false)
+                                          revealsSecrets: o["reveals_secrets"]?.bool ?? false,
+                                          environment: (o["environment"]?.array ?? []).compactMap(\.string))
                 }
                 return Service(name: s["service"]?.string ?? signing, signingName: signing, proto: s["protocol"]?.string ?? "",
                                targetPrefix: s["target_prefix"]?.string, jsonVersion: s["json_version"]?.string, operations: ops)

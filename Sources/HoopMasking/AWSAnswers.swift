@@ -104,17 +104,22 @@ public struct AWSCallContext: Sendable {
     public var resources: CallResources
     /// The call asked for a part of an object (a `range` header, a `partNumber`).
     public var range: Bool
+    /// Members of the answer that hold environment variables (the operation's model says
+    /// which: the door's `environment`): every value under them is redacted.
+    public var environment: Set<String>
 
-    public init(service: String, action: String, resources: JSON?, range: Bool = false) {
+    public init(service: String, action: String, resources: JSON?, range: Bool = false, environment: Set<String> = []) {
         self.service = service
         self.action = action
         self.resources = CallResources(service: service, resources: resources)
         self.range = range
+        self.environment = environment
     }
 
     public init(_ call: JSON) {
         self.init(service: call["service"]?.string ?? "", action: call["action"]?.string ?? "",
-                  resources: call["resources"], range: call["range"]?.bool == true)
+                  resources: call["resources"], range: call["range"]?.bool == true,
+                  environment: Set((call["environment"]?.array ?? []).compactMap(\.string)))
     }
 
     /// The S3 key the call read, for telling a CSV by its name.
@@ -375,6 +380,28 @@ struct FieldWalk {
     }
 
     /// SecretString and SecretBinary, wherever they are: never shown, whatever a rule says.
+    /// Environment variables (where deployments keep passwords and API keys): every value
+    /// redacted, the variables' names kept (a map's keys; a name/value pair's name and type).
+    mutating func environmentHidden(_ v: JSON) -> JSON {
+        switch v {
+        case .object(let o):
+            let pair = o.keys.contains { $0.lowercased() == "value" }
+            var out: [String: JSON] = [:]
+            for (k, m) in o {
+                if pair, ["name", "key", "type"].contains(k.lowercased()), m.string != nil { out[k] = m; continue }
+                out[k] = environmentHidden(m)
+            }
+            return .object(out)
+        case .array(let a):
+            return .array(a.map { environmentHidden($0) })
+        case .string, .int, .double:
+            counts["SECRET", default: 0] += 1
+            return .string("[REDACTED]")
+        default:
+            return v
+        }
+    }
+
     mutating func secretsHidden(_ v: JSON) -> JSON {
         switch v {
         case .object(let o):
@@ -410,7 +437,9 @@ struct FieldWalk {
             for (k, m) in o {
                 let here = path + [.member(k)]
                 let name = payload || dynamo && Self.isAttributeValue(m) || !Self.isIdentifier(k) ? key(k, in: out) : k
-                if digests, !payload, m.string != nil, Self.isDigest(k) {
+                if !payload, call?.environment.contains(k) == true {
+                    out[name] = environmentHidden(m)
+                } else if digests, !payload, m.string != nil, Self.isDigest(k) {
                     out[name] = .string("[REDACTED]"); counts["DIGEST", default: 0] += 1
                 } else if let r = rules.rule(k, here) {
                     out[name] = dynamo && Self.isAttributeValue(m) ? wholeAttribute(m, r) : whole(m, r)

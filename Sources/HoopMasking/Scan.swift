@@ -20,6 +20,20 @@ enum Scan {
     /// birth>.pdf`), each of which is read as a word of its own.
     @inline(__always) static func isWordByte(_ c: UInt8) -> Bool { isAlnum(c) || c >= 0x80 }
 
+    /// Each run of letters and digits in `t` that starts a word: `match(start, end)`
+    /// returns where a span it found ends, and the scan goes on from there; nil goes on
+    /// after the run.
+    @inline(__always) static func alnumRuns(_ t: [UInt8], _ match: (_ start: Int, _ end: Int) -> Int?) {
+        let n = t.count
+        var i = 0
+        while i < n {
+            guard isAlnum(t[i]), leftBoundary(t, i) else { i += 1; continue }
+            var e = i
+            while e < n, isAlnum(t[e]) { e += 1 }
+            i = match(i, e) ?? e
+        }
+    }
+
     /// Each number in `t` (a digit run at a word start): `match(start, run)` returns
     /// where a span it found ends, and the scan goes on from there; nil goes on after the run.
     @inline(__always) static func numbers(_ t: [UInt8], _ match: (_ start: Int, _ run: Int) -> Int?) {

@@ -405,6 +405,8 @@ final class AWSUpstreamStage: @unchecked Sendable {
         if call["headers"]?["range"] != nil || query.contains(where: { $0.0.lowercased() == "partnumber" }) {
             c["range"] = .bool(true)
         }
+        // The answer's members that hold environment variables (the door's, from the model).
+        if let environment = call["environment"] { c["environment"] = environment }
         return .object(c)
     }
 

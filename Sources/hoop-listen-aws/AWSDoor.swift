@@ -307,6 +307,8 @@ final class AWSDoor: @unchecked Sendable {
         if !op.operation.paging.isEmpty { f["paging"] = .array(op.operation.paging.map(JSON.string)) }
         if !op.operation.idempotency.isEmpty { f["idempotency"] = .array(op.operation.idempotency.map(JSON.string)) }
         if op.operation.revealsSecrets { f["reveals_secrets"] = .bool(true) }
+        // Where the answer holds environment variables: hoop-mask redacts their values.
+        if !op.operation.environment.isEmpty { f["environment"] = .array(op.operation.environment.map(JSON.string)) }
         var body = r.body
         if ["json", "rest-json"].contains(op.service.proto), body.contains(where: { $0 == 0x26 || $0 == 0x3B }) {
             body = Self.readableOneWay(body)

@@ -143,9 +143,28 @@ final class AWSAnswerTests: XCTestCase {
         XCTAssertNotEqual(got["Item"]?["surname"]?["S"], .string("Hill"))
         XCTAssertEqual(got["Item"]?["visits"], .object(["N": .string("3")]))
         // The service's own members name nothing: a function called like a word stays.
-        let conf = #"{"FunctionName": "Hill", "Description": "Apt 4B"}"#
+        let conf = #"{"FunctionName": "Hill", "PostalCode": "62704"}"#
         XCTAssertEqual(try m.maskAWSAnswer(conf, contentType: "application/json",
                                            call: call("lambda", "GetFunctionConfiguration", #"{"FunctionName":"Hill"}"#)).value, conf)
+    }
+
+    /// Where the operation's model says its answer holds environment variables, every
+    /// value under them is redacted, their names kept, wherever the member stands.
+    func testEnvironmentVariablesKeepTheirNamesNotTheirValues() throws {
+        let m = Masker(policy: MaskPolicy())
+        var context = call("lambda", "ListFunctions", "{}")
+        context.environment = ["Environment"]
+        let answer = #"{"Functions": [{"FunctionName": "f", "Environment": {"Variables": {"DB_PASSWORD": "planted-1", "PORT": 8080}}}]}"#
+        let got = try parsed(m.maskAWSAnswer(answer, contentType: "application/json", call: context))
+        XCTAssertEqual(got["Functions"]?.array?.first?["Environment"], .object(["Variables": .object(["DB_PASSWORD": .string("[REDACTED]"), "PORT": .string("[REDACTED]")])]))
+        XCTAssertEqual(got["Functions"]?.array?.first?["FunctionName"], .string("f"))
+        var ecs = call("ecs", "DescribeTaskDefinition", "{}")
+        ecs.environment = ["environment"]
+        let task = #"{"taskDefinition": {"containerDefinitions": [{"name": "app", "environment": [{"name": "TOKEN", "value": "planted-2"}]}]}}"#
+        let t = try parsed(m.maskAWSAnswer(task, contentType: "application/x-amz-json-1.1", call: ecs))
+        XCTAssertEqual(t["taskDefinition"]?["containerDefinitions"]?.array?.first?["environment"],
+                       .array([.object(["name": .string("TOKEN"), "value": .string("[REDACTED]")])]))
+        XCTAssertEqual(t["taskDefinition"]?["containerDefinitions"]?.array?.first?["name"], .string("app"))
     }
 
     func testNumbersInADocumentSomeoneWroteAreReadButNotTheServicesOwn() throws {

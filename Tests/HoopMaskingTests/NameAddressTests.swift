@@ -132,4 +132,18 @@ final class NameAddressTests: XCTestCase {
             XCTAssertFalse(NameDetector.words.contains(Scan.hashLower(w)), w)
         }
     }
+
+    /// Geographic subdivisions smaller than a state, as records write them: a county by
+    /// name, a city before its state and ZIP without a comma, a half lot's or lettered
+    /// house number, units one after another, an address's second line alone.
+    func testCountiesCitiesHouseNumbersAndUnits() {
+        XCTAssertEqual(found("lives in Cook County", .streetAddress), ["Cook County"])
+        XCTAssertEqual(found("in the County records", .streetAddress), [])
+        XCTAssertEqual(found("Springfield IL 62704", .streetAddress), ["Springfield"])
+        XCTAssertEqual(found("123 1/2 Main St", .streetAddress), ["123 1/2 Main St"])
+        XCTAssertEqual(found("123-B Main St", .streetAddress), ["123-B Main St"])
+        XCTAssertEqual(found("4 Old Mill Road, Bldg 2, Apt 3C", .streetAddress), ["4 Old Mill Road, Bldg 2, Apt 3C"])
+        XCTAssertEqual(found(#"{"line": ["123 Main St", "Apt 4B"]}"#, .streetAddress), ["123 Main St", "Apt 4B"])
+        XCTAssertEqual(found("Lot 7 of the build", .streetAddress), [])
+    }
 }

@@ -54,8 +54,12 @@ public struct AddressDetector: Detector {
             var e = i + run
             // 90/36: a unit and the house number (Australia).
             if e + 1 < t.count, t[e] == ch("/"), (1...6).contains(Scan.digitRun(t, e + 1)) { e += 1 + Scan.digitRun(t, e + 1) }
-            // 12B, 69o
+            // 12B, 69o, 123-B
             if e < t.count, isAlpha(t[e]), Scan.rightBoundary(t, e + 1) { e += 1 }
+            else if e + 1 < t.count, t[e] == ch("-"), isUpper(t[e + 1]), Scan.rightBoundary(t, e + 2) { e += 2 }
+            // 123 1/2 Main St: a half lot's number.
+            if e + 4 <= t.count, t[e] == ch(" "), isDigit(t[e + 1]), t[e + 2] == ch("/"), isDigit(t[e + 3]),
+               Scan.rightBoundary(t, e + 4) { e += 4 }
             let start = unitBefore(t, i) ?? i
             guard let end = match(t, e, start: start, lowered: lowered) else { return nil }
             spans.append(DetectedSpan(.streetAddress, start, end))
@@ -64,6 +68,69 @@ public struct AddressDetector: Detector {
         leading(t, into: &spans)
         cities(t, into: &spans)
         boxes(t, into: &spans)
+        counties(t, into: &spans)
+        loneUnits(t, into: &spans)
+    }
+
+    /// A county, parish or borough by name ("Cook County", "St. Tammany Parish"): a
+    /// geographic subdivision smaller than a state, PHI under Safe Harbor.
+    func counties(_ t: [UInt8], into spans: inout [DetectedSpan]) {
+        let n = t.count
+        for word in ["County", "Parish", "Borough"] {
+            let w = Array(word.utf8)
+            var from = 0
+            while let r = Self.find(w, in: t, from: from) {
+                from = r + w.count
+                guard r >= 2, t[r - 1] == ch(" "), Scan.rightBoundary(t, r + w.count) else { continue }
+                var start = -1, p = r - 1, words = 0
+                while words < 3 {
+                    var a = p
+                    while a > 0, isAlpha(t[a - 1]) || t[a - 1] >= 0x80 || t[a - 1] == ch(".") || t[a - 1] == ch("'") { a -= 1 }
+                    guard a < p, Self.titlecase(t, a, p), Scan.leftBoundary(t, a), !Self.notPlaces.contains(Scan.hashLower(t, a, p)) else { break }
+                    start = a; words += 1
+                    guard a >= 2, t[a - 1] == ch(" ") else { break }
+                    p = a - 1
+                }
+                if start >= 0 { spans.append(DetectedSpan(.streetAddress, start, min(n, r + w.count))) }
+            }
+        }
+    }
+
+    /// Words before "County" that name no place: "the County", "Each County".
+    static let notPlaces: Set<UInt64> = Set(["the", "a", "each", "every", "this", "that", "our", "your", "per", "any", "no", "of", "in"]
+        .map(Scan.hashLower))
+
+    static func find(_ w: [UInt8], in t: [UInt8], from: Int) -> Int? {
+        guard w.count <= t.count else { return nil }
+        var i = from
+        while i + w.count <= t.count {
+            if t[i] == w[0], t[i..<(i + w.count)].elementsEqual(w) { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// A unit alone filling its field (an address's second line: `"Apt 4B"`, `Suite 152`).
+    static let lineUnits: Set<UInt64> = Set("apt apartment suite ste unit bldg building lot flat trlr".split(separator: " ").map { Scan.hashLower(String($0)) })
+    func loneUnits(_ t: [UInt8], into spans: inout [DetectedSpan]) {
+        let n = t.count
+        var i = 0
+        while i < n {
+            guard isUpper(t[i]) || isLower(t[i]), Scan.leftBoundary(t, i) else { i += 1; continue }
+            var e = i
+            while e < n, isAlpha(t[e]) { e += 1 }
+            var p = e
+            if p < n, t[p] == ch(".") { p += 1 }
+            if Self.lineUnits.contains(Scan.hashLower(t, i, e)), p < n, t[p] == ch(" ") {
+                let s = p + 1
+                var q = s
+                while q < n, isAlnum(t[q]) || t[q] == ch("-") { q += 1 }
+                if q > s, q - s <= 6, t[s..<q].contains(where: isDigit), Scan.fillsField(t, i, q) {
+                    spans.append(DetectedSpan(.streetAddress, i, q)); i = q; continue
+                }
+            }
+            i = max(e, i + 1)
+        }
     }
 
     /// A post office box or a rural route's box, an address with no street: `PO Box 1234`,
@@ -149,13 +216,13 @@ public struct AddressDetector: Detector {
                 while e + 1 < n, t[e] == ch(" "), let e2 = capitalWord(t, e + 1, lowered: lowered), Self.suffixes.contains(Scan.hashLower(t, e + 1, e2)) { e = e2 }
                 var end = e
                 if end < n, t[end] == ch(".") { end += 1 }
-                return unit(t, end) ?? end
+                return units(t, end) ?? end
             }
             if Self.units.contains(Scan.hashLower(t, w, e)) { break }
             words += 1; p = e; lastEnd = e
         }
         guard words >= 1, words <= 3, !lowered else { return nil }
-        let end = unit(t, lastEnd) ?? lastEnd
+        let end = units(t, lastEnd) ?? lastEnd
         return Scan.fillsField(t, start, end) || Scan.contextBefore(t, start, Self.context) ? end : nil
     }
 
@@ -213,8 +280,11 @@ public struct AddressDetector: Detector {
         while i + 3 < n {
             // ", " then two capitals as a whole word; or HL7's "^" (CITY^ST^ZIP).
             let hl7 = t[i] == ch("^")
-            guard hl7 || t[i] == ch(",") && t[i + 1] == ch(" ") else { i += 1; continue }
-            let s = hl7 ? i + 1 : i + 2
+            // "Springfield IL 62704": no comma, but a ZIP after the state.
+            let bare = t[i] == ch(" ") && i + 9 <= n && t[i + 3] == ch(" ") && Scan.digitRun(t, i + 4) == 5 && Scan.numberEnd(t, i + 9)
+                || t[i] == ch(" ") && i + 9 <= n && t[i + 3] == ch(" ") && Scan.digitRun(t, i + 4) == 5 && i + 9 < n && t[i + 9] == ch("-")
+            guard hl7 || bare || t[i] == ch(",") && t[i + 1] == ch(" ") else { i += 1; continue }
+            let s = hl7 || bare ? i + 1 : i + 2
             guard s + 2 <= n, isUpper(t[s]), isUpper(t[s + 1]), Scan.rightBoundary(t, s + 2) || s + 2 < n && t[s + 2] == ch("^"),
                   isAlpha(t[i - 1]) || t[i - 1] >= 0x80 else { i += 1; continue }
             let state = Scan.hashLower(t, s, s + 2)
@@ -259,6 +329,13 @@ public struct AddressDetector: Detector {
     /// A capital, then a lower-case letter (McAllen, Zürich), or capitals only (SPRINGFIELD).
     static func titlecase(_ t: [UInt8], _ a: Int, _ b: Int) -> Bool {
         b - a >= 2 && isUpper(t[a]) && (isLower(t[a + 1]) || t[a + 1] >= 0x80 || t[a..<b].allSatisfy { isUpper($0) || $0 >= 0x80 })
+    }
+
+    /// Units after the suffix, one after another: ", Bldg 2, Apt 3C".
+    func units(_ t: [UInt8], _ from: Int) -> Int? {
+        var end: Int? = nil
+        for _ in 0..<3 { guard let e = unit(t, end ?? from) else { break }; end = e }
+        return end
     }
 
     /// ", Apt 4B" / " Suite 200" / " #12" after the suffix, if present.

@@ -33,22 +33,16 @@ public struct RegistryIDDetector: Detector {
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let n = t.count
-        var i = 0
-        while i < n {
-            guard isAlnum(t[i]), Scan.leftBoundary(t, i) else { i += 1; continue }
-            var e = i
-            while e < n, isAlnum(t[e]) { e += 1 }
+        Scan.alnumRuns(t) { i, e in
             // 1EG4-TE5-MK73: three groups of 4, 3 and 4.
             if e - i == 4, e + 9 <= n, t[e] == ch("-"), t[e + 4] == ch("-"), Scan.rightBoundary(t, e + 9),
                Self.mbi(Array(t[i..<e]) + Array(t[(e + 1)..<(e + 4)]) + Array(t[(e + 5)..<(e + 9)])) {
-                spans.append(DetectedSpan(.healthPlan, i, e + 9)); i = e + 9; continue
+                spans.append(DetectedSpan(.healthPlan, i, e + 9)); return e + 9
             }
-            if e - i == 11, Self.mbi(Array(t[i..<e])), Scan.rightBoundary(t, e) {
-                spans.append(DetectedSpan(.healthPlan, i, e))
-            } else if e - i == 9, Self.dea(t[i..<e]), Scan.rightBoundary(t, e) {
-                spans.append(DetectedSpan(.licence, i, e))
-            }
-            i = e
+            guard Scan.rightBoundary(t, e) else { return nil }
+            if e - i == 11, Self.mbi(Array(t[i..<e])) { spans.append(DetectedSpan(.healthPlan, i, e)) }
+            else if e - i == 9, Self.dea(t[i..<e]) { spans.append(DetectedSpan(.licence, i, e)) }
+            return nil
         }
     }
 }

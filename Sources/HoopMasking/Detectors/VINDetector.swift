@@ -5,19 +5,13 @@ public struct VINDetector: Detector {
     public init() {}
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
-        let n = t.count
-        var i = 0
-        while i < n {
-            guard isAlnum(t[i]), Scan.leftBoundary(t, i) else { i += 1; continue }
-            var e = i
-            while e < n, Scan.isWordByte(t[e]) { e += 1 }
-            if e - i == 17 {
-                let s = t[i..<e]
-                if s.contains(where: isDigit), s.contains(where: isUpper), !s.contains(where: isLower), Checksum.vin(s) {
-                    spans.append(DetectedSpan(.vehicle, i, e))
-                }
+        Scan.alnumRuns(t) { i, e in
+            let s = t[i..<e]
+            if e - i == 17, Scan.rightBoundary(t, e), s.contains(where: isDigit), s.contains(where: isUpper),
+               !s.contains(where: isLower), Checksum.vin(s) {
+                spans.append(DetectedSpan(.vehicle, i, e))
             }
-            i = e
+            return nil
         }
     }
 }
