@@ -321,3 +321,23 @@ def test_only_a_unique_key_the_catalog_vouches_for_bounds_a_write(ring):
         with ring.admin() as a:
             a.execute("drop table if exists keys_probe, keys_kid, keys_parent cascade")
             a.execute("drop schema if exists other_schema_probe cascade")
+
+
+# --- key values counted, not shapes --------------------------------------------------------
+
+THOUSANDS = ",".join(str(i) for i in range(1, 5001))
+
+
+@pytest.mark.parametrize("sql", [
+    "delete from encounters where id in (select a.a * 1000 + b.b from generate_series(0, 19) a, generate_series(0, 999) b)",
+    "delete from encounters where id between 1 and 999 or id between 1000 and 1998 or id between 1999 and 2997",
+    f"delete from encounters where id in (select unnest('{{{THOUSANDS}}}'::int[]))",
+    f"delete from encounters where id = any(array['{{{THOUSANDS}}}'::int[]])",
+    "delete from encounters where id in (select generate_series(1, 1000) union all select generate_series(1001, 2000))",
+    "delete from encounters where id = 1::float8 or id in (select generate_series(2, 1001)) or id = 1002",
+], ids=["cross-joined-series", "or-of-ranges", "unnested-literal", "array-in-array", "union-of-series", "or-summed"])
+def test_a_write_naming_thousands_of_keys_is_held(ring, sql):
+    """Each deleted thousands of rows at once: an OR's branches, a sub-select's FROM items
+    and UNION branches, an unnested literal, an array inside ANY(ARRAY[...]) each passed
+    the per-branch bound; their values are counted now."""
+    assert_held_and_unchanged(ring, sql, "a write naming thousands of keys")

@@ -145,3 +145,25 @@ def test_an_error_at_sync_is_the_syncs_masked_error_and_the_session_goes_on(ring
         assert gw.execute("select 1").fetchone() == (1,), "the session goes on"
     log = (ring.var / "log" / "connect.log").read_text(errors="replace")
     assert sum(1 for v in values if v in log) == 0, "a value is in hoop-connect's log"
+
+
+# --- code the server runs for a write, at once or at COMMIT -------------------------------
+
+def test_a_deferred_trigger_that_fails_at_commit_masks_its_error(open_ring):
+    """A constraint trigger deferred to COMMIT casts what was inserted: COMMIT's own text
+    reads nothing."""
+    setup = ["begin", "create temp table dt (s text)",
+             "create function pg_temp.dt_check() returns trigger language plpgsql as $$ begin perform new.s::regclass; "
+             "return new; end $$",
+             "create constraint trigger dt_check after insert on dt deferrable initially deferred for each row "
+             "execute function pg_temp.dt_check()",
+             f"insert into dt select {ENCODED} from patients where id = 1"]
+    assert_masked(open_ring, setup + ["commit"], "42P01")
+    assert_masked(open_ring, setup + ["set constraints all immediate", "rollback"], "42P01")
+
+
+def test_a_check_over_a_written_rows_value_masks_its_error(open_ring):
+    """An UPDATE re-checks a CHECK over the row it writes; the row holds a patient's SSN."""
+    assert_masked(open_ring, ["begin", "create temp table t2 (s text, x int default 0, check (x = 0 or s::regclass is not null))",
+                              f"insert into t2 (s) select {ENCODED} from patients where id = 1",
+                              "update t2 set x = 1", "rollback"], "42P01")

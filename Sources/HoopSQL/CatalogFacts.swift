@@ -33,10 +33,14 @@ public struct CatalogFacts: Equatable, Sendable {
 
     public init() {}
 
-    /// Whether `columns` of `relation` hold one of its unique keys: a WHERE that pins them
-    /// to constants names one row per value.
-    public func holdsUniqueKey(_ relation: String, _ columns: Set<String>) -> Bool {
-        uniqueKeys[relation]?.contains { !$0.isEmpty && $0.isSubset(of: columns) } ?? false
+    /// Whether pinned columns of a relation hold one of its unique keys with few enough
+    /// values: a WHERE that pins a key's columns names one row per combination of their
+    /// values (`region IN (100 values) AND seq IN (100 values)`: 10,000).
+    public func holdsUniqueKey(_ pinned: PinnedColumns) -> Bool {
+        uniqueKeys[pinned.relation]?.contains { key in
+            guard !key.isEmpty, key.allSatisfy({ pinned.columns[$0] != nil }) else { return false }
+            return key.reduce(1) { n, c in n > pinned.limit ? n : n * max(1, pinned.columns[c]!) } <= pinned.limit
+        } ?? false
     }
 
     /// In `writesPlanned`: every table (ANALYZE without a list).
@@ -74,7 +78,7 @@ public struct CatalogFacts: Equatable, Sendable {
             // hold a unique key of each table it writes that way.
             let st = c.statements[i]
             if st.unboundedWrite, !st.unboundedAnyway, !st.pinnedColumns.isEmpty,
-               st.pinnedColumns.allSatisfy({ holdsUniqueKey($0.relation, $0.columns) }) {
+               st.pinnedColumns.allSatisfy(holdsUniqueKey) {
                 c.statements[i].unboundedWrite = false
             }
             let why = hiddenWork(c.statements[i])

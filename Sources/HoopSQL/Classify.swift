@@ -21,11 +21,15 @@ public enum StatementFlag: String, Sendable, CaseIterable {
 }
 
 /// Columns of a written relation ("schema.table" or "table", as in tablesWritten) that a
-/// WHERE clause pins to constants.
+/// WHERE clause pins to constants, each with how many values; `limit`: how many rows may
+/// be named (maxBoundedLimit).
 public struct PinnedColumns: Hashable, Sendable {
     public var relation: String
-    public var columns: Set<String>
-    public init(relation: String, columns: Set<String>) { self.relation = relation; self.columns = columns }
+    public var columns: [String: Int]
+    public var limit: Int
+    public init(relation: String, columns: [String: Int], limit: Int = 1000) {
+        self.relation = relation; self.columns = columns; self.limit = limit
+    }
 }
 
 /// One statement, classified from its parse tree alone (no catalog).

@@ -179,8 +179,9 @@ struct ClassWalker {
                 c.unboundedWrite = true
                 // Columns pinned that are no key by name: the catalog may know them for one.
                 let pinned = bounds.pinnedColumns(s["whereClause"], of: s["relation"], others: others)
-                if let target, !pinned.isEmpty { c.pinnedColumns.append(PinnedColumns(relation: target, columns: pinned)) }
-                else { c.unboundedAnyway = true }
+                if let target, !pinned.isEmpty {
+                    c.pinnedColumns.append(PinnedColumns(relation: target, columns: pinned, limit: options.maxBoundedLimit))
+                } else { c.unboundedAnyway = true }
             }
         default: // MergeStmt
             var destructive = false
@@ -640,12 +641,7 @@ struct Bounds {
     /// reads no table).
     func seriesBounded(_ call: JSON?) -> Bool {
         guard let call, call["funcname"]?.array?.last?.sval == "generate_series" else { return true }
-        let args = (call["args"]?.array ?? []).map { Constants.value($0) }
-        guard args.count >= 2, case .number(let from)? = args[0], case .number(let to)? = args[1] else { return false }
-        var step = 1.0
-        if args.count > 2 { guard case .number(let s)? = args[2], s != 0 else { return false }; step = s }
-        let count = ((to - from) / step).rounded(.down) + 1
-        return count <= Double(options.maxBoundedLimit)
+        return seriesCount(call).map { $0 <= options.maxBoundedLimit } ?? false
     }
 
     /// Whether a top-level conjunct equates a key column of `target` with a column of
@@ -670,21 +666,31 @@ struct Bounds {
         return false
     }
 
-    /// Whether an UPDATE's or DELETE's condition names the rows it writes: `WHERE CURRENT
-    /// OF` (one row), or a top-level conjunct that pins a column of the target (or an
-    /// unqualified one) to constants or parameters, `col = c`, `col IN (...)`, `col =
-    /// ANY(constant array)`, of at most `maxBoundedLimit` values, or `col IN (a bounded
-    /// query that names no column of the statement: selfContained)`; an OR whose every branch does. A condition that merely names a column
-    /// (`id > 0`, `id is not null`, `id in (select id from t)`, `ctid is not null`, a
-    /// range) may hold for every row.
+    /// Whether an UPDATE's or DELETE's condition names the rows it writes: no more than
+    /// `maxBoundedLimit` of them (pinnedCount).
     func pinsRows(_ whereClause: JSON?, of relation: JSON?, others: Bool, ctes: [String: Bool], with: JSON? = nil) -> Bool {
-        guard let e = whereClause else { return false }
-        if e["CurrentOfExpr"] != nil { return true }
+        guard let n = pinnedCount(whereClause, of: relation, others: others, ctes: ctes, with: with) else { return false }
+        return n <= options.maxBoundedLimit
+    }
+
+    /// At most how many rows of the written relation a condition names (nil: any number).
+    /// `WHERE CURRENT OF`: one. A conjunct that sets a key column of the target (or an
+    /// unqualified one) equal to constants or parameters (`col = c`, `col IN (...)`, `col
+    /// = ANY(constant array)`): as many as its values; `col IN (a query)` that names no
+    /// column outside itself (selfContained): as many as the query yields at most
+    /// (rowCount). AND: the fewest of its conjuncts'; OR: the sum of its branches', each
+    /// of which must name few. A condition that merely names a column (`id > 0`, `id is
+    /// not null`, `id in (select id from t)`, `ctid is not null`, a range) may hold for
+    /// every row.
+    func pinnedCount(_ e: JSON?, of relation: JSON?, others: Bool, ctes: [String: Bool], with: JSON?) -> Int? {
+        guard let e else { return nil }
+        if e["CurrentOfExpr"] != nil { return 1 }
         if let b = e["BoolExpr"], let args = b["args"]?.array {
+            let counts = args.map { pinnedCount($0, of: relation, others: others, ctes: ctes, with: with) }
             switch b["boolop"]?.string {
-            case "AND_EXPR": return args.contains { pinsRows($0, of: relation, others: others, ctes: ctes, with: with) }
-            case "OR_EXPR": return args.allSatisfy { pinsRows($0, of: relation, others: others, ctes: ctes, with: with) }
-            default: return false
+            case "AND_EXPR": return counts.compactMap { $0 }.min()
+            case "OR_EXPR": return counts.contains(where: { $0 == nil }) ? nil : counts.reduce(0) { Self.sum($0, $1!) }
+            default: return nil
             }
         }
         let target = relation?["alias"]?["aliasname"]?.string ?? relation?["relname"]?.string ?? ""
@@ -698,31 +704,171 @@ struct Bounds {
         // an enclosing query: `id in (select id)` is every row), and few enough.
         if let link = e["SubLink"], link["subLinkType"]?.string == "ANY_SUBLINK", ofTarget(link["testexpr"]),
            (link["operName"]?.array?.last?.sval ?? "=") == "=" {
-            return selfContained(link["subselect"], target: relation?["RangeVar"] ?? relation, others: others, cteColumns: Self.cteColumns(with))
-                && statement(link["subselect"], ctes)   // it names nothing outside itself: judged as a query of its own
+            guard selfContained(link["subselect"], target: relation?["RangeVar"] ?? relation, others: others, cteColumns: Self.cteColumns(with)),
+                  statement(link["subselect"], ctes) else { return nil }   // it names nothing outside itself: judged as a query of its own
+            return rowCount(link["subselect"]?["SelectStmt"], ctes, with: with)
         }
-        let pins = keyPins(e)
-        return pins.contains(target) || !others && pins.contains("")
+        let pins = columnPins(e, ranges: false)
+        let mine = (pins[target] ?? [:]).merging(others ? [:] : pins[""] ?? [:]) { min($0, $1) }
+        return mine.filter { isKey($0.key) }.values.min()
+    }
+
+    /// a + b, never past Int's range.
+    static func sum(_ a: Int, _ b: Int) -> Int { a > Int.max - b ? Int.max : a + b }
+    static func product(_ a: Int, _ b: Int) -> Int { a != 0 && b > Int.max / a ? Int.max : a * b }
+
+    /// At most how many rows a query yields, as far as its text says (nil: any number): a
+    /// LIMIT's count; a VALUES list's rows; a set operation's branches added (INTERSECT:
+    /// the fewest, EXCEPT: its left); a FROM-less SELECT one row, times what a
+    /// set-returning call in its select list yields; FROM items multiplied, each a series
+    /// or an unnested constant array of known length, a sub-select by this count, or a
+    /// table whose key columns the WHERE pins (as many rows as values).
+    func rowCount(_ s: JSON?, _ ctes: [String: Bool], with: JSON? = nil) -> Int? {
+        guard let s else { return nil }
+        let with = s["withClause"] ?? with
+        var limit: Int? = nil
+        if s["limitOption"]?.string == "LIMIT_OPTION_COUNT", case .number(let n)? = Constants.value(s["limitCount"]), n >= 0 {
+            limit = n < 1e12 ? Int(n) : Int.max
+        }
+        func capped(_ c: Int?) -> Int? { limit.map { l in c.map { min($0, l) } ?? l } ?? c }
+        if let op = s["op"]?.string, op != "SETOP_NONE" {
+            let l = rowCount(s["larg"], ctes, with: with), r = rowCount(s["rarg"], ctes, with: with)
+            switch op {
+            case "SETOP_INTERSECT": return capped([l, r].compactMap { $0 }.min())
+            case "SETOP_EXCEPT": return capped(l)
+            default: return capped(l.flatMap { l in r.map { Self.sum(l, $0) } })
+            }
+        }
+        if let rows = s["valuesLists"]?.array { return capped(valuesBounded(s) ? rows.count : nil) }
+        // Set-returning calls in the select list: as many rows per row of FROM as the longest.
+        var calls: [JSON] = []
+        self.calls(.array(s["targetList"]?.array ?? []), &calls)
+        var perRow = 1
+        for f in calls where Self.setReturning.contains(f["funcname"]?.array?.last?.sval ?? "") {
+            guard let n = seriesCount(f) else { return capped(nil) }
+            perRow = max(perRow, n)
+        }
+        var count = perRow
+        let single = (s["fromClause"]?.array ?? []).count == 1
+        for item in s["fromClause"]?.array ?? [] {
+            guard let n = itemCount(item, s["whereClause"], single: single, ctes, with: with) else { return capped(nil) }
+            count = Self.product(count, n)
+        }
+        return capped(count)
+    }
+
+    /// Rows a FROM item yields at most (rowCount).
+    func itemCount(_ item: JSON, _ whereClause: JSON?, single: Bool, _ ctes: [String: Bool], with: JSON?) -> Int? {
+        guard let (kind, b) = item.node else { return nil }
+        switch kind {
+        case "JoinExpr":
+            guard let l = itemCount(b["larg"] ?? .null, whereClause, single: false, ctes, with: with),
+                  let r = itemCount(b["rarg"] ?? .null, whereClause, single: false, ctes, with: with) else { return nil }
+            return Self.product(l, r)
+        case "RangeSubselect":
+            return rowCount(b["subquery"]?["SelectStmt"], ctes, with: with)
+        case "RangeFunction":
+            var calls: [JSON] = []
+            self.calls(b["functions"] ?? .null, &calls)
+            guard calls.count == 1 else { return nil }
+            return seriesCount(calls[0])
+        case "RangeVar":
+            // A CTE's rows as its query's (not a recursive one's); a table's by the key
+            // values its WHERE pins.
+            let rel = b["relname"]?.string ?? ""
+            if b["schemaname"] == nil, ctes[rel] != nil || with != nil {
+                let cte = (with?["ctes"]?.array ?? []).compactMap { $0["CommonTableExpr"] }.first { $0["ctename"]?.string == rel }
+                if let cte {
+                    guard with?["recursive"]?.bool != true else { return nil }
+                    return rowCount(cte["ctequery"]?["SelectStmt"], ctes)
+                }
+                if ctes[rel] != nil { return nil }
+            }
+            let name = b["alias"]?["aliasname"]?.string ?? rel
+            let pins = columnPins(whereClause, ranges: false)
+            let mine = (pins[name] ?? [:]).merging(single ? pins[""] ?? [:] : [:]) { min($0, $1) }
+            return mine.filter { isKey($0.key) }.values.min()
+        default:
+            return nil
+        }
+    }
+
+    /// Rows a set-returning call of constants yields: `generate_series` of constant bounds,
+    /// `unnest` of constant arrays (the longest); nil for any other.
+    func seriesCount(_ call: JSON) -> Int? {
+        let name = call["funcname"]?.array?.last?.sval ?? ""
+        let args = call["args"]?.array ?? []
+        if name == "generate_series" {
+            let values = args.map { Constants.value($0) }
+            guard values.count >= 2, case .number(let from)? = values[0], case .number(let to)? = values[1] else { return nil }
+            var step = 1.0
+            if values.count > 2 { guard case .number(let st)? = values[2], st != 0 else { return nil }; step = st }
+            let n = ((to - from) / step).rounded(.down) + 1
+            return n <= 0 ? 0 : n < 1e12 ? Int(n) : Int.max
+        }
+        if name == "unnest", !args.isEmpty {
+            var longest = 0
+            for a in args {
+                guard let n = Self.arrayLength(a) else { return nil }
+                longest = max(longest, n)
+            }
+            return longest
+        }
+        return nil
+    }
+
+    /// The number of elements of a constant array: `ARRAY[1, 2]` (of constants, none an
+    /// array), `'{1,2}'` (cast or not; nested braces: not counted).
+    static func arrayLength(_ e: JSON) -> Int? {
+        var e = e
+        while let cast = e["TypeCast"] { e = cast["arg"] ?? .null }
+        if let elements = e["A_ArrayExpr"].map({ $0["elements"]?.array ?? [] }) {
+            return elements.allSatisfy({ Constants.isConst($0) && !isArrayValued($0) }) ? elements.count : nil
+        }
+        guard let text = e["A_Const"]?["sval"]?["sval"]?.string, text.hasPrefix("{"), text.filter({ $0 == "{" }).count == 1 else { return nil }
+        let inner = text.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
+        return inner.isEmpty ? 0 : inner.split(separator: ",", omittingEmptySubsequences: false).count
+    }
+
+    /// An array itself, or a cast to an array type: `ARRAY[...]`, `x::int[]`.
+    static func isArrayValued(_ e: JSON) -> Bool {
+        if e["A_ArrayExpr"] != nil { return true }
+        if let cast = e["TypeCast"] {
+            if !(cast["typeName"]?["arrayBounds"]?.array ?? []).isEmpty { return true }
+            return isArrayValued(cast["arg"] ?? .null)
+        }
+        return false
+    }
+
+    /// A constant cast to a floating-point type: compared with an integer or numeric
+    /// column, the column is cast too, and many values compare equal to one
+    /// (`code = 1::float8` on a numeric key; `2^62::float8` on a bigint one).
+    static func lossy(_ e: JSON?) -> Bool {
+        guard let cast = e?["TypeCast"] else { return false }
+        let type = (cast["typeName"]?["names"]?.array ?? []).last?.sval ?? ""
+        return ["float4", "float8", "real", "double precision"].contains(type) || lossy(cast["arg"])
     }
 
     /// The columns of the written relation (qualified by its alias or name, or unqualified
     /// without other relations) that top-level WHERE conjuncts pin to constants by
     /// equality (`=`, `IN`, `= ANY`; a range of a unique column may hold any number of
     /// rows): bounded if they hold a unique key, which only the catalog knows.
-    func pinnedColumns(_ whereClause: JSON?, of relation: JSON?, others: Bool) -> Set<String> {
+    func pinnedColumns(_ whereClause: JSON?, of relation: JSON?, others: Bool) -> [String: Int] {
         let target = relation?["alias"]?["aliasname"]?.string ?? relation?["relname"]?.string ?? ""
         let pins = columnPins(whereClause, ranges: false)
-        return pins[target, default: []].union(others ? [] : pins["", default: []])
+        return (pins[target] ?? [:]).merging(others ? [:] : pins[""] ?? [:]) { min($0, $1) }
     }
 
     /// The qualifiers ("" for none) of key columns a top-level WHERE conjunct pins to constants.
     func keyPins(_ whereClause: JSON?) -> Set<String> {
-        Set(columnPins(whereClause, ranges: true).filter { $0.value.contains(where: isKey) }.keys)
+        Set(columnPins(whereClause, ranges: true).filter { $0.value.keys.contains(where: isKey) }.keys)
     }
 
     /// The columns, by qualifier ("" for none), that top-level WHERE conjuncts pin to
-    /// constants; `ranges`: a constant range (`BETWEEN`) pins too.
-    func columnPins(_ whereClause: JSON?, ranges: Bool) -> [String: Set<String>] {
+    /// constants, each with how many values (the fewest where several conjuncts pin it);
+    /// `ranges`: a constant range (`BETWEEN`) pins too. A constant cast to a floating-point
+    /// type pins nothing (`lossy`), nor does an array inside `ANY(ARRAY[...])`.
+    func columnPins(_ whereClause: JSON?, ranges: Bool) -> [String: [String: Int]] {
         var conjuncts: [JSON] = []
         func flatten(_ e: JSON?) {
             guard let e else { return }
@@ -733,7 +879,10 @@ struct Bounds {
             }
         }
         flatten(whereClause)
-        var pins: [String: Set<String>] = [:]
+        var pins: [String: [String: Int]] = [:]
+        func pin(_ q: (qualifier: String, column: String), _ n: Int) {
+            pins[q.qualifier, default: [:]][q.column] = min(n, pins[q.qualifier]?[q.column] ?? Int.max)
+        }
         func key(_ e: JSON?) -> (qualifier: String, column: String)? {
             guard let fields = e?["ColumnRef"]?["fields"]?.array else { return nil }
             let names = fields.compactMap(\.sval)
@@ -748,11 +897,12 @@ struct Bounds {
             let op = a["name"]?.array?.last?.sval
             switch a["kind"]?.string {
             case "AEXPR_OP" where op == "=":
-                if let q = key(a["lexpr"]), Constants.isConstOrParam(a["rexpr"]) { pins[q.qualifier, default: []].insert(q.column) }
-                if let q = key(a["rexpr"]), Constants.isConstOrParam(a["lexpr"]) { pins[q.qualifier, default: []].insert(q.column) }
+                if let q = key(a["lexpr"]), Constants.isConstOrParam(a["rexpr"]), !Self.lossy(a["rexpr"]) { pin(q, 1) }
+                if let q = key(a["rexpr"]), Constants.isConstOrParam(a["lexpr"]), !Self.lossy(a["lexpr"]) { pin(q, 1) }
             case "AEXPR_IN" where op == "=":
                 let items = a["rexpr"]?.array ?? a["rexpr"]?["List"]?["items"]?.array ?? []
-                if let q = key(a["lexpr"]), !items.isEmpty, items.count <= cap, items.allSatisfy(Constants.isConstOrParam) { pins[q.qualifier, default: []].insert(q.column) }
+                if let q = key(a["lexpr"]), !items.isEmpty, items.count <= cap,
+                   items.allSatisfy({ Constants.isConstOrParam($0) && !Self.lossy($0) && !Self.isArrayValued($0) }) { pin(q, items.count) }
             case "AEXPR_OP_ANY" where op == "=":
                 // key = ANY(ARRAY[1, 2]) / ANY('{1,2}'): a constant array (a bound array, $1, may be any size).
                 let r = a["rexpr"]
@@ -763,13 +913,16 @@ struct Bounds {
                 if elements == nil, let text = literal?["A_Const"]?["sval"]?["sval"]?.string {
                     count = text.split(separator: ",").count
                 }
-                let constant = elements.map { $0.allSatisfy(Constants.isConstOrParam) } ?? Constants.isConst(r)
-                if let q = key(a["lexpr"]), constant, count > 0, count <= cap { pins[q.qualifier, default: []].insert(q.column) }
+                // An element that is an array itself (`ANY(ARRAY['{1,...,5000}'::int[]])`,
+                // `ANY(ARRAY[$1::int[]])`): ANY reads all its elements.
+                let constant = elements.map { $0.allSatisfy { Constants.isConstOrParam($0) && !Self.isArrayValued($0) && !Self.lossy($0) } }
+                    ?? (Constants.isConst(r) && !Self.lossy(r) && (literal?["A_Const"] != nil && count == Self.arrayLength(r ?? .null)))
+                if let q = key(a["lexpr"]), constant, count > 0, count <= cap { pin(q, count) }
             case "AEXPR_BETWEEN" where ranges:
                 // key BETWEEN 10 AND 20: as many keys as the range holds.
                 let bounds = a["rexpr"]?.array ?? a["rexpr"]?["List"]?["items"]?.array ?? []
                 if let q = key(a["lexpr"]), bounds.count == 2, case .number(let lo)? = Constants.value(bounds[0]),
-                   case .number(let hi)? = Constants.value(bounds[1]), hi - lo < Double(cap) { pins[q.qualifier, default: []].insert(q.column) }
+                   case .number(let hi)? = Constants.value(bounds[1]), hi - lo < Double(cap) { pin(q, Int(hi - lo) + 1) }
             default:
                 break
             }

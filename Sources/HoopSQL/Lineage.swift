@@ -176,7 +176,7 @@ public enum Lineage {
     /// What the extended protocol's Sync runs: the commit of an implicit transaction,
     /// which runs each WITH HOLD cursor declared in it to its end (no rows of its own).
     public static let commitOfSync: Traced = {
-        var t = Traced(lineage: .noRows, reads: [], parks: [])
+        var t = Traced(lineage: .noRows, reads: [.untraced], parks: [])
         t.runsStored = [.heldCursors]
         return t
     }()
@@ -192,7 +192,10 @@ public enum Lineage {
             || (kind == "SelectStmt" && stmt["SelectStmt"]?["intoClause"] != nil) || !targets.isEmpty
         let defines = definedNames(stmt)
         let opaque = a.parks.contains(.code) || defines == nil
-        var t = Traced(lineage: lineage, reads: a.readLog.withoutIdentities, parks: a.parks, channels: a.channels, writes: writes,
+        // A DELETE's error may print any column of the rows it deletes (a trigger's, a
+        // rule's): its targets are read whole. (INSERT's, UPDATE's: writesInto.)
+        let deleted = Lineage.deleteTargets(stmt).map { SourceColumn($0, "*") }
+        var t = Traced(lineage: lineage, reads: a.readLog.withoutIdentities.union(deleted), parks: a.parks, channels: a.channels, writes: writes,
                       writesInto: targets, writesUnseen: fromExecute || installing.contains(kind) || computesDefaults(stmt, shadowing),
                       defines: defines, renames: renaming.contains(kind) || opaque,
                       // SELECT INTO makes a table; a SELECT over a data-modifying CTE makes none (a
@@ -200,6 +203,22 @@ public enum Lineage {
                       creates: creating.contains(kind) || (kind == "SelectStmt" && stmt["SelectStmt"]?["intoClause"] != nil) || opaque)
         t.runsStored = a.stored
         return t
+    }
+
+    /// The relations a statement deletes rows from, anywhere in it, by name.
+    static func deleteTargets(_ node: JSON) -> Set<String> {
+        var out: Set<String> = []
+        func walk(_ n: JSON) {
+            switch n {
+            case .array(let a): a.forEach(walk)
+            case .object(let o):
+                if let r = o["DeleteStmt"]?["relation"]?["relname"]?.string { out.insert(r) }
+                o.values.forEach(walk)
+            default: break
+            }
+        }
+        walk(node)
+        return out
     }
 
     /// The relations a statement writes rows into, anywhere in it (a CTE's INSERT
@@ -543,9 +562,15 @@ struct Analyzer {
             readLog.formUnion(cols.isEmpty ? [SourceColumn(rel, "*")] : cols.map { SourceColumn(rel, $0) })
             return .copyOut(Shape(cols.isEmpty ? [.tableStar(rel)] : cols.map { .value([SourceColumn(rel, $0)]) }), format)
         case "TransactionStmt" where ["TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE"].contains(body["kind"]?.string ?? ""):
-            // A commit runs each WITH HOLD cursor declared in the transaction to its end.
-            if body["kind"]?.string != "TRANS_STMT_ROLLBACK" { stored.insert(.heldCursors) }
+            // A commit runs each WITH HOLD cursor declared in the transaction to its end,
+            // and the deferred constraints and triggers of every write in it (code and
+            // rows this text does not show): its errors may print anything.
+            if body["kind"]?.string != "TRANS_STMT_ROLLBACK" { stored.insert(.heldCursors); readLog.insert(.untraced) }
             return .endTransaction
+        case "ConstraintsSetStmt":
+            // SET CONSTRAINTS ... IMMEDIATE checks the deferred ones now: as a commit does.
+            readLog.insert(.untraced)
+            return .noRows
         case "IndexStmt", "AlterTableStmt", "RefreshMatViewStmt", "ClusterStmt", "ReindexStmt", "VacuumStmt":
             // Computed over every row of the relations they name (an index's expressions, a
             // column's USING, a constraint checked, a materialized view's query): an error

@@ -560,6 +560,9 @@ final class ResponseMasking {
             out.formUnion(t.reads)
             out.formUnion(shape.all)
             out.formUnion(stored)
+            // A write's error may print any column of the rows it writes (a CHECK or a
+            // generated column computed over them, a trigger's cast of one).
+            out.formUnion(t.writesInto.map { SourceColumn($0, "*") })
         }
         return out
     }

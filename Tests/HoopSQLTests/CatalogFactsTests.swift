@@ -130,6 +130,11 @@ final class CatalogFactsTests: XCTestCase {
         XCTAssertTrue(unbounded("with d as (delete from accounts where aid = 1) delete from accounts"))
         XCTAssertFalse(unbounded("with d as (delete from accounts where aid = 1) delete from public.accounts where aid = 2"))
         XCTAssertTrue(unbounded("truncate accounts"))
+        // A composite key's values multiply; a float cast compares many values equal.
+        let hundred = (1...100).map(String.init).joined(separator: ",")
+        XCTAssertTrue(unbounded("delete from accounts where region in (\(hundred)) and code in (\(hundred))"), "10,000 combinations")
+        XCTAssertFalse(unbounded("delete from accounts where region in (1, 2) and code in (1, 2, 3)"))
+        XCTAssertTrue(unbounded("delete from accounts where aid = 1::float8"))
         XCTAssertTrue(CatalogFacts.unknown(Classifier.classify("delete from accounts where aid = 5"), because: "down")
             .statements[0].unboundedWrite, "without the catalog it stays unbounded (held)")
     }

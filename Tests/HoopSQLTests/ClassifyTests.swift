@@ -245,6 +245,26 @@ final class ClassifyTests: XCTestCase {
         c("delete from public.encounters where id in (select id from public.encounters where id = 3)", .write, "DELETE",
           r: ["public.encounters"], w: ["public.encounters"]),
         c("delete from encounters where id in (select k from (values (1), (2)) v(k))", .write, "DELETE", w: ["encounters"]),
+        // Counted, not shaped (a hunt's finds: each deleted thousands of rows at once): the
+        // values of an OR's branches added, a sub-select's rows multiplied across its FROM
+        // items and added across a UNION, an unnested literal's elements, an array inside
+        // ANY(ARRAY[...]); no range pins a write; a cast to a float type pins nothing.
+        c("delete from encounters where id in (select a.a * 1000 + b.b from generate_series(0, 19) a, generate_series(0, 999) b)",
+          .write, "DELETE", w: ["encounters"], ub: true),
+        c("delete from encounters where id between 1 and 999 or id between 1000 and 1998", .write, "DELETE", w: ["encounters"], ub: true),
+        c("delete from encounters where id in (\((1...600).map(String.init).joined(separator: ","))) or id in (\((601...1200).map(String.init).joined(separator: ",")))",
+          .write, "DELETE", w: ["encounters"], ub: true),
+        c("delete from encounters where id in (select unnest('{\((1...1500).map(String.init).joined(separator: ","))}'::int[]))",
+          .write, "DELETE", w: ["encounters"], ub: true),
+        c("delete from encounters where id in (select unnest('{1,2,3}'::int[]))", .write, "DELETE", w: ["encounters"]),
+        c("delete from encounters where id = any(array['{1,2,3}'::int[]])", .write, "DELETE", w: ["encounters"], ub: true),
+        c("delete from encounters where id = any(array[$1::int[]])", .write, "DELETE", w: ["encounters"], ub: true),
+        c("delete from encounters where id in (select generate_series(1, 600) union all select generate_series(601, 1200))",
+          .write, "DELETE", w: ["encounters"], ub: true),
+        c("delete from encounters where id in (select generate_series(1, 6) union all select generate_series(7, 12))",
+          .write, "DELETE", w: ["encounters"]),
+        c("delete from encounters where id = 4611686018427387904::float8", .write, "DELETE", w: ["encounters"], ub: true),
+        c("delete from encounters where id = 1 or id = 2 or id in (3, 4)", .write, "DELETE", w: ["encounters"]),
         // A MERGE joined to its target's own key, or an upsert from a VALUES row that a
         // set-returning call makes many, bounds nothing.
         c("merge into encounters e using (values (1)) v(x) on e.id = e.id when matched then delete", .write, "MERGE",
