@@ -162,6 +162,7 @@ final class PercentEncodedTests: XCTestCase {
     /// keys name their values, as keys only.
     func testMeasuresAndNameKeys() {
         XCTAssertEqual(entities("Vitals: BP 128/76, SpO2 97% RA, FiO2 21%, PaO2 88"), [])
+        XCTAssertEqual(entities("Labs: Na 130, K 5.3, Cr 1.2, Mg 2.0, WBC 7.5."), [], "a lab's label before its value")
         XCTAssertEqual(found("Staci563 Lanphear986", .personName), ["Staci563 Lanphear986"])
         XCTAssertEqual(found(#"{"last_name": "Hill", "first_name": "Grace"}"#, .personName), ["Hill", "Grace"])
         XCTAssertEqual(found(#"{"family": "Hill", "given": ["Grace"]}"#, .personName), ["Hill", "Grace"])
@@ -204,6 +205,7 @@ final class PercentEncodedTests: XCTestCase {
         XCTAssertEqual(found("s/p CABG 3/2019", .date), ["3/2019"])
         XCTAssertEqual(found("F/u on 3/18.", .date), ["3/18"])
         XCTAssertEqual(found("ratio 3/18 of tests passed", .date), [])
+        XCTAssertEqual(found("Lot MA8656 exp 10/2025; vaccine administered IM", .date), [], "a lot's expiry")
         XCTAssertEqual(found("Windows Server 2019 install", .date), [])
     }
 }

@@ -75,7 +75,8 @@ public struct DateDetector: Detector {
             // text when it has a month and a year (`Sept 2023`, `3/2019`), as a note writes
             // when something happened.
             if let end = partial(t, i), Scan.contextBefore(t, i, Self.context, window: 40) || Scan.fillsField(t, i, end)
-                || Self.monthAndYear(t, i, end) && Self.isFreeText(t, i, end, &field) {
+                || Self.monthAndYear(t, i, end) && Self.isFreeText(t, i, end, &field)
+                    && !Scan.contextBefore(t, i, Self.productDates, window: 12) {
                 spans.append(DetectedSpan(.date, i, end))
                 i = end; continue
             }
@@ -83,6 +84,10 @@ public struct DateDetector: Detector {
             while i < n, Scan.isWordByte(t[i]), !Scan.escapedControl(t, i) { i += 1 }
         }
     }
+
+    /// Words before a month and a year that make it a product's, not a person's: a lot's
+    /// or a card's expiry ("Lot MA8656 exp 10/2025").
+    static let productDates = Scan.words(["exp", "expires", "expiry", "expiration", "expiring", "thru", "valid"])
 
     /// A partial date of a month and a four-digit year: "Sept 2023", "3/2019".
     static func monthAndYear(_ t: [UInt8], _ i: Int, _ end: Int) -> Bool {

@@ -405,6 +405,7 @@ public struct NameDetector: Detector {
     func candidate(_ t: [UInt8], _ toks: [Token], _ k: Int) -> Bool {
         let h = toks[k].hash
         if Self.joinStop.contains(h) || ClinicalWords.set.contains(h) || Self.identifier(t, toks[k].start, toks[k].end) { return false }
+        if Self.measureLabel(t, toks[k]) { return false }
         if Self.words.contains(h) {
             // An everyday-word given name: with strong evidence, or before a surname-like
             // Titlecase token ("Grace Young"), as rule 2 does for listed given names.
@@ -419,6 +420,13 @@ public struct NameDetector: Detector {
                 || k + 1 < toks.count && tight(t, toks, k, k + 1) && toks[k + 1].end - toks[k + 1].start >= 2 && joinable(t, toks, k + 1)
         }
         return !clauseStart(t, toks[k].start) || evidenceAfter(t, toks, k, strong: false)
+    }
+
+    /// A short Titlecase label before its measure ("Cr 1.2", "Na 130", "Mg 2.0"): two or
+    /// three letters, a space, a number.
+    static func measureLabel(_ t: [UInt8], _ tok: Token) -> Bool {
+        let e = tok.end
+        return tok.end - tok.start <= 3 && e + 1 < t.count && t[e] == ch(" ") && isDigit(t[e + 1])
     }
 
     /// "'s" (or "’s") at `e`.
