@@ -550,3 +550,14 @@ def test_the_services_member_names_reach_the_sdks_unchanged(env, aws_ring):
     key = aws.standin(aws_ring, "kms").create_key()["KeyMetadata"]["KeyId"]
     meta = aws.client(env, "kms").describe_key(KeyId=key)
     assert meta.get("KeyMetadata", {}).get("KeyId") == key, sorted(meta)
+
+
+def test_keys_someone_wrote_in_the_services_maps_are_read(env, aws_ring):
+    # A tag's key is someone's text (the model says Tags is a map): a patient's name there
+    # came back in clear once the service's own member names were left unread.
+    queue = "keys-" + uuid.uuid4().hex[:6]
+    name = "Pemberton"                                   # synthetic surname
+    url = aws.standin(aws_ring, "sqs").create_queue(QueueName=queue)["QueueUrl"]
+    aws.standin(aws_ring, "sqs").tag_queue(QueueUrl=url, Tags={name: "guardian", "team": "intake"})
+    tags = aws.client(env, "sqs").list_queue_tags(QueueUrl=url).get("Tags", {})
+    assert name not in json.dumps(tags) and tags.get("team") == "intake", "a name as a tag's key came back unmasked"

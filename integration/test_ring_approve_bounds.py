@@ -341,3 +341,47 @@ def test_a_write_naming_thousands_of_keys_is_held(ring, sql):
     and UNION branches, an unnested literal, an array inside ANY(ARRAY[...]) each passed
     the per-branch bound; their values are counted now."""
     assert_held_and_unchanged(ring, sql, "a write naming thousands of keys")
+
+
+@pytest.mark.parametrize("sql", [
+    "delete from encounters where department in (select 'Cardiology')",
+    "update encounters set note = 'probe' where department in (select unnest(array['Cardiology', 'Oncology']))",
+    "delete from encounters where provider_id in (" + ",".join(str(i) for i in range(1, 201)) + ")",
+], ids=["subselect-of-a-column-that-is-no-key", "unnested-departments", "many-parents"])
+def test_a_write_pinned_through_a_column_that_is_no_unique_key_is_held(ring, sql):
+    """A sub-select pins a key's values only, and several values of a `*_id` column may
+    name every row (a review's finds: 1,572 and 20,000 rows)."""
+    assert_held_and_unchanged(ring, sql, "a write pinned through a column that is no unique key")
+
+
+def test_a_parameter_inside_array_is_no_pin(ring):
+    """`id = any(array[%s])` bound to a list: PostgreSQL makes it two-dimensional, and ANY
+    reads every element."""
+    before = fingerprint(ring)
+    conn = psycopg.connect(agent_dsn(ring), autocommit=True, connect_timeout=15)
+    notices: list[str] = []
+    conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+    done = threading.Event()
+    out = Outcome()
+
+    def run():
+        try:
+            conn.execute("delete from encounters where id = any(array[%s])", [list(range(1, 5001))])
+            out.ran = True
+        except psycopg.Error as e:
+            out.error = type(e).__name__
+        finally:
+            done.set()
+    threading.Thread(target=run, daemon=True).start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not done.is_set():
+        m = next((m for n in notices if (m := ID.search(n))), None)
+        if m:
+            out.held_id = m.group(0)
+            approve(ring, "deny", out.held_id, "--reason", "not now")
+            done.wait(30)
+            break
+        time.sleep(0.05)
+    conn.close()
+    after = fingerprint(ring)
+    assert out.stopped and after == before, f"{describe(out)}; rows before {before[0]}, after {after[0]}"

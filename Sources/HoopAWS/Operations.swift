@@ -25,11 +25,14 @@ public final class Operations: Sendable {
         /// Members of its JSON answer that hold environment variables (Lambda's
         /// `Environment`, ECS's and Batch's `environment`): hoop-mask redacts their values.
         public var environment: [String] = []
+        /// Members of its JSON answer that are maps (Tags, Variables): their keys are
+        /// someone's text, read by hoop-mask.
+        public var maps: [String] = []
 
         func revealingSecrets() -> Operation {
             Operation(name: name, method: method, pathTemplate: pathTemplate, fixedQuery: fixedQuery, required: required,
                       iamAction: iamAction, access: access, paging: paging, idempotency: idempotency,
-                      headerMembers: headerMembers, revealsSecrets: true, environment: environment)
+                      headerMembers: headerMembers, revealsSecrets: true, environment: environment, maps: maps)
         }
     }
 
@@ -80,7 +83,8 @@ public final class Operations: Sendable {
                                           idempotency: (o["idempotency"]?.array ?? []).compactMap(\.string),
                                           headerMembers: (o["headers"]?.object ?? [:]).compactMapValues(\.string),
                                           revealsSecrets: o["reveals_secrets"]?.bool ?? false,
-                                          environment: (o["environment"]?.array ?? []).compactMap(\.string))
+                                          environment: (o["environment"]?.array ?? []).compactMap(\.string),
+                                          maps: (o["maps"]?.array ?? []).compactMap(\.string))
                 }
                 return Service(name: s["service"]?.string ?? signing, signingName: signing, proto: s["protocol"]?.string ?? "",
                                targetPrefix: s["target_prefix"]?.string, jsonVersion: s["json_version"]?.string, operations: ops)

@@ -107,19 +107,25 @@ public struct AWSCallContext: Sendable {
     /// Members of the answer that hold environment variables (the operation's model says
     /// which: the door's `environment`): every value under them is redacted.
     public var environment: Set<String>
+    /// Members of the answer that are maps (the model's: Tags, Attributes, Variables):
+    /// their keys are someone's text.
+    public var maps: Set<String>
 
-    public init(service: String, action: String, resources: JSON?, range: Bool = false, environment: Set<String> = []) {
+    public init(service: String, action: String, resources: JSON?, range: Bool = false, environment: Set<String> = [],
+                maps: Set<String> = []) {
         self.service = service
         self.action = action
         self.resources = CallResources(service: service, resources: resources)
         self.range = range
         self.environment = environment
+        self.maps = maps
     }
 
     public init(_ call: JSON) {
         self.init(service: call["service"]?.string ?? "", action: call["action"]?.string ?? "",
                   resources: call["resources"], range: call["range"]?.bool == true,
-                  environment: Set((call["environment"]?.array ?? []).compactMap(\.string)))
+                  environment: Set((call["environment"]?.array ?? []).compactMap(\.string)),
+                  maps: Set((call["maps"]?.array ?? []).compactMap(\.string)))
     }
 
     /// The S3 key the call read, for telling a CSV by its name.
@@ -388,8 +394,14 @@ struct FieldWalk {
             let pair = o.keys.contains { $0.lowercased() == "value" }
             var out: [String: JSON] = [:]
             for (k, m) in o {
-                if pair, ["name", "key", "type"].contains(k.lowercased()), m.string != nil { out[k] = m; continue }
-                out[k] = environmentHidden(m)
+                // A variable's name is read as a value is (someone chose it); its value goes.
+                if pair, ["name", "key"].contains(k.lowercased()), let name = m.string {
+                    let r = masker.maskText(name)
+                    if r.changed { counts.merge(r.counts, uniquingKeysWith: +) }
+                    out[k] = .string(r.value ?? name); continue
+                }
+                if pair, k.lowercased() == "type", m.string != nil { out[k] = m; continue }
+                out[pair || Self.isIdentifier(k) && ["Variables", "variables"].contains(k) ? k : key(k, in: out)] = environmentHidden(m)
             }
             return .object(out)
         case .array(let a):
@@ -424,7 +436,8 @@ struct FieldWalk {
     /// document, a DynamoDB item): a label there (`"postalCode": `, `"family": `) names
     /// the value as it would in the document's text. The service's own members name none
     /// (a `FunctionName` holds no person's name).
-    mutating func value(_ v: JSON, path: [PathKey], context: String = "") throws -> JSON {
+    /// `keysWritten`: `v` is a map of the model (its keys someone's text).
+    mutating func value(_ v: JSON, path: [PathKey], context: String = "", keysWritten: Bool = false) throws -> JSON {
         switch v {
         case .object(let o):
             if logs, let field = o["field"]?.string, let val = o["value"], o.count == 2 {
@@ -436,7 +449,7 @@ struct FieldWalk {
             var out: [String: JSON] = [:]
             for (k, m) in o {
                 let here = path + [.member(k)]
-                let name = payload || dynamo && Self.isAttributeValue(m) || !Self.isIdentifier(k) ? key(k, in: out) : k
+                let name = payload || keysWritten || dynamo && Self.isAttributeValue(m) || !Self.isIdentifier(k) ? key(k, in: out) : k
                 if !payload, call?.environment.contains(k) == true {
                     out[name] = environmentHidden(m)
                 } else if digests, !payload, m.string != nil, Self.isDigest(k) {
@@ -446,7 +459,7 @@ struct FieldWalk {
                 } else if dynamo && Self.isAttributeValue(m) {
                     out[name] = try attribute(m, path: here)
                 } else {
-                    out[name] = try value(m, path: here, context: payload ? Self.label(k) : "")
+                    out[name] = try value(m, path: here, context: payload ? Self.label(k) : "", keysWritten: call?.maps.contains(k) == true)
                 }
             }
             return .object(out)

@@ -178,7 +178,8 @@ struct ClassWalker {
                                 ctes: bounds.with(s["withClause"], [:]), with: s["withClause"]) {
                 c.unboundedWrite = true
                 // Columns pinned that are no key by name: the catalog may know them for one.
-                let pinned = bounds.pinnedColumns(s["whereClause"], of: s["relation"], others: others)
+                let pinned = bounds.pinnedColumns(s["whereClause"], of: s["relation"], others: others,
+                                                  ctes: bounds.with(s["withClause"], [:]), with: s["withClause"])
                 if let target, !pinned.isEmpty {
                     c.pinnedColumns.append(PinnedColumns(relation: target, columns: pinned, limit: options.maxBoundedLimit))
                 } else { c.unboundedAnyway = true }
@@ -704,13 +705,33 @@ struct Bounds {
         // an enclosing query: `id in (select id)` is every row), and few enough.
         if let link = e["SubLink"], link["subLinkType"]?.string == "ANY_SUBLINK", ofTarget(link["testexpr"]),
            (link["operName"]?.array?.last?.sval ?? "=") == "=" {
-            guard selfContained(link["subselect"], target: relation?["RangeVar"] ?? relation, others: others, cteColumns: Self.cteColumns(with)),
-                  statement(link["subselect"], ctes) else { return nil }   // it names nothing outside itself: judged as a query of its own
-            return rowCount(link["subselect"]?["SelectStmt"], ctes, with: with)
+            // A key's values only (`department in (select ...)` names every row of a department).
+            guard let column = link["testexpr"]?["ColumnRef"]?["fields"]?.array?.last?.sval,
+                  let n = subselectCount(link, of: relation, others: others, ctes: ctes, with: with) else { return nil }
+            return keyCount(column, n)
         }
         let pins = columnPins(e, ranges: false)
         let mine = (pins[target] ?? [:]).merging(others ? [:] : pins[""] ?? [:]) { min($0, $1) }
-        return mine.filter { isKey($0.key) }.values.min()
+        return mine.compactMap { keyCount($0.key, $0.value) }.min()
+    }
+
+    /// How many rows `n` values of `column` name, by its name alone: `id` (a table's own
+    /// key by convention) one each; a `*_id` or `key_columns` column one parent's rows for
+    /// a single value, any number for several (`provider_id in (1, ..., 200)` is every
+    /// encounter); any other column, any number. The catalog's unique keys name one row
+    /// per value whatever the name (CatalogFacts.holdsUniqueKey).
+    func keyCount(_ column: String, _ n: Int) -> Int? {
+        guard isKey(column) else { return nil }
+        return column == "id" || n <= 1 ? n : nil
+    }
+
+    /// The rows of `col IN (select ...)` at most, when the sub-select names no column
+    /// outside itself (`id in (select id)` is every row) and is bounded as a query of its
+    /// own; nil otherwise.
+    func subselectCount(_ link: JSON, of relation: JSON?, others: Bool, ctes: [String: Bool], with: JSON?) -> Int? {
+        guard selfContained(link["subselect"], target: relation?["RangeVar"] ?? relation, others: others, cteColumns: Self.cteColumns(with)),
+              statement(link["subselect"], ctes) else { return nil }
+        return rowCount(link["subselect"]?["SelectStmt"], ctes, with: with)
     }
 
     /// a + b, never past Int's range.
@@ -787,7 +808,7 @@ struct Bounds {
             let name = b["alias"]?["aliasname"]?.string ?? rel
             let pins = columnPins(whereClause, ranges: false)
             let mine = (pins[name] ?? [:]).merging(single ? pins[""] ?? [:] : [:]) { min($0, $1) }
-            return mine.filter { isKey($0.key) }.values.min()
+            return mine.compactMap { keyCount($0.key, $0.value) }.min()
         default:
             return nil
         }
@@ -853,10 +874,23 @@ struct Bounds {
     /// without other relations) that top-level WHERE conjuncts pin to constants by
     /// equality (`=`, `IN`, `= ANY`; a range of a unique column may hold any number of
     /// rows): bounded if they hold a unique key, which only the catalog knows.
-    func pinnedColumns(_ whereClause: JSON?, of relation: JSON?, others: Bool) -> [String: Int] {
+    func pinnedColumns(_ whereClause: JSON?, of relation: JSON?, others: Bool, ctes: [String: Bool], with: JSON?) -> [String: Int] {
         let target = relation?["alias"]?["aliasname"]?.string ?? relation?["relname"]?.string ?? ""
         let pins = columnPins(whereClause, ranges: false)
-        return (pins[target] ?? [:]).merging(others ? [:] : pins[""] ?? [:]) { min($0, $1) }
+        var out = (pins[target] ?? [:]).merging(others ? [:] : pins[""] ?? [:]) { min($0, $1) }
+        // `col IN (select ...)` of few rows, as pinnedCount reads it.
+        var conjuncts = [whereClause ?? .null]
+        while let c = conjuncts.popLast() {
+            if let b = c["BoolExpr"], b["boolop"]?.string == "AND_EXPR" { conjuncts += b["args"]?.array ?? []; continue }
+            guard let link = c["SubLink"], link["subLinkType"]?.string == "ANY_SUBLINK",
+                  (link["operName"]?.array?.last?.sval ?? "=") == "=",
+                  let fields = link["testexpr"]?["ColumnRef"]?["fields"]?.array, fields.allSatisfy({ $0.sval != nil }),
+                  fields.count == 1 ? !others : fields[fields.count - 2].sval == target,
+                  let column = fields.last?.sval,
+                  let n = subselectCount(link, of: relation, others: others, ctes: ctes, with: with) else { continue }
+            out[column] = min(n, out[column] ?? Int.max)
+        }
+        return out
     }
 
     /// The qualifiers ("" for none) of key columns a top-level WHERE conjunct pins to constants.
@@ -915,7 +949,9 @@ struct Bounds {
                 }
                 // An element that is an array itself (`ANY(ARRAY['{1,...,5000}'::int[]])`,
                 // `ANY(ARRAY[$1::int[]])`): ANY reads all its elements.
-                let constant = elements.map { $0.allSatisfy { Constants.isConstOrParam($0) && !Self.isArrayValued($0) && !Self.lossy($0) } }
+                // A parameter there may be bound as an array too (psycopg's list): ANY then
+                // reads every element of the two-dimensional array it makes.
+                let constant = elements.map { $0.allSatisfy { Constants.isConst($0) && !Self.isArrayValued($0) && !Self.lossy($0) } }
                     ?? (Constants.isConst(r) && !Self.lossy(r) && (literal?["A_Const"] != nil && count == Self.arrayLength(r ?? .null)))
                 if let q = key(a["lexpr"]), constant, count > 0, count <= cap { pin(q, count) }
             case "AEXPR_BETWEEN" where ranges:

@@ -309,6 +309,8 @@ final class AWSDoor: @unchecked Sendable {
         if op.operation.revealsSecrets { f["reveals_secrets"] = .bool(true) }
         // Where the answer holds environment variables: hoop-mask redacts their values.
         if !op.operation.environment.isEmpty { f["environment"] = .array(op.operation.environment.map(JSON.string)) }
+        // Its answer's map members, whose keys hoop-mask reads (the model's members it does not).
+        if !op.operation.maps.isEmpty { f["maps"] = .array(op.operation.maps.map(JSON.string)) }
         var body = r.body
         if ["json", "rest-json"].contains(op.service.proto), body.contains(where: { $0 == 0x26 || $0 == 0x3B }) {
             body = Self.readableOneWay(body)

@@ -124,6 +124,13 @@ final class AWSAnswerTests: XCTestCase {
         let object = try parsed(m.maskAWSAnswer(#"{"Lanphear986": {"visits": 3}}"#, contentType: "application/json",
                                                 call: call("s3", "GetObject", #"{"Bucket":"b","Key":"x.json"}"#)))
         XCTAssertNil(object["Lanphear986"], "a document someone wrote: every key is read")
+        // A map of the model (its keys someone's text): a tag key of letters only is read too.
+        var tagged = call("sqs", "ListQueueTags", "{}")
+        tagged.maps = ["Tags"]
+        let queueTags = try parsed(m.maskAWSAnswer(#"{"Tags": {"Lanphear986": "owner", "team": "x"}}"#, contentType: "application/x-amz-json-1.0",
+                                                   call: tagged))
+        XCTAssertNil(queueTags["Tags"]?["Lanphear986"])
+        XCTAssertEqual(queueTags["Tags"]?["team"], .string("x"))
     }
 
     /// In a document someone wrote and in a DynamoDB item, a value is read after its
@@ -158,6 +165,10 @@ final class AWSAnswerTests: XCTestCase {
         let got = try parsed(m.maskAWSAnswer(answer, contentType: "application/json", call: context))
         XCTAssertEqual(got["Functions"]?.array?.first?["Environment"], .object(["Variables": .object(["DB_PASSWORD": .string("[REDACTED]"), "PORT": .string("[REDACTED]")])]))
         XCTAssertEqual(got["Functions"]?.array?.first?["FunctionName"], .string("f"))
+        // A variable's name is someone's text: read as a value is.
+        let named = try parsed(m.maskAWSAnswer(#"{"Environment": {"Variables": {"Lanphear986": "x"}}}"#, contentType: "application/json",
+                                               call: context))
+        XCTAssertNil(named["Environment"]?["Variables"]?["Lanphear986"])
         var ecs = call("ecs", "DescribeTaskDefinition", "{}")
         ecs.environment = ["environment"]
         let task = #"{"taskDefinition": {"containerDefinitions": [{"name": "app", "environment": [{"name": "TOKEN", "value": "planted-2"}]}]}}"#

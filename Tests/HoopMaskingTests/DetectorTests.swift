@@ -164,6 +164,8 @@ final class PercentEncodedTests: XCTestCase {
         XCTAssertEqual(entities("Vitals: BP 128/76, SpO2 97% RA, FiO2 21%, PaO2 88"), [])
         XCTAssertEqual(entities("Labs: Na 130, K 5.3, Cr 1.2, Mg 2.0, WBC 7.5."), [], "a lab's label before its value")
         XCTAssertEqual(found("Staci563 Lanphear986", .personName), ["Staci563 Lanphear986"])
+        XCTAssertEqual(found("Staci563 McDermott554", .personName), ["Staci563 McDermott554"])
+        XCTAssertEqual(found("Seen by LeBlanc27 today", .personName), ["LeBlanc27"])
         XCTAssertEqual(found(#"{"last_name": "Hill", "first_name": "Grace"}"#, .personName), ["Hill", "Grace"])
         XCTAssertEqual(found(#"{"family": "Hill", "given": ["Grace"]}"#, .personName), ["Hill", "Grace"])
         XCTAssertEqual(found(#"{"lastName":"Hill"}"#, .personName), ["Hill"])
@@ -173,12 +175,16 @@ final class PercentEncodedTests: XCTestCase {
     /// Ages over 89 as emergency notes write them, and none of a temperature.
     func testAgesWithTheirSexOrUnit() {
         XCTAssertEqual(found("92F with CHF exacerbation.", .age), ["92F"])
+        XCTAssertEqual(found("Mother is 93F and lives alone.", .age), ["93F"])
         XCTAssertEqual(found("92 YOF with hip fracture", .age), ["92 YOF"])
         XCTAssertEqual(found("a 93-yr-old man", .age), ["93-yr-old"])
         XCTAssertEqual(found("Age/Sex: 93/F", .age), ["93"])
         XCTAssertEqual(found(#"{"ageInYears": 93}"#, .age), ["93"])
         XCTAssertEqual(found(#"{"patient_age": 93}"#, .age), ["93"])
         XCTAssertEqual(found("febrile to 102F overnight; Temp: 101F", .age), [])
+        for v in ["128M", "99F", #"{"Timeout": "120m"}"#, "retention 100 years", "arn:aws:s3:::bucket_93y"] {
+            XCTAssertEqual(found(v, .age), [], v)
+        }
         XCTAssertEqual(found("BP 120/80, HR 92, RR 18", .age), [])
     }
 

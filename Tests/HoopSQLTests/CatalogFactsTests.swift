@@ -135,6 +135,8 @@ final class CatalogFactsTests: XCTestCase {
         XCTAssertTrue(unbounded("delete from accounts where region in (\(hundred)) and code in (\(hundred))"), "10,000 combinations")
         XCTAssertFalse(unbounded("delete from accounts where region in (1, 2) and code in (1, 2, 3)"))
         XCTAssertTrue(unbounded("delete from accounts where aid = 1::float8"))
+        XCTAssertFalse(unbounded("delete from public.visits where code in (select 'x')"), "a unique key's values from a sub-select")
+        XCTAssertTrue(unbounded("delete from public.visits where code in (select unnest('{\((1...2000).map(String.init).joined(separator: ","))}'::text[]))"))
         XCTAssertTrue(CatalogFacts.unknown(Classifier.classify("delete from accounts where aid = 5"), because: "down")
             .statements[0].unboundedWrite, "without the catalog it stays unbounded (held)")
     }

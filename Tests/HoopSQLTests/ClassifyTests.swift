@@ -265,6 +265,15 @@ final class ClassifyTests: XCTestCase {
           .write, "DELETE", w: ["encounters"]),
         c("delete from encounters where id = 4611686018427387904::float8", .write, "DELETE", w: ["encounters"], ub: true),
         c("delete from encounters where id = 1 or id = 2 or id in (3, 4)", .write, "DELETE", w: ["encounters"]),
+        // (A review's finds.) A sub-select pins a key's values only; several values of a
+        // `*_id` column may be every row (one parent's rows for one value); a parameter
+        // inside ARRAY[...] may be bound as an array.
+        c("delete from encounters where department in (select 'Cardiology')", .write, "DELETE", w: ["encounters"], ub: true),
+        c("delete from encounters where department in (select unnest('{a,b}'::text[]))", .write, "DELETE", w: ["encounters"], ub: true),
+        c("delete from encounters where provider_id in (1, 2, 3)", .write, "DELETE", w: ["encounters"], ub: true),
+        c("delete from encounters where patient_id = 5", .write, "DELETE", w: ["encounters"]),
+        c("delete from encounters where id = any(array[$1])", .write, "DELETE", w: ["encounters"], ub: true),
+        c("delete from encounters where id = any(array[1, 2])", .write, "DELETE", w: ["encounters"]),
         // A MERGE joined to its target's own key, or an upsert from a VALUES row that a
         // set-returning call makes many, bounds nothing.
         c("merge into encounters e using (values (1)) v(x) on e.id = e.id when matched then delete", .write, "MERGE",

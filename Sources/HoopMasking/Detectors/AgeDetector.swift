@@ -1,16 +1,18 @@
 /// Ages over 89 (Safe Harbor keeps ages up to 89): "92-year-old", "92 years old",
 /// "93 y/o", "93yo", "93-yr-old", "92 YOF", "age 93", "aged 95", "Age/Sex: 93/F", a key
-/// naming an age (`"ageInYears": 93`); at a clause's start, an age with its sex ("92F
-/// with CHF": after a temperature's label, "102F" is none). Ages 90-129 only; younger
-/// ages are not PHI.
+/// naming an age (`"ageInYears": 93`); at a clause's start, an age with its sex, the
+/// sentence going on ("92F with CHF"; "128M" alone is a size, "102F" after a temperature's
+/// label a temperature). Ages 90-129 only; younger ages are not PHI.
 public struct AgeDetector: Detector {
     public var entities: [Entity] { [.age] }
     static let before = Scan.words(["age", "aged", "ages"])
     static let after = Scan.words(["-year-old", " year old", " years old", "-years-old", " year-old", " yo", "yo",
                                    " y/o", "-yo", " y.o.", " yrs old", " years of age", "-year old",
-                                   "-yr-old", " yr old", "-yr old", " yrs", " years", " yof", " yom", "yof", "yom",
-                                   " yo f", " yo m", " y", "y"])
-    /// An age's sex right after it ("92F", "93 M"), counted at a clause's start only.
+                                   "-yr-old", " yr old", "-yr old", " yrs", " yof", " yom", "yof", "yom",
+                                   " yo f", " yo m"])
+    /// Words before an age with its sex ("Patient is a 92F with", "Mother is 93F and").
+    static let subject = Scan.words(["a", "an", "is", "was", "aged"])
+    /// An age's sex right after it ("92F", "93 M"), at a clause's start or after `subject`.
     static let sex = Scan.words(["f", "m", " f", " m"])
     public init() {}
 
@@ -25,9 +27,11 @@ public struct AgeDetector: Detector {
                 for k in 0..<w.count where lower(t[e + k]) != w[k] { ok = false; break }
                 if ok, Scan.rightBoundary(t, e + w.count) || w.last == ch(".") { end = e + w.count; break }
             }
-            if end == nil, Self.clauseStart(t, i) {
-                for w in Self.sex where e + w.count <= n && zip(t[e..<(e + w.count)], w).allSatisfy({ lower($0) == $1 })
-                    && Scan.rightBoundary(t, e + w.count) { end = e + w.count; break }
+            // An age and its sex open a sentence that goes on ("92F with CHF"): a value that
+            // is only "128M" or "99F" is a size or a temperature.
+            if end == nil, Self.clauseStart(t, i) || Scan.contextBefore(t, i, Self.subject, window: 5) {
+                for w in Self.sex where e + w.count + 2 <= n && zip(t[e..<(e + w.count)], w).allSatisfy({ lower($0) == $1 })
+                    && t[e + w.count] == ch(" ") && isLower(t[e + w.count + 1]) { end = e + w.count; break }
             }
             if end == nil, Scan.rightBoundary(t, e) || e < n && t[e] == ch("/"),
                Scan.contextBefore(t, i, Self.before, window: 14) { end = e }

@@ -43,6 +43,8 @@ public struct NameDetector: Detector {
         caregiver nurse physician provider contact attending surname lastname firstname fullname middlename
         givenname familyname
         """)
+    /// The words of a name's label ("Patient Name:", "Last Name", "Given"): not the name.
+    static let labelWords = hashes("name names first last middle full given family surname")
     /// Keys whose value is a name (FHIR's HumanName: `"family": "Hill"`, `"given":
     /// ["Grace"]): context only as a key, not in prose ("family history", "given Lasix").
     static let keyContextWords = hashes("family given")
@@ -160,7 +162,7 @@ public struct NameDetector: Detector {
             // "Staci563 Lanphear986"): a Titlecase run of letters (no capital inside it:
             // "SpO2", "FiO2" are measures), then one to four digits and a word's end, is
             // the name it carries, digits included in its span.
-            if !alpha, cap, hasLower, e < n, isDigit(t[e]), !t[(i + 1)..<e].contains(where: isUpper) {
+            if !alpha, cap, hasLower, e < n, isDigit(t[e]), Self.innerCapitalsStartWords(t, i, e) {
                 var d = e
                 while d < n, isDigit(t[d]), d - e <= 4 { d += 1 }
                 if d - e <= 4, d >= n || !(Scan.isWordByte(t[d]) || t[d] >= 0x80) { end = d; alpha = true }
@@ -422,6 +424,18 @@ public struct NameDetector: Detector {
         return !clauseStart(t, toks[k].start) || evidenceAfter(t, toks, k, strong: false)
     }
 
+    /// Every capital inside letters `i..<e` starts a part of two lower-case letters or more
+    /// ("McDermott", "VonRueden", "DuBuque"), as a name's do; a measure's do not ("SpO2",
+    /// "FiO2", "HbA1c").
+    static func innerCapitalsStartWords(_ t: [UInt8], _ i: Int, _ e: Int) -> Bool {
+        var p = i + 1
+        while p < e {
+            if isUpper(t[p]) { guard p + 2 < e, isLower(t[p + 1]), isLower(t[p + 2]) else { return false } }
+            p += 1
+        }
+        return true
+    }
+
     /// A short Titlecase label before its measure ("Cr 1.2", "Na 130", "Mg 2.0"): two or
     /// three letters, a space, a number.
     static func measureLabel(_ t: [UInt8], _ tok: Token) -> Bool {
@@ -572,6 +586,9 @@ public struct NameDetector: Detector {
         var k = k
         // "Mr./Ms. Smith": skip a second title.
         if k < toks.count, Self.titles.contains(toks[k].hash), toks[k].gapBefore <= 2 { k += 1 }
+        // "Patient Name: Hill", "Contact Given Hill": a label's words after the context word.
+        var labels = 0
+        while k + 1 < toks.count, labels < 2, Self.labelWords.contains(toks[k].hash), toks[k + 1].gapBefore <= 3 { k += 1; labels += 1 }
         // After a title or context word an ALL-CAPS word is as good as a Titlecase one ("Mr. KETTERING").
         guard k < toks.count, toks[k].gapBefore <= 3 || Self.keySeparator(t, toks[k].start - toks[k].gapBefore, toks[k].start),
               toks[k].capital || toks[k].shouted,
