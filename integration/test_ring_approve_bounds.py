@@ -347,7 +347,9 @@ def test_a_write_naming_thousands_of_keys_is_held(ring, sql):
     "delete from encounters where department in (select 'Cardiology')",
     "update encounters set note = 'probe' where department in (select unnest(array['Cardiology', 'Oncology']))",
     "delete from encounters where provider_id in (" + ",".join(str(i) for i in range(1, 201)) + ")",
-], ids=["subselect-of-a-column-that-is-no-key", "unnested-departments", "many-parents"])
+    "merge into encounters e using (values (1)) v(x) on e.provider_id in (" + ",".join(str(i) for i in range(1, 201))
+    + ") when matched then delete",
+], ids=["subselect-of-a-column-that-is-no-key", "unnested-departments", "many-parents", "merge-on-many-parents"])
 def test_a_write_pinned_through_a_column_that_is_no_unique_key_is_held(ring, sql):
     """A sub-select pins a key's values only, and several values of a `*_id` column may
     name every row (a review's finds: 1,572 and 20,000 rows)."""

@@ -203,7 +203,9 @@ struct ClassWalker {
             let source = sourceItem?["subquery"]?["SelectStmt"]
             let listed = source.map { bounds.valuesBounded($0) || bounds.limited($0) } ?? false
             let targetName = s["relation"]?["alias"]?["aliasname"]?.string ?? s["relation"]?["relname"]?.string ?? ""
-            let pinned = bounds.keyPins(s["joinCondition"]).contains(targetName)
+            // (An unqualified column of the condition may be the source's.)
+            let pinned = bounds.pinnedCount(s["joinCondition"], of: s["relation"], others: true, ctes: bounds.with(s["withClause"], [:]),
+                                            with: s["withClause"]).map { $0 <= options.maxBoundedLimit } ?? false
             let joinedToKey = listed && bounds.joinsKey(s["joinCondition"], target: targetName,
                                                         source: sourceItem?["alias"]?["aliasname"]?.string)
             if destructive && !(pinned || joinedToKey) { c.unboundedWrite = true; c.unboundedAnyway = true }
@@ -893,9 +895,10 @@ struct Bounds {
         return out
     }
 
-    /// The qualifiers ("" for none) of key columns a top-level WHERE conjunct pins to constants.
+    /// The qualifiers ("" for none) of key columns a top-level WHERE conjunct pins to
+    /// constants, as keyCount reads them (a `*_id` column to one value).
     func keyPins(_ whereClause: JSON?) -> Set<String> {
-        Set(columnPins(whereClause, ranges: true).filter { $0.value.keys.contains(where: isKey) }.keys)
+        Set(columnPins(whereClause, ranges: true).filter { $0.value.contains { keyCount($0.key, $0.value) != nil } }.keys)
     }
 
     /// The columns, by qualifier ("" for none), that top-level WHERE conjuncts pin to
@@ -944,15 +947,13 @@ struct Bounds {
                 var count = elements?.count ?? 0
                 var literal = r
                 while let cast = literal?["TypeCast"] { literal = cast["arg"] }
-                if elements == nil, let text = literal?["A_Const"]?["sval"]?["sval"]?.string {
-                    count = text.split(separator: ",").count
-                }
+                if elements == nil, literal?["A_Const"] != nil { count = Self.arrayLength(r ?? .null) ?? 0 }
                 // An element that is an array itself (`ANY(ARRAY['{1,...,5000}'::int[]])`,
                 // `ANY(ARRAY[$1::int[]])`): ANY reads all its elements.
                 // A parameter there may be bound as an array too (psycopg's list): ANY then
                 // reads every element of the two-dimensional array it makes.
                 let constant = elements.map { $0.allSatisfy { Constants.isConst($0) && !Self.isArrayValued($0) && !Self.lossy($0) } }
-                    ?? (Constants.isConst(r) && !Self.lossy(r) && (literal?["A_Const"] != nil && count == Self.arrayLength(r ?? .null)))
+                    ?? (Constants.isConst(r) && !Self.lossy(r))
                 if let q = key(a["lexpr"]), constant, count > 0, count <= cap { pin(q, count) }
             case "AEXPR_BETWEEN" where ranges:
                 // key BETWEEN 10 AND 20: as many keys as the range holds.

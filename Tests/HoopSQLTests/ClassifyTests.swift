@@ -46,7 +46,10 @@ final class ClassifyTests: XCTestCase {
         c("select count(*) over () from patients", .read, "SELECT", r: ["patients"], rb: false),
         c("select * from patients where id = 5", .read, "SELECT", r: ["patients"]),
         c("select * from patients p where p.id = $1", .read, "SELECT", r: ["patients"]),
-        c("select * from encounters where patient_id in (1, 2, 3)", .read, "SELECT", r: ["encounters"]),
+        // One parent's rows are bounded; several parents' may be every row (`provider_id in
+        // (200 values)` is every encounter), as for writes.
+        c("select * from encounters where patient_id = 3", .read, "SELECT", r: ["encounters"]),
+        c("select * from encounters where patient_id in (1, 2, 3)", .read, "SELECT", r: ["encounters"], rb: false),
         c("select * from patients where id = any(array[1, 2]) and 1 = 1", .read, "SELECT", r: ["patients"]),
         c("select * from patients where id = any($1)", .read, "SELECT", r: ["patients"], rb: false),
         c("select * from patients where id = any($1::int[])", .read, "SELECT", r: ["patients"], rb: false),
