@@ -385,9 +385,9 @@ struct FieldWalk {
         return try value(doc, path: [])
     }
 
-    /// SecretString and SecretBinary, wherever they are: never shown, whatever a rule says.
     /// Environment variables (where deployments keep passwords and API keys): every value
-    /// redacted, the variables' names kept (a map's keys; a name/value pair's name and type).
+    /// redacted; the variables' names (a map's keys, a name/value pair's name) read as
+    /// text someone wrote, a pair's type kept.
     mutating func environmentHidden(_ v: JSON) -> JSON {
         switch v {
         case .object(let o):
@@ -401,7 +401,8 @@ struct FieldWalk {
                     out[k] = .string(r.value ?? name); continue
                 }
                 if pair, k.lowercased() == "type", m.string != nil { out[k] = m; continue }
-                out[pair || Self.isIdentifier(k) && ["Variables", "variables"].contains(k) ? k : key(k, in: out)] = environmentHidden(m)
+                // A pair's other members and Lambda's `Variables` are the model's names.
+                out[pair || k == "Variables" ? k : key(k, in: out)] = environmentHidden(m)
             }
             return .object(out)
         case .array(let a):
@@ -414,6 +415,7 @@ struct FieldWalk {
         }
     }
 
+    /// SecretString and SecretBinary, wherever they are: never shown, whatever a rule says.
     mutating func secretsHidden(_ v: JSON) -> JSON {
         switch v {
         case .object(let o):
