@@ -53,8 +53,8 @@ public struct NameDetector: Detector {
         the a an is was has and or of in on at with for to by from he she they his her this that who not no
         yes unknown none md do rn np pa phd jr sr ii iii hospital clinic center medical department emergency
         denies reports states called seen record reached will has i we you it its our their my your
-        ssn mrn dob id dl mbi npi phone email address zip name names first last middle full given family surname med rec
-        """)
+        ssn mrn dob id dl mbi npi phone email address zip med rec
+        """).union(labelWords)
     /// Credentials after a name: "Gray Orchard, MD".
     static let credentials = hashes("""
         md do rn np pa phd dds dmd dpm pharmd fnp aprn cnm crna lpn lvn msw lcsw dnp facc facp facs mph
