@@ -123,7 +123,7 @@ final class DetectorTests: XCTestCase {
     }
 
     func testOrdinaryValuesAreNotFlagged() {
-        for v in ["2026-11-26 10:00:00", "550e8400-e29b-41d4-a716-446655440000", "E11.9", "S52.501A", "42",
+        for v in ["2026-11-26 10:00:00", "550e8400-e29b-41d4-a716-446655440000", "12934bd8-5aac-4840-acc6-4a8adc7813bd", "E11.9", "S52.501A", "42",
                   "1700000000", "Emergency", "PRD-00123", "3.14159", "v2.1.0", "order #123456", "12:30", "true"] {
             XCTAssertEqual(entities(v), [], v)
         }

@@ -56,8 +56,9 @@ public struct ContextIDDetector: Detector {
             var e = i
             while e < n, isAlpha(t[e]) { e += 1 }
             let len = e - i
+            // A whole word: "acc" inside an id ("…-acc6-4a8a…", a UUID's group) is none.
             let isContext = len < 64 && contextLengths & (1 << UInt64(len)) != 0 && contextInitials & ScanProfile.bit(t[i]) != 0
-                && contextWords.contains { w in w.count == len && Scan.wordAt(t, i, w) }
+                && (e >= n || !isDigit(t[e])) && contextWords.contains { w in w.count == len && Scan.wordAt(t, i, w) }
             if isContext, let span = idAfter(t, e) {
                 spans.append(span); i = span.end; continue
             }
