@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "HoopSQLite", dependencies: ["HoopFrames", "CSQLite"]),
         // PHI detectors and masking strategies: hoop-mask's job, kept in a library so
         // that its precision and recall can be tested on their own.
-        .target(name: "HoopMasking", dependencies: ["HoopJSON", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "HoopMasking", dependencies: ["HoopJSON", "HoopBinary", .product(name: "Crypto", package: "swift-crypto")]),
         // PostgreSQL's binary formats of the common types, to and from their text
         // output: hoop-listen sends binary columns to the clients that ask for them,
         // hoop-mask reads and rewrites binary COPY fields.

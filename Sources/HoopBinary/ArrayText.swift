@@ -2,24 +2,30 @@
 /// binary form: dimensions, a null flag, the element type, each dimension's size and
 /// lower bound, then each element length-prefixed (-1 for NULL).
 enum ArrayText {
-    static func encode(_ s: ArraySlice<UInt8>, element: UInt32, into out: inout [UInt8]) throws -> Bool {
+    /// An array's text read: its explicit lower bounds (empty: all 1), each dimension's
+    /// size and its elements in order (nil: NULL); nil when it is not an array's text.
+    static func parse(_ s: ArraySlice<UInt8>) -> (lowerBounds: [Int32], sizes: [Int], elements: [ArraySlice<UInt8>?])? {
         var t = TextReader(s)
         var lowerBounds: [Int32] = []
         if t.peek == UInt8(ascii: "[") {
             // Explicit bounds: [lo:hi] per dimension, then '='.
             while t.eat(UInt8(ascii: "[")) {
                 guard let lo = signed(&t), t.eat(UInt8(ascii: ":")), signed(&t) != nil, t.eat(UInt8(ascii: "]")),
-                      let l = Int32(exactly: lo) else { return false }
+                      let l = Int32(exactly: lo) else { return nil }
                 lowerBounds.append(l)
             }
-            guard t.eat(UInt8(ascii: "=")) else { return false }
+            guard t.eat(UInt8(ascii: "=")) else { return nil }
         }
         var shape = Shape()
         var elements: [ArraySlice<UInt8>?] = []
-        guard level(&t, depth: 0, shape: &shape, elements: &elements), t.atEnd else { return false }
+        guard level(&t, depth: 0, shape: &shape, elements: &elements), t.atEnd else { return nil }
         let sizes = shape.leafDepth.map { shape.sizes[0...$0].map { $0 ?? 0 } } ?? []
-        guard lowerBounds.isEmpty || lowerBounds.count == sizes.count else { return false }
+        guard lowerBounds.isEmpty || lowerBounds.count == sizes.count else { return nil }
+        return (lowerBounds, sizes, elements)
+    }
 
+    static func encode(_ s: ArraySlice<UInt8>, element: UInt32, into out: inout [UInt8]) throws -> Bool {
+        guard let (lowerBounds, sizes, elements) = parse(s) else { return false }
         out.appendBigEndian(Int32(sizes.count))
         out.appendBigEndian(Int32(elements.contains { $0 == nil } ? 1 : 0))
         out.appendBigEndian(element)
@@ -98,5 +104,53 @@ enum ArrayText {
         let bare = t.bytes[start..<t.i]
         guard !bare.isEmpty else { return nil }
         return (bare, bare.count == 4 && String(decoding: bare, as: UTF8.self).uppercased() == "NULL")
+    }
+}
+
+/// An array value in PostgreSQL's text form, taken apart into its elements and put
+/// together again with the same dimensions and bounds: what masks an array element by
+/// element, as values of its element type (a hashed `text[]` stays an array a driver
+/// reads, `{tok_…,tok_…}`, not one bare token).
+public struct ArrayLiteral {
+    let lowerBounds: [Int32]
+    let sizes: [Int]
+    /// The elements in order, as text; nil is NULL.
+    public var elements: [String?]
+
+    /// Nil when `text` is not an array's text.
+    public init?(_ text: String) {
+        guard let (lowerBounds, sizes, elements) = ArrayText.parse(Array(text.utf8)[...]) else { return nil }
+        self.lowerBounds = lowerBounds
+        self.sizes = sizes
+        self.elements = elements.map { $0.map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    /// The array's text: every element quoted (array_in reads any text so), NULL bare.
+    public var text: String {
+        var out = ""
+        if !lowerBounds.isEmpty {
+            for (lo, size) in zip(lowerBounds, sizes) { out += "[\(lo):\(Int(lo) + size - 1)]" }
+            out += "="
+        }
+        var next = 0
+        func level(_ depth: Int) {
+            out += "{"
+            let count = depth < sizes.count ? sizes[depth] : 0
+            for i in 0..<count {
+                if i > 0 { out += "," }
+                if depth + 1 < sizes.count { level(depth + 1); continue }
+                guard next < elements.count, let e = elements[next] else { out += "NULL"; next += 1; continue }
+                next += 1
+                out += "\""
+                for c in e.unicodeScalars {
+                    if c == "\"" || c == "\\" { out += "\\" }
+                    out.unicodeScalars.append(c)
+                }
+                out += "\""
+            }
+            out += "}"
+        }
+        level(0)
+        return out
     }
 }

@@ -1,3 +1,4 @@
+import HoopBinary
 /// What a value became and what was found in it: counts by entity (raw value, e.g.
 /// "SSN") or by column-rule label. Never the values themselves.
 public struct MaskResult: Sendable, Equatable {
@@ -98,6 +99,16 @@ public struct Masker: Sendable {
         var counts: [String: Int] = [:]
         for s in spans { counts[s.entity.rawValue, default: 0] += 1 }
         if !PGType.isTextLike(oid) {
+            // An array of dates, uuids, inets...: each element something is found in is
+            // replaced whole, as a value of its type.
+            var found: [String: Int] = [:]
+            if let masked = try eachElement(value, oid: oid, {
+                let r = try mask($0, typeOID: $1, ignoring: ignoring)
+                found.merge(r.counts, uniquingKeysWith: +)
+                return r.value
+            }) { return MaskResult(value: found.isEmpty ? value : masked, counts: found) }
+        }
+        if !PGType.isTextLike(oid) {
             // A date, a uuid, an inet... cannot hold a marker: replace the whole value,
             // with the strategy of the strongest entity found in it.
             let top = spans.max { $0.entity.priority < $1.entity.priority }!.entity
@@ -116,6 +127,10 @@ public struct Masker: Sendable {
     }
 
     func whole(_ value: String, oid: UInt32, strategy: MaskStrategy, marker: String) throws -> String? {
+        if case .null = strategy { return nil }
+        if let masked = try eachElement(value, oid: oid, { try whole($0, oid: $1, strategy: strategy, marker: marker) }) {
+            return masked
+        }
         if PGType.isTextLike(oid) && oid != PGType.json && oid != PGType.jsonb {
             if case .null = strategy { return nil }
             return strategy.text(for: Array(value.utf8)[...], marker: marker)
@@ -124,6 +139,15 @@ public struct Masker: Sendable {
             throw MaskError.unsupportedType(oid)
         }
         return replaced
+    }
+
+    /// An array of a built-in type, each element masked by `body` as a value of the
+    /// element type (NULL stays NULL); nil when `oid` is no such array or `value` is not
+    /// an array's text.
+    func eachElement(_ value: String, oid: UInt32, _ body: (String, UInt32) throws -> String?) throws -> String? {
+        guard let element = BinaryTypes.element(of: oid), var array = ArrayLiteral(value) else { return nil }
+        array.elements = try array.elements.map { try $0.flatMap { try body($0, element) } }
+        return array.text
     }
 
     func replace(_ bytes: [UInt8], _ spans: [DetectedSpan]) -> String {

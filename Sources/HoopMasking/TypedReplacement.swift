@@ -1,3 +1,5 @@
+import HoopBinary
+
 /// Replacement values that stay valid for a column's PostgreSQL type (text output
 /// format), so that a masked date still parses as a date in the client's driver.
 public enum PGType {
@@ -16,6 +18,7 @@ public enum PGType {
     /// Arrays and JSON are text-like too: markers contain no quotes or backslashes,
     /// so replacing a span inside them keeps them well formed.
     public static func isTextLike(_ oid: UInt32) -> Bool {
+        if let element = BinaryTypes.element(of: oid) { return isTextLike(element) }
         switch oid {
         case text, varchar, bpchar, name, unknown, json, jsonb, xml, 0: return true
         case 1000...1300 where ![date, time, timestamp, timestamptz, interval, timetz, bpchar, varchar].contains(oid)

@@ -77,6 +77,39 @@ final class MaskerTests: XCTestCase {
         XCTAssertEqual(try standardMasker.mask("{NaN}", typeOID: 1231).value, "{NaN}")
         XCTAssertNotEqual(try standardMasker.mask("{\"Avery Abernathy\"}", typeOID: 1009).value, "{\"Avery Abernathy\"}")
     }
+
+    /// An array under a column rule is masked element by element, as values of its
+    /// element type: a driver still reads an array of the column's type (a bare token
+    /// or marker in place of `{...}` made psycopg raise DataError), NULLs stay NULL.
+    func testArraysMaskedElementByElement() throws {
+        let m = Masker(policy: MaskPolicy(columnRules: [
+            ColumnRule(column: "ssns", strategy: .partial(keepLast: 4), entity: .ssn),
+            ColumnRule(column: "names", strategy: .hash(key: key), entity: .personName),
+            ColumnRule(column: "notes", strategy: .redact),
+            ColumnRule(column: "births", strategy: .redact, entity: .date),
+            ColumnRule(column: "ids", strategy: .hash(key: key)),
+            ColumnRule(column: "gone", strategy: .null),
+        ]))
+        func masked(_ column: String, _ value: String, _ oid: UInt32) throws -> String? {
+            try m.mask(value, table: "t", column: column, typeOID: oid).value
+        }
+        XCTAssertEqual(try masked("ssns", "{912-34-5678,NULL,\"912 34 1234\"}", 1009), "{\"***-**-5678\",NULL,\"*** ** 1234\"}")
+        let one = try masked("names", "Quenwick", PGType.text)!
+        let two = try masked("names", "Ann \"Lee\"", PGType.text)!
+        XCTAssertEqual(try masked("names", "{Quenwick,\"Ann \\\"Lee\\\"\"}", 1015), "{\"\(one)\",\"\(two)\"}")
+        XCTAssertEqual(try masked("notes", "[0:1][1:2]={{a,b},{c,d}}", 1009), "[0:1][1:2]={{\"[REDACTED]\",\"[REDACTED]\"},{\"[REDACTED]\",\"[REDACTED]\"}}")
+        XCTAssertEqual(try masked("births", "{1950-03-02,1961-12-30}", 1182), "{\"1950-01-01\",\"1961-01-01\"}")
+        let id = try masked("ids", "123456", PGType.int4)!
+        XCTAssertEqual(try masked("ids", "{123456,NULL}", 1007), "{\"\(id)\",NULL}")
+        XCTAssertEqual(try masked("notes", "{}", 1009), "{}")
+        XCTAssertNil(try masked("gone", "{a,b}", 1009))
+        // Content detection in an array of a type that cannot hold a marker: the element
+        // something is found in is replaced whole, the others stay.
+        let ips = try m.mask("{10.1.2.3,NULL}", typeOID: 1041)
+        XCTAssertEqual(ips.value, "{\"0.0.0.0\",NULL}")
+        XCTAssertEqual(ips.counts, ["IP_ADDRESS": 1])
+        XCTAssertEqual(try m.mask("{1950-03-02}", typeOID: 1182).value, "{\"1950-01-01\"}")
+    }
 }
 
 enum UUIDShape {
@@ -84,4 +117,5 @@ enum UUIDShape {
         let parts = s.split(separator: "-").map(\.count)
         return parts == [8, 4, 4, 4, 12] ? true : nil
     }
+
 }
