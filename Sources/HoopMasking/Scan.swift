@@ -209,6 +209,19 @@ enum Scan {
 
     static func words(_ list: [String]) -> [[UInt8]] { list.map { Array($0.lowercased().utf8) } }
 
+    /// Units of measure, of time and currencies, lower case: after a number they make it
+    /// a quantity ("128 MB", "30 Minutes", "70 bpm"), not a house number, and the label
+    /// before such a quantity is no name ("Init Duration: 150 ms"). Not the single
+    /// letters, "US", "Ft" or "in": streets are named so ("456 L Street", "1234 US
+    /// Highway 101", "100 Ft Myers Rd").
+    static let measureUnits: Set<UInt64> = Set("""
+        kb mb gb tb pb kib mib gib tib pib bytes byte kbps mbps gbps hz khz mhz ghz
+        ns ms sec secs second seconds min mins minute minutes hr hrs hour hours day days week weeks
+        month months year years yr yrs am pm utc gmt
+        mg mcg kg lb lbs oz ml dl cc mm cm km mmhg bpm meq mmol units iu percent pct
+        usd eur gbp cad aud jpy
+        """.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Scan.hashLower(String($0)) })
+
     /// FNV-1a of the lowercased bytes: name-list lookups without allocating a String
     /// or Array per token.
     static func hashLower(_ t: [UInt8], _ i: Int, _ j: Int) -> UInt64 {

@@ -146,4 +146,22 @@ final class NameAddressTests: XCTestCase {
         XCTAssertEqual(found(#"{"line": ["123 Main St", "Apt 4B"]}"#, .streetAddress), ["123 Main St", "Apt 4B"])
         XCTAssertEqual(found("Lot 7 of the build", .streetAddress), [])
     }
+
+    /// A number with its unit is a quantity: no house number after it, no name before
+    /// it (a Lambda REPORT line, a vital sign), while streets named by a letter or "US"
+    /// and a name before a colon and words still are found.
+    func testQuantitiesAreNotAddressesAndTheirLabelsNoNames() {
+        let report = "REPORT RequestId: 3f2a1b4c-1234-4abc-9def-0123456789ab\tDuration: 12.34 ms\tBilled Duration: 13 ms\t"
+            + "Memory Size: 128 MB\tMax Memory Used: 70 MB\tInit Duration: 150.12 ms"
+        XCTAssertEqual(found(report, .personName), [])
+        XCTAssertEqual(found(report, .streetAddress), [])
+        for s in ["128 MB", "Size: 30 Minutes", "Heart Rate: 72 bpm", "Uptime: 12 Days"] {
+            XCTAssertEqual(found(s, .streetAddress), [], s)
+            XCTAssertEqual(found(s, .personName), [], s)
+        }
+        XCTAssertEqual(found("456 L Street NW", .streetAddress), ["456 L Street"])
+        XCTAssertEqual(found("Quenwick Young", .personName), ["Quenwick Young"])
+        XCTAssertEqual(found("Xochitl Brown: called about 12 Main Street", .personName), ["Xochitl Brown"])
+    }
+
 }

@@ -60,6 +60,12 @@ public struct AddressDetector: Detector {
             // 123 1/2 Main St: a half lot's number.
             if e + 4 <= t.count, t[e] == ch(" "), isDigit(t[e + 1]), t[e + 2] == ch("/"), isDigit(t[e + 3]),
                Scan.rightBoundary(t, e + 4) { e += 4 }
+            // A quantity is no house number: "128 MB", "30 Minutes", "12 PM".
+            if e + 1 < t.count, t[e] == ch(" ") {
+                var w = e + 1
+                while w < t.count, isAlpha(t[w]) { w += 1 }
+                if w > e + 1, Scan.measureUnits.contains(Scan.hashLower(t, e + 1, w)) { return nil }
+            }
             let start = unitBefore(t, i) ?? i
             guard let end = match(t, e, start: start, lowered: lowered) else { return nil }
             spans.append(DetectedSpan(.streetAddress, start, end))

@@ -407,7 +407,7 @@ public struct NameDetector: Detector {
     func candidate(_ t: [UInt8], _ toks: [Token], _ k: Int) -> Bool {
         let h = toks[k].hash
         if Self.joinStop.contains(h) || ClinicalWords.set.contains(h) || Self.identifier(t, toks[k].start, toks[k].end) { return false }
-        if Self.measureLabel(t, toks[k]) { return false }
+        if Self.measureLabel(t, toks[k]) || labelsQuantity(t, toks, k) { return false }
         if Self.words.contains(h) {
             // An everyday-word given name: with strong evidence, or before a surname-like
             // Titlecase token ("Grace Young"), as rule 2 does for listed given names.
@@ -441,6 +441,28 @@ public struct NameDetector: Detector {
     static func measureLabel(_ t: [UInt8], _ tok: Token) -> Bool {
         let e = tok.end
         return tok.end - tok.start <= 3 && e + 1 < t.count && t[e] == ch(" ") && isDigit(t[e + 1])
+    }
+
+    /// Token `k` and the Titlecase tokens after it label a quantity: ": 150.12 ms",
+    /// ": 128 MB" ("Init Duration: 150.12 ms" in a Lambda REPORT line, "Heart Rate: 72
+    /// bpm"), a number with its unit (Scan.measureUnits), which no name is followed by.
+    func labelsQuantity(_ t: [UInt8], _ toks: [Token], _ k: Int) -> Bool {
+        var j = k
+        while j + 1 < toks.count, j < k + 3, tight(t, toks, j, j + 1), toks[j + 1].capital { j += 1 }
+        let n = t.count
+        var p = toks[j].end
+        guard p < n, t[p] == ch(":") else { return false }
+        p += 1
+        while p < n, t[p] == ch(" ") { p += 1 }
+        let digits = Scan.digitRun(t, p)
+        guard digits > 0 else { return false }
+        p += digits
+        if p + 1 < n, t[p] == ch("."), isDigit(t[p + 1]) { p += 1 + Scan.digitRun(t, p + 1) }
+        guard p + 1 < n, t[p] == ch(" ") else { return false }
+        let w = p + 1
+        var e = w
+        while e < n, isAlpha(t[e]) { e += 1 }
+        return e > w && Scan.rightBoundary(t, e) && Scan.measureUnits.contains(Scan.hashLower(t, w, e))
     }
 
     /// "'s" (or "’s") at `e`.
