@@ -361,3 +361,99 @@ def test_a_parameter_inside_array_is_no_pin(ring):
     reads every element."""
     assert_held_and_unchanged(ring, "delete from encounters where id = any(array[%s])", "a parameter inside ARRAY[...]",
                               params=[list(range(1, 5001))])
+
+
+# --- Counted across branches, rows and schemas (a hunt of the count rules) ------------------
+
+GATHERING_READS = {
+    # A reducing aggregate over a derived table or CTE that gathered every row into one value.
+    "max-over-string_agg": "select max(x) from (select string_agg(patient_id || ':' || diagnosis_code, '|') x from encounters) s",
+    "min-over-cte": "with s as (select string_agg(patient_id || ':' || diagnosis_code, '|') x from encounters) select min(x) from s",
+    # An aggregate written in a FROM-less sub-select whose columns are the outer query's:
+    # PostgreSQL makes it the outer query's, and it gathers every row.
+    "outer-aggregate-beside-count": "select count(*), (select string_agg(patient_id || ':' || diagnosis_code, '|')) from encounters",
+    "outer-aggregate-under-limit": "select (select string_agg(patient_id || ':' || diagnosis_code, '|')) from encounters limit 1",
+    # A LIMITed sub-select run once per row of a short series: 20 x 1,000 rows.
+    "limited-subselect-per-series-row": "select array_to_string(array(select patient_id || ':' || diagnosis_code from encounters "
+                                        "order by id limit 1000 offset g * 1000), '|') from generate_series(0, 19) g",
+    # UNION ALL of branches each under the cap, every row together.
+    "union-of-ranges": " union all ".join(f"select id, patient_id, diagnosis_code from encounters where id between {k * 1000 + 1} "
+                                          f"and {k * 1000 + 1000}" for k in range(20)),
+    "union-of-parents": " union all ".join(f"select id, patient_id from encounters where provider_id = {k}" for k in range(1, 151)),
+    "union-of-pages": " union all ".join(f"(select id, patient_id from encounters order by id limit 1000 offset {k * 1000})"
+                                         for k in range(20)),
+}
+
+
+@pytest.mark.parametrize("name", list(GATHERING_READS))
+def test_reads_counted_across_branches_and_rows_are_held(ring, name):
+    out, _ = send(ring, GATHERING_READS[name])
+    assert out.stopped, f"a read of encounters that returns or gathers every row ran without a hold: {describe(out)}"
+
+
+def test_bounded_unions_and_per_row_subselects_still_run(ring):
+    """The counts add up only where they should: a few keys across branches, aggregates
+    alone, a scalar sub-select per row of a few rows."""
+    for sql in ["select id, patient_id from encounters where id = 1 union all select id, patient_id from encounters where id in (2, 3)",
+                "select 'e', count(*) from encounters union all select 'p', count(*) from patients",
+                "select e.id, (select p.name from providers p where p.id = 7) from encounters e where e.id in (1, 2, 3)",
+                "select e.id, array(select p.id from providers p where p.id in (1, 2)) from encounters e where e.id in (1, 2, 3)",
+                "with recursive r(n) as (select 1 union all select n + 1 from r where n < 5) select * from r"]:
+        out, _ = send(ring, sql)
+        assert out.ran and not out.stopped, f"a bounded read was held or failed ({sql[:60]}): {describe(out)}"
+
+
+def test_parents_added_across_union_branches_are_held(ring):
+    """One parent's rows (`provider_id = k`) count as the cap, not as one row: 150 of them in
+    a sub-select's UNION ALL deleted every encounter; one still runs."""
+    branches = " union all ".join(f"select e.id from encounters e where e.provider_id = {k}" for k in range(1, 151))
+    assert_held_and_unchanged(ring, f"delete from encounters where id in ({branches})", "a delete of every encounter")
+    assert_held_and_unchanged(ring, "delete from encounters where provider_id = 1 or provider_id = 2", "a delete of two providers' encounters")
+    out, _ = send(ring, "delete from encounters where id in (select e.id from encounters e where e.provider_id = 1)")
+    assert out.ran, f"one parent's rows, as `provider_id = 1` alone: {describe(out)}"
+
+
+@pytest.mark.parametrize("sql", [
+    "select id from encounters order by id offset 100000 limit 1 for update",
+    "select count(*) from (select id from encounters limit 1000 offset 19000 for update) s",
+])
+def test_rows_an_offset_skips_under_for_update_are_locks_held(ring, sql):
+    """LockRows runs below Limit: FOR UPDATE locks every row an OFFSET skips."""
+    out, conn = send(ring, sql, autocommit=False, keep=True)
+    try:
+        assert out.stopped, f"row locks on (nearly) every encounter ran without a hold: {describe(out)}"
+    finally:
+        if conn is not None:
+            conn.rollback()
+            conn.close()
+
+
+@pytest.fixture
+def archive(ring):
+    """A copy of encounters under the same name in another schema (an archive)."""
+    with ring.admin() as a:
+        a.execute("create schema if not exists archive")
+        a.execute("drop table if exists archive.encounters")
+        a.execute("create table archive.encounters as select * from public.encounters where id = 1")
+        a.execute("alter schema archive owner to hoop_gateway")
+        a.execute("alter table archive.encounters owner to hoop_gateway")
+    yield
+    with ring.admin() as a:
+        a.execute("drop schema archive cascade")
+
+
+@pytest.mark.parametrize("sql", [
+    "delete from public.encounters using archive.encounters where archive.encounters.id = 1",
+    "update public.encounters set note = 'probe' from archive.encounters where archive.encounters.id = 1",
+    "select public.encounters.patient_id from public.encounters, archive.encounters where archive.encounters.id = 1",
+])
+def test_a_key_of_another_schemas_table_of_the_same_name_pins_nothing(ring, archive, sql):
+    """`archive.encounters.id = 1` pins the archive's row, not public.encounters' (every
+    encounter was deleted, rewritten or read)."""
+    if sql.startswith("select"):
+        out, _ = send(ring, sql)
+        assert out.stopped, f"a read of every encounter ran without a hold: {describe(out)}"
+    else:
+        assert_held_and_unchanged(ring, sql, "a write of every encounter")
+    out, _ = send(ring, "delete from public.encounters using archive.encounters where public.encounters.id = 1 and archive.encounters.id = 1")
+    assert out.ran, f"a write pinned by the target's own schema-qualified key: {describe(out)}"

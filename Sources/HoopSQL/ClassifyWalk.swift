@@ -76,7 +76,11 @@ struct ClassWalker {
             // FOR UPDATE / SHARE locks every row the select reads, whatever comes back
             // (`select count(*) from (select id from t for update) s` locks the table's rows
             // under one row out): as LOCK ... SHARE does, unless its rows are bounded.
-            if body["lockingClause"] != nil, !Bounds(options: options).select(body, [:]) { c.flags.insert(.exclusiveLock) }
+            // An OFFSET's rows are locked too (LockRows runs below Limit): a constant one
+            // counts with the LIMIT, any other locks any number.
+            if body["lockingClause"] != nil, !Bounds(options: options).select(body, [:]) || !Bounds(options: options).offsetBounded(body) {
+                c.flags.insert(.exclusiveLock)
+            }
             return true
         case "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt":
             modify(kind, body)
@@ -202,11 +206,10 @@ struct ClassWalker {
             let sourceItem = s["sourceRelation"]?["RangeSubselect"]
             let source = sourceItem?["subquery"]?["SelectStmt"]
             let listed = source.map { bounds.valuesBounded($0) || bounds.limited($0) } ?? false
-            let targetName = s["relation"]?["alias"]?["aliasname"]?.string ?? s["relation"]?["relname"]?.string ?? ""
             // (An unqualified column of the condition may be the source's.)
             let pinned = bounds.pinnedCount(s["joinCondition"], of: s["relation"], others: true, ctes: bounds.with(s["withClause"], [:]),
                                             with: s["withClause"]).map { $0 <= options.maxBoundedLimit } ?? false
-            let joinedToKey = listed && bounds.joinsKey(s["joinCondition"], target: targetName,
+            let joinedToKey = listed && bounds.joinsKey(s["joinCondition"], target: Bounds.qualifiers(of: s["relation"]),
                                                         source: sourceItem?["alias"]?["aliasname"]?.string)
             if destructive && !(pinned || joinedToKey) { c.unboundedWrite = true; c.unboundedAnyway = true }
         }
@@ -531,6 +534,34 @@ struct Bounds {
             || options.keyColumns.contains { $0.lowercased() == column }
     }
 
+    /// The relation a column reference's qualifier names: "t" for `t.c`, "s.t" for
+    /// `s.t.c` (a database name before it dropped), "" for none. `archive.encounters.id`
+    /// is not a column of `public.encounters`.
+    static func qualifier(_ names: [String]) -> String {
+        switch names.count {
+        case 0, 1: return ""
+        case 2: return names[0]
+        default: return names[names.count - 3] + "." + names[names.count - 2]
+        }
+    }
+
+    /// The qualifiers a relation's columns go by: its alias; else its name and, written
+    /// with its schema, `schema.name`.
+    static func qualifiers(of relation: JSON?) -> Set<String> {
+        if let alias = relation?["alias"]?["aliasname"]?.string { return [alias] }
+        let rel = relation?["relname"]?.string ?? ""
+        if let schema = relation?["schemaname"]?.string { return [rel, schema + "." + rel] }
+        return [rel]
+    }
+
+    /// The pins of `pins` (columnPins) on the relation named by `names`, and the
+    /// unqualified ones when `unqualified`.
+    static func pins(_ pins: [String: [String: Int]], on names: Set<String>, unqualified: Bool) -> [String: Int] {
+        var out: [String: Int] = unqualified ? pins[""] ?? [:] : [:]
+        for n in names { out.merge(pins[n] ?? [:]) { min($0, $1) } }
+        return out
+    }
+
     /// Any query node: `{"SelectStmt": ...}`, `{"InsertStmt": ...}`...
     func statement(_ node: JSON?, _ ctes: [String: Bool]) -> Bool {
         guard let (kind, s) = node?.node else { return true }
@@ -547,10 +578,8 @@ struct Bounds {
         case "UpdateStmt", "DeleteStmt":
             guard let returning = s["returningList"]?.array, !returning.isEmpty else { return true }
             guard returnedSubselects(.array(returning)).allSatisfy({ statement($0, with(s["withClause"], ctes)) }) else { return false }
-            let target = s["relation"]
-            let names = [target?["alias"]?["aliasname"]?.string ?? target?["relname"]?.string ?? ""]
             let pins = keyPins(s["whereClause"])
-            return pins.contains("") || pins.contains(names[0])
+            return pins.contains("") || !pins.isDisjoint(with: Self.qualifiers(of: s["relation"]))
         default:
             return true
         }
@@ -573,6 +602,17 @@ struct Bounds {
         return out
     }
 
+    /// A query's LIMIT and OFFSET together within the cap, or no OFFSET: FOR UPDATE locks
+    /// the rows an OFFSET skips (`offset 19999 limit 1 for update` locks 20,000 rows).
+    func offsetBounded(_ s: JSON) -> Bool {
+        guard let offset = s["limitOffset"] else { return true }
+        guard case .number(let skip)? = Constants.value(offset) else { return false }
+        guard s["limitOption"]?.string == "LIMIT_OPTION_COUNT", case .number(let n)? = Constants.value(s["limitCount"]) else {
+            return false
+        }
+        return skip + n <= Double(options.maxBoundedLimit)
+    }
+
     func limited(_ s: JSON) -> Bool {
         guard s["limitOption"]?.string == "LIMIT_OPTION_COUNT", case .number(let n)? = Constants.value(s["limitCount"]) else { return false }
         return n <= Double(options.maxBoundedLimit)
@@ -591,18 +631,72 @@ struct Bounds {
         // ',') over () ... limit 1`): LIMIT does not bound what the window read.
         if limited(s) && !gathersRows(targets) && !from.contains(where: { gathers($0, s["withClause"], ctes) }) { return true }
         if let op = s["op"]?.string, op != "SETOP_NONE" {
+            // Each branch bounded, and all of them together: twenty ranges of a thousand
+            // rows, UNION ALL, are every row.
             return select(s["larg"] ?? .null, ctes) && select(s["rarg"] ?? .null, ctes)
+                && readCount(s, ctes) <= options.maxBoundedLimit
         }
         if s["valuesLists"] != nil { return valuesBounded(s) && returnedSubselects(s["valuesLists"]!).allSatisfy { inner.statement($0, ctes) } }
         if from.isEmpty { return !expands(targets, ctes) }
+        // A sub-select in the select list runs once per row: its rows (an array's, or what
+        // it gathers) times the rows of FROM (`array(select ... limit 1000 offset g * 1000)
+        // from generate_series(0, 19) g` is twenty thousand).
+        if let rows = rowCount(s, ctes, reads: true), rows > 1 {
+            let perRow = returnedSublinks(.array(targets)).reduce(0) { Self.sum($0, returnedRows($1.query, array: $1.kind == "ARRAY_SUBLINK", ctes)) }
+            if Self.product(rows, perRow) > options.maxBoundedLimit { return false }
+        }
         var items: [(names: Set<String>, pinned: Bool)] = []
         for f in from { collect(f, ctes, &items) }
         let own = items.reduce(into: Set<String>()) { $0.formUnion($1.names) }
-        if s["groupClause"] == nil, hasAggregate(targets, own: own), !expands(targets, ctes) { return true }
+        // One row of aggregates, unless what they reduce gathered rows first (`max(x) from
+        // (select string_agg(...) x from encounters) s`).
+        if s["groupClause"] == nil, hasAggregate(targets, own: own), !expands(targets, ctes),
+           !from.contains(where: { gathers($0, s["withClause"], ctes) }) { return true }
         let pins = keyPins(s["whereClause"])
         return items.allSatisfy { item in
             item.pinned || !item.names.isDisjoint(with: pins) || (items.count == 1 && pins.contains("") && !nested)
         }
+    }
+
+    /// At most how many rows a bounded query yields, for adding branches up: a LIMIT's
+    /// count, one for aggregates alone, rowCount otherwise; the cap when nothing counts them.
+    func readCount(_ s: JSON, _ ctes: [String: Bool], gathered: Bool = false) -> Int {
+        let cap = options.maxBoundedLimit
+        var n: Int
+        if gathered {
+            // What an aggregate gathered: FROM's rows, whatever LIMIT then keeps of its output.
+            guard case .object(var o) = s else { return cap }
+            o["limitOption"] = nil; o["limitCount"] = nil
+            return rowCount(.object(o), ctes, reads: true) ?? cap
+        } else if let op = s["op"]?.string, op != "SETOP_NONE" {
+            let l = readCount(s["larg"] ?? .null, ctes), r = readCount(s["rarg"] ?? .null, ctes)
+            switch op {
+            case "SETOP_INTERSECT": n = min(l, r)
+            case "SETOP_EXCEPT": n = l
+            default: n = Self.sum(l, r)
+            }
+        } else if s["groupClause"] == nil, hasAggregate(s["targetList"]?.array ?? []), !gathersRows(s["targetList"]?.array ?? []) {
+            n = 1
+        } else {
+            // Uncounted: as many as the cap, if it reads a table (not a bounded CTE).
+            n = rowCount(s, ctes, reads: true) ?? (touchesTables(s["fromClause"], ctes) ? cap : 0)
+        }
+        if s["limitOption"]?.string == "LIMIT_OPTION_COUNT", case .number(let l)? = Constants.value(s["limitCount"]), l >= 0 {
+            n = min(n, l < 1e12 ? Int(l) : Int.max)
+        }
+        return n
+    }
+
+    /// The rows a sub-select in a select list gives back each time it runs: an array's
+    /// rows, or the rows an aggregate of it gathers; one for a scalar (a scalar sub-select
+    /// is one row or an error).
+    func returnedRows(_ query: JSON, array: Bool, _ ctes: [String: Bool]) -> Int {
+        guard let s = query["SelectStmt"] else { return 1 }
+        let targets = s["targetList"]?.array ?? []
+        if gathersRows(targets) || (s["fromClause"]?.array ?? []).contains(where: { gathers($0, s["withClause"], ctes) }) {
+            return readCount(s, ctes, gathered: true)
+        }
+        return array ? readCount(s, ctes) : 1
     }
 
     /// FROM items, joins flattened: the names a column may be qualified by, and whether the
@@ -614,7 +708,7 @@ struct Bounds {
         case "RangeVar":
             let rel = b["relname"]?.string ?? ""
             let cte = b["schemaname"] == nil ? ctes[rel] : nil
-            out.append(([alias ?? rel], cte ?? false))
+            out.append((Self.qualifiers(of: b), cte ?? false))
         case "RangeSubselect":
             // LATERAL: it may name this query's other items, unqualified too.
             out.append(([alias ?? ""], (nested || b["lateral"]?.bool == true ? inner : self).statement(b["subquery"], ctes)))
@@ -631,9 +725,7 @@ struct Bounds {
             // generate_series(1, 20000) g`): as bounded as its length.
             out.append(([alias ?? name ?? ""], !touchesTables(b["functions"], ctes) && seriesBounded(call)))
         case "RangeTableSample":
-            let rv = b["relation"]?["RangeVar"]
-            let name = rv?["alias"]?["aliasname"]?.string ?? rv?["relname"]?.string ?? ""
-            out.append(([name], false))
+            out.append((Self.qualifiers(of: b["relation"]?["RangeVar"]), false))
         default:
             out.append(([alias ?? ""], !touchesTables(item, ctes)))
         }
@@ -651,8 +743,8 @@ struct Bounds {
     /// `source` (`t.id = v.id`), both named by their qualifiers: a join on a key. A
     /// column compared with the target's own (`e.id = e.id`), or one without a qualifier
     /// (which may be the target's), pins nothing.
-    func joinsKey(_ condition: JSON?, target: String, source: String?) -> Bool {
-        guard let source, source != target else { return false }
+    func joinsKey(_ condition: JSON?, target: Set<String>, source: String?) -> Bool {
+        guard let source, !target.contains(source) else { return false }
         var stack = [condition ?? .null]
         while let e = stack.popLast() {
             if let b = e["BoolExpr"], b["boolop"]?.string == "AND_EXPR" { stack += b["args"]?.array ?? []; continue }
@@ -664,7 +756,7 @@ struct Bounds {
             }
             guard sides.allSatisfy({ $0.count >= 2 }) else { continue }
             for (t, o) in [(sides[0], sides[1]), (sides[1], sides[0])]
-            where t[t.count - 2] == target && isKey(t.last!) && o[o.count - 2] == source { return true }
+            where target.contains(Self.qualifier(t)) && isKey(t.last!) && Self.qualifier(o) == source { return true }
         }
         return false
     }
@@ -696,12 +788,12 @@ struct Bounds {
             default: return nil
             }
         }
-        let target = relation?["alias"]?["aliasname"]?.string ?? relation?["relname"]?.string ?? ""
+        let target = Self.qualifiers(of: relation)
         // With other relations in FROM or USING, an unqualified column may be theirs
         // (`update t set ... from (values (1)) v(k) where k = 1`).
         func ofTarget(_ column: JSON?) -> Bool {
             guard let fields = column?["ColumnRef"]?["fields"]?.array, fields.allSatisfy({ $0.sval != nil }) else { return false }
-            return fields.count == 1 ? !others : fields[fields.count - 2].sval == target
+            return fields.count == 1 ? !others : target.contains(Self.qualifier(fields.compactMap(\.sval)))
         }
         // `col IN (select ...)`: values that do not depend on the row written (no column of
         // an enclosing query: `id in (select id)` is every row), and few enough.
@@ -712,8 +804,7 @@ struct Bounds {
                   let n = subselectCount(link, of: relation, others: others, ctes: ctes, with: with) else { return nil }
             return keyCount(column, n)
         }
-        let pins = columnPins(e, ranges: false)
-        let mine = (pins[target] ?? [:]).merging(others ? [:] : pins[""] ?? [:]) { min($0, $1) }
+        let mine = Self.pins(columnPins(e, ranges: false), on: target, unqualified: !others)
         return mine.compactMap { keyCount($0.key, $0.value) }.min()
     }
 
@@ -721,10 +812,13 @@ struct Bounds {
     /// key by convention) one each; a `*_id` or `key_columns` column one parent's rows for
     /// a single value, any number for several (`provider_id in (1, ..., 200)` is every
     /// encounter); any other column, any number. The catalog's unique keys name one row
-    /// per value whatever the name (CatalogFacts.holdsUniqueKey).
+    /// per value whatever the name (CatalogFacts.holdsUniqueKey). One parent's rows count
+    /// as the cap (`maxBoundedLimit`): one parent is bounded, but no two are, whether OR
+    /// or UNION adds them (150 sub-selects of `provider_id = k` were 150 rows).
     func keyCount(_ column: String, _ n: Int) -> Int? {
         guard isKey(column) else { return nil }
-        return column == "id" || n <= 1 ? n : nil
+        if column == "id" || n == 0 { return n }
+        return n == 1 ? options.maxBoundedLimit : nil
     }
 
     /// The rows of `col IN (select ...)` at most, when the sub-select names no column
@@ -746,7 +840,7 @@ struct Bounds {
     /// set-returning call in its select list yields; FROM items multiplied, each a series
     /// or an unnested constant array of known length, a sub-select by this count, or a
     /// table whose key columns the WHERE pins (as many rows as values).
-    func rowCount(_ s: JSON?, _ ctes: [String: Bool], with: JSON? = nil) -> Int? {
+    func rowCount(_ s: JSON?, _ ctes: [String: Bool], with: JSON? = nil, reads: Bool = false) -> Int? {
         guard let s else { return nil }
         let with = s["withClause"] ?? with
         var limit: Int? = nil
@@ -755,7 +849,7 @@ struct Bounds {
         }
         func capped(_ c: Int?) -> Int? { limit.map { l in c.map { min($0, l) } ?? l } ?? c }
         if let op = s["op"]?.string, op != "SETOP_NONE" {
-            let l = rowCount(s["larg"], ctes, with: with), r = rowCount(s["rarg"], ctes, with: with)
+            let l = rowCount(s["larg"], ctes, with: with, reads: reads), r = rowCount(s["rarg"], ctes, with: with, reads: reads)
             switch op {
             case "SETOP_INTERSECT": return capped([l, r].compactMap { $0 }.min())
             case "SETOP_EXCEPT": return capped(l)
@@ -774,22 +868,23 @@ struct Bounds {
         var count = perRow
         let single = (s["fromClause"]?.array ?? []).count == 1
         for item in s["fromClause"]?.array ?? [] {
-            guard let n = itemCount(item, s["whereClause"], single: single, ctes, with: with) else { return capped(nil) }
+            guard let n = itemCount(item, s["whereClause"], single: single, ctes, with: with, reads: reads) else { return capped(nil) }
             count = Self.product(count, n)
         }
         return capped(count)
     }
 
-    /// Rows a FROM item yields at most (rowCount).
-    func itemCount(_ item: JSON, _ whereClause: JSON?, single: Bool, _ ctes: [String: Bool], with: JSON?) -> Int? {
+    /// Rows a FROM item yields at most (rowCount); `reads`: a key's range counts as its
+    /// length, as a read's bound (keyPins), never a write's.
+    func itemCount(_ item: JSON, _ whereClause: JSON?, single: Bool, _ ctes: [String: Bool], with: JSON?, reads: Bool = false) -> Int? {
         guard let (kind, b) = item.node else { return nil }
         switch kind {
         case "JoinExpr":
-            guard let l = itemCount(b["larg"] ?? .null, whereClause, single: false, ctes, with: with),
-                  let r = itemCount(b["rarg"] ?? .null, whereClause, single: false, ctes, with: with) else { return nil }
+            guard let l = itemCount(b["larg"] ?? .null, whereClause, single: false, ctes, with: with, reads: reads),
+                  let r = itemCount(b["rarg"] ?? .null, whereClause, single: false, ctes, with: with, reads: reads) else { return nil }
             return Self.product(l, r)
         case "RangeSubselect":
-            return rowCount(b["subquery"]?["SelectStmt"], ctes, with: with)
+            return rowCount(b["subquery"]?["SelectStmt"], ctes, with: with, reads: reads)
         case "RangeFunction":
             var calls: [JSON] = []
             self.calls(b["functions"] ?? .null, &calls)
@@ -803,13 +898,11 @@ struct Bounds {
                 let cte = (with?["ctes"]?.array ?? []).compactMap { $0["CommonTableExpr"] }.first { $0["ctename"]?.string == rel }
                 if let cte {
                     guard with?["recursive"]?.bool != true else { return nil }
-                    return rowCount(cte["ctequery"]?["SelectStmt"], ctes)
+                    return rowCount(cte["ctequery"]?["SelectStmt"], ctes, reads: reads)
                 }
                 if ctes[rel] != nil { return nil }
             }
-            let name = b["alias"]?["aliasname"]?.string ?? rel
-            let pins = columnPins(whereClause, ranges: false)
-            let mine = (pins[name] ?? [:]).merging(single ? pins[""] ?? [:] : [:]) { min($0, $1) }
+            let mine = Self.pins(columnPins(whereClause, ranges: reads), on: Self.qualifiers(of: b), unqualified: single)
             return mine.compactMap { keyCount($0.key, $0.value) }.min()
         default:
             return nil
@@ -877,9 +970,8 @@ struct Bounds {
     /// equality (`=`, `IN`, `= ANY`; a range of a unique column may hold any number of
     /// rows): bounded if they hold a unique key, which only the catalog knows.
     func pinnedColumns(_ whereClause: JSON?, of relation: JSON?, others: Bool, ctes: [String: Bool], with: JSON?) -> [String: Int] {
-        let target = relation?["alias"]?["aliasname"]?.string ?? relation?["relname"]?.string ?? ""
-        let pins = columnPins(whereClause, ranges: false)
-        var out = (pins[target] ?? [:]).merging(others ? [:] : pins[""] ?? [:]) { min($0, $1) }
+        let target = Self.qualifiers(of: relation)
+        var out = Self.pins(columnPins(whereClause, ranges: false), on: target, unqualified: !others)
         // `col IN (select ...)` of few rows, as pinnedCount reads it.
         var conjuncts = [whereClause ?? .null]
         while let c = conjuncts.popLast() {
@@ -887,7 +979,7 @@ struct Bounds {
             guard let link = c["SubLink"], link["subLinkType"]?.string == "ANY_SUBLINK",
                   (link["operName"]?.array?.last?.sval ?? "=") == "=",
                   let fields = link["testexpr"]?["ColumnRef"]?["fields"]?.array, fields.allSatisfy({ $0.sval != nil }),
-                  fields.count == 1 ? !others : fields[fields.count - 2].sval == target,
+                  fields.count == 1 ? !others : target.contains(Self.qualifier(fields.compactMap(\.sval))),
                   let column = fields.last?.sval,
                   let n = subselectCount(link, of: relation, others: others, ctes: ctes, with: with) else { continue }
             out[column] = min(n, out[column] ?? Int.max)
@@ -924,7 +1016,7 @@ struct Bounds {
             guard let fields = e?["ColumnRef"]?["fields"]?.array else { return nil }
             let names = fields.compactMap(\.sval)
             guard names.count == fields.count, let col = names.last else { return nil }
-            return (names.count >= 2 ? names[names.count - 2] : "", col)
+            return (Self.qualifier(names), col)
         }
         // A key filter bounds as many rows as it names: no more than a LIMIT may
         // (`maxBoundedLimit`), whatever its form (a list, an array, a range).
@@ -985,17 +1077,20 @@ struct Bounds {
 
     /// The sub-selects of an expression whose values it returns (scalar and ARRAY
     /// sub-selects; EXISTS, IN and ANY yield only a boolean), not looking into them.
-    func returnedSubselects(_ j: JSON) -> [JSON] {
+    func returnedSubselects(_ j: JSON) -> [JSON] { returnedSublinks(j).map(\.query) }
+
+    /// The same, with each one's kind (`EXPR_SUBLINK`: one value; `ARRAY_SUBLINK`: all its rows).
+    func returnedSublinks(_ j: JSON) -> [(kind: String, query: JSON)] {
         switch j {
-        case .array(let a): return a.flatMap(returnedSubselects)
+        case .array(let a): return a.flatMap(returnedSublinks)
         case .object(let o):
             if let link = o["SubLink"] {
                 let type = link["subLinkType"]?.string ?? ""
-                let own = ["EXPR_SUBLINK", "ARRAY_SUBLINK", "MULTIEXPR_SUBLINK"].contains(type) ? [link["subselect"] ?? .null] : []
-                return own + returnedSubselects(link["testexpr"] ?? .null)
+                let own = ["EXPR_SUBLINK", "ARRAY_SUBLINK", "MULTIEXPR_SUBLINK"].contains(type) ? [(type, link["subselect"] ?? .null)] : []
+                return own + returnedSublinks(link["testexpr"] ?? .null)
             }
             if o["SelectStmt"] != nil { return [] }
-            return o.filter { $0.key != "location" }.values.flatMap(returnedSubselects)
+            return o.filter { $0.key != "location" }.values.flatMap(returnedSublinks)
         default: return []
         }
     }
@@ -1055,7 +1150,34 @@ struct Bounds {
     func gathersRows(_ targets: [JSON]) -> Bool {
         var fs: [JSON] = []
         calls(.array(targets), &fs)
-        return fs.contains(where: collects)
+        return fs.contains(where: collects) || liftedAggregates(targets).contains(where: collects)
+    }
+
+    /// Aggregates written inside this select list's sub-selects that are this level's:
+    /// PostgreSQL makes an aggregate the query's whose columns its arguments name, so
+    /// `(select string_agg(patient_id || note, ','))` in a select from encounters gathers
+    /// every encounter. An aggregate whose column references are all unqualified in a
+    /// FROM-less sub-select, or all qualified by names its own FROM does not have, is lifted.
+    func liftedAggregates(_ targets: [JSON]) -> [JSON] {
+        var out: [JSON] = []
+        for sub in returnedSubselects(.array(targets)) {
+            guard let s = sub["SelectStmt"] else { continue }
+            let from = s["fromClause"]?.array ?? []
+            var items: [(names: Set<String>, pinned: Bool)] = []
+            for f in from { collect(f, [:], &items) }
+            let own = items.reduce(into: Set<String>()) { $0.formUnion($1.names) }
+            var fs: [JSON] = []
+            calls(.array(s["targetList"]?.array ?? []), &fs)
+            for f in fs where f["over"] == nil {
+                var refs: [[String]] = []
+                columnRefs(.array([f["args"] ?? .null, f["agg_filter"] ?? .null]), &refs)
+                guard !refs.isEmpty else { continue }
+                let outer = refs.allSatisfy { $0.count >= 2 ? !own.contains(Self.qualifier($0)) : from.isEmpty }
+                if outer { out.append(f) }
+            }
+            out += liftedAggregates(s["targetList"]?.array ?? [])
+        }
+        return out
     }
 
     /// A call that may gather many rows into one value: an aggregate that collects
@@ -1078,6 +1200,7 @@ struct Bounds {
     /// (`array(select max(v.z) || p.ssn from patients p)` returns every row), and an
     /// unqualified column may be either.
     func hasAggregate(_ targets: [JSON], own: Set<String> = []) -> Bool {
+        if liftedAggregates(targets).contains(where: collects) { return false }
         var fs: [JSON] = []
         calls(.array(targets), &fs)
         var found = false
