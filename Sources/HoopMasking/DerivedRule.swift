@@ -35,7 +35,9 @@ extension MaskPolicy {
         guard let first = found.first else { return nil }
         let entity = found.allSatisfy { $0.entity == first.entity } ? first.entity : nil
         let strategy = found.allSatisfy { $0.strategy == first.strategy } ? first.strategy : .redact
-        return ColumnRule(table: "*", column: "*", strategy: strategy, entity: entity)
+        var rule = ColumnRule(table: "*", column: "*", strategy: strategy, entity: entity)
+        rule.pieces = found.contains(where: \.pieces)
+        return rule
     }
 }
 
@@ -43,12 +45,13 @@ extension ColumnRule {
     public var keeps: Bool { if case .keep = strategy { return true } else { return false } }
 
     /// This rule for a piece of its column's value: only strategies that reveal nothing
-    /// of the value stay (redact, null).
+    /// of the value stay (redact, null), and a date keeps no year (`pieces`).
     var forPieces: ColumnRule {
-        switch strategy {
-        case .redact, .null, .keep: return self
-        case .partial, .hash: return ColumnRule(table: table, column: column, strategy: .redact, entity: entity)
-        }
+        var rule = self
+        if case .partial = strategy { rule.strategy = .redact }
+        if case .hash = strategy { rule.strategy = .redact }
+        rule.pieces = true
+        return rule
     }
 }
 
@@ -64,7 +67,7 @@ extension Masker {
     /// Masks a whole value by `rule`, keeping it valid for its type.
     public func mask(_ value: String, rule: ColumnRule, typeOID: UInt32?) throws -> MaskResult {
         if rule.keeps { return MaskResult(value: value, counts: [:]) }
-        return MaskResult(value: try whole(value, oid: typeOID ?? 0, strategy: rule.strategy, marker: "[REDACTED]"),
+        return MaskResult(value: try whole(value, oid: typeOID ?? 0, strategy: rule.strategy, marker: "[REDACTED]", keepsYear: !rule.pieces),
                           counts: [rule.label: 1])
     }
 }

@@ -126,16 +126,16 @@ public struct Masker: Sendable {
         return MaskResult(value: replace(bytes, spans), counts: counts)
     }
 
-    func whole(_ value: String, oid: UInt32, strategy: MaskStrategy, marker: String) throws -> String? {
+    func whole(_ value: String, oid: UInt32, strategy: MaskStrategy, marker: String, keepsYear: Bool = true) throws -> String? {
         if case .null = strategy { return nil }
-        if let masked = try eachElement(value, oid: oid, { try whole($0, oid: $1, strategy: strategy, marker: marker) }) {
+        if let masked = try eachElement(value, oid: oid, { try whole($0, oid: $1, strategy: strategy, marker: marker, keepsYear: keepsYear) }) {
             return masked
         }
         if PGType.isTextLike(oid) && oid != PGType.json && oid != PGType.jsonb {
             if case .null = strategy { return nil }
             return strategy.text(for: Array(value.utf8)[...], marker: marker)
         }
-        guard let replaced = TypedReplacement.value(for: value, oid: oid, strategy: strategy) else {
+        guard let replaced = TypedReplacement.value(for: value, oid: oid, strategy: strategy, keepsYear: keepsYear) else {
             throw MaskError.unsupportedType(oid)
         }
         return replaced

@@ -39,6 +39,10 @@ public struct ColumnRule: Sendable {
     /// The entity the column holds, for the counts in the masking frame; nil counts
     /// the column under "COLUMN".
     public var entity: Entity?
+    /// A rule for a value computed from pieces of columns (`make_date(1000 +
+    /// split_part(ssn, '-', 1)::int, 1, 1)`): a date or time it masks keeps no year, which
+    /// would carry four digits of anything (a stored date keeps its year, Safe Harbor's).
+    public var pieces = false
 
     public init(table: String = "*", column: String, strategy: MaskStrategy, entity: Entity? = nil) {
         self.table = table

@@ -49,11 +49,13 @@ public enum PGType {
 public enum TypedReplacement {
     /// The replacement for a whole value of type `oid` masked by `strategy`; nil when
     /// the type is not known (the caller fails closed rather than guess).
-    public static func value(for original: String, oid: UInt32, strategy: MaskStrategy) -> String?? {
+    /// `keepsYear` false: a date or time becomes 1900's (a computed one's year could be
+    /// any four digits of a value).
+    public static func value(for original: String, oid: UInt32, strategy: MaskStrategy, keepsYear: Bool = true) -> String?? {
         if case .null = strategy { return .some(nil) }
         if case .keep = strategy { return .some(original) }
         let bytes = Array(original.utf8)
-        let year = Scan.digits(bytes, 0, 4) ? String(decoding: bytes[0..<4], as: UTF8.self) : "1900"
+        let year = keepsYear && Scan.digits(bytes, 0, 4) ? String(decoding: bytes[0..<4], as: UTF8.self) : "1900"
         let mac: [UInt8]? = { if case .hash(let key) = strategy { return key.mac(bytes, bytes: 16) } else { return nil } }()
         func derived(_ modulo: UInt64) -> String {
             guard let mac else { return "0" }

@@ -643,7 +643,7 @@ struct Bounds {
         // from generate_series(0, 19) g` is twenty thousand).
         if let rows = rowCount(s, ctes, reads: true), rows > 1 {
             let perRow = returnedSublinks(.array(targets)).reduce(0) { Self.sum($0, returnedRows($1.query, array: $1.kind == "ARRAY_SUBLINK", ctes)) }
-            if Self.product(rows, perRow) > options.maxBoundedLimit { return false }
+            if perRow > 0, Self.product(rows, perRow) > options.maxBoundedLimit { return false }
         }
         var items: [(names: Set<String>, pinned: Bool)] = []
         for f in from { collect(f, ctes, &items) }
@@ -688,15 +688,15 @@ struct Bounds {
     }
 
     /// The rows a sub-select in a select list gives back each time it runs: an array's
-    /// rows, or the rows an aggregate of it gathers; one for a scalar (a scalar sub-select
-    /// is one row or an error).
+    /// rows, or the rows an aggregate of it gathers; none for a scalar it reduces to (a
+    /// scalar sub-select is one value of the row or an error, however many stand beside).
     func returnedRows(_ query: JSON, array: Bool, _ ctes: [String: Bool]) -> Int {
-        guard let s = query["SelectStmt"] else { return 1 }
+        guard let s = query["SelectStmt"] else { return 0 }
         let targets = s["targetList"]?.array ?? []
         if gathersRows(targets) || (s["fromClause"]?.array ?? []).contains(where: { gathers($0, s["withClause"], ctes) }) {
             return readCount(s, ctes, gathered: true)
         }
-        return array ? readCount(s, ctes) : 1
+        return array ? readCount(s, ctes) : 0
     }
 
     /// FROM items, joins flattened: the names a column may be qualified by, and whether the

@@ -690,7 +690,11 @@ struct Analyzer {
         let tables = Set(scope.filter(\.isTable).map { Self.itemKey($0.id) })
         for c in conditions {
             let linked = Set(c.filter(\.isIdentity).map(\.table))
-            if linked.count > 1 || !linked.isSubset(of: tables) { rows.formUnion(c.withoutIdentities.pieces) }
+            // A query inside an expression (EXISTS, IN, a scalar count) answers for each row
+            // of the one around it: every condition's columns are in what it returns
+            // (`exists (select 1 from patients q where q.id = p.id and substr(q.ssn, 3, 1) =
+            // '7')`, ninety of them a row, is every SSN).
+            if linked.count > 1 || !linked.isSubset(of: tables) || !outer.isEmpty { rows.formUnion(c.withoutIdentities.pieces) }
         }
         var grouping: Set<SourceColumn> = []
         let targetList = s["targetList"]?.array ?? []
@@ -1102,9 +1106,11 @@ struct Analyzer {
         case "FuncCall":
             return function(body, scopes)
         case "NullTest":
-            // `x is null`: on the short list of what carries nothing of x.
-            _ = reads(body, scopes)
-            return []
+            // `col is null`: a stored value's null-ness carries nothing of it. Of anything
+            // computed it may carry a digit (`nullif(substr(ssn, 3, 1), '7') is null`):
+            // a piece.
+            let tested = reads(body, scopes)
+            return body["arg"]?["ColumnRef"] != nil ? [] : tested.withoutIdentities.pieces
         case "A_Expr":
             let op = (body["name"]?.array ?? []).compactMap(\.sval)
             var out = fields(body, scopes)
@@ -1211,8 +1217,11 @@ struct Analyzer {
         let aggregate = Self.aggregates.contains(fn) || f["over"] != nil || f["agg_star"]?.bool == true
         let context = aggregate ? (counted.last ?? []).union(window) : []
         if fn == "count" {
-            // count(DISTINCT x) also carries how many different x there are.
-            return f["agg_distinct"]?.bool == true ? context.union(args.pieces) : context
+            // count(DISTINCT x) also carries how many different x there are; count of
+            // anything but a column, which of its values are null (`count(nullif(substr(ssn,
+            // 3, 1), '7'))`).
+            let bare = (f["args"]?.array ?? []).allSatisfy { $0["ColumnRef"] != nil }
+            return f["agg_distinct"]?.bool == true || !bare ? context.union(args.pieces) : context
         }
         var out = (Self.wholeFunctions.contains(fn) ? args : args.pieces).union(context)
         if let state = Self.stateFunctions[fn] { out.insert(state); readLog.insert(state) }

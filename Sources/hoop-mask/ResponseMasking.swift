@@ -742,7 +742,14 @@ final class ResponseMasking {
             return Self.untraced
         }
         if sources.contains(.untraced) { return Self.untraced }
-        return s.masker.policy.rule(derivedFrom: sources.map { (table: $0.table, column: $0.column, whole: $0.whole) })
+        // A value the query computed may hold what the query put in it (a UNION's constant
+        // rows, a CASE's or COALESCE's constant): hashed with the column's key, a guessed
+        // name would get the token of the patient's (a codebook). Only a table's own column
+        // is hashed; a value derived from one is redacted.
+        guard var derived = s.masker.policy.rule(derivedFrom: sources.map { (table: $0.table, column: $0.column, whole: $0.whole) })
+        else { return nil }
+        if case .hash = derived.strategy { derived.strategy = .redact }
+        return derived
     }
 
     /// Lays the statement's traced columns over the result's columns. A column with a

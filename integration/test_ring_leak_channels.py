@@ -1,0 +1,120 @@
+"""Channels that carried PHI through values masking lets through (a hunt with the embedded
+default rules, an agent of group clinicians; each read is a key range the rules allow):
+
+- a date computed from pieces of ruled columns kept its own year when masked, so
+  `make_date(1000 + split_part(ssn, '-', 1)::int, 1, 1)` carried three SSN digits and the
+  day of birth in clear (a stored date still keeps its year: Safe Harbor's);
+- a value derived from a hashed column was hashed with the column's key, so a constant the
+  query put in its place (a UNION's row, a CASE's or COALESCE's branch) got the token of a
+  patient's name: a codebook;
+- `x is null` of a computed x, `count(x)`, and EXISTS / IN / count(*) sub-selects that
+  answer for each row carried nothing, so ninety such columns gave every SSN digit.
+
+Each test runs the attack through the gateway, checks that it ran (not held), and counts
+the real values it recovers, compared with the database directly; never printed.
+"""
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from conftest import default_rules_ring
+
+ring = default_rules_ring("leak-channels")
+
+MODES = ["simple", "extended"]
+IDS = "p.id between 1 and 1000"
+POS = [1, 2, 3, 5, 6, 8, 9, 10, 11]   # the digits of NNN-NN-NNNN
+
+
+def gateway_rows(ring, sql, mode="simple", binary=False):
+    """Rows through the gateway as the test's user; a hold would leave the test waiting, so
+    statements here are ones the rules let run (key ranges within the cap)."""
+    with ring.connect("gateway") as gw:
+        return gw.cursor(binary=binary).execute(sql, prepare=(mode == "extended")).fetchall()
+
+
+def direct_rows(ring, sql):
+    with ring.connect("direct") as d:
+        return d.execute(sql).fetchall()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_computed_date_keeps_no_year(ring, mode):
+    sql = ("select p.id, p.date_of_birth, make_date(1000 + extract(doy from p.date_of_birth)::int, 1, 1), "
+           "make_date(1000 + split_part(p.ssn, '-', 1)::int, 1, 1), make_date(1000 + split_part(p.ssn, '-', 2)::int, 1, 1), "
+           f"make_timestamp(split_part(p.ssn, '-', 3)::int, 1, 1, 0, 0, 0) from patients p where {IDS}")
+    got = gateway_rows(ring, sql, mode)
+    real = {i: (dob, ssn) for i, dob, ssn in direct_rows(ring, f"select p.id, p.date_of_birth, p.ssn from patients p where {IDS}")}
+    assert len(got) == 1000
+    # The stored date keeps its year (the policy); the computed ones keep nothing.
+    assert all(dob.year == real[i][0].year and (dob.month, dob.day) == (1, 1) for i, dob, *_ in got)
+    decoded_dob = decoded_ssn = 0
+    for i, dob, doy, a, g, s in got:
+        decoded_dob += datetime.date(dob.year, 1, 1) + datetime.timedelta(days=doy.year - 1001) == real[i][0]
+        decoded_ssn += f"{a.year - 1000:03d}-{g.year - 1000:02d}-{s.year:04d}" == real[i][1]
+    assert decoded_dob == 0 and decoded_ssn == 0, f"{decoded_dob} dates of birth and {decoded_ssn} SSNs decoded from years"
+
+
+def test_a_computed_date_keeps_no_year_in_binary_results(ring):
+    rows = gateway_rows(ring, f"select p.id, make_date(1000 + extract(doy from p.date_of_birth)::int, 1, 1) from patients p "
+                              f"where {IDS}", "extended", binary=True)
+    real = dict(direct_rows(ring, f"select p.id, extract(doy from p.date_of_birth)::int from patients p where {IDS}"))
+    assert len(rows) == 1000 and sum(1 for i, y in rows if y.year - 1000 == real[i]) == 0
+
+
+def test_a_guess_in_a_hashed_columns_place_gets_no_patients_token(ring):
+    [(name,)] = direct_rows(ring, "select last_name from patients where id = 7")
+    [(token,)] = gateway_rows(ring, "select last_name from patients where id = 7")
+    assert token.startswith("tok_"), "a table's own hashed column keeps its token"
+    forms = [f"select case when id = 0 then last_name else '{name}' end from patients where id = 1",
+             f"select coalesce(nullif(last_name, last_name), '{name}') from patients where id = 1",
+             f"select last_name from patients where id = 0 union all select '{name}'"]
+    same = sum(1 for sql in forms if gateway_rows(ring, sql)[0][0] == token)
+    assert same == 0, f"{same} of {len(forms)} forms gave a guessed name the patient's token"
+
+
+BIT_FORMS = {
+    "isnull": "nullif(substr(p.ssn, {k}, 1), '{d}') is null",
+    "exists": "exists(select 1 from patients q where q.id = p.id and substr(q.ssn, {k}, 1) = '{d}')",
+    "in": "p.id in (select q.id from patients q where q.id = p.id and substr(q.ssn, {k}, 1) = '{d}')",
+    "count": "(select count(*) from patients q where q.id = p.id and substr(q.ssn, {k}, 1) = '{d}')",
+}
+
+
+def decoded_ssns(rows, real, is_digit) -> int:
+    """SSNs read from rows of (id, ninety answers: position by position, digit by digit)."""
+    ok = 0
+    for r in rows:
+        digits = ""
+        for i in range(len(POS)):
+            hit = [d for j, d in enumerate("0123456789") if is_digit(r[1 + i * 10 + j])]
+            digits += hit[0] if len(hit) == 1 else "?"
+        ok += f"{digits[:3]}-{digits[3:5]}-{digits[5:]}" == real[r[0]]
+    return ok
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("form", sorted(BIT_FORMS))
+def test_tests_of_computed_values_carry_no_digits(ring, form, mode):
+    cols = [BIT_FORMS[form].format(k=k, d=d) for k in POS for d in "0123456789"]
+    got = gateway_rows(ring, f"select p.id, {', '.join(cols)} from patients p where {IDS}", mode)
+    real = dict(direct_rows(ring, f"select p.id, p.ssn from patients p where {IDS}"))
+    assert len(got) == 1000
+    ok = decoded_ssns(got, real, lambda v: v in (True, 1))
+    assert ok == 0, f"{ok} SSNs of {len(got)} patients read from {form} columns"
+
+
+def test_count_of_a_computed_value_carries_no_digits(ring):
+    cols = [f"count(nullif(substr(p.ssn, {k}, 1), '{d}'))" for k in POS for d in "0123456789"]
+    got = gateway_rows(ring, f"select p.id, {', '.join(cols)} from patients p where {IDS} group by p.id")
+    real = dict(direct_rows(ring, f"select p.id, p.ssn from patients p where {IDS}"))
+    assert len(got) == 1000
+    assert decoded_ssns(got, real, lambda v: v == 0) == 0
+
+
+def test_null_tests_of_stored_columns_still_pass(ring):
+    """A stored value's null-ness, and the rows a key pins, say nothing of the value."""
+    sql = f"select p.id, p.email is null, count(p.ssn) from patients p where {IDS} group by p.id, p.email order by p.id"
+    assert gateway_rows(ring, sql) == direct_rows(ring, sql)
