@@ -143,6 +143,17 @@ def test_s3_listing_and_head_with_metadata(env, aws_ring, people):
     assert_clean(got.all, people, "ListObjectsV2 and HeadObject answers")
 
 
+def test_system_text_is_not_masked_as_phi(env, aws_ring, people):
+    """A role's trust policy keeps its `"Version": "2012-10-17"` (a version's name, no
+    day): the document a deploy script reads back is the one it wrote."""
+    iam, got = sdk("iam")
+    role = iam.get_role(RoleName="patient-lookup-role")["Role"]
+    document = role["AssumeRolePolicyDocument"]
+    document = json.loads(urllib.parse.unquote(document)) if isinstance(document, str) else document
+    assert document["Version"] == "2012-10-17" and document["Statement"][0]["Action"] == "sts:AssumeRole"
+    assert_clean(got.all, people, "GetRole answer")
+
+
 def test_percent_encoded_phi_is_masked_in_keys_and_text(env, aws_ring, people):
     # botocore lists keys with `encoding-type=url` and decodes them: the detectors read
     # `Jane%20Doe%20...%40example.org` cut up by escapes, and the SDK handed back the keys

@@ -83,6 +83,11 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(found("Follow-up with the clinic on 03/14/2026 for labs.", .date), ["03/14/2026"])
         XCTAssertEqual(found("She was born March 5, 1931 in town", .date), ["March 5, 1931"])
         XCTAssertEqual(found("admitted 5 Jan 2024", .date), ["5 Jan 2024"])
+        // A version's name under its key (an IAM policy document, a manifest) is no day;
+        // a date under any other key still is.
+        XCTAssertEqual(found(#"{"Version": "2012-10-17", "Statement": []}"#, .date), [])
+        XCTAssertEqual(found("apiVersion: 2019-01-01", .date), [])
+        XCTAssertEqual(found(#"{"birthDate": "1980-03-05"}"#, .date), ["1980-03-05"])
         // Shapes other generators and exports write: DDMONYYYY, an ordinal with "of", a
         // month name with dashes, and (after a context word or alone in a field) a date
         // missing its day or its year, or a two-digit year after dashes.

@@ -59,7 +59,9 @@ public struct DateDetector: Detector {
             let c = t[i]
             guard isAlnum(c), Scan.leftBoundary(t, i) && (!isDigit(c) || Scan.numberStart(t, i)) else { i += 1; continue }
             if let (dateEnd, end) = isDigit(c) ? numeric(t, i) : named(t, i).map({ ($0, $0) }) {
-                let fills = Scan.fillsField(t, i, end)
+                // A date under a key or label naming a version (an IAM policy's `"Version":
+                // "2012-10-17"`, an API's `apiVersion`) is a version's name, not a day.
+                let fills = Scan.fillsField(t, i, end) && !Self.versionKey(t, i)
                 let compact = dateEnd - i == 8 && Scan.digitRun(t, i) == 8
                 if compact ? fills && end == dateEnd || Scan.contextBefore(t, i, Self.context, window: 40)
                     : fills && (end == dateEnd || Self.midnight(t, dateEnd, end))
@@ -83,6 +85,19 @@ public struct DateDetector: Detector {
             i += 1
             while i < n, Scan.isWordByte(t[i]), !Scan.escapedControl(t, i) { i += 1 }
         }
+    }
+
+    /// The key or label right before `i` (`"Version": "`, `apiVersion: `, `version=`)
+    /// ends in "version".
+    static func versionKey(_ t: [UInt8], _ i: Int) -> Bool {
+        var p = i
+        while p > 0, t[p - 1] == ch("\"") || t[p - 1] == ch(" ") || t[p - 1] == ch("\\") { p -= 1 }
+        guard p > 0, t[p - 1] == ch(":") || t[p - 1] == ch("=") else { return false }
+        p -= 1
+        while p > 0, t[p - 1] == ch("\"") || t[p - 1] == ch(" ") || t[p - 1] == ch("\\") { p -= 1 }
+        let w = Array("version".utf8)
+        guard p >= w.count else { return false }
+        return zip(t[(p - w.count)..<p], w).allSatisfy { lower($0) == $1 }
     }
 
     /// Words before a month and a year that make it a product's, not a person's: a lot's
