@@ -209,6 +209,21 @@ enum Scan {
 
     static func words(_ list: [String]) -> [[UInt8]] { list.map { Array($0.lowercased().utf8) } }
 
+    /// The key or label whose value starts at `i`: letters, digits and `_` before `:` or
+    /// `=` (quotes, escaped quotes and spaces around them skipped: `"system": "`,
+    /// `version=`); nil when no key is there.
+    static func keyBefore(_ t: [UInt8], _ i: Int) -> Range<Int>? {
+        @inline(__always) func gap(_ c: UInt8) -> Bool { c == ch("\"") || c == ch(" ") || c == ch("\\") }
+        var p = i
+        while p > 0, gap(t[p - 1]) { p -= 1 }
+        guard p > 0, t[p - 1] == ch(":") || t[p - 1] == ch("=") else { return nil }
+        p -= 1
+        while p > 0, gap(t[p - 1]) { p -= 1 }
+        let end = p
+        while p > 0, isAlnum(t[p - 1]) || t[p - 1] == ch("_") { p -= 1 }
+        return p < end ? p..<end : nil
+    }
+
     /// Units of measure, of time and currencies, lower case: after a number they make it
     /// a quantity ("128 MB", "30 Minutes", "70 bpm"), not a house number, and the label
     /// before such a quantity is no name ("Init Duration: 150 ms"). Not the single

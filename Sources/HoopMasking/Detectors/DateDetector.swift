@@ -90,15 +90,10 @@ public struct DateDetector: Detector {
     /// The key or label right before `i` (`"Version": "`, `apiVersion: `, `version=`)
     /// ends in "version".
     static func versionKey(_ t: [UInt8], _ i: Int) -> Bool {
-        var p = i
-        while p > 0, t[p - 1] == ch("\"") || t[p - 1] == ch(" ") || t[p - 1] == ch("\\") { p -= 1 }
-        guard p > 0, t[p - 1] == ch(":") || t[p - 1] == ch("=") else { return false }
-        p -= 1
-        while p > 0, t[p - 1] == ch("\"") || t[p - 1] == ch(" ") || t[p - 1] == ch("\\") { p -= 1 }
-        let w = Array("version".utf8)
-        guard p >= w.count else { return false }
-        return zip(t[(p - w.count)..<p], w).allSatisfy { lower($0) == $1 }
+        guard let key = Scan.keyBefore(t, i) else { return false }
+        return key.count >= 7 && Scan.hashLower(t, key.upperBound - 7, key.upperBound) == Self.version
     }
+    static let version = Scan.hashLower("version")
 
     /// Words before a month and a year that make it a product's, not a person's: a lot's
     /// or a card's expiry ("Lot MA8656 exp 10/2025").

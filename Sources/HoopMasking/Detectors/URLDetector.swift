@@ -21,13 +21,22 @@ public struct URLDetector: Detector {
             var e = i + matched
             while e < n, t[e] > 0x20, t[e] != ch("\""), t[e] != ch("<"), t[e] != ch(">"), t[e] != ch("'"), t[e] != 0x7F { e += 1 }
             while e > i + matched, [ch("."), ch(","), ch(";"), ch(":"), ch("!"), ch("?"), ch(")"), ch("]"), ch("}")].contains(t[e - 1]) { e -= 1 }
-            if e > i + matched + 2 { spans.append(DetectedSpan(.url, i, e)) }
+            if e > i + matched + 2, !Self.namespace(t, i) { spans.append(DetectedSpan(.url, i, e)) }
             i = max(e, i + 1)
         }
     }
 }
 
 extension URLDetector {
+    /// A URL under a `system` key names a code system or an identifier's namespace (FHIR's
+    /// `"system": "http://loinc.org"`), never a person's page: a patient's own URL is a
+    /// telecom's `value`.
+    static func namespace(_ t: [UInt8], _ i: Int) -> Bool {
+        guard let key = Scan.keyBefore(t, i) else { return false }
+        return Scan.hashLower(t, key.lowerBound, key.upperBound) == system
+    }
+    static let system = Scan.hashLower("system")
+
     /// http(s):// and ftp:// need a word starting h or f and "://"; www. a word
     /// starting "www.".
     static let schemeInitials = ScanProfile.letters("hf")
