@@ -209,13 +209,14 @@ enum Scan {
 
     static func words(_ list: [String]) -> [[UInt8]] { list.map { Array($0.lowercased().utf8) } }
 
-    /// The key or label whose value starts at `i`: letters, digits and `_` before `:` or
-    /// `=` (quotes, escaped quotes and spaces around them skipped: `"system": "`,
-    /// `version=`); nil when no key is there.
+    /// The key or label whose value (or an array's first element) starts at `i`: letters,
+    /// digits and `_` before `:` or `=` (quotes, escaped quotes, spaces and an opening
+    /// bracket skipped: `"system": "`, `"profile": ["`, `version=`); nil when no key is there.
     static func keyBefore(_ t: [UInt8], _ i: Int) -> Range<Int>? {
         @inline(__always) func gap(_ c: UInt8) -> Bool { c == ch("\"") || c == ch(" ") || c == ch("\\") }
         var p = i
         while p > 0, gap(t[p - 1]) { p -= 1 }
+        if p > 0, t[p - 1] == ch("[") { p -= 1; while p > 0, gap(t[p - 1]) { p -= 1 } }
         guard p > 0, t[p - 1] == ch(":") || t[p - 1] == ch("=") else { return nil }
         p -= 1
         while p > 0, gap(t[p - 1]) { p -= 1 }

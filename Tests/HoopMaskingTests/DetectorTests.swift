@@ -90,6 +90,7 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(found(#"{"birthDate": "1980-03-05"}"#, .date), ["1980-03-05"])
         // A code system's URL is a namespace; a person's page (a telecom's value) is not.
         XCTAssertEqual(found(#"{"system": "http://loinc.org", "code": "8867-4"}"#, .url), [])
+        XCTAssertEqual(found(#"{"meta": {"profile": ["http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"]}}"#, .url), [])
         XCTAssertEqual(found(#"{"system": "url", "value": "https://quenwick.example.net/me"}"#, .url), ["https://quenwick.example.net/me"])
         // Shapes other generators and exports write: DDMONYYYY, an ordinal with "of", a
         // month name with dashes, and (after a context word or alone in a field) a date

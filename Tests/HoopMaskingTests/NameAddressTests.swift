@@ -154,6 +154,9 @@ final class NameAddressTests: XCTestCase {
         let report = "REPORT RequestId: 3f2a1b4c-1234-4abc-9def-0123456789ab\tDuration: 12.34 ms\tBilled Duration: 13 ms\t"
             + "Memory Size: 128 MB\tMax Memory Used: 70 MB\tInit Duration: 150.12 ms"
         XCTAssertEqual(found(report, .personName), [])
+        // With spaces for tabs: "ms" after a number is a unit, not a title before a name.
+        XCTAssertEqual(found(report.replacingOccurrences(of: "\t", with: " "), .personName), [])
+        XCTAssertEqual(found("Spoke with Ms Quenwick today", .personName), ["Ms Quenwick"])
         XCTAssertEqual(found(report, .streetAddress), [])
         for s in ["128 MB", "Size: 30 Minutes", "Heart Rate: 72 bpm", "Uptime: 12 Days"] {
             XCTAssertEqual(found(s, .streetAddress), [], s)

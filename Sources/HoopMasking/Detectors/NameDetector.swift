@@ -344,7 +344,9 @@ public struct NameDetector: Detector {
             // followed by ".", " " or "/" (Mr./Ms.), never a comma.
             let after = tok.end < t.count ? t[tok.end] : 0
             let keyed = Self.keyContextWords.contains(h) && k + 1 < toks.count && Self.keySeparator(t, tok.end, toks[k + 1].start)
-            if Self.titles.contains(h) && (after == ch(".") || after == ch(" ") || after == ch("/")) || Self.contextWords.contains(h) || keyed {
+            // After a number a title's letters are a unit: "376.80 ms Billed Duration".
+            let title = Self.titles.contains(h) && (after == ch(".") || after == ch(" ") || after == ch("/")) && !Self.followsNumber(t, tok.start)
+            if title || Self.contextWords.contains(h) || keyed {
                 if let (_, end, next) = nameAfter(t, toks, k + 1) {
                     // The title is part of what names the person ("Dr Abbie Cook").
                     let start = Self.titles.contains(h) ? tok.start : toks[k + 1].start
@@ -463,6 +465,13 @@ public struct NameDetector: Detector {
         var e = w
         while e < n, isAlpha(t[e]) { e += 1 }
         return e > w && Scan.rightBoundary(t, e) && Scan.measureUnits.contains(Scan.hashLower(t, w, e))
+    }
+
+    /// A number, then spaces, right before `i`.
+    static func followsNumber(_ t: [UInt8], _ i: Int) -> Bool {
+        var p = i
+        while p > 0, t[p - 1] == ch(" ") { p -= 1 }
+        return p < i && p > 0 && isDigit(t[p - 1])
     }
 
     /// "'s" (or "’s") at `e`.

@@ -28,14 +28,15 @@ public struct URLDetector: Detector {
 }
 
 extension URLDetector {
-    /// A URL under a `system` key names a code system or an identifier's namespace (FHIR's
-    /// `"system": "http://loinc.org"`), never a person's page: a patient's own URL is a
-    /// telecom's `value`.
+    /// A URL under a `system` or `profile` key names a code system, an identifier's
+    /// namespace or a profile (FHIR's `"system": "http://loinc.org"`, `"profile":
+    /// ["http://hl7.org/fhir/us/core/..."]`), never a person's page: a patient's own URL
+    /// is a telecom's `value`.
     static func namespace(_ t: [UInt8], _ i: Int) -> Bool {
         guard let key = Scan.keyBefore(t, i) else { return false }
-        return Scan.hashLower(t, key.lowerBound, key.upperBound) == system
+        return namespaceKeys.contains(Scan.hashLower(t, key.lowerBound, key.upperBound))
     }
-    static let system = Scan.hashLower("system")
+    static let namespaceKeys: Set<UInt64> = [Scan.hashLower("system"), Scan.hashLower("profile")]
 
     /// http(s):// and ftp:// need a word starting h or f and "://"; www. a word
     /// starting "www.".
