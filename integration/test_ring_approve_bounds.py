@@ -15,6 +15,7 @@ Writes that do run are undone after each test from a copy the admin makes at sta
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -34,15 +35,27 @@ ID = re.compile(r"\br-[a-z0-9]{10}\b")
 ring = default_rules_ring("approve-bounds")
 
 
+@contextlib.contextmanager
+def encounters_copy(ring, schema: str, where: str = "true", owner: str | None = None):
+    """A copy of encounters (the rows `where` picks) in `schema`, dropped after."""
+    with ring.admin() as a:
+        a.execute(f"create schema if not exists {schema}")
+        a.execute(f"drop table if exists {schema}.encounters")
+        a.execute(f"create table {schema}.encounters as select * from public.encounters where {where}")
+        if owner:
+            a.execute(f"alter schema {schema} owner to {owner}")
+            a.execute(f"alter table {schema}.encounters owner to {owner}")
+    try:
+        yield
+    finally:
+        with ring.admin() as a:
+            a.execute(f"drop schema {schema} cascade")
+
+
 @pytest.fixture(scope="module", autouse=True)
 def backup(ring):
-    with ring.admin() as a:
-        a.execute("create schema if not exists bounds_bak")
-        a.execute("drop table if exists bounds_bak.encounters")
-        a.execute("create table bounds_bak.encounters as select * from public.encounters")
-    yield
-    with ring.admin() as a:
-        a.execute("drop schema bounds_bak cascade")
+    with encounters_copy(ring, "bounds_bak"):
+        yield
 
 
 def fingerprint(ring) -> tuple[int, str]:
@@ -382,6 +395,18 @@ GATHERING_READS = {
     "union-of-parents": " union all ".join(f"select id, patient_id from encounters where provider_id = {k}" for k in range(1, 151)),
     "union-of-pages": " union all ".join(f"(select id, patient_id from encounters order by id limit 1000 offset {k * 1000})"
                                          for k in range(20)),
+    "union-of-ctes": "with a as (select id, note from encounters where id between 1 and 1000), "
+                     "b as (select id, note from encounters where id between 1001 and 2000) select * from a union all select * from b",
+    # The per-row array wrapped in a scalar sub-select or COALESCE.
+    "scalar-wrapped-array": "select (select array(select note from encounters order by id limit 1000 offset g * 1000)) "
+                            "from generate_series(0, 19) g",
+    "coalesce-wrapped-array": "select coalesce((select array(select note from encounters order by id limit 1000 offset g * 1000)), null) "
+                              "from generate_series(0, 19) g",
+    # FROM items each bounded, multiplied together.
+    "lateral-page-per-series-row": "select x.note from generate_series(0, 19) g cross join lateral "
+                                   "(select note from encounters order by id limit 1000 offset g * 1000) x",
+    "self-join-of-two-ranges": "select a.note, b.note from encounters a, encounters b where a.id between 1 and 1000 "
+                               "and b.id between 1001 and 2000 and b.id = a.id + 1000",
 }
 
 
@@ -398,7 +423,8 @@ def test_bounded_unions_and_per_row_subselects_still_run(ring):
                 "select 'e', count(*) from encounters union all select 'p', count(*) from patients",
                 "select e.id, (select p.name from providers p where p.id = 7) from encounters e where e.id in (1, 2, 3)",
                 "select e.id, array(select p.id from providers p where p.id in (1, 2)) from encounters e where e.id in (1, 2, 3)",
-                "with recursive r(n) as (select 1 union all select n + 1 from r where n < 5) select * from r"]:
+                "with recursive r(n) as (select 1 union all select n + 1 from r where n < 5) select * from r",
+                "select id from encounters where id between 1 and 10 order by id offset 2 for update"]:
         out, _ = send(ring, sql)
         assert out.ran and not out.stopped, f"a bounded read was held or failed ({sql[:60]}): {describe(out)}"
 
@@ -416,6 +442,7 @@ def test_parents_added_across_union_branches_are_held(ring):
 @pytest.mark.parametrize("sql", [
     "select id from encounters order by id offset 100000 limit 1 for update",
     "select count(*) from (select id from encounters limit 1000 offset 19000 for update) s",
+    "select * from (select * from encounters order by id offset 19000) s limit 1 for update",
 ])
 def test_rows_an_offset_skips_under_for_update_are_locks_held(ring, sql):
     """LockRows runs below Limit: FOR UPDATE locks every row an OFFSET skips."""
@@ -431,15 +458,8 @@ def test_rows_an_offset_skips_under_for_update_are_locks_held(ring, sql):
 @pytest.fixture
 def archive(ring):
     """A copy of encounters under the same name in another schema (an archive)."""
-    with ring.admin() as a:
-        a.execute("create schema if not exists archive")
-        a.execute("drop table if exists archive.encounters")
-        a.execute("create table archive.encounters as select * from public.encounters where id = 1")
-        a.execute("alter schema archive owner to hoop_gateway")
-        a.execute("alter table archive.encounters owner to hoop_gateway")
-    yield
-    with ring.admin() as a:
-        a.execute("drop schema archive cascade")
+    with encounters_copy(ring, "archive", where="id = 1", owner="hoop_gateway"):
+        yield
 
 
 @pytest.mark.parametrize("sql", [

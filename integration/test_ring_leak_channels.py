@@ -73,6 +73,11 @@ def test_a_guess_in_a_hashed_columns_place_gets_no_patients_token(ring):
              f"select last_name from patients where id = 0 union all select '{name}'"]
     same = sum(1 for sql in forms if gateway_rows(ring, sql)[0][0] == token)
     assert same == 0, f"{same} of {len(forms)} forms gave a guessed name the patient's token"
+    # A document the query builds, with a member named like the column.
+    docs = [f"select json_build_object('last_name', '{name}')", f"select jsonb_build_object('last_name', '{name}')",
+            f"select row_to_json(x) from (select '{name}'::text as last_name) x"]
+    same = sum(1 for sql in docs if token in str(gateway_rows(ring, sql)[0][0]))
+    assert same == 0, f"{same} of {len(docs)} built documents gave a guessed name the patient's token"
 
 
 BIT_FORMS = {
@@ -104,6 +109,23 @@ def test_tests_of_computed_values_carry_no_digits(ring, form, mode):
     assert len(got) == 1000
     ok = decoded_ssns(got, real, lambda v: v in (True, 1))
     assert ok == 0, f"{ok} SSNs of {len(got)} patients read from {form} columns"
+
+
+@pytest.mark.parametrize("form", ["isnull", "count"])
+def test_tests_of_a_derived_tables_computed_column_carry_no_digits(ring, form):
+    """The same tests of a derived table's (or CTE's) column that is a computed value."""
+    inner = ", ".join(f"nullif(substr(p.ssn, {k}, 1), '{d}') d{k}_{d}" for k in POS for d in "0123456789")
+    if form == "isnull":
+        cols = ", ".join(f"s.d{k}_{d} is null" for k in POS for d in "0123456789")
+        sql = f"select s.id, {cols} from (select p.id, {inner} from patients p where {IDS}) s"
+        is_digit = lambda v: v in (True, 1)   # noqa: E731
+    else:
+        cols = ", ".join(f"count(s.d{k}_{d})" for k in POS for d in "0123456789")
+        sql = f"with s as (select p.id, {inner} from patients p where {IDS}) select s.id, {cols} from s group by s.id"
+        is_digit = lambda v: v == 0   # noqa: E731
+    got = gateway_rows(ring, sql)
+    real = dict(direct_rows(ring, f"select p.id, p.ssn from patients p where {IDS}"))
+    assert len(got) == 1000 and decoded_ssns(got, real, is_digit) == 0
 
 
 def test_count_of_a_computed_value_carries_no_digits(ring):

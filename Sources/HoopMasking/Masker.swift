@@ -107,8 +107,6 @@ public struct Masker: Sendable {
                 found.merge(r.counts, uniquingKeysWith: +)
                 return r.value
             }) { return MaskResult(value: found.isEmpty ? value : masked, counts: found) }
-        }
-        if !PGType.isTextLike(oid) {
             // A date, a uuid, an inet... cannot hold a marker: replace the whole value,
             // with the strategy of the strongest entity found in it.
             let top = spans.max { $0.entity.priority < $1.entity.priority }!.entity
@@ -132,7 +130,6 @@ public struct Masker: Sendable {
             return masked
         }
         if PGType.isTextLike(oid) && oid != PGType.json && oid != PGType.jsonb {
-            if case .null = strategy { return nil }
             return strategy.text(for: Array(value.utf8)[...], marker: marker)
         }
         guard let replaced = TypedReplacement.value(for: value, oid: oid, strategy: strategy, keepsYear: keepsYear) else {

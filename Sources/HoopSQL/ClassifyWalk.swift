@@ -76,11 +76,7 @@ struct ClassWalker {
             // FOR UPDATE / SHARE locks every row the select reads, whatever comes back
             // (`select count(*) from (select id from t for update) s` locks the table's rows
             // under one row out): as LOCK ... SHARE does, unless its rows are bounded.
-            // An OFFSET's rows are locked too (LockRows runs below Limit): a constant one
-            // counts with the LIMIT, any other locks any number.
-            if body["lockingClause"] != nil, !Bounds(options: options).select(body, [:]) || !Bounds(options: options).offsetBounded(body) {
-                c.flags.insert(.exclusiveLock)
-            }
+            if body["lockingClause"] != nil, !Bounds(options: options).locksBounded(body) { c.flags.insert(.exclusiveLock) }
             return true
         case "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt":
             modify(kind, body)
@@ -602,15 +598,32 @@ struct Bounds {
         return out
     }
 
-    /// A query's LIMIT and OFFSET together within the cap, or no OFFSET: FOR UPDATE locks
-    /// the rows an OFFSET skips (`offset 19999 limit 1 for update` locks 20,000 rows).
-    func offsetBounded(_ s: JSON) -> Bool {
-        guard let offset = s["limitOffset"] else { return true }
-        guard case .number(let skip)? = Constants.value(offset) else { return false }
-        guard s["limitOption"]?.string == "LIMIT_OPTION_COUNT", case .number(let n)? = Constants.value(s["limitCount"]) else {
-            return false
+    /// Whether FOR UPDATE / SHARE on this query locks few rows: its rows bounded, and where
+    /// only a LIMIT bounds them, the rows an OFFSET skips counted with it (LockRows runs
+    /// below Limit: `offset 19999 limit 1 for update` locks 20,000 rows), in the query and
+    /// in the derived tables the lock reaches (`(select ... offset 19000) s limit 1 for update`).
+    func locksBounded(_ s: JSON) -> Bool {
+        guard select(s, [:]) else { return false }
+        var stack = [s]
+        while let q = stack.popLast() {
+            if let offset = q["limitOffset"] {
+                guard case .object(var unlimited) = q else { return false }
+                unlimited["limitOption"] = nil; unlimited["limitCount"] = nil; unlimited["limitOffset"] = nil
+                if !select(.object(unlimited), [:]) {
+                    // Only the LIMIT bounds it: the skipped rows count with it.
+                    guard case .number(let skip)? = Constants.value(offset), q["limitOption"]?.string == "LIMIT_OPTION_COUNT",
+                          case .number(let n)? = Constants.value(q["limitCount"]), skip + n <= Double(options.maxBoundedLimit) else { return false }
+                }
+            }
+            for item in q["fromClause"]?.array ?? [] {
+                var items = [item]
+                while let i = items.popLast() {
+                    if let j = i["JoinExpr"] { items += [j["larg"] ?? .null, j["rarg"] ?? .null] }
+                    if let sub = i["RangeSubselect"]?["subquery"]?["SelectStmt"] { stack.append(sub) }
+                }
+            }
         }
-        return skip + n <= Double(options.maxBoundedLimit)
+        return true
     }
 
     func limited(_ s: JSON) -> Bool {
@@ -634,7 +647,7 @@ struct Bounds {
             // Each branch bounded, and all of them together: twenty ranges of a thousand
             // rows, UNION ALL, are every row.
             return select(s["larg"] ?? .null, ctes) && select(s["rarg"] ?? .null, ctes)
-                && readCount(s, ctes) <= options.maxBoundedLimit
+                && readCount(s, ctes, with: s["withClause"]) <= options.maxBoundedLimit
         }
         if s["valuesLists"] != nil { return valuesBounded(s) && returnedSubselects(s["valuesLists"]!).allSatisfy { inner.statement($0, ctes) } }
         if from.isEmpty { return !expands(targets, ctes) }
@@ -653,23 +666,27 @@ struct Bounds {
         if s["groupClause"] == nil, hasAggregate(targets, own: own), !expands(targets, ctes),
            !from.contains(where: { gathers($0, s["withClause"], ctes) }) { return true }
         let pins = keyPins(s["whereClause"])
-        return items.allSatisfy { item in
+        guard items.allSatisfy({ item in
             item.pinned || !item.names.isDisjoint(with: pins) || (items.count == 1 && pins.contains("") && !nested)
-        }
+        }) else { return false }
+        // Each item bounded, and all of them together: a LATERAL page per row of a series,
+        // two key ranges of a self-join (their rows multiply).
+        return (rowCount(s, ctes, reads: true) ?? 0) <= options.maxBoundedLimit
     }
 
     /// At most how many rows a bounded query yields, for adding branches up: a LIMIT's
     /// count, one for aggregates alone, rowCount otherwise; the cap when nothing counts them.
-    func readCount(_ s: JSON, _ ctes: [String: Bool], gathered: Bool = false) -> Int {
+    func readCount(_ s: JSON, _ ctes: [String: Bool], gathered: Bool = false, with: JSON? = nil) -> Int {
         let cap = options.maxBoundedLimit
+        let with = s["withClause"] ?? with
         var n: Int
         if gathered {
             // What an aggregate gathered: FROM's rows, whatever LIMIT then keeps of its output.
             guard case .object(var o) = s else { return cap }
             o["limitOption"] = nil; o["limitCount"] = nil
-            return rowCount(.object(o), ctes, reads: true) ?? cap
+            return rowCount(.object(o), ctes, with: with, reads: true) ?? cap
         } else if let op = s["op"]?.string, op != "SETOP_NONE" {
-            let l = readCount(s["larg"] ?? .null, ctes), r = readCount(s["rarg"] ?? .null, ctes)
+            let l = readCount(s["larg"] ?? .null, ctes, with: with), r = readCount(s["rarg"] ?? .null, ctes, with: with)
             switch op {
             case "SETOP_INTERSECT": n = min(l, r)
             case "SETOP_EXCEPT": n = l
@@ -678,8 +695,9 @@ struct Bounds {
         } else if s["groupClause"] == nil, hasAggregate(s["targetList"]?.array ?? []), !gathersRows(s["targetList"]?.array ?? []) {
             n = 1
         } else {
-            // Uncounted: as many as the cap, if it reads a table (not a bounded CTE).
-            n = rowCount(s, ctes, reads: true) ?? (touchesTables(s["fromClause"], ctes) ? cap : 0)
+            // Uncounted: as many as the cap, if it reads a table (a recursive CTE's reference
+            // to itself, or a series, counts nothing).
+            n = rowCount(s, ctes, with: with, reads: true) ?? (touchesTables(s["fromClause"], ctes) ? cap : 0)
         }
         if s["limitOption"]?.string == "LIMIT_OPTION_COUNT", case .number(let l)? = Constants.value(s["limitCount"]), l >= 0 {
             n = min(n, l < 1e12 ? Int(l) : Int.max)
@@ -693,10 +711,14 @@ struct Bounds {
     func returnedRows(_ query: JSON, array: Bool, _ ctes: [String: Bool]) -> Int {
         guard let s = query["SelectStmt"] else { return 0 }
         let targets = s["targetList"]?.array ?? []
+        // What its own select list's sub-selects return, once per row of it (a scalar
+        // wrapping `array(select ...)`, or `coalesce((select array(...)), ...)`).
+        let nested = returnedSublinks(.array(targets)).reduce(0) { Self.sum($0, returnedRows($1.query, array: $1.kind == "ARRAY_SUBLINK", ctes)) }
+        let inner = nested == 0 ? 0 : Self.product(max(1, rowCount(s, ctes, reads: true) ?? 1), nested)
         if gathersRows(targets) || (s["fromClause"]?.array ?? []).contains(where: { gathers($0, s["withClause"], ctes) }) {
-            return readCount(s, ctes, gathered: true)
+            return Self.sum(readCount(s, ctes, gathered: true), inner)
         }
-        return array ? readCount(s, ctes) : 0
+        return Self.sum(array ? readCount(s, ctes) : 0, inner)
     }
 
     /// FROM items, joins flattened: the names a column may be qualified by, and whether the

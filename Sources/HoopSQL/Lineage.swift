@@ -1107,10 +1107,10 @@ struct Analyzer {
             return function(body, scopes)
         case "NullTest":
             // `col is null`: a stored value's null-ness carries nothing of it. Of anything
-            // computed it may carry a digit (`nullif(substr(ssn, 3, 1), '7') is null`):
-            // a piece.
-            let tested = reads(body, scopes)
-            return body["arg"]?["ColumnRef"] != nil ? [] : tested.withoutIdentities.pieces
+            // computed it may carry a digit (`nullif(substr(ssn, 3, 1), '7') is null`, or a
+            // derived table's column that is such a value): a piece.
+            let tested = reads(body, scopes).withoutIdentities
+            return body["arg"]?["ColumnRef"] != nil && tested.allSatisfy(\.whole) ? [] : tested.pieces
         case "A_Expr":
             let op = (body["name"]?.array ?? []).compactMap(\.sval)
             var out = fields(body, scopes)
@@ -1220,8 +1220,8 @@ struct Analyzer {
             // count(DISTINCT x) also carries how many different x there are; count of
             // anything but a column, which of its values are null (`count(nullif(substr(ssn,
             // 3, 1), '7'))`).
-            let bare = (f["args"]?.array ?? []).allSatisfy { $0["ColumnRef"] != nil }
-            return f["agg_distinct"]?.bool == true || !bare ? context.union(args.pieces) : context
+            let stored = (f["args"]?.array ?? []).allSatisfy { $0["ColumnRef"] != nil } && args.allSatisfy(\.whole)
+            return f["agg_distinct"]?.bool == true || !stored ? context.union(args.pieces) : context
         }
         var out = (Self.wholeFunctions.contains(fn) ? args : args.pieces).union(context)
         if let state = Self.stateFunctions[fn] { out.insert(state); readLog.insert(state) }

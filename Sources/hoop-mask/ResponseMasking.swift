@@ -746,10 +746,14 @@ final class ResponseMasking {
         // rows, a CASE's or COALESCE's constant): hashed with the column's key, a guessed
         // name would get the token of the patient's (a codebook). Only a table's own column
         // is hashed; a value derived from one is redacted.
-        guard var derived = s.masker.policy.rule(derivedFrom: sources.map { (table: $0.table, column: $0.column, whole: $0.whole) })
-        else { return nil }
-        if case .hash = derived.strategy { derived.strategy = .redact }
-        return derived
+        return s.masker.policy.rule(derivedFrom: sources.map { (table: $0.table, column: $0.column, whole: $0.whole) }).map(Self.neverHashed)
+    }
+
+    /// A derived value's rule: `hash` becomes `redact`. Only a table's own column is hashed.
+    static func neverHashed(_ rule: ColumnRule) -> ColumnRule {
+        var rule = rule
+        if case .hash = rule.strategy { rule.strategy = .redact }
+        return rule
     }
 
     /// Lays the statement's traced columns over the result's columns. A column with a
@@ -1234,8 +1238,10 @@ final class ResponseMasking {
         if column.typeOID == PGType.json || column.typeOID == PGType.jsonb,
            s.masker.policy.rule(table: column.table, column: column.column) == nil {
             // A document: its members by name first, then content detection on the rest.
+            // The query may have built it (`json_build_object('last_name', 'a guess')`):
+            // its members are never hashed, as no derived value is (Self.neverHashed).
             let members = try JSONMembers.mask(text, s.masker) { key in
-                s.masker.policy.rule(derivedFrom: [(table: "*", column: key)])
+                s.masker.policy.rule(derivedFrom: [(table: "*", column: key)]).map(Self.neverHashed)
             }
             var rest = try s.masker.mask(members.value ?? "", table: nil, column: nil, typeOID: column.typeOID)
             rest.counts.merge(members.counts, uniquingKeysWith: +)

@@ -163,6 +163,7 @@ final class NameAddressTests: XCTestCase {
             XCTAssertEqual(found(s, .personName), [], s)
         }
         XCTAssertEqual(found("456 L Street NW", .streetAddress), ["456 L Street"])
+        XCTAssertEqual(found("Lives at 45 Day Street, Boston", .streetAddress), ["45 Day Street"])
         XCTAssertEqual(found("Quenwick Young", .personName), ["Quenwick Young"])
         XCTAssertEqual(found("Xochitl Brown: called about 12 Main Street", .personName), ["Xochitl Brown"])
     }

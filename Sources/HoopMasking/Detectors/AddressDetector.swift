@@ -60,11 +60,15 @@ public struct AddressDetector: Detector {
             // 123 1/2 Main St: a half lot's number.
             if e + 4 <= t.count, t[e] == ch(" "), isDigit(t[e + 1]), t[e + 2] == ch("/"), isDigit(t[e + 3]),
                Scan.rightBoundary(t, e + 4) { e += 4 }
-            // A quantity is no house number: "128 MB", "30 Minutes", "12 PM".
+            // A quantity is no house number: "128 MB", "30 Minutes", "12 PM"; but a street
+            // may be named like a unit ("45 Day Street").
             if e + 1 < t.count, t[e] == ch(" ") {
                 var w = e + 1
                 while w < t.count, isAlpha(t[w]) { w += 1 }
-                if w > e + 1, Scan.measureUnits.contains(Scan.hashLower(t, e + 1, w)) { return nil }
+                var x = w + 1
+                while x < t.count, isAlpha(t[x]) { x += 1 }
+                let streetAfter = w + 1 < t.count && t[w] == ch(" ") && x > w + 1 && Self.suffixes.contains(Scan.hashLower(t, w + 1, x))
+                if w > e + 1, Scan.measureUnits.contains(Scan.hashLower(t, e + 1, w)), !streetAfter { return nil }
             }
             let start = unitBefore(t, i) ?? i
             guard let end = match(t, e, start: start, lowered: lowered) else { return nil }
