@@ -65,7 +65,8 @@ let package = Package(
         .target(name: "HoopMasking", dependencies: ["HoopJSON", "HoopBinary", .product(name: "Crypto", package: "swift-crypto")]),
         // PostgreSQL's binary formats of the common types, to and from their text
         // output: hoop-listen sends binary columns to the clients that ask for them,
-        // hoop-mask reads and rewrites binary COPY fields.
+        // hoop-mask reads and rewrites binary COPY fields; and an array's text taken apart
+        // (HoopMasking masks an array element by element).
         .target(name: "HoopBinary"),
         .executableTarget(name: "hoop-listen", dependencies: [
             "HoopFrames", "HoopCommand", "HoopBinary",
