@@ -675,7 +675,8 @@ struct Bounds {
     }
 
     /// At most how many rows a bounded query yields, for adding branches up: a LIMIT's
-    /// count, one for aggregates alone, rowCount otherwise; the cap when nothing counts them.
+    /// count, one for aggregates alone, rowCount otherwise; when nothing counts them, the
+    /// cap if it reads a table, none if it reads only a series or a recursive CTE's self.
     func readCount(_ s: JSON, _ ctes: [String: Bool], gathered: Bool = false, with: JSON? = nil) -> Int {
         let cap = options.maxBoundedLimit
         let with = s["withClause"] ?? with
