@@ -86,11 +86,15 @@ class Listen:
         assert msgs[-1] == ("Z", "I")
         return c, sid, opened
 
-    def answer_query(self, sid, seq, value, stamps=STAMPS):
+    def answer_query(self, sid, seq, value, stamps=STAMPS, at_once=False):
+        """A one-row answer, a frame a write, or (`at_once`) in one write, as the ring
+        delivers a whole answer under load."""
         cols = [{"name": "v", "table_oid": 0, "column": 0, "type_oid": 25, "type_size": -1, "type_mod": -1, "format": 0}]
-        for f in ({"type": "columns", "fields": cols}, {"type": "rows", "rows": [[value]]},
-                  {"type": "complete", "tag": "SELECT 1"}, {"type": "ready", "status": "I"}):
-            self.send({"type": f.pop("type"), "session": sid, "seq": seq, **f, **stamps})
+        lines = [json.dumps({"type": f.pop("type"), "session": sid, "seq": seq, **f, **stamps}) + "\n"
+                 for f in ({"type": "columns", "fields": cols}, {"type": "rows", "rows": [[value]]},
+                           {"type": "complete", "tag": "SELECT 1"}, {"type": "ready", "status": "I"})]
+        for chunk in ["".join(lines)] if at_once else lines:
+            self.send(None, raw=chunk.encode())
 
     def close(self):
         if self.proc.poll() is None:
@@ -118,10 +122,31 @@ def test_a_stamped_answer_is_delivered_and_the_credential_travels_only_in_sessio
     msgs = c.read_until_ready(timeout=10)
     assert [m[0] for m in msgs] == ["T", "D", "C", "Z"]
     assert msgs[1][1] == [b"hello"]
-    credit = listen.frame_of("credit")
-    assert credit["session"] == sid
+    c.send(Query("select 'y'"))
+    credit = listen.frame(), listen.frame()
+    assert [f["type"] for f in credit] == ["credit", "query"], "the answer's credit goes ahead of the next request"
+    assert (credit[0]["session"], credit[0]["batches"]) == (sid, 1)
     c.close()
     assert "s3cret-token-for-test" not in (tmp_path / "listen.log").read_text()
+
+
+def test_an_idle_sessions_last_credit_waits_for_its_next_request_and_more_do_not(listen):
+    """The credit of a request's last batch is kept for the next request (no timer, no
+    frame of its own on the hot path); a second one, or a notification's, goes back by
+    itself within milliseconds, so that an idle session's upstream is never left short."""
+    c, sid, _ = listen.open_session()
+    c.send(Query("select 'x'"))
+    q = listen.frame_of("query")
+    listen.answer_query(sid, q["seq"], "one", at_once=True)
+    c.read_until_ready(timeout=10)
+    r, _, _ = select.select([listen.proc.stdout], [], [], 0.3)
+    assert not r and b"\n" not in listen.buf, "a credit went round by itself for an idle session's answer"
+    listen.send({"type": "notification", "session": sid, "channel": "c", "payload": "p", "pid": 1, **STAMPS})
+    t, _ = c.read()
+    assert t == "A"
+    credit = listen.frame_of("credit", timeout=5)
+    assert (credit["session"], credit["batches"]) == (sid, 2), credit
+    c.close()
 
 
 @pytest.mark.parametrize("missing", ["stamp:mask", "stamp:record"])

@@ -22,8 +22,14 @@ struct Stage: ParsableCommand {
     @Option(help: "Stamps a request needs before it runs (comma-separated).")
     var require: String = "auth,approve"
 
-    @Option(help: "Row batches a session may have in flight before a credit comes back.")
+    @Option(help: "Row batches a session may have in flight before a credit comes back (at least 2).")
     var window: Int = 8
+
+    func validate() throws {
+        // hoop-listen keeps one credit of an idle session for its next request: with a
+        // window of one, a notification to an idle session would wait for that request.
+        guard window >= 2 else { throw ValidationError("--window must be at least 2") }
+    }
 
     func run() throws {
         let cfg = try config.load()

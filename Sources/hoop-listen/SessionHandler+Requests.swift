@@ -157,8 +157,8 @@ extension SessionHandler {
     }
 
     /// A batch the client's socket took gives its credit back (SessionOrder says when).
-    func returnCredit() {
-        switch order.creditReturned() {
+    func returnCredit(_ type: String) {
+        switch order.creditReturned(answer: type == FrameType.rows || type == FrameType.copyOutData) {
         case .send(let n): sendCredits(n)
         case .startTimer:
             creditTimer = context?.eventLoop.scheduleTask(in: Self.creditDelay) { [weak self] in

@@ -42,7 +42,7 @@ extension SessionHandler {
         let (due, write) = order.arrives(type: type, seq: frame.seq, fatal: frame["fatal"]?.bool == true)
         self.write(due)
         if !write {
-            if SessionOrder.creditSpending.contains(type) { returnCredit() }
+            if SessionOrder.creditSpending.contains(type) { returnCredit(type) }
             return settle(frame)
         }
         if type == FrameType.columns, frame["for"]?.string == "execute" {
@@ -57,7 +57,7 @@ extension SessionHandler {
             if type == FrameType.rows, let s = frame.seq { binaryRows = try resultFormats.plan(forExecute: s) }
         } catch let refusal as ResultFormats.Refusal {
             refuseAnswers(refusal, seq: frame.seq ?? order.seq)
-            if SessionOrder.creditSpending.contains(type) { returnCredit() }
+            if SessionOrder.creditSpending.contains(type) { returnCredit(type) }
             return settle(frame)
         } catch {
             return fatal("08P01", "hoop: malformed response frame", reason: "protocol_error")
@@ -77,13 +77,13 @@ extension SessionHandler {
                         b = try binaryRows.convert(b, allocator: context.channel.allocator)
                     } catch let refusal as ResultFormats.Refusal {
                         refuseAnswers(refusal, seq: frame.seq ?? order.seq)
-                        returnCredit()
+                        returnCredit(type)
                         return settle(frame)
                     }
                 }
                 // A batch spent a credit: it comes back once the client's socket took the batch.
                 let promise = context.eventLoop.makePromise(of: Void.self)
-                promise.futureResult.whenSuccess { [weak self] in self?.returnCredit() }
+                promise.futureResult.whenSuccess { [weak self] in self?.returnCredit(type) }
                 context.write(wrapOutboundOut(b), promise: promise)
                 settle(frame)
                 return

@@ -166,10 +166,17 @@ struct SessionOrder {
     /// written (or dropped).
     static let creditSpending: Set<String> = [FrameType.rows, FrameType.copyOutData, FrameType.notice, FrameType.notification]
 
-    /// The client's socket took (or hoop dropped) a frame that spent a credit.
-    mutating func creditReturned() -> CreditAction {
+    /// The client's socket took (or hoop dropped) a frame that spent a credit; `answer`:
+    /// a batch of a request's answer (rows, COPY data), which only the next request needs
+    /// back, where a notice or notification may come unasked.
+    mutating func creditReturned(answer: Bool = false) -> CreditAction {
         deferredCredits += 1
         if !outstanding.isEmpty { return .send(takeCredits()) }
+        // One answer's credit waits for the next request with no timer: a timer per
+        // request costs hoop-listen a wake-up (and two timer calls) on the hot path,
+        // and the upstream keeps window - 1 (hoop-connect's --window is at least 2) for
+        // what may come unasked, whose own credits start the timer.
+        if answer, deferredCredits == 1 { return .none }
         guard !creditTimerRunning else { return .none }
         creditTimerRunning = true
         return .startTimer

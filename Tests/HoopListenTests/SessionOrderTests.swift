@@ -110,4 +110,17 @@ final class SessionOrderTests: XCTestCase {
         XCTAssertEqual(o.creditTimerFired(), 1)
         XCTAssertEqual(o.creditTimerFired(), 0)
     }
+
+    func testOneAnswersCreditWaitsForTheNextRequestWithNoTimer() {
+        var o = SessionOrder()
+        XCTAssertEqual(o.creditReturned(answer: true), .none, "a request's last batch: no timer on the hot path")
+        XCTAssertFalse(o.creditTimerRunning)
+        XCTAssertEqual(o.creditReturned(answer: true), .startTimer, "a second would leave the upstream short")
+        XCTAssertEqual(o.creditTimerFired(), 2)
+        XCTAssertEqual(o.creditReturned(answer: true), .none)
+        XCTAssertEqual(o.creditReturned(answer: false), .startTimer, "a notification's credit goes back by itself")
+        XCTAssertEqual(o.creditTimerFired(), 2)
+        XCTAssertEqual(o.creditReturned(answer: true), .none)
+        XCTAssertEqual(o.send(.query).credits, 1, "the next request carries the kept one")
+    }
 }
