@@ -136,6 +136,52 @@ def test_count_of_a_computed_value_carries_no_digits(ring):
     assert decoded_ssns(got, real, lambda v: v == 0) == 0
 
 
+# Values computed from pieces whose NULL-ness (or an array's length) is the answer: the
+# values themselves were masked, their NULLs were not.
+NULL_FORMS = {
+    "case_null": "case when substr(p.ssn, {k}, 1) = '{d}' then null else 1 end",
+    "case_arg": "case substr(p.ssn, {k}, 1) when '{d}' then null else 1 end",
+    "nullif": "nullif(substr(p.ssn, {k}, 1), '{d}')",
+    "no_row": "(select 1 where substr(p.ssn, {k}, 1) = '{d}')",
+    "subscript": "(array[1])[case when substr(p.ssn, {k}, 1) = '{d}' then 2 else 1 end]",
+    "array_length": "array_fill(0, array[case when substr(p.ssn, {k}, 1) = '{d}' then 0 else 1 end])",
+}
+
+
+def decoded_by_odd_value(rows, real) -> int:
+    """decoded_ssns where a position's digit is the one of its ten columns whose value
+    differs from the other nine's in that row (NULL among values, or the other way)."""
+    def odd(row):
+        marks = []
+        for i in range(len(POS)):
+            group = [repr(v) for v in row[1 + i * 10:11 + i * 10]]
+            marks += [group.count(v) == 1 for v in group]
+        return (row[0], *marks)
+    return decoded_ssns([odd(r) for r in rows], real, bool)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("form", sorted(NULL_FORMS))
+def test_nulls_of_computed_values_carry_no_digits(ring, form, mode):
+    cols = [NULL_FORMS[form].format(k=k, d=d) for k in POS for d in "0123456789"]
+    got = gateway_rows(ring, f"select p.id, {', '.join(cols)} from patients p where {IDS}", mode)
+    real = dict(direct_rows(ring, f"select p.id, p.ssn from patients p where {IDS}"))
+    assert len(got) == 1000
+    ok = decoded_by_odd_value(got, real)
+    assert ok == 0, f"{ok} SSNs of {len(got)} patients read from the NULLs of {form} columns"
+
+
+@pytest.mark.parametrize("form", ["nullif(p.last_name, '{n}')", "case p.last_name when '{n}' then null else 1 end"])
+def test_nulls_of_a_names_comparisons_carry_no_names(ring, form):
+    """A column per guessed name, NULL where it is the patient's: a codebook."""
+    names = [n for (n,) in direct_rows(ring, "select distinct last_name from patients order by 1 limit 150")]
+    cols = ", ".join(form.format(n=n.replace("'", "''")) for n in names)
+    got = gateway_rows(ring, f"select p.id, {cols} from patients p where {IDS}")
+    real = dict(direct_rows(ring, f"select p.id, p.last_name from patients p where {IDS}"))
+    found = sum(1 for r in got if [names[j] for j, v in enumerate(r[1:]) if v is None] == [real[r[0]]])
+    assert len(got) == 1000 and found == 0, f"{found} names of {len(got)} patients read from NULLs"
+
+
 def test_null_tests_of_stored_columns_still_pass(ring):
     """A stored value's null-ness, and the rows a key pins, say nothing of the value."""
     sql = f"select p.id, p.email is null, count(p.ssn) from patients p where {IDS} group by p.id, p.email order by p.id"

@@ -1,3 +1,5 @@
+import HoopBinary
+
 /// Column rules for values a query derived from table columns: a cast, a concatenation,
 /// an aggregate, `row_to_json` (docs/masking.md, "Derived columns"). hoop-mask traces
 /// each result column to its table columns (HoopSQL's lineage) and masks the whole
@@ -67,8 +69,24 @@ extension Masker {
     /// Masks a whole value by `rule`, keeping it valid for its type.
     public func mask(_ value: String, rule: ColumnRule, typeOID: UInt32?) throws -> MaskResult {
         if rule.keeps { return MaskResult(value: value, counts: [:]) }
+        if rule.pieces, case .redact = rule.strategy, BinaryTypes.element(of: typeOID ?? 0) != nil {
+            // An array computed from pieces: its length could be one (`array_fill(0,
+            // array[ascii(ssn)])`), so it is the empty array, whatever it held.
+            return MaskResult(value: "{}", counts: [rule.label: 1])
+        }
         return MaskResult(value: try whole(value, oid: typeOID ?? 0, strategy: rule.strategy, marker: "[REDACTED]", keepsYear: !rule.pieces),
                           counts: [rule.label: 1])
+    }
+
+    /// What a NULL becomes under `rule`: nil when it stays NULL. A stored value's NULL
+    /// says nothing of it, but a value computed from pieces is NULL or not by what the
+    /// computation found (`case when substr(ssn, 1, 1) = '7' then null else 0 end`,
+    /// `nullif(last_name, 'a guess')`): it is masked as any of that column's values is,
+    /// so that NULL and not NULL look alike.
+    public func maskedNull(rule: ColumnRule, typeOID: UInt32?) throws -> MaskResult? {
+        guard rule.pieces, !rule.keeps else { return nil }
+        if case .null = rule.strategy { return nil }
+        return try mask("", rule: rule, typeOID: typeOID)
     }
 }
 

@@ -1040,7 +1040,7 @@ struct Analyzer {
     /// Node kinds whose value is one of their inputs' whole values (or all of them side
     /// by side); any other node computes something from them: a piece.
     static let wholeNodes: Set<String> = [
-        "ColumnRef", "CollateClause", "CoalesceExpr", "MinMaxExpr", "CaseExpr", "CaseWhen", "A_ArrayExpr", "RowExpr",
+        "ColumnRef", "CollateClause", "CoalesceExpr", "MinMaxExpr", "A_ArrayExpr", "RowExpr",
         "ResTarget", "List", "SortBy", "NamedArgExpr", "ParamRef", "A_Const",
     ]
     /// Functions whose value is one of their inputs' whole values, or them side by side.
@@ -1134,8 +1134,9 @@ struct Analyzer {
                 }
                 return out
             }
-            let kind = body["kind"]?.string ?? ""
-            return kind == "AEXPR_NULLIF" || (kind == "AEXPR_OP" && op == ["||"]) ? out : out.pieces
+            // NULLIF(x, y) is x or NULL by whether x = y: a test of x, a piece of it
+            // (`nullif(last_name, 'a guess')` is NULL for that name only).
+            return body["kind"]?.string == "AEXPR_OP" && op == ["||"] ? out : out.pieces
         case "A_Indirection":
             // doc['last_name'], (p).ssn, arr[1]: a piece of the base, and a named member's rules.
             var out = expression(body["arg"] ?? .null, scopes).pieces
@@ -1170,6 +1171,17 @@ struct Analyzer {
             }
         case "SelectStmt":
             return subquery(.object([kind: body]), outer: scopes).all
+        case "CaseExpr", "CaseWhen":
+            // The value is one of the results, whole; what chooses it (the argument
+            // tested, each condition) carries a piece of what it reads: `case last_name
+            // when 'a guess' then null else 1 end` tells that name from the others.
+            guard case .object(let o) = body else { return [] }
+            var out: Set<SourceColumn> = []
+            for (k, v) in o where k != "location" {
+                let e = expression(v, scopes)
+                out.formUnion(k == "arg" || k == "expr" ? e.pieces : e)
+            }
+            return out
         case "SQLValueFunction":
             // CURRENT_USER, CURRENT_SCHEMA...: names from the catalog and settings.
             let op = body["op"]?.string ?? ""

@@ -16,7 +16,7 @@ struct CopyBinary {
 
     /// Masks what `data` completes; keeps the rest for the next chunk.
     mutating func mask(_ data: [UInt8], columns: [ColumnPlan], ruled: (ColumnPlan) -> Bool,
-                       field: (Int, String) throws -> MaskResult) throws -> [UInt8] {
+                       field: (Int, String?) throws -> MaskResult) throws -> [UInt8] {
         let input = carry + data
         carry = []
         var out: [UInt8] = []
@@ -45,7 +45,10 @@ struct CopyBinary {
             var complete = true
             for i in 0..<Int(count) {
                 guard let length = r.int32() else { complete = false; break }
-                if length == -1 { tuple.append(contentsOf: [0xFF, 0xFF, 0xFF, 0xFF]); continue }
+                if length == -1 {
+                    try Self.written(try field(i, nil), original: nil, columns[i]).write(into: &tuple)
+                    continue
+                }
                 guard length >= 0 else { throw MaskFailure("binary COPY field of negative length") }
                 guard input.count - r.i >= Int(length) else { complete = false; break }
                 let value = input[r.i..<r.i + Int(length)]
@@ -78,8 +81,13 @@ struct CopyBinary {
             if PGType.isNumeric(column.typeOID) && !ruled { return .original(value) }
             throw MaskFailure("binary COPY of a column of type \(column.typeOID) cannot be masked")
         }
-        let r = try mask(text)
-        guard r.changed else { return .original(value) }
+        return try written(mask(text), original: value, column)
+    }
+
+    /// A field as masked: as it came when nothing changed (`original`, nil: NULL), else
+    /// the masked value written back in binary.
+    static func written(_ r: MaskResult, original: ArraySlice<UInt8>?, _ column: ColumnPlan) throws -> Field {
+        guard r.changed else { return original.map { .original($0) } ?? .null }
         guard let masked = r.value else { return .null }
         var out: [UInt8] = []
         do { try BinaryEncoder.encode(Array(masked.utf8)[...], oid: column.typeOID, into: &out) } catch {
@@ -87,6 +95,7 @@ struct CopyBinary {
         }
         return .replaced(out)
     }
+
 }
 
 struct ByteCursor {

@@ -5,8 +5,9 @@ import HoopSQL
 /// PostgreSQL writes them: docs, "COPY — File Formats"). A field is unescaped, masked
 /// like a row value of its column, and written back escaped for the same format.
 enum CopyLine {
+    /// `field` masks a field's value (nil: NULL).
     static func mask(_ line: String, format: CopyFormat,
-                     field: (Int, String) throws -> MaskResult) throws -> MaskResult {
+                     field: (Int, String?) throws -> MaskResult) throws -> MaskResult {
         let bytes = Array(line.utf8)
         var end = bytes.count
         if end > 0, bytes[end - 1] == 0x0A { end -= 1 }
@@ -17,8 +18,7 @@ enum CopyLine {
         var counts: [String: Int] = [:]
         for (i, f) in fields.enumerated() {
             if i > 0 { out.append(format.delimiter) }
-            guard let value = f.value else { out.append(contentsOf: f.raw); continue }   // NULL stays NULL
-            let r = try field(i, value)
+            let r = try field(i, f.value)
             guard r.changed else { out.append(contentsOf: f.raw); continue }
             counts.merge(r.counts, uniquingKeysWith: +)
             switch (r.value, format.kind) {

@@ -590,7 +590,13 @@ final class ResponseMasking {
         return out
     }
 
-    static let untraced = ColumnRule(table: "*", column: "*", strategy: .redact, entity: nil)
+    /// What a value masking cannot trace is masked as one computed from pieces: it may be
+    /// anything's answer (a function of the database's own, a temporary table's column).
+    static let untraced: ColumnRule = {
+        var rule = ColumnRule(table: "*", column: "*", strategy: .redact, entity: nil)
+        rule.pieces = true
+        return rule
+    }()
 
     private var views: [String: Shape?] = [:]
 
@@ -1032,7 +1038,7 @@ final class ResponseMasking {
                 for (k, chunk) in (frame["data"]?.array ?? []).enumerated() {
                     guard case .string(let line) = chunk, !(k == 0 && s.copyHeader.contains(seq)) else { continue }
                     _ = try CopyLine.mask(line, format: format) { i, field in
-                        s.profile(seq, fields, [(i, field)])
+                        if let field { s.profile(seq, fields, [(i, field)]) }
                         return MaskResult(field, counts: [:])
                     }
                 }
@@ -1058,7 +1064,7 @@ final class ResponseMasking {
                 }
                 let r = try CopyLine.mask(line, format: format) { i, field in
                     var m = try self.mask(field, fields[i], s)
-                    if s.isNameColumn(seq, i) { m = s.masker.maskAsName(field, result: m) }
+                    if let field, s.isNameColumn(seq, i) { m = s.masker.maskAsName(field, result: m) }
                     counts.add(m.counts, column: fields[i].name ?? "field \(i + 1)")
                     return m
                 }
@@ -1145,9 +1151,8 @@ final class ResponseMasking {
         }
         let rows: [[String?]] = try input.map { values in
             try values.enumerated().map { i, v in
-                guard let text = v else { return nil }
-                var r = try mask(text, cols[i], s)
-                if s.isNameColumn(seq, i) { r = s.masker.maskAsName(text, result: r) }
+                var r = try mask(v, cols[i], s)
+                if let text = v, s.isNameColumn(seq, i) { r = s.masker.maskAsName(text, result: r) }
                 counts.add(r.counts, column: cols[i].name ?? "column \(i + 1)")
                 return r.value
             }
@@ -1177,21 +1182,24 @@ final class ResponseMasking {
         if s.nameProfiles[seq]?.values.contains(where: \.isNameColumn) == true { return false }
         if !plan.columns.isEmpty, s.profiling(seq, plan, plan.columns.count) { return false }
         let masked = plan.columns.map(ruled), restMasked = ruled(plan.rest)
+        func masksNull(_ c: ColumnPlan) -> Bool { c.derived.map { (try? s.masker.maskedNull(rule: $0, typeOID: c.typeOID)) != nil } ?? false }
         let numeric = plan.columns.map { PGType.isNumeric($0.typeOID) }
-        var scan = CleanScan(masked: masked, restMasked: restMasked, numeric: numeric, masker: s.masker, scratch: scratch)
+        var scan = CleanScan(masked: masked, restMasked: restMasked, nullMasked: plan.columns.map(masksNull),
+                             restNullMasked: masksNull(plan.rest), numeric: numeric, masker: s.masker, scratch: scratch)
         defer { scratch = scan.scratch }
         return RowsReader.read(frame.bytes, &scan) != nil
     }
 
-    /// Stops at the first value that may need masking: one in a masked column, one with
-    /// escapes (its bytes are not its text), or one content detection flags.
+    /// Stops at the first value that may need masking: one in a masked column, a NULL
+    /// where a NULL is masked too, one with escapes (its bytes are not its text), or one
+    /// content detection flags.
     struct CleanScan: RowsVisitor {
-        let masked: [Bool], restMasked: Bool, numeric: [Bool]
+        let masked: [Bool], restMasked: Bool, nullMasked: [Bool], restNullMasked: Bool, numeric: [Bool]
         let masker: Masker
         var scratch: [UInt8]
 
         mutating func beginRow() -> Bool { true }
-        mutating func null(_ column: Int) -> Bool { true }
+        mutating func null(_ i: Int) -> Bool { !(i < nullMasked.count ? nullMasked[i] : restNullMasked) }
         mutating func endRow(columns: Int) -> Bool { true }
         mutating func value(_ i: Int, _ bytes: UnsafeRawBufferPointer, escaped: Bool) -> Bool {
             if escaped || (i < masked.count ? masked[i] : restMasked) { return false }
@@ -1233,7 +1241,12 @@ final class ResponseMasking {
         return RowPlan(columns: [], rest: plan(rule(shape.all, s)))
     }
 
-    func mask(_ text: String, _ column: ColumnPlan, _ s: SessionState) throws -> MaskResult {
+    /// A value of a result (a row's, a COPY field's; nil: NULL) masked by its column's plan.
+    func mask(_ text: String?, _ column: ColumnPlan, _ s: SessionState) throws -> MaskResult {
+        guard let text else {
+            return try column.derived.flatMap { try s.masker.maskedNull(rule: $0, typeOID: column.typeOID) }
+                ?? MaskResult(nil, counts: [:])
+        }
         if let rule = column.derived { return try s.masker.mask(text, rule: rule, typeOID: column.typeOID) }
         if column.typeOID == PGType.json || column.typeOID == PGType.jsonb,
            s.masker.policy.rule(table: column.table, column: column.column) == nil {

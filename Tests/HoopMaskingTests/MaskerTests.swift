@@ -50,6 +50,24 @@ final class MaskerTests: XCTestCase {
         XCTAssertFalse(ColumnRule(table: "patients", column: "ssn", strategy: .redact).matches(table: nil, column: "ssn"))
     }
 
+    /// A value computed from pieces of a ruled column: its NULL is masked as its values
+    /// are, and an array's length goes; a stored column's NULL stays NULL.
+    func testNullsAndArrayLengthsOfValuesComputedFromPieces() throws {
+        let m = Masker(policy: MaskPolicy())
+        let whole = ColumnRule(table: "*", column: "*", strategy: .redact)
+        var pieces = whole
+        pieces.pieces = true
+        XCTAssertNil(try m.maskedNull(rule: whole, typeOID: PGType.text))
+        XCTAssertEqual(try m.maskedNull(rule: pieces, typeOID: PGType.text)?.value, "[REDACTED]")
+        XCTAssertEqual(try m.maskedNull(rule: pieces, typeOID: PGType.int4)?.value, try m.mask("7", rule: pieces, typeOID: PGType.int4).value)
+        XCTAssertEqual(try m.maskedNull(rule: pieces, typeOID: PGType.date)?.value, "1900-01-01")
+        var nulling = pieces
+        nulling.strategy = .null
+        XCTAssertNil(try m.maskedNull(rule: nulling, typeOID: PGType.text))
+        XCTAssertEqual(try m.mask("{0,0,0}", rule: pieces, typeOID: 1007).value, "{}", "int4[]: no length")
+        XCTAssertEqual(try m.mask("{a,b}", rule: whole, typeOID: 1009).value, #"{"[REDACTED]","[REDACTED]"}"#, "text[]: element by element")
+    }
+
     func testTypePreservation() throws {
         func typed(_ oid: UInt32, _ s: MaskStrategy = .redact, _ v: String = "1950-03-02") -> String? {
             TypedReplacement.value(for: v, oid: oid, strategy: s)!

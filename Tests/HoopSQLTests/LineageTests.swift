@@ -38,6 +38,18 @@ final class LineageTests: XCTestCase {
         XCTAssertEqual(values(try shape("select objid from pg_locks")), [[.untraced]])
     }
 
+    /// What chooses a value (a CASE's argument and conditions, NULLIF's comparison)
+    /// carries a piece of what it reads: NULL or not, the value is its answer.
+    func testWhatChoosesAValueCarriesAPiece() throws {
+        let s = try shape("""
+            select nullif(last_name, 'Guess'), case last_name when 'Guess' then null else 1 end,
+                   case when substr(ssn, 1, 1) = '7' then null else mrn end, coalesce(phone, email) from patients
+            """)
+        XCTAssertEqual(values(s), [[piece("patients", "last_name")], [piece("patients", "last_name")],
+                                   [piece("patients", "ssn"), col("patients", "mrn")],
+                                   [col("patients", "phone"), col("patients", "email")]])
+    }
+
     func testCountRevealsNothingButOtherAggregatesCarry() throws {
         let s = try shape("select count(ssn), string_agg(last_name, ','), array_agg(mrn), max(phone) from patients where ssn like '9%'")
         XCTAssertEqual(values(s), [[], [col("patients", "last_name")], [col("patients", "mrn")], [col("patients", "phone")]])
