@@ -144,8 +144,9 @@ let package = Package(
         .testTarget(name: "HoopAuditTests", dependencies: ["HoopAudit", "HoopSQLite", "HoopFrames"]),
         // hoop-listen's pure parts (its ordering and credit state machine).
         .testTarget(name: "HoopListenTests", dependencies: ["hoop-listen", "HoopFrames"]),
-        // hoop-connect's event loop (its sessions run against a real server in integration/).
-        .testTarget(name: "HoopConnectTests", dependencies: ["hoop-connect", "HoopFrames"]),
+        // hoop-connect's event loop (its sessions run against a real server in integration/),
+        // and the startup settings it forwards (HoopPostgres.StartupSettings).
+        .testTarget(name: "HoopConnectTests", dependencies: ["hoop-connect", "HoopFrames", "HoopPostgres"]),
         .testTarget(name: "HoopApprovalTests", dependencies: ["HoopApproval", "HoopSQL", "HoopFrames", "HoopMasking"]),
         .testTarget(name: "HoopAWSTests", dependencies: ["HoopAWS", "HoopJSON"]),
     ],

@@ -193,3 +193,58 @@ def test_a_portal_bound_to_no_statement_runs_nothing_parsed_after_it(bring, case
     assert not any(m[0] == "C" and str(m[1]).startswith("DELETE") for m in last), f"{case}: the delete ran"
     assert [m[1]["C"] for m in last if m[0] == "E"] == ["26000"], f"{case}: {last}"
     assert state(bring) == before
+
+
+@pytest.mark.parametrize("swap", ["deallocate x; prepare x as delete from encounters",
+                                  "deallocate x; prepare x as select p.ssn, p.last_name from patients p"])
+def test_a_portal_over_a_name_prepared_in_sql_runs_nothing_made_after_its_bind(bring, swap):
+    # hoop-connect binds locally and runs a SQL-PREPAREd name by name at Execute: a
+    # DEALLOCATE and PREPARE between the Bind and the Execute made the server run a text
+    # hoop-approve never judged for this portal (a hunt: every encounter deleted, every
+    # patient's values read unmasked, nothing held).
+    from helpers.pgwire import Bind, Execute, PGWire, Query, Sync
+    before = state(bring)
+    c = PGWire("127.0.0.1", bring.listen_port, timeout=30)
+    try:
+        c.startup(AGENT, "clinic", bring.token(AGENT), {"application_name": "sql-prepared-swap"})
+        for sql in ["begin", "prepare x as select 1 as v"]:
+            c.send(Query(sql))
+            c.read_until_ready(timeout=30)
+        c.send(Bind("p", "x"), Sync())
+        assert [m[0] for m in c.read_until_ready(timeout=30)] == ["2", "Z"]
+        for sql in swap.split("; "):
+            c.send(Query(sql))
+            c.read_until_ready(timeout=30)
+        c.send(Execute("p", 0), Sync())
+        last = c.read_until_ready(timeout=30)
+        c.send(Query("rollback"))
+        c.read_until_ready(timeout=30)
+        # Bound again after the swap, the portal is judged by what the name holds now.
+        c.send(Query("prepare y as select 1 as v"))
+        c.read_until_ready(timeout=30)
+        c.send(Bind("q", "y"), Execute("q", 0), Sync())
+        again = c.read_until_ready(timeout=30)
+    finally:
+        c.close()
+    assert not any(m[0] == "D" for m in last), "rows came back from a statement made after the Bind"
+    assert [m[1]["C"] for m in last if m[0] == "E"] == ["0A000"], last
+    assert ("D", [b"1"]) in again, "a portal bound right before its Execute still runs"
+    assert state(bring) == before
+
+
+@pytest.mark.parametrize("params", [{"SEARCH_PATH": "public, pg_catalog"}, {"Search_Path": "public, pg_catalog"},
+                                    {"options": "-c\nsearch_path=public,pg_catalog"},
+                                    {"options": "-c\x0bsearch_path=public,pg_catalog"},
+                                    {"options": "--Search-Path=public,pg_catalog"}],
+                         ids=["upper", "mixed", "options-newline", "options-vertical-tab", "options-dashes"])
+def test_a_search_path_before_pg_catalog_is_refused_however_written_at_startup(bring, params):
+    # The server takes a setting's name in any case and splits options on any white
+    # space: hoop-approve read only `search_path` as typed and spaces and tabs, so a
+    # function of the database's own named like a built-in ran as one, unjudged.
+    from helpers.pgwire import PGWire
+    c = PGWire("127.0.0.1", bring.listen_port, timeout=30)
+    try:
+        with pytest.raises(Exception, match="search_path that puts a schema before pg_catalog"):
+            c.startup(AGENT, "clinic", bring.token(AGENT), params)
+    finally:
+        c.close()

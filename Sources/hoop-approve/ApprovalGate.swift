@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HoopApproval
 import HoopFrames
+import HoopPostgres
 import HoopSQL
 
 /// The stage's state: per session, what it prepared and bound (to judge an Execute by
@@ -409,17 +410,20 @@ final class ApprovalGate: @unchecked Sendable {
         }
         let s = Session(id: id, connection: database, policy: policy, requester: requester)
         s.kind = kind
-        let settings = SessionSettings.startup(f["options"]?["options"]?.string ?? "")
-        if let path = settings["search_path"] ?? f["options"]?["search_path"]?.string, SearchPath.shadowsCatalog(path) {
-            return out.enqueue(Self.sessionError(id, seq: 0, reason: "policy", code: "42501",
-                                                 "hoop: a search_path that puts a schema before pg_catalog is not allowed"))
-        }
-        for name in LexerSettings.names {
-            if let v = settings[name] ?? f["options"]?[name]?.string, !LexerSettings.safe(name, v) {
+        // Every value a setting is given, as the server reads them (any case, either way
+        // of writing it): one of them unsafe refuses the session.
+        let parameters = f["options"]?.object?.compactMapValues(\.string) ?? [:]
+        for (name, value) in StartupSettings.all(parameters) {
+            if name == "search_path", SearchPath.shadowsCatalog(value) {
+                return out.enqueue(Self.sessionError(id, seq: 0, reason: "policy", code: "42501",
+                                                     "hoop: a search_path that puts a schema before pg_catalog is not allowed"))
+            }
+            if LexerSettings.names.contains(name), !LexerSettings.safe(name, value) {
                 return out.enqueue(Self.sessionError(id, seq: 0, reason: "policy", code: "42501",
                                                      "hoop: \(name) keeps the gateway's value (it changes how SQL text is read)"))
             }
         }
+        let settings = StartupSettings.final(parameters)
         s.justification = settings["hoop.justification"]
         s.duration = settings["hoop.duration"].flatMap { Int($0) }
         sessions[id] = s

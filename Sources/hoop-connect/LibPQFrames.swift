@@ -96,42 +96,11 @@ let allowedClientSettings: Set<String> = [
 ]
 
 func clientSettings(_ options: [String: JSON]) -> String {
-    var pairs: [(String, String)] = []
-    for (k, v) in options {
-        if let v = v.string, k != "options" { pairs.append((k, v)) }
-    }
-    if let o = options["options"]?.string { pairs += parseOptions(o) }
-    return pairs
-        .filter { allowedClientSettings.contains($0.0.lowercased()) && $0.0.lowercased() != "application_name" }
-        .sorted { $0.0 < $1.0 }
-        .map { "-c \($0.0)=" + escapeOption($0.1) }
+    StartupSettings.final(options.compactMapValues(\.string))
+        .filter { allowedClientSettings.contains($0.key) && $0.key != "application_name" }
+        .sorted { $0.key < $1.key }
+        .map { "-c \($0.key)=" + escapeOption($0.value) }
         .joined(separator: " ")
-}
-
-/// `-c name=value` and `--name=value` pairs of a libpq `options` string (whitespace
-/// separated, backslash escapes).
-func parseOptions(_ s: String) -> [(String, String)] {
-    var words: [String] = [], word = "", escaped = false
-    for ch in s {
-        if escaped { word.append(ch); escaped = false; continue }
-        if ch == "\\" { escaped = true; continue }
-        if ch.isWhitespace { if !word.isEmpty { words.append(word); word = "" }; continue }
-        word.append(ch)
-    }
-    if !word.isEmpty { words.append(word) }
-    var pairs: [(String, String)] = []
-    var i = 0
-    while i < words.count {
-        var setting: String? = nil
-        if words[i] == "-c", i + 1 < words.count { setting = words[i + 1]; i += 1 }
-        else if words[i].hasPrefix("-c") { setting = String(words[i].dropFirst(2)) }
-        else if words[i].hasPrefix("--") { setting = String(words[i].dropFirst(2)) }
-        if let setting, let eq = setting.firstIndex(of: "=") {
-            pairs.append((String(setting[..<eq]).replacingOccurrences(of: "-", with: "_"), String(setting[setting.index(after: eq)...])))
-        }
-        i += 1
-    }
-    return pairs
 }
 
 func escapeOption(_ v: String) -> String {

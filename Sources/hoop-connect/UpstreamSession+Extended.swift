@@ -56,6 +56,11 @@ extension UpstreamSession {
         /// The statement as it was when bound: a later Parse of the same (unnamed)
         /// statement must not change what this portal runs.
         var bound: BoundStatement? = nil
+        /// Bound to a name PREPAREd in SQL, whose text hoop-connect never had to pin: the
+        /// session's `statementsRun` then. Any statement run since may have made the name
+        /// anew (DEALLOCATE, PREPARE), and the server would run that text, not the one
+        /// hoop-approve judged for this Bind.
+        var runsAtBind: Int? = nil
     }
 
     /// What the server will answer, in order, and how to turn it into frames.
@@ -109,6 +114,7 @@ extension UpstreamSession {
             let definition = names.bind(name, statement: statement) { snapshot in
                 var portal = Portal(statement: statement, params: params)
                 portal.bound = snapshot
+                if snapshot == nil, !statement.isEmpty { portal.runsAtBind = statementsRun }
                 portal.binaryResults = (f["result_formats"]?.array ?? []).contains { $0.int == 1 }
                 return portal
             }
@@ -126,6 +132,9 @@ extension UpstreamSession {
             var sql: String? = nil
             if isPortal, let p = livePortal(name), boundToNothing(p) {
                 guard failInPipeline(Self.noStatement(p.statement, id, seq)) else { return connectionError() }
+                return
+            } else if isPortal, let p = livePortal(name), remade(p) {
+                guard failInPipeline(Self.remadeStatement(p.statement, id, seq)) else { return connectionError() }
                 return
             } else if isPortal, var p = livePortal(name) {
                 // The statement as bound, not one parsed under its name since.
@@ -171,7 +180,11 @@ extension UpstreamSession {
                 expected.append(.fetch(portal: name, maxRows: maxRows, seq: seq))
             } else if let p = livePortal(name), boundToNothing(p) {
                 guard failInPipeline(Self.noStatement(p.statement, id, seq)) else { return connectionError() }
+            } else if let p = livePortal(name), remade(p) {
+                guard failInPipeline(Self.remadeStatement(p.statement, id, seq)) else { return connectionError() }
             } else if var p = livePortal(name) {
+                statementsRun += 1
+                if p.runsAtBind != nil { p.runsAtBind = statementsRun }   // its own run
                 p.started = true
                 guard pinBound(&p), deallocateIfClosed(p.statement) else { return connectionError() }
                 names[portal: name] = p
@@ -477,6 +490,15 @@ extension UpstreamSession {
     /// would run a text nobody bound (and hoop-approve did not judge for this portal).
     func boundToNothing(_ p: Portal) -> Bool {
         p.bound == nil && (p.statement.isEmpty || names.statements[p.statement] != nil)
+    }
+
+    /// A portal over a name PREPAREd in SQL, after a statement that may have made the
+    /// name anew: refused, since what the name holds now is not what was bound.
+    func remade(_ p: Portal) -> Bool { p.runsAtBind.map { $0 != statementsRun } ?? false }
+
+    static func remadeStatement(_ name: String, _ session: String, _ seq: Int64) -> Frame {
+        Frame.error(session: session, seq: seq, code: "0A000",
+                    message: "hoop: portal over prepared statement \"\(name)\" (PREPAREd in SQL) runs only before any other statement: bind it again")
     }
 
     /// The server's error for a use of a statement it does not have.

@@ -75,6 +75,9 @@ final class UpstreamSession {
     var inPipeline = false
     var unsentBytes = 0
     var cursorCount = 0
+    /// Queries and Executes this session has run: a portal over a statement PREPAREd in
+    /// SQL runs only while no statement ran since its Bind (`Portal.runsAtBind`).
+    var statementsRun = 0
     /// Portals of this generation or older were ended by a COMMIT or ROLLBACK sent in the
     /// pipeline under way (livePortal); the server has none of them any more.
     var portalsEndedAt = 0
@@ -195,7 +198,7 @@ final class UpstreamSession {
             requeued = false
             seq = frame.seq ?? seq
             switch frame.type {
-            case FrameType.query: await simpleQuery(frame["sql"]?.string ?? "")
+            case FrameType.query: statementsRun += 1; await simpleQuery(frame["sql"]?.string ?? "")
             case FrameType.parse, FrameType.bind, FrameType.describe, FrameType.execute, FrameType.close, FrameType.sync, FrameType.flush: await extended(frame, size: raw.count)
             case FrameType.deny: await denied(frame)
             // Outside a COPY (one that failed): ignored, as the server does; credited all the same.
