@@ -182,6 +182,33 @@ def test_nulls_of_a_names_comparisons_carry_no_names(ring, form):
     assert len(got) == 1000 and found == 0, f"{found} names of {len(got)} patients read from NULLs"
 
 
+ORDER_FORMS = {
+    "order_by": f"select p.id from patients p where {IDS} order by substr(p.ssn, 5, 1), p.id",
+    "window_order": f"select p.id, row_number() over (order by substr(p.ssn, 5, 1), p.id) from patients p where {IDS}",
+    "window_partition": f"select p.id, lag(p.id) over (partition by substr(p.ssn, 5, 1) order by p.id) from patients p where {IDS}",
+    "named_window": f"select p.id, count(*) over w from patients p where {IDS} window w as (order by ascii(substr(p.ssn, 5)))",
+    "derived_table": f"select s.id from (select p.id from patients p where {IDS} order by substr(p.ssn, 5, 1), p.id) s",
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("form", sorted(ORDER_FORMS))
+def test_rows_sorted_by_a_piece_carry_it(ring, form, mode):
+    """Rows sorted by a digit of the SSN came back as runs of rising ids, one a digit:
+    every patient's digit from the order alone. Every column of such rows carries the
+    piece, so the rows look alike."""
+    got = gateway_rows(ring, ORDER_FORMS[form], mode)
+    assert len(got) == 1000
+    assert len(set(got)) == 1, f"{form}: {len(set(got))} different rows in an order made by an SSN digit"
+
+
+def test_rows_sorted_by_a_stored_value_whole_pass(ring):
+    """The control: sorted by the column itself, the rows disclose its order only, as the
+    column would, and the ids pass (a list of patients by name)."""
+    sql = f"select p.id from patients p where {IDS} order by p.last_name, p.id"
+    assert gateway_rows(ring, sql) == direct_rows(ring, sql)
+
+
 def test_null_tests_of_stored_columns_still_pass(ring):
     """A stored value's null-ness, and the rows a key pins, say nothing of the value."""
     sql = f"select p.id, p.email is null, count(p.ssn) from patients p where {IDS} group by p.id, p.email order by p.id"

@@ -724,9 +724,29 @@ struct Analyzer {
             }
         }
 
+        // The order of the rows is what their sort keys made it, and whoever reads them
+        // sees it: sorted by a piece of a value (`order by substr(ssn, 5, 1), id`: the ids
+        // come in runs, one a digit; a window's ORDER BY or PARTITION BY, a GROUP BY, a
+        // DISTINCT ON sort them too), every column carries that piece, so that the rows
+        // it ordered look alike. Sorted by a stored value whole, the rows disclose that
+        // value's order only, as the column itself would (docs/masking.md).
+        var ordering: Set<SourceColumn> = []
+        for key in ["sortClause", "distinctClause", "groupClause"] {
+            for k in s[key]?.array ?? [] { ordering.formUnion(expression(Self.named(k, by: targetList), scopes).filter { !$0.whole }) }
+        }
+        for window in Self.windows(in: .array([s["targetList"] ?? .null, s["windowClause"] ?? .null])) {
+            ordering.formUnion(expression(.array([window["partitionClause"] ?? .null, window["orderClause"] ?? .null]), scopes).filter { !$0.whole })
+        }
+        ordering = ordering.withoutIdentities
+
         counted.append(rows)
         var shape = targets(s["targetList"]?.array ?? [], scopes, conditions: conditions)
         counted.removeLast()
+        if !ordering.isEmpty, let columns = shape.columns {
+            for case .tableStar(let t) in columns { shape.starTaint[t.lowercased(), default: [:]]["*", default: []].formUnion(ordering) }
+            shape.columns = columns.map { if case .value(let v) = $0 { return .value(v.union(ordering)) } else { return $0 } }
+            shape.all.formUnion(ordering)
+        }
         // A derived table's row count also carries its grouping and what its set-returning
         // functions were given (`select regexp_split_to_table(ssn, '')`).
         // SELECT DISTINCT: how many different values the select list has.
@@ -751,6 +771,20 @@ struct Analyzer {
             if !named.isEmpty { return .array([item] + named) }
         }
         return item
+    }
+
+    /// The window definitions (`OVER (...)`, `WINDOW w AS (...)`) in a select list or
+    /// WINDOW clause; not those of a query inside it, which order that query's rows.
+    static func windows(in e: JSON) -> [JSON] {
+        switch e {
+        case .object(let o):
+            if let w = o["WindowDef"] { return [w] }
+            if o["SubLink"] != nil || o["SelectStmt"] != nil { return [] }
+            // A function's OVER (...) is its WindowDef's fields, unwrapped.
+            return (o["over"].map { [$0] } ?? []) + o.filter { $0.key != "over" }.values.flatMap(windows(in:))
+        case .array(let a): return a.flatMap(windows(in:))
+        default: return []
+        }
     }
 
     /// The AND-ed parts of a condition.

@@ -50,6 +50,24 @@ final class LineageTests: XCTestCase {
                                    [col("patients", "phone"), col("patients", "email")]])
     }
 
+    /// The rows' order is seen: sorted by a piece of a value, every column carries it;
+    /// sorted by a stored value whole, nothing more than that value's order.
+    func testAnOrderMadeByAPieceIsCarriedByEveryColumn() throws {
+        let ssn5 = piece("patients", "ssn")
+        for sql in ["select p.id, 1 from patients p order by substr(p.ssn, 5, 1), p.id",
+                    "select p.id, row_number() over (order by substr(p.ssn, 5, 1)) from patients p",
+                    "select p.id, lag(p.id) over (partition by substr(p.ssn, 5, 1) order by p.id) from patients p",
+                    "select p.id, count(*) over w from patients p window w as (order by ascii(p.ssn))",
+                    "select min(p.id), 1 from patients p group by substr(p.ssn, 5, 1)",
+                    "select distinct on (substr(p.ssn, 5, 1)) p.id, 1 from patients p"] {
+            for v in values(try shape(sql)) { XCTAssertTrue(v.contains(ssn5), "\(sql): \(v)") }
+        }
+        XCTAssertEqual(values(try shape("select p.id, p.last_name from patients p order by p.last_name")),
+                       [[col("patients", "id")], [col("patients", "last_name")]])
+        XCTAssertEqual(values(try shape("select p.id, (select max(q.id) from patients q order by substr(q.ssn, 1, 1)) from patients p")).first,
+                       [col("patients", "id")], "a sub-select's ORDER BY orders its own rows")
+    }
+
     func testCountRevealsNothingButOtherAggregatesCarry() throws {
         let s = try shape("select count(ssn), string_agg(last_name, ','), array_agg(mrn), max(phone) from patients where ssn like '9%'")
         XCTAssertEqual(values(s), [[], [col("patients", "last_name")], [col("patients", "mrn")], [col("patients", "phone")]])
