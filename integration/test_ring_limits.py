@@ -1,13 +1,15 @@
 """Limits that keep one client from hurting the gateway or stepping past its role:
-notices paced like rows, a bounded queue of waiting requests, and startup settings
-filtered before they reach the upstream connection."""
+notices paced like rows, a bounded queue of waiting requests, startup settings
+filtered before they reach the upstream connection, work in proportion to a request
+of many statements, and portals that neither copy their statement nor grow unbounded."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
-from helpers.pgwire import PGWire, Query, message
+from helpers.pgwire import PGWire, Query, ServerClosed, message
 from helpers.ring import RssSampler
 
 # A stage holding what the test pushes would exceed this (notices: ~100 MB of them;
@@ -163,3 +165,65 @@ def test_copy_from_stdin_to_a_server_that_stops_reading_is_bounded(ring):
     assert all(g < GROWTH_BOUND_MB for g in grown.values()), f"stage memory grew (MB): {grown}"
     assert sent
     assert tag and tag.startswith(f"COPY {rows}")
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_request_of_many_statements_costs_the_stages_in_proportion(ring):
+    """Each result of one Query of many statements made hoop-connect scan and hash the
+    whole request's text again, and hoop-mask union every statement's shape again: one
+    request of 100,000 `select 1;` (900 kB) held both stages, and every session behind
+    them, for minutes. Four times the statements now cost about four times their CPU,
+    not sixteen times (the ratio of two runs, not a time)."""
+    pids = ring.stage_pids()
+    used = {}
+    for n in (4000, 16000):
+        before = sum(cpu_seconds(pids[s]) for s in ("connect", "mask"))
+        c = PGWire("127.0.0.1", ring.listen_port, timeout=300)
+        try:
+            c.startup(ring.gateway_user, "clinic", ring.gateway_password)
+            c.send(Query("select 1;" * n))
+            answers = c.read_until_ready(timeout=300)
+        finally:
+            c.close()
+        assert sum(1 for m in answers if m[0] == "D") == n
+        used[n] = sum(cpu_seconds(pids[s]) for s in ("connect", "mask")) - before
+    assert used[16000] < 8 * max(used[4000], 0.05), f"CPU seconds of hoop-connect and hoop-mask by statements: {used}"
+
+
+def test_portals_bound_to_a_large_statement_do_not_copy_it(ring):
+    """hoop-approve kept a copy of the statement's text for each portal bound to it: 300
+    Binds of 40 bytes to a 4 MB statement grew it by 1.2 GB. And the portals a session
+    may keep open are bounded (the server drops them with the transaction)."""
+    from helpers.pgwire import Bind, Parse, Sync
+    pid = ring.stage_pids()["approve"]
+    c = PGWire("127.0.0.1", ring.listen_port, timeout=120)
+    try:
+        c.startup(ring.gateway_user, "clinic", ring.gateway_password)
+        c.send(Parse("big", "select $1::int /* " + "x" * (4 << 20) + " */"), Sync())
+        assert c.read_until_ready(timeout=60)[-1][0] == "Z"
+        sampler = RssSampler({"approve": pid}, interval=0.05)
+        sampler.start()
+        try:
+            for k in range(6):
+                c.send(*[Bind(f"p{k}_{i}", "big", ["1"]) for i in range(50)], Sync())
+                assert c.read_until_ready(timeout=60)[-1][0] == "Z"
+        finally:
+            sampler.stop()
+        grown = growth_mb(sampler)["approve"]
+        assert grown < GROWTH_BOUND_MB, f"hoop-approve grew {grown} MB for 300 Binds"
+        c.send(*[Bind(f"q{i}", "big", ["1"]) for i in range(4096)], Sync())
+        ended = []
+        try:
+            while (m := c.read(timeout=120))[0] != "Z":
+                if m[0] == "E":
+                    ended.append(m[1])
+        except ServerClosed:
+            pass
+    finally:
+        c.close()
+    assert ended and ended[0]["C"] == "54000" and "portals" in ended[0]["M"], ended

@@ -50,8 +50,11 @@ public struct StatementBook<Statement, Portal> {
         case taken
     }
 
-    public private(set) var statements: [String: Named<Statement>] = [:]
-    public private(set) var portals: [String: Bound] = [:]
+    public private(set) var statements: [String: Named<Statement>] = [:] { didSet { version += 1 } }
+    public private(set) var portals: [String: Bound] = [:] { didSet { version += 1 } }
+    /// Moves with every change of either: what was worked out from the book holds while
+    /// it stays (a request's shape, read again for each of its results).
+    public private(set) var version = 0
     private var generations = 0
     private let mergeStatements: (Statement, Statement) -> Statement
     private let mergePortals: (Portal, Portal) -> Portal

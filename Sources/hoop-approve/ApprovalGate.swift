@@ -11,12 +11,22 @@ import HoopSQL
 /// request holds only its own session (invariant 4).
 final class ApprovalGate: @unchecked Sendable {
     static let stage = "hoop-approve"
+    /// Portals a session may have open at once (PostgreSQL's clients keep a few).
+    static let maxPortals = 4096
     /// Frames a session may queue behind a held request before it is ended.
     static let maxQueuedBytes = 64 << 20
 
     struct Judged {
-        let sql: String
+        /// The text judged; a portal's shares its statement's (one copy, however many
+        /// portals a client binds to a large statement) and keeps its parameters apart.
+        let text: String
         let classification: Classification
+        var parameters: String? = nil
+
+        init(sql: String, classification: Classification) { text = sql; self.classification = classification }
+
+        /// The text as approvers and the audit trail see it: a portal's with its values.
+        var sql: String { parameters.map { text + "\n-- bound parameters: " + $0 } ?? text }
 
         /// Both texts, judged together (the strictest wins). Statements judged alike are
         /// kept once; past `maxMerged` kinds, or a text past `maxMergedText`, the name's
@@ -181,10 +191,16 @@ final class ApprovalGate: @unchecked Sendable {
             // A statement we never saw prepared is hidden work. The portal carries its
             // parameters: an approval is for this text with these values.
             let params = f["params"].map { $0.encodedString } ?? "[]"
+            guard s.names.portals[portal] != nil || s.names.portals.count < Self.maxPortals else {
+                // The server drops portals with their transaction, which this stage does not
+                // follow: a client binding without end must not grow it without bound.
+                return out.enqueue(Self.sessionError(s.id, seq: f.seq, reason: "protocol_error", code: "54000",
+                                                     "hoop: more than \(Self.maxPortals) portals open in one session"))
+            }
             s.names.bind(portal, statement: name) { st in
-                let statement = st ?? Judged(sql: "", classification: Classification(statements: [.unknown(statement: name)]))
-                return params == "[]" ? statement
-                    : Judged(sql: statement.sql + "\n-- bound parameters: " + params, classification: statement.classification)
+                var statement = st ?? Judged(sql: "", classification: Classification(statements: [.unknown(statement: name)]))
+                if params != "[]" { statement.parameters = params }
+                return statement
             }
             stampPass(bytes)
         case FrameType.execute:

@@ -80,6 +80,7 @@ extension UpstreamSession {
     /// The relation names of the pending texts, into `notedNames`; past `maxNotedNames`
     /// names the session's are no longer known (every result then says `views_unknown`).
     func absorbPendingSQL() {
+        guard !pendingSQL.isEmpty else { return }
         for text in pendingSQL { if let names = RelationNames.shared.of(text) { notedNames.formUnion(names.relations) } }
         pendingSQL.removeAll()
         if notedNames.count > Self.maxNotedNames { notedNamesOverflowed = true; notedNames.removeAll() }
@@ -89,8 +90,30 @@ extension UpstreamSession {
     /// nil when they cannot be told. `ctes`: the CTE names of the texts the result itself
     /// may come from (not of the session's earlier ones, which must not hide a relation
     /// made since).
-    func relationNamesInPlay() -> (relations: Set<String>, ctes: Set<String>)? {
+    func relationNamesInPlay() -> (relations: Set<String>, ctes: Set<String>)? { textFacts().names }
+
+    /// What a result's checks read from the session's texts, worked out once while they
+    /// stay as they are: for each result of a request of ten thousand statements, its
+    /// whole text was scanned and hashed again (quadratic: one request held the stage,
+    /// and every session behind it, for minutes).
+    func textFacts() -> TextFacts {
         absorbPendingSQL()
+        if let m = textFactsMemo, m.texts == textsVersion, m.book == names.version { return m.facts }
+        let readBy = [currentSQL, resultSQL].compactMap { $0 } + pipelineSQL
+        let facts = TextFacts(names: namesOfTexts(), mayWrite: readBy.contains(where: Self.mayWrite),
+                              mayFetch: readBy.contains { Self.mentions($0, Self.fetchingWord, wholeWords: true) })
+        textFactsMemo = (textsVersion, names.version, facts)
+        return facts
+    }
+
+    struct TextFacts {
+        var names: (relations: Set<String>, ctes: Set<String>)?
+        /// The texts a result is read by (the statement, the result's, the pipeline's).
+        var mayWrite: Bool
+        var mayFetch: Bool
+    }
+
+    private func namesOfTexts() -> (relations: Set<String>, ctes: Set<String>)? {
         if notedNamesOverflowed { return nil }
         var relations = notedNames, ctes: Set<String> = []
         for text in textsInPlay() {
@@ -115,9 +138,7 @@ extension UpstreamSession {
     /// statement, the pipeline's, the portal's or statement's being read) name a write,
     /// or the session prepared one with PREPARE (its EXECUTE names none). Not the
     /// session's other prepared statements: a driver keeps its INSERTs prepared.
-    func mayReturnWrites() -> Bool {
-        notedWrites || ([currentSQL, resultSQL].compactMap { $0 } + pipelineSQL).contains(where: Self.mayWrite)
-    }
+    func mayReturnWrites() -> Bool { notedWrites || textFacts().mayWrite }
 
     /// A text that ran without error: its SQL DEALLOCATE and DISCARD ALL end statements
     /// the book holds (a protocol Close of one would send a DEALLOCATE the server refuses
@@ -138,9 +159,7 @@ extension UpstreamSession {
     /// declared one, and the texts the result comes from say FETCH). The views such a
     /// cursor read were locked against replacement only while its transaction lasted:
     /// their columns are not named from today's definitions (masked whole).
-    func fetchingHeld() -> Bool {
-        notedHeldCursors && ([currentSQL, resultSQL].compactMap { $0 } + pipelineSQL).contains { Self.mentions($0, Self.fetchingWord, wholeWords: true) }
-    }
+    func fetchingHeld() -> Bool { notedHeldCursors && textFacts().mayFetch }
 
     /// True when a column of the result has no table: an expression hoop-mask traces.
     static func hasExpression(_ res: OpaquePointer) -> Bool {

@@ -29,23 +29,27 @@ final class UpstreamSession {
     var pushedBack: (Frame, [UInt8])? = nil
     var requeued = false
     /// The simple query running, and how many COPY TO results it has had (UpstreamSession+Copy.swift).
-    var currentSQL: String? = nil
+    var currentSQL: String? = nil { didSet { textsVersion += 1 } }
     /// The text of the statement whose answer the extended protocol is reading (the
     /// portal's or statement's), for what only that text decides (mayReturnWrites).
-    var resultSQL: String? = nil
+    var resultSQL: String? = nil { didSet { textsVersion += 1 } }
     var copyOutCount = 0
     /// Relation names a later result may come from (UpstreamSession+Views.swift): of the
     /// session's DECLAREs, PREPAREs and writes (`pendingSQL` not read yet), and the texts
     /// of the pipeline being read.
-    var pendingSQL: [String] = []
-    var notedNames: Set<String> = []
-    var notedNamesOverflowed = false
+    var pendingSQL: [String] = [] { didSet { textsVersion += 1 } }
+    var notedNames: Set<String> = [] { didSet { textsVersion += 1 } }
+    var notedNamesOverflowed = false { didSet { textsVersion += 1 } }
     /// A PREPARE of a write was seen: any EXECUTE may return what a write's rules return.
-    var notedWrites = false
+    var notedWrites = false { didSet { textsVersion += 1 } }
     /// A DECLARE ... WITH HOLD was seen: such a cursor outlives its transaction, and with
     /// it the lock that kept the views it reads from being replaced (`fetchingHeld`).
-    var notedHeldCursors = false
-    var pipelineSQL: [String] = []
+    var notedHeldCursors = false { didSet { textsVersion += 1 } }
+    var pipelineSQL: [String] = [] { didSet { textsVersion += 1 } }
+    /// Moves with every change of the texts above; with the book's version it says when
+    /// `textFacts` must be worked out again.
+    var textsVersion = 0
+    var textFactsMemo: (texts: Int, book: Int, facts: TextFacts)? = nil
 
     var conn: OpaquePointer?
     var cancelHandle: CancelHandle?

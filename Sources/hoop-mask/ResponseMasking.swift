@@ -160,7 +160,13 @@ final class ResponseMasking {
         /// An error came: requests read until the next ReadyForQuery were skipped.
         var skippingToReady = false
         /// By request seq: what its results carry, and the plan once its columns are known.
-        var expected: [Int64: [Traced?]] = [:]
+        var expected: [Int64: [Traced?]] = [:] { didSet { expectedVersion += 1 } }
+        /// A request's shape and reads over all its statements, worked out once while
+        /// `expected` and the book stay as they are: read again for each result of a
+        /// request of ten thousand statements, they made it quadratic.
+        var expectedVersion = 0
+        var requestShapes: [Int64: (expected: Int, book: Int, shape: Shape?)] = [:]
+        var requestReads: [Int64: (expected: Int, book: Int, reads: Set<SourceColumn>?)] = [:]
         var plans: [Int64: [ColumnPlan]] = [:]
         var describeTarget: [Int64: (portal: Bool, name: String, generation: Int)] = [:]
         var executePortal: [Int64: String] = [:]
@@ -542,17 +548,27 @@ final class ResponseMasking {
     func shape(seq: Int64, _ s: SessionState) -> Shape? {
         guard let all = s.expected[seq], !all.isEmpty else { return nil }
         if all.count == 1 { return shape(all[0], s) }
-        var union: Set<SourceColumn> = []
+        if let m = s.requestShapes[seq], m.expected == s.expectedVersion, m.book == s.names.version { return m.shape }
+        var union: Set<SourceColumn>? = []
         for l in all {
-            guard let sh = shape(l, s) else { return nil }
-            union.formUnion(sh.all)
+            guard let sh = shape(l, s) else { union = nil; break }
+            union?.formUnion(sh.all)
         }
-        return Shape(columns: nil, all: union)
+        let shape = union.map { Shape(columns: nil, all: $0) }
+        s.requestShapes[seq] = (s.expectedVersion, s.names.version, shape)
+        return shape
     }
 
     /// Everything a request's statements read anywhere, and what their rows carry;
     /// nil when one of them is not traced here.
     func reads(seq: Int64, _ s: SessionState) -> Set<SourceColumn>? {
+        if let m = s.requestReads[seq], m.expected == s.expectedVersion, m.book == s.names.version { return m.reads }
+        let reads = readsOfRequest(seq, s)
+        s.requestReads[seq] = (s.expectedVersion, s.names.version, reads)
+        return reads
+    }
+
+    private func readsOfRequest(_ seq: Int64, _ s: SessionState) -> Set<SourceColumn>? {
         guard let all = s.expected[seq], !all.isEmpty else { return nil }
         var out: Set<SourceColumn> = []
         for t in all {
@@ -1103,7 +1119,7 @@ final class ResponseMasking {
             s.skippingToReady = false
             if frame["status"]?.string == "I" { s.names.endTransaction(); s.namesUnsure = false; s.madeRelations = false; s.unseen = [] }
             // Everything asked before this point has been answered.
-            for k in s.expected.keys where k <= seq { s.expected[k] = nil }
+            for k in s.expected.keys where k <= seq { s.expected[k] = nil; s.requestShapes[k] = nil; s.requestReads[k] = nil }
             for k in s.plans.keys where k <= seq { s.plans[k] = nil }
             for k in s.describeTarget.keys where k <= seq { s.describeTarget[k] = nil }
             for k in s.executePortal.keys where k <= seq { s.executePortal[k] = nil }
