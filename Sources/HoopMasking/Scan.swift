@@ -167,7 +167,8 @@ enum Scan {
     /// of the text or a field delimiter — JSON and CSV quotes, `,` `;` `|` tab and line
     /// ends (CSV, HL7, logs) and their JSON escapes, `=` and `:` after a key before a
     /// value (`key=value`, `dob: 03/05/1980`; not a time's `15:30:00`),
-    /// `^` (HL7 components), brackets and tags, " / " between list items, a sentence's
+    /// `^` (HL7 components), X12's `*` between elements and `~` ending a segment
+    /// (`DMG*D8*19610305*F~`), brackets and tags, " / " between list items, a sentence's
     /// closing period on the right. One rule for every detector whose weak
     /// shapes (bare digits, a date) count when they stand alone: a value that fills a
     /// field is what a column holds, not a number inside prose.
@@ -177,7 +178,7 @@ enum Scan {
         if p >= 0, !escapedControl(t, p + 1) {
             switch t[p] {
             case ch("\""), ch("'"), ch(","), ch(";"), ch("|"), 0x09, 0x0A, 0x0D, ch("="), ch("^"),
-                 ch("["), ch("{"), ch("("), ch(">"):
+                 ch("["), ch("{"), ch("("), ch(">"), ch("*"):
                 break
             case ch(":"):
                 // `key: value` or `1: value`, not the minutes of a time (15:30:00).
@@ -193,7 +194,7 @@ enum Scan {
         guard q < t.count else { return true }
         switch t[q] {
         case ch("\""), ch("'"), ch(","), ch(";"), ch("|"), 0x09, 0x0A, 0x0D, ch("&"), ch("^"), ch("]"), ch("}"),
-             ch(")"), ch("<"):
+             ch(")"), ch("<"), ch("*"), ch("~"):
             return true
         case ch("/"):
             return q > end && q + 1 < t.count && t[q + 1] == ch(" ")

@@ -20,6 +20,38 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(found("Patient SSN 787-36-7987 confirmed", .personName), [])   // a label, not a name
     }
 
+    /// Shapes of claims (X12), HL7 and DICOM records, and of notes that drop the year.
+    func testRecordShapesAndDatesWithoutAYear() {
+        XCTAssertEqual(found("DMG*D8*19480916*M~", .date), ["19480916"], "X12: * and ~ separate fields")
+        XCTAssertEqual(found("OBX|1|||||||202311041755|", .date), ["202311041755"], "an HL7 timestamp")
+        XCTAssertEqual(found("discharged 20231104175512", .date), ["20231104175512"])
+        XCTAssertEqual(found("tracking 202311041799 shipped", .date), [], "no time of day 17:99")
+        XCTAssertEqual(found("Seen in clinic on October 9th for a rash.", .date), ["October 9th"])
+        XCTAssertEqual(found("Fell at home on 9 October, no LOC.", .date), ["9 October"])
+        XCTAssertEqual(found("Admitted 9-Oct-47 with chest pain.", .date), ["9-Oct-47"])
+        XCTAssertEqual(found("you may 5 times a day take it", .date), [], "a verb, not May")
+        XCTAssertEqual(found("Oct 09 07:43:54 web02 cron[812]: job done", .date), [], "a syslog stamp")
+        XCTAssertEqual(found("N4*ALBANY*NY*122081234~", .zipCode), ["122081234"], "ZIP+4 without its dash, after a state")
+        XCTAssertEqual(found("lives at postcode EH1 2NG since May", .zipCode), ["EH1 2NG"])
+        XCTAssertEqual(found("Address on file, Ottawa ON K2P 1L4.", .zipCode), ["K2P 1L4"])
+        XCTAssertEqual(found("Part AB1 2DE ordered", .zipCode), ["AB1 2DE"], "the shape alone: a UK postcode")
+        XCTAssertEqual(found("Part AB1 2CI ordered", .zipCode), [], "no postcode ends in I")
+        XCTAssertEqual(found("<postalCode value=\"98101\"/>", .zipCode), ["98101"])
+        XCTAssertEqual(found("wifi adapter 3c:22:fb:0a:91:7e seen", .device), ["3c:22:fb:0a:91:7e"])
+        XCTAssertEqual(found("switch port 3c22.fb0a.917e up", .device), ["3c22.fb0a.917e"])
+        XCTAssertEqual(found("at 10:22:31:04:55:12 nothing", .device), ["10:22:31:04:55:12"], "hex pairs, as a MAC is")
+        XCTAssertEqual(found("Pt is a M/97 with COPD", .age), ["97"])
+        XCTAssertEqual(found("(0010,1010) AS [091Y]", .age), ["091Y"])
+        XCTAssertEqual(found(#"{"age": {"value": 96}}"#, .age), ["96"])
+    }
+
+    /// An eponym is a procedure's, a sign's or a place's name, not a person's.
+    func testEponymsAreNoNames() {
+        XCTAssertEqual(found("Foley catheter removed, Nissen procedure planned", .personName), [])
+        XCTAssertEqual(found("Referred to the Cleveland Clinic", .personName), [])
+        XCTAssertEqual(found("Pt Ann Line seen today", .personName), ["Ann Line"], "a surname that is a head noun, capitalised")
+    }
+
     func testPhone() {
         for p in ["(555) 010-1234", "555-010-1234", "555.010.1234", "+1 555 010 1234", "+1-555-010-1234", "1-800-555-0199"] {
             XCTAssertEqual(found("call \(p) today", .phone), [p], p)

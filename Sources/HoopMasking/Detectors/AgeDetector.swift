@@ -34,7 +34,12 @@ public struct AgeDetector: Detector {
                     && t[e + w.count] == ch(" ") && isLower(t[e + w.count + 1]) { end = e + w.count; break }
             }
             if end == nil, Scan.rightBoundary(t, e) || e < n && t[e] == ch("/"),
-               Scan.contextBefore(t, i, Self.before, window: 14) { end = e }
+               Scan.contextBefore(t, i, Self.before, window: 20) { end = e }
+            // A sex and its age ("a F/93 with afib", "M/91"); DICOM's age string, zero-
+            // padded with its unit ("094Y").
+            if end == nil, i >= 2, t[i - 1] == ch("/"), "FfMm".utf8.contains(t[i - 2]), Scan.leftBoundary(t, i - 2),
+               Scan.rightBoundary(t, e) { end = e }
+            if end == nil, run == 3, t[i] == ch("0"), e < n, t[e] == ch("Y"), Scan.rightBoundary(t, e + 1) { end = e + 1 }
             if let end { spans.append(DetectedSpan(.age, i, end)) }
             return end
         }

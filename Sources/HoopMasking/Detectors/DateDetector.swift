@@ -62,7 +62,7 @@ public struct DateDetector: Detector {
                 // A date under a key or label naming a version (an IAM policy's `"Version":
                 // "2012-10-17"`, an API's `apiVersion`) is a version's name, not a day.
                 let fills = Scan.fillsField(t, i, end) && !Self.versionKey(t, i)
-                let compact = dateEnd - i == 8 && Scan.digitRun(t, i) == 8
+                let compact = [8, 12, 14].contains(dateEnd - i) && Scan.digitRun(t, i) == dateEnd - i
                 if compact ? fills && end == dateEnd || Scan.contextBefore(t, i, Self.context, window: 40)
                     : fills && (end == dateEnd || Self.midnight(t, dateEnd, end))
                         || !Self.machineTime(t, dateEnd, end) && Self.isFreeText(t, i, end, &field)
@@ -77,7 +77,7 @@ public struct DateDetector: Detector {
             // text when it has a month and a year (`Sept 2023`, `3/2019`), as a note writes
             // when something happened.
             if let end = partial(t, i), Scan.contextBefore(t, i, Self.context, window: 40) || Scan.fillsField(t, i, end)
-                || Self.monthAndYear(t, i, end) && Self.isFreeText(t, i, end, &field)
+                || (Self.monthAndYear(t, i, end) || Self.namedDay(t, i, end) && time(t, end) == nil) && Self.isFreeText(t, i, end, &field)
                     && !Scan.contextBefore(t, i, Self.productDates, window: 12) {
                 spans.append(DetectedSpan(.date, i, end))
                 i = end; continue
@@ -143,17 +143,20 @@ public struct DateDetector: Detector {
             let e = time(t, d) ?? d
             return Scan.rightBoundary(t, e) ? (d, e) : nil
         }
-        if run == 8, Scan.numberEnd(t, i + 8) {
-            // YYYYMMDD, as HL7 and X12 write a date of birth.
+        if run == 8 || run == 12 || run == 14, Scan.numberEnd(t, i + run) {
+            // YYYYMMDD, as HL7 and X12 write a date of birth; with HHMM[SS], an HL7
+            // timestamp (an admission's, an order's): a date all the same.
             let y = Scan.number(t, i, 4)
             guard y >= 1800, y <= 2199, Self.validDay(Scan.number(t, i + 4, 2), Scan.number(t, i + 6, 2)) else { return nil }
-            return (i + 8, i + 8)
+            guard run == 8 || Scan.number(t, i + 8, 2) <= 23 && Scan.number(t, i + 10, 2) <= 59
+                    && (run == 12 || Scan.number(t, i + 12, 2) <= 59) else { return nil }
+            return (i + run, i + run)
         }
-        // "05-Aug-1930" (Oracle's and to_char's DD-Mon-YYYY)
+        // "05-Aug-1930" (Oracle's and to_char's DD-Mon-YYYY), "5-Mar-61"
         if run == 1 || run == 2, i + run + 1 < n, t[i + run] == ch("-"), let (m, e) = month(t, i + run + 1),
-           Self.validDay(m, Scan.number(t, i, run)), e + 5 <= n, t[e] == ch("-"), Scan.digits(t, e + 1, 4),
-           Scan.numberEnd(t, e + 5) {
-            return (e + 5, e + 5)
+           Self.validDay(m, Scan.number(t, i, run)), e + 3 <= n, t[e] == ch("-"),
+           case let y = Scan.digitRun(t, e + 1), y == 4 || y == 2, Scan.numberEnd(t, e + 1 + y) {
+            return (e + 1 + y, e + 1 + y)
         }
         if run == 1 || run == 2, i + run < n, t[i + run] == ch("/") || t[i + run] == ch("-") || t[i + run] == ch(".") {
             let sep = t[i + run], p = i + run + 1, r2 = Scan.digitRun(t, p)
@@ -194,16 +197,24 @@ public struct DateDetector: Detector {
     /// "03-17-13").
     func partial(_ t: [UInt8], _ i: Int) -> Int? {
         let n = t.count
-        if let (_, e0) = month(t, i) {
+        if let (m, e0) = month(t, i) {
             var p = e0
             if p < n, t[p] == ch(".") { p += 1 }
             if p < n, t[p] == ch(","), p + 1 < n { p += 1 }
-            guard p < n, t[p] == ch(" "), Scan.digits(t, p + 1, 4), Scan.numberEnd(t, p + 5),
-                  (1800...2199).contains(Scan.number(t, p + 1, 4)) else { return nil }
-            return p + 5
+            guard p < n, t[p] == ch(" ") else { return nil }
+            if Scan.digits(t, p + 1, 4), Scan.numberEnd(t, p + 5), (1800...2199).contains(Scan.number(t, p + 1, 4)) { return p + 5 }
+            return Self.day(t, p + 1, month: m)
         }
         guard isDigit(t[i]) else { return nil }
         let run = Scan.digitRun(t, i)
+        // "5th of March", "5 March": a day and its month, no year.
+        if run == 1 || run == 2 {
+            var p = i + run
+            if p + 2 <= n, Self.ordinal(t, p) { p += 2 }
+            if p + 4 <= n, t[p] == ch(" "), t[(p + 1)..<(p + 3)].map(lower) == Array("of".utf8), t[p + 3] == ch(" ") { p += 3 }
+            if p + 1 < n, t[p] == ch(" "), let (m, e) = month(t, p + 1), Self.validDay(m, Scan.number(t, i, run)),
+               Scan.rightBoundary(t, e) { return e }
+        }
         guard run == 1 || run == 2, i + run + 1 < n, t[i + run] == ch("/") || t[i + run] == ch("-") else { return nil }
         let sep = t[i + run], p = i + run + 1, r2 = Scan.digitRun(t, p), a = Scan.number(t, i, run)
         if r2 == 4, Scan.numberEnd(t, p + 4), a >= 1, a <= 12, (1800...2199).contains(Scan.number(t, p, 4)) { return p + 4 }
@@ -211,6 +222,24 @@ public struct DateDetector: Detector {
         if sep == ch("-"), r2 == 1 || r2 == 2, p + r2 + 3 <= n, t[p + r2] == ch("-"), Scan.digitRun(t, p + r2 + 1) == 2,
            Scan.numberEnd(t, p + r2 + 3), Self.validDayMonth(a, Scan.number(t, p, r2)) { return p + r2 + 3 }
         return nil
+    }
+
+    /// A day of `month` at `p` ("5", "5th") standing alone: where it ends.
+    static func day(_ t: [UInt8], _ p: Int, month m: Int) -> Int? {
+        let r = Scan.digitRun(t, p)
+        guard r == 1 || r == 2, Self.validDay(m, Scan.number(t, p, r)) else { return nil }
+        var e = p + r
+        if e + 2 <= t.count, Self.ordinal(t, e), Scan.rightBoundary(t, e + 2) { e += 2 }
+        return Scan.numberEnd(t, e) || Scan.rightBoundary(t, e) ? e : nil
+    }
+
+    /// A month's name and a day without a year ("March 5th", "5 March"): a person's date
+    /// under Safe Harbor, and a note writes no version or ratio so. Not "may 5" in lower
+    /// case, a verb's as often; not with a time of day after it (a syslog line's stamp,
+    /// "Jul 21 03:01:47 app01 sshd": the caller checks).
+    static func namedDay(_ t: [UInt8], _ i: Int, _ end: Int) -> Bool {
+        guard !monthAndYear(t, i, end), t[i..<end].contains(where: isAlpha), t[i..<end].contains(where: isDigit) else { return false }
+        return !String(decoding: t[i..<end], as: UTF8.self).split(whereSeparator: { !$0.isLetter }).contains("may")
     }
 
     /// "March 5, 2024", "Mar. 5 2024".
@@ -270,7 +299,8 @@ extension DateDetector {
     /// separator (a named date's day or year too), or a day's that runs into its month
     /// (`12JUN1929`).
     public func mayMatch(_ p: ScanProfile) -> Bool {
-        p.runsLR & (ScanProfile.run(1) | ScanProfile.run(2) | ScanProfile.run(4) | ScanProfile.run(8)) != 0
+        p.runsLR & (ScanProfile.run(1) | ScanProfile.run(2) | ScanProfile.run(4) | ScanProfile.run(8) | ScanProfile.run(12)
+                    | ScanProfile.run(14)) != 0
             || p.runsL & (ScanProfile.run(1) | ScanProfile.run(2)) != 0
     }
 }

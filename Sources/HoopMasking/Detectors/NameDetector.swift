@@ -366,6 +366,7 @@ public struct NameDetector: Detector {
                 k += 1; continue
             }
             guard tok.capital, tok.alpha, tok.end - tok.start >= 2, k >= floor else { k += 1; continue }
+            if Self.eponym(t, tok.end) { k += 1; continue }
             if NameLists.firstSet.contains(h) || NameLists.lastSet.contains(h) || candidate(t, toks, k) {
                 let (a, b) = grow(t, toks, k, floor)
                 // A title right before it ("Mr Declan Ahmed"), a suffix or credential after it.
@@ -465,6 +466,29 @@ public struct NameDetector: Detector {
         var e = w
         while e < n, isAlpha(t[e]) { e += 1 }
         return e > w && Scan.rightBoundary(t, e) && Scan.measureUnits.contains(Scan.hashLower(t, w, e))
+    }
+
+    /// Nouns that a capitalised name before them makes an eponym, not a person: "Hickman
+    /// catheter", "Whipple procedure", "Murphy sign", "Barrett esophagus", "Mayo Clinic".
+    static let eponymHeads = hashes("""
+        catheter procedure sign signs syndrome disease esophagus oesophagus test maneuver manoeuvre reflex score
+        scale criteria classification fracture operation tube line cyst node nodes palsy phenomenon triad ulcer
+        hernia shunt drain repair stent valve pouch clinic foundation institute formula equation method technique
+        position incision approach bag mask lens pump filter forceps retractor needle splint stockings
+        """)
+
+    /// Heads that name a place after a person, capitalised as its name is ("Mayo Clinic").
+    static let institutionHeads = hashes("clinic foundation institute")
+
+    /// One space, then an eponym's head noun ending a word, at `e`: in lower case as
+    /// prose writes it ("Murphy sign"), so that a surname such as Line or Test after a
+    /// given name ("Ann Line") is still one; an institution's in any case.
+    static func eponym(_ t: [UInt8], _ e: Int) -> Bool {
+        guard e + 1 < t.count, t[e] == ch(" "), isAlpha(t[e + 1]) else { return false }
+        var w = e + 1
+        while w < t.count, isAlpha(t[w]) { w += 1 }
+        let head = Scan.hashLower(t, e + 1, w)
+        return Scan.rightBoundary(t, w) && (isLower(t[e + 1]) ? eponymHeads.contains(head) : institutionHeads.contains(head))
     }
 
     /// A number, then spaces, right before `i`.
