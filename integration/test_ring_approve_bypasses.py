@@ -248,3 +248,24 @@ def test_a_search_path_before_pg_catalog_is_refused_however_written_at_startup(b
             c.startup(AGENT, "clinic", bring.token(AGENT), params)
     finally:
         c.close()
+
+
+@pytest.mark.parametrize("params", [{"search_path": "pg_catalog,x\r\n-csearch_path=public,pg_catalog"},
+                                    {"options": "-c search_path=pg_catalog,x\\\r\n-csearch_path=public,pg_catalog"}],
+                         ids=["parameter", "options"])
+def test_a_line_break_in_a_startup_value_sets_nothing_else(bring, params):
+    # hoop-connect escaped "\r\n" as one character, the server splits it as two bytes:
+    # the escaped \r stayed in the value and the \n began a second `-c`, setting the
+    # search_path hoop-approve refuses. Escaped byte by byte, the value is one value.
+    from helpers.pgwire import PGWire, Query
+    c = PGWire("127.0.0.1", bring.listen_port, timeout=30)
+    try:
+        c.startup(AGENT, "clinic", bring.token(AGENT), params)
+        c.send(Query("select current_schemas(true)::text"))
+        rows = [m[1] for m in c.read_until_ready(timeout=30) if m[0] == "D"]
+    except Exception as e:   # refusing the session is as good
+        rows = [("refused", str(e))]
+    finally:
+        c.close()
+    first = rows[0][0] if rows else None
+    assert first and not (first.decode() if isinstance(first, bytes) else first).startswith("{public"), rows

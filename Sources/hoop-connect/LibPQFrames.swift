@@ -99,15 +99,7 @@ func clientSettings(_ options: [String: JSON]) -> String {
     StartupSettings.final(options.compactMapValues(\.string))
         .filter { allowedClientSettings.contains($0.key) && $0.key != "application_name" }
         .sorted { $0.key < $1.key }
-        .map { "-c \($0.key)=" + escapeOption($0.value) }
+        .map { "-c \($0.key)=" + StartupSettings.escaped($0.value) }
         .joined(separator: " ")
 }
 
-func escapeOption(_ v: String) -> String {
-    var out = ""
-    for ch in v {
-        if ch == "\\" || ch.isWhitespace { out.append("\\") }
-        out.append(ch)
-    }
-    return out
-}
