@@ -57,9 +57,9 @@ extension UpstreamSession {
         /// statement must not change what this portal runs.
         var bound: BoundStatement? = nil
         /// Bound to a name PREPAREd in SQL, whose text hoop-connect never had to pin: the
-        /// session's `statementsRun` then. Any statement run since may have made the name
-        /// anew (DEALLOCATE, PREPARE), and the server would run that text, not the one
-        /// hoop-approve judged for this Bind.
+        /// session's `statementsRun` then. A Query or a parsed statement run since may
+        /// have made the name anew (DEALLOCATE, PREPARE), and the server would run that
+        /// text, not the one hoop-approve judged for this Bind.
         var runsAtBind: Int? = nil
     }
 
@@ -183,8 +183,9 @@ extension UpstreamSession {
             } else if let p = livePortal(name), remade(p) {
                 guard failInPipeline(Self.remadeStatement(p.statement, id, seq)) else { return connectionError() }
             } else if var p = livePortal(name) {
-                statementsRun += 1
-                if p.runsAtBind != nil { p.runsAtBind = statementsRun }   // its own run
+                // A statement PREPAREd in SQL is a query or a write (PREPARE takes no other):
+                // running one makes no name anew, so other portals over it stay good.
+                if p.runsAtBind == nil { statementsRun += 1 }
                 p.started = true
                 guard pinBound(&p), deallocateIfClosed(p.statement) else { return connectionError() }
                 names[portal: name] = p

@@ -79,8 +79,8 @@ final class UpstreamSession {
     var inPipeline = false
     var unsentBytes = 0
     var cursorCount = 0
-    /// Queries and Executes this session has run: a portal over a statement PREPAREd in
-    /// SQL runs only while no statement ran since its Bind (`Portal.runsAtBind`).
+    /// Queries and Executes of parsed statements this session has run: a portal over a
+    /// statement PREPAREd in SQL runs only while none ran since its Bind (`Portal.runsAtBind`).
     var statementsRun = 0
     /// Portals of this generation or older were ended by a COMMIT or ROLLBACK sent in the
     /// pipeline under way (livePortal); the server has none of them any more.
