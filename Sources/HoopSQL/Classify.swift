@@ -37,6 +37,10 @@ public struct StatementClass: Equatable, Sendable {
     public var kind: StatementKind
     /// Upper-case, like the server's command tag ("SELECT", "CREATE TABLE AS", "DROP INDEX"...).
     public var command: String
+    /// A transaction block it opens (BEGIN, START TRANSACTION: true) or ends (COMMIT,
+    /// ROLLBACK, PREPARE TRANSACTION without AND CHAIN: false); nil for the rest
+    /// (ROLLBACK TO and RELEASE stay in the block).
+    public var opensBlock: Bool? = nil
     /// Relations read ("schema.table" when qualified; quoted names keep their case). CTE names are not tables.
     public var tablesRead: Set<String> = []
     /// Relations written: DML targets (also inside data-modifying CTEs), TRUNCATE, COPY FROM,
@@ -309,7 +313,12 @@ public enum Classifier {
             c.readsBounded = move || (body["howMany"]?.int ?? 0) <= Int64(options.maxBoundedLimit)
         case "TransactionStmt":
             c.kind = .transaction
-            c.command = Self.transactionTags[body["kind"]?.string ?? ""] ?? "TRANSACTION"
+            let kind = body["kind"]?.string ?? ""
+            c.command = Self.transactionTags[kind] ?? "TRANSACTION"
+            if ["TRANS_STMT_BEGIN", "TRANS_STMT_START"].contains(kind) { c.opensBlock = true }
+            if ["TRANS_STMT_COMMIT", "TRANS_STMT_ROLLBACK", "TRANS_STMT_PREPARE"].contains(kind), body["chain"]?.bool != true {
+                c.opensBlock = false
+            }
         case "ConstraintsSetStmt":
             c.kind = .transaction; c.command = "SET CONSTRAINTS"
         case "TruncateStmt":

@@ -33,7 +33,7 @@ final class ApprovalGate: @unchecked Sendable {
         /// content is not known any more (hidden work, held): a client giving a name text
         /// after text must not grow this stage without bound.
         func merged(with other: Judged) -> Judged {
-            guard other.sql != sql else { return self }
+            guard other.text != text || other.parameters != parameters else { return self }
             var statements = classification.statements
             for st in other.classification.statements where !statements.contains(st) { statements.append(st) }
             var text = sql + ";\n" + other.sql
@@ -60,6 +60,22 @@ final class ApprovalGate: @unchecked Sendable {
         let deadline: Double      // when this session stops waiting
     }
 
+    /// Names, remembered in a fixed number of bits (a Bloom filter): `mayContain` is
+    /// never wrong about a name inserted, and wrong the other way seldom while few are.
+    struct NameFilter {
+        private var bits = [UInt64](repeating: 0, count: 512)   // 32,768 bits: 4 KiB a session
+        private func positions(_ name: String) -> [Int] {
+            (0..<3).map { k in
+                var h = Hasher()
+                h.combine(k)
+                h.combine(name)
+                return Int(UInt(bitPattern: h.finalize()) % UInt(bits.count * 64))
+            }
+        }
+        mutating func insert(_ name: String) { for p in positions(name) { bits[p / 64] |= 1 << UInt64(p % 64) } }
+        func mayContain(_ name: String) -> Bool { positions(name).allSatisfy { bits[$0 / 64] & (1 << UInt64($0 % 64)) != 0 } }
+    }
+
     final class Session {
         let id: String
         let connection: String
@@ -74,6 +90,11 @@ final class ApprovalGate: @unchecked Sendable {
         /// an error, which this stage cannot see.
         var names = StatementBook<Judged, Judged>(mergeStatements: { $0.merged(with: $1) }, mergePortals: { $0.merged(with: $1) })
         var runningPortals: Set<String> = []        // portals whose Execute was let through
+        /// A transaction block is open, as far as the statements judged say (BEGIN ...
+        /// COMMIT). Outside one the server drops every portal at the end of a pipeline,
+        /// and so does this stage, keeping their names in `endedPortals`.
+        var inBlock = false
+        var endedPortals = NameFilter()
         /// An extended-protocol request came since the last Sync: one of them may fail,
         /// and the server then skips the rest of the pipeline (a Parse too).
         var inPipeline = false
@@ -209,7 +230,15 @@ final class ApprovalGate: @unchecked Sendable {
             // not see bound is a SQL cursor (judged at its DECLARE) or does not exist
             // (the server says so).
             let portal = f["portal"]?.string ?? ""
-            if let judged = s.names[portal: portal], !s.runningPortals.contains(portal) { decide(s, bytes, f, judged) } else { stampPass(bytes) }
+            if let judged = s.names[portal: portal], !s.runningPortals.contains(portal) {
+                decide(s, bytes, f, judged)
+            } else if s.names.portals[portal] == nil, s.endedPortals.mayContain(portal) {
+                // A portal this stage let go with its transaction: the server has none
+                // either, unless a transaction was still open, and then it is judged unseen.
+                decide(s, bytes, f, Judged(sql: "", classification: Classification(statements: [.endedPortal(portal)])))
+            } else {
+                stampPass(bytes)
+            }
         case FrameType.close:
             // Statements are not forgotten on Close: after an error the server skips it,
             // and the old text stays under the name. Portals are.
@@ -225,6 +254,11 @@ final class ApprovalGate: @unchecked Sendable {
     /// strictest wins), as a name given twice is.
     private func endPipeline(_ s: Session) {
         s.skippingToSync = false
+        if !s.inBlock, !s.names.portals.isEmpty {
+            for name in s.names.portals.keys { s.endedPortals.insert(name) }
+            s.names.closeAllPortals()
+            s.runningPortals.removeAll()
+        }
         guard !s.unnamedBefore.isEmpty, let now = s.names.statements[""]?.value else { s.unnamedBefore = []; return }
         s.names.parse("", s.unnamedBefore.reduce(now) { $0.merged(with: $1) })
         s.unnamedBefore = []
@@ -252,6 +286,10 @@ final class ApprovalGate: @unchecked Sendable {
 
     /// Allow, deny or hold one request by the connection's policy.
     private func decide(_ s: Session, _ bytes: [UInt8], _ f: Frame, _ parsed: Judged) {
+        // Whether a transaction block is open after it: any BEGIN keeps it so; a COMMIT or
+        // ROLLBACK ends it. Read too early, an ended portal is refused, never run unjudged.
+        let blocks = parsed.classification.statements.compactMap(\.opensBlock)
+        if blocks.contains(true) { s.inBlock = true } else if blocks.last == false { s.inBlock = false }
         // The catalog's facts as they are now, not when the text was parsed: a trigger
         // added since a Parse counts at its Execute.
         let judged = Judged(sql: parsed.sql, classification: catalogs.judged(parsed.classification, connection: s.connection))
@@ -679,6 +717,12 @@ final class ApprovalGate: @unchecked Sendable {
 extension StatementClass {
     /// A Bind of a statement this session never prepared: the server refuses it, or it
     /// was prepared where we could not see; either way its effect is not visible here.
+    static func endedPortal(_ name: String) -> StatementClass {
+        var st = StatementClass(kind: .utility, command: "EXECUTE")
+        st.hidden = ["portal \"\(name)\" was bound in a transaction that has ended"]
+        return st
+    }
+
     static func unknown(statement name: String) -> StatementClass {
         var st = StatementClass(kind: .utility, command: "EXECUTE")
         st.preparedName = name
