@@ -202,6 +202,32 @@ def test_rows_sorted_by_a_piece_carry_it(ring, form, mode):
     assert len(set(got)) == 1, f"{form}: {len(set(got))} different rows in an order made by an SSN digit"
 
 
+@pytest.mark.parametrize("form", ["join", "lateral"])
+def test_the_nulls_of_an_outer_join_carry_its_condition(ring, form):
+    """A column per digit from an outer join whose condition tests it: NULL or 1 was the
+    last SSN digit of every patient (the review's). Every column of such a select carries
+    the condition's piece."""
+    if form == "join":
+        joins = " ".join(f"left join (select 1 k) x{d} on substr(p.ssn, 11, 1) = '{d}'" for d in "0123456789")
+    else:
+        joins = " ".join(f"left join lateral (select 1 k where substr(p.ssn, 11, 1) = '{d}') x{d} on true" for d in "0123456789")
+    got = gateway_rows(ring, f"select p.id, {', '.join(f'x{d}.k' for d in '0123456789')} from patients p {joins} where {IDS}")
+    real = dict(direct_rows(ring, f"select p.id, substr(p.ssn, 11, 1) from patients p where {IDS}"))
+    decoded = sum(1 for r in got if [d for d, v in zip("0123456789", r[1:]) if v is not None] == [real.get(r[0])])
+    assert len(got) == 1000 and decoded == 0, f"{decoded} last digits of {len(got)} patients read from an outer join's NULLs"
+
+
+def test_an_outer_join_or_an_order_over_unruled_columns_keeps_tokens(ring):
+    """The control: joined or sorted by what no rule masks, a hashed column keeps its
+    token and the rest passes (a list of patients and their visits)."""
+    sql = ("select p.id, p.last_name, e.id from patients p left join encounters e on e.patient_id = p.id "
+           f"where {IDS} order by e.diagnosis_code, p.id, e.id limit 50")
+    got = gateway_rows(ring, sql)
+    real = direct_rows(ring, sql)
+    assert [(r[0], r[2]) for r in got] == [(r[0], r[2]) for r in real]
+    assert all(str(r[1]).startswith("tok_") for r in got), got[:3]
+
+
 def test_rows_sorted_by_a_stored_value_whole_pass(ring):
     """The control: sorted by the column itself, the rows disclose its order only, as the
     column would, and the ids pass (a list of patients by name)."""

@@ -500,6 +500,9 @@ struct Analyzer {
     var items = 0
     /// JOIN ... ON conditions of the select being read, innermost select last.
     var quals: [[JSON]] = []
+    /// What an outer join's NULLs answer in the select being read (its ON condition, what
+    /// chooses the nullable side's rows), innermost select last.
+    var nulling: [Set<SourceColumn>] = []
     /// Conditions LATERAL sub-selects put on the select being read.
     var lateral: [[Set<SourceColumn>]] = []
     /// What `count` carries in the select being read, innermost last.
@@ -669,9 +672,11 @@ struct Analyzer {
         var scope: [ScopeItem] = []
         quals.append([])
         lateral.append([])
+        nulling.append([])
         for item in s["fromClause"]?.array ?? [] { from(item, outer: outer, into: &scope) }
         let scopes = [scope] + outer
         let joins = quals.removeLast()
+        let nulls = nulling.removeLast()
 
         // The predicates: each AND-ed condition of WHERE, JOIN ... ON and HAVING, with
         // everything it reads (its sub-selects too). A column it relates to a value
@@ -737,7 +742,7 @@ struct Analyzer {
         for window in Self.windows(in: .array([s["targetList"] ?? .null, s["windowClause"] ?? .null])) {
             ordering.formUnion(expression(.array([window["partitionClause"] ?? .null, window["orderClause"] ?? .null]), scopes).filter { !$0.whole })
         }
-        ordering = ordering.withoutIdentities
+        ordering = ordering.withoutIdentities.union(nulls)
 
         counted.append(rows)
         var shape = targets(s["targetList"]?.array ?? [], scopes, conditions: conditions)
@@ -986,9 +991,22 @@ struct Analyzer {
             setNames(name, renamed.isEmpty ? named(body["subquery"], shape) : named(shape, renamed))
         case "JoinExpr":
             if body["usingClause"] != nil || body["isNatural"]?.bool == true { reorderingJoin = true }
+            let first = scope.count
             from(body["larg"] ?? .null, outer: outer, into: &scope)
+            let second = scope.count
             from(body["rarg"] ?? .null, outer: outer, into: &scope)
             if let q = body["quals"], !quals.isEmpty { quals[quals.count - 1].append(q) }
+            // An outer join's NULLs are its condition's answer for each row (`left join
+            // (select 1 k) x on substr(p.ssn, 11, 1) = '0'`: x.k is 1 or NULL by a digit),
+            // and so is what chooses the rows of its nullable side (a LATERAL's WHERE):
+            // every column of the select carries them, as of an order made by a piece.
+            let kind = body["jointype"]?.string ?? "JOIN_INNER"
+            if kind != "JOIN_INNER", !nulling.isEmpty {
+                var answer = reads(body["quals"] ?? .null, [scope] + outer).withoutIdentities.pieces
+                let nullable = kind == "JOIN_LEFT" ? scope[second...] : kind == "JOIN_RIGHT" ? scope[first..<second] : scope[first...]
+                for item in nullable { answer.formUnion(item.rows.withoutIdentities) }
+                nulling[nulling.count - 1].formUnion(answer)
+            }
             if let alias {
                 let all = scope.reduce(into: Set<SourceColumn>()) { $0.formUnion($1.wholeRow) }
                 append(ScopeItem(name: alias, relation: .opaque(all)), to: &scope)

@@ -805,7 +805,12 @@ final class ResponseMasking {
                     // A table column that a condition relates to other values carries them
                     // (`join generate_series(...) g on g = ascii(ssn)`): the rule of both.
                     let own = SourceColumn(table, out[i].column ?? "*")
-                    let extra = sources.filter { $0.table.lowercased() != own.table.lowercased() || $0.column.lowercased() != own.column.lowercased() || !$0.whole }
+                    // Only what a rule covers: a condition, an order or an outer join over
+                    // columns no rule masks leaves the column's own rule (a token stays one).
+                    let extra = sources.filter {
+                        ($0.table.lowercased() != own.table.lowercased() || $0.column.lowercased() != own.column.lowercased() || !$0.whole)
+                            && rule([$0], s) != nil
+                    }
                     if !extra.isEmpty, let r = rule(extra.union([own]), s) { out[i].derived = r }
                     continue
                 }
