@@ -228,6 +228,53 @@ def test_an_outer_join_or_an_order_over_unruled_columns_keeps_tokens(ring):
     assert all(str(r[1]).startswith("tok_") for r in got), got[:3]
 
 
+def test_a_limit_made_of_a_value_carries_it(ring):
+    """`count(*)` over a sub-select LIMITed by a character's code was that code, in clear:
+    every SSN, date of birth and name in one statement (a hunt)."""
+    sql = (f"select p.id, (select count(*) from (select 1 from generate_series(1, 200) g "
+           f"limit ascii(substr(p.ssn, 5, 1))) x), (select count(*) from (select 1 from generate_series(1, 200) g "
+           f"offset 200 - ascii(substr(p.ssn, 5, 1))) y) from patients p where {IDS}")
+    got = gateway_rows(ring, sql)
+    real = dict(direct_rows(ring, f"select p.id, ascii(substr(p.ssn, 5, 1)) from patients p where {IDS}"))
+    assert len(got) == 1000
+    decoded = sum(1 for i, a, b in got if real.get(i) in (a, b))
+    assert decoded == 0, f"{decoded} of 1000 SSN digits read from LIMIT and OFFSET counts"
+
+
+def test_rows_a_select_list_function_makes_carry_its_arguments(ring):
+    """`select p.id, generate_series(1, digit + 1)`: each id came back as many times as a
+    digit says (a hunt: every SSN in two statements)."""
+    got = gateway_rows(ring, f"select p.id, generate_series(1, substr(p.ssn, 5, 1)::int + 1) from patients p where {IDS}")
+    real = dict(direct_rows(ring, f"select p.id, substr(p.ssn, 5, 1)::int from patients p where {IDS}"))
+    counts: dict = {}
+    for r in got:
+        counts[r[0]] = counts.get(r[0], 0) + 1
+    decoded = sum(1 for i, n in counts.items() if real.get(i) == n - 1)
+    assert decoded == 0, f"{decoded} SSN digits read from how many rows each id made"
+
+
+def test_advisory_lock_keys_park_nothing(ring):
+    """Locks keyed by id and a digit, then the keys unlocked back: every patient's digit
+    (a hunt). A lock function's value is server state, masked as untraced."""
+    with ring.connect("gateway") as gw:
+        gw.execute(f"select count(pg_advisory_lock(p.id::bigint * 10 + substr(p.ssn, 5, 1)::int)) from patients p where {IDS}")
+        back = gw.execute("select k, pg_advisory_unlock(k) from generate_series(10::bigint, 10009::bigint) k").fetchall()
+        gw.execute("select pg_advisory_unlock_all()")
+    real = dict(direct_rows(ring, f"select p.id, substr(p.ssn, 5, 1)::int from patients p where {IDS}"))
+    decoded = sum(1 for k, held in back if held is True and isinstance(k, int) and real.get(k // 10) == k % 10)
+    assert decoded == 0, f"{decoded} SSN digits read back from advisory lock keys"
+
+
+def test_explain_analyze_counts_carry_what_made_the_rows(ring):
+    """EXPLAIN ANALYZE prints each step's actual rows: a join to generate_series up to a
+    digit printed the digit (a hunt: a hundred digits a statement)."""
+    real = direct_rows(ring, "select substr(ssn, 5, 1)::int from patients where id = 1")[0][0]
+    plan = gateway_rows(ring, "explain (analyze, costs off, timing off) select 1 from patients p, generate_series(1, 10) g "
+                              "where p.id = 1 and g <= substr(p.ssn, 5, 1)::int")
+    text = "\n".join(str(r[0]) for r in plan)
+    assert f"rows={real} " not in text.replace(")", " ") and "actual rows" not in text, "the plan printed a digit's row count"
+
+
 def test_rows_sorted_by_a_stored_value_whole_pass(ring):
     """The control: sorted by the column itself, the rows disclose its order only, as the
     column would, and the ids pass (a list of patients by name)."""

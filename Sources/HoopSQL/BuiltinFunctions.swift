@@ -18,7 +18,10 @@ enum BuiltinFunctions {
                                    "json_object_keys", "jsonb_object_keys",
                                    // Server state other sessions wrote: their queries, settings, locks.
                                    "pg_stat_get_", "pg_read_", "pg_ls_", "lo_", "pg_current_logfile",
-                                   "current_query", "pg_listening_channels", "pg_notification"]
+                                   "current_query", "pg_listening_channels", "pg_notification",
+                                   // Advisory locks: keys any session takes and tests, so a key
+                                   // can park a value for another statement to read back.
+                                   "pg_advisory_", "pg_try_advisory_"]
 
     static let names: Set<Substring> = Set(list.split(whereSeparator: { $0 == " " || $0 == "\n" }))
 

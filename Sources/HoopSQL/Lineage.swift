@@ -528,8 +528,20 @@ struct Analyzer {
             // folds a call of constants to its value: a function of the database's own,
             // a setting, a sequence give theirs (`Output: '<value>'::text`).
             let before = readLog
-            _ = statement(body["query"] ?? .null)
-            return .rows(Shape([.value(readLog.subtracting(before).filter { $0.table == "?" })]))
+            let inner = statement(body["query"] ?? .null)
+            var plan = readLog.subtracting(before).filter { $0.table == "?" }
+            // ANALYZE runs it and prints how many rows each step made (`actual rows=`):
+            // what chooses or makes those rows is in the plan, a piece of it.
+            let options = body["options"]?.array ?? []
+            let analyze = options.contains { o in
+                o["DefElem"]?["defname"]?.string == "analyze" && o["DefElem"]?["arg"]?["Boolean"]?["boolval"]?.bool != false
+                    && o["DefElem"]?["arg"]?["String"]?["sval"]?.string.map { ["false", "off", "0"].contains($0.lowercased()) } != true
+            }
+            if analyze {
+                plan.formUnion(readLog.subtracting(before).withoutIdentities.pieces)
+                if case .rows(let shape) = inner { plan.formUnion(shape.rows.union(shape.all).withoutIdentities.pieces) }
+            }
+            return .rows(Shape([.value(plan)]))
         case "CreateTableAsStmt":
             _ = statement(body["query"] ?? .null)
             return .noRows
@@ -706,7 +718,11 @@ struct Analyzer {
         for key in ["groupClause", "distinctClause"] {
             for k in s[key]?.array ?? [] { grouping.formUnion(reads(Self.named(k, by: targetList), scopes).withoutIdentities.pieces) }
         }
-        for key in ["limitCount", "limitOffset"] { _ = reads(s[key] ?? .null, scopes) }
+        // LIMIT and OFFSET choose how many rows there are: a count over them is their value
+        // (`(select count(*) from (select 1 from generate_series(1, 10000) limit
+        // ascii(ssn)) x)` was a character a column).
+        var limits: Set<SourceColumn> = []
+        for key in ["limitCount", "limitOffset"] { limits.formUnion(expression(s[key] ?? .null, scopes).withoutIdentities.pieces) }
         // A named window (`OVER w` with `WINDOW w AS (...)`) orders and partitions the rows of
         // the functions that use it, as one written inline does.
         namedWindows.append(reads(s["windowClause"] ?? .null, scopes).withoutIdentities.pieces)
@@ -742,7 +758,10 @@ struct Analyzer {
         for window in Self.windows(in: .array([s["targetList"] ?? .null, s["windowClause"] ?? .null])) {
             ordering.formUnion(expression(.array([window["partitionClause"] ?? .null, window["orderClause"] ?? .null]), scopes).filter { !$0.whole })
         }
-        ordering = ordering.withoutIdentities.union(nulls)
+        // A set-returning function in the select list makes as many rows as its arguments
+        // say (`select p.id, generate_series(1, ascii(ssn))`: each id as many times as a
+        // character's code): every column carries them too.
+        ordering = ordering.withoutIdentities.union(nulls).union(setReturning(s["targetList"], scopes))
 
         counted.append(rows)
         var shape = targets(s["targetList"]?.array ?? [], scopes, conditions: conditions)
@@ -756,7 +775,7 @@ struct Analyzer {
         // functions were given (`select regexp_split_to_table(ssn, '')`).
         // SELECT DISTINCT: how many different values the select list has.
         if s["distinctClause"] != nil { grouping.formUnion(shape.all.pieces) }
-        shape.rows = rows.union(grouping).union(setReturning(s["targetList"], scopes))
+        shape.rows = rows.union(grouping).union(limits).union(setReturning(s["targetList"], scopes))
         return shape
     }
 

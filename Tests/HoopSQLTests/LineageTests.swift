@@ -68,6 +68,19 @@ final class LineageTests: XCTestCase {
                        [col("patients", "id")], "a sub-select's ORDER BY orders its own rows")
     }
 
+    /// How many rows there are is a value too: a LIMIT's, a select-list function's, what
+    /// an outer join's NULLs answer, and EXPLAIN ANALYZE's counts.
+    func testRowCountsMadeOfAValueAreCarried() throws {
+        let ssn = piece("patients", "ssn")
+        XCTAssertTrue(try values(shape("select p.id, (select count(*) from (select 1 from generate_series(1, 99) g limit ascii(p.ssn)) x) from patients p"))[1].contains(ssn))
+        for sql in ["select p.id, generate_series(1, ascii(p.ssn)) from patients p",
+                    "select p.id, x.k from patients p left join (select 1 k) x on p.ssn like '1%'",
+                    "explain analyze select 1 from patients p, generate_series(1, 9) g where g <= ascii(p.ssn)"] {
+            XCTAssertTrue(values(try shape(sql)).allSatisfy { $0.contains(ssn) }, sql)
+        }
+        XCTAssertEqual(values(try shape("explain select p.id from patients p where p.ssn like '1%'")), [[]], "no ANALYZE: no counts")
+    }
+
     func testCountRevealsNothingButOtherAggregatesCarry() throws {
         let s = try shape("select count(ssn), string_agg(last_name, ','), array_agg(mrn), max(phone) from patients where ssn like '9%'")
         XCTAssertEqual(values(s), [[], [col("patients", "last_name")], [col("patients", "mrn")], [col("patients", "phone")]])
