@@ -454,3 +454,24 @@ def test_a_definition_code_wrote_a_value_into_is_not_given_by_oid(shapes_ring):
     finally:
         with shapes_ring.connect("direct") as d:
             d.execute("drop function if exists public.probe_def()")
+
+
+@pytest.mark.parametrize("form", ["union", "derived"])
+def test_marker_rows_sorted_among_patients_calibrate_nothing(ring, form):
+    """(Open approval: the default rules hold this read.) Constant rows sorted with the patients' by the SSN itself put each patient between
+    two markers: its first three digits (the review's). A set operation's sort key, or a
+    derived table's column, carries a piece of what it sorts by."""
+    ids = "p.id between 1 and 100"
+    markers = "select -g, lpad(g::text, 3, '0') from generate_series(0, 999) g"
+    inner = f"(select p.id, p.ssn from patients p where {ids}) union all ({markers})"
+    sql = (f"{inner} order by 2, 1" if form == "union"
+           else f"select u.id from ({inner}) u(id, s) order by u.s, u.id")
+    got = [r[0] for r in ring.connect("gateway").execute(sql).fetchall()]
+    real = dict(ring.connect("direct").execute(f"select p.id, substr(p.ssn, 1, 3) from patients p where {ids}").fetchall())
+    decoded, marker = 0, None
+    for v in got:
+        if isinstance(v, int) and v <= 0:
+            marker = f"{-v:03d}"
+        elif isinstance(v, int) and v in real:
+            decoded += marker == real[v]
+    assert decoded == 0, f"{decoded} of 100 SSN prefixes read from where the markers fell"

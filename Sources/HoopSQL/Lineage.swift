@@ -665,7 +665,19 @@ struct Analyzer {
             guard let lv = l.values, let rv = r.values, lv.count == rv.count
             else { var shape = Shape(columns: nil, all: l.all.union(r.all)); shape.rows = rows; return shape }
             // A set operation's columns have no catalog origin: each is traced through both sides.
-            var shape = Shape(zip(lv, rv).map { .value($0.union($1)) })
+            var columns = zip(lv, rv).map { $0.union($1) }
+            // Its ORDER BY sorts rows of both sides together: one side's constants among the
+            // other's values calibrate the order, so a key carries a piece of its column.
+            var ordering: Set<SourceColumn> = []
+            for k in s["sortClause"]?.array ?? [] {
+                let node = k["SortBy"]?["node"] ?? k
+                if let n = node["A_Const"]?["ival"]?["ival"]?.int, n >= 1, n <= columns.count { ordering.formUnion(columns[Int(n) - 1].pieces) }
+                else if let i = Self.setOperationColumn(node, s), i < columns.count { ordering.formUnion(columns[i].pieces) }
+                else { ordering.formUnion(l.all.union(r.all).pieces) }
+            }
+            ordering = ordering.withoutIdentities
+            if !ordering.isEmpty { columns = columns.map { $0.union(ordering) } }
+            var shape = Shape(columns.map { .value($0) })
             shape.rows = rows
             return shape
         }
@@ -752,11 +764,16 @@ struct Analyzer {
         // it ordered look alike. Sorted by a stored value whole, the rows disclose that
         // value's order only, as the column itself would (docs/masking.md).
         var ordering: Set<SourceColumn> = []
-        for key in ["sortClause", "distinctClause", "groupClause"] {
-            for k in s[key]?.array ?? [] { ordering.formUnion(expression(Self.named(k, by: targetList), scopes).filter { !$0.whole }) }
+        func key(_ k: JSON) {
+            let named = Self.named(k, by: targetList)
+            let e = expression(named, scopes)
+            // Whole only as a table's own column: a derived table's may mix in rows the
+            // query made (a UNION's markers sorted among the patients calibrate the order).
+            ordering.formUnion(Self.storedColumn(named, scope) ? e.filter { !$0.whole } : e.withoutIdentities.pieces)
         }
+        for clause in ["sortClause", "distinctClause", "groupClause"] { for k in s[clause]?.array ?? [] { key(k) } }
         for window in Self.windows(in: .array([s["targetList"] ?? .null, s["windowClause"] ?? .null])) {
-            ordering.formUnion(expression(.array([window["partitionClause"] ?? .null, window["orderClause"] ?? .null]), scopes).filter { !$0.whole })
+            for k in (window["partitionClause"]?.array ?? []) + (window["orderClause"]?.array ?? []) { key(k) }
         }
         // A set-returning function in the select list makes as many rows as its arguments
         // say (`select p.id, generate_series(1, ascii(ssn))`: each id as many times as a
@@ -795,6 +812,27 @@ struct Analyzer {
             if !named.isEmpty { return .array([item] + named) }
         }
         return item
+    }
+
+    /// The column a set operation's sort key names: its name in the leftmost select's list.
+    static func setOperationColumn(_ node: JSON, _ s: JSON) -> Int? {
+        guard let fields = node["ColumnRef"]?["fields"]?.array, fields.count == 1, let name = fields[0].sval else { return nil }
+        var left = s
+        while let op = left["op"]?.string, op != "SETOP_NONE", let l = left["larg"] { left = l }
+        return (left["targetList"]?.array ?? []).firstIndex { t in
+            let r = t["ResTarget"]
+            return r?["name"]?.string == name || r?["val"]?["ColumnRef"]?["fields"]?.array?.last?.sval == name
+        }
+    }
+
+    /// A sort or group key that is a stored column of a table in `scope` (by its table's
+    /// name, or unqualified where every FROM item is a table), through `named`'s forms.
+    static func storedColumn(_ item: JSON, _ scope: [ScopeItem]) -> Bool {
+        if case .array(let forms) = item { return !forms.isEmpty && forms.allSatisfy { storedColumn($0, scope) } }
+        let node = item["SortBy"]?["node"] ?? item
+        guard let fields = node["ColumnRef"]?["fields"]?.array, fields.last?.sval != nil else { return false }
+        if fields.count == 2, let q = fields[0].sval { return scope.contains { $0.name == q && $0.isTable } }
+        return fields.count == 1 && !scope.isEmpty && scope.allSatisfy(\.isTable)
     }
 
     /// The window definitions (`OVER (...)`, `WINDOW w AS (...)`) in a select list or
