@@ -100,13 +100,19 @@ def decoded_ssns(rows, real, is_digit) -> int:
     return ok
 
 
+def digit_columns(ring, form, mode):
+    """Rows of an id and ninety columns of `form`, one a position and digit, through the
+    gateway; and the real SSNs by id."""
+    cols = [form.format(k=k, d=d) for k in POS for d in "0123456789"]
+    got = gateway_rows(ring, f"select p.id, {', '.join(cols)} from patients p where {IDS}", mode)
+    assert len(got) == 1000
+    return got, dict(direct_rows(ring, f"select p.id, p.ssn from patients p where {IDS}"))
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("form", sorted(BIT_FORMS))
 def test_tests_of_computed_values_carry_no_digits(ring, form, mode):
-    cols = [BIT_FORMS[form].format(k=k, d=d) for k in POS for d in "0123456789"]
-    got = gateway_rows(ring, f"select p.id, {', '.join(cols)} from patients p where {IDS}", mode)
-    real = dict(direct_rows(ring, f"select p.id, p.ssn from patients p where {IDS}"))
-    assert len(got) == 1000
+    got, real = digit_columns(ring, BIT_FORMS[form], mode)
     ok = decoded_ssns(got, real, lambda v: v in (True, 1))
     assert ok == 0, f"{ok} SSNs of {len(got)} patients read from {form} columns"
 
@@ -163,10 +169,7 @@ def decoded_by_odd_value(rows, real) -> int:
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("form", sorted(NULL_FORMS))
 def test_nulls_of_computed_values_carry_no_digits(ring, form, mode):
-    cols = [NULL_FORMS[form].format(k=k, d=d) for k in POS for d in "0123456789"]
-    got = gateway_rows(ring, f"select p.id, {', '.join(cols)} from patients p where {IDS}", mode)
-    real = dict(direct_rows(ring, f"select p.id, p.ssn from patients p where {IDS}"))
-    assert len(got) == 1000
+    got, real = digit_columns(ring, NULL_FORMS[form], mode)
     ok = decoded_by_odd_value(got, real)
     assert ok == 0, f"{ok} SSNs of {len(got)} patients read from the NULLs of {form} columns"
 

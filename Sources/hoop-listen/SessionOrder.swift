@@ -58,7 +58,7 @@ struct SessionOrder {
     }
 
     /// A request goes round the ring: its number, and the credits that go ahead of it
-    /// (a credit alone wakes three stages, so it travels with the next request).
+    /// (a credit alone wakes every stage it crosses, so it travels with the next request).
     mutating func send(_ kind: RequestKind?) -> (seq: Int64, credits: Int) {
         if kind == .sync { skippingToSync = false }
         let credits = takeCredits()

@@ -1203,7 +1203,11 @@ final class ResponseMasking {
         if s.nameProfiles[seq]?.values.contains(where: \.isNameColumn) == true { return false }
         if !plan.columns.isEmpty, s.profiling(seq, plan, plan.columns.count) { return false }
         let masked = plan.columns.map(ruled), restMasked = ruled(plan.rest)
-        func masksNull(_ c: ColumnPlan) -> Bool { c.derived.map { (try? s.masker.maskedNull(rule: $0, typeOID: c.typeOID)) != nil } ?? false }
+        // A NULL it cannot mask goes the slow way too, which refuses it (fail closed).
+        func masksNull(_ c: ColumnPlan) -> Bool {
+            guard let rule = c.derived else { return false }
+            do { return try s.masker.maskedNull(rule: rule, typeOID: c.typeOID) != nil } catch { return true }
+        }
         let numeric = plan.columns.map { PGType.isNumeric($0.typeOID) }
         var scan = CleanScan(masked: masked, restMasked: restMasked, nullMasked: plan.columns.map(masksNull),
                              restNullMasked: masksNull(plan.rest), numeric: numeric, masker: s.masker, scratch: scratch)
