@@ -11,7 +11,7 @@ import HoopSQL
 /// request holds only its own session (invariant 4).
 final class ApprovalGate: @unchecked Sendable {
     static let stage = "hoop-approve"
-    /// Portals a session may have open at once (PostgreSQL's clients keep a few).
+    /// Portals a session may have open at once, in one transaction (clients keep a few).
     static let maxPortals = 4096
     /// Frames a session may queue behind a held request before it is ended.
     static let maxQueuedBytes = 64 << 20
@@ -213,8 +213,8 @@ final class ApprovalGate: @unchecked Sendable {
             // parameters: an approval is for this text with these values.
             let params = f["params"].map { $0.encodedString } ?? "[]"
             guard s.names.portals[portal] != nil || s.names.portals.count < Self.maxPortals else {
-                // The server drops portals with their transaction, which this stage does not
-                // follow: a client binding without end must not grow it without bound.
+                // Portals end with their transaction (endPipeline); within one, a client
+                // binding without end must not grow this stage without bound.
                 return out.enqueue(Self.sessionError(s.id, seq: f.seq, reason: "protocol_error", code: "54000",
                                                      "hoop: more than \(Self.maxPortals) portals open in one session"))
             }
