@@ -269,3 +269,27 @@ def test_a_line_break_in_a_startup_value_sets_nothing_else(bring, params):
         c.close()
     first = rows[0][0] if rows else None
     assert first and not (first.decode() if isinstance(first, bytes) else first).startswith("{public"), rows
+
+
+def test_a_named_portal_bound_again_after_its_transaction_is_judged_unseen(bring):
+    # hoop-approve lets a portal go when its transaction ends. Had the transaction gone on
+    # after all (a COMMIT the server skipped), the server would keep the old portal and
+    # refuse a new Bind of the name, then run the old one: a Bind of a name it let go is
+    # judged as unseen too (the review's), and a DELETE under it never runs unjudged.
+    from helpers.pgwire import Bind, Execute, Parse, PGWire, Sync
+    before = state(bring)
+    c = PGWire("127.0.0.1", bring.listen_port, timeout=30)
+    try:
+        c.startup(AGENT, "clinic", bring.token(AGENT), {"application_name": "ended-portal"})
+        c.send(Parse("s", "select 1"), Bind("kept", "s"), Execute("kept", 0), Sync())
+        assert [m[0] for m in c.read_until_ready(timeout=30)] == ["1", "2", "D", "C", "Z"]
+        c.send(Parse("d", "delete from encounters where id = 1"), Sync())
+        assert [m[0] for m in c.read_until_ready(timeout=30)] == ["1", "Z"]
+        c.send(Bind("kept", "d"), Execute("kept", 0), Sync())
+        first = first_answer(c)
+    finally:
+        c.close()
+    held = first[0] == "N" and "held for approval" in first[1].get("M", "")
+    denied = first[0] == "E" and first[1].get("C") == "42501"
+    assert held or denied, f"a portal bound again after its transaction ran: {first}"
+    assert state(bring) == before

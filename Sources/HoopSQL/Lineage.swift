@@ -540,6 +540,7 @@ struct Analyzer {
             if analyze {
                 plan.formUnion(readLog.subtracting(before).withoutIdentities.pieces)
                 if case .rows(let shape) = inner { plan.formUnion(shape.rows.union(shape.all).withoutIdentities.pieces) }
+                else { plan.insert(.untraced) }   // EXECUTE q, a write: what it counts is not traced here
             }
             return .rows(Shape([.value(plan)]))
         case "CreateTableAsStmt":
@@ -661,7 +662,9 @@ struct Analyzer {
         if let op = s["op"]?.string, op != "SETOP_NONE" {
             let l = select(s["larg"] ?? .null, outer: outer), r = select(s["rarg"] ?? .null, outer: outer)
             // A set operation's row count: both sides', and which rows are equal (UNION, INTERSECT, EXCEPT).
-            let rows = l.rows.union(r.rows).union(op == "SETOP_UNION" && s["all"]?.bool == true ? [] : l.all.union(r.all).pieces)
+            var rows = l.rows.union(r.rows).union(op == "SETOP_UNION" && s["all"]?.bool == true ? [] : l.all.union(r.all).pieces)
+            // Its LIMIT and OFFSET make its row count theirs, as a select's do.
+            for key in ["limitCount", "limitOffset"] { rows.formUnion(expression(s[key] ?? .null, outer).withoutIdentities.pieces) }
             guard let lv = l.values, let rv = r.values, lv.count == rv.count
             else { var shape = Shape(columns: nil, all: l.all.union(r.all)); shape.rows = rows; return shape }
             // A set operation's columns have no catalog origin: each is traced through both sides.
@@ -808,21 +811,20 @@ struct Analyzer {
             return item
         }
         if let fields = node["ColumnRef"]?["fields"]?.array, fields.count == 1, let name = fields[0].sval {
-            let named = targets.filter { $0["ResTarget"]?["name"]?.string == name }.map { $0["ResTarget"]?["val"] ?? .null }
+            // An output name, given or the server's own (`substr(...)` is "substr").
+            let named = targets.filter { outputName($0["ResTarget"]) == name }.map { $0["ResTarget"]?["val"] ?? .null }
             if !named.isEmpty { return .array([item] + named) }
         }
         return item
     }
 
-    /// The column a set operation's sort key names: its name in the leftmost select's list.
+    /// The column a set operation's sort key names: an output name of the leftmost select's
+    /// list, as the server matches it (an alias, else a column's or function's name).
     static func setOperationColumn(_ node: JSON, _ s: JSON) -> Int? {
         guard let fields = node["ColumnRef"]?["fields"]?.array, fields.count == 1, let name = fields[0].sval else { return nil }
         var left = s
         while let op = left["op"]?.string, op != "SETOP_NONE", let l = left["larg"] { left = l }
-        return (left["targetList"]?.array ?? []).firstIndex { t in
-            let r = t["ResTarget"]
-            return r?["name"]?.string == name || r?["val"]?["ColumnRef"]?["fields"]?.array?.last?.sval == name
-        }
+        return (left["targetList"]?.array ?? []).firstIndex { outputName($0["ResTarget"]) == name }
     }
 
     /// A sort or group key that is a stored column of a table in `scope` (by its table's
@@ -1060,6 +1062,10 @@ struct Analyzer {
             let kind = body["jointype"]?.string ?? "JOIN_INNER"
             if kind != "JOIN_INNER", !nulling.isEmpty {
                 var answer = reads(body["quals"] ?? .null, [scope] + outer).withoutIdentities.pieces
+                // USING or NATURAL compares columns of both sides by name: any of them.
+                if body["usingClause"] != nil || body["isNatural"]?.bool == true {
+                    for item in scope[first...] { answer.formUnion(item.wholeRow.withoutIdentities.pieces) }
+                }
                 let nullable = kind == "JOIN_LEFT" ? scope[second...] : kind == "JOIN_RIGHT" ? scope[first..<second] : scope[first...]
                 for item in nullable { answer.formUnion(item.rows.withoutIdentities) }
                 nulling[nulling.count - 1].formUnion(answer)

@@ -60,20 +60,34 @@ final class ApprovalGate: @unchecked Sendable {
         let deadline: Double      // when this session stops waiting
     }
 
+    /// A portal let go with its transaction, as a judgement: hidden work, shown by its name
+    /// (a ticket for one is not a ticket for another).
+    static func ended(_ portal: String) -> Judged {
+        Judged(sql: "-- portal \"\(portal)\", bound in a transaction that has ended", classification: Classification(statements: [.endedPortal(portal)]))
+    }
+
     /// Names, remembered in a fixed number of bits (a Bloom filter): `mayContain` is
     /// never wrong about a name inserted, and wrong the other way seldom while few are.
     struct NameFilter {
-        private var bits = [UInt64](repeating: 0, count: 512)   // 32,768 bits: 4 KiB a session
+        /// 2^20 bits (128 KiB, made at the first name): wrong one time in 50,000 after
+        /// 10,000 names (a client naming a portal anew in each transaction).
+        static let words = 1 << 14
+        private var bits: [UInt64] = []
         private func positions(_ name: String) -> [Int] {
             (0..<3).map { k in
                 var h = Hasher()
                 h.combine(k)
                 h.combine(name)
-                return Int(UInt(bitPattern: h.finalize()) % UInt(bits.count * 64))
+                return Int(UInt(bitPattern: h.finalize()) % UInt(Self.words * 64))
             }
         }
-        mutating func insert(_ name: String) { for p in positions(name) { bits[p / 64] |= 1 << UInt64(p % 64) } }
-        func mayContain(_ name: String) -> Bool { positions(name).allSatisfy { bits[$0 / 64] & (1 << UInt64($0 % 64)) != 0 } }
+        mutating func insert(_ name: String) {
+            if bits.isEmpty { bits = [UInt64](repeating: 0, count: Self.words) }
+            for p in positions(name) { bits[p / 64] |= 1 << UInt64(p % 64) }
+        }
+        func mayContain(_ name: String) -> Bool {
+            !bits.isEmpty && positions(name).allSatisfy { bits[$0 / 64] & (1 << UInt64($0 % 64)) != 0 }
+        }
     }
 
     final class Session {
@@ -221,6 +235,10 @@ final class ApprovalGate: @unchecked Sendable {
             s.names.bind(portal, statement: name) { st in
                 var statement = st ?? Judged(sql: "", classification: Classification(statements: [.unknown(statement: name)]))
                 if params != "[]" { statement.parameters = params }
+                // A named portal this stage let go may still be the server's (its
+                // transaction went on): the server then keeps the old one and refuses this
+                // Bind, so it is judged as both (the unnamed one is replaced by any Bind).
+                if !portal.isEmpty, s.endedPortals.mayContain(portal) { statement = statement.merged(with: Self.ended(portal)) }
                 return statement
             }
             stampPass(bytes)
@@ -235,7 +253,7 @@ final class ApprovalGate: @unchecked Sendable {
             } else if s.names.portals[portal] == nil, s.endedPortals.mayContain(portal) {
                 // A portal this stage let go with its transaction: the server has none
                 // either, unless a transaction was still open, and then it is judged unseen.
-                decide(s, bytes, f, Judged(sql: "", classification: Classification(statements: [.endedPortal(portal)])))
+                decide(s, bytes, f, Self.ended(portal))
             } else {
                 stampPass(bytes)
             }
@@ -255,9 +273,9 @@ final class ApprovalGate: @unchecked Sendable {
     private func endPipeline(_ s: Session) {
         s.skippingToSync = false
         if !s.inBlock, !s.names.portals.isEmpty {
-            for name in s.names.portals.keys { s.endedPortals.insert(name) }
-            s.names.closeAllPortals()
-            s.runningPortals.removeAll()
+            let before = Set(s.names.portals.keys)
+            s.names.endTransaction()   // as the server: a cursor declared WITH HOLD stays
+            for name in before.subtracting(s.names.portals.keys) { s.endedPortals.insert(name); s.runningPortals.remove(name) }
         }
         guard !s.unnamedBefore.isEmpty, let now = s.names.statements[""]?.value else { s.unnamedBefore = []; return }
         s.names.parse("", s.unnamedBefore.reduce(now) { $0.merged(with: $1) })
@@ -286,14 +304,16 @@ final class ApprovalGate: @unchecked Sendable {
 
     /// Allow, deny or hold one request by the connection's policy.
     private func decide(_ s: Session, _ bytes: [UInt8], _ f: Frame, _ parsed: Judged) {
-        // Whether a transaction block is open after it: any BEGIN keeps it so; a COMMIT or
-        // ROLLBACK ends it. Read too early, an ended portal is refused, never run unjudged.
-        let blocks = parsed.classification.statements.compactMap(\.opensBlock)
-        if blocks.contains(true) { s.inBlock = true } else if blocks.last == false { s.inBlock = false }
         // The catalog's facts as they are now, not when the text was parsed: a trigger
         // added since a Parse counts at its Execute.
         let judged = Judged(sql: parsed.sql, classification: catalogs.judged(parsed.classification, connection: s.connection))
         let v = s.policy.verdict(judged.classification, s.requester)
+        // Whether a transaction block is open after it, by its last BEGIN, COMMIT or
+        // ROLLBACK; only what runs now moves it (a denied or held COMMIT ends nothing).
+        // Read wrong, an ended portal is judged unseen, never run unjudged (Bind below).
+        if let last = parsed.classification.statements.compactMap(\.opensBlock).last, last || v.action == .allow {
+            s.inBlock = last
+        }
         let seq = f.seq ?? 0
         switch v.action {
         case .allow:
@@ -715,14 +735,16 @@ final class ApprovalGate: @unchecked Sendable {
 }
 
 extension StatementClass {
-    /// A Bind of a statement this session never prepared: the server refuses it, or it
-    /// was prepared where we could not see; either way its effect is not visible here.
+    /// A portal this stage let go with its transaction, executed or bound again: if the
+    /// transaction went on after all, the server still holds what was bound before.
     static func endedPortal(_ name: String) -> StatementClass {
         var st = StatementClass(kind: .utility, command: "EXECUTE")
         st.hidden = ["portal \"\(name)\" was bound in a transaction that has ended"]
         return st
     }
 
+    /// A Bind of a statement this session never prepared: the server refuses it, or it
+    /// was prepared where we could not see; either way its effect is not visible here.
     static func unknown(statement name: String) -> StatementClass {
         var st = StatementClass(kind: .utility, command: "EXECUTE")
         st.preparedName = name

@@ -81,6 +81,23 @@ final class LineageTests: XCTestCase {
         XCTAssertEqual(values(try shape("explain select p.id from patients p where p.ssn like '1%'")), [[]], "no ANALYZE: no counts")
     }
 
+    /// The review's: a set operation's LIMIT, its ORDER BY by an output name (not an input
+    /// column's), a select's ORDER BY by a function's output name, EXPLAIN ANALYZE of an
+    /// EXECUTE, an outer join by USING.
+    func testSortKeysByOutputNameAndRowCountsOfEveryForm() throws {
+        let ssn = piece("patients", "ssn")
+        XCTAssertTrue(try values(shape("""
+            select p.id, (select count(*) from (select 1 from generate_series(1, 99) union all select 1 where false
+                          limit ascii(p.ssn)) x) from patients p
+            """))[1].contains(ssn))
+        for sql in ["select id as a, ssn as id from patients union all select 1, 'x' order by id, a",
+                    "select id, substr(ssn, 5, 1) from patients order by substr, id",
+                    "select p.id, x.k from (select id, substr(ssn, 11, 1) d from patients) p left join (select '0' d, 1 k) x using (d)"] {
+            XCTAssertTrue(try values(shape(sql)).allSatisfy { $0.contains(ssn) }, sql)
+        }
+        XCTAssertEqual(try values(shape("explain analyze execute q")), [[.untraced]])
+    }
+
     func testCountRevealsNothingButOtherAggregatesCarry() throws {
         let s = try shape("select count(ssn), string_agg(last_name, ','), array_agg(mrn), max(phone) from patients where ssn like '9%'")
         XCTAssertEqual(values(s), [[], [col("patients", "last_name")], [col("patients", "mrn")], [col("patients", "phone")]])
