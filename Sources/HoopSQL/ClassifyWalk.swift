@@ -884,7 +884,7 @@ struct Bounds {
         var calls: [JSON] = []
         self.calls(.array(s["targetList"]?.array ?? []), &calls)
         var perRow = 1
-        for f in calls where Self.setReturning.contains(f["funcname"]?.array?.last?.sval ?? "") {
+        for f in calls where Self.setReturning.contains(Substring(f["funcname"]?.array?.last?.sval ?? "")) {
             guard let n = seriesCount(f) else { return capped(nil) }
             perRow = max(perRow, n)
         }
@@ -1090,13 +1090,8 @@ struct Bounds {
         "stddev_samp", "variance", "var_pop", "var_samp", "mode", "percentile_cont", "percentile_disc",
     ]
 
-    static let setReturning: Set<String> = [
-        "unnest", "generate_series", "generate_subscripts", "json_array_elements", "json_array_elements_text",
-        "jsonb_array_elements", "jsonb_array_elements_text", "json_each", "json_each_text", "jsonb_each",
-        "jsonb_each_text", "json_object_keys", "jsonb_object_keys", "regexp_matches", "regexp_split_to_table",
-        "string_to_table", "jsonb_path_query", "json_populate_recordset", "jsonb_populate_recordset",
-        "json_to_recordset", "jsonb_to_recordset", "pg_ls_dir", "ts_stat",
-    ]
+    /// The built-ins that return sets, as the server's catalog lists them.
+    static var setReturning: Set<Substring> { BuiltinFunctions.setReturning }
 
     /// The sub-selects of an expression whose values it returns (scalar and ARRAY
     /// sub-selects; EXISTS, IN and ANY yield only a boolean), not looking into them.
@@ -1254,7 +1249,7 @@ struct Bounds {
         calls(.array(targets), &fs)
         return fs.contains { f in
             let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
-            guard Self.setReturning.contains(parts.last ?? "") || !ClassWalker.isBuiltin(parts) else { return false }
+            guard Self.setReturning.contains(Substring(parts.last ?? "")) || !ClassWalker.isBuiltin(parts) else { return false }
             if parts.last == "generate_series", ClassWalker.isBuiltin(parts) { return !seriesBounded(f) }
             return !(f["args"]?.array ?? []).allSatisfy(Self.constant)
         }

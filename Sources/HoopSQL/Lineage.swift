@@ -876,8 +876,9 @@ struct Analyzer {
             case .array(let xs): for x in xs { walk(x, &a) }
             case .object(let o):
                 if o["SubLink"] != nil || o["SelectStmt"] != nil { return }
-                if let f = o["FuncCall"], let fn = f["funcname"]?.array?.last?.sval,
-                   Bounds.setReturning.contains(fn) {
+                // A built-in that returns a set, or the database's own function (it may).
+                if let f = o["FuncCall"], let parts = f["funcname"]?.array?.compactMap(\.sval),
+                   Bounds.setReturning.contains(Substring(parts.last ?? "")) || !ClassWalker.isBuiltin(parts) {
                     out.formUnion(a.reads(f["args"] ?? .null, scopes).withoutIdentities.pieces)
                 }
                 for (k, v) in o where k != "location" { walk(v, &a) }
