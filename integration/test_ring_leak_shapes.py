@@ -523,3 +523,24 @@ def test_rows_any_select_list_set_function_makes_carry_its_arguments(ring, call)
     finally:
         with ring.connect("direct") as d:
             d.execute("drop function if exists public.probe_rows(int)")
+
+
+@pytest.mark.parametrize("write", ["update", "delete"])
+def test_an_outer_joins_nulls_in_a_writes_returning_carry_its_condition(ring, write):
+    """(Open approval; rolled back.) `UPDATE ... FROM` or `DELETE ... USING` with ten outer
+    joins, each on a test of the last SSN digit, RETURNING their columns: NULL or 1 was the
+    answer (the review's, as in a select)."""
+    ids = "p.id between 1 and 100"
+    joins = " ".join(f"left join (select 1 k) x{d} on substr(p.ssn, 11, 1) = '{d}'" for d in "0123456789")
+    marks = ", ".join(f"x{d}.k" for d in "0123456789")
+    verb = ("update encounters e set department = 'x' from" if write == "update" else "delete from encounters e using")
+    sql = (f"{verb} patients p {joins} where e.patient_id = p.id and {ids} "
+           f"and e.id = (select min(id) from encounters where patient_id = p.id) returning e.id, {marks}")
+    real = dict(ring.connect("direct").execute(f"select e.id, substr(p.ssn, 11, 1) from patients p join encounters e "
+                                               f"on e.patient_id = p.id where {ids}").fetchall())
+    with ring.connect("gateway") as gw:
+        got = gw.execute(sql).fetchall()
+        gw.rollback()
+    assert got, "the write returned nothing: not a probe"
+    decoded = sum(1 for r in got if [d for d, v in zip("0123456789", r[1:]) if v is not None] == [real.get(r[0])])
+    assert decoded == 0, f"{decoded} last SSN digits of {len(got)} patients read from a write's outer joins"

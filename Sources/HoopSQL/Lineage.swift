@@ -93,6 +93,16 @@ public struct Shape: Equatable, Sendable {
 }
 
 extension Shape {
+    /// Every column, a table's `*` too, carries `extra`: what chose or ordered the rows
+    /// they came in (a sort by a piece, an outer join's NULLs).
+    mutating func carryEverywhere(_ extra: Set<SourceColumn>) {
+        guard !extra.isEmpty else { return }
+        all.formUnion(extra)
+        guard let columns else { return }
+        for case .tableStar(let t) in columns { starTaint[t.lowercased(), default: [:]]["*", default: []].formUnion(extra) }
+        self.columns = columns.map { if case .value(let v) = $0 { return .value(v.union(extra)) } else { return $0 } }
+    }
+
     /// The same shape with every computed column (and `all`) carrying `extra` too; a
     /// table's `*` holds the table's values.
     func carrying(_ extra: SourceColumn) -> Shape {
@@ -786,11 +796,7 @@ struct Analyzer {
         counted.append(rows)
         var shape = targets(s["targetList"]?.array ?? [], scopes, conditions: conditions)
         counted.removeLast()
-        if !ordering.isEmpty, let columns = shape.columns {
-            for case .tableStar(let t) in columns { shape.starTaint[t.lowercased(), default: [:]]["*", default: []].formUnion(ordering) }
-            shape.columns = columns.map { if case .value(let v) = $0 { return .value(v.union(ordering)) } else { return $0 } }
-            shape.all.formUnion(ordering)
-        }
+        shape.carryEverywhere(ordering)
         // A derived table's row count also carries its grouping and what its set-returning
         // functions were given (`select regexp_split_to_table(ssn, '')`).
         // SELECT DISTINCT: how many different values the select list has.
@@ -898,8 +904,10 @@ struct Analyzer {
         if let rel = s["relation"] { from(.object(["RangeVar": rel]), outer: [], into: &scope) }
         // UPDATE ... SET a = v.a FROM v: the SET expressions read the FROM items too.
         quals.append([])
+        nulling.append([])
         for item in (s["fromClause"]?.array ?? []) + (s["usingClause"]?.array ?? []) { from(item, outer: [], into: &scope) }
         let joins = quals.removeLast()
+        let nulls = nulling.removeLast()
         // RETURNING of the target table gives back what the write stored there:
         // INSERT ... SELECT last_name ... RETURNING a carries last_name.
         var stored = subquery(s["selectStmt"], outer: []).all
@@ -925,7 +933,10 @@ struct Analyzer {
         for clause in joins + [s["whereClause"], conflict?["whereClause"]].compactMap({ $0 }) {
             for c in conjuncts(clause) { conditions.append(reads(c, [scope])) }
         }
-        return targets(returning, [scope], conditions: conditions)
+        // An outer join in FROM or USING: which rows it filled with NULLs, as in a select.
+        var shape = targets(returning, [scope], conditions: conditions)
+        shape.carryEverywhere(nulls)
+        return shape
     }
 
     mutating func targets(_ list: [JSON], _ scopes: [[ScopeItem]], conditions: [Set<SourceColumn>] = []) -> Shape {
