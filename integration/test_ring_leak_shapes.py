@@ -544,3 +544,21 @@ def test_an_outer_joins_nulls_in_a_writes_returning_carry_its_condition(ring, wr
     assert got, "the write returned nothing: not a probe"
     decoded = sum(1 for r in got if [d for d, v in zip("0123456789", r[1:]) if v is not None] == [real.get(r[0])])
     assert decoded == 0, f"{decoded} last SSN digits of {len(got)} patients read from a write's outer joins"
+
+
+@pytest.mark.parametrize("form", ["with ties", "order by a series"])
+def test_rows_sort_keys_make_carry_what_they_sort_by(ring, form):
+    """(Open approval.) `FETCH FIRST 1 ROWS WITH TIES` ordered by a distance to a digit, or an
+    ORDER BY whose set-returning key makes as many rows as a digit says: a count of the rows
+    was the digit (the review's), for every patient in one statement."""
+    ids = "p.id between 1 and 200"
+    if form == "with ties":
+        inner = ("select 1 from generate_series(0, 9) g order by g <= substr(p.ssn, 5, 1)::int desc "
+                 "fetch first 1 rows with ties")
+    else:
+        inner = "select 1 order by generate_series(0, substr(p.ssn, 5, 1)::int)"
+    got = ring.connect("gateway").execute(f"select p.id, (select count(*) from ({inner}) x) from patients p where {ids}").fetchall()
+    real = dict(ring.connect("direct").execute(f"select p.id, substr(p.ssn, 5, 1)::int from patients p where {ids}").fetchall())
+    assert len(got) == 200
+    decoded = sum(1 for i, n in got if isinstance(n, int) and real.get(i) == n - 1)
+    assert decoded == 0, f"{form}: {decoded} of 200 SSN digits read from a row count"

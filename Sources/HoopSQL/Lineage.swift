@@ -691,7 +691,7 @@ struct Analyzer {
             ordering = ordering.withoutIdentities
             if !ordering.isEmpty { columns = columns.map { $0.union(ordering) } }
             var shape = Shape(columns.map { .value($0) })
-            shape.rows = rows
+            shape.rows = rows.union(s["limitOption"]?.string == "LIMIT_OPTION_WITH_TIES" ? ordering : [])
             return shape
         }
 
@@ -748,6 +748,10 @@ struct Analyzer {
         // ascii(ssn)) x)` was a character a column).
         var limits: Set<SourceColumn> = []
         for key in ["limitCount", "limitOffset"] { limits.formUnion(expression(s[key] ?? .null, scopes).withoutIdentities.pieces) }
+        // FETCH FIRST n ROWS WITH TIES: the sort keys then choose how many rows come back.
+        if s["limitOption"]?.string == "LIMIT_OPTION_WITH_TIES" {
+            for k in s["sortClause"]?.array ?? [] { limits.formUnion(reads(Self.named(k, by: targetList), scopes).withoutIdentities.pieces) }
+        }
         // A named window (`OVER w` with `WINDOW w AS (...)`) orders and partitions the rows of
         // the functions that use it, as one written inline does.
         namedWindows.append(reads(s["windowClause"] ?? .null, scopes).withoutIdentities.pieces)
@@ -788,10 +792,11 @@ struct Analyzer {
         for window in Self.windows(in: .array([s["targetList"] ?? .null, s["windowClause"] ?? .null])) {
             for k in (window["partitionClause"]?.array ?? []) + (window["orderClause"]?.array ?? []) { key(k) }
         }
-        // A set-returning function in the select list makes as many rows as its arguments
-        // say (`select p.id, generate_series(1, ascii(ssn))`: each id as many times as a
-        // character's code): every column carries them too.
-        ordering = ordering.withoutIdentities.union(nulls).union(setReturning(s["targetList"], scopes))
+        // A set-returning function in the select list (or a sort key) makes as many rows as
+        // its arguments say (`select p.id, generate_series(1, ascii(ssn))`: each id as many
+        // times as a character's code): every column carries them too.
+        let made = setReturning(.array([s["targetList"] ?? .null, s["sortClause"] ?? .null]), scopes)
+        ordering = ordering.withoutIdentities.union(nulls).union(made)
 
         counted.append(rows)
         var shape = targets(s["targetList"]?.array ?? [], scopes, conditions: conditions)
@@ -801,7 +806,7 @@ struct Analyzer {
         // functions were given (`select regexp_split_to_table(ssn, '')`).
         // SELECT DISTINCT: how many different values the select list has.
         if s["distinctClause"] != nil { grouping.formUnion(shape.all.pieces) }
-        shape.rows = rows.union(grouping).union(limits).union(setReturning(s["targetList"], scopes))
+        shape.rows = rows.union(grouping).union(limits).union(made)
         return shape
     }
 
@@ -874,7 +879,7 @@ struct Analyzer {
     }
 
 
-    /// What the set-returning functions of a select list were given.
+    /// What the set-returning functions of a select list (and sort keys) were given.
     mutating func setReturning(_ targets: JSON?, _ scopes: [[ScopeItem]]) -> Set<SourceColumn> {
         var out: Set<SourceColumn> = []
         func walk(_ e: JSON, _ a: inout Analyzer) {
