@@ -562,3 +562,45 @@ def test_rows_sort_keys_make_carry_what_they_sort_by(ring, form):
     assert len(got) == 200
     decoded = sum(1 for i, n in got if isinstance(n, int) and real.get(i) == n - 1)
     assert decoded == 0, f"{form}: {decoded} of 200 SSN digits read from a row count"
+
+
+SSN_LETTERS = "translate(ssn, '0123456789-', 'abcdefghijx')"   # the SSN as letters: no detector reads it
+
+
+def letters(s: str) -> str:
+    return s.translate(str.maketrans("0123456789-", "abcdefghijx"))
+
+
+def real_ssns(direct, n=1000) -> dict[int, str]:
+    return dict(direct.execute(f"select id, ssn from patients where id <= {n}").fetchall())
+
+
+def test_what_an_execute_argument_reads_is_masked(ring, direct):
+    """(A hunt.) `PREPARE q(text) AS SELECT $1` then `EXECUTE q(<expression>)`: the result's shape is
+    the prepared statement's, where $1 carries nothing, so an argument that reads the
+    patients (through a built-in that runs SQL given as text) comes back in clear:
+    1,000 SSNs in one statement, no DDL."""
+    real = real_ssns(direct)
+    with ring.connect("gateway") as g:
+        g.execute("prepare s40_q(text) as select $1")
+        [(text,)] = g.execute(f"execute s40_q(query_to_xml('select id, {SSN_LETTERS.replace(chr(39), chr(39) * 2)} "
+                              f"from patients where id <= 1000', false, false, '')::text)").fetchall()
+        [(control,)] = g.execute(f"select query_to_xml('select id, {SSN_LETTERS.replace(chr(39), chr(39) * 2)} "
+                                 f"from patients where id <= 1000', false, false, '')::text").fetchall()
+    assert sum(1 for s in real.values() if letters(s) in control) == 0, "the same call in a SELECT is masked"
+    got = sum(1 for s in real.values() if letters(s) in text)
+    assert got == 0, f"{got} SSNs of {len(real)} patients came back through an EXECUTE argument"
+
+
+def test_an_execute_argument_calling_the_databases_own_function_is_masked(ring, direct):
+    """(A hunt.) The same through a function of the database's own, masked whole in a SELECT."""
+    real = real_ssns(direct, 50)
+    with ring.connect("gateway") as g:
+        g.execute("create or replace function pg_temp.s40_f() returns text language sql as "
+                  f"$$ select string_agg(id || ':' || {SSN_LETTERS}, ' ') from patients where id <= 50 $$")
+        g.execute("prepare s40_q2(text) as select $1")
+        [(text,)] = g.execute("execute s40_q2(pg_temp.s40_f())").fetchall()
+        [(control,)] = g.execute("select pg_temp.s40_f()").fetchall()
+    assert sum(1 for s in real.values() if letters(s) in control) == 0, "the function's own value is masked whole"
+    got = sum(1 for s in real.values() if letters(s) in text)
+    assert got == 0, f"{got} SSNs of {len(real)} patients came back through an EXECUTE argument"

@@ -93,6 +93,31 @@ public struct StatementClass: Equatable, Sendable {
         self.command = command
     }
 
+    /// Why an EXECUTE's effect is not in its text: the prepared statement's body.
+    public static func executeUnseen(_ name: String) -> String { "EXECUTE of prepared statement \(name)" }
+
+    /// This statement (a prepared one's body) as an EXECUTE runs it: the EXECUTE's
+    /// arguments are expressions the server evaluates first (a function that changes a
+    /// setting, ends a session, reads a table), so what they do counts with the body.
+    /// The EXECUTE's own mark that its body is not in its text (`bodyUnseen`) does not.
+    public func executed(with arguments: StatementClass, bodyUnseen: String) -> StatementClass {
+        var s = self
+        s.flags.formUnion(arguments.flags)
+        s.hidden += arguments.hidden.filter { $0 != bodyUnseen && !s.hidden.contains($0) }
+        s.tablesRead.formUnion(arguments.tablesRead)
+        s.tablesWritten.formUnion(arguments.tablesWritten)
+        s.columnsWritten.formUnion(arguments.columnsWritten)
+        s.functionsCalled.formUnion(arguments.functionsCalled)
+        s.operatorsUsed.formUnion(arguments.operatorsUsed)
+        s.typesCast.formUnion(arguments.typesCast)
+        s.writesPlanned.formUnion(arguments.writesPlanned)
+        s.unboundedWrite = s.unboundedWrite || arguments.unboundedWrite
+        s.unboundedAnyway = s.unboundedAnyway || arguments.unboundedAnyway
+        s.readsBounded = s.readsBounded && arguments.readsBounded
+        s.export = s.export || arguments.export
+        return s
+    }
+
     /// {"kind","command","tables_read","tables_written","columns_written","unbounded_write",
     /// "reads_bounded","export","hidden","flags"} (+ "prepared_name", "prepared_body" when set).
     public func json() -> HoopJSON.JSON {

@@ -86,7 +86,7 @@ struct ClassWalker {
             walk(body["args"]); walk(body["agg_order"]); walk(body["agg_filter"]); walk(body["over"])
             return true
         case "ExecuteStmt":
-            hide("EXECUTE of prepared statement \(body["name"]?.string ?? "")", -1)
+            hide(StatementClass.executeUnseen(body["name"]?.string ?? ""), -1)
             walk(body["params"])
             return true
         case "Constraint":

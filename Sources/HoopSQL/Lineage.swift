@@ -95,7 +95,7 @@ public struct Shape: Equatable, Sendable {
 extension Shape {
     /// Every column, a table's `*` too, carries `extra`: what chose or ordered the rows
     /// they came in (a sort by a piece, an outer join's NULLs).
-    mutating func carryEverywhere(_ extra: Set<SourceColumn>) {
+    public mutating func carryEverywhere(_ extra: Set<SourceColumn>) {
         guard !extra.isEmpty else { return }
         all.formUnion(extra)
         guard let columns else { return }
@@ -142,7 +142,9 @@ public enum StatementLineage: Equatable, Sendable {
     case fetch(String)
     /// SQL-level PREPARE name AS ...; EXECUTE name returns its rows.
     case prepare(String, Shape)
-    case execute(String)
+    /// EXECUTE name(arguments): what the arguments carry may be in any column (a parameter
+    /// may be returned whole or in pieces).
+    case execute(String, arguments: Set<SourceColumn>)
     /// DEALLOCATE name (nil: ALL), CLOSE name (nil: ALL), DISCARD ALL: names end.
     case deallocate(String?)
     case closeCursor(String?)
@@ -576,9 +578,9 @@ struct Analyzer {
             guard case .rows(let shape) = statement(body["query"] ?? .null) else { return .prepare(body["name"]?.string ?? "", .empty) }
             return .prepare(body["name"]?.string ?? "", shape)
         case "ExecuteStmt":
-            _ = expression(body["params"] ?? .null, [])
+            let arguments = expression(body["params"] ?? .null, []).withoutIdentities.pieces
             stored.insert(.prepared(body["name"]?.string ?? ""))
-            return .execute(body["name"]?.string ?? "")
+            return .execute(body["name"]?.string ?? "", arguments: arguments)
         case "CopyStmt":
             if body["is_from"]?.bool == true { return .noRows }
             let format = Lineage.copyFormat(body["options"]?.array ?? [])

@@ -290,7 +290,7 @@ final class ApprovalGate: @unchecked Sendable {
         c.statements = c.statements.flatMap { st -> [StatementClass] in
             guard st.command == "EXECUTE", let name = st.preparedName, let body = s.names[statement: name] else { return [st] }
             shown += "\n-- \(name) was prepared as: " + body.sql
-            return body.classification.statements
+            return body.classification.statements.map { $0.executed(with: st, bodyUnseen: StatementClass.executeUnseen(name)) }
         }
         return Judged(sql: shown, classification: c)
     }

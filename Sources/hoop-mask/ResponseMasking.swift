@@ -537,7 +537,10 @@ final class ResponseMasking {
         switch l?.lineage {
         case .rows(let shape)?, .copyOut(let shape, _)?: return shape
         case .fetch(let name)?: return s.names[portal: name].map { shape($0.traced, s) } ?? nil
-        case .execute(let name)?: return s.names[statement: name].map { shape($0.traced, s) } ?? nil
+        case .execute(let name, let arguments)?:
+            guard var shape = s.names[statement: name].map({ shape($0.traced, s) }) ?? nil else { return nil }
+            shape.carryEverywhere(arguments)
+            return shape
         case .noRows?, .declareCursor?, .prepare?, .deallocate?, .closeCursor?, .discardAll?, .endTransaction?: return Shape(columns: [], all: [])
         case nil: return nil
         }

@@ -157,7 +157,7 @@ final class LineageTests: XCTestCase {
         XCTAssertEqual(try Lineage.analyze("declare c cursor for select ssn from patients; fetch 5 from c; move 1 in c"),
                        [.declareCursor("c", Shape([.value([col("patients", "ssn")])])), .fetch("c"), .noRows])
         XCTAssertEqual(try Lineage.analyze("prepare q as select mrn from patients; execute q"),
-                       [.prepare("q", Shape([.value([col("patients", "mrn")])])), .execute("q")])
+                       [.prepare("q", Shape([.value([col("patients", "mrn")])])), .execute("q", arguments: [])])
         guard case .copyOut(let shape, let format) = try Lineage.analyze("copy patients (ssn, mrn) to stdout with (format csv, header)")[0]
         else { return XCTFail("not a copy out") }
         XCTAssertEqual(values(shape), [[col("patients", "ssn")], [col("patients", "mrn")]])
