@@ -135,6 +135,16 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(found("seen on 6/23 for f/u", .date), ["6/23"])
         XCTAssertEqual(found("DOB 03-17-13", .date), ["03-17-13"])
         XCTAssertEqual(found("Patient DOB 19950517.", .date), ["19950517"])
+        // Month names in other languages (ICU's, every language), in a whole date only.
+        XCTAssertEqual(found("patiente née le 1er mars 1961 à Lyon", .date), ["1er mars 1961"])
+        XCTAssertEqual(found("Patientin geboren am 5. März 1961 in Köln", .date), ["5. März 1961"])
+        XCTAssertEqual(found("paciente nacido el 5 de marzo de 1961 en Sevilla", .date), ["5 de marzo de 1961"])
+        XCTAssertEqual(found("paziente nato il 12 settembre 1958 a Roma", .date), ["12 settembre 1958"])
+        XCTAssertEqual(found("pacjent ur. 5 marca 1961 r. w Gdańsku", .date), ["5 marca 1961"])
+        XCTAssertEqual(found("DOB 5 MÄRZ 1961", .date), ["5 MÄRZ 1961"])
+        for s in ["the rover landed with 5 mars bars in 1961 units", "set 5 mai as the default", "we shipped 5 can 99 of them"] {
+            XCTAssertEqual(found(s, .date), [], s)
+        }
         // (A month and a year in prose is taken for a person's date, a release's too:
         // testMonthAndYearInProse.)
         for s in ["version 2/3 of the plan", "ratio 6/23 was fine", "score 10-12-13", "Order 12JUN1929X"] {

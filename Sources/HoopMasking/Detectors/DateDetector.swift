@@ -1,3 +1,5 @@
+import Foundation
+
 /// Dates tied to a person. Shapes: 2024-03-05 (with an optional time), 03/05/2024 and
 /// 05/03/2024 (either order), 3/5/24, 03-05-2024, 05.03.2024, 19800305 (HL7, in a field
 /// only), March 5, 2024, Mar 5 2024, 5 March 2024 — month names in any case.
@@ -158,6 +160,9 @@ public struct DateDetector: Detector {
            case let y = Scan.digitRun(t, e + 1), y == 4 || y == 2, Scan.numberEnd(t, e + 1 + y) {
             return (e + 1 + y, e + 1 + y)
         }
+        // "5 mars 1961", "5. März 1961", "1er mars 1961", "5 de marzo de 1961": a month
+        // named in any language ICU knows, in a whole date only (a day, the name, a year).
+        if run == 1 || run == 2, let end = Self.foreignDate(t, i, run) { return (end, end) }
         if run == 1 || run == 2, i + run < n, t[i + run] == ch("/") || t[i + run] == ch("-") || t[i + run] == ch(".") {
             let sep = t[i + run], p = i + run + 1, r2 = Scan.digitRun(t, p)
             guard r2 == 1 || r2 == 2, p + r2 < n, t[p + r2] == sep else { return nil }
@@ -185,6 +190,58 @@ public struct DateDetector: Detector {
             return (e + 4, e + 4)
         }
         return nil
+    }
+
+    /// Month names in every language ICU (Foundation's DateFormatter) has, lower case,
+    /// without an abbreviation's period: each with the months it names (a short name may
+    /// be two languages' different months). Names of letters only, so that no digit or
+    /// space in a calendar's numbered months reads as a date.
+    static let foreignMonths: [[UInt8]: Set<Int>] = {
+        var languages = Set<String>()
+        for id in Locale.availableIdentifiers { languages.insert(String(id.prefix { $0 != "_" && $0 != "-" })) }
+        var names: [[UInt8]: Set<Int>] = [:]
+        for language in languages {
+            let f = DateFormatter()
+            f.locale = Locale(identifier: language)
+            for list in [f.monthSymbols, f.standaloneMonthSymbols, f.shortMonthSymbols, f.shortStandaloneMonthSymbols] {
+                for (k, name) in (list ?? []).enumerated() {
+                    var n = name.lowercased()
+                    if n.hasSuffix(".") { n.removeLast() }
+                    guard n.count >= 3, n.allSatisfy(\.isLetter) else { continue }
+                    names[Array(n.utf8), default: []].insert(k + 1)
+                }
+            }
+        }
+        return names
+    }()
+
+    /// A day, a month named in any language and a year from 1800 to 2199, as the
+    /// languages write them: the day's period or ordinal ("5.", "1er", "1º"), "de" around
+    /// the month (Spanish, Portuguese), an abbreviation's period. Where it ends.
+    static func foreignDate(_ t: [UInt8], _ i: Int, _ run: Int) -> Int? {
+        let n = t.count
+        var p = i + run
+        if p < n, t[p] == ch(".") { p += 1 }
+        else if p + 2 <= n, t[p] == ch("e"), t[p + 1] == ch("r") { p += 2 }                       // 1er
+        else if p + 2 <= n, t[p] == 0xC2, t[p + 1] == 0xBA || t[p + 1] == 0xAA { p += 2 }         // 1º, 1ª
+        func word(_ w: String) { if p + w.utf8.count + 1 < n, t[p] == ch(" "), Scan.wordAt(t, p + 1, Array(w.utf8)) { p += w.utf8.count + 1 } }
+        guard p < n, t[p] == ch(" ") || t[p] == ch(".") else { return nil }
+        if t[p] == ch(".") { return nil }
+        word("de")
+        guard p < n, t[p] == ch(" ") else { return nil }
+        let start = p + 1
+        var e = start
+        while e < n, isAlpha(t[e]) || t[e] >= 0x80, !Scan.unicodeBreak(t, at: e) { e += 1 }
+        guard e - start >= 3, e - start <= 40, Scan.leftBoundary(t, start),
+              let months = foreignMonths[Array(String(decoding: t[start..<e], as: UTF8.self).lowercased().utf8)],
+              months.contains(where: { Self.validDay($0, Scan.number(t, i, run)) }) else { return nil }
+        p = e
+        if p < n, t[p] == ch(".") { p += 1 }
+        if p < n, t[p] == ch(",") { p += 1 }
+        word("de"); word("del")
+        guard p + 5 <= n, t[p] == ch(" "), Scan.digits(t, p + 1, 4), Scan.numberEnd(t, p + 5),
+              (1800...2199).contains(Scan.number(t, p + 1, 4)) else { return nil }
+        return p + 5
     }
 
     /// "st", "nd", "rd", "th" at `p`.
