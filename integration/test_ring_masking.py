@@ -6,6 +6,8 @@ The leak suite over every seeded identifier is integration/test_ring_leaks.py.""
 
 from __future__ import annotations
 
+import datetime
+
 import json
 import uuid
 
@@ -30,8 +32,10 @@ def test_identifier_columns_never_come_back_in_clear(ring):
     seen = {str(v) for row in masked for v in row[:-1]}
     leaked = {str(v) for row in clear for v in row[:-1]} & seen
     assert not leaked, f"{len(leaked)} identifier values came back in clear"
-    # Dates of birth stay valid dates: the year only (Safe Harbor keeps years).
-    assert all(m[-1].month == 1 and m[-1].day == 1 and m[-1].year == c[-1].year for m, c in zip(masked, clear))
+    # Dates of birth stay valid dates: the year only (Safe Harbor keeps years, those of
+    # people 90 or older as one: this year minus 90).
+    oldest = datetime.date.today().year - 90
+    assert all(m[-1].month == 1 and m[-1].day == 1 and m[-1].year == max(c[-1].year, oldest) for m, c in zip(masked, clear))
     # Keyed hash tokens are deterministic: the same MRN gives the same token.
     with ring.connect("gateway") as c:
         again = c.execute("select mrn from patients order by id limit 50").fetchall()
@@ -316,3 +320,19 @@ def test_naming_tricks_do_not_unmask(ring, case):
     gateway, direct = _both(ring, steps)
     assert secrets & _values(direct), f"test bug: the sequence does not return the value directly: {direct}"
     assert not secrets & _values(gateway), "a value traced to patients.ssn came back in clear"
+
+
+def test_a_birth_year_that_says_ninety_or_older_is_one_year_for_all(ring, direct):
+    """(A hunt.) Safe Harbor keeps a date's year but aggregates ages over 89: a masked date of
+    birth keeps its year unless that year says its person may be 90 or older; then it is
+    this year minus 90 for all of them (394 patients' birth years came back before)."""
+    oldest = datetime.date.today().year - 90
+    real = dict(direct.execute("select id, date_of_birth from patients").fetchall())
+    with ring.connect("gateway") as g:
+        got = dict(g.execute("select id, date_of_birth from patients").fetchall())
+    old = [i for i, d in real.items() if d.year < oldest]
+    assert old, "the demo database has patients aged 90 and over"
+    given = sum(1 for i in old if got[i].year != oldest)
+    assert given == 0, f"{given} of {len(old)} patients aged 90 and over came back with a year other than {oldest}"
+    kept = sum(1 for i, d in real.items() if d.year >= oldest and got[i].year == d.year)
+    assert kept == sum(1 for d in real.values() if d.year >= oldest), "younger patients keep their birth year"

@@ -1,4 +1,7 @@
 import HoopBinary
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Replacement values that stay valid for a column's PostgreSQL type (text output
 /// format), so that a masked date still parses as a date in the client's driver.
@@ -47,6 +50,16 @@ public enum PGType {
 }
 
 public enum TypedReplacement {
+    /// A year a masked date keeps, as Safe Harbor allows it: a year that says its person
+    /// may be 90 or older (this year minus 90, or before) is one identifier for all of
+    /// them, this year minus 90 ("90 or older").
+    static func shownYear(_ year: Int) -> String {
+        var now = time(nil), parts = tm()
+        gmtime_r(&now, &parts)
+        let oldest = Int(parts.tm_year) + 1900 - 90
+        return String(max(year, oldest))
+    }
+
     /// The replacement for a whole value of type `oid` masked by `strategy`; nil when
     /// the type is not known (the caller fails closed rather than guess).
     /// `keepsYear` false: a date or time becomes 1900's (a computed one's year could be
@@ -55,7 +68,7 @@ public enum TypedReplacement {
         if case .null = strategy { return .some(nil) }
         if case .keep = strategy { return .some(original) }
         let bytes = Array(original.utf8)
-        let year = keepsYear && Scan.digits(bytes, 0, 4) ? String(decoding: bytes[0..<4], as: UTF8.self) : "1900"
+        let year = keepsYear && Scan.digits(bytes, 0, 4) ? Self.shownYear(Scan.number(bytes, 0, 4)) : "1900"
         let mac: [UInt8]? = { if case .hash(let key) = strategy { return key.mac(bytes, bytes: 16) } else { return nil } }()
         func derived(_ modulo: UInt64) -> String {
             guard let mac else { return "0" }

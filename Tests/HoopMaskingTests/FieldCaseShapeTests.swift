@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import HoopMasking
 
@@ -84,6 +85,10 @@ final class FieldCaseShapeTests: XCTestCase {
         XCTAssertEqual(try standardMasker.mask("2024-02-29", typeOID: PGType.date).value, "2024-01-01")
         // An array of dates: each date found, its year kept, as a scalar date's.
         XCTAssertEqual(try standardMasker.mask("{2024-01-01,2024-12-31}", typeOID: 1182).value, "{\"2024-01-01\",\"2024-01-01\"}")
+        // A year that says 90 or older is one year for all: this year minus 90 (Safe Harbor).
+        let oldest = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).year! - 90
+        XCTAssertEqual(try standardMasker.mask("1921-07-04", typeOID: PGType.date).value, "\(oldest)-01-01")
+        XCTAssertEqual(try standardMasker.mask("\(oldest + 1)-07-04", typeOID: PGType.date).value, "\(oldest + 1)-01-01")
     }
 
     func testCase() {
