@@ -6,6 +6,8 @@ statement never blocks the test): each effect is read from the database directly
   `execute p(set_config('standard_conforming_strings', 'off', false))` changed the lexer
   (then a DELETE hid in a string literal), `execute q(pg_terminate_backend(pid))` ended
   another session; both were judged as the body alone.
+- An array written as its type's name (`'{1,...,20000}'::_int4`) inside ARRAY[...] or unnest
+  counted as one key: every encounter deleted, updated or rewritten, every patient read.
 """
 from __future__ import annotations
 
@@ -74,3 +76,71 @@ def test_an_execute_argument_that_ends_another_session_is_judged(bring):
         pass
     assert a.held or a.denied, f"allowed: {a}; victim backend alive: {bool(alive)}"
     assert alive == 1
+
+
+# --- arrays spelled as their type ----------------------------------------------------------
+
+ALL_ENC = "{" + ",".join(map(str, range(1, 20001))) + "}"
+ALL_PAT = "{" + ",".join(map(str, range(1, 5001))) + "}"
+
+
+def test_a_delete_of_every_row_is_held(bring, restore):
+    a = simple(bring, "delete from encounters where id > 0")
+    assert a.held and not a.ran, a
+    assert direct_value(bring, "select count(*) from encounters") == 20000
+
+
+@pytest.mark.parametrize("sql", [
+    f"delete from encounters where id = any(array['{ALL_ENC}'::_int4])",
+    f"delete from encounters where id = any(array[cast('{ALL_ENC}' as pg_catalog._int4)])",
+    f"delete from encounters where id in (select unnest(array['{ALL_ENC}'::_int4]))",
+    f"delete from encounters where id in (select x from unnest(array['{ALL_ENC}'::_int4]) x)",
+], ids=["any-array", "any-array-cast", "in-unnest-select-list", "in-unnest-from"])
+def test_an_array_spelled_as_its_type_counts_every_element(bring, restore, sql):
+    """`_int4` is int4[] without brackets: `ANY(ARRAY['{1,...,20000}'::_int4])` and unnest of it
+    were counted as one key and deleted every encounter."""
+    before = direct_value(bring, "select count(*) from encounters")
+    a = simple(bring, sql)
+    after = direct_value(bring, "select count(*) from encounters")
+    assert a.held or a.denied, f"allowed: {a}; encounters {before} -> {after}"
+    assert after == before
+
+
+def test_an_update_over_an_array_spelled_as_its_type_is_held(bring, restore):
+    sql = f"update encounters set note = 'hunt40' where patient_id = any(array['{ALL_PAT}'::_int4])"
+    a = simple(bring, sql)
+    changed = direct_value(bring, "select count(*) from encounters where note = 'hunt40'")
+    assert a.held or a.denied, f"allowed: {a}; rows updated: {changed}"
+    assert changed == 0
+
+
+def test_a_read_over_an_array_spelled_as_its_type_is_held(bring):
+    sql = f"select ssn from patients where id = any(array['{ALL_PAT}'::_int4])"
+    a = simple(bring, sql)
+    assert a.held or a.denied, f"allowed: {a.rows} PHI rows came back (review-phi-bulk-read)"
+
+
+def test_an_upsert_of_an_array_spelled_as_its_type_is_held(bring, restore):
+    """`INSERT ... VALUES (unnest(...)) ON CONFLICT DO UPDATE`: the VALUES row's
+    set-returning call is counted by arrayLength as one row."""
+    sql = (f"insert into encounters (id, patient_id, provider_id, admitted_at, department, diagnosis_code, note) "
+           f"values (unnest(array['{ALL_ENC}'::_int4]), 1, 1, now(), 'x', 'x', 'x') "
+           "on conflict (id) do update set note = 'hunt40'")
+    a = simple(bring, sql)
+    changed = direct_value(bring, "select count(*) from encounters where note = 'hunt40'")
+    assert a.held or a.denied, f"allowed: {a}; rows rewritten: {changed}"
+    assert changed == 0
+
+
+def test_values_rows_each_within_the_cap_add_up(bring, restore):
+    """Two VALUES rows, each an unnest of a thousand keys (each within the cap): the upsert
+    rewrites two thousand rows, over the cap, so it is held."""
+    half = lambda lo: "{" + ",".join(map(str, range(lo, lo + 1000))) + "}"
+    sql = (f"insert into encounters (id, patient_id, provider_id, admitted_at, department, diagnosis_code, note) "
+           f"values (unnest('{half(1)}'::int[]), 1, 1, now(), 'x', 'x', 'x'), "
+           f"(unnest('{half(1001)}'::int[]), 1, 1, now(), 'x', 'x', 'x') "
+           "on conflict (id) do update set note = 'unseen'")
+    a = simple(bring, sql)
+    changed = direct_value(bring, "select count(*) from encounters where note = 'unseen'")
+    assert a.held or a.denied, f"allowed: {a}; rows rewritten: {changed}"
+    assert changed == 0

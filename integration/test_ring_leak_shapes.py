@@ -477,10 +477,10 @@ def test_marker_rows_sorted_among_patients_calibrate_nothing(ring, form):
     assert decoded == 0, f"{decoded} of 100 SSN prefixes read from where the markers fell"
 
 
-def swift_list(name: str) -> set[str]:
-    """A generated list of Sources/HoopSQL/BuiltinFunctions.swift, as its words."""
+def swift_list(name: str, file: str = "BuiltinFunctions") -> set[str]:
+    """A generated list of Sources/HoopSQL/<file>.swift, as its words."""
     from pathlib import Path
-    text = (Path(__file__).resolve().parent.parent / "Sources/HoopSQL/BuiltinFunctions.swift").read_text()
+    text = (Path(__file__).resolve().parent.parent / f"Sources/HoopSQL/{file}.swift").read_text()
     start = text.index(f"static let {name} = \"\"\"\n") + len(f"static let {name} = \"\"\"\n")
     return set(text[start:text.index('"""', start)].split())
 
@@ -495,6 +495,10 @@ def test_the_built_in_lists_are_the_servers(ring):
         sets = {r[0] for r in d.execute(f"select distinct proname from pg_proc where proretset and {where}").fetchall()}
     assert sets - swift_list("setReturningList") == set(), "set-returning built-ins the list lacks"
     assert sets <= names and names - swift_list("list") == set(), "built-ins the list lacks"
+    with ring.connect("direct") as d:
+        scalar = {r[0] for r in d.execute("select typname from pg_type where typnamespace = 'pg_catalog'::regnamespace "
+                                          "and typcategory <> 'A' and typtype <> 'p' and typrelid = 0").fetchall()}
+    assert swift_list("scalarList", "BuiltinTypes") == scalar, "the scalar types are not the server's"
 
 
 @pytest.mark.parametrize("call", [

@@ -879,7 +879,7 @@ struct Bounds {
             default: return capped(l.flatMap { l in r.map { Self.sum(l, $0) } })
             }
         }
-        if let rows = s["valuesLists"]?.array { return capped(valuesBounded(s) ? rows.count : nil) }
+        if s["valuesLists"] != nil { return capped(valuesCount(s)) }
         // Set-returning calls in the select list: as many rows per row of FROM as the longest.
         var calls: [JSON] = []
         self.calls(.array(s["targetList"]?.array ?? []), &calls)
@@ -969,11 +969,16 @@ struct Bounds {
         return inner.isEmpty ? 0 : inner.split(separator: ",", omittingEmptySubsequences: false).count
     }
 
-    /// An array itself, or a cast to an array type: `ARRAY[...]`, `x::int[]`.
+    /// An array itself, or a cast to an array type: `ARRAY[...]`, `x::int[]`, `x::_int4`,
+    /// or to a type that may be one (a domain, the database's own).
     static func isArrayValued(_ e: JSON) -> Bool {
         if e["A_ArrayExpr"] != nil { return true }
         if let cast = e["TypeCast"] {
             if !(cast["typeName"]?["arrayBounds"]?.array ?? []).isEmpty { return true }
+            // Only a built-in scalar type is surely one value (`_int4` is int4[]).
+            let names = (cast["typeName"]?["names"]?.array ?? []).compactMap(\.sval)
+            guard let type = names.last, names.count == 1 || names.count == 2 && names[0] == "pg_catalog",
+                  BuiltinTypes.scalar.contains(Substring(type)) else { return true }
             return isArrayValued(cast["arg"] ?? .null)
         }
         return false
@@ -1240,17 +1245,19 @@ struct Bounds {
     }
 
     /// A select list (or VALUES rows) that may turn one row into many: a set-returning (or
-    /// unknown) function, unless `generate_series` of constant bounds within the cap or
-    /// another over constants only (`unnest('{1,2}'::int[])`); over a column, a parameter
-    /// (an array of any size), an aggregate or a table it yields any number of rows
-    /// (`generate_series(1, 1000000)`, `generate_series(min(id), max(id))`).
+    /// unknown) function, unless `generate_series` of constant bounds or `unnest` of
+    /// constant arrays, within the cap either, or another over constants only; over a
+    /// column, a parameter (an array of any size), an aggregate or a table it yields any
+    /// number of rows (`generate_series(1, 1000000)`, `generate_series(min(id), max(id))`).
     func expands(_ targets: [JSON], _ ctes: [String: Bool]) -> Bool {
         var fs: [JSON] = []
         calls(.array(targets), &fs)
         return fs.contains { f in
             let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
             guard Self.setReturning.contains(Substring(parts.last ?? "")) || !ClassWalker.isBuiltin(parts) else { return false }
-            if parts.last == "generate_series", ClassWalker.isBuiltin(parts) { return !seriesBounded(f) }
+            if parts.last == "generate_series" || parts.last == "unnest", ClassWalker.isBuiltin(parts) {
+                return (seriesCount(f) ?? Int.max) > options.maxBoundedLimit
+            }
             return !(f["args"]?.array ?? []).allSatisfy(Self.constant)
         }
     }
@@ -1267,9 +1274,24 @@ struct Bounds {
     }
 
     /// A VALUES list of at most `maxBoundedLimit` rows, none made many by a set-returning call.
-    func valuesBounded(_ s: JSON) -> Bool {
-        guard let rows = s["valuesLists"]?.array else { return false }
-        return rows.count <= options.maxBoundedLimit && !expands(rows, [:])
+    func valuesBounded(_ s: JSON) -> Bool { valuesCount(s).map { $0 <= options.maxBoundedLimit } ?? false }
+
+    /// The rows a VALUES list makes: each row as many as its longest set-returning call
+    /// (`unnest` of a constant array, a bounded series); nil past the cap or unknown.
+    func valuesCount(_ s: JSON) -> Int? {
+        guard let rows = s["valuesLists"]?.array, rows.count <= options.maxBoundedLimit, !expands(rows, [:]) else { return nil }
+        var total = 0
+        for row in rows {
+            var fs: [JSON] = []
+            calls(row, &fs)
+            var longest = 1
+            for f in fs where Self.setReturning.contains(Substring(f["funcname"]?.array?.last?.sval ?? "")) {
+                guard let n = seriesCount(f) else { return nil }
+                longest = max(longest, n)
+            }
+            total += longest
+        }
+        return total
     }
 
     /// Column references of an expression, as their names (`*` for a star), not looking
