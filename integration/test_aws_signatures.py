@@ -112,6 +112,9 @@ def test_one_changed_byte_fails_the_verifier(case, aws_ring, creds):
         changed = body[:-1] + bytes([body[-1] ^ 1])
     elif query:
         req.url = req.url.replace("list-type=2", "list-type=1") if "list-type=2" in req.url else req.url + "X"
+    elif req.url[-3] == "%":
+        # Another character, still percent-encoded (a broken escape is refused before the signature is read).
+        req.url = req.url[:-1] + ("1" if req.url[-1] != "1" else "2")
     else:
         req.url = req.url[:-1] + ("x" if not req.url.endswith("x") else "y")
     r = send(aws_ring, req, changed)

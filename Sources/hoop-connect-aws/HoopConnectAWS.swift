@@ -309,7 +309,14 @@ final class AWSUpstreamStage: @unchecked Sendable {
         SigV4.sign(&r, accessKey: akid, secret: secret, sessionToken: token, region: region, service: service,
                    payloadHash: upload != nil ? SigV4.unsignedPayload : nil)
         let basePath = baseURL.path == "/" ? "" : baseURL.path
-        var req = HTTPClientRequest(url: "\(baseURL.scheme ?? "https")://\(hostHeader)\(basePath)\(path)" + (query.isEmpty ? "" : "?" + query))
+        let target = "\(baseURL.scheme ?? "https")://\(hostHeader)\(basePath)\(path)" + (query.isEmpty ? "" : "?" + query)
+        // What goes upstream is the path and query that were judged, byte for byte: a URL
+        // parser that reads them otherwise (a fragment dropped) would run another call.
+        guard let parsed = URLComponents(string: target), parsed.fragment == nil,
+              parsed.percentEncodedPath == basePath + path, (parsed.percentEncodedQuery ?? "") == query else {
+            throw ConfigError("the call's path and query would not reach the service as judged")
+        }
+        var req = HTTPClientRequest(url: target)
         req.method = HTTPMethod(rawValue: r.method)
         req.headers = HTTPHeaders(r.headers)
         if let upload, let length {

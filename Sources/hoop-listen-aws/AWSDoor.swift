@@ -80,12 +80,12 @@ final class AWSDoor: @unchecked Sendable {
               let length = Int((chunked ? h("x-amz-decoded-content-length") : nil) ?? h("content-length") ?? ""),
               length > Self.maxBody else { return .none }
         let requestId = UUID().uuidString.lowercased()
-        let parts = req.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        var request = SigV4.Request(method: req.method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "",
-                                    headers: req.headers, body: [])
         do {
+            let target = try Self.requestTarget(req.uri)
+            var request = SigV4.Request(method: req.method, path: target.path, query: target.query, headers: req.headers, body: [])
             let verified = try verifier.verify(request)
             request.headers = req.headers.filter { verified.signedHeaders.contains($0.0) }
+            try Self.noDigestConditions(request)
             // The upstream gets the object's bytes and their length, not aws-chunked.
             request.headers.removeAll { ["content-length", "x-amz-decoded-content-length", "x-amz-trailer"].contains($0.0) }
             if let enc = request.header("content-encoding") {
@@ -129,10 +129,14 @@ final class AWSDoor: @unchecked Sendable {
     static func slowDown() -> AWSError { AWSError("SlowDown", 503, "hoop: too many calls under way; retry") }
 
     private func answer(_ req: DoorRequest, on loop: EventLoop) -> EventLoopFuture<DoorResponse> {
-        let parts = req.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let signed = SigV4.Request(method: req.method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "",
-                                   headers: req.headers, body: req.body)
         let requestId = UUID().uuidString.lowercased()
+        let target: (path: String, query: String)
+        do { target = try Self.requestTarget(req.uri) } catch {
+            let e = error as? AWSError ?? AWSError("InvalidURI", 400, "hoop: \(error)")
+            return loop.makeSucceededFuture(errorResponse(e, proto: protocolGuess(SigV4.Request(method: req.method, path: "/", query: "",
+                                                                                                   headers: req.headers, body: [])), requestId))
+        }
+        let signed = SigV4.Request(method: req.method, path: target.path, query: target.query, headers: req.headers, body: req.body)
         // STS's web-identity exchange is the one unsigned call: the token is its credential.
         let unsignedForm = formPairs(signed)
         if signed.header("authorization") == nil, !signed.query.contains("X-Amz-Signature"),
@@ -168,6 +172,7 @@ final class AWSDoor: @unchecked Sendable {
                 throw AWSError("AccessDenied", 403, "hoop does not let a call change the answer's content type or encoding")
             }
             identified = try operations.identify(request, signingName: verified.scope.service, form: form)
+            try Self.noDigestConditions(request)
             if identified.service.signingName == "sts" && identified.operation.name != "GetCallerIdentity" {
                 throw AWSError("AccessDenied", 403, "hoop answers only AssumeRoleWithWebIdentity and GetCallerIdentity of STS")
             }
@@ -402,6 +407,49 @@ final class AWSDoor: @unchecked Sendable {
 
     /// A call names its operation once: an `Action` in the query and the form, two of them,
     /// or an `Action` beside an `X-Amz-Target`, could be read one way here and another upstream.
+    /// A request's target as the SDKs send it: a path and a query, each byte one RFC 3986
+    /// allows there, every other one percent-encoded. Anything else would be read two
+    /// ways: a `#` starts a fragment that the upstream's URL parser drops (what was judged
+    /// as GetObject of `bucket#` ran as a listing of `bucket`), a raw `+` in the query is a
+    /// plus to the signature and a space to the service. Refused, not rewritten.
+    static func requestTarget(_ uri: String) throws -> (path: String, query: String) {
+        let bytes = Array(uri.utf8)
+        func refuse(_ why: String) -> AWSError { AWSError("InvalidURI", 400, "hoop: the request target \(why); percent-encode it") }
+        guard bytes.first == UInt8(ascii: "/") else { throw refuse("is not a path") }
+        var inQuery = false
+        var i = 0
+        while i < bytes.count {
+            let c = bytes[i]
+            switch c {
+            case UInt8(ascii: "?") where !inQuery: inQuery = true
+            case UInt8(ascii: "%"):
+                guard i + 2 < bytes.count, bytes[i + 1].isHexDigit, bytes[i + 2].isHexDigit else { throw refuse("has a % that encodes nothing") }
+                i += 2
+            case UInt8(ascii: "+") where inQuery: throw refuse("has a + in its query (a space to the service)")
+            case _ where Self.targetBytes.contains(c): break
+            default: throw refuse("has a byte (\(c)) that must be percent-encoded")
+            }
+            i += 1
+        }
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+    }
+
+    /// RFC 3986's unreserved characters, sub-delimiters, ":", "@", "/" and "?" (in a query).
+    static let targetBytes: Set<UInt8> = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/?".utf8))
+
+    /// Conditions a service checks against an object's digest (its ETag, the MD5 of a
+    /// one-part object): hoop-mask withholds digests of PHI, and a 200 or 412 would
+    /// confirm a guess of the bytes one call at a time. `*` (exists or not) compares no digest.
+    static let digestConditions: Set<String> = ["if-match", "if-none-match", "if-range", "x-amz-copy-source-if-match",
+                                                "x-amz-copy-source-if-none-match"]
+
+    static func noDigestConditions(_ r: SigV4.Request) throws {
+        if let (name, _) = r.headers.first(where: { digestConditions.contains($0.0) && $0.1.trimmingCharacters(in: .whitespaces) != "*" }) {
+            throw AWSError("InvalidArgument", 400, "hoop does not forward \(name): it compares an object's digest, which masking withholds")
+        }
+    }
+
     static func oneOperationNamed(_ r: SigV4.Request, _ form: [(String, String)]) throws {
         let actions = (form + SigV4.queryPairs(r.query)).filter { $0.0 == "Action" }.count
         let targets = r.headers.filter { $0.0 == "x-amz-target" }.count
@@ -426,4 +474,8 @@ final class AWSDoor: @unchecked Sendable {
 
 func userAgentProduct(_ ua: String?) -> String {
     String((ua ?? "").split(separator: " ").first?.prefix(64) ?? "")
+}
+
+extension UInt8 {
+    var isHexDigit: Bool { (48...57).contains(self) || (65...70).contains(self) || (97...102).contains(self) }
 }
