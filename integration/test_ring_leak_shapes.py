@@ -15,6 +15,7 @@ Failure messages name the probe, never the value.
 from __future__ import annotations
 
 import hashlib
+import re
 
 import psycopg
 import pytest
@@ -608,3 +609,60 @@ def test_an_execute_argument_calling_the_databases_own_function_is_masked(ring, 
     assert sum(1 for s in real.values() if letters(s) in control) == 0, "the function's own value is masked whole"
     got = sum(1 for s in real.values() if letters(s) in text)
     assert got == 0, f"{got} SSNs of {len(real)} patients came back through an EXECUTE argument"
+
+
+def _notices(ring, sql):
+    out = []
+    with ring.connect("gateway") as g:
+        g.add_notice_handler(lambda n: out.append((n.severity, n.context or "")))
+        g.execute("set client_min_messages = debug5")
+        g.execute(sql)
+    return out
+
+
+def test_notice_counts_and_severities_of_code_carry_no_values(ring, direct):
+    """(A hunt.) A DO block raises, per SSN digit, as many INFO notices as the digit and one WARNING:
+    the messages are redacted, but the sequence of severities gives every SSN of 200
+    patients from one statement."""
+    real = dict(direct.execute("select id, replace(ssn, '-', '') from patients where id <= 200").fetchall())
+    ev = _notices(ring, "do $$ declare r record; c text; begin "
+                        "for r in select ssn from patients where id <= 200 order by id loop "
+                        "foreach c in array regexp_split_to_array(replace(r.ssn, '-', ''), '') loop "
+                        "for i in 1..c::int loop raise info 'x'; end loop; raise warning 'y'; "
+                        "end loop; end loop; end $$")
+    digits, n = [], 0
+    for severity, _ in ev:
+        if severity == "INFO":
+            n += 1
+        elif severity == "WARNING":
+            digits.append(str(n))
+            n = 0
+    got = sum(1 for k in range(len(digits) // 9) if real.get(k + 1) == "".join(digits[k * 9:(k + 1) * 9]))
+    assert got == 0, f"{got} SSNs of {len(real)} patients read from the severities of {len(ev)} notices"
+
+
+def test_the_line_a_notice_was_raised_at_carries_no_value(ring, direct):
+    """(A hunt.) Ten RAISE statements on ten lines; the digit chooses which one runs: the notice's
+    context (`... line N at RAISE`) gives the digit, whatever the message became."""
+    real = dict(direct.execute("select id, replace(ssn, '-', '') from patients where id <= 100").fetchall())
+    branches = "\n".join(f"when '{d}' then raise notice 'x';" for d in "0123456789")
+    ev = _notices(ring, "do $$ declare r record; c text; begin\n"
+                        "for r in select ssn from patients where id <= 100 order by id loop\n"
+                        "foreach c in array regexp_split_to_array(replace(r.ssn, '-', ''), '') loop\n"
+                        f"case c\n{branches}\nend case;\nend loop; end loop; end $$")
+    lines = [int(m.group(1)) for _, ctx in ev if (m := re.search(r"line (\d+) at RAISE", ctx))]
+    first = 5          # the line of `when '0'`
+    digits = "".join(str(n - first) if 0 <= n - first <= 9 else "?" for n in lines)
+    got = sum(1 for k in range(len(digits) // 9) if real.get(k + 1) == digits[k * 9:(k + 1) * 9])
+    assert got == 0, f"{got} SSNs of {len(real)} patients read from the line numbers of {len(ev)} notices"
+
+
+def test_code_raises_one_notice_a_request(ring):
+    """What code raises is opaque here (a DO block may read anything): its first notice goes,
+    as a NOTICE without its line; the rest are recorded, withheld from the client, and the
+    session goes on."""
+    ev = _notices(ring, "do $$ begin\nfor i in 1..5 loop raise info 'step %', i; end loop;\nraise warning 'done';\nend $$")
+    raised = [sev for sev, ctx in ev if sev in ("INFO", "WARNING", "NOTICE")]
+    assert raised == ["NOTICE"], raised
+    with ring.connect("gateway") as g:
+        assert g.execute("select 1").fetchone() == (1,)

@@ -63,6 +63,11 @@ extension SessionHandler {
             return fatal("08P01", "hoop: malformed response frame", reason: "protocol_error")
         }
 
+        // A notice hoop-mask withheld (code raised more than one for a request): recorded, not sent.
+        if type == FrameType.notice, frame["withheld"]?.bool == true {
+            returnCredit(type)
+            return settle(frame)
+        }
         var b = context.channel.allocator.buffer(capacity: 64)
         do {
             switch type {

@@ -199,6 +199,8 @@ final class ResponseMasking {
         /// What code the parser cannot see into read in this session (DO, CALL, a
         /// function of the database's own): it may have named objects after it.
         var parkedByCode: Set<SourceColumn> = []
+        /// The request whose code raised a notice that went: its later ones do not.
+        var raisedNoticeSeq: Int64 = -1
         /// A statement of its open transaction may have renamed or redefined relations
         /// (Traced.renames): the catalog's names, read by another connection, may be
         /// older than what this session sees, until the transaction ends.
@@ -975,10 +977,26 @@ final class ResponseMasking {
                 }
                 if out["code"] != frame["code"] { counts["RAISE_TEXT", default: 0] += 1 }
             }
+            if raised, readsRuled, frame.type == FrameType.notice {
+                // Code that read ruled values chooses how many notices it raises, of which
+                // severity, at which line: each a digit (two hundred SSNs from one DO block).
+                // One notice a request goes, as a NOTICE; the rest are recorded `withheld`:
+                // hoop-listen gives their credit back and sends the client nothing.
+                if s.raisedNoticeSeq == seq {
+                    out["withheld"] = .bool(true)
+                    counts["RAISE_WITHHELD", default: 0] += 1
+                }
+                s.raisedNoticeSeq = seq
+                for key in ["severity", "severity_nonlocalized"] where out[key] != nil && out[key]?.string != "NOTICE" {
+                    out[key] = .string("NOTICE")
+                    counts["RAISE_TEXT", default: 0] += 1
+                }
+            }
             for key in Self.textFields {
                 guard let text = frame[key]?.string else { continue }
-                // A PL/pgSQL call stack names code and line numbers, not data.
-                if raised, key == "where", text.split(separator: "\n").allSatisfy({ $0.hasPrefix("PL/pgSQL function ") }) { continue }
+                // A PL/pgSQL call stack names code and line numbers, not data (unless the
+                // code read ruled values: which line raised may be one).
+                if raised, !readsRuled, key == "where", text.split(separator: "\n").allSatisfy({ $0.hasPrefix("PL/pgSQL function ") }) { continue }
                 if readsRuled, key == "where" || key == "internal_query" {
                     out[key] = .string("[REDACTED]")
                     counts["ERROR_VALUE", default: 0] += 1
