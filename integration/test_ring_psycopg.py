@@ -244,7 +244,9 @@ def test_notices_equal_direct(ring):
     def fn(conn):
         seen = []
         conn.add_notice_handler(lambda diag: seen.append({k: getattr(diag, k) for k in DIAG}))
-        conn.execute("do $$ begin raise notice 'notice % é🐘', 42; raise warning 'careful' using hint = 'h'; end $$")
+        # (One notice a request from code: each its own statement.)
+        conn.execute("do $$ begin raise notice 'notice % é🐘', 42; end $$")
+        conn.execute("do $$ begin raise warning 'careful' using hint = 'h'; end $$")
         conn.execute("select %t::int", (1,))
         conn.execute("drop table if exists no_such_table_for_notice")
         return seen

@@ -980,23 +980,20 @@ final class ResponseMasking {
             if raised, readsRuled, frame.type == FrameType.notice {
                 // Code that read ruled values chooses how many notices it raises, of which
                 // severity, at which line: each a digit (two hundred SSNs from one DO block).
-                // One notice a request goes, as a NOTICE; the rest are recorded `withheld`:
-                // hoop-listen gives their credit back and sends the client nothing.
+                // One notice a request goes (a severity and a line, as an error raised gives);
+                // the rest are recorded `withheld`: hoop-listen gives their credit back and
+                // sends the client nothing.
                 if s.raisedNoticeSeq == seq {
                     out["withheld"] = .bool(true)
                     counts["RAISE_WITHHELD", default: 0] += 1
                 }
                 s.raisedNoticeSeq = seq
-                for key in ["severity", "severity_nonlocalized"] where out[key] != nil && out[key]?.string != "NOTICE" {
-                    out[key] = .string("NOTICE")
-                    counts["RAISE_TEXT", default: 0] += 1
-                }
             }
             for key in Self.textFields {
                 guard let text = frame[key]?.string else { continue }
-                // A PL/pgSQL call stack names code and line numbers, not data (unless the
-                // code read ruled values: which line raised may be one).
-                if raised, !readsRuled, key == "where", text.split(separator: "\n").allSatisfy({ $0.hasPrefix("PL/pgSQL function ") }) { continue }
+                // A PL/pgSQL call stack names code and line numbers, not data (which line
+                // raised may be a value's choice: one a request, as above).
+                if raised, key == "where", text.split(separator: "\n").allSatisfy({ $0.hasPrefix("PL/pgSQL function ") }) { continue }
                 if readsRuled, key == "where" || key == "internal_query" {
                     out[key] = .string("[REDACTED]")
                     counts["ERROR_VALUE", default: 0] += 1
