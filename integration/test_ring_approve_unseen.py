@@ -6,6 +6,8 @@ statement never blocks the test): each effect is read from the database directly
   `execute p(set_config('standard_conforming_strings', 'off', false))` changed the lexer
   (then a DELETE hid in a string literal), `execute q(pg_terminate_backend(pid))` ended
   another session; both were judged as the body alone.
+- A name PREPAREd again (in the same text, or after a Parse or a Bind of `execute p`) was
+  judged by what it held before: a DELETE of every row ran.
 - An array written as its type's name (`'{1,...,20000}'::_int4`) inside ARRAY[...] or unnest
   counted as one key: every encounter deleted, updated or rewritten, every patient read.
 """
@@ -18,7 +20,7 @@ import pytest
 
 from conftest import default_rules_ring
 from helpers.agent_wire import admin_exec, agent_wire, direct_value, read_answer, simple
-from helpers.pgwire import Query
+from helpers.pgwire import Bind, Execute, Parse, Query, Sync
 
 bring = default_rules_ring("approve-unseen")
 
@@ -144,3 +146,57 @@ def test_values_rows_each_within_the_cap_add_up(bring, restore):
     changed = direct_value(bring, "select count(*) from encounters where note = 'unseen'")
     assert a.held or a.denied, f"allowed: {a}; rows rewritten: {changed}"
     assert changed == 0
+
+
+# --- names PREPAREd again -------------------------------------------------------------------
+
+def test_a_name_prepared_again_in_the_same_text_is_judged_as_it_runs(bring, restore):
+    """(A review.) `deallocate p; prepare p as delete ...; execute p` in one Query, after a
+    harmless `p`: the EXECUTE was judged by the old body, and every encounter deleted."""
+    before = direct_value(bring, "select count(*) from encounters")
+    c = agent_wire(bring)
+    try:
+        assert run(c, "prepare p as select 1").ran
+        a = run(c, "deallocate p; prepare p as delete from encounters where id > 0; execute p")
+    finally:
+        c.close()
+    after = direct_value(bring, "select count(*) from encounters")
+    assert after == before, "a DELETE of every encounter ran without a hold"
+
+
+def test_a_portal_over_execute_is_judged_by_what_the_name_holds_when_it_runs(bring, restore):
+    """(A review.) A Parse of `execute p`, then p PREPAREd again as a DELETE, then Bind and
+    Execute: judged at the Parse, the DELETE ran."""
+    before = direct_value(bring, "select count(*) from encounters")
+    c = agent_wire(bring)
+    try:
+        assert run(c, "prepare p as select 1").ran
+        c.send(Parse("s1", "execute p"), Sync())
+        read_answer(c)
+        assert run(c, "deallocate p").ran
+        a1 = run(c, "prepare p as delete from encounters where id > 0")
+        c.send(Bind("", "s1"), Execute(""), Sync())
+        a2 = read_answer(c)
+    finally:
+        c.close()
+    after = direct_value(bring, "select count(*) from encounters")
+    assert after == before, "a DELETE of every encounter ran without a hold"
+
+
+def test_a_bound_portal_over_execute_is_judged_again_after_the_name_changes(bring, restore):
+    """Bound before the name changed, executed after: judged by what the name holds then."""
+    before = direct_value(bring, "select count(*) from encounters")
+    c = agent_wire(bring)
+    try:
+        assert run(c, "prepare p as select 1").ran
+        assert run(c, "begin").ran   # the portal lives as long as the transaction
+        c.send(Parse("s1", "execute p"), Bind("b1", "s1"), Sync())
+        read_answer(c)
+        run(c, "deallocate p")
+        run(c, "prepare p as delete from encounters where id > 0")
+        c.send(Execute("b1"), Sync())
+        if not read_answer(c).held:
+            run(c, "commit")
+    finally:
+        c.close()
+    assert direct_value(bring, "select count(*) from encounters") == before, "a DELETE of every encounter ran without a hold"

@@ -22,6 +22,9 @@ final class ApprovalGate: @unchecked Sendable {
         let text: String
         let classification: Classification
         var parameters: String? = nil
+        /// A text that EXECUTEs names PREPAREd in SQL, as it was given: those names may
+        /// hold other statements by the time a portal over it runs (judged again then).
+        var executesNames: String? = nil
 
         init(sql: String, classification: Classification) { text = sql; self.classification = classification }
 
@@ -43,8 +46,11 @@ final class ApprovalGate: @unchecked Sendable {
                 statements = Array(statements.prefix(Self.maxMerged - 1)) + [unknown]
                 text = String(text.prefix(Self.maxMergedText))
             }
-            return Judged(sql: text, classification: Classification(statements: statements,
-                                                                    parseError: classification.parseError ?? other.classification.parseError))
+            var judged = Judged(sql: text, classification: Classification(statements: statements,
+                                                                          parseError: classification.parseError ?? other.classification.parseError))
+            let executed = [executesNames, other.executesNames].compactMap { $0 }
+            if !executed.isEmpty { judged.executesNames = String(executed.joined(separator: ";\n").prefix(Self.maxMergedText)) }
+            return judged
         }
         static let maxMerged = 64
         static let maxMergedText = 256 << 10
@@ -248,7 +254,9 @@ final class ApprovalGate: @unchecked Sendable {
             // not see bound is a SQL cursor (judged at its DECLARE) or does not exist
             // (the server says so).
             let portal = f["portal"]?.string ?? ""
-            if let judged = s.names[portal: portal], !s.runningPortals.contains(portal) {
+            if var judged = s.names[portal: portal], !s.runningPortals.contains(portal) {
+                // A portal over `EXECUTE name`: judged with what the name holds now too.
+                if let text = judged.executesNames { judged = judged.merged(with: judge(text, s)) }
                 decide(s, bytes, f, judged)
             } else if s.names.portals[portal] == nil, s.endedPortals.mayContain(portal) {
                 // A portal this stage let go with its transaction: the server has none
@@ -284,15 +292,26 @@ final class ApprovalGate: @unchecked Sendable {
 
     /// A request's text, classified. EXECUTE of a statement this session prepared (in
     /// SQL or by a Parse) is judged as that statement, and shown with it.
+    /// A name is read in the text's order: a PREPARE earlier in the same text counts (and,
+    /// as the server may refuse it or a DEALLOCATE, so does what the name held before).
     private func judge(_ sql: String, _ s: Session) -> Judged {
         var c = classification(sql, s.policy.classifyOptions)
         var shown = sql
+        var preparedHere: [String: [StatementClass]] = [:]
+        var executes = false
         c.statements = c.statements.flatMap { st -> [StatementClass] in
-            guard st.command == "EXECUTE", let name = st.preparedName, let body = s.names[statement: name] else { return [st] }
-            shown += "\n-- \(name) was prepared as: " + body.sql
-            return body.classification.statements.map { $0.executed(with: st, bodyUnseen: StatementClass.executeUnseen(name)) }
+            if st.command == "PREPARE", let name = st.preparedName { preparedHere[name, default: []] += st.preparedBody }
+            guard st.command == "EXECUTE", let name = st.preparedName else { return [st] }
+            executes = true
+            let known = s.names[statement: name]
+            let bodies = (known?.classification.statements ?? []) + (preparedHere[name] ?? [])
+            guard !bodies.isEmpty else { return [st] }
+            if let known { shown += "\n-- \(name) was prepared as: " + known.sql }
+            return bodies.map { $0.executed(with: st, bodyUnseen: StatementClass.executeUnseen(name)) }
         }
-        return Judged(sql: shown, classification: c)
+        var judged = Judged(sql: shown, classification: c)
+        if executes { judged.executesNames = sql }
+        return judged
     }
 
     /// A text's classification, cached by text and by shape (HoopSQL's ShapeCache),
