@@ -551,15 +551,17 @@ def test_an_outer_joins_nulls_in_a_writes_returning_carry_its_condition(ring, wr
     assert decoded == 0, f"{decoded} last SSN digits of {len(got)} patients read from a write's outer joins"
 
 
-@pytest.mark.parametrize("form", ["with ties", "order by a series"])
+@pytest.mark.parametrize("form", ["with ties", "order by a series", "a named window"])
 def test_rows_sort_keys_make_carry_what_they_sort_by(ring, form):
     """(Open approval.) `FETCH FIRST 1 ROWS WITH TIES` ordered by a distance to a digit, or an
-    ORDER BY whose set-returning key makes as many rows as a digit says: a count of the rows
-    was the digit (the review's), for every patient in one statement."""
+    ORDER BY (or a named WINDOW) whose set-returning key makes as many rows as a digit says: a
+    count of the rows was the digit (the reviews'), for every patient in one statement."""
     ids = "p.id between 1 and 200"
     if form == "with ties":
         inner = ("select 1 from generate_series(0, 9) g order by g <= substr(p.ssn, 5, 1)::int desc "
                  "fetch first 1 rows with ties")
+    elif form == "a named window":
+        inner = "select 1 from (values (1)) v window w as (order by generate_series(0, substr(p.ssn, 5, 1)::int))"
     else:
         inner = "select 1 order by generate_series(0, substr(p.ssn, 5, 1)::int)"
     got = ring.connect("gateway").execute(f"select p.id, (select count(*) from ({inner}) x) from patients p where {ids}").fetchall()

@@ -797,7 +797,7 @@ struct Analyzer {
         // A set-returning function in the select list (or a sort key) makes as many rows as
         // its arguments say (`select p.id, generate_series(1, ascii(ssn))`: each id as many
         // times as a character's code): every column carries them too.
-        let made = setReturning(.array([s["targetList"] ?? .null, s["sortClause"] ?? .null]), scopes)
+        let made = setReturning(.array(["targetList", "sortClause", "windowClause", "groupClause", "distinctClause"].map { s[$0] ?? .null }), scopes)
         ordering = ordering.withoutIdentities.union(nulls).union(made)
 
         counted.append(rows)
