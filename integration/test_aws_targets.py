@@ -2,7 +2,8 @@
 made the door judge `GetObject` of bucket `clinic-exports#` while the upstream's URL
 parser dropped the fragment and ran a listing of the PHI bucket (each object's MD5 in
 clear), and a held `DeleteObjectTagging` ran, once granted, as a DeleteObject; a raw `+`
-in a query was a plus to the rules and the audit trail and a space to the service. Such
+was a plus to the rules and the audit trail and a space to the service (S3 reads one so
+in a path too). Such
 targets are refused with nothing forwarded; the stand-in's state is read behind the
 gateway's back. Keys with those characters, percent-encoded as the SDKs send them, pass.
 Conditions on an object's digest (If-Match...) are refused: they answered for a digest
@@ -37,10 +38,12 @@ def calls(ring) -> int:
     ("GET", "/clinic-exports#/x"),
     ("DELETE", "/clinic-exports/exports/keep.csv#?tagging"),
     ("GET", "/clinic-exports?list-type=2&prefix=notes/visit+0001"),
+    ("GET", "/clinic-exports/exports/visit+0001.csv"),
     ("GET", "/clinic-exports/exports/a b.csv"),
     ("GET", "/clinic-exports/exports/%zz.csv"),
     ("GET", "http://localhost/clinic-exports"),
-], ids=["fragment", "fragment before a sub-resource", "plus in the query", "space", "bad escape", "absolute form"])
+], ids=["fragment", "fragment before a sub-resource", "plus in the query", "plus in the path", "space", "bad escape",
+        "absolute form"])
 def test_a_target_read_two_ways_is_refused_and_nothing_runs(targets_ring, creds, method, target):
     direct = aws.standin(targets_ring, "s3")
     direct.put_object(Bucket="clinic-exports", Key="exports/keep.csv", Body=b"mrn\nMRN0000001\n", ContentType="text/csv")

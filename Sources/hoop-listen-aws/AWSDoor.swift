@@ -410,8 +410,8 @@ final class AWSDoor: @unchecked Sendable {
     /// A request's target as the SDKs send it: a path and a query, each byte one RFC 3986
     /// allows there, every other one percent-encoded. Anything else would be read two
     /// ways: a `#` starts a fragment that the upstream's URL parser drops (what was judged
-    /// as GetObject of `bucket#` ran as a listing of `bucket`), a raw `+` in the query is a
-    /// plus to the signature and a space to the service. Refused, not rewritten.
+    /// as GetObject of `bucket#` ran as a listing of `bucket`), a raw `+` is a plus to the
+    /// signature and a space to the service (a query's; S3's path's too). Refused, not rewritten.
     static func requestTarget(_ uri: String) throws -> (path: String, query: String) {
         let bytes = Array(uri.utf8)
         func refuse(_ why: String) -> AWSError { AWSError("InvalidURI", 400, "hoop: the request target \(why); percent-encode it") }
@@ -425,7 +425,7 @@ final class AWSDoor: @unchecked Sendable {
             case UInt8(ascii: "%"):
                 guard i + 2 < bytes.count, bytes[i + 1].isHexDigit, bytes[i + 2].isHexDigit else { throw refuse("has a % that encodes nothing") }
                 i += 2
-            case UInt8(ascii: "+") where inQuery: throw refuse("has a + in its query (a space to the service)")
+            case UInt8(ascii: "+"): throw refuse("has a raw + (a space to some services, S3's paths too)")
             case _ where Self.targetBytes.contains(c): break
             default: throw refuse("has a byte (\(c)) that must be percent-encoded")
             }
