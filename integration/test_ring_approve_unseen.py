@@ -8,6 +8,8 @@ statement never blocks the test): each effect is read from the database directly
   another session; both were judged as the body alone.
 - A name PREPAREd again (in the same text, or after a Parse or a Bind of `execute p`) was
   judged by what it held before: a DELETE of every row ran.
+- A built-in that writes (lo_unlink) called once per row of a table deleted every stored
+  large object in one allowed SELECT.
 - An array written as its type's name (`'{1,...,20000}'::_int4`) inside ARRAY[...] or unnest
   counted as one key: every encounter deleted, updated or rewritten, every patient read.
 """
@@ -200,3 +202,47 @@ def test_a_bound_portal_over_execute_is_judged_again_after_the_name_changes(brin
     finally:
         c.close()
     assert direct_value(bring, "select count(*) from encounters") == before, "a DELETE of every encounter ran without a hold"
+
+
+# --- writing built-ins over a table's rows ------------------------------------------------
+
+N = 40
+
+
+@pytest.fixture
+def documents(bring):
+    """N large objects owned by hoop_gateway (the application's stored documents)."""
+    with bring.connect("direct") as d:
+        d.execute("select lo_unlink(oid) from pg_largeobject_metadata")
+        for _ in range(N):
+            d.execute("select lo_from_bytea(0, 'scanned referral letter')")
+    assert direct_value(bring, "select count(*) from pg_largeobject_metadata") == N
+    yield
+
+
+@pytest.mark.parametrize("sql", [
+    "select count(lo_unlink(oid)) from pg_largeobject_metadata",
+    "select lo_unlink(oid) from pg_largeobject_metadata",
+], ids=["count-wrapped", "plain"])
+def test_a_writing_built_in_over_a_tables_rows_is_an_unbounded_write(bring, documents, sql):
+    """(A hunt.) lo_unlink once per row of pg_largeobject_metadata: every stored document
+    deleted by one SELECT, allowed at once."""
+    a = simple(bring, sql)
+    left = direct_value(bring, "select count(*) from pg_largeobject_metadata")
+    assert a.held or a.denied, f"allowed: {a}; large objects {N} -> {left}"
+    assert left == N
+
+
+def test_every_large_object_truncated_by_one_select_is_held(bring, documents):
+    a = simple(bring, "select count(lo_truncate(lo_open(oid, 131072), 0)) from pg_largeobject_metadata")
+    emptied = direct_value(bring, "select count(*) from pg_largeobject_metadata m where length(lo_get(m.oid)) = 0")
+    assert a.held or a.denied, f"allowed: {a}; {emptied} of {N} large objects emptied"
+    assert emptied == 0
+
+
+def test_one_large_object_named_by_its_oid_is_a_bounded_write(bring, documents):
+    """The control: a writing built-in over no table (one object, by its OID) is not unbounded."""
+    oid = direct_value(bring, "select min(oid) from pg_largeobject_metadata")
+    a = simple(bring, f"select lo_unlink({oid})")
+    assert a.ran, a
+    assert direct_value(bring, "select count(*) from pg_largeobject_metadata") == N - 1

@@ -419,7 +419,13 @@ public enum Classifier {
         c.writesPlanned.formUnion(w.c.writesPlanned)
         c.hidden = w.orderedHidden()
         // A data-modifying statement nested in a read (a CTE, a subquery, COPY (DELETE ...) TO).
-        if w.dml && c.kind == .read { c.kind = .write }
+        if w.dml && c.kind == .read {
+            c.kind = .write
+            // A built-in that writes runs once per row it is computed for: over a table's
+            // rows (`select count(lo_unlink(oid)) from pg_largeobject_metadata`), as many
+            // writes as rows, which nothing here counts.
+            if w.writingBuiltin, bounds.touchesTables(statement, [:]) { c.unboundedWrite = true; c.unboundedAnyway = true }
+        }
         return c
     }
 

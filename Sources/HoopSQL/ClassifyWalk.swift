@@ -11,6 +11,8 @@ struct ClassWalker {
     var ctes: [Set<String>] = []
     /// A data-modifying statement was seen.
     var dml = false
+    /// A built-in that writes (a large object, a sequence) is called.
+    var writingBuiltin = false
     /// Hidden reasons with the parse location they come from (statement-level ones at -1).
     var hiddenAt: [(Int, String)] = []
 
@@ -278,7 +280,7 @@ struct ClassWalker {
         // other argument types may be the one the server chooses.
         else if parts.count == 1 { c.functionsCalled.insert(name) }
         if Self.runsSQL.contains(name) { flag(.dynamicSQL, "function \(display) runs SQL", at) }
-        if Self.writingBuiltins.contains(name) { dml = true }
+        if Self.writingBuiltins.contains(name) { dml = true; writingBuiltin = true }
         if Self.indexMaintenance.contains(name) { c.writesPlanned.insert(CatalogFacts.everyRelation) }
         if Self.serverFiles.contains(name) { flag(.serverFile, "function \(display) reads or writes server files", at) }
         if Self.admin.contains(name) { flag(.adminFunction, "function \(display) is an administrative action", at) }
