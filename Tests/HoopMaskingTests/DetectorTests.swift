@@ -142,7 +142,12 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(found("paziente nato il 12 settembre 1958 a Roma", .date), ["12 settembre 1958"])
         XCTAssertEqual(found("pacjent ur. 5 marca 1961 r. w Gdańsku", .date), ["5 marca 1961"])
         XCTAssertEqual(found("DOB 5 MÄRZ 1961", .date), ["5 MÄRZ 1961"])
-        for s in ["the rover landed with 5 mars bars in 1961 units", "set 5 mai as the default", "we shipped 5 can 99 of them"] {
+        // Parts apart by a no-break, narrow no-break or thin space, or a tab, as by a space.
+        XCTAssertEqual(found("patiente née le 5\u{202F}mars 1961 à Lyon", .date), ["5\u{202F}mars 1961"])
+        XCTAssertEqual(found("DOB March\u{00A0}5, 1961", .date), ["March\u{00A0}5, 1961"])
+        XCTAssertEqual(found("DOB 5\tMarch\t1961", .date), ["5\tMarch\t1961"])
+        for s in ["the rover landed with 5 mars bars in 1961 units", "set 5 mai as the default", "we shipped 5 can 99 of them",
+                  "we met 2 can 2020 there", "Released 10 set 2019 items"] {
             XCTAssertEqual(found(s, .date), [], s)
         }
         // (A month and a year in prose is taken for a person's date, a release's too:

@@ -177,9 +177,9 @@ public struct DateDetector: Detector {
         if run == 1 || run == 2 {
             var p = i + run
             if p + 2 <= n, Self.ordinal(t, p) { p += 2 }
-            if p + 4 <= n, t[p] == ch(" "), t[(p + 1)..<(p + 3)].map(lower) == Array("of".utf8), t[p + 3] == ch(" ") { p += 3 }
-            if p + 1 < n, t[p] == ch(" "), let (m, e) = month(t, p + 1), Self.validDay(m, Scan.number(t, i, run)), e + 5 <= n,
-               t[e] == ch(" ") || t[e] == ch(","), case let y = t[e] == ch(",") && e + 1 < n && t[e + 1] == ch(" ") ? e + 2 : e + 1,
+            p = Self.skipOf(t, p)
+            if case let g = Self.gap(t, p), g > 0, let (m, e) = month(t, p + g), Self.validDay(m, Scan.number(t, i, run)), e < n,
+               Self.gap(t, e) > 0 || t[e] == ch(","), case let y = t[e] == ch(",") ? e + 1 + Self.gap(t, e + 1) : e + Self.gap(t, e),
                Scan.digits(t, y, 4), Scan.numberEnd(t, y + 4) {
                 return (y + 4, y + 4)
             }
@@ -195,7 +195,7 @@ public struct DateDetector: Detector {
     /// Month names in every language ICU (Foundation's DateFormatter) has, lower case,
     /// without an abbreviation's period: each with the months it names (a short name may
     /// be two languages' different months). Names of letters only, so that no digit or
-    /// space in a calendar's numbered months reads as a date.
+    /// space in a calendar's numbered months reads as a date, and not three-letter English words.
     static let foreignMonths: [[UInt8]: Set<Int>] = {
         var languages = Set<String>()
         for id in Locale.availableIdentifiers { languages.insert(String(id.prefix { $0 != "_" && $0 != "-" })) }
@@ -208,7 +208,11 @@ public struct DateDetector: Detector {
                     var n = name.lowercased()
                     if n.hasSuffix(".") { n.removeLast() }
                     guard n.count >= 3, n.allSatisfy(\.isLetter) else { continue }
-                    names[Array(n.utf8), default: []].insert(k + 1)
+                    // A short name that is an English word ("can", "set", "sun") would read
+                    // "2 can 2020" as a date: those count in English only.
+                    let bytes = Array(n.utf8)
+                    if n.count == 3, NameDetector.words.contains(Scan.hashLower(bytes, 0, bytes.count)) { continue }
+                    names[bytes, default: []].insert(k + 1)
                 }
             }
         }
@@ -224,12 +228,14 @@ public struct DateDetector: Detector {
         if p < n, t[p] == ch(".") { p += 1 }
         else if p + 2 <= n, t[p] == ch("e"), t[p + 1] == ch("r") { p += 2 }                       // 1er
         else if p + 2 <= n, t[p] == 0xC2, t[p + 1] == 0xBA || t[p + 1] == 0xAA { p += 2 }         // 1º, 1ª
-        func word(_ w: String) { if p + w.utf8.count + 1 < n, t[p] == ch(" "), Scan.wordAt(t, p + 1, Array(w.utf8)) { p += w.utf8.count + 1 } }
-        guard p < n, t[p] == ch(" ") || t[p] == ch(".") else { return nil }
-        if t[p] == ch(".") { return nil }
+        func word(_ w: String) {
+            let g = Self.gap(t, p)
+            if g > 0, p + g + w.utf8.count < n, Scan.wordAt(t, p + g, Array(w.utf8)) { p += g + w.utf8.count }
+        }
         word("de")
-        guard p < n, t[p] == ch(" ") else { return nil }
-        let start = p + 1
+        let g = Self.gap(t, p)
+        guard g > 0 else { return nil }
+        let start = p + g
         var e = start
         while e < n, isAlpha(t[e]) || t[e] >= 0x80, !Scan.unicodeBreak(t, at: e) { e += 1 }
         guard e - start >= 3, e - start <= 40, Scan.leftBoundary(t, start),
@@ -239,9 +245,26 @@ public struct DateDetector: Detector {
         if p < n, t[p] == ch(".") { p += 1 }
         if p < n, t[p] == ch(",") { p += 1 }
         word("de"); word("del")
-        guard p + 5 <= n, t[p] == ch(" "), Scan.digits(t, p + 1, 4), Scan.numberEnd(t, p + 5),
-              (1800...2199).contains(Scan.number(t, p + 1, 4)) else { return nil }
-        return p + 5
+        let y = p + Self.gap(t, p)
+        guard y > p, Scan.digits(t, y, 4), Scan.numberEnd(t, y + 4), (1800...2199).contains(Scan.number(t, y, 4)) else { return nil }
+        return y + 4
+    }
+
+    /// The length of the space between a date's parts at `p` (0: none): a space or a tab,
+    /// or a no-break, thin, narrow no-break or figure space (French writes "5\u{202F}mars").
+    static func gap(_ t: [UInt8], _ p: Int) -> Int {
+        guard p < t.count else { return 0 }
+        if t[p] == ch(" ") || t[p] == 0x09 { return 1 }
+        if t[p] == 0xC2, p + 1 < t.count, t[p + 1] == 0xA0 { return 2 }
+        if t[p] == 0xE2, p + 2 < t.count, t[p + 1] == 0x80, [0x87, 0x89, 0xAF].contains(t[p + 2]) { return 3 }
+        return 0
+    }
+
+    /// Past " of" after a day ("16th of December"): where the month's space starts.
+    static func skipOf(_ t: [UInt8], _ p: Int) -> Int {
+        let g = gap(t, p)
+        guard g > 0, p + g + 2 < t.count, t[(p + g)..<(p + g + 2)].map(lower) == Array("of".utf8), gap(t, p + g + 2) > 0 else { return p }
+        return p + g + 2
     }
 
     /// "st", "nd", "rd", "th" at `p`.
@@ -258,9 +281,10 @@ public struct DateDetector: Detector {
             var p = e0
             if p < n, t[p] == ch(".") { p += 1 }
             if p < n, t[p] == ch(","), p + 1 < n { p += 1 }
-            guard p < n, t[p] == ch(" ") else { return nil }
-            if Scan.digits(t, p + 1, 4), Scan.numberEnd(t, p + 5), (1800...2199).contains(Scan.number(t, p + 1, 4)) { return p + 5 }
-            return Self.day(t, p + 1, month: m)
+            let g = Self.gap(t, p)
+            guard g > 0 else { return nil }
+            if Scan.digits(t, p + g, 4), Scan.numberEnd(t, p + g + 4), (1800...2199).contains(Scan.number(t, p + g, 4)) { return p + g + 4 }
+            return Self.day(t, p + g, month: m)
         }
         guard isDigit(t[i]) else { return nil }
         let run = Scan.digitRun(t, i)
@@ -268,8 +292,8 @@ public struct DateDetector: Detector {
         if run == 1 || run == 2 {
             var p = i + run
             if p + 2 <= n, Self.ordinal(t, p) { p += 2 }
-            if p + 4 <= n, t[p] == ch(" "), t[(p + 1)..<(p + 3)].map(lower) == Array("of".utf8), t[p + 3] == ch(" ") { p += 3 }
-            if p + 1 < n, t[p] == ch(" "), let (m, e) = month(t, p + 1), Self.validDay(m, Scan.number(t, i, run)),
+            p = Self.skipOf(t, p)
+            if case let g = Self.gap(t, p), g > 0, let (m, e) = month(t, p + g), Self.validDay(m, Scan.number(t, i, run)),
                Scan.rightBoundary(t, e) { return e }
         }
         guard run == 1 || run == 2, i + run + 1 < n, t[i + run] == ch("/") || t[i + run] == ch("-") else { return nil }
@@ -310,7 +334,8 @@ public struct DateDetector: Detector {
         }
         var p = e0
         if p < t.count, t[p] == ch(".") { p += 1 }
-        guard p < t.count, t[p] == ch(" ") else { return nil }
+        guard Self.gap(t, p) > 0 else { return nil }
+        p += Self.gap(t, p)
         // to_char pads a month name to nine characters: "August    05, 1930".
         while p < t.count, p - e0 <= 10, t[p] == ch(" ") { p += 1 }
         let r = Scan.digitRun(t, p)
@@ -318,8 +343,9 @@ public struct DateDetector: Detector {
         p += r
         if p + 2 <= t.count, ["st", "nd", "rd", "th"].contains(where: { Array($0.utf8) == t[p..<(p + 2)].map(lower) }) { p += 2 }
         if p < t.count, t[p] == ch(",") { p += 1 }
-        guard p < t.count, t[p] == ch(" "), Scan.digits(t, p + 1, 4), Scan.numberEnd(t, p + 5) else { return nil }
-        return p + 5
+        let g = Self.gap(t, p)
+        guard g > 0, Scan.digits(t, p + g, 4), Scan.numberEnd(t, p + g + 4) else { return nil }
+        return p + g + 4
     }
 
     /// A month name as a whole word at `i`: the month and the end offset. `joined`: right
