@@ -19,7 +19,7 @@ public enum Detectors {
     /// MRN shapes (see MRNDetector).
     public static func standard(mrnPatterns: [String] = MRNDetector.defaultPatterns) -> [Detector] {
         [
-            SSNDetector(), PhoneDetector(), EmailDetector(), URLDetector(), IPDetector(), MACAddressDetector(),
+            SSNDetector(), NationalIDDetector(), PhoneDetector(), EmailDetector(), URLDetector(), IPDetector(), MACAddressDetector(),
             CardDetector(), AccountNumberDetector(), NPIDetector(), HL7Detector(), MRNDetector(patterns: mrnPatterns),
             ContextIDDetector.healthPlan, ContextIDDetector.account, ContextIDDetector.licence,
             ContextIDDetector.device, ContextIDDetector.labelled, RegistryIDDetector(), PayerIDDetector(), VINDetector(),
