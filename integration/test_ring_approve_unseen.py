@@ -8,8 +8,8 @@ statement never blocks the test): each effect is read from the database directly
   another session; both were judged as the body alone.
 - A name PREPAREd again (in the same text, or after a Parse or a Bind of `execute p`) was
   judged by what it held before: a DELETE of every row ran.
-- A built-in that writes (lo_unlink) called once per row of a table deleted every stored
-  large object in one allowed SELECT.
+- A built-in that destroys a large object (lo_unlink) called once per row of a table, an
+  array, a VALUES list or a series deleted every stored large object in one allowed statement.
 - An array written as its type's name (`'{1,...,20000}'::_int4`) inside ARRAY[...] or unnest
   counted as one key: every encounter deleted, updated or rewritten, every patient read.
 """
@@ -246,3 +246,49 @@ def test_one_large_object_named_by_its_oid_is_a_bounded_write(bring, documents):
     a = simple(bring, f"select lo_unlink({oid})")
     assert a.ran, a
     assert direct_value(bring, "select count(*) from pg_largeobject_metadata") == N - 1
+
+
+def _oids(bring):
+    with bring.connect("direct") as d:
+        return [r[0] for r in d.execute("select oid from pg_largeobject_metadata order by oid").fetchall()]
+
+
+@pytest.mark.parametrize("shape", ["unnest of a constant array", "a VALUES list", "a series", "update returning"])
+def test_a_large_object_destroyer_over_any_rows_is_an_unbounded_write(bring, documents, shape):
+    """(A review.) Over the rows of a constant array, a VALUES list, a series, or in a write's
+    RETURNING: every stored large object deleted by one allowed statement."""
+    oids = _oids(bring)
+    if shape == "unnest of a constant array":
+        sql = "select count(lo_unlink(x)) from unnest('{" + ",".join(map(str, oids)) + "}'::oid[]) x"
+    elif shape == "a VALUES list":
+        sql = "select count(lo_unlink(column1)) from (values " + ",".join(f"({o}::oid)" for o in oids) + ") v"
+    elif shape == "a series":
+        sql = (f"select count(lo_unlink(g::oid)) from generate_series({min(oids)}, {max(oids)}) g "
+               "where g::oid in (select oid from pg_largeobject_metadata)")
+    else:
+        sql = ("update encounters set note = note where id = 1 "
+               "returning (select count(lo_unlink(oid)) from pg_largeobject_metadata)")
+    a = simple(bring, sql)
+    left = direct_value(bring, "select count(*) from pg_largeobject_metadata")
+    assert a.held or a.denied, f"allowed: {a}; large objects {N} -> {left}"
+    assert left == N
+
+
+@pytest.mark.parametrize("sql", [
+    # Django's sqlsequencereset
+    "SELECT setval(pg_get_serial_sequence('\"hoop_r2_items\"','id'), coalesce(max(\"id\"), 1), max(\"id\") IS NOT null) FROM \"hoop_r2_items\"",
+    # the common 'fix the sequence after a bulk load' line
+    "select setval(pg_get_serial_sequence('hoop_r2_items', 'id'), (select max(id) from hoop_r2_items))",
+    # one value of the sequence beside one keyed row
+    "select nextval('hoop_r2_items_id_seq') from hoop_r2_items where id = 1",
+    # controls: the same built-ins over no table
+    "select setval(pg_get_serial_sequence('hoop_r2_items', 'id'), 3)",
+    "select max(id) from hoop_r2_items",
+], ids=["django sqlsequencereset", "setval from max(id)", "nextval beside one keyed row", "control setval", "control read"])
+def test_a_sequence_reset_over_a_table_runs(bring, sql):
+    """The control (a review): sequence writes are no destroyers; an ORM's reset runs."""
+    with bring.connect("direct") as d:
+        d.execute("create table if not exists hoop_r2_items (id serial primary key, x text)")
+        d.execute("insert into hoop_r2_items (x) select 'a' from generate_series(1, 3) where not exists (select from hoop_r2_items)")
+    a = simple(bring, sql)
+    assert a.ran, f"held or denied: {a}"

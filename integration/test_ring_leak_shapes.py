@@ -667,3 +667,16 @@ def test_code_raises_one_notice_a_request(ring):
     assert raised == ["INFO"], raised
     with ring.connect("gateway") as g:
         assert g.execute("select 1").fetchone() == (1,)
+
+
+def test_a_name_prepared_again_in_the_same_text_is_masked_as_it_runs(ring, direct):
+    """`deallocate p; prepare p as select ssn ...; execute p` in one Query, after a harmless
+    `p`: the rows are the new statement's, masked as its."""
+    real = {s for (s,) in direct.execute("select ssn from patients where id <= 20").fetchall()}
+    with ring.connect("gateway") as g:
+        g.execute("prepare s40_p as select 'x'::text")
+        cur = g.execute("deallocate s40_p; prepare s40_p as select ssn from patients where id <= 20; execute s40_p")
+        while cur.nextset():
+            pass
+        got = {r[0] for r in cur.fetchall()}
+    assert len(got) > 0 and not (got & real), f"{len(got & real)} SSNs came back in clear"

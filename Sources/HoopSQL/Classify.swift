@@ -419,17 +419,31 @@ public enum Classifier {
         c.writesPlanned.formUnion(w.c.writesPlanned)
         c.hidden = w.orderedHidden()
         // A data-modifying statement nested in a read (a CTE, a subquery, COPY (DELETE ...) TO).
-        if w.dml && c.kind == .read {
-            c.kind = .write
-            // A built-in that writes runs once per row it is computed for: over a table's
-            // rows (`select count(lo_unlink(oid)) from pg_largeobject_metadata`), as many
-            // writes as rows, which nothing here counts.
-            if w.writingBuiltin, bounds.touchesTables(statement, [:]) { c.unboundedWrite = true; c.unboundedAnyway = true }
-        }
+        // A built-in that destroys a large object runs once per row it is computed for
+        // (`select count(lo_unlink(oid)) from pg_largeobject_metadata`, from a series, in a
+        // write's SET or RETURNING): as many as the rows, which nothing here counts. Only a
+        // SELECT of no rows (`select lo_unlink(16384)`) is bounded.
+        if w.destroysLargeObjects, c.kind != .read || Self.readsRows(statement) { c.unboundedWrite = true; c.unboundedAnyway = true }
+        if w.dml && c.kind == .read { c.kind = .write }
         return c
     }
 
     static func explainAnalyze(_ options: [JSON]) -> Bool { option(options, "analyze") }
+
+    /// Whether a statement reads rows anywhere: a FROM item, a VALUES list, or a function
+    /// that returns a set (a built-in's, or the database's own: it may).
+    static func readsRows(_ j: JSON) -> Bool {
+        switch j {
+        case .array(let a): return a.contains(where: readsRows)
+        case .object(let o):
+            if let from = o["fromClause"]?.array, !from.isEmpty { return true }
+            if let values = o["valuesLists"]?.array, values.count > 1 { return true }
+            if let f = o["FuncCall"], let parts = f["funcname"]?.array?.compactMap(\.sval),
+               BuiltinFunctions.setReturning.contains(Substring(parts.last ?? "")) || !ClassWalker.isBuiltin(parts) { return true }
+            return o.contains { $0.key != "location" && readsRows($0.value) }
+        default: return false
+        }
+    }
 
     /// Written values that come from tables: a sub-select that reads one, or a column of
     /// a FROM / USING source that reads one.

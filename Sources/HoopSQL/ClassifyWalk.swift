@@ -11,8 +11,8 @@ struct ClassWalker {
     var ctes: [Set<String>] = []
     /// A data-modifying statement was seen.
     var dml = false
-    /// A built-in that writes (a large object, a sequence) is called.
-    var writingBuiltin = false
+    /// A built-in that destroys or overwrites a large object is called.
+    var destroysLargeObjects = false
     /// Hidden reasons with the parse location they come from (statement-level ones at -1).
     var hiddenAt: [(Int, String)] = []
 
@@ -255,6 +255,8 @@ struct ClassWalker {
         "nextval", "setval", "lo_unlink", "lo_put", "lo_truncate", "lo_truncate64", "lo_create", "lo_creat",
         "lo_from_bytea", "lowrite", "lo_write",
     ]
+    /// Built-ins that remove or overwrite a large object's bytes (a stored document).
+    static let largeObjectDestroyers: Set<String> = ["lo_unlink", "lo_put", "lo_truncate", "lo_truncate64", "lowrite", "lo_write"]
     /// Built-ins that maintain an index, computing its expressions.
     static let indexMaintenance: Set<String> = ["brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range",
                                                 "gin_clean_pending_list"]
@@ -280,7 +282,8 @@ struct ClassWalker {
         // other argument types may be the one the server chooses.
         else if parts.count == 1 { c.functionsCalled.insert(name) }
         if Self.runsSQL.contains(name) { flag(.dynamicSQL, "function \(display) runs SQL", at) }
-        if Self.writingBuiltins.contains(name) { dml = true; writingBuiltin = true }
+        if Self.writingBuiltins.contains(name) { dml = true }
+        if Self.largeObjectDestroyers.contains(name) { destroysLargeObjects = true }
         if Self.indexMaintenance.contains(name) { c.writesPlanned.insert(CatalogFacts.everyRelation) }
         if Self.serverFiles.contains(name) { flag(.serverFile, "function \(display) reads or writes server files", at) }
         if Self.admin.contains(name) { flag(.adminFunction, "function \(display) is an administrative action", at) }
