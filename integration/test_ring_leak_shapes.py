@@ -20,6 +20,9 @@ import re
 import psycopg
 import pytest
 
+from helpers.agent_wire import agent_wire
+from helpers.pgwire import Bind, Execute, Parse, Query, Sync
+
 P = 7   # a patient of the seeded demo database
 SSN_DIGITS = "replace(p.ssn, '-', '')"
 LETTERS = "translate(p.ssn, '0123456789-', 'ABCDEFGHIJX')"
@@ -662,9 +665,11 @@ def test_the_line_a_notice_was_raised_at_carries_no_value(ring, direct):
 def test_code_raises_one_notice_a_request(ring):
     """What code raises is opaque here (a DO block may read anything): its first notice goes;
     the rest are recorded, withheld from the client, and the session goes on."""
-    ev = _notices(ring, "do $$ begin\nfor i in 1..5 loop raise info 'step %', i; end loop;\nraise warning 'done';\nend $$")
-    raised = [sev for sev, ctx in ev if sev in ("INFO", "WARNING", "NOTICE")]
-    assert raised == ["INFO"], raised
+    ev = []
+    with ring.connect("gateway") as g:
+        g.add_notice_handler(lambda n: ev.append(n.severity))
+        g.execute("do $$ begin\nfor i in 1..5 loop raise info 'step %', i; end loop;\nraise warning 'done';\nend $$")
+    assert ev == ["INFO"], ev
     with ring.connect("gateway") as g:
         assert g.execute("select 1").fetchone() == (1,)
 
@@ -680,3 +685,114 @@ def test_a_name_prepared_again_in_the_same_text_is_masked_as_it_runs(ring, direc
             pass
         got = {r[0] for r in cur.fetchall()}
     assert len(got) > 0 and not (got & real), f"{len(got & real)} SSNs came back in clear"
+
+
+# --- notices whose count a value chooses (a review) ------------------------------------------
+
+def _digits(ring, n, pos=5):
+    with ring.connect("direct") as d:
+        return dict(d.execute(f"select id, substr(ssn, {pos}, 1) from patients where id <= {n}").fetchall())
+
+
+def _wire_events(ring, *msgs, timeout=60):
+    c = agent_wire(ring)
+    ev = []
+    try:
+        c.send(*msgs)
+        while True:
+            t, v = c.read(timeout)
+            ev.append((t, v))
+            if t == "Z":
+                break
+    finally:
+        c.close()
+    return ev
+
+
+def test_a_server_notice_count_of_a_plain_select_is_a_number(ring):
+    """(A review.) to_tsvector NOTICEs 'word is too long to be indexed' once per long word: a plain SELECT
+    of one patient makes as many as the SSN's first three digits say (no code, no RAISE)."""
+    real = _digits(ring, 20)
+    with ring.connect("direct") as d:
+        real = dict(d.execute("select id, substr(ssn, 1, 3)::int from patients where id <= 20").fetchall())
+    hits = 0
+    for k in range(1, 21):
+        sql = ("select to_tsvector('simple', repeat(repeat('a', 2100) || ' ', substr(p.ssn, 1, 3)::int)) is not null "
+               f"from patients p where p.id = {k}")
+        ev = _wire_events(ring, Query(sql))
+        n = sum(1 for t, _ in ev if t == "N")
+        hits += n == real[k]
+    assert hits < 5, f"{hits} of 20 patients' first three SSN digits read from a plain SELECT's notice count"
+
+
+def test_a_to_tsquery_notice_says_a_bit_per_row(ring):
+    """(A review.) to_tsquery of stop words only NOTICEs; a CASE on a value chooses it."""
+    real = _digits(ring, 100)
+    sql = ("select p.id, to_tsquery('english', case when substr(p.ssn, 5, 1)::int >= 5 then 'the' else 'cat' end) "
+           "is not null from patients p where p.id between 1 and 100 order by p.id")
+    ev = _wire_events(ring, Query(sql))
+    bits, n = [], 0
+    for t, v in ev:
+        if t == "N":
+            n += 1
+        elif t == "D":
+            bits.append(n > 0); n = 0
+    hits = sum(1 for k, b in enumerate(bits) if (int(real.get(k + 1, "0")) >= 5) == b)
+    assert hits < 80, f"{hits} of {len(bits)} bits (digit >= 5) read from notices"
+
+
+def test_notices_code_makes_without_raise_carry_no_digits(ring):
+    """(A review.) A DO block reads SSNs and runs DROP ... IF EXISTS (a server NOTICE, 'at SQL statement',
+    not 'at RAISE'): as many table notices as a digit, then one view notice."""
+    real = _digits(ring, 100)
+    ev = _notices(ring, "do $$ declare r record; begin "
+                        "for r in select substr(ssn, 5, 1) d from patients where id <= 100 order by id loop "
+                        "for i in 1..r.d::int loop drop table if exists hoop_r2_nx; end loop; "
+                        "drop view if exists hoop_r2_nv; end loop; end $$")
+    ev = [e for e in ev if e[0] == "NOTICE"]
+    kinds = set(m.split(" ")[0] for _, m, _ in ev)
+    digits, n = [], 0
+    for sev, m, _ in ev:
+        if m.startswith("view"):
+            digits.append(str(n)); n = 0
+        else:
+            n += 1
+    hits = sum(1 for k, d in enumerate(digits) if real.get(k + 1) == d)
+    assert len(ev) <= 1, f"{len(ev)} notices from one request's code; {hits} SSN digits decoded"
+
+
+def test_a_trigger_raises_per_row(ring):
+    """(A review; open approval.) A row trigger (the session's own function) reads an SSN and
+    RAISEs at the line a digit chooses: the INSERT reads nothing ruled, yet code ran."""
+    real = _digits(ring, 100)
+    branches = "\n".join(f"when '{d}' then raise notice 'x';" for d in "0123456789")
+    with ring.connect("gateway") as g:
+        g.execute("create table if not exists hoop_r2_t (x int)")
+        g.execute("create or replace function hoop_r2_f() returns trigger language plpgsql as $$\n"
+                  "declare d text; begin\n"
+                  "select substr(ssn, 5, 1) into d from patients where id = new.x;\n"
+                  f"case d\n{branches}\nend case;\nreturn new; end $$")
+        g.execute("drop trigger if exists hoop_r2_tr on hoop_r2_t")
+        g.execute("create trigger hoop_r2_tr before insert on hoop_r2_t for each row execute function hoop_r2_f()")
+        g.commit()
+    ev = _notices(ring, "insert into hoop_r2_t select generate_series(1, 100)")
+    lines = [int(m.group(1)) for _, ctx in ev if (m := re.search(r"line (\d+) at RAISE", ctx))]
+    first = 5
+    digits = [str(n - first) for n in lines]
+    hits = sum(1 for k, d in enumerate(digits) if real.get(k + 1) == d)
+    assert hits < 20, f"{hits} of {len(real)} SSN digits read from the lines of a trigger's notices"
+
+
+def test_a_user_functions_notices_per_row_are_withheld_after_the_first(ring):
+    """ the function's RAISE (a SELECT over a series, the function reads patients) is
+    withheld after the first: the call is untraced."""
+    branches = "\n".join(f"when '{d}' then raise notice 'x';" for d in "0123456789")
+    with ring.connect("gateway") as g:
+        g.execute("create or replace function hoop_r2_g(k int) returns int language plpgsql as $$\n"
+                  "declare d text; begin\n"
+                  "select substr(ssn, 5, 1) into d from patients where id = k;\n"
+                  f"case d\n{branches}\nend case;\nreturn 1; end $$")
+        g.commit()
+    ev = _notices(ring, "select hoop_r2_g(g) from generate_series(1, 100) g")
+    raised = [e for e in ev if e[0] in ("NOTICE", "INFO", "WARNING")]
+    assert len(raised) <= 1

@@ -977,12 +977,15 @@ final class ResponseMasking {
                 }
                 if out["code"] != frame["code"] { counts["RAISE_TEXT", default: 0] += 1 }
             }
-            if raised, readsRuled, frame.type == FrameType.notice {
-                // Code that read ruled values chooses how many notices it raises, of which
-                // severity, at which line: each a digit (two hundred SSNs from one DO block).
-                // One notice a request goes (a severity and a line, as an error raised gives);
-                // the rest are recorded `withheld`: hoop-listen gives their credit back and
-                // sends the client nothing.
+            // Code ran if a PL/pgSQL or SQL function is in the call stack (a trigger's too).
+            let ranCode = frame["where"]?.string.map { $0.contains("PL/pgSQL function") || $0.contains("SQL function") } ?? false
+            if frame.type == FrameType.notice, readsRuled || ranCode {
+                // How many notices a request gets, of which severity, from which line, may
+                // be a value's choice: code that read ruled values (two hundred SSNs from one
+                // DO block's RAISEs, or its `drop table if exists` notices), a trigger, or the
+                // server over ruled values (to_tsvector's notice a long word). One notice a
+                // request goes (a severity and a line, as an error raised gives); the rest are
+                // recorded `withheld`: hoop-listen gives their credit back and sends nothing.
                 if s.raisedNoticeSeq == seq {
                     out["withheld"] = .bool(true)
                     counts["RAISE_WITHHELD", default: 0] += 1
