@@ -195,7 +195,7 @@ public struct DateDetector: Detector {
     /// Month names in every language ICU (Foundation's DateFormatter) has, lower case,
     /// without an abbreviation's period: each with the months it names (a short name may
     /// be two languages' different months). Names of letters only, so that no digit or
-    /// space in a calendar's numbered months reads as a date, and not three-letter English words.
+    /// space in a calendar's numbered months reads as a date.
     static let foreignMonths: [[UInt8]: Set<Int>] = {
         var languages = Set<String>()
         for id in Locale.availableIdentifiers { languages.insert(String(id.prefix { $0 != "_" && $0 != "-" })) }
@@ -207,12 +207,11 @@ public struct DateDetector: Detector {
                 for (k, name) in (list ?? []).enumerated() {
                     var n = name.lowercased()
                     if n.hasSuffix(".") { n.removeLast() }
+                    // A short name may be an English word too ("set", "ago", "out": Italian's
+                    // September, Spanish's August, Portuguese's October): kept, as a day and a
+                    // year around it make a date far more often than not.
                     guard n.count >= 3, n.allSatisfy(\.isLetter) else { continue }
-                    // A short name that is an English word ("can", "set", "sun") would read
-                    // "2 can 2020" as a date: those count in English only.
-                    let bytes = Array(n.utf8)
-                    if n.count == 3, NameDetector.words.contains(Scan.hashLower(bytes, 0, bytes.count)) { continue }
-                    names[bytes, default: []].insert(k + 1)
+                    names[Array(n.utf8), default: []].insert(k + 1)
                 }
             }
         }
