@@ -124,30 +124,28 @@ def test_a_read_over_an_array_spelled_as_its_type_is_held(bring):
     assert a.held or a.denied, f"allowed: {a.rows} PHI rows came back (review-phi-bulk-read)"
 
 
+UPSERT = ("insert into encounters (id, patient_id, provider_id, admitted_at, department, diagnosis_code, note) "
+          "values {rows} on conflict (id) do update set note = 'unseen'")
+
+
+def held_and_nothing_rewritten(bring, sql):
+    a = simple(bring, sql)
+    changed = direct_value(bring, "select count(*) from encounters where note = 'unseen'")
+    assert a.held or a.denied, f"allowed: {a}; rows rewritten: {changed}"
+    assert changed == 0
+
+
 def test_an_upsert_of_an_array_spelled_as_its_type_is_held(bring, restore):
     """`INSERT ... VALUES (unnest(...)) ON CONFLICT DO UPDATE`: the VALUES row's
     set-returning call is counted by arrayLength as one row."""
-    sql = (f"insert into encounters (id, patient_id, provider_id, admitted_at, department, diagnosis_code, note) "
-           f"values (unnest(array['{ALL_ENC}'::_int4]), 1, 1, now(), 'x', 'x', 'x') "
-           "on conflict (id) do update set note = 'hunt40'")
-    a = simple(bring, sql)
-    changed = direct_value(bring, "select count(*) from encounters where note = 'hunt40'")
-    assert a.held or a.denied, f"allowed: {a}; rows rewritten: {changed}"
-    assert changed == 0
+    held_and_nothing_rewritten(bring, UPSERT.format(rows=f"(unnest(array['{ALL_ENC}'::_int4]), 1, 1, now(), 'x', 'x', 'x')"))
 
 
 def test_values_rows_each_within_the_cap_add_up(bring, restore):
     """Two VALUES rows, each an unnest of a thousand keys (each within the cap): the upsert
     rewrites two thousand rows, over the cap, so it is held."""
-    half = lambda lo: "{" + ",".join(map(str, range(lo, lo + 1000))) + "}"
-    sql = (f"insert into encounters (id, patient_id, provider_id, admitted_at, department, diagnosis_code, note) "
-           f"values (unnest('{half(1)}'::int[]), 1, 1, now(), 'x', 'x', 'x'), "
-           f"(unnest('{half(1001)}'::int[]), 1, 1, now(), 'x', 'x', 'x') "
-           "on conflict (id) do update set note = 'unseen'")
-    a = simple(bring, sql)
-    changed = direct_value(bring, "select count(*) from encounters where note = 'unseen'")
-    assert a.held or a.denied, f"allowed: {a}; rows rewritten: {changed}"
-    assert changed == 0
+    keys = ["{" + ",".join(map(str, range(lo, lo + 1000))) + "}" for lo in (1, 1001)]
+    held_and_nothing_rewritten(bring, UPSERT.format(rows=", ".join(f"(unnest('{k}'::int[]), 1, 1, now(), 'x', 'x', 'x')" for k in keys)))
 
 
 # --- names PREPAREd again -------------------------------------------------------------------

@@ -418,12 +418,12 @@ public enum Classifier {
         c.typesCast = w.c.typesCast
         c.writesPlanned.formUnion(w.c.writesPlanned)
         c.hidden = w.orderedHidden()
-        // A data-modifying statement nested in a read (a CTE, a subquery, COPY (DELETE ...) TO).
         // A built-in that destroys a large object runs once per row it is computed for
         // (`select count(lo_unlink(oid)) from pg_largeobject_metadata`, from a series, in a
         // write's SET or RETURNING): as many as the rows, which nothing here counts. Only a
         // SELECT of no rows (`select lo_unlink(16384)`) is bounded.
         if w.destroysLargeObjects, c.kind != .read || Self.readsRows(statement) { c.unboundedWrite = true; c.unboundedAnyway = true }
+        // A data-modifying statement nested in a read (a CTE, a subquery, COPY (DELETE ...) TO).
         if w.dml && c.kind == .read { c.kind = .write }
         return c
     }

@@ -435,8 +435,8 @@ final class AWSDoor: @unchecked Sendable {
         return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
     }
 
-    /// RFC 3986's unreserved characters, sub-delimiters, ":", "@", "/" and "?" (in a query).
-    static let targetBytes: Set<UInt8> = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/?".utf8))
+    /// RFC 3986's unreserved characters, sub-delimiters but `+`, ":", "@", "/" and "?" (in a query).
+    static let targetBytes: Set<UInt8> = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*,;=:@/?".utf8))
 
     /// Conditions a service checks against an object's digest (its ETag, the MD5 of a
     /// one-part object): hoop-mask withholds digests of PHI, and a 200 or 412 would

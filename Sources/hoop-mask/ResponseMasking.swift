@@ -199,8 +199,8 @@ final class ResponseMasking {
         /// What code the parser cannot see into read in this session (DO, CALL, a
         /// function of the database's own): it may have named objects after it.
         var parkedByCode: Set<SourceColumn> = []
-        /// The request whose code raised a notice that went: its later ones do not.
-        var raisedNoticeSeq: Int64 = -1
+        /// The request whose one notice went (ruled reads, code): its later ones do not.
+        var noticeSentSeq: Int64 = -1
         /// A statement of its open transaction may have renamed or redefined relations
         /// (Traced.renames): the catalog's names, read by another connection, may be
         /// older than what this session sees, until the transaction ends.
@@ -986,11 +986,11 @@ final class ResponseMasking {
                 // server over ruled values (to_tsvector's notice a long word). One notice a
                 // request goes (a severity and a line, as an error raised gives); the rest are
                 // recorded `withheld`: hoop-listen gives their credit back and sends nothing.
-                if s.raisedNoticeSeq == seq {
+                if s.noticeSentSeq == seq {
                     out["withheld"] = .bool(true)
                     counts["RAISE_WITHHELD", default: 0] += 1
                 }
-                s.raisedNoticeSeq = seq
+                s.noticeSentSeq = seq
             }
             for key in Self.textFields {
                 guard let text = frame[key]?.string else { continue }
