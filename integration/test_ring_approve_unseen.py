@@ -202,6 +202,26 @@ def test_a_bound_portal_over_execute_is_judged_again_after_the_name_changes(brin
     assert direct_value(bring, "select count(*) from encounters") == before, "a DELETE of every encounter ran without a hold"
 
 
+
+def test_a_portal_over_execute_with_declared_parameter_types_is_judged_again(bring, restore):
+    """(A reread.) The same with a Parse that declares a parameter type: its judgement was
+    made again for the type, and lost the name it EXECUTEs."""
+    before = direct_value(bring, "select count(*) from encounters")
+    c = agent_wire(bring)
+    try:
+        assert run(c, "prepare p as select 1").ran
+        assert run(c, "begin").ran
+        c.send(Parse("s1", "execute p", [23]), Bind("b1", "s1", ["1"]), Sync())
+        read_answer(c)
+        run(c, "deallocate p")
+        run(c, "prepare p as delete from encounters where id > 0")
+        c.send(Execute("b1"), Sync())
+        if not read_answer(c).held:
+            run(c, "commit")
+    finally:
+        c.close()
+    assert direct_value(bring, "select count(*) from encounters") == before, "a DELETE of every encounter ran without a hold"
+
 # --- writing built-ins over a table's rows ------------------------------------------------
 
 N = 40

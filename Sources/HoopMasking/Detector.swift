@@ -27,6 +27,13 @@ public enum Detectors {
         ]
     }
 
+    /// Builds the tables detectors build on first use (every language's month names, the
+    /// word list): a stage calls it at start, so that no session's first frame waits for them.
+    public static func prepare() {
+        _ = DateDetector.foreignMonths
+        _ = NameDetector.words
+    }
+
     /// The detectors' raw spans in `text` (overlaps not resolved), each detector run
     /// only if its prefilter allows. Nil when none could match: then not even a copy
     /// of the text's bytes is made.

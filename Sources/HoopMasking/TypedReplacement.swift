@@ -68,7 +68,8 @@ public enum TypedReplacement {
         if case .null = strategy { return .some(nil) }
         if case .keep = strategy { return .some(original) }
         let bytes = Array(original.utf8)
-        let year = keepsYear && Scan.digits(bytes, 0, 4) ? Self.shownYear(Scan.number(bytes, 0, 4)) : "1900"
+        // (Worked out for dates and times only: a year is no number's business.)
+        var year: String { keepsYear && Scan.digits(bytes, 0, 4) ? Self.shownYear(Scan.number(bytes, 0, 4)) : "1900" }
         let mac: [UInt8]? = { if case .hash(let key) = strategy { return key.mac(bytes, bytes: 16) } else { return nil } }()
         func derived(_ modulo: UInt64) -> String {
             guard let mac else { return "0" }

@@ -20,7 +20,7 @@ final class ApprovalGate: @unchecked Sendable {
         /// The text judged; a portal's shares its statement's (one copy, however many
         /// portals a client binds to a large statement) and keeps its parameters apart.
         let text: String
-        let classification: Classification
+        var classification: Classification
         var parameters: String? = nil
         /// A text that EXECUTEs names PREPAREd in SQL, as it was given: those names may
         /// hold other statements by the time a portal over it runs (judged again then).
@@ -213,11 +213,8 @@ final class ApprovalGate: @unchecked Sendable {
             // Parameters declared with a type (by OID) are made as that type at Bind: a
             // domain's check, a type's input function (CatalogFacts knows types by "#OID").
             let declared = (f["param_types"]?.array ?? []).compactMap(\.int).filter { $0 != 0 }.map { "#\($0)" }
-            if !declared.isEmpty {
-                var c = judged.classification
-                for i in c.statements.indices { c.statements[i].typesCast.formUnion(declared) }
-                judged = Judged(sql: judged.sql, classification: c)
-            }
+            // (Changed in place: what else the judgement holds, a name it EXECUTEs, stays.)
+            for i in judged.classification.statements.indices { judged.classification.statements[i].typesCast.formUnion(declared) }
             // The unnamed statement is replaced by a Parse, unless the server skips it after
             // an error earlier in its pipeline: then the old text stays and runs at a Bind
             // after the Sync (hoop-connect follows the server).

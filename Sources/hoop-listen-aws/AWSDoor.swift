@@ -405,8 +405,6 @@ final class AWSDoor: @unchecked Sendable {
         return "query"
     }
 
-    /// A call names its operation once: an `Action` in the query and the form, two of them,
-    /// or an `Action` beside an `X-Amz-Target`, could be read one way here and another upstream.
     /// A request's target as the SDKs send it: a path and a query, each byte one RFC 3986
     /// allows there, every other one percent-encoded. Anything else would be read two
     /// ways: a `#` starts a fragment that the upstream's URL parser drops (what was judged
@@ -450,6 +448,8 @@ final class AWSDoor: @unchecked Sendable {
         }
     }
 
+    /// A call names its operation once: an `Action` in the query and the form, two of them,
+    /// or an `Action` beside an `X-Amz-Target`, could be read one way here and another upstream.
     static func oneOperationNamed(_ r: SigV4.Request, _ form: [(String, String)]) throws {
         let actions = (form + SigV4.queryPairs(r.query)).filter { $0.0 == "Action" }.count
         let targets = r.headers.filter { $0.0 == "x-amz-target" }.count

@@ -145,7 +145,7 @@ extension SessionHandler {
         case FrameType.notice:
             // Kept for after AuthenticationOk. Only a stage before hoop-connect makes one
             // here (the upstream session is not open yet), and it spent no credit.
-            if openingNotices.count < 16 { openingNotices.append(frame.fields) }
+            if openingNotices.count < 16, frame["withheld"]?.bool != true { openingNotices.append(frame.fields) }
         case FrameType.parameterStatus:
             Backend.parameterStatus(&b, name: frame["name"].flatMap(Backend.scalarText) ?? "",
                                     value: frame["value"].flatMap(Backend.scalarText) ?? "")

@@ -26,6 +26,7 @@ struct Stage: ParsableCommand {
         let masking = ResponseMasking(
             maskers: policies.mapValues { Masker(policy: $0) },
             fallback: Masker(policy: MaskPolicy()))
+        Detectors.prepare()
         let loop = StageLoop(stage: "hoop-mask")
         var refused: Set<String> = []
         try loop.run { frame in

@@ -200,7 +200,7 @@ final class ResponseMasking {
         /// function of the database's own): it may have named objects after it.
         var parkedByCode: Set<SourceColumn> = []
         /// The request whose one notice went (ruled reads, code): its later ones do not.
-        var noticeSentSeq: Int64 = -1
+        var noticeSentSeq: Int64?
         /// A statement of its open transaction may have renamed or redefined relations
         /// (Traced.renames): the catalog's names, read by another connection, may be
         /// older than what this session sees, until the transaction ends.
@@ -977,8 +977,9 @@ final class ResponseMasking {
                 }
                 if out["code"] != frame["code"] { counts["RAISE_TEXT", default: 0] += 1 }
             }
-            // Code ran if a PL/pgSQL or SQL function is in the call stack (a trigger's too).
-            let ranCode = frame["where"]?.string.map { $0.contains("PL/pgSQL function") || $0.contains("SQL function") } ?? false
+            // Code ran if the notice has a call stack (a function's, a trigger's, in any
+            // language the server writes its messages in).
+            let ranCode = !(frame["where"]?.string ?? "").isEmpty
             if frame.type == FrameType.notice, readsRuled || ranCode {
                 // How many notices a request gets, of which severity, from which line, may
                 // be a value's choice: code that read ruled values (two hundred SSNs from one
@@ -986,11 +987,11 @@ final class ResponseMasking {
                 // server over ruled values (to_tsvector's notice a long word). One notice a
                 // request goes (a severity and a line, as an error raised gives); the rest are
                 // recorded `withheld`: hoop-listen gives their credit back and sends nothing.
-                if s.noticeSentSeq == seq {
+                if let sent = s.noticeSentSeq, sent == frame.seq {
                     out["withheld"] = .bool(true)
                     counts["RAISE_WITHHELD", default: 0] += 1
                 }
-                s.noticeSentSeq = seq
+                s.noticeSentSeq = frame.seq
             }
             for key in Self.textFields {
                 guard let text = frame[key]?.string else { continue }

@@ -161,7 +161,8 @@ public struct DateDetector: Detector {
             return (e + 1 + y, e + 1 + y)
         }
         // "5 mars 1961", "5. März 1961", "1er mars 1961", "5 de marzo de 1961": a month
-        // named in any language ICU knows, in a whole date only (a day, the name, a year).
+        // named in any language ICU knows, day first, in a whole date only (a day, the
+        // name, a Gregorian year; not year-first forms such as Hungarian's).
         if run == 1 || run == 2, let end = Self.foreignDate(t, i, run) { return (end, end) }
         if run == 1 || run == 2, i + run < n, t[i + run] == ch("/") || t[i + run] == ch("-") || t[i + run] == ch(".") {
             let sep = t[i + run], p = i + run + 1, r2 = Scan.digitRun(t, p)
