@@ -306,10 +306,11 @@ QUERIES = [
       "raise exception 'lookup failed for %', r.first_name || ' ' || r.last_name "
       "using detail = r::text, hint = 'try ' || r.email; end $$", mode="error"),
     # notices
+    # (One notice a request from code reaches the client: twenty-five patients in one.)
     Q("notice_from_do_block",
-      "do $$ declare r record; begin for r in select * from patients order by id limit 25 loop "
-      "raise notice 'patient % % born % lives at %, %', r.first_name, r.last_name, r.date_of_birth, "
-      "r.street, r.city; end loop; end $$", mode="notice"),
+      "do $$ begin raise notice '%', (select string_agg(format('patient %s %s born %s lives at %s, %s', "
+      "first_name, last_name, date_of_birth, street, city), '; ') from (select * from patients order by id limit 25) p); "
+      "end $$", mode="notice"),
     Q("warning_with_row_json",
       "do $$ begin raise warning '%', (select row_to_json(p) from patients p where id = 9) "
       "using detail = (select ssn || ' ' || mrn from patients where id = 9); end $$", mode="notice"),
