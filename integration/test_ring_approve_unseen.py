@@ -183,14 +183,17 @@ def test_a_portal_over_execute_is_judged_by_what_the_name_holds_when_it_runs(bri
     assert after == before, "a DELETE of every encounter ran without a hold"
 
 
-def test_a_bound_portal_over_execute_is_judged_again_after_the_name_changes(bring, restore):
-    """Bound before the name changed, executed after: judged by what the name holds then."""
+@pytest.mark.parametrize("param_types,params", [([], []), ([23], ["1"])], ids=["bound", "declared parameter types"])
+def test_a_bound_portal_over_execute_is_judged_again_after_the_name_changes(bring, restore, param_types, params):
+    """Bound before the name changed, executed after: judged by what the name holds then;
+    also when the Parse declares a parameter type (a reread: the judgement made again for
+    the type lost the name it EXECUTEs)."""
     before = direct_value(bring, "select count(*) from encounters")
     c = agent_wire(bring)
     try:
         assert run(c, "prepare p as select 1").ran
         assert run(c, "begin").ran   # the portal lives as long as the transaction
-        c.send(Parse("s1", "execute p"), Bind("b1", "s1"), Sync())
+        c.send(Parse("s1", "execute p", param_types), Bind("b1", "s1", params), Sync())
         read_answer(c)
         run(c, "deallocate p")
         run(c, "prepare p as delete from encounters where id > 0")
@@ -201,26 +204,6 @@ def test_a_bound_portal_over_execute_is_judged_again_after_the_name_changes(brin
         c.close()
     assert direct_value(bring, "select count(*) from encounters") == before, "a DELETE of every encounter ran without a hold"
 
-
-
-def test_a_portal_over_execute_with_declared_parameter_types_is_judged_again(bring, restore):
-    """(A reread.) The same with a Parse that declares a parameter type: its judgement was
-    made again for the type, and lost the name it EXECUTEs."""
-    before = direct_value(bring, "select count(*) from encounters")
-    c = agent_wire(bring)
-    try:
-        assert run(c, "prepare p as select 1").ran
-        assert run(c, "begin").ran
-        c.send(Parse("s1", "execute p", [23]), Bind("b1", "s1", ["1"]), Sync())
-        read_answer(c)
-        run(c, "deallocate p")
-        run(c, "prepare p as delete from encounters where id > 0")
-        c.send(Execute("b1"), Sync())
-        if not read_answer(c).held:
-            run(c, "commit")
-    finally:
-        c.close()
-    assert direct_value(bring, "select count(*) from encounters") == before, "a DELETE of every encounter ran without a hold"
 
 # --- writing built-ins over a table's rows ------------------------------------------------
 

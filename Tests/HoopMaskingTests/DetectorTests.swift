@@ -185,6 +185,26 @@ final class DetectorTests: XCTestCase {
             XCTAssertEqual(entities(v), [], v)
         }
     }
+
+    /// Other countries' national identity numbers, by their issuers' shapes and check
+    /// digits (synthetic values: checksums computed, not issued numbers).
+    func testNationalIdentityNumbers() {
+        XCTAssertEqual(found("NI number QQ 12 34 56 C on file", .ssn), ["QQ 12 34 56 C"])
+        XCTAssertEqual(found("NINO: QQ123456C", .ssn), ["QQ123456C"])
+        XCTAssertEqual(found("patient SIN 046 454 286", .ssn), ["046 454 286"])
+        XCTAssertEqual(found("SIN: 046454286", .ssn), ["046454286"])
+        XCTAssertEqual(found("NIR 172023201312126", .ssn), ["172023201312126"])
+        XCTAssertEqual(found("CURP RELT380714MCSYBP02", .ssn), ["RELT380714MCSYBP02"])
+        XCTAssertEqual(found("CF BCCFRC15M25E852P", .ssn), ["BCCFRC15M25E852P"])
+        XCTAssertEqual(found("CPF 253.660.082-39", .ssn), ["253.660.082-39"])
+        XCTAssertEqual(found("Aadhaar: 891417776319", .ssn), ["891417776319"])
+        XCTAssertEqual(found("BSN 214035797", .ssn), ["214035797"])
+        // Check digits that fail, and the bare forms without their name.
+        for s in ["order 046 454 287 shipped", "NIR 172023201312127", "CPF 253.660.082-38", "ticket 214035797",
+                  "ref 891417776319", "batch 046454286"] {
+            XCTAssertEqual(found(s, .ssn), [], s)
+        }
+    }
 }
 
 /// Percent-encoded text is read decoded too, and masked where it was encoded.
@@ -243,26 +263,6 @@ final class PercentEncodedTests: XCTestCase {
             XCTAssertEqual(found(v, .age), [], v)
         }
         XCTAssertEqual(found("BP 120/80, HR 92, RR 18", .age), [])
-    }
-
-    /// Other countries' national identity numbers, by their issuers' shapes and check
-    /// digits (synthetic values: checksums computed, not issued numbers).
-    func testNationalIdentityNumbers() {
-        XCTAssertEqual(found("NI number QQ 12 34 56 C on file", .ssn), ["QQ 12 34 56 C"])
-        XCTAssertEqual(found("NINO: QQ123456C", .ssn), ["QQ123456C"])
-        XCTAssertEqual(found("patient SIN 046 454 286", .ssn), ["046 454 286"])
-        XCTAssertEqual(found("SIN: 046454286", .ssn), ["046454286"])
-        XCTAssertEqual(found("NIR 172023201312126", .ssn), ["172023201312126"])
-        XCTAssertEqual(found("CURP RELT380714MCSYBP02", .ssn), ["RELT380714MCSYBP02"])
-        XCTAssertEqual(found("CF BCCFRC15M25E852P", .ssn), ["BCCFRC15M25E852P"])
-        XCTAssertEqual(found("CPF 253.660.082-39", .ssn), ["253.660.082-39"])
-        XCTAssertEqual(found("Aadhaar: 891417776319", .ssn), ["891417776319"])
-        XCTAssertEqual(found("BSN 214035797", .ssn), ["214035797"])
-        // Check digits that fail, and the bare forms without their name.
-        for s in ["order 046 454 287 shipped", "NIR 172023201312127", "CPF 253.660.082-38", "ticket 214035797",
-                  "ref 891417776319", "batch 046454286"] {
-            XCTAssertEqual(found(s, .ssn), [], s)
-        }
     }
 
     /// A label that names a record's number ("Patient ID:", "FIN:", "DL:"), and the
