@@ -42,8 +42,17 @@ public final class LineReader {
 
     /// Waits until input is readable (or ends), `seconds` at most; false on timeout.
     public func waitForInput(seconds: Double) -> Bool {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&p, 1, Int32(max(1, (seconds * 1000).rounded(.up)))) > 0
+        // select: a wait shorter than a millisecond (hoop-record's commit delay) stays
+        // short (poll's timeout counts whole milliseconds).
+        guard fd >= 0, fd < 1024 else {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            return poll(&p, 1, Int32(max(1, (seconds * 1000).rounded(.up)))) > 0
+        }
+        var set = fd_set()
+        withUnsafeMutableBytes(of: &set) { $0[Int(fd) / 8] |= UInt8(1 << (Int(fd) % 8)) }   // FD_SET (little-endian words)
+        let micros = max(1, Int((seconds * 1e6).rounded(.up)))
+        var limit = timeval(tv_sec: micros / 1_000_000, tv_usec: micros % 1_000_000)
+        return select(fd + 1, &set, nil, nil, &limit) > 0
     }
 
     /// Whether a complete line is already buffered (no read needed).

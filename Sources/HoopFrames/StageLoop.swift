@@ -60,9 +60,9 @@ public final class StageLoop {
     }
 
     /// Runs until end of input; returns normally then (exit status 0). `mayWait`, when
-    /// given and true, says that nothing written so far needs to go yet: the flush (and
-    /// `beforeFlush`) then waits for more input, `maxWait` seconds at most.
-    public func run(beforeFlush: () throws -> Void = {}, mayWait: (() -> Bool)? = nil, maxWait: Double = 0.005,
+    /// given, says how long the flush (and `beforeFlush`) may still wait for more input,
+    /// given the seconds it has waited so far (nothing more: 0 or less).
+    public func run(beforeFlush: () throws -> Void = {}, mayWait: ((_ waited: Double) -> Double)? = nil,
                     _ handle: (RawFrame) throws -> Void) throws {
         var more = true
         var waitingSince: Double? = nil
@@ -72,11 +72,12 @@ public final class StageLoop {
             // hoop-record, one commit) then covers many frames, and the next stage wakes
             // once for all of them instead of once per frame.
             if !reader.hasBufferedLine && (out.pendingBytes > (1 << 20) || !reader.inputReady) {
-                if let mayWait, out.pendingBytes <= (1 << 20), mayWait() {
+                if let mayWait, out.pendingBytes <= (1 << 20) {
                     let now = monotonicSeconds()
                     let since = waitingSince ?? now
                     waitingSince = since
-                    if maxWait - (now - since) > 0, reader.waitForInput(seconds: maxWait - (now - since)) { continue }
+                    let left = mayWait(now - since)
+                    if left > 0, reader.waitForInput(seconds: left) { continue }
                 }
                 waitingSince = nil
                 try beforeFlush()

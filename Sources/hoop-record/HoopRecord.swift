@@ -27,6 +27,9 @@ struct Stage: ParsableCommand {
     @Option(help: "Seconds between signed checkpoints while frames arrive.")
     var checkpointSeconds: Double = 10
 
+    @Option(help: "Seconds a commit may wait for another session's answer that is due, to share its fsync (0: never).")
+    var commitDelay: Double = 0.0002
+
     func run() throws {
         let signer: Curve25519.Signing.PrivateKey?
         do { signer = try options.signer() } catch {
@@ -70,13 +73,22 @@ struct Stage: ParsableCommand {
         // Only what hoop-listen acts on (responses) must be durable before it goes on:
         // requests were run by hoop-connect before they came here, and listen ignores
         // them. While nothing but such frames waits, the commit waits too (5 ms at
-        // most) to share one fsync with the responses that follow.
+        // most) to share one fsync with the responses that follow. While another
+        // session's answer is due, responses wait for it a little (PostgreSQL's
+        // commit_delay with commit_siblings): one fsync then serves both, and a lone
+        // client, whose answer no other is due beside, never waits.
+        var due = AnswersDue()
         try loop.run(beforeFlush: {
             guardLock.lock(); defer { guardLock.unlock() }
             try audit.commit(final: false)
             mustCommit = false
-        }, mayWait: { !mustCommit }) { frame in
+        }, mayWait: { waited in
             guardLock.lock(); defer { guardLock.unlock() }
+            if !mustCommit { return 0.005 - waited }
+            return due.anyDue(now: monotonicSeconds()) ? commitDelay - waited : 0
+        }) { frame in
+            guardLock.lock(); defer { guardLock.unlock() }
+            due.note(frame, now: monotonicSeconds())
             // A copy_credit needs no durability but lets a client go on: it goes at once too.
             if FrameType.responses.contains(frame.type) || frame.type == FrameType.error || frame.type == FrameType.copyCredit { mustCommit = true }
             // A backstop: no credential is ever stored, even from a ring without hoop-auth.
@@ -98,3 +110,4 @@ struct Stage: ParsableCommand {
         try audit.commit(final: true)
     }
 }
+

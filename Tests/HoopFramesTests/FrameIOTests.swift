@@ -125,6 +125,20 @@ final class LineReaderTests: XCTestCase {
     }
 }
 
+extension LineReaderTests {
+    /// hoop-record's commit delay waits a fraction of a millisecond for input.
+    func testWaitForInputShorterThanAMillisecond() throws {
+        let pipe = Pipe2()
+        let reader = LineReader(fd: pipe.read)
+        XCTAssertFalse(reader.waitForInput(seconds: 0.0002), "nothing to read: the wait ends")
+        XCTAssertEqual(write(pipe.write, "x\n", 2), 2)
+        XCTAssertTrue(reader.waitForInput(seconds: 0.0002))
+        XCTAssertTrue(reader.waitForInput(seconds: 5), "input ready: no wait")
+        pipe.closeWrite()
+        XCTAssertTrue(reader.waitForInput(seconds: 5), "the end of input is readable too")
+    }
+}
+
 final class FrameWriterTests: XCTestCase {
     func testWritesWholeFramesInOrder() throws {
         let pipe = Pipe2()
