@@ -12,6 +12,14 @@ statement never blocks the test): each effect is read from the database directly
   array, a VALUES list or a series deleted every stored large object in one allowed statement.
 - An array written as its type's name (`'{1,...,20000}'::_int4`) inside ARRAY[...] or unnest
   counted as one key: every encounter deleted, updated or rewritten, every patient read.
+- A column named `id` counted as a key wherever it stood: a derived table's, a CTE's or a
+  function's constant `id`, or a table's column renamed `id` by an alias's column list
+  (`encounters x(a, b, c, d, id)` calls department `id`), bounded a read of every patient,
+  a lock of every encounter, a DELETE of every encounter.
+- A MERGE joined on a parent's key (`e.provider_id = v.x`) to three source rows deleted
+  every encounter of three providers (all of them, from a LIMIT 1000 source).
+- `count(lo_from_bytea(0, ssn ...)) from patients` copied every SSN into large objects,
+  outside every masking rule, in one allowed statement: an export.
 """
 from __future__ import annotations
 
@@ -293,3 +301,105 @@ def test_a_sequence_reset_over_a_table_runs(bring, sql):
         d.execute("insert into hoop_r2_items (x) select 'a' from generate_series(1, 3) where not exists (select from hoop_r2_items)")
     a = simple(bring, sql)
     assert a.ran, f"held or denied: {a}"
+
+
+# --- keys: a table's own column under its own name only ---------------------------------
+
+DEPARTMENTS = "'Psychiatry','Gastroenterology','Oncology','Family Medicine','Neurology','Pulmonology'," \
+              "'Internal Medicine','Pediatrics','Orthopedics','Obstetrics','Nephrology','Cardiology','Emergency'"
+
+MADE_UP_KEYS = {
+    "derived table's constant id": "select * from (select ssn, 1 as id from patients) s where s.id = 1",
+    "CTE's constant id": "with s as (select ssn, 1 as id from patients) select * from s where id = 1",
+    "function's column id": "select * from unnest(array(select ssn from patients), array(select 1 from patients)) "
+                            "as u(ssn, id) where u.id = 1",
+    "alias list renames state to id": "select * from patients p(x1,x2,x3,x4,x5,x6,x7,x8,x9,x10,id) where p.id in ({STATES})",
+}
+
+
+@pytest.mark.parametrize("sql", MADE_UP_KEYS.values(), ids=MADE_UP_KEYS.keys())
+def test_a_made_up_or_renamed_key_does_not_bound_a_read(bring, sql):
+    if "{STATES}" in sql:
+        sql = sql.replace("{STATES}", direct_value(bring, "select string_agg(distinct quote_literal(state), ',') from patients"))
+    a = simple(bring, sql, timeout=30)
+    assert a.held or a.denied, f"allowed: {a.rows} patient rows in one statement (cap 1000); tags {a.tags}"
+
+
+def test_a_read_by_the_tables_own_key_under_an_alias_runs(bring):
+    a = simple(bring, "select p.id from patients as p where p.id in (1, 2)")
+    assert a.ran and a.rows == 2, a.tags
+
+
+@pytest.mark.parametrize("sql,rows", [
+    (f"delete from encounters where id in (select x.a from encounters x(a, b, c, d, id) where x.id in ({DEPARTMENTS}))",
+     "select count(*) from encounters"),
+    ("update encounters set note = 'unseen-s41' where id in (select x.a from encounters x(a, id) where x.id in ("
+     + ", ".join(map(str, range(1, 1001))) + "))", "select count(*) from encounters where note is distinct from 'unseen-s41'"),
+], ids=["delete by departments called id", "update by patient ids called id"])
+def test_a_write_through_an_alias_list_renaming_a_column_id_is_held(bring, restore, sql, rows):
+    before = direct_value(bring, rows)
+    a = simple(bring, sql)
+    assert direct_value(bring, rows) == before and (a.held or a.denied), a.tags
+
+
+def test_a_lock_of_every_row_through_a_constant_id_is_held(bring):
+    c = agent_wire(bring)
+    try:
+        c.send(Query("begin"))
+        assert read_answer(c).ran
+        c.send(Query("select 1 from (select note, 1 as id from encounters) s where s.id = 1 for update"))
+        a = read_answer(c)
+        blocked = False
+        if a.ran:
+            with psycopg.connect(bring.direct_dsn(), autocommit=True) as d:
+                d.execute("set lock_timeout = '1s'")
+                try:
+                    d.execute("update encounters set note = note where id = 19999")
+                except psycopg.errors.LockNotAvailable:
+                    blocked = True
+    finally:
+        c.close()
+    assert a.held or a.denied, f"allowed: every encounter locked FOR UPDATE (another writer blocked: {blocked})"
+
+
+MERGES_ON_A_PARENT_KEY = {
+    "a LIMIT 1000 source": "merge into encounters e using (select id as x from providers limit 1000) v "
+                           "on e.provider_id = v.x when matched then delete",
+    "three VALUES rows": "merge into encounters e using (values (1), (2), (3)) v(x) on e.provider_id = v.x when matched then delete",
+    "an update by patient": "merge into encounters e using (select generate_series(1, 5000) as x limit 1000) v "
+                            "on e.patient_id = v.x when matched then update set note = 'unseen-s41'",
+}
+
+
+@pytest.mark.parametrize("sql", MERGES_ON_A_PARENT_KEY.values(), ids=MERGES_ON_A_PARENT_KEY.keys())
+def test_a_merge_joined_on_a_parent_key_is_held(bring, restore, sql):
+    count = "select count(*) from encounters where note is distinct from 'unseen-s41'"
+    before = direct_value(bring, count)
+    a = simple(bring, sql)
+    assert direct_value(bring, count) == before and (a.held or a.denied), a.tags
+
+
+def test_a_merge_joined_on_one_parent_runs(bring, restore):
+    one = direct_value(bring, "select count(*) from encounters where provider_id = 1")
+    a = simple(bring, "merge into encounters e using (values (1)) v(x) on e.provider_id = v.x when matched then delete")
+    assert a.ran and direct_value(bring, "select count(*) from encounters where provider_id = 1") == 0 < one, a.tags
+
+
+@pytest.fixture
+def no_large_objects(bring):
+    admin_exec(bring, "select lo_unlink(oid) from pg_largeobject_metadata")
+    yield
+    admin_exec(bring, "select lo_unlink(oid) from pg_largeobject_metadata")
+
+
+@pytest.mark.parametrize("aggregate", ["count", "max"])
+def test_phi_copied_into_large_objects_is_held_as_an_export(bring, no_large_objects, aggregate):
+    a = simple(bring, f"select {aggregate}(lo_from_bytea(0, convert_to(ssn || ',' || last_name, 'UTF8'))) from patients",
+               timeout=60)
+    stored = direct_value(bring, "select count(*) from pg_largeobject_metadata")
+    assert stored == 0 and (a.held or a.denied), f"allowed ({a.tags}): {stored} large objects made"
+
+
+def test_a_large_object_of_constant_bytes_runs(bring, no_large_objects):
+    a = simple(bring, "select lo_from_bytea(0, 'synthetic bytes'::bytea)")
+    assert a.ran and direct_value(bring, "select count(*) from pg_largeobject_metadata") == 1, a.tags

@@ -423,6 +423,8 @@ public enum Classifier {
         // write's SET or RETURNING): as many as the rows, which nothing here counts. Only a
         // SELECT of no rows (`select lo_unlink(16384)`) is bounded.
         if w.destroysLargeObjects, c.kind != .read || Self.readsRows(statement) { c.unboundedWrite = true; c.unboundedAnyway = true }
+        // Values it read stored in large objects: copied where masking's rules no longer apply.
+        if w.storesReadValues { c.export = true }
         // A data-modifying statement nested in a read (a CTE, a subquery, COPY (DELETE ...) TO).
         if w.dml && c.kind == .read { c.kind = .write }
         return c

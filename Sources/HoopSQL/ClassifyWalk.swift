@@ -13,6 +13,8 @@ struct ClassWalker {
     var dml = false
     /// A built-in that destroys or overwrites a large object is called.
     var destroysLargeObjects = false
+    /// A built-in stores a value computed from what the statement reads (largeObjectStores).
+    var storesReadValues = false
     /// Hidden reasons with the parse location they come from (statement-level ones at -1).
     var hiddenAt: [(Int, String)] = []
 
@@ -207,8 +209,13 @@ struct ClassWalker {
             // (An unqualified column of the condition may be the source's.)
             let pinned = bounds.pinnedCount(s["joinCondition"], of: s["relation"], others: true, ctes: bounds.with(s["withClause"], [:]),
                                             with: s["withClause"]).map { $0 <= options.maxBoundedLimit } ?? false
-            let joinedToKey = listed && bounds.joinsKey(s["joinCondition"], target: Bounds.qualifiers(of: s["relation"]),
-                                                        source: sourceItem?["alias"]?["aliasname"]?.string)
+            // As many rows as the key names for the source's rows (keyCount): `id` one a row,
+            // a parent's key (`provider_id`) one parent's rows for one source row, any number
+            // for more (`on e.provider_id = v.x` over three values is three providers' encounters).
+            let sourceRows = source.flatMap { bounds.rowCount($0, [:], with: s["withClause"]) } ?? options.maxBoundedLimit
+            let joinedToKey = listed && bounds.joinedKeys(s["joinCondition"], target: Bounds.qualifiers(of: s["relation"]),
+                                                          source: sourceItem?["alias"]?["aliasname"]?.string)
+                .contains { bounds.keyCount($0, sourceRows).map { $0 <= options.maxBoundedLimit } ?? false }
             if destructive && !(pinned || joinedToKey) { c.unboundedWrite = true; c.unboundedAnyway = true }
         }
         for (k, v) in (s.object ?? [:]).sorted(by: { $0.key < $1.key }) where k != "relation" && k != "withClause" { walk(v) }
@@ -249,6 +256,15 @@ struct ClassWalker {
 
     static let implicitComparisons = [["="], ["<"], [">"]]
 
+    /// Whether an expression names a column or holds a sub-select (a value it reads).
+    static func readsValues(_ e: JSON) -> Bool {
+        switch e {
+        case .array(let a): return a.contains(where: readsValues)
+        case .object(let o): return o["ColumnRef"] != nil || o["SubLink"] != nil || o.values.contains(where: readsValues)
+        default: return false
+        }
+    }
+
     /// Built-ins that change data though a SELECT calls them: sequences and large
     /// objects. The statement is a write.
     static let writingBuiltins: Set<String> = [
@@ -257,6 +273,9 @@ struct ClassWalker {
     ]
     /// Built-ins that remove or overwrite a large object's bytes (a stored document).
     static let largeObjectDestroyers: Set<String> = ["lo_unlink", "lo_put", "lo_truncate", "lo_truncate64", "lowrite", "lo_write"]
+    /// Built-ins that store bytes given as an argument in a large object: given a column or
+    /// a sub-select, a copy of what the statement reads, outside every masking rule (an export).
+    static let largeObjectStores: Set<String> = ["lo_from_bytea", "lo_put", "lowrite", "lo_write"]
     /// Built-ins that maintain an index, computing its expressions.
     static let indexMaintenance: Set<String> = ["brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range",
                                                 "gin_clean_pending_list"]
@@ -284,6 +303,7 @@ struct ClassWalker {
         if Self.runsSQL.contains(name) { flag(.dynamicSQL, "function \(display) runs SQL", at) }
         if Self.writingBuiltins.contains(name) { dml = true }
         if Self.largeObjectDestroyers.contains(name) { destroysLargeObjects = true }
+        if Self.largeObjectStores.contains(name), Self.readsValues(f["args"] ?? .null) { storesReadValues = true }
         if Self.indexMaintenance.contains(name) { c.writesPlanned.insert(CatalogFacts.everyRelation) }
         if Self.serverFiles.contains(name) { flag(.serverFile, "function \(display) reads or writes server files", at) }
         if Self.admin.contains(name) { flag(.adminFunction, "function \(display) is an administrative action", at) }
@@ -663,7 +683,7 @@ struct Bounds {
             let perRow = returnedSublinks(.array(targets)).reduce(0) { Self.sum($0, returnedRows($1.query, array: $1.kind == "ARRAY_SUBLINK", ctes)) }
             if perRow > 0, Self.product(rows, perRow) > options.maxBoundedLimit { return false }
         }
-        var items: [(names: Set<String>, pinned: Bool)] = []
+        var items: [FromItem] = []
         for f in from { collect(f, ctes, &items) }
         let own = items.reduce(into: Set<String>()) { $0.formUnion($1.names) }
         // One row of aggregates, unless what they reduce gathered rows first (`max(x) from
@@ -672,7 +692,7 @@ struct Bounds {
            !from.contains(where: { gathers($0, s["withClause"], ctes) }) { return true }
         let pins = keyPins(s["whereClause"])
         guard items.allSatisfy({ item in
-            item.pinned || !item.names.isDisjoint(with: pins) || (items.count == 1 && pins.contains("") && !nested)
+            item.pinned || item.keyed && (!item.names.isDisjoint(with: pins) || (items.count == 1 && pins.contains("") && !nested))
         }) else { return false }
         // Each item bounded, and all of them together: a LATERAL page per row of a series,
         // two key ranges of a self-join (their rows multiply).
@@ -727,19 +747,35 @@ struct Bounds {
         return Self.sum(array ? readCount(s, ctes) : 0, inner)
     }
 
-    /// FROM items, joins flattened: the names a column may be qualified by, and whether the
-    /// item is bounded on its own.
-    func collect(_ item: JSON, _ ctes: [String: Bool], _ out: inout [(names: Set<String>, pinned: Bool)]) {
+    /// A FROM item, joins flattened: the names a column may be qualified by, whether it is
+    /// bounded on its own, and whether a key filter on its columns bounds it (`keyed`).
+    struct FromItem {
+        var names: Set<String>
+        var pinned: Bool
+        /// A table's own columns under their own names: a key's name says what it is. A
+        /// derived table's, a CTE's or a function's column is whatever its query made it
+        /// (`(select ssn, 1 as id from patients) s where s.id = 1` is every patient), and an
+        /// alias's column list renames a table's columns by position, which only the
+        /// catalog knows (`encounters x(a, b, c, d, id)` calls department `id`).
+        var keyed: Bool
+    }
+
+    /// Whether a table reference renames its columns (`t x(a, b)`).
+    static func renamesColumns(_ rangeVar: JSON?) -> Bool { !(rangeVar?["alias"]?["colnames"]?.array ?? []).isEmpty }
+
+    /// FROM items, joins flattened (FromItem).
+    func collect(_ item: JSON, _ ctes: [String: Bool], _ out: inout [FromItem]) {
         guard let (kind, b) = item.node else { return }
         let alias = b["alias"]?["aliasname"]?.string
         switch kind {
         case "RangeVar":
             let rel = b["relname"]?.string ?? ""
             let cte = b["schemaname"] == nil ? ctes[rel] : nil
-            out.append((Self.qualifiers(of: b), cte ?? false))
+            out.append(FromItem(names: Self.qualifiers(of: b), pinned: cte ?? false, keyed: cte == nil && !Self.renamesColumns(b)))
         case "RangeSubselect":
             // LATERAL: it may name this query's other items, unqualified too.
-            out.append(([alias ?? ""], (nested || b["lateral"]?.bool == true ? inner : self).statement(b["subquery"], ctes)))
+            out.append(FromItem(names: [alias ?? ""], pinned: (nested || b["lateral"]?.bool == true ? inner : self).statement(b["subquery"], ctes),
+                                keyed: false))
         case "JoinExpr":
             collect(b["larg"] ?? .null, ctes, &out)
             collect(b["rarg"] ?? .null, ctes, &out)
@@ -751,11 +787,12 @@ struct Bounds {
             // A series reads no table, but a sub-select beside it runs once per row it
             // yields (`select (select max(ssn) from patients where id = g) from
             // generate_series(1, 20000) g`): as bounded as its length.
-            out.append(([alias ?? name ?? ""], !touchesTables(b["functions"], ctes) && seriesBounded(call)))
+            out.append(FromItem(names: [alias ?? name ?? ""], pinned: !touchesTables(b["functions"], ctes) && seriesBounded(call), keyed: false))
         case "RangeTableSample":
-            out.append((Self.qualifiers(of: b["relation"]?["RangeVar"]), false))
+            let table = b["relation"]?["RangeVar"]
+            out.append(FromItem(names: Self.qualifiers(of: table), pinned: false, keyed: !Self.renamesColumns(table)))
         default:
-            out.append(([alias ?? ""], !touchesTables(item, ctes)))
+            out.append(FromItem(names: [alias ?? ""], pinned: !touchesTables(item, ctes), keyed: false))
         }
     }
 
@@ -767,12 +804,13 @@ struct Bounds {
         return seriesCount(call).map { $0 <= options.maxBoundedLimit } ?? false
     }
 
-    /// Whether a top-level conjunct equates a key column of `target` with a column of
+    /// The key columns of `target` that a top-level conjunct equates with a column of
     /// `source` (`t.id = v.id`), both named by their qualifiers: a join on a key. A
     /// column compared with the target's own (`e.id = e.id`), or one without a qualifier
     /// (which may be the target's), pins nothing.
-    func joinsKey(_ condition: JSON?, target: Set<String>, source: String?) -> Bool {
-        guard let source, !target.contains(source) else { return false }
+    func joinedKeys(_ condition: JSON?, target: Set<String>, source: String?) -> [String] {
+        guard let source, !target.contains(source) else { return [] }
+        var keys: [String] = []
         var stack = [condition ?? .null]
         while let e = stack.popLast() {
             if let b = e["BoolExpr"], b["boolop"]?.string == "AND_EXPR" { stack += b["args"]?.array ?? []; continue }
@@ -784,9 +822,9 @@ struct Bounds {
             }
             guard sides.allSatisfy({ $0.count >= 2 }) else { continue }
             for (t, o) in [(sides[0], sides[1]), (sides[1], sides[0])]
-            where target.contains(Self.qualifier(t)) && isKey(t.last!) && Self.qualifier(o) == source { return true }
+            where target.contains(Self.qualifier(t)) && isKey(t.last!) && Self.qualifier(o) == source { keys.append(t.last!) }
         }
-        return false
+        return keys
     }
 
     /// Whether an UPDATE's or DELETE's condition names the rows it writes: no more than
@@ -930,6 +968,7 @@ struct Bounds {
                 }
                 if ctes[rel] != nil { return nil }
             }
+            guard !Self.renamesColumns(b) else { return nil }
             let mine = Self.pins(columnPins(whereClause, ranges: reads), on: Self.qualifiers(of: b), unqualified: single)
             return mine.compactMap { keyCount($0.key, $0.value) }.min()
         default:
@@ -1191,7 +1230,7 @@ struct Bounds {
         for sub in returnedSubselects(.array(targets)) {
             guard let s = sub["SelectStmt"] else { continue }
             let from = s["fromClause"]?.array ?? []
-            var items: [(names: Set<String>, pinned: Bool)] = []
+            var items: [FromItem] = []
             for f in from { collect(f, [:], &items) }
             let own = items.reduce(into: Set<String>()) { $0.formUnion($1.names) }
             var fs: [JSON] = []

@@ -465,6 +465,55 @@ final class ClassifyTests: XCTestCase {
         }
     }
 
+    /// A key filter bounds a table's own column under its own name only: a derived table's,
+    /// a CTE's or a function's `id` is whatever its query made it, and an alias's column
+    /// list renames a table's columns by position (hunt s41).
+    func testKeysMadeUpOrRenamedBoundNothing() {
+        func bounded(_ sql: String) -> Bool { Classifier.classify(sql).statements[0].readsBounded }
+        func unbounded(_ sql: String) -> Bool { Classifier.classify(sql).statements[0].unboundedWrite }
+        for sql in [
+            "select * from (select ssn, 1 as id from patients) s where s.id = 1",
+            "select * from (select ssn, 1 as id from patients) s where id = 1",
+            "with s as (select ssn, 1 as id from patients) select * from s where id = 1",
+            "select * from unnest(array(select ssn from patients), array(select 1 from patients)) as u(ssn, id) where u.id = 1",
+            "select * from patients p(x1, x2, x3, id) where p.id in ('CA', 'NY')",
+            "select * from patients p(x1, x2, x3, id) where id = 'CA'",
+            "select 1 from (select note, 1 as id from encounters) s where s.id = 1 for update",
+        ] { XCTAssertFalse(bounded(sql), sql) }
+        for sql in [
+            "delete from encounters where id in (select x.a from encounters x(a, b, c, d, id) where x.id in ('A', 'B'))",
+            "update encounters set note = 'n' where id in (select x.a from encounters x(a, id) where x.id in (1, 2))",
+        ] { XCTAssertTrue(unbounded(sql), sql) }
+        // The table's own key, with or without an alias, still bounds.
+        for sql in ["select * from patients p where p.id = 1", "select * from patients where id in (1, 2)",
+                    "select * from patients as p where id = 1"] { XCTAssertTrue(bounded(sql), sql) }
+        XCTAssertFalse(unbounded("delete from encounters where id in (select x.id from encounters x where x.id in (1, 2))"))
+    }
+
+    /// A MERGE joined on a parent's key matches one parent's rows a source row: bounded for
+    /// one source row, not for more (hunt s41); joined on `id`, one row each.
+    func testMergeJoinedOnAParentKey() {
+        func unbounded(_ sql: String) -> Bool { Classifier.classify(sql).statements[0].unboundedWrite }
+        XCTAssertTrue(unbounded("merge into encounters e using (select id as x from providers limit 1000) v on e.provider_id = v.x when matched then delete"))
+        XCTAssertTrue(unbounded("merge into encounters e using (values (1), (2), (3)) v(x) on e.provider_id = v.x when matched then delete"))
+        XCTAssertTrue(unbounded("merge into encounters e using (select generate_series(1, 5000) as x limit 1000) v on e.patient_id = v.x when matched then update set note = 'n'"))
+        XCTAssertFalse(unbounded("merge into encounters e using (values (1)) v(x) on e.provider_id = v.x when matched then delete"))
+        XCTAssertFalse(unbounded("merge into encounters e using (values (1), (2), (3)) v(x) on e.id = v.x when matched then delete"))
+        XCTAssertFalse(unbounded("merge into encounters e using (select id as x from providers limit 10) v on e.id = v.x when matched then delete"))
+    }
+
+    /// Values a statement reads stored in large objects are an export (hunt s41); bytes
+    /// given as constants are not.
+    func testLargeObjectsStoringReadValuesAreAnExport() {
+        func export(_ sql: String) -> Bool { Classifier.classify(sql).statements[0].export }
+        XCTAssertTrue(export("select count(lo_from_bytea(0, convert_to(ssn || ',' || first_name, 'UTF8'))) from patients"))
+        XCTAssertTrue(export("select max(lo_from_bytea(0, convert_to(ssn, 'UTF8'))) from patients"))
+        XCTAssertTrue(export("select lo_put(16384, 0, (select convert_to(string_agg(ssn, ','), 'UTF8') from patients))"))
+        XCTAssertTrue(export("select lowrite(lo_open(16384, 131072), convert_to(p.ssn, 'UTF8')) from patients p where p.id = 1"))
+        XCTAssertFalse(export("select lo_from_bytea(0, '\\x00')"))
+        XCTAssertFalse(export("select lo_put(16384, 0, 'abc')"))
+    }
+
     func testHiddenReasons() {
         func hidden(_ sql: String) -> [String] { Classifier.classify(sql).statements.first?.hidden ?? ["<none>"] }
         XCTAssertEqual(hidden("do $$ begin perform 1; end $$"), ["DO block"])
