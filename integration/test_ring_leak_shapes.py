@@ -88,6 +88,21 @@ ROWS = [
      ["create temp table probe_serial (id bigserial, v text)",
       f"select setval(pg_get_serial_sequence('probe_serial', 'id'), {SSN_DIGITS}::bigint, false) is null from patients p where p.id = {P}"],
      "insert into probe_serial (v) values ('x') returning id"),
+    # A row a condition picks by a piece is a function of that piece in every column (hunt s41).
+    ("lookup row picked by a piece", [],
+     f"select x.v from patients p cross join generate_series(1, 11) i join (select repeat(chr(65 + g), 3) v, g::text k "
+     f"from generate_series(0, 9) g) x on x.k = substr(p.ssn, i, 1) where p.id = {P} order by i"),
+    ("a table's row picked by a piece", [],
+     f"select t.typname::text from patients p cross join generate_series(1, 11) i "
+     f"join pg_type t on t.oid = ascii(substr(p.ssn, i, 1)) - 32 where p.id = {P} order by i"),
+    ("lookup row picked by a piece, USING", [],
+     f"select x.v from (select i, substr(p.ssn, i, 1) k from patients p, generate_series(1, 11) i where p.id = {P}) p "
+     f"join (select repeat(chr(65 + g), 3) v, g::text k from generate_series(0, 9) g) x using (k) order by p.i"),
+    # A plain DISTINCT sorts by every item where it cannot hash (`bit`): the rows come in
+    # the order of the piece (hunt s41).
+    ("plain distinct's sort order", [],
+     f"select lpad(s.i::text, 3, '0') from (select distinct substr(p.ssn, i, 1) d, i, B'1' b from patients p, "
+     f"generate_series(1, 11) i where p.id = {P}) s"),
     ("advisory lock key",
      [f"select count(pg_advisory_lock(substr({SSN_DIGITS}, 1, 8)::bigint)) from patients p where p.id = {P}"],
      "select objid from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()"),

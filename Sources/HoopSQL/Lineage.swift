@@ -740,6 +740,23 @@ struct Analyzer {
             // '7')`, ninety of them a row, is every SSN).
             if linked.count > 1 || !linked.isSubset(of: tables) || !outer.isEmpty { rows.formUnion(c.withoutIdentities.pieces) }
         }
+        // A condition that relates FROM items to one another chooses, for each row of one,
+        // the rows of the others: a lookup row picked by a piece of a value (`join d on d.k
+        // = substr(p.ssn, 1, 1)`, `join providers v on v.id = 1 + substr(p.ssn, 5, 1)::int`)
+        // is a function of that piece in every column, not only in the one the condition
+        // names. Each item's columns carry what the condition reads from the others (what
+        // it reads of the item's own columns chooses the item's rows: the yes-or-no a
+        // condition on one table's columns answers).
+        var itemCarries: [String: Set<SourceColumn>] = [:]
+        for c in conditions {
+            let related = Set(c.filter(\.isIdentity).map(\.table))
+            guard related.count > 1 else { continue }
+            let read = c.withoutIdentities.pieces
+            for item in related {
+                let own = Set(c.filter { $0.table == item }.flatMap { identitySources[$0] ?? [] }.map(\.piece))
+                itemCarries[item, default: []].formUnion(read.subtracting(own))
+            }
+        }
         var grouping: Set<SourceColumn> = []
         let targetList = s["targetList"]?.array ?? []
         for key in ["groupClause", "distinctClause"] {
@@ -791,6 +808,12 @@ struct Analyzer {
             ordering.formUnion(Self.storedColumn(named, scope) ? e.filter { !$0.whole } : e.withoutIdentities.pieces)
         }
         for clause in ["sortClause", "distinctClause", "groupClause"] { for k in s[clause]?.array ?? [] { key(k) } }
+        // A plain SELECT DISTINCT sorts by its whole select list where it cannot hash (a
+        // `bit` column has no hash operator class): every item is a sort key
+        // (`select distinct substr(ssn, 5, 1), id, B'1'` gives the ids in runs, one a digit).
+        if let distinct = s["distinctClause"]?.array, distinct.allSatisfy({ $0 == .null || $0.object?.isEmpty == true }) {
+            for t in targetList { key(t["ResTarget"]?["val"] ?? .null) }
+        }
         for window in Self.windows(in: .array([s["targetList"] ?? .null, s["windowClause"] ?? .null])) {
             for k in (window["partitionClause"]?.array ?? []) + (window["orderClause"]?.array ?? []) { key(k) }
         }
@@ -801,7 +824,7 @@ struct Analyzer {
         ordering = ordering.withoutIdentities.union(nulls).union(made)
 
         counted.append(rows)
-        var shape = targets(s["targetList"]?.array ?? [], scopes, conditions: conditions)
+        var shape = targets(s["targetList"]?.array ?? [], scopes, conditions: conditions, itemCarries: itemCarries)
         counted.removeLast()
         shape.carryEverywhere(ordering)
         // A derived table's row count also carries its grouping and what its set-returning
@@ -946,7 +969,14 @@ struct Analyzer {
         return shape
     }
 
-    mutating func targets(_ list: [JSON], _ scopes: [[ScopeItem]], conditions: [Set<SourceColumn>] = []) -> Shape {
+    /// `itemCarries`: by FROM item (its key), what every column of it carries besides (a
+    /// condition relating it to other items chose its rows).
+    mutating func targets(_ list: [JSON], _ scopes: [[ScopeItem]], conditions: [Set<SourceColumn>] = [],
+                          itemCarries: [String: Set<SourceColumn>] = [:]) -> Shape {
+        func withItems(_ linked: Set<SourceColumn>) -> Set<SourceColumn> {
+            guard !itemCarries.isEmpty else { return linked }
+            return Set(linked.filter(\.isIdentity).flatMap { itemCarries[$0.table] ?? [] }).union(linked)
+        }
         var columns: [OutputColumn] = []
         var laidOut = true
         var all: Set<SourceColumn> = []
@@ -960,10 +990,13 @@ struct Analyzer {
                 if items.isEmpty || qualifier == nil && reorderingJoin { laidOut = false }
                 for item in items {
                     readLog.formUnion(item.wholeRow)
-                    let carried = linked([Self.identity(item, "*")], conditions).withoutIdentities
+                    let carried = withItems(linked([Self.identity(item, "*")], conditions)).withoutIdentities
                     switch item.relation {
                     case .table(let t):
                         columns.append(.tableStar(t))
+                        if let every = itemCarries[Self.itemKey(item.id)], !every.isEmpty {
+                            starTaint[t.lowercased(), default: [:]]["*", default: []].formUnion(every)
+                        }
                         // Each column a condition names carries what that condition relates it to.
                         let named = Set(conditions.flatMap { $0.filter { $0.table == Self.itemKey(item.id) } })
                         for id in named {
@@ -983,7 +1016,7 @@ struct Analyzer {
                     all.formUnion(item.wholeRow); all.formUnion(carried)
                 }
             } else {
-                let sources = linked(expression(val, scopes), conditions).withoutIdentities
+                let sources = withItems(linked(expression(val, scopes), conditions)).withoutIdentities
                 columns.append(.value(sources))
                 all.formUnion(sources)
             }
@@ -1074,6 +1107,24 @@ struct Analyzer {
             let second = scope.count
             from(body["rarg"] ?? .null, outer: outer, into: &scope)
             if let q = body["quals"], !quals.isEmpty { quals[quals.count - 1].append(q) }
+            // USING compares the columns of those names on both sides, as ON would; NATURAL,
+            // those both sides have, which the text does not say: any of them.
+            if !lateral.isEmpty, body["usingClause"] != nil || body["isNatural"]?.bool == true {
+                var compared: Set<SourceColumn> = []
+                for item in scope[first...] {
+                    let names = (body["usingClause"]?.array ?? []).compactMap(\.sval)
+                    if item.name.isEmpty || names.isEmpty {
+                        compared.formUnion(item.wholeRow.union([Self.identity(item, "*")]))
+                    } else {
+                        for n in names {
+                            let field = { (name: String) -> JSON in .object(["String": .object(["sval": .string(name)])]) }
+                            compared.formUnion(reads(.object(["ColumnRef": .object(["fields": .array([field(item.name), field(n)])])]),
+                                                     [Array(scope[first...])] + outer))
+                        }
+                    }
+                }
+                lateral[lateral.count - 1].append(compared)
+            }
             // An outer join's NULLs are its condition's answer for each row (`left join
             // (select 1 k) x on substr(p.ssn, 11, 1) = '0'`: x.k is 1 or NULL by a digit),
             // and so is what chooses the rows of its nullable side (a LATERAL's WHERE):

@@ -79,11 +79,13 @@ final class LeakShapeTests: XCTestCase {
         XCTAssertEqual(try values("select ssn from patients where ssn like '9%' and id = 4"), [[ssn]])
         XCTAssertFalse(try values("select p.id from patients p join encounters e on e.patient_id = p.id where p.ssn = '1'")[0]
             .contains { $0.column == "ssn" })
-        // A table's `*`: the columns a condition names carry what it relates them to.
+        // A table's `*`: the columns a condition names carry what it relates them to, and
+        // so does every other column of the row it chose (a lookup's label is a function of
+        // the piece its code was compared with).
         let all = try Lineage.analyze("select l.* from lookup l join patients p on l.code = left(p.ssn, 3)")
         guard case .rows(let s) = all[0] else { return XCTFail() }
         XCTAssertTrue(s.carried("lookup", "code").contains(ssnPiece))
-        XCTAssertEqual(s.carried("lookup", "label"), [])
+        XCTAssertEqual(s.carried("lookup", "label"), [ssnPiece])
     }
 
     func testEverythingAStatementReadsIsKnownForItsErrors() throws {

@@ -68,6 +68,40 @@ final class LineageTests: XCTestCase {
                        [col("patients", "id")], "a sub-select's ORDER BY orders its own rows")
     }
 
+    /// A plain DISTINCT sorts by every item of its select list where it cannot hash: a
+    /// piece among them orders every column (hunt s41).
+    func testAPlainDistinctSortsByEveryItem() throws {
+        let ssn = piece("patients", "ssn")
+        for sql in ["select distinct substr(ssn, 5, 1) d, id, B'1' b from patients",
+                    "select id, d from (select distinct substr(ssn, 5, 1) d, id, B'1' b from patients where id between 1 and 1000) s"] {
+            for v in values(try shape(sql)) { XCTAssertTrue(v.contains(ssn), "\(sql): \(v)") }
+        }
+        XCTAssertEqual(values(try shape("select distinct last_name, id from patients")),
+                       [[col("patients", "last_name")], [col("patients", "id")]], "stored values sort as themselves")
+    }
+
+    /// A condition relating FROM items chooses the rows of each for the other's: a lookup row
+    /// picked by a piece gives that piece in every column of it (hunt s41).
+    func testALookupRowChosenByAPieceCarriesItInEveryColumn() throws {
+        let ssn = piece("patients", "ssn")
+        for sql in [
+            "with d(v, k) as (select g + 100, g::text from generate_series(0, 9) g) select p.id, x.v from patients p join d x on x.k = substr(p.ssn, 1, 1)",
+            "select p.id, v.specialty from patients p join providers v on v.id = 1 + substr(p.ssn, 5, 1)::int",
+            "select p.id, v.specialty from patients p, providers v where v.id = 1 + substr(p.ssn, 5, 1)::int",
+            "select x.v from (select id, substr(ssn, 1, 1) k from patients) p join (values ('0', 100)) x(k, v) using (k)",
+            "select x.v from (select id, substr(ssn, 1, 1) k from patients) p natural join (values ('0', 100)) x(k, v)",
+        ] {
+            XCTAssertTrue(values(try shape(sql)).last?.contains(ssn) == true, sql)
+        }
+        // The item's own condition chooses its own rows (a yes or no a row); a join on keys
+        // carries the keys, which no rule names.
+        XCTAssertEqual(values(try shape("select p.id, p.last_name from patients p where p.ssn like '9%'")),
+                       [[col("patients", "id")], [col("patients", "last_name")]])
+        let joined = values(try shape("select e.note, p.id from encounters e join patients p on p.id = e.patient_id where p.ssn = '1'"))
+        XCTAssertTrue(joined[0].contains(col("encounters", "note")) && joined[1].contains(col("patients", "id")))
+        XCTAssertEqual(Set(joined.flatMap { $0.map(\.column) }), ["note", "id", "patient_id"], "\(joined)")
+    }
+
     /// How many rows there are is a value too: a LIMIT's, a select-list function's, what
     /// an outer join's NULLs answer, and EXPLAIN ANALYZE's counts.
     func testRowCountsMadeOfAValueAreCarried() throws {
