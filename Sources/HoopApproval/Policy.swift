@@ -58,6 +58,7 @@ public struct Rule: Sendable {
     var export: Bool? = nil
     var hidden: Bool? = nil
     var flags: Set<String>? = nil
+    var writesTokenized: Bool? = nil
     var users: Set<String>? = nil
     var groups: Set<String>? = nil
     var identityKind: String? = nil
@@ -79,7 +80,8 @@ public struct Rule: Sendable {
 
     /// Conditions of every kind of connection, of statements (SQL), of API calls.
     static let sharedKeys: Set<String> = ["phi", "users", "groups", "identity_kind", "hours", "days"]
-    static let statementKeys: Set<String> = ["kind", "command", "tables", "unbounded_write", "unbounded_read", "export", "hidden", "flags"]
+    static let statementKeys: Set<String> = ["kind", "command", "tables", "unbounded_write", "unbounded_read", "export", "hidden", "flags",
+                                             "writes_tokenized"]
     static let callKeys: Set<String> = ["actions", "except_actions", "access", "resources", "params", "passes_role", "sets_policy",
                                         "reveals_secrets"]
 
@@ -120,6 +122,7 @@ public struct Rule: Sendable {
         unboundedRead = try bool("unbounded_read")
         export = try bool("export")
         hidden = try bool("hidden")
+        writesTokenized = try bool("writes_tokenized")
         flags = try strings("flags")
         if let bad = flags?.first(where: { StatementFlag(rawValue: $0) == nil }) {
             throw ConfigError("approval rule \"\(name)\": unknown flag \"\(bad)\"")
@@ -160,7 +163,8 @@ public struct Rule: Sendable {
     }
 
     /// Whether every condition holds for this statement, asked by this identity, now.
-    func matches(_ s: StatementClass, _ who: Requester, phiTables: Set<String>, at time: DateComponents) -> Bool {
+    func matches(_ s: StatementClass, _ who: Requester, phiTables: Set<String>, tokenized: [ColumnRule] = [],
+                 at time: DateComponents) -> Bool {
         if let kinds, !kinds.contains(s.kind.rawValue) { return false }
         if let commands, !commands.contains(s.command.uppercased()) { return false }
         let touched = s.tablesRead.union(s.tablesWritten)
@@ -174,6 +178,7 @@ public struct Rule: Sendable {
         }
         if let export, s.export != export { return false }
         if let hidden, s.hidden.isEmpty == hidden { return false }
+        if let writesTokenized, Policy.writesTokenized(s, tokenized) != writesTokenized { return false }
         if let flags, flags.isDisjoint(with: s.flags.map(\.rawValue)) { return false }
         return matchesIdentityAndTime(who, at: time)
     }
@@ -230,6 +235,10 @@ public struct Verdict: Sendable {
 public struct Policy: Sendable {
     public var rules: [Rule]
     public var phiTables: Set<String>
+    /// The masking rules of this connection that give tokens (`hash`): a value written into
+    /// such a column reads back, in any later session, as the token the same value has in
+    /// every row, so that written guesses make a codebook (the `writes_tokenized` condition).
+    public var tokenized: [ColumnRule]
     /// API resources the masking policy names (`masking.resources`): the `phi` condition of calls.
     public var phiResources: [ResourceSelector]
     public var kind: ConnectionKind
@@ -266,6 +275,8 @@ public struct Policy: Sendable {
         rule("review-exclusive-lock", "review", ["flags": ["exclusive_lock"]],
              "locks or rewrites a table exclusively (LOCK, CLUSTER, VACUUM FULL, REINDEX, SET TABLESPACE): every session using it waits"),
         rule("review-export", "review", ["export": true], "exports data (COPY TO, CREATE TABLE AS, SELECT INTO)"),
+        rule("review-tokenized-write", "review", ["writes_tokenized": true],
+             "writes a column masked with tokens: what it writes there reads back as the token the same value has in any row (a codebook of guesses)"),
         rule("review-phi-bulk-read", "review", ["phi": true, "unbounded_read": true],
              "reads a PHI table without a LIMIT or a key filter"),
         rule("allow-rest", "allow", [:], "allowed"),
@@ -296,6 +307,10 @@ public struct Policy: Sendable {
         var phi = Set((a["phi_tables"]?.array ?? []).compactMap { $0.string?.lowercased() })
         for r in c["masking"]?["columns"]?.array ?? [] { if let t = r["table"]?.string { phi.insert(t.lowercased()) } }
         phiTables = phi
+        tokenized = (c["masking"]?["columns"]?.array ?? []).compactMap { r in
+            guard r["strategy"]?.string == "hash", let column = r["column"]?.string else { return nil }
+            return ColumnRule(table: r["table"]?.string ?? "*", column: column, strategy: .redact)
+        }
         var o = ClassifyOptions()
         o.maxBoundedLimit = Int(a["max_bounded_limit"]?.int ?? 1000)
         o.keyColumns = Set((a["key_columns"]?.array ?? []).compactMap { $0.string?.lowercased() })
@@ -334,13 +349,27 @@ public struct Policy: Sendable {
         return false
     }
 
+    /// Whether a statement writes a column a `hash` rule masks: `table.column` as written
+    /// (its last part names the table, as `names` reads it), `table.*` for every column.
+    static func writesTokenized(_ s: StatementClass, _ rules: [ColumnRule]) -> Bool {
+        guard !rules.isEmpty else { return false }
+        return s.columnsWritten.contains { written in
+            guard let dot = written.lastIndex(of: ".") else { return false }
+            let qualified = written[..<dot], column = String(written[written.index(after: dot)...])
+            let table = String(qualified.split(separator: ".").last ?? qualified)
+            return rules.contains { r in
+                (column == "*" ? true : Glob.matches(r.column, column)) && (r.table == "*" || Glob.matches(r.table, table))
+            }
+        }
+    }
+
     /// The verdict on one statement: the first rule that matches. A statement whose
     /// effect is hidden is allowed only by a rule that says `"hidden": true`.
     public func verdict(_ s: StatementClass, _ who: Requester, at date: Date = Date()) -> (StatementVerdict, Rule?) {
         var cal = Calendar(identifier: .gregorian)
         cal.timeZone = timeZone
         let time = cal.dateComponents([.hour, .minute, .weekday], from: date)
-        for rule in rules where rule.matches(s, who, phiTables: phiTables, at: time) {
+        for rule in rules where rule.matches(s, who, phiTables: phiTables, tokenized: tokenized, at: time) {
             if rule.action == .allow && !s.hidden.isEmpty && rule.hidden != true {
                 return (StatementVerdict(action: .review, rule: "hidden-effect",
                                          message: "its effect cannot be seen from the statement (\(s.hidden.joined(separator: ", ")))",

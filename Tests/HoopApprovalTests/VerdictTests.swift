@@ -174,6 +174,36 @@ final class VerdictTests: XCTestCase {
         XCTAssertTrue(wrong.isEmpty, "\(wrong.count) of \(Self.table.count) judged wrongly:\n" + wrong.joined(separator: "\n"))
     }
 
+    /// A value written into a column masked with tokens reads back as the token the same
+    /// value has in every row: written guesses are a codebook (hunt s41). Such writes are
+    /// held; other columns' writes and reads of tokenized columns are not.
+    func testWritesOfTokenizedColumnsAreReviewed() throws {
+        let p = try Policy(connection: .object(["masking": .object(["columns": .array([
+            .object(["table": .string("patients"), "column": .string("first_name"), "strategy": .string("hash")]),
+            .object(["table": .string("pat*"), "column": .string("*_name"), "strategy": .string("hash")]),
+            .object(["table": .string("patients"), "column": .string("ssn"), "strategy": .string("redact")]),
+        ])])]), gateway: .object([:]))
+        func judged(_ sql: String) -> Verdict { p.verdict(Classifier.classify(sql, options: p.classifyOptions), agent) }
+        for sql in [
+            "insert into patients (id, first_name) values (900001, 'Avery')",
+            "insert into patients select 900000 + o, w from unnest(array['Avery', 'Blake']) with ordinality u(w, o)",
+            "insert into public.patients values (900001, 'x', 'Avery')",
+            "update patients set last_name = 'Blake' where id = 5",
+            "update patients set (phone, last_name) = ('1', 'Blake') where id = 5",
+            "copy patients (id, first_name) from stdin",
+            "merge into patients p using (values (1)) v(id) on p.id = v.id when matched then update set first_name = 'Avery'",
+        ] {
+            let v = judged(sql)
+            XCTAssertEqual(v.action, .review, sql)
+            XCTAssertTrue(v.reasons.contains { $0.rule == "review-tokenized-write" }, "\(sql): \(v.reasons.map(\.rule))")
+        }
+        for sql in ["update patients set phone = null where id = 5", "insert into encounters (id, note) values (1, 'x')",
+                    "select first_name from patients where id = 5"] {
+            XCTAssertEqual(judged(sql).action, .allow, sql)
+        }
+        XCTAssertEqual(verdict("update patients set first_name = 'x' where id = 5").action, .allow, "no hash rule: no codebook")
+    }
+
     func testHiddenWorkIsNeverAllowedByACatchAllRule() throws {
         let p = try Policy(connection: .object(["approval": .object(["rules": .array([
             .object(["action": .string("allow")]),

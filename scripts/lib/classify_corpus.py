@@ -772,9 +772,12 @@ class Gen:
         if k == 12:
             return Case(0, "ordinary", "delete by key", f"delete from encounters where id = {eid}")
         if k == 13:
-            i, npi = self.new_provider()
-            return Case(0, "ordinary", "insert values",
-                        f"insert into providers (id, name, npi, specialty) values ({i}, 'New Provider, MD', '{npi}', 'Cardiology')")
+            # (A provider's or a patient's name is written under `hash`: held as a codebook's
+            # entry by review-tokenized-write, docs/approval.md.)
+            e = self.new_encounter()
+            return Case(0, "ordinary", "insert returning",
+                        f"insert into encounters (id, patient_id, provider_id, admitted_at, department, diagnosis_code, note) "
+                        f"values ({e}, {pid}, {prid}, now(), '{self.dept()}', 'Z00.00', 'follow-up') returning id")
         if k == 14:
             return Case(0, "ordinary", "max of one patient", f"select max(admitted_at) from encounters where patient_id = {pid}")
         if k == 15:
