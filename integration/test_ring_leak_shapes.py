@@ -103,6 +103,24 @@ ROWS = [
     ("plain distinct's sort order", [],
      f"select lpad(s.i::text, 3, '0') from (select distinct substr(p.ssn, i, 1) d, i, B'1' b from patients p, "
      f"generate_series(1, 11) i where p.id = {P}) s"),
+    # Hunt s41b and the review of s41: rows a piece orders or repeats, attribute notation,
+    # a constant a comparison chose, OFFSET, a UNION's sort, RETURNING of a lookup row.
+    ("order made by a lookup a piece picked", [],
+     f"select p.id from patients p join (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) g(g) on g = substr(p.ssn, 5, 1)::int where p.id between 1 and 30 order by g, p.id"),
+    ("rows repeated as often as a piece says", [],
+     f"select p.id from patients p join (values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) g(g) on g <= substr(p.ssn, 5, 1)::int where p.id = {P}"),
+    ("attribute notation over a derived table", [],
+     f"select s.to_json from (select id i, translate(ssn, '0123456789', 'abcdefghij') a from patients p where p.id = {P}) s"),
+    ("attribute notation over a table", [], f"select p.quote_literal from patients p where p.id = {P}"),
+    ("a constant a comparison chose", [], f"select greatest(p.ssn, '000') from patients p where p.id = {P}"),
+    ("offset computed from a value", [],
+     f"select g from generate_series(100, 109) g offset (select substr(p.ssn, 5, 1)::int from patients p where p.id = {P}) limit 1"),
+    ("a union's sort by a piece", [],
+     f"select x.id from (select substr(p.ssn, 5, 1) d, p.id, B'1' b from patients p where p.id between 1 and 30 "
+     f"union select '0', -1, B'0') x"),
+    ("returning of a lookup row a piece picked", [],
+     f"update encounters e set note = e.note from patients p, (values (0, 'zero'), (1, 'one'), (2, 'two'), (3, 'three'), (4, 'four'), (5, 'five'), (6, 'six'), (7, 'seven'), (8, 'eight'), (9, 'nine')) d(k, v) where e.id = 1 and p.id = {P} "
+     f"and d.k = substr(p.ssn, 5, 1)::int returning d.v"),
     ("advisory lock key",
      [f"select count(pg_advisory_lock(substr({SSN_DIGITS}, 1, 8)::bigint)) from patients p where p.id = {P}"],
      "select objid from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()"),
@@ -518,6 +536,12 @@ def test_the_built_in_lists_are_the_servers(ring):
         scalar = {r[0] for r in d.execute("select typname from pg_type where typnamespace = 'pg_catalog'::regnamespace "
                                           "and typcategory <> 'A' and typtype <> 'p' and typrelid = 0").fetchall()}
     assert swift_list("scalarList", "BuiltinTypes") == scalar, "the scalar types are not the server's"
+    with ring.connect("direct") as d:
+        whole = {r[0] for r in d.execute(
+            "select distinct proname from pg_proc where pronamespace = 'pg_catalog'::regnamespace "
+            "and (pronargs = 1 or provariadic <> 0) and proargtypes[0] in ('\"any\"'::regtype, 'anyelement'::regtype, "
+            "'record'::regtype, 'anycompatible'::regtype, 'anynonarray'::regtype, 'anycompatiblenonarray'::regtype)").fetchall()}
+    assert swift_list("wholeRowList") == whole, "the built-ins a whole row can be given are not the server's"
 
 
 @pytest.mark.parametrize("call", [

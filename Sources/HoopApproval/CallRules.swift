@@ -288,6 +288,15 @@ extension Policy {
             // the key; WorkMail's impersonation token acts as any mailbox.
             "appsync:ListApiKeys", "appsync:CreateApiKey", "appsync:UpdateApiKey", "workmail:AssumeImpersonationRole"]],
                  "reveals credentials or secrets"),
+        // Parameter Store hands out every Secrets Manager secret under this path, as a
+        // parameter's Value: the secret GetSecretValue is denied, whatever WithDecryption says.
+        callRule("no-secret-references", "deny", ["actions": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath",
+                                                                "ssm:GetParameterHistory"],
+                                                    "params": ["Name*": "*/aws/reference/secretsmanager*"]],
+                 "reads a Secrets Manager secret through Parameter Store (/aws/reference/secretsmanager/)"),
+        callRule("no-secret-reference-paths", "deny", ["actions": ["ssm:GetParametersByPath"],
+                                                         "params": ["Path": "*/aws/reference*"]],
+                 "reads Secrets Manager secrets through Parameter Store (/aws/reference/)"),
         callRule("no-decrypted-parameters", "deny", ["actions": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath",
                                                                   "ssm:GetParameterHistory"],
                                                       "params": ["WithDecryption": "true"]],

@@ -50,7 +50,7 @@ public final class LineReader {
         }
         var set = fd_set()
         withUnsafeMutableBytes(of: &set) { $0[Int(fd) / 8] |= UInt8(1 << (Int(fd) % 8)) }   // FD_SET (little-endian words)
-        let micros = max(1, Int((seconds * 1e6).rounded(.up)))
+        let micros = max(1, Int((min(seconds, 60) * 1e6).rounded(.up)))
         var limit = timeval(tv_sec: micros / 1_000_000, tv_usec: micros % 1_000_000)
         return select(fd + 1, &set, nil, nil, &limit) > 0
     }

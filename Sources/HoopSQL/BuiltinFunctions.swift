@@ -29,6 +29,22 @@ enum BuiltinFunctions {
     /// ('pg_catalog'::regnamespace, 'information_schema'::regnamespace).
     static let setReturning: Set<Substring> = Set(setReturningList.split(whereSeparator: { $0 == " " || $0 == "\n" }))
 
+    /// The built-ins a whole row can be given alone (one argument, or a variadic one, of a
+    /// polymorphic, `record` or `"any"` type): PostgreSQL reads `p.to_json` as
+    /// `to_json(p)` when `p` has no column of that name (attribute notation).
+    /// Generated: select distinct proname from pg_proc where pronamespace =
+    /// 'pg_catalog'::regnamespace and (pronargs = 1 or provariadic <> 0) and proargtypes[0]
+    /// in ('"any"', 'anyelement', 'record', 'anycompatible', 'anynonarray', 'anycompatiblenonarray').
+    static let wholeRow: Set<Substring> = Set(wholeRowList.split(whereSeparator: { $0 == " " || $0 == "\n" }))
+
+    static let wholeRowList = """
+        any_out anycompatible_out anycompatiblenonarray_out anyelement_out anynonarray_out array_agg concat count cume_dist
+        dense_rank first_value hash_record json_agg json_build_array json_build_object jsonb_agg jsonb_build_array
+        jsonb_build_object lag last_value lead mode num_nonnulls num_nulls percent_rank pg_collation_for
+        pg_column_compression pg_column_size pg_typeof quote_literal quote_nullable rank record_out record_send row_to_json
+        to_json to_jsonb
+        """
+
     static let setReturningList = """
 _pg_expandarray aclexplode generate_series generate_subscripts json_array_elements json_array_elements_text
 json_each json_each_text json_object_keys json_populate_recordset json_to_recordset jsonb_array_elements

@@ -275,7 +275,8 @@ struct ClassWalker {
     static let largeObjectDestroyers: Set<String> = ["lo_unlink", "lo_put", "lo_truncate", "lo_truncate64", "lowrite", "lo_write"]
     /// Built-ins that store bytes given as an argument in a large object: given a column or
     /// a sub-select, a copy of what the statement reads, outside every masking rule (an export).
-    static let largeObjectStores: Set<String> = ["lo_from_bytea", "lo_put", "lowrite", "lo_write"]
+    /// By name: which argument holds the bytes.
+    static let largeObjectStores: [String: Int] = ["lo_from_bytea": 1, "lo_put": 2, "lowrite": 1]
     /// Built-ins that maintain an index, computing its expressions.
     static let indexMaintenance: Set<String> = ["brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range",
                                                 "gin_clean_pending_list"]
@@ -303,7 +304,9 @@ struct ClassWalker {
         if Self.runsSQL.contains(name) { flag(.dynamicSQL, "function \(display) runs SQL", at) }
         if Self.writingBuiltins.contains(name) { dml = true }
         if Self.largeObjectDestroyers.contains(name) { destroysLargeObjects = true }
-        if Self.largeObjectStores.contains(name), Self.readsValues(f["args"] ?? .null) { storesReadValues = true }
+        if let data = Self.largeObjectStores[name], let args = f["args"]?.array, args.count > data, Self.readsValues(args[data]) {
+            storesReadValues = true
+        }
         if Self.indexMaintenance.contains(name) { c.writesPlanned.insert(CatalogFacts.everyRelation) }
         if Self.serverFiles.contains(name) { flag(.serverFile, "function \(display) reads or writes server files", at) }
         if Self.admin.contains(name) { flag(.adminFunction, "function \(display) is an administrative action", at) }
@@ -760,6 +763,35 @@ struct Bounds {
         var keyed: Bool
     }
 
+    /// Whether a derived table passes a table's keys through as they are (an ORM's
+    /// `select * from (select patients.id as id, ...) anon_1 where anon_1.id = 1`): a
+    /// plain SELECT of one table under its own column names, no set operation, grouping,
+    /// DISTINCT or set-returning call (one row of the table is one row of it), each of its
+    /// output columns with a key's name that table's own column of that name.
+    func passesKeysThrough(_ query: JSON?, _ ctes: [String: Bool]) -> Bool {
+        guard let s = query?["SelectStmt"], (s["op"]?.string ?? "SETOP_NONE") == "SETOP_NONE", s["valuesLists"] == nil,
+              s["groupClause"] == nil, s["distinctClause"] == nil, s["withClause"] == nil, s["havingClause"] == nil,
+              let from = s["fromClause"]?.array, from.count == 1, let table = from[0]["RangeVar"],
+              !Self.renamesColumns(table), table["schemaname"] != nil || ctes[table["relname"]?.string ?? ""] == nil else { return false }
+        let targets = s["targetList"]?.array ?? []
+        var called: [JSON] = []
+        calls(.array(targets), &called)
+        guard !called.contains(where: { f in
+            let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
+            return Self.setReturning.contains(Substring(parts.last ?? "")) || !ClassWalker.isBuiltin(parts)
+        }) else { return false }
+        let own = Self.qualifiers(of: table)
+        return targets.allSatisfy { t in
+            let r = t["ResTarget"]
+            let fields = r?["val"]?["ColumnRef"]?["fields"]?.array ?? []
+            let names = fields.compactMap(\.sval)
+            if fields.last?["A_Star"] != nil { return fields.count == 1 || own.contains(Self.qualifier(names + ["*"])) }
+            guard let name = Analyzer.outputName(r), isKey(name.lowercased()) else { return true }
+            return names.count == fields.count && names.last?.lowercased() == name.lowercased()
+                && (names.count == 1 || own.contains(Self.qualifier(names)))
+        }
+    }
+
     /// Whether a table reference renames its columns (`t x(a, b)`).
     static func renamesColumns(_ rangeVar: JSON?) -> Bool { !(rangeVar?["alias"]?["colnames"]?.array ?? []).isEmpty }
 
@@ -775,7 +807,7 @@ struct Bounds {
         case "RangeSubselect":
             // LATERAL: it may name this query's other items, unqualified too.
             out.append(FromItem(names: [alias ?? ""], pinned: (nested || b["lateral"]?.bool == true ? inner : self).statement(b["subquery"], ctes),
-                                keyed: false))
+                                keyed: (b["alias"]?["colnames"]?.array ?? []).isEmpty && passesKeysThrough(b["subquery"], ctes)))
         case "JoinExpr":
             collect(b["larg"] ?? .null, ctes, &out)
             collect(b["rarg"] ?? .null, ctes, &out)

@@ -675,8 +675,11 @@ struct Analyzer {
             let l = select(s["larg"] ?? .null, outer: outer), r = select(s["rarg"] ?? .null, outer: outer)
             // A set operation's row count: both sides', and which rows are equal (UNION, INTERSECT, EXCEPT).
             var rows = l.rows.union(r.rows).union(op == "SETOP_UNION" && s["all"]?.bool == true ? [] : l.all.union(r.all).pieces)
-            // Its LIMIT and OFFSET make its row count theirs, as a select's do.
-            for key in ["limitCount", "limitOffset"] { rows.formUnion(expression(s[key] ?? .null, outer).withoutIdentities.pieces) }
+            // Its LIMIT and OFFSET make its row count theirs, as a select's do, and pick which
+            // rows come back.
+            var limits: Set<SourceColumn> = []
+            for key in ["limitCount", "limitOffset"] { limits.formUnion(expression(s[key] ?? .null, outer).withoutIdentities.pieces) }
+            rows.formUnion(limits)
             guard let lv = l.values, let rv = r.values, lv.count == rv.count
             else { var shape = Shape(columns: nil, all: l.all.union(r.all)); shape.rows = rows; return shape }
             // A set operation's columns have no catalog origin: each is traced through both sides.
@@ -690,7 +693,12 @@ struct Analyzer {
                 else if let i = Self.setOperationColumn(node, s), i < columns.count { ordering.formUnion(columns[i].pieces) }
                 else { ordering.formUnion(l.all.union(r.all).pieces) }
             }
-            ordering = ordering.withoutIdentities
+            // Any but UNION ALL compares whole rows, sorting them by every column where it
+            // cannot hash (a `bit` column has none): the rows come in the order of the first
+            // column, a piece of a value too (`select substr(ssn, 5, 1), id, B'1' ... union
+            // select ...`: the ids in runs, one a digit, calibrated by the other side's rows).
+            if !(op == "SETOP_UNION" && s["all"]?.bool == true) { for c in columns { ordering.formUnion(c.pieces) } }
+            ordering = ordering.withoutIdentities.union(limits)
             if !ordering.isEmpty { columns = columns.map { $0.union(ordering) } }
             var shape = Shape(columns.map { .value($0) })
             shape.rows = rows.union(s["limitOption"]?.string == "LIMIT_OPTION_WITH_TIES" ? ordering : [])
@@ -721,10 +729,15 @@ struct Analyzer {
         // everything it reads (its sub-selects too). A column it relates to a value
         // carries that value (`g = ascii(ssn)`: g is ascii(ssn) on every row returned).
         var conditions: [Set<SourceColumn>] = []
+        var equalities: Set<Int> = []
         for clause in joins + [s["whereClause"], s["havingClause"]].compactMap({ $0 }) {
-            for c in conjuncts(clause) { conditions.append(reads(c, scopes)) }
+            for c in conjuncts(clause) {
+                if Self.isColumnEquality(c) { equalities.insert(conditions.count) }
+                conditions.append(reads(c, scopes))
+            }
         }
-        conditions += lateral.removeLast()
+        let correlated = lateral.removeLast()
+        conditions += correlated
         // How many rows come back carries what makes rows: functions in FROM, derived
         // tables built from values, and conditions that relate two FROM items or a
         // FROM item that is no table (`g <= ascii(p.ssn)`). A condition on one table's
@@ -740,23 +753,7 @@ struct Analyzer {
             // '7')`, ninety of them a row, is every SSN).
             if linked.count > 1 || !linked.isSubset(of: tables) || !outer.isEmpty { rows.formUnion(c.withoutIdentities.pieces) }
         }
-        // A condition that relates FROM items to one another chooses, for each row of one,
-        // the rows of the others: a lookup row picked by a piece of a value (`join d on d.k
-        // = substr(p.ssn, 1, 1)`, `join providers v on v.id = 1 + substr(p.ssn, 5, 1)::int`)
-        // is a function of that piece in every column, not only in the one the condition
-        // names. Each item's columns carry what the condition reads from the others (what
-        // it reads of the item's own columns chooses the item's rows: the yes-or-no a
-        // condition on one table's columns answers).
-        var itemCarries: [String: Set<SourceColumn>] = [:]
-        for c in conditions {
-            let related = Set(c.filter(\.isIdentity).map(\.table))
-            guard related.count > 1 else { continue }
-            let read = c.withoutIdentities.pieces
-            for item in related {
-                let own = Set(c.filter { $0.table == item }.flatMap { identitySources[$0] ?? [] }.map(\.piece))
-                itemCarries[item, default: []].formUnion(read.subtracting(own))
-            }
-        }
+        let relating = relatingPieces(conditions, equalities: equalities, correlated: correlated, scope: scope)
         var grouping: Set<SourceColumn> = []
         let targetList = s["targetList"]?.array ?? []
         for key in ["groupClause", "distinctClause"] {
@@ -824,13 +821,17 @@ struct Analyzer {
         ordering = ordering.withoutIdentities.union(nulls).union(made)
 
         counted.append(rows)
-        var shape = targets(s["targetList"]?.array ?? [], scopes, conditions: conditions, itemCarries: itemCarries)
+        var shape = targets(s["targetList"]?.array ?? [], scopes, conditions: conditions)
         counted.removeLast()
+        shape.carryEverywhere(relating)
         shape.carryEverywhere(ordering)
         // A derived table's row count also carries its grouping and what its set-returning
         // functions were given (`select regexp_split_to_table(ssn, '')`).
         // SELECT DISTINCT: how many different values the select list has.
         if s["distinctClause"] != nil { grouping.formUnion(shape.all.pieces) }
+        // A LIMIT or OFFSET computed from a value picks which rows come back (`offset (select
+        // substr(ssn, 5, 1)::int ...) limit 1` over a series is the digit): every column.
+        shape.carryEverywhere(limits)
         shape.rows = rows.union(grouping).union(limits).union(made)
         return shape
     }
@@ -935,9 +936,11 @@ struct Analyzer {
         // UPDATE ... SET a = v.a FROM v: the SET expressions read the FROM items too.
         quals.append([])
         nulling.append([])
+        lateral.append([])
         for item in (s["fromClause"]?.array ?? []) + (s["usingClause"]?.array ?? []) { from(item, outer: [], into: &scope) }
         let joins = quals.removeLast()
         let nulls = nulling.removeLast()
+        let related = lateral.removeLast()
         // RETURNING of the target table gives back what the write stored there:
         // INSERT ... SELECT last_name ... RETURNING a carries last_name.
         var stored = subquery(s["selectStmt"], outer: []).all
@@ -960,23 +963,55 @@ struct Analyzer {
             scope[0] = ScopeItem(name: target.name, relation: .opaque(stored.union([SourceColumn(t, "*")])), id: target.id)
         }
         var conditions: [Set<SourceColumn>] = []
+        var equalities: Set<Int> = []
         for clause in joins + [s["whereClause"], conflict?["whereClause"]].compactMap({ $0 }) {
-            for c in conjuncts(clause) { conditions.append(reads(c, [scope])) }
+            for c in conjuncts(clause) {
+                if Self.isColumnEquality(c) { equalities.insert(conditions.count) }
+                conditions.append(reads(c, [scope]))
+            }
         }
-        // An outer join in FROM or USING: which rows it filled with NULLs, as in a select.
+        conditions += related
+        // An outer join in FROM or USING: which rows it filled with NULLs, as in a select;
+        // a row of FROM or USING a condition picked or repeated by a piece, too.
         var shape = targets(returning, [scope], conditions: conditions)
-        shape.carryEverywhere(nulls)
+        shape.carryEverywhere(nulls.union(relatingPieces(conditions, equalities: equalities, correlated: related, scope: scope)))
         return shape
     }
 
-    /// `itemCarries`: by FROM item (its key), what every column of it carries besides (a
-    /// condition relating it to other items chose its rows).
-    mutating func targets(_ list: [JSON], _ scopes: [[ScopeItem]], conditions: [Set<SourceColumn>] = [],
-                          itemCarries: [String: Set<SourceColumn>] = [:]) -> Shape {
-        func withItems(_ linked: Set<SourceColumn>) -> Set<SourceColumn> {
-            guard !itemCarries.isEmpty else { return linked }
-            return Set(linked.filter(\.isIdentity).flatMap { itemCarries[$0.table] ?? [] }).union(linked)
+    /// What picks or repeats the rows of one FROM item for each row of another: a condition
+    /// relating two or more of them (`join d on d.k = substr(p.ssn, 1, 1)`: the lookup row
+    /// is a function of that piece in every column; `join (values ...) g(g) on g <=
+    /// substr(p.ssn, 5, 1)::int`: each patient's row repeats as often as the digit; `order
+    /// by g, p.id`: the ids come in runs), a LATERAL item's correlated conditions, a
+    /// function's or derived table's own row count (`cross join lateral generate_series(0,
+    /// ...)`). Every column of the select carries it, as it carries an order made by a
+    /// piece: the rows it made look alike. Two tables' stored columns compared whole
+    /// (`e.patient_id = p.id`, `l.mrn = p.mrn`) pick the tables' own rows, as a join on
+    /// keys does: no lookup the query made.
+    func relatingPieces(_ conditions: [Set<SourceColumn>], equalities: Set<Int>, correlated: [Set<SourceColumn>],
+                        scope: [ScopeItem]) -> Set<SourceColumn> {
+        let items = Set(scope.map { Self.itemKey($0.id) })
+        let tables = Set(scope.filter(\.isTable).map { Self.itemKey($0.id) })
+        var out = scope.reduce(into: Set<SourceColumn>()) { $0.formUnion($1.rows) }
+        for c in correlated { out.formUnion(c.withoutIdentities.pieces) }
+        for (i, c) in conditions.enumerated() {
+            let related = Set(c.filter(\.isIdentity).map(\.table)).intersection(items)
+            guard related.count > 1, !(equalities.contains(i) && related.isSubset(of: tables)) else { continue }
+            out.formUnion(c.withoutIdentities.pieces)
         }
+        return out.withoutIdentities
+    }
+
+    /// `a.x = b.y`: two columns compared, nothing computed.
+    static func isColumnEquality(_ c: JSON) -> Bool {
+        guard let a = c["A_Expr"], a["kind"]?.string == "AEXPR_OP", a["name"]?.array?.last?.sval == "=" else { return false }
+        return [a["lexpr"], a["rexpr"]].allSatisfy { side in
+            let fields = side?["ColumnRef"]?["fields"]?.array ?? []
+            return !fields.isEmpty && fields.allSatisfy { $0.sval != nil }
+        }
+    }
+
+    mutating func targets(_ list: [JSON], _ scopes: [[ScopeItem]], conditions: [Set<SourceColumn>] = []) -> Shape {
         var columns: [OutputColumn] = []
         var laidOut = true
         var all: Set<SourceColumn> = []
@@ -990,13 +1025,10 @@ struct Analyzer {
                 if items.isEmpty || qualifier == nil && reorderingJoin { laidOut = false }
                 for item in items {
                     readLog.formUnion(item.wholeRow)
-                    let carried = withItems(linked([Self.identity(item, "*")], conditions)).withoutIdentities
+                    let carried = linked([Self.identity(item, "*")], conditions).withoutIdentities
                     switch item.relation {
                     case .table(let t):
                         columns.append(.tableStar(t))
-                        if let every = itemCarries[Self.itemKey(item.id)], !every.isEmpty {
-                            starTaint[t.lowercased(), default: [:]]["*", default: []].formUnion(every)
-                        }
                         // Each column a condition names carries what that condition relates it to.
                         let named = Set(conditions.flatMap { $0.filter { $0.table == Self.itemKey(item.id) } })
                         for id in named {
@@ -1016,7 +1048,7 @@ struct Analyzer {
                     all.formUnion(item.wholeRow); all.formUnion(carried)
                 }
             } else {
-                let sources = withItems(linked(expression(val, scopes), conditions)).withoutIdentities
+                let sources = linked(expression(val, scopes), conditions).withoutIdentities
                 columns.append(.value(sources))
                 all.formUnion(sources)
             }
@@ -1109,7 +1141,8 @@ struct Analyzer {
             if let q = body["quals"], !quals.isEmpty { quals[quals.count - 1].append(q) }
             // USING compares the columns of those names on both sides, as ON would; NATURAL,
             // those both sides have, which the text does not say: any of them.
-            if !lateral.isEmpty, body["usingClause"] != nil || body["isNatural"]?.bool == true {
+            // Two tables' stored columns compared whole pick their own rows (relatingPieces).
+            if !lateral.isEmpty, body["usingClause"] != nil || body["isNatural"]?.bool == true, !scope[first...].allSatisfy(\.isTable) {
                 var compared: Set<SourceColumn> = []
                 for item in scope[first...] {
                     let names = (body["usingClause"]?.array ?? []).compactMap(\.sval)
@@ -1217,8 +1250,14 @@ struct Analyzer {
         return nil
     }
 
+    /// A column of a FROM item by name. A name that is none of a derived table's columns,
+    /// or a built-in's that takes a whole row, may be PostgreSQL's attribute notation:
+    /// `s.to_json` is `to_json(s)`, `p.quote_literal` is `quote_literal(p)`, the whole row.
     func column(_ item: ScopeItem, _ c: String) -> Set<SourceColumn> {
-        if case .derived = item.relation, !ambiguous.contains(item.name), let n = names[item.name] { return n[c] ?? [] }
+        if case .derived = item.relation, !ambiguous.contains(item.name), let n = names[item.name] { return n[c] ?? item.wholeRow }
+        if case .table = item.relation, BuiltinFunctions.wholeRow.contains(Substring(c.lowercased())) {
+            return item.column(c).union(item.wholeRow)
+        }
         return item.column(c)
     }
 
@@ -1229,6 +1268,8 @@ struct Analyzer {
         "ResTarget", "List", "SortBy", "NamedArgExpr", "ParamRef", "A_Const",
     ]
     /// Functions whose value is one of their inputs' whole values, or them side by side.
+    /// Functions whose value is the input a comparison chose.
+    static let comparing: Set<String> = ["min", "max", "mode", "percentile_disc"]
     static let wholeFunctions: Set<String> = [
         "min", "max", "first_value", "last_value", "nth_value", "lag", "lead", "any_value", "mode", "percentile_disc",
         "concat", "concat_ws", "string_agg", "array_agg", "textcat", "coalesce", "unnest",
@@ -1373,6 +1414,11 @@ struct Analyzer {
             guard ["USER", "ROLE", "SCHEMA", "CATALOG"].contains(where: op.hasSuffix) else { return [] }
             readLog.insert(.catalog)
             return [.catalog]
+        case "MinMaxExpr":
+            // GREATEST and LEAST choose by comparing: a constant among their arguments shows
+            // when it wins (`greatest(ssn, '123')`): whole only among stored columns alone.
+            let out = fields(body, scopes)
+            return (body["args"]?.array ?? []).allSatisfy({ Self.storedColumn($0, scopes.first ?? []) }) ? out : out.pieces
         default:
             let out = fields(body, scopes)
             return Self.wholeNodes.contains(kind) ? out : out.pieces
@@ -1420,7 +1466,13 @@ struct Analyzer {
             let stored = (f["args"]?.array ?? []).allSatisfy { $0["ColumnRef"] != nil } && args.allSatisfy(\.whole)
             return f["agg_distinct"]?.bool == true || !stored ? context.union(args.pieces) : context
         }
-        var out = (Self.wholeFunctions.contains(fn) ? args : args.pieces).union(context)
+        // A value chosen by comparing (min, max, mode, percentile_disc) is one of its inputs
+        // whole only when those are a table's stored column: over a derived table's or a
+        // VALUES list's column, a constant there may be chosen instead, and `partial` would
+        // show which (`max(v) from (values (p.ssn), ('5'))` is '5' when the SSN is smaller).
+        let chosenAmongOthers = Self.comparing.contains(fn)
+            && !(f["args"]?.array ?? []).allSatisfy { Self.storedColumn($0, scopes.first ?? []) }
+        var out = (Self.wholeFunctions.contains(fn) && !chosenAmongOthers ? args : args.pieces).union(context)
         if let state = Self.stateFunctions[fn] { out.insert(state); readLog.insert(state) }
         if BuiltinFunctions.untraced.contains(fn) || BuiltinFunctions.untracedPrefixes.contains(where: fn.hasPrefix) {
             out.insert(.untraced); readLog.insert(.untraced)

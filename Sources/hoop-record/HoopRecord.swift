@@ -27,8 +27,14 @@ struct Stage: ParsableCommand {
     @Option(help: "Seconds between signed checkpoints while frames arrive.")
     var checkpointSeconds: Double = 10
 
-    @Option(help: "Seconds a commit may wait for another session's answer that is due, to share its fsync (0: never).")
+    @Option(help: "Seconds a commit may wait for another session's answer that is due, to share its fsync (0: never; at most 0.002).")
     var commitDelay: Double = 0.0002
+
+    func validate() throws {
+        guard commitDelay >= 0, commitDelay <= AnswersDue.horizon else {
+            throw ValidationError("--commit-delay must be 0 to \(AnswersDue.horizon) seconds")
+        }
+    }
 
     func run() throws {
         let signer: Curve25519.Signing.PrivateKey?
@@ -82,6 +88,7 @@ struct Stage: ParsableCommand {
             guardLock.lock(); defer { guardLock.unlock() }
             try audit.commit(final: false)
             mustCommit = false
+            due.committed()
         }, mayWait: { waited in
             guardLock.lock(); defer { guardLock.unlock() }
             if !mustCommit { return 0.005 - waited }

@@ -57,6 +57,12 @@ final class CallRuleTests: XCTestCase {
             (call("ssm", "GetParameter", "ssm:GetParameter", "Read", ["Name": "p", "WithDecryption": .int(1)]), .deny, "no-decrypted-parameters"),
             (call("ssm", "GetParameter", "ssm:GetParameter", "Read", ["Name": "p", "WithDecryption": "yes"]), .deny, "no-decrypted-parameters"),
             (call("ssm", "GetParameters", "ssm:GetParameters", "Read", ["Names": .array([.string("p")]), "WithDecryption": .array([.bool(true)])]), .deny, "no-decrypted-parameters"),
+            // Secrets Manager's secrets through Parameter Store, with or without WithDecryption (hunt s41).
+            (call("ssm", "GetParameters", "ssm:GetParameters", "Read", ["Names": .array([.string("/aws/reference/secretsmanager/clinic/db-admin")])]),
+             .deny, "no-secret-references"),
+            (call("ssm", "GetParameter", "ssm:GetParameter", "Read", ["Name": "/aws/reference/secretsmanager/x"]), .deny, "no-secret-references"),
+            (call("ssm", "GetParametersByPath", "ssm:GetParametersByPath", "Read", ["Path": "/aws/reference/"]), .deny, "no-secret-reference-paths"),
+            (call("ssm", "GetParameters", "ssm:GetParameters", "Read", ["Names": .array([.string("/app/feature")])]), .allow, "allow-read"),
             (call("cloudtrail", "StopLogging", "cloudtrail:StopLogging", "Write", ["Name": "t"]), .deny, "no-audit-weakening"),
             (call("kms", "ScheduleKeyDeletion", "kms:ScheduleKeyDeletion", "Write", ["KeyId": "k"]), .deny, "no-audit-weakening"),
             (call("dynamodb", "ExportTableToPointInTime", "dynamodb:ExportTableToPointInTime", "Write"), .review, "review-bulk-export"),

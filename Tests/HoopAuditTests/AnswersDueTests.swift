@@ -18,8 +18,10 @@ final class AnswersDueTests: XCTestCase {
         note(&due, FrameType.query, "a", at: 10)
         XCTAssertTrue(due.anyDue(now: 10.0005))
         note(&due, FrameType.rows, "a", at: 10.0006)
-        XCTAssertTrue(due.anyDue(now: 10.0006), "rows are not the end of an answer")
+        due.committed()
+        XCTAssertTrue(due.anyDue(now: 10.0006), "rows committed are not the end of an answer")
         note(&due, FrameType.ready, "a", at: 10.0007)
+        due.committed()
         XCTAssertFalse(due.anyDue(now: 10.0007), "ready ends it")
     }
 
@@ -47,6 +49,23 @@ final class AnswersDueTests: XCTestCase {
         XCTAssertTrue(due.anyDue(now: 6), "another session's answer is")
         note(&due, FrameType.ready, "slow", at: 6)
         XCTAssertTrue(due.anyDue(now: 6), "one session's end leaves the other's due")
+    }
+
+    /// A session whose answer is under way is not waited for: a lone client never waits
+    /// on itself (its rows read, its `ready` still to come), nor does a COPY's client.
+    func testASessionAnsweringIsNotWaitedFor() {
+        var due = AnswersDue()
+        note(&due, FrameType.query, "a", at: 1)
+        note(&due, FrameType.rows, "a", at: 1.0001)
+        XCTAssertFalse(due.anyDue(now: 1.0001), "its own answer is under way")
+        note(&due, FrameType.query, "b", at: 1.0002)
+        XCTAssertTrue(due.anyDue(now: 1.0002), "another session's is due")
+        due.committed()
+        XCTAssertTrue(due.anyDue(now: 1.0003), "after the commit, a's rest is due again")
+        var copy = AnswersDue()
+        note(&copy, FrameType.query, "c", at: 1)
+        note(&copy, FrameType.copyInResponse, "c", at: 1)
+        XCTAssertFalse(copy.anyDue(now: 1))
     }
 
     func testManySessionsStayBounded() {

@@ -484,9 +484,17 @@ final class ClassifyTests: XCTestCase {
             "delete from encounters where id in (select x.a from encounters x(a, b, c, d, id) where x.id in ('A', 'B'))",
             "update encounters set note = 'n' where id in (select x.a from encounters x(a, id) where x.id in (1, 2))",
         ] { XCTAssertTrue(unbounded(sql), sql) }
-        // The table's own key, with or without an alias, still bounds.
+        // The table's own key, with or without an alias, still bounds; so does a derived
+        // table that passes it through (an ORM's subquery), not one that computes it.
         for sql in ["select * from patients p where p.id = 1", "select * from patients where id in (1, 2)",
-                    "select * from patients as p where id = 1"] { XCTAssertTrue(bounded(sql), sql) }
+                    "select * from patients as p where id = 1",
+                    "select * from (select patients.id as id, patients.ssn as ssn from patients) as anon_1 where anon_1.id = 1",
+                    "select * from (select * from patients) s where s.id = 1"] { XCTAssertTrue(bounded(sql), sql) }
+        for sql in ["select * from (select ssn as id from patients) s where s.id = 1",
+                    "select * from (select p.id, q.ssn from patients p, patients q) s where s.id = 1",
+                    "select * from (select id, generate_series(1, 1000) g, ssn from patients) s where s.id = 1",
+                    "select * from (select id, ssn from patients union all select id, ssn from patients) s where s.id = 1",
+                    "select * from (select id, ssn from patients) s(id2, id) where s.id = 1"] { XCTAssertFalse(bounded(sql), sql) }
         XCTAssertFalse(unbounded("delete from encounters where id in (select x.id from encounters x where x.id in (1, 2))"))
     }
 
@@ -512,6 +520,8 @@ final class ClassifyTests: XCTestCase {
         XCTAssertTrue(export("select lowrite(lo_open(16384, 131072), convert_to(p.ssn, 'UTF8')) from patients p where p.id = 1"))
         XCTAssertFalse(export("select lo_from_bytea(0, '\\x00')"))
         XCTAssertFalse(export("select lo_put(16384, 0, 'abc')"))
+        XCTAssertFalse(export("select lowrite(lo_open(d.doc_oid, 131072), $1) from documents d where d.id = 1"),
+                       "a column names where to write, not what")
     }
 
     func testHiddenReasons() {

@@ -85,7 +85,7 @@ final class LeakShapeTests: XCTestCase {
         let all = try Lineage.analyze("select l.* from lookup l join patients p on l.code = left(p.ssn, 3)")
         guard case .rows(let s) = all[0] else { return XCTFail() }
         XCTAssertTrue(s.carried("lookup", "code").contains(ssnPiece))
-        XCTAssertEqual(s.carried("lookup", "label"), [ssnPiece])
+        XCTAssertTrue(s.carried("lookup", "label").contains(ssnPiece))
     }
 
     func testEverythingAStatementReadsIsKnownForItsErrors() throws {

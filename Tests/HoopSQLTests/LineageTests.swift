@@ -68,6 +68,15 @@ final class LineageTests: XCTestCase {
                        [col("patients", "id")], "a sub-select's ORDER BY orders its own rows")
     }
 
+    /// A value chosen by comparing with a constant is a piece: `partial` would show which
+    /// won (hunt s41); among a table's stored values alone it is one of them, whole.
+    func testAValueChosenByComparingIsAPiece() throws {
+        XCTAssertEqual(values(try shape("select greatest(ssn, '123'), max(ssn), greatest(ssn, ssn) from patients")),
+                       [[piece("patients", "ssn")], [col("patients", "ssn")], [col("patients", "ssn")]])
+        let chosen = values(try shape("select (select max(v) from (values (p.ssn), ('5')) t(v)) from patients p"))[0]
+        XCTAssertTrue(chosen.contains(piece("patients", "ssn")) && !chosen.contains(col("patients", "ssn")), "\(chosen)")
+    }
+
     /// A plain DISTINCT sorts by every item of its select list where it cannot hash: a
     /// piece among them orders every column (hunt s41).
     func testAPlainDistinctSortsByEveryItem() throws {
@@ -90,6 +99,18 @@ final class LineageTests: XCTestCase {
             "select p.id, v.specialty from patients p, providers v where v.id = 1 + substr(p.ssn, 5, 1)::int",
             "select x.v from (select id, substr(ssn, 1, 1) k from patients) p join (values ('0', 100)) x(k, v) using (k)",
             "select x.v from (select id, substr(ssn, 1, 1) k from patients) p natural join (values ('0', 100)) x(k, v)",
+            // The patient's own id, repeated as often as a digit says, or in the order a lookup made.
+            "select p.id from patients p join (values (0), (1), (2)) g(g) on g <= substr(p.ssn, 5, 1)::int",
+            "select p.id from patients p cross join lateral generate_series(0, substr(p.ssn, 5, 1)::int) s",
+            "select p.id from patients p join (values (0), (1)) g(g) on g = substr(p.ssn, 5, 1)::int order by g, p.id",
+            "select p.id from patients p, lateral (select 1 from (values (0), (1)) g(g) where g <= substr(p.ssn, 5, 1)::int) x",
+            // Attribute notation: `s.to_json` is `to_json(s)`, the whole row.
+            "select 1, s.to_json from (select id, reverse(ssn) a from patients) s",
+            // OFFSET computed from a value picks the row; a UNION sorts by its columns.
+            "select 1, g from generate_series(0, 9) g offset (select substr(ssn, 5, 1)::int from patients where id = 42) limit 1",
+            "select 1, x.id from (select substr(ssn, 5, 1) d, id, B'1' b from patients union select '0', -1, B'0') x",
+            "update encounters e set note = 'n' from patients p, (values (0, 'zero')) d(k, v) where e.id = 1 and p.id = 42 "
+                + "and d.k = substr(p.ssn, 5, 1)::int returning 1, d.v",
         ] {
             XCTAssertTrue(values(try shape(sql)).last?.contains(ssn) == true, sql)
         }
@@ -97,9 +118,13 @@ final class LineageTests: XCTestCase {
         // carries the keys, which no rule names.
         XCTAssertEqual(values(try shape("select p.id, p.last_name from patients p where p.ssn like '9%'")),
                        [[col("patients", "id")], [col("patients", "last_name")]])
-        let joined = values(try shape("select e.note, p.id from encounters e join patients p on p.id = e.patient_id where p.ssn = '1'"))
-        XCTAssertTrue(joined[0].contains(col("encounters", "note")) && joined[1].contains(col("patients", "id")))
-        XCTAssertEqual(Set(joined.flatMap { $0.map(\.column) }), ["note", "id", "patient_id"], "\(joined)")
+        XCTAssertEqual(values(try shape("select e.note, p.id from encounters e join patients p on p.id = e.patient_id where p.ssn = '1'")),
+                       [[col("encounters", "note")], [col("patients", "id"), piece("encounters", "patient_id")]],
+                       "a join on stored columns picks the tables' own rows")
+        XCTAssertTrue(values(try shape("select 1, p.quote_literal from patients p"))[1].contains(col("patients", "*")),
+                      "attribute notation over a table: the whole row")
+        XCTAssertEqual(values(try shape("select e.note, p.id from encounters e join patients p using (id)")),
+                       [[col("encounters", "note")], [col("patients", "id")]])
     }
 
     /// How many rows there are is a value too: a LIMIT's, a select-list function's, what
@@ -173,7 +198,10 @@ final class LineageTests: XCTestCase {
 
     func testSetOperationsTraceBothSides() throws {
         let s = try shape("select first_name from patients union select name from providers")
-        XCTAssertEqual(values(s), [[col("patients", "first_name"), col("providers", "name")]])
+        let names: Set<SourceColumn> = [col("patients", "first_name"), col("providers", "name")]
+        XCTAssertEqual(values(s), [names.union(names.map(\.piece))], "UNION sorts by its columns: the order of the names is a piece of them")
+        let all = try shape("select first_name from patients union all select name from providers")
+        XCTAssertEqual(values(all), [[col("patients", "first_name"), col("providers", "name")]], "UNION ALL compares nothing")
         let star = try shape("select * from patients union all select * from patients")
         XCTAssertNil(star.columns)
         XCTAssertTrue(star.all.contains(col("patients", "*")))
