@@ -31,6 +31,7 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CPgQuery", providers: [.apt(["libpg-query-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // JSON values, the one-pass reader and the writer: for anything that reads or
         // writes JSON without being a stage (the SQL, approval and identity libraries).
         .target(name: "HoopJSON"),
@@ -62,7 +63,7 @@ let package = Package(
         .target(name: "HoopSQLite", dependencies: ["HoopFrames", "CSQLite"]),
         // PHI detectors and masking strategies: hoop-mask's job, kept in a library so
         // that its precision and recall can be tested on their own.
-        .target(name: "HoopMasking", dependencies: ["HoopJSON", "HoopBinary", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "HoopMasking", dependencies: ["HoopJSON", "HoopBinary", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
         // PostgreSQL's binary formats of the common types, to and from their text
         // output: hoop-listen sends binary columns to the clients that ask for them,
         // hoop-mask reads and rewrites binary COPY fields; and an array's text taken apart
@@ -138,7 +139,7 @@ let package = Package(
         ]),
         // jansson only here and in `scripts/bench codecs`: the reference the reader is tested against.
         .testTarget(name: "HoopFramesTests", dependencies: ["HoopFrames", "HoopJSON", "CJansson"]),
-        .testTarget(name: "HoopMaskingTests", dependencies: ["HoopMasking"]),
+        .testTarget(name: "HoopMaskingTests", dependencies: ["HoopMasking", "CZlib"]),
         .testTarget(name: "HoopSQLTests", dependencies: ["HoopSQL"]),
         .testTarget(name: "HoopBinaryTests", dependencies: ["HoopBinary"]),
         .testTarget(name: "HoopAuditTests", dependencies: ["HoopAudit", "HoopSQLite", "HoopFrames"]),

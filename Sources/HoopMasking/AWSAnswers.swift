@@ -536,13 +536,14 @@ struct FieldWalk {
     }
 
     /// The text a base64 string holds: standard base64 of at least 12 characters (padded
-    /// to a multiple of 4) whose bytes are UTF-8 of printable characters (tabs and line
-    /// breaks too). Nil otherwise: a word or an id that merely uses the alphabet decodes
+    /// to a multiple of 4) whose bytes are text of printable characters (tabs and line
+    /// breaks too), however packed (gzip'd, UTF-16, Windows-1252: UnpackedText; written
+    /// back, where masked, as UTF-8 text). Nil otherwise: a word or an id that merely uses the alphabet decodes
     /// to bytes that are not such text.
     static func base64Text(_ s: String) -> String? {
         let u = s.utf8
         guard u.count >= 12, u.count % 4 == 0, u.allSatisfy({ isAlnum($0) || $0 == 0x2B || $0 == 0x2F || $0 == 0x3D }),
-              let data = Data(base64Encoded: s), let text = String(data: data, encoding: .utf8) else { return nil }
+              let data = Data(base64Encoded: s), let text = UnpackedText.text(data) else { return nil }
         guard text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F || $0 == "\n" || $0 == "\r" || $0 == "\t" }) else { return nil }
         return text
     }
@@ -578,7 +579,7 @@ struct FieldWalk {
     /// flags is no longer a number or a binary: it is written back as a string (set).
     mutating func attribute(_ v: JSON, path: [PathKey]) throws -> JSON {
         guard let (type, inner) = v.object?.first else { return try value(v, path: path) }
-        func text(_ s: String) -> String? { type.hasPrefix("B") ? Data(base64Encoded: s).flatMap { String(data: $0, encoding: .utf8) } : s }
+        func text(_ s: String) -> String? { type.hasPrefix("B") ? Data(base64Encoded: s).flatMap(UnpackedText.text) : s }
         switch type {
         case "S", "SS": return .object([type: try value(inner, path: path + [.member(type)], context: Self.label(attributeName(path)))])
         case "N", "B":

@@ -38,6 +38,7 @@ extension ResponseMasking {
             return outcome(frame, out, counts)
         }
         guard let body = frame["body"]?.string else {
+            if let bytes = frame["body_base64"]?.string { try refuseTextInBytes(bytes, call, masker) }
             if frame["body"] == nil || frame["body"] == .null { return outcome(frame, out, counts) }
             throw MaskFailure("a result body that is not text")
         }
@@ -58,7 +59,17 @@ extension ResponseMasking {
     func maskPiece(_ frame: Frame, _ masker: Masker) throws -> Outcome {
         let key = (frame.session ?? "") + "\n" + String(frame.seq ?? -1)
         if refusedCalls.contains(key) { return .replace([]) }
-        guard let body = frame["body"]?.string else { return .pass }   // bytes of a non-PHI answer (refused at its head otherwise)
+        guard let body = frame["body"]?.string else {
+            // Bytes of a non-PHI answer (refused at its head otherwise): passed, unless they
+            // are text in another encoding that content detection flags (the stream ends cut).
+            if let bytes = frame["body_base64"]?.string {
+                do { try refuseTextInBytes(bytes, streams[key]?.call, masker) } catch let r as CallRefusal {
+                    refusedCalls.insert(key)
+                    throw MaskFailure(r.why)
+                }
+            }
+            return .pass
+        }
         var s = streams[key] ?? AnswerStream()
         let format = s.format ?? AnswerFormat.ofStream(firstPiece: body, contentType: s.contentType, key: s.call?.objectKey)
         if s.format == nil, format == .text || format == .csv, !masker.policy.fieldRules(for: s.call).isEmpty,
@@ -79,6 +90,17 @@ extension ResponseMasking {
         var out = frame
         out["body"] = .string(r.value ?? "")
         return outcome(frame, out, r.counts)
+    }
+
+    /// Bytes that are no UTF-8 but hold text (gzip'd, UTF-16, Windows-1252: UnpackedText)
+    /// cannot be masked in place: refused when content detection flags that text. Bytes
+    /// that are no text pass (an image, an archive of other formats).
+    func refuseTextInBytes(_ base64: String, _ call: AWSCallContext?, _ masker: Masker) throws {
+        guard let data = Data(base64Encoded: base64), let text = UnpackedText.text(data), !text.isEmpty else { return }
+        let r = try? masker.maskAWSAnswer(text, contentType: "text/plain", call: call)
+        if r == nil || r?.changed == true {
+            throw CallRefusal("an answer of bytes holds text that content detection flags (another encoding, or compressed): it cannot be masked in place")
+        }
     }
 
     /// What cannot be masked is refused whole: an event stream (its frames are binary

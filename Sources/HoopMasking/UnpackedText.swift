@@ -1,0 +1,75 @@
+import CZlib
+import Foundation
+
+/// The text bytes hold, however they are packed: gzip or zlib (by their magic bytes,
+/// inflated up to a bound), UTF-8, UTF-16 with a byte-order mark, or a single-byte
+/// encoding (Windows-1252) when nearly every byte is printable. A Windows export, an Excel
+/// or bcp file in UTF-16, a gzip'd log feed hold PHI as plainly as UTF-8 does: read as
+/// text, content detection sees it. Nil: bytes that are no text (an image, a random key).
+public enum UnpackedText {
+    /// Inflated bytes beyond this are not read (a zip bomb): nil.
+    public static let maxInflated = 16 << 20
+    /// Bytes read as a single-byte encoding are at least this many.
+    public static let minSingleByte = 64
+
+    public static func text(_ data: Data) -> String? {
+        // Magic bytes that do not inflate (`x^` begins some text) are read as they are.
+        if let inflated = inflate(data), let text = decode(inflated) { return text }
+        return decode(data)
+    }
+
+    /// Whether the bytes are packed (gzip, zlib): their text is not what they show.
+    public static func isPacked(_ data: Data) -> Bool { magic(data) != nil }
+
+    static func magic(_ data: Data) -> Int32? {
+        guard data.count >= 2 else { return nil }
+        let a = data[data.startIndex], b = data[data.startIndex + 1]
+        if a == 0x1F && b == 0x8B { return 15 + 16 }                                     // gzip
+        if a == 0x78, [0x01, 0x5E, 0x9C, 0xDA].contains(b) { return 15 }                  // zlib
+        return nil
+    }
+
+    static func inflate(_ data: Data) -> Data? {
+        guard let window = magic(data) else { return nil }
+        var stream = z_stream()
+        guard inflateInit2_(&stream, window, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+        defer { inflateEnd(&stream) }
+        var out = Data()
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        let status: Int32 = data.withUnsafeBytes { (input: UnsafeRawBufferPointer) -> Int32 in
+            stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
+            stream.avail_in = uInt(input.count)
+            var status = Z_OK
+            repeat {
+                status = chunk.withUnsafeMutableBufferPointer { buffer -> Int32 in
+                    stream.next_out = buffer.baseAddress
+                    stream.avail_out = uInt(buffer.count)
+                    let s = CZlib.inflate(&stream, Z_NO_FLUSH)
+                    out.append(buffer.baseAddress!, count: buffer.count - Int(stream.avail_out))
+                    return s
+                }
+                if out.count > maxInflated { return Z_BUF_ERROR }
+            } while status == Z_OK && (stream.avail_in > 0 || stream.avail_out == 0)
+            return status
+        }
+        // Z_OK at the end of the input: a stream cut short (a first piece): what it held so far.
+        return (status == Z_STREAM_END || status == Z_OK) && !out.isEmpty ? out : nil
+    }
+
+    static func decode(_ data: Data) -> String? {
+        if data.count >= 2 {
+            let a = data[data.startIndex], b = data[data.startIndex + 1]
+            if (a == 0xFF && b == 0xFE) || (a == 0xFE && b == 0xFF) { return String(data: data, encoding: .utf16) }
+        }
+        guard !data.isEmpty else { return nil }
+        if let text = String(data: data, encoding: .utf8) { return text }
+        // A single-byte encoding: nearly every byte printable (ASCII, tabs, line breaks, or
+        // a letter of the Latin-1 range), as a Windows-1252 export is. Not for a few bytes:
+        // most short byte strings read so (a word of the base64 alphabet, `hypertension`,
+        // decodes to nine such bytes).
+        guard data.count >= minSingleByte else { return nil }
+        let printable = data.reduce(0) { n, b in n + ((b >= 0x20 && b != 0x7F) || b == 0x09 || b == 0x0A || b == 0x0D ? 1 : 0) }
+        guard !data.isEmpty, printable * 100 >= data.count * 97 else { return nil }
+        return String(data: data, encoding: .windowsCP1252) ?? String(data: data, encoding: .isoLatin1)
+    }
+}

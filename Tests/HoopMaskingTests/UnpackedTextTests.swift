@@ -1,0 +1,50 @@
+import CZlib
+import Foundation
+import XCTest
+@testable import HoopMasking
+
+/// Bytes that hold text however packed are read as that text (hunt s41: a gzip'd log
+/// feed, a Windows-1252 or UTF-16 export passed unmasked as "bytes"); bytes that are no
+/// text are not.
+final class UnpackedTextTests: XCTestCase {
+    let text = "name,ssn\nJosé Synthetic,123-45-6789\nAnother Synthetic Person,987-65-4320\nA Third One,111-22-3333\n"
+
+    func zlib(_ data: Data) -> Data {
+        var size = compressBound(uLong(data.count))
+        var out = [UInt8](repeating: 0, count: Int(size))
+        let status = data.withUnsafeBytes { compress2(&out, &size, $0.bindMemory(to: Bytef.self).baseAddress, uLong(data.count), 9) }
+        XCTAssertEqual(status, Z_OK)
+        return Data(out.prefix(Int(size)))
+    }
+
+    func testEveryPackingReadsAsItsText() throws {
+        XCTAssertEqual(UnpackedText.text(Data(text.utf8)), text)
+        XCTAssertEqual(UnpackedText.text(try XCTUnwrap(text.data(using: .windowsCP1252))), text)
+        XCTAssertEqual(UnpackedText.text(try XCTUnwrap(text.data(using: .utf16))), text, "UTF-16 with its byte-order mark")
+        let packed = zlib(Data(text.utf8))
+        XCTAssertTrue(UnpackedText.isPacked(packed))
+        XCTAssertEqual(UnpackedText.text(packed), text)
+        XCTAssertEqual(UnpackedText.text(zlib(try XCTUnwrap(text.data(using: .windowsCP1252)))), text)
+    }
+
+    func testBytesThatAreNoTextAreNot() {
+        var random = SystemRandomNumberGenerator()
+        let noise = Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &random) })
+        XCTAssertNil(UnpackedText.text(noise))
+        XCTAssertNil(UnpackedText.text(Data([0x1F, 0x8B, 0x08, 0x00, 0x01, 0x02])), "a broken gzip is no text")
+        XCTAssertNil(UnpackedText.text(Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D])), "a PNG header")
+    }
+
+    func testAFewBytesAreNoSingleByteText() {
+        XCTAssertNil(FieldWalk.base64Text("hypertension"), "a word of the base64 alphabet")
+        XCTAssertNil(UnpackedText.text(Data([0x87, 0x2A, 0x5E, 0xAE, 0xD7, 0xAB, 0x49, 0xE8, 0x9D])))
+    }
+
+    func testAZipBombIsNotInflated() {
+        XCTAssertNil(UnpackedText.text(zlib(Data(count: UnpackedText.maxInflated + (1 << 20)))))
+    }
+
+    func testBase64MembersOfAnyPackingAreRead() {
+        XCTAssertEqual(FieldWalk.base64Text(zlib(Data(text.utf8)).base64EncodedString()), text)
+    }
+}
