@@ -149,3 +149,57 @@ def test_bytes_that_are_no_text_pass(hunt_ring, env):
     with aws.Environment(env):
         got = aws.client(env, "s3").get_object(Bucket="research-exports", Key="scan.png")["Body"].read()
     assert got == png
+
+
+def test_a_gzip_of_several_members_is_read_whole(hunt_ring, env, people):
+    """`cat clean.gz phi.gz` (and BGZF's blocks): every member is read, not the first
+    alone (the second review)."""
+    s3 = aws.standin(hunt_ring, "s3")
+    try:
+        s3.create_bucket(Bucket="research-exports")
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    rows = "".join(f"{p['ssn']},{p['email']}\n" for p in people[:10])
+    body = gzip.compress(b"nothing to see here\n" * 50) + gzip.compress(rows.encode())
+    s3.put_object(Bucket="research-exports", Key="members.csv.gz", Body=body, ContentType="application/gzip")
+    with aws.Environment(env):
+        c = aws.client(env, "s3")
+        try:
+            got = c.get_object(Bucket="research-exports", Key="members.csv.gz")["Body"].read()
+        except c.exceptions.ClientError as e:
+            assert e.response["Error"]["Code"] == "AccessDenied", e.response["Error"]["Code"]
+            got = b""
+    assert clear_values(decoded_all(got), people[:10], ["ssn", "email"]) == 0
+
+
+def decoded_all(b: bytes) -> str:
+    """Every member of a gzip, as a consumer (zcat) reads it."""
+    import zlib
+    out, rest = b"", b
+    while rest[:2] == b"\x1f\x8b":
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out += d.decompress(rest)
+        rest = d.unused_data
+    return (out or b).decode("utf-8", "replace")
+
+
+def test_a_compressed_answer_too_large_to_read_whole_is_refused(hunt_ring, env, people):
+    """A gzip streamed in pieces cannot be read piece by piece (only the first carries the
+    magic bytes): the stream ends, nothing of it in clear (the second review)."""
+    import os
+    s3 = aws.standin(hunt_ring, "s3")
+    try:
+        s3.create_bucket(Bucket="research-exports")
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    rows = "".join(f"{p['ssn']},{p['email']}\n" for p in people[:10]).encode()
+    body = gzip.compress(rows + os.urandom(3 << 20).hex().encode()[: 3 << 20], compresslevel=1)
+    assert len(body) > 1 << 20
+    s3.put_object(Bucket="research-exports", Key="large.csv.gz", Body=body, ContentType="application/octet-stream")
+    with aws.Environment(env):
+        c = aws.client(env, "s3")
+        try:
+            got = c.get_object(Bucket="research-exports", Key="large.csv.gz")["Body"].read()
+        except Exception:   # refused at its head, or cut mid-stream
+            got = b""
+    assert got != body and clear_values(got.decode("latin-1"), people[:10], ["ssn", "email"]) == 0

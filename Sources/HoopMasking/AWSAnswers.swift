@@ -477,6 +477,11 @@ struct FieldWalk {
                 let masked = try value(inner, path: [])
                 return counts == before ? v : .string(masked.encodedString)
             }
+            if Self.base64Unreadable(s) {
+                // Compressed bytes that cannot be read to their end: not passed as if empty.
+                counts["UNREADABLE", default: 0] += 1
+                return .string(Data("[REDACTED]".utf8).base64EncodedString())
+            }
             if let text = Self.base64Text(s) {
                 // Bytes a service sends as base64 (a Kinesis record's Data, an SQS body an
                 // application encoded, a blob member): read as the text they are, and
@@ -540,6 +545,12 @@ struct FieldWalk {
     /// breaks too), however packed (gzip'd, UTF-16, Windows-1252: UnpackedText; written
     /// back, where masked, as UTF-8 text). Nil otherwise: a word or an id that merely uses the alphabet decodes
     /// to bytes that are not such text.
+    /// A base64 string of compressed bytes that cannot be read to their end (UnpackedText).
+    static func base64Unreadable(_ s: String) -> Bool {
+        guard s.utf8.count >= 4, let data = Data(base64Encoded: s), UnpackedText.isPacked(data) else { return false }
+        return UnpackedText.read(data) == .unreadable
+    }
+
     static func base64Text(_ s: String) -> String? {
         let u = s.utf8
         guard u.count >= 12, u.count % 4 == 0, u.allSatisfy({ isAlnum($0) || $0 == 0x2B || $0 == 0x2F || $0 == 0x3D }),
@@ -585,6 +596,10 @@ struct FieldWalk {
         case "N", "B":
             // Not of its type's shape (an item whose one attribute is named "N"): read as any JSON.
             guard let s = inner.string else { return try value(v, path: path) }
+            if type == "B", Self.base64Unreadable(s) {
+                counts["UNREADABLE", default: 0] += 1
+                return .object(["S": .string("[REDACTED]")])
+            }
             guard let t = text(s) else { return v }   // bytes that are not text: no detector reads them
             let r = masker.maskText(t, context: Self.label(attributeName(path)))
             guard r.changed else { return v }

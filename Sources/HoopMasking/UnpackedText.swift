@@ -12,10 +12,28 @@ public enum UnpackedText {
     /// Bytes read as a single-byte encoding are at least this many.
     public static let minSingleByte = 64
 
+    /// What bytes hold: text, no text, or packed bytes that cannot be read to their end
+    /// (inflated past the bound, cut short, a format inside that is no text): those are
+    /// not passed as if they held nothing.
+    public enum Reading: Equatable { case text(String), noText, unreadable }
+
+    public static func read(_ data: Data) -> Reading {
+        if isPacked(data) {
+            switch inflate(data) {
+            case .whole(let inflated): if let text = decode(inflated) { return .text(text) }; return .unreadable
+            default:
+                // Magic bytes that do not inflate (`x^2 + y^2` begins some text): valid UTF-8
+                // whole is read as it is (compressed bytes almost never are; stored ones hold
+                // their text as it is).
+                return String(data: data, encoding: .utf8).map(Reading.text) ?? .unreadable
+            }
+        }
+        return decode(data).map(Reading.text) ?? .noText
+    }
+
     public static func text(_ data: Data) -> String? {
-        // Magic bytes that do not inflate (`x^` begins some text) are read as they are.
-        if let inflated = inflate(data), let text = decode(inflated) { return text }
-        return decode(data)
+        if case .text(let t) = read(data) { return t }
+        return nil
     }
 
     /// Whether the bytes are packed (gzip, zlib): their text is not what they show.
@@ -29,10 +47,14 @@ public enum UnpackedText {
         return nil
     }
 
-    static func inflate(_ data: Data) -> Data? {
-        guard let window = magic(data) else { return nil }
+    enum Inflated { case whole(Data), failed, partial }
+
+    /// Every member of a gzip (a concatenation, BGZF's blocks), or a zlib stream, inflated
+    /// whole: `partial` when cut short or past the bound, `failed` when it never started.
+    static func inflate(_ data: Data) -> Inflated {
+        guard let window = magic(data) else { return .failed }
         var stream = z_stream()
-        guard inflateInit2_(&stream, window, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+        guard inflateInit2_(&stream, window, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return .failed }
         defer { inflateEnd(&stream) }
         var out = Data()
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -49,18 +71,27 @@ public enum UnpackedText {
                     return s
                 }
                 if out.count > maxInflated { return Z_BUF_ERROR }
+                // The next member of a gzip: inflated too (`cat a.gz b.gz`).
+                if status == Z_STREAM_END, stream.avail_in > 0, window > 15 {
+                    guard inflateReset(&stream) == Z_OK else { return Z_DATA_ERROR }
+                    status = Z_OK
+                }
             } while status == Z_OK && (stream.avail_in > 0 || stream.avail_out == 0)
             return status
         }
-        // Z_OK at the end of the input: a stream cut short (a first piece): what it held so far.
-        return (status == Z_STREAM_END || status == Z_OK) && !out.isEmpty ? out : nil
+        if status == Z_STREAM_END && stream.avail_in == 0 { return .whole(out) }
+        return out.isEmpty && stream.total_in <= 10 ? .failed : .partial
+    }
+
+    /// Whether the bytes begin with UTF-16's byte-order mark.
+    public static func hasUTF16Mark(_ data: Data) -> Bool {
+        guard data.count >= 2 else { return false }
+        let a = data[data.startIndex], b = data[data.startIndex + 1]
+        return (a == 0xFF && b == 0xFE) || (a == 0xFE && b == 0xFF)
     }
 
     static func decode(_ data: Data) -> String? {
-        if data.count >= 2 {
-            let a = data[data.startIndex], b = data[data.startIndex + 1]
-            if (a == 0xFF && b == 0xFE) || (a == 0xFE && b == 0xFF) { return String(data: data, encoding: .utf16) }
-        }
+        if hasUTF16Mark(data) { return String(data: data, encoding: .utf16) }
         guard !data.isEmpty else { return nil }
         if let text = String(data: data, encoding: .utf8) { return text }
         // A single-byte encoding: nearly every byte printable (ASCII, tabs, line breaks, or

@@ -765,30 +765,27 @@ struct Bounds {
 
     /// Whether a derived table passes a table's keys through as they are (an ORM's
     /// `select * from (select patients.id as id, ...) anon_1 where anon_1.id = 1`): a
-    /// plain SELECT of one table under its own column names, no set operation, grouping,
-    /// DISTINCT or set-returning call (one row of the table is one row of it), each of its
-    /// output columns with a key's name that table's own column of that name.
+    /// plain SELECT of one table (not LATERAL, not locking) whose select list is that
+    /// table's own columns, plain (or cast) and nothing else (no sub-select, aggregate or
+    /// window that would bring other rows into the one a key picks), no set operation,
+    /// grouping or DISTINCT, each output column with a key's name the column of that name.
     func passesKeysThrough(_ query: JSON?, _ ctes: [String: Bool]) -> Bool {
         guard let s = query?["SelectStmt"], (s["op"]?.string ?? "SETOP_NONE") == "SETOP_NONE", s["valuesLists"] == nil,
               s["groupClause"] == nil, s["distinctClause"] == nil, s["withClause"] == nil, s["havingClause"] == nil,
+              s["lockingClause"] == nil, s["windowClause"] == nil,
               let from = s["fromClause"]?.array, from.count == 1, let table = from[0]["RangeVar"],
               !Self.renamesColumns(table), table["schemaname"] != nil || ctes[table["relname"]?.string ?? ""] == nil else { return false }
-        let targets = s["targetList"]?.array ?? []
-        var called: [JSON] = []
-        calls(.array(targets), &called)
-        guard !called.contains(where: { f in
-            let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
-            return Self.setReturning.contains(Substring(parts.last ?? "")) || !ClassWalker.isBuiltin(parts)
-        }) else { return false }
         let own = Self.qualifiers(of: table)
-        return targets.allSatisfy { t in
+        return (s["targetList"]?.array ?? []).allSatisfy { t in
             let r = t["ResTarget"]
-            let fields = r?["val"]?["ColumnRef"]?["fields"]?.array ?? []
+            var val = r?["val"]
+            while let cast = val?["TypeCast"] { val = cast["arg"] }
+            guard let fields = val?["ColumnRef"]?["fields"]?.array else { return false }
             let names = fields.compactMap(\.sval)
             if fields.last?["A_Star"] != nil { return fields.count == 1 || own.contains(Self.qualifier(names + ["*"])) }
+            guard names.count == fields.count, names.count == 1 || own.contains(Self.qualifier(names)) else { return false }
             guard let name = Analyzer.outputName(r), isKey(name.lowercased()) else { return true }
-            return names.count == fields.count && names.last?.lowercased() == name.lowercased()
-                && (names.count == 1 || own.contains(Self.qualifier(names)))
+            return names.last?.lowercased() == name.lowercased()
         }
     }
 
@@ -807,7 +804,8 @@ struct Bounds {
         case "RangeSubselect":
             // LATERAL: it may name this query's other items, unqualified too.
             out.append(FromItem(names: [alias ?? ""], pinned: (nested || b["lateral"]?.bool == true ? inner : self).statement(b["subquery"], ctes),
-                                keyed: (b["alias"]?["colnames"]?.array ?? []).isEmpty && passesKeysThrough(b["subquery"], ctes)))
+                                keyed: !nested && b["lateral"]?.bool != true && (b["alias"]?["colnames"]?.array ?? []).isEmpty
+                                    && passesKeysThrough(b["subquery"], ctes)))
         case "JoinExpr":
             collect(b["larg"] ?? .null, ctes, &out)
             collect(b["rarg"] ?? .null, ctes, &out)

@@ -729,12 +729,8 @@ struct Analyzer {
         // everything it reads (its sub-selects too). A column it relates to a value
         // carries that value (`g = ascii(ssn)`: g is ascii(ssn) on every row returned).
         var conditions: [Set<SourceColumn>] = []
-        var equalities: Set<Int> = []
         for clause in joins + [s["whereClause"], s["havingClause"]].compactMap({ $0 }) {
-            for c in conjuncts(clause) {
-                if Self.isColumnEquality(c) { equalities.insert(conditions.count) }
-                conditions.append(reads(c, scopes))
-            }
+            for c in conjuncts(clause) { conditions.append(reads(c, scopes)) }
         }
         let correlated = lateral.removeLast()
         conditions += correlated
@@ -753,7 +749,7 @@ struct Analyzer {
             // '7')`, ninety of them a row, is every SSN).
             if linked.count > 1 || !linked.isSubset(of: tables) || !outer.isEmpty { rows.formUnion(c.withoutIdentities.pieces) }
         }
-        let relating = relatingPieces(conditions, equalities: equalities, correlated: correlated, scope: scope)
+        let relating = relatingPieces(conditions, correlated: correlated, scope: scope)
         var grouping: Set<SourceColumn> = []
         let targetList = s["targetList"]?.array ?? []
         for key in ["groupClause", "distinctClause"] {
@@ -963,18 +959,14 @@ struct Analyzer {
             scope[0] = ScopeItem(name: target.name, relation: .opaque(stored.union([SourceColumn(t, "*")])), id: target.id)
         }
         var conditions: [Set<SourceColumn>] = []
-        var equalities: Set<Int> = []
         for clause in joins + [s["whereClause"], conflict?["whereClause"]].compactMap({ $0 }) {
-            for c in conjuncts(clause) {
-                if Self.isColumnEquality(c) { equalities.insert(conditions.count) }
-                conditions.append(reads(c, [scope]))
-            }
+            for c in conjuncts(clause) { conditions.append(reads(c, [scope])) }
         }
         conditions += related
         // An outer join in FROM or USING: which rows it filled with NULLs, as in a select;
         // a row of FROM or USING a condition picked or repeated by a piece, too.
         var shape = targets(returning, [scope], conditions: conditions)
-        shape.carryEverywhere(nulls.union(relatingPieces(conditions, equalities: equalities, correlated: related, scope: scope)))
+        shape.carryEverywhere(nulls.union(relatingPieces(conditions, correlated: related, scope: scope)))
         return shape
     }
 
@@ -985,30 +977,21 @@ struct Analyzer {
     /// by g, p.id`: the ids come in runs), a LATERAL item's correlated conditions, a
     /// function's or derived table's own row count (`cross join lateral generate_series(0,
     /// ...)`). Every column of the select carries it, as it carries an order made by a
-    /// piece: the rows it made look alike. Two tables' stored columns compared whole
-    /// (`e.patient_id = p.id`, `l.mrn = p.mrn`) pick the tables' own rows, as a join on
-    /// keys does: no lookup the query made.
-    func relatingPieces(_ conditions: [Set<SourceColumn>], equalities: Set<Int>, correlated: [Set<SourceColumn>],
+    /// piece: the rows it made look alike. Stored columns compared whole too: a reference
+    /// table's row picked by a birth date (`join dim_date c on c.date = p.date_of_birth`)
+    /// gives its year, month and day. A join on keys no rule names (`e.patient_id = p.id`)
+    /// carries nothing a rule masks.
+    func relatingPieces(_ conditions: [Set<SourceColumn>], correlated: [Set<SourceColumn>],
                         scope: [ScopeItem]) -> Set<SourceColumn> {
         let items = Set(scope.map { Self.itemKey($0.id) })
-        let tables = Set(scope.filter(\.isTable).map { Self.itemKey($0.id) })
         var out = scope.reduce(into: Set<SourceColumn>()) { $0.formUnion($1.rows) }
         for c in correlated { out.formUnion(c.withoutIdentities.pieces) }
         for (i, c) in conditions.enumerated() {
             let related = Set(c.filter(\.isIdentity).map(\.table)).intersection(items)
-            guard related.count > 1, !(equalities.contains(i) && related.isSubset(of: tables)) else { continue }
+            guard related.count > 1 else { continue }
             out.formUnion(c.withoutIdentities.pieces)
         }
         return out.withoutIdentities
-    }
-
-    /// `a.x = b.y`: two columns compared, nothing computed.
-    static func isColumnEquality(_ c: JSON) -> Bool {
-        guard let a = c["A_Expr"], a["kind"]?.string == "AEXPR_OP", a["name"]?.array?.last?.sval == "=" else { return false }
-        return [a["lexpr"], a["rexpr"]].allSatisfy { side in
-            let fields = side?["ColumnRef"]?["fields"]?.array ?? []
-            return !fields.isEmpty && fields.allSatisfy { $0.sval != nil }
-        }
     }
 
     mutating func targets(_ list: [JSON], _ scopes: [[ScopeItem]], conditions: [Set<SourceColumn>] = []) -> Shape {
@@ -1141,8 +1124,7 @@ struct Analyzer {
             if let q = body["quals"], !quals.isEmpty { quals[quals.count - 1].append(q) }
             // USING compares the columns of those names on both sides, as ON would; NATURAL,
             // those both sides have, which the text does not say: any of them.
-            // Two tables' stored columns compared whole pick their own rows (relatingPieces).
-            if !lateral.isEmpty, body["usingClause"] != nil || body["isNatural"]?.bool == true, !scope[first...].allSatisfy(\.isTable) {
+            if !lateral.isEmpty, body["usingClause"] != nil || body["isNatural"]?.bool == true {
                 var compared: Set<SourceColumn> = []
                 for item in scope[first...] {
                     let names = (body["usingClause"]?.array ?? []).compactMap(\.sval)
@@ -1253,9 +1235,12 @@ struct Analyzer {
     /// A column of a FROM item by name. A name that is none of a derived table's columns,
     /// or a built-in's that takes a whole row, may be PostgreSQL's attribute notation:
     /// `s.to_json` is `to_json(s)`, `p.quote_literal` is `quote_literal(p)`, the whole row.
-    func column(_ item: ScopeItem, _ c: String) -> Set<SourceColumn> {
-        if case .derived = item.relation, !ambiguous.contains(item.name), let n = names[item.name] { return n[c] ?? item.wholeRow }
-        if case .table = item.relation, BuiltinFunctions.wholeRow.contains(Substring(c.lowercased())) {
+    func column(_ item: ScopeItem, _ c: String, qualified: Bool = false) -> Set<SourceColumn> {
+        if case .derived = item.relation, !ambiguous.contains(item.name), let n = names[item.name] {
+            // Unqualified, a name it does not have is another item's.
+            return n[c] ?? (qualified ? item.wholeRow : [])
+        }
+        if qualified, case .table = item.relation, BuiltinFunctions.wholeRow.contains(Substring(c.lowercased())) {
             return item.column(c).union(item.wholeRow)
         }
         return item.column(c)
@@ -1470,8 +1455,9 @@ struct Analyzer {
         // whole only when those are a table's stored column: over a derived table's or a
         // VALUES list's column, a constant there may be chosen instead, and `partial` would
         // show which (`max(v) from (values (p.ssn), ('5'))` is '5' when the SSN is smaller).
-        let chosenAmongOthers = Self.comparing.contains(fn)
-            && !(f["args"]?.array ?? []).allSatisfy { Self.storedColumn($0, scopes.first ?? []) }
+        // (`mode() within group (order by v)`: its input is its sort key.)
+        let inputs = (f["args"]?.array ?? []) + (f["agg_order"]?.array ?? [])
+        let chosenAmongOthers = Self.comparing.contains(fn) && (inputs.isEmpty || !inputs.allSatisfy { Self.storedColumn($0, scopes.first ?? []) })
         var out = (Self.wholeFunctions.contains(fn) && !chosenAmongOthers ? args : args.pieces).union(context)
         if let state = Self.stateFunctions[fn] { out.insert(state); readLog.insert(state) }
         if BuiltinFunctions.untraced.contains(fn) || BuiltinFunctions.untracedPrefixes.contains(where: fn.hasPrefix) {
@@ -1505,7 +1491,7 @@ struct Analyzer {
         guard let c = names.last else { return [] }
         if names.count >= 2 {
             let q = names[names.count - 2]
-            if let item = lookup(q, scopes) { return column(item, c).union([Self.identity(item, c)]) }
+            if let item = lookup(q, scopes) { return column(item, c, qualified: true).union([Self.identity(item, c)]) }
             // `(p).x`, a schema-qualified name, or a composite field: any table in scope.
         }
         var out: Set<SourceColumn> = []

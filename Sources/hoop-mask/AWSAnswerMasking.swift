@@ -18,6 +18,8 @@ struct AnswerStream {
     var header: CSVHeader? = nil
     /// The end of the previous text piece: context for the next (a label on the line before).
     var tail = ""
+    /// Pieces of bytes (no text) passed so far: only the first can carry magic bytes.
+    var bytePieces = 0
 }
 
 /// AWS answers (`result`, `result_data`): masked by the call they answer (its `call`
@@ -63,6 +65,14 @@ extension ResponseMasking {
             // Bytes of a non-PHI answer (refused at its head otherwise): passed, unless they
             // are text in another encoding that content detection flags (the stream ends cut).
             if let bytes = frame["body_base64"]?.string {
+                // A compressed or UTF-16 stream cannot be read piece by piece (only the first
+                // carries the magic bytes or the byte-order mark): ended.
+                let first = (streams[key]?.bytePieces ?? 0) == 0
+                streams[key, default: AnswerStream()].bytePieces += 1
+                if first, let d = Data(base64Encoded: bytes), UnpackedText.isPacked(d) || UnpackedText.hasUTF16Mark(d) {
+                    refusedCalls.insert(key)
+                    throw MaskFailure("a compressed or UTF-16 answer too large to read whole cannot be masked")
+                }
                 do { try refuseTextInBytes(bytes, streams[key]?.call, masker) } catch let r as CallRefusal {
                     refusedCalls.insert(key)
                     throw MaskFailure(r.why)
@@ -96,7 +106,14 @@ extension ResponseMasking {
     /// cannot be masked in place: refused when content detection flags that text. Bytes
     /// that are no text pass (an image, an archive of other formats).
     func refuseTextInBytes(_ base64: String, _ call: AWSCallContext?, _ masker: Masker) throws {
-        guard let data = Data(base64Encoded: base64), let text = UnpackedText.text(data), !text.isEmpty else { return }
+        guard let data = Data(base64Encoded: base64) else { return }
+        let text: String
+        switch UnpackedText.read(data) {
+        case .noText: return
+        case .unreadable: throw CallRefusal("an answer of compressed bytes that cannot be read to their end cannot be masked")
+        case .text(let t): text = t
+        }
+        guard !text.isEmpty else { return }
         let r = try? masker.maskAWSAnswer(text, contentType: "text/plain", call: call)
         if r == nil || r?.changed == true {
             throw CallRefusal("an answer of bytes holds text that content detection flags (another encoding, or compressed): it cannot be masked in place")

@@ -40,8 +40,18 @@ final class UnpackedTextTests: XCTestCase {
         XCTAssertNil(UnpackedText.text(Data([0x87, 0x2A, 0x5E, 0xAE, 0xD7, 0xAB, 0x49, 0xE8, 0x9D])))
     }
 
-    func testAZipBombIsNotInflated() {
-        XCTAssertNil(UnpackedText.text(zlib(Data(count: UnpackedText.maxInflated + (1 << 20)))))
+    func testAZipBombIsUnreadableNotEmpty() {
+        XCTAssertEqual(UnpackedText.read(zlib(Data(count: UnpackedText.maxInflated + (1 << 20)))), .unreadable)
+    }
+
+    /// Packed bytes not read to their end are not passed as no text (the second review).
+    func testPackedBytesCutShortAreUnreadable() {
+        let packed = zlib(Data(text.utf8))
+        XCTAssertEqual(UnpackedText.read(packed.prefix(packed.count - 4)), .unreadable, "cut short")
+        XCTAssertEqual(UnpackedText.read(packed + Data("trailing".utf8)), .unreadable, "bytes after the stream")
+        XCTAssertEqual(UnpackedText.read(zlib(Data(count: 1000) + Data([0xFF, 0x00, 0x80]))), .unreadable, "no text inside")
+        XCTAssertEqual(UnpackedText.read(Data("x^2 + y^2 = r^2, a circle's equation".utf8)), .text("x^2 + y^2 = r^2, a circle's equation"),
+                       "text that begins with zlib's magic bytes")
     }
 
     func testBase64MembersOfAnyPackingAreRead() {
