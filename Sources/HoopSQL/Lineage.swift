@@ -986,9 +986,7 @@ struct Analyzer {
         let items = Set(scope.map { Self.itemKey($0.id) })
         var out = scope.reduce(into: Set<SourceColumn>()) { $0.formUnion($1.rows) }
         for c in correlated { out.formUnion(c.withoutIdentities.pieces) }
-        for (i, c) in conditions.enumerated() {
-            let related = Set(c.filter(\.isIdentity).map(\.table)).intersection(items)
-            guard related.count > 1 else { continue }
+        for c in conditions where Set(c.filter(\.isIdentity).map(\.table)).intersection(items).count > 1 {
             out.formUnion(c.withoutIdentities.pieces)
         }
         return out.withoutIdentities
@@ -1126,16 +1124,16 @@ struct Analyzer {
             // those both sides have, which the text does not say: any of them.
             if !lateral.isEmpty, body["usingClause"] != nil || body["isNatural"]?.bool == true {
                 var compared: Set<SourceColumn> = []
+                let names = (body["usingClause"]?.array ?? []).compactMap(\.sval)
+                let field = { (name: String) -> JSON in .object(["String": .object(["sval": .string(name)])]) }
                 for item in scope[first...] {
-                    let names = (body["usingClause"]?.array ?? []).compactMap(\.sval)
                     if item.name.isEmpty || names.isEmpty {
                         compared.formUnion(item.wholeRow.union([Self.identity(item, "*")]))
-                    } else {
-                        for n in names {
-                            let field = { (name: String) -> JSON in .object(["String": .object(["sval": .string(name)])]) }
-                            compared.formUnion(reads(.object(["ColumnRef": .object(["fields": .array([field(item.name), field(n)])])]),
-                                                     [Array(scope[first...])] + outer))
-                        }
+                        continue
+                    }
+                    for n in names {
+                        compared.formUnion(reads(.object(["ColumnRef": .object(["fields": .array([field(item.name), field(n)])])]),
+                                                 [Array(scope[first...])] + outer))
                     }
                 }
                 lateral[lateral.count - 1].append(compared)
@@ -1252,9 +1250,9 @@ struct Analyzer {
         "ColumnRef", "CollateClause", "CoalesceExpr", "MinMaxExpr", "A_ArrayExpr", "RowExpr",
         "ResTarget", "List", "SortBy", "NamedArgExpr", "ParamRef", "A_Const",
     ]
-    /// Functions whose value is one of their inputs' whole values, or them side by side.
     /// Functions whose value is the input a comparison chose.
     static let comparing: Set<String> = ["min", "max", "mode", "percentile_disc"]
+    /// Functions whose value is one of their inputs' whole values, or them side by side.
     static let wholeFunctions: Set<String> = [
         "min", "max", "first_value", "last_value", "nth_value", "lag", "lead", "any_value", "mode", "percentile_disc",
         "concat", "concat_ws", "string_agg", "array_agg", "textcat", "coalesce", "unnest",
