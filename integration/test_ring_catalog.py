@@ -240,6 +240,28 @@ def test_the_catalog_role_reads_the_catalog_and_nothing_else(cring):
     assert victims(cring) == VICTIMS
 
 
+def test_the_gateway_reaches_the_demo_database_by_its_socket_with_its_password(cring):
+    """The embedded default's sessions and catalog checks use the demo database's unix
+    socket (cheaper per statement than loopback TCP), and the gateway's roles still need
+    their SCRAM password there: only other roles are trusted on the private socket."""
+    with psycopg.connect(cring.gateway_dsn(user=AGENT), autocommit=True) as c:
+        c.execute("select 1")
+        with cring.admin() as a:
+            by_role = dict(a.execute("select usename, bool_and(client_addr is null and client_port = -1) from pg_stat_activity "
+                                     "where usename in ('hoop_gateway', 'hoop_catalog') and backend_type = 'client backend' "
+                                     "group by usename").fetchall())
+    assert by_role == {"hoop_gateway": True, "hoop_catalog": True}, by_role
+    for role, secret in [("hoop_gateway", "clinic.password"), ("hoop_catalog", "clinic-catalog.password")]:
+        socket_dsn = dict(host=cring.pg_socket_dir, port=cring.pg_port, dbname="clinic", user=role)
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(psycopg.conninfo.make_conninfo(**socket_dsn, password="")).close()
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(psycopg.conninfo.make_conninfo(**socket_dsn, password="not-the-password")).close()
+        password = (cring.var / "secrets" / secret).read_text().strip()
+        with psycopg.connect(psycopg.conninfo.make_conninfo(**socket_dsn, password=password)) as c:
+            assert c.execute("select current_user").fetchone()[0] == role
+
+
 def test_without_the_catalog_a_statement_that_needs_it_is_held(cring, tmp_path):
     """`hoop-approve classify` with a catalog role it cannot reach: a statement that
     names a table, a function, an operator or a type is held (review), one that names

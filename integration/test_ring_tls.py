@@ -118,6 +118,9 @@ def tls_ring(module_ring, pki, peer):
         cfg["listen"]["tls"] = {"cert": str(pki / "gateway.crt"), "key": str(pki / "gateway.key"),
                                 "require": "non_loopback"}
         clinic = cfg["connections"]["clinic"]
+        # Over TCP: the default reaches the demo database by its unix socket, where
+        # libpq does not use TLS.
+        clinic["conninfo"] = f"host=127.0.0.1 port={ring.pg_port} dbname=clinic user=hoop_gateway"
         clinic["tls"] = {"sslmode": "verify-full", "sslrootcert": str(pki / "ca.crt")}
         bad = copy.deepcopy(clinic)
         bad["tls"]["sslrootcert"] = str(pki / "wrong-ca.crt")
