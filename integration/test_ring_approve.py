@@ -37,10 +37,10 @@ def adirect(aring):
     conn.close()
 
 
-def approve(ring, *args, user=APPROVER, groups=("approvers",)):
-    """`scripts/hoop approve ARGS` with `user`'s own token."""
+def approve(ring, *args, user=APPROVER, groups=("approvers",), agent=False):
+    """`scripts/hoop approve ARGS` with `user`'s own token (an agent's: `agent`)."""
     env = ring.env()
-    env["HOOP_TOKEN"] = ring.token(user, *groups)
+    env["HOOP_TOKEN"] = ring.token(user, *groups, agent=agent)
     return subprocess.run([str(HOOP), "approve", *args], env=env, cwd=REPO, capture_output=True, text=True,
                           timeout=60, stdin=subprocess.DEVNULL)
 
@@ -200,6 +200,12 @@ def test_held_ddl_waits_while_others_run_and_a_second_identity_grants_it(aring, 
         assert own.returncode != 0 and "nobody approves their own request" in own.stderr
         other = approve(aring, "grant", rid, user="mallory@example.org", groups=("clinicians",))
         assert other.returncode != 0 and "may not decide" in other.stderr
+        # Nor a machine's token in the approvers' group (a CI bot, another agent): only a
+        # person releases held work; the request is not even listed to it.
+        bot = approve(aring, "grant", rid, user="ci-bot@example.org", groups=("approvers",), agent=True)
+        assert bot.returncode != 0 and "may not decide" in bot.stderr
+        listed_to_bot = approve(aring, "list", "--json", user="ci-bot@example.org", groups=("approvers",), agent=True)
+        assert listed_to_bot.returncode == 0 and rid not in listed_to_bot.stdout
         assert h.thread.is_alive()
         ok = approve(aring, "grant", rid, "--reason", "schema change reviewed")
         assert ok.returncode == 0 and "approved" in ok.stdout, ok.stderr

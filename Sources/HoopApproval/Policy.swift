@@ -414,8 +414,11 @@ public struct Policy: Sendable {
     }
 
     /// Whether `who` may decide a request held with these approver sets (those of the
-    /// rules that held it; none: the connection's approvers, by group or by name).
+    /// rules that held it; none: the connection's approvers, by group or by name). Only a
+    /// person decides: an agent's token (a CI bot, another AI agent) in an approvers'
+    /// group would let one machine release another's held work with no human in the loop.
     public func mayApprove(_ who: Requester, sets: [Set<String>]) -> Bool {
+        guard who.kind == "person" else { return false }
         if sets.isEmpty { return approverUsers.contains(who.user.lowercased()) || !approverGroups.isDisjoint(with: who.groups) }
         return sets.contains { !$0.isDisjoint(with: who.groups) }
     }

@@ -55,9 +55,14 @@ public struct PostgresReader: ChainSource {
 }
 
 public struct Verifier {
-    public init(reader: ChainSource, key: Curve25519.Signing.PublicKey?) { self.reader = reader; self.key = key }
+    /// `anchors`: signatures of checkpoints the auditor kept outside the store (`hoop-audit
+    /// head`); each must still be there, or the store lost its latest checkpoints.
+    public init(reader: ChainSource, key: Curve25519.Signing.PublicKey?, anchors: [Data] = []) {
+        self.reader = reader; self.key = key; self.anchors = anchors
+    }
     public let reader: ChainSource
     public let key: Curve25519.Signing.PublicKey?
+    public let anchors: [Data]
 
     public struct Checkpoint {
         public let id: Int64, at: Int64, kind: String, lastID: Int64, head: Data, prunedThrough: Int64?, previous: Data, keyID: String, signature: Data
@@ -68,6 +73,11 @@ public struct Verifier {
         public var checkpoints = 0
         public var lastID: Int64 = 0
         public var unsignedTail: Int64 = 0
+        /// Records a `start` checkpoint signed that no checkpoint had signed before: a
+        /// recorder killed before its next checkpoint left them (or someone wrote them).
+        public var signedAtRestart: Int64 = 0
+        /// The last checkpoint's signature: kept outside the store, a later verify's anchor.
+        public var anchor: Data?
         public var problems: [Problem] = []
     }
 
@@ -83,6 +93,7 @@ public struct Verifier {
         var report = Report()
         let cps = try checkpoints()
         report.checkpoints = cps.count
+        report.anchor = cps.last.map(\.signature).flatMap { $0.isEmpty ? nil : $0 }
         // The checkpoints' own chain and signatures first: a prune is trusted only signed.
         var previous = Data()
         var lastCovered: Int64 = 0
@@ -108,9 +119,30 @@ public struct Verifier {
             }
             lastCovered = max(lastCovered, cp.lastID)
         }
+        // What a recorder run may sign: it starts with `start`, over the head it found, and
+        // ends with `shutdown`; nothing is recorded between a shutdown and the next start.
+        // A start over more records than the last checkpoint covered signs a tail a
+        // recorder killed left unsigned: counted, since nothing but the store vouches for it.
+        var before: Checkpoint?
+        for cp in cps where cp.kind != "prune" {
+            if cp.kind == "start", let before, cp.lastID > before.lastID {
+                if before.kind == "shutdown" {
+                    report.problems.append(Problem(kind: "after_shutdown", record: before.lastID + 1, checkpoint: cp.id,
+                        detail: "records \(before.lastID + 1) to \(cp.lastID) follow the shutdown checkpoint \(before.id) and were signed only by the next start (\(cp.id)): they were written while the recorder was stopped"))
+                } else {
+                    report.signedAtRestart += cp.lastID - before.lastID
+                }
+            }
+            before = cp
+        }
+        for anchor in anchors where !cps.contains(where: { $0.signature == anchor }) {
+            report.problems.append(Problem(kind: "anchor_missing", record: nil,
+                detail: "the checkpoint kept outside the store (signature \(anchor.prefix(8).hex)…) is not in it: its latest checkpoints were removed or replaced"))
+        }
         // Where the chain starts: after the last signed prune, or at the beginning.
         let prune = cps.last { $0.kind == "prune" }
         var expected = (prune?.prunedThrough ?? 0) + 1
+        let expectedStart = expected
         var chain = prune?.head ?? AuditChain.genesis
         var heads: [Int64: Data] = [:]
         let wanted = Set(cps.map(\.lastID))
@@ -125,7 +157,10 @@ public struct Verifier {
                 after = id
                 report.records += 1
                 if id < expected {
-                    // Before the last prune: kept by accident, outside the chain.
+                    // A prune removes its range in the transaction that signs it: a record
+                    // there now was put there after it, outside the chain.
+                    report.problems.append(Problem(kind: "pruned_range", record: id,
+                        detail: "record \(id) lies in the range a signed prune removed (through \(expected - 1)): it was added afterwards"))
                     continue
                 }
                 if id > expected {
@@ -135,8 +170,9 @@ public struct Verifier {
                 let stored = r["hash"]?.data
                 let frame = r["frame"]?.data ?? Data()
                 let computed = frame.withUnsafeBytes {
-                    AuditChain.hash(previous: chain, id: id, recordedAt: r["recorded_at"]?.int ?? 0, session: r["session"]?.string,
-                                    seq: r["seq"]?.int, type: r["type"]?.string ?? "", frame: $0)
+                    // Integers as recorded: a REAL put in their place does not hash as one.
+                    AuditChain.hash(previous: chain, id: id, recordedAt: r["recorded_at"]?.integer ?? 0, session: r["session"]?.string,
+                                    seq: r["seq"]?.integer, type: r["type"]?.string ?? "", frame: $0)
                 }
                 if stored != computed && id == expected {
                     report.problems.append(Problem(kind: "altered", record: id,
@@ -161,6 +197,17 @@ public struct Verifier {
             }
         }
         report.unsignedTail = max(0, report.lastID - (cps.map(\.lastID).max() ?? 0))
+        // Every run opens with a signed start checkpoint before its first record: records
+        // under none, or after the last shutdown, were not written by a recorder.
+        if let last = cps.last(where: { $0.kind != "prune" }) {
+            if last.kind == "shutdown" && report.lastID > last.lastID {
+                report.problems.append(Problem(kind: "after_shutdown", record: last.lastID + 1, checkpoint: last.id,
+                    detail: "records \(last.lastID + 1) to \(report.lastID) follow the shutdown checkpoint \(last.id): they were written while the recorder was stopped"))
+            }
+        } else if report.lastID >= expectedStart {
+            report.problems.append(Problem(kind: "unsigned", record: expectedStart, checkpoint: nil,
+                detail: "records \(expectedStart) to \(report.lastID) are under no checkpoint: a recorder signs a start checkpoint before its first record"))
+        }
         return report
     }
 }

@@ -15,9 +15,16 @@ public final class SQLiteDB: @unchecked Sendable {
         public var data: Data? {
             switch self { case .blob(let d): return d; case .text(let s): return Data(s.utf8); default: return nil }
         }
+        /// A REAL truncated toward zero (nil when out of Int64's range, not a trap).
         public var int: Int64? {
-            switch self { case .int(let i): return i; case .real(let d): return Int64(d); default: return nil }
+            switch self {
+            case .int(let i): return i
+            case .real(let d): return d.isFinite && abs(d) < 9.2e18 ? Int64(d) : nil
+            default: return nil
+            }
         }
+        /// Only a value stored as an integer.
+        public var integer: Int64? { if case .int(let i) = self { return i } else { return nil } }
         public var double: Double? {
             switch self { case .real(let d): return d; case .int(let i): return Double(i); default: return nil }
         }

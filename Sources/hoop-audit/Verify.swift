@@ -15,6 +15,8 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @Option(help: "A PostgreSQL store: the chain (gateway) to verify (default: the configuration's audit.chain).")
     var chain: String?
+    @Option(help: "The signature (hex) of a checkpoint kept outside the store, as an earlier verify printed it (`anchor`): it must still be there. Repeatable.")
+    var anchor: [String] = []
 
     func run() throws {
         var publicKey: Curve25519.Signing.PublicKey?
@@ -32,14 +34,18 @@ struct VerifyCommand: ParsableCommand {
             publicKey = signer.publicKey
             keySource = "the configured signing key"
         }
+        let anchors = try anchor.map { hex -> Data in
+            guard let d = Data(hex: hex), d.count == 64 else { throw ValidationError("--anchor: a checkpoint's signature, 128 hex characters") }
+            return d
+        }
         var report: Verifier.Report
         if options.store == nil, let cfg = options.gateway(), let conn = try PostgresAuditStore.connect(cfg) {
             defer { PQfinish(conn) }
-            report = try Verifier(reader: PostgresReader(conn: conn, chain: chain ?? PostgresAuditStore.chainName(cfg)), key: publicKey).run()
+            report = try Verifier(reader: PostgresReader(conn: conn, chain: chain ?? PostgresAuditStore.chainName(cfg)), key: publicKey, anchors: anchors).run()
         } else {
             let path = options.storePath()
             guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no audit store at \(path)") }
-            report = try Verifier(reader: SQLiteReader(db: try SQLiteDB(path: path)), key: publicKey).run()
+            report = try Verifier(reader: SQLiteReader(db: try SQLiteDB(path: path)), key: publicKey, anchors: anchors).run()
         }
         if publicKey == nil {
             report.problems.append(Problem(kind: "no_key", record: nil, checkpoint: nil,
@@ -49,8 +55,9 @@ struct VerifyCommand: ParsableCommand {
             var o: [String: JSON] = [
                 "ok": .bool(report.problems.isEmpty), "records": .int(Int64(report.records)), "checkpoints": .int(Int64(report.checkpoints)),
                 "last_record": .int(report.lastID), "unsigned_tail": .int(report.unsignedTail),
-                "problems": .array(report.problems.map(\.json)),
+                "signed_at_restart": .int(report.signedAtRestart), "problems": .array(report.problems.map(\.json)),
             ]
+            if let a = report.anchor { o["anchor"] = .string(a.hex) }
             if publicKey != nil { o["key"] = .string(keySource) }
             print(JSON.object(o).encodedLine)
         } else {
@@ -58,7 +65,9 @@ struct VerifyCommand: ParsableCommand {
             print((report.problems.isEmpty ? "OK    " : "      ")
                   + "\(report.records) records, \(report.checkpoints) checkpoints, chain through record \(report.lastID)"
                   + (publicKey == nil ? "" : ", signatures checked with \(keySource)")
-                  + (report.unsignedTail > 0 ? "; the last \(report.unsignedTail) records are not yet under a checkpoint" : ""))
+                  + (report.unsignedTail > 0 ? "; the last \(report.unsignedTail) records are not yet under a checkpoint" : "")
+                  + (report.signedAtRestart > 0 ? "; \(report.signedAtRestart) records were first signed at a restart (a recorder stopped without its shutdown checkpoint)" : ""))
+            if let a = report.anchor { print("      anchor (keep it outside the store; verify --anchor finds a later truncation): \(a.hex)") }
         }
         if !report.problems.isEmpty { throw ExitCode(1) }
     }

@@ -52,6 +52,29 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try store.decisions(r.id).map(\.approver.user), ["bob@example.org"])
     }
 
+    func testAnAgentInTheApproversGroupDecidesNothing() throws {
+        // A machine identity (a CI bot, another AI agent) whose IdP groups include the
+        // approvers': neither by group, by rule set, nor by name does it release held work.
+        let store = try ApprovalStore(path: path)
+        let bot = Requester(issuer: "https://idp.test", subject: "bot", user: "bot@example.org", groups: ["approvers"], kind: "agent")
+        let byName = try policy(["approvers": .object(["users": .array([.string("bot@example.org")])])])
+        let groups = try policy()
+        for (p, sets) in [(try policy(), [[String]]()), (try policy(), [["approvers"]]), (byName, [])] {
+            let r = try held(store, sets: sets)
+            XCTAssertFalse(p.mayApprove(bot, sets: r.sets))
+            XCTAssertEqual(try store.decide(r.id, .grant, by: bot, reason: nil, durationSeconds: nil, policy: { _ in p }),
+                           .refused("bot@example.org may not decide requests on clinic"))
+            XCTAssertEqual(try store.request(r.id)?.state, .pending)
+            // The same groups on a person's token decide.
+            XCTAssertEqual(try store.decide(r.id, .grant, by: bob, reason: nil, durationSeconds: nil, policy: { _ in groups }),
+                           .recorded(state: .approved, approvals: 1, required: 1))
+        }
+        // An agent still withdraws its own request.
+        let own = try held(store)
+        XCTAssertEqual(try store.decide(own.id, .deny, by: agent, reason: nil, durationSeconds: nil, policy: { _ in groups }),
+                       .recorded(state: .denied, approvals: 0, required: 1))
+    }
+
     func testOnlyApproversDecide() throws {
         let store = try ApprovalStore(path: path)
         let p = try policy()

@@ -66,4 +66,108 @@ final class ChainTests: XCTestCase {
         let wrongKey = try Verifier(reader: SQLiteReader(db: try SQLiteDB(path: path)), key: Curve25519.Signing.PrivateKey().publicKey).run()
         XCTAssertTrue(wrongKey.problems.contains { $0.kind.hasPrefix("checkpoint") }, "another key signed nothing here")
     }
+
+    func verify(_ path: String, _ key: Curve25519.Signing.PrivateKey, anchors: [Data] = []) throws -> Verifier.Report {
+        try Verifier(reader: SQLiteReader(db: try SQLiteDB(path: path)), key: key.publicKey, anchors: anchors).run()
+    }
+
+    /// Appends records chained from the store's head, as anyone who can write the file
+    /// can (the chain's arithmetic is public; only checkpoints need the key).
+    func forge(_ db: SQLiteDB, _ count: Int) throws {
+        let last = try db.query("SELECT id, hash FROM frames ORDER BY id DESC LIMIT 1").first
+        var id = last?["id"]?.int ?? 0, head = last?["hash"]?.data ?? AuditChain.genesis
+        for _ in 0..<count {
+            id += 1
+            head = hash(head, id, "{\"type\":\"query\",\"session\":\"s1\",\"seq\":1,\"sql\":\"drop table x\"}")
+            try db.query("INSERT INTO frames (id, recorded_at, session, seq, type, frame, hash) VALUES (?, 1000, 's1', 1, 'query', ?, ?)",
+                         [.int(id), .blob(Data("{\"type\":\"query\",\"session\":\"s1\",\"seq\":1,\"sql\":\"drop table x\"}".utf8)), .blob(head)])
+        }
+    }
+
+    func testRecordsWrittenAfterAShutdownAreNamedEvenOnceTheNextStartSignsThem() throws {
+        let (path, key) = try store(5)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try forge(try SQLiteDB(path: path), 3)
+        XCTAssertEqual(try verify(path, key).problems.map(\.kind), ["after_shutdown"])
+        // The next recorder run's start checkpoint signs the head it finds: still named.
+        try AuditStore(path: path, signer: key).commit(final: true)
+        let after = try verify(path, key)
+        XCTAssertEqual(after.problems.map(\.kind), ["after_shutdown"], "\(after.problems.map(\.detail))")
+        XCTAssertEqual(after.problems.first?.record, 6)
+    }
+
+    func testATailARecorderLeftUnsignedIsCountedWhenARestartSignsIt() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("chain-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let key = Curve25519.Signing.PrivateKey()
+        do {   // a recorder killed after its commits, before any interval or shutdown checkpoint
+            let s = try AuditStore(path: path, signer: key)
+            for i in 1...4 {
+                let line = Array("{\"type\":\"query\",\"session\":\"s1\",\"seq\":\(i)}".utf8)
+                try line.withUnsafeBytes { b in try s.append(RawFrame(bytes: b, header: FrameHeader.peek(b)!)) }
+            }
+            try s.commit(final: false)
+        }
+        XCTAssertEqual(try verify(path, key).unsignedTail, 4)
+        try AuditStore(path: path, signer: key).commit(final: true)
+        let r = try verify(path, key)
+        XCTAssertTrue(r.problems.isEmpty, "\(r.problems.map(\.detail))")
+        XCTAssertEqual(r.signedAtRestart, 4)
+        XCTAssertEqual(r.unsignedTail, 0)
+    }
+
+    func testRecordsUnderNoCheckpointAreNamed() throws {
+        let (path, key) = try store(6)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let db = try SQLiteDB(path: path)
+        try db.exec("DELETE FROM checkpoints")
+        try db.exec("DELETE FROM frames")
+        try forge(db, 6)   // rewritten from the genesis, every hash recomputed
+        XCTAssertEqual(try verify(path, key).problems.map(\.kind), ["unsigned"])
+    }
+
+    func testARecordPutInAPrunedRangeIsNamed() throws {
+        let (path, key) = try store(6)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let db = try SQLiteDB(path: path)
+        // A prune through record 4, as hoop-audit prune writes it (one transaction).
+        let head = try db.query("SELECT hash FROM frames WHERE id = 4").first?["hash"]?.data ?? Data()
+        let prev = try db.query("SELECT signature FROM checkpoints ORDER BY id DESC LIMIT 1").first?["signature"]?.data ?? Data()
+        let (at, keyID, signature) = AuditChain.sign(kind: "prune", lastID: 4, head: head, prunedThrough: 4, previous: prev, signer: key)
+        try db.exec("DELETE FROM frames WHERE id <= 4")
+        try db.query("INSERT INTO checkpoints (at, kind, last_id, head, pruned_through, previous, key_id, signature) VALUES (?, 'prune', 4, ?, 4, ?, ?, ?)",
+                     [.int(at), .blob(head), .blob(prev), .text(keyID), .blob(signature)])
+        XCTAssertTrue(try verify(path, key).problems.isEmpty)
+        try db.query("INSERT INTO frames (id, recorded_at, session, seq, type, frame, hash) VALUES (2, 1000, 'forged', 1, 'query', '{}', zeroblob(32))")
+        XCTAssertEqual(try verify(path, key).problems.map(\.kind), ["pruned_range"])
+    }
+
+    func testANumberStoredAsARealIsNotTheRecordedOne() throws {
+        let (path, key) = try store(4)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let db = try SQLiteDB(path: path)
+        try db.exec("UPDATE frames SET seq = 2.5 WHERE id = 2")
+        try db.exec("UPDATE frames SET seq = 1e300 WHERE id = 3")   // once a trap, not a report
+        XCTAssertEqual(try verify(path, key).problems.compactMap(\.record), [2, 3])
+    }
+
+    func testAnAnchorKeptOutsideFindsTheLatestCheckpointsRemoved() throws {
+        let (path, key) = try store(3)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let first = try verify(path, key)
+        let anchor = try XCTUnwrap(first.anchor)
+        XCTAssertTrue(try verify(path, key, anchors: [anchor]).problems.isEmpty)
+        // A second run, then its records and checkpoints removed together: only the
+        // anchor an auditor kept from it tells.
+        let s = try AuditStore(path: path, signer: key)
+        let line = Array("{\"type\":\"query\",\"session\":\"s2\",\"seq\":1}".utf8)
+        try line.withUnsafeBytes { b in try s.append(RawFrame(bytes: b, header: FrameHeader.peek(b)!)) }
+        try s.commit(final: true)
+        let second = try XCTUnwrap(try verify(path, key).anchor)
+        let db = try SQLiteDB(path: path)
+        try db.exec("DELETE FROM frames WHERE id > 3")
+        try db.query("DELETE FROM checkpoints WHERE id > (SELECT id FROM checkpoints WHERE signature = ?)", [.blob(anchor)])
+        XCTAssertTrue(try verify(path, key, anchors: [anchor]).problems.isEmpty)
+        XCTAssertEqual(try verify(path, key, anchors: [second]).problems.map(\.kind), ["anchor_missing"])
+    }
 }

@@ -56,9 +56,11 @@ class Verdict:
         return f"exit {self.rc}: {self.text.strip()[-2000:]}"
 
 
-def verify(store: Path | str, key: str, json_out: bool = True, timeout: float = 120) -> Verdict:
-    """`hoop-audit verify --store STORE --key KEY [--json]` (KEY: a file or hex)."""
+def verify(store: Path | str, key: str, json_out: bool = True, timeout: float = 120, anchors: tuple[str, ...] = ()) -> Verdict:
+    """`hoop-audit verify --store STORE --key KEY [--anchor SIG]... [--json]` (KEY: a file or hex)."""
     cmd = [audit_bin(), "verify", "--store", str(store), "--key", str(key)]
+    for a in anchors:
+        cmd += ["--anchor", a]
     if json_out:
         cmd.append("--json")
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=clean_env(),
