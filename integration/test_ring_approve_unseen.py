@@ -426,3 +426,118 @@ def test_a_write_of_other_columns_of_a_patient_runs(bring):
         assert a.ran, a.tags
     finally:
         admin_exec(bring, f"update patients set phone = nullif('{phone}', '') where id = 7")
+
+
+SSNS_IN_NOTE_ONE = ("select count(*) from patients p, encounters e "
+                    "where e.id = 1 and position(p.ssn in e.note) > 0")
+
+
+# --- Found by the hunt of 2026-12-06 (s42): each test failed before its fix ------------------
+
+# A function of the database's own called in attribute notation
+
+@pytest.fixture
+def row_function(bring, restore):
+    """A function of the database's own that takes an encounters row (the "computed
+    column" pattern) and deletes it. Made by the DBA (hoop_admin), not by the agent."""
+    admin_exec(bring, "create or replace function public.unseen_archive(e encounters) returns int "
+                      "language sql as $$ delete from encounters where id = e.id returning 1 $$",
+               "grant execute on function public.unseen_archive(encounters) to hoop_gateway")
+    time.sleep(3)      # the catalog's facts see it (revalidate_seconds 1; test_ring_catalog waits 3 s)
+    yield
+    admin_exec(bring, "drop function if exists public.unseen_archive(encounters)")
+
+
+def test_control_function_call_of_the_databases_own_is_held(bring, row_function):
+    a = simple(bring, "select count(unseen_archive(x)) from encounters x")
+    left = direct_value(bring, "select count(*) from encounters")
+    assert (a.held or a.denied) and left == 20000, f"{a}; encounters 20000 -> {left}"
+
+
+@pytest.mark.parametrize("sql", [
+    "select count(x.unseen_archive) from encounters x",
+    "select count((x).unseen_archive) from encounters x",
+    "select count(encounters.unseen_archive) from encounters",
+], ids=["alias-dot-fn", "parenthesised-row", "table-dot-fn"])
+def test_attribute_notation_runs_a_function_of_the_databases_own(bring, row_function, sql):
+    """`x.f` is f(x) when f takes x's row type: the classifier reads a column, the server
+    calls the function (here one that deletes the row: every encounter went)."""
+    before = direct_value(bring, "select count(*) from encounters")
+    a = simple(bring, sql)
+    after = direct_value(bring, "select count(*) from encounters")
+    assert a.held or a.denied, f"allowed: {a}; encounters {before} -> {after}"
+    assert after == before
+
+
+# INSERT ... ON CONFLICT DO UPDATE SET col = (sub-select)
+
+UPSERT = ("insert into encounters (id, patient_id, admitted_at, department, diagnosis_code, note) "
+          "values (1, 1, now(), 'x', 'x', 'x') on conflict (id) do update set note = ")
+
+
+def test_control_update_set_from_a_subselect_is_held_as_export(bring, restore):
+    a = simple(bring, "update encounters set note = (select string_agg(ssn, ',') from patients) where id = 1")
+    copied = direct_value(bring, SSNS_IN_NOTE_ONE)
+    assert (a.held or a.denied) and copied == 0, f"{a}; SSNs copied into encounters.note: {copied}"
+
+
+@pytest.mark.parametrize("value", [
+    "(select string_agg(ssn, ',') from patients)",
+    "(select string_agg(ssn, ',') from patients) returning note",
+    "(select string_agg(ssn, ',') from patients where id between 1 and 1000)",
+], ids=["every-patient", "every-patient-returned", "bounded-1000"])
+def test_upsert_set_from_a_subselect_is_an_export(bring, restore, value):
+    """The DO UPDATE SET list is an UPDATE's: copied from a table, an export (it was
+    judged as neither: every patient's SSN copied, in clear, into encounters.note, a
+    column no masking rule names; with RETURNING they also came back in one row)."""
+    a = simple(bring, UPSERT + value)
+    copied = direct_value(bring, SSNS_IN_NOTE_ONE)
+    assert a.held or a.denied, f"allowed: {a}; SSNs copied into encounters.note: {copied}"
+    assert copied == 0
+
+
+# Values parked with set_config, read back into a written column
+
+GATHER = ("select count(set_config('unseen.v', coalesce(current_setting('unseen.v', true), '') || ssn || ';', false)) "
+          "from patients")
+
+
+def test_one_update_gathers_every_ssn_through_a_setting(bring, restore):
+    """An EXISTS in the WHERE runs a count() over every patient that appends each SSN to a
+    custom setting; the SET then writes the setting: 5,000 SSNs copied by one UPDATE
+    (a setting given read values is an export)."""
+    a = simple(bring, "update encounters set note = current_setting('unseen.v', true) where id = 1 "
+                      f"and exists ({GATHER})")
+    copied = direct_value(bring, SSNS_IN_NOTE_ONE)
+    assert a.held or a.denied, f"allowed: {a}; SSNs copied into encounters.note: {copied}"
+    assert copied == 0
+
+
+def test_a_count_that_parks_every_ssn_is_held(bring, restore):
+    """count(set_config(..., ssn, ...)) reads every patient's SSN into server state (as
+    count(lo_from_bytea(0, ssn)) does into large objects); the next statement writes it
+    into a table. The first is an export; so is a notification's payload of read values."""
+    c = agent_wire(bring)
+    try:
+        gather = run(c, GATHER)
+        store = run(c, "update encounters set note = current_setting('unseen.v', true) where id = 1") \
+            if gather.ran else None
+    finally:
+        c.close()
+    copied = direct_value(bring, SSNS_IN_NOTE_ONE)
+    assert gather.held or gather.denied, f"gather allowed: {gather}; then {store}; SSNs copied: {copied}"
+    assert copied == 0
+    notify = simple(bring, "select count(pg_notify('unseen', ssn)) from patients")
+    assert notify.held or notify.denied, notify
+
+
+def test_a_setting_of_a_constant_and_a_notification_without_read_values_run(bring):
+    """The controls: set_config of a constant (what drivers and ORMs send) and a
+    notification of a constant payload are not exports."""
+    c = agent_wire(bring)
+    try:
+        assert run(c, "select set_config('application_name', 'unseen-app', false)").ran
+        assert run(c, "select pg_notify('unseen', 'done')").ran
+        assert run(c, "select count(*) from encounters e where e.id = 1 and e.note is not null").ran
+    finally:
+        c.close()

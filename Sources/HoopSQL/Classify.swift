@@ -72,7 +72,8 @@ public struct StatementClass: Equatable, Sendable {
     /// For PREPARE: the classification of the prepared statement (one element).
     public var preparedBody: [StatementClass] = []
     /// What the database's catalog decides (CatalogFacts): built-in function names called
-    /// without a schema (a function of the database's own with that name may be chosen),
+    /// without a schema (a function of the database's own with that name may be chosen)
+    /// and the last names of qualified columns (`x.f` calls f(x) when x has no column f),
     /// operators named without a schema, and the types values are cast to ("schema.type"
     /// or "type"; not pg_catalog's).
     public var functionsCalled: Set<String> = []
@@ -199,6 +200,9 @@ public enum Classifier {
             // INSERT ... SELECT from a table copies rows into another table, where the
             // masking rules of the source no longer apply: an export.
             if kind == "InsertStmt", let source = body["selectStmt"], bounds.touchesTables(source, [:]) { c.export = true }
+            // ON CONFLICT DO UPDATE SET is an UPDATE of the row in the way: the same rule.
+            if kind == "InsertStmt", let upsert = body["onConflictClause"],
+               Self.copiesValues(upsert["targetList"], from: nil, bounds) { c.export = true }
             // So do an UPDATE whose new values come from other tables (FROM, a sub-select,
             // `string_agg`) and a MERGE from a table: whichever table they write.
             if kind == "UpdateStmt", Self.copiesValues(body["targetList"], from: body["fromClause"], bounds) { c.export = true }

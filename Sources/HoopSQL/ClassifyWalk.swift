@@ -13,7 +13,7 @@ struct ClassWalker {
     var dml = false
     /// A built-in that destroys or overwrites a large object is called.
     var destroysLargeObjects = false
-    /// A built-in stores a value computed from what the statement reads (largeObjectStores).
+    /// A built-in stores a value computed from what the statement reads (valueStores).
     var storesReadValues = false
     /// Hidden reasons with the parse location they come from (statement-level ones at -1).
     var hiddenAt: [(Int, String)] = []
@@ -128,7 +128,15 @@ struct ClassWalker {
             // USING and NATURAL compare with "=" though the text names none.
             usesOperator([["="]], 0)
             return false
-        case "ColumnRef", "A_Const", "ParamRef", "LockingClause", "CreateFunctionStmt":
+        case "ColumnRef":
+            // `x.f` (and `(x).f` below) is `f(x)` when x has no column f (attribute
+            // notation): a function of the database's own taking the row may be what runs.
+            if let fields = body["fields"]?.array, fields.count >= 2, let last = fields.last?.sval { c.functionsCalled.insert(last) }
+            return true
+        case "A_Indirection":
+            for i in body["indirection"]?.array ?? [] { if let name = i.sval { c.functionsCalled.insert(name) } }
+            return false
+        case "A_Const", "ParamRef", "LockingClause", "CreateFunctionStmt":
             return true
         default:
             return false
@@ -273,10 +281,14 @@ struct ClassWalker {
     ]
     /// Built-ins that remove or overwrite a large object's bytes (a stored document).
     static let largeObjectDestroyers: Set<String> = ["lo_unlink", "lo_put", "lo_truncate", "lo_truncate64", "lowrite", "lo_write"]
-    /// Built-ins that store bytes given as an argument in a large object: given a column or
-    /// a sub-select, a copy of what the statement reads, outside every masking rule (an export).
-    /// By name: which argument holds the bytes.
-    static let largeObjectStores: [String: Int] = ["lo_from_bytea": 1, "lo_put": 2, "lowrite": 1]
+    /// Built-ins that keep a value given as an argument where later statements or other
+    /// readers find it: a large object's bytes, a setting (`current_setting` then writes it
+    /// anywhere: `count(set_config('x', current_setting('x') || ssn, false))` gathers every
+    /// row in one), a notification's payload, a logical decoding message. Given a column or
+    /// a sub-select, a copy of what the statement reads, outside every masking rule (an
+    /// export). By name: which argument holds the value.
+    static let valueStores: [String: Int] = ["lo_from_bytea": 1, "lo_put": 2, "lowrite": 1, "set_config": 1, "pg_notify": 1,
+                                             "pg_logical_emit_message": 2]
     /// Built-ins that maintain an index, computing its expressions.
     static let indexMaintenance: Set<String> = ["brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range",
                                                 "gin_clean_pending_list"]
@@ -304,7 +316,7 @@ struct ClassWalker {
         if Self.runsSQL.contains(name) { flag(.dynamicSQL, "function \(display) runs SQL", at) }
         if Self.writingBuiltins.contains(name) { dml = true }
         if Self.largeObjectDestroyers.contains(name) { destroysLargeObjects = true }
-        if let data = Self.largeObjectStores[name], let args = f["args"]?.array, args.count > data, Self.readsValues(args[data]) {
+        if let data = Self.valueStores[name], let args = f["args"]?.array, args.count > data, Self.readsValues(args[data]) {
             storesReadValues = true
         }
         if Self.indexMaintenance.contains(name) { c.writesPlanned.insert(CatalogFacts.everyRelation) }
