@@ -530,6 +530,35 @@ final class Catalog {
         } ?? ["*"]
     }
 
+    /// Column names that hold no content for detection to read, in every relation that has
+    /// one by that name (any case): numbers, booleans, timestamps, times and intervals,
+    /// and arrays of them, as content detection passes them whole (a date, a uuid, an
+    /// address, any text is read). A value computed from any other column (`substr(note,
+    /// ...)::int`, codes of its letters) has left the text detection read: hoop-mask
+    /// masks it whole. Nil when the catalog cannot say (every column is content then).
+    func plainColumns() async -> [String]? {
+        await withConnection { conn -> [String]? in
+            let sql = """
+                select lower(a.attname::text) from pg_attribute a
+                join pg_class c on c.oid = a.attrelid
+                join pg_type t on t.oid = a.atttypid
+                left join pg_type e on e.oid = t.typelem and t.typcategory = 'A'
+                where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'v', 'm', 'f')
+                  and c.relnamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+                group by 1
+                having bool_and(coalesce(nullif(coalesce(e.typbasetype, t.typbasetype), 0), e.oid, t.oid)
+                                in ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'float4'::regtype, 'float8'::regtype,
+                                    'numeric'::regtype, 'money'::regtype, 'oid'::regtype, 'bool'::regtype,
+                                    'timestamp'::regtype, 'timestamptz'::regtype, 'time'::regtype, 'timetz'::regtype,
+                                    'interval'::regtype))
+                """
+            let res = await loop.lastResult(conn, sent: PQsendQuery(conn, sql))
+            defer { PQclear(res) }
+            guard PQresultStatus(res) == PGRES_TUPLES_OK else { return nil }
+            return (0..<PQntuples(res)).map { String(cString: PQgetvalue(res, $0, 0)) }
+        } ?? nil
+    }
+
     /// A table's columns in order (name, type OID, whether the table is temporary):
     /// `schema.table`, or a `table` name that one relation alone has (the session's
     /// search_path, which decides which one the server took, is not the catalog connection's).

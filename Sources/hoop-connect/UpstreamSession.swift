@@ -293,8 +293,10 @@ final class UpstreamSession {
         // The catalog facts hoop-mask's lineage needs: names that may not be the built-ins
         // they look like ("*" when the catalog cannot say).
         let shadowing = await catalog?.shadowing() ?? ["*"]
-        emit(Frame(FrameType.sessionOpened, session: id, seq: 0, ["parameters": .object(params), "status": .string(status),
-                                                             "shadowing": .array(shadowing.map(JSON.string))]))
+        var opened: [String: JSON] = ["parameters": .object(params), "status": .string(status),
+                                      "shadowing": .array(shadowing.map(JSON.string))]
+        if let plain = await catalog?.plainColumns() { opened["plain_columns"] = .array(plain.map(JSON.string)) }
+        emit(Frame(FrameType.sessionOpened, session: id, seq: 0, opened))
         return true
     }
 

@@ -148,6 +148,12 @@ final class ResponseMasking {
     /// What a session's requests said about the results to come.
     final class SessionState {
         let masker: Masker
+        /// Column names that hold no content for detection (hoop-connect's `session_opened`,
+        /// `plain_columns`): a value computed from any other unruled column is masked
+        /// whole when detection cannot read it (a number, a timestamp). Nil: not known (none
+        /// are), and again after the session changes what relations are (Traced.renames,
+        /// Traced.creates).
+        var plainColumns: Set<String>?
         /// Statements and portals by name (StatementBook): Parse and SQL PREPARE,
         /// Bind and SQL DECLARE. A name given twice, or one a failed request may have
         /// left as it was, is untraced (`failed`).
@@ -506,6 +512,7 @@ final class ResponseMasking {
             if let names = t.defines { shadowing.formUnion(names) } else { shadowing.insert("*") }
             if t.renames { s.namesUnsure = true }
             if t.creates { s.madeRelations = true }
+            if t.renames || t.creates { s.plainColumns = nil }
         }
         return readingSettings ? all.map { $0.readingSettings() } : all
     }
@@ -609,6 +616,24 @@ final class ResponseMasking {
             }
         }
         return out
+    }
+
+    /// A value no rule covers, computed from a column content detection guards, of a type
+    /// detection does not read (a number, a timestamp, an array of them): the note's date
+    /// of birth as `replace(substring(note from ...), '-', '')::int`, its name as the codes
+    /// of its letters, a phone as a bigint. Detection read the text; what was taken out of
+    /// it and turned into another type has nothing left to read, so it is masked whole.
+    /// Pieces of columns that hold no content (`plain_columns`: numbers, timestamps) and of
+    /// the session's own state stay as they are (`count(e.id)`, `extract(year from
+    /// admitted_at)`).
+    static func hiddenFromDetection(_ sources: Set<SourceColumn>, typeOID: UInt32, _ s: SessionState) -> ColumnRule? {
+        guard !PGType.isTextLike(typeOID) else { return nil }
+        let content = sources.contains { c in
+            guard !c.whole, c.table != "?" else { return false }
+            // A JSON member's value (table "*") is text, whatever its name.
+            return c.table == "*" || c.column == "*" || !(s.plainColumns?.contains(c.column.lowercased()) ?? false)
+        }
+        return content ? untraced : nil
     }
 
     /// What a value masking cannot trace is masked as one computed from pieces: it may be
@@ -820,7 +845,7 @@ final class ResponseMasking {
                     continue
                 }
                 let sources = sources.union(out[i].underView ?? [])
-                out[i].derived = rule(sources, s)
+                out[i].derived = rule(sources, s) ?? Self.hiddenFromDetection(sources, typeOID: out[i].typeOID, s)
                 // What the session parked or wrote counts only when a rule covers it.
                 let state = sources.filter { $0.table == "?" && $0 != .untraced }
                 out[i].readsNothing = (state.isEmpty || rule(state, s) == nil) && sources.allSatisfy {
@@ -1169,6 +1194,7 @@ final class ResponseMasking {
             return .pass
         case FrameType.sessionOpened:
             catalogFacts(frame)
+            state(session).plainColumns = frame["plain_columns"]?.array.map { Set($0.compactMap { $0.string?.lowercased() }) }
             return .pass
         case FrameType.result:
             return try maskAnswer(frame, masker)
