@@ -4,17 +4,22 @@ import HoopFrames
 import HoopMasking
 
 /// A `params` condition on one parameter of a call: `null` (absent), `true` (present),
-/// a string (a glob on its text), a number (equal), `{"above": N}` / `{"below": N}`,
+/// a string (a glob on its text; `!GLOB`: present and not matching it), a list of globs
+/// (one of them matches), a number (equal), `{"above": N}` / `{"below": N}`,
 /// `{"outside": [LO, HI]}`. A value a bound cannot read as a number (`"all"`, `[5]`)
 /// is outside every bound: a rule that holds large values holds what it cannot read.
 enum ParamTest: Sendable {
-    case absent, present, glob(String), equals(Double), above(Double), below(Double), outside(Double, Double)
+    case absent, present, glob(String), notGlob(String), anyGlob([String]), equals(Double), above(Double), below(Double),
+         outside(Double, Double)
 
     init(_ v: JSON, rule: String, param: String) throws {
         switch v {
         case .null: self = .absent
         case .bool(true): self = .present
+        case .string(let g) where g.hasPrefix("!"): self = .notGlob(String(g.dropFirst()))
         case .string(let g): self = .glob(g)
+        case .array(let list) where !list.isEmpty && list.allSatisfy({ $0.string != nil }):
+            self = .anyGlob(list.compactMap(\.string))
         default:
             if let n = CallFacts.number(v) { self = .equals(n); return }
             if let n = v["above"].flatMap(CallFacts.number) { self = .above(n); return }
@@ -22,7 +27,7 @@ enum ParamTest: Sendable {
             if let r = v["outside"]?.array, r.count == 2, let lo = CallFacts.number(r[0]), let hi = CallFacts.number(r[1]), lo <= hi {
                 self = .outside(lo, hi); return
             }
-            throw ConfigError("approval rule \"\(rule)\": params.\(param) must be null, true, a string, a number, {\"above\": N}, {\"below\": N} or {\"outside\": [LO, HI]}")
+            throw ConfigError("approval rule \"\(rule)\": params.\(param) must be null, true, a string, a list of strings, a number, {\"above\": N}, {\"below\": N} or {\"outside\": [LO, HI]}")
         }
     }
 
@@ -36,6 +41,10 @@ enum ParamTest: Sendable {
             guard let value, value != .null else { return false }
             return value != .bool(false)
         case .glob(let g): return value.map { Glob.matches(g, CallFacts.text($0)) } ?? false
+        case .notGlob(let g):
+            guard let value, value != .null else { return false }
+            return !Glob.matches(g, CallFacts.text(value))
+        case .anyGlob(let globs): return value.map { v in globs.contains { Glob.matches($0, CallFacts.text(v)) } } ?? false
         case .equals(let n): return value.flatMap(CallFacts.number) == n
         case .above(let n): return bound(value) { $0 > n }
         case .below(let n): return bound(value) { $0 < n }
@@ -175,9 +184,14 @@ public struct CallFacts: Sendable {
         return v
     }
 
-    /// The parameters a rule's name glob covers, present ones only.
+    /// The parameters a rule's name glob covers, present ones only. A plain name in any
+    /// case too (`Prefix` is S3's `prefix` in a URL): a service that reads names loosely
+    /// is not a way around a rule.
     func params(matching glob: String) -> [JSON] {
-        if !glob.contains("*") && !glob.contains("?") { return param(glob).map { [$0] } ?? [] }
+        if !glob.contains("*") && !glob.contains("?") {
+            let loose = params.filter { $0.key != glob && $0.key.lowercased() == glob.lowercased() }.map(\.value)
+            return (param(glob).map { [$0] } ?? []) + loose
+        }
         return params.filter { Glob.matches(glob, $0.key) }.map(\.value)
     }
 }
@@ -342,6 +356,28 @@ extension Policy {
         callRule("review-phi-filter", "review", ["actions": ["dynamodb:Scan", "dynamodb:Query"], "phi": true,
                                                  "params": ["*Filter*": true]],
                  "filters a PHI table (a filter answers questions about the values masking hides)"),
+        // So is a Query's key condition on a sort key other than equality: `begins_with(
+        // date_of_birth, :p)` with Select COUNT walks a birth date out one character a call
+        // (the legacy KeyConditions alike, whatever its operators).
+        callRule("review-phi-key-range", "review", ["actions": ["dynamodb:Query"], "phi": true,
+                                                    "params": ["KeyConditionExpression": ["*begins_with*", "*between*", "*<*", "*>*"]]],
+                 "reads a PHI table by a range or prefix of a key (a filter on the values masking hides)"),
+        callRule("review-phi-key-conditions", "review", ["actions": ["dynamodb:Query"], "phi": true,
+                                                         "params": ["KeyConditions": true]],
+                 "reads a PHI table by key conditions (a filter on the values masking hides)"),
+        // And a listing of a PHI bucket by part of a key name: `Prefix` that does not end
+        // a folder, or where to start (a binary search): the key names masking hides in a
+        // listing (`scans/LAST_FIRST_1984-03-09.pdf`) come back one character a call. A
+        // folder's prefix (`scans/`) is how a bucket is browsed: it stays a listing.
+        callRule("review-phi-key-prefix", "review", ["actions": phiListings, "phi": true, "params": ["Prefix": "!*/"]],
+                 "lists a PHI bucket by part of a key name (an oracle on the names masking hides)"),
+        callRule("review-phi-key-start", "review", ["actions": phiListings, "phi": true, "params": ["start*after": true]],
+                 "lists a PHI bucket from a key name given (an oracle on the names masking hides)"),
+        callRule("review-phi-key-marker", "review", ["actions": phiListings, "phi": true, "params": ["*Marker": true]],
+                 "lists a PHI bucket from a key name given (an oracle on the names masking hides)"),
+        callRule("review-phi-stream-prefix", "review", ["actions": ["logs:DescribeLogStreams"], "phi": true,
+                                                        "params": ["logStreamNamePrefix": true]],
+                 "lists a PHI log group's streams by part of a name (an oracle on the names masking hides)"),
         callRule("review-phi-partiql-filter", "review", ["actions": ["dynamodb:ExecuteStatement"], "phi": true,
                                                          "params": ["Statement": "*where*"]],
                  "filters a PHI table in PartiQL (a WHERE answers questions about the values masking hides)"),
@@ -391,6 +427,9 @@ extension Policy {
 
     /// Reads that may take a whole table: scans and PartiQL statements (a SELECT's IAM
     /// action is `dynamodb:PartiQLSelect`; its operation `dynamodb:ExecuteStatement`).
+    /// Listings of a bucket's keys (ListObjects, ListObjectsV2, ListObjectVersions,
+    /// ListMultipartUploads), by IAM action.
+    static let phiListings = ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"]
     static let bulkReads = ["dynamodb:Scan", "dynamodb:ExecuteStatement", "dynamodb:BatchExecuteStatement", "dynamodb:ExecuteTransaction"]
 
     private static func callRule(_ name: String, _ action: String, _ match: [String: Any], _ message: String) -> JSON {

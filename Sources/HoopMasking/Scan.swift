@@ -36,11 +36,11 @@ enum Scan {
 
     /// Each number in `t` (a digit run at a word start): `match(start, run)` returns
     /// where a span it found ends, and the scan goes on from there; nil goes on after the run.
-    @inline(__always) static func numbers(_ t: [UInt8], _ match: (_ start: Int, _ run: Int) -> Int?) {
+    @inline(__always) static func numbers(_ t: [UInt8], glued: Bool = false, _ match: (_ start: Int, _ run: Int) -> Int?) {
         let n = t.count
         var i = 0
         while i < n {
-            guard isDigit(t[i]), numberStart(t, i) else { i += 1; continue }
+            guard isDigit(t[i]), numberStart(t, i, glued: glued) else { i += 1; continue }
             let run = digitRun(t, i)
             i = match(i, run) ?? i + run
         }
@@ -106,11 +106,33 @@ enum Scan {
     }
 
     /// A number starts here: not inside a word, and not the tail of a longer number
-    /// such as 12-345 or 1.5 (so a card number is not re-read as a phone number).
-    static func numberStart(_ t: [UInt8], _ i: Int) -> Bool {
-        guard leftBoundary(t, i) else { return false }
+    /// such as 12-345 or 1.5 (so a card number is not re-read as a phone number). With
+    /// `glued`, for shapes strong enough on their own (an SSN, a date, a phone number): a
+    /// word of letters alone right before it is a label glued to its value
+    /// (`ssn123-45-6789`, `dob1984-03-09`, `tel555-010-0199`), as if a space stood there;
+    /// not for a house number or a postcode's digit (`EH1 2NG`).
+    static func numberStart(_ t: [UInt8], _ i: Int, glued: Bool = false) -> Bool {
+        guard leftBoundary(t, i) || glued && gluedLabel(t, i) else { return false }
         if i >= 2, t[i - 1] == ch("-") || t[i - 1] == ch(".") || t[i - 1] == ch("/"), isDigit(t[i - 2]) { return false }
         return true
+    }
+
+    /// Two to twelve ASCII letters, a word of their own, end right before the digit at
+    /// `i` (not a hex digest's or an id's letters and digits mixed: `d41d8cd9` has none).
+    static func gluedLabel(_ t: [UInt8], _ i: Int) -> Bool {
+        guard i < t.count, isDigit(t[i]) else { return false }
+        var k = i
+        while k > 0, isAlpha(t[k - 1]), i - k <= 12 { k -= 1 }
+        return i - k >= 2 && i - k <= 12 && leftBoundary(t, k)
+    }
+
+    /// A file name's extension at `p`: `.` and one to five letters ending the word
+    /// (`…0199.txt`, `.pdf`), not a version's or a part number's next group.
+    static func fileExtension(_ t: [UInt8], _ p: Int) -> Bool {
+        guard p < t.count, t[p] == ch(".") else { return false }
+        var j = p + 1
+        while j < t.count, isAlpha(t[j]), j - p <= 5 { j += 1 }
+        return j - p >= 2 && j - p <= 6 && rightBoundary(t, j)
     }
 
     /// A number ends here: the mirror of `numberStart`.
@@ -272,7 +294,8 @@ enum Scan {
 public struct ScanProfile: Sendable {
     public internal(set) var length = 0
     /// Bit k (k capped at 63) set when a maximal digit run of length k starts at a left
-    /// word boundary (`Scan.leftBoundary`): where every number-shaped detector starts.
+    /// word boundary (`Scan.leftBoundary`) or after a label glued to it (`Scan.gluedLabel`):
+    /// where every number-shaped detector starts.
     var runsL: UInt64 = 0
     /// The same runs, when followed by a byte that is not a word byte (or the end): a
     /// number that also ends there, or continues with a separator ('-', '.', '/', ' ').
@@ -380,6 +403,8 @@ public struct ScanProfile: Sendable {
             } else {
                 i &+= 1
             }
+            // Letters alone so far (a label a number may be glued to: Scan.gluedLabel).
+            var label = isAlpha(c)
             while i < n {
                 let d = t[i]
                 high |= d
@@ -389,12 +414,20 @@ public struct ScanProfile: Sendable {
                     let run = i &- rs
                     digitCount &+= run
                     if run > maxRun { maxRun = run }
+                    if label, rs &- ws >= 2, rs &- ws <= 12 {
+                        let b: UInt64 = 1 << UInt64(truncatingIfNeeded: min(run, 63))
+                        runsL |= b
+                        if i == n || !Scan.isWordByte(t[i])
+                            || i &+ 1 < n && (t[i] == 0xE2 && t[i &+ 1] == 0x80 || t[i] == 0xC2 && t[i &+ 1] == 0xA0) { runsLR |= b }
+                    }
+                    label = false
                     continue
                 }
                 if d &- 0x41 < 26 { letters |= Self.bit(d); upper = 1 }
                 else if d &- 0x61 < 26 { letters |= Self.bit(d) }
                 else if d < 0x80 { break }   // not a word byte (Scan.isWordByte: `_` ends a word too)
                 else if (d == 0xE2 || d == 0xC2) && i &+ 1 < n && (d == 0xE2 && t[i &+ 1] == 0x80 || d == 0xC2 && t[i &+ 1] == 0xA0) { break }
+                else { label = false }
                 i &+= 1
             }
             if i &- ws == 17 && isAlnum(c) { word17 = true }

@@ -21,6 +21,21 @@ final class DetectorTests: XCTestCase {
     }
 
     /// Shapes of claims (X12), HL7 and DICOM records, and of notes that drop the year.
+    func testAValueGluedToItsLabelIsFoundAndOtherWordsAreNot() {
+        // Hunt s42: a label's letters right before the value hid it from every detector.
+        XCTAssertEqual(found("Scan of Ann Lee ssn123-45-6789", .ssn), ["123-45-6789"])
+        XCTAssertEqual(found("LAST_ssn123-45-6789.txt", .ssn), ["123-45-6789"])
+        XCTAssertEqual(found("LAST_dob1984-03-09.txt", .date), ["1984-03-09"])
+        XCTAssertEqual(found("tel555-201-0199 cell", .phone), ["555-201-0199"])
+        XCTAssertEqual(found("scans/LEE_ptMRN-07001111.pdf", .mrn), ["MRN-07001111"])
+        XCTAssertEqual(found("call 555-201-0199.txt", .phone), ["555-201-0199"], "a file name's extension ends it")
+        // Controls: a postcode's digit is no house number, a digest and an ICD code no value.
+        XCTAssertEqual(found("lives at postcode EH1 2NG since May", .zipCode), ["EH1 2NG"])
+        XCTAssertTrue(standardMasker.detect("etag d41d8cd98f00b204e9800998ecf8427e").isEmpty)
+        XCTAssertTrue(standardMasker.detect("dx E11.9 and ICD10 codes, build v2 of getMRNList").isEmpty)
+        XCTAssertEqual(found("part 555-201-0199.A1", .phone), [], "a part number's next group")
+    }
+
     func testRecordShapesAndDatesWithoutAYear() {
         XCTAssertEqual(found("DMG*D8*19480916*M~", .date), ["19480916"], "X12: * and ~ separate fields")
         XCTAssertEqual(found("OBX|1|||||||202311041755|", .date), ["202311041755"], "an HL7 timestamp")

@@ -59,7 +59,7 @@ public struct DateDetector: Detector {
         var field = Field()
         while i < n {
             let c = t[i]
-            guard isAlnum(c), Scan.leftBoundary(t, i) && (!isDigit(c) || Scan.numberStart(t, i)) else { i += 1; continue }
+            guard isAlnum(c), isDigit(c) ? Scan.numberStart(t, i, glued: true) : Scan.leftBoundary(t, i) else { i += 1; continue }
             if let (dateEnd, end) = isDigit(c) ? numeric(t, i) : named(t, i).map({ ($0, $0) }) {
                 // A date under a key or label naming a version (an IAM policy's `"Version":
                 // "2012-10-17"`, an API's `apiVersion`) is a version's name, not a day.
@@ -85,7 +85,8 @@ public struct DateDetector: Detector {
                 i = end; continue
             }
             i += 1
-            while i < n, Scan.isWordByte(t[i]), !Scan.escapedControl(t, i) { i += 1 }
+            // The rest of the word, up to a number glued to its label (`dob1984-03-09`).
+            while i < n, Scan.isWordByte(t[i]), !Scan.escapedControl(t, i), !Scan.gluedLabel(t, i) { i += 1 }
         }
     }
 

@@ -37,7 +37,8 @@ public struct MRNDetector: Detector {
     /// a context word (mrn, medical record, record, chart, mr#) and three digits.
     public func mayMatch(_ p: ScanProfile) -> Bool {
         p.initials & Self.contextInitials != 0 && p.digitCount >= 3
-            || p.initials & templateInitials != 0
+            // A literal letter starts a word, or follows a lower-case label in capitals.
+            || (p.initials | (p.hasUpper ? p.letters : 0)) & templateInitials != 0
             || templateStartsDigit && p.runsL != 0
             || templateStartsLetter && p.initials != 0
     }
@@ -60,10 +61,14 @@ public struct MRNDetector: Detector {
         let n = t.count
         var i = 0
         outer: while i < n {
-            guard isAlnum(t[i]), Scan.leftBoundary(t, i) else { i += 1; continue }
+            guard isAlnum(t[i]) else { i += 1; continue }
+            // A configured pattern may follow a label in lower case glued to it (`ptMRN0700111`).
+            let boundary = Scan.leftBoundary(t, i)
+            guard boundary || i > 0 && isLower(t[i - 1]) && isUpper(t[i]) else { i += 1; continue }
             for tpl in templates where Self.match(t, i, tpl) {
                 spans.append(DetectedSpan(.mrn, i, i + tpl.count)); i += tpl.count; continue outer
             }
+            guard boundary else { i += 1; continue }
             // A context-led id: an alphanumeric token with at least three digits.
             var e = i
             var digitCount = 0
@@ -73,8 +78,12 @@ public struct MRNDetector: Detector {
             }
             if digitCount >= 3, e - i >= 5, e - i <= 14, Scan.contextBefore(t, i, Self.context, window: 16) {
                 spans.append(DetectedSpan(.mrn, i, e))
+                i = e; continue
             }
-            i = max(e, i + 1)
+            // On from where a pattern may start glued to a lower-case label (`ptMRN-…`),
+            // one byte at a time from there (templates only: linear), else past the token.
+            let camel = e > i + 1 ? (i + 1..<e).first { isLower(t[$0 - 1]) && isUpper(t[$0]) } : nil
+            i = camel ?? max(e, i + 1)
         }
     }
 }

@@ -129,7 +129,7 @@ public struct PhoneDetector: Detector {
         var i = 0
         while i < n {
             let c = t[i]
-            guard isDigit(c) ? Scan.numberStart(t, i)
+            guard isDigit(c) ? Scan.numberStart(t, i, glued: true)
                     : (c == ch("(") || c == ch("+")) && (i == 0 || !isAlnum(t[i - 1]) && t[i - 1] != ch("+") || Scan.escapedControl(t, i)) else {
                 i += 1; continue
             }
@@ -157,7 +157,7 @@ public struct PhoneDetector: Detector {
             // token (a UUID's groups, a version, a part number), not a phone number.
             // A time's `:` after it (2562047788:00:00, an interval) likewise.
             if let end = matched, !(i >= 2 && (t[i - 1] == ch("-") || t[i - 1] == ch(".")) && isAlnum(t[i - 2])),
-               !(end + 1 < n && (t[end] == ch("-") || t[end] == ch(".")) && isAlnum(t[end + 1])),
+               !(end + 1 < n && (t[end] == ch("-") || t[end] == ch(".")) && isAlnum(t[end + 1]) && !Scan.fileExtension(t, end)),
                !(end + 1 < n && t[end] == ch(":") && isDigit(t[end + 1])) {
                 spans.append(DetectedSpan(.phone, i, end)); i = end; continue
             }

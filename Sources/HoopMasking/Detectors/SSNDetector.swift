@@ -19,7 +19,7 @@ public struct SSNDetector: Detector {
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let n = t.count
-        Scan.numbers(t) { i, run in
+        Scan.numbers(t, glued: true) { i, run in
             // ddd S dd S dddd, S one separator (Scan.separator: the rule every grouped number
             // reads by) written the same both times: a dash (ASCII or Unicode) anywhere; a
             // space, a dot or another after a context word or filling its field
