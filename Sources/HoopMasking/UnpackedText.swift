@@ -9,6 +9,31 @@ import Foundation
 public enum UnpackedText {
     /// Inflated bytes beyond this are not read (a zip bomb): nil.
     public static let maxInflated = 16 << 20
+    /// Bytes inflated for one answer, over all its members (`withBudget`): sixty 16 KiB
+    /// zlib bombs in a 1 MB answer made hoop-mask inflate about 1 GB, the CPU every
+    /// session shares. Past it, a member is unreadable (refused, or `[REDACTED]`).
+    public static let maxInflatedPerAnswer = 64 << 20
+
+    private static let budgetLock = NSLock()
+    nonisolated(unsafe) private static var budget: Int?
+
+    /// Runs `body` (the masking of one answer) with `maxInflatedPerAnswer` to inflate.
+    public static func withBudget<T>(_ bytes: Int = maxInflatedPerAnswer, _ body: () throws -> T) rethrows -> T {
+        budgetLock.lock(); let outer = budget; budget = bytes; budgetLock.unlock()
+        defer { budgetLock.lock(); budget = outer; budgetLock.unlock() }
+        return try body()
+    }
+
+    /// What may still be inflated: the member bound, within the answer's budget.
+    static func allowance() -> Int {
+        budgetLock.lock(); defer { budgetLock.unlock() }
+        return min(maxInflated, budget ?? maxInflated)
+    }
+
+    static func spend(_ bytes: Int) {
+        budgetLock.lock(); defer { budgetLock.unlock() }
+        if let b = budget { budget = b - bytes }
+    }
     /// Bytes read as a single-byte encoding are at least this many.
     public static let minSingleByte = 64
 
@@ -57,6 +82,8 @@ public enum UnpackedText {
         guard inflateInit2_(&stream, window, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return .failed }
         defer { inflateEnd(&stream) }
         var out = Data()
+        let allowed = allowance()
+        defer { spend(out.count) }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         let status: Int32 = data.withUnsafeBytes { (input: UnsafeRawBufferPointer) -> Int32 in
             stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
@@ -70,7 +97,7 @@ public enum UnpackedText {
                     out.append(buffer.baseAddress!, count: buffer.count - Int(stream.avail_out))
                     return s
                 }
-                if out.count > maxInflated { return Z_BUF_ERROR }
+                if out.count > allowed { return Z_BUF_ERROR }
                 // The next member of a gzip: inflated too (`cat a.gz b.gz`).
                 if status == Z_STREAM_END, stream.avail_in > 0, window > 15 {
                     guard inflateReset(&stream) == Z_OK else { return Z_DATA_ERROR }

@@ -1197,9 +1197,10 @@ final class ResponseMasking {
             state(session).plainColumns = frame["plain_columns"]?.array.map { Set($0.compactMap { $0.string?.lowercased() }) }
             return .pass
         case FrameType.result:
-            return try maskAnswer(frame, masker)
+            // Packed members inflate within one budget per answer (a frame), not each alone.
+            return try UnpackedText.withBudget { try maskAnswer(frame, masker) }
         case FrameType.resultData:
-            return try maskPiece(frame, masker)
+            return try UnpackedText.withBudget { try maskPiece(frame, masker) }
         default:
             return .pass
         }

@@ -44,6 +44,17 @@ final class UnpackedTextTests: XCTestCase {
         XCTAssertEqual(UnpackedText.read(zlib(Data(count: UnpackedText.maxInflated + (1 << 20)))), .unreadable)
     }
 
+    /// One answer inflates within one budget (the note of s41: sixty 16 KiB bombs in one
+    /// answer made hoop-mask inflate about 1 GB): members past it are unreadable.
+    func testOneAnswerInflatesWithinOneBudget() {
+        let member = zlib(Data(count: 1 << 20) + Data(text.utf8))   // 1 MiB of zeros, then text
+        UnpackedText.withBudget(3 << 20 + 100_000) {
+            for _ in 0..<3 { XCTAssertNotEqual(UnpackedText.read(member), .unreadable) }
+            XCTAssertEqual(UnpackedText.read(member), .unreadable, "the fourth member is past the answer's budget")
+        }
+        XCTAssertNotEqual(UnpackedText.read(member), .unreadable, "the next answer has a budget of its own")
+    }
+
     /// Packed bytes not read to their end are not passed as no text (the second review).
     func testPackedBytesCutShortAreUnreadable() {
         let packed = zlib(Data(text.utf8))
