@@ -30,8 +30,32 @@ public struct CatalogFacts: Equatable, Sendable {
     /// a partitioned table's does, as it holds the partition key). By "schema.name", and
     /// by bare name the keys every relation of that name has (any may be the one meant).
     public var uniqueKeys: [String: [Set<String>]] = [:]
+    /// Whose rows a write of a relation lands in too, by "schema.name" and bare name: a
+    /// view's base relations (`*`: its columns may be renamed, so every column), a
+    /// partition's or child's parents (the same column names), through views of views
+    /// and partitions of partitions. A write through them is judged as one of those too
+    /// (a `hash` rule on `patients` covers `insert into patients_v …`).
+    public var rowsOf: [String: [(relation: String, sameColumns: Bool)]] = [:]
 
     public init() {}
+
+    public static func == (a: CatalogFacts, b: CatalogFacts) -> Bool {
+        a.functionNames == b.functionNames && a.operatorNames == b.operatorNames && a.types == b.types && a.reads == b.reads
+            && a.writes == b.writes && a.uniqueKeys == b.uniqueKeys
+            && a.rowsOf.mapValues { $0.map { "\($0.relation)\($0.sameColumns)" } } == b.rowsOf.mapValues { $0.map { "\($0.relation)\($0.sameColumns)" } }
+    }
+
+    /// `table.column` as written, and the same write as the relations it lands in see it.
+    public func columnsWrittenThrough(_ written: Set<String>) -> Set<String> {
+        guard !rowsOf.isEmpty else { return written }
+        var out = written
+        for w in written {
+            guard let dot = w.lastIndex(of: ".") else { continue }
+            let relation = String(w[..<dot]), column = String(w[w.index(after: dot)...])
+            for (other, same) in rowsOf[relation] ?? [] { out.insert(other + "." + (same ? column : "*")) }
+        }
+        return out
+    }
 
     /// Whether pinned columns of a relation hold one of its unique keys with few enough
     /// values: a WHERE that pins a key's columns names one row per combination of their
@@ -81,6 +105,7 @@ public struct CatalogFacts: Equatable, Sendable {
                st.pinnedColumns.allSatisfy(holdsUniqueKey) {
                 c.statements[i].unboundedWrite = false
             }
+            c.statements[i].columnsWritten = columnsWrittenThrough(c.statements[i].columnsWritten)
             let why = hiddenWork(c.statements[i])
             if why.isEmpty { continue }
             for r in why where !c.statements[i].hidden.contains(r) { c.statements[i].hidden.append(r) }
@@ -116,8 +141,25 @@ extension CatalogFacts {
                              names: [Node: (schema: String, name: String)],
                              reads: [Node: String], writes: [Node: String],
                              readFlows: [Node: [Node]], writeFlows: [Node: [Node]],
-                             uniqueKeys: [Node: [Set<String>]] = [:]) -> CatalogFacts {
+                             uniqueKeys: [Node: [Set<String>]] = [:],
+                             rowsOf: [Node: [(Node, sameColumns: Bool)]] = [:]) -> CatalogFacts {
         var f = CatalogFacts()
+        // Through views of views and partitions of partitions: every relation reached,
+        // keeping the column names only while every step keeps them.
+        for (start, _) in rowsOf {
+            guard let name = names[start] else { continue }
+            var reached: [Node: Bool] = [:]
+            var queue = [(start, true)]
+            while let (n, same) = queue.popLast() {
+                for (next, keeps) in rowsOf[n] ?? [] where reached[next] == nil || (reached[next] == false && same && keeps) {
+                    reached[next] = same && keeps
+                    queue.append((next, same && keeps))
+                }
+            }
+            let list = reached.compactMap { n, same in names[n].map { (relation: $0.schema + "." + $0.name, sameColumns: same) } }
+                .sorted { $0.relation < $1.relation }
+            for label in [name.schema + "." + name.name, name.name] { f.rowsOf[label, default: []] += list }
+        }
         f.functionNames = functionNames
         f.operatorNames = operatorNames
         // By bare name, only the keys that every relation of that name has (and so for

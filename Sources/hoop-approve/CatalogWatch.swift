@@ -129,9 +129,11 @@ final class CatalogWatch: @unchecked Sendable {
         }
         var uniqueKeys: [CatalogFacts.Node: [Set<String>]] = [:]
         for (table, columns) in keyColumns.values { uniqueKeys[table, default: []].append(columns) }
+        var rowsOf: [CatalogFacts.Node: [(CatalogFacts.Node, sameColumns: Bool)]] = [:]
+        for r in try db.rows(Self.rowsQuery) { rowsOf[node("rel", r[1]), default: []].append((node("rel", r[2]), r[0] == "inh")) }
         return CatalogFacts.build(functionNames: functions, operatorNames: operators, names: names,
                                   reads: reads, writes: writes, readFlows: readFlows, writeFlows: writeFlows,
-                                  uniqueKeys: uniqueKeys)
+                                  uniqueKeys: uniqueKeys, rowsOf: rowsOf)
     }
 
     // MARK: the fixed queries
@@ -178,6 +180,19 @@ final class CatalogWatch: @unchecked Sendable {
          where i.indisunique and i.indisvalid and i.indimmediate and i.indpred is null and i.indexprs is null
            and (c.relkind = 'p' or c.relkind = 'r' and not c.relhassubclass)
            and n.nspname not in \(system)
+        """
+
+    /// Whose rows a write lands in besides the relation named: a view's base relations
+    /// (`view`: its columns may be renamed), a partition's or child's parents (`inh`: the
+    /// same columns). (kind, written relation, the other relation.)
+    static let rowsQuery = """
+        select distinct 'view', r.ev_class, d.refobjid
+          from pg_depend d join pg_rewrite r on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid
+          join pg_class v on v.oid = r.ev_class join pg_class b on b.oid = d.refobjid
+         where d.refclassid = 'pg_class'::regclass and d.refobjid <> r.ev_class and r.rulename = '_RETURN'
+           and v.relkind = 'v' and b.relkind in ('r', 'p', 'v', 'f')
+        union all
+        select 'inh', i.inhrelid, i.inhparent from pg_inherits i
         """
 
     /// The functions each dependent object calls, directly or through an operator; the
