@@ -42,7 +42,7 @@ enum ParamTest: Sendable {
             return value != .bool(false)
         case .glob(let g): return value.map { Glob.matches(g, CallFacts.text($0)) } ?? false
         case .notGlob(let g):
-            guard let value, value != .null else { return false }
+            guard let value, value != .null, !CallFacts.text(value).isEmpty else { return false }
             return !Glob.matches(g, CallFacts.text(value))
         case .anyGlob(let globs): return value.map { v in globs.contains { Glob.matches($0, CallFacts.text(v)) } } ?? false
         case .equals(let n): return value.flatMap(CallFacts.number) == n
@@ -246,8 +246,14 @@ extension Rule {
         if let params {
             for (name, test) in params {
                 let values = c.params(matching: name)
-                // `null`: none of them present; otherwise one of them holds.
-                if case .absent = test { if !values.allSatisfy({ test.holds($0) }) { return false }; continue }
+                // `null`: none of them present, by the name as written (a name in another case
+                // the service may ignore: `limit` is no Limit to DynamoDB); otherwise one of
+                // them holds.
+                if case .absent = test {
+                    let exact = name.contains("*") || name.contains("?") ? values : c.param(name).map { [$0] } ?? []
+                    if !exact.allSatisfy({ test.holds($0) }) { return false }
+                    continue
+                }
                 if !values.contains(where: { test.holds($0) }) { return false }
             }
         }
@@ -371,11 +377,14 @@ extension Policy {
         // folder's prefix (`scans/`) is how a bucket is browsed: it stays a listing.
         callRule("review-phi-key-prefix", "review", ["actions": phiListings, "phi": true, "params": ["Prefix": "!*/"]],
                  "lists a PHI bucket by part of a key name (an oracle on the names masking hides)"),
+        // A delimiter other than `/` cuts every key at a guessed text: the same oracle.
+        callRule("review-phi-key-delimiter", "review", ["actions": phiListings, "phi": true, "params": ["Delimiter": "!/"]],
+                 "lists a PHI bucket cut at a text given (an oracle on the names masking hides)"),
         callRule("review-phi-key-start", "review", ["actions": phiListings, "phi": true, "params": ["start*after": true]],
                  "lists a PHI bucket from a key name given (an oracle on the names masking hides)"),
         callRule("review-phi-key-marker", "review", ["actions": phiListings, "phi": true, "params": ["*Marker": true]],
                  "lists a PHI bucket from a key name given (an oracle on the names masking hides)"),
-        callRule("review-phi-stream-prefix", "review", ["actions": ["logs:DescribeLogStreams"], "phi": true,
+        callRule("review-phi-stream-prefix", "review", ["actions": ["logs:DescribeLogStreams", "logs:FilterLogEvents"], "phi": true,
                                                         "params": ["logStreamNamePrefix": true]],
                  "lists a PHI log group's streams by part of a name (an oracle on the names masking hides)"),
         callRule("review-phi-partiql-filter", "review", ["actions": ["dynamodb:ExecuteStatement"], "phi": true,

@@ -93,6 +93,14 @@ final class CallRuleTests: XCTestCase {
                   resources: ["Bucket": "other"]), .allow, "allow-list"),
             (call("logs", "DescribeLogStreams", "logs:DescribeLogStreams", "List", ["logGroupName": "/clinic/x", "logStreamNamePrefix": "a"],
                   resources: ["logGroupName": "/clinic/x"]), .allow, "allow-list"),
+            // The bucket's root (an empty prefix) and a folder's listing by `/` stay listings;
+            // another delimiter cuts key names at a guess (the review of s42).
+            (call("s3", "ListObjectsV2", "s3:ListBucket", "List", ["Bucket": "clinic-exports", "prefix": "", "delimiter": "/"],
+                  resources: ["Bucket": "clinic-exports"]), .allow, "allow-list"),
+            (call("s3", "ListObjectsV2", "s3:ListBucket", "List", ["Bucket": "clinic-exports", "delimiter": "SMITH_JOHN_1984-0"],
+                  resources: ["Bucket": "clinic-exports"]), .review, "review-phi-key-delimiter"),
+            // A name in another case is no Limit to DynamoDB: the bulk read is still unbounded.
+            (call("dynamodb", "Scan", "dynamodb:Scan", "Read", ["TableName": "Patients", "limit": .int(5)]), .review, "review-phi-bulk-read"),
             (call("cloudtrail", "StopLogging", "cloudtrail:StopLogging", "Write", ["Name": "t"]), .deny, "no-audit-weakening"),
             (call("kms", "ScheduleKeyDeletion", "kms:ScheduleKeyDeletion", "Write", ["KeyId": "k"]), .deny, "no-audit-weakening"),
             (call("dynamodb", "ExportTableToPointInTime", "dynamodb:ExportTableToPointInTime", "Write"), .review, "review-bulk-export"),
