@@ -44,6 +44,12 @@ final class SessionGate: @unchecked Sendable {
         Task.detached { [self] in
             let decision: Result<(Identity, Double, String), Denial>
             do {
+                // A session token is the AWS door's to give, after it checked the call's
+                // signature: as another door's password it would be a bearer credential (a
+                // presigned URL carries it in clear, for the keys' whole life).
+                if token.hasPrefix(GatewayKey.tokenPrefix), !id.hasPrefix(Ring.awsDoor) {
+                    throw Denial(reason: "wrong_door", message: "an AWS session token signs AWS calls; it is no password")
+                }
                 let identity = token.hasPrefix(GatewayKey.tokenPrefix)
                     ? try Self.sessionToken(token, awsKey, connection: database, user: user, verifier.config)
                     : try await verifier.verify(token: token, user: user)

@@ -148,11 +148,13 @@ final class AWSDoor: @unchecked Sendable {
         var request = signed
         let form: [(String, String)]
         let params: [String: JSON]
+        var caller: SigV4Verifier.Verified?   // signed by keys of an AWS connection: its refusals are recorded
         do {
             verified = try verifier.verify(signed)
             guard awsConnections.contains(verified.claims.connection) else {
                 throw AWSError("AccessDenied", 403, "hoop: these keys are for a connection that is not an AWS one")
             }
+            caller = verified
             // From here on only what the client signed exists: the operation is identified,
             // and its parameters read, from the same headers that travel on.
             request.headers = signed.headers.filter { verified.signedHeaders.contains($0.0) }
@@ -178,6 +180,7 @@ final class AWSDoor: @unchecked Sendable {
             }
             params = try CallParams.decode(request, identified, form: form)
         } catch let e as AWSError {
+            if let caller { recordRefusal(e, caller, req, target.path, on: loop) }
             return loop.makeSucceededFuture(errorResponse(e, proto: protocolGuess(signed), requestId))
         } catch {
             return loop.makeSucceededFuture(errorResponse(AWSError("InternalFailure", 500, "hoop: \(error)"), proto: "query", requestId))
@@ -197,6 +200,22 @@ final class AWSDoor: @unchecked Sendable {
             self.httpResponse(result, proto: proto, requestId)
         }.recover { error in
             self.errorResponse(error as? AWSError ?? AWSError("InternalFailure", 500, "hoop: \(error)"), proto: proto, requestId)
+        }
+    }
+
+    /// The door's own refusal of a verified caller goes on the caller's session (opened
+    /// as for a call: hoop-auth judges the token again), for the audit trail. The client's
+    /// answer does not wait for it.
+    func recordRefusal(_ e: AWSError, _ caller: SigV4Verifier.Verified, _ req: DoorRequest, _ path: String, on loop: EventLoop) {
+        let claims = caller.claims
+        ring.session(forKey: claims.accessKeyId, on: loop) { id in
+            Frame(FrameType.sessionOpen, session: id, seq: 0, [
+                "connection": .string(claims.connection), "user": .string(claims.user),
+                "credential": .string(caller.token), "client": self.client(req),
+                "application_name": .string(userAgentProduct(req.headers.first { $0.0 == "user-agent" }?.1)),
+            ])
+        }.whenSuccess { id in
+            self.ring.refused(id, code: e.code, message: e.message, method: req.method, path: path)
         }
     }
 

@@ -112,6 +112,18 @@ final class RingSessions: @unchecked Sendable {
         return p.futureResult
     }
 
+    /// A refusal the door made itself on a caller it had verified: round the ring, so the
+    /// audit trail holds the attempt (an AssumeRole of another role, a relabelled answer).
+    func refused(_ id: String, code: String, message: String, method: String, path: String) {
+        lock.lock()
+        let seq = nextSeq[id] ?? 1
+        nextSeq[id] = seq + 1
+        lock.unlock()
+        send(Frame(FrameType.refused, session: id, seq: seq, [
+            "stage": .string(Self.stage), "code": .string(code), "message": .string(message),
+            "method": .string(method), "path": .string(path)]))
+    }
+
     func close(_ id: String) {
         send(Frame(FrameType.sessionClose, session: id, seq: nil, ["reason": .string("done")]))
         forget(id)
