@@ -50,6 +50,22 @@ def run(c, sql):
     return read_answer(c)
 
 
+def rows_of(c, sql, timeout=60.0):
+    """(held, an error's code or ran; every first column value) of a read through the gateway."""
+    c.send(Query(sql))
+    vals = []
+    while True:
+        t, v = c.read(timeout)
+        if t == "N" and "held for approval" in v.get("M", ""):
+            return "held", vals
+        if t == "E":
+            return "error:" + v.get("C", ""), vals
+        if t == "D":
+            vals.append(v[0].decode() if v[0] is not None else None)
+        if t == "Z":
+            return "ran", vals
+
+
 def test_a_lexer_change_written_plainly_is_denied(bring):
     a = simple(bring, "select set_config('standard_conforming_strings', 'off', false)")
     assert a.denied, a
@@ -577,3 +593,119 @@ def test_a_setting_of_a_constant_and_a_notification_without_read_values_run(brin
         assert run(c, "select count(*) from encounters e where e.id = 1 and e.note is not null").ran
     finally:
         c.close()
+
+
+# Every patient's SSN, as the digits a bigint / oid carries (no leading zero lost: all are 9xx).
+DIGITS = "replace(p.ssn, '-', '')::bigint"
+SSN_DIGITS_IN_NOTE_ONE = ("select count(*) from patients p, encounters e where e.id = 1 and "
+                    f"position(',' || {DIGITS}::text || ',' in ',' || coalesce(e.note, '') || ',') > 0")
+
+
+# Advisory lock keys are a value store (the approval hunt of s42, round 2)
+
+GATHER_LOCKS = f"select count(pg_advisory_lock({DIGITS})) from patients p"
+FROM_LOCKS = ("update encounters set note = (select string_agg(l.objid::text, ',') from pg_lock_status() l "
+              "where l.locktype = 'advisory') where id = 1")
+
+
+def test_ssns_parked_in_advisory_lock_keys_then_written_into_a_table(bring, restore):
+    """count(pg_advisory_lock(<ssn digits>)) parked every SSN in the lock table (count()
+    made the read look bounded); an UPDATE then copied the keys out of pg_lock_status(): every
+    SSN in clear in a column no masking rule names. A lock's key given read values is an export."""
+    c = agent_wire(bring)
+    try:
+        gather = run(c, GATHER_LOCKS)
+        store = run(c, FROM_LOCKS) if gather.ran else None
+    finally:
+        c.close()
+    how, vals = "not run", []
+    if store and store.ran:          # a later session reads the column back
+        c = agent_wire(bring)
+        try:
+            how, vals = rows_of(c, "select note from encounters where id = 1")
+        finally:
+            c.close()
+    copied = direct_value(bring, SSN_DIGITS_IN_NOTE_ONE)
+    with bring.connect("direct") as d:
+        real = {r[0].replace("-", "") for r in d.execute("select ssn from patients").fetchall()}
+    back = sum(1 for v in (vals[0] or "").split(",") if v in real) if vals else 0
+    assert (gather.held or gather.denied) and copied == 0, \
+        (f"gather: {gather}; store: {store}; SSNs copied into encounters.note: {copied} of 5000; "
+         f"read back through the gateway in clear ({how}): {back}")
+
+
+def test_one_update_parks_and_writes_every_ssn_through_advisory_locks(bring, restore):
+    """Both in one allowed UPDATE: the gather in an EXISTS of its WHERE, the copy in its SET."""
+    sql = FROM_LOCKS + f" and exists ({GATHER_LOCKS})"
+    c = agent_wire(bring)
+    try:
+        a = run(c, sql)
+    finally:
+        c.close()
+    copied = direct_value(bring, SSN_DIGITS_IN_NOTE_ONE)
+    assert (a.held or a.denied) and copied == 0, f"{a}; SSNs copied into encounters.note: {copied} of 5000"
+
+
+# Large-object OIDs are a value store
+
+@pytest.mark.parametrize("sql", [
+    f"select count(lo_create({DIGITS}::oid)) from patients p",
+    f"select count(lo_from_bytea({DIGITS}::oid, 'x')) from patients p",
+], ids=["lo_create", "lo_from_bytea-oid"])
+def test_ssns_parked_in_large_object_oids(bring, no_large_objects, sql):
+    """A large object's OID is chosen by the caller: every SSN parked in the large-object
+    catalog, outside every masking rule, for any reader of pg_largeobject_metadata (a direct
+    reader, a replica, a dump). Any argument of a value store given read values is an export."""
+    a = simple(bring, sql, timeout=60)
+    stored = direct_value(bring, "select count(*) from pg_largeobject_metadata m join patients p "
+                                 f"on m.oid = {DIGITS}::oid")
+    assert (a.held or a.denied) and stored == 0, \
+        f"{a}; large objects whose OID is a patient's SSN: {stored} of 5000"
+
+
+
+# A bounded write of parents that a foreign key cascades to every child
+
+PROVIDERS = "{" + ",".join(map(str, range(1, 151))) + "}"
+
+
+@pytest.fixture
+def cascading_fk(bring, restore):
+    """The DBA's schema declares ON DELETE / ON UPDATE CASCADE from encounters to providers
+    (an ordinary choice; no function, trigger or rule of the database's own)."""
+    admin_exec(bring, "create table if not exists unseen_backup.prov as table public.providers",
+               "alter table encounters drop constraint encounters_provider_id_fkey",
+               "alter table encounters add constraint encounters_provider_id_fkey foreign key (provider_id) "
+               "references providers(id) on delete cascade on update cascade")
+    time.sleep(3)      # the catalog's facts see it (revalidate_seconds 1)
+    yield
+    admin_exec(bring, "begin", "delete from public.encounters", "delete from public.providers",
+               "insert into public.providers select * from unseen_backup.prov",
+               "insert into public.encounters select * from unseen_backup.enc",
+               "alter table encounters drop constraint encounters_provider_id_fkey",
+               "alter table encounters add constraint encounters_provider_id_fkey foreign key (provider_id) "
+               "references providers(id)", "commit")
+
+
+@pytest.mark.parametrize("sql,left", [
+    (f"delete from providers where id = any('{PROVIDERS}'::int[])", "select count(*) from encounters"),
+    (f"update providers set id = id + 100000 where id = any('{PROVIDERS}'::int[])",
+     "select count(*) from encounters where provider_id < 100000"),
+], ids=["delete-150-providers", "update-150-provider-keys"])
+def test_a_keyed_write_of_parents_cascades_to_every_child(bring, cascading_fk, sql, left):
+    """150 keys (under the cap of 1,000) pin the write of providers; the cascade deleted or
+    rewrote all 20,000 encounters, rows the classifier did not count. A write a foreign key
+    follows into other tables is unbounded (catalog facts: cascades)."""
+    before = direct_value(bring, left)
+    a = simple(bring, sql, timeout=120)
+    after = direct_value(bring, left)
+    assert (a.held or a.denied) and after == before, f"{a}; encounters {before} -> {after}"
+
+
+def test_a_write_of_a_parents_column_no_foreign_key_follows_runs(bring, cascading_fk):
+    specialty = direct_value(bring, "select specialty from providers where id = 1")
+    try:
+        a = simple(bring, "update providers set specialty = specialty where id = 1")
+        assert a.ran, a
+    finally:
+        assert direct_value(bring, "select specialty from providers where id = 1") == specialty

@@ -36,12 +36,30 @@ public struct CatalogFacts: Equatable, Sendable {
     /// and partitions of partitions. A write through them is judged as one of those too
     /// (a `hash` rule on `patients` covers `insert into patients_v …`).
     public var rowsOf: [String: [(relation: String, sameColumns: Bool)]] = [:]
+    /// Tables another table's foreign key follows when their rows change, by "schema.name"
+    /// and bare name: "" when a delete cascades (or sets null or a default), and each
+    /// referenced column an update cascades from. A delete of 150 providers emptied
+    /// encounters: such a write is unbounded, whatever rows it names.
+    public var cascades: [String: Set<String>] = [:]
 
     public init() {}
 
+    /// Whether a write reaches rows of other tables through a cascading foreign key.
+    public func cascadesFrom(_ s: StatementClass) -> Bool {
+        guard !cascades.isEmpty, s.kind == .write else { return false }
+        if ["DELETE", "MERGE", "TRUNCATE"].contains(s.command), s.tablesWritten.contains(where: { cascades[$0]?.contains("") == true }) {
+            return true
+        }
+        return s.columnsWritten.contains { w in
+            guard let dot = w.lastIndex(of: "."), let keys = cascades[String(w[..<dot])] else { return false }
+            let column = String(w[w.index(after: dot)...])
+            return column == "*" ? keys.contains { !$0.isEmpty } : keys.contains(column)
+        }
+    }
+
     public static func == (a: CatalogFacts, b: CatalogFacts) -> Bool {
         a.functionNames == b.functionNames && a.operatorNames == b.operatorNames && a.types == b.types && a.reads == b.reads
-            && a.writes == b.writes && a.uniqueKeys == b.uniqueKeys
+            && a.writes == b.writes && a.uniqueKeys == b.uniqueKeys && a.cascades == b.cascades
             && a.rowsOf.mapValues { $0.map { "\($0.relation)\($0.sameColumns)" } } == b.rowsOf.mapValues { $0.map { "\($0.relation)\($0.sameColumns)" } }
     }
 
@@ -106,6 +124,7 @@ public struct CatalogFacts: Equatable, Sendable {
                 c.statements[i].unboundedWrite = false
             }
             c.statements[i].columnsWritten = columnsWrittenThrough(c.statements[i].columnsWritten)
+            if cascadesFrom(c.statements[i]) { c.statements[i].unboundedWrite = true; c.statements[i].unboundedAnyway = true }
             let why = hiddenWork(c.statements[i])
             if why.isEmpty { continue }
             for r in why where !c.statements[i].hidden.contains(r) { c.statements[i].hidden.append(r) }
@@ -142,8 +161,13 @@ extension CatalogFacts {
                              reads: [Node: String], writes: [Node: String],
                              readFlows: [Node: [Node]], writeFlows: [Node: [Node]],
                              uniqueKeys: [Node: [Set<String>]] = [:],
-                             rowsOf: [Node: [(Node, sameColumns: Bool)]] = [:]) -> CatalogFacts {
+                             rowsOf: [Node: [(Node, sameColumns: Bool)]] = [:],
+                             cascades: [Node: Set<String>] = [:]) -> CatalogFacts {
         var f = CatalogFacts()
+        for (node, keys) in cascades {
+            guard let name = names[node] else { continue }
+            for label in [name.schema + "." + name.name, name.name] { f.cascades[label, default: []].formUnion(keys) }
+        }
         // Through views of views and partitions of partitions: every relation reached,
         // keeping the column names only while every step keeps them.
         for (start, _) in rowsOf {

@@ -281,14 +281,22 @@ struct ClassWalker {
     ]
     /// Built-ins that remove or overwrite a large object's bytes (a stored document).
     static let largeObjectDestroyers: Set<String> = ["lo_unlink", "lo_put", "lo_truncate", "lo_truncate64", "lowrite", "lo_write"]
-    /// Built-ins that keep a value given as an argument where later statements or other
-    /// readers find it: a large object's bytes, a setting (`current_setting` then writes it
-    /// anywhere: `count(set_config('x', current_setting('x') || ssn, false))` gathers every
-    /// row in one), a notification's payload, a logical decoding message. Given a column or
-    /// a sub-select, a copy of what the statement reads, outside every masking rule (an
-    /// export). By name: which argument holds the value.
-    static let valueStores: [String: Int] = ["lo_from_bytea": 1, "lo_put": 2, "lowrite": 1, "set_config": 1, "pg_notify": 1,
-                                             "pg_logical_emit_message": 2]
+    /// Built-ins that keep what they are given where later statements or other readers
+    /// find it: a large object's bytes, OID or offset, a setting's name or value
+    /// (`current_setting` then writes it anywhere: `count(set_config('x',
+    /// current_setting('x') || ssn, false))` gathers every row in one), a notification's
+    /// channel or payload, a logical decoding message, an advisory lock's key
+    /// (`pg_lock_status()` lists them). Given a column or a sub-select in any argument, a
+    /// copy of what the statement reads, outside every masking rule (an export). Not the
+    /// argument that names an existing large object (`lowrite`'s descriptor, `lo_put`'s
+    /// OID: a document's, read from its row), which stores nothing (`valueStoreTargets`).
+    static let valueStoreTargets: [String: Int] = ["lowrite": 0, "lo_put": 0]
+    static let valueStores: Set<String> = [
+        "lo_from_bytea", "lo_put", "lowrite", "lo_create", "lo_creat", "lo_import", "set_config", "pg_notify",
+        "pg_logical_emit_message", "pg_advisory_lock", "pg_advisory_lock_shared", "pg_advisory_xact_lock",
+        "pg_advisory_xact_lock_shared", "pg_try_advisory_lock", "pg_try_advisory_lock_shared", "pg_try_advisory_xact_lock",
+        "pg_try_advisory_xact_lock_shared",
+    ]
     /// Built-ins that maintain an index, computing its expressions.
     static let indexMaintenance: Set<String> = ["brin_summarize_new_values", "brin_summarize_range", "brin_desummarize_range",
                                                 "gin_clean_pending_list"]
@@ -316,7 +324,8 @@ struct ClassWalker {
         if Self.runsSQL.contains(name) { flag(.dynamicSQL, "function \(display) runs SQL", at) }
         if Self.writingBuiltins.contains(name) { dml = true }
         if Self.largeObjectDestroyers.contains(name) { destroysLargeObjects = true }
-        if let data = Self.valueStores[name], let args = f["args"]?.array, args.count > data, Self.readsValues(args[data]) {
+        if Self.valueStores.contains(name), let args = f["args"]?.array,
+           args.indices.contains(where: { $0 != Self.valueStoreTargets[name] && Self.readsValues(args[$0]) }) {
             storesReadValues = true
         }
         if Self.indexMaintenance.contains(name) { c.writesPlanned.insert(CatalogFacts.everyRelation) }

@@ -131,9 +131,11 @@ final class CatalogWatch: @unchecked Sendable {
         for (table, columns) in keyColumns.values { uniqueKeys[table, default: []].append(columns) }
         var rowsOf: [CatalogFacts.Node: [(CatalogFacts.Node, sameColumns: Bool)]] = [:]
         for r in try db.rows(Self.rowsQuery) { rowsOf[node("rel", r[1]), default: []].append((node("rel", r[2]), r[0] == "inh")) }
+        var cascades: [CatalogFacts.Node: Set<String>] = [:]
+        for r in try db.rows(Self.cascadesQuery) { cascades[node("rel", r[0]), default: []].insert(r[1] ?? "") }
         return CatalogFacts.build(functionNames: functions, operatorNames: operators, names: names,
                                   reads: reads, writes: writes, readFlows: readFlows, writeFlows: writeFlows,
-                                  uniqueKeys: uniqueKeys, rowsOf: rowsOf)
+                                  uniqueKeys: uniqueKeys, rowsOf: rowsOf, cascades: cascades)
     }
 
     // MARK: the fixed queries
@@ -180,6 +182,18 @@ final class CatalogWatch: @unchecked Sendable {
          where i.indisunique and i.indisvalid and i.indimmediate and i.indpred is null and i.indexprs is null
            and (c.relkind = 'p' or c.relkind = 'r' and not c.relhassubclass)
            and n.nspname not in \(system)
+        """
+
+    /// Tables whose rows a foreign key of another table follows when they change (ON DELETE
+    /// or ON UPDATE CASCADE, SET NULL, SET DEFAULT): (table, "" for a delete, else the
+    /// referenced column an update must change). A write that names a few of their rows
+    /// changes every row of the other table that refers to them.
+    static let cascadesQuery = """
+        select k.confrelid, '' from pg_constraint k where k.contype = 'f' and k.confdeltype in ('c', 'n', 'd')
+        union
+        select k.confrelid, a.attname::text from pg_constraint k cross join unnest(k.confkey) c(attnum)
+          join pg_attribute a on a.attrelid = k.confrelid and a.attnum = c.attnum
+         where k.contype = 'f' and k.confupdtype in ('c', 'n', 'd')
         """
 
     /// Whose rows a write lands in besides the relation named: a view's base relations
