@@ -117,13 +117,17 @@ enum Scan {
         return true
     }
 
-    /// Two to twelve ASCII letters, a word of their own, end right before the digit at
-    /// `i` (not a hex digest's or an id's letters and digits mixed: `d41d8cd9` has none).
+    /// Two to twenty-four ASCII letters, a word of their own, end right before the digit
+    /// at `i` (not a hex digest's or an id's letters and digits mixed: `d41d8cd9` has none;
+    /// `SocialSecurityNumber123-45-6789` has twenty). An escape's letter (`\t` in JSON) is
+    /// no letter of the word, as `ScanProfile` reads it.
+    static let maxLabel = 24
     static func gluedLabel(_ t: [UInt8], _ i: Int) -> Bool {
         guard i < t.count, isDigit(t[i]) else { return false }
         var k = i
-        while k > 0, isAlpha(t[k - 1]), i - k <= 12 { k -= 1 }
-        return i - k >= 2 && i - k <= 12 && leftBoundary(t, k)
+        while k > 0, isAlpha(t[k - 1]), i - k <= maxLabel { k -= 1 }
+        if k >= 1, t[k - 1] == ch("\\"), escapedControl(t, k + 1) { k += 1 }
+        return i - k >= 2 && i - k <= maxLabel && leftBoundary(t, k)
     }
 
     /// A file name's extension at `p`: `.` and one to five letters ending the word
@@ -414,7 +418,7 @@ public struct ScanProfile: Sendable {
                     let run = i &- rs
                     digitCount &+= run
                     if run > maxRun { maxRun = run }
-                    if label, rs &- ws >= 2, rs &- ws <= 12 {
+                    if label, rs &- ws >= 2, rs &- ws <= Scan.maxLabel {
                         let b: UInt64 = 1 << UInt64(truncatingIfNeeded: min(run, 63))
                         runsL |= b
                         if i == n || !Scan.isWordByte(t[i])

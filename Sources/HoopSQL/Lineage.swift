@@ -28,6 +28,11 @@ public struct SourceColumn: Hashable, Sendable, CustomStringConvertible {
     /// What a relation the catalog cannot see holds (a temporary or uncommitted table or
     /// sequence of the session): whatever the gateway's sessions wrote (hoop-mask).
     public static let written = SourceColumn("?", "written")
+    /// Not a source: the value went through a form content detection cannot read as the
+    /// text it came from (a cast to a number, a date, bytes; `reverse`, `translate`,
+    /// `encode`, character codes), even if it ends as text again (`::int::text`).
+    /// hoop-mask masks such a value of a column only detection guards whole.
+    public static let encoded = SourceColumn("?", "encoded")
 
     /// A value computed from this one: no longer the whole value.
     public var piece: SourceColumn { whole && table != "?" ? SourceColumn(table, column, whole: false) : self }
@@ -93,6 +98,21 @@ public struct Shape: Equatable, Sendable {
 }
 
 extension Shape {
+    /// The shape without the sources that name `table` (a recursive CTE's references to
+    /// itself once its passes hold what it reads).
+    func without(table: String) -> Shape {
+        func keep(_ set: Set<SourceColumn>) -> Set<SourceColumn> { set.filter { $0.table.lowercased() != table.lowercased() } }
+        var out = self
+        out.columns = columns?.map { c in
+            if case .value(let s) = c { return .value(keep(s)) }
+            return c
+        }
+        out.all = keep(all)
+        out.rows = keep(rows)
+        out.starTaint = starTaint.mapValues { $0.mapValues(keep) }
+        return out
+    }
+
     /// Every column, a table's `*` too, carries `extra`: what chose or ordered the rows
     /// they came in (a sort by a piece, an outer join's NULLs).
     public mutating func carryEverywhere(_ extra: Set<SourceColumn>) {
@@ -640,6 +660,9 @@ struct Analyzer {
             if clause?["recursive"]?.bool == true {
                 frame[name] = shape; ctes[ctes.count - 1] = frame
                 shape = subquery(c["ctequery"], outer: outer)
+                // What the first pass read of itself is what it read of the tables: the
+                // second pass holds both, so the CTE's own name is no source of its own.
+                shape = shape.without(table: name)
             }
             let renamed = (c["aliascolnames"]?.array ?? []).compactMap(\.sval)
             frame[name] = shape
@@ -1250,6 +1273,20 @@ struct Analyzer {
         "ColumnRef", "CollateClause", "CoalesceExpr", "MinMaxExpr", "A_ArrayExpr", "RowExpr",
         "ResTarget", "List", "SortBy", "NamedArgExpr", "ParamRef", "A_Const",
     ]
+    /// Type names whose values content detection reads as the text they hold.
+    static let textTypes: Set<String> = ["text", "varchar", "bpchar", "char", "character", "name", "json", "jsonb", "xml",
+                                         "citext", "unknown"]
+    /// Built-ins whose value holds their input in a form content detection cannot read as
+    /// that text (`Lineage.encoded`).
+    static let encodingFunctions: Set<String> = [
+        "reverse", "translate", "encode", "decode", "convert_to", "convert_from", "convert", "to_hex", "ascii", "chr",
+        "md5", "sha224", "sha256", "sha384", "sha512", "digest", "to_ascii", "overlay", "regexp_replace", "replace",
+        "string_to_array", "regexp_split_to_array", "regexp_split_to_table", "regexp_matches", "regexp_match",
+        "array_to_string", "unistr", "quote_literal", "quote_ident", "quote_nullable", "to_number", "to_date",
+        "to_timestamp", "to_char", "get_byte", "get_bit", "substring", "substr", "left", "right", "split_part",
+        "lpad", "rpad", "repeat", "bit_length", "octet_length", "length", "char_length", "character_length", "position",
+        "strpos", "starts_with", "width_bucket", "hashtext", "hashtextextended", "crc32", "crc32c", "format",
+    ]
     /// Functions whose value is the input a comparison chose.
     static let comparing: Set<String> = ["min", "max", "mode", "percentile_disc"]
     /// Functions whose value is one of their inputs' whole values, or them side by side.
@@ -1365,7 +1402,12 @@ struct Analyzer {
             if type.hasPrefix("reg") { readLog.insert(.catalog); return out.pieces.union([.catalog]) }
             // A cast the database defined runs its function: what that reads is not traced.
             if shadowing.contains("::" + type.lowercased()) { readLog.insert(.untraced); return out.union([.untraced]) }
-            return body["typeName"]?["typmods"] == nil ? out : out.pieces
+            // A length cuts (`note::varchar(1)`, one character a statement); another type
+            // turns the text into what detection does not read (Lineage.encoded).
+            let cut = body["typeName"]?["typmods"] != nil
+            let cast = cut ? out.pieces : out
+            if Self.textTypes.contains(type.lowercased()) && !cut || out.isEmpty { return cast }
+            return cast.union([.encoded])
         case "SubLink":
             let type = body["subLinkType"]?.string ?? ""
             let test = expression(body["testexpr"] ?? .null, scopes)
@@ -1457,6 +1499,7 @@ struct Analyzer {
         let inputs = (f["args"]?.array ?? []) + (f["agg_order"]?.array ?? [])
         let chosenAmongOthers = Self.comparing.contains(fn) && (inputs.isEmpty || !inputs.allSatisfy { Self.storedColumn($0, scopes.first ?? []) })
         var out = (Self.wholeFunctions.contains(fn) && !chosenAmongOthers ? args : args.pieces).union(context)
+        if Self.encodingFunctions.contains(fn), !args.isEmpty { out.insert(.encoded) }
         if let state = Self.stateFunctions[fn] { out.insert(state); readLog.insert(state) }
         if BuiltinFunctions.untraced.contains(fn) || BuiltinFunctions.untracedPrefixes.contains(where: fn.hasPrefix) {
             out.insert(.untraced); readLog.insert(.untraced)

@@ -530,8 +530,9 @@ final class Catalog {
         } ?? ["*"]
     }
 
-    /// Column names that hold no content for detection to read, in every relation that has
-    /// one by that name (any case): numbers, booleans, timestamps, times and intervals,
+    /// Column names that hold no content for detection to read, in every table that has
+    /// one by that name (any case; not a view's, which may compute its number from a
+    /// note's text): numbers, booleans, timestamps, times and intervals,
     /// and arrays of them, as content detection passes them whole (a date, a uuid, an
     /// address, any text is read). A value computed from any other column (`substr(note,
     /// ...)::int`, codes of its letters) has left the text detection read: hoop-mask
@@ -543,7 +544,7 @@ final class Catalog {
                 join pg_class c on c.oid = a.attrelid
                 join pg_type t on t.oid = a.atttypid
                 left join pg_type e on e.oid = t.typelem and t.typcategory = 'A'
-                where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'v', 'm', 'f')
+                where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p', 'f')
                   and c.relnamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
                 group by 1
                 having bool_and(coalesce(nullif(coalesce(e.typbasetype, t.typbasetype), 0), e.oid, t.oid)

@@ -512,8 +512,8 @@ final class ResponseMasking {
             if let names = t.defines { shadowing.formUnion(names) } else { shadowing.insert("*") }
             if t.renames { s.namesUnsure = true }
             if t.creates { s.madeRelations = true }
-            if t.renames || t.creates { s.plainColumns = nil }
         }
+        if all.contains(where: { $0.renames || $0.creates }) { s.plainColumns = Self.plainColumns(after: sql, s.plainColumns) }
         return readingSettings ? all.map { $0.readingSettings() } : all
     }
 
@@ -618,22 +618,84 @@ final class ResponseMasking {
         return out
     }
 
-    /// A value no rule covers, computed from a column content detection guards, of a type
-    /// detection does not read (a number, a timestamp, an array of them): the note's date
-    /// of birth as `replace(substring(note from ...), '-', '')::int`, its name as the codes
-    /// of its letters, a phone as a bigint. Detection read the text; what was taken out of
-    /// it and turned into another type has nothing left to read, so it is masked whole.
-    /// Pieces of columns that hold no content (`plain_columns`: numbers, timestamps) and of
-    /// the session's own state stay as they are (`count(e.id)`, `extract(year from
-    /// admitted_at)`).
-    static func hiddenFromDetection(_ sources: Set<SourceColumn>, typeOID: UInt32, _ s: SessionState) -> ColumnRule? {
-        guard !PGType.isTextLike(typeOID) else { return nil }
-        let content = sources.contains { c in
-            guard !c.whole, c.table != "?" else { return false }
-            // A JSON member's value (table "*") is text, whatever its name.
-            return c.table == "*" || c.column == "*" || !(s.plainColumns?.contains(c.column.lowercased()) ?? false)
+    /// Content detection reads a column no rule covers only as the column holds it: its
+    /// text. A value of a type detection does not read as text (a number, a timestamp,
+    /// bytea, an array of points) computed from such a column or cast from it whole
+    /// (`substring(note ...)::int`, the codes of its letters, `note::bytea`, a date's text
+    /// plus a time of day), or one that went through such a form or an encoding on its
+    /// way back to text (`::int::text`, `reverse`, `translate`, base64: Lineage.encoded), has
+    /// nothing left for detection to judge: it is masked whole, as a piece of a ruled
+    /// column is. So is a table column a condition relates to such a piece (`join
+    /// encounters x on x.id = <a digit of the note>`). Columns that hold no content
+    /// (`plain_columns`: numbers, booleans, timestamps, intervals) and the session's own
+    /// state are not such columns (`count(e.id)`, `e.id * 2`); pieces that stay text
+    /// (`upper(note)`, `json_agg(e)`) are read by detection as before.
+    func contentDerived(_ c: SourceColumn, _ s: SessionState) -> Bool {
+        guard c.table != "?", !Self.systemRelation(c.table), rule([c], s) == nil else { return false }
+        // A JSON member's value (table "*") is text, whatever its name. A table's whole row
+        // (`t.*`) is not counted: an INSERT's target under RETURNING is one (its `id`).
+        guard c.column != "*" else { return c.table == "*" }
+        return c.table == "*" || !(s.plainColumns?.contains(c.column.lowercased()) ?? false)
+    }
+
+    /// The server's own catalogs (what drivers introspect: pg_type, information_schema):
+    /// names and numbers of objects, not a person's text; what sessions parked there is
+    /// `SourceColumn.catalog`'s to carry.
+    static func systemRelation(_ table: String) -> Bool {
+        let t = table.lowercased()
+        return t.hasPrefix("pg_") || t.hasPrefix("information_schema.")
+    }
+
+    func hiddenFromDetection(_ sources: Set<SourceColumn>, typeOID: UInt32, _ s: SessionState) -> ColumnRule? {
+        // A stored column passed whole (`max(d)`) keeps its own type: detection reads it.
+        let encoded = sources.contains(.encoded), readable = Self.readsAsText(typeOID)
+        return sources.contains { contentDerived($0, s) && (encoded || !readable && !$0.whole) } ? Self.untraced : nil
+    }
+
+    /// The plain columns after a text that makes or changes relations: a typed CREATE TABLE
+    /// adds its columns of plain types and takes away the names it gives another type
+    /// (`id text`); anything else (CREATE TABLE AS, SELECT INTO, a view, ALTER, code)
+    /// leaves them unknown until the session's next start.
+    static func plainColumns(after sql: String, _ plain: Set<String>?) -> Set<String>? {
+        guard var plain, let statements = try? SQLParser.statements(sql) else { return nil }
+        for st in statements {
+            guard let create = st["CreateStmt"] ?? st["CreateForeignTableStmt"]?["base"] else {
+                // What may give a table's column a name or a type unseen here; anything else
+                // (a cursor, a function, an index, a view: views' columns are never plain) keeps them.
+                let unseen = ["CreateTableAsStmt", "AlterTableStmt", "RenameStmt", "DoStmt", "CallStmt", "CreateExtensionStmt",
+                              "AlterExtensionStmt", "ImportForeignSchemaStmt", "ExecuteStmt", "CreateSchemaStmt"]
+                if unseen.contains(where: { st[$0] != nil }) || st["SelectStmt"]?["intoClause"] != nil { return nil }
+                continue
+            }
+            for e in create["tableElts"]?.array ?? [] {
+                guard let def = e["ColumnDef"], let name = def["colname"]?.string?.lowercased() else {
+                    if e["ColumnDef"] != nil { return nil }
+                    continue   // a constraint
+                }
+                let type = (def["typeName"]?["names"]?.array ?? []).compactMap { $0["String"]?["sval"]?.string }.last ?? ""
+                if plainTypeNames.contains(type.lowercased()) { plain.insert(name) } else { plain.remove(name) }
+            }
+            if create["inhRelations"]?.array?.isEmpty == false || create["ofTypename"] != nil { return nil }
         }
-        return content ? untraced : nil
+        return plain
+    }
+
+    /// Type names (as the parser writes them) of the values `plain_columns` holds.
+    static let plainTypeNames: Set<String> = ["int2", "int4", "int8", "float4", "float8", "numeric", "money", "oid", "bool",
+                                              "timestamp", "timestamptz", "time", "timetz", "interval", "serial", "bigserial",
+                                              "smallserial", "serial4", "serial8", "serial2"]
+
+    /// Types whose values content detection reads as the text they are: text, varchar,
+    /// char, name, json, jsonb, xml, an unknown literal, and arrays of them. (Not every
+    /// array type: `point[]`, `xid[]` hold numbers.)
+    static func readsAsText(_ oid: UInt32) -> Bool {
+        switch oid {
+        case PGType.text, PGType.varchar, PGType.bpchar, PGType.name, PGType.unknown, PGType.json, PGType.jsonb, PGType.xml, 0,
+             1009, 1015, 1014, 1003, 199, 3807, 143:
+            return true
+        default:
+            return false
+        }
     }
 
     /// What a value masking cannot trace is masked as one computed from pieces: it may be
@@ -755,8 +817,10 @@ final class ResponseMasking {
     func rule(_ sources: Set<SourceColumn>, _ s: SessionState) -> ColumnRule? {
         // Server state, views and temporary tables stand for what is under them, which
         // may again be any of these (a temporary table filled from a view, or from another
-        // temporary table): resolved until nothing changes.
+        // temporary table): resolved until nothing changes. `encoded` is no source
+        // (hiddenFromDetection reads it).
         var sources = sources
+        sources.remove(.encoded)
         var expanded: Set<SourceColumn> = []   // markers already replaced: once is enough
         func expand(_ marker: SourceColumn, _ under: () -> Set<SourceColumn>) {
             guard sources.remove(marker) != nil, expanded.insert(marker).inserted else { return }
@@ -819,7 +883,7 @@ final class ResponseMasking {
             // A view's column with no rule of its own: the rules of the columns under it.
             guard let under = fields[i].underView, masker.policy.rule(table: fields[i].table, column: fields[i].column) == nil
             else { continue }
-            fields[i].derived = rule(under, s)
+            fields[i].derived = rule(under, s) ?? hiddenFromDetection(under, typeOID: fields[i].typeOID, s)
         }
         guard let shape else {
             // Untraced (SQL that did not parse here, CALL, a FETCH from a cursor this stage
@@ -837,15 +901,21 @@ final class ResponseMasking {
                     let own = SourceColumn(table, out[i].column ?? "*")
                     // Only what a rule covers: a condition, an order or an outer join over
                     // columns no rule masks leaves the column's own rule (a token stays one).
+                    // A piece of a column only detection guards counts too (hiddenFromDetection).
                     let extra = sources.filter {
                         ($0.table.lowercased() != own.table.lowercased() || $0.column.lowercased() != own.column.lowercased() || !$0.whole)
-                            && rule([$0], s) != nil
+                            && (rule([$0], s) != nil || $0 == .encoded || !$0.whole && sources.contains(.encoded) && contentDerived($0, s))
                     }
-                    if !extra.isEmpty, let r = rule(extra.union([own]), s) { out[i].derived = r }
+                    if extra.contains(where: { $0 != .encoded }) {
+                        // A stored text column stays detection's to read (a WHERE over a JSON
+                        // member's number does not hide the document); a number it picked is masked.
+                        out[i].derived = rule(extra.union([own]), s)
+                            ?? (Self.readsAsText(out[i].typeOID) ? nil : hiddenFromDetection(extra, typeOID: out[i].typeOID, s))
+                    }
                     continue
                 }
                 let sources = sources.union(out[i].underView ?? [])
-                out[i].derived = rule(sources, s) ?? Self.hiddenFromDetection(sources, typeOID: out[i].typeOID, s)
+                out[i].derived = rule(sources, s) ?? hiddenFromDetection(sources, typeOID: out[i].typeOID, s)
                 // What the session parked or wrote counts only when a rule covers it.
                 let state = sources.filter { $0.table == "?" && $0 != .untraced }
                 out[i].readsNothing = (state.isEmpty || rule(state, s) == nil) && sources.allSatisfy {
@@ -858,10 +928,14 @@ final class ResponseMasking {
         for i in out.indices {
             guard let table = out[i].table else {
                 out[i].derived = out[i].underView.map { rule(shape.all.union($0), s) } ?? any
+                    ?? hiddenFromDetection(shape.all, typeOID: out[i].typeOID, s)
                 continue
             }
             let carried = shape.carried(table, out[i].column ?? "*")
-            if !carried.isEmpty, let r = rule(carried.union([SourceColumn(table, out[i].column ?? "*")]), s) { out[i].derived = r }
+            if !carried.isEmpty {
+                out[i].derived = rule(carried.union([SourceColumn(table, out[i].column ?? "*")]), s)
+                    ?? hiddenFromDetection(carried.filter { !$0.whole }, typeOID: out[i].typeOID, s)
+            }
         }
         return out
     }
@@ -979,7 +1053,7 @@ final class ResponseMasking {
             // client wrote (ErrorValues.namesOnly). One that ran nothing (Parse, Bind,
             // Close) can only quote its own text, or a value it was given to convert.
             let ran = s.expected[seq] != nil
-            let readsRuled = fromServer && (reads(seq: seq, s).map { viewsUnknown || rule($0, s) != nil }
+            let readsRuled = fromServer && (reads(seq: seq, s).map { r in viewsUnknown || rule(r, s) != nil }
                                             ?? (ran ? !ErrorValues.namesOnly(code) : code.hasPrefix("22") || code.hasPrefix("23")))
             // An error in a query text made at run time (dynamic SQL: query_to_xml, EXECUTE
             // in code; the server then quotes it as internal_query) names whatever the text
@@ -1295,7 +1369,7 @@ final class ResponseMasking {
                 return RowPlan(columns: plan(fields: p.map { var f = $0; f.derived = nil; return f }, shape: shape(seq: seq, s), s))
             }
         }
-        let any = shape(seq: seq, s).map { rule($0.all, s) } ?? Self.untraced
+        let any = shape(seq: seq, s).map { rule($0.all, s) ?? hiddenFromDetection($0.all, typeOID: 0, s) } ?? Self.untraced
         return RowPlan(columns: [], rest: ColumnPlan(table: nil, column: nil, typeOID: 0, derived: any))
     }
 
@@ -1311,8 +1385,9 @@ final class ResponseMasking {
     func copyPlan(_ shape: Shape?, _ s: SessionState) -> RowPlan {
         func plan(_ rule: ColumnRule?) -> ColumnPlan { ColumnPlan(table: nil, column: nil, typeOID: 0, derived: rule) }
         guard let shape else { return RowPlan(columns: [], rest: plan(Self.untraced)) }
-        if let values = shape.values { return RowPlan(columns: values.map { plan(rule($0, s)) }) }
-        return RowPlan(columns: [], rest: plan(rule(shape.all, s)))
+        // Text fields, as COPY writes them: what detection cannot read is a piece (hiddenFromDetection).
+        if let values = shape.values { return RowPlan(columns: values.map { plan(rule($0, s) ?? hiddenFromDetection($0, typeOID: 0, s)) }) }
+        return RowPlan(columns: [], rest: plan(rule(shape.all, s) ?? hiddenFromDetection(shape.all, typeOID: 0, s)))
     }
 
     /// A value of a result (a row's, a COPY field's; nil: NULL) masked by its column's plan.

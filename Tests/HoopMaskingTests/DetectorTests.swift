@@ -34,6 +34,27 @@ final class DetectorTests: XCTestCase {
         XCTAssertTrue(standardMasker.detect("etag d41d8cd98f00b204e9800998ecf8427e").isEmpty)
         XCTAssertTrue(standardMasker.detect("dx E11.9 and ICD10 codes, build v2 of getMRNList").isEmpty)
         XCTAssertEqual(found("part 555-201-0199.A1", .phone), [], "a part number's next group")
+        // The review of s42: a label of twenty letters, a label and a hyphen, a name and a hyphen.
+        XCTAssertEqual(found("SocialSecurityNumber123-45-6789", .ssn), ["123-45-6789"])
+        XCTAssertEqual(found("pt-MRN-00700111 x", .mrn), ["MRN-00700111"])
+        XCTAssertEqual(found("smith-555-201-0199.pdf", .phone), ["555-201-0199"])
+        XCTAssertEqual(found("550e8400-e29b-41d4-a716-446655440000", .phone), [], "a UUID's groups")
+        XCTAssertEqual(found("abc-555-201-0199", .phone), [], "after hex letters: a longer token's group")
+    }
+
+    /// Every profile the detectors skip by holds nothing they would find: glued labels
+    /// after escapes and Unicode breaks read the same both ways.
+    func testTheProfileSkipsNothingAGluedLabelStarts() {
+        for text in ["\\tx123-45-6789", "\\u0041BC123-45-6789", "a\u{2003}dob1984-03-09", "xyssn123-45-6789",
+                     "\\nSSN987-65-4320 b", "ref_tel555-201-0199"] {
+            let bytes = Array(text.utf8)
+            let profile = ScanProfile(bytes)
+            for d in standardMasker.detectors where !d.mayMatch(profile) {
+                var spans: [DetectedSpan] = []
+                d.detect(bytes, into: &spans)
+                XCTAssertTrue(spans.isEmpty, "\(type(of: d)) skipped by its profile on a text where it finds something")
+            }
+        }
     }
 
     func testRecordShapesAndDatesWithoutAYear() {

@@ -13,7 +13,28 @@ final class LineageTests: XCTestCase {
     func col(_ t: String, _ c: String) -> SourceColumn { SourceColumn(t, c) }
     func piece(_ t: String, _ c: String) -> SourceColumn { SourceColumn(t, c, whole: false) }
     func values(_ s: Shape) -> [Set<SourceColumn>] {
-        (s.columns ?? []).map { if case .value(let v) = $0 { return v } else { return [] } }
+        (s.columns ?? []).map { if case .value(let v) = $0 { return v.subtracting([.encoded]) } else { return [] } }
+    }
+
+    /// What leaves the text content detection reads is marked (hoop-mask masks such a value
+    /// of a column only detection guards whole): a cast to another type or a length, an
+    /// encoding, a piece cut out; not a case change, a concatenation, a cast to text, nor
+    /// a constant's cast. A recursive CTE's own name is no source.
+    func testAnEncodingIsMarked() throws {
+        func encoded(_ e: String) throws -> Bool {
+            (try shape("select \(e) from encounters e").columns?.first?.sources ?? []).contains(.encoded)
+        }
+        for e in ["substring(e.note from 'MRN-(\\d+)')::int::text", "reverse(e.note)", "translate(e.note, 'ab', 'xy')",
+                  "encode(convert_to(e.note, 'UTF8'), 'base64')", "e.note::bytea", "(e.note || ' 12:00')::timestamp",
+                  "e.note::varchar(1)", "ascii(e.note)", "left(e.note, 3)"] {
+            XCTAssertTrue(try encoded(e), e)
+        }
+        for e in ["e.note", "upper(e.note)", "e.note || '!'", "e.note::text", "'2024-01-01'::date", "coalesce(e.note, '')"] {
+            XCTAssertFalse(try encoded(e), e)
+        }
+        let r = try shape("with recursive t(n, x) as (select 1, note from encounters union all select n + 1, x from t where n < 3) select x from t")
+        XCTAssertTrue(values(r).first?.contains(col("encounters", "note")) == true)
+        XCTAssertFalse(values(r).first?.contains { $0.table == "t" } ?? true, "no source named by the CTE itself")
     }
 
     func testConcatenationCastAliasAndFunctions() throws {

@@ -60,6 +60,9 @@ public struct MRNDetector: Detector {
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let n = t.count
         var i = 0
+        // Inside a token a context-led id did not take: patterns only (`pt-MRN-…`, `ptMRN…`
+        // start there), one byte at a time, so every byte is read a bounded number of times.
+        var patternsOnlyUntil = 0
         outer: while i < n {
             guard isAlnum(t[i]) else { i += 1; continue }
             // A configured pattern may follow a label in lower case glued to it (`ptMRN0700111`).
@@ -68,7 +71,7 @@ public struct MRNDetector: Detector {
             for tpl in templates where Self.match(t, i, tpl) {
                 spans.append(DetectedSpan(.mrn, i, i + tpl.count)); i += tpl.count; continue outer
             }
-            guard boundary else { i += 1; continue }
+            guard boundary, i >= patternsOnlyUntil else { i += 1; continue }
             // A context-led id: an alphanumeric token with at least three digits.
             var e = i
             var digitCount = 0
@@ -80,10 +83,8 @@ public struct MRNDetector: Detector {
                 spans.append(DetectedSpan(.mrn, i, e))
                 i = e; continue
             }
-            // On from where a pattern may start glued to a lower-case label (`ptMRN-…`),
-            // one byte at a time from there (templates only: linear), else past the token.
-            let camel = e > i + 1 ? (i + 1..<e).first { isLower(t[$0 - 1]) && isUpper(t[$0]) } : nil
-            i = camel ?? max(e, i + 1)
+            patternsOnlyUntil = e
+            i += 1
         }
     }
 }

@@ -121,6 +121,17 @@ public struct PhoneDetector: Detector {
         return nil
     }
 
+    /// The token ending right before `p` is a word of letters, one at least no hex digit.
+    static func wordBefore(_ t: [UInt8], _ p: Int) -> Bool {
+        var k = p, nonHex = false
+        while k > 0, isAlnum(t[k - 1]) {
+            if isDigit(t[k - 1]) { return false }
+            if !isHex(t[k - 1]) { nonHex = true }
+            k -= 1
+        }
+        return nonHex && p - k >= 2 && Scan.leftBoundary(t, k)
+    }
+
     /// Ten digits at `i` in North American form: area code and exchange start 2–9.
     static func nanp(_ t: [UInt8], _ i: Int) -> Bool { t[i] >= ch("2") && t[i + 3] >= ch("2") }
 
@@ -154,9 +165,10 @@ public struct PhoneDetector: Detector {
                 if ok { matched = end; break }
             }
             // A number chained to letters or digits by `-` or `.` is a piece of a longer
-            // token (a UUID's groups, a version, a part number), not a phone number.
+            // token (a UUID's groups, a version, a part number), not a phone number; after
+            // a word of letters that are no hex digits it is a name's (`smith-555-010-0199.pdf`).
             // A time's `:` after it (2562047788:00:00, an interval) likewise.
-            if let end = matched, !(i >= 2 && (t[i - 1] == ch("-") || t[i - 1] == ch(".")) && isAlnum(t[i - 2])),
+            if let end = matched, !(i >= 2 && (t[i - 1] == ch("-") || t[i - 1] == ch(".")) && isAlnum(t[i - 2]) && !Self.wordBefore(t, i - 1)),
                !(end + 1 < n && (t[end] == ch("-") || t[end] == ch(".")) && isAlnum(t[end + 1]) && !Scan.fileExtension(t, end)),
                !(end + 1 < n && t[end] == ch(":") && isDigit(t[end + 1])) {
                 spans.append(DetectedSpan(.phone, i, end)); i = end; continue
