@@ -661,8 +661,10 @@ struct Analyzer {
                 frame[name] = shape; ctes[ctes.count - 1] = frame
                 shape = subquery(c["ctequery"], outer: outer)
                 // What the first pass read of itself is what it read of the tables: the
-                // second pass holds both, so the CTE's own name is no source of its own.
-                shape = shape.without(table: name)
+                // second pass holds both, so the CTE's own name is no source of its own;
+                // unless its body reads a table of that name too (only a schema-qualified
+                // name can: unqualified, the name is the CTE's), whose sources keep it.
+                if !Self.readsQualified(c["ctequery"], name) { shape = shape.without(table: name) }
             }
             let renamed = (c["aliascolnames"]?.array ?? []).compactMap(\.sval)
             frame[name] = shape
@@ -1273,9 +1275,21 @@ struct Analyzer {
         "ColumnRef", "CollateClause", "CoalesceExpr", "MinMaxExpr", "A_ArrayExpr", "RowExpr",
         "ResTarget", "List", "SortBy", "NamedArgExpr", "ParamRef", "A_Const",
     ]
+    /// Whether a node reads a relation `name` qualified by a schema anywhere in it.
+    static func readsQualified(_ node: JSON?, _ name: String) -> Bool {
+        switch node {
+        case .object(let o)?:
+            if let r = o["RangeVar"], r["schemaname"] != nil, r["relname"]?.string?.lowercased() == name.lowercased() { return true }
+            return o.values.contains { readsQualified($0, name) }
+        case .array(let a)?:
+            return a.contains { readsQualified($0, name) }
+        default:
+            return false
+        }
+    }
+
     /// Type names whose values content detection reads as the text they hold.
-    static let textTypes: Set<String> = ["text", "varchar", "bpchar", "char", "character", "name", "json", "jsonb", "xml",
-                                         "citext", "unknown"]
+    static let textTypes: Set<String> = ["text", "varchar", "bpchar", "json", "jsonb", "xml", "citext", "unknown"]
     /// Built-ins whose value holds their input in a form content detection cannot read as
     /// that text (`Lineage.encoded`).
     static let encodingFunctions: Set<String> = [
@@ -1286,6 +1300,10 @@ struct Analyzer {
         "to_timestamp", "to_char", "get_byte", "get_bit", "substring", "substr", "left", "right", "split_part",
         "lpad", "rpad", "repeat", "bit_length", "octet_length", "length", "char_length", "character_length", "position",
         "strpos", "starts_with", "width_bucket", "hashtext", "hashtextextended", "crc32", "crc32c", "format",
+        "textsend", "bytea", "to_tsvector", "jsonb_to_tsvector", "json_to_tsvector", "array_to_tsvector", "setweight", "strip",
+        "ts_headline", "to_tsquery", "plainto_tsquery", "phraseto_tsquery", "websearch_to_tsquery", "tsvector_to_array",
+        "regexp_substr", "regexp_count", "regexp_instr", "regexp_like", "unnest", "string_to_table", "initcap_bytes",
+        "normalize", "bit_count", "varbit", "bit", "soundex", "difference", "metaphone", "dmetaphone", "levenshtein",
     ]
     /// Functions whose value is the input a comparison chose.
     static let comparing: Set<String> = ["min", "max", "mode", "percentile_disc"]

@@ -635,7 +635,9 @@ final class ResponseMasking {
         // A JSON member's value (table "*") is text, whatever its name. A table's whole row
         // (`t.*`) is not counted: an INSERT's target under RETURNING is one (its `id`).
         guard c.column != "*" else { return c.table == "*" }
-        return c.table == "*" || !(s.plainColumns?.contains(c.column.lowercased()) ?? false)
+        guard c.table != "*", let plain = s.plainColumns else { return true }
+        let column = c.column.lowercased()
+        return !(plain.contains(column) || plain.contains(c.table.lowercased() + "." + column))
     }
 
     /// The server's own catalogs (what drivers introspect: pg_type, information_schema):
@@ -643,11 +645,25 @@ final class ResponseMasking {
     /// `SourceColumn.catalog`'s to carry.
     static func systemRelation(_ table: String) -> Bool {
         let t = table.lowercased()
-        return t.hasPrefix("pg_") || t.hasPrefix("information_schema.")
+        return t.hasPrefix("pg_catalog.") || t.hasPrefix("information_schema.") || systemCatalogs.contains(t)
     }
+    /// pg_catalog's relations drivers read by bare name (pg_catalog comes first in every
+    /// search_path unless named later); a user's `pg_notes` is no catalog.
+    static let systemCatalogs: Set<String> = [
+        "pg_type", "pg_namespace", "pg_class", "pg_attribute", "pg_proc", "pg_range", "pg_enum", "pg_index", "pg_constraint",
+        "pg_attrdef", "pg_description", "pg_inherits", "pg_depend", "pg_database", "pg_roles", "pg_settings", "pg_collation",
+        "pg_am", "pg_opclass", "pg_operator", "pg_cast", "pg_extension", "pg_tablespace", "pg_sequence", "pg_sequences",
+        "pg_views", "pg_tables", "pg_indexes", "pg_matviews", "pg_stat_activity", "pg_locks", "pg_trigger", "pg_rewrite",
+        "pg_policy", "pg_user", "pg_language", "pg_event_trigger", "pg_foreign_table", "pg_partitioned_table",
+        "pg_statistic_ext", "pg_publication", "pg_subscription", "pg_auth_members", "pg_shdescription", "pg_aggregate",
+        "pg_largeobject_metadata", "pg_stat_user_tables", "pg_timezone_names", "pg_timezone_abbrevs", "pg_prepared_statements",
+        "pg_cursors", "pg_available_extensions", "pg_conversion", "pg_opfamily", "pg_amop", "pg_amproc", "pg_ts_config",
+    ]
 
     func hiddenFromDetection(_ sources: Set<SourceColumn>, typeOID: UInt32, _ s: SessionState) -> ColumnRule? {
         // A stored column passed whole (`max(d)`) keeps its own type: detection reads it.
+        // A view's column stands for what is under it (a view's `id` may be a note's).
+        let sources = sources.union(throughViews(sources, s))
         let encoded = sources.contains(.encoded), readable = Self.readsAsText(typeOID)
         return sources.contains { contentDerived($0, s) && (encoded || !readable && !$0.whole) } ? Self.untraced : nil
     }
@@ -667,23 +683,30 @@ final class ResponseMasking {
                 if unseen.contains(where: { st[$0] != nil }) || st["SelectStmt"]?["intoClause"] != nil { return nil }
                 continue
             }
+            // A name is plain when it is in every table (hoop-connect's reading): the new
+            // table's plain columns count by "table.column" only (a scratch table's `note int`
+            // makes no other table's note plain); another type takes the bare name away.
+            let table = create["relation"]?["relname"]?.string?.lowercased() ?? ""
             for e in create["tableElts"]?.array ?? [] {
                 guard let def = e["ColumnDef"], let name = def["colname"]?.string?.lowercased() else {
                     if e["ColumnDef"] != nil { return nil }
                     continue   // a constraint
                 }
-                let type = (def["typeName"]?["names"]?.array ?? []).compactMap { $0["String"]?["sval"]?.string }.last ?? ""
-                if plainTypeNames.contains(type.lowercased()) { plain.insert(name) } else { plain.remove(name) }
+                let type = (def["typeName"]?["names"]?.array ?? []).compactMap { $0["String"]?["sval"]?.string?.lowercased() }
+                let isPlain = type.count == 2 && type[0] == "pg_catalog" && plainTypeNames.contains(type[1])
+                    || type.count == 1 && serialTypeNames.contains(type[0])
+                if isPlain { plain.insert(table + "." + name) } else { plain.remove(name); plain.remove(table + "." + name) }
             }
             if create["inhRelations"]?.array?.isEmpty == false || create["ofTypename"] != nil { return nil }
         }
         return plain
     }
 
-    /// Type names (as the parser writes them) of the values `plain_columns` holds.
+    /// Type names (as the parser writes them, in pg_catalog) of the values `plain_columns`
+    /// holds, and the serial pseudo-types (the parser leaves them unqualified).
     static let plainTypeNames: Set<String> = ["int2", "int4", "int8", "float4", "float8", "numeric", "money", "oid", "bool",
-                                              "timestamp", "timestamptz", "time", "timetz", "interval", "serial", "bigserial",
-                                              "smallserial", "serial4", "serial8", "serial2"]
+                                              "timestamp", "timestamptz", "time", "timetz", "interval"]
+    static let serialTypeNames: Set<String> = ["serial", "bigserial", "smallserial", "serial4", "serial8", "serial2"]
 
     /// Types whose values content detection reads as the text they are: text, varchar,
     /// char, name, json, jsonb, xml, an unknown literal, and arrays of them. (Not every

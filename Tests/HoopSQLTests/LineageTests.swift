@@ -35,6 +35,13 @@ final class LineageTests: XCTestCase {
         let r = try shape("with recursive t(n, x) as (select 1, note from encounters union all select n + 1, x from t where n < 3) select x from t")
         XCTAssertTrue(values(r).first?.contains(col("encounters", "note")) == true)
         XCTAssertFalse(values(r).first?.contains { $0.table == "t" } ?? true, "no source named by the CTE itself")
+        // A CTE named like the table its body reads by a qualified name keeps that table's sources (the review of s42).
+        let named = try shape("with recursive patients as (select ssn, last_name from public.patients) select reverse(ssn) from patients")
+        XCTAssertTrue(values(named).first?.contains(piece("patients", "ssn")) == true)
+        for e in ["textsend(e.note)::text", "to_tsvector('simple', e.note)::text", "regexp_substr(e.note, '[0-9]+')",
+                  "e.note::\"char\"", "e.note::name"] {
+            XCTAssertTrue(try encoded(e), e)
+        }
     }
 
     func testConcatenationCastAliasAndFunctions() throws {
