@@ -156,14 +156,21 @@ def test_upstream_terminated_while_idle_tells_the_client(ring, admin, via):
     assert c.closed
 
 
-def test_upstream_sessions_probe_a_server_that_goes_silent(ring, admin):
+def test_upstream_sessions_probe_a_server_that_goes_silent(ring_factory):
     # A server the network loses without a FIN or RST would hold a session and its
     # client for ever: hoop-connect's connection to it sends TCP keepalives (the kernel
-    # shows their timer on the socket) and gives up on unacknowledged data.
-    with ring.connect("gateway", application_name="hoop-keepalive") as c:
+    # shows their timer on the socket) and gives up on unacknowledged data. Over TCP: the
+    # embedded default reaches the demo database by its unix socket, which no network loses.
+    ring = ring_factory("keepalive")
+
+    def tcp(cfg):
+        cfg["connections"]["clinic"]["conninfo"] = f"host=127.0.0.1 port={ring.pg_port} dbname=clinic user=hoop_gateway"
+    ring.reconfigure(tcp)
+    with ring.admin() as admin, ring.connect("gateway", application_name="hoop-keepalive") as c:
         c.execute("select 1")
         port = admin.execute("select client_port from pg_stat_activity where application_name = 'hoop-keepalive'"
                              " and pid <> pg_backend_pid()").fetchone()[0]
+        assert port > 0, "the session is not on TCP"
         out = subprocess.run(["ss", "-tno", "state", "established", f"( sport = :{port} )"],
                              capture_output=True, text=True, timeout=30)
         assert out.returncode == 0, out.stderr
