@@ -150,9 +150,9 @@ final class ResponseMasking {
         let masker: Masker
         /// Column names that hold no content for detection (hoop-connect's `session_opened`,
         /// `plain_columns`): a value computed from any other unruled column is masked
-        /// whole when detection cannot read it (a number, a timestamp). Nil: not known (none
-        /// are), and again after the session changes what relations are (Traced.renames,
-        /// Traced.creates).
+        /// whole when detection cannot read it (a number, a timestamp); "table.column" for
+        /// the session's own tables (plainColumns(after:)). Nil: not known (none are), and
+        /// again after the session changes relations in a way not read here.
         var plainColumns: Set<String>?
         /// Statements and portals by name (StatementBook): Parse and SQL PREPARE,
         /// Bind and SQL DECLARE. A name given twice, or one a failed request may have
@@ -625,8 +625,9 @@ final class ResponseMasking {
     /// plus a time of day), or one that went through such a form or an encoding on its
     /// way back to text (`::int::text`, `reverse`, `translate`, base64: Lineage.encoded), has
     /// nothing left for detection to judge: it is masked whole, as a piece of a ruled
-    /// column is. So is a table column a condition relates to such a piece (`join
-    /// encounters x on x.id = <a digit of the note>`). Columns that hold no content
+    /// column is. So is a table column a condition relates to such a piece, when the
+    /// encoding reaches it (not yet through a join's condition: docs/masking.md, still
+    /// open). Columns that hold no content
     /// (`plain_columns`: numbers, booleans, timestamps, intervals) and the session's own
     /// state are not such columns (`count(e.id)`, `e.id * 2`); pieces that stay text
     /// (`upper(note)`, `json_agg(e)`) are read by detection as before.
@@ -669,9 +670,9 @@ final class ResponseMasking {
     }
 
     /// The plain columns after a text that makes or changes relations: a typed CREATE TABLE
-    /// adds its columns of plain types and takes away the names it gives another type
-    /// (`id text`); anything else (CREATE TABLE AS, SELECT INTO, a view, ALTER, code)
-    /// leaves them unknown until the session's next start.
+    /// adds its own columns of plain types as "table.column" and takes away the names it
+    /// gives another type (`id text`); CREATE TABLE AS, SELECT INTO, ALTER, a rename or code
+    /// leave them unknown until the session's next start.
     static func plainColumns(after sql: String, _ plain: Set<String>?) -> Set<String>? {
         guard var plain, let statements = try? SQLParser.statements(sql) else { return nil }
         for st in statements {
@@ -1076,7 +1077,7 @@ final class ResponseMasking {
             // client wrote (ErrorValues.namesOnly). One that ran nothing (Parse, Bind,
             // Close) can only quote its own text, or a value it was given to convert.
             let ran = s.expected[seq] != nil
-            let readsRuled = fromServer && (reads(seq: seq, s).map { r in viewsUnknown || rule(r, s) != nil }
+            let readsRuled = fromServer && (reads(seq: seq, s).map { viewsUnknown || rule($0, s) != nil }
                                             ?? (ran ? !ErrorValues.namesOnly(code) : code.hasPrefix("22") || code.hasPrefix("23")))
             // An error in a query text made at run time (dynamic SQL: query_to_xml, EXECUTE
             // in code; the server then quotes it as internal_query) names whatever the text
