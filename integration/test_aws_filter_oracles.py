@@ -23,6 +23,7 @@ import pytest
 
 from conftest import ring_fixture
 from helpers import aws
+from helpers import aws_raw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts" / "lib"))
 from aws_seed import patients  # noqa: E402  (the stand-in's synthetic Faker seed)
@@ -144,3 +145,51 @@ def test_a_value_glued_to_its_label_is_masked_in_the_phi_bucket(hunt_ring, env, 
     in_key, in_body = any(value in k for k in keys), value in body
     print(f"{form}: keys {len(keys)}, in clear in the listing: {in_key}, in the object's text: {in_body}")
     assert not in_key and not in_body, f"a {form} value glued to its label came back in clear from the PHI bucket"
+
+
+def test_a_query_from_a_key_given_on_a_phi_table_is_held(hunt_ring, env):
+    """ExclusiveStartKey (s43): DynamoDB answers a Query's items after the key given, in
+    the sort key's order; a guessed date_of_birth there is a binary search on the masked
+    sort key, whatever the key condition. Held on a PHI table (review-phi-key-start-after);
+    the same Query without it runs (the control)."""
+    with aws.Environment(env):
+        d = aws.client(env, "dynamodb")
+        first = d.query(TableName="Patients", KeyConditionExpression="mrn = :p",
+                        ExpressionAttributeValues={":p": {"S": PEOPLE[0]["mrn"]}}, Limit=1)
+        assert "Items" in first, "control: a Query by the partition key runs"
+        with pytest.raises(botocore.exceptions.ClientError) as held:
+            d.query(TableName="Patients", KeyConditionExpression="mrn = :p",
+                    ExpressionAttributeValues={":p": {"S": PEOPLE[0]["mrn"]}},
+                    ExclusiveStartKey={"mrn": {"S": PEOPLE[0]["mrn"]}})
+        assert _held(held.value), held.value.response["Error"]
+
+
+def test_a_listing_prefix_given_twice_is_judged_by_both(hunt_ring, env):
+    """A REST query name given twice (s43): the door judged the first `prefix`
+    (`scans/`, a folder: a listing) while a service that reads the last would list by a
+    guessed part of a key name. Each value is judged now: held by review-phi-key-prefix.
+    The folder's prefix alone is a listing (the control)."""
+    creds = aws.credentials(env)
+    status, _, body = aws_raw.request(hunt_ring, creds, "s3", "GET", "/clinic-exports?list-type=2&prefix=scans%2F")
+    assert status == 200, (status, body[:200])
+    status, _, body = aws_raw.request(hunt_ring, creds, "s3", "GET",
+                                      "/clinic-exports?list-type=2&prefix=scans%2F&prefix=scans%2FLAST_")
+    assert status == 403 and b"AccessDenied" in body, (status, body[:300])
+
+
+def test_s3_select_on_a_phi_bucket_is_held(hunt_ring, env):
+    """S3 Select runs a SQL WHERE over an object (`count(*) … where ssn like '385%'`): an
+    oracle on the values masking hides, in an XML body the rules do not read (s43)."""
+    st = aws.standin(hunt_ring, "s3")
+    st.put_object(Bucket="clinic-exports", Key="exports/select.csv", Body=b"id,ssn\n1,000-00-0000\n", ContentType="text/csv")
+    with aws.Environment(env):
+        s3 = aws.client(env, "s3")
+        with pytest.raises(botocore.exceptions.ClientError) as held:
+            r = s3.select_object_content(Bucket="clinic-exports", Key="exports/select.csv", ExpressionType="SQL",
+                                         Expression="select count(*) from s3object s where s.ssn like '000%'",
+                                         InputSerialization={"CSV": {"FileHeaderInfo": "USE"}},
+                                         OutputSerialization={"CSV": {}})
+            for _ in r["Payload"]:
+                pass
+        assert _held(held.value), held.value.response["Error"]
+        assert "held for approval" in held.value.response["Error"]["Message"], held.value.response["Error"]

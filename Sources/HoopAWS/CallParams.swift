@@ -42,7 +42,13 @@ public enum CallParams {
         // The URI's labels are what the service acts on: they win over body members of the same name.
         for (k, v) in op.labels { out[k] = .string(v) }
         if op.service.proto.hasPrefix("rest") {
-            for (k, v) in query where !k.hasPrefix("X-Amz-") && out[k] == nil { out[k] = .string(v) }
+            // A name given twice is both values: a rule then judges each of them, whichever
+            // one the service reads (the first, the last, or the list a model's member makes).
+            var given: [(String, [String])] = []
+            for (k, v) in query where !k.hasPrefix("X-Amz-") && out[k] == nil {
+                if let i = given.firstIndex(where: { $0.0 == k }) { given[i].1.append(v) } else { given.append((k, [v])) }
+            }
+            for (k, vs) in given { out[k] = vs.count == 1 ? .string(vs[0]) : .array(vs.map(JSON.string)) }
             if let source = r.header("x-amz-copy-source") { out["CopySource"] = .string(SigV4.percentDecode(Substring(source)) ?? source) }
         }
         // Members the client sends as headers (an ACL, grants, tags, object lock, metadata).

@@ -368,6 +368,12 @@ extension Policy {
         callRule("review-phi-key-range", "review", ["actions": ["dynamodb:Query"], "phi": true,
                                                     "params": ["KeyConditionExpression": ["*begins_with*", "*between*", "*<*", "*>*"]]],
                  "reads a PHI table by a range or prefix of a key (a filter on the values masking hides)"),
+        // A Query's ExclusiveStartKey is a sort key given: DynamoDB answers the items after
+        // it, in the sort key's order, so guessed keys walk a masked sort key out (a binary
+        // search). Paging a PHI table's Query from its second page is held with it.
+        callRule("review-phi-key-start-after", "review", ["actions": ["dynamodb:Query"], "phi": true,
+                                                          "params": ["ExclusiveStartKey": true]],
+                 "reads a PHI table from a key given (an oracle on the values masking hides)"),
         callRule("review-phi-key-conditions", "review", ["actions": ["dynamodb:Query"], "phi": true,
                                                          "params": ["KeyConditions": true]],
                  "reads a PHI table by key conditions (a filter on the values masking hides)"),
@@ -387,6 +393,10 @@ extension Policy {
         callRule("review-phi-stream-prefix", "review", ["actions": ["logs:DescribeLogStreams", "logs:FilterLogEvents"], "phi": true,
                                                         "params": ["logStreamNamePrefix": true]],
                  "lists a PHI log group's streams by part of a name (an oracle on the names masking hides)"),
+        // S3 Select runs SQL with a WHERE over an object; its expression travels in an XML
+        // body the rules do not read: any Select of a PHI bucket is held.
+        callRule("review-phi-select", "review", ["actions": ["s3:SelectObjectContent"], "phi": true],
+                 "queries an object of a PHI bucket with S3 Select (a WHERE answers questions about the values masking hides)"),
         callRule("review-phi-partiql-filter", "review", ["actions": ["dynamodb:ExecuteStatement"], "phi": true,
                                                          "params": ["Statement": "*where*"]],
                  "filters a PHI table in PartiQL (a WHERE answers questions about the values masking hides)"),

@@ -75,6 +75,13 @@ final class CallRuleTests: XCTestCase {
                   "KeyConditions": .object(["pk": .object(["ComparisonOperator": "EQ"])])]), .review, "review-phi-key-conditions"),
             (call("dynamodb", "Query", "dynamodb:Query", "Read", ["TableName": "Patients", "KeyConditionExpression": "pk = :p"]),
              .allow, "allow-read"),
+            // A sort key given to start after is a binary search on it; S3 Select's WHERE (s43).
+            (call("dynamodb", "Query", "dynamodb:Query", "Read", ["TableName": "Patients", "KeyConditionExpression": "pk = :p",
+                  "ExclusiveStartKey": .object(["pk": .object(["S": "x"]), "sk": .object(["S": "1984"])])]), .review, "review-phi-key-start-after"),
+            (call("dynamodb", "Query", "dynamodb:Query", "Read", ["TableName": "Other", "KeyConditionExpression": "pk = :p",
+                  "ExclusiveStartKey": .object(["pk": .object(["S": "x"])])]), .allow, "allow-read"),
+            (call("s3", "SelectObjectContent", "s3:GetObject", "Read", ["Bucket": "clinic-exports", "Key": "exports/a.csv"]),
+             .review, "review-phi-select"),
             (call("dynamodb", "Query", "dynamodb:Query", "Read", ["TableName": "Other", "KeyConditionExpression": "pk = :p and sk > :a"]),
              .allow, "allow-read"),
             (call("s3", "ListObjectsV2", "s3:ListBucket", "List", ["Bucket": "clinic-exports", "prefix": "scans/LAST_FIRST_1984-0"],
