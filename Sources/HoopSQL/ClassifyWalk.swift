@@ -15,6 +15,9 @@ struct ClassWalker {
     var destroysLargeObjects = false
     /// A built-in stores a value computed from what the statement reads (valueStores).
     var storesReadValues = false
+    /// Rows the statement's bounded UPDATEs, DELETEs and MERGEs name, added up: twenty
+    /// data-modifying CTEs of a thousand rows each are twenty thousand.
+    var rowsNamed = 0
     /// Hidden reasons with the parse location they come from (statement-level ones at -1).
     var hiddenAt: [(Int, String)] = []
 
@@ -169,6 +172,10 @@ struct ClassWalker {
             guard let target else { return }
             for col in cols { c.columnsWritten.insert(target + "." + col) }
         }
+        func named(_ n: Int) {
+            rowsNamed = Bounds.sum(rowsNamed, n)
+            if rowsNamed > options.maxBoundedLimit { c.unboundedWrite = true; c.unboundedAnyway = true }
+        }
         switch kind {
         case "InsertStmt":
             let cols = columns(s["cols"]?.array)
@@ -186,8 +193,11 @@ struct ClassWalker {
             if kind == "UpdateStmt" { wrote(columns(s["targetList"]?.array)) }
             let bounds = Bounds(options: options)
             let others = !(s[kind == "UpdateStmt" ? "fromClause" : "usingClause"]?.array ?? []).isEmpty
-            if !bounds.pinsRows(s["whereClause"], of: s["relation"], others: others,
-                                ctes: bounds.with(s["withClause"], [:]), with: s["withClause"]) {
+            if let n = bounds.pinnedCount(s["whereClause"], of: s["relation"], others: others,
+                                          ctes: bounds.with(s["withClause"], [:]), with: s["withClause"]),
+               n <= options.maxBoundedLimit {
+                named(n)
+            } else {
                 c.unboundedWrite = true
                 // Columns pinned that are no key by name: the catalog may know them for one.
                 let pinned = bounds.pinnedColumns(s["whereClause"], of: s["relation"], others: others,
@@ -215,16 +225,19 @@ struct ClassWalker {
             let source = sourceItem?["subquery"]?["SelectStmt"]
             let listed = source.map { bounds.valuesBounded($0) || bounds.limited($0) } ?? false
             // (An unqualified column of the condition may be the source's.)
-            let pinned = bounds.pinnedCount(s["joinCondition"], of: s["relation"], others: true, ctes: bounds.with(s["withClause"], [:]),
-                                            with: s["withClause"]).map { $0 <= options.maxBoundedLimit } ?? false
+            let pinnedCount = bounds.pinnedCount(s["joinCondition"], of: s["relation"], others: true, ctes: bounds.with(s["withClause"], [:]),
+                                                 with: s["withClause"])
+            let pinned = pinnedCount.map { $0 <= options.maxBoundedLimit } ?? false
             // As many rows as the key names for the source's rows (keyCount): `id` one a row,
             // a parent's key (`provider_id`) one parent's rows for one source row, any number
             // for more (`on e.provider_id = v.x` over three values is three providers' encounters).
             let sourceRows = source.flatMap { bounds.rowCount($0, [:], with: s["withClause"]) } ?? options.maxBoundedLimit
-            let joinedToKey = listed && bounds.joinedKeys(s["joinCondition"], target: Bounds.qualifiers(of: s["relation"]),
-                                                          source: sourceItem?["alias"]?["aliasname"]?.string)
-                .contains { bounds.keyCount($0, sourceRows).map { $0 <= options.maxBoundedLimit } ?? false }
-            if destructive && !(pinned || joinedToKey) { c.unboundedWrite = true; c.unboundedAnyway = true }
+            let joinedCount = !listed ? nil : bounds.joinedKeys(s["joinCondition"], target: Bounds.qualifiers(of: s["relation"]),
+                                                                source: sourceItem?["alias"]?["aliasname"]?.string)
+                .compactMap { bounds.keyCount($0, sourceRows) }.filter { $0 <= options.maxBoundedLimit }.min()
+            if destructive {
+                if pinned, let n = pinnedCount { named(n) } else if let n = joinedCount { named(n) } else { c.unboundedWrite = true; c.unboundedAnyway = true }
+            }
         }
         for (k, v) in (s.object ?? [:]).sorted(by: { $0.key < $1.key }) where k != "relation" && k != "withClause" { walk(v) }
     }
@@ -689,8 +702,18 @@ struct Bounds {
         // judged where it stands, in a FROM-less SELECT as anywhere, under a LIMIT too:
         // one row of it may hold every row of its table.
         if !returnedSubselects(.array(targets)).allSatisfy({ inner.statement($0, ctes) }) { return false }
+        // Each bounded, and all of them together, once per row: side by side (`array(select
+        // ... limit 1000 offset 0), array(... offset 1000), ...` is every row in one), under a
+        // LIMIT (`array(... offset g * 1000) from generate_series(0, 19) g limit 20`), without
+        // FROM (one row) and as a series' rows.
+        let perRow = returnedPerRow(targets, ctes)
+        if perRow > 0 {
+            let rows = from.isEmpty ? 1 : rowCount(s, ctes, reads: true) ?? 1
+            if Self.product(max(rows, 1), perRow) > options.maxBoundedLimit { return false }
+        }
         // So may one row of an aggregate that gathers rows over a window (`string_agg(ssn,
-        // ',') over () ... limit 1`): LIMIT does not bound what the window read.
+        // ',') over () ... limit 1`), or a row that reaches others' (`lag(ssn, 5000) over w
+        // ... limit 1`): LIMIT does not bound what the window read.
         if limited(s) && !gathersRows(targets) && !from.contains(where: { gathers($0, s["withClause"], ctes) }) { return true }
         if let op = s["op"]?.string, op != "SETOP_NONE" {
             // Each branch bounded, and all of them together: twenty ranges of a thousand
@@ -700,13 +723,6 @@ struct Bounds {
         }
         if s["valuesLists"] != nil { return valuesBounded(s) && returnedSubselects(s["valuesLists"]!).allSatisfy { inner.statement($0, ctes) } }
         if from.isEmpty { return !expands(targets, ctes) }
-        // A sub-select in the select list runs once per row: its rows (an array's, or what
-        // it gathers) times the rows of FROM (`array(select ... limit 1000 offset g * 1000)
-        // from generate_series(0, 19) g` is twenty thousand).
-        if let rows = rowCount(s, ctes, reads: true), rows > 1 {
-            let perRow = returnedSublinks(.array(targets)).reduce(0) { Self.sum($0, returnedRows($1.query, array: $1.kind == "ARRAY_SUBLINK", ctes)) }
-            if perRow > 0, Self.product(rows, perRow) > options.maxBoundedLimit { return false }
-        }
         var items: [FromItem] = []
         for f in from { collect(f, ctes, &items) }
         let own = items.reduce(into: Set<String>()) { $0.formUnion($1.names) }
@@ -752,7 +768,19 @@ struct Bounds {
         if s["limitOption"]?.string == "LIMIT_OPTION_COUNT", case .number(let l)? = Constants.value(s["limitCount"]), l >= 0 {
             n = min(n, l < 1e12 ? Int(l) : Int.max)
         }
+        // What its select list's sub-selects give back with each row counts as rows read
+        // (a FROM-less branch of a UNION that returns `array(select ... limit 1000)`).
+        if s["op"]?.string ?? "SETOP_NONE" == "SETOP_NONE" {
+            let perRow = returnedPerRow(s["targetList"]?.array ?? [], ctes)
+            if perRow > 0 { n = max(n, Self.product(max(n, 1), perRow)) }
+        }
         return n
+    }
+
+    /// The rows a select list's sub-selects give back with each row of it, added up (an
+    /// array's rows, what an aggregate of one gathers; a scalar's one value counts none).
+    func returnedPerRow(_ targets: [JSON], _ ctes: [String: Bool]) -> Int {
+        returnedSublinks(.array(targets)).reduce(0) { Self.sum($0, returnedRows($1.query, array: $1.kind == "ARRAY_SUBLINK", ctes)) }
     }
 
     /// The rows a sub-select in a select list gives back each time it runs: an array's
@@ -763,7 +791,7 @@ struct Bounds {
         let targets = s["targetList"]?.array ?? []
         // What its own select list's sub-selects return, once per row of it (a scalar
         // wrapping `array(select ...)`, or `coalesce((select array(...)), ...)`).
-        let nested = returnedSublinks(.array(targets)).reduce(0) { Self.sum($0, returnedRows($1.query, array: $1.kind == "ARRAY_SUBLINK", ctes)) }
+        let nested = returnedPerRow(targets, ctes)
         let inner = nested == 0 ? 0 : Self.product(max(1, rowCount(s, ctes, reads: true) ?? 1), nested)
         if gathersRows(targets) || (s["fromClause"]?.array ?? []).contains(where: { gathers($0, s["withClause"], ctes) }) {
             return Self.sum(readCount(s, ctes, gathered: true), inner)
@@ -1259,7 +1287,8 @@ struct Bounds {
         let targets = s["targetList"]?.array ?? []
         var fs: [JSON] = []
         calls(.array(targets), &fs)
-        return fs.contains(where: collects) || (s["fromClause"]?.array ?? []).contains { gathers($0, s["withClause"], ctes) }
+        return fs.contains(where: collects) || fs.contains(where: reachesOtherRows)
+            || (s["fromClause"]?.array ?? []).contains { gathers($0, s["withClause"], ctes) }
     }
 
     /// An aggregate (or window function) in the select list that gathers rows into one
@@ -1268,7 +1297,16 @@ struct Bounds {
     func gathersRows(_ targets: [JSON]) -> Bool {
         var fs: [JSON] = []
         calls(.array(targets), &fs)
-        return fs.contains(where: collects) || liftedAggregates(targets).contains(where: collects)
+        return fs.contains(where: collects) || fs.contains(where: reachesOtherRows) || liftedAggregates(targets).contains(where: collects)
+    }
+
+    /// A window function given a column (`lag(ssn, 5000) over w`, `nth_value`, `sum(x) over
+    /// (rows between 1000 following and 1000 following)`): a row's value is another row's,
+    /// anywhere in its partition, whatever LIMIT keeps of the rows. Without a column
+    /// (`row_number()`, `count(*) over ()`) it is a number of the row's own.
+    func reachesOtherRows(_ f: JSON) -> Bool {
+        guard f["over"] != nil else { return false }
+        return Constants.mentionsColumn(.array([f["args"] ?? .null, f["agg_filter"] ?? .null]))
     }
 
     /// Aggregates written inside this select list's sub-selects that are this level's:

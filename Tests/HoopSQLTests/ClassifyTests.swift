@@ -507,6 +507,39 @@ final class ClassifyTests: XCTestCase {
         XCTAssertFalse(unbounded("delete from encounters where id in (select x.id from encounters x where x.id in (1, 2))"))
     }
 
+    /// Bounded pieces of one statement add up (hunt s43): data-modifying CTEs, sub-selects
+    /// side by side in a select list (with or without FROM, under a LIMIT, in UNION
+    /// branches), and a window function given a column reads its whole partition.
+    func testPiecesOfOneStatementAddUp() {
+        func bounded(_ sql: String) -> Bool { Classifier.classify(sql).statements[0].readsBounded }
+        func unbounded(_ sql: String) -> Bool { Classifier.classify(sql).statements[0].unboundedWrite }
+        let page = { (k: Int) in "(select id from patients order by id limit 1000 offset \(k * 1000))" }
+        let del = { (k: Int) in "d\(k) as (delete from encounters where id in (select id from encounters order by id limit 1000 offset \(k * 1000)) returning 1)" }
+        XCTAssertTrue(unbounded("with \(del(0)), \(del(1)) select 1"))
+        XCTAssertFalse(unbounded("with \(del(0)) select 1"))
+        XCTAssertTrue(unbounded("with d as (delete from encounters where id in (select id from encounters limit 600) returning 1) delete from encounters where id in (select id from encounters limit 600)"))
+        XCTAssertFalse(unbounded("with d as (delete from encounters where id = 1 returning 1) delete from encounters where id = 2"))
+        XCTAssertTrue(unbounded("with a as (delete from encounters where provider_id = 1 returning 1) delete from encounters where provider_id = 2"))
+        for sql in ["select array\(page(0)), array\(page(1))",
+                    "select json_build_object('a', array\(page(0)), 'b', array\(page(1)))",
+                    "select (array\(page(0)) || array\(page(1)))::text",
+                    "select array\(page(0))::text union all select array\(page(1))::text",
+                    "select array(select id from patients order by id limit 1000 offset g * 1000) from generate_series(0, 4) g limit 5",
+                    "select array\(page(0)), array\(page(1)) from (select 1) x",
+                    "select lag(ssn, 4000) over w from patients window w as (order by id) limit 10",
+                    "select lead(id, 1000) over (order by id) from patients limit 1000",
+                    "select max(ssn) over (order by id rows between 1000 following and 1000 following) from patients limit 10",
+                    "select * from (select lag(ssn, 4000) over (order by id) x from patients) s limit 10"] {
+            XCTAssertFalse(bounded(sql), sql)
+        }
+        for sql in ["select array\(page(0))", "select array(select id from patients limit 500)::text union all select array(select id from patients limit 500 offset 500)::text",
+                    "select id, row_number() over (order by id), count(*) over () from patients limit 10",
+                    "select lag(ssn) over (order by id) from patients where id in (1, 2, 3)",
+                    "select id, array(select code from diagnoses limit 10) from patients limit 10"] {
+            XCTAssertTrue(bounded(sql), sql)
+        }
+    }
+
     /// A MERGE joined on a parent's key matches one parent's rows a source row: bounded for
     /// one source row, not for more (hunt s41); joined on `id`, one row each.
     func testMergeJoinedOnAParentKey() {
