@@ -22,7 +22,8 @@ public enum Detectors {
             SSNDetector(), NationalIDDetector(), PhoneDetector(), EmailDetector(), URLDetector(), IPDetector(), MACAddressDetector(),
             CardDetector(), AccountNumberDetector(), NPIDetector(), HL7Detector(), MRNDetector(patterns: mrnPatterns),
             ContextIDDetector.healthPlan, ContextIDDetector.account, ContextIDDetector.licence,
-            ContextIDDetector.device, ContextIDDetector.labelled, RegistryIDDetector(), PayerIDDetector(), VINDetector(),
+            ContextIDDetector.device, ContextIDDetector.labelled, ContextIDDetector.taxpayer, ContextIDDetector.tax,
+            ContextIDDetector.vehicle, ContextIDDetector.vehicleTag, ContextIDDetector.npi, RegistryIDDetector(), PayerIDDetector(), VINDetector(),
             ZipDetector(), AddressDetector(), DateDetector(), AgeDetector(), NameDetector(),
         ]
     }

@@ -14,6 +14,35 @@
 @inline(__always) func ch(_ s: Unicode.Scalar) -> UInt8 { UInt8(truncatingIfNeeded: s.value) }
 
 enum Scan {
+    /// The character whose UTF-8 starts at `i` and its length in bytes; nil at a byte that
+    /// starts none (a continuation byte, a sequence cut short or malformed).
+    static func scalar(_ t: [UInt8], _ i: Int) -> (Unicode.Scalar, Int)? {
+        let c = t[i]
+        if c < 0x80 { return (Unicode.Scalar(c), 1) }
+        let n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0
+        guard n > 0, i + n <= t.count else { return nil }
+        var v = UInt32(c) & (0xFF >> (n + 1))
+        for k in 1..<n {
+            guard t[i + k] & 0xC0 == 0x80 else { return nil }
+            v = v << 6 | UInt32(t[i + k] & 0x3F)
+        }
+        return Unicode.Scalar(v).map { ($0, n) }
+    }
+
+    /// A capital of any cased script (Latin, Greek, Cyrillic, Armenian...: `Ł`, `Ж`, `Σ`)
+    /// or a titlecase letter starts at `i`.
+    static func capitalAt(_ t: [UInt8], _ i: Int) -> Bool {
+        if t[i] < 0x80 { return isUpper(t[i]) }
+        guard let (s, _) = scalar(t, i) else { return false }
+        return s.properties.isUppercase || s.properties.generalCategory == .titlecaseLetter
+    }
+
+    /// A letter of a script without case (Han, Hangul, kana, Hebrew, Arabic, Devanagari,
+    /// Thai...) starts at `i`: no capital says it starts a name.
+    static func caselessLetterAt(_ t: [UInt8], _ i: Int) -> Bool {
+        guard t[i] >= 0x80, let (s, _) = scalar(t, i) else { return false }
+        return s.properties.generalCategory == .otherLetter
+    }
     /// Bytes that continue a word. Non-ASCII bytes count as word bytes so that a span
     /// never starts or ends inside a multi-byte character. `_` does not: it joins the
     /// parts of file names, keys and log fields (`ssn_<SSN>.txt`, `Last_First_<date of
@@ -61,14 +90,14 @@ enum Scan {
     }
 
     /// The length of a separator between two digit groups at `p`, if one is there: one of
-    /// space, `-`, `.`, `/`, or two spaces, or one of `-./` between single spaces
+    /// space, `-`, `.`, `/`, `_` (file and field names: `scan_555_201_0134.pdf`), or two spaces, or one of `-./` between single spaces
     /// (`415 - 555 - 0132`), or a Unicode dash or space (U+2010–2015, no-break space,
     /// thin and narrow no-break space). One rule for every detector that reads grouped
     /// digits (phones, cards, IBANs in print).
     static func separator(_ t: [UInt8], _ p: Int, dot: Bool = true, slash: Bool = true) -> Int? {
         let n = t.count
         guard p < n else { return nil }
-        @inline(__always) func mark(_ c: UInt8) -> Bool { c == ch("-") || dot && c == ch(".") || slash && c == ch("/") }
+        @inline(__always) func mark(_ c: UInt8) -> Bool { c == ch("-") || c == ch("_") || dot && c == ch(".") || slash && c == ch("/") }
         let c = t[p]
         if c == ch(" ") {
             if p + 1 < n, t[p + 1] == ch(" ") { return 2 }

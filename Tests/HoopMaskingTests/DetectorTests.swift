@@ -16,7 +16,20 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(found("Social security number 204.82.7060 on file", .ssn), ["204.82.7060"])
         XCTAssertEqual(found(#"{"ssn": "204.82.7060"}"#, .ssn), ["204.82.7060"])
         XCTAssertEqual(found("version 204.82.7060 released", .ssn), [])
-        XCTAssertEqual(found("ssn 204-82.7060", .ssn), [])
+        // After its label an SSN is masked however it is grouped (hunt s43: `ddddd-dddd`,
+        // `ddd_dd_dddd`, mixed separators); a taxpayer number's labels are an SSN's.
+        XCTAssertEqual(found("ssn 204-82.7060", .ssn), ["204-82.7060"])
+        XCTAssertEqual(found("SSN: 20482-7060", .ssn), ["20482-7060"])
+        XCTAssertEqual(found("TIN: 912345678 on file", .ssn), ["912345678"])
+        XCTAssertEqual(found("ITIN 912 70 1234", .ssn), ["912 70 1234"])
+        XCTAssertEqual(found("Tax ID: 912701234", .ssn), ["912701234"])
+        XCTAssertEqual(found("tax 20240 paid", .ssn), [])                   // no marker after a common noun
+        XCTAssertEqual(found("soc. sec. # 912701234", .ssn), ["912701234"])
+        // An MBI in lower case or grouped by spaces; a member id printed in groups.
+        XCTAssertEqual(found("1eg4te5mk73", .healthPlan), ["1eg4te5mk73"])
+        XCTAssertEqual(found("MBI 1EG4 TE5 MK73", .healthPlan), ["1EG4 TE5 MK73"])
+        XCTAssertEqual(found("Member ID: XQZ 123 456 789 verified", .healthPlan), ["XQZ 123 456 789"])
+        XCTAssertEqual(found("Account: 4821 7733 0912 today", .account), ["4821 7733 0912"])
         XCTAssertEqual(found("Patient SSN 787-36-7987 confirmed", .personName), [])   // a label, not a name
     }
 
@@ -116,7 +129,10 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(found("card 4111 1111 1111 1112", .cardNumber), [])    // Luhn fails
         XCTAssertEqual(found("NPI 1234567893", .npi), ["1234567893"])
         XCTAssertEqual(found("1234567893", .npi), ["1234567893"])             // a structured NPI value
-        XCTAssertEqual(found("NPI 1234567890", .npi), [])                     // check digit wrong
+        XCTAssertEqual(found("ref 1234567890 filed", .npi), [])              // check digit wrong, no label
+        // After its label an NPI is masked however grouped, check digit or not (s43).
+        XCTAssertEqual(found("NPI 1234567890", .npi), ["1234567890"])
+        XCTAssertEqual(found("NPI: 1234 567 893", .npi), ["1234 567 893"])
         XCTAssertEqual(found("epoch 1234567893 seconds", .npi), [])          // no context
     }
 
@@ -135,7 +151,16 @@ final class DetectorTests: XCTestCase {
 
     func testVIN() {
         XCTAssertEqual(found("vehicle 1M8GDM9AXKP042788 towed", .vehicle), ["1M8GDM9AXKP042788"])
-        XCTAssertEqual(found("vehicle 1M8GDM9A1KP042788 towed", .vehicle), [])   // check digit wrong
+        XCTAssertEqual(found("ref 1M8GDM9A1KP042788 towed", .vehicle), [])   // check digit wrong, no label
+        // After its label a VIN needs no North-American check digit, in either case (s43);
+        // a plate is one after its label.
+        XCTAssertEqual(found("vehicle 1M8GDM9A1KP042788 towed", .vehicle), ["1M8GDM9A1KP042788"])
+        XCTAssertEqual(found("VIN: 1m8gdm9axkp042788", .vehicle), ["1m8gdm9axkp042788"])
+        XCTAssertEqual(found("License plate: 7ABC 123 seen", .vehicle), ["7ABC 123"])
+        XCTAssertEqual(found("Passport X12345678 checked", .licence), ["X12345678"])
+        XCTAssertEqual(found("Hospital No. 4821773", .mrn), ["4821773"])
+        XCTAssertEqual(found("MRN: 12 345 678", .mrn), ["12 345 678"])
+        XCTAssertEqual(found("scan_555_201_0134.pdf", .phone), ["555_201_0134"])
     }
 
     func testZipAndAddress() {

@@ -35,6 +35,20 @@ final class NameAddressTests: XCTestCase {
         XCTAssertEqual(found("Seen by Dr. McDonald today.", .personName), ["Dr. McDonald"])
     }
 
+    /// Capitals of every cased script start a name as Latin ones do; a caseless script's
+    /// letters are a name after a title or a context word (hunt s43). Invented names.
+    func testNamesInOtherScripts() {
+        XCTAssertEqual(found("Иванка Петрусенко", .personName), ["Иванка Петрусенко"])
+        XCTAssertEqual(found("Seen with Γιωργία Παπαντρέου today.", .personName), ["Γιωργία Παπαντρέου"])
+        XCTAssertEqual(found("Łucja Żmijewska called back.", .personName), ["Łucja Żmijewska"])
+        XCTAssertEqual(found("Şükran Çelikbaş", .personName), ["Şükran Çelikbaş"])
+        XCTAssertEqual(found("Patient: 山田 花子", .personName), ["山田 花子"])
+        XCTAssertEqual(found("Mr. 김민준 was seen.", .personName), ["Mr. 김민준"])
+        XCTAssertEqual(found("Dr. כהנוביץ", .personName), ["Dr. כהנוביץ"])
+        XCTAssertEqual(found("经检查，血压正常。", .personName), [])   // caseless text with no title or context word
+        XCTAssertEqual(found("Контрольный осмотр через неделю.", .personName), [])   // a sentence's first word
+    }
+
     func testOrdinaryTextIsNotAName() {
         for s in ["Referred to Internal Medicine for evaluation of anemia.", "Seen in Cardiology; echocardiogram ordered.",
                   "Started Metformin 500 mg twice daily.", "Lisinopril was held for low blood pressure.",

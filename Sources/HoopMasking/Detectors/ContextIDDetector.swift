@@ -8,6 +8,8 @@ public struct ContextIDDetector: Detector {
     /// The context word is a common noun ("patient", "visit"): only a label that says an
     /// id follows (`ID`, `#`, `No.`, `Number`, a colon) makes the next token one.
     let needsMarker: Bool
+    /// The fewest digits and characters an id has (a plate's `ABC 12`, `4821`: fewer).
+    let minDigits: Int, minChars: Int
     static let filler: Set<UInt64> = Set(["id", "no", "num", "number", "nr", "is", "plan", "member", "policy",
                                           "subscriber", "identifier", "on", "file", "card", "of", "the", "s", "n",
                                           "group", "code", "serial", "sn", "udi", "ids", "nos"].map(Scan.hashLower))
@@ -20,31 +22,46 @@ public struct ContextIDDetector: Detector {
     let contextInitials: UInt32
     let contextLengths: UInt64
 
-    public init(entity: Entity, contextWords: [String], needsMarker: Bool = false) {
+    public init(entity: Entity, contextWords: [String], needsMarker: Bool = false, minDigits: Int = 3, minChars: Int = 5) {
         self.entity = entity
         self.needsMarker = needsMarker
+        self.minDigits = minDigits
+        self.minChars = minChars
         self.contextWords = Scan.words(contextWords)
         contextInitials = self.contextWords.reduce(0) { $0 | ($1.first.map { isAlpha($0) ? ScanProfile.bit($0) : 0 } ?? 0) }
         contextLengths = self.contextWords.reduce(0) { $0 | ($1.count < 64 ? 1 << UInt64($1.count) : 0) }
     }
 
-    /// A context word starting a word, and an id with three digits or more.
-    public func mayMatch(_ p: ScanProfile) -> Bool { p.digitCount >= 3 && p.initials & contextInitials != 0 }
+    /// A context word starting a word, and an id's digits.
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.digitCount >= minDigits && p.initials & contextInitials != 0 }
 
     public static let healthPlan = ContextIDDetector(entity: .healthPlan, contextWords: [
         "insurance", "insurer", "member", "subscriber", "policy", "medicaid", "medicare", "payer",
         "beneficiary", "mbi", "hicn", "coverage", "plan"])
     public static let account = ContextIDDetector(entity: .account, contextWords: ["account", "acct", "acc", "billing"])
     public static let licence = ContextIDDetector(entity: .licence, contextWords: [
-        "license", "licence", "lic", "dea", "certificate", "cert", "permit", "licensed"])
+        "license", "licence", "lic", "dea", "certificate", "cert", "permit", "licensed", "passport"])
+    /// A vehicle's plate or VIN after its label, in any case and whatever its check digit
+    /// (`Plate ABC 123`, `VIN: 1hgcm8…`); a tag only with a marker (`Tag #: …`).
+    public static let vehicle = ContextIDDetector(entity: .vehicle, contextWords: ["plate", "plates", "vin", "vehicle"],
+                                                  minDigits: 1, minChars: 4)
+    public static let vehicleTag = ContextIDDetector(entity: .vehicle, contextWords: ["tag"], needsMarker: true, minDigits: 1, minChars: 4)
     /// Any other record's number a label names ("Patient ID: ", "FIN: ", "Encounter #",
     /// "Accession No.", "DL: ", "Passport #"): a unique identifying number (Safe Harbor's
     /// eighteenth kind), read as a record number.
     public static let labelled = ContextIDDetector(entity: .mrn, contextWords: [
         "patient", "pt", "encounter", "visit", "chart", "record", "accession", "fin", "csn", "har", "specimen",
         "admission", "case", "claim", "episode", "enrollee", "person", "client", "resident", "employee", "dl",
-        "passport", "driver", "drivers", "rx", "prescription", "lab", "requisition", "mpi", "empi", "pid", "rec"],
+        "driver", "drivers", "rx", "prescription", "lab", "requisition", "mpi", "empi", "pid", "rec", "mrn", "mr",
+        "hospital", "unit", "medical"],
         needsMarker: true)
+    /// A taxpayer's number after its label, however grouped (`TIN: 123456789`, `ITIN 9dd dd
+    /// dddd`, `SSN: ddddd-dddd`, `soc. sec. #`): an SSN or what stands for one.
+    public static let taxpayer = ContextIDDetector(entity: .ssn, contextWords: ["ssn", "tin", "itin", "taxpayer", "sec", "ssan"])
+    public static let tax = ContextIDDetector(entity: .ssn, contextWords: ["tax"], needsMarker: true)
+    /// An NPI after its label however grouped (`NPI: 1234 567 893`); unbroken, NPIDetector
+    /// finds it by its check digit anywhere.
+    public static let npi = ContextIDDetector(entity: .npi, contextWords: ["npi"])
     public static let device = ContextIDDetector(entity: .device, contextWords: [
         "device", "serial", "implant", "pacemaker", "udi", "imei", "defibrillator", "pump", "sn"])
 
@@ -83,11 +100,24 @@ public struct ContextIDDetector: Detector {
                 if isDigit(t[e]) { digitCount += 1 }
                 e += 1
             }
-            if digitCount >= 3, e - p >= 5, e - p <= 24 { return marked ? DetectedSpan(entity, p, e) : nil }
             if digitCount == 0, fillers < 3, Self.filler.contains(Scan.hashLower(t, p, e)) {
                 if Self.markers.contains(Scan.hashLower(t, p, e)) { marked = true }
                 fillers += 1; p = e; continue
             }
+            // The id as printed in groups (`ABC 123 456 789`, `12 345 678`, `1EG4 TE5 MK73`,
+            // `123_45_6789`, a plate's `123 ABC`): groups of letters and digits joined by one
+            // separator each, the groups after the first each with a digit or a few capitals,
+            // counted together.
+            let start = p
+            guard digitCount > 0 || e - p <= 4 && !t[p..<e].contains(where: isLower) else { return nil }
+            var chars = e - p
+            while e + 1 < n, [ch(" "), ch("-"), ch("."), ch("_"), ch("/")].contains(t[e]), isAlnum(t[e + 1]) {
+                var g = e + 1, d = 0
+                while g < n, isAlnum(t[g]) { if isDigit(t[g]) { d += 1 }; g += 1 }
+                guard d > 0 || g - e - 1 <= 4 && !t[(e + 1)..<g].contains(where: isLower) else { break }
+                digitCount += d; chars += g - e - 1; e = g
+            }
+            if digitCount >= minDigits, chars >= minChars, e - start <= 32 { return marked ? DetectedSpan(entity, start, e) : nil }
             return nil
         }
         return nil

@@ -101,6 +101,9 @@ public struct NameDetector: Detector {
         /// Titlecase ("Quimby", "José") or a single capital (an initial), or read as one
         /// (an ALL-CAPS or lower-case token by the case rule above).
         var capital: Bool
+        /// Letters of a script without case ("山田", "כהן"): a name only where a title, a
+        /// context word or a key says one follows.
+        let caseless: Bool
         /// Letters all capitals, two or more ("LOPEZ"); letters all lower case.
         let shouted: Bool, lowered: Bool
         /// Letters only up to a word boundary (not the "E" of "E29B").
@@ -110,9 +113,9 @@ public struct NameDetector: Detector {
 
     @inline(__always) static func letterStart(_ t: [UInt8], _ i: Int) -> Bool { isAlpha(t[i]) || t[i] >= 0xC0 }
     @inline(__always) static func letter(_ c: UInt8) -> Bool { isAlpha(c) || c >= 0x80 }
-    /// Latin-1 capitals À–Þ in UTF-8 (C3 80–9E).
+    /// A capital of any cased script (`Ł`, `Ж`, `Σ`, not only Latin-1's À–Þ).
     @inline(__always) static func upperAt(_ t: [UInt8], _ i: Int) -> Bool {
-        isUpper(t[i]) || t[i] == 0xC3 && i + 1 < t.count && t[i + 1] >= 0x80 && t[i + 1] <= 0x9E
+        t[i] < 0x80 ? isUpper(t[i]) : Scan.capitalAt(t, i)
     }
 
     /// Non-ASCII punctuation that ends a token: U+0080–U+00BF (C2 xx: no-break space,
@@ -151,7 +154,7 @@ public struct NameDetector: Detector {
                 e += 1
             }
             let first = upperAt(t, i)
-            let width = t[i] >= 0x80 ? 2 : 1
+            let width = Scan.scalar(t, i)?.1 ?? 1
             let cap = first && (e - i == width || hasLower) && !shouting
             var end = e
             // A lower-case part of a snake_case identifier ("drv_chan_8c79", "pid_name") is
@@ -167,7 +170,7 @@ public struct NameDetector: Detector {
                 while d < n, isDigit(t[d]), d - e <= 4 { d += 1 }
                 if d - e <= 4, d >= n || !(Scan.isWordByte(t[d]) || t[d] >= 0x80) { end = d; alpha = true }
             }
-            out.append(Token(start: i, end: end, hash: h, capital: cap,
+            out.append(Token(start: i, end: end, hash: h, capital: cap, caseless: Scan.caselessLetterAt(t, i),
                              shouted: first && shouting && !t[i..<e].contains(where: isLower),
                              lowered: isLower(t[i]) && !shouting && !(t[i..<e].contains(where: isUpper)),
                              alpha: alpha, gapBefore: i - prevEnd))
@@ -646,10 +649,11 @@ public struct NameDetector: Detector {
         while k + 1 < toks.count, labels < 2, Self.labelWords.contains(toks[k].hash), toks[k + 1].gapBefore <= 3 { k += 1; labels += 1 }
         // After a title or context word an ALL-CAPS word is as good as a Titlecase one ("Mr. KETTERING").
         guard k < toks.count, toks[k].gapBefore <= 3 || Self.keySeparator(t, toks[k].start - toks[k].gapBefore, toks[k].start),
-              toks[k].capital || toks[k].shouted,
+              toks[k].capital || toks[k].shouted || toks[k].caseless,
               !Self.notNames.contains(toks[k].hash) else { return nil }
         var end = toks[k].end, next = k + 1
-        while next < toks.count, next - k < 3, tight(t, toks, next - 1, next), toks[next].capital || toks[next].shouted, toks[next].alpha,
+        while next < toks.count, next - k < 3, tight(t, toks, next - 1, next),
+              toks[next].capital || toks[next].shouted || toks[next].caseless && toks[k].caseless, toks[next].alpha,
               !Self.joinStop.contains(toks[next].hash), !ClinicalWords.set.contains(toks[next].hash) {
             end = toks[next].end; next += 1
         }

@@ -2,14 +2,16 @@
 /// no label needed: a Medicare Beneficiary Identifier (CMS: eleven characters, each of
 /// its position's class, printed with or without a dash after the 4th and 7th) and a DEA
 /// registration number (a registrant letter, a name letter or 9, seven digits the last of
-/// which checks the others). Upper case, as their registries issue them.
+/// which checks the others). An MBI in either case; a DEA number upper case, as issued.
 public struct RegistryIDDetector: Detector {
     public var entities: [Entity] { [.healthPlan, .licence] }
     public init() {}
 
-    /// The MBI's letters: A to Z but S, L, O, I, B and Z (read as digits).
+    /// The MBI's letters: A to Z but S, L, O, I, B and Z (read as digits), in either case
+    /// (people type them in lower case).
     @inline(__always) static func mbiLetter(_ c: UInt8) -> Bool {
-        isUpper(c) && c != ch("S") && c != ch("L") && c != ch("O") && c != ch("I") && c != ch("B") && c != ch("Z")
+        let c = isLower(c) ? c - 0x20 : c
+        return isUpper(c) && c != ch("S") && c != ch("L") && c != ch("O") && c != ch("I") && c != ch("B") && c != ch("Z")
     }
 
     /// An MBI's eleven characters, dashes taken out: C A AN N A AN N A A N N.
@@ -34,8 +36,9 @@ public struct RegistryIDDetector: Detector {
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let n = t.count
         Scan.alnumRuns(t) { i, e in
-            // 1EG4-TE5-MK73: three groups of 4, 3 and 4.
-            if e - i == 4, e + 9 <= n, t[e] == ch("-"), t[e + 4] == ch("-"), Scan.rightBoundary(t, e + 9),
+            // 1EG4-TE5-MK73: three groups of 4, 3 and 4, split by one separator ("-", a
+            // space, ".", "_") used twice.
+            if e - i == 4, e + 9 <= n, [ch("-"), ch(" "), ch("."), ch("_")].contains(t[e]), t[e + 4] == t[e], Scan.rightBoundary(t, e + 9),
                Self.mbi(Array(t[i..<e]) + Array(t[(e + 1)..<(e + 4)]) + Array(t[(e + 5)..<(e + 9)])) {
                 spans.append(DetectedSpan(.healthPlan, i, e + 9)); return e + 9
             }
@@ -48,6 +51,6 @@ public struct RegistryIDDetector: Detector {
 }
 
 extension RegistryIDDetector {
-    /// Capitals and at least four digits (an MBI has five, a DEA number seven).
-    public func mayMatch(_ p: ScanProfile) -> Bool { p.hasUpper && p.digitCount >= 4 }
+    /// At least four digits (an MBI has five, a DEA number seven).
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.digitCount >= 4 }
 }

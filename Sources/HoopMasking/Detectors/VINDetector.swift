@@ -1,13 +1,15 @@
 /// Vehicle identification numbers: 17 characters from the VIN alphabet (no I, O, Q),
-/// with both letters and digits, whose 9th character is the ISO 3779 check digit.
+/// with both letters and digits, in one case, whose 9th character is the ISO 3779 check digit.
 public struct VINDetector: Detector {
     public var entities: [Entity] { [.vehicle] }
     public init() {}
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         Scan.alnumRuns(t) { i, e in
-            let s = t[i..<e]
-            if e - i == 17, Scan.rightBoundary(t, e), s.contains(where: isDigit), s.contains(where: isUpper),
+            // In one case, either (people and forms type them in lower case too).
+            guard e - i == 17 else { return nil }
+            let s = t[i..<e].contains(where: isUpper) ? t[i..<e] : ArraySlice(t[i..<e].map { isLower($0) ? $0 - 0x20 : $0 })
+            if Scan.rightBoundary(t, e), s.contains(where: isDigit), s.contains(where: isUpper),
                !s.contains(where: isLower), Checksum.vin(s) {
                 spans.append(DetectedSpan(.vehicle, i, e))
             }
@@ -17,5 +19,5 @@ public struct VINDetector: Detector {
 }
 
 extension VINDetector {
-    public func mayMatch(_ p: ScanProfile) -> Bool { p.word17 && p.hasUpper && p.digitCount > 0 }
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.word17 && p.digitCount > 0 }
 }
