@@ -22,6 +22,9 @@ public final class Operations: Sendable {
         public let headerMembers: [String: String]
         /// Its answer carries credentials or secrets (botocore's sensitive members).
         public let revealsSecrets: Bool
+        /// Its answer holds an image (a screen capture, a video frame, a photo): bytes
+        /// hoop-mask cannot read (scripts/aws-tables' `answers_image`).
+        public var answersImage = false
         /// Members of its JSON answer that hold environment variables (Lambda's
         /// `Environment`, ECS's and Batch's `environment`): hoop-mask redacts their values.
         public var environment: [String] = []
@@ -32,7 +35,7 @@ public final class Operations: Sendable {
         func revealingSecrets() -> Operation {
             Operation(name: name, method: method, pathTemplate: pathTemplate, fixedQuery: fixedQuery, required: required,
                       iamAction: iamAction, access: access, paging: paging, idempotency: idempotency,
-                      headerMembers: headerMembers, revealsSecrets: true, environment: environment, maps: maps)
+                      headerMembers: headerMembers, revealsSecrets: true, answersImage: answersImage, environment: environment, maps: maps)
         }
     }
 
@@ -83,6 +86,7 @@ public final class Operations: Sendable {
                                           idempotency: (o["idempotency"]?.array ?? []).compactMap(\.string),
                                           headerMembers: (o["headers"]?.object ?? [:]).compactMapValues(\.string),
                                           revealsSecrets: o["reveals_secrets"]?.bool ?? false,
+                                          answersImage: o["answers_image"]?.bool ?? false,
                                           environment: (o["environment"]?.array ?? []).compactMap(\.string),
                                           maps: (o["maps"]?.array ?? []).compactMap(\.string))
                 }

@@ -74,6 +74,8 @@ public struct CallFacts: Sendable {
     public var idempotency: Set<String>
     /// Its answer carries credentials or secrets (the door's table, from botocore's sensitive members).
     public var revealsSecrets: Bool
+    /// Its answer holds an image hoop-mask cannot read (the door's table).
+    public var answersImage: Bool
     public var region: String
 
     public init(_ f: JSON) {
@@ -86,6 +88,7 @@ public struct CallFacts: Sendable {
         paging = Set((f["paging"]?.array ?? []).compactMap(\.string))
         idempotency = Set((f["idempotency"]?.array ?? []).compactMap(\.string))
         revealsSecrets = f["reveals_secrets"]?.bool ?? false
+        answersImage = f["answers_image"]?.bool ?? false
         region = f["region"]?.string ?? ""
     }
 
@@ -232,6 +235,7 @@ extension Rule {
         passesRole = try flag("passes_role")
         setsPolicy = try flag("sets_policy")
         revealsSecrets = try flag("reveals_secrets")
+        answersImage = try flag("answers_image")
     }
 
     /// Whether every condition holds for this call, asked by this identity, now.
@@ -260,6 +264,7 @@ extension Rule {
         if let passesRole, c.passesRole != passesRole { return false }
         if let setsPolicy, c.setsPolicy != setsPolicy { return false }
         if let revealsSecrets, c.revealsSecrets != revealsSecrets { return false }
+        if let answersImage, c.answersImage != answersImage { return false }
         return matchesIdentityAndTime(who, at: time)
     }
 }
@@ -301,9 +306,12 @@ extension Policy {
             "sts:GetFederationToken", "ecr:GetAuthorizationToken", "redshift:GetClusterCredentials*", "codeartifact:GetAuthorizationToken",
             "redshift-serverless:GetCredentials", "redshift:GetIdentityCenterAuthToken", "connect:GetFederationToken",
             "glue:GetConnection", "glue:GetConnections", "ec2:DescribeInstanceAttribute",
-            // Presigned URLs signed with the gateway's own keys, fetched outside the gateway.
-            "lambda:GetFunction", "lambda:GetLayerVersion", "ecr:GetDownloadUrlForLayer", "elasticbeanstalk:RetrieveEnvironmentInfo",
-            "kinesisanalytics:CreateApplicationPresignedUrl", "auditmanager:GetEvidenceFileUploadUrl", "s3:CreateSession",
+            // Presigned URLs signed with the gateway's own keys, fetched outside the gateway,
+            // where the model does not say so: a layer's `Content.Location` ("valid for 10
+            // minutes"), Beanstalk's `Message` ("contains a presigned Amazon S3 URL"). Those it
+            // says (a member named or documented as a presigned URL: lambda:GetFunction,
+            // ecr:GetDownloadUrlForLayer, snowball:GetJobManifest, …) are reveals_secrets.
+            "lambda:GetLayerVersion", "elasticbeanstalk:RetrieveEnvironmentInfo",
             // The key or token itself under a name no model marks: an AppSync API key's id is
             // the key; WorkMail's impersonation token acts as any mailbox.
             "appsync:ListApiKeys", "appsync:CreateApiKey", "appsync:UpdateApiKey", "workmail:AssumeImpersonationRole"]],
@@ -343,6 +351,12 @@ extension Policy {
                                                                           "cloudtrail:GenerateQuery"],
                                                        "access": ["Write", "Tagging", "unknown"]],
                  "changes a service that watches the account (trails, recorders, detectors, findings): not allowed through the gateway"),
+        // Answers that are images (a screen capture, a video frame, a face, a scan): bytes
+        // hoop-mask cannot read pass unmasked, so a person decides. The operations whose
+        // model has such a member (scripts/aws-tables' `answers_image`, carried by the door).
+        // Reads only: a write is held anyway, and an operation of no known level stays denied.
+        callRule("review-image-answers", "review", ["answers_image": true, "access": ["Read", "List"]],
+                 "its answer is an image (a screen capture, a video frame, a photo, a scan) that hoop-mask cannot read"),
         callRule("review-bulk-export", "review", ["actions": [
             "dynamodb:ExportTableToPointInTime", "dynamodb:CreateBackup", "dynamodb:ImportTable", "rds:CreateDBSnapshot",
             "rds:CreateDBClusterSnapshot", "rds:StartExportTask", "rds:CopyDB*Snapshot", "ec2:CreateSnapshot", "ec2:CreateSnapshots",

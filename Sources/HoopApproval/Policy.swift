@@ -73,6 +73,7 @@ public struct Rule: Sendable {
     var passesRole: Bool? = nil
     var setsPolicy: Bool? = nil
     var revealsSecrets: Bool? = nil
+    var answersImage: Bool? = nil
     // for `review`
     public var approvals: Int? = nil
     public var approverGroups: Set<String>? = nil
@@ -83,7 +84,7 @@ public struct Rule: Sendable {
     static let statementKeys: Set<String> = ["kind", "command", "tables", "unbounded_write", "unbounded_read", "export", "hidden", "flags",
                                              "writes_tokenized"]
     static let callKeys: Set<String> = ["actions", "except_actions", "access", "resources", "params", "passes_role", "sets_policy",
-                                        "reveals_secrets"]
+                                        "reveals_secrets", "answers_image"]
 
     public init(_ j: JSON, index: Int, for connectionKind: ConnectionKind = .postgres) throws {
         name = j["name"]?.string ?? "rule \(index + 1)"

@@ -415,6 +415,19 @@ struct FieldWalk {
         }
     }
 
+    /// The value of a key that names a credential: every string and number in it redacted,
+    /// its shape kept (a DynamoDB attribute stays `{"S": …}`).
+    mutating func credentialHidden(_ v: JSON) -> JSON {
+        switch v {
+        case .object(let o): return .object(o.mapValues { credentialHidden($0) })
+        case .array(let a): return .array(a.map { credentialHidden($0) })
+        case .string, .int, .double:
+            counts["SECRET", default: 0] += 1
+            return .string("[REDACTED]")
+        default: return v
+        }
+    }
+
     /// SecretString and SecretBinary, wherever they are: never shown, whatever a rule says.
     mutating func secretsHidden(_ v: JSON) -> JSON {
         switch v {
@@ -454,6 +467,11 @@ struct FieldWalk {
                 let name = payload || keysWritten || dynamo && Self.isAttributeValue(m) || !Self.isIdentifier(k) ? key(k, in: out) : k
                 if !payload, call?.environment.contains(k) == true {
                     out[name] = environmentHidden(m)
+                } else if payload || keysWritten || !Self.isIdentifier(k), CredentialValues.isCredentialName(k) {
+                    // A key someone wrote that names a credential (an EMR configuration's
+                    // `javax.jdo.option.ConnectionPassword`, Glue's `--db-password` argument):
+                    // its value goes, the key stays.
+                    out[name] = credentialHidden(m)
                 } else if digests, !payload, m.string != nil, Self.isDigest(k) {
                     out[name] = .string("[REDACTED]"); counts["DIGEST", default: 0] += 1
                 } else if let r = rules.rule(k, here) {
@@ -465,7 +483,14 @@ struct FieldWalk {
                 }
             }
             return .object(out)
-        case .array(let a):
+        case .array(var a):
+            // A command line (an EMR step's `Args`, a container's `command`): the argument
+            // after a flag that names a credential (`--db-password VALUE`, `--token=VALUE`).
+            let strings = a.compactMap(\.string)
+            if strings.count == a.count, let r = CredentialValues.argumentsHidden(strings) {
+                a = r.args.map(JSON.string)
+                counts["SECRET", default: 0] += r.hidden
+            }
             return .array(try a.enumerated().map { try value($1, path: path + [.index($0)], context: context) })
         case .string(let s):
             if let inner = embeddedJSON(s) {

@@ -277,7 +277,7 @@ struct CallsCommand: ParsableCommand {
             let v = policy.verdict(call: facts, who)
             return .object(["service": .string(facts.service), "operation": .string(facts.operation),
                             "iam_action": .string(facts.iamAction), "access": .string(facts.access),
-                            "reveals_secrets": .bool(facts.revealsSecrets),
+                            "reveals_secrets": .bool(facts.revealsSecrets), "answers_image": .bool(facts.answersImage),
                             "verdict": .string(v.action.rawValue), "rule": .string(v.reasons.first?.rule ?? ""),
                             "why": .string(v.summary)])
         }
@@ -301,7 +301,8 @@ struct CallsCommand: ParsableCommand {
                     // As the door writes the call, less what only a request has (its parameters).
                     print(judge(.object(["signing_name": .string(name), "action": .string(op.name),
                                          "iam_action": .string(op.iamAction), "access": .string(op.access),
-                                         "reveals_secrets": .bool(op.revealsSecrets)])).encodedString)
+                                         "reveals_secrets": .bool(op.revealsSecrets),
+                                         "answers_image": .bool(op.answersImage)])).encodedString)
                 }
             }
         }

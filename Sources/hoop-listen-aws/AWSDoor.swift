@@ -331,6 +331,7 @@ final class AWSDoor: @unchecked Sendable {
         if !op.operation.paging.isEmpty { f["paging"] = .array(op.operation.paging.map(JSON.string)) }
         if !op.operation.idempotency.isEmpty { f["idempotency"] = .array(op.operation.idempotency.map(JSON.string)) }
         if op.operation.revealsSecrets { f["reveals_secrets"] = .bool(true) }
+        if op.operation.answersImage { f["answers_image"] = .bool(true) }
         // Where the answer holds environment variables: hoop-mask redacts their values.
         if !op.operation.environment.isEmpty { f["environment"] = .array(op.operation.environment.map(JSON.string)) }
         // Its answer's map members, whose keys hoop-mask reads (the model's members it does not).

@@ -127,6 +127,43 @@ final class CallRuleTests: XCTestCase {
         }
     }
 
+    /// Presigned URLs and unlock codes are reveals_secrets by the generated table (denied
+    /// whatever the level); what the models cannot say is named; answers that are images
+    /// hoop-mask cannot read are held (hunt s43).
+    func testPresignedURLsAreDeniedAndImageAnswersAreHeld() {
+        let image: [String: JSON] = ["answers_image": .bool(true)]
+        let table: [(JSON, Action, String)] = [
+            (call("snowball", "GetJobUnlockCode", "snowball:GetJobUnlockCode", "Read", ["JobId": "j"],
+                  extra: ["reveals_secrets": .bool(true)]), .deny, "no-secret-answers"),
+            (call("auditmanager", "GetAssessmentReportUrl", "auditmanager:GetAssessmentReportUrl", "Read",
+                  extra: ["reveals_secrets": .bool(true)]), .deny, "no-secret-answers"),
+            (call("devicefarm", "ListArtifacts", "devicefarm:ListArtifacts", "List", extra: ["reveals_secrets": .bool(true)]),
+             .deny, "no-secret-answers"),
+            // A layer's Location and Beanstalk's Message are presigned URLs no model calls so.
+            (call("lambda", "GetLayerVersion", "lambda:GetLayerVersion", "Read"), .deny, "no-credential-exposure"),
+            (call("elasticbeanstalk", "RetrieveEnvironmentInfo", "elasticbeanstalk:RetrieveEnvironmentInfo", "Read"),
+             .deny, "no-credential-exposure"),
+            (call("ec2", "GetConsoleScreenshot", "ec2:GetConsoleScreenshot", "Read", ["InstanceId": "i-1"], extra: image),
+             .review, "review-image-answers"),
+            (call("medical-imaging", "GetImageFrame", "medical-imaging:GetImageFrame", "Read", extra: image), .review, "review-image-answers"),
+            (call("rekognition", "GetFaceLivenessSessionResults", "rekognition:GetFaceLivenessSessionResults", "Read", extra: image),
+             .review, "review-image-answers"),
+            // An image answer of no known level stays denied; a write stays a held write.
+            (call("bedrock", "Converse", "bedrock:Converse", "", extra: image), .deny, "no-rule"),
+            (call("cognito-idp", "UpdateManagedLoginBranding", "cognito-idp:UpdateManagedLoginBranding", "Write", extra: image),
+             .review, "review-writes"),
+            // Its text output is masked: it stays a read.
+            (call("ec2", "GetConsoleOutput", "ec2:GetConsoleOutput", "Read", ["InstanceId": "i-1"]), .allow, "allow-read"),
+            // A URL that is not signed is no credential.
+            (call("sqs", "GetQueueUrl", "sqs:GetQueueUrl", "Read", ["QueueName": "q"]), .allow, "allow-read"),
+        ]
+        for (c, action, rule) in table {
+            let v = verdict(c)
+            XCTAssertEqual(v.action, action, "\(c["action"]!.string!): \(v.reasons.first?.rule ?? "")")
+            XCTAssertEqual(v.reasons.first?.rule, rule, c["action"]!.string!)
+        }
+    }
+
     func testAPassedRoleIsFoundAtAnyDepthAndInFlattenedNames() {
         XCTAssertEqual(verdict(call("ec2", "RunInstances", "ec2:RunInstances", "Write", ["IamInstanceProfile.Name": "admin"])).reasons.first?.rule, "no-pass-role")
         XCTAssertEqual(verdict(call("lambda", "CreateFunction", "lambda:CreateFunction", "Write",

@@ -178,6 +178,44 @@ final class AWSAnswerTests: XCTestCase {
         XCTAssertEqual(t["taskDefinition"]?["containerDefinitions"]?.array?.first?["name"], .string("app"))
     }
 
+    /// A command line's argument after a flag that names a credential, and the value of a
+    /// map key that names one, are redacted in any JSON answer; the flags and keys stay
+    /// (hunt s43: EMR steps' `--db-password VALUE`, configurations' `Properties`).
+    func testCredentialArgumentsAndPropertiesAreRedacted() throws {
+        let m = Masker(policy: MaskPolicy())
+        var emr = call("elasticmapreduce", "ListSteps", "{}")
+        emr.maps = ["Properties"]
+        let answer = #"""
+        {"Steps": [{"Id": "s-1", "Name": "load", "Config": {"Jar": "command-runner.jar",
+          "Args": ["spark-submit", "load.py", "--db-password", "planted-1", "--api-key=planted-2", "-p", "planted-3",
+                   "--conf", "spark.hadoop.fs.s3a.secret.key=planted-4", "-Djavax.jdo.option.ConnectionPassword=planted-5",
+                   "--token", "--verbose", "--password-file", "/etc/pw", "--secret-arn", "arn:x", "--rows", "10"],
+          "Properties": {"javax.jdo.option.ConnectionPassword": "planted-6", "ConnectionUserName": "hive",
+                         "fs.s3a.access.key": "planted-7", "hive.metastore.token.lifetime": "3600"}}}]}
+        """#
+        let r = try m.maskAWSAnswer(answer, contentType: "application/x-amz-json-1.1", call: emr)
+        let text = try XCTUnwrap(r.value)
+        for n in 1...7 { XCTAssertFalse(text.contains("planted-\(n)"), "planted-\(n) passed") }
+        let config = try parsed(r)["Steps"]?.array?.first?["Config"]
+        XCTAssertEqual(config?["Args"], .array(["spark-submit", "load.py", "--db-password", "[REDACTED]", "--api-key=[REDACTED]", "-p",
+                                                "[REDACTED]", "--conf", "spark.hadoop.fs.s3a.secret.key=[REDACTED]",
+                                                "-Djavax.jdo.option.ConnectionPassword=[REDACTED]", "--token", "--verbose",
+                                                "--password-file", "/etc/pw", "--secret-arn", "arn:x", "--rows", "10"].map(JSON.string)))
+        XCTAssertEqual(config?["Properties"]?["ConnectionUserName"], .string("hive"))
+        XCTAssertEqual(config?["Properties"]?["hive.metastore.token.lifetime"], .string("3600"))
+        XCTAssertEqual(config?["Properties"]?["javax.jdo.option.ConnectionPassword"], .string("[REDACTED]"))
+        XCTAssertEqual(r.counts["SECRET"], 7)
+        // Glue's DefaultArguments: a map keyed by flags.
+        var glue = call("glue", "GetJob", "{}")
+        glue.maps = ["DefaultArguments"]
+        let job = try parsed(m.maskAWSAnswer(#"{"Job": {"Name": "j", "DefaultArguments": {"--db-password": "planted-8", "--job-language": "python"}}}"#,
+                                             contentType: "application/x-amz-json-1.1", call: glue))
+        XCTAssertEqual(job["Job"]?["DefaultArguments"], .object(["--db-password": .string("[REDACTED]"), "--job-language": .string("python")]))
+        // The service's own members are not a map someone wrote: they stay as they are.
+        let own = #"{"PasswordLastUsed": "x", "Steps": ["a", "b"]}"#
+        XCTAssertEqual(try m.maskAWSAnswer(own, contentType: "application/json", call: call("iam", "GetUser", "{}")).value, own)
+    }
+
     func testNumbersInADocumentSomeoneWroteAreReadButNotTheServicesOwn() throws {
         let m = Masker(policy: MaskPolicy())
         let object = try parsed(m.maskAWSAnswer(#"{"contact": 2175550134, "visits": 3}"#, contentType: "application/json",
