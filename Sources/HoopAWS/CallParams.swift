@@ -42,8 +42,10 @@ public enum CallParams {
         // The URI's labels are what the service acts on: they win over body members of the same name.
         for (k, v) in op.labels { out[k] = .string(v) }
         if op.service.proto.hasPrefix("rest") {
-            // A name given twice is both values: a rule then judges each of them, whichever
-            // one the service reads (the first, the last, or the list a model's member makes).
+            // A name given twice is both values (a list): a rule judges each of them,
+            // whichever one the service reads (the first, the last, or the list a model's
+            // member makes): any one for a rule that holds back or denies, every one for a
+            // rule that allows (CallRule.matches).
             var given: [(String, [String])] = []
             for (k, v) in query where !k.hasPrefix("X-Amz-") && out[k] == nil {
                 if let i = given.firstIndex(where: { $0.0 == k }) { given[i].1.append(v) } else { given.append((k, [v])) }

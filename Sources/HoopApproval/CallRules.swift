@@ -238,6 +238,12 @@ extension Rule {
         answersImage = try flag("answers_image")
     }
 
+    /// The values of a list of strings, numbers or booleans (nil for anything else).
+    static func scalars(_ v: JSON) -> [JSON]? {
+        guard case .array(let a) = v, !a.isEmpty, a.allSatisfy({ $0.object == nil && $0.array == nil }) else { return nil }
+        return a
+    }
+
     /// Whether every condition holds for this call, asked by this identity, now.
     func matches(_ c: CallFacts, _ who: Requester, phiResources: [ResourceSelector], at time: DateComponents) -> Bool {
         if let actions, !actions.contains(where: { Glob.matches($0, c.iamAction) || Glob.matches($0, c.serviceOperation) }) { return false }
@@ -258,7 +264,16 @@ extension Rule {
                     if !exact.allSatisfy({ test.holds($0) }) { return false }
                     continue
                 }
-                if !values.contains(where: { test.holds($0) }) { return false }
+                // A name given more than once (a REST query name repeated, a list of scalars):
+                // each value is judged, as the service may read any of them. A rule that
+                // allows must hold for every one; one that holds back or denies, for any one.
+                if action == .allow {
+                    if values.isEmpty || !values.allSatisfy({ v in Self.scalars(v).map { $0.allSatisfy(test.holds) } ?? test.holds(v) }) {
+                        return false
+                    }
+                } else if !values.contains(where: { v in test.holds(v) || Self.scalars(v)?.contains(where: test.holds) == true }) {
+                    return false
+                }
             }
         }
         if let passesRole, c.passesRole != passesRole { return false }

@@ -262,6 +262,25 @@ final class CallRuleTests: XCTestCase {
         XCTAssertEqual(named.verdict(call: CallFacts(call("foo", "Other", "foo:Other", "Read")), agent).action, .deny, "no rule: denied")
     }
 
+    /// A name given twice (a REST query's `prefix=a&prefix=b`, CallParams) is a list: each
+    /// value judged, any one for a rule that holds back, every one for a rule that allows
+    /// (review s43: an anchored glob compared the list's text and let the call through).
+    func testEachValueOfANameGivenTwiceIsJudged() throws {
+        let p = try Policy(connection: .object(["kind": "aws", "approval": .object(["rules": .array([
+            .object(["name": "hold-reports", "action": "review", "match": .object(["actions": "s3:ListBucket", "params": .object(["prefix": "reports/*"])])]),
+            .object(["name": "allow-folders", "action": "allow", "match": .object(["actions": "s3:ListBucket", "params": .object(["prefix": "*/"])])]),
+            .object(["name": "rest", "action": "deny"])])])]), gateway: .object([:]))
+        func v(_ prefix: JSON) -> String {
+            p.verdict(call: CallFacts(call("s3", "ListObjectsV2", "s3:ListBucket", "List", ["Bucket": "b", "prefix": prefix])), agent).reasons.first?.rule ?? ""
+        }
+        XCTAssertEqual(v("reports/2024"), "hold-reports")
+        XCTAssertEqual(v(.array(["reports/2024", "x"])), "hold-reports")
+        XCTAssertEqual(v(.array(["x", "reports/2024"])), "hold-reports")
+        XCTAssertEqual(v("scans/"), "allow-folders")
+        XCTAssertEqual(v(.array(["scans/", "scans/"])), "allow-folders")
+        XCTAssertEqual(v(.array(["scans/", "scans/LAST_"])), "rest", "an allow holds for every value")
+    }
+
     func testConditionsOfTheOtherKindAndMisspeltOnesAreRefused() {
         func rules(_ kind: String, _ match: JSON) throws -> Policy {
             try Policy(connection: .object(["kind": .string(kind), "approval": .object(["rules": .array([

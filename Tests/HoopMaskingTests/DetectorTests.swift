@@ -30,6 +30,13 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(found("MBI 1EG4 TE5 MK73", .healthPlan), ["1EG4 TE5 MK73"])
         XCTAssertEqual(found("Member ID: XQZ 123 456 789 verified", .healthPlan), ["XQZ 123 456 789"])
         XCTAssertEqual(found("Account: 4821 7733 0912 today", .account), ["4821 7733 0912"])
+        // The groups end where a label's next value starts, 32 characters at most (review s43).
+        XCTAssertEqual(found("Member ID: W123456789 GRP 00456 RX 12345 BIN 610014", .healthPlan), ["W123456789"])
+        XCTAssertEqual(found("Patient ID: 4821937 DOB 01/02/1980", .mrn), ["4821937"])
+        XCTAssertEqual(found("Acct 12345678 TEL 415 555 0132", .account), ["12345678"])
+        XCTAssertEqual(found("Account: 12345678901 12345678901 12345678901", .account), ["12345678901 12345678901"])
+        XCTAssertEqual(found("VIN 1 DOB 01/02/1980", .vehicle), [])
+        XCTAssertEqual(found("Plate 7XY 123 ABC", .vehicle), ["7XY 123 ABC"])
         XCTAssertEqual(found("Patient SSN 787-36-7987 confirmed", .personName), [])   // a label, not a name
     }
 

@@ -106,18 +106,26 @@ public struct ContextIDDetector: Detector {
             }
             // The id as printed in groups (`ABC 123 456 789`, `12 345 678`, `1EG4 TE5 MK73`,
             // `123_45_6789`, a plate's `123 ABC`): groups of letters and digits joined by one
-            // separator each, the groups after the first each with a digit or a few capitals,
-            // counted together.
+            // separator each, the groups after the first each with a digit, counted together,
+            // 32 characters at most (what comes after is read on its own: a label's next
+            // value, `… GRP 00456`, `… DOB 01/02/1980`, is not this id). A few capitals end
+            // a plate's (a detector that counts one digit enough) when nothing follows them.
             let start = p
-            guard digitCount > 0 || e - p <= 4 && !t[p..<e].contains(where: isLower) else { return nil }
+            guard e - p <= 24, digitCount > 0 || e - p <= 4 && !t[p..<e].contains(where: isLower) else { return nil }
             var chars = e - p
-            while e + 1 < n, [ch(" "), ch("-"), ch("."), ch("_"), ch("/")].contains(t[e]), isAlnum(t[e + 1]) {
+            @inline(__always) func joins(_ at: Int) -> Bool {
+                at + 1 < n && [ch(" "), ch("-"), ch("."), ch("_"), ch("/")].contains(t[at]) && isAlnum(t[at + 1])
+            }
+            while joins(e) {
                 var g = e + 1, d = 0
-                while g < n, isAlnum(t[g]) { if isDigit(t[g]) { d += 1 }; g += 1 }
-                guard d > 0 || g - e - 1 <= 4 && !t[(e + 1)..<g].contains(where: isLower) else { break }
+                while g < n, g - start <= 32, isAlnum(t[g]) { if isDigit(t[g]) { d += 1 }; g += 1 }
+                guard g - start <= 32, g >= n || !isAlnum(t[g]) else { break }
+                if d == 0 {
+                    guard minDigits == 1, g - e - 1 <= 4, !t[(e + 1)..<g].contains(where: isLower), !joins(g) else { break }
+                }
                 digitCount += d; chars += g - e - 1; e = g
             }
-            if digitCount >= minDigits, chars >= minChars, e - start <= 32 { return marked ? DetectedSpan(entity, start, e) : nil }
+            if digitCount >= minDigits, chars >= minChars { return marked ? DetectedSpan(entity, start, e) : nil }
             return nil
         }
         return nil
