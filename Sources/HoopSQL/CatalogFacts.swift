@@ -78,11 +78,17 @@ public struct CatalogFacts: Equatable, Sendable {
     /// Whether pinned columns of a relation hold one of its unique keys with few enough
     /// values: a WHERE that pins a key's columns names one row per combination of their
     /// values (`region IN (100 values) AND seq IN (100 values)`: 10,000).
-    public func holdsUniqueKey(_ pinned: PinnedColumns) -> Bool {
-        uniqueKeys[pinned.relation]?.contains { key in
-            guard !key.isEmpty, key.allSatisfy({ pinned.columns[$0] != nil }) else { return false }
-            return key.reduce(1) { n, c in n > pinned.limit ? n : n * max(1, pinned.columns[c]!) } <= pinned.limit
-        } ?? false
+    public func holdsUniqueKey(_ pinned: PinnedColumns) -> Bool { uniqueKeyRows(pinned) != nil }
+
+    /// The rows pinned columns name by a unique key they hold (the fewest of any such key),
+    /// if no more than the piece's limit.
+    public func uniqueKeyRows(_ pinned: PinnedColumns) -> Int? {
+        let counts = (uniqueKeys[pinned.relation] ?? []).compactMap { key -> Int? in
+            guard !key.isEmpty, key.allSatisfy({ pinned.columns[$0] != nil }) else { return nil }
+            let n = key.reduce(1) { n, c in n > pinned.limit ? n : n * max(1, pinned.columns[c]!) }
+            return n <= pinned.limit ? n : nil
+        }
+        return counts.min()
     }
 
     /// In `writesPlanned`: every table (ANALYZE without a list).
@@ -119,8 +125,11 @@ public struct CatalogFacts: Equatable, Sendable {
             // A write whose text pins only columns with no key's name: bounded when they
             // hold a unique key of each table it writes that way.
             let st = c.statements[i]
-            if st.unboundedWrite, !st.unboundedAnyway, !st.pinnedColumns.isEmpty,
-               st.pinnedColumns.allSatisfy(holdsUniqueKey) {
+            // The pieces' rows added up, within what the statement's other writes left
+            // (each piece's limit: twenty CTEs of a thousand keys each are not bounded).
+            let rows = st.pinnedColumns.map(uniqueKeyRows)
+            if st.unboundedWrite, !st.unboundedAnyway, !st.pinnedColumns.isEmpty, rows.allSatisfy({ $0 != nil }),
+               rows.reduce(0) { Bounds.sum($0, $1!) } <= st.pinnedColumns.map(\.limit).min()! {
                 c.statements[i].unboundedWrite = false
             }
             c.statements[i].columnsWritten = columnsWrittenThrough(c.statements[i].columnsWritten)

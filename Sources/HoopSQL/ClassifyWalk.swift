@@ -175,6 +175,8 @@ struct ClassWalker {
         func named(_ n: Int) {
             rowsNamed = Bounds.sum(rowsNamed, n)
             if rowsNamed > options.maxBoundedLimit { c.unboundedWrite = true; c.unboundedAnyway = true }
+            // What pieces only the catalog can bound may still name (CatalogFacts adds them up).
+            for k in c.pinnedColumns.indices { c.pinnedColumns[k].limit = max(0, options.maxBoundedLimit - rowsNamed) }
         }
         switch kind {
         case "InsertStmt":
@@ -185,9 +187,13 @@ struct ClassWalker {
             // which only a bounded VALUES list or a LIMIT bounds (a set-returning call in
             // a VALUES row makes it many rows: `values (generate_series(1, 30000), ...)`).
             let bounds = Bounds(options: options)
-            if s["onConflictClause"]?["action"]?.string == "ONCONFLICT_UPDATE",
-               let source = s["selectStmt"]?["SelectStmt"], !bounds.valuesBounded(source), !bounds.limited(source) {
-                c.unboundedWrite = true; c.unboundedAnyway = true
+            if s["onConflictClause"]?["action"]?.string == "ONCONFLICT_UPDATE", let source = s["selectStmt"]?["SelectStmt"] {
+                if !bounds.valuesBounded(source), !bounds.limited(source) {
+                    c.unboundedWrite = true; c.unboundedAnyway = true
+                } else {
+                    // The rows it may rewrite count with the statement's other writes.
+                    named(bounds.valuesCount(source) ?? bounds.rowCount(source, [:]) ?? options.maxBoundedLimit)
+                }
             }
         case "UpdateStmt", "DeleteStmt":
             if kind == "UpdateStmt" { wrote(columns(s["targetList"]?.array)) }
@@ -203,7 +209,7 @@ struct ClassWalker {
                 let pinned = bounds.pinnedColumns(s["whereClause"], of: s["relation"], others: others,
                                                   ctes: bounds.with(s["withClause"], [:]), with: s["withClause"])
                 if let target, !pinned.isEmpty {
-                    c.pinnedColumns.append(PinnedColumns(relation: target, columns: pinned, limit: options.maxBoundedLimit))
+                    c.pinnedColumns.append(PinnedColumns(relation: target, columns: pinned, limit: max(0, options.maxBoundedLimit - rowsNamed)))
                 } else { c.unboundedAnyway = true }
             }
         default: // MergeStmt
@@ -631,13 +637,28 @@ struct Bounds {
             let ctes = with(s["withClause"], ctes)
             let returning = returnedSubselects(s["returningList"] ?? .null)
             guard returning.allSatisfy({ statement($0, ctes) }) else { return false }
+            // Side by side, once per row written (`returning array(... offset 0), array(...
+            // offset 1000)`).
+            let perRow = returnedPerRow(s["returningList"]?.array ?? [], ctes)
+            if perRow > 0 {
+                let rows = s["selectStmt"].map { rowCount($0["SelectStmt"], ctes) ?? Int.max } ?? 1
+                if Self.product(max(rows, 1), perRow) > options.maxBoundedLimit { return false }
+            }
             guard let source = s["selectStmt"] else { return true }
             return statement(source, ctes)
         case "UpdateStmt", "DeleteStmt":
             guard let returning = s["returningList"]?.array, !returning.isEmpty else { return true }
-            guard returnedSubselects(.array(returning)).allSatisfy({ statement($0, with(s["withClause"], ctes)) }) else { return false }
+            let ctes = with(s["withClause"], ctes)
+            guard returnedSubselects(.array(returning)).allSatisfy({ statement($0, ctes) }) else { return false }
             let pins = keyPins(s["whereClause"])
-            return pins.contains("") || !pins.isDisjoint(with: Self.qualifiers(of: s["relation"]))
+            guard pins.contains("") || !pins.isDisjoint(with: Self.qualifiers(of: s["relation"])) else { return false }
+            let perRow = returnedPerRow(returning, ctes)
+            if perRow > 0 {
+                let others = !(s[kind == "UpdateStmt" ? "fromClause" : "usingClause"]?.array ?? []).isEmpty
+                let rows = pinnedCount(s["whereClause"], of: s["relation"], others: others, ctes: ctes, with: s["withClause"]) ?? Int.max
+                if Self.product(max(rows, 1), perRow) > options.maxBoundedLimit { return false }
+            }
+            return true
         default:
             return true
         }
@@ -708,20 +729,30 @@ struct Bounds {
         // FROM (one row) and as a series' rows.
         let perRow = returnedPerRow(targets, ctes)
         if perRow > 0 {
-            let rows = from.isEmpty ? 1 : rowCount(s, ctes, reads: true) ?? 1
+            // Rows not counted are any number (`from unnest($1::int[]) x`), but one row of
+            // aggregates.
+            let oneRow = from.isEmpty || s["groupClause"] == nil && hasAggregate(targets)
+            let rows = oneRow ? 1 : rowCount(s, ctes, reads: true) ?? Int.max
             if Self.product(max(rows, 1), perRow) > options.maxBoundedLimit { return false }
         }
         // So may one row of an aggregate that gathers rows over a window (`string_agg(ssn,
         // ',') over () ... limit 1`), or a row that reaches others' (`lag(ssn, 5000) over w
         // ... limit 1`): LIMIT does not bound what the window read.
-        if limited(s) && !gathersRows(targets) && !from.contains(where: { gathers($0, s["withClause"], ctes) }) { return true }
+        // A set operation's LIMIT alike, whatever its branches gather or bring per row.
+        if limited(s) && !gathersRows(targets) && !from.contains(where: { gathers($0, s["withClause"], ctes) })
+            && !branchesGather(s, ctes) { return true }
         if let op = s["op"]?.string, op != "SETOP_NONE" {
             // Each branch bounded, and all of them together: twenty ranges of a thousand
             // rows, UNION ALL, are every row.
             return select(s["larg"] ?? .null, ctes) && select(s["rarg"] ?? .null, ctes)
                 && readCount(s, ctes, with: s["withClause"]) <= options.maxBoundedLimit
         }
-        if s["valuesLists"] != nil { return valuesBounded(s) && returnedSubselects(s["valuesLists"]!).allSatisfy { inner.statement($0, ctes) } }
+        if s["valuesLists"] != nil {
+            // Each row's sub-selects bounded, and all of them together (`values (array(...
+            // offset 0)), (array(... offset 1000))`).
+            return valuesBounded(s) && returnedSubselects(s["valuesLists"]!).allSatisfy { inner.statement($0, ctes) }
+                && returnedPerRow(s["valuesLists"]?.array ?? [], ctes) <= options.maxBoundedLimit
+        }
         if from.isEmpty { return !expands(targets, ctes) }
         var items: [FromItem] = []
         for f in from { collect(f, ctes, &items) }
@@ -765,7 +796,9 @@ struct Bounds {
             // to itself, or a series, counts nothing).
             n = rowCount(s, ctes, with: with, reads: true) ?? (touchesTables(s["fromClause"], ctes) ? cap : 0)
         }
-        if s["limitOption"]?.string == "LIMIT_OPTION_COUNT", case .number(let l)? = Constants.value(s["limitCount"]), l >= 0 {
+        // A LIMIT keeps rows, not what a set operation's branches carry in each.
+        if s["limitOption"]?.string == "LIMIT_OPTION_COUNT", case .number(let l)? = Constants.value(s["limitCount"]), l >= 0,
+           !branchesGather(s, ctes) {
             n = min(n, l < 1e12 ? Int(l) : Int.max)
         }
         // What its select list's sub-selects give back with each row counts as rows read
@@ -775,6 +808,20 @@ struct Bounds {
             if perRow > 0 { n = max(n, Self.product(max(n, 1), perRow)) }
         }
         return n
+    }
+
+    /// A set operation's branch (at any depth) that gathers rows into one, reaches other
+    /// rows through a window or gives back sub-selects' rows with each row: the set
+    /// operation's LIMIT bounds its rows, not what they carry.
+    func branchesGather(_ s: JSON, _ ctes: [String: Bool]) -> Bool {
+        guard let op = s["op"]?.string, op != "SETOP_NONE" else { return false }
+        return [s["larg"], s["rarg"]].contains { b in
+            guard let b else { return false }
+            if branchesGather(b, ctes) { return true }
+            let targets = b["targetList"]?.array ?? []
+            return gathersRows(targets) || returnedPerRow(targets, ctes) > 0
+                || (b["fromClause"]?.array ?? []).contains { gathers($0, b["withClause"], ctes) }
+        }
     }
 
     /// The rows a select list's sub-selects give back with each row of it, added up (an
@@ -1287,7 +1334,7 @@ struct Bounds {
         let targets = s["targetList"]?.array ?? []
         var fs: [JSON] = []
         calls(.array(targets), &fs)
-        return fs.contains(where: collects) || fs.contains(where: reachesOtherRows)
+        return fs.contains(where: collects) || fs.contains(where: reachesOtherRows) || returnedPerRow(targets, ctes) > 0
             || (s["fromClause"]?.array ?? []).contains { gathers($0, s["withClause"], ctes) }
     }
 

@@ -129,6 +129,11 @@ final class CatalogFactsTests: XCTestCase {
                       "every write of the statement must be bounded")
         XCTAssertTrue(unbounded("with d as (delete from accounts where aid = 1) delete from accounts"))
         XCTAssertFalse(unbounded("with d as (delete from accounts where aid = 1) delete from public.accounts where aid = 2"))
+        // Pieces the catalog bounds add up, with the statement's other writes (review s43).
+        let six = (1...600).map(String.init).joined(separator: ",")
+        XCTAssertTrue(unbounded("with d as (delete from accounts where aid in (\(six))) delete from public.accounts where aid in (\(six))"))
+        XCTAssertTrue(unbounded("with d as (delete from encounters where id in (\(six)) returning 1) delete from accounts where aid in (\(six))"))
+        XCTAssertFalse(unbounded("with d as (delete from encounters where id in (1, 2) returning 1) delete from accounts where aid in (\(six))"))
         XCTAssertTrue(unbounded("truncate accounts"))
         // A composite key's values multiply; a float cast compares many values equal.
         let hundred = (1...100).map(String.init).joined(separator: ",")

@@ -529,13 +529,29 @@ final class ClassifyTests: XCTestCase {
                     "select lag(ssn, 4000) over w from patients window w as (order by id) limit 10",
                     "select lead(id, 1000) over (order by id) from patients limit 1000",
                     "select max(ssn) over (order by id rows between 1000 following and 1000 following) from patients limit 10",
-                    "select * from (select lag(ssn, 4000) over (order by id) x from patients) s limit 10"] {
+                    "select * from (select lag(ssn, 4000) over (order by id) x from patients) s limit 10",
+                    // The review (s43): a set operation's LIMIT, derived tables, VALUES rows,
+                    // RETURNING lists, rows not counted.
+                    "select string_agg(ssn, ',') from patients union all select null limit 2",
+                    "select array\(page(0)) union all select array\(page(1)) limit 2",
+                    "select lag(ssn, 500) over (order by id) from patients union all select null limit 2",
+                    "select * from (select array(select ssn from patients order by id limit 1000 offset g * 1000) from generate_series(0, 19) g) s limit 20",
+                    "with s as (select array(select ssn from patients order by id limit 1000 offset g * 1000) from generate_series(0, 19) g) select * from s limit 20",
+                    "values (array\(page(0))), (array\(page(1)))",
+                    "insert into notes(body) values ('x') returning array\(page(0)), array\(page(1))",
+                    "update notes set body = 'x' where id = 1 returning array\(page(0)), array\(page(1))",
+                    "select array(select ssn from patients order by id limit 1000 offset x * 1000) from unnest($1::int[]) x"] {
             XCTAssertFalse(bounded(sql), sql)
         }
+        XCTAssertTrue(unbounded("with a as (insert into encounters select * from encounters order by id limit 1000 on conflict (id) do update set note = 'x' returning 1) update encounters set note = 'y' where id in (select id from encounters limit 500)"))
+        XCTAssertFalse(unbounded("insert into encounters select * from encounters order by id limit 1000 on conflict (id) do update set note = 'x'"))
         for sql in ["select array\(page(0))", "select array(select id from patients limit 500)::text union all select array(select id from patients limit 500 offset 500)::text",
                     "select id, row_number() over (order by id), count(*) over () from patients limit 10",
                     "select lag(ssn) over (order by id) from patients where id in (1, 2, 3)",
-                    "select id, array(select code from diagnoses limit 10) from patients limit 10"] {
+                    "select id, array(select code from diagnoses limit 10) from patients limit 10",
+                    "select id, ssn from patients union all select id, ssn from patients limit 10",
+                    "select count(*), array(select code from diagnoses limit 10) from encounters",
+                    "update notes set body = 'x' where id = 1 returning array(select code from diagnoses limit 10)"] {
             XCTAssertTrue(bounded(sql), sql)
         }
     }
