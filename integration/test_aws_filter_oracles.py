@@ -193,3 +193,16 @@ def test_s3_select_on_a_phi_bucket_is_held(hunt_ring, env):
                 pass
         assert _held(held.value), held.value.response["Error"]
         assert "held for approval" in held.value.response["Error"]["Message"], held.value.response["Error"]
+
+
+def test_a_header_member_given_in_the_query_too_is_judged_by_both(hunt_ring, env):
+    """`PUT …?ACL=private` with `x-amz-acl: public-read` (review s43): the door's rules
+    read the query's `ACL` (private) while S3 applies the header's canned ACL; each value
+    is judged now, and no-public-acl denies."""
+    creds = aws.credentials(env)
+    status, _, body = aws_raw.request(hunt_ring, creds, "s3", "PUT", "/clinic-exports/exports/acl-probe.txt?ACL=private",
+                                      headers=[("x-amz-acl", "public-read"), ("content-type", "text/plain")], body=b"x")
+    assert status == 403 and b"AccessDenied" in body and b"public" in body, (status, body[:300])
+    st = aws.standin(hunt_ring, "s3")
+    keys = [o["Key"] for o in st.list_objects_v2(Bucket="clinic-exports", Prefix="exports/acl-probe").get("Contents", [])]
+    assert keys == [], "the object was written"

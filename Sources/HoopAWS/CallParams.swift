@@ -57,7 +57,12 @@ public enum CallParams {
         var prefixed: [String: [String: JSON]] = [:]
         for (name, value) in r.headers {
             if let member = op.operation.headerMembers[name] {
-                if out[member] == nil { out[member] = .string(value) }
+                // A member sent as its header and in the query or body too (`?ACL=private`
+                // beside `x-amz-acl: public-read`): the service reads the header, the rules
+                // both (each value judged).
+                if let given = out[member], given != .string(value) {
+                    out[member] = .array((given.array ?? [given]) + [.string(value)])
+                } else { out[member] = .string(value) }
             } else if let (prefix, member) = op.operation.headerMembers.first(where: { $0.key.hasSuffix("*") && name.hasPrefix($0.key.dropLast()) }) {
                 prefixed[member, default: [:]][String(name.dropFirst(prefix.count - 1))] = .string(value)
             }
