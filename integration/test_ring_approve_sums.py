@@ -19,8 +19,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import default_rules_ring
-from helpers.agent_wire import admin_exec, agent_wire, direct_value, read_answer
-from helpers.pgwire import Bind, Execute, Parse, Query, Sync
+from helpers.agent_wire import agent_wire, direct_value, encounters_restored, simple
+from helpers.pgwire import Query
 
 bring = default_rules_ring("approve-sums")
 
@@ -32,20 +32,8 @@ CAP = 1000
 @pytest.fixture
 def restore(bring):
     """Encounters as seeded after the test, whatever it let run."""
-    admin_exec(bring, "create schema if not exists sums_backup",
-               "create table if not exists sums_backup.enc as table public.encounters")
-    yield
-    admin_exec(bring, "begin", "delete from public.encounters",
-               "insert into public.encounters select * from sums_backup.enc", "commit")
-
-
-def send(bring, sql, timeout=60.0):
-    c = agent_wire(bring)
-    try:
-        c.send(Query(sql))
-        return read_answer(c, timeout)
-    finally:
-        c.close()
+    with encounters_restored(bring, "sums_backup"):
+        yield
 
 
 def collect(bring, sql, on_row, timeout=60.0):
@@ -69,13 +57,13 @@ def collect(bring, sql, on_row, timeout=60.0):
 
 
 def test_control_a_bounded_delete_of_a_thousand_runs(bring, restore):
-    a = send(bring, "delete from encounters where id in (select id from encounters order by id limit 1000)")
+    a = simple(bring, "delete from encounters where id in (select id from encounters order by id limit 1000)")
     assert a.ran, a
     assert direct_value(bring, "select count(*) from encounters") == ENCOUNTERS - CAP
 
 
 def test_control_two_ranges_or_union_are_added_and_held(bring, restore):
-    a = send(bring, "delete from encounters where id in (select id from encounters order by id limit 1000) "
+    a = simple(bring, "delete from encounters where id in (select id from encounters order by id limit 1000) "
                     "or id in (select id from encounters order by id limit 1000 offset 1000)")
     assert a.held, a
     assert direct_value(bring, "select count(*) from encounters") == ENCOUNTERS
@@ -85,7 +73,7 @@ def test_data_modifying_ctes_of_one_statement_add_up(bring, restore):
     ctes = ", ".join(f"d{k} as (delete from encounters where id in "
                      f"(select id from encounters order by id limit 1000 offset {k * 1000}) returning 1)"
                      for k in range(ENCOUNTERS // CAP))
-    a = send(bring, f"with {ctes} select 1")
+    a = simple(bring, f"with {ctes} select 1")
     left = direct_value(bring, "select count(*) from encounters")
     assert a.held and left == ENCOUNTERS, (
         f"twenty data-modifying CTEs of {CAP} keys each, one statement: {a}; encounters {ENCOUNTERS} -> {left}")

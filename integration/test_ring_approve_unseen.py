@@ -29,7 +29,7 @@ import psycopg
 import pytest
 
 from conftest import default_rules_ring
-from helpers.agent_wire import admin_exec, agent_wire, direct_value, read_answer, simple
+from helpers.agent_wire import admin_exec, agent_wire, direct_value, encounters_restored, read_answer, simple
 from helpers.pgwire import Bind, Execute, Parse, Query, Sync
 
 bring = default_rules_ring("approve-unseen")
@@ -38,11 +38,8 @@ bring = default_rules_ring("approve-unseen")
 @pytest.fixture
 def restore(bring):
     """Encounters as seeded after the test, whatever it let run."""
-    admin_exec(bring, "create schema if not exists unseen_backup",
-               "create table if not exists unseen_backup.enc as table public.encounters")
-    yield
-    admin_exec(bring, "begin", "delete from public.encounters",
-               "insert into public.encounters select * from unseen_backup.enc", "commit")
+    with encounters_restored(bring, "unseen_backup"):
+        yield
 
 
 def run(c, sql):

@@ -3,6 +3,7 @@ PGWire connection (a held statement never blocks the test), and read the databas
 directly. Only counts and booleans are ever printed."""
 from __future__ import annotations
 
+import contextlib
 import socket
 
 from helpers.pgwire import PGWire, Query, ServerClosed
@@ -78,3 +79,16 @@ def admin_exec(ring, *sql: str) -> None:
     with ring.admin() as a:
         for s in sql:
             a.execute(s)
+
+
+@contextlib.contextmanager
+def encounters_restored(ring, backup: str):
+    """Encounters as seeded after the block, whatever it let run (a copy kept in schema
+    `backup` of the ring's database)."""
+    admin_exec(ring, f"create schema if not exists {backup}",
+               f"create table if not exists {backup}.enc as table public.encounters")
+    try:
+        yield
+    finally:
+        admin_exec(ring, "begin", "delete from public.encounters",
+                   f"insert into public.encounters select * from {backup}.enc", "commit")
