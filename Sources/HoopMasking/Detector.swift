@@ -23,7 +23,8 @@ public enum Detectors {
             CardDetector(), AccountNumberDetector(), NPIDetector(), HL7Detector(), MRNDetector(patterns: mrnPatterns),
             ContextIDDetector.healthPlan, ContextIDDetector.account, ContextIDDetector.licence,
             ContextIDDetector.device, ContextIDDetector.labelled, ContextIDDetector.taxpayer, ContextIDDetector.tax,
-            ContextIDDetector.vehicle, ContextIDDetector.vehicleTag, ContextIDDetector.npi, RegistryIDDetector(), PayerIDDetector(), VINDetector(),
+            ContextIDDetector.vehicle, ContextIDDetector.vehicleTag, ContextIDDetector.npi,
+            ContextIDDetector.birthDate, RegistryIDDetector(), PayerIDDetector(), VINDetector(),
             ZipDetector(), AddressDetector(), DateDetector(), AgeDetector(), NameDetector(),
         ]
     }

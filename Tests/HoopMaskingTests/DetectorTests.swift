@@ -168,6 +168,14 @@ final class DetectorTests: XCTestCase {
         XCTAssertEqual(found("Hospital No. 4821773", .mrn), ["4821773"])
         XCTAssertEqual(found("MRN: 12 345 678", .mrn), ["12 345 678"])
         XCTAssertEqual(found("scan_555_201_0134.pdf", .phone), ["555_201_0134"])
+        // A date of birth after its label, however spelt.
+        XCTAssertEqual(found("DOB: 09.03.84 verified", .date), ["09.03.84"])
+        XCTAssertEqual(found("DOB 09MAR84", .date), ["09MAR84"])
+        XCTAssertEqual(found("Date of birth: 84-03-09", .date), ["84-03-09"])
+        XCTAssertEqual(found("born 1984 03 09 in Ohio", .date), ["1984 03 09"])
+        XCTAssertEqual(found("dob 1984-Mar-09", .date), ["1984-Mar-09"])
+        XCTAssertEqual(found("birth weight 3400 g", .date), [])
+        XCTAssertEqual(found("born 2 weeks early", .date), [])
     }
 
     func testZipAndAddress() {

@@ -59,6 +59,11 @@ public struct ContextIDDetector: Detector {
     /// dddd`, `SSN: ddddd-dddd`, `soc. sec. #`): an SSN or what stands for one.
     public static let taxpayer = ContextIDDetector(entity: .ssn, contextWords: ["ssn", "tin", "itin", "taxpayer", "sec", "ssan"])
     public static let tax = ContextIDDetector(entity: .ssn, contextWords: ["tax"], needsMarker: true)
+    /// A date of birth after its label however spelt (`DOB: 09.03.84`, `09MAR84`,
+    /// `1984-Mar-09`, `84-03-09`, `1984 03 09`): the label says what the digits are, where
+    /// DateDetector's forms would need the shape alone to.
+    public static let birthDate = ContextIDDetector(entity: .date, contextWords: ["dob", "birth", "born", "birthdate", "birthday", "bday"],
+                                                    minDigits: 2, minChars: 5)
     /// An NPI after its label however grouped (`NPI: 1234 567 893`); unbroken, NPIDetector
     /// finds it by its check digit anywhere.
     public static let npi = ContextIDDetector(entity: .npi, contextWords: ["npi"])
