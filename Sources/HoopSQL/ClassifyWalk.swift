@@ -15,8 +15,8 @@ struct ClassWalker {
     var destroysLargeObjects = false
     /// A built-in stores a value computed from what the statement reads (valueStores).
     var storesReadValues = false
-    /// Rows the statement's bounded UPDATEs, DELETEs and MERGEs name, added up: twenty
-    /// data-modifying CTEs of a thousand rows each are twenty thousand.
+    /// Rows the statement's bounded UPDATEs, DELETEs, MERGEs and upserts name, added up:
+    /// twenty data-modifying CTEs of a thousand rows each are twenty thousand.
     var rowsNamed = 0
     /// Hidden reasons with the parse location they come from (statement-level ones at -1).
     var hiddenAt: [(Int, String)] = []
