@@ -47,6 +47,10 @@ final class NameAddressTests: XCTestCase {
         XCTAssertEqual(found("Dr. כהנוביץ", .personName), ["Dr. כהנוביץ"])
         XCTAssertEqual(found("经检查，血压正常。", .personName), [])   // caseless text with no title or context word
         XCTAssertEqual(found("Контрольный осмотр через неделю.", .personName), [])   // a sentence's first word
+        // Capitals in a row are no Titlecase in any script (the Greek alphabet, an acronym).
+        XCTAssertEqual(found("ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩαβγδεζηθ", .personName), [])
+        XCTAssertEqual(found("Отделение ГКБ закрыто", .personName), [])
+        XCTAssertEqual(found("ИВАНКА ПЕТРУСЕНКО", .personName), ["ИВАНКА ПЕТРУСЕНКО"])   // upper() of a name
     }
 
     func testOrdinaryTextIsNotAName() {

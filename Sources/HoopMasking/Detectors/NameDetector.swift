@@ -140,14 +140,20 @@ public struct NameDetector: Detector {
             guard letterStart(t, i), !punctuationAt(t, i), boundaryBefore(t, i), !Scan.escapedControl(t, i + 1) else { i += 1; continue }
             var e = i
             var hasLower = false
-            var shouting = false   // two capitals in a row: "STRAßE", "ICU" are not Titlecase; "McDonald" is
+            var shouting = false   // two capitals in a row: "STRAßE", "ICU", "ΑΒΓ" are not Titlecase; "McDonald" is
+            var previousCapital = false
             var h: UInt64 = 0xcbf29ce484222325
             while e < n {
                 let c = t[e]
                 if c >= 0x80, punctuationAt(t, e) { break }
                 if letter(c) {
                     if isLower(c) || c >= 0x80 && e > i + 1 { hasLower = true }
-                    if e > i, isUpper(c), isUpper(t[e - 1]) { shouting = true }
+                    // A character's first byte says whether it is a capital, of any cased script.
+                    if c < 0x80 || c >= 0xC0 {
+                        let capital = c < 0x80 ? isUpper(c) : Scan.capitalAt(t, e)
+                        if e > i, capital, previousCapital { shouting = true }
+                        previousCapital = capital
+                    }
                 } else if (c == ch("'") || c == ch("-")) && e + 1 < n && isUpper(t[e + 1]) {
                 } else { break }
                 h = (h ^ UInt64(Scan.folded(t, e))) &* 0x100000001b3
@@ -209,7 +215,9 @@ public struct NameDetector: Detector {
 
     /// The case rule: which ALL-CAPS and lower-case tokens are read as Titlecase.
     static func readCase(_ t: [UInt8], _ toks: inout [Token]) {
-        let noLower = !t.contains(where: isLower), noUpper = !t.contains(where: isUpper)
+        // Capitals of any cased script count (`ИВАН ПЕТРОВ` is an upper-case value).
+        let noLower = !t.contains(where: isLower)
+        let noUpper = !t.contains(where: isUpper) && !t.indices.contains { t[$0] >= 0xC0 && Scan.capitalAt(t, $0) }
         @inline(__always) func listed(_ k: Int) -> Bool { NameLists.firstSet.contains(toks[k].hash) || NameLists.lastSet.contains(toks[k].hash) }
         @inline(__always) func near(_ k: Int, _ j: Int) -> Bool {
             guard j >= 0, j < toks.count else { return false }
