@@ -71,6 +71,29 @@ def test_a_table_renamed_on_the_database_takes_its_new_rules_at_once(gw, admin, 
         admin.execute(f"drop schema {schema}_b cascade")
 
 
+def test_a_rename_by_a_transaction_open_when_the_names_were_checked_is_seen_at_once(gw, ring, admin, schema):
+    # A check that finds the server's snapshot as it was when the names were last found
+    # current reads no catalog row. A transaction that had its id before that check (in
+    # progress then, a later one completed: its id is in the snapshot's in-progress list,
+    # under its xmax) and renames afterwards commits under that id: the snapshot moves
+    # all the same, and the rename counts for the very next result, in both directions
+    # (a stale name masks what its new name keeps, or keeps what its new name masks).
+    admin.execute(f"create table {schema}.patients (id int, mrn text)")
+    admin.execute(f"create table {schema}.scratch (id int)")
+    admin.execute(f"insert into {schema}.patients values (1, '{VALUE}')")
+    for old, new, clear_after in (("mrn", "memo", True), ("memo", "mrn", False)):
+        with ring.admin() as other:
+            other.autocommit = False
+            other.execute(f"insert into {schema}.scratch values (1)")    # its transaction id, now
+            admin.execute(f"insert into {schema}.scratch values (2)")    # a later one completes first
+            for _ in range(3):                                           # named, cached, checked again
+                assert (gw.execute(f"select * from {schema}.patients", prepare=False).fetchone()[1] == VALUE) is not clear_after
+            other.execute(f"alter table {schema}.patients rename column {old} to {new}")
+            other.commit()
+        for _ in range(3):                                               # and checked again
+            assert (gw.execute(f"select * from {schema}.patients", prepare=False).fetchone()[1] == VALUE) is clear_after, (old, new)
+
+
 def test_a_view_replaced_on_the_database_is_traced_anew(gw, admin, schema):
     admin.execute(f"create table {schema}.patients (id int, mrn text, memo text)")
     admin.execute(f"insert into {schema}.patients values (1, '{VALUE}', 'plain words')")

@@ -16,7 +16,12 @@ import HoopPostgres
 /// altered, a view replaced, committed through this gateway or directly on the
 /// database, writes a new version of one of them; a table whose version moved is read
 /// again. A cached name is never older than the result it names: the check that
-/// vouches for it starts after the result is in. Concurrent results share a check
+/// vouches for it starts after the result is in. A check that finds the server's
+/// snapshot (`pg_current_snapshot()`: the transactions committed) as it was when the
+/// entries were last found current reads no catalog row: no transaction has committed
+/// since, so none has written one (a catalog row is written only under a transaction
+/// id). Under reads alone (no transaction id given out) that is every check, at less
+/// than half a full one's cost on the server. Concurrent results share a check
 /// (one in flight per upstream; those that arrive while it runs go in the next one),
 /// as group commit shares an fsync. Its connections run on the stage's event loop, as
 /// the sessions' do: a session waiting for the catalog suspends only its own task.
@@ -84,7 +89,10 @@ final class Catalog {
     private let slots = (0..<3).map { _ in Slot() }
     /// Tasks waiting for a free connection, in order.
     private var slotWaiting: [UnsafeContinuation<Void, Never>] = []
-    private var cache: [UInt32: (source: Source, version: Version, readAt: Double)] = [:]
+    /// The snapshot (pg_current_snapshot()'s text) under which an entry's version was
+    /// last found current, and for which of its columns.
+    struct Confirmed { var snapshot: String; var columns: Set<Int> }
+    private var cache: [UInt32: (source: Source, version: Version, readAt: Double, confirmed: Confirmed?)] = [:]
     static let maxCached = 10_000
     /// xmin is 32 bits: after 2^32 transactions a catalog row could be written again
     /// under its old xmin. An entry is read again after this many seconds, far less than
@@ -230,11 +238,11 @@ final class Catalog {
         await withConnection { conn in
             for oid in missing {
                 switch await lookup(oid, conn) {
-                case .found(let source, let version):
+                case .found(let source, let version, let snapshot):
                     found[oid] = source
                     if !changedViews.contains(oid) { unread.remove(oid) }
                     if cache.count >= Self.maxCached { cache.removeAll() }
-                    cache[oid] = (source, version, now)
+                    cache[oid] = (source, version, now, Confirmed(snapshot: snapshot, columns: Set(version.columns.keys)))
                 case .absent:
                     // A table created in a transaction not yet committed, which this
                     // connection will see once it is (asked again next time), or dropped.
@@ -258,7 +266,8 @@ final class Catalog {
         while !mine.done {
             if !checking, collecting === mine {
                 checking = true; collecting = Check()
-                let now = await withConnection { await versions(mine.wanted, whole: mine.whole, $0) } ?? nil
+                let vouched = vouched(mine.wanted)
+                let now = await withConnection { await versions(mine.wanted, whole: mine.whole, vouched: vouched, $0) } ?? nil
                 mine.now = now; mine.done = true; checking = false
                 mine.waiting.forEach { $0.resume() }
                 // The results that came while it ran: one of them starts the next check.
@@ -268,6 +277,34 @@ final class Catalog {
             }
         }
         return mine.now
+    }
+
+    /// The snapshot under which every one of these tables' entries was found current for
+    /// these columns, and those versions (as far as they were found current): what a
+    /// check that finds the same snapshot may take as the catalog's now. Nil when there is
+    /// no one such snapshot (an entry missing, read or checked under another).
+    private func vouched(_ wanted: [UInt32: Set<Int>]) -> (snapshot: String, versions: [UInt32: Version])? {
+        var snapshot: String?
+        var versions: [UInt32: Version] = [:]
+        for (oid, columns) in wanted {
+            guard let entry = cache[oid], let confirmed = entry.confirmed, columns.isSubset(of: confirmed.columns),
+                  snapshot == nil || snapshot == confirmed.snapshot else { return nil }
+            snapshot = confirmed.snapshot
+            versions[oid] = Version(relation: entry.version.relation,
+                                    columns: entry.version.columns.filter { confirmed.columns.contains($0.key) })
+        }
+        return snapshot.map { ($0, versions) }
+    }
+
+    /// Notes that the catalog had `now` under `snapshot`: each cached entry it vouches for
+    /// (these columns) is current there.
+    private func confirm(_ now: [UInt32: Version], wanted: [UInt32: Set<Int>], snapshot: String) {
+        for (oid, version) in now {
+            guard let columns = wanted[oid], var entry = cache[oid], entry.version.holds(in: version, for: columns) else { continue }
+            let earlier = entry.confirmed?.snapshot == snapshot ? entry.confirmed!.columns : []
+            entry.confirmed = Confirmed(snapshot: snapshot, columns: columns.union(earlier))
+            cache[oid] = entry
+        }
     }
 
     /// Runs `body` on a free catalog connection (connecting it when needed); nil when
@@ -312,8 +349,8 @@ final class Catalog {
             // prepare (a lock on the catalog held past lock_timeout) would fail every check
             // of this connection: it is dropped, and the next turn connects anew.
             if let conn = slot.conn, PQstatus(conn) == CONNECTION_OK {
-                for (name, sql, params) in [("hoop_versions", Self.versionsQuery(whole: false), 2),
-                                            ("hoop_versions_whole", Self.versionsQuery(whole: true), 2),
+                for (name, sql, params) in [("hoop_versions", Self.versionsQuery(whole: false), 3),
+                                            ("hoop_versions_whole", Self.versionsQuery(whole: true), 3),
                                             ("hoop_views", Self.viewsQuery, 2)] {
                     let res = await loop.lastResult(conn, sent: PQsendPrepare(conn, name, sql, Int32(params), nil))
                     let prepared = PQresultStatus(res) == PGRES_COMMAND_OK
@@ -332,46 +369,64 @@ final class Catalog {
     /// Each table is looked up by its OID's index: a generic plan of `c.oid = any($1)`
     /// guesses ten of them and scans the whole of pg_class (four times the check's cost
     /// on the demo database's 440 relations, and growing with the catalog).
+    /// The first column is the snapshot the check ran under: when it is `$3`, the one the
+    /// entries were found current under, no catalog row is read (a one-time filter) and
+    /// the one row has nothing else.
     static func versionsQuery(whole: Bool) -> String {
         """
-        select c.oid::int8, \(whole ? relationVersionSQL : tableVersionSQL),
-               (select string_agg(a.attnum::text || ':' || a.xmin::text, ',') from pg_attribute a
-                where a.attrelid = c.oid and a.attnum = any($2::int2[]))
-        from unnest($1::oid[]) w(oid),
-             lateral (select c.oid, c.xmin, c.relkind, c.relnamespace from pg_class c where c.oid = w.oid offset 0) c
-             join pg_namespace n on n.oid = c.relnamespace
+        select s.snapshot, v.oid, v.version, v.columns
+        from (select pg_current_snapshot()::text) s(snapshot)
+        left join lateral (
+            select c.oid::int8 as oid, \(whole ? relationVersionSQL : tableVersionSQL) as version,
+                   (select string_agg(a.attnum::text || ':' || a.xmin::text, ',') from pg_attribute a
+                    where a.attrelid = c.oid and a.attnum = any($2::int2[])) as columns
+            from unnest($1::oid[]) w(oid),
+                 lateral (select c.oid, c.xmin, c.relkind, c.relnamespace from pg_class c where c.oid = w.oid offset 0) c
+                 join pg_namespace n on n.oid = c.relnamespace
+            where s.snapshot is distinct from $3) v on true
         """
     }
 
     /// The versions now of the tables `wanted`, those in `whole` checked whole: one query
     /// for each kind there is (nil: no answer).
-    private func versions(_ wanted: [UInt32: Set<Int>], whole: Set<UInt32>, _ conn: OpaquePointer) async -> [UInt32: Version]? {
+    private func versions(_ wanted: [UInt32: Set<Int>], whole: Set<UInt32>, vouched: (snapshot: String, versions: [UInt32: Version])?,
+                          _ conn: OpaquePointer) async -> [UInt32: Version]? {
         var out: [UInt32: Version] = [:]
         for (statement, asWhole) in [("hoop_versions", false), ("hoop_versions_whole", true)] {
             let these = wanted.filter { whole.contains($0.key) == asWhole }
             guard !these.isEmpty else { continue }
-            guard let found = await versions(these, statement, conn) else { return nil }
-            out.merge(found) { a, _ in a }
+            guard let (snapshot, found) = await versions(these, statement, vouched: vouched?.snapshot, conn) else { return nil }
+            if let vouched, snapshot == vouched.snapshot {
+                // Nothing committed since the entries were found current: they still are.
+                out.merge(vouched.versions.filter { these[$0.key] != nil }) { a, _ in a }
+            } else {
+                confirm(found, wanted: these, snapshot: snapshot)
+                out.merge(found) { a, _ in a }
+            }
         }
         return out
     }
 
-    private func versions(_ wanted: [UInt32: Set<Int>], _ statement: String, _ conn: OpaquePointer) async -> [UInt32: Version]? {
+    /// The snapshot the check ran under and the versions it read (none when it ran under
+    /// `vouched`); nil when the check failed.
+    private func versions(_ wanted: [UInt32: Set<Int>], _ statement: String, vouched: String?,
+                          _ conn: OpaquePointer) async -> (String, [UInt32: Version])? {
         let oids = "{" + wanted.keys.map(String.init).joined(separator: ",") + "}"
         let columns = "{" + Set(wanted.values.joined()).filter { $0 > 0 && $0 <= Int(Int16.max) }.map(String.init).joined(separator: ",") + "}"
-        let res = await loop.lastResult(conn, sent: withCStrings([oids, columns]) { v in PQsendQueryPrepared(conn, statement, 2, v, nil, nil, 0) })
+        let res = await loop.lastResult(conn, sent: withCStrings([oids, columns, vouched ?? ""]) { v in PQsendQueryPrepared(conn, statement, 3, v, nil, nil, 0) })
         defer { PQclear(res) }
-        guard PQresultStatus(res) == PGRES_TUPLES_OK else { return nil }
+        guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) > 0, PQgetisnull(res, 0, 0) == 0 else { return nil }
+        let snapshot = String(cString: PQgetvalue(res, 0, 0))
         var out: [UInt32: Version] = [:]
-        for r in 0..<PQntuples(res) {
+        for r in 0..<PQntuples(res) where PQgetisnull(res, r, 1) == 0 {
             var columns: [Int: String] = [:]
-            for pair in String(cString: PQgetvalue(res, r, 2)).split(separator: ",") {
+            for pair in String(cString: PQgetvalue(res, r, 3)).split(separator: ",") {
                 let p = pair.split(separator: ":")
                 if p.count == 2, let n = Int(p[0]) { columns[n] = String(p[1]) }
             }
-            out[UInt32(String(cString: PQgetvalue(res, r, 0))) ?? 0] = Version(relation: String(cString: PQgetvalue(res, r, 1)), columns: columns)
+            out[UInt32(String(cString: PQgetvalue(res, r, 1))) ?? 0] = Version(relation: String(cString: PQgetvalue(res, r, 2)), columns: columns)
         }
-        return out
+        return (snapshot, out)
     }
 
     /// The relations of these names, in every schema (a bare name in a statement may be
@@ -432,8 +487,8 @@ final class Catalog {
         "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
-    /// A table's names and version, read in one snapshot.
-    enum Lookup { case found(Source, Version), absent, failed }
+    /// A table's names and version, read in one snapshot (pg_current_snapshot()'s text).
+    enum Lookup { case found(Source, Version, snapshot: String), absent, failed }
 
     private func lookup(_ oid: UInt32, _ conn: OpaquePointer) async -> Lookup {
         let sql = """
@@ -441,7 +496,7 @@ final class Catalog {
                    case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end, c.relkind::text,
                    \(Self.relationVersionSQL), a.xmin::text, c.relpersistence = 't',
                    c.relkind in ('v', 'm') or c.relhasrules or c.relhastriggers or \(Self.hasRelativesSQL), \(Self.writesRewrittenSQL),
-                   \(Self.hasRelativesSQL)
+                   \(Self.hasRelativesSQL), pg_current_snapshot()::text
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             join pg_attribute a on a.attrelid = c.oid
             where c.oid = $1::oid and a.attnum > 0 and not a.attisdropped
@@ -476,7 +531,7 @@ final class Catalog {
             guard let under = await columnsUnderViews(oid, conn) else { return .failed }
             source.underViews = under
         }
-        return .found(source, version)
+        return .found(source, version, snapshot: String(cString: PQgetvalue(res, 0, 12)))
     }
 
     /// A partition's, child's or parent's columns as its ancestors' and descendants' of
