@@ -379,6 +379,14 @@ struct ClassWalker {
 public enum Constants {
     public enum Value: Equatable, Sendable { case null, bool(Bool), number(Double), string(String) }
 
+    /// A number as exactly as the server holds it: a double holds every integer below
+    /// 2^53 only (`10^33 + 20000 - 10^33` is 0 in doubles, 20000 to the server), so a
+    /// number at or past it, written or computed, is no known value.
+    static func number(_ d: Double?) -> Value? {
+        guard let d, d.isFinite, abs(d) < 9_007_199_254_740_992 else { return nil }
+        return .number(d)
+    }
+
     static func value(_ e: JSON?) -> Value? {
         guard let (kind, b) = e?.node else { return nil }
         switch kind {
@@ -386,8 +394,8 @@ public enum Constants {
             if b["isnull"]?.bool == true { return .null }
             if let v = b["boolval"] { return .bool(v["boolval"]?.bool ?? false) }
             // libpg_query leaves out an integer that is zero (or negative): still a number.
-            if let v = b["ival"] { return .number(Double(v["ival"]?.int ?? 0)) }
-            if let v = b["fval"]?["fval"]?.string { return Double(v).map { .number($0) } }
+            if let v = b["ival"] { return number(Double(v["ival"]?.int ?? 0)) }
+            if let v = b["fval"]?["fval"]?.string { return number(Double(v)) }
             if let v = b["sval"] { return .string(v["sval"]?.string ?? "") }
             if let v = b["bsval"] { return .string(v["bsval"]?.string ?? "") }
             return nil
@@ -407,16 +415,16 @@ public enum Constants {
             }
             if ["int2", "int4", "int8", "numeric", "float4", "float8", "integer", "bigint", "smallint"].contains(type),
                case .string(let s) = inner {
-                return Double(s.trimmingCharacters(in: .whitespaces)).map { .number($0) }
+                return number(Double(s.trimmingCharacters(in: .whitespaces)))
             }
             return inner
         case "A_Expr" where b["kind"]?.string == "AEXPR_OP":
             // Arithmetic on numbers (`100 + 20`): as the server folds it.
             guard case .number(let l)? = value(b["lexpr"]), case .number(let r)? = value(b["rexpr"]) else { return nil }
             switch b["name"]?.array?.last?.sval {
-            case "+": return .number(l + r)
-            case "-": return .number(l - r)
-            case "*": return .number(l * r)
+            case "+": return number(l + r)
+            case "-": return number(l - r)
+            case "*": return number(l * r)
             default: return nil
             }
         default:
@@ -758,16 +766,33 @@ struct Bounds {
         for f in from { collect(f, ctes, &items) }
         let own = items.reduce(into: Set<String>()) { $0.formUnion($1.names) }
         // One row of aggregates, unless what they reduce gathered rows first (`max(x) from
-        // (select string_agg(...) x from encounters) s`).
+        // (select string_agg(...) x from encounters) s`), or more of them stand side by side
+        // than the cap (aggregateValues).
         if s["groupClause"] == nil, hasAggregate(targets, own: own), !expands(targets, ctes),
-           !from.contains(where: { gathers($0, s["withClause"], ctes) }) { return true }
+           !from.contains(where: { gathers($0, s["withClause"], ctes) }),
+           aggregateValues(targets) <= options.maxBoundedLimit { return true }
         let pins = keyPins(s["whereClause"])
         guard items.allSatisfy({ item in
             item.pinned || item.keyed && (!item.names.isDisjoint(with: pins) || (items.count == 1 && pins.contains("") && !nested))
         }) else { return false }
         // Each item bounded, and all of them together: a LATERAL page per row of a series,
-        // two key ranges of a self-join (their rows multiply).
-        return (rowCount(s, ctes, reads: true) ?? 0) <= options.maxBoundedLimit
+        // two key ranges of a self-join (their rows multiply). Rows not counted are any
+        // number when a LATERAL item reads a table once per row of them (`unnest(array_fill(0,
+        // array[5000])) with ordinality t(v, n), lateral (... limit 1 offset t.n - 1)`).
+        return (rowCount(s, ctes, reads: true) ?? (readsPerRow(from, ctes) ? Int.max : 0)) <= options.maxBoundedLimit
+    }
+
+    /// Whether a FROM item, joins flattened, is LATERAL and reads a table: it runs once per
+    /// row of the items before it.
+    func readsPerRow(_ from: [JSON], _ ctes: [String: Bool]) -> Bool {
+        var items = from
+        while let i = items.popLast() {
+            if let j = i["JoinExpr"] { items += [j["larg"] ?? .null, j["rarg"] ?? .null]; continue }
+            for kind in ["RangeSubselect", "RangeFunction"] {
+                if let b = i[kind], b["lateral"]?.bool == true, touchesTables(i, ctes) { return true }
+            }
+        }
+        return false
     }
 
     /// At most how many rows a bounded query yields, for adding branches up: a LIMIT's
@@ -790,7 +815,7 @@ struct Bounds {
             default: n = Self.sum(l, r)
             }
         } else if s["groupClause"] == nil, hasAggregate(s["targetList"]?.array ?? []), !gathersRows(s["targetList"]?.array ?? []) {
-            n = 1
+            n = max(1, aggregateValues(s["targetList"]?.array ?? []))
         } else {
             // Uncounted: as many as the cap, if it reads a table (a recursive CTE's reference
             // to itself, or a series, counts nothing).
@@ -831,8 +856,9 @@ struct Bounds {
     }
 
     /// The rows a sub-select in a select list gives back each time it runs: an array's
-    /// rows, or the rows an aggregate of it gathers; none for a scalar it reduces to (a
-    /// scalar sub-select is one value of the row or an error, however many stand beside).
+    /// rows, or the rows an aggregate of it gathers; a scalar's one value, one row of what
+    /// it reads when it reads a table (five `(select ssn from patients where id = g + k *
+    /// 1000 limit 1)` beside each other over a thousand-row series are 5,000 patients).
     func returnedRows(_ query: JSON, array: Bool, _ ctes: [String: Bool]) -> Int {
         guard let s = query["SelectStmt"] else { return 0 }
         let targets = s["targetList"]?.array ?? []
@@ -843,7 +869,7 @@ struct Bounds {
         if gathersRows(targets) || (s["fromClause"]?.array ?? []).contains(where: { gathers($0, s["withClause"], ctes) }) {
             return Self.sum(readCount(s, ctes, gathered: true), inner)
         }
-        return Self.sum(array ? readCount(s, ctes) : 0, inner)
+        return Self.sum(array ? readCount(s, ctes) : touchesTables(s["fromClause"], ctes) ? 1 : 0, inner)
     }
 
     /// A FROM item, joins flattened: the names a column may be qualified by, whether it is
@@ -1022,9 +1048,16 @@ struct Bounds {
         return rowCount(link["subselect"]?["SelectStmt"], ctes, with: with)
     }
 
-    /// a + b, never past Int's range.
-    static func sum(_ a: Int, _ b: Int) -> Int { a > Int.max - b ? Int.max : a + b }
-    static func product(_ a: Int, _ b: Int) -> Int { a != 0 && b > Int.max / a ? Int.max : a * b }
+    /// a + b, never past Int's range; a count is never below none (one that were would
+    /// take rows off its neighbours').
+    static func sum(_ a: Int, _ b: Int) -> Int {
+        let (a, b) = (max(a, 0), max(b, 0))
+        return a > Int.max - b ? Int.max : a + b
+    }
+    static func product(_ a: Int, _ b: Int) -> Int {
+        let (a, b) = (max(a, 0), max(b, 0))
+        return a != 0 && b > Int.max / a ? Int.max : a * b
+    }
 
     /// At most how many rows a query yields, as far as its text says (nil: any number): a
     /// LIMIT's count; a VALUES list's rows; a set operation's branches added (INTERSECT:
@@ -1249,7 +1282,10 @@ struct Bounds {
                 // key BETWEEN 10 AND 20: as many keys as the range holds.
                 let bounds = a["rexpr"]?.array ?? a["rexpr"]?["List"]?["items"]?.array ?? []
                 if let q = key(a["lexpr"]), bounds.count == 2, case .number(let lo)? = Constants.value(bounds[0]),
-                   case .number(let hi)? = Constants.value(bounds[1]), hi - lo < Double(cap) { pin(q, Int(hi - lo) + 1) }
+                   case .number(let hi)? = Constants.value(bounds[1]), hi - lo < Double(cap) {
+                    // Bounds the wrong way round (`BETWEEN 100000 AND 1`) hold no key: none, never fewer.
+                    pin(q, hi < lo ? 0 : Int(hi - lo) + 1)
+                }
             default:
                 break
             }
@@ -1407,12 +1443,7 @@ struct Bounds {
         var fs: [JSON] = []
         calls(.array(targets), &fs)
         var found = false
-        for f in fs where f["over"] == nil {
-            let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
-            let name = parts.last ?? ""
-            let aggregate = Self.aggregates.contains(name) || f["agg_star"]?.bool == true || f["agg_within_group"]?.bool == true
-                || f["agg_distinct"]?.bool == true || f["agg_filter"] != nil || f["agg_order"] != nil
-            guard aggregate else { continue }
+        for f in fs where Self.isAggregate(f) {
             if collects(f) { return false }
             if nested, f["agg_star"]?.bool != true {
                 var refs: [[String]] = []
@@ -1422,6 +1453,24 @@ struct Bounds {
             found = true
         }
         return found
+    }
+
+    /// An aggregate call (not a window function's): a built-in aggregate's name, or what
+    /// only an aggregate may be written with (`*`, WITHIN GROUP, DISTINCT, FILTER, ORDER BY).
+    static func isAggregate(_ f: JSON) -> Bool {
+        guard f["over"] == nil else { return false }
+        let name = (f["funcname"]?.array ?? []).compactMap(\.sval).last ?? ""
+        return aggregates.contains(name) || f["agg_star"]?.bool == true || f["agg_within_group"]?.bool == true
+            || f["agg_distinct"]?.bool == true || f["agg_filter"] != nil || f["agg_order"] != nil
+    }
+
+    /// How many values a select list's aggregates give back in their one row: each may be
+    /// one row's value (`max(ssn) filter (where id = k)`, `max(case when id = k then ssn
+    /// end)`), so 1,600 of them side by side are 1,600 patients however one row holds them.
+    func aggregateValues(_ targets: [JSON]) -> Int {
+        var fs: [JSON] = []
+        calls(.array(targets), &fs)
+        return fs.filter(Self.isAggregate).count
     }
 
     /// A select list (or VALUES rows) that may turn one row into many: a set-returning (or

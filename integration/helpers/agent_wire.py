@@ -34,9 +34,9 @@ def agent_wire(ring, app="agent-wire") -> PGWire:
     return c
 
 
-def read_answer(c: PGWire, timeout: float = 20.0, until_ready: bool = True) -> Answer:
+def read_answer(c: PGWire, timeout: float = 20.0, until_ready: bool = True, on_row=None) -> Answer:
     """Reads up to ReadyForQuery; a hold notice ends the read at once (the caller closes
-    the connection, which withdraws the request)."""
+    the connection, which withdraws the request). `on_row(values)`: every DataRow's."""
     a = Answer()
     try:
         while True:
@@ -55,17 +55,19 @@ def read_answer(c: PGWire, timeout: float = 20.0, until_ready: bool = True) -> A
                 a.rows += 1
                 if a.first_row is None:
                     a.first_row = v
+                if on_row:
+                    on_row(v)
             elif t == "Z" and until_ready:
                 return a
     except (socket.timeout, ServerClosed):
         return a
 
 
-def simple(ring, sql: str, timeout: float = 20.0) -> Answer:
+def simple(ring, sql: str, timeout: float = 20.0, on_row=None) -> Answer:
     c = agent_wire(ring)
     try:
         c.send(Query(sql))
-        return read_answer(c, timeout)
+        return read_answer(c, timeout, on_row=on_row)
     finally:
         c.close()
 
