@@ -34,6 +34,7 @@ public enum Detectors {
     public static func prepare() {
         _ = DateDetector.foreignMonths
         _ = NameDetector.words
+        _ = TopLevelDomains.set
     }
 
     /// The detectors' raw spans in `text` (overlaps not resolved), each detector run

@@ -95,6 +95,14 @@ public struct Masker: Sendable {
                               counts: [rule.label: 1])
         }
         if PGType.isNumeric(oid) { return MaskResult(value: value, counts: [:]) }
+        // A name in a script without case, alone in a column whose name says name
+        // (`patient_name`: `김민준`): no capital marks it and no list holds it (NameKeys).
+        if let column, oid != PGType.json, oid != PGType.jsonb, PGType.isTextLike(oid), BinaryTypes.element(of: oid) == nil,
+           value.utf8.count <= 160, value.utf8.contains(where: { $0 >= 0xC0 }), policy.enabledEntities.contains(.personName),
+           !ignoring.contains(.personName), NameKeys.says(column: column), NameKeys.isCaselessName(value) {
+            let text = policy.strategy(for: .personName).text(for: Array(value.utf8)[...], marker: Entity.personName.marker)
+            return MaskResult(value: text, counts: [Entity.personName.rawValue: 1])
+        }
         guard let (bytes, spans) = find(value, ignoring: ignoring) else { return MaskResult(value: value, counts: [:]) }
         var counts: [String: Int] = [:]
         for s in spans { counts[s.entity.rawValue, default: 0] += 1 }

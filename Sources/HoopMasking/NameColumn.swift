@@ -3,7 +3,10 @@
 /// name made of English words with nothing around it (`OLIVE ORCHARD`, `Gray Marsh`);
 /// a column of a legacy feed that holds a thousand names and no rule says what each of
 /// its values is. The profile is read off the values as they pass (the first rows of a
-/// result decide it), never off the column's name.
+/// result decide it), never off the column's name. (A caseless script's name in a
+/// column whose name says name is masked by `Masker.mask` itself: NameKeys.) A value of
+/// a caseless script's words, a name's length (`王小明`, `김민준`), counts as a name here
+/// as a lone ALL-CAPS word does: no capital or list tells such a name from a word.
 public struct NameColumnProfile: Sendable {
     public private(set) var values = 0
     public private(set) var shortValues = 0
@@ -29,7 +32,7 @@ public struct NameColumnProfile: Sendable {
         shortValues += 1
         let bytes = Array(value.utf8)
         let spans = masker.detect(bytes)
-        if spans.isEmpty, Self.loneCapitalWord(bytes) { names += 1; return }
+        if spans.isEmpty, Self.loneCapitalWord(bytes) || NameKeys.isCaselessName(value) { names += 1; return }
         guard !spans.isEmpty, spans.allSatisfy({ $0.entity == .personName }) else { return }
         var covered = [Bool](repeating: false, count: bytes.count)
         for s in spans { for k in s.start..<s.end { covered[k] = true } }

@@ -4,6 +4,18 @@ import Foundation
 /// 05/03/2024 (either order), 3/5/24, 03-05-2024, 05.03.2024, 19800305 (HL7, in a field
 /// only), March 5, 2024, Mar 5 2024, 5 March 2024 — month names in any case.
 ///
+/// One rule for the other spellings: a date is a day, a month and a year in the order
+/// Y-M-D, D-M-Y or M-D-Y, its parts joined by one and the same separator (`-`, `/`, `.`,
+/// a space) or by none when the month is a name; the month a number or a name, the year
+/// four digits, two, or `'` and two. With a named month or a four-digit year the shape
+/// is a date on its own (`1984-Mar-09`, `09.MAR.1984`, `09MAR84`, `1984 03 09`, `Mar 9
+/// '84`, and the CJK `1984年3月9日`); all in numbers with a two-digit year it is one only
+/// where no part can be read two ways — the year above 31 at an end, every part two
+/// digits, apart by `-` or `/` (`84-03-09`; `84.03.09` is a version's shape) — and then
+/// only filling a field or after a context word, as a date without its day or year is.
+/// A compact `19840309` counts after a date's label too (`Date`, `DOS`, `dt`), not only
+/// a birth's.
+///
 /// The policy (docs/masking.md): a date is flagged when a context word (DOB, born,
 /// admitted, discharged, died, seen, visit, ...) precedes it; when it sits in free text
 /// (its field — the value, a JSON string, a tab- or bar-separated field — has two or
@@ -25,6 +37,10 @@ public struct DateDetector: Detector {
         ("jan", 1), ("feb", 2), ("mar", 3), ("apr", 4), ("jun", 6), ("jul", 7), ("aug", 8), ("sep", 9),
         ("sept", 9), ("oct", 10), ("nov", 11), ("dec", 12),
     ].map { (Array($0.0.utf8), $0.1) }
+    /// A compact date (`19840309`) is one after a date's own label too: a number of eight
+    /// digits is as often an order's, but not after "Date" or "DOS" (date of service).
+    /// Not for the other shapes: "date" before a timestamp is an event's.
+    static let compactContext = context + Scan.words(["date", "dated", "dt", "dos"])
     public init() {}
 
     /// The field around a date (up to a quote, tab, line end or `|`) and its words of
@@ -59,13 +75,18 @@ public struct DateDetector: Detector {
         var field = Field()
         while i < n {
             let c = t[i]
+            // "生年月日：1984年3月9日": a CJK date's year follows a letter without a space.
+            if isDigit(c), i > 0, t[i - 1] >= 0x80, !Scan.leftBoundary(t, i), let end = Self.cjkDate(t, i) {
+                spans.append(DetectedSpan(.date, i, end))
+                i = end; continue
+            }
             guard isAlnum(c), isDigit(c) ? Scan.numberStart(t, i, glued: true) : Scan.leftBoundary(t, i) else { i += 1; continue }
             if let (dateEnd, end) = isDigit(c) ? numeric(t, i) : named(t, i).map({ ($0, $0) }) {
                 // A date under a key or label naming a version (an IAM policy's `"Version":
                 // "2012-10-17"`, an API's `apiVersion`) is a version's name, not a day.
                 let fills = Scan.fillsField(t, i, end) && !Self.versionKey(t, i)
                 let compact = [8, 12, 14].contains(dateEnd - i) && Scan.digitRun(t, i) == dateEnd - i
-                if compact ? fills && end == dateEnd || Scan.contextBefore(t, i, Self.context, window: 40)
+                if compact ? fills && end == dateEnd || Scan.contextBefore(t, i, Self.compactContext, window: 40)
                     : fills && (end == dateEnd || Self.midnight(t, dateEnd, end))
                         || !Self.machineTime(t, dateEnd, end) && Self.isFreeText(t, i, end, &field)
                         || Scan.contextBefore(t, i, Self.context, window: 40) {
@@ -86,7 +107,7 @@ public struct DateDetector: Detector {
             }
             i += 1
             // The rest of the word, up to a number glued to its label (`dob1984-03-09`).
-            while i < n, Scan.isWordByte(t[i]), !Scan.escapedControl(t, i), !Scan.gluedLabel(t, i) { i += 1 }
+            while i < n, Scan.isWordByte(t[i]), !Scan.escapedControl(t, i), !Scan.gluedLabel(t, i), !(isDigit(t[i]) && t[i - 1] >= 0x80) { i += 1 }
         }
     }
 
@@ -129,11 +150,81 @@ public struct DateDetector: Detector {
 
     static func validDay(_ m: Int, _ d: Int) -> Bool { m >= 1 && m <= 12 && d >= 1 && d <= 31 }
 
+    /// A year at `y` ending a number: four digits, or an apostrophe and two (`'84`, `’84`;
+    /// two bare digits after a space are as often a count: "on 5 March 20 patients").
+    /// Where it ends.
+    static func year(_ t: [UInt8], _ y: Int) -> Int? {
+        if Scan.digits(t, y, 4), Scan.numberEnd(t, y + 4) { return y + 4 }
+        var p = y
+        if p < t.count, t[p] == ch("'") { p += 1 }
+        else if p + 3 <= t.count, t[p] == 0xE2, t[p + 1] == 0x80, t[p + 2] == 0x99 { p += 3 }
+        return p > y && Scan.digitRun(t, p) == 2 && Scan.numberEnd(t, p + 2) ? p + 2 : nil
+    }
+
+    /// "may" in lower case at `a..<b`: a verb as often as a month ("you may 5 times").
+    static func lowerMay(_ t: [UInt8], _ a: Int, _ b: Int) -> Bool {
+        b - a == 3 && t[a] == ch("m") && t[a + 1] == ch("a") && t[a + 2] == ch("y")
+    }
+
+    /// The year first, a four-digit one: `1984-Mar-09`, `1984/Mar/09`, `1984 March 9` (a
+    /// named month, the same separator twice), `1984 03 09` (numbers apart by single
+    /// spaces, month and day of two digits, no number right before or after: not a run of
+    /// counts or a phone's groups). The ISO `1984-03-09` is read by its own branch. Where
+    /// it ends.
+    static func yearFirst(_ t: [UInt8], _ i: Int) -> Int? {
+        let n = t.count, p = i + 4
+        guard p + 2 < n, (1800...2199).contains(Scan.number(t, i, 4)) else { return nil }
+        let sep = t[p]
+        if sep == ch("-") || sep == ch("/") || sep == ch(".") || sep == ch(" "), let (m, e) = DateDetector().month(t, p + 1),
+           !(sep == ch(" ") && lowerMay(t, p + 1, e)), e + 1 < n, t[e] == sep {
+            let r = Scan.digitRun(t, e + 1)
+            guard r == 1 || r == 2, validDay(m, Scan.number(t, e + 1, r)) else { return nil }
+            var end = e + 1 + r
+            if end + 2 <= n, ordinal(t, end), Scan.rightBoundary(t, end + 2) { end += 2 }
+            return Scan.numberEnd(t, end) ? end : nil
+        }
+        guard sep == ch(" "), !(i >= 2 && t[i - 1] == ch(" ") && isDigit(t[i - 2])), Scan.digitRun(t, p + 1) == 2,
+              p + 6 <= n, t[p + 3] == ch(" "), Scan.digitRun(t, p + 4) == 2, Scan.numberEnd(t, p + 6),
+              !(p + 7 < n && t[p + 6] == ch(" ") && isDigit(t[p + 7])),
+              validDay(Scan.number(t, p + 1, 2), Scan.number(t, p + 4, 2)) else { return nil }
+        return p + 6
+    }
+
+    /// A date as Chinese, Japanese and Korean write it: `1984年3月9日`, `1984년 3월 9일`
+    /// (a four-digit year, the month and the day each with its character after it). Where
+    /// it ends.
+    static func cjkDate(_ t: [UInt8], _ i: Int) -> Int? {
+        let n = t.count
+        // The year's character first (its lead byte: 年 E5, 년 EB), before anything is read.
+        guard i + 8 <= n, t[i + 4] == 0xE5 || t[i + 4] == 0xEB, Scan.digitRun(t, i) == 4,
+              (1800...2199).contains(Scan.number(t, i, 4)) else { return nil }
+        // 年 년 / 月 월 / 日 일 (UTF-8), each after its number.
+        @inline(__always) func unit(_ p: Int, _ a: UInt32, _ b: UInt32) -> Bool {
+            guard p + 3 <= n else { return false }
+            let v = UInt32(t[p]) << 16 | UInt32(t[p + 1]) << 8 | UInt32(t[p + 2])
+            return v == a || v == b
+        }
+        var p = i + 4, month = 0, day = 0
+        guard unit(p, 0xE5B9B4, 0xEB8584) else { return nil }
+        p += 3
+        for k in 0..<2 {
+            if p < n, t[p] == ch(" ") { p += 1 }
+            let r = Scan.digitRun(t, p)
+            guard r == 1 || r == 2 else { return nil }
+            if k == 0 { month = Scan.number(t, p, r) } else { day = Scan.number(t, p, r) }
+            p += r
+            guard k == 0 ? unit(p, 0xE69C88, 0xEC9B94) : unit(p, 0xE697A5, 0xEC9DBC) else { return nil }
+            p += 3
+        }
+        return validDay(month, day) ? p : nil
+    }
+
     /// Numeric dates: where the date ends and where it ends with its time of day, if one
     /// starts at `i`.
     func numeric(_ t: [UInt8], _ i: Int) -> (Int, Int)? {
         let n = t.count
         let run = Scan.digitRun(t, i)
+        if run == 4, let end = Self.yearFirst(t, i) ?? Self.cjkDate(t, i) { return (end, end) }
         if run == 4, i + 8 <= n, t[i + 4] == ch("-") || t[i + 4] == ch("/") || t[i + 4] == ch(".") {
             // 2024-03-05, and 1980-3-5 as some writers leave it.
             let sep = t[i + 4], m = Scan.digitRun(t, i + 5)
@@ -155,9 +246,9 @@ public struct DateDetector: Detector {
                     && (run == 12 || Scan.number(t, i + 12, 2) <= 59) else { return nil }
             return (i + run, i + run)
         }
-        // "05-Aug-1930" (Oracle's and to_char's DD-Mon-YYYY), "5-Mar-61"
-        if run == 1 || run == 2, i + run + 1 < n, t[i + run] == ch("-"), let (m, e) = month(t, i + run + 1),
-           Self.validDay(m, Scan.number(t, i, run)), e + 3 <= n, t[e] == ch("-"),
+        // "05-Aug-1930" (Oracle's and to_char's DD-Mon-YYYY), "5-Mar-61", "09.MAR.1984", "9/Mar/84"
+        if run == 1 || run == 2, i + run + 1 < n, t[i + run] == ch("-") || t[i + run] == ch(".") || t[i + run] == ch("/"), let (m, e) = month(t, i + run + 1),
+           Self.validDay(m, Scan.number(t, i, run)), e + 3 <= n, t[e] == t[i + run],
            case let y = Scan.digitRun(t, e + 1), y == 4 || y == 2, Scan.numberEnd(t, e + 1 + y) {
             return (e + 1 + y, e + 1 + y)
         }
@@ -182,14 +273,14 @@ public struct DateDetector: Detector {
             p = Self.skipOf(t, p)
             if case let g = Self.gap(t, p), g > 0, let (m, e) = month(t, p + g), Self.validDay(m, Scan.number(t, i, run)), e < n,
                Self.gap(t, e) > 0 || t[e] == ch(","), case let y = t[e] == ch(",") ? e + 1 + Self.gap(t, e + 1) : e + Self.gap(t, e),
-               Scan.digits(t, y, 4), Scan.numberEnd(t, y + 4) {
-                return (y + 4, y + 4)
+               let end = Self.year(t, y) {
+                return (end, end)
             }
         }
-        // "12JUN1929" (DDMONYYYY, as VA and Oracle exports write it)
+        // "12JUN1929", "09MAR84" (DDMONYYYY and DDMONYY, as VA and Oracle exports write it)
         if run == 1 || run == 2, let (m, e) = month(t, i + run, joined: true), Self.validDay(m, Scan.number(t, i, run)),
-           Scan.digits(t, e, 4), Scan.numberEnd(t, e + 4), (1800...2199).contains(Scan.number(t, e, 4)) {
-            return (e + 4, e + 4)
+           case let y = Scan.digitRun(t, e), y == 4 && (1800...2199).contains(Scan.number(t, e, 4)) || y == 2, Scan.numberEnd(t, e + y) {
+            return (e + y, e + y)
         }
         return nil
     }
@@ -297,6 +388,7 @@ public struct DateDetector: Detector {
             if case let g = Self.gap(t, p), g > 0, let (m, e) = month(t, p + g), Self.validDay(m, Scan.number(t, i, run)),
                Scan.rightBoundary(t, e) { return e }
         }
+        if run == 2, let end = Self.shortYear(t, i) { return end }
         guard run == 1 || run == 2, i + run + 1 < n, t[i + run] == ch("/") || t[i + run] == ch("-") else { return nil }
         let sep = t[i + run], p = i + run + 1, r2 = Scan.digitRun(t, p), a = Scan.number(t, i, run)
         if r2 == 4, Scan.numberEnd(t, p + 4), a >= 1, a <= 12, (1800...2199).contains(Scan.number(t, p, 4)) { return p + 4 }
@@ -304,6 +396,18 @@ public struct DateDetector: Detector {
         if sep == ch("-"), r2 == 1 || r2 == 2, p + r2 + 3 <= n, t[p + r2] == ch("-"), Scan.digitRun(t, p + r2 + 1) == 2,
            Scan.numberEnd(t, p + r2 + 3), Self.validDayMonth(a, Scan.number(t, p, r2)) { return p + r2 + 3 }
         return nil
+    }
+
+    /// Three parts of two digits apart by one and the same `-` or `/`, whose year can be
+    /// nothing else: above 31 at either end, a valid month and day beside it (`84-03-09`,
+    /// `84/03/09`). Not with dots: `11.30.56` is as often a version (Faker's benign set).
+    /// Where it ends.
+    static func shortYear(_ t: [UInt8], _ i: Int) -> Int? {
+        let n = t.count
+        guard i + 8 <= n, t[i + 2] == ch("-") || t[i + 2] == ch("/"), t[i + 5] == t[i + 2],
+              Scan.digitRun(t, i + 3) == 2, Scan.digitRun(t, i + 6) == 2, Scan.numberEnd(t, i + 8) else { return nil }
+        let a = Scan.number(t, i, 2), b = Scan.number(t, i + 3, 2), c = Scan.number(t, i + 6, 2)
+        return a > 31 && validDay(b, c) || c > 31 && validDayMonth(a, b) ? i + 8 : nil
     }
 
     /// A day of `month` at `p` ("5", "5th") standing alone: where it ends.
@@ -345,8 +449,9 @@ public struct DateDetector: Detector {
         if p + 2 <= t.count, ["st", "nd", "rd", "th"].contains(where: { Array($0.utf8) == t[p..<(p + 2)].map(lower) }) { p += 2 }
         if p < t.count, t[p] == ch(",") { p += 1 }
         let g = Self.gap(t, p)
-        guard g > 0, Scan.digits(t, p + g, 4), Scan.numberEnd(t, p + g + 4) else { return nil }
-        return p + g + 4
+        guard g > 0 else { return nil }
+        // "Mar 9 '84": a year's two digits after an apostrophe.
+        return Self.year(t, p + g)
     }
 
     /// A month name as a whole word at `i`: the month and the end offset. `joined`: right
@@ -385,6 +490,8 @@ extension DateDetector {
     public func mayMatch(_ p: ScanProfile) -> Bool {
         p.runsLR & (ScanProfile.run(1) | ScanProfile.run(2) | ScanProfile.run(4) | ScanProfile.run(8) | ScanProfile.run(12)
                     | ScanProfile.run(14)) != 0
-            || p.runsL & (ScanProfile.run(1) | ScanProfile.run(2)) != 0
+            || p.runsL & (ScanProfile.run(1) | ScanProfile.run(2) | ScanProfile.run(4)) != 0
+            // A CJK date's year right after a letter ("生年月日1984年…").
+            || p.nonASCII && p.maxRun >= 4
     }
 }

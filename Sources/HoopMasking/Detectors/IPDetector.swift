@@ -1,6 +1,7 @@
 /// IPv4 (four dotted octets 0-255) and IPv6 (hex groups; eight of them, or fewer with
 /// one "::"). Clock times such as 10:00:00 have neither eight groups nor "::", so they
-/// are not taken for IPv6.
+/// are not taken for IPv6. An address takes what still names it after it: a network's
+/// prefix length (`10.1.2.3/24`, `2001:db8::/32`) and an IPv6 zone (`fe80::1%eth0`).
 public struct IPDetector: Detector {
     public var entities: [Entity] { [.ipAddress] }
     public init() {}
@@ -13,7 +14,24 @@ public struct IPDetector: Detector {
             p += run
             if octet < 3 { guard p < t.count, t[p] == ch(".") else { return nil }; p += 1 }
         }
+        if let e = prefixLength(t, p, max: 32) { return e }
         return Scan.numberEnd(t, p) ? p : nil
+    }
+
+    /// A CIDR prefix length at `p` (`/24`, 0 to `max`) ending a number: where it ends.
+    static func prefixLength(_ t: [UInt8], _ p: Int, max: Int) -> Int? {
+        guard p + 1 < t.count, t[p] == ch("/") else { return nil }
+        let r = Scan.digitRun(t, p + 1)
+        guard r >= 1, r <= 3, Scan.number(t, p + 1, r) <= max, Scan.numberEnd(t, p + 1 + r) else { return nil }
+        return p + 1 + r
+    }
+
+    /// An IPv6 zone at `p` (`%eth0`, `%25en0` as a URL escapes it, `%3`): where it ends.
+    static func zone(_ t: [UInt8], _ p: Int) -> Int? {
+        guard p + 1 < t.count, t[p] == ch("%") else { return nil }
+        var e = p + 1
+        while e < t.count, e - p <= 32, isAlnum(t[e]) || t[e] == ch("_") || t[e] == ch("-") || t[e] == ch(".") && e + 1 < t.count && isAlnum(t[e + 1]) { e += 1 }
+        return e > p + 1 && Scan.rightBoundary(t, e) ? e : nil
     }
 
     static func ipv6(_ t: [UInt8], _ i: Int) -> Int? {
@@ -42,7 +60,8 @@ public struct IPDetector: Detector {
         guard hasHex, doubles <= 1, colons >= 2, colons <= 7 else { return nil }
         if doubles == 0 && colons != 7 { return nil }
         if doubles == 1 && groups < 1 { return nil }
-        return e
+        if let z = zone(t, e) { e = z }
+        return prefixLength(t, e, max: 128) ?? e
     }
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {

@@ -265,6 +265,7 @@ public struct NameDetector: Detector {
         findNames(t, toks, into: &spans)
         surnamesBeforeComma(t, toks, &spans, from: before)
         afterInitials(t, toks, &spans, from: before)
+        if toks.contains(where: \.caseless) { Self.keyedCaseless(t, into: &spans) }
     }
 
     /// "P. White", "H. Osgood", "Richard Y. Swan": an initial (one capital and ". ") is
@@ -310,7 +311,8 @@ public struct NameDetector: Detector {
     }
 
     /// A word found as (part of) a name, by any detector (an HL7 name field too), is that
-    /// name wherever else it appears capitalised in the same value: "Umber Larkspur (DOB
+    /// name wherever else it appears capitalised (or, in a script without case, at all) in
+    /// the same value (`王小明 | {"name": "王小明"}`): "Umber Larkspur (DOB
     /// …) … Umber will return" — the second "Umber" has no clue of its own. Runs on the
     /// resolved spans (Masker), so that every source of names counts.
     static func repeated(_ t: [UInt8], _ spans: [DetectedSpan]) -> [DetectedSpan] {
@@ -324,7 +326,7 @@ public struct NameDetector: Detector {
             while j < ordered.count, ordered[j].end <= tok.start { j += 1 }
             guard j < ordered.count, tok.start >= ordered[j].start, tok.start < ordered[j].end else { continue }
             covered[k] = true
-            if ordered[j].entity == .personName, tok.alpha, tok.end - tok.start >= 2, upperAt(t, tok.start),
+            if ordered[j].entity == .personName, tok.alpha, tok.end - tok.start >= 2, upperAt(t, tok.start) || tok.caseless,
                !titles.contains(tok.hash), !contextWords.contains(tok.hash), !suffixes.contains(tok.hash),
                !particles.contains(tok.hash) { names.insert(tok.hash) }
         }
@@ -333,7 +335,7 @@ public struct NameDetector: Detector {
         var out: [DetectedSpan] = []
         var k = 0
         while k < toks.count {
-            guard !covered[k], upperAt(t, toks[k].start), names.contains(toks[k].hash) else { k += 1; continue }
+            guard !covered[k], upperAt(t, toks[k].start) || toks[k].caseless, names.contains(toks[k].hash) else { k += 1; continue }
             var a = k, b = k
             while a - 1 >= 0, !covered[a - 1], b - a < 3, d.tight(t, toks, a - 1, a), d.joinable(t, toks, a - 1) { a -= 1 }
             while b + 1 < toks.count, !covered[b + 1], b - a < 3, d.tight(t, toks, b, b + 1), d.joinable(t, toks, b + 1) { b += 1 }
@@ -358,9 +360,12 @@ public struct NameDetector: Detector {
             // After a number a title's letters are a unit: "376.80 ms Billed Duration".
             let title = Self.titles.contains(h) && (after == ch(".") || after == ch(" ") || after == ch("/")) && !Self.followsNumber(t, tok.start)
             if title || Self.contextWords.contains(h) || keyed {
-                if let (_, end, next) = nameAfter(t, toks, k + 1) {
-                    // The title is part of what names the person ("Dr Abbie Cook").
-                    let start = Self.titles.contains(h) ? tok.start : toks[k + 1].start
+                if let (nameStart, end, next) = nameAfter(t, toks, k + 1) {
+                    // The title is part of what names the person ("Dr Abbie Cook"); a label's
+                    // words are not ("Patient Name: Hill", `{"name":{"family":"佐藤"}}`: a
+                    // span over them would take a document's quotes).
+                    let start = Self.titles.contains(h) ? tok.start
+                        : Self.labelWords.contains(toks[k + 1].hash) ? nameStart : toks[k + 1].start
                     let (e, n) = suffixAfter(t, toks, next, end)
                     spans.append(DetectedSpan(.personName, start, e)); k = n; floor = n; continue
                 }
