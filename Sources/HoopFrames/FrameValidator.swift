@@ -14,19 +14,27 @@ public enum FrameValidator {
         var i = 0
         skipSpace(b, &i)
         guard i < b.count, b[i] == UInt8(ascii: "{") else { return false }
-        guard value(b, &i, depth: 0) else { return false }
+        // The keys of the objects open around the cursor, innermost last: one list for
+        // the whole line, not one per object.
+        var keys: [Key] = []
+        keys.reserveCapacity(32)
+        guard value(b, &i, depth: 0, &keys) else { return false }
         skipSpace(b, &i)
         return i == b.count
     }
 
-    /// Whether a key (the bytes between its quotes) repeats one of `keys`. A key with
-    /// an escape is compared after decoding, through the full parse, which is rare and exact.
-    static func isDuplicate(_ b: UnsafeRawBufferPointer, _ key: Range<Int>, _ keys: [Range<Int>]) -> Bool {
-        let escaped = { (r: Range<Int>) in b[r].contains(UInt8(ascii: "\\")) }
+    /// An object's key: its bytes between the quotes, and whether it has an escape
+    /// (looked for once, not at each comparison).
+    struct Key { let range: Range<Int>; let escaped: Bool }
+
+    /// Whether a key repeats one of `keys`. A key with an escape is compared after
+    /// decoding, through the full parse, which is rare and exact.
+    static func isDuplicate(_ b: UnsafeRawBufferPointer, _ key: Key, _ keys: ArraySlice<Key>) -> Bool {
         for other in keys {
-            if escaped(key) || escaped(other) {
-                if decodedKey(b, key) == decodedKey(b, other) { return true }
-            } else if other.count == key.count && memcmp(b.baseAddress! + other.lowerBound, b.baseAddress! + key.lowerBound, key.count) == 0 {
+            if key.escaped || other.escaped {
+                if decodedKey(b, key.range) == decodedKey(b, other.range) { return true }
+            } else if other.range.count == key.range.count,
+                      memcmp(b.baseAddress! + other.range.lowerBound, b.baseAddress! + key.range.lowerBound, key.range.count) == 0 {
                 return true
             }
         }
@@ -42,7 +50,7 @@ public enum FrameValidator {
         while i < b.count, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x0A || b[i] == 0x0D { i += 1 }
     }
 
-    static func value(_ b: UnsafeRawBufferPointer, _ i: inout Int, depth: Int) -> Bool {
+    static func value(_ b: UnsafeRawBufferPointer, _ i: inout Int, depth: Int, _ keys: inout [Key]) -> Bool {
         guard depth < maxDepth else { return false }
         skipSpace(b, &i)
         guard i < b.count else { return false }
@@ -50,18 +58,20 @@ public enum FrameValidator {
         case UInt8(ascii: "{"):
             i += 1; skipSpace(b, &i)
             if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return true }
-            var keys: [Range<Int>] = []
+            let first = keys.count
+            defer { keys.removeSubrange(first...) }
             while true {
                 skipSpace(b, &i)
                 let keyStart = i + 1
                 guard i < b.count, b[i] == UInt8(ascii: "\""), string(b, &i) else { return false }
-                let key = keyStart..<(i - 1)
-                if !keys.isEmpty && isDuplicate(b, key, keys) { return false }
+                let range = keyStart..<(i - 1)
+                let key = Key(range: range, escaped: b[range].contains(UInt8(ascii: "\\")))
+                if keys.count > first && isDuplicate(b, key, keys[first...]) { return false }
                 keys.append(key)
                 skipSpace(b, &i)
                 guard i < b.count, b[i] == UInt8(ascii: ":") else { return false }
                 i += 1
-                guard value(b, &i, depth: depth + 1) else { return false }
+                guard value(b, &i, depth: depth + 1, &keys) else { return false }
                 skipSpace(b, &i)
                 guard i < b.count else { return false }
                 if b[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -72,7 +82,7 @@ public enum FrameValidator {
             i += 1; skipSpace(b, &i)
             if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return true }
             while true {
-                guard value(b, &i, depth: depth + 1) else { return false }
+                guard value(b, &i, depth: depth + 1, &keys) else { return false }
                 skipSpace(b, &i)
                 guard i < b.count else { return false }
                 if b[i] == UInt8(ascii: ",") { i += 1; continue }
