@@ -16,11 +16,7 @@ from helpers import aws
 
 door_ring = ring_fixture("awsrisky", aws=True, aws_approval=None)
 
-
-@pytest.fixture(scope="module")
-def ring(door_ring):
-    aws.wait_door(door_ring)
-    return door_ring
+ring = aws.door_fixture("door_ring")
 
 
 env = aws.settings_fixture("ring", "agent@example.org", "agents", agent=True)

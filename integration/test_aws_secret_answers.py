@@ -197,11 +197,7 @@ def test_every_answer_that_reveals_secrets_is_denied(every_verdict):
 
 door_ring = ring_fixture("awssecret", aws=True, aws_approval=None)
 
-
-@pytest.fixture(scope="module")
-def ring(door_ring):
-    aws.wait_door(door_ring)
-    return door_ring
+ring = aws.door_fixture("door_ring")
 
 
 env = aws.settings_fixture("ring", "agent@example.org", "agents", agent=True)

@@ -9,11 +9,32 @@ public enum CallParams {
     /// Fails when the request is not in its protocol's one plain form: a parameter the
     /// door cannot read may still be read by the service, and a rule that never saw it
     /// must not be the one that decides (a body that is not one JSON object, duplicate
-    /// members, a form beside a query, a name given twice).
+    /// members, a form beside a query, a name given twice, a form where the protocol has
+    /// none, a body where the operation has none).
     public static func decode(_ r: SigV4.Request, _ op: Operations.Identified, form: [(String, String)]) throws -> [String: JSON] {
         func refuse(_ why: String) -> AWSError { AWSError("SerializationException", 400, "hoop: \(why)") }
         var out: [String: JSON] = [:]
         let query = SigV4.queryPairs(r.query)
+        // One type for the body: two would be one to hoop and another, joined, upstream.
+        let types = r.headers.filter { $0.0 == "content-type" }.map(\.1)
+        guard types.count <= 1 else { throw refuse("the request has \(types.count) Content-Type headers: one at most") }
+        // A form is the query protocols' body only. A server reads a form wherever it
+        // comes, before the URL's query (moto's: werkzeug parses any form, and moto takes
+        // `Action`, a listing's `start-after`, `marker`, `prefix`… from it): in a REST or
+        // JSON call it would be parameters no rule saw, or another operation.
+        if !["query", "ec2"].contains(op.service.proto), let type = mimetype(types.first), formTypes.contains(type) {
+            throw refuse("a call of the \(op.service.proto) protocol carries no form (Content-Type \(type))")
+        }
+        // A REST operation whose input has no member in the body (the model's payload or
+        // members of no location) carries no body: a server may read one as a form or a
+        // query string (moto parses a body it has no other use for as its parameters). An
+        // empty JSON object, which some SDKs send for every rest-json call, names nothing.
+        if op.service.proto.hasPrefix("rest"), op.operation.hasBody == false, !r.body.isEmpty {
+            let emptyObject = op.service.proto == "rest-json" && (try? JSON.parse(r.body)) == .object([:])
+            guard emptyObject else {
+                throw refuse("\(op.operation.name) takes no body (its model has no member there), and this call carries one")
+            }
+        }
         switch op.service.proto {
         case "json", "rest-json":
             if !r.body.isEmpty {
@@ -29,8 +50,18 @@ public enum CallParams {
             if !r.body.isEmpty && form.isEmpty {
                 throw refuse("the request body is not a form hoop can read (application/x-www-form-urlencoded, UTF-8)")
             }
-            if !form.isEmpty && query.contains(where: { $0.0 != "Action" && $0.0 != "Version" }) {
-                throw refuse("the call's parameters come in a form and in a query: one place only")
+            // The operation and its parameters come from one place: the form, or (no body)
+            // the query. A server that has a form does not read the query (moto's: with a
+            // form and no `Action` in it, it falls back to the method and path, `POST /`,
+            // which is the model's last operation: `?Action=ListUsers` beside a form ran
+            // UploadSigningCertificate).
+            if !r.body.isEmpty {
+                guard r.query.isEmpty else {
+                    throw refuse("a call with a form carries every parameter in it (Action and Version too), none in the URL's query")
+                }
+                guard form.contains(where: { $0.0 == "Action" }) else {
+                    throw refuse("the form does not name its operation (Action)")
+                }
             }
             for (k, v) in form + query where k != "Action" && k != "Version" && !k.hasPrefix("X-Amz-") {
                 guard out[k] == nil else { throw refuse("the parameter \(k) is given twice") }
@@ -51,11 +82,13 @@ public enum CallParams {
                 if let i = given.firstIndex(where: { $0.0 == k }) { given[i].1.append(v) } else { given.append((k, [v])) }
             }
             for (k, vs) in given { out[k] = vs.count == 1 ? .string(vs[0]) : .array(vs.map(JSON.string)) }
-            if let source = r.header("x-amz-copy-source") { out["CopySource"] = .string(SigV4.percentDecode(Substring(source)) ?? source) }
+            let sources = r.headers.filter { $0.0 == "x-amz-copy-source" }.map(\.1)
+            guard sources.count <= 1 else { throw AWSError("InvalidArgument", 400, "hoop: a copy names one source (one x-amz-copy-source)") }
+            if let source = sources.first { out["CopySource"] = .string(try copySource(source).text) }
         }
         // Members the client sends as headers (an ACL, grants, tags, object lock, metadata).
         var prefixed: [String: [String: JSON]] = [:]
-        for (name, value) in r.headers {
+        for (name, value) in r.headers where name != "x-amz-copy-source" {   // read above, as S3 reads it
             if let member = op.operation.headerMembers[name] {
                 // A member sent as its header and in the query or body too (`?ACL=private`
                 // beside `x-amz-acl: public-read`): the service reads the header, the rules
@@ -70,6 +103,87 @@ public enum CallParams {
         for (member, map) in prefixed where out[member] == nil { out[member] = .object(map) }
         return out
     }
+
+    /// The media type of a Content-Type value as a server compares it: before any `;`,
+    /// trimmed, lower case (werkzeug's `mimetype`). nil without one.
+    public static func mimetype(_ value: String?) -> String? {
+        guard let value else { return nil }
+        return value.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    }
+
+    /// The media types a server parses as a form (werkzeug's, and the older spelling it once took).
+    public static let formTypes: Set<String> = ["application/x-www-form-urlencoded", "multipart/form-data", "application/x-url-encoded"]
+
+    /// A copy's source (`x-amz-copy-source`) as S3 reads it: an optional `/`, the bucket,
+    /// `/`, the key, all percent-encoded, then maybe `?versionId=…`, split at the first raw
+    /// `?` before anything is decoded (a key's `?` comes encoded, `%3F`), each part then
+    /// decoded once, as UTF-8 (a `+` is not a space: a raw one is refused, as in a path).
+    /// `text` is the source as the rules read it (CallResources): `bucket/key`, and its
+    /// `?versionId=…`; an access point's ARN (`arn%3Aaws%3As3%3A…:accesspoint/NAME/object/KEY`,
+    /// as the SDKs encode it) stays whole (CallResources reads it as any bucket).
+    ///
+    /// Refused, where a URL parser would read another bucket or key than the door: one
+    /// that starts with `//` (a network location to urlparse, which the stand-in reads the
+    /// header with: `//x/clinic-exports/…` copied out of clinic-exports while the door
+    /// judged bucket `x`), a raw `:` before the first `/` (a scheme), any byte a request
+    /// target may not hold raw (`#` ends it, `;` starts parameters, RequestTarget), a
+    /// bucket that is not a bucket's name (letters, digits, `.`, `-`, `_`: never a `;`, a
+    /// `/` encoded, a space), another query than one `versionId`, and a key holding a `?`
+    /// (the rules read a version after the first `?`: S3 does not, for a decoded one).
+    public static func copySource(_ value: String) throws -> (bucket: String, key: String, versionId: String?, text: String) {
+        func refuse(_ why: String) -> AWSError {
+            AWSError("InvalidArgument", 400, "hoop: x-amz-copy-source \(why); send bucket/key, percent-encoded, and ?versionId=ID if any")
+        }
+        let bytes = Array(value.utf8)
+        var i = 0
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: "%"):
+                guard i + 2 < bytes.count, RequestTarget.isHex(bytes[i + 1]), RequestTarget.isHex(bytes[i + 2]) else {
+                    throw refuse("has a % that encodes nothing")
+                }
+                i += 2
+            case UInt8(ascii: "+"): throw refuse("has a raw + (a space to S3)")
+            case UInt8(ascii: ";"): throw refuse("has a raw ; (where URL parsers start a segment's parameters)")
+            case let c where RequestTarget.targetBytes.contains(c): break
+            case let c: throw refuse("has a byte (\(c)) that must be percent-encoded")
+            }
+            i += 1
+        }
+        let parts = value.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        var path = parts[0]
+        guard !path.hasPrefix("//") else { throw refuse("starts with // (a network location to URL parsers)") }
+        if path.hasPrefix("/") { path = path.dropFirst() }
+        if let colon = path.firstIndex(of: ":"), !path[..<colon].contains("/") {
+            throw refuse("has a : before its first / (a URL's scheme)")
+        }
+        var versionId: String? = nil
+        if parts.count > 1 {
+            let pairs = parts[1].split(separator: "&", omittingEmptySubsequences: false)
+            let kv = pairs.first?.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false) ?? []
+            guard pairs.count == 1, kv.count == 2, kv[0] == "versionId", let v = SigV4.percentDecode(kv[1]), !v.isEmpty,
+                  !v.contains(where: { $0 == "?" || $0 == "/" }) else {
+                throw refuse("has a query other than one versionId")
+            }
+            versionId = v
+        }
+        guard let slash = path.firstIndex(of: "/"), let bucket = SigV4.percentDecode(path[..<slash]),
+              let key = SigV4.percentDecode(path[path.index(after: slash)...]), !bucket.isEmpty, !key.isEmpty else {
+            throw refuse("does not name a bucket and a key (UTF-8, percent-encoded)")
+        }
+        guard !key.contains("?") else { throw refuse("names a key with a ? (hoop reads a version after the first ?)") }
+        if bucket.hasPrefix("arn:") {
+            return (bucket, key, versionId, "\(bucket)/\(key)" + (versionId.map { "?versionId=\($0)" } ?? ""))
+        }
+        guard bucket.unicodeScalars.allSatisfy({ bucketCharacters.contains($0) }) else {
+            throw refuse("names a bucket that is no bucket's name (letters, digits, '.', '-', '_')")
+        }
+        return (bucket, key, versionId, "\(bucket)/\(key)" + (versionId.map { "?versionId=\($0)" } ?? ""))
+    }
+
+    /// The characters of a bucket's name (today's rules, and the legacy ones' capitals and `_`).
+    static let bucketCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_".unicodeScalars)
 
     /// The members that name a resource, whatever the service: the bucket and key, the
     /// table, the function, the instances, the log group, the secret, … (top-level

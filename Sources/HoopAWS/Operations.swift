@@ -31,11 +31,16 @@ public final class Operations: Sendable {
         /// Members of its JSON answer that are maps (Tags, Variables): their keys are
         /// someone's text, read by hoop-mask.
         public var maps: [String] = []
+        /// A REST operation: whether its input has members that travel in the body (a
+        /// payload, or members of no location), from the model (scripts/aws-tables' `body`);
+        /// nil for the other protocols, whose calls always have one.
+        public var hasBody: Bool? = nil
 
         func revealingSecrets() -> Operation {
             Operation(name: name, method: method, pathTemplate: pathTemplate, fixedQuery: fixedQuery, required: required,
                       iamAction: iamAction, access: access, paging: paging, idempotency: idempotency,
-                      headerMembers: headerMembers, revealsSecrets: true, answersImage: answersImage, environment: environment, maps: maps)
+                      headerMembers: headerMembers, revealsSecrets: true, answersImage: answersImage, environment: environment, maps: maps,
+                      hasBody: hasBody)
         }
     }
 
@@ -58,6 +63,10 @@ public final class Operations: Sendable {
 
     let bySigningName: [String: [Service]]
     public let source: String
+    /// Whether the table says, for every REST operation, whether its input has a body
+    /// (a table made before scripts/aws-tables wrote `body` does not: the door will not
+    /// start on one).
+    public let statesBodies: Bool
 
     public init(file: String) throws {
         guard let data = FileManager.default.contents(atPath: file) else {
@@ -88,7 +97,8 @@ public final class Operations: Sendable {
                                           revealsSecrets: o["reveals_secrets"]?.bool ?? false,
                                           answersImage: o["answers_image"]?.bool ?? false,
                                           environment: (o["environment"]?.array ?? []).compactMap(\.string),
-                                          maps: (o["maps"]?.array ?? []).compactMap(\.string))
+                                          maps: (o["maps"]?.array ?? []).compactMap(\.string),
+                                          hasBody: o["body"]?.bool)
                 }
                 return Service(name: s["service"]?.string ?? signing, signingName: signing, proto: s["protocol"]?.string ?? "",
                                targetPrefix: s["target_prefix"]?.string, jsonVersion: s["json_version"]?.string, operations: ops)
@@ -101,6 +111,9 @@ public final class Operations: Sendable {
         }
         bySigningName = by
         source = root["generated_from"]?.encodedString ?? ""
+        statesBodies = by.values.allSatisfy { list in
+            list.allSatisfy { s in !s.proto.hasPrefix("rest") || s.operations.values.allSatisfy { $0.hasBody != nil } }
+        }
     }
 
     public func services(signingName: String) -> [Service] { bySigningName[signingName] ?? [] }
@@ -172,6 +185,7 @@ public final class Operations: Sendable {
             guard extra.isEmpty else {
                 throw AWSError("InvalidRequest", 400, "hoop: the query names another operation's parameter (\(extra.sorted().joined(separator: ", ")))")
             }
+            try Self.noParameterDelimiter(best.1)
             return best.1
         }
         throw AWSError("UnknownOperationException", 400, "hoop does not know the operation \(r.method) \(r.path) of \(signingName)")
@@ -184,6 +198,26 @@ public final class Operations: Sendable {
         let levels = ["List": 1, "Read": 2, "Tagging": 3, "Write": 4, "Permissions management": 5]
         let level = levels[op.access] ?? 0
         return (level > 0 ? 1 : 0, level, op.name)
+    }
+
+    /// A label that decodes to a `;` (`/clinic-exports%3Bx`): the stand-in's server decodes
+    /// the path and encodes it again for its URL parser, all but `;`, which urlparse then
+    /// reads as the start of the last segment's parameters and cuts off (judged as bucket
+    /// `clinic-exports;x`, listed `clinic-exports`). A raw `;` is refused before
+    /// (RequestTarget). Bucket names, function names, ARNs and ids never hold one.
+    ///
+    /// The one exception is an S3 object key (`{Key+}`), where a `;` is an ordinary
+    /// character that SDKs send encoded (`%3B`): S3 decodes it as part of the key, and so
+    /// does the stand-in, which reads an object's key from the raw path (`exports/a%3Bb`
+    /// is the key `exports/a;b` to the door, to S3 and to moto alike).
+    static func noParameterDelimiter(_ op: Identified) throws {
+        for (name, value) in op.labels.sorted(by: { $0.key < $1.key }) where value.contains(";") {
+            let objectKey = op.service.name == "s3" && op.operation.pathTemplate.contains { $0 == "{\(name)+}" }
+            guard objectKey else {
+                throw AWSError("InvalidURI", 400, "hoop: the path's \(name) holds a ';' (percent-encoded): URL parsers read it as "
+                               + "the start of the segment's parameters, and cut them off")
+            }
+        }
     }
 
     /// Matches a path against a URI template; the labels decoded. `{Key+}` takes the rest.

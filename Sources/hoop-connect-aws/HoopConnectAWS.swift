@@ -311,8 +311,9 @@ final class AWSUpstreamStage: @unchecked Sendable {
         let basePath = baseURL.path == "/" ? "" : baseURL.path
         let target = "\(baseURL.scheme ?? "https")://\(hostHeader)\(basePath)\(path)" + (query.isEmpty ? "" : "?" + query)
         // What goes upstream is the path and query that were judged, byte for byte: a URL
-        // parser that reads them otherwise (a fragment dropped) would run another call.
-        guard let parsed = URLComponents(string: target), parsed.fragment == nil,
+        // parser that reads them otherwise (a fragment dropped, a path's `;params` cut off)
+        // would run another call.
+        guard !path.contains(";"), let parsed = URLComponents(string: target), parsed.fragment == nil,
               parsed.percentEncodedPath == basePath + path, (parsed.percentEncodedQuery ?? "") == query else {
             throw ConfigError("the call's path and query would not reach the service as judged")
         }

@@ -425,36 +425,8 @@ final class AWSDoor: @unchecked Sendable {
         return "query"
     }
 
-    /// A request's target as the SDKs send it: a path and a query, each byte one RFC 3986
-    /// allows there, every other one percent-encoded. Anything else would be read two
-    /// ways: a `#` starts a fragment that the upstream's URL parser drops (what was judged
-    /// as GetObject of `bucket#` ran as a listing of `bucket`), a raw `+` is a plus to the
-    /// signature and a space to the service (a query's; S3's path's too). Refused, not rewritten.
-    static func requestTarget(_ uri: String) throws -> (path: String, query: String) {
-        let bytes = Array(uri.utf8)
-        func refuse(_ why: String) -> AWSError { AWSError("InvalidURI", 400, "hoop: the request target \(why); percent-encode it") }
-        guard bytes.first == UInt8(ascii: "/") else { throw refuse("is not a path") }
-        var inQuery = false
-        var i = 0
-        while i < bytes.count {
-            let c = bytes[i]
-            switch c {
-            case UInt8(ascii: "?") where !inQuery: inQuery = true
-            case UInt8(ascii: "%"):
-                guard i + 2 < bytes.count, bytes[i + 1].isHexDigit, bytes[i + 2].isHexDigit else { throw refuse("has a % that encodes nothing") }
-                i += 2
-            case UInt8(ascii: "+"): throw refuse("has a raw + (a space to some services, S3's paths too)")
-            case _ where Self.targetBytes.contains(c): break
-            default: throw refuse("has a byte (\(c)) that must be percent-encoded")
-            }
-            i += 1
-        }
-        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-    }
-
-    /// RFC 3986's unreserved characters, sub-delimiters but `+`, ":", "@", "/" and "?" (in a query).
-    static let targetBytes: Set<UInt8> = Set(Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*,;=:@/?".utf8))
+    /// A request's target: its path and query, every byte as RFC 3986 allows it (RequestTarget).
+    static func requestTarget(_ uri: String) throws -> (path: String, query: String) { try RequestTarget.split(uri) }
 
     /// Conditions a service checks against an object's digest (its ETag, the MD5 of a
     /// one-part object): hoop-mask withholds digests of PHI, and a 200 or 412 would
@@ -479,7 +451,7 @@ final class AWSDoor: @unchecked Sendable {
     }
 
     func formPairs(_ r: SigV4.Request) -> [(String, String)] {
-        guard r.method == "POST", r.header("content-type")?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true,
+        guard r.method == "POST", CallParams.mimetype(r.header("content-type")) == "application/x-www-form-urlencoded",
               let text = String(validating: r.body, as: UTF8.self) else { return [] }
         // Forms encode a space as `+`.
         return SigV4.queryPairs(text.replacingOccurrences(of: "+", with: "%20"))
@@ -494,8 +466,4 @@ final class AWSDoor: @unchecked Sendable {
 
 func userAgentProduct(_ ua: String?) -> String {
     String((ua ?? "").split(separator: " ").first?.prefix(64) ?? "")
-}
-
-extension UInt8 {
-    var isHexDigit: Bool { (48...57).contains(self) || (65...70).contains(self) || (97...102).contains(self) }
 }

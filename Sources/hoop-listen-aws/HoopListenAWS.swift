@@ -49,6 +49,11 @@ struct HoopListenAWS: ParsableCommand {
             guard let keyFile = door["key_file"]?.string else { throw ConfigError("aws_door.key_file is not set") }
             key = try GatewayKey(file: cfg.file(keyFile))
             operations = try Operations(file: cfg.file(door["operations_file"]?.string ?? "generated/aws-operations.json"))
+            // Which REST operations take a body: the door refuses a body where the model has none.
+            guard operations.statesBodies else {
+                throw ConfigError("the AWS operation table does not say which operations take a body: "
+                                  + "scripts/aws-tables makes it again (scripts/setup does, when the script is newer)")
+            }
         } catch {
             logLine(RingSessions.stage, "\(error)")
             throw ExitCode(1)

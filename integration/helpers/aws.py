@@ -108,6 +108,17 @@ def wait_door(ring: Ring, timeout: float = 60) -> None:
     raise AssertionError(f"the AWS door does not accept connections on {ring.aws_port} after {timeout}s")
 
 
+def door_fixture(ring_name: str):
+    """A module fixture: the ring of the fixture `ring_name` (conftest's
+    `ring_fixture(..., aws=True)`), once its AWS door accepts connections."""
+    @pytest.fixture(scope="module")
+    def fixture(request):
+        r = request.getfixturevalue(ring_name)
+        wait_door(r)
+        return r
+    return fixture
+
+
 def door_url(ring: Ring) -> str:
     return f"https://localhost:{ring.aws_port}"
 
