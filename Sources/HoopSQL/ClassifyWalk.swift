@@ -432,6 +432,36 @@ public enum Constants {
         }
     }
 
+    /// A count: an integer, written or computed from integers only (a fraction rounds
+    /// where the server casts it, `2.5::int4` is 3; a double drops it beside a large
+    /// integer, `4503599627370496.5 - 4503599627370496` is 0 in one; a float4 holds 24
+    /// bits), each below 2^53. Nil: no count.
+    static func count(_ e: JSON?) -> Double? {
+        guard case .number(let n)? = value(e), integral(e) else { return nil }
+        return n
+    }
+
+    static func integral(_ e: JSON?) -> Bool {
+        guard let (kind, b) = e?.node else { return false }
+        switch kind {
+        case "A_Const":
+            // A literal with a fraction or an exponent (`4503599627370496.5` reads as an
+            // integer in a double) is none, whatever the double says.
+            if let text = b["fval"]?["fval"]?.string { return text.allSatisfy { $0.isASCII && ($0.isNumber || $0 == "-") } }
+            if case .number(let n)? = value(e) { return n == n.rounded() }
+            return true     // text: the cast around it decides
+        case "TypeCast":
+            let type = (b["typeName"]?["names"]?.array ?? []).last?.sval ?? ""
+            guard !["float4", "float8", "real", "double precision"].contains(type) else { return false }
+            if case .number(let n)? = value(e), n != n.rounded() { return false }
+            return integral(b["arg"])
+        case "A_Expr":
+            return integral(b["lexpr"]) && integral(b["rexpr"])
+        default:
+            return false
+        }
+    }
+
     /// A literal (possibly cast), not NULL.
     static func isConst(_ e: JSON?) -> Bool {
         guard let (kind, b) = e?.node else { return false }
@@ -702,8 +732,8 @@ struct Bounds {
                 unlimited["limitOption"] = nil; unlimited["limitCount"] = nil; unlimited["limitOffset"] = nil
                 if !select(.object(unlimited), [:]) {
                     // Only the LIMIT bounds it: the skipped rows count with it.
-                    guard case .number(let skip)? = Constants.value(offset), q["limitOption"]?.string == "LIMIT_OPTION_COUNT",
-                          case .number(let n)? = Constants.value(q["limitCount"]), skip + n <= Double(options.maxBoundedLimit) else { return false }
+                    guard let skip = Constants.count(offset), q["limitOption"]?.string == "LIMIT_OPTION_COUNT",
+                          let n = Constants.count(q["limitCount"]), skip + n <= Double(options.maxBoundedLimit) else { return false }
                 }
             }
             for item in q["fromClause"]?.array ?? [] {
@@ -718,7 +748,7 @@ struct Bounds {
     }
 
     func limited(_ s: JSON) -> Bool {
-        guard s["limitOption"]?.string == "LIMIT_OPTION_COUNT", case .number(let n)? = Constants.value(s["limitCount"]) else { return false }
+        guard s["limitOption"]?.string == "LIMIT_OPTION_COUNT", let n = Constants.count(s["limitCount"]) else { return false }
         return n <= Double(options.maxBoundedLimit)
     }
 
@@ -770,7 +800,7 @@ struct Bounds {
         // than the cap (aggregateValues).
         if s["groupClause"] == nil, hasAggregate(targets, own: own), !expands(targets, ctes),
            !from.contains(where: { gathers($0, s["withClause"], ctes) }),
-           aggregateValues(targets) <= options.maxBoundedLimit { return true }
+           Self.sum(aggregateValues(targets), perRow) <= options.maxBoundedLimit { return true }
         let pins = keyPins(s["whereClause"])
         guard items.allSatisfy({ item in
             item.pinned || item.keyed && (!item.names.isDisjoint(with: pins) || (items.count == 1 && pins.contains("") && !nested))
@@ -822,7 +852,7 @@ struct Bounds {
             n = rowCount(s, ctes, with: with, reads: true) ?? (touchesTables(s["fromClause"], ctes) ? cap : 0)
         }
         // A LIMIT keeps rows, not what a set operation's branches carry in each.
-        if s["limitOption"]?.string == "LIMIT_OPTION_COUNT", case .number(let l)? = Constants.value(s["limitCount"]), l >= 0,
+        if s["limitOption"]?.string == "LIMIT_OPTION_COUNT", let l = Constants.count(s["limitCount"]), l >= 0,
            !branchesGather(s, ctes) {
             n = min(n, l < 1e12 ? Int(l) : Int.max)
         }
@@ -869,7 +899,10 @@ struct Bounds {
         if gathersRows(targets) || (s["fromClause"]?.array ?? []).contains(where: { gathers($0, s["withClause"], ctes) }) {
             return Self.sum(readCount(s, ctes, gathered: true), inner)
         }
-        return Self.sum(array ? readCount(s, ctes) : touchesTables(s["fromClause"], ctes) ? 1 : 0, inner)
+        // A scalar of aggregates side by side (`concat_ws(',', max(ssn) filter (where id =
+        // 1), ...)`) is as many rows as them.
+        let scalar = touchesTables(s["fromClause"], ctes) ? max(1, aggregateValues(targets)) : 0
+        return Self.sum(array ? readCount(s, ctes) : scalar, inner)
     }
 
     /// A FROM item, joins flattened: the names a column may be qualified by, whether it is
@@ -1069,7 +1102,7 @@ struct Bounds {
         guard let s else { return nil }
         let with = s["withClause"] ?? with
         var limit: Int? = nil
-        if s["limitOption"]?.string == "LIMIT_OPTION_COUNT", case .number(let n)? = Constants.value(s["limitCount"]), n >= 0 {
+        if s["limitOption"]?.string == "LIMIT_OPTION_COUNT", let n = Constants.count(s["limitCount"]), n >= 0 {
             limit = n < 1e12 ? Int(n) : Int.max
         }
         func capped(_ c: Int?) -> Int? { limit.map { l in c.map { min($0, l) } ?? l } ?? c }
@@ -1082,6 +1115,10 @@ struct Bounds {
             }
         }
         if s["valuesLists"] != nil { return capped(valuesCount(s)) }
+        // One row of aggregates (`(select max(id) m from patients) s`), without GROUP BY.
+        let targets = s["targetList"]?.array ?? []
+        if s["groupClause"] == nil, !(s["fromClause"]?.array ?? []).isEmpty, hasAggregate(targets), !gathersRows(targets),
+           !expands(targets, ctes) { return capped(1) }
         // Set-returning calls in the select list: as many rows per row of FROM as the longest.
         var calls: [JSON] = []
         self.calls(.array(s["targetList"]?.array ?? []), &calls)
@@ -1141,7 +1178,7 @@ struct Bounds {
         let name = call["funcname"]?.array?.last?.sval ?? ""
         let args = call["args"]?.array ?? []
         if name == "generate_series" {
-            let values = args.map { Constants.value($0) }
+            let values = args.map { Constants.count($0).map(Constants.Value.number) }
             guard values.count >= 2, case .number(let from)? = values[0], case .number(let to)? = values[1] else { return nil }
             var step = 1.0
             if values.count > 2 { guard case .number(let st)? = values[2], st != 0 else { return nil }; step = st }
@@ -1281,8 +1318,8 @@ struct Bounds {
             case "AEXPR_BETWEEN" where ranges:
                 // key BETWEEN 10 AND 20: as many keys as the range holds.
                 let bounds = a["rexpr"]?.array ?? a["rexpr"]?["List"]?["items"]?.array ?? []
-                if let q = key(a["lexpr"]), bounds.count == 2, case .number(let lo)? = Constants.value(bounds[0]),
-                   case .number(let hi)? = Constants.value(bounds[1]), hi - lo < Double(cap) {
+                if let q = key(a["lexpr"]), bounds.count == 2, let lo = Constants.count(bounds[0]),
+                   let hi = Constants.count(bounds[1]), hi - lo < Double(cap) {
                     // Bounds the wrong way round (`BETWEEN 100000 AND 1`) hold no key: none, never fewer.
                     pin(q, hi < lo ? 0 : Int(hi - lo) + 1)
                 }

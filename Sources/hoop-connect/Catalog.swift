@@ -17,11 +17,11 @@ import HoopPostgres
 /// database, writes a new version of one of them; a table whose version moved is read
 /// again. A cached name is never older than the result it names: the check that
 /// vouches for it starts after the result is in. A check that finds the server's
-/// snapshot (`pg_current_snapshot()`: the transactions committed) as it was when the
+/// snapshot (`txid_current_snapshot()`: the transactions committed) as it was when the
 /// entries were last found current reads no catalog row: no transaction has committed
 /// since, so none has written one (a catalog row is written only under a transaction
 /// id). Under reads alone (no transaction id given out) that is every check, at less
-/// than half a full one's cost on the server. Concurrent results share a check
+/// than a full one's cost on the server. Not on a hot standby (snapshotSQL). Concurrent results share a check
 /// (one in flight per upstream; those that arrive while it runs go in the next one),
 /// as group commit shares an fsync. Its connections run on the stage's event loop, as
 /// the sessions' do: a session waiting for the catalog suspends only its own task.
@@ -89,7 +89,7 @@ final class Catalog {
     private let slots = (0..<3).map { _ in Slot() }
     /// Tasks waiting for a free connection, in order.
     private var slotWaiting: [UnsafeContinuation<Void, Never>] = []
-    /// The snapshot (pg_current_snapshot()'s text) under which an entry's version was
+    /// The snapshot (Catalog.snapshotSQL) under which an entry's version was
     /// last found current, and for which of its columns.
     struct Confirmed { var snapshot: String; var columns: Set<Int> }
     private var cache: [UInt32: (source: Source, version: Version, readAt: Double, confirmed: Confirmed?)] = [:]
@@ -242,7 +242,7 @@ final class Catalog {
                     found[oid] = source
                     if !changedViews.contains(oid) { unread.remove(oid) }
                     if cache.count >= Self.maxCached { cache.removeAll() }
-                    cache[oid] = (source, version, now, Confirmed(snapshot: snapshot, columns: Set(version.columns.keys)))
+                    cache[oid] = (source, version, now, snapshot.map { Confirmed(snapshot: $0, columns: Set(version.columns.keys)) })
                 case .absent:
                     // A table created in a transaction not yet committed, which this
                     // connection will see once it is (asked again next time), or dropped.
@@ -369,13 +369,19 @@ final class Catalog {
     /// Each table is looked up by its OID's index: a generic plan of `c.oid = any($1)`
     /// guesses ten of them and scans the whole of pg_class (four times the check's cost
     /// on the demo database's 440 relations, and growing with the catalog).
+    /// The transactions committed, as text (txid_current_snapshot: every server since 9.4);
+    /// none on a server in recovery (a hot standby), whose snapshot lists no transaction
+    /// in progress: one that commits there under an id given before a later one's may
+    /// move neither of its bounds, and the text would not change.
+    static let snapshotSQL = "case when pg_is_in_recovery() then null else txid_current_snapshot()::text end"
+
     /// The first column is the snapshot the check ran under: when it is `$3`, the one the
     /// entries were found current under, no catalog row is read (a one-time filter) and
     /// the one row has nothing else.
     static func versionsQuery(whole: Bool) -> String {
         """
         select s.snapshot, v.oid, v.version, v.columns
-        from (select pg_current_snapshot()::text) s(snapshot)
+        from (select \(snapshotSQL)) s(snapshot)
         left join lateral (
             select c.oid::int8 as oid, \(whole ? relationVersionSQL : tableVersionSQL) as version,
                    (select string_agg(a.attnum::text || ':' || a.xmin::text, ',') from pg_attribute a
@@ -396,27 +402,27 @@ final class Catalog {
             let these = wanted.filter { whole.contains($0.key) == asWhole }
             guard !these.isEmpty else { continue }
             guard let (snapshot, found) = await versions(these, statement, vouched: vouched?.snapshot, conn) else { return nil }
-            if let vouched, snapshot == vouched.snapshot {
+            if let vouched, let snapshot, snapshot == vouched.snapshot {
                 // Nothing committed since the entries were found current: they still are.
                 out.merge(vouched.versions.filter { these[$0.key] != nil }) { a, _ in a }
             } else {
-                confirm(found, wanted: these, snapshot: snapshot)
+                if let snapshot { confirm(found, wanted: these, snapshot: snapshot) }
                 out.merge(found) { a, _ in a }
             }
         }
         return out
     }
 
-    /// The snapshot the check ran under and the versions it read (none when it ran under
-    /// `vouched`); nil when the check failed.
+    /// The snapshot the check ran under (none in recovery) and the versions it read (none
+    /// when it ran under `vouched`); nil when the check failed.
     private func versions(_ wanted: [UInt32: Set<Int>], _ statement: String, vouched: String?,
-                          _ conn: OpaquePointer) async -> (String, [UInt32: Version])? {
+                          _ conn: OpaquePointer) async -> (String?, [UInt32: Version])? {
         let oids = "{" + wanted.keys.map(String.init).joined(separator: ",") + "}"
         let columns = "{" + Set(wanted.values.joined()).filter { $0 > 0 && $0 <= Int(Int16.max) }.map(String.init).joined(separator: ",") + "}"
         let res = await loop.lastResult(conn, sent: withCStrings([oids, columns, vouched ?? ""]) { v in PQsendQueryPrepared(conn, statement, 3, v, nil, nil, 0) })
         defer { PQclear(res) }
-        guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) > 0, PQgetisnull(res, 0, 0) == 0 else { return nil }
-        let snapshot = String(cString: PQgetvalue(res, 0, 0))
+        guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) > 0 else { return nil }
+        let snapshot: String? = PQgetisnull(res, 0, 0) == 1 ? nil : String(cString: PQgetvalue(res, 0, 0))
         var out: [UInt32: Version] = [:]
         for r in 0..<PQntuples(res) where PQgetisnull(res, r, 1) == 0 {
             var columns: [Int: String] = [:]
@@ -487,8 +493,8 @@ final class Catalog {
         "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
-    /// A table's names and version, read in one snapshot (pg_current_snapshot()'s text).
-    enum Lookup { case found(Source, Version, snapshot: String), absent, failed }
+    /// A table's names and version, read in one snapshot (Catalog.snapshotSQL).
+    enum Lookup { case found(Source, Version, snapshot: String?), absent, failed }
 
     private func lookup(_ oid: UInt32, _ conn: OpaquePointer) async -> Lookup {
         let sql = """
@@ -496,7 +502,7 @@ final class Catalog {
                    case when c.relkind in ('v', 'm') then pg_get_viewdef(c.oid) end, c.relkind::text,
                    \(Self.relationVersionSQL), a.xmin::text, c.relpersistence = 't',
                    c.relkind in ('v', 'm') or c.relhasrules or c.relhastriggers or \(Self.hasRelativesSQL), \(Self.writesRewrittenSQL),
-                   \(Self.hasRelativesSQL), pg_current_snapshot()::text
+                   \(Self.hasRelativesSQL), \(Self.snapshotSQL)
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             join pg_attribute a on a.attrelid = c.oid
             where c.oid = $1::oid and a.attnum > 0 and not a.attisdropped
@@ -531,7 +537,7 @@ final class Catalog {
             guard let under = await columnsUnderViews(oid, conn) else { return .failed }
             source.underViews = under
         }
-        return .found(source, version, snapshot: String(cString: PQgetvalue(res, 0, 12)))
+        return .found(source, version, snapshot: PQgetisnull(res, 0, 12) == 1 ? nil : String(cString: PQgetvalue(res, 0, 12)))
     }
 
     /// A partition's, child's or parent's columns as its ancestors' and descendants' of

@@ -167,7 +167,7 @@ final class SpellingTests: XCTestCase {
             XCTAssertEqual(r.counts, ["PERSON_NAME": 1], "column \(column)")
             XCTAssertFalse((r.value ?? "").contains(value), "column \(column): masked")
         }
-        for (column, value) in [("department", "内科"), ("city", "北京"), ("patient_name", "报告2024"), ("note", "王小明")] {
+        for (column, value) in [("department", "内科"), ("city", "北京"), ("patient_name", "报告2024"), ("note", "王小明"), ("dept_name", "内科")] {
             XCTAssertEqual(try standardMasker.mask(value, table: "t", column: column, typeOID: 25).counts, [:], "column \(column) stays")
         }
         // A column of such values is a name column in a result, whatever its name.

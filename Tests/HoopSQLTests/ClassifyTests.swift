@@ -582,6 +582,19 @@ final class ClassifyTests: XCTestCase {
         }
         XCTAssertTrue(unbounded("delete from encounters where id in (select id from encounters order by id limit \(big)+20000 - \(big))"))
         XCTAssertTrue(unbounded("update encounters set diagnosis_code = 'Z00' where id in (select generate_series(1, \(big)+20000 - \(big)))"))
+        // The review (s44): fractions and float casts, aggregates in a scalar, a select
+        // list's aggregates beside its arrays.
+        for sql in ["select id from patients limit (2.5::int4 - 2.5) * 10000000",
+                    "select id from patients limit (4503599627370496.5 - 4503599627370496) * 10000000",
+                    "select id from patients where id between 1 and (2.5::int4 - 2.5) * 10000000",
+                    "select id from patients limit (100000000000 - 99999999999::float4) * 400",
+                    "select (select concat_ws(',', " + (1...1000).map { "max(p.ssn) filter (where p.id = g * 1000 + \($0))" }.joined(separator: ", ")
+                        + ") from patients p) from generate_series(0, 999) g",
+                    "select array(select ssn from patients order by id limit 1000), " + (1001...1600).map { "max(ssn) filter (where id = \($0))" }.joined(separator: ", ") + " from patients"] {
+            XCTAssertFalse(bounded(sql), String(sql.prefix(160)))
+        }
+        XCTAssertTrue(bounded("select x.* from (select max(id) m from patients) s, lateral (select * from encounters e where e.id = s.m limit 10) x"))
+        XCTAssertTrue(bounded("select id from patients limit 2 * 50"))
         // Crashed hoop-approve (a range past Int's, a negative count added): judged now.
         XCTAssertFalse(bounded("select 1 from patients where id between 1e30 and 1"))
         XCTAssertFalse(bounded("select 1 from patients where id between 1 and 5 union all select 1 from patients where id between 100000 and 1 union all select 1 from patients"))

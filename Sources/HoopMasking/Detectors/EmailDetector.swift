@@ -41,10 +41,9 @@ public struct EmailDetector: Detector {
         let n = t.count
         var i = 0
         var floor = 0   // never grow left past the previous match
-        var sawAt = false
+        let first = spans.count
         while i < n {
             guard t[i] == ch("@") else { i += 1; continue }
-            sawAt = true
             var s = i
             if let q = Self.quotedLocal(t, i, floor) {
                 s = q
@@ -69,7 +68,7 @@ public struct EmailDetector: Detector {
                 i += 1
             }
         }
-        obfuscated(t, into: &spans, sawAt: sawAt)
+        obfuscated(t, into: &spans, found: first..<spans.count)
     }
 
     /// The domain's labels from `p`: where they end and the last dot's offset (-1: none).
@@ -166,7 +165,14 @@ public struct EmailDetector: Detector {
 
     /// Addresses written out for a person to read back. Triggered by an "at" word (a
     /// bracket or a space before it), each looked at once: linear.
-    func obfuscated(_ t: [UInt8], into spans: inout [DetectedSpan], sawAt: Bool) {
+    /// `found`: the spans the '@' pass made, in order and apart.
+    func obfuscated(_ t: [UInt8], into spans: inout [DetectedSpan], found: Range<Int>) {
+        // Whether one of them overlaps `s..<end` (a binary search: a long value holds many).
+        func overlapsFound(_ s: Int, _ end: Int) -> Bool {
+            var lo = found.lowerBound, hi = found.upperBound
+            while lo < hi { let mid = (lo + hi) / 2; if spans[mid].end <= s { lo = mid + 1 } else { hi = mid } }
+            return lo < found.upperBound && spans[lo].start < end
+        }
         let n = t.count
         var i = 1, floor = 0
         while i + 2 < n {
@@ -203,7 +209,7 @@ public struct EmailDetector: Detector {
                     && (t[lastLabel].allSatisfy(isLower) || t[lastLabel].allSatisfy(isUpper))
             }
             // Not again what an '@' found ("jane@example.com at example dot com").
-            guard ok, !sawAt || !spans.contains(where: { $0.entity == .email && $0.start < end && s < $0.end }) else { i += 1; continue }
+            guard ok, !overlapsFound(s, end) else { i += 1; continue }
             spans.append(DetectedSpan(.email, s, end))
             floor = end
             i = end

@@ -32,6 +32,9 @@ enum NameKeys {
 
     /// The name `a..<b` (a key or a column) has a name's word in it.
     static func says(_ t: [UInt8], _ a: Int, _ b: Int) -> Bool {
+        // `name` alone names anything (`drug_name`, `test_name`, `hospital_name`): with
+        // other parts, each of them must say whose (`patient_name`, `first_name`).
+        var generic = false, other = false
         var p = a
         while p < b {
             // A part: up to `_`, `.`, `-`, a space, a digit, or a camelCase hump.
@@ -45,15 +48,18 @@ enum NameKeys {
                 e += 1
             }
             let h = Scan.hashLower(t, p, e)
+            if genericWords.contains(h) { generic = true; p = e; continue }
             if words.contains(h) { return true }
+            if !qualifiers.contains(h) { other = true }
             if e - p > 4, Scan.hashLower(t, e - 4, e) == name, qualifiers.contains(Scan.hashLower(t, p, e - 4)) { return true }
             // "患者氏名", "환자이름": a caseless key ending in a name's word of two characters or more.
             if t[p] >= 0x80, suffixes.contains(where: { e - p > $0.count && t[(e - $0.count)..<e].elementsEqual($0) }) { return true }
             p = e
         }
-        return false
+        return generic && !other
     }
     static let name = Scan.hashLower("name")
+    static let genericWords: Set<UInt64> = NameDetector.hashes("name names nm nme")
     static let suffixes: [[UInt8]] = ["姓名", "氏名", "名前", "이름", "성명"].map { Array($0.utf8) }
 
     /// A column's name says name (`patient_name`, `familyName`, `氏名`).
