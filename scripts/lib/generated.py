@@ -13,3 +13,18 @@ def write_or_check(path, text, what):
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
     print("wrote %s (%s)" % (path, what))
+
+
+def swift_word_list(header, enum, words):
+    """A Swift file of `header` lines (comments) and `enum` with one `list`: the words
+    apart by spaces, in lines of at most 100 characters."""
+    lines = header + ["enum %s {" % enum, '    static let list = """']
+    row = "    "
+    for w in words:
+        if len(row) + len(w) > 100:
+            lines.append(row.rstrip())
+            row = "    "
+        row += w + " "
+    lines.append(row.rstrip())
+    lines += ['    """', "}", ""]
+    return "\n".join(lines)
