@@ -8,6 +8,9 @@ public struct VINDetector: Detector {
         Scan.alnumRuns(t) { i, e in
             // In one case, either (people and forms type them in lower case too).
             guard e - i == 17 else { return nil }
+            // Lower-case hexadecimal is an id or a digest (`i-0a1b2c3d4e5f67890`, an EC2
+            // instance's), which passes the check digit one time in eleven.
+            if t[i..<e].allSatisfy({ isDigit($0) || ($0 >= ch("a") && $0 <= ch("f")) }) { return nil }
             let s = t[i..<e].contains(where: isUpper) ? t[i..<e] : ArraySlice(t[i..<e].map { isLower($0) ? $0 - 0x20 : $0 })
             if Scan.rightBoundary(t, e), s.contains(where: isDigit), s.contains(where: isUpper),
                !s.contains(where: isLower), Checksum.vin(s) {
