@@ -765,7 +765,7 @@ struct Bounds {
         // ... limit 1000 offset 0), array(... offset 1000), ...` is every row in one), under a
         // LIMIT (`array(... offset g * 1000) from generate_series(0, 19) g limit 20`), without
         // FROM (one row) and as a series' rows.
-        let perRow = returnedPerRow(targets, ctes)
+        let perRow = returnedPerRow(targets, ctes, outer: Self.tablesByQualifier(from))
         if perRow > 0 {
             // Rows not counted are any number (`from unnest($1::int[]) x`), but one row of
             // aggregates.
@@ -881,15 +881,57 @@ struct Bounds {
 
     /// The rows a select list's sub-selects give back with each row of it, added up (an
     /// array's rows, what an aggregate of one gathers; a scalar's one value counts none).
-    func returnedPerRow(_ targets: [JSON], _ ctes: [String: Bool]) -> Int {
-        returnedSublinks(.array(targets)).reduce(0) { Self.sum($0, returnedRows($1.query, array: $1.kind == "ARRAY_SUBLINK", ctes)) }
+    /// `outer`: the tables of the enclosing FROM by qualifier (tablesByQualifier).
+    func returnedPerRow(_ targets: [JSON], _ ctes: [String: Bool], outer: [String: String] = [:]) -> Int {
+        returnedSublinks(.array(targets)).reduce(0) {
+            Self.sum($0, returnedRows($1.query, array: $1.kind == "ARRAY_SUBLINK", ctes, outer: outer))
+        }
+    }
+
+    /// The tables of FROM items (joins flattened), by each qualifier that names them:
+    /// schema and name as written.
+    static func tablesByQualifier(_ from: [JSON]) -> [String: String] {
+        var out: [String: String] = [:]
+        var items = from
+        while let i = items.popLast() {
+            if let j = i["JoinExpr"] { items += [j["larg"] ?? .null, j["rarg"] ?? .null]; continue }
+            guard let rv = i["RangeVar"], let rel = rv["relname"]?.string else { continue }
+            let table = (rv["schemaname"]?.string.map { $0 + "." } ?? "") + rel
+            for q in qualifiers(of: rv) { out[q] = table }
+        }
+        return out
+    }
+
+    /// A sub-select of one table that a conjunct of its WHERE pins by `id` to the `id` of
+    /// the same table in the enclosing row (`(select count(*) from patients q where q.id =
+    /// p.id and ...)` in a select from patients p): it reads the enclosing row itself,
+    /// nothing beside it.
+    func readsOuterRow(_ s: JSON, _ outer: [String: String]) -> Bool {
+        guard !outer.isEmpty, let from = s["fromClause"]?.array, from.count == 1, let rv = from[0]["RangeVar"],
+              let rel = rv["relname"]?.string, s["withClause"] == nil else { return false }
+        let table = (rv["schemaname"]?.string.map { $0 + "." } ?? "") + rel
+        let mine = Self.qualifiers(of: rv)
+        var conjuncts = [s["whereClause"] ?? .null]
+        while let c = conjuncts.popLast() {
+            if let b = c["BoolExpr"], b["boolop"]?.string == "AND_EXPR" { conjuncts += b["args"]?.array ?? []; continue }
+            guard let a = c["A_Expr"], a["kind"]?.string == "AEXPR_OP", a["name"]?.array?.last?.sval == "=" else { continue }
+            let sides = [a["lexpr"], a["rexpr"]].map { side -> [String] in
+                let fields = side?["ColumnRef"]?["fields"]?.array ?? []
+                let names = fields.compactMap(\.sval)
+                return names.count == fields.count ? names : []
+            }
+            guard sides.allSatisfy({ $0.count == 2 && $0[1].lowercased() == "id" }) else { continue }
+            for (x, y) in [(sides[0], sides[1]), (sides[1], sides[0])]
+            where mine.contains(x[0]) && !mine.contains(y[0]) && outer[y[0]] == table { return true }
+        }
+        return false
     }
 
     /// The rows a sub-select in a select list gives back each time it runs: an array's
     /// rows, or the rows an aggregate of it gathers; a scalar's one value, one row of what
     /// it reads when it reads a table (five `(select ssn from patients where id = g + k *
     /// 1000 limit 1)` beside each other over a thousand-row series are 5,000 patients).
-    func returnedRows(_ query: JSON, array: Bool, _ ctes: [String: Bool]) -> Int {
+    func returnedRows(_ query: JSON, array: Bool, _ ctes: [String: Bool], outer: [String: String] = [:]) -> Int {
         guard let s = query["SelectStmt"] else { return 0 }
         let targets = s["targetList"]?.array ?? []
         // What its own select list's sub-selects return, once per row of it (a scalar
@@ -901,7 +943,7 @@ struct Bounds {
         }
         // A scalar of aggregates side by side (`concat_ws(',', max(ssn) filter (where id =
         // 1), ...)`) is as many rows as them.
-        let scalar = touchesTables(s["fromClause"], ctes) ? max(1, aggregateValues(targets)) : 0
+        let scalar = touchesTables(s["fromClause"], ctes) && !readsOuterRow(s, outer) ? max(1, aggregateValues(targets)) : 0
         return Self.sum(array ? readCount(s, ctes) : scalar, inner)
     }
 
