@@ -911,20 +911,29 @@ struct Bounds {
               let rel = rv["relname"]?.string, s["withClause"] == nil else { return false }
         let table = (rv["schemaname"]?.string.map { $0 + "." } ?? "") + rel
         let mine = Self.qualifiers(of: rv)
-        var conjuncts = [s["whereClause"] ?? .null]
-        while let c = conjuncts.popLast() {
-            if let b = c["BoolExpr"], b["boolop"]?.string == "AND_EXPR" { conjuncts += b["args"]?.array ?? []; continue }
-            guard let a = c["A_Expr"], a["kind"]?.string == "AEXPR_OP", a["name"]?.array?.last?.sval == "=" else { continue }
+        return Self.equatedColumns(s["whereClause"]).contains { x, y in
+            x.count == 2 && y.count == 2 && x[1].lowercased() == "id" && y[1].lowercased() == "id"
+                && mine.contains(x[0]) && !mine.contains(y[0]) && outer[y[0]] == table
+        }
+    }
+
+    /// The columns (as named: qualifiers and name) that a top-level conjunct of `condition`
+    /// sets equal (`a.x = b.y`), each pair both ways round.
+    static func equatedColumns(_ condition: JSON?) -> [(left: [String], right: [String])] {
+        var out: [(left: [String], right: [String])] = []
+        var stack = [condition ?? .null]
+        while let e = stack.popLast() {
+            if let b = e["BoolExpr"], b["boolop"]?.string == "AND_EXPR" { stack += b["args"]?.array ?? []; continue }
+            guard let a = e["A_Expr"], a["kind"]?.string == "AEXPR_OP", a["name"]?.array?.last?.sval == "=" else { continue }
             let sides = [a["lexpr"], a["rexpr"]].map { side -> [String] in
                 let fields = side?["ColumnRef"]?["fields"]?.array ?? []
                 let names = fields.compactMap(\.sval)
                 return names.count == fields.count ? names : []
             }
-            guard sides.allSatisfy({ $0.count == 2 && $0[1].lowercased() == "id" }) else { continue }
-            for (x, y) in [(sides[0], sides[1]), (sides[1], sides[0])]
-            where mine.contains(x[0]) && !mine.contains(y[0]) && outer[y[0]] == table { return true }
+            guard !sides[0].isEmpty, !sides[1].isEmpty else { continue }
+            out += [(sides[0], sides[1]), (sides[1], sides[0])]
         }
-        return false
+        return out
     }
 
     /// The rows a sub-select in a select list gives back each time it runs: an array's
@@ -1038,19 +1047,8 @@ struct Bounds {
     func joinedKeys(_ condition: JSON?, target: Set<String>, source: String?) -> [String] {
         guard let source, !target.contains(source) else { return [] }
         var keys: [String] = []
-        var stack = [condition ?? .null]
-        while let e = stack.popLast() {
-            if let b = e["BoolExpr"], b["boolop"]?.string == "AND_EXPR" { stack += b["args"]?.array ?? []; continue }
-            guard let a = e["A_Expr"], a["kind"]?.string == "AEXPR_OP", a["name"]?.array?.last?.sval == "=" else { continue }
-            let sides = [a["lexpr"], a["rexpr"]].map { side -> [String] in
-                let fields = side?["ColumnRef"]?["fields"]?.array ?? []
-                let names = fields.compactMap(\.sval)
-                return names.count == fields.count ? names : []
-            }
-            guard sides.allSatisfy({ $0.count >= 2 }) else { continue }
-            for (t, o) in [(sides[0], sides[1]), (sides[1], sides[0])]
-            where target.contains(Self.qualifier(t)) && isKey(t.last!) && Self.qualifier(o) == source { keys.append(t.last!) }
-        }
+        for (t, o) in Self.equatedColumns(condition) where t.count >= 2 && o.count >= 2
+            && target.contains(Self.qualifier(t)) && isKey(t.last!) && Self.qualifier(o) == source { keys.append(t.last!) }
         return keys
     }
 
