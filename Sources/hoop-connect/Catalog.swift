@@ -100,6 +100,9 @@ final class Catalog {
     static let maxAge: Double = 600
     private var collecting = Check()
     private var checking = false
+    /// The last snapshot asked alone had moved: checks go straight to the catalog rows
+    /// until one finds the snapshot it was vouched under again.
+    private var snapshotMoved = false
 
     init(_ target: Upstreams.Target, loop: EventLoop) { self.target = target; self.loop = loop }
 
@@ -349,7 +352,8 @@ final class Catalog {
             // prepare (a lock on the catalog held past lock_timeout) would fail every check
             // of this connection: it is dropped, and the next turn connects anew.
             if let conn = slot.conn, PQstatus(conn) == CONNECTION_OK {
-                for (name, sql, params) in [("hoop_versions", Self.versionsQuery(whole: false), 3),
+                for (name, sql, params) in [("hoop_snapshot", "select \(Self.snapshotSQL)", 0),
+                                            ("hoop_versions", Self.versionsQuery(whole: false), 3),
                                             ("hoop_versions_whole", Self.versionsQuery(whole: true), 3),
                                             ("hoop_views", Self.viewsQuery, 2)] {
                     let res = await loop.lastResult(conn, sent: PQsendPrepare(conn, name, sql, Int32(params), nil))
@@ -400,6 +404,18 @@ final class Catalog {
     /// for each kind there is (nil: no answer).
     private func versions(_ wanted: [UInt32: Set<Int>], whole: Set<UInt32>, vouched: (snapshot: String, versions: [UInt32: Version])?,
                           _ conn: OpaquePointer) async -> [UInt32: Version]? {
+        // The snapshot alone first, while the last one asked found it unmoved: a check
+        // names catalog tables, and a generic plan locks each of them at every run even
+        // when its one-time filter reads none (half the fast path's cost on the server).
+        if let vouched, !snapshotMoved {
+            let res = await loop.lastResult(conn, sent: PQsendQueryPrepared(conn, "hoop_snapshot", 0, nil, nil, nil, 0))
+            defer { PQclear(res) }
+            guard PQresultStatus(res) == PGRES_TUPLES_OK, PQntuples(res) == 1 else { return nil }
+            if PQgetisnull(res, 0, 0) == 0, String(cString: PQgetvalue(res, 0, 0)) == vouched.snapshot {
+                return vouched.versions
+            }
+            snapshotMoved = true   // under writes: the full check at once, from the next turn on
+        }
         var out: [UInt32: Version] = [:]
         for (statement, asWhole) in [("hoop_versions", false), ("hoop_versions_whole", true)] {
             let these = wanted.filter { whole.contains($0.key) == asWhole }
@@ -408,6 +424,7 @@ final class Catalog {
             if let vouched, let snapshot, snapshot == vouched.snapshot {
                 // Nothing committed since the entries were found current: they still are.
                 out.merge(vouched.versions.filter { these[$0.key] != nil }) { a, _ in a }
+                snapshotMoved = false
             } else {
                 if let snapshot { confirm(found, wanted: these, snapshot: snapshot) }
                 out.merge(found) { a, _ in a }
