@@ -499,9 +499,7 @@ extension Policy {
     /// The verdict on one API call: the first rule that matches; none, denied. A call whose
     /// access level is unknown is allowed only by a rule that names its action.
     public func verdict(call c: CallFacts, _ who: Requester, at date: Date = Date()) -> Verdict {
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = timeZone
-        let time = cal.dateComponents([.hour, .minute, .weekday], from: date)
+        let time = clock(date)
         func verdict(_ action: Action, _ rule: String, _ message: String, _ r: Rule?) -> Verdict {
             Verdict(action: action, reasons: [StatementVerdict(action: action, rule: rule, message: message, statement: nil)],
                     approvalsRequired: max(approvalsRequired, r?.approvals ?? 1, r?.approverGroups == nil ? 0 : 1),

@@ -364,12 +364,20 @@ public struct Policy: Sendable {
         }
     }
 
+    /// The hour, minute and weekday of `date` in the policy's time zone, as the rules'
+    /// `hours` and `days` read them; none when no rule has either (a calendar's
+    /// reckoning cost more than the rest of a verdict on the hot path).
+    func clock(_ date: Date) -> DateComponents {
+        guard rules.contains(where: { $0.hours != nil || $0.days != nil }) else { return DateComponents() }
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = timeZone
+        return cal.dateComponents([.hour, .minute, .weekday], from: date)
+    }
+
     /// The verdict on one statement: the first rule that matches. A statement whose
     /// effect is hidden is allowed only by a rule that says `"hidden": true`.
     public func verdict(_ s: StatementClass, _ who: Requester, at date: Date = Date()) -> (StatementVerdict, Rule?) {
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = timeZone
-        let time = cal.dateComponents([.hour, .minute, .weekday], from: date)
+        let time = clock(date)
         for rule in rules where rule.matches(s, who, phiTables: phiTables, tokenized: tokenized, at: time) {
             if rule.action == .allow && !s.hidden.isEmpty && rule.hidden != true {
                 return (StatementVerdict(action: .review, rule: "hidden-effect",
