@@ -196,3 +196,65 @@ def test_a_caseless_value_in_another_column_stays(ring, admin):
         gw.close()
     kept = [w for w, line in zip(words, got) if w in line]
     assert len(kept) == len(words), f"{len(words) - len(kept)}/{len(words)} plain words masked; shapes {[shape(w) for w in words if w not in kept]}; sha256 {[h(w) for w in words if w not in kept]}"
+
+
+AR_GIVEN = ["محمد", "أحمد", "علي", "عمر", "يوسف", "خالد", "حسن", "إبراهيم"]
+AR_FAMILY = ["الهاشمي", "القرشي", "التميمي", "الأنصاري", "الزهراني", "العتيبي"]
+
+
+def test_review_near_misses_are_masked(ring, admin):
+    """The last review's near misses, generated: a lineage's Arabic name, `family, given`
+    in CJK and Hangul with its Hanja in brackets under a name key and in a name column,
+    a FHIR reference's display, URLs without a scheme with a query or a fragment or
+    scheme-relative, e-mail addresses with a full-width or small at sign or dot, or `at`
+    written out, and dates as Korean, CJK without a year, ISO week and basic forms write them."""
+    rows, secrets = [], []
+    fj, fk = Faker("ja_JP"), Faker("ko_KR")
+    fj.seed_instance(48); fk.seed_instance(48)
+    f = Faker("en_US"); f.seed_instance(48)
+    for i in range(6):
+        ar = " بن ".join(R.sample(AR_GIVEN, 4)) + " " + R.choice(AR_FAMILY)
+        ja = f"{fj.last_name()}, {fj.first_name()}"
+        ko = f"{fk.last_name()}{fk.first_name()}(金敏俊)"
+        for v in (ar, ja, ko):
+            rows.append(("json", json.dumps({"patientName": v}, ensure_ascii=False)))   # a bare caseless value is no name
+            secrets.append(v)
+        name = f"{f.first_name()} {f.last_name()}"
+        rows.append(("ref", json.dumps({"subject": {"reference": f"Patient/{R.randint(1, 9999)}", "display": name}})))
+        secrets.append(name)
+        host = f"portal.{f.domain_word()}.org"
+        mrn = R.randint(100000, 999999)
+        for u in (f"//{host}/patient/{mrn}", f"{host}:8443?mrn={mrn}", f"{host}#/p/{mrn}"):
+            rows.append((u, f"Chart at {u} for review."))
+            secrets.append(u)
+        u = f"{f.user_name()}{i}"
+        for a in (f"{u}＠{f.domain_name()}", f"{u}﹫{f.domain_name()}", f"{u}@{f.domain_word()}．com", f"{u} at {f.domain_name()}"):
+            rows.append((a, f"Contact {a} today."))
+        secrets.append(u)
+        x = _date()
+        for d in (f"{x.year}. {x.month:02d}. {x.day:02d}.", f"{x.month}月{x.day}日", f"{x.year}-W{R.randint(10, 52)}-{R.randint(1, 7)}",
+                  f"{x.year}{x.month:02d}{x.day:02d}T{R.randint(10, 23)}{R.randint(10, 59)}"):
+            rows.append((d, f"Patient was seen on {d} for follow-up."))
+            secrets.append(d)
+    _fail_if(*probe(ring, admin, "gen_review_near", rows, secrets, "identifier", core=lambda s: s.casefold()),
+             "the review's near misses")
+
+
+def test_names_of_things_under_name_keys_stay(ring, admin):
+    """Over-masking guard: a caseless value under a key or in a column whose name says a
+    thing's name (`drug_name`, `facility_name`, `file_name`) is no person's name."""
+    words = ["阿司匹林", "北京协和医院", "报告", "内科", "東京病院", "서울병원"]
+    keys = ["drug_name", "facility_name", "file_name", "department_name", "hospital_name", "product_name"]
+    with admin.cursor() as c:
+        c.execute("drop table if exists gen_thing_names")
+        c.execute("create table gen_thing_names (id integer primary key, drug_name text, doc text)")
+        c.executemany("insert into gen_thing_names values (%s, %s, %s)",
+                      [(i + 1, w, json.dumps({k: w}, ensure_ascii=False)) for i, (w, k) in enumerate(zip(words, keys))])
+        c.execute("grant select on gen_thing_names to hoop_gateway")
+    gw = ring.connect("gateway")
+    try:
+        got = read_rows(gw, "select drug_name, doc from gen_thing_names order by id")
+    finally:
+        gw.close()
+    kept = sum(line.count(w) == 2 for w, line in zip(words, got))
+    assert kept == len(words), f"{len(words) - kept}/{len(words)} things' names masked; shapes {[shape(w) for w in words]}"

@@ -76,7 +76,7 @@ public struct DateDetector: Detector {
         while i < n {
             let c = t[i]
             // "生年月日：1984年3月9日": a CJK date's year follows a letter without a space.
-            if isDigit(c), i > 0, t[i - 1] >= 0x80, !Scan.leftBoundary(t, i), let end = Self.cjkDate(t, i) {
+            if isDigit(c), i > 0, t[i - 1] >= 0x80, !Scan.leftBoundary(t, i), let end = Self.cjkDate(t, i) ?? Self.cjkMonthDay(t, i) {
                 spans.append(DetectedSpan(.date, i, end))
                 i = end; continue
             }
@@ -84,7 +84,9 @@ public struct DateDetector: Detector {
             if let (dateEnd, end) = isDigit(c) ? numeric(t, i) : named(t, i).map({ ($0, $0) }) {
                 // A date under a key or label naming a version (an IAM policy's `"Version":
                 // "2012-10-17"`, an API's `apiVersion`) is a version's name, not a day.
-                let fills = Scan.fillsField(t, i, end) && !Self.versionKey(t, i)
+                // A weekday's name before it is part of it ("Fri 9 Mar 1984", "Friday, March 9, 1984").
+                let w = Self.weekdayBefore(t, i)
+                let fills = Scan.fillsField(t, w, end) && !Self.versionKey(t, w)
                 let compact = [8, 12, 14].contains(dateEnd - i) && Scan.digitRun(t, i) == dateEnd - i
                 if compact ? fills && end == dateEnd || Scan.contextBefore(t, i, Self.compactContext, window: 40)
                     : fills && (end == dateEnd || Self.midnight(t, dateEnd, end))
@@ -109,6 +111,22 @@ public struct DateDetector: Detector {
             // The rest of the word, up to a number glued to its label (`dob1984-03-09`).
             while i < n, Scan.isWordByte(t[i]), !Scan.escapedControl(t, i), !Scan.gluedLabel(t, i), !(isDigit(t[i]) && t[i - 1] >= 0x80) { i += 1 }
         }
+    }
+
+    static let weekdays: Set<UInt64> = Set("""
+        monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun
+        """.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Scan.hashLower(String($0)) })
+
+    /// Where a weekday's name ending right before the date at `i` starts ("Fri ", "Friday, ",
+    /// "Fri. "); `i` when none is there.
+    static func weekdayBefore(_ t: [UInt8], _ i: Int) -> Int {
+        var p = i
+        guard p >= 4, t[p - 1] == ch(" ") else { return i }
+        p -= 1
+        if t[p - 1] == ch(",") || t[p - 1] == ch(".") { p -= 1 }
+        var s = p
+        while s > 0, p - s < 9, isAlpha(t[s - 1]) { s -= 1 }
+        return s < p && Scan.leftBoundary(t, s) && weekdays.contains(Scan.hashLower(t, s, p)) ? s : i
     }
 
     /// The key or label right before `i` (`"Version": "`, `apiVersion: `, `version=`)
@@ -175,6 +193,15 @@ public struct DateDetector: Detector {
         let n = t.count, p = i + 4
         guard p + 2 < n, (1800...2199).contains(Scan.number(t, i, 4)) else { return nil }
         let sep = t[p]
+        // "1984. 3. 9." (Korean): a period and a space after each part, the last period optional.
+        if sep == ch("."), t[p + 1] == ch(" "), case let m = Scan.digitRun(t, p + 2), m == 1 || m == 2, p + m + 4 < n,
+           t[p + 2 + m] == ch("."), t[p + 3 + m] == ch(" "), case let d = Scan.digitRun(t, p + 4 + m), d == 1 || d == 2,
+           validDay(Scan.number(t, p + 2, m), Scan.number(t, p + 4 + m, d)) {
+            var end = p + 4 + m + d
+            guard Scan.rightBoundary(t, end), !(end + 1 < n && t[end] == ch(".") && isDigit(t[end + 1])) else { return nil }
+            if end < n, t[end] == ch(".") { end += 1 }
+            return end
+        }
         if sep == ch("-") || sep == ch("/") || sep == ch(".") || sep == ch(" "), let (m, e) = DateDetector().month(t, p + 1),
            !(sep == ch(" ") && lowerMay(t, p + 1, e)), e + 1 < n, t[e] == sep {
             let r = Scan.digitRun(t, e + 1)
@@ -219,12 +246,53 @@ public struct DateDetector: Detector {
         return validDay(month, day) ? p : nil
     }
 
+    /// A CJK date without its year (`3月9日`, `3월 9일`), or without its day (`1984年3月`,
+    /// `1984년 3월`): each more specific than a year. Where it ends.
+    static func cjkMonthDay(_ t: [UInt8], _ i: Int) -> Int? {
+        let n = t.count
+        @inline(__always) func unit(_ p: Int, _ a: UInt32, _ b: UInt32) -> Bool {
+            guard p + 3 <= n else { return false }
+            let v = UInt32(t[p]) << 16 | UInt32(t[p + 1]) << 8 | UInt32(t[p + 2])
+            return v == a || v == b
+        }
+        let r = Scan.digitRun(t, i)
+        if r == 4, unit(i + 4, 0xE5B9B4, 0xEB8584), (1800...2199).contains(Scan.number(t, i, 4)) {
+            var p = i + 7
+            if p < n, t[p] == ch(" ") { p += 1 }
+            let m = Scan.digitRun(t, p)
+            guard m == 1 || m == 2, (1...12).contains(Scan.number(t, p, m)), unit(p + m, 0xE69C88, 0xEC9B94) else { return nil }
+            return p + m + 3
+        }
+        guard r == 1 || r == 2, unit(i + r, 0xE69C88, 0xEC9B94) else { return nil }
+        var p = i + r + 3
+        if p < n, t[p] == ch(" ") { p += 1 }
+        let d = Scan.digitRun(t, p)
+        guard d == 1 || d == 2, unit(p + d, 0xE697A5, 0xEC9DBC), validDay(Scan.number(t, i, r), Scan.number(t, p, d)) else { return nil }
+        return p + d + 3
+    }
+
+    /// An ISO week date at `i` (`1984-W10-5`, `1984-W10`, `1984W105`): a week is more
+    /// specific than a year. Where it ends.
+    static func weekDate(_ t: [UInt8], _ i: Int) -> Int? {
+        let n = t.count
+        var p = i + 4
+        let dash = p < n && t[p] == ch("-")
+        if dash { p += 1 }
+        guard p + 3 <= n, t[p] == ch("W"), Scan.digitRun(t, p + 1) >= 2, (1800...2199).contains(Scan.number(t, i, 4)),
+              (1...53).contains(Scan.number(t, p + 1, 2)) else { return nil }
+        p += 3
+        if dash, p + 1 < n, t[p] == ch("-"), Scan.digitRun(t, p + 1) == 1, (1...7).contains(Scan.number(t, p + 1, 1)) { p += 2 }
+        else if !dash, Scan.digitRun(t, p) == 1, (1...7).contains(Scan.number(t, p, 1)) { p += 1 }
+        return Scan.numberEnd(t, p) ? p : nil
+    }
+
     /// Numeric dates: where the date ends and where it ends with its time of day, if one
     /// starts at `i`.
     func numeric(_ t: [UInt8], _ i: Int) -> (Int, Int)? {
         let n = t.count
         let run = Scan.digitRun(t, i)
-        if run == 4, let end = Self.yearFirst(t, i) ?? Self.cjkDate(t, i) { return (end, end) }
+        if run == 4, let end = Self.yearFirst(t, i) ?? Self.cjkDate(t, i) ?? Self.cjkMonthDay(t, i) ?? Self.weekDate(t, i) { return (end, end) }
+        if run == 1 || run == 2, let end = Self.cjkMonthDay(t, i) { return (end, end) }
         if run == 4, i + 8 <= n, t[i + 4] == ch("-") || t[i + 4] == ch("/") || t[i + 4] == ch(".") {
             // 2024-03-05, and 1980-3-5 as some writers leave it.
             let sep = t[i + 4], m = Scan.digitRun(t, i + 5)
@@ -236,6 +304,15 @@ public struct DateDetector: Detector {
             let d = dStart + dd
             let e = time(t, d) ?? d
             return Scan.rightBoundary(t, e) ? (d, e) : nil
+        }
+        // "19840309T1011", "19840309T101112Z": ISO 8601's basic form, an HL7 timestamp's kin.
+        if run == 8, i + 13 <= n, t[i + 8] == ch("T"), case let h = Scan.digitRun(t, i + 9), h == 4 || h == 6,
+           (1800...2199).contains(Scan.number(t, i, 4)), Self.validDay(Scan.number(t, i + 4, 2), Scan.number(t, i + 6, 2)),
+           Scan.number(t, i + 9, 2) <= 23, Scan.number(t, i + 11, 2) <= 59 {
+            var e = i + 9 + h
+            if e < n, t[e] == ch("Z") { e += 1 }
+            else if e + 3 <= n, t[e] == ch("+") || t[e] == ch("-"), case let o = Scan.digitRun(t, e + 1), o == 2 || o == 4 { e += 1 + o }
+            if Scan.rightBoundary(t, e) { return (e, e) }
         }
         if run == 8 || run == 12 || run == 14, Scan.numberEnd(t, i + run) {
             // YYYYMMDD, as HL7 and X12 write a date of birth; with HHMM[SS], an HL7
@@ -257,10 +334,15 @@ public struct DateDetector: Detector {
         // name, a Gregorian year; not year-first forms such as Hungarian's).
         if run == 1 || run == 2, let end = Self.foreignDate(t, i, run) { return (end, end) }
         if run == 1 || run == 2, i + run < n, t[i + run] == ch("/") || t[i + run] == ch("-") || t[i + run] == ch(".") {
-            let sep = t[i + run], p = i + run + 1, r2 = Scan.digitRun(t, p)
-            guard r2 == 1 || r2 == 2, p + r2 < n, t[p + r2] == sep else { return nil }
-            let q = p + r2 + 1, r3 = Scan.digitRun(t, q)
-            guard r3 == 4 || r3 == 2 && sep == ch("/"), Scan.numberEnd(t, q + r3) || sep != ch(".") && Scan.rightBoundary(t, q + r3) else { return nil }
+            // "9. 3. 1984" (Czech, Slovak, German by hand): a period and one space, both times.
+            let sep = t[i + run], spaced = sep == ch(".") && i + run + 1 < n && t[i + run + 1] == ch(" ") ? 1 : 0
+            let p = i + run + 1 + spaced, r2 = Scan.digitRun(t, p)
+            guard r2 == 1 || r2 == 2, p + r2 + spaced < n, t[p + r2] == sep, spaced == 0 || t[p + r2 + 1] == ch(" ") else { return nil }
+            let q = p + r2 + 1 + spaced, r3 = Scan.digitRun(t, q)
+            // Two-digit years with `.` or `-` (`9.3.84`): a version's or a part's shape too, so
+            // only after a date's label (`DOB 9.3.84`, `"birthDate": "9.3.84"`).
+            guard r3 == 4 || r3 == 2 && (sep == ch("/") || spaced == 0 && Scan.contextBefore(t, i, Self.compactContext, window: 40)),
+                  Scan.numberEnd(t, q + r3) || sep != ch(".") && Scan.rightBoundary(t, q + r3) else { return nil }
             guard r3 == 2 || (1800...2199).contains(Scan.number(t, q, 4)),
                   Self.validDayMonth(Scan.number(t, i, run), Scan.number(t, p, r2)) else { return nil }
             let e = time(t, q + r3) ?? q + r3
@@ -478,6 +560,7 @@ public struct DateDetector: Detector {
         if p + 3 <= n, t[p] == ch("+") || t[p] == ch("-"), Scan.digits(t, p + 1, 2) {
             p += 3
             if p + 3 <= n, t[p] == ch(":"), Scan.digits(t, p + 1, 2) { p += 3 }
+            else if Scan.digitRun(t, p) == 2 { p += 2 }   // "+0200"
         }
         return p
     }
@@ -486,12 +569,12 @@ public struct DateDetector: Detector {
 extension DateDetector {
     /// Every shape has a number of 1, 2, 4 or 8 digits that starts a word and ends at a
     /// separator (a named date's day or year too), or a day's that runs into its month
-    /// (`12JUN1929`).
+    /// (`12JUN1929`), or a compact date's into its time (`19840309T1011`).
     public func mayMatch(_ p: ScanProfile) -> Bool {
         p.runsLR & (ScanProfile.run(1) | ScanProfile.run(2) | ScanProfile.run(4) | ScanProfile.run(8) | ScanProfile.run(12)
                     | ScanProfile.run(14)) != 0
-            || p.runsL & (ScanProfile.run(1) | ScanProfile.run(2) | ScanProfile.run(4)) != 0
-            // A CJK date's year right after a letter ("生年月日1984年…").
-            || p.nonASCII && p.maxRun >= 4
+            || p.runsL & (ScanProfile.run(1) | ScanProfile.run(2) | ScanProfile.run(4) | ScanProfile.run(8)) != 0
+            // A CJK date right after a letter ("生年月日1984年…", "生日3月9日").
+            || p.nonASCII && p.digitCount >= 2
     }
 }

@@ -43,7 +43,8 @@ public struct EmailDetector: Detector {
         var floor = 0   // never grow left past the previous match
         let first = spans.count
         while i < n {
-            guard t[i] == ch("@") else { i += 1; continue }
+            let at = Self.atSign(t, i)
+            guard at > 0 else { i += 1; continue }
             var s = i
             if let q = Self.quotedLocal(t, i, floor) {
                 s = q
@@ -59,8 +60,8 @@ public struct EmailDetector: Detector {
                 }
                 while s < i, t[s] == ch(".") { s += 1 }
             }
-            let (e, lastDot) = Self.domain(t, i + 1)
-            if s < i, lastDot > i + 1, Self.topLevel(t, lastDot + 1, e) {
+            let (e, lastDot, dotLength) = Self.domain(t, i + at)
+            if s < i, lastDot > i + at, Self.topLevel(t, lastDot + dotLength, e) {
                 spans.append(DetectedSpan(.email, s, e))
                 floor = e
                 i = e
@@ -71,18 +72,42 @@ public struct EmailDetector: Detector {
         obfuscated(t, into: &spans, found: first..<spans.count)
     }
 
-    /// The domain's labels from `p`: where they end and the last dot's offset (-1: none).
-    static func domain(_ t: [UInt8], _ p: Int) -> (Int, Int) {
+    /// An at sign at `i`: `@`, or a form of it that reads the same (full-width `＠`,
+    /// small `﹫`). Its length in bytes, 0 if none.
+    @inline(__always) static func atSign(_ t: [UInt8], _ i: Int) -> Int {
+        if t[i] == ch("@") { return 1 }
+        guard t[i] == 0xEF, i + 2 < t.count else { return 0 }
+        return t[i + 1] == 0xBC && t[i + 2] == 0xA0 || t[i + 1] == 0xB9 && t[i + 2] == 0xAB ? 3 : 0
+    }
+
+    /// A dot between a domain's labels at `e`: `.`, a full-width `．`, or an ideographic
+    /// `。` / `｡` before an ASCII letter or digit (`example。com`; not a sentence's end).
+    /// Its length in bytes, 0 if none.
+    @inline(__always) static func dotAt(_ t: [UInt8], _ e: Int) -> Int {
         let n = t.count
-        var e = p, lastDot = -1
+        if t[e] == ch(".") { return 1 }
+        guard e + 3 < n else { return 0 }
+        if t[e] == 0xEF, t[e + 1] == 0xBC, t[e + 2] == 0x8E { return 3 }
+        if t[e] == 0xE3 && t[e + 1] == 0x80 && t[e + 2] == 0x82 || t[e] == 0xEF && t[e + 1] == 0xBD && t[e + 2] == 0xA1 {
+            return isAlnum(t[e + 3]) ? 3 : 0
+        }
+        return 0
+    }
+
+    /// The domain's labels from `p`: where they end, the last dot's offset (-1: none) and its length.
+    static func domain(_ t: [UInt8], _ p: Int) -> (Int, Int, Int) {
+        let n = t.count
+        var e = p, lastDot = -1, dotLength = 1
         while e < n {
             let c = t[e]
             if isAlnum(c) || c == ch("-") { e += 1; continue }
-            if c == ch("."), e + 1 < n, isAlnum(t[e + 1]) || wordChar(t, e + 1) != nil { lastDot = e; e += 1; continue }
+            if c == ch(".") || c >= 0xE3, case let d = dotAt(t, e), d > 0, e + d < n, isAlnum(t[e + d]) || wordChar(t, e + d) != nil {
+                lastDot = e; dotLength = d; e += d; continue
+            }
             if c >= 0xC0, let len = wordChar(t, e) { e += len; continue }
             break
         }
-        return (e, lastDot)
+        return (e, lastDot, dotLength)
     }
 
     /// The last label `a..<b` of an address's domain: two or more letters (of any one
@@ -204,9 +229,13 @@ public struct EmailDetector: Detector {
                 // A bare " at ": the dots spelled out too, a generic TLD (or a country's code
                 // after a second-level one), and no determiner for a host ("the dot com era").
                 let cc = lastLabel.count == 2 && prevLabel.map { Self.secondLevel.contains(Scan.hashLower(t, $0.lowerBound, $0.upperBound)) } == true
+                let cased = t[lastLabel].allSatisfy(isLower) || t[lastLabel].allSatisfy(isUpper)
                 ok = spelledDots > 0 && (Self.generic.contains(tld) || cc)
-                    && !Self.determiners.contains(Scan.hashLower(t, firstLabel.lowerBound, firstLabel.upperBound))
-                    && (t[lastLabel].allSatisfy(isLower) || t[lastLabel].allSatisfy(isUpper))
+                    && !Self.determiners.contains(Scan.hashLower(t, firstLabel.lowerBound, firstLabel.upperBound)) && cased
+                    // "jane at example.com": the dots written, a common TLD or a country's, and before " at " a
+                    // mailbox's name, not a word of the sentence ("Available at example.com").
+                    || spelledDots == 0 && cased && TopLevelDomains.isCommon(t, lastLabel.lowerBound, lastLabel.upperBound)
+                        && Self.mailbox(t, s, m)
             }
             // Not again what an '@' found ("jane@example.com at example dot com").
             guard ok, !overlapsFound(s, end) else { i += 1; continue }
@@ -214,6 +243,15 @@ public struct EmailDetector: Detector {
             floor = end
             i = end
         }
+    }
+
+    /// `s..<m` reads as a mailbox's name: a letter in it, and a digit, `.`, `_`, `+`, `-`
+    /// or a non-ASCII letter, or a word no dictionary has (`jdoe`, `jane`; not "available").
+    static func mailbox(_ t: [UInt8], _ s: Int, _ m: Int) -> Bool {
+        guard t[s..<m].contains(where: { isAlpha($0) || $0 >= 0x80 }) else { return false }
+        if t[s..<m].contains(where: { isDigit($0) || $0 == ch(".") || $0 == ch("_") || $0 == ch("+") || $0 == ch("-") || $0 >= 0x80 }) { return true }
+        let h = Scan.hashLower(t, s, m)
+        return !NameDetector.words.contains(h) && !determiners.contains(h) && !ClinicalWords.set.contains(h)
     }
 
     /// The domain of a written-out address from `p`: labels joined by `.`, `[dot]`-like
@@ -247,6 +285,7 @@ extension EmailDetector {
     /// "dot" word.
     static let atInitials = ScanProfile.letters("a"), dotInitials = ScanProfile.letters("d")
     public func mayMatch(_ p: ScanProfile) -> Bool {
-        p.atSigns > 0 || p.initials & Self.atInitials != 0 && (p.dots > 0 || p.initials & Self.dotInitials != 0)
+        // A non-ASCII at sign (`＠`, `﹫`) is no `@`: any non-ASCII byte may start one.
+        p.atSigns > 0 || p.nonASCII || p.initials & Self.atInitials != 0 && (p.dots > 0 || p.initials & Self.dotInitials != 0)
     }
 }

@@ -161,7 +161,10 @@ public struct NameDetector: Detector {
             }
             let first = upperAt(t, i)
             let width = Scan.scalar(t, i)?.1 ?? 1
-            let cap = first && (e - i == width || hasLower) && !shouting
+            var cap = first && (e - i == width || hasLower) && !shouting
+            if !first, let g = t[i..<e].firstIndex(where: { $0 == ch("-") || $0 == ch("'") }), g > i, g + 2 < e,
+               Self.gluedParticles.contains(Scan.hashLower(t, i, g)), isUpper(t[g + 1]),
+               !t[(g + 2)..<e].contains(where: isUpper) { cap = true }
             var end = e
             // A lower-case part of a snake_case identifier ("drv_chan_8c79", "pid_name") is
             // no name; Titlecase parts are read ("Maria_Garcia_1931-04-12.pdf").
@@ -266,6 +269,69 @@ public struct NameDetector: Detector {
         surnamesBeforeComma(t, toks, &spans, from: before)
         afterInitials(t, toks, &spans, from: before)
         if toks.contains(where: \.caseless) { Self.keyedCaseless(t, into: &spans) }
+        Self.referenceDisplays(t, into: &spans)
+    }
+
+    /// FHIR's Reference to a person (`{"reference": "Patient/123", "display": "Jane Doe"}`,
+    /// or `"type": "Practitioner"`): its `display` is that person's name, whatever its
+    /// words or script. Each `"display"` key reads its own object only, at most 1 KiB
+    /// either side: linear.
+    static func referenceDisplays(_ t: [UInt8], into spans: inout [DetectedSpan]) {
+        let n = t.count, key = Array("display".utf8)
+        var i = 1
+        while i + key.count < n {
+            guard t[i] == ch("d"), t[i - 1] == ch("\""), t[i + key.count] == ch("\""), t[i..<(i + key.count)].elementsEqual(key) else { i += 1; continue }
+            let escaped = i >= 2 && t[i - 2] == ch("\\")
+            var p = i + key.count + 1
+            while p < n, t[p] == ch(" ") { p += 1 }
+            guard p < n, t[p] == ch(":") else { i += 1; continue }
+            p += 1
+            while p < n, t[p] == ch(" ") { p += 1 }
+            if escaped { guard p + 1 < n, t[p] == ch("\\") else { i += 1; continue }; p += 1 }
+            guard p < n, t[p] == ch("\"") else { i += 1; continue }
+            let a = p + 1
+            var e = a
+            while e < n, e - a <= 160, t[e] != ch("\"") || (escaped ? t[e - 1] != ch("\\") : e > a && t[e - 1] == ch("\\")) { e += 1 }
+            guard e < n, e - a <= 160 else { i += 1; continue }
+            let end = escaped ? e - 1 : e
+            guard end > a, personReference(t, around: i - (escaped ? 2 : 1), end) else { i = e; continue }
+            spans.append(DetectedSpan(.personName, a, end))
+            i = e
+        }
+    }
+
+    static let personTypes = ["Patient", "Practitioner", "PractitionerRole", "RelatedPerson", "Person"].map { Array($0.utf8) }
+
+    /// The object around `a..<b` (its `{` and `}`, nested objects skipped, 1 KiB either
+    /// side at most) names a person's resource: `Patient/…` (or `…/Patient/…`), or a
+    /// `"Patient"` type.
+    static func personReference(_ t: [UInt8], around a: Int, _ b: Int) -> Bool {
+        var s = a, depth = 0
+        while s > 0, a - s < 1024 {
+            s -= 1
+            if t[s] == ch("}") { depth += 1 } else if t[s] == ch("{") { if depth == 0 { break }; depth -= 1 }
+        }
+        var e = b
+        depth = 0
+        while e < t.count, e - b < 1024 {
+            if t[e] == ch("{") { depth += 1 } else if t[e] == ch("}") { if depth == 0 { break }; depth -= 1 }
+            e += 1
+        }
+        guard s < a, t[s] == ch("{") else { return false }
+        // Its own members only: a nested object's reference is another's.
+        var p = s + 1
+        depth = 0
+        while p < e {
+            if t[p] == ch("{") || t[p] == ch("[") { depth += 1 } else if t[p] == ch("}") || t[p] == ch("]") { depth -= 1 }
+            if depth == 0, t[p] == ch("P") || t[p] == ch("R"), t[p - 1] == ch("\"") || t[p - 1] == ch("/") {
+                for w in personTypes where p + w.count < e && t[p..<(p + w.count)].elementsEqual(w) {
+                    let c = t[p + w.count]
+                    if c == ch("/") || c == ch("\"") || c == ch("\\") && t[p - 1] == ch("\"") { return true }
+                }
+            }
+            p += 1
+        }
+        return false
     }
 
     /// "P. White", "H. Osgood", "Richard Y. Swan": an initial (one capital and ". ") is
@@ -328,7 +394,7 @@ public struct NameDetector: Detector {
             covered[k] = true
             if ordered[j].entity == .personName, tok.alpha, tok.end - tok.start >= 2, upperAt(t, tok.start) || tok.caseless,
                !titles.contains(tok.hash), !contextWords.contains(tok.hash), !suffixes.contains(tok.hash),
-               !particles.contains(tok.hash) { names.insert(tok.hash) }
+               !particles.contains(tok.hash), !NameKeys.particleWords.contains(tok.hash) { names.insert(tok.hash) }
         }
         // Each repeat grows over the free name-like tokens next to it ("SAWYER LARKSPUR").
         let d = NameDetector()
@@ -359,7 +425,8 @@ public struct NameDetector: Detector {
             let keyed = Self.keyContextWords.contains(h) && k + 1 < toks.count && Self.keySeparator(t, tok.end, toks[k + 1].start)
             // After a number a title's letters are a unit: "376.80 ms Billed Duration".
             let title = Self.titles.contains(h) && (after == ch(".") || after == ch(" ") || after == ch("/")) && !Self.followsNumber(t, tok.start)
-            if title || Self.contextWords.contains(h) || keyed {
+            // A context word in a key that names a thing (`"drug_name":`, `facility_name=`) says no person follows.
+            if title || (Self.contextWords.contains(h) || keyed) && !NameKeys.inThingKey(t, tok.start, tok.end) {
                 if let (nameStart, end, next) = nameAfter(t, toks, k + 1) {
                     // The title is part of what names the person ("Dr Abbie Cook"); a label's
                     // words are not ("Patient Name: Hill", `{"name":{"family":"佐藤"}}`: a
@@ -420,7 +487,10 @@ public struct NameDetector: Detector {
     static let suffixes = credentials.union(hashes("jr sr ii iii iv v esq dvm dc"))
     static let abbreviated = hashes("jr sr esq")
     /// Lower-case particles inside a name: "María del Carmen Nieves", "de la Rosa", "van der Berg".
-    static let particles = hashes("de del la las los y da das do dos di van von der den le du")
+    static let particles = hashes("de del la las los y da das do dos di van von der den le du ibn bin bint binti abu al el ben bat")
+    /// A particle glued to a surname by `-` or `'` ("al-Hashimi", "el-Sayed", "d'Alembert"):
+    /// the token is read as Titlecase.
+    static let gluedParticles = hashes("al el ad ar as ash at az ud d l")
 
     /// Rules 3 and 4 for the Titlecase token `k`.
     func candidate(_ t: [UInt8], _ toks: [Token], _ k: Int) -> Bool {
@@ -664,11 +734,24 @@ public struct NameDetector: Detector {
         guard k < toks.count, toks[k].gapBefore <= 3 || Self.keySeparator(t, toks[k].start - toks[k].gapBefore, toks[k].start),
               toks[k].capital || toks[k].shouted || toks[k].caseless,
               !Self.notNames.contains(toks[k].hash) else { return nil }
-        var end = toks[k].end, next = k + 1
-        while next < toks.count, next - k < 3, tight(t, toks, next - 1, next),
-              toks[next].capital || toks[next].shouted || toks[next].caseless && toks[k].caseless, toks[next].alpha,
-              !Self.joinStop.contains(toks[next].hash), !ClinicalWords.set.contains(toks[next].hash) {
+        var end = toks[k].end, next = k + 1, particles = 0
+        // Two more tokens; six with a caseless script's lineage particles (`بن`, `בן`), which do not count.
+        func fits(_ j: Int) -> Bool {
+            toks[j].capital || toks[j].shouted || toks[j].caseless && toks[k].caseless
+        }
+        while next < toks.count, next - k - particles < (particles > 0 ? 7 : 3), next - k < 11, tight(t, toks, next - 1, next) {
+            // A particle between two of its words ("Muhammad ibn Abdullah", "María de la Rosa").
+            if !toks[next].caseless, Self.particles.contains(toks[next].hash), !fits(next), next + 1 < toks.count,
+               tight(t, toks, next, next + 1), fits(next + 1) || Self.particles.contains(toks[next + 1].hash) {
+                particles += 1; next += 1; continue
+            }
+            guard fits(next), toks[next].alpha, !Self.joinStop.contains(toks[next].hash), !ClinicalWords.set.contains(toks[next].hash) else { break }
+            if toks[next].caseless, NameKeys.particleWords.contains(toks[next].hash) { particles += 1 }
             end = toks[next].end; next += 1
+        }
+        // A particle does not end a name.
+        while next - 1 > k, NameKeys.particleWords.contains(toks[next - 1].hash) || Self.particles.contains(toks[next - 1].hash) {
+            next -= 1; end = toks[next - 1].end
         }
         return (toks[k].start, end, next)
     }

@@ -25,16 +25,40 @@ enum NameKeys {
     static let qualifiers: Set<UInt64> = NameDetector.hashes("""
         pt pat patient first last full given family middle maiden nick display preferred legal user member contact
         mother father spouse guardian kin provider doctor physician nurse f l m sur fore person
+        emergency next of relative parent child son daughter husband wife partner sibling brother sister mom dad
+        caregiver responsible party insured subscriber guarantor beneficiary dependent holder cardholder owner
+        employee staff clinician practitioner prescriber surgeon therapist pharmacist attending referring ordering
+        pcp author signer witness informant caller visitor customer client resident student birth alias other
         """)
+    /// Key parts that say the name is a thing's, not a person's (`drug_name`,
+    /// `facility_name`, `file_name`): under such a key no caseless value is a person's
+    /// name, and the key is no context word for one (`{"drug_name": "阿司匹林"}`).
+    static let things: Set<UInt64> = NameDetector.hashes("""
+        drug drugs med meds medication medications medicine product products brand generic item items ingredient
+        file files filename table tables column columns col field fields schema db database index key bucket queue
+        stream topic function lambda stack host hostname server service services app application device model
+        facility facilities hospital hospitals clinic clinics department dept unit units ward room bed site location
+        loc org organization organisation company corp business employer vendor supplier manufacturer payer plan
+        insurance insurer pharmacy lab laboratory test tests procedure procedures diagnosis condition disease
+        allergy allergen vaccine immunization order panel code category type status role group team project event
+        metric tag label state country region school program course specialty practice store
+        """)
+    /// What a key or column name says of its value's name.
+    enum Verdict { case none, person, thing }
     /// Keys that wrap a value (DynamoDB's `S`, FHIR's `text`, `value`): the key of the
     /// object they open says what it is (`"surname": {"S": "佐藤"}`).
     static let wrappers: Set<UInt64> = NameDetector.hashes("s text value")
 
-    /// The name `a..<b` (a key or a column) has a name's word in it.
-    static func says(_ t: [UInt8], _ a: Int, _ b: Int) -> Bool {
-        // `name` alone names anything (`drug_name`, `test_name`, `hospital_name`): with
-        // other parts, each of them must say whose (`patient_name`, `first_name`).
-        var generic = false, other = false
+    /// The name `a..<b` (a key or a column) has a name's word in it, and no part says
+    /// it names a thing.
+    static func says(_ t: [UInt8], _ a: Int, _ b: Int) -> Bool { verdict(t, a, b) == .person }
+
+    /// Whether the name `a..<b` says person's name (`patient_name`, `surname`, `氏名`),
+    /// thing's name (a part from `things`: `drug_name`, `facility_nm`), or neither. One
+    /// rule for a JSON key, a label and a column. `name` alone, or with parts that are
+    /// neither (`xyz_name`), says person's: a miss is worse than a mask.
+    static func verdict(_ t: [UInt8], _ a: Int, _ b: Int) -> Verdict {
+        var generic = false, named = false
         var p = a
         while p < b {
             // A part: up to `_`, `.`, `-`, a space, a digit, or a camelCase hump.
@@ -48,17 +72,42 @@ enum NameKeys {
                 e += 1
             }
             let h = Scan.hashLower(t, p, e)
-            if genericWords.contains(h) { generic = true; p = e; continue }
-            if words.contains(h) { return true }
-            if !qualifiers.contains(h) { other = true }
-            if e - p > 4, Scan.hashLower(t, e - 4, e) == name, qualifiers.contains(Scan.hashLower(t, p, e - 4)) { return true }
+            if things.contains(h) { return .thing }
+            if genericWords.contains(h) { generic = true }
+            else if words.contains(h) { named = true }
+            else if e - p > 4, Scan.hashLower(t, e - 4, e) == name {
+                // One word: "ptname" says whose; "drugname", "filename" say what.
+                let q = Scan.hashLower(t, p, e - 4)
+                if things.contains(q) { return .thing }
+                if qualifiers.contains(q) { named = true }
+            }
             // "患者氏名", "환자이름": a caseless key ending in a name's word of two characters or more.
-            if t[p] >= 0x80, suffixes.contains(where: { e - p > $0.count && t[(e - $0.count)..<e].elementsEqual($0) }) { return true }
+            else if t[p] >= 0x80, suffixes.contains(where: { e - p > $0.count && t[(e - $0.count)..<e].elementsEqual($0) }) { named = true }
             p = e
         }
-        return generic && !other
+        return named || generic ? .person : .none
     }
     static let name = Scan.hashLower("name")
+
+    /// The key `a..<b` is part of (`"drug_name": `, `facility_name=`): its letters,
+    /// digits, `_`, `.`, `-` on both sides, then a key's separator (a quote, spaces, `:`
+    /// or `=`). Nil when the word is in prose, not a key.
+    static func keyAround(_ t: [UInt8], _ a: Int, _ b: Int) -> Range<Int>? {
+        @inline(__always) func part(_ c: UInt8) -> Bool { isAlnum(c) || c == ch("_") || c == ch(".") || c == ch("-") }
+        var s = a, e = b
+        while s > 0, a - s < 64, part(t[s - 1]) { s -= 1 }
+        while e < t.count, e - b < 64, part(t[e]) { e += 1 }
+        var p = e
+        while p < t.count, p - e < 4, t[p] == ch("\\") || t[p] == ch("\"") || t[p] == ch("'") || t[p] == ch(" ") { p += 1 }
+        guard p < t.count, t[p] == ch(":") || t[p] == ch("=") else { return nil }
+        return s..<e
+    }
+
+    /// The word `a..<b` is part of a key that names a thing (`drug_name`): no context for a person's name.
+    static func inThingKey(_ t: [UInt8], _ a: Int, _ b: Int) -> Bool {
+        guard let k = keyAround(t, a, b) else { return false }
+        return verdict(t, k.lowerBound, k.upperBound) == .thing
+    }
     static let genericWords: Set<UInt64> = NameDetector.hashes("name names nm nme")
     static let suffixes: [[UInt8]] = ["姓名", "氏名", "名前", "이름", "성명"].map { Array($0.utf8) }
 
@@ -77,12 +126,22 @@ enum NameKeys {
     /// Letters of a caseless script from `a`, as a name is written: one to five words of
     /// at most sixteen letters (marks and modifiers such as `ー` go with them; an
     /// apostrophe or a hyphen between two letters too), apart by one space (or an
-    /// ideographic one), `・` or `·`. Where it ends (after its last letter).
-    static func caselessName(_ t: [UInt8], _ a: Int) -> Int? {
+    /// ideographic one), `・` or `·`; up to eight with a lineage's particles between them,
+    /// which do not count (`محمد بن عبد الله بن أحمد الهاشمي`: `بن`, `بنت`, `أبو`, `בן`).
+    /// With `comma`, once a comma between a family and a given name (`佐藤, 花子`,
+    /// `王，小明`): a whole value only, never a bare one in a text. A name in another
+    /// script in brackets after it goes with it (`김민준(金敏俊)`). Where it ends (after
+    /// its last letter or bracket).
+    static func caselessName(_ t: [UInt8], _ a: Int, comma: Bool = false, bracket: Bool = true) -> Int? {
         let n = t.count
         guard a < n, caselessAt(t, a) != nil else { return nil }
-        var p = a, end = a, words = 1, letters = 0
-        while p < n, p - a <= 128 {
+        var p = a, end = a, words = 1, particles = 0, letters = 0, commas = 0, ws = a
+        // Closes the word `ws..<end`; false when the name is too long.
+        func close() -> Bool {
+            if particleWords.contains(Scan.hashLower(t, ws, end)) { particles += 1 }
+            return words - particles <= (particles > 0 ? 8 : 5) && words <= 12
+        }
+        while p < n, p - a <= 160 {
             if let (s, len) = Scan.scalar(t, p), t[p] >= 0xC0 {
                 switch s.properties.generalCategory {
                 case .otherLetter, .modifierLetter:
@@ -90,7 +149,7 @@ enum NameKeys {
                     guard letters <= 16 else { return nil }
                     p += len; end = p; continue
                 case .nonspacingMark, .spacingMark:
-                    guard end == p else { return end }
+                    guard end == p else { break }
                     p += len; end = p; continue
                 default: break
                 }
@@ -100,15 +159,39 @@ enum NameKeys {
                 : p + 2 < n && t[p] == 0xE2 && t[p + 1] == 0x80 && t[p + 2] == 0x99 ? 3
                 : p + 1 < n && t[p] == 0xD7 && (t[p + 1] == 0xB3 || t[p + 1] == 0xB4) ? 2 : 0
             if joiner > 0, end == p, p + joiner < n, caselessAt(t, p + joiner) != nil { p += joiner; continue }
-            // A separator between two words.
-            let sep = t[p] == ch(" ") ? 1
+            // A separator between two words: a space, `・`, `·`; with `comma`, one comma (`,` `，` `、`) and a space or not.
+            var sep = t[p] == ch(" ") ? 1
                 : p + 2 < n && t[p] == 0xE3 && (t[p + 1] == 0x80 && t[p + 2] == 0x80 || t[p + 1] == 0x83 && t[p + 2] == 0xBB) ? 3
                 : p + 1 < n && t[p] == 0xC2 && t[p + 1] == 0xB7 ? 2 : 0
-            guard sep > 0, end == p, p + sep < n, caselessAt(t, p + sep) != nil, words < 5 else { return end }
-            words += 1; letters = 0
-            p += sep
+            if sep == 0, comma, commas == 0, end == p {
+                let c = t[p] == ch(",") ? 1 : p + 2 < n && (t[p] == 0xEF && t[p + 1] == 0xBC && t[p + 2] == 0x8C || t[p] == 0xE3 && t[p + 1] == 0x80 && t[p + 2] == 0x81) ? 3 : 0
+                if c > 0 { commas = 1; sep = c + (p + c < n && t[p + c] == ch(" ") ? 1 : 0) }
+            }
+            if sep > 0, end == p, p + sep < n, caselessAt(t, p + sep) != nil {
+                guard close() else { return nil }
+                words += 1; letters = 0
+                p += sep; ws = p
+                continue
+            }
+            guard close() else { return nil }
+            if bracket, let b = bracketed(t, p) { return b }
+            return end
         }
-        return p - a > 128 ? nil : end
+        guard p - a <= 160, close() else { return nil }
+        return end
+    }
+
+    /// Particles of a lineage inside a name (Arabic's son / daughter / father of, the
+    /// family's `آل`; Hebrew's son / daughter of).
+    static let particleWords: Set<UInt64> = NameDetector.hashes("بن ابن بنت أبو ابو أم ام آل בן בת")
+
+    /// The same name in another script in brackets at `p` (`(金敏俊)`, `（金敏俊）`): where it ends.
+    static func bracketed(_ t: [UInt8], _ p: Int) -> Int? {
+        let n = t.count
+        let open = p < n && t[p] == ch("(") ? 1 : p + 2 < n && t[p] == 0xEF && t[p + 1] == 0xBC && t[p + 2] == 0x88 ? 3 : 0
+        guard open > 0, let e = caselessName(t, p + open, bracket: false) else { return nil }
+        if e < n, t[e] == ch(")") { return e + 1 }
+        return e + 2 < n && t[e] == 0xEF && t[e + 1] == 0xBC && t[e + 2] == 0x89 ? e + 3 : nil
     }
 
     /// A whole value that is a caseless name (spaces around it allowed).
@@ -117,8 +200,8 @@ enum NameKeys {
         var a = 0, z = b.count
         while a < z, b[a] == ch(" ") { a += 1 }
         while z > a, b[z - 1] == ch(" ") { z -= 1 }
-        guard z - a >= 2, z - a <= 128 else { return false }
-        return caselessName(Array(b[a..<z]), 0) == z - a
+        guard z - a >= 2, z - a <= 160 else { return false }
+        return caselessName(Array(b[a..<z]), 0, comma: true) == z - a
     }
 
     /// A field ends at `e`: the text's end, a delimiter, a line end or its escape, or a
@@ -222,7 +305,7 @@ extension NameDetector {
         var a = p, quoteLength = 0, quote: UInt8 = 0
         if a + 1 < n, t[a] == ch("\\"), t[a + 1] == ch("\"") { quoteLength = 2; quote = ch("\""); a += 2 }
         else if a < n, t[a] == ch("\"") || t[a] == ch("'") { quoteLength = 1; quote = t[a]; a += 1 }
-        guard let e = NameKeys.caselessName(t, a) else { return nil }
+        guard let e = NameKeys.caselessName(t, a, comma: quoteLength > 0) else { return nil }
         if quoteLength > 0 {
             guard e + quoteLength <= n, t[e + quoteLength - 1] == quote, quoteLength == 1 || t[e] == ch("\\") else { return nil }
             return (a, e, e + quoteLength)

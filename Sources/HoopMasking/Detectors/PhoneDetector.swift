@@ -3,8 +3,9 @@
 /// with an optional extension (`x123`, `ext. 45`); the longest run of groups that
 /// makes one of these shapes is the number:
 /// - international: `+` and 8–15 digits in any grouping (E.164: `+12175550134`,
-///   `+1-217-555-0134`, `+44 (0)20 7946 0958`, `+61 2 9876 5432`), or `00` / `011` and a
-///   country code with 10–17 digits;
+///   `+1-217-555-0134`, `+44 (0)20 7946 0958`, `+61 2 9876 5432`, `(+358) 40 123 4567`),
+///   or `00` / `011` and a country code with 10–17 digits; Russia's trunk 8 and an area
+///   code in parentheses (`8 (912) 345-67-89`);
 /// - North American: `ddd ddd dddd` in any of its separators, `(ddd) ddd-dddd`, with an
 ///   optional `1` trunk;
 /// - national with a trunk `0` (UK, Australia, Mexico, most of Europe): 10–11 digits in
@@ -41,6 +42,8 @@ public struct PhoneDetector: Detector {
             var paren = false
             var q = p
             if t[q] == ch("(") { paren = true; q += 1 }
+            // "(+358) 40 123 4567": the country code in parentheses.
+            if paren, out.isEmpty, !plus, q < n, t[q] == ch("+") { plus = true; q += 1 }
             let run = Scan.digitRun(t, q)
             guard run > 0, run <= 17 else { break }
             var e = q + run
@@ -110,6 +113,8 @@ public struct PhoneDetector: Detector {
         if lead == ch("0"), second != ch("0"), digits == 10 || digits == 11, sizes.allSatisfy({ $0 >= 2 }), sizes.last! >= 3 {
             return .strong
         }
+        // A one-digit trunk (8 in Russia and the CIS) and the area code in parentheses: `8 (912) 345-67-89`.
+        if first.digits == 1, lead == ch("8"), gs.count >= 3, gs[gs.startIndex + 1].paren, digits == 11 { return .strong }
         // France and others: 0 and four pairs (`01 42 68 53 00`).
         if lead == ch("0"), second != ch("0"), sizes == [2, 2, 2, 2, 2] { return .strong }
         // Two groups of four (a local number in Australia, Singapore, Hong Kong): split by

@@ -48,7 +48,8 @@ public struct URLDetector: Detector {
         let n = t.count
         var floor = 0, p = 0
         while p < n {
-            guard t[p] == ch("/"), p > floor, p + 1 < n else { p += 1; continue }
+            // A path, a query or a fragment after the host (`…org/p`, `…org:8443?mrn=…`, `…org#/p/1`).
+            guard t[p] == ch("/") || t[p] == ch("?") || t[p] == ch("#"), p > floor, p + 1 < n else { p += 1; continue }
             var e = p
             // A port: ":8443/".
             var d = p
@@ -62,13 +63,25 @@ public struct URLDetector: Detector {
                 else { break }
             }
             floor = p + 1
-            guard s < e, s == 0 || !Self.hostGlue.contains(t[s - 1]), Self.hostName(t, s, e), !Self.namespace(t, s) else { p += 1; continue }
+            // Scheme-relative (`//host.example.org/p`): `//` at a word's start, not a path's or a scheme's.
+            let relative = s >= 2 && t[s - 1] == ch("/") && t[s - 2] == ch("/") && (s == 2 || !Scan.isWordByte(t[s - 3]) && !Self.hostGlue.contains(t[s - 3]))
+            guard s < e, s == 0 || relative || !Self.hostGlue.contains(t[s - 1]), Self.hostName(t, s, e), !Self.namespace(t, s) else { p += 1; continue }
             let end = Self.urlEnd(t, p)
-            guard end > p + 1 else { p += 1; continue }
-            spans.append(DetectedSpan(.url, s, end))
+            guard end > p + 1, !Self.shorthand(t, s, e, p, end) else { p += 1; continue }
+            spans.append(DetectedSpan(.url, relative ? s - 2 : s, end))
             floor = end
             p = end
         }
+    }
+
+    /// Clinical shorthand shaped like a host and a path (`HTN.DM/CKD`, `Pt.ID/MRN`): two
+    /// labels of at most five ASCII letters, the first capitalised, the last (a country's
+    /// code in shape) in capitals, then one segment of at most six capitals and nothing
+    /// more. A host is written so rarely; abbreviations joined by `.` and `/` often.
+    static func shorthand(_ t: [UInt8], _ s: Int, _ e: Int, _ p: Int, _ end: Int) -> Bool {
+        guard p == e, t[p] == ch("/"), let dot = t[s..<e].firstIndex(of: ch(".")), dot - s <= 5, e - dot - 1 <= 5,
+              isUpper(t[s]), t[s..<dot].allSatisfy(isAlpha), t[(dot + 1)..<e].allSatisfy(isUpper) else { return false }
+        return end - p - 1 <= 6 && t[(p + 1)..<end].allSatisfy(isUpper)
     }
 
     /// What before a host makes it part of something else: a path's `/`, a longer name's
@@ -111,6 +124,7 @@ extension URLDetector {
     /// starting "www."; a host before a path a dot and a slash.
     static let schemeInitials = ScanProfile.letters("hf")
     public func mayMatch(_ p: ScanProfile) -> Bool {
-        p.initials & Self.schemeInitials != 0 && p.schemeSeparator || p.www || p.slashes > 0 && p.dots > 0
+        // `?` and `#` after a host are not counted: a dot is, and the scan finds them.
+        p.initials & Self.schemeInitials != 0 && p.schemeSeparator || p.www || p.dots > 0
     }
 }
