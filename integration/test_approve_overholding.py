@@ -18,8 +18,10 @@ import random
 import subprocess
 import uuid
 
+import pytest
 
 from conftest import default_rules_ring
+from helpers.agent_wire import simple
 from helpers.ring import PGBENCH, hoop_bin
 from test_drivers import SCRIPT
 
@@ -110,3 +112,47 @@ def test_ordinary_work_is_allowed_at_once(bring):
     allowed = 1 - len(held) / len(statements)
     print(f"ordinary work: {len(statements)} statements, {allowed:.2%} allowed at once")
     assert allowed >= 0.99, "held:\n" + "\n".join(f"  {v} {rules}: {s[:120]}" for s, v, rules in held[:30])
+
+
+# Statements that read a row or a few and were held (usability review, s45): a sign,
+# COALESCE of constants, BETWEEN SYMMETRIC, ANY of an ARRAY cast to int[], a table joined
+# by its id to a bounded one or to the enclosing row of a sub-select, HAVING on the grouped
+# key, EXPLAIN ANALYZE of a key read, COPY of constants. Each must run at once through the
+# ring and return few rows; the controls beside them read every row and stay held.
+BOUNDED = [
+    "select id from patients where id = +1",
+    "select id from patients where id = coalesce(null, 1)",
+    "select id from patients where id between symmetric 2 and 1",
+    "select id from patients where id = any(array[1, 2]::int[])",
+    "select e.* from encounters e join patients p on p.id = e.patient_id where e.id = 5",
+    "select e.id, (select p.first_name from patients p where p.id = e.patient_id) from encounters e where e.id = 5",
+    "select e.id, (select p.name from providers p where p.id = e.provider_id) from encounters e where e.id = 5",
+    "select id from patients group by id having id = 1",
+    "explain analyze select * from patients where id = 1",
+    "copy (select 1) to stdout",
+    # Aggregates of measured or rounded values: no row given its own factor (s45).
+    "select avg(extract(year from age(date_of_birth))), avg(length(last_name)) from patients",
+    "select round(avg(length(note)), 1), max(date_trunc('month', admitted_at)) from encounters",
+]
+HELD = [
+    "select id from patients where id = coalesce(null, id)",
+    "select id from patients where id between symmetric 5000 and 1",
+    "select e.id from encounters e join patients p on p.id = e.patient_id",
+    "select p.id from patients p left join encounters e on p.id = e.patient_id and e.id = 5",
+    "select e.id, (select p.ssn from patients p where p.id = e.patient_id) from encounters e",
+    "select id from patients group by id having count(*) = 1",
+    "copy (select ssn from patients limit 1) to stdout",
+    "select sum(round(replace(ssn, '-', '')::numeric * 10::numeric ^ (9 * id))) from patients",
+]
+
+
+@pytest.mark.parametrize("sql", BOUNDED)
+def test_a_bounded_shape_runs_at_once(bring, sql):
+    a = simple(bring, sql)
+    assert not a.held and not a.denied and a.error is None and a.tags, f"{sql}: {a}"
+    assert a.rows <= 20, f"{sql}: {a.rows} rows"
+
+
+@pytest.mark.parametrize("sql", HELD)
+def test_the_unbounded_controls_stay_held(bring, sql):
+    assert simple(bring, sql).held, sql

@@ -226,7 +226,9 @@ public enum Classifier {
                 }
             } else {
                 c.kind = .read
-                c.export = true
+                // A query that reads no table and calls nothing (`copy (select 1) to stdout`)
+                // copies no value of the database's.
+                c.export = rel != nil || body["query"].map { bounds.touchesTables($0, [:]) || Self.holds("FuncCall", $0) } ?? true
                 if let rel { w.c.tablesRead.insert(rel); c.readsBounded = false }
                 if let q = body["query"] { w.walk(q); c.readsBounded = bounds.statement(q, [:]) }
             }
@@ -456,6 +458,15 @@ public enum Classifier {
     static func copiesValues(_ values: JSON?, from source: JSON?, _ bounds: Bounds) -> Bool {
         if bounds.touchesTables(values, [:]) { return true }
         return bounds.touchesTables(source, [:]) && Constants.mentionsColumn(values ?? .null)
+    }
+
+    /// Whether a node of this kind is anywhere in the tree.
+    static func holds(_ kind: String, _ j: JSON) -> Bool {
+        switch j {
+        case .array(let a): return a.contains { holds(kind, $0) }
+        case .object(let o): return o[kind] != nil || o.values.contains { holds(kind, $0) }
+        default: return false
+        }
     }
 
     /// A boolean option of an option list (EXPLAIN, VACUUM, ...) as the server reads it:

@@ -418,6 +418,14 @@ public enum Constants {
                 return number(Double(s.trimmingCharacters(in: .whitespaces)))
             }
             return inner
+        case "A_Expr" where b["kind"]?.string == "AEXPR_OP" && b["lexpr"] == nil:
+            // A sign (`+1`, `- 1`).
+            guard case .number(let r)? = value(b["rexpr"]) else { return nil }
+            switch b["name"]?.array?.last?.sval {
+            case "+": return number(r)
+            case "-": return number(-r)
+            default: return nil
+            }
         case "A_Expr" where b["kind"]?.string == "AEXPR_OP":
             // Arithmetic on numbers (`100 + 20`): as the server folds it.
             guard case .number(let l)? = value(b["lexpr"]), case .number(let r)? = value(b["rexpr"]) else { return nil }
@@ -427,6 +435,13 @@ public enum Constants {
             case "*": return number(l * r)
             default: return nil
             }
+        case "CoalesceExpr":
+            // Its first argument not NULL (`coalesce(null, 1)`), when each before it is known.
+            for a in b["args"]?.array ?? [] {
+                guard let v = value(a) else { return nil }
+                if v != .null { return v }
+            }
+            return .null
         default:
             return nil
         }
@@ -456,7 +471,7 @@ public enum Constants {
             if case .number(let n)? = value(e), n != n.rounded() { return false }
             return integral(b["arg"])
         case "A_Expr":
-            return integral(b["lexpr"]) && integral(b["rexpr"])
+            return (b["lexpr"] == nil || integral(b["lexpr"])) && integral(b["rexpr"])
         default:
             return false
         }
@@ -607,14 +622,18 @@ public enum Constants {
 ///   is bounded; a set operation without one is bounded when every branch is; VALUES is bounded;
 /// - a SELECT without FROM is bounded (one row) unless its select list calls a set-returning or
 ///   non-built-in function over something that reads a table (`unnest(array(select ...))`);
-/// - a SELECT whose select list has an aggregate (no window) and that has no GROUP BY is bounded;
+/// - a SELECT whose select list has an aggregate (no window) and that has no GROUP BY is bounded,
+///   unless an aggregate keeps every row apart (`collects`: `string_agg`, or `sum`/`bit_or`
+///   of values scaled by row, or of a derived table's computed column: `packs`);
 /// - otherwise every FROM item must be pinned: a subquery, or a CTE reference, whose own query
 ///   is bounded; a function (or other item) that reads no table; or a table (or unbounded
-///   subquery/CTE) with a top-level WHERE conjunct `key = const|$n`, `key IN (consts)` or
-///   `key = ANY(constant array)` on it,
+///   subquery/CTE) with a top-level WHERE conjunct (or HAVING's, on plain grouped columns)
+///   `key = const|$n`, `key IN (consts)` or `key = ANY(constant array)` on it,
 ///   `key` being "id", a name ending in "_id" or one of `keyColumns` (qualified by the item's
 ///   alias or name, or unqualified when the FROM clause has a single item). A join is pinned
-///   when each of its tables is: one patient's `id` does not bound their encounters.
+///   when each of its tables is: one patient's `id` does not bound their encounters, but a
+///   table's key set equal to a column of a pinned table, or of an enclosing row, is one
+///   value per row of it (`equatedPins`).
 /// - INSERT ... SELECT is bounded as its SELECT; UPDATE/DELETE are bounded without RETURNING,
 ///   or with a key equality on the target; MERGE is bounded (no RETURNING in PostgreSQL 15).
 ///
@@ -627,9 +646,13 @@ struct Bounds {
     /// qualifier may be the enclosing query's (`lateral (select * from patients where
     /// zzz_id = 1)` when patients has no zzz_id: a constant, true for every row).
     var nested = false
+    /// The names of the FROM items of the queries this one is inside (for a sub-select
+    /// of a select list): a column qualified by one of them, none of its own, is one value
+    /// each time it runs (equatedPins).
+    var enclosing: Set<String> = []
 
     /// The same rules for a query inside this one.
-    var inner: Bounds { Bounds(options: options, nested: true) }
+    var inner: Bounds { Bounds(options: options, nested: true, enclosing: enclosing) }
 
     func isKey(_ column: String) -> Bool {
         column == "id" || column.hasSuffix("_id") || options.keyColumns.contains(column)
@@ -760,7 +783,8 @@ struct Bounds {
         // encounters)`, `array(select ssn from patients)`) is a read of its own tables,
         // judged where it stands, in a FROM-less SELECT as anywhere, under a LIMIT too:
         // one row of it may hold every row of its table.
-        if !returnedSubselects(.array(targets)).allSatisfy({ inner.statement($0, ctes) }) { return false }
+        let within = Bounds(options: options, nested: true, enclosing: enclosing.union(Self.itemNames(from)))
+        if !returnedSubselects(.array(targets)).allSatisfy({ within.statement($0, ctes) }) { return false }
         // Each bounded, and all of them together, once per row: side by side (`array(select
         // ... limit 1000 offset 0), array(... offset 1000), ...` is every row in one), under a
         // LIMIT (`array(... offset g * 1000) from generate_series(0, 19) g limit 20`), without
@@ -777,7 +801,7 @@ struct Bounds {
         // ',') over () ... limit 1`), or a row that reaches others' (`lag(ssn, 5000) over w
         // ... limit 1`): LIMIT does not bound what the window read.
         // A set operation's LIMIT alike, whatever its branches gather or bring per row.
-        if limited(s) && !gathersRows(targets) && !from.contains(where: { gathers($0, s["withClause"], ctes) })
+        if limited(s) && !gathersRows(targets) && !packs(s, ctes) && !from.contains(where: { gathers($0, s["withClause"], ctes) })
             && !branchesGather(s, ctes) { return true }
         if let op = s["op"]?.string, op != "SETOP_NONE" {
             // Each branch bounded, and all of them together: twenty ranges of a thousand
@@ -798,18 +822,21 @@ struct Bounds {
         // One row of aggregates, unless what they reduce gathered rows first (`max(x) from
         // (select string_agg(...) x from encounters) s`), or more of them stand side by side
         // than the cap (aggregateValues).
-        if s["groupClause"] == nil, hasAggregate(targets, own: own), !expands(targets, ctes),
+        if s["groupClause"] == nil, hasAggregate(targets, own: own), !expands(targets, ctes), !packs(s, ctes),
            !from.contains(where: { gathers($0, s["withClause"], ctes) }),
            Self.sum(aggregateValues(targets), perRow) <= options.maxBoundedLimit { return true }
-        let pins = keyPins(s["whereClause"])
+        let pins = keyPins(filter(s))
+        let equated = Set(equatedPins(s, ctes, with: s["withClause"], ranges: true).keys)
         guard items.allSatisfy({ item in
-            item.pinned || item.keyed && (!item.names.isDisjoint(with: pins) || (items.count == 1 && pins.contains("") && !nested))
+            item.pinned || item.keyed && (!item.names.isDisjoint(with: pins) || !item.names.isDisjoint(with: equated)
+                                          || (items.count == 1 && pins.contains("") && !nested))
         }) else { return false }
         // Each item bounded, and all of them together: a LATERAL page per row of a series,
         // two key ranges of a self-join (their rows multiply). Rows not counted are any
         // number when a LATERAL item reads a table once per row of them (`unnest(array_fill(0,
-        // array[5000])) with ordinality t(v, n), lateral (... limit 1 offset t.n - 1)`).
-        return (rowCount(s, ctes, reads: true) ?? (readsPerRow(from, ctes) ? Int.max : 0)) <= options.maxBoundedLimit
+        // array[5000])) with ordinality t(v, n), lateral (... limit 1 offset t.n - 1)`), or
+        // when a table is bounded only per row of them (equatedPins).
+        return (rowCount(s, ctes, reads: true) ?? (readsPerRow(from, ctes) || !equated.isEmpty ? Int.max : 0)) <= options.maxBoundedLimit
     }
 
     /// Whether a FROM item, joins flattened, is LATERAL and reads a table: it runs once per
@@ -844,7 +871,8 @@ struct Bounds {
             case "SETOP_EXCEPT": n = l
             default: n = Self.sum(l, r)
             }
-        } else if s["groupClause"] == nil, hasAggregate(s["targetList"]?.array ?? []), !gathersRows(s["targetList"]?.array ?? []) {
+        } else if s["groupClause"] == nil, hasAggregate(s["targetList"]?.array ?? []), !gathersRows(s["targetList"]?.array ?? []),
+                  !packs(s, ctes) {
             n = max(1, aggregateValues(s["targetList"]?.array ?? []))
         } else {
             // Uncounted: as many as the cap, if it reads a table (a recursive CTE's reference
@@ -874,7 +902,7 @@ struct Bounds {
             guard let b else { return false }
             if branchesGather(b, ctes) { return true }
             let targets = b["targetList"]?.array ?? []
-            return gathersRows(targets) || returnedPerRow(targets, ctes) > 0
+            return gathersRows(targets) || packs(b, ctes) || returnedPerRow(targets, ctes) > 0
                 || (b["fromClause"]?.array ?? []).contains { gathers($0, b["withClause"], ctes) }
         }
     }
@@ -947,7 +975,7 @@ struct Bounds {
         // wrapping `array(select ...)`, or `coalesce((select array(...)), ...)`).
         let nested = returnedPerRow(targets, ctes)
         let inner = nested == 0 ? 0 : Self.product(max(1, rowCount(s, ctes, reads: true) ?? 1), nested)
-        if gathersRows(targets) || (s["fromClause"]?.array ?? []).contains(where: { gathers($0, s["withClause"], ctes) }) {
+        if gathersRows(targets) || packs(s, ctes) || (s["fromClause"]?.array ?? []).contains(where: { gathers($0, s["withClause"], ctes) }) {
             return Self.sum(readCount(s, ctes, gathered: true), inner)
         }
         // A scalar of aggregates side by side (`concat_ws(',', max(ssn) filter (where id =
@@ -1158,7 +1186,7 @@ struct Bounds {
         // One row of aggregates (`(select max(id) m from patients) s`), without GROUP BY.
         let targets = s["targetList"]?.array ?? []
         if s["groupClause"] == nil, !(s["fromClause"]?.array ?? []).isEmpty, hasAggregate(targets), !gathersRows(targets),
-           !expands(targets, ctes) { return capped(1) }
+           !packs(s, ctes), !expands(targets, ctes) { return capped(1) }
         // Set-returning calls in the select list: as many rows per row of FROM as the longest.
         var calls: [JSON] = []
         self.calls(.array(s["targetList"]?.array ?? []), &calls)
@@ -1169,8 +1197,9 @@ struct Bounds {
         }
         var count = perRow
         let single = (s["fromClause"]?.array ?? []).count == 1
+        let equated = equatedPins(s, ctes, with: with, ranges: reads)
         for item in s["fromClause"]?.array ?? [] {
-            guard let n = itemCount(item, s["whereClause"], single: single, ctes, with: with, reads: reads) else { return capped(nil) }
+            guard let n = itemCount(item, filter(s), single: single, ctes, with: with, reads: reads, equated: equated) else { return capped(nil) }
             count = Self.product(count, n)
         }
         return capped(count)
@@ -1178,12 +1207,13 @@ struct Bounds {
 
     /// Rows a FROM item yields at most (rowCount); `reads`: a key's range counts as its
     /// length, as a read's bound (keyPins), never a write's.
-    func itemCount(_ item: JSON, _ whereClause: JSON?, single: Bool, _ ctes: [String: Bool], with: JSON?, reads: Bool = false) -> Int? {
+    func itemCount(_ item: JSON, _ whereClause: JSON?, single: Bool, _ ctes: [String: Bool], with: JSON?, reads: Bool = false,
+                   equated: [String: [String: Int]] = [:]) -> Int? {
         guard let (kind, b) = item.node else { return nil }
         switch kind {
         case "JoinExpr":
-            guard let l = itemCount(b["larg"] ?? .null, whereClause, single: false, ctes, with: with, reads: reads),
-                  let r = itemCount(b["rarg"] ?? .null, whereClause, single: false, ctes, with: with, reads: reads) else { return nil }
+            guard let l = itemCount(b["larg"] ?? .null, whereClause, single: false, ctes, with: with, reads: reads, equated: equated),
+                  let r = itemCount(b["rarg"] ?? .null, whereClause, single: false, ctes, with: with, reads: reads, equated: equated) else { return nil }
             return Self.product(l, r)
         case "RangeSubselect":
             return rowCount(b["subquery"]?["SelectStmt"], ctes, with: with, reads: reads)
@@ -1205,7 +1235,9 @@ struct Bounds {
                 if ctes[rel] != nil { return nil }
             }
             guard !Self.renamesColumns(b) else { return nil }
-            let mine = Self.pins(columnPins(whereClause, ranges: reads), on: Self.qualifiers(of: b), unqualified: single)
+            var pins = columnPins(whereClause, ranges: reads)
+            for (q, columns) in equated { pins[q, default: [:]].merge(columns) { min($0, $1) } }
+            let mine = Self.pins(pins, on: Self.qualifiers(of: b), unqualified: single)
             return mine.compactMap { keyCount($0.key, $0.value) }.min()
         default:
             return nil
@@ -1253,6 +1285,7 @@ struct Bounds {
     /// or to a type that may be one (a domain, the database's own).
     static func isArrayValued(_ e: JSON) -> Bool {
         if e["A_ArrayExpr"] != nil { return true }
+        if let args = e["CoalesceExpr"]?["args"]?.array { return args.contains(where: isArrayValued) }
         if let cast = e["TypeCast"] {
             if !(cast["typeName"]?["arrayBounds"]?.array ?? []).isEmpty { return true }
             // Only a built-in scalar type is surely one value (`_int4` is int4[]).
@@ -1264,10 +1297,21 @@ struct Bounds {
         return false
     }
 
+    /// A one-dimensional array of a built-in scalar type other than a float (`int[]`):
+    /// an ARRAY[...] of constants cast to it keeps its elements, one key each.
+    static func listOfScalars(_ typeName: JSON?) -> Bool {
+        let names = (typeName?["names"]?.array ?? []).compactMap(\.sval)
+        guard (typeName?["arrayBounds"]?.array ?? []).count == 1, let type = names.last,
+              names.count == 1 || names.count == 2 && names[0] == "pg_catalog", BuiltinTypes.scalar.contains(Substring(type)) else { return false }
+        return !["float4", "float8", "real", "double precision"].contains(type)
+    }
+
     /// A constant cast to a floating-point type: compared with an integer or numeric
     /// column, the column is cast too, and many values compare equal to one
     /// (`code = 1::float8` on a numeric key; `2^62::float8` on a bigint one).
     static func lossy(_ e: JSON?) -> Bool {
+        // COALESCE's type is its arguments' common one (`coalesce(null::float8, 1)`).
+        if let args = e?["CoalesceExpr"]?["args"]?.array { return args.contains(where: lossy) }
         guard let cast = e?["TypeCast"] else { return false }
         let type = (cast["typeName"]?["names"]?.array ?? []).last?.sval ?? ""
         return ["float4", "float8", "real", "double precision"].contains(type) || lossy(cast["arg"])
@@ -1291,6 +1335,100 @@ struct Bounds {
                   let column = fields.last?.sval,
                   let n = subselectCount(link, of: relation, others: others, ctes: ctes, with: with) else { continue }
             out[column] = min(n, out[column] ?? Int.max)
+        }
+        return out
+    }
+
+    /// A query's WHERE, with the conjuncts of its HAVING that call nothing when it groups
+    /// by plain columns (`group by id having id = 1`): such a condition is on the grouped
+    /// columns, and keeps the rows of the groups it keeps, as in WHERE.
+    func filter(_ s: JSON) -> JSON? {
+        guard let having = s["havingClause"], let groups = s["groupClause"]?.array, !groups.isEmpty,
+              groups.allSatisfy({ $0["ColumnRef"] != nil }) else { return s["whereClause"] }
+        var conjuncts: [JSON] = [], stack = [having]
+        while let e = stack.popLast() {
+            if let b = e["BoolExpr"], b["boolop"]?.string == "AND_EXPR" { stack += b["args"]?.array ?? []; continue }
+            var fs: [JSON] = []
+            calls(e, &fs)
+            if fs.isEmpty, !Classifier.holds("SubLink", e) { conjuncts.append(e) }
+        }
+        guard !conjuncts.isEmpty else { return s["whereClause"] }
+        let args = (s["whereClause"].map { [$0] } ?? []) + conjuncts
+        return .object(["BoolExpr": .object(["boolop": .string("AND_EXPR"), "args": .array(args)])])
+    }
+
+    /// The names FROM items go by (joins flattened): a table's qualifiers, another item's alias.
+    static func itemNames(_ from: [JSON]) -> Set<String> {
+        var out: Set<String> = [], items = from
+        while let i = items.popLast() {
+            guard let (kind, b) = i.node else { continue }
+            switch kind {
+            case "JoinExpr": items += [b["larg"] ?? .null, b["rarg"] ?? .null]
+            case "RangeVar": out.formUnion(qualifiers(of: b))
+            case "RangeTableSample": out.formUnion(qualifiers(of: b["relation"]?["RangeVar"]))
+            default: if let a = b["alias"]?["aliasname"]?.string { out.insert(a) }
+            }
+        }
+        return out
+    }
+
+    /// Key columns of a query's tables (by qualifier) that a conjunct sets equal to one
+    /// value per row of something bounded, each pinned to one value: a column of another
+    /// of its tables that a key filter bounds, or such an equation in turn, or of an
+    /// enclosing query (a sub-select runs once per enclosing row). `encounters e join
+    /// patients p on p.id = e.patient_id where e.id = 5` is one patient per encounter;
+    /// `(select name from providers p where p.id = e.provider_id)` one provider each time.
+    /// The conjuncts: WHERE's (and HAVING's, `filter`), and a join's ON for the side it
+    /// filters (both of an inner join, the right of a LEFT, the left of a RIGHT, neither
+    /// of a FULL: a side kept whole is not bounded by its ON). Equations among tables
+    /// bounded by nothing else bound nothing (`p.id = q.x and q.id = p.y`).
+    func equatedPins(_ s: JSON, _ ctes: [String: Bool], with: JSON?, ranges: Bool) -> [String: [String: Int]] {
+        let from = s["fromClause"]?.array ?? []
+        guard from.count > 1 || from.first?["JoinExpr"] != nil || !enclosing.isEmpty else { return [:] }
+        let cteNames = Set((with?["ctes"]?.array ?? []).compactMap { $0["CommonTableExpr"]?["ctename"]?.string })
+        var tables: [Set<String>] = []
+        var equations = Self.equatedColumns(filter(s)).map { (x: $0.left, y: $0.right, sides: Set<String>?.none) }
+        var items = from
+        while let i = items.popLast() {
+            guard let (kind, b) = i.node else { continue }
+            switch kind {
+            case "JoinExpr":
+                let l = b["larg"] ?? .null, r = b["rarg"] ?? .null
+                items += [l, r]
+                let sides: Set<String>
+                switch b["jointype"]?.string {
+                case "JOIN_INNER": sides = Self.itemNames([l, r])
+                case "JOIN_LEFT": sides = Self.itemNames([r])
+                case "JOIN_RIGHT": sides = Self.itemNames([l])
+                default: sides = []
+                }
+                equations += Self.equatedColumns(b["quals"]).map { (x: $0.left, y: $0.right, sides: Optional(sides)) }
+            case "RangeVar":
+                let rel = b["relname"]?.string ?? ""
+                let cte = b["schemaname"] == nil && (ctes[rel] != nil || cteNames.contains(rel))
+                if !cte, !Self.renamesColumns(b) { tables.append(Self.qualifiers(of: b)) }
+            default:
+                break
+            }
+        }
+        let keyed = columnPins(filter(s), ranges: ranges).filter { $0.value.contains { keyCount($0.key, $0.value) != nil } }.keys
+        var bounded = enclosing.subtracting(Self.itemNames(from))
+        for t in tables where !t.isDisjoint(with: keyed) { bounded.formUnion(t) }
+        var out: [String: [String: Int]] = [:]
+        var grew = true
+        while grew {
+            grew = false
+            for t in tables where t.isDisjoint(with: bounded) {
+                for e in equations where e.x.count >= 2 && e.y.count >= 2 {
+                    let q = Self.qualifier(e.x), other = Self.qualifier(e.y), column = e.x.last!
+                    guard t.contains(q), !t.contains(other), bounded.contains(other), e.sides?.contains(q) ?? true,
+                          keyCount(column, 1) != nil else { continue }
+                    out[q, default: [:]][column] = 1
+                    bounded.formUnion(t)
+                    grew = true
+                    break
+                }
+            }
         }
         return out
     }
@@ -1342,7 +1480,10 @@ struct Bounds {
                    items.allSatisfy({ Constants.isConstOrParam($0) && !Self.lossy($0) && !Self.isArrayValued($0) }) { pin(q, items.count) }
             case "AEXPR_OP_ANY" where op == "=":
                 // key = ANY(ARRAY[1, 2]) / ANY('{1,2}'): a constant array (a bound array, $1, may be any size).
-                let r = a["rexpr"]
+                // ARRAY[...] cast to a one-dimensional array of a built-in scalar type, not a
+                // float (`::int[]`), is its elements.
+                var r = a["rexpr"]
+                if let cast = r?["TypeCast"], cast["arg"]?["A_ArrayExpr"] != nil, Self.listOfScalars(cast["typeName"]) { r = cast["arg"] }
                 let elements = r?["A_ArrayExpr"].map { $0["elements"]?.array ?? [] }
                 var count = elements?.count ?? 0
                 var literal = r
@@ -1355,11 +1496,13 @@ struct Bounds {
                 let constant = elements.map { $0.allSatisfy { Constants.isConst($0) && !Self.isArrayValued($0) && !Self.lossy($0) } }
                     ?? (Constants.isConst(r) && !Self.lossy(r))
                 if let q = key(a["lexpr"]), constant, count > 0, count <= cap { pin(q, count) }
-            case "AEXPR_BETWEEN" where ranges:
-                // key BETWEEN 10 AND 20: as many keys as the range holds.
+            case "AEXPR_BETWEEN" where ranges, "AEXPR_BETWEEN_SYM" where ranges:
+                // key BETWEEN 10 AND 20: as many keys as the range holds (SYMMETRIC: either way round).
                 let bounds = a["rexpr"]?.array ?? a["rexpr"]?["List"]?["items"]?.array ?? []
-                if let q = key(a["lexpr"]), bounds.count == 2, let lo = Constants.count(bounds[0]),
-                   let hi = Constants.count(bounds[1]), hi - lo < Double(cap) {
+                if let q = key(a["lexpr"]), bounds.count == 2, var lo = Constants.count(bounds[0]),
+                   var hi = Constants.count(bounds[1]) {
+                    if a["kind"]?.string == "AEXPR_BETWEEN_SYM", hi < lo { swap(&lo, &hi) }
+                    guard hi - lo < Double(cap) else { continue }
                     // Bounds the wrong way round (`BETWEEN 100000 AND 1`) hold no key: none, never fewer.
                     pin(q, hi < lo ? 0 : Int(hi - lo) + 1)
                 }
@@ -1448,7 +1591,7 @@ struct Bounds {
         var fs: [JSON] = []
         calls(.array(targets), &fs)
         return fs.contains(where: collects) || fs.contains(where: reachesOtherRows) || returnedPerRow(targets, ctes) > 0
-            || (s["fromClause"]?.array ?? []).contains { gathers($0, s["withClause"], ctes) }
+            || packs(s, ctes) || (s["fromClause"]?.array ?? []).contains { gathers($0, s["withClause"], ctes) }
     }
 
     /// An aggregate (or window function) in the select list that gathers rows into one
@@ -1498,7 +1641,11 @@ struct Bounds {
 
     /// A call that may gather many rows into one value: an aggregate that collects
     /// (`array_agg`...), a percentile given anything but one constant fraction (an array
-    /// of fractions returns as many of the rows' values), a function of the database's own.
+    /// of fractions returns as many of the rows' values), a function of the database's own,
+    /// or any other aggregate but a selecting one given more than plain values: `sum`,
+    /// `avg`, `bit_or`, `var_pop`... add every row's value into one, and a numeric (131,072
+    /// digits) or a bit string that each row scales or shifts by its own factor keeps them
+    /// all (`sum(ssn::numeric * 10 ^ (9 * id))`, `bit_or(x::bit(30000) >> 30 * id)`).
     func collects(_ f: JSON) -> Bool {
         let parts = (f["funcname"]?.array ?? []).compactMap(\.sval)
         let name = parts.last ?? ""
@@ -1506,6 +1653,117 @@ struct Bounds {
             guard case .number? = Constants.value((f["args"]?.array ?? []).first) else { return true }
         }
         return Self.collecting.contains(name) || !ClassWalker.isBuiltin(parts)
+            || Self.isAggregate(f) && !Self.selecting.contains(name) && !(f["args"]?.array ?? []).allSatisfy { Self.plain($0) }
+    }
+
+    /// Aggregates whose value is one row's (`max`, `mode`) or a count or truth of them:
+    /// what they are given cannot make it hold more rows.
+    static let selecting: Set<String> = [
+        "count", "min", "max", "bool_and", "bool_or", "every", "mode", "regr_count", "rank", "dense_rank",
+        "percent_rank", "cume_dist", "percentile_disc", "percentile_cont",
+    ]
+
+    /// A value an adding aggregate keeps no row apart in: columns and constants (cast or
+    /// not), added or subtracted, scaled by a constant only, or chosen among by CASE,
+    /// COALESCE or NULLIF unscaled (a factor that differs by row, `case id when 2 then x *
+    /// 1e9`, is a packing), or measured by a function that cannot scale (`measuring`,
+    /// `nonScaling`). Any other function may: `power`, `lpad`, `<<`, a `repeat` cast to
+    /// numeric each scale a row by its own factor.
+    static func plain(_ e: JSON, scaled: Bool = true) -> Bool {
+        guard let (kind, b) = e.node else { return false }
+        switch kind {
+        case "ColumnRef", "A_Const", "ParamRef": return true
+        case "FuncCall":
+            let parts = (b["funcname"]?.array ?? []).compactMap(\.sval)
+            guard ClassWalker.isBuiltin(parts), b["over"] == nil, b["agg_filter"] == nil, let name = parts.last else { return false }
+            let args = b["args"]?.array ?? []
+            // A length of a plain value: a built one may carry a row's own factor
+            // (`length(repeat('x', (ssn like '1%')::int << id))`).
+            if measuring.contains(name) { return args.count == 1 && plain(args[0], scaled: scaled) }
+            guard nonScaling.contains(name), !args.isEmpty, args.allSatisfy({ plain($0, scaled: scaled) }) else { return false }
+            // One value measured; the rest constants (`round(x, 2)`, `extract(year from x)`),
+            // or two times apart (`age(admitted_at, birth_date)`).
+            return args.filter { !rowIndependent($0) }.count <= (name == "age" ? 2 : 1)
+        case "TypeCast": return plain(b["arg"] ?? .null, scaled: scaled)
+        case "A_Expr" where b["kind"]?.string == "AEXPR_OP":
+            let sides = [b["lexpr"], b["rexpr"]].compactMap { $0 }
+            switch b["name"]?.array?.last?.sval {
+            case "+", "-": return sides.allSatisfy { plain($0, scaled: scaled) }
+            case "*", "/":
+                return scaled && sides.count == 2 && sides.contains(where: rowIndependent) && sides.allSatisfy { plain($0, scaled: true) }
+            default: return false
+            }
+        case "A_Expr" where b["kind"]?.string == "AEXPR_NULLIF":
+            return [b["lexpr"], b["rexpr"]].allSatisfy { plain($0 ?? .null, scaled: false) }
+        case "CoalesceExpr":
+            return (b["args"]?.array ?? []).allSatisfy { plain($0, scaled: false) }
+        case "CaseExpr":
+            // The conditions choose; the results are what is added.
+            let results = (b["args"]?.array ?? []).map { $0["CaseWhen"]?["result"] ?? .null } + (b["defresult"].map { [$0] } ?? [])
+            return results.allSatisfy { plain($0, scaled: false) }
+        default: return false
+        }
+    }
+
+    /// Functions whose value is a length.
+    static let measuring: Set<String> = ["length", "char_length", "character_length", "octet_length", "bit_length"]
+
+    /// Functions of one value (and constants) whose result is no larger than it: they
+    /// round, truncate or take a part of it, and give no row its own factor.
+    static let nonScaling: Set<String> = ["abs", "sign", "round", "trunc", "floor", "ceil", "ceiling", "extract",
+                                          "date_part", "date_trunc", "age"]
+
+    /// The same for every row: constants and parameters, cast or computed with operators.
+    static func rowIndependent(_ e: JSON) -> Bool {
+        guard let (kind, b) = e.node else { return false }
+        switch kind {
+        case "A_Const", "ParamRef": return true
+        case "TypeCast": return rowIndependent(b["arg"] ?? .null)
+        case "A_Expr" where b["kind"]?.string == "AEXPR_OP": return [b["lexpr"], b["rexpr"]].compactMap { $0 }.allSatisfy(rowIndependent)
+        default: return false
+        }
+    }
+
+    /// An adding aggregate of this query (`sum`, `bit_or`: not `selecting`), written here
+    /// or in a sub-select of its select list, given a column of a derived table, CTE or
+    /// function in FROM (or an unqualified one beside such an item): the column's values
+    /// were computed, possibly scaled by row (`sum(x) from (select ssn::numeric * 10 ^ (9
+    /// * id) x from patients) s`), and the sum keeps them all. A table's own columns are
+    /// what it stores (a derived table that passes them through, as keys are, too).
+    func packs(_ s: JSON, _ ctes: [String: Bool]) -> Bool {
+        let targets = s["targetList"]?.array ?? []
+        var fs: [JSON] = []
+        calls(.array(targets), &fs)
+        let adding = (fs.filter(Self.isAggregate) + liftedAggregates(targets)).filter {
+            !Self.selecting.contains(($0["funcname"]?.array ?? []).compactMap(\.sval).last ?? "")
+        }
+        guard !adding.isEmpty else { return false }
+        var computed: Set<String> = []
+        var anyComputed = false
+        var items = s["fromClause"]?.array ?? []
+        while let i = items.popLast() {
+            guard let (kind, b) = i.node else { continue }
+            let stored: Bool
+            var names: Set<String> = [b["alias"]?["aliasname"]?.string ?? ""]
+            switch kind {
+            case "JoinExpr": items += [b["larg"] ?? .null, b["rarg"] ?? .null]; continue
+            case "RangeVar":
+                names = Self.qualifiers(of: b)
+                stored = b["schemaname"] != nil || ctes[b["relname"]?.string ?? ""] == nil
+            case "RangeTableSample":
+                names = Self.qualifiers(of: b["relation"]?["RangeVar"])
+                stored = true
+            case "RangeSubselect":
+                stored = b["lateral"]?.bool != true && (b["alias"]?["colnames"]?.array ?? []).isEmpty && passesKeysThrough(b["subquery"], ctes)
+            default:
+                stored = false
+            }
+            if !stored { computed.formUnion(names); anyComputed = true }
+        }
+        guard anyComputed else { return false }
+        var refs: [[String]] = []
+        columnRefs(.array(adding.map { $0["args"] ?? .null }), &refs)
+        return refs.contains { $0.count == 1 || computed.contains(Self.qualifier($0)) }
     }
 
     /// An aggregate in the select list bounds the read when every aggregate there

@@ -99,7 +99,12 @@ final class ClassifyTests: XCTestCase {
         c("select * from patients where id > 5", .read, "SELECT", r: ["patients"], rb: false),
         c("select * from patients where id = 5 or true", .read, "SELECT", r: ["patients"], rb: false),
         c("select * from patients where id = 5 and status = 'x'", .read, "SELECT", r: ["patients"]),
+        // One patient's encounters, as `where patient_id = 5` (equatedPins); two patients' are not.
         c("select * from patients p join encounters e on e.patient_id = p.id where p.id = 5", .read, "SELECT",
+          r: ["patients", "encounters"]),
+        c("select * from patients p join encounters e on e.patient_id = p.id where p.id in (5, 6)", .read, "SELECT",
+          r: ["patients", "encounters"], rb: false),
+        c("select * from patients p join encounters e on e.patient_id > p.id where p.id = 5", .read, "SELECT",
           r: ["patients", "encounters"], rb: false),
         c("select * from patients p join encounters e on e.patient_id = p.id where p.id = 5 and e.id = 9", .read, "SELECT",
           r: ["patients", "encounters"]),
@@ -626,6 +631,117 @@ final class ClassifyTests: XCTestCase {
         XCTAssertFalse(unbounded("merge into encounters e using (values (1)) v(x) on e.provider_id = v.x when matched then delete"))
         XCTAssertFalse(unbounded("merge into encounters e using (values (1), (2), (3)) v(x) on e.id = v.x when matched then delete"))
         XCTAssertFalse(unbounded("merge into encounters e using (select id as x from providers limit 10) v on e.id = v.x when matched then delete"))
+    }
+
+    /// An adding aggregate (`sum`, `avg`, `bit_or`, `var_pop`...) given more than plain
+    /// values packs every row into one: a numeric of 131,072 digits or a bit string holds a
+    /// row per factor each row scales or shifts its value by (hunt s45). Selecting
+    /// aggregates (count, min, max, mode...) and sums of plain columns stay one row.
+    func testAddingAggregatesThatScaleByRowPackEveryRow() {
+        func bounded(_ sql: String) -> Bool { Classifier.classify(sql).statements[0].readsBounded }
+        let packed = "replace(ssn, '-', '')::numeric * 10::numeric ^ (9 * id)"
+        for sql in ["select sum(\(packed)) from patients",
+                    "select avg(\(packed)) from patients",
+                    "select var_pop(\(packed)), count(*) from patients",
+                    "select sum(replace(ssn, '-', '')::numeric * power(10::numeric, 9 * id)) from patients",
+                    "select bit_or(replace(ssn, '-', '')::bigint::bit(30000) >> (30 * id)) from patients",
+                    "select bit_xor(replace(ssn, '-', '')::bigint << id) from patients",
+                    "select sum(lpad(replace(ssn, '-', ''), 9 * id, '0')::numeric) from patients",
+                    "select sum(overlay(repeat('0', 27000) placing replace(ssn, '-', '') from 9 * id - 8)::numeric) from patients",
+                    "select sum(case id when 1 then ssn::numeric when 2 then ssn::numeric * 1000000000 end) from patients",
+                    "select sum(p.ssn::numeric * s.f) from patients p join (select g, 10::numeric ^ (9 * g) f from generate_series(1, 5000) g) s on s.g = p.id",
+                    // The packing computed in a derived table or CTE, the sum outside.
+                    "select sum(x) from (select \(packed) x from patients) s",
+                    "with w as (select \(packed) x from patients) select sum(x) from w",
+                    "select count(*), (select sum(s.x)) from (select \(packed) x from patients) s",
+                    "select max(t) from (select sum(x) t from (select \(packed) x from patients) a) b",
+                    "select max(t) from (select sum(\(packed)) t from patients) b",
+                    "select sum(x) from (select \(packed) x from patients) s limit 1",
+                    "select (select sum(\(packed)) from patients p)",
+                    "select sum(\(packed)) over () from patients limit 1",
+                    "select sum(\(packed)) from patients union all select 1 limit 2"] {
+            XCTAssertFalse(bounded(sql), sql)
+        }
+        for sql in ["select max(ssn), min(format('%s%s', ssn, id)), count(*) from patients",
+                    "select sum(id), avg(id), sum(id * 2 + 1), avg(id) filter (where id > 3), count(distinct id) from patients",
+                    "select bool_and(id > 0), mode() within group (order by ssn), percentile_disc(0.5) within group (order by id) from patients",
+                    "select sum(coalesce(provider_id, 0)), sum(case when department = 'x' then 1 else 0 end) from encounters",
+                    "select sum(x) from (select id as x from patients) s",
+                    "select count(*) from (select \(packed) x from patients) s",
+                    "select sum(\(packed)) from patients where id in (1, 2, 3)",
+                    // Measured or rounded values: no row given its own factor.
+                    "select avg(extract(year from age(birth_date))) from patients", "select avg(length(note)) from encounters",
+                    "select avg(age(admitted_at, timestamp '2020-01-01')), sum(round(id / 3.0, 2)), sum(abs(id) - 1) from encounters",
+                    "select avg(date_part('day', admitted_at)), max(date_trunc('month', admitted_at)) from encounters"] {
+            XCTAssertTrue(bounded(sql), sql)
+        }
+        // A measuring or rounding call given a scaled value, or a row's own precision, still packs.
+        for sql in ["select sum(round(\(packed), 0)) from patients", "select sum(abs(\(packed))) from patients",
+                    "select sum(round(ssn::numeric, id)) from patients", "select sum(length(ssn) * 10::numeric ^ (9 * id)) from patients",
+                    "select sum(trunc(ssn::numeric * id)) from patients", "select sum(public.abs(ssn::numeric)) from patients",
+                    "select sum(abs(ssn::numeric) * power(10::numeric, id)) from patients",
+                    "select sum(case id when 1 then round(ssn::numeric * 1000000000) else round(ssn::numeric) end) from patients",
+                    "select sum(length(repeat('x', (ssn like '1%')::int << (id % 30)))) from patients",
+                    "select bit_or(octet_length(lpad('', id % 30))) from patients",
+                    "select sum(extract(epoch from (replace(ssn, '-', '') || repeat('0', id))::interval)) from patients"] {
+            XCTAssertFalse(bounded(sql), sql)
+        }
+    }
+
+    /// Statements that read few rows, held before (usability review): a sign, COALESCE
+    /// of constants, BETWEEN SYMMETRIC, ANY of an ARRAY cast to `int[]`, a table joined by
+    /// its `id` (or a parent's key) to a bounded one or to an enclosing row, HAVING on the
+    /// grouped key, COPY of constants. The controls read every row.
+    func testBoundedShapesThatWereHeld() {
+        func statement(_ sql: String) -> StatementClass { Classifier.classify(sql).statements[0] }
+        for sql in ["select * from patients where id = +1", "select * from patients where id = - 1",
+                    "select * from patients where id = coalesce(null, 1)",
+                    "select * from patients where id between symmetric 2 and 1",
+                    "select * from patients where id = any(array[1, 2]::int[])",
+                    "select e.* from encounters e join patients p on p.id = e.patient_id where e.id = 5",
+                    "select e.* from encounters e join patients p on p.id = e.patient_id where p.id = 5",
+                    "select * from patients p, encounters e where p.id = e.patient_id and e.provider_id = 3",
+                    "select * from encounters e left join patients p on p.id = e.patient_id where e.id = 5",
+                    "select e.id, (select p.first_name from patients p where p.id = e.patient_id) from encounters e where e.id = 5",
+                    "select e.id, (select p.name from providers p where p.id = e.provider_id) from encounters e where e.id = 5",
+                    "select e.id, (select p.ssn from patients p where p.id = e.patient_id) from encounters e limit 1000",
+                    "select array(select e2.note from encounters e2 where e2.patient_id = p.id) from patients p where p.id = 1",
+                    "select id from patients group by id having id = 1",
+                    "select id, count(*) from encounters group by id, note having id in (1, 2) and count(*) > 0",
+                    "explain analyze select * from patients where id = 1"] {
+            XCTAssertTrue(statement(sql).readsBounded, sql)
+        }
+        for sql in ["select * from patients where id = +id", "select * from patients where id = coalesce(null, id)",
+                    "select * from patients where id = coalesce(null::float8, 1)",
+                    "select * from patients where id between symmetric 5000 and 1",
+                    "select * from patients where id = any(array[1, 2]::float8[])",
+                    "select * from patients where id = any(array['{1,2}']::int[][])",
+                    "select * from patients where id = any(array[$1]::int[])",
+                    "select p.* from encounters e join patients p on p.id = e.patient_id",
+                    "select * from patients p left join encounters e on p.id = e.patient_id where e.id = 5",
+                    "select p.id from patients p left join encounters e on p.id = e.patient_id and e.id = 5",
+                    "select * from patients p full join encounters e on p.id = e.patient_id where e.id = 5",
+                    "select * from encounters e right join patients p on p.id = e.patient_id where e.id = 5",
+                    "select * from patients p join patients q on p.id = q.id",
+                    "select * from patients p join patients q on p.id = q.x and q.id = p.y",
+                    "select * from encounters e, patients p where e.patient_id = p.id and p.id in (1, 2)",
+                    "select p.* from unnest($1::int[]) u(v) join patients p on p.id = u.v",
+                    "select p.* from (select patient_id from encounters) u join patients p on p.id = u.patient_id",
+                    "select e.id, (select p.ssn from patients p where p.id = e.patient_id) from encounters e",
+                    "select e.id, (select p.ssn from patients p where p.id = e.patient_id), (select q.ssn from patients q where q.id = e.patient_id + 1) from encounters e limit 1000",
+                    "select e.id, (select ssn from patients where id = e.patient_id) from encounters e where e.id = 5",
+                    "select (select p.ssn from patients p where p.id = p.x) from encounters p where p.id = 5",
+                    "select array(select e2.note from encounters e2 where e2.patient_id = p.id) from patients p where p.id in (1, 2)",
+                    "select id from patients group by id having count(*) = 1",
+                    "select id from patients group by rollup(id) having id = 1",
+                    "select id from patients group by 1 having id = 1",
+                    "select string_agg(ssn, ',') from patients group by department_id having department_id in (1, 2)"] {
+            XCTAssertFalse(statement(sql).readsBounded, sql)
+        }
+        XCTAssertFalse(statement("copy (select 1, 'a') to stdout").export)
+        XCTAssertTrue(statement("copy (select ssn from patients limit 1) to stdout").export)
+        XCTAssertTrue(statement("copy (select lo_get(16384)) to stdout").export)
+        XCTAssertTrue(statement("copy patients to stdout").export)
     }
 
     /// Values a statement reads stored in large objects are an export (hunt s41); bytes
