@@ -53,6 +53,7 @@ REASON_WORDS = {
     "not_yet_valid": r"not (yet )?valid|\bnbf\b|before",
     "issued_in_future": r"future|issued",
     "missing_claim": r"claim|missing",
+    "invalid_claim": r"claim",
     "user_mismatch": r"user",
     "not_allowed": r"not allowed|may not|allow|polic|permit",
     "token_expired": r"expired",
@@ -305,9 +306,9 @@ class Person:
     def __init__(self, mock: MockIssuer, groups=("clinicians",), **claims):
         self.sub = uid("sub")
         self.email = f"{self.sub}@example.org"
-        base = {"email": self.email}
+        base = {"email": [self.email] if claims.pop("email_list", False) else self.email}
         if groups is not None:
-            base["groups"] = list(groups)
+            base["groups"] = list(groups) if isinstance(groups, (list, tuple)) else groups
         base.update(claims)
         self.token = mock.id_token(self.sub, base)
         self.header, self.claims, _ = jws_parts(self.token)
@@ -523,6 +524,23 @@ HOSTILE = {
     "agent_under_person_rule": ("MOCK", lambda m: _claims(m, groups=["clinicians"], hoop_kind="agent"),
                                 {"not_allowed"}),
     "user_mismatch": ("MOCK", lambda m: _mismatch(m, lambda p: "someone-else@example.org"), {"user_mismatch"}),
+    # Claims of another shape than docs/auth.md gives them: read as they are meant, or
+    # refused; never read as absent (a person's rules for an agent, no limit on a time).
+    "agent_kind_as_a_list_under_person_rule": ("MOCK", lambda m: _claims(m, groups=["clinicians"], hoop_kind=["agent"]),
+                                               {"not_allowed"}),
+    "kind_list_of_both_kinds": ("MOCK", lambda m: _claims(m, groups=["clinicians"], hoop_kind=["agent", "person"]),
+                                {"invalid_claim"}),
+    "kind_empty_list": ("MOCK", lambda m: _claims(m, groups=["clinicians"], hoop_kind=[]), {"invalid_claim"}),
+    "kind_an_object": ("MOCK", lambda m: _claims(m, groups=["clinicians"], hoop_kind={"value": "agent"}),
+                       {"invalid_claim"}),
+    "kind_a_number": ("MOCK", lambda m: _claims(m, groups=["clinicians"], hoop_kind=1), {"invalid_claim"}),
+    "groups_with_a_number": ("MOCK", lambda m: _claims(m, groups=["clinicians", 7]), {"invalid_claim"}),
+    "groups_an_object": ("MOCK", lambda m: _claims(m, groups={"clinicians": True}), {"invalid_claim"}),
+    "audience_list_with_a_number": ("MOCK", lambda m: _claims(m, aud=[m.client_id, 7]), {"invalid_claim"}),
+    "email_a_list": ("MOCK", lambda m: (lambda p: (p.email, p.token))(Person(m, email_list=True)), {"invalid_claim"}),
+    "exp_a_string": ("MOCK", lambda m: _claims(m, exp=str(now() + 3600)), {"invalid_claim"}),
+    "nbf_a_string": ("MOCK", lambda m: _claims(m, nbf="soon"), {"invalid_claim"}),
+    "iat_an_object": ("MOCK", lambda m: _claims(m, iat={"at": now()}), {"invalid_claim"}),
     "user_is_sub_not_email": ("MOCK", lambda m: _mismatch(m, lambda p: p.sub), {"user_mismatch"}),
 }
 
@@ -544,6 +562,42 @@ def test_agent_identity_mock(oring, mock):
     app = assert_allowed(oring, p.email, p.token)
     _, identity = identity_of(oring, app)
     assert identity.get("kind") == "agent" and identity.get("groups") == ["agents"], identity
+
+
+def test_kind_claim_as_a_list(oring, mock):
+    """MOCK: providers emit custom attributes as lists (Keycloak's multivalued
+    attributes, Entra ID's roles): `"hoop_kind": ["agent"]` is an agent, admitted under
+    the agent rule only; `["person"]` (no agent value) is a person."""
+    agent = Person(mock, groups=["agents"], hoop_kind=["agent"])
+    _, identity = identity_of(oring, assert_allowed(oring, agent.email, agent.token))
+    assert identity.get("kind") == "agent", identity
+    person = Person(mock, groups=["clinicians"], hoop_kind=["person"])
+    _, identity = identity_of(oring, assert_allowed(oring, person.email, person.token))
+    assert identity.get("kind") == "person", identity
+
+
+def test_absurd_times_are_refused_and_the_gateway_stays_up(oring, mock, barrier):
+    """MOCK-signed tokens whose exp, nbf or iat is a number no date is (1e300 made
+    hoop-auth trap converting it, and the supervisor restart the ring, cutting every
+    session): each is refused (invalid_claim); no stage restarts; another user's open
+    session goes on."""
+    bystander = wire_attempt(oring, *barrier, uid("hoop-bystander"))
+    assert isinstance(bystander, PGWire), bystander
+    before = oring.stage_pids()
+    try:
+        for claims in ({"exp": 1e300}, {"exp": 1e19}, {"exp": now() + 3600.5, "nbf": 1e300}, {"iat": -1e300}):
+            p = Person(mock, **claims)
+            out = wire_attempt(oring, p.email, p.token, uid("hoop-absurd-time"))
+            if isinstance(out, PGWire):
+                out.close()
+            refused = not isinstance(out, PGWire) and out[0].get("C") == "28000" \
+                and re.search(REASON_WORDS["invalid_claim"], out[0].get("M", ""), re.I)
+            assert refused, f"a token with {sorted(claims)} out of range was not refused as an invalid claim"
+        assert oring.stage_pids() == before, "a stage restarted"
+        bystander.send(Query("select 1"))
+        assert any(t == "C" for t, _ in bystander.read_until_ready(15)), "the bystander's session was cut"
+    finally:
+        bystander.close()
 
 
 def test_max_session_seconds_ends_the_session(base_ring, mock):

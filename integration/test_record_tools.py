@@ -473,12 +473,19 @@ def test_help_says_what_the_output_holds(tring):
 def test_the_audit_tool_finds_the_gateway_as_scripts_hoop_does(tring):
     """`scripts/hoop audit verify`, no options: hoop-audit finds the configuration, the
     store and the auditors' published key ($HOOP_VAR/audit-signing.pub) itself, and says
-    which key it checked with; the stage binary no longer carries the auditors' tools."""
+    which key it checked with; the stage binary no longer carries the auditors' tools.
+    That key lies beside the store, so the intact chain is no proof: exit 2, `ok` false
+    (docs/audit.md); with the same key given as --key (the auditor vouches for it) exit 0."""
     r = tring.hoop("audit", "verify", "--json", timeout=120)
-    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.returncode == 2, r.stdout + r.stderr
     report = json.loads(r.stdout)
     assert report["records"] > 0 and report["problems"] == [], report
     assert report["key"].endswith("audit-signing.pub"), report
+    assert (report["ok"], report["intact"], report["key_vouched"]) == (False, True, False), report
+    r = tring.hoop("audit", "verify", timeout=120)
+    assert r.returncode == 2 and r.stdout.strip().splitlines()[-1].startswith("NOT PROVEN"), r.stdout + r.stderr
+    r = tring.hoop("audit", "verify", "--key", str(tring.var / "audit-signing.pub"), timeout=120)
+    assert r.returncode == 0 and r.stdout.startswith("OK"), r.stdout + r.stderr
     r = tring.hoop("audit", "sessions", "--json", timeout=120)
     assert r.returncode == 0 and json.loads(r.stdout), r.stderr
     r = subprocess.run([str(tring.bin / "hoop-record"), "verify"], capture_output=True, text=True, timeout=30)

@@ -352,28 +352,74 @@ def test_verified_with_a_foreign_key(baseline, copy, tmp_path):
         [("checkpoint_signature", c["id"]) for c in cps], str(v)
 
 
-def test_everything_resigned_with_another_key(baseline, copy):
-    """The attacker re-signs every checkpoint, consistently chained, with a key of
-    their own: the store is whole under that key, and fails under the auditors'."""
+def resign(copy: Path) -> bytes:
+    """Every checkpoint re-signed, consistently chained, with a fresh key, over the heads
+    the records have now; the key's public half."""
     attacker = Ed25519PrivateKey.generate()
     raw = attacker.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     kid = key_id(raw)
     with db_of(copy) as db:
+        heads = {r: bytes(h) for r, h in db.execute("SELECT id, hash FROM frames")}
         db.execute("BEGIN")
         previous = b""
         for c in checkpoints(copy):
-            msg = checkpoint_message(c["at"], c["kind"], c["last_id"], bytes(c["head"]), c["pruned_through"],
-                                     previous, kid)
+            head = heads.get(c["last_id"], bytes(c["head"]))
+            msg = checkpoint_message(c["at"], c["kind"], c["last_id"], head, c["pruned_through"], previous, kid)
             sig = attacker.sign(msg)
-            db.execute("UPDATE checkpoints SET previous = ?, key_id = ?, signature = ? WHERE id = ?",
-                       (previous, kid, sig, c["id"]))
+            db.execute("UPDATE checkpoints SET head = ?, previous = ?, key_id = ?, signature = ? WHERE id = ?",
+                       (head, previous, kid, sig, c["id"]))
             previous = sig
         db.execute("COMMIT")
+    return raw
+
+
+def test_everything_resigned_with_another_key(baseline, copy):
+    """The attacker re-signs every checkpoint, consistently chained, with a key of
+    their own: the store is whole under that key, and fails under the auditors'."""
+    raw = resign(copy)
     assert verify(copy, raw.hex()).rc == 0, "the forgery is not self-consistent (the test's arithmetic is off)"
     v = verify(copy, str(baseline.pub))
     assert_fails(v, "checkpoints re-signed with another key")
     assert [(p["kind"], p.get("checkpoint")) for p in v.problems] == \
         [("checkpoint_signature", c["id"]) for c in checkpoints(copy)], str(v)
+
+
+def verify_default_key(store: Path, hoop_var: Path, *extra: str) -> subprocess.CompletedProcess:
+    """`hoop-audit verify --store STORE` with no --key: it takes $HOOP_VAR/audit-signing.pub."""
+    env = dict(clean_env(), HOOP_VAR=str(hoop_var))
+    return subprocess.run([audit_bin(), "verify", "--store", str(store), *extra], capture_output=True, text=True,
+                          timeout=120, env=env, stdin=subprocess.DEVNULL)
+
+
+def test_the_key_beside_the_store_proves_nothing(baseline, copy):
+    """Without --key verify takes $HOOP_VAR/audit-signing.pub, beside the store: whoever
+    can rewrite the store can rewrite that file. A store whose query was rewritten and
+    every checkpoint re-signed with the attacker's key, the key's public half written
+    there, is intact under it: verify says so, but not OK (exit 2, NOT PROVEN, `ok`
+    false), as it says of the untouched store; the auditors' --key fails it (exit 1)."""
+    var = copy.parent
+    (var / "audit-signing.pub").write_text(baseline.pub.read_text())
+    for r in (verify_default_key(copy, var), verify_default_key(copy, var, "--json")):
+        assert r.returncode == 2, f"the untouched store with the gateway's own key: exit {r.returncode}: {r.stdout[-300:]}"
+    with db_of(copy) as db:
+        marker = baseline.markers[0]
+        rid, frame = db.execute("SELECT id, frame FROM frames WHERE instr(CAST(frame AS TEXT), ?) > 0 "
+                                "ORDER BY id LIMIT 1", (marker,)).fetchone()
+        db.execute("BEGIN")
+        db.execute("UPDATE frames SET frame = ? WHERE id = ?", (bytes(frame).replace(marker.encode(), b"mk-forged"), rid))
+        rehash_from(db, rid)
+        db.execute("COMMIT")
+    (var / "audit-signing.pub").write_text(resign(copy).hex() + "\n")
+    text = verify_default_key(copy, var)
+    assert text.returncode == 2, f"a forged store re-signed with the key beside it: exit {text.returncode}"
+    lines = text.stdout.strip().splitlines()
+    assert not any(line.startswith("OK") for line in lines), text.stdout[-500:]
+    assert lines[-1].startswith("NOT PROVEN") and str(var / "audit-signing.pub") in lines[-1] and "--key" in lines[-1], \
+        lines[-1]
+    report = json.loads(verify_default_key(copy, var, "--json").stdout)
+    assert (report["ok"], report["intact"], report["key_vouched"]) == (False, True, False), report
+    assert report["key"] == str(var / "audit-signing.pub") and "--key" in report["warning"], report
+    assert_fails(verify(copy, str(baseline.pub)), "the forgery, with the auditors' key")
 
 
 # --- prune ------------------------------------------------------------------------------

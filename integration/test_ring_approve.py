@@ -37,12 +37,34 @@ def adirect(aring):
     conn.close()
 
 
-def approve(ring, *args, user=APPROVER, groups=("approvers",), agent=False):
-    """`scripts/hoop approve ARGS` with `user`'s own token (an agent's: `agent`)."""
+def approve(ring, *args, user=APPROVER, groups=("approvers",), agent=False, token=None):
+    """`scripts/hoop approve ARGS` with `user`'s own token (an agent's: `agent`), or `token`."""
     env = ring.env()
-    env["HOOP_TOKEN"] = ring.token(user, *groups, agent=agent)
+    env["HOOP_TOKEN"] = token or ring.token(user, *groups, agent=agent)
     return subprocess.run([str(HOOP), "approve", *args], env=env, cwd=REPO, capture_output=True, text=True,
                           timeout=60, stdin=subprocess.DEVNULL)
+
+
+def reissued(ring, token: str, **claims) -> str:
+    """`token` with `claims` changed, signed again with the development issuer's own key
+    (header and kid kept): a token that issuer could have given, e.g. with a claim as a
+    list, as providers emit custom attributes."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    from helpers.oidc import b64u, jws_parts
+    header, payload, _ = jws_parts(token)
+    payload.update(claims)
+    unsigned = (b64u(json.dumps(header, separators=(",", ":")).encode()) + "."
+                + b64u(json.dumps(payload, separators=(",", ":")).encode()))
+    if header["alg"] == "EdDSA":
+        key = load_pem_private_key((ring.var / "dev-issuer" / "ed25519.pem").read_bytes(), None)
+        sig = key.sign(unsigned.encode())
+    else:
+        assert header["alg"] == "RS256", header
+        key = load_pem_private_key((ring.var / "dev-issuer" / "rsa.pem").read_bytes(), None)
+        sig = key.sign(unsigned.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return unsigned + "." + b64u(sig)
 
 
 def pending(ring, **match) -> list[dict]:
@@ -391,6 +413,85 @@ def test_an_approval_is_for_the_bound_values(aring):
         c.read_until_ready(timeout=20)
     finally:
         c.close()
+
+
+def test_an_agent_whose_kind_claim_is_a_list_decides_nothing(aring):
+    """A machine's token in the approvers' group whose kind claim is a list
+    (`"hoop_kind": ["agent"]`, as providers emit custom attributes) is an agent: it
+    neither lists nor decides the held request (it was read as a person, and granted it)."""
+    h = Held(aring, "create table approve_kind_list (id int)")
+    try:
+        rid = h.request_id()
+        bot = reissued(aring, aring.token("ci-bot@example.org", "approvers", agent=True), hoop_kind=["agent"])
+        # The test's re-signing is sound: a re-signed token verifies (and the requester's own is refused as such).
+        own = approve(aring, "grant", rid, token=reissued(aring, aring.token(AGENT, "clinicians", "approvers")))
+        assert own.returncode != 0 and "nobody approves their own request" in own.stderr, own.stderr
+        granted = approve(aring, "grant", rid, "--reason", "a machine", token=bot)
+        assert granted.returncode != 0 and "may not decide" in granted.stderr, granted.stdout + granted.stderr
+        listed = approve(aring, "list", "--json", token=bot)
+        assert listed.returncode == 0 and rid not in listed.stdout
+        assert h.thread.is_alive() and h.result is None, "the held statement ran"
+        assert approve(aring, "deny", rid, "--reason", "not now").returncode == 0
+        h.finish()
+    finally:
+        h.close()
+
+
+def test_the_approver_sees_the_search_path_and_an_approval_is_tied_to_it(aring):
+    """After `set search_path = approve_shadow, public` a bare name in a held statement
+    may be approve_shadow's: `show` (text and --json) gives the session's search_path,
+    and the same text from a session under another search_path is another request (it
+    shared this one, and its approval)."""
+    sql = "create table approve_search_path (id int)"
+    shadow = Held(aring, sql, setup=("set search_path = approve_shadow, public",))
+    plain = None
+    try:
+        rid = shadow.request_id()
+        full = show(aring, rid)
+        session = full["classification"].get("session") or {}
+        assert (session.get("search_path") or [None])[0] == "approve_shadow, public", full["classification"]
+        assert "approve_shadow" in full["sql"]
+        text = approve(aring, "show", rid)
+        assert text.returncode == 0 and re.search(r"^search_path\s+approve_shadow, public", text.stdout, re.M), text.stdout
+        plain = Held(aring, sql)
+        other = plain.request_id()
+        assert other != rid, "the same text under the role's default search_path joined the held request"
+        assert "session" not in show(aring, other)["classification"]
+        for r in (rid, other):
+            assert approve(aring, "deny", r, "--reason", "not now").returncode == 0
+        shadow.finish()
+        plain.finish()
+        assert shadow.result is None and plain.result is None
+    finally:
+        shadow.close()
+        if plain:
+            plain.close()
+
+
+def test_a_text_that_writes_the_search_path_line_itself_is_another_request(aring):
+    """A session on the role's default search_path that sends, word for word, the text a
+    session under another search_path was held with (its `-- search_path:` line
+    included) must not join that request nor use its approval (review, s45): its own
+    text gets the line of the role's default."""
+    sql = "create table approve_search_path_line (id int)"
+    shadow = Held(aring, sql, setup=("set search_path = approve_shadow, public",))
+    forged = None
+    try:
+        rid = shadow.request_id()
+        held_text = show(aring, rid)["sql"]
+        assert "-- search_path" in held_text
+        forged = Held(aring, held_text)
+        other = forged.request_id()
+        assert other != rid, "a forged search_path line joined the request held under another search_path"
+        assert "the role's default" in show(aring, other)["sql"]
+        for r in (rid, other):
+            assert approve(aring, "deny", r, "--reason", "not now").returncode == 0
+        shadow.finish()
+        forged.finish()
+    finally:
+        shadow.close()
+        if forged:
+            forged.close()
 
 
 def test_cancel_withdraws_a_held_request(aring):

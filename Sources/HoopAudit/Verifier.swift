@@ -79,6 +79,15 @@ public struct Verifier {
         /// The last checkpoint's signature: kept outside the store, a later verify's anchor.
         public var anchor: Data?
         public var problems: [Problem] = []
+
+        /// What verify concludes (its exit status, docs/audit.md): a key the auditor did not
+        /// give (the gateway's own copy, beside its store) is one whoever rewrote the store
+        /// could have replaced, so an intact chain under it proves nothing.
+        public enum Verdict: Int32 { case proven = 0, failed = 1, unvouched = 2 }
+
+        public func verdict(keyFromAuditor: Bool) -> Verdict {
+            !problems.isEmpty ? .failed : keyFromAuditor ? .proven : .unvouched
+        }
     }
 
     public func checkpoints() throws -> [Checkpoint] {

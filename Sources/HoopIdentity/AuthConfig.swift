@@ -37,8 +37,19 @@ public struct AuthConfig: Sendable {
             throw ConfigError("auth.user_claim must be email, preferred_username or sub")
         }
         groupsClaim = a["groups_claim"]?.string ?? "groups"
-        agentClaim = a["agents"]?["claim"]?.string
-        agentValues = (a["agents"]?["values"]?.array ?? []).compactMap(\.string)
+        // Misread, the agents section would make every agent a person: refused instead.
+        if let agents = a["agents"] {
+            guard let claim = agents["claim"]?.string, !claim.isEmpty else { throw ConfigError("auth.agents.claim must name a claim") }
+            let values = agents["values"]?.string.map { [JSON.string($0)] } ?? agents["values"]?.array ?? []
+            guard !values.isEmpty, values.allSatisfy({ $0.string != nil }) else {
+                throw ConfigError("auth.agents.values must be a string or a list of strings")
+            }
+            agentClaim = claim
+            agentValues = values.compactMap(\.string)
+        } else {
+            agentClaim = nil
+            agentValues = []
+        }
         let algs = Set((a["algorithms"]?.array ?? [.string("RS256"), .string("ES256"), .string("EdDSA")]).compactMap(\.string))
         if let bad = algs.first(where: { Self.forbidden.contains($0) || !Self.supported.contains($0) }) {
             throw ConfigError("auth.algorithms: \(bad) is not allowed")
@@ -51,7 +62,7 @@ public struct AuthConfig: Sendable {
         var p: [String: [AllowRule]] = [:]
         var k: [String: ConnectionKind?] = [:]
         for (name, c) in cfg.json["connections"]?.object ?? [:] {
-            p[name] = (c["allow"]?.array ?? []).map(AllowRule.init)
+            p[name] = try (c["allow"]?.array ?? []).map { try AllowRule($0, connection: name) }
             k[name] = ConnectionKind.of(name, in: cfg)
         }
         policies = p
@@ -66,9 +77,13 @@ public struct AllowRule: Sendable {
     public let kind: String?
     public let maxSession: Double
 
-    public init(_ j: JSON) {
+    public init(_ j: JSON, connection: String = "") throws {
         groups = Set((j["groups"]?.array ?? []).compactMap(\.string))
         users = Set((j["users"]?.array ?? []).compactMap(\.string))
+        // A kind misread as absent would let either kind in.
+        guard j["kind"] == nil || ["person", "agent"].contains(j["kind"]?.string ?? "") else {
+            throw ConfigError("connections.\(connection).allow: kind must be \"person\" or \"agent\"")
+        }
         kind = j["kind"]?.string
         maxSession = Double(j["max_session_seconds"]?.int ?? 3600)
     }

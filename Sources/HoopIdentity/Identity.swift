@@ -20,11 +20,18 @@ public struct Identity: Sendable {
         var o: [String: JSON] = [
             "issuer": .string(issuer), "subject": .string(subject), "user": .string(user),
             "groups": .array(groups.map(JSON.string)), "kind": .string(kind),
-            "token_expires_at": .int(Int64(tokenExpiresAt)), "session_ends_at": .int(Int64(sessionEndsAt)),
+            "token_expires_at": .int(wholeSeconds(tokenExpiresAt)), "session_ends_at": .int(wholeSeconds(sessionEndsAt)),
         ]
         if let email { o["email"] = .string(email) }
         return .object(o)
     }
+}
+
+/// A time as whole seconds, never trapping: OIDCVerifier bounds a token's times, but
+/// this is the last conversion before a frame (Int64(Double) traps out of range).
+public func wholeSeconds(_ t: Double) -> Int64 {
+    guard t.isFinite else { return t > 0 ? Int64.max : 0 }
+    return Int64(min(max(t, -9.0e18), 9.0e18))
 }
 
 /// Why a session was refused or ended: the `reason` of the decision frame and the

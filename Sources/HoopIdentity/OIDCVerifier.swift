@@ -53,38 +53,90 @@ public final class OIDCVerifier: Sendable {
         }
     }
 
+    /// The latest time a token may name (9999-12-31T23:59:59Z): past it a value is no
+    /// date but an attack on whatever converts it (docs/auth.md, "Claims").
+    public static let maxTime: Double = 253_402_300_799
+
+    /// The claims, read by one rule: a claim hoop reads is absent or of the shape the
+    /// docs give it; any other shape is refused (`invalid_claim`), never read as absent,
+    /// which could give more (a person's rules to an agent, a token without its limits).
     public func check(_ claims: [String: JSON], user: String?, now: Double = Date().timeIntervalSince1970) throws -> Identity {
         let skew = config.clockSkew
         for name in config.requiredClaims where claims[name] == nil || claims[name] == .null {
             throw Denial(reason: "missing_claim", message: "the token has no \"\(name)\" claim")
         }
-        guard claims["iss"]?.string == config.issuer else { throw Denial(reason: "issuer", message: "the token is from another issuer") }
-        let audiences: [String] = claims["aud"]?.string.map { [$0] } ?? (claims["aud"]?.array ?? []).compactMap(\.string)
+        guard let iss = try Self.string(claims, "iss"), iss == config.issuer else {
+            throw Denial(reason: "issuer", message: "the token is from another issuer")
+        }
+        let audiences = try Self.strings(claims, "aud") ?? []
         guard audiences.contains(config.audience) else { throw Denial(reason: "audience", message: "the token is not meant for this gateway (audience)") }
-        guard let exp = number(claims["exp"]) else { throw Denial(reason: "missing_claim", message: "the token has no expiry") }
+        guard let exp = try Self.time(claims, "exp") else { throw Denial(reason: "missing_claim", message: "the token has no expiry") }
         // No skew on expiry: the session would end at `exp` anyway, so a token already
         // past it opens nothing. (The skew is for `nbf` and `iat`, which a fast issuer
         // clock can put slightly in our future.)
         guard exp > now else { throw Denial(reason: "expired", message: "the token has expired") }
-        if let nbf = number(claims["nbf"]), nbf > now + skew { throw Denial(reason: "not_yet_valid", message: "the token is not valid yet") }
-        if let iat = number(claims["iat"]), iat > now + skew { throw Denial(reason: "issued_in_future", message: "the token was issued in the future") }
-        guard let subject = claims["sub"]?.string else { throw Denial(reason: "missing_claim", message: "the token has no subject") }
-        guard let claimed = claims[config.userClaim]?.string, user == nil || claimed == user else {
+        if let nbf = try Self.time(claims, "nbf"), nbf > now + skew { throw Denial(reason: "not_yet_valid", message: "the token is not valid yet") }
+        if let iat = try Self.time(claims, "iat"), iat > now + skew { throw Denial(reason: "issued_in_future", message: "the token was issued in the future") }
+        guard let subject = try Self.string(claims, "sub") else { throw Denial(reason: "missing_claim", message: "the token has no subject") }
+        guard let claimed = try Self.string(claims, config.userClaim), user == nil || claimed == user else {
             throw Denial(reason: "user_mismatch", message: "the user name does not match the token")
         }
-        let groups: [String] = claims[config.groupsClaim]?.string.map { [$0] } ?? (claims[config.groupsClaim]?.array ?? []).compactMap(\.string)
-        var kind = "person"
-        if let c = config.agentClaim, let v = claims[c]?.string, config.agentValues.contains(v) { kind = "agent" }
-        return Identity(issuer: config.issuer, subject: subject, user: claimed, email: claims["email"]?.string,
+        let email = try Self.string(claims, "email")
+        let groups = try Self.strings(claims, config.groupsClaim) ?? []
+        let kind = try self.kind(claims)
+        return Identity(issuer: config.issuer, subject: subject, user: claimed, email: email,
                         groups: groups, kind: kind, tokenExpiresAt: exp)
     }
 
-    private func number(_ j: JSON?) -> Double? {
-        switch j {
-        case .int(let i)?: return Double(i)
-        case .double(let d)?: return d
-        default: return nil
+    /// "agent" when the agents claim has one of the configured values, "person" when it
+    /// is absent or has another; a list (providers emit custom attributes as lists) must
+    /// name one kind: values of both kinds, or none, say nothing and are refused.
+    func kind(_ claims: [String: JSON]) throws -> String {
+        guard let c = config.agentClaim, let values = try Self.strings(claims, c) else { return "person" }
+        let kinds = Set(values.map { config.agentValues.contains($0) ? "agent" : "person" })
+        guard kinds.count == 1, let kind = kinds.first else {
+            throw Self.invalid(c, kinds.isEmpty ? "an empty list" : "a list naming both an agent and a person")
         }
+        return kind
+    }
+
+    static func invalid(_ name: String, _ what: String) -> Denial {
+        Denial(reason: "invalid_claim", message: "the token's \"\(name)\" claim is \(what)")
+    }
+
+    /// A string claim: absent is nil, any other shape is refused.
+    static func string(_ claims: [String: JSON], _ name: String) throws -> String? {
+        switch claims[name] {
+        case nil: return nil
+        case .string(let s)?: return s
+        default: throw invalid(name, "not a string")
+        }
+    }
+
+    /// A claim that is a string or a list of strings (aud, groups, the agents claim).
+    static func strings(_ claims: [String: JSON], _ name: String) throws -> [String]? {
+        switch claims[name] {
+        case nil: return nil
+        case .string(let s)?: return [s]
+        case .array(let a)?:
+            let strings = a.compactMap(\.string)
+            guard strings.count == a.count else { throw invalid(name, "a list of something other than strings") }
+            return strings
+        default: throw invalid(name, "neither a string nor a list of strings")
+        }
+    }
+
+    /// A NumericDate (seconds since 1970): a finite number between 0 and `maxTime`.
+    static func time(_ claims: [String: JSON], _ name: String) throws -> Double? {
+        let t: Double
+        switch claims[name] {
+        case nil: return nil
+        case .int(let i)?: t = Double(i)
+        case .double(let d)?: t = d
+        default: throw invalid(name, "not a number of seconds")
+        }
+        guard t.isFinite, t >= 0, t <= maxTime else { throw invalid(name, "not a date from 1970 to 9999") }
+        return t
     }
 }
 

@@ -104,6 +104,7 @@ final class ApprovalGate: @unchecked Sendable {
         var kind = ConnectionKind.postgres
         var justification: String?
         var duration: Int?
+        var searchPath = SearchPathState(initial: nil)
         /// Statements (Parse, SQL PREPARE) and portals (Bind: the statement as bound,
         /// with its parameters) by name. A name given twice is judged as the strictest
         /// of both texts: the server may have refused either, or skipped a Close after
@@ -351,8 +352,13 @@ final class ApprovalGate: @unchecked Sendable {
                             "hoop: this request needs approval (\(v.summary)) and a justification: state why first, e.g. SET hoop.justification = 'ticket 123: …'",
                             classification: judged.classification, sql: judged.sql)
             }
-            review(s, bytes, f, seq: seq, sql: judged.sql, normalized: SQLParser.normalize(judged.sql),
-                   classification: classificationJSON(judged.classification, v), reasons: v.reasons.map(\.message),
+            // What a bare name means here is part of the request: the approver sees it, and an
+            // approval is for this text under this search_path (the ticket matches the text).
+            var classification = classificationJSON(judged.classification, v)
+            if s.searchPath.changed, var o = classification.object { o["session"] = s.searchPath.json; classification = .object(o) }
+            review(s, bytes, f, seq: seq, sql: s.searchPath.line(for: judged.sql).map { judged.sql + "\n" + $0 } ?? judged.sql,
+                   normalized: SQLParser.normalize(judged.sql),
+                   classification: classification, reasons: v.reasons.map(\.message),
                    why: v.summary, approvalsRequired: v.approvalsRequired, approverSets: v.approverSets.map { $0.sorted() },
                    ran: { self.learn(s, judged) }, denied: judged.classification)
         }
@@ -472,6 +478,7 @@ final class ApprovalGate: @unchecked Sendable {
             let body = Judged(sql: judged.sql, classification: Classification(statements: st.preparedBody))
             s.names.parse(name, body)
         }
+        s.searchPath.learn(judged.sql, judged.classification)
         guard judged.sql.range(of: "hoop.", options: .caseInsensitive) != nil else { return }
         for (name, value) in SessionSettings.set(in: judged.sql) {
             if name == "hoop.justification" { s.justification = value }
@@ -514,6 +521,7 @@ final class ApprovalGate: @unchecked Sendable {
             }
         }
         let settings = StartupSettings.final(parameters)
+        s.searchPath = SearchPathState(initial: settings["search_path"])
         s.justification = settings["hoop.justification"]
         s.duration = settings["hoop.duration"].flatMap { Int($0) }
         sessions[id] = s
@@ -657,7 +665,12 @@ final class ApprovalGate: @unchecked Sendable {
             stampPass(h.bytes)
             if h.kind == .query, let f = try? Frame.decode(h.bytes) {
                 if let sql = f["sql"]?.string { learn(s, judge(sql, s)) }
-                if f.type == FrameType.execute { s.runningPortals.insert(f["portal"]?.string ?? "") }
+                if f.type == FrameType.execute {
+                    let portal = f["portal"]?.string ?? ""
+                    // As an Execute let through teaches (decide): an approved SET search_path too.
+                    if let judged = s.names[portal: portal] { learn(s, judged) }
+                    s.runningPortals.insert(portal)
+                }
             }
         case .denied, .expired, .canceled, .used, .revoked:
             s.held = nil

@@ -112,6 +112,13 @@ struct ShowCommand: ParsableCommand {
         print("asked by     \(r.requester.user) (\(r.requester.kind); groups \(r.requester.groups.joined(separator: ", ")))")
         print("asked at     \(date(r.createdAt)); expires \(date(r.expiresAt))")
         print("why held     \(r.reasons.joined(separator: "; "))")
+        // What a bare name in the statement means: the session's search_path (ApprovalGate).
+        if let session = r.classification["session"] {
+            let paths = (session["search_path"]?.array ?? []).compactMap(\.string)
+            print("search_path  " + (session["search_path_known"]?.bool == false || paths.isEmpty ? "not known (set from a value the gateway could not read)"
+                                     : paths.count == 1 ? paths[0]
+                                     : "\(paths[0]) as set last; a SET that failed or was rolled back leaves one of: \(paths.dropFirst().joined(separator: " | "))"))
+        }
         print("justification \(r.justification ?? "(none given)")")
         if let d = r.durationSeconds { print("duration     \(d) s asked") }
         print("approvals    \(decisions.filter { $0.decision == .grant }.count) of \(r.approvalsRequired)"

@@ -8,9 +8,10 @@ import HoopAudit
 
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "verify",
-        abstract: "Check the whole chain and every checkpoint; print what is wrong and where (exit 1).")
+        abstract: "Check the whole chain and every checkpoint; print what is wrong and where.",
+        discussion: "Exit status: 0 intact, checkpoints signed by the key given with --key; 1 a defect, or no key to check the signatures with; 2 intact, but checked only with the gateway's own key (no --key): not a proof.")
     @OptionGroup var options: StoreOptions
-    @Option(help: "The auditors' public key (a file, or 64 hex characters). Without it, $HOOP_VAR/audit-signing.pub when it exists (scripts/hoop writes it), else the configured signing key's.")
+    @Option(help: "The auditors' public key (a file, or 64 hex characters). Without it, $HOOP_VAR/audit-signing.pub when it exists (scripts/hoop writes it), else the configured signing key's: the gateway's own, which proves nothing against whoever could write the store (exit 2, not 0).")
     var key: String?
     @Flag(help: "Print JSON.") var json = false
     @Option(help: "A PostgreSQL store: the chain (gateway) to verify (default: the configuration's audit.chain).")
@@ -51,25 +52,33 @@ struct VerifyCommand: ParsableCommand {
             report.problems.append(Problem(kind: "no_key", record: nil, checkpoint: nil,
                                            detail: "no public key: checkpoint signatures were not checked (give --key)"))
         }
+        // Only a key the auditor gave vouches for the checkpoints: the default ones are the
+        // gateway's own, and whoever can rewrite the store can rewrite them too.
+        let verdict = report.verdict(keyFromAuditor: self.key != nil)
+        let unvouched = "checkpoints signed by the key in \(keySource), the gateway's own copy beside its store: "
+            + "this proves nothing against whoever could write there — give the auditors' copy with --key"
         if json {
             var o: [String: JSON] = [
-                "ok": .bool(report.problems.isEmpty), "records": .int(Int64(report.records)), "checkpoints": .int(Int64(report.checkpoints)),
+                "ok": .bool(verdict == .proven), "intact": .bool(report.problems.isEmpty), "key_vouched": .bool(self.key != nil),
+                "records": .int(Int64(report.records)), "checkpoints": .int(Int64(report.checkpoints)),
                 "last_record": .int(report.lastID), "unsigned_tail": .int(report.unsignedTail),
                 "signed_at_restart": .int(report.signedAtRestart), "problems": .array(report.problems.map(\.json)),
             ]
             if let a = report.anchor { o["anchor"] = .string(a.hex) }
             if publicKey != nil { o["key"] = .string(keySource) }
+            if verdict == .unvouched { o["warning"] = .string(unvouched) }
             print(JSON.object(o).encodedLine)
         } else {
             for p in report.problems { print("FAIL  \(p.detail)") }
-            print((report.problems.isEmpty ? "OK    " : "      ")
+            print((verdict == .proven ? "OK    " : verdict == .unvouched ? "chain intact: " : "      ")
                   + "\(report.records) records, \(report.checkpoints) checkpoints, chain through record \(report.lastID)"
                   + (publicKey == nil ? "" : ", signatures checked with \(keySource)")
                   + (report.unsignedTail > 0 ? "; the last \(report.unsignedTail) records are not yet under a checkpoint" : "")
                   + (report.signedAtRestart > 0 ? "; \(report.signedAtRestart) records were first signed at a restart (a recorder stopped without its shutdown checkpoint)" : ""))
             if let a = report.anchor { print("      anchor (keep it outside the store; verify --anchor finds a later truncation): \(a.hex)") }
+            if verdict == .unvouched { print("NOT PROVEN  " + unvouched) }
         }
-        if !report.problems.isEmpty { throw ExitCode(1) }
+        if verdict != .proven { throw ExitCode(verdict.rawValue) }
     }
 }
 
@@ -85,6 +94,8 @@ struct PruneCommand: ParsableCommand {
 
         let configured = options.gateway()?.json["audit"]?["retention_days"]?.int.map(Double.init)
         guard let days = olderThanDays ?? configured else { throw ValidationError("give --older-than-days or audit.retention_days") }
+        // Int64(Double) traps: an age of no calendar is refused, not converted.
+        guard days.isFinite, days >= 0, days <= 1_000_000 else { throw ValidationError("--older-than-days: a number of days from 0 to 1000000") }
         if let configured, days < configured { throw ValidationError("the retention age is \(Int(configured)) days: nothing younger is pruned") }
         let cutoff = Int64((Date().timeIntervalSince1970 - days * 86_400) * 1_000_000)
         if options.store == nil, let cfg = options.gateway(), let conn = try PostgresAuditStore.connect(cfg) {

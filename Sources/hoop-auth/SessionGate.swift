@@ -147,7 +147,7 @@ final class SessionGate: @unchecked Sendable {
                 out.enqueue(stamped)
             }
             sessions[id] = .allowed(until: until, reason: reason)
-            logLine("hoop-auth", "session \(id): allowed (\(identity.kind)) until \(Int(until))")
+            logLine("hoop-auth", "session \(id): allowed (\(identity.kind)) until \(wholeSeconds(until))")
         case .failure(let denial):
             out.enqueue(Self.denialFrame(id, seq: 0, denial))
             sessions[id] = .ended

@@ -67,6 +67,22 @@ final class ChainTests: XCTestCase {
         XCTAssertTrue(wrongKey.problems.contains { $0.kind.hasPrefix("checkpoint") }, "another key signed nothing here")
     }
 
+    /// A store is intact under whatever key signed it, an attacker's too: only a key the
+    /// auditor gave proves it (verify's exit 0); the gateway's own copy, beside the store,
+    /// says no more than "intact" (exit 2); a defect fails under either (exit 1).
+    func testAnIntactChainIsProvenOnlyUnderTheAuditorsKey() throws {
+        let (path, key) = try store(5)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let intact = try verify(path, key)
+        XCTAssertTrue(intact.problems.isEmpty, "\(intact.problems.map(\.detail))")
+        XCTAssertEqual(intact.verdict(keyFromAuditor: true), .proven)
+        XCTAssertEqual(intact.verdict(keyFromAuditor: false), .unvouched)
+        XCTAssertEqual(Verifier.Report.Verdict.unvouched.rawValue, 2)
+        let foreign = try verify(path, Curve25519.Signing.PrivateKey())
+        XCTAssertEqual(foreign.verdict(keyFromAuditor: true), .failed)
+        XCTAssertEqual(foreign.verdict(keyFromAuditor: false), .failed)
+    }
+
     func verify(_ path: String, _ key: Curve25519.Signing.PrivateKey, anchors: [Data] = []) throws -> Verifier.Report {
         try Verifier(reader: SQLiteReader(db: try SQLiteDB(path: path)), key: key.publicKey, anchors: anchors).run()
     }
