@@ -86,9 +86,21 @@ public enum CallParams {
             guard sources.count <= 1 else { throw AWSError("InvalidArgument", 400, "hoop: a copy names one source (one x-amz-copy-source)") }
             if let source = sources.first { out["CopySource"] = .string(try copySource(source).text) }
         }
-        // Members the client sends as headers (an ACL, grants, tags, object lock, metadata).
+        // Members the client sends as headers (an ACL, grants, tags, object lock, metadata),
+        // and the `x-amz-*` ones it sends in the query: S3 reads them there as their header
+        // (a presigned PutObject's `x-amz-acl=public-read` is its ACL).
+        var headerLike = r.headers
+        if op.service.proto.hasPrefix("rest") {
+            for (k, v) in query where k.lowercased().hasPrefix("x-amz-") {
+                // A copy's source is read from its header only (above): in the query it would be another.
+                guard k.lowercased() != "x-amz-copy-source" else {
+                    throw AWSError("InvalidArgument", 400, "hoop: x-amz-copy-source goes in its header, not the query")
+                }
+                headerLike.append((k.lowercased(), v))
+            }
+        }
         var prefixed: [String: [String: JSON]] = [:]
-        for (name, value) in r.headers where name != "x-amz-copy-source" {   // read above, as S3 reads it
+        for (name, value) in headerLike where name != "x-amz-copy-source" {   // read above, as S3 reads it
             if let member = op.operation.headerMembers[name] {
                 // A member sent as its header and in the query or body too (`?ACL=private`
                 // beside `x-amz-acl: public-read`): the service reads the header, the rules

@@ -35,12 +35,15 @@ public final class Operations: Sendable {
         /// payload, or members of no location), from the model (scripts/aws-tables' `body`);
         /// nil for the other protocols, whose calls always have one.
         public var hasBody: Bool? = nil
+        /// Where its answer carries the next page's token (botocore's `output_token`:
+        /// `LastEvaluatedKey`, `NextMarker || Contents[-1].Key`).
+        public var pagingOut: [String] = []
 
         func revealingSecrets() -> Operation {
             Operation(name: name, method: method, pathTemplate: pathTemplate, fixedQuery: fixedQuery, required: required,
                       iamAction: iamAction, access: access, paging: paging, idempotency: idempotency,
                       headerMembers: headerMembers, revealsSecrets: true, answersImage: answersImage, environment: environment, maps: maps,
-                      hasBody: hasBody)
+                      hasBody: hasBody, pagingOut: pagingOut)
         }
     }
 
@@ -98,7 +101,8 @@ public final class Operations: Sendable {
                                           answersImage: o["answers_image"]?.bool ?? false,
                                           environment: (o["environment"]?.array ?? []).compactMap(\.string),
                                           maps: (o["maps"]?.array ?? []).compactMap(\.string),
-                                          hasBody: o["body"]?.bool)
+                                          hasBody: o["body"]?.bool,
+                                          pagingOut: (o["paging_out"]?.array ?? []).compactMap(\.string))
                 }
                 return Service(name: s["service"]?.string ?? signing, signingName: signing, proto: s["protocol"]?.string ?? "",
                                targetPrefix: s["target_prefix"]?.string, jsonVersion: s["json_version"]?.string, operations: ops)
@@ -210,10 +214,20 @@ public final class Operations: Sendable {
     /// character that SDKs send encoded (`%3B`): S3 decodes it as part of the key, and so
     /// does the stand-in, which reads an object's key from the raw path (`exports/a%3Bb`
     /// is the key `exports/a;b` to the door, to S3 and to moto alike).
+    ///
+    /// So is a label that still holds a `%` once decoded (`/clinic%252Dexports`, encoded
+    /// twice): the door reads bucket `clinic%2Dexports`, a server that decodes once more
+    /// (moto unquotes a bucket's and a function's name again; some front ends do) acts on
+    /// `clinic-exports`, which no rule then judged. No bucket, function, ARN or id holds a
+    /// `%`; an object key may (S3 and moto read it once: `a%2525b` is the key `a%25b`).
     static func noParameterDelimiter(_ op: Identified) throws {
-        for (name, value) in op.labels.sorted(by: { $0.key < $1.key }) where value.contains(";") {
+        for (name, value) in op.labels.sorted(by: { $0.key < $1.key }) where value.contains(";") || value.contains("%") {
             let objectKey = op.service.name == "s3" && op.operation.pathTemplate.contains { $0 == "{\(name)+}" }
             guard objectKey else {
+                if value.contains("%") {
+                    throw AWSError("InvalidURI", 400, "hoop: the path's \(name) holds a '%' once decoded (percent-encoded twice): "
+                                   + "a server that decodes it again would act on another name than the one judged")
+                }
                 throw AWSError("InvalidURI", 400, "hoop: the path's \(name) holds a ';' (percent-encoded): URL parsers read it as "
                                + "the start of the segment's parameters, and cut them off")
             }

@@ -361,6 +361,10 @@ struct FieldWalk {
     /// by trying them all. Redacted wherever the service's structure has them.
     var digests = false
 
+    /// The call touches a resource the policy names: bytes of it that cannot be read as
+    /// text are not passed (a DynamoDB Binary, as an S3 object's bytes are refused).
+    var phi = false
+
     /// A member or element that holds a digest of the data: ETag, Content-MD5, Checksum*.
     static func isDigest(_ name: String) -> Bool {
         let n = name.lowercased().replacingOccurrences(of: "-", with: "")
@@ -370,6 +374,7 @@ struct FieldWalk {
 
     init(masker: Masker, rules: FieldRules, call: AWSCallContext?) {
         self.masker = masker; self.rules = rules; self.call = call
+        phi = masker.policy.namesPHI(call)
         payload = (call?.service == "s3" && call?.action == "GetObject") || (call?.service == "lambda" && (call?.action ?? "").hasPrefix("Invoke"))
             || call == nil
     }
@@ -462,11 +467,15 @@ struct FieldWalk {
                 }
             }
             var out: [String: JSON] = [:]
+            // A name and its value as one structure's members (a parameter's `Name` and `Value`).
+            let credentialValues = CredentialValues.valuesNamedCredential(o)
             for (k, m) in o {
                 let here = path + [.member(k)]
                 let name = payload || keysWritten || dynamo && Self.isAttributeValue(m) || !Self.isIdentifier(k) ? key(k, in: out) : k
                 if !payload, call?.environment.contains(k) == true {
                     out[name] = environmentHidden(m)
+                } else if credentialValues.contains(k) {
+                    out[name] = credentialHidden(m)
                 } else if payload || keysWritten || !Self.isIdentifier(k), CredentialValues.isCredentialName(k) {
                     // A key someone wrote that names a credential (an EMR configuration's
                     // `javax.jdo.option.ConnectionPassword`, Glue's `--db-password` argument):
@@ -625,7 +634,13 @@ struct FieldWalk {
                 counts["UNREADABLE", default: 0] += 1
                 return .object(["S": .string("[REDACTED]")])
             }
-            guard let t = text(s) else { return v }   // bytes that are not text: no detector reads them
+            guard let t = text(s) else {
+                // Bytes that are not text: no detector reads them (a msgpack record, a short
+                // Latin-1 note, bzip2). Of a PHI resource they are not passed, as its objects' are not.
+                guard type == "B", phi else { return v }
+                counts["UNREADABLE", default: 0] += 1
+                return .object(["S": .string("[REDACTED]")])
+            }
             let r = masker.maskText(t, context: Self.label(attributeName(path)))
             guard r.changed else { return v }
             counts.merge(r.counts, uniquingKeysWith: +)

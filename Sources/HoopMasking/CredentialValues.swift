@@ -1,4 +1,5 @@
 import Foundation
+import HoopJSON
 
 /// Credentials written into an answer as someone's configuration rather than as the
 /// model's members (docs/aws.md, "Masking"): a command line's arguments after a flag
@@ -55,6 +56,26 @@ enum CredentialValues {
         if credentialWords.contains(where: { word in w.contains(word) || (word.count > 6 && joined.hasSuffix(word)) }) { return true }
         for i in w.indices.dropLast() where credentialPairs.contains(where: { $0.0 == w[i] && $0.1 == w[i + 1] }) { return true }
         return false
+    }
+
+    /// A name/value pair written as one structure's members: Parameter Store's
+    /// `{Name: "/clinic/db/password", Value: …}`, a tag's `{Key, Value}`, a DB parameter's
+    /// `{ParameterName, ParameterValue}`. The value-like members (`Value`, `…Value`,
+    /// `Values`) whose name-like member (`Name`, `Key`, or the same stem's: `ParameterName`)
+    /// is a string naming a credential: their values are redacted, as a map key's are.
+    static func valuesNamedCredential(_ o: [String: JSON]) -> Set<String> {
+        guard o.count >= 2 else { return [] }
+        var out: Set<String> = []
+        for k in o.keys {
+            let lower = k.lowercased()
+            guard let suffix = ["values", "value"].first(where: { lower.hasSuffix($0) }) else { continue }
+            let stem = String(lower.dropLast(suffix.count))
+            let names: Set<String> = ["name", "key", stem + "name", stem + "key"]
+            if o.contains(where: { n, v in n != k && names.contains(n.lowercased()) && v.string.map(isCredentialName) == true }) {
+                out.insert(k)
+            }
+        }
+        return out
     }
 
     /// A command line's arguments with every credential a flag names redacted: the

@@ -196,6 +196,13 @@ final class AWSDoor: @unchecked Sendable {
         }
         return sessionFuture.flatMap { id in
             self.ring.call(id, { seq in self.callFrame(id, seq, request, verified, identified, params, client: self.client(req)) }, on: loop)
+                .map { result in
+                    // The next page's tokens this answer delivers: the session's pages (PageTokens).
+                    if Int(result["status"]?.int ?? 200) / 100 == 2, let body = result["body"]?.string {
+                        self.ring.rememberPageTokens(id, PageTokens.issued(identified, body: body).map { PageTokens.key(identified, params, $0) })
+                    }
+                    return result
+                }
         }.map { result in
             self.httpResponse(result, proto: proto, requestId)
         }.recover { error in
@@ -328,7 +335,10 @@ final class AWSDoor: @unchecked Sendable {
             // The session is the access key's, reused across connections: each call says where it came from.
             "client": client,
         ]
-        if !op.operation.paging.isEmpty { f["paging"] = .array(op.operation.paging.map(JSON.string)) }
+        // A page token counts as one (left out of what is approved) only when this session
+        // was issued it; a token the client wrote (a DynamoDB start key) is judged with the call.
+        let paging = PageTokens.paging(op, params) { ring.wasIssued(id, $0) }
+        if !paging.isEmpty { f["paging"] = .array(paging.map(JSON.string)) }
         if !op.operation.idempotency.isEmpty { f["idempotency"] = .array(op.operation.idempotency.map(JSON.string)) }
         if op.operation.revealsSecrets { f["reveals_secrets"] = .bool(true) }
         if op.operation.answersImage { f["answers_image"] = .bool(true) }

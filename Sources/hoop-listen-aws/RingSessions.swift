@@ -30,6 +30,17 @@ final class RingSessions: @unchecked Sendable {
     private var streams: [String: [Int64: AnswerStream]] = [:]
     /// Streamed uploads under way: the upstream's credits for their pieces.
     private var callCredits: [String: (Int) -> Void] = [:]
+    /// The page tokens each session's answers delivered (PageTokens): only those are pages.
+    private var pageTokens: [String: IssuedTokens] = [:]
+
+    func rememberPageTokens(_ session: String, _ keys: [String]) {
+        guard !keys.isEmpty else { return }
+        lock.withLock { for k in keys { pageTokens[session, default: IssuedTokens()].insert(k) } }
+    }
+
+    func wasIssued(_ session: String, _ key: String) -> Bool {
+        lock.withLock { pageTokens[session]?.contains(key) == true }
+    }
 
     func onCallCredit(session: String, seq: Int64, _ body: @escaping (Int) -> Void) {
         lock.withLock { callCredits[session + "\n" + String(seq)] = body }
@@ -140,6 +151,7 @@ final class RingSessions: @unchecked Sendable {
         let waiting = pending.removeValue(forKey: id) ?? [:]
         nextSeq.removeValue(forKey: id)
         identities.removeValue(forKey: id)
+        pageTokens.removeValue(forKey: id)
         lock.unlock()
         for p in waiting.values { p.fail(AWSError("InternalFailure", 500, "hoop: the session ended")) }
     }
