@@ -62,7 +62,10 @@ final class NearMissTests: XCTestCase {
             try column(key, "阿司匹林", masked: false)
         }
         for key in ["patient_name", "first_name", "emergency_contact_name", "mother_name", "guardian_name", "provider_name",
-                    "nurse_name", "user_name", "maiden_name", "next_of_kin_name"] {
+                    "nurse_name", "user_name", "maiden_name", "next_of_kin_name",
+                    // A part that says whose beside one that says what (review, s45).
+                    "care_team_member_name", "insurance_subscriber_name", "pharmacy_contact_name", "order_provider_name",
+                    "app_user_name", "patient_drug_name"] {
             masked(#"{"\#(key)":"佐藤 花子"}"#, "佐藤 花子", .personName, "under \(key)")
             try column(key, "佐藤 花子", masked: true)
         }

@@ -56,9 +56,11 @@ enum NameKeys {
     /// Whether the name `a..<b` says person's name (`patient_name`, `surname`, `氏名`),
     /// thing's name (a part from `things`: `drug_name`, `facility_nm`), or neither. One
     /// rule for a JSON key, a label and a column. `name` alone, or with parts that are
-    /// neither (`xyz_name`), says person's: a miss is worse than a mask.
+    /// neither (`xyz_name`), says person's: a miss is worse than a mask; so does a part
+    /// that says whose beside one that says what (`care_team_member_name`,
+    /// `pharmacy_contact_name`).
     static func verdict(_ t: [UInt8], _ a: Int, _ b: Int) -> Verdict {
-        var generic = false, named = false
+        var generic = false, named = false, thing = false, whose = false
         var p = a
         while p < b {
             // A part: up to `_`, `.`, `-`, a space, a digit, or a camelCase hump.
@@ -72,20 +74,21 @@ enum NameKeys {
                 e += 1
             }
             let h = Scan.hashLower(t, p, e)
-            if things.contains(h) { return .thing }
-            if genericWords.contains(h) { generic = true }
+            if things.contains(h) { thing = true }
+            else if genericWords.contains(h) { generic = true }
             else if words.contains(h) { named = true }
+            else if qualifiers.contains(h) { whose = true }
             else if e - p > 4, Scan.hashLower(t, e - 4, e) == name {
                 // One word: "ptname" says whose; "drugname", "filename" say what.
                 let q = Scan.hashLower(t, p, e - 4)
-                if things.contains(q) { return .thing }
+                if things.contains(q) { thing = true }
                 if qualifiers.contains(q) { named = true }
             }
             // "患者氏名", "환자이름": a caseless key ending in a name's word of two characters or more.
             else if t[p] >= 0x80, suffixes.contains(where: { e - p > $0.count && t[(e - $0.count)..<e].elementsEqual($0) }) { named = true }
             p = e
         }
-        return named || generic ? .person : .none
+        return named || generic && whose ? .person : thing ? .thing : generic ? .person : .none
     }
     static let name = Scan.hashLower("name")
 
