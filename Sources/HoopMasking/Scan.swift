@@ -391,6 +391,8 @@ public struct ScanProfile: Sendable {
             guard Scan.isWordByte(c) else {
                 switch c {
                 case 0x40: atSigns &+= 1      // @
+                case 0x26:                    // &: `&#…;` or `&c…`, maybe an HTML entity of `@` (EmailDetector.atSign)
+                    if i &+ 4 < n, t[i &+ 1] == 0x23 || t[i &+ 1] | 0x20 == 0x63 { atSigns &+= 1 }
                 case 0x3A:                    // :
                     colons &+= 1
                     if i &+ 1 < n {

@@ -79,20 +79,25 @@ final class NearMissTests: XCTestCase {
             masked(u, u, .url, "alone")
             masked("see \(u) for the chart", u, .url, "in a note")
         }
+        // A capitalised word before the dot is a name's site, not shorthand (review, s45).
+        for u in ["Doe.ME/CV", "Lee.TV/VLOG"] { masked("my page: \(u)", u, .url, "a surname's site") }
         for s in ["Dx: HTN.DM/CKD stable", "Pt.ID/MRN on file", "a//b.example.org/x", "Is it example.org? Yes."] {
             clear(s, .url, "shorthand, a path or a question")
         }
     }
 
     func testEmailsWithOtherAtSignsAndDots() {
-        for a in ["jane＠example.com", "jane@example．com", "jane﹫example.com", "jane@example。com", "ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ"] {
+        for a in ["jane＠example.com", "jane@example．com", "jane﹫example.com", "jane@example。com", "ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ",
+                  // A page's source (review, s45).
+                  "jane&#64;example.com", "jane&#x40;example.com", "jane&commat;example.com"] {
             masked(a, a, .email, "alone")
             masked("Contact: \(a) today", a, .email, "in a note")
         }
         for s in ["write to jane at example.com please", "mail jdoe84 at clinic.example.org", "j.doe at mail.example.de"] {
             XCTAssertEqual(standardMasker.detect(s).filter { $0.entity == .email }.count, 1, "an address with its at written out")
         }
-        for s in ["Available at example.com today", "we met at clinic.org", "He is at home.It is late", "请发邮件。谢谢"] {
+        for s in ["Available at example.com today", "we met at clinic.org", "He is at home.It is late", "请发邮件。谢谢",
+                  "Tom &amp; Jerry.example", "R&#64D plan"] {
             clear(s, .email, "prose")
         }
     }

@@ -73,12 +73,25 @@ public struct EmailDetector: Detector {
     }
 
     /// An at sign at `i`: `@`, or a form of it that reads the same (full-width `＠`,
-    /// small `﹫`). Its length in bytes, 0 if none.
+    /// small `﹫`, an HTML entity `&#64;`, `&#x40;`, `&commat;` as a page's source has
+    /// it). Its length in bytes, 0 if none.
     @inline(__always) static func atSign(_ t: [UInt8], _ i: Int) -> Int {
         if t[i] == ch("@") { return 1 }
+        if t[i] == ch("&") { return entityAt(t, i) }
         guard t[i] == 0xEF, i + 2 < t.count else { return 0 }
         return t[i + 1] == 0xBC && t[i + 2] == 0xA0 || t[i + 1] == 0xB9 && t[i + 2] == 0xAB ? 3 : 0
     }
+
+    /// The length of an HTML entity for `@` at `i` (`&#64;`, `&#064;`, `&#x40;`, `&commat;`, any case), 0 if none.
+    static func entityAt(_ t: [UInt8], _ i: Int) -> Int {
+        for form in entityForms where i + form.count <= t.count {
+            var k = 0
+            while k < form.count && t[i + k] | (isAlpha(t[i + k]) ? 0x20 : 0) == form[k] { k += 1 }
+            if k == form.count { return k }
+        }
+        return 0
+    }
+    static let entityForms: [[UInt8]] = ["&#64;", "&#064;", "&#x40;", "&#x0040;", "&commat;"].map { Array($0.utf8) }
 
     /// A dot between a domain's labels at `e`: `.`, a full-width `．`, or an ideographic
     /// `。` / `｡` before an ASCII letter or digit (`example。com`; not a sentence's end).

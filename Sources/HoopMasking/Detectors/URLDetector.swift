@@ -75,12 +75,14 @@ public struct URLDetector: Detector {
     }
 
     /// Clinical shorthand shaped like a host and a path (`HTN.DM/CKD`, `Pt.ID/MRN`): two
-    /// labels of at most five ASCII letters, the first capitalised, the last (a country's
+    /// labels of at most five ASCII letters, the first in capitals or of two letters
+    /// capitalised (`Pt`, `Dx`: a surname, `Doe.ME/CV`, is a site), the last (a country's
     /// code in shape) in capitals, then one segment of at most six capitals and nothing
     /// more. A host is written so rarely; abbreviations joined by `.` and `/` often.
     static func shorthand(_ t: [UInt8], _ s: Int, _ e: Int, _ p: Int, _ end: Int) -> Bool {
         guard p == e, t[p] == ch("/"), let dot = t[s..<e].firstIndex(of: ch(".")), dot - s <= 5, e - dot - 1 <= 5,
-              isUpper(t[s]), t[s..<dot].allSatisfy(isAlpha), t[(dot + 1)..<e].allSatisfy(isUpper) else { return false }
+              isUpper(t[s]), t[s..<dot].allSatisfy(isAlpha), dot - s <= 2 || t[s..<dot].allSatisfy(isUpper),
+              t[(dot + 1)..<e].allSatisfy(isUpper) else { return false }
         return end - p - 1 <= 6 && t[(p + 1)..<end].allSatisfy(isUpper)
     }
 
