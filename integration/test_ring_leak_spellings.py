@@ -180,20 +180,27 @@ def test_caseless_names_in_a_name_column_and_under_name_keys_are_masked(ring, ad
                     + f"\n  by locale: {by_loc}", pytrace=False)
 
 
+def table_through_ring(ring, admin, name, columns, rows, select):
+    """Makes table `name` (`columns`: its column list) holding `rows`, lets the gateway
+    read it, and returns the lines of `select` read through the ring."""
+    with admin.cursor() as c:
+        c.execute(f"drop table if exists {name}")
+        c.execute(f"create table {name} ({columns})")
+        c.executemany(f"insert into {name} values ({', '.join(['%s'] * len(rows[0]))})", rows)
+        c.execute(f"grant select on {name} to hoop_gateway")
+    gw = ring.connect("gateway")
+    try:
+        return read_rows(gw, select)
+    finally:
+        gw.close()
+
+
 def test_a_caseless_value_in_another_column_stays(ring, admin):
     """Over-masking guard: short caseless words in a column whose name says nothing of a
     name, and fewer than a profile's quorum, come back as they are."""
     words = ["内科", "外科", "北京", "東京", "서울", "ירושלים", "दिल्ली", "กรุงเทพ"]
-    with admin.cursor() as c:
-        c.execute("drop table if exists gen_caseless_dept")
-        c.execute("create table gen_caseless_dept (id integer primary key, department text)")
-        c.executemany("insert into gen_caseless_dept values (%s, %s)", [(i + 1, w) for i, w in enumerate(words)])
-        c.execute("grant select on gen_caseless_dept to hoop_gateway")
-    gw = ring.connect("gateway")
-    try:
-        got = read_rows(gw, "select id, department from gen_caseless_dept order by id")
-    finally:
-        gw.close()
+    got = table_through_ring(ring, admin, "gen_caseless_dept", "id integer primary key, department text",
+                             [(i + 1, w) for i, w in enumerate(words)], "select id, department from gen_caseless_dept order by id")
     kept = [w for w, line in zip(words, got) if w in line]
     assert len(kept) == len(words), f"{len(words) - len(kept)}/{len(words)} plain words masked; shapes {[shape(w) for w in words if w not in kept]}; sha256 {[h(w) for w in words if w not in kept]}"
 
@@ -245,16 +252,8 @@ def test_names_of_things_under_name_keys_stay(ring, admin):
     thing's name (`drug_name`, `facility_name`, `file_name`) is no person's name."""
     words = ["阿司匹林", "北京协和医院", "报告", "内科", "東京病院", "서울병원"]
     keys = ["drug_name", "facility_name", "file_name", "department_name", "hospital_name", "product_name"]
-    with admin.cursor() as c:
-        c.execute("drop table if exists gen_thing_names")
-        c.execute("create table gen_thing_names (id integer primary key, drug_name text, doc text)")
-        c.executemany("insert into gen_thing_names values (%s, %s, %s)",
-                      [(i + 1, w, json.dumps({k: w}, ensure_ascii=False)) for i, (w, k) in enumerate(zip(words, keys))])
-        c.execute("grant select on gen_thing_names to hoop_gateway")
-    gw = ring.connect("gateway")
-    try:
-        got = read_rows(gw, "select drug_name, doc from gen_thing_names order by id")
-    finally:
-        gw.close()
+    got = table_through_ring(ring, admin, "gen_thing_names", "id integer primary key, drug_name text, doc text",
+                             [(i + 1, w, json.dumps({k: w}, ensure_ascii=False)) for i, (w, k) in enumerate(zip(words, keys))],
+                             "select drug_name, doc from gen_thing_names order by id")
     kept = sum(line.count(w) == 2 for w, line in zip(words, got))
     assert kept == len(words), f"{len(words) - kept}/{len(words)} things' names masked; shapes {[shape(w) for w in words]}"

@@ -89,33 +89,8 @@ public enum PageTokens {
         let open = "<\(name)>", close = "</\(name)>"
         var rest = xml[...]
         while let a = rest.range(of: open), let b = rest.range(of: close, range: a.upperBound..<rest.endIndex) {
-            out.append(unescape(String(rest[a.upperBound..<b.lowerBound])))
+            out.append(XMLText.unescaped(String(rest[a.upperBound..<b.lowerBound])))
             rest = rest[b.upperBound...]
-        }
-        return out
-    }
-
-    static func unescape(_ s: String) -> String {
-        guard s.contains("&") else { return s }
-        var out = "", i = s.startIndex
-        while i < s.endIndex {
-            if s[i] == "&", let semi = s[i...].firstIndex(of: ";"), s.distance(from: i, to: semi) <= 10 {
-                let entity = s[s.index(after: i)..<semi]
-                var c: Character? = nil
-                switch entity {
-                case "amp": c = "&"
-                case "lt": c = "<"
-                case "gt": c = ">"
-                case "quot": c = "\""
-                case "apos": c = "'"
-                default:
-                    if entity.hasPrefix("#x"), let n = UInt32(entity.dropFirst(2), radix: 16), let u = Unicode.Scalar(n) { c = Character(u) }
-                    else if entity.hasPrefix("#"), let n = UInt32(entity.dropFirst()), let u = Unicode.Scalar(n) { c = Character(u) }
-                }
-                if let c { out.append(c); i = s.index(after: semi); continue }
-            }
-            out.append(s[i])
-            i = s.index(after: i)
         }
         return out
     }

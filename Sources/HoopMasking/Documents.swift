@@ -67,7 +67,7 @@ extension Masker {
             }
             // Read as the client will: character references decoded (`385&#45;89&#45;7453` is
             // an SSN); what is masked is written back escaped.
-            let decoded = Self.xmlUnescaped(text)
+            let decoded = XMLText.unescaped(text)
             let r = maskText(decoded)
             for (k, n) in r.counts { counts[k, default: 0] += n }
             if r.counts.isEmpty { return text }
@@ -175,32 +175,6 @@ extension Masker {
 }
 
 extension Masker {
-    /// XML's predefined entities and character references, decoded; anything else as it is.
-    static func xmlUnescaped(_ text: String) -> String {
-        guard text.contains("&") else { return text }
-        var out = "", rest = Substring(text)
-        while let amp = rest.firstIndex(of: "&") {
-            out += rest[..<amp]
-            let after = rest[rest.index(after: amp)...]
-            guard let semi = after.prefix(12).firstIndex(of: ";") else { out += "&"; rest = after; continue }
-            let name = after[..<semi]
-            var scalar: Unicode.Scalar?
-            switch name {
-            case "lt": scalar = "<"
-            case "gt": scalar = ">"
-            case "amp": scalar = "&"
-            case "quot": scalar = "\""
-            case "apos": scalar = "'"
-            default:
-                if name.hasPrefix("#x") || name.hasPrefix("#X") { scalar = UInt32(name.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init) }
-                else if name.hasPrefix("#") { scalar = UInt32(name.dropFirst()).flatMap(Unicode.Scalar.init) }
-            }
-            if let scalar { out.unicodeScalars.append(scalar); rest = after[after.index(after: semi)...] }
-            else { out += "&"; rest = after }
-        }
-        return out + rest
-    }
-
     static func xmlEscaped(_ text: String) -> String {
         var out = ""
         for c in text.unicodeScalars {
