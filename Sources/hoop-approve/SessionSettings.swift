@@ -56,7 +56,6 @@ struct SearchPathState {
     /// The values, the one set last first, as the approver reads them.
     var shown: [String] { known ? possible.reversed().map { $0 ?? "(the role's default)" } : [] }
 
-    /// The line added to a held statement's text (nil when nothing changed it).
     /// The line a held text carries: when the path changed, or when the text already has
     /// such a line of the client's own (else a text held under one path, sent word for
     /// word with that line by a session on the role's default, would match its approval).
@@ -64,6 +63,7 @@ struct SearchPathState {
         comment ?? (sql.range(of: "-- search_path", options: .caseInsensitive) != nil ? "-- search_path: the role's default" : nil)
     }
 
+    /// The line that says the search_path (nil when nothing changed it).
     var comment: String? {
         guard changed else { return nil }
         guard known else { return "-- search_path: not known (set from a value this gateway could not read)" }
