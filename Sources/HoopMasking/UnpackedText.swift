@@ -42,7 +42,11 @@ public enum UnpackedText {
     /// not passed as if they held nothing.
     public enum Reading: Equatable { case text(String), noText, unreadable }
 
-    public static func read(_ data: Data) -> Reading {
+    /// `continuing`: the bytes are a later piece of a stream, cut at an arbitrary offset:
+    /// what they begin with is no magic and no byte-order mark (random bytes begin so about
+    /// once in ten thousand pieces), only the encoding of their text is read.
+    public static func read(_ data: Data, continuing: Bool = false) -> Reading {
+        if continuing { return decode(data, marked: false).map(Reading.text) ?? .noText }
         if isPacked(data) {
             switch inflate(data) {
             case .whole(let inflated): if let text = decode(inflated) { return .text(text) }; return .unreadable
@@ -117,8 +121,8 @@ public enum UnpackedText {
         return (a == 0xFF && b == 0xFE) || (a == 0xFE && b == 0xFF)
     }
 
-    static func decode(_ data: Data) -> String? {
-        if hasUTF16Mark(data) { return String(data: data, encoding: .utf16) }
+    static func decode(_ data: Data, marked: Bool = true) -> String? {
+        if marked, hasUTF16Mark(data) { return String(data: data, encoding: .utf16) }
         guard !data.isEmpty else { return nil }
         if let text = String(data: data, encoding: .utf8) { return text }
         // A single-byte encoding: nearly every byte printable (ASCII, tabs, line breaks, or

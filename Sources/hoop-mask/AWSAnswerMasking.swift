@@ -73,7 +73,7 @@ extension ResponseMasking {
                     refusedCalls.insert(key)
                     throw MaskFailure("a compressed or UTF-16 answer too large to read whole cannot be masked")
                 }
-                do { try refuseTextInBytes(bytes, streams[key]?.call, masker) } catch let r as CallRefusal {
+                do { try refuseTextInBytes(bytes, streams[key]?.call, masker, continuing: !first) } catch let r as CallRefusal {
                     refusedCalls.insert(key)
                     throw MaskFailure(r.why)
                 }
@@ -105,10 +105,11 @@ extension ResponseMasking {
     /// Bytes that are no UTF-8 but hold text (gzip'd, UTF-16, Windows-1252: UnpackedText)
     /// cannot be masked in place: refused when content detection flags that text. Bytes
     /// that are no text pass (an image, an archive of other formats).
-    func refuseTextInBytes(_ base64: String, _ call: AWSCallContext?, _ masker: Masker) throws {
+    /// `continuing`: a later piece of a stream, read for its encoding only (UnpackedText).
+    func refuseTextInBytes(_ base64: String, _ call: AWSCallContext?, _ masker: Masker, continuing: Bool = false) throws {
         guard let data = Data(base64Encoded: base64) else { return }
         let text: String
-        switch UnpackedText.read(data) {
+        switch UnpackedText.read(data, continuing: continuing) {
         case .noText: return
         case .unreadable: throw CallRefusal("an answer of compressed bytes that cannot be read to their end cannot be masked")
         case .text(let t): text = t

@@ -65,6 +65,21 @@ final class UnpackedTextTests: XCTestCase {
                        "text that begins with zlib's magic bytes")
     }
 
+    /// A later piece of a streamed object begins wherever the cut fell: random bytes that
+    /// begin like zlib, gzip or a byte-order mark are no packing there (CI, s46: a 40 MiB
+    /// binary object cut off at its 156th piece), while text in another encoding still reads.
+    func testALaterPieceIsReadForItsEncodingOnly() throws {
+        var random = SystemRandomNumberGenerator()
+        let noise = Data((0..<(256 << 10)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        for start in [[0x78, 0x9C], [0x78, 0x01], [0x78, 0xDA], [0x1F, 0x8B], [0xFF, 0xFE], [0xFE, 0xFF]] as [[UInt8]] {
+            let piece = Data(start) + noise.dropFirst(2)
+            XCTAssertEqual(UnpackedText.read(piece, continuing: true), .noText, "a later piece beginning \(start)")
+        }
+        XCTAssertEqual(UnpackedText.read(try XCTUnwrap(text.data(using: .windowsCP1252)), continuing: true), .text(text))
+        XCTAssertEqual(UnpackedText.read(Data(text.utf8), continuing: true), .text(text))
+        XCTAssertEqual(UnpackedText.read(zlib(Data(text.utf8))), .text(text), "a first piece is still read for its packing")
+    }
+
     func testBase64MembersOfAnyPackingAreRead() {
         XCTAssertEqual(FieldWalk.base64Text(zlib(Data(text.utf8)).base64EncodedString()), text)
     }
