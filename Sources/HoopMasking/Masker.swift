@@ -35,6 +35,7 @@ public struct Masker: Sendable {
         guard !raw.isEmpty else { return raw }
         var spans = raw
         spans.removeAll { !policy.enabledEntities.contains($0.entity) }
+        spans = OpaqueTokens.drop(spans, bytes)   // a find inside a UUID, a hash, a blob is chance
         let kept = Detectors.resolve(spans, length: bytes.count, text: bytes)
         let repeats = policy.enabledEntities.contains(.personName) ? NameDetector.repeated(bytes, kept) : []
         return repeats.isEmpty ? kept : (kept + repeats).sorted { $0.start < $1.start }

@@ -50,14 +50,45 @@ public enum UnpackedText {
         if isPacked(data) {
             switch inflate(data) {
             case .whole(let inflated): if let text = decode(inflated) { return .text(text) }; return .unreadable
-            default:
-                // Magic bytes that do not inflate (`x^2 + y^2` begins some text): valid UTF-8
-                // whole is read as it is (compressed bytes almost never are; stored ones hold
-                // their text as it is).
+            case .failed:
+                // Magic bytes that begin no stream (random bytes do, 7 times in 65,536):
+                // the bytes are read as what they are.
+                break
+            case .corrupt(let inflated):
+                // Text that begins with the magic bytes is read as it is (below).
+                if let text = String(data: data, encoding: .utf8) { return .text(text) }
+                // Every reader stops where this one did: what came out before is all the
+                // packing gives. Read leniently (a bad byte must not hide what follows it),
+                // beside the bytes as they are; random bytes give a few characters of noise.
+                // Control characters as spaces: a reader of printable text reads it all.
+                let lenient = String(String(decoding: inflated, as: UTF8.self).unicodeScalars.map { c -> Character in
+                    c.value < 0x20 && c != "\n" && c != "\t" || c.value == 0x7F ? " " : Character(c)
+                })
+                return .text(lenient + "\n" + (decode(data) ?? ""))
+            case .partial:
+                // Cut short, past the bound, or bytes after the stream. Magic bytes that
+                // do not inflate (`x^2 + y^2` begins some text): valid UTF-8 whole is read
+                // as it is (compressed bytes almost never are; stored ones hold their text
+                // as it is).
                 return String(data: data, encoding: .utf8).map(Reading.text) ?? .unreadable
             }
         }
         return decode(data).map(Reading.text) ?? .noText
+    }
+
+    /// Whether a first piece of a stream begins packed text that cannot be read piece by
+    /// piece: a packing that inflates (not random bytes with its magic), or UTF-16 with its
+    /// byte-order mark that decodes (a last character cut by the piece's end aside).
+    public static func beginsPacked(_ data: Data) -> Bool {
+        if isPacked(data) {
+            switch inflate(data) {
+            case .failed, .corrupt: break   // what a corrupt one gave is read as the piece's text (read)
+            case .whole, .partial: return true
+            }
+        }
+        guard hasUTF16Mark(data) else { return false }
+        let even = data.prefix(data.count & ~1)
+        return [even, even.dropLast(2)].contains { String(data: Data($0), encoding: .utf16) != nil }
     }
 
     public static func text(_ data: Data) -> String? {
@@ -76,10 +107,12 @@ public enum UnpackedText {
         return nil
     }
 
-    enum Inflated { case whole(Data), failed, partial }
+    enum Inflated { case whole(Data), failed, corrupt(Data), partial }
 
     /// Every member of a gzip (a concatenation, BGZF's blocks), or a zlib stream, inflated
-    /// whole: `partial` when cut short or past the bound, `failed` when it never started.
+    /// whole: `partial` when cut short, past the bound or followed by other bytes,
+    /// `corrupt` (with what came out before) when the data breaks the format, `failed`
+    /// when it never started.
     static func inflate(_ data: Data) -> Inflated {
         guard let window = magic(data) else { return .failed }
         var stream = z_stream()
@@ -111,7 +144,9 @@ public enum UnpackedText {
             return status
         }
         if status == Z_STREAM_END && stream.avail_in == 0 { return .whole(out) }
-        return out.isEmpty && stream.total_in <= 10 ? .failed : .partial
+        if out.isEmpty && stream.total_in <= 10 { return .failed }
+        if status == Z_DATA_ERROR || status == Z_NEED_DICT || status == Z_STREAM_ERROR { return out.isEmpty ? .failed : .corrupt(out) }
+        return .partial
     }
 
     /// Whether the bytes begin with UTF-16's byte-order mark.

@@ -69,7 +69,7 @@ extension ResponseMasking {
                 // carries the magic bytes or the byte-order mark): ended.
                 let first = (streams[key]?.bytePieces ?? 0) == 0
                 streams[key, default: AnswerStream()].bytePieces += 1
-                if first, let d = Data(base64Encoded: bytes), UnpackedText.isPacked(d) || UnpackedText.hasUTF16Mark(d) {
+                if first, let d = Data(base64Encoded: bytes), UnpackedText.beginsPacked(d) {
                     refusedCalls.insert(key)
                     throw MaskFailure("a compressed or UTF-16 answer too large to read whole cannot be masked")
                 }

@@ -1,0 +1,89 @@
+/// Values whose characters say nothing however they fall: a UUID, a run of hex digits (a
+/// hash, a key id, a bytea's `\x…`), a blob of base64 (a ciphertext, a page token), the
+/// digits after a decimal point. A detector's find that lies inside one is chance, not an
+/// identifier (the flake hunt of s46: a random UUID's tail read as a phone once in a
+/// thousand, 3 % of base64 ciphertexts held a surname like `Yu`, a `random()` value's
+/// digits passed a card's checksum): dropped before overlaps are resolved, one rule for
+/// every detector. What such a value stands for (a patient's UUID) is a column's or a
+/// member's rule, never content detection's.
+enum OpaqueTokens {
+    static func isHex(_ c: UInt8) -> Bool { (0x30...0x39).contains(c) || (0x41...0x46).contains(c) || (0x61...0x66).contains(c) }
+    static func isDigit(_ c: UInt8) -> Bool { (0x30...0x39).contains(c) }
+    static func isUpper(_ c: UInt8) -> Bool { (0x41...0x5A).contains(c) }
+    static func isLower(_ c: UInt8) -> Bool { (0x61...0x7A).contains(c) }
+    static func isAlnum(_ c: UInt8) -> Bool { isDigit(c) || isUpper(c) || isLower(c) }
+    /// Standard base64's characters, and `_` of the URL-safe alphabet (an S3 VersionId's too).
+    static func isBase64(_ c: UInt8) -> Bool { isAlnum(c) || c == 0x2B || c == 0x2F || c == 0x3D || c == 0x5F }
+
+    /// The spans that do not lie inside an opaque value of `b`.
+    static func drop(_ spans: [DetectedSpan], _ b: [UInt8]) -> [DetectedSpan] {
+        guard !spans.isEmpty else { return spans }
+        var fraction: [Range<Int>] = []
+        for s in spans where s.start >= 2 && s.start < s.end && s.end <= b.count
+            && b[s.start - 1] == 0x2E && isDigit(b[s.start - 2]) && b[s.start..<s.end].allSatisfy(isDigit) {
+            fraction.append(s.start..<s.end)   // `0.4247253517525911`: a fraction's digits
+        }
+        let opaque = ranges(b) + fraction
+        guard !opaque.isEmpty else { return spans }
+        return spans.filter { s in !opaque.contains { $0.lowerBound <= s.start && s.end <= $0.upperBound } }
+    }
+
+    /// The opaque values of `b`, as byte ranges.
+    static func ranges(_ b: [UInt8]) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        var i = 0
+        while i < b.count {
+            guard isBase64(b[i]) || b[i] == 0x2D else { i += 1; continue }
+            var j = i
+            while j < b.count, isBase64(b[j]) || b[j] == 0x2D { j += 1 }
+            // A maximal run of base64 characters and hyphens: a UUID, hex runs, or a blob.
+            uuids(b, i, j, &out)
+            hexRuns(b, i, j, &out)
+            if !b[i..<j].contains(0x2D), isBlob(b[i..<j]) { out.append(i..<j) }
+            i = j
+        }
+        return out
+    }
+
+    /// 8-4-4-4-12 hex digits, bounded by no letter or digit.
+    static func uuids(_ b: [UInt8], _ from: Int, _ to: Int, _ out: inout [Range<Int>]) {
+        var k = from
+        while k + 36 <= to {
+            guard b[k + 8] == 0x2D, b[k + 13] == 0x2D, b[k + 18] == 0x2D, b[k + 23] == 0x2D,
+                  k == from || !isAlnum(b[k - 1]), k + 36 == to || !isAlnum(b[k + 36]),
+                  (k..<(k + 36)).allSatisfy({ [8, 13, 18, 23].contains($0 - k) || isHex(b[$0]) }) else { k += 1; continue }
+            out.append(k..<(k + 36)); k += 36
+        }
+    }
+
+    /// 16 or more hex digits, letters and digits mixed (changing at least three times: an
+    /// IBAN's or a plan id's letters before its digits are no hash), bounded by no other
+    /// letter or digit (an `x` of `\x` or `0x` before them belongs to them).
+    static func hexRuns(_ b: [UInt8], _ from: Int, _ to: Int, _ out: inout [Range<Int>]) {
+        var k = from
+        while k < to {
+            guard isAlnum(b[k]) else { k += 1; continue }
+            var e = k
+            while e < to, isAlnum(b[e]) { e += 1 }
+            var s = k
+            if b[s] == 0x78, e - s > 1 { s += 1 }   // x…
+            let run = b[s..<e]
+            if run.count >= 16, run.allSatisfy(isHex), zip(run, run.dropFirst()).filter({ isDigit($0) != isDigit($1) }).count >= 3 {
+                out.append(k..<e)
+            }
+            k = e
+        }
+    }
+
+    /// Base64 of bytes: padded to a multiple of four, at least 16 characters,
+    /// upper and lower case and digits, and the character kind changing about as often
+    /// as random bytes' encoding does (half the time or more), which words never do.
+    static func isBlob(_ run: ArraySlice<UInt8>) -> Bool {
+        guard run.count >= 16, run.count % 4 == 0,
+              run.contains(where: isUpper), run.contains(where: isLower), run.contains(where: isDigit) else { return false }
+        func kind(_ c: UInt8) -> Int { isUpper(c) ? 0 : isLower(c) ? 1 : isDigit(c) ? 2 : 3 }
+        var changes = 0, last = kind(run[run.startIndex])
+        for c in run.dropFirst() { let k = kind(c); if k != last { changes += 1 }; last = k }
+        return changes * 2 >= run.count - 1
+    }
+}
