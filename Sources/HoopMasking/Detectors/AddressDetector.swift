@@ -33,6 +33,10 @@ public struct AddressDetector: Detector {
         cerrada circuito circunvalación circunvalacion continuación continuacion corredor diagonal eje pasaje
         peatonal periférico periferico retorno viaducto boulevard bulevar blvr paseo plaza ronda travesía travesia
         glorieta rúa
+        rue avenue boulevard bd chemin allée allee impasse quai cours place route square
+        via viale piazza piazzale corso largo vicolo strada contrada borgo lungomare incrocio rotonda vico piazzetta
+        rua travessa praça praca alameda estrada rodovia ladeira viela
+        ulica ul aleja al plac pl osiedle os stretto vereda acceso cañada
         """.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Scan.hashLower(String($0)) })
     static let context = Scan.words(["address", "addr", "lives at", "living at", "resides at", "residing at",
                                      "resides", "located at", "moved to", "home", "residence", "domicilio",
@@ -242,29 +246,58 @@ public struct AddressDetector: Detector {
         let n = t.count
         var i = 0
         while i < n {
-            guard isUpper(t[i]) || t[i] == 0xC3, Scan.leftBoundary(t, i) else { i += 1; continue }
+            guard isAlpha(t[i]) || t[i] == 0xC3, Scan.leftBoundary(t, i) else { i += 1; continue }
             var e = i
             while e < n, isAlpha(t[e]) || t[e] >= 0x80 { e += 1 }
-            guard Self.leadingTypes.contains(Scan.hashLower(t, i, e)) else { i = max(e, i + 1); continue }
+            if isUpper(t[i]) || t[i] == 0xC3, let (s, street) = Self.compoundStreet(t, i, e) {
+                let end = Self.postcodeCity(t, street) ?? street
+                spans.append(DetectedSpan(.streetAddress, s, end))
+                i = end; continue
+            }
+            let type = Scan.hashLower(t, i, e)
+            guard Self.leadingTypes.contains(type) else { i = max(e, i + 1); continue }
+            // A house number before the type ("12 rue de la Paix", "76, avenue De Oliveira").
+            var start = i, before = false
+            if i >= 2, t[i - 1] == ch(" ") {
+                var q = i - 1
+                if q >= 1, t[q - 1] == ch(",") { q -= 1 }
+                var k = q
+                while k > 0, isDigit(t[k - 1]) { k -= 1 }
+                if (1...5).contains(q - k), Scan.numberStart(t, k) { start = k; before = true }
+            }
+            // A type in lower case ("ulica Majowa 283"): one that is no English word; or one
+            // that is ("rue", "avenue", "via", "pl.") before a word that is none, and after a
+            // house number, before its period or before a postcode ("12 rue de la Paix",
+            // "pl. Traugutta 49"; "sent 2 via Fax", "via MyChart 3" are no streets).
+            let lowerWord = isLower(t[i]) && NameDetector.words.contains(type)
+            if lowerWord, Self.englishWordAfter(t, e) { i = e; continue }
             var p = e
             if p < n, t[p] == ch(".") { p += 1 }
             // "Eje vial", "Av. de los": lower-case joining words are part of the name.
-            var words = 0, number: Int? = nil
-            while p < n, t[p] == ch(" "), words < 8 {
-                let w = p + 1
-                if (1...6).contains(Scan.digitRun(t, w)), Scan.numberEnd(t, w + Scan.digitRun(t, w)) || w + Scan.digitRun(t, w) < n && isUpper(t[w + Scan.digitRun(t, w)]) {
+            var words = 0, capitals = 0, number: Int? = nil
+            // The number after a comma ("Viale Nedda, 92"), unless one came before (then it is a postcode's).
+            while p < n, t[p] == ch(" ") || !before && t[p] == ch(",") && words > 0 && p + 2 < n && t[p + 1] == ch(" ") && isDigit(t[p + 2]), words < 8 {
+                let w = p + (t[p] == ch(",") ? 2 : 1)
+                if (1...6).contains(Scan.digitRun(t, w)), Scan.numberEnd(t, w + Scan.digitRun(t, w)) || w + Scan.digitRun(t, w) < n && isUpper(t[w + Scan.digitRun(t, w)])
+                    || Self.flatAfter(t, w + Scan.digitRun(t, w)) != nil {
                     number = w + Scan.digitRun(t, w)
                     if let u = number, u < n, isUpper(t[u]) { number = u + 1 }
+                    if let u = number, let f = Self.flatAfter(t, u) { number = f }
                     break
                 }
                 var q = w
                 while q < n, isAlpha(t[q]) || t[q] >= 0x80 { q += 1 }
                 guard q > w, Scan.rightBoundary(t, q) else { break }
-                let cap = isUpper(t[w]) || t[w] == 0xC3
+                let cap = isUpper(t[w]) || t[w] >= 0xC3 && Scan.scalar(t, w).map({ $0.0.properties.isUppercase }) == true
                 guard cap || q - w <= 5 else { break }   // vial, de, la, los, del
+                guard t[p] == ch(" ") else { break }
                 words += 1; p = q
+                if cap { capitals += 1 }
             }
-            guard let num = number, words >= 1 else { i = e; continue }
+            // No house number at all, but a postcode and a town after it ("rue Carlier, 77757 Rousset").
+            guard words >= 1, isUpper(t[i]) || t[i] == 0xC3 || capitals > 0,
+                  let num = number ?? (capitals > 0 && (before || Self.postcodeCity(t, p) != nil) ? p : nil),
+                  !lowerWord || before || e < n && t[e] == ch(".") || Self.postcodeCity(t, p) != nil else { i = e; continue }
             var end = num
             // Unit parts: " 068", " Interior 683", " Edif. 736 , Depto. 625".
             for _ in 0..<3 {
@@ -274,9 +307,104 @@ public struct AddressDetector: Detector {
                 }
                 break
             }
-            spans.append(DetectedSpan(.streetAddress, i, end))
+            // The postcode and town after it (the "number" after a comma may be the postcode).
+            if let c = Self.postcodeCity(t, end) ?? Self.postcodeCity(t, p), c > end { end = c }
+            spans.append(DetectedSpan(.streetAddress, start, end))
             i = end
         }
+    }
+
+    /// The word after the type ending at `e` (past a period and a space) is an English one.
+    static func englishWordAfter(_ t: [UInt8], _ e: Int) -> Bool {
+        var a = e
+        if a < t.count, t[a] == ch(".") { a += 1 }
+        guard a < t.count, t[a] == ch(" ") else { return true }
+        a += 1
+        var b = a
+        while b < t.count, isAlpha(t[b]) || t[b] >= 0x80 { b += 1 }
+        return b == a || NameDetector.words.contains(Scan.hashLower(t, a, b))
+    }
+
+    /// "/19" after a house number at `e` (a flat's number, Poland's `79/19`): where it ends.
+    static func flatAfter(_ t: [UInt8], _ e: Int) -> Int? {
+        guard e + 1 < t.count, t[e] == ch("/"), case let r = Scan.digitRun(t, e + 1), (1...4).contains(r), Scan.numberEnd(t, e + 1 + r) else { return nil }
+        return e + 1 + r
+    }
+
+    /// The rest of an address line after a street ending at `e`: ", " then a postcode as
+    /// Europe writes them (`94032`, `58-522`, `2269CJ`, `7832 PY`, `16630-494`), an optional
+    /// comma, and the town's capitalised words (`Roussel-sur-Dupont`, `San Giorgio`).
+    /// Where it ends.
+    static func postcodeCity(_ t: [UInt8], _ e: Int) -> Int? {
+        let n = t.count
+        guard e + 2 < n, t[e] == ch(","), t[e + 1] == ch(" ") else { return nil }
+        var p = e + 2
+        let r = Scan.digitRun(t, p)
+        guard (4...5).contains(r) || r == 2 && p + 6 <= n && t[p + 2] == ch("-") && Scan.digitRun(t, p + 3) == 3 else { return nil }
+        p += r
+        if r == 2 { p += 4 }
+        else if r == 5, p + 4 <= n, t[p] == ch("-"), case let k = Scan.digitRun(t, p + 1), k == 3 || k == 4 { p += 1 + k }
+        else if r == 4, p + 2 <= n, isUpper(t[p]), isUpper(t[p + 1]), Scan.rightBoundary(t, p + 2) { p += 2 }
+        else if r == 4, p + 3 <= n, t[p] == ch(" "), isUpper(t[p + 1]), isUpper(t[p + 2]), Scan.rightBoundary(t, p + 3) { p += 3 }
+        guard Scan.rightBoundary(t, p) else { return nil }
+        let code = p
+        if p < n, t[p] == ch(",") { p += 1 }
+        var end = code, words = 0
+        while words < 4, p + 1 < n, t[p] == ch(" ") || t[p] == ch("-") {
+            let w = p + 1
+            var q = w
+            while q < n, isAlpha(t[q]) || t[q] >= 0x80 { q += 1 }
+            guard q > w else { break }
+            let cap = isUpper(t[w]) || t[w] >= 0xC3 && Scan.scalar(t, w).map({ $0.0.properties.isUppercase }) == true
+            // "sur", "am": short joining words inside a town's name, never its last.
+            guard cap || t[p] == ch("-") && q - w <= 4 else { break }
+            p = q; words += 1
+            if cap { end = q }
+        }
+        return end
+    }
+
+    /// Street types written as the end of one word in German, Dutch and the Nordic
+    /// languages (`Hauptstraße`, `Lucysingel`, `Østergade`), or after a hyphen
+    /// (`Ilse-Ditschlerin-Gasse`), lower case.
+    static let compoundTypes: [[UInt8]] = ["straße", "strasse", "str.", "gasse", "weg", "allee", "platz", "damm", "ufer",
+        "chaussee", "steig", "laan", "straat", "singel", "gracht", "plein", "kade", "dreef", "steeg", "vej", "gade", "gatan",
+        "vägen", "veien", "gata", "katu", "utca", "boulevard", "stigen", "torget", "gränd", "plads", "stræde", "baan", "dijk", "ring", "hof", "pad"].map { Array($0.utf8) }
+
+    static let hyphenTypes: [[UInt8]] = ["markt", "park", "pfad", "steg", "berg", "feld", "garten", "kamp"].map { Array($0.utf8) }
+
+    /// A street named by a compound word at `i..<e` (capitalised, its type at its end, no
+    /// English word: "Brigade 2" is none) and a house number after it (`Drubstraße 4-1`,
+    /// `Aaronlaan 40`, `Hauptstr. 5a`): where it starts (the hyphenated words before it
+    /// too) and ends.
+    static func compoundStreet(_ t: [UInt8], _ i: Int, _ e: Int) -> (Int, Int)? {
+        let n = t.count
+        var end = e
+        if end < n, t[end] == ch(".") { end += 1 }
+        // Lower case, Latin-1's capitals too (`HVEENSSTRÆDE`, as upper() writes it).
+        var word = t[i..<end].map(lower)
+        for k in word.indices.dropFirst() where word[k - 1] == 0xC3 && (0x80...0x9E).contains(word[k]) && word[k] != 0x97 { word[k] += 0x20 }
+        // The type alone ("Weg 5", "Platz 3") only after a hyphen's name, and there a
+        // common word is one too (`Heino-Margraf-Ring 9`).
+        let hyphenated = i >= 2 && t[i - 1] == ch("-") && (isAlpha(t[i - 2]) || t[i - 2] >= 0x80)
+        guard let type = compoundTypes.first(where: { word.count >= $0.count && word.suffix($0.count).elementsEqual($0) })
+                ?? (hyphenated ? hyphenTypes.first(where: { word.elementsEqual($0) }) : nil) else { return nil }
+        // A stem of three letters at least, four before a three-letter type ("Keypad 3" is none).
+        guard word.count >= type.count + (type.count <= 3 ? 4 : 3) || hyphenated, !NameDetector.words.contains(Scan.hashLower(t, i, e)) || hyphenated else { return nil }
+        guard end + 1 < n, t[end] == ch(" ") else { return nil }
+        let r = Scan.digitRun(t, end + 1)
+        guard (1...4).contains(r) else { return nil }
+        var stop = end + 1 + r
+        if stop < n, isAlpha(t[stop]), Scan.rightBoundary(t, stop + 1) { stop += 1 }
+        if stop + 1 < n, t[stop] == ch("-") || t[stop] == ch("/"), case let r2 = Scan.digitRun(t, stop + 1), (1...4).contains(r2) { stop += 1 + r2 }
+        guard Scan.rightBoundary(t, stop), !(stop + 1 < n && t[stop] == ch(".") && isDigit(t[stop + 1])) else { return nil }
+        var start = i
+        while start >= 2, t[start - 1] == ch("-"), isAlpha(t[start - 2]) || t[start - 2] >= 0x80 {
+            var a = start - 1
+            while a > 0, isAlpha(t[a - 1]) || t[a - 1] >= 0x80 { a -= 1 }
+            start = a
+        }
+        return (start, stop)
     }
 
     /// State codes that are also credentials after a name: MD, PA, MS, MA (medical

@@ -81,7 +81,7 @@ public struct DateDetector: Detector {
                 i = end; continue
             }
             guard isAlnum(c), isDigit(c) ? Scan.numberStart(t, i, glued: true) : Scan.leftBoundary(t, i) else { i += 1; continue }
-            if let (dateEnd, end) = isDigit(c) ? numeric(t, i) : named(t, i).map({ ($0, $0) }) {
+            if let (dateEnd, end) = isDigit(c) ? numeric(t, i) : (named(t, i) ?? Self.wordDate(t, i).flatMap { $0.full ? $0.end : nil }).map({ ($0, $0) }) {
                 // A date under a key or label naming a version (an IAM policy's `"Version":
                 // "2012-10-17"`, an API's `apiVersion`) is a version's name, not a day.
                 // A weekday's name before it is part of it ("Fri 9 Mar 1984", "Friday, March 9, 1984").
@@ -90,6 +90,9 @@ public struct DateDetector: Detector {
                 let compact = [8, 12, 14].contains(dateEnd - i) && Scan.digitRun(t, i) == dateEnd - i
                 if compact ? fills && end == dateEnd || Scan.contextBefore(t, i, Self.compactContext, window: 40)
                     : fills && (end == dateEnd || Self.midnight(t, dateEnd, end))
+                        // A whole date with its month in words ("on 14 March 1961", "der 14. März
+                        // 1961"): written by a person for a person, no machine's stamp or version.
+                        || Self.spelledMonth(t, i, dateEnd) && !Self.versionKey(t, w)
                         || !Self.machineTime(t, dateEnd, end) && Self.isFreeText(t, i, end, &field)
                         || Scan.contextBefore(t, i, Self.context, window: 40) {
                     spans.append(DetectedSpan(.date, i, end))
@@ -441,6 +444,83 @@ public struct DateDetector: Detector {
         return p + g + 2
     }
 
+    /// English ordinal words for a day of the month, lower case: "first" … "thirty-first".
+    static let ordinalDays: [UInt64: Int] = {
+        let words = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
+                     "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
+                     "twentieth"]
+        var d: [UInt64: Int] = [:]
+        for (k, w) in words.enumerated() { d[Scan.hashLower(w)] = k + 1 }
+        d[Scan.hashLower("thirtieth")] = 30
+        return d
+    }()
+    static let tens: [UInt64: Int] = [Scan.hashLower("twenty"): 20, Scan.hashLower("thirty"): 30]
+
+    /// A day written as an ordinal word at `p` ("fourteenth", "twenty-first", "thirty
+    /// first"): the day and where it ends.
+    static func ordinalWord(_ t: [UInt8], _ p: Int) -> (Int, Int)? {
+        let n = t.count
+        guard p < n, isAlpha(t[p]), Scan.leftBoundary(t, p) else { return nil }
+        var q = p
+        while q < n, isAlpha(t[q]) { q += 1 }
+        // Cheap first: five letters at least, ending "th", "st", "nd", "rd" or "ty" (twenty).
+        guard q - p >= 5, lower(t[q - 1]) == ch("h") || lower(t[q - 1]) == ch("t") || lower(t[q - 1]) == ch("d")
+                || lower(t[q - 1]) == ch("y") else { return nil }
+        let h = Scan.hashLower(t, p, q)
+        if let d = ordinalDays[h], Scan.rightBoundary(t, q) { return (d, q) }
+        guard let ten = tens[h], q + 1 < n, t[q] == ch("-") || t[q] == ch(" ") else { return nil }
+        var r = q + 1
+        while r < n, isAlpha(t[r]) { r += 1 }
+        guard let u = ordinalDays[Scan.hashLower(t, q + 1, r)], u <= 9, ten + u <= 31, Scan.rightBoundary(t, r) else { return nil }
+        return (ten + u, r)
+    }
+
+    /// A day after its month ("March the 14th", "March fourteenth", "March the
+    /// fourteenth"): the day and where it ends. "the" and a bare number is no day ("May
+    /// the 4 of us").
+    static func spelledDay(_ t: [UInt8], _ p: Int) -> (Int, Int)? {
+        var q = p, the = false
+        if q + 4 <= t.count, t[q..<(q + 3)].map(lower) == Array("the".utf8), case let g = gap(t, q + 3), g > 0 { q += 3 + g; the = true }
+        if let w = ordinalWord(t, q) { return w }
+        let r = Scan.digitRun(t, q)
+        guard the, r == 1 || r == 2, q + r + 2 <= t.count, ordinal(t, q + r), Scan.rightBoundary(t, q + r + 2) else { return nil }
+        return (Scan.number(t, q, r), q + r + 2)
+    }
+
+    /// A date whose day is an ordinal word, day first: "fourteenth of March 1961",
+    /// "twenty-first March 1958", "fourteenth of March, '61", "fourteenth of March". Where
+    /// it ends, and whether it has its year.
+    static func wordDate(_ t: [UInt8], _ i: Int) -> (end: Int, full: Bool)? {
+        guard let (d, e) = ordinalWord(t, i) else { return nil }
+        let p = skipOf(t, e), g = gap(t, p)
+        guard g > 0, let (m, me) = DateDetector().month(t, p + g), validDay(m, d), !lowerMay(t, p + g, me) else { return nil }
+        var y = me
+        if y < t.count, t[y] == ch(",") { y += 1 }
+        if case let g2 = gap(t, y), g2 > 0, let end = year(t, y + g2) { return (end, true) }
+        // Without its year, only with "of" ("her second March visit" counts visits).
+        return p > e && Scan.rightBoundary(t, me) ? (me, false) : nil
+    }
+
+    /// `a..<b` holds a month's name: a run of three letters or more (a month in any
+    /// language, an ordinal word, "del"; not the `T` or `W` of ISO forms, "1er", "of").
+    static func spelledMonth(_ t: [UInt8], _ a: Int, _ b: Int) -> Bool {
+        var run = 0
+        for k in a..<b {
+            if isAlpha(t[k]) || t[k] >= 0x80 { run += 1; if run >= 3 { return true } } else { run = 0 }
+        }
+        return false
+    }
+
+    /// An ordinal word in `a..<b` ("March the fourteenth").
+    static func hasOrdinalWord(_ t: [UInt8], _ a: Int, _ b: Int) -> Bool {
+        var k = a
+        while k < b {
+            if isAlpha(t[k]), Scan.leftBoundary(t, k), let (_, e) = ordinalWord(t, k), e <= b { return true }
+            k += 1
+        }
+        return false
+    }
+
     /// "st", "nd", "rd", "th" at `p`.
     static func ordinal(_ t: [UInt8], _ p: Int) -> Bool {
         ["st", "nd", "rd", "th"].contains(where: { Array($0.utf8) == t[p..<(p + 2)].map(lower) })
@@ -458,8 +538,10 @@ public struct DateDetector: Detector {
             let g = Self.gap(t, p)
             guard g > 0 else { return nil }
             if Scan.digits(t, p + g, 4), Scan.numberEnd(t, p + g + 4), (1800...2199).contains(Scan.number(t, p + g, 4)) { return p + g + 4 }
+            if let (d, e) = Self.spelledDay(t, p + g), Self.validDay(m, d), Scan.rightBoundary(t, e) { return e }
             return Self.day(t, p + g, month: m)
         }
+        if let (end, _) = Self.wordDate(t, i) { return end }
         guard isDigit(t[i]) else { return nil }
         let run = Scan.digitRun(t, i)
         // "5th of March", "5 March": a day and its month, no year.
@@ -506,7 +588,8 @@ public struct DateDetector: Detector {
     /// case, a verb's as often; not with a time of day after it (a syslog line's stamp,
     /// "Jul 21 03:01:47 app01 sshd": the caller checks).
     static func namedDay(_ t: [UInt8], _ i: Int, _ end: Int) -> Bool {
-        guard !monthAndYear(t, i, end), t[i..<end].contains(where: isAlpha), t[i..<end].contains(where: isDigit) else { return false }
+        guard !monthAndYear(t, i, end), t[i..<end].contains(where: isAlpha),
+              t[i..<end].contains(where: isDigit) || wordDate(t, i) != nil || spelledMonth(t, i, end) && hasOrdinalWord(t, i, end) else { return false }
         return !String(decoding: t[i..<end], as: UTF8.self).split(whereSeparator: { !$0.isLetter }).contains("may")
     }
 
@@ -526,9 +609,15 @@ public struct DateDetector: Detector {
         // to_char pads a month name to nine characters: "August    05, 1930".
         while p < t.count, p - e0 <= 10, t[p] == ch(" ") { p += 1 }
         let r = Scan.digitRun(t, p)
-        guard r == 1 || r == 2, Self.validDay(m, Scan.number(t, p, r)) else { return nil }
-        p += r
-        if p + 2 <= t.count, ["st", "nd", "rd", "th"].contains(where: { Array($0.utf8) == t[p..<(p + 2)].map(lower) }) { p += 2 }
+        if r == 0 {
+            // "March the 14th, 1961", "March fourteenth, 1961".
+            guard let (d, e) = Self.spelledDay(t, p), Self.validDay(m, d) else { return nil }
+            p = e
+        } else {
+            guard r == 1 || r == 2, Self.validDay(m, Scan.number(t, p, r)) else { return nil }
+            p += r
+            if p + 2 <= t.count, ["st", "nd", "rd", "th"].contains(where: { Array($0.utf8) == t[p..<(p + 2)].map(lower) }) { p += 2 }
+        }
         if p < t.count, t[p] == ch(",") { p += 1 }
         let g = Self.gap(t, p)
         guard g > 0 else { return nil }

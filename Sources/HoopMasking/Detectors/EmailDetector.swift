@@ -65,6 +65,10 @@ public struct EmailDetector: Detector {
                 spans.append(DetectedSpan(.email, s, e))
                 floor = e
                 i = e
+            } else if let (s, e) = Self.spaced(t, i, at, floor) {
+                spans.append(DetectedSpan(.email, s, e))
+                floor = e
+                i = e
             } else {
                 i += 1
             }
@@ -256,6 +260,28 @@ public struct EmailDetector: Detector {
             floor = end
             i = end
         }
+    }
+
+    /// An address with a space on either side of its `@` at `i` (`jane @ example.com`, as
+    /// dictated or typed to dodge a harvester): one when the word before reads as a
+    /// mailbox's name (`mailbox`: not "meet @ example.com") and the domain ends in one of
+    /// IANA's top-level domains. Where it starts and ends.
+    static func spaced(_ t: [UInt8], _ i: Int, _ at: Int, _ floor: Int) -> (Int, Int)? {
+        let n = t.count
+        let m = i - 1 >= floor && t[i - 1] == ch(" ") ? i - 1 : i
+        let p = i + at < n && t[i + at] == ch(" ") ? i + at + 1 : i + at
+        guard m < i || p > i + at else { return nil }
+        var s = m
+        while s > floor {
+            if t[s - 1] < 0x80 { guard isLocal(t[s - 1]) else { break }; s -= 1 }
+            else if let k = wordCharBefore(t, s), k >= floor { s = k }
+            else { break }
+        }
+        while s < m, t[s] == ch(".") { s += 1 }
+        guard s < m, s == 0 || !Scan.isWordByte(t[s - 1]) || Scan.leftBoundary(t, s), mailbox(t, s, m) else { return nil }
+        let (e, lastDot, dotLength) = domain(t, p)
+        guard lastDot > p, Scan.rightBoundary(t, e), TopLevelDomains.contains(t, lastDot + dotLength, e) else { return nil }
+        return (s, e)
     }
 
     /// `s..<m` reads as a mailbox's name: a letter in it, and a digit, `.`, `_`, `+`, `-`

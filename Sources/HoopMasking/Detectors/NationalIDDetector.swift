@@ -8,6 +8,12 @@
 /// - Italian codice fiscale: sixteen characters with a year, a month letter and a day;
 /// - Brazilian CPF printed `123.456.789-09`, its two check digits modulo 11;
 /// - Indian Aadhaar printed `2345 6789 0123` (Verhoeff);
+/// - Korean resident registration number: a date YYMMDD, `-`, seven digits (`470420-1159379`);
+/// - Chinese resident identity number: eighteen characters, a date YYYYMMDD inside, the
+///   last a check (ISO 7064 MOD 11-2, `X` for ten);
+/// - Spanish DNI and NIE: eight digits (or X, Y, Z and seven) and their check letter
+///   (modulo 23);
+/// - Mexican RFC of a person: four letters, a date YYMMDD, three letters or digits;
 ///
 /// and, after their name (`SIN`, `BSN`, `CPF`, `Aadhaar`...), the bare forms that are
 /// otherwise only digits: nine (SIN by Luhn, Dutch BSN by its 11-test), eleven (CPF), twelve
@@ -20,6 +26,7 @@ public struct NationalIDDetector: Detector {
     static let bsnContext = Scan.words(["bsn", "burgerservicenummer", "sofinummer"])
     static let cpfContext = Scan.words(["cpf"])
     static let aadhaarContext = Scan.words(["aadhaar", "aadhar", "uidai", "uid"])
+    static let peselContext = Scan.words(["pesel"])
 
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         Scan.alnumRuns(t) { i, e in
@@ -42,8 +49,15 @@ public struct NationalIDDetector: Detector {
         guard Scan.rightBoundary(t, e) else { return nil }
         if run.count == 18, curp(run) { return e }
         if run.count == 16, codiceFiscale(run) { return e }
+        if run.count == 9, [ch("X"), ch("Y"), ch("Z")].contains(run[0]), run[1..<8].allSatisfy(isDigit), isUpper(run[8]),
+           dniLetter(Int(run[0] - ch("X")) * 10_000_000 + Scan.number(run, 1, 7)) == run[8] { return e }
+        if run.count == 13, run[0..<4].allSatisfy(isUpper), run[4..<10].allSatisfy(isDigit), run[10..<13].allSatisfy({ isUpper($0) || isDigit($0) }),
+           validMonthDay(Scan.number(run, 6, 2), Scan.number(run, 8, 2)) { return e }
         return nil
     }
+
+    /// The DNI's check letter of `n` (`n` mod 23 into a fixed alphabet).
+    static func dniLetter(_ n: Int) -> UInt8 { Array("TRWAGMYFPDXBNJZSQVHLCKE".utf8)[n % 23] }
 
     /// After a NINO's two letters at `p`: " 12 34 56 C" or " 123456 C". Where it ends.
     static func spacedNINO(_ t: [UInt8], _ p: Int) -> Int? {
@@ -108,26 +122,56 @@ public struct NationalIDDetector: Detector {
             let digits = t[i..<(e + 10)].filter(isDigit).map { Int($0 - ch("0")) }
             if verhoeff(digits) { return e + 10 }
         }
-        guard Scan.numberEnd(t, e) else { return nil }
-        let digits = t[i..<e].map { Int($0 - ch("0")) }
+        // Korean RRN: "470420-1159379" (a month and day of at most 12 and 31: generators
+        // write a zero too).
+        if run == 6, e + 8 <= n, t[e] == ch("-"), Scan.digitRun(t, e + 1) == 7, Scan.numberEnd(t, e + 8),
+           Scan.number(t, i + 2, 2) <= 12, Scan.number(t, i + 4, 2) <= 31 { return e + 8 }
         if run == 15, nir(t, i) { return e }
+        // Chinese resident identity number, its check `X` a letter in the run.
+        if run == 18, t[(e - 1)] == ch("X") || t[e - 1] == ch("x") || isDigit(t[e - 1]), t[i..<(e - 1)].allSatisfy(isDigit),
+           chineseID(t, i) { return e }
+        // DNI: "12345678Z".
+        if run == 9, t[i..<(i + 8)].allSatisfy(isDigit), isUpper(t[i + 8]), dniLetter(Scan.number(t, i, 8)) == t[i + 8] { return e }
+        guard Scan.numberEnd(t, e), t[i..<e].allSatisfy(isDigit) else { return nil }
+        let digits = t[i..<e].map { Int($0 - ch("0")) }
         // The bare forms, after their name.
         if run == 9, Scan.contextBefore(t, i, sinContext), Checksum.luhn(digits.map(UInt8.init)) { return e }
         if run == 9, Scan.contextBefore(t, i, bsnContext), elevenTest(digits) { return e }
         if run == 11, Scan.contextBefore(t, i, cpfContext), cpf(digits) { return e }
         if run == 12, t[i] >= ch("2"), Scan.contextBefore(t, i, aadhaarContext) { return e }
+        if run == 11, Scan.contextBefore(t, i, peselContext), pesel(digits) { return e }
         return nil
+    }
+
+    /// A Chinese identity number at `i`: a date YYYYMMDD from its seventh character, and
+    /// its check (weights 2^(17-k) mod 11; `X` stands for ten).
+    static func chineseID(_ t: [UInt8], _ i: Int) -> Bool {
+        guard (1800...2199).contains(Scan.number(t, i + 6, 4)), validMonthDay(Scan.number(t, i + 10, 2), Scan.number(t, i + 12, 2)) else { return false }
+        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        let sum = (0..<17).reduce(0) { $0 + Int(t[i + $1] - ch("0")) * weights[$1] }
+        return Array("10X98765432".utf8)[sum % 11] == (t[i + 17] == ch("x") ? ch("X") : t[i + 17])
+    }
+
+    /// PESEL: a date (the month plus 20 per century after 1900) and a check digit.
+    static func pesel(_ d: [Int]) -> Bool {
+        guard d.count == 11, (1...12).contains((d[2] * 10 + d[3]) % 20), (1...31).contains(d[4] * 10 + d[5]) else { return false }
+        let w = [1, 3, 7, 9, 1, 3, 7, 9, 1, 3]
+        return (10 - (0..<10).reduce(0) { $0 + d[$1] * w[$1] } % 10) % 10 == d[10]
     }
 
     /// A NIR: sex (1, 2; 3, 4, 7, 8 for some registrations), year, month (01-12, or 20-99
     /// where unknown), place and order, then the key: 97 - (the first 13 digits mod 97).
+    /// Corsica's departments are `2A` and `2B`, counted as 19 and 18 for the key.
     static func nir(_ t: [UInt8], _ i: Int) -> Bool {
         guard [ch("1"), ch("2"), ch("3"), ch("4"), ch("7"), ch("8")].contains(t[i]) else { return false }
         let month = Scan.number(t, i + 3, 2)
         guard (1...12).contains(month) || (20...99).contains(month) else { return false }
+        var d = Array(t[i..<(i + 15)])
+        if d[5] == ch("2"), d[6] == ch("A") || d[6] == ch("B") { d[5] = ch("1"); d[6] = d[6] == ch("A") ? ch("9") : ch("8") }
+        guard d.allSatisfy(isDigit) else { return false }
         var body = 0
-        for k in 0..<13 { body = (body * 10 + Int(t[i + k] - ch("0"))) % 97 }
-        return 97 - body == Scan.number(t, i + 13, 2)
+        for k in 0..<13 { body = (body * 10 + Int(d[k] - ch("0"))) % 97 }
+        return 97 - body == Scan.number(d, 13, 2)
     }
 
     /// A CPF's two check digits (modulo 11), not all digits alike.

@@ -78,7 +78,12 @@ public struct PhoneDetector: Detector {
         return p + run
     }
 
-    enum Strength { case strong, weak, contextOnly }
+    /// `labelled`: only right after a word that names a phone (`labels`), not after
+    /// "number" or "contact", which precede an order's or a case's number as often.
+    enum Strength { case strong, weak, contextOnly, labelled }
+    static let labels = Scan.words(["phone", "tel", "telephone", "fax", "cell", "mobile", "mob", "ph", "pager", "tlf",
+                                    "telefono", "teléfono", "telefone", "téléphone", "tél", "telefon", "handy", "mobil",
+                                    "celular", "móvil", "portable", "cellulare", "telefoon", "whatsapp"])
 
     /// The shape of the first `g` groups, if they make a number.
     static func shape(_ t: [UInt8], plus: Bool, _ gs: ArraySlice<Group>) -> Strength? {
@@ -95,6 +100,7 @@ public struct PhoneDetector: Detector {
             // 00 and a country code, unseparated: in a field or after a context word.
             if digits >= 11, digits <= 17, lead == ch("0"), t[s + 1] == ch("0"), t[s + 2] != ch("0") { return .weak }
             if digits == 10 || digits == 11 && lead == ch("1") { return .contextOnly }
+            if digits >= 6, digits <= 11 { return .labelled }
             return nil
         }
         let sizes = gs.map(\.digits)
@@ -123,6 +129,12 @@ public struct PhoneDetector: Detector {
             return t[first.end] == ch(".") ? .weak : .strong
         }
         if sizes == [3, 4], !first.paren { return .contextOnly }
+        // An area code of two digits and a subscriber number of eight or nine split
+        // 4-4 or 5-4 (Brazil, Japan: `65 8928-3838`, `(11) 91234-5678`, `59-7510-4904`).
+        if sizes == [2, 4, 4] || sizes == [2, 5, 4], !gs.dropFirst().contains(where: \.paren) { return .strong }
+        // Right after a phone's own label, a local number of 6–11 digits in any grouping
+        // (`tel 5551234`, `Phone: 555 12 34`, `Tel: 030 901820`).
+        if digits >= 6, digits <= 11, sizes.dropLast().allSatisfy({ $0 >= 2 }), sizes.last! >= 2 { return .labelled }
         return nil
     }
 
@@ -136,6 +148,27 @@ public struct PhoneDetector: Detector {
         }
         return nonHex && p - k >= 2 && Scan.leftBoundary(t, k)
     }
+
+    /// A phone's label right before `i`: only signs, a bracketed word and "no" /
+    /// "number" between them ("Phone: ", "tel. ", "Tel (home): ", "Phone no. "), so
+    /// that "cell count 1234567" is no phone.
+    static func labelledBefore(_ t: [UInt8], _ i: Int) -> Bool {
+        var p = i, skipped = 0
+        func signs() { while p > 0, i - p < 24, !isAlnum(t[p - 1]), t[p - 1] < 0x80, t[p - 1] != ch("\n") { p -= 1 } }
+        signs()
+        while skipped < 2 {
+            var a = p
+            while a > 0, isAlpha(t[a - 1]) || t[a - 1] >= 0x80 { a -= 1 }
+            guard a < p else { return false }
+            if labels.contains(where: { $0.elementsEqual(t[a..<p].map(lower)) }) { return true }
+            let h = Scan.hashLower(t, a, p)
+            guard a > 0, t[a - 1] == ch("(") || labelFillers.contains(h) else { return false }
+            p = a; skipped += 1
+            signs()
+        }
+        return false
+    }
+    static let labelFillers: Set<UInt64> = Set(["no", "nr", "num", "number", "nbr", "home", "work", "cell", "mobile"].map(Scan.hashLower))
 
     /// Ten digits at `i` in North American form: area code and exchange start 2–9.
     static func nanp(_ t: [UInt8], _ i: Int) -> Bool { t[i] >= ch("2") && t[i + 3] >= ch("2") }
@@ -165,7 +198,8 @@ public struct PhoneDetector: Detector {
                 switch strength {
                 case .strong: ok = true
                 case .weak: ok = Scan.fillsField(t, i, end) || Scan.contextBefore(t, i, Self.context)
-                case .contextOnly: ok = Scan.contextBefore(t, i, Self.context)
+                case .contextOnly: ok = Scan.contextBefore(t, i, Self.context) || Self.labelledBefore(t, i)
+                case .labelled: ok = Self.labelledBefore(t, i)
                 }
                 if ok { matched = end; break }
             }
@@ -186,7 +220,7 @@ public struct PhoneDetector: Detector {
 }
 
 extension PhoneDetector {
-    /// Every shape has seven digits or more, and its first group ends at a separator,
-    /// a `)` or the end: a number that starts and ends a word.
-    public func mayMatch(_ p: ScanProfile) -> Bool { p.digitCount >= 7 && p.runsLR != 0 }
+    /// Every shape has six digits or more (seven but after a phone's label), and its
+    /// first group ends at a separator, a `)` or the end: a number that starts and ends a word.
+    public func mayMatch(_ p: ScanProfile) -> Bool { p.digitCount >= 6 && p.runsLR != 0 }
 }
