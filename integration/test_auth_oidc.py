@@ -300,16 +300,23 @@ def oring(base_ring, mock):
     return base_ring
 
 
+ABSENT = object()   # a claim Person leaves out of the token
+
+
 class Person:
-    """A user of MOCK: sub, email, and an id token with the claims asked for."""
+    """A user of MOCK: sub, email, and an id token with the claims asked for. As the
+    provider is configured for hoop (docs/auth.md), its tokens say the email is verified
+    and mark a person (`"hoop_kind": "person"`); a claim given as ABSENT is left out."""
 
     def __init__(self, mock: MockIssuer, groups=("clinicians",), **claims):
         self.sub = uid("sub")
         self.email = f"{self.sub}@example.org"
-        base = {"email": [self.email] if claims.pop("email_list", False) else self.email}
+        base = {"email": [self.email] if claims.pop("email_list", False) else self.email,
+                "email_verified": True, "hoop_kind": "person"}
         if groups is not None:
             base["groups"] = list(groups) if isinstance(groups, (list, tuple)) else groups
         base.update(claims)
+        base = {k: v for k, v in base.items() if v is not ABSENT}
         self.token = mock.id_token(self.sub, base)
         self.header, self.claims, _ = jws_parts(self.token)
 
@@ -442,7 +449,8 @@ def _wrong_issuer_host(mock):
     """A genuine token the mock issued when asked as http://localhost:PORT."""
     sub = uid("sub")
     email = f"{sub}@example.org"
-    token = mock.id_token(sub, {"email": email, "groups": ["clinicians"]}, host="localhost")
+    token = mock.id_token(sub, {"email": email, "email_verified": True, "hoop_kind": "person",
+                                 "groups": ["clinicians"]}, host="localhost")
     assert jws_parts(token)[1]["iss"] == f"http://localhost:{mock.port}"
     return email, token
 
@@ -452,7 +460,8 @@ def _wrong_audience(mock):
     other = mock.register_client()
     sub = uid("sub")
     email = f"{sub}@example.org"
-    token = mock.id_token(sub, {"email": email, "groups": ["clinicians"]}, client=other)
+    token = mock.id_token(sub, {"email": email, "email_verified": True, "hoop_kind": "person",
+                                 "groups": ["clinicians"]}, client=other)
     return email, token
 
 
@@ -530,7 +539,10 @@ HOSTILE = {
                                                {"not_allowed"}),
     "kind_list_of_both_kinds": ("MOCK", lambda m: _claims(m, groups=["clinicians"], hoop_kind=["agent", "person"]),
                                 {"invalid_claim"}),
-    "kind_empty_list": ("MOCK", lambda m: _claims(m, groups=["clinicians"], hoop_kind=[]), {"invalid_claim"}),
+    # No person value: an agent (docs/auth.md, "Agents and persons"), not let in as a person.
+    "kind_empty_list": ("MOCK", lambda m: _claims(m, groups=["clinicians"], hoop_kind=[]), {"not_allowed"}),
+    "kind_absent": ("MOCK", lambda m: _claims(m, groups=["clinicians"], hoop_kind=ABSENT), {"not_allowed"}),
+    "kind_unknown_value": ("MOCK", lambda m: _claims(m, groups=["clinicians"], hoop_kind="human"), {"not_allowed"}),
     "kind_an_object": ("MOCK", lambda m: _claims(m, groups=["clinicians"], hoop_kind={"value": "agent"}),
                        {"invalid_claim"}),
     "kind_a_number": ("MOCK", lambda m: _claims(m, groups=["clinicians"], hoop_kind=1), {"invalid_claim"}),

@@ -91,3 +91,22 @@ def test_a_verified_callers_refused_call_is_in_the_audit_trail(aws_ring, env, cr
     assert len(new) == 1 and new[0]["code"] == "AccessDenied" and new[0]["session"].startswith("aws:"), \
         [(f.get("code"), f.get("stage")) for f in new]
     assert new[0]["stage"] == "hoop-listen-aws" and new[0]["method"] in ("GET", "POST")
+
+
+def test_a_token_that_does_not_say_person_is_an_agent_at_the_aws_door(aws_ring):
+    """The web-identity token without the kind claim (docs/auth.md, "Agents and persons")
+    is an agent's at the AWS door too: the persons' rule (clinicians) does not give it
+    keys; the agents' rule does. It was a person's (identity hunt of 2026-12-07)."""
+    from pathlib import Path
+
+    from test_auth_claims import resign
+    for user, group, gets_keys in (("kindless-person@example.org", "clinicians", False),
+                                   ("kindless-agent@example.org", "agents", True)):
+        env = aws.aws_env(aws_ring, user, group)
+        path = Path(env["AWS_WEB_IDENTITY_TOKEN_FILE"])
+        path.write_text(resign(aws_ring, path.read_text().strip(), drop=("hoop_kind",)))
+        try:
+            got = aws.credentials(env) is not None
+        except Exception:  # noqa: BLE001: the refusal is the result under test
+            got = False
+        assert got == gets_keys, f"{group}: keys {got}, want {gets_keys}"

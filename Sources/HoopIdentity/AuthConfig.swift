@@ -7,8 +7,11 @@ public struct AuthConfig: Sendable {
     public let audience: String
     public let userClaim: String
     public let groupsClaim: String
-    public let agentClaim: String?
-    public let agentValues: [String]
+    /// How a token says what it is; nil: nothing does, so every identity is an agent.
+    public let kindClaim: KindClaim?
+    /// Whether a token without `email_verified` may still be known by its `email` (a
+    /// provider documented never to send it); `false` is refused whatever this says.
+    public let allowMissingEmailVerified: Bool
     public let algorithms: Set<String>
     public let requiredClaims: [String]
     public let clockSkew: Double
@@ -37,19 +40,11 @@ public struct AuthConfig: Sendable {
             throw ConfigError("auth.user_claim must be email, preferred_username or sub")
         }
         groupsClaim = a["groups_claim"]?.string ?? "groups"
-        // Misread, the agents section would make every agent a person: refused instead.
-        if let agents = a["agents"] {
-            guard let claim = agents["claim"]?.string, !claim.isEmpty else { throw ConfigError("auth.agents.claim must name a claim") }
-            let values = agents["values"]?.string.map { [JSON.string($0)] } ?? agents["values"]?.array ?? []
-            guard !values.isEmpty, values.allSatisfy({ $0.string != nil }) else {
-                throw ConfigError("auth.agents.values must be a string or a list of strings")
-            }
-            agentClaim = claim
-            agentValues = values.compactMap(\.string)
-        } else {
-            agentClaim = nil
-            agentValues = []
+        kindClaim = try KindClaim(a["agents"])
+        guard a["allow_missing_email_verified"].map({ $0.bool != nil }) ?? true else {
+            throw ConfigError("auth.allow_missing_email_verified must be true or false")
         }
+        allowMissingEmailVerified = a["allow_missing_email_verified"]?.bool ?? false
         let algs = Set((a["algorithms"]?.array ?? [.string("RS256"), .string("ES256"), .string("EdDSA")]).compactMap(\.string))
         if let bad = algs.first(where: { Self.forbidden.contains($0) || !Self.supported.contains($0) }) {
             throw ConfigError("auth.algorithms: \(bad) is not allowed")
@@ -67,6 +62,39 @@ public struct AuthConfig: Sendable {
         }
         policies = p
         kinds = k
+    }
+}
+
+/// The `agents` section: the claim that says whether a token is a person's or an
+/// agent's, and its values for each (docs/auth.md, "Agents and persons"). Shared by
+/// hoop-auth, hoop-approve and the development issuer, so all read it alike.
+public struct KindClaim: Sendable {
+    public let claim: String
+    public let agentValues: [String]
+    public let personValues: [String]
+
+    /// nil when the section is absent. Misread, it would make every agent a person:
+    /// any other shape is a configuration error instead.
+    public init?(_ agents: JSON?) throws {
+        guard let agents else { return nil }
+        guard let claim = agents["claim"]?.string, !claim.isEmpty else { throw ConfigError("auth.agents.claim must name a claim") }
+        func list(_ key: String, default d: [String]?) throws -> [String] {
+            guard let v = agents[key] else {
+                if let d { return d }
+                throw ConfigError("auth.agents.\(key) must be a string or a list of strings")
+            }
+            let values = v.string.map { [JSON.string($0)] } ?? v.array ?? []
+            guard !values.isEmpty, values.allSatisfy({ $0.string.map { !$0.isEmpty } ?? false }) else {
+                throw ConfigError("auth.agents.\(key) must be a string or a list of strings")
+            }
+            return values.compactMap(\.string)
+        }
+        self.claim = claim
+        agentValues = try list("values", default: nil)
+        personValues = try list("person_values", default: ["person"])
+        guard Set(agentValues).isDisjoint(with: personValues) else {
+            throw ConfigError("auth.agents: a value cannot name both an agent and a person")
+        }
     }
 }
 

@@ -77,27 +77,85 @@ public final class OIDCVerifier: Sendable {
         guard exp > now else { throw Denial(reason: "expired", message: "the token has expired") }
         if let nbf = try Self.time(claims, "nbf"), nbf > now + skew { throw Denial(reason: "not_yet_valid", message: "the token is not valid yet") }
         if let iat = try Self.time(claims, "iat"), iat > now + skew { throw Denial(reason: "issued_in_future", message: "the token was issued in the future") }
-        guard let subject = try Self.string(claims, "sub") else { throw Denial(reason: "missing_claim", message: "the token has no subject") }
+        // An empty subject would be everyone's: requester and approver are told apart by it.
+        guard let subject = try Self.string(claims, "sub"), !subject.isEmpty else {
+            throw Denial(reason: "missing_claim", message: "the token has no subject (\"sub\" claim)")
+        }
+        let email = try verifiedEmail(claims)
         guard let claimed = try Self.string(claims, config.userClaim), user == nil || claimed == user else {
             throw Denial(reason: "user_mismatch", message: "the user name does not match the token")
         }
-        let email = try Self.string(claims, "email")
+        // At some providers (Entra ID, …) a user may set `email` to anyone's address:
+        // only one the issuer vouches for names a person.
+        if config.userClaim == "email", email == nil {
+            throw Self.invalid("email", "not one the issuer verified (\"email_verified\" is not true)")
+        }
+        try Self.readable(claimed, config.userClaim)
         let groups = try Self.strings(claims, config.groupsClaim) ?? []
         let kind = try self.kind(claims)
         return Identity(issuer: config.issuer, subject: subject, user: claimed, email: email,
                         groups: groups, kind: kind, tokenExpiresAt: exp)
     }
 
-    /// "agent" when the agents claim has one of the configured values, "person" when it
-    /// is absent or has another; a list (providers emit custom attributes as lists) must
-    /// name one kind: values of both kinds, or none, say nothing and are refused.
+    /// "person" only when the agents claim names a person value (and no agent value);
+    /// otherwise an agent: absent, empty or unknown values say nothing, and an agent may
+    /// ask but never approve (least privilege). Both kinds at once: refused. Without an
+    /// `agents` section nothing tells a person from an agent: every identity is an agent.
     func kind(_ claims: [String: JSON]) throws -> String {
-        guard let c = config.agentClaim, let values = try Self.strings(claims, c) else { return "person" }
-        let kinds = Set(values.map { config.agentValues.contains($0) ? "agent" : "person" })
-        guard kinds.count == 1, let kind = kinds.first else {
-            throw Self.invalid(c, kinds.isEmpty ? "an empty list" : "a list naming both an agent and a person")
+        guard let k = config.kindClaim else { return "agent" }
+        let values = try Self.strings(claims, k.claim) ?? []
+        let agent = values.contains { k.agentValues.contains($0) }, person = values.contains { k.personValues.contains($0) }
+        if agent && person { throw Self.invalid(k.claim, "naming both an agent and a person") }
+        return person ? "person" : "agent"
+    }
+
+    /// The `email`, when the issuer verified it (`"email_verified": true`, a boolean;
+    /// absent only with `allow_missing_email_verified`); nil otherwise, so an address the
+    /// user typed is neither their name nor recorded as theirs.
+    func verifiedEmail(_ claims: [String: JSON]) throws -> String? {
+        let email = try Self.string(claims, "email")
+        switch claims["email_verified"] {
+        case .bool(let verified)?: return verified ? email : nil
+        case nil: return config.allowMissingEmailVerified ? email : nil
+        default: throw Self.invalid("email_verified", "not true or false")
         }
-        return kind
+    }
+
+    /// A user name a person reading the audit trail or an approval list cannot mistake
+    /// for another: no invisible or control characters (zero-width, bidi overrides), no
+    /// compatibility forms (fullwidth or mathematical letters) and no label (between `@`
+    /// and `.`) mixing scripts whose letters look alike (Latin `a`, Cyrillic `а`).
+    static func readable(_ name: String, _ claim: String) throws {
+        for s in name.unicodeScalars {
+            switch s.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator, .privateUse, .surrogate, .unassigned:
+                throw invalid(claim, "holding an invisible or control character")
+            default: continue
+            }
+        }
+        guard name.precomposedStringWithCompatibilityMapping == name else {
+            throw invalid(claim, "holding a compatibility character (fullwidth, ligature, styled letter)")
+        }
+        for label in name.unicodeScalars.split(whereSeparator: { $0 == "@" || $0 == "." }) {
+            if Set(label.compactMap(lookalikeScript)).count > 1 {
+                throw invalid(claim, "mixing letters of scripts that look alike")
+            }
+        }
+    }
+
+    /// The script of a letter that has look-alikes in another (UTS #39's usual
+    /// suspects); nil for other characters.
+    static func lookalikeScript(_ s: Unicode.Scalar) -> String? {
+        guard s.properties.isAlphabetic else { return nil }
+        switch s.value {
+        case 0x41...0x5A, 0x61...0x7A, 0xC0...0x2AF, 0x1E00...0x1EFF, 0x2C60...0x2C7F, 0xA720...0xA7FF, 0xAB30...0xAB6F:
+            return "Latin"
+        case 0x370...0x3FF, 0x1F00...0x1FFF: return "Greek"
+        case 0x400...0x52F, 0x1C80...0x1C8F, 0x2DE0...0x2DFF, 0xA640...0xA69F: return "Cyrillic"
+        case 0x530...0x58F: return "Armenian"
+        case 0x13A0...0x13FF, 0xAB70...0xABBF: return "Cherokee"
+        default: return nil
+        }
     }
 
     static func invalid(_ name: String, _ what: String) -> Denial {
@@ -194,7 +252,11 @@ actor IssuerKeys {
         guard candidates.count == 1, let jwk = candidates.first else {
             throw Denial(reason: "unknown_key", message: "the token names no signing key and the issuer has several")
         }
-        return (collection, jwk)
+        // jwt-kit checks a kid-less token with its default key (the JWKS's first), not
+        // necessarily the one chosen here: a collection of that key alone.
+        let single = JWTKeyCollection()
+        do { try await single.add(jwk: jwk) } catch { throw Denial(reason: "unknown_key", message: "the issuer's key cannot be used") }
+        return (single, jwk)
     }
 
     /// Fetches discovery and the JWKS; on any failure keeps what it had.

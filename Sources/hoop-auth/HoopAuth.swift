@@ -29,7 +29,11 @@ struct Stage: ParsableCommand {
             // The AWS door's session tokens are the gateway's own statement of an identity
             // it verified before: checked with the gateway key (docs/aws.md).
             let awsKey = try cfg.json["aws_door"]?["key_file"]?.string.map { try GatewayKey(file: cfg.file($0)) }
-            gate = SessionGate(verifier: OIDCVerifier(try AuthConfig(cfg)), awsKey: awsKey, out: loop.out)
+            let auth = try AuthConfig(cfg)
+            if auth.kindClaim == nil {
+                logLine("hoop-auth", "auth.agents is not configured: every identity is an agent (it may ask, never approve)")
+            }
+            gate = SessionGate(verifier: OIDCVerifier(auth), awsKey: awsKey, out: loop.out)
             gate?.startClock()
         } catch {
             // Fail closed: without a usable auth section every session is refused.

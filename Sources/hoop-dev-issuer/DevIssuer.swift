@@ -75,12 +75,16 @@ struct TokenCommand: ParsableCommand {
         ]
         if user.contains("@") { claims["email"] = .string(user) }
         claims[s.userClaim] = .string(user)
+        // This issuer vouches for the address it was given, as a provider does for one it verified.
+        if claims["email"] != nil { claims["email_verified"] = .bool(true) }
         claims[s.groupsClaim] = .strings(groups)
-        if agent {
-            guard let marker = s.agentClaim else {
-                DevIssuer.refuse("token", "--agent needs auth.agents {\"claim\": …, \"values\": [\"…\"]} in the configuration")
-            }
-            claims[marker.claim] = .string(marker.value)
+        // Persons are marked too: a token that says nothing is an agent's (docs/auth.md).
+        if let kinds = s.kinds {
+            claims[kinds.claim] = .string(agent ? kinds.agentValues[0] : kinds.personValues[0])
+        } else if agent {
+            DevIssuer.refuse("token", "--agent needs auth.agents {\"claim\": …, \"values\": [\"…\"]} in the configuration")
+        } else {
+            FileHandle.standardError.write(Data("hoop-dev-issuer: no auth.agents in the configuration: hoop-auth takes this token for an agent's\n".utf8))
         }
         print(try keys.sign(DevIssuer.Claims(values: claims), alg: alg))
     }
@@ -98,7 +102,7 @@ enum DevIssuer {
         let audience: String
         let userClaim: String
         let groupsClaim: String
-        let agentClaim: (claim: String, value: String)?
+        let kinds: KindClaim?
         let keyDir: String
     }
 
@@ -123,17 +127,15 @@ enum DevIssuer {
         guard let audience = auth?["audience"]?.string, !audience.isEmpty else {
             refuse(command, "auth.audience is missing in \(cfg.path)")
         }
-        var agentClaim: (claim: String, value: String)?
-        if let name = auth?["agents"]?["claim"]?.string, let value = auth?["agents"]?["values"]?.array?.first?.string {
-            agentClaim = (claim: name, value: value)
-        }
+        let kinds: KindClaim?
+        do { kinds = try KindClaim(auth?["agents"]) } catch { refuse(command, "\(error)") }
         let env = ProcessInfo.processInfo.environment
         let hoopVar = env["HOOP_VAR"].flatMap { $0.isEmpty ? nil : $0 }
             ?? URL(fileURLWithPath: cfg.path).deletingLastPathComponent().path
         let settings = Settings(issuer: issuer, port: Int(port), audience: audience,
             userClaim: auth?["user_claim"]?.string ?? "email",
             groupsClaim: auth?["groups_claim"]?.string ?? "groups",
-            agentClaim: agentClaim, keyDir: hoopVar + "/dev-issuer")
+            kinds: kinds, keyDir: hoopVar + "/dev-issuer")
         do { return (settings, try Keys.loadOrCreate(in: settings.keyDir)) } catch { refuse(command, "\(error)") }
     }
 
@@ -244,12 +246,13 @@ enum DevIssuer {
     // MARK: claims
 
     enum Claim: Codable, Sendable {
-        case string(String), number(Int), strings([String])
+        case string(String), number(Int), strings([String]), bool(Bool)
 
         init(from decoder: Decoder) throws {
             let c = try decoder.singleValueContainer()
             if let s = try? c.decode(String.self) { self = .string(s) }
             else if let n = try? c.decode(Int.self) { self = .number(n) }
+            else if let b = try? c.decode(Bool.self) { self = .bool(b) }
             else { self = .strings(try c.decode([String].self)) }
         }
 
@@ -259,6 +262,7 @@ enum DevIssuer {
             case .string(let s): try c.encode(s)
             case .number(let n): try c.encode(n)
             case .strings(let a): try c.encode(a)
+            case .bool(let b): try c.encode(b)
             }
         }
     }
