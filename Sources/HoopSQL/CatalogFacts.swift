@@ -41,8 +41,77 @@ public struct CatalogFacts: Equatable, Sendable {
     /// referenced column an update cascades from. A delete of 150 providers emptied
     /// encounters: such a write is unbounded, whatever rows it names.
     public var cascades: [String: Set<String>] = [:]
+    /// What the planner's statistics say of plain tables' columns, by "schema.name" and
+    /// bare name (the worst of every relation of that name; none if one has none): the
+    /// most rows one value of a column had at the last ANALYZE, and the rows modified
+    /// since (any of which may hold the value asked for). Read every look, not only when
+    /// the signature changes: ANALYZE and writes change them, not the catalog's xmins.
+    public var rowsPerValue: [String: [String: Double]] = [:]
+    public var modifiedSince: [String: Double] = [:]
+    /// How many relations each label names (build), for `setStatistics`.
+    public var relationsByLabel: [String: Int] = [:]
 
     public init() {}
+
+    /// One column's statistics as the catalog's query gives them (pg_stats' fields).
+    public struct ColumnStats: Sendable {
+        public var nullFraction: Double, distinct: Double, mostCommonMax: Double, mostCommonSum: Double, mostCommonCount: Int
+        public init(nullFraction: Double, distinct: Double, mostCommonMax: Double, mostCommonSum: Double, mostCommonCount: Int) {
+            self.nullFraction = nullFraction; self.distinct = distinct
+            self.mostCommonMax = mostCommonMax; self.mostCommonSum = mostCommonSum; self.mostCommonCount = mostCommonCount
+        }
+
+        /// The most rows any one value had, of `rows` (reltuples): the largest most-common
+        /// frequency, or for a value not among them the rest spread over the other
+        /// distinct values, whichever is larger (nil: the statistics say too little).
+        public func rowsPerValue(of rows: Double) -> Double? {
+            guard rows >= 0, distinct != 0, nullFraction.isFinite, distinct.isFinite else { return nil }
+            // n_distinct below zero: a fraction of the rows (-1: unique).
+            let values = distinct < 0 ? -distinct * rows : distinct
+            let others = max(0, values - Double(mostCommonCount))
+            let rest = max(0, 1 - nullFraction - mostCommonSum)
+            let restEach = others >= 1 ? rest / others : rest
+            return max(mostCommonMax, restEach) * rows
+        }
+    }
+
+    /// Sets `rowsPerValue` and `modifiedSince` from each plain table's statistics (by the
+    /// labels it goes by) and the labels of every relation: a bare name many relations
+    /// share gets the worst of them, and none when one of them has no statistics.
+    public mutating func setStatistics(_ tables: [(labels: [String], rows: Double, modified: Double, columns: [String: ColumnStats])]) {
+        var perValue: [String: [String: Double]] = [:], modified: [String: Double] = [:], seen: [String: Int] = [:]
+        var columnSeen: [String: [String: Int]] = [:]
+        for t in tables {
+            for label in t.labels {
+                seen[label, default: 0] += 1
+                modified[label] = max(modified[label] ?? 0, t.modified)
+                for (column, stats) in t.columns {
+                    guard let n = stats.rowsPerValue(of: t.rows) else { continue }
+                    perValue[label, default: [:]][column] = max(perValue[label]?[column] ?? 0, n)
+                    columnSeen[label, default: [:]][column, default: 0] += 1
+                }
+            }
+        }
+        for (label, n) in seen where n != (relationsByLabel[label] ?? n) { perValue[label] = nil; modified[label] = nil }
+        for (label, columns) in perValue {
+            perValue[label] = columns.filter { columnSeen[label]?[$0.key] == seen[label] }
+        }
+        rowsPerValue = perValue
+        modifiedSince = modified
+    }
+
+    /// Whether a read the text bounded by key names (KeyedRead) is bounded as it said: its
+    /// pinned columns hold a unique key with at most `rows` combinations of values, or
+    /// one of them has statistics by which its values hold at most `rows` rows: each
+    /// value's most at the last ANALYZE, plus every row modified since.
+    public func confirms(_ r: KeyedRead) -> Bool {
+        if uniqueKeyRows(PinnedColumns(relation: r.relation, columns: r.columns, limit: r.rows)) != nil { return true }
+        guard let stats = rowsPerValue[r.relation], let modified = modifiedSince[r.relation] else { return false }
+        return r.columns.contains { column, values in
+            guard let each = stats[column] else { return false }
+            return Double(values) * each.rounded(.up) + modified <= Double(r.rows)
+        }
+    }
 
     /// Whether a write reaches rows of other tables through a cascading foreign key.
     public func cascadesFrom(_ s: StatementClass) -> Bool {
@@ -60,6 +129,7 @@ public struct CatalogFacts: Equatable, Sendable {
     public static func == (a: CatalogFacts, b: CatalogFacts) -> Bool {
         a.functionNames == b.functionNames && a.operatorNames == b.operatorNames && a.types == b.types && a.reads == b.reads
             && a.writes == b.writes && a.uniqueKeys == b.uniqueKeys && a.cascades == b.cascades
+            && a.rowsPerValue == b.rowsPerValue && a.modifiedSince == b.modifiedSince
             && a.rowsOf.mapValues { $0.map { "\($0.relation)\($0.sameColumns)" } } == b.rowsOf.mapValues { $0.map { "\($0.relation)\($0.sameColumns)" } }
     }
 
@@ -132,6 +202,8 @@ public struct CatalogFacts: Equatable, Sendable {
                rows.reduce(0) { Bounds.sum($0, $1!) } <= st.pinnedColumns.map(\.limit).min()! {
                 c.statements[i].unboundedWrite = false
             }
+            // A read bounded by key names alone: by the catalog's word, or not at all.
+            if st.readsBounded, !st.keyedReads.allSatisfy(confirms) { c.statements[i].readsBounded = false }
             c.statements[i].columnsWritten = columnsWrittenThrough(c.statements[i].columnsWritten)
             if cascadesFrom(c.statements[i]) { c.statements[i].unboundedWrite = true; c.statements[i].unboundedAnyway = true }
             let why = hiddenWork(c.statements[i])
@@ -200,6 +272,7 @@ extension CatalogFacts {
         for (node, name) in names where node.kind == .relation {
             let keys = uniqueKeys[node] ?? []
             for label in [name.schema + "." + name.name, name.name] {
+                f.relationsByLabel[label, default: 0] += 1
                 f.uniqueKeys[label] = f.uniqueKeys[label].map { $0.filter(keys.contains) } ?? keys
             }
         }

@@ -32,6 +32,20 @@ public struct PinnedColumns: Hashable, Sendable {
     }
 }
 
+/// A read the text bounds only by taking pinned columns of a table for a key by their
+/// names (`id`, `*_id`, `key_columns`: Bounds.keyCount): bounded only when the catalog
+/// says those pins name at most `rows` rows (CatalogFacts.confirms). `columns`: every
+/// column of the relation ("schema.table" or "table", as in tablesRead) the WHERE pins,
+/// each with how many values.
+public struct KeyedRead: Hashable, Sendable {
+    public var relation: String
+    public var columns: [String: Int]
+    public var rows: Int
+    public init(relation: String, columns: [String: Int], rows: Int) {
+        self.relation = relation; self.columns = columns; self.rows = rows
+    }
+}
+
 /// One statement, classified from its parse tree alone (no catalog).
 public struct StatementClass: Equatable, Sendable {
     public var kind: StatementKind
@@ -62,6 +76,9 @@ public struct StatementClass: Equatable, Sendable {
     public var unboundedAnyway = false
     /// Whether the rows the statement reads out are bounded (see `Bounds` in ClassifyWalk.swift).
     public var readsBounded = true
+    /// What `readsBounded` took on trust from column names: unbounded unless the catalog
+    /// confirms every one (CatalogFacts.apply).
+    public var keyedReads: Set<KeyedRead> = []
     /// COPY ... TO, CREATE TABLE AS, SELECT INTO, CREATE MATERIALIZED VIEW (with data).
     public var export = false
     /// Why part of its effect cannot be seen from the text, human-readable.
@@ -115,6 +132,7 @@ public struct StatementClass: Equatable, Sendable {
         s.unboundedWrite = s.unboundedWrite || arguments.unboundedWrite
         s.unboundedAnyway = s.unboundedAnyway || arguments.unboundedAnyway
         s.readsBounded = s.readsBounded && arguments.readsBounded
+        s.keyedReads.formUnion(arguments.keyedReads)
         s.export = s.export || arguments.export
         return s
     }
@@ -181,7 +199,7 @@ public enum Classifier {
         guard let (kind, body) = statement.node else { return StatementClass(kind: .utility, command: "UNKNOWN") }
         var w = ClassWalker(options: options)
         var c = StatementClass(kind: .utility, command: "")
-        let bounds = Bounds(options: options)
+        let bounds = Bounds(options: options, keyed: Bounds.KeyedReads())
 
         switch kind {
         case "SelectStmt":
@@ -418,6 +436,7 @@ public enum Classifier {
         c.unboundedWrite = w.c.unboundedWrite
         c.pinnedColumns = w.c.pinnedColumns
         c.unboundedAnyway = w.c.unboundedAnyway
+        if c.readsBounded { c.keyedReads = bounds.keyed?.reads ?? [] }
         c.flags.formUnion(w.c.flags)
         c.functionsCalled = w.c.functionsCalled
         c.operatorsUsed = w.c.operatorsUsed

@@ -651,8 +651,23 @@ struct Bounds {
     /// each time it runs (equatedPins).
     var enclosing: Set<String> = []
 
+    /// Where the reads it bounds by key names alone are noted (KeyedRead), for the
+    /// catalog to confirm; nil: not noted (a write's bounds, a lock's).
+    var keyed: KeyedReads? = nil
+    final class KeyedReads { var reads: Set<KeyedRead> = [] }
+
     /// The same rules for a query inside this one.
-    var inner: Bounds { Bounds(options: options, nested: true, enclosing: enclosing) }
+    var inner: Bounds { Bounds(options: options, nested: true, enclosing: enclosing, keyed: keyed) }
+
+    /// Notes that a table's rows were counted as `rows` because `columns` (its pins) hold a
+    /// key by name: only the catalog can say whether they do.
+    func noteKeyed(_ relation: String?, _ columns: [String: Int], _ rows: Int) {
+        guard let keyed, let relation else { return }
+        keyed.reads.insert(KeyedRead(relation: relation, columns: columns, rows: rows))
+    }
+
+    /// A table reference's name as tablesRead has it.
+    static func tableName(_ rangeVar: JSON?) -> String? { ClassWalker.relationName(rangeVar) }
 
     func isKey(_ column: String) -> Bool {
         column == "id" || column.hasSuffix("_id") || options.keyColumns.contains(column)
@@ -713,6 +728,9 @@ struct Bounds {
             guard returnedSubselects(.array(returning)).allSatisfy({ statement($0, ctes) }) else { return false }
             let pins = keyPins(s["whereClause"])
             guard pins.contains("") || !pins.isDisjoint(with: Self.qualifiers(of: s["relation"])) else { return false }
+            // The rows it returns: as many as its key's name says, if the catalog agrees.
+            let mine = Self.pins(columnPins(s["whereClause"], ranges: true), on: Self.qualifiers(of: s["relation"]), unqualified: true)
+            noteKeyed(Self.tableName(s["relation"]) ?? "", mine, mine.compactMap { keyCount($0.key, $0.value) }.min() ?? options.maxBoundedLimit)
             let perRow = returnedPerRow(returning, ctes)
             if perRow > 0 {
                 let others = !(s[kind == "UpdateStmt" ? "fromClause" : "usingClause"]?.array ?? []).isEmpty
@@ -783,7 +801,7 @@ struct Bounds {
         // encounters)`, `array(select ssn from patients)`) is a read of its own tables,
         // judged where it stands, in a FROM-less SELECT as anywhere, under a LIMIT too:
         // one row of it may hold every row of its table.
-        let within = Bounds(options: options, nested: true, enclosing: enclosing.union(Self.itemNames(from)))
+        let within = Bounds(options: options, nested: true, enclosing: enclosing.union(Self.itemNames(from)), keyed: keyed)
         if !returnedSubselects(.array(targets)).allSatisfy({ within.statement($0, ctes) }) { return false }
         // Each bounded, and all of them together, once per row: side by side (`array(select
         // ... limit 1000 offset 0), array(... offset 1000), ...` is every row in one), under a
@@ -826,11 +844,24 @@ struct Bounds {
            !from.contains(where: { gathers($0, s["withClause"], ctes) }),
            Self.sum(aggregateValues(targets), perRow) <= options.maxBoundedLimit { return true }
         let pins = keyPins(filter(s))
-        let equated = Set(equatedPins(s, ctes, with: s["withClause"], ranges: true).keys)
+        let equatedColumns = equatedPins(s, ctes, with: s["withClause"], ranges: true)
+        let equated = Set(equatedColumns.keys)
+        let unqualified = items.count == 1 && !nested
         guard items.allSatisfy({ item in
             item.pinned || item.keyed && (!item.names.isDisjoint(with: pins) || !item.names.isDisjoint(with: equated)
-                                          || (items.count == 1 && pins.contains("") && !nested))
+                                          || (unqualified && pins.contains("")))
         }) else { return false }
+        // Each table bounded by its pins alone: as many rows as their names say, if the
+        // catalog agrees.
+        if keyed != nil {
+            let columns = columnPins(filter(s), ranges: true)
+            for item in items where !item.pinned {
+                var mine = Self.pins(columns, on: item.names, unqualified: unqualified)
+                for n in item.names { mine.merge(equatedColumns[n] ?? [:]) { min($0, $1) } }
+                if item.derived { mine = mine.filter { isKey($0.key) } }
+                noteKeyed(item.relation ?? "", mine, mine.compactMap { keyCount($0.key, $0.value) }.min() ?? options.maxBoundedLimit)
+            }
+        }
         // Each item bounded, and all of them together: a LATERAL page per row of a series,
         // two key ranges of a self-join (their rows multiply). Rows not counted are any
         // number when a LATERAL item reads a table once per row of them (`unnest(array_fill(0,
@@ -995,6 +1026,11 @@ struct Bounds {
         /// alias's column list renames a table's columns by position, which only the
         /// catalog knows (`encounters x(a, b, c, d, id)` calls department `id`).
         var keyed: Bool
+        /// The table a keyed item's rows are (`schema.name` as written): the one whose
+        /// catalog facts say whether its pinned columns hold a key.
+        var relation: String? = nil
+        /// A derived table's: only its key-named columns are surely the table's of that name.
+        var derived = false
     }
 
     /// Whether a derived table passes a table's keys through as they are (an ORM's
@@ -1034,12 +1070,15 @@ struct Bounds {
         case "RangeVar":
             let rel = b["relname"]?.string ?? ""
             let cte = b["schemaname"] == nil ? ctes[rel] : nil
-            out.append(FromItem(names: Self.qualifiers(of: b), pinned: cte ?? false, keyed: cte == nil && !Self.renamesColumns(b)))
+            out.append(FromItem(names: Self.qualifiers(of: b), pinned: cte ?? false, keyed: cte == nil && !Self.renamesColumns(b),
+                                relation: cte == nil ? Self.tableName(b) : nil))
         case "RangeSubselect":
             // LATERAL: it may name this query's other items, unqualified too.
             out.append(FromItem(names: [alias ?? ""], pinned: (nested || b["lateral"]?.bool == true ? inner : self).statement(b["subquery"], ctes),
                                 keyed: !nested && b["lateral"]?.bool != true && (b["alias"]?["colnames"]?.array ?? []).isEmpty
-                                    && passesKeysThrough(b["subquery"], ctes)))
+                                    && passesKeysThrough(b["subquery"], ctes),
+                                // passesKeysThrough: one table's columns under their own names.
+                                relation: Self.tableName(b["subquery"]?["SelectStmt"]?["fromClause"]?.array?.first?["RangeVar"]), derived: true))
         case "JoinExpr":
             collect(b["larg"] ?? .null, ctes, &out)
             collect(b["rarg"] ?? .null, ctes, &out)
@@ -1054,7 +1093,7 @@ struct Bounds {
             out.append(FromItem(names: [alias ?? name ?? ""], pinned: !touchesTables(b["functions"], ctes) && seriesBounded(call), keyed: false))
         case "RangeTableSample":
             let table = b["relation"]?["RangeVar"]
-            out.append(FromItem(names: Self.qualifiers(of: table), pinned: false, keyed: !Self.renamesColumns(table)))
+            out.append(FromItem(names: Self.qualifiers(of: table), pinned: false, keyed: !Self.renamesColumns(table), relation: Self.tableName(table)))
         default:
             out.append(FromItem(names: [alias ?? ""], pinned: !touchesTables(item, ctes), keyed: false))
         }
@@ -1238,7 +1277,9 @@ struct Bounds {
             var pins = columnPins(whereClause, ranges: reads)
             for (q, columns) in equated { pins[q, default: [:]].merge(columns) { min($0, $1) } }
             let mine = Self.pins(pins, on: Self.qualifiers(of: b), unqualified: single)
-            return mine.compactMap { keyCount($0.key, $0.value) }.min()
+            let rows = mine.compactMap { keyCount($0.key, $0.value) }.min()
+            if let rows { noteKeyed(Self.tableName(b) ?? "", mine, rows) }
+            return rows
         default:
             return nil
         }

@@ -89,8 +89,11 @@ final class CatalogWatch: @unchecked Sendable {
                     throw error
                 }
             }
+            // The planner's statistics change without the signature (ANALYZE, writes): every look.
+            let statistics = try readStatistics()
             lock.lock()
             if let fresh { facts = fresh; signature = sig }
+            facts?.setStatistics(statistics)
             confirmedAt = Date().timeIntervalSince1970
             problem = ""
             lock.unlock()
@@ -138,7 +141,43 @@ final class CatalogWatch: @unchecked Sendable {
                                   uniqueKeys: uniqueKeys, rowsOf: rowsOf, cascades: cascades)
     }
 
+    /// The planner's statistics of plain tables' columns, through `hoop.column_statistics()`
+    /// when the catalog role may run it (pg_stats shows a role only the columns it may
+    /// SELECT; docs/approval.md, "The catalog role"); none without it.
+    private func readStatistics() throws -> [(labels: [String], rows: Double, modified: Double, columns: [String: CatalogFacts.ColumnStats])] {
+        guard try db.rows(Self.statisticsAvailableQuery).first?.first == "t" else { return [] }
+        var tables: [String: (labels: [String], rows: Double, modified: Double, columns: [String: CatalogFacts.ColumnStats])] = [:]
+        for r in try db.rows(Self.statisticsQuery) {
+            func number(_ i: Int) -> Double? { r[i].flatMap { Double($0) } }
+            guard let oid = r[0], let rows = number(4), let modified = number(5), let column = r[3] else { continue }
+            tables[oid, default: ([(r[1] ?? "") + "." + (r[2] ?? ""), r[2] ?? ""], rows, modified, [:])].columns[column] =
+                CatalogFacts.ColumnStats(nullFraction: number(6) ?? .nan, distinct: number(7) ?? .nan, mostCommonMax: number(8) ?? 0,
+                                         mostCommonSum: number(9) ?? 0, mostCommonCount: Int(r[10] ?? "") ?? 0)
+        }
+        return Array(tables.values)
+    }
+
     // MARK: the fixed queries
+
+    /// Whether the statistics function exists and the catalog role may run it.
+    static let statisticsAvailableQuery = """
+        select exists (select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+         where n.nspname = 'hoop' and p.proname = 'column_statistics' and p.pronargs = 0
+           and has_schema_privilege(n.oid, 'usage') and has_function_privilege(p.oid, 'execute'))
+        """
+
+    /// Each analyzed column of a plain table (no inheritance children, whose statistics
+    /// would be the parent's alone): (table OID, schema, name, column, reltuples, rows
+    /// modified since the last ANALYZE, null_frac, n_distinct, the largest, sum and
+    /// number of the most common values' frequencies). Never a value, only frequencies.
+    static let statisticsQuery = """
+        select c.oid, n.nspname, c.relname, s.attname, c.reltuples, coalesce(pg_stat_get_mod_since_analyze(c.oid), 0),
+               s.null_frac, s.n_distinct, s.most_common_max, s.most_common_sum, s.most_common_count
+          from hoop.column_statistics() s
+          join pg_namespace n on n.nspname = s.schemaname
+          join pg_class c on c.relnamespace = n.oid and c.relname = s.tablename
+         where c.relkind = 'r' and not c.relhassubclass and c.reltuples >= 0 and n.nspname not in \(system)
+        """
 
     static let system = "('pg_catalog', 'information_schema')"
 

@@ -145,4 +145,52 @@ final class CatalogFactsTests: XCTestCase {
         XCTAssertTrue(CatalogFacts.unknown(Classifier.classify("delete from accounts where aid = 5"), because: "down")
             .statements[0].unboundedWrite, "without the catalog it stays unbounded (held)")
     }
+
+    /// A read bounded by a key's name is bounded only as far as the catalog confirms it: a
+    /// unique key the pins hold, or statistics by which each value has few rows (plus
+    /// every row modified since ANALYZE).
+    func testKeyNamedReadsAreBoundedOnlyByTheCatalog() {
+        let enc = CatalogFacts.Node(.relation, 1), pat = CatalogFacts.Node(.relation, 2), vis = CatalogFacts.Node(.relation, 3),
+            view = CatalogFacts.Node(.relation, 4)
+        var facts = CatalogFacts.build(functionNames: [], operatorNames: [],
+                                       names: [enc: ("public", "encounters"), pat: ("public", "patients"), vis: ("public", "visits"),
+                                               view: ("public", "enc_v")],
+                                       reads: [:], writes: [:], readFlows: [:], writeFlows: [:],
+                                       uniqueKeys: [enc: [["id"]], pat: [["id"]]])
+        func stats(_ mcvMax: Double, _ distinct: Double) -> CatalogFacts.ColumnStats {
+            .init(nullFraction: 0, distinct: distinct, mostCommonMax: mcvMax, mostCommonSum: mcvMax, mostCommonCount: 1)
+        }
+        facts.setStatistics([
+            (labels: ["public.encounters", "encounters"], rows: 20000, modified: 0,
+             columns: ["provider_id": stats(0.009, 150), "patient_id": stats(0.0005, 5000)]),
+            (labels: ["public.patients", "patients"], rows: 5000, modified: 0, columns: [:]),
+            (labels: ["public.visits", "visits"], rows: 1500, modified: 0, columns: ["tenant_id": stats(1, 1), "id": stats(0.5, 2)]),
+        ])
+        func bounded(_ sql: String) -> Bool { facts.apply(Classifier.classify(sql)).statements[0].readsBounded }
+        XCTAssertTrue(Classifier.classify("select * from visits where tenant_id = 1").statements[0].readsBounded, "the text alone trusts the name")
+        XCTAssertFalse(bounded("select * from visits where tenant_id = 1"), "every row is tenant 1")
+        XCTAssertFalse(bounded("select * from visits where id = 1"), "an id no unique index holds")
+        XCTAssertFalse(bounded("select * from (select visits.id as id, note from visits) s where s.id = 1"))
+        XCTAssertFalse(bounded("select * from encounters e join visits v on v.id = e.id where e.id = 1"), "one row of e, 750 of v")
+        XCTAssertFalse(bounded("select array(select note from visits where tenant_id = 1)"))
+        XCTAssertFalse(bounded("delete from visits where tenant_id = 1 returning *"))
+        XCTAssertFalse(bounded("select * from enc_v where id = 1"), "a view: no key, no statistics")
+        XCTAssertFalse(bounded("select * from elsewhere where id = 1"), "a table the catalog does not show")
+        XCTAssertTrue(bounded("select * from encounters where id in (1, 2, 3)"))
+        XCTAssertTrue(bounded("select * from encounters where provider_id = 7"), "180 rows at most")
+        XCTAssertTrue(bounded("select * from encounters where patient_id = $1"))
+        XCTAssertTrue(bounded("select e.*, p.id from encounters e join patients p on p.id = e.patient_id where e.id = 5"))
+        XCTAssertTrue(bounded("select p.id, (select count(*) from encounters e where e.patient_id = p.id) from patients p where p.id = 5"))
+        XCTAssertTrue(bounded("select * from visits where tenant_id = 1 limit 10"), "a LIMIT needs no key")
+        XCTAssertTrue(bounded("select count(*) from visits where tenant_id = 1"))
+        XCTAssertFalse(bounded("select * from encounters where provider_id in (1, 2)"), "several parents: unbounded by the text")
+        // Rows modified since ANALYZE count as the value's.
+        facts.setStatistics([(labels: ["public.encounters", "encounters"], rows: 20000, modified: 900,
+                              columns: ["provider_id": stats(0.009, 150)])])
+        XCTAssertFalse(bounded("select * from encounters where provider_id = 7"), "180 + 900 rows")
+        XCTAssertTrue(bounded("select * from encounters where id = 7"), "a unique key needs no statistics")
+        XCTAssertFalse(bounded("select * from encounters where patient_id = 5"), "no statistics for the column now")
+        XCTAssertFalse(CatalogFacts.unknown(Classifier.classify("select * from encounters where id = 1"), because: "down")
+            .statements[0].hidden.isEmpty, "without the catalog: held")
+    }
 }
