@@ -55,6 +55,8 @@ final class UpstreamSession {
     var cancelHandle: CancelHandle?
     /// A cancel request is on its way to the server (cancelRunning).
     var cancelling = false
+    /// A request is being run (its statement may be running upstream).
+    var handling = false
     /// Notices libpq handed its receiver, sent (spending credits) once the call returns.
     var notices: [[UInt8]] = []
 
@@ -128,11 +130,14 @@ final class UpstreamSession {
     /// A credit-spending frame another stage made for this session passed us.
     func spendCredit() { credits -= 1 }
 
-    /// Ends the session: stops whatever runs upstream.
+    /// Ends the session: stops whatever runs upstream. An idle session sends no cancel:
+    /// a cancel request costs the server a process of its own (the postmaster forks for
+    /// each), and PQfinish ends an idle backend (rolling back an open transaction); an
+    /// Execute sent in a pipeline not yet synced may still be running, so that one is.
     func close() {
         closing = true
         poke()
-        cancelRunning()
+        if handling || inPipeline || !expected.isEmpty { cancelRunning() }
     }
 
     /// Ends the session once what it has queued is done (end of the ring's input).
@@ -201,6 +206,8 @@ final class UpstreamSession {
             if !requeued { emitRaw(raw) }
             requeued = false
             seq = frame.seq ?? seq
+            handling = true
+            defer { handling = false }
             switch frame.type {
             case FrameType.query: statementsRun += 1; await simpleQuery(frame["sql"]?.string ?? "")
             case FrameType.parse, FrameType.bind, FrameType.describe, FrameType.execute, FrameType.close, FrameType.sync, FrameType.flush: await extended(frame, size: raw.count)
