@@ -31,6 +31,9 @@ public final class Operations: Sendable {
         /// Members of its JSON answer that are maps (Tags, Variables): their keys are
         /// someone's text, read by hoop-mask.
         public var maps: [String] = []
+        /// Its answer's name/value pairs, `[key member, value member]` (CloudFormation's
+        /// ParameterKey and DefaultValue): hoop-mask redacts a value whose name says credential.
+        public var pairs: [[String]] = []
         /// A REST operation: whether its input has members that travel in the body (a
         /// payload, or members of no location), from the model (scripts/aws-tables' `body`);
         /// nil for the other protocols, whose calls always have one.
@@ -43,7 +46,7 @@ public final class Operations: Sendable {
             Operation(name: name, method: method, pathTemplate: pathTemplate, fixedQuery: fixedQuery, required: required,
                       iamAction: iamAction, access: access, paging: paging, idempotency: idempotency,
                       headerMembers: headerMembers, revealsSecrets: true, answersImage: answersImage, environment: environment, maps: maps,
-                      hasBody: hasBody, pagingOut: pagingOut)
+                      pairs: pairs, hasBody: hasBody, pagingOut: pagingOut)
         }
     }
 
@@ -101,6 +104,9 @@ public final class Operations: Sendable {
                                           answersImage: o["answers_image"]?.bool ?? false,
                                           environment: (o["environment"]?.array ?? []).compactMap(\.string),
                                           maps: (o["maps"]?.array ?? []).compactMap(\.string),
+                                          pairs: (o["pairs"]?.array ?? []).compactMap { p in
+                                              p.array.map { $0.compactMap(\.string) }.flatMap { $0.count == 2 ? $0 : nil }
+                                          },
                                           hasBody: o["body"]?.bool,
                                           pagingOut: (o["paging_out"]?.array ?? []).compactMap(\.string))
                 }

@@ -110,22 +110,27 @@ public struct AWSCallContext: Sendable {
     /// Members of the answer that are maps (the model's: Tags, Attributes, Variables):
     /// their keys are someone's text.
     public var maps: Set<String>
+    /// The answer's name/value pairs by the model (the door's `pairs`: CloudFormation's
+    /// ParameterKey and DefaultValue): lower-case value member → its key members.
+    public var pairs: [String: Set<String>]
 
     public init(service: String, action: String, resources: JSON?, range: Bool = false, environment: Set<String> = [],
-                maps: Set<String> = []) {
+                maps: Set<String> = [], pairs: [[String]] = []) {
         self.service = service
         self.action = action
         self.resources = CallResources(service: service, resources: resources)
         self.range = range
         self.environment = environment
         self.maps = maps
+        self.pairs = CredentialValues.pairs(pairs)
     }
 
     public init(_ call: JSON) {
         self.init(service: call["service"]?.string ?? "", action: call["action"]?.string ?? "",
                   resources: call["resources"], range: call["range"]?.bool == true,
                   environment: Set((call["environment"]?.array ?? []).compactMap(\.string)),
-                  maps: Set((call["maps"]?.array ?? []).compactMap(\.string)))
+                  maps: Set((call["maps"]?.array ?? []).compactMap(\.string)),
+                  pairs: (call["pairs"]?.array ?? []).compactMap { $0.array?.compactMap(\.string) })
     }
 
     /// The S3 key the call read, for telling a CSV by its name.
@@ -270,7 +275,7 @@ extension Masker {
             var header: CSVHeader? = nil
             return try maskCSV(body, rules: rules, header: &header, final: true)
         case .xml:
-            guard let r = readXML(body, rules: rules, digests: policy.namesPHI(call) && !walk.payload) else {
+            guard let r = readXML(body, rules: rules, digests: policy.namesPHI(call) && !walk.payload, pairs: call?.pairs ?? [:]) else {
                 // Not XML as this reader knows it (a processing instruction, a DOCTYPE, an
                 // unquoted attribute): its element names cannot be told apart.
                 if !rules.isEmpty { throw AnswerRefusal("an answer that looks like XML cannot be read as XML") }
@@ -468,7 +473,7 @@ struct FieldWalk {
             }
             var out: [String: JSON] = [:]
             // A name and its value as one structure's members (a parameter's `Name` and `Value`).
-            let credentialValues = CredentialValues.valuesNamedCredential(o)
+            let credentialValues = CredentialValues.valuesNamedCredential(o, pairs: call?.pairs ?? [:])
             for (k, m) in o {
                 let here = path + [.member(k)]
                 let name = payload || keysWritten || dynamo && Self.isAttributeValue(m) || !Self.isIdentifier(k) ? key(k, in: out) : k

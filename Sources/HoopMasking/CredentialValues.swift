@@ -23,14 +23,22 @@ enum CredentialValues {
         "ref", "store", "manager", "endpoint", "validity", "age", "days", "hash", "digest", "kms", "dir", "directory"]
 
     /// A name in lowercase words: `javax.jdo.option.ConnectionPassword` → javax, jdo,
-    /// option, connection, password; `--db-password` → db, password.
+    /// option, connection, password; `--db-password` → db, password; `DBPasswordOut` → db,
+    /// password, out.
     static func words(_ name: String) -> [String] {
         var out: [String] = [], word = ""
         var previous: Character? = nil
-        for c in name {
+        let chars = Array(name)
+        for (i, c) in chars.enumerated() {
             if c.isLetter || c.isNumber {
                 // A capital after a small letter begins a word (ConnectionPassword).
                 if c.isUppercase, let p = previous, p.isLowercase || p.isNumber, !word.isEmpty { out.append(word); word = "" }
+                // So does the last capital of a run before small letters (DBPassword: db,
+                // password; not ARNs, IDs).
+                if c.isLowercase, let p = previous, p.isUppercase, word.count >= 2, i + 1 < chars.count, chars[i + 1].isLowercase {
+                    let last = word.removeLast()
+                    out.append(word); word = String(last)
+                }
                 word.append(Character(c.lowercased()))
             } else if !word.isEmpty {
                 out.append(word); word = ""
@@ -58,19 +66,31 @@ enum CredentialValues {
         return false
     }
 
-    /// A name/value pair written as one structure's members: Parameter Store's
-    /// `{Name: "/clinic/db/password", Value: …}`, a tag's `{Key, Value}`, a DB parameter's
-    /// `{ParameterName, ParameterValue}`. The value-like members (`Value`, `…Value`,
-    /// `Values`) whose name-like member (`Name`, `Key`, or the same stem's: `ParameterName`)
-    /// is a string naming a credential: their values are redacted, as a map key's are.
-    static func valuesNamedCredential(_ o: [String: JSON]) -> Set<String> {
+    /// The model's name/value pairs of an answer (scripts/aws-tables' `pairs`): the
+    /// lower-case value member, its key members.
+    typealias Pairs = [String: Set<String>]
+
+    static func pairs(_ list: [[String]]) -> Pairs {
+        var out: Pairs = [:]
+        for p in list where p.count == 2 { out[p[1].lowercased(), default: []].insert(p[0].lowercased()) }
+        return out
+    }
+
+    /// A name/value pair written as one structure's members (JSON members, or an XML
+    /// element's child elements): Parameter Store's `{Name: "/clinic/db/password", Value: …}`,
+    /// a tag's `{Key, Value}`, a DB parameter's `{ParameterName, ParameterValue}`, an XML
+    /// map's `<entry><key>…</key><value>…</value></entry>`. The value-like members (`Value`,
+    /// `…Value`, `Values`) whose name-like member (`Name`, `Key`, or the same stem's:
+    /// `ParameterName`; or the model's pair, `pairs`: ParameterKey for DefaultValue) is a
+    /// string naming a credential: their values are redacted, as a map key's are.
+    static func valuesNamedCredential(_ o: [String: JSON], pairs: Pairs = [:]) -> Set<String> {
         guard o.count >= 2 else { return [] }
         var out: Set<String> = []
         for k in o.keys {
             let lower = k.lowercased()
             guard let suffix = ["values", "value"].first(where: { lower.hasSuffix($0) }) else { continue }
             let stem = String(lower.dropLast(suffix.count))
-            let names: Set<String> = ["name", "key", stem + "name", stem + "key"]
+            let names = Set(["name", "key", stem + "name", stem + "key"]).union(pairs[lower] ?? [])
             if o.contains(where: { n, v in n != k && names.contains(n.lowercased()) && v.string.map(isCredentialName) == true }) {
                 out.insert(k)
             }

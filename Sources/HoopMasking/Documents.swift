@@ -47,15 +47,42 @@ extension Masker {
     /// The XML reading of `maskXML`; nil when the body does not read as XML (then it is
     /// text: masked whole by content detection, or refused where field rules apply).
     /// `digests`: the service's digests of a resource the policy names are redacted (FieldWalk.digests).
-    func readXML(_ body: String, rules: FieldRules, digests: Bool) -> MaskResult? {
+    /// `pairs`: the model's name/value pairs of the answer (AWSCallContext.pairs).
+    func readXML(_ body: String, rules: FieldRules, digests: Bool, pairs: [String: Set<String>] = [:]) -> MaskResult? {
         let s = Array(body.unicodeScalars)
+        // Name/value pairs whose name says credential (CredentialValues), as sibling
+        // elements: found by a first reading, since the value may come before its name.
+        var hidden: Set<Int> = []
+        if body.range(of: "value", options: .caseInsensitive) != nil {
+            var tree: XMLTree? = XMLTree()
+            guard xmlPass(s, body, rules: rules, digests: digests, hidden: [], tree: &tree) != nil, let tree else { return nil }
+            hidden = tree.credentialValues(pairs)
+        }
+        var none: XMLTree? = nil
+        return xmlPass(s, body, rules: rules, digests: digests, hidden: hidden, tree: &none)
+    }
+
+    /// One reading of readXML: with `tree`, its elements and their text only (nothing
+    /// masked); without, the answer masked, the text in the elements `hidden` (by order of
+    /// opening) redacted.
+    private func xmlPass(_ s: [Unicode.Scalar], _ body: String, rules: FieldRules, digests: Bool, hidden: Set<Int>,
+                         tree: inout XMLTree?) -> MaskResult? {
         var out = ""
         out.reserveCapacity(body.utf8.count)
         var counts: [String: Int] = [:]
         var elements: [String] = []   // the elements the text is in
+        var open: [Int] = [], opened = 0   // their order of opening; how many were opened
         func masked(_ a: Int, _ b: Int, name: String? = nil) -> String {
             let text = String(String.UnicodeScalarView(s[a..<b]))
             guard !text.isEmpty else { return text }
+            if tree != nil {
+                if name == nil, let e = open.last { tree?.text[e] += XMLText.unescaped(text) }
+                return text
+            }
+            if name == nil, !hidden.isEmpty, open.contains(where: hidden.contains), !text.allSatisfy(\.isWhitespace) {
+                counts["SECRET", default: 0] += 1
+                return "[REDACTED]"
+            }
             if digests, name == nil, let e = elements.last, FieldWalk.isDigest(e.split(separator: ":").last.map(String.init) ?? e),
                !text.allSatisfy(\.isWhitespace) {
                 counts["DIGEST", default: 0] += 1
@@ -126,6 +153,11 @@ extension Masker {
             while j < s.count && isName(s[j]) { j += 1 }
             let element = String(String.UnicodeScalarView(s[elementStart..<j]))
             out += String(String.UnicodeScalarView(s[i..<j]))
+            let me = opened
+            if !closing {
+                opened += 1
+                tree?.add(parent: open.last ?? -1, name: element.split(separator: ":").last.map(String.init) ?? element)
+            }
             while true {
                 let ws = j
                 while j < s.count && isSpace(s[j]) { j += 1 }
@@ -133,7 +165,9 @@ extension Masker {
                 guard j < s.count else { return nil }
                 if s[j] == ">" {
                     out += ">"; j += 1
-                    if closing { if elements.last == element { elements.removeLast() } } else { elements.append(element) }
+                    if closing {
+                        if elements.last == element { elements.removeLast(); open.removeLast() }
+                    } else { elements.append(element); open.append(me) }
                     break
                 }
                 if !closing, s[j] == "/", j + 1 < s.count, s[j + 1] == ">" { out += "/>"; j += 2; break }
@@ -155,6 +189,30 @@ extension Masker {
             i = j
         }
         return counts.isEmpty ? MaskResult(value: body, counts: [:]) : MaskResult(value: out, counts: counts)
+    }
+}
+
+/// An XML answer's elements, by order of opening: for finding name/value pairs among
+/// siblings (`<member><ParameterKey>…</ParameterKey><ParameterValue>…</ParameterValue>`).
+struct XMLTree {
+    var parent: [Int] = [], name: [String] = [], text: [String] = []
+
+    mutating func add(parent p: Int, name n: String) { parent.append(p); name.append(n); text.append("") }
+
+    /// The elements that are the value of a pair whose name says credential, read as
+    /// CredentialValues reads a JSON structure: an element of elements is one of members,
+    /// its text-only children string members (a repeated or nested one is no name).
+    func credentialValues(_ pairs: [String: Set<String>]) -> Set<Int> {
+        var children: [Int: [Int]] = [:]
+        for (i, p) in parent.enumerated() { children[p, default: []].append(i) }
+        var out: Set<Int> = []
+        for (_, kids) in children where kids.count >= 2 {
+            var o: [String: JSON] = [:]
+            for k in kids { o[name[k]] = o[name[k]] == nil && children[k] == nil ? .string(text[k]) : .null }
+            let values = CredentialValues.valuesNamedCredential(o, pairs: pairs)
+            if !values.isEmpty { out.formUnion(kids.filter { values.contains(name[$0]) }) }
+        }
+        return out
     }
 }
 

@@ -416,6 +416,7 @@ final class AWSUpstreamStage: @unchecked Sendable {
         // The answer's members that hold environment variables (the door's, from the model).
         if let environment = call["environment"] { c["environment"] = environment }
         if let maps = call["maps"] { c["maps"] = maps }
+        if let pairs = call["pairs"] { c["pairs"] = pairs }
         return .object(c)
     }
 

@@ -346,6 +346,8 @@ final class AWSDoor: @unchecked Sendable {
         if !op.operation.environment.isEmpty { f["environment"] = .array(op.operation.environment.map(JSON.string)) }
         // Its answer's map members, whose keys hoop-mask reads (the model's members it does not).
         if !op.operation.maps.isEmpty { f["maps"] = .array(op.operation.maps.map(JSON.string)) }
+        // Its answer's name/value pairs: hoop-mask redacts a value whose name says credential.
+        if !op.operation.pairs.isEmpty { f["pairs"] = .array(op.operation.pairs.map { .array($0.map(JSON.string)) }) }
         var body = r.body
         if ["json", "rest-json"].contains(op.service.proto), body.contains(where: { $0 == 0x26 || $0 == 0x3B }) {
             body = Self.readableOneWay(body)

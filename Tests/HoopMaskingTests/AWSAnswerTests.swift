@@ -216,6 +216,57 @@ final class AWSAnswerTests: XCTestCase {
         XCTAssertEqual(try m.maskAWSAnswer(own, contentType: "application/json", call: call("iam", "GetUser", "{}")).value, own)
     }
 
+    /// A name/value pair whose name says credential, in XML answers as in JSON ones (hunt
+    /// aws4): CloudFormation's Parameters and Outputs, RDS's parameters, an XML map's entry,
+    /// tags; and the model's pairs (`pairs`: ParameterKey/DefaultValue), the value before its name.
+    func testCredentialPairsAreRedactedInXMLAndByTheModelsPairs() throws {
+        let m = Masker(policy: MaskPolicy())
+        let stacks = """
+        <DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>
+          <Parameters><member><ParameterKey>DBPassword</ParameterKey><ParameterValue>planted-1</ParameterValue></member>
+            <member><ParameterValue>plain-1</ParameterValue><ParameterKey>Tier</ParameterKey></member></Parameters>
+          <Outputs><member><OutputValue><![CDATA[planted-2]]></OutputValue><OutputKey>DbPass&#119;ordOut</OutputKey></member>
+            <member><OutputKey>DBPasswordOut</OutputKey><OutputValue>planted-9</OutputValue></member></Outputs>
+          <Tags><member><Key>api_key</Key><Value>planted-3</Value></member><member><Key>team</Key><Value>plain-2</Value></member></Tags>
+          <StackName>s</StackName></member></Stacks></DescribeStacksResult></DescribeStacksResponse>
+        """
+        let r = try m.maskAWSAnswer(stacks, contentType: "text/xml", call: call("cloudformation", "DescribeStacks", "{}"))
+        var text = try XCTUnwrap(r.value)
+        for n in [1, 2, 3, 9] { XCTAssertFalse(text.contains("planted-\(n)"), "planted-\(n) passed") }
+        for n in 1...2 { XCTAssertTrue(text.contains("plain-\(n)"), "plain-\(n) is no credential") }
+        XCTAssertTrue(text.contains("<ParameterKey>DBPassword</ParameterKey><ParameterValue>[REDACTED]</ParameterValue>"), "names stay")
+        XCTAssertEqual(r.counts["SECRET"], 4)
+        // A name's words: an acronym before a word is one (DBPassword), a plural one is not split.
+        XCTAssertEqual(CredentialValues.words("DBPasswordOut"), ["db", "password", "out"])
+        XCTAssertEqual(CredentialValues.words("SecretARNs"), ["secret", "arns"])
+        XCTAssertTrue(CredentialValues.isCredentialName("APIKey"))
+        // An XML map (SNS's attributes) and the model's pair (no stem in common).
+        let sns = "<R><Attributes><entry><key>PlatformCredential</key><value>planted-4</value></entry>"
+            + "<entry><key>PlatformPrincipal</key><value>plain-3</value></entry></Attributes></R>"
+        text = try XCTUnwrap(m.maskAWSAnswer(sns, contentType: "text/xml", call: call("sns", "GetPlatformApplicationAttributes", "{}")).value)
+        XCTAssertFalse(text.contains("planted-4"))
+        XCTAssertTrue(text.contains("plain-3"))
+        let summary = "<R><ParameterDeclarations><member><DefaultValue>planted-5</DefaultValue><ParameterKey>DBPassword</ParameterKey>"
+            + "</member></ParameterDeclarations></R>"
+        var modeled = call("cloudformation", "GetTemplateSummary", "{}")
+        XCTAssertEqual(try m.maskAWSAnswer(summary, contentType: "text/xml", call: modeled).value, summary, "no pair without the model's")
+        modeled = AWSCallContext(service: "cloudformation", action: "GetTemplateSummary", resources: nil, pairs: [["ParameterKey", "DefaultValue"]])
+        XCTAssertFalse(try XCTUnwrap(m.maskAWSAnswer(summary, contentType: "text/xml", call: modeled).value).contains("planted-5"))
+        let json = #"{"ParameterDeclarations": [{"ParameterKey": "DBPassword", "DefaultValue": "planted-6"}, {"ParameterKey": "Tier", "DefaultValue": "plain-4"}]}"#
+        text = try XCTUnwrap(m.maskAWSAnswer(json, contentType: "application/json", call: modeled).value)
+        XCTAssertFalse(text.contains("planted-6"))
+        XCTAssertTrue(text.contains("plain-4"))
+        // A value of several elements, or nested ones: all its text; a pair nested in a name is no name.
+        let nested = "<R><member><Name>db_password</Name><Values><member>planted-7</member><member>planted-8</member></Values></member>"
+            + "<member><Name><x>password</x></Name><Value>plain-5</Value></member></R>"
+        text = try XCTUnwrap(m.maskAWSAnswer(nested, contentType: "text/xml", call: nil).value)
+        XCTAssertFalse(text.contains("planted-7") || text.contains("planted-8"))
+        XCTAssertTrue(text.contains("plain-5"))
+        // Unchanged XML is passed as it came.
+        let plain = "<R><member><Name>tier</Name><Value>gold</Value></member></R>"
+        XCTAssertEqual(try m.maskAWSAnswer(plain, contentType: "text/xml", call: nil).value, plain)
+    }
+
     func testNumbersInADocumentSomeoneWroteAreReadButNotTheServicesOwn() throws {
         let m = Masker(policy: MaskPolicy())
         let object = try parsed(m.maskAWSAnswer(#"{"contact": 2175550134, "visits": 3}"#, contentType: "application/json",
