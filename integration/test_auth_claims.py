@@ -21,32 +21,12 @@ import json
 import pytest
 
 from conftest import default_rules_ring
-from helpers.oidc import CLINIC_ALLOW, MockIssuer, b64u, hoop_auth_section, jws_parts
-from test_auth_oidc import (ABSENT, Person, assert_allowed, assert_refused, configure, enable_log_connections,
-                            identity_of, uid)
+from helpers.oidc import CLINIC_ALLOW, b64u, hoop_auth_section, jws_parts
+from test_auth_oidc import (ABSENT, Person, assert_allowed, assert_refused, base_ring, configure,  # noqa: F401 (fixtures)
+                            identity_of, mock, oring, uid)
 from test_ring_approve import AGENT, APPROVER, Held, approve
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture(scope="module")
-def mock():
-    m = MockIssuer().start()
-    yield m
-    if m.running:
-        m.stop()
-
-
-@pytest.fixture(scope="module")
-def base_ring(module_ring):
-    enable_log_connections(module_ring)
-    return module_ring
-
-
-@pytest.fixture
-def oring(base_ring, mock):
-    configure(base_ring, hoop_auth_section(mock), CLINIC_ALLOW)
-    return base_ring
 
 
 # --- email_verified -------------------------------------------------------------------------

@@ -16,31 +16,20 @@ hash prefixes only.
 """
 from __future__ import annotations
 
-import datetime
 import random
 
 import pytest
 from faker import Faker
 
 from helpers.seeded_ids import probe
+from test_ring_leak_spellings import MONTH, _date as _any_date, _fail_if
 
 R = random.Random(61)
-MONTH = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-         "November", "December"]
 ORD = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
        "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
        "twentieth", "twenty-first", "twenty-second", "twenty-third", "twenty-fourth", "twenty-fifth", "twenty-sixth",
        "twenty-seventh", "twenty-eighth"]
 SUFFIX = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd"}
-
-
-def _fail_if(leaked, rep, what):
-    if any(leaked.values()):
-        pytest.fail(f"{what} in clear through the gateway:\n" + rep, pytrace=False)
-
-
-def _date():
-    return datetime.date(R.randint(1932, 1999), R.randint(1, 12), R.randint(1, 28))
 
 
 DATE_FORMS = [
@@ -58,14 +47,14 @@ FOREIGN = [("de_DE", lambda x, m: f"der {x.day}. {m} {x.year}", lambda x, m: f"{
 def test_spelled_dates_and_named_months_in_short_fields_are_masked(ring, admin):
     rows, secrets = [], []
     for i in range(6 * len(DATE_FORMS)):
-        x = _date()
+        x = _any_date(R)
         text, part = DATE_FORMS[i % len(DATE_FORMS)](x)
         rows.append((text, f"DOB {text}"))
         secrets.append(part)
     for loc, text, part in FOREIGN:
         f = Faker(loc); f.seed_instance(61)
         for _ in range(6):
-            x, m = _date(), f.month_name()   # a day of 1-28 is one of every month
+            x, m = _any_date(R), f.month_name()   # a day of 1-28 is one of every month
             rows.append((text(x, m), f"geboren / né / nacido: {text(x, m)}"))
             secrets.append(part(x, m))
     _fail_if(*probe(ring, admin, "loc_dates", rows, secrets, "date", core=lambda s: s.casefold()),
