@@ -51,7 +51,7 @@ public struct GatewayKey: Sendable {
                   let user = j["user"]?.string, let conn = j["conn"]?.string, let exp = j["exp"]?.int, let iat = j["iat"]?.int
             else { return nil }
             self.init(accessKeyId: akid, issuer: iss, subject: sub, user: user,
-                      groups: (j["groups"]?.array ?? []).compactMap(\.string), kind: j["kind"]?.string ?? "person",
+                      groups: (j["groups"]?.array ?? []).compactMap(\.string), kind: j["kind"]?.string ?? "agent",
                       connection: conn, expires: Double(exp), issued: Double(iat))
         }
     }

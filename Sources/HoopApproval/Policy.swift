@@ -28,7 +28,7 @@ public struct Requester: Sendable, Equatable {
     public init?(identity j: JSON?) {
         guard let j, let subject = j["subject"]?.string, let user = j["user"]?.string else { return nil }
         self.init(issuer: j["issuer"]?.string ?? "", subject: subject, user: user,
-                  groups: (j["groups"]?.array ?? []).compactMap(\.string), kind: j["kind"]?.string ?? "person")
+                  groups: (j["groups"]?.array ?? []).compactMap(\.string), kind: j["kind"]?.string ?? "agent")   // no kind said: the least a token may be
     }
 
     public var json: JSON {

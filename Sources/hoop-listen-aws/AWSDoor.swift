@@ -268,7 +268,7 @@ final class AWSDoor: @unchecked Sendable {
             let claims = GatewayKey.Claims(accessKeyId: GatewayKey.newAccessKeyId(), issuer: identity?["issuer"]?.string ?? "",
                                            subject: identity?["subject"]?.string ?? "", user: identity?["user"]?.string ?? "",
                                            groups: (identity?["groups"]?.array ?? []).compactMap(\.string),
-                                           kind: identity?["kind"]?.string ?? "person", connection: connection,
+                                           kind: identity?["kind"]?.string ?? "agent", connection: connection,
                                            expires: ends.rounded(.down), issued: now.rounded(.down))
             logLine(RingSessions.stage, "session \(id): temporary credentials \(claims.accessKeyId) on \(connection) until \(Int(claims.expires))")
             return self.stsCredentials(claims, roleArn: roleArn, sessionName: sessionName, requestId)

@@ -261,4 +261,13 @@ final class VerdictTests: XCTestCase {
         ])])]), gateway: .object([:])))
         XCTAssertThrowsError(try Policy(connection: .object(["approval": .object(["hold_timeout_seconds": .int(0)])]), gateway: .object([:])))
     }
+
+    /// An identity that does not say its kind is an agent's: it never approves (hoop-auth
+    /// always says; this is the stage's own default, defence in depth).
+    func testAnIdentityWithoutAKindIsAnAgent() throws {
+        let who = try XCTUnwrap(Requester(identity: .object(["subject": .string("s1"), "user": .string("u@example.org"),
+                                                            "groups": .array([.string("approvers")])])))
+        XCTAssertEqual(who.kind, "agent")
+        XCTAssertFalse(policy.mayApprove(who, sets: []))
+    }
 }
