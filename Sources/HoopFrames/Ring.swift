@@ -61,3 +61,13 @@ public enum ConnectionKind: String, CaseIterable, Sendable {
         return ConnectionKind(rawValue: c["kind"]?.string ?? ConnectionKind.postgres.rawValue)
     }
 }
+
+/// An API answer's body in a frame (docs/frames.md, "API calls"): `body` when it is text,
+/// `body_base64` otherwise. What its content type says is text, read by the upstream that
+/// makes the frame and by hoop-mask that reads it.
+public enum AnswerBody {
+    public static func isTextType(_ type: String) -> Bool {
+        let type = type.lowercased()
+        return type.hasPrefix("text/") || type.contains("json") || type.contains("xml") || type.contains("csv")
+    }
+}

@@ -348,8 +348,13 @@ final class AWSUpstreamStage: @unchecked Sendable {
             }
             let data = Array(bytes.readableBytesView)
             if !data.isEmpty {
-                if let text = String(validating: data, as: UTF8.self) { out["body"] = .string(text) }
-                else if Self.isText(type) || Self.looksLikeText(data[...]) { return Self.unreadable(call) }
+                // NUL is no text's character (and a frame's reader refuses `\u0000`): UTF-8
+                // with NULs (a file of zeros, a tar header, a range of a binary object)
+                // travels as bytes, which hoop-mask reads for the text they hold; a body
+                // whose type says text must be text.
+                let nul = data.contains(0)
+                if !nul, let text = String(validating: data, as: UTF8.self) { out["body"] = .string(text) }
+                else if AnswerBody.isTextType(type) || Self.looksLikeText(data[...]) { return Self.unreadable(call) }
                 else { out["body_base64"] = .string(Data(data).base64EncodedString()) }
             }
             return Frame(FrameType.result, session: call.session, seq: call.seq, out)
@@ -360,7 +365,7 @@ final class AWSUpstreamStage: @unchecked Sendable {
         var pending: [UInt8] = []
         var incoming = response.body.makeAsyncIterator()
         while pending.count < 64 << 10, let buffer = try await incoming.next() { pending.append(contentsOf: buffer.readableBytesView) }
-        let text = type.isEmpty || Self.isText(type) || Self.looksLikeText(pending.prefix(64 << 10))
+        let text = type.isEmpty || AnswerBody.isTextType(type) || Self.looksLikeText(pending.prefix(64 << 10))
         out["chunked"] = .bool(true)
         out["text"] = .bool(text)
         let id = call.session ?? "", seq = call.seq ?? 0
@@ -373,7 +378,7 @@ final class AWSUpstreamStage: @unchecked Sendable {
             var f: [String: JSON] = [:]
             if text {
                 // Text that is not UTF-8 cannot be read for PHI: never passed as bytes.
-                guard let s = String(validating: bytes, as: UTF8.self) else { throw ConfigError("not UTF-8") }
+                guard !bytes.contains(0), let s = String(validating: bytes, as: UTF8.self) else { throw ConfigError("not UTF-8 text") }
                 f["body"] = .string(s)
             } else {
                 f["body_base64"] = .string(Data(bytes).base64EncodedString())
@@ -427,8 +432,8 @@ final class AWSUpstreamStage: @unchecked Sendable {
         var s = b.startIndex, e = b.endIndex
         var k = 0
         while s < e, k < 3, b[s] & 0xC0 == 0x80 { s += 1; k += 1 }
-        guard s < e else { return false }
-        // The same rule as a whole answer's: UTF-8 is text, whatever control characters it holds.
+        guard s < e, !b.contains(0) else { return false }
+        // The same rule as a whole answer's: UTF-8 without NUL is text, whatever other control characters it holds.
         for cut in 0...3 where e - cut > s {
             if String(validating: b[s..<(e - cut)], as: UTF8.self) != nil { return true }
         }
@@ -490,10 +495,6 @@ final class AWSUpstreamStage: @unchecked Sendable {
         }
     }
 
-    /// Content that hoop-mask reads as text (a body that says so must be UTF-8).
-    static func isText(_ type: String) -> Bool {
-        type.hasPrefix("text/") || type.contains("json") || type.contains("xml") || type.contains("csv")
-    }
 
     static func unreadable(_ call: Frame) -> Frame {
         .error(session: call.session, seq: call.seq, code: "22021",
