@@ -4,8 +4,9 @@
 /// identifier (the flake hunt of s46: a random UUID's tail read as a phone once in a
 /// thousand, 3 % of base64 ciphertexts held a surname like `Yu`, a `random()` value's
 /// digits passed a card's checksum): dropped before overlaps are resolved, one rule for
-/// every detector. What such a value stands for (a patient's UUID) is a column's or a
-/// member's rule, never content detection's.
+/// every detector. A find of the whole value is kept: a detector that reads the value
+/// itself as an identifier (after its label, `Member ID: aB3dE5fG7hJ9kL1m`; a configured
+/// MRN pattern) has a reason beyond chance.
 enum OpaqueTokens {
     static func isHex(_ c: UInt8) -> Bool { (0x30...0x39).contains(c) || (0x41...0x46).contains(c) || (0x61...0x66).contains(c) }
     static func isDigit(_ c: UInt8) -> Bool { (0x30...0x39).contains(c) }
@@ -15,17 +16,37 @@ enum OpaqueTokens {
     /// Standard base64's characters, and `_` of the URL-safe alphabet (an S3 VersionId's too).
     static func isBase64(_ c: UInt8) -> Bool { isAlnum(c) || c == 0x2B || c == 0x2F || c == 0x3D || c == 0x5F }
 
-    /// The spans that do not lie inside an opaque value of `b`.
+    /// The spans that do not lie strictly inside an opaque value of `b` (a part of it,
+    /// not the whole). Linear in the spans and values (sorted once, searched by halves).
     static func drop(_ spans: [DetectedSpan], _ b: [UInt8]) -> [DetectedSpan] {
         guard !spans.isEmpty else { return spans }
-        var fraction: [Range<Int>] = []
+        var opaque = ranges(b)
         for s in spans where s.start >= 2 && s.start < s.end && s.end <= b.count
             && b[s.start - 1] == 0x2E && isDigit(b[s.start - 2]) && b[s.start..<s.end].allSatisfy(isDigit) {
-            fraction.append(s.start..<s.end)   // `0.4247253517525911`: a fraction's digits
+            // `0.4247253517525911`: a fraction's digits are part of its number.
+            var k = s.start - 2
+            while k > 0, isDigit(b[k - 1]) { k -= 1 }
+            opaque.append(k..<s.end)
         }
-        let opaque = ranges(b) + fraction
         guard !opaque.isEmpty else { return spans }
-        return spans.filter { s in !opaque.contains { $0.lowerBound <= s.start && s.end <= $0.upperBound } }
+        opaque.sort { $0.lowerBound < $1.lowerBound }
+        // reach[i]: the furthest end of the values 0...i.
+        var reach: [Int] = [], far = 0
+        for r in opaque { far = max(far, r.upperBound); reach.append(far) }
+        /// The furthest end of the values that begin before `start` (or at it, `atStart`).
+        func furthest(_ start: Int, atStart: Bool) -> Int {
+            var lo = 0, hi = opaque.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if opaque[mid].lowerBound < start || (atStart && opaque[mid].lowerBound == start) { lo = mid + 1 } else { hi = mid }
+            }
+            return lo == 0 ? -1 : reach[lo - 1]
+        }
+        return spans.filter { s in
+            // Inside and not the whole: a value from at or before it that ends after it, or
+            // one from before it that ends at or after it.
+            !(furthest(s.start, atStart: true) > s.end || furthest(s.start, atStart: false) >= s.end)
+        }
     }
 
     /// The opaque values of `b`, as byte ranges.
@@ -65,11 +86,12 @@ enum OpaqueTokens {
             guard isAlnum(b[k]) else { k += 1; continue }
             var e = k
             while e < to, isAlnum(b[e]) { e += 1 }
-            var s = k
-            if b[s] == 0x78, e - s > 1 { s += 1 }   // x…
+            var s = k, lo = k
+            if b[s] == 0x30, e - s > 2, b[s + 1] == 0x78 { s += 2 }                        // 0x…
+            else if b[s] == 0x78, e - s > 1 { s += 1; if k > 0, b[k - 1] == 0x5C { lo = k - 1 } }   // \x…
             let run = b[s..<e]
             if run.count >= 16, run.allSatisfy(isHex), zip(run, run.dropFirst()).filter({ isDigit($0) != isDigit($1) }).count >= 3 {
-                out.append(k..<e)
+                out.append(lo..<e)
             }
             k = e
         }

@@ -50,6 +50,11 @@ public enum UnpackedText {
         if isPacked(data) {
             switch inflate(data) {
             case .whole(let inflated): if let text = decode(inflated) { return .text(text) }; return .unreadable
+            case .failed where isGzipHeader(data), .corrupt where isGzipHeader(data):
+                // A gzip header zlib refuses (a header checksum, a reserved flag) or a member
+                // after a break: other readers (Python's, Java's) may still read on. Random
+                // bytes begin so once in 16 million.
+                return String(data: data, encoding: .utf8).map(Reading.text) ?? .unreadable
             case .failed:
                 // Magic bytes that begin no stream (random bytes do, 7 times in 65,536):
                 // the bytes are read as what they are.
@@ -57,12 +62,12 @@ public enum UnpackedText {
             case .corrupt(let inflated):
                 // Text that begins with the magic bytes is read as it is (below).
                 if let text = String(data: data, encoding: .utf8) { return .text(text) }
-                // Every reader stops where this one did: what came out before is all the
-                // packing gives. Read leniently (a bad byte must not hide what follows it),
-                // beside the bytes as they are; random bytes give a few characters of noise.
-                // Control characters as spaces: a reader of printable text reads it all.
-                let lenient = String(String(decoding: inflated, as: UTF8.self).unicodeScalars.map { c -> Character in
-                    c.value < 0x20 && c != "\n" && c != "\t" || c.value == 0x7F ? " " : Character(c)
+                // A zlib stream: every reader stops where this one did, so what came out
+                // before is all it gives. Read as text however encoded, else leniently (a bad
+                // byte must not hide what follows it; NULs dropped, as UTF-16's high bytes
+                // of ASCII are), beside the bytes as they are.
+                let lenient = decode(inflated) ?? String(String(decoding: inflated, as: UTF8.self).unicodeScalars.compactMap { c -> Character? in
+                    c.value == 0 ? nil : c.value < 0x20 && c != "\n" && c != "\t" || c.value == 0x7F ? " " : Character(c)
                 })
                 return .text(lenient + "\n" + (decode(data) ?? ""))
             case .partial:
@@ -82,13 +87,35 @@ public enum UnpackedText {
     public static func beginsPacked(_ data: Data) -> Bool {
         if isPacked(data) {
             switch inflate(data) {
-            case .failed, .corrupt: break   // what a corrupt one gave is read as the piece's text (read)
+            case .failed, .corrupt: if isGzipHeader(data) { return true }   // else read as the piece's text (read)
             case .whole, .partial: return true
             }
         }
-        guard hasUTF16Mark(data) else { return false }
-        let even = data.prefix(data.count & ~1)
-        return [even, even.dropLast(2)].contains { String(data: Data($0), encoding: .utf16) != nil }
+        return hasUTF16Mark(data) && utf16(data) != nil
+    }
+
+    /// gzip's magic and its one method (deflate): a header, not two random bytes.
+    static func isGzipHeader(_ data: Data) -> Bool {
+        data.count >= 3 && data[data.startIndex] == 0x1F && data[data.startIndex + 1] == 0x8B && data[data.startIndex + 2] == 8
+    }
+
+    /// Bytes with UTF-16's byte-order mark as text: decoded whole, or, when a character
+    /// does not decode (a lone surrogate, a piece's end inside one), leniently while most of
+    /// its units are ASCII, as text of Latin letters is (random bytes' units are ASCII one
+    /// time in 512). Nil otherwise.
+    static func utf16(_ data: Data) -> String? {
+        guard hasUTF16Mark(data) else { return nil }
+        if let text = String(data: data, encoding: .utf16) { return text }
+        let big = data[data.startIndex] == 0xFE
+        let bytes = Array(data.dropFirst(2))
+        var units: [UInt16] = []
+        units.reserveCapacity(bytes.count / 2)
+        for i in stride(from: 0, to: bytes.count - 1, by: 2) {
+            let (high, low) = big ? (bytes[i], bytes[i + 1]) : (bytes[i + 1], bytes[i])
+            units.append(UInt16(high) << 8 | UInt16(low))
+        }
+        guard !units.isEmpty, units.filter({ $0 < 0x80 }).count * 2 >= units.count else { return nil }
+        return String(decoding: units, as: UTF16.self)
     }
 
     public static func text(_ data: Data) -> String? {
@@ -157,7 +184,7 @@ public enum UnpackedText {
     }
 
     static func decode(_ data: Data, marked: Bool = true) -> String? {
-        if marked, hasUTF16Mark(data) { return String(data: data, encoding: .utf16) }
+        if marked, hasUTF16Mark(data) { return utf16(data) }
         guard !data.isEmpty else { return nil }
         if let text = String(data: data, encoding: .utf8) { return text }
         // A single-byte encoding: nearly every byte printable (ASCII, tabs, line breaks, or

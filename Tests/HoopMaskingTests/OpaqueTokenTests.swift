@@ -40,6 +40,10 @@ final class OpaqueTokenTests: XCTestCase {
         assertMasked("/patients/by-dob/1961-03-14/records", "1961-03-14", .date, "a date in a path")
         assertMasked("Contact: jane.doe@example.org tok=\("QUJDREVGR0hJSktMTU5PUA==")", "jane.doe@example.org", .email, "an e-mail beside a blob")
         assertMasked("MRN 48213377 seen", "48213377", nil, "an MRN is no fraction")
+        // A find of the whole value has a reason beyond chance (its label): kept (the review of s46).
+        assertMasked("Member ID: aB3dE5fG7hJ9kL1m", "aB3dE5fG7hJ9kL1m", nil, "a member id after its label")
+        assertMasked("Pacemaker serial: 9F3A0C21B7D4E58A", "9F3A0C21B7D4E58A", nil, "a device serial after its label")
+        assertMasked("Accession #: 20A4F19C3B7E5D21", "20A4F19C3B7E5D21", nil, "an accession number after its label")
     }
 }
 

@@ -107,6 +107,23 @@ final class UnpackedTextTests: XCTestCase {
         XCTAssertTrue(t.contains("123-45-6789"))
     }
 
+    /// The review of s46: what other readers read is not passed as no text.
+    func testWhatOtherReadersReadIsNeverNoText() throws {
+        // A gzip header zlib refuses (a reserved flag bit), which Python's reader reads.
+        var flagged = Data([0x1F, 0x8B, 0x08, 0x20, 0, 0, 0, 0, 0, 0xFF])
+        flagged.append(Data(count: 100))
+        XCTAssertNotEqual(UnpackedText.read(flagged), .noText, "a gzip header zlib refuses")
+        XCTAssertTrue(UnpackedText.beginsPacked(flagged))
+        // UTF-16 with one lone surrogate: read leniently, the identifier found.
+        var units: [UInt8] = [0xFF, 0xFE]
+        for c in "ssn 123-45-6789 ".utf8 { units += [c, 0] }
+        units += [0x00, 0xD8]   // a lone high surrogate
+        for c in "more text".utf8 { units += [c, 0] }
+        guard case .text(let t) = UnpackedText.read(Data(units)) else { return XCTFail("UTF-16 with a lone surrogate read as no text") }
+        XCTAssertTrue(t.contains("123-45-6789"))
+        XCTAssertTrue(UnpackedText.beginsPacked(Data(units)))
+    }
+
     func testBase64MembersOfAnyPackingAreRead() {
         XCTAssertEqual(FieldWalk.base64Text(zlib(Data(text.utf8)).base64EncodedString()), text)
     }
