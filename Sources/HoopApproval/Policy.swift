@@ -276,6 +276,8 @@ public struct Policy: Sendable {
         rule("review-exclusive-lock", "review", ["flags": ["exclusive_lock"]],
              "locks or rewrites a table exclusively (LOCK, CLUSTER, VACUUM FULL, REINDEX, SET TABLESPACE): every session using it waits"),
         rule("review-export", "review", ["export": true], "exports data (COPY TO, CREATE TABLE AS, SELECT INTO)"),
+        rule("review-statistics", "review", ["flags": ["statistics"]],
+             "moves the planner's statistics (ANALYZE, default_statistics_target), which bound a read by a key"),
         rule("review-tokenized-write", "review", ["writes_tokenized": true],
              "writes a column masked with tokens: what it writes there reads back as the token the same value has in any row (a codebook of guesses)"),
         rule("review-phi-bulk-read", "review", ["phi": true, "unbounded_read": true],

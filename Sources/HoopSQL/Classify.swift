@@ -18,6 +18,7 @@ public enum StatementFlag: String, Sendable, CaseIterable {
     case adminFunction = "admin_function"        // pg_terminate_backend, pg_reload_conf..., set_config of a name computed at run time
     case lexerSetting = "lexer_setting"          // SET / set_config of standard_conforming_strings, backslash_quote, client_encoding to another value: changes how the server reads SQL text
     case exclusiveLock = "exclusive_lock"        // LOCK (SHARE and stronger), CLUSTER, VACUUM FULL, REINDEX, SET TABLESPACE, REFRESH MATERIALIZED VIEW: stalls every session using the table
+    case statistics = "statistics"               // ANALYZE (VACUUM ANALYZE), SET / set_config of default_statistics_target: moves the planner's statistics, which bound a read by a key
 }
 
 /// Columns of a written relation ("schema.table" or "table", as in tablesWritten) that a
@@ -336,6 +337,7 @@ public enum Classifier {
                 w.c.flags.insert(.lexerSetting)
             }
             switch name.lowercased() {
+            case "default_statistics_target": w.c.flags.insert(.statistics)
             case "role": w.c.flags.insert(.setRole)
             case "session_authorization": w.c.flags.insert(.setSessionAuthorization)
             case "search_path":
@@ -381,6 +383,7 @@ public enum Classifier {
             if c.command == "VACUUM", option(body["options"]?.array ?? [], "full") {
                 w.c.flags.insert(.exclusiveLock)
             }
+            if c.command == "ANALYZE" || option(body["options"]?.array ?? [], "analyze") { w.c.flags.insert(.statistics) }
             w.walk(body["rels"])
             // ANALYZE computes index expressions and statistics on expressions, VACUUM
             // summarises BRIN ranges: the tables' code runs as if written (every

@@ -356,6 +356,7 @@ struct ClassWalker {
                 switch setting.lowercased() {
                 case "role": flag(.setRole, "function \(display) sets role", at)
                 case "session_authorization": flag(.setSessionAuthorization, "function \(display) sets session_authorization", at)
+                case "default_statistics_target": flag(.statistics, "function \(display) sets default_statistics_target", at)
                 default: break
                 }
             default:

@@ -160,9 +160,14 @@ final class CatalogWatch: @unchecked Sendable {
     // MARK: the fixed queries
 
     /// Whether the statistics function exists and the catalog role may run it.
+    /// Trusted only as a superuser made it: a SECURITY DEFINER function a superuser owns, in
+    /// a schema a superuser owns (the review of s46: a role that could create the schema or
+    /// the function would write the statistics that allow its reads).
     static let statisticsAvailableQuery = """
         select exists (select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                         join pg_roles fo on fo.oid = p.proowner join pg_roles so on so.oid = n.nspowner
          where n.nspname = 'hoop' and p.proname = 'column_statistics' and p.pronargs = 0
+           and p.prosecdef and fo.rolsuper and so.rolsuper
            and has_schema_privilege(n.oid, 'usage') and has_function_privilege(p.oid, 'execute'))
         """
 

@@ -37,6 +37,12 @@ final class VerdictTests: XCTestCase {
         ("show search_path", .allow, nil),
         ("explain select * from patients", .allow, nil),
         ("values (1), (2)", .allow, nil),
+        // the statistics that bound a keyed read are the gateway's evidence (the review of s46)
+        ("vacuum encounters", .allow, nil),
+        ("analyze encounters", .review, "review-statistics"),
+        ("vacuum (analyze) encounters", .review, "review-statistics"),
+        ("set default_statistics_target = 1", .review, "review-statistics"),
+        ("select set_config('default_statistics_target', '1', false)", .review, nil),
         // bulk reads of PHI tables
         ("select * from patients", .review, "review-phi-bulk-read"),
         ("SeLeCt FiRsT_NaMe FrOm PaTiEnTs", .review, "review-phi-bulk-read"),

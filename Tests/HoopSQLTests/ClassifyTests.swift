@@ -412,7 +412,7 @@ final class ClassifyTests: XCTestCase {
         c("notify ch, 'x'", .utility, "NOTIFY"),
         c("unlisten *", .utility, "UNLISTEN"),
         c("vacuum patients", .utility, "VACUUM"),
-        c("analyze patients", .utility, "ANALYZE"),
+        c("analyze patients", .utility, "ANALYZE", f: [.statistics]),
         c("checkpoint", .utility, "CHECKPOINT"),
         c("lock table patients in access exclusive mode", .utility, "LOCK TABLE", f: [.exclusiveLock]),
         // FOR UPDATE locks every row it reads, whatever comes back.
@@ -424,7 +424,7 @@ final class ClassifyTests: XCTestCase {
         c("cluster patients using idx_p", .utility, "CLUSTER", f: [.exclusiveLock]),
         c("reindex table patients", .utility, "REINDEX", f: [.exclusiveLock]),
         c("reindex (concurrently) table patients", .utility, "REINDEX", f: [.exclusiveLock]),
-        c("vacuum (full, analyze) patients", .utility, "VACUUM", f: [.exclusiveLock]),
+        c("vacuum (full, analyze) patients", .utility, "VACUUM", f: [.exclusiveLock, .statistics]),
         c("vacuum (full true, full false) patients", .utility, "VACUUM"),
         c("vacuum (full false, full) patients", .utility, "VACUUM", f: [.exclusiveLock]),
         c("alter table patients set tablespace pg_default", .ddl, "ALTER TABLE", w: ["patients"], f: [.exclusiveLock]),
