@@ -17,7 +17,7 @@ enum OpaqueTokens {
     static func isBase64(_ c: UInt8) -> Bool { isAlnum(c) || c == 0x2B || c == 0x2F || c == 0x3D || c == 0x5F }
 
     /// The spans that do not lie strictly inside an opaque value of `b` (a part of it,
-    /// not the whole). Linear in the spans and values (sorted once, searched by halves).
+    /// not the whole). The values sorted once, each span's searched by halves.
     static func drop(_ spans: [DetectedSpan], _ b: [UInt8]) -> [DetectedSpan] {
         guard !spans.isEmpty else { return spans }
         var opaque = ranges(b)
@@ -103,6 +103,11 @@ enum OpaqueTokens {
     static func isBlob(_ run: ArraySlice<UInt8>) -> Bool {
         guard run.count >= 16, run.count % 4 == 0,
               run.contains(where: isUpper), run.contains(where: isLower), run.contains(where: isDigit) else { return false }
+        // Parts joined by `_` that are words or numbers (`Jane_Doe_1961_03_14_A1b2`, a file's
+        // name) are no blob: random parts are neither.
+        if run.contains(0x5F), run.split(separator: 0x5F).contains(where: { part in
+            part.allSatisfy(isDigit) || (part.count >= 2 && part.dropFirst().allSatisfy(isLower) && (isUpper(part.first!) || isLower(part.first!)))
+        }) { return false }
         func kind(_ c: UInt8) -> Int { isUpper(c) ? 0 : isLower(c) ? 1 : isDigit(c) ? 2 : 3 }
         var changes = 0, last = kind(run[run.startIndex])
         for c in run.dropFirst() { let k = kind(c); if k != last { changes += 1 }; last = k }

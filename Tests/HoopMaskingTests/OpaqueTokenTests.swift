@@ -28,6 +28,7 @@ final class OpaqueTokenTests: XCTestCase {
         XCTAssertEqual(changed(hex), 0, "random byteas changed")
         XCTAssertEqual(changed(uuids.map { "{\"KeyId\": \"\($0)\", \"Blob\": \"\(blobs[0])\"}" }), 0, "in a document")
         assertClear("3puHcm65fjt5u37WmgouwoK_GgSoGkUq", nil, "an S3 VersionId's shape")
+        XCTAssertFalse(OpaqueTokens.isBlob(Array("Jane_Doe_1961_03_14_A1b2".utf8)[...]), "words and numbers joined by _ are no blob")
     }
 
     /// The rule drops finds inside such a value only: identifiers beside one, in a path
