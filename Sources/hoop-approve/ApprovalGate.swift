@@ -479,7 +479,7 @@ final class ApprovalGate: @unchecked Sendable {
             s.names.parse(name, body)
         }
         s.searchPath.learn(judged.sql, judged.classification)
-        guard judged.sql.range(of: "hoop.", options: .caseInsensitive) != nil else { return }
+        guard judged.sql.containsIgnoringASCIICase("hoop.") else { return }
         for (name, value) in SessionSettings.set(in: judged.sql) {
             if name == "hoop.justification" { s.justification = value }
             if name == "hoop.duration", let v = value.flatMap({ Int($0) }) { s.duration = v }

@@ -87,8 +87,8 @@ struct SearchPathState {
             return
         }
         guard classification.statements.contains(where: { ["SET", "RESET", "DISCARD ALL"].contains($0.command) })
-                || sql.range(of: "set_config", options: .caseInsensitive) != nil
-                || sql.range(of: "u&", options: .caseInsensitive) != nil else { return }
+                || sql.containsIgnoringASCIICase("set_config")
+                || sql.containsIgnoringASCIICase("u&") else { return }
         guard let statements = try? SQLParser.statements(sql) else { return }
         for st in statements {
             if let v = st["VariableSetStmt"] {
