@@ -61,9 +61,12 @@ struct JSONReader {
         guard depth <= Self.maxDepth else { throw fail() }
         defer { depth -= 1 }
         i += 1
-        var o: [String: JSON] = [:]
         space()
-        if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(o) }
+        if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object([:]) }
+        // Room for a frame's keys at once (growing 1, 3, 6, 12 rehashed every key each
+        // time); nested objects grow as they fill, so a large document of small objects
+        // takes no more memory than it did.
+        var o = [String: JSON](minimumCapacity: depth == 1 ? 12 : 0)
         while true {
             space()
             guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw fail() }
