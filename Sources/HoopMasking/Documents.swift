@@ -95,7 +95,7 @@ extension Masker {
             // Read as the client will: character references decoded (`385&#45;89&#45;7453` is
             // an SSN); what is masked is written back escaped.
             let decoded = XMLText.unescaped(text)
-            let r = maskText(decoded)
+            let r = maskText(decoded, key: name ?? elements.last)   // `<Size>8004714115</Size>` is a size
             for (k, n) in r.counts { counts[k, default: 0] += n }
             if r.counts.isEmpty { return text }
             return decoded == text ? (r.value ?? "") : Self.xmlEscaped(r.value ?? "")

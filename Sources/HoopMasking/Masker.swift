@@ -31,11 +31,12 @@ public struct Masker: Sendable {
 
     func detect(_ bytes: [UInt8]) -> [DetectedSpan] { resolved(Detectors.scan(detectors, bytes), bytes) }
 
-    func resolved(_ raw: [DetectedSpan], _ bytes: [UInt8]) -> [DetectedSpan] {
+    func resolved(_ raw: [DetectedSpan], _ bytes: [UInt8], column: String? = nil) -> [DetectedSpan] {
         guard !raw.isEmpty else { return raw }
         var spans = raw
         spans.removeAll { !policy.enabledEntities.contains($0.entity) }
         spans = OpaqueTokens.drop(spans, bytes)   // a find inside a UUID, a hash, a blob is chance
+        spans = NumberKeys.drop(spans, bytes, column: column)   // a time's or a size's digits are chance
         let kept = Detectors.resolve(spans, length: bytes.count, text: bytes)
         let repeats = policy.enabledEntities.contains(.personName) ? NameDetector.repeated(bytes, kept) : []
         return repeats.isEmpty ? kept : (kept + repeats).sorted { $0.start < $1.start }
@@ -43,7 +44,8 @@ public struct Masker: Sendable {
 
     /// The text's bytes and the spans found in it, overlaps resolved; nil when nothing
     /// was found (a value no detector can match is not even copied: see ScanProfile).
-    func find(_ text: String, ignoring: Set<Entity> = []) -> (bytes: [UInt8], spans: [DetectedSpan])? {
+    /// `column`: the name of the column the text is the value of.
+    func find(_ text: String, ignoring: Set<Entity> = [], column: String? = nil) -> (bytes: [UInt8], spans: [DetectedSpan])? {
         var found = Detectors.scan(detectors, text)
         if text.utf8.contains(0x25), let (decoded, origin) = Self.percentDecoded(Array(text.utf8)) {
             // Read decoded too; what is found there is masked where it was encoded.
@@ -51,7 +53,7 @@ public struct Masker: Sendable {
             if !mapped.isEmpty { found = (found?.bytes ?? Array(text.utf8), (found?.spans ?? []) + mapped) }
         }
         guard let (bytes, raw) = found, !raw.isEmpty else { return nil }
-        let spans = resolved(ignoring.isEmpty ? raw : raw.filter { !ignoring.contains($0.entity) }, bytes)
+        let spans = resolved(ignoring.isEmpty ? raw : raw.filter { !ignoring.contains($0.entity) }, bytes, column: column)
         return spans.isEmpty ? nil : (bytes, spans)
     }
 
@@ -104,7 +106,7 @@ public struct Masker: Sendable {
             let text = policy.strategy(for: .personName).text(for: Array(value.utf8)[...], marker: Entity.personName.marker)
             return MaskResult(value: text, counts: [Entity.personName.rawValue: 1])
         }
-        guard let (bytes, spans) = find(value, ignoring: ignoring) else { return MaskResult(value: value, counts: [:]) }
+        guard let (bytes, spans) = find(value, ignoring: ignoring, column: column) else { return MaskResult(value: value, counts: [:]) }
         var counts: [String: Int] = [:]
         for s in spans { counts[s.entity.rawValue, default: 0] += 1 }
         if !PGType.isTextLike(oid) {
@@ -126,8 +128,10 @@ public struct Masker: Sendable {
     }
 
     /// Masks free text (error details, notices, COPY lines): content detection only.
-    public func maskText(_ text: String) -> MaskResult {
-        guard let (bytes, spans) = find(text) else { return MaskResult(value: text, counts: [:]) }
+    /// `key`: the name the text is the value of (an XML element's or attribute's), read as
+    /// a column's name is.
+    public func maskText(_ text: String, key: String? = nil) -> MaskResult {
+        guard let (bytes, spans) = find(text, column: key) else { return MaskResult(value: text, counts: [:]) }
         var counts: [String: Int] = [:]
         for s in spans { counts[s.entity.rawValue, default: 0] += 1 }
         return MaskResult(value: replace(bytes, spans), counts: counts)

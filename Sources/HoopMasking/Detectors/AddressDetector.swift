@@ -274,7 +274,7 @@ public struct AddressDetector: Detector {
             var p = e
             if p < n, t[p] == ch(".") { p += 1 }
             // "Eje vial", "Av. de los": lower-case joining words are part of the name.
-            var words = 0, capitals = 0, number: Int? = nil
+            var words = 0, capitals = 0, clinical = 0, number: Int? = nil
             // The number after a comma ("Viale Nedda, 92"), unless one came before (then it is a postcode's).
             while p < n, t[p] == ch(" ") || !before && t[p] == ch(",") && words > 0 && p + 2 < n && t[p + 1] == ch(" ") && isDigit(t[p + 2]), words < 8 {
                 let w = p + (t[p] == ch(",") ? 2 : 1)
@@ -292,8 +292,12 @@ public struct AddressDetector: Detector {
                 guard cap || q - w <= 5 else { break }   // vial, de, la, los, del
                 guard t[p] == ch(" ") else { break }
                 words += 1; p = q
-                if cap { capitals += 1 }
+                if cap { capitals += 1; if ClinicalWords.set.contains(Scan.hashLower(t, w, q)) { clinical += 1 } }
             }
+            // A sentence's verb or a sig's abbreviation and a device's, a drug's or a sig's name
+            // ("Place Foley 16", "1 drop OS QHS 30"): a type that is an English word or two
+            // letters names a street only with a name that is no clinical word.
+            if capitals > 0, capitals == clinical, e - i <= 2 || NameDetector.words.contains(type) { i = e; continue }
             // No house number at all, but a postcode and a town after it ("rue Carlier, 77757 Rousset").
             guard words >= 1, isUpper(t[i]) || t[i] == 0xC3 || capitals > 0,
                   let num = number ?? (capitals > 0 && (before || Self.postcodeCity(t, p) != nil) ? p : nil),

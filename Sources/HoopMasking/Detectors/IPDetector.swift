@@ -64,6 +64,19 @@ public struct IPDetector: Detector {
         return prefixLength(t, e, max: 128) ?? e
     }
 
+    /// The address at `i..<e` names no host: this host's loopback (`127.x.x.x`, `::1`) or
+    /// the unspecified address (`0.0.0.0`, `::`), as `listen 0.0.0.0:5432` or a local
+    /// client's `client_addr` write them. The same on every machine, it is no one's device.
+    static func noHost(_ t: [UInt8], _ i: Int, _ e: Int) -> Bool {
+        var end = e
+        if let slash = t[i..<e].firstIndex(of: ch("/")) { end = slash }
+        let a = t[i..<end]
+        if a.elementsEqual("::".utf8) || a.elementsEqual("::1".utf8) { return true }
+        guard isDigit(t[i]), a.contains(ch(".")), !a.contains(ch(":")) else { return false }
+        let first = Scan.number(t, i, Scan.digitRun(t, i))
+        return first == 127 || a.allSatisfy { $0 == ch("0") || $0 == ch(".") }
+    }
+
     public func detect(_ t: [UInt8], into spans: inout [DetectedSpan]) {
         let n = t.count
         var i = 0
@@ -72,8 +85,14 @@ public struct IPDetector: Detector {
             guard isHex(c) || c == ch(":"), i == 0 || !(Scan.isWordByte(t[i - 1]) || t[i - 1] == ch(":") || t[i - 1] == ch(".")) else {
                 i += 1; continue
             }
-            if isDigit(c), let e = Self.ipv4(t, i) { spans.append(DetectedSpan(.ipAddress, i, e)); i = e; continue }
-            if let e = Self.ipv6(t, i) { spans.append(DetectedSpan(.ipAddress, i, e)); i = e; continue }
+            if isDigit(c), let e = Self.ipv4(t, i) {
+                if !Self.noHost(t, i, e) { spans.append(DetectedSpan(.ipAddress, i, e)) }
+                i = e; continue
+            }
+            if let e = Self.ipv6(t, i) {
+                if !Self.noHost(t, i, e) { spans.append(DetectedSpan(.ipAddress, i, e)) }
+                i = e; continue
+            }
             i += 1
             while i < n, Scan.isWordByte(t[i]), !Scan.escapedControl(t, i) { i += 1 }
         }

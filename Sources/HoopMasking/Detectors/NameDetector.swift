@@ -177,7 +177,7 @@ public struct NameDetector: Detector {
             if !alpha, cap, hasLower, e < n, isDigit(t[e]), Self.innerCapitalsStartWords(t, i, e) {
                 var d = e
                 while d < n, isDigit(t[d]), d - e <= 4 { d += 1 }
-                if d - e <= 4, d >= n || !(Scan.isWordByte(t[d]) || t[d] >= 0x80) { end = d; alpha = true }
+                if d - e <= 4, d >= n || !(Scan.isWordByte(t[d]) || t[d] >= 0x80), !Self.hexSuffixed(t, i, e, d) { end = d; alpha = true }
             }
             out.append(Token(start: i, end: end, hash: h, capital: cap, caseless: Scan.caselessLetterAt(t, i),
                              shouted: first && shouting && !t[i..<e].contains(where: isLower),
@@ -210,11 +210,18 @@ public struct NameDetector: Detector {
         for (a, b) in humps {
             if !t[a..<b].contains(where: isLower) { allListed = false; continue }   // an acronym
             let h = Scan.hashLower(t, a, b)
-            guard b - a >= 2, words.contains(h) else { return false }
+            guard b - a >= 2, words.contains(h) || apiHumps.contains(h) else { return false }
             if !(NameLists.firstSet.contains(h) || NameLists.lastSet.contains(h)) { allListed = false }
         }
         return !allListed
     }
+
+    /// Abbreviations that API members write as a hump (`PrivateIpAddress`, `DbiResourceId`,
+    /// `RecoveryPointArn`, `KmsKeyId`): an acronym in CamelCase, no name's part.
+    static let apiHumps = hashes("""
+        arn ip ipv id ids db dbi url uri api sql lsn iops kms sns sqs vpc acl ttl tls ssl dns http https json xml
+        md aws iam rds ecs eks ebs efs ami eni nat igw cidr az cpu gpu io sdk ssh utc uuid
+        """)
 
     /// The case rule: which ALL-CAPS and lower-case tokens are read as Titlecase.
     static func readCase(_ t: [UInt8], _ toks: inout [Token]) {
@@ -511,6 +518,21 @@ public struct NameDetector: Detector {
                 || k + 1 < toks.count && tight(t, toks, k, k + 1) && toks[k + 1].end - toks[k + 1].start >= 2 && joinable(t, toks, k + 1)
         }
         return !clauseStart(t, toks[k].start) || evidenceAfter(t, toks, k, strong: false)
+    }
+
+    /// A word glued to a random hex run (`Reportsdfab2670`, `Backupcafe0917`: a generated
+    /// resource's name), not a name with its digits: letters `i..<e` are an English word of
+    /// four letters or more and hex letters, which with the digits `e..<d` make six
+    /// characters or more; a listed name is still one (`Candace123`).
+    static func hexSuffixed(_ t: [UInt8], _ i: Int, _ e: Int, _ d: Int) -> Bool {
+        let h = Scan.hashLower(t, i, e)
+        guard !NameLists.firstSet.contains(h), !NameLists.lastSet.contains(h) else { return false }
+        var s = e
+        while s > i + 4, isHex(t[s - 1]), isLower(t[s - 1]) {
+            s -= 1
+            if d - s >= 6, words.contains(Scan.hashLower(t, i, s)) { return true }
+        }
+        return false
     }
 
     /// Every capital inside letters `i..<e` starts a part of two lower-case letters or more

@@ -125,13 +125,16 @@ public struct PhoneDetector: Detector {
         if lead == ch("0"), second != ch("0"), sizes == [2, 2, 2, 2, 2] { return .strong }
         // Two groups of four (a local number in Australia, Singapore, Hong Kong): split by
         // a space or a dash and standing as the whole run; with a dot it may be a decimal.
-        if sizes == [4, 4], !first.paren {
+        // A subscriber's number never starts with 0, the trunk prefix (`0002-1433`, an NDC's
+        // labeler and product, is none).
+        if sizes == [4, 4], !first.paren, lead != ch("0") {
             return t[first.end] == ch(".") ? .weak : .strong
         }
         if sizes == [3, 4], !first.paren { return .contextOnly }
         // An area code of two digits and a subscriber number of eight or nine split
         // 4-4 or 5-4 (Brazil, Japan: `65 8928-3838`, `(11) 91234-5678`, `59-7510-4904`).
-        if sizes == [2, 4, 4] || sizes == [2, 5, 4], !gs.dropFirst().contains(where: \.paren) { return .strong }
+        if sizes == [2, 4, 4] || sizes == [2, 5, 4], !gs.dropFirst().contains(where: \.paren),
+           t[gs[gs.startIndex + 1].start] != ch("0") { return .strong }
         // Right after a phone's own label, a local number of 6–11 digits in any grouping
         // (`tel 5551234`, `Phone: 555 12 34`, `Tel: 030 901820`).
         if digits >= 6, digits <= 11, sizes.dropLast().allSatisfy({ $0 >= 2 }), sizes.last! >= 2 { return .labelled }
