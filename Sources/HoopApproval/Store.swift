@@ -117,11 +117,24 @@ public final class ApprovalStore: @unchecked Sendable {
         CREATE INDEX IF NOT EXISTS decisions_by_request ON decisions (request_id);
         """
 
-    /// The stage opens it with a short `busyTimeout`: a frame loop must not wait long
-    /// on an approver's write (it then fails closed); the approvers' commands wait longer.
-    public init(path: String, busyTimeout: Int = 10_000) throws {
-        db = try SQLiteDB(path: path, busyTimeout: busyTimeout)
-        try db.exec(Self.schema)
+    /// The stage and the approvers' commands wait `ApprovalStore.busyTimeout` for each
+    /// other's writes (each a few milliseconds); past it the write fails, loudly.
+    public init(path: String, busyTimeout: Int = ApprovalStore.busyTimeout) throws {
+        // Opening reads the journal mode before the busy timeout is set (SQLiteDB): a
+        // writer at that moment makes it fail at once, so it is tried again within the timeout.
+        let deadline = Date().addingTimeInterval(Double(busyTimeout) / 1000)
+        while true {
+            do {
+                let db = try SQLiteDB(path: path, busyTimeout: busyTimeout)
+                try db.exec(Self.schema)
+                self.db = db
+                return
+            } catch {
+                let plain = Self.plain(error)
+                guard "\(plain)" != "\(error)", Date() < deadline else { throw plain }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
     }
 
     /// The store's file from the configuration (`approval.store.sqlite`, relative to
@@ -211,13 +224,25 @@ public final class ApprovalStore: @unchecked Sendable {
     }
 
     /// Moves a request from one state to another; false when it was no longer in `from`
-    /// (another process decided first).
+    /// (another process decided first). The rows moved come back with the statement: a
+    /// count read after it could be another thread's (the notifier's) statement's.
     @discardableResult
     public func transition(_ id: String, from: HeldRequest.State, to: HeldRequest.State, validUntil: Double? = nil,
                            now: Double = Date().timeIntervalSince1970) throws -> Bool {
-        try db.query("UPDATE requests SET state = ?, decided_at = coalesce(decided_at, ?), valid_until = coalesce(?, valid_until) WHERE id = ? AND state = ?",
-                     [.text(to.rawValue), .real(now), validUntil.map(SQLiteDB.Value.real) ?? .null, .text(id), .text(from.rawValue)])
-        return db.changes == 1
+        try db.query("UPDATE requests SET state = ?, decided_at = coalesce(decided_at, ?), valid_until = coalesce(?, valid_until) WHERE id = ? AND state = ? RETURNING id",
+                     [.text(to.rawValue), .real(now), validUntil.map(SQLiteDB.Value.real) ?? .null, .text(id), .text(from.rawValue)]).count == 1
+    }
+
+    /// Waits this long for another writer (milliseconds), as the audit store does: two
+    /// approvers deciding at once, or the stage writing while one decides.
+    public static let busyTimeout = 5_000
+
+    /// An error the store gave, said plainly when it was busy past `busyTimeout` (the
+    /// write did not happen and may be tried again).
+    public static func plain(_ error: Error) -> Error {
+        let text = "\(error)"
+        guard text.contains("database is locked") || text.contains("database table is locked") else { return error }
+        return ConfigError("the approval store stayed busy for more than \(busyTimeout / 1000) s (another process was writing it); nothing was recorded: try again")
     }
 
     /// Pending requests past their deadline become `expired`; returns them.
@@ -260,6 +285,12 @@ public final class ApprovalStore: @unchecked Sendable {
     /// denies it.
     public func decide(_ id: String, _ kind: Decision.Kind, by approver: Requester, reason: String?, durationSeconds: Int?,
                        policy: (HeldRequest) -> Policy?, now: Double = Date().timeIntervalSince1970) throws -> Outcome {
+        do { return try decideOnce(id, kind, by: approver, reason: reason, durationSeconds: durationSeconds, policy: policy, now: now) }
+        catch { throw Self.plain(error) }
+    }
+
+    private func decideOnce(_ id: String, _ kind: Decision.Kind, by approver: Requester, reason: String?, durationSeconds: Int?,
+                            policy: (HeldRequest) -> Policy?, now: Double) throws -> Outcome {
         try db.transaction {
             guard let r = try request(id) else { return .refused("no request \(id)") }
             guard let p = policy(r) else { return .refused("the connection \(r.connection) is no longer configured") }
@@ -267,7 +298,7 @@ public final class ApprovalStore: @unchecked Sendable {
                 guard r.kind == .access, r.state == .approved else { return .refused("\(id) is not a live access grant") }
                 guard p.mayApprove(approver, sets: r.sets) else { return .refused("\(approver.user) may not decide requests on \(r.connection)") }
                 try insertDecision(id, kind, approver, reason, nil, now)
-                try transition(id, from: .approved, to: .revoked, validUntil: now, now: now)
+                try moved(transition(id, from: .approved, to: .revoked, validUntil: now, now: now), id)
                 return .recorded(state: .revoked, approvals: 0, required: r.approvalsRequired)
             }
             guard r.state == .pending else { return .refused("\(id) is \(r.state.rawValue), not pending") }
@@ -287,7 +318,7 @@ public final class ApprovalStore: @unchecked Sendable {
             }
             try insertDecision(id, kind, approver, reason, duration, now)
             if kind == .deny {
-                try transition(id, from: .pending, to: .denied, now: now)
+                try moved(transition(id, from: .pending, to: .denied, now: now), id)
                 return .recorded(state: .denied, approvals: earlier.count, required: r.approvalsRequired)
             }
             let granted = earlier.filter { $0.decision == .grant }.map(\.approver) + [approver]
@@ -301,9 +332,15 @@ public final class ApprovalStore: @unchecked Sendable {
             let window = r.kind == .access
                 ? Double((earlier.compactMap(\.durationSeconds) + [duration ?? Int(p.defaultGrant)]).min()!)
                 : p.approvalValidFor
-            try transition(id, from: .pending, to: .approved, validUntil: now + window, now: now)
+            try moved(transition(id, from: .pending, to: .approved, validUntil: now + window, now: now), id)
             return .recorded(state: .approved, approvals: grants, required: r.approvalsRequired)
         }
+    }
+
+    /// Within `decide`'s transaction the state was just read: a move that does not happen
+    /// rolls the decision back rather than record it unapplied.
+    private func moved(_ done: Bool, _ id: String) throws {
+        if !done { throw ConfigError("\(id) changed while the decision was written; nothing was recorded: try again") }
     }
 
     private func insertDecision(_ id: String, _ kind: Decision.Kind, _ who: Requester, _ reason: String?, _ duration: Int?, _ now: Double) throws {

@@ -5,8 +5,8 @@
 /// `operatorsUsed`, `typesCast`, the tables it reads and writes).
 ///
 /// Relations and types are known by "schema.name" and by their bare name; a bare name
-/// stands for every schema's object of that name (the session's search_path, not known
-/// here, chooses one), so its reasons are the union's.
+/// stands for every schema's object of that name, so its reasons are the union's, unless
+/// the session's search_path is known to mean one schema's relation (`label`).
 public struct CatalogFacts: Equatable, Sendable {
     /// Names of functions outside pg_catalog and information_schema: a call of a built-in's
     /// name without a schema may resolve to one of them (other argument types, or a
@@ -50,6 +50,15 @@ public struct CatalogFacts: Equatable, Sendable {
     public var modifiedSince: [String: Double] = [:]
     /// How many relations each label names (build), for `setStatistics`.
     public var relationsByLabel: [String: Int] = [:]
+    /// The schemas of each bare relation name more than one schema has (build).
+    public var schemasOf: [String: Set<String>] = [:]
+    /// Schemas named after a role (`$user` may be any of them), and the search_path a
+    /// session starts with when nothing sets it; nil: not known. Each look (setSessionDefaults).
+    public var roleSchemas: Set<String>? = nil
+    public var defaultSearchPath: String? = nil
+    /// The search paths one session may have, as schema lists (SearchPath.schemas); nil:
+    /// not known, and a bare name many schemas have stands for all of them (`label`).
+    public var searchPaths: [[String]]? = nil
 
     public init() {}
 
@@ -106,7 +115,8 @@ public struct CatalogFacts: Equatable, Sendable {
     /// value's most at the last ANALYZE, plus every row modified since.
     public func confirms(_ r: KeyedRead) -> Bool {
         if uniqueKeyRows(PinnedColumns(relation: r.relation, columns: r.columns, limit: r.rows)) != nil { return true }
-        guard let stats = rowsPerValue[r.relation], let modified = modifiedSince[r.relation] else { return false }
+        let relation = label(r.relation)
+        guard let stats = rowsPerValue[relation], let modified = modifiedSince[relation] else { return false }
         return r.columns.contains { column, values in
             guard let each = stats[column] else { return false }
             return Double(values) * each.rounded(.up) + modified <= Double(r.rows)
@@ -116,11 +126,11 @@ public struct CatalogFacts: Equatable, Sendable {
     /// Whether a write reaches rows of other tables through a cascading foreign key.
     public func cascadesFrom(_ s: StatementClass) -> Bool {
         guard !cascades.isEmpty, s.kind == .write else { return false }
-        if ["DELETE", "MERGE", "TRUNCATE"].contains(s.command), s.tablesWritten.contains(where: { cascades[$0]?.contains("") == true }) {
+        if ["DELETE", "MERGE", "TRUNCATE"].contains(s.command), s.tablesWritten.contains(where: { cascades[label($0)]?.contains("") == true }) {
             return true
         }
         return s.columnsWritten.contains { w in
-            guard let dot = w.lastIndex(of: "."), let keys = cascades[String(w[..<dot])] else { return false }
+            guard let dot = w.lastIndex(of: "."), let keys = cascades[label(String(w[..<dot]))] else { return false }
             let column = String(w[w.index(after: dot)...])
             return column == "*" ? keys.contains { !$0.isEmpty } : keys.contains(column)
         }
@@ -130,6 +140,8 @@ public struct CatalogFacts: Equatable, Sendable {
         a.functionNames == b.functionNames && a.operatorNames == b.operatorNames && a.types == b.types && a.reads == b.reads
             && a.writes == b.writes && a.uniqueKeys == b.uniqueKeys && a.cascades == b.cascades
             && a.rowsPerValue == b.rowsPerValue && a.modifiedSince == b.modifiedSince
+            && a.schemasOf == b.schemasOf && a.roleSchemas == b.roleSchemas && a.defaultSearchPath == b.defaultSearchPath
+            && a.searchPaths == b.searchPaths
             && a.rowsOf.mapValues { $0.map { "\($0.relation)\($0.sameColumns)" } } == b.rowsOf.mapValues { $0.map { "\($0.relation)\($0.sameColumns)" } }
     }
 
@@ -140,7 +152,7 @@ public struct CatalogFacts: Equatable, Sendable {
         for w in written {
             guard let dot = w.lastIndex(of: ".") else { continue }
             let relation = String(w[..<dot]), column = String(w[w.index(after: dot)...])
-            for (other, same) in rowsOf[relation] ?? [] { out.insert(other + "." + (same ? column : "*")) }
+            for (other, same) in rowsOf[label(relation)] ?? [] { out.insert(other + "." + (same ? column : "*")) }
         }
         return out
     }
@@ -153,12 +165,50 @@ public struct CatalogFacts: Equatable, Sendable {
     /// The rows pinned columns name by a unique key they hold (the fewest of any such key),
     /// if no more than the piece's limit.
     public func uniqueKeyRows(_ pinned: PinnedColumns) -> Int? {
-        let counts = (uniqueKeys[pinned.relation] ?? []).compactMap { key -> Int? in
+        let counts = (uniqueKeys[label(pinned.relation)] ?? []).compactMap { key -> Int? in
             guard !key.isEmpty, key.allSatisfy({ pinned.columns[$0] != nil }) else { return nil }
             let n = key.reduce(1) { n, c in n > pinned.limit ? n : n * max(1, pinned.columns[c]!) }
             return n <= pinned.limit ? n : nil
         }
         return counts.min()
+    }
+
+    /// The label a relation name is looked up by: a bare name many schemas have, by the
+    /// one schema every search path the session may have resolves it to (`resolve`);
+    /// else as written (a bare name: the worst of every schema's).
+    public func label(_ name: String) -> String {
+        guard let paths = searchPaths, let schemas = schemasOf[name],
+              let schema = Self.resolve(name, in: schemas, paths: paths, roleSchemas: roleSchemas) else { return name }
+        return schema + "." + name
+    }
+
+    /// The schema a bare relation name means under every one of `paths`, or nil. Every
+    /// schema of a path that has the name counts, not only the first: the server skips a
+    /// schema the session's role may not use, which this stage does not know; `$user`
+    /// may be any schema named after a role. pg_catalog, searched first unless named,
+    /// has only `pg_` names (and is not in the facts); information_schema is not either.
+    /// Temporary tables (searched first) are the caller's to rule out.
+    public static func resolve(_ name: String, in schemas: Set<String>, paths: [[String]], roleSchemas: Set<String>?) -> String? {
+        guard !name.hasPrefix("pg_") else { return nil }
+        var found: Set<String> = []
+        for path in paths {
+            if path.contains("information_schema") { return nil }
+            for entry in path {
+                if entry == "$user" {
+                    guard let roleSchemas else { return nil }
+                    found.formUnion(schemas.intersection(roleSchemas))
+                } else if schemas.contains(entry) {
+                    found.insert(entry)
+                }
+            }
+        }
+        return found.count == 1 ? found.first : nil
+    }
+
+    /// Each look: the schemas named after roles, and the role's default search_path.
+    public mutating func setSessionDefaults(roleSchemas: Set<String>?, defaultSearchPath: String?) {
+        self.roleSchemas = roleSchemas
+        self.defaultSearchPath = defaultSearchPath
     }
 
     /// In `writesPlanned`: every table (ANALYZE without a list).
@@ -175,11 +225,11 @@ public struct CatalogFacts: Equatable, Sendable {
             why.append("operator \(o): the database has an operator of its own with that name")
         }
         if !types.isEmpty { for t in s.typesCast { if let r = types[t] { why.append("a cast to \(t): \(r)") } } }
-        if !reads.isEmpty { for t in s.tablesRead { if let r = reads[t] { why.append("reading \(t): \(r)") } } }
+        if !reads.isEmpty { for t in s.tablesRead { if let r = reads[label(t)] { why.append("reading \(t): \(r)") } } }
         // EXPLAIN plans the write: the planner folds what its defaults and rules call.
         if !writes.isEmpty {
             for t in s.kind == .write ? s.tablesWritten.union(s.writesPlanned) : s.writesPlanned {
-                if let r = writes[t] { why.append("writing \(t): \(r)") }
+                if let r = writes[label(t)] { why.append("writing \(t): \(r)") }
             }
             if s.writesPlanned.contains(Self.everyRelation), let (t, r) = writes.min(by: { $0.key < $1.key }) {
                 why.append("every table: \(t): \(r)")
@@ -275,7 +325,9 @@ extension CatalogFacts {
                 f.relationsByLabel[label, default: 0] += 1
                 f.uniqueKeys[label] = f.uniqueKeys[label].map { $0.filter(keys.contains) } ?? keys
             }
+            f.schemasOf[name.name, default: []].insert(name.schema)
         }
+        f.schemasOf = f.schemasOf.filter { $0.value.count > 1 && !$0.key.contains(".") }
         func label(_ n: Node) -> String { names[n].map { $0.schema + "." + $0.name } ?? "\(n.kind.rawValue) \(n.oid)" }
         // A type's code runs wherever a value of it is made: on reading too (a view that
         // casts to a checked domain).

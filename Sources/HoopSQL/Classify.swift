@@ -728,4 +728,46 @@ public enum SearchPath {
         guard let i = schemas.firstIndex(of: "pg_catalog") else { return false }
         return i > 0
     }
+
+    /// A search_path value's schemas as the server reads it (SplitIdentifierString): comma
+    /// separated, a quoted name as written (`""` a quote), an unquoted one in lower case
+    /// (ASCII), each cut to 63 bytes; `$user` as is. nil when the server would refuse it.
+    public static func schemas(_ value: String) -> [String]? {
+        var out: [String] = []
+        var chars = Substring(value).unicodeScalars[...]
+        func skipSpace() { while let c = chars.first, c == " " || c == "\t" || c == "\n" || c == "\r" || c == "\u{0B}" || c == "\u{0C}" { chars.removeFirst() } }
+        skipSpace()
+        if chars.isEmpty { return [] }
+        while true {
+            var name = String.UnicodeScalarView()
+            if chars.first == "\"" {
+                chars.removeFirst()
+                while true {
+                    guard let c = chars.popFirst() else { return nil }
+                    if c == "\"" { if chars.first == "\"" { chars.removeFirst() } else { break } }
+                    name.append(c)
+                }
+            } else {
+                while let c = chars.first, c != ",", !(c == " " || c == "\t" || c == "\n" || c == "\r" || c == "\u{0B}" || c == "\u{0C}") {
+                    name.append(c.value >= 65 && c.value <= 90 ? Unicode.Scalar(c.value + 32)! : c)
+                    chars.removeFirst()
+                }
+            }
+            while String(name).utf8.count > 63 { name.removeLast() }     // by character, as the server cuts
+            if name.isEmpty { return nil }
+            out.append(String(name))
+            skipSpace()
+            guard let c = chars.popFirst() else { return out }
+            guard c == "," else { return nil }
+            skipSpace()
+        }
+    }
+
+    /// A schema name as SHOW writes it in a list: quoted unless plain lower-case letters,
+    /// digits and underscores (so that `schemas` reads it back as one name).
+    public static func quoted(_ name: String) -> String {
+        let plain = !name.isEmpty && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+            && !("0"..."9").contains(name.unicodeScalars.first!)
+        return plain ? name : "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
 }

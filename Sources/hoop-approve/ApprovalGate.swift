@@ -323,7 +323,12 @@ final class ApprovalGate: @unchecked Sendable {
     private func decide(_ s: Session, _ bytes: [UInt8], _ f: Frame, _ parsed: Judged) {
         // The catalog's facts as they are now, not when the text was parsed: a trigger
         // added since a Parse counts at its Execute.
-        let judged = Judged(sql: parsed.sql, classification: catalogs.judged(parsed.classification, connection: s.connection))
+        // A bare name by the search_path before the text and any it sets (or a temporary table it makes).
+        let judged = Judged(sql: parsed.sql, classification: catalogs.judged(parsed.classification, connection: s.connection) {
+            var path = s.searchPath
+            path.learn(parsed.sql, parsed.classification)
+            return path
+        })
         let v = s.policy.verdict(judged.classification, s.requester)
         // Whether a transaction block is open after it, by its last BEGIN, COMMIT or
         // ROLLBACK; only what runs now moves it (a denied or held COMMIT ends nothing).
@@ -643,20 +648,23 @@ final class ApprovalGate: @unchecked Sendable {
         switch r.state {
         case .pending:
             guard now >= h.deadline else { return }
+            // The store's write first: one that fails (busy) leaves the hold for the next tick,
+            // never a session waiting on nothing; one an approver's decision overtook, too.
+            if h.kind == .query, !(try store.transition(r.id, from: .pending, to: .expired, now: now)) { return }
             s.held = nil
             if h.kind == .access {
                 // The session stops waiting; the request stays for an approver.
                 return end(s, reason: "access_pending", code: "28000",
                            "hoop: access to \(s.connection) needs a grant; request \(r.id) is pending. Connect again once an approver has run: hoop-approve grant \(r.id)")
             }
-            try store.transition(r.id, from: .pending, to: .expired, now: now)
             deny(s, seq: h.seq, request: h.type, reason: "timeout", rule: nil, code: "42501",
                  "hoop: request \(r.id) was not approved in time", classification: nil, requestID: r.id, sql: h.sql)
         case .approved:
+            let ran = try h.kind == .access || store.transition(r.id, from: .approved, to: .used, now: now)
             s.held = nil
             if h.kind == .access {
                 s.grant = (r.id, r.validUntil ?? now)
-            } else if !(try store.transition(r.id, from: .approved, to: .used, now: now)) {
+            } else if !ran {
                 // Another session of the same identity ran it first: approvals are single-use.
                 return deny(s, seq: h.seq, request: h.type, reason: "used", rule: nil, code: "42501",
                             "hoop: request \(r.id) was approved but has already run once", classification: nil, requestID: r.id, sql: h.sql)

@@ -91,9 +91,11 @@ final class CatalogWatch: @unchecked Sendable {
             }
             // The planner's statistics change without the signature (ANALYZE, writes): every look.
             let statistics = try readStatistics()
+            let defaults = readSessionDefaults()
             lock.lock()
             if let fresh { facts = fresh; signature = sig }
             facts?.setStatistics(statistics)
+            facts?.setSessionDefaults(roleSchemas: defaults.roleSchemas, defaultSearchPath: defaults.path)
             confirmedAt = Date().timeIntervalSince1970
             problem = ""
             lock.unlock()
@@ -157,7 +159,29 @@ final class CatalogWatch: @unchecked Sendable {
         return Array(tables.values)
     }
 
+    /// What a bare name means in a session that sets no search_path (CatalogFacts.label),
+    /// every look (ALTER ROLE and CREATE ROLE change no catalog of the signature): the
+    /// schemas named after a role, and the default path: PostgreSQL's `"$user", public`,
+    /// unless ALTER ROLE or ALTER DATABASE … SET search_path applies to this database
+    /// (for any role: the gateway's role is not known here), then not known. A value set
+    /// in postgresql.conf is not visible to this role (docs/approval.md). Not read: not known.
+    private func readSessionDefaults() -> (roleSchemas: Set<String>?, path: String?) {
+        guard let rows = try? db.rows(Self.roleSchemasQuery) else { return (nil, nil) }
+        let roleSchemas = Set(rows.compactMap { $0.first ?? nil })
+        guard let set = try? db.rows(Self.defaultPathSetQuery).first?.first, set == "f" else { return (roleSchemas, nil) }
+        return (roleSchemas, "\"$user\", public")
+    }
+
     // MARK: the fixed queries
+
+    static let roleSchemasQuery = "select n.nspname from pg_namespace n where exists (select 1 from pg_roles r where r.rolname = n.nspname)"
+
+    /// Whether a role's or this database's settings give search_path a default of their own.
+    static let defaultPathSetQuery = """
+        select exists (select 1 from pg_db_role_setting s cross join unnest(s.setconfig) c(v)
+         where s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
+           and lower(c.v) like 'search\\_path=%')
+        """
 
     /// Whether the statistics function exists and the catalog role may run it.
     /// Trusted only as a superuser made it: a SECURITY DEFINER function a superuser owns, in
@@ -374,12 +398,16 @@ struct CatalogWatches {
     }
 
     /// A classification with what the connection's catalog says about it.
-    func judged(_ c: Classification, connection: String) -> Classification {
+    /// `searchPath`: the session's, asked for only when a bare name many schemas have may matter.
+    func judged(_ c: Classification, connection: String, searchPath: (() -> SearchPathState)? = nil) -> Classification {
         guard let watch = byConnection[connection] else {
             return CatalogFacts.unknown(c, because: "connection \(connection) names no catalog role")
         }
         switch watch.state {
-        case .known(let facts): return facts.apply(c)
+        case .known(var facts):
+            // A bare name many schemas have: by the session's search_path where that is sure.
+            if let searchPath, !facts.schemasOf.isEmpty { facts.searchPaths = searchPath().schemaLists(defaultPath: facts.defaultSearchPath) }
+            return facts.apply(c)
         case .unknown(let why): return CatalogFacts.unknown(c, because: why)
         }
     }

@@ -30,7 +30,7 @@ struct Stage: ParsableCommand {
         let gate: ApprovalGate
         do {
             let cfg = try config.load()
-            let store = try ApprovalStore(path: ApprovalStore.path(cfg), busyTimeout: 500)
+            let store = try ApprovalStore(path: ApprovalStore.path(cfg))
             let notifier = try Notifier(cfg, store: store)
             let catalogs = try CatalogWatches(cfg)
             gate = ApprovalGate(policies: try Policies(cfg), catalogs: catalogs, store: store, out: loop.out, notifier: notifier)

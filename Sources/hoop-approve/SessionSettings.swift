@@ -37,6 +37,8 @@ struct SearchPathState {
     /// Values it may have now, the one set last at the end.
     private(set) var possible: [String?]
     private(set) var known = true
+    /// A text let through may have made a temporary table, which a bare name means first.
+    private(set) var mayHaveTemporary = false
     /// Past this many values it is shown as not known (a client setting it without end
     /// must not grow this stage or the approver's view).
     static let maxValues = 8
@@ -72,6 +74,18 @@ struct SearchPathState {
             : "-- search_path, as set last: \(values[0]); a SET that failed or was rolled back leaves one of: \(values.dropFirst().joined(separator: " | "))"
     }
 
+    /// The schema lists it may be, for CatalogFacts.label (the role's default: `defaultPath`);
+    /// nil when that is not sure: not known, a temporary table, a value not read.
+    func schemaLists(defaultPath: String?) -> [[String]]? {
+        guard known, !mayHaveTemporary else { return nil }
+        var lists: [[String]] = []
+        for value in possible {
+            guard let text = value ?? defaultPath, let list = SearchPath.schemas(text) else { return nil }
+            lists.append(list)
+        }
+        return lists
+    }
+
     var json: JSON {
         .object(["search_path": .array(shown.map(JSON.string)), "search_path_known": .bool(known)])
     }
@@ -86,6 +100,8 @@ struct SearchPathState {
             known = false
             return
         }
+        // CREATE TEMP…, SELECT … INTO TEMP, pg_temp named (or spelled with U& escapes).
+        if !mayHaveTemporary, sql.containsIgnoringASCIICase("temp") || sql.containsIgnoringASCIICase("u&") { mayHaveTemporary = true }
         guard classification.statements.contains(where: { ["SET", "RESET", "DISCARD ALL"].contains($0.command) })
                 || sql.containsIgnoringASCIICase("set_config")
                 || sql.containsIgnoringASCIICase("u&") else { return }
@@ -98,7 +114,8 @@ struct SearchPathState {
                 switch kind {
                 case "VAR_SET_VALUE":
                     let parts = (v["args"]?.array ?? []).map { Self.constant($0) }
-                    if parts.contains(nil) { known = false } else { add(parts.compactMap { $0 }.joined(separator: ", ")) }
+                    // Each a name, as the server keeps them (`'a, b'` is one schema).
+                    if parts.contains(nil) { known = false } else { add(parts.compactMap { $0 }.map(SearchPath.quoted).joined(separator: ", ")) }
                 case "VAR_SET_DEFAULT", "VAR_RESET": add(initial)
                 default: known = false
                 }

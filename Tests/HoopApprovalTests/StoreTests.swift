@@ -174,4 +174,33 @@ final class StoreTests: XCTestCase {
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         XCTAssertEqual(mode, 0o600)
     }
+
+    /// Another writer holding the store: a decision waits for it (up to busyTimeout) and is
+    /// recorded once; past it, the error says nothing was recorded.
+    func testADecisionWaitsForAnotherWriterAndABusyStoreSaysSo() throws {
+        let store = try ApprovalStore(path: path)
+        let other = try ApprovalStore(path: path, busyTimeout: 100)
+        let p = try policy()
+        let r = try held(store)
+        try other.db.exec("BEGIN IMMEDIATE")
+        let done = expectation(description: "released")
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1) { try? other.db.exec("COMMIT"); done.fulfill() }
+        XCTAssertEqual(try store.decide(r.id, .grant, by: bob, reason: nil, durationSeconds: nil, policy: { _ in p }),
+                       .recorded(state: .approved, approvals: 1, required: 1))
+        wait(for: [done], timeout: 5)
+        XCTAssertEqual(try other.decide(r.id, .deny, by: alice, reason: nil, durationSeconds: nil, policy: { _ in p }),
+                       .refused("\(r.id) is approved, not pending"))
+        XCTAssertEqual(try store.decisions(r.id).count, 1)
+        // Busy past the wait: an error that says so, and nothing written.
+        let r2 = try held(store, sql: "drop table other")
+        try store.db.exec("BEGIN IMMEDIATE")
+        XCTAssertThrowsError(try other.decide(r2.id, .grant, by: bob, reason: nil, durationSeconds: nil, policy: { _ in p })) {
+            XCTAssertTrue("\($0)".contains("nothing was recorded"), "\($0)")
+        }
+        try store.db.exec("COMMIT")
+        XCTAssertEqual(try store.request(r2.id)?.state, .pending)
+        XCTAssertTrue(try store.decisions(r2.id).isEmpty)
+        XCTAssertTrue(try store.transition(r2.id, from: .pending, to: .canceled))
+        XCTAssertFalse(try store.transition(r2.id, from: .pending, to: .canceled), "moved once")
+    }
 }

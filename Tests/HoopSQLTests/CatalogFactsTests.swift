@@ -193,4 +193,51 @@ final class CatalogFactsTests: XCTestCase {
         XCTAssertFalse(CatalogFacts.unknown(Classifier.classify("select * from encounters where id = 1"), because: "down")
             .statements[0].hidden.isEmpty, "without the catalog: held")
     }
+
+    /// A bare name two schemas have: by the session's search paths when every one of them
+    /// gives the same schema, else the worst of both.
+    func testABareNameIsTheSchemaTheSearchPathGives() {
+        let pub = CatalogFacts.Node(.relation, 1), arc = CatalogFacts.Node(.relation, 2), owned = CatalogFacts.Node(.relation, 3)
+        var facts = CatalogFacts.build(functionNames: [], operatorNames: [],
+                                       names: [pub: ("public", "encounters"), arc: ("archive", "encounters"), owned: ("alice", "encounters")],
+                                       reads: [arc: "row security policy p calls archive.f"], writes: [:], readFlows: [:], writeFlows: [:],
+                                       uniqueKeys: [pub: [["id"]], owned: [["id"]]])
+        facts.setSessionDefaults(roleSchemas: ["bob"], defaultSearchPath: "\"$user\", public")
+        func judged(_ paths: [String]?) -> StatementClass {
+            var f = facts
+            f.searchPaths = paths.map { $0.map { SearchPath.schemas($0)! } }
+            return f.apply(Classifier.classify("select * from encounters where id = 1")).statements[0]
+        }
+        XCTAssertFalse(judged(nil).readsBounded, "no path known: the worst of every schema")
+        XCTAssertFalse(judged(nil).hidden.isEmpty)
+        XCTAssertTrue(judged(["\"$user\", public"]).readsBounded, "public's, keyed")
+        XCTAssertTrue(judged(["\"$user\", public"]).hidden.isEmpty, "archive's policy is not public's")
+        XCTAssertTrue(judged(["public", "PUBLIC, nowhere"]).readsBounded, "every value gives public")
+        XCTAssertFalse(judged(["archive, public"]).readsBounded, "two schemas of the path have it (one may be skipped)")
+        XCTAssertFalse(judged(["public", "archive"]).readsBounded, "values that disagree")
+        XCTAssertFalse(judged(["\"Archive\""]).readsBounded, "no such schema: the name is not resolved here")
+        XCTAssertTrue(judged(["\"public\""]).readsBounded)
+        XCTAssertFalse(judged(["archive"]).hidden.isEmpty)
+        XCTAssertFalse(judged(["information_schema, public"]).readsBounded)
+        // $user: any schema named after a role; not known, nothing is sure.
+        facts.setSessionDefaults(roleSchemas: ["alice"], defaultSearchPath: nil)
+        XCTAssertFalse(judged(["\"$user\", public"]).readsBounded, "alice's own encounters may come first")
+        facts.setSessionDefaults(roleSchemas: nil, defaultSearchPath: nil)
+        XCTAssertFalse(judged(["\"$user\", public"]).readsBounded)
+        XCTAssertTrue(judged(["public"]).readsBounded)
+        XCTAssertNil(CatalogFacts.resolve("pg_x", in: ["a", "b"], paths: [["a"]], roleSchemas: []), "pg_catalog's names come first")
+    }
+
+    func testSearchPathValuesAreReadAsTheServerReadsThem() {
+        XCTAssertEqual(SearchPath.schemas("\"$user\", public"), ["$user", "public"])
+        XCTAssertEqual(SearchPath.schemas(" A ,\"B c\" , \"x\"\"y\""), ["a", "B c", "x\"y"])
+        XCTAssertEqual(SearchPath.schemas(""), [])
+        XCTAssertNil(SearchPath.schemas("a,,b"))
+        XCTAssertNil(SearchPath.schemas("a b"))
+        XCTAssertNil(SearchPath.schemas("\"a"))
+        XCTAssertEqual(SearchPath.schemas(String(repeating: "s", count: 70))?.first?.count, 63)
+        for name in ["public", "a, b", "Archive", "x\"y", "$user", "1a"] {
+            XCTAssertEqual(SearchPath.schemas(SearchPath.quoted(name) + ", public"), [name, "public"], name)
+        }
+    }
 }
