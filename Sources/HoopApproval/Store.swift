@@ -120,20 +120,12 @@ public final class ApprovalStore: @unchecked Sendable {
     /// The stage and the approvers' commands wait `ApprovalStore.busyTimeout` for each
     /// other's writes (each a few milliseconds); past it the write fails, loudly.
     public init(path: String, busyTimeout: Int = ApprovalStore.busyTimeout) throws {
-        // Opening reads the journal mode before the busy timeout is set (SQLiteDB): a
-        // writer at that moment makes it fail at once, so it is tried again within the timeout.
-        let deadline = Date().addingTimeInterval(Double(busyTimeout) / 1000)
-        while true {
-            do {
-                let db = try SQLiteDB(path: path, busyTimeout: busyTimeout)
-                try db.exec(Self.schema)
-                self.db = db
-                return
-            } catch {
-                let plain = Self.plain(error)
-                guard "\(plain)" != "\(error)", Date() < deadline else { throw plain }
-                Thread.sleep(forTimeInterval: 0.02)
-            }
+        do {
+            let db = try SQLiteDB(path: path, busyTimeout: busyTimeout)
+            try db.exec(Self.schema)
+            self.db = db
+        } catch {
+            throw Self.plain(error)
         }
     }
 

@@ -41,7 +41,9 @@ public final class SQLiteDB: @unchecked Sendable {
             throw ConfigError("cannot open store \(path): \(message)")
         }
         chmod(path, 0o600)
-        try exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=\(busyTimeout); PRAGMA foreign_keys=ON;")
+        // The wait first: switching to WAL takes a lock another writer may hold.
+        sqlite3_busy_timeout(db, Int32(clamping: busyTimeout))
+        try exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
     }
 
     deinit { sqlite3_close_v2(db) }
