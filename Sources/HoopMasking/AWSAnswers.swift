@@ -549,6 +549,7 @@ struct FieldWalk {
 
     /// `"name": "`: a member's name as the text before its value.
     static func label(_ name: String?) -> String { name.map { "\"\($0)\": \"" } ?? "" }
+    static func numberLabel(_ name: String?) -> String { name.map { "\"\($0)\": " } ?? "" }
 
     /// The name of the DynamoDB attribute (or map member) at `path`.
     func attributeName(_ path: [PathKey]) -> String? {
@@ -646,7 +647,8 @@ struct FieldWalk {
                 counts["UNREADABLE", default: 0] += 1
                 return .object(["S": .string("[REDACTED]")])
             }
-            let r = masker.maskText(t, context: Self.label(attributeName(path)))
+            // A number is read as a JSON number under its name (NumberKeys: `"ttl": 1804714115`).
+            let r = masker.maskText(t, context: type == "N" ? Self.numberLabel(attributeName(path)) : Self.label(attributeName(path)))
             guard r.changed else { return v }
             counts.merge(r.counts, uniquingKeysWith: +)
             return .object(["S": .string(r.value ?? "")])

@@ -12,14 +12,17 @@ enum NumberKeys {
     static func hashes(_ s: String) -> Set<UInt64> {
         Set(s.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Scan.hashLower(String($0)) })
     }
+    /// Words that say time by themselves: `created_at` is a time by `created`, while
+    /// `reach_at`, `callbackOn`, `sent_to`, `after_hours` say nothing of their number
+    /// (the review: every North American number of area code 201 to 410 is in the epoch range).
     static let times = hashes("""
-        at on time times timestamp ts epoch date datetime created creation updated modified expires expire
-        expiry expiration ttl deleted started start ended end finished completed issued iat exp nbf since until
-        sent received after before ms millis msec seconds secs sec
+        time times timestamp ts epoch date datetime created creation updated modified expires expire
+        expiry expiration ttl deleted started ended finished completed issued iat exp nbf
+        ms millis msec seconds secs sec
         """)
     static let quantities = hashes("""
         size bytes byte length len count total sum avg average min max minimum maximum duration latency elapsed
-        offset limit capacity usage used free available memory storage bandwidth throughput iops rows
+        offset limit capacity usage memory storage bandwidth throughput iops rows
         amount balance cents price cost checksum crc hash digest etag md5 sha
         """)
     /// Words that name a person's date or an identifier: such a key is left to the detectors.
@@ -36,14 +39,17 @@ enum NumberKeys {
                   s.start == 0 || !isDigit(b[s.start - 1]) && b[s.start - 1] != ch("."),
                   s.end == b.count || !isDigit(b[s.end]) && !(b[s.end] == ch(".") && s.end + 1 < b.count && isDigit(b[s.end + 1])) else { return true }
             let key: [UInt8]
+            var quoted = false
             if let r = Scan.keyBefore(b, s.start) {
                 guard structured(b, r) else { return true }
                 key = Array(b[r])
+                // A size as a program writes one, a number, not a string (the review: phones travel as strings).
+                quoted = s.start > 0 && b[s.start - 1] == ch("\"")
             }
             else if let column, b[0..<s.start].allSatisfy({ $0 == ch(" ") || $0 == ch("\"") }),
                     b[s.end...].allSatisfy({ $0 == ch(" ") || $0 == ch("\"") }) { key = Array(column.utf8) }
             else { return true }
-            return !says(key, b[s.start..<s.end])
+            return !says(key, b[s.start..<s.end], quoted: quoted)
         }
     }
 
@@ -62,11 +68,12 @@ enum NumberKeys {
     }
 
     /// `key`'s words name a time and `digits` are epoch seconds or millis (2001 to 2100),
-    /// or they name a quantity; and none names a person's date or an identifier.
-    static func says(_ key: [UInt8], _ digits: ArraySlice<UInt8>) -> Bool {
+    /// or they name a quantity and the digits are a number, not a string; and none names a
+    /// person's date or an identifier.
+    static func says(_ key: [UInt8], _ digits: ArraySlice<UInt8>, quoted: Bool = false) -> Bool {
         let words = self.words(key)
         guard !words.contains(where: identifying.contains) else { return false }
-        if words.contains(where: quantities.contains) { return true }
+        if !quoted, words.contains(where: quantities.contains) { return true }
         guard words.contains(where: times.contains), digits.count == 10 || digits.count == 13 else { return false }
         let seconds = Scan.number(Array(digits), 0, 10)
         return seconds >= 1_000_000_000 && seconds <= 4_102_444_800

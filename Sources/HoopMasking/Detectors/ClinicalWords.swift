@@ -74,7 +74,7 @@ enum ClinicalWords {
     glasgow apgar braden morse gleason bishop lown killip nyha wells apache sofa qsofa curb
     heimlich valsalva epley dix hallpike phalen tinel lachman mcmurray hoffmann brudzinski kernig
     down downs bell bells lou gehrig gehrigs lyme rocky mountain
-    qhs qam qpm qod qid tid prn npo subq sq gtt gtts od os hs ac pc sl iv po sc disp
+    qhs qam qpm qod qid tid prn npo subq sq gtt gtts od os hs ac pc sl iv sc disp
     seq lsn iops dbi vpc kms sqs sns datapoints
     """
     static let set: Set<UInt64> = Set(list.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Scan.hashLower(String($0)) })
