@@ -144,6 +144,21 @@ def test_a_role_default_set_in_the_catalog_holds(ring):
     assert outcome(simple(ring, KEYED_READ, timeout=30)) == "ran"
 
 
+def test_the_servers_own_default_path_counts(ring):
+    """A default set for the whole server (ALTER SYSTEM, as postgresql.conf or an RDS
+    parameter group would): the bare name means the keyless table there, so the read is
+    held (the review: `"$user", public` was assumed)."""
+    admin_exec(ring, f"alter system set search_path = '{SCHEMA}, public'", "select pg_reload_conf()")
+    try:
+        time.sleep(3)   # a reload, then a look of the catalog
+        assert outcome(simple(ring, KEYED_READ, timeout=30)) == "held", \
+            "the server's default search_path was not taken into account"
+    finally:
+        admin_exec(ring, "alter system reset search_path", "select pg_reload_conf()")
+    time.sleep(3)
+    assert outcome(simple(ring, KEYED_READ, timeout=30)) == "ran"
+
+
 def test_statistics_of_a_function_no_superuser_owns_are_not_trusted(ring):
     """(A guard, in this module for its ring.) `hoop.column_statistics()` replaced by a
     copy a non-superuser owns (SECURITY DEFINER as that role, which could make it say

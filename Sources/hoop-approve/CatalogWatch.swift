@@ -21,6 +21,8 @@ final class CatalogWatch: @unchecked Sendable {
     let revalidate: TimeInterval
     let maxAge: TimeInterval
     private let db: PostgresConnection
+    /// Reads the server's default search_path, and nothing else (`serverPathQuery`).
+    private let probe: PostgresConnection
     private let lock = NSLock()
     private var facts: CatalogFacts?
     private var signature: String?
@@ -48,6 +50,11 @@ final class CatalogWatch: @unchecked Sendable {
             keywords.append(("password", password))
         }
         db = PostgresConnection(conninfo: conninfo, keywords: keywords, renewed: renewed)
+        // The server's own default search_path (postgresql.conf, ALTER SYSTEM, a parameter
+        // group) shows only in a session that sets none: a second connection reads it alone.
+        probe = PostgresConnection(conninfo: conninfo, keywords: keywords.map { k, v in
+            (k, k == "options" ? "-c default_transaction_read_only=on -c statement_timeout=10000" : v)
+        }, renewed: renewed)
     }
 
     /// What is known now.
@@ -161,26 +168,34 @@ final class CatalogWatch: @unchecked Sendable {
 
     /// What a bare name means in a session that sets no search_path (CatalogFacts.label),
     /// every look (ALTER ROLE and CREATE ROLE change no catalog of the signature): the
-    /// schemas named after a role, and the default path: PostgreSQL's `"$user", public`,
-    /// unless ALTER ROLE or ALTER DATABASE … SET search_path applies to this database
-    /// (for any role: the gateway's role is not known here), then not known. A value set
-    /// in postgresql.conf is not visible to this role (docs/approval.md). Not read: not known.
+    /// schemas named after a role, and the default path: the server's own (read by the
+    /// probe: postgresql.conf, ALTER SYSTEM, a parameter group; the review found
+    /// `"$user", public` assumed), unless ALTER ROLE or ALTER DATABASE … SET search_path
+    /// applies to this database (for any role: the gateway's role is not known here) or a
+    /// login event trigger may set one, then not known. Not read: not known.
     private func readSessionDefaults() -> (roleSchemas: Set<String>?, path: String?) {
         guard let rows = try? db.rows(Self.roleSchemasQuery) else { return (nil, nil) }
         let roleSchemas = Set(rows.compactMap { $0.first ?? nil })
-        guard let set = try? db.rows(Self.defaultPathSetQuery).first?.first, set == "f" else { return (roleSchemas, nil) }
-        return (roleSchemas, "\"$user\", public")
+        guard let set = try? db.rows(Self.defaultPathSetQuery).first?.first, set == "f",
+              let path = try? probe.rows(Self.serverPathQuery).first?.first ?? nil else { return (roleSchemas, nil) }
+        return (roleSchemas, path)
     }
+
+    /// The probe's one query: a schema-qualified function of a literal, which no object
+    /// on a hostile path can stand in for.
+    static let serverPathQuery = "select pg_catalog.current_setting('search_path')"
 
     // MARK: the fixed queries
 
     static let roleSchemasQuery = "select n.nspname from pg_namespace n where exists (select 1 from pg_roles r where r.rolname = n.nspname)"
 
-    /// Whether a role's or this database's settings give search_path a default of their own.
+    /// Whether a role's or this database's settings give search_path a default of their own,
+    /// or a login event trigger (PostgreSQL 17) may set one.
     static let defaultPathSetQuery = """
         select exists (select 1 from pg_db_role_setting s cross join unnest(s.setconfig) c(v)
          where s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
            and lower(c.v) like 'search\\_path=%')
+            or exists (select 1 from pg_event_trigger where evtevent = 'login' and evtenabled <> 'D')
         """
 
     /// Whether the statistics function exists and the catalog role may run it.
