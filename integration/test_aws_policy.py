@@ -87,9 +87,7 @@ def denied(call) -> str:
 
 def scratch_table(ring, name: str, items: int = 0) -> None:
     """A table made in the stand-in directly (behind the gateway's back), `items` items of key k."""
-    direct = aws.standin(ring, "dynamodb")
-    direct.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    direct = aws.keyed_table(ring, name)
     for i in range(items):
         direct.put_item(TableName=name, Item={"k": {"S": f"item-{i:04d}"}})
 
@@ -331,10 +329,8 @@ def test_a_json_body_that_also_reads_as_a_form_names_nothing_upstream(env, ring,
     # `&Action=...&` inside a JSON string ran DeleteTable inside an allowed DescribeTable,
     # and `&WithDecryption=true&` decrypted a parameter no rule saw asked for. The door
     # writes `&` and `;` in a JSON body as JSON escapes: the same JSON, no form.
-    d = aws.standin(ring, "dynamodb")
     name = "Smuggle" + uuid.uuid4().hex[:6]
-    d.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                   AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    d = aws.keyed_table(ring, name)
     status, text = signed_json(ring, creds, "dynamodb", "DynamoDB_20120810.DescribeTable",
                                {"TableName": name, "Note": "&Action=DeleteTable&"})
     assert name in d.list_tables()["TableNames"], f"DeleteTable ran ({status})"

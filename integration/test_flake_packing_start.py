@@ -64,9 +64,7 @@ def test_a_random_id_whose_base64_begins_like_a_packing_comes_back_as_it_is(env,
     # (`H4sI`, gzip's magic with its one method, is a gzip header: one that does not inflate
     # is refused, since other readers may read on; one random id in 15 million begins so.)
     table = "FlakeTokens"
-    d = aws.standin(aws_ring, "dynamodb")
-    d.create_table(TableName=table, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                   AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    d = aws.keyed_table(aws_ring, table)
     d.put_item(TableName=table, Item={"k": {"S": "1"}, **{n: {"S": v} for n, v in ids.items()}})
     got = aws.client(env, "dynamodb").get_item(TableName=table, Key={"k": {"S": "1"}})["Item"]
     changed = sorted(n for n, v in ids.items() if got.get(n) != {"S": v})

@@ -39,9 +39,7 @@ env = aws.settings_fixture("aws_ring")
 
 def test_random_ids_in_an_item_come_back_through_the_door_as_they_are(env, aws_ring):
     table = "FlakeIds"   # no resource rule names it: content detection alone
-    direct = aws.standin(aws_ring, "dynamodb")
-    direct.create_table(TableName=table, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    direct = aws.keyed_table(aws_ring, table)
     item = {"k": {"S": "1"}}
     for i, v in enumerate(UUIDS + UPPER + TOKENS + OTHER):
         item[f"ref{i}"] = {"S": v}
@@ -66,9 +64,7 @@ def test_an_epoch_second_in_a_document_comes_back_through_the_gateway_as_it_is(r
 
 def test_an_epoch_second_in_an_item_comes_back_through_the_door_as_it_is(env, aws_ring):
     table = "FlakeTimes"
-    direct = aws.standin(aws_ring, "dynamodb")
-    direct.create_table(TableName=table, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    direct = aws.keyed_table(aws_ring, table)
     item = {"k": {"S": "1"}, "expires_at": {"N": str(EPOCH)}, "created_at": {"S": str(EPOCH)}}
     direct.put_item(TableName=table, Item=item)
     got = aws.client(env, "dynamodb").get_item(TableName=table, Key={"k": {"S": "1"}})["Item"]
@@ -94,9 +90,7 @@ def test_a_random_float_and_random_bytes_come_back_through_the_gateway_as_they_a
 
 def test_a_word_with_a_random_hex_suffix_comes_back_through_the_door_as_it_is(env, aws_ring):
     table = "FlakeSuffix"
-    direct = aws.standin(aws_ring, "dynamodb")
-    direct.create_table(TableName=table, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    direct = aws.keyed_table(aws_ring, table)
     item = {"k": {"S": "1"}, "ref": {"S": "Reportsdfab2670"}}
     direct.put_item(TableName=table, Item=item)
     got = aws.client(env, "dynamodb").get_item(TableName=table, Key={"k": {"S": "1"}})["Item"]

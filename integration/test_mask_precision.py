@@ -80,9 +80,7 @@ env = aws.settings_fixture("aws_ring")
 
 def test_a_time_and_a_size_in_an_item_come_back_through_the_door_as_they_are(env, aws_ring):
     table = "PrecisionTimes"   # no resource rule names it: content detection alone
-    direct = aws.standin(aws_ring, "dynamodb")
-    direct.create_table(TableName=table, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    direct = aws.keyed_table(aws_ring, table)
     item = {"k": {"S": "1"}, "CreationTime": {"N": EPOCH}, "Size": {"N": SIZE}, "note": {"S": PASS["sig"]},
             "npi": {"S": EPOCH}}
     direct.put_item(TableName=table, Item=item)

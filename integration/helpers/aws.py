@@ -90,6 +90,15 @@ def standin(ring: Ring, service: str):
                         aws_secret_access_key=(base / cfg["secret_access_key_file"]).read_text().strip())
 
 
+def keyed_table(ring: Ring, name: str):
+    """A DynamoDB table of one string key `k`, made in the stand-in directly (behind the
+    gateway's back); the stand-in's client, to put items with."""
+    direct = standin(ring, "dynamodb")
+    direct.create_table(TableName=name, KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    return direct
+
+
 def seeded(ring: Ring) -> dict:
     return json.loads((ring.var / "aws" / "seeded.json").read_text())
 
