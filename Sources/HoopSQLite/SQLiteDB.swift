@@ -95,9 +95,6 @@ public final class SQLiteDB: @unchecked Sendable {
         return rows
     }
 
-    /// Rows changed by the last statement of this connection.
-    public var changes: Int { lock.lock(); defer { lock.unlock() }; return Int(sqlite3_changes(db)) }
-
     /// Runs `body` in one IMMEDIATE transaction (a writer at a time across processes).
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         lock.lock(); defer { lock.unlock() }
