@@ -290,7 +290,7 @@ func topLevelMembers(_ line: UnsafeRawBufferPointer,
 }
 
 /// Steps over one JSON value of a validated line.
-private func skipValue(_ c: inout JSONCursor) -> Bool {
+func skipValue(_ c: inout JSONCursor) -> Bool {
     var depth = 0
     repeat {
         guard let b = c.peek() else { return false }

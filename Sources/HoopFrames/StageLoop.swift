@@ -12,6 +12,39 @@ public struct RawFrame {
     public var type: String { header.type }
     public var session: String? { header.session }
     public func decode() throws -> Frame { try Frame.decode(bytes) }
+    /// The frame with only the top-level fields in `keys` (header aside): for a stage
+    /// that reads a few fields of a frame it then passes on as it came, without building
+    /// every field's value. The fields are read as `decode()` reads them (a key spelled
+    /// with escapes too; a value it refuses throws); the others are only stepped over.
+    public func decode(only keys: Set<String>) throws -> Frame {
+        var fields: [String: JSON] = [:]
+        var failure: Error? = nil
+        var cut = false
+        let walked = topLevelMembers(bytes) { key, escaped, value in
+            var name = String(decoding: key, as: UTF8.self)
+            if escaped {
+                var text: [UInt8] = []
+                guard JSONString.unescape(key, { text.append(contentsOf: $0) }) else { cut = true; return false }
+                name = String(decoding: text, as: UTF8.self)
+            }
+            guard keys.contains(name) else { return true }
+            var end = value
+            guard skipValue(&end), fields[name] == nil else { cut = true; return false }
+            do { fields[name] = try JSON.parse(UnsafeRawBufferPointer(rebasing: bytes[value.i..<end.i])) } catch {
+                failure = error
+                return false
+            }
+            return true
+        }
+        if let failure { throw failure }
+        // Not walked to its end (a line no hoop writer makes): the whole decode says why.
+        guard walked, !cut else {
+            var whole = try decode()
+            whole.fields = whole.fields.filter { keys.contains($0.key) }
+            return whole
+        }
+        return Frame(header.type, session: header.session, seq: header.seq, fields)
+    }
     public init(bytes: UnsafeRawBufferPointer, header: FrameHeader) {
         self.bytes = bytes
         self.header = header

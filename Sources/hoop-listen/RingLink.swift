@@ -51,9 +51,20 @@ final class RingLink: ChannelInboundHandler, @unchecked Sendable {
     /// Called once, on the loop, when stdin ends or stdout breaks.
     var onRingDown: ((String) -> Void)?
 
-    init(registry: SessionRegistry, loop: EventLoop) {
+    /// What `SessionHandler.response` reads of the responses it writes from a few fields
+    /// (the order, the stamps it requires, `fatal`, and these): read without the rest.
+    /// Every other type is decoded whole.
+    static let fewFields: [String: Set<String>] = [
+        FrameType.complete: ["tag"], FrameType.ready: ["status"],
+        FrameType.parseComplete: [], FrameType.bindComplete: [], FrameType.closeComplete: [], FrameType.noData: [],
+        FrameType.empty: [], FrameType.suspended: [], FrameType.copyOutDone: [],
+    ]
+    private let fieldsRead: [String: Set<String>]
+
+    init(registry: SessionRegistry, loop: EventLoop, require: [String]) {
         self.registry = registry
         self.loop = loop
+        fieldsRead = Self.fewFields.mapValues { $0.union(["fatal"]).union(require.map { "stamp:" + $0 }) }
         outgoing = allocator.buffer(capacity: 1 << 16)
     }
 
@@ -211,7 +222,8 @@ final class RingLink: ChannelInboundHandler, @unchecked Sendable {
             guard let h = target(session, type: header.type) else { return }
             if header.type == FrameType.rows { return addRows(line, session, h, add) }
             do {
-                add(session, h, .frame(try Frame.decode(line)))
+                let raw = RawFrame(bytes: line, header: header)
+                add(session, h, .frame(try fieldsRead[header.type].map { try raw.decode(only: $0) } ?? raw.decode()))
             } catch {
                 logLine(Self.stage, "malformed frame of \(line.count) bytes for session \(session)")
                 add(session, h, .broken(code: "08P01", message: "malformed frame"))

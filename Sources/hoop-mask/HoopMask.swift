@@ -37,7 +37,7 @@ struct Stage: ParsableCommand {
             }
             if ResponseMasking.tracked.contains(frame.type) {
                 // A request on its way to the audit trail: its SQL says what its results carry.
-                if let decoded = try? frame.decode() { masking.track(decoded) }
+                if let decoded = try? frame.decode(only: ResponseMasking.trackedFields) { masking.track(decoded) }
                 else if let id = frame.session { masking.lost(session: id) }
                 return loop.pass(frame)
             }
@@ -69,7 +69,7 @@ struct Stage: ParsableCommand {
                 return
             }
             let decoded: Frame
-            do { decoded = try frame.decode() } catch {
+            do { decoded = try ResponseMasking.fewFields[frame.type].map { try frame.decode(only: $0) } ?? frame.decode() } catch {
                 refuse(frame, loop, "an unreadable response")
                 if let id = frame.session { refused.insert(id) }
                 return

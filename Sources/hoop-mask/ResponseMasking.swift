@@ -278,6 +278,9 @@ final class ResponseMasking {
     static let tracked: Set<String> = [FrameType.query, FrameType.parse, FrameType.bind, FrameType.describe, FrameType.execute, FrameType.close,
                                        FrameType.sync]
 
+    /// The fields `track` (and `skipped`) read of a request: it is read without the rest.
+    static let trackedFields: Set<String> = ["sql", "name", "portal", "statement", "kind"]
+
     /// Reads a request on its way past: what will its results carry?
     func track(_ frame: Frame) {
         guard let session = frame.session else { return }
@@ -1466,6 +1469,10 @@ final class ResponseMasking {
     }
 
     /// The response types whose content `handle` reads; the others pass without a decode.
+    /// The inspected types `handle` reads a few fields of (it passes them as they came):
+    /// read without the rest. Every other inspected type is decoded whole.
+    static let fewFields: [String: Set<String>] = [FrameType.ready: ["status"], FrameType.sessionClosed: [], FrameType.resultEnd: []]
+
     static let inspected: Set<String> = [FrameType.columns, FrameType.rows, FrameType.error, FrameType.notice, FrameType.copyOutResponse, FrameType.copyOutData, FrameType.notification,
                                          FrameType.parameterStatus, FrameType.sessionOpened, FrameType.result, FrameType.resultData, FrameType.resultEnd,
                                          FrameType.ready, FrameType.sessionClosed]

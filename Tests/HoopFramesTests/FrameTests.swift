@@ -222,4 +222,47 @@ final class FrameTests: XCTestCase {
             XCTAssertNoThrow(try JSON.parse(String(out.dropLast())), "\(line) became \(out)")
         }
     }
+
+    // MARK: RawFrame.decode(only:)
+
+    func decodeOnly(_ line: String, _ keys: Set<String>) throws -> Frame {
+        try bytes(line).withUnsafeBytes { raw in
+            let header = FrameHeader.peek(raw) ?? { let f = try? Frame.decode(raw); return FrameHeader(type: f?.type ?? "", session: f?.session, seq: f?.seq) }()
+            return try RawFrame(bytes: raw, header: header).decode(only: keys)
+        }
+    }
+
+    /// The fields asked for are exactly what the whole decode reads there, in every
+    /// spelling a writer may use; the others are left out.
+    func testDecodeOnlyReadsWhatDecodeReads() throws {
+        let keys: Set<String> = ["sql", "status", "stamp:record", "fatal", "n"]
+        for line in [
+            #"{"type":"query","session":"s1","seq":4,"sql":"select '\"x\"' \u00e9","stamp:auth":true,"stamp:record":true}"#,
+            #"{"type":"ready","session":"s1","seq":4,"nested":{"sql":"no","status":"no"},"status":"I"}"#,
+            #"{"type":"ready","session":"s1","seq":4,"list":[1,{"status":"T"},"]}"],"st\u0061tus" : "E" ,"n":-1.5e3}"#,
+            #"{"session":"s1","type":"complete","seq":9,"fatal":true,"tag":"SELECT 1"}"#,
+            #"{"type":"complete","session":"s1","seq":9}"#,
+            #"{"type":"query","session":"s1","seq":1,"sql":null,"n":18446744073}"#,
+        ] {
+            var whole = try Frame.decode(bytes(line))
+            whole.fields = whole.fields.filter { keys.contains($0.key) }
+            XCTAssertEqual(try decodeOnly(line, keys), whole, line)
+        }
+    }
+
+    /// A field asked for that the whole decode refuses is refused too (the rest is only
+    /// stepped over); a key given twice is refused, however it is spelled.
+    func testDecodeOnlyRefusesWhatItReads() {
+        for line in [
+            #"{"type":"ready","session":"s1","seq":4,"status":"\ud800"}"#,
+            #"{"type":"ready","session":"s1","seq":4,"status":99999999999999999999}"#,
+            #"{"type":"ready","session":"s1","seq":4,"status":"I","st\u0061tus":"T"}"#,
+            #"{"type":"ready","session":"s1","seq":4,"status":"I","status":"I"}"#,
+        ] {
+            XCTAssertThrowsError(try decodeOnly(line, ["status"]), line)
+        }
+        // Not asked for: not read.
+        XCTAssertEqual(try decodeOnly(#"{"type":"ready","session":"s1","seq":4,"big":99999999999999999999,"status":"I"}"#, ["status"]),
+                       Frame("ready", session: "s1", seq: 4, ["status": .string("I")]))
+    }
 }
