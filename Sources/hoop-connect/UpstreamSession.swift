@@ -93,7 +93,9 @@ final class UpstreamSession {
     /// Cursors hoop-connect held for such portals, closed once outside a transaction block.
     var endedCursors: [String] = []
     var lastStatus = "I"
-    var reported: [String: String] = [:]
+    /// The value the client was last told of each of reportedParameters, by position, as
+    /// a C string (empty: none): compared with libpq's after every request without a copy.
+    var reported = [[CChar]](repeating: [], count: reportedParameters.count)
     var seq: Int64 = 0
 
     // Between requests: see UpstreamSession+Unasked.swift.
@@ -287,8 +289,8 @@ final class UpstreamSession {
             s.notices.append(Frame(FrameType.notice, session: s.id, seq: s.seq, fields).encoded())
         }, Unmanaged.passUnretained(self).toOpaque())
         var params: [String: JSON] = [:]
-        for name in reportedParameters {
-            if let v = PQparameterStatus(c, name) { params[name] = .string(String(cString: v)); reported[name] = String(cString: v) }
+        for (i, name) in reportedParameters.enumerated() {
+            if let v = PQparameterStatus(c, name) { params[name] = .string(String(cString: v)); reported[i] = cStringCopy(v) }
         }
         // hoop-approve parses SQL as the server does with standard_conforming_strings on:
         // a database or role default that turns it off would make the two readings differ.
@@ -506,11 +508,16 @@ final class UpstreamSession {
     }
 
     func reportParameterChanges() {
-        for name in reportedParameters {
-            guard let v = PQparameterStatus(conn, name).map({ String(cString: $0) }), reported[name] != v else { continue }
-            reported[name] = v
-            emit(Frame(FrameType.parameterStatus, session: id, seq: seq, ["name": .string(name), "value": .string(v)]))
+        for (i, name) in reportedParameters.enumerated() {
+            guard let v = PQparameterStatus(conn, name), reported[i].isEmpty || strcmp(reported[i], v) != 0 else { continue }
+            reported[i] = cStringCopy(v)
+            emit(Frame(FrameType.parameterStatus, session: id, seq: seq, ["name": .string(name), "value": .string(String(cString: v))]))
         }
+    }
+
+    /// A C string's bytes with its terminating NUL.
+    func cStringCopy(_ p: UnsafePointer<CChar>) -> [CChar] {
+        Array(UnsafeBufferPointer(start: p, count: strlen(p) + 1))
     }
 
     func connectionError() {
