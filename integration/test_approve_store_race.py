@@ -7,7 +7,8 @@
 - A writer holding the store (another approver's slow command) while the stage runs an
   approved request: the stage waited 500 ms, then dropped the hold it was settling, and
   the session waited on nothing for ever. Now the stage waits up to 5 s, and a write that
-  still fails leaves the hold for its next look.
+  still fails leaves the hold for its next look; other sessions' frames do not wait on it.
+- A client leaving while the store is busy: its request's withdrawal is written later.
 
 Only states, counts and return codes are asserted; no row is printed.
 """
@@ -23,7 +24,7 @@ import time
 import pytest
 
 from conftest import default_rules_ring
-from helpers.agent_wire import AGENT, admin_exec
+from helpers.agent_wire import AGENT, admin_exec, simple
 from helpers.pgwire import PGWire, Query
 from helpers.ring import HOOP, REPO
 
@@ -148,3 +149,65 @@ def test_stage_waits_for_a_busy_store(ring, seconds):
         assert state(ring, rid)[0] == "used"
     finally:
         c.close()
+
+
+def test_a_withdrawal_the_busy_store_refused_is_written_later(ring):
+    """The client leaves while another writer holds the store past the stage's wait: the
+    withdrawal's write fails. It was dropped (`try?`), leaving the request pending, so an
+    approval given later would run it for the next identical request. Now it is logged
+    and written at a later tick."""
+    c, rid = held(ring, "create table race_withdrawn (id int)")
+    db = sqlite3.connect(store_path(ring), timeout=10, isolation_level=None)
+    db.execute("begin immediate")
+    try:
+        c.close()
+        time.sleep(6.5)   # the stage's 5 s wait, and more
+    finally:
+        db.execute("commit")
+        db.close()
+    deadline = time.monotonic() + 10
+    while state(ring, rid)[0] == "pending" and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert state(ring, rid)[0] == "canceled", "a withdrawn request stayed pending after the store was free again"
+
+
+def test_other_sessions_go_on_while_the_store_is_busy(ring):
+    """The clock runs an approved request while another writer holds the store for 4 s:
+    its write waits, and so did every session's frames (the gate's lock was held across
+    the wait). Now a statement of another session is answered meanwhile."""
+    c, rid = held(ring, "create table race_busy (id int)")
+    try:
+        ring.token("bob@example.org", "approvers")
+        ring.token(AGENT, "agents", agent=True)
+        locked = threading.Event()
+
+        def lock_when_approved():
+            db = sqlite3.connect(store_path(ring), timeout=10, isolation_level=None)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if db.execute("select state from requests where id = ?", (rid,)).fetchone()[0] == "approved":
+                    db.execute("begin immediate")
+                    locked.set()
+                    time.sleep(4)
+                    db.execute("commit")
+                    break
+                time.sleep(0.001)
+            db.close()
+
+        t = threading.Thread(target=lock_when_approved)
+        t.start()
+        p = decide(ring, "bob", "grant", rid)
+        assert p.wait(60) == 0, p.communicate()[1][-300:]
+        assert locked.wait(10)
+        time.sleep(0.7)   # the clock's next look is waiting on the store now
+        started = time.monotonic()
+        other = simple(ring, "select 1", timeout=20)
+        took = time.monotonic() - started
+        t.join(30)
+        assert other.ran, f"the other session's statement got {other!r}"
+        assert took < 2.0, f"another session waited {took:.1f} s on a busy approval store"
+        assert answer(c, 20) == "ran", "the approved request was dropped while the store was busy"
+        assert state(ring, rid)[0] == "used"
+    finally:
+        c.close()
+        admin_exec(ring, "drop table if exists race_busy")

@@ -105,6 +105,10 @@ final class ApprovalGate: @unchecked Sendable {
         var justification: String?
         var duration: Int?
         var searchPath = SearchPathState(initial: nil)
+        /// It let through a statement that may change the catalog, in a transaction block
+        /// or pipeline that may not have ended: the catalog watch is told again at each
+        /// of its requests (the server may run or commit it only then).
+        var changedCatalog = false
         /// Statements (Parse, SQL PREPARE) and portals (Bind: the statement as bound,
         /// with its parameters) by name. A name given twice is judged as the strictest
         /// of both texts: the server may have refused either, or skipped a Close after
@@ -194,6 +198,10 @@ final class ApprovalGate: @unchecked Sendable {
     /// Judges one request frame of a session that holds nothing.
     private func evaluate(_ s: Session, _ bytes: [UInt8], _ f: Frame) throws {
         if s.kind != .postgres { return evaluateCall(s, bytes, f) }
+        if s.changedCatalog {
+            catalogs.changed()
+            if !s.inBlock && !s.inPipeline { s.changedCatalog = false }
+        }
         let endsPipeline = [FrameType.sync, FrameType.query].contains(f.type)
         defer {
             s.inPipeline = !endsPipeline
@@ -323,12 +331,15 @@ final class ApprovalGate: @unchecked Sendable {
     private func decide(_ s: Session, _ bytes: [UInt8], _ f: Frame, _ parsed: Judged) {
         // The catalog's facts as they are now, not when the text was parsed: a trigger
         // added since a Parse counts at its Execute.
-        // A bare name by the search_path before the text and any it sets (or a temporary table it makes).
-        let judged = Judged(sql: parsed.sql, classification: catalogs.judged(parsed.classification, connection: s.connection) {
+        // A bare name by the search_path before the text and any it sets (or a temporary
+        // table it makes); not when the text itself may change what names mean.
+        let resolve: (() -> SearchPathState)? = parsed.classification.mayChangeCatalog ? nil : {
             var path = s.searchPath
             path.learn(parsed.sql, parsed.classification)
             return path
-        })
+        }
+        let judged = Judged(sql: parsed.sql, classification: catalogs.judged(parsed.classification, connection: s.connection,
+                                                                             searchPath: resolve))
         let v = s.policy.verdict(judged.classification, s.requester)
         // Whether a transaction block is open after it, by its last BEGIN, COMMIT or
         // ROLLBACK; only what runs now moves it (a denied or held COMMIT ends nothing).
@@ -446,7 +457,9 @@ final class ApprovalGate: @unchecked Sendable {
                         ran: () -> Void, denied: Classification?) {
         do {
             let request: HeldRequest
-            if let earlier = try store.reusable(kind: .query, connection: s.connection, requester: s.requester, sql: sql) {
+            // A request its client withdrew (its mark not yet written) is never taken up again.
+            if let earlier = try store.reusable(kind: .query, connection: s.connection, requester: s.requester, sql: sql),
+               !withdrawals.contains(earlier.id) {
                 if earlier.state == .approved, try store.transition(earlier.id, from: .approved, to: .used) {
                     // Approved while no session waited on it: it runs once, now.
                     emitApproved(s, seq: seq, earlier, note: "approved earlier; run once by a new request")
@@ -475,6 +488,11 @@ final class ApprovalGate: @unchecked Sendable {
     /// What an allowed statement teaches about the session: PREPAREd names, a
     /// justification or grant duration set in SQL.
     private func learn(_ s: Session, _ judged: Judged) {
+        // Let through: what it may make or rename counts from a look begun after it (any session).
+        if judged.classification.mayChangeCatalog || s.changedCatalog {
+            catalogs.changed()
+            s.changedCatalog = true
+        }
         // A name keeps every statement it was PREPAREd as: a PREPARE the server refuses
         // (the name exists) must not make the old statement look like the new one, and a
         // DEALLOCATE may fail too. Judging by all of them can only be stricter.
@@ -557,13 +575,25 @@ final class ApprovalGate: @unchecked Sendable {
         guard let s = sessions.removeValue(forKey: id) else { return }
         // The client left: its held request is withdrawn unless another session waits on it.
         if withdraw, let h = s.held, h.kind == .query, !sessions.values.contains(where: { $0.held?.requestID == h.requestID }) {
-            _ = try? store.transition(h.requestID, from: .pending, to: .canceled)
+            self.withdraw(h.requestID)
+        }
+    }
+
+    /// Marks a request the client withdrew (pending → canceled) before the client hears
+    /// so. A store that fails (busy past its wait) leaves it to the clock, each tick until
+    /// it is written: else an approval given later would run it for the next identical request.
+    private func withdraw(_ id: String) {
+        do {
+            try store.transition(id, from: .pending, to: .canceled)
+        } catch {
+            withdrawals.insert(id)
+            logLine(Self.stage, "request \(id): could not be marked withdrawn (\(ApprovalStore.plain(error))); tried again each tick")
         }
     }
 
     private func cancelHold(_ s: Session) {
         guard let h = s.held else { return }
-        if h.kind == .query { _ = try? store.transition(h.requestID, from: .pending, to: .canceled) }
+        if h.kind == .query { withdraw(h.requestID) }
         s.held = nil
         deny(s, seq: h.seq, request: h.type, reason: "canceled", rule: nil, code: "57014",
              "hoop: canceling statement due to user request (request \(h.requestID) withdrawn)", classification: nil, requestID: h.requestID, sql: h.sql)
@@ -611,47 +641,115 @@ final class ApprovalGate: @unchecked Sendable {
              classification: nil, requestID: r.id, sql: sql)
     }
 
+    /// What the store says of a held request. The clock reads it, and writes what it
+    /// takes (a query's `expired`, `used`), without the gate's lock; the session gets it
+    /// under the lock.
+    private enum Outcome {
+        case timedOut(HeldRequest)
+        case approved(HeldRequest, ran: Bool, decisions: [Decision]?)
+        case closed(HeldRequest, lastDeny: Decision?)
+    }
+
+    /// One tick at a time (two would both take an approval: one as used, one as run already).
+    private let tickLock = NSLock()
+    /// Requests sessions withdrew whose mark the store refused: tried again each tick.
+    private var withdrawals: Set<String> = []
+
     /// The decision clock: outcomes of held requests, timeouts, grant windows, and the
     /// approvers' decisions written to the audit trail.
+    /// The store is asked and written without the gate's lock, which every session's
+    /// frames need: a store busy for its whole wait (5 s) holds up only the clock.
     func tick(now: Double = Date().timeIntervalSince1970) {
-        lock.lock(); defer { lock.unlock() }
+        tickLock.lock(); defer { tickLock.unlock() }
+        lock.lock()
         // Grant windows first, without the store: a store that is locked or broken must
         // not keep a session open past its window.
         for s in sessions.values where !s.ended {
             if let g = s.grant, g.until <= now { end(s, reason: "window_closed", code: "57P05", "hoop: the access grant \(g.id) has ended") }
         }
+        let live = sessions.values.filter { !$0.ended }
+        let holds = live.compactMap { s in s.held.map { (s, $0) } }
+        let grants = live.compactMap { s in s.grant.map { (s, $0.id) } }
+        let retry = withdrawals.filter { id in !sessions.values.contains { $0.held?.requestID == id } }
+        lock.unlock()
+
+        var outcomes: [(Session, Hold, Outcome)] = []
+        var revoked: [(Session, String)] = []
+        var fresh: [(Decision, HeldRequest?)] = []
+        var withdrawn: [String] = []
+        for id in retry {
+            // Not pending any more (decided, expired) counts as done; a failure, as not yet.
+            if (try? store.transition(id, from: .pending, to: .canceled)) != nil { withdrawn.append(id) }
+        }
         do {
             _ = try store.expireDue(now: now)
-            for s in sessions.values where !s.ended {
-                if let h = s.held { try settle(s, h, now: now) }
-                if let g = s.grant, let r = try store.request(g.id), r.state != .approved {
-                    end(s, reason: "grant_revoked", code: "57P05", "hoop: the access grant \(g.id) was revoked")
-                }
-            }
-            let fresh = try store.unannounced()
-            for d in fresh {
-                let r = try store.request(d.requestID)
-                var fields = d.json.object ?? [:]
-                fields["stage"] = .string(Self.stage)
-                if let r { fields["connection"] = .string(r.connection); fields["requester"] = r.requester.json }
-                out.enqueue(Frame(FrameType.decision, session: r?.session, seq: r?.seq, fields))
-            }
-            try store.markAnnounced(fresh.map(\.number))
+            // Collected as they happen: a write done before a later failure still reaches its session.
+            for (s, h) in holds { if let o = try outcome(h, now: now) { outcomes.append((s, h, o)) } }
+            for (s, id) in grants { if let r = try store.request(id), r.state != .approved { revoked.append((s, id)) } }
+            fresh = try store.unannounced().map { ($0, try store.request($0.requestID)) }
         } catch {
-            logLine(Self.stage, "decision clock: the approval store failed (\(error))")
+            logLine(Self.stage, "decision clock: the approval store failed (\(ApprovalStore.plain(error)))")
+        }
+
+        var giveBack: [String] = []
+        lock.lock()
+        for id in withdrawn where withdrawals.remove(id) != nil { logLine(Self.stage, "request \(id): marked withdrawn at last") }
+        for (s, h, o) in outcomes {
+            // The hold went while the store was written (withdrawn, the session closed or
+            // ended): a run taken for it did not happen, so its approval is given back.
+            guard sessions[s.id] === s, !s.ended, let current = s.held, current.requestID == h.requestID, current.seq == h.seq,
+                  current.type == h.type else {
+                if h.kind == .query, case .approved(_, ran: true, _) = o { giveBack.append(h.requestID) }
+                continue
+            }
+            settle(s, h, o, now: now)
+        }
+        for (s, id) in revoked where !s.ended && s.grant?.id == id {
+            end(s, reason: "grant_revoked", code: "57P05", "hoop: the access grant \(id) was revoked")
+        }
+        for (d, r) in fresh {
+            var fields = d.json.object ?? [:]
+            fields["stage"] = .string(Self.stage)
+            if let r { fields["connection"] = .string(r.connection); fields["requester"] = r.requester.json }
+            out.enqueue(Frame(FrameType.decision, session: r?.session, seq: r?.seq, fields))
+        }
+        lock.unlock()
+
+        for id in giveBack {
+            do { try store.transition(id, from: .used, to: .approved) }
+            catch { logLine(Self.stage, "request \(id): its approval, taken for a run that did not happen, could not be given back (\(ApprovalStore.plain(error)))") }
+        }
+        if !fresh.isEmpty {
+            do { try store.markAnnounced(fresh.map(\.0.number)) }
+            catch { logLine(Self.stage, "decision clock: the approval store failed (\(ApprovalStore.plain(error)))") }
         }
         try? out.flush()
     }
 
-    private func settle(_ s: Session, _ h: Hold, now: Double) throws {
-        guard let r = try store.request(h.requestID) else { return }
+    /// A held request's outcome, if it has one; the store's write first: one that fails
+    /// (busy) throws and leaves the hold for the next tick, never a session waiting on
+    /// nothing; one an approver's decision overtook gives none.
+    private func outcome(_ h: Hold, now: Double) throws -> Outcome? {
+        guard let r = try store.request(h.requestID) else { return nil }
         switch r.state {
         case .pending:
-            guard now >= h.deadline else { return }
-            // The store's write first: one that fails (busy) leaves the hold for the next tick,
-            // never a session waiting on nothing; one an approver's decision overtook, too.
-            if h.kind == .query, !(try store.transition(r.id, from: .pending, to: .expired, now: now)) { return }
-            s.held = nil
+            guard now >= h.deadline else { return nil }
+            if h.kind == .query, !(try store.transition(r.id, from: .pending, to: .expired, now: now)) { return nil }
+            return .timedOut(r)
+        case .approved:
+            let ran = try h.kind == .access || store.transition(r.id, from: .approved, to: .used, now: now)
+            // Written: nothing after it may throw the outcome away.
+            return .approved(r, ran: ran, decisions: try? store.decisions(r.id))
+        case .denied, .expired, .canceled, .used, .revoked:
+            return .closed(r, lastDeny: try store.decisions(r.id).last(where: { $0.decision == .deny }))
+        }
+    }
+
+    /// A held request's outcome, for its session (under the lock; no store write).
+    private func settle(_ s: Session, _ h: Hold, _ o: Outcome, now: Double) {
+        s.held = nil
+        switch o {
+        case .timedOut(let r):
             if h.kind == .access {
                 // The session stops waiting; the request stays for an approver.
                 return end(s, reason: "access_pending", code: "28000",
@@ -659,17 +757,16 @@ final class ApprovalGate: @unchecked Sendable {
             }
             deny(s, seq: h.seq, request: h.type, reason: "timeout", rule: nil, code: "42501",
                  "hoop: request \(r.id) was not approved in time", classification: nil, requestID: r.id, sql: h.sql)
-        case .approved:
-            let ran = try h.kind == .access || store.transition(r.id, from: .approved, to: .used, now: now)
-            s.held = nil
+        case .approved(let r, let ran, let decisions):
             if h.kind == .access {
                 s.grant = (r.id, r.validUntil ?? now)
             } else if !ran {
                 // Another session of the same identity ran it first: approvals are single-use.
-                return deny(s, seq: h.seq, request: h.type, reason: "used", rule: nil, code: "42501",
-                            "hoop: request \(r.id) was approved but has already run once", classification: nil, requestID: r.id, sql: h.sql)
+                deny(s, seq: h.seq, request: h.type, reason: "used", rule: nil, code: "42501",
+                     "hoop: request \(r.id) was approved but has already run once", classification: nil, requestID: r.id, sql: h.sql)
+                break
             }
-            emitApproved(s, seq: h.seq, r, note: nil)
+            emitApproved(s, seq: h.seq, r, note: nil, decisions: decisions)
             stampPass(h.bytes)
             if h.kind == .query, let f = try? Frame.decode(h.bytes) {
                 if let sql = f["sql"]?.string { learn(s, judge(sql, s)) }
@@ -680,9 +777,7 @@ final class ApprovalGate: @unchecked Sendable {
                     s.runningPortals.insert(portal)
                 }
             }
-        case .denied, .expired, .canceled, .used, .revoked:
-            s.held = nil
-            let last = try store.decisions(r.id).last(where: { $0.decision == .deny })
+        case .closed(let r, let last):
             // The approver is named in the audit trail, not to the client: hoop-mask would
             // take their email for PHI anyway.
             let why = r.state == .denied
@@ -722,10 +817,10 @@ final class ApprovalGate: @unchecked Sendable {
         out.enqueue(line)
     }
 
-    private func emitApproved(_ s: Session, seq: Int64, _ r: HeldRequest, note: String?) {
+    private func emitApproved(_ s: Session, seq: Int64, _ r: HeldRequest, note: String?, decisions: [Decision]? = nil) {
         var fields: [String: JSON] = ["stage": .string(Self.stage), "request_id": .string(r.id), "kind": .string(r.kind.rawValue),
                                       "decision": .string("approved")]
-        if let ds = try? store.decisions(r.id) { fields["decisions"] = .array(ds.map(\.json)) }
+        if let ds = decisions ?? (try? store.decisions(r.id)) { fields["decisions"] = .array(ds.map(\.json)) }
         if let note { fields["note"] = .string(note) }
         if let until = r.validUntil, r.kind == .access { fields["valid_until"] = .int(Int64(until)) }
         out.enqueue(Frame(FrameType.approved, session: s.id, seq: seq, fields))

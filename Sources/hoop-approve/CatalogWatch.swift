@@ -15,7 +15,8 @@ import HoopSQL
 /// `max_age_seconds` (the database unreachable, the role refused) are unknown: a
 /// statement that needs them is held, never allowed.
 final class CatalogWatch: @unchecked Sendable {
-    enum State { case known(CatalogFacts), unknown(String) }
+    /// `resolves`: whether a bare name may be resolved by a session's search_path (`changed`).
+    enum State { case known(CatalogFacts, resolves: Bool), unknown(String) }
 
     let connection: String
     let revalidate: TimeInterval
@@ -28,6 +29,13 @@ final class CatalogWatch: @unchecked Sendable {
     private var signature: String?
     private var confirmedAt: TimeInterval = 0
     private var problem = "has not been read yet"
+    /// Looks begun, and the number of the latest that completed.
+    private var looksBegun = 0
+    private var lookDone = 0
+    /// A statement that may change the catalog was let through before look number
+    /// `resolveFrom` began: until that one completes the facts may miss what it made
+    /// (a schema, a view, a role's default search_path), so no bare name is resolved.
+    private var resolveFrom = 0
 
     init(connection: String, _ c: JSON, cfg: GatewayConfig) throws {
         guard let conninfo = c["conninfo"]?.string else {
@@ -60,7 +68,7 @@ final class CatalogWatch: @unchecked Sendable {
     /// What is known now.
     var state: State {
         lock.lock(); defer { lock.unlock() }
-        if let facts, Date().timeIntervalSince1970 - confirmedAt <= maxAge { return .known(facts) }
+        if let facts, Date().timeIntervalSince1970 - confirmedAt <= maxAge { return .known(facts, resolves: lookDone >= resolveFrom) }
         return .unknown(facts == nil ? "the catalog \(problem)" : "the catalog's facts are older than \(Int(maxAge)) s (\(problem))")
     }
 
@@ -77,8 +85,15 @@ final class CatalogWatch: @unchecked Sendable {
         t.start()
     }
 
+    /// A statement that may change the catalog was let through (in any session): bare
+    /// names count as every schema's until a look that begins after now has completed.
+    func changed() {
+        lock.lock(); resolveFrom = looksBegun + 1; lock.unlock()
+    }
+
     /// One look: the signature, and the facts again when it changed.
     func refresh() {
+        lock.lock(); looksBegun += 1; let look = looksBegun; lock.unlock()
         do {
             var sig = try db.rows(Self.signatureQuery).first?.first ?? nil
             lock.lock(); let same = sig != nil && sig == signature && facts != nil; lock.unlock()
@@ -104,6 +119,7 @@ final class CatalogWatch: @unchecked Sendable {
             facts?.setStatistics(statistics)
             facts?.setSessionDefaults(roleSchemas: defaults.roleSchemas, defaultSearchPath: defaults.path)
             confirmedAt = Date().timeIntervalSince1970
+            lookDone = max(lookDone, look)
             problem = ""
             lock.unlock()
         } catch {
@@ -399,6 +415,22 @@ final class CatalogWatch: @unchecked Sendable {
         """
 }
 
+extension StatementClass {
+    /// Whether letting it run may change what a name means (a relation, schema, view,
+    /// type or function made, renamed or dropped; a role's or database's default
+    /// search_path): DDL and DCL, work this stage cannot see into, and anything it could
+    /// not classify.
+    var mayChangeCatalog: Bool {
+        [.ddl, .dcl].contains(kind) || !hidden.isEmpty || ["DO", "CALL", "UNKNOWN", ""].contains(command)
+            || !flags.isDisjoint(with: [.dynamicSQL, .userFunction, .adminFunction])
+            || tablesWritten.contains { $0.hasPrefix("pg_") || $0.contains(".pg_") }
+    }
+}
+
+extension Classification {
+    var mayChangeCatalog: Bool { parseError != nil || statements.contains(where: \.mayChangeCatalog) }
+}
+
 /// Every connection's watch, by connection name; a connection without a `catalog`
 /// has none (its statements that need facts are held).
 struct CatalogWatches {
@@ -412,6 +444,10 @@ struct CatalogWatches {
         byConnection = w
     }
 
+    /// A statement that may change the catalog was let through: every watch is told, as
+    /// two connections may name one database.
+    func changed() { for watch in byConnection.values { watch.changed() } }
+
     /// A classification with what the connection's catalog says about it.
     /// `searchPath`: the session's, asked for only when a bare name many schemas have may matter.
     func judged(_ c: Classification, connection: String, searchPath: (() -> SearchPathState)? = nil) -> Classification {
@@ -419,9 +455,9 @@ struct CatalogWatches {
             return CatalogFacts.unknown(c, because: "connection \(connection) names no catalog role")
         }
         switch watch.state {
-        case .known(var facts):
+        case .known(var facts, let resolves):
             // A bare name many schemas have: by the session's search_path where that is sure.
-            if let searchPath, !facts.schemasOf.isEmpty { facts.searchPaths = searchPath().schemaLists(defaultPath: facts.defaultSearchPath) }
+            if resolves, let searchPath, !facts.schemasOf.isEmpty { facts.searchPaths = searchPath().schemaLists(defaultPath: facts.defaultSearchPath) }
             return facts.apply(c)
         case .unknown(let why): return CatalogFacts.unknown(c, because: why)
         }

@@ -80,7 +80,10 @@ struct SearchPathState {
         guard known, !mayHaveTemporary else { return nil }
         var lists: [[String]] = []
         for value in possible {
-            guard let text = value ?? defaultPath, let list = SearchPath.schemas(text) else { return nil }
+            // A path naming pg_temp makes a bare CREATE temporary (when first), which no
+            // text here need say.
+            guard let text = value ?? defaultPath, !text.containsIgnoringASCIICase("pg_temp"),
+                  let list = SearchPath.schemas(text) else { return nil }
             lists.append(list)
         }
         return lists
@@ -100,8 +103,7 @@ struct SearchPathState {
             known = false
             return
         }
-        // CREATE TEMP…, SELECT … INTO TEMP, pg_temp named (or spelled with U& escapes).
-        if !mayHaveTemporary, sql.containsIgnoringASCIICase("temp") || sql.containsIgnoringASCIICase("u&") { mayHaveTemporary = true }
+        if !mayHaveTemporary, Self.mayMakeTemporary(sql) { mayHaveTemporary = true }
         guard classification.statements.contains(where: { ["SET", "RESET", "DISCARD ALL"].contains($0.command) })
                 || sql.containsIgnoringASCIICase("set_config")
                 || sql.containsIgnoringASCIICase("u&") else { return }
@@ -128,6 +130,28 @@ struct SearchPathState {
                 if let value { add(value) } else { known = false }
             }
         }
+    }
+
+    /// Whether a text may make a temporary relation, read as the server reads it (so not
+    /// `temperature`): a relation made TEMP / TEMPORARY (CREATE, SELECT … INTO, CREATE
+    /// TABLE AS, a view or sequence), or pg_temp named anywhere once the parser has decoded
+    /// it (a schema, a U& identifier, a string set_config or SET gives). A text that does
+    /// not parse may.
+    static func mayMakeTemporary(_ sql: String) -> Bool {
+        // Each such text spells "temp" or escapes it (U&…); the parse only for those.
+        guard sql.containsIgnoringASCIICase("temp") || sql.containsIgnoringASCIICase("u&") else { return false }
+        guard let statements = try? SQLParser.statements(sql) else { return true }
+        func found(_ node: JSON) -> Bool {
+            switch node {
+            case .object(let o):
+                if o["relpersistence"]?.string == "t" { return true }
+                return o.values.contains(where: found)
+            case .array(let a): return a.contains(where: found)
+            case .string(let v): return v.containsIgnoringASCIICase("pg_temp")
+            default: return false
+            }
+        }
+        return statements.contains(where: found)
     }
 
     /// A constant's text (a string, a number), through casts; nil for anything else.
