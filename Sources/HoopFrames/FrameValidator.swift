@@ -25,6 +25,9 @@ public enum FrameValidator {
 
     /// An object's key: its bytes between the quotes, and whether it has an escape
     /// (looked for once, not at each comparison).
+    /// `escaped`: compared only once decoded (an escape, or a byte past ASCII: the
+    /// decoder's keys are Swift strings, for which canonically equivalent spellings, é
+    /// composed or decomposed, are one key).
     struct Key { let range: Range<Int>; let escaped: Bool }
 
     /// Whether a key repeats one of `keys`. A key with an escape is compared after
@@ -65,7 +68,7 @@ public enum FrameValidator {
                 let keyStart = i + 1
                 guard i < b.count, b[i] == UInt8(ascii: "\""), string(b, &i) else { return false }
                 let range = keyStart..<(i - 1)
-                let key = Key(range: range, escaped: b[range].contains(UInt8(ascii: "\\")))
+                let key = Key(range: range, escaped: b[range].contains { $0 == UInt8(ascii: "\\") || $0 >= 0x80 })
                 if keys.count > first && isDuplicate(b, key, keys[first...]) { return false }
                 keys.append(key)
                 skipSpace(b, &i)

@@ -10,7 +10,9 @@ extension StringProtocol {
             var word = word
             return word.withUTF8 { asciiCaseContains(UnsafeRawBufferPointer(hay), UnsafeRawBufferPointer($0)) }
         }) { return found }
-        return String(self).containsIgnoringASCIICase(word)
+        var copy = String(self)
+        copy.makeContiguousUTF8()
+        return copy.containsIgnoringASCIICase(word)
     }
 }
 

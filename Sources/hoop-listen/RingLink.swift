@@ -223,7 +223,13 @@ final class RingLink: ChannelInboundHandler, @unchecked Sendable {
             if header.type == FrameType.rows { return addRows(line, session, h, add) }
             do {
                 let raw = RawFrame(bytes: line, header: header)
-                add(session, h, .frame(try fieldsRead[header.type].map { try raw.decode(only: $0) } ?? raw.decode()))
+                // Read in part, the line is checked whole first, as the whole decode would.
+                if let keys = fieldsRead[header.type] {
+                    guard FrameValidator.isValidObject(line) else { throw JSONParseError(description: "not a well-formed JSON object") }
+                    add(session, h, .frame(try raw.decode(only: keys)))
+                } else {
+                    add(session, h, .frame(try raw.decode()))
+                }
             } catch {
                 logLine(Self.stage, "malformed frame of \(line.count) bytes for session \(session)")
                 add(session, h, .broken(code: "08P01", message: "malformed frame"))

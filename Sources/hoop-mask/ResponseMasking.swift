@@ -1468,11 +1468,11 @@ final class ResponseMasking {
         return summary
     }
 
-    /// The response types whose content `handle` reads; the others pass without a decode.
     /// The inspected types `handle` reads a few fields of (it passes them as they came):
     /// read without the rest. Every other inspected type is decoded whole.
     static let fewFields: [String: Set<String>] = [FrameType.ready: ["status"], FrameType.sessionClosed: [], FrameType.resultEnd: []]
 
+    /// The response types whose content `handle` reads; the others pass without a decode.
     static let inspected: Set<String> = [FrameType.columns, FrameType.rows, FrameType.error, FrameType.notice, FrameType.copyOutResponse, FrameType.copyOutData, FrameType.notification,
                                          FrameType.parameterStatus, FrameType.sessionOpened, FrameType.result, FrameType.resultData, FrameType.resultEnd,
                                          FrameType.ready, FrameType.sessionClosed]

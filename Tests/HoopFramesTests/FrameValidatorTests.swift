@@ -90,6 +90,9 @@ final class FrameValidatorTests: XCTestCase {
     func testValidatorAgreesWithParser() {
         var cases = Self.validObjects + Self.invalidObjects
         cases += [#"{"a":"\ud800"}"#, #"{"a":"\udc00\ud800"}"#, #"{"a":99999999999999999999}"#]
+        // Keys the decoder takes as one (Swift strings: canonically equivalent spellings).
+        cases += ["{\"\u{E9}\":1,\"e\u{301}\":2}", "{\"K\":1,\"\u{212A}\":2}", "{\"a\":{\"\u{E9}\":1,\"e\u{301}\":2}}",
+                  "{\"\u{E9}\":1,\"\\u00e9\":2}", "{\"\u{E9}\":1,\"\u{E8}\":2}"]
         for s in cases {
             let v = valid(bytes(s))
             let p = (try? JSON.parse(s))?.object != nil
