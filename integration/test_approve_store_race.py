@@ -116,6 +116,29 @@ def test_concurrent_deciders_one_wins(ring, round_):
         c.close()
 
 
+def lock_when_approved(ring, rid, seconds):
+    """A thread that, once the request is approved, holds the store's write lock for
+    `seconds` (another approver's slow command); and the event it sets when it has it."""
+    locked = threading.Event()
+
+    def run():
+        db = sqlite3.connect(store_path(ring), timeout=10, isolation_level=None)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if db.execute("select state from requests where id = ?", (rid,)).fetchone()[0] == "approved":
+                db.execute("begin immediate")
+                locked.set()
+                time.sleep(seconds)
+                db.execute("commit")
+                break
+            time.sleep(0.001)
+        db.close()
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t, locked
+
+
 @pytest.mark.parametrize("seconds", [1.5, 6.5])
 def test_stage_waits_for_a_busy_store(ring, seconds):
     """The approval lands; another writer holds the store just as the stage would run the
@@ -124,23 +147,7 @@ def test_stage_waits_for_a_busy_store(ring, seconds):
     c, rid = held(ring, f"create table race_{3 if seconds < 5 else 4} (id int)")
     try:
         ring.token("bob@example.org", "approvers")
-        locked = threading.Event()
-
-        def lock_when_approved():
-            db = sqlite3.connect(store_path(ring), timeout=10, isolation_level=None)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if db.execute("select state from requests where id = ?", (rid,)).fetchone()[0] == "approved":
-                    db.execute("begin immediate")
-                    locked.set()
-                    time.sleep(seconds)
-                    db.execute("commit")
-                    break
-                time.sleep(0.001)
-            db.close()
-
-        t = threading.Thread(target=lock_when_approved)
-        t.start()
+        t, locked = lock_when_approved(ring, rid, seconds)
         p = decide(ring, "bob", "grant", rid)
         assert p.wait(60) == 0, p.communicate()[1][-300:]
         t.join(30)
@@ -179,23 +186,7 @@ def test_other_sessions_go_on_while_the_store_is_busy(ring):
     try:
         ring.token("bob@example.org", "approvers")
         ring.token(AGENT, "agents", agent=True)
-        locked = threading.Event()
-
-        def lock_when_approved():
-            db = sqlite3.connect(store_path(ring), timeout=10, isolation_level=None)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if db.execute("select state from requests where id = ?", (rid,)).fetchone()[0] == "approved":
-                    db.execute("begin immediate")
-                    locked.set()
-                    time.sleep(4)
-                    db.execute("commit")
-                    break
-                time.sleep(0.001)
-            db.close()
-
-        t = threading.Thread(target=lock_when_approved)
-        t.start()
+        t, locked = lock_when_approved(ring, rid, 4)
         p = decide(ring, "bob", "grant", rid)
         assert p.wait(60) == 0, p.communicate()[1][-300:]
         assert locked.wait(10)
