@@ -69,7 +69,7 @@ final class Gateway: @unchecked Sendable {
         // threads (the stage's work per frame is small; the ring's other stages and the
         // server use the other cores).
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        ring = RingLink(registry: registry, loop: group.next(), require: require)
+        ring = RingLink(registry: registry, loop: group.next())
         env = ListenEnvironment(ring: ring, registry: registry, require: require, tls: tls)
     }
 

@@ -51,20 +51,9 @@ final class RingLink: ChannelInboundHandler, @unchecked Sendable {
     /// Called once, on the loop, when stdin ends or stdout breaks.
     var onRingDown: ((String) -> Void)?
 
-    /// What `SessionHandler.response` reads of the responses it writes from a few fields
-    /// (the order, the stamps it requires, `fatal`, and these): read without the rest.
-    /// Every other type is decoded whole.
-    static let fewFields: [String: Set<String>] = [
-        FrameType.complete: ["tag"], FrameType.ready: ["status"],
-        FrameType.parseComplete: [], FrameType.bindComplete: [], FrameType.closeComplete: [], FrameType.noData: [],
-        FrameType.empty: [], FrameType.suspended: [], FrameType.copyOutDone: [],
-    ]
-    private let fieldsRead: [String: Set<String>]
-
-    init(registry: SessionRegistry, loop: EventLoop, require: [String]) {
+    init(registry: SessionRegistry, loop: EventLoop) {
         self.registry = registry
         self.loop = loop
-        fieldsRead = Self.fewFields.mapValues { $0.union(["fatal"]).union(require.map { "stamp:" + $0 }) }
         outgoing = allocator.buffer(capacity: 1 << 16)
     }
 
@@ -222,14 +211,7 @@ final class RingLink: ChannelInboundHandler, @unchecked Sendable {
             guard let h = target(session, type: header.type) else { return }
             if header.type == FrameType.rows { return addRows(line, session, h, add) }
             do {
-                let raw = RawFrame(bytes: line, header: header)
-                // Read in part, the line is checked whole first, as the whole decode would.
-                if let keys = fieldsRead[header.type] {
-                    guard FrameValidator.isValidObject(line) else { throw JSONParseError(description: "not a well-formed JSON object") }
-                    add(session, h, .frame(try raw.decode(only: keys)))
-                } else {
-                    add(session, h, .frame(try raw.decode()))
-                }
+                add(session, h, .frame(try Frame.decode(line)))
             } catch {
                 logLine(Self.stage, "malformed frame of \(line.count) bytes for session \(session)")
                 add(session, h, .broken(code: "08P01", message: "malformed frame"))

@@ -69,7 +69,7 @@ struct Stage: ParsableCommand {
                 return
             }
             let decoded: Frame
-            do { decoded = try ResponseMasking.fewFields[frame.type].map { try frame.decode(only: $0) } ?? frame.decode() } catch {
+            do { decoded = try frame.decode() } catch {
                 refuse(frame, loop, "an unreadable response")
                 if let id = frame.session { refused.insert(id) }
                 return
