@@ -23,14 +23,13 @@ public enum FrameValidator {
         return i == b.count
     }
 
-    /// An object's key: its bytes between the quotes, and whether it has an escape
-    /// (looked for once, not at each comparison).
-    /// `escaped`: compared only once decoded (an escape, or a byte past ASCII: the
-    /// decoder's keys are Swift strings, for which canonically equivalent spellings, é
-    /// composed or decomposed, are one key).
+    /// An object's key: its bytes between the quotes, and whether it is compared only
+    /// once decoded (looked for once, not at each comparison): an escape, or a byte past
+    /// ASCII, since the decoder's keys are Swift strings, for which canonically equivalent
+    /// spellings (é composed or decomposed) are one key.
     struct Key { let range: Range<Int>; let escaped: Bool }
 
-    /// Whether a key repeats one of `keys`. A key with an escape is compared after
+    /// Whether a key repeats one of `keys`. A key marked `escaped` is compared after
     /// decoding, through the full parse, which is rare and exact.
     static func isDuplicate(_ b: UnsafeRawBufferPointer, _ key: Key, _ keys: ArraySlice<Key>) -> Bool {
         for other in keys {
