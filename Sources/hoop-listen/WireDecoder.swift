@@ -187,7 +187,7 @@ extension ByteBuffer {
     func validatedUTF8() -> String? {
         withUnsafeReadableBytes { raw -> String? in
             if raw.contains(0) { return nil }
-            return String(validating: raw, as: UTF8.self)
+            return String(utf8Text: raw)
         }
     }
 }
@@ -321,11 +321,8 @@ extension ClientMessage {
         case UInt8(ascii: "d"):
             // COPY data need not be split on characters: UTF-8 text travels as a string,
             // anything else as base64.
-            let bytes = b.readableBytesView
-            if !bytes.contains(0), let text = String(validating: bytes, as: UTF8.self) {
-                return .copyData(.string(text))
-            }
-            return .copyData(.object(["base64": .string(Data(bytes).base64EncodedString())]))
+            if let text = b.validatedUTF8() { return .copyData(.string(text)) }
+            return .copyData(.object(["base64": .string(Data(b.readableBytesView).base64EncodedString())]))
         case UInt8(ascii: "c"): return .copyDone
         case UInt8(ascii: "f"): return .copyFail(b.readCString()?.string ?? "COPY failed")
         case UInt8(ascii: "F"): return .functionCall

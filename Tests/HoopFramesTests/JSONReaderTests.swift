@@ -66,6 +66,25 @@ final class JSONReaderTests: XCTestCase {
         XCTAssertEqual(both(Array(tooDeep.utf8)).reader, .refused)
     }
 
+    /// The reader takes ASCII as it is and validates the rest: a bad byte anywhere in a
+    /// string (after ASCII, after an escape, alone) is refused, and valid text is the same
+    /// String the standard library's validation gives.
+    func testUTF8TextTakesASCIIAsItIsAndValidatesTheRest() {
+        let bad: [[UInt8]] = [[0xC3], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xFF], [0x80]]
+        for b in bad {
+            for wrapped in [b, Array("select ".utf8) + b, b + Array(" x".utf8), Array("a\\n".utf8) + b] {
+                XCTAssertNil(wrapped.withUnsafeBytes { String(utf8Text: $0) }, "\(wrapped)")
+                assertAgree([0x22] + wrapped + [0x22])
+                XCTAssertEqual(both([0x22] + wrapped + [0x22]).reader, .refused, "\(wrapped)")
+            }
+        }
+        for good in ["", "select 1", "caf\u{e9}", "\u{1F600} ok", "K\u{212A}", "\u{7f}"] {
+            let bytes = Array(good.utf8)
+            XCTAssertEqual(bytes.withUnsafeBytes { String(utf8Text: $0) }, good)
+            XCTAssertEqual(bytes.withUnsafeBytes { String(utf8Text: $0) }?.utf8.elementsEqual(bytes), true, "byte for byte")
+        }
+    }
+
     /// Every one-byte change, deletion and truncation of the frames above: the two agree.
     func testAgreesOnMutations() {
         let alphabet: [UInt8] = Array("{}[]\",:\\ 0-1e.tnu\u{7f}".utf8) + [0x00, 0x0A, 0xC3, 0xA9, 0xFF]
