@@ -161,6 +161,28 @@ def test_records_below_a_prune_are_not_verified_but_shown(tmp_path):
         f"verify accepts 9 unchained records that the auditor's tools show: {v}"
 
 
+def test_an_index_edited_to_hide_a_record_is_named(store):
+    """An index that disagrees with its table, the chain left intact: the tools look a
+    session's records up by the index (show, replay, export --session), so a record it
+    leaves out is hidden from them while the chain's scan still vouches for it."""
+    store.record(frames_for("pg:idx-1", "alice@example.org", "drop table patients", "v"))
+    assert store.verify().rc == 0
+    db = store.db()
+    rid = db.execute("SELECT id FROM frames WHERE session = 'pg:idx-1' AND type = 'query'").fetchone()[0]
+    db.execute("DROP INDEX frames_by_session")
+    db.execute(f"CREATE INDEX frames_by_session ON frames (session, id) WHERE id <> {int(rid)}")
+    db.execute("PRAGMA writable_schema=ON")
+    db.execute("UPDATE sqlite_master SET sql = 'CREATE INDEX frames_by_session ON frames (session, id)' "
+               "WHERE name = 'frames_by_session'")
+    db.execute("PRAGMA writable_schema=OFF")
+    db.close()
+    show = store.tool("show", "pg:idx-1")
+    assert show.returncode == 0 and "drop table patients" not in show.stdout, "the edited index hides the record from show"
+    v = store.verify()
+    kinds = {p["kind"] for p in v.report["problems"]}
+    assert v.rc == 1 and "store_structure" in kinds, f"verify passes a store whose index hides a record: {kinds}"
+
+
 def test_a_record_column_changed_to_a_real_keeps_its_hash(store):
     """F4. The verifier reads columns through SQLiteDB.Value.int, which truncates a
     REAL: a record's seq changed from 1 to 1.5 (or recorded_at given a fraction) still

@@ -29,6 +29,8 @@ public struct Problem {
 public protocol ChainSource {
     func checkpointRows() throws -> [SQLiteDB.Row]
     func frameRows(after: Int64, limit: Int) throws -> [SQLiteDB.Row]
+    /// What the store's own consistency check finds wrong (nothing: []).
+    func structureProblems() throws -> [String]
 }
 
 public struct SQLiteReader: ChainSource {
@@ -38,6 +40,12 @@ public struct SQLiteReader: ChainSource {
     public func frameRows(after: Int64, limit: Int) throws -> [SQLiteDB.Row] {
         try db.query("SELECT id, recorded_at, session, seq, type, frame, hash FROM frames WHERE id > ? ORDER BY id LIMIT ?",
                      [.int(after), .int(Int64(limit))])
+    }
+    /// SQLite's integrity check: an index that disagrees with its table (edited in the
+    /// file, the chain left intact) makes the tools' lookups by session miss records
+    /// that the chain's scan finds. Its messages name rows and indexes, never values.
+    public func structureProblems() throws -> [String] {
+        try db.query("PRAGMA integrity_check(20)").compactMap { $0.values.first?.string }.filter { $0 != "ok" }
     }
 }
 
@@ -52,6 +60,9 @@ public struct PostgresReader: ChainSource {
         try PostgresAuditStore.query(conn, "SELECT id, recorded_at, session, seq, type, frame, hash FROM hoop_audit_frames WHERE chain = $1 AND id > $2 ORDER BY id LIMIT $3",
                                      [.text(chain), .int(after), .int(Int64(limit))])
     }
+    /// The server keeps its indexes consistent with their tables; checking them needs
+    /// the amcheck extension and rights the auditor's role may not have.
+    public func structureProblems() throws -> [String] { [] }
 }
 
 public struct Verifier {
@@ -216,6 +227,12 @@ public struct Verifier {
         } else if report.lastID >= expectedStart {
             report.problems.append(Problem(kind: "unsigned", record: expectedStart, checkpoint: nil,
                 detail: "records \(expectedStart) to \(report.lastID) are under no checkpoint: a recorder signs a start checkpoint before its first record"))
+        }
+        // The chain vouches for the records a scan reads; the tools look a session's
+        // records up by an index, which must say the same.
+        for detail in try reader.structureProblems() {
+            report.problems.append(Problem(kind: "store_structure", record: nil, checkpoint: nil,
+                detail: "the store's own check: \(detail) (the tools' lookups may miss or add records)"))
         }
         return report
     }
