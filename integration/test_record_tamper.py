@@ -167,6 +167,7 @@ def test_an_index_edited_to_hide_a_record_is_named(store):
     leaves out is hidden from them while the chain's scan still vouches for it."""
     store.record(frames_for("pg:idx-1", "alice@example.org", "drop table patients", "v"))
     assert store.verify().rc == 0
+    assert "drop table patients" in store.tool("show", "pg:idx-1").stdout
     db = store.db()
     rid = db.execute("SELECT id FROM frames WHERE session = 'pg:idx-1' AND type = 'query'").fetchone()[0]
     db.execute("DROP INDEX frames_by_session")

@@ -44,8 +44,11 @@ public struct SQLiteReader: ChainSource {
     /// SQLite's integrity check: an index that disagrees with its table (edited in the
     /// file, the chain left intact) makes the tools' lookups by session miss records
     /// that the chain's scan finds. Its messages name rows and indexes, never values.
+    /// Schema code (a CHECK, an index expression) is not trusted to run while checking.
     public func structureProblems() throws -> [String] {
-        try db.query("PRAGMA integrity_check(20)").compactMap { $0.values.first?.string }.filter { $0 != "ok" }
+        try db.exec("PRAGMA trusted_schema=OFF")
+        return try db.query("PRAGMA integrity_check(20)").compactMap { $0.values.first?.string }.filter { $0 != "ok" }
+            .map { $0.replacingOccurrences(of: "\n", with: "; ") }
     }
 }
 
@@ -230,7 +233,10 @@ public struct Verifier {
         }
         // The chain vouches for the records a scan reads; the tools look a session's
         // records up by an index, which must say the same.
-        for detail in try reader.structureProblems() {
+        // A check that cannot run is a problem of its own: the report keeps what was found.
+        let structure: [String]
+        do { structure = try reader.structureProblems() } catch { structure = ["it could not run (\(error))"] }
+        for detail in structure {
             report.problems.append(Problem(kind: "store_structure", record: nil, checkpoint: nil,
                 detail: "the store's own check: \(detail) (the tools' lookups may miss or add records)"))
         }
