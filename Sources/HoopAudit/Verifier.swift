@@ -232,13 +232,16 @@ public struct Verifier {
                 detail: "records \(expectedStart) to \(report.lastID) are under no checkpoint: a recorder signs a start checkpoint before its first record"))
         }
         // The chain vouches for the records a scan reads; the tools look a session's
-        // records up by an index, which must say the same.
-        // A check that cannot run is a problem of its own: the report keeps what was found.
-        let structure: [String]
-        do { structure = try reader.structureProblems() } catch { structure = ["it could not run (\(error))"] }
-        for detail in structure {
+        // records up by an index, which must say the same. A check that cannot run is a
+        // problem too, and the report keeps what the scan found.
+        do {
+            for detail in try reader.structureProblems() {
+                report.problems.append(Problem(kind: "store_structure", record: nil, checkpoint: nil,
+                    detail: "the store's own check: \(detail) (the tools' lookups may miss or add records)"))
+            }
+        } catch {
             report.problems.append(Problem(kind: "store_structure", record: nil, checkpoint: nil,
-                detail: "the store's own check: \(detail) (the tools' lookups may miss or add records)"))
+                detail: "the store's own check could not run: \(error)"))
         }
         return report
     }

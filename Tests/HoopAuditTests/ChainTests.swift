@@ -67,6 +67,25 @@ final class ChainTests: XCTestCase {
         XCTAssertTrue(wrongKey.problems.contains { $0.kind.hasPrefix("checkpoint") }, "another key signed nothing here")
     }
 
+    /// A store whose own check cannot run (here: it throws) fails verify with a problem
+    /// of its own, and the report keeps the chain's findings.
+    func testAStoreCheckThatCannotRunIsAProblem() throws {
+        struct Unchecked: ChainSource {
+            struct Broken: Error {}
+            let inner: SQLiteReader
+            func checkpointRows() throws -> [SQLiteDB.Row] { try inner.checkpointRows() }
+            func frameRows(after: Int64, limit: Int) throws -> [SQLiteDB.Row] { try inner.frameRows(after: after, limit: limit) }
+            func structureProblems() throws -> [String] { throw Broken() }
+        }
+        let (path, key) = try store(5)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let db = try SQLiteDB(path: path)
+        try db.exec("UPDATE frames SET frame = replace(frame, 'select 3', 'select 4') WHERE id = 3")
+        let report = try Verifier(reader: Unchecked(inner: SQLiteReader(db: db)), key: key.publicKey).run()
+        XCTAssertTrue(report.problems.contains { $0.kind == "store_structure" && $0.detail.contains("could not run") })
+        XCTAssertTrue(report.problems.contains { $0.record == 3 }, "the chain's finding is kept")
+    }
+
     /// A store is intact under whatever key signed it, an attacker's too: only a key the
     /// auditor gave proves it (verify's exit 0); the gateway's own copy, beside the store,
     /// says no more than "intact" (exit 2); a defect fails under either (exit 1).
