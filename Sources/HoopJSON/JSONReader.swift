@@ -148,7 +148,8 @@ struct JSONReader {
             if c == UInt8(ascii: "\"") {
                 let run = UnsafeRawBufferPointer(rebasing: b[start..<i])
                 i += 1
-                guard let s = bits < 0x80 ? String(decoding: run, as: UTF8.self) : String(utf8Text: run) else {
+                // ASCII as it is (String(utf8Text:)); the rest validated, without a second scan.
+                guard let s = bits < 0x80 ? String(decoding: run, as: UTF8.self) : String(validating: run, as: UTF8.self) else {
                     throw Failure(position: start)
                 }
                 return s
