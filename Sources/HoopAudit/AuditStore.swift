@@ -22,6 +22,14 @@ public final class AuditStore {
     public let checkpointEvery: Double
     public let checkpointFrames: Int64
 
+    /// The session index's key begins with the record's stretch, `id >> stretchBits`
+    /// (256 records), then the session: a group commit's entries share the last
+    /// stretch's one or two leaf pages, where an index by session first dirtied a leaf
+    /// per active session on every commit (most of the pages written and synced). A
+    /// reader finds a session's records stretch by stretch (`sessionRecords`). SQLite's
+    /// integrity check, which `hoop-audit verify` runs, covers it like any index.
+    public static let stretchBits = 8
+
     public static let schema = """
         CREATE TABLE IF NOT EXISTS frames (
             id          INTEGER PRIMARY KEY,
@@ -32,7 +40,8 @@ public final class AuditStore {
             frame       BLOB NOT NULL,      -- the line as received, byte for byte
             hash        BLOB                -- SHA-256 of this record chained to the previous one's
         );
-        CREATE INDEX IF NOT EXISTS frames_by_session ON frames (session, id);
+        CREATE INDEX IF NOT EXISTS frames_by_stretch ON frames ((id >> \(stretchBits)), session);
+        DROP INDEX IF EXISTS frames_by_session;  -- a store from before the stretch index
         CREATE TABLE IF NOT EXISTS checkpoints (
             id            INTEGER PRIMARY KEY,
             at            INTEGER NOT NULL,  -- microseconds since the Unix epoch
@@ -45,6 +54,17 @@ public final class AuditStore {
             signature     BLOB NOT NULL      -- Ed25519 over AuditChain.checkpointMessage
         );
         """
+
+    /// A walk over the stretch index: the records of one session in stretches `first`
+    /// through `last`, after a record id, that meet `condition`, in id order. Bound
+    /// values in this order: first, last, the session, the id, then the condition's.
+    public static func sessionRecordsSQL(columns: String, condition: String) -> String {
+        """
+        WITH RECURSIVE walk(stretch) AS (SELECT ? UNION ALL SELECT stretch + 1 FROM walk WHERE stretch < ?)
+        SELECT \(columns) FROM walk CROSS JOIN frames ON (frames.id >> \(stretchBits)) = walk.stretch AND frames.session = ?
+        WHERE frames.id > ? AND (\(condition)) ORDER BY frames.id
+        """
+    }
 
     public init(path: String, signer: Curve25519.Signing.PrivateKey?, checkpointEvery: Double = 10, checkpointFrames: Int64 = 10_000) throws {
         self.signer = signer

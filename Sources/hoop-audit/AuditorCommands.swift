@@ -48,28 +48,28 @@ final class AuditReader {
     }
 
     /// Every record matching `condition` (SQL over the frames table, with `values`),
-    /// in id order, a page at a time: each page is a short read of its own, so a slow
-    /// reader (a replay at its original pace) never holds a read transaction open.
-    /// `body` returns false to stop.
-    func forEach(after start: Int64 = 0, where condition: String = "1", _ values: [SQLiteDB.Value] = [],
+    /// of one session when `session` is given, in id order, a page at a time: each page
+    /// is a short read of its own, so a slow reader (a replay at its original pace)
+    /// never holds a read transaction open. `body` returns false to stop.
+    func forEach(after start: Int64 = 0, session: String? = nil, where condition: String = "1", _ values: [SQLiteDB.Value] = [],
                  _ body: (StoredFrame) throws -> Bool) throws {
         var after = start
         while true {
             // Sizes first (length() of a blob does not read it), so that a page of big
             // frames stays within the budget.
-            let sizes = try db.query("SELECT id, length(frame) AS n FROM frames WHERE id > ? AND (\(condition)) ORDER BY id LIMIT \(pageRows)",
-                                     [.int(after)] + values)
-            guard let first = sizes.first?["id"]?.int else { return }
+            let sizes = try pageSizes(after: after, session: session, condition, values)
+            guard !sizes.isEmpty else { return }
+            var ids: [Int64] = []
             var total = 0
-            var last = first
             for r in sizes {
                 let n = Int(r["n"]?.int ?? 0)
                 if total > 0 && total + n > pageBytes { break }
                 total += n
-                last = r["id"]?.int ?? last
+                if let id = r["id"]?.int { ids.append(id) }
             }
-            let rows = try db.query("SELECT id, recorded_at, session, seq, type, frame, hash FROM frames WHERE id > ? AND id <= ? AND (\(condition)) ORDER BY id",
-                                    [.int(after), .int(last)] + values)
+            guard let last = ids.last else { return }
+            let rows = try db.query("SELECT id, recorded_at, session, seq, type, frame, hash FROM frames WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                                    [.text("[" + ids.map(String.init).joined(separator: ",") + "]")])
             for r in rows {
                 let f = StoredFrame(id: r["id"]?.int ?? 0, recordedAt: r["recorded_at"]?.int ?? 0, session: r["session"]?.string,
                                     seq: r["seq"]?.int, type: r["type"]?.string ?? "", bytes: r["frame"]?.data ?? Data(),
@@ -80,9 +80,42 @@ final class AuditReader {
         }
     }
 
+    /// The ids and sizes of the next records after `after` (about a page of them).
+    private func pageSizes(after: Int64, session: String?, _ condition: String, _ values: [SQLiteDB.Value]) throws -> [SQLiteDB.Row] {
+        guard let session, try stretchIndexed() else {
+            let sessionValues: [SQLiteDB.Value] = session.map { [.text($0)] } ?? []
+            return try db.query("SELECT id, length(frame) AS n FROM frames WHERE id > ? AND \(session == nil ? "" : "session = ? AND ")(\(condition)) ORDER BY id LIMIT \(pageRows)",
+                                [.int(after)] + sessionValues + values)
+        }
+        // The stretch index (AuditStore.stretchBits), 64 stretches a query, from the
+        // first stretch that can hold a later record to the store's last.
+        let ends = try db.query("SELECT min(id) AS first, max(id) AS last FROM frames WHERE id > ?", [.int(after)]).first
+        guard let first = ends?["first"]?.int, let last = ends?["last"]?.int else { return [] }
+        let bits = Int64(AuditStore.stretchBits)
+        let sql = AuditStore.sessionRecordsSQL(columns: "id, length(frame) AS n", condition: condition)
+        var rows: [SQLiteDB.Row] = []
+        var stretch = first >> bits
+        while stretch <= last >> bits && rows.count < pageRows {
+            let end = min(stretch + 63, last >> bits)
+            rows += try db.query(sql, [.int(stretch), .int(end), .text(session), .int(after)] + values)
+            stretch = end + 1
+        }
+        return rows
+    }
+
+    /// Whether the store has the stretch index (hoop-record makes it when it opens a
+    /// store; a copy of an older store has an index by session first).
+    private func stretchIndexed() throws -> Bool {
+        if let known = stretchIndex { return known }
+        let found = try !db.query("SELECT 1 AS x FROM sqlite_master WHERE type = 'index' AND name = 'frames_by_stretch'").isEmpty
+        stretchIndex = found
+        return found
+    }
+    private var stretchIndex: Bool?
+
     /// Whether the store has any record of this session.
     func hasSession(_ id: String) throws -> Bool {
-        try !db.query("SELECT 1 AS x FROM frames WHERE session = ? LIMIT 1", [.text(id)]).isEmpty
+        try !pageSizes(after: 0, session: id, "1", []).isEmpty
     }
 }
 
@@ -667,7 +700,7 @@ struct ShowCommand: ParsableCommand {
         let tracker = RequestTracker()
         var sessionEvents: [(at: Int64, frame: Frame)] = []   // access holds, grants, session-level errors
         var serverVersion: String?
-        try reader.forEach(where: "session = ?", [.text(session)]) { rec in
+        try reader.forEach(session: session) { rec in
             let f = rec.decode()
             facts.absorb(rec, decoded: f)
             guard let f else { return true }
@@ -963,13 +996,12 @@ struct ExportCommand: ParsableCommand {
         let (since, until) = try window.bounds()
         var conditions: [String] = []
         var values: [SQLiteDB.Value] = []
-        if let session { conditions.append("session = ?"); values.append(.text(session)) }
         if let since { conditions.append("recorded_at >= ?"); values.append(.int(since)) }
         if let until { conditions.append("recorded_at < ?"); values.append(.int(until)) }
         let out = Output()
         let csv = format == "csv"
         if csv { out.line("id,recorded_at,session,seq,type,hash,frame") }
-        try reader.forEach(where: conditions.isEmpty ? "1" : conditions.joined(separator: " AND "), values) { r in
+        try reader.forEach(session: session, where: conditions.isEmpty ? "1" : conditions.joined(separator: " AND "), values) { r in
             let text = r.text
             let hash = r.hash.map { [UInt8]($0).hex }
             if csv {

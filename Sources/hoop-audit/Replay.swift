@@ -34,7 +34,7 @@ struct ReplayCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let player = Player(reader: reader, session: session, speed: instant ? nil : speed, maxPause: maxPause, json: json)
-        try reader.forEach(where: "session = ?", [.text(session)]) { rec in
+        try reader.forEach(session: session) { rec in
             try player.play(rec)
             return true
         }
@@ -101,9 +101,12 @@ final class Player {
             // hold and its notice; hoop-listen's refusal of a message can come ahead of
             // the Parse before it: look ahead for the text.
             for seq in r.seqs {
-                if let row = try? reader.db.query("SELECT frame FROM frames WHERE session = ? AND seq = ? AND type IN ('query', 'parse') AND id > ? ORDER BY id LIMIT 1",
-                                                  [.text(session), .int(seq), .int(currentID)]).first,
-                   let sql = row["frame"]?.data.flatMap({ d in d.withUnsafeBytes { try? Frame.decode($0) } })?["sql"]?.string {
+                var request: StoredFrame?
+                try? reader.forEach(after: currentID, session: session, where: "seq = ? AND type IN ('query', 'parse')", [.int(seq)]) {
+                    request = $0
+                    return false
+                }
+                if let sql = request?.decode()?["sql"]?.string {
                     r.sql = sql
                     tracker[i].sql = sql
                     break

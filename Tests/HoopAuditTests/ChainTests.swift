@@ -67,6 +67,20 @@ final class ChainTests: XCTestCase {
         XCTAssertTrue(wrongKey.problems.contains { $0.kind.hasPrefix("checkpoint") }, "another key signed nothing here")
     }
 
+    /// The tools' walk over one session's records is served by the stretch index: its
+    /// expression and the index's must be written alike, or SQLite scans the table.
+    func testASessionsWalkSearchesTheStretchIndex() throws {
+        let (path, _) = try store(3)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let db = try SQLiteDB(path: path)
+        let sql = AuditStore.sessionRecordsSQL(columns: "id, length(frame) AS n", condition: "seq = ?")
+        let plan = try db.query("EXPLAIN QUERY PLAN " + sql, [.int(0), .int(1), .text("s1"), .int(0), .int(2)])
+            .compactMap { $0["detail"]?.string }
+        XCTAssertTrue(plan.contains { $0.hasPrefix("SEARCH frames USING INDEX frames_by_stretch") }, "\(plan)")
+        let found = try db.query(sql, [.int(0), .int(1), .text("s1"), .int(0), .int(2)]).compactMap { $0["id"]?.int }
+        XCTAssertEqual(found, [2])
+    }
+
     /// A store whose own check cannot run (here: it throws) fails verify with a problem
     /// of its own, and the report keeps the chain's findings.
     func testAStoreCheckThatCannotRunIsAProblem() throws {

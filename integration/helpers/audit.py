@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import sqlite3
 import struct
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,3 +137,79 @@ def checkpoints(store: Path | str) -> list[dict]:
         return [dict(r) for r in db.execute("SELECT * FROM checkpoints ORDER BY id")]
     finally:
         db.close()
+
+
+def frames_for(session: str, user: str, sql: str, value: str) -> bytes:
+    ident = {"issuer": "http://127.0.0.1:1", "subject": user, "user": user, "email": user,
+             "groups": ["clinicians"], "kind": "person", "token_expires_at": 2000000000, "session_ends_at": 2000000000}
+    fs = [
+        {"type": "session_open", "session": session, "seq": 0, "user": user, "database": "clinic", "connection": "clinic",
+         "options": {}, "client": {"addr": "127.0.0.1", "port": 5}, "application_name": "t", "identity": ident,
+         "decision": "allowed", "stamp:auth": True, "stamp:approve": True},
+        {"type": "session_opened", "session": session, "seq": 0, "parameters": {}, "status": "I", "stamp:mask": True},
+        {"type": "query", "session": session, "seq": 1, "sql": sql, "stamp:auth": True, "stamp:approve": True},
+        {"type": "columns", "session": session, "seq": 1, "fields": [{"name": "v", "type_oid": 25}], "stamp:mask": True},
+        {"type": "rows", "session": session, "seq": 1, "rows": [[value]], "stamp:mask": True},
+        {"type": "complete", "session": session, "seq": 1, "tag": "SELECT 1", "stamp:mask": True},
+        {"type": "ready", "session": session, "seq": 1, "status": "I", "stamp:mask": True},
+        {"type": "session_close", "session": session, "reason": "terminate"},
+        {"type": "session_closed", "session": session, "stamp:mask": True},
+    ]
+    return b"".join(json.dumps(f, separators=(",", ":")).encode() + b"\n" for f in fs)
+
+
+class Store:
+    def __init__(self, d: Path, retention_days: int | None = None):
+        self.dir = d
+        (d / "sk").write_text(secrets.token_hex(32) + "\n")
+        cfg = {"audit": {"signing_key": {"file": str(d / "sk")}}}
+        if retention_days is not None:
+            cfg["audit"]["retention_days"] = retention_days
+        (d / "cfg.json").write_text(json.dumps(cfg))
+        self.cfg = d / "cfg.json"
+        self.path = d / "audit.sqlite"
+        r = subprocess.run([audit_bin(), "key", "--config", str(self.cfg)], capture_output=True, text=True,
+                           env=clean_env(), timeout=60)
+        assert r.returncode == 0, r.stderr
+        self.pub = d / "pub"
+        self.pub.write_text(r.stdout.strip())
+
+    def record(self, data: bytes) -> None:
+        """One run of the recorder (start checkpoint ... shutdown checkpoint)."""
+        r = subprocess.run([record_bin(), "--store", str(self.path), "--config", str(self.cfg)], input=data,
+                           capture_output=True, env=clean_env(), timeout=60)
+        assert r.returncode == 0, r.stderr
+
+    def db(self) -> sqlite3.Connection:
+        return sqlite3.connect(str(self.path), isolation_level=None)
+
+    def verify(self, anchors=()):
+        return verify(self.path, str(self.pub), anchors=anchors)
+
+    def tool(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([audit_bin(), *args, "--store", str(self.path), "--config", str(self.cfg)],
+                              capture_output=True, text=True, env=clean_env(), timeout=60)
+
+    def sessions(self) -> list[dict]:
+        r = self.tool("sessions", "--json")
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    def append_forged(self, data: bytes, ids: list[int] | None = None, chain_from_head: bool = True) -> list[int]:
+        """Appends frames as records, chained from the store's head (what an attacker
+        without the key can compute: the chain's arithmetic is public)."""
+        db = self.db()
+        head = db.execute("SELECT id, hash FROM frames ORDER BY id DESC LIMIT 1").fetchone()
+        last_id, prev = (head[0], bytes(head[1])) if head else (0, GENESIS)
+        out = []
+        for i, line in enumerate(data.splitlines()):
+            f = json.loads(line)
+            rid = ids[i] if ids else last_id + 1
+            at = int(time.time() * 1e6)
+            h = chain_hash(prev, rid, at, f.get("session"), f.get("seq"), f["type"], line) if chain_from_head else secrets.token_bytes(32)
+            db.execute("INSERT INTO frames (id, recorded_at, session, seq, type, frame, hash) VALUES (?,?,?,?,?,?,?)",
+                       (rid, at, f.get("session"), f.get("seq"), f["type"], line, h))
+            prev, last_id = h, rid
+            out.append(rid)
+        db.close()
+        return out

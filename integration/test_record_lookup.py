@@ -1,0 +1,113 @@
+"""How the auditor's tools find one session's records (hoop-audit show, replay, export
+--session): through the store's stretch index, `(id >> 8, session)`, a stretch of 256
+records at a time (Sources/HoopAudit/AuditStore.swift). Each test compares what the
+tools print with a plain scan of the frames table, over stores of many interleaved
+sessions that span many stretches and several of the tools' pages."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers.audit import Store, frames_for
+
+
+def interleaved(sessions: list[str], queries: int, quiet: str | None = None) -> bytes:
+    """Every session opened, then their queries round-robin, then every session closed:
+    a session's records are spread over the whole store, as under load. A `quiet`
+    session asks every tenth round only (a few records in each stretch)."""
+    everyone = sessions + ([quiet] if quiet else [])
+    per = {s: frames_for(s, "alice@example.org", "select 1", "v").splitlines() for s in everyone}
+    out = [line for s in everyone for line in per[s][:2]]
+    for q in range(1, queries + 1):
+        for s in everyone:
+            if s == quiet and q % 10:
+                continue
+            for line in per[s][2:7]:
+                f = json.loads(line)
+                f["seq"] = q
+                if f["type"] == "query":
+                    f["sql"] = f"select {q}"
+                out.append(json.dumps(f, separators=(",", ":")).encode())
+    out += [line for s in everyone for line in per[s][7:]]
+    return b"".join(line + b"\n" for line in out)
+
+
+def scanned_ids(store: Store, session: str) -> list[int]:
+    """The session's record ids by a scan of the table (no index at all)."""
+    db = store.db()
+    try:
+        return [r[0] for r in db.execute("SELECT id FROM frames NOT INDEXED WHERE session = ? ORDER BY id", (session,))]
+    finally:
+        db.close()
+
+
+def exported_ids(store: Store, session: str) -> list[int]:
+    r = store.tool("export", "--session", session)
+    assert r.returncode == 0, r.stderr
+    return [json.loads(line)["id"] for line in r.stdout.splitlines()]
+
+
+def indexes(store: Store) -> set[str]:
+    db = store.db()
+    try:
+        return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="module")
+def busy(tmp_path_factory) -> Store:
+    """Five sessions of 720 queries each and a quiet one of 72, interleaved: 18,384
+    records, 72 stretches, more than the 64 that the tools walk in one query; a busy
+    session's 3,604 records are more than one page of the tools' 2,000, a quiet one's
+    364 fewer than a walk of 64 stretches finds."""
+    st = Store(tmp_path_factory.mktemp("busy"))
+    st.record(interleaved([f"pg:busy-{i}" for i in range(5)], 720, quiet="pg:quiet"))
+    return st
+
+
+def test_export_finds_every_record_of_a_session_across_stretches_and_pages(busy):
+    assert "frames_by_stretch" in indexes(busy)
+    for s in ("pg:busy-0", "pg:busy-3", "pg:busy-4"):
+        expected = scanned_ids(busy, s)
+        assert len(expected) == 4 + 720 * 5
+        assert exported_ids(busy, s) == expected
+    expected = scanned_ids(busy, "pg:quiet")
+    assert len(expected) == 4 + 72 * 5
+    assert exported_ids(busy, "pg:quiet") == expected
+
+
+def test_show_and_replay_find_the_first_and_last_request(busy):
+    show = busy.tool("show", "pg:busy-2", "--json")
+    assert show.returncode == 0, show.stderr
+    sqls = [e.get("sql") for e in json.loads(show.stdout)["requests"]]
+    assert sqls[0] == "select 1" and sqls[-1] == "select 720" and len(sqls) == 720
+    replay = busy.tool("replay", "pg:busy-2", "--instant")
+    assert replay.returncode == 0, replay.stderr
+    assert "select 1\n" in replay.stdout and "select 720" in replay.stdout
+
+
+def test_a_session_that_is_not_there_is_said_so(busy):
+    r = busy.tool("show", "pg:busy-9")
+    assert r.returncode != 0 and "pg:busy-9" in r.stderr
+    assert exported_ids(busy, "pg:busy-9") == []
+
+
+def test_a_store_from_before_the_stretch_index_reads_the_same_and_gets_it_at_the_next_start(tmp_path):
+    """A store made with the index by session first (before the stretch index): the
+    tools read it through that index; hoop-record's next start replaces it."""
+    st = Store(tmp_path)
+    st.record(interleaved(["pg:old-0", "pg:old-1", "pg:old-2"], 120))
+    db = st.db()
+    db.execute("DROP INDEX frames_by_stretch")
+    db.execute("CREATE INDEX frames_by_session ON frames (session, id)")
+    db.close()
+    expected = scanned_ids(st, "pg:old-1")
+    assert len(expected) == 4 + 120 * 5
+    assert exported_ids(st, "pg:old-1") == expected
+    st.record(frames_for("pg:new-0", "alice@example.org", "select 2", "w"))
+    assert indexes(st) >= {"frames_by_stretch"} and "frames_by_session" not in indexes(st)
+    assert exported_ids(st, "pg:old-1") == expected
+    assert len(exported_ids(st, "pg:new-0")) == 9
+    assert st.verify().rc == 0
