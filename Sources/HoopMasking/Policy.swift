@@ -62,11 +62,24 @@ public struct ColumnRule: Sendable {
 
 public enum Glob {
     /// Iterative glob match with single-star backtracking: linear-ish, never exponential.
+    /// Case-insensitive by Unicode's lower case; when both are ASCII (column rules run
+    /// on every rows frame) that is A-Z to a-z, compared in place.
     public static func matches(_ pattern: String, _ text: String) -> Bool {
+        var pattern = pattern, text = text
+        let ascii = pattern.withUTF8 { p in text.withUTF8 { t in
+            p.allSatisfy { $0 < 0x80 } && t.allSatisfy { $0 < 0x80 } ? match(p, t, fold: asciiLower) : nil
+        } }
+        if let ascii { return ascii }
         let p = Array(pattern.lowercased().utf8), s = Array(text.lowercased().utf8)
+        return p.withUnsafeBufferPointer { p in s.withUnsafeBufferPointer { s in match(p, s, fold: { $0 }) } }
+    }
+
+    private static func asciiLower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+
+    private static func match(_ p: UnsafeBufferPointer<UInt8>, _ s: UnsafeBufferPointer<UInt8>, fold: (UInt8) -> UInt8) -> Bool {
         var i = 0, j = 0, star = -1, mark = 0
         while j < s.count {
-            if i < p.count, p[i] == ch("?") || p[i] == s[j] { i += 1; j += 1 }
+            if i < p.count, p[i] == ch("?") || fold(p[i]) == fold(s[j]) { i += 1; j += 1 }
             else if i < p.count, p[i] == ch("*") { star = i; mark = j; i += 1 }
             else if star >= 0 { i = star + 1; mark += 1; j = mark }
             else { return false }

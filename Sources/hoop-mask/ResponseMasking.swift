@@ -537,8 +537,12 @@ final class ResponseMasking {
     /// A text's lineage (nil: it does not parse), cached by text and by shape.
     func analyzed(_ sql: String) -> [Traced]? {
         let shadowing = self.shadowing
-        return lineageCache.value(sql, scope: shadowing.sorted().joined(separator: ",")) { try? Lineage.trace($0, shadowing: shadowing) }
+        // The names as the cache's scope, made again only when they changed (a statement
+        // a request: sorting and joining them each time showed in the profile).
+        if shadowingScope?.names != shadowing { shadowingScope = (shadowing, shadowing.sorted().joined(separator: ",")) }
+        return lineageCache.value(sql, scope: shadowingScope!.key) { try? Lineage.trace($0, shadowing: shadowing) }
     }
+    private var shadowingScope: (names: Set<String>, key: String)?
 
     /// The catalog facts of a new session (hoop-connect): names that may shadow built-ins.
     func catalogFacts(_ frame: Frame) {

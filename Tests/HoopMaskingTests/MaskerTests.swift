@@ -50,6 +50,38 @@ final class MaskerTests: XCTestCase {
         XCTAssertFalse(ColumnRule(table: "patients", column: "ssn", strategy: .redact).matches(table: nil, column: "ssn"))
     }
 
+    /// Glob's in-place ASCII fold agrees with matching the Unicode lower case of both
+    /// strings (its definition) on random patterns and names, ASCII and not: the Kelvin
+    /// sign lowers to an ASCII k, a dotted capital I to two scalars.
+    func testGlobAgreesWithMatchingTheLowerCase() {
+        func reference(_ pattern: String, _ text: String) -> Bool {
+            let p = Array(pattern.lowercased().utf8), s = Array(text.lowercased().utf8)
+            var i = 0, j = 0, star = -1, mark = 0
+            while j < s.count {
+                if i < p.count, p[i] == 0x3F || p[i] == s[j] { i += 1; j += 1 }
+                else if i < p.count, p[i] == 0x2A { star = i; mark = j; i += 1 }
+                else if star >= 0 { i = star + 1; mark += 1; j = mark }
+                else { return false }
+            }
+            while i < p.count, p[i] == 0x2A { i += 1 }
+            return i == p.count
+        }
+        let letters: [String] = ["a", "A", "b", "B", "k", "K", "_", "1", "é", "É", "\u{212A}", "ß", "İ", "i", "@", "["]
+        var rng = SystemRandomNumberGenerator()
+        var matched = 0
+        for _ in 0..<20_000 {
+            let text = (0..<Int.random(in: 0...6, using: &rng)).map { _ in letters.randomElement(using: &rng)! }.joined()
+            let pattern = (0..<Int.random(in: 0...5, using: &rng)).map { _ in
+                Int.random(in: 0..<4, using: &rng) == 0 ? ["*", "?"].randomElement(using: &rng)! : letters.randomElement(using: &rng)!
+            }.joined()
+            let want = reference(pattern, text)
+            XCTAssertEqual(Glob.matches(pattern, text), want, "\(pattern) on \(text)")
+            if want { matched += 1 }
+        }
+        XCTAssertGreaterThan(matched, 500, "the random cases match often enough to test both outcomes")
+        XCTAssertTrue(Glob.matches("PAT*", "patients") && Glob.matches("\u{212A}*", "key") && !Glob.matches("pat?", "pat"))
+    }
+
     /// A value computed from pieces of a ruled column: its NULL is masked as its values
     /// are, and an array's length goes; a stored column's NULL stays NULL.
     func testNullsAndArrayLengthsOfValuesComputedFromPieces() throws {
