@@ -6,10 +6,12 @@ sessions that span many stretches and several of the tools' pages."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
-from helpers.audit import Store, frames_for
+from helpers.audit import Store, frames_for, record_bin
+from helpers.ring import clean_env
 
 
 def interleaved(sessions: list[str], queries: int, quiet: str | None = None) -> bytes:
@@ -111,3 +113,41 @@ def test_a_store_from_before_the_stretch_index_reads_the_same_and_gets_it_at_the
     assert exported_ids(st, "pg:old-1") == expected
     assert len(exported_ids(st, "pg:new-0")) == 9
     assert st.verify().rc == 0
+
+
+def test_records_far_apart_are_found_with_a_seek_across_the_gap(tmp_path):
+    """Records forged far beyond the rest (someone who can write the store), one at the
+    last id there is: the walk crosses the gap with one seek by id, not stretch by
+    stretch (2^54 of them), and the tools show every record of the session; verify
+    names the forgery."""
+    st = Store(tmp_path)
+    st.record(interleaved(["pg:far-0", "pg:far-1"], 40))
+    query = frames_for("pg:far-0", "alice@example.org", "select 'far'", "v").splitlines()[2]
+    st.append_forged(query + b"\n" + query + b"\n", ids=[2**62, 2**63 - 1], chain_from_head=False)
+    expected = scanned_ids(st, "pg:far-0")
+    assert len(expected) == 4 + 40 * 5 + 2 and expected[-2:] == [2**62, 2**63 - 1]
+    assert exported_ids(st, "pg:far-0") == expected
+    assert exported_ids(st, "pg:far-1") == scanned_ids(st, "pg:far-1")
+    assert st.tool("show", "pg:far-0").returncode == 0
+    v = st.verify()
+    assert v.rc == 1 and "id_out_of_range" in {p["kind"] for p in v.report["problems"]}, v
+    # The recorder does not go on from an id no recorder writes: it stops with a clear error.
+    r = subprocess.run([record_bin(), "--store", str(st.path), "--config", str(st.cfg)], input=b"",
+                       capture_output=True, env=clean_env(), timeout=60)
+    assert r.returncode != 0 and b"past any a recorder writes" in r.stderr, r.stderr
+
+
+def test_a_prune_checkpoint_naming_the_last_id_there_is_is_named_not_a_crash(tmp_path):
+    """A signed prune's range edited to end at the largest id (someone who can write the
+    store): verify reports it, where the chain's next expected id overflowed."""
+    st = Store(tmp_path, retention_days=0)
+    st.record(frames_for("pg:old-1", "alice@example.org", "select 1", "a"))
+    r = st.tool("prune", "--older-than-days", "0")
+    assert r.returncode == 0 and "pruned" in r.stdout, r.stdout + r.stderr
+    st.record(frames_for("pg:new-1", "alice@example.org", "select 2", "b"))
+    db = st.db()
+    db.execute("UPDATE checkpoints SET pruned_through = ? WHERE kind = 'prune'", (2**63 - 1,))
+    db.close()
+    v = st.verify()
+    assert v.rc == 1 and "id_out_of_range" in {p["kind"] for p in v.report["problems"]}, v
+

@@ -138,6 +138,9 @@ public final class AuditStore {
             if let p = sqlite3_column_blob(st, 1) { head = Data(bytes: p, count: Int(sqlite3_column_bytes(st, 1))) }
         }
         sqlite3_finalize(st)
+        guard (0..<AuditChain.idCeiling).contains(lastID) else {
+            throw ConfigError("audit store: its last record's id (\(lastID)) is past any a recorder writes: the store was written by something else (hoop-audit verify names it)")
+        }
         if lastID == 0 {
             // Everything may have been pruned: the chain goes on from the last prune.
             sqlite3_prepare_v2(db, "SELECT last_id, head FROM checkpoints WHERE kind = 'prune' ORDER BY id DESC LIMIT 1", -1, &st, nil)
@@ -220,6 +223,10 @@ public let SQLITE_TRANSIENT = unsafeBitCast(OpaquePointer(bitPattern: -1), to: s
 public enum AuditChain {
     public static let genesis = Data(count: 32)
     public static let recordDomain = Data("hoop-audit-v1".utf8)
+    /// Record ids count from 1 by one and stay below this (no store reaches 2^62
+    /// records): an id at or past it, or a checkpoint naming one, was written by
+    /// something else. Bounding them keeps every id sum in the tools in range.
+    public static let idCeiling: Int64 = 1 << 62
 
     /// The next record of the chain for `frame`: its id, time (µs) and hash.
     public static func next(after head: Data, lastID: Int64, _ frame: RawFrame) -> (id: Int64, recordedAt: Int64, hash: Data) {

@@ -114,8 +114,16 @@ public struct Verifier {
 
     public func run() throws -> Report {
         var report = Report()
-        let cps = try checkpoints()
-        report.checkpoints = cps.count
+        let stored = try checkpoints()
+        report.checkpoints = stored.count
+        // A checkpoint naming an id no recorder writes is a problem of its own and is
+        // left out of the reckoning below (the next one then does not follow it).
+        let inRange = { (id: Int64?) in id.map { (0..<AuditChain.idCeiling).contains($0) } ?? true }
+        for cp in stored where !inRange(cp.lastID) || !inRange(cp.prunedThrough) {
+            report.problems.append(Problem(kind: "id_out_of_range", record: nil, checkpoint: cp.id,
+                detail: "checkpoint \(cp.id) names record \(inRange(cp.lastID) ? cp.prunedThrough ?? 0 : cp.lastID), an id no recorder writes"))
+        }
+        let cps = stored.filter { inRange($0.lastID) && inRange($0.prunedThrough) }
         report.anchor = cps.last.map(\.signature).flatMap { $0.isEmpty ? nil : $0 }
         // The checkpoints' own chain and signatures first: a prune is trusted only signed.
         var previous = Data()
@@ -179,6 +187,11 @@ public struct Verifier {
                 let id = r["id"]?.int ?? 0
                 after = id
                 report.records += 1
+                guard id < AuditChain.idCeiling else {
+                    report.problems.append(Problem(kind: "id_out_of_range", record: id,
+                        detail: "record \(id) has an id no recorder writes (they count from 1 by one)"))
+                    continue
+                }
                 if id < expected {
                     // A prune removes its range in the transaction that signs it: a record
                     // there now was put there after it, outside the chain.

@@ -50,18 +50,21 @@ final class AuditReader {
     /// Every record matching `condition` (SQL over the frames table, with `values`),
     /// of one session when `session` is given, in id order, a page at a time: each page
     /// is a short read of its own, so a slow reader (a replay at its original pace)
-    /// never holds a read transaction open. `body` returns false to stop.
+    /// never holds a read transaction open. `body` returns false to stop; `limit` says
+    /// how many records the caller wants at most (a lookup of one), so that no more of
+    /// the store is walked for them.
     func forEach(after start: Int64 = 0, session: String? = nil, where condition: String = "1", _ values: [SQLiteDB.Value] = [],
-                 _ body: (StoredFrame) throws -> Bool) throws {
+                 limit: Int? = nil, _ body: (StoredFrame) throws -> Bool) throws {
         var after = start
-        while true {
+        var left = limit ?? Int.max
+        while left > 0 {
             // Sizes first (length() of a blob does not read it), so that a page of big
             // frames stays within the budget.
-            let sizes = try pageSizes(after: after, session: session, condition, values)
+            let sizes = try pageSizes(after: after, session: session, condition, values, wanted: min(left, pageRows))
             guard !sizes.isEmpty else { return }
             var ids: [Int64] = []
             var total = 0
-            for r in sizes {
+            for r in sizes.prefix(left) {
                 let n = Int(r["n"]?.int ?? 0)
                 if total > 0 && total + n > pageBytes { break }
                 total += n
@@ -76,29 +79,31 @@ final class AuditReader {
                                     hash: r["hash"]?.data)
                 if try !body(f) { return }
             }
+            left -= ids.count
             after = last
         }
     }
 
-    /// The ids and sizes of the next records after `after` (about a page of them).
-    private func pageSizes(after: Int64, session: String?, _ condition: String, _ values: [SQLiteDB.Value]) throws -> [SQLiteDB.Row] {
+    /// The ids and sizes of the next records after `after`: `wanted` of them, or more.
+    private func pageSizes(after: Int64, session: String?, _ condition: String, _ values: [SQLiteDB.Value], wanted: Int) throws -> [SQLiteDB.Row] {
         guard let session, try stretchIndexed() else {
             let sessionValues: [SQLiteDB.Value] = session.map { [.text($0)] } ?? []
-            return try db.query("SELECT id, length(frame) AS n FROM frames WHERE id > ? AND \(session == nil ? "" : "session = ? AND ")(\(condition)) ORDER BY id LIMIT \(pageRows)",
+            return try db.query("SELECT id, length(frame) AS n FROM frames WHERE id > ? AND \(session == nil ? "" : "session = ? AND ")(\(condition)) ORDER BY id LIMIT \(wanted)",
                                 [.int(after)] + sessionValues + values)
         }
-        // The stretch index (AuditStore.stretchBits), 64 stretches a query, from the
-        // first stretch that can hold a later record to the store's last.
-        let ends = try db.query("SELECT min(id) AS first, max(id) AS last FROM frames WHERE id > ?", [.int(after)]).first
-        guard let first = ends?["first"]?.int, let last = ends?["last"]?.int else { return [] }
+        // The stretch index (AuditStore.stretchBits), 64 stretches a query. Each query
+        // begins at the stretch of the next record of any session (a seek by id), so a
+        // gap in the ids (a prune, a forged record far ahead) costs one seek, not a walk.
         let bits = Int64(AuditStore.stretchBits)
         let sql = AuditStore.sessionRecordsSQL(columns: "id, length(frame) AS n", condition: condition)
         var rows: [SQLiteDB.Row] = []
-        var stretch = first >> bits
-        while stretch <= last >> bits && rows.count < pageRows {
-            let end = min(stretch + 63, last >> bits)
+        var from = after
+        while rows.count < wanted,
+              let next = try db.query("SELECT min(id) AS id FROM frames WHERE id > ?", [.int(from)]).first?["id"]?.int {
+            let stretch = next >> bits, end = stretch + 63
             rows += try db.query(sql, [.int(stretch), .int(end), .text(session), .int(after)] + values)
-            stretch = end + 1
+            if end >= Int64.max >> bits { break }   // the last stretch an id can be in
+            from = ((end + 1) << bits) - 1
         }
         return rows
     }
@@ -115,7 +120,7 @@ final class AuditReader {
 
     /// Whether the store has any record of this session.
     func hasSession(_ id: String) throws -> Bool {
-        try !pageSizes(after: 0, session: id, "1", []).isEmpty
+        try !pageSizes(after: 0, session: id, "1", [], wanted: 1).isEmpty
     }
 }
 

@@ -102,7 +102,7 @@ final class Player {
             // the Parse before it: look ahead for the text.
             for seq in r.seqs {
                 var request: StoredFrame?
-                try? reader.forEach(after: currentID, session: session, where: "seq = ? AND type IN ('query', 'parse')", [.int(seq)]) {
+                try? reader.forEach(after: currentID, session: session, where: "seq = ? AND type IN ('query', 'parse')", [.int(seq)], limit: 1) {
                     request = $0
                     return false
                 }

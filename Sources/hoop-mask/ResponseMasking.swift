@@ -539,7 +539,8 @@ final class ResponseMasking {
         let shadowing = self.shadowing
         // The names as the cache's scope, made again only when they changed (a statement
         // a request: sorting and joining them each time showed in the profile).
-        if shadowingScope?.names != shadowing { shadowingScope = (shadowing, shadowing.sorted().joined(separator: ",")) }
+        // NUL between them: no name holds one, where a comma can be in a quoted name.
+        if shadowingScope?.names != shadowing { shadowingScope = (shadowing, shadowing.sorted().joined(separator: "\u{0}")) }
         return lineageCache.value(sql, scope: shadowingScope!.key) { try? Lineage.trace($0, shadowing: shadowing) }
     }
     private var shadowingScope: (names: Set<String>, key: String)?
