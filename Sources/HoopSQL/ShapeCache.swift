@@ -29,7 +29,13 @@ public final class ShapeCache<Value: Equatable> {
         if let quickKey, let hit = quick[quickKey] { return hit }
         if short { parsed += 1 }
         let shape = short ? SQLParser.normalize(sql) : nil
-        if let shape, let hit = shapes[scope + "\u{0}" + shape] { return hit }
+        if let shape, let hit = shapes[scope + "\u{0}" + shape] {
+            // A text that is its own shape (parameters, no literals: the extended
+            // protocol's usual Parse) is kept by its text too, or each use parsed it again
+            // once texts with literals had put that shape here first.
+            if shape == sql { Self.insert(hit, scope + "\u{0}" + sql, into: &exact, limit: limit) }
+            return hit
+        }
         let v = compute(sql)
         guard short else { return v }
         Self.insert(v, scope + "\u{0}" + sql, into: &exact, limit: limit)
