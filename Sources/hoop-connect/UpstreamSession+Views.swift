@@ -41,7 +41,7 @@ extension UpstreamSession {
 
     /// One pass over the bytes: whether any of `words` (by first byte) is in the text,
     /// in any case, or only where no identifier character touches it.
-    static func mentions(_ sql: String, _ table: [UInt8: [[UInt8]]], wholeWords: Bool) -> Bool {
+    static func mentions(_ sql: String, _ table: WordTable, wholeWords: Bool) -> Bool {
         var sql = sql
         return sql.withUTF8 { b in
             func identifier(_ i: Int) -> Bool {
@@ -51,8 +51,7 @@ extension UpstreamSession {
             }
             for i in b.indices {
                 let c = b[i] | 0x20   // ASCII letters to lower case; no other byte becomes a letter
-                guard let words = table[c] else { continue }
-                for w in words where i + w.count <= b.count {
+                for w in table.byFirstByte[Int(c)] where i + w.count <= b.count {
                     var k = 1
                     while k < w.count && (b[i + k] | 0x20) == w[k] { k += 1 }
                     if k == w.count && (!wholeWords || (!identifier(i - 1) && !identifier(i + w.count))) { return true }
@@ -62,9 +61,17 @@ extension UpstreamSession {
         }
     }
 
-    private static func firstBytes(_ words: [String]) -> [UInt8: [[UInt8]]] {
-        Dictionary(grouping: words.map { Array($0.utf8) }, by: { $0[0] })
+    /// Words by their first byte, in an array indexed by that byte: the scan looks up
+    /// every byte of every request (a dictionary hashed each one).
+    struct WordTable {
+        let byFirstByte: [[[UInt8]]]
+        init(_ words: [String]) {
+            var table = [[[UInt8]]](repeating: [], count: 256)
+            for w in words { table[Int(w.utf8.first!)].append(Array(w.utf8)) }
+            byFirstByte = table
+        }
     }
+    private static func firstBytes(_ words: [String]) -> WordTable { WordTable(words) }
     private static let definingWords = firstBytes(["declare", "prepare", "into", "update", "create", "merge"])
     private static let writingWords = firstBytes(["insert", "update", "delete", "merge"])
     private static let preparingWord = firstBytes(["prepare"])
