@@ -26,7 +26,7 @@ public final class AuditStore {
     /// (256 records), then the session: a group commit's entries share the last
     /// stretch's one or two leaf pages, where an index by session first dirtied a leaf
     /// per active session on every commit (most of the pages written and synced). A
-    /// reader finds a session's records stretch by stretch (`sessionRecords`). SQLite's
+    /// reader finds a session's records stretch by stretch (`sessionRecordsSQL`). SQLite's
     /// integrity check, which `hoop-audit verify` runs, covers it like any index.
     public static let stretchBits = 8
 

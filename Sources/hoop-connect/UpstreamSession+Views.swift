@@ -71,15 +71,14 @@ extension UpstreamSession {
             byFirstByte = table
         }
     }
-    private static func firstBytes(_ words: [String]) -> WordTable { WordTable(words) }
-    private static let definingWords = firstBytes(["declare", "prepare", "into", "update", "create", "merge"])
-    private static let writingWords = firstBytes(["insert", "update", "delete", "merge"])
-    private static let preparingWord = firstBytes(["prepare"])
-    private static let endingWords = firstBytes(["deallocate", "discard"])
-    static let transactionEndingWords = firstBytes(["commit", "rollback", "end", "abort", "prepare"])
-    private static let holdingWord = firstBytes(["hold"])
-    private static let declaringWord = firstBytes(["declare"])
-    private static let fetchingWord = firstBytes(["fetch"])
+    private static let definingWords = WordTable(["declare", "prepare", "into", "update", "create", "merge"])
+    private static let writingWords = WordTable(["insert", "update", "delete", "merge"])
+    private static let preparingWord = WordTable(["prepare"])
+    private static let endingWords = WordTable(["deallocate", "discard"])
+    static let transactionEndingWords = WordTable(["commit", "rollback", "end", "abort", "prepare"])
+    private static let holdingWord = WordTable(["hold"])
+    private static let declaringWord = WordTable(["declare"])
+    private static let fetchingWord = WordTable(["fetch"])
 
     static let maxPending = 256
     static let maxNotedNames = 4096
