@@ -283,3 +283,42 @@ def test_copy_in_is_read_a_window_of_frames_ahead_of_the_upstream(listen):
     writer.join(10)
     assert received == total * len(chunk)
     assert rounds > 1, "the whole upload came without waiting for a credit"
+
+
+def test_a_session_ended_while_its_client_sends_delivers_the_error_and_an_orderly_end(listen):
+    """The ring ends a session (a revoked grant, a fatal upstream error) while queries the
+    client sent are still unread in hoop-listen's socket. A full close then is a reset,
+    and a client that writes before it reads (libpq) may meet the reset before the error
+    (a revoke test lost its 57P05 in CI that way): the client must read the error, then
+    an end of stream, and what it still sends is taken and dropped."""
+    import threading
+
+    c, sid, _ = listen.open_session()
+    # 2.8 MB of queries: more than hoop-listen reads while the ring (this test) does not
+    # take its frames, so the rest waits in the socket.
+    burst = Query("select 1") * 200000
+    sender = threading.Thread(target=lambda: _send_quietly(c, burst), daemon=True)
+    sender.start()
+    first = listen.frame_of("query")
+    time.sleep(0.5)
+    listen.send({"type": "error", "session": sid, "seq": first["seq"], "severity": "FATAL",
+                 "code": "57P05", "message": "hoop: access revoked", "fatal": True, **STAMPS})
+    got, end = [], None
+    try:
+        while True:
+            got.append(c.read(timeout=10))
+    except ServerClosed:
+        end = "eof"
+    except ConnectionResetError:
+        end = "reset"
+    sender.join(10)
+    assert got and got[-1][0] == "E" and got[-1][1]["C"] == "57P05", got
+    assert end == "eof", f"the session ended with a {end}, not an orderly close"
+    assert not sender.is_alive(), "the client's writes were not taken after the error"
+
+
+def _send_quietly(c, data):
+    try:
+        c.send(data)
+    except OSError:
+        pass

@@ -160,6 +160,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func mustHoldReads() -> Bool {
         guard let context else { return true }
+        if state == .closing { return false }
         if state == .opening || !context.channel.isWritable { return true }
         if waitingForRing || copyInFlight >= Self.copyWindow { return true }
         if env.ring.whenDrained({ [weak self] in
@@ -189,8 +190,11 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         finish(with: b, reason: reason, grace: grace)
     }
 
-    /// Writes `last`, emits session_close, and closes once the write is done (or after
-    /// a grace period, for a client that does not read).
+    /// Writes `last`, emits session_close, then closes the write side only: the client
+    /// reads `last` and an end of stream, and what it still sends is read and dropped
+    /// until its own end of stream (or a grace period, for a client that does not
+    /// close). A full close here would meet a query already in the socket's receive
+    /// buffer and turn into a reset, which can destroy `last` before the client reads it.
     func finish(with last: ByteBuffer, reason: String, grace: TimeAmount = .seconds(2)) {
         guard let context, state != .closing, state != .closed else { return }
         state = .closing
@@ -198,8 +202,16 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         emitClose(reason)
         timer?.cancel()
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(last)).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(last)).whenComplete { _ in
+            channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+        }
         timer = context.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
+        // Drop what the client sends from now on (channelRead ignores it) rather than
+        // leave it unread: reads held for flow control are let go.
+        if readHeld {
+            readHeld = false
+            context.read()
+        }
     }
 
     func closeNow() {
