@@ -115,6 +115,28 @@ def test_a_store_from_before_the_stretch_index_reads_the_same_and_gets_it_at_the
     assert st.verify().rc == 0
 
 
+def test_an_index_of_that_name_over_other_columns_is_not_walked_and_is_made_again(tmp_path):
+    """An edited store: `frames_by_stretch` made over other columns. The tools do not
+    walk it (their answers stay right), and hoop-record's next start makes it again as
+    it should be, so the tools keep their speed."""
+    st = Store(tmp_path)
+    st.record(interleaved(["pg:idx-0", "pg:idx-1"], 60))
+    db = st.db()
+    db.execute("DROP INDEX frames_by_stretch")
+    db.execute("CREATE INDEX frames_by_stretch ON frames ((id >> 8), type)")
+    db.close()
+    expected = scanned_ids(st, "pg:idx-1")
+    assert len(expected) == 4 + 60 * 5
+    assert exported_ids(st, "pg:idx-1") == expected
+    st.record(frames_for("pg:idx-2", "alice@example.org", "select 2", "w"))
+    db = st.db()
+    made = db.execute("SELECT sql FROM sqlite_master WHERE name = 'frames_by_stretch'").fetchone()[0]
+    db.close()
+    assert made == "CREATE INDEX frames_by_stretch ON frames ((id >> 8), session)", made
+    assert exported_ids(st, "pg:idx-1") == expected
+    assert st.verify().rc == 0
+
+
 def test_records_far_apart_are_found_with_a_seek_across_the_gap(tmp_path):
     """Records forged far beyond the rest (someone who can write the store), one at the
     last id there is: the walk crosses the gap with one seek by id, not stretch by
@@ -151,3 +173,26 @@ def test_a_prune_checkpoint_naming_the_last_id_there_is_is_named_not_a_crash(tmp
     v = st.verify()
     assert v.rc == 1 and "id_out_of_range" in {p["kind"] for p in v.report["problems"]}, v
 
+
+
+def test_replay_says_where_a_record_cannot_be_read_and_does_not_skip_it(tmp_path):
+    """A record whose frame is no longer JSON (an edited store): replay names it where
+    it stands, in text and in JSON, rather than play the session as if it were whole."""
+    st = Store(tmp_path)
+    st.record(frames_for("pg:edited", "alice@example.org", "select 1", "row-value"))
+    db = st.db()
+    rid = db.execute("SELECT id FROM frames WHERE session = 'pg:edited' AND type = 'rows'").fetchone()[0]
+    db.execute("UPDATE frames SET frame = CAST('{\"type\":\"rows\",' AS BLOB) WHERE id = ?", (rid,))
+    db.close()
+    r = st.tool("replay", "pg:edited", "--instant")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    said = f"-- (record {rid} is not a frame hoop-audit can read: run hoop-audit verify)"
+    assert said in lines, r.stdout
+    assert lines.index("clinic=> select 1") < lines.index(said) < lines.index("SELECT 1"), r.stdout
+    assert "row-value" not in lines and "v" in lines, r.stdout
+    r = st.tool("replay", "pg:edited", "--instant", "--json")
+    assert r.returncode == 0, r.stderr
+    events = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [e["id"] for e in events if e["type"] == "unreadable"] == [rid], events
+    assert st.verify().rc != 0, "verify does not see the edit"

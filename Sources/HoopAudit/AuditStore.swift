@@ -30,6 +30,10 @@ public final class AuditStore {
     /// integrity check, which `hoop-audit verify` runs, covers it like any index.
     public static let stretchBits = 8
 
+    /// As SQLite keeps it in sqlite_master: an index of this name made otherwise (an
+    /// edited store) is made again at the next open, so the tools' walk keeps its speed.
+    public static let stretchIndex = "CREATE INDEX frames_by_stretch ON frames ((id >> \(stretchBits)), session)"
+
     public static let schema = """
         CREATE TABLE IF NOT EXISTS frames (
             id          INTEGER PRIMARY KEY,
@@ -40,7 +44,7 @@ public final class AuditStore {
             frame       BLOB NOT NULL,      -- the line as received, byte for byte
             hash        BLOB                -- SHA-256 of this record chained to the previous one's
         );
-        CREATE INDEX IF NOT EXISTS frames_by_stretch ON frames ((id >> \(stretchBits)), session);
+        \(stretchIndex.replacingOccurrences(of: "CREATE INDEX", with: "CREATE INDEX IF NOT EXISTS"));
         DROP INDEX IF EXISTS frames_by_session;  -- a store from before the stretch index
         CREATE TABLE IF NOT EXISTS checkpoints (
             id            INTEGER PRIMARY KEY,
@@ -84,6 +88,10 @@ public final class AuditStore {
         // pages cost a lone client's commit 10 to 15 % more CPU (scripts/bench audit's
         // lock-step, and a lock-step of one transaction's five frames: 148 -> 125 µs).
         try exec("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
+        if let made = try text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'frames_by_stretch'"),
+           made != Self.stretchIndex {
+            try exec("DROP INDEX frames_by_stretch")
+        }
         try exec(Self.schema)
         if try !hasColumn("frames", "hash") { try exec("ALTER TABLE frames ADD COLUMN hash BLOB") }   // a store from before the chain
         guard sqlite3_prepare_v2(db, "INSERT INTO frames (id, recorded_at, session, seq, type, frame, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -119,6 +127,15 @@ public final class AuditStore {
     private func run(_ statement: OpaquePointer?) throws {
         defer { sqlite3_reset(statement) }
         guard sqlite3_step(statement) == SQLITE_DONE else { throw ConfigError("audit store: \(message)") }
+    }
+
+    /// The first column of the first row of a query without parameters, as text.
+    private func text(_ sql: String) throws -> String? {
+        var st: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &st, nil) == SQLITE_OK else { throw ConfigError("audit store: \(message)") }
+        defer { sqlite3_finalize(st) }
+        guard sqlite3_step(st) == SQLITE_ROW, let p = sqlite3_column_text(st, 0) else { return nil }
+        return String(cString: p)
     }
 
     private func hasColumn(_ table: String, _ column: String) throws -> Bool {

@@ -109,10 +109,12 @@ final class AuditReader {
     }
 
     /// Whether the store has the stretch index (hoop-record makes it when it opens a
-    /// store; a copy of an older store has an index by session first).
+    /// store; a copy of an older store has an index by session first), as made: one of
+    /// that name over other columns (an edited store) is not walked.
     private func stretchIndexed() throws -> Bool {
         if let known = stretchIndex { return known }
-        let found = try !db.query("SELECT 1 AS x FROM sqlite_master WHERE type = 'index' AND name = 'frames_by_stretch'").isEmpty
+        let found = try db.query("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'frames_by_stretch'")
+            .first?["sql"]?.string == AuditStore.stretchIndex
         stretchIndex = found
         return found
     }

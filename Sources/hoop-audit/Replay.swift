@@ -30,7 +30,7 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let reader = try AuditReader(options)
         guard try reader.hasSession(session) else {
-            FileHandle.standardError.write(Data("hoop-record: no session \(session) in the store\n".utf8))
+            FileHandle.standardError.write(Data("hoop-audit: no session \(session) in the store\n".utf8))
             throw ExitCode(1)
         }
         let player = Player(reader: reader, session: session, speed: instant ? nil : speed, maxPause: maxPause, json: json)
@@ -92,7 +92,7 @@ final class Player {
     }
 
     /// Prints a request's text once, before the first thing the client saw of it.
-    private func announce(_ i: Int, at: Int64) {
+    private func announce(_ i: Int, at: Int64) throws {
         guard !tracker[i].announced else { return }
         tracker[i].announced = true
         var r = tracker[i]
@@ -102,7 +102,7 @@ final class Player {
             // the Parse before it: look ahead for the text.
             for seq in r.seqs {
                 var request: StoredFrame?
-                try? reader.forEach(after: currentID, session: session, where: "seq = ? AND type IN ('query', 'parse')", [.int(seq)], limit: 1) {
+                try reader.forEach(after: currentID, session: session, where: "seq = ? AND type IN ('query', 'parse')", [.int(seq)], limit: 1) {
                     request = $0
                     return false
                 }
@@ -147,8 +147,14 @@ final class Player {
 
     func play(_ rec: StoredFrame) throws {
         currentID = rec.id
-        guard let f = rec.decode() else { return }
         let at = rec.recordedAt
+        guard let f = rec.decode() else {
+            // Said, not skipped: the replay must not look whole when a record is not.
+            pace(at)
+            if json { event("unreadable", at: at, [("id", .int(rec.id))]) }
+            else { out.line("-- (record \(rec.id) is not a frame hoop-audit can read: run hoop-audit verify)") }
+            return
+        }
         let i = tracker.attribute(f, at: at)
         switch f.type {
         case FrameType.sessionOpen:
@@ -169,11 +175,11 @@ final class Player {
         case FrameType.query, FrameType.execute, FrameType.call:
             guard let i else { return }
             pace(at)
-            announce(i, at: at)
+            try announce(i, at: at)
         case FrameType.result:
             // An API call's answer, as the client received it (masked).
             pace(at)
-            if let i { announce(i, at: at) }
+            if let i { try announce(i, at: at) }
             if json { event(FrameType.result, at: at, [("status", f["status"]), ("request_id", f["request_id"]), ("body", f["body"])]); return }
             out.line("-- HTTP \(f["status"]?.int ?? 0)" + ((f["request_id"]?.string).map { ", request id \($0)" } ?? ""))
             if let body = f["body"]?.string { out.line(body) }
@@ -183,7 +189,7 @@ final class Player {
             tracker[i].pendingColumns = (f["fields"]?.array ?? []).map { $0["name"]?.string ?? "?" }
         case FrameType.rows:
             pace(at)
-            if let i { announce(i, at: at) }
+            if let i { try announce(i, at: at) }
             headerIfPending(i, at: at)
             if json { event(FrameType.rows, at: at, [("rows", f["rows"])]); return }
             for row in f["rows"]?.array ?? [] {
@@ -191,12 +197,12 @@ final class Player {
             }
         case FrameType.complete:
             pace(at)
-            if let i { announce(i, at: at) }
+            if let i { try announce(i, at: at) }
             headerIfPending(i, at: at)
             if json { event(FrameType.complete, at: at, [("tag", f["tag"])]) } else { out.line(f["tag"]?.text ?? "") }
         case FrameType.empty:
             pace(at)
-            if let i { announce(i, at: at) }
+            if let i { try announce(i, at: at) }
             if json { event(FrameType.empty, at: at, []) } else { out.line("-- (empty query)") }
         case FrameType.suspended:
             pace(at)
@@ -204,18 +210,18 @@ final class Player {
         case FrameType.refused:
             // hoop-listen answered the client itself, with this error.
             pace(at)
-            if let i { announce(i, at: at) }
+            if let i { try announce(i, at: at) }
             var e = f
             e.type = FrameType.error
             e["severity"] = .string("ERROR")
             message(e, at: at)
         case FrameType.notice, FrameType.error:
             pace(at)
-            if let i { announce(i, at: at); if f.type == FrameType.error { tracker[i].pendingColumns = nil } }
+            if let i { try announce(i, at: at); if f.type == FrameType.error { tracker[i].pendingColumns = nil } }
             message(f, at: at)
         case FrameType.copyInResponse:
             pace(at)
-            if let i { announce(i, at: at) }
+            if let i { try announce(i, at: at) }
             if json { event("copy_in", at: at, []) } else { out.line("-- (COPY FROM STDIN: the client sends its data)") }
         case FrameType.copyDone, FrameType.copyFail:
             pace(at)
@@ -225,7 +231,7 @@ final class Player {
             else { out.line("-- (the client sent \(bytes) bytes of COPY data" + (failed.map { ", then failed the COPY: \($0))" } ?? ")")) }
         case FrameType.copyOutData:
             pace(at)
-            if let i { announce(i, at: at) }
+            if let i { try announce(i, at: at) }
             if json { event("copy_out", at: at, [("data", f["data"])]); return }
             for item in f["data"]?.array ?? [] {
                 if let s = item.string { out.write(s); if !s.hasSuffix("\n") { out.write("\n") } }
