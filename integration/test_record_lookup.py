@@ -175,9 +175,10 @@ def test_a_prune_checkpoint_naming_the_last_id_there_is_is_named_not_a_crash(tmp
 
 
 
-def test_replay_says_where_a_record_cannot_be_read_and_does_not_skip_it(tmp_path):
+def test_replay_and_show_say_where_a_record_cannot_be_read_and_do_not_skip_it(tmp_path):
     """A record whose frame is no longer JSON (an edited store): replay names it where
-    it stands, in text and in JSON, rather than play the session as if it were whole."""
+    it stands, in text and in JSON, and show among the session's facts, rather than
+    present the session as if it were whole."""
     st = Store(tmp_path)
     st.record(frames_for("pg:edited", "alice@example.org", "select 1", "row-value"))
     db = st.db()
@@ -195,4 +196,10 @@ def test_replay_says_where_a_record_cannot_be_read_and_does_not_skip_it(tmp_path
     assert r.returncode == 0, r.stderr
     events = [json.loads(line) for line in r.stdout.splitlines()]
     assert [e["id"] for e in events if e["type"] == "unreadable"] == [rid], events
+    r = st.tool("show", "pg:edited")
+    assert r.returncode == 0, r.stderr
+    assert f"unreadable  records {rid} are not frames: run hoop-audit verify" in r.stdout.splitlines(), r.stdout
+    r = st.tool("show", "pg:edited", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["session"]["unreadable"] == [rid], r.stdout
     assert st.verify().rc != 0, "verify does not see the edit"

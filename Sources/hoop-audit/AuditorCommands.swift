@@ -269,6 +269,8 @@ struct SessionFacts {
     private var lastRequestSeq: Int64 = -1
     var holds = 0
     var denials = 0
+    /// Records whose frame was read and is not one (an edited store): named, not passed over.
+    var unreadable: [Int64] = []
 
     init(id: String) { self.id = id }
 
@@ -277,6 +279,7 @@ struct SessionFacts {
     mutating func absorb(_ r: StoredFrame, decoded: Frame?) {
         if frames == 0 { firstID = r.id; started = r.recordedAt }
         frames += 1
+        if decoded == nil && !r.bytes.isEmpty { unreadable.append(r.id) }
         started = min(started, r.recordedAt)
         ended = max(ended, r.recordedAt)
         switch r.type {
@@ -354,6 +357,7 @@ struct SessionFacts {
             ("requests", .int(Int64(requests))), ("holds", .int(Int64(holds))), ("denials", .int(Int64(denials))),
             ("frames", .int(Int64(frames))), ("outcome", .string(outcome)), ("close_reason", closeReason.map(JSON.string)),
         ]
+        if !unreadable.isEmpty { out.append(("unreadable", .array(unreadable.map(JSON.int)))) }
         if let f = fatal {
             out.append(("error", jsonObject([("code", f["code"]), ("message", f["message"]), ("stage", f["stage"]),
                                              ("reason", f["reason"]), ("seq", f.seq.map(JSON.int))])))
@@ -700,7 +704,7 @@ struct ShowCommand: ParsableCommand {
     func run() throws {
         let reader = try AuditReader(options)
         guard try reader.hasSession(session) else {
-            FileHandle.standardError.write(Data("hoop-record: no session \(session) in the store\n".utf8))
+            FileHandle.standardError.write(Data("hoop-audit: no session \(session) in the store\n".utf8))
             throw ExitCode(1)
         }
         var facts = SessionFacts(id: session)
@@ -794,6 +798,9 @@ struct ShowCommand: ParsableCommand {
                  + " (\(AuditTime.duration(s.ended - s.started)))")
         out.line("outcome     \(s.outcomeText)" + (s.fatal?["message"]?.string.map { ": \($0)" } ?? ""))
         out.line("requests    \(s.requests) (\(s.holds) held, \(s.denials) denied)")
+        if !s.unreadable.isEmpty {
+            out.line("unreadable  records " + s.unreadable.map(String.init).joined(separator: ", ") + " are not frames: run hoop-audit verify")
+        }
     }
 
     static func indent(_ s: String, _ prefix: String) -> String {
