@@ -172,10 +172,16 @@ public struct Classification: Equatable, Sendable {
 
 public struct ClassifyOptions: Sendable {
     /// LIMIT / FETCH FIRST n counts as bounded only when n <= this.
-    public var maxBoundedLimit: Int = 1000
+    public var maxBoundedLimit: Int = 1000 { didSet { cacheScope = Self.scope(maxBoundedLimit, keyColumns) } }
     /// Extra key column names (besides "id" and names ending in "_id").
-    public var keyColumns: Set<String> = []
+    public var keyColumns: Set<String> = [] { didSet { cacheScope = Self.scope(maxBoundedLimit, keyColumns) } }
+    /// The options as a key, for a cache of classifications (kept, not built per statement).
+    public private(set) var cacheScope = ClassifyOptions.scope(1000, [])
     public init() {}
+
+    private static func scope(_ limit: Int, _ keys: Set<String>) -> String {
+        "\(limit)|" + keys.sorted().joined(separator: "\u{0}")
+    }
 }
 
 /// Classifies statements for hoop-approve over the server's own parse tree: what kind of

@@ -323,8 +323,7 @@ final class ApprovalGate: @unchecked Sendable {
     /// A text's classification, cached by text and by shape (HoopSQL's ShapeCache),
     /// per set of classify options.
     private func classification(_ sql: String, _ options: ClassifyOptions) -> Classification {
-        let scope = "\(options.maxBoundedLimit)|\(options.keyColumns.sorted().joined(separator: ","))"
-        return classifications.value(sql, scope: scope) { Classifier.classify($0, options: options) }
+        classifications.value(sql, scope: options.cacheScope) { Classifier.classify($0, options: options) }
     }
 
     /// Allow, deny or hold one request by the connection's policy.

@@ -31,6 +31,33 @@ final class ShapeCacheTests: XCTestCase {
         XCTAssertEqual(cache.value(parameterized) { _ in Classification(statements: []) }, Classifier.classify(parameterized))
     }
 
+    /// The classify options' cache key follows every change of the options, and two
+    /// sets of key columns never share one (a quoted name may hold a comma).
+    func testTheClassifyOptionsKeyFollowsTheOptions() {
+        var a = ClassifyOptions(), b = ClassifyOptions()
+        XCTAssertEqual(a.cacheScope, b.cacheScope)
+        a.maxBoundedLimit = 10
+        XCTAssertNotEqual(a.cacheScope, b.cacheScope)
+        b.maxBoundedLimit = 10
+        a.keyColumns = ["a,b"]
+        b.keyColumns = ["a", "b"]
+        XCTAssertNotEqual(a.cacheScope, b.cacheScope)
+        b.keyColumns = ["a,b"]
+        XCTAssertEqual(a.cacheScope, b.cacheScope)
+        a.keyColumns.insert("mrn")
+        b.keyColumns = ["mrn", "a,b"]
+        XCTAssertEqual(a.cacheScope, b.cacheScope)
+        // A classification under one key is not found under another.
+        let cache = ShapeCache<Classification>()
+        let sql = "delete from visits where note_key = 3"
+        _ = cache.value(sql, scope: ClassifyOptions().cacheScope) { Classifier.classify($0) }
+        var keyed = ClassifyOptions()
+        keyed.keyColumns = ["note_key"]
+        XCTAssertEqual(cache.value(sql, scope: keyed.cacheScope) { Classifier.classify($0, options: keyed) },
+                       Classifier.classify(sql, options: keyed))
+        XCTAssertNotEqual(Classifier.classify(sql, options: keyed), Classifier.classify(sql))
+    }
+
     func testWhatTheScanCannotReadHasNoKey() {
         for sql in ["select E'a\\'b'", "select $1", "select $$x$$", "select 1 -- c", "select /* c */ 1",
                     "select 'it''s'", "select 'a'\n'b'", "select 123abc", "select 1234567890", "select U&'x'",
