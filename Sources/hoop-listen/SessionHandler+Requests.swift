@@ -140,6 +140,8 @@ extension SessionHandler {
     /// The CopyData read so far, as one `copy_data` frame.
     func flushCopyData() {
         guard !copyChunks.isEmpty else { return }
+        // A session that has ended sends nothing more round the ring (its session_close went).
+        guard state != .closing, state != .closed else { copyChunks = []; copyBytes = 0; return }
         let chunks = copyChunks
         copyChunks = []; copyBytes = 0
         let data: JSON

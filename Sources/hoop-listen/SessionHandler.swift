@@ -201,6 +201,7 @@ final class SessionHandler: ChannelDuplexHandler, @unchecked Sendable {
         closeReason = reason
         emitClose(reason)
         timer?.cancel()
+        creditTimer?.cancel()
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(last)).whenComplete { _ in
             channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
