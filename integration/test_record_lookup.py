@@ -115,6 +115,37 @@ def test_a_store_from_before_the_stretch_index_reads_the_same_and_gets_it_at_the
     assert st.verify().rc == 0
 
 
+def test_an_emptied_request_and_an_edited_end_are_named_by_show_sessions_and_replay(tmp_path):
+    """Records edited to an empty frame or to a number (not text at all): the request's
+    record in one session, the session_close in another. `show` and `replay` name them
+    (and replay does not claim the text was refused); `sessions` names the end it reads
+    and does not list that session as a clean one."""
+    st = Store(tmp_path)
+    st.record(frames_for("pg:emptied", "alice@example.org", "select 7", "row-value")
+              + frames_for("pg:ended", "alice@example.org", "select 8", "row-value"))
+    db = st.db()
+    query = db.execute("SELECT id FROM frames WHERE session = 'pg:emptied' AND type = 'query'").fetchone()[0]
+    db.execute("UPDATE frames SET frame = X'' WHERE id = ?", (query,))
+    close = db.execute("SELECT id FROM frames WHERE session = 'pg:ended' AND type = 'session_close'").fetchone()[0]
+    db.execute("UPDATE frames SET frame = 0 WHERE id = ?", (close,))
+    db.close()
+    r = st.tool("show", "pg:emptied", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["session"]["unreadable"] == [query], r.stdout
+    r = st.tool("replay", "pg:emptied", "--instant")
+    assert r.returncode == 0, r.stderr
+    assert f"-- (record {query} is not a frame hoop-audit can read: run hoop-audit verify)" in r.stdout, r.stdout
+    assert "refused before it reached the server" not in r.stdout, r.stdout
+    assert "a record of this session cannot be read" in r.stdout, r.stdout
+    listed = {s["session"]: s for s in st.sessions()}
+    assert listed["pg:ended"].get("unreadable") == [close], listed["pg:ended"]
+    assert "unreadable" not in listed["pg:emptied"], "sessions reads no query frame: it cannot say"
+    r = st.tool("sessions")
+    assert r.returncode == 0, r.stderr
+    line = next(l for l in r.stdout.splitlines() if "pg:ended" in l)
+    assert "records unreadable (hoop-audit verify)" in line, r.stdout
+
+
 def test_an_index_of_that_name_over_other_columns_is_not_walked_and_is_made_again(tmp_path):
     """An edited store: `frames_by_stretch` made over other columns. The tools do not
     walk it (their answers stay right), and hoop-record's next start makes it again as
@@ -172,7 +203,6 @@ def test_a_prune_checkpoint_naming_the_last_id_there_is_is_named_not_a_crash(tmp
     db.close()
     v = st.verify()
     assert v.rc == 1 and "id_out_of_range" in {p["kind"] for p in v.report["problems"]}, v
-
 
 
 def test_replay_and_show_say_where_a_record_cannot_be_read_and_do_not_skip_it(tmp_path):

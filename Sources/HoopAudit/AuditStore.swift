@@ -90,9 +90,11 @@ public final class AuditStore {
         try exec("PRAGMA page_size=4096; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
         if let made = try text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'frames_by_stretch'"),
            made != Self.stretchIndex {
-            try exec("DROP INDEX frames_by_stretch")
+            // One transaction: a rebuild that fails leaves the index as it was.
+            try exec("BEGIN IMMEDIATE; DROP INDEX frames_by_stretch; \(Self.schema) COMMIT;")
+        } else {
+            try exec(Self.schema)
         }
-        try exec(Self.schema)
         if try !hasColumn("frames", "hash") { try exec("ALTER TABLE frames ADD COLUMN hash BLOB") }   // a store from before the chain
         guard sqlite3_prepare_v2(db, "INSERT INTO frames (id, recorded_at, session, seq, type, frame, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                  -1, &insert, nil) == SQLITE_OK else {

@@ -276,10 +276,11 @@ struct SessionFacts {
 
     static let detailTypes = [FrameType.sessionOpen, FrameType.error, FrameType.sessionClose, FrameType.decision]
 
-    mutating func absorb(_ r: StoredFrame, decoded: Frame?) {
+    /// `loaded`: the record's frame was read (`sessions` reads only detailTypes' frames).
+    mutating func absorb(_ r: StoredFrame, decoded: Frame?, loaded: Bool = true) {
         if frames == 0 { firstID = r.id; started = r.recordedAt }
         frames += 1
-        if decoded == nil && !r.bytes.isEmpty { unreadable.append(r.id) }
+        if loaded && decoded == nil { unreadable.append(r.id) }
         started = min(started, r.recordedAt)
         ended = max(ended, r.recordedAt)
         switch r.type {
@@ -332,8 +333,13 @@ struct SessionFacts {
         return closed ? "ok" : "open"
     }
 
-    /// The outcome in words.
+    /// The outcome in words; a session with records that are not frames says so (the
+    /// outcome is read from records that may be among them).
     var outcomeText: String {
+        unreadable.isEmpty ? outcomeWords : outcomeWords + ", records unreadable (hoop-audit verify)"
+    }
+
+    private var outcomeWords: String {
         switch outcome {
         case "refused", "error":
             if let f = fatal {
@@ -408,9 +414,10 @@ struct SessionsCommand: ParsableCommand {
                 guard let s = r["session"]?.string else { continue }
                 let rec = StoredFrame(id: after, recordedAt: r["recorded_at"]?.int ?? 0, session: s, seq: r["seq"]?.int,
                                       type: r["type"]?.string ?? "", bytes: r["frame"]?.data ?? Data(), hash: nil)
-                let decoded = r["frame"]?.data == nil ? nil : rec.decode()
+                let loaded = SessionFacts.detailTypes.contains(rec.type)
+                let decoded = loaded ? rec.decode() : nil
                 if facts[s] == nil { facts[s] = SessionFacts(id: s); order.append(s) }
-                facts[s]!.absorb(rec, decoded: decoded)
+                facts[s]!.absorb(rec, decoded: decoded, loaded: loaded)
             }
         }
         let wantedUser = user?.lowercased()
@@ -698,7 +705,7 @@ struct ShowCommand: ParsableCommand {
         discussion: phiNote)
 
     @OptionGroup var options: StoreOptions
-    @Argument(help: "The session id (from `hoop-record sessions`).") var session: String
+    @Argument(help: "The session id (from `hoop-audit sessions`).") var session: String
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {

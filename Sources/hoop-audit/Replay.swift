@@ -16,7 +16,7 @@ struct ReplayCommand: ParsableCommand {
             """)
 
     @OptionGroup var options: StoreOptions
-    @Argument(help: "The session id (from `hoop-record sessions`).") var session: String
+    @Argument(help: "The session id (from `hoop-audit sessions`).") var session: String
     @Option(help: "How many times faster than recorded (1: the original pace).") var speed: Double = 1
     @Flag(help: "No pauses: print everything at once.") var instant = false
     @Option(help: "Cap each pause at this many seconds (a request held for approval waits minutes).") var maxPause: Double?
@@ -34,11 +34,11 @@ struct ReplayCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let player = Player(reader: reader, session: session, speed: instant ? nil : speed, maxPause: maxPause, json: json)
+        defer { player.out.flush() }   // what was printed before an error too
         try reader.forEach(session: session) { rec in
             try player.play(rec)
             return true
         }
-        player.out.flush()
     }
 }
 
@@ -58,6 +58,7 @@ final class Player {
     private var virtual: Double = 0
     private let wallStart = DispatchTime.now().uptimeNanoseconds
     private var currentID: Int64 = 0
+    private var sawUnreadable = false
 
     init(reader: AuditReader, session: String, speed: Double?, maxPause: Double?, json: Bool) {
         self.reader = reader
@@ -96,6 +97,7 @@ final class Player {
         guard !tracker[i].announced else { return }
         tracker[i].announced = true
         var r = tracker[i]
+        var unreadableRequest = false
         if r.sql == nil {
             // A query held for approval is recorded once it is let through, after the
             // hold and its notice; hoop-listen's refusal of a message can come ahead of
@@ -106,6 +108,7 @@ final class Player {
                     request = $0
                     return false
                 }
+                if let request, request.decode() == nil { unreadableRequest = true }
                 if let sql = request?.decode()?["sql"]?.string {
                     r.sql = sql
                     tracker[i].sql = sql
@@ -113,17 +116,21 @@ final class Player {
                 }
             }
         }
+        // Where the session has a record that is not a frame, the text may be in it.
+        let missing = unreadableRequest || sawUnreadable
+            ? "the request's text was not found: a record of this session cannot be read (hoop-audit verify)"
+            : "the request's text is not in the audit store: it was refused before it reached the server"
         if json {
             event(FrameType.query, at: at, [("seq", r.seqs.min().map(JSON.int)), ("sql", r.sql.map(JSON.string)),
                                     ("params", r.params.map { .array($0.map(JSON.string)) }),
-                                    ("note", r.sql == nil ? .string("the request's text is not in the audit store: it was refused before it reached the server") : nil)])
+                                    ("note", r.sql == nil ? .string(missing) : nil)])
             return
         }
         if let sql = r.sql {
             out.line(prompt + sql)
             if let p = r.params, !p.isEmpty { out.line("-- parameters: " + p.enumerated().map { "$\($0 + 1) = \($1)" }.joined(separator: ", ")) }
         } else {
-            out.line(prompt + "-- (the request's text is not in the audit store: it was refused before it reached the server)")
+            out.line(prompt + "-- (\(missing))")
         }
     }
 
@@ -150,6 +157,7 @@ final class Player {
         let at = rec.recordedAt
         guard let f = rec.decode() else {
             // Said, not skipped: the replay must not look whole when a record is not.
+            sawUnreadable = true
             pace(at)
             if json { event("unreadable", at: at, [("id", .int(rec.id))]) }
             else { out.line("-- (record \(rec.id) is not a frame hoop-audit can read: run hoop-audit verify)") }
