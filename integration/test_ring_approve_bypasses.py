@@ -24,7 +24,7 @@ def state(ring) -> dict:
     with ring.connect("direct") as d:
         return {
             "encounters": d.execute("select count(*) from encounters").fetchone()[0],
-            "provider_1": d.execute("select name from providers where id = 1").fetchone()[0],
+            "provider_1": d.execute("select name, npi, specialty from providers where id = 1").fetchone(),
             "file": d.execute("select pg_relation_filenode('encounters')").fetchone()[0],
             "locks": d.execute("select count(*) from pg_locks l join pg_class c on c.oid = l.relation "
                                "where c.relname = 'encounters' and l.mode = 'AccessExclusiveLock'").fetchone()[0],
@@ -45,6 +45,10 @@ CASES = [
     ("exclusive lock: CLUSTER", "cluster encounters using encounters_pkey"),
     ("a condition that names a column but holds for every row", "delete from encounters where id > 0"),
     ("a key IN the table itself", "update encounters set note = 'x' where id in (select id from encounters)"),
+    # hunt s51: a masked column copied into another column of its own row, or shifted in
+    # place, reads back unmasked (or past its mask) in the next session.
+    ("UPDATE: a masked column copied within its row", "update providers set specialty = reverse(npi) where id = 1"),
+    ("UPDATE: a counter on a masked column", "update providers set npi = npi || ' 0' where id = 1"),
     ("RETURNING a sub-select over PHI",
      "update providers set name = name where id = 1 returning (select string_agg(ssn, ',') from patients)"),
 ]

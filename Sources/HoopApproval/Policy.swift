@@ -240,6 +240,9 @@ public struct Policy: Sendable {
     /// such a column reads back, in any later session, as the token the same value has in
     /// every row, so that written guesses make a codebook (the `writes_tokenized` condition).
     public var tokenized: [ColumnRule]
+    /// Every column the masking rules mask (any strategy but `keep`): a counter on one
+    /// is an export.
+    public var maskedColumns: [ColumnRule]
     /// API resources the masking policy names (`masking.resources`): the `phi` condition of calls.
     public var phiResources: [ResourceSelector]
     public var kind: ConnectionKind
@@ -310,6 +313,10 @@ public struct Policy: Sendable {
         var phi = Set((a["phi_tables"]?.array ?? []).compactMap { $0.string?.lowercased() })
         for r in c["masking"]?["columns"]?.array ?? [] { if let t = r["table"]?.string { phi.insert(t.lowercased()) } }
         phiTables = phi
+        maskedColumns = (c["masking"]?["columns"]?.array ?? []).compactMap { r in
+            guard r["strategy"]?.string != "keep", let column = r["column"]?.string else { return nil }
+            return ColumnRule(table: r["table"]?.string ?? "*", column: column, strategy: .redact)
+        }
         tokenized = (c["masking"]?["columns"]?.array ?? []).compactMap { r in
             guard r["strategy"]?.string == "hash", let column = r["column"]?.string else { return nil }
             return ColumnRule(table: r["table"]?.string ?? "*", column: column, strategy: .redact)
@@ -355,8 +362,13 @@ public struct Policy: Sendable {
     /// Whether a statement writes a column a `hash` rule masks: `table.column` as written
     /// (its last part names the table, as `names` reads it), `table.*` for every column.
     static func writesTokenized(_ s: StatementClass, _ rules: [ColumnRule]) -> Bool {
+        names(s.columnsWritten, rules)
+    }
+
+    /// Whether one of these "table.column" (or "table.*") is named by one of the rules.
+    static func names(_ columns: Set<String>, _ rules: [ColumnRule]) -> Bool {
         guard !rules.isEmpty else { return false }
-        return s.columnsWritten.contains { written in
+        return columns.contains { written in
             guard let dot = written.lastIndex(of: ".") else { return false }
             let qualified = written[..<dot], column = String(written[written.index(after: dot)...])
             let table = String(qualified.split(separator: ".").last ?? qualified)
@@ -380,6 +392,8 @@ public struct Policy: Sendable {
     /// effect is hidden is allowed only by a rule that says `"hidden": true`.
     public func verdict(_ s: StatementClass, _ who: Requester, at date: Date = Date()) -> (StatementVerdict, Rule?) {
         let time = clock(date)
+        var s = s
+        if !s.export && Self.names(s.countersWritten, maskedColumns) { s.export = true }
         for rule in rules where rule.matches(s, who, phiTables: phiTables, tokenized: tokenized, at: time) {
             if rule.action == .allow && !s.hidden.isEmpty && rule.hidden != true {
                 return (StatementVerdict(action: .review, rule: "hidden-effect",

@@ -255,6 +255,7 @@ public struct CatalogFacts: Equatable, Sendable {
             // A read bounded by key names alone: by the catalog's word, or not at all.
             if st.readsBounded, !st.keyedReads.allSatisfy(confirms) { c.statements[i].readsBounded = false }
             c.statements[i].columnsWritten = columnsWrittenThrough(c.statements[i].columnsWritten)
+            c.statements[i].countersWritten = columnsWrittenThrough(c.statements[i].countersWritten)
             if cascadesFrom(c.statements[i]) { c.statements[i].unboundedWrite = true; c.statements[i].unboundedAnyway = true }
             let why = hiddenWork(c.statements[i])
             if why.isEmpty { continue }

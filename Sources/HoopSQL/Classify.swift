@@ -64,6 +64,11 @@ public struct StatementClass: Equatable, Sendable {
     /// "table.column" for INSERT column lists, UPDATE SET and ON CONFLICT / MERGE targets;
     /// "table.*" for an INSERT or COPY FROM without a column list.
     public var columnsWritten: Set<String> = []
+    /// "table.column" a counter writes (`n = n + 1`, `note = note || ' seen'`): no copy
+    /// of the row, but a column whose mask shows a part (a date as its year, a number's
+    /// last digits) can be probed by shifting it and reading it back, so the policy counts
+    /// one on a column its masking rules name as an export.
+    public var countersWritten: Set<String> = []
     /// UPDATE/DELETE without WHERE (anywhere in the statement) or with a WHERE that is constant
     /// true; TRUNCATE; MERGE ... ON true with a matched UPDATE/DELETE.
     public var unboundedWrite = false
@@ -126,6 +131,7 @@ public struct StatementClass: Equatable, Sendable {
         s.tablesRead.formUnion(arguments.tablesRead)
         s.tablesWritten.formUnion(arguments.tablesWritten)
         s.columnsWritten.formUnion(arguments.columnsWritten)
+        s.countersWritten.formUnion(arguments.countersWritten)
         s.functionsCalled.formUnion(arguments.functionsCalled)
         s.operatorsUsed.formUnion(arguments.operatorsUsed)
         s.typesCast.formUnion(arguments.typesCast)
@@ -155,6 +161,7 @@ public struct StatementClass: Equatable, Sendable {
             "flags": sorted(Set(flags.map(\.rawValue))),
         ]
         if let preparedName { o["prepared_name"] = .string(preparedName) }
+        if !countersWritten.isEmpty { o["counters_written"] = sorted(countersWritten) }
         if !preparedBody.isEmpty { o["prepared_body"] = .array(preparedBody.map { $0.json() }) }
         return .object(o)
     }
@@ -225,18 +232,30 @@ public enum Classifier {
             // INSERT ... SELECT from a table copies rows into another table, where the
             // masking rules of the source no longer apply: an export.
             if kind == "InsertStmt", let source = body["selectStmt"], bounds.touchesTables(source, [:]) { c.export = true }
-            // ON CONFLICT DO UPDATE SET is an UPDATE of the row in the way: the same rule.
-            if kind == "InsertStmt", let upsert = body["onConflictClause"],
-               Self.copiesValues(upsert["targetList"], from: nil, bounds) { c.export = true }
+            // ON CONFLICT DO UPDATE SET is an UPDATE of the row in the way: the same rules
+            // (`excluded` is the row the INSERT proposed, judged as the INSERT's).
+            let target = ClassWalker.relationName(body["relation"])
+            if kind == "InsertStmt", let upsert = body["onConflictClause"] {
+                let excluded: Set<String> = (body["relation"]?["alias"]?["aliasname"]?.string ?? body["relation"]?["relname"]?.string) == "excluded" ? [] : ["excluded"]
+                let row = Self.readsTheRow(upsert["targetList"], others: excluded)
+                if Self.copiesValues(upsert["targetList"], from: nil, bounds) || row.copies { c.export = true }
+                if let target { c.countersWritten.formUnion(row.counters.map { target + "." + $0 }) }
+            }
             // So do an UPDATE whose new values come from other tables (FROM, a sub-select,
-            // `string_agg`) and a MERGE from a table: whichever table they write.
-            if kind == "UpdateStmt", Self.copiesValues(body["targetList"], from: body["fromClause"], bounds) { c.export = true }
+            // `string_agg`) and a MERGE from a table: whichever table they write. And one
+            // whose new values read the row it writes.
+            if kind == "UpdateStmt" {
+                let row = Self.readsTheRow(body["targetList"], others: Self.itemNames(body["fromClause"]))
+                if Self.copiesValues(body["targetList"], from: body["fromClause"], bounds) || row.copies { c.export = true }
+                if let target { c.countersWritten.formUnion(row.counters.map { target + "." + $0 }) }
+            }
             if kind == "MergeStmt" {
-                let values = (body["mergeWhenClauses"]?.array ?? []).flatMap { w -> [JSON] in
-                    guard let m = w["MergeWhenClause"] else { return [] }
-                    return [m["targetList"] ?? .null, m["values"] ?? .null]
-                }
-                if Self.copiesValues(.array(values), from: body["sourceRelation"], bounds) { c.export = true }
+                let clauses = (body["mergeWhenClauses"]?.array ?? []).compactMap { $0["MergeWhenClause"] }
+                let values = clauses.flatMap { [$0["targetList"] ?? .null, $0["values"] ?? .null] }
+                let row = Self.readsTheRow(.array(clauses.flatMap { $0["targetList"]?.array ?? [] }),
+                                           others: Self.itemNames(body["sourceRelation"]))
+                if Self.copiesValues(.array(values), from: body["sourceRelation"], bounds) || row.copies { c.export = true }
+                if let target { c.countersWritten.formUnion(row.counters.map { target + "." + $0 }) }
             }
         case "CopyStmt":
             c.command = "COPY"
@@ -479,6 +498,86 @@ public enum Classifier {
             return o.contains { $0.key != "location" && readsRows($0.value) }
         default: return false
         }
+    }
+
+    /// Whether new values (a SET list) read the row they are written to: a column of it,
+    /// the same or another, or the whole row. The value of a masked column copied to a
+    /// column whose rules differ, or written back transformed (reversed, cut, shifted by
+    /// a division) where its mask shows a part, is read unmasked by the next session.
+    /// Only a counter is no copy (`counts`): a column set to itself plus or minus a
+    /// constant or a parameter, or with a constant text appended after whitespace (a
+    /// detector reads the value's last word as before: `ssn || 'x'` hides an SSN from one).
+    /// A reference qualified by one of `others` (a FROM item, MERGE's source, ON
+    /// CONFLICT's `excluded`) is another rule's; an unqualified one may be the row's.
+    static func readsTheRow(_ targetList: JSON?, others: Set<String>) -> (copies: Bool, counters: [String]) {
+        var copies = false, counters: [String] = []
+        for item in targetList?.array ?? [] {
+            guard let target = item["ResTarget"], let val = target["val"], readsColumn(val, others: others) else { continue }
+            if target["indirection"] == nil, let name = target["name"]?.string, isCounter(val, of: name, others: others) {
+                counters.append(name)
+            } else {
+                copies = true
+            }
+        }
+        return (copies, counters)
+    }
+
+    /// `n`, `n + 1`, `n - $1`, `n + 1::int`, `n || ' seen'` for the column `n`.
+    static func isCounter(_ val: JSON, of column: String, others: Set<String>) -> Bool {
+        func isColumn(_ j: JSON?) -> Bool {
+            guard let fields = j?["ColumnRef"]?["fields"]?.array, let last = fields.last?.sval else { return false }
+            return last == column && (fields.count == 1 || (fields.count == 2 && !others.contains(fields[0].sval ?? "")))
+        }
+        func isNumber(_ j: JSON?) -> Bool {
+            guard let j else { return false }
+            if let c = j["A_Const"] { return c["ival"] != nil || c["fval"] != nil }
+            return j["ParamRef"] != nil || j["TypeCast"].map { isNumber($0["arg"]) } ?? false
+        }
+        func text(_ j: JSON?) -> String? { j?["A_Const"]?["sval"]?["sval"]?.string }
+        if isColumn(val) { return true }
+        guard let e = val["A_Expr"], e["kind"]?.string == "AEXPR_OP", let op = e["name"]?.array, op.count == 1,
+              let sign = op[0].sval else { return false }
+        switch sign {
+        case "+", "-":
+            return (isCounter(e["lexpr"] ?? .null, of: column, others: others) && isNumber(e["rexpr"]))
+                || (sign == "+" && isNumber(e["lexpr"]) && isCounter(e["rexpr"] ?? .null, of: column, others: others))
+        case "||":
+            if let after = text(e["rexpr"]), after.first?.isWhitespace == true { return isCounter(e["lexpr"] ?? .null, of: column, others: others) }
+            if let before = text(e["lexpr"]), before.last?.isWhitespace == true { return isCounter(e["rexpr"] ?? .null, of: column, others: others) }
+            return false
+        default:
+            return false
+        }
+    }
+
+    /// A column reference anywhere in `j` (sub-selects too: a correlated one reads the row)
+    /// not qualified by one of `others`.
+    static func readsColumn(_ j: JSON, others: Set<String>) -> Bool {
+        switch j {
+        case .array(let a): return a.contains { readsColumn($0, others: others) }
+        case .object(let o):
+            if let fields = o["ColumnRef"]?["fields"]?.array {
+                guard fields.count >= 2, let qualifier = fields[fields.count - 2].sval else { return true }
+                return !others.contains(qualifier)
+            }
+            return o.values.contains { readsColumn($0, others: others) }
+        default: return false
+        }
+    }
+
+    /// The names a FROM list's (or MERGE source's) items go by: aliases, else relation names.
+    static func itemNames(_ j: JSON?) -> Set<String> {
+        guard let j else { return [] }
+        let items = j.array ?? [j]
+        var names: Set<String> = []
+        for item in items {
+            guard case .object(let o) = item, let node = o.values.first else { continue }
+            if let alias = node["alias"]?["aliasname"]?.string { names.insert(alias) }
+            else if let rel = node["relname"]?.string { names.insert(rel) }
+            if let larg = node["larg"] { names.formUnion(itemNames(larg)) }   // a JOIN's sides
+            if let rarg = node["rarg"] { names.formUnion(itemNames(rarg)) }
+        }
+        return names
     }
 
     /// Written values that come from tables: a sub-select that reads one, or a column of

@@ -210,6 +210,34 @@ final class VerdictTests: XCTestCase {
         XCTAssertEqual(verdict("update patients set first_name = 'x' where id = 5").action, .allow, "no hash rule: no codebook")
     }
 
+    /// A write that reads the row it changes copies what may be masked (hunt s51: `set
+    /// state = substr(ssn, 1, 2)` read unmasked by the next session): held as an export.
+    /// A counter is no copy, but on a column the masking rules name it probes the mask (a
+    /// date shown as its year shifted a day at a time): held too; elsewhere it runs.
+    func testAWriteThatReadsItsRowIsHeldAndACounterOnAMaskedColumnToo() throws {
+        let p = try Policy(connection: .object(["masking": .object(["columns": .array([
+            .object(["table": .string("patients"), "column": .string("ssn"), "strategy": .string("partial")]),
+            .object(["table": .string("encounters"), "column": .string("admitted_*"), "strategy": .string("redact")]),
+            .object(["table": .string("patients"), "column": .string("visits"), "strategy": .string("keep")]),
+        ])])]), gateway: .object([:]))
+        func judged(_ sql: String) -> Verdict { p.verdict(Classifier.classify(sql, options: p.classifyOptions), agent) }
+        for sql in ["update patients set state = substr(ssn, 1, 2) where id in (1, 2, 3)",
+                    "update patients set ssn = reverse(ssn) where id = 1",
+                    "update encounters set admitted_at = admitted_at + 100 where id = 1",
+                    "update encounters set admitted_at = admitted_at + interval '100 days' where id = 1",
+                    "update patients set ssn = ssn || ' x' where id = 1",
+                    "update public.patients set ssn = ssn - 1 where id = 1"] {
+            let v = judged(sql)
+            XCTAssertEqual(v.action, .review, sql)
+            XCTAssertTrue(v.reasons.contains { $0.rule == "review-export" }, "\(sql): \(v.reasons.map(\.rule))")
+        }
+        for sql in ["update encounters set note = note || ' reviewed' where id = 1",
+                    "update accounts set balance = balance + -1234 where id = 5",
+                    "update patients set visits = visits + 1 where id = 1"] {
+            XCTAssertEqual(judged(sql).action, .allow, sql)
+        }
+    }
+
     func testHiddenWorkIsNeverAllowedByACatchAllRule() throws {
         let p = try Policy(connection: .object(["approval": .object(["rules": .array([
             .object(["action": .string("allow")]),

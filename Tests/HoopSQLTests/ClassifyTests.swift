@@ -877,4 +877,57 @@ final class ClassifyTests: XCTestCase {
         XCTAssertFalse(n?.contains("42") == true, n ?? "")
         XCTAssertNil(SQLParser.normalize("selec 1"))
     }
+
+    /// New values that read the row they are written to copy what may be masked: into a
+    /// column whose rules differ (`state = substr(ssn, 1, 2)`, read unmasked by the next
+    /// session), or back into the same column transformed where its mask shows a part
+    /// (`ssn = reverse(ssn)`). Only a counter (the column plus or minus a constant or a
+    /// parameter) is no copy; values from a FROM item, MERGE's source or ON CONFLICT's
+    /// `excluded` that read no table are constants.
+    func testAWriteThatReadsTheRowItWritesIsAnExport() {
+        func export(_ sql: String) -> Bool {
+            let c = Classifier.classify(sql)
+            XCTAssertEqual(c.statements.count, 1, sql)
+            return c.statements.first?.export ?? false
+        }
+        for sql in ["update patients set state = substr(ssn, 1, 2) where id in (1, 2, 3)",
+                    "update patients p set state = left(p.last_name, 2) where id = 1",
+                    "update patients set state = patients.ssn where id = 1",
+                    "update public.patients set state = public.patients.ssn where id = 1",
+                    "update patients set ssn = reverse(ssn) where id = 1",
+                    "update patients set ssn = ssn / 10000 where id = 1",
+                    "update patients set ssn = ssn || 'x' where id = 1",
+                    "update patients set ssn = 1 + ssn * 2 where id = 1",
+                    "update patients set (state, ssn) = (ssn, state) where id = 1",
+                    "update patients set state = (select patients.ssn) where id = 1",
+                    "update patients p set state = row_to_json(p.*)::text where id = 1",
+                    "update patients set state = patients::text where id = 1",
+                    "update patients set tags[1] = tags[2] where id = 1",
+                    "update patients set state = x from (values (1, 'a')) v(i, x) where id = v.i",
+                    "update encounters set department = admitted_at::text where id in (1, 2)",
+                    "insert into patients (id, state) values (1, 'x') on conflict (id) do update set state = patients.ssn",
+                    "insert into patients (id, state) values (1, 'x') on conflict (id) do update set state = excluded.state || ssn",
+                    "insert into patients as excluded (id, state) values (1, 'x') on conflict (id) do update set state = excluded.ssn",
+                    "merge into patients p using (select 1 as id) s on p.id = s.id when matched then update set state = substr(p.ssn, 1, 2)",
+                    "merge into patients p using (values (1)) s(id) on p.id = s.id when matched then update set state = ssn"] {
+            XCTAssertTrue(export(sql), sql)
+        }
+        for sql in ["update patients set state = 'CA' where id = 1",
+                    "update patients set visits = visits + 1 where id = 1",
+                    "update patients p set visits = p.visits - 1 where id = 1",
+                    "update pgbench_accounts set abalance = abalance + -1234 where aid = 5",
+                    "update pgbench_accounts set abalance = abalance + $1 where aid = $2",
+                    "update pgbench_accounts set abalance = abalance + $1::int where aid = $2",
+                    "update patients set state = state where id = 1",
+                    "update patients set state = $1, updated_at = now() where id = $2",
+                    "update patients set state = v.x from (values (1, 'a')) v(i, x) where id = v.i",
+                    "insert into patients (id, state) values (1, 'x') on conflict (id) do update set state = excluded.state",
+                    "merge into patients p using (values (1, 'x')) s(id, v) on p.id = s.id when matched then update set state = s.v"] {
+            XCTAssertFalse(export(sql), sql)
+        }
+        // Counters are named, for the policy to weigh against the masking rules.
+        XCTAssertEqual(Classifier.classify("update public.patients p set visits = p.visits + 1, note = note || ' seen' where id = 1")
+                        .statements[0].countersWritten, ["public.patients.visits", "public.patients.note"])
+        XCTAssertEqual(Classifier.classify("update patients set state = 'CA' where id = 1").statements[0].countersWritten, [])
+    }
 }
