@@ -49,6 +49,8 @@ CASES = [
     # place, reads back unmasked (or past its mask) in the next session.
     ("UPDATE: a masked column copied within its row", "update providers set specialty = reverse(npi) where id = 1"),
     ("UPDATE: a counter on a masked column", "update providers set npi = npi || ' 0' where id = 1"),
+    ("UPDATE in a CTE: a masked column copied within its row",
+     "with u as (update providers set specialty = reverse(npi) where id = 1 returning 1) select count(*) from u"),
     ("RETURNING a sub-select over PHI",
      "update providers set name = name where id = 1 returning (select string_agg(ssn, ',') from patients)"),
 ]

@@ -229,34 +229,6 @@ public enum Classifier {
             c.command = String(kind.dropLast(4)).uppercased()
             w.walk(statement)
             c.readsBounded = bounds.statement(statement, [:])
-            // INSERT ... SELECT from a table copies rows into another table, where the
-            // masking rules of the source no longer apply: an export.
-            if kind == "InsertStmt", let source = body["selectStmt"], bounds.touchesTables(source, [:]) { c.export = true }
-            // ON CONFLICT DO UPDATE SET is an UPDATE of the row in the way: the same rules
-            // (`excluded` is the row the INSERT proposed, judged as the INSERT's).
-            let target = ClassWalker.relationName(body["relation"])
-            if kind == "InsertStmt", let upsert = body["onConflictClause"] {
-                let excluded: Set<String> = (body["relation"]?["alias"]?["aliasname"]?.string ?? body["relation"]?["relname"]?.string) == "excluded" ? [] : ["excluded"]
-                let row = Self.readsTheRow(upsert["targetList"], others: excluded)
-                if Self.copiesValues(upsert["targetList"], from: nil, bounds) || row.copies { c.export = true }
-                if let target { c.countersWritten.formUnion(row.counters.map { target + "." + $0 }) }
-            }
-            // So do an UPDATE whose new values come from other tables (FROM, a sub-select,
-            // `string_agg`) and a MERGE from a table: whichever table they write. And one
-            // whose new values read the row it writes.
-            if kind == "UpdateStmt" {
-                let row = Self.readsTheRow(body["targetList"], others: Self.itemNames(body["fromClause"]))
-                if Self.copiesValues(body["targetList"], from: body["fromClause"], bounds) || row.copies { c.export = true }
-                if let target { c.countersWritten.formUnion(row.counters.map { target + "." + $0 }) }
-            }
-            if kind == "MergeStmt" {
-                let clauses = (body["mergeWhenClauses"]?.array ?? []).compactMap { $0["MergeWhenClause"] }
-                let values = clauses.flatMap { [$0["targetList"] ?? .null, $0["values"] ?? .null] }
-                let row = Self.readsTheRow(.array(clauses.flatMap { $0["targetList"]?.array ?? [] }),
-                                           others: Self.itemNames(body["sourceRelation"]))
-                if Self.copiesValues(.array(values), from: body["sourceRelation"], bounds) || row.copies { c.export = true }
-                if let target { c.countersWritten.formUnion(row.counters.map { target + "." + $0 }) }
-            }
         case "CopyStmt":
             c.command = "COPY"
             let isFrom = body["is_from"]?.bool == true
@@ -457,6 +429,14 @@ public enum Classifier {
             }
         }
 
+        // Every INSERT, UPDATE and MERGE in it, at the top or nested (a data-modifying
+        // CTE, EXPLAIN ANALYZE, COPY (…) TO): values copied where the source's masking
+        // rules no longer apply are an export, and the counters are named.
+        for (kind, body) in Self.writes(in: statement) {
+            let found = Self.copies(kind, body, bounds)
+            if found.export { c.export = true }
+            c.countersWritten.formUnion(found.counters)
+        }
         // What the walk found.
         c.tablesRead = w.c.tablesRead
         c.tablesWritten.formUnion(w.c.tablesWritten)
@@ -500,6 +480,101 @@ public enum Classifier {
         }
     }
 
+    /// The INSERT, UPDATE and MERGE nodes anywhere in a tree, with their kinds; not in a
+    /// PREPARE's body, which runs nothing until an EXECUTE is judged by it, nor in an
+    /// EXPLAIN without ANALYZE, which runs nothing.
+    static func writes(in j: JSON) -> [(String, JSON)] {
+        switch j {
+        case .array(let a): return a.flatMap { writes(in: $0) }
+        case .object(let o):
+            var found: [(String, JSON)] = []
+            for (key, value) in o where key != "PrepareStmt" {
+                if key == "ExplainStmt", !explainAnalyze(value["options"]?.array ?? []) { continue }
+                if key == "InsertStmt" || key == "UpdateStmt" || key == "MergeStmt" { found.append((key, value)) }
+                found += writes(in: value)
+            }
+            return found
+        default: return []
+        }
+    }
+
+    /// Whether one write copies values past their masking rules, and the columns it counts.
+    static func copies(_ kind: String, _ body: JSON, _ bounds: Bounds) -> (export: Bool, counters: Set<String>) {
+        let target = ClassWalker.relationName(body["relation"])
+        func named(_ columns: [String]) -> Set<String> { target.map { t in Set(columns.map { t + "." + $0 }) } ?? [] }
+        switch kind {
+        case "InsertStmt":
+            // INSERT ... SELECT from a table copies rows into another table, where the
+            // masking rules of the source no longer apply.
+            if let source = body["selectStmt"], bounds.touchesTables(source, [:]) { return (true, []) }
+            // ON CONFLICT DO UPDATE SET is an UPDATE of the row in the way: the same rules
+            // (`excluded` is the row the INSERT proposed, judged as the INSERT's).
+            guard let upsert = body["onConflictClause"] else { return (false, []) }
+            let alias = body["relation"]?["alias"]?["aliasname"]?.string ?? body["relation"]?["relname"]?.string
+            let row = readsTheRow(upsert["targetList"], others: alias == "excluded" ? [] : ["excluded"])
+            return (copiesValues(upsert["targetList"], from: nil, bounds) || row.copies, named(row.counters))
+        case "UpdateStmt":
+            // New values from other tables (FROM, a sub-select, `string_agg`), whichever
+            // table they write, or read from the row it writes.
+            let others = itemNames(body["fromClause"]).subtracting(targetNames(body["relation"]))
+            let row = readsTheRow(body["targetList"], others: others)
+            return (copiesValues(body["targetList"], from: body["fromClause"], bounds) || row.copies
+                        || chosenByTheRow(body["targetList"], body["whereClause"], others: others), named(row.counters))
+        case "MergeStmt":
+            let clauses = (body["mergeWhenClauses"]?.array ?? []).compactMap { $0["MergeWhenClause"] }
+            let values = clauses.flatMap { [$0["targetList"] ?? .null, $0["values"] ?? .null] }
+            let set = JSON.array(clauses.flatMap { $0["targetList"]?.array ?? [] })
+            let others = itemNames(body["sourceRelation"]).subtracting(targetNames(body["relation"]))
+            let row = readsTheRow(set, others: others)
+            return (copiesValues(.array(values), from: body["sourceRelation"], bounds) || row.copies
+                        || chosenByTheRow(set, body["joinCondition"], others: others), named(row.counters))
+        default:
+            return (false, [])
+        }
+    }
+
+    /// The names the written table goes by in its statement: its alias, else its name.
+    static func targetNames(_ relation: JSON?) -> Set<String> {
+        Set([relation?["alias"]?["aliasname"]?.string, relation?["relname"]?.string].compactMap { $0 })
+    }
+
+    /// Whether values from a FROM item or MERGE source (constants when it reads no table)
+    /// are written where the condition that picks them reads the written row: a lookup
+    /// (`set state = g.n from generate_series(0, 99) g where substr(ssn, 1, 2)::int = g.n`)
+    /// writes the masked value itself.
+    /// A key's equality (`t.id = s.id`, `patient_id = 5`) picks a row, not a value: such
+    /// conjuncts are left out; a key is a column named `id` or ending in `_id`.
+    static func chosenByTheRow(_ targetList: JSON?, _ condition: JSON?, others: Set<String>) -> Bool {
+        func isKeyEquality(_ j: JSON) -> Bool {
+            guard let e = j["A_Expr"], e["kind"]?.string == "AEXPR_OP", e["name"]?.array?.first?.sval == "=",
+                  e["name"]?.array?.count == 1 else { return false }
+            func isKey(_ side: JSON?) -> Bool {
+                guard let fields = side?["ColumnRef"]?["fields"]?.array, let name = fields.last?.sval else { return false }
+                let qualifier = fields.count >= 2 ? fields[fields.count - 2].sval : nil
+                return !(qualifier.map(others.contains) ?? false) && (name == "id" || name.hasSuffix("_id"))
+            }
+            func isOther(_ side: JSON?) -> Bool { side.map { !readsColumn($0, others: others) } ?? false }
+            return (isKey(e["lexpr"]) && isOther(e["rexpr"])) || (isKey(e["rexpr"]) && isOther(e["lexpr"]))
+        }
+        let conjuncts: [JSON]
+        if let b = condition?["BoolExpr"], b["boolop"]?.string == "AND_EXPR" { conjuncts = b["args"]?.array ?? [] }
+        else { conjuncts = condition.map { [$0] } ?? [] }
+        let rest = conjuncts.filter { !isKeyEquality($0) }
+        guard !others.isEmpty, readsColumn(.array(rest), others: others) else { return false }
+        return (targetList?.array ?? []).contains { item in item["ResTarget"]?["val"].map { mentionsQualified($0, by: others) } ?? false }
+    }
+
+    /// A column reference qualified by one of `names`.
+    static func mentionsQualified(_ j: JSON, by names: Set<String>) -> Bool {
+        switch j {
+        case .array(let a): return a.contains { mentionsQualified($0, by: names) }
+        case .object(let o):
+            if let fields = o["ColumnRef"]?["fields"]?.array, fields.count >= 2, let q = fields[fields.count - 2].sval { return names.contains(q) }
+            return o.values.contains { mentionsQualified($0, by: names) }
+        default: return false
+        }
+    }
+
     /// Whether new values (a SET list) read the row they are written to: a column of it,
     /// the same or another, or the whole row. The value of a masked column copied to a
     /// column whose rules differ, or written back transformed (reversed, cut, shifted by
@@ -514,7 +589,8 @@ public enum Classifier {
         for item in targetList?.array ?? [] {
             guard let target = item["ResTarget"], let val = target["val"], readsColumn(val, others: others) else { continue }
             if target["indirection"] == nil, let name = target["name"]?.string, isCounter(val, of: name, others: others) {
-                counters.append(name)
+                // A column set to itself changes nothing: no counter either.
+                if val["ColumnRef"] == nil { counters.append(name) }
             } else {
                 copies = true
             }
@@ -572,8 +648,11 @@ public enum Classifier {
         var names: Set<String> = []
         for item in items {
             guard case .object(let o) = item, let node = o.values.first else { continue }
-            if let alias = node["alias"]?["aliasname"]?.string { names.insert(alias) }
-            else if let rel = node["relname"]?.string { names.insert(rel) }
+            if let alias = node["alias"]?["aliasname"]?.string {
+                names.insert(alias)
+                continue   // an aliased JOIN hides the names inside it
+            }
+            if let rel = node["relname"]?.string { names.insert(rel) }
             if let larg = node["larg"] { names.formUnion(itemNames(larg)) }   // a JOIN's sides
             if let rarg = node["rarg"] { names.formUnion(itemNames(rarg)) }
         }

@@ -909,9 +909,27 @@ final class ClassifyTests: XCTestCase {
                     "insert into patients (id, state) values (1, 'x') on conflict (id) do update set state = excluded.state || ssn",
                     "insert into patients as excluded (id, state) values (1, 'x') on conflict (id) do update set state = excluded.ssn",
                     "merge into patients p using (select 1 as id) s on p.id = s.id when matched then update set state = substr(p.ssn, 1, 2)",
-                    "merge into patients p using (values (1)) s(id) on p.id = s.id when matched then update set state = ssn"] {
+                    "merge into patients p using (values (1)) s(id) on p.id = s.id when matched then update set state = ssn",
+                    // Nested: a data-modifying CTE, EXPLAIN ANALYZE, COPY (…) TO run it too.
+                    "with u as (update patients set state = substr(ssn, 1, 2) where id = 1 returning 1) select count(*) from u",
+                    "with u as (update providers set name = (select string_agg(ssn, ',') from patients) where id = 1 returning 1) select 1",
+                    "with x as (insert into notes select ssn from patients returning 1) select 1",
+                    "explain (analyze) update patients set state = ssn where id = 1",
+                    "copy (update patients set state = ssn where id = 1 returning id) to stdout",
+                    // A lookup: constants of a FROM item or MERGE source picked by the row.
+                    "update patients set state = g.n::text from generate_series(0, 99) as g(n) where patients.id in (1, 2, 3) and substr(patients.ssn, 1, 2)::int = g.n",
+                    "merge into patients t using generate_series(0, 999) g(n) on t.id in (1, 2, 3) and substr(t.ssn, 1, 3)::int = g.n when matched then update set state = g.n::text",
+                    // An aliased join hides the names inside it: `patients` is the row.
+                    "update patients set state = substr(patients.ssn, 1, 2) from ((select 1) as patients cross join (select 1) as z) as j where patients.id in (1, 2, 3)",
+                    "merge into patients as t using ((select 1 as k) as t cross join (select 1) as z) as j on t.id in (1, 2, 3) when matched then update set state = substr(t.ssn, 1, 2)"] {
             XCTAssertTrue(export(sql), sql)
         }
+        XCTAssertEqual(Classifier.classify("update patients set city = city where mrn = 'x'").statements[0].countersWritten, [],
+                       "a column set to itself changes nothing")
+        // What runs nothing copies nothing: an EXPLAIN without ANALYZE, a PREPARE (its
+        // EXECUTE is judged by the body).
+        XCTAssertFalse(export("explain update patients set state = ssn where id = 1"))
+        XCTAssertFalse(export("prepare p as update patients set state = ssn where id = 1"))
         for sql in ["update patients set state = 'CA' where id = 1",
                     "update patients set visits = visits + 1 where id = 1",
                     "update patients p set visits = p.visits - 1 where id = 1",
@@ -920,9 +938,10 @@ final class ClassifyTests: XCTestCase {
                     "update pgbench_accounts set abalance = abalance + $1::int where aid = $2",
                     "update patients set state = state where id = 1",
                     "update patients set state = $1, updated_at = now() where id = $2",
-                    "update patients set state = v.x from (values (1, 'a')) v(i, x) where id = v.i",
-                    "insert into patients (id, state) values (1, 'x') on conflict (id) do update set state = excluded.state",
-                    "merge into patients p using (values (1, 'x')) s(id, v) on p.id = s.id when matched then update set state = s.v"] {
+                    "update patients set state = v.x from (values (1, 'a')) v(i, x) where v.i = 1",
+                    "update patients set state = v.x from (values (1, 'a')) v(i, x) where patients.id = v.i",
+                    "merge into patients p using (values (1, 'x')) s(id, v) on p.id = s.id when matched then update set state = s.v",
+                    "insert into patients (id, state) values (1, 'x') on conflict (id) do update set state = excluded.state"] {
             XCTAssertFalse(export(sql), sql)
         }
         // Counters are named, for the policy to weigh against the masking rules.
