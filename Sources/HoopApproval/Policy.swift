@@ -362,11 +362,11 @@ public struct Policy: Sendable {
     /// Whether a statement writes a column a `hash` rule masks: `table.column` as written
     /// (its last part names the table, as `names` reads it), `table.*` for every column.
     static func writesTokenized(_ s: StatementClass, _ rules: [ColumnRule]) -> Bool {
-        names(s.columnsWritten, rules)
+        ruled(s.columnsWritten, by: rules)
     }
 
     /// Whether one of these "table.column" (or "table.*") is named by one of the rules.
-    static func names(_ columns: Set<String>, _ rules: [ColumnRule]) -> Bool {
+    static func ruled(_ columns: Set<String>, by rules: [ColumnRule]) -> Bool {
         guard !rules.isEmpty else { return false }
         return columns.contains { written in
             guard let dot = written.lastIndex(of: ".") else { return false }
@@ -393,7 +393,7 @@ public struct Policy: Sendable {
     public func verdict(_ s: StatementClass, _ who: Requester, at date: Date = Date()) -> (StatementVerdict, Rule?) {
         let time = clock(date)
         var s = s
-        if !s.export && Self.names(s.countersWritten, maskedColumns) { s.export = true }
+        if !s.export && Self.ruled(s.countersWritten, by: maskedColumns) { s.export = true }
         for rule in rules where rule.matches(s, who, phiTables: phiTables, tokenized: tokenized, at: time) {
             if rule.action == .allow && !s.hidden.isEmpty && rule.hidden != true {
                 return (StatementVerdict(action: .review, rule: "hidden-effect",

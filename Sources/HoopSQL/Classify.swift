@@ -145,7 +145,8 @@ public struct StatementClass: Equatable, Sendable {
     }
 
     /// {"kind","command","tables_read","tables_written","columns_written","unbounded_write",
-    /// "reads_bounded","export","hidden","flags"} (+ "prepared_name", "prepared_body" when set).
+    /// "reads_bounded","export","hidden","flags"} (+ "prepared_name", "counters_written",
+    /// "prepared_body" when set).
     public func json() -> HoopJSON.JSON {
         func sorted(_ s: Set<String>) -> HoopJSON.JSON { .array(s.sorted().map { .string($0) }) }
         var o: [String: HoopJSON.JSON] = [
@@ -579,9 +580,11 @@ public enum Classifier {
     /// the same or another, or the whole row. The value of a masked column copied to a
     /// column whose rules differ, or written back transformed (reversed, cut, shifted by
     /// a division) where its mask shows a part, is read unmasked by the next session.
-    /// Only a counter is no copy (`counts`): a column set to itself plus or minus a
-    /// constant or a parameter, or with a constant text appended after whitespace (a
-    /// detector reads the value's last word as before: `ssn || 'x'` hides an SSN from one).
+    /// Only a counter is no copy (`counters`): a column plus or minus a number or a
+    /// parameter, or with a constant text appended after whitespace (`ssn || 'x'` would
+    /// hide a dashed SSN from the detectors; a shape they find only when it fills the
+    /// value, such as an undashed one, is moved out of that position even so: a limit
+    /// docs/approval.md states).
     /// A reference qualified by one of `others` (a FROM item, MERGE's source, ON
     /// CONFLICT's `excluded`) is another rule's; an unqualified one may be the row's.
     static func readsTheRow(_ targetList: JSON?, others: Set<String>) -> (copies: Bool, counters: [String]) {
