@@ -96,15 +96,22 @@ def test_a_session_that_is_not_there_is_said_so(busy):
     assert exported_ids(busy, "pg:busy-9") == []
 
 
+def store_with_index(tmp_path, sessions: list[str], queries: int, index_sql: str) -> Store:
+    """A store of interleaved sessions whose stretch index is replaced by `index_sql`."""
+    st = Store(tmp_path)
+    st.record(interleaved(sessions, queries))
+    db = st.db()
+    db.execute("DROP INDEX frames_by_stretch")
+    db.execute(index_sql)
+    db.close()
+    return st
+
+
 def test_a_store_from_before_the_stretch_index_reads_the_same_and_gets_it_at_the_next_start(tmp_path):
     """A store made with the index by session first (before the stretch index): the
     tools read it through that index; hoop-record's next start replaces it."""
-    st = Store(tmp_path)
-    st.record(interleaved(["pg:old-0", "pg:old-1", "pg:old-2"], 120))
-    db = st.db()
-    db.execute("DROP INDEX frames_by_stretch")
-    db.execute("CREATE INDEX frames_by_session ON frames (session, id)")
-    db.close()
+    st = store_with_index(tmp_path, ["pg:old-0", "pg:old-1", "pg:old-2"], 120,
+                          "CREATE INDEX frames_by_session ON frames (session, id)")
     expected = scanned_ids(st, "pg:old-1")
     assert len(expected) == 4 + 120 * 5
     assert exported_ids(st, "pg:old-1") == expected
@@ -150,12 +157,7 @@ def test_an_index_of_that_name_over_other_columns_is_not_walked_and_is_made_agai
     """An edited store: `frames_by_stretch` made over other columns. The tools do not
     walk it (their answers stay right), and hoop-record's next start makes it again as
     it should be, so the tools keep their speed."""
-    st = Store(tmp_path)
-    st.record(interleaved(["pg:idx-0", "pg:idx-1"], 60))
-    db = st.db()
-    db.execute("DROP INDEX frames_by_stretch")
-    db.execute("CREATE INDEX frames_by_stretch ON frames ((id >> 8), type)")
-    db.close()
+    st = store_with_index(tmp_path, ["pg:idx-0", "pg:idx-1"], 60, "CREATE INDEX frames_by_stretch ON frames ((id >> 8), type)")
     expected = scanned_ids(st, "pg:idx-1")
     assert len(expected) == 4 + 60 * 5
     assert exported_ids(st, "pg:idx-1") == expected

@@ -120,6 +120,14 @@ final class AuditReader {
     }
     private var stretchIndex: Bool?
 
+    /// Ends the command (exit 1, said on stderr) when the store has no record of the session.
+    func requireSession(_ id: String) throws {
+        guard try hasSession(id) else {
+            FileHandle.standardError.write(Data("hoop-audit: no session \(id) in the store\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
     /// Whether the store has any record of this session.
     func hasSession(_ id: String) throws -> Bool {
         try !pageSizes(after: 0, session: id, "1", [], wanted: 1).isEmpty
@@ -710,10 +718,7 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         let reader = try AuditReader(options)
-        guard try reader.hasSession(session) else {
-            FileHandle.standardError.write(Data("hoop-audit: no session \(session) in the store\n".utf8))
-            throw ExitCode(1)
-        }
+        try reader.requireSession(session)
         var facts = SessionFacts(id: session)
         let tracker = RequestTracker()
         var sessionEvents: [(at: Int64, frame: Frame)] = []   // access holds, grants, session-level errors

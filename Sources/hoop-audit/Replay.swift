@@ -29,10 +29,7 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         let reader = try AuditReader(options)
-        guard try reader.hasSession(session) else {
-            FileHandle.standardError.write(Data("hoop-audit: no session \(session) in the store\n".utf8))
-            throw ExitCode(1)
-        }
+        try reader.requireSession(session)
         let player = Player(reader: reader, session: session, speed: instant ? nil : speed, maxPause: maxPause, json: json)
         defer { player.out.flush() }   // what was printed before an error too
         try reader.forEach(session: session) { rec in
@@ -108,8 +105,9 @@ final class Player {
                     request = $0
                     return false
                 }
-                if let request, request.decode() == nil { unreadableRequest = true }
-                if let sql = request?.decode()?["sql"]?.string {
+                let decoded = request?.decode()
+                if request != nil && decoded == nil { unreadableRequest = true }
+                if let sql = decoded?["sql"]?.string {
                     r.sql = sql
                     tracker[i].sql = sql
                     break
